@@ -1,0 +1,275 @@
+// The resolved configuration: what the config stage (load → validate → resolve) hands to
+// the compile stage. Plain, immutable data. It knows nothing of requests, sockets or
+// telemetry SDKs; every reference is already resolved, every default already applied.
+
+/** Where a value came from, so later stages (compile, admin, reload logs) can point at it. */
+export interface SourceRef {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  /** Field path inside the document, e.g. `spec.rules[0].matches[1].path.value`. */
+  readonly path: string;
+}
+
+export interface ObjectRef {
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace: string;
+  /** `metadata.creationTimestamp` as epoch ms; documents without one get their position in the file set as a tiebreak. */
+  readonly creationTimestampMs: number;
+  readonly source: SourceRef;
+}
+
+export interface ResolvedConfig {
+  /** Absolute paths of the files that produced this config. */
+  readonly files: readonly string[];
+  readonly gateways: readonly GatewayModel[];
+  /** HTTPRoutes with at least one accepted parent. */
+  readonly routes: readonly RouteModel[];
+  /** Every Backend and Service-derived backend referenced by a route or a telemetry provider. */
+  readonly backends: readonly BackendModel[];
+  /** Kinds present in the file that Tollgate does not implement, e.g. `v1/ConfigMap`. */
+  readonly skippedKinds: readonly string[];
+  /** Non-fatal findings (unknown metadata keys, etc.), formatted like errors. */
+  readonly warnings: readonly string[];
+}
+
+// ---------------------------------------------------------------- Gateway & listeners
+
+export interface GatewayModel {
+  readonly ref: ObjectRef;
+  readonly gatewayClassName: string;
+  readonly listeners: readonly ListenerModel[];
+  /** From HTTPListenerPolicy / ListenerPolicy targeting this gateway, defaults applied. */
+  readonly settings: ListenerSettings;
+  readonly telemetry: GatewayTelemetryModel;
+}
+
+export interface ListenerModel {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: "HTTP";
+  /** Exact or `*.suffix` wildcard; undefined matches every host. */
+  readonly hostname: string | undefined;
+  readonly allowedRoutesFrom: "Same" | "All" | "Selector";
+  /** Namespace labels are not known to a file-based gateway; Selector admits routes whose namespace is listed here. */
+  readonly allowedNamespaces: readonly string[];
+  readonly source: SourceRef;
+}
+
+/** Listener-level limits and trust settings. All durations in ms, sizes in bytes. */
+export interface ListenerSettings {
+  /** Trust incoming Forwarded / X-Forwarded-* headers (off by default). */
+  readonly trustForwardedHeaders: boolean;
+  /** Envoy-style: how many right-most X-Forwarded-For hops are trusted when trust is on. */
+  readonly xffNumTrustedHops: number;
+  readonly maxRequestHeadersBytes: number;
+  /** Time to receive the complete request headers (slowloris). */
+  readonly requestHeadersTimeoutMs: number;
+  /** Time to receive the complete request, body included (node's requestTimeout); 0 = off. */
+  readonly requestReceiveTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  /** 0 = unlimited. */
+  readonly maxConnections: number;
+}
+
+// ---------------------------------------------------------------- Routes
+
+export interface RouteModel {
+  readonly ref: ObjectRef;
+  /** Accepted parents: each names one gateway, optionally narrowed to a listener or port. */
+  readonly parents: readonly RouteParent[];
+  /** Exact or `*.suffix` wildcard hostnames; empty = all hosts the listener accepts. */
+  readonly hostnames: readonly string[];
+  readonly rules: readonly RuleModel[];
+  /** From a TrafficPolicy targeting this route. */
+  readonly tracing: RouteTracingModel | undefined;
+}
+
+export interface RouteParent {
+  /** `namespace/name` of the Gateway. */
+  readonly gatewayKey: string;
+  readonly sectionName: string | undefined;
+  readonly port: number | undefined;
+}
+
+export interface RuleModel {
+  readonly index: number;
+  /** `spec.rules[].name` when set (Gateway API v1.2+). */
+  readonly name: string | undefined;
+  /** Never empty: a rule without matches gets `PathPrefix /`. */
+  readonly matches: readonly MatchModel[];
+  readonly filters: readonly FilterModel[];
+  /** Empty with no direct response/redirect filter means: 500 per Gateway API. */
+  readonly backends: readonly WeightedBackendModel[];
+  readonly timeouts: { readonly requestMs: number | undefined; readonly backendRequestMs: number | undefined };
+  readonly retry: RetryModel | undefined;
+  readonly source: SourceRef;
+}
+
+export type PathMatchType = "Exact" | "PathPrefix" | "RegularExpression";
+export type ValueMatchType = "Exact" | "RegularExpression";
+
+export interface MatchModel {
+  readonly path: { readonly type: PathMatchType; readonly value: string };
+  readonly method: string | undefined;
+  /** Header names lower-cased. */
+  readonly headers: readonly { readonly type: ValueMatchType; readonly name: string; readonly value: string }[];
+  readonly queryParams: readonly { readonly type: ValueMatchType; readonly name: string; readonly value: string }[];
+  readonly source: SourceRef;
+}
+
+export interface HeaderModifierModel {
+  readonly set: readonly { readonly name: string; readonly value: string }[];
+  readonly add: readonly { readonly name: string; readonly value: string }[];
+  readonly remove: readonly string[];
+}
+
+export type PathModifierModel =
+  | { readonly type: "ReplaceFullPath"; readonly replaceFullPath: string }
+  | { readonly type: "ReplacePrefixMatch"; readonly replacePrefixMatch: string };
+
+export type FilterModel =
+  | { readonly type: "RequestHeaderModifier"; readonly modifier: HeaderModifierModel }
+  | { readonly type: "ResponseHeaderModifier"; readonly modifier: HeaderModifierModel }
+  | {
+      readonly type: "RequestRedirect";
+      readonly scheme: "http" | "https" | undefined;
+      readonly hostname: string | undefined;
+      readonly port: number | undefined;
+      readonly path: PathModifierModel | undefined;
+      readonly statusCode: 301 | 302 | 303 | 307 | 308;
+    }
+  | { readonly type: "URLRewrite"; readonly hostname: string | undefined; readonly path: PathModifierModel | undefined }
+  /** kgateway DirectResponse, reached through an ExtensionRef filter. */
+  | { readonly type: "DirectResponse"; readonly status: number; readonly body: string; readonly contentType: string };
+
+export interface RetryModel {
+  /** HTTP status codes that trigger a retry (connect failures always do). */
+  readonly codes: readonly number[];
+  /** Total attempts including the first. */
+  readonly attempts: number;
+  readonly backoffMs: number;
+}
+
+export interface WeightedBackendModel {
+  readonly weight: number;
+  /** `namespace/name:port` key into ResolvedConfig.backends. */
+  readonly backendKey: string;
+  readonly filters: readonly FilterModel[];
+}
+
+export interface BackendEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly kind: "fqdn" | "ip";
+}
+
+export interface BackendModel {
+  /** `namespace/name:port` (port omitted for Backend kinds that carry their own). */
+  readonly key: string;
+  readonly kind: "Backend" | "Service";
+  readonly name: string;
+  readonly namespace: string;
+  readonly endpoints: readonly BackendEndpoint[];
+}
+
+// ---------------------------------------------------------------- Telemetry policy
+
+/** Where an OTLP exporter sends, when a policy (not env) names it. */
+export interface ExporterTargetModel {
+  /** Full URL, e.g. `http://otel-collector.monitoring.svc.cluster.local:4317`. */
+  readonly endpoint: string;
+  readonly protocol: "grpc" | "http/protobuf" | "http/json";
+  /** Where in the file it was set, for warnings naming the endpoint. */
+  readonly source: SourceRef;
+}
+
+/** A value taken from a literal, a request header, proxy metadata or the environment. */
+export type ValueSourceModel =
+  | { readonly from: "literal"; readonly value: string }
+  | { readonly from: "requestHeader"; readonly header: string; readonly defaultValue: string | undefined }
+  | { readonly from: "responseHeader"; readonly header: string; readonly defaultValue: string | undefined }
+  /** Keys: route, rule, backend, gateway, listener (and namespace-qualified forms, see docs/telemetry.md). */
+  | { readonly from: "metadata"; readonly key: string }
+  | { readonly from: "environment"; readonly variable: string; readonly defaultValue: string | undefined };
+
+export interface CustomAttributeModel {
+  readonly name: string;
+  readonly value: ValueSourceModel;
+}
+
+export type SamplingModel =
+  /** seed 002 TelemetryPolicy: ratio for roots; parent-based with its own ratio for sampled parents. */
+  | {
+      readonly kind: "fraction";
+      readonly ratio: number;
+      readonly parentBased: boolean;
+      readonly parentRatio: number;
+    }
+  /** kgateway percentages 0-100. */
+  | { readonly kind: "percentages"; readonly client: number; readonly random: number; readonly overall: number };
+
+export interface TracingModel {
+  readonly enabled: boolean;
+  readonly provider: ExporterTargetModel | undefined;
+  readonly serviceName: string | undefined;
+  /** undefined: OTEL_TRACES_SAMPLER decides. */
+  readonly sampling: SamplingModel | undefined;
+  readonly attributes: readonly CustomAttributeModel[];
+  /** Client spans per upstream attempt; kgateway's spawnUpstreamSpan: false turns them off. */
+  readonly upstreamSpans: boolean;
+  readonly source: SourceRef;
+}
+
+export interface RouteTracingModel {
+  readonly disabled: boolean;
+  /** Percentages override the listener's; undefined fields inherit. */
+  readonly sampling:
+    | { readonly client: number | undefined; readonly random: number | undefined; readonly overall: number | undefined }
+    | undefined;
+  /** Merged over the listener's by name, route winning; at most 16. */
+  readonly attributes: readonly CustomAttributeModel[];
+  readonly source: SourceRef;
+}
+
+export type LogFieldModel =
+  | { readonly name: string; readonly type: "Standard"; readonly standard: string }
+  | { readonly name: string; readonly type: "Header"; readonly header: string; readonly allowSensitive: boolean }
+  | { readonly name: string; readonly type: "Literal"; readonly value: string }
+  | { readonly name: string; readonly type: "Metadata"; readonly key: string };
+
+export interface AccessLogModel {
+  readonly enabled: boolean;
+  readonly sink: { readonly kind: "otlp"; readonly target: ExporterTargetModel | undefined } | { readonly kind: "stdout" };
+  /** CEL source, already checked to compile. */
+  readonly filter: { readonly expression: string; readonly source: SourceRef } | undefined;
+  readonly fields: readonly LogFieldModel[];
+  /** Envoy command-operator template, already checked for unknown operators. */
+  readonly body: string | undefined;
+  readonly logName: string | undefined;
+  readonly attributes: readonly CustomAttributeModel[];
+  readonly resourceAttributes: Readonly<Record<string, string>>;
+  readonly source: SourceRef;
+}
+
+export interface MetricOverrideModel {
+  /** As written; telemetry maps it to an instrument (see docs/telemetry.md). */
+  readonly name: string;
+  readonly attributes: readonly CustomAttributeModel[];
+}
+
+export interface MetricsModel {
+  readonly enabled: boolean;
+  readonly overrides: readonly MetricOverrideModel[];
+  readonly source: SourceRef;
+}
+
+/** Everything the policy kinds say about one gateway's telemetry. undefined = no policy: env decides. */
+export interface GatewayTelemetryModel {
+  readonly tracing: TracingModel | undefined;
+  readonly accessLogs: readonly AccessLogModel[];
+  readonly metrics: MetricsModel | undefined;
+  /** Policy-level resource attributes (beat OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME). */
+  readonly resourceAttributes: Readonly<Record<string, string>>;
+}

@@ -1,0 +1,109 @@
+// The RuntimePlan: an immutable, compiled form of a ResolvedConfig. The proxy reads only
+// this on the hot path. A reload compiles a new plan and swaps one reference; requests
+// already running keep the plan object they started with.
+import type { IncomingHttpHeaders } from "node:http";
+import type {
+  BackendModel,
+  GatewayModel,
+  ListenerModel,
+  ListenerSettings,
+  ResolvedConfig,
+  RetryModel,
+  RouteModel,
+  RouteTracingModel,
+  RuleModel,
+} from "../config/model.ts";
+
+export interface RuntimePlan {
+  /** Increments on every successful reload; 1 for the first plan. */
+  readonly generation: number;
+  readonly config: ResolvedConfig;
+  /** One per bound port; gateways sharing a port share one listener and one router. */
+  readonly listeners: readonly CompiledListener[];
+  readonly listenerByPort: ReadonlyMap<number, CompiledListener>;
+  /** Every rule of the plan; `rules[r.id] === r`, so telemetry can index per-rule state by id. */
+  readonly rules: readonly CompiledRule[];
+  readonly backends: ReadonlyMap<string, CompiledBackend>;
+}
+
+export interface CompiledListener {
+  readonly port: number;
+  /** Settings of the first gateway (by precedence) that declares this port. */
+  readonly settings: ListenerSettings;
+  readonly gateways: readonly GatewayModel[];
+  readonly router: Router;
+}
+
+export interface Router {
+  /**
+   * host: lower-cased, port and trailing dot stripped. path: the request path without query.
+   * rawQuery: the text after `?`, '' when absent. Returns the winning match or undefined.
+   * Must not compile regexes or allocate per call beyond what a match needs.
+   */
+  match(host: string, method: string, path: string, rawQuery: string, headers: IncomingHttpHeaders): CompiledMatch | undefined;
+  /** Number of (hostname × match) entries, for /routes and the micro-benchmark. */
+  readonly size: number;
+  /** A JSON-friendly description of the table, in match order, for the admin `/routes`. */
+  describe(): unknown;
+}
+
+export interface CompiledMatch {
+  readonly rule: CompiledRule;
+  /** The path match that won, for URLRewrite/RequestRedirect ReplacePrefixMatch. */
+  readonly pathType: "Exact" | "PathPrefix" | "RegularExpression";
+  readonly pathValue: string;
+}
+
+/** Filters in the form the proxy executes; produced by src/proxy/filters.ts at compile time. */
+export interface CompiledFilters {
+  /** True when the rule answers without an upstream (redirect or direct response). */
+  readonly terminal: boolean;
+}
+
+export interface CompiledRule {
+  /** Dense index into RuntimePlan.rules. */
+  readonly id: number;
+  readonly route: RouteModel;
+  readonly model: RuleModel;
+  readonly gateway: GatewayModel;
+  readonly listener: ListenerModel;
+  /** Low-cardinality `http.route` template, see docs/telemetry.md for how prefixes and regexes render. */
+  readonly httpRoute: string;
+  /** `namespace/route-name` and the rule's name or index, for telemetry and logs. */
+  readonly routeKey: string;
+  readonly ruleName: string;
+  readonly filters: CompiledFilters;
+  readonly backends: BackendSet;
+  readonly timeouts: { readonly requestMs: number | undefined; readonly backendRequestMs: number | undefined };
+  readonly retry: RetryModel | undefined;
+  readonly tracing: RouteTracingModel | undefined;
+}
+
+export interface CompiledEndpoint {
+  readonly host: string;
+  readonly port: number;
+  /** `http://host:port`, the key of the connection pool. */
+  readonly origin: string;
+}
+
+export interface CompiledBackend {
+  readonly key: string;
+  readonly model: BackendModel;
+  /** Low-cardinality name for telemetry: `namespace/name` (+`:port` for Services). */
+  readonly displayName: string;
+  readonly endpoints: readonly CompiledEndpoint[];
+}
+
+export interface WeightedBackend {
+  readonly backend: CompiledBackend;
+  readonly weight: number;
+  readonly filters: CompiledFilters;
+}
+
+export interface BackendSet {
+  readonly entries: readonly WeightedBackend[];
+  /** Total weight; 0 means no backend can be chosen (503). */
+  readonly totalWeight: number;
+  /** Weighted pick; undefined when totalWeight is 0 or there are no entries. */
+  pick(): WeightedBackend | undefined;
+}

@@ -1,0 +1,128 @@
+// One request's facts, filled by the proxy as it goes and read by telemetry at the hooks.
+// Classes with every field set in the constructor keep one hidden class on the hot path.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { CompiledBackend, CompiledEndpoint, CompiledListener, CompiledMatch, RuntimePlan } from "../plan/types.ts";
+
+export class Exchange {
+  /** Epoch ms with sub-ms precision (performance.timeOrigin + performance.now()) at request arrival. */
+  readonly startTimeMs: number;
+  /** performance.now() at request arrival; durations are perf deltas. */
+  readonly startPerfMs: number;
+  /** performance.now() when the response finished or the exchange aborted. */
+  endPerfMs = 0;
+  /** performance.now() when response headers were written. */
+  responseStartPerfMs = 0;
+
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly plan: RuntimePlan;
+  readonly listener: CompiledListener;
+  match: CompiledMatch | undefined = undefined;
+
+  /** Method as received. */
+  readonly method: string;
+  readonly scheme: "http" | "https";
+  /** server.address / server.port as the client addressed us (trusted forwarding headers first). */
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  /** Path without query, as received. */
+  readonly path: string;
+  /** Query without `?`; '' when absent. */
+  readonly query: string;
+  /** client.address: the forwarded client when trusted, else the peer. */
+  readonly clientAddress: string;
+  readonly peerAddress: string;
+  readonly peerPort: number;
+  /** `1.0` or `1.1`. */
+  readonly protocolVersion: string;
+
+  /** Status sent to the client; 0 when none was sent (abort before headers). */
+  status = 0;
+  /** OTel error.type: a status code as string, or a short cause like `timeout`, `connection_refused`. */
+  errorType: string | undefined = undefined;
+  /** Envoy response flags, e.g. `UF`, `UT`, `NR`, `DC`, `UH`, `URX`, `UC`; '' when none (rendered `-`). */
+  responseFlags = "";
+  /** Request body bytes read from the client. */
+  bytesReceived = 0;
+  /** Response body bytes written to the client. */
+  bytesSent = 0;
+  /** True when the client went away before the response completed. */
+  clientAborted = false;
+
+  backend: CompiledBackend | undefined = undefined;
+  readonly attempts: UpstreamAttempt[] = [];
+
+  /** Owned by telemetry: per-request span/sampling state. */
+  telemetry: unknown = undefined;
+
+  constructor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    plan: RuntimePlan,
+    listener: CompiledListener,
+    startTimeMs: number,
+    startPerfMs: number,
+    facts: ExchangeFacts,
+  ) {
+    this.req = req;
+    this.res = res;
+    this.plan = plan;
+    this.listener = listener;
+    this.startTimeMs = startTimeMs;
+    this.startPerfMs = startPerfMs;
+    this.method = facts.method;
+    this.scheme = facts.scheme;
+    this.serverAddress = facts.serverAddress;
+    this.serverPort = facts.serverPort;
+    this.path = facts.path;
+    this.query = facts.query;
+    this.clientAddress = facts.clientAddress;
+    this.peerAddress = facts.peerAddress;
+    this.peerPort = facts.peerPort;
+    this.protocolVersion = facts.protocolVersion;
+  }
+}
+
+export interface ExchangeFacts {
+  readonly method: string;
+  readonly scheme: "http" | "https";
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  readonly path: string;
+  readonly query: string;
+  readonly clientAddress: string;
+  readonly peerAddress: string;
+  readonly peerPort: number;
+  readonly protocolVersion: string;
+}
+
+export class UpstreamAttempt {
+  /** 0 for the first attempt; http.request.resend_count when > 0. */
+  readonly index: number;
+  readonly backend: CompiledBackend;
+  readonly endpoint: CompiledEndpoint;
+  /** Method sent upstream (after filters). */
+  readonly method: string;
+  /** url.full as sent, never with credentials. */
+  readonly url: string;
+  readonly startTimeMs: number;
+  readonly startPerfMs: number;
+  endPerfMs = 0;
+  /** Upstream status; 0 when none was received. */
+  status = 0;
+  errorType: string | undefined = undefined;
+  peerAddress: string | undefined = undefined;
+  peerPort = 0;
+  /** Owned by telemetry: the CLIENT span. */
+  telemetry: unknown = undefined;
+
+  constructor(index: number, backend: CompiledBackend, endpoint: CompiledEndpoint, method: string, url: string, startTimeMs: number, startPerfMs: number) {
+    this.index = index;
+    this.backend = backend;
+    this.endpoint = endpoint;
+    this.method = method;
+    this.url = url;
+    this.startTimeMs = startTimeMs;
+    this.startPerfMs = startPerfMs;
+  }
+}

@@ -1,0 +1,53 @@
+// The one narrow interface through which the proxy reaches telemetry. The proxy calls
+// these in order for every request; telemetry keeps whatever state it needs on
+// `exchange.telemetry` / `attempt.telemetry`. Every hook must return quickly: no export
+// work, no JSON serialisation, no AsyncLocalStorage.
+import type { Exchange, UpstreamAttempt } from "../proxy/exchange.ts";
+import type { RuntimePlan } from "../plan/types.ts";
+
+/** Outgoing upstream headers as undici takes them. */
+export type OutgoingHeaders = Record<string, string | string[]>;
+
+export interface RequestTelemetry {
+  /** A new plan is live: precompute per-rule attribute blocks, samplers, filters, exporters. */
+  onPlan(plan: RuntimePlan): void;
+  /** After routing (exchange.match may be undefined), before any upstream work. */
+  onRequestStart(exchange: Exchange): void;
+  /**
+   * Before each upstream attempt. Starts the CLIENT span and writes the propagation
+   * headers (traceparent, tracestate, baggage, b3...) into `headers`, replacing any
+   * incoming ones, so the upstream sees the CLIENT span as its parent.
+   */
+  onAttemptStart(exchange: Exchange, attempt: UpstreamAttempt, headers: OutgoingHeaders): void;
+  onAttemptEnd(exchange: Exchange, attempt: UpstreamAttempt): void;
+  /** Response completed or aborted: end spans, emit the access log, record metrics. */
+  onRequestEnd(exchange: Exchange): void;
+}
+
+/** Gateway-level facts telemetry turns into instruments (issue 4). */
+export interface GatewayStats {
+  /** Config reload outcomes since start. */
+  readonly reloads: { success: number; failure: number };
+  /** Upstream retries since start, per backend display name. */
+  readonly retries: Map<string, number>;
+  /** Open upstream connections right now, per backend display name. */
+  openConnections(): Iterable<[backend: string, count: number]>;
+}
+
+/** Telemetry as the server lifecycle sees it. */
+export interface TelemetryRuntime extends RequestTelemetry {
+  /** Flush every queue, bounded by the given time; never throws. */
+  flush(timeoutMs: number): Promise<void>;
+  shutdown(timeoutMs: number): Promise<void>;
+}
+
+/** Telemetry that does nothing; used when OTEL_SDK_DISABLED=true and in proxy-only tests. */
+export const noopTelemetry: TelemetryRuntime = {
+  onPlan() {},
+  onRequestStart() {},
+  onAttemptStart() {},
+  onAttemptEnd() {},
+  onRequestEnd() {},
+  async flush() {},
+  async shutdown() {},
+};
