@@ -1,0 +1,91 @@
+// A minimal, valid exposition of the gateway's own counters, used when telemetry does not
+// provide a Prometheus renderer. Names follow the OTel→Prometheus rules for the gateway
+// instruments (`tollgate.config.reloads` → `tollgate_config_reloads_total`).
+import type { GatewayStats } from "../telemetry/hooks.ts";
+import {
+  escapeLabelValue,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_TEXT_CONTENT_TYPE,
+  wantsOpenMetrics,
+  type MetricsBody,
+  type MetricsEndpoint,
+} from "./metrics-endpoint.ts";
+
+export interface BuildInfo {
+  readonly version: string;
+}
+
+type Labels = Readonly<Record<string, string>>;
+
+interface Family {
+  readonly name: string;
+  readonly type: "counter" | "gauge";
+  readonly help: string;
+  readonly samples: readonly { readonly labels: Labels; readonly value: number }[];
+}
+
+export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generation: () => number): MetricsEndpoint {
+  return {
+    async render(accept: string | undefined): Promise<MetricsBody> {
+      const families: Family[] = [
+        {
+          name: "tollgate_build_info",
+          type: "gauge",
+          help: "Tollgate build information; always 1.",
+          samples: [{ labels: { version: build.version, nodejs_version: process.version }, value: 1 }],
+        },
+        {
+          name: "tollgate_config_reloads",
+          type: "counter",
+          help: "Config reload attempts since start, by outcome.",
+          samples: [
+            { labels: { outcome: "success" }, value: stats.reloads.success },
+            { labels: { outcome: "failure" }, value: stats.reloads.failure },
+          ],
+        },
+        {
+          name: "tollgate_config_generation",
+          type: "gauge",
+          help: "Generation of the config plan currently serving.",
+          samples: [{ labels: {}, value: generation() }],
+        },
+        {
+          name: "tollgate_upstream_retries",
+          type: "counter",
+          help: "Upstream retries since start, by backend.",
+          samples: [...stats.retries].map(([backend, value]) => ({ labels: { backend }, value })),
+        },
+        {
+          name: "tollgate_upstream_open_connections",
+          type: "gauge",
+          help: "Open upstream connections, by backend.",
+          samples: [...stats.openConnections()].map(([backend, value]) => ({ labels: { backend }, value })),
+        },
+      ];
+      return renderFamilies(families, wantsOpenMetrics(accept));
+    },
+  };
+}
+
+export function renderFamilies(families: readonly Family[], openMetrics: boolean): MetricsBody {
+  const lines: string[] = [];
+  for (const family of families) {
+    // Prometheus text names the counter family with its _total suffix; OpenMetrics without.
+    const familyName = family.type === "counter" && !openMetrics ? `${family.name}_total` : family.name;
+    const sampleName = family.type === "counter" ? `${family.name}_total` : family.name;
+    lines.push(`# HELP ${familyName} ${family.help}`);
+    lines.push(`# TYPE ${familyName} ${family.type}`);
+    for (const sample of family.samples) lines.push(`${sampleName}${renderLabels(sample.labels)} ${sample.value}`);
+  }
+  if (openMetrics) lines.push("# EOF");
+  return {
+    contentType: openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_TEXT_CONTENT_TYPE,
+    body: lines.join("\n") + "\n",
+  };
+}
+
+function renderLabels(labels: Labels): string {
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return "";
+  return `{${keys.map((k) => `${k}="${escapeLabelValue(labels[k] ?? "")}"`).join(",")}}`;
+}

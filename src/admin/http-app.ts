@@ -1,0 +1,29 @@
+// Shared shape of the two fastify listeners: JSON 404s naming the endpoints that exist,
+// JSON 500s, no request logging (the gateway's own log stays about the gateway).
+import fastify, { type FastifyInstance } from "fastify";
+import type { AddressInfo } from "node:net";
+import type { HostPort } from "../server/settings.ts";
+
+export function createJsonApp(listenerName: string, endpoints: readonly string[]): FastifyInstance {
+  const app = fastify({ logger: false, disableRequestLogging: true, return503OnClosing: false });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({
+      error: "not_found",
+      message: `${request.method} ${request.url.split("?")[0]} is not a ${listenerName} endpoint`,
+      endpoints,
+    });
+  });
+  app.setErrorHandler((error: unknown, _request, reply) => {
+    const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
+    const status = typeof statusCode === "number" && statusCode >= 400 ? statusCode : 500;
+    const message = error instanceof Error ? error.message : String(error);
+    void reply.code(status).send({ error: status === 500 ? "internal_error" : "bad_request", message });
+  });
+  return app;
+}
+
+export async function listenApp(app: FastifyInstance, addr: HostPort): Promise<HostPort> {
+  await app.listen({ host: addr.host, port: addr.port });
+  const bound = app.server.address() as AddressInfo;
+  return { host: addr.host, port: bound.port };
+}
