@@ -1,0 +1,93 @@
+// Backends and the weighted sets rules pick from.
+import type { BackendModel, FilterModel, SourceRef, WeightedBackendModel } from "../config/model.ts";
+import type { BackendSet, CompiledBackend, CompiledEndpoint, CompiledFilters, WeightedBackend } from "./types.ts";
+import { PlanCompileError } from "./errors.ts";
+
+export function compileBackend(model: BackendModel): CompiledBackend {
+  const endpoints = model.endpoints.map((e): CompiledEndpoint => {
+    const host = stripBrackets(e.host);
+    return Object.freeze({ host, port: e.port, origin: endpointOrigin(host, e.port) });
+  });
+  return Object.freeze({
+    key: model.key,
+    model,
+    displayName: backendDisplayName(model),
+    endpoints: Object.freeze(endpoints),
+  });
+}
+
+/** `http://host:port`, IPv6 literals bracketed: the connection-pool key. */
+export function endpointOrigin(host: string, port: number): string {
+  const bare = stripBrackets(host);
+  return bare.includes(":") ? `http://[${bare}]:${port}` : `http://${bare}:${port}`;
+}
+
+/** Backend → `namespace/name`; Service → `namespace/name:port` (a Service name alone does not say which port). */
+export function backendDisplayName(model: BackendModel): string {
+  const base = `${model.namespace}/${model.name}`;
+  if (model.kind === "Backend") return base;
+  const colon = model.key.lastIndexOf(":");
+  const port = colon > model.key.indexOf("/") ? model.key.slice(colon + 1) : String(model.endpoints[0]?.port ?? "");
+  return port === "" ? base : `${base}:${port}`;
+}
+
+function stripBrackets(host: string): string {
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
+/**
+ * Weighted choice with one Math.random() and no allocation: a binary search over the
+ * cumulative weights. An entry of weight 0 owns an empty interval, so it is never chosen.
+ */
+export class WeightedBackendSet implements BackendSet {
+  readonly entries: readonly WeightedBackend[];
+  readonly totalWeight: number;
+  private readonly cumulative: Float64Array;
+
+  constructor(entries: readonly WeightedBackend[]) {
+    this.entries = Object.freeze([...entries]);
+    this.cumulative = new Float64Array(entries.length);
+    let total = 0;
+    for (let i = 0; i < entries.length; i++) {
+      total += Math.max(0, entries[i]!.weight);
+      this.cumulative[i] = total;
+    }
+    this.totalWeight = total;
+    Object.freeze(this);
+  }
+
+  pick(): WeightedBackend | undefined {
+    const total = this.totalWeight;
+    if (total <= 0) return undefined;
+    const cum = this.cumulative;
+    const r = Math.random() * total;
+    let lo = 0;
+    let hi = cum.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (r < cum[mid]!) hi = mid;
+      else lo = mid + 1;
+    }
+    return this.entries[lo];
+  }
+}
+
+export function compileBackendSet(
+  refs: readonly WeightedBackendModel[],
+  backends: ReadonlyMap<string, CompiledBackend>,
+  compileFilters: (filters: readonly FilterModel[]) => CompiledFilters,
+  source: SourceRef,
+): BackendSet {
+  const entries = refs.map((ref): WeightedBackend => {
+    const backend = backends.get(ref.backendKey);
+    if (backend === undefined) {
+      throw new PlanCompileError(
+        source,
+        `backendRef ${ref.backendKey} does not resolve to a known backend`,
+        "the config stage should have rejected this reference; check the Backend/Service name, namespace and port",
+      );
+    }
+    return Object.freeze({ backend, weight: ref.weight, filters: compileFilters(ref.filters) });
+  });
+  return new WeightedBackendSet(entries);
+}

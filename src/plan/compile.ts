@@ -1,0 +1,173 @@
+// ResolvedConfig → RuntimePlan: attach routes to listeners, compile every rule once, build
+// one router per bound port. Everything the hot path needs is computed here.
+import type {
+  FilterModel,
+  GatewayModel,
+  ListenerModel,
+  ObjectRef,
+  ResolvedConfig,
+  RouteModel,
+  RouteParent,
+  RuleModel,
+} from "../config/model.ts";
+import { Candidate } from "../router/candidate.ts";
+import { effectiveHostnames } from "../router/hostnames.ts";
+import { CompiledRouter, type RouterEntry } from "../router/router.ts";
+import { compileBackend, compileBackendSet } from "./backends.ts";
+import { ruleTemplate } from "./http-route.ts";
+import type { BackendSet, CompiledBackend, CompiledFilters, CompiledListener, CompiledRule, RuntimePlan } from "./types.ts";
+
+export type FilterCompiler = (filters: readonly FilterModel[]) => CompiledFilters;
+
+/** A route bound to one listener, with the hostnames it serves there. */
+interface Attachment {
+  readonly route: RouteModel;
+  readonly gateway: GatewayModel;
+  readonly listener: ListenerModel;
+  readonly hostnames: readonly string[] | "any";
+}
+
+export function compilePlan(config: ResolvedConfig, generation: number, compileFilters: FilterCompiler): RuntimePlan {
+  const backends = new Map<string, CompiledBackend>();
+  for (const b of config.backends) backends.set(b.key, compileBackend(b));
+
+  const gateways = [...config.gateways].sort(compareObjects);
+  const attachments = attachRoutes(gateways, [...config.routes].sort(compareObjects));
+
+  // A rule attached to several listeners shares its filters and backends.
+  const perRule = new Map<RuleModel, { filters: CompiledFilters; backends: BackendSet }>();
+  const rules: CompiledRule[] = [];
+  const entriesByPort = new Map<number, RouterEntry[]>();
+  attachments.forEach((a, attachmentIndex) => {
+    const candidates: Candidate[] = [];
+    for (const rule of a.route.rules) {
+      let shared = perRule.get(rule);
+      if (shared === undefined) {
+        shared = {
+          filters: compileFilters(rule.filters),
+          backends: compileBackendSet(rule.backends, backends, compileFilters, rule.source),
+        };
+        perRule.set(rule, shared);
+      }
+      const compiled: CompiledRule = Object.freeze({
+        id: rules.length,
+        route: a.route,
+        model: rule,
+        gateway: a.gateway,
+        listener: a.listener,
+        httpRoute: ruleTemplate(matchesOf(rule)),
+        routeKey: objectKey(a.route.ref),
+        ruleName: rule.name ?? `rule-${rule.index}`,
+        filters: shared.filters,
+        backends: shared.backends,
+        timeouts: rule.timeouts,
+        retry: rule.retry,
+        tracing: a.route.tracing,
+      });
+      rules.push(compiled);
+      matchesOf(rule).forEach((m, i) => candidates.push(new Candidate(compiled, i, attachmentIndex, m)));
+    }
+    const list = entriesByPort.get(a.listener.port);
+    const entry: RouterEntry = { hostnames: a.hostnames, candidates };
+    if (list === undefined) entriesByPort.set(a.listener.port, [entry]);
+    else list.push(entry);
+  });
+
+  const gatewaysByPort = new Map<number, GatewayModel[]>();
+  for (const g of gateways) {
+    for (const l of g.listeners) {
+      const list = gatewaysByPort.get(l.port);
+      if (list === undefined) gatewaysByPort.set(l.port, [g]);
+      else if (!list.includes(g)) list.push(g);
+    }
+  }
+  const listeners: CompiledListener[] = [...gatewaysByPort.keys()]
+    .sort((a, b) => a - b)
+    .map((port) => {
+      const gws = gatewaysByPort.get(port)!;
+      return Object.freeze({
+        port,
+        settings: gws[0]!.settings,
+        gateways: Object.freeze(gws),
+        router: new CompiledRouter(entriesByPort.get(port) ?? []),
+      });
+    });
+
+  return Object.freeze({
+    generation,
+    config,
+    listeners: Object.freeze(listeners),
+    listenerByPort: new Map(listeners.map((l) => [l.port, l])),
+    rules: Object.freeze(rules),
+    backends,
+  });
+}
+
+/**
+ * Every (route, listener) pair that Gateway API attaches: the parentRef names the gateway,
+ * sectionName/port narrow it to listeners, allowedRoutes admits the route's namespace and
+ * the listener and route hostnames intersect.
+ */
+function attachRoutes(gateways: readonly GatewayModel[], routes: readonly RouteModel[]): Attachment[] {
+  const byKey = new Map(gateways.map((g) => [objectKey(g.ref), g]));
+  const out: Attachment[] = [];
+  for (const route of routes) {
+    const seen = new Set<ListenerModel>();
+    for (const parent of route.parents) {
+      const gateway = byKey.get(parent.gatewayKey);
+      if (gateway === undefined) continue;
+      for (const listener of gateway.listeners) {
+        if (seen.has(listener) || !parentSelects(parent, listener)) continue;
+        if (!namespaceAllowed(listener, gateway, route)) continue;
+        const hostnames = effectiveHostnames(listener.hostname, route.hostnames);
+        if (hostnames !== "any" && hostnames.length === 0) continue;
+        seen.add(listener);
+        out.push({ route, gateway, listener, hostnames });
+      }
+    }
+  }
+  return out;
+}
+
+function parentSelects(parent: RouteParent, listener: ListenerModel): boolean {
+  if (parent.sectionName !== undefined && parent.sectionName !== listener.name) return false;
+  if (parent.port !== undefined && parent.port !== listener.port) return false;
+  return true;
+}
+
+function namespaceAllowed(listener: ListenerModel, gateway: GatewayModel, route: RouteModel): boolean {
+  switch (listener.allowedRoutesFrom) {
+    case "All":
+      return true;
+    case "Same":
+      return route.ref.namespace === gateway.ref.namespace;
+    case "Selector":
+      return listener.allowedNamespaces.includes(route.ref.namespace);
+  }
+}
+
+const ROOT_PREFIX_MATCHES = new WeakMap<RuleModel, RuleModel["matches"]>();
+
+/** The model promises at least one match; a rule without any still means `PathPrefix /`. */
+function matchesOf(rule: RuleModel): RuleModel["matches"] {
+  if (rule.matches.length !== 0) return rule.matches;
+  let synthesized = ROOT_PREFIX_MATCHES.get(rule);
+  if (synthesized === undefined) {
+    synthesized = [{ path: { type: "PathPrefix", value: "/" }, method: undefined, headers: [], queryParams: [], source: rule.source }];
+    ROOT_PREFIX_MATCHES.set(rule, synthesized);
+  }
+  return synthesized;
+}
+
+function objectKey(ref: ObjectRef): string {
+  return `${ref.namespace}/${ref.name}`;
+}
+
+/** Oldest first, then `namespace/name`: the order Gateway API uses to break ties. */
+function compareObjects(a: { readonly ref: ObjectRef }, b: { readonly ref: ObjectRef }): number {
+  const age = a.ref.creationTimestampMs - b.ref.creationTimestampMs;
+  if (age !== 0) return age;
+  const ka = objectKey(a.ref);
+  const kb = objectKey(b.ref);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
