@@ -55,7 +55,9 @@ export GOBIN="$cache_root/bin"
 builder="$GOBIN/builder-v$OTELCOL_VERSION"
 
 log "checking the Go module proxy ($(go env GOPROXY))"
-if ! timeout 120 go list -m "go.opentelemetry.io/collector/cmd/builder@v$OTELCOL_VERSION" >/dev/null 2>"$cache_dir/proxy-check.log"; then
+# `-versions` asks the proxy itself; a plain module@version lookup would be answered from
+# the local module cache and hide an unreachable proxy until halfway through the build.
+if ! timeout 120 go list -m -versions go.opentelemetry.io/collector/cmd/builder >/dev/null 2>"$cache_dir/proxy-check.log"; then
   cat "$cache_dir/proxy-check.log" >&2
   die "cannot reach the Go module proxy to fetch go.opentelemetry.io/collector/cmd/builder@v$OTELCOL_VERSION. The collector end-to-end tests need it (GOPROXY=$(go env GOPROXY))."
 fi
