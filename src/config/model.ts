@@ -91,6 +91,11 @@ export interface RouteParent {
   readonly gatewayKey: string;
   readonly sectionName: string | undefined;
   readonly port: number | undefined;
+  /**
+   * Listeners of that gateway the route was accepted on, after sectionName, port,
+   * allowedRoutes and hostname checks. Set by the config stage; absent in hand-built models.
+   */
+  readonly listenerNames?: readonly string[];
 }
 
 export interface RuleModel {

@@ -1,0 +1,243 @@
+// The config stage entry point: parse → schema-check every document → resolve references
+// and semantics → ResolvedConfig. Every problem in the file is reported at once.
+import { readFile } from "node:fs/promises";
+import { resolve as resolvePath } from "node:path";
+import type { Diagnostic } from "./diagnostics.ts";
+import { formatDiagnostic } from "./diagnostics.ts";
+import type { GatewayModel, ResolvedConfig, RouteModel } from "./model.ts";
+import { ReferenceGrants } from "./reference-grants.ts";
+import { BackendResolver } from "./resolve-backends.ts";
+import { resolveGateway } from "./resolve-gateways.ts";
+import type { GatewayDraft } from "./resolve-gateways.ts";
+import { resolvePolicies } from "./resolve-policies.ts";
+import { resolveRoute } from "./resolve-routes.ts";
+import type { RouteDraft } from "./resolve-routes.ts";
+import { Reporter, byPrecedence, key, precedenceMs } from "./resources.ts";
+import type { Resource } from "./resources.ts";
+import { IMPLEMENTED_KINDS } from "./schema.ts";
+import { checkSchema, findKind } from "./schema-check.ts";
+import { isIP } from "node:net";
+import { formatPath, parseYamlFile } from "./yaml-source.ts";
+import type { ParsedFile, SourceDocument } from "./yaml-source.ts";
+
+export interface LoadResult {
+  /** undefined when any error was found. */
+  readonly config: ResolvedConfig | undefined;
+  /** Errors, warnings and infos, in file order within each severity pass. */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export async function loadConfigFile(path: string): Promise<LoadResult> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return {
+      config: undefined,
+      diagnostics: [
+        {
+          severity: "error",
+          file: path,
+          line: 1,
+          col: 1,
+          path: "-",
+          message: `cannot read the config file: ${code === "ENOENT" ? "no such file" : ((err as Error).message ?? String(err))}`,
+          hint: code === "ENOENT" ? "pass --config FILE or set TOLLGATE_CONFIG" : undefined,
+        },
+      ],
+    };
+  }
+  return loadConfigText(text, path, resolvePath(path));
+}
+
+/** `fileName` appears in diagnostics as given; `absolutePath` goes to ResolvedConfig.files. */
+export function loadConfigText(text: string, fileName: string, absolutePath: string = resolvePath(fileName)): LoadResult {
+  const reporter = new Reporter();
+  const parsed = parseYamlFile(text, fileName, reporter.diagnostics);
+  const resources = collectResources(parsed, reporter);
+  const skipped = [...new Set(resources.skipped.map((s) => s.label))];
+  if (resources.skipped.length > 0) {
+    const first = resources.skipped[0]!;
+    const pos = parsed.position(first.doc.doc.range[0]);
+    reporter.diagnostics.push({
+      severity: "info",
+      file: fileName,
+      line: pos.line,
+      col: pos.col,
+      path: "-",
+      message: `skipped ${resources.skipped.length} resource(s) of kinds Tollgate does not implement: ${resources.skipped.map((s) => `${s.label} ${s.name}`).join(", ")}`,
+      hint: undefined,
+    });
+  }
+
+  const byKind = (kind: string): Resource[] => resources.ok.filter((r) => r.kind === kind).sort(byPrecedence);
+  const grants = new ReferenceGrants(byKind("ReferenceGrant"));
+  const backendResolver = new BackendResolver(byKind("Backend"), grants, reporter);
+  for (const b of byKind("Backend")) checkBackend(b, reporter);
+  const directResponses = new Map(byKind("DirectResponse").map((d) => [key(d), d]));
+
+  const gatewayDrafts = new Map<string, GatewayDraft>();
+  for (const g of byKind("Gateway")) gatewayDrafts.set(key(g), resolveGateway(g, reporter));
+  warnCrossGatewayConflicts([...gatewayDrafts.values()], reporter);
+
+  const routeDrafts: RouteDraft[] = byKind("HTTPRoute").map((r) => resolveRoute(r, reporter, gatewayDrafts, backendResolver, directResponses));
+
+  const policies = resolvePolicies(
+    {
+      telemetryPolicies: byKind("TelemetryPolicy"),
+      listenerPolicies: byKind("ListenerPolicy"),
+      httpListenerPolicies: byKind("HTTPListenerPolicy"),
+      trafficPolicies: byKind("TrafficPolicy"),
+    },
+    gatewayDrafts,
+    routeDrafts,
+    backendResolver,
+    reporter,
+  );
+
+  const gateways: GatewayModel[] = [...gatewayDrafts.values()].map((g) => ({
+    ref: g.resource.ref,
+    gatewayClassName: String(g.resource.spec["gatewayClassName"]),
+    listeners: g.listeners,
+    settings: policies.settings.get(key(g.resource))!,
+    telemetry: policies.telemetry.get(key(g.resource))!,
+  }));
+  const routes: RouteModel[] = routeDrafts
+    .filter((d) => d.parents.length > 0)
+    .map((d) => ({ ref: d.resource.ref, parents: d.parents, hostnames: d.hostnames, rules: d.rules, tracing: policies.routeTracing.get(key(d.resource)) }));
+
+  const diagnostics = sortDiagnostics(reporter.diagnostics);
+  if (diagnostics.some((d) => d.severity === "error")) return { config: undefined, diagnostics };
+  const config: ResolvedConfig = {
+    files: [absolutePath],
+    gateways,
+    routes,
+    backends: [...backendResolver.used.values()],
+    skippedKinds: skipped,
+    warnings: diagnostics.filter((d) => d.severity === "warning").map(formatDiagnostic),
+  };
+  return { config, diagnostics };
+}
+
+function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
+  const rank = { error: 0, warning: 1, info: 2 } as const;
+  return [...list].sort((a, b) => rank[a.severity] - rank[b.severity] || a.line - b.line || a.col - b.col);
+}
+
+interface Skipped {
+  readonly label: string;
+  readonly name: string;
+  readonly doc: SourceDocument;
+}
+
+function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resource[]; skipped: Skipped[] } {
+  const ok: Resource[] = [];
+  const skipped: Skipped[] = [];
+  const seen = new Map<string, Resource>();
+  for (const doc of parsed.documents) {
+    const pos = (segments: (string | number)[], opts: { atKey?: boolean } = {}) => reporter.at(parsed, doc, segments, opts);
+    const push = (segments: (string | number)[], message: string, hint?: string): void => {
+      const { line, col } = pos(segments);
+      reporter.diagnostics.push({ severity: "error", file: parsed.file, line, col, path: formatPath(segments) || "-", message, hint });
+    };
+    const v = doc.value;
+    if (v === null || typeof v !== "object" || Array.isArray(v)) {
+      push([], `document ${doc.index + 1} is not a mapping`, "each YAML document must be one Kubernetes-style resource with apiVersion, kind, metadata and spec");
+      continue;
+    }
+    const obj = v as Record<string, unknown>;
+    if (typeof obj["apiVersion"] !== "string" || typeof obj["kind"] !== "string") {
+      for (const field of ["apiVersion", "kind"]) {
+        if (obj[field] === undefined) push([], `document ${doc.index + 1} has no ${field}`, `add ${field}: ... (e.g. ${field === "kind" ? "Gateway" : "gateway.networking.k8s.io/v1"})`);
+        else if (typeof obj[field] !== "string") push([field], `${field} must be a string`, undefined);
+      }
+      continue;
+    }
+    const apiVersion = obj["apiVersion"];
+    const kind = obj["kind"];
+    const schema = findKind(apiVersion, kind);
+    const metaName = (obj["metadata"] as Record<string, unknown> | undefined)?.["name"];
+    if (schema === undefined) {
+      skipped.push({ label: `${apiVersion}/${kind}`, name: typeof metaName === "string" ? metaName : "(unnamed)", doc });
+      const sameKind = IMPLEMENTED_KINDS.find((k) => k.kind === kind);
+      if (sameKind !== undefined && apiVersion.split("/")[0] === sameKind.apiVersions[0]!.split("/")[0]) {
+        const { line, col } = pos(["apiVersion"]);
+        reporter.diagnostics.push({
+          severity: "warning",
+          file: parsed.file,
+          line,
+          col,
+          path: "apiVersion",
+          message: `${kind} ${apiVersion} is not implemented; this document is skipped`,
+          hint: `Tollgate reads ${kind} as ${sameKind.apiVersions.join(" or ")}`,
+        });
+      }
+      continue;
+    }
+    const problems = checkSchema(schema, obj);
+    for (const p of problems) {
+      const { line, col } = pos(p.missing ? p.segments.slice(0, -1) as (string | number)[] : (p.segments as (string | number)[]), { atKey: p.atKey });
+      reporter.diagnostics.push({ severity: "error", file: parsed.file, line, col, path: formatPath(p.segments), message: p.message, hint: p.hint });
+    }
+    if (problems.length > 0) continue;
+    const meta = obj["metadata"] as Record<string, unknown>;
+    const name = String(meta["name"]);
+    const namespace = typeof meta["namespace"] === "string" ? meta["namespace"] : "default";
+    let createdMs: number | undefined;
+    const ts = meta["creationTimestamp"];
+    if (ts !== undefined && ts !== null) {
+      createdMs = Date.parse(String(ts instanceof Date ? ts.toISOString() : ts));
+      if (Number.isNaN(createdMs)) {
+        push(["metadata", "creationTimestamp"], `"${String(ts)}" is not an RFC 3339 timestamp`, "write e.g. 2025-01-31T12:00:00Z");
+        continue;
+      }
+    }
+    const { line, col } = pos([]);
+    const r: Resource = {
+      kind,
+      apiVersion,
+      schema,
+      name,
+      namespace,
+      createdMs,
+      ref: { kind, name, namespace, creationTimestampMs: precedenceMs(createdMs, doc.index), source: { file: parsed.file, line, col, path: "-" } },
+      doc,
+      file: parsed,
+      spec: obj["spec"] as Record<string, any>,
+    };
+    const id = `${kind}/${namespace}/${name}`;
+    const dup = seen.get(id);
+    if (dup !== undefined) {
+      push(["metadata", "name"], `duplicate ${kind} ${namespace}/${name} (first defined at line ${dup.ref.source.line})`, "rename one of them or remove the duplicate");
+      continue;
+    }
+    seen.set(id, r);
+    ok.push(r);
+  }
+  return { ok, skipped };
+}
+
+function checkBackend(b: Resource, reporter: Reporter): void {
+  (b.spec["endpoints"] as Record<string, any>[]).forEach((e, i) => {
+    const at = ["spec", "endpoints", i];
+    const n = (e["fqdn"] !== undefined ? 1 : 0) + (e["ip"] !== undefined ? 1 : 0);
+    if (n !== 1) reporter.error(b, at, n === 0 ? "an endpoint needs fqdn or ip" : "an endpoint has either fqdn or ip, not both", "write {fqdn: {hostname, port}} or {ip: {address, port}}");
+    if (e["ip"] !== undefined && isIP(String(e["ip"]["address"])) === 0) reporter.error(b, [...at, "ip", "address"], `"${String(e["ip"]["address"])}" is not an IP address`, "use fqdn for host names");
+  });
+}
+
+function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], reporter: Reporter): void {
+  const owner = new Map<string, GatewayDraft>();
+  for (const g of gateways) {
+    g.listeners.forEach((l) => {
+      const k = `${l.port}|${l.hostname ?? ""}`;
+      const first = owner.get(k);
+      if (first === undefined) owner.set(k, g);
+      else if (first !== g) {
+        const index = (g.resource.spec["listeners"] as { name: string }[]).findIndex((x) => x.name === l.name);
+        reporter.warn(g.resource, ["spec", "listeners", index], `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}, which takes precedence`, "give the listeners distinct hostnames or ports");
+      }
+    });
+  }
+}

@@ -1,0 +1,18 @@
+// Keys a `Metadata` value source (TelemetryPolicy customAttributes, log fields, metric
+// attributes; Tollgate's kgateway `metadata` attribute) can read. Telemetry resolves them
+// per request from the matched rule; docs/configuration.md lists them.
+export const METADATA_KEYS: Readonly<Record<string, string>> = {
+  gateway: "`namespace/name` of the Gateway that accepted the request",
+  "gateway.name": "name of the Gateway",
+  "gateway.namespace": "namespace of the Gateway",
+  listener: "name of the listener",
+  route: "`namespace/name` of the matched HTTPRoute",
+  "route.name": "name of the matched HTTPRoute",
+  "route.namespace": "namespace of the matched HTTPRoute",
+  rule: "the matched rule's `name`, or its index when unnamed",
+  backend: "`namespace/name` (+`:port` for Services) of the chosen backend",
+};
+
+export function isKnownMetadataKey(key: string): boolean {
+  return Object.hasOwn(METADATA_KEYS, key);
+}

@@ -1,0 +1,90 @@
+// Resolves backendRefs (routes) and collector refs (policies) to BackendModels:
+// a Tollgate Backend of the same name and namespace when the file has one, else the
+// Service's cluster DNS name.
+import type { BackendEndpoint, BackendModel, ExporterTargetModel } from "./model.ts";
+import type { ReferenceGrants } from "./reference-grants.ts";
+import { key } from "./resources.ts";
+import type { Reporter, Resource, Segments } from "./resources.ts";
+
+export const BACKEND_GROUP = "gateway.tollgate.dev";
+
+export interface BackendRefSpec {
+  readonly group?: string;
+  readonly kind?: string;
+  readonly name: string;
+  readonly namespace?: string;
+  readonly port?: number;
+}
+
+export class BackendResolver {
+  readonly #backends: ReadonlyMap<string, Resource>;
+  readonly #grants: ReferenceGrants;
+  readonly #reporter: Reporter;
+  readonly used = new Map<string, BackendModel>();
+
+  constructor(backends: readonly Resource[], grants: ReferenceGrants, reporter: Reporter) {
+    this.#backends = new Map(backends.map((b) => [key(b), b]));
+    this.#grants = grants;
+    this.#reporter = reporter;
+  }
+
+  /** The BackendModel for a ref, recorded as used; undefined (with an error reported) when it cannot resolve. */
+  resolve(from: Resource, fromGroup: string, ref: BackendRefSpec, segments: Segments): BackendModel | undefined {
+    const group = ref.group ?? "";
+    const kind = ref.kind ?? "Service";
+    const namespace = ref.namespace ?? from.namespace;
+    const isService = group === "" && kind === "Service";
+    const isBackend = group === BACKEND_GROUP && kind === "Backend";
+    if (!isService && !isBackend) {
+      this.#reporter.error(from, [...segments, "kind"], `unsupported backend kind ${group === "" ? "" : group + "/"}${kind}`, `use a Service (group "") or a ${BACKEND_GROUP} Backend`);
+      return undefined;
+    }
+    if (!this.#grants.check(this.#reporter, from, fromGroup, { group, kind, name: ref.name, namespace }, segments)) return undefined;
+    const backend = this.#backends.get(`${namespace}/${ref.name}`);
+    if (backend !== undefined) {
+      const model = backendModel(backend);
+      this.used.set(model.key, model);
+      return model;
+    }
+    if (isBackend) {
+      this.#reporter.error(from, [...segments, "name"], `Backend ${namespace}/${ref.name} is not defined in the file`, `add a ${BACKEND_GROUP}/v1alpha1 Backend named "${ref.name}" in namespace "${namespace}"`);
+      return undefined;
+    }
+    if (ref.port === undefined) {
+      this.#reporter.report("error", from, [...segments, "port"], "a Service reference needs a port", "add port: <service port>", { missing: true });
+      return undefined;
+    }
+    const model: BackendModel = {
+      key: `${namespace}/${ref.name}:${ref.port}`,
+      kind: "Service",
+      name: ref.name,
+      namespace,
+      endpoints: [{ host: `${ref.name}.${namespace}.svc.cluster.local`, port: ref.port, kind: "fqdn" }],
+    };
+    this.used.set(model.key, model);
+    return model;
+  }
+
+  /** A collector reference as an OTLP gRPC exporter target. */
+  exporter(from: Resource, fromGroup: string, ref: BackendRefSpec, segments: Segments): ExporterTargetModel | undefined {
+    const model = this.resolve(from, fromGroup, ref, segments);
+    const ep = model?.endpoints[0];
+    if (ep === undefined) return undefined;
+    if (model !== undefined && model.endpoints.length > 1) {
+      this.#reporter.warn(from, segments, `Backend ${model.namespace}/${model.name} has ${model.endpoints.length} endpoints; the collector exporter uses the first`);
+    }
+    const host = ep.kind === "ip" && ep.host.includes(":") ? `[${ep.host}]` : ep.host;
+    return { endpoint: `http://${host}:${ep.port}`, protocol: "grpc", source: this.#reporter.source(from, segments) };
+  }
+}
+
+function backendModel(r: Resource): BackendModel {
+  const endpoints: BackendEndpoint[] = (r.spec["endpoints"] as { fqdn?: { hostname: string; port: number }; ip?: { address: string; port: number } }[]).flatMap(
+    (e): BackendEndpoint[] => {
+      if (e.fqdn !== undefined) return [{ host: e.fqdn.hostname.toLowerCase(), port: e.fqdn.port, kind: "fqdn" }];
+      if (e.ip !== undefined) return [{ host: e.ip.address, port: e.ip.port, kind: "ip" }];
+      return [];
+    },
+  );
+  return { key: key(r), kind: "Backend", name: r.name, namespace: r.namespace, endpoints };
+}

@@ -1,0 +1,153 @@
+// HTTPRoute filters (rule-level and per-backendRef) to FilterModels.
+import type { FilterModel, HeaderModifierModel, MatchModel, PathModifierModel } from "./model.ts";
+import { hostnameProblem } from "./hostnames.ts";
+import type { Reporter, Resource, Segments } from "./resources.ts";
+
+const FIELD_OF: Readonly<Record<string, string>> = {
+  RequestHeaderModifier: "requestHeaderModifier",
+  ResponseHeaderModifier: "responseHeaderModifier",
+  RequestRedirect: "requestRedirect",
+  URLRewrite: "urlRewrite",
+  ExtensionRef: "extensionRef",
+  RequestMirror: "requestMirror",
+  CORS: "cors",
+  ExternalAuth: "externalAuth",
+};
+const KGATEWAY_GROUP = "gateway.kgateway.dev";
+
+export function resolveFilters(
+  r: Resource,
+  reporter: Reporter,
+  filters: readonly Record<string, any>[],
+  at: Segments,
+  matches: readonly MatchModel[],
+  directResponses: ReadonlyMap<string, Resource>,
+  perBackend: boolean,
+): FilterModel[] {
+  const out: FilterModel[] = [];
+  const seenTypes = new Map<string, number>();
+  filters.forEach((f, i) => {
+    const fat = [...at, i];
+    const type = String(f["type"]);
+    const field = FIELD_OF[type]!;
+    for (const [t, other] of Object.entries(FIELD_OF)) {
+      if (other !== field && f[other] !== undefined) reporter.error(r, [...fat, other], `${other} is set but type is ${type}`, `set type: ${t} or remove ${other}`);
+    }
+    if (f[field] === undefined) {
+      reporter.report("error", r, [...fat, field], `type ${type} needs ${field}`, `add ${field}`, { missing: true });
+      return;
+    }
+    if (type !== "ExtensionRef") {
+      const prev = seenTypes.get(type);
+      if (prev !== undefined) reporter.error(r, [...fat, "type"], `${type} appears twice (also filters[${prev}])`, "merge them into one filter");
+      seenTypes.set(type, i);
+    }
+    const cfg = f[field] as Record<string, any>;
+    switch (type) {
+      case "RequestHeaderModifier":
+      case "ResponseHeaderModifier":
+        out.push({ type, modifier: headerModifier(r, reporter, cfg, [...fat, field]) });
+        return;
+      case "RequestRedirect": {
+        if (perBackend) {
+          reporter.error(r, [...fat, "type"], "RequestRedirect is not allowed on a backendRef", "move it to the rule's filters");
+          return;
+        }
+        const hostname = cfg["hostname"] as string | undefined;
+        if (hostname !== undefined) checkHost(r, reporter, hostname, [...fat, field, "hostname"]);
+        out.push({
+          type,
+          scheme: cfg["scheme"],
+          hostname,
+          port: cfg["port"],
+          path: pathModifier(r, reporter, cfg["path"], [...fat, field, "path"], matches),
+          statusCode: (cfg["statusCode"] ?? 302) as 301 | 302 | 303 | 307 | 308,
+        });
+        return;
+      }
+      case "URLRewrite": {
+        const hostname = cfg["hostname"] as string | undefined;
+        if (hostname !== undefined) checkHost(r, reporter, hostname, [...fat, field, "hostname"]);
+        out.push({ type, hostname, path: pathModifier(r, reporter, cfg["path"], [...fat, field, "path"], matches) });
+        return;
+      }
+      case "ExtensionRef": {
+        const group = String(cfg["group"]);
+        const kind = String(cfg["kind"]);
+        const name = String(cfg["name"]);
+        if (group !== KGATEWAY_GROUP || kind !== "DirectResponse") {
+          reporter.error(r, [...fat, field], `unsupported extension ${group}/${kind}`, `Tollgate implements ExtensionRef to ${KGATEWAY_GROUP} DirectResponse`);
+          return;
+        }
+        const dr = directResponses.get(`${r.namespace}/${name}`);
+        if (dr === undefined) {
+          reporter.error(r, [...fat, field, "name"], `DirectResponse ${r.namespace}/${name} is not defined in the file`, `add a ${KGATEWAY_GROUP}/v1alpha1 DirectResponse named "${name}" in namespace "${r.namespace}"`);
+          return;
+        }
+        out.push({ type: "DirectResponse", status: Number(dr.spec["status"]), body: String(dr.spec["body"] ?? ""), contentType: "text/plain; charset=utf-8" });
+        return;
+      }
+      default:
+        reporter.error(r, [...fat, "type"], `filter ${type} is not supported yet`, "remove this filter");
+    }
+  });
+  const redirect = seenTypes.get("RequestRedirect");
+  const rewrite = seenTypes.get("URLRewrite");
+  if (redirect !== undefined && rewrite !== undefined) {
+    reporter.error(r, [...at, rewrite, "type"], "URLRewrite and RequestRedirect cannot be used in the same rule", "keep one of them");
+  }
+  return out;
+}
+
+function checkHost(r: Resource, reporter: Reporter, h: string, at: Segments): void {
+  const problem = hostnameProblem(h);
+  if (problem !== undefined) reporter.error(r, at, `invalid hostname "${h}": ${problem}`, undefined);
+}
+
+function headerModifier(r: Resource, reporter: Reporter, cfg: Record<string, any>, at: Segments): HeaderModifierModel {
+  const names = new Map<string, string>();
+  const note = (name: string, where: Segments): void => {
+    const lower = name.toLowerCase();
+    const prev = names.get(lower);
+    if (prev !== undefined) reporter.error(r, where, `header "${name}" is modified twice (also ${prev})`, "a header may appear once across set, add and remove");
+    else names.set(lower, where.slice(at.length).join("."));
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) reporter.error(r, where, `"${name}" is not a valid header name`, undefined);
+  };
+  const pairs = (list: { name: string; value: string }[] | undefined, field: string): { name: string; value: string }[] =>
+    (list ?? []).map((p, i) => {
+      note(p.name, [...at, field, i, "name"]);
+      return { name: p.name.toLowerCase(), value: p.value };
+    });
+  const set = pairs(cfg["set"], "set");
+  const add = pairs(cfg["add"], "add");
+  const remove = ((cfg["remove"] ?? []) as string[]).map((n, i) => {
+    note(n, [...at, "remove", i]);
+    return n.toLowerCase();
+  });
+  return { set, add, remove };
+}
+
+function pathModifier(r: Resource, reporter: Reporter, cfg: Record<string, any> | undefined, at: Segments, matches: readonly MatchModel[]): PathModifierModel | undefined {
+  if (cfg === undefined) return undefined;
+  if (cfg["type"] === "ReplaceFullPath") {
+    if (cfg["replacePrefixMatch"] !== undefined) reporter.error(r, [...at, "replacePrefixMatch"], "replacePrefixMatch is set but type is ReplaceFullPath", "remove it");
+    const value = cfg["replaceFullPath"] as string | undefined;
+    if (value === undefined) {
+      reporter.report("error", r, [...at, "replaceFullPath"], "type ReplaceFullPath needs replaceFullPath", "add replaceFullPath: /new/path", { missing: true });
+      return undefined;
+    }
+    if (!value.startsWith("/")) reporter.error(r, [...at, "replaceFullPath"], "the path must start with /", undefined);
+    return { type: "ReplaceFullPath", replaceFullPath: value };
+  }
+  if (cfg["replaceFullPath"] !== undefined) reporter.error(r, [...at, "replaceFullPath"], "replaceFullPath is set but type is ReplacePrefixMatch", "remove it");
+  const value = cfg["replacePrefixMatch"] as string | undefined;
+  if (value === undefined) {
+    reporter.report("error", r, [...at, "replacePrefixMatch"], "type ReplacePrefixMatch needs replacePrefixMatch", "add replacePrefixMatch: /new-prefix", { missing: true });
+    return undefined;
+  }
+  if (!value.startsWith("/")) reporter.error(r, [...at, "replacePrefixMatch"], "the prefix must start with /", undefined);
+  if (matches.some((m) => m.path.type !== "PathPrefix")) {
+    reporter.error(r, [...at, "type"], "ReplacePrefixMatch needs every match of the rule to be a PathPrefix match", "use ReplaceFullPath, or PathPrefix matches");
+  }
+  return { type: "ReplacePrefixMatch", replacePrefixMatch: value };
+}

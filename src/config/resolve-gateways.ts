@@ -1,0 +1,97 @@
+// Gateways and their listeners: protocol support, duplicates and conflicts, allowedRoutes.
+import type { ListenerModel } from "./model.ts";
+import { hostnameProblem } from "./hostnames.ts";
+import { key } from "./resources.ts";
+import type { Reporter, Resource } from "./resources.ts";
+
+export interface GatewayDraft {
+  readonly resource: Resource;
+  readonly listeners: readonly ListenerModel[];
+  /** allowedRoutes.kinds per listener name, when restricted. */
+  readonly allowedKinds: ReadonlyMap<string, readonly string[]>;
+}
+
+const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+export function resolveGateway(r: Resource, reporter: Reporter): GatewayDraft {
+  const listeners: ListenerModel[] = [];
+  const allowedKinds = new Map<string, readonly string[]>();
+  const names = new Map<string, number>();
+  const portHosts = new Map<string, number>();
+  (r.spec["listeners"] as Record<string, any>[]).forEach((l, i) => {
+    const at = ["spec", "listeners", i];
+    const name = String(l["name"]);
+    const protocol = String(l["protocol"]);
+    if (names.has(name)) reporter.error(r, [...at, "name"], `duplicate listener name "${name}" (also listeners[${names.get(name)}])`, "give every listener a unique name");
+    else names.set(name, i);
+    if (protocol === "HTTPS" || protocol === "TLS") {
+      reporter.error(r, [...at, "protocol"], `${protocol} listeners are not supported yet`, "terminate TLS in front of Tollgate and use protocol: HTTP");
+      return;
+    }
+    if (protocol !== "HTTP") {
+      reporter.error(r, [...at, "protocol"], `protocol ${protocol} is not supported`, "use protocol: HTTP");
+      return;
+    }
+    if (l["tls"] !== undefined) reporter.error(r, [...at, "tls"], "tls is not supported on an HTTP listener", "remove tls");
+    const hostname = l["hostname"] as string | undefined;
+    if (hostname !== undefined) {
+      const problem = hostnameProblem(hostname);
+      if (problem !== undefined) reporter.error(r, [...at, "hostname"], `invalid hostname "${hostname}": ${problem}`, "use e.g. example.com or *.example.com");
+    }
+    const phKey = `${String(l["port"])}|${hostname ?? ""}`;
+    const other = portHosts.get(phKey);
+    if (other !== undefined) {
+      reporter.error(r, [...at, "port"], `listener "${name}" conflicts with listeners[${other}]: same port ${String(l["port"])} and hostname ${hostname ?? "(any)"}`, "change the port or the hostname of one of them");
+    } else portHosts.set(phKey, i);
+    const ns = (l["allowedRoutes"]?.["namespaces"] ?? {}) as Record<string, any>;
+    const from = (ns["from"] ?? "Same") as "Same" | "All" | "Selector";
+    const allowedNamespaces: string[] = [];
+    if (from === "Selector") {
+      allowedNamespaces.push(...selectorNamespaces(r, reporter, ns["selector"], [...at, "allowedRoutes", "namespaces"]));
+    } else if (ns["selector"] !== undefined) {
+      reporter.warn(r, [...at, "allowedRoutes", "namespaces", "selector"], `selector is ignored when from is ${from}`, "set from: Selector or remove the selector");
+    }
+    const kinds = l["allowedRoutes"]?.["kinds"] as { group?: string; kind: string }[] | undefined;
+    if (kinds !== undefined) {
+      const list = kinds.filter((k) => (k.group ?? "gateway.networking.k8s.io") === "gateway.networking.k8s.io").map((k) => k.kind);
+      allowedKinds.set(name, list);
+      if (!list.includes("HTTPRoute")) reporter.warn(r, [...at, "allowedRoutes", "kinds"], "this listener admits no HTTPRoutes", "add {kind: HTTPRoute} to allowedRoutes.kinds");
+    }
+    listeners.push({
+      name,
+      port: Number(l["port"]),
+      protocol: "HTTP",
+      hostname,
+      allowedRoutesFrom: from,
+      allowedNamespaces,
+      source: reporter.source(r, at),
+    });
+  });
+  return { resource: r, listeners, allowedKinds };
+}
+
+/**
+ * A file-based gateway knows no namespace labels, except the one Kubernetes sets on every
+ * namespace: `kubernetes.io/metadata.name`. Selectors on it name namespaces directly.
+ */
+function selectorNamespaces(r: Resource, reporter: Reporter, selector: Record<string, any> | undefined, at: (string | number)[]): string[] {
+  if (selector === undefined) {
+    reporter.error(r, [...at, "selector"], "from: Selector needs a selector", `select namespaces by the ${NAMESPACE_NAME_LABEL} label`);
+    return [];
+  }
+  const out: string[] = [];
+  const matchLabels = (selector["matchLabels"] ?? {}) as Record<string, string>;
+  for (const [label, value] of Object.entries(matchLabels)) {
+    if (label === NAMESPACE_NAME_LABEL) out.push(value);
+    else reporter.warn(r, [...at, "selector", "matchLabels", label], `namespace label "${label}" cannot be evaluated from a file; it matches no namespace`, `use ${NAMESPACE_NAME_LABEL}: <namespace>`);
+  }
+  ((selector["matchExpressions"] ?? []) as { key: string; operator: string; values?: string[] }[]).forEach((e, i) => {
+    if (e.key === NAMESPACE_NAME_LABEL && e.operator === "In") out.push(...(e.values ?? []));
+    else reporter.warn(r, [...at, "selector", "matchExpressions", i], `only "${NAMESPACE_NAME_LABEL} In [...]" can be evaluated from a file; this expression matches no namespace`, undefined);
+  });
+  return out;
+}
+
+export function gatewayKey(r: Resource): string {
+  return key(r);
+}

@@ -1,0 +1,445 @@
+// Policy attachment: TelemetryPolicy (GEP), kgateway ListenerPolicy / HTTPListenerPolicy
+// (gateway level) and TrafficPolicy (route level), merged into each gateway's telemetry
+// model and listener settings.
+import { compileAccessLogFilter } from "../cel/environment.ts";
+import { parseEnvoyFormat } from "../format/envoy-operators.ts";
+import { parseDuration } from "./duration.ts";
+import type {
+  AccessLogModel,
+  CustomAttributeModel,
+  ExporterTargetModel,
+  GatewayTelemetryModel,
+  ListenerSettings,
+  MetricsModel,
+  RouteTracingModel,
+  SamplingModel,
+  TracingModel,
+} from "./model.ts";
+import type { BackendResolver } from "./resolve-backends.ts";
+import type { GatewayDraft } from "./resolve-gateways.ts";
+import type { RouteDraft } from "./resolve-routes.ts";
+import { byPrecedence, key } from "./resources.ts";
+import type { Reporter, Resource, Segments } from "./resources.ts";
+import { gepAttributes, gepLogFields, kgatewayAttributes } from "./value-sources.ts";
+
+export const DEFAULT_LISTENER_SETTINGS: ListenerSettings = {
+  trustForwardedHeaders: false,
+  xffNumTrustedHops: 0,
+  maxRequestHeadersBytes: 60 * 1024,
+  requestHeadersTimeoutMs: 10_000,
+  requestReceiveTimeoutMs: 0,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 0,
+};
+
+const GATEWAY_GROUP = "gateway.networking.k8s.io";
+const KGATEWAY_GROUP = "gateway.kgateway.dev";
+
+export interface PolicyInput {
+  readonly telemetryPolicies: readonly Resource[];
+  readonly listenerPolicies: readonly Resource[];
+  readonly httpListenerPolicies: readonly Resource[];
+  readonly trafficPolicies: readonly Resource[];
+}
+
+export interface PolicyResult {
+  readonly settings: ReadonlyMap<string, ListenerSettings>;
+  readonly telemetry: ReadonlyMap<string, GatewayTelemetryModel>;
+  readonly routeTracing: ReadonlyMap<string, RouteTracingModel>;
+}
+
+interface Attached {
+  readonly policy: Resource;
+  readonly targetIndex: number;
+}
+
+/** Policies grouped by the key of the object they target (targets not in the file are warned about). */
+function attach(
+  policies: readonly Resource[],
+  targetKind: string,
+  known: ReadonlySet<string>,
+  reporter: Reporter,
+): Map<string, Attached[]> {
+  const out = new Map<string, Attached[]>();
+  for (const p of policies) {
+    (p.spec["targetRefs"] as Record<string, any>[]).forEach((t, i) => {
+      const at = ["spec", "targetRefs", i];
+      const group = (t["group"] ?? GATEWAY_GROUP) as string;
+      if (group !== GATEWAY_GROUP || t["kind"] !== targetKind) {
+        reporter.warn(p, at, `${p.kind} here can target a ${targetKind} only; this targetRef (${group}/${String(t["kind"])}) is ignored`, `kind: ${targetKind}, group: ${GATEWAY_GROUP}`);
+        return;
+      }
+      if (t["namespace"] !== undefined && t["namespace"] !== p.namespace) {
+        reporter.warn(p, [...at, "namespace"], "a policy can target objects in its own namespace only; this targetRef is ignored", `move the policy to namespace "${String(t["namespace"])}"`);
+        return;
+      }
+      if (t["sectionName"] !== undefined) {
+        reporter.warn(p, [...at, "sectionName"], "sectionName is not supported; the policy applies to the whole " + targetKind, "remove sectionName");
+      }
+      const k = `${p.namespace}/${String(t["name"])}`;
+      if (!known.has(k)) {
+        reporter.warn(p, [...at, "name"], `${targetKind} ${k} is not in the file; this targetRef has no effect`, undefined);
+        return;
+      }
+      const list = out.get(k) ?? [];
+      if (!list.some((a) => a.policy === p)) list.push({ policy: p, targetIndex: i });
+      out.set(k, list);
+    });
+  }
+  for (const list of out.values()) list.sort((a, b) => byPrecedence(a.policy, b.policy));
+  return out;
+}
+
+const ON_MODES = new Set(["On", "Enabled", "ImplementationDefault"]);
+const isOn = (mode: unknown): boolean => mode === undefined || ON_MODES.has(String(mode));
+
+export function resolvePolicies(
+  input: PolicyInput,
+  gateways: ReadonlyMap<string, GatewayDraft>,
+  routes: readonly RouteDraft[],
+  backends: BackendResolver,
+  reporter: Reporter,
+): PolicyResult {
+  const gatewayKeys = new Set(gateways.keys());
+  const settings = new Map<string, ListenerSettings>();
+  const telemetry = new Map<string, GatewayTelemetryModel>();
+
+  // Each policy is interpreted once, even when it targets several gateways.
+  const telemetryModels = new Map<Resource, ReturnType<typeof gepPolicy>>();
+  for (const p of input.telemetryPolicies) telemetryModels.set(p, gepPolicy(p, reporter));
+  const kgModels = new Map<Resource, KgListenerPolicy>();
+  for (const p of input.listenerPolicies) kgModels.set(p, kgListenerPolicy(p, ["spec", "default", "httpSettings"], backends, reporter));
+  for (const p of input.httpListenerPolicies) kgModels.set(p, kgListenerPolicy(p, ["spec"], backends, reporter));
+
+  const gepByGateway = attach(input.telemetryPolicies, "Gateway", gatewayKeys, reporter);
+  const kgByGateway = attach([...input.listenerPolicies, ...input.httpListenerPolicies], "Gateway", gatewayKeys, reporter);
+
+  for (const gk of gatewayKeys) {
+    const gep = gepByGateway.get(gk) ?? [];
+    for (const loser of gep.slice(1)) {
+      reporter.warn(loser.policy, ["spec", "targetRefs", loser.targetIndex], `Gateway ${gk} already has TelemetryPolicy ${key(gep[0]!.policy)}, which is older; this policy is ignored for it`, "only one TelemetryPolicy may target a Gateway");
+    }
+    const g = gep[0] === undefined ? undefined : telemetryModels.get(gep[0].policy);
+    const kg = (kgByGateway.get(gk) ?? []).map((a) => ({ ...a, model: kgModels.get(a.policy)! }));
+
+    // kgateway sections: the oldest policy that sets a section wins it.
+    const pick = <T>(section: string, get: (m: KgListenerPolicy) => T | undefined): T | undefined => {
+      let winner: { policy: Resource; value: T } | undefined;
+      for (const a of kg) {
+        const v = get(a.model);
+        if (v === undefined) continue;
+        if (winner === undefined) winner = { policy: a.policy, value: v };
+        else reporter.warn(a.policy, [...a.model.base, section], `${section} for Gateway ${gk} is already set by ${a.policy.kind === winner.policy.kind ? "" : winner.policy.kind + " "}${key(winner.policy)}, which is older; this one is ignored`, undefined);
+      }
+      return winner?.value;
+    };
+
+    let tracing: TracingModel | undefined = pick("tracing", (m) => m.tracing);
+    if (g?.tracing !== undefined) {
+      if (tracing !== undefined) reporter.warn(gep[0]!.policy, ["spec", "tracing"], `Gateway ${gk} also has kgateway tracing; the TelemetryPolicy's tracing takes precedence`, undefined);
+      tracing = g.tracing;
+    }
+    const kgLogs = pick("accessLog", (m) => m.accessLogs) ?? [];
+    const accessLogs = [...(g?.accessLogs === undefined ? [] : [g.accessLogs]), ...kgLogs];
+
+    const limit = <K extends keyof KgLimits>(field: K): KgLimits[K] | undefined => pick(field, (m) => m.limits[field]);
+    settings.set(gk, listenerSettings(limit));
+    telemetry.set(gk, { tracing, accessLogs, metrics: g?.metrics, resourceAttributes: {} });
+  }
+
+  const routeTracing = resolveRouteTracing(input.trafficPolicies, routes, telemetry, reporter);
+  return { settings, telemetry, routeTracing };
+}
+
+// ---------------------------------------------------------------- GEP TelemetryPolicy
+
+function fractionRatio(r: Resource, reporter: Reporter, f: Record<string, number> | undefined, at: Segments): number | undefined {
+  if (f === undefined) return undefined;
+  const numerator = f["numerator"]!;
+  const denominator = f["denominator"] ?? 100;
+  if (numerator > denominator) {
+    reporter.error(r, [...at, "numerator"], `numerator ${numerator} is greater than denominator ${denominator}`, `a sampling rate is at most 100%: use a numerator ≤ ${denominator}`);
+    return undefined;
+  }
+  return numerator / denominator;
+}
+
+function gepPolicy(p: Resource, reporter: Reporter): { tracing: TracingModel | undefined; accessLogs: AccessLogModel | undefined; metrics: MetricsModel | undefined } {
+  const t = p.spec["tracing"] as Record<string, any> | undefined;
+  let tracing: TracingModel | undefined;
+  if (t !== undefined) {
+    const at = ["spec", "tracing"];
+    const ratio = fractionRatio(p, reporter, t["samplingRate"], [...at, "samplingRate"]);
+    const pb = t["parentBasedSampling"] as Record<string, any> | undefined;
+    const parentRatio = fractionRatio(p, reporter, pb?.["samplingRate"], [...at, "parentBasedSampling", "samplingRate"]);
+    const sampling: SamplingModel | undefined =
+      t["samplingRate"] === undefined && pb === undefined
+        ? undefined
+        : { kind: "fraction", ratio: ratio ?? 1, parentBased: pb === undefined ? true : isOn(pb["mode"]), parentRatio: parentRatio ?? 1 };
+    tracing = {
+      enabled: isOn(t["mode"]),
+      provider: gepProvider(p, reporter, t["provider"], [...at, "provider"]),
+      serviceName: undefined,
+      sampling,
+      attributes: gepAttributes(p, reporter, t["customAttributes"], [...at, "customAttributes"]),
+      upstreamSpans: true,
+      source: reporter.source(p, at),
+    };
+  }
+  const m = p.spec["metrics"] as Record<string, any> | undefined;
+  const metrics: MetricsModel | undefined =
+    m === undefined
+      ? undefined
+      : {
+          enabled: isOn(m["mode"]),
+          overrides: ((m["overrides"] ?? []) as Record<string, any>[]).map((o, i) => ({
+            name: String(o["name"]),
+            attributes: gepAttributes(p, reporter, o["attributes"], ["spec", "metrics", "overrides", i, "attributes"]),
+          })),
+          source: reporter.source(p, ["spec", "metrics"]),
+        };
+  const l = p.spec["accessLogs"] as Record<string, any> | undefined;
+  let accessLogs: AccessLogModel | undefined;
+  if (l !== undefined) {
+    const at = ["spec", "accessLogs"];
+    accessLogs = {
+      enabled: isOn(l["mode"]),
+      sink: { kind: "otlp", target: undefined },
+      filter: celFilter(p, reporter, l["matches"], [...at, "matches"]),
+      fields: gepLogFields(p, reporter, l["fields"], [...at, "fields"]),
+      body: undefined,
+      logName: undefined,
+      attributes: [],
+      resourceAttributes: {},
+      source: reporter.source(p, at),
+    };
+  }
+  return { tracing, accessLogs, metrics };
+}
+
+function gepProvider(p: Resource, reporter: Reporter, provider: Record<string, any> | undefined, at: Segments): ExporterTargetModel | undefined {
+  const endpoint = provider?.["endpoint"] as string | undefined;
+  if (endpoint === undefined) return undefined;
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `http://${endpoint}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    reporter.error(p, [...at, "endpoint"], `"${endpoint}" is not a host:port or URL`, "write e.g. otel-collector.monitoring.svc:4317");
+    return undefined;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    reporter.error(p, [...at, "endpoint"], `unsupported scheme ${url.protocol}`, "use http:// or https://, or host:port");
+    return undefined;
+  }
+  const protocol = (provider?.["protocol"] as ExporterTargetModel["protocol"] | undefined) ?? (url.port === "4318" ? "http/protobuf" : "grpc");
+  return { endpoint: withScheme.replace(/\/$/, ""), protocol, source: reporter.source(p, [...at, "endpoint"]) };
+}
+
+function celFilter(p: Resource, reporter: Reporter, expr: string | undefined, at: Segments): AccessLogModel["filter"] {
+  if (expr === undefined) return undefined;
+  const compiled = compileAccessLogFilter(expr);
+  if (!compiled.ok) {
+    reporter.errorInString(p, at, compiled.offset, `invalid CEL filter: ${compiled.message}`, "variables: request, response, connection, upstream, route (see docs/configuration.md)");
+    return undefined;
+  }
+  return { expression: expr, source: reporter.source(p, at) };
+}
+
+// ---------------------------------------------------------------- kgateway listener policies
+
+interface KgLimits {
+  readonly xffNumTrustedHops: number | undefined;
+  readonly useRemoteAddress: boolean | undefined;
+  readonly trustForwardedHeaders: boolean | undefined;
+  readonly maxRequestHeadersKb: number | undefined;
+  readonly idleTimeout: number | undefined;
+  readonly requestHeadersTimeout: number | undefined;
+  readonly requestTimeout: number | undefined;
+  readonly maxConnections: number | undefined;
+}
+
+interface KgListenerPolicy {
+  readonly base: Segments;
+  readonly tracing: TracingModel | undefined;
+  readonly accessLogs: AccessLogModel[] | undefined;
+  readonly limits: KgLimits;
+}
+
+function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver, reporter: Reporter): KgListenerPolicy {
+  let s: Record<string, any> = p.spec;
+  for (const seg of base.slice(1)) s = (s?.[seg as string] ?? undefined) as Record<string, any>;
+  s = s ?? {};
+  const t = s["tracing"] as Record<string, any> | undefined;
+  let tracing: TracingModel | undefined;
+  if (t !== undefined) {
+    const at = [...base, "tracing"];
+    const otel = t["provider"]?.["openTelemetry"] as Record<string, any> | undefined;
+    const provider = otel === undefined ? undefined : backends.exporter(p, KGATEWAY_GROUP, otel["grpcService"]["backendRef"], [...at, "provider", "openTelemetry", "grpcService", "backendRef"]);
+    const anySampling = ["clientSampling", "randomSampling", "overallSampling"].some((f) => t[f] !== undefined);
+    tracing = {
+      enabled: true,
+      provider,
+      serviceName: otel?.["serviceName"] as string | undefined,
+      sampling: anySampling ? { kind: "percentages", client: t["clientSampling"] ?? 100, random: t["randomSampling"] ?? 100, overall: t["overallSampling"] ?? 100 } : undefined,
+      attributes: kgatewayAttributes(p, reporter, t["attributes"], [...at, "attributes"]),
+      upstreamSpans: t["spawnUpstreamSpan"] ?? true,
+      source: reporter.source(p, at),
+    };
+  }
+  const logs = s["accessLog"] as Record<string, any>[] | undefined;
+  const accessLogs = logs?.map((l, i) => kgAccessLog(p, l, [...base, "accessLog", i], backends, reporter)).filter((l): l is AccessLogModel => l !== undefined);
+  const dur = (field: string, allowZero: boolean): number | undefined => {
+    const v = s[field] as string | undefined;
+    if (v === undefined) return undefined;
+    const ms = parseDuration(v);
+    if (ms === 0 && !allowZero) reporter.error(p, [...base, field], `${field} must be greater than 0`, "e.g. 5s");
+    return ms;
+  };
+  const limits: KgLimits = {
+    xffNumTrustedHops: s["xffNumTrustedHops"],
+    useRemoteAddress: s["useRemoteAddress"],
+    trustForwardedHeaders: s["trustForwardedHeaders"],
+    maxRequestHeadersKb: s["maxRequestHeadersKb"],
+    idleTimeout: dur("idleTimeout", false),
+    requestHeadersTimeout: dur("requestHeadersTimeout", false),
+    requestTimeout: dur("requestTimeout", true),
+    maxConnections: s["maxConnections"],
+  };
+  if (limits.trustForwardedHeaders === false && limits.useRemoteAddress === false) {
+    reporter.error(p, [...base, "useRemoteAddress"], "useRemoteAddress: false trusts X-Forwarded-For, but trustForwardedHeaders is false", "set only one of them");
+  }
+  if (limits.trustForwardedHeaders === false && (limits.xffNumTrustedHops ?? 0) > 0) {
+    reporter.error(p, [...base, "xffNumTrustedHops"], "xffNumTrustedHops needs trusted forwarding headers, but trustForwardedHeaders is false", "remove one of them");
+  }
+  return { base, tracing, accessLogs, limits };
+}
+
+function kgAccessLog(p: Resource, l: Record<string, any>, at: Segments, backends: BackendResolver, reporter: Reporter): AccessLogModel | undefined {
+  const otel = l["openTelemetry"] as Record<string, any> | undefined;
+  const file = l["fileSink"] as Record<string, any> | undefined;
+  if ((otel === undefined) === (file === undefined)) {
+    reporter.error(p, at, otel === undefined ? "an access log needs openTelemetry or fileSink" : "an access log has either openTelemetry or fileSink, not both", undefined);
+    return undefined;
+  }
+  const filter = celFilter(p, reporter, l["filter"]?.["celFilter"]?.["match"], [...at, "filter", "celFilter", "match"]);
+  if (file !== undefined) {
+    const body = envoyBody(p, reporter, file["stringFormat"], [...at, "fileSink", "stringFormat"]);
+    return { enabled: true, sink: { kind: "stdout" }, filter, fields: [], body, logName: undefined, attributes: [], resourceAttributes: {}, source: reporter.source(p, at) };
+  }
+  const oat = [...at, "openTelemetry"];
+  const grpc = otel!["grpcService"] as Record<string, any>;
+  const target = backends.exporter(p, KGATEWAY_GROUP, grpc["backendRef"], [...oat, "grpcService", "backendRef"]);
+  // kgateway documents logName next to grpcService; some guides nest it inside. Accept both.
+  const outer = otel!["logName"] as string | undefined;
+  const inner = grpc["logName"] as string | undefined;
+  if (outer !== undefined && inner !== undefined && outer !== inner) {
+    reporter.error(p, [...oat, "grpcService", "logName"], `logName is set twice with different values ("${outer}" and "${inner}")`, "keep one");
+  }
+  const attributes = keyValues(p, reporter, otel!["attributes"], [...oat, "attributes"]);
+  const resourceAttributes: Record<string, string> = {};
+  for (const a of keyValues(p, reporter, otel!["resourceAttributes"], [...oat, "resourceAttributes"])) {
+    if (a.value.from === "literal") resourceAttributes[a.name] = a.value.value;
+  }
+  return {
+    enabled: true,
+    sink: { kind: "otlp", target },
+    filter,
+    fields: [],
+    body: envoyBody(p, reporter, otel!["body"], [...oat, "body"]),
+    logName: outer ?? inner,
+    attributes,
+    resourceAttributes,
+    source: reporter.source(p, at),
+  };
+}
+
+function envoyBody(p: Resource, reporter: Reporter, body: string | undefined, at: Segments): string | undefined {
+  if (body === undefined) return undefined;
+  const parsed = parseEnvoyFormat(body);
+  for (const e of parsed.errors) reporter.errorInString(p, at, e.offset, e.message, "see docs/configuration.md for the command operators Tollgate renders");
+  return body;
+}
+
+function keyValues(p: Resource, reporter: Reporter, list: { values?: { key: string; value: Record<string, unknown> }[] } | undefined, at: Segments): CustomAttributeModel[] {
+  return (list?.values ?? []).flatMap((kv, i) => {
+    const vals = Object.values(kv.value).filter((v) => v !== undefined);
+    if (vals.length !== 1) {
+      reporter.error(p, [...at, "values", i, "value"], "a value needs exactly one of stringValue, boolValue, intValue, doubleValue", undefined);
+      return [];
+    }
+    const text = String(vals[0]);
+    if (parseEnvoyFormat(text).parts.some((part) => part.kind !== "literal")) {
+      reporter.warn(p, [...at, "values", i, "value"], "command operators in attribute values are not rendered; the value is used as written", "use body for per-request values");
+    }
+    return [{ name: kv.key, value: { from: "literal" as const, value: text } }];
+  });
+}
+
+function listenerSettings(limit: <K extends keyof KgLimits>(field: K) => KgLimits[K] | undefined): ListenerSettings {
+  const hops = limit("xffNumTrustedHops");
+  const explicitTrust = limit("trustForwardedHeaders");
+  const useRemote = limit("useRemoteAddress");
+  const d = DEFAULT_LISTENER_SETTINGS;
+  return {
+    trustForwardedHeaders: explicitTrust ?? (useRemote === false || (hops ?? 0) > 0),
+    xffNumTrustedHops: hops ?? d.xffNumTrustedHops,
+    maxRequestHeadersBytes: (limit("maxRequestHeadersKb") ?? d.maxRequestHeadersBytes / 1024) * 1024,
+    requestHeadersTimeoutMs: limit("requestHeadersTimeout") ?? d.requestHeadersTimeoutMs,
+    requestReceiveTimeoutMs: limit("requestTimeout") ?? d.requestReceiveTimeoutMs,
+    keepAliveTimeoutMs: limit("idleTimeout") ?? d.keepAliveTimeoutMs,
+    maxConnections: limit("maxConnections") ?? d.maxConnections,
+  };
+}
+
+// ---------------------------------------------------------------- TrafficPolicy (route tracing)
+
+const MAX_ROUTE_ATTRIBUTES = 16;
+
+function resolveRouteTracing(
+  policies: readonly Resource[],
+  routes: readonly RouteDraft[],
+  telemetry: ReadonlyMap<string, GatewayTelemetryModel>,
+  reporter: Reporter,
+): Map<string, RouteTracingModel> {
+  const out = new Map<string, RouteTracingModel>();
+  const routeByKey = new Map(routes.map((r) => [key(r.resource), r]));
+  const byRoute = attach(policies, "HTTPRoute", new Set(routeByKey.keys()), reporter);
+  for (const [rk, attached] of byRoute) {
+    const withTracing = attached.filter((a) => a.policy.spec["tracing"] !== undefined);
+    const winner = withTracing[0];
+    if (winner === undefined) continue;
+    for (const loser of withTracing.slice(1)) {
+      reporter.warn(loser.policy, ["spec", "tracing"], `HTTPRoute ${rk} already gets tracing from TrafficPolicy ${key(winner.policy)}, which is older; this one is ignored for it`, undefined);
+    }
+    const p = winner.policy;
+    const t = p.spec["tracing"] as Record<string, any>;
+    const at = ["spec", "tracing"];
+    const others = Object.keys(t).filter((k) => k !== "disable");
+    if (t["disable"] !== undefined) {
+      if (others.length > 0) reporter.error(p, [...at, "disable"], `disable is exclusive with every other tracing field (found ${others.join(", ")})`, "remove disable, or the other fields");
+      out.set(rk, { disabled: true, sampling: undefined, attributes: [], source: reporter.source(p, at) });
+      continue;
+    }
+    const own = kgatewayAttributes(p, reporter, t["attributes"], [...at, "attributes"]);
+    const route = routeByKey.get(rk)!;
+    const parentAttrs = route.parents.map((parent) => telemetry.get(parent.gatewayKey)?.tracing?.attributes ?? []);
+    const listenerAttrs = parentAttrs[0] ?? [];
+    if (parentAttrs.some((a) => JSON.stringify(a) !== JSON.stringify(listenerAttrs))) {
+      reporter.warn(p, [...at, "attributes"], `HTTPRoute ${rk} attaches to gateways with different tracing attributes; the route's attributes are merged with those of its first parent`, undefined);
+    }
+    const merged = new Map<string, CustomAttributeModel>(listenerAttrs.map((a) => [a.name, a]));
+    for (const a of own) merged.set(a.name, a);
+    if (merged.size > MAX_ROUTE_ATTRIBUTES) {
+      reporter.error(p, [...at, "attributes"], `with the listener's attributes the route has ${merged.size} span attributes; at most ${MAX_ROUTE_ATTRIBUTES} are allowed`, "drop some attributes");
+    }
+    const anySampling = ["clientSampling", "randomSampling", "overallSampling"].some((f) => t[f] !== undefined);
+    out.set(rk, {
+      disabled: false,
+      sampling: anySampling ? { client: t["clientSampling"], random: t["randomSampling"], overall: t["overallSampling"] } : undefined,
+      attributes: [...merged.values()],
+      source: reporter.source(p, at),
+    });
+  }
+  return out;
+}

@@ -1,0 +1,211 @@
+// HTTPRoutes: attachment to gateways/listeners, matches with Gateway API defaults, filters,
+// weighted backends, timeouts and retries.
+import type { MatchModel, RetryModel, RouteParent, RuleModel, WeightedBackendModel } from "./model.ts";
+import { parseDuration } from "./duration.ts";
+import { closest } from "./did-you-mean.ts";
+import { hostnameProblem, hostnamesIntersect } from "./hostnames.ts";
+import type { BackendResolver } from "./resolve-backends.ts";
+import { resolveFilters } from "./resolve-filters.ts";
+import type { GatewayDraft } from "./resolve-gateways.ts";
+import type { Reporter, Resource, Segments } from "./resources.ts";
+
+const GATEWAY_GROUP = "gateway.networking.k8s.io";
+export const DEFAULT_RETRY = { attempts: 1, backoffMs: 25, codes: [502, 503, 504] } as const;
+
+export interface RouteDraft {
+  readonly resource: Resource;
+  readonly parents: readonly RouteParent[];
+  readonly hostnames: readonly string[];
+  readonly rules: readonly RuleModel[];
+}
+
+export function resolveRoute(
+  r: Resource,
+  reporter: Reporter,
+  gateways: ReadonlyMap<string, GatewayDraft>,
+  backends: BackendResolver,
+  directResponses: ReadonlyMap<string, Resource>,
+): RouteDraft {
+  const hostnames = ((r.spec["hostnames"] ?? []) as string[]).map((h, i) => {
+    const problem = hostnameProblem(h);
+    if (problem !== undefined) reporter.error(r, ["spec", "hostnames", i], `invalid hostname "${h}": ${problem}`, "use e.g. example.com or *.example.com");
+    return h;
+  });
+  const parents = resolveParents(r, reporter, gateways, hostnames);
+  const rules = ((r.spec["rules"] ?? [{}]) as Record<string, any>[]).map((rule, i) => resolveRule(r, reporter, rule, i, backends, directResponses));
+  const ruleNames = new Map<string, number>();
+  rules.forEach((rule) => {
+    if (rule.name === undefined) return;
+    const prev = ruleNames.get(rule.name);
+    if (prev !== undefined) reporter.error(r, ["spec", "rules", rule.index, "name"], `duplicate rule name "${rule.name}" (also rules[${prev}])`, "rule names must be unique in a route");
+    else ruleNames.set(rule.name, rule.index);
+  });
+  return { resource: r, parents, hostnames, rules };
+}
+
+function resolveParents(r: Resource, reporter: Reporter, gateways: ReadonlyMap<string, GatewayDraft>, hostnames: readonly string[]): RouteParent[] {
+  const out: RouteParent[] = [];
+  const refs = (r.spec["parentRefs"] ?? []) as Record<string, any>[];
+  if (refs.length === 0) reporter.warn(r, ["spec"], "the route has no parentRefs and attaches to no gateway", "add parentRefs: [{name: <gateway>}]");
+  refs.forEach((p, i) => {
+    const at = ["spec", "parentRefs", i];
+    const group = p["group"] ?? GATEWAY_GROUP;
+    const kind = p["kind"] ?? "Gateway";
+    if (group !== GATEWAY_GROUP || kind !== "Gateway") {
+      reporter.warn(r, at, `parent kind ${group}/${kind} is not supported; this parentRef is ignored`, "reference a Gateway");
+      return;
+    }
+    const ns = (p["namespace"] ?? r.namespace) as string;
+    const gw = gateways.get(`${ns}/${String(p["name"])}`);
+    if (gw === undefined) {
+      const guess = closest(`${ns}/${String(p["name"])}`, [...gateways.keys()]);
+      reporter.warn(r, [...at, "name"], `Gateway ${ns}/${String(p["name"])} is not in the file; this parentRef is ignored`, guess ? `did you mean ${guess}?` : undefined);
+      return;
+    }
+    const sectionName = p["sectionName"] as string | undefined;
+    const port = p["port"] as number | undefined;
+    let candidates = gw.listeners;
+    if (sectionName !== undefined) {
+      candidates = candidates.filter((l) => l.name === sectionName);
+      if (candidates.length === 0) {
+        const guess = closest(sectionName, gw.listeners.map((l) => l.name));
+        reporter.warn(r, [...at, "sectionName"], `Gateway ${ns}/${gw.resource.name} has no listener "${sectionName}"; this parentRef is ignored`, guess ? `did you mean "${guess}"?` : `listeners: ${gw.listeners.map((l) => l.name).join(", ")}`);
+        return;
+      }
+    }
+    if (port !== undefined) {
+      candidates = candidates.filter((l) => l.port === port);
+      if (candidates.length === 0) {
+        reporter.warn(r, [...at, "port"], `Gateway ${ns}/${gw.resource.name} has no ${sectionName ? `listener "${sectionName}" on` : "listener on"} port ${port}; this parentRef is ignored`, undefined);
+        return;
+      }
+    }
+    const reasons: string[] = [];
+    const accepted = candidates.filter((l) => {
+      const kinds = gw.allowedKinds.get(l.name);
+      if (kinds !== undefined && !kinds.includes("HTTPRoute")) {
+        reasons.push(`listener "${l.name}" admits no HTTPRoutes`);
+        return false;
+      }
+      const nsOk = l.allowedRoutesFrom === "All" || (l.allowedRoutesFrom === "Same" ? r.namespace === ns : l.allowedNamespaces.includes(r.namespace));
+      if (!nsOk) {
+        reasons.push(`listener "${l.name}" admits routes from ${l.allowedRoutesFrom === "Same" ? `namespace "${ns}" only` : `namespaces ${l.allowedNamespaces.join(", ") || "(none)"}`}`);
+        return false;
+      }
+      if (l.hostname !== undefined && hostnames.length > 0 && !hostnames.some((h) => hostnamesIntersect(h, l.hostname!))) {
+        reasons.push(`listener "${l.name}" hostname ${l.hostname} matches none of the route's hostnames`);
+        return false;
+      }
+      return true;
+    });
+    if (accepted.length === 0) {
+      reporter.warn(r, at, `Gateway ${ns}/${gw.resource.name} does not accept this route: ${reasons.join("; ")}`, "check allowedRoutes, sectionName, port and hostnames");
+      return;
+    }
+    out.push({ gatewayKey: `${ns}/${gw.resource.name}`, sectionName, port, listenerNames: accepted.map((l) => l.name) });
+  });
+  if (refs.length > 0 && out.length === 0) reporter.warn(r, ["spec", "parentRefs"], "the route attaches to no gateway listener and serves no traffic", undefined);
+  return out;
+}
+
+function checkRegex(r: Resource, reporter: Reporter, value: string, at: Segments): void {
+  try {
+    // Compiled once here only to reject bad patterns early; the router compiles its own.
+    new RegExp(value);
+  } catch (err) {
+    reporter.error(r, at, `invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, "")}`, "use ECMAScript regular expression syntax");
+  }
+}
+
+function resolveMatches(r: Resource, reporter: Reporter, list: Record<string, any>[] | undefined, at: Segments): MatchModel[] {
+  if (list === undefined || list.length === 0) {
+    return [{ path: { type: "PathPrefix", value: "/" }, method: undefined, headers: [], queryParams: [], source: reporter.source(r, at) }];
+  }
+  return list.map((m, i) => {
+    const mat = [...at, "matches", i];
+    const type = (m["path"]?.["type"] ?? "PathPrefix") as MatchModel["path"]["type"];
+    const value = (m["path"]?.["value"] ?? "/") as string;
+    if (type === "RegularExpression") checkRegex(r, reporter, value, [...mat, "path", "value"]);
+    else if (!value.startsWith("/")) reporter.error(r, [...mat, "path", "value"], `a ${type} path must start with /`, `write "/${value}"`);
+    else if (/[?#]/.test(value)) reporter.error(r, [...mat, "path", "value"], "a path match cannot contain ? or #", "match query parameters with queryParams");
+    const values = (field: "headers" | "queryParams", lower: boolean) => {
+      const seen = new Set<string>();
+      return ((m[field] ?? []) as { type?: string; name: string; value: string }[]).flatMap((h, j) => {
+        const name = lower ? h.name.toLowerCase() : h.name;
+        const vtype = (h.type ?? "Exact") as "Exact" | "RegularExpression";
+        if (seen.has(name)) {
+          reporter.warn(r, [...mat, field, j, "name"], `"${h.name}" is matched twice; Gateway API uses the first`, "remove the duplicate");
+          return [];
+        }
+        seen.add(name);
+        if (vtype === "RegularExpression") checkRegex(r, reporter, h.value, [...mat, field, j, "value"]);
+        return [{ type: vtype, name, value: h.value }];
+      });
+    };
+    return {
+      path: { type, value },
+      method: m["method"] as string | undefined,
+      headers: values("headers", true),
+      queryParams: values("queryParams", false),
+      source: reporter.source(r, mat),
+    };
+  });
+}
+
+function resolveRule(r: Resource, reporter: Reporter, rule: Record<string, any>, index: number, backends: BackendResolver, directResponses: ReadonlyMap<string, Resource>): RuleModel {
+  const at = ["spec", "rules", index];
+  const matches = resolveMatches(r, reporter, rule["matches"], at);
+  const filters = resolveFilters(r, reporter, (rule["filters"] ?? []) as Record<string, any>[], [...at, "filters"], matches, directResponses, false);
+  const weighted: WeightedBackendModel[] = [];
+  ((rule["backendRefs"] ?? []) as Record<string, any>[]).forEach((b, j) => {
+    const bat = [...at, "backendRefs", j];
+    const model = backends.resolve(r, "gateway.networking.k8s.io", b as { name: string }, bat);
+    const bfilters = resolveFilters(r, reporter, (b["filters"] ?? []) as Record<string, any>[], [...bat, "filters"], matches, directResponses, true);
+    if (model === undefined) return;
+    weighted.push({ weight: (b["weight"] ?? 1) as number, backendKey: model.key, filters: bfilters });
+  });
+  const terminal = filters.some((f) => f.type === "RequestRedirect" || f.type === "DirectResponse");
+  if (terminal && weighted.length > 0) {
+    reporter.warn(r, [...at, "backendRefs"], "backendRefs are never used: a RequestRedirect or DirectResponse filter answers first", "remove the backendRefs or the filter");
+  }
+  const timeouts = resolveTimeouts(r, reporter, rule["timeouts"], [...at, "timeouts"]);
+  return {
+    index,
+    name: rule["name"] as string | undefined,
+    matches,
+    filters,
+    backends: weighted,
+    timeouts,
+    retry: resolveRetry(r, reporter, rule["retry"], [...at, "retry"]),
+    source: reporter.source(r, at),
+  };
+}
+
+function resolveTimeouts(r: Resource, reporter: Reporter, t: Record<string, string> | undefined, at: Segments): RuleModel["timeouts"] {
+  if (t === undefined) return { requestMs: undefined, backendRequestMs: undefined };
+  // The schema already rejected malformed durations; a zero duration means "no timeout".
+  const ms = (v: string | undefined): number | undefined => {
+    const d = v === undefined ? undefined : parseDuration(v);
+    return d === 0 ? undefined : d;
+  };
+  const requestMs = ms(t["request"]);
+  const backendRequestMs = ms(t["backendRequest"]);
+  if (requestMs !== undefined && backendRequestMs !== undefined && backendRequestMs > requestMs) {
+    reporter.error(r, [...at, "backendRequest"], `backendRequest (${t["backendRequest"]}) is longer than request (${t["request"]})`, "backendRequest must not exceed request");
+  }
+  return { requestMs, backendRequestMs };
+}
+
+function resolveRetry(r: Resource, reporter: Reporter, retry: Record<string, any> | undefined, at: Segments): RetryModel | undefined {
+  if (retry === undefined) return undefined;
+  const codes = (retry["codes"] ?? DEFAULT_RETRY.codes) as number[];
+  const dupe = codes.findIndex((c, i) => codes.indexOf(c) !== i);
+  if (dupe >= 0) reporter.warn(r, [...at, "codes", dupe], `status ${codes[dupe]} is listed twice`, undefined);
+  const backoff = retry["backoff"] as string | undefined;
+  const attempts = (retry["attempts"] ?? DEFAULT_RETRY.attempts) as number;
+  return {
+    codes: [...new Set(codes)],
+    attempts: attempts + 1,
+    backoffMs: backoff === undefined ? DEFAULT_RETRY.backoffMs : (parseDuration(backoff) ?? DEFAULT_RETRY.backoffMs),
+  };
+}

@@ -1,0 +1,400 @@
+// The JSON Schema of the config file, written once as data. `tollgate schema` prints it
+// for editors (yaml-language-server); the loader validates each document against the
+// per-kind schema with a real JSON Schema validator, then checks semantics in code.
+// Unions (`fqdn` or `ip`, `literal` or `requestHeader`, ...) are plain objects here and
+// "exactly one of" is checked in code, which gives far clearer errors than `oneOf`.
+
+type Schema = Record<string, unknown>;
+
+const str = (description?: string, extra: Schema = {}): Schema => ({ type: "string", ...(description ? { description } : {}), ...extra });
+const int = (description?: string, extra: Schema = {}): Schema => ({ type: "integer", ...(description ? { description } : {}), ...extra });
+const num = (description?: string, extra: Schema = {}): Schema => ({ type: "number", ...(description ? { description } : {}), ...extra });
+const bool = (description?: string): Schema => ({ type: "boolean", ...(description ? { description } : {}) });
+const arr = (items: Schema, extra: Schema = {}): Schema => ({ type: "array", items, ...extra });
+const obj = (properties: Record<string, Schema>, required: string[] = [], extra: Schema = {}): Schema => ({
+  type: "object",
+  properties,
+  ...(required.length > 0 ? { required } : {}),
+  additionalProperties: false,
+  ...extra,
+});
+const anyObject = (description?: string): Schema => ({ type: "object", ...(description ? { description } : {}) });
+const stringMap = (description?: string): Schema => ({ type: "object", additionalProperties: { type: "string" }, ...(description ? { description } : {}) });
+const empty = (description: string): Schema => ({ type: "object", additionalProperties: false, properties: {}, description });
+
+const port = int("TCP port", { minimum: 1, maximum: 65535 });
+const duration = str("Gateway API duration, e.g. 10s, 500ms, 1h2m", { pattern: "^([0-9]{1,5}(h|m|s|ms)){1,4}$" });
+const mode = str("On/Off (GEP spelling) or Enabled/Disabled/ImplementationDefault", {
+  enum: ["On", "Off", "Enabled", "Disabled", "ImplementationDefault"],
+});
+const percent = num("percentage 0-100", { minimum: 0, maximum: 100 });
+
+const labelSelector = obj({
+  matchLabels: stringMap(),
+  matchExpressions: arr(obj({ key: str(), operator: str(undefined, { enum: ["In", "NotIn", "Exists", "DoesNotExist"] }), values: arr(str()) }, ["key", "operator"])),
+});
+
+const metadata = obj(
+  {
+    name: str("resource name", { minLength: 1, maxLength: 253 }),
+    namespace: str("namespace; default `default`", { minLength: 1, maxLength: 63 }),
+    labels: stringMap(),
+    annotations: stringMap(),
+    creationTimestamp: { type: ["string", "null"], description: "RFC 3339; decides precedence between conflicting resources" },
+    uid: str(),
+    resourceVersion: str(),
+    generation: int(),
+    generateName: str(),
+    finalizers: arr(str()),
+    ownerReferences: arr(anyObject()),
+    managedFields: arr(anyObject()),
+    deletionTimestamp: { type: ["string", "null"] },
+    deletionGracePeriodSeconds: int(),
+    selfLink: str(),
+  },
+  ["name"],
+);
+
+// ---------------------------------------------------------------- Gateway API
+
+const gatewaySpec = obj(
+  {
+    gatewayClassName: str("GatewayClass name (recorded, not interpreted)", { minLength: 1 }),
+    listeners: arr(
+      obj(
+        {
+          name: str("listener name, unique in the Gateway", { minLength: 1 }),
+          hostname: str("exact host or `*.suffix` wildcard"),
+          port,
+          protocol: str("HTTP (HTTPS/TLS/TCP/UDP are not supported yet)"),
+          tls: anyObject("not supported yet"),
+          allowedRoutes: obj({
+            namespaces: obj({ from: str(undefined, { enum: ["Same", "All", "Selector"] }), selector: labelSelector }),
+            kinds: arr(obj({ group: str(), kind: str() }, ["kind"])),
+          }),
+        },
+        ["name", "port", "protocol"],
+      ),
+      { minItems: 1, maxItems: 64 },
+    ),
+    addresses: arr(obj({ type: str(), value: str() }, ["value"])),
+    infrastructure: obj({
+      labels: stringMap(),
+      annotations: stringMap(),
+      parametersRef: obj({ group: str(), kind: str(), name: str() }, ["group", "kind", "name"]),
+    }),
+    backendTLS: anyObject("accepted, not used"),
+    allowedListeners: anyObject("accepted, not used"),
+  },
+  ["gatewayClassName", "listeners"],
+);
+
+const headerModifier = obj({
+  set: arr(obj({ name: str(undefined, { minLength: 1 }), value: str() }, ["name", "value"]), { maxItems: 16 }),
+  add: arr(obj({ name: str(undefined, { minLength: 1 }), value: str() }, ["name", "value"]), { maxItems: 16 }),
+  remove: arr(str(undefined, { minLength: 1 }), { maxItems: 16 }),
+});
+const pathModifier = obj(
+  {
+    type: str(undefined, { enum: ["ReplaceFullPath", "ReplacePrefixMatch"] }),
+    replaceFullPath: str(),
+    replacePrefixMatch: str(),
+  },
+  ["type"],
+);
+const localObjectRef = obj({ group: str(), kind: str(), name: str(undefined, { minLength: 1 }) }, ["group", "kind", "name"]);
+const httpRouteFilter = obj(
+  {
+    type: str(undefined, {
+      enum: ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite", "ExtensionRef", "RequestMirror", "CORS", "ExternalAuth"],
+    }),
+    requestHeaderModifier: headerModifier,
+    responseHeaderModifier: headerModifier,
+    requestRedirect: obj({
+      scheme: str(undefined, { enum: ["http", "https"] }),
+      hostname: str(),
+      path: pathModifier,
+      port,
+      statusCode: int(undefined, { enum: [301, 302, 303, 307, 308] }),
+    }),
+    urlRewrite: obj({ hostname: str(), path: pathModifier }),
+    extensionRef: localObjectRef,
+    requestMirror: anyObject("not supported yet"),
+    cors: anyObject("not supported yet"),
+    externalAuth: anyObject("not supported yet"),
+  },
+  ["type"],
+);
+const valueMatch = obj(
+  {
+    type: str("default Exact", { enum: ["Exact", "RegularExpression"] }),
+    name: str(undefined, { minLength: 1 }),
+    value: str(),
+  },
+  ["name", "value"],
+);
+const backendRefBase = {
+  group: str("`` (core, Service) or gateway.tollgate.dev (Backend)"),
+  kind: str("Service (default) or Backend"),
+  name: str(undefined, { minLength: 1 }),
+  namespace: str("default: the referring resource's namespace"),
+  port,
+};
+const httpRouteSpec = obj({
+  parentRefs: arr(
+    obj({ group: str(), kind: str(), namespace: str(), name: str(undefined, { minLength: 1 }), sectionName: str(), port }, ["name"]),
+    { maxItems: 32 },
+  ),
+  hostnames: arr(str(undefined, { minLength: 1 }), { maxItems: 16 }),
+  rules: arr(
+    obj({
+      name: str(),
+      matches: arr(
+        obj({
+          path: obj({ type: str("default PathPrefix", { enum: ["Exact", "PathPrefix", "RegularExpression"] }), value: str("default /") }),
+          headers: arr(valueMatch, { maxItems: 16 }),
+          queryParams: arr(valueMatch, { maxItems: 16 }),
+          method: str(undefined, { enum: ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"] }),
+        }),
+        { maxItems: 64 },
+      ),
+      filters: arr(httpRouteFilter, { maxItems: 16 }),
+      backendRefs: arr(
+        obj({ ...backendRefBase, weight: int("default 1", { minimum: 0, maximum: 1000000 }), filters: arr(httpRouteFilter, { maxItems: 16 }) }, ["name"]),
+        { maxItems: 16 },
+      ),
+      timeouts: obj({ request: duration, backendRequest: duration }),
+      retry: obj({
+        codes: arr(int(undefined, { minimum: 400, maximum: 599 })),
+        attempts: int("retries after the first attempt", { minimum: 0, maximum: 20 }),
+        backoff: duration,
+      }),
+      sessionPersistence: anyObject("not supported yet"),
+    }),
+    { maxItems: 16 },
+  ),
+});
+
+const referenceGrantSpec = obj(
+  {
+    from: arr(obj({ group: str(), kind: str(undefined, { minLength: 1 }), namespace: str(undefined, { minLength: 1 }) }, ["group", "kind", "namespace"]), { minItems: 1 }),
+    to: arr(obj({ group: str(), kind: str(undefined, { minLength: 1 }), name: str() }, ["group", "kind"]), { minItems: 1 }),
+  },
+  ["from", "to"],
+);
+
+// ---------------------------------------------------------------- Tollgate Backend
+
+const backendSpec = obj(
+  {
+    endpoints: arr(
+      obj({
+        fqdn: obj({ hostname: str(undefined, { minLength: 1 }), port }, ["hostname", "port"]),
+        ip: obj({ address: str(undefined, { minLength: 1 }), port }, ["address", "port"]),
+      }),
+      { minItems: 1 },
+    ),
+  },
+  ["endpoints"],
+);
+
+// ---------------------------------------------------------------- TelemetryPolicy (GEP)
+
+const targetRef = obj({ group: str(), kind: str(undefined, { minLength: 1 }), name: str(undefined, { minLength: 1 }), namespace: str(), sectionName: str() }, ["kind", "name"]);
+const fraction = obj({ numerator: int(undefined, { minimum: 0 }), denominator: int("default 100", { minimum: 1 }) }, ["numerator"]);
+const gepAttribute = obj(
+  {
+    name: str(undefined, { minLength: 1 }),
+    type: str(undefined, { enum: ["Header", "Metadata", "Literal"] }),
+    headerName: str(),
+    metadataKey: str(),
+    literalValue: str(),
+    allowSensitive: bool("opt in to Authorization/Cookie-class headers"),
+  },
+  ["name", "type"],
+);
+const logField = obj(
+  {
+    name: str(undefined, { minLength: 1 }),
+    type: str(undefined, { enum: ["Header", "Metadata", "Literal", "Standard"] }),
+    headerName: str(),
+    metadataKey: str(),
+    literalValue: str(),
+    standardValue: str(),
+    allowSensitive: bool("opt in to Authorization/Cookie-class headers"),
+  },
+  ["name", "type"],
+);
+const telemetryPolicySpec = obj(
+  {
+    targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
+    tracing: obj({
+      mode,
+      provider: obj({
+        type: str("OTLP", { enum: ["OTLP"] }),
+        endpoint: str("host:port or URL of an OTLP collector", { minLength: 1 }),
+        protocol: str("Tollgate extension; default grpc (http/protobuf for port 4318)", { enum: ["grpc", "http/protobuf", "http/json"] }),
+      }),
+      samplingRate: fraction,
+      parentBasedSampling: obj({ mode, samplingRate: fraction }),
+      customAttributes: arr(gepAttribute, { maxItems: 32 }),
+    }),
+    metrics: obj({
+      mode,
+      overrides: arr(obj({ name: str(undefined, { minLength: 1 }), type: str(), attributes: arr(gepAttribute, { maxItems: 16 }) }, ["name"])),
+    }),
+    accessLogs: obj({ mode, matches: str("CEL expression"), fields: arr(logField, { maxItems: 64 }) }),
+  },
+  ["targetRefs"],
+);
+
+// ---------------------------------------------------------------- kgateway policies
+
+const serviceRef = obj({ group: str(), kind: str(), name: str(undefined, { minLength: 1 }), namespace: str(), port }, ["name"]);
+const kgAttribute = obj(
+  {
+    name: str(undefined, { minLength: 1 }),
+    literal: obj({ value: str() }, ["value"]),
+    requestHeader: obj({ name: str(undefined, { minLength: 1 }), defaultValue: str(), allowSensitive: bool() }, ["name"]),
+    environment: obj({ name: str(undefined, { minLength: 1 }), defaultValue: str() }, ["name"]),
+    metadata: obj({ key: str(undefined, { minLength: 1 }) }, ["key"]),
+  },
+  ["name"],
+);
+const kgTracingFields: Record<string, Schema> = {
+  provider: obj(
+    {
+      openTelemetry: obj(
+        {
+          grpcService: obj({ backendRef: serviceRef, authority: str() }, ["backendRef"]),
+          serviceName: str(),
+          resourceDetectors: arr(anyObject()),
+        },
+        ["grpcService"],
+      ),
+    },
+    ["openTelemetry"],
+  ),
+  clientSampling: percent,
+  randomSampling: percent,
+  overallSampling: percent,
+  attributes: arr(kgAttribute, { maxItems: 16 }),
+  spawnUpstreamSpan: bool("client span per upstream attempt (default true)"),
+  verbose: bool("accepted, not used"),
+  maxPathTagLength: int("accepted, not used", { minimum: 1 }),
+};
+const kgListenerTracing = obj(kgTracingFields);
+const kgRouteTracing = obj({
+  clientSampling: percent,
+  randomSampling: percent,
+  overallSampling: percent,
+  attributes: arr(kgAttribute, { maxItems: 16 }),
+  disable: empty("turn tracing off for the route; exclusive with every other field"),
+});
+const keyAnyValueList = obj({
+  values: arr(obj({ key: str(undefined, { minLength: 1 }), value: obj({ stringValue: str(), boolValue: bool(), intValue: int(), doubleValue: num() }) }, ["key", "value"])),
+});
+const kgAccessLog = obj({
+  openTelemetry: obj(
+    {
+      grpcService: obj({ backendRef: serviceRef, authority: str(), logName: str() }, ["backendRef"]),
+      logName: str(),
+      body: str("Envoy command-operator template"),
+      disableBuiltinLabels: bool(),
+      attributes: keyAnyValueList,
+      resourceAttributes: keyAnyValueList,
+    },
+    ["grpcService"],
+  ),
+  fileSink: obj({ path: str("only /dev/stdout: the stdout JSON sink", { enum: ["/dev/stdout"] }), stringFormat: str("Envoy command-operator template for the body") }, ["path"]),
+  filter: obj({ celFilter: obj({ match: str("CEL expression") }, ["match"]) }),
+});
+const listenerLimits: Record<string, Schema> = {
+  xffNumTrustedHops: int("right-most X-Forwarded-For hops to trust", { minimum: 0, maximum: 32 }),
+  useRemoteAddress: bool("true (default): the client address is the peer; false: trust X-Forwarded-For"),
+  trustForwardedHeaders: bool("trust incoming Forwarded/X-Forwarded-* headers (default false)"),
+  maxRequestHeadersKb: int("request header limit in KiB (default 60)", { minimum: 1, maximum: 8192 }),
+  idleTimeout: duration,
+  requestHeadersTimeout: duration,
+  requestTimeout: duration,
+  maxConnections: int("0 = unlimited", { minimum: 0 }),
+};
+const httpListenerPolicySpec = obj(
+  { targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }), tracing: kgListenerTracing, accessLog: arr(kgAccessLog, { maxItems: 16 }), ...listenerLimits },
+  ["targetRefs"],
+);
+const listenerPolicySpec = obj(
+  {
+    targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
+    default: obj({ httpSettings: obj({ tracing: kgListenerTracing, accessLog: arr(kgAccessLog, { maxItems: 16 }), ...listenerLimits }) }),
+  },
+  ["targetRefs"],
+);
+const trafficPolicySpec = obj({ targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }), tracing: kgRouteTracing }, ["targetRefs"]);
+const directResponseSpec = obj({ status: int(undefined, { minimum: 200, maximum: 599 }), body: str() }, ["status"]);
+
+// ---------------------------------------------------------------- kinds
+
+export interface KindSchema {
+  readonly apiVersions: readonly string[];
+  readonly kind: string;
+  readonly spec: Schema;
+  readonly description: string;
+}
+
+export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
+  { apiVersions: ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"], kind: "Gateway", spec: gatewaySpec, description: "Gateway API Gateway: HTTP listeners" },
+  { apiVersions: ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"], kind: "HTTPRoute", spec: httpRouteSpec, description: "Gateway API HTTPRoute" },
+  { apiVersions: ["gateway.networking.k8s.io/v1beta1", "gateway.networking.k8s.io/v1"], kind: "ReferenceGrant", spec: referenceGrantSpec, description: "allows cross-namespace references into its namespace" },
+  { apiVersions: ["gateway.tollgate.dev/v1alpha1"], kind: "Backend", spec: backendSpec, description: "Tollgate Backend: endpoints by fqdn or ip" },
+  {
+    apiVersions: ["gateway.networking.x-k8s.io/v1alpha1", "agentic.networking.x-k8s.io/v1alpha1"],
+    kind: "TelemetryPolicy",
+    spec: telemetryPolicySpec,
+    description: "GEP Telemetry API policy attached to Gateways",
+  },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
+];
+
+/** The schema of one document of the given kind (apiVersion fixed to its accepted values). */
+export function documentSchema(k: KindSchema): Schema {
+  return obj(
+    {
+      apiVersion: { type: "string", enum: [...k.apiVersions] },
+      kind: { type: "string", const: k.kind },
+      metadata,
+      spec: k.spec,
+      status: anyObject("ignored"),
+    },
+    ["apiVersion", "kind", "metadata", "spec"],
+    { description: k.description },
+  );
+}
+
+/** The whole-file schema: each YAML document is one of the implemented kinds, or any other Kubernetes resource (skipped). */
+export function configJsonSchema(): object {
+  const implemented = IMPLEMENTED_KINDS.map((k) => documentSchema(k));
+  const implementedPairs = IMPLEMENTED_KINDS.map((k) => ({
+    properties: { apiVersion: { enum: [...k.apiVersions] }, kind: { const: k.kind } },
+    required: ["apiVersion", "kind"],
+  }));
+  return {
+    $schema: "http://json-schema.org/draft-07/schema#",
+    $id: "https://tollgate.dev/schema/config.json",
+    title: "Tollgate configuration document",
+    description: "One Kubernetes-style resource. Kinds Tollgate does not implement are skipped.",
+    oneOf: [
+      ...implemented,
+      {
+        description: "Any other Kubernetes resource: skipped by Tollgate",
+        type: "object",
+        required: ["apiVersion", "kind"],
+        properties: { apiVersion: { type: "string" }, kind: { type: "string" } },
+        not: { anyOf: implementedPairs },
+      },
+    ],
+  };
+}

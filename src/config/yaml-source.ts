@@ -1,0 +1,184 @@
+// Parses a multi-document YAML file keeping node positions, so every later finding can
+// point at the exact line and column of the value it is about.
+import { LineCounter, Scalar, isMap, isPair, isScalar, isSeq, parseAllDocuments } from "yaml";
+import type { Document, Node, Pair, YAMLMap } from "yaml";
+import type { Diagnostic } from "./diagnostics.ts";
+
+export interface SourceDocument {
+  /** 0-based index of the document in the file. */
+  readonly index: number;
+  readonly doc: Document.Parsed;
+  /** Plain JS value of the document (after placeholder substitution). */
+  readonly value: unknown;
+}
+
+export interface ParsedFile {
+  readonly file: string;
+  readonly documents: readonly SourceDocument[];
+  readonly lineCounter: LineCounter;
+  /** 1-based line/col for a character offset. */
+  position(offset: number): { line: number; col: number };
+}
+
+/** The Hugo shortcode kgateway's docs use for the install namespace, and what it renders to. */
+const HUGO_REUSE = /^<\s*reuse\s+"([^"]+)"\s*>$/;
+const KNOWN_HUGO_SNIPPETS: Readonly<Record<string, string>> = {
+  "docs/snippets/namespace.md": "kgateway-system",
+};
+
+export function parseYamlFile(text: string, file: string, diagnostics: Diagnostic[]): ParsedFile {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const position = (offset: number): { line: number; col: number } => {
+    const p = lineCounter.linePos(offset);
+    return { line: p.line, col: p.col };
+  };
+  const list = Array.isArray(docs) ? docs : [];
+  if (!Array.isArray(docs)) {
+    // An empty stream parses to an EmptyStream: no documents, nothing to report.
+  }
+  const documents: SourceDocument[] = [];
+  list.forEach((doc, index) => {
+    for (const err of doc.errors) {
+      const { line, col } = position(err.pos[0]);
+      diagnostics.push({
+        severity: "error",
+        file,
+        line,
+        col,
+        path: "-",
+        message: `YAML syntax error: ${firstLine(err.message)}`,
+        hint: yamlHint(err.code),
+      });
+    }
+    if (doc.errors.length > 0) return;
+    if (doc.contents === null) return; // an empty document (e.g. a trailing `---`)
+    substituteHugoPlaceholders(doc.contents, [], (node, path, snippet, replacement) => {
+      const { line, col } = position(node.range?.[0] ?? 0);
+      if (replacement === undefined) {
+        diagnostics.push({
+          severity: "error",
+          file,
+          line,
+          col,
+          path: path || "-",
+          message: `unresolved Hugo shortcode {{< reuse "${snippet}" >}}`,
+          hint: "replace the shortcode with the value it stands for",
+        });
+      } else {
+        diagnostics.push({
+          severity: "warning",
+          file,
+          line,
+          col,
+          path: path || "-",
+          message: `Hugo shortcode {{< reuse "${snippet}" >}} read as "${replacement}"`,
+          hint: `write "${replacement}" to silence this warning`,
+        });
+      }
+    });
+    documents.push({ index, doc, value: doc.toJS({ maxAliasCount: 100 }) });
+  });
+  return { file, documents, lineCounter, position };
+}
+
+function firstLine(s: string): string {
+  const i = s.indexOf("\n");
+  return (i < 0 ? s : s.slice(0, i)).replace(/ at line \d+, column \d+:?$/, "");
+}
+
+function yamlHint(code: string): string | undefined {
+  switch (code) {
+    case "DUPLICATE_KEY":
+      return "remove one of the duplicate keys";
+    case "TAB_AS_INDENT":
+      return "indent with spaces, not tabs";
+    case "BAD_INDENT":
+    case "MISSING_CHAR":
+      return "check the indentation and closing brackets around this line";
+    default:
+      return undefined;
+  }
+}
+
+type PlaceholderCallback = (node: Node, path: string, snippet: string, replacement: string | undefined) => void;
+
+/**
+ * Docs rendered from Hugo sources sometimes leak `{{< reuse "..." >}}` into YAML, where it
+ * parses as a flow mapping nested in a flow mapping. Replace the one we know with its value.
+ */
+function substituteHugoPlaceholders(node: Node, path: (string | number)[], onFound: PlaceholderCallback): void {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : "?";
+      const value = pair.value as Node | null;
+      if (value === null) continue;
+      const snippet = hugoSnippet(value);
+      if (snippet !== undefined) {
+        const replacement = KNOWN_HUGO_SNIPPETS[snippet];
+        onFound(value, formatPath([...path, key]), snippet, replacement);
+        const scalar = new Scalar(replacement ?? "");
+        scalar.range = value.range;
+        (pair as Pair<unknown, unknown>).value = scalar;
+        continue;
+      }
+      substituteHugoPlaceholders(value, [...path, key], onFound);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => {
+      if (item !== null && typeof item === "object" && !isPair(item)) substituteHugoPlaceholders(item as Node, [...path, i], onFound);
+    });
+  }
+}
+
+function hugoSnippet(node: Node): string | undefined {
+  if (!isMap(node) || !node.flow || node.items.length !== 1) return undefined;
+  const outer = node.items[0] as Pair<unknown, unknown>;
+  if (outer.value !== null && !(isScalar(outer.value) && outer.value.value === null)) return undefined;
+  const inner = outer.key;
+  if (!isMap(inner) || !(inner as YAMLMap).flow || (inner as YAMLMap).items.length !== 1) return undefined;
+  const innerPair = (inner as YAMLMap).items[0] as Pair<unknown, unknown>;
+  if (!isScalar(innerPair.key)) return undefined;
+  if (innerPair.value !== null && !(isScalar(innerPair.value) && innerPair.value.value === null)) return undefined;
+  const m = HUGO_REUSE.exec(String(innerPair.key.value));
+  return m?.[1];
+}
+
+/** `spec.rules[0].matches` from path segments. */
+export function formatPath(segments: readonly (string | number)[]): string {
+  let out = "";
+  for (const s of segments) {
+    if (typeof s === "number") out += `[${s}]`;
+    else out += out === "" ? s : `.${s}`;
+  }
+  return out;
+}
+
+/**
+ * The node at a path inside a document, and the node that holds the key (for "unknown
+ * field" reports pointing at the key itself). Falls back to the deepest node found.
+ */
+export function nodeAt(
+  doc: Document.Parsed,
+  segments: readonly (string | number)[],
+): { node: Node | undefined; keyNode: Node | undefined; found: boolean } {
+  let current: unknown = doc.contents;
+  let keyNode: Node | undefined;
+  for (const seg of segments) {
+    if (isMap(current)) {
+      const pair = current.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+      if (pair === undefined) return { node: current as Node, keyNode: undefined, found: false };
+      keyNode = pair.key as Node;
+      if (pair.value === null) return { node: keyNode, keyNode, found: true };
+      current = pair.value;
+    } else if (isSeq(current) && typeof seg === "number") {
+      const item = current.items[seg];
+      if (item === undefined || item === null) return { node: current as Node, keyNode: undefined, found: false };
+      keyNode = undefined;
+      current = item;
+    } else {
+      return { node: current as Node, keyNode: undefined, found: false };
+    }
+  }
+  return { node: current as Node, keyNode, found: true };
+}
