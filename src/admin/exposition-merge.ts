@@ -4,7 +4,8 @@
 import { escapeLabelValue } from "./metrics-endpoint.ts";
 
 export interface LabelledExposition {
-  readonly labelValue: string;
+  /** undefined: samples are taken as they are (the primary's own families). */
+  readonly labelValue: string | undefined;
   readonly body: string;
 }
 
@@ -16,7 +17,7 @@ interface FamilyBlock {
 export function mergeExpositions(parts: readonly LabelledExposition[], labelName: string, openMetrics: boolean): string {
   const families = new Map<string, FamilyBlock>();
   for (const part of parts) {
-    const label = `${labelName}="${escapeLabelValue(part.labelValue)}"`;
+    const label = part.labelValue === undefined ? undefined : `${labelName}="${escapeLabelValue(part.labelValue)}"`;
     const seenMetadata = new Set<string>();
     let current: string | undefined;
     for (const line of part.body.split("\n")) {
@@ -66,7 +67,8 @@ function sampleNameEnd(line: string): number {
   return line.length;
 }
 
-function withLabel(line: string, nameEnd: number, label: string): string {
+function withLabel(line: string, nameEnd: number, label: string | undefined): string {
+  if (label === undefined) return line;
   if (line[nameEnd] === "{") {
     const separator = line[nameEnd + 1] === "}" ? "" : ",";
     return `${line.slice(0, nameEnd + 1)}${label}${separator}${line.slice(nameEnd + 1)}`;

@@ -17,7 +17,7 @@ export interface BuildInfo {
 
 type Labels = Readonly<Record<string, string>>;
 
-interface Family {
+export interface MetricFamily {
   readonly name: string;
   readonly type: "counter" | "gauge";
   readonly help: string;
@@ -27,7 +27,7 @@ interface Family {
 export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generation: () => number): MetricsEndpoint {
   return {
     async render(accept: string | undefined): Promise<MetricsBody> {
-      const families: Family[] = [
+      const families: MetricFamily[] = [
         {
           name: "tollgate_build_info",
           type: "gauge",
@@ -67,7 +67,7 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
   };
 }
 
-export function renderFamilies(families: readonly Family[], openMetrics: boolean): MetricsBody {
+export function renderFamilies(families: readonly MetricFamily[], openMetrics: boolean): MetricsBody {
   const lines: string[] = [];
   for (const family of families) {
     // Prometheus text names the counter family with its _total suffix; OpenMetrics without.

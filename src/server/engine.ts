@@ -1,0 +1,101 @@
+// The one place the server lifecycle reaches into config, plan and proxy. Everything else
+// in src/server talks to this narrow shape, so the lifecycle can be read (and reasoned
+// about) without the details of loading, compiling or proxying.
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import type { ListenerSettings, ResolvedConfig } from "../config/model.ts";
+import type { Diagnostic } from "../config/diagnostics.ts";
+import type { RuntimePlan } from "../plan/types.ts";
+import type { GatewayStats, TelemetryRuntime } from "../telemetry/hooks.ts";
+import { loadConfigFile } from "../config/load.ts";
+import { redactConfigForAdmin } from "../config/redact.ts";
+import { compilePlan } from "../plan/compile.ts";
+import { PlanCompileError } from "../plan/errors.ts";
+import { compileFilters } from "../proxy/filters.ts";
+import { createProxyHandlers } from "../proxy/handler.ts";
+import { applyListenerSettings, createListenerServer } from "../proxy/listener.ts";
+import { UpstreamPools } from "../proxy/pools.ts";
+
+/** The three entry points a gateway listener dispatches to. */
+export interface ListenerHandlers {
+  request(req: IncomingMessage, res: ServerResponse): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  clientError(error: Error, socket: Duplex): void;
+}
+
+export interface LoadResult {
+  readonly config: ResolvedConfig | undefined;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export type CompileResult = { readonly plan: RuntimePlan; readonly error?: undefined } | { readonly plan?: undefined; readonly error: string };
+
+/** The upstream connection pools; they outlive plans so warm connections survive a reload. */
+export type Pools = UpstreamPools;
+
+export interface ProxyDeps {
+  readonly currentPlan: () => RuntimePlan;
+  readonly telemetry: TelemetryRuntime;
+  readonly stats: GatewayStats;
+}
+
+export interface Engine {
+  load(path: string): Promise<LoadResult>;
+  compile(config: ResolvedConfig, generation: number): CompileResult;
+  redact(config: ResolvedConfig): unknown;
+  createPools(): Pools;
+  /** After a swap: close the pools of origins the new plan no longer uses. */
+  retainPools(pools: Pools, plan: RuntimePlan): void;
+  /** Open upstream connections per backend display name, for GatewayStats. */
+  openConnections(pools: Pools, plan: RuntimePlan | undefined): Iterable<[backend: string, count: number]>;
+  /** Handlers for one config listener port; they read `deps.currentPlan()` once per request. */
+  createHandlers(deps: ProxyDeps, pools: Pools, configPort: number): ListenerHandlers;
+  createServer(settings: ListenerSettings, handlers: ListenerHandlers): Server;
+  applySettings(server: Server, settings: ListenerSettings): void;
+}
+
+export const engine: Engine = {
+  async load(path) {
+    const { config, diagnostics } = await loadConfigFile(path);
+    return { config, diagnostics };
+  },
+  compile(config, generation) {
+    try {
+      return { plan: compilePlan(config, generation, compileFilters) };
+    } catch (error) {
+      if (error instanceof PlanCompileError) return { error: error.message };
+      return { error: `compiling the plan failed: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  },
+  redact(config) {
+    return redactConfigForAdmin(config);
+  },
+  createPools() {
+    return new UpstreamPools();
+  },
+  retainPools(pools, plan) {
+    const origins = new Set<string>();
+    for (const backend of plan.backends.values()) for (const e of backend.endpoints) origins.add(e.origin);
+    pools.retain(origins);
+  },
+  openConnections(pools, plan) {
+    if (plan === undefined) return [];
+    const byOrigin = new Map(pools.openConnections());
+    const out: [string, number][] = [];
+    for (const backend of plan.backends.values()) {
+      let count = 0;
+      for (const e of backend.endpoints) count += byOrigin.get(e.origin) ?? 0;
+      out.push([backend.displayName, count]);
+    }
+    return out;
+  },
+  createHandlers(deps, pools, configPort) {
+    return createProxyHandlers({ currentPlan: deps.currentPlan, telemetry: deps.telemetry, pools }, configPort);
+  },
+  createServer(settings, handlers) {
+    return createListenerServer(settings, handlers);
+  },
+  applySettings(server, settings) {
+    applyListenerSettings(server, settings);
+  },
+};

@@ -1,0 +1,299 @@
+// The gateway runtime of one serving process: the current plan (one reference, swapped
+// atomically), the bound gateway ports, the upstream pools, and the reload path
+// load → validate → compile → bind → swap. Both a single process and each cluster worker
+// run one of these; the ops/admin listeners and the process lifecycle live elsewhere.
+import { resolve as resolvePath } from "node:path";
+import { formatDiagnostic, type Diagnostic } from "../config/diagnostics.ts";
+import type { RuntimePlan } from "../plan/types.ts";
+import type { TelemetryRuntime } from "../telemetry/hooks.ts";
+import { BoundListener } from "./bound-listener.ts";
+import type { Engine, Pools, ProxyDeps } from "./engine.ts";
+import { hashFiles } from "./file-hash.ts";
+import type { Logger } from "./log.ts";
+import type { ProcessStats } from "./stats.ts";
+
+export type ReloadTrigger = "startup" | "file-change" | "SIGHUP" | "primary";
+
+export type ReloadOutcome =
+  | { readonly outcome: "success"; readonly generation: number }
+  | { readonly outcome: "failure"; readonly errors: readonly string[] }
+  /** File content unchanged since the last attempt, or the gateway is draining. */
+  | { readonly outcome: "skipped" };
+
+export interface GatewayOptions {
+  readonly configPath: string;
+  readonly listenerHost: string;
+  /** Maps a config listener port to the port actually bound (overrides, worker-shared ports). */
+  readonly resolvePort: (configPort: number) => Promise<number>;
+  readonly engine: Engine;
+  readonly telemetry: TelemetryRuntime;
+  readonly stats: ProcessStats;
+  readonly log: Logger;
+  /** How long a port removed by a reload may take to finish its requests. */
+  readonly removedListenerTimeoutMs: number;
+  /** Called after the set of bound ports changed (start, reloads). */
+  readonly onListenersChanged?: (listeners: readonly ListenerBinding[]) => void;
+}
+
+export interface ListenerBinding {
+  readonly configPort: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+export class Gateway {
+  readonly #options: GatewayOptions;
+  readonly #listeners = new Map<number, BoundListener>();
+  readonly #pools: Pools;
+  readonly #deps: ProxyDeps;
+  #plan: RuntimePlan | undefined;
+  #loadedAtMs = 0;
+  #lastAttemptHash = "";
+  #draining = false;
+  #reloadRunning: Promise<ReloadOutcome> | undefined;
+  #reloadQueued: { trigger: ReloadTrigger; promise: Promise<ReloadOutcome> } | undefined;
+
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+    const pools = options.engine.createPools();
+    this.#pools = pools;
+    options.stats.attachConnections({ openConnections: () => options.engine.openConnections(pools, this.#plan) });
+    this.#deps = {
+      currentPlan: () => this.#plan as RuntimePlan,
+      telemetry: options.telemetry,
+      stats: options.stats,
+    };
+  }
+
+  get plan(): RuntimePlan | undefined {
+    return this.#plan;
+  }
+
+  get generation(): number {
+    return this.#plan?.generation ?? 0;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Files whose change should trigger a reload (the config path plus whatever it loaded). */
+  watchedFiles(): string[] {
+    const files = new Set<string>([resolvePath(this.#options.configPath)]);
+    for (const f of this.#plan?.config.files ?? []) files.add(f);
+    return [...files];
+  }
+
+  bindings(): ListenerBinding[] {
+    return [...this.#listeners.values()].map((l) => ({ configPort: l.configPort, host: l.host, port: l.port }));
+  }
+
+  /** Loads and serves the first plan; throws StartupError (after logging every diagnostic) when it cannot. */
+  async start(): Promise<void> {
+    const result = await this.#attempt("startup");
+    if (result.outcome !== "success") throw new StartupError("the config could not be loaded; see the errors above");
+  }
+
+  /**
+   * Reloads the config. Reloads never overlap: one that arrives while another runs is
+   * queued (and coalesced with any other queued one), so the last file state always wins.
+   */
+  reload(trigger: ReloadTrigger): Promise<ReloadOutcome> {
+    if (this.#draining) return Promise.resolve({ outcome: "skipped" });
+    if (this.#reloadRunning === undefined) {
+      this.#reloadRunning = this.#attempt(trigger).finally(() => this.#afterReload());
+      return this.#reloadRunning;
+    }
+    if (this.#reloadQueued === undefined) {
+      const running = this.#reloadRunning;
+      const promise = running.then(
+        () => this.reload(trigger),
+        () => this.reload(trigger),
+      );
+      this.#reloadQueued = { trigger, promise };
+    }
+    return this.#reloadQueued.promise;
+  }
+
+  #afterReload(): void {
+    this.#reloadRunning = undefined;
+    this.#reloadQueued = undefined;
+  }
+
+  async #attempt(trigger: ReloadTrigger): Promise<ReloadOutcome> {
+    const { engine, log, stats, configPath } = this.#options;
+    const hash = await hashFiles(this.watchedFiles());
+    if (trigger === "file-change" && hash === this.#lastAttemptHash) {
+      log.debug("config files unchanged; nothing to reload");
+      return { outcome: "skipped" };
+    }
+    this.#lastAttemptHash = hash;
+    const started = performance.now();
+    const isStartup = trigger === "startup";
+
+    let loaded: Awaited<ReturnType<Engine["load"]>>;
+    try {
+      loaded = await engine.load(configPath);
+    } catch (error) {
+      return this.#failed(trigger, [`${configPath}:1:1: -: loading the config failed: ${error instanceof Error ? error.message : String(error)}`], []);
+    }
+    const errors = loaded.diagnostics.filter((d) => d.severity === "error");
+    const others = loaded.diagnostics.filter((d) => d.severity !== "error");
+    if (loaded.config === undefined || errors.length > 0) {
+      const lines = errors.map(formatDiagnostic);
+      if (lines.length === 0) lines.push(`${configPath}:1:1: -: the config did not load and reported no error`);
+      return this.#failed(trigger, lines, others);
+    }
+
+    const generation = this.generation + 1;
+    const compiled = engine.compile(loaded.config, generation);
+    if (compiled.plan === undefined) return this.#failed(trigger, [compiled.error], others);
+    const plan = compiled.plan;
+
+    // Bind new ports before the swap: if one cannot be bound the old plan keeps serving untouched.
+    const added: BoundListener[] = [];
+    try {
+      for (const listener of plan.listeners) {
+        if (this.#listeners.has(listener.port)) continue;
+        const bound = new BoundListener(listener.port, this.#options.listenerHost);
+        const handlers = bound.track(engine.createHandlers(this.#deps, this.#pools, listener.port));
+        const server = engine.createServer(listener.settings, handlers);
+        await bound.listen(server, await this.#options.resolvePort(listener.port));
+        added.push(bound);
+      }
+    } catch (error) {
+      for (const bound of added) {
+        bound.stopAccepting();
+        bound.forceClose();
+      }
+      const reason = error instanceof Error ? error.message : String(error);
+      return this.#failed(trigger, [`${configPath}:1:1: -: binding a gateway listener failed: ${reason}`], others);
+    }
+
+    // Telemetry and pools learn the plan before the first request can see it.
+    this.#options.telemetry.onPlan(plan);
+    this.#plan = plan;
+    engine.retainPools(this.#pools, plan);
+    this.#loadedAtMs = Date.now();
+
+    for (const bound of added) {
+      this.#listeners.set(bound.configPort, bound);
+      log.info("listening", { listener: "gateway", configPort: bound.configPort, host: bound.host, port: bound.port });
+    }
+    for (const listener of plan.listeners) {
+      const bound = this.#listeners.get(listener.port);
+      if (bound?.server !== undefined && !added.includes(bound)) engine.applySettings(bound.server, listener.settings);
+    }
+    const removed = [...this.#listeners.values()].filter((l) => !plan.listenerByPort.has(l.configPort));
+    for (const bound of removed) {
+      this.#listeners.delete(bound.configPort);
+      log.info("closing listener removed from the config", { configPort: bound.configPort, port: bound.port, inFlight: bound.inFlight });
+      void bound.close(this.#options.removedListenerTimeoutMs).then((clean) => {
+        log.info("listener closed", { configPort: bound.configPort, port: bound.port, clean });
+      });
+    }
+    if (added.length > 0 || removed.length > 0) this.#options.onListenersChanged?.(this.bindings());
+
+    if (!isStartup) stats.reloads.success++;
+    this.#logDiagnostics(others);
+    log.info(isStartup ? "config loaded" : "config reloaded", {
+      trigger,
+      generation,
+      file: configPath,
+      listeners: plan.listeners.map((l) => l.port),
+      routes: plan.rules.length,
+      diagnostics: others.length,
+      durationMs: Math.round(performance.now() - started),
+    });
+    return { outcome: "success", generation };
+  }
+
+  #failed(trigger: ReloadTrigger, errors: readonly string[], others: readonly Diagnostic[]): ReloadOutcome {
+    const { log, stats } = this.#options;
+    if (trigger !== "startup") stats.reloads.failure++;
+    this.#logDiagnostics(others);
+    for (const line of errors) log.error("config error", { diagnostic: line });
+    if (trigger === "startup") {
+      log.error("config invalid; not starting", { file: this.#options.configPath, errors: errors.length });
+    } else {
+      log.error("config reload failed; the previous config keeps serving", {
+        trigger,
+        file: this.#options.configPath,
+        errors: errors.length,
+        generation: this.generation,
+      });
+    }
+    return { outcome: "failure", errors };
+  }
+
+  #logDiagnostics(diagnostics: readonly Diagnostic[]): void {
+    for (const d of diagnostics) {
+      const fields = { diagnostic: formatDiagnostic(d) };
+      if (d.severity === "warning") this.#options.log.warn("config warning", fields);
+      else this.#options.log.info("config note", fields);
+    }
+  }
+
+  /** Admin /routes: the compiled table of the plan serving now. */
+  routes(): unknown {
+    const plan = this.#plan;
+    if (plan === undefined) return undefined;
+    return {
+      generation: plan.generation,
+      listeners: plan.listeners.map((l) => ({
+        port: l.port,
+        boundPort: this.#listeners.get(l.port)?.port,
+        gateways: l.gateways.map((g) => `${g.ref.namespace}/${g.ref.name}`),
+        entries: l.router.size,
+        routes: l.router.describe(),
+      })),
+    };
+  }
+
+  /** Admin /config: the effective config, secrets redacted. */
+  config(): unknown {
+    const plan = this.#plan;
+    if (plan === undefined) return undefined;
+    return {
+      generation: plan.generation,
+      loadedAt: new Date(this.#loadedAtMs).toISOString(),
+      files: plan.config.files,
+      config: this.#options.engine.redact(plan.config),
+    };
+  }
+
+  // ---------------------------------------------------------------- drain steps
+
+  /** Drain step 1 (with /readyz turning 503): responses from now on carry `Connection: close`. */
+  beginDrain(): void {
+    this.#draining = true;
+    for (const l of this.#listeners.values()) l.markDraining();
+  }
+
+  /** Drain step 2: stop accepting connections on every gateway port. */
+  stopAccepting(): void {
+    for (const l of this.#listeners.values()) l.stopAccepting();
+  }
+
+  inFlight(): number {
+    let n = 0;
+    for (const l of this.#listeners.values()) n += l.inFlight;
+    return n;
+  }
+
+  /** Drain steps 3-4: wait for in-flight requests, then cut whatever is left. True when nothing had to be cut. */
+  async finishInFlight(timeoutMs: number): Promise<boolean> {
+    const results = await Promise.all([...this.#listeners.values()].map((l) => l.waitIdle(timeoutMs)));
+    const clean = results.every(Boolean);
+    for (const l of this.#listeners.values()) l.forceClose();
+    return clean;
+  }
+
+  async closePools(): Promise<void> {
+    await this.#pools.close();
+  }
+}

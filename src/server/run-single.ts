@@ -1,0 +1,85 @@
+// `tollgate run` without --workers: one process serves the gateway ports and owns the
+// ops and admin listeners.
+import type { FastifyInstance } from "fastify";
+import { createAdminApp } from "../admin/admin.ts";
+import { listenApp } from "../admin/http-app.ts";
+import { createOpsApp, type Readiness } from "../admin/ops.ts";
+import { ConfigWatcher } from "./config-watcher.ts";
+import type { RunContext } from "./context.ts";
+import { StartupError } from "./gateway.ts";
+import { writePortsFile } from "./ports-file.ts";
+import { createServingProcess } from "./serving.ts";
+import { overriddenPort, type HostPort } from "./settings.ts";
+import { onDrainSignals, onReloadSignal } from "./signals.ts";
+
+export async function runSingleProcess(context: RunContext): Promise<number> {
+  const { settings, log } = context;
+  let ops: HostPort | undefined;
+  let admin: HostPort | undefined;
+  const serving = await createServingProcess(
+    context,
+    async (configPort) => overriddenPort(settings.portOverrides, configPort),
+    (listeners) => {
+      if (ops !== undefined && admin !== undefined) writePortsFile(settings.portsFile, { pid: process.pid, ops, admin, listeners });
+    },
+  );
+  const { gateway } = serving;
+
+  const readiness = (): Readiness => {
+    if (gateway.draining) return { ready: false, status: "draining" };
+    if (gateway.plan === undefined) return { ready: false, status: "starting" };
+    return { ready: true, status: "ready", detail: { generation: gateway.generation } };
+  };
+  const opsApp = createOpsApp({ metrics: () => serving.metrics, readiness });
+  const adminApp = createAdminApp({ config: async () => gateway.config(), routes: async () => gateway.routes() });
+  const apps: FastifyInstance[] = [opsApp, adminApp];
+
+  // The ops listener comes up first so /healthz answers while the config loads.
+  try {
+    ops = await listenApp(opsApp, settings.opsAddr);
+    log.info("listening", { listener: "ops", host: ops.host, port: ops.port });
+    admin = await listenApp(adminApp, settings.adminAddr);
+    log.info("listening", { listener: "admin", host: admin.host, port: admin.port });
+  } catch (error) {
+    log.error("cannot bind the ops/admin listeners", { error });
+    await closeApps(apps);
+    return 1;
+  }
+
+  try {
+    await gateway.start();
+  } catch (error) {
+    if (!(error instanceof StartupError)) log.error("startup failed", { error });
+    await closeApps(apps);
+    await serving.telemetry.shutdown(settings.telemetryShutdownTimeoutMs);
+    return 1;
+  }
+
+  const listeners = gateway.bindings();
+  writePortsFile(settings.portsFile, { pid: process.pid, ops, admin, listeners });
+  log.info("ready", { pid: process.pid, ops, admin, listeners, generation: gateway.generation, config: context.configPath });
+
+  // A reload may change which files the config consists of; watch what it loaded.
+  const rewatch = (): void => {
+    if (settings.watchConfig) watcher.update(gateway.watchedFiles());
+  };
+  const watcher = new ConfigWatcher(settings.reloadDebounceMs, () => void gateway.reload("file-change").then(rewatch), log);
+  rewatch();
+  const stopReload = onReloadSignal(() => void gateway.reload("SIGHUP").then(rewatch));
+
+  return await new Promise<number>((resolve) => {
+    onDrainSignals(log, async (signal) => {
+      log.info("drain started", { signal });
+      stopReload();
+      watcher.close();
+      await serving.drain();
+      await closeApps(apps);
+      log.info("drained; exiting", { exitCode: 0 });
+      resolve(0);
+    });
+  });
+}
+
+async function closeApps(apps: readonly FastifyInstance[]): Promise<void> {
+  await Promise.all(apps.map((app) => app.close().catch(() => undefined)));
+}
