@@ -2,7 +2,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { MatchModel, PathMatchType } from "../config/model.ts";
 import type { CompiledMatch, CompiledRule } from "../plan/types.ts";
-import { compileFullMatch } from "./regex.ts";
+import { compileFullMatch, literalPrefix } from "./regex.ts";
 
 /** A header or query-param predicate: an exact value, or a regex when `regex` is set. */
 export class ValuePredicate {
@@ -41,6 +41,8 @@ export class Candidate {
   /** Exact: the path. PathPrefix: the normalized prefix. RegularExpression: the pattern. */
   readonly pathKey: string;
   readonly pathRegex: RegExp | undefined;
+  /** RegularExpression only: text every matching path starts with ('' when unknown). */
+  readonly regexLiteral: string;
   readonly method: string | undefined;
   readonly headers: readonly ValuePredicate[];
   readonly query: readonly ValuePredicate[];
@@ -55,6 +57,7 @@ export class Candidate {
     this.pathKey = model.path.type === "PathPrefix" ? normalizePrefix(model.path.value) : model.path.value;
     this.pathRegex =
       model.path.type === "RegularExpression" ? compileFullMatch(model.path.value, model.source) : undefined;
+    this.regexLiteral = model.path.type === "RegularExpression" ? literalPrefix(model.path.value) : "";
     this.method = model.method === undefined ? undefined : model.method.toUpperCase();
     this.headers = Object.freeze(firstByName(model.headers, true).map((h) => predicate(h, model)));
     this.query = Object.freeze(firstByName(model.queryParams, false).map((q) => predicate(q, model)));

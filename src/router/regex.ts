@@ -18,3 +18,32 @@ export function compileFullMatch(pattern: string, source: SourceRef): RegExp {
     );
   }
 }
+
+/**
+ * The literal text every match of `pattern` must start with, or '' when unknown. Lets the
+ * router skip regexes that cannot match a path without running them. Conservative: it
+ * stops at the first metacharacter, drops a character a quantifier makes optional, and
+ * gives up on a top-level alternation.
+ */
+export function literalPrefix(pattern: string): string {
+  if (hasTopLevelAlternation(pattern)) return "";
+  let end = 0;
+  while (end < pattern.length && !"\\^$.|?*+()[]{}".includes(pattern[end]!)) end++;
+  if (end < pattern.length && "?*{".includes(pattern[end]!)) end--;
+  return end <= 0 ? "" : pattern.slice(0, end);
+}
+
+function hasTopLevelAlternation(pattern: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === "\\") i++;
+    else if (inClass) inClass = ch !== "]";
+    else if (ch === "[") inClass = true;
+    else if (ch === "(") depth++;
+    else if (ch === ")") depth--;
+    else if (ch === "|" && depth === 0) return true;
+  }
+  return false;
+}
