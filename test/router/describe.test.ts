@@ -1,0 +1,47 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { exact, gateway, plan, prefix, regex, route } from "../plan/config-builder.ts";
+
+test("describe() lists the table in match order and survives JSON", () => {
+  const p = plan({
+    gateways: [gateway("gw", [{ name: "web" }])],
+    routes: [
+      route("any", { rules: [{ name: "fallback", matches: [prefix("/")] }] }),
+      route("wild", { hostnames: ["*.example.com"], rules: [{ matches: [prefix("/api/"), exact("/health", { method: "GET" })] }] }),
+      route("shop", {
+        hostnames: ["shop.example.com"],
+        rules: [{ matches: [prefix("/", { headers: [{ name: "x-beta", value: "1" }], query: [{ name: "v", value: "[0-9]", type: "RegularExpression" }] }), regex("/p/[0-9]+")] }],
+      }),
+    ],
+  });
+  const router = p.listeners[0]!.router;
+  const rows = JSON.parse(JSON.stringify(router.describe())) as Record<string, unknown>[];
+  assert.equal(rows.length, router.size);
+  assert.deepEqual(
+    rows.map((r) => `${r.hostname} ${(r.path as { type: string }).type} ${(r.path as { value: string }).value} ${r.route}`),
+    [
+      "shop.example.com RegularExpression /p/[0-9]+ default/shop",
+      "shop.example.com PathPrefix / default/shop",
+      "*.example.com Exact /health default/wild",
+      "*.example.com PathPrefix /api/ default/wild",
+      "* PathPrefix / default/any",
+    ],
+  );
+  assert.deepEqual(rows[1], {
+    hostname: "shop.example.com",
+    path: { type: "PathPrefix", value: "/" },
+    method: null,
+    headers: [{ name: "x-beta", type: "Exact", value: "1" }],
+    queryParams: [{ name: "v", type: "RegularExpression", value: "[0-9]" }],
+    route: "default/shop",
+    rule: "rule-0",
+    ruleId: p.rules.find((r) => r.routeKey === "default/shop")!.id,
+    matchIndex: 0,
+    httpRoute: "/* | /p/[0-9]+",
+    gateway: "default/gw",
+    listener: "web",
+    terminal: false,
+    backends: [{ name: "default/echo:80", weight: 1 }],
+  });
+  assert.equal(rows[2]!.method, "GET");
+});
