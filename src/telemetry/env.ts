@@ -1,0 +1,68 @@
+// Readers for OTEL_* environment variables as the OpenTelemetry SDK configuration spec
+// defines them: empty values count as unset, booleans are only "true"/"false", lists are
+// comma separated. Every reader takes the env object explicitly so tests and workers can
+// pass their own.
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The value with surrounding whitespace removed; undefined when unset or empty. */
+export function envString(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined) return undefined;
+  const trimmed = raw.trim();
+  return trimmed === "" ? undefined : trimmed;
+}
+
+/** Spec: only a case-insensitive "true" is true; anything else (and unset) is the default. */
+export function envBool(env: Env, name: string, defaultValue: boolean): boolean {
+  const v = envString(env, name);
+  if (v === undefined) return defaultValue;
+  const lower = v.toLowerCase();
+  if (lower === "true") return true;
+  if (lower === "false") return false;
+  return defaultValue;
+}
+
+/** A non-negative number, or the default when unset or invalid. */
+export function envNumber(env: Env, name: string, defaultValue: number): number {
+  const v = envString(env, name);
+  if (v === undefined) return defaultValue;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : defaultValue;
+}
+
+/** A comma separated list, trimmed, empty items dropped. */
+export function envList(env: Env, name: string): string[] | undefined {
+  const v = envString(env, name);
+  if (v === undefined) return undefined;
+  return v
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+/**
+ * W3C-baggage-like `key=value,key2=value2` pairs with percent-decoding, as used by
+ * OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS. Malformed members are skipped.
+ */
+export function parseKeyValueList(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (text === undefined) return out;
+  for (const member of text.split(",")) {
+    const eq = member.indexOf("=");
+    if (eq <= 0) continue;
+    const key = safeDecode(member.slice(0, eq).trim());
+    const value = safeDecode(member.slice(eq + 1).trim());
+    if (key === undefined || value === undefined || key === "") continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+function safeDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,173 @@
+// A bounded batching queue in front of an SDK exporter, shared by every signal.
+// push() is the only call on the request path: an array push and a length check. Export
+// work (serialisation included) runs later from a timer or setImmediate, one export in
+// flight at a time. When the queue is full, or the exporter fails or hangs, items are
+// dropped and counted; nothing ever blocks or grows without bound.
+import { TelemetryDrops, type TelemetrySignal } from "./drops.ts";
+import type { RateLimitedWarning } from "./warnings.ts";
+
+export interface ExportResultLike {
+  readonly code: number;
+  readonly error?: Error | undefined;
+}
+
+/** What the OTel SDK exporters (span, log record) look like from here. */
+export interface ItemExporter<T> {
+  export(items: T[], resultCallback: (result: ExportResultLike) => void): void;
+  shutdown(): Promise<void>;
+  forceFlush?(): Promise<void>;
+}
+
+export interface BatchQueueOptions {
+  readonly signal: TelemetrySignal;
+  readonly maxQueueSize: number;
+  readonly maxExportBatchSize: number;
+  readonly scheduledDelayMs: number;
+  readonly exportTimeoutMs: number;
+  readonly drops: TelemetryDrops;
+  readonly warning: RateLimitedWarning | undefined;
+}
+
+const SUCCESS = 0;
+
+export class BatchQueue<T> {
+  readonly #exporter: ItemExporter<T>;
+  readonly #o: BatchQueueOptions;
+  #items: T[] = [];
+  #timer: NodeJS.Timeout | undefined = undefined;
+  #immediate: NodeJS.Immediate | undefined = undefined;
+  #inFlight: Promise<void> | undefined = undefined;
+  #closed = false;
+  /** Items handed to the exporter and acknowledged; for tests and the admin. */
+  exported = 0;
+
+  constructor(exporter: ItemExporter<T>, options: BatchQueueOptions) {
+    this.#exporter = exporter;
+    this.#o = {
+      ...options,
+      maxExportBatchSize: Math.max(1, Math.min(options.maxExportBatchSize, options.maxQueueSize)),
+    };
+  }
+
+  get length(): number {
+    return this.#items.length;
+  }
+
+  push(item: T): void {
+    if (this.#closed || this.#items.length >= this.#o.maxQueueSize) {
+      this.#o.drops.add(this.#o.signal, this.#closed ? "shutdown" : "queue_full", 1);
+      return;
+    }
+    this.#items.push(item);
+    if (this.#items.length >= this.#o.maxExportBatchSize) {
+      if (this.#inFlight === undefined && this.#immediate === undefined) this.#immediate = setImmediate(this.#onTick);
+    } else if (this.#timer === undefined) {
+      this.#timer = setTimeout(this.#onTick, this.#o.scheduledDelayMs);
+      this.#timer.unref();
+    }
+  }
+
+  readonly #onTick = (): void => {
+    this.#immediate = undefined;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#inFlight === undefined) void this.#exportNext();
+  };
+
+  /** Export one batch; when it settles, keep going while a full batch waits, else re-arm the timer. */
+  #exportNext(): Promise<void> {
+    if (this.#items.length === 0) return Promise.resolve();
+    const batch = this.#items.length <= this.#o.maxExportBatchSize ? this.#items : this.#items.slice(0, this.#o.maxExportBatchSize);
+    this.#items = batch === this.#items ? [] : this.#items.slice(batch.length);
+    const done = this.#exportBatch(batch).finally(() => {
+      this.#inFlight = undefined;
+      if (this.#items.length >= this.#o.maxExportBatchSize && !this.#closed) {
+        this.#immediate ??= setImmediate(this.#onTick);
+      } else if (this.#items.length > 0 && this.#timer === undefined && !this.#closed) {
+        this.#timer = setTimeout(this.#onTick, this.#o.scheduledDelayMs);
+        this.#timer.unref();
+      }
+    });
+    this.#inFlight = done;
+    return done;
+  }
+
+  #exportBatch(batch: T[]): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let settled = false;
+      const finish = (ok: boolean, reason: "export_failed" | "export_timeout", cause: string): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timeout);
+        if (ok) this.exported += batch.length;
+        else {
+          this.#o.drops.add(this.#o.signal, reason, batch.length);
+          this.#o.warning?.failure(this.#o.signal, batch.length, cause);
+        }
+        resolve();
+      };
+      const timeout = setTimeout(
+        () => finish(false, "export_timeout", `no answer within ${this.#o.exportTimeoutMs} ms`),
+        this.#o.exportTimeoutMs,
+      );
+      timeout.unref();
+      try {
+        this.#exporter.export(batch, (result) => {
+          finish(result.code === SUCCESS, "export_failed", result.error?.message ?? "export failed");
+        });
+      } catch (err) {
+        finish(false, "export_failed", (err as Error).message);
+      }
+    });
+  }
+
+  /** Export everything queued now, bounded by timeoutMs; never throws. */
+  async flush(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const work = (async () => {
+      while (Date.now() < deadline) {
+        if (this.#inFlight !== undefined) await this.#inFlight;
+        else if (this.#items.length > 0) await this.#exportNext();
+        else break;
+      }
+    })();
+    await raceTimeout(work, timeoutMs);
+  }
+
+  /** Flush, then close the exporter; anything left is counted as dropped for shutdown. */
+  async shutdown(timeoutMs: number): Promise<void> {
+    const started = Date.now();
+    await this.flush(timeoutMs);
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
+    this.#timer = undefined;
+    this.#immediate = undefined;
+    this.#o.drops.add(this.#o.signal, "shutdown", this.#items.length);
+    this.#items = [];
+    const left = Math.max(1, timeoutMs - (Date.now() - started));
+    await raceTimeout(
+      this.#exporter.shutdown().catch(() => undefined),
+      left,
+    );
+  }
+}
+
+function raceTimeout(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    work.then(
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+    );
+  });
+}

@@ -1,0 +1,192 @@
+// Resolves one signal's OTLP exporter settings from the environment and the policy file,
+// following the OTLP exporter spec:
+//   - per-signal variables (OTEL_EXPORTER_OTLP_TRACES_*) beat the generic ones;
+//   - the generic ENDPOINT gets `v1/<signal>` appended for HTTP; a per-signal endpoint is
+//     used as-is; gRPC endpoints are never changed;
+//   - a policy provider endpoint beats both (DESIGN.md: policy > env > spec defaults), but
+//     the rest (headers, TLS files, timeout, compression) still comes from the env.
+// Every value is resolved here and passed to the SDK exporter explicitly, so the exporter's
+// own environment fallback never decides anything differently from what we report.
+import { readFileSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
+import type { ExporterTargetModel } from "../../config/model.ts";
+import { envBool, envString, parseKeyValueList, type Env } from "../env.ts";
+
+export type OtlpSignal = "traces" | "metrics" | "logs";
+export type OtlpProtocol = "grpc" | "http/protobuf" | "http/json";
+
+export interface OtlpExporterConfig {
+  readonly signal: OtlpSignal;
+  readonly protocol: OtlpProtocol;
+  /** HTTP: the full URL posted to. gRPC: the endpoint (scheme decides TLS when present). */
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly compression: "gzip" | "none";
+  readonly certificate: Buffer | undefined;
+  readonly clientCertificate: Buffer | undefined;
+  readonly clientKey: Buffer | undefined;
+  /** gRPC only: plaintext when the endpoint has no scheme. */
+  readonly insecure: boolean;
+  /** Where the endpoint came from, for warnings and docs. */
+  readonly endpointSource: "policy" | "env" | "default";
+  /** Problems found while resolving (bad protocol, unreadable files); reported once at start. */
+  readonly problems: readonly string[];
+  /** Identity of these settings: equal keys can share one exporter. */
+  readonly key: string;
+}
+
+const SIGNAL_ENV: Record<OtlpSignal, string> = { traces: "TRACES", metrics: "METRICS", logs: "LOGS" };
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export function resolveOtlpExporterConfig(
+  env: Env,
+  signal: OtlpSignal,
+  policyTarget: ExporterTargetModel | undefined,
+): OtlpExporterConfig {
+  const sig = SIGNAL_ENV[signal];
+  const pick = (suffix: string): string | undefined =>
+    envString(env, `OTEL_EXPORTER_OTLP_${sig}_${suffix}`) ?? envString(env, `OTEL_EXPORTER_OTLP_${suffix}`);
+  const problems: string[] = [];
+
+  let protocol: OtlpProtocol;
+  if (policyTarget !== undefined) {
+    protocol = policyTarget.protocol;
+  } else {
+    const raw = pick("PROTOCOL") ?? "http/protobuf";
+    if (raw === "grpc" || raw === "http/protobuf" || raw === "http/json") protocol = raw;
+    else {
+      problems.push(`OTEL_EXPORTER_OTLP_PROTOCOL: unsupported protocol '${raw}', using http/protobuf`);
+      protocol = "http/protobuf";
+    }
+  }
+
+  const signalPath = `v1/${signal}`;
+  let url: string;
+  let endpointSource: OtlpExporterConfig["endpointSource"];
+  const specific = envString(env, `OTEL_EXPORTER_OTLP_${sig}_ENDPOINT`);
+  const generic = envString(env, "OTEL_EXPORTER_OTLP_ENDPOINT");
+  if (policyTarget !== undefined) {
+    endpointSource = "policy";
+    url = protocol === "grpc" ? policyTarget.endpoint : appendSignalPathIfBare(policyTarget.endpoint, signalPath);
+  } else if (specific !== undefined) {
+    endpointSource = "env";
+    url = specific;
+  } else if (generic !== undefined) {
+    endpointSource = "env";
+    url = protocol === "grpc" ? generic : appendSignalPath(generic, signalPath);
+  } else {
+    endpointSource = "default";
+    url = protocol === "grpc" ? "http://localhost:4317" : `http://localhost:4318/${signalPath}`;
+  }
+  if (protocol !== "grpc" && !isHttpUrl(url)) {
+    problems.push(`OTLP ${signal} endpoint '${url}' is not an http(s) URL`);
+  }
+
+  const headers = {
+    ...parseKeyValueList(envString(env, "OTEL_EXPORTER_OTLP_HEADERS")),
+    ...parseKeyValueList(envString(env, `OTEL_EXPORTER_OTLP_${sig}_HEADERS`)),
+  };
+
+  let timeoutMs = DEFAULT_TIMEOUT_MS;
+  const rawTimeout = pick("TIMEOUT");
+  if (rawTimeout !== undefined) {
+    const n = Number(rawTimeout);
+    if (Number.isFinite(n) && n > 0) timeoutMs = n;
+    else problems.push(`OTEL_EXPORTER_OTLP_TIMEOUT: '${rawTimeout}' is not a positive number of milliseconds`);
+  }
+
+  let compression: "gzip" | "none" = "none";
+  const rawCompression = pick("COMPRESSION");
+  if (rawCompression === "gzip") compression = "gzip";
+  else if (rawCompression !== undefined && rawCompression !== "none") {
+    problems.push(`OTEL_EXPORTER_OTLP_COMPRESSION: unsupported '${rawCompression}', using none`);
+  }
+
+  const readPem = (suffix: string): Buffer | undefined => {
+    const file = pick(suffix);
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(resolvePath(file));
+    } catch (err) {
+      problems.push(`OTEL_EXPORTER_OTLP_${suffix}: cannot read '${file}' (${(err as Error).message})`);
+      return undefined;
+    }
+  };
+  const certificate = readPem("CERTIFICATE");
+  const clientCertificate = readPem("CLIENT_CERTIFICATE");
+  const clientKey = readPem("CLIENT_KEY");
+  if ((clientCertificate === undefined) !== (clientKey === undefined)) {
+    problems.push("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY must be set together; mTLS disabled");
+  }
+
+  const insecure =
+    envBool(env, `OTEL_EXPORTER_OTLP_${sig}_INSECURE`, false) ||
+    (envString(env, `OTEL_EXPORTER_OTLP_${sig}_INSECURE`) === undefined && envBool(env, "OTEL_EXPORTER_OTLP_INSECURE", false));
+
+  const key = JSON.stringify([
+    signal,
+    protocol,
+    url,
+    headers,
+    timeoutMs,
+    compression,
+    pick("CERTIFICATE") ?? "",
+    pick("CLIENT_CERTIFICATE") ?? "",
+    pick("CLIENT_KEY") ?? "",
+    insecure,
+  ]);
+
+  return {
+    signal,
+    protocol,
+    url,
+    headers,
+    timeoutMs,
+    compression,
+    certificate,
+    clientCertificate: clientKey === undefined ? undefined : clientCertificate,
+    clientKey: clientCertificate === undefined ? undefined : clientKey,
+    insecure,
+    endpointSource,
+    problems,
+    key,
+  };
+}
+
+/** Generic endpoint rule: always append `v1/<signal>` to the configured base path. */
+export function appendSignalPath(base: string, signalPath: string): string {
+  return base.endsWith("/") ? base + signalPath : `${base}/${signalPath}`;
+}
+
+/** Policy endpoints: a bare `scheme://host:port` gets the signal path, a URL with a path is used as written. */
+function appendSignalPathIfBare(endpoint: string, signalPath: string): string {
+  try {
+    const u = new URL(endpoint);
+    if (u.pathname === "" || u.pathname === "/") return appendSignalPath(endpoint, signalPath);
+  } catch {
+    // reported by the caller as not an http(s) URL
+  }
+  return endpoint;
+}
+
+function isHttpUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+/** The endpoint as shown in warnings: never the headers, never credentials in the URL. */
+export function displayEndpoint(config: OtlpExporterConfig): string {
+  try {
+    const u = new URL(config.url);
+    u.username = "";
+    u.password = "";
+    return `${config.protocol} ${u.toString()}`;
+  } catch {
+    return `${config.protocol} ${config.url}`;
+  }
+}

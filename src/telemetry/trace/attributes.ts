@@ -1,0 +1,170 @@
+// Attribute helpers shared by spans (and, in issue 4, log records): method normalisation,
+// URL redaction, header capture and the OTel attribute limits. All configuration is read
+// once; the per-request functions avoid work when there is nothing to do.
+import type { Attributes, AttributeValue } from "@opentelemetry/api";
+import { envList, envNumber, type Env } from "../env.ts";
+
+// ------------------------------------------------------------------ methods
+
+const DEFAULT_KNOWN_METHODS = ["CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"];
+
+export class MethodNormalizer {
+  readonly #known: ReadonlySet<string>;
+
+  /** OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS replaces the default list (case-sensitive, as the semconv says). */
+  constructor(env: Env) {
+    this.#known = new Set(envList(env, "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS") ?? DEFAULT_KNOWN_METHODS);
+  }
+
+  /** The semconv value: the method when known, else `_OTHER`. */
+  normalize(method: string): string {
+    return this.#known.has(method) ? method : "_OTHER";
+  }
+}
+
+// ------------------------------------------------------------------ URLs
+
+/** Query parameters whose values the HTTP semconv says must be redacted. */
+export const SENSITIVE_QUERY_PARAMS: readonly string[] = ["AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"];
+export const REDACTED = "REDACTED";
+
+/** Redacts sensitive parameter values; returns the input itself when none is present. */
+export function redactQuery(query: string): string {
+  if (query === "") return query;
+  let suspicious = false;
+  for (const p of SENSITIVE_QUERY_PARAMS) {
+    if (query.includes(p)) {
+      suspicious = true;
+      break;
+    }
+  }
+  if (!suspicious) return query;
+  return query
+    .split("&")
+    .map((pair) => {
+      const eq = pair.indexOf("=");
+      const name = eq < 0 ? pair : pair.slice(0, eq);
+      return eq >= 0 && SENSITIVE_QUERY_PARAMS.includes(name) ? `${name}=${REDACTED}` : pair;
+    })
+    .join("&");
+}
+
+/** url.full: user info removed (semconv: replaced by REDACTED:REDACTED), sensitive query values redacted. */
+export function sanitizeFullUrl(url: string): string {
+  let out = url;
+  const schemeEnd = out.indexOf("://");
+  if (schemeEnd >= 0) {
+    const authorityStart = schemeEnd + 3;
+    let authorityEnd = out.length;
+    for (const ch of ["/", "?", "#"]) {
+      const i = out.indexOf(ch, authorityStart);
+      if (i >= 0 && i < authorityEnd) authorityEnd = i;
+    }
+    const at = out.lastIndexOf("@", authorityEnd);
+    if (at >= authorityStart) out = out.slice(0, authorityStart) + `${REDACTED}:${REDACTED}@` + out.slice(at + 1);
+  }
+  const q = out.indexOf("?");
+  if (q < 0) return out;
+  const hash = out.indexOf("#", q);
+  const query = hash < 0 ? out.slice(q + 1) : out.slice(q + 1, hash);
+  const redacted = redactQuery(query);
+  if (redacted === query) return out;
+  return out.slice(0, q + 1) + redacted + (hash < 0 ? "" : out.slice(hash));
+}
+
+// ------------------------------------------------------------------ header capture
+
+export const SENSITIVE_HEADERS: readonly string[] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
+
+export interface HeaderCapture {
+  /** Lower-case header names; empty when nothing is captured. */
+  readonly serverRequest: readonly string[];
+  readonly serverResponse: readonly string[];
+  readonly clientRequest: readonly string[];
+  /** Sensitive headers explicitly allowed (TOLLGATE_TRACES_ALLOW_SENSITIVE_HEADERS). */
+  readonly allowedSensitive: ReadonlySet<string>;
+}
+
+/**
+ * OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_REQUEST_HEADERS, ..._SERVER_CAPTURE_RESPONSE_HEADERS
+ * and ..._CLIENT_CAPTURE_REQUEST_HEADERS (the names the OTel instrumentations use). A
+ * sensitive header is captured only when TOLLGATE_TRACES_ALLOW_SENSITIVE_HEADERS names it too.
+ */
+export function headerCaptureFromEnv(env: Env): { capture: HeaderCapture; problems: string[] } {
+  const problems: string[] = [];
+  const allowedSensitive = new Set((envList(env, "TOLLGATE_TRACES_ALLOW_SENSITIVE_HEADERS") ?? []).map((h) => h.toLowerCase()));
+  const read = (name: string): string[] => {
+    const list = (envList(env, name) ?? []).map((h) => h.toLowerCase());
+    return list.filter((h) => {
+      if (SENSITIVE_HEADERS.includes(h) && !allowedSensitive.has(h)) {
+        problems.push(`${name}: '${h}' is sensitive and is not captured unless TOLLGATE_TRACES_ALLOW_SENSITIVE_HEADERS lists it`);
+        return false;
+      }
+      return true;
+    });
+  };
+  return {
+    capture: {
+      serverRequest: read("OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_REQUEST_HEADERS"),
+      serverResponse: read("OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_RESPONSE_HEADERS"),
+      clientRequest: read("OTEL_INSTRUMENTATION_HTTP_CLIENT_CAPTURE_REQUEST_HEADERS"),
+      allowedSensitive,
+    },
+    problems,
+  };
+}
+
+export type CapturedHeaders = Array<readonly [string, string[]]>;
+
+type HeaderBag = Readonly<Record<string, string | string[] | number | undefined>>;
+
+/** Values as string arrays, the semconv shape; undefined when none of the names is present. */
+export function captureHeaders(names: readonly string[], headers: HeaderBag): CapturedHeaders | undefined {
+  let out: CapturedHeaders | undefined;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const v = headers[name];
+    if (v === undefined) continue;
+    (out ??= []).push([name, Array.isArray(v) ? v.slice() : [String(v)]]);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ limits
+
+export interface AttributeLimits {
+  readonly countLimit: number;
+  /** Infinity when unlimited. */
+  readonly valueLengthLimit: number;
+}
+
+/** OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT / OTEL_ATTRIBUTE_COUNT_LIMIT and the value length limits. */
+export function spanLimitsFromEnv(env: Env): AttributeLimits {
+  const generalCount = envNumber(env, "OTEL_ATTRIBUTE_COUNT_LIMIT", 128);
+  const generalLength = envNumber(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", Number.POSITIVE_INFINITY);
+  return {
+    countLimit: envNumber(env, "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", generalCount),
+    valueLengthLimit: envNumber(env, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", generalLength),
+  };
+}
+
+/** Applies the limits in place; returns how many attributes were dropped. */
+export function applyLimits(attrs: Attributes, limits: AttributeLimits): number {
+  let dropped = 0;
+  let kept = 0;
+  const truncate = Number.isFinite(limits.valueLengthLimit);
+  for (const key in attrs) {
+    if (kept >= limits.countLimit) {
+      delete attrs[key];
+      dropped++;
+      continue;
+    }
+    kept++;
+    if (truncate) {
+      const v = attrs[key];
+      if (typeof v === "string" && v.length > limits.valueLengthLimit) attrs[key] = v.slice(0, limits.valueLengthLimit);
+      else if (Array.isArray(v)) attrs[key] = v.map((x) => (typeof x === "string" && x.length > limits.valueLengthLimit ? x.slice(0, limits.valueLengthLimit) : x)) as AttributeValue;
+    }
+  }
+  return dropped;
+}

@@ -1,0 +1,357 @@
+// Spans as the exporter reads them. The SDK's Tracer/Span path (context objects, attribute
+// copying and validation on every setAttribute, a span processor chain) costs more per
+// request than the proxying itself (measured in docs/tracing.md), so the hooks record only
+// plain facts into these fixed-shape objects. They implement the SDK's ReadableSpan, so the
+// official OTLP exporters serialise them with their own transformer: attributes, name,
+// times and status are materialised lazily, once, when the exporter asks, off the request
+// path, and never for spans that are dropped.
+import type { Attributes, HrTime, Link, SpanContext, SpanStatus, TraceState } from "@opentelemetry/api";
+import type { InstrumentationScope } from "@opentelemetry/core";
+import type { Resource } from "@opentelemetry/resources";
+import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace";
+import { TOLLGATE_SCOPE } from "../semconv.ts";
+import { applyLimits, redactQuery, sanitizeFullUrl, type CapturedHeaders } from "./attributes.ts";
+import type { RuleTracing } from "./rule-tracing.ts";
+
+const SPAN_KIND_SERVER = 1;
+const SPAN_KIND_CLIENT = 2;
+const STATUS_UNSET: SpanStatus = Object.freeze({ code: 0 });
+const STATUS_ERROR: SpanStatus = Object.freeze({ code: 2 });
+const NO_LINKS: Link[] = [];
+const NO_EVENTS: TimedEvent[] = [];
+
+/** Epoch milliseconds (sub-ms precision) to OTel HrTime. */
+export function msToHrTime(ms: number): HrTime {
+  const seconds = Math.floor(ms / 1000);
+  const nanos = Math.round((ms - seconds * 1000) * 1e6);
+  return nanos >= 1e9 ? [seconds + 1, nanos - 1e9] : [seconds, nanos];
+}
+
+/** tracestate forwarded as received; only serialize() is ever used by the exporters. */
+class RawTraceState implements TraceState {
+  readonly #raw: string;
+  constructor(raw: string) {
+    this.#raw = raw;
+  }
+  set(): TraceState {
+    return this;
+  }
+  unset(): TraceState {
+    return this;
+  }
+  get(): string | undefined {
+    return undefined;
+  }
+  serialize(): string {
+    return this.#raw;
+  }
+}
+
+abstract class BaseSpan implements ReadableSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly sampled: boolean;
+  readonly random: boolean;
+  readonly traceStateRaw: string | undefined;
+  readonly rt: RuleTracing;
+  readonly startTimeMs: number;
+  readonly startPerfMs: number;
+  endPerfMs = 0;
+  /** HTTP status; 0 when none. */
+  httpStatus = 0;
+  errorType: string | undefined = undefined;
+  #attributes: Attributes | undefined = undefined;
+  #dropped = 0;
+
+  abstract readonly kind: number;
+  abstract get name(): string;
+  abstract get parentSpanContext(): SpanContext | undefined;
+  protected abstract buildAttributes(): Attributes;
+  abstract get isError(): boolean;
+
+  constructor(traceId: string, spanId: string, sampled: boolean, random: boolean, traceState: string | undefined, rt: RuleTracing, startTimeMs: number, startPerfMs: number) {
+    this.traceId = traceId;
+    this.spanId = spanId;
+    this.sampled = sampled;
+    this.random = random;
+    this.traceStateRaw = traceState;
+    this.rt = rt;
+    this.startTimeMs = startTimeMs;
+    this.startPerfMs = startPerfMs;
+  }
+
+  spanContext(): SpanContext {
+    const ctx: SpanContext = { traceId: this.traceId, spanId: this.spanId, traceFlags: this.traceFlags, isRemote: false };
+    if (this.traceStateRaw !== undefined) ctx.traceState = new RawTraceState(this.traceStateRaw);
+    return ctx;
+  }
+
+  get traceFlags(): number {
+    return (this.sampled ? 1 : 0) | (this.random ? 2 : 0);
+  }
+
+  get attributes(): Attributes {
+    if (this.#attributes === undefined) {
+      const attrs = this.buildAttributes();
+      this.#dropped = applyLimits(attrs, this.rt.limits);
+      this.#attributes = attrs;
+    }
+    return this.#attributes;
+  }
+
+  get droppedAttributesCount(): number {
+    if (this.#attributes === undefined) void this.attributes;
+    return this.#dropped;
+  }
+
+  get startTime(): HrTime {
+    return msToHrTime(this.startTimeMs);
+  }
+
+  get endTime(): HrTime {
+    return msToHrTime(this.startTimeMs + Math.max(0, this.endPerfMs - this.startPerfMs));
+  }
+
+  get duration(): HrTime {
+    return msToHrTime(Math.max(0, this.endPerfMs - this.startPerfMs));
+  }
+
+  get status(): SpanStatus {
+    return this.isError ? STATUS_ERROR : STATUS_UNSET;
+  }
+
+  get resource(): Resource {
+    return this.rt.resource;
+  }
+
+  get instrumentationScope(): InstrumentationScope {
+    return TOLLGATE_SCOPE;
+  }
+
+  get links(): Link[] {
+    return NO_LINKS;
+  }
+
+  get events(): TimedEvent[] {
+    return NO_EVENTS;
+  }
+
+  readonly ended = true;
+  readonly droppedEventsCount = 0;
+  readonly droppedLinksCount = 0;
+}
+
+/** The facts of one downstream request, copied from the Exchange so it can be released. */
+export class ServerSpan extends BaseSpan {
+  readonly kind = SPAN_KIND_SERVER;
+  readonly parentId: string | undefined;
+  readonly baggage: string | undefined;
+  readonly method: string;
+  readonly methodOriginal: string;
+  readonly path: string;
+  readonly query: string;
+  readonly scheme: string;
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  readonly clientAddress: string;
+  readonly peerAddress: string;
+  readonly peerPort: number;
+  readonly protocolVersion: string;
+  readonly userAgent: string | undefined;
+  /** Values of the rule's request-header custom attributes, in rule order. */
+  readonly headerValues: (string | undefined)[] | undefined;
+  requestHeaders: CapturedHeaders | undefined = undefined;
+  responseHeaders: CapturedHeaders | undefined = undefined;
+  responseHeaderValues: (string | undefined)[] | undefined = undefined;
+  backendName: string | undefined = undefined;
+  finished = false;
+
+  constructor(
+    traceId: string,
+    spanId: string,
+    parentId: string | undefined,
+    sampled: boolean,
+    random: boolean,
+    traceState: string | undefined,
+    baggage: string | undefined,
+    rt: RuleTracing,
+    startTimeMs: number,
+    startPerfMs: number,
+    method: string,
+    methodOriginal: string,
+    path: string,
+    query: string,
+    scheme: string,
+    serverAddress: string,
+    serverPort: number,
+    clientAddress: string,
+    peerAddress: string,
+    peerPort: number,
+    protocolVersion: string,
+    userAgent: string | undefined,
+    headerValues: (string | undefined)[] | undefined,
+  ) {
+    super(traceId, spanId, sampled, random, traceState, rt, startTimeMs, startPerfMs);
+    this.parentId = parentId;
+    this.baggage = baggage;
+    this.method = method;
+    this.methodOriginal = methodOriginal;
+    this.path = path;
+    this.query = query;
+    this.scheme = scheme;
+    this.serverAddress = serverAddress;
+    this.serverPort = serverPort;
+    this.clientAddress = clientAddress;
+    this.peerAddress = peerAddress;
+    this.peerPort = peerPort;
+    this.protocolVersion = protocolVersion;
+    this.userAgent = userAgent;
+    this.headerValues = headerValues;
+  }
+
+  get name(): string {
+    const m = this.method === "_OTHER" ? "HTTP" : this.method;
+    return this.rt.httpRoute === undefined ? m : `${m} ${this.rt.httpRoute}`;
+  }
+
+  get parentSpanContext(): SpanContext | undefined {
+    if (this.parentId === undefined) return undefined;
+    return { traceId: this.traceId, spanId: this.parentId, traceFlags: this.traceFlags, isRemote: true };
+  }
+
+  get isError(): boolean {
+    return this.httpStatus >= 500 || (this.httpStatus === 0 && this.errorType !== undefined);
+  }
+
+  protected buildAttributes(): Attributes {
+    const a: Attributes = { "http.request.method": this.method };
+    if (this.methodOriginal !== this.method) a["http.request.method_original"] = this.methodOriginal;
+    const rt = this.rt;
+    for (let i = 0; i < rt.serverStatic.length; i++) {
+      const e = rt.serverStatic[i]!;
+      a[e[0]] = e[1];
+    }
+    a["url.path"] = this.path;
+    if (this.query !== "") a["url.query"] = redactQuery(this.query);
+    a["url.scheme"] = this.scheme;
+    a["server.address"] = this.serverAddress;
+    if (this.serverPort > 0) a["server.port"] = this.serverPort;
+    a["client.address"] = this.clientAddress;
+    a["network.peer.address"] = this.peerAddress;
+    if (this.peerPort > 0) a["network.peer.port"] = this.peerPort;
+    a["network.protocol.version"] = this.protocolVersion;
+    if (this.userAgent !== undefined) a["user_agent.original"] = this.userAgent;
+    if (this.httpStatus > 0) a["http.response.status_code"] = this.httpStatus;
+    const errorType = this.errorType ?? (this.httpStatus >= 500 ? String(this.httpStatus) : undefined);
+    if (errorType !== undefined) a["error.type"] = errorType;
+    if (this.backendName !== undefined) a["tollgate.backend.name"] = this.backendName;
+    addDynamic(a, rt, this.headerValues, this.responseHeaderValues, this.backendName);
+    addCaptured(a, "http.request.header.", this.requestHeaders);
+    addCaptured(a, "http.response.header.", this.responseHeaders);
+    return a;
+  }
+}
+
+export class ClientSpan extends BaseSpan {
+  readonly kind = SPAN_KIND_CLIENT;
+  readonly server: ServerSpan;
+  readonly method: string;
+  readonly methodOriginal: string;
+  readonly resendCount: number;
+  readonly url: string;
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  readonly backendName: string;
+  peerAddress: string | undefined = undefined;
+  peerPort = 0;
+  requestHeaders: CapturedHeaders | undefined = undefined;
+  done = false;
+
+  constructor(
+    server: ServerSpan,
+    spanId: string,
+    startTimeMs: number,
+    startPerfMs: number,
+    method: string,
+    methodOriginal: string,
+    resendCount: number,
+    url: string,
+    serverAddress: string,
+    serverPort: number,
+    backendName: string,
+  ) {
+    super(server.traceId, spanId, server.sampled, server.random, server.traceStateRaw, server.rt, startTimeMs, startPerfMs);
+    this.server = server;
+    this.method = method;
+    this.methodOriginal = methodOriginal;
+    this.resendCount = resendCount;
+    this.url = url;
+    this.serverAddress = serverAddress;
+    this.serverPort = serverPort;
+    this.backendName = backendName;
+  }
+
+  get name(): string {
+    return this.method === "_OTHER" ? "HTTP" : this.method;
+  }
+
+  get parentSpanContext(): SpanContext {
+    return { traceId: this.traceId, spanId: this.server.spanId, traceFlags: this.traceFlags, isRemote: false };
+  }
+
+  get isError(): boolean {
+    return this.httpStatus >= 400 || this.httpStatus === 0;
+  }
+
+  protected buildAttributes(): Attributes {
+    const a: Attributes = { "http.request.method": this.method };
+    if (this.methodOriginal !== this.method) a["http.request.method_original"] = this.methodOriginal;
+    const rt = this.rt;
+    for (let i = 0; i < rt.clientStatic.length; i++) {
+      const e = rt.clientStatic[i]!;
+      a[e[0]] = e[1];
+    }
+    if (this.resendCount > 0) a["http.request.resend_count"] = this.resendCount;
+    a["url.full"] = sanitizeFullUrl(this.url);
+    a["server.address"] = this.serverAddress;
+    a["server.port"] = this.serverPort;
+    if (this.peerAddress !== undefined) a["network.peer.address"] = this.peerAddress;
+    if (this.peerPort > 0) a["network.peer.port"] = this.peerPort;
+    if (this.httpStatus > 0) a["http.response.status_code"] = this.httpStatus;
+    const errorType = this.errorType ?? (this.httpStatus >= 400 ? String(this.httpStatus) : this.httpStatus === 0 ? "_OTHER" : undefined);
+    if (errorType !== undefined) a["error.type"] = errorType;
+    a["tollgate.backend.name"] = this.backendName;
+    addDynamic(a, rt, this.server.headerValues, this.server.responseHeaderValues, this.backendName);
+    addCaptured(a, "http.request.header.", this.requestHeaders);
+    return a;
+  }
+}
+
+function addDynamic(
+  a: Attributes,
+  rt: RuleTracing,
+  headerValues: (string | undefined)[] | undefined,
+  responseHeaderValues: (string | undefined)[] | undefined,
+  backendName: string | undefined,
+): void {
+  if (headerValues !== undefined) {
+    for (let i = 0; i < rt.requestHeaderAttrs.length; i++) {
+      const v = headerValues[i];
+      if (v !== undefined) a[rt.requestHeaderAttrs[i]!.name] = v;
+    }
+  }
+  if (responseHeaderValues !== undefined) {
+    for (let i = 0; i < rt.responseHeaderAttrs.length; i++) {
+      const v = responseHeaderValues[i];
+      if (v !== undefined) a[rt.responseHeaderAttrs[i]!.name] = v;
+    }
+  }
+  if (backendName !== undefined) {
+    for (let i = 0; i < rt.backendMetadataAttrs.length; i++) a[rt.backendMetadataAttrs[i]!] = backendName;
+  }
+}
+
+function addCaptured(a: Attributes, prefix: string, captured: CapturedHeaders | undefined): void {
+  if (captured === undefined) return;
+  for (const [name, values] of captured) a[prefix + name] = values;
+}
