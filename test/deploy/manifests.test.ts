@@ -8,6 +8,8 @@ import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { K8S_RESOURCE_ENV } from "../../src/telemetry/resource-env.ts";
 import { readServerSettings } from "../../src/server/settings.ts";
+import { loadConfigText } from "../../src/config/load.ts";
+import { formatDiagnostic } from "../../src/config/diagnostics.ts";
 import { KUBE_DIR, asArr, asObj, at, byKind, cpuQuantity, readManifests, str, type Obj } from "./kube-manifests.ts";
 
 const manifests = readManifests();
@@ -22,6 +24,14 @@ const container = containers[0]!;
 const env = asArr(container["env"], "env").map((e) => asObj(e, "env entry"));
 const ports = asArr(container["ports"], "ports").map((p) => asObj(p, "port"));
 const podLabels = asObj(at(deployment, "spec.template.metadata.labels"), "pod labels");
+
+export const CONFIGMAP_GATEWAY_FILE = "deploy/kubernetes/configmap.yaml#gateway.yaml";
+
+function gatewayYaml(): string {
+  const text = asObj(configMap["data"], "data")["gateway.yaml"];
+  assert.equal(typeof text, "string");
+  return text as string;
+}
 
 function literalEnv(): Record<string, string> {
   const out: Record<string, string> = {};
@@ -159,5 +169,27 @@ describe("deploy/kubernetes manifests", () => {
       assert.equal(str(m.object, "metadata.namespace"), ns, `${String(kind)} namespace`);
     }
   });
-});
 
+  it("hold a gateway.yaml the real config loader accepts without errors", () => {
+    const result = loadConfigText(gatewayYaml(), CONFIGMAP_GATEWAY_FILE);
+    const errors = result.diagnostics.filter((d) => d.severity === "error").map(formatDiagnostic);
+    assert.deepEqual(errors, []);
+    assert.ok(result.config);
+    const backendHosts = result.config.backends.flatMap((b) => b.endpoints.map((e) => `${e.host}:${e.port}`));
+    assert.deepEqual(backendHosts, ["httpbin.httpbin.svc.cluster.local:8000"], "the Service ref resolves to cluster DNS");
+    assert.equal(result.config.routes.length, 1, "the route is accepted by the Gateway (ReferenceGrant honoured)");
+  });
+
+  it("expose exactly the Gateway's listener ports, plus ops, and route the Service to them", () => {
+    const config = loadConfigText(gatewayYaml(), CONFIGMAP_GATEWAY_FILE).config;
+    assert.ok(config);
+    const listenerPorts = [...new Set(config.gateways.flatMap((g) => g.listeners.map((l) => l.port)))].sort();
+    const opsPort = readServerSettings(literalEnv()).opsAddr.port;
+    const servingPorts = ports.map((p) => Number(p["containerPort"])).filter((p) => p !== opsPort).sort();
+    assert.deepEqual(servingPorts, listenerPorts);
+    const servicePorts = asArr(at(service, "spec.ports"), "service ports").map((p) => asObj(p, "service port"));
+    assert.ok(servicePorts.length > 0);
+    const targets = servicePorts.map((p) => containerPort(p["targetPort"])).sort();
+    assert.deepEqual(targets, listenerPorts, "every Service port lands on a Gateway listener");
+  });
+});
