@@ -1,7 +1,7 @@
 // `tollgate validate`: load and compile the config exactly as `run` would, print every
 // diagnostic as FILE:LINE:COL: path: message, exit 1 when any is an error.
 import { formatDiagnostic } from "../config/diagnostics.ts";
-import { engine } from "../server/engine.ts";
+import { compileConfig, loadConfig } from "../server/config-stage.ts";
 
 export interface Output {
   out(line: string): void;
@@ -9,11 +9,11 @@ export interface Output {
 }
 
 export async function validateCommand(configPath: string, output: Output): Promise<number> {
-  const { config, diagnostics } = await engine.load(configPath);
+  const { config, diagnostics } = await loadConfig(configPath);
   for (const d of diagnostics) output.out(formatDiagnostic(d));
   let errors = diagnostics.filter((d) => d.severity === "error").length;
   if (config !== undefined && errors === 0) {
-    const compiled = engine.compile(config, 1);
+    const compiled = compileConfig(config, 1);
     if (compiled.plan === undefined) {
       output.out(compiled.error);
       errors++;

@@ -4,14 +4,10 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { ListenerSettings, ResolvedConfig } from "../config/model.ts";
-import type { Diagnostic } from "../config/diagnostics.ts";
 import type { RuntimePlan } from "../plan/types.ts";
 import type { GatewayStats, TelemetryRuntime } from "../telemetry/hooks.ts";
-import { loadConfigFile } from "../config/load.ts";
 import { redactConfigForAdmin } from "../config/redact.ts";
-import { compilePlan } from "../plan/compile.ts";
-import { PlanCompileError } from "../plan/errors.ts";
-import { compileFilters } from "../proxy/filters.ts";
+import { compileConfig, loadConfig, type CompileResult, type LoadResult } from "./config-stage.ts";
 import { createProxyHandlers } from "../proxy/handler.ts";
 import { applyListenerSettings, createListenerServer } from "../proxy/listener.ts";
 import { UpstreamPools } from "../proxy/pools.ts";
@@ -23,12 +19,7 @@ export interface ListenerHandlers {
   clientError(error: Error, socket: Duplex): void;
 }
 
-export interface LoadResult {
-  readonly config: ResolvedConfig | undefined;
-  readonly diagnostics: readonly Diagnostic[];
-}
-
-export type CompileResult = { readonly plan: RuntimePlan; readonly error?: undefined } | { readonly plan?: undefined; readonly error: string };
+export type { CompileResult, LoadResult };
 
 /** The upstream connection pools; they outlive plans so warm connections survive a reload. */
 export type Pools = UpstreamPools;
@@ -55,18 +46,8 @@ export interface Engine {
 }
 
 export const engine: Engine = {
-  async load(path) {
-    const { config, diagnostics } = await loadConfigFile(path);
-    return { config, diagnostics };
-  },
-  compile(config, generation) {
-    try {
-      return { plan: compilePlan(config, generation, compileFilters) };
-    } catch (error) {
-      if (error instanceof PlanCompileError) return { error: error.message };
-      return { error: `compiling the plan failed: ${error instanceof Error ? error.message : String(error)}` };
-    }
-  },
+  load: loadConfig,
+  compile: compileConfig,
   redact(config) {
     return redactConfigForAdmin(config);
   },

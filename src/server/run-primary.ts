@@ -20,7 +20,7 @@ import { formatDiagnostic } from "../config/diagnostics.ts";
 import { ConfigWatcher } from "./config-watcher.ts";
 import { EXIT_STARTUP_FAILED, type RunContext } from "./context.ts";
 import { delay } from "./drain.ts";
-import { engine } from "./engine.ts";
+import { compileConfig, loadConfig } from "./config-stage.ts";
 import type { ListenerBinding, ReloadTrigger } from "./gateway.ts";
 import { isOurs, PendingRequests, type ToPrimary, type ToWorker, type WorkerQuery } from "./ipc.ts";
 import { writePortsFile } from "./ports-file.ts";
@@ -267,14 +267,14 @@ export async function runPrimary(context: RunContext, workersFlag: number | "aut
 
 async function validateConfig(context: RunContext): Promise<string[] | undefined> {
   const { log, configPath } = context;
-  const { config, diagnostics } = await engine.load(configPath);
+  const { config, diagnostics } = await loadConfig(configPath);
   for (const d of diagnostics) {
     const line = { diagnostic: formatDiagnostic(d) };
     if (d.severity === "error") log.error("config error", line);
     else if (d.severity === "warning") log.warn("config warning", line);
     else log.info("config note", line);
   }
-  const compiled = config !== undefined && !diagnostics.some((d) => d.severity === "error") ? engine.compile(config, 1) : undefined;
+  const compiled = config !== undefined && !diagnostics.some((d) => d.severity === "error") ? compileConfig(config, 1) : undefined;
   if (compiled?.error !== undefined) log.error("config error", { diagnostic: compiled.error });
   if (config === undefined || compiled?.plan === undefined) {
     log.error("config invalid; not starting", { file: configPath });

@@ -1,0 +1,216 @@
+// The `tollgate` command line as a user meets it: real processes, real files.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { CLI_ENTRY, REPO_ROOT } from "../support/gateway-process.ts";
+
+interface Result {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function runNode(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, TOLLGATE_CONFIG: undefined, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const tollgate = (...args: string[]): Promise<Result> => runNode([CLI_ENTRY, ...args]);
+
+const pkg = JSON.parse(await readFile(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
+
+let dir = "";
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "tollgate-cli-"));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("tollgate --version / --help", () => {
+  it("prints the package version", async () => {
+    const r = await tollgate("--version");
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, `tollgate ${pkg.version}\n`);
+  });
+
+  it("lists commands, flags and environment variables", async () => {
+    const r = await tollgate("--help");
+    assert.equal(r.code, 0);
+    for (const word of [
+      "tollgate run",
+      "tollgate validate",
+      "tollgate schema",
+      "--config",
+      "--workers N|auto",
+      "--version",
+      "TOLLGATE_CONFIG",
+      "TOLLGATE_OPS_ADDR",
+      "TOLLGATE_ADMIN_ADDR",
+      "TOLLGATE_LISTENER_HOST",
+      "TOLLGATE_LISTENER_PORT_OVERRIDE",
+      "TOLLGATE_PORTS_FILE",
+      "TOLLGATE_DRAIN_GRACE_MS",
+      "TOLLGATE_DRAIN_TIMEOUT_MS",
+      "SIGHUP",
+    ]) {
+      assert.ok(r.stdout.includes(word), `--help mentions ${word}`);
+    }
+    const short = await tollgate("-h");
+    assert.equal(short.stdout, r.stdout);
+  });
+});
+
+describe("usage errors exit 2 with a clear message", () => {
+  const cases: [string[], RegExp][] = [
+    [["frobnicate"], /unknown command "frobnicate"/],
+    [["run", "--no-such-flag"], /run: unknown option --no-such-flag/],
+    [["validate", "--config"], /validate: .*--config/],
+    [["run", "--workers", "0"], /--workers must be a whole number from 1 to 1024 or "auto", got "0"/],
+    [["run", "--workers", "many"], /--workers must be .* got "many"/],
+    [["schema", "extra"], /schema: unexpected argument extra/],
+    [[], /no command given/],
+  ];
+  for (const [args, message] of cases) {
+    it(`tollgate ${args.join(" ") || "(nothing)"}`, async () => {
+      const r = await tollgate(...args);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, /Run "tollgate --help" for usage\./);
+      assert.equal(r.stdout, "");
+    });
+  }
+
+  it("a bad environment setting names the variable", async () => {
+    const r = await runNode([CLI_ENTRY, "run"], { TOLLGATE_OPS_ADDR: "nonsense" });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /TOLLGATE_OPS_ADDR="nonsense": expected host:port/);
+  });
+});
+
+describe("tollgate validate", () => {
+  it("accepts the default config/gateway.yaml with exit 0 and no diagnostics", async () => {
+    const r = await tollgate("validate", "--config", "config/gateway.yaml");
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /config\/gateway\.yaml: valid \(1 listener port, 2 route rules\)/);
+  });
+
+  it("prints every error as FILE:LINE:COL: path: message and exits 1", async () => {
+    const file = join(dir, "broken.yaml");
+    await writeFile(
+      file,
+      [
+        "apiVersion: gateway.networking.k8s.io/v1", // 1
+        "kind: Gateway", // 2
+        "metadata:", // 3
+        "  name: edge", // 4
+        "spec:", // 5
+        "  gatewayClassName: tollgate", // 6
+        "  listeners:", // 7
+        "    - name: http", // 8
+        "      protocol: HTTP", // 9
+        "      port: 8080", // 10
+        "      bogusField: true", // 11
+        "---", // 12
+        "apiVersion: gateway.networking.k8s.io/v1", // 13
+        "kind: HTTPRoute", // 14
+        "metadata:", // 15
+        "  name: r", // 16
+        "spec:", // 17
+        "  parentRefs:", // 18
+        "    - name: edge", // 19
+        "  rules:", // 20
+        "    - backendRefs:", // 21
+        "        - name: svc", // 22
+        "          port: 80", // 23
+        "          wieght: 3", // 24
+        "---", // 25
+        "apiVersion: v1", // 26
+        "kind: ConfigMap", // 27
+        "metadata:", // 28
+        "  name: unrelated", // 29
+        "",
+      ].join("\n"),
+    );
+    const r = await tollgate("validate", "--config", file);
+    assert.equal(r.code, 1);
+    const lines = r.stdout.trimEnd().split("\n");
+    for (const line of lines) assert.match(line, /^.+:\d+:\d+: \S+: .+/, `diagnostic format: ${line}`);
+    assert.ok(lines.some((l) => l.startsWith(`${file}:11:7: spec.listeners[0].bogusField: unknown field "bogusField"`)), r.stdout);
+    assert.ok(lines.some((l) => l.startsWith(`${file}:24:11: spec.rules[0].backendRefs[0].wieght: unknown field "wieght"`)), r.stdout);
+    // Info lines are printed too, without changing the verdict.
+    assert.ok(lines.some((l) => l.includes("info:") && l.includes("v1/ConfigMap")), r.stdout);
+    assert.match(r.stderr, /: 2 errors\n$/);
+  });
+
+  it("prints info lines but exits 0 when nothing is an error", async () => {
+    const file = join(dir, "with-skipped.yaml");
+    const base = await readFile(join(REPO_ROOT, "config/gateway.yaml"), "utf8");
+    await writeFile(file, `${base}---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: elsewhere\n`);
+    const r = await tollgate("validate", "--config", file);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const lines = r.stdout.trimEnd().split("\n");
+    assert.equal(lines.length, 1, r.stdout);
+    assert.match(lines[0] ?? "", /^.+with-skipped\.yaml:\d+:\d+: -: info: .*apps\/v1\/Deployment/);
+  });
+
+  it("reports a missing file as an error with exit 1", async () => {
+    const file = join(dir, "does-not-exist.yaml");
+    const r = await tollgate("validate", "--config", file);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:1:1: -: cannot read the config file`));
+  });
+
+  it("takes the file from TOLLGATE_CONFIG when --config is absent", async () => {
+    const r = await runNode([CLI_ENTRY, "validate"], { TOLLGATE_CONFIG: join(dir, "nope.yaml") });
+    assert.equal(r.code, 1);
+    assert.ok(r.stdout.startsWith(join(dir, "nope.yaml")), r.stdout);
+  });
+});
+
+describe("tollgate schema", () => {
+  it("prints a JSON Schema that names the kinds", async () => {
+    const r = await tollgate("schema");
+    assert.equal(r.code, 0);
+    const schema = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(typeof schema["$schema"], "string");
+    assert.match(String(schema["$schema"]), /json-schema\.org/);
+    for (const kind of ["Gateway", "HTTPRoute", "Backend", "DirectResponse"]) assert.ok(r.stdout.includes(`"${kind}"`), `schema mentions ${kind}`);
+  });
+});
+
+describe("bin/tollgate.js", () => {
+  const bin = join(REPO_ROOT, "bin/tollgate.js");
+  const fakeNode = (version: string): string =>
+    `data:text/javascript,Object.defineProperty(process.versions,"node",{value:"${version}"})`;
+
+  it("runs the CLI", async () => {
+    const r = await runNode([bin, "--version"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `tollgate ${pkg.version}\n`);
+  });
+
+  it("refuses Node older than 22.15 with a clear message", async () => {
+    const r = await runNode(["--import", fakeNode("22.14.9"), bin, "--version"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Node\.js >= 22\.15\.0 is required, but this is Node\.js 22\.14\.9/);
+    assert.equal(r.stdout, "");
+  });
+
+  it("accepts Node 22.15 exactly", async () => {
+    const r = await runNode(["--import", fakeNode("22.15.0"), bin, "--version"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `tollgate ${pkg.version}\n`);
+  });
+});
