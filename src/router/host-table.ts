@@ -65,6 +65,7 @@ export class HostTable {
     this.prefixes = prefixes;
     this.prefixLengths = Object.freeze([...new Set([...prefixes.keys()].map((p) => p.length))].sort((a, b) => b - a));
     this.root = Object.freeze(root);
+    Object.freeze(this);
   }
 
   get size(): number {
