@@ -137,7 +137,7 @@ export function compileAccessLogFilter(
   const checked = program.check();
   if (!checked.valid) return failure(checked.error);
   if (checked.type !== "bool" && checked.type !== "dyn") {
-    return { ok: false, message: `the filter must be a bool expression, this one is ${checked.type ?? "unknown"}`, offset: 0 };
+    return { ok: false, message: `the filter must be a bool expression, this one is ${checked.type ?? "unknown"}` };
   }
   return { ok: true, program };
 }

@@ -113,7 +113,7 @@ function checkRegex(r: Resource, reporter: Reporter, value: string, at: Segments
     // Compiled once here only to reject bad patterns early; the router compiles its own.
     new RegExp(value);
   } catch (err) {
-    reporter.error(r, at, `invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, "")}`, "use ECMAScript regular expression syntax");
+    reporter.error(r, at, `invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "")}`, "use ECMAScript regular expression syntax");
   }
 }
 

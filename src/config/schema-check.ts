@@ -17,7 +17,7 @@ export interface SchemaProblem {
   readonly hint: string | undefined;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: false, allowUnionTypes: true });
 const validators = new Map<KindSchema, ValidateFunction>();
 
 function validatorFor(k: KindSchema): ValidateFunction {

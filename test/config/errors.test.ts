@@ -1,0 +1,287 @@
+// Every error class, with its exact `FILE:LINE:COL: path: message (hint: ...)` text.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { GATEWAY, errors, lines, load, warnings } from "./helpers.ts";
+
+const route = (rules: string, extra = ""): string => `${GATEWAY}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: web
+spec:
+  parentRefs:
+  - name: gw
+${extra}  rules:
+${rules}`;
+
+const telemetryPolicy = (body: string): string => `${GATEWAY}---
+apiVersion: gateway.networking.x-k8s.io/v1alpha1
+kind: TelemetryPolicy
+metadata:
+  name: tp
+spec:
+  targetRefs:
+  - group: gateway.networking.k8s.io
+    kind: Gateway
+    name: gw
+${body}`;
+
+const listenerPolicy = (body: string): string => `${GATEWAY}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata:
+  name: logs
+spec:
+  targetRefs:
+  - group: gateway.networking.k8s.io
+    kind: Gateway
+    name: gw
+${body}`;
+
+describe("document-level errors", () => {
+  test("YAML syntax error", () => {
+    assert.deepEqual(errors(GATEWAY + "  - name: [oops\n"), [
+      "t.yaml:12:1: -: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ] (hint: check the indentation and closing brackets around this line)",
+    ]);
+  });
+
+  test("a document that is not a mapping, and one without kind", () => {
+    assert.deepEqual(errors(`${GATEWAY}---\n- a list\n---\napiVersion: v1\nmetadata: {name: x}\n`), [
+      "t.yaml:12:1: -: document 2 is not a mapping (hint: each YAML document must be one Kubernetes-style resource with apiVersion, kind, metadata and spec)",
+      "t.yaml:14:1: -: document 3 has no kind (hint: add kind: ... (e.g. Gateway))",
+    ]);
+  });
+
+  test("duplicate resource", () => {
+    assert.deepEqual(errors(`${GATEWAY}---\n${GATEWAY}`), [
+      "t.yaml:15:9: metadata.name: duplicate Gateway default/gw (first defined at line 1) (hint: rename one of them or remove the duplicate)",
+    ]);
+  });
+
+  test("bad creationTimestamp", () => {
+    assert.deepEqual(errors(GATEWAY.replace("  name: gw\n", "  name: gw\n  creationTimestamp: yesterday\n")), [
+      't.yaml:5:22: metadata.creationTimestamp: "yesterday" is not an RFC 3339 timestamp (hint: write e.g. 2025-01-31T12:00:00Z)',
+    ]);
+  });
+
+  test("a known kind under an unknown version is skipped with a warning", () => {
+    const result = load(GATEWAY + "---\napiVersion: gateway.networking.k8s.io/v1alpha9\nkind: HTTPRoute\nmetadata: {name: r}\nspec: {}\n");
+    assert.deepEqual(lines(result, "warning"), [
+      "t.yaml:12:13: apiVersion: warning: HTTPRoute gateway.networking.k8s.io/v1alpha9 is not implemented; this document is skipped (hint: Tollgate reads HTTPRoute as gateway.networking.k8s.io/v1 or gateway.networking.k8s.io/v1beta1)",
+    ]);
+    assert.deepEqual(result.config?.skippedKinds, ["gateway.networking.k8s.io/v1alpha9/HTTPRoute"]);
+  });
+});
+
+describe("schema errors", () => {
+  test("unknown field with a did-you-mean hint", () => {
+    assert.deepEqual(errors(GATEWAY.replace("    protocol: HTTP\n", "    protocol: HTTP\n    hostnme: example.com\n")), [
+      't.yaml:11:5: spec.listeners[0].hostnme: unknown field "hostnme" (hint: did you mean "hostname"?)',
+    ]);
+  });
+
+  test("unknown field with nothing close lists the valid fields", () => {
+    assert.deepEqual(errors(GATEWAY.replace("    protocol: HTTP\n", "    protocol: HTTP\n    colour: blue\n")), [
+      't.yaml:11:5: spec.listeners[0].colour: unknown field "colour" (hint: valid fields here: name, hostname, port, protocol, tls, allowedRoutes)',
+    ]);
+  });
+
+  test("missing required field points at the parent mapping", () => {
+    assert.deepEqual(errors(GATEWAY.replace("    port: 8080\n", "")), ['t.yaml:8:5: spec.listeners[0].port: missing required field (hint: add "port")']);
+  });
+
+  test("wrong type and out of range", () => {
+    assert.deepEqual(errors(GATEWAY.replace("port: 8080", 'port: "8080"')), ['t.yaml:9:11: spec.listeners[0].port: expected an integer, got the string "8080"']);
+    assert.deepEqual(errors(GATEWAY.replace("port: 8080", "port: 70000")), ["t.yaml:9:11: spec.listeners[0].port: 70000 is out of range: must be <= 65535"]);
+  });
+
+  test("enum value with a did-you-mean hint", () => {
+    const text = route(`  - matches:\n    - headers:\n      - name: X-Tenant\n        type: Exct\n        value: a\n`);
+    assert.deepEqual(errors(text), [
+      't.yaml:23:15: spec.rules[0].matches[0].headers[0].type: the string "Exct" is not allowed (hint: did you mean "Exact"? (one of Exact, RegularExpression))',
+    ]);
+  });
+
+  test("malformed duration", () => {
+    assert.deepEqual(errors(route(`  - timeouts:\n      request: 10 seconds\n`)), [
+      't.yaml:21:16: spec.rules[0].timeouts.request: the string "10 seconds" is not a Gateway API duration (hint: write e.g. 10s, 500ms, 1h2m (units h, m, s, ms))',
+    ]);
+  });
+});
+
+describe("semantic errors", () => {
+  test("listeners: duplicate name, port+hostname conflict, HTTPS, bad wildcard", () => {
+    const text = GATEWAY + '  - name: http\n    port: 8080\n    protocol: HTTP\n  - name: tls\n    port: 8443\n    protocol: HTTPS\n  - name: bad\n    port: 9000\n    protocol: HTTP\n    hostname: "foo.*.com"\n';
+    assert.deepEqual(errors(text), [
+      't.yaml:11:11: spec.listeners[1].name: duplicate listener name "http" (also listeners[0]) (hint: give every listener a unique name)',
+      't.yaml:12:11: spec.listeners[1].port: listener "http" conflicts with listeners[0]: same port 8080 and hostname (any) (hint: change the port or the hostname of one of them)',
+      "t.yaml:16:15: spec.listeners[2].protocol: HTTPS listeners are not supported yet (hint: terminate TLS in front of Tollgate and use protocol: HTTP)",
+      't.yaml:20:15: spec.listeners[3].hostname: invalid hostname "foo.*.com": a wildcard is allowed only as the whole first label (`*.example.com`) (hint: use e.g. example.com or *.example.com)',
+    ]);
+  });
+
+  test("routes: bad regexes, backendRequest > request, filter without config, ReplacePrefixMatch on Exact, missing Backend, Service without port, cross-namespace without grant", () => {
+    const text = route(`  - matches:
+    - path:
+        type: RegularExpression
+        value: "/api/(v1"
+      headers:
+      - name: X-Tenant
+        type: RegularExpression
+        value: "[a"
+    timeouts:
+      request: 10s
+      backendRequest: 30s
+  - matches:
+    - path: {type: Exact, value: /x}
+    filters:
+    - type: RequestHeaderModifier
+    - type: URLRewrite
+      urlRewrite:
+        path: {type: ReplacePrefixMatch, replacePrefixMatch: /y}
+    backendRefs:
+    - name: missing
+      kind: Backend
+      group: gateway.tollgate.dev
+    - name: svc
+    - name: other
+      namespace: elsewhere
+      port: 80
+`);
+    assert.deepEqual(errors(text), [
+      "t.yaml:23:16: spec.rules[0].matches[0].path.value: invalid regular expression: Unterminated group (hint: use ECMAScript regular expression syntax)",
+      "t.yaml:27:16: spec.rules[0].matches[0].headers[0].value: invalid regular expression: Unterminated character class (hint: use ECMAScript regular expression syntax)",
+      "t.yaml:30:23: spec.rules[0].timeouts.backendRequest: backendRequest (30s) is longer than request (10s) (hint: backendRequest must not exceed request)",
+      "t.yaml:34:7: spec.rules[1].filters[0].requestHeaderModifier: type RequestHeaderModifier needs requestHeaderModifier (hint: add requestHeaderModifier)",
+      "t.yaml:37:22: spec.rules[1].filters[1].urlRewrite.path.type: ReplacePrefixMatch needs every match of the rule to be a PathPrefix match (hint: use ReplaceFullPath, or PathPrefix matches)",
+      't.yaml:39:13: spec.rules[1].backendRefs[0].name: Backend default/missing is not defined in the file (hint: add a gateway.tollgate.dev/v1alpha1 Backend named "missing" in namespace "default")',
+      "t.yaml:42:7: spec.rules[1].backendRefs[1].port: a Service reference needs a port (hint: add port: <service port>)",
+      't.yaml:43:7: spec.rules[1].backendRefs[2]: reference to Service elsewhere/other crosses namespaces and no ReferenceGrant in "elsewhere" allows it (hint: add a ReferenceGrant in namespace "elsewhere" with from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}] and to: [{group: "", kind: Service, name: other}])',
+    ]);
+  });
+
+  test("CEL filter errors carry their position inside the expression", () => {
+    assert.deepEqual(errors(telemetryPolicy(`  accessLogs:\n    matches: "response.code >= 500 && request.methd == 'GET'"\n`)), [
+      "t.yaml:22:47: spec.accessLogs.matches: invalid CEL filter: No such key: methd (at character 33) (hint: variables: request, response, connection, upstream, route (see docs/configuration.md))",
+    ]);
+    assert.deepEqual(errors(telemetryPolicy(`  accessLogs:\n    matches: response.code >=\n`)), [
+      "t.yaml:22:30: spec.accessLogs.matches: invalid CEL filter: Unexpected token: EOF (at character 17) (hint: variables: request, response, connection, upstream, route (see docs/configuration.md))",
+    ]);
+    assert.deepEqual(errors(telemetryPolicy(`  accessLogs:\n    matches: request.path\n`)), [
+      "t.yaml:22:14: spec.accessLogs.matches: invalid CEL filter: the filter must be a bool expression, this one is string (hint: variables: request, response, connection, upstream, route (see docs/configuration.md))",
+    ]);
+  });
+
+  test("unknown Envoy command operator with its position", () => {
+    const text = listenerPolicy(`  accessLog:
+  - openTelemetry:
+      grpcService:
+        backendRef: {name: otel, port: 4317}
+      body: "%REQ(:METHOD)% %RESPONSE_CODES% 100%"
+`);
+    assert.deepEqual(errors(text), [
+      "t.yaml:25:29: spec.accessLog[0].openTelemetry.body: unknown command operator %RESPONSE_CODES% (at character 16) (hint: see docs/configuration.md for the command operators Tollgate renders)",
+      "t.yaml:25:49: spec.accessLog[0].openTelemetry.body: a lone '%' does not start a command operator (write %% for a literal percent) (at character 36) (hint: see docs/configuration.md for the command operators Tollgate renders)",
+    ]);
+  });
+
+  test("log fields: credential headers need allowSensitive, unknown Standard value, mismatched value field", () => {
+    const text = telemetryPolicy(`  accessLogs:
+    fields:
+    - name: auth
+      type: Header
+      headerName: Authorization
+    - name: cookie
+      type: Header
+      headerName: Cookie
+      allowSensitive: true
+    - name: t
+      type: Standard
+      standardValue: ResponseCod
+    - name: t2
+      type: Literal
+      headerName: x
+`);
+    const result = load(text);
+    assert.deepEqual(lines(result, "error"), [
+      't.yaml:25:19: spec.accessLogs.fields[0].headerName: header "Authorization" carries credentials and is not captured by default (hint: add allowSensitive: true next to it to capture it anyway)',
+      't.yaml:32:22: spec.accessLogs.fields[2].standardValue: unknown standard field "ResponseCod" (hint: did you mean "ResponseCode"?)',
+      "t.yaml:33:7: spec.accessLogs.fields[3].literalValue: type Literal needs literalValue (hint: add literalValue)",
+      "t.yaml:35:19: spec.accessLogs.fields[3].headerName: headerName is set but type is Literal (hint: set type: Header or remove headerName)",
+    ]);
+  });
+
+  test("an opted-in credential header loads", () => {
+    const result = load(telemetryPolicy(`  accessLogs:\n    fields:\n    - name: cookie\n      type: Header\n      headerName: Cookie\n      allowSensitive: true\n`));
+    assert.deepEqual(result.config?.gateways[0]!.telemetry.accessLogs[0]!.fields, [{ name: "cookie", type: "Header", header: "cookie", allowSensitive: true }]);
+  });
+
+  test("listener limits: contradicting trust settings and a zero keep-alive", () => {
+    assert.deepEqual(errors(listenerPolicy("  useRemoteAddress: false\n  trustForwardedHeaders: false\n  idleTimeout: 0s\n")), [
+      "t.yaml:21:21: spec.useRemoteAddress: useRemoteAddress: false trusts X-Forwarded-For, but trustForwardedHeaders is false (hint: set only one of them)",
+      "t.yaml:23:16: spec.idleTimeout: idleTimeout must be greater than 0 (hint: e.g. 5s)",
+    ]);
+  });
+
+  test("Backend endpoints: exactly one of fqdn/ip, and ip must be an address", () => {
+    const text = `apiVersion: gateway.tollgate.dev/v1alpha1
+kind: Backend
+metadata: {name: b}
+spec:
+  endpoints:
+  - {}
+  - ip: {address: example.com, port: 80}
+`;
+    assert.deepEqual(errors(text), [
+      "t.yaml:6:5: spec.endpoints[0]: an endpoint needs fqdn or ip (hint: write {fqdn: {hostname, port}} or {ip: {address, port}})",
+      't.yaml:7:19: spec.endpoints[1].ip.address: "example.com" is not an IP address (hint: use fqdn for host names)',
+    ]);
+  });
+});
+
+describe("warnings", () => {
+  test("a route whose sectionName matches no listener attaches nowhere", () => {
+    const text = route("  - backendRefs:\n    - {name: svc, port: 80}\n").replace("  - name: gw\n", "  - name: gw\n    sectionName: htp\n");
+    const result = load(text);
+    assert.deepEqual(lines(result, "warning"), [
+      't.yaml:19:18: spec.parentRefs[0].sectionName: warning: Gateway default/gw has no listener "htp"; this parentRef is ignored (hint: did you mean "http"?)',
+      "t.yaml:18:3: spec.parentRefs: warning: the route attaches to no gateway listener and serves no traffic",
+    ].sort((a, b) => Number(a.split(":")[1]) - Number(b.split(":")[1])));
+    assert.deepEqual(result.config?.routes, []);
+  });
+
+  test("allowedRoutes Same rejects a route from another namespace", () => {
+    const text = route("  - backendRefs:\n    - {name: svc, port: 80}\n").replace("  name: web\n", "  name: web\n  namespace: team\n").replace("  - name: gw\n", "  - name: gw\n    namespace: default\n");
+    assert.deepEqual(warnings(text), [
+      "t.yaml:19:3: spec.parentRefs: warning: the route attaches to no gateway listener and serves no traffic",
+      't.yaml:19:5: spec.parentRefs[0]: warning: Gateway default/gw does not accept this route: listener "http" admits routes from namespace "default" only (hint: check allowedRoutes, sectionName, port and hostnames)',
+    ]);
+  });
+
+  test("a policy targeting a gateway that is not in the file", () => {
+    assert.deepEqual(warnings(listenerPolicy("  tracing: {}\n").replace("    name: gw\n  tracing", "    name: nope\n  tracing")), [
+      "t.yaml:20:11: spec.targetRefs[0].name: warning: Gateway default/nope is not in the file; this targetRef has no effect",
+    ]);
+  });
+
+  test("two TelemetryPolicies on one gateway: the oldest wins", () => {
+    const a = telemetryPolicy("  tracing:\n    samplingRate: {numerator: 1}\n").replace("  name: tp\n", "  name: newer\n  creationTimestamp: 2025-06-01T00:00:00Z\n");
+    const b = `---
+apiVersion: gateway.networking.x-k8s.io/v1alpha1
+kind: TelemetryPolicy
+metadata:
+  name: older
+  creationTimestamp: 2024-01-01T00:00:00Z
+spec:
+  targetRefs:
+  - {group: gateway.networking.k8s.io, kind: Gateway, name: gw}
+  tracing:
+    mode: Disabled
+`;
+    const result = load(a + b);
+    assert.equal(result.config?.gateways[0]!.telemetry.tracing?.enabled, false);
+    assert.deepEqual(lines(result, "warning"), [
+      "t.yaml:19:5: spec.targetRefs[0]: warning: Gateway default/gw already has TelemetryPolicy default/older, which is older; this policy is ignored for it (hint: only one TelemetryPolicy may target a Gateway)",
+    ]);
+  });
+});
