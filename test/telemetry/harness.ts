@@ -1,0 +1,182 @@
+// An in-process gateway for telemetry tests: the real config loader, plan compiler and proxy
+// handler on node:http servers bound to 127.0.0.1:0, with createTelemetry() as the hooks,
+// plus real upstream HTTP servers. Keeping it in-process lets tests read the telemetry
+// runtime's drop counters directly while everything on the wire stays real.
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { loadConfigText } from "../../src/config/load.ts";
+import { compilePlan } from "../../src/plan/compile.ts";
+import type { RuntimePlan } from "../../src/plan/types.ts";
+import { compileFilters } from "../../src/proxy/filters.ts";
+import { createProxyHandlers } from "../../src/proxy/handler.ts";
+import { UpstreamPools } from "../../src/proxy/pools.ts";
+import { createTelemetry, type Telemetry } from "../../src/telemetry/index.ts";
+
+export interface Upstream {
+  readonly port: number;
+  /** Headers of every request received, in order. */
+  readonly seen: IncomingHttpHeaders[];
+  close(): Promise<void>;
+}
+
+/** A real upstream: records request headers, answers `status` (default 200) or per `x-status`. */
+export async function startUpstream(handler?: (req: IncomingMessage, res: ServerResponse) => void): Promise<Upstream> {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers);
+    req.resume();
+    req.on("end", () => {
+      if (handler !== undefined) return handler(req, res);
+      const status = Number(req.headers["x-status"] ?? 200);
+      res.writeHead(status, { "content-type": "text/plain" }).end("upstream ok");
+    });
+  });
+  await listen(server);
+  return { port: (server.address() as AddressInfo).port, seen, close: () => closeServer(server) };
+}
+
+export interface Warning {
+  readonly message: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+export interface TracedGateway {
+  readonly telemetry: Telemetry;
+  readonly plan: RuntimePlan;
+  readonly warnings: Warning[];
+  /** URL on the listener declared with `configPort`. */
+  url(configPort: number, path: string): string;
+  /** Replace the plan (reload) with a new YAML. */
+  reload(yaml: string): void;
+  close(): Promise<void>;
+}
+
+function loadPlan(yaml: string, generation: number): RuntimePlan {
+  const result = loadConfigText(yaml, "telemetry-test.yaml");
+  if (result.config === undefined) {
+    const errors = result.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.line}:${d.col} ${d.path}: ${d.message}`);
+    throw new Error(`config did not load:\n${errors.join("\n")}`);
+  }
+  return compilePlan(result.config, generation, compileFilters);
+}
+
+export async function startTracedGateway(yaml: string, env: Record<string, string>): Promise<TracedGateway> {
+  const warnings: Warning[] = [];
+  let plan = loadPlan(yaml, 1);
+  const telemetry = createTelemetry({ env, warn: (message, fields) => warnings.push({ message, fields }) });
+  telemetry.onPlan(plan);
+  const pools = new UpstreamPools();
+  const servers = new Map<number, Server>();
+  for (const l of plan.listeners) {
+    const handlers = createProxyHandlers({ currentPlan: () => plan, telemetry, pools }, l.port);
+    const server = createServer(handlers.request);
+    server.on("upgrade", handlers.upgrade);
+    await listen(server);
+    servers.set(l.port, server);
+  }
+  let generation = 1;
+  return {
+    telemetry,
+    get plan() {
+      return plan;
+    },
+    warnings,
+    url(configPort, path) {
+      const s = servers.get(configPort);
+      if (s === undefined) throw new Error(`no listener on config port ${configPort}`);
+      return `http://127.0.0.1:${(s.address() as AddressInfo).port}${path}`;
+    },
+    reload(text) {
+      plan = loadPlan(text, ++generation);
+      telemetry.onPlan(plan);
+    },
+    async close() {
+      await Promise.all([...servers.values()].map(closeServer));
+      await pools.close?.();
+      await telemetry.shutdown(2000);
+    },
+  };
+}
+
+export interface SimpleResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+export function get(url: string, headers: Record<string, string> = {}, method = "GET"): Promise<SimpleResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (d: Buffer) => chunks.push(d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function listen(server: Server): Promise<void> {
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}
+
+/** A Gateway + HTTPRoute + upstream Backend; `extra` appends more documents (policies, collector Backends). */
+export function gatewayYaml(opts: {
+  upstreamPort: number;
+  gateway?: string;
+  namespace?: string;
+  port?: number;
+  rules?: string;
+  routeName?: string;
+  extra?: string;
+}): string {
+  const gw = opts.gateway ?? "http";
+  const ns = opts.namespace ?? "kgateway-system";
+  const port = opts.port ?? 8080;
+  const rules =
+    opts.rules ??
+    `  - matches:
+    - path: {type: PathPrefix, value: /api}
+    backendRefs:
+    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${opts.upstreamPort}}`;
+  return `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: ${gw}, namespace: ${ns}}
+spec:
+  gatewayClassName: tollgate
+  listeners:
+  - {name: http, protocol: HTTP, port: ${port}, allowedRoutes: {namespaces: {from: All}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: ${opts.routeName ?? "httpbin"}, namespace: ${ns}}
+spec:
+  parentRefs: [{name: ${gw}, namespace: ${ns}}]
+  rules:
+${rules}
+---
+apiVersion: gateway.tollgate.dev/v1alpha1
+kind: Backend
+metadata: {name: upstream, namespace: ${ns}}
+spec:
+  endpoints: [{ip: {address: 127.0.0.1, port: ${opts.upstreamPort}}}]
+${opts.extra === undefined ? "" : "---\n" + opts.extra}`;
+}
+
+/** A Backend standing in for a collector Service: the seed's name, our receiver's port. */
+export function collectorBackend(name: string, namespace: string, port: number): string {
+  return `apiVersion: gateway.tollgate.dev/v1alpha1
+kind: Backend
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+  endpoints: [{ip: {address: 127.0.0.1, port: ${port}}}]
+`;
+}
