@@ -1,0 +1,400 @@
+// One proxied request after routing: attempts against the chosen backend, retries with
+// backoff, the request and per-attempt timeouts, streaming the response with backpressure
+// and tearing down on client abort. State lives on this object and on one small handler per
+// attempt; timers get the object as their argument, so nothing closes over the request.
+import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
+import type { Dispatcher } from "undici";
+import type { RetryModel } from "../config/model.ts";
+import type { CompiledBackend } from "../plan/types.ts";
+import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import { ErrorType, Flag, addFlag, sendError } from "./errors.ts";
+import { type Exchange, UpstreamAttempt } from "./exchange.ts";
+import { AttemptTimeoutError, type Failure, Failures, classifyUpstreamError } from "./failures.ts";
+import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
+import type { GuardedTelemetry } from "./guarded-telemetry.ts";
+import { stripResponseHopByHop } from "./headers.ts";
+import type { PoolEntry, UpstreamPools } from "./pools.ts";
+import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent } from "./retry.ts";
+import { nextEndpoint } from "./round-robin.ts";
+import { type MarkedResponse, kCall } from "./marks.ts";
+
+/** The ServerResponse carries its call so shared listeners (drain, close) can find it. */
+export type CallResponse = MarkedResponse<ProxyCall>;
+
+/** What a call needs from the process; one instance per listener, shared by every call. */
+export interface CallContext {
+  readonly telemetry: GuardedTelemetry;
+  readonly pools: UpstreamPools;
+  readonly stats: ProxyStats | undefined;
+}
+
+class ClientGoneError extends Error {
+  override name = "ClientGoneError";
+}
+class RequestTimeoutError extends Error {
+  override name = "RequestTimeoutError";
+}
+const clientGone = new ClientGoneError("client closed the connection");
+const requestTimedOut = new RequestTimeoutError("request timeout");
+
+export class ProxyCall {
+  readonly ctx: CallContext;
+  readonly exchange: Exchange;
+  readonly req: IncomingMessage;
+  readonly res: CallResponse;
+  readonly clientSocket: Socket;
+  readonly backend: CompiledBackend;
+  readonly ruleFilters: ProxyFilters;
+  readonly backendFilters: ProxyFilters;
+  readonly headers: OutgoingHeaders;
+  readonly method: string;
+  /** path?query as sent upstream. */
+  readonly upstreamPath: string;
+  readonly hasBody: boolean;
+  readonly retry: RetryModel | undefined;
+  readonly attemptTimeoutMs: number | undefined;
+
+  attemptsStarted = 0;
+  handler: AttemptHandler | undefined = undefined;
+  requestTimer: NodeJS.Timeout | undefined = undefined;
+  backoffTimer: NodeJS.Timeout | undefined = undefined;
+  /** A final answer (upstream response or proxy error) is under way; no more attempts. */
+  settled = false;
+  /** The response socket was closed (finished or aborted); everything is over. */
+  closed = false;
+  /** The proxy itself cut the client connection (upstream failed mid-response). */
+  cutByProxy = false;
+
+  constructor(
+    ctx: CallContext,
+    exchange: Exchange,
+    backend: CompiledBackend,
+    ruleFilters: ProxyFilters,
+    backendFilters: ProxyFilters,
+    headers: OutgoingHeaders,
+    upstreamPath: string,
+    hasBody: boolean,
+    retry: RetryModel | undefined,
+    attemptTimeoutMs: number | undefined,
+  ) {
+    this.ctx = ctx;
+    this.exchange = exchange;
+    this.req = exchange.req;
+    this.res = exchange.res;
+    this.clientSocket = exchange.req.socket;
+    this.backend = backend;
+    this.ruleFilters = ruleFilters;
+    this.backendFilters = backendFilters;
+    this.headers = headers;
+    this.method = exchange.method;
+    this.upstreamPath = upstreamPath;
+    this.hasBody = hasBody;
+    this.retry = retry;
+    this.attemptTimeoutMs = attemptTimeoutMs;
+  }
+
+  start(requestTimeoutMs: number | undefined): void {
+    this.res[kCall] = this;
+    if (requestTimeoutMs !== undefined && requestTimeoutMs > 0) this.requestTimer = setTimeout(onRequestTimeout, requestTimeoutMs, this);
+    // The client waits for 100 Continue before sending the body; only now is it wanted.
+    if (this.hasBody && this.req.headers.expect !== undefined) this.res.writeContinue();
+    this.startAttempt();
+  }
+
+  startAttempt(): void {
+    const endpoint = nextEndpoint(this.backend)!;
+    let entry: PoolEntry;
+    try {
+      entry = this.ctx.pools.entry(endpoint.origin);
+    } catch {
+      this.settled = true;
+      sendError(this.exchange, 503, "no_healthy_upstream", "the upstream pools are shut down");
+      this.exchange.errorType = ErrorType.noHealthyUpstream;
+      addFlag(this.exchange, Flag.noHealthyUpstream);
+      return;
+    }
+    const index = this.attemptsStarted++;
+    const now = performance.now();
+    const attempt = new UpstreamAttempt(
+      index,
+      this.backend,
+      endpoint,
+      this.method,
+      endpoint.origin + this.upstreamPath,
+      performance.timeOrigin + now,
+      now,
+    );
+    this.exchange.attempts.push(attempt);
+    this.exchange.backend = this.backend;
+    this.ctx.telemetry.attemptStart(this.exchange, attempt, this.headers);
+    const handler = new AttemptHandler(this, attempt, entry);
+    this.handler = handler;
+    if (this.attemptTimeoutMs !== undefined && this.attemptTimeoutMs > 0) {
+      handler.timer = setTimeout(onAttemptTimeout, this.attemptTimeoutMs, handler);
+    }
+    entry.pool.dispatch(
+      {
+        path: this.upstreamPath,
+        method: this.method as Dispatcher.HttpMethod,
+        headers: this.headers,
+        body: this.hasBody ? this.req : null,
+      },
+      handler,
+    );
+  }
+
+  /** Ends the attempt's bookkeeping exactly once: timer, peer, end time, the telemetry hook. */
+  settleAttempt(handler: AttemptHandler, errorType: string | undefined): void {
+    handler.done = true;
+    if (handler.timer !== undefined) {
+      clearTimeout(handler.timer);
+      handler.timer = undefined;
+    }
+    const attempt = handler.attempt;
+    attempt.endPerfMs = performance.now();
+    if (errorType !== undefined) attempt.errorType = errorType;
+    if (this.handler === handler) this.handler = undefined;
+    this.ctx.telemetry.attemptEnd(this.exchange, attempt);
+  }
+
+  onResponseStart(handler: AttemptHandler, status: number, headers: Record<string, string | string[] | undefined>): void {
+    const attempt = handler.attempt;
+    attempt.status = status;
+    if (handler.entry.peerAddress !== undefined) {
+      attempt.peerAddress = handler.entry.peerAddress;
+      attempt.peerPort = handler.entry.peerPort;
+    }
+    const retry = this.retry;
+    if (retry !== undefined && !this.settled && retry.codes.includes(status)) {
+      // An upstream that answered may have read part of a request body: those never repeat.
+      if (this.mayRetry(true)) {
+        // Read the rest of this answer away (keeps the connection) and try again after it.
+        handler.discard = true;
+        attempt.errorType = String(status);
+        return;
+      }
+      if (this.attemptsStarted >= retry.attempts) addFlag(this.exchange, Flag.upstreamRetryLimitExceeded);
+    }
+    if (this.settled || this.closed) {
+      handler.discard = true;
+      return;
+    }
+    this.settled = true;
+    if (status >= 400) attempt.errorType = String(status);
+    stripResponseHopByHop(headers);
+    const ruleOps = this.ruleFilters.responseHeaders;
+    if (ruleOps !== undefined) applyHeaderOps(ruleOps, headers as OutgoingHeaders);
+    const backendOps = this.backendFilters.responseHeaders;
+    if (backendOps !== undefined) applyHeaderOps(backendOps, headers as OutgoingHeaders);
+    const exchange = this.exchange;
+    exchange.status = status;
+    if (status >= 500) exchange.errorType = String(status);
+    exchange.responseStartPerfMs = performance.now();
+    handler.streaming = true;
+    const res = this.res;
+    res.writeHead(status, headers as OutgoingHeaders);
+    res.on("drain", onResponseDrain);
+  }
+
+  onResponseData(handler: AttemptHandler, chunk: Buffer): void {
+    if (handler.discard) return;
+    this.exchange.bytesSent += chunk.length;
+    if (!this.res.write(chunk)) handler.controller?.pause();
+  }
+
+  onResponseEnd(handler: AttemptHandler): void {
+    const discarded = handler.discard;
+    this.settleAttempt(handler, undefined);
+    if (!discarded) {
+      this.res.end();
+      return;
+    }
+    if (!this.settled && !this.closed) this.scheduleRetry();
+  }
+
+  /** undici reported the attempt failed, or a proxy timer gave up on it. */
+  onAttemptFailure(handler: AttemptHandler, err: Error | null, cancel: boolean): void {
+    const failure = classifyUpstreamError(err);
+    this.settleAttempt(handler, failure.type);
+    if (cancel) handler.cancel(err ?? clientGone);
+    if (this.closed) return;
+    if (this.clientSocket.destroyed) return; // the close listener finishes the exchange
+    const exchange = this.exchange;
+    if (handler.streaming) {
+      // Response bytes already went out: the client must see a truncated response.
+      exchange.errorType = failure.type;
+      addFlag(exchange, failure.flag);
+      this.cutByProxy = true;
+      this.res.destroy();
+      return;
+    }
+    if (this.settled) return;
+    const retryWanted = handler.discard || failure.retryable;
+    if (retryWanted && this.mayRetry(!failure.beforeConnect || handler.cancelled)) {
+      this.scheduleRetry();
+      return;
+    }
+    if (retryWanted && this.retry !== undefined && this.attemptsStarted >= this.retry.attempts) {
+      addFlag(exchange, Flag.upstreamRetryLimitExceeded);
+    }
+    this.fail(failure);
+  }
+
+  fail(failure: Failure): void {
+    this.settled = true;
+    const exchange = this.exchange;
+    this.closeAfterUnreadBody();
+    sendError(exchange, failure.status, failure.code, failure.message);
+    exchange.errorType = failure.type;
+    if (failure.flag !== "") addFlag(exchange, failure.flag);
+  }
+
+  /**
+   * Another attempt is allowed when the rule has retries left, the method is idempotent, no
+   * answer went to the client, and the request body is either absent or still unread (a
+   * body counts as read once an attempt got past connecting).
+   */
+  mayRetry(bodyTouched: boolean): boolean {
+    const retry = this.retry;
+    if (retry === undefined || this.attemptsStarted >= retry.attempts) return false;
+    if (this.settled || this.closed || this.res.headersSent) return false;
+    if (!isIdempotent(this.method)) return false;
+    if (this.hasBody && (bodyTouched || this.req.readableDidRead)) return false;
+    return true;
+  }
+
+  scheduleRetry(): void {
+    countRetry(this.ctx.stats, this.backend.displayName);
+    const delay = backoffDelayMs(this.retry?.backoffMs ?? 0, this.attemptsStarted);
+    this.backoffTimer = setTimeout(onBackoffDone, delay, this);
+  }
+
+  onRequestTimeout(): void {
+    this.requestTimer = undefined;
+    if (this.closed) return;
+    if (this.backoffTimer !== undefined) {
+      clearTimeout(this.backoffTimer);
+      this.backoffTimer = undefined;
+    }
+    const exchange = this.exchange;
+    const handler = this.handler;
+    if (handler !== undefined && !handler.done) {
+      this.settleAttempt(handler, ErrorType.timeout);
+      handler.cancel(requestTimedOut);
+    }
+    exchange.errorType = ErrorType.timeout;
+    addFlag(exchange, Flag.upstreamRequestTimeout);
+    if (this.res.headersSent) {
+      this.cutByProxy = true;
+      this.res.destroy();
+      return;
+    }
+    this.settled = true;
+    this.closeAfterUnreadBody();
+    sendError(exchange, 504, "request_timeout", "the request did not complete within the route's request timeout");
+  }
+
+  /** Unread request body bytes would be parsed as the next request: end the connection instead. */
+  closeAfterUnreadBody(): void {
+    if (this.hasBody && !this.req.complete) this.res.shouldKeepAlive = false;
+  }
+
+  /** The response closed, finished or not. Stops timers and the upstream work still running. */
+  close(): void {
+    this.closed = true;
+    this.res[kCall] = undefined;
+    if (this.requestTimer !== undefined) {
+      clearTimeout(this.requestTimer);
+      this.requestTimer = undefined;
+    }
+    if (this.backoffTimer !== undefined) {
+      clearTimeout(this.backoffTimer);
+      this.backoffTimer = undefined;
+    }
+    const handler = this.handler;
+    if (handler !== undefined && !handler.done) {
+      this.settleAttempt(handler, ErrorType.clientAborted);
+      handler.cancel(clientGone);
+    }
+  }
+}
+
+/** The undici handler of one attempt; callbacks after the attempt settled are ignored. */
+export class AttemptHandler implements Dispatcher.DispatchHandler {
+  readonly call: ProxyCall;
+  readonly attempt: UpstreamAttempt;
+  readonly entry: PoolEntry;
+  controller: Dispatcher.DispatchController | undefined = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+  done = false;
+  cancelled = false;
+  cancelReason: Error | undefined = undefined;
+  /** The answer is being read away for a retry. */
+  discard = false;
+  /** This attempt's response head went to the client. */
+  streaming = false;
+
+  constructor(call: ProxyCall, attempt: UpstreamAttempt, entry: PoolEntry) {
+    this.call = call;
+    this.attempt = attempt;
+    this.entry = entry;
+  }
+
+  cancel(reason: Error): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.cancelReason = reason;
+    const controller = this.controller;
+    if (controller !== undefined && !controller.aborted) controller.abort(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.cancelled) controller.abort(this.cancelReason ?? clientGone);
+  }
+
+  onBodySent(chunk: Buffer): void {
+    this.call.exchange.bytesReceived += chunk.length;
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (this.done || statusCode < 200) return;
+    this.call.onResponseStart(this, statusCode, headers);
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.done) return;
+    this.call.onResponseData(this, chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.done) return;
+    this.call.onResponseEnd(this);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    if (this.done) return;
+    this.call.onAttemptFailure(this, err, false);
+  }
+}
+
+function onAttemptTimeout(handler: AttemptHandler): void {
+  handler.timer = undefined;
+  if (handler.done) return;
+  handler.call.onAttemptFailure(handler, new AttemptTimeoutError("backend request timeout"), true);
+}
+
+function onRequestTimeout(call: ProxyCall): void {
+  call.onRequestTimeout();
+}
+
+function onBackoffDone(call: ProxyCall): void {
+  call.backoffTimer = undefined;
+  if (call.closed || call.settled) return;
+  call.startAttempt();
+}
+
+function onResponseDrain(this: CallResponse): void {
+  this[kCall]?.handler?.controller?.resume();
+}

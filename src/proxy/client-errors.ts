@@ -1,0 +1,83 @@
+// Answers for requests node's parser or timers reject before (or while) a handler runs:
+// oversized headers → 431, slow or stalled requests → 408, malformed framing (both
+// Content-Length and Transfer-Encoding, bad chunking) → 400. Always JSON, always closing.
+import type { Duplex } from "node:stream";
+import { rawErrorResponse } from "./errors.ts";
+import { type MarkedResponse, kCutByProxy, kExchange } from "./marks.ts";
+
+interface ParserError extends Error {
+  code?: string;
+  reason?: string;
+}
+
+/** A socket as node's HTTP server leaves it: `_httpMessage` is the response in progress. */
+interface ServerSocket extends Duplex {
+  _httpMessage?: MarkedResponse | null;
+}
+
+/** How long a rejected connection may take to read our answer before it is cut. */
+const LINGER_MS = 2_000;
+
+export function handleClientError(err: Error, rawSocket: Duplex): void {
+  const socket = rawSocket as ServerSocket;
+  const code = (err as ParserError).code;
+  if (code === "ECONNRESET" || code === "EPIPE" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const inFlight = socket._httpMessage ?? undefined;
+  if (inFlight !== undefined) {
+    inFlight[kCutByProxy] = true;
+    if (inFlight.headersSent) {
+      socket.destroy();
+      return;
+    }
+  }
+  const response = clientErrorResponse(code, (err as ParserError).reason);
+  if (inFlight !== undefined) {
+    const exchange = inFlight[kExchange];
+    if (exchange !== undefined) {
+      exchange.status = response.status;
+      exchange.errorType = String(response.status);
+    }
+  }
+  socket.end(response.text);
+  setTimeout(destroySocket, LINGER_MS, socket).unref();
+}
+
+function destroySocket(socket: Duplex): void {
+  socket.destroy();
+}
+
+export interface ClientErrorResponse {
+  readonly status: number;
+  readonly text: string;
+}
+
+export function clientErrorResponse(code: string | undefined, reason: string | undefined): ClientErrorResponse {
+  switch (code) {
+    case "HPE_HEADER_OVERFLOW":
+      return {
+        status: 431,
+        text: rawErrorResponse(431, "Request Header Fields Too Large", "header_too_large", "the request headers exceed the listener's limit"),
+      };
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return {
+        status: 408,
+        text: rawErrorResponse(408, "Request Timeout", "request_timeout", "the request was not received within the listener's time limit"),
+      };
+    case "HPE_INVALID_TRANSFER_ENCODING":
+    case "HPE_UNEXPECTED_CONTENT_LENGTH":
+    case "HPE_INVALID_CONTENT_LENGTH":
+    case "HPE_INVALID_CHUNK_SIZE":
+      return {
+        status: 400,
+        text: rawErrorResponse(400, "Bad Request", "invalid_framing", reason ?? "the request body framing is invalid"),
+      };
+    default:
+      return {
+        status: 400,
+        text: rawErrorResponse(400, "Bad Request", "bad_request", reason ?? "the request could not be parsed"),
+      };
+  }
+}

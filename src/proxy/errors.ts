@@ -1,0 +1,93 @@
+// Error answers the proxy writes itself: a status, a short JSON body naming the cause, the
+// OTel `error.type` and the Envoy-style response flag. Bodies are small and built only on
+// the error path; the happy path never touches this module.
+import type { ServerResponse } from "node:http";
+import type { Exchange } from "./exchange.ts";
+
+/** Envoy response flags Tollgate sets (docs/proxy.md has the table). */
+export const Flag = {
+  noRoute: "NR",
+  noCluster: "NC",
+  noHealthyUpstream: "UH",
+  upstreamConnectFailure: "UF",
+  upstreamConnectionTermination: "UC",
+  upstreamRequestTimeout: "UT",
+  upstreamRetryLimitExceeded: "URX",
+  upstreamProtocolError: "UPE",
+  downstreamConnectionTermination: "DC",
+} as const;
+
+/** OTel `error.type` values for causes below HTTP (docs/proxy.md has the table). */
+export const ErrorType = {
+  timeout: "timeout",
+  connectTimeout: "connect_timeout",
+  connectionRefused: "connection_refused",
+  connectionReset: "connection_reset",
+  dnsError: "dns_error",
+  hostUnreachable: "host_unreachable",
+  noHealthyUpstream: "no_healthy_upstream",
+  upstreamProtocolError: "upstream_protocol_error",
+  upstreamError: "upstream_error",
+  clientAborted: "client_aborted",
+} as const;
+
+export function addFlag(exchange: Exchange, flag: string): void {
+  const current = exchange.responseFlags;
+  if (current === "") exchange.responseFlags = flag;
+  else if (!hasFlag(current, flag)) exchange.responseFlags = `${current},${flag}`;
+}
+
+function hasFlag(flags: string, flag: string): boolean {
+  let from = 0;
+  for (;;) {
+    const at = flags.indexOf(flag, from);
+    if (at < 0) return false;
+    const end = at + flag.length;
+    if ((at === 0 || flags.charCodeAt(at - 1) === 44) && (end === flags.length || flags.charCodeAt(end) === 44)) return true;
+    from = at + 1;
+  }
+}
+
+/** `{"error":"no_route","message":"..."}` as bytes. */
+export function errorBody(code: string, message: string): Buffer {
+  return Buffer.from(JSON.stringify({ error: code, message }) + "\n");
+}
+
+/**
+ * Answers the exchange with a JSON error unless response headers already went out; then the
+ * only honest signal left is to cut the connection so the client sees an incomplete body.
+ */
+export function sendError(exchange: Exchange, status: number, code: string, message: string): void {
+  const res = exchange.res;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = errorBody(code, message);
+  exchange.status = status;
+  exchange.responseStartPerfMs = performance.now();
+  exchange.bytesSent += body.length;
+  writeJson(res, status, body);
+}
+
+export function writeJson(res: ServerResponse, status: number, body: Buffer): void {
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": String(body.length),
+    "cache-control": "no-store",
+  });
+  res.end(body);
+}
+
+/** A complete HTTP/1.1 response for a raw socket (client errors, upgrade failures). */
+export function rawErrorResponse(status: number, reason: string, code: string, message: string): string {
+  const body = JSON.stringify({ error: code, message }) + "\n";
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\n` +
+    "content-type: application/json\r\n" +
+    `content-length: ${Buffer.byteLength(body)}\r\n` +
+    "cache-control: no-store\r\n" +
+    "connection: close\r\n\r\n" +
+    body
+  );
+}

@@ -1,0 +1,192 @@
+// Request facts the Exchange records: where the client addressed us, who the client is, the
+// path and query. Forwarding headers count only when the listener trusts them. Everything
+// here is index arithmetic on strings the parser already produced; no regex.
+import type { IncomingMessage } from "node:http";
+import type { ListenerSettings } from "../config/model.ts";
+import type { ExchangeFacts } from "./exchange.ts";
+
+/** Mutable twin of ExchangeFacts; the Exchange constructor copies it, so one instance serves every request. */
+export type MutableFacts = { -readonly [K in keyof ExchangeFacts]: ExchangeFacts[K] };
+
+/** Facts plus the routing inputs the handler needs next. */
+export interface RequestFacts extends MutableFacts {
+  /** Host header host part: lower-cased, no port, no trailing dot; '' when absent. */
+  routeHost: string;
+  /** The request target as received when it is origin-form, else path + query rebuilt. */
+  target: string;
+}
+
+export function newRequestFacts(): RequestFacts {
+  return {
+    method: "",
+    scheme: "http",
+    serverAddress: "",
+    serverPort: 0,
+    path: "/",
+    query: "",
+    clientAddress: "",
+    peerAddress: "",
+    peerPort: 0,
+    protocolVersion: "1.1",
+    routeHost: "",
+    target: "/",
+  };
+}
+
+export function readRequestFacts(req: IncomingMessage, settings: ListenerSettings, into: RequestFacts): RequestFacts {
+  const headers = req.headers;
+  const socket = req.socket;
+  into.method = req.method ?? "GET";
+  into.protocolVersion = req.httpVersion;
+  into.peerAddress = normalizeAddress(socket.remoteAddress ?? "");
+  into.peerPort = socket.remotePort ?? 0;
+
+  let url = req.url ?? "/";
+  let host = headers.host;
+  if (url.charCodeAt(0) !== 47 && url !== "*") {
+    // absolute-form (`GET http://host/path`): the authority in the target wins over Host.
+    const authorityStart = url.indexOf("://");
+    if (authorityStart > 0) {
+      const pathStart = url.indexOf("/", authorityStart + 3);
+      const authorityEnd = pathStart < 0 ? url.length : pathStart;
+      const queryInAuthority = url.indexOf("?", authorityStart + 3);
+      const end = queryInAuthority >= 0 && queryInAuthority < authorityEnd ? queryInAuthority : authorityEnd;
+      host = url.slice(authorityStart + 3, end);
+      url = pathStart < 0 ? `/${url.slice(end)}` : url.slice(pathStart);
+    }
+  }
+  into.target = url;
+  const q = url.indexOf("?");
+  if (q < 0) {
+    into.path = url;
+    into.query = "";
+  } else {
+    into.path = url.slice(0, q);
+    into.query = url.slice(q + 1);
+  }
+
+  into.routeHost = host === undefined ? "" : routeHostOf(host);
+
+  let scheme: "http" | "https" = "http";
+  let authority = host;
+  let clientAddress = into.peerAddress;
+  let forwardedPort = 0;
+  if (settings.trustForwardedHeaders) {
+    const xfh = firstListValue(headers["x-forwarded-host"]);
+    const xfp = firstListValue(headers["x-forwarded-proto"]);
+    const forwarded = headers.forwarded;
+    if (xfh !== undefined) authority = xfh;
+    else if (forwarded !== undefined) authority = forwardedParam(firstListValue(forwarded) ?? "", "host") ?? authority;
+    const proto = xfp ?? (forwarded !== undefined ? forwardedParam(firstListValue(forwarded) ?? "", "proto") : undefined);
+    if (proto !== undefined && proto.toLowerCase() === "https") scheme = "https";
+    const xfPort = firstListValue(headers["x-forwarded-port"]);
+    if (xfPort !== undefined) forwardedPort = parsePort(xfPort);
+    const client = trustedClient(headers["x-forwarded-for"], forwarded, settings.xffNumTrustedHops);
+    if (client !== undefined && client !== "") clientAddress = client;
+  }
+  into.scheme = scheme;
+  into.clientAddress = clientAddress;
+  if (authority === undefined || authority === "") {
+    into.serverAddress = normalizeAddress(socket.localAddress ?? "");
+    into.serverPort = socket.localPort ?? 0;
+  } else {
+    const colon = portColon(authority);
+    if (colon < 0) {
+      into.serverAddress = stripBrackets(authority);
+      into.serverPort = forwardedPort !== 0 ? forwardedPort : scheme === "https" ? 443 : 80;
+    } else {
+      into.serverAddress = stripBrackets(authority.slice(0, colon));
+      into.serverPort = parsePort(authority.slice(colon + 1));
+    }
+  }
+  return into;
+}
+
+/** Lower-case host without port, brackets or trailing dot, as the router wants it. */
+export function routeHostOf(host: string): string {
+  const colon = portColon(host);
+  let name = colon < 0 ? host : host.slice(0, colon);
+  name = stripBrackets(name);
+  if (name.charCodeAt(name.length - 1) === 46) name = name.slice(0, -1);
+  return name.toLowerCase();
+}
+
+/** Index of the `:` before a port, or -1; IPv6 literals are bracketed. */
+function portColon(authority: string): number {
+  const colon = authority.lastIndexOf(":");
+  if (colon < 0) return -1;
+  if (authority.charCodeAt(0) === 91) {
+    const close = authority.indexOf("]");
+    return colon > close ? colon : -1;
+  }
+  // An unbracketed address with several colons is a bare IPv6 literal, not host:port.
+  return authority.indexOf(":") === colon ? colon : -1;
+}
+
+function stripBrackets(host: string): string {
+  return host.charCodeAt(0) === 91 && host.charCodeAt(host.length - 1) === 93 ? host.slice(1, -1) : host;
+}
+
+function parsePort(text: string): number {
+  const n = Number(text.trim());
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : 0;
+}
+
+/** `::ffff:10.0.0.1` → `10.0.0.1`, so dual-stack listeners report plain IPv4 peers. */
+export function normalizeAddress(address: string): string {
+  return address.length > 7 && address.startsWith("::ffff:") && address.indexOf(".") > 0 ? address.slice(7) : address;
+}
+
+function firstListValue(value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const text = typeof value === "string" ? value : value[0];
+  if (text === undefined) return undefined;
+  const comma = text.indexOf(",");
+  const first = (comma < 0 ? text : text.slice(0, comma)).trim();
+  return first === "" ? undefined : first;
+}
+
+/**
+ * The client as trusted proxies report it: skip `hops` entries from the right of
+ * X-Forwarded-For (0 = the right-most entry, the address the proxy in front of us saw);
+ * a shorter list yields its left-most entry. Without X-Forwarded-For, RFC 7239 `for=`.
+ */
+function trustedClient(xff: string | string[] | undefined, forwarded: string | undefined, hops: number): string | undefined {
+  if (xff !== undefined) {
+    const list = (typeof xff === "string" ? xff : xff.join(",")).split(",");
+    const index = Math.max(0, list.length - 1 - hops);
+    return stripForwardedAddress(list[index]!.trim());
+  }
+  if (forwarded !== undefined) {
+    const elements = forwarded.split(",");
+    const index = Math.max(0, elements.length - 1 - hops);
+    const value = forwardedParam(elements[index]!, "for");
+    return value === undefined ? undefined : stripForwardedAddress(value);
+  }
+  return undefined;
+}
+
+/** `for="[2001:db8::1]:4711"` → `2001:db8::1`; `192.0.2.1:80` → `192.0.2.1`. */
+function stripForwardedAddress(value: string): string {
+  let v = value;
+  if (v.charCodeAt(0) === 34 && v.charCodeAt(v.length - 1) === 34) v = v.slice(1, -1);
+  if (v.charCodeAt(0) === 91) {
+    const close = v.indexOf("]");
+    return close > 0 ? v.slice(1, close) : v;
+  }
+  const colon = v.indexOf(":");
+  return colon > 0 && v.indexOf(":", colon + 1) < 0 ? v.slice(0, colon) : normalizeAddress(v);
+}
+
+/** One parameter of one RFC 7239 element, unquoted; names compare case-insensitively. */
+function forwardedParam(element: string, name: string): string | undefined {
+  for (const pair of element.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq < 0) continue;
+    if (pair.slice(0, eq).trim().toLowerCase() !== name) continue;
+    let value = pair.slice(eq + 1).trim();
+    if (value.charCodeAt(0) === 34 && value.charCodeAt(value.length - 1) === 34) value = value.slice(1, -1);
+    return value;
+  }
+  return undefined;
+}

@@ -1,0 +1,83 @@
+// How an upstream attempt failed, decided once from the error undici (or a proxy timer)
+// raised. Each class is a shared constant: the error path allocates nothing to classify.
+import { ErrorType, Flag } from "./errors.ts";
+
+export class Failure {
+  /** OTel error.type. */
+  readonly type: string;
+  readonly flag: string;
+  /** Status the client gets when no response went out yet. */
+  readonly status: number;
+  /** The `error` field of the JSON body. */
+  readonly code: string;
+  readonly message: string;
+  /** Nothing reached the upstream: the request body is untouched. */
+  readonly beforeConnect: boolean;
+  /** Worth another attempt for an idempotent request. */
+  readonly retryable: boolean;
+
+  constructor(type: string, flag: string, status: number, code: string, message: string, beforeConnect: boolean, retryable: boolean) {
+    this.type = type;
+    this.flag = flag;
+    this.status = status;
+    this.code = code;
+    this.message = message;
+    this.beforeConnect = beforeConnect;
+    this.retryable = retryable;
+  }
+}
+
+export const Failures = {
+  refused: new Failure(ErrorType.connectionRefused, Flag.upstreamConnectFailure, 502, "upstream_connect_failed", "the upstream refused the connection", true, true),
+  unreachable: new Failure(ErrorType.hostUnreachable, Flag.upstreamConnectFailure, 502, "upstream_connect_failed", "the upstream host is unreachable", true, true),
+  dns: new Failure(ErrorType.dnsError, Flag.upstreamConnectFailure, 503, "upstream_unresolvable", "the upstream host name does not resolve", true, true),
+  connectTimeout: new Failure(ErrorType.connectTimeout, Flag.upstreamConnectFailure, 504, "upstream_connect_timeout", "connecting to the upstream timed out", true, true),
+  reset: new Failure(ErrorType.connectionReset, Flag.upstreamConnectionTermination, 502, "upstream_reset", "the upstream closed the connection before a response", false, true),
+  attemptTimeout: new Failure(ErrorType.timeout, Flag.upstreamRequestTimeout, 504, "upstream_timeout", "the upstream did not answer within the backend request timeout", false, true),
+  protocol: new Failure(ErrorType.upstreamProtocolError, Flag.upstreamProtocolError, 502, "upstream_protocol_error", "the upstream sent an invalid HTTP response", false, false),
+  requestBody: new Failure("400", "", 400, "bad_request_body", "the request body did not match its declared length", false, false),
+  other: new Failure(ErrorType.upstreamError, Flag.upstreamConnectFailure, 502, "upstream_error", "the upstream request failed", false, false),
+} as const;
+
+/** Raised by the per-attempt timer; undici reports it back as the abort reason. */
+export class AttemptTimeoutError extends Error {
+  override name = "AttemptTimeoutError";
+}
+
+export function classifyUpstreamError(err: Error | null | undefined): Failure {
+  if (err instanceof AttemptTimeoutError) return Failures.attemptTimeout;
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  switch (code) {
+    case "ECONNREFUSED":
+      return Failures.refused;
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+    case "EHOSTDOWN":
+    case "ENETDOWN":
+      return Failures.unreachable;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_NONAME":
+    case "EAI_FAIL":
+      return Failures.dns;
+    case "UND_ERR_CONNECT_TIMEOUT":
+      return Failures.connectTimeout;
+    case "ECONNRESET":
+    case "EPIPE":
+    case "UND_ERR_SOCKET":
+    case "UND_ERR_CLOSED":
+      return Failures.reset;
+    case "UND_ERR_HEADERS_TIMEOUT":
+    case "UND_ERR_BODY_TIMEOUT":
+      return Failures.attemptTimeout;
+    case "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH":
+      return Failures.requestBody;
+    case "UND_ERR_RES_CONTENT_LENGTH_MISMATCH":
+    case "UND_ERR_HEADERS_OVERFLOW":
+    case "UND_ERR_INFO":
+      return Failures.protocol;
+    default:
+      if (typeof code === "string" && code.startsWith("HPE_")) return Failures.protocol;
+      return Failures.other;
+  }
+}

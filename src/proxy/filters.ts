@@ -1,0 +1,225 @@
+// Gateway API filters, compiled once per plan into plain data the proxy applies with a few
+// property writes and string concatenations per request. compileFilters is injected into
+// the plan compiler, so plans carry ProxyFilters wherever the contract says CompiledFilters.
+import type { FilterModel, HeaderModifierModel, PathModifierModel } from "../config/model.ts";
+import type { CompiledFilters, CompiledMatch } from "../plan/types.ts";
+import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+
+/** One header operation list; names lower-cased at compile time. */
+export class HeaderOps {
+  readonly set: readonly (readonly [name: string, value: string])[];
+  readonly add: readonly (readonly [name: string, value: string])[];
+  readonly remove: readonly string[];
+
+  constructor(set: readonly (readonly [string, string])[], add: readonly (readonly [string, string])[], remove: readonly string[]) {
+    this.set = set;
+    this.add = add;
+    this.remove = remove;
+  }
+}
+
+export type PathRewrite =
+  | { readonly kind: "full"; readonly path: string }
+  /** `replacement` has no trailing slash, so `replacement + rest` is the new path ('' stands for '/'). */
+  | { readonly kind: "prefix"; readonly replacement: string };
+
+export class Redirect {
+  readonly scheme: "http" | "https" | undefined;
+  readonly hostname: string | undefined;
+  readonly port: number | undefined;
+  readonly path: PathRewrite | undefined;
+  readonly statusCode: number;
+
+  constructor(
+    scheme: "http" | "https" | undefined,
+    hostname: string | undefined,
+    port: number | undefined,
+    path: PathRewrite | undefined,
+    statusCode: number,
+  ) {
+    this.scheme = scheme;
+    this.hostname = hostname;
+    this.port = port;
+    this.path = path;
+    this.statusCode = statusCode;
+  }
+}
+
+export class Rewrite {
+  readonly hostname: string | undefined;
+  readonly path: PathRewrite | undefined;
+
+  constructor(hostname: string | undefined, path: PathRewrite | undefined) {
+    this.hostname = hostname;
+    this.path = path;
+  }
+}
+
+export class DirectResponse {
+  readonly status: number;
+  readonly body: Buffer;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(status: number, body: string, contentType: string) {
+    this.status = status;
+    this.body = Buffer.from(body);
+    this.headers = Object.freeze({ "content-type": contentType, "content-length": String(this.body.length) });
+  }
+}
+
+export class ProxyFilters implements CompiledFilters {
+  readonly terminal: boolean;
+  readonly requestHeaders: HeaderOps | undefined;
+  readonly responseHeaders: HeaderOps | undefined;
+  readonly redirect: Redirect | undefined;
+  readonly rewrite: Rewrite | undefined;
+  readonly direct: DirectResponse | undefined;
+
+  constructor(
+    requestHeaders: HeaderOps | undefined,
+    responseHeaders: HeaderOps | undefined,
+    redirect: Redirect | undefined,
+    rewrite: Rewrite | undefined,
+    direct: DirectResponse | undefined,
+  ) {
+    this.requestHeaders = requestHeaders;
+    this.responseHeaders = responseHeaders;
+    this.redirect = redirect;
+    this.rewrite = rewrite;
+    this.direct = direct;
+    this.terminal = redirect !== undefined || direct !== undefined;
+  }
+}
+
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined);
+
+/**
+ * Several filters of one kind merge in order (later `set` wins, `add` accumulates), which is
+ * what applying them one after another would do.
+ */
+export function compileFilters(filters: readonly FilterModel[]): ProxyFilters {
+  if (filters.length === 0) return noFilters;
+  const requestMods: HeaderModifierModel[] = [];
+  const responseMods: HeaderModifierModel[] = [];
+  let redirect: Redirect | undefined;
+  let rewrite: Rewrite | undefined;
+  let direct: DirectResponse | undefined;
+  for (const filter of filters) {
+    switch (filter.type) {
+      case "RequestHeaderModifier":
+        requestMods.push(filter.modifier);
+        break;
+      case "ResponseHeaderModifier":
+        responseMods.push(filter.modifier);
+        break;
+      case "RequestRedirect":
+        redirect = new Redirect(filter.scheme, filter.hostname, filter.port, compilePath(filter.path), filter.statusCode);
+        break;
+      case "URLRewrite":
+        rewrite = new Rewrite(filter.hostname, compilePath(filter.path));
+        break;
+      case "DirectResponse":
+        direct = new DirectResponse(filter.status, filter.body, filter.contentType);
+        break;
+    }
+  }
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct);
+}
+
+/** The filters of a compiled plan; a plan compiled with foreign filters acts as if it had none. */
+export function proxyFiltersOf(filters: CompiledFilters): ProxyFilters {
+  return filters instanceof ProxyFilters ? filters : noFilters;
+}
+
+function compileHeaderOps(mods: readonly HeaderModifierModel[]): HeaderOps | undefined {
+  if (mods.length === 0) return undefined;
+  const set: [string, string][] = [];
+  const add: [string, string][] = [];
+  const remove: string[] = [];
+  for (const mod of mods) {
+    for (const h of mod.set) set.push([h.name.toLowerCase(), h.value]);
+    for (const h of mod.add) add.push([h.name.toLowerCase(), h.value]);
+    for (const name of mod.remove) remove.push(name.toLowerCase());
+  }
+  if (set.length + add.length + remove.length === 0) return undefined;
+  return new HeaderOps(set, add, remove);
+}
+
+function compilePath(path: PathModifierModel | undefined): PathRewrite | undefined {
+  if (path === undefined) return undefined;
+  if (path.type === "ReplaceFullPath") return { kind: "full", path: path.replaceFullPath };
+  return { kind: "prefix", replacement: stripTrailingSlash(path.replacePrefixMatch) };
+}
+
+function stripTrailingSlash(value: string): string {
+  let end = value.length;
+  while (end > 0 && value.charCodeAt(end - 1) === 47) end--;
+  return value.slice(0, end);
+}
+
+/**
+ * Gateway API header modification: set replaces, add appends to an existing value with a
+ * comma (set-cookie stays a list), remove deletes. Works on request and response headers.
+ */
+export function applyHeaderOps(ops: HeaderOps, headers: OutgoingHeaders): void {
+  const set = ops.set;
+  for (let i = 0; i < set.length; i++) {
+    const op = set[i]!;
+    headers[op[0]] = op[1];
+  }
+  const add = ops.add;
+  for (let i = 0; i < add.length; i++) {
+    const op = add[i]!;
+    const name = op[0];
+    const existing = headers[name];
+    if (existing === undefined) headers[name] = op[1];
+    else if (typeof existing === "string") headers[name] = name === "set-cookie" ? [existing, op[1]] : `${existing},${op[1]}`;
+    else existing.push(op[1]);
+  }
+  const remove = ops.remove;
+  for (let i = 0; i < remove.length; i++) delete headers[remove[i]!];
+}
+
+/**
+ * The path after a rewrite. ReplacePrefixMatch replaces the matched prefix element-wise, per
+ * the Gateway API table: prefix `/foo` + replacement `/bar` turns `/foo/x` into `/bar/x` and
+ * `/foo` into `/bar`; replacement `/` turns `/foo/x` into `/x` and `/foo` into `/`.
+ * Only a PathPrefix match has a prefix to replace; other matches keep the path.
+ */
+export function rewritePath(rewrite: PathRewrite, path: string, match: CompiledMatch): string {
+  if (rewrite.kind === "full") return rewrite.path;
+  if (match.pathType !== "PathPrefix") return path;
+  const prefix = match.pathValue;
+  let prefixLength = prefix.length;
+  while (prefixLength > 0 && prefix.charCodeAt(prefixLength - 1) === 47) prefixLength--;
+  if (prefixLength > path.length) return path;
+  const result = rewrite.replacement + path.slice(prefixLength);
+  return result === "" ? "/" : result.charCodeAt(0) === 47 ? result : `/${result}`;
+}
+
+/**
+ * The Location of a RequestRedirect. Unset parts come from the request; an unset port is the
+ * scheme's well-known port when the filter sets a scheme, else the listener port; 80 for
+ * http and 443 for https are left out, as Gateway API requires.
+ */
+export function redirectLocation(
+  redirect: Redirect,
+  requestScheme: "http" | "https",
+  requestHost: string,
+  listenerPort: number,
+  path: string,
+  query: string,
+  match: CompiledMatch,
+): string {
+  const scheme = redirect.scheme ?? requestScheme;
+  const hostname = redirect.hostname ?? requestHost;
+  const port = redirect.port ?? (redirect.scheme !== undefined ? (scheme === "https" ? 443 : 80) : listenerPort);
+  const defaultPort = scheme === "https" ? 443 : 80;
+  const authority = port === defaultPort ? formatHost(hostname) : `${formatHost(hostname)}:${port}`;
+  const newPath = redirect.path === undefined ? path : rewritePath(redirect.path, path, match);
+  return query === "" ? `${scheme}://${authority}${newPath}` : `${scheme}://${authority}${newPath}?${query}`;
+}
+
+function formatHost(hostname: string): string {
+  return hostname.includes(":") && hostname.charCodeAt(0) !== 91 ? `[${hostname}]` : hostname;
+}

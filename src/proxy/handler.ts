@@ -1,0 +1,189 @@
+// The listener's request entry point: capture the start time, read the plan once, build the
+// Exchange, route, then answer directly (errors, redirects, direct responses) or hand the
+// request to a ProxyCall. onRequestEnd fires exactly once, from the response's close event.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import type { CompiledMatch, RuntimePlan } from "../plan/types.ts";
+import type { RequestTelemetry } from "../telemetry/hooks.ts";
+import { type CallContext, type CallResponse, ProxyCall } from "./call.ts";
+import { handleClientError } from "./client-errors.ts";
+import { kCall, kCutByProxy, kExchange } from "./marks.ts";
+import { ErrorType, Flag, addFlag, errorBody, sendError, writeJson } from "./errors.ts";
+import { Exchange } from "./exchange.ts";
+import { type RequestFacts, newRequestFacts, readRequestFacts } from "./facts.ts";
+import { Failure } from "./failures.ts";
+import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
+import { GuardedTelemetry } from "./guarded-telemetry.ts";
+import type { UpstreamPools } from "./pools.ts";
+import type { ProxyStats } from "./retry.ts";
+import { createUpgradeHandler } from "./upgrade.ts";
+import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
+
+export interface ProxyDeps {
+  /** Read once per request; the request keeps that plan to the end (reload safety). */
+  currentPlan(): RuntimePlan;
+  readonly telemetry: RequestTelemetry;
+  readonly pools: UpstreamPools;
+  /** Retry counters for metrics; GatewayStats satisfies it. */
+  readonly stats?: ProxyStats;
+}
+
+export interface ProxyHandlers {
+  request(req: IncomingMessage, res: ServerResponse): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  clientError(err: Error, socket: Duplex): void;
+  /** Telemetry hook calls that threw (and were contained) since start. */
+  telemetryErrors(): number;
+}
+
+type TrackedResponse = CallResponse;
+
+const Refusals = {
+  noRoute: new Failure("404", Flag.noRoute, 404, "no_route", "", false, false),
+  framing: new Failure("400", "", 400, "invalid_framing", "a request must not carry both Content-Length and Transfer-Encoding", false, false),
+  missingHost: new Failure("400", "", 400, "missing_host", "an HTTP/1.1 request needs a Host header", false, false),
+} as const;
+
+const noListenerBody = errorBody("no_listener", "no listener is configured on this port");
+
+function noop(): void {}
+
+/**
+ * `port` is the listener's port as the config declares it: the key into
+ * `plan.listenerByPort`, and the port RequestRedirect uses when the filter sets none.
+ */
+export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandlers {
+  const telemetry = new GuardedTelemetry(deps.telemetry);
+  const ctx: CallContext = { telemetry, pools: deps.pools, stats: deps.stats };
+  const facts = newRequestFacts();
+
+  function onResponseClose(this: TrackedResponse): void {
+    const exchange = this[kExchange];
+    if (exchange === undefined) return;
+    this[kExchange] = undefined;
+    let cut = this[kCutByProxy] === true;
+    const call = this[kCall];
+    if (call !== undefined) {
+      cut ||= call.cutByProxy;
+      call.close();
+    }
+    exchange.endPerfMs = performance.now();
+    if (!this.writableFinished && !cut) {
+      exchange.clientAborted = true;
+      addFlag(exchange, Flag.downstreamConnectionTermination);
+      exchange.errorType ??= ErrorType.clientAborted;
+    }
+    telemetry.requestEnd(exchange);
+  }
+
+  function request(req: IncomingMessage, res: ServerResponse): void {
+    const startPerfMs = performance.now();
+    const startTimeMs = performance.timeOrigin + startPerfMs;
+    const plan = deps.currentPlan();
+    const listener = plan.listenerByPort.get(port);
+    if (listener === undefined) {
+      writeJson(res, 404, noListenerBody);
+      return;
+    }
+    req.on("error", noop);
+    readRequestFacts(req, listener.settings, facts);
+    const exchange = new Exchange(req, res, plan, listener, startTimeMs, startPerfMs, facts);
+    (res as TrackedResponse)[kExchange] = exchange;
+    res.on("close", onResponseClose);
+
+    const headers = req.headers;
+    let refusal: Failure | undefined;
+    let match: CompiledMatch | undefined;
+    if (headers["transfer-encoding"] !== undefined && headers["content-length"] !== undefined) refusal = Refusals.framing;
+    else if (headers.host === undefined && req.httpVersionMinor === 1) refusal = Refusals.missingHost;
+    else match = listener.router.match(facts.routeHost, exchange.method, exchange.path, exchange.query, headers);
+    exchange.match = match;
+    telemetry.requestStart(exchange);
+
+    if (refusal !== undefined) {
+      res.shouldKeepAlive = false;
+      refuse(exchange, refusal, refusal.message);
+      return;
+    }
+    if (match === undefined) {
+      refuse(exchange, Refusals.noRoute, `no route matches host ${facts.routeHost || "(none)"} path ${exchange.path}`);
+      return;
+    }
+    forward(exchange, match, facts);
+  }
+
+  function forward(exchange: Exchange, match: CompiledMatch, requestFacts: RequestFacts): void {
+    const rule = match.rule;
+    const ruleFilters = proxyFiltersOf(rule.filters);
+    if (ruleFilters.terminal) {
+      answerTerminal(exchange, ruleFilters, match, requestFacts, port);
+      return;
+    }
+    const chosen = chooseBackend(exchange, rule);
+    if (chosen instanceof Failure) {
+      refuse(exchange, chosen, chosen.message);
+      return;
+    }
+    const backendFilters = proxyFiltersOf(chosen.filters);
+    const call = new ProxyCall(
+      ctx,
+      exchange,
+      chosen.backend,
+      ruleFilters,
+      backendFilters,
+      upstreamHeaders(exchange, ruleFilters, backendFilters),
+      upstreamTarget(requestFacts, match, ruleFilters, backendFilters),
+      requestHasBody(exchange),
+      rule.retry,
+      rule.timeouts.backendRequestMs,
+    );
+    call.start(rule.timeouts.requestMs);
+  }
+
+  const upgrade = createUpgradeHandler(deps, ctx, port);
+
+  function clientError(err: Error, socket: Duplex): void {
+    handleClientError(err, socket);
+  }
+
+  return { request, upgrade, clientError, telemetryErrors: () => telemetry.errors };
+}
+
+function refuse(exchange: Exchange, failure: Failure, message: string): void {
+  sendError(exchange, failure.status, failure.code, message);
+  exchange.errorType = failure.type;
+  if (failure.flag !== "") addFlag(exchange, failure.flag);
+}
+
+/** RequestRedirect or DirectResponse: the rule answers without an upstream. */
+function answerTerminal(exchange: Exchange, filters: ProxyFilters, match: CompiledMatch, facts: RequestFacts, port: number): void {
+  const res = exchange.res;
+  const redirect = filters.redirect;
+  exchange.responseStartPerfMs = performance.now();
+  if (redirect !== undefined) {
+    const host = facts.routeHost === "" ? exchange.serverAddress : facts.routeHost;
+    const location = redirectLocation(redirect, exchange.scheme, host, port, exchange.path, exchange.query, match);
+    exchange.status = redirect.statusCode;
+    if (filters.responseHeaders === undefined) {
+      res.writeHead(redirect.statusCode, { location, "content-length": "0" });
+    } else {
+      const headers: Record<string, string | string[]> = { location, "content-length": "0" };
+      applyHeaderOps(filters.responseHeaders, headers);
+      res.writeHead(redirect.statusCode, headers);
+    }
+    res.end();
+    return;
+  }
+  const direct = filters.direct!;
+  exchange.status = direct.status;
+  exchange.bytesSent += direct.body.length;
+  if (filters.responseHeaders === undefined) {
+    res.writeHead(direct.status, direct.headers);
+  } else {
+    const headers: Record<string, string | string[]> = { ...direct.headers };
+    applyHeaderOps(filters.responseHeaders, headers);
+    res.writeHead(direct.status, headers);
+  }
+  if (direct.status >= 500) exchange.errorType = String(direct.status);
+  res.end(exchange.method === "HEAD" ? undefined : direct.body);
+}

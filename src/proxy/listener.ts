@@ -1,0 +1,63 @@
+// The node:http server behind one listener port, with the listener's limits applied:
+// header size (431), headers and request receive timeouts (408), keep-alive timeout and
+// max connections. Limits change in place on reload; the socket stays bound.
+import http from "node:http";
+import type { ListenerSettings } from "../config/model.ts";
+import type { ProxyHandlers } from "./handler.ts";
+
+export type { ProxyHandlers } from "./handler.ts";
+
+/** Upper bound for how often node checks connections for the headers/request timeouts. */
+const MAX_CHECK_INTERVAL_MS = 1_000;
+const MIN_CHECK_INTERVAL_MS = 50;
+
+export function createListenerServer(settings: ListenerSettings, handlers: ProxyHandlers): http.Server {
+  const timeouts = effectiveTimeouts(settings);
+  const server = http.createServer(
+    {
+      maxHeaderSize: settings.maxRequestHeadersBytes,
+      headersTimeout: timeouts.headersTimeout,
+      requestTimeout: timeouts.requestTimeout,
+      keepAliveTimeout: settings.keepAliveTimeoutMs,
+      // Node checks both timeouts on this period; a slow check would let slowloris linger.
+      connectionsCheckingInterval: checkInterval(timeouts.headersTimeout, timeouts.requestTimeout),
+      // A missing Host is answered by the proxy with a JSON 400, not by node's plain one.
+      requireHostHeader: false,
+      noDelay: true,
+    },
+    handlers.request,
+  );
+  // Registering checkContinue makes node leave `100 Continue` to the proxy, which sends it
+  // only when the request is really forwarded.
+  server.on("checkContinue", handlers.request);
+  server.on("upgrade", handlers.upgrade);
+  server.on("clientError", handlers.clientError);
+  applyListenerSettings(server, settings);
+  return server;
+}
+
+/** Applies (re)loaded settings to a running server; new values govern new checks and connections. */
+export function applyListenerSettings(server: http.Server, settings: ListenerSettings): void {
+  const timeouts = effectiveTimeouts(settings);
+  // Read by node for every new connection's parser, so a reload applies to new connections.
+  (server as http.Server & { maxHeaderSize: number }).maxHeaderSize = settings.maxRequestHeadersBytes;
+  server.headersTimeout = timeouts.headersTimeout;
+  server.requestTimeout = timeouts.requestTimeout;
+  server.keepAliveTimeout = settings.keepAliveTimeoutMs;
+  // 0 means unlimited in the config; node treats a falsy maxConnections the same way.
+  server.maxConnections = settings.maxConnections > 0 ? settings.maxConnections : 0;
+}
+
+/** node requires headersTimeout ≤ requestTimeout whenever the latter is on. */
+function effectiveTimeouts(settings: ListenerSettings): { headersTimeout: number; requestTimeout: number } {
+  const requestTimeout = Math.max(0, settings.requestReceiveTimeoutMs);
+  let headersTimeout = Math.max(0, settings.requestHeadersTimeoutMs);
+  if (requestTimeout > 0 && headersTimeout > requestTimeout) headersTimeout = requestTimeout;
+  return { headersTimeout, requestTimeout };
+}
+
+function checkInterval(headersTimeout: number, requestTimeout: number): number {
+  const shortest = Math.min(headersTimeout > 0 ? headersTimeout : Infinity, requestTimeout > 0 ? requestTimeout : Infinity);
+  if (shortest === Infinity) return MAX_CHECK_INTERVAL_MS;
+  return Math.max(MIN_CHECK_INTERVAL_MS, Math.min(MAX_CHECK_INTERVAL_MS, Math.floor(shortest / 4)));
+}

@@ -1,0 +1,16 @@
+// Symbols the proxy hangs on node's ServerResponse so listeners shared by every request
+// (close, drain, clientError) find that request's state without a closure per request.
+import type { ServerResponse } from "node:http";
+import type { Exchange } from "./exchange.ts";
+
+export const kExchange = Symbol("tollgate.exchange");
+export const kCall = Symbol("tollgate.proxyCall");
+/** The proxy itself cut the connection; a close without finish is then not a client abort. */
+export const kCutByProxy = Symbol("tollgate.cutByProxy");
+
+/** The call type stays opaque here so this module depends on nothing but the Exchange. */
+export interface MarkedResponse<Call = unknown> extends ServerResponse {
+  [kExchange]?: Exchange | undefined;
+  [kCall]?: Call | undefined;
+  [kCutByProxy]?: boolean;
+}

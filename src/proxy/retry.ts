@@ -1,0 +1,41 @@
+// Retry policy pieces: which methods may be repeated and how long to wait before doing so.
+
+/** RFC 9110 §9.2.2 idempotent methods; only these are ever sent twice. */
+export function isIdempotent(method: string): boolean {
+  switch (method) {
+    case "GET":
+    case "HEAD":
+    case "OPTIONS":
+    case "PUT":
+    case "DELETE":
+    case "TRACE":
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** The longest wait, as a multiple of the configured base backoff. */
+const MAX_BACKOFF_FACTOR = 10;
+
+/**
+ * Exponential backoff with equal jitter: for the n-th retry (1-based) the ceiling is
+ * base·2^(n−1), capped at 10·base; the wait is half the ceiling plus a random part of the
+ * other half, so concurrent retries spread out but never retry at once.
+ */
+export function backoffDelayMs(baseMs: number, retryNumber: number): number {
+  if (baseMs <= 0) return 0;
+  const ceiling = Math.min(baseMs * 2 ** (retryNumber - 1), baseMs * MAX_BACKOFF_FACTOR);
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+/** Mutable counters the proxy keeps for metrics (GatewayStats.retries). */
+export interface ProxyStats {
+  /** Retries since start, per backend display name. */
+  readonly retries: Map<string, number>;
+}
+
+export function countRetry(stats: ProxyStats | undefined, backend: string): void {
+  if (stats === undefined) return;
+  stats.retries.set(backend, (stats.retries.get(backend) ?? 0) + 1);
+}

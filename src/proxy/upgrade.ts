@@ -1,0 +1,309 @@
+// Upgrade requests (WebSocket and any other `Upgrade:` protocol): route like any request,
+// forward the upgrade through undici, relay the upstream's 101 and then pipe raw bytes
+// both ways until either side closes. A refusal from the upstream is relayed as is.
+import { type IncomingMessage, STATUS_CODES, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Dispatcher } from "undici";
+import type { CompiledBackend, CompiledMatch } from "../plan/types.ts";
+import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import type { CallContext } from "./call.ts";
+import { ErrorType, Flag, addFlag, rawErrorResponse } from "./errors.ts";
+import { Exchange, UpstreamAttempt } from "./exchange.ts";
+import { newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts";
+import { Failure, Failures, classifyUpstreamError } from "./failures.ts";
+import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
+import type { ProxyDeps } from "./handler.ts";
+import { isHopByHop } from "./headers.ts";
+import type { PoolEntry } from "./pools.ts";
+import { nextEndpoint } from "./round-robin.ts";
+import { chooseBackend, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
+
+const kTunnel = Symbol("tollgate.tunnel");
+
+interface TunnelSocket extends Duplex {
+  [kTunnel]?: Tunnel;
+}
+
+const clientGone = new Error("client closed the connection");
+
+export function createUpgradeHandler(
+  deps: ProxyDeps,
+  ctx: CallContext,
+  port: number,
+): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const facts = newRequestFacts();
+  return function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const startPerfMs = performance.now();
+    const startTimeMs = performance.timeOrigin + startPerfMs;
+    const plan = deps.currentPlan();
+    const listener = plan.listenerByPort.get(port);
+    socket.on("error", destroyOnError);
+    if (listener === undefined) {
+      socket.end(rawErrorResponse(404, "Not Found", "no_listener", "no listener is configured on this port"));
+      return;
+    }
+    readRequestFacts(req, listener.settings, facts);
+    const exchange = new Exchange(req, new ServerResponse(req), plan, listener, startTimeMs, startPerfMs, facts);
+    const match = listener.router.match(facts.routeHost, exchange.method, exchange.path, exchange.query, req.headers);
+    exchange.match = match;
+    const tunnel = new Tunnel(ctx, exchange, socket as TunnelSocket, head);
+    ctx.telemetry.requestStart(exchange);
+    if (match === undefined) {
+      tunnel.refuse(404, "Not Found", "no_route", `no route matches host ${facts.routeHost || "(none)"} path ${exchange.path}`, "404", Flag.noRoute);
+      return;
+    }
+    const ruleFilters = proxyFiltersOf(match.rule.filters);
+    if (ruleFilters.terminal) {
+      tunnel.answerTerminal(ruleFilters, match, facts.routeHost === "" ? exchange.serverAddress : facts.routeHost, port);
+      return;
+    }
+    const chosen = chooseBackend(exchange, match.rule);
+    if (chosen instanceof Failure) {
+      tunnel.refuseWith(chosen);
+      return;
+    }
+    const backendFilters = proxyFiltersOf(chosen.filters);
+    const headers = upstreamHeaders(exchange, ruleFilters, backendFilters);
+    tunnel.connect(chosen.backend, headers, upstreamTarget(facts, match, ruleFilters, backendFilters), String(req.headers.upgrade ?? "websocket"));
+  };
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
+class Tunnel implements Dispatcher.DispatchHandler {
+  readonly ctx: CallContext;
+  readonly exchange: Exchange;
+  readonly client: TunnelSocket;
+  readonly head: Buffer;
+  attempt: UpstreamAttempt | undefined = undefined;
+  controller: Dispatcher.DispatchController | undefined = undefined;
+  upstream: TunnelSocket | undefined = undefined;
+  /** Bytes the client socket had moved when the tunnel opened. */
+  readBase = 0;
+  writtenBase = 0;
+  /** Response bytes already went to the client. */
+  responding = false;
+  attemptDone = false;
+  ended = false;
+
+  constructor(ctx: CallContext, exchange: Exchange, client: TunnelSocket, head: Buffer) {
+    this.ctx = ctx;
+    this.exchange = exchange;
+    this.client = client;
+    this.head = head;
+    client[kTunnel] = this;
+    client.on("close", onClientClose);
+  }
+
+  refuse(status: number, reason: string, code: string, message: string, errorType: string, flag: string): void {
+    const exchange = this.exchange;
+    exchange.status = status;
+    exchange.errorType = errorType;
+    if (flag !== "") addFlag(exchange, flag);
+    exchange.responseStartPerfMs = performance.now();
+    const text = rawErrorResponse(status, reason, code, message);
+    exchange.bytesSent += Buffer.byteLength(text);
+    this.responding = true;
+    this.client.end(text);
+  }
+
+  refuseWith(failure: Failure): void {
+    this.refuse(failure.status, reasonPhrase(failure.status), failure.code, failure.message, failure.type, failure.flag);
+  }
+
+  answerTerminal(filters: ProxyFilters, match: CompiledMatch, host: string, port: number): void {
+    const exchange = this.exchange;
+    const headers: Record<string, string | string[]> = {};
+    let status: number;
+    let body: Buffer | undefined;
+    if (filters.redirect !== undefined) {
+      status = filters.redirect.statusCode;
+      headers.location = redirectLocation(filters.redirect, exchange.scheme, host, port, exchange.path, exchange.query, match);
+      headers["content-length"] = "0";
+    } else {
+      const direct = filters.direct!;
+      status = direct.status;
+      Object.assign(headers, direct.headers);
+      body = direct.body;
+    }
+    if (filters.responseHeaders !== undefined) applyHeaderOps(filters.responseHeaders, headers);
+    headers.connection = "close";
+    exchange.status = status;
+    exchange.responseStartPerfMs = performance.now();
+    this.responding = true;
+    this.client.write(statusLine(status, reasonPhrase(status)) + headerLines(headers) + "\r\n");
+    if (body !== undefined) exchange.bytesSent += body.length;
+    this.client.end(body);
+  }
+
+  connect(backend: CompiledBackend, headers: OutgoingHeaders, path: string, protocol: string): void {
+    const endpoint = nextEndpoint(backend)!;
+    let entry: PoolEntry;
+    try {
+      entry = this.ctx.pools.entry(endpoint.origin);
+    } catch {
+      this.refuse(503, "Service Unavailable", "no_healthy_upstream", "the upstream pools are shut down", ErrorType.noHealthyUpstream, Flag.noHealthyUpstream);
+      return;
+    }
+    const exchange = this.exchange;
+    const now = performance.now();
+    const attempt = new UpstreamAttempt(0, backend, endpoint, exchange.method, endpoint.origin + path, performance.timeOrigin + now, now);
+    this.attempt = attempt;
+    exchange.attempts.push(attempt);
+    this.ctx.telemetry.attemptStart(exchange, attempt, headers);
+    if (entry.peerAddress !== undefined) {
+      attempt.peerAddress = entry.peerAddress;
+      attempt.peerPort = entry.peerPort;
+    }
+    entry.pool.dispatch({ path, method: exchange.method as Dispatcher.HttpMethod, headers, upgrade: protocol }, this);
+  }
+
+  settleAttempt(errorType: string | undefined): void {
+    if (this.attemptDone || this.attempt === undefined) return;
+    this.attemptDone = true;
+    this.attempt.endPerfMs = performance.now();
+    if (errorType !== undefined) this.attempt.errorType = errorType;
+    this.ctx.telemetry.attemptEnd(this.exchange, this.attempt);
+  }
+
+  // ------------------------------------------------------------ undici handler
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.ended) controller.abort(clientGone);
+  }
+
+  onRequestUpgrade(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
+    const upstream = socket as TunnelSocket;
+    if (this.ended) {
+      upstream.destroy();
+      return;
+    }
+    const exchange = this.exchange;
+    const attempt = this.attempt!;
+    attempt.status = statusCode;
+    const remote = (socket as { remoteAddress?: string }).remoteAddress;
+    if (remote !== undefined) {
+      attempt.peerAddress = normalizeAddress(remote);
+      attempt.peerPort = (socket as { remotePort?: number }).remotePort ?? 0;
+    }
+    exchange.status = statusCode;
+    exchange.responseStartPerfMs = performance.now();
+    this.responding = true;
+    this.upstream = upstream;
+    upstream[kTunnel] = this;
+    upstream.on("error", destroyOnError);
+    upstream.on("close", onUpstreamClose);
+    const client = this.client;
+    const bytes = client as unknown as { bytesRead?: number; bytesWritten?: number };
+    this.readBase = (bytes.bytesRead ?? 0) - this.head.length;
+    // Upgrade and Connection belong in a 101; other hop-by-hop headers still do not.
+    let head = statusLine(statusCode, "Switching Protocols");
+    for (const name in headers) {
+      if (name !== "upgrade" && name !== "connection" && isHopByHop(name)) continue;
+      head += headerLine(name, headers[name]!);
+    }
+    client.write(head + "\r\n");
+    this.writtenBase = bytes.bytesWritten ?? 0;
+    if (this.head.length > 0) upstream.write(this.head);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.resume();
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusText?: string): void {
+    if (this.ended || statusCode < 200) return;
+    const exchange = this.exchange;
+    this.attempt!.status = statusCode;
+    if (statusCode >= 400) this.attempt!.errorType = String(statusCode);
+    exchange.status = statusCode;
+    if (statusCode >= 500) exchange.errorType = String(statusCode);
+    exchange.responseStartPerfMs = performance.now();
+    this.responding = true;
+    let head = statusLine(statusCode, statusText || reasonPhrase(statusCode));
+    for (const name in headers) {
+      if (isHopByHop(name) || name === "content-length") continue;
+      head += headerLine(name, headers[name]!);
+    }
+    // Without Content-Length or chunking the body runs to the end of the connection.
+    this.client.write(head + "connection: close\r\n\r\n");
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.ended) return;
+    this.exchange.bytesSent += chunk.length;
+    this.client.write(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.settleAttempt(undefined);
+    this.client.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    if (this.ended || this.attemptDone) return;
+    const failure = classifyUpstreamError(err);
+    this.settleAttempt(failure.type);
+    if (this.responding) {
+      this.exchange.errorType = failure.type;
+      addFlag(this.exchange, failure.flag);
+      this.client.destroy();
+      return;
+    }
+    this.refuseWith(failure === Failures.requestBody ? Failures.other : failure);
+  }
+
+  /** The client side closed: stop everything and report once. */
+  finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    const exchange = this.exchange;
+    const client = this.client as unknown as { bytesRead?: number; bytesWritten?: number };
+    if (this.upstream !== undefined) {
+      exchange.bytesReceived = Math.max(0, (client.bytesRead ?? 0) - this.readBase);
+      exchange.bytesSent += Math.max(0, (client.bytesWritten ?? 0) - this.writtenBase);
+      this.upstream.destroy();
+      this.settleAttempt(undefined);
+    } else if (this.attempt !== undefined && !this.attemptDone) {
+      this.settleAttempt(ErrorType.clientAborted);
+      exchange.clientAborted = true;
+      addFlag(exchange, Flag.downstreamConnectionTermination);
+      exchange.errorType ??= ErrorType.clientAborted;
+      this.controller?.abort(clientGone);
+    }
+    exchange.endPerfMs = performance.now();
+    this.ctx.telemetry.requestEnd(exchange);
+  }
+}
+
+function onClientClose(this: TunnelSocket): void {
+  this[kTunnel]?.finish();
+}
+
+function onUpstreamClose(this: TunnelSocket): void {
+  const tunnel = this[kTunnel];
+  if (tunnel !== undefined) tunnel.client.destroy();
+}
+
+function statusLine(status: number, reason: string): string {
+  return `HTTP/1.1 ${status} ${reason}\r\n`;
+}
+
+function headerLine(name: string, value: string | string[]): string {
+  if (typeof value === "string") return `${name}: ${value}\r\n`;
+  let out = "";
+  for (const v of value) out += `${name}: ${v}\r\n`;
+  return out;
+}
+
+function headerLines(headers: Record<string, string | string[]>): string {
+  let out = "";
+  for (const name in headers) out += headerLine(name, headers[name]!);
+  return out;
+}
+
+function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? "Unknown";
+}

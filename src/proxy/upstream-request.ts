@@ -1,0 +1,72 @@
+// What a matched rule sends upstream: which backend, which headers, which path. Shared by
+// plain requests and upgrades.
+import type { CompiledMatch, CompiledRule, WeightedBackend } from "../plan/types.ts";
+import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import { ErrorType, Flag } from "./errors.ts";
+import type { Exchange } from "./exchange.ts";
+import type { RequestFacts } from "./facts.ts";
+import { type ProxyFilters, applyHeaderOps, rewritePath } from "./filters.ts";
+import { Failure } from "./failures.ts";
+import { buildUpstreamHeaders } from "./headers.ts";
+
+/** A rule that cannot reach any upstream. */
+export const RouteRefusals = {
+  noBackend: new Failure("500", Flag.noCluster, 500, "no_backend", "the matched rule has no usable backendRefs", false, false),
+  noEndpoint: new Failure(ErrorType.noHealthyUpstream, Flag.noHealthyUpstream, 503, "no_healthy_upstream", "no upstream endpoint is available for the matched rule", false, false),
+} as const;
+
+/** The weighted backend for this request, or why there is none (Gateway API: no backends → 500). */
+export function chooseBackend(exchange: Exchange, rule: CompiledRule): WeightedBackend | Failure {
+  const set = rule.backends;
+  if (set.entries.length === 0) return RouteRefusals.noBackend;
+  const chosen = set.pick();
+  if (chosen === undefined) return RouteRefusals.noEndpoint;
+  exchange.backend = chosen.backend;
+  if (chosen.backend.endpoints.length === 0) return RouteRefusals.noEndpoint;
+  return chosen;
+}
+
+/** The one outgoing header object: forwarded headers, then rule filters, then backend filters. */
+export function upstreamHeaders(
+  exchange: Exchange,
+  ruleFilters: ProxyFilters,
+  backendFilters: ProxyFilters,
+): OutgoingHeaders {
+  const req = exchange.req;
+  const headers = buildUpstreamHeaders(
+    req.headers,
+    exchange.listener.settings.trustForwardedHeaders,
+    exchange.peerAddress,
+    "http",
+    req.headers.host,
+  );
+  if (ruleFilters.requestHeaders !== undefined) applyHeaderOps(ruleFilters.requestHeaders, headers);
+  if (backendFilters.requestHeaders !== undefined) applyHeaderOps(backendFilters.requestHeaders, headers);
+  const hostname = backendFilters.rewrite?.hostname ?? ruleFilters.rewrite?.hostname;
+  if (hostname !== undefined) headers.host = hostname;
+  return headers;
+}
+
+/** path?query for the upstream: the received target unless a URLRewrite changes the path. */
+export function upstreamTarget(
+  facts: RequestFacts,
+  match: CompiledMatch,
+  ruleFilters: ProxyFilters,
+  backendFilters: ProxyFilters,
+): string {
+  let path = facts.path;
+  const rulePath = ruleFilters.rewrite?.path;
+  if (rulePath !== undefined) path = rewritePath(rulePath, path, match);
+  const backendPath = backendFilters.rewrite?.path;
+  if (backendPath !== undefined) path = rewritePath(backendPath, path, match);
+  if (path === facts.path) return facts.target;
+  return facts.query === "" ? path : `${path}?${facts.query}`;
+}
+
+/** True when the request carries a body (Content-Length above 0 or any Transfer-Encoding). */
+export function requestHasBody(exchange: Exchange): boolean {
+  const headers = exchange.req.headers;
+  if (headers["transfer-encoding"] !== undefined) return true;
+  const length = headers["content-length"];
+  return length !== undefined && length !== "0";
+}
