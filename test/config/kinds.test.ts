@@ -1,0 +1,347 @@
+// Happy paths of every implemented kind and the references between them.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { ResolvedConfig } from "../../src/config/model.ts";
+import { GATEWAY, lines, load } from "./helpers.ts";
+
+function ok(text: string): ResolvedConfig {
+  const result = load(text);
+  assert.deepEqual(lines(result, "error"), []);
+  assert.ok(result.config);
+  return result.config;
+}
+
+describe("Gateway", () => {
+  test("listeners, allowedRoutes, accepted-but-unused v1 fields", () => {
+    const config = ok(`apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: edge
+  namespace: infra
+  labels: {team: platform}
+spec:
+  gatewayClassName: tollgate
+  infrastructure:
+    parametersRef: {group: gateway.kgateway.dev, kind: GatewayParameters, name: p}
+  addresses:
+  - {type: IPAddress, value: 10.0.0.1}
+  listeners:
+  - name: public
+    port: 80
+    protocol: HTTP
+    hostname: "*.example.com"
+    allowedRoutes:
+      namespaces:
+        from: Selector
+        selector:
+          matchLabels:
+            kubernetes.io/metadata.name: shop
+  - name: internal
+    port: 8080
+    protocol: HTTP
+    allowedRoutes:
+      namespaces: {from: All}
+      kinds: [{kind: HTTPRoute}]
+`);
+    const g = config.gateways[0]!;
+    assert.equal(g.ref.namespace, "infra");
+    assert.equal(g.gatewayClassName, "tollgate");
+    assert.deepEqual(
+      g.listeners.map((l) => [l.name, l.port, l.hostname, l.allowedRoutesFrom, l.allowedNamespaces]),
+      [
+        ["public", 80, "*.example.com", "Selector", ["shop"]],
+        ["internal", 8080, undefined, "All", []],
+      ],
+    );
+    assert.deepEqual(g.settings, {
+      trustForwardedHeaders: false,
+      xffNumTrustedHops: 0,
+      maxRequestHeadersBytes: 61440,
+      requestHeadersTimeoutMs: 10000,
+      requestReceiveTimeoutMs: 0,
+      keepAliveTimeoutMs: 5000,
+      maxConnections: 0,
+    });
+    assert.deepEqual(g.telemetry, { tracing: undefined, accessLogs: [], metrics: undefined, resourceAttributes: {} });
+  });
+});
+
+describe("HTTPRoute", () => {
+  const text = `${GATEWAY}  - name: api
+    port: 9090
+    protocol: HTTP
+    hostname: api.example.com
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: shop
+  creationTimestamp: 2025-03-01T10:00:00Z
+spec:
+  parentRefs:
+  - name: gw
+    sectionName: api
+  - name: gw
+    port: 8080
+  hostnames: ["api.example.com", "*.example.com"]
+  rules:
+  - name: exact
+    matches:
+    - path: {type: Exact, value: /login}
+      method: POST
+      headers:
+      - {name: X-Tenant, value: blue}
+      - {name: X-Version, type: RegularExpression, value: "^v[0-9]+$"}
+      queryParams:
+      - {name: debug, value: "1"}
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set: [{name: X-Env, value: prod}]
+        add: [{name: X-Trace, value: "1"}]
+        remove: [X-Internal]
+    - type: ResponseHeaderModifier
+      responseHeaderModifier:
+        set: [{name: Cache-Control, value: no-store}]
+    - type: URLRewrite
+      urlRewrite:
+        hostname: login.internal
+        path: {type: ReplaceFullPath, replaceFullPath: /auth/login}
+    backendRefs:
+    - name: blue
+      port: 8080
+      weight: 90
+    - name: green
+      port: 8080
+      weight: 10
+      filters:
+      - type: RequestHeaderModifier
+        requestHeaderModifier:
+          set: [{name: X-Canary, value: "true"}]
+    timeouts: {request: 10s, backendRequest: 2s500ms}
+    retry: {codes: [503], attempts: 3, backoff: 100ms}
+  - matches:
+    - path: {value: /old}
+    filters:
+    - type: RequestRedirect
+      requestRedirect:
+        scheme: https
+        path: {type: ReplacePrefixMatch, replacePrefixMatch: /new}
+        statusCode: 301
+  - matches:
+    - path: {type: RegularExpression, value: "^/static/.*\\\\.css$"}
+    filters:
+    - type: ExtensionRef
+      extensionRef: {group: gateway.kgateway.dev, kind: DirectResponse, name: hello}
+  - retry: {}
+    backendRefs:
+    - {name: blue, port: 8080}
+---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: DirectResponse
+metadata:
+  name: hello
+spec:
+  status: 200
+  body: "hello from tollgate"
+`;
+
+  test("parents, hostnames, matches with defaults, every filter, weights, timeouts, retries", () => {
+    const config = ok(text);
+    const route = config.routes[0]!;
+    assert.equal(route.ref.creationTimestampMs, Date.parse("2025-03-01T10:00:00Z"));
+    assert.deepEqual(route.parents, [
+      { gatewayKey: "default/gw", sectionName: "api", port: undefined, listenerNames: ["api"] },
+      { gatewayKey: "default/gw", sectionName: undefined, port: 8080, listenerNames: ["http"] },
+    ]);
+    assert.deepEqual(route.hostnames, ["api.example.com", "*.example.com"]);
+    const [exact, redirect, regex, fallback] = route.rules;
+    assert.equal(exact!.name, "exact");
+    const m = exact!.matches[0]!;
+    assert.deepEqual([m.path, m.method, m.headers, m.queryParams], [
+      { type: "Exact", value: "/login" },
+      "POST",
+      [
+        { type: "Exact", name: "x-tenant", value: "blue" },
+        { type: "RegularExpression", name: "x-version", value: "^v[0-9]+$" },
+      ],
+      [{ type: "Exact", name: "debug", value: "1" }],
+    ]);
+    assert.deepEqual(exact!.filters, [
+      { type: "RequestHeaderModifier", modifier: { set: [{ name: "x-env", value: "prod" }], add: [{ name: "x-trace", value: "1" }], remove: ["x-internal"] } },
+      { type: "ResponseHeaderModifier", modifier: { set: [{ name: "cache-control", value: "no-store" }], add: [], remove: [] } },
+      { type: "URLRewrite", hostname: "login.internal", path: { type: "ReplaceFullPath", replaceFullPath: "/auth/login" } },
+    ]);
+    assert.deepEqual(exact!.backends, [
+      { weight: 90, backendKey: "default/blue:8080", filters: [] },
+      {
+        weight: 10,
+        backendKey: "default/green:8080",
+        filters: [{ type: "RequestHeaderModifier", modifier: { set: [{ name: "x-canary", value: "true" }], add: [], remove: [] } }],
+      },
+    ]);
+    assert.deepEqual(exact!.timeouts, { requestMs: 10000, backendRequestMs: 2500 });
+    assert.deepEqual(exact!.retry, { codes: [503], attempts: 4, backoffMs: 100 });
+    assert.deepEqual(redirect!.matches[0]!.path, { type: "PathPrefix", value: "/old" });
+    assert.deepEqual(redirect!.filters, [
+      { type: "RequestRedirect", scheme: "https", hostname: undefined, port: undefined, path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/new" }, statusCode: 301 },
+    ]);
+    assert.deepEqual(regex!.matches[0]!.path, { type: "RegularExpression", value: "^/static/.*\\.css$" });
+    assert.deepEqual(regex!.filters, [{ type: "DirectResponse", status: 200, body: "hello from tollgate", contentType: "text/plain; charset=utf-8" }]);
+    assert.deepEqual(regex!.backends, []);
+    assert.deepEqual(fallback!.matches.map((x) => x.path), [{ type: "PathPrefix", value: "/" }]);
+    assert.deepEqual(fallback!.retry, { codes: [502, 503, 504], attempts: 2, backoffMs: 25 });
+    assert.deepEqual(
+      config.backends.map((b) => [b.key, b.endpoints]),
+      [
+        ["default/blue:8080", [{ host: "blue.default.svc.cluster.local", port: 8080, kind: "fqdn" }]],
+        ["default/green:8080", [{ host: "green.default.svc.cluster.local", port: 8080, kind: "fqdn" }]],
+      ],
+    );
+  });
+
+  test("a listener hostname that matches none of the route's hostnames does not accept it", () => {
+    const result = load(text.replace('hostnames: ["api.example.com", "*.example.com"]', 'hostnames: ["shop.other.org"]'));
+    const config = result.config!;
+    assert.deepEqual(config.routes[0]!.parents.map((p) => p.listenerNames), [["http"]]);
+    assert.ok(lines(result, "warning").some((w) => w.includes('listener "api" hostname api.example.com matches none of the route\'s hostnames')));
+  });
+});
+
+describe("backends and ReferenceGrant", () => {
+  const base = `${GATEWAY}    allowedRoutes: {namespaces: {from: All}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: apps}
+spec:
+  parentRefs: [{name: gw, namespace: default}]
+  rules:
+  - backendRefs:
+    - {name: api, namespace: data, port: 80}
+    - {name: local, port: 8080}
+`;
+  const grant = `---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: allow-apps, namespace: data}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: apps}]
+  to: [{group: "", kind: Service}]
+`;
+  const backend = `---
+apiVersion: gateway.tollgate.dev/v1alpha1
+kind: Backend
+metadata: {name: local, namespace: apps}
+spec:
+  endpoints:
+  - fqdn: {hostname: Local.Example.com, port: 9000}
+  - ip: {address: "::1", port: 9001}
+`;
+
+  test("Service refs resolve to a same-named Backend, else to cluster DNS; the grant admits the cross-namespace ref", () => {
+    const config = ok(base + grant + backend);
+    assert.deepEqual(config.routes[0]!.rules[0]!.backends.map((b) => b.backendKey), ["data/api:80", "apps/local"]);
+    assert.deepEqual(config.backends, [
+      { key: "data/api:80", kind: "Service", name: "api", namespace: "data", endpoints: [{ host: "api.data.svc.cluster.local", port: 80, kind: "fqdn" }] },
+      {
+        key: "apps/local",
+        kind: "Backend",
+        name: "local",
+        namespace: "apps",
+        endpoints: [
+          { host: "local.example.com", port: 9000, kind: "fqdn" },
+          { host: "::1", port: 9001, kind: "ip" },
+        ],
+      },
+    ]);
+  });
+
+  test("a grant for another kind or namespace does not admit the reference", () => {
+    const wrong = grant.replace("namespace: apps}]", "namespace: other}]");
+    const result = load(base + wrong + backend);
+    assert.equal(result.config, undefined);
+    assert.equal(lines(result, "error").length, 1);
+    assert.match(lines(result, "error")[0]!, /^t\.yaml:20:7: spec\.rules\[0\]\.backendRefs\[0\]: reference to Service data\/api crosses namespaces/);
+  });
+
+  test("a grant restricted to another Service name does not admit the reference", () => {
+    const named = grant.replace('to: [{group: "", kind: Service}]', 'to: [{group: "", kind: Service, name: db}]');
+    assert.equal(load(base + named + backend).config, undefined);
+  });
+});
+
+describe("kgateway listener limits", () => {
+  test("HTTPListenerPolicy limits fill ListenerSettings", () => {
+    const config = ok(`${GATEWAY}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: limits}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  xffNumTrustedHops: 2
+  maxRequestHeadersKb: 32
+  idleTimeout: 30s
+  requestHeadersTimeout: 5s
+  requestTimeout: 1m
+  maxConnections: 1000
+`);
+    assert.deepEqual(config.gateways[0]!.settings, {
+      trustForwardedHeaders: true,
+      xffNumTrustedHops: 2,
+      maxRequestHeadersBytes: 32768,
+      requestHeadersTimeoutMs: 5000,
+      requestReceiveTimeoutMs: 60000,
+      keepAliveTimeoutMs: 30000,
+      maxConnections: 1000,
+    });
+  });
+
+  test("ListenerPolicy default.httpSettings carries the same limits; the older policy wins a contested field", () => {
+    const result = load(`${GATEWAY}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: ListenerPolicy
+metadata: {name: a, creationTimestamp: 2025-01-01T00:00:00Z}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  default:
+    httpSettings:
+      trustForwardedHeaders: true
+      maxConnections: 10
+---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: b, creationTimestamp: 2025-02-01T00:00:00Z}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  maxConnections: 20
+`);
+    const s = result.config!.gateways[0]!.settings;
+    assert.equal(s.trustForwardedHeaders, true);
+    assert.equal(s.maxConnections, 10);
+    assert.deepEqual(lines(result, "warning"), [
+      "t.yaml:27:19: spec.maxConnections: warning: maxConnections for Gateway default/gw is already set by ListenerPolicy default/a, which is older; this one is ignored",
+    ]);
+  });
+
+  test("fileSink to stdout with an Envoy format and a CEL filter", () => {
+    const config = ok(`${GATEWAY}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: stdout}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  accessLog:
+  - fileSink:
+      path: /dev/stdout
+      stringFormat: "%START_TIME% %REQ(:METHOD)% %REQ(:PATH):64% %RESPONSE_CODE% %DURATION%ms%%"
+    filter:
+      celFilter:
+        match: response.code >= 400 || "x-debug" in request.headers
+`);
+    const log = config.gateways[0]!.telemetry.accessLogs[0]!;
+    assert.deepEqual(log.sink, { kind: "stdout" });
+    assert.equal(log.body, "%START_TIME% %REQ(:METHOD)% %REQ(:PATH):64% %RESPONSE_CODE% %DURATION%ms%%");
+    assert.equal(log.filter?.expression, 'response.code >= 400 || "x-debug" in request.headers');
+  });
+});
