@@ -83,6 +83,7 @@ export interface ReceivedRequest {
   /** HTTP path or gRPC method path. */
   readonly path: string;
   readonly contentType: string;
+  /** HTTP Content-Encoding; always '' over gRPC, where grpc-js hides the message encoding. */
   readonly contentEncoding: string;
   readonly headers: Readonly<Record<string, string>>;
 }
@@ -410,7 +411,8 @@ async function startGrpc(c: Collected, state: { behaviour: ReceiverBehaviour }):
             transport: "grpc",
             path,
             contentType: "application/grpc",
-            contentEncoding: headers["grpc-encoding"] ?? "",
+            // grpc-js decompresses and strips grpc-encoding before handlers see the call.
+            contentEncoding: "",
             headers,
           });
           callback(null, Buffer.alloc(0));

@@ -136,10 +136,13 @@ export function gatewayYaml(opts: {
   port?: number;
   rules?: string;
   routeName?: string;
+  /** Namespace of the HTTPRoute and its upstream Backend (default: the gateway's). */
+  routeNamespace?: string;
   extra?: string;
 }): string {
   const gw = opts.gateway ?? "http";
   const ns = opts.namespace ?? "kgateway-system";
+  const rns = opts.routeNamespace ?? ns;
   const port = opts.port ?? 8080;
   const rules =
     opts.rules ??
@@ -157,7 +160,7 @@ spec:
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
-metadata: {name: ${opts.routeName ?? "httpbin"}, namespace: ${ns}}
+metadata: {name: ${opts.routeName ?? "httpbin"}, namespace: ${rns}}
 spec:
   parentRefs: [{name: ${gw}, namespace: ${ns}}]
   rules:
@@ -165,7 +168,7 @@ ${rules}
 ---
 apiVersion: gateway.tollgate.dev/v1alpha1
 kind: Backend
-metadata: {name: upstream, namespace: ${ns}}
+metadata: {name: upstream, namespace: ${rns}}
 spec:
   endpoints: [{ip: {address: 127.0.0.1, port: ${opts.upstreamPort}}}]
 ${opts.extra === undefined ? "" : "---\n" + opts.extra}`;
