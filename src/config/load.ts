@@ -107,6 +107,9 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     .filter((d) => d.parents.length > 0)
     .map((d) => ({ ref: d.resource.ref, parents: d.parents, hostnames: d.hostnames, rules: d.rules, tracing: policies.routeTracing.get(key(d.resource)) }));
 
+  if (gatewayDrafts.size === 0 && !reporter.hasErrors()) {
+    reporter.diagnostics.push({ severity: "warning", file: fileName, line: 1, col: 1, path: "-", message: "the file defines no Gateway, so Tollgate serves nothing", hint: "add a gateway.networking.k8s.io/v1 Gateway with an HTTP listener" });
+  }
   const diagnostics = sortDiagnostics(reporter.diagnostics);
   if (diagnostics.some((d) => d.severity === "error")) return { config: undefined, diagnostics };
   const config: ResolvedConfig = {

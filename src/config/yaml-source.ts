@@ -117,7 +117,8 @@ function substituteHugoPlaceholders(node: Node, path: (string | number)[], onFou
       if (snippet !== undefined) {
         const replacement = KNOWN_HUGO_SNIPPETS[snippet];
         onFound(value, formatPath([...path, key]), snippet, replacement);
-        const scalar = new Scalar(replacement ?? "");
+        // An unknown shortcode stays as its text: one clear error, no cascade of type errors.
+        const scalar = new Scalar(replacement ?? `{{< reuse "${snippet}" >}}`);
         scalar.range = value.range;
         (pair as Pair<unknown, unknown>).value = scalar;
         continue;

@@ -64,6 +64,19 @@ describe("document-level errors", () => {
     ]);
   });
 
+  test("an unknown Hugo shortcode is an error; the kgateway namespace one is read with a warning", () => {
+    const text = GATEWAY.replace("  name: gw\n", '  name: gw\n  namespace: {{< reuse "docs/snippets/other.md" >}}\n');
+    assert.deepEqual(errors(text), ['t.yaml:5:14: metadata.namespace: unresolved Hugo shortcode {{< reuse "docs/snippets/other.md" >}} (hint: replace the shortcode with the value it stands for)']);
+    const known = load(GATEWAY.replace("  name: gw\n", '  name: gw\n  namespace: {{< reuse "docs/snippets/namespace.md" >}}\n'));
+    assert.equal(known.config?.gateways[0]!.ref.namespace, "kgateway-system");
+  });
+
+  test("an empty file loads with a warning that nothing is served", () => {
+    const result = load("");
+    assert.deepEqual(result.config?.gateways, []);
+    assert.deepEqual(lines(result, "warning"), ["t.yaml:1:1: -: warning: the file defines no Gateway, so Tollgate serves nothing (hint: add a gateway.networking.k8s.io/v1 Gateway with an HTTP listener)"]);
+  });
+
   test("a known kind under an unknown version is skipped with a warning", () => {
     const result = load(GATEWAY + "---\napiVersion: gateway.networking.k8s.io/v1alpha9\nkind: HTTPRoute\nmetadata: {name: r}\nspec: {}\n");
     assert.deepEqual(lines(result, "warning"), [
