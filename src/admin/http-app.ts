@@ -5,11 +5,11 @@ import type { AddressInfo } from "node:net";
 import type { HostPort } from "../server/settings.ts";
 
 export function createJsonApp(listenerName: string, endpoints: readonly string[]): FastifyInstance {
-  const app = fastify({ logger: false, disableRequestLogging: true, return503OnClosing: false });
+  const app = fastify({ logger: false, return503OnClosing: false });
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({
       error: "not_found",
-      message: `${request.method} ${request.url.split("?")[0]} is not a ${listenerName} endpoint`,
+      message: `${request.method} ${request.url.split("?")[0]} is not ${/^[aeiou]/.test(listenerName) ? "an" : "a"} ${listenerName} endpoint`,
       endpoints,
     });
   });

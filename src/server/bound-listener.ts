@@ -56,6 +56,7 @@ export class BoundListener {
         inner.upgrade(req, socket, head);
       },
       clientError: (error: Error, socket: Duplex) => inner.clientError(error, socket),
+      telemetryErrors: () => inner.telemetryErrors(),
     };
   }
 

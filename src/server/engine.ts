@@ -1,23 +1,18 @@
 // The one place the server lifecycle reaches into config, plan and proxy. Everything else
 // in src/server talks to this narrow shape, so the lifecycle can be read (and reasoned
 // about) without the details of loading, compiling or proxying.
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { Duplex } from "node:stream";
+import type { Server } from "node:http";
 import type { ListenerSettings, ResolvedConfig } from "../config/model.ts";
 import type { RuntimePlan } from "../plan/types.ts";
 import type { GatewayStats, TelemetryRuntime } from "../telemetry/hooks.ts";
 import { redactConfigForAdmin } from "../config/redact.ts";
 import { compileConfig, loadConfig, type CompileResult, type LoadResult } from "./config-stage.ts";
-import { createProxyHandlers } from "../proxy/handler.ts";
+import { createProxyHandlers, type ProxyHandlers } from "../proxy/handler.ts";
 import { applyListenerSettings, createListenerServer } from "../proxy/listener.ts";
 import { UpstreamPools } from "../proxy/pools.ts";
 
-/** The three entry points a gateway listener dispatches to. */
-export interface ListenerHandlers {
-  request(req: IncomingMessage, res: ServerResponse): void;
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  clientError(error: Error, socket: Duplex): void;
-}
+/** The entry points a gateway listener dispatches to. */
+export type ListenerHandlers = ProxyHandlers;
 
 export type { CompileResult, LoadResult };
 
@@ -71,7 +66,7 @@ export const engine: Engine = {
     return out;
   },
   createHandlers(deps, pools, configPort) {
-    return createProxyHandlers({ currentPlan: deps.currentPlan, telemetry: deps.telemetry, pools }, configPort);
+    return createProxyHandlers({ currentPlan: deps.currentPlan, telemetry: deps.telemetry, pools, stats: deps.stats }, configPort);
   },
   createServer(settings, handlers) {
     return createListenerServer(settings, handlers);

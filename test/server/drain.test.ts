@@ -1,0 +1,110 @@
+// Graceful drain on SIGTERM/SIGINT, with real requests in flight.
+import assert from "node:assert/strict";
+import { connect, type Socket } from "node:net";
+import { afterEach, describe, it } from "node:test";
+import { httpRequest, startGateway, type GatewayProcess } from "../support/gateway-process.ts";
+import { gatewayConfig, startUpstream, type Upstream } from "./fixtures.ts";
+
+/** A keep-alive HTTP/1.1 connection that has finished one request and now sits idle. */
+async function idleKeepAliveConnection(port: number): Promise<{ socket: Socket; closed: Promise<void> }> {
+  const socket = connect(port, "127.0.0.1");
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    let text = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      text += chunk;
+      if (/\r\n\r\n[\s\S]*one \/app\/keepalive$/.test(text)) resolve();
+    });
+    socket.once("error", reject);
+    socket.write("GET /app/keepalive HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n");
+  });
+  return { socket, closed };
+}
+
+describe("drain", () => {
+  let gw: GatewayProcess | undefined;
+  let upstream: Upstream | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    await upstream?.close();
+  });
+
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    it(`${signal}: readiness drops, in-flight requests complete, new connections are refused, exit 0`, async () => {
+      upstream = await startUpstream("one");
+      gw = await startGateway({
+        config: gatewayConfig([{ name: "app", path: "/app", upstreamPort: upstream.port }]),
+        env: { TOLLGATE_DRAIN_GRACE_MS: "300" },
+      });
+      const gatewayPort = gw.port(8080);
+      const idle = await idleKeepAliveConnection(gatewayPort);
+
+      upstream.hold();
+      const inFlight = [httpRequest(gw.url(8080, "/app/1")), httpRequest(gw.url(8080, "/app/2"))];
+      await upstream.heldCount(2);
+
+      const from = gw.logs().length;
+      gw.signal(signal);
+      await gw.waitForLog((l) => l.msg === "drain started", { from });
+
+      const readyz = await httpRequest(gw.opsUrl("/readyz"));
+      assert.equal(readyz.status, 503);
+      assert.equal((JSON.parse(readyz.body) as { status: string }).status, "draining");
+      assert.equal((await httpRequest(gw.opsUrl("/healthz"))).status, 200, "still alive while draining");
+
+      const stopped = await gw.waitForLog((l) => l.msg === "drain: stopped accepting connections", { from });
+      assert.equal(stopped["inFlight"], 2);
+      await idle.closed; // the idle keep-alive connection was closed by the gateway
+      await assert.rejects(httpRequest(`http://127.0.0.1:${gatewayPort}/app/late`), { code: "ECONNREFUSED" });
+
+      upstream.release();
+      const responses = await Promise.all(inFlight);
+      for (const [i, res] of responses.entries()) {
+        assert.equal(res.status, 200);
+        assert.equal(res.body, `one /app/${i + 1}`);
+        assert.equal(res.headers["connection"], "close", "responses sent during a drain close their connection");
+      }
+
+      const exit = await gw.waitForExit();
+      assert.deepEqual(exit, { code: 0, signal: null });
+      const steps = gw
+        .logs()
+        .slice(from)
+        .map((l) => l.msg);
+      const order = [
+        "drain started",
+        "drain: not ready; new responses carry Connection: close",
+        "drain: stopped accepting connections",
+        "drain: in-flight requests finished; connections closed",
+        "drain: telemetry flushed",
+        "drained; exiting",
+      ];
+      assert.deepEqual(
+        steps.filter((m) => order.includes(m)),
+        order,
+      );
+      assert.deepEqual(upstream.received.sort(), ["/app/1", "/app/2", "/app/keepalive"]);
+    });
+  }
+
+  it("cuts requests still running at the drain timeout, and still exits 0", async () => {
+    upstream = await startUpstream("one");
+    gw = await startGateway({
+      config: gatewayConfig([{ name: "app", path: "/app", upstreamPort: upstream.port }]),
+      env: { TOLLGATE_DRAIN_GRACE_MS: "50", TOLLGATE_DRAIN_TIMEOUT_MS: "200" },
+    });
+    upstream.hold();
+    const stuck = httpRequest(gw.url(8080, "/app/stuck")).then(
+      (res) => ({ outcome: "response" as const, status: res.status }),
+      (error: NodeJS.ErrnoException) => ({ outcome: "error" as const, code: error.code }),
+    );
+    await upstream.heldCount(1);
+    const from = gw.logs().length;
+    gw.signal("SIGTERM");
+    const cut = await gw.waitForLog((l) => l.msg === "drain: timeout reached; remaining connections were cut", { from });
+    assert.equal(cut["level"], "warn");
+    assert.deepEqual(await gw.waitForExit(), { code: 0, signal: null });
+    assert.deepEqual(await stuck, { outcome: "error", code: "ECONNRESET" });
+  });
+});
