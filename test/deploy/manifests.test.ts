@@ -10,6 +10,7 @@ import { K8S_RESOURCE_ENV } from "../../src/telemetry/resource-env.ts";
 import { readServerSettings } from "../../src/server/settings.ts";
 import { loadConfigText } from "../../src/config/load.ts";
 import { formatDiagnostic } from "../../src/config/diagnostics.ts";
+import { httpRequest, startGateway } from "../support/gateway-process.ts";
 import { KUBE_DIR, asArr, asObj, at, byKind, cpuQuantity, readManifests, str, type Obj } from "./kube-manifests.ts";
 
 const manifests = readManifests();
@@ -191,5 +192,17 @@ describe("deploy/kubernetes manifests", () => {
     assert.ok(servicePorts.length > 0);
     const targets = servicePorts.map((p) => containerPort(p["targetPort"])).sort();
     assert.deepEqual(targets, listenerPorts, "every Service port lands on a Gateway listener");
+  });
+
+  it("probe paths that a gateway running the ConfigMap's gateway.yaml answers on the ops listener", async (t) => {
+    const gw = await startGateway({ config: gatewayYaml() });
+    t.after(() => gw.stop());
+    for (const probe of ["readinessProbe", "livenessProbe", "startupProbe"]) {
+      const res = await httpRequest(gw.opsUrl(str(container, `${probe}.httpGet.path`)));
+      assert.equal(res.status, 200, `${probe}: ${res.body}`);
+    }
+    for (const p of ports.filter((p) => p["name"] !== "ops")) assert.ok(gw.port(Number(p["containerPort"])) > 0, `listener for container port ${String(p["containerPort"])}`);
+    const status = await gw.stop();
+    assert.deepEqual(status, { code: 0, signal: null }, "SIGTERM drains and exits 0");
   });
 });
