@@ -183,7 +183,11 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
       const { line, col } = pos(p.missing ? p.segments.slice(0, -1) as (string | number)[] : (p.segments as (string | number)[]), { atKey: p.atKey });
       reporter.diagnostics.push({ severity: "error", file: parsed.file, line, col, path: formatPath(p.segments), message: p.message, hint: p.hint });
     }
-    if (problems.length > 0) continue;
+    if (problems.length > 0) {
+      const m = obj["metadata"] as Record<string, unknown> | undefined;
+      if (typeof m?.["name"] === "string") reporter.broken.add(`${kind}/${typeof m["namespace"] === "string" ? m["namespace"] : "default"}/${m["name"]}`);
+      continue;
+    }
     const meta = obj["metadata"] as Record<string, unknown>;
     const name = String(meta["name"]);
     const namespace = typeof meta["namespace"] === "string" ? meta["namespace"] : "default";

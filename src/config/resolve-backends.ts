@@ -46,6 +46,7 @@ export class BackendResolver {
       this.used.set(model.key, model);
       return model;
     }
+    if (this.#reporter.isBroken("Backend", namespace, ref.name)) return undefined;
     if (isBackend) {
       this.#reporter.error(from, [...segments, "name"], `Backend ${namespace}/${ref.name} is not defined in the file`, `add a ${BACKEND_GROUP}/v1alpha1 Backend named "${ref.name}" in namespace "${namespace}"`);
       return undefined;

@@ -81,6 +81,7 @@ export function resolveFilters(
         }
         const dr = directResponses.get(`${r.namespace}/${name}`);
         if (dr === undefined) {
+          if (reporter.isBroken("DirectResponse", r.namespace, name)) return;
           reporter.error(r, [...fat, field, "name"], `DirectResponse ${r.namespace}/${name} is not defined in the file`, `add a ${KGATEWAY_GROUP}/v1alpha1 DirectResponse named "${name}" in namespace "${r.namespace}"`);
           return;
         }

@@ -78,6 +78,7 @@ function attach(
       }
       const k = `${p.namespace}/${String(t["name"])}`;
       if (!known.has(k)) {
+        if (reporter.isBroken(targetKind, p.namespace, String(t["name"]))) return;
         reporter.warn(p, [...at, "name"], `${targetKind} ${k} is not in the file; this targetRef has no effect`, undefined);
         return;
       }

@@ -46,6 +46,7 @@ export function resolveRoute(
 function resolveParents(r: Resource, reporter: Reporter, gateways: ReadonlyMap<string, GatewayDraft>, hostnames: readonly string[]): RouteParent[] {
   const out: RouteParent[] = [];
   const refs = (r.spec["parentRefs"] ?? []) as Record<string, any>[];
+  let brokenParents = 0;
   if (refs.length === 0) reporter.warn(r, ["spec"], "the route has no parentRefs and attaches to no gateway", "add parentRefs: [{name: <gateway>}]");
   refs.forEach((p, i) => {
     const at = ["spec", "parentRefs", i];
@@ -58,6 +59,10 @@ function resolveParents(r: Resource, reporter: Reporter, gateways: ReadonlyMap<s
     const ns = (p["namespace"] ?? r.namespace) as string;
     const gw = gateways.get(`${ns}/${String(p["name"])}`);
     if (gw === undefined) {
+      if (reporter.isBroken("Gateway", ns, String(p["name"]))) {
+        brokenParents++;
+        return;
+      }
       const guess = closest(`${ns}/${String(p["name"])}`, [...gateways.keys()]);
       reporter.warn(r, [...at, "name"], `Gateway ${ns}/${String(p["name"])} is not in the file; this parentRef is ignored`, guess ? `did you mean ${guess}?` : undefined);
       return;
@@ -104,7 +109,7 @@ function resolveParents(r: Resource, reporter: Reporter, gateways: ReadonlyMap<s
     }
     out.push({ gatewayKey: `${ns}/${gw.resource.name}`, sectionName, port, listenerNames: accepted.map((l) => l.name) });
   });
-  if (refs.length > 0 && out.length === 0) reporter.warn(r, ["spec", "parentRefs"], "the route attaches to no gateway listener and serves no traffic", undefined);
+  if (refs.length > brokenParents && out.length === 0) reporter.warn(r, ["spec", "parentRefs"], "the route attaches to no gateway listener and serves no traffic", undefined);
   return out;
 }
 

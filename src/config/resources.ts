@@ -45,6 +45,12 @@ export function key(r: { namespace: string; name: string }): string {
 
 export class Reporter {
   readonly diagnostics: Diagnostic[] = [];
+  /** `Kind/namespace/name` of documents that failed the schema: references to them are not reported again. */
+  readonly broken = new Set<string>();
+
+  isBroken(kind: string, namespace: string, name: string): boolean {
+    return this.broken.has(`${kind}/${namespace}/${name}`);
+  }
 
   at(file: ParsedFile, doc: SourceDocument, segments: Segments, opts: { atKey?: boolean; missing?: boolean } = {}): { line: number; col: number } {
     const found = nodeAt(doc.doc, segments);

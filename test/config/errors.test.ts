@@ -298,3 +298,28 @@ spec:
     ]);
   });
 });
+
+describe("schema errors do not cascade", () => {
+  test("a route referencing a Gateway and a Backend that failed the schema gets no 'not in the file' findings", () => {
+    const text = `${GATEWAY.replace("    protocol: HTTP\n", "    protocol: HTTP\n    colour: blue\n")}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: b}]
+---
+apiVersion: gateway.tollgate.dev/v1alpha1
+kind: Backend
+metadata: {name: b}
+spec:
+  endpoints: [{ip: {address: 127.0.0.1}}]
+`;
+    const result = load(text);
+    assert.deepEqual(
+      result.diagnostics.filter((d) => d.severity !== "info").map((d) => `${d.severity} ${d.line}:${d.col} ${d.path}`),
+      ["error 11:5 spec.listeners[0].colour", "error 25:20 spec.endpoints[0].ip.port"],
+    );
+  });
+});
