@@ -44,8 +44,8 @@ export function applyListenerSettings(server: http.Server, settings: ListenerSet
   server.headersTimeout = timeouts.headersTimeout;
   server.requestTimeout = timeouts.requestTimeout;
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;
-  // 0 means unlimited in the config; node treats a falsy maxConnections the same way.
-  server.maxConnections = settings.maxConnections > 0 ? settings.maxConnections : 0;
+  // 0 means unlimited in the config, but node 24 takes 0 literally and refuses everything.
+  server.maxConnections = settings.maxConnections > 0 ? settings.maxConnections : Infinity;
 }
 
 /** node requires headersTimeout ≤ requestTimeout whenever the latter is on. */

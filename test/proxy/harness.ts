@@ -1,0 +1,119 @@
+// Proxy tests run the real pipeline: YAML → loadConfigText → compilePlan(…, compileFilters)
+// → createProxyHandlers on a real http.Server on 127.0.0.1:0 → real upstreams.
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { once } from "node:events";
+import { loadConfigText } from "../../src/config/load.ts";
+import { compilePlan } from "../../src/plan/compile.ts";
+import type { RuntimePlan } from "../../src/plan/types.ts";
+import { compileFilters } from "../../src/proxy/filters.ts";
+import { type ProxyHandlers, createProxyHandlers } from "../../src/proxy/handler.ts";
+import { createListenerServer } from "../../src/proxy/listener.ts";
+import { UpstreamPools } from "../../src/proxy/pools.ts";
+import { type RequestTelemetry, noopTelemetry } from "../../src/telemetry/hooks.ts";
+
+/** The port the test configs declare; the server really binds an ephemeral one. */
+export const CONFIG_PORT = 8080;
+
+export interface GatewayUnderTest {
+  readonly port: number;
+  readonly server: http.Server;
+  readonly pools: UpstreamPools;
+  readonly stats: { readonly retries: Map<string, number> };
+  readonly handlers: ProxyHandlers;
+  plan: RuntimePlan;
+  close(): Promise<void>;
+}
+
+export function compileYaml(yaml: string, generation = 1): RuntimePlan {
+  const { config, diagnostics } = loadConfigText(yaml, "proxy-test.yaml");
+  assert.ok(config, diagnostics.map((d) => `${d.line}:${d.col} ${d.path}: ${d.message}`).join("\n"));
+  return compilePlan(config, generation, compileFilters);
+}
+
+export async function startGateway(yaml: string, telemetry: RequestTelemetry = noopTelemetry): Promise<GatewayUnderTest> {
+  const pools = new UpstreamPools();
+  const stats = { retries: new Map<string, number>() };
+  const gateway: Partial<GatewayUnderTest> & { plan: RuntimePlan } = { plan: compileYaml(yaml) };
+  const listener = gateway.plan.listenerByPort.get(CONFIG_PORT);
+  assert.ok(listener, `the test config must declare a listener on port ${CONFIG_PORT}`);
+  const handlers = createProxyHandlers({ currentPlan: () => gateway.plan, telemetry, pools, stats }, CONFIG_PORT);
+  const server = createListenerServer(listener.settings, handlers);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return Object.assign(gateway, {
+    port: (server.address() as AddressInfo).port,
+    server,
+    pools,
+    stats,
+    handlers,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pools.destroy();
+    },
+  });
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+  json(): Record<string, unknown>;
+}
+
+export interface Ask {
+  readonly method?: string;
+  readonly path?: string;
+  readonly headers?: http.OutgoingHttpHeaders;
+  readonly body?: string | Buffer;
+}
+
+/** One request on a fresh connection, the whole response body collected. */
+export function ask(port: number, options: Ask = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: "127.0.0.1", port, method: options.method ?? "GET", path: options.path ?? "/", headers: options.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          const body = Buffer.concat(chunks);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            json: () => JSON.parse(body.toString("utf8")) as Record<string, unknown>,
+          });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
+
+export const GATEWAY_YAML = `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: default}
+spec:
+  gatewayClassName: tollgate
+  listeners:
+    - {name: web, protocol: HTTP, port: ${CONFIG_PORT}}
+`;
+
+export function backendYaml(name: string, ...ports: number[]): string {
+  return `---
+apiVersion: gateway.tollgate.dev/v1alpha1
+kind: Backend
+metadata: {name: ${name}, namespace: default}
+spec:
+  endpoints:
+${ports.map((p) => `    - ip: {address: 127.0.0.1, port: ${p}}`).join("\n")}
+`;
+}
+
+export const ref = (name: string, weight?: number): string =>
+  `{group: gateway.tollgate.dev, kind: Backend, name: ${name}${weight === undefined ? "" : `, weight: ${weight}`}}`;
