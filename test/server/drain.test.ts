@@ -1,25 +1,27 @@
 // Graceful drain on SIGTERM/SIGINT, with real requests in flight.
 import assert from "node:assert/strict";
-import { connect, type Socket } from "node:net";
+import { Agent, request } from "node:http";
 import { afterEach, describe, it } from "node:test";
 import { httpRequest, startGateway, type GatewayProcess } from "../support/gateway-process.ts";
 import { gatewayConfig, startUpstream, type Upstream } from "./fixtures.ts";
 
 /** A keep-alive HTTP/1.1 connection that has finished one request and now sits idle. */
-async function idleKeepAliveConnection(port: number): Promise<{ socket: Socket; closed: Promise<void> }> {
-  const socket = connect(port, "127.0.0.1");
-  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    let text = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => {
-      text += chunk;
-      if (/\r\n\r\n[\s\S]*one \/app\/keepalive$/.test(text)) resolve();
+async function idleKeepAliveConnection(port: number): Promise<{ closed: Promise<void> }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: "/app/keepalive", agent }, (res) => {
+      const socket = res.socket;
+      const closed = new Promise<void>((done) => socket.once("close", () => done()));
+      res.resume();
+      res.once("end", () => {
+        assert.equal(res.statusCode, 200);
+        assert.notEqual(res.headers["connection"], "close");
+        resolve({ closed });
+      });
     });
-    socket.once("error", reject);
-    socket.write("GET /app/keepalive HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n");
+    req.once("error", reject);
+    req.end();
   });
-  return { socket, closed };
 }
 
 describe("drain", () => {
@@ -31,7 +33,7 @@ describe("drain", () => {
   });
 
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    it(`${signal}: readiness drops, in-flight requests complete, new connections are refused, exit 0`, async () => {
+    it(`${signal}: readiness drops, in-flight requests complete, new connections are refused, exit 0`, { timeout: 60_000 }, async () => {
       upstream = await startUpstream("one");
       gw = await startGateway({
         config: gatewayConfig([{ name: "app", path: "/app", upstreamPort: upstream.port }]),
@@ -88,7 +90,7 @@ describe("drain", () => {
     });
   }
 
-  it("cuts requests still running at the drain timeout, and still exits 0", async () => {
+  it("cuts requests still running at the drain timeout, and still exits 0", { timeout: 60_000 }, async () => {
     upstream = await startUpstream("one");
     gw = await startGateway({
       config: gatewayConfig([{ name: "app", path: "/app", upstreamPort: upstream.port }]),

@@ -13,7 +13,7 @@ describe("npm start on the default config", () => {
   });
   after(() => gw.stop());
 
-  it("answers / with a page explaining Tollgate and where to look", async () => {
+  it("answers / with a page explaining Tollgate and where to look", { timeout: 60_000 }, async () => {
     const res = await httpRequest(gw.url(8080, "/"));
     assert.equal(res.status, 200);
     assert.match(res.body, /Tollgate is running/);
@@ -22,12 +22,12 @@ describe("npm start on the default config", () => {
     assert.match(res.body, /docs\/operations\.md/);
   });
 
-  it("loaded config/gateway.yaml from the working directory", async () => {
+  it("loaded config/gateway.yaml from the working directory", { timeout: 60_000 }, async () => {
     const ready = await gw.waitForLog((l) => l.msg === "ready");
     assert.match(String(ready["config"]), /config\/gateway\.yaml$/);
   });
 
-  it("answers an unrouted path with a JSON 404", async () => {
+  it("answers an unrouted path with a JSON 404", { timeout: 60_000 }, async () => {
     const res = await httpRequest(gw.url(8080, "/no/such/route"));
     assert.equal(res.status, 404);
     assert.match(String(res.headers["content-type"]), /application\/json/);
@@ -50,19 +50,19 @@ describe("ops and admin listeners", () => {
     await upstream.close();
   });
 
-  it("GET /healthz says alive", async () => {
+  it("GET /healthz says alive", { timeout: 60_000 }, async () => {
     const res = await httpRequest(gw.opsUrl("/healthz"));
     assert.equal(res.status, 200);
     assert.deepEqual(JSON.parse(res.body), { status: "alive" });
   });
 
-  it("GET /readyz is 200 with the serving generation", async () => {
+  it("GET /readyz is 200 with the serving generation", { timeout: 60_000 }, async () => {
     const res = await httpRequest(gw.opsUrl("/readyz"));
     assert.equal(res.status, 200);
     assert.deepEqual(JSON.parse(res.body), { status: "ready", generation: 1 });
   });
 
-  it("GET /metrics is a Prometheus text exposition", async () => {
+  it("GET /metrics is a Prometheus text exposition", { timeout: 60_000 }, async () => {
     const res = await httpRequest(gw.opsUrl("/metrics"));
     assert.equal(res.status, 200);
     assert.match(String(res.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
@@ -71,7 +71,7 @@ describe("ops and admin listeners", () => {
     assert.ok(!res.body.includes("# EOF"));
   });
 
-  it("GET /metrics is OpenMetrics when the scraper asks for it", async () => {
+  it("GET /metrics is OpenMetrics when the scraper asks for it", { timeout: 60_000 }, async () => {
     const res = await httpRequest(gw.opsUrl("/metrics"), {
       headers: { accept: "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1" },
     });
@@ -80,7 +80,7 @@ describe("ops and admin listeners", () => {
     assert.ok(res.body.endsWith("# EOF\n"), "an OpenMetrics exposition ends with # EOF");
   });
 
-  it("GET /config is the effective config with secrets redacted", async () => {
+  it("GET /config is the effective config with secrets redacted", { timeout: 60_000 }, async () => {
     const res = await httpRequest(gw.adminUrl("/config"));
     assert.equal(res.status, 200);
     const body = JSON.parse(res.body) as { generation: number; files: string[]; config: { gateways: unknown[]; routes: unknown[] } };
@@ -92,7 +92,7 @@ describe("ops and admin listeners", () => {
     assert.ok(res.body.includes("[REDACTED]"));
   });
 
-  it("GET /routes is the compiled route table", async () => {
+  it("GET /routes is the compiled route table", { timeout: 60_000 }, async () => {
     const res = await httpRequest(gw.adminUrl("/routes"));
     assert.equal(res.status, 200);
     const body = JSON.parse(res.body) as { generation: number; listeners: { port: number; boundPort: number; entries: number; routes: unknown }[] };
@@ -104,13 +104,13 @@ describe("ops and admin listeners", () => {
     assert.ok(JSON.stringify(body.listeners[0]?.routes).includes("/api"));
   });
 
-  it("the route really proxies to the upstream", async () => {
+  it("the route really proxies to the upstream", { timeout: 60_000 }, async () => {
     const res = await httpRequest(gw.url(8080, "/api/x"));
     assert.equal(res.status, 200);
     assert.equal(res.body, "one /api/x");
   });
 
-  it("unknown paths are JSON 404s naming the endpoints that exist", async () => {
+  it("unknown paths are JSON 404s naming the endpoints that exist", { timeout: 60_000 }, async () => {
     const ops = await httpRequest(gw.opsUrl("/config"));
     assert.equal(ops.status, 404);
     assert.deepEqual(JSON.parse(ops.body).endpoints, ["/metrics", "/healthz", "/readyz"]);
@@ -122,7 +122,7 @@ describe("ops and admin listeners", () => {
     assert.deepEqual(body.endpoints, ["/config", "/routes"]);
   });
 
-  it("writes the bound ports to TOLLGATE_PORTS_FILE", async () => {
+  it("writes the bound ports to TOLLGATE_PORTS_FILE", { timeout: 60_000 }, async () => {
     const { readFile } = await import("node:fs/promises");
     const ports = JSON.parse(await readFile(`${gw.dir}/ports.json`, "utf8")) as {
       pid: number;

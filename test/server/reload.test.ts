@@ -31,7 +31,7 @@ describe("reload on file change", () => {
     await two.close();
   });
 
-  it("swaps to a valid new config; a request in flight finishes on the old plan", async () => {
+  it("swaps to a valid new config; a request in flight finishes on the old plan", { timeout: 60_000 }, async () => {
     one.hold();
     const inFlight = httpRequest(gw.url(8080, "/app/slow"));
     await one.heldCount(1);
@@ -70,7 +70,7 @@ describe("reload on file change", () => {
     assert.deepEqual(await reloadCounts(gw), { success: 1, failure: 0 });
   });
 
-  it("keeps the old plan serving when the new file is invalid, and logs every error", async () => {
+  it("keeps the old plan serving when the new file is invalid, and logs every error", { timeout: 60_000 }, async () => {
     const from = gw.logs().length;
     const broken = gatewayConfig([{ name: "app", path: "/app", upstreamPort: one.port }]).replace(
       "  gatewayClassName: tollgate\n",
@@ -98,7 +98,7 @@ describe("reload on file change", () => {
     assert.deepEqual(await reloadCounts(gw), { success: 1, failure: 1 });
   });
 
-  it("closes a port the config no longer declares", async () => {
+  it("closes a port the config no longer declares", { timeout: 60_000 }, async () => {
     const port9090 = gw.port(9090);
     const from = gw.logs().length;
     await gw.writeConfig(gatewayConfig([{ name: "app", path: "/app", upstreamPort: one.port }], [8080]));
@@ -123,7 +123,7 @@ describe("reload on SIGHUP", () => {
     await one.close();
   });
 
-  it("reloads the file when signalled", async () => {
+  it("reloads the file when signalled", { timeout: 60_000 }, async () => {
     await gw.writeConfig(gatewayConfig([{ name: "b", path: "/b", upstreamPort: one.port }]));
     const from = gw.logs().length;
     gw.signal("SIGHUP");
@@ -135,7 +135,7 @@ describe("reload on SIGHUP", () => {
     assert.deepEqual(await reloadCounts(gw), { success: 1, failure: 0 });
   });
 
-  it("a SIGHUP with an invalid file counts a failure and keeps serving", async () => {
+  it("a SIGHUP with an invalid file counts a failure and keeps serving", { timeout: 60_000 }, async () => {
     await gw.writeConfig("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: [not, a, map]\n");
     const from = gw.logs().length;
     gw.signal("SIGHUP");

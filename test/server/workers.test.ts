@@ -27,7 +27,7 @@ describe("workers", () => {
     await upstream.close();
   });
 
-  it("two workers serve the gateway port; the primary reports both", async () => {
+  it("two workers serve the gateway port; the primary reports both", { timeout: 60_000 }, async () => {
     for (let i = 0; i < 6; i++) {
       const res = await httpRequest(gw.url(8080, `/app/${i}`));
       assert.equal(res.status, 200);
@@ -40,7 +40,7 @@ describe("workers", () => {
     assert.ok(!pids.has(gw.pid), "the primary serves no traffic itself");
   });
 
-  it("/metrics merges every worker's series under a worker_id label", async () => {
+  it("/metrics merges every worker's series under a worker_id label", { timeout: 60_000 }, async () => {
     const res = await httpRequest(gw.opsUrl("/metrics"));
     assert.equal(res.status, 200);
     assert.equal(sampleValue(res.body, "tollgate_build_info", { worker_id: "1" }), 1);
@@ -50,7 +50,7 @@ describe("workers", () => {
     assert.equal(res.body.match(/^# TYPE tollgate_build_info /gm)?.length, 1);
   });
 
-  it("/config and /routes are answered by a worker", async () => {
+  it("/config and /routes are answered by a worker", { timeout: 60_000 }, async () => {
     const routes = JSON.parse((await httpRequest(gw.adminUrl("/routes"))).body) as { listeners: { port: number; boundPort: number }[] };
     assert.equal(routes.listeners[0]?.port, 8080);
     assert.equal(routes.listeners[0]?.boundPort, gw.port(8080));
@@ -58,7 +58,7 @@ describe("workers", () => {
     assert.equal(config.generation, 1);
   });
 
-  it("a killed worker is restarted and traffic continues", async () => {
+  it("a killed worker is restarted and traffic continues", { timeout: 60_000 }, async () => {
     const from = gw.logs().length;
     const victim = workerPid(gw, 1);
     process.kill(victim, "SIGKILL");
@@ -74,7 +74,7 @@ describe("workers", () => {
     assert.equal(sampleValue((await httpRequest(gw.opsUrl("/metrics"))).body, "tollgate_cluster_worker_restarts_total"), 1);
   });
 
-  it("a config change reaches every worker", async () => {
+  it("a config change reaches every worker", { timeout: 60_000 }, async () => {
     const from = gw.logs().length;
     await gw.writeConfig(gatewayConfig([{ name: "moved", path: "/moved", upstreamPort: upstream.port }]));
     await gw.waitForLog((l) => l.msg === "config reloaded" && l["worker"] === 1, { from });
@@ -85,7 +85,7 @@ describe("workers", () => {
     }
   });
 
-  it("SIGHUP to the primary reloads every worker", async () => {
+  it("SIGHUP to the primary reloads every worker", { timeout: 60_000 }, async () => {
     const from = gw.logs().length;
     gw.signal("SIGHUP");
     const one = await gw.waitForLog((l) => l.msg === "config reloaded" && l["worker"] === 1, { from });
@@ -94,7 +94,7 @@ describe("workers", () => {
     assert.equal(two["trigger"], "SIGHUP");
   });
 
-  it("SIGTERM drains every worker and the primary exits 0", async () => {
+  it("SIGTERM drains every worker and the primary exits 0", { timeout: 60_000 }, async () => {
     const from = gw.logs().length;
     gw.signal("SIGTERM");
     assert.deepEqual(await gw.waitForExit(), { code: 0, signal: null });
