@@ -1,0 +1,131 @@
+// Listener limits from HTTPListenerPolicy, checked over raw TCP where HTTP clients would
+// refuse to misbehave: 431, CL+TE 400, slowloris 408, slow body 408, keep-alive timeout,
+// max connections.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { once } from "node:events";
+import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, startGateway } from "./harness.ts";
+
+let up: TestUpstream;
+let tight: GatewayUnderTest;
+let capped: GatewayUnderTest;
+
+const route = (): string => `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: edge}]
+  rules:
+    - backendRefs: [${ref("up")}]
+`;
+
+const policy = (fields: string): string => `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: limits, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: edge}]
+${fields}`;
+
+before(async () => {
+  up = await startUpstream("up");
+  tight = await startGateway(
+    `${GATEWAY_YAML}${backendYaml("up", up.port)}${route()}${policy(
+      "  maxRequestHeadersKb: 2\n  requestHeadersTimeout: 300ms\n  requestTimeout: 600ms\n  idleTimeout: 1s\n",
+    )}`,
+  );
+  capped = await startGateway(`${GATEWAY_YAML}${backendYaml("up", up.port)}${route()}${policy("  maxConnections: 2\n")}`);
+});
+
+after(async () => {
+  await tight?.close();
+  await capped?.close();
+  await up?.close();
+});
+
+/** Writes raw bytes, then collects everything the server sends until it closes. */
+async function raw(port: number, text: string): Promise<string> {
+  const socket = net.connect(port, "127.0.0.1");
+  socket.on("error", () => {});
+  let received = "";
+  socket.setEncoding("utf8");
+  socket.on("data", (c: string) => (received += c));
+  socket.write(text);
+  await once(socket, "close");
+  return received;
+}
+
+function parse(response: string): { status: number; headers: string; body: Record<string, unknown> } {
+  const [head, body] = response.split("\r\n\r\n", 2) as [string, string];
+  return { status: Number(head.split(" ")[1]), headers: head.toLowerCase(), body: JSON.parse(body) as Record<string, unknown> };
+}
+
+describe("listener limits", () => {
+  test("headers over the limit get 431 with a JSON body", async () => {
+    const r = parse(await raw(tight.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(4096)}\r\n\r\n`));
+    assert.equal(r.status, 431);
+    assert.match(r.headers, /content-type: application\/json/);
+    assert.equal(r.body.error, "header_too_large");
+  });
+
+  test("headers under the limit pass", async () => {
+    const reply = await ask(tight.port, { path: "/ok", headers: { "x-fine": "a".repeat(1000) } });
+    assert.equal(reply.status, 200);
+  });
+
+  test("Content-Length together with Transfer-Encoding gets 400 with a JSON body", async () => {
+    const before = up.requests.length;
+    const r = parse(
+      await raw(tight.port, "POST /smuggle HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+    );
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error, "invalid_framing");
+    assert.equal(up.requests.length, before, "nothing reaches the upstream");
+  });
+
+  test("a slowloris request (headers never finish) gets 408", async () => {
+    const r = parse(await raw(tight.port, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+    assert.equal(r.status, 408);
+    assert.equal(r.body.error, "request_timeout");
+  });
+
+  test("a request body that stalls past the request timeout gets 408 and the upstream request is cancelled", async () => {
+    const aborted = up.waitForAbort("/sink/stalled");
+    const r = parse(await raw(tight.port, "POST /sink/stalled HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf"));
+    assert.equal(r.status, 408);
+    await aborted;
+  });
+
+  test("an idle keep-alive connection is closed after the keep-alive timeout", async () => {
+    const socket = net.connect(tight.port, "127.0.0.1");
+    let received = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (c: string) => (received += c));
+    socket.write("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+    await once(socket, "close");
+    assert.match(received, /^HTTP\/1\.1 200 /);
+    assert.match(received.toLowerCase(), /\r\nkeep-alive: timeout=1\r\n/);
+  });
+
+  test("connections beyond maxConnections are refused; capacity returns when they close", async () => {
+    const held = [net.connect(capped.port, "127.0.0.1"), net.connect(capped.port, "127.0.0.1")];
+    await Promise.all(held.map((s) => once(s, "connect")));
+    await waitForConnections(capped, 2);
+    const refused = await raw(capped.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.equal(refused, "", "the excess connection is closed without an answer");
+    for (const s of held) s.destroy();
+    await waitForConnections(capped, 0);
+    assert.equal((await ask(capped.port, { path: "/again" })).status, 200);
+  });
+});
+
+async function waitForConnections(gw: GatewayUnderTest, count: number): Promise<void> {
+  for (;;) {
+    const n = await new Promise<number>((resolve, reject) => gw.server.getConnections((err, c) => (err ? reject(err) : resolve(c))));
+    if (n === count) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
