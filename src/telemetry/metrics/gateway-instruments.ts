@@ -1,0 +1,31 @@
+// Gateway-level instruments, observed at collection time from GatewayStats and the drop
+// counters: nothing is recorded on the request path for them.
+import type { GatewayStats } from "../hooks.ts";
+import type { TelemetryDrops } from "../export/drops.ts";
+import { TOLLGATE_VERSION } from "../version.ts";
+import { BUILD_INFO, CONFIG_RELOADS, OPEN_CONNECTIONS, RETRIES, TELEMETRY_DROPPED } from "./instruments.ts";
+import type { ObservableInstrument } from "./store.ts";
+
+export function gatewayInstruments(stats: GatewayStats | undefined, drops: TelemetryDrops): ObservableInstrument[] {
+  const out: ObservableInstrument[] = [
+    { descriptor: BUILD_INFO, observe: () => [[{ "tollgate.version": TOLLGATE_VERSION, "process.runtime.version": process.versions.node }, 1]] },
+    {
+      descriptor: TELEMETRY_DROPPED,
+      observe: () => drops.snapshot().map((d) => [{ signal: d.signal, reason: d.reason }, d.count] as const),
+    },
+  ];
+  if (stats !== undefined) {
+    out.push(
+      {
+        descriptor: CONFIG_RELOADS,
+        observe: () => [
+          [{ outcome: "success" }, stats.reloads.success],
+          [{ outcome: "failure" }, stats.reloads.failure],
+        ],
+      },
+      { descriptor: RETRIES, observe: () => [...stats.retries].map(([backend, n]) => [{ "tollgate.backend.name": backend }, n] as const) },
+      { descriptor: OPEN_CONNECTIONS, observe: () => [...stats.openConnections()].map(([backend, n]) => [{ "tollgate.backend.name": backend }, n] as const) },
+    );
+  }
+  return out;
+}

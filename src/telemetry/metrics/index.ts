@@ -1,0 +1,147 @@
+// The metrics signal: one instrument set per resource (Gateway identity), recorded by the
+// request hooks, read by the OTLP periodic reader (any temporality, explicit or
+// exponential histograms, exemplars) and by the Prometheus endpoint (cumulative).
+import type { Resource } from "@opentelemetry/resources";
+import type { MetricsEndpoint } from "../../admin/metrics-endpoint.ts";
+import type { GatewayModel } from "../../config/model.ts";
+import type { RuntimePlan } from "../../plan/types.ts";
+import type { Exchange, UpstreamAttempt } from "../../proxy/exchange.ts";
+import type { Env } from "../env.ts";
+import type { TelemetryDrops } from "../export/drops.ts";
+import { displayEndpoint, resolveOtlpExporterConfig } from "../export/otlp-config.ts";
+import { RateLimitedWarning, type WarnSink } from "../export/warnings.ts";
+import type { GatewayStats } from "../hooks.ts";
+import { prometheusEndpoint } from "../prometheus/endpoint.ts";
+import type { MethodNormalizer } from "../trace/attributes.ts";
+import { OtlpCollector } from "./collect.ts";
+import { gatewayInstruments } from "./gateway-instruments.ts";
+import { createConsoleMetricExporter, createOtlpMetricExporter, PeriodicReader } from "./otlp-export.ts";
+import { compilePlanMetrics, RequestMetrics } from "./request-metrics.ts";
+import { metricSettingsFromEnv, type MetricSettings } from "./settings.ts";
+import { InstrumentSet, type ObservableInstrument } from "./store.ts";
+
+export interface MetricsSignalOptions {
+  readonly env: Env;
+  readonly drops: TelemetryDrops;
+  readonly warn: WarnSink;
+  readonly stats: GatewayStats | undefined;
+  readonly methods: MethodNormalizer;
+  readonly resourceFor: (gateway: GatewayModel | undefined) => Resource;
+}
+
+export class MetricsSignal {
+  readonly settings: MetricSettings;
+  readonly endpoint: MetricsEndpoint | undefined;
+  readonly #sets = new Map<Resource, InstrumentSet>();
+  readonly #observables: ObservableInstrument[];
+  readonly #requests: RequestMetrics;
+  readonly #readers: PeriodicReader[] = [];
+  readonly #o: MetricsSignalOptions;
+  #primary: InstrumentSet;
+
+  constructor(o: MetricsSignalOptions) {
+    this.#o = o;
+    const settings = metricSettingsFromEnv(o.env);
+    this.settings = settings;
+    for (const p of settings.problems) o.warn(p, { signal: "metrics" });
+    const shape = settings.otlp ? { temporality: settings.temporality, histogramAggregation: settings.histogramAggregation } : undefined;
+    const setOf = (resource: Resource): InstrumentSet => {
+      let set = this.#sets.get(resource);
+      if (set === undefined) {
+        set = new InstrumentSet(resource, settings.cardinalityLimit, shape);
+        this.#sets.set(resource, set);
+      }
+      return set;
+    };
+    this.#primary = setOf(o.resourceFor(undefined));
+    this.#observables = gatewayInstruments(o.stats, o.drops);
+    this.#requests = new RequestMetrics(o.methods, settings.exemplarFilter, settings.cardinalityLimit, (plan) =>
+      compilePlanMetrics(plan, {
+        env: o.env,
+        setFor: (g) => setOf(o.resourceFor(g)),
+        warn: (m) => o.warn(m, { signal: "metrics" }),
+        cardinalityLimit: settings.cardinalityLimit,
+      }),
+    );
+    this.#setOf = setOf;
+
+    const collector = new OtlpCollector(settings.temporality);
+    const collect = () => [...this.#sets.values()].map((set) => collector.collect(set, set === this.#primary ? this.#observables : []));
+    if (settings.otlp) {
+      const config = resolveOtlpExporterConfig(o.env, "metrics", undefined);
+      for (const p of config.problems) o.warn(p, { signal: "metrics" });
+      const endpoint = displayEndpoint(config);
+      this.#readers.push(
+        new PeriodicReader(createOtlpMetricExporter(config), {
+          intervalMs: settings.intervalMs,
+          timeoutMs: settings.timeoutMs,
+          drops: o.drops,
+          warning: new RateLimitedWarning(endpoint, o.warn),
+          collect,
+        }),
+      );
+    }
+    if (settings.console) {
+      const cumulative = new OtlpCollector("cumulative");
+      this.#readers.push(
+        new PeriodicReader(createConsoleMetricExporter(), {
+          intervalMs: settings.intervalMs,
+          timeoutMs: settings.timeoutMs,
+          drops: o.drops,
+          warning: undefined,
+          collect: () => [...this.#sets.values()].map((set) => cumulative.collect(set, set === this.#primary ? this.#observables : [])),
+        }),
+      );
+    }
+    this.endpoint = settings.prometheus
+      ? prometheusEndpoint({
+          sets: () => [...this.#sets.values()].filter((s) => s === this.#primary || s.instruments.size > 0),
+          observables: () => this.#observables,
+        })
+      : undefined;
+  }
+
+  readonly #setOf: (resource: Resource) => InstrumentSet;
+
+  onPlan(plan: RuntimePlan): void {
+    // Gateway-level instruments belong to the first Gateway's identity (the usual one-Gateway deployment).
+    this.#primary = this.#setOf(this.#o.resourceFor(plan.config.gateways[0]));
+    this.#requests.onPlan(plan);
+  }
+
+  onRequestStart(ex: Exchange): void {
+    this.#requests.onRequestStart(ex);
+  }
+
+  onAttemptEnd(ex: Exchange, attempt: UpstreamAttempt): void {
+    this.#requests.onAttemptEnd(ex, attempt);
+  }
+
+  onRequestEnd(ex: Exchange): void {
+    this.#requests.onRequestEnd(ex);
+  }
+
+  /** Data points the collectors acknowledged. */
+  exportedPoints(): number {
+    return this.#readers.reduce((n, r) => n + r.exported, 0);
+  }
+
+  async flush(timeoutMs: number): Promise<void> {
+    await Promise.all(this.#readers.map((r) => raceTimeout(r.collectAndExport(), timeoutMs)));
+  }
+
+  async shutdown(timeoutMs: number): Promise<void> {
+    await Promise.all(this.#readers.map((r) => r.shutdown(timeoutMs)));
+  }
+}
+
+function raceTimeout(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    void work.finally(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}

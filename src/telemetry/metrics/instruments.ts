@@ -1,0 +1,121 @@
+// The instruments Tollgate records, as the HTTP semconv and the registry name them.
+import { DEFAULT_BUCKETS, DURATION_BUCKETS } from "./histograms.ts";
+import type { InstrumentDescriptor } from "./store.ts";
+
+export const SERVER_DURATION: InstrumentDescriptor = {
+  name: "http.server.request.duration",
+  unit: "s",
+  description: "Duration of HTTP server requests.",
+  kind: "histogram",
+  valueType: "double",
+  boundaries: DURATION_BUCKETS,
+};
+
+export const CLIENT_DURATION: InstrumentDescriptor = {
+  name: "http.client.request.duration",
+  unit: "s",
+  description: "Duration of HTTP client requests.",
+  kind: "histogram",
+  valueType: "double",
+  boundaries: DURATION_BUCKETS,
+};
+
+export const ACTIVE_REQUESTS: InstrumentDescriptor = {
+  name: "http.server.active_requests",
+  unit: "{request}",
+  description: "Number of active HTTP server requests.",
+  kind: "updowncounter",
+  valueType: "int",
+};
+
+export const REQUEST_BODY_SIZE: InstrumentDescriptor = {
+  name: "http.server.request.body.size",
+  unit: "By",
+  description: "Size of HTTP server request bodies.",
+  kind: "histogram",
+  valueType: "int",
+  boundaries: DEFAULT_BUCKETS,
+};
+
+export const RESPONSE_BODY_SIZE: InstrumentDescriptor = {
+  name: "http.server.response.body.size",
+  unit: "By",
+  description: "Size of HTTP server response bodies.",
+  kind: "histogram",
+  valueType: "int",
+  boundaries: DEFAULT_BUCKETS,
+};
+
+export const CONFIG_RELOADS: InstrumentDescriptor = {
+  name: "tollgate.config.reloads",
+  unit: "{reload}",
+  description: "Config reload attempts since start, by outcome.",
+  kind: "counter",
+  valueType: "int",
+};
+
+export const OPEN_CONNECTIONS: InstrumentDescriptor = {
+  name: "tollgate.upstream.open_connections",
+  unit: "{connection}",
+  description: "Open upstream connections, by backend.",
+  kind: "updowncounter",
+  valueType: "int",
+};
+
+export const RETRIES: InstrumentDescriptor = {
+  name: "tollgate.upstream.retries",
+  unit: "{retry}",
+  description: "Upstream retries since start, by backend.",
+  kind: "counter",
+  valueType: "int",
+};
+
+export const TELEMETRY_DROPPED: InstrumentDescriptor = {
+  name: "tollgate.telemetry.dropped",
+  unit: "{item}",
+  description: "Telemetry items produced but never delivered, by signal and reason.",
+  kind: "counter",
+  valueType: "int",
+};
+
+export const BUILD_INFO: InstrumentDescriptor = {
+  name: "tollgate.build.info",
+  unit: "",
+  description: "Tollgate build information; always 1.",
+  kind: "gauge",
+  valueType: "int",
+};
+
+/** Names a TelemetryPolicy metrics override may use, mapped to the instrument they extend. */
+export const OVERRIDE_NAME_MAP: Readonly<Record<string, string>> = {
+  "http.server.request.duration": SERVER_DURATION.name,
+  "http.client.request.duration": CLIENT_DURATION.name,
+  "http.server.active_requests": ACTIVE_REQUESTS.name,
+  "http.server.request.body.size": REQUEST_BODY_SIZE.name,
+  "http.server.response.body.size": RESPONSE_BODY_SIZE.name,
+  // Request-count style names (Istio, the GEP's example, Prometheus habits): the request
+  // count is the duration histogram's count, so they extend the duration histogram.
+  "example.com/http/request_count": SERVER_DURATION.name,
+  "gateway.networking.k8s.io/http/request_count": SERVER_DURATION.name,
+  request_count: SERVER_DURATION.name,
+  requests_total: SERVER_DURATION.name,
+  http_requests_total: SERVER_DURATION.name,
+  "istio_requests_total": SERVER_DURATION.name,
+  "http_server_request_duration_seconds": SERVER_DURATION.name,
+  "request_duration": SERVER_DURATION.name,
+  "istio_request_duration_milliseconds": SERVER_DURATION.name,
+  "http_client_request_duration_seconds": CLIENT_DURATION.name,
+  "http_server_active_requests": ACTIVE_REQUESTS.name,
+  "request_bytes": REQUEST_BODY_SIZE.name,
+  "istio_request_bytes": REQUEST_BODY_SIZE.name,
+  "response_bytes": RESPONSE_BODY_SIZE.name,
+  "istio_response_bytes": RESPONSE_BODY_SIZE.name,
+};
+
+/** Maps an override name; names ending in `/request_count` (any domain) count requests too. */
+export function overrideTarget(name: string): string | undefined {
+  const direct = OVERRIDE_NAME_MAP[name];
+  if (direct !== undefined) return direct;
+  if (/\/request_count$/.test(name)) return SERVER_DURATION.name;
+  return undefined;
+}

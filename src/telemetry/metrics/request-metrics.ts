@@ -1,0 +1,288 @@
+// The metrics half of the request hooks. onPlan compiles one RuleMetrics per rule (and
+// per listener, for requests no rule matched): the instrument set of the rule's gateway,
+// the static attributes, and the override sources. Per request the hooks build a short key
+// from the few values that vary (method, status, error type, scheme, protocol, override
+// header values), find the cached series group for it and record: no attribute hashing,
+// no allocation once a key has been seen.
+import type { Attributes, AttributeValue } from "@opentelemetry/api";
+import type { GatewayModel, MetricsModel } from "../../config/model.ts";
+import type { CompiledListener, RuntimePlan } from "../../plan/types.ts";
+import type { Exchange, UpstreamAttempt } from "../../proxy/exchange.ts";
+import type { Env } from "../env.ts";
+import type { MethodNormalizer } from "../trace/attributes.ts";
+import type { Exemplar } from "./histograms.ts";
+import { ACTIVE_REQUESTS, CLIENT_DURATION, overrideTarget, REQUEST_BODY_SIZE, RESPONSE_BODY_SIZE, SERVER_DURATION } from "./instruments.ts";
+import type { ExemplarFilter } from "./settings.ts";
+import type { Instrument, InstrumentSet, Series } from "./store.ts";
+import { clientSpanOf, serverSpanOf } from "./trace-context.ts";
+import { compileSource, headerValue, type CompiledSource, type RuleScope } from "./value-sources.ts";
+
+interface DynamicAttr {
+  readonly name: string;
+  readonly source: CompiledSource;
+}
+
+interface InstrumentAttrs {
+  /** Added to the instrument's attributes for every request of the rule. */
+  readonly statics: ReadonlyArray<readonly [string, AttributeValue]>;
+  /** Read per request; part of the series key. */
+  readonly dynamic: readonly DynamicAttr[];
+}
+
+interface ServerGroup {
+  readonly duration: Series;
+  readonly requestSize: Series;
+  readonly responseSize: Series;
+}
+
+export interface RuleMetrics {
+  readonly enabled: boolean;
+  readonly set: InstrumentSet;
+  readonly httpRoute: string | undefined;
+  readonly gatewayName: string;
+  readonly routeName: string | undefined;
+  readonly attrs: ReadonlyMap<string, InstrumentAttrs>;
+  /** Any dynamic source at all: when false the key needs no header reads. */
+  readonly anyDynamic: boolean;
+  readonly serverGroups: Map<string, ServerGroup>;
+  readonly active: Map<string, Series>;
+  readonly client: Map<string, Series>;
+}
+
+export interface PlanMetrics {
+  readonly plan: RuntimePlan;
+  readonly rules: readonly RuleMetrics[];
+  readonly listeners: ReadonlyMap<CompiledListener, RuleMetrics>;
+}
+
+export interface MetricsCompileContext {
+  readonly env: Env;
+  readonly setFor: (gateway: GatewayModel) => InstrumentSet;
+  readonly warn: (message: string) => void;
+  readonly cardinalityLimit: number;
+}
+
+const NO_ATTRS: InstrumentAttrs = { statics: [], dynamic: [] };
+
+export function compilePlanMetrics(plan: RuntimePlan, ctx: MetricsCompileContext): PlanMetrics {
+  const warned = new Set<string>();
+  const rules = plan.rules.map((r) => compileRule({ gateway: r.gateway, listenerName: r.listener.name, rule: r }, ctx, warned));
+  const listeners = new Map<CompiledListener, RuleMetrics>();
+  for (const l of plan.listeners) {
+    const g = l.gateways[0];
+    if (g !== undefined) listeners.set(l, compileRule({ gateway: g, listenerName: undefined, rule: undefined }, ctx, warned));
+  }
+  return { plan, rules, listeners };
+}
+
+function compileRule(scope: RuleScope, ctx: MetricsCompileContext, warned: Set<string>): RuleMetrics {
+  const model: MetricsModel | undefined = scope.gateway.telemetry.metrics;
+  const attrs = new Map<string, InstrumentAttrs>();
+  let anyDynamic = false;
+  for (const o of model?.overrides ?? []) {
+    const target = overrideTarget(o.name);
+    if (target === undefined) {
+      const w = `metrics override "${o.name}" names no Tollgate metric; it is ignored (see docs/metrics.md for the names)`;
+      if (!warned.has(w)) {
+        warned.add(w);
+        ctx.warn(w);
+      }
+      continue;
+    }
+    const prev = attrs.get(target) ?? NO_ATTRS;
+    const statics = [...prev.statics];
+    const dynamic = [...prev.dynamic];
+    for (const a of o.attributes) {
+      const source = compileSource(a, scope, ctx.env);
+      if (source.kind === "static") statics.push([a.name, source.value]);
+      else if (source.kind !== "absent") {
+        dynamic.push({ name: a.name, source });
+        anyDynamic = true;
+      }
+    }
+    attrs.set(target, { statics, dynamic });
+  }
+  const g = scope.gateway;
+  return {
+    enabled: model === undefined || model.enabled,
+    set: ctx.setFor(g),
+    httpRoute: scope.rule?.httpRoute,
+    gatewayName: `${g.ref.namespace}/${g.ref.name}`,
+    routeName: scope.rule?.routeKey,
+    attrs,
+    anyDynamic,
+    serverGroups: new Map(),
+    active: new Map(),
+    client: new Map(),
+  };
+}
+
+export class RequestMetrics {
+  readonly #methods: MethodNormalizer;
+  readonly #filter: ExemplarFilter;
+  readonly #limit: number;
+  readonly #compile: (plan: RuntimePlan) => PlanMetrics;
+  readonly #byPlan = new WeakMap<RuntimePlan, PlanMetrics>();
+  #current: PlanMetrics | undefined = undefined;
+
+  constructor(methods: MethodNormalizer, filter: ExemplarFilter, cardinalityLimit: number, compile: (plan: RuntimePlan) => PlanMetrics) {
+    this.#methods = methods;
+    this.#filter = filter;
+    this.#limit = cardinalityLimit;
+    this.#compile = compile;
+  }
+
+  onPlan(plan: RuntimePlan): void {
+    const pm = this.#compile(plan);
+    this.#byPlan.set(plan, pm);
+    this.#current = pm;
+  }
+
+  #ruleFor(ex: Exchange): RuleMetrics | undefined {
+    let pm = this.#current;
+    if (pm === undefined || pm.plan !== ex.plan) {
+      pm = this.#byPlan.get(ex.plan);
+      if (pm === undefined) {
+        pm = this.#compile(ex.plan);
+        this.#byPlan.set(ex.plan, pm);
+      }
+    }
+    const m = ex.match;
+    return m !== undefined ? pm.rules[m.rule.id] : pm.listeners.get(ex.listener);
+  }
+
+  onRequestStart(ex: Exchange): void {
+    const rm = this.#ruleFor(ex);
+    if (rm === undefined || !rm.enabled) return;
+    this.#activeSeries(rm, ex).add(1);
+  }
+
+  onRequestEnd(ex: Exchange): void {
+    const rm = this.#ruleFor(ex);
+    if (rm === undefined || !rm.enabled) return;
+    this.#activeSeries(rm, ex).add(-1);
+    const method = this.#methods.normalize(ex.method);
+    let key = `${method}\u0001${ex.status}\u0001${ex.errorType ?? ""}\u0001${ex.scheme}\u0001${ex.protocolVersion}`;
+    if (rm.anyDynamic) key += dynamicKey(rm, ex);
+    let group = rm.serverGroups.get(key);
+    if (group === undefined) {
+      group = this.#serverGroup(rm, ex, method);
+      if (rm.serverGroups.size < this.#limit) rm.serverGroups.set(key, group);
+    }
+    const end = ex.endPerfMs > 0 ? ex.endPerfMs : performance.now();
+    const seconds = Math.max(0, end - ex.startPerfMs) / 1000;
+    group.duration.record(seconds, this.#exemplar(ex, seconds));
+    group.requestSize.record(ex.bytesReceived, undefined);
+    group.responseSize.record(ex.bytesSent, undefined);
+  }
+
+  onAttemptEnd(ex: Exchange, attempt: UpstreamAttempt): void {
+    const rm = this.#ruleFor(ex);
+    if (rm === undefined || !rm.enabled) return;
+    const method = this.#methods.normalize(attempt.method);
+    const ep = attempt.endpoint;
+    const backend = attempt.backend.displayName;
+    let key = `${method}\u0001${attempt.status}\u0001${attempt.errorType ?? ""}\u0001${ep.host}\u0001${ep.port}\u0001${backend}`;
+    if (rm.anyDynamic) key += dynamicKey(rm, ex);
+    let series = rm.client.get(key);
+    if (series === undefined) {
+      const a: Attributes = { "http.request.method": method, "server.address": ep.host, "server.port": ep.port };
+      if (attempt.status > 0) a["http.response.status_code"] = attempt.status;
+      const errorType = attempt.errorType ?? (attempt.status >= 400 ? String(attempt.status) : attempt.status === 0 ? "_OTHER" : undefined);
+      if (errorType !== undefined) a["error.type"] = errorType;
+      a["tollgate.gateway.name"] = rm.gatewayName;
+      a["tollgate.backend.name"] = backend;
+      addOverrides(a, rm.attrs.get(CLIENT_DURATION.name), ex);
+      series = rm.set.instrument(CLIENT_DURATION).seriesFor(a);
+      if (rm.client.size < this.#limit) rm.client.set(key, series);
+    }
+    const end = attempt.endPerfMs > 0 ? attempt.endPerfMs : performance.now();
+    const seconds = Math.max(0, end - attempt.startPerfMs) / 1000;
+    let exemplar: Exemplar | undefined;
+    if (this.#filter !== "always_off") {
+      const c = clientSpanOf(attempt);
+      if (c !== undefined && (c.sampled || this.#filter === "always_on")) {
+        exemplar = { value: seconds, timeMs: attempt.startTimeMs + seconds * 1000, traceId: c.traceId, spanId: c.spanId };
+      }
+    }
+    series.record(seconds, exemplar);
+  }
+
+  #exemplar(ex: Exchange, seconds: number): Exemplar | undefined {
+    if (this.#filter === "always_off") return undefined;
+    const s = serverSpanOf(ex);
+    if (s === undefined || !(s.sampled || this.#filter === "always_on")) return undefined;
+    return { value: seconds, timeMs: ex.startTimeMs + seconds * 1000, traceId: s.traceId, spanId: s.spanId };
+  }
+
+  #activeSeries(rm: RuleMetrics, ex: Exchange): Series {
+    const method = this.#methods.normalize(ex.method);
+    const key = method + "\u0001" + ex.scheme;
+    let s = rm.active.get(key);
+    if (s === undefined) {
+      const a: Attributes = { "http.request.method": method, "url.scheme": ex.scheme, "tollgate.gateway.name": rm.gatewayName };
+      const o = rm.attrs.get(ACTIVE_REQUESTS.name);
+      if (o !== undefined) for (const [k, v] of o.statics) a[k] = v;
+      s = rm.set.instrument(ACTIVE_REQUESTS).seriesFor(a);
+      if (rm.active.size < this.#limit) rm.active.set(key, s);
+    }
+    return s;
+  }
+
+  #serverGroup(rm: RuleMetrics, ex: Exchange, method: string): ServerGroup {
+    const base: Attributes = { "http.request.method": method, "url.scheme": ex.scheme };
+    if (rm.httpRoute !== undefined) base["http.route"] = rm.httpRoute;
+    if (ex.status > 0) base["http.response.status_code"] = ex.status;
+    const errorType = ex.errorType ?? (ex.status >= 500 ? String(ex.status) : undefined);
+    if (errorType !== undefined) base["error.type"] = errorType;
+    base["network.protocol.version"] = ex.protocolVersion;
+    base["tollgate.gateway.name"] = rm.gatewayName;
+    if (rm.routeName !== undefined) base["tollgate.route.name"] = rm.routeName;
+    const seriesOf = (instrument: Instrument): Series => {
+      const o = rm.attrs.get(instrument.descriptor.name);
+      if (o === undefined) return instrument.seriesFor(base);
+      const a: Attributes = { ...base };
+      addOverrides(a, o, ex);
+      return instrument.seriesFor(a);
+    };
+    return {
+      duration: seriesOf(rm.set.instrument(SERVER_DURATION)),
+      requestSize: seriesOf(rm.set.instrument(REQUEST_BODY_SIZE)),
+      responseSize: seriesOf(rm.set.instrument(RESPONSE_BODY_SIZE)),
+    };
+  }
+}
+
+function dynamicValue(source: CompiledSource, ex: Exchange): string | undefined {
+  switch (source.kind) {
+    case "requestHeader":
+      return headerValue(ex.req.headers, source.header) ?? source.defaultValue;
+    case "responseHeader":
+      return headerValue(ex.res.getHeaders(), source.header) ?? source.defaultValue;
+    case "backend":
+      return ex.backend?.displayName;
+    case "static":
+      return source.value;
+    case "absent":
+      return undefined;
+  }
+}
+
+/** The per-request part of the series key: every dynamic override value, in order. */
+function dynamicKey(rm: RuleMetrics, ex: Exchange): string {
+  let key = "";
+  for (const o of rm.attrs.values()) {
+    for (const d of o.dynamic) key += "\u0002" + (dynamicValue(d.source, ex) ?? "");
+  }
+  return key;
+}
+
+function addOverrides(a: Attributes, o: InstrumentAttrs | undefined, ex: Exchange): void {
+  if (o === undefined) return;
+  for (const [k, v] of o.statics) a[k] = v;
+  for (const d of o.dynamic) {
+    const v = dynamicValue(d.source, ex);
+    if (v !== undefined) a[d.name] = v;
+  }
+}
+
