@@ -42,6 +42,7 @@ export interface TestUpstream {
  * - `/reset-mid-body`       sends headers and part of a body, then destroys the socket
  * - `/bytes/N`              streams N bytes (64 KiB chunks, honouring backpressure)
  * - `/sink`                 reads the request body and answers with its byte count
+ * - `/hop-by-hop`           answers with hop-by-hop headers (and one named in Connection)
  * - anything else           echoes method, url, headers and body byte count as JSON
  */
 export async function startUpstream(name = "upstream"): Promise<TestUpstream> {
@@ -131,6 +132,18 @@ export async function startUpstream(name = "upstream"): Promise<TestUpstream> {
       }
       case "bytes": {
         streamBytes(res, Number(parts[2]));
+        return;
+      }
+      case "hop-by-hop": {
+        afterBody(() => {
+          res.setHeader("connection", "x-hop-secret");
+          res.setHeader("x-hop-secret", "must not pass");
+          res.setHeader("keep-alive", "timeout=5");
+          res.setHeader("proxy-authenticate", "Basic realm=upstream");
+          res.setHeader("proxy-connection", "keep-alive");
+          res.setHeader("x-end-to-end", "passes");
+          json(200, { upstream: name });
+        });
         return;
       }
       case "sink": {

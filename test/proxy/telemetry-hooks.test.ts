@@ -1,0 +1,183 @@
+// The proxy calls the RequestTelemetry hooks in order with the Exchange filled. The
+// recorder below is a real implementation of our own interface that keeps what it sees.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { Exchange, UpstreamAttempt } from "../../src/proxy/exchange.ts";
+import type { OutgoingHeaders, RequestTelemetry } from "../../src/telemetry/hooks.ts";
+import type { RuntimePlan } from "../../src/plan/types.ts";
+import { type TestUpstream, closedPort, startUpstream } from "../support/upstreams.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, startGateway } from "./harness.ts";
+
+class RecordingTelemetry implements RequestTelemetry {
+  readonly events: string[] = [];
+  readonly ended: Exchange[] = [];
+  readonly #waiters: { path: string; resolve: (e: Exchange) => void }[] = [];
+
+  onPlan(_plan: RuntimePlan): void {}
+
+  onRequestStart(exchange: Exchange): void {
+    this.events.push(`start ${exchange.path} match=${exchange.match === undefined ? "none" : exchange.match.rule.routeKey}`);
+  }
+
+  onAttemptStart(exchange: Exchange, attempt: UpstreamAttempt, headers: OutgoingHeaders): void {
+    this.events.push(`attemptStart ${exchange.path} #${attempt.index}`);
+    headers.traceparent = `00-0af7651916cd43dd8448eb211c80319c-${String(attempt.index + 1).padStart(16, "0")}-01`;
+  }
+
+  onAttemptEnd(exchange: Exchange, attempt: UpstreamAttempt): void {
+    this.events.push(`attemptEnd ${exchange.path} #${attempt.index} status=${attempt.status} error=${attempt.errorType ?? "-"}`);
+  }
+
+  onRequestEnd(exchange: Exchange): void {
+    this.events.push(`end ${exchange.path} status=${exchange.status}`);
+    this.ended.push(exchange);
+    for (let i = this.#waiters.length - 1; i >= 0; i--) {
+      if (this.#waiters[i]!.path === exchange.path) this.#waiters.splice(i, 1)[0]!.resolve(exchange);
+    }
+  }
+
+  /** The exchange for `path` once onRequestEnd ran for it. */
+  endOf(path: string): Promise<Exchange> {
+    const done = this.ended.find((e) => e.path === path);
+    if (done !== undefined) return Promise.resolve(done);
+    return new Promise((resolve) => this.#waiters.push({ path, resolve }));
+  }
+
+  eventsFor(path: string): string[] {
+    return this.events.filter((e) => e.split(" ")[1] === path);
+  }
+}
+
+let up: TestUpstream;
+let gw: GatewayUnderTest;
+const telemetry = new RecordingTelemetry();
+
+before(async () => {
+  up = await startUpstream("up");
+  const dead = await closedPort();
+  gw = await startGateway(
+    `${GATEWAY_YAML}${backendYaml("up", up.port)}${backendYaml("dead", dead)}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop, namespace: default}
+spec:
+  parentRefs: [{name: edge}]
+  rules:
+    - name: flaky
+      matches: [{path: {type: PathPrefix, value: /flaky}}]
+      retry: {codes: [503], attempts: 1, backoff: 1ms}
+      backendRefs: [${ref("up")}]
+    - matches: [{path: {type: PathPrefix, value: /dead}}]
+      backendRefs: [${ref("dead")}]
+    - matches: [{path: {type: PathPrefix, value: /facts}}, {path: {type: PathPrefix, value: /hang}}]
+      backendRefs: [${ref("up")}]
+---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: trust, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: edge}]
+  trustForwardedHeaders: true
+  xffNumTrustedHops: 1
+`,
+    telemetry,
+  );
+});
+
+after(async () => {
+  await gw?.close();
+  await up?.close();
+});
+
+describe("telemetry hooks", () => {
+  test("are called in order around every attempt; propagation headers reach the upstream", async () => {
+    const r = await ask(gw.port, { method: "PUT", path: "/flaky/k/1/503?x=1", body: "" });
+    assert.equal(r.status, 200);
+    const exchange = await telemetry.endOf("/flaky/k/1/503");
+    assert.deepEqual(telemetry.eventsFor("/flaky/k/1/503"), [
+      "start /flaky/k/1/503 match=default/shop",
+      "attemptStart /flaky/k/1/503 #0",
+      "attemptEnd /flaky/k/1/503 #0 status=503 error=503",
+      "attemptStart /flaky/k/1/503 #1",
+      "attemptEnd /flaky/k/1/503 #1 status=200 error=-",
+      "end /flaky/k/1/503 status=200",
+    ]);
+    const seen = up.requests.filter((q) => q.url.startsWith("/flaky/k/"));
+    assert.deepEqual(
+      seen.map((q) => q.headers.traceparent),
+      ["00-0af7651916cd43dd8448eb211c80319c-0000000000000001-01", "00-0af7651916cd43dd8448eb211c80319c-0000000000000002-01"],
+    );
+    assert.equal(exchange.method, "PUT");
+    assert.equal(exchange.query, "x=1");
+    assert.equal(exchange.status, 200);
+    assert.equal(exchange.backend?.displayName, "default/up");
+    assert.equal(exchange.match?.rule.ruleName, "flaky");
+    assert.equal(exchange.attempts.length, 2);
+    assert.equal(exchange.attempts[1]!.url, `http://127.0.0.1:${up.port}/flaky/k/1/503?x=1`);
+    assert.equal(exchange.attempts[1]!.peerAddress, "127.0.0.1");
+    assert.equal(exchange.attempts[1]!.peerPort, up.port);
+    assert.equal(exchange.bytesSent, r.body.length);
+    assert.ok(exchange.startTimeMs > 0 && exchange.endPerfMs >= exchange.responseStartPerfMs && exchange.responseStartPerfMs > exchange.startPerfMs);
+    assert.equal(exchange.responseFlags, "");
+    assert.equal(exchange.errorType, undefined);
+  });
+
+  test("fill client and server facts from trusted forwarding headers", async () => {
+    await ask(gw.port, {
+      method: "POST",
+      path: "/facts",
+      body: "12345",
+      headers: { host: "internal:8080", "x-forwarded-for": "203.0.113.9, 10.0.0.2", "x-forwarded-host": "shop.example.com", "x-forwarded-proto": "https" },
+    });
+    const exchange = await telemetry.endOf("/facts");
+    assert.equal(exchange.clientAddress, "203.0.113.9", "one trusted hop skips the right-most entry");
+    assert.equal(exchange.peerAddress, "127.0.0.1");
+    assert.equal(exchange.serverAddress, "shop.example.com");
+    assert.equal(exchange.serverPort, 443);
+    assert.equal(exchange.scheme, "https");
+    assert.equal(exchange.bytesReceived, 5);
+    assert.equal(exchange.protocolVersion, "1.1");
+  });
+
+  test("a missing route: NR, error.type 404, no attempts", async () => {
+    const r = await ask(gw.port, { path: "/nothing" });
+    assert.equal(r.status, 404);
+    const exchange = await telemetry.endOf("/nothing");
+    assert.equal(exchange.match, undefined);
+    assert.equal(exchange.status, 404);
+    assert.equal(exchange.errorType, "404");
+    assert.equal(exchange.responseFlags, "NR");
+    assert.equal(exchange.attempts.length, 0);
+    assert.deepEqual(telemetry.eventsFor("/nothing"), ["start /nothing match=none", "end /nothing status=404"]);
+  });
+
+  test("a refused upstream: UF, error.type connection_refused", async () => {
+    const refused = await ask(gw.port, { path: "/dead/x" });
+    assert.equal(refused.status, 502);
+    const dead = await telemetry.endOf("/dead/x");
+    assert.equal(dead.errorType, "connection_refused");
+    assert.equal(dead.responseFlags, "UF");
+    assert.equal(dead.attempts[0]!.errorType, "connection_refused");
+    assert.deepEqual(telemetry.eventsFor("/dead/x").map((e) => e.split(" ")[0]), ["start", "attemptStart", "attemptEnd", "end"]);
+  });
+
+  test("a client abort: DC, clientAborted, attempt ended before the request", async () => {
+    const req = http.get({ host: "127.0.0.1", port: gw.port, path: "/hang", agent: false });
+    req.on("error", () => {});
+    await up.waitFor("/hang");
+    req.destroy();
+    const exchange = await telemetry.endOf("/hang");
+    assert.equal(exchange.clientAborted, true);
+    assert.equal(exchange.responseFlags, "DC");
+    assert.equal(exchange.errorType, "client_aborted");
+    assert.deepEqual(telemetry.eventsFor("/hang").map((e) => e.split(" ")[0]), ["start", "attemptStart", "attemptEnd", "end"]);
+  });
+
+  test("onRequestEnd runs exactly once per request", async () => {
+    const counts = new Map<string, number>();
+    for (const e of telemetry.ended) counts.set(e.path, (counts.get(e.path) ?? 0) + 1);
+    assert.ok(counts.size >= 4);
+    for (const [path, n] of counts) assert.equal(n, 1, path);
+  });
+});
