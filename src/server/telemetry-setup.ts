@@ -1,9 +1,11 @@
 // Where a serving process gets its telemetry. Each process (a single gateway, or each
-// cluster worker, identified by TOLLGATE_WORKER_ID) owns one TelemetryRuntime and,
-// optionally, the MetricsEndpoint that renders its instruments for /metrics. Without a
-// telemetry-provided endpoint, /metrics serves the fallback exposition of GatewayStats.
+// cluster worker, identified by TOLLGATE_WORKER_ID) owns one TelemetryRuntime built from
+// the OTEL_* environment. When telemetry also renders its instruments for Prometheus, it
+// exposes that as `metrics` (a MetricsEndpoint) and /metrics serves it; otherwise /metrics
+// serves the fallback exposition of GatewayStats.
 import type { MetricsEndpoint } from "../admin/metrics-endpoint.ts";
-import { noopTelemetry, type GatewayStats, type TelemetryRuntime } from "../telemetry/hooks.ts";
+import type { GatewayStats, TelemetryRuntime } from "../telemetry/hooks.ts";
+import { createTelemetry } from "../telemetry/index.ts";
 import type { Logger } from "./log.ts";
 
 export interface TelemetrySetup {
@@ -18,6 +20,19 @@ export interface TelemetryContext {
   readonly log: Logger;
 }
 
-export async function setUpTelemetry(_context: TelemetryContext): Promise<TelemetrySetup> {
-  return { runtime: noopTelemetry, metrics: undefined };
+/** What telemetry may add to its runtime to take over GET /metrics. */
+interface WithMetricsEndpoint {
+  readonly metrics?: MetricsEndpoint;
+}
+
+export async function setUpTelemetry(context: TelemetryContext): Promise<TelemetrySetup> {
+  const log = context.log.child({ component: "telemetry" });
+  const runtime = createTelemetry({
+    env: process.env,
+    stats: context.stats,
+    ...(context.workerId === undefined ? {} : { workerId: context.workerId }),
+    warn: (message, fields) => log.warn(message, fields),
+  });
+  const metrics = (runtime as WithMetricsEndpoint).metrics;
+  return { runtime, metrics: typeof metrics?.render === "function" ? metrics : undefined };
 }

@@ -86,7 +86,10 @@ process.once("exit", () => {
   for (const child of live) child.kill("SIGKILL");
 });
 
-/** Environment defaults: everything ephemeral and local, short drain grace, no inherited settings. */
+/**
+ * Environment defaults: everything ephemeral and local, short drain grace and telemetry
+ * shutdown timeout, no inherited TOLLGATE_* / OTEL_* settings (pass them in `env`).
+ */
 function baseEnv(dir: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -103,6 +106,9 @@ function baseEnv(dir: string): Record<string, string> {
     TOLLGATE_DRAIN_GRACE_MS: "100",
     TOLLGATE_DRAIN_TIMEOUT_MS: "10000",
     TOLLGATE_RELOAD_DEBOUNCE_MS: "50",
+    // With no collector running, a final export can only fail; don't let every stop() wait
+    // the 5 s default for it. Tests that check the flush on shutdown raise it as needed.
+    TOLLGATE_TELEMETRY_SHUTDOWN_TIMEOUT_MS: "1000",
   };
 }
 
