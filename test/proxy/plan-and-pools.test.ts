@@ -1,0 +1,53 @@
+// A request keeps the plan it started with; pools survive reloads until `retain` drops them.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, compileYaml, ref, startGateway } from "./harness.ts";
+
+let up: TestUpstream;
+let gw: GatewayUnderTest;
+
+const withRoute = (): string => `${GATEWAY_YAML}${backendYaml("up", up.port)}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: edge}]
+  rules:
+    - matches: [{path: {type: PathPrefix, value: /slow}}]
+      backendRefs: [${ref("up")}]
+`;
+
+before(async () => {
+  up = await startUpstream("up");
+  gw = await startGateway(withRoute());
+});
+
+after(async () => {
+  await gw?.close();
+  await up?.close();
+});
+
+test("a plan swap mid-request leaves the running request on its plan", async () => {
+  const inFlight = ask(gw.port, { path: "/slow/200" });
+  await up.waitFor("/slow/200");
+  const original = gw.plan;
+  gw.plan = compileYaml(GATEWAY_YAML, 2);
+  try {
+    assert.equal((await inFlight).status, 200);
+    assert.equal((await ask(gw.port, { path: "/slow/1" })).status, 404);
+  } finally {
+    gw.plan = original;
+  }
+});
+
+test("pools are kept per origin and closed by retain when no plan uses them", async () => {
+  assert.equal((await ask(gw.port, { path: "/slow/1" })).status, 200);
+  const origin = `http://127.0.0.1:${up.port}`;
+  assert.deepEqual([...gw.pools.openConnections()].map(([o]) => o), [origin]);
+  gw.pools.retain(new Set([origin]));
+  assert.deepEqual([...gw.pools.openConnections()].map(([o]) => o), [origin]);
+  gw.pools.retain(new Set());
+  assert.deepEqual([...gw.pools.openConnections()], []);
+  assert.equal((await ask(gw.port, { path: "/slow/1" })).status, 200, "a new pool is made on demand");
+});
