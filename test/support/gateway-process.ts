@@ -112,7 +112,29 @@ function baseEnv(dir: string): Record<string, string> {
   };
 }
 
-export async function startGateway(options: StartOptions = {}): Promise<GatewayProcess> {
+export interface FinishedRun {
+  readonly status: ExitStatus;
+  readonly logs: readonly LogLine[];
+  readonly stderr: string;
+  readonly stdout: string;
+}
+
+/**
+ * Runs `tollgate run` expecting it to exit on its own (a start-up failure), without waiting
+ * for readiness. Rejects if it is still running after `timeoutMs` (and kills it).
+ */
+export async function runGatewayToExit(options: StartOptions = {}, timeoutMs = 30_000): Promise<FinishedRun> {
+  const { child, state, dir } = await launch(options);
+  try {
+    const status = await withTimeout(state.exited, timeoutMs, () => `the gateway was still running after ${timeoutMs} ms\n${state.stderr}`);
+    return { status, logs: state.logs, stderr: state.stderr, stdout: state.stdout };
+  } finally {
+    child.kill("SIGKILL");
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function launch(options: StartOptions): Promise<{ child: ChildProcess; state: ProcessState; dir: string; configPath: string | undefined }> {
   const dir = await mkdtemp(join(tmpdir(), "tollgate-test-"));
   let configPath = options.configPath;
   if (configPath === undefined && options.config !== undefined) {
@@ -132,7 +154,11 @@ export async function startGateway(options: StartOptions = {}): Promise<GatewayP
 
   const child = spawn(process.execPath, args, { cwd: options.cwd ?? REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   live.add(child);
-  const state = new ProcessState(child);
+  return { child, state: new ProcessState(child), dir, configPath };
+}
+
+export async function startGateway(options: StartOptions = {}): Promise<GatewayProcess> {
+  const { child, state, dir, configPath } = await launch(options);
   const gateway = await state.untilReady(options.readyTimeoutMs ?? 30_000).catch(async (error: unknown) => {
     child.kill("SIGKILL");
     await state.exited;
