@@ -1,0 +1,221 @@
+// Compiles a gateway's access-log policies (TelemetryPolicy accessLogs, kgateway
+// accessLog[]) once per plan: the CEL filter program, the body template, the fields, the
+// static attributes, the resource and the export queues.
+import type { Attributes, AttributeValue } from "@opentelemetry/api";
+import { resourceFromAttributes, type Resource } from "@opentelemetry/resources";
+import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
+import { compileAccessLogFilter, type AccessLogFilterProgram } from "../../cel/environment.ts";
+import type { AccessLogModel, GatewayModel, LogFieldModel } from "../../config/model.ts";
+import { parseEnvoyFormat } from "../../format/envoy-operators.ts";
+import type { BatchQueue } from "../export/batch-queue.ts";
+import { redactQuery } from "../trace/attributes.ts";
+import { metadataSource } from "../metrics/value-sources.ts";
+import { compileTemplate, DEFAULT_BODY_TEMPLATE, isoTime, protocolName, responseCodeDetails, withPort, type HeaderIndex, type Render } from "./envoy-render.ts";
+import type { RequestFacts } from "./facts.ts";
+
+export type FieldValue = (f: RequestFacts) => AttributeValue | undefined;
+
+export interface CompiledAccessLog {
+  readonly filter: AccessLogFilterProgram | undefined;
+  readonly body: Render;
+  readonly fields: ReadonlyArray<readonly [string, FieldValue]>;
+  readonly staticAttributes: ReadonlyArray<readonly [string, AttributeValue]>;
+  readonly logName: string | undefined;
+  readonly resource: Resource;
+  readonly queues: readonly BatchQueue<ReadableLogRecord>[];
+}
+
+/** Every access log of one gateway, and the union of headers they read. */
+export interface GatewayLogs {
+  readonly logs: readonly CompiledAccessLog[];
+  readonly requestHeaders: readonly string[];
+  readonly responseHeaders: readonly string[];
+  /** Any log has a CEL filter: the end hook builds the activation. */
+  readonly needsActivation: boolean;
+}
+
+/** Request headers every gateway captures: :authority (Host) and X-Request-Id, for the Standard fields. */
+export const ALWAYS_CAPTURED = ["host", "x-request-id"] as const;
+
+export class HeaderIndexBuilder implements HeaderIndex {
+  readonly requestHeaders: string[] = [...ALWAYS_CAPTURED];
+  readonly responseHeaders: string[] = [];
+
+  request(name: string): number {
+    let i = this.requestHeaders.indexOf(name);
+    if (i < 0) i = this.requestHeaders.push(name) - 1;
+    return i;
+  }
+
+  response(name: string): number {
+    let i = this.responseHeaders.indexOf(name);
+    if (i < 0) i = this.responseHeaders.push(name) - 1;
+    return i;
+  }
+}
+
+export interface LogCompileContext {
+  readonly resourceFor: (g: GatewayModel) => Resource;
+  readonly queuesFor: (model: AccessLogModel) => BatchQueue<ReadableLogRecord>[];
+  readonly allowSensitive: ReadonlySet<string>;
+}
+
+const DEFAULT_BODY = parseEnvoyFormat(DEFAULT_BODY_TEMPLATE).parts;
+
+export function compileGatewayLogs(gateway: GatewayModel, models: readonly AccessLogModel[], ctx: LogCompileContext): GatewayLogs {
+  const index = new HeaderIndexBuilder();
+  const logs: CompiledAccessLog[] = [];
+  for (const m of models) {
+    if (!m.enabled) continue;
+    const queues = ctx.queuesFor(m);
+    if (queues.length === 0) continue;
+    let filter: AccessLogFilterProgram | undefined;
+    if (m.filter !== undefined) {
+      const compiled = compileAccessLogFilter(m.filter.expression);
+      // The config stage rejected invalid filters; a filter that still fails logs nothing rather than everything.
+      filter = compiled.ok ? compiled.program : undefined;
+      if (!compiled.ok) continue;
+    }
+    const parts = m.body === undefined ? DEFAULT_BODY : parseEnvoyFormat(m.body).parts;
+    const base = ctx.resourceFor(gateway);
+    const resource = Object.keys(m.resourceAttributes).length === 0 ? base : base.merge(resourceFromAttributes({ ...m.resourceAttributes }));
+    logs.push({
+      filter,
+      body: compileTemplate(parts, index, ctx.allowSensitive),
+      fields: m.fields.map((field) => [field.name, compileField(field, gateway, index)] as const),
+      staticAttributes: m.attributes.flatMap((a) => (a.value.from === "literal" ? [[a.name, a.value.value] as const] : [])),
+      logName: m.logName,
+      resource,
+      queues,
+    });
+  }
+  return { logs, requestHeaders: index.requestHeaders, responseHeaders: index.responseHeaders, needsActivation: logs.some((l) => l.filter !== undefined) };
+}
+
+function compileField(field: LogFieldModel, gateway: GatewayModel, index: HeaderIndex): FieldValue {
+  switch (field.type) {
+    case "Literal": {
+      const v = field.value;
+      return () => v;
+    }
+    case "Header": {
+      // The config stage only accepts Authorization/Cookie-class names with allowSensitive: true.
+      const i = index.request(field.header.toLowerCase());
+      return (f) => f.requestHeaders[i];
+    }
+    case "Metadata": {
+      const key = field.key;
+      return (f) => {
+        const src = metadataSource(key, { gateway, listenerName: f.listenerName, rule: f.rule });
+        if (src.kind === "static") return src.value;
+        if (src.kind === "backend") return f.backendName;
+        return undefined;
+      };
+    }
+    case "Standard":
+      return standardField(field.standard, gateway);
+  }
+}
+
+/** The Standard values of src/config/standard-fields.ts. */
+export function standardField(name: string, gateway: GatewayModel): FieldValue {
+  const gatewayName = `${gateway.ref.namespace}/${gateway.ref.name}`;
+  switch (name) {
+    case "RequestStartTime":
+      return (f) => isoTime(f.startTimeMs);
+    case "Duration":
+      return (f) => Math.round(f.durationMs * 1000) / 1000;
+    case "RequestDuration":
+      return () => undefined;
+    case "ResponseDuration":
+      return (f) => (f.responseStartMs < 0 ? undefined : Math.round(f.responseStartMs * 1000) / 1000);
+    case "RequestMethod":
+      return (f) => f.method;
+    case "RequestPath":
+      return (f) => f.path;
+    case "RequestQuery":
+      return (f) => (f.query === "" ? undefined : redactQuery(f.query));
+    case "Authority":
+      return (f) => f.requestHeaders[0];
+    case "Scheme":
+      return (f) => f.scheme;
+    case "Protocol":
+      return protocolName;
+    case "UserAgent":
+      return (f) => f.userAgent;
+    case "RequestId":
+      return (f) => f.requestHeaders[1];
+    case "ResponseCode":
+      return (f) => f.status;
+    case "ResponseCodeDetails":
+      return responseCodeDetails;
+    case "ResponseFlags":
+      return (f) => (f.responseFlags === "" ? "-" : f.responseFlags);
+    case "BytesReceived":
+      return (f) => f.bytesReceived;
+    case "BytesSent":
+      return (f) => f.bytesSent;
+    case "UpstreamHost":
+      return (f) => f.upstreamHost;
+    case "UpstreamCluster":
+      return (f) => f.backendName;
+    case "UpstreamRequestAttemptCount":
+      return (f) => f.upstreamAttempts;
+    case "RouteName":
+      return (f) => f.rule?.routeKey;
+    case "RuleName":
+      return (f) => f.rule?.ruleName;
+    case "GatewayName":
+      return () => gatewayName;
+    case "ListenerName":
+      return (f) => f.listenerName;
+    case "TraceId":
+      return (f) => (f.traceId === "" ? undefined : f.traceId);
+    case "SpanId":
+      return (f) => (f.spanId === "" ? undefined : f.spanId);
+    case "ClientAddress":
+      return (f) => f.clientAddress;
+    case "DownstreamRemoteAddress":
+      return (f) => withPort(f.peerAddress, f.peerPort);
+    case "DownstreamLocalAddress":
+      return (f) => withPort(f.localAddress, f.localPort);
+    default:
+      return () => undefined;
+  }
+}
+
+/** The semconv attributes every access LogRecord carries (same keys as the SERVER span). */
+export function semconvAttributes(f: RequestFacts, gatewayName: string, normalizedMethod: string): Attributes {
+  const a: Attributes = { "http.request.method": normalizedMethod };
+  if (normalizedMethod !== f.method) a["http.request.method_original"] = f.method;
+  if (f.rule !== undefined) a["http.route"] = f.rule.httpRoute;
+  a["url.path"] = f.path;
+  if (f.query !== "") a["url.query"] = redactQuery(f.query);
+  a["url.scheme"] = f.scheme;
+  a["server.address"] = f.serverAddress;
+  if (f.serverPort > 0) a["server.port"] = f.serverPort;
+  a["client.address"] = f.clientAddress;
+  a["network.peer.address"] = f.peerAddress;
+  if (f.peerPort > 0) a["network.peer.port"] = f.peerPort;
+  a["network.protocol.version"] = f.protocolVersion;
+  if (f.userAgent !== undefined) a["user_agent.original"] = f.userAgent;
+  if (f.status > 0) a["http.response.status_code"] = f.status;
+  const errorType = f.errorType ?? (f.status >= 500 ? String(f.status) : undefined);
+  if (errorType !== undefined) a["error.type"] = errorType;
+  a["http.request.body.size"] = f.bytesReceived;
+  a["http.response.body.size"] = f.bytesSent;
+  a["tollgate.request.duration_ms"] = Math.round(f.durationMs * 1000) / 1000;
+  if (f.responseStartMs >= 0) a["tollgate.response.first_byte_ms"] = Math.round(f.responseStartMs * 1000) / 1000;
+  if (f.responseFlags !== "") a["tollgate.response.flags"] = f.responseFlags;
+  if (f.upstreamHost !== undefined) a["tollgate.upstream.address"] = f.upstreamHost;
+  if (f.upstreamAttempts > 0) a["tollgate.upstream.attempts"] = f.upstreamAttempts;
+  a["tollgate.gateway.name"] = gatewayName;
+  if (f.listenerName !== undefined) a["tollgate.listener.name"] = f.listenerName;
+  if (f.rule !== undefined) {
+    a["tollgate.route.name"] = f.rule.routeKey;
+    a["tollgate.rule.name"] = f.rule.ruleName;
+  }
+  if (f.backendName !== undefined) a["tollgate.backend.name"] = f.backendName;
+  return a;
+}
+

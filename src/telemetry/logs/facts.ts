@@ -1,0 +1,99 @@
+// The facts of one finished request that access logs need, copied from the Exchange at
+// the end hook so the Exchange (and its sockets) can be released before export. Header
+// values are captured only for the names some access log of the gateway renders.
+import type { CompiledRule } from "../../plan/types.ts";
+import type { Exchange } from "../../proxy/exchange.ts";
+import { headerValue } from "../metrics/value-sources.ts";
+import { serverSpanOf } from "../metrics/trace-context.ts";
+
+export class RequestFacts {
+  readonly startTimeMs: number;
+  readonly observedTimeMs: number;
+  readonly durationMs: number;
+  /** ms from arrival to the first response byte; -1 when no response was sent. */
+  readonly responseStartMs: number;
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly scheme: string;
+  readonly protocolVersion: string;
+  readonly status: number;
+  readonly errorType: string | undefined;
+  readonly responseFlags: string;
+  readonly bytesReceived: number;
+  readonly bytesSent: number;
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  readonly clientAddress: string;
+  readonly peerAddress: string;
+  readonly peerPort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly userAgent: string | undefined;
+  readonly backendName: string | undefined;
+  /** `host:port` of the last upstream attempt's endpoint. */
+  readonly upstreamHost: string | undefined;
+  readonly upstreamAttempts: number;
+  readonly matched: boolean;
+  readonly rule: CompiledRule | undefined;
+  readonly listenerName: string | undefined;
+  /** '' when the request was not traced (tracing disabled for its route). */
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly traceFlags: number;
+  readonly clientAborted: boolean;
+  /** Values of GatewayLogs.requestHeaders / responseHeaders, in that order. */
+  readonly requestHeaders: (string | undefined)[];
+  readonly responseHeaders: (string | undefined)[];
+
+  constructor(ex: Exchange, requestHeaderNames: readonly string[], responseHeaderNames: readonly string[]) {
+    const end = ex.endPerfMs > 0 ? ex.endPerfMs : performance.now();
+    this.startTimeMs = ex.startTimeMs;
+    this.durationMs = Math.max(0, end - ex.startPerfMs);
+    this.observedTimeMs = ex.startTimeMs + this.durationMs;
+    this.responseStartMs = ex.responseStartPerfMs > 0 ? Math.max(0, ex.responseStartPerfMs - ex.startPerfMs) : -1;
+    this.method = ex.method;
+    this.path = ex.path;
+    this.query = ex.query;
+    this.scheme = ex.scheme;
+    this.protocolVersion = ex.protocolVersion;
+    this.status = ex.status;
+    this.errorType = ex.errorType;
+    this.responseFlags = ex.responseFlags;
+    this.bytesReceived = ex.bytesReceived;
+    this.bytesSent = ex.bytesSent;
+    this.serverAddress = ex.serverAddress;
+    this.serverPort = ex.serverPort;
+    this.clientAddress = ex.clientAddress;
+    this.peerAddress = ex.peerAddress;
+    this.peerPort = ex.peerPort;
+    const socket = ex.req.socket;
+    this.localAddress = socket.localAddress ?? "";
+    this.localPort = socket.localPort ?? 0;
+    const headers = ex.req.headers;
+    const ua = headers["user-agent"];
+    this.userAgent = ua;
+    this.backendName = ex.backend?.displayName;
+    const attempts = ex.attempts;
+    const last = attempts.length > 0 ? attempts[attempts.length - 1] : undefined;
+    this.upstreamHost = last === undefined ? undefined : `${last.endpoint.host}:${last.endpoint.port}`;
+    this.upstreamAttempts = attempts.length;
+    this.matched = ex.match !== undefined;
+    this.rule = ex.match?.rule;
+    this.listenerName = ex.match?.rule.listener.name ?? ex.listener.gateways[0]?.listeners.find((l) => l.port === ex.listener.port)?.name;
+    const span = serverSpanOf(ex);
+    this.traceId = span?.traceId ?? "";
+    this.spanId = span?.spanId ?? "";
+    this.traceFlags = span === undefined ? 0 : span.sampled ? 1 : 0;
+    this.clientAborted = ex.clientAborted;
+    const req: (string | undefined)[] = [];
+    for (let i = 0; i < requestHeaderNames.length; i++) req.push(headerValue(headers, requestHeaderNames[i]!));
+    this.requestHeaders = req;
+    const res: (string | undefined)[] = [];
+    if (responseHeaderNames.length > 0) {
+      const rh = ex.res.getHeaders();
+      for (let i = 0; i < responseHeaderNames.length; i++) res.push(headerValue(rh, responseHeaderNames[i]!));
+    }
+    this.responseHeaders = res;
+  }
+}

@@ -1,0 +1,104 @@
+// One access LogRecord as the SDK's log exporters read it (ReadableLogRecord). Like the
+// spans, it holds only the copied request facts and its compiled log; attributes and body
+// are built once, lazily, when the exporter serialises it, off the request path, and never
+// for records that are dropped.
+import type { Attributes, HrTime, SpanContext } from "@opentelemetry/api";
+import type { InstrumentationScope } from "@opentelemetry/core";
+import type { Resource } from "@opentelemetry/resources";
+import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
+import { TOLLGATE_SCOPE } from "../semconv.ts";
+import { applyLimits, type AttributeLimits } from "../trace/attributes.ts";
+import { msToHrTime } from "../trace/spans.ts";
+import { semconvAttributes, type CompiledAccessLog } from "./compile.ts";
+import type { RequestFacts } from "./facts.ts";
+
+/** The documented EventName of every access LogRecord (registry: logRecords). */
+export const ACCESS_EVENT_NAME = "tollgate.access";
+
+export const SEVERITY_INFO = 9;
+export const SEVERITY_WARN = 13;
+export const SEVERITY_ERROR = 17;
+
+export function severityOf(f: RequestFacts): number {
+  if (f.status >= 500 || (f.status === 0 && f.errorType !== undefined)) return SEVERITY_ERROR;
+  if (f.status >= 400) return SEVERITY_WARN;
+  return SEVERITY_INFO;
+}
+
+export class AccessLogRecord implements ReadableLogRecord {
+  readonly facts: RequestFacts;
+  readonly log: CompiledAccessLog;
+  readonly gatewayName: string;
+  readonly normalizedMethod: string;
+  readonly limits: AttributeLimits;
+  #attributes: Attributes | undefined = undefined;
+  #dropped = 0;
+  #body: string | undefined = undefined;
+
+  constructor(facts: RequestFacts, log: CompiledAccessLog, gatewayName: string, normalizedMethod: string, limits: AttributeLimits) {
+    this.facts = facts;
+    this.log = log;
+    this.gatewayName = gatewayName;
+    this.normalizedMethod = normalizedMethod;
+    this.limits = limits;
+  }
+
+  get hrTime(): HrTime {
+    return msToHrTime(this.facts.startTimeMs);
+  }
+
+  get hrTimeObserved(): HrTime {
+    return msToHrTime(this.facts.observedTimeMs);
+  }
+
+  get spanContext(): SpanContext | undefined {
+    const f = this.facts;
+    if (f.traceId === "") return undefined;
+    return { traceId: f.traceId, spanId: f.spanId, traceFlags: f.traceFlags, isRemote: false };
+  }
+
+  get severityNumber(): number {
+    return severityOf(this.facts);
+  }
+
+  get severityText(): string {
+    const n = this.severityNumber;
+    return n >= SEVERITY_ERROR ? "ERROR" : n >= SEVERITY_WARN ? "WARN" : "INFO";
+  }
+
+  get body(): string {
+    this.#body ??= this.log.body(this.facts);
+    return this.#body;
+  }
+
+  readonly eventName = ACCESS_EVENT_NAME;
+
+  get resource(): Resource {
+    return this.log.resource;
+  }
+
+  get instrumentationScope(): InstrumentationScope {
+    return TOLLGATE_SCOPE;
+  }
+
+  get attributes(): Attributes {
+    if (this.#attributes === undefined) {
+      const f = this.facts;
+      const a = semconvAttributes(f, this.gatewayName, this.normalizedMethod);
+      if (this.log.logName !== undefined) a["tollgate.log.name"] = this.log.logName;
+      for (const [k, v] of this.log.staticAttributes) a[k] = v;
+      for (const [k, value] of this.log.fields) {
+        const v = value(f);
+        if (v !== undefined) a[k] = v;
+      }
+      this.#dropped = applyLimits(a, this.limits);
+      this.#attributes = a;
+    }
+    return this.#attributes;
+  }
+
+  get droppedAttributesCount(): number {
+    if (this.#attributes === undefined) void this.attributes;
+    return this.#dropped;
+  }
+}
