@@ -1,0 +1,91 @@
+// A collector that is down (closed port) or black-holed (accepts TCP, never answers) costs
+// the proxy nothing but dropped spans: every request succeeds, drops are counted by reason,
+// and the export failure is reported once per minute naming the endpoint.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { blackHoleServer, closedPort } from "../support/otlp-receiver.ts";
+import { gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+
+const REQUESTS = 200;
+
+async function hammer(url: string): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < REQUESTS; i += 20) {
+    const batch = await Promise.all(Array.from({ length: 20 }, () => get(url)));
+    statuses.push(...batch.map((r) => r.status));
+  }
+  return statuses;
+}
+
+for (const protocol of ["grpc", "http/protobuf"] as const) {
+  test(`dead collector over ${protocol}: requests succeed, failed exports counted, one warning naming the endpoint`, async (t) => {
+    const port = await closedPort();
+    const upstream = await startUpstream();
+    t.after(() => upstream.close());
+    const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+      OTEL_EXPORTER_OTLP_TIMEOUT: "300",
+      OTEL_BSP_SCHEDULE_DELAY: "10",
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "50",
+    });
+    t.after(() => gw.close());
+    const statuses = await hammer(gw.url(8080, "/api/x"));
+    assert.deepEqual(new Set(statuses), new Set([200]));
+    assert.equal(statuses.length, REQUESTS);
+    await gw.telemetry.flush(5000);
+    const drops = gw.telemetry.drops;
+    const dropped = drops.get("traces");
+    // Every span (server + client per request) was either dropped or, impossibly, exported.
+    assert.equal(dropped + gw.telemetry.exportedSpans(), REQUESTS * 2);
+    assert.equal(gw.telemetry.exportedSpans(), 0);
+    assert.ok(drops.get("traces", "export_failed") + drops.get("traces", "export_timeout") > 0);
+    const exportWarnings = gw.warnings.filter((w) => w.message.startsWith("telemetry export to"));
+    assert.equal(exportWarnings.length, 1, "rate limited to one per minute");
+    assert.ok(exportWarnings[0]!.message.includes(`127.0.0.1:${port}`), exportWarnings[0]!.message);
+    assert.equal(exportWarnings[0]!.fields.signal, "traces");
+  });
+}
+
+test("black-holed collector: requests keep flowing, the full queue drops and counts", async (t) => {
+  const hole = await blackHoleServer();
+  t.after(() => hole.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), {
+    OTEL_EXPORTER_OTLP_ENDPOINT: hole.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+    OTEL_BSP_SCHEDULE_DELAY: "10",
+    OTEL_BSP_MAX_QUEUE_SIZE: "100",
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "50",
+    OTEL_BSP_EXPORT_TIMEOUT: "60000",
+    OTEL_EXPORTER_OTLP_TIMEOUT: "60000",
+  });
+  t.after(() => gw.close());
+  const statuses = await hammer(gw.url(8080, "/api/x"));
+  assert.equal(statuses.filter((s) => s === 200).length, REQUESTS);
+  const drops = gw.telemetry.drops;
+  // One batch of 50 hangs in the exporter, the queue holds 100: everything else is dropped.
+  assert.ok(drops.get("traces", "queue_full") >= REQUESTS * 2 - 150, `queue_full ${drops.get("traces", "queue_full")}`);
+  assert.equal(gw.telemetry.exportedSpans(), 0);
+  assert.ok(hole.connections() >= 1, "the exporter did connect");
+});
+
+test("black-holed collector over HTTP: export timeout counts the batch as dropped", async (t) => {
+  const hole = await blackHoleServer();
+  t.after(() => hole.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), {
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${hole.url}/v1/traces`,
+    OTEL_BSP_SCHEDULE_DELAY: "10",
+    OTEL_BSP_EXPORT_TIMEOUT: "200",
+    OTEL_EXPORTER_OTLP_TIMEOUT: "10000",
+  });
+  t.after(() => gw.close());
+  for (let i = 0; i < 5; i++) assert.equal((await get(gw.url(8080, "/api/x"))).status, 200);
+  await gw.telemetry.flush(3000);
+  assert.equal(gw.telemetry.drops.get("traces", "export_timeout"), 10);
+  const w = gw.warnings.find((x) => x.message.startsWith("telemetry export to"));
+  assert.ok(w?.message.includes(`${hole.url}/v1/traces`), w?.message);
+});
