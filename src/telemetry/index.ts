@@ -20,6 +20,9 @@ import { createPropagation, parsePropagators } from "./trace/propagation.ts";
 import { RequestTracer, type PlanTracing } from "./trace/request-tracer.ts";
 import { compileListenerTracing, compileRuleTracing, gatewayKey, type GatewayTracing, type RuleTracing, type TracingDefaults } from "./trace/rule-tracing.ts";
 import { samplerFromEnv } from "./trace/sampler.ts";
+import type { MetricsEndpoint } from "../admin/metrics-endpoint.ts";
+import { LogsSignal } from "./logs/index.ts";
+import { MetricsSignal } from "./metrics/index.ts";
 
 export interface TelemetryOptions {
   env: NodeJS.ProcessEnv;
@@ -38,6 +41,12 @@ export interface Telemetry extends TelemetryRuntime {
   exportedSpans(): number;
   /** Whether OTEL_SDK_DISABLED turned everything off. */
   readonly disabled: boolean;
+  /** GET /metrics over the same instruments the OTLP push reads; undefined when disabled. */
+  readonly metrics: MetricsEndpoint | undefined;
+  /** Access LogRecords acknowledged by their sinks (tests, admin). */
+  exportedLogRecords(): number;
+  /** Metric data points acknowledged by the OTLP collector (tests, admin). */
+  exportedMetricPoints(): number;
 }
 
 type ExporterKind = "otlp" | "console";
@@ -77,6 +86,9 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       drops,
       resourceFor: (g) => resources.get(resourceIdentity(g)),
       exportedSpans: () => 0,
+      metrics: undefined,
+      exportedLogRecords: () => 0,
+      exportedMetricPoints: () => 0,
       onPlan() {},
       onRequestStart() {},
       onAttemptStart() {},
@@ -142,30 +154,47 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
 
   const tracer = new RequestTracer(createPropagation(propagators.names), new MethodNormalizer(env), (plan) => compile(plan, new Set()));
 
+  const signalOptions = { env, drops, warn, methods: new MethodNormalizer(env), resourceFor: (g: GatewayModel | undefined) => resources.get(resourceIdentity(g)) };
+  const logs = new LogsSignal(signalOptions);
+  const metrics = new MetricsSignal({ ...signalOptions, stats: options.stats });
+
   return {
     disabled,
     drops,
     resourceFor: (g) => resources.get(resourceIdentity(g)),
     exportedSpans: () => spans.pipelines().reduce((n, p) => n + p.queue.exported, 0),
+    metrics: metrics.endpoint,
+    exportedLogRecords: () => logs.exported(),
+    exportedMetricPoints: () => metrics.exportedPoints(),
     onPlan(plan: RuntimePlan): void {
       const inUse = new Set<string>();
       const compiled = compile(plan, inUse);
       tracer.onPlan(plan, compiled);
+      logs.onPlan(plan);
+      metrics.onPlan(plan);
       spans.retire(inUse, batch.exportTimeoutMs);
     },
     onRequestStart(ex: Exchange): void {
       tracer.onRequestStart(ex);
+      metrics.onRequestStart(ex);
     },
     onAttemptStart(ex: Exchange, attempt: UpstreamAttempt, headers: OutgoingHeaders): void {
       tracer.onAttemptStart(ex, attempt, headers);
     },
     onAttemptEnd(ex: Exchange, attempt: UpstreamAttempt): void {
       tracer.onAttemptEnd(ex, attempt);
+      metrics.onAttemptEnd(ex, attempt);
     },
     onRequestEnd(ex: Exchange): void {
       tracer.onRequestEnd(ex);
+      logs.onRequestEnd(ex);
+      metrics.onRequestEnd(ex);
     },
-    flush: (timeoutMs: number) => spans.flush(timeoutMs),
-    shutdown: (timeoutMs: number) => spans.shutdown(timeoutMs),
+    flush: async (timeoutMs: number) => {
+      await Promise.all([spans.flush(timeoutMs), logs.flush(timeoutMs), metrics.flush(timeoutMs)]);
+    },
+    shutdown: async (timeoutMs: number) => {
+      await Promise.all([spans.shutdown(timeoutMs), logs.shutdown(timeoutMs), metrics.shutdown(timeoutMs)]);
+    },
   };
 }
