@@ -4,6 +4,7 @@
 // that is not listed here. Changing an entry that is `stable` is a breaking change: add,
 // deprecate, never rename (see the "Change policy" below).
 import { SCHEMA_URL, SEMCONV_VERSION } from "./semconv.ts";
+import { LOG_RECORD_ENTRIES, METRIC_ENTRIES, SIGNAL_ATTRIBUTES } from "./metrics/registry-entries.ts";
 
 export type Requirement = "required" | "conditionally_required" | "recommended" | "opt_in";
 export type Stability = "stable" | "development" | "deprecated";
@@ -166,11 +167,10 @@ export const TELEMETRY_REGISTRY: TelemetryRegistry = {
   scopeName: "tollgate",
   namespace: "tollgate.",
   resourceAttributes,
-  attributes,
+  attributes: [...attributes, ...SIGNAL_ATTRIBUTES],
   spans,
-  // Issue 4 (access logs and metrics) registers its instruments and log fields here.
-  metrics: [],
-  logRecords: [],
+  metrics: METRIC_ENTRIES,
+  logRecords: LOG_RECORD_ENTRIES,
 };
 
 /** Whether `key` is a registered attribute for `signal` (templates match by prefix). */

@@ -187,7 +187,6 @@ export function standardField(name: string, gateway: GatewayModel): FieldValue {
 /** The semconv attributes every access LogRecord carries (same keys as the SERVER span). */
 export function semconvAttributes(f: RequestFacts, gatewayName: string, normalizedMethod: string): Attributes {
   const a: Attributes = { "http.request.method": normalizedMethod };
-  if (normalizedMethod !== f.method) a["http.request.method_original"] = f.method;
   if (f.rule !== undefined) a["http.route"] = f.rule.httpRoute;
   a["url.path"] = f.path;
   if (f.query !== "") a["url.query"] = redactQuery(f.query);

@@ -84,7 +84,7 @@ export class RequestFacts {
     const span = serverSpanOf(ex);
     this.traceId = span?.traceId ?? "";
     this.spanId = span?.spanId ?? "";
-    this.traceFlags = span === undefined ? 0 : span.sampled ? 1 : 0;
+    this.traceFlags = span === undefined ? 0 : span.traceFlags;
     this.clientAborted = ex.clientAborted;
     const req: (string | undefined)[] = [];
     for (let i = 0; i < requestHeaderNames.length; i++) req.push(headerValue(headers, requestHeaderNames[i]!));

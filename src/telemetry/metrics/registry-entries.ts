@@ -1,0 +1,58 @@
+// The registry entries of the access-log and metric signals; src/telemetry/registry.ts
+// lists them with the rest, and docs/telemetry.md is generated from there.
+import type { AttributeEntry, LogRecordEntry, MetricEntry } from "../registry.ts";
+import { SEMCONV_VERSION } from "../semconv.ts";
+
+const HTTP_METRICS = `HTTP metrics semconv ${SEMCONV_VERSION}`;
+const SERVER_ATTRS = ["http.request.method", "url.scheme", "http.route", "http.response.status_code", "error.type", "network.protocol.version", "tollgate.gateway.name", "tollgate.route.name", "<override attribute name>", "otel.metric.overflow"];
+
+export const METRIC_ENTRIES: MetricEntry[] = [
+  { name: "http.server.request.duration", instrument: "histogram", unit: "s", brief: "Duration of HTTP server requests, first byte in to last byte out. Buckets: semconv advice. Exemplars (trace_id, span_id) when measured inside a sampled SERVER span.", semconv: HTTP_METRICS, stability: "stable", attributes: SERVER_ATTRS },
+  { name: "http.server.request.body.size", instrument: "histogram", unit: "By", brief: "Request body bytes received from the client.", semconv: HTTP_METRICS, stability: "development", attributes: SERVER_ATTRS },
+  { name: "http.server.response.body.size", instrument: "histogram", unit: "By", brief: "Response body bytes sent to the client.", semconv: HTTP_METRICS, stability: "development", attributes: SERVER_ATTRS },
+  { name: "http.server.active_requests", instrument: "updowncounter", unit: "{request}", brief: "Requests in flight.", semconv: HTTP_METRICS, stability: "development", attributes: ["http.request.method", "url.scheme", "tollgate.gateway.name", "<override attribute name>", "otel.metric.overflow"] },
+  { name: "http.client.request.duration", instrument: "histogram", unit: "s", brief: "Duration of each upstream attempt. Exemplars point at the CLIENT span.", semconv: HTTP_METRICS, stability: "stable", attributes: ["http.request.method", "server.address", "server.port", "http.response.status_code", "error.type", "tollgate.gateway.name", "tollgate.backend.name", "<override attribute name>", "otel.metric.overflow"] },
+  { name: "tollgate.config.reloads", instrument: "counter", unit: "{reload}", brief: "Config reload attempts since start, by outcome.", semconv: "tollgate", stability: "stable", attributes: ["outcome"] },
+  { name: "tollgate.upstream.open_connections", instrument: "updowncounter", unit: "{connection}", brief: "Open upstream connections, by backend.", semconv: "tollgate", stability: "stable", attributes: ["tollgate.backend.name"] },
+  { name: "tollgate.upstream.retries", instrument: "counter", unit: "{retry}", brief: "Upstream retries since start, by backend.", semconv: "tollgate", stability: "stable", attributes: ["tollgate.backend.name"] },
+  { name: "tollgate.telemetry.dropped", instrument: "counter", unit: "{item}", brief: "Telemetry items produced but never delivered, by signal and reason (queue_full, export_failed, export_timeout, shutdown).", semconv: "tollgate", stability: "stable", attributes: ["signal", "reason"] },
+  { name: "tollgate.build.info", instrument: "gauge", unit: "", brief: "Always 1; the attributes name the build.", semconv: "tollgate", stability: "stable", attributes: ["tollgate.version", "process.runtime.version"] },
+];
+
+const LM: readonly ("logs" | "metrics")[] = ["logs"];
+const M: readonly ("logs" | "metrics")[] = ["metrics"];
+
+export const SIGNAL_ATTRIBUTES: AttributeEntry[] = [
+  { key: "http.request.body.size", type: "int", brief: "Request body bytes received (access logs).", requirement: "recommended", stability: "development", semconv: `HTTP semconv ${SEMCONV_VERSION}`, signals: LM },
+  { key: "http.response.body.size", type: "int", brief: "Response body bytes sent (access logs).", requirement: "recommended", stability: "development", semconv: `HTTP semconv ${SEMCONV_VERSION}`, signals: LM },
+  { key: "tollgate.request.duration_ms", type: "double", brief: "Total request duration in milliseconds.", requirement: "required", stability: "stable", semconv: "tollgate", signals: LM },
+  { key: "tollgate.response.first_byte_ms", type: "double", brief: "Milliseconds until the first response byte was sent.", requirement: "conditionally_required", condition: "a response was sent", stability: "stable", semconv: "tollgate", signals: LM },
+  { key: "tollgate.response.flags", type: "string", brief: "Envoy-style response flags (UF, UT, NR, DC, ...).", requirement: "conditionally_required", condition: "any flag set", stability: "stable", semconv: "tollgate", signals: LM },
+  { key: "tollgate.upstream.address", type: "string", brief: "`host:port` of the upstream endpoint of the last attempt.", requirement: "conditionally_required", condition: "an upstream was tried", stability: "stable", semconv: "tollgate", signals: LM },
+  { key: "tollgate.upstream.attempts", type: "int", brief: "Upstream attempts, retries included.", requirement: "conditionally_required", condition: "an upstream was tried", stability: "stable", semconv: "tollgate", signals: LM },
+  { key: "tollgate.log.name", type: "string", brief: "kgateway `logName` of the access log that emitted the record.", requirement: "conditionally_required", condition: "logName configured", stability: "stable", semconv: "tollgate", signals: LM },
+  { key: "<access log field name>", type: "string", brief: "TelemetryPolicy accessLogs fields (Standard, Header, Literal, Metadata) and kgateway attributes, named as configured.", requirement: "opt_in", condition: "configured", stability: "stable", semconv: "policy", signals: LM },
+  { key: "<override attribute name>", type: "string", brief: "TelemetryPolicy metrics overrides attributes (Header, Literal, Metadata), named as configured.", requirement: "opt_in", condition: "configured", stability: "stable", semconv: "policy", signals: M },
+  { key: "otel.metric.overflow", type: "boolean", brief: "`true` on the one series that collects attribute sets beyond the cardinality limit.", requirement: "conditionally_required", condition: "cardinality limit reached", stability: "stable", semconv: "OTel metrics SDK", signals: M },
+  { key: "outcome", type: "string", brief: "`success` or `failure` (tollgate.config.reloads).", requirement: "required", stability: "stable", semconv: "tollgate", signals: M },
+  { key: "signal", type: "string", brief: "`traces`, `logs` or `metrics` (tollgate.telemetry.dropped).", requirement: "required", stability: "stable", semconv: "tollgate", signals: M },
+  { key: "reason", type: "string", brief: "`queue_full`, `export_failed`, `export_timeout` or `shutdown` (tollgate.telemetry.dropped).", requirement: "required", stability: "stable", semconv: "tollgate", signals: M },
+  { key: "tollgate.version", type: "string", brief: "Tollgate's package version (tollgate.build.info).", requirement: "required", stability: "stable", semconv: "tollgate", signals: M },
+  { key: "process.runtime.version", type: "string", brief: "Node.js version (tollgate.build.info).", requirement: "required", stability: "stable", semconv: "tollgate", signals: M },
+];
+
+export const LOG_RECORD_ENTRIES: LogRecordEntry[] = [
+  {
+    eventName: "tollgate.access",
+    brief: "One per request and enabled access log, at response completion or abort. Timestamp = request start; ObservedTimestamp = end. TraceId/SpanId/TraceFlags = the SERVER span's, sampled or not. Severity INFO (1xx-3xx), WARN (4xx), ERROR (5xx, transport failure). Body: the configured Envoy format, else Envoy's default format.",
+    semconv: `HTTP semconv ${SEMCONV_VERSION} attribute keys`,
+    stability: "stable",
+    attributes: [
+      "http.request.method", "http.route", "url.path", "url.query", "url.scheme", "server.address", "server.port", "client.address", "network.peer.address",
+      "network.peer.port", "network.protocol.version", "user_agent.original", "http.response.status_code", "error.type", "http.request.body.size",
+      "http.response.body.size", "tollgate.request.duration_ms", "tollgate.response.first_byte_ms", "tollgate.response.flags", "tollgate.upstream.address",
+      "tollgate.upstream.attempts", "tollgate.gateway.name", "tollgate.listener.name", "tollgate.route.name", "tollgate.rule.name", "tollgate.backend.name",
+      "tollgate.log.name", "<access log field name>",
+    ],
+  },
+];
