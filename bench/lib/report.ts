@@ -55,6 +55,14 @@ export function renderMarkdown(r: BenchResults): string {
       `| ${title} | ${fmt(f.median?.p50, 3)} | ${fmt(f.median?.p99, 3)} | ${fmt(f.median?.p999, 3)} | ${fmt(f.added?.p50, 3)} | ${fmt(f.added?.p99, 3)} | ${fmt(f.added?.p999, 3)} | ${fmt(f.median?.achievedRate)} | ${fmt(lag, 3)} | ${fmt(sched, 3)} |`,
     );
   }
+  const starved = r.fixedRate.filter((f) => f.rounds.some((x) => x.sendLagP99 > 5));
+  if (starved.length > 0) {
+    out.push(
+      "",
+      `Warning: sends ran more than 5 ms behind schedule (p99) in ${starved.map((f) => f.id).join(", ")}: the load ` +
+        "generator itself was short of CPU, so these latencies say more about the machine than about the proxy.",
+    );
+  }
   out.push("");
 
   out.push("## Memory (RSS from /proc/PID/status VmRSS, MB = 10^6 bytes)", "");
