@@ -36,23 +36,29 @@ export class BoundListener {
 
   /** Wraps the proxy's handlers so this listener can see what is in flight. */
   track(inner: ListenerHandlers): ListenerHandlers {
+    // One listener function per port, not a closure per request: this runs on the hot path.
+    const inFlight = this.#inFlight;
+    const upgraded = this.#upgraded;
+    const settled = (): void => this.#settled();
+    function onResponseClose(this: ServerResponse): void {
+      inFlight.delete(this);
+      settled();
+    }
+    function onUpgradedClose(this: Duplex): void {
+      upgraded.delete(this);
+      settled();
+    }
     return {
       request: (req: IncomingMessage, res: ServerResponse) => {
-        this.#inFlight.add(res);
+        inFlight.add(res);
         // During a drain every response tells the client to go elsewhere for the next request.
         if (this.#draining) res.setHeader("connection", "close");
-        res.once("close", () => {
-          this.#inFlight.delete(res);
-          this.#settled();
-        });
+        res.once("close", onResponseClose);
         inner.request(req, res);
       },
       upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        this.#upgraded.add(socket);
-        socket.once("close", () => {
-          this.#upgraded.delete(socket);
-          this.#settled();
-        });
+        upgraded.add(socket);
+        socket.once("close", onUpgradedClose);
         inner.upgrade(req, socket, head);
       },
       clientError: (error: Error, socket: Duplex) => inner.clientError(error, socket),
@@ -122,7 +128,7 @@ export class BoundListener {
   }
 
   #settled(): void {
-    if (this.#stopped) {
+    if (this.#stopped && this.#server !== undefined) {
       // A response that just finished left its keep-alive socket idle; close it now. The
       // deferral lets node detach the response from the socket first.
       setImmediate(() => this.#server?.closeIdleConnections());

@@ -25,7 +25,7 @@ import type { ListenerBinding, ReloadTrigger } from "./gateway.ts";
 import { isOurs, PendingRequests, type ToPrimary, type ToWorker, type WorkerQuery } from "./ipc.ts";
 import { writePortsFile } from "./ports-file.ts";
 import { overriddenPort, type HostPort } from "./settings.ts";
-import { onDrainSignals, onReloadSignal } from "./signals.ts";
+import { DrainSignals, onReloadSignal } from "./signals.ts";
 
 const QUERY_TIMEOUT_MS = 5_000;
 const RESTART_BACKOFF_BASE_MS = 100;
@@ -46,6 +46,7 @@ interface Slot {
 
 export async function runPrimary(context: RunContext, workersFlag: number | "auto"): Promise<number> {
   const { settings, log, configPath } = context;
+  const signals = new DrainSignals(log);
   const count = workersFlag === "auto" ? availableParallelism() : workersFlag;
   log.info("starting", { version: context.version, node: process.version, config: configPath, mode: "cluster", workers: count });
 
@@ -220,7 +221,9 @@ export async function runPrimary(context: RunContext, workersFlag: number | "aut
     }
     const alive = [...slots.values()].filter((s) => s.worker !== undefined);
     log.info("drain started", { signal: reason, workers: alive.length });
-    for (const slot of alive) send(slot, { tollgate: 1, t: "drain" });
+    // A signal rather than a message: a worker still loading has no message listener yet,
+    // and one that has not installed its handlers simply ends, which is just as good.
+    for (const slot of alive) slot.worker?.process.kill("SIGTERM");
     const budgetMs = settings.drainGraceMs + settings.drainTimeoutMs + settings.telemetryShutdownTimeoutMs + DRAIN_KILL_MARGIN_MS;
     const allExited = alive.length === 0 ? Promise.resolve(0) : finished;
     const outcome = await Promise.race([allExited.then(() => "exited" as const), delay(budgetMs).then(() => "timeout" as const)]);
@@ -261,7 +264,7 @@ export async function runPrimary(context: RunContext, workersFlag: number | "aut
     watcher.close();
   };
 
-  onDrainSignals(log, (signal) => shutdown(signal, 0));
+  signals.handle((signal) => shutdown(signal, 0));
   return stopped;
 }
 

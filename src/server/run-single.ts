@@ -10,10 +10,11 @@ import { StartupError } from "./gateway.ts";
 import { writePortsFile } from "./ports-file.ts";
 import { createServingProcess } from "./serving.ts";
 import { overriddenPort, type HostPort } from "./settings.ts";
-import { onDrainSignals, onReloadSignal } from "./signals.ts";
+import { DrainSignals, onReloadSignal } from "./signals.ts";
 
 export async function runSingleProcess(context: RunContext): Promise<number> {
   const { settings, log } = context;
+  const signals = new DrainSignals(log);
   let ops: HostPort | undefined;
   let admin: HostPort | undefined;
   const serving = await createServingProcess(
@@ -68,7 +69,7 @@ export async function runSingleProcess(context: RunContext): Promise<number> {
   const stopReload = onReloadSignal(() => void gateway.reload("SIGHUP").then(rewatch));
 
   return await new Promise<number>((resolve) => {
-    onDrainSignals(log, async (signal) => {
+    signals.handle(async (signal) => {
       log.info("drain started", { signal });
       stopReload();
       watcher.close();

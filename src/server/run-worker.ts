@@ -5,12 +5,13 @@ import { EXIT_STARTUP_FAILED, type RunContext } from "./context.ts";
 import { StartupError } from "./gateway.ts";
 import { isOurs, PendingRequests, type ToPrimary, type ToWorker } from "./ipc.ts";
 import { createServingProcess } from "./serving.ts";
-import { onDrainSignals, onReloadSignal } from "./signals.ts";
+import { DrainSignals, onReloadSignal } from "./signals.ts";
 
 const PORT_REQUEST_TIMEOUT_MS = 10_000;
 
 export async function runWorker(context: RunContext): Promise<number> {
   const { log } = context;
+  const signals = new DrainSignals(log);
   const send = (message: ToPrimary): void => {
     if (process.connected) process.send?.(message);
   };
@@ -25,7 +26,6 @@ export async function runWorker(context: RunContext): Promise<number> {
   const serving = await createServingProcess(context, resolvePort, (listeners) => send({ tollgate: 1, t: "listeners", listeners }));
   const { gateway } = serving;
 
-  let drainTrigger: ((signal: "primary" | "disconnect") => void) | undefined;
   process.on("message", (message: unknown) => {
     if (!isOurs<ToWorker>(message)) return;
     switch (message.t) {
@@ -36,7 +36,7 @@ export async function runWorker(context: RunContext): Promise<number> {
         void gateway.reload(message.trigger);
         return;
       case "drain":
-        drainTrigger?.("primary");
+        signals.trigger("primary");
         return;
       case "request":
         void answer(message.id, message.kind, message.accept);
@@ -64,14 +64,12 @@ export async function runWorker(context: RunContext): Promise<number> {
   // The primary watches the file and forwards reloads; a worker signalled directly still reloads.
   const stopReload = onReloadSignal(() => void gateway.reload("SIGHUP"));
   return await new Promise<number>((resolve) => {
-    drainTrigger = onDrainSignals(log, async (signal) => {
+    signals.handle(async (signal) => {
       log.info("drain started", { signal });
       stopReload();
       await serving.drain();
       log.info("drained; exiting", { exitCode: 0 });
       resolve(0);
     });
-    // Without a primary nobody routes connections here any more: drain and go.
-    process.once("disconnect", () => drainTrigger?.("disconnect"));
   });
 }

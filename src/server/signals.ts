@@ -2,7 +2,7 @@
 // draining (an impatient Ctrl-C) exits at once; a repeated SIGTERM changes nothing.
 import type { Logger } from "./log.ts";
 
-export type DrainSignal = "SIGTERM" | "SIGINT" | "primary" | "disconnect";
+export type DrainSignal = "SIGTERM" | "SIGINT" | "primary";
 
 export function onReloadSignal(reload: () => void): () => void {
   const handler = (): void => reload();
@@ -10,25 +10,46 @@ export function onReloadSignal(reload: () => void): () => void {
   return () => process.off("SIGHUP", handler);
 }
 
-/** Calls `drain` once, on the first SIGTERM/SIGINT (or a call to the returned trigger). */
-export function onDrainSignals(log: Logger, drain: (signal: DrainSignal) => Promise<void>): (signal: DrainSignal) => void {
-  let started = false;
-  const trigger = (signal: DrainSignal): void => {
-    if (started) {
+/**
+ * Installed first thing at start, so a SIGTERM that arrives while the config is still
+ * loading is not lost to node's default handler: it is held until `handle()` is called.
+ */
+export class DrainSignals {
+  readonly #log: Logger;
+  #drain: ((signal: DrainSignal) => Promise<void>) | undefined;
+  #pending: DrainSignal | undefined;
+  #started = false;
+
+  constructor(log: Logger) {
+    this.#log = log;
+    process.on("SIGTERM", () => this.trigger("SIGTERM"));
+    process.on("SIGINT", () => this.trigger("SIGINT"));
+  }
+
+  /** Sets what a drain does; runs it at once if a signal already arrived. */
+  handle(drain: (signal: DrainSignal) => Promise<void>): void {
+    this.#drain = drain;
+    if (this.#pending !== undefined) this.trigger(this.#pending);
+  }
+
+  trigger(signal: DrainSignal): void {
+    if (this.#started) {
       if (signal === "SIGINT") {
-        log.warn("second SIGINT while draining; exiting now", { exitCode: 1 });
+        this.#log.warn("second SIGINT while draining; exiting now", { exitCode: 1 });
         process.exit(1);
       }
-      log.info("already draining", { signal });
+      this.#log.info("already draining", { signal });
       return;
     }
-    started = true;
+    const drain = this.#drain;
+    if (drain === undefined) {
+      this.#pending ??= signal;
+      return;
+    }
+    this.#started = true;
     drain(signal).catch((error: unknown) => {
-      log.error("drain failed", { error });
+      this.#log.error("drain failed", { error });
       process.exit(1);
     });
-  };
-  process.on("SIGTERM", () => trigger("SIGTERM"));
-  process.on("SIGINT", () => trigger("SIGINT"));
-  return trigger;
+  }
 }

@@ -110,3 +110,31 @@ describe("workers", () => {
     assert.deepEqual(exits.map((l) => l["code"]), [0, 0]);
   });
 });
+
+describe("workers without their primary", () => {
+  it("exit when the primary dies", { timeout: 60_000 }, async () => {
+    const upstream = await startUpstream("one");
+    const gw = await startGateway({ config: gatewayConfig([{ name: "app", path: "/app", upstreamPort: upstream.port }]), workers: 1 });
+    try {
+      const worker = workerPid(gw, 1);
+      gw.signal("SIGKILL");
+      await gw.waitForExit();
+      // node's cluster module ends a worker whose IPC channel to the primary closes.
+      const deadline = Date.now() + 30_000;
+      let alive = true;
+      while (alive && Date.now() < deadline) {
+        try {
+          process.kill(worker, 0);
+          await new Promise((r) => setTimeout(r, 50));
+        } catch (error) {
+          assert.equal((error as NodeJS.ErrnoException).code, "ESRCH");
+          alive = false;
+        }
+      }
+      assert.equal(alive, false, "the orphaned worker exited");
+    } finally {
+      await gw.stop();
+      await upstream.close();
+    }
+  });
+});
