@@ -11,6 +11,7 @@ interface CallFrame {
 interface ProfileNode {
   readonly id: number;
   readonly callFrame: CallFrame;
+  readonly children?: readonly number[];
 }
 interface CpuProfile {
   readonly nodes: readonly ProfileNode[];
@@ -26,6 +27,8 @@ export interface SelfTime {
   readonly group: string;
   readonly ms: number;
   readonly percent: number;
+  /** For native frames and Node's own modules, the nearest calling library or src/ function (top 3). */
+  readonly callers: readonly { readonly name: string; readonly where: string; readonly percent: number }[];
 }
 
 export interface ProfileSummary {
@@ -53,19 +56,42 @@ export function summarizeProfile(file: string, repoRoot: string): ProfileSummary
     totalUs += duration;
   }
 
-  const functions = new Map<string, { name: string; where: string; group: string; us: number }>();
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const label = (frame: CallFrame): { name: string; where: string } => ({
+    name: frame.functionName === "" ? "(anonymous)" : frame.functionName,
+    where: frame.url === "" ? "" : `${shortUrl(frame.url, repoRoot)}:${frame.lineNumber + 1}`,
+  });
+  // The nearest ancestor outside Node's own modules: which library or area asked for the work.
+  const jsCaller = (id: number): { name: string; where: string } | undefined => {
+    let current = parentOf.get(id);
+    while (current !== undefined) {
+      const frame = byId.get(current)?.callFrame;
+      if (frame !== undefined && frame.url !== "" && !frame.url.startsWith("node:")) return label(frame);
+      current = parentOf.get(current);
+    }
+    return undefined;
+  };
+
+  const functions = new Map<string, { name: string; where: string; group: string; us: number; callers: Map<string, number> }>();
   const groups = new Map<string, number>();
   let idleUs = 0;
   for (const [id, us] of selfUs) {
     const frame = byId.get(id)?.callFrame;
     if (frame === undefined) continue;
-    const name = frame.functionName === "" ? "(anonymous)" : frame.functionName;
+    const { name, where } = label(frame);
     if (name === "(idle)") idleUs += us;
-    const where = frame.url === "" ? "" : `${shortUrl(frame.url, repoRoot)}:${frame.lineNumber + 1}`;
     const group = groupOf(name, frame.url, repoRoot);
     const key = `${name}@${where}`;
-    const entry = functions.get(key) ?? { name, where, group, us: 0 };
+    const entry = functions.get(key) ?? { name, where, group, us: 0, callers: new Map<string, number>() };
     entry.us += us;
+    if ((frame.url === "" || frame.url.startsWith("node:")) && !name.startsWith("(")) {
+      const caller = jsCaller(id);
+      if (caller !== undefined) {
+        const callerKey = `${caller.name}\u0000${caller.where}`;
+        entry.callers.set(callerKey, (entry.callers.get(callerKey) ?? 0) + us);
+      }
+    }
     functions.set(key, entry);
     groups.set(group, (groups.get(group) ?? 0) + us);
   }
@@ -75,7 +101,20 @@ export function summarizeProfile(file: string, repoRoot: string): ProfileSummary
     busyPercent: pct(totalUs - idleUs),
     functions: [...functions.values()]
       .sort((a, b) => b.us - a.us)
-      .map((f) => ({ name: f.name, where: f.where, group: f.group, ms: f.us / 1000, percent: pct(f.us) })),
+      .map((f) => ({
+        name: f.name,
+        where: f.where,
+        group: f.group,
+        ms: f.us / 1000,
+        percent: pct(f.us),
+        callers: [...f.callers.entries()]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 3)
+          .map(([key, us]) => {
+            const [name = "", where = ""] = key.split("\u0000");
+            return { name, where, percent: pct(us) };
+          }),
+      })),
     groups: [...groups.entries()].sort((a, b) => b[1] - a[1]).map(([group, us]) => ({ group, ms: us / 1000, percent: pct(us) })),
   };
 }
@@ -107,6 +146,7 @@ export function formatSummary(summary: ProfileSummary, top: number): string {
   lines.push("  self ms   self %  function  (where)  [group]");
   for (const f of summary.functions.slice(0, top)) {
     lines.push(`  ${f.ms.toFixed(1).padStart(7)}  ${f.percent.toFixed(2).padStart(6)}%  ${f.name}  (${f.where || "native"})  [${f.group}]`);
+    for (const c of f.callers) lines.push(`                      ${c.percent.toFixed(2).padStart(6)}%  from ${c.name} (${c.where})`);
   }
   lines.push("", "self time by package / area:");
   for (const g of summary.groups.slice(0, 20)) {
