@@ -233,7 +233,11 @@ for (const f of results.fixedRate) {
 }
 
 // ---------------------------------------------------------------- memory
-for (const id of ["tollgate-full", "tollgate-off"] as const) {
+// The comparison proxies too (full runs only), for what a Node process costs on this binary.
+const rssIds: ScenarioId[] = settings.quick
+  ? ["tollgate-full", "tollgate-off"]
+  : ["tollgate-full", "tollgate-off", "fastify-http-proxy", "http-proxy"];
+for (const id of rssIds) {
   const r = active().find((x) => x.spec.id === id);
   if (r?.launched === undefined || gone(r)) continue;
   const beforeMB = rssMB(r.launched.pid) ?? Number.NaN;
