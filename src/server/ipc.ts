@@ -4,7 +4,6 @@ import type { ListenerBinding, ReloadTrigger } from "./gateway.ts";
 
 export type ToWorker =
   | { readonly tollgate: 1; readonly t: "reload"; readonly trigger: ReloadTrigger }
-  | { readonly tollgate: 1; readonly t: "drain" }
   | { readonly tollgate: 1; readonly t: "request"; readonly id: number; readonly kind: WorkerQuery; readonly accept?: string | undefined }
   | { readonly tollgate: 1; readonly t: "port"; readonly id: number; readonly port: number | undefined; readonly error?: string };
 

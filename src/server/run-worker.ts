@@ -35,9 +35,6 @@ export async function runWorker(context: RunContext): Promise<number> {
       case "reload":
         void gateway.reload(message.trigger);
         return;
-      case "drain":
-        signals.trigger("primary");
-        return;
       case "request":
         void answer(message.id, message.kind, message.accept);
         return;

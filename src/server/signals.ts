@@ -2,7 +2,7 @@
 // draining (an impatient Ctrl-C) exits at once; a repeated SIGTERM changes nothing.
 import type { Logger } from "./log.ts";
 
-export type DrainSignal = "SIGTERM" | "SIGINT" | "primary";
+export type DrainSignal = "SIGTERM" | "SIGINT";
 
 export function onReloadSignal(reload: () => void): () => void {
   const handler = (): void => reload();
