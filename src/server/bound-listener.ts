@@ -53,12 +53,12 @@ export class BoundListener {
         inFlight.add(res);
         // During a drain every response tells the client to go elsewhere for the next request.
         if (this.#draining) res.setHeader("connection", "close");
-        res.once("close", onResponseClose);
+        res.on("close", onResponseClose); // `close` fires once; `once` would allocate a wrapper per request
         inner.request(req, res);
       },
       upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         upgraded.add(socket);
-        socket.once("close", onUpgradedClose);
+        socket.on("close", onUpgradedClose);
         inner.upgrade(req, socket, head);
       },
       clientError: (error: Error, socket: Duplex) => inner.clientError(error, socket),
