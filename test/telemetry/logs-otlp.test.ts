@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { snippetWith } from "../config/seed-snippets.ts";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { isRegisteredAttribute, TELEMETRY_REGISTRY } from "../../src/telemetry/registry.ts";
 
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20" };
 
@@ -34,6 +35,8 @@ test("one LogRecord per request, ids and flags equal the SERVER span's, severity
     assert.equal(log.attributes["http.route"], "/api/*");
     assert.equal(log.attributes["tollgate.backend.name"], server.attributes["tollgate.backend.name"]);
     assert.deepEqual(log.resource, server.resource);
+    const entry = TELEMETRY_REGISTRY.logRecords.find((e) => e.eventName === log.eventName)!;
+    for (const k of Object.keys(log.attributes)) assert.ok(entry.attributes.includes(k) && isRegisteredAttribute(k, "logs"), `${k} is registered for logs`);
   }
   const byPath = new Map(logs.map((l) => [l.attributes["url.path"], l]));
   assert.deepEqual([byPath.get("/api/ok")!.severityNumber, byPath.get("/api/ok")!.severityText], [9, "INFO"]);

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { snippetWith } from "../config/seed-snippets.ts";
 import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
 import { gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { isRegisteredAttribute, TELEMETRY_REGISTRY } from "../../src/telemetry/registry.ts";
 
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
 
@@ -57,7 +58,13 @@ for (const protocol of ["grpc", "http/protobuf", "http/json"] as const) {
     assert.equal(points(client).reduce((n, q) => n + Number(q["count"]), 0), sent);
     const active = metrics.find((m) => m.name === "http.server.active_requests")!;
     assert.equal(Number(points(active)[0]!["asInt"] ?? 0), 0);
-    for (const m of metrics) assert.deepEqual(m.resource, servers[0]!.resource, `${m.name}: same resource as the spans`);
+    for (const m of metrics) {
+      assert.deepEqual(m.resource, servers[0]!.resource, `${m.name}: same resource as the spans`);
+      const entry = TELEMETRY_REGISTRY.metrics.find((e) => e.name === m.name);
+      assert.ok(entry, `${m.name} is registered`);
+      assert.equal(m.unit, entry.unit);
+      for (const p of points(m)) for (const k of Object.keys(attrs(p))) assert.ok(entry.attributes.includes(k) && isRegisteredAttribute(k, "metrics"), `${m.name}: ${k} is registered`);
+    }
   });
 }
 
