@@ -30,7 +30,7 @@ describe("Prometheus scraping Tollgate's /metrics", { timeout: 300_000 }, () => 
     t.after(() => upstream.close());
     const gateway = await startGateway({
       config: echoConfig(upstream.port),
-      env: { OTEL_TRACES_SAMPLER: "always_on", OTEL_TRACES_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" },
+      env: { OTEL_TRACES_SAMPLER: "always_on", OTEL_TRACES_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none", OTEL_METRICS_EXPORTER: "prometheus" },
     });
     t.after(() => gateway.stop());
 
@@ -63,8 +63,13 @@ describe("Prometheus scraping Tollgate's /metrics", { timeout: 300_000 }, () => 
     const perRoute = dashboardQueries(JSON.parse(readFileSync(DASHBOARD, "utf8")))
       .find((q) => q.startsWith("sum by (http_route) (rate(http_server_request_duration_seconds_count"));
     assert.ok(perRoute);
-    const routes = await prometheus.query(perRoute.replaceAll("$__rate_interval", "1m").replaceAll("$job", ".*").replaceAll("$route", ".*"));
-    assert.equal(routes.length, 1);
+    // A rate needs two scrapes inside its window, so wait for the second one.
+    const promql = perRoute.replaceAll("$__rate_interval", "1m").replaceAll("$job", ".*").replaceAll("$route", ".*");
+    let routes = await prometheus.query(promql);
+    for (const deadline = Date.now() + 30_000; routes.length === 0 && Date.now() < deadline; routes = await prometheus.query(promql)) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(routes.length, 1, `one route series from ${promql}`);
     assert.match(routes[0]?.metric["http_route"] ?? "", /^\/echo/);
 
     // Exemplars arrive through OpenMetrics and point at traces the upstream took part in.
