@@ -4,6 +4,7 @@
 // file exporter wrote, plus the bytes on the wire for the encoding.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { TELEMETRY_REGISTRY } from "../../src/telemetry/registry.ts";
 import { startCollector, type RunningCollector } from "./collector-process.ts";
 import { logsOf, pointsOf, spansOf, total, type FileLog, type FilePoint, type FileSpan } from "./otlp-json.ts";
 import { eventually, runTraffic, startUpstream, type Upstream } from "./traffic.ts";
@@ -85,7 +86,13 @@ function assertRun(r: Received, upstreamTraceparents: readonly string[], service
     r.logs.map((l) => `${l.traceId}/${l.spanId}`).sort(),
     servers.map((s) => `${s.traceId}/${s.spanId}`).sort(),
   );
-  for (const log of r.logs) assert.ok(log.severityNumber >= 9 && log.severityNumber <= 12, "INFO for a 200");
+  const eventNames = TELEMETRY_REGISTRY.logRecords.map((l) => l.eventName);
+  for (const log of r.logs) {
+    assert.ok(log.severityNumber >= 9 && log.severityNumber <= 12, "INFO for a 200");
+    assert.ok(eventNames.includes(log.eventName), `EventName ${log.eventName} is registered`);
+    assert.equal(log.attributes["http.response.status_code"], 200);
+    assert.match(String(log.attributes["url.path"]), /^\/echo\/\d$/);
+  }
 
   // Metrics count every request once.
   assert.equal(metricTotal(r, "http.server.request.duration"), REQUESTS);
