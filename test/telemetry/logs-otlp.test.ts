@@ -29,6 +29,7 @@ test("one LogRecord per request, ids and flags equal the SERVER span's, severity
     assert.equal(log.traceId, server.traceId);
     assert.equal(log.flags & 0xff, server.flags & 0xff);
     assert.equal(log.eventName, "tollgate.access");
+    assert.equal(log.scope.name, "tollgate", "no logName: the Tollgate scope");
     assert.ok(log.observedTimeUnixNano >= log.timeUnixNano);
     assert.equal(log.timeUnixNano, server.startTimeUnixNano, "Timestamp is the request start");
     assert.equal(log.attributes["url.path"], server.attributes["url.path"]);
@@ -78,6 +79,7 @@ test("seed 004 logging-policy verbatim: OTLP to the referenced collector, Envoy 
   const backend = gw.plan.rules[0]!.backends.entries[0]!.backend.displayName;
   assert.equal(logs[0]!.body, `"GET /api/status/418 418 "www.example.com:8080" "${backend}"'`);
   assert.equal(logs[0]!.attributes["tollgate.log.name"], "http-gateway-access-logs");
+  assert.equal(logs[0]!.scope.name, "http-gateway-access-logs", "logName is the scope name, as in Envoy");
 });
 
 test("Authorization never appears unless opted in: body operators redact, header fields need allowSensitive", async (t) => {

@@ -2,36 +2,48 @@
 // accessLog[]) once per plan: the CEL filter program, the body template, the fields, the
 // static attributes, the resource and the export queues.
 import type { Attributes, AttributeValue } from "@opentelemetry/api";
+import type { InstrumentationScope } from "@opentelemetry/core";
 import { resourceFromAttributes, type Resource } from "@opentelemetry/resources";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import { compileAccessLogFilter, type AccessLogFilterProgram } from "../../cel/environment.ts";
 import type { AccessLogModel, GatewayModel, LogFieldModel } from "../../config/model.ts";
 import { parseEnvoyFormat } from "../../format/envoy-operators.ts";
 import type { BatchQueue } from "../export/batch-queue.ts";
+import { SCHEMA_URL, TOLLGATE_SCOPE } from "../semconv.ts";
 import { redactQuery } from "../trace/attributes.ts";
+import { TOLLGATE_VERSION } from "../version.ts";
 import { metadataSource } from "../metrics/value-sources.ts";
 import { compileTemplate, DEFAULT_BODY_TEMPLATE, isoTime, protocolName, responseCodeDetails, withPort, type HeaderIndex, type Render } from "./envoy-render.ts";
 import type { RequestFacts } from "./facts.ts";
+import type { FilterErrorCount, FilterErrors } from "./filter-errors.ts";
 
 export type FieldValue = (f: RequestFacts) => AttributeValue | undefined;
 
 export interface CompiledAccessLog {
   readonly filter: AccessLogFilterProgram | undefined;
+  /** The filter's CEL source, for the rate-limited warning when it fails. */
+  readonly filterExpression: string;
   readonly body: Render;
   readonly fields: ReadonlyArray<readonly [string, FieldValue]>;
   readonly staticAttributes: ReadonlyArray<readonly [string, AttributeValue]>;
   readonly logName: string | undefined;
+  /** `tollgate`, or the kgateway `logName`: Envoy's OpenTelemetry access logger reports the log name as the scope name. */
+  readonly scope: InstrumentationScope;
   readonly resource: Resource;
   readonly queues: readonly BatchQueue<ReadableLogRecord>[];
 }
 
 /** Every access log of one gateway, and the union of headers they read. */
 export interface GatewayLogs {
+  /** `namespace/name`, the records' tollgate.gateway.name. */
+  readonly gatewayName: string;
   readonly logs: readonly CompiledAccessLog[];
   readonly requestHeaders: readonly string[];
   readonly responseHeaders: readonly string[];
   /** Any log has a CEL filter: the end hook builds the activation. */
   readonly needsActivation: boolean;
+  /** Run-time filter failures of this gateway. */
+  readonly filterErrors: FilterErrorCount;
 }
 
 /** Request headers every gateway captures: :authority (Host) and X-Request-Id, for the Standard fields. */
@@ -58,9 +70,23 @@ export interface LogCompileContext {
   readonly resourceFor: (g: GatewayModel) => Resource;
   readonly queuesFor: (model: AccessLogModel) => BatchQueue<ReadableLogRecord>[];
   readonly allowSensitive: ReadonlySet<string>;
+  readonly filterErrors: FilterErrors;
 }
 
 const DEFAULT_BODY = parseEnvoyFormat(DEFAULT_BODY_TEMPLATE).parts;
+
+/** One scope object per log name, kept across plans: the OTLP serialisers group records by scope identity. */
+const scopes = new Map<string, InstrumentationScope>();
+
+export function scopeFor(logName: string | undefined): InstrumentationScope {
+  if (logName === undefined || logName === "") return TOLLGATE_SCOPE;
+  let scope = scopes.get(logName);
+  if (scope === undefined) {
+    scope = { name: logName, version: TOLLGATE_VERSION, schemaUrl: SCHEMA_URL };
+    scopes.set(logName, scope);
+  }
+  return scope;
+}
 
 export function compileGatewayLogs(gateway: GatewayModel, models: readonly AccessLogModel[], ctx: LogCompileContext): GatewayLogs {
   const index = new HeaderIndexBuilder();
@@ -81,15 +107,25 @@ export function compileGatewayLogs(gateway: GatewayModel, models: readonly Acces
     const resource = Object.keys(m.resourceAttributes).length === 0 ? base : base.merge(resourceFromAttributes({ ...m.resourceAttributes }));
     logs.push({
       filter,
+      filterExpression: m.filter?.expression ?? "",
       body: compileTemplate(parts, index, ctx.allowSensitive),
       fields: m.fields.map((field) => [field.name, compileField(field, gateway, index)] as const),
       staticAttributes: m.attributes.flatMap((a) => (a.value.from === "literal" ? [[a.name, a.value.value] as const] : [])),
       logName: m.logName,
+      scope: scopeFor(m.logName),
       resource,
       queues,
     });
   }
-  return { logs, requestHeaders: index.requestHeaders, responseHeaders: index.responseHeaders, needsActivation: logs.some((l) => l.filter !== undefined) };
+  const gatewayName = `${gateway.ref.namespace}/${gateway.ref.name}`;
+  return {
+    gatewayName,
+    logs,
+    requestHeaders: index.requestHeaders,
+    responseHeaders: index.responseHeaders,
+    needsActivation: logs.some((l) => l.filter !== undefined),
+    filterErrors: ctx.filterErrors.counterFor(gatewayName),
+  };
 }
 
 function compileField(field: LogFieldModel, gateway: GatewayModel, index: HeaderIndex): FieldValue {

@@ -6,7 +6,6 @@ import type { Attributes, HrTime, SpanContext } from "@opentelemetry/api";
 import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
-import { TOLLGATE_SCOPE } from "../semconv.ts";
 import { applyLimits, type AttributeLimits } from "../trace/attributes.ts";
 import { msToHrTime } from "../trace/spans.ts";
 import { semconvAttributes, type CompiledAccessLog } from "./compile.ts";
@@ -78,7 +77,7 @@ export class AccessLogRecord implements ReadableLogRecord {
   }
 
   get instrumentationScope(): InstrumentationScope {
-    return TOLLGATE_SCOPE;
+    return this.log.scope;
   }
 
   get attributes(): Attributes {
