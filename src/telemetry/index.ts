@@ -156,7 +156,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
 
   const signalOptions = { env, drops, warn, methods: new MethodNormalizer(env), resourceFor: (g: GatewayModel | undefined) => resources.get(resourceIdentity(g)) };
   const logs = new LogsSignal(signalOptions);
-  const metrics = new MetricsSignal({ ...signalOptions, stats: options.stats });
+  const metrics = new MetricsSignal({ ...signalOptions, stats: options.stats, logFilterErrors: () => logs.filterErrors() });
 
   return {
     disabled,

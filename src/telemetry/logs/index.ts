@@ -19,7 +19,9 @@ import { batchSettingsFromEnv, SignalPipelines, type BatchSettings } from "../ex
 import type { WarnSink } from "../export/warnings.ts";
 import type { AttributeLimits, MethodNormalizer } from "../trace/attributes.ts";
 import { activationOf } from "./cel-activation.ts";
-import { compileGatewayLogs, type GatewayLogs } from "./compile.ts";
+import type { AccessLogActivation } from "../../cel/environment.ts";
+import { compileGatewayLogs, type CompiledAccessLog, type GatewayLogs } from "./compile.ts";
+import { FilterErrors } from "./filter-errors.ts";
 import { createOtlpLogExporter, createStdoutLogExporter } from "./exporters.ts";
 import { RequestFacts } from "./facts.ts";
 import { AccessLogRecord } from "./record.ts";
@@ -71,7 +73,6 @@ interface PlanLogs {
   readonly plan: RuntimePlan;
   readonly rules: readonly GatewayLogs[];
   readonly listeners: ReadonlyMap<CompiledListener, GatewayLogs>;
-  readonly gatewayNames: ReadonlyMap<GatewayLogs, string>;
 }
 
 export interface LogsSignalOptions {
@@ -90,12 +91,14 @@ export class LogsSignal {
   readonly #envPipelines: SignalPipelines<ReadableLogRecord>;
   readonly #stdoutPipelines: SignalPipelines<ReadableLogRecord>;
   readonly #byPlan = new WeakMap<RuntimePlan, PlanLogs>();
+  readonly #filterErrors: FilterErrors;
   #current: PlanLogs | undefined = undefined;
 
   constructor(o: LogsSignalOptions) {
     this.#o = o;
     this.#batch = batchSettingsFromEnv(o.env, "OTEL_BLRP");
     this.#limits = logLimitsFromEnv(o.env);
+    this.#filterErrors = new FilterErrors(o.warn);
     this.#allowSensitive = new Set((envList(o.env, "TOLLGATE_LOGS_ALLOW_SENSITIVE_HEADERS") ?? []).map((h) => h.toLowerCase()));
     const common = {
       env: o.env,
@@ -112,7 +115,6 @@ export class LogsSignal {
 
   #compile(plan: RuntimePlan, inUseEnv: Set<string>, inUseStdout: Set<string>): PlanLogs {
     const byGateway = new Map<GatewayModel, GatewayLogs>();
-    const gatewayNames = new Map<GatewayLogs, string>();
     const queuesFor = (m: AccessLogModel): BatchQueue<ReadableLogRecord>[] => {
       if (m.sink.kind === "stdout") return this.#stdoutPipelines.resolve(undefined, inUseStdout).map((p) => p.queue);
       return this.#envPipelines.resolve(m.sink.target, inUseEnv).map((p) => p.queue);
@@ -121,9 +123,8 @@ export class LogsSignal {
       let gl = byGateway.get(g);
       if (gl === undefined) {
         const models = g.telemetry.accessLogs.length === 0 ? [defaultLog(g)] : g.telemetry.accessLogs;
-        gl = compileGatewayLogs(g, models, { resourceFor: this.#o.resourceFor, queuesFor, allowSensitive: this.#allowSensitive });
+        gl = compileGatewayLogs(g, models, { resourceFor: this.#o.resourceFor, queuesFor, allowSensitive: this.#allowSensitive, filterErrors: this.#filterErrors });
         byGateway.set(g, gl);
-        gatewayNames.set(gl, `${g.ref.namespace}/${g.ref.name}`);
       }
       return gl;
     };
@@ -133,7 +134,7 @@ export class LogsSignal {
       const g = l.gateways[0];
       if (g !== undefined) listeners.set(l, forGateway(g));
     }
-    return { plan, rules, listeners, gatewayNames };
+    return { plan, rules, listeners };
   }
 
   onPlan(plan: RuntimePlan): void {
@@ -160,22 +161,32 @@ export class LogsSignal {
     if (gl === undefined || gl.logs.length === 0) return;
     const facts = new RequestFacts(ex, gl.requestHeaders, gl.responseHeaders);
     const activation = gl.needsActivation ? activationOf(ex, facts) : undefined;
-    const gatewayName = pl.gatewayNames.get(gl) ?? "";
     const method = this.#o.methods.normalize(ex.method);
     for (let i = 0; i < gl.logs.length; i++) {
       const log = gl.logs[i]!;
-      if (log.filter !== undefined) {
-        let keep = false;
-        try {
-          keep = log.filter(activation as never) === true;
-        } catch {
-          keep = false;
-        }
-        if (!keep) continue;
-      }
-      const record = new AccessLogRecord(facts, log, gatewayName, method, this.#limits);
+      if (log.filter !== undefined && !this.#keep(gl, log, activation!)) continue;
+      const record = new AccessLogRecord(facts, log, gl.gatewayName, method, this.#limits);
       for (let q = 0; q < log.queues.length; q++) log.queues[q]!.push(record);
     }
+  }
+
+  /** A filter that throws or yields a non-bool logs nothing, and is counted and reported. */
+  #keep(gl: GatewayLogs, log: CompiledAccessLog, activation: AccessLogActivation): boolean {
+    let result: unknown;
+    try {
+      result = log.filter!(activation);
+    } catch (err) {
+      this.#filterErrors.failed(gl.filterErrors, log.filterExpression, err);
+      return false;
+    }
+    if (typeof result === "boolean") return result;
+    this.#filterErrors.failed(gl.filterErrors, log.filterExpression, new TypeError(`the filter evaluated to ${typeof result}, not bool`));
+    return false;
+  }
+
+  /** Access-log filter evaluations that failed, per gateway name (the `tollgate.access_log.filter.errors` metric). */
+  filterErrors(): Array<readonly [gatewayName: string, count: number]> {
+    return this.#filterErrors.snapshot();
   }
 
   /** Records handed to exporters and acknowledged. */

@@ -3,10 +3,13 @@
 import type { GatewayStats } from "../hooks.ts";
 import type { TelemetryDrops } from "../export/drops.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
-import { BUILD_INFO, CONFIG_RELOADS, OPEN_CONNECTIONS, RETRIES, TELEMETRY_DROPPED } from "./instruments.ts";
+import { ACCESS_LOG_FILTER_ERRORS, BUILD_INFO, CONFIG_RELOADS, OPEN_CONNECTIONS, RETRIES, TELEMETRY_DROPPED } from "./instruments.ts";
 import type { ObservableInstrument } from "./store.ts";
 
-export function gatewayInstruments(stats: GatewayStats | undefined, drops: TelemetryDrops): ObservableInstrument[] {
+/** Failed access-log filter evaluations per gateway name (LogsSignal.filterErrors). */
+export type FilterErrorSource = () => Iterable<readonly [gatewayName: string, count: number]>;
+
+export function gatewayInstruments(stats: GatewayStats | undefined, drops: TelemetryDrops, filterErrors?: FilterErrorSource): ObservableInstrument[] {
   const out: ObservableInstrument[] = [
     { descriptor: BUILD_INFO, observe: () => [[{ "tollgate.version": TOLLGATE_VERSION, "process.runtime.version": process.versions.node }, 1]] },
     {
@@ -14,6 +17,9 @@ export function gatewayInstruments(stats: GatewayStats | undefined, drops: Telem
       observe: () => drops.snapshot().map((d) => [{ signal: d.signal, reason: d.reason }, d.count] as const),
     },
   ];
+  if (filterErrors !== undefined) {
+    out.push({ descriptor: ACCESS_LOG_FILTER_ERRORS, observe: () => [...filterErrors()].map(([gateway, n]) => [{ "tollgate.gateway.name": gateway }, n] as const) });
+  }
   if (stats !== undefined) {
     out.push(
       {

@@ -14,7 +14,7 @@ import type { GatewayStats } from "../hooks.ts";
 import { prometheusEndpoint } from "../prometheus/endpoint.ts";
 import type { MethodNormalizer } from "../trace/attributes.ts";
 import { OtlpCollector } from "./collect.ts";
-import { gatewayInstruments } from "./gateway-instruments.ts";
+import { gatewayInstruments, type FilterErrorSource } from "./gateway-instruments.ts";
 import { createConsoleMetricExporter, createOtlpMetricExporter, PeriodicReader } from "./otlp-export.ts";
 import { compilePlanMetrics, RequestMetrics } from "./request-metrics.ts";
 import { metricSettingsFromEnv, type MetricSettings } from "./settings.ts";
@@ -27,6 +27,8 @@ export interface MetricsSignalOptions {
   readonly stats: GatewayStats | undefined;
   readonly methods: MethodNormalizer;
   readonly resourceFor: (gateway: GatewayModel | undefined) => Resource;
+  /** Failed access-log filter evaluations, observed at collection time. */
+  readonly logFilterErrors?: FilterErrorSource;
 }
 
 export class MetricsSignal {
@@ -54,7 +56,7 @@ export class MetricsSignal {
       return set;
     };
     this.#primary = setOf(o.resourceFor(undefined));
-    this.#observables = gatewayInstruments(o.stats, o.drops);
+    this.#observables = gatewayInstruments(o.stats, o.drops, o.logFilterErrors);
     this.#requests = new RequestMetrics(o.methods, settings.exemplarFilter, settings.cardinalityLimit, (plan) =>
       compilePlanMetrics(plan, {
         env: o.env,

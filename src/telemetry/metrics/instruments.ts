@@ -78,6 +78,14 @@ export const TELEMETRY_DROPPED: InstrumentDescriptor = {
   valueType: "int",
 };
 
+export const ACCESS_LOG_FILTER_ERRORS: InstrumentDescriptor = {
+  name: "tollgate.access_log.filter.errors",
+  unit: "{evaluation}",
+  description: "Access-log CEL filter evaluations that failed at run time (the request was not logged), by gateway.",
+  kind: "counter",
+  valueType: "int",
+};
+
 export const BUILD_INFO: InstrumentDescriptor = {
   name: "tollgate.build.info",
   unit: "",

@@ -16,6 +16,7 @@ export const METRIC_ENTRIES: MetricEntry[] = [
   { name: "tollgate.upstream.open_connections", instrument: "updowncounter", unit: "{connection}", brief: "Open upstream connections, by backend.", semconv: "tollgate", stability: "stable", attributes: ["tollgate.backend.name"] },
   { name: "tollgate.upstream.retries", instrument: "counter", unit: "{retry}", brief: "Upstream retries since start, by backend.", semconv: "tollgate", stability: "stable", attributes: ["tollgate.backend.name"] },
   { name: "tollgate.telemetry.dropped", instrument: "counter", unit: "{item}", brief: "Telemetry items produced but never delivered, by signal and reason (queue_full, export_failed, export_timeout, shutdown).", semconv: "tollgate", stability: "stable", attributes: ["signal", "reason"] },
+  { name: "tollgate.access_log.filter.errors", instrument: "counter", unit: "{evaluation}", brief: "Access-log CEL filter evaluations that failed at run time (an error, or a non-bool result); the request was not logged. A warning names the expression at most once a minute.", semconv: "tollgate", stability: "stable", attributes: ["tollgate.gateway.name"] },
   { name: "tollgate.build.info", instrument: "gauge", unit: "", brief: "Always 1; the attributes name the build.", semconv: "tollgate", stability: "stable", attributes: ["tollgate.version", "process.runtime.version"] },
 ];
 

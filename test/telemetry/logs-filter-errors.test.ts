@@ -1,0 +1,88 @@
+// A CEL access-log filter that fails at run time logs nothing for that request; the failure
+// is counted (tollgate.access_log.filter.errors, per gateway) and warned about once a
+// minute with the expression, so a broken filter cannot go unnoticed.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
+import { gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+
+function sumPoints(m: ReceivedMetric | undefined): Array<{ attributes: Record<string, unknown>; value: number }> {
+  const sum = m?.data["sum"] as { dataPoints?: Array<{ attributes?: Array<{ key: string; value: Record<string, unknown> }>; asInt?: string }> } | undefined;
+  return (sum?.dataPoints ?? []).map((p) => ({
+    attributes: Object.fromEntries((p.attributes ?? []).map((kv) => [kv.key, Object.values(kv.value)[0]])),
+    value: Number(p.asInt ?? 0),
+  }));
+}
+
+test("a filter that errors at run time logs nothing, counts every failure and warns once per minute", async (t) => {
+  const rx = await startOtlpReceiver("http");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  // `request.headers` is a map: reading an absent key is a run-time error in CEL.
+  const expression = 'request.headers["x-tenant"] == "blue"';
+  const policy = `apiVersion: gateway.networking.x-k8s.io/v1alpha1
+kind: TelemetryPolicy
+metadata: {name: logs, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  accessLogs:
+    mode: "On"
+    matches: '${expression}'
+`;
+  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: policy }), {
+    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+    OTEL_BLRP_SCHEDULE_DELAY: "20",
+    OTEL_TRACES_EXPORTER: "none",
+    OTEL_METRIC_EXPORT_INTERVAL: "3600000",
+  });
+  t.after(() => gw.close());
+
+  for (let i = 0; i < 3; i++) assert.equal((await get(gw.url(8080, "/api/no-tenant"))).status, 200, "the request itself is unaffected");
+  await get(gw.url(8080, "/api/blue"), { "x-tenant": "blue" });
+  await get(gw.url(8080, "/api/red"), { "x-tenant": "red" });
+  await gw.telemetry.flush(5000);
+
+  const logs = await rx.waitForLogs((l) => l.length >= 1);
+  assert.deepEqual(logs.map((l) => l.attributes["url.path"]), ["/api/blue"], "only the request the filter accepted");
+
+  const warnings = gw.warnings.filter((w) => w.message.startsWith("access-log filter failed to evaluate"));
+  assert.equal(warnings.length, 1, "rate limited: one warning for three failures within a minute");
+  assert.equal(warnings[0]!.fields["expression"], expression);
+  assert.equal(warnings[0]!.fields["gateway"], "kgateway-system/http");
+  assert.equal(warnings[0]!.fields["signal"], "logs");
+  assert.match(warnings[0]!.message, /x-tenant/, "the cause names the missing key");
+
+  const metrics = await rx.waitForMetrics((m) => m.some((x) => x.name === "tollgate.access_log.filter.errors"));
+  const metric = metrics.find((m) => m.name === "tollgate.access_log.filter.errors")!;
+  assert.equal(metric.unit, "{evaluation}");
+  assert.deepEqual(sumPoints(metric), [{ attributes: { "tollgate.gateway.name": "kgateway-system/http" }, value: 3 }]);
+
+  const exposition = await gw.telemetry.metrics!.render(undefined);
+  assert.match(exposition.body, /^tollgate_access_log_filter_errors_total\{tollgate_gateway_name="kgateway-system\/http",otel_scope_name="tollgate"[^}]*\} 3$/m);
+});
+
+test("a filter that yields a non-bool value counts as a failure, not as a silent skip", async (t) => {
+  const rx = await startOtlpReceiver("http");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const expression = "request.headers";
+  const policy = `apiVersion: gateway.networking.x-k8s.io/v1alpha1
+kind: TelemetryPolicy
+metadata: {name: logs, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  accessLogs:
+    mode: "On"
+    matches: 'dyn(${expression})'
+`;
+  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: policy }), { OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" });
+  t.after(() => gw.close());
+  await get(gw.url(8080, "/api/x"));
+  await gw.telemetry.flush(2000);
+  assert.equal(rx.logs.length, 0);
+  const warnings = gw.warnings.filter((w) => w.message.startsWith("access-log filter failed to evaluate"));
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!.message, /not bool/);
+});
