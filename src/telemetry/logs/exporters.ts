@@ -7,6 +7,7 @@ import { createEmptyMetadata, createInsecureCredentials, createSslCredentials } 
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import type { ExportResultLike, ItemExporter } from "../export/batch-queue.ts";
 import type { OtlpExporterConfig } from "../export/otlp-config.ts";
+import type { LineSink } from "./stdout-writer.ts";
 
 export function createOtlpLogExporter(config: OtlpExporterConfig): ItemExporter<ReadableLogRecord> {
   const compression = config.compression as never;
@@ -71,12 +72,12 @@ export function stdoutJsonLines(records: readonly ReadableLogRecord[]): string {
   return out;
 }
 
-export function createStdoutLogExporter(write: (text: string) => void = (t) => void process.stdout.write(t)): ItemExporter<ReadableLogRecord> {
+export function createStdoutLogExporter(sink: LineSink): ItemExporter<ReadableLogRecord> {
   return {
     export(items: ReadableLogRecord[], done: (result: ExportResultLike) => void): void {
       try {
-        write(stdoutJsonLines(items));
-        done({ code: 0 });
+        if (sink.write(stdoutJsonLines(items))) done({ code: 0 });
+        else done({ code: 1, error: new Error(`stdout is not keeping up (${sink.backlog} bytes still buffered)`) });
       } catch (err) {
         done({ code: 1, error: err as Error });
       }

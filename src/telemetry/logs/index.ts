@@ -22,6 +22,7 @@ import { activationOf } from "./cel-activation.ts";
 import type { AccessLogActivation } from "../../cel/environment.ts";
 import { compileGatewayLogs, type CompiledAccessLog, type GatewayLogs } from "./compile.ts";
 import { FilterErrors } from "./filter-errors.ts";
+import { stdoutWriter } from "./stdout-writer.ts";
 import { createOtlpLogExporter, createStdoutLogExporter } from "./exporters.ts";
 import { RequestFacts } from "./facts.ts";
 import { AccessLogRecord } from "./record.ts";
@@ -107,7 +108,7 @@ export class LogsSignal {
       warn: o.warn,
       batch: this.#batch,
       createOtlp: createOtlpLogExporter,
-      createConsole: () => createStdoutLogExporter(),
+      createConsole: () => createStdoutLogExporter(stdoutWriter(o.env)),
     };
     this.#envPipelines = new SignalPipelines<ReadableLogRecord>({ ...common, envExporters: logsExportersFromEnv(o.env, o.warn) });
     this.#stdoutPipelines = new SignalPipelines<ReadableLogRecord>({ ...common, envExporters: ["console"] });

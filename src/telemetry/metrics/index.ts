@@ -13,6 +13,7 @@ import { RateLimitedWarning, type WarnSink } from "../export/warnings.ts";
 import type { GatewayStats } from "../hooks.ts";
 import { prometheusEndpoint } from "../prometheus/endpoint.ts";
 import type { MethodNormalizer } from "../trace/attributes.ts";
+import { stdoutWriter } from "../logs/stdout-writer.ts";
 import { OtlpCollector } from "./collect.ts";
 import { gatewayInstruments, type FilterErrorSource } from "./gateway-instruments.ts";
 import { createConsoleMetricExporter, createOtlpMetricExporter, PeriodicReader } from "./otlp-export.ts";
@@ -86,11 +87,11 @@ export class MetricsSignal {
     if (settings.console) {
       const cumulative = new OtlpCollector("cumulative");
       this.#readers.push(
-        new PeriodicReader(createConsoleMetricExporter(), {
+        new PeriodicReader(createConsoleMetricExporter(stdoutWriter(o.env)), {
           intervalMs: settings.intervalMs,
           timeoutMs: settings.timeoutMs,
           drops: o.drops,
-          warning: undefined,
+          warning: new RateLimitedWarning("console", o.warn),
           collect: () => [...this.#sets.values()].map((set) => cumulative.collect(set, set === this.#primary ? this.#observables : [])),
         }),
       );

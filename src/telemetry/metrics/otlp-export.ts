@@ -16,6 +16,7 @@ import type { ResourceMetrics } from "@opentelemetry/sdk-metrics";
 import type { TelemetryDrops } from "../export/drops.ts";
 import type { OtlpExporterConfig } from "../export/otlp-config.ts";
 import type { RateLimitedWarning } from "../export/warnings.ts";
+import type { LineSink } from "../logs/stdout-writer.ts";
 import { JsonMetricsWithExemplars, ProtobufMetricsWithExemplars } from "./otlp-exemplars.ts";
 
 export interface MetricExporter {
@@ -70,14 +71,24 @@ function delegateExporter(delegate: { export(rm: ResourceMetrics, cb: (r: { code
   return { export: (rm, done) => delegate.export(rm, done), shutdown: () => delegate.shutdown() };
 }
 
-/** Writes every collection to stdout as JSON lines (OTEL_METRICS_EXPORTER=console). */
-export function createConsoleMetricExporter(): MetricExporter {
+/**
+ * OTEL_METRICS_EXPORTER=console: every collection as JSON lines on stdout, one per metric,
+ * through the same bounded stdout writer as the access logs (a stalled reader makes the
+ * export fail and count its points as dropped; memory never grows).
+ */
+export function createConsoleMetricExporter(sink: LineSink): MetricExporter {
   return {
     export(rm, done) {
+      const res = rm.resource.attributes;
+      const resource = { "service.name": res["service.name"], "service.namespace": res["service.namespace"], "service.instance.id": res["service.instance.id"] };
+      let out = "";
       for (const sm of rm.scopeMetrics) {
-        for (const m of sm.metrics) process.stdout.write(JSON.stringify({ metric: m.descriptor, dataPointType: m.dataPointType, dataPoints: m.dataPoints }) + "\n");
+        for (const m of sm.metrics) {
+          out += JSON.stringify({ metric: m.descriptor, dataPointType: m.dataPointType, aggregationTemporality: m.aggregationTemporality, dataPoints: m.dataPoints, scope: sm.scope.name, resource }) + "\n";
+        }
       }
-      done({ code: 0 });
+      if (sink.write(out)) done({ code: 0 });
+      else done({ code: 1, error: new Error(`stdout is not keeping up (${sink.backlog} bytes still buffered)`) });
     },
     shutdown: async () => {},
   };

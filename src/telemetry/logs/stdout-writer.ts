@@ -1,0 +1,39 @@
+// Writes telemetry lines to stdout without ever growing memory or stalling the event loop.
+// On Linux a pipe stdout (what `kubectl logs` reads through the container runtime) is
+// written asynchronously: when the reader falls behind, Node buffers the rest in memory
+// without limit. This writer refuses a batch while more than `maxBufferedBytes` are still
+// waiting, so the batch is counted as dropped (and warned about, rate limited) by the
+// queue that handed it over, instead of piling up.
+import type { Writable } from "node:stream";
+import { envNumber, type Env } from "../env.ts";
+
+/** Default bound on bytes buffered in front of stdout: 1 MiB. */
+export const DEFAULT_STDOUT_BUFFER_BYTES = 1 << 20;
+
+export interface LineSink {
+  /** Writes `text` (whole lines) and returns true, or returns false and writes nothing while the stream is backed up. */
+  write(text: string): boolean;
+  /** What `write` refused for, for the export failure message. */
+  readonly backlog: number;
+}
+
+export function boundedWriter(stream: Writable, maxBufferedBytes: number): LineSink {
+  return {
+    write(text: string): boolean {
+      if (stream.writableLength > maxBufferedBytes) return false;
+      stream.write(text);
+      return true;
+    },
+    get backlog(): number {
+      return stream.writableLength;
+    },
+  };
+}
+
+let shared: LineSink | undefined;
+
+/** The process's one stdout writer (access logs and console metrics share its bound). */
+export function stdoutWriter(env: Env): LineSink {
+  shared ??= boundedWriter(process.stdout, Math.max(1024, envNumber(env, "TOLLGATE_STDOUT_BUFFER_BYTES", DEFAULT_STDOUT_BUFFER_BYTES)));
+  return shared;
+}
