@@ -94,6 +94,7 @@ ${pipelines}`;
 }
 
 const READY_LINE = "Everything is ready";
+const STARTUP_TIMEOUT_MS = 60_000;
 
 async function startOnce(binary: string, token: string): Promise<RunningCollector | "port-taken"> {
   const dir = mkdtempSync(join(tmpdir(), "tollgate-otelcol-"));
@@ -106,14 +107,21 @@ async function startOnce(binary: string, token: string): Promise<RunningCollecto
   child.stderr?.on("data", (chunk: Buffer) => (out += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
-  const outcome = await new Promise<"ready" | "exited">((resolve) => {
+  const outcome = await new Promise<"ready" | "exited" | "hung">((resolve) => {
     const onData = (): void => {
       if (out.includes(READY_LINE)) resolve("ready");
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);
     void exited.then(() => resolve("exited"));
+    setTimeout(() => resolve("hung"), STARTUP_TIMEOUT_MS).unref();
   });
+  if (outcome === "hung") {
+    child.kill("SIGKILL");
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`the collector was not ready after ${STARTUP_TIMEOUT_MS} ms:\n${out}`);
+  }
   if (outcome === "exited") {
     rmSync(dir, { recursive: true, force: true });
     if (/address already in use/.test(out)) return "port-taken";
