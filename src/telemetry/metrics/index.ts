@@ -41,6 +41,7 @@ export class MetricsSignal {
   readonly #readers: PeriodicReader[] = [];
   readonly #o: MetricsSignalOptions;
   #primary: InstrumentSet;
+  #planned = false;
 
   constructor(o: MetricsSignalOptions) {
     this.#o = o;
@@ -69,7 +70,9 @@ export class MetricsSignal {
     this.#setOf = setOf;
 
     const collector = new OtlpCollector(settings.temporality);
-    const collect = () => [...this.#sets.values()].map((set) => collector.collect(set, set === this.#primary ? this.#observables : []));
+    // Nothing is pushed before the first plan: the resource is the Gateway's only from then on,
+    // and an early export would show a phantom `tollgate` service to the backend.
+    const collect = () => (!this.#planned ? [] : [...this.#sets.values()]).map((set) => collector.collect(set, set === this.#primary ? this.#observables : []));
     if (settings.otlp) {
       const config = resolveOtlpExporterConfig(o.env, "metrics", undefined);
       for (const p of config.problems) o.warn(p, { signal: "metrics" });
@@ -92,7 +95,7 @@ export class MetricsSignal {
           timeoutMs: settings.timeoutMs,
           drops: o.drops,
           warning: new RateLimitedWarning("console", o.warn),
-          collect: () => [...this.#sets.values()].map((set) => cumulative.collect(set, set === this.#primary ? this.#observables : [])),
+          collect: () => (!this.#planned ? [] : [...this.#sets.values()]).map((set) => cumulative.collect(set, set === this.#primary ? this.#observables : [])),
         }),
       );
     }
@@ -107,6 +110,7 @@ export class MetricsSignal {
   readonly #setOf: (resource: Resource) => InstrumentSet;
 
   onPlan(plan: RuntimePlan): void {
+    this.#planned = true;
     // Gateway-level instruments belong to the first Gateway's identity (the usual one-Gateway deployment).
     this.#primary = this.#setOf(this.#o.resourceFor(plan.config.gateways[0]));
     this.#requests.onPlan(plan);
