@@ -11,6 +11,7 @@ export interface BenchEnv {
   readonly receiverPort: number;
   readonly blackholePort: number;
   readonly nginx: string | undefined;
+  readonly tollgateNodeFlags: readonly string[];
 }
 
 export type ExportCheck = "traces+logs" | "traces" | undefined;
@@ -51,7 +52,13 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     title: "Tollgate, telemetry off",
     unavailable: () => tollgateAvailable(),
     start: (env) =>
-      startTollgate({ name: "tollgate-off", dir: env.dir, upstreamPort: env.upstream.port, telemetry: { kind: "off" } }),
+      startTollgate({
+        name: "tollgate-off",
+        dir: env.dir,
+        upstreamPort: env.upstream.port,
+        telemetry: { kind: "off" },
+        nodeFlags: env.tollgateNodeFlags,
+      }),
     exports: undefined,
   },
   {
@@ -64,6 +71,7 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
         dir: env.dir,
         upstreamPort: env.upstream.port,
         telemetry: { kind: "full", collectorPort: env.receiverPort },
+        nodeFlags: env.tollgateNodeFlags,
       }),
     exports: "traces+logs",
   },
@@ -77,6 +85,7 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
         dir: env.dir,
         upstreamPort: env.upstream.port,
         telemetry: { kind: "full", collectorPort: env.blackholePort },
+        nodeFlags: env.tollgateNodeFlags,
       }),
     exports: undefined,
   },

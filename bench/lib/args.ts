@@ -19,7 +19,8 @@ export const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--duration
   --connections  closed-loop connections (default 100)
   --soak S       black-hole soak length (default 60; 0 skips; quick 0)
   --only LIST    scenario ids: direct, tollgate-off, tollgate-full, tollgate-blackhole,
-                 fastify-http-proxy, http-proxy, http-proxy-otel, nginx-proxy`;
+                 fastify-http-proxy, http-proxy, http-proxy-otel, nginx-proxy
+  --tollgate-node-flags "FLAGS"  extra node flags for the gateway, e.g. "--max-semi-space-size=32"`;
 
 export function parseRunOptions(argv: readonly string[]): RunOptions {
   const { values } = parseArgs({
@@ -32,6 +33,7 @@ export function parseRunOptions(argv: readonly string[]): RunOptions {
       connections: { type: "string" },
       soak: { type: "string" },
       only: { type: "string" },
+      "tollgate-node-flags": { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -57,6 +59,7 @@ export function parseRunOptions(argv: readonly string[]): RunOptions {
     rssConnections: 1000,
     rssDurationS: quick ? 2 : 10,
     soakS: num(values.soak, quick ? 0 : 60, "soak"),
+    tollgateNodeFlags: (values["tollgate-node-flags"] ?? "").split(/\s+/).filter((f) => f !== ""),
   };
   const only = values.only?.split(",").map((s) => s.trim()).filter((s) => s !== "") as ScenarioId[] | undefined;
   return { settings, only };

@@ -20,6 +20,7 @@ export function renderMarkdown(r: BenchResults): string {
     "",
   );
 
+  if (s.tollgateNodeFlags.length > 0) out.push(`Tollgate ran with extra node flags: \`${s.tollgateNodeFlags.join(" ")}\`.`, "");
   out.push("## Throughput", "");
   out.push(
     `Closed loop: autocannon, ${s.connections} connections, ${s.rounds} interleaved round(s) of ${s.durationS} s ` +

@@ -18,6 +18,8 @@ export interface Settings {
   readonly rssDurationS: number;
   /** 0 when the soak is skipped. */
   readonly soakS: number;
+  /** Extra node flags for every Tollgate process (experiments such as heap sizing). */
+  readonly tollgateNodeFlags: readonly string[];
 }
 
 export interface Medians {
