@@ -14,7 +14,7 @@ import { AttemptTimeoutError, type Failure, Failures, classifyUpstreamError } fr
 import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
 import { stripResponseHopByHop } from "./headers.ts";
-import type { PoolEntry, UpstreamPools } from "./pools.ts";
+import type { LocalAwareHandler, PoolEntry, UpstreamLocal, UpstreamPools } from "./pools.ts";
 import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent } from "./retry.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { type MarkedResponse, kCall } from "./marks.ts";
@@ -165,6 +165,11 @@ export class ProxyCall {
       attempt.peerAddress = handler.entry.peerAddress;
       attempt.peerPort = handler.entry.peerPort;
     }
+    const local = handler.upstreamLocal;
+    if (local !== undefined) {
+      attempt.localAddress = local.address;
+      attempt.localPort = local.port;
+    }
     const retry = this.retry;
     if (retry !== undefined && !this.settled && retry.codes.includes(status)) {
       // An upstream that answered may have read part of a request body: those never repeat.
@@ -191,6 +196,7 @@ export class ProxyCall {
     exchange.status = status;
     if (status >= 500) exchange.errorType = String(status);
     exchange.responseStartPerfMs = performance.now();
+    exchange.responseHeaders = headers;
     handler.streaming = true;
     const res = this.res;
     res.writeHead(status, headers as OutgoingHeaders);
@@ -321,7 +327,7 @@ export class ProxyCall {
 }
 
 /** The undici handler of one attempt; callbacks after the attempt settled are ignored. */
-export class AttemptHandler implements Dispatcher.DispatchHandler {
+export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHandler {
   readonly call: ProxyCall;
   readonly attempt: UpstreamAttempt;
   readonly entry: PoolEntry;
@@ -334,6 +340,8 @@ export class AttemptHandler implements Dispatcher.DispatchHandler {
   discard = false;
   /** This attempt's response head went to the client. */
   streaming = false;
+  /** Set by the pool's Client on dispatch: the connection the attempt runs on. */
+  upstreamLocal: UpstreamLocal | undefined = undefined;
 
   constructor(call: ProxyCall, attempt: UpstreamAttempt, entry: PoolEntry) {
     this.call = call;
@@ -356,6 +364,12 @@ export class AttemptHandler implements Dispatcher.DispatchHandler {
 
   onBodySent(chunk: Buffer): void {
     this.call.exchange.bytesReceived += chunk.length;
+  }
+
+  /** undici wrote the whole request; with a body, its last byte came from the client just now. */
+  onRequestSent(): void {
+    const exchange = this.call.exchange;
+    if (this.call.hasBody && exchange.requestEndPerfMs === 0) exchange.requestEndPerfMs = performance.now();
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {

@@ -1,6 +1,7 @@
 // One request's facts, filled by the proxy as it goes and read by telemetry at the hooks.
 // Classes with every field set in the constructor keep one hidden class on the hot path.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { CompiledBackend, CompiledEndpoint, CompiledListener, CompiledMatch, RuntimePlan } from "../plan/types.ts";
 
 export class Exchange {
@@ -12,9 +13,13 @@ export class Exchange {
   endPerfMs = 0;
   /** performance.now() when response headers were written. */
   responseStartPerfMs = 0;
+  /** performance.now() when the last request body byte from the client went upstream; 0 when unknown or no body. */
+  requestEndPerfMs = 0;
 
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /** The downstream connection, kept because node detaches `req.socket` once a keep-alive response is done. */
+  readonly socket: Socket;
   readonly plan: RuntimePlan;
   readonly listener: CompiledListener;
   match: CompiledMatch | undefined = undefined;
@@ -42,6 +47,8 @@ export class Exchange {
   errorType: string | undefined = undefined;
   /** Envoy response flags, e.g. `UF`, `UT`, `NR`, `DC`, `UH`, `URX`, `UC`; '' when none (rendered `-`). */
   responseFlags = "";
+  /** Upstream response headers as forwarded to the client (after filters); unset for responses the proxy made itself. */
+  responseHeaders: Readonly<Record<string, string | string[] | undefined>> | undefined = undefined;
   /** Request body bytes read from the client. */
   bytesReceived = 0;
   /** Response body bytes written to the client. */
@@ -66,6 +73,7 @@ export class Exchange {
   ) {
     this.req = req;
     this.res = res;
+    this.socket = req.socket;
     this.plan = plan;
     this.listener = listener;
     this.startTimeMs = startTimeMs;
@@ -113,6 +121,9 @@ export class UpstreamAttempt {
   errorType: string | undefined = undefined;
   peerAddress: string | undefined = undefined;
   peerPort = 0;
+  /** Local side of the upstream connection that carried the attempt (Envoy UPSTREAM_LOCAL_ADDRESS); unset before a response. */
+  localAddress: string | undefined = undefined;
+  localPort = 0;
   /** Owned by telemetry: the CLIENT span. */
   telemetry: unknown = undefined;
 

@@ -2,7 +2,7 @@
 // endpoint keeps its warm connections; `retain` closes the pools no plan uses any more once
 // their in-flight requests finish.
 import { isIP, type Socket } from "node:net";
-import { Pool, buildConnector } from "undici";
+import { Client, Pool, buildConnector, type Dispatcher } from "undici";
 
 export interface UpstreamPoolOptions {
   /** Max connections per origin; undefined = unlimited. */
@@ -13,6 +13,17 @@ export interface UpstreamPoolOptions {
   /** undici's own safety nets: time to response headers and between body chunks. */
   readonly headersTimeoutMs?: number;
   readonly bodyTimeoutMs?: number;
+}
+
+/** The local address of one pooled Client's current connection; the Client's dispatches point their handler at it. */
+export class UpstreamLocal {
+  address: string | undefined = undefined;
+  port = 0;
+}
+
+/** Handlers that want to know which connection carried them implement this. */
+export interface LocalAwareHandler {
+  upstreamLocal: UpstreamLocal | undefined;
 }
 
 /** A pool plus the address its last connection reached, for `network.peer.*`. */
@@ -102,11 +113,38 @@ export class UpstreamPools {
               if (args[0] === null && entry !== undefined) recordPeer(entry, args[1]);
               callback(...args);
             }),
+      factory: localAwareClient,
     });
     entry = new PoolEntry(origin, pool, literal ? host : undefined, literal ? port : 0);
     this.#entries.set(origin, entry);
     return entry;
   }
+}
+
+/**
+ * One Client per pooled connection (undici runs one request at a time on it), which notes its
+ * socket's local address on connect and hands that record to each handler it dispatches.
+ */
+function localAwareClient(origin: string | URL, options: Pool.Options): Dispatcher {
+  const local = new UpstreamLocal();
+  const connect = options.connect as buildConnector.connector;
+  const client = new Client(origin, {
+    ...options,
+    connect: (opts, callback) =>
+      connect(opts, (...args) => {
+        if (args[0] === null) {
+          local.address = args[1].localAddress;
+          local.port = args[1].localPort ?? 0;
+        }
+        callback(...args);
+      }),
+  });
+  const dispatch = client.dispatch.bind(client);
+  client.dispatch = (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean => {
+    if ("upstreamLocal" in handler) (handler as LocalAwareHandler).upstreamLocal = local;
+    return dispatch(opts, handler);
+  };
+  return client;
 }
 
 function recordPeer(entry: PoolEntry, socket: Socket): void {

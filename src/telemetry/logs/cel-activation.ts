@@ -4,6 +4,7 @@ import { celDuration, type AccessLogActivation } from "../../cel/environment.ts"
 import type { Exchange } from "../../proxy/exchange.ts";
 import { protocolName } from "./envoy-render.ts";
 import type { RequestFacts } from "./facts.ts";
+import { responseHeadersOf } from "../metrics/value-sources.ts";
 import { responseCodeDetails } from "./envoy-render.ts";
 
 type HeaderBag = Readonly<Record<string, string | string[] | number | undefined>>;
@@ -40,10 +41,10 @@ export function activationOf(ex: Exchange, f: RequestFacts): AccessLogActivation
       code: BigInt(f.status),
       code_details: responseCodeDetails(f),
       flags: f.responseFlags,
-      headers: flatHeaders(ex.res.getHeaders() as HeaderBag),
+      headers: flatHeaders(responseHeadersOf(ex)),
       size: BigInt(f.bytesSent),
     },
-    connection: { id: 0n, client_address: f.clientAddress, client_port: BigInt(f.peerPort), mtls: false },
+    connection: { id: BigInt(f.connectionId), client_address: f.clientAddress, client_port: BigInt(f.peerPort), mtls: false },
     upstream: { address: f.upstreamHost ?? "", port: BigInt(f.upstreamHost === undefined ? 0 : Number(f.upstreamHost.slice(f.upstreamHost.lastIndexOf(":") + 1))) },
     route: {
       name: r?.route.ref.name ?? "",

@@ -162,7 +162,7 @@ export function standardField(name: string, gateway: GatewayModel): FieldValue {
     case "Duration":
       return (f) => Math.round(f.durationMs * 1000) / 1000;
     case "RequestDuration":
-      return () => undefined;
+      return (f) => (f.requestDurationMs < 0 ? undefined : Math.round(f.requestDurationMs * 1000) / 1000);
     case "ResponseDuration":
       return (f) => (f.responseStartMs < 0 ? undefined : Math.round(f.responseStartMs * 1000) / 1000);
     case "RequestMethod":

@@ -102,8 +102,7 @@ function operator(name: SimpleOperator): Render {
     case "DURATION":
       return (f) => String(Math.round(f.durationMs));
     case "REQUEST_DURATION":
-      // The proxy does not record when the request body finished; Envoy renders unknown as `-`.
-      return () => "-";
+      return (f) => (f.requestDurationMs < 0 ? "-" : String(Math.round(f.requestDurationMs)));
     case "RESPONSE_DURATION":
       return (f) => (f.responseStartMs < 0 ? "-" : String(Math.round(f.responseStartMs)));
     case "PROTOCOL":
@@ -119,7 +118,7 @@ function operator(name: SimpleOperator): Render {
     case "UPSTREAM_CLUSTER":
       return (f) => f.backendName ?? "-";
     case "UPSTREAM_LOCAL_ADDRESS":
-      return () => "-";
+      return (f) => withPort(f.upstreamLocalAddress, f.upstreamLocalPort);
     case "UPSTREAM_REQUEST_ATTEMPT_COUNT":
       return (f) => String(f.upstreamAttempts);
     case "UPSTREAM_TRANSPORT_FAILURE_REASON":
@@ -143,7 +142,7 @@ function operator(name: SimpleOperator): Render {
     case "DOWNSTREAM_LOCAL_PORT":
       return (f) => (f.localPort > 0 ? String(f.localPort) : "-");
     case "CONNECTION_ID":
-      return () => "-";
+      return (f) => String(f.connectionId);
     case "HOSTNAME":
       return () => HOST;
   }

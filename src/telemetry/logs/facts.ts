@@ -3,8 +3,9 @@
 // values are captured only for the names some access log of the gateway renders.
 import type { CompiledRule } from "../../plan/types.ts";
 import type { Exchange } from "../../proxy/exchange.ts";
-import { headerValue } from "../metrics/value-sources.ts";
+import { headerValue, responseHeadersOf } from "../metrics/value-sources.ts";
 import { serverSpanOf } from "../metrics/trace-context.ts";
+import { connectionIdOf } from "./connection-id.ts";
 
 export class RequestFacts {
   readonly startTimeMs: number;
@@ -12,6 +13,10 @@ export class RequestFacts {
   readonly durationMs: number;
   /** ms from arrival to the first response byte; -1 when no response was sent. */
   readonly responseStartMs: number;
+  /** ms from arrival to the last request byte (0 without a body); -1 when the body was never read whole. */
+  readonly requestDurationMs: number;
+  /** Process-unique id of the downstream connection. */
+  readonly connectionId: number;
   readonly method: string;
   readonly path: string;
   readonly query: string;
@@ -33,6 +38,9 @@ export class RequestFacts {
   readonly backendName: string | undefined;
   /** `host:port` of the last upstream attempt's endpoint. */
   readonly upstreamHost: string | undefined;
+  /** Local address and port of the connection the last attempt used; '' / 0 when unknown. */
+  readonly upstreamLocalAddress: string;
+  readonly upstreamLocalPort: number;
   readonly upstreamAttempts: number;
   readonly matched: boolean;
   readonly rule: CompiledRule | undefined;
@@ -52,6 +60,8 @@ export class RequestFacts {
     this.durationMs = Math.max(0, end - ex.startPerfMs);
     this.observedTimeMs = ex.startTimeMs + this.durationMs;
     this.responseStartMs = ex.responseStartPerfMs > 0 ? Math.max(0, ex.responseStartPerfMs - ex.startPerfMs) : -1;
+    this.requestDurationMs =
+      ex.requestEndPerfMs > 0 ? Math.max(0, ex.requestEndPerfMs - ex.startPerfMs) : ex.req.complete && ex.bytesReceived === 0 ? 0 : -1;
     this.method = ex.method;
     this.path = ex.path;
     this.query = ex.query;
@@ -67,7 +77,8 @@ export class RequestFacts {
     this.clientAddress = ex.clientAddress;
     this.peerAddress = ex.peerAddress;
     this.peerPort = ex.peerPort;
-    const socket = ex.req.socket;
+    const socket = ex.socket;
+    this.connectionId = connectionIdOf(socket);
     this.localAddress = socket.localAddress ?? "";
     this.localPort = socket.localPort ?? 0;
     const headers = ex.req.headers;
@@ -77,6 +88,8 @@ export class RequestFacts {
     const attempts = ex.attempts;
     const last = attempts.length > 0 ? attempts[attempts.length - 1] : undefined;
     this.upstreamHost = last === undefined ? undefined : `${last.endpoint.host}:${last.endpoint.port}`;
+    this.upstreamLocalAddress = last?.localAddress ?? "";
+    this.upstreamLocalPort = last === undefined ? 0 : last.localPort;
     this.upstreamAttempts = attempts.length;
     this.matched = ex.match !== undefined;
     this.rule = ex.match?.rule;
@@ -91,7 +104,7 @@ export class RequestFacts {
     this.requestHeaders = req;
     const res: (string | undefined)[] = [];
     if (responseHeaderNames.length > 0) {
-      const rh = ex.res.getHeaders();
+      const rh = responseHeadersOf(ex);
       for (let i = 0; i < responseHeaderNames.length; i++) res.push(headerValue(rh, responseHeaderNames[i]!));
     }
     this.responseHeaders = res;

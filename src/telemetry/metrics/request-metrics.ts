@@ -15,7 +15,7 @@ import { ACTIVE_REQUESTS, CLIENT_DURATION, overrideTarget, REQUEST_BODY_SIZE, RE
 import type { ExemplarFilter } from "./settings.ts";
 import type { Instrument, InstrumentSet, Series } from "./store.ts";
 import { clientSpanOf, serverSpanOf } from "./trace-context.ts";
-import { compileSource, headerValue, type CompiledSource, type RuleScope } from "./value-sources.ts";
+import { compileSource, headerValue, responseHeadersOf, type CompiledSource, type RuleScope } from "./value-sources.ts";
 
 interface DynamicAttr {
   readonly name: string;
@@ -258,7 +258,7 @@ function dynamicValue(source: CompiledSource, ex: Exchange): string | undefined 
     case "requestHeader":
       return headerValue(ex.req.headers, source.header) ?? source.defaultValue;
     case "responseHeader":
-      return headerValue(ex.res.getHeaders(), source.header) ?? source.defaultValue;
+      return headerValue(responseHeadersOf(ex), source.header) ?? source.defaultValue;
     case "backend":
       return ex.backend?.displayName;
     case "static":

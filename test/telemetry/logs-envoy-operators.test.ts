@@ -1,0 +1,206 @@
+// Every Envoy command operator issue 4 lists, plus %REQUEST_DURATION%, %RESPONSE_DURATION%,
+// %CONNECTION_ID% and %UPSTREAM_LOCAL_ADDRESS%, rendered in a kgateway access-log body for
+// known requests and compared with what the test itself observed: its own sockets, the
+// upstream's view of the connection, the exported SERVER span.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Agent, createServer, request as httpRequest, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { startOtlpReceiver } from "../support/otlp-receiver.ts";
+import { collectorBackend, gatewayYaml, startTracedGateway, startUpstream } from "./harness.ts";
+
+const OPERATORS = [
+  "%REQ(X-TEST)%",
+  "%REQ(X-MISSING?X-FALLBACK)%",
+  "%REQ(X-PRIMARY?X-FALLBACK)%",
+  "%REQ(X-ABSENT)%",
+  "%RESP(X-UP)%",
+  "%RESP(X-NONE)%",
+  "%RESPONSE_CODE%",
+  "%RESPONSE_FLAGS%",
+  "%DURATION%",
+  "%START_TIME%",
+  "%PROTOCOL%",
+  "%BYTES_RECEIVED%",
+  "%BYTES_SENT%",
+  "%UPSTREAM_HOST%",
+  "%UPSTREAM_CLUSTER%",
+  "%ROUTE_NAME%",
+  "%TRACE_ID%",
+  "%SPAN_ID%",
+  "%DOWNSTREAM_REMOTE_ADDRESS%",
+  "%REQUEST_DURATION%",
+  "%RESPONSE_DURATION%",
+  "%CONNECTION_ID%",
+  "%UPSTREAM_LOCAL_ADDRESS%",
+] as const;
+
+interface Sent {
+  readonly status: number;
+  readonly clientPort: number;
+}
+
+/** Sends the first chunk, then the rest once `release` resolves. */
+function send(url: string, agent: Agent, method: string, headers: Record<string, string>, chunks: readonly string[], release: Promise<unknown> = Promise.resolve()): Promise<Sent> {
+  return new Promise((resolve, reject) => {
+    let clientPort = 0;
+    const req = httpRequest(url, { method, headers, agent }, (res: IncomingMessage) => {
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, clientPort }));
+    });
+    req.on("socket", (s) => {
+      const note = (): void => {
+        clientPort = s.localPort ?? 0;
+      };
+      if (s.localPort !== undefined) note();
+      else s.once("connect", note);
+    });
+    req.on("error", reject);
+    if (chunks.length === 0) return void req.end();
+    req.write(chunks[0]);
+    void release.then(() => req.end(chunks.slice(1).join("")));
+  });
+}
+
+/** A rendered integer millisecond value is the rounding of the precise one (either neighbour right at .5). */
+function assertRoundedMs(rendered: string, preciseMs: number, what: string): void {
+  const n = Number(rendered);
+  assert.ok(Number.isInteger(n), `${what}: '${rendered}' is an integer`);
+  const frac = preciseMs - Math.floor(preciseMs);
+  if (Math.abs(frac - 0.5) < 0.002) assert.ok(n === Math.floor(preciseMs) || n === Math.ceil(preciseMs), `${what}: ${n} rounds ${preciseMs}`);
+  else assert.equal(n, Math.round(preciseMs), `${what}: ${n} rounds ${preciseMs}`);
+}
+
+test("Envoy operators render exactly what happened for a known request", async (t) => {
+  const rx = await startOtlpReceiver("grpc");
+  t.after(() => rx.close());
+  const upstreamPorts: number[] = [];
+  let onArrival: (() => void) | undefined;
+  const upstreamServer = createServer((req, res) => {
+    upstreamPorts.push(req.socket.remotePort ?? 0);
+    onArrival?.();
+    req.resume();
+    // Answer a little after the body arrived, so the request finishes before the response starts.
+    req.on("end", () => setTimeout(() => res.writeHead(req.method === "POST" ? 201 : 200, { "x-up": "up-value", "content-type": "text/plain" }).end("created!!"), 30));
+  });
+  await new Promise<void>((r) => upstreamServer.listen(0, "127.0.0.1", r));
+  const upstream = { port: (upstreamServer.address() as AddressInfo).port, close: () => new Promise<void>((r) => { upstreamServer.closeAllConnections(); upstreamServer.close(() => r()); }) };
+  t.after(() => upstream.close());
+  const policy = `apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: operators, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  accessLog:
+  - openTelemetry:
+      grpcService:
+        backendRef: {name: collector, namespace: kgateway-system, port: ${rx.port}}
+      body: "${OPERATORS.join("|")}"
+`;
+  const yaml = gatewayYaml({ upstreamPort: upstream.port, extra: policy + "---\n" + collectorBackend("collector", "kgateway-system", rx.port) });
+  const gw = await startTracedGateway(yaml, { OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_METRICS_EXPORTER: "none" });
+  t.after(() => gw.close());
+
+  const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => keepAlive.destroy());
+  const fresh = new Agent({ keepAlive: false });
+  const headers = { "x-test": "alpha", "x-fallback": "beta", "x-primary": "gamma", "content-length": "11" };
+  // The rest of the body leaves 150 ms after the upstream saw the request, so well after the gateway took it in.
+  const arrived = new Promise<void>((r) => (onArrival = r)).then(() => new Promise((r) => setTimeout(r, 150)));
+  const first = await send(gw.url(8080, "/api/ops?x=1"), keepAlive, "POST", headers, ["hello ", "world"], arrived);
+  onArrival = undefined;
+  const second = await send(gw.url(8080, "/api/ops"), keepAlive, "GET", { "x-test": "again" }, []);
+  const third = await send(gw.url(8080, "/api/ops"), fresh, "GET", {}, []);
+  assert.deepEqual([first.status, second.status, third.status], [201, 200, 200]);
+  assert.equal(first.clientPort, second.clientPort, "the keep-alive agent reused its connection");
+  assert.notEqual(first.clientPort, third.clientPort);
+
+  const logs = await rx.waitForLogs((l) => l.length >= 3);
+  const spans = await rx.waitForSpans((s) => s.filter((x) => x.kind === 2).length >= 3);
+  const fields = logs.map((l) => String(l.body).split("|"));
+  for (const f of fields) assert.equal(f.length, OPERATORS.length, "one value per operator");
+  const v = (i: number, op: (typeof OPERATORS)[number]): string => fields[i]![OPERATORS.indexOf(op)]!;
+  const backend = gw.plan.rules[0]!.backends.entries[0]!.backend.displayName;
+
+  const server = spans.find((s) => s.kind === 2 && s.spanId === logs[0]!.spanId)!;
+  assert.ok(server);
+  const expectedFirst: Record<string, string> = {
+    "%REQ(X-TEST)%": "alpha",
+    "%REQ(X-MISSING?X-FALLBACK)%": "beta",
+    "%REQ(X-PRIMARY?X-FALLBACK)%": "gamma",
+    "%REQ(X-ABSENT)%": "-",
+    "%RESP(X-UP)%": "up-value",
+    "%RESP(X-NONE)%": "-",
+    "%RESPONSE_CODE%": "201",
+    "%RESPONSE_FLAGS%": "-",
+    "%START_TIME%": new Date(Number(server.startTimeUnixNano / 1_000_000n)).toISOString(),
+    "%PROTOCOL%": "HTTP/1.1",
+    "%BYTES_RECEIVED%": "11",
+    "%BYTES_SENT%": "9",
+    "%UPSTREAM_HOST%": `127.0.0.1:${upstream.port}`,
+    "%UPSTREAM_CLUSTER%": backend,
+    "%ROUTE_NAME%": "kgateway-system/httpbin",
+    "%TRACE_ID%": server.traceId,
+    "%SPAN_ID%": server.spanId,
+    "%DOWNSTREAM_REMOTE_ADDRESS%": `127.0.0.1:${first.clientPort}`,
+    "%UPSTREAM_LOCAL_ADDRESS%": `127.0.0.1:${upstreamPorts[0]}`,
+  };
+  for (const [op, expected] of Object.entries(expectedFirst)) assert.equal(v(0, op as (typeof OPERATORS)[number]), expected, op);
+
+  const durationMs = Number(server.endTimeUnixNano - server.startTimeUnixNano) / 1e6;
+  assertRoundedMs(v(0, "%DURATION%"), durationMs, "%DURATION% vs the SERVER span");
+  assertRoundedMs(v(0, "%RESPONSE_DURATION%"), Number(logs[0]!.attributes["tollgate.response.first_byte_ms"]), "%RESPONSE_DURATION%");
+  // The client held the second half of the body back for 150 ms after the request reached the upstream; the upstream answered 30 ms after reading it.
+  const requestMs = Number(v(0, "%REQUEST_DURATION%"));
+  assert.ok(requestMs >= 150, `%REQUEST_DURATION% ${requestMs} covers the client's pause`);
+  assert.ok(requestMs + 30 <= Number(v(0, "%RESPONSE_DURATION%")) + 1, "the request ended before the response started");
+  assert.ok(Number(v(0, "%RESPONSE_DURATION%")) <= Number(v(0, "%DURATION%")));
+
+  // Bodyless requests: received whole at arrival.
+  assert.equal(v(1, "%REQUEST_DURATION%"), "0");
+  assert.equal(v(1, "%REQ(X-TEST)%"), "again");
+  assert.equal(v(1, "%BYTES_RECEIVED%"), "0");
+  assert.equal(v(1, "%UPSTREAM_LOCAL_ADDRESS%"), `127.0.0.1:${upstreamPorts[1]}`);
+  assert.equal(v(2, "%UPSTREAM_LOCAL_ADDRESS%"), `127.0.0.1:${upstreamPorts[2]}`);
+  assert.equal(v(2, "%DOWNSTREAM_REMOTE_ADDRESS%"), `127.0.0.1:${third.clientPort}`);
+
+  // One connection, one id; a new connection, a new one.
+  assert.match(v(0, "%CONNECTION_ID%"), /^[1-9]\d*$/);
+  assert.equal(v(1, "%CONNECTION_ID%"), v(0, "%CONNECTION_ID%"));
+  assert.notEqual(v(2, "%CONNECTION_ID%"), v(0, "%CONNECTION_ID%"));
+});
+
+test("a request answered without reading its body renders REQUEST_DURATION and the upstream fields as '-'", async (t) => {
+  const rx = await startOtlpReceiver("grpc");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const policy = `apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: operators, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  accessLog:
+  - openTelemetry:
+      grpcService:
+        backendRef: {name: collector, namespace: kgateway-system, port: ${rx.port}}
+      body: "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQUEST_DURATION% %UPSTREAM_HOST% %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %ROUTE_NAME%"
+`;
+  const yaml = gatewayYaml({ upstreamPort: upstream.port, extra: policy + "---\n" + collectorBackend("collector", "kgateway-system", rx.port) });
+  const gw = await startTracedGateway(yaml, { OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" });
+  t.after(() => gw.close());
+  const agent = new Agent({ keepAlive: false });
+  // No route for /elsewhere: a 404 from the proxy, the 5-byte body never wanted.
+  const sent = await new Promise<number>((resolve, reject) => {
+    const req = httpRequest(gw.url(8080, "/elsewhere"), { method: "POST", agent, headers: { "content-length": "5" } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.write("ab");
+    setTimeout(() => req.end("cde"), 50);
+  });
+  assert.equal(sent, 404);
+  const [log] = await rx.waitForLogs((l) => l.length >= 1);
+  assert.equal(log!.body, "404 NR - - - - -");
+});
