@@ -31,7 +31,9 @@ async function until<T>(what: string, probe: () => T | undefined | Promise<T | u
 const QUIET = { OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "prometheus", OTEL_BLRP_SCHEDULE_DELAY: "20" };
 
 test("default sink without an OTLP log exporter: one stdout JSON line per request, trace_id/span_id/trace_flags at the top level, stderr kept apart", async (t) => {
-  const upstream = await startUpstream();
+  const upstream = await startUpstream((_req, res) => {
+    res.writeHead(200, { "content-type": "text/plain", "set-cookie": "sid=stdout-set-cookie; HttpOnly" }).end("upstream ok");
+  });
   t.after(() => upstream.close());
   const gw = await startGateway({ config: gatewayYaml({ upstreamPort: upstream.port }), env: QUIET });
   t.after(() => gw.stop());
@@ -61,7 +63,7 @@ test("default sink without an OTLP log exporter: one stdout JSON line per reques
     assert.equal((line["resource"] as Record<string, unknown>)["service.name"], "http.kgateway-system");
   }
   assert.deepEqual(lines.map((l) => l.attributes["url.path"]).sort(), ["/api/n/0", "/api/n/1", "/api/n/2", "/api/n/3", "/api/n/4"]);
-  for (const secret of ["stdout-secret", "cHJveHk=", "stdout-cookie"]) assert.ok(!gw.stdout().includes(secret), `${secret} must not reach stdout`);
+  for (const secret of ["stdout-secret", "cHJveHk=", "stdout-cookie", "stdout-set-cookie"]) assert.ok(!gw.stdout().includes(secret), `${secret} must not reach stdout`);
 
   // The gateway's own log is JSON on stderr, and never an access record.
   assert.ok(gw.logs().some((l) => l.msg === "ready"));
@@ -144,4 +146,32 @@ test("nobody reading stdout: requests are unaffected, the bounded stdout buffer 
   assert.ok(settled.lines > 0 && settled.d > 0);
   // Everything that was written is whole lines: no line was torn by the refusal.
   for (const line of stdoutLines(gw)) assert.equal(line["event_name"], "tollgate.access");
+});
+
+test("kgateway fileSink to /dev/stdout: %REQ()%/%RESP()% of Authorization, Proxy-Authorization, Cookie and Set-Cookie print REDACTED", async (t) => {
+  const upstream = await startUpstream((_req, res) => {
+    res.writeHead(200, { "content-type": "text/plain", "set-cookie": "sid=file-set-cookie", authorization: "Bearer file-resp-authz", cookie: "c=file-resp-cookie" }).end("ok");
+  });
+  t.after(() => upstream.close());
+  const policy = `apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: file-logs, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  accessLog:
+  - fileSink:
+      path: /dev/stdout
+      stringFormat: "%REQ(Authorization)% %REQ(Proxy-Authorization)% %REQ(Cookie)% %REQ(Set-Cookie)% %RESP(Set-Cookie)% %RESP(Authorization)% %RESP(Cookie)% %REQ(User-Agent)%"
+`;
+  const gw = await startGateway({ config: gatewayYaml({ upstreamPort: upstream.port, extra: policy }), env: QUIET });
+  t.after(() => gw.stop());
+  await httpRequest(gw.url(8080, "/api/file"), {
+    headers: { authorization: "Bearer file-authz", "proxy-authorization": "Basic file-proxy", cookie: "sid=file-cookie", "set-cookie": "x=file-req-set-cookie", "user-agent": "file-ua" },
+  });
+  const [line] = await until("the fileSink line", () => {
+    const l = stdoutLines(gw);
+    return l.length >= 1 ? l : undefined;
+  });
+  assert.equal(line!["body"], "REDACTED REDACTED REDACTED REDACTED REDACTED REDACTED REDACTED file-ua");
+  assert.doesNotMatch(gw.stdout(), /file-(authz|proxy|cookie|req-set-cookie|set-cookie|resp-authz|resp-cookie)/);
 });
