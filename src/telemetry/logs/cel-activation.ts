@@ -45,7 +45,7 @@ export function activationOf(ex: Exchange, f: RequestFacts): AccessLogActivation
       size: BigInt(f.bytesSent),
     },
     connection: { id: BigInt(f.connectionId), client_address: f.clientAddress, client_port: BigInt(f.peerPort), mtls: false },
-    upstream: { address: f.upstreamHost ?? "", port: BigInt(f.upstreamHost === undefined ? 0 : Number(f.upstreamHost.slice(f.upstreamHost.lastIndexOf(":") + 1))) },
+    upstream: { address: f.upstreamHost ?? "", port: BigInt(f.upstreamEndpoint?.port ?? 0) },
     route: {
       name: r?.route.ref.name ?? "",
       namespace: r?.route.ref.namespace ?? "",

@@ -1,11 +1,13 @@
 // The facts of one finished request that access logs need, copied from the Exchange at
 // the end hook so the Exchange (and its sockets) can be released before export. Header
 // values are captured only for the names some access log of the gateway renders.
-import type { CompiledRule } from "../../plan/types.ts";
+import type { CompiledEndpoint, CompiledRule } from "../../plan/types.ts";
 import type { Exchange } from "../../proxy/exchange.ts";
 import { headerValue, responseHeadersOf } from "../metrics/value-sources.ts";
 import { serverSpanOf } from "../metrics/trace-context.ts";
 import { connectionIdOf } from "./connection-id.ts";
+
+const NONE: readonly (string | undefined)[] = [];
 
 export class RequestFacts {
   readonly startTimeMs: number;
@@ -36,8 +38,8 @@ export class RequestFacts {
   readonly localPort: number;
   readonly userAgent: string | undefined;
   readonly backendName: string | undefined;
-  /** `host:port` of the last upstream attempt's endpoint. */
-  readonly upstreamHost: string | undefined;
+  /** The last upstream attempt's endpoint; formatted as `host:port` only at export time. */
+  readonly upstreamEndpoint: CompiledEndpoint | undefined;
   /** Local address and port of the connection the last attempt used; '' / 0 when unknown. */
   readonly upstreamLocalAddress: string;
   readonly upstreamLocalPort: number;
@@ -51,8 +53,8 @@ export class RequestFacts {
   readonly traceFlags: number;
   readonly clientAborted: boolean;
   /** Values of GatewayLogs.requestHeaders / responseHeaders, in that order. */
-  readonly requestHeaders: (string | undefined)[];
-  readonly responseHeaders: (string | undefined)[];
+  readonly requestHeaders: readonly (string | undefined)[];
+  readonly responseHeaders: readonly (string | undefined)[];
 
   constructor(ex: Exchange, requestHeaderNames: readonly string[], responseHeaderNames: readonly string[]) {
     const end = ex.endPerfMs > 0 ? ex.endPerfMs : performance.now();
@@ -87,7 +89,7 @@ export class RequestFacts {
     this.backendName = ex.backend?.displayName;
     const attempts = ex.attempts;
     const last = attempts.length > 0 ? attempts[attempts.length - 1] : undefined;
-    this.upstreamHost = last === undefined ? undefined : `${last.endpoint.host}:${last.endpoint.port}`;
+    this.upstreamEndpoint = last?.endpoint;
     this.upstreamLocalAddress = last?.localAddress ?? "";
     this.upstreamLocalPort = last === undefined ? 0 : last.localPort;
     this.upstreamAttempts = attempts.length;
@@ -102,11 +104,17 @@ export class RequestFacts {
     const req: (string | undefined)[] = [];
     for (let i = 0; i < requestHeaderNames.length; i++) req.push(headerValue(headers, requestHeaderNames[i]!));
     this.requestHeaders = req;
-    const res: (string | undefined)[] = [];
     if (responseHeaderNames.length > 0) {
+      const res: (string | undefined)[] = [];
       const rh = responseHeadersOf(ex);
       for (let i = 0; i < responseHeaderNames.length; i++) res.push(headerValue(rh, responseHeaderNames[i]!));
-    }
-    this.responseHeaders = res;
+      this.responseHeaders = res;
+    } else this.responseHeaders = NONE;
+  }
+
+  /** `host:port` of the last upstream attempt's endpoint. */
+  get upstreamHost(): string | undefined {
+    const ep = this.upstreamEndpoint;
+    return ep === undefined ? undefined : `${ep.host}:${ep.port}`;
   }
 }

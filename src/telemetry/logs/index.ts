@@ -162,11 +162,10 @@ export class LogsSignal {
     if (gl === undefined || gl.logs.length === 0) return;
     const facts = new RequestFacts(ex, gl.requestHeaders, gl.responseHeaders);
     const activation = gl.needsActivation ? activationOf(ex, facts) : undefined;
-    const method = this.#o.methods.normalize(ex.method);
     for (let i = 0; i < gl.logs.length; i++) {
       const log = gl.logs[i]!;
       if (log.filter !== undefined && !this.#keep(gl, log, activation!)) continue;
-      const record = new AccessLogRecord(facts, log, gl.gatewayName, method, this.#limits);
+      const record = new AccessLogRecord(facts, log, gl.gatewayName, this.#o.methods, this.#limits);
       for (let q = 0; q < log.queues.length; q++) log.queues[q]!.push(record);
     }
   }

@@ -6,7 +6,7 @@ import type { Attributes, HrTime, SpanContext } from "@opentelemetry/api";
 import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
-import { applyLimits, type AttributeLimits } from "../trace/attributes.ts";
+import { applyLimits, type AttributeLimits, type MethodNormalizer } from "../trace/attributes.ts";
 import { msToHrTime } from "../trace/spans.ts";
 import { semconvAttributes, type CompiledAccessLog } from "./compile.ts";
 import type { RequestFacts } from "./facts.ts";
@@ -28,17 +28,17 @@ export class AccessLogRecord implements ReadableLogRecord {
   readonly facts: RequestFacts;
   readonly log: CompiledAccessLog;
   readonly gatewayName: string;
-  readonly normalizedMethod: string;
+  readonly methods: MethodNormalizer;
   readonly limits: AttributeLimits;
   #attributes: Attributes | undefined = undefined;
   #dropped = 0;
   #body: string | undefined = undefined;
 
-  constructor(facts: RequestFacts, log: CompiledAccessLog, gatewayName: string, normalizedMethod: string, limits: AttributeLimits) {
+  constructor(facts: RequestFacts, log: CompiledAccessLog, gatewayName: string, methods: MethodNormalizer, limits: AttributeLimits) {
     this.facts = facts;
     this.log = log;
     this.gatewayName = gatewayName;
-    this.normalizedMethod = normalizedMethod;
+    this.methods = methods;
     this.limits = limits;
   }
 
@@ -83,7 +83,7 @@ export class AccessLogRecord implements ReadableLogRecord {
   get attributes(): Attributes {
     if (this.#attributes === undefined) {
       const f = this.facts;
-      const a = semconvAttributes(f, this.gatewayName, this.normalizedMethod);
+      const a = semconvAttributes(f, this.gatewayName, this.methods.normalize(f.method));
       if (this.log.logName !== undefined) a["tollgate.log.name"] = this.log.logName;
       for (const [k, v] of this.log.staticAttributes) a[k] = v;
       for (const [k, value] of this.log.fields) {

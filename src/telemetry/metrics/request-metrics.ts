@@ -47,6 +47,27 @@ export interface RuleMetrics {
   readonly serverGroups: Map<string, ServerGroup>;
   readonly active: Map<string, Series>;
   readonly client: Map<string, Series>;
+  /** Steady traffic repeats the last combination: then no key is built and no map searched. */
+  readonly last: LastSeen;
+}
+
+/** The last values a rule's requests had, and what they resolved to (only used without dynamic overrides). */
+class LastSeen {
+  method = "";
+  status = -1;
+  errorType: string | undefined = undefined;
+  scheme = "";
+  protocol = "";
+  group: ServerGroup | undefined = undefined;
+  activeMethod = "";
+  activeScheme = "";
+  active: Series | undefined = undefined;
+  clientMethod = "";
+  clientStatus = -1;
+  clientErrorType: string | undefined = undefined;
+  clientEndpoint: object | undefined = undefined;
+  clientBackend: object | undefined = undefined;
+  client: Series | undefined = undefined;
 }
 
 export interface PlanMetrics {
@@ -114,6 +135,7 @@ function compileRule(scope: RuleScope, ctx: MetricsCompileContext, warned: Set<s
     serverGroups: new Map(),
     active: new Map(),
     client: new Map(),
+    last: new LastSeen(),
   };
 }
 
@@ -161,6 +183,38 @@ export class RequestMetrics {
     const rm = this.#ruleFor(ex);
     if (rm === undefined || !rm.enabled) return;
     this.#activeSeries(rm, ex).add(-1);
+    const group = rm.anyDynamic ? this.#serverGroupByKey(rm, ex) : this.#serverGroupCached(rm, ex);
+    const end = ex.endPerfMs > 0 ? ex.endPerfMs : performance.now();
+    const seconds = Math.max(0, end - ex.startPerfMs) / 1000;
+    group.duration.record(seconds, this.#exemplar(ex, seconds));
+    group.requestSize.record(ex.bytesReceived, undefined);
+    group.responseSize.record(ex.bytesSent, undefined);
+  }
+
+  #serverGroupCached(rm: RuleMetrics, ex: Exchange): ServerGroup {
+    const last = rm.last;
+    const hit = last.group;
+    if (
+      hit !== undefined &&
+      last.method === ex.method &&
+      last.status === ex.status &&
+      last.errorType === ex.errorType &&
+      last.scheme === ex.scheme &&
+      last.protocol === ex.protocolVersion
+    ) {
+      return hit;
+    }
+    const group = this.#serverGroupByKey(rm, ex);
+    last.method = ex.method;
+    last.status = ex.status;
+    last.errorType = ex.errorType;
+    last.scheme = ex.scheme;
+    last.protocol = ex.protocolVersion;
+    last.group = group;
+    return group;
+  }
+
+  #serverGroupByKey(rm: RuleMetrics, ex: Exchange): ServerGroup {
     const method = this.#methods.normalize(ex.method);
     let key = `${method}\u0001${ex.status}\u0001${ex.errorType ?? ""}\u0001${ex.scheme}\u0001${ex.protocolVersion}`;
     if (rm.anyDynamic) key += dynamicKey(rm, ex);
@@ -169,16 +223,48 @@ export class RequestMetrics {
       group = this.#serverGroup(rm, ex, method);
       if (rm.serverGroups.size < this.#limit) rm.serverGroups.set(key, group);
     }
-    const end = ex.endPerfMs > 0 ? ex.endPerfMs : performance.now();
-    const seconds = Math.max(0, end - ex.startPerfMs) / 1000;
-    group.duration.record(seconds, this.#exemplar(ex, seconds));
-    group.requestSize.record(ex.bytesReceived, undefined);
-    group.responseSize.record(ex.bytesSent, undefined);
+    return group;
   }
 
   onAttemptEnd(ex: Exchange, attempt: UpstreamAttempt): void {
     const rm = this.#ruleFor(ex);
     if (rm === undefined || !rm.enabled) return;
+    const last = rm.last;
+    let series: Series;
+    if (
+      !rm.anyDynamic &&
+      last.client !== undefined &&
+      last.clientMethod === attempt.method &&
+      last.clientStatus === attempt.status &&
+      last.clientErrorType === attempt.errorType &&
+      last.clientEndpoint === attempt.endpoint &&
+      last.clientBackend === attempt.backend
+    ) {
+      series = last.client;
+    } else {
+      series = this.#clientSeries(rm, ex, attempt);
+      if (!rm.anyDynamic) {
+        last.clientMethod = attempt.method;
+        last.clientStatus = attempt.status;
+        last.clientErrorType = attempt.errorType;
+        last.clientEndpoint = attempt.endpoint;
+        last.clientBackend = attempt.backend;
+        last.client = series;
+      }
+    }
+    const end = attempt.endPerfMs > 0 ? attempt.endPerfMs : performance.now();
+    const seconds = Math.max(0, end - attempt.startPerfMs) / 1000;
+    let exemplar: Exemplar | undefined;
+    if (this.#filter !== "always_off") {
+      const c = clientSpanOf(attempt);
+      if (c !== undefined && (c.sampled || this.#filter === "always_on")) {
+        exemplar = { value: seconds, timeMs: attempt.startTimeMs + seconds * 1000, traceId: c.traceId, spanId: c.spanId };
+      }
+    }
+    series.record(seconds, exemplar);
+  }
+
+  #clientSeries(rm: RuleMetrics, ex: Exchange, attempt: UpstreamAttempt): Series {
     const method = this.#methods.normalize(attempt.method);
     const ep = attempt.endpoint;
     const backend = attempt.backend.displayName;
@@ -196,16 +282,7 @@ export class RequestMetrics {
       series = rm.set.instrument(CLIENT_DURATION).seriesFor(a);
       if (rm.client.size < this.#limit) rm.client.set(key, series);
     }
-    const end = attempt.endPerfMs > 0 ? attempt.endPerfMs : performance.now();
-    const seconds = Math.max(0, end - attempt.startPerfMs) / 1000;
-    let exemplar: Exemplar | undefined;
-    if (this.#filter !== "always_off") {
-      const c = clientSpanOf(attempt);
-      if (c !== undefined && (c.sampled || this.#filter === "always_on")) {
-        exemplar = { value: seconds, timeMs: attempt.startTimeMs + seconds * 1000, traceId: c.traceId, spanId: c.spanId };
-      }
-    }
-    series.record(seconds, exemplar);
+    return series;
   }
 
   #exemplar(ex: Exchange, seconds: number): Exemplar | undefined {
@@ -216,6 +293,8 @@ export class RequestMetrics {
   }
 
   #activeSeries(rm: RuleMetrics, ex: Exchange): Series {
+    const last = rm.last;
+    if (last.active !== undefined && last.activeMethod === ex.method && last.activeScheme === ex.scheme) return last.active;
     const method = this.#methods.normalize(ex.method);
     const key = method + "\u0001" + ex.scheme;
     let s = rm.active.get(key);
@@ -226,6 +305,9 @@ export class RequestMetrics {
       s = rm.set.instrument(ACTIVE_REQUESTS).seriesFor(a);
       if (rm.active.size < this.#limit) rm.active.set(key, s);
     }
+    last.activeMethod = ex.method;
+    last.activeScheme = ex.scheme;
+    last.active = s;
     return s;
   }
 
