@@ -155,3 +155,28 @@ test("cardinality limit: attribute sets beyond it go to the otel.metric.overflow
   assert.equal(ps.reduce((n, p) => n + Number(p["count"]), 0), 5, "no measurement lost");
   assert.equal(Number(overflow["count"]), 3);
 });
+
+test("interleaved attribute sets on one rule keep their own series (method, status, upstream status)", async (t) => {
+  const rx = await startOtlpReceiver("http");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" });
+  t.after(() => gw.close());
+  const sequence: Array<[string, string]> = [["GET", "200"], ["GET", "404"], ["POST", "200"], ["GET", "200"], ["GET", "404"], ["GET", "200"], ["POST", "200"]];
+  for (const [method, status] of sequence) assert.equal((await get(gw.url(8080, "/api/a"), { "x-status": status }, method)).status, Number(status));
+  await gw.telemetry.flush(5000);
+  const metrics = await rx.waitForMetrics((m) => m.some((x) => x.name === "http.client.request.duration"));
+  const count = (name: string): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const p of points(metrics.find((m) => m.name === name)!)) {
+      const a = attrs(p);
+      out[`${a["http.request.method"]} ${a["http.response.status_code"]}`] = Number(p["count"]);
+    }
+    return out;
+  };
+  assert.deepEqual(count("http.server.request.duration"), { "GET 200": 3, "GET 404": 2, "POST 200": 2 });
+  assert.deepEqual(count("http.client.request.duration"), { "GET 200": 3, "GET 404": 2, "POST 200": 2 });
+  const active = points(metrics.find((m) => m.name === "http.server.active_requests")!).map((p) => [attrs(p)["http.request.method"], Number(p["asInt"] ?? 0)]);
+  assert.deepEqual(active.sort(), [["GET", 0], ["POST", 0]]);
+});
