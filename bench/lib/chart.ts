@@ -4,7 +4,7 @@ import type { BenchResults } from "./results.ts";
 
 const ROW = 30;
 const TOP = 70;
-const LABEL_W = 330;
+const LABEL_W = 410;
 const PANEL_W = 300;
 const GAP = 60;
 
