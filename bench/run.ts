@@ -10,6 +10,7 @@ import { parseRunOptions, timeBudgetMs, USAGE } from "./lib/args.ts";
 import { evaluateBar } from "./lib/bar.ts";
 import { renderChart } from "./lib/chart.ts";
 import { armGlobalDeadline, stopAll } from "./lib/children.ts";
+import { fetchDropped } from "./lib/dropped.ts";
 import { measureFixedRate, type FixedRateResult } from "./lib/fixed-rate.ts";
 import { currentLoad, readMachine } from "./lib/machine.ts";
 import { resultsDir } from "./lib/paths.ts";
@@ -61,6 +62,7 @@ const results: BenchResults = {
   fixedRate: [],
   rssAtConnections: [],
   exportChecks: [],
+  telemetryDrops: [],
   router: { status: "skipped", reason: "not run" },
   bar: [],
   failures: [],
@@ -139,10 +141,13 @@ function gone(r: Running): boolean {
 }
 
 /** One closed-loop run; the caller judges its problems, which depend on the phase. */
+const requestsSent = new Map<ScenarioId, number>();
 async function load(r: Running, durationS: number, connections: number, phase: string): Promise<ThroughputResult | undefined> {
   if (gone(r)) return undefined;
   try {
-    return await measureThroughput(r.url, { durationS, connections });
+    const result = await measureThroughput(r.url, { durationS, connections });
+    requestsSent.set(r.spec.id, (requestsSent.get(r.spec.id) ?? 0) + result.requests);
+    return result;
   } catch (error) {
     fail(r.spec.id, `${phase}: load run failed: ${(error as Error).message}`, phase === "throughput");
     return undefined;
@@ -212,6 +217,7 @@ for (let round = 1; round <= settings.fixedRate.rounds; round++) {
     if (gone(r)) continue;
     try {
       const result = await measureFixedRate(r.url, settings.fixedRate);
+      requestsSent.set(r.spec.id, (requestsSent.get(r.spec.id) ?? 0) + result.requests);
       const problem = loadProblem(result);
       if (problem !== undefined) fail(r.spec.id, `fixed-rate run: ${problem}`, false);
       fixed.set(r.spec.id, [...(fixed.get(r.spec.id) ?? []), result]);
@@ -283,6 +289,15 @@ if (settings.soakS > 0 && hole?.launched !== undefined && !gone(hole)) {
     results.soak = { id: "tollgate-blackhole", durationS: settings.soakS, startMB, endMB, peakMB, growthMB: peakMB - startMB, rps: result.rps, samples, problem };
     log(`soak: ${startMB.toFixed(1)} → ${endMB.toFixed(1)} MB, peak ${peakMB.toFixed(1)} MB`);
   }
+}
+
+// ---------------------------------------------------------------- what the gateways dropped
+for (const id of ["tollgate-full", "tollgate-blackhole"] as const) {
+  const r = running.get(id);
+  if (r?.launched?.opsPort === undefined || r.launched.tracked.hasExited()) continue;
+  const dropped = await fetchDropped(r.launched.opsPort);
+  results.telemetryDrops.push({ id, requestsSent: requestsSent.get(id) ?? 0, dropped });
+  log(`${id} dropped telemetry: ${dropped === undefined ? "unreadable" : JSON.stringify(dropped)}`);
 }
 
 // ---------------------------------------------------------------- stop, router bench, report

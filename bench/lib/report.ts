@@ -96,6 +96,19 @@ export function renderMarkdown(r: BenchResults): string {
   }
   out.push("");
 
+  out.push("## Telemetry the gateway dropped", "");
+  out.push(
+    "From the gateway's own `tollgate.telemetry.dropped` (ops `/metrics`) at the end of the run, against every request the " +
+      "bench sent it (each request makes 2 spans and 1 log record).",
+    "",
+  );
+  if (r.telemetryDrops.length === 0) out.push("- not read in this run");
+  for (const d of r.telemetryDrops) {
+    const entries = d.dropped === undefined ? "ops /metrics unreadable" : Object.entries(d.dropped).map(([k, v]) => `${k} ${fmt(v)}`).join(", ") || "nothing dropped";
+    out.push(`- ${d.id}: ${fmt(d.requestsSent)} requests sent; dropped: ${entries}`);
+  }
+  out.push("");
+
   out.push("## Router micro-benchmark", "");
   if (r.router.status === "ok") out.push("```json", JSON.stringify(r.router.output, null, 2), "```");
   else out.push(`- ${r.router.status}: ${r.router.reason ?? ""}`);

@@ -77,6 +77,14 @@ export interface ExportCheckResult {
   readonly detail: string;
 }
 
+export interface TelemetryDropsResult {
+  readonly id: ScenarioId;
+  /** Requests the bench sent to this gateway over the whole run. */
+  readonly requestsSent: number;
+  /** `signal/reason` → items, from the gateway's tollgate.telemetry.dropped; undefined if unreadable. */
+  readonly dropped: Readonly<Record<string, number>> | undefined;
+}
+
 export interface RouterBenchResult {
   readonly status: "ok" | "failed" | "skipped";
   readonly reason?: string;
@@ -108,6 +116,7 @@ export interface BenchResults {
   readonly rssAtConnections: RssAtConnections[];
   soak?: SoakResult;
   readonly exportChecks: ExportCheckResult[];
+  readonly telemetryDrops: TelemetryDropsResult[];
   router: RouterBenchResult;
   bar: BarItem[];
   readonly failures: string[];

@@ -9,6 +9,8 @@ export interface Launched {
   /** The process doing the work (for a leashed program, the program, not the leash). */
   readonly pid: number;
   readonly port: number;
+  /** The gateway's ops listener (Prometheus /metrics), when the process has one. */
+  readonly opsPort?: number;
 }
 
 let deadlineMs = 0;

@@ -140,5 +140,5 @@ export async function startTollgate(options: TollgateOptions): Promise<Launched>
     await launched.tracked.stop();
     throw new Error(`${options.name}: ${(error as Error).message}\n--- ${logFile} ---\n${readTail(logFile)}`);
   }
-  return launched;
+  return { ...launched, opsPort };
 }
