@@ -4,8 +4,8 @@
 // exposes that as `metrics` (a MetricsEndpoint) and /metrics serves it; otherwise /metrics
 // serves the fallback exposition of GatewayStats.
 import type { MetricsEndpoint } from "../admin/metrics-endpoint.ts";
-import type { GatewayStats, TelemetryRuntime } from "../telemetry/hooks.ts";
-import { createTelemetry } from "../telemetry/index.ts";
+import { envBool } from "../telemetry/env.ts";
+import { noopTelemetry, type GatewayStats, type TelemetryRuntime } from "../telemetry/hooks.ts";
 import type { Logger } from "./log.ts";
 
 export interface TelemetrySetup {
@@ -18,6 +18,8 @@ export interface TelemetryContext {
   readonly workerId: number | undefined;
   readonly version: string;
   readonly log: Logger;
+  /** Defaults to process.env. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** What telemetry may add to its runtime to take over GET /metrics. */
@@ -26,9 +28,15 @@ interface WithMetricsEndpoint {
 }
 
 export async function setUpTelemetry(context: TelemetryContext): Promise<TelemetrySetup> {
+  const env = context.env ?? process.env;
+  // OTEL_SDK_DISABLED=true turns every signal off, whatever the policy file says. The SDK,
+  // its exporters and gRPC are then never loaded: about 300 modules and tens of MB of a
+  // process that would never use them.
+  if (envBool(env, "OTEL_SDK_DISABLED", false)) return { runtime: noopTelemetry, metrics: undefined };
+  const { createTelemetry } = await import("../telemetry/index.ts");
   const log = context.log.child({ component: "telemetry" });
   const runtime = createTelemetry({
-    env: process.env,
+    env,
     stats: context.stats,
     ...(context.workerId === undefined ? {} : { workerId: context.workerId }),
     warn: (message, fields) => log.warn(message, fields),
