@@ -6,6 +6,7 @@ import { parseCommandLine, UsageError, type Command } from "./args.ts";
 import { resolveConfigPath } from "./config-path.ts";
 import { helpText } from "./help.ts";
 import { packageVersion } from "./version.ts";
+import { capYoungGeneration } from "./young-generation.ts";
 
 const EXIT_USAGE = 2;
 
@@ -45,6 +46,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function run(configFlag: string | undefined, workers: number | "auto" | undefined, version: string): Promise<number> {
+  capYoungGeneration();
   let settings;
   try {
     settings = readServerSettings();
