@@ -13,7 +13,7 @@ import { type Exchange, UpstreamAttempt } from "./exchange.ts";
 import { AttemptTimeoutError, type Failure, Failures, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
-import { stripResponseHopByHop } from "./headers.ts";
+import { forwardedResponseHeaders, stripResponseHopByHop } from "./headers.ts";
 import type { LocalAwareHandler, PoolEntry, UpstreamLocal, UpstreamPools } from "./pools.ts";
 import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent } from "./retry.ts";
 import { nextEndpoint } from "./round-robin.ts";
@@ -65,6 +65,8 @@ export class ProxyCall {
   closed = false;
   /** The proxy itself cut the client connection (upstream failed mid-response). */
   cutByProxy = false;
+  /** A drain listener is on the response (added the first time a write hit backpressure). */
+  drainListening = false;
 
   constructor(
     ctx: CallContext,
@@ -187,26 +189,37 @@ export class ProxyCall {
     }
     this.settled = true;
     if (status >= 400) attempt.errorType = String(status);
-    stripResponseHopByHop(headers);
-    const ruleOps = this.ruleFilters.responseHeaders;
-    if (ruleOps !== undefined) applyHeaderOps(ruleOps, headers as OutgoingHeaders);
-    const backendOps = this.backendFilters.responseHeaders;
-    if (backendOps !== undefined) applyHeaderOps(backendOps, headers as OutgoingHeaders);
     const exchange = this.exchange;
     exchange.status = status;
     if (status >= 500) exchange.errorType = String(status);
     exchange.responseStartPerfMs = performance.now();
-    exchange.responseHeaders = headers;
     handler.streaming = true;
-    const res = this.res;
-    res.writeHead(status, headers as OutgoingHeaders);
-    res.on("drain", onResponseDrain);
+    const ruleOps = this.ruleFilters.responseHeaders;
+    const backendOps = this.backendFilters.responseHeaders;
+    if (ruleOps === undefined && backendOps === undefined) {
+      const list = forwardedResponseHeaders(headers);
+      exchange.responseHeaderList = list;
+      this.res.writeHead(status, list as string[]);
+      return;
+    }
+    stripResponseHopByHop(headers);
+    if (ruleOps !== undefined) applyHeaderOps(ruleOps, headers as OutgoingHeaders);
+    if (backendOps !== undefined) applyHeaderOps(backendOps, headers as OutgoingHeaders);
+    exchange.responseHeaders = headers;
+    this.res.writeHead(status, headers as OutgoingHeaders);
   }
 
   onResponseData(handler: AttemptHandler, chunk: Buffer): void {
     if (handler.discard) return;
     this.exchange.bytesSent += chunk.length;
-    if (!this.res.write(chunk)) handler.controller?.pause();
+    if (this.res.write(chunk)) return;
+    // Backpressure: pause the upstream until the client drains. Most responses never get
+    // here, so the drain listener is added on demand rather than for every response.
+    handler.controller?.pause();
+    if (!this.drainListening) {
+      this.drainListening = true;
+      this.res.on("drain", onResponseDrain);
+    }
   }
 
   onResponseEnd(handler: AttemptHandler): void {

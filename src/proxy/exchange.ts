@@ -47,8 +47,12 @@ export class Exchange {
   errorType: string | undefined = undefined;
   /** Envoy response flags, e.g. `UF`, `UT`, `NR`, `DC`, `UH`, `URX`, `UC`; '' when none (rendered `-`). */
   responseFlags = "";
-  /** Upstream response headers as forwarded to the client (after filters); unset for responses the proxy made itself. */
-  responseHeaders: Readonly<Record<string, string | string[] | undefined>> | undefined = undefined;
+  /**
+   * The forwarded upstream response headers as the flat `[name, value, ...]` list written to
+   * the client, when no response filter ran; `responseHeaders` is built from it on first read.
+   */
+  responseHeaderList: readonly (string | string[])[] | undefined = undefined;
+  #responseHeaders: Readonly<Record<string, string | string[] | undefined>> | undefined = undefined;
   /** Request body bytes read from the client. */
   bytesReceived = 0;
   /** Response body bytes written to the client. */
@@ -58,6 +62,17 @@ export class Exchange {
 
   backend: CompiledBackend | undefined = undefined;
   readonly attempts: UpstreamAttempt[] = [];
+
+  /** Upstream response headers as forwarded to the client (after filters); unset for responses the proxy made itself. */
+  get responseHeaders(): Readonly<Record<string, string | string[] | undefined>> | undefined {
+    if (this.#responseHeaders === undefined && this.responseHeaderList !== undefined) this.#responseHeaders = headerRecord(this.responseHeaderList);
+    return this.#responseHeaders;
+  }
+
+  set responseHeaders(headers: Readonly<Record<string, string | string[] | undefined>> | undefined) {
+    this.#responseHeaders = headers;
+    this.responseHeaderList = undefined;
+  }
 
   /** Owned by telemetry: per-request span/sampling state. */
   telemetry: unknown = undefined;
@@ -89,6 +104,13 @@ export class Exchange {
     this.peerPort = facts.peerPort;
     this.protocolVersion = facts.protocolVersion;
   }
+}
+
+/** `[name, value, ...]` → `{ name: value }`; names in the list are unique. */
+function headerRecord(list: readonly (string | string[])[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < list.length; i += 2) out[list[i] as string] = list[i + 1]!;
+  return out;
 }
 
 export interface ExchangeFacts {

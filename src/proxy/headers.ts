@@ -106,6 +106,25 @@ function appendListValue(existing: string | string[] | undefined, value: string)
   return typeof existing === "string" ? `${existing}, ${value}` : `${existing.join(", ")}, ${value}`;
 }
 
+/**
+ * The response headers to forward as the flat `[name, value, ...]` list writeHead takes:
+ * one pass over the object undici parsed, leaving out hop-by-hop headers and the names the
+ * upstream's Connection header lists. Deleting from undici's object instead turns it into
+ * a slow dictionary that writeHead then walks.
+ */
+export function forwardedResponseHeaders(headers: Record<string, string | string[] | undefined>): (string | string[])[] {
+  const connection = headers.connection;
+  const listed = connection === undefined ? undefined : connectionTokens(connection);
+  const out: (string | string[])[] = [];
+  for (const name in headers) {
+    if (isHopByHop(name)) continue;
+    if (listed !== undefined && listed.includes(name)) continue;
+    const value = headers[name];
+    if (value !== undefined) out.push(name, value);
+  }
+  return out;
+}
+
 /** Removes hop-by-hop response headers in place from the object undici parsed for us. */
 export function stripResponseHopByHop(headers: Record<string, string | string[] | undefined>): void {
   const listed = headers.connection === undefined ? undefined : connectionTokens(headers.connection);
