@@ -2,7 +2,8 @@
 // endpoint keeps its warm connections; `retain` closes the pools no plan uses any more once
 // their in-flight requests finish.
 import { isIP, type Socket } from "node:net";
-import { Client, Pool, buildConnector, type Dispatcher } from "undici";
+import type { Dispatcher, Pool as PoolType, buildConnector as BuildConnector } from "undici";
+import { Client, Pool, buildConnector } from "./undici-core.ts";
 
 export interface UpstreamPoolOptions {
   /** Max connections per origin; undefined = unlimited. */
@@ -29,11 +30,11 @@ export interface LocalAwareHandler {
 /** A pool plus the address its last connection reached, for `network.peer.*`. */
 export class PoolEntry {
   readonly origin: string;
-  readonly pool: Pool;
+  readonly pool: PoolType;
   peerAddress: string | undefined;
   peerPort: number;
 
-  constructor(origin: string, pool: Pool, peerAddress: string | undefined, peerPort: number) {
+  constructor(origin: string, pool: PoolType, peerAddress: string | undefined, peerPort: number) {
     this.origin = origin;
     this.pool = pool;
     this.peerAddress = peerAddress;
@@ -50,7 +51,7 @@ export class UpstreamPools {
     this.#options = options;
   }
 
-  get(origin: string): Pool {
+  get(origin: string): PoolType {
     return this.entry(origin).pool;
   }
 
@@ -125,9 +126,9 @@ export class UpstreamPools {
  * One Client per pooled connection (undici runs one request at a time on it), which notes its
  * socket's local address on connect and hands that record to each handler it dispatches.
  */
-function localAwareClient(origin: string | URL, options: Pool.Options): Dispatcher {
+function localAwareClient(origin: string | URL, options: PoolType.Options): Dispatcher {
   const local = new UpstreamLocal();
-  const connect = options.connect as buildConnector.connector;
+  const connect = options.connect as BuildConnector.connector;
   const client = new Client(origin, {
     ...options,
     connect: (opts, callback) =>
