@@ -7,7 +7,9 @@ import { launchLeashed, type Launched } from "./launch.ts";
 import { freePort } from "../lib/ports.ts";
 import { waitFor2xx } from "../lib/wait.ts";
 
+/** BENCH_NGINX=off runs as on a machine without nginx (node upstream, no scenario 8). */
 export function findNginx(): string | undefined {
+  if (process.env.BENCH_NGINX === "off") return undefined;
   const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin"];
   for (const dir of dirs) {
     if (dir === "") continue;
