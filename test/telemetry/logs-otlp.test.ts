@@ -161,7 +161,7 @@ spec:
   assert.equal(logs.find((l) => l.attributes["url.path"] === "/api/debug")!.attributes["auth"], "Bearer opted-in", "allowSensitive opts in");
 });
 
-test("seed 002 TelemetryPolicy (accessLogs mode Off) loads unchanged and emits no access logs", async (t) => {
+test("seed 002 TelemetryPolicy (accessLogs mode Off) loads unchanged and emits no access logs; switched On it logs only the 500", async (t) => {
   const policy = snippetWith("002-gep-telemetry-policy.txt", "kind: TelemetryPolicy");
   const rx = await startOtlpReceiver("http");
   t.after(() => rx.close());
@@ -176,4 +176,25 @@ test("seed 002 TelemetryPolicy (accessLogs mode Off) loads unchanged and emits n
   await gw.telemetry.flush(2000);
   assert.equal(rx.logs.length, 0);
   assert.equal(gw.telemetry.exportedLogRecords(), 0);
+
+  // Positive control: the same policy text with only the access-log mode switched on must
+  // reach the same receiver, logging the 500 and not the 200 (`matches: response.code >= 500`).
+  // Without it, an export path that silently lost everything would pass the check above.
+  const switchedOn = policy.replace(/accessLogs:\n(\s+)mode: "Off"/, 'accessLogs:\n$1mode: "On"');
+  assert.notEqual(switchedOn, policy, "the seed's accessLogs mode line was found and switched");
+  const gwOn = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, gateway: "my-gateway", namespace: "prod-ns", extra: switchedOn }), {
+    ...FAST,
+    OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: `${rx.url}/v1/logs`,
+  });
+  t.after(() => gwOn.close());
+  assert.equal((await get(gwOn.url(8080, "/api/fine"))).status, 200);
+  assert.equal((await get(gwOn.url(8080, "/api/broken"), { "x-status": "500" })).status, 500);
+  await gwOn.telemetry.flush(2000);
+  const logs = await rx.waitForLogs((l) => l.length >= 1);
+  assert.deepEqual(
+    logs.map((l) => [l.attributes["url.path"], l.attributes["response_code"]]),
+    [["/api/broken", 500]],
+    "only the 500 is logged, with the seed's Standard field",
+  );
+  assert.equal(gwOn.telemetry.exportedLogRecords(), 1);
 });
