@@ -26,6 +26,12 @@ export interface ProxyDeps {
   readonly pools: UpstreamPools;
   /** Retry counters for metrics; GatewayStats satisfies it. */
   readonly stats?: ProxyStats;
+  /**
+   * Called once per request when its response closed, after the proxy's own bookkeeping
+   * (telemetry included). The listener's in-flight tracking uses it instead of a second
+   * close listener on every response.
+   */
+  readonly responseClosed?: (res: ServerResponse) => void;
 }
 
 export interface ProxyHandlers {
@@ -57,18 +63,24 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   const ctx: CallContext = { telemetry, pools: deps.pools, stats: deps.stats };
   const facts = newRequestFacts();
 
+  const responseClosed = deps.responseClosed;
+
   function onResponseClose(this: TrackedResponse): void {
     const exchange = this[kExchange];
-    if (exchange === undefined) return;
-    this[kExchange] = undefined;
-    let cut = this[kCutByProxy] === true;
-    const call = this[kCall];
+    if (exchange !== undefined) endExchange(this, exchange);
+    if (responseClosed !== undefined) responseClosed(this);
+  }
+
+  function endExchange(res: TrackedResponse, exchange: Exchange): void {
+    res[kExchange] = undefined;
+    let cut = res[kCutByProxy] === true;
+    const call = res[kCall];
     if (call !== undefined) {
       cut ||= call.cutByProxy;
       call.close();
     }
     exchange.endPerfMs = performance.now();
-    if (!this.writableFinished && !cut) {
+    if (!res.writableFinished && !cut) {
       exchange.clientAborted = true;
       addFlag(exchange, Flag.downstreamConnectionTermination);
       exchange.errorType ??= ErrorType.clientAborted;
@@ -79,6 +91,8 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   function request(req: IncomingMessage, res: ServerResponse): void {
     const startPerfMs = performance.now();
     const startTimeMs = performance.timeOrigin + startPerfMs;
+    // The one close listener per response (`close` fires once; `once` would allocate a wrapper).
+    res.on("close", onResponseClose);
     const plan = deps.currentPlan();
     const listener = plan.listenerByPort.get(port);
     if (listener === undefined) {
@@ -89,7 +103,6 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     readRequestFacts(req, listener.settings, facts);
     const exchange = new Exchange(req, res, plan, listener, startTimeMs, startPerfMs, facts);
     (res as TrackedResponse)[kExchange] = exchange;
-    res.on("close", onResponseClose);
 
     const headers = req.headers;
     let refusal: Failure | undefined;

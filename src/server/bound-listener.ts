@@ -34,16 +34,24 @@ export class BoundListener {
     return this.#inFlight.size + this.#upgraded.size;
   }
 
-  /** Wraps the proxy's handlers so this listener can see what is in flight. */
+  /**
+   * The proxy reports each response's close here (ProxyDeps.responseClosed), so the hot path
+   * has one close listener per response, not one for the proxy and one for this tracking.
+   */
+  readonly responseClosed = (res: ServerResponse): void => {
+    this.#inFlight.delete(res);
+    this.#settled();
+  };
+
+  /**
+   * Wraps the proxy's handlers so this listener can see what is in flight. The handlers must
+   * have been created with `responseClosed` of this listener.
+   */
   track(inner: ListenerHandlers): ListenerHandlers {
     // One listener function per port, not a closure per request: this runs on the hot path.
     const inFlight = this.#inFlight;
     const upgraded = this.#upgraded;
     const settled = (): void => this.#settled();
-    function onResponseClose(this: ServerResponse): void {
-      inFlight.delete(this);
-      settled();
-    }
     function onUpgradedClose(this: Duplex): void {
       upgraded.delete(this);
       settled();
@@ -53,7 +61,6 @@ export class BoundListener {
         inFlight.add(res);
         // During a drain every response tells the client to go elsewhere for the next request.
         if (this.#draining) res.setHeader("connection", "close");
-        res.on("close", onResponseClose); // `close` fires once; `once` would allocate a wrapper per request
         inner.request(req, res);
       },
       upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => {

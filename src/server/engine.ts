@@ -1,7 +1,7 @@
 // The one place the server lifecycle reaches into config, plan and proxy. Everything else
 // in src/server talks to this narrow shape, so the lifecycle can be read (and reasoned
 // about) without the details of loading, compiling or proxying.
-import type { Server } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import type { ListenerSettings, ResolvedConfig } from "../config/model.ts";
 import type { RuntimePlan } from "../plan/types.ts";
 import type { GatewayStats, TelemetryRuntime } from "../telemetry/hooks.ts";
@@ -23,6 +23,8 @@ export interface ProxyDeps {
   readonly currentPlan: () => RuntimePlan;
   readonly telemetry: TelemetryRuntime;
   readonly stats: GatewayStats;
+  /** The listener's in-flight tracking, told when each response closed. */
+  readonly responseClosed?: (res: ServerResponse) => void;
 }
 
 export interface Engine {
@@ -66,7 +68,10 @@ export const engine: Engine = {
     return out;
   },
   createHandlers(deps, pools, configPort) {
-    return createProxyHandlers({ currentPlan: deps.currentPlan, telemetry: deps.telemetry, pools, stats: deps.stats }, configPort);
+    return createProxyHandlers(
+      { currentPlan: deps.currentPlan, telemetry: deps.telemetry, pools, stats: deps.stats, responseClosed: deps.responseClosed },
+      configPort,
+    );
   },
   createServer(settings, handlers) {
     return createListenerServer(settings, handlers);

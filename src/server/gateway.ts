@@ -160,7 +160,7 @@ export class Gateway {
       for (const listener of plan.listeners) {
         if (this.#listeners.has(listener.port)) continue;
         const bound = new BoundListener(listener.port, this.#options.listenerHost);
-        const handlers = bound.track(engine.createHandlers(this.#deps, this.#pools, listener.port));
+        const handlers = bound.track(engine.createHandlers({ ...this.#deps, responseClosed: bound.responseClosed }, this.#pools, listener.port));
         const server = engine.createServer(listener.settings, handlers);
         await bound.listen(server, await this.#options.resolvePort(listener.port));
         added.push(bound);
