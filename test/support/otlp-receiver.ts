@@ -1,6 +1,7 @@
 // In-process OTLP receivers for tests: gRPC (@grpc/grpc-js) and HTTP (node:http, protobuf
 // and JSON bodies, gzip), for traces, logs and metrics. Every payload is decoded with the
-// official protos in ../shared/otlp-proto (protobufjs), then flattened into plain records
+// official protos in ../shared/otlp-proto (protobufjs; JSON bodies are checked against the
+// same protos and built with Type.fromObject + verify), then flattened into plain records
 // (hex ids, attribute maps) that tests can assert on directly.
 //
 //   const rx = await startOtlpReceiver("grpc");          // or "http"
@@ -153,6 +154,85 @@ function decodeProtobuf(root: protobuf.Root, signal: Signal, body: Buffer): Reco
   return type.toObject(msg, { longs: String, enums: Number, bytes: String, defaults: false, oneofs: false }) as Record<string, unknown>;
 }
 
+// OTLP/JSON (the proto3 JSON mapping with OTLP's deviations): lowerCamelCase keys only, enums
+// as integers, trace and span ids as hex. The body is checked field by field against the same
+// protos, ids turned into bytes, then built with Type.fromObject and verified, so it decodes to
+// exactly the shape the protobuf path produces and anything off-spec fails the export.
+
+const HEX_ID_LENGTHS: Readonly<Record<string, number>> = { traceId: 32, spanId: 16, parentSpanId: 16 };
+
+function checkOtlpJson(type: protobuf.Type, value: unknown, path: string): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error(`${path}: expected an object for ${type.name}`);
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    const field = Object.hasOwn(type.fields, key) ? type.fields[key] : undefined;
+    if (field === undefined) throw new Error(`${path}.${key}: not a field of ${type.fullName} in OTLP/JSON (lowerCamelCase names only)`);
+    if (v === null) continue;
+    if (field.repeated) {
+      if (!Array.isArray(v)) throw new Error(`${path}.${key}: expected an array`);
+      out[key] = v.map((item, i) => checkJsonValue(field, item, `${path}.${key}[${i}]`));
+    } else {
+      out[key] = checkJsonValue(field, v, `${path}.${key}`);
+    }
+  }
+  return out;
+}
+
+function checkJsonValue(field: protobuf.Field, v: unknown, path: string): unknown {
+  const resolved = field.resolve().resolvedType;
+  if (resolved instanceof protobuf.Type) return checkOtlpJson(resolved, v, path);
+  if (resolved instanceof protobuf.Enum) {
+    if (typeof v !== "number" || !Number.isInteger(v)) throw new Error(`${path}: OTLP/JSON enums are integers, got ${JSON.stringify(v)}`);
+    if (!Object.values(resolved.values).includes(v)) throw new Error(`${path}: ${v} is not a value of ${resolved.fullName}`);
+    return v;
+  }
+  const idLength = field.type === "bytes" ? HEX_ID_LENGTHS[field.name] : undefined;
+  if (idLength !== undefined) {
+    if (typeof v !== "string" || (v !== "" && (v.length !== idLength || !/^[0-9a-fA-F]+$/.test(v)))) {
+      throw new Error(`${path}: OTLP/JSON ids are ${idLength} hex digits, got ${JSON.stringify(v)}`);
+    }
+    return Buffer.from(v, "hex");
+  }
+  return v;
+}
+
+const RESOURCE_LISTS: Record<Signal, string> = { traces: "resourceSpans", logs: "resourceLogs", metrics: "resourceMetrics" };
+
+/**
+ * The one tolerated extra: the OpenTelemetry JS transformer (0.301) copies the resource's
+ * schema URL into `resource.schemaUrl`, a key the Resource message lacks. Accepted only as an
+ * exact copy of the enclosing `schemaUrl` the proto does define, then dropped.
+ */
+function dropJsSdkResourceSchemaUrl(signal: Signal, body: unknown): void {
+  if (body === null || typeof body !== "object") return;
+  const entries = (body as Record<string, unknown>)[RESOURCE_LISTS[signal]];
+  if (!Array.isArray(entries)) return;
+  entries.forEach((entry: unknown, i) => {
+    if (entry === null || typeof entry !== "object") return;
+    const e = entry as Record<string, unknown>;
+    const resource = e.resource as Record<string, unknown> | undefined;
+    if (resource === null || typeof resource !== "object" || !("schemaUrl" in resource)) return;
+    if (resource.schemaUrl !== e.schemaUrl) {
+      throw new Error(`$.${RESOURCE_LISTS[signal]}[${i}].resource.schemaUrl ${JSON.stringify(resource.schemaUrl)} is not a field of Resource and differs from the entry's schemaUrl ${JSON.stringify(e.schemaUrl)}`);
+    }
+    delete resource.schemaUrl;
+  });
+}
+
+/** OTLP/JSON body → the same object decodeProtobuf returns (ids as base64 until flattened). */
+function decodeOtlpJson(root: protobuf.Root, signal: Signal, body: Buffer): Record<string, unknown> {
+  const type = root.lookupType(REQUEST_TYPES[signal]);
+  const parsed: unknown = JSON.parse(body.toString("utf8"));
+  dropJsSdkResourceSchemaUrl(signal, parsed);
+  const checked = checkOtlpJson(type, parsed, "$");
+  const msg = type.fromObject(checked);
+  const problem = type.verify(msg);
+  if (problem !== null) throw new Error(`OTLP/JSON body does not verify as ${type.fullName}: ${problem}`);
+  // Through the wire encoding and back, so fields the sender set to their defaults vanish
+  // just as they do on the protobuf path and both paths yield the same objects.
+  return decodeProtobuf(root, signal, Buffer.from(type.encode(msg).finish()));
+}
+
 function b64ToHex(v: unknown): string {
   if (typeof v !== "string" || v === "") return "";
   return Buffer.from(v, "base64").toString("hex");
@@ -198,7 +278,7 @@ function list(v: unknown): Array<Record<string, unknown>> {
   return Array.isArray(v) ? (v as Array<Record<string, unknown>>) : [];
 }
 
-/** ids: protobuf decoding gives base64, OTLP/JSON gives hex already. */
+/** ids arrive as base64 from protobufjs' toObject, on both the protobuf and the JSON path. */
 type IdDecoder = (v: unknown) => string;
 
 function flattenSpans(req: Record<string, unknown>, id: IdDecoder): ReceivedSpan[] {
@@ -354,7 +434,7 @@ async function startHttp(c: Collected, state: { behaviour: ReceiverBehaviour }):
         const contentType = String(req.headers["content-type"] ?? "");
         const meta: ReceivedRequest = { signal, transport: "http", path, contentType, contentEncoding: encoding, headers: headerRecord(req.headers) };
         if (contentType.startsWith("application/json")) {
-          c.add(signal, JSON.parse(body.toString("utf8")) as Record<string, unknown>, (v) => (typeof v === "string" ? v.toLowerCase() : ""), meta);
+          c.add(signal, decodeOtlpJson(root, signal, body), b64ToHex, meta);
           res.writeHead(200, { "content-type": "application/json" }).end("{}");
         } else {
           c.add(signal, decodeProtobuf(root, signal, body), b64ToHex, meta);
