@@ -60,9 +60,21 @@ function loadPlan(yaml: string, generation: number): RuntimePlan {
   return compilePlan(result.config, generation, compileFilters);
 }
 
-export async function startTracedGateway(yaml: string, env: Record<string, string>): Promise<TracedGateway> {
+/**
+ * The env the harness hands to telemetry. A test that names no logs exporter (no
+ * OTEL_LOGS_EXPORTER, no OTLP endpoint that would select OTLP) would otherwise get the
+ * product default, stdout JSON, and fill the test runner's output with access-log lines; such
+ * a test gets `OTEL_LOGS_EXPORTER=none` instead. Policy-configured sinks are unaffected.
+ */
+export function testTelemetryEnv(env: Readonly<Record<string, string>>): Record<string, string> {
+  const choosesLogs = ["OTEL_LOGS_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"].some((k) => env[k] !== undefined);
+  return choosesLogs ? { ...env } : { ...env, OTEL_LOGS_EXPORTER: "none" };
+}
+
+export async function startTracedGateway(yaml: string, givenEnv: Record<string, string>): Promise<TracedGateway> {
   const warnings: Warning[] = [];
   let plan = loadPlan(yaml, 1);
+  const env = testTelemetryEnv(givenEnv);
   const telemetry = createTelemetry({ env, warn: (message, fields) => warnings.push({ message, fields }) });
   telemetry.onPlan(plan);
   const pools = new UpstreamPools();
