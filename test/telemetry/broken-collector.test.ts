@@ -3,6 +3,9 @@
 // and the export failure is reported once per minute naming the endpoint.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
 import { blackHoleServer, closedPort } from "../support/otlp-receiver.ts";
 import { gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
 
@@ -72,6 +75,31 @@ test("black-holed collector: requests keep flowing, the full queue drops and cou
   assert.ok(hole.connections() >= 1, "the exporter did connect");
 });
 
+for (const thread of ["true", "false"]) {
+  test(`black-holed collector (export thread ${thread}): queued and stuck spans and log records do not retain the request`, async () => {
+    const child = fileURLToPath(new URL("./retention-child.ts", import.meta.url));
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ["--expose-gc", child, thread], { timeout: 60_000 }, (err, out, errOut) => {
+        if (err !== null) reject(new Error(`${err.message}\n${errOut}`));
+        else resolve(out);
+      });
+    });
+    const r = JSON.parse(stdout.trim().split("\n").pop()!) as {
+      ok: number; seen: number; alive: number;
+      before: { tracesDropped: number; logsDropped: number; spansExported: number; logsExported: number };
+      after: { tracesShutdown: number };
+    };
+    assert.equal(r.ok, 200);
+    assert.equal(r.seen, 200);
+    // At GC time every span and record was still held by telemetry: none exported or dropped yet...
+    assert.deepEqual(r.before, { tracesDropped: 0, logsDropped: 0, spansExported: 0, logsExported: 0 });
+    // ...300 spans still queued (one batch of 100 stuck in the exporter) until shutdown dropped them...
+    assert.equal(r.after.tracesShutdown, 300);
+    // ...and yet no IncomingMessage survived a forced GC: items hold copied facts, not requests.
+    assert.equal(r.alive, 0, `${r.alive} of ${r.seen} requests retained`);
+  });
+}
+
 test("black-holed collector over HTTP: export timeout counts the batch as dropped", async (t) => {
   const hole = await blackHoleServer();
   t.after(() => hole.close());
@@ -89,4 +117,31 @@ test("black-holed collector over HTTP: export timeout counts the batch as droppe
   assert.equal(gw.telemetry.drops.get("traces", "export_timeout"), 10);
   const w = gw.warnings.find((x) => x.message.startsWith("telemetry export to"));
   assert.ok(w?.message.includes(`${hole.url}/v1/traces`), w?.message);
+});
+
+test("black-holed collector over HTTP: at most two timed-out exports stay with the exporter, later batches fail at once", async (t) => {
+  const hole = await blackHoleServer();
+  t.after(() => hole.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), {
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${hole.url}/v1/traces`,
+    OTEL_BSP_SCHEDULE_DELAY: "10",
+    OTEL_BSP_EXPORT_TIMEOUT: "50",
+    OTEL_EXPORTER_OTLP_TIMEOUT: "60000",
+  });
+  t.after(() => gw.close());
+  const drops = gw.telemetry.drops;
+  for (let i = 0; i < 5; i++) {
+    assert.equal((await get(gw.url(8080, "/api/x"))).status, 200);
+    // One batch per request: wait until this request's two spans are accounted for.
+    for (let k = 0; k < 250 && drops.get("traces") < 2 * (i + 1); k++) await sleep(20);
+    assert.equal(drops.get("traces"), 2 * (i + 1));
+  }
+  // The SDK is still holding the first two batches (its own timeout is 60 s)...
+  assert.equal(drops.get("traces", "export_timeout"), 4);
+  // ...so the next three never reached it.
+  assert.equal(drops.get("traces", "export_failed"), 6);
+  const w = gw.warnings.find((x) => x.message.startsWith("telemetry export to"));
+  assert.ok(w !== undefined);
 });

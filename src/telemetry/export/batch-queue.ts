@@ -30,6 +30,13 @@ export interface BatchQueueOptions {
 
 const SUCCESS = 0;
 
+/**
+ * Exports the exporter may still be working on. A queue whose export timed out moves on,
+ * but the SDK exporter keeps the request (and its serialised batch) until its own timeout;
+ * beyond this many, a batch fails at once (export_failed) instead of piling up in memory.
+ */
+export const MAX_EXPORTS_AWAITING = 2;
+
 export class BatchQueue<T> {
   readonly #exporter: ItemExporter<T>;
   readonly #o: BatchQueueOptions;
@@ -38,6 +45,8 @@ export class BatchQueue<T> {
   #immediate: NodeJS.Immediate | undefined = undefined;
   #inFlight: Promise<void> | undefined = undefined;
   #closed = false;
+  /** Exports handed to the exporter whose callback has not fired yet, timed out or not. */
+  #awaiting = 0;
   /** Items handed to the exporter and acknowledged; for tests and the admin. */
   exported = 0;
 
@@ -113,11 +122,24 @@ export class BatchQueue<T> {
         this.#o.exportTimeoutMs,
       );
       timeout.unref();
+      if (this.#awaiting >= MAX_EXPORTS_AWAITING) {
+        finish(false, "export_failed", `${this.#awaiting} earlier exports are still waiting for the collector`);
+        return;
+      }
+      this.#awaiting++;
+      let answered = false;
+      const answer = (): void => {
+        if (answered) return;
+        answered = true;
+        this.#awaiting--;
+      };
       try {
         this.#exporter.export(batch, (result) => {
+          answer();
           finish(result.code === SUCCESS, "export_failed", result.error?.message ?? "export failed");
         });
       } catch (err) {
+        answer();
         finish(false, "export_failed", (err as Error).message);
       }
     });
