@@ -13,6 +13,7 @@ import { envBool, envList, envString, type Env } from "./env.ts";
 import { TelemetryDrops } from "./export/drops.ts";
 import { batchSettingsFromEnv, SignalPipelines } from "./export/pipelines.ts";
 import { createConsoleSpanExporter, createOtlpSpanExporter } from "./export/span-exporter.ts";
+import { exportThreadFromEnv, threadedSpanExporter } from "./export/export-thread.ts";
 import { stderrWarnSink, type WarnSink } from "./export/warnings.ts";
 import { ResourceCache, type ResourceIdentity } from "./resource/resource.ts";
 import { headerCaptureFromEnv, MethodNormalizer, spanLimitsFromEnv } from "./trace/attributes.ts";
@@ -123,7 +124,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     drops,
     warn,
     batch,
-    createOtlp: createOtlpSpanExporter,
+    createOtlp: exportThreadFromEnv(env) ? threadedSpanExporter : createOtlpSpanExporter,
     createConsole: createConsoleSpanExporter,
     envExporters: tracesExportersFromEnv(env, warn),
   });

@@ -14,10 +14,13 @@ const cases = [
   { protocol: "http/protobuf", transport: "http" as const, compression: "none" },
   { protocol: "http/protobuf", transport: "http" as const, compression: "gzip" },
   { protocol: "http/json", transport: "http" as const, compression: "none" },
+  // The same SDK exporters, run on the export thread from records sent across as flat arrays.
+  { protocol: "grpc", transport: "grpc" as const, compression: "gzip", thread: true },
+  { protocol: "http/json", transport: "http" as const, compression: "none", thread: true },
 ];
 
 for (const c of cases) {
-  test(`server and client spans over ${c.protocol} (compression ${c.compression})`, async (t) => {
+  test(`server and client spans over ${c.protocol} (compression ${c.compression})${c.thread === true ? " from the export thread" : ""}`, async (t) => {
     const rx = await startOtlpReceiver(c.transport);
     t.after(() => rx.close());
     const upstream = await startUpstream();
@@ -29,6 +32,7 @@ for (const c of cases) {
       OTEL_EXPORTER_OTLP_COMPRESSION: c.compression,
       OTEL_EXPORTER_OTLP_HEADERS: "x-tenant=acme,authorization=Bearer%20t0ken",
       OTEL_SERVICE_NAME: "edge",
+      TOLLGATE_TELEMETRY_EXPORT_THREAD: String(c.thread === true),
     });
     t.after(() => gw.close());
 

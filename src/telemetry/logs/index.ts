@@ -24,6 +24,7 @@ import { compileGatewayLogs, type CompiledAccessLog, type GatewayLogs } from "./
 import { FilterErrors } from "./filter-errors.ts";
 import { stdoutWriter } from "./stdout-writer.ts";
 import { createOtlpLogExporter, createStdoutLogExporter } from "./exporters.ts";
+import { exportThreadFromEnv, threadedLogExporter } from "../export/export-thread.ts";
 import { RequestFacts } from "./facts.ts";
 import { AccessLogRecord } from "./record.ts";
 
@@ -107,7 +108,7 @@ export class LogsSignal {
       drops: o.drops,
       warn: o.warn,
       batch: this.#batch,
-      createOtlp: createOtlpLogExporter,
+      createOtlp: exportThreadFromEnv(o.env) ? threadedLogExporter : createOtlpLogExporter,
       createConsole: () => createStdoutLogExporter(stdoutWriter(o.env)),
     };
     this.#envPipelines = new SignalPipelines<ReadableLogRecord>({ ...common, envExporters: logsExportersFromEnv(o.env, o.warn) });
