@@ -51,7 +51,9 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
       const authorityEnd = pathStart < 0 ? url.length : pathStart;
       const queryInAuthority = url.indexOf("?", authorityStart + 3);
       const end = queryInAuthority >= 0 && queryInAuthority < authorityEnd ? queryInAuthority : authorityEnd;
-      host = url.slice(authorityStart + 3, end);
+      // userinfo (`user:pass@`) is a credential: it never becomes the host we route or report.
+      const authority = url.slice(authorityStart + 3, end);
+      host = authority.slice(authority.lastIndexOf("@") + 1);
       url = pathStart < 0 ? `/${url.slice(end)}` : url.slice(pathStart);
     }
   }
@@ -75,9 +77,13 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
     const xfh = firstListValue(headers["x-forwarded-host"]);
     const xfp = firstListValue(headers["x-forwarded-proto"]);
     const forwarded = headers.forwarded;
-    if (xfh !== undefined) authority = xfh;
-    else if (forwarded !== undefined) authority = forwardedParam(firstListValue(forwarded) ?? "", "host") ?? authority;
-    const proto = xfp ?? (forwarded !== undefined ? forwardedParam(firstListValue(forwarded) ?? "", "proto") : undefined);
+    // The HTTP semconv orders the sources Forwarded, then X-Forwarded-*, then Host.
+    const firstForwarded = forwarded === undefined ? undefined : firstListValue(forwarded) ?? "";
+    const forwardedHost = firstForwarded === undefined ? undefined : forwardedParam(firstForwarded, "host");
+    const forwardedProto = firstForwarded === undefined ? undefined : forwardedParam(firstForwarded, "proto");
+    if (forwardedHost !== undefined) authority = forwardedHost;
+    else if (xfh !== undefined) authority = xfh;
+    const proto = forwardedProto ?? xfp;
     if (proto !== undefined && proto.toLowerCase() === "https") scheme = "https";
     const xfPort = firstListValue(headers["x-forwarded-port"]);
     if (xfPort !== undefined) forwardedPort = parsePort(xfPort);
