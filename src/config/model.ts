@@ -192,7 +192,8 @@ export interface ExporterTargetModel {
 
 /** A value taken from a literal, a request header, proxy metadata or the environment. */
 export type ValueSourceModel =
-  | { readonly from: "literal"; readonly value: string }
+  /** `typed` keeps an OTLP AnyValue written as intValue/doubleValue/boolValue (kgateway attributes). */
+  | { readonly from: "literal"; readonly value: string; readonly typed?: number | boolean }
   | { readonly from: "requestHeader"; readonly header: string; readonly defaultValue: string | undefined }
   | { readonly from: "responseHeader"; readonly header: string; readonly defaultValue: string | undefined }
   /** Keys: route, rule, backend, gateway, listener (and namespace-qualified forms, see docs/telemetry.md). */
@@ -254,7 +255,7 @@ export interface AccessLogModel {
   readonly body: string | undefined;
   readonly logName: string | undefined;
   readonly attributes: readonly CustomAttributeModel[];
-  readonly resourceAttributes: Readonly<Record<string, string>>;
+  readonly resourceAttributes: Readonly<Record<string, string | number | boolean>>;
   readonly source: SourceRef;
 }
 

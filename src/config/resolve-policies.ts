@@ -338,9 +338,9 @@ function kgAccessLog(p: Resource, l: Record<string, any>, at: Segments, backends
     reporter.error(p, [...oat, "grpcService", "logName"], `logName is set twice with different values ("${outer}" and "${inner}")`, "keep one");
   }
   const attributes = keyValues(p, reporter, otel!["attributes"], [...oat, "attributes"]);
-  const resourceAttributes: Record<string, string> = {};
+  const resourceAttributes: Record<string, string | number | boolean> = {};
   for (const a of keyValues(p, reporter, otel!["resourceAttributes"], [...oat, "resourceAttributes"])) {
-    if (a.value.from === "literal") resourceAttributes[a.name] = a.value.value;
+    if (a.value.from === "literal") resourceAttributes[a.name] = a.value.typed ?? a.value.value;
   }
   return {
     enabled: true,
@@ -369,11 +369,13 @@ function keyValues(p: Resource, reporter: Reporter, list: { values?: { key: stri
       reporter.error(p, [...at, "values", i, "value"], "a value needs exactly one of stringValue, boolValue, intValue, doubleValue", undefined);
       return [];
     }
-    const text = String(vals[0]);
+    const raw = vals[0];
+    const text = String(raw);
     if (parseEnvoyFormat(text).parts.some((part) => part.kind !== "literal")) {
       reporter.warn(p, [...at, "values", i, "value"], "command operators in attribute values are not rendered; the value is used as written", "use body for per-request values");
     }
-    return [{ name: kv.key, value: { from: "literal" as const, value: text } }];
+    const typed = typeof raw === "number" || typeof raw === "boolean" ? raw : undefined;
+    return [{ name: kv.key, value: typed === undefined ? { from: "literal" as const, value: text } : { from: "literal" as const, value: text, typed } }];
   });
 }
 

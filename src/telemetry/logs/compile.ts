@@ -110,7 +110,7 @@ export function compileGatewayLogs(gateway: GatewayModel, models: readonly Acces
       filterExpression: m.filter?.expression ?? "",
       body: compileTemplate(parts, index, ctx.allowSensitive),
       fields: m.fields.map((field) => [field.name, compileField(field, gateway, index)] as const),
-      staticAttributes: m.attributes.flatMap((a) => (a.value.from === "literal" ? [[a.name, a.value.value] as const] : [])),
+      staticAttributes: m.attributes.flatMap((a) => (a.value.from === "literal" ? [[a.name, a.value.typed ?? a.value.value] as const] : [])),
       logName: m.logName,
       scope: scopeFor(m.logName),
       resource,
