@@ -1,0 +1,113 @@
+// Throwaway PKI for TLS tests, made with the system `openssl` at test time: one CA, a server
+// certificate for 127.0.0.1 and localhost, and a client certificate for mTLS. Nothing is
+// checked in, and every call makes fresh keys in its own temp dir.
+//
+//   const pki = await createTestPki();
+//   t.after(() => pki.remove());
+//   ... OTEL_EXPORTER_OTLP_CERTIFICATE = pki.files.ca ...
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/** The system openssl; a missing binary fails with the command named in the error. */
+export const OPENSSL = "openssl";
+
+export interface PemPair {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+export interface TestPki {
+  readonly dir: string;
+  /** Paths of the PEM files, for the OTEL_EXPORTER_OTLP_* variables. */
+  readonly files: {
+    readonly ca: string;
+    readonly serverCert: string;
+    readonly serverKey: string;
+    readonly clientCert: string;
+    readonly clientKey: string;
+  };
+  readonly ca: Buffer;
+  readonly server: PemPair;
+  readonly client: PemPair;
+  /** The subject CNs, to compare with what a peer presented. */
+  readonly names: { readonly ca: string; readonly server: string; readonly client: string };
+  remove(): Promise<void>;
+}
+
+async function openssl(dir: string, args: readonly string[]): Promise<void> {
+  try {
+    await run(OPENSSL, args, { cwd: dir });
+  } catch (err) {
+    const e = err as Error & { stderr?: string };
+    throw new Error(`openssl ${args.join(" ")} failed: ${e.stderr ?? e.message}`);
+  }
+}
+
+const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+
+/** A key and a certificate for `cn`, signed by the CA in `dir`, with the given extensions. */
+async function issue(dir: string, name: string, cn: string, extensions: string): Promise<void> {
+  await openssl(dir, ["req", ...EC_KEY, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`]);
+  await writeFile(join(dir, `${name}.ext`), extensions);
+  await openssl(dir, [
+    "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+    "-days", "2", "-sha256", "-extfile", `${name}.ext`, "-out", `${name}.crt`,
+  ]);
+}
+
+export async function createTestPki(prefix = "tollgate-pki-"): Promise<TestPki> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const names = { ca: "Tollgate Test CA", server: "otlp-receiver.test", client: "tollgate-gateway.test" };
+  try {
+    await openssl(dir, [
+      "req", "-x509", ...EC_KEY, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-sha256",
+      "-subj", `/CN=${names.ca}`,
+      "-addext", "basicConstraints=critical,CA:TRUE",
+      "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    await issue(dir, "server", names.server, [
+      "basicConstraints=critical,CA:FALSE",
+      "keyUsage=critical,digitalSignature",
+      "extendedKeyUsage=serverAuth",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "",
+    ].join("\n"));
+    await issue(dir, "client", names.client, [
+      "basicConstraints=critical,CA:FALSE",
+      "keyUsage=critical,digitalSignature",
+      "extendedKeyUsage=clientAuth",
+      "",
+    ].join("\n"));
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const files = {
+    ca: join(dir, "ca.crt"),
+    serverCert: join(dir, "server.crt"),
+    serverKey: join(dir, "server.key"),
+    clientCert: join(dir, "client.crt"),
+    clientKey: join(dir, "client.key"),
+  };
+  const [ca, serverCert, serverKey, clientCert, clientKey] = await Promise.all([
+    readFile(files.ca),
+    readFile(files.serverCert),
+    readFile(files.serverKey),
+    readFile(files.clientCert),
+    readFile(files.clientKey),
+  ]);
+  return {
+    dir,
+    files,
+    ca,
+    server: { cert: serverCert, key: serverKey },
+    client: { cert: clientCert, key: clientKey },
+    names,
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
