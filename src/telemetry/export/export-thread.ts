@@ -119,7 +119,9 @@ class ExportThread {
   /** With no exporter left open, end the thread so nothing outlives the telemetry runtime. */
   #stopWhenIdle(): void {
     const worker = this.#worker;
-    if (worker === undefined || this.#open.size > 0 || this.#pending.size > 0) return;
+    // Another exporter's close may still be on its way back: terminating now would leave it
+    // unresolved until the shutdown timeout.
+    if (worker === undefined || this.#open.size > 0 || this.#pending.size > 0 || this.#closing.size > 0) return;
     this.#worker = undefined;
     void worker.terminate();
   }
