@@ -5,6 +5,7 @@
 // dropped and counted; nothing ever blocks or grows without bound.
 import { TelemetryDrops, type TelemetrySignal } from "./drops.ts";
 import type { RateLimitedWarning } from "./warnings.ts";
+import { raceTimeout } from "./race-timeout.ts";
 
 export interface ExportResultLike {
   readonly code: number;
@@ -175,21 +176,4 @@ export class BatchQueue<T> {
       left,
     );
   }
-}
-
-function raceTimeout(work: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    t.unref();
-    work.then(
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-    );
-  });
 }

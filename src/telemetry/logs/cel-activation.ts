@@ -4,10 +4,9 @@ import { celDuration, type AccessLogActivation } from "../../cel/environment.ts"
 import type { Exchange } from "../../proxy/exchange.ts";
 import { protocolName } from "./envoy-render.ts";
 import type { RequestFacts } from "./facts.ts";
-import { responseHeadersOf } from "../metrics/value-sources.ts";
+import { responseHeadersOf, type HeaderBag } from "../response-headers.ts";
 import { responseCodeDetails } from "./envoy-render.ts";
 
-type HeaderBag = Readonly<Record<string, string | string[] | number | undefined>>;
 
 function flatHeaders(headers: HeaderBag): Record<string, string> {
   const out: Record<string, string> = {};

@@ -3,7 +3,8 @@
 // values are captured only for the names some access log of the gateway renders.
 import type { CompiledEndpoint, CompiledRule } from "../../plan/types.ts";
 import type { Exchange } from "../../proxy/exchange.ts";
-import { headerValue, responseHeadersOf } from "../metrics/value-sources.ts";
+import { headerValue } from "../metrics/value-sources.ts";
+import { responseHeadersOf } from "../response-headers.ts";
 import { serverSpanOf } from "../metrics/trace-context.ts";
 import { connectionIdOf } from "./connection-id.ts";
 

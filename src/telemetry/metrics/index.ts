@@ -20,6 +20,7 @@ import { createConsoleMetricExporter, createOtlpMetricExporter, PeriodicReader }
 import { compilePlanMetrics, RequestMetrics } from "./request-metrics.ts";
 import { metricSettingsFromEnv, type MetricSettings } from "./settings.ts";
 import { InstrumentSet, type ObservableInstrument } from "./store.ts";
+import { raceTimeout } from "../export/race-timeout.ts";
 
 export interface MetricsSignalOptions {
   readonly env: Env;
@@ -140,15 +141,4 @@ export class MetricsSignal {
   async shutdown(timeoutMs: number): Promise<void> {
     await Promise.all(this.#readers.map((r) => r.shutdown(timeoutMs)));
   }
-}
-
-function raceTimeout(work: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    t.unref();
-    void work.finally(() => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 }

@@ -18,6 +18,7 @@ import type { OtlpExporterConfig } from "../export/otlp-config.ts";
 import type { RateLimitedWarning } from "../export/warnings.ts";
 import type { LineSink } from "../logs/stdout-writer.ts";
 import { JsonMetricsWithExemplars, ProtobufMetricsWithExemplars } from "./otlp-exemplars.ts";
+import { raceTimeout } from "../export/race-timeout.ts";
 
 export interface MetricExporter {
   export(rm: ResourceMetrics, done: (result: { code: number; error?: Error | undefined }) => void): void;
@@ -170,21 +171,4 @@ export class PeriodicReader {
     this.#closed = true;
     await raceTimeout(this.#exporter.shutdown().catch(() => undefined), timeoutMs);
   }
-}
-
-function raceTimeout(work: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    t.unref();
-    work.then(
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-    );
-  });
 }

@@ -15,7 +15,8 @@ import { ACTIVE_REQUESTS, CLIENT_DURATION, overrideTarget, REQUEST_BODY_SIZE, RE
 import type { ExemplarFilter } from "./settings.ts";
 import type { Instrument, InstrumentSet, Series } from "./store.ts";
 import { clientSpanOf, serverSpanOf } from "./trace-context.ts";
-import { compileSource, headerValue, responseHeadersOf, type CompiledSource, type RuleScope } from "./value-sources.ts";
+import { compileSource, headerValue, type CompiledSource, type RuleScope } from "./value-sources.ts";
+import { responseHeadersOf } from "../response-headers.ts";
 
 interface DynamicAttr {
   readonly name: string;

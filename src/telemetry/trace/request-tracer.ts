@@ -1,10 +1,10 @@
 // The tracing half of the request hooks. Per request: pick the rule's precompiled
 // RuleTracing by id, extract the incoming context, take a sampling decision, and record
 // plain facts. Contexts travel explicitly on exchange.telemetry / attempt.telemetry.
-import type { ServerResponse } from "node:http";
 import type { Exchange, UpstreamAttempt } from "../../proxy/exchange.ts";
 import type { CompiledListener, RuntimePlan } from "../../plan/types.ts";
 import type { OutgoingHeaders } from "../hooks.ts";
+import { responseHeadersOf } from "../response-headers.ts";
 import { captureHeaders, type MethodNormalizer } from "./attributes.ts";
 import { newSpanId, newTraceId } from "./ids.ts";
 import { copyIncoming, extract, inject, type Propagation } from "./propagation.ts";
@@ -165,7 +165,7 @@ export class RequestTracer {
     s.backendName = ex.backend?.displayName;
     const rt = s.rt;
     if (rt.capture.serverResponse.length > 0 || rt.responseHeaderAttrs.length > 0) {
-      const resHeaders = sentResponseHeaders(ex.res);
+      const resHeaders = responseHeadersOf(ex);
       if (rt.capture.serverResponse.length > 0) s.responseHeaders = captureHeaders(rt.capture.serverResponse, resHeaders);
       if (rt.responseHeaderAttrs.length > 0) {
         s.responseHeaderValues = rt.responseHeaderAttrs.map((h) => {
@@ -177,30 +177,6 @@ export class RequestTracer {
     const queues = rt.queues;
     for (let i = 0; i < queues.length; i++) queues[i]!.push(s);
   }
-}
-
-/**
- * Response headers as sent. The proxy may pass headers straight to writeHead(), which
- * leaves getHeaders() empty; then the serialised head is the only record. Only read when
- * response capture is configured.
- */
-function sentResponseHeaders(res: ServerResponse): Record<string, string | string[] | number | undefined> {
-  const set = res.getHeaders();
-  const head = (res as unknown as { _header?: unknown })._header;
-  if (typeof head !== "string") return set;
-  const out: Record<string, string | string[] | number | undefined> = { ...set };
-  const lines = head.split("\r\n");
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    if (set[name] !== undefined) continue;
-    const value = line.slice(colon + 1).trim();
-    const prev = out[name];
-    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [String(prev), value];
-  }
-  return out;
 }
 
 function endClientSpan(c: ClientSpan, attempt: UpstreamAttempt): void {
