@@ -8,6 +8,7 @@ import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import { compileAccessLogFilter, type AccessLogFilterProgram } from "../../cel/environment.ts";
 import type { AccessLogModel, GatewayModel, LogFieldModel } from "../../config/model.ts";
 import { parseEnvoyFormat } from "../../format/envoy-operators.ts";
+import type { AttributeSink } from "../attribute-sink.ts";
 import type { BatchQueue } from "../export/batch-queue.ts";
 import { SCHEMA_URL, TOLLGATE_SCOPE } from "../semconv.ts";
 import { redactQuery } from "../trace/attributes.ts";
@@ -221,36 +222,35 @@ export function standardField(name: string, gateway: GatewayModel): FieldValue {
 }
 
 /** The semconv attributes every access LogRecord carries (same keys as the SERVER span). */
-export function semconvAttributes(f: RequestFacts, gatewayName: string, normalizedMethod: string): Attributes {
-  const a: Attributes = { "http.request.method": normalizedMethod };
-  if (f.rule !== undefined) a["http.route"] = f.rule.httpRoute;
-  a["url.path"] = f.path;
-  if (f.query !== "") a["url.query"] = redactQuery(f.query);
-  a["url.scheme"] = f.scheme;
-  a["server.address"] = f.serverAddress;
-  if (f.serverPort > 0) a["server.port"] = f.serverPort;
-  a["client.address"] = f.clientAddress;
-  a["network.peer.address"] = f.peerAddress;
-  if (f.peerPort > 0) a["network.peer.port"] = f.peerPort;
-  a["network.protocol.version"] = f.protocolVersion;
-  if (f.userAgent !== undefined) a["user_agent.original"] = f.userAgent;
-  if (f.status > 0) a["http.response.status_code"] = f.status;
+export function writeSemconvAttributes(sink: AttributeSink, f: RequestFacts, gatewayName: string, normalizedMethod: string): void {
+  sink.put("http.request.method", normalizedMethod);
+  if (f.rule !== undefined) sink.put("http.route", f.rule.httpRoute);
+  sink.put("url.path", f.path);
+  if (f.query !== "") sink.put("url.query", redactQuery(f.query));
+  sink.put("url.scheme", f.scheme);
+  sink.put("server.address", f.serverAddress);
+  if (f.serverPort > 0) sink.put("server.port", f.serverPort);
+  sink.put("client.address", f.clientAddress);
+  sink.put("network.peer.address", f.peerAddress);
+  if (f.peerPort > 0) sink.put("network.peer.port", f.peerPort);
+  sink.put("network.protocol.version", f.protocolVersion);
+  if (f.userAgent !== undefined) sink.put("user_agent.original", f.userAgent);
+  if (f.status > 0) sink.put("http.response.status_code", f.status);
   const errorType = f.errorType ?? (f.status >= 500 ? String(f.status) : undefined);
-  if (errorType !== undefined) a["error.type"] = errorType;
-  a["http.request.body.size"] = f.bytesReceived;
-  a["http.response.body.size"] = f.bytesSent;
-  a["tollgate.request.duration_ms"] = Math.round(f.durationMs * 1000) / 1000;
-  if (f.responseStartMs >= 0) a["tollgate.response.first_byte_ms"] = Math.round(f.responseStartMs * 1000) / 1000;
-  if (f.responseFlags !== "") a["tollgate.response.flags"] = f.responseFlags;
-  if (f.upstreamHost !== undefined) a["tollgate.upstream.address"] = f.upstreamHost;
-  if (f.upstreamAttempts > 0) a["tollgate.upstream.attempts"] = f.upstreamAttempts;
-  a["tollgate.gateway.name"] = gatewayName;
-  if (f.listenerName !== undefined) a["tollgate.listener.name"] = f.listenerName;
+  if (errorType !== undefined) sink.put("error.type", errorType);
+  sink.put("http.request.body.size", f.bytesReceived);
+  sink.put("http.response.body.size", f.bytesSent);
+  sink.put("tollgate.request.duration_ms", Math.round(f.durationMs * 1000) / 1000);
+  if (f.responseStartMs >= 0) sink.put("tollgate.response.first_byte_ms", Math.round(f.responseStartMs * 1000) / 1000);
+  if (f.responseFlags !== "") sink.put("tollgate.response.flags", f.responseFlags);
+  if (f.upstreamHost !== undefined) sink.put("tollgate.upstream.address", f.upstreamHost);
+  if (f.upstreamAttempts > 0) sink.put("tollgate.upstream.attempts", f.upstreamAttempts);
+  sink.put("tollgate.gateway.name", gatewayName);
+  if (f.listenerName !== undefined) sink.put("tollgate.listener.name", f.listenerName);
   if (f.rule !== undefined) {
-    a["tollgate.route.name"] = f.rule.routeKey;
-    a["tollgate.rule.name"] = f.rule.ruleName;
+    sink.put("tollgate.route.name", f.rule.routeKey);
+    sink.put("tollgate.rule.name", f.rule.ruleName);
   }
-  if (f.backendName !== undefined) a["tollgate.backend.name"] = f.backendName;
-  return a;
+  if (f.backendName !== undefined) sink.put("tollgate.backend.name", f.backendName);
 }
 

@@ -1,37 +1,28 @@
-// Where access LogRecords go: the official OTLP log exporters (gRPC, http/protobuf,
-// http/json) with every setting resolved by export/otlp-config.ts, or the stdout JSON sink.
-import { OTLPLogExporter as GrpcLogExporter } from "@opentelemetry/exporter-logs-otlp-grpc";
-import { OTLPLogExporter as JsonLogExporter } from "@opentelemetry/exporter-logs-otlp-http";
-import { OTLPLogExporter as ProtoLogExporter } from "@opentelemetry/exporter-logs-otlp-proto";
-import { createEmptyMetadata, createInsecureCredentials, createSslCredentials } from "@opentelemetry/otlp-grpc-exporter-base";
+// Where access LogRecords go: OTLP (gRPC, http/protobuf with Tollgate's protobuf encoder,
+// http/json with the SDK's serializer) with every setting resolved by
+// export/otlp-config.ts, or the stdout JSON sink.
+import { JsonLogsSerializer, LogsExporterMetricsHelper, ProtobufLogsSerializer } from "@opentelemetry/otlp-transformer";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import type { ExportResultLike, ItemExporter } from "../export/batch-queue.ts";
+import { createOtlpExportDelegate, type OtlpSignalWire } from "../export/otlp-delegate.ts";
 import type { OtlpExporterConfig } from "../export/otlp-config.ts";
+import { encodeLogsExportRequest } from "../export/otlp-proto/logs.ts";
 import type { LineSink } from "./stdout-writer.ts";
 
+export const LOGS_WIRE: OtlpSignalWire<ReadableLogRecord[]> = {
+  signal: "LOGS",
+  httpPath: "v1/logs",
+  grpcService: "LogsExportService",
+  grpcPath: "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+  grpcComponentType: "otlp_grpc_log_exporter",
+  httpComponentType: "otlp_http_log_exporter",
+  metricsHelper: LogsExporterMetricsHelper,
+  protobuf: { serializeRequest: encodeLogsExportRequest, deserializeResponse: (data) => ProtobufLogsSerializer.deserializeResponse(data) },
+  json: JsonLogsSerializer,
+};
+
 export function createOtlpLogExporter(config: OtlpExporterConfig): ItemExporter<ReadableLogRecord> {
-  const compression = config.compression as never;
-  if (config.protocol === "grpc") {
-    const metadata = createEmptyMetadata();
-    for (const [k, v] of Object.entries(config.headers)) metadata.set(k, v);
-    const url = config.url.toLowerCase();
-    const plaintext = url.startsWith("http://") || (!url.startsWith("https://") && config.insecure);
-    return new GrpcLogExporter({
-      url: config.url,
-      metadata,
-      compression,
-      timeoutMillis: config.timeoutMs,
-      credentials: plaintext ? createInsecureCredentials() : createSslCredentials(config.certificate, config.clientKey, config.clientCertificate),
-    });
-  }
-  const options = {
-    url: config.url,
-    headers: { ...config.headers },
-    compression,
-    timeoutMillis: config.timeoutMs,
-    httpAgentOptions: { keepAlive: true, ca: config.certificate, cert: config.clientCertificate, key: config.clientKey },
-  };
-  return config.protocol === "http/json" ? new JsonLogExporter(options) : new ProtoLogExporter(options);
+  return createOtlpExportDelegate(config, LOGS_WIRE);
 }
 
 function hrToIso(t: readonly [number, number]): string {

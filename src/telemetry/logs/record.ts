@@ -8,7 +8,8 @@ import type { Resource } from "@opentelemetry/resources";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import { applyLimits, type AttributeLimits, type MethodNormalizer } from "../trace/attributes.ts";
 import { msToHrTime } from "../trace/spans.ts";
-import { semconvAttributes, type CompiledAccessLog } from "./compile.ts";
+import { collectAttributes, type AttributeSink } from "../attribute-sink.ts";
+import { writeSemconvAttributes, type CompiledAccessLog } from "./compile.ts";
 import type { RequestFacts } from "./facts.ts";
 
 /** The documented EventName of every access LogRecord (registry: logRecords). */
@@ -80,16 +81,23 @@ export class AccessLogRecord implements ReadableLogRecord {
     return this.log.scope;
   }
 
+  /** Every attribute, in order, before the limits are applied. */
+  writeAttributes(sink: AttributeSink): void {
+    const f = this.facts;
+    writeSemconvAttributes(sink, f, this.gatewayName, this.methods.normalize(f.method));
+    if (this.log.logName !== undefined) sink.put("tollgate.log.name", this.log.logName);
+    sink.putStatic(this.log.staticAttributes);
+    const fields = this.log.fields;
+    for (let i = 0; i < fields.length; i++) {
+      const [k, value] = fields[i]!;
+      const v = value(f);
+      if (v !== undefined) sink.put(k, v);
+    }
+  }
+
   get attributes(): Attributes {
     if (this.#attributes === undefined) {
-      const f = this.facts;
-      const a = semconvAttributes(f, this.gatewayName, this.methods.normalize(f.method));
-      if (this.log.logName !== undefined) a["tollgate.log.name"] = this.log.logName;
-      for (const [k, v] of this.log.staticAttributes) a[k] = v;
-      for (const [k, value] of this.log.fields) {
-        const v = value(f);
-        if (v !== undefined) a[k] = v;
-      }
+      const a = collectAttributes((sink) => this.writeAttributes(sink));
       this.#dropped = applyLimits(a, this.limits);
       this.#attributes = a;
     }

@@ -3,18 +3,11 @@
 // collects every OTEL_METRIC_EXPORT_INTERVAL and gives each export
 // OTEL_METRIC_EXPORT_TIMEOUT. Failed or timed-out exports count their data points as
 // dropped metrics and warn at most once a minute per endpoint.
-import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from "@opentelemetry/otlp-exporter-base/node-http";
-import {
-  convertLegacyOtlpGrpcOptions,
-  createEmptyMetadata,
-  createInsecureCredentials,
-  createOtlpGrpcExportDelegate,
-  createSslCredentials,
-} from "@opentelemetry/otlp-grpc-exporter-base";
 import { MetricsExporterMetricsHelper } from "@opentelemetry/otlp-transformer";
 import type { ResourceMetrics } from "@opentelemetry/sdk-metrics";
 import type { TelemetryDrops } from "../export/drops.ts";
 import type { OtlpExporterConfig } from "../export/otlp-config.ts";
+import { createOtlpExportDelegate, type OtlpSignalWire } from "../export/otlp-delegate.ts";
 import type { RateLimitedWarning } from "../export/warnings.ts";
 import type { LineSink } from "../logs/stdout-writer.ts";
 import { JsonMetricsWithExemplars, ProtobufMetricsWithExemplars } from "./otlp-exemplars.ts";
@@ -25,51 +18,20 @@ export interface MetricExporter {
   shutdown(): Promise<void>;
 }
 
-export function createOtlpMetricExporter(config: OtlpExporterConfig): MetricExporter {
-  const compression = config.compression as never;
-  if (config.protocol === "grpc") {
-    const metadata = createEmptyMetadata();
-    for (const [k, v] of Object.entries(config.headers)) metadata.set(k, v);
-    const url = config.url.toLowerCase();
-    const plaintext = url.startsWith("http://") || (!url.startsWith("https://") && config.insecure);
-    const credentials = plaintext ? createInsecureCredentials() : createSslCredentials(config.certificate, config.clientKey, config.clientCertificate);
-    const delegate = createOtlpGrpcExportDelegate(
-      convertLegacyOtlpGrpcOptions({ url: config.url, metadata, compression, timeoutMillis: config.timeoutMs, credentials }, "METRICS"),
-      ProtobufMetricsWithExemplars,
-      "otlp_grpc_metric_exporter",
-      MetricsExporterMetricsHelper,
-      undefined,
-      "MetricsExportService",
-      "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
-    );
-    return delegateExporter(delegate);
-  }
-  const json = config.protocol === "http/json";
-  const options = convertLegacyHttpOptions(
-    {
-      url: config.url,
-      headers: { ...config.headers },
-      compression,
-      timeoutMillis: config.timeoutMs,
-      httpAgentOptions: { keepAlive: true, ca: config.certificate, cert: config.clientCertificate, key: config.clientKey },
-    },
-    "METRICS",
-    "v1/metrics",
-    { "Content-Type": json ? "application/json" : "application/x-protobuf" },
-  );
-  const delegate = createOtlpHttpExportDelegate(
-    options,
-    json ? JsonMetricsWithExemplars : ProtobufMetricsWithExemplars,
-    "otlp_http_metric_exporter",
-    MetricsExporterMetricsHelper,
-    undefined,
-  );
-  return delegateExporter(delegate);
-}
+const METRICS_WIRE: OtlpSignalWire<ResourceMetrics> = {
+  signal: "METRICS",
+  httpPath: "v1/metrics",
+  grpcService: "MetricsExportService",
+  grpcPath: "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+  grpcComponentType: "otlp_grpc_metric_exporter",
+  httpComponentType: "otlp_http_metric_exporter",
+  metricsHelper: MetricsExporterMetricsHelper,
+  protobuf: ProtobufMetricsWithExemplars,
+  json: JsonMetricsWithExemplars,
+};
 
-/** The SDK export delegate (transport, retries, serialisation) is the whole exporter. */
-function delegateExporter(delegate: { export(rm: ResourceMetrics, cb: (r: { code: number; error?: Error }) => void): void; shutdown(): Promise<void> }): MetricExporter {
-  return { export: (rm, done) => delegate.export(rm, done), shutdown: () => delegate.shutdown() };
+export function createOtlpMetricExporter(config: OtlpExporterConfig): MetricExporter {
+  return createOtlpExportDelegate(config, METRICS_WIRE);
 }
 
 /**

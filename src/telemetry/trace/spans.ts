@@ -9,6 +9,7 @@ import type { Attributes, HrTime, Link, SpanContext, SpanStatus, TraceState } fr
 import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace";
+import { collectAttributes, type AttributeSink } from "../attribute-sink.ts";
 import { TOLLGATE_SCOPE } from "../semconv.ts";
 import { applyLimits, redactQuery, sanitizeFullUrl, type CapturedHeaders } from "./attributes.ts";
 import type { RuleTracing } from "./rule-tracing.ts";
@@ -47,7 +48,7 @@ class RawTraceState implements TraceState {
   }
 }
 
-abstract class BaseSpan implements ReadableSpan {
+export abstract class BaseSpan implements ReadableSpan {
   readonly traceId: string;
   readonly spanId: string;
   readonly sampled: boolean;
@@ -66,7 +67,11 @@ abstract class BaseSpan implements ReadableSpan {
   abstract readonly kind: number;
   abstract get name(): string;
   abstract get parentSpanContext(): SpanContext | undefined;
-  protected abstract buildAttributes(): Attributes;
+  /** The parent's span id, and whether it came from another process; read by the protobuf encoder. */
+  abstract get parentSpanId(): string | undefined;
+  abstract get parentIsRemote(): boolean;
+  /** Every attribute, in order, before the limits are applied. */
+  abstract writeAttributes(sink: AttributeSink): void;
   abstract get isError(): boolean;
 
   constructor(traceId: string, spanId: string, sampled: boolean, random: boolean, traceState: string | undefined, rt: RuleTracing, startTimeMs: number, startPerfMs: number) {
@@ -92,7 +97,7 @@ abstract class BaseSpan implements ReadableSpan {
 
   get attributes(): Attributes {
     if (this.#attributes === undefined) {
-      const attrs = this.buildAttributes();
+      const attrs = collectAttributes((sink) => this.writeAttributes(sink));
       this.#dropped = applyLimits(attrs, this.rt.limits);
       this.#attributes = attrs;
     }
@@ -219,36 +224,40 @@ export class ServerSpan extends BaseSpan {
     return { traceId: this.traceId, spanId: this.parentId, traceFlags: this.traceFlags, isRemote: true };
   }
 
+  get parentSpanId(): string | undefined {
+    return this.parentId;
+  }
+
+  get parentIsRemote(): boolean {
+    return this.parentId !== undefined;
+  }
+
   get isError(): boolean {
     return this.httpStatus >= 500 || (this.httpStatus === 0 && this.errorType !== undefined);
   }
 
-  protected buildAttributes(): Attributes {
-    const a: Attributes = { "http.request.method": this.method };
-    if (this.methodOriginal !== this.method) a["http.request.method_original"] = this.methodOriginal;
+  writeAttributes(sink: AttributeSink): void {
+    sink.put("http.request.method", this.method);
+    if (this.methodOriginal !== this.method) sink.put("http.request.method_original", this.methodOriginal);
     const rt = this.rt;
-    for (let i = 0; i < rt.serverStatic.length; i++) {
-      const e = rt.serverStatic[i]!;
-      a[e[0]] = e[1];
-    }
-    a["url.path"] = this.path;
-    if (this.query !== "") a["url.query"] = redactQuery(this.query);
-    a["url.scheme"] = this.scheme;
-    a["server.address"] = this.serverAddress;
-    if (this.serverPort > 0) a["server.port"] = this.serverPort;
-    a["client.address"] = this.clientAddress;
-    a["network.peer.address"] = this.peerAddress;
-    if (this.peerPort > 0) a["network.peer.port"] = this.peerPort;
-    a["network.protocol.version"] = this.protocolVersion;
-    if (this.userAgent !== undefined) a["user_agent.original"] = this.userAgent;
-    if (this.httpStatus > 0) a["http.response.status_code"] = this.httpStatus;
+    sink.putStatic(rt.serverStatic);
+    sink.put("url.path", this.path);
+    if (this.query !== "") sink.put("url.query", redactQuery(this.query));
+    sink.put("url.scheme", this.scheme);
+    sink.put("server.address", this.serverAddress);
+    if (this.serverPort > 0) sink.put("server.port", this.serverPort);
+    sink.put("client.address", this.clientAddress);
+    sink.put("network.peer.address", this.peerAddress);
+    if (this.peerPort > 0) sink.put("network.peer.port", this.peerPort);
+    sink.put("network.protocol.version", this.protocolVersion);
+    if (this.userAgent !== undefined) sink.put("user_agent.original", this.userAgent);
+    if (this.httpStatus > 0) sink.put("http.response.status_code", this.httpStatus);
     const errorType = this.errorType ?? (this.httpStatus >= 500 ? String(this.httpStatus) : undefined);
-    if (errorType !== undefined) a["error.type"] = errorType;
-    if (this.backendName !== undefined) a["tollgate.backend.name"] = this.backendName;
-    addDynamic(a, rt, this.headerValues, this.responseHeaderValues, this.backendName);
-    addCaptured(a, "http.request.header.", this.requestHeaders);
-    addCaptured(a, "http.response.header.", this.responseHeaders);
-    return a;
+    if (errorType !== undefined) sink.put("error.type", errorType);
+    if (this.backendName !== undefined) sink.put("tollgate.backend.name", this.backendName);
+    putDynamic(sink, rt, this.headerValues, this.responseHeaderValues, this.backendName);
+    putCaptured(sink, "http.request.header.", this.requestHeaders);
+    putCaptured(sink, "http.response.header.", this.responseHeaders);
   }
 }
 
@@ -299,36 +308,38 @@ export class ClientSpan extends BaseSpan {
     return { traceId: this.traceId, spanId: this.server.spanId, traceFlags: this.traceFlags, isRemote: false };
   }
 
+  get parentSpanId(): string {
+    return this.server.spanId;
+  }
+
+  readonly parentIsRemote = false;
+
   get isError(): boolean {
     return this.httpStatus >= 400 || this.httpStatus === 0;
   }
 
-  protected buildAttributes(): Attributes {
-    const a: Attributes = { "http.request.method": this.method };
-    if (this.methodOriginal !== this.method) a["http.request.method_original"] = this.methodOriginal;
+  writeAttributes(sink: AttributeSink): void {
+    sink.put("http.request.method", this.method);
+    if (this.methodOriginal !== this.method) sink.put("http.request.method_original", this.methodOriginal);
     const rt = this.rt;
-    for (let i = 0; i < rt.clientStatic.length; i++) {
-      const e = rt.clientStatic[i]!;
-      a[e[0]] = e[1];
-    }
-    if (this.resendCount > 0) a["http.request.resend_count"] = this.resendCount;
-    a["url.full"] = sanitizeFullUrl(this.url);
-    a["server.address"] = this.serverAddress;
-    a["server.port"] = this.serverPort;
-    if (this.peerAddress !== undefined) a["network.peer.address"] = this.peerAddress;
-    if (this.peerPort > 0) a["network.peer.port"] = this.peerPort;
-    if (this.httpStatus > 0) a["http.response.status_code"] = this.httpStatus;
+    sink.putStatic(rt.clientStatic);
+    if (this.resendCount > 0) sink.put("http.request.resend_count", this.resendCount);
+    sink.put("url.full", sanitizeFullUrl(this.url));
+    sink.put("server.address", this.serverAddress);
+    sink.put("server.port", this.serverPort);
+    if (this.peerAddress !== undefined) sink.put("network.peer.address", this.peerAddress);
+    if (this.peerPort > 0) sink.put("network.peer.port", this.peerPort);
+    if (this.httpStatus > 0) sink.put("http.response.status_code", this.httpStatus);
     const errorType = this.errorType ?? (this.httpStatus >= 400 ? String(this.httpStatus) : this.httpStatus === 0 ? "_OTHER" : undefined);
-    if (errorType !== undefined) a["error.type"] = errorType;
-    a["tollgate.backend.name"] = this.backendName;
-    addDynamic(a, rt, this.server.headerValues, this.server.responseHeaderValues, this.backendName);
-    addCaptured(a, "http.request.header.", this.requestHeaders);
-    return a;
+    if (errorType !== undefined) sink.put("error.type", errorType);
+    sink.put("tollgate.backend.name", this.backendName);
+    putDynamic(sink, rt, this.server.headerValues, this.server.responseHeaderValues, this.backendName);
+    putCaptured(sink, "http.request.header.", this.requestHeaders);
   }
 }
 
-function addDynamic(
-  a: Attributes,
+function putDynamic(
+  sink: AttributeSink,
   rt: RuleTracing,
   headerValues: (string | undefined)[] | undefined,
   responseHeaderValues: (string | undefined)[] | undefined,
@@ -337,21 +348,21 @@ function addDynamic(
   if (headerValues !== undefined) {
     for (let i = 0; i < rt.requestHeaderAttrs.length; i++) {
       const v = headerValues[i];
-      if (v !== undefined) a[rt.requestHeaderAttrs[i]!.name] = v;
+      if (v !== undefined) sink.put(rt.requestHeaderAttrs[i]!.name, v);
     }
   }
   if (responseHeaderValues !== undefined) {
     for (let i = 0; i < rt.responseHeaderAttrs.length; i++) {
       const v = responseHeaderValues[i];
-      if (v !== undefined) a[rt.responseHeaderAttrs[i]!.name] = v;
+      if (v !== undefined) sink.put(rt.responseHeaderAttrs[i]!.name, v);
     }
   }
   if (backendName !== undefined) {
-    for (let i = 0; i < rt.backendMetadataAttrs.length; i++) a[rt.backendMetadataAttrs[i]!] = backendName;
+    for (let i = 0; i < rt.backendMetadataAttrs.length; i++) sink.put(rt.backendMetadataAttrs[i]!, backendName);
   }
 }
 
-function addCaptured(a: Attributes, prefix: string, captured: CapturedHeaders | undefined): void {
+function putCaptured(sink: AttributeSink, prefix: string, captured: CapturedHeaders | undefined): void {
   if (captured === undefined) return;
-  for (const [name, values] of captured) a[prefix + name] = values;
+  for (const [name, values] of captured) sink.put(prefix + name, values);
 }

@@ -1,0 +1,72 @@
+// One OTLP exporter for any signal: the SDK's export delegates (gRPC or HTTP transport,
+// retries, TLS, compression, partial-success handling) with the serializer each signal
+// chooses. Only the serializer is ever ours; every setting comes from otlp-config.ts.
+import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from "@opentelemetry/otlp-exporter-base/node-http";
+import {
+  convertLegacyOtlpGrpcOptions,
+  createEmptyMetadata,
+  createInsecureCredentials,
+  createOtlpGrpcExportDelegate,
+  createSslCredentials,
+} from "@opentelemetry/otlp-grpc-exporter-base";
+import type { IExporterMetricsHelper, ISerializer } from "@opentelemetry/otlp-transformer";
+import type { ExportResultLike } from "./batch-queue.ts";
+import type { OtlpExporterConfig } from "./otlp-config.ts";
+
+export interface OtlpSignalWire<T> {
+  readonly signal: "TRACES" | "LOGS" | "METRICS";
+  /** Appended to a base endpoint for HTTP, e.g. `v1/traces`. */
+  readonly httpPath: string;
+  readonly grpcService: string;
+  readonly grpcPath: string;
+  /** otel.component.type values of the OTLP exporter semantic conventions. */
+  readonly grpcComponentType: string;
+  readonly httpComponentType: string;
+  readonly metricsHelper: IExporterMetricsHelper<T>;
+  readonly protobuf: ISerializer<T, unknown>;
+  readonly json: ISerializer<T, unknown>;
+}
+
+export interface OtlpExportDelegate<T> {
+  export(items: T, done: (result: ExportResultLike) => void): void;
+  shutdown(): Promise<void>;
+}
+
+export function createOtlpExportDelegate<T>(config: OtlpExporterConfig, wire: OtlpSignalWire<T>): OtlpExportDelegate<T> {
+  const compression = config.compression as never;
+  if (config.protocol === "grpc") {
+    const metadata = createEmptyMetadata();
+    for (const [k, v] of Object.entries(config.headers)) metadata.set(k, v);
+    return createOtlpGrpcExportDelegate(
+      convertLegacyOtlpGrpcOptions({ url: config.url, metadata, compression, timeoutMillis: config.timeoutMs, credentials: grpcCredentials(config) }, wire.signal),
+      wire.protobuf,
+      wire.grpcComponentType,
+      wire.metricsHelper,
+      undefined,
+      wire.grpcService,
+      wire.grpcPath,
+    );
+  }
+  const json = config.protocol === "http/json";
+  const options = convertLegacyHttpOptions(
+    {
+      url: config.url,
+      headers: { ...config.headers },
+      compression,
+      timeoutMillis: config.timeoutMs,
+      httpAgentOptions: { keepAlive: true, ca: config.certificate, cert: config.clientCertificate, key: config.clientKey },
+    },
+    wire.signal,
+    wire.httpPath,
+    { "Content-Type": json ? "application/json" : "application/x-protobuf" },
+  );
+  return createOtlpHttpExportDelegate(options, json ? wire.json : wire.protobuf, wire.httpComponentType, wire.metricsHelper, undefined);
+}
+
+/** OTLP gRPC rule: the scheme decides TLS; without a scheme, OTEL_EXPORTER_OTLP_INSECURE does. */
+function grpcCredentials(config: OtlpExporterConfig): ReturnType<typeof createInsecureCredentials> {
+  const url = config.url.toLowerCase();
+  const plaintext = url.startsWith("http://") || (!url.startsWith("https://") && config.insecure);
+  if (plaintext) return createInsecureCredentials();
+  return createSslCredentials(config.certificate, config.clientKey, config.clientCertificate);
+}

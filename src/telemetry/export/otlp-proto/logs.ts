@@ -1,0 +1,118 @@
+// ExportLogsServiceRequest in protobuf, byte for byte what the SDK's ProtobufLogsSerializer
+// writes for the same records. Access log records write their attributes straight into the
+// buffer; any other ReadableLogRecord, and any record whose attributes need the limits
+// applied, go through its Attributes object.
+import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
+import { AccessLogRecord } from "../../logs/record.ts";
+import { groupByResourceAndScope, lengthTag, ProtoAttributeSink, writeAnyValue, writeKeyValues, writeResourceField, writeScopeField } from "./attributes.ts";
+import { ProtoWriter } from "./writer.ts";
+
+const TAG_TIME = (1 << 3) | 1;
+const TAG_SEVERITY = 2 << 3;
+const TAG_SEVERITY_TEXT = lengthTag(3);
+const TAG_BODY = lengthTag(5);
+const FIELD_ATTRIBUTES = 6;
+const TAG_DROPPED_ATTRIBUTES = 7 << 3;
+const TAG_FLAGS = (8 << 3) | 5;
+const TAG_TRACE_ID = lengthTag(9);
+const TAG_SPAN_ID = lengthTag(10);
+const TAG_OBSERVED_TIME = (11 << 3) | 1;
+const TAG_EVENT_NAME = lengthTag(12);
+
+const writer = new ProtoWriter();
+const sink = new ProtoAttributeSink(writer);
+
+export function encodeLogsExportRequest(records: readonly ReadableLogRecord[]): Uint8Array {
+  const w = writer;
+  w.reset();
+  for (const [resource, byScope] of groupByResourceAndScope(records)) {
+    w.uint32(lengthTag(1));
+    const rl = w.begin(3);
+    writeResourceField(w, resource);
+    for (const list of byScope.values()) {
+      w.uint32(lengthTag(2));
+      const sl = w.begin(3);
+      const scope = list[0]!.instrumentationScope;
+      writeScopeField(w, scope);
+      for (let i = 0; i < list.length; i++) {
+        w.uint32(lengthTag(2));
+        const m = w.begin(2);
+        writeLogRecord(w, list[i]!);
+        w.end(m);
+      }
+      if (scope.schemaUrl) {
+        w.uint32(lengthTag(3));
+        w.string(scope.schemaUrl);
+      }
+      w.end(sl);
+    }
+    if (resource.schemaUrl) {
+      w.uint32(lengthTag(3));
+      w.string(resource.schemaUrl);
+    }
+    w.end(rl);
+  }
+  return w.finish();
+}
+
+function writeLogRecord(w: ProtoWriter, r: ReadableLogRecord): void {
+  const time = r.hrTime;
+  w.uint32(TAG_TIME);
+  w.hrTime(time[0], time[1]);
+  const severity = r.severityNumber;
+  if (severity !== undefined && severity !== 0) {
+    w.uint32(TAG_SEVERITY);
+    w.uint32(severity);
+  }
+  const severityText = r.severityText;
+  if (severityText) {
+    w.uint32(TAG_SEVERITY_TEXT);
+    w.string(severityText);
+  }
+  const body = r.body;
+  if (body !== undefined) {
+    w.uint32(TAG_BODY);
+    const m = w.begin(body !== null && typeof body === "string" && body.length < 40 ? 1 : 2);
+    writeAnyValue(w, body);
+    w.end(m);
+  }
+  writeAttributes(w, r);
+  const ctx = r.spanContext;
+  if (ctx?.traceFlags) {
+    w.uint32(TAG_FLAGS);
+    w.fixed32(ctx.traceFlags);
+  }
+  if (ctx?.traceId) {
+    w.uint32(TAG_TRACE_ID);
+    w.hexBytes(ctx.traceId);
+  }
+  if (ctx?.spanId) {
+    w.uint32(TAG_SPAN_ID);
+    w.hexBytes(ctx.spanId);
+  }
+  const observed = r.hrTimeObserved;
+  w.uint32(TAG_OBSERVED_TIME);
+  w.hrTime(observed[0], observed[1]);
+  if (r.eventName) {
+    w.uint32(TAG_EVENT_NAME);
+    w.string(r.eventName);
+  }
+}
+
+/** Attributes and dropped_attributes_count. */
+function writeAttributes(w: ProtoWriter, r: ReadableLogRecord): void {
+  if (r instanceof AccessLogRecord && !Number.isFinite(r.limits.valueLengthLimit)) {
+    const mark = w.pos;
+    sink.begin(FIELD_ATTRIBUTES, r.limits.countLimit);
+    r.writeAttributes(sink);
+    if (sink.ok()) {
+      w.uint32(TAG_DROPPED_ATTRIBUTES);
+      w.uint32(0);
+      return;
+    }
+    w.pos = mark;
+  }
+  if (r.attributes) writeKeyValues(w, r.attributes, FIELD_ATTRIBUTES);
+  w.uint32(TAG_DROPPED_ATTRIBUTES);
+  w.uint32(r.droppedAttributesCount);
+}

@@ -1,0 +1,153 @@
+// Tollgate's OTLP protobuf encoder writes exactly the bytes of the SDK's serializers, for its
+// own spans and access log records (the direct path), for any other ReadableSpan /
+// ReadableLogRecord (the object path), and whenever attribute limits or repeated keys
+// force the direct path back to the object one. The bytes also decode with the official
+// protos.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import protobuf from "protobufjs";
+import type { Attributes } from "@opentelemetry/api";
+import { ProtobufLogsSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace";
+import { encodeLogsExportRequest } from "../../src/telemetry/export/otlp-proto/logs.ts";
+import { encodeTraceExportRequest } from "../../src/telemetry/export/otlp-proto/trace.ts";
+import { TOLLGATE_SCOPE } from "../../src/telemetry/semconv.ts";
+import { OTLP_PROTO_DIR } from "../support/otlp-receiver.ts";
+import { accessLog, accessLogRecords, fixtureResource, ownSpans, ruleTracing } from "./span-fixtures.ts";
+
+function sameTraceBytes(spans: ReadableSpan[]): Buffer {
+  const ours = Buffer.from(encodeTraceExportRequest(spans));
+  const sdk = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!);
+  assert.equal(ours.toString("hex"), sdk.toString("hex"));
+  return ours;
+}
+
+function sameLogBytes(records: ReadableLogRecord[]): Buffer {
+  const ours = Buffer.from(encodeLogsExportRequest(records));
+  const sdk = Buffer.from(ProtobufLogsSerializer.serializeRequest(records)!);
+  assert.equal(ours.toString("hex"), sdk.toString("hex"));
+  return ours;
+}
+
+async function officialType(name: string): Promise<protobuf.Type> {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => `${OTLP_PROTO_DIR}/${target}`;
+  await root.load(["opentelemetry/proto/collector/trace/v1/trace_service.proto", "opentelemetry/proto/collector/logs/v1/logs_service.proto"], { keepCase: true });
+  return root.lookupType(name);
+}
+
+test("Tollgate's spans: the SDK's exact bytes, and the official protos decode every attribute", async () => {
+  const spans = ownSpans(12);
+  const bytes = sameTraceBytes(spans);
+  const Request = await officialType("opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest");
+  const decoded = Request.toObject(Request.decode(bytes), { longs: String, bytes: String }) as {
+    resource_spans: { scope_spans: { spans: { name: string; attributes: { key: string; value: Record<string, unknown> }[] }[] }[] }[];
+  };
+  const out = decoded.resource_spans[0]!.scope_spans[0]!.spans;
+  assert.equal(out.length, 24);
+  const server = out[1]!;
+  const attrs = Object.fromEntries(server.attributes.map((kv) => [kv.key, kv.value]));
+  assert.deepEqual(attrs["http.route"], { string_value: "/api/*" });
+  assert.deepEqual(attrs["url.query"], { string_value: "sig=REDACTED&x=é" });
+  assert.deepEqual(attrs["http.request.header.x-tenant"], { array_value: { values: [{ string_value: "a" }, { string_value: "b" }] } });
+  const client = out[0]!;
+  const url = client.attributes.find((kv) => kv.key === "url.full")!.value;
+  assert.deepEqual(url, { string_value: "http://REDACTED:REDACTED@127.0.0.1:9000/api/0?X-Goog-Signature=REDACTED" });
+});
+
+test("spans with custom header, literal and backend attributes keep the SDK's bytes across many batches", () => {
+  const rt = ruleTracing({
+    serverStatic: [["http.route", "/api/*"], ["tollgate.gateway.name", "ns/gw"], ["env", "prod"], ["weight", 3], ["on", true]],
+    clientStatic: [["tollgate.gateway.name", "ns/gw"], ["env", "prod"], ["weight", 3], ["on", true]],
+    requestHeaderAttrs: [{ name: "tenant", header: "x-tenant", defaultValue: undefined }],
+    backendMetadataAttrs: ["backend.alias"],
+  });
+  for (let batch = 0; batch < 5; batch++) sameTraceBytes(ownSpans(40, rt));
+});
+
+test("a custom attribute that repeats a semantic-convention key falls back to the object's semantics", () => {
+  // The object keeps the first position and the last value; the direct path must not write the key twice.
+  const rt = ruleTracing({ requestHeaderAttrs: [{ name: "url.path", header: "x-path", defaultValue: undefined }] });
+  const spans = ownSpans(4, rt);
+  const bytes = sameTraceBytes(spans);
+  // Header attributes reach both spans of a request: once each, never twice in one span.
+  assert.equal(bytes.toString("latin1").split("url.path").length - 1, 8, "url.path once per span");
+  // A static block that repeats one of its own keys.
+  sameTraceBytes(ownSpans(3, ruleTracing({ clientStatic: [["a", "1"], ["a", "2"]] })));
+});
+
+test("attribute count and value length limits: the SDK's bytes, dropped counts included", () => {
+  sameTraceBytes(ownSpans(6, ruleTracing({ limits: { countLimit: 5, valueLengthLimit: Number.POSITIVE_INFINITY } })));
+  sameTraceBytes(ownSpans(6, ruleTracing({ limits: { countLimit: 128, valueLengthLimit: 4 } })));
+  sameLogBytes(accessLogRecords(6, accessLog(), { countLimit: 7, valueLengthLimit: Number.POSITIVE_INFINITY }));
+  sameLogBytes(accessLogRecords(6, accessLog(), { countLimit: 128, valueLengthLimit: 3 }));
+});
+
+test("any ReadableSpan: events, links, status messages, kinds, several resources and scopes", () => {
+  const other = resourceFromAttributes({ "service.name": "other" });
+  const scope = { name: "lib", version: "1.2.3", schemaUrl: "https://example.com/s" };
+  const id = (bytes: number): string => randomBytes(bytes).toString("hex");
+  const make = (i: number): ReadableSpan => {
+    const traceId = id(16);
+    const spanId = id(8);
+    const parentId = id(8);
+    return {
+    name: `op ${i} ü`,
+    kind: i % 5,
+    spanContext: () => ({ traceId, spanId, traceFlags: i % 2, isRemote: false }),
+    parentSpanContext: i % 2 === 0 ? { traceId, spanId: parentId, traceFlags: 1, isRemote: i % 4 === 0 } : undefined,
+    startTime: [1_700_000_000 + i, 999_999_999],
+    endTime: [2_000_000_000 + i, 1],
+    status: i % 3 === 0 ? { code: 2, message: "boom ✗" } : { code: i % 3 },
+    attributes: { s: "x".repeat(i * 50), n: -i, big: 2 ** 40 + i, f: 1.5 + i, b: i % 2 === 0, arr: [1, 2, 3], strs: ["a", "é"], bytes: new Uint8Array([1, 2, i]) } as unknown as Attributes,
+    links: i % 2 === 0 ? [{ context: { traceId: "a".repeat(32), spanId: "b".repeat(16), traceFlags: 1, isRemote: true }, attributes: { l: i } }] : [],
+    events: i % 3 === 0 ? [{ name: "ev", time: [1_700_000_000, i], attributes: { e: "v" }, droppedAttributesCount: 1 }] : [],
+    duration: [0, 1],
+    ended: true,
+    resource: i % 3 === 0 ? other : fixtureResource,
+    instrumentationScope: i % 2 === 0 ? scope : TOLLGATE_SCOPE,
+    droppedAttributesCount: i,
+    droppedEventsCount: 0,
+    droppedLinksCount: i % 2,
+    };
+  };
+  sameTraceBytes(Array.from({ length: 30 }, (_, i) => make(i)));
+  // A span large enough that every enclosing length needs more bytes than reserved.
+  sameTraceBytes([make(400)]);
+});
+
+test("random strings of every length and script encode as the SDK does", () => {
+  const alphabet = ["a", "Z", "0", "/", "é", "✓", "😀", "\u0000", "\u007f", "\u0080", "\u07ff", "\u0800"];
+  const random = (len: number): string => Array.from({ length: len }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join("");
+  for (let round = 0; round < 20; round++) {
+    const rt = ruleTracing({ serverStatic: [["http.route", random(5)], ["k" + random(3), random(200)]] });
+    const spans = ownSpans(3, rt);
+    for (const s of spans) (s as unknown as { httpStatus: number }).httpStatus = 200;
+    sameTraceBytes(spans);
+    const lengths = [0, 1, 42, 43, 127, 128, 300, 16383, 16384, 70000];
+    const log = accessLog({ body: () => random(lengths[round % lengths.length]!), staticAttributes: [["x", random(round * 7)]] });
+    sameLogBytes(accessLogRecords(3, log));
+  }
+});
+
+test("access log records: the SDK's exact bytes with trace context, without it, and with repeated keys", async () => {
+  const bytes = sameLogBytes(accessLogRecords(16));
+  const Request = await officialType("opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest");
+  const decoded = Request.toObject(Request.decode(bytes), { longs: String, bytes: String }) as {
+    resource_logs: { scope_logs: { log_records: { body: { string_value: string }; attributes: { key: string; value: Record<string, unknown> }[] }[] }[] }[];
+  };
+  const records = decoded.resource_logs[0]!.scope_logs[0]!.log_records;
+  assert.equal(records.length, 16);
+  assert.equal(records[1]!.body.string_value, "GET /api/1 200 ✓");
+  const attrs = Object.fromEntries(records[1]!.attributes.map((kv) => [kv.key, kv.value]));
+  assert.deepEqual(attrs["http.response.body.size"], { int_value: String(2 ** 33 + 1) });
+  assert.deepEqual(attrs["ratio"], { double_value: 0.5 });
+  // A configured field named like a semantic-convention attribute replaces its value, as on the object.
+  sameLogBytes(accessLogRecords(5, accessLog({ fields: [["url.path", () => "/overridden"]] })));
+  // Several resources and scopes in one batch.
+  const other = accessLog({ scope: { name: "my-log", version: undefined, schemaUrl: undefined } }, resourceFromAttributes({ "service.name": "b" }));
+  sameLogBytes([...accessLogRecords(3), ...accessLogRecords(3, other), ...accessLogRecords(2)]);
+});
