@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
+import { MAX_CONCURRENT_EXPORTS, MAX_EXPORTS_AWAITING } from "../../src/telemetry/export/batch-queue.ts";
 import { blackHoleServer, closedPort } from "../support/otlp-receiver.ts";
 import { gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
 
@@ -69,8 +70,8 @@ test("black-holed collector: requests keep flowing, the full queue drops and cou
   const statuses = await hammer(gw.url(8080, "/api/x"));
   assert.equal(statuses.filter((s) => s === 200).length, REQUESTS);
   const drops = gw.telemetry.drops;
-  // One batch of 50 hangs in the exporter, the queue holds 100: everything else is dropped.
-  assert.ok(drops.get("traces", "queue_full") >= REQUESTS * 2 - 150, `queue_full ${drops.get("traces", "queue_full")}`);
+  // At most MAX_CONCURRENT_EXPORTS batches of 50 hang in the exporter, the queue holds 100: everything else is dropped.
+  assert.ok(drops.get("traces", "queue_full") >= REQUESTS * 2 - (100 + MAX_CONCURRENT_EXPORTS * 50), `queue_full ${drops.get("traces", "queue_full")}`);
   assert.equal(gw.telemetry.exportedSpans(), 0);
   assert.ok(hole.connections() >= 1, "the exporter did connect");
 });
@@ -93,8 +94,8 @@ for (const thread of ["true", "false"]) {
     assert.equal(r.seen, 200);
     // At GC time every span and record was still held by telemetry: none exported or dropped yet...
     assert.deepEqual(r.before, { tracesDropped: 0, logsDropped: 0, spansExported: 0, logsExported: 0 });
-    // ...300 spans still queued (one batch of 100 stuck in the exporter) until shutdown dropped them...
-    assert.equal(r.after.tracesShutdown, 300);
+    // ...all 400 spans queued or stuck in the exporter (batches of 100) until shutdown counted them as dropped...
+    assert.equal(r.after.tracesShutdown, 400);
     // ...and yet no IncomingMessage survived a forced GC: items hold copied facts, not requests.
     assert.equal(r.alive, 0, `${r.alive} of ${r.seen} requests retained`);
   });
@@ -119,7 +120,7 @@ test("black-holed collector over HTTP: export timeout counts the batch as droppe
   assert.ok(w?.message.includes(`${hole.url}/v1/traces`), w?.message);
 });
 
-test("black-holed collector over HTTP: at most two timed-out exports stay with the exporter, later batches fail at once", async (t) => {
+test("black-holed collector over HTTP: a bounded number of timed-out exports stay with the exporter, later batches fail at once", async (t) => {
   const hole = await blackHoleServer();
   t.after(() => hole.close());
   const upstream = await startUpstream();
@@ -132,14 +133,15 @@ test("black-holed collector over HTTP: at most two timed-out exports stay with t
   });
   t.after(() => gw.close());
   const drops = gw.telemetry.drops;
-  for (let i = 0; i < 5; i++) {
+  const requests = MAX_EXPORTS_AWAITING + 3;
+  for (let i = 0; i < requests; i++) {
     assert.equal((await get(gw.url(8080, "/api/x"))).status, 200);
     // One batch per request: wait until this request's two spans are accounted for.
     for (let k = 0; k < 250 && drops.get("traces") < 2 * (i + 1); k++) await sleep(20);
     assert.equal(drops.get("traces"), 2 * (i + 1));
   }
-  // The SDK is still holding the first two batches (its own timeout is 60 s)...
-  assert.equal(drops.get("traces", "export_timeout"), 4);
+  // The SDK is still holding the first MAX_EXPORTS_AWAITING batches (its own timeout is 60 s)...
+  assert.equal(drops.get("traces", "export_timeout"), 2 * MAX_EXPORTS_AWAITING);
   // ...so the next three never reached it.
   assert.equal(drops.get("traces", "export_failed"), 6);
   const w = gw.warnings.find((x) => x.message.startsWith("telemetry export to"));

@@ -36,14 +36,15 @@ export function ownSpans(n: number, rt: RuleTracing = ruleTracing()): ReadableSp
   for (let i = 0; i < n; i++) {
     const now = Date.now() + i + 0.123456;
     const parent = i % 2 === 0 ? "00f067aa0ba902b7" : undefined;
-    const s = new ServerSpan("4bf92f3577b34da6a3ce929d0e0e47" + String(10 + i).slice(-2), "b7ad6b71692033" + String(10 + i).slice(-2), parent, true, i % 3 === 0, i % 2 === 0 ? "vendor=a,other=b" : undefined, undefined, rt, now, 0, i % 4 === 0 ? "_OTHER" : "GET", i % 4 === 0 ? "PURGE" : "GET", `/api/${i}`, i % 2 === 0 ? "sig=secret&x=é" : "", "http", "127.0.0.1", 8080, "10.0.0.1", "127.0.0.1", 40000 + i, "1.1", i % 3 === 0 ? "ua/1.0 ✓" : undefined, rt.requestHeaderAttrs.length > 0 ? ["tenant-" + i] : undefined);
+    const n = i.toString(16).padStart(6, "0");
+    const s = new ServerSpan("4bf92f3577b34da6a3ce929d0e" + n, "b7ad6b7169" + n, parent, true, i % 3 === 0, i % 2 === 0 ? "vendor=a,other=b" : undefined, undefined, rt, now, 0, i % 4 === 0 ? "_OTHER" : "GET", i % 4 === 0 ? "PURGE" : "GET", `/api/${i}`, i % 2 === 0 ? "sig=secret&x=é" : "", "http", "127.0.0.1", 8080, "10.0.0.1", "127.0.0.1", 40000 + i, "1.1", i % 3 === 0 ? "ua/1.0 ✓" : undefined, rt.requestHeaderAttrs.length > 0 ? ["tenant-" + i] : undefined);
     s.endPerfMs = 1.5 + i;
     s.httpStatus = i % 5 === 0 ? 503 : i % 7 === 0 ? 0 : 200;
     if (s.httpStatus === 0) s.errorType = "connect_timeout";
     s.backendName = i % 6 === 0 ? undefined : "ns/b";
     s.requestHeaders = i % 2 === 0 ? [["x-tenant", ["a", "b"]]] : undefined;
     s.responseHeaders = i % 3 === 0 ? [["content-type", ["text/plain"]]] : undefined;
-    const c = new ClientSpan(s, "c7ad6b71692033" + String(10 + i).slice(-2), now, 0, "GET", "GET", i % 3, `http://user:pw@127.0.0.1:9000/api/${i}?X-Goog-Signature=s`, "127.0.0.1", 9000, "ns/b");
+    const c = new ClientSpan(s, "c7ad6b7169" + n, now, 0, "GET", "GET", i % 3, `http://user:pw@127.0.0.1:9000/api/${i}?X-Goog-Signature=s`, "127.0.0.1", 9000, "ns/b");
     c.endPerfMs = 1 + i;
     c.httpStatus = s.httpStatus;
     if (i % 2 === 1) {

@@ -1,8 +1,11 @@
 // A bounded batching queue in front of an SDK exporter, shared by every signal.
 // push() is the only call on the request path: an array push and a length check. Export
-// work (serialisation included) runs later from a timer or setImmediate, one export in
-// flight at a time. When the queue is full, or the exporter fails or hangs, items are
-// dropped and counted; nothing ever blocks or grows without bound.
+// work (serialisation included) runs later from a timer or setImmediate. Up to
+// MAX_CONCURRENT_EXPORTS full batches are in flight at once, as the Collector's exporter
+// queue has several consumers: one batch at a time left the queue waiting on every round
+// trip and overflowing at a few thousand requests per second with a healthy collector.
+// When the queue is full, or the exporter fails or hangs, items are dropped and counted;
+// nothing ever blocks or grows without bound.
 import { TelemetryDrops, type TelemetrySignal } from "./drops.ts";
 import type { RateLimitedWarning } from "./warnings.ts";
 import { raceTimeout } from "./race-timeout.ts";
@@ -36,7 +39,8 @@ const SUCCESS = 0;
  * but the SDK exporter keeps the request (and its serialised batch) until its own timeout;
  * beyond this many, a batch fails at once (export_failed) instead of piling up in memory.
  */
-export const MAX_EXPORTS_AWAITING = 2;
+export const MAX_CONCURRENT_EXPORTS = 4;
+export const MAX_EXPORTS_AWAITING = MAX_CONCURRENT_EXPORTS + 2;
 
 export class BatchQueue<T> {
   readonly #exporter: ItemExporter<T>;
@@ -44,7 +48,9 @@ export class BatchQueue<T> {
   #items: T[] = [];
   #timer: NodeJS.Timeout | undefined = undefined;
   #immediate: NodeJS.Immediate | undefined = undefined;
-  #inFlight: Promise<void> | undefined = undefined;
+  readonly #running = new Set<Promise<void>>();
+  /** Settles an unanswered export as dropped at shutdown, so every item is accounted for. */
+  readonly #abandon = new Set<() => void>();
   #closed = false;
   /** Exports handed to the exporter whose callback has not fired yet, timed out or not. */
   #awaiting = 0;
@@ -63,6 +69,11 @@ export class BatchQueue<T> {
     return this.#items.length;
   }
 
+  /** Batches being exported now. */
+  get inFlight(): number {
+    return this.#running.size;
+  }
+
   push(item: T): void {
     if (this.#closed || this.#items.length >= this.#o.maxQueueSize) {
       this.#o.drops.add(this.#o.signal, this.#closed ? "shutdown" : "queue_full", 1);
@@ -70,54 +81,65 @@ export class BatchQueue<T> {
     }
     this.#items.push(item);
     if (this.#items.length >= this.#o.maxExportBatchSize) {
-      if (this.#inFlight === undefined && this.#immediate === undefined) this.#immediate = setImmediate(this.#onTick);
+      if (this.#running.size < MAX_CONCURRENT_EXPORTS && this.#immediate === undefined) this.#immediate = setImmediate(this.#onTick);
     } else if (this.#timer === undefined) {
       this.#timer = setTimeout(this.#onTick, this.#o.scheduledDelayMs);
       this.#timer.unref();
     }
   }
 
+  /** Full batches go out while there is room; a partial one only when the schedule fired and nothing is in flight. */
   readonly #onTick = (): void => {
     this.#immediate = undefined;
+    const scheduled = this.#timer !== undefined && this.#items.length < this.#o.maxExportBatchSize;
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#inFlight === undefined) void this.#exportNext();
+    while (this.#running.size < MAX_CONCURRENT_EXPORTS && this.#items.length >= this.#o.maxExportBatchSize) this.#exportNext();
+    if (scheduled && this.#running.size === 0 && this.#items.length > 0) this.#exportNext();
+    this.#rearm();
   };
 
-  /** Export one batch; when it settles, keep going while a full batch waits, else re-arm the timer. */
+  /** Items left behind get the scheduled delay, unless exports in flight will pick them up. */
+  #rearm(): void {
+    if (this.#closed || this.#items.length === 0 || this.#timer !== undefined) return;
+    this.#timer = setTimeout(this.#onTick, this.#o.scheduledDelayMs);
+    this.#timer.unref();
+  }
+
+  /** Export one batch; when it settles, send the next full batch, or leave the rest to the timer. */
   #exportNext(): Promise<void> {
     if (this.#items.length === 0) return Promise.resolve();
     const batch = this.#items.length <= this.#o.maxExportBatchSize ? this.#items : this.#items.slice(0, this.#o.maxExportBatchSize);
     this.#items = batch === this.#items ? [] : this.#items.slice(batch.length);
-    const done = this.#exportBatch(batch).finally(() => {
-      this.#inFlight = undefined;
-      if (this.#items.length >= this.#o.maxExportBatchSize && !this.#closed) {
-        this.#immediate ??= setImmediate(this.#onTick);
-      } else if (this.#items.length > 0 && this.#timer === undefined && !this.#closed) {
-        this.#timer = setTimeout(this.#onTick, this.#o.scheduledDelayMs);
-        this.#timer.unref();
-      }
+    const done: Promise<void> = this.#exportBatch(batch).finally(() => {
+      this.#running.delete(done);
+      if (this.#closed) return;
+      if (this.#items.length >= this.#o.maxExportBatchSize) this.#immediate ??= setImmediate(this.#onTick);
+      else this.#rearm();
     });
-    this.#inFlight = done;
+    this.#running.add(done);
     return done;
   }
 
   #exportBatch(batch: T[]): Promise<void> {
     return new Promise<void>((resolve) => {
       let settled = false;
-      const finish = (ok: boolean, reason: "export_failed" | "export_timeout", cause: string): void => {
+      const finish = (ok: boolean, reason: "export_failed" | "export_timeout" | "shutdown", cause: string): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timeout);
+        this.#abandon.delete(abandon);
         if (ok) this.exported += batch.length;
         else {
           this.#o.drops.add(this.#o.signal, reason, batch.length);
-          this.#o.warning?.failure(this.#o.signal, batch.length, cause);
+          if (reason !== "shutdown") this.#o.warning?.failure(this.#o.signal, batch.length, cause);
         }
         resolve();
       };
+      const abandon = (): void => finish(false, "shutdown", "shut down before the collector answered");
+      this.#abandon.add(abandon);
       const timeout = setTimeout(
         () => finish(false, "export_timeout", `no answer within ${this.#o.exportTimeoutMs} ms`),
         this.#o.exportTimeoutMs,
@@ -151,15 +173,15 @@ export class BatchQueue<T> {
     const deadline = Date.now() + timeoutMs;
     const work = (async () => {
       while (Date.now() < deadline) {
-        if (this.#inFlight !== undefined) await this.#inFlight;
-        else if (this.#items.length > 0) await this.#exportNext();
+        if (this.#items.length > 0 && this.#running.size < MAX_CONCURRENT_EXPORTS) void this.#exportNext();
+        else if (this.#running.size > 0) await Promise.race(this.#running);
         else break;
       }
     })();
     await raceTimeout(work, timeoutMs);
   }
 
-  /** Flush, then close the exporter; anything left is counted as dropped for shutdown. */
+  /** Flush, then close the exporter; anything queued or unanswered by then is counted as dropped for shutdown. */
   async shutdown(timeoutMs: number): Promise<void> {
     const started = Date.now();
     await this.flush(timeoutMs);
@@ -175,5 +197,6 @@ export class BatchQueue<T> {
       this.#exporter.shutdown().catch(() => undefined),
       left,
     );
+    for (const abandon of [...this.#abandon]) abandon();
   }
 }

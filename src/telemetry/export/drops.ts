@@ -1,6 +1,6 @@
 // Counts telemetry that was produced but never reached a collector, per signal and reason.
 // Issue 4 turns these counts into the `tollgate.telemetry.dropped` metric; the admin and
-// tests read them directly. Counting is a map update, cheap enough for the hot path.
+// tests read them directly. Counting is two property lookups and an add, cheap enough for the hot path.
 
 export type TelemetrySignal = "traces" | "logs" | "metrics";
 
@@ -21,26 +21,39 @@ export interface DropCount {
   readonly count: number;
 }
 
+interface DropEntry {
+  readonly signal: TelemetrySignal;
+  readonly reason: DropReason;
+  count: number;
+}
+
 export class TelemetryDrops {
-  readonly #counts = new Map<string, { signal: TelemetrySignal; reason: DropReason; count: number }>();
+  /** Looked up by signal, then reason: no key is built per dropped item. */
+  readonly #bySignal: Record<TelemetrySignal, Partial<Record<DropReason, DropEntry>>> = { traces: {}, logs: {}, metrics: {} };
+  /** The same entries in first-seen order, for snapshots. */
+  readonly #entries: DropEntry[] = [];
 
   add(signal: TelemetrySignal, reason: DropReason, n: number): void {
     if (n <= 0) return;
-    const key = signal + "\u0000" + reason;
-    const entry = this.#counts.get(key);
+    const reasons = this.#bySignal[signal];
+    const entry = reasons[reason];
     if (entry !== undefined) entry.count += n;
-    else this.#counts.set(key, { signal, reason, count: n });
+    else {
+      const created = { signal, reason, count: n };
+      reasons[reason] = created;
+      this.#entries.push(created);
+    }
   }
 
   get(signal: TelemetrySignal, reason?: DropReason): number {
     let total = 0;
-    for (const e of this.#counts.values()) {
+    for (const e of this.#entries) {
       if (e.signal === signal && (reason === undefined || e.reason === reason)) total += e.count;
     }
     return total;
   }
 
   snapshot(): DropCount[] {
-    return [...this.#counts.values()].map((e) => ({ signal: e.signal, reason: e.reason, count: e.count }));
+    return this.#entries.map((e) => ({ signal: e.signal, reason: e.reason, count: e.count }));
   }
 }
