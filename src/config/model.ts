@@ -177,6 +177,8 @@ export interface BackendModel {
   readonly name: string;
   readonly namespace: string;
   readonly endpoints: readonly BackendEndpoint[];
+  /** `spec.connectionPool.maxConnections` of a Backend: connections per endpoint; undefined = the gateway's default. */
+  readonly maxConnections?: number;
 }
 
 // ---------------------------------------------------------------- Telemetry policy

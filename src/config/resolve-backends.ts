@@ -87,5 +87,7 @@ function backendModel(r: Resource): BackendModel {
       return [];
     },
   );
-  return { key: key(r), kind: "Backend", name: r.name, namespace: r.namespace, endpoints };
+  const pool = r.spec["connectionPool"] as { maxConnections?: number } | undefined;
+  const model: BackendModel = { key: key(r), kind: "Backend", name: r.name, namespace: r.namespace, endpoints };
+  return pool?.maxConnections === undefined ? model : { ...model, maxConnections: pool.maxConnections };
 }

@@ -194,6 +194,12 @@ const backendSpec = obj(
       }),
       { minItems: 1 },
     ),
+    connectionPool: obj({
+      maxConnections: int(
+        "most HTTP/1.1 connections open to each endpoint at once (default 128); further requests wait in the endpoint's queue for a free connection",
+        { minimum: 1, maximum: 65535 },
+      ),
+    }),
   },
   ["endpoints"],
 );

@@ -108,7 +108,7 @@ export class ProxyCall {
     const endpoint = nextEndpoint(this.backend)!;
     let entry: PoolEntry;
     try {
-      entry = this.ctx.pools.entry(endpoint.origin);
+      entry = this.ctx.pools.entry(endpoint.origin, this.backend.model.maxConnections);
     } catch {
       this.settled = true;
       sendError(this.exchange, 503, "no_healthy_upstream", "the upstream pools are shut down");

@@ -1,0 +1,130 @@
+// The per-endpoint upstream connection limit: a Backend's connectionPool.maxConnections, else
+// DEFAULT_MAX_CONNECTIONS. A real upstream counts the TCP connections it accepts and holds
+// every request until as many as the limit are waiting, so the test observes the bound
+// itself: more concurrent clients than the limit never open more upstream connections, and
+// the requests beyond it wait for a free connection and still succeed.
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { test } from "node:test";
+import { DEFAULT_MAX_CONNECTIONS, UpstreamPools } from "../../src/proxy/pools.ts";
+import { GATEWAY_YAML, ask, ref, startGateway } from "./harness.ts";
+
+interface HoldingUpstream {
+  readonly port: number;
+  /** TCP connections accepted so far. */
+  connections(): number;
+  /** Most requests the upstream held at once. */
+  maxHeld(): number;
+  close(): Promise<void>;
+}
+
+/** Holds requests and answers them all once `batch` are waiting, or once all `total` have arrived. */
+async function holdingUpstream(batch: number, total: number): Promise<HoldingUpstream> {
+  let connections = 0;
+  let arrived = 0;
+  let maxHeld = 0;
+  let held: http.ServerResponse[] = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    arrived++;
+    held.push(res);
+    maxHeld = Math.max(maxHeld, held.length);
+    if (held.length >= batch || arrived >= total) {
+      const release = held;
+      held = [];
+      for (const r of release) r.end("ok");
+    }
+  });
+  server.on("connection", () => connections++);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    maxHeld: () => maxHeld,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function config(port: number, connectionPool: string): string {
+  return `${GATEWAY_YAML}---
+apiVersion: gateway.tollgate.dev/v1alpha1
+kind: Backend
+metadata: {name: up, namespace: default}
+spec:
+  endpoints:
+    - ip: {address: 127.0.0.1, port: ${port}}
+${connectionPool}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: edge}]
+  rules:
+    - backendRefs: [${ref("up")}]
+`;
+}
+
+async function concurrentThroughGateway(limitYaml: string, limit: number, clients: number): Promise<{ connections: number; maxHeld: number; statuses: number[] }> {
+  const up = await holdingUpstream(limit, clients);
+  const gw = await startGateway(config(up.port, limitYaml));
+  try {
+    // Every client on its own connection to the gateway, all at once.
+    const replies = await Promise.all(Array.from({ length: clients }, (_, i) => ask(gw.port, { path: `/r/${i}` })));
+    return { connections: up.connections(), maxHeld: up.maxHeld(), statuses: replies.map((r) => r.status) };
+  } finally {
+    await gw.close();
+    await up.close();
+  }
+}
+
+test("a Backend's connectionPool.maxConnections bounds the upstream connections; the rest queue and succeed", async () => {
+  const result = await concurrentThroughGateway("  connectionPool:\n    maxConnections: 3\n", 3, 20);
+  assert.deepEqual(result.statuses, Array.from({ length: 20 }, () => 200));
+  assert.equal(result.connections, 3, "exactly the limit: every slot used, none beyond it");
+  assert.equal(result.maxHeld, 3);
+});
+
+test("without connectionPool the gateway default bounds each endpoint", async () => {
+  const clients = DEFAULT_MAX_CONNECTIONS + 22;
+  const result = await concurrentThroughGateway("", DEFAULT_MAX_CONNECTIONS, clients);
+  assert.deepEqual(result.statuses, Array.from({ length: clients }, () => 200));
+  assert.equal(result.connections, DEFAULT_MAX_CONNECTIONS);
+  assert.equal(result.maxHeld, DEFAULT_MAX_CONNECTIONS);
+});
+
+test("one origin gets one pool per connection limit, and all of them count as its open connections", async () => {
+  const pools = new UpstreamPools();
+  try {
+    const origin = "http://127.0.0.1:9";
+    const byDefault = pools.entry(origin);
+    assert.equal(byDefault.maxConnections, DEFAULT_MAX_CONNECTIONS);
+    assert.equal(pools.entry(origin, DEFAULT_MAX_CONNECTIONS), byDefault);
+    const four = pools.entry(origin, 4);
+    assert.notEqual(four, byDefault);
+    assert.equal(four.maxConnections, 4);
+    assert.equal(pools.entry(origin, 4), four);
+    assert.equal(pools.entry(origin), byDefault);
+    assert.deepEqual([...pools.openConnections()], [[origin, 0]]);
+    pools.retain(new Set());
+    assert.deepEqual([...pools.openConnections()], []);
+    assert.equal(four.pool.closed, true);
+    assert.equal(byDefault.pool.closed, true);
+  } finally {
+    await pools.destroy();
+  }
+});
+
+test("UpstreamPools' own default can be set per gateway", async () => {
+  const pools = new UpstreamPools({ connections: 7 });
+  try {
+    assert.equal(pools.entry("http://127.0.0.1:9").maxConnections, 7);
+  } finally {
+    await pools.destroy();
+  }
+});
