@@ -19,6 +19,10 @@ export interface TollgateOptions {
   readonly telemetry: TelemetryMode;
   /** Extra node flags, e.g. --cpu-prof. */
   readonly nodeFlags?: readonly string[];
+  /** The entry point to run: `src/cli/main.ts` (default) or a built package's `bin/tollgate.js`. */
+  readonly cli?: string;
+  /** Extra environment for the gateway (tuning experiments). */
+  readonly env?: Readonly<Record<string, string>>;
   readonly graceMs?: number;
 }
 
@@ -127,11 +131,12 @@ export async function startTollgate(options: TollgateOptions): Promise<Launched>
     TOLLGATE_DRAIN_TIMEOUT_MS: "2000",
     TOLLGATE_TELEMETRY_SHUTDOWN_TIMEOUT_MS: "1000",
     ...telemetryEnv(options.telemetry),
+    ...options.env,
   };
   const launched = await launchLeashed(
     options.name,
     pinnedNode(),
-    [...(options.nodeFlags ?? []), tollgateCli, "run", "--config", configFile],
+    [...(options.nodeFlags ?? []), options.cli ?? tollgateCli, "run", "--config", configFile],
     { logFile, port: listenerPort, env, graceMs: options.graceMs ?? 5000 },
   );
   try {
