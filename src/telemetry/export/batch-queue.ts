@@ -17,6 +17,8 @@ export interface ExportResultLike {
 
 /** What the OTel SDK exporters (span, log record) look like from here. */
 export interface ItemExporter<T> {
+  /** Optional work ahead of export() that may yield to the event loop (encoding in slices). */
+  prepare?(items: T[]): Promise<void>;
   export(items: T[], resultCallback: (result: ExportResultLike) => void): void;
   shutdown(): Promise<void>;
   forceFlush?(): Promise<void>;
@@ -156,15 +158,22 @@ export class BatchQueue<T> {
         answered = true;
         this.#awaiting--;
       };
-      try {
-        this.#exporter.export(batch, (result) => {
-          answer();
-          finish(result.code === SUCCESS, "export_failed", result.error?.message ?? "export failed");
-        });
-      } catch (err) {
+      const failed = (err: unknown): void => {
         answer();
-        finish(false, "export_failed", (err as Error).message);
-      }
+        finish(false, "export_failed", err instanceof Error ? err.message : String(err));
+      };
+      const send = (): void => {
+        try {
+          this.#exporter.export(batch, (result) => {
+            answer();
+            finish(result.code === SUCCESS, "export_failed", result.error?.message ?? "export failed");
+          });
+        } catch (err) {
+          failed(err);
+        }
+      };
+      if (this.#exporter.prepare === undefined) send();
+      else this.#exporter.prepare(batch).then(send, failed);
     });
   }
 

@@ -6,7 +6,7 @@ import { ConsoleSpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace
 import type { ItemExporter } from "./batch-queue.ts";
 import { createOtlpExportDelegate, type OtlpSignalWire } from "./otlp-delegate.ts";
 import type { OtlpExporterConfig } from "./otlp-config.ts";
-import { encodeTraceExportRequest } from "./otlp-proto/trace.ts";
+import { encodeTraceExportRequest, prepareTraceExportRequest } from "./otlp-proto/trace.ts";
 
 export const TRACES_WIRE: OtlpSignalWire<ReadableSpan[]> = {
   signal: "TRACES",
@@ -21,7 +21,9 @@ export const TRACES_WIRE: OtlpSignalWire<ReadableSpan[]> = {
 };
 
 export function createOtlpSpanExporter(config: OtlpExporterConfig): ItemExporter<ReadableSpan> {
-  return createOtlpExportDelegate(config, TRACES_WIRE);
+  const delegate = createOtlpExportDelegate(config, TRACES_WIRE);
+  if (config.protocol === "http/json") return delegate;
+  return { prepare: prepareTraceExportRequest, export: (items, done) => delegate.export(items, done), shutdown: () => delegate.shutdown() };
 }
 
 export function createConsoleSpanExporter(): ItemExporter<ReadableSpan> {

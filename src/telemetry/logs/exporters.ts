@@ -6,7 +6,7 @@ import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import type { ExportResultLike, ItemExporter } from "../export/batch-queue.ts";
 import { createOtlpExportDelegate, type OtlpSignalWire } from "../export/otlp-delegate.ts";
 import type { OtlpExporterConfig } from "../export/otlp-config.ts";
-import { encodeLogsExportRequest } from "../export/otlp-proto/logs.ts";
+import { encodeLogsExportRequest, prepareLogsExportRequest } from "../export/otlp-proto/logs.ts";
 import type { LineSink } from "./stdout-writer.ts";
 
 export const LOGS_WIRE: OtlpSignalWire<ReadableLogRecord[]> = {
@@ -22,7 +22,9 @@ export const LOGS_WIRE: OtlpSignalWire<ReadableLogRecord[]> = {
 };
 
 export function createOtlpLogExporter(config: OtlpExporterConfig): ItemExporter<ReadableLogRecord> {
-  return createOtlpExportDelegate(config, LOGS_WIRE);
+  const delegate = createOtlpExportDelegate(config, LOGS_WIRE);
+  if (config.protocol === "http/json") return delegate;
+  return { prepare: prepareLogsExportRequest, export: (items, done) => delegate.export(items, done), shutdown: () => delegate.shutdown() };
 }
 
 function hrToIso(t: readonly [number, number]): string {

@@ -42,7 +42,7 @@ function keyEntry(key: string): KeyEntry | undefined {
   let e = keys.get(key);
   if (e === undefined) {
     if (keys.size >= MAX_CACHED_KEYS) return undefined;
-    const w = new ProtoWriter();
+    const w = new ProtoWriter(256);
     w.uint32(KV_KEY);
     w.string(key);
     w.uint32(KV_VALUE);
@@ -131,7 +131,7 @@ interface EncodedBlock {
  * which has the SDK's semantics for all three.
  */
 export class ProtoAttributeSink implements AttributeSink {
-  readonly #w: ProtoWriter;
+  #w: ProtoWriter = new ProtoWriter(0);
   #tag = 0;
   #stamp = 0;
   #count = 0;
@@ -141,12 +141,9 @@ export class ProtoAttributeSink implements AttributeSink {
   #blocks = new WeakMap<StaticAttributes, EncodedBlock>();
   #blocksField = 0;
 
-  constructor(w: ProtoWriter) {
+  /** Start an item, written to `w`, whose attributes are field `field`, at most `countLimit` of them. */
+  begin(w: ProtoWriter, field: number, countLimit: number): void {
     this.#w = w;
-  }
-
-  /** Start an item whose attributes are field `field`, at most `countLimit` of them. */
-  begin(field: number, countLimit: number): void {
     this.#tag = lengthTag(field);
     this.#stamp = ++lastStamp;
     this.#count = 0;
@@ -205,7 +202,7 @@ export class ProtoAttributeSink implements AttributeSink {
   }
 
   #encodeBlock(block: StaticAttributes): EncodedBlock | undefined {
-    const w = new ProtoWriter();
+    const w = new ProtoWriter(256);
     const entries: KeyEntry[] = [];
     for (const [key, value] of block) {
       const e = keyEntry(key);
@@ -231,7 +228,7 @@ const scopes = new WeakMap<InstrumentationScope, Uint8Array>();
 export function writeResourceField(w: ProtoWriter, resource: Resource): void {
   let bytes = resources.get(resource);
   if (bytes === undefined) {
-    const r = new ProtoWriter();
+    const r = new ProtoWriter(256);
     r.uint32(lengthTag(1));
     const m = r.begin(2);
     if (resource.attributes) writeKeyValues(r, resource.attributes, 1);
@@ -248,7 +245,7 @@ export function writeResourceField(w: ProtoWriter, resource: Resource): void {
 export function writeScopeField(w: ProtoWriter, scope: InstrumentationScope & { attributes?: Attributes; droppedAttributesCount?: number }): void {
   let bytes = scopes.get(scope);
   if (bytes === undefined) {
-    const s = new ProtoWriter();
+    const s = new ProtoWriter(256);
     s.uint32(lengthTag(1));
     const m = s.begin(1);
     s.uint32(lengthTag(1));

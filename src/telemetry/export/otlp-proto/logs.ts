@@ -4,8 +4,9 @@
 // applied, go through its Attributes object.
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import { AccessLogRecord } from "../../logs/record.ts";
-import { groupByResourceAndScope, lengthTag, ProtoAttributeSink, writeAnyValue, writeKeyValues, writeResourceField, writeScopeField } from "./attributes.ts";
-import { ProtoWriter } from "./writer.ts";
+import { lengthTag, ProtoAttributeSink, writeAnyValue, writeKeyValues } from "./attributes.ts";
+import { encodeRequest, prepareRequest } from "./request.ts";
+import type { ProtoWriter } from "./writer.ts";
 
 const TAG_TIME = (1 << 3) | 1;
 const TAG_SEVERITY = 2 << 3;
@@ -19,40 +20,15 @@ const TAG_SPAN_ID = lengthTag(10);
 const TAG_OBSERVED_TIME = (11 << 3) | 1;
 const TAG_EVENT_NAME = lengthTag(12);
 
-const writer = new ProtoWriter();
-const sink = new ProtoAttributeSink(writer);
+const sink = new ProtoAttributeSink();
 
 export function encodeLogsExportRequest(records: readonly ReadableLogRecord[]): Uint8Array {
-  const w = writer;
-  w.reset();
-  for (const [resource, byScope] of groupByResourceAndScope(records)) {
-    w.uint32(lengthTag(1));
-    const rl = w.begin(3);
-    writeResourceField(w, resource);
-    for (const list of byScope.values()) {
-      w.uint32(lengthTag(2));
-      const sl = w.begin(3);
-      const scope = list[0]!.instrumentationScope;
-      writeScopeField(w, scope);
-      for (let i = 0; i < list.length; i++) {
-        w.uint32(lengthTag(2));
-        const m = w.begin(2);
-        writeLogRecord(w, list[i]!);
-        w.end(m);
-      }
-      if (scope.schemaUrl) {
-        w.uint32(lengthTag(3));
-        w.string(scope.schemaUrl);
-      }
-      w.end(sl);
-    }
-    if (resource.schemaUrl) {
-      w.uint32(lengthTag(3));
-      w.string(resource.schemaUrl);
-    }
-    w.end(rl);
-  }
-  return w.finish();
+  return encodeRequest(records, writeLogRecord);
+}
+
+/** Encodes the records ahead of the export, in slices that let requests run in between. */
+export function prepareLogsExportRequest(records: readonly ReadableLogRecord[]): Promise<void> {
+  return prepareRequest(records, writeLogRecord);
 }
 
 function writeLogRecord(w: ProtoWriter, r: ReadableLogRecord): void {
@@ -103,7 +79,7 @@ function writeLogRecord(w: ProtoWriter, r: ReadableLogRecord): void {
 function writeAttributes(w: ProtoWriter, r: ReadableLogRecord): void {
   if (r instanceof AccessLogRecord && !Number.isFinite(r.limits.valueLengthLimit)) {
     const mark = w.pos;
-    sink.begin(FIELD_ATTRIBUTES, r.limits.countLimit);
+    sink.begin(w, FIELD_ATTRIBUTES, r.limits.countLimit);
     r.writeAttributes(sink);
     if (sink.ok()) {
       w.uint32(TAG_DROPPED_ATTRIBUTES);

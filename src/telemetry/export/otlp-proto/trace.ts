@@ -5,8 +5,9 @@
 // Attributes object.
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import { BaseSpan } from "../../trace/spans.ts";
-import { groupByResourceAndScope, lengthTag, ProtoAttributeSink, writeKeyValues, writeResourceField, writeScopeField } from "./attributes.ts";
-import { ProtoWriter } from "./writer.ts";
+import { lengthTag, ProtoAttributeSink, writeKeyValues } from "./attributes.ts";
+import { encodeRequest, prepareRequest } from "./request.ts";
+import type { ProtoWriter } from "./writer.ts";
 
 const FLAGS_HAS_IS_REMOTE = 0x100;
 const FLAGS_IS_REMOTE = 0x200;
@@ -27,40 +28,15 @@ const TAG_DROPPED_LINKS = 14 << 3;
 const TAG_STATUS = lengthTag(15);
 const TAG_FLAGS = (16 << 3) | 5;
 
-const writer = new ProtoWriter();
-const sink = new ProtoAttributeSink(writer);
+const sink = new ProtoAttributeSink();
 
 export function encodeTraceExportRequest(spans: readonly ReadableSpan[]): Uint8Array {
-  const w = writer;
-  w.reset();
-  for (const [resource, byScope] of groupByResourceAndScope(spans)) {
-    w.uint32(lengthTag(1));
-    const rs = w.begin(3);
-    writeResourceField(w, resource);
-    for (const list of byScope.values()) {
-      w.uint32(lengthTag(2));
-      const ss = w.begin(3);
-      const scope = list[0]!.instrumentationScope;
-      writeScopeField(w, scope);
-      for (let i = 0; i < list.length; i++) {
-        w.uint32(lengthTag(2));
-        const m = w.begin(2);
-        writeSpan(w, list[i]!);
-        w.end(m);
-      }
-      if (scope.schemaUrl) {
-        w.uint32(lengthTag(3));
-        w.string(scope.schemaUrl);
-      }
-      w.end(ss);
-    }
-    if (resource.schemaUrl) {
-      w.uint32(lengthTag(3));
-      w.string(resource.schemaUrl);
-    }
-    w.end(rs);
-  }
-  return w.finish();
+  return encodeRequest(spans, writeSpan);
+}
+
+/** Encodes the spans ahead of the export, in slices that let requests run in between. */
+export function prepareTraceExportRequest(spans: readonly ReadableSpan[]): Promise<void> {
+  return prepareRequest(spans, writeSpan);
 }
 
 function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
@@ -97,7 +73,7 @@ function writeOwnSpan(w: ProtoWriter, span: BaseSpan): void {
   const mark = w.pos;
   let direct = !Number.isFinite(limits.valueLengthLimit);
   if (direct) {
-    sink.begin(FIELD_ATTRIBUTES, limits.countLimit);
+    sink.begin(w, FIELD_ATTRIBUTES, limits.countLimit);
     span.writeAttributes(sink);
     direct = sink.ok();
   }

@@ -13,8 +13,12 @@ export function varintSize(v: number): number {
 }
 
 export class ProtoWriter {
-  buf: Buffer = Buffer.allocUnsafe(INITIAL_CAPACITY);
+  buf: Buffer;
   pos = 0;
+
+  constructor(capacity: number = INITIAL_CAPACITY) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
 
   reset(): void {
     if (this.buf.length > KEEP_CAPACITY) this.buf = Buffer.allocUnsafe(INITIAL_CAPACITY);
@@ -29,7 +33,7 @@ export class ProtoWriter {
   ensure(extra: number): void {
     const needed = this.pos + extra;
     if (needed <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(64, this.buf.length * 2);
     while (size < needed) size *= 2;
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
