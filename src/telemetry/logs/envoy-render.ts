@@ -41,9 +41,22 @@ export function responseCodeDetails(f: RequestFacts): string {
   return "via_upstream";
 }
 
-/** RFC 3339 UTC with milliseconds, as Envoy's default START_TIME. */
+let isoSecond = Number.NaN;
+let isoPrefix = "";
+
+/** RFC 3339 UTC with milliseconds, as Envoy's default START_TIME; the date and time up to the second are reused within a second. */
 export function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
+  // Date keeps whole milliseconds, truncated toward zero.
+  ms = Math.trunc(ms);
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    const iso = new Date(second * 1000).toISOString();
+    if (iso.length !== 24) return new Date(ms).toISOString();
+    isoSecond = second;
+    isoPrefix = iso.slice(0, 20);
+  }
+  const millis = ms - second * 1000;
+  return isoPrefix + (millis < 10 ? "00" : millis < 100 ? "0" : "") + millis + "Z";
 }
 
 function pad(n: number, width: number): string {

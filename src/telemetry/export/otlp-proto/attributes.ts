@@ -170,6 +170,11 @@ export class ProtoAttributeSink implements AttributeSink {
     e.stamp = this.#stamp;
     this.#count++;
     const w = this.#w;
+    if (typeof value === "string") {
+      if (w.keyValueString(this.#tag, e.bytes, value)) return;
+    } else if (typeof value === "number" && value >= 0 && value < 0x10000000 && Number.isInteger(value)) {
+      if (w.keyValueSmallInt(this.#tag, e.bytes, value)) return;
+    }
     w.uint32(this.#tag);
     const kv = w.begin(1);
     w.raw(e.bytes);

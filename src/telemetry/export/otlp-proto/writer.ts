@@ -8,6 +8,13 @@ const INITIAL_CAPACITY = 64 * 1024;
 /** A scratch buffer grown past this is let go after the request, so one huge batch does not pin memory. */
 const KEEP_CAPACITY = 1024 * 1024;
 
+const HEX_VALUES = new Uint8Array(128);
+for (let i = 0; i < 10; i++) HEX_VALUES[0x30 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX_VALUES[0x41 + i] = 10 + i;
+  HEX_VALUES[0x61 + i] = 10 + i;
+}
+
 export function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
@@ -114,13 +121,65 @@ export class ProtoWriter {
     this.pos += bytes.length;
   }
 
-  /** Length-delimited bytes from a hex string (trace and span ids). */
+  /** Length-delimited bytes from a hex string (trace and span ids); decoded here, a native call costs more for 16 bytes. */
   hexBytes(hex: string): void {
     const n = hex.length >>> 1;
     this.ensure(n + 1);
-    this.buf[this.pos++] = n;
-    this.buf.write(hex, this.pos, n, "hex");
-    this.pos += n;
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = n;
+    for (let i = 0; i < n; i++) b[p++] = (HEX_VALUES[hex.charCodeAt(2 * i) & 0x7f]! << 4) | HEX_VALUES[hex.charCodeAt(2 * i + 1) & 0x7f]!;
+    this.pos = p;
+  }
+
+  /**
+   * A KeyValue field whose value is a short ASCII string, written in one go: `key` is the
+   * KeyValue's bytes up to the value's length. False, with nothing written, when the value
+   * is long or not ASCII; the caller then takes the general path.
+   */
+  keyValueString(tag: number, key: Uint8Array, value: string): boolean {
+    const len = value.length;
+    const kvLen = key.length + 3 + len;
+    if (kvLen > 0x7f) return false;
+    this.ensure(2 + kvLen);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = tag;
+    b[p++] = kvLen;
+    for (let i = 0; i < key.length; i++) b[p++] = key[i]!;
+    b[p++] = len + 2;
+    b[p++] = 0x0a;
+    b[p++] = len;
+    for (let i = 0; i < len; i++) {
+      const c = value.charCodeAt(i);
+      if (c > 0x7f) return false;
+      b[p++] = c;
+    }
+    this.pos = p;
+    return true;
+  }
+
+  /** A KeyValue field whose value is a non-negative integer below 2^28 (int_value). */
+  keyValueSmallInt(tag: number, key: Uint8Array, value: number): boolean {
+    const size = varintSize(value);
+    const kvLen = key.length + 2 + size;
+    if (kvLen > 0x7f || size > 4) return false;
+    this.ensure(2 + kvLen);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = tag;
+    b[p++] = kvLen;
+    for (let i = 0; i < key.length; i++) b[p++] = key[i]!;
+    b[p++] = size + 1;
+    b[p++] = 0x18;
+    let v = value;
+    while (v > 0x7f) {
+      b[p++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    b[p++] = v;
+    this.pos = p;
+    return true;
   }
 
   /** A length-delimited UTF-8 string. */
