@@ -1,29 +1,72 @@
-// V8 sizes the young generation from the machine's memory: on a large host each semi-space
-// grows to 64 MB under load and stays resident, well over 100 MB of RSS for objects that
-// live a few milliseconds. A proxy's per-request garbage needs far less: with 8 MB
-// semi-spaces a scavenge stays under a millisecond. The limit can only be set when the
-// isolate starts, so `tollgate run` restarts itself once with it (same pid, same fds),
-// unless the user chose a young-generation size already (NODE_OPTIONS or a node flag).
+// V8 sizes its heap from the machine's memory, for a browser tab rather than a proxy:
+// - The young generation: on a large host each semi-space grows to 64 MB under load and stays
+//   resident, well over 100 MB of RSS for objects that live a few milliseconds. A proxy's
+//   per-request garbage needs far less: with 8 MB semi-spaces a scavenge stays under a
+//   millisecond.
+// - The old generation: with a heap limit of 2 GB or more (any host with over 8 GB and no
+//   container limit) V8 lets old space grow to 4 × the live heap before it collects, and
+//   keeps the pages a collection frees committed in its page pool. A gateway with a 40 MB
+//   live heap then holds 150-250 MB. Below that limit V8 scales the factor down (to 1.3-2.0);
+//   a 1 GB limit gives about 1.6, which is what Node picks by itself in a 4 GiB container.
+//   So `tollgate run` caps the old generation at 1 GB, or at V8's own limit when that is
+//   lower (a smaller container): it never raises a limit.
+// Both limits can only be set when the isolate starts, so `tollgate run` restarts itself once
+// with them (same pid, same fds). Each is left out when the user sized that generation already
+// (a node flag or NODE_OPTIONS), so `NODE_OPTIONS=--max-old-space-size=4096` takes over.
 import cluster from "node:cluster";
+import { getHeapStatistics } from "node:v8";
 
 export const SEMI_SPACE_MB = 8;
+export const OLD_SPACE_MB = 1024;
 
 const YOUNG_GENERATION_FLAGS = ["--max-semi-space-size", "--max_semi_space_size", "--min-semi-space-size", "--min_semi_space_size", "--semi-space-growth-factor", "--semi_space_growth_factor"];
+const OLD_GENERATION_FLAGS = ["--max-old-space-size", "--max_old_space_size", "--max-heap-size", "--max_heap_size"];
+
+function configured(flags: readonly string[], execArgv: readonly string[], nodeOptions: string | undefined): boolean {
+  const words = [...execArgv, ...(nodeOptions ?? "").split(/\s+/)];
+  return words.some((w) => flags.some((flag) => w === flag || w.startsWith(`${flag}=`)));
+}
 
 /** True when a node flag or NODE_OPTIONS already sets the young generation's size. */
 export function youngGenerationConfigured(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
-  const words = [...execArgv, ...(nodeOptions ?? "").split(/\s+/)];
-  return words.some((w) => YOUNG_GENERATION_FLAGS.some((flag) => w === flag || w.startsWith(`${flag}=`)));
+  return configured(YOUNG_GENERATION_FLAGS, execArgv, nodeOptions);
 }
 
-/** Never returns when it restarts the process; returns when the limit is set or cannot be. */
+/** True when a node flag or NODE_OPTIONS already sets the old generation's or the whole heap's size. */
+export function oldGenerationConfigured(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
+  return configured(OLD_GENERATION_FLAGS, execArgv, nodeOptions);
+}
+
+/**
+ * The old-generation cap in MB: OLD_SPACE_MB, or less when V8's own heap limit (from the
+ * host's or the container's memory) is already lower; undefined when the cap would not lower it.
+ */
+export function oldSpaceCapMB(heapSizeLimitBytes: number, semiSpaceMB: number): number | undefined {
+  // heap_size_limit covers the young generation too (three semi-spaces' worth).
+  const v8OldSpaceMB = Math.floor(heapSizeLimitBytes / 2 ** 20) - 3 * semiSpaceMB;
+  return v8OldSpaceMB > OLD_SPACE_MB ? OLD_SPACE_MB : undefined;
+}
+
+/** The node flags `tollgate run` restarts with; empty when there is nothing to add. */
+export function heapFlags(execArgv: readonly string[], nodeOptions: string | undefined, heapSizeLimitBytes: number): string[] {
+  const flags: string[] = [];
+  if (!youngGenerationConfigured(execArgv, nodeOptions)) flags.push(`--max-semi-space-size=${SEMI_SPACE_MB}`);
+  if (!oldGenerationConfigured(execArgv, nodeOptions)) {
+    const cap = oldSpaceCapMB(heapSizeLimitBytes, SEMI_SPACE_MB);
+    if (cap !== undefined) flags.push(`--max-old-space-size=${cap}`);
+  }
+  return flags;
+}
+
+/** Never returns when it restarts the process; returns when the limits are set or cannot be. */
 export function capYoungGeneration(): void {
   if (cluster.isWorker || process.platform === "win32" || typeof process.execve !== "function") return;
-  if (youngGenerationConfigured(process.execArgv, process.env.NODE_OPTIONS)) return;
+  const flags = heapFlags(process.execArgv, process.env.NODE_OPTIONS, getHeapStatistics().heap_size_limit);
+  if (flags.length === 0) return;
   const script = process.argv[1];
   if (script === undefined) return;
   try {
-    process.execve(process.execPath, [process.execPath, `--max-semi-space-size=${SEMI_SPACE_MB}`, ...process.execArgv, script, ...process.argv.slice(2)], process.env);
+    process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, script, ...process.argv.slice(2)], process.env);
   } catch {
     // Not allowed here (sandbox, unusual platform): serve with V8's defaults.
   }

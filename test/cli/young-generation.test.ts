@@ -1,13 +1,13 @@
-// `tollgate run` caps V8's young generation by restarting itself once with
-// --max-semi-space-size, unless the user already sized it.
+// `tollgate run` sizes V8's heap by restarting itself once with --max-semi-space-size and,
+// when V8's own limit is higher, --max-old-space-size, each unless the user already sized it.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { SEMI_SPACE_MB, youngGenerationConfigured } from "../../src/cli/young-generation.ts";
+import { OLD_SPACE_MB, SEMI_SPACE_MB, heapFlags, oldGenerationConfigured, oldSpaceCapMB, youngGenerationConfigured } from "../../src/cli/young-generation.ts";
 import { REPO_ROOT } from "../support/gateway-process.ts";
 
 describe("youngGenerationConfigured", () => {
@@ -23,6 +23,41 @@ describe("youngGenerationConfigured", () => {
   });
 });
 
+describe("oldGenerationConfigured", () => {
+  it("sees --max-old-space-size and --max-heap-size in node flags and NODE_OPTIONS", () => {
+    assert.equal(oldGenerationConfigured(["--max-old-space-size=4096"], undefined), true);
+    assert.equal(oldGenerationConfigured(["--max_old_space_size=4096"], undefined), true);
+    assert.equal(oldGenerationConfigured([], "--max-heap-size=2048"), true);
+    assert.equal(oldGenerationConfigured(["--max-semi-space-size=8"], "--trace-gc"), false);
+  });
+});
+
+describe("oldSpaceCapMB", () => {
+  const MB = 2 ** 20;
+  it("caps a large host's limit at OLD_SPACE_MB", () => {
+    assert.equal(oldSpaceCapMB(4144 * MB, SEMI_SPACE_MB), OLD_SPACE_MB);
+  });
+  it("never raises a lower limit (a small container's)", () => {
+    assert.equal(oldSpaceCapMB(536 * MB, SEMI_SPACE_MB), undefined);
+    assert.equal(oldSpaceCapMB((OLD_SPACE_MB + 3 * SEMI_SPACE_MB) * MB, SEMI_SPACE_MB), undefined);
+  });
+});
+
+describe("heapFlags", () => {
+  const large = 4144 * 2 ** 20;
+  it("adds both limits on a large host when the user set neither", () => {
+    assert.deepEqual(heapFlags([], undefined, large), [`--max-semi-space-size=${SEMI_SPACE_MB}`, `--max-old-space-size=${OLD_SPACE_MB}`]);
+  });
+  it("adds only the young generation's when V8's old-space limit is already lower", () => {
+    assert.deepEqual(heapFlags([], undefined, 280 * 2 ** 20), [`--max-semi-space-size=${SEMI_SPACE_MB}`]);
+  });
+  it("leaves out each limit the user set, by flag or NODE_OPTIONS", () => {
+    assert.deepEqual(heapFlags(["--max-old-space-size=4096"], undefined, large), [`--max-semi-space-size=${SEMI_SPACE_MB}`]);
+    assert.deepEqual(heapFlags([], "--max-semi-space-size=16", large), [`--max-old-space-size=${OLD_SPACE_MB}`]);
+    assert.deepEqual(heapFlags(["--max-semi-space-size=16"], "--max-heap-size=512", large), []);
+  });
+});
+
 describe("capYoungGeneration", { skip: typeof process.execve !== "function" || process.platform === "win32" ? "no process.execve here" : false }, () => {
   let dir = "";
   let script = "";
@@ -34,14 +69,22 @@ describe("capYoungGeneration", { skip: typeof process.execve !== "function" || p
       script,
       `const { capYoungGeneration } = await import(${JSON.stringify(module)});\n` +
         `capYoungGeneration();\n` +
-        `process.stdout.write(JSON.stringify({ pid: process.pid, execArgv: process.execArgv, args: process.argv.slice(2) }));\n`,
+        `const { getHeapStatistics } = await import("node:v8");\n` +
+        `process.stdout.write(JSON.stringify({ pid: process.pid, execArgv: process.execArgv, args: process.argv.slice(2), heapLimit: getHeapStatistics().heap_size_limit }));\n`,
     );
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function probe(nodeArgs: readonly string[], env: Record<string, string | undefined>): Promise<{ pid: number; childPid: number; execArgv: string[]; args: string[] }> {
+  interface Probe {
+    pid: number;
+    childPid: number;
+    execArgv: string[];
+    args: string[];
+    heapLimit: number;
+  }
+  function probe(nodeArgs: readonly string[], env: Record<string, string | undefined>): Promise<Probe> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [...nodeArgs, script, "run", "--config", "x.yaml"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
       let out = "";
@@ -49,22 +92,34 @@ describe("capYoungGeneration", { skip: typeof process.execve !== "function" || p
       child.once("error", reject);
       child.once("close", (code) => {
         if (code !== 0) return reject(new Error(`probe exited ${code}: ${out}`));
-        resolve({ ...(JSON.parse(out) as { pid: number; execArgv: string[]; args: string[] }), childPid: child.pid! });
+        resolve({ ...(JSON.parse(out) as Omit<Probe, "childPid">), childPid: child.pid! });
       });
     });
   }
 
-  it("restarts the same process with the cap, keeping flags and arguments", async () => {
+  it("restarts the same process with the caps, keeping flags and arguments", async () => {
     const result = await probe(["--no-warnings"], { NODE_OPTIONS: undefined });
     assert.equal(result.pid, result.childPid, "execve keeps the pid");
-    assert.deepEqual(result.execArgv, [`--max-semi-space-size=${SEMI_SPACE_MB}`, "--no-warnings"]);
+    // What the cap adds depends on this host's memory: the same function decides it here.
+    const v8Default = spawnSync(process.execPath, [`--max-semi-space-size=${SEMI_SPACE_MB}`, "-p", "require('node:v8').getHeapStatistics().heap_size_limit"], {
+      env: { ...process.env, NODE_OPTIONS: undefined },
+      encoding: "utf8",
+    });
+    const expectedOld = oldSpaceCapMB(Number(v8Default.stdout.trim()), SEMI_SPACE_MB);
+    assert.deepEqual(result.execArgv, [
+      `--max-semi-space-size=${SEMI_SPACE_MB}`,
+      ...(expectedOld === undefined ? [] : [`--max-old-space-size=${expectedOld}`]),
+      "--no-warnings",
+    ]);
     assert.deepEqual(result.args, ["run", "--config", "x.yaml"]);
+    assert.ok(Number(v8Default.stdout) > 0, v8Default.stderr);
+    if (expectedOld !== undefined) assert.ok(result.heapLimit < Number(v8Default.stdout), `V8 limit ${result.heapLimit} not below its default ${v8Default.stdout}`);
   });
 
-  it("leaves a user's own size alone", async () => {
-    const flag = await probe(["--max-semi-space-size=32"], { NODE_OPTIONS: undefined });
-    assert.deepEqual(flag.execArgv, ["--max-semi-space-size=32"]);
-    const env = await probe([], { NODE_OPTIONS: "--max-semi-space-size=16" });
+  it("leaves a user's own sizes alone", async () => {
+    const flags = await probe(["--max-semi-space-size=32", "--max-old-space-size=3000"], { NODE_OPTIONS: undefined });
+    assert.deepEqual(flags.execArgv, ["--max-semi-space-size=32", "--max-old-space-size=3000"]);
+    const env = await probe([], { NODE_OPTIONS: "--max-semi-space-size=16 --max-old-space-size=3000" });
     assert.deepEqual(env.execArgv, []);
   });
 });
