@@ -12,8 +12,8 @@ import { ProtobufLogsSerializer, ProtobufTraceSerializer } from "@opentelemetry/
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
-import { encodeLogsExportRequest, prepareLogsExportRequest } from "../../src/telemetry/export/otlp-proto/logs.ts";
-import { encodeTraceExportRequest, prepareTraceExportRequest } from "../../src/telemetry/export/otlp-proto/trace.ts";
+import { encodeLogRecordItem, encodeLogsExportRequest } from "../../src/telemetry/export/otlp-proto/logs.ts";
+import { encodeSpanItem, encodeTraceExportRequest } from "../../src/telemetry/export/otlp-proto/trace.ts";
 import { TOLLGATE_SCOPE } from "../../src/telemetry/semconv.ts";
 import { OTLP_PROTO_DIR } from "../support/otlp-receiver.ts";
 import { accessLog, accessLogRecords, fixtureResource, ownSpans, ruleTracing } from "./span-fixtures.ts";
@@ -152,23 +152,16 @@ test("access log records: the SDK's exact bytes with trace context, without it, 
   sameLogBytes([...accessLogRecords(3), ...accessLogRecords(3, other), ...accessLogRecords(2)]);
 });
 
-test("a batch encoded ahead in slices, with the event loop running in between, gives the same bytes", async () => {
-  const spans = ownSpans(150, ruleTracing({ requestHeaderAttrs: [{ name: "tenant", header: "x-tenant", defaultValue: undefined }] }));
-  let turns = 0;
-  const ticker = setInterval(() => turns++, 0);
-  try {
-    await prepareTraceExportRequest(spans);
-  } finally {
-    clearInterval(ticker);
-  }
-  assert.ok(turns > 0, "other work ran while 300 spans were encoded");
+test("items encoded as they are queued, alone or mixed with unencoded ones, give the same request bytes", () => {
+  const spans = ownSpans(40, ruleTracing({ requestHeaderAttrs: [{ name: "tenant", header: "x-tenant", defaultValue: undefined }] }));
   const expected = sameTraceBytes(spans);
-  // The export uses the prepared bytes: a change made after preparing does not reach it.
+  const encoded = spans.map((s) => encodeSpanItem(s));
+  // The queue keeps bytes: a change made to a span after it was queued does not reach the export.
   (spans[1] as unknown as { method: string }).method = "PATCH";
-  assert.equal(Buffer.from(encodeTraceExportRequest(spans)).toString("hex"), expected.toString("hex"));
+  assert.equal(Buffer.from(encodeTraceExportRequest(encoded)).toString("hex"), expected.toString("hex"));
   assert.notEqual(Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!).toString("hex"), expected.toString("hex"));
   const other = accessLog({ scope: { name: "my-log", version: "2", schemaUrl: undefined } }, resourceFromAttributes({ "service.name": "b" }));
-  const records = [...accessLogRecords(70), ...accessLogRecords(90, other), ...accessLogRecords(5)];
-  await prepareLogsExportRequest(records);
-  sameLogBytes(records);
+  const records = [...accessLogRecords(7), ...accessLogRecords(9, other), ...accessLogRecords(5)];
+  const mixed = records.map((r, i) => (i % 3 === 0 ? r : encodeLogRecordItem(r)));
+  assert.equal(Buffer.from(encodeLogsExportRequest(mixed)).toString("hex"), sameLogBytes(records).toString("hex"));
 });

@@ -15,11 +15,14 @@ export interface ExportResultLike {
   readonly error?: Error | undefined;
 }
 
-/** What the OTel SDK exporters (span, log record) look like from here. */
-export interface ItemExporter<T> {
-  /** Optional work ahead of export() that may yield to the event loop (encoding in slices). */
-  prepare?(items: T[]): Promise<void>;
-  export(items: T[], resultCallback: (result: ExportResultLike) => void): void;
+/**
+ * What the OTel SDK exporters (span, log record) look like from here. An exporter may keep
+ * its own form of each item (Q): encode() turns an accepted item into it at push time, so
+ * the queue holds compact bytes instead of objects and the export only concatenates them.
+ */
+export interface ItemExporter<T, Q = T> {
+  encode?(item: T): Q;
+  export(items: Q[], resultCallback: (result: ExportResultLike) => void): void;
   shutdown(): Promise<void>;
   forceFlush?(): Promise<void>;
 }
@@ -44,10 +47,11 @@ const SUCCESS = 0;
 export const MAX_CONCURRENT_EXPORTS = 4;
 export const MAX_EXPORTS_AWAITING = MAX_CONCURRENT_EXPORTS + 2;
 
-export class BatchQueue<T> {
-  readonly #exporter: ItemExporter<T>;
+export class BatchQueue<T, Q = unknown> {
+  readonly #exporter: ItemExporter<T, Q>;
+  readonly #encode: ((item: T) => Q) | undefined;
   readonly #o: BatchQueueOptions;
-  #items: T[] = [];
+  #items: Q[] = [];
   #timer: NodeJS.Timeout | undefined = undefined;
   #immediate: NodeJS.Immediate | undefined = undefined;
   readonly #running = new Set<Promise<void>>();
@@ -59,8 +63,9 @@ export class BatchQueue<T> {
   /** Items handed to the exporter and acknowledged; for tests and the admin. */
   exported = 0;
 
-  constructor(exporter: ItemExporter<T>, options: BatchQueueOptions) {
+  constructor(exporter: ItemExporter<T, Q>, options: BatchQueueOptions) {
     this.#exporter = exporter;
+    this.#encode = exporter.encode?.bind(exporter);
     this.#o = {
       ...options,
       maxExportBatchSize: Math.max(1, Math.min(options.maxExportBatchSize, options.maxQueueSize)),
@@ -81,7 +86,8 @@ export class BatchQueue<T> {
       this.#o.drops.add(this.#o.signal, this.#closed ? "shutdown" : "queue_full", 1);
       return;
     }
-    this.#items.push(item);
+    // Without encode(), the exporter's form is the item itself (Q = T).
+    this.#items.push(this.#encode === undefined ? (item as unknown as Q) : this.#encode(item));
     if (this.#items.length >= this.#o.maxExportBatchSize) {
       if (this.#running.size < MAX_CONCURRENT_EXPORTS && this.#immediate === undefined) this.#immediate = setImmediate(this.#onTick);
     } else if (this.#timer === undefined) {
@@ -125,7 +131,7 @@ export class BatchQueue<T> {
     return done;
   }
 
-  #exportBatch(batch: T[]): Promise<void> {
+  #exportBatch(batch: Q[]): Promise<void> {
     return new Promise<void>((resolve) => {
       let settled = false;
       const finish = (ok: boolean, reason: "export_failed" | "export_timeout" | "shutdown", cause: string): void => {
@@ -158,22 +164,15 @@ export class BatchQueue<T> {
         answered = true;
         this.#awaiting--;
       };
-      const failed = (err: unknown): void => {
+      try {
+        this.#exporter.export(batch, (result) => {
+          answer();
+          finish(result.code === SUCCESS, "export_failed", result.error?.message ?? "export failed");
+        });
+      } catch (err) {
         answer();
-        finish(false, "export_failed", err instanceof Error ? err.message : String(err));
-      };
-      const send = (): void => {
-        try {
-          this.#exporter.export(batch, (result) => {
-            answer();
-            finish(result.code === SUCCESS, "export_failed", result.error?.message ?? "export failed");
-          });
-        } catch (err) {
-          failed(err);
-        }
-      };
-      if (this.#exporter.prepare === undefined) send();
-      else this.#exporter.prepare(batch).then(send, failed);
+        finish(false, "export_failed", (err as Error).message);
+      }
     });
   }
 

@@ -34,8 +34,8 @@ export interface PipelineOptions<T> {
   readonly drops: TelemetryDrops;
   readonly warn: WarnSink;
   readonly batch: BatchSettings;
-  readonly createOtlp: (config: OtlpExporterConfig) => ItemExporter<T>;
-  readonly createConsole: () => ItemExporter<T>;
+  readonly createOtlp: (config: OtlpExporterConfig) => ItemExporter<T, unknown>;
+  readonly createConsole: () => ItemExporter<T, unknown>;
   /** Exporter kinds from OTEL_<SIGNAL>_EXPORTER when no policy names a collector. */
   readonly envExporters: readonly ("otlp" | "console")[];
 }
@@ -83,7 +83,7 @@ export class SignalPipelines<T> {
       if (pipeline === undefined) {
         const endpoint = config === undefined ? "console" : displayEndpoint(config);
         const exporter = config === undefined ? this.#o.createConsole() : this.#o.createOtlp(config);
-        const queue = new BatchQueue<T>(exporter, {
+        const queue = new BatchQueue<T, unknown>(exporter, {
           signal: this.#o.signal,
           ...this.#o.batch,
           drops: this.#o.drops,

@@ -1,30 +1,32 @@
 // Where access LogRecords go: OTLP (gRPC, http/protobuf with Tollgate's protobuf encoder,
 // http/json with the SDK's serializer) with every setting resolved by
 // export/otlp-config.ts, or the stdout JSON sink.
-import { JsonLogsSerializer, LogsExporterMetricsHelper, ProtobufLogsSerializer } from "@opentelemetry/otlp-transformer";
+import { JsonLogsSerializer, ProtobufLogsSerializer } from "@opentelemetry/otlp-transformer";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import type { ExportResultLike, ItemExporter } from "../export/batch-queue.ts";
 import { createOtlpExportDelegate, type OtlpSignalWire } from "../export/otlp-delegate.ts";
 import type { OtlpExporterConfig } from "../export/otlp-config.ts";
-import { encodeLogsExportRequest, prepareLogsExportRequest } from "../export/otlp-proto/logs.ts";
+import { encodeLogRecordItem, encodeLogsExportRequest, type LogsExportItem } from "../export/otlp-proto/logs.ts";
 import type { LineSink } from "./stdout-writer.ts";
 
-export const LOGS_WIRE: OtlpSignalWire<ReadableLogRecord[]> = {
+export const LOGS_WIRE: OtlpSignalWire<LogsExportItem[]> = {
   signal: "LOGS",
   httpPath: "v1/logs",
   grpcService: "LogsExportService",
   grpcPath: "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
   grpcComponentType: "otlp_grpc_log_exporter",
   httpComponentType: "otlp_http_log_exporter",
-  metricsHelper: LogsExporterMetricsHelper,
+  metricsHelper: { name: "log", countItems: (items) => items.length },
   protobuf: { serializeRequest: encodeLogsExportRequest, deserializeResponse: (data) => ProtobufLogsSerializer.deserializeResponse(data) },
-  json: JsonLogsSerializer,
+  // http/json exporters never encode ahead (no encode()), so their batches are log records.
+  json: JsonLogsSerializer as OtlpSignalWire<LogsExportItem[]>["json"],
 };
 
-export function createOtlpLogExporter(config: OtlpExporterConfig): ItemExporter<ReadableLogRecord> {
+/** Protobuf exporters encode each record as it is queued; http/json keeps the records for the SDK's JSON serializer. */
+export function createOtlpLogExporter(config: OtlpExporterConfig): ItemExporter<ReadableLogRecord, LogsExportItem> {
   const delegate = createOtlpExportDelegate(config, LOGS_WIRE);
   if (config.protocol === "http/json") return delegate;
-  return { prepare: prepareLogsExportRequest, export: (items, done) => delegate.export(items, done), shutdown: () => delegate.shutdown() };
+  return { encode: encodeLogRecordItem, export: (items, done) => delegate.export(items, done), shutdown: () => delegate.shutdown() };
 }
 
 function hrToIso(t: readonly [number, number]): string {

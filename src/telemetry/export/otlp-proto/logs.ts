@@ -5,7 +5,7 @@
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import { AccessLogRecord } from "../../logs/record.ts";
 import { lengthTag, ProtoAttributeSink, writeAnyValue, writeKeyValues } from "./attributes.ts";
-import { encodeRequest, prepareRequest } from "./request.ts";
+import { encodeItem, encodeRequest, type EncodedItem } from "./request.ts";
 import type { ProtoWriter } from "./writer.ts";
 
 const TAG_TIME = (1 << 3) | 1;
@@ -22,13 +22,15 @@ const TAG_EVENT_NAME = lengthTag(12);
 
 const sink = new ProtoAttributeSink();
 
-export function encodeLogsExportRequest(records: readonly ReadableLogRecord[]): Uint8Array {
+export type LogsExportItem = ReadableLogRecord | EncodedItem;
+
+export function encodeLogsExportRequest(records: readonly LogsExportItem[]): Uint8Array {
   return encodeRequest(records, writeLogRecord);
 }
 
-/** Encodes the records ahead of the export, in slices that let requests run in between. */
-export function prepareLogsExportRequest(records: readonly ReadableLogRecord[]): Promise<void> {
-  return prepareRequest(records, writeLogRecord);
+/** A log record encoded as it is queued. */
+export function encodeLogRecordItem(record: ReadableLogRecord): EncodedItem {
+  return encodeItem(record, writeLogRecord);
 }
 
 function writeLogRecord(w: ProtoWriter, r: ReadableLogRecord): void {

@@ -2,9 +2,10 @@
 // scope (by identity, in first-seen order, as the SDK's serializers do), each group wrapped
 // in ResourceX { resource, ScopeX { scope, items }, schema_url }.
 //
-// A batch can be encoded ahead of the export in slices, yielding to the event loop between
-// them: one synchronous pass over 512 items held requests up for milliseconds. The export
-// then only copies the prepared bytes into the envelope.
+// An item can be encoded when it is queued (EncodedItem): the request thread then pays a
+// few microseconds per item as each request ends, instead of one synchronous pass over a
+// whole batch that held requests up for milliseconds, and the queue holds bytes instead of
+// the objects behind them. The export only copies the bytes into the envelope.
 import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import { groupByResourceAndScope, lengthTag, writeResourceField, writeScopeField } from "./attributes.ts";
@@ -18,46 +19,44 @@ export interface Grouped {
 /** Writes one item's message body (without its tag and length). */
 export type ItemWriter<T> = (w: ProtoWriter, item: T) => void;
 
-/** Items per slice: about a quarter of a millisecond of encoding. */
-const SLICE = 64;
 const ITEM_TAG = lengthTag(2);
 
-/** The repeated item field of each group, encoded ahead, keyed by the batch array the export will receive. */
-const prepared = new WeakMap<readonly unknown[], Map<Resource, Map<InstrumentationScope, Uint8Array>>>();
+/** One span or log record as the repeated field of its ScopeX message: tag, length, body. */
+export class EncodedItem implements Grouped {
+  readonly resource: Resource;
+  readonly instrumentationScope: InstrumentationScope;
+  readonly bytes: Uint8Array;
 
-function writeItems<T>(w: ProtoWriter, items: readonly T[], from: number, to: number, writeItem: ItemWriter<T>): void {
-  for (let i = from; i < to; i++) {
-    w.uint32(ITEM_TAG);
-    const m = w.begin(2);
-    writeItem(w, items[i]!);
-    w.end(m);
+  constructor(resource: Resource, scope: InstrumentationScope, bytes: Uint8Array) {
+    this.resource = resource;
+    this.instrumentationScope = scope;
+    this.bytes = bytes;
   }
 }
 
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+function writeItem<T>(w: ProtoWriter, item: T, write: ItemWriter<T>): void {
+  w.uint32(ITEM_TAG);
+  const m = w.begin(2);
+  write(w, item);
+  w.end(m);
+}
 
-/** Encodes a batch's items in slices; the request encoder then uses the result. */
-export async function prepareRequest<T extends Grouped>(batch: readonly T[], writeItem: ItemWriter<T>): Promise<void> {
-  const out = new Map<Resource, Map<InstrumentationScope, Uint8Array>>();
-  for (const [resource, byScope] of groupByResourceAndScope(batch)) {
-    const scopes = new Map<InstrumentationScope, Uint8Array>();
-    for (const [scope, items] of byScope) {
-      const w = new ProtoWriter(items.length * 512);
-      for (let from = 0; from < items.length; from += SLICE) {
-        if (from > 0) await yieldToEventLoop();
-        writeItems(w, items, from, Math.min(items.length, from + SLICE), writeItem);
-      }
-      scopes.set(scope, w.finish());
-    }
-    out.set(resource, scopes);
-  }
-  prepared.set(batch, out);
+const itemWriter = new ProtoWriter();
+
+export function encodeItem<T extends Grouped>(item: T, write: ItemWriter<T>): EncodedItem {
+  const w = itemWriter;
+  w.reset();
+  writeItem(w, item, write);
+  // A copy from Node's buffer pool: small items share slabs instead of one allocation each.
+  const bytes = Buffer.allocUnsafe(w.pos);
+  w.buf.copy(bytes, 0, 0, w.pos);
+  return new EncodedItem(item.resource, item.instrumentationScope, bytes);
 }
 
 const writer = new ProtoWriter();
 
-export function encodeRequest<T extends Grouped>(batch: readonly T[], writeItem: ItemWriter<T>): Uint8Array {
-  const ready = prepared.get(batch);
+/** The export request for a batch of items, each already encoded or not. */
+export function encodeRequest<T extends Grouped>(batch: readonly (T | EncodedItem)[], write: ItemWriter<T>): Uint8Array {
   const w = writer;
   w.reset();
   for (const [resource, byScope] of groupByResourceAndScope(batch)) {
@@ -68,9 +67,11 @@ export function encodeRequest<T extends Grouped>(batch: readonly T[], writeItem:
       w.uint32(lengthTag(2));
       const sm = w.begin(3);
       writeScopeField(w, scope);
-      const bytes = ready?.get(resource)?.get(scope);
-      if (bytes !== undefined) w.raw(bytes);
-      else writeItems(w, items, 0, items.length, writeItem);
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]!;
+        if (item instanceof EncodedItem) w.raw(item.bytes);
+        else writeItem(w, item, write);
+      }
       if (scope.schemaUrl) {
         w.uint32(lengthTag(3));
         w.string(scope.schemaUrl);

@@ -6,7 +6,7 @@
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import { BaseSpan } from "../../trace/spans.ts";
 import { lengthTag, ProtoAttributeSink, writeKeyValues } from "./attributes.ts";
-import { encodeRequest, prepareRequest } from "./request.ts";
+import { encodeItem, encodeRequest, type EncodedItem } from "./request.ts";
 import type { ProtoWriter } from "./writer.ts";
 
 const FLAGS_HAS_IS_REMOTE = 0x100;
@@ -30,13 +30,15 @@ const TAG_FLAGS = (16 << 3) | 5;
 
 const sink = new ProtoAttributeSink();
 
-export function encodeTraceExportRequest(spans: readonly ReadableSpan[]): Uint8Array {
+export type TraceExportItem = ReadableSpan | EncodedItem;
+
+export function encodeTraceExportRequest(spans: readonly TraceExportItem[]): Uint8Array {
   return encodeRequest(spans, writeSpan);
 }
 
-/** Encodes the spans ahead of the export, in slices that let requests run in between. */
-export function prepareTraceExportRequest(spans: readonly ReadableSpan[]): Promise<void> {
-  return prepareRequest(spans, writeSpan);
+/** A span encoded as it is queued. */
+export function encodeSpanItem(span: ReadableSpan): EncodedItem {
+  return encodeItem(span, writeSpan);
 }
 
 function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
