@@ -23,6 +23,7 @@ import { median } from "./lib/stats.ts";
 import { loadProblem, measureThroughput, type ThroughputResult } from "./lib/throughput.ts";
 import { sleep } from "./lib/wait.ts";
 import { SCENARIOS, urlOf, type BenchEnv, type ScenarioId, type ScenarioSpec } from "./scenarios.ts";
+import { buildPackage } from "./targets/built.ts";
 import { launchScript, setChildDeadline, type Launched } from "./targets/launch.ts";
 import { findNginx, startNginxUpstream } from "./targets/nginx.ts";
 
@@ -90,6 +91,19 @@ log(`machine: ${results.machine.cpuModel}, ${results.machine.cores} cores, Node 
 log(`time budget ${Math.round(budgetMs / 1000)} s; work dir ${workDir}`);
 
 // ---------------------------------------------------------------- processes
+// The gateway runs as users run it: the compiled package (bin/tollgate.js → dist/), built
+// from the current sources into the work dir, unless --tollgate-entry src asks for the
+// sources through type stripping.
+let tollgateCli: string | undefined;
+if (settings.tollgateEntry === "dist" && specs.some((s) => s.id.startsWith("tollgate-"))) {
+  try {
+    tollgateCli = buildPackage(workDir);
+    log(`built the package: ${tollgateCli}`);
+  } catch (error) {
+    process.stderr.write(`cannot build the gateway: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+}
 const upstream: Launched =
   nginx === undefined ? await launchScript("upstream", "upstream.ts") : await startNginxUpstream(nginx, workDir);
 log(`upstream: ${results.upstream} on port ${upstream.port}`);
@@ -103,6 +117,8 @@ const env: BenchEnv = {
   blackholePort: blackhole.port,
   nginx,
   tollgateNodeFlags: settings.tollgateNodeFlags,
+  tollgateCli,
+  tollgateMaxConnections: settings.tollgateMaxConnections,
 };
 
 interface Running {
@@ -327,7 +343,7 @@ results.loadAtEnd = currentLoad();
 results.finishedAt = new Date().toISOString();
 
 mkdirSync(resultsDir, { recursive: true });
-const base = join(resultsDir, settings.quick ? "quick" : "bench");
+const base = join(resultsDir, options.out);
 const markdown = renderMarkdown(results);
 writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + "\n");
 writeFileSync(`${base}.md`, markdown);

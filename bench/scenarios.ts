@@ -12,6 +12,9 @@ export interface BenchEnv {
   readonly blackholePort: number;
   readonly nginx: string | undefined;
   readonly tollgateNodeFlags: readonly string[];
+  /** The gateway's entry point: a built package's bin/tollgate.js, or undefined for src/cli/main.ts. */
+  readonly tollgateCli: string | undefined;
+  readonly tollgateMaxConnections: number | undefined;
 }
 
 export type ExportCheck = "traces+logs" | "traces" | undefined;
@@ -58,6 +61,8 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
         upstreamPort: env.upstream.port,
         telemetry: { kind: "off" },
         nodeFlags: env.tollgateNodeFlags,
+        ...(env.tollgateCli === undefined ? {} : { cli: env.tollgateCli }),
+        ...(env.tollgateMaxConnections === undefined ? {} : { maxConnections: env.tollgateMaxConnections }),
       }),
     exports: undefined,
   },
@@ -72,6 +77,8 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
         upstreamPort: env.upstream.port,
         telemetry: { kind: "full", collectorPort: env.receiverPort },
         nodeFlags: env.tollgateNodeFlags,
+        ...(env.tollgateCli === undefined ? {} : { cli: env.tollgateCli }),
+        ...(env.tollgateMaxConnections === undefined ? {} : { maxConnections: env.tollgateMaxConnections }),
       }),
     exports: "traces+logs",
   },
@@ -86,6 +93,8 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
         upstreamPort: env.upstream.port,
         telemetry: { kind: "full", collectorPort: env.blackholePort },
         nodeFlags: env.tollgateNodeFlags,
+        ...(env.tollgateCli === undefined ? {} : { cli: env.tollgateCli }),
+        ...(env.tollgateMaxConnections === undefined ? {} : { maxConnections: env.tollgateMaxConnections }),
       }),
     exports: undefined,
   },

@@ -8,6 +8,8 @@ export interface RunOptions {
   readonly settings: Settings;
   /** Only these scenarios (plus direct, which everything is compared with). */
   readonly only: readonly ScenarioId[] | undefined;
+  /** Base name of the result files in bench/results/ (default `bench`, or `quick` with --quick). */
+  readonly out: string;
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--duration S] [--warmup S] [--connections N]
@@ -20,7 +22,12 @@ export const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--duration
   --soak S       black-hole soak length (default 60; 0 skips; quick 0)
   --only LIST    scenario ids: direct, tollgate-off, tollgate-full, tollgate-blackhole,
                  fastify-http-proxy, http-proxy, http-proxy-otel, nginx-proxy
-  --tollgate-node-flags "FLAGS"  extra node flags for the gateway, e.g. "--max-semi-space-size=32"`;
+  --tollgate-node-flags "FLAGS"  extra node flags for the gateway, e.g. "--max-semi-space-size=32"
+  --tollgate-entry dist|src      dist (default): build the sources into a package in the work dir and run
+                 its bin/tollgate.js, as the container image does; src: run src/cli/main.ts (type stripping)
+  --tollgate-max-connections N  the bench Backend's connectionPool.maxConnections (default: the gateway's, 128)
+  --out NAME     result file base name in bench/results/ (default bench, quick with --quick), so a
+                 subset or experiment does not overwrite the committed full run`;
 
 export function parseRunOptions(argv: readonly string[]): RunOptions {
   const { values } = parseArgs({
@@ -34,6 +41,9 @@ export function parseRunOptions(argv: readonly string[]): RunOptions {
       soak: { type: "string" },
       only: { type: "string" },
       "tollgate-node-flags": { type: "string" },
+      "tollgate-entry": { type: "string" },
+      out: { type: "string" },
+      "tollgate-max-connections": { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -60,9 +70,21 @@ export function parseRunOptions(argv: readonly string[]): RunOptions {
     rssDurationS: quick ? 2 : 10,
     soakS: num(values.soak, quick ? 0 : 60, "soak"),
     tollgateNodeFlags: (values["tollgate-node-flags"] ?? "").split(/\s+/).filter((f) => f !== ""),
+    tollgateEntry: entryOption(values["tollgate-entry"]),
+    ...(values["tollgate-max-connections"] === undefined
+      ? {}
+      : { tollgateMaxConnections: Math.max(1, Math.round(num(values["tollgate-max-connections"], 0, "tollgate-max-connections"))) }),
   };
   const only = values.only?.split(",").map((s) => s.trim()).filter((s) => s !== "") as ScenarioId[] | undefined;
-  return { settings, only };
+  const out = values.out ?? (quick ? "quick" : "bench");
+  if (!/^[A-Za-z0-9._-]+$/.test(out)) throw new Error(`--out must be a plain file name, got ${JSON.stringify(out)}`);
+  return { settings, only, out };
+}
+
+function entryOption(text: string | undefined): "dist" | "src" {
+  if (text === undefined || text === "dist") return "dist";
+  if (text === "src") return "src";
+  throw new Error(`--tollgate-entry must be dist or src, got ${JSON.stringify(text)}`);
 }
 
 /** An upper bound on the run's wall time, used to kill everything if it hangs. */

@@ -20,6 +20,13 @@ export function renderMarkdown(r: BenchResults): string {
     "",
   );
 
+  out.push(
+    s.tollgateEntry === "src"
+      ? "Tollgate ran from its TypeScript sources (`node src/cli/main.ts run`, type stripping)."
+      : "Tollgate ran as the container image runs it: `node bin/tollgate.js run` on the compiled `dist/`, built from the same sources for this run.",
+    "",
+  );
+  if (s.tollgateMaxConnections !== undefined) out.push(`The bench Backend set \`connectionPool.maxConnections: ${s.tollgateMaxConnections}\`.`, "");
   if (s.tollgateNodeFlags.length > 0) out.push(`Tollgate ran with extra node flags: \`${s.tollgateNodeFlags.join(" ")}\`.`, "");
   out.push("## Throughput", "");
   out.push(
@@ -69,7 +76,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push("## Memory (RSS from /proc/PID/status VmRSS, MB = 10^6 bytes)", "");
   for (const m of r.rssAtConnections) {
     out.push(
-      `- ${m.id} at ${fmt(m.connections)} connections: ${fmt(m.beforeMB, 1)} MB idle, peak ${fmt(m.peakMB, 1)} MB under load ` +
+      `- ${m.id} at ${fmt(m.connections)} connections: ${fmt(m.beforeMB, 1)} MB at rest before it (after the throughput rounds), peak ${fmt(m.peakMB, 1)} MB under load ` +
         `(${fmt(m.rps)} req/s)${m.problem === undefined ? "" : `; problem: ${m.problem}`}`,
     );
   }

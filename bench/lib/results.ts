@@ -20,6 +20,10 @@ export interface Settings {
   readonly soakS: number;
   /** Extra node flags for every Tollgate process (experiments such as heap sizing). */
   readonly tollgateNodeFlags: readonly string[];
+  /** `dist`: the compiled package through bin/tollgate.js, as the image runs it; `src`: the sources through type stripping. */
+  readonly tollgateEntry: "dist" | "src";
+  /** The bench Backend's connectionPool.maxConnections, when set (else the gateway default). */
+  readonly tollgateMaxConnections?: number;
 }
 
 export interface Medians {

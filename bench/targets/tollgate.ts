@@ -21,6 +21,8 @@ export interface TollgateOptions {
   readonly nodeFlags?: readonly string[];
   /** The entry point to run: `src/cli/main.ts` (default) or a built package's `bin/tollgate.js`. */
   readonly cli?: string;
+  /** The Backend's connectionPool.maxConnections; undefined = the gateway default. */
+  readonly maxConnections?: number;
   /** Extra environment for the gateway (tuning experiments). */
   readonly env?: Readonly<Record<string, string>>;
   readonly graceMs?: number;
@@ -30,7 +32,7 @@ export function tollgateAvailable(): string | undefined {
   return existsSync(tollgateCli) ? undefined : `${tollgateCli} does not exist yet`;
 }
 
-export function tollgateConfig(listenerPort: number, upstreamPort: number, telemetry: TelemetryMode): string {
+export function tollgateConfig(listenerPort: number, upstreamPort: number, telemetry: TelemetryMode, maxConnections?: number): string {
   const core = `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata:
@@ -53,7 +55,7 @@ spec:
     - ip:
         address: 127.0.0.1
         port: ${upstreamPort}
----
+${maxConnections === undefined ? "" : `  connectionPool:\n    maxConnections: ${maxConnections}\n`}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:
@@ -120,7 +122,7 @@ export function telemetryEnv(telemetry: TelemetryMode): Record<string, string> {
 export async function startTollgate(options: TollgateOptions): Promise<Launched> {
   const [listenerPort, opsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
   const configFile = join(options.dir, `${options.name}.yaml`);
-  writeFileSync(configFile, tollgateConfig(listenerPort, options.upstreamPort, options.telemetry));
+  writeFileSync(configFile, tollgateConfig(listenerPort, options.upstreamPort, options.telemetry, options.maxConnections));
   const logFile = join(options.dir, `${options.name}.log`);
   const env: Record<string, string> = {
     TOLLGATE_OPS_ADDR: `127.0.0.1:${opsPort}`,

@@ -1,0 +1,121 @@
+// `node bench/ab.ts`: two gateways side by side, differing only in node flags or environment,
+// measured in interleaved rounds (A B A B ...) so drift on a shared machine hits both alike.
+// Per round: req/s, process CPU µs per request (/proc/PID/stat, GC threads included) and
+// peak VmRSS; then the medians. For tuning decisions like a V8 flag's CPU cost.
+//   --a "FLAGS" / --b "FLAGS"   node flags of gateway A and B (default none)
+//   --a-env K=V,... / --b-env   extra environment of A and B
+//   --mode off|full|blackhole   telemetry (default off)
+//   --entry dist|src            built package (default) or the sources
+//   --rounds N                  interleaved rounds (default 4)
+//   --duration S                seconds per round (default 8)
+//   --connections N             closed-loop connections (default 100)
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { armGlobalDeadline, stopAll } from "./lib/children.ts";
+import { RssSampler } from "./lib/rss.ts";
+import { median } from "./lib/stats.ts";
+import { loadProblem, measureThroughput } from "./lib/throughput.ts";
+import { buildPackage } from "./targets/built.ts";
+import { launchScript, setChildDeadline, type Launched } from "./targets/launch.ts";
+import { findNginx, startNginxUpstream } from "./targets/nginx.ts";
+import { startTollgate, type TelemetryMode } from "./targets/tollgate.ts";
+
+const { values } = parseArgs({
+  options: {
+    a: { type: "string", default: "" },
+    b: { type: "string", default: "" },
+    "a-env": { type: "string", default: "" },
+    "b-env": { type: "string", default: "" },
+    mode: { type: "string", default: "off" },
+    entry: { type: "string", default: "dist" },
+    rounds: { type: "string", default: "4" },
+    duration: { type: "string", default: "8" },
+    connections: { type: "string", default: "100" },
+  },
+  strict: true,
+});
+const words = (text: string | undefined): string[] => (text ?? "").split(/\s+/).filter((w) => w !== "");
+function envOf(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (text ?? "").split(",").filter((p) => p !== "")) {
+    const eq = pair.indexOf("=");
+    if (eq < 1) throw new Error(`expected K=V, got ${JSON.stringify(pair)}`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+const mode = values.mode as string;
+if (!["off", "full", "blackhole"].includes(mode)) throw new Error("--mode must be off, full or blackhole");
+const rounds = Number(values.rounds);
+const durationS = Number(values.duration);
+const connections = Number(values.connections);
+
+const budgetMs = (2 * rounds * (durationS + 2) + 120) * 1000;
+armGlobalDeadline(budgetMs);
+setChildDeadline(Date.now() + budgetMs + 30_000);
+const workDir = mkdtempSync(join(tmpdir(), "tollgate-ab-"));
+const cli = values.entry === "src" ? undefined : buildPackage(workDir);
+const nginx = findNginx();
+const upstream: Launched = nginx === undefined ? await launchScript("upstream", "upstream.ts") : await startNginxUpstream(nginx, workDir);
+let telemetry: TelemetryMode = { kind: "off" };
+if (mode !== "off") {
+  const collector = await launchScript(mode === "full" ? "ack-receiver" : "blackhole", mode === "full" ? "ack-receiver.ts" : "blackhole.ts");
+  telemetry = { kind: "full", collectorPort: collector.port };
+}
+
+interface Side {
+  readonly name: "A" | "B";
+  readonly label: string;
+  readonly gateway: Launched;
+  readonly rows: { rps: number; cpuUs: number; peakMB: number; problem: string | undefined }[];
+}
+async function side(name: "A" | "B", flags: string, env: string): Promise<Side> {
+  const gateway = await startTollgate({
+    name: `tollgate-${name}`,
+    dir: workDir,
+    upstreamPort: upstream.port,
+    telemetry,
+    nodeFlags: words(flags),
+    env: envOf(env),
+    ...(cli === undefined ? {} : { cli }),
+  });
+  return { name, label: `${flags === "" ? "(no flags)" : flags}${env === "" ? "" : ` ${env}`}`, gateway, rows: [] };
+}
+const sides = [await side("A", values.a as string, values["a-env"] as string), await side("B", values.b as string, values["b-env"] as string)];
+
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+for (const s of sides) await measureThroughput(`http://127.0.0.1:${s.gateway.port}/`, { durationS: 3, connections }); // warm-up
+for (let round = 1; round <= rounds; round++) {
+  for (const s of round % 2 === 1 ? sides : [...sides].reverse()) {
+    const sampler = new RssSampler(s.gateway.pid, 250);
+    const cpu0 = cpuTicks(s.gateway.pid);
+    const run = await measureThroughput(`http://127.0.0.1:${s.gateway.port}/`, { durationS, connections });
+    const ticks = cpuTicks(s.gateway.pid) - cpu0;
+    sampler.stop();
+    const row = { rps: run.rps, cpuUs: (ticks * 10_000) / Math.max(1, run.requests), peakMB: sampler.peak(), problem: loadProblem(run) };
+    s.rows.push(row);
+    process.stderr.write(`ab: round ${round} ${s.name}: ${Math.round(row.rps)} req/s, ${row.cpuUs.toFixed(1)} µs/req, peak ${row.peakMB.toFixed(1)} MB${row.problem === undefined ? "" : `, ${row.problem}`}\n`);
+  }
+}
+
+const lines = [
+  `telemetry ${mode}, entry ${values.entry}, ${rounds} interleaved rounds of ${durationS} s at ${connections} connections; medians (min-max)`,
+  "",
+  "| | flags | req/s | CPU µs/request | peak VmRSS MB |",
+  "|---|---|---:|---:|---:|",
+];
+const span = (xs: number[], digits: number): string =>
+  `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
+for (const s of sides) {
+  lines.push(`| ${s.name} | \`${s.label}\` | ${span(s.rows.map((r) => r.rps), 0)} | ${span(s.rows.map((r) => r.cpuUs), 1)} | ${span(s.rows.map((r) => r.peakMB), 1)} |`);
+}
+process.stdout.write(lines.join("\n") + "\n");
+await stopAll(5000);
+rmSync(workDir, { recursive: true, force: true });
+process.exit(0);
