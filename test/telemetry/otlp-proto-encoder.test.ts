@@ -12,8 +12,8 @@ import { ProtobufLogsSerializer, ProtobufTraceSerializer } from "@opentelemetry/
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
-import { encodeLogRecordItem, encodeLogsExportRequest } from "../../src/telemetry/export/otlp-proto/logs.ts";
-import { encodeSpanItem, encodeTraceExportRequest } from "../../src/telemetry/export/otlp-proto/trace.ts";
+import { ENCODED_LOG_BATCHES, encodeLogsExportRequest } from "../../src/telemetry/export/otlp-proto/logs.ts";
+import { ENCODED_SPAN_BATCHES, encodeTraceExportRequest } from "../../src/telemetry/export/otlp-proto/trace.ts";
 import { TOLLGATE_SCOPE } from "../../src/telemetry/semconv.ts";
 import { OTLP_PROTO_DIR } from "../support/otlp-receiver.ts";
 import { accessLog, accessLogRecords, fixtureResource, ownSpans, ruleTracing } from "./span-fixtures.ts";
@@ -152,16 +152,19 @@ test("access log records: the SDK's exact bytes with trace context, without it, 
   sameLogBytes([...accessLogRecords(3), ...accessLogRecords(3, other), ...accessLogRecords(2)]);
 });
 
-test("items encoded as they are queued, alone or mixed with unencoded ones, give the same request bytes", () => {
+test("batches encoded as their items are queued give the same request bytes, over several resources and scopes", () => {
   const spans = ownSpans(40, ruleTracing({ requestHeaderAttrs: [{ name: "tenant", header: "x-tenant", defaultValue: undefined }] }));
   const expected = sameTraceBytes(spans);
-  const encoded = spans.map((s) => encodeSpanItem(s));
+  const batch = ENCODED_SPAN_BATCHES.create();
+  for (const s of spans) ENCODED_SPAN_BATCHES.add(batch, s);
+  assert.equal(batch.count, 80);
   // The queue keeps bytes: a change made to a span after it was queued does not reach the export.
   (spans[1] as unknown as { method: string }).method = "PATCH";
-  assert.equal(Buffer.from(encodeTraceExportRequest(encoded)).toString("hex"), expected.toString("hex"));
+  assert.equal(Buffer.from(encodeTraceExportRequest(batch)).toString("hex"), expected.toString("hex"));
   assert.notEqual(Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!).toString("hex"), expected.toString("hex"));
   const other = accessLog({ scope: { name: "my-log", version: "2", schemaUrl: undefined } }, resourceFromAttributes({ "service.name": "b" }));
   const records = [...accessLogRecords(7), ...accessLogRecords(9, other), ...accessLogRecords(5)];
-  const mixed = records.map((r, i) => (i % 3 === 0 ? r : encodeLogRecordItem(r)));
-  assert.equal(Buffer.from(encodeLogsExportRequest(mixed)).toString("hex"), sameLogBytes(records).toString("hex"));
+  const logBatch = ENCODED_LOG_BATCHES.create();
+  for (const r of records) ENCODED_LOG_BATCHES.add(logBatch, r);
+  assert.equal(Buffer.from(encodeLogsExportRequest(logBatch)).toString("hex"), sameLogBytes(records).toString("hex"));
 });

@@ -16,15 +16,31 @@ export interface ExportResultLike {
 }
 
 /**
- * What the OTel SDK exporters (span, log record) look like from here. An exporter may keep
- * its own form of each item (Q): encode() turns an accepted item into it at push time, so
- * the queue holds compact bytes instead of objects and the export only concatenates them.
+ * How an exporter wants its batches built. The default is an array of the items; the OTLP
+ * protobuf exporters encode each item into their batch as it is queued, so a queued span
+ * is bytes in a buffer, not objects the garbage collector must copy and promote.
  */
-export interface ItemExporter<T, Q = T> {
-  encode?(item: T): Q;
-  export(items: Q[], resultCallback: (result: ExportResultLike) => void): void;
+export interface BatchFormat<T, B> {
+  create(): B;
+  add(batch: B, item: T): void;
+}
+
+/** What the OTel SDK exporters (span, log record) look like from here. */
+export interface ItemExporter<T, B = T[]> {
+  readonly format?: BatchFormat<T, B>;
+  export(batch: B, resultCallback: (result: ExportResultLike) => void): void;
   shutdown(): Promise<void>;
   forceFlush?(): Promise<void>;
+}
+
+const ARRAY_FORMAT: BatchFormat<unknown, unknown[]> = {
+  create: () => [],
+  add: (batch, item) => void batch.push(item),
+};
+
+interface Pending<B> {
+  readonly data: B;
+  count: number;
 }
 
 export interface BatchQueueOptions {
@@ -47,11 +63,13 @@ const SUCCESS = 0;
 export const MAX_CONCURRENT_EXPORTS = 4;
 export const MAX_EXPORTS_AWAITING = MAX_CONCURRENT_EXPORTS + 2;
 
-export class BatchQueue<T, Q = unknown> {
-  readonly #exporter: ItemExporter<T, Q>;
-  readonly #encode: ((item: T) => Q) | undefined;
+export class BatchQueue<T, B = unknown> {
+  readonly #exporter: ItemExporter<T, B>;
+  readonly #format: BatchFormat<T, B>;
   readonly #o: BatchQueueOptions;
-  #items: Q[] = [];
+  /** Batches being filled, oldest first; every one but the last is full. */
+  #pending: Pending<B>[] = [];
+  #length = 0;
   #timer: NodeJS.Timeout | undefined = undefined;
   #immediate: NodeJS.Immediate | undefined = undefined;
   readonly #running = new Set<Promise<void>>();
@@ -63,9 +81,10 @@ export class BatchQueue<T, Q = unknown> {
   /** Items handed to the exporter and acknowledged; for tests and the admin. */
   exported = 0;
 
-  constructor(exporter: ItemExporter<T, Q>, options: BatchQueueOptions) {
+  constructor(exporter: ItemExporter<T, B>, options: BatchQueueOptions) {
     this.#exporter = exporter;
-    this.#encode = exporter.encode?.bind(exporter);
+    // Without a format the exporter takes arrays of items (B = T[]).
+    this.#format = exporter.format ?? (ARRAY_FORMAT as unknown as BatchFormat<T, B>);
     this.#o = {
       ...options,
       maxExportBatchSize: Math.max(1, Math.min(options.maxExportBatchSize, options.maxQueueSize)),
@@ -73,7 +92,7 @@ export class BatchQueue<T, Q = unknown> {
   }
 
   get length(): number {
-    return this.#items.length;
+    return this.#length;
   }
 
   /** Batches being exported now. */
@@ -81,14 +100,25 @@ export class BatchQueue<T, Q = unknown> {
     return this.#running.size;
   }
 
+  #fullBatchWaiting(): boolean {
+    const first = this.#pending[0];
+    return first !== undefined && first.count >= this.#o.maxExportBatchSize;
+  }
+
   push(item: T): void {
-    if (this.#closed || this.#items.length >= this.#o.maxQueueSize) {
+    if (this.#closed || this.#length >= this.#o.maxQueueSize) {
       this.#o.drops.add(this.#o.signal, this.#closed ? "shutdown" : "queue_full", 1);
       return;
     }
-    // Without encode(), the exporter's form is the item itself (Q = T).
-    this.#items.push(this.#encode === undefined ? (item as unknown as Q) : this.#encode(item));
-    if (this.#items.length >= this.#o.maxExportBatchSize) {
+    let last = this.#pending[this.#pending.length - 1];
+    if (last === undefined || last.count >= this.#o.maxExportBatchSize) {
+      last = { data: this.#format.create(), count: 0 };
+      this.#pending.push(last);
+    }
+    this.#format.add(last.data, item);
+    last.count++;
+    this.#length++;
+    if (last.count >= this.#o.maxExportBatchSize) {
       if (this.#running.size < MAX_CONCURRENT_EXPORTS && this.#immediate === undefined) this.#immediate = setImmediate(this.#onTick);
     } else if (this.#timer === undefined) {
       this.#timer = setTimeout(this.#onTick, this.#o.scheduledDelayMs);
@@ -99,39 +129,39 @@ export class BatchQueue<T, Q = unknown> {
   /** Full batches go out while there is room; a partial one only when the schedule fired and nothing is in flight. */
   readonly #onTick = (): void => {
     this.#immediate = undefined;
-    const scheduled = this.#timer !== undefined && this.#items.length < this.#o.maxExportBatchSize;
+    const scheduled = this.#timer !== undefined && !this.#fullBatchWaiting();
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    while (this.#running.size < MAX_CONCURRENT_EXPORTS && this.#items.length >= this.#o.maxExportBatchSize) this.#exportNext();
-    if (scheduled && this.#running.size === 0 && this.#items.length > 0) this.#exportNext();
+    while (this.#running.size < MAX_CONCURRENT_EXPORTS && this.#fullBatchWaiting()) this.#exportNext();
+    if (scheduled && this.#running.size === 0 && this.#length > 0) this.#exportNext();
     this.#rearm();
   };
 
   /** Items left behind get the scheduled delay, unless exports in flight will pick them up. */
   #rearm(): void {
-    if (this.#closed || this.#items.length === 0 || this.#timer !== undefined) return;
+    if (this.#closed || this.#length === 0 || this.#timer !== undefined) return;
     this.#timer = setTimeout(this.#onTick, this.#o.scheduledDelayMs);
     this.#timer.unref();
   }
 
-  /** Export one batch; when it settles, send the next full batch, or leave the rest to the timer. */
+  /** Export the oldest batch; when it settles, send the next full batch, or leave the rest to the timer. */
   #exportNext(): Promise<void> {
-    if (this.#items.length === 0) return Promise.resolve();
-    const batch = this.#items.length <= this.#o.maxExportBatchSize ? this.#items : this.#items.slice(0, this.#o.maxExportBatchSize);
-    this.#items = batch === this.#items ? [] : this.#items.slice(batch.length);
-    const done: Promise<void> = this.#exportBatch(batch).finally(() => {
+    const next = this.#pending.shift();
+    if (next === undefined) return Promise.resolve();
+    this.#length -= next.count;
+    const done: Promise<void> = this.#exportBatch(next.data, next.count).finally(() => {
       this.#running.delete(done);
       if (this.#closed) return;
-      if (this.#items.length >= this.#o.maxExportBatchSize) this.#immediate ??= setImmediate(this.#onTick);
+      if (this.#fullBatchWaiting()) this.#immediate ??= setImmediate(this.#onTick);
       else this.#rearm();
     });
     this.#running.add(done);
     return done;
   }
 
-  #exportBatch(batch: Q[]): Promise<void> {
+  #exportBatch(batch: B, count: number): Promise<void> {
     return new Promise<void>((resolve) => {
       let settled = false;
       const finish = (ok: boolean, reason: "export_failed" | "export_timeout" | "shutdown", cause: string): void => {
@@ -139,10 +169,10 @@ export class BatchQueue<T, Q = unknown> {
         settled = true;
         clearTimeout(timeout);
         this.#abandon.delete(abandon);
-        if (ok) this.exported += batch.length;
+        if (ok) this.exported += count;
         else {
-          this.#o.drops.add(this.#o.signal, reason, batch.length);
-          if (reason !== "shutdown") this.#o.warning?.failure(this.#o.signal, batch.length, cause);
+          this.#o.drops.add(this.#o.signal, reason, count);
+          if (reason !== "shutdown") this.#o.warning?.failure(this.#o.signal, count, cause);
         }
         resolve();
       };
@@ -181,7 +211,7 @@ export class BatchQueue<T, Q = unknown> {
     const deadline = Date.now() + timeoutMs;
     const work = (async () => {
       while (Date.now() < deadline) {
-        if (this.#items.length > 0 && this.#running.size < MAX_CONCURRENT_EXPORTS) void this.#exportNext();
+        if (this.#length > 0 && this.#running.size < MAX_CONCURRENT_EXPORTS) void this.#exportNext();
         else if (this.#running.size > 0) await Promise.race(this.#running);
         else break;
       }
@@ -198,8 +228,9 @@ export class BatchQueue<T, Q = unknown> {
     if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     this.#timer = undefined;
     this.#immediate = undefined;
-    this.#o.drops.add(this.#o.signal, "shutdown", this.#items.length);
-    this.#items = [];
+    this.#o.drops.add(this.#o.signal, "shutdown", this.#length);
+    this.#pending = [];
+    this.#length = 0;
     const left = Math.max(1, timeoutMs - (Date.now() - started));
     await raceTimeout(
       this.#exporter.shutdown().catch(() => undefined),

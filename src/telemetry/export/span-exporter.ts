@@ -6,26 +6,27 @@ import { ConsoleSpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace
 import type { ItemExporter } from "./batch-queue.ts";
 import { createOtlpExportDelegate, type OtlpSignalWire } from "./otlp-delegate.ts";
 import type { OtlpExporterConfig } from "./otlp-config.ts";
-import { encodeSpanItem, encodeTraceExportRequest, type TraceExportItem } from "./otlp-proto/trace.ts";
+import { EncodedBatch } from "./otlp-proto/request.ts";
+import { ENCODED_SPAN_BATCHES, encodeTraceExportRequest, type TraceExportBatch } from "./otlp-proto/trace.ts";
 
-export const TRACES_WIRE: OtlpSignalWire<TraceExportItem[]> = {
+export const TRACES_WIRE: OtlpSignalWire<TraceExportBatch> = {
   signal: "TRACES",
   httpPath: "v1/traces",
   grpcService: "TraceExportService",
   grpcPath: "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
   grpcComponentType: "otlp_grpc_span_exporter",
   httpComponentType: "otlp_http_span_exporter",
-  metricsHelper: { name: "span", countItems: (items) => items.length },
+  metricsHelper: { name: "span", countItems: (batch) => (batch instanceof EncodedBatch ? batch.count : batch.length) },
   protobuf: { serializeRequest: encodeTraceExportRequest, deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data) },
-  // http/json exporters never encode ahead (no encode()), so their batches are spans.
-  json: JsonTraceSerializer as OtlpSignalWire<TraceExportItem[]>["json"],
+  // http/json exporters keep array batches (no format), so their batches are spans.
+  json: JsonTraceSerializer as OtlpSignalWire<TraceExportBatch>["json"],
 };
 
-/** Protobuf exporters encode each span as it is queued; http/json keeps the spans for the SDK's JSON serializer. */
-export function createOtlpSpanExporter(config: OtlpExporterConfig): ItemExporter<ReadableSpan, TraceExportItem> {
+/** Protobuf exporters encode each span into its batch as it is queued; http/json keeps the spans for the SDK's JSON serializer. */
+export function createOtlpSpanExporter(config: OtlpExporterConfig): ItemExporter<ReadableSpan, TraceExportBatch> {
   const delegate = createOtlpExportDelegate(config, TRACES_WIRE);
-  if (config.protocol === "http/json") return delegate;
-  return { encode: encodeSpanItem, export: (items, done) => delegate.export(items, done), shutdown: () => delegate.shutdown() };
+  if (config.protocol === "http/json") return delegate as ItemExporter<ReadableSpan, TraceExportBatch>;
+  return { format: ENCODED_SPAN_BATCHES, export: (batch, done) => delegate.export(batch, done), shutdown: () => delegate.shutdown() };
 }
 
 export function createConsoleSpanExporter(): ItemExporter<ReadableSpan> {

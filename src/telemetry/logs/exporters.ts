@@ -6,27 +6,28 @@ import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import type { ExportResultLike, ItemExporter } from "../export/batch-queue.ts";
 import { createOtlpExportDelegate, type OtlpSignalWire } from "../export/otlp-delegate.ts";
 import type { OtlpExporterConfig } from "../export/otlp-config.ts";
-import { encodeLogRecordItem, encodeLogsExportRequest, type LogsExportItem } from "../export/otlp-proto/logs.ts";
+import { ENCODED_LOG_BATCHES, encodeLogsExportRequest, type LogsExportBatch } from "../export/otlp-proto/logs.ts";
+import { EncodedBatch } from "../export/otlp-proto/request.ts";
 import type { LineSink } from "./stdout-writer.ts";
 
-export const LOGS_WIRE: OtlpSignalWire<LogsExportItem[]> = {
+export const LOGS_WIRE: OtlpSignalWire<LogsExportBatch> = {
   signal: "LOGS",
   httpPath: "v1/logs",
   grpcService: "LogsExportService",
   grpcPath: "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
   grpcComponentType: "otlp_grpc_log_exporter",
   httpComponentType: "otlp_http_log_exporter",
-  metricsHelper: { name: "log", countItems: (items) => items.length },
+  metricsHelper: { name: "log", countItems: (batch) => (batch instanceof EncodedBatch ? batch.count : batch.length) },
   protobuf: { serializeRequest: encodeLogsExportRequest, deserializeResponse: (data) => ProtobufLogsSerializer.deserializeResponse(data) },
-  // http/json exporters never encode ahead (no encode()), so their batches are log records.
-  json: JsonLogsSerializer as OtlpSignalWire<LogsExportItem[]>["json"],
+  // http/json exporters keep array batches (no format), so their batches are log records.
+  json: JsonLogsSerializer as OtlpSignalWire<LogsExportBatch>["json"],
 };
 
-/** Protobuf exporters encode each record as it is queued; http/json keeps the records for the SDK's JSON serializer. */
-export function createOtlpLogExporter(config: OtlpExporterConfig): ItemExporter<ReadableLogRecord, LogsExportItem> {
+/** Protobuf exporters encode each record into its batch as it is queued; http/json keeps the records for the SDK's JSON serializer. */
+export function createOtlpLogExporter(config: OtlpExporterConfig): ItemExporter<ReadableLogRecord, LogsExportBatch> {
   const delegate = createOtlpExportDelegate(config, LOGS_WIRE);
-  if (config.protocol === "http/json") return delegate;
-  return { encode: encodeLogRecordItem, export: (items, done) => delegate.export(items, done), shutdown: () => delegate.shutdown() };
+  if (config.protocol === "http/json") return delegate as ItemExporter<ReadableLogRecord, LogsExportBatch>;
+  return { format: ENCODED_LOG_BATCHES, export: (batch, done) => delegate.export(batch, done), shutdown: () => delegate.shutdown() };
 }
 
 function hrToIso(t: readonly [number, number]): string {

@@ -5,7 +5,8 @@
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import { AccessLogRecord } from "../../logs/record.ts";
 import { lengthTag, ProtoAttributeSink, writeAnyValue, writeKeyValues } from "./attributes.ts";
-import { encodeItem, encodeRequest, type EncodedItem } from "./request.ts";
+import type { BatchFormat } from "../batch-queue.ts";
+import { EncodedBatch, encodeInto, encodeRequest } from "./request.ts";
 import type { ProtoWriter } from "./writer.ts";
 
 const TAG_TIME = (1 << 3) | 1;
@@ -22,16 +23,17 @@ const TAG_EVENT_NAME = lengthTag(12);
 
 const sink = new ProtoAttributeSink();
 
-export type LogsExportItem = ReadableLogRecord | EncodedItem;
+export type LogsExportBatch = EncodedBatch | readonly ReadableLogRecord[];
 
-export function encodeLogsExportRequest(records: readonly LogsExportItem[]): Uint8Array {
-  return encodeRequest(records, writeLogRecord);
+export function encodeLogsExportRequest(batch: LogsExportBatch): Uint8Array {
+  return encodeRequest(batch, writeLogRecord);
 }
 
-/** A log record encoded as it is queued. */
-export function encodeLogRecordItem(record: ReadableLogRecord): EncodedItem {
-  return encodeItem(record, writeLogRecord);
-}
+/** Batches whose log records are encoded as they are queued. */
+export const ENCODED_LOG_BATCHES: BatchFormat<ReadableLogRecord, EncodedBatch> = {
+  create: () => new EncodedBatch(),
+  add: (batch, record) => encodeInto(batch, record, writeLogRecord),
+};
 
 function writeLogRecord(w: ProtoWriter, r: ReadableLogRecord): void {
   const time = r.hrTime;

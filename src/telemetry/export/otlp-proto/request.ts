@@ -2,10 +2,11 @@
 // scope (by identity, in first-seen order, as the SDK's serializers do), each group wrapped
 // in ResourceX { resource, ScopeX { scope, items }, schema_url }.
 //
-// An item can be encoded when it is queued (EncodedItem): the request thread then pays a
-// few microseconds per item as each request ends, instead of one synchronous pass over a
-// whole batch that held requests up for milliseconds, and the queue holds bytes instead of
-// the objects behind them. The export only copies the bytes into the envelope.
+// A batch can be encoded as its items are queued (EncodedBatch): the request thread then
+// pays a few microseconds per item as each request ends, instead of one synchronous pass
+// over a whole batch that held requests up for milliseconds, and the queue holds bytes in
+// one buffer per resource and scope instead of objects the garbage collector must copy and
+// promote. The export only copies the bytes into the envelope.
 import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import { groupByResourceAndScope, lengthTag, writeResourceField, writeScopeField } from "./attributes.ts";
@@ -21,19 +22,6 @@ export type ItemWriter<T> = (w: ProtoWriter, item: T) => void;
 
 const ITEM_TAG = lengthTag(2);
 
-/** One span or log record as the repeated field of its ScopeX message: tag, length, body. */
-export class EncodedItem implements Grouped {
-  readonly resource: Resource;
-  readonly instrumentationScope: InstrumentationScope;
-  readonly bytes: Uint8Array;
-
-  constructor(resource: Resource, scope: InstrumentationScope, bytes: Uint8Array) {
-    this.resource = resource;
-    this.instrumentationScope = scope;
-    this.bytes = bytes;
-  }
-}
-
 function writeItem<T>(w: ProtoWriter, item: T, write: ItemWriter<T>): void {
   w.uint32(ITEM_TAG);
   const m = w.begin(2);
@@ -41,48 +29,68 @@ function writeItem<T>(w: ProtoWriter, item: T, write: ItemWriter<T>): void {
   w.end(m);
 }
 
-const itemWriter = new ProtoWriter();
+/** Spans or log records already encoded, as the repeated item field of each resource and scope. */
+export class EncodedBatch {
+  readonly groups = new Map<Resource, Map<InstrumentationScope, ProtoWriter>>();
+  count = 0;
+}
 
-export function encodeItem<T extends Grouped>(item: T, write: ItemWriter<T>): EncodedItem {
-  const w = itemWriter;
-  w.reset();
+/** Expected encoded size of one item; a group's buffer starts at a few of them and doubles. */
+const ITEM_BYTES_GUESS = 512;
+
+export function encodeInto<T extends Grouped>(batch: EncodedBatch, item: T, write: ItemWriter<T>): void {
+  let byScope = batch.groups.get(item.resource);
+  if (byScope === undefined) {
+    byScope = new Map();
+    batch.groups.set(item.resource, byScope);
+  }
+  let w = byScope.get(item.instrumentationScope);
+  if (w === undefined) {
+    w = new ProtoWriter(16 * ITEM_BYTES_GUESS);
+    byScope.set(item.instrumentationScope, w);
+  }
   writeItem(w, item, write);
-  // A copy from Node's buffer pool: small items share slabs instead of one allocation each.
-  const bytes = Buffer.allocUnsafe(w.pos);
-  w.buf.copy(bytes, 0, 0, w.pos);
-  return new EncodedItem(item.resource, item.instrumentationScope, bytes);
+  batch.count++;
 }
 
 const writer = new ProtoWriter();
 
-/** The export request for a batch of items, each already encoded or not. */
-export function encodeRequest<T extends Grouped>(batch: readonly (T | EncodedItem)[], write: ItemWriter<T>): Uint8Array {
+function writeEnvelope(w: ProtoWriter, resource: Resource, scopes: Iterable<[InstrumentationScope, (w: ProtoWriter) => void]>): void {
+  w.uint32(lengthTag(1));
+  const rm = w.begin(3);
+  writeResourceField(w, resource);
+  for (const [scope, writeItems] of scopes) {
+    w.uint32(lengthTag(2));
+    const sm = w.begin(3);
+    writeScopeField(w, scope);
+    writeItems(w);
+    if (scope.schemaUrl) {
+      w.uint32(lengthTag(3));
+      w.string(scope.schemaUrl);
+    }
+    w.end(sm);
+  }
+  if (resource.schemaUrl) {
+    w.uint32(lengthTag(3));
+    w.string(resource.schemaUrl);
+  }
+  w.end(rm);
+}
+
+/** The export request for a batch: items encoded as they were queued, or items to encode now. */
+export function encodeRequest<T extends Grouped>(batch: EncodedBatch | readonly T[], write: ItemWriter<T>): Uint8Array {
   const w = writer;
   w.reset();
-  for (const [resource, byScope] of groupByResourceAndScope(batch)) {
-    w.uint32(lengthTag(1));
-    const rm = w.begin(3);
-    writeResourceField(w, resource);
-    for (const [scope, items] of byScope) {
-      w.uint32(lengthTag(2));
-      const sm = w.begin(3);
-      writeScopeField(w, scope);
-      for (let i = 0; i < items.length; i++) {
-        const item = items[i]!;
-        if (item instanceof EncodedItem) w.raw(item.bytes);
-        else writeItem(w, item, write);
-      }
-      if (scope.schemaUrl) {
-        w.uint32(lengthTag(3));
-        w.string(scope.schemaUrl);
-      }
-      w.end(sm);
+  if (batch instanceof EncodedBatch) {
+    for (const [resource, byScope] of batch.groups) {
+      writeEnvelope(w, resource, [...byScope].map(([scope, items]): [InstrumentationScope, (w: ProtoWriter) => void] => [scope, (out) => out.raw(items.buf.subarray(0, items.pos))]));
     }
-    if (resource.schemaUrl) {
-      w.uint32(lengthTag(3));
-      w.string(resource.schemaUrl);
+  } else {
+    for (const [resource, byScope] of groupByResourceAndScope(batch)) {
+      writeEnvelope(w, resource, [...byScope].map(([scope, items]): [InstrumentationScope, (w: ProtoWriter) => void] => [scope, (out) => {
+        for (let i = 0; i < items.length; i++) writeItem(out, items[i]!, write);
+      }]));
     }
-    w.end(rm);
   }
   return w.finish();
 }

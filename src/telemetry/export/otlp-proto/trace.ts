@@ -6,7 +6,8 @@
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import { BaseSpan } from "../../trace/spans.ts";
 import { lengthTag, ProtoAttributeSink, writeKeyValues } from "./attributes.ts";
-import { encodeItem, encodeRequest, type EncodedItem } from "./request.ts";
+import type { BatchFormat } from "../batch-queue.ts";
+import { EncodedBatch, encodeInto, encodeRequest } from "./request.ts";
 import type { ProtoWriter } from "./writer.ts";
 
 const FLAGS_HAS_IS_REMOTE = 0x100;
@@ -30,16 +31,17 @@ const TAG_FLAGS = (16 << 3) | 5;
 
 const sink = new ProtoAttributeSink();
 
-export type TraceExportItem = ReadableSpan | EncodedItem;
+export type TraceExportBatch = EncodedBatch | readonly ReadableSpan[];
 
-export function encodeTraceExportRequest(spans: readonly TraceExportItem[]): Uint8Array {
-  return encodeRequest(spans, writeSpan);
+export function encodeTraceExportRequest(batch: TraceExportBatch): Uint8Array {
+  return encodeRequest(batch, writeSpan);
 }
 
-/** A span encoded as it is queued. */
-export function encodeSpanItem(span: ReadableSpan): EncodedItem {
-  return encodeItem(span, writeSpan);
-}
+/** Batches whose spans are encoded as they are queued. */
+export const ENCODED_SPAN_BATCHES: BatchFormat<ReadableSpan, EncodedBatch> = {
+  create: () => new EncodedBatch(),
+  add: (batch, span) => encodeInto(batch, span, writeSpan),
+};
 
 function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   if (span instanceof BaseSpan) writeOwnSpan(w, span);
