@@ -42,7 +42,7 @@ COPY --from=runtime-deps /opt/tollgate ./
 COPY --from=build /src/config/gateway.yaml /etc/tollgate/gateway.yaml
 
 # Heap sizing: `tollgate run` restarts itself once with --max-semi-space-size=8 and, unless the
-# container's memory limit already makes V8's heap limit smaller, --max-old-space-size=1024
+# container's memory limit already makes V8's heap limit smaller, --max-old-space-size=2000
 # (docs/operations.md, "Memory"). Set NODE_OPTIONS (e.g. --max-old-space-size=4096) to choose.
 ENV NODE_ENV=production \
     TOLLGATE_CONFIG=/etc/tollgate/gateway.yaml \

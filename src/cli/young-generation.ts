@@ -10,7 +10,7 @@
 //   `tollgate run` caps the old generation just under it, at 2000 MB: about half the slack,
 //   50-90 MB less RSS under load, with no CPU cost above the noise of interleaved runs (a 1 GB cap saves another
 //   ~30 MB but costs ~10 % CPU per request in more frequent collections). A lower limit (a
-//   container of 8 GiB or less, from which Node derives V8's) is never raised.
+//   container under 8 GiB, from which Node derives V8's) is never raised.
 // Both limits can only be set when the isolate starts, so `tollgate run` restarts itself once
 // with them (same pid, same fds). Each is left out when the user sized that generation already
 // (a node flag or NODE_OPTIONS), so `NODE_OPTIONS=--max-old-space-size=1024` takes over.
