@@ -51,6 +51,8 @@ export function redactQuery(query: string): string {
 
 /** url.full: user info removed (semconv: replaced by REDACTED:REDACTED), sensitive query values redacted. */
 export function sanitizeFullUrl(url: string): string {
+  // Most upstream URLs carry neither user info nor a query: nothing to redact.
+  if (url.indexOf("@") < 0 && url.indexOf("?") < 0) return url;
   let out = url;
   const schemeEnd = out.indexOf("://");
   if (schemeEnd >= 0) {
