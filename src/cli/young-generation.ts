@@ -8,9 +8,9 @@
 //   keeps the pages a collection frees committed in its page pool: a gateway with a 40-60 MB
 //   live heap holds 150-250 MB. Below a 2 GB limit V8 scales that factor down to 1.3-2.0, so
 //   `tollgate run` caps the old generation just under it, at 2000 MB: about half the slack,
-//   50-90 MB less RSS under load, with no CPU cost above the noise of interleaved runs (a 1 GB cap saves another
-//   ~30 MB but costs ~10 % CPU per request in more frequent collections). A lower limit (a
-//   container under 8 GiB, from which Node derives V8's) is never raised.
+//   50-90 MB less RSS under load, for 0-10 % more CPU per request (interleaved runs on a
+//   noisy machine; a 1 GB cap saves another ~30 MB for ~10-15 %). A lower limit (a container
+//   under 8 GiB, from which Node derives V8's) is never raised.
 // Both limits can only be set when the isolate starts, so `tollgate run` restarts itself once
 // with them (same pid, same fds). Each is left out when the user sized that generation already
 // (a node flag or NODE_OPTIONS), so `NODE_OPTIONS=--max-old-space-size=1024` takes over.
