@@ -128,3 +128,42 @@ test("UpstreamPools' own default can be set per gateway", async () => {
     await pools.destroy();
   }
 });
+
+test("a request whose client leaves while it waits for a pooled connection never reaches the upstream", async () => {
+  const seen: string[] = [];
+  const held: http.ServerResponse[] = [];
+  const upstream = http.createServer((req, res) => {
+    req.resume();
+    seen.push(req.url ?? "");
+    if (req.url === "/first") held.push(res);
+    else res.end("ok");
+  });
+  upstream.listen(0, "127.0.0.1");
+  await once(upstream, "listening");
+  const gw = await startGateway(config((upstream.address() as AddressInfo).port, "  connectionPool:\n    maxConnections: 1\n"));
+  try {
+    const first = ask(gw.port, { path: "/first" });
+    // Wait for /first to occupy the only connection, then for /abandoned to wait in the pool's queue.
+    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    // The second request can only queue behind /first; its client then goes away.
+    const leaving = http.request({ host: "127.0.0.1", port: gw.port, path: "/abandoned", agent: false });
+    leaving.on("error", () => {});
+    leaving.end();
+    const pool = gw.pools.entry(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, 1).pool;
+    while (pool.stats.queued < 1) await new Promise((resolve) => setImmediate(resolve));
+    leaving.destroy();
+    while (await connections(gw.server) > 1) await new Promise((resolve) => setImmediate(resolve));
+    (held[0] as http.ServerResponse).end("ok");
+    assert.equal((await first).status, 200);
+    assert.equal((await ask(gw.port, { path: "/after" })).status, 200);
+    assert.deepEqual(seen, ["/first", "/after"]);
+  } finally {
+    await gw.close();
+    upstream.closeAllConnections();
+    await new Promise<void>((resolve) => upstream.close(() => resolve()));
+  }
+});
+
+function connections(server: http.Server): Promise<number> {
+  return new Promise((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+}
