@@ -2,8 +2,7 @@
 // push() is the only call on the request path: an array push and a length check. Export
 // work (serialisation included) runs later from a timer or setImmediate. Up to
 // MAX_CONCURRENT_EXPORTS full batches are in flight at once, as the Collector's exporter
-// queue has several consumers: one batch at a time left the queue waiting on every round
-// trip and overflowing at a few thousand requests per second with a healthy collector.
+// queue has several consumers, so a batch does not wait for the previous one's round trip.
 // When the queue is full, or the exporter fails or hangs, items are dropped and counted;
 // nothing ever blocks or grows without bound.
 import { TelemetryDrops, type TelemetrySignal } from "./drops.ts";
