@@ -168,3 +168,14 @@ test("batches encoded as their items are queued give the same request bytes, ove
   for (const r of records) ENCODED_LOG_BATCHES.add(logBatch, r);
   assert.equal(Buffer.from(encodeLogsExportRequest(logBatch)).toString("hex"), sameLogBytes(records).toString("hex"));
 });
+
+test("an item that fails half way through encoding leaves its batch as it was", () => {
+  const spans = ownSpans(3);
+  const batch = ENCODED_SPAN_BATCHES.create();
+  ENCODED_SPAN_BATCHES.add(batch, spans[0]!);
+  const broken = Object.create(spans[1]!, { name: { get: () => { throw new Error("boom"); } } }) as ReadableSpan;
+  assert.throws(() => ENCODED_SPAN_BATCHES.add(batch, broken), /boom/);
+  for (const s of spans.slice(1)) ENCODED_SPAN_BATCHES.add(batch, s);
+  assert.equal(batch.count, 6);
+  assert.equal(Buffer.from(encodeTraceExportRequest(batch)).toString("hex"), sameTraceBytes(spans).toString("hex"));
+});

@@ -1,6 +1,7 @@
 // A bounded batching queue in front of an SDK exporter, shared by every signal.
-// push() is the only call on the request path: an array push and a length check. Export
-// work (serialisation included) runs later from a timer or setImmediate. Up to
+// push() is the only call on the request path, after the response: a length check and an
+// append (for the OTLP protobuf exporters, encoding the item into its batch). Export work
+// runs later from a timer or setImmediate. Up to
 // MAX_CONCURRENT_EXPORTS full batches are in flight at once, as the Collector's exporter
 // queue has several consumers, so a batch does not wait for the previous one's round trip.
 // When the queue is full, or the exporter fails or hangs, items are dropped and counted;

@@ -49,7 +49,14 @@ export function encodeInto<T extends Grouped>(batch: EncodedBatch, item: T, writ
     w = new ProtoWriter(16 * ITEM_BYTES_GUESS);
     byScope.set(item.instrumentationScope, w);
   }
-  writeItem(w, item, write);
+  const mark = w.pos;
+  try {
+    writeItem(w, item, write);
+  } catch (err) {
+    // A half-written item would corrupt every other item of the batch.
+    w.pos = mark;
+    throw err;
+  }
   batch.count++;
 }
 
