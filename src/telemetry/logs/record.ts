@@ -1,7 +1,7 @@
-// One access LogRecord as the SDK's log exporters read it (ReadableLogRecord). Like the
-// spans, it holds only the copied request facts and its compiled log; attributes and body
-// are built once, lazily, when the exporter serialises it, off the request path, and never
-// for records that are dropped.
+// One access LogRecord. Like the spans, it holds only the copied request facts and its
+// compiled log. The OTLP protobuf exporters encode it straight from those facts as it is
+// queued; as the SDK's ReadableLogRecord, its attributes and body are built lazily, once,
+// for the JSON and stdout sinks. Dropped records are never encoded or built.
 import type { Attributes, HrTime, SpanContext } from "@opentelemetry/api";
 import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";

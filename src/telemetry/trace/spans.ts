@@ -1,10 +1,10 @@
 // Spans as the exporter reads them. The SDK's Tracer/Span path (context objects, attribute
 // copying and validation on every setAttribute, a span processor chain) costs more per
 // request than the proxying itself (measured in docs/tracing.md), so the hooks record only
-// plain facts into these fixed-shape objects. They implement the SDK's ReadableSpan, so the
-// official OTLP exporters serialise them with their own transformer: attributes, name,
-// times and status are materialised lazily, once, when the exporter asks, off the request
-// path, and never for spans that are dropped.
+// plain facts into these fixed-shape objects. The OTLP protobuf exporters encode them
+// straight from these facts as they are queued (export/otlp-proto/); they also implement the
+// SDK's ReadableSpan, whose attributes, name and times are built lazily, once, for the JSON
+// and console exporters and the export thread. Dropped spans are never encoded or built.
 import type { Attributes, HrTime, Link, SpanContext, SpanStatus, TraceState } from "@opentelemetry/api";
 import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
