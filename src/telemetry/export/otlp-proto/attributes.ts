@@ -5,6 +5,7 @@ import type { Attributes, AttributeValue } from "@opentelemetry/api";
 import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import type { AttributeSink, StaticAttributes } from "../../attribute-sink.ts";
+import type { AttributeLimits } from "../../trace/attributes.ts";
 import { ProtoWriter } from "./writer.ts";
 
 /** Wire-type-2 tag of a field. */
@@ -124,40 +125,51 @@ interface EncodedBlock {
   readonly keys: readonly KeyEntry[];
 }
 
+/** An item that can put its attributes into a sink, and also has them as an object. */
+export interface AttributeSource {
+  writeAttributes(sink: AttributeSink): void;
+  readonly attributes: Attributes;
+  readonly droppedAttributesCount: number;
+}
+
 /**
- * Writes the attributes an item puts straight into the writer. It gives up (ok() false)
- * when the item writes a key twice or more keys than the count limit allows, or a key
- * cannot be cached: the caller then encodes the item from its Attributes object instead,
- * which has the SDK's semantics for all three.
+ * Writes the attributes an item puts straight into the writer, as one repeated KeyValue
+ * field. It gives up when the item writes a key twice, more keys than the count limit
+ * allows, or a key that cannot be cached, and when values must be truncated: the item is
+ * then encoded from its Attributes object, which has the SDK's semantics for all of these.
  */
 export class ProtoAttributeSink implements AttributeSink {
+  readonly #field: number;
+  readonly #tag: number;
   #w: ProtoWriter = new ProtoWriter(0);
-  #tag = 0;
   #stamp = 0;
   #count = 0;
-  #limit = 0;
   #failed = false;
-  /** Per static block identity, the block encoded for one field number. */
-  #blocks = new WeakMap<StaticAttributes, EncodedBlock>();
-  #blocksField = 0;
+  /** Per static block identity, the block encoded for this field. */
+  readonly #blocks = new WeakMap<StaticAttributes, EncodedBlock>();
 
-  /** Start an item, written to `w`, whose attributes are field `field`, at most `countLimit` of them. */
-  begin(w: ProtoWriter, field: number, countLimit: number): void {
-    this.#w = w;
+  constructor(field: number) {
+    this.#field = field;
     this.#tag = lengthTag(field);
-    this.#stamp = ++lastStamp;
-    this.#count = 0;
-    this.#limit = countLimit;
-    this.#failed = false;
-    if (this.#blocksField !== field) {
-      // A sink serves one signal; this only happens if it is reused for another field.
-      this.#blocks = new WeakMap();
-      this.#blocksField = field;
-    }
   }
 
-  ok(): boolean {
-    return !this.#failed && this.#count <= this.#limit;
+  /** Writes the item's attributes; returns its dropped_attributes_count. */
+  write(w: ProtoWriter, item: AttributeSource, limits: AttributeLimits): number {
+    if (Number.isFinite(limits.valueLengthLimit)) return this.#writeObject(w, item);
+    const mark = w.pos;
+    this.#w = w;
+    this.#stamp = ++lastStamp;
+    this.#count = 0;
+    this.#failed = false;
+    item.writeAttributes(this);
+    if (!this.#failed && this.#count <= limits.countLimit) return 0;
+    w.pos = mark;
+    return this.#writeObject(w, item);
+  }
+
+  #writeObject(w: ProtoWriter, item: AttributeSource): number {
+    writeKeyValues(w, item.attributes, this.#field);
+    return item.droppedAttributesCount;
   }
 
   put(key: string, value: AttributeValue): void {
@@ -269,27 +281,4 @@ export function writeScopeField(w: ProtoWriter, scope: InstrumentationScope & { 
     scopes.set(scope, bytes);
   }
   w.raw(bytes);
-}
-
-/** Groups items by resource, then scope, by identity and in first-seen order, as the SDK's serializers do. */
-export function groupByResourceAndScope<T extends { readonly resource: Resource; readonly instrumentationScope: InstrumentationScope }>(
-  items: readonly T[],
-): Map<Resource, Map<InstrumentationScope, T[]>> {
-  const out = new Map<Resource, Map<InstrumentationScope, T[]>>();
-  for (const item of items) {
-    const resource = item.resource;
-    const scope = item.instrumentationScope;
-    let byScope = out.get(resource);
-    if (byScope === undefined) {
-      byScope = new Map();
-      out.set(resource, byScope);
-    }
-    let list = byScope.get(scope);
-    if (list === undefined) {
-      list = [];
-      byScope.set(scope, list);
-    }
-    list.push(item);
-  }
-  return out;
 }

@@ -21,7 +21,7 @@ const TAG_SPAN_ID = lengthTag(10);
 const TAG_OBSERVED_TIME = (11 << 3) | 1;
 const TAG_EVENT_NAME = lengthTag(12);
 
-const sink = new ProtoAttributeSink();
+const sink = new ProtoAttributeSink(FIELD_ATTRIBUTES);
 
 export type LogsExportBatch = EncodedBatch | readonly ReadableLogRecord[];
 
@@ -81,18 +81,12 @@ function writeLogRecord(w: ProtoWriter, r: ReadableLogRecord): void {
 
 /** Attributes and dropped_attributes_count. */
 function writeAttributes(w: ProtoWriter, r: ReadableLogRecord): void {
-  if (r instanceof AccessLogRecord && !Number.isFinite(r.limits.valueLengthLimit)) {
-    const mark = w.pos;
-    sink.begin(w, FIELD_ATTRIBUTES, r.limits.countLimit);
-    r.writeAttributes(sink);
-    if (sink.ok()) {
-      w.uint32(TAG_DROPPED_ATTRIBUTES);
-      w.uint32(0);
-      return;
-    }
-    w.pos = mark;
+  let dropped: number;
+  if (r instanceof AccessLogRecord) dropped = sink.write(w, r, r.limits);
+  else {
+    if (r.attributes) writeKeyValues(w, r.attributes, FIELD_ATTRIBUTES);
+    dropped = r.droppedAttributesCount;
   }
-  if (r.attributes) writeKeyValues(w, r.attributes, FIELD_ATTRIBUTES);
   w.uint32(TAG_DROPPED_ATTRIBUTES);
-  w.uint32(r.droppedAttributesCount);
+  w.uint32(dropped);
 }

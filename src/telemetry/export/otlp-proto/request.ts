@@ -9,7 +9,7 @@
 // promote. The export only copies the bytes into the envelope.
 import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
-import { groupByResourceAndScope, lengthTag, writeResourceField, writeScopeField } from "./attributes.ts";
+import { lengthTag, writeResourceField, writeScopeField } from "./attributes.ts";
 import { ProtoWriter } from "./writer.ts";
 
 export interface Grouped {
@@ -62,15 +62,16 @@ export function encodeInto<T extends Grouped>(batch: EncodedBatch, item: T, writ
 
 const writer = new ProtoWriter();
 
-function writeEnvelope(w: ProtoWriter, resource: Resource, scopes: Iterable<[InstrumentationScope, (w: ProtoWriter) => void]>): void {
+/** One ResourceX message: the resource, then a ScopeX per scope with its items written by writeItems. */
+function writeResource<G>(w: ProtoWriter, resource: Resource, byScope: ReadonlyMap<InstrumentationScope, G>, writeItems: (w: ProtoWriter, items: G) => void): void {
   w.uint32(lengthTag(1));
   const rm = w.begin(3);
   writeResourceField(w, resource);
-  for (const [scope, writeItems] of scopes) {
+  for (const [scope, items] of byScope) {
     w.uint32(lengthTag(2));
     const sm = w.begin(3);
     writeScopeField(w, scope);
-    writeItems(w);
+    writeItems(w, items);
     if (scope.schemaUrl) {
       w.uint32(lengthTag(3));
       w.string(scope.schemaUrl);
@@ -84,20 +85,36 @@ function writeEnvelope(w: ProtoWriter, resource: Resource, scopes: Iterable<[Ins
   w.end(rm);
 }
 
+/** Groups items by resource, then scope, by identity and in first-seen order, as the SDK's serializers do. */
+function groupByResourceAndScope<T extends Grouped>(items: readonly T[]): Map<Resource, Map<InstrumentationScope, T[]>> {
+  const out = new Map<Resource, Map<InstrumentationScope, T[]>>();
+  for (const item of items) {
+    let byScope = out.get(item.resource);
+    if (byScope === undefined) {
+      byScope = new Map();
+      out.set(item.resource, byScope);
+    }
+    let list = byScope.get(item.instrumentationScope);
+    if (list === undefined) {
+      list = [];
+      byScope.set(item.instrumentationScope, list);
+    }
+    list.push(item);
+  }
+  return out;
+}
+
 /** The export request for a batch: items encoded as they were queued, or items to encode now. */
 export function encodeRequest<T extends Grouped>(batch: EncodedBatch | readonly T[], write: ItemWriter<T>): Uint8Array {
   const w = writer;
   w.reset();
   if (batch instanceof EncodedBatch) {
-    for (const [resource, byScope] of batch.groups) {
-      writeEnvelope(w, resource, [...byScope].map(([scope, items]): [InstrumentationScope, (w: ProtoWriter) => void] => [scope, (out) => out.raw(items.buf.subarray(0, items.pos))]));
-    }
+    for (const [resource, byScope] of batch.groups) writeResource(w, resource, byScope, (out, items) => out.raw(items.buf.subarray(0, items.pos)));
   } else {
-    for (const [resource, byScope] of groupByResourceAndScope(batch)) {
-      writeEnvelope(w, resource, [...byScope].map(([scope, items]): [InstrumentationScope, (w: ProtoWriter) => void] => [scope, (out) => {
-        for (let i = 0; i < items.length; i++) writeItem(out, items[i]!, write);
-      }]));
-    }
+    const writeAll = (out: ProtoWriter, items: readonly T[]): void => {
+      for (let i = 0; i < items.length; i++) writeItem(out, items[i]!, write);
+    };
+    for (const [resource, byScope] of groupByResourceAndScope(batch)) writeResource(w, resource, byScope, writeAll);
   }
   return w.finish();
 }

@@ -29,7 +29,7 @@ const TAG_DROPPED_LINKS = 14 << 3;
 const TAG_STATUS = lengthTag(15);
 const TAG_FLAGS = (16 << 3) | 5;
 
-const sink = new ProtoAttributeSink();
+const sink = new ProtoAttributeSink(FIELD_ATTRIBUTES);
 
 export type TraceExportBatch = EncodedBatch | readonly ReadableSpan[];
 
@@ -72,20 +72,7 @@ function writeOwnSpan(w: ProtoWriter, span: BaseSpan): void {
   w.hrTime(start[0], start[1]);
   w.uint32(TAG_END);
   w.hrTime(end[0], end[1]);
-  const limits = span.rt.limits;
-  let dropped = 0;
-  const mark = w.pos;
-  let direct = !Number.isFinite(limits.valueLengthLimit);
-  if (direct) {
-    sink.begin(w, FIELD_ATTRIBUTES, limits.countLimit);
-    span.writeAttributes(sink);
-    direct = sink.ok();
-  }
-  if (!direct) {
-    w.pos = mark;
-    writeKeyValues(w, span.attributes, FIELD_ATTRIBUTES);
-    dropped = span.droppedAttributesCount;
-  }
+  const dropped = sink.write(w, span, span.rt.limits);
   w.uint32(TAG_DROPPED_ATTRIBUTES);
   w.uint32(dropped);
   w.uint32(TAG_DROPPED_EVENTS);
