@@ -5,11 +5,12 @@
 // have exactly the ReadableSpan / ReadableLogRecord fields the SDK's OTLP serializers read,
 // so the bytes on the wire are the SDK's own.
 import type { AnyValue } from "@opentelemetry/api-logs";
-import type { Attributes, AttributeValue, HrTime, Link, SpanContext, SpanStatus, TraceState } from "@opentelemetry/api";
+import type { Attributes, AttributeValue, HrTime, Link, SpanContext, SpanStatus } from "@opentelemetry/api";
 import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace";
+import { RawTraceState } from "../trace/spans.ts";
 
 export type WireSignal = "traces" | "logs";
 
@@ -180,25 +181,6 @@ export class WireRegistry {
   }
 }
 
-class SerializedTraceState implements TraceState {
-  readonly #raw: string;
-  constructor(raw: string) {
-    this.#raw = raw;
-  }
-  set(): TraceState {
-    return this;
-  }
-  unset(): TraceState {
-    return this;
-  }
-  get(): string | undefined {
-    return undefined;
-  }
-  serialize(): string {
-    return this.#raw;
-  }
-}
-
 function readAttributes(data: readonly unknown[], at: number, keys: readonly string[]): [Attributes, number] {
   const n = data[at] as number;
   const a: Attributes = {};
@@ -221,7 +203,7 @@ export function decodeSpans(batch: WireBatch, reg: WireRegistry): ReadableSpan[]
     const traceFlags = d[i + 4] as number;
     const ts = d[i + 5] as string;
     const ctx: SpanContext = { traceId, spanId: d[i + 3] as string, traceFlags, isRemote: false };
-    if (ts !== "") ctx.traceState = new SerializedTraceState(ts);
+    if (ts !== "") ctx.traceState = new RawTraceState(ts);
     const parentId = d[i + 6] as string;
     const parentRemote = d[i + 7] as number;
     const parent: SpanContext | undefined = parentRemote === -1 ? undefined : { traceId, spanId: parentId, traceFlags, isRemote: parentRemote === 1 };
@@ -260,7 +242,7 @@ export function decodeSpans(batch: WireBatch, reg: WireRegistry): ReadableSpan[]
 function reviveLink(l: Link & { context: { traceState?: unknown } }): Link {
   const raw = l.context.traceState;
   const context: SpanContext = { traceId: l.context.traceId, spanId: l.context.spanId, traceFlags: l.context.traceFlags, isRemote: l.context.isRemote };
-  if (typeof raw === "string") context.traceState = new SerializedTraceState(raw);
+  if (typeof raw === "string") context.traceState = new RawTraceState(raw);
   return { ...l, context };
 }
 

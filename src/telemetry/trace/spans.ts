@@ -29,7 +29,7 @@ export function msToHrTime(ms: number): HrTime {
 }
 
 /** tracestate forwarded as received; only serialize() is ever used by the exporters. */
-class RawTraceState implements TraceState {
+export class RawTraceState implements TraceState {
   readonly #raw: string;
   constructor(raw: string) {
     this.#raw = raw;
