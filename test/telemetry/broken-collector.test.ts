@@ -1,13 +1,13 @@
 // A collector that is down (closed port) or black-holed (accepts TCP, never answers) costs
 // the proxy nothing but dropped spans: every request succeeds, drops are counted by reason,
 // and the export failure is reported once per minute naming the endpoint.
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MAX_CONCURRENT_EXPORTS, MAX_EXPORTS_AWAITING } from "../../src/telemetry/export/batch-queue.ts";
-import { blackHoleServer, closedPort } from "../support/otlp-receiver.ts";
+import { blackHoleServer, closedPort, type BlackHole } from "../support/otlp-receiver.ts";
 import { gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
 
 const REQUESTS = 200;
@@ -52,21 +52,27 @@ for (const protocol of ["grpc", "http/protobuf"] as const) {
   });
 }
 
-test("black-holed collector: requests keep flowing, the full queue drops and counts", async (t) => {
+/** A gateway with an upstream, exporting to a collector that accepts TCP and never answers. */
+async function blackHoledGateway(t: TestContext, env: (holeUrl: string) => Record<string, string>): Promise<{ hole: BlackHole; gw: Awaited<ReturnType<typeof startTracedGateway>> }> {
   const hole = await blackHoleServer();
   t.after(() => hole.close());
   const upstream = await startUpstream();
   t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), {
-    OTEL_EXPORTER_OTLP_ENDPOINT: hole.url,
+  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), env(hole.url));
+  t.after(() => gw.close());
+  return { hole, gw };
+}
+
+test("black-holed collector: requests keep flowing, the full queue drops and counts", async (t) => {
+  const { hole, gw } = await blackHoledGateway(t, (url) => ({
+    OTEL_EXPORTER_OTLP_ENDPOINT: url,
     OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
     OTEL_BSP_SCHEDULE_DELAY: "10",
     OTEL_BSP_MAX_QUEUE_SIZE: "100",
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "50",
     OTEL_BSP_EXPORT_TIMEOUT: "60000",
     OTEL_EXPORTER_OTLP_TIMEOUT: "60000",
-  });
-  t.after(() => gw.close());
+  }));
   const statuses = await hammer(gw.url(8080, "/api/x"));
   assert.equal(statuses.filter((s) => s === 200).length, REQUESTS);
   const drops = gw.telemetry.drops;
@@ -102,17 +108,12 @@ for (const thread of ["true", "false"]) {
 }
 
 test("black-holed collector over HTTP: export timeout counts the batch as dropped", async (t) => {
-  const hole = await blackHoleServer();
-  t.after(() => hole.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), {
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${hole.url}/v1/traces`,
+  const { hole, gw } = await blackHoledGateway(t, (url) => ({
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${url}/v1/traces`,
     OTEL_BSP_SCHEDULE_DELAY: "10",
     OTEL_BSP_EXPORT_TIMEOUT: "200",
     OTEL_EXPORTER_OTLP_TIMEOUT: "10000",
-  });
-  t.after(() => gw.close());
+  }));
   for (let i = 0; i < 5; i++) assert.equal((await get(gw.url(8080, "/api/x"))).status, 200);
   await gw.telemetry.flush(3000);
   assert.equal(gw.telemetry.drops.get("traces", "export_timeout"), 10);
@@ -121,17 +122,12 @@ test("black-holed collector over HTTP: export timeout counts the batch as droppe
 });
 
 test("black-holed collector over HTTP: a bounded number of timed-out exports stay with the exporter, later batches fail at once", async (t) => {
-  const hole = await blackHoleServer();
-  t.after(() => hole.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), {
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${hole.url}/v1/traces`,
+  const { hole, gw } = await blackHoledGateway(t, (url) => ({
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${url}/v1/traces`,
     OTEL_BSP_SCHEDULE_DELAY: "10",
     OTEL_BSP_EXPORT_TIMEOUT: "50",
     OTEL_EXPORTER_OTLP_TIMEOUT: "60000",
-  });
-  t.after(() => gw.close());
+  }));
   const drops = gw.telemetry.drops;
   const requests = MAX_EXPORTS_AWAITING + 3;
   for (let i = 0; i < requests; i++) {
