@@ -1,5 +1,6 @@
-// `tollgate run` sizes V8's heap by restarting itself once with --max-semi-space-size and,
-// when V8's own limit is higher, --max-old-space-size, each unless the user already sized it.
+// `tollgate run` sizes V8's heap by restarting itself once with --max-semi-space-size,
+// --heap-growing-percent and, when V8's own limit is higher, --max-old-space-size, each unless
+// the user already set it.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -7,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { OLD_SPACE_MB, SEMI_SPACE_MB, heapFlags, oldGenerationConfigured, oldSpaceCapMB, youngGenerationConfigured } from "../../src/cli/young-generation.ts";
+import { HEAP_GROWING_PERCENT, OLD_SPACE_MB, SEMI_SPACE_MB, heapFlags, heapGrowthConfigured, oldGenerationConfigured, oldSpaceCapMB, youngGenerationConfigured } from "../../src/cli/young-generation.ts";
 import { REPO_ROOT } from "../support/gateway-process.ts";
 
 describe("youngGenerationConfigured", () => {
@@ -32,6 +33,14 @@ describe("oldGenerationConfigured", () => {
   });
 });
 
+describe("heapGrowthConfigured", () => {
+  it("sees --heap-growing-percent in node flags, with dashes or underscores", () => {
+    assert.equal(heapGrowthConfigured(["--heap-growing-percent=50"]), true);
+    assert.equal(heapGrowthConfigured(["--trace-gc", "--heap_growing_percent=0"]), true);
+    assert.equal(heapGrowthConfigured(["--max-old-space-size=512", "--max-semi-space-size=4"]), false);
+  });
+});
+
 describe("oldSpaceCapMB", () => {
   const MB = 2 ** 20;
   it("caps a large host's limit at OLD_SPACE_MB", () => {
@@ -45,16 +54,20 @@ describe("oldSpaceCapMB", () => {
 
 describe("heapFlags", () => {
   const large = 4144 * 2 ** 20;
-  it("adds both limits on a large host when the user set neither", () => {
-    assert.deepEqual(heapFlags([], undefined, large), [`--max-semi-space-size=${SEMI_SPACE_MB}`, `--max-old-space-size=${OLD_SPACE_MB}`]);
+  const semi = `--max-semi-space-size=${SEMI_SPACE_MB}`;
+  const old = `--max-old-space-size=${OLD_SPACE_MB}`;
+  const growth = `--heap-growing-percent=${HEAP_GROWING_PERCENT}`;
+  it("adds all three on a large host when the user set none", () => {
+    assert.deepEqual(heapFlags([], undefined, large), [semi, old, growth]);
   });
-  it("adds only the young generation's when V8's old-space limit is already lower", () => {
-    assert.deepEqual(heapFlags([], undefined, 280 * 2 ** 20), [`--max-semi-space-size=${SEMI_SPACE_MB}`]);
+  it("leaves out the old-space cap when V8's own limit is already lower, but not the growth factor", () => {
+    assert.deepEqual(heapFlags([], undefined, 280 * 2 ** 20), [semi, growth]);
   });
-  it("leaves out each limit the user set, by flag or NODE_OPTIONS", () => {
-    assert.deepEqual(heapFlags(["--max-old-space-size=4096"], undefined, large), [`--max-semi-space-size=${SEMI_SPACE_MB}`]);
-    assert.deepEqual(heapFlags([], "--max-semi-space-size=16", large), [`--max-old-space-size=${OLD_SPACE_MB}`]);
-    assert.deepEqual(heapFlags(["--max-semi-space-size=16"], "--max-heap-size=512", large), []);
+  it("leaves out each one the user set, by flag or NODE_OPTIONS", () => {
+    assert.deepEqual(heapFlags(["--max-old-space-size=4096"], undefined, large), [semi, growth]);
+    assert.deepEqual(heapFlags([], "--max-semi-space-size=16", large), [old, growth]);
+    assert.deepEqual(heapFlags(["--heap-growing-percent=30"], undefined, large), [semi, old]);
+    assert.deepEqual(heapFlags(["--max-semi-space-size=16", "--heap-growing-percent=30"], "--max-heap-size=512", large), []);
   });
 });
 
@@ -109,6 +122,7 @@ describe("capYoungGeneration", { skip: typeof process.execve !== "function" || p
     assert.deepEqual(result.execArgv, [
       `--max-semi-space-size=${SEMI_SPACE_MB}`,
       ...(expectedOld === undefined ? [] : [`--max-old-space-size=${expectedOld}`]),
+      `--heap-growing-percent=${HEAP_GROWING_PERCENT}`,
       "--no-warnings",
     ]);
     assert.deepEqual(result.args, ["run", "--config", "x.yaml"]);
@@ -117,9 +131,12 @@ describe("capYoungGeneration", { skip: typeof process.execve !== "function" || p
   });
 
   it("leaves a user's own sizes alone", async () => {
-    const flags = await probe(["--max-semi-space-size=32", "--max-old-space-size=3000"], { NODE_OPTIONS: undefined });
-    assert.deepEqual(flags.execArgv, ["--max-semi-space-size=32", "--max-old-space-size=3000"]);
+    const flags = await probe(["--max-semi-space-size=32", "--max-old-space-size=3000", "--heap-growing-percent=50"], { NODE_OPTIONS: undefined });
+    assert.deepEqual(flags.execArgv, ["--max-semi-space-size=32", "--max-old-space-size=3000", "--heap-growing-percent=50"]);
+    // Node refuses --heap-growing-percent in NODE_OPTIONS (exit 9), so only the sizes can come from there.
     const env = await probe([], { NODE_OPTIONS: "--max-semi-space-size=16 --max-old-space-size=3000" });
-    assert.deepEqual(env.execArgv, []);
+    assert.deepEqual(env.execArgv, [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`]);
+    const sizesOnly = await probe(["--max-semi-space-size=32", "--max-old-space-size=3000"], { NODE_OPTIONS: undefined });
+    assert.deepEqual(sizesOnly.execArgv, [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`, "--max-semi-space-size=32", "--max-old-space-size=3000"]);
   });
 });
