@@ -179,3 +179,35 @@ test("an item that fails half way through encoding leaves its batch as it was", 
   assert.equal(batch.count, 6);
   assert.equal(Buffer.from(encodeTraceExportRequest(batch)).toString("hex"), sameTraceBytes(spans).toString("hex"));
 });
+
+test("a batch's request is encoded once; its buffers then serve the next batches, which still encode exactly", () => {
+  const first = ownSpans(30);
+  const batch = ENCODED_SPAN_BATCHES.create();
+  for (const s of first) ENCODED_SPAN_BATCHES.add(batch, s);
+  assert.equal(Buffer.from(encodeTraceExportRequest(batch)).toString("hex"), sameTraceBytes(first).toString("hex"));
+  assert.throws(() => encodeTraceExportRequest(batch), /already encoded/);
+  assert.throws(() => ENCODED_SPAN_BATCHES.add(batch, first[0]!), /already encoded/);
+  // Fewer, different items into reused buffers: nothing of the larger first batch may leak in.
+  for (const round of [3, 12, 1]) {
+    const spans = ownSpans(round, ruleTracing({ requestHeaderAttrs: [{ name: "tenant", header: "x-tenant", defaultValue: undefined }] }));
+    const next = ENCODED_SPAN_BATCHES.create();
+    for (const s of spans) ENCODED_SPAN_BATCHES.add(next, s);
+    assert.equal(Buffer.from(encodeTraceExportRequest(next)).toString("hex"), sameTraceBytes(spans).toString("hex"));
+  }
+  const records = accessLogRecords(4);
+  const logBatch = ENCODED_LOG_BATCHES.create();
+  for (const r of records) ENCODED_LOG_BATCHES.add(logBatch, r);
+  assert.equal(Buffer.from(encodeLogsExportRequest(logBatch)).toString("hex"), sameLogBytes(records).toString("hex"));
+});
+
+test("an item that fails as the first of its scope leaves no empty scope behind", () => {
+  const other = accessLog({ scope: { name: "other-scope", version: undefined, schemaUrl: undefined } }, resourceFromAttributes({ "service.name": "b" }));
+  const records = accessLogRecords(2);
+  const [brokenSource] = accessLogRecords(1, other);
+  const broken = Object.create(brokenSource!, { body: { get: () => { throw new Error("boom"); } } }) as typeof brokenSource;
+  const logBatch = ENCODED_LOG_BATCHES.create();
+  ENCODED_LOG_BATCHES.add(logBatch, records[0]!);
+  assert.throws(() => ENCODED_LOG_BATCHES.add(logBatch, broken!), /boom/);
+  ENCODED_LOG_BATCHES.add(logBatch, records[1]!);
+  assert.equal(Buffer.from(encodeLogsExportRequest(logBatch)).toString("hex"), sameLogBytes(records).toString("hex"));
+});

@@ -33,12 +33,41 @@ function writeItem<T>(w: ProtoWriter, item: T, write: ItemWriter<T>): void {
 export class EncodedBatch {
   readonly groups = new Map<Resource, Map<InstrumentationScope, ProtoWriter>>();
   count = 0;
+  /** Set once its export request is encoded: its buffers then serve the next batches. */
+  consumed = false;
 }
 
 /** Expected encoded size of one item; a group's buffer starts at a few of them and doubles. */
 const ITEM_BYTES_GUESS = 512;
 
+/**
+ * Group buffers of batches whose request is already encoded. A full batch's buffer has grown
+ * to a few hundred KB by doubling; without reuse every batch allocates and copies that again
+ * outside the V8 heap, and the memory comes back only at the next full collection. One batch
+ * per exporter fills at a time, so a few spares cover all of them; each is at most
+ * ProtoWriter's KEEP_CAPACITY.
+ */
+const spareGroupWriters: ProtoWriter[] = [];
+const MAX_SPARE_GROUP_WRITERS = 4;
+
+function groupWriter(): ProtoWriter {
+  return spareGroupWriters.pop() ?? new ProtoWriter(16 * ITEM_BYTES_GUESS);
+}
+
+function releaseGroups(batch: EncodedBatch): void {
+  batch.consumed = true;
+  for (const byScope of batch.groups.values()) {
+    for (const w of byScope.values()) {
+      if (spareGroupWriters.length >= MAX_SPARE_GROUP_WRITERS) break;
+      w.reset();
+      spareGroupWriters.push(w);
+    }
+  }
+  batch.groups.clear();
+}
+
 export function encodeInto<T extends Grouped>(batch: EncodedBatch, item: T, write: ItemWriter<T>): void {
+  if (batch.consumed) throw new Error("EncodedBatch: its export request was already encoded");
   let byScope = batch.groups.get(item.resource);
   if (byScope === undefined) {
     byScope = new Map();
@@ -46,15 +75,20 @@ export function encodeInto<T extends Grouped>(batch: EncodedBatch, item: T, writ
   }
   let w = byScope.get(item.instrumentationScope);
   if (w === undefined) {
-    w = new ProtoWriter(16 * ITEM_BYTES_GUESS);
+    w = groupWriter();
     byScope.set(item.instrumentationScope, w);
   }
   const mark = w.pos;
   try {
     writeItem(w, item, write);
   } catch (err) {
-    // A half-written item would corrupt every other item of the batch.
+    // A half-written item would corrupt every other item of the batch, and a group this item
+    // opened would leave an empty scope in the request.
     w.pos = mark;
+    if (mark === 0) {
+      byScope.delete(item.instrumentationScope);
+      if (byScope.size === 0) batch.groups.delete(item.resource);
+    }
     throw err;
   }
   batch.count++;
@@ -109,7 +143,12 @@ export function encodeRequest<T extends Grouped>(batch: EncodedBatch | readonly 
   const w = writer;
   w.reset();
   if (batch instanceof EncodedBatch) {
+    // The transport retries with the request's bytes, never the batch: encoding one twice is a bug.
+    if (batch.consumed) throw new Error("EncodedBatch: its export request was already encoded");
     for (const [resource, byScope] of batch.groups) writeResource(w, resource, byScope, (out, items) => out.raw(items.buf.subarray(0, items.pos)));
+    const request = w.finish();
+    releaseGroups(batch);
+    return request;
   } else {
     const writeAll = (out: ProtoWriter, items: readonly T[]): void => {
       for (let i = 0; i < items.length; i++) writeItem(out, items[i]!, write);
