@@ -12,11 +12,11 @@
 //   noisy machine; a 1 GB cap saves another ~30 MB for ~10-15 %). A lower limit (a container
 //   under 8 GiB, from which Node derives V8's) is never raised.
 // - How far old space grows between collections: V8 picks a factor of 1.3 to 2 under a
-//   2 GB limit, and starts marking early once the room left (limit - live) is smaller than the
-//   young generation. A gateway's live heap is small (25-35 MB), so a factor of ~1.6 leaves
-//   about the young generation's size and V8 marks again almost at once: under full
-//   telemetry at 1,000 req/s, 27 mark-compacts in 70 s, each a 3-9 ms pause plus marking
-//   steps, and the added p99 was 8-13 ms. A fixed factor of 2 (limit = 2 × live) cuts that to
+//   2 GB limit. A gateway's live heap is small (25-35 MB), and with the ~1.6 V8 chose, the
+//   room left after a collection was only about one young generation: V8's marking task
+//   started the next cycle almost at once. Under full telemetry at 1,000 req/s that was 27
+//   mark-compacts in 70 s, each a 3-9 ms pause plus marking steps, and the added p99 was
+//   8-13 ms. A fixed factor of 2 (limit = 2 × live) cuts that to
 //   7-8 and the p99 to 1.4-3.9 ms, for 4-14 MB more peak RSS and no CPU cost (2 % less with
 //   telemetry on).
 // All of these can only be set when the isolate starts, so `tollgate run` restarts itself once
