@@ -179,6 +179,8 @@ export interface BackendModel {
   readonly endpoints: readonly BackendEndpoint[];
   /** `spec.connectionPool.maxConnections` of a Backend: connections per endpoint; undefined = the gateway's default. */
   readonly maxConnections?: number;
+  /** `spec.connectionPool.maxPendingRequests` of a Backend: requests waiting per endpoint; undefined = the gateway's default. */
+  readonly maxPendingRequests?: number;
 }
 
 // ---------------------------------------------------------------- Telemetry policy

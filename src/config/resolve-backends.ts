@@ -87,7 +87,11 @@ function backendModel(r: Resource): BackendModel {
       return [];
     },
   );
-  const pool = r.spec["connectionPool"] as { maxConnections?: number } | undefined;
+  const pool = r.spec["connectionPool"] as { maxConnections?: number; maxPendingRequests?: number } | undefined;
   const model: BackendModel = { key: key(r), kind: "Backend", name: r.name, namespace: r.namespace, endpoints };
-  return pool?.maxConnections === undefined ? model : { ...model, maxConnections: pool.maxConnections };
+  return {
+    ...model,
+    ...(pool?.maxConnections === undefined ? {} : { maxConnections: pool.maxConnections }),
+    ...(pool?.maxPendingRequests === undefined ? {} : { maxPendingRequests: pool.maxPendingRequests }),
+  };
 }

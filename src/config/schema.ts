@@ -199,6 +199,10 @@ const backendSpec = obj(
         "most HTTP/1.1 connections open to each endpoint at once (default 128); further requests wait in the endpoint's queue for a free connection",
         { minimum: 1, maximum: 65535 },
       ),
+      maxPendingRequests: int(
+        "most requests waiting for a free connection to each endpoint (default 1024); one more is answered 503 at once (response flag UO)",
+        { minimum: 0, maximum: 1000000 },
+      ),
     }),
   },
   ["endpoints"],

@@ -14,7 +14,7 @@ import { AttemptTimeoutError, type Failure, Failures, classifyUpstreamError } fr
 import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
 import { forwardedResponseHeaders, stripResponseHopByHop } from "./headers.ts";
-import type { LocalAwareHandler, PoolEntry, UpstreamLocal, UpstreamPools } from "./pools.ts";
+import { DEFAULT_MAX_PENDING_REQUESTS, type LocalAwareHandler, type PoolEntry, type UpstreamLocal, type UpstreamPools } from "./pools.ts";
 import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent } from "./retry.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { type MarkedResponse, kCall } from "./marks.ts";
@@ -116,6 +116,15 @@ export class ProxyCall {
       addFlag(this.exchange, Flag.noHealthyUpstream);
       return;
     }
+    if (entry.inFlight >= entry.maxConnections + (this.backend.model.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS)) {
+      // Every connection is busy and the queue behind them is full: answer now, as Envoy's
+      // pending-requests circuit breaker does, rather than hold one more client in memory.
+      this.settled = true;
+      sendError(this.exchange, 503, "upstream_overflow", "too many requests are waiting for a connection to the upstream");
+      this.exchange.errorType = ErrorType.upstreamOverflow;
+      addFlag(this.exchange, Flag.upstreamOverflow);
+      return;
+    }
     const index = this.attemptsStarted++;
     const now = performance.now();
     const attempt = new UpstreamAttempt(
@@ -132,6 +141,7 @@ export class ProxyCall {
     this.ctx.telemetry.attemptStart(this.exchange, attempt, this.headers);
     const handler = new AttemptHandler(this, attempt, entry);
     this.handler = handler;
+    entry.inFlight++;
     if (this.attemptTimeoutMs !== undefined && this.attemptTimeoutMs > 0) {
       handler.timer = setTimeout(onAttemptTimeout, this.attemptTimeoutMs, handler);
     }
@@ -148,6 +158,7 @@ export class ProxyCall {
 
   /** Ends the attempt's bookkeeping exactly once: timer, peer, end time, the telemetry hook. */
   settleAttempt(handler: AttemptHandler, errorType: string | undefined): void {
+    if (!handler.done) handler.entry.inFlight--;
     handler.done = true;
     if (handler.timer !== undefined) {
       clearTimeout(handler.timer);

@@ -19,6 +19,13 @@ import { Client, Pool, buildConnector } from "./undici-core.ts";
  */
 export const DEFAULT_MAX_CONNECTIONS = 128;
 
+/**
+ * Requests that may wait for a free connection per endpoint when its Backend sets none, as
+ * Envoy's max_pending_requests circuit breaker: without a bound a stalled upstream holds every
+ * arriving request, and its client socket, in memory until the gateway runs out.
+ */
+export const DEFAULT_MAX_PENDING_REQUESTS = 1024;
+
 export interface UpstreamPoolOptions {
   /** Max connections per origin when a request names none; default DEFAULT_MAX_CONNECTIONS. */
   readonly connections?: number;
@@ -48,6 +55,8 @@ export class PoolEntry {
   readonly maxConnections: number;
   peerAddress: string | undefined;
   peerPort: number;
+  /** Attempts dispatched to this pool and not yet settled: those beyond maxConnections are waiting. */
+  inFlight = 0;
   /**
    * The same origin's pool with another connection limit (two Backends naming one endpoint
    * with different limits, or a reload that changed one); rare, so a short chain.

@@ -1,5 +1,5 @@
-// Backend spec.connectionPool.maxConnections: loads into the model, is validated with a
-// positioned error, and a Backend without it leaves the gateway default in charge.
+// Backend spec.connectionPool.maxConnections and maxPendingRequests: load into the model, are
+// validated with a positioned error, and a Backend without them leaves the gateway defaults in charge.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GATEWAY, errors, lines, load } from "./helpers.ts";
@@ -28,6 +28,22 @@ test("connectionPool.maxConnections reaches the backend model", () => {
   assert.equal(backend?.maxConnections, 32);
 });
 
+test("connectionPool.maxPendingRequests reaches the backend model, 0 included", () => {
+  for (const value of [0, 5000]) {
+    const result = load(withBackend(`  connectionPool:\n    maxPendingRequests: ${value}\n`));
+    assert.deepEqual(lines(result, "error"), []);
+    const backend = result.config?.backends.find((b) => b.name === "api");
+    assert.equal(backend?.maxPendingRequests, value);
+    assert.equal(backend?.maxConnections, undefined);
+  }
+});
+
+test("a negative maxPendingRequests is an error at its position", () => {
+  const found = errors(withBackend("  connectionPool:\n    maxPendingRequests: -1\n"));
+  assert.equal(found.length, 1, found.join("\n"));
+  assert.match(found[0] as string, /^t\.yaml:\d+:\d+: .*connectionPool\.maxPendingRequests: /);
+});
+
 test("a Backend without connectionPool carries no limit (the gateway default applies)", () => {
   const result = load(withBackend(""));
   assert.deepEqual(lines(result, "error"), []);
@@ -35,6 +51,7 @@ test("a Backend without connectionPool carries no limit (the gateway default app
   assert.ok(backend);
   assert.equal(backend.maxConnections, undefined);
   assert.equal("maxConnections" in backend, false);
+  assert.equal("maxPendingRequests" in backend, false);
 });
 
 test("maxConnections below 1 is an error at its position", () => {

@@ -9,6 +9,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { DEFAULT_MAX_CONNECTIONS, UpstreamPools } from "../../src/proxy/pools.ts";
+import type { Exchange } from "../../src/proxy/exchange.ts";
+import { noopTelemetry } from "../../src/telemetry/hooks.ts";
 import { GATEWAY_YAML, ask, ref, startGateway } from "./harness.ts";
 
 interface HoldingUpstream {
@@ -167,3 +169,54 @@ test("a request whose client leaves while it waits for a pooled connection never
 function connections(server: http.Server): Promise<number> {
   return new Promise((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
 }
+
+test("a full pending queue answers 503 upstream_overflow at once; the queued requests still succeed", async () => {
+  const seen: string[] = [];
+  const held: http.ServerResponse[] = [];
+  const upstream = http.createServer((req, res) => {
+    req.resume();
+    seen.push(req.url ?? "");
+    held.push(res);
+  });
+  upstream.listen(0, "127.0.0.1");
+  await once(upstream, "listening");
+  const port = (upstream.address() as AddressInfo).port;
+  const ended = new Map<string, Exchange>();
+  const telemetry = { ...noopTelemetry, onRequestEnd: (exchange: Exchange) => void ended.set(exchange.path, exchange) };
+  const gw = await startGateway(config(port, "  connectionPool:\n    maxConnections: 1\n    maxPendingRequests: 1\n"), telemetry);
+  try {
+    const first = ask(gw.port, { path: "/first" });
+    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    const pool = gw.pools.entry(`http://127.0.0.1:${port}`, 1).pool;
+    const second = ask(gw.port, { path: "/second" });
+    while (pool.stats.queued < 1) await new Promise((resolve) => setImmediate(resolve));
+    // One connection busy, one request waiting: the next has no room and is answered without waiting.
+    const third = await ask(gw.port, { path: "/third" });
+    assert.equal(third.status, 503);
+    assert.equal(third.headers["content-type"], "application/json");
+    assert.equal((JSON.parse(third.body.toString()) as { error: string }).error, "upstream_overflow");
+    assert.deepEqual(seen, ["/first"]);
+    (held.shift() as http.ServerResponse).end("ok");
+    assert.equal((await first).status, 200);
+    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    (held.shift() as http.ServerResponse).end("ok");
+    assert.equal((await second).status, 200);
+    // Settled attempts leave the count: the pool takes requests again.
+    const after = ask(gw.port, { path: "/after" });
+    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    (held.shift() as http.ServerResponse).end("ok");
+    assert.equal((await after).status, 200);
+    assert.deepEqual(seen, ["/first", "/second", "/after"]);
+    // What the access log, the spans and the metrics read: Envoy's UO flag and its own error.type; no attempt was made.
+    const overflowed = ended.get("/third");
+    assert.equal(overflowed?.responseFlags, "UO");
+    assert.equal(overflowed?.errorType, "upstream_overflow");
+    assert.equal(overflowed?.status, 503);
+    assert.equal(overflowed?.attempts.length, 0);
+    assert.equal(ended.get("/second")?.responseFlags, "");
+  } finally {
+    await gw.close();
+    upstream.closeAllConnections();
+    await new Promise<void>((resolve) => upstream.close(() => resolve()));
+  }
+});
