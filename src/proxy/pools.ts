@@ -6,9 +6,10 @@
 // `spec.connectionPool.maxConnections`, else DEFAULT_MAX_CONNECTIONS); requests beyond that wait
 // in the pool's queue for the next free connection, like Envoy's pending requests under its
 // max_connections circuit breaker, up to `maxPendingRequests` (ProxyCall refuses the next
-// one with 503 upstream_overflow, counting with PoolEntry.inFlight). Without a bound, N busy clients open N upstream
-// connections: each costs the gateway an undici Client, a socket and its buffers, and the
-// upstream a worker slot, and the Pool scans every client per dispatch.
+// one with 503 upstream_overflow, counting with PoolEntry.inFlight). Without a connection
+// bound, N busy clients open N upstream connections: each costs the gateway an undici
+// Client, a socket and its buffers, and the upstream a worker slot, and the Pool scans every
+// client per dispatch.
 import { isIP, type Socket } from "node:net";
 import type { Dispatcher, Pool as PoolType, buildConnector as BuildConnector } from "undici";
 import { Client, Pool, buildConnector } from "./undici-core.ts";
