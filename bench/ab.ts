@@ -18,9 +18,9 @@ import { RssSampler } from "./lib/rss.ts";
 import { median } from "./lib/stats.ts";
 import { loadProblem, measureThroughput } from "./lib/throughput.ts";
 import { buildPackage } from "./targets/built.ts";
-import { launchScript, setChildDeadline, type Launched } from "./targets/launch.ts";
-import { findNginx, startNginxUpstream } from "./targets/nginx.ts";
-import { startTollgate, type TelemetryMode } from "./targets/tollgate.ts";
+import { setChildDeadline, type Launched } from "./targets/launch.ts";
+import { isGatewayMode, parseEnvList, startPeers } from "./targets/peers.ts";
+import { startTollgate } from "./targets/tollgate.ts";
 
 const { values } = parseArgs({
   options: {
@@ -37,17 +37,8 @@ const { values } = parseArgs({
   strict: true,
 });
 const words = (text: string | undefined): string[] => (text ?? "").split(/\s+/).filter((w) => w !== "");
-function envOf(text: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const pair of (text ?? "").split(",").filter((p) => p !== "")) {
-    const eq = pair.indexOf("=");
-    if (eq < 1) throw new Error(`expected K=V, got ${JSON.stringify(pair)}`);
-    out[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return out;
-}
-const mode = values.mode as string;
-if (!["off", "full", "blackhole"].includes(mode)) throw new Error("--mode must be off, full or blackhole");
+const mode = values.mode;
+if (!isGatewayMode(mode)) throw new Error("--mode must be off, full or blackhole");
 const rounds = Number(values.rounds);
 const durationS = Number(values.duration);
 const connections = Number(values.connections);
@@ -57,13 +48,7 @@ armGlobalDeadline(budgetMs);
 setChildDeadline(Date.now() + budgetMs + 30_000);
 const workDir = mkdtempSync(join(tmpdir(), "tollgate-ab-"));
 const cli = values.entry === "src" ? undefined : buildPackage(workDir);
-const nginx = findNginx();
-const upstream: Launched = nginx === undefined ? await launchScript("upstream", "upstream.ts") : await startNginxUpstream(nginx, workDir);
-let telemetry: TelemetryMode = { kind: "off" };
-if (mode !== "off") {
-  const collector = await launchScript(mode === "full" ? "ack-receiver" : "blackhole", mode === "full" ? "ack-receiver.ts" : "blackhole.ts");
-  telemetry = { kind: "full", collectorPort: collector.port };
-}
+const { upstream, telemetry } = await startPeers(mode, workDir);
 
 interface Side {
   readonly name: "A" | "B";
@@ -78,7 +63,7 @@ async function side(name: "A" | "B", flags: string, env: string): Promise<Side> 
     upstreamPort: upstream.port,
     telemetry,
     nodeFlags: words(flags),
-    env: envOf(env),
+    env: parseEnvList(env, "--a-env/--b-env"),
     ...(cli === undefined ? {} : { cli }),
   });
   return { name, label: `${flags === "" ? "(no flags)" : flags}${env === "" ? "" : ` ${env}`}`, gateway, rows: [] };

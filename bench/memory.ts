@@ -24,9 +24,9 @@ import { smapsGroups } from "./lib/smaps.ts";
 import { loadProblem, measureThroughput, type ThroughputResult } from "./lib/throughput.ts";
 import { sleep } from "./lib/wait.ts";
 import { buildPackage } from "./targets/built.ts";
-import { launchScript, setChildDeadline, type Launched } from "./targets/launch.ts";
-import { findNginx, startNginxUpstream } from "./targets/nginx.ts";
-import { startTollgate, type TelemetryMode } from "./targets/tollgate.ts";
+import { setChildDeadline } from "./targets/launch.ts";
+import { isGatewayMode, parseEnvList, startPeers } from "./targets/peers.ts";
+import { startTollgate } from "./targets/tollgate.ts";
 
 const { values } = parseArgs({
   options: {
@@ -41,18 +41,13 @@ const { values } = parseArgs({
   },
   strict: true,
 });
-const mode = values.mode as string;
-if (!["off", "full", "blackhole"].includes(mode)) throw new Error(`--mode must be off, full or blackhole`);
+const mode = values.mode;
+if (!isGatewayMode(mode)) throw new Error(`--mode must be off, full or blackhole`);
 if (values.entry !== "src" && values.entry !== "dist") throw new Error(`--entry must be src or dist`);
 const loadS = Number(values.load);
 const peakS = Number(values.peak);
 const soakS = Number(values.soak);
-const extraEnv: Record<string, string> = {};
-for (const pair of (values.env as string).split(",").filter((p) => p !== "")) {
-  const eq = pair.indexOf("=");
-  if (eq < 1) throw new Error(`--env: expected K=V, got ${JSON.stringify(pair)}`);
-  extraEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
-}
+const extraEnv = parseEnvList(values.env, "--env");
 
 const budgetMs = (loadS + peakS + soakS + Number(values.hold) + 150) * 1000;
 armGlobalDeadline(budgetMs);
@@ -61,13 +56,7 @@ const workDir = mkdtempSync(join(tmpdir(), "tollgate-memory-"));
 const probeFile = join(workDir, "heap.jsonl");
 const cli = values.entry === "dist" ? buildPackage(workDir) : undefined;
 
-const nginx = findNginx();
-const upstream: Launched = nginx === undefined ? await launchScript("upstream", "upstream.ts") : await startNginxUpstream(nginx, workDir);
-let telemetry: TelemetryMode = { kind: "off" };
-if (mode !== "off") {
-  const collector = await launchScript(mode === "full" ? "ack-receiver" : "blackhole", mode === "full" ? "ack-receiver.ts" : "blackhole.ts");
-  telemetry = { kind: "full", collectorPort: collector.port };
-}
+const { upstream, telemetry } = await startPeers(mode, workDir);
 const nodeFlags = [...(values["node-flags"] as string).split(/\s+/).filter((f) => f !== ""), "--import", join(serversDir, "heap-probe.ts")];
 const gateway = await startTollgate({
   name: `tollgate-${mode}`,

@@ -14,9 +14,9 @@ import { armGlobalDeadline, stopAll } from "./lib/children.ts";
 import { formatSummary, summarizeProfile } from "./lib/cpuprofile.ts";
 import { repoRoot, resultsDir } from "./lib/paths.ts";
 import { loadProblem, measureThroughput } from "./lib/throughput.ts";
-import { launchScript, setChildDeadline, type Launched } from "./targets/launch.ts";
-import { findNginx, startNginxUpstream } from "./targets/nginx.ts";
-import { startTollgate, tollgateAvailable, type TelemetryMode } from "./targets/tollgate.ts";
+import { setChildDeadline } from "./targets/launch.ts";
+import { isGatewayMode, startPeers } from "./targets/peers.ts";
+import { startTollgate, tollgateAvailable } from "./targets/tollgate.ts";
 
 const { values } = parseArgs({
   options: {
@@ -36,7 +36,7 @@ if (values.summarize !== undefined) {
 }
 
 const mode = values.mode ?? "full";
-if (mode !== "full" && mode !== "off" && mode !== "blackhole") {
+if (!isGatewayMode(mode)) {
   process.stderr.write(`--mode must be full, off or blackhole, got ${JSON.stringify(mode)}\n`);
   process.exit(2);
 }
@@ -55,13 +55,7 @@ setChildDeadline(Date.now() + budgetMs + 30_000);
 const workDir = mkdtempSync(join(tmpdir(), "tollgate-profile-"));
 mkdirSync(resultsDir, { recursive: true });
 
-const nginx = findNginx();
-const upstream: Launched = nginx === undefined ? await launchScript("upstream", "upstream.ts") : await startNginxUpstream(nginx, workDir);
-let telemetry: TelemetryMode = { kind: "off" };
-if (mode !== "off") {
-  const collector = await launchScript(mode === "full" ? "ack-receiver" : "blackhole", mode === "full" ? "ack-receiver.ts" : "blackhole.ts");
-  telemetry = { kind: "full", collectorPort: collector.port };
-}
+const { upstream, telemetry } = await startPeers(mode, workDir);
 const name = `tollgate-${mode}-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`;
 const gateway = await startTollgate({
   name: `tollgate-${mode}`,
