@@ -131,38 +131,65 @@ test("UpstreamPools' own default can be set per gateway", async () => {
   }
 });
 
-test("a request whose client leaves while it waits for a pooled connection never reaches the upstream", async () => {
+interface RecordingUpstream {
+  readonly port: number;
+  /** Request paths in arrival order. */
+  readonly seen: string[];
+  /** Responses held open, oldest first, for the test to end. */
+  readonly held: http.ServerResponse[];
+  close(): Promise<void>;
+}
+
+/** Records every request; holds those `hold` picks open and answers the rest at once. */
+async function recordingUpstream(hold: (path: string) => boolean): Promise<RecordingUpstream> {
   const seen: string[] = [];
   const held: http.ServerResponse[] = [];
-  const upstream = http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     req.resume();
     seen.push(req.url ?? "");
-    if (req.url === "/first") held.push(res);
+    if (hold(req.url ?? "")) held.push(res);
     else res.end("ok");
   });
-  upstream.listen(0, "127.0.0.1");
-  await once(upstream, "listening");
-  const gw = await startGateway(config((upstream.address() as AddressInfo).port, "  connectionPool:\n    maxConnections: 1\n"));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    port: (server.address() as AddressInfo).port,
+    seen,
+    held,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Yields to the event loop until `done` holds. */
+async function until(done: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await done())) await new Promise((resolve) => setImmediate(resolve));
+}
+
+test("a request whose client leaves while it waits for a pooled connection never reaches the upstream", async () => {
+  const up = await recordingUpstream((path) => path === "/first");
+  const gw = await startGateway(config(up.port, "  connectionPool:\n    maxConnections: 1\n"));
   try {
     const first = ask(gw.port, { path: "/first" });
     // Wait for /first to occupy the only connection, then for /abandoned to wait in the pool's queue.
-    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    await until(() => up.held.length > 0);
     // The second request can only queue behind /first; its client then goes away.
     const leaving = http.request({ host: "127.0.0.1", port: gw.port, path: "/abandoned", agent: false });
     leaving.on("error", () => {});
     leaving.end();
-    const pool = gw.pools.entry(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, 1).pool;
-    while (pool.stats.queued < 1) await new Promise((resolve) => setImmediate(resolve));
+    const pool = gw.pools.entry(`http://127.0.0.1:${up.port}`, 1).pool;
+    await until(() => pool.stats.queued >= 1);
     leaving.destroy();
-    while (await connections(gw.server) > 1) await new Promise((resolve) => setImmediate(resolve));
-    (held[0] as http.ServerResponse).end("ok");
+    await until(async () => (await connections(gw.server)) <= 1);
+    (up.held[0] as http.ServerResponse).end("ok");
     assert.equal((await first).status, 200);
     assert.equal((await ask(gw.port, { path: "/after" })).status, 200);
-    assert.deepEqual(seen, ["/first", "/after"]);
+    assert.deepEqual(up.seen, ["/first", "/after"]);
   } finally {
     await gw.close();
-    upstream.closeAllConnections();
-    await new Promise<void>((resolve) => upstream.close(() => resolve()));
+    await up.close();
   }
 });
 
@@ -171,42 +198,35 @@ function connections(server: http.Server): Promise<number> {
 }
 
 test("a full pending queue answers 503 upstream_overflow at once; the queued requests still succeed", async () => {
-  const seen: string[] = [];
-  const held: http.ServerResponse[] = [];
-  const upstream = http.createServer((req, res) => {
-    req.resume();
-    seen.push(req.url ?? "");
-    held.push(res);
-  });
-  upstream.listen(0, "127.0.0.1");
-  await once(upstream, "listening");
-  const port = (upstream.address() as AddressInfo).port;
+  const up = await recordingUpstream(() => true);
   const ended = new Map<string, Exchange>();
   const telemetry = { ...noopTelemetry, onRequestEnd: (exchange: Exchange) => void ended.set(exchange.path, exchange) };
-  const gw = await startGateway(config(port, "  connectionPool:\n    maxConnections: 1\n    maxPendingRequests: 1\n"), telemetry);
+  const gw = await startGateway(config(up.port, "  connectionPool:\n    maxConnections: 1\n    maxPendingRequests: 1\n"), telemetry);
+  const release = async (): Promise<void> => {
+    await until(() => up.held.length > 0);
+    (up.held.shift() as http.ServerResponse).end("ok");
+  };
   try {
     const first = ask(gw.port, { path: "/first" });
-    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
-    const pool = gw.pools.entry(`http://127.0.0.1:${port}`, 1).pool;
+    await until(() => up.held.length > 0);
+    const pool = gw.pools.entry(`http://127.0.0.1:${up.port}`, 1).pool;
     const second = ask(gw.port, { path: "/second" });
-    while (pool.stats.queued < 1) await new Promise((resolve) => setImmediate(resolve));
+    await until(() => pool.stats.queued >= 1);
     // One connection busy, one request waiting: the next has no room and is answered without waiting.
     const third = await ask(gw.port, { path: "/third" });
     assert.equal(third.status, 503);
     assert.equal(third.headers["content-type"], "application/json");
     assert.equal((JSON.parse(third.body.toString()) as { error: string }).error, "upstream_overflow");
-    assert.deepEqual(seen, ["/first"]);
-    (held.shift() as http.ServerResponse).end("ok");
+    assert.deepEqual(up.seen, ["/first"]);
+    await release();
     assert.equal((await first).status, 200);
-    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
-    (held.shift() as http.ServerResponse).end("ok");
+    await release();
     assert.equal((await second).status, 200);
     // Settled attempts leave the count: the pool takes requests again.
     const after = ask(gw.port, { path: "/after" });
-    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
-    (held.shift() as http.ServerResponse).end("ok");
+    await release();
     assert.equal((await after).status, 200);
-    assert.deepEqual(seen, ["/first", "/second", "/after"]);
+    assert.deepEqual(up.seen, ["/first", "/second", "/after"]);
     // What the access log, the spans and the metrics read: Envoy's UO flag and its own error.type; no attempt was made.
     const overflowed = ended.get("/third");
     assert.equal(overflowed?.responseFlags, "UO");
@@ -216,7 +236,6 @@ test("a full pending queue answers 503 upstream_overflow at once; the queued req
     assert.equal(ended.get("/second")?.responseFlags, "");
   } finally {
     await gw.close();
-    upstream.closeAllConnections();
-    await new Promise<void>((resolve) => upstream.close(() => resolve()));
+    await up.close();
   }
 });
