@@ -1,10 +1,12 @@
-// Messages between the request thread and the export thread (export-worker.ts).
+// Messages between the request thread and the export thread (export-worker.ts). An export
+// carries one finished OTLP protobuf request, moved (not copied) across.
 import type { OtlpExporterConfig } from "./otlp-config.ts";
-import type { WireBatch, WireSignal } from "./wire.ts";
+
+export type ThreadSignal = "traces" | "logs";
 
 export type ToExportThread =
-  | { readonly type: "open"; readonly exporter: number; readonly signal: WireSignal; readonly config: OtlpExporterConfig }
-  | { readonly type: "export"; readonly exporter: number; readonly seq: number; readonly batch: WireBatch }
+  | { readonly type: "open"; readonly exporter: number; readonly signal: ThreadSignal; readonly config: OtlpExporterConfig }
+  | { readonly type: "export"; readonly exporter: number; readonly seq: number; readonly count: number; readonly request: Uint8Array }
   | { readonly type: "close"; readonly exporter: number };
 
 export type FromExportThread =

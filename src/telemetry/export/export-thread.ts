@@ -1,7 +1,9 @@
-// The request thread's handle on the export thread (export-worker.ts), and the exporters
-// that BatchQueue uses in place of the SDK's. The queue, drop accounting, warnings and
-// flush/shutdown stay here; a batch leaves this thread as one flat array (wire.ts) and the
-// SDK's own exporter serialises, compresses and sends it there.
+// The request thread's handle on the export thread (export-worker.ts), and the span and log
+// exporters that BatchQueue uses in its place. The queue, drop accounting, warnings and
+// flush/shutdown stay here, and so does the protobuf encoding: items are encoded into their
+// batch as they are queued, as in process. Only the finished request crosses, moved rather
+// than copied; the thread runs the SDK's transport (gRPC or HTTP framing, compression, TLS,
+// retries, socket writes) on another core.
 //
 // Memory stays bounded when the collector hangs: BatchQueue lets at most
 // MAX_EXPORTS_AWAITING batches per exporter wait for an answer, and the thread's heap is
@@ -10,20 +12,27 @@
 import { Worker } from "node:worker_threads";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
-import type { ExportResultLike, ItemExporter } from "./batch-queue.ts";
-import type { FromExportThread, ToExportThread } from "./export-thread-protocol.ts";
+import type { BatchFormat, ExportResultLike, ItemExporter } from "./batch-queue.ts";
+import type { FromExportThread, ThreadSignal, ToExportThread } from "./export-thread-protocol.ts";
 import type { OtlpExporterConfig } from "./otlp-config.ts";
-import { encodeLogRecord, encodeSpan, WireDefinitions, type WireDef, type WireSignal } from "./wire.ts";
+import type { EncodedBatch } from "./otlp-proto/request.ts";
+import { ENCODED_LOG_BATCHES, encodeLogsExportRequest, type LogsExportBatch } from "./otlp-proto/logs.ts";
+import { ENCODED_SPAN_BATCHES, encodeTraceExportRequest, type TraceExportBatch } from "./otlp-proto/trace.ts";
+import { createOtlpSpanExporter } from "./span-exporter.ts";
+import { createOtlpLogExporter } from "../logs/exporters.ts";
 import { envBool, type Env } from "../env.ts";
 
 /**
- * TOLLGATE_TELEMETRY_EXPORT_THREAD (default false). The thread takes serialisation off the
- * request thread but costs more CPU in total (docs/tracing.md), so it pays only where
- * cores are spare.
+ * TOLLGATE_TELEMETRY_EXPORT_THREAD (default false). The thread takes the OTLP transport off
+ * the request thread; it pays where a core is spare, and costs a second V8 isolate's memory
+ * (docs/tracing.md).
  */
 export function exportThreadFromEnv(env: Env): boolean {
   return envBool(env, "TOLLGATE_TELEMETRY_EXPORT_THREAD", false);
 }
+
+/** At most 15 characters: Linux truncates thread names there. */
+export const EXPORT_THREAD_NAME = "tollgate-export";
 
 const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./export-worker.ts" : "./export-worker.js", import.meta.url);
 
@@ -31,29 +40,25 @@ type Callback = (result: ExportResultLike) => void;
 
 class ExportThread {
   #worker: Worker | undefined = undefined;
-  readonly #table = new WireDefinitions();
-  readonly #open = new Map<number, { signal: WireSignal; config: OtlpExporterConfig }>();
+  readonly #open = new Map<number, { signal: ThreadSignal; config: OtlpExporterConfig }>();
   readonly #pending = new Map<number, Callback>();
   readonly #closing = new Map<number, () => void>();
   #nextExporter = 1;
   #nextSeq = 1;
 
-  open(signal: WireSignal, config: OtlpExporterConfig): number {
+  open(signal: ThreadSignal, config: OtlpExporterConfig): number {
     const id = this.#nextExporter++;
     this.#open.set(id, { signal, config });
     if (this.#worker !== undefined) this.#post({ type: "open", exporter: id, signal, config });
     return id;
   }
 
-  get table(): WireDefinitions {
-    this.#ensure();
-    return this.#table;
-  }
-
-  export(exporter: number, signal: WireSignal, count: number, data: unknown[], defs: WireDef[], done: Callback): void {
+  /** `request` must own its whole ArrayBuffer: it is moved to the thread and unusable here afterwards. */
+  export(exporter: number, count: number, request: Uint8Array<ArrayBuffer>, done: Callback): void {
     const seq = this.#nextSeq++;
     this.#pending.set(seq, done);
-    this.#post({ type: "export", exporter, seq, batch: { signal, count, data, defs } });
+    const msg: ToExportThread = { type: "export", exporter, seq, count, request };
+    this.#ensure().postMessage(msg, [request.buffer]);
     // While an answer is due the thread keeps the process alive, so a drain's flush delivers.
     if (this.#pending.size === 1) this.#worker?.ref();
   }
@@ -70,11 +75,13 @@ class ExportThread {
 
   #ensure(): Worker {
     if (this.#worker !== undefined) return this.#worker;
-    this.#table.reset();
     const worker = new Worker(WORKER_URL, {
-      // The export thread holds at most a few batches per exporter; cap it so a stuck
-      // collector can never make it grow.
-      resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 48 },
+      // The export thread holds at most a few requests per exporter, as bytes outside its
+      // heap; its own objects are the transport's. Cap it so a stuck collector can never make
+      // it grow, and keep its young generation small: it allocates little.
+      resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 },
+      // The OS thread's name, so `top -H` and /proc/PID/task show what it is.
+      name: EXPORT_THREAD_NAME,
       stdout: false,
       stderr: false,
     });
@@ -129,32 +136,39 @@ class ExportThread {
 
 let shared: ExportThread | undefined;
 
-class ThreadedExporter<T> implements ItemExporter<T> {
+/** The bytes in an ArrayBuffer of their own, which postMessage can move; copied only when they share one. */
+function movable(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes as Uint8Array<ArrayBuffer>;
+  const own = new Uint8Array(bytes.byteLength);
+  own.set(bytes);
+  return own;
+}
+
+class ThreadedExporter<T> implements ItemExporter<T, EncodedBatch> {
+  readonly format: BatchFormat<T, EncodedBatch>;
   readonly #thread: ExportThread;
   readonly #id: number;
-  readonly #signal: WireSignal;
-  readonly #encode: (out: unknown[], item: T, defs: WireDef[], table: WireDefinitions) => void;
+  readonly #encode: (batch: EncodedBatch) => Uint8Array;
   #closed = false;
 
-  constructor(signal: WireSignal, config: OtlpExporterConfig, encode: (out: unknown[], item: T, defs: WireDef[], table: WireDefinitions) => void) {
+  constructor(signal: ThreadSignal, config: OtlpExporterConfig, format: BatchFormat<T, EncodedBatch>, encode: (batch: EncodedBatch) => Uint8Array) {
     shared ??= new ExportThread();
     this.#thread = shared;
-    this.#signal = signal;
+    this.format = format;
     this.#encode = encode;
     this.#id = this.#thread.open(signal, config);
   }
 
-  export(items: T[], done: Callback): void {
+  export(batch: EncodedBatch, done: Callback): void {
     if (this.#closed) return done({ code: 1, error: new Error("exporter is shut down") });
-    const data: unknown[] = [];
-    const defs: WireDef[] = [];
+    const count = batch.count;
+    let request: Uint8Array<ArrayBuffer>;
     try {
-      const table = this.#thread.table;
-      for (let i = 0; i < items.length; i++) this.#encode(data, items[i]!, defs, table);
+      request = movable(this.#encode(batch));
     } catch (err) {
       return done({ code: 1, error: err as Error });
     }
-    this.#thread.export(this.#id, this.#signal, items.length, data, defs, done);
+    this.#thread.export(this.#id, count, request, done);
   }
 
   shutdown(): Promise<void> {
@@ -163,10 +177,13 @@ class ThreadedExporter<T> implements ItemExporter<T> {
   }
 }
 
-export function threadedSpanExporter(config: OtlpExporterConfig): ItemExporter<ReadableSpan> {
-  return new ThreadedExporter<ReadableSpan>("traces", config, encodeSpan);
+/** http/json keeps the SDK's JSON serializer on the request thread: only protobuf requests cross. */
+export function threadedSpanExporter(config: OtlpExporterConfig): ItemExporter<ReadableSpan, TraceExportBatch> {
+  if (config.protocol === "http/json") return createOtlpSpanExporter(config);
+  return new ThreadedExporter<ReadableSpan>("traces", config, ENCODED_SPAN_BATCHES, encodeTraceExportRequest);
 }
 
-export function threadedLogExporter(config: OtlpExporterConfig): ItemExporter<ReadableLogRecord> {
-  return new ThreadedExporter<ReadableLogRecord>("logs", config, encodeLogRecord);
+export function threadedLogExporter(config: OtlpExporterConfig): ItemExporter<ReadableLogRecord, LogsExportBatch> {
+  if (config.protocol === "http/json") return createOtlpLogExporter(config);
+  return new ThreadedExporter<ReadableLogRecord>("logs", config, ENCODED_LOG_BATCHES, encodeLogsExportRequest);
 }
