@@ -4,6 +4,9 @@
 // peak VmRSS; then the medians. For tuning decisions like a V8 flag's CPU cost.
 //   --a "FLAGS" / --b "FLAGS"   node flags of gateway A and B (default none)
 //   --a-env K=V,... / --b-env   extra environment of A and B
+//   --b-source DIR              B runs another checkout's sources (e.g. `git worktree add
+//                               /tmp/old HEAD~3`), compiled like A's, with this checkout's
+//                               node_modules: is a change a regression or the machine's drift?
 //   --mode off|full|blackhole   telemetry (default off)
 //   --entry dist|src            built package (default) or the sources
 //   --rounds N                  interleaved rounds (default 4)
@@ -11,7 +14,7 @@
 //   --connections N             closed-loop connections (default 100)
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { armGlobalDeadline, stopAll } from "./lib/children.ts";
 import { RssSampler } from "./lib/rss.ts";
@@ -28,6 +31,7 @@ const { values } = parseArgs({
     b: { type: "string", default: "" },
     "a-env": { type: "string", default: "" },
     "b-env": { type: "string", default: "" },
+    "b-source": { type: "string" },
     mode: { type: "string", default: "off" },
     entry: { type: "string", default: "dist" },
     rounds: { type: "string", default: "4" },
@@ -47,7 +51,10 @@ const budgetMs = (2 * rounds * (durationS + 2) + 120) * 1000;
 armGlobalDeadline(budgetMs);
 setChildDeadline(Date.now() + budgetMs + 30_000);
 const workDir = mkdtempSync(join(tmpdir(), "tollgate-ab-"));
-const cli = values.entry === "src" ? undefined : buildPackage(workDir);
+const bSource = values["b-source"];
+if (bSource !== undefined && values.entry === "src") throw new Error("--b-source compiles B's package: use it with --entry dist");
+const cli = values.entry === "src" ? undefined : buildPackage(join(workDir, "a"));
+const bCli = bSource === undefined ? cli : buildPackage(join(workDir, "b"), resolve(bSource));
 const { upstream, telemetry } = await startPeers(mode, workDir);
 
 interface Side {
@@ -56,7 +63,7 @@ interface Side {
   readonly gateway: Launched;
   readonly rows: { rps: number; cpuUs: number; peakMB: number; problem: string | undefined }[];
 }
-async function side(name: "A" | "B", flags: string, env: string): Promise<Side> {
+async function side(name: "A" | "B", flags: string, env: string, sideCli: string | undefined): Promise<Side> {
   const gateway = await startTollgate({
     name: `tollgate-${name}`,
     dir: workDir,
@@ -64,11 +71,15 @@ async function side(name: "A" | "B", flags: string, env: string): Promise<Side> 
     telemetry,
     nodeFlags: words(flags),
     env: parseEnvList(env, "--a-env/--b-env"),
-    ...(cli === undefined ? {} : { cli }),
+    ...(sideCli === undefined ? {} : { cli: sideCli }),
   });
-  return { name, label: `${flags === "" ? "(no flags)" : flags}${env === "" ? "" : ` ${env}`}`, gateway, rows: [] };
+  const source = name === "B" && bSource !== undefined ? ` (source ${bSource})` : "";
+  return { name, label: `${flags === "" ? "(no flags)" : flags}${env === "" ? "" : ` ${env}`}${source}`, gateway, rows: [] };
 }
-const sides = [await side("A", values.a as string, values["a-env"] as string), await side("B", values.b as string, values["b-env"] as string)];
+const sides = [
+  await side("A", values.a as string, values["a-env"] as string, cli),
+  await side("B", values.b as string, values["b-env"] as string, bCli),
+];
 
 function cpuTicks(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
