@@ -61,6 +61,12 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
           help: "Open upstream connections, by backend.",
           samples: [...stats.openConnections()].map(([backend, value]) => ({ labels: { backend }, value })),
         },
+        {
+          name: "tollgate_telemetry_hook_errors",
+          type: "counter",
+          help: "Telemetry hook calls that threw; the request went on, its telemetry may be incomplete. By hook.",
+          samples: [...stats.telemetryHookErrors].map(([hook, value]) => ({ labels: { hook }, value })),
+        },
       ];
       return renderFamilies(families, wantsOpenMetrics(accept));
     },

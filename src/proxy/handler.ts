@@ -13,7 +13,7 @@ import { Exchange } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, readRequestFacts } from "./facts.ts";
 import { Failure } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
-import { GuardedTelemetry } from "./guarded-telemetry.ts";
+import { GuardedTelemetry, type HookWarnSink } from "./guarded-telemetry.ts";
 import type { UpstreamPools } from "./pools.ts";
 import type { ProxyStats } from "./retry.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
@@ -32,14 +32,14 @@ export interface ProxyDeps {
    * close listener on every response.
    */
   readonly responseClosed?: (res: ServerResponse) => void;
+  /** The gateway's log: a telemetry hook that throws is reported there, once a minute at most. */
+  readonly warn?: HookWarnSink;
 }
 
 export interface ProxyHandlers {
   request(req: IncomingMessage, res: ServerResponse): void;
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   clientError(err: Error, socket: Duplex): void;
-  /** Telemetry hook calls that threw (and were contained) since start. */
-  telemetryErrors(): number;
 }
 
 type TrackedResponse = CallResponse;
@@ -59,7 +59,7 @@ function noop(): void {}
  * `plan.listenerByPort`, and the port RequestRedirect uses when the filter sets none.
  */
 export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandlers {
-  const telemetry = new GuardedTelemetry(deps.telemetry);
+  const telemetry = new GuardedTelemetry(deps.telemetry, deps.stats?.telemetryHookErrors, deps.warn);
   const ctx: CallContext = { telemetry, pools: deps.pools, stats: deps.stats };
   const facts = newRequestFacts();
 
@@ -159,7 +159,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     handleClientError(err, socket);
   }
 
-  return { request, upgrade, clientError, telemetryErrors: () => telemetry.errors };
+  return { request, upgrade, clientError };
 }
 
 function refuse(exchange: Exchange, failure: Failure, message: string): void {

@@ -1,4 +1,5 @@
 // Retry policy pieces: which methods may be repeated and how long to wait before doing so.
+import type { HookErrorCounts } from "./guarded-telemetry.ts";
 
 /** RFC 9110 §9.2.2 idempotent methods; only these are ever sent twice. */
 export function isIdempotent(method: string): boolean {
@@ -28,11 +29,12 @@ export function backoffDelayMs(baseMs: number, retryNumber: number): number {
   const ceiling = Math.min(baseMs * 2 ** (retryNumber - 1), baseMs * MAX_BACKOFF_FACTOR);
   return ceiling / 2 + Math.random() * (ceiling / 2);
 }
-
-/** Mutable counters the proxy keeps for metrics (GatewayStats.retries). */
+/** Mutable counters the proxy keeps for metrics (GatewayStats.retries, .telemetryHookErrors). */
 export interface ProxyStats {
   /** Retries since start, per backend display name. */
   readonly retries: Map<string, number>;
+  /** Telemetry hook calls that threw (and were contained) since start, per hook. */
+  readonly telemetryHookErrors: HookErrorCounts;
 }
 
 export function countRetry(stats: ProxyStats | undefined, backend: string): void {

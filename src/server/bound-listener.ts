@@ -69,7 +69,6 @@ export class BoundListener {
         inner.upgrade(req, socket, head);
       },
       clientError: (error: Error, socket: Duplex) => inner.clientError(error, socket),
-      telemetryErrors: () => inner.telemetryErrors(),
     };
   }
 

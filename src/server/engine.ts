@@ -25,6 +25,8 @@ export interface ProxyDeps {
   readonly stats: GatewayStats;
   /** The listener's in-flight tracking, told when each response closed. */
   readonly responseClosed?: (res: ServerResponse) => void;
+  /** Where a telemetry hook that throws is reported (rate-limited by the proxy). */
+  readonly warn?: (message: string, fields: Readonly<Record<string, unknown>>) => void;
 }
 
 export interface Engine {
@@ -69,7 +71,7 @@ export const engine: Engine = {
   },
   createHandlers(deps, pools, configPort) {
     return createProxyHandlers(
-      { currentPlan: deps.currentPlan, telemetry: deps.telemetry, pools, stats: deps.stats, responseClosed: deps.responseClosed },
+      { currentPlan: deps.currentPlan, telemetry: deps.telemetry, pools, stats: deps.stats, responseClosed: deps.responseClosed, warn: deps.warn },
       configPort,
     );
   },

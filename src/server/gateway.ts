@@ -66,6 +66,7 @@ export class Gateway {
       currentPlan: () => this.#plan as RuntimePlan,
       telemetry: options.telemetry,
       stats: options.stats,
+      warn: (message, fields) => options.log.warn(message, fields),
     };
   }
 

@@ -3,6 +3,7 @@
 // `exchange.telemetry` / `attempt.telemetry`. Every hook must return quickly: no export
 // work, no JSON serialisation, no AsyncLocalStorage.
 import type { Exchange, UpstreamAttempt } from "../proxy/exchange.ts";
+import type { HookErrorCounts } from "../proxy/guarded-telemetry.ts";
 import type { RuntimePlan } from "../plan/types.ts";
 
 /** Outgoing upstream headers as undici takes them. */
@@ -30,6 +31,8 @@ export interface GatewayStats {
   readonly reloads: { success: number; failure: number };
   /** Upstream retries since start, per backend display name. */
   readonly retries: Map<string, number>;
+  /** Telemetry hook calls that threw (contained by the proxy) since start, per hook name. */
+  readonly telemetryHookErrors: HookErrorCounts;
   /** Open upstream connections right now, per backend display name. */
   openConnections(): Iterable<[backend: string, count: number]>;
 }

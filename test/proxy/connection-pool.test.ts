@@ -11,7 +11,7 @@ import { test } from "node:test";
 import { DEFAULT_MAX_CONNECTIONS, UpstreamPools } from "../../src/proxy/pools.ts";
 import type { Exchange } from "../../src/proxy/exchange.ts";
 import { noopTelemetry } from "../../src/telemetry/hooks.ts";
-import { GATEWAY_YAML, ask, ref, startGateway } from "./harness.ts";
+import { GATEWAY_YAML, ask, catchAllRouteYaml, startGateway } from "./harness.ts";
 
 interface HoldingUpstream {
   readonly port: number;
@@ -61,15 +61,7 @@ metadata: {name: up, namespace: default}
 spec:
   endpoints:
     - ip: {address: 127.0.0.1, port: ${port}}
-${connectionPool}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: r, namespace: default}
-spec:
-  parentRefs: [{name: edge}]
-  rules:
-    - backendRefs: [${ref("up")}]
-`;
+${connectionPool}${catchAllRouteYaml("up")}`;
 }
 
 async function concurrentThroughGateway(limitYaml: string, limit: number, clients: number): Promise<{ connections: number; maxHeld: number; statuses: number[] }> {

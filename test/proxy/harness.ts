@@ -10,7 +10,9 @@ import type { RuntimePlan } from "../../src/plan/types.ts";
 import { compileFilters } from "../../src/proxy/filters.ts";
 import { type ProxyHandlers, createProxyHandlers } from "../../src/proxy/handler.ts";
 import { createListenerServer } from "../../src/proxy/listener.ts";
+import type { HookWarnSink } from "../../src/proxy/guarded-telemetry.ts";
 import { UpstreamPools } from "../../src/proxy/pools.ts";
+import type { ProxyStats } from "../../src/proxy/retry.ts";
 import { type RequestTelemetry, noopTelemetry } from "../../src/telemetry/hooks.ts";
 
 /** The port the test configs declare; the server really binds an ephemeral one. */
@@ -20,7 +22,7 @@ export interface GatewayUnderTest {
   readonly port: number;
   readonly server: http.Server;
   readonly pools: UpstreamPools;
-  readonly stats: { readonly retries: Map<string, number> };
+  readonly stats: ProxyStats;
   readonly handlers: ProxyHandlers;
   plan: RuntimePlan;
   close(): Promise<void>;
@@ -32,13 +34,13 @@ export function compileYaml(yaml: string, generation = 1): RuntimePlan {
   return compilePlan(config, generation, compileFilters);
 }
 
-export async function startGateway(yaml: string, telemetry: RequestTelemetry = noopTelemetry): Promise<GatewayUnderTest> {
+export async function startGateway(yaml: string, telemetry: RequestTelemetry = noopTelemetry, warn?: HookWarnSink): Promise<GatewayUnderTest> {
   const pools = new UpstreamPools();
-  const stats = { retries: new Map<string, number>() };
+  const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map() };
   const gateway: Partial<GatewayUnderTest> & { plan: RuntimePlan } = { plan: compileYaml(yaml) };
   const listener = gateway.plan.listenerByPort.get(CONFIG_PORT);
   assert.ok(listener, `the test config must declare a listener on port ${CONFIG_PORT}`);
-  const handlers = createProxyHandlers({ currentPlan: () => gateway.plan, telemetry, pools, stats }, CONFIG_PORT);
+  const handlers = createProxyHandlers({ currentPlan: () => gateway.plan, telemetry, pools, stats, warn }, CONFIG_PORT);
   const server = createListenerServer(listener.settings, handlers);
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -117,3 +119,14 @@ ${ports.map((p) => `    - ip: {address: 127.0.0.1, port: ${p}}`).join("\n")}
 
 export const ref = (name: string, weight?: number): string =>
   `{group: gateway.tollgate.dev, kind: Backend, name: ${name}${weight === undefined ? "" : `, weight: ${weight}`}}`;
+
+/** An HTTPRoute `r` on the test Gateway sending every request to one Backend. */
+export const catchAllRouteYaml = (backend: string): string => `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: edge}]
+  rules:
+    - backendRefs: [${ref(backend)}]
+`;

@@ -5,21 +5,13 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { once } from "node:events";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, startGateway } from "./harness.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, startGateway } from "./harness.ts";
 
 let up: TestUpstream;
 let untrusted: GatewayUnderTest;
 let trusted: GatewayUnderTest;
 
-const config = (extra: string): string => `${GATEWAY_YAML}${backendYaml("up", up.port)}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: r, namespace: default}
-spec:
-  parentRefs: [{name: edge}]
-  rules:
-    - backendRefs: [${ref("up")}]
-${extra}`;
+const config = (extra: string): string => `${GATEWAY_YAML}${backendYaml("up", up.port)}${catchAllRouteYaml("up")}${extra}`;
 
 before(async () => {
   up = await startUpstream("up");

@@ -6,21 +6,13 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { once } from "node:events";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, startGateway } from "./harness.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, startGateway } from "./harness.ts";
 
 let up: TestUpstream;
 let tight: GatewayUnderTest;
 let capped: GatewayUnderTest;
 
-const route = (): string => `---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: r, namespace: default}
-spec:
-  parentRefs: [{name: edge}]
-  rules:
-    - backendRefs: [${ref("up")}]
-`;
+const route = (): string => catchAllRouteYaml("up");
 
 const policy = (fields: string): string => `---
 apiVersion: gateway.kgateway.dev/v1alpha1

@@ -10,7 +10,10 @@ import type { RuntimePlan } from "../../src/plan/types.ts";
 import { compileFilters } from "../../src/proxy/filters.ts";
 import { createProxyHandlers } from "../../src/proxy/handler.ts";
 import { UpstreamPools } from "../../src/proxy/pools.ts";
+import type { ProcessStats } from "../../src/server/stats.ts";
+import type { RequestTelemetry } from "../../src/telemetry/hooks.ts";
 import { createTelemetry, type Telemetry } from "../../src/telemetry/index.ts";
+import type { ReceivedMetric } from "../support/otlp-receiver.ts";
 
 export interface Upstream {
   readonly port: number;
@@ -71,16 +74,26 @@ export function testTelemetryEnv(env: Readonly<Record<string, string>>): Record<
   return choosesLogs ? { ...env } : { ...env, OTEL_LOGS_EXPORTER: "none" };
 }
 
-export async function startTracedGateway(yaml: string, givenEnv: Record<string, string>): Promise<TracedGateway> {
+export interface TracedGatewayOptions {
+  /** The process's counters, as `tollgate run` shares them between telemetry and the proxy. */
+  readonly stats?: ProcessStats;
+  /** What the proxy calls instead of the telemetry itself (e.g. to inject a failing hook). */
+  readonly hooks?: (telemetry: Telemetry) => RequestTelemetry;
+}
+
+export async function startTracedGateway(yaml: string, givenEnv: Record<string, string>, options: TracedGatewayOptions = {}): Promise<TracedGateway> {
   const warnings: Warning[] = [];
+  const warn = (message: string, fields: Readonly<Record<string, unknown>>): void => void warnings.push({ message, fields });
   let plan = loadPlan(yaml, 1);
   const env = testTelemetryEnv(givenEnv);
-  const telemetry = createTelemetry({ env, warn: (message, fields) => warnings.push({ message, fields }) });
+  const stats = options.stats;
+  const telemetry = createTelemetry({ env, warn, ...(stats === undefined ? {} : { stats }) });
   telemetry.onPlan(plan);
+  const hooks = options.hooks?.(telemetry) ?? telemetry;
   const pools = new UpstreamPools();
   const servers = new Map<number, Server>();
   for (const l of plan.listeners) {
-    const handlers = createProxyHandlers({ currentPlan: () => plan, telemetry, pools }, l.port);
+    const handlers = createProxyHandlers({ currentPlan: () => plan, telemetry: hooks, pools, stats, warn }, l.port);
     const server = createServer(handlers.request);
     server.on("upgrade", handlers.upgrade);
     await listen(server);
@@ -194,4 +207,13 @@ metadata: {name: ${name}, namespace: ${namespace}}
 spec:
   endpoints: [{ip: {address: 127.0.0.1, port: ${port}}}]
 `;
+}
+
+/** The data points of an OTLP Sum metric as the receiver decoded it: attributes and integer value. */
+export function sumPoints(m: ReceivedMetric | undefined): Array<{ attributes: Record<string, unknown>; value: number }> {
+  const sum = m?.data["sum"] as { dataPoints?: Array<{ attributes?: Array<{ key: string; value: Record<string, unknown> }>; asInt?: string }> } | undefined;
+  return (sum?.dataPoints ?? []).map((p) => ({
+    attributes: Object.fromEntries((p.attributes ?? []).map((kv) => [kv.key, Object.values(kv.value)[0]])),
+    value: Number(p.asInt ?? 0),
+  }));
 }

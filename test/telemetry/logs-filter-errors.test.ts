@@ -3,16 +3,8 @@
 // minute with the expression, so a broken filter cannot go unnoticed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
-import { gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
-
-function sumPoints(m: ReceivedMetric | undefined): Array<{ attributes: Record<string, unknown>; value: number }> {
-  const sum = m?.data["sum"] as { dataPoints?: Array<{ attributes?: Array<{ key: string; value: Record<string, unknown> }>; asInt?: string }> } | undefined;
-  return (sum?.dataPoints ?? []).map((p) => ({
-    attributes: Object.fromEntries((p.attributes ?? []).map((kv) => [kv.key, Object.values(kv.value)[0]])),
-    value: Number(p.asInt ?? 0),
-  }));
-}
+import { startOtlpReceiver } from "../support/otlp-receiver.ts";
+import { gatewayYaml, get, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
 
 test("a filter that errors at run time logs nothing, counts every failure and warns once per minute", async (t) => {
   const rx = await startOtlpReceiver("http");

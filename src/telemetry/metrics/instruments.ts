@@ -86,6 +86,14 @@ export const ACCESS_LOG_FILTER_ERRORS: InstrumentDescriptor = {
   valueType: "int",
 };
 
+export const TELEMETRY_HOOK_ERRORS: InstrumentDescriptor = {
+  name: "tollgate.telemetry.hook.errors",
+  unit: "{call}",
+  description: "Telemetry hook calls that threw; the request went on, its telemetry may be incomplete. By hook.",
+  kind: "counter",
+  valueType: "int",
+};
+
 export const BUILD_INFO: InstrumentDescriptor = {
   name: "tollgate.build.info",
   unit: "",

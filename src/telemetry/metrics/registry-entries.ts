@@ -17,6 +17,7 @@ export const METRIC_ENTRIES: MetricEntry[] = [
   { name: "tollgate.upstream.retries", instrument: "counter", unit: "{retry}", brief: "Upstream retries since start, by backend.", semconv: "tollgate", stability: "stable", attributes: ["tollgate.backend.name"] },
   { name: "tollgate.telemetry.dropped", instrument: "counter", unit: "{item}", brief: "Telemetry items produced but never delivered, by signal and reason (queue_full, export_failed, export_timeout, shutdown).", semconv: "tollgate", stability: "stable", attributes: ["signal", "reason"] },
   { name: "tollgate.access_log.filter.errors", instrument: "counter", unit: "{evaluation}", brief: "Access-log CEL filter evaluations that failed at run time (an error, or a non-bool result); the request was not logged. A warning names the expression at most once a minute.", semconv: "tollgate", stability: "stable", attributes: ["tollgate.gateway.name"] },
+  { name: "tollgate.telemetry.hook.errors", instrument: "counter", unit: "{call}", brief: "Telemetry hook calls that threw (a bug, contained): the request went on, its spans, log record or metrics may be incomplete. A warning names the hook and the error at most once a minute.", semconv: "tollgate", stability: "stable", attributes: ["tollgate.telemetry.hook"] },
   { name: "tollgate.build.info", instrument: "gauge", unit: "", brief: "Always 1; the attributes name the build.", semconv: "tollgate", stability: "stable", attributes: ["tollgate.version", "process.runtime.version"] },
 ];
 
@@ -38,6 +39,7 @@ export const SIGNAL_ATTRIBUTES: AttributeEntry[] = [
   { key: "outcome", type: "string", brief: "`success` or `failure` (tollgate.config.reloads).", requirement: "required", stability: "stable", semconv: "tollgate", signals: M },
   { key: "signal", type: "string", brief: "`traces`, `logs` or `metrics` (tollgate.telemetry.dropped).", requirement: "required", stability: "stable", semconv: "tollgate", signals: M },
   { key: "reason", type: "string", brief: "`queue_full`, `export_failed`, `export_timeout` or `shutdown` (tollgate.telemetry.dropped).", requirement: "required", stability: "stable", semconv: "tollgate", signals: M },
+  { key: "tollgate.telemetry.hook", type: "string", brief: "`request_start`, `attempt_start`, `attempt_end` or `request_end` (tollgate.telemetry.hook.errors).", requirement: "required", stability: "stable", semconv: "tollgate", signals: M },
   { key: "tollgate.version", type: "string", brief: "Tollgate's package version (tollgate.build.info).", requirement: "required", stability: "stable", semconv: "tollgate", signals: M },
   { key: "process.runtime.version", type: "string", brief: "Node.js version (tollgate.build.info).", requirement: "required", stability: "stable", semconv: "tollgate", signals: M },
 ];

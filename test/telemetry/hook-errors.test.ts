@@ -1,0 +1,64 @@
+// A telemetry hook that throws on a real gateway: the request is proxied, the other hooks'
+// telemetry still reaches the collector, and the failure arrives there too, as the
+// tollgate.telemetry.hook.errors counter (OTLP and Prometheus) and one warning.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ProcessStats } from "../../src/server/stats.ts";
+import type { RequestTelemetry } from "../../src/telemetry/hooks.ts";
+import type { Telemetry } from "../../src/telemetry/index.ts";
+import { startOtlpReceiver } from "../support/otlp-receiver.ts";
+import { gatewayYaml, get, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+
+/** The real telemetry, with a bug planted after its onRequestEnd for paths under /api/boom. */
+function buggyAfterRequestEnd(telemetry: Telemetry): RequestTelemetry {
+  return {
+    onPlan: (plan) => telemetry.onPlan(plan),
+    onRequestStart: (exchange) => telemetry.onRequestStart(exchange),
+    onAttemptStart: (exchange, attempt, headers) => telemetry.onAttemptStart(exchange, attempt, headers),
+    onAttemptEnd: (exchange, attempt) => telemetry.onAttemptEnd(exchange, attempt),
+    onRequestEnd(exchange) {
+      telemetry.onRequestEnd(exchange);
+      if (exchange.path.startsWith("/api/boom")) throw new Error(`accounting bug on ${exchange.path}`);
+    },
+  };
+}
+
+test("a hook that throws is counted in tollgate.telemetry.hook.errors over OTLP and /metrics, and warned about once", async (t) => {
+  const rx = await startOtlpReceiver("http");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const stats = new ProcessStats();
+  const gw = await startTracedGateway(
+    gatewayYaml({ upstreamPort: upstream.port }),
+    { OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_SAMPLER: "always_on", OTEL_LOGS_EXPORTER: "none", OTEL_METRIC_EXPORT_INTERVAL: "3600000" },
+    { stats, hooks: buggyAfterRequestEnd },
+  );
+  t.after(() => gw.close());
+
+  for (const path of ["/api/ok", "/api/boom/1", "/api/boom/2"]) assert.equal((await get(gw.url(8080, path))).status, 200, path);
+  const deadline = Date.now() + 5000;
+  while ((stats.telemetryHookErrors.get("request_end") ?? 0) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await gw.telemetry.flush(5000);
+
+  const spans = await rx.waitForSpans((s) => s.filter((x) => x.kind === 2).length >= 3);
+  assert.deepEqual(
+    spans.filter((s) => s.kind === 2).map((s) => s.attributes["url.path"]).sort(),
+    ["/api/boom/1", "/api/boom/2", "/api/ok"],
+    "the failure came after the real hook: every SERVER span was exported",
+  );
+
+  const warnings = gw.warnings.filter((w) => w.message.startsWith("telemetry hook request_end threw"));
+  assert.equal(warnings.length, 1, "two failures within a minute, one warning");
+  assert.match(warnings[0]!.message, /accounting bug on \/api\/boom\/1$/);
+  assert.equal(warnings[0]!.fields["failedCalls"], 1);
+
+  const metrics = await rx.waitForMetrics((m) => m.some((x) => x.name === "tollgate.telemetry.hook.errors"));
+  const metric = metrics.find((m) => m.name === "tollgate.telemetry.hook.errors")!;
+  assert.equal(metric.unit, "{call}");
+  assert.equal((metric.data["sum"] as { isMonotonic?: boolean }).isMonotonic, true, "a counter");
+  assert.deepEqual(sumPoints(metric), [{ attributes: { "tollgate.telemetry.hook": "request_end" }, value: 2 }]);
+
+  const exposition = await gw.telemetry.metrics!.render(undefined);
+  assert.match(exposition.body, /^tollgate_telemetry_hook_errors_total\{tollgate_telemetry_hook="request_end",otel_scope_name="tollgate"[^}]*\} 2$/m);
+});
