@@ -105,6 +105,10 @@ export interface OtlpReceiver {
   readonly metrics: ReceivedMetric[];
   readonly requests: ReceivedRequest[];
   behaviour: ReceiverBehaviour;
+  /** Hold each acknowledgement this long after decoding the export (default 0). */
+  ackDelayMs: number;
+  /** The most exports decoded but not yet acknowledged at one time. */
+  readonly maxUnacknowledged: number;
   waitForSpans(done: (spans: readonly ReceivedSpan[]) => boolean, timeoutMs?: number): Promise<ReceivedSpan[]>;
   waitForLogs(done: (logs: readonly ReceivedLogRecord[]) => boolean, timeoutMs?: number): Promise<ReceivedLogRecord[]>;
   waitForMetrics(done: (metrics: readonly ReceivedMetric[]) => boolean, timeoutMs?: number): Promise<ReceivedMetric[]>;
@@ -411,7 +415,25 @@ function headerRecord(h: IncomingMessage["headers"]): Record<string, string> {
 
 const HTTP_PATHS: Record<string, Signal> = { "/v1/traces": "traces", "/v1/logs": "logs", "/v1/metrics": "metrics" };
 
-async function startHttp(c: Collected, state: { behaviour: ReceiverBehaviour }): Promise<{ server: HttpServer; port: number }> {
+interface ReceiverState {
+  behaviour: ReceiverBehaviour;
+  ackDelayMs: number;
+  unacknowledged: number;
+  maxUnacknowledged: number;
+}
+
+/** Acknowledges a decoded export after the configured delay, counting how many wait at once. */
+function acknowledge(state: ReceiverState, ack: () => void): void {
+  if (state.ackDelayMs <= 0) return ack();
+  state.unacknowledged++;
+  state.maxUnacknowledged = Math.max(state.maxUnacknowledged, state.unacknowledged);
+  setTimeout(() => {
+    state.unacknowledged--;
+    ack();
+  }, state.ackDelayMs);
+}
+
+async function startHttp(c: Collected, state: ReceiverState): Promise<{ server: HttpServer; port: number }> {
   const root = await loadRoot();
   const server = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -435,11 +457,11 @@ async function startHttp(c: Collected, state: { behaviour: ReceiverBehaviour }):
         const meta: ReceivedRequest = { signal, transport: "http", path, contentType, contentEncoding: encoding, headers: headerRecord(req.headers) };
         if (contentType.startsWith("application/json")) {
           c.add(signal, decodeOtlpJson(root, signal, body), b64ToHex, meta);
-          res.writeHead(200, { "content-type": "application/json" }).end("{}");
+          acknowledge(state, () => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
         } else {
           c.add(signal, decodeProtobuf(root, signal, body), b64ToHex, meta);
           const respType = root.lookupType(RESPONSE_TYPES[signal]);
-          res.writeHead(200, { "content-type": "application/x-protobuf" }).end(Buffer.from(respType.encode(respType.create({})).finish()));
+          acknowledge(state, () => res.writeHead(200, { "content-type": "application/x-protobuf" }).end(Buffer.from(respType.encode(respType.create({})).finish())));
         }
       } catch (err) {
         res.writeHead(400, { "content-type": "text/plain" }).end(`cannot decode: ${(err as Error).message}`);
@@ -458,7 +480,7 @@ const GRPC_SERVICES: Record<Signal, string> = {
   metrics: "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
 };
 
-async function startGrpc(c: Collected, state: { behaviour: ReceiverBehaviour }): Promise<{ server: grpc.Server; port: number }> {
+async function startGrpc(c: Collected, state: ReceiverState): Promise<{ server: grpc.Server; port: number }> {
   const root = await loadRoot();
   const server = new grpc.Server();
   for (const signal of Object.keys(GRPC_SERVICES) as Signal[]) {
@@ -495,7 +517,7 @@ async function startGrpc(c: Collected, state: { behaviour: ReceiverBehaviour }):
             contentEncoding: "",
             headers,
           });
-          callback(null, Buffer.alloc(0));
+          acknowledge(state, () => callback(null, Buffer.alloc(0)));
         } catch (err) {
           callback({ code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
         }
@@ -510,7 +532,7 @@ async function startGrpc(c: Collected, state: { behaviour: ReceiverBehaviour }):
 
 export async function startOtlpReceiver(transport: "grpc" | "http"): Promise<OtlpReceiver> {
   const c = new Collected();
-  const state: { behaviour: ReceiverBehaviour } = { behaviour: "ok" };
+  const state: ReceiverState = { behaviour: "ok", ackDelayMs: 0, unacknowledged: 0, maxUnacknowledged: 0 };
   let port: number;
   let close: () => Promise<void>;
   if (transport === "http") {
@@ -546,6 +568,15 @@ export async function startOtlpReceiver(transport: "grpc" | "http"): Promise<Otl
     },
     set behaviour(b: ReceiverBehaviour) {
       state.behaviour = b;
+    },
+    get ackDelayMs() {
+      return state.ackDelayMs;
+    },
+    set ackDelayMs(ms: number) {
+      state.ackDelayMs = ms;
+    },
+    get maxUnacknowledged() {
+      return state.maxUnacknowledged;
     },
     waitForSpans: (done, timeoutMs = 15_000) => c.wait(c.spans, done, timeoutMs, "spans"),
     waitForLogs: (done, timeoutMs = 15_000) => c.wait(c.logs, done, timeoutMs, "log records"),

@@ -13,6 +13,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import { ENCODED_LOG_BATCHES, encodeLogsExportRequest } from "../../src/telemetry/export/otlp-proto/logs.ts";
+import { lendRequest, returnRequest } from "../../src/telemetry/export/otlp-proto/request.ts";
 import { ENCODED_SPAN_BATCHES, encodeTraceExportRequest } from "../../src/telemetry/export/otlp-proto/trace.ts";
 import { TOLLGATE_SCOPE } from "../../src/telemetry/semconv.ts";
 import { OTLP_PROTO_DIR } from "../support/otlp-receiver.ts";
@@ -210,4 +211,37 @@ test("an item that fails as the first of its scope leaves no empty scope behind"
   assert.throws(() => ENCODED_LOG_BATCHES.add(logBatch, broken!), /boom/);
   ENCODED_LOG_BATCHES.add(logBatch, records[1]!);
   assert.equal(Buffer.from(encodeLogsExportRequest(logBatch)).toString("hex"), sameLogBytes(records).toString("hex"));
+});
+
+test("a lent request is the batch's exact bytes in a pooled buffer; a returned buffer serves the next request, one still lent never does", () => {
+  const batchOf = (n: number) => {
+    const spans = ownSpans(n);
+    const batch = ENCODED_SPAN_BATCHES.create();
+    for (const s of spans) ENCODED_SPAN_BATCHES.add(batch, s);
+    return { batch, expected: sameTraceBytes(spans).toString("hex") };
+  };
+  const a = batchOf(50);
+  const aBytes = lendRequest(a.batch);
+  assert.equal(Buffer.from(aBytes).toString("hex"), a.expected);
+  assert.throws(() => lendRequest(a.batch), /already encoded/, "a batch lends its request once");
+
+  // While `a` is lent, another request gets another buffer and leaves a's bytes alone.
+  const b = batchOf(7);
+  const bBytes = lendRequest(b.batch);
+  assert.notEqual(bBytes.buffer, aBytes.buffer);
+  assert.equal(Buffer.from(bBytes).toString("hex"), b.expected);
+  assert.equal(Buffer.from(aBytes).toString("hex"), a.expected, "the lent request is untouched");
+
+  // Returned, a's buffer carries the next request, smaller, with nothing of the old one in it.
+  returnRequest(a.batch);
+  returnRequest(a.batch); // a second return is a no-op, not a second spare
+  const c = batchOf(3);
+  const cBytes = lendRequest(c.batch);
+  const d = batchOf(4);
+  const dBytes = lendRequest(d.batch);
+  assert.equal(cBytes.buffer, aBytes.buffer, "the pool hands the returned buffer out again");
+  assert.notEqual(dBytes.buffer, aBytes.buffer, "returned once, handed out once");
+  assert.equal(Buffer.from(cBytes).toString("hex"), c.expected);
+  assert.equal(Buffer.from(dBytes).toString("hex"), d.expected);
+  for (const x of [b, c, d]) returnRequest(x.batch);
 });

@@ -10,8 +10,9 @@ import {
   createSslCredentials,
 } from "@opentelemetry/otlp-grpc-exporter-base";
 import type { IExporterMetricsHelper, ISerializer } from "@opentelemetry/otlp-transformer";
-import type { ExportResultLike } from "./batch-queue.ts";
+import type { BatchFormat, ExportResultLike, ItemExporter } from "./batch-queue.ts";
 import type { OtlpExporterConfig } from "./otlp-config.ts";
+import { EncodedBatch, lendRequest, returnRequest } from "./otlp-proto/request.ts";
 
 export interface OtlpSignalWire<T> {
   readonly signal: "TRACES" | "LOGS" | "METRICS";
@@ -61,6 +62,39 @@ export function createOtlpExportDelegate<T>(config: OtlpExporterConfig, wire: Ot
     { "Content-Type": json ? "application/json" : "application/x-protobuf" },
   );
   return createOtlpHttpExportDelegate(options, json ? wire.json : wire.protobuf, wire.httpComponentType, wire.metricsHelper, undefined);
+}
+
+/**
+ * A protobuf exporter whose batches are encoded as they are queued. The delegate's serializer
+ * borrows a pooled buffer for the request (lendRequest) and the buffer goes back when the
+ * delegate reports the export's result: the SDK calls back only once its transport has
+ * settled, retries included, so nothing reads the bytes after that. (One exception does not
+ * matter: a collector that answers a compressed request before reading all of it can leave
+ * the compressor reading a buffer already reused; its output belongs to a request that has
+ * its answer and is discarded.)
+ */
+export function encodedBatchExporter<T>(
+  config: OtlpExporterConfig,
+  wire: OtlpSignalWire<EncodedBatch | readonly T[]>,
+  format: BatchFormat<T, EncodedBatch>,
+): ItemExporter<T, EncodedBatch | readonly T[]> {
+  const lending: OtlpSignalWire<EncodedBatch | readonly T[]> = {
+    ...wire,
+    protobuf: {
+      serializeRequest: (batch) => (batch instanceof EncodedBatch ? lendRequest(batch) : wire.protobuf.serializeRequest(batch)),
+      deserializeResponse: (data) => wire.protobuf.deserializeResponse(data),
+    },
+  };
+  const delegate = createOtlpExportDelegate(config, lending);
+  return {
+    format,
+    export: (batch, done) =>
+      delegate.export(batch, (result) => {
+        if (batch instanceof EncodedBatch) returnRequest(batch);
+        done(result);
+      }),
+    shutdown: () => delegate.shutdown(),
+  };
 }
 
 /** OTLP gRPC rule: the scheme decides TLS; without a scheme, OTEL_EXPORTER_OTLP_INSECURE does. */

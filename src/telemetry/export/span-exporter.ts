@@ -4,7 +4,7 @@
 import { JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
 import { ConsoleSpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace";
 import type { ItemExporter } from "./batch-queue.ts";
-import { createOtlpExportDelegate, type OtlpSignalWire } from "./otlp-delegate.ts";
+import { createOtlpExportDelegate, encodedBatchExporter, type OtlpSignalWire } from "./otlp-delegate.ts";
 import type { OtlpExporterConfig } from "./otlp-config.ts";
 import { EncodedBatch } from "./otlp-proto/request.ts";
 import { ENCODED_SPAN_BATCHES, encodeTraceExportRequest, type TraceExportBatch } from "./otlp-proto/trace.ts";
@@ -24,9 +24,8 @@ export const TRACES_WIRE: OtlpSignalWire<TraceExportBatch> = {
 
 /** Protobuf exporters encode each span into its batch as it is queued; http/json keeps the spans for the SDK's JSON serializer. */
 export function createOtlpSpanExporter(config: OtlpExporterConfig): ItemExporter<ReadableSpan, TraceExportBatch> {
-  const delegate = createOtlpExportDelegate(config, TRACES_WIRE);
-  if (config.protocol === "http/json") return delegate as ItemExporter<ReadableSpan, TraceExportBatch>;
-  return { format: ENCODED_SPAN_BATCHES, export: (batch, done) => delegate.export(batch, done), shutdown: () => delegate.shutdown() };
+  if (config.protocol === "http/json") return createOtlpExportDelegate(config, TRACES_WIRE) as ItemExporter<ReadableSpan, TraceExportBatch>;
+  return encodedBatchExporter(config, TRACES_WIRE, ENCODED_SPAN_BATCHES);
 }
 
 export function createConsoleSpanExporter(): ItemExporter<ReadableSpan> {

@@ -4,7 +4,7 @@
 import { JsonLogsSerializer, ProtobufLogsSerializer } from "@opentelemetry/otlp-transformer";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import type { ExportResultLike, ItemExporter } from "../export/batch-queue.ts";
-import { createOtlpExportDelegate, type OtlpSignalWire } from "../export/otlp-delegate.ts";
+import { createOtlpExportDelegate, encodedBatchExporter, type OtlpSignalWire } from "../export/otlp-delegate.ts";
 import type { OtlpExporterConfig } from "../export/otlp-config.ts";
 import { ENCODED_LOG_BATCHES, encodeLogsExportRequest, type LogsExportBatch } from "../export/otlp-proto/logs.ts";
 import { EncodedBatch } from "../export/otlp-proto/request.ts";
@@ -25,9 +25,8 @@ export const LOGS_WIRE: OtlpSignalWire<LogsExportBatch> = {
 
 /** Protobuf exporters encode each record into its batch as it is queued; http/json keeps the records for the SDK's JSON serializer. */
 export function createOtlpLogExporter(config: OtlpExporterConfig): ItemExporter<ReadableLogRecord, LogsExportBatch> {
-  const delegate = createOtlpExportDelegate(config, LOGS_WIRE);
-  if (config.protocol === "http/json") return delegate as ItemExporter<ReadableLogRecord, LogsExportBatch>;
-  return { format: ENCODED_LOG_BATCHES, export: (batch, done) => delegate.export(batch, done), shutdown: () => delegate.shutdown() };
+  if (config.protocol === "http/json") return createOtlpExportDelegate(config, LOGS_WIRE) as ItemExporter<ReadableLogRecord, LogsExportBatch>;
+  return encodedBatchExporter(config, LOGS_WIRE, ENCODED_LOG_BATCHES);
 }
 
 function hrToIso(t: readonly [number, number]): string {

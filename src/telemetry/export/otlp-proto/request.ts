@@ -35,6 +35,8 @@ export class EncodedBatch {
   count = 0;
   /** Set once its export request is encoded: its buffers then serve the next batches. */
   consumed = false;
+  /** The writer holding its export request while a transport may read it (lendRequest). */
+  lent: ProtoWriter | undefined = undefined;
 }
 
 /** Expected encoded size of one item; a group's buffer starts at a few of them and doubles. */
@@ -138,17 +140,59 @@ function groupByResourceAndScope<T extends Grouped>(items: readonly T[]): Map<Re
   return out;
 }
 
-/** The export request for a batch: items encoded as they were queued, or items to encode now. */
+function writeEncodedBatch(w: ProtoWriter, batch: EncodedBatch): void {
+  // The transport retries with the request's bytes, never the batch: encoding one twice is a bug.
+  if (batch.consumed) throw new Error("EncodedBatch: its export request was already encoded");
+  for (const [resource, byScope] of batch.groups) writeResource(w, resource, byScope, (out, items) => out.raw(items.buf.subarray(0, items.pos)));
+  releaseGroups(batch);
+}
+
+/**
+ * Writers of requests no transport reads any more. An export request is a few hundred KB:
+ * copying it out of a scratch writer into a fresh buffer faulted in new pages for every
+ * export, on the request thread, and the copy lived outside the V8 heap until a full
+ * collection. Each exporter has at most a few exports in flight, so a few spares cover them;
+ * each is at most ProtoWriter's KEEP_CAPACITY.
+ */
+const spareRequestWriters: ProtoWriter[] = [];
+const MAX_SPARE_REQUEST_WRITERS = 4;
+
+/**
+ * The export request of an encoded batch, in a pooled buffer that stays the batch's until
+ * returnRequest(batch): no copy. Only for a transport that is done with the bytes when its
+ * export's result arrives, i.e. the SDK's export delegates, whose result callback fires after
+ * the last retry has settled.
+ */
+export function lendRequest(batch: EncodedBatch): Uint8Array {
+  const w = spareRequestWriters.pop() ?? new ProtoWriter();
+  try {
+    writeEncodedBatch(w, batch);
+  } catch (err) {
+    w.reset();
+    spareRequestWriters.push(w);
+    throw err;
+  }
+  batch.lent = w;
+  return w.buf.subarray(0, w.pos);
+}
+
+/** The batch's export has its result: the buffer lendRequest gave out serves the next request. */
+export function returnRequest(batch: EncodedBatch): void {
+  const w = batch.lent;
+  if (w === undefined) return;
+  batch.lent = undefined;
+  if (spareRequestWriters.length >= MAX_SPARE_REQUEST_WRITERS) return;
+  w.reset();
+  spareRequestWriters.push(w);
+}
+
+/** The export request for a batch, in a buffer of its own: items encoded as they were queued, or items to encode now. */
 export function encodeRequest<T extends Grouped>(batch: EncodedBatch | readonly T[], write: ItemWriter<T>): Uint8Array {
   const w = writer;
   w.reset();
   if (batch instanceof EncodedBatch) {
-    // The transport retries with the request's bytes, never the batch: encoding one twice is a bug.
-    if (batch.consumed) throw new Error("EncodedBatch: its export request was already encoded");
-    for (const [resource, byScope] of batch.groups) writeResource(w, resource, byScope, (out, items) => out.raw(items.buf.subarray(0, items.pos)));
-    const request = w.finish();
-    releaseGroups(batch);
-    return request;
+    writeEncodedBatch(w, batch);
+    return w.finish();
   } else {
     const writeAll = (out: ProtoWriter, items: readonly T[]): void => {
       for (let i = 0; i < items.length; i++) writeItem(out, items[i]!, write);
