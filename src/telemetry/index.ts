@@ -12,7 +12,9 @@ import type { GatewayStats, OutgoingHeaders, TelemetryRuntime } from "./hooks.ts
 import { envBool, envList, envString, type Env } from "./env.ts";
 import { TelemetryDrops } from "./export/drops.ts";
 import { batchSettingsFromEnv, SignalPipelines } from "./export/pipelines.ts";
-import { createConsoleSpanExporter, createOtlpSpanExporter } from "./export/span-exporter.ts";
+import { consoleColors, createConsoleSpanExporter } from "./export/console-span-exporter.ts";
+import { stdoutWriter } from "./logs/stdout-writer.ts";
+import { createOtlpSpanExporter } from "./export/span-exporter.ts";
 import { exportThreadFromEnv, threadedSpanExporter } from "./export/export-thread.ts";
 import { stderrWarnSink, type WarnSink } from "./export/warnings.ts";
 import { ResourceCache, type ResourceIdentity } from "./resource/resource.ts";
@@ -125,7 +127,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     warn,
     batch,
     createOtlp: exportThreadFromEnv(env) ? threadedSpanExporter : createOtlpSpanExporter,
-    createConsole: createConsoleSpanExporter,
+    createConsole: () => createConsoleSpanExporter(stdoutWriter(env), consoleColors(process.stdout)),
     envExporters: tracesExportersFromEnv(env, warn),
   });
 

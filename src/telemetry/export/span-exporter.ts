@@ -2,7 +2,7 @@
 // Tollgate's protobuf encoder (the same bytes as the SDK's serializer, at a fraction of the
 // cost; see otlp-proto/) or the SDK's JSON serializer for http/json.
 import { JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
-import { ConsoleSpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import type { ItemExporter } from "./batch-queue.ts";
 import { createOtlpExportDelegate, encodedBatchExporter, type OtlpSignalWire } from "./otlp-delegate.ts";
 import type { OtlpExporterConfig } from "./otlp-config.ts";
@@ -26,8 +26,4 @@ export const TRACES_WIRE: OtlpSignalWire<TraceExportBatch> = {
 export function createOtlpSpanExporter(config: OtlpExporterConfig): ItemExporter<ReadableSpan, TraceExportBatch> {
   if (config.protocol === "http/json") return createOtlpExportDelegate(config, TRACES_WIRE) as ItemExporter<ReadableSpan, TraceExportBatch>;
   return encodedBatchExporter(config, TRACES_WIRE, ENCODED_SPAN_BATCHES);
-}
-
-export function createConsoleSpanExporter(): ItemExporter<ReadableSpan> {
-  return new ConsoleSpanExporter();
 }

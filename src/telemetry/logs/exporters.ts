@@ -8,7 +8,7 @@ import { createOtlpExportDelegate, encodedBatchExporter, type OtlpSignalWire } f
 import type { OtlpExporterConfig } from "../export/otlp-config.ts";
 import { ENCODED_LOG_BATCHES, encodeLogsExportRequest, type LogsExportBatch } from "../export/otlp-proto/logs.ts";
 import { EncodedBatch } from "../export/otlp-proto/request.ts";
-import type { LineSink } from "./stdout-writer.ts";
+import { writeLinesOrFail, type LineSink } from "./stdout-writer.ts";
 
 export const LOGS_WIRE: OtlpSignalWire<LogsExportBatch> = {
   signal: "LOGS",
@@ -71,8 +71,7 @@ export function createStdoutLogExporter(sink: LineSink): ItemExporter<ReadableLo
   return {
     export(items: ReadableLogRecord[], done: (result: ExportResultLike) => void): void {
       try {
-        if (sink.write(stdoutJsonLines(items))) done({ code: 0 });
-        else done({ code: 1, error: new Error(`stdout is not keeping up (${sink.backlog} bytes still buffered)`) });
+        writeLinesOrFail(sink, stdoutJsonLines(items), done);
       } catch (err) {
         done({ code: 1, error: err as Error });
       }

@@ -30,6 +30,15 @@ export function boundedWriter(stream: Writable, maxBufferedBytes: number): LineS
   };
 }
 
+/**
+ * Writes whole lines for an exporter, or fails its export while stdout is backed up; the
+ * queue then counts the batch's items as dropped and warns, rate limited.
+ */
+export function writeLinesOrFail(sink: LineSink, text: string, done: (result: { code: number; error?: Error }) => void): void {
+  if (sink.write(text)) done({ code: 0 });
+  else done({ code: 1, error: new Error(`stdout is not keeping up (${sink.backlog} bytes still buffered)`) });
+}
+
 let shared: LineSink | undefined;
 
 /** The process's one stdout writer (access logs and console metrics share its bound). */

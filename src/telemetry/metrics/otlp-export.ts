@@ -9,7 +9,7 @@ import type { TelemetryDrops } from "../export/drops.ts";
 import type { OtlpExporterConfig } from "../export/otlp-config.ts";
 import { createOtlpExportDelegate, type OtlpSignalWire } from "../export/otlp-delegate.ts";
 import type { RateLimitedWarning } from "../export/warnings.ts";
-import type { LineSink } from "../logs/stdout-writer.ts";
+import { writeLinesOrFail, type LineSink } from "../logs/stdout-writer.ts";
 import { JsonMetricsWithExemplars, ProtobufMetricsWithExemplars } from "./otlp-exemplars.ts";
 import { raceTimeout } from "../export/race-timeout.ts";
 
@@ -50,8 +50,7 @@ export function createConsoleMetricExporter(sink: LineSink): MetricExporter {
           out += JSON.stringify({ metric: m.descriptor, dataPointType: m.dataPointType, aggregationTemporality: m.aggregationTemporality, dataPoints: m.dataPoints, scope: sm.scope.name, resource }) + "\n";
         }
       }
-      if (sink.write(out)) done({ code: 0 });
-      else done({ code: 1, error: new Error(`stdout is not keeping up (${sink.backlog} bytes still buffered)`) });
+      writeLinesOrFail(sink, out, done);
     },
     shutdown: async () => {},
   };
