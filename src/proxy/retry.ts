@@ -29,6 +29,7 @@ export function backoffDelayMs(baseMs: number, retryNumber: number): number {
   const ceiling = Math.min(baseMs * 2 ** (retryNumber - 1), baseMs * MAX_BACKOFF_FACTOR);
   return ceiling / 2 + Math.random() * (ceiling / 2);
 }
+
 /** Mutable counters the proxy keeps for metrics (GatewayStats.retries, .telemetryHookErrors). */
 export interface ProxyStats {
   /** Retries since start, per backend display name. */

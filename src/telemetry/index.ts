@@ -13,7 +13,6 @@ import { envBool, envList, envString, type Env } from "./env.ts";
 import { TelemetryDrops } from "./export/drops.ts";
 import { batchSettingsFromEnv, SignalPipelines } from "./export/pipelines.ts";
 import { consoleColors, createConsoleSpanExporter } from "./export/console-span-exporter.ts";
-import { stdoutWriter } from "./logs/stdout-writer.ts";
 import { createOtlpSpanExporter } from "./export/span-exporter.ts";
 import { exportThreadFromEnv, threadedSpanExporter } from "./export/export-thread.ts";
 import { stderrWarnSink, type WarnSink } from "./export/warnings.ts";
@@ -25,6 +24,7 @@ import { compileListenerTracing, compileRuleTracing, gatewayKey, type GatewayTra
 import { samplerFromEnv } from "./trace/sampler.ts";
 import type { MetricsEndpoint } from "../admin/metrics-endpoint.ts";
 import { LogsSignal } from "./logs/index.ts";
+import { stdoutWriter } from "./logs/stdout-writer.ts";
 import { MetricsSignal } from "./metrics/index.ts";
 
 export interface TelemetryOptions {

@@ -41,7 +41,7 @@ export function writeLinesOrFail(sink: LineSink, text: string, done: (result: { 
 
 let shared: LineSink | undefined;
 
-/** The process's one stdout writer (access logs and console metrics share its bound). */
+/** The process's one stdout writer (access logs, console metrics and console spans share its bound). */
 export function stdoutWriter(env: Env): LineSink {
   shared ??= boundedWriter(process.stdout, Math.max(1024, envNumber(env, "TOLLGATE_STDOUT_BUFFER_BYTES", DEFAULT_STDOUT_BUFFER_BYTES)));
   return shared;
