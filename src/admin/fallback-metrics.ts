@@ -62,6 +62,12 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
           samples: [...stats.openConnections()].map(([backend, value]) => ({ labels: { backend }, value })),
         },
         {
+          name: "tollgate_upstream_pending_requests",
+          type: "gauge",
+          help: "Requests waiting for a free upstream connection, by backend.",
+          samples: [...stats.pendingRequests()].map(([backend, value]) => ({ labels: { backend }, value })),
+        },
+        {
           name: "tollgate_telemetry_hook_errors",
           type: "counter",
           help: "Telemetry hook calls that threw; the request went on, its telemetry may be incomplete. By hook.",

@@ -102,10 +102,19 @@ export class UpstreamPools {
   }
 
   openConnections(): Iterable<[origin: string, count: number]> {
+    return this.#sumPerOrigin((e) => e.pool.stats.connected);
+  }
+
+  /** Requests waiting for a free connection (Envoy's upstream_rq_pending_active), per origin. */
+  pendingRequests(): Iterable<[origin: string, count: number]> {
+    return this.#sumPerOrigin((e) => e.pool.stats.pending);
+  }
+
+  #sumPerOrigin(value: (entry: PoolEntry) => number): [string, number][] {
     const out: [string, number][] = [];
     for (const [origin, head] of this.#entries) {
       let count = 0;
-      for (let e: PoolEntry | undefined = head; e !== undefined; e = e.next) count += e.pool.stats.connected;
+      for (let e: PoolEntry | undefined = head; e !== undefined; e = e.next) count += value(e);
       out.push([origin, count]);
     }
     return out;

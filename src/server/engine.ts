@@ -38,6 +38,8 @@ export interface Engine {
   retainPools(pools: Pools, plan: RuntimePlan): void;
   /** Open upstream connections per backend display name, for GatewayStats. */
   openConnections(pools: Pools, plan: RuntimePlan | undefined): Iterable<[backend: string, count: number]>;
+  /** Requests waiting for a free upstream connection per backend display name, for GatewayStats. */
+  pendingRequests(pools: Pools, plan: RuntimePlan | undefined): Iterable<[backend: string, count: number]>;
   /** Handlers for one config listener port; they read `deps.currentPlan()` once per request. */
   createHandlers(deps: ProxyDeps, pools: Pools, configPort: number): ListenerHandlers;
   createServer(settings: ListenerSettings, handlers: ListenerHandlers): Server;
@@ -59,15 +61,10 @@ export const engine: Engine = {
     pools.retain(origins);
   },
   openConnections(pools, plan) {
-    if (plan === undefined) return [];
-    const byOrigin = new Map(pools.openConnections());
-    const out: [string, number][] = [];
-    for (const backend of plan.backends.values()) {
-      let count = 0;
-      for (const e of backend.endpoints) count += byOrigin.get(e.origin) ?? 0;
-      out.push([backend.displayName, count]);
-    }
-    return out;
+    return perBackend(plan, pools.openConnections());
+  },
+  pendingRequests(pools, plan) {
+    return perBackend(plan, pools.pendingRequests());
   },
   createHandlers(deps, pools, configPort) {
     return createProxyHandlers(
@@ -82,3 +79,16 @@ export const engine: Engine = {
     applyListenerSettings(server, settings);
   },
 };
+
+/** Per-origin counts summed over each backend's endpoints, by backend display name. */
+function perBackend(plan: RuntimePlan | undefined, perOrigin: Iterable<[origin: string, count: number]>): [string, number][] {
+  if (plan === undefined) return [];
+  const byOrigin = new Map(perOrigin);
+  const out: [string, number][] = [];
+  for (const backend of plan.backends.values()) {
+    let count = 0;
+    for (const e of backend.endpoints) count += byOrigin.get(e.origin) ?? 0;
+    out.push([backend.displayName, count]);
+  }
+  return out;
+}

@@ -61,7 +61,10 @@ export class Gateway {
     this.#options = options;
     const pools = options.engine.createPools();
     this.#pools = pools;
-    options.stats.attachConnections({ openConnections: () => options.engine.openConnections(pools, this.#plan) });
+    options.stats.attachUpstreams({
+      openConnections: () => options.engine.openConnections(pools, this.#plan),
+      pendingRequests: () => options.engine.pendingRequests(pools, this.#plan),
+    });
     this.#deps = {
       currentPlan: () => this.#plan as RuntimePlan,
       telemetry: options.telemetry,

@@ -35,6 +35,8 @@ export interface GatewayStats {
   readonly telemetryHookErrors: HookErrorCounts;
   /** Open upstream connections right now, per backend display name. */
   openConnections(): Iterable<[backend: string, count: number]>;
+  /** Requests waiting for a free upstream connection right now, per backend display name. */
+  pendingRequests(): Iterable<[backend: string, count: number]>;
 }
 
 /** Telemetry as the server lifecycle sees it. */

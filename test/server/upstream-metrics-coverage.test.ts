@@ -1,12 +1,13 @@
-// tollgate.upstream.retries and tollgate.upstream.open_connections on a real gateway
-// process's /metrics after known traffic: retries counted per backend exactly, open
-// connections following what the upstream actually holds open.
+// tollgate.upstream.retries, tollgate.upstream.open_connections and
+// tollgate.upstream.pending_requests on a real gateway process's /metrics after known traffic:
+// retries counted per backend exactly, open connections following what the upstream actually
+// holds open, pending requests following the pool's queue.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { httpRequest, startGateway } from "../support/gateway-process.ts";
-import { sampleValue } from "./fixtures.ts";
+import { sampleValue, startUpstream } from "./fixtures.ts";
 
 const CONFIG = (flakyPort: number, heldPort: number): string => `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -106,3 +107,54 @@ test("retries and open upstream connections on /metrics match the traffic sent",
   await until("open_connections 0", async () => (await open()) === 0);
   assert.equal(retries("default/held", await metrics(gw.opsUrl("/metrics"))) ?? 0, 0, "no retries for a backend that never failed");
 });
+
+const NARROW = (port: number): string => `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: default}
+spec:
+  gatewayClassName: tollgate
+  listeners: [{name: http, protocol: HTTP, port: 8080}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: edge}]
+  rules:
+  - backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: narrow}]
+---
+apiVersion: gateway.tollgate.dev/v1alpha1
+kind: Backend
+metadata: {name: narrow, namespace: default}
+spec:
+  endpoints: [{ip: {address: 127.0.0.1, port: ${port}}}]
+  connectionPool: {maxConnections: 1}
+`;
+
+// The OTel instruments (Prometheus pull) and the server's fallback exposition (metrics
+// exporter `none`) name the backend label differently; both must carry the gauge.
+for (const c of [
+  { exporter: "prometheus", label: "tollgate_backend_name" },
+  { exporter: "none", label: "backend" },
+]) {
+  test(`pending upstream requests on /metrics (OTEL_METRICS_EXPORTER=${c.exporter}): requests waiting for the one connection, then none`, async (t) => {
+    const upstream = await startUpstream("narrow");
+    t.after(() => upstream.close());
+    const gw = await startGateway({ config: NARROW(upstream.port), env: { OTEL_TRACES_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none", OTEL_METRICS_EXPORTER: c.exporter } });
+    t.after(() => gw.stop());
+    const pending = async (): Promise<number | undefined> => sampleValue(await metrics(gw.opsUrl("/metrics")), "tollgate_upstream_pending_requests", { [c.label]: "default/narrow" });
+
+    assert.equal((await httpRequest(gw.url(8080, "/warm"))).status, 200);
+    assert.equal(await pending(), 0, "nothing waits on an idle pool");
+    upstream.hold();
+    const sent = ["/a", "/b", "/c"].map((p) => httpRequest(gw.url(8080, p)));
+    await upstream.heldCount(1);
+    // One request holds the only connection; the other two wait in the pool's queue.
+    await until("pending_requests 2", async () => (await pending()) === 2);
+    assert.equal(upstream.received.length, 2, "only the warm-up and the first held request reached the upstream");
+    upstream.release();
+    assert.deepEqual((await Promise.all(sent)).map((r) => r.status), [200, 200, 200]);
+    await until("pending_requests 0", async () => (await pending()) === 0);
+    assert.equal(upstream.received.length, 4);
+  });
+}

@@ -62,6 +62,14 @@ export const OPEN_CONNECTIONS: InstrumentDescriptor = {
   valueType: "int",
 };
 
+export const PENDING_REQUESTS: InstrumentDescriptor = {
+  name: "tollgate.upstream.pending_requests",
+  unit: "{request}",
+  description: "Requests waiting for a free upstream connection, by backend.",
+  kind: "updowncounter",
+  valueType: "int",
+};
+
 export const RETRIES: InstrumentDescriptor = {
   name: "tollgate.upstream.retries",
   unit: "{retry}",
