@@ -120,13 +120,16 @@ ${ports.map((p) => `    - ip: {address: 127.0.0.1, port: ${p}}`).join("\n")}
 export const ref = (name: string, weight?: number): string =>
   `{group: gateway.tollgate.dev, kind: Backend, name: ${name}${weight === undefined ? "" : `, weight: ${weight}`}}`;
 
-/** An HTTPRoute `r` on the test Gateway sending every request to one Backend. */
-export const catchAllRouteYaml = (backend: string): string => `---
+/** An HTTPRoute `r` on the test Gateway with these rules (YAML list items indented four spaces). */
+export const routeYaml = (rules: string): string => `---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: r, namespace: default}
 spec:
   parentRefs: [{name: edge}]
   rules:
-    - backendRefs: [${ref(backend)}]
-`;
+${rules}`;
+
+/** An HTTPRoute `r` on the test Gateway sending every request to one Backend. */
+export const catchAllRouteYaml = (backend: string): string => routeYaml(`    - backendRefs: [${ref(backend)}]
+`);

@@ -2,21 +2,14 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, compileYaml, ref, startGateway } from "./harness.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, compileYaml, ref, routeYaml, startGateway } from "./harness.ts";
 
 let up: TestUpstream;
 let gw: GatewayUnderTest;
 
-const withRoute = (): string => `${GATEWAY_YAML}${backendYaml("up", up.port)}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: r, namespace: default}
-spec:
-  parentRefs: [{name: edge}]
-  rules:
-    - matches: [{path: {type: PathPrefix, value: /slow}}]
+const withRoute = (): string => `${GATEWAY_YAML}${backendYaml("up", up.port)}${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /slow}}]
       backendRefs: [${ref("up")}]
-`;
+`)}`;
 
 before(async () => {
   up = await startUpstream("up");

@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { type TestUpstream, closedPort, startUpstream } from "../support/upstreams.ts";
-import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, startGateway } from "./harness.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
 
 let up: TestUpstream;
 let other: TestUpstream;
@@ -18,14 +18,7 @@ before(async () => {
     "dead-then-live",
     deadPort,
     other.port,
-  )}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: r, namespace: default}
-spec:
-  parentRefs: [{name: edge}]
-  rules:
-    - matches: [{path: {type: PathPrefix, value: /flaky}}]
+  )}${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /flaky}}]
       retry: {codes: [503], attempts: 2, backoff: 5ms}
       backendRefs: [${ref("up")}]
     - matches: [{path: {type: PathPrefix, value: /status}}]
@@ -55,7 +48,7 @@ spec:
         - type: URLRewrite
           urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /hang}}
       backendRefs: [${ref("up")}]
-`);
+`)}`);
 });
 
 after(async () => {

@@ -3,26 +3,19 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { GATEWAY_YAML, type GatewayUnderTest, backendYaml, ref, startGateway } from "./harness.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
 
 let up: TestUpstream;
 let gw: GatewayUnderTest;
 
 before(async () => {
   up = await startUpstream("ws-up");
-  gw = await startGateway(`${GATEWAY_YAML}${backendYaml("up", up.port)}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: r, namespace: default}
-spec:
-  parentRefs: [{name: edge}]
-  rules:
-    - matches: [{path: {type: PathPrefix, value: /ws}}]
+  gw = await startGateway(`${GATEWAY_YAML}${backendYaml("up", up.port)}${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /ws}}]
       filters:
         - type: URLRewrite
           urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /socket}}
       backendRefs: [${ref("up")}]
-`);
+`)}`);
 });
 
 after(async () => {

@@ -2,7 +2,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, startGateway } from "./harness.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
 
 let a: TestUpstream;
 let b: TestUpstream;
@@ -11,18 +11,11 @@ let gw: GatewayUnderTest;
 before(async () => {
   a = await startUpstream("a");
   b = await startUpstream("b");
-  gw = await startGateway(`${GATEWAY_YAML}${backendYaml("a", a.port)}${backendYaml("b", b.port)}${backendYaml("both", a.port, b.port)}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: r, namespace: default}
-spec:
-  parentRefs: [{name: edge}]
-  rules:
-    - matches: [{path: {type: PathPrefix, value: /weighted}}]
+  gw = await startGateway(`${GATEWAY_YAML}${backendYaml("a", a.port)}${backendYaml("b", b.port)}${backendYaml("both", a.port, b.port)}${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /weighted}}]
       backendRefs: [${ref("a", 3)}, ${ref("b", 1)}]
     - matches: [{path: {type: PathPrefix, value: /rr}}]
       backendRefs: [${ref("both")}]
-`);
+`)}`);
 });
 
 after(async () => {

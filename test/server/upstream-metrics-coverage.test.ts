@@ -7,42 +7,15 @@ import assert from "node:assert/strict";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { httpRequest, startGateway } from "../support/gateway-process.ts";
+import { backendYaml, catchAllRouteYaml, GATEWAY_YAML, ref, routeYaml } from "../proxy/harness.ts";
 import { sampleValue, startUpstream } from "./fixtures.ts";
 
-/** Gateway `edge` on 8080 and HTTPRoute `r` with these rules (YAML list items at two spaces). */
-const gatewayWithRoute = (rules: string): string => `apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: default}
-spec:
-  gatewayClassName: tollgate
-  listeners: [{name: http, protocol: HTTP, port: 8080}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: r, namespace: default}
-spec:
-  parentRefs: [{name: edge}]
-  rules:
-${rules}`;
-
-const CONFIG = (flakyPort: number, heldPort: number): string => `${gatewayWithRoute(`  - matches: [{path: {type: PathPrefix, value: /flaky}}]
-    retry: {codes: [503], attempts: 3, backoff: 1ms}
-    backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: flaky}]
-  - matches: [{path: {type: PathPrefix, value: /held}}]
-    backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: held}]
-`)}---
-apiVersion: gateway.tollgate.dev/v1alpha1
-kind: Backend
-metadata: {name: flaky, namespace: default}
-spec:
-  endpoints: [{ip: {address: 127.0.0.1, port: ${flakyPort}}}]
----
-apiVersion: gateway.tollgate.dev/v1alpha1
-kind: Backend
-metadata: {name: held, namespace: default}
-spec:
-  endpoints: [{ip: {address: 127.0.0.1, port: ${heldPort}}}]
-`;
+const CONFIG = (flakyPort: number, heldPort: number): string => `${GATEWAY_YAML}${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /flaky}}]
+      retry: {codes: [503], attempts: 3, backoff: 1ms}
+      backendRefs: [${ref("flaky")}]
+    - matches: [{path: {type: PathPrefix, value: /held}}]
+      backendRefs: [${ref("held")}]
+`)}${backendYaml("flaky", flakyPort)}${backendYaml("held", heldPort)}`;
 
 async function metrics(url: string): Promise<string> {
   const res = await httpRequest(url);
@@ -111,8 +84,7 @@ test("retries and open upstream connections on /metrics match the traffic sent",
   assert.equal(retries("default/held", await metrics(gw.opsUrl("/metrics"))) ?? 0, 0, "no retries for a backend that never failed");
 });
 
-const NARROW = (port: number): string => `${gatewayWithRoute(`  - backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: narrow}]
-`)}---
+const NARROW = (port: number): string => `${GATEWAY_YAML}${catchAllRouteYaml("narrow")}---
 apiVersion: gateway.tollgate.dev/v1alpha1
 kind: Backend
 metadata: {name: narrow, namespace: default}
