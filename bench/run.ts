@@ -11,7 +11,7 @@ import { evaluateBar } from "./lib/bar.ts";
 import { renderChart } from "./lib/chart.ts";
 import { armGlobalDeadline, stopAll } from "./lib/children.ts";
 import { fetchDropped } from "./lib/dropped.ts";
-import { measureFixedRate, type FixedRateResult } from "./lib/fixed-rate.ts";
+import type { FixedRateResult } from "./lib/fixed-rate.ts";
 import { currentLoad, readMachine } from "./lib/machine.ts";
 import { resultsDir } from "./lib/paths.ts";
 import { diffStats, receiverStatsReader, type ReceiverStats } from "./lib/receiver-stats.ts";
@@ -24,6 +24,7 @@ import { loadProblem, measureThroughput, type ThroughputResult } from "./lib/thr
 import { sleep } from "./lib/wait.ts";
 import { SCENARIOS, urlOf, type BenchEnv, type ScenarioId, type ScenarioSpec } from "./scenarios.ts";
 import { buildPackage } from "./targets/built.ts";
+import { startFixedRateGenerator } from "./targets/fixed-rate-generator.ts";
 import { launchScript, setChildDeadline, type Launched } from "./targets/launch.ts";
 import { findNginx, startNginxUpstream } from "./targets/nginx.ts";
 
@@ -228,12 +229,13 @@ async function checkExports(r: Running): Promise<ExportCheckResult | undefined> 
 // ---------------------------------------------------------------- fixed rate
 const fixedIds: ScenarioId[] = ["direct", "tollgate-off", "tollgate-full"];
 const fixed = new Map<ScenarioId, FixedRateResult[]>();
+const generator = await startFixedRateGenerator();
 for (let round = 1; round <= settings.fixedRate.rounds; round++) {
   for (const r of active().filter((x) => fixedIds.includes(x.spec.id))) {
     if (gone(r)) continue;
     try {
-      const result = await measureFixedRate(r.url, settings.fixedRate);
-      requestsSent.set(r.spec.id, (requestsSent.get(r.spec.id) ?? 0) + result.requests);
+      const result = await generator.measure(r.url, settings.fixedRate);
+      requestsSent.set(r.spec.id, (requestsSent.get(r.spec.id) ?? 0) + result.warmupRequests + result.requests);
       const problem = loadProblem(result);
       if (problem !== undefined) fail(r.spec.id, `fixed-rate run: ${problem}`, false);
       fixed.set(r.spec.id, [...(fixed.get(r.spec.id) ?? []), result]);
@@ -246,6 +248,7 @@ for (let round = 1; round <= settings.fixedRate.rounds; round++) {
     }
   }
 }
+await generator.stop();
 for (const id of fixedIds) {
   const rounds = fixed.get(id);
   if (rounds === undefined || rounds.length === 0) continue;

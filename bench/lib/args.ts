@@ -65,7 +65,7 @@ export function parseRunOptions(argv: readonly string[]): RunOptions {
     durationS: num(values.duration, quick ? 1 : 10, "duration"),
     warmupS: num(values.warmup, quick ? 0.5 : 5, "warmup"),
     connections: Math.max(1, Math.round(num(values.connections, 100, "connections"))),
-    fixedRate: { rate: 1000, durationS: quick ? 2 : 15, rounds: quick ? 1 : 3, connections: 64 },
+    fixedRate: { rate: 1000, durationS: quick ? 2 : 15, warmupS: quick ? 0.5 : 3, rounds: quick ? 1 : 3, connections: 64 },
     rssConnections: 1000,
     rssDurationS: quick ? 2 : 10,
     soakS: num(values.soak, quick ? 0 : 60, "soak"),
@@ -90,7 +90,7 @@ function entryOption(text: string | undefined): "dist" | "src" {
 /** An upper bound on the run's wall time, used to kill everything if it hangs. */
 export function timeBudgetMs(s: Settings, scenarios: number): number {
   const perScenario = s.warmupS + s.rounds * s.durationS;
-  const fixed = s.fixedRate.rounds * 3 * s.fixedRate.durationS;
+  const fixed = s.fixedRate.rounds * 3 * (s.fixedRate.warmupS + s.fixedRate.durationS);
   const seconds = scenarios * perScenario + fixed + 2 * (s.rssDurationS + 2) + s.soakS + 60 /* start-up, checks */ + 90 /* router */;
   return Math.ceil(seconds * 1.5 + 60) * 1000;
 }

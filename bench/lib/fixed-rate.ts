@@ -5,6 +5,9 @@
 // queues only if all of them are busy, and that queueing is then counted as latency.
 // We record each request's latency from its actual send, how late each send was against
 // its schedule (to prove the rate was really held), and latency from the scheduled time.
+// The runner calls this through a generator process of its own (fixed-rate-client.ts):
+// a pause in the generator becomes a burst of late sends that a proxy then queues, so the
+// generator must not share a heap with anything else.
 import { Pool } from "undici";
 import { percentileSorted } from "./stats.ts";
 
@@ -12,13 +15,17 @@ export interface FixedRateOptions {
   readonly rate: number;
   readonly durationS: number;
   readonly connections: number;
+  /** Seconds sent at the same rate, on the same connections, before measuring. */
+  readonly warmupS: number;
 }
 
 export interface FixedRateResult {
   readonly targetRate: number;
   /** Sends per second actually achieved over the send window. */
   readonly achievedRate: number;
+  /** Requests measured; the warm-up's are in warmupRequests. */
   readonly requests: number;
+  readonly warmupRequests: number;
   /** Latency from the actual send, ms. */
   readonly p50: number;
   readonly p99: number;
@@ -28,6 +35,7 @@ export interface FixedRateResult {
   readonly scheduledP99: number;
   /** How late sends were against the schedule, ms. */
   readonly sendLagP99: number;
+  /** Failures over the warm-up and the measurement: both are the proxy at this rate. */
   readonly non2xx: number;
   readonly errors: number;
   readonly timeouts: number;
@@ -43,8 +51,36 @@ export async function measureFixedRate(url: string, options: FixedRateOptions): 
     headersTimeout: 10_000,
     bodyTimeout: 10_000,
   });
-  const total = Math.max(1, Math.round(options.rate * options.durationS));
-  const intervalMs = 1000 / options.rate;
+  // Open connections before the clock starts, so the first requests do not pay for them.
+  await Promise.all(
+    Array.from({ length: Math.min(options.connections, 16) }, () =>
+      pool.request({ path, method: "GET" }).then((res) => res.body.dump()),
+    ),
+  );
+  // A proxy that has just left a closed-loop run at full speed spends its first seconds at
+  // a low rate collecting and re-optimising; that transition is not the steady state the
+  // rate asks about.
+  const warmup = options.warmupS > 0 ? await sendOnSchedule(pool, path, options.rate, options.rate * options.warmupS) : undefined;
+  const run = await sendOnSchedule(pool, path, options.rate, options.rate * options.durationS);
+  await pool.close();
+  return summarise(options.rate, run, warmup);
+}
+
+interface ScheduleRun {
+  readonly total: number;
+  /** Latency from the actual send, ms; NaN for requests that failed. */
+  readonly latency: Float64Array;
+  readonly fromSchedule: Float64Array;
+  readonly lag: Float64Array;
+  readonly sendWindowMs: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly timeouts: number;
+}
+
+function sendOnSchedule(pool: Pool, path: string, rate: number, count: number): Promise<ScheduleRun> {
+  const total = Math.max(1, Math.round(count));
+  const intervalMs = 1000 / rate;
   const latency = new Float64Array(total).fill(Number.NaN);
   const fromSchedule = new Float64Array(total).fill(Number.NaN);
   const lag = new Float64Array(total);
@@ -53,16 +89,8 @@ export async function measureFixedRate(url: string, options: FixedRateOptions): 
   let timeouts = 0;
   let finished = 0;
   let lastSendAt = 0;
-
-  // Open connections before the clock starts, so the first requests do not pay for them.
-  await Promise.all(
-    Array.from({ length: Math.min(options.connections, 16) }, () =>
-      pool.request({ path, method: "GET" }).then((res) => res.body.dump()),
-    ),
-  );
-
   const start = performance.now() + 2;
-  await new Promise<void>((resolveAll) => {
+  return new Promise<ScheduleRun>((resolveAll) => {
     let sent = 0;
     const send = (i: number, scheduled: number): void => {
       const sentAt = performance.now();
@@ -83,7 +111,9 @@ export async function measureFixedRate(url: string, options: FixedRateOptions): 
           else errors++;
         })
         .finally(() => {
-          if (++finished === total) resolveAll();
+          if (++finished === total) {
+            resolveAll({ total, latency, fromSchedule, lag, sendWindowMs: lastSendAt - start, non2xx, errors, timeouts });
+          }
         });
     };
     const tick = (): void => {
@@ -97,25 +127,28 @@ export async function measureFixedRate(url: string, options: FixedRateOptions): 
     };
     setTimeout(tick, Math.max(0, start - performance.now()));
   });
-  await pool.close();
+}
 
+function summarise(rate: number, run: ScheduleRun, warmup: ScheduleRun | undefined): FixedRateResult {
+  const { total, latency, fromSchedule, lag } = run;
   const ok = sortedFinite(latency);
   const sched = sortedFinite(fromSchedule);
   const lagSorted = Float64Array.from(lag).sort();
-  const sendWindowS = (lastSendAt - start) / 1000;
+  const sendWindowS = run.sendWindowMs / 1000;
   return {
-    targetRate: options.rate,
+    targetRate: rate,
     achievedRate: sendWindowS > 0 ? (total - 1) / sendWindowS : Number.NaN,
     requests: total,
+    warmupRequests: warmup?.total ?? 0,
     p50: percentileSorted(ok, 50),
     p99: percentileSorted(ok, 99),
     p999: percentileSorted(ok, 99.9),
     max: ok.length > 0 ? (ok[ok.length - 1] as number) : Number.NaN,
     scheduledP99: percentileSorted(sched, 99),
     sendLagP99: percentileSorted(lagSorted, 99),
-    non2xx,
-    errors,
-    timeouts,
+    non2xx: run.non2xx + (warmup?.non2xx ?? 0),
+    errors: run.errors + (warmup?.errors ?? 0),
+    timeouts: run.timeouts + (warmup?.timeouts ?? 0),
   };
 }
 

@@ -49,7 +49,8 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(`## Latency at a fixed ${fmt(s.fixedRate.rate)} req/s`, "");
   out.push(
     `Open loop (sends on schedule whatever the responses do), ${s.fixedRate.rounds} interleaved round(s) of ` +
-      `${s.fixedRate.durationS} s, up to ${s.fixedRate.connections} connections. Latency from each request's send, ` +
+      `${s.fixedRate.durationS} s, each after ${s.fixedRate.warmupS} s at the same rate, up to ${s.fixedRate.connections} ` +
+      "connections, sent by a generator process of its own. Latency from each request's send, " +
       "in ms; \"added\" is the median minus direct's median. \"scheduled p99\" counts from the planned send time.",
     "",
   );

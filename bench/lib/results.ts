@@ -13,7 +13,13 @@ export interface Settings {
   readonly durationS: number;
   readonly warmupS: number;
   readonly connections: number;
-  readonly fixedRate: { readonly rate: number; readonly durationS: number; readonly rounds: number; readonly connections: number };
+  readonly fixedRate: {
+    readonly rate: number;
+    readonly durationS: number;
+    readonly warmupS: number;
+    readonly rounds: number;
+    readonly connections: number;
+  };
   readonly rssConnections: number;
   readonly rssDurationS: number;
   /** 0 when the soak is skipped. */
