@@ -15,6 +15,7 @@ import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import { ENCODED_LOG_BATCHES, encodeLogsExportRequest } from "../../src/telemetry/export/otlp-proto/logs.ts";
 import { lendRequest, returnRequest } from "../../src/telemetry/export/otlp-proto/request.ts";
 import { ENCODED_SPAN_BATCHES, encodeTraceExportRequest } from "../../src/telemetry/export/otlp-proto/trace.ts";
+import type { RequestFacts } from "../../src/telemetry/logs/facts.ts";
 import { TOLLGATE_SCOPE } from "../../src/telemetry/semconv.ts";
 import { OTLP_PROTO_DIR } from "../support/otlp-receiver.ts";
 import { accessLog, accessLogRecords, fixtureResource, ownSpans, ruleTracing } from "./span-fixtures.ts";
@@ -129,7 +130,11 @@ test("random strings of every length and script encode as the SDK does", () => {
     for (const s of spans) (s as unknown as { httpStatus: number }).httpStatus = 200;
     sameTraceBytes(spans);
     const lengths = [0, 1, 42, 43, 127, 128, 300, 16383, 16384, 70000];
-    const log = accessLog({ body: () => random(lengths[round % lengths.length]!), staticAttributes: [["x", random(round * 7)]] });
+    // The body in random pieces, some of which cut a surrogate pair in two.
+    const body = random(lengths[round % lengths.length]!);
+    const cuts = [0, ...Array.from({ length: 3 }, () => Math.floor(Math.random() * (body.length + 1))).sort((a, b) => a - b), body.length];
+    const bodyParts = cuts.slice(1).map((end, i) => () => body.slice(cuts[i], end));
+    const log = accessLog({ body: () => body, bodyParts, staticAttributes: [["x", random(round * 7)]] });
     sameLogBytes(accessLogRecords(3, log));
   }
 });
@@ -148,6 +153,18 @@ test("access log records: the SDK's exact bytes with trace context, without it, 
   assert.deepEqual(attrs["ratio"], { double_value: 0.5 });
   // A configured field named like a semantic-convention attribute replaces its value, as on the object.
   sameLogBytes(accessLogRecords(5, accessLog({ fields: [["url.path", () => "/overridden"]] })));
+  // The body is written part by part: empty parts, a part of 200 ASCII characters, long and
+  // short parts that are not ASCII, and a body over 127 bytes give the joined string's bytes.
+  const bodyParts = [() => "", (f: RequestFacts) => f.path.repeat(30).slice(0, 200), () => "é", () => "—".repeat(150), () => " ok"];
+  const longBody = accessLog({ body: (f: RequestFacts) => bodyParts.map((part) => part(f)).join(""), bodyParts });
+  const longBytes = sameLogBytes(accessLogRecords(3, longBody));
+  const longRecords = (Request.toObject(Request.decode(longBytes)) as typeof decoded).resource_logs[0]!.scope_logs[0]!.log_records;
+  assert.equal(longRecords[2]!.body.string_value, `${"/api/2".repeat(30).slice(0, 200)}é${"—".repeat(150)} ok`);
+  // A part that ends inside a surrogate pair: the joined string's bytes, not two replacement characters.
+  const emoji = "😀";
+  sameLogBytes(accessLogRecords(2, accessLog({ body: () => `a${emoji}b`, bodyParts: [() => `a${emoji[0]}`, () => `${emoji[1]}b`] })));
+  // A body with one part.
+  sameLogBytes(accessLogRecords(2, accessLog({ body: () => "", bodyParts: [() => ""] })));
   // Several resources and scopes in one batch.
   const other = accessLog({ scope: { name: "my-log", version: undefined, schemaUrl: undefined } }, resourceFromAttributes({ "service.name": "b" }));
   sameLogBytes([...accessLogRecords(3), ...accessLogRecords(3, other), ...accessLogRecords(2)]);
@@ -205,7 +222,7 @@ test("an item that fails as the first of its scope leaves no empty scope behind"
   const other = accessLog({ scope: { name: "other-scope", version: undefined, schemaUrl: undefined } }, resourceFromAttributes({ "service.name": "b" }));
   const records = accessLogRecords(2);
   const [brokenSource] = accessLogRecords(1, other);
-  const broken = Object.create(brokenSource!, { body: { get: () => { throw new Error("boom"); } } }) as typeof brokenSource;
+  const broken = Object.create(brokenSource!, { severityText: { get: () => { throw new Error("boom"); } } }) as typeof brokenSource;
   const logBatch = ENCODED_LOG_BATCHES.create();
   ENCODED_LOG_BATCHES.add(logBatch, records[0]!);
   assert.throws(() => ENCODED_LOG_BATCHES.add(logBatch, broken!), /boom/);

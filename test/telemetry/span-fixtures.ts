@@ -90,8 +90,10 @@ function facts(i: number): RequestFacts {
 }
 
 export function accessLog(overrides: Partial<Record<keyof CompiledAccessLog, unknown>> = {}, resource: Resource = fixtureResource): CompiledAccessLog {
+  const bodyParts = [(f: RequestFacts) => `${f.method} ${f.path}`, () => " ", (f: RequestFacts) => `${f.status} ✓`];
   return {
-    body: (f: RequestFacts) => `${f.method} ${f.path} ${f.status} ✓`,
+    body: (f: RequestFacts) => bodyParts.map((part) => part(f)).join(""),
+    bodyParts,
     fields: [
       ["custom.count", (f: RequestFacts) => f.bytesReceived],
       ["custom.maybe", (f: RequestFacts): AttributeValue | undefined => (f.userAgent === undefined ? undefined : true)],

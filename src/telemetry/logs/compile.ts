@@ -14,7 +14,7 @@ import { SCHEMA_URL, TOLLGATE_SCOPE } from "../semconv.ts";
 import { redactQuery } from "../trace/attributes.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
 import { metadataSource } from "../metrics/value-sources.ts";
-import { compileTemplate, DEFAULT_BODY_TEMPLATE, isoTime, protocolName, responseCodeDetails, withPort, type HeaderIndex, type Render } from "./envoy-render.ts";
+import { compileTemplateParts, DEFAULT_BODY_TEMPLATE, isoTime, joinRenders, protocolName, responseCodeDetails, withPort, type HeaderIndex, type Render } from "./envoy-render.ts";
 import type { RequestFacts } from "./facts.ts";
 import type { FilterErrorCount, FilterErrors } from "./filter-errors.ts";
 
@@ -25,6 +25,8 @@ export interface CompiledAccessLog {
   /** The filter's CEL source, for the rate-limited warning when it fails. */
   readonly filterExpression: string;
   readonly body: Render;
+  /** The body's parts, in order: body(f) is their renders joined. */
+  readonly bodyParts: readonly Render[];
   readonly fields: ReadonlyArray<readonly [string, FieldValue]>;
   readonly staticAttributes: ReadonlyArray<readonly [string, AttributeValue]>;
   readonly logName: string | undefined;
@@ -104,12 +106,14 @@ export function compileGatewayLogs(gateway: GatewayModel, models: readonly Acces
       if (!compiled.ok) continue;
     }
     const parts = m.body === undefined ? DEFAULT_BODY : parseEnvoyFormat(m.body).parts;
+    const bodyParts = compileTemplateParts(parts, index, ctx.allowSensitive);
     const base = ctx.resourceFor(gateway);
     const resource = Object.keys(m.resourceAttributes).length === 0 ? base : base.merge(resourceFromAttributes({ ...m.resourceAttributes }));
     logs.push({
       filter,
       filterExpression: m.filter?.expression ?? "",
-      body: compileTemplate(parts, index, ctx.allowSensitive),
+      body: joinRenders(bodyParts),
+      bodyParts,
       fields: m.fields.map((field) => [field.name, compileField(field, gateway, index)] as const),
       staticAttributes: m.attributes.flatMap((a) => (a.value.from === "literal" ? [[a.name, a.value.typed ?? a.value.value] as const] : [])),
       logName: m.logName,

@@ -183,8 +183,9 @@ function requestHeader(header: string, withoutQuery: boolean, index: HeaderIndex
   };
 }
 
-export function compileTemplate(parts: readonly EnvoyFormatPart[], index: HeaderIndex, allowSensitive: ReadonlySet<string>): Render {
-  const renders: Render[] = parts.map((p): Render => {
+/** One render per part: the OTLP encoder writes them one after another without joining them. */
+export function compileTemplateParts(parts: readonly EnvoyFormatPart[], index: HeaderIndex, allowSensitive: ReadonlySet<string>): readonly Render[] {
+  return parts.map((p): Render => {
     switch (p.kind) {
       case "literal": {
         const text = p.text;
@@ -216,6 +217,10 @@ export function compileTemplate(parts: readonly EnvoyFormatPart[], index: Header
       }
     }
   });
+}
+
+/** The parts' renders as one string. */
+export function joinRenders(renders: readonly Render[]): Render {
   if (renders.length === 1) return renders[0]!;
   return (f) => {
     let out = "";

@@ -12,6 +12,7 @@ import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace";
 import { collectAttributes, type AttributeSink } from "../attribute-sink.ts";
 import { TOLLGATE_SCOPE } from "../semconv.ts";
 import { applyLimits, redactQuery, sanitizeFullUrl, type CapturedHeaders } from "./attributes.ts";
+import { epochNanos, epochSeconds } from "../hr-time.ts";
 import type { RuleTracing } from "./rule-tracing.ts";
 
 const SPAN_KIND_SERVER = 1;
@@ -23,9 +24,7 @@ const NO_EVENTS: TimedEvent[] = [];
 
 /** Epoch milliseconds (sub-ms precision) to OTel HrTime. */
 export function msToHrTime(ms: number): HrTime {
-  const seconds = Math.floor(ms / 1000);
-  const nanos = Math.round((ms - seconds * 1000) * 1e6);
-  return nanos >= 1e9 ? [seconds + 1, nanos - 1e9] : [seconds, nanos];
+  return [epochSeconds(ms), epochNanos(ms)];
 }
 
 /** tracestate forwarded as received; only serialize() is ever used by the exporters. */
@@ -114,7 +113,12 @@ export abstract class BaseSpan implements ReadableSpan {
   }
 
   get endTime(): HrTime {
-    return msToHrTime(this.startTimeMs + Math.max(0, this.endPerfMs - this.startPerfMs));
+    return msToHrTime(this.endTimeMs);
+  }
+
+  /** Epoch ms: the start plus the duration measured on the monotonic clock. */
+  get endTimeMs(): number {
+    return this.startTimeMs + Math.max(0, this.endPerfMs - this.startPerfMs);
   }
 
   get duration(): HrTime {

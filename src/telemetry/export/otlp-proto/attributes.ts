@@ -13,7 +13,8 @@ export function lengthTag(field: number): number {
   return (field << 3) | 2;
 }
 
-const ANY_STRING = 0x0a;
+/** AnyValue.string_value: field 1, length-delimited. */
+export const ANY_STRING = 0x0a;
 const ANY_BOOL = 0x10;
 const ANY_INT = 0x18;
 const ANY_DOUBLE = 0x21;

@@ -2,9 +2,10 @@
 // writes for the same records. Access log records write their attributes straight into the
 // buffer; any other ReadableLogRecord, and any record whose attributes need the limits
 // applied, go through its Attributes object.
+import type { HrTime } from "@opentelemetry/api";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import { AccessLogRecord } from "../../logs/record.ts";
-import { lengthTag, ProtoAttributeSink, writeAnyValue, writeKeyValues } from "./attributes.ts";
+import { ANY_STRING, lengthTag, ProtoAttributeSink, writeAnyValue, writeKeyValues } from "./attributes.ts";
 import type { BatchFormat } from "../batch-queue.ts";
 import { EncodedBatch, encodeInto, encodeRequest } from "./request.ts";
 import type { ProtoWriter } from "./writer.ts";
@@ -36,9 +37,10 @@ export const ENCODED_LOG_BATCHES: BatchFormat<ReadableLogRecord, EncodedBatch> =
 };
 
 function writeLogRecord(w: ProtoWriter, r: ReadableLogRecord): void {
-  const time = r.hrTime;
+  const own = r instanceof AccessLogRecord ? r : undefined;
   w.uint32(TAG_TIME);
-  w.hrTime(time[0], time[1]);
+  if (own !== undefined) w.epochMs(own.facts.startTimeMs);
+  else writeHrTime(w, r.hrTime);
   const severity = r.severityNumber;
   if (severity !== undefined && severity !== 0) {
     w.uint32(TAG_SEVERITY);
@@ -49,12 +51,15 @@ function writeLogRecord(w: ProtoWriter, r: ReadableLogRecord): void {
     w.uint32(TAG_SEVERITY_TEXT);
     w.string(severityText);
   }
-  const body = r.body;
-  if (body !== undefined) {
-    w.uint32(TAG_BODY);
-    const m = w.begin(body !== null && typeof body === "string" && body.length < 40 ? 1 : 2);
-    writeAnyValue(w, body);
-    w.end(m);
+  if (own !== undefined) writeAccessBody(w, own);
+  else {
+    const body = r.body;
+    if (body !== undefined) {
+      w.uint32(TAG_BODY);
+      const m = w.begin(body !== null && typeof body === "string" && body.length < 40 ? 1 : 2);
+      writeAnyValue(w, body);
+      w.end(m);
+    }
   }
   writeAttributes(w, r);
   const ctx = r.spanContext;
@@ -70,13 +75,48 @@ function writeLogRecord(w: ProtoWriter, r: ReadableLogRecord): void {
     w.uint32(TAG_SPAN_ID);
     w.hexBytes(ctx.spanId);
   }
-  const observed = r.hrTimeObserved;
   w.uint32(TAG_OBSERVED_TIME);
-  w.hrTime(observed[0], observed[1]);
+  if (own !== undefined) w.epochMs(own.facts.observedTimeMs);
+  else writeHrTime(w, r.hrTimeObserved);
   if (r.eventName) {
     w.uint32(TAG_EVENT_NAME);
     w.string(r.eventName);
   }
+}
+
+/**
+ * The body string written part by part: the same bytes as the joined string, without
+ * building it. A part that ends inside a surrogate pair would encode differently alone, so
+ * the body is then rewritten from the joined string.
+ */
+function writeAccessBody(w: ProtoWriter, r: AccessLogRecord): void {
+  const parts = r.log.bodyParts;
+  const f = r.facts;
+  w.uint32(TAG_BODY);
+  const anyValue = w.begin(2);
+  w.uint32(ANY_STRING);
+  const text = w.begin(2);
+  const textStart = w.pos;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!(f);
+    if (endsWithHighSurrogate(part)) {
+      w.pos = textStart;
+      w.utf8(r.body);
+      break;
+    }
+    w.utf8(part);
+  }
+  w.end(text);
+  w.end(anyValue);
+}
+
+function endsWithHighSurrogate(s: string): boolean {
+  const last = s.charCodeAt(s.length - 1);
+  return last >= 0xd800 && last <= 0xdbff;
+}
+
+function writeHrTime(w: ProtoWriter, time: HrTime): void {
+  w.hrTime(time[0], time[1]);
 }
 
 /** Attributes and dropped_attributes_count. */

@@ -66,12 +66,10 @@ function writeOwnSpan(w: ProtoWriter, span: BaseSpan): void {
   w.string(span.name);
   w.uint32(TAG_KIND);
   w.uint32(span.kind + 1);
-  const start = span.startTime;
-  const end = span.endTime;
   w.uint32(TAG_START);
-  w.hrTime(start[0], start[1]);
+  w.epochMs(span.startTimeMs);
   w.uint32(TAG_END);
-  w.hrTime(end[0], end[1]);
+  w.epochMs(span.endTimeMs);
   const dropped = sink.write(w, span, span.rt.limits);
   w.uint32(TAG_DROPPED_ATTRIBUTES);
   w.uint32(dropped);

@@ -4,6 +4,8 @@
 // canonical (minimal varints, fields in number order), the same bytes the SDK's
 // serializers produce.
 
+import { epochNanos, epochSeconds } from "../../hr-time.ts";
+
 const INITIAL_CAPACITY = 64 * 1024;
 /** A scratch buffer grown past this is let go after the request, so one huge batch does not pin memory. */
 const KEEP_CAPACITY = 1024 * 1024;
@@ -115,6 +117,11 @@ export class ProtoWriter {
     this.pos += 8;
   }
 
+  /** Epoch milliseconds as fixed64 Unix nanoseconds, exactly as hrTime(...msToHrTime(ms)). */
+  epochMs(ms: number): void {
+    this.hrTime(epochSeconds(ms), epochNanos(ms));
+  }
+
   raw(bytes: Uint8Array): void {
     this.ensure(bytes.length);
     this.buf.set(bytes, this.pos);
@@ -209,6 +216,27 @@ export class ProtoWriter {
     const written = this.buf.write(s, start, "utf8");
     this.pos = this.pos + guess;
     this.#closeLength(start - guess, guess, start + written);
+  }
+
+  /** UTF-8 bytes with no length: one piece of a string whose length a begin()/end() pair writes. */
+  utf8(s: string): void {
+    const len = s.length;
+    this.ensure(len * 3);
+    const b = this.buf;
+    let p = this.pos;
+    if (len < 0x80) {
+      for (let i = 0; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) {
+          this.pos += b.write(s, this.pos, "utf8");
+          return;
+        }
+        b[p++] = c;
+      }
+      this.pos = p;
+      return;
+    }
+    this.pos += b.write(s, p, "utf8");
   }
 
   #closeString(start: number, end: number): void {
