@@ -24,6 +24,7 @@ export async function startFixedRateGenerator(): Promise<FixedRateGenerator> {
   });
   const pending: Pending[] = [];
   tracked.onLine((line) => {
+    if (!line.startsWith('{"fixedRate')) return; // anything else stays in the output tail
     // JSON has no NaN: a percentile of zero successful requests arrives as null.
     const message = JSON.parse(line, (_key, value: unknown) => (value === null ? Number.NaN : value)) as {
       fixedRate?: FixedRateResult;
