@@ -11,7 +11,8 @@ import { buildResourceAttributes } from "../../src/telemetry/resource/resource.t
 import { containerIdFromCgroup, containerIdFromMountinfo } from "../../src/telemetry/resource/container-id.ts";
 import { resolveOtlpExporterConfig } from "../../src/telemetry/export/otlp-config.ts";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream, tracingPolicyYaml } from "./harness.ts";
+import { startRig } from "./rig.ts";
 
 test("docs/telemetry.md is generated from the registry and up to date", () => {
   const committed = readFileSync(fileURLToPath(new URL("../../docs/telemetry.md", import.meta.url)), "utf8");
@@ -19,41 +20,32 @@ test("docs/telemetry.md is generated from the registry and up to date", () => {
 });
 
 test("every span name, attribute key and resource key exported is in the registry", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
+  // The policy's collector; the rig's receiver is the environment's default endpoint.
+  const collector = await startOtlpReceiver("grpc");
+  t.after(() => collector.close());
   // A configuration that turns on everything optional: captures, custom attributes of every source.
-  const policy = `apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: tracing, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  tracing:
-    provider:
-      openTelemetry:
-        grpcService:
-          backendRef: {name: otel-collector, namespace: kgateway-system, port: 4317}
-    attributes:
+  const tracing = `    attributes:
     - {name: deployment.tier, literal: {value: edge}}
     - {name: request.tag, requestHeader: {name: x-tag}}
 `;
-  const collector = await startOtlpReceiver("grpc");
-  t.after(() => collector.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: `${policy}---\n${collectorBackend("otel-collector", "kgateway-system", collector.port)}` }), {
-    OTEL_BSP_SCHEDULE_DELAY: "20",
-    OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_REQUEST_HEADERS: "x-tag",
-    OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_RESPONSE_HEADERS: "content-type",
-    OTEL_INSTRUMENTATION_HTTP_CLIENT_CAPTURE_REQUEST_HEADERS: "x-tag",
-    K8S_POD_NAME: "tollgate-0",
-    K8S_POD_UID: "uid-1",
-    K8S_NAMESPACE_NAME: "kgateway-system",
-    K8S_NODE_NAME: "node-a",
-    K8S_CONTAINER_NAME: "tollgate",
-    K8S_DEPLOYMENT_NAME: "tollgate",
-    K8S_CLUSTER_NAME: "edge-1",
+  const { rx, gw } = await startRig(t, {
+    transport: "http",
+    yaml: (upstreamPort) => gatewayYaml({ upstreamPort, extra: tracingPolicyYaml(collector.port, tracing) }),
+    env: (rx) => ({
+      OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+      OTEL_BSP_SCHEDULE_DELAY: "20",
+      OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_REQUEST_HEADERS: "x-tag",
+      OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_RESPONSE_HEADERS: "content-type",
+      OTEL_INSTRUMENTATION_HTTP_CLIENT_CAPTURE_REQUEST_HEADERS: "x-tag",
+      K8S_POD_NAME: "tollgate-0",
+      K8S_POD_UID: "uid-1",
+      K8S_NAMESPACE_NAME: "kgateway-system",
+      K8S_NODE_NAME: "node-a",
+      K8S_CONTAINER_NAME: "tollgate",
+      K8S_DEPLOYMENT_NAME: "tollgate",
+      K8S_CLUSTER_NAME: "edge-1",
+    }),
   });
-  t.after(() => gw.close());
   await get(gw.url(8080, "/api/x?sig=1"), { "x-tag": "a" });
   await get(gw.url(8080, "/api/x"), { "x-status": "500" });
   await get(gw.url(8080, "/nope"), {}, "PURGE");

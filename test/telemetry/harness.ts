@@ -209,6 +209,58 @@ spec:
 `;
 }
 
+/**
+ * kgateway's HTTPListenerPolicy on Gateway kgateway-system/http tracing to the Backend
+ * `otel-collector` (declared too, on `collectorPort`); `tracing` holds more keys of `tracing:`,
+ * each line indented four spaces.
+ */
+export function tracingPolicyYaml(collectorPort: number, tracing = ""): string {
+  return `apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: tracing, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  tracing:
+    provider:
+      openTelemetry:
+        grpcService:
+          backendRef: {name: otel-collector, namespace: kgateway-system, port: 4317}
+${tracing}---
+${collectorBackend("otel-collector", "kgateway-system", collectorPort)}`;
+}
+
+/**
+ * kgateway's HTTPListenerPolicy `name` on Gateway kgateway-system/http with one OpenTelemetry
+ * access log to the Backend `collector` (declared too, on `collectorPort`); `entry` holds more
+ * keys of that access log, each line indented six spaces.
+ */
+export function otelAccessLogPolicyYaml(name: string, collectorPort: number, entry: string): string {
+  return `apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: ${name}, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  accessLog:
+  - openTelemetry:
+      grpcService:
+        backendRef: {name: collector, namespace: kgateway-system, port: 4317}
+${entry}---
+${collectorBackend("collector", "kgateway-system", collectorPort)}`;
+}
+
+/** A Gateway API TelemetryPolicy on Gateway kgateway-system/http: access logs On, kept when the CEL `matches` holds. */
+export function accessLogMatchPolicyYaml(matches: string): string {
+  return `apiVersion: gateway.networking.x-k8s.io/v1alpha1
+kind: TelemetryPolicy
+metadata: {name: logs, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  accessLogs:
+    mode: "On"
+    matches: '${matches}'
+`;
+}
+
 /** The data points of an OTLP Sum metric as the receiver decoded it: attributes and integer value. */
 export function sumPoints(m: ReceivedMetric | undefined): Array<{ attributes: Record<string, unknown>; value: number }> {
   const sum = m?.data["sum"] as { dataPoints?: Array<{ attributes?: Array<{ key: string; value: Record<string, unknown> }>; asInt?: string }> } | undefined;

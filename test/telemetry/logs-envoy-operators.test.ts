@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { Agent, createServer, request as httpRequest, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { collectorBackend, gatewayYaml, startTracedGateway, startUpstream } from "./harness.ts";
+import { gatewayYaml, otelAccessLogPolicyYaml, startTracedGateway } from "./harness.ts";
+import { startRig } from "./rig.ts";
 
 const OPERATORS = [
   "%REQ(X-TEST)%",
@@ -92,18 +93,7 @@ test("Envoy operators render exactly what happened for a known request", async (
   await new Promise<void>((r) => upstreamServer.listen(0, "127.0.0.1", r));
   const upstream = { port: (upstreamServer.address() as AddressInfo).port, close: () => new Promise<void>((r) => { upstreamServer.closeAllConnections(); upstreamServer.close(() => r()); }) };
   t.after(() => upstream.close());
-  const policy = `apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: operators, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  accessLog:
-  - openTelemetry:
-      grpcService:
-        backendRef: {name: collector, namespace: kgateway-system, port: ${rx.port}}
-      body: "${OPERATORS.join("|")}"
-`;
-  const yaml = gatewayYaml({ upstreamPort: upstream.port, extra: policy + "---\n" + collectorBackend("collector", "kgateway-system", rx.port) });
+  const yaml = gatewayYaml({ upstreamPort: upstream.port, extra: otelAccessLogPolicyYaml("operators", rx.port, `      body: "${OPERATORS.join("|")}"\n`) });
   const gw = await startTracedGateway(yaml, { OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_METRICS_EXPORTER: "none" });
   t.after(() => gw.close());
 
@@ -194,24 +184,12 @@ spec:
 });
 
 test("a request answered without reading its body renders REQUEST_DURATION and the upstream fields as '-'", async (t) => {
-  const rx = await startOtlpReceiver("grpc");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const policy = `apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: operators, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  accessLog:
-  - openTelemetry:
-      grpcService:
-        backendRef: {name: collector, namespace: kgateway-system, port: ${rx.port}}
-      body: "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQUEST_DURATION% %UPSTREAM_HOST% %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %ROUTE_NAME%"
-`;
-  const yaml = gatewayYaml({ upstreamPort: upstream.port, extra: policy + "---\n" + collectorBackend("collector", "kgateway-system", rx.port) });
-  const gw = await startTracedGateway(yaml, { OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" });
-  t.after(() => gw.close());
+  const body = `      body: "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQUEST_DURATION% %UPSTREAM_HOST% %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %ROUTE_NAME%"\n`;
+  const { rx, gw } = await startRig(t, {
+    transport: "grpc",
+    yaml: (upstreamPort, rx) => gatewayYaml({ upstreamPort, extra: otelAccessLogPolicyYaml("operators", rx.port, body) }),
+    env: () => ({ OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" }),
+  });
   const agent = new Agent({ keepAlive: false });
   // No route for /elsewhere: a 404 from the proxy, the 5-byte body never wanted.
   const sent = await new Promise<number>((resolve, reject) => {

@@ -3,32 +3,22 @@
 // minute with the expression, so a broken filter cannot go unnoticed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { gatewayYaml, get, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { accessLogMatchPolicyYaml, gatewayYaml, get, sumPoints } from "./harness.ts";
+import { startRig } from "./rig.ts";
 
 test("a filter that errors at run time logs nothing, counts every failure and warns once per minute", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
   // `request.headers` is a map: reading an absent key is a run-time error in CEL.
   const expression = 'request.headers["x-tenant"] == "blue"';
-  const policy = `apiVersion: gateway.networking.x-k8s.io/v1alpha1
-kind: TelemetryPolicy
-metadata: {name: logs, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  accessLogs:
-    mode: "On"
-    matches: '${expression}'
-`;
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: policy }), {
-    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
-    OTEL_BLRP_SCHEDULE_DELAY: "20",
-    OTEL_TRACES_EXPORTER: "none",
-    OTEL_METRIC_EXPORT_INTERVAL: "3600000",
+  const { rx, gw } = await startRig(t, {
+    transport: "http",
+    yaml: (upstreamPort) => gatewayYaml({ upstreamPort, extra: accessLogMatchPolicyYaml(expression) }),
+    env: (rx) => ({
+      OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+      OTEL_BLRP_SCHEDULE_DELAY: "20",
+      OTEL_TRACES_EXPORTER: "none",
+      OTEL_METRIC_EXPORT_INTERVAL: "3600000",
+    }),
   });
-  t.after(() => gw.close());
 
   for (let i = 0; i < 3; i++) assert.equal((await get(gw.url(8080, "/api/no-tenant"))).status, 200, "the request itself is unaffected");
   await get(gw.url(8080, "/api/blue"), { "x-tenant": "blue" });
@@ -55,22 +45,11 @@ spec:
 });
 
 test("a filter that yields a non-bool value counts as a failure, not as a silent skip", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const expression = "request.headers";
-  const policy = `apiVersion: gateway.networking.x-k8s.io/v1alpha1
-kind: TelemetryPolicy
-metadata: {name: logs, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  accessLogs:
-    mode: "On"
-    matches: 'dyn(${expression})'
-`;
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: policy }), { OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" });
-  t.after(() => gw.close());
+  const { rx, gw } = await startRig(t, {
+    transport: "http",
+    yaml: (upstreamPort) => gatewayYaml({ upstreamPort, extra: accessLogMatchPolicyYaml("dyn(request.headers)") }),
+    env: (rx) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" }),
+  });
   await get(gw.url(8080, "/api/x"));
   await gw.telemetry.flush(2000);
   assert.equal(rx.logs.length, 0);

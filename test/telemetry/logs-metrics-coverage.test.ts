@@ -7,7 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Agent, request as httpRequest } from "node:http";
 import { closedPort, startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
-import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { accessLogMatchPolicyYaml, gatewayYaml, get, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
+import { startRig } from "./rig.ts";
 
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
 
@@ -24,20 +25,7 @@ function pointAttrs(p: Point): Record<string, unknown> {
 }
 
 test("kgateway accessLog: attributes and resourceAttributes on the LogRecords, filter.celFilter.match keeps only the matching requests", async (t) => {
-  const rx = await startOtlpReceiver("grpc");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const policy = `apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: access-logs, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  accessLog:
-  - openTelemetry:
-      grpcService:
-        backendRef: {name: collector, namespace: kgateway-system, port: 4317}
-      logName: errors
+  const entry = `      logName: errors
       body: "%RESPONSE_CODE% %REQ(:PATH)%"
       attributes:
         values:
@@ -51,9 +39,11 @@ spec:
       celFilter:
         match: 'response.code >= 400 && !("x-skip" in request.headers)'
 `;
-  const yaml = gatewayYaml({ upstreamPort: upstream.port, extra: `${policy}---\n${collectorBackend("collector", "kgateway-system", rx.port)}` });
-  const gw = await startTracedGateway(yaml, { ...FAST, OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" });
-  t.after(() => gw.close());
+  const { rx, gw } = await startRig(t, {
+    transport: "grpc",
+    yaml: (upstreamPort, rx) => gatewayYaml({ upstreamPort, extra: otelAccessLogPolicyYaml("access-logs", rx.port, entry) }),
+    env: () => ({ ...FAST, OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" }),
+  });
   const sent: Array<[string, Record<string, string>, number]> = [
     ["/api/ok", {}, 200],
     ["/api/missing", { "x-status": "404" }, 404],
@@ -95,22 +85,12 @@ function onAgent(url: string, agent: Agent): Promise<{ status: number; port: num
 }
 
 test("TelemetryPolicy accessLogs CEL over connection.*: client_port and client_address select one connection's requests", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const policy = (matches: string): string => `apiVersion: gateway.networking.x-k8s.io/v1alpha1
-kind: TelemetryPolicy
-metadata: {name: logs, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  accessLogs:
-    mode: "On"
-    matches: '${matches}'
-`;
-  const yamlFor = (matches: string): string => gatewayYaml({ upstreamPort: upstream.port, extra: policy(matches) });
-  const gw = await startTracedGateway(yamlFor("connection.client_port == 0"), { ...FAST, OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
-  t.after(() => gw.close());
+  const { rx, upstream, gw } = await startRig(t, {
+    transport: "http",
+    yaml: (upstreamPort) => gatewayYaml({ upstreamPort, extra: accessLogMatchPolicyYaml("connection.client_port == 0") }),
+    env: (rx) => ({ ...FAST, OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }),
+  });
+  const yamlFor = (matches: string): string => gatewayYaml({ upstreamPort: upstream.port, extra: accessLogMatchPolicyYaml(matches) });
   const kept = new Agent({ keepAlive: true, maxSockets: 1 });
   t.after(() => kept.destroy());
   const first = await onAgent(gw.url(8080, "/api/first"), kept);

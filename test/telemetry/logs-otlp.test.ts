@@ -4,18 +4,17 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { snippetWith } from "../config/seed-snippets.ts";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { collectorBackend, gatewayYaml, get, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
+import { startRig } from "./rig.ts";
 import { isRegisteredAttribute, TELEMETRY_REGISTRY } from "../../src/telemetry/registry.ts";
 
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20" };
 
 test("one LogRecord per request, ids and flags equal the SERVER span's, severity by status, documented EventName", async (t) => {
-  const rx = await startOtlpReceiver("grpc");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" });
-  t.after(() => gw.close());
+  const { rx, upstream, gw } = await startRig(t, {
+    transport: "grpc",
+    env: (rx) => ({ ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }),
+  });
 
   assert.equal((await get(gw.url(8080, "/api/ok"), { "user-agent": "logs-test" })).status, 200);
   assert.equal((await get(gw.url(8080, "/api/teapot"), { "x-status": "418" })).status, 418);
@@ -48,12 +47,10 @@ test("one LogRecord per request, ids and flags equal the SERVER span's, severity
 });
 
 test("unsampled requests still log the SERVER span's trace id, with the sampled flag clear", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_SAMPLER: "always_off" });
-  t.after(() => gw.close());
+  const { rx, upstream, gw } = await startRig(t, {
+    transport: "http",
+    env: (rx) => ({ ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_SAMPLER: "always_off" }),
+  });
   await get(gw.url(8080, "/api/x"));
   const [log] = await rx.waitForLogs((l) => l.length >= 1);
   const tp = String(upstream.seen[0]!.traceparent);
@@ -87,25 +84,9 @@ test("Authorization never appears unless opted in: body operators redact, header
   t.after(() => rxg.close());
   const upstream = await startUpstream();
   t.after(() => upstream.close());
-  const policy = (name: string) => `apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: ${name}, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  accessLog:
-  - openTelemetry:
-      grpcService:
-        backendRef: {name: collector, namespace: kgateway-system, port: ${rxg.port}}
-      body: "auth=%REQ(Authorization)% cookie=%REQ(Cookie)% proxy=%REQ(Proxy-Authorization)% ua=%REQ(User-Agent)%"
-`;
-  const target = `apiVersion: gateway.tollgate.dev/v1alpha1
-kind: Backend
-metadata: {name: collector, namespace: kgateway-system}
-spec:
-  endpoints: [{ip: {address: 127.0.0.1, port: ${rxg.port}}}]
-`;
   const headers = { authorization: "Bearer s3cr3t", cookie: "session=abc", "proxy-authorization": "Basic eA==", "user-agent": "ua1" };
-  const yaml = gatewayYaml({ upstreamPort: upstream.port, extra: policy("redact") + "---\n" + target });
+  const body = `      body: "auth=%REQ(Authorization)% cookie=%REQ(Cookie)% proxy=%REQ(Proxy-Authorization)% ua=%REQ(User-Agent)%"\n`;
+  const yaml = gatewayYaml({ upstreamPort: upstream.port, extra: otelAccessLogPolicyYaml("redact", rxg.port, body) });
   const gw = await startTracedGateway(yaml, { ...FAST, OTEL_TRACES_EXPORTER: "none" });
   t.after(() => gw.close());
   await get(gw.url(8080, "/api/x"), headers);
@@ -163,15 +144,14 @@ spec:
 
 test("seed 002 TelemetryPolicy (accessLogs mode Off) loads unchanged and emits no access logs; switched On it logs only the 500", async (t) => {
   const policy = snippetWith("002-gep-telemetry-policy.txt", "kind: TelemetryPolicy");
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, gateway: "my-gateway", namespace: "prod-ns", extra: policy }), {
-    ...FAST,
-    OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: `${rx.url}/v1/logs`,
+  const { rx, upstream, gw } = await startRig(t, {
+    transport: "http",
+    yaml: (upstreamPort) => gatewayYaml({ upstreamPort, gateway: "my-gateway", namespace: "prod-ns", extra: policy }),
+    env: (rx) => ({
+      ...FAST,
+      OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: `${rx.url}/v1/logs`,
+    }),
   });
-  t.after(() => gw.close());
   await get(gw.url(8080, "/api/x"), { "x-status": "500" });
   await gw.telemetry.flush(2000);
   assert.equal(rx.logs.length, 0);

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { loadConfigText } from "../../src/config/load.ts";
 import { formatDiagnostic } from "../../src/config/diagnostics.ts";
 import { startOtlpReceiver, type ReceivedLogRecord } from "../support/otlp-receiver.ts";
-import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { gatewayYaml, get, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
 
 const SENSITIVE = ["Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"] as const;
 const REQUEST_SECRETS: Record<string, string> = {
@@ -84,18 +84,7 @@ test("Header fields with allowSensitive: true log exactly the opted-in values; t
 
 function operatorPolicy(collectorPort: number): string {
   const ops = SENSITIVE.flatMap((h) => [`req-${h}=%REQ(${h})%`, `resp-${h}=%RESP(${h})%`]).join(" ");
-  return `apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: ops, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  accessLog:
-  - openTelemetry:
-      grpcService:
-        backendRef: {name: collector, namespace: kgateway-system, port: ${collectorPort}}
-      body: "${ops} fb=%REQ(X-None?Authorization)%"
----
-${collectorBackend("collector", "kgateway-system", collectorPort)}`;
+  return otelAccessLogPolicyYaml("ops", collectorPort, `      body: "${ops} fb=%REQ(X-None?Authorization)%"\n`);
 }
 
 for (const allowed of [[], ["cookie", "set-cookie"], ["authorization", "proxy-authorization", "cookie", "set-cookie"]] as const) {

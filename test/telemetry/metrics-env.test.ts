@@ -7,7 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { httpRequest, startGateway } from "../support/gateway-process.ts";
 import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
-import { gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { accessLogMatchPolicyYaml, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { startRig } from "./rig.ts";
 
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
 const DELTA = 1;
@@ -28,15 +29,7 @@ function value(p: Point): number {
 }
 
 /** A TelemetryPolicy whose filter fails at run time for requests without x-tenant: drives an asynchronous counter. */
-const FAILING_FILTER = `apiVersion: gateway.networking.x-k8s.io/v1alpha1
-kind: TelemetryPolicy
-metadata: {name: logs, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  accessLogs:
-    mode: "On"
-    matches: 'request.headers["x-tenant"] == "blue"'
-`;
+const FAILING_FILTER = accessLogMatchPolicyYaml('request.headers["x-tenant"] == "blue"');
 
 for (const preference of ["delta", "lowmemory"] as const) {
   test(`temporality preference ${preference}: histograms delta, up-down counter cumulative, asynchronous counter ${preference === "delta" ? "delta" : "cumulative"}`, async (t) => {
@@ -82,17 +75,15 @@ for (const preference of ["delta", "lowmemory"] as const) {
 }
 
 test("OTEL_METRICS_EXEMPLAR_FILTER=always_on: unsampled requests still carry server-duration exemplars pointing at their (unexported) SERVER span", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), {
-    ...FAST,
-    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
-    OTEL_TRACES_SAMPLER: "always_off",
-    OTEL_METRICS_EXEMPLAR_FILTER: "always_on",
+  const { rx, gw } = await startRig(t, {
+    transport: "http",
+    env: (rx) => ({
+      ...FAST,
+      OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+      OTEL_TRACES_SAMPLER: "always_off",
+      OTEL_METRICS_EXEMPLAR_FILTER: "always_on",
+    }),
   });
-  t.after(() => gw.close());
   await get(gw.url(8080, "/api/a"));
   await gw.telemetry.flush(5000);
   const metrics = await rx.waitForMetrics((m) => m.some((x) => x.name === "http.server.request.duration"));
@@ -105,17 +96,15 @@ test("OTEL_METRICS_EXEMPLAR_FILTER=always_on: unsampled requests still carry ser
 });
 
 test("OTEL_METRICS_EXEMPLAR_FILTER=always_off: sampled requests carry no exemplar, on OTLP or OpenMetrics", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), {
-    ...FAST,
-    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
-    OTEL_TRACES_SAMPLER: "always_on",
-    OTEL_METRICS_EXEMPLAR_FILTER: "always_off",
+  const { rx, gw } = await startRig(t, {
+    transport: "http",
+    env: (rx) => ({
+      ...FAST,
+      OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+      OTEL_TRACES_SAMPLER: "always_on",
+      OTEL_METRICS_EXEMPLAR_FILTER: "always_off",
+    }),
   });
-  t.after(() => gw.close());
   await get(gw.url(8080, "/api/a"));
   await gw.telemetry.flush(5000);
   const metrics = await rx.waitForMetrics((m) => m.some((x) => x.name === "http.server.request.duration"));

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { snippetWith } from "../config/seed-snippets.ts";
 import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
 import { gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { startRig } from "./rig.ts";
 import { isRegisteredAttribute, TELEMETRY_REGISTRY } from "../../src/telemetry/registry.ts";
 
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
@@ -69,12 +70,10 @@ for (const protocol of ["grpc", "http/protobuf", "http/json"] as const) {
 }
 
 test("trace_based exemplar filter (the default): measurements in unsampled spans carry no exemplar", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_SAMPLER: "always_off" });
-  t.after(() => gw.close());
+  const { rx, gw } = await startRig(t, {
+    transport: "http",
+    env: (rx) => ({ ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_SAMPLER: "always_off" }),
+  });
   await get(gw.url(8080, "/api/a"));
   await gw.telemetry.flush(5000);
   const metrics = await rx.waitForMetrics((m) => m.some((x) => x.name === "http.server.request.duration"));
@@ -84,18 +83,16 @@ test("trace_based exemplar filter (the default): measurements in unsampled spans
 });
 
 test("delta temporality and base-2 exponential histograms from env", async (t) => {
-  const rx = await startOtlpReceiver("grpc");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), {
-    ...FAST,
-    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
-    OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
-    OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: "delta",
-    OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: "base2_exponential_bucket_histogram",
+  const { rx, gw } = await startRig(t, {
+    transport: "grpc",
+    env: (rx) => ({
+      ...FAST,
+      OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+      OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: "delta",
+      OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: "base2_exponential_bucket_histogram",
+    }),
   });
-  t.after(() => gw.close());
   for (let i = 0; i < 3; i++) await get(gw.url(8080, "/api/a"));
   await gw.telemetry.flush(5000);
   await get(gw.url(8080, "/api/a"));
@@ -115,15 +112,14 @@ test("delta temporality and base-2 exponential histograms from env", async (t) =
 
 test("seed 002 metrics overrides: request_count adds Header/Literal attributes to http.server.request.duration", async (t) => {
   const policy = snippetWith("002-gep-telemetry-policy.txt", "kind: TelemetryPolicy");
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, gateway: "my-gateway", namespace: "prod-ns", extra: policy }), {
-    ...FAST,
-    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${rx.url}/v1/metrics`,
+  const { rx, gw } = await startRig(t, {
+    transport: "http",
+    yaml: (upstreamPort) => gatewayYaml({ upstreamPort, gateway: "my-gateway", namespace: "prod-ns", extra: policy }),
+    env: (rx) => ({
+      ...FAST,
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${rx.url}/v1/metrics`,
+    }),
   });
-  t.after(() => gw.close());
   await get(gw.url(8080, "/api/a"), { "x-model-id": "m1" });
   await get(gw.url(8080, "/api/a"), { "x-model-id": "m2" });
   await get(gw.url(8080, "/api/a"), { "x-model-id": "m1" });
@@ -139,12 +135,10 @@ test("seed 002 metrics overrides: request_count adds Header/Literal attributes t
 });
 
 test("cardinality limit: attribute sets beyond it go to the otel.metric.overflow series", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, TOLLGATE_METRICS_CARDINALITY_LIMIT: "3" });
-  t.after(() => gw.close());
+  const { rx, gw } = await startRig(t, {
+    transport: "http",
+    env: (rx) => ({ ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, TOLLGATE_METRICS_CARDINALITY_LIMIT: "3" }),
+  });
   for (const s of [200, 201, 202, 203, 204]) await get(gw.url(8080, "/api/a"), { "x-status": String(s) });
   await gw.telemetry.flush(5000);
   const metrics = await rx.waitForMetrics((m) => m.some((x) => x.name === "http.server.request.duration"));
@@ -157,12 +151,10 @@ test("cardinality limit: attribute sets beyond it go to the otel.metric.overflow
 });
 
 test("interleaved attribute sets on one rule keep their own series (method, status, upstream status)", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" });
-  t.after(() => gw.close());
+  const { rx, gw } = await startRig(t, {
+    transport: "http",
+    env: (rx) => ({ ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" }),
+  });
   const sequence: Array<[string, string]> = [["GET", "200"], ["GET", "404"], ["POST", "200"], ["GET", "200"], ["GET", "404"], ["GET", "200"], ["POST", "200"]];
   for (const [method, status] of sequence) assert.equal((await get(gw.url(8080, "/api/a"), { "x-status": status }, method)).status, Number(status));
   await gw.telemetry.flush(5000);

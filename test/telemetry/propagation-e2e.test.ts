@@ -2,34 +2,24 @@
 // through the real proxy.
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.ts";
-import { gatewayYaml, get, startTracedGateway, startUpstream, type TracedGateway, type Upstream } from "./harness.ts";
+import { startOtlpReceiver } from "../support/otlp-receiver.ts";
+import { gatewayYaml, get } from "./harness.ts";
+import { startRig, type TelemetryRig } from "./rig.ts";
 
 const T = "4bf92f3577b34da6a3ce929d0e0e4736";
 const S = "00f067aa0ba902b7";
 
-interface Rig {
-  rx: OtlpReceiver;
-  upstream: Upstream;
-  gw: TracedGateway;
-}
-
-async function rig(t: TestContext, env: Record<string, string> = {}, extraYaml?: string): Promise<Rig> {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: extraYaml }), {
-    OTEL_BSP_SCHEDULE_DELAY: "20",
-    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
-    ...env,
+/** The rig every case here uses: spans over OTLP/HTTP to the receiver, exported at once. */
+function rig(t: TestContext, env: Record<string, string> = {}, extraYaml?: string): Promise<TelemetryRig> {
+  return startRig(t, {
+    transport: "http",
+    yaml: (upstreamPort) => gatewayYaml({ upstreamPort, extra: extraYaml }),
+    env: (rx) => ({ OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, ...env }),
   });
-  t.after(() => gw.close());
-  return { rx, upstream, gw };
 }
 
 /** Sends one request and returns its SERVER and CLIENT span plus the headers the upstream saw. */
-async function one(r: Rig, headers: Record<string, string>) {
+async function one(r: TelemetryRig, headers: Record<string, string>) {
   const before = r.rx.spans.length;
   const res = await get(r.gw.url(8080, "/api/x"), headers);
   assert.equal(res.status, 200);

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { sanitizeFullUrl } from "../../src/telemetry/trace/attributes.ts";
 import { httpRequest, startGateway } from "../support/gateway-process.ts";
 import { startOtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.ts";
-import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { gatewayYaml, get, startTracedGateway, startUpstream, tracingPolicyYaml } from "./harness.ts";
+import { startRig } from "./rig.ts";
 
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRICS_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" };
 const SERVER = 2;
@@ -38,12 +39,7 @@ test("sanitizeFullUrl: userinfo becomes REDACTED:REDACTED, the semconv's sensiti
 });
 
 test("url.full on CLIENT spans keeps the path and ordinary parameters and redacts the semconv's sensitive ones; nothing sensitive is exported", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), { ...FAST, OTEL_LOGS_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
-  t.after(() => gw.close());
+  const { rx, upstream, gw } = await startRig(t, { transport: "http", env: (rx) => ({ ...FAST, OTEL_LOGS_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }) });
   assert.equal((await get(gw.url(8080, "/api/rel@x?X-Goog-Signature=g00g&keep=2&AWSAccessKeyId=akid9"))).status, 200);
   const spans = await rx.waitForSpans((s) => s.some((x) => x.kind === CLIENT));
   const logs = await rx.waitForLogs((l) => l.length >= 1);
@@ -55,10 +51,6 @@ test("url.full on CLIENT spans keeps the path and ordinary parameters and redact
 });
 
 test("TelemetryPolicy customAttributes: Header and every documented Metadata key on the SERVER span", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
   const policy = `apiVersion: gateway.networking.x-k8s.io/v1alpha1
 kind: TelemetryPolicy
 metadata: {name: attrs, namespace: kgateway-system}
@@ -76,13 +68,16 @@ spec:
     - {name: md.gateway, type: Metadata, metadataKey: gateway}
     - {name: md.listener, type: Metadata, metadataKey: listener}
 `;
-  const rules = `  - name: api
+  const rules = (upstreamPort: number) => `  - name: api
     matches:
     - path: {type: PathPrefix, value: /api}
     backendRefs:
-    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstream.port}}`;
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, rules, extra: policy }), { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
-  t.after(() => gw.close());
+    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstreamPort}}`;
+  const { rx, gw } = await startRig(t, {
+    transport: "http",
+    yaml: (upstreamPort) => gatewayYaml({ upstreamPort, rules: rules(upstreamPort), extra: policy }),
+    env: (rx) => ({ ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }),
+  });
   assert.equal((await get(gw.url(8080, "/api/x"), { "x-tenant": "acme" })).status, 200);
   const spans = await rx.waitForSpans((s) => s.some((x) => x.kind === SERVER));
   const server = spans.find((s) => s.kind === SERVER)!;
@@ -96,28 +91,16 @@ spec:
 });
 
 test("kgateway tracing attributes from the environment: the variable's value, else defaultValue, else nothing", async (t) => {
-  const rx = await startOtlpReceiver("grpc");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const policy = `apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: tracing, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  tracing:
-    provider:
-      openTelemetry:
-        grpcService:
-          backendRef: {name: otel-collector, namespace: kgateway-system, port: 4317}
-    attributes:
+  const tracing = `    attributes:
     - {name: deploy.region, environment: {name: TG_TEST_REGION}}
     - {name: deploy.zone, environment: {name: TG_TEST_ZONE_UNSET, defaultValue: zone-default}}
     - {name: deploy.rack, environment: {name: TG_TEST_RACK_UNSET}}
 `;
-  const yaml = gatewayYaml({ upstreamPort: upstream.port, extra: `${policy}---\n${collectorBackend("otel-collector", "kgateway-system", rx.port)}` });
-  const gw = await startTracedGateway(yaml, { ...FAST, TG_TEST_REGION: "eu-west-9" });
-  t.after(() => gw.close());
+  const { rx, gw } = await startRig(t, {
+    transport: "grpc",
+    yaml: (upstreamPort, rx) => gatewayYaml({ upstreamPort, extra: tracingPolicyYaml(rx.port, tracing) }),
+    env: () => ({ ...FAST, TG_TEST_REGION: "eu-west-9" }),
+  });
   assert.equal((await get(gw.url(8080, "/api/x"))).status, 200);
   const spans = await rx.waitForSpans((s) => s.some((x) => x.kind === SERVER));
   const server = spans.find((s) => s.kind === SERVER)!;
@@ -127,26 +110,11 @@ spec:
 });
 
 test("clientSampling 100 with randomSampling 0: x-client-trace-id forces sampling, requests without it are not sampled", async (t) => {
-  const rx = await startOtlpReceiver("grpc");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const policy = `apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: tracing, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  tracing:
-    provider:
-      openTelemetry:
-        grpcService:
-          backendRef: {name: otel-collector, namespace: kgateway-system, port: 4317}
-    randomSampling: 0
-    clientSampling: 100
-`;
-  const yaml = gatewayYaml({ upstreamPort: upstream.port, extra: `${policy}---\n${collectorBackend("otel-collector", "kgateway-system", rx.port)}` });
-  const gw = await startTracedGateway(yaml, FAST);
-  t.after(() => gw.close());
+  const { rx, upstream, gw } = await startRig(t, {
+    transport: "grpc",
+    yaml: (upstreamPort, rx) => gatewayYaml({ upstreamPort, extra: tracingPolicyYaml(rx.port, "    randomSampling: 0\n    clientSampling: 100\n") }),
+    env: () => FAST,
+  });
   const N = 6;
   for (let i = 0; i < N; i++) {
     assert.equal((await get(gw.url(8080, `/api/forced-${i}`), { "x-client-trace-id": `client-${i}` })).status, 200);
@@ -197,10 +165,6 @@ test("TelemetryPolicy tracing.mode: On and Enabled export spans; Off and Disable
 });
 
 test("every Downward API variable lands on the resource, identically on traces, logs and metrics", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
   const k8s = {
     K8S_POD_NAME: "tollgate-7d9f-abcde",
     K8S_POD_UID: "0b1c2d3e-aaaa-bbbb-cccc-1234567890ab",
@@ -210,15 +174,17 @@ test("every Downward API variable lands on the resource, identically on traces, 
     K8S_DEPLOYMENT_NAME: "tollgate",
     K8S_CLUSTER_NAME: "prod-eu",
   };
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), {
-    ...FAST,
-    OTEL_LOGS_EXPORTER: "otlp",
-    OTEL_METRICS_EXPORTER: "otlp",
-    OTEL_METRIC_EXPORT_INTERVAL: "100",
-    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
-    ...k8s,
+  const { rx, gw } = await startRig(t, {
+    transport: "http",
+    env: (rx) => ({
+      ...FAST,
+      OTEL_LOGS_EXPORTER: "otlp",
+      OTEL_METRICS_EXPORTER: "otlp",
+      OTEL_METRIC_EXPORT_INTERVAL: "100",
+      OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+      ...k8s,
+    }),
   });
-  t.after(() => gw.close());
   assert.equal((await get(gw.url(8080, "/api/x"))).status, 200);
   const [span] = await rx.waitForSpans((s) => s.length >= 1);
   const [log] = await rx.waitForLogs((l) => l.length >= 1);

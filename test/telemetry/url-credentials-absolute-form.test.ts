@@ -3,8 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
-import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { get } from "./harness.ts";
+import { startRig } from "./rig.ts";
 
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRICS_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" };
 const CLIENT = 3;
@@ -31,12 +31,10 @@ function rawRequest(port: number, requestLine: string, headers: Record<string, s
 }
 
 test("no exported span or log carries URL credentials or sensitive query values, even from an absolute-form request target", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), { ...FAST, OTEL_LOGS_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
-  t.after(() => gw.close());
+  const { rx, upstream, gw } = await startRig(t, {
+    transport: "http",
+    env: (rx) => ({ ...FAST, OTEL_LOGS_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }),
+  });
   const port = Number(new URL(gw.url(8080, "/")).port);
   assert.equal(await rawRequest(port, `GET http://alice:hunter2@127.0.0.1:${port}/api/abs?sig=s3cret&keep=1 HTTP/1.1`, { host: `127.0.0.1:${port}` }), 200);
   assert.equal((await get(gw.url(8080, "/api/rel?X-Goog-Signature=g00g&keep=2"))).status, 200);
