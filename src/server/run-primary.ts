@@ -13,7 +13,6 @@ import type { FastifyInstance } from "fastify";
 import { createAdminApp } from "../admin/admin.ts";
 import { mergeExpositions, type LabelledExposition } from "../admin/exposition-merge.ts";
 import { renderFamilies } from "../admin/fallback-metrics.ts";
-import { listenApp } from "../admin/http-app.ts";
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE, wantsOpenMetrics, type MetricsBody } from "../admin/metrics-endpoint.ts";
 import { createOpsApp, type Readiness } from "../admin/ops.ts";
 import { formatDiagnostic } from "../config/diagnostics.ts";
@@ -23,8 +22,9 @@ import { delay } from "./drain.ts";
 import { compileConfig, loadConfig } from "./config-stage.ts";
 import type { ListenerBinding, ReloadTrigger } from "./gateway.ts";
 import { isOurs, PendingRequests, type ToPrimary, type ToWorker, type WorkerQuery } from "./ipc.ts";
+import { closeApps, listenOpsAndAdmin, type OpsAndAdmin } from "./ops-admin-listeners.ts";
 import { writePortsFile } from "./ports-file.ts";
-import { overriddenPort, type HostPort } from "./settings.ts";
+import { overriddenPort } from "./settings.ts";
 import { DrainSignals, onReloadSignal } from "./signals.ts";
 
 const QUERY_TIMEOUT_MS = 5_000;
@@ -61,8 +61,7 @@ export async function runPrimary(context: RunContext, workersFlag: number | "aut
   let listeners: readonly ListenerBinding[] = [];
   let announced = false;
   let restarts = 0;
-  let ops: HostPort | undefined;
-  let admin: HostPort | undefined;
+  let bound: OpsAndAdmin | undefined;
   let finish: ((code: number) => void) | undefined;
   const finished = new Promise<number>((resolve) => (finish = resolve));
 
@@ -80,7 +79,7 @@ export async function runPrimary(context: RunContext, workersFlag: number | "aut
     for (const slot of slots.values()) send(slot, { tollgate: 1, t: "reload", trigger });
   };
   const publishPorts = (): void => {
-    if (ops !== undefined && admin !== undefined) writePortsFile(settings.portsFile, { pid: process.pid, ops, admin, listeners });
+    if (bound !== undefined) writePortsFile(settings.portsFile, { pid: process.pid, ...bound, listeners });
   };
 
   // Ephemeral (0) overrides are picked here once, so every worker binds the same port.
@@ -153,7 +152,7 @@ export async function runPrimary(context: RunContext, workersFlag: number | "aut
         publishPorts();
         if (!announced && readyWorkers().length === count) {
           announced = true;
-          log.info("ready", { pid: process.pid, ops, admin, listeners, workers: count, config: configPath });
+          log.info("ready", { pid: process.pid, ...bound, listeners, workers: count, config: configPath });
         }
         return;
       case "listeners":
@@ -239,16 +238,8 @@ export async function runPrimary(context: RunContext, workersFlag: number | "aut
     log.info(exitCode === 0 ? "drained; exiting" : "stopped", { exitCode });
     stop?.(exitCode);
   };
-  try {
-    ops = await listenApp(opsApp, settings.opsAddr);
-    log.info("listening", { listener: "ops", host: ops.host, port: ops.port });
-    admin = await listenApp(adminApp, settings.adminAddr);
-    log.info("listening", { listener: "admin", host: admin.host, port: admin.port });
-  } catch (error) {
-    log.error("cannot bind the ops/admin listeners", { error });
-    await closeApps(apps);
-    return 1;
-  }
+  bound = await listenOpsAndAdmin(opsApp, adminApp, settings, log);
+  if (bound === undefined) return 1;
 
   for (let id = 1; id <= count; id++) {
     const slot: Slot = { id, worker: undefined, ready: false, readySinceMs: 0, failures: 0, restartTimer: undefined };
@@ -297,8 +288,4 @@ function freePort(host: string): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-async function closeApps(apps: readonly FastifyInstance[]): Promise<void> {
-  await Promise.all(apps.map((app) => app.close().catch(() => undefined)));
 }

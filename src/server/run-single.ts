@@ -2,26 +2,25 @@
 // ops and admin listeners.
 import type { FastifyInstance } from "fastify";
 import { createAdminApp } from "../admin/admin.ts";
-import { listenApp } from "../admin/http-app.ts";
 import { createOpsApp, type Readiness } from "../admin/ops.ts";
 import { ConfigWatcher } from "./config-watcher.ts";
 import type { RunContext } from "./context.ts";
 import { StartupError } from "./gateway.ts";
+import { closeApps, listenOpsAndAdmin, type OpsAndAdmin } from "./ops-admin-listeners.ts";
 import { writePortsFile } from "./ports-file.ts";
 import { createServingProcess } from "./serving.ts";
-import { overriddenPort, type HostPort } from "./settings.ts";
+import { overriddenPort } from "./settings.ts";
 import { DrainSignals, onReloadSignal } from "./signals.ts";
 
 export async function runSingleProcess(context: RunContext): Promise<number> {
   const { settings, log } = context;
   const signals = new DrainSignals(log);
-  let ops: HostPort | undefined;
-  let admin: HostPort | undefined;
+  let bound: OpsAndAdmin | undefined;
   const serving = await createServingProcess(
     context,
     async (configPort) => overriddenPort(settings.portOverrides, configPort),
     (listeners) => {
-      if (ops !== undefined && admin !== undefined) writePortsFile(settings.portsFile, { pid: process.pid, ops, admin, listeners });
+      if (bound !== undefined) writePortsFile(settings.portsFile, { pid: process.pid, ...bound, listeners });
     },
   );
   const { gateway } = serving;
@@ -36,16 +35,8 @@ export async function runSingleProcess(context: RunContext): Promise<number> {
   const apps: FastifyInstance[] = [opsApp, adminApp];
 
   // The ops listener comes up first so /healthz answers while the config loads.
-  try {
-    ops = await listenApp(opsApp, settings.opsAddr);
-    log.info("listening", { listener: "ops", host: ops.host, port: ops.port });
-    admin = await listenApp(adminApp, settings.adminAddr);
-    log.info("listening", { listener: "admin", host: admin.host, port: admin.port });
-  } catch (error) {
-    log.error("cannot bind the ops/admin listeners", { error });
-    await closeApps(apps);
-    return 1;
-  }
+  bound = await listenOpsAndAdmin(opsApp, adminApp, settings, log);
+  if (bound === undefined) return 1;
 
   try {
     await gateway.start();
@@ -57,8 +48,8 @@ export async function runSingleProcess(context: RunContext): Promise<number> {
   }
 
   const listeners = gateway.bindings();
-  writePortsFile(settings.portsFile, { pid: process.pid, ops, admin, listeners });
-  log.info("ready", { pid: process.pid, ops, admin, listeners, generation: gateway.generation, config: context.configPath });
+  writePortsFile(settings.portsFile, { pid: process.pid, ...bound, listeners });
+  log.info("ready", { pid: process.pid, ...bound, listeners, generation: gateway.generation, config: context.configPath });
 
   // A reload may change which files the config consists of; watch what it loaded.
   const rewatch = (): void => {
@@ -81,6 +72,3 @@ export async function runSingleProcess(context: RunContext): Promise<number> {
   });
 }
 
-async function closeApps(apps: readonly FastifyInstance[]): Promise<void> {
-  await Promise.all(apps.map((app) => app.close().catch(() => undefined)));
-}
