@@ -146,7 +146,7 @@ export class UpstreamAttempt {
   /** Local side of the upstream connection that carried the attempt (Envoy UPSTREAM_LOCAL_ADDRESS); unset before a response. */
   localAddress: string | undefined = undefined;
   localPort = 0;
-  /** Owned by telemetry: the CLIENT span. */
+  /** Owned by telemetry: the CLIENT span, or only its id when the request is not sampled. */
   telemetry: unknown = undefined;
 
   constructor(index: number, backend: CompiledBackend, endpoint: CompiledEndpoint, method: string, url: string, startTimeMs: number, startPerfMs: number) {

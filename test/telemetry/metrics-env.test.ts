@@ -74,8 +74,8 @@ for (const preference of ["delta", "lowmemory"] as const) {
   });
 }
 
-test("OTEL_METRICS_EXEMPLAR_FILTER=always_on: unsampled requests still carry server-duration exemplars pointing at their (unexported) SERVER span", async (t) => {
-  const { rx, gw } = await startRig(t, {
+test("OTEL_METRICS_EXEMPLAR_FILTER=always_on: unsampled requests still carry exemplars pointing at their (unexported) SERVER and CLIENT spans", async (t) => {
+  const { rx, upstream, gw } = await startRig(t, {
     transport: "http",
     env: (rx) => ({
       ...FAST,
@@ -93,6 +93,13 @@ test("OTEL_METRICS_EXEMPLAR_FILTER=always_on: unsampled requests still carry ser
   const exemplars = server!["exemplars"] as { traceId: string; spanId: string }[];
   assert.equal(exemplars.length, 1);
   assert.deepEqual([exemplars[0]!.traceId, exemplars[0]!.spanId], [log!.traceId, log!.spanId], "the SERVER span's ids, as the access log has them");
+  const [client] = shape(metrics.find((m) => m.name === "http.client.request.duration")!).points;
+  const clientExemplars = client!["exemplars"] as { traceId: string; spanId: string }[];
+  assert.equal(clientExemplars.length, 1);
+  const [, upstreamTraceId, upstreamParentId, flags] = String(upstream.seen[0]!.traceparent).split("-");
+  assert.equal(flags, "02", "unsampled (random flag only)");
+  assert.deepEqual([clientExemplars[0]!.traceId, clientExemplars[0]!.spanId], [upstreamTraceId, upstreamParentId], "the CLIENT span's ids: the parent the upstream was given");
+  assert.notEqual(clientExemplars[0]!.spanId, log!.spanId, "not the SERVER span's id");
 });
 
 test("OTEL_METRICS_EXEMPLAR_FILTER=always_off: sampled requests carry no exemplar, on OTLP or OpenMetrics", async (t) => {

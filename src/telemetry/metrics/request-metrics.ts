@@ -14,7 +14,7 @@ import type { Exemplar } from "./histograms.ts";
 import { ACTIVE_REQUESTS, CLIENT_DURATION, overrideTarget, REQUEST_BODY_SIZE, RESPONSE_BODY_SIZE, SERVER_DURATION } from "./instruments.ts";
 import type { ExemplarFilter } from "./settings.ts";
 import type { Instrument, InstrumentSet, Series } from "./store.ts";
-import { clientSpanOf, serverSpanOf } from "./trace-context.ts";
+import { clientSpanOf, serverSpanOf, unsampledClientSpanIdOf } from "./trace-context.ts";
 import { compileSource, headerValue, type CompiledSource, type RuleScope } from "./value-sources.ts";
 import { responseHeadersOf } from "../response-headers.ts";
 
@@ -258,8 +258,12 @@ export class RequestMetrics {
     let exemplar: Exemplar | undefined;
     if (this.#filter !== "always_off") {
       const c = clientSpanOf(attempt);
-      if (c !== undefined && (c.sampled || this.#filter === "always_on")) {
-        exemplar = { value: seconds, timeMs: attempt.startTimeMs + seconds * 1000, traceId: c.traceId, spanId: c.spanId };
+      if (c !== undefined) {
+        if (c.sampled || this.#filter === "always_on") exemplar = { value: seconds, timeMs: attempt.startTimeMs + seconds * 1000, traceId: c.traceId, spanId: c.spanId };
+      } else if (this.#filter === "always_on") {
+        const spanId = unsampledClientSpanIdOf(attempt);
+        const s = serverSpanOf(ex);
+        if (spanId !== undefined && s !== undefined) exemplar = { value: seconds, timeMs: attempt.startTimeMs + seconds * 1000, traceId: s.traceId, spanId };
       }
     }
     series.record(seconds, exemplar);

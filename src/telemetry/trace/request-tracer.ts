@@ -132,7 +132,7 @@ export class RequestTracer {
         );
         if (s.rt.capture.clientRequest.length > 0) c.requestHeaders = captureHeaders(s.rt.capture.clientRequest, headers);
         attempt.telemetry = c;
-      }
+      } else attempt.telemetry = spanId; // no span to record, but the upstream's parent id is this one
     } else spanId = s.spanId;
     if (this.#propagation.names.length > 0) {
       inject(this.#propagation, headers, s.traceId, spanId, s.sampled, s.random, s.traceStateRaw, s.baggage);
