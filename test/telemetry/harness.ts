@@ -248,8 +248,12 @@ ${entry}---
 ${collectorBackend("collector", "kgateway-system", collectorPort)}`;
 }
 
-/** A Gateway API TelemetryPolicy on Gateway kgateway-system/http: access logs On, kept when the CEL `matches` holds. */
-export function accessLogMatchPolicyYaml(matches: string): string {
+/**
+ * A Gateway API TelemetryPolicy on Gateway kgateway-system/http: access logs On, kept when the
+ * CEL `matches` holds; `accessLogs` holds more keys of `accessLogs:` (e.g. `fields:`), each
+ * line indented four spaces.
+ */
+export function accessLogMatchPolicyYaml(matches: string, accessLogs = ""): string {
   return `apiVersion: gateway.networking.x-k8s.io/v1alpha1
 kind: TelemetryPolicy
 metadata: {name: logs, namespace: kgateway-system}
@@ -258,7 +262,7 @@ spec:
   accessLogs:
     mode: "On"
     matches: '${matches}'
-`;
+${accessLogs}`;
 }
 
 /** The data points of an OTLP Sum metric as the receiver decoded it: attributes and integer value. */

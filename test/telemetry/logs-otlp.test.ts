@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { snippetWith } from "../config/seed-snippets.ts";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { collectorBackend, gatewayYaml, get, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
+import { accessLogMatchPolicyYaml, collectorBackend, gatewayYaml, get, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
 import { startRig } from "./rig.ts";
 import { isRegisteredAttribute, TELEMETRY_REGISTRY } from "../../src/telemetry/registry.ts";
 
@@ -108,22 +108,17 @@ test("TelemetryPolicy accessLogs: CEL matches filters, Standard/Header/Literal/M
   t.after(() => rx.close());
   const upstream = await startUpstream();
   t.after(() => upstream.close());
-  const policy = `apiVersion: gateway.networking.x-k8s.io/v1alpha1
-kind: TelemetryPolicy
-metadata: {name: logs, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  accessLogs:
-    mode: "On"
-    matches: 'response.code >= 500 || request.headers["x-debug"] == "1"'
-    fields:
+  const policy = accessLogMatchPolicyYaml(
+    'response.code >= 500 || request.headers["x-debug"] == "1"',
+    `    fields:
     - {name: start_time, type: Standard, standardValue: RequestStartTime}
     - {name: response_code, type: Standard, standardValue: ResponseCode}
     - {name: x-token-usage, type: Header, headerName: X-Token-Usage}
     - {name: env, type: Literal, literalValue: production}
     - {name: route, type: Metadata, metadataKey: route}
     - {name: auth, type: Header, headerName: Authorization, allowSensitive: true}
-`;
+`,
+  );
   const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: policy }), { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
   t.after(() => gw.close());
   await get(gw.url(8080, "/api/fine"));

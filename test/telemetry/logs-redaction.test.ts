@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { loadConfigText } from "../../src/config/load.ts";
 import { formatDiagnostic } from "../../src/config/diagnostics.ts";
 import { startOtlpReceiver, type ReceivedLogRecord } from "../support/otlp-receiver.ts";
-import { gatewayYaml, get, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
+import { accessLogMatchPolicyYaml, gatewayYaml, get, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
 
 const SENSITIVE = ["Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"] as const;
 const REQUEST_SECRETS: Record<string, string> = {
@@ -33,17 +33,7 @@ function recordText(log: ReceivedLogRecord): string {
 
 function fieldsPolicy(allowSensitive: boolean | undefined): string {
   const fields = SENSITIVE.map((h) => `    - {name: f-${h.toLowerCase()}, type: Header, headerName: ${h}${allowSensitive === undefined ? "" : `, allowSensitive: ${allowSensitive}`}}`).join("\n");
-  return `apiVersion: gateway.networking.x-k8s.io/v1alpha1
-kind: TelemetryPolicy
-metadata: {name: logs, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  accessLogs:
-    mode: "On"
-    matches: 'request.headers["authorization"] != ""'
-    fields:
-${fields}
-`;
+  return accessLogMatchPolicyYaml('request.headers["authorization"] != ""', `    fields:\n${fields}\n`);
 }
 
 test("Header fields naming any of the four need allowSensitive: true, else validation fails with a hint", () => {
