@@ -1,22 +1,25 @@
 // `node bench/ab.ts`: two gateways side by side, differing only in node flags or environment,
 // measured in interleaved rounds (A B A B ...) so drift on a shared machine hits both alike.
-// Per round: req/s, process CPU µs per request (/proc/PID/stat, GC threads included) and
-// peak VmRSS; then the medians. For tuning decisions like a V8 flag's CPU cost.
+// Per round: req/s, CPU µs per request of the process (/proc/PID/stat, GC threads included),
+// of its main thread split into user and system time, and of the whole machine's idle time,
+// and peak VmRSS; then the medians. For tuning decisions like a V8 flag's CPU cost.
 //   --a "FLAGS" / --b "FLAGS"   node flags of gateway A and B (default none)
 //   --a-env K=V,... / --b-env   extra environment of A and B
 //   --b-source DIR              B runs another checkout's sources (e.g. `git worktree add
 //                               /tmp/old HEAD~3`), compiled like A's, with this checkout's
 //                               node_modules: is a change a regression or the machine's drift?
 //   --mode off|full|blackhole   telemetry (default off)
+//   --b-off                     B runs with telemetry off whatever --mode says: full ÷ off in one run
 //   --entry dist|src            built package (default) or the sources
 //   --rounds N                  interleaved rounds (default 4)
 //   --duration S                seconds per round (default 8)
 //   --connections N             closed-loop connections (default 100)
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { armGlobalDeadline, stopAll } from "./lib/children.ts";
+import { machineTicks, mainThreadTicks, processTicks, TICK_US } from "./lib/cpu-ticks.ts";
 import { RssSampler } from "./lib/rss.ts";
 import { median } from "./lib/stats.ts";
 import { loadProblem, measureThroughput } from "./lib/throughput.ts";
@@ -33,6 +36,7 @@ const { values } = parseArgs({
     "b-env": { type: "string", default: "" },
     "b-source": { type: "string" },
     mode: { type: "string", default: "off" },
+    "b-off": { type: "boolean", default: false },
     entry: { type: "string", default: "dist" },
     rounds: { type: "string", default: "4" },
     duration: { type: "string", default: "8" },
@@ -57,59 +61,79 @@ const cli = values.entry === "src" ? undefined : buildPackage(join(workDir, "a")
 const bCli = bSource === undefined ? cli : buildPackage(join(workDir, "b"), resolve(bSource));
 const { upstream, telemetry } = await startPeers(mode, workDir);
 
+interface Row {
+  readonly rps: number;
+  /** CPU µs per request: the process, its main thread (user, system), and the machine's idle time. */
+  readonly cpuUs: number;
+  readonly mainUserUs: number;
+  readonly mainSystemUs: number;
+  readonly idleUs: number;
+  readonly peakMB: number;
+  readonly problem: string | undefined;
+}
 interface Side {
   readonly name: "A" | "B";
   readonly label: string;
   readonly gateway: Launched;
-  readonly rows: { rps: number; cpuUs: number; peakMB: number; problem: string | undefined }[];
+  readonly rows: Row[];
 }
 async function side(name: "A" | "B", flags: string, env: string, sideCli: string | undefined): Promise<Side> {
+  const off = name === "B" && values["b-off"] === true;
   const gateway = await startTollgate({
     name: `tollgate-${name}`,
     dir: workDir,
     upstreamPort: upstream.port,
-    telemetry,
+    telemetry: off ? { kind: "off" } : telemetry,
     nodeFlags: words(flags),
     env: parseEnvList(env, "--a-env/--b-env"),
     ...(sideCli === undefined ? {} : { cli: sideCli }),
   });
   const source = name === "B" && bSource !== undefined ? ` (source ${bSource})` : "";
-  return { name, label: `${flags === "" ? "(no flags)" : flags}${env === "" ? "" : ` ${env}`}${source}`, gateway, rows: [] };
+  const label = `${flags === "" ? "(no flags)" : flags}${env === "" ? "" : ` ${env}`}${source}${off ? " telemetry off" : ""}`;
+  return { name, label, gateway, rows: [] };
 }
 const sides = [
   await side("A", values.a as string, values["a-env"] as string, cli),
   await side("B", values.b as string, values["b-env"] as string, bCli),
 ];
 
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return Number(fields[11]) + Number(fields[12]);
-}
-
 for (const s of sides) await measureThroughput(`http://127.0.0.1:${s.gateway.port}/`, { durationS: 3, connections }); // warm-up
 for (let round = 1; round <= rounds; round++) {
   for (const s of round % 2 === 1 ? sides : [...sides].reverse()) {
     const sampler = new RssSampler(s.gateway.pid, 250);
-    const cpu0 = cpuTicks(s.gateway.pid);
+    const [process0, main0, machine0] = [processTicks(s.gateway.pid), mainThreadTicks(s.gateway.pid), machineTicks()];
     const run = await measureThroughput(`http://127.0.0.1:${s.gateway.port}/`, { durationS, connections });
-    const ticks = cpuTicks(s.gateway.pid) - cpu0;
+    const [process1, main1, machine1] = [processTicks(s.gateway.pid), mainThreadTicks(s.gateway.pid), machineTicks()];
     sampler.stop();
-    const row = { rps: run.rps, cpuUs: (ticks * 10_000) / Math.max(1, run.requests), peakMB: sampler.peak(), problem: loadProblem(run) };
+    const perRequest = (ticks: number): number => (ticks * TICK_US) / Math.max(1, run.requests);
+    const row: Row = {
+      rps: run.rps,
+      cpuUs: perRequest(process1.user + process1.system - process0.user - process0.system),
+      mainUserUs: perRequest(main1.user - main0.user),
+      mainSystemUs: perRequest(main1.system - main0.system),
+      idleUs: perRequest(machine1.idle - machine0.idle),
+      peakMB: sampler.peak(),
+      problem: loadProblem(run),
+    };
     s.rows.push(row);
-    process.stderr.write(`ab: round ${round} ${s.name}: ${Math.round(row.rps)} req/s, ${row.cpuUs.toFixed(1)} µs/req, peak ${row.peakMB.toFixed(1)} MB${row.problem === undefined ? "" : `, ${row.problem}`}\n`);
+    process.stderr.write(
+      `ab: round ${round} ${s.name}: ${Math.round(row.rps)} req/s, ${row.cpuUs.toFixed(1)} µs/req (main thread ${row.mainUserUs.toFixed(1)} user + ${row.mainSystemUs.toFixed(1)} system, machine idle ${row.idleUs.toFixed(1)}), peak ${row.peakMB.toFixed(1)} MB${row.problem === undefined ? "" : `, ${row.problem}`}\n`,
+    );
   }
 }
 
 const lines = [
   `telemetry ${mode}, entry ${values.entry}, ${rounds} interleaved rounds of ${durationS} s at ${connections} connections; medians (min-max)`,
   "",
-  "| | flags | req/s | CPU µs/request | peak VmRSS MB |",
-  "|---|---|---:|---:|---:|",
+  "| | flags | req/s | CPU µs/request | main thread user µs | main thread system µs | machine idle µs | peak VmRSS MB |",
+  "|---|---|---:|---:|---:|---:|---:|---:|",
 ];
 const span = (xs: number[], digits: number): string =>
   `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
 for (const s of sides) {
-  lines.push(`| ${s.name} | \`${s.label}\` | ${span(s.rows.map((r) => r.rps), 0)} | ${span(s.rows.map((r) => r.cpuUs), 1)} | ${span(s.rows.map((r) => r.peakMB), 1)} |`);
+  const column = (pick: (r: Row) => number, digits: number): string => span(s.rows.map(pick), digits);
+  const cells = [column((r) => r.rps, 0), column((r) => r.cpuUs, 1), column((r) => r.mainUserUs, 1), column((r) => r.mainSystemUs, 1), column((r) => r.idleUs, 1), column((r) => r.peakMB, 1)];
+  lines.push(`| ${s.name} | \`${s.label}\` | ${cells.join(" | ")} |`);
 }
 process.stdout.write(lines.join("\n") + "\n");
 await stopAll(5000);
