@@ -276,7 +276,7 @@ export class ProxyCall {
     const exchange = this.exchange;
     this.closeAfterUnreadBody();
     sendError(exchange, failure.status, failure.code, failure.message);
-    exchange.errorType = failure.type;
+    exchange.errorType = failure.serverErrorType;
     if (failure.flag !== "") addFlag(exchange, failure.flag);
   }
 

@@ -38,7 +38,8 @@ export function handleClientError(err: Error, rawSocket: Duplex): void {
     const exchange = inFlight[kExchange];
     if (exchange !== undefined) {
       exchange.status = response.status;
-      exchange.errorType = String(response.status);
+      // A 4xx is the client's error: semconv leaves the server's error.type unset for it.
+      if (response.status >= 500) exchange.errorType = String(response.status);
     }
   }
   socket.end(response.text);

@@ -15,6 +15,12 @@ export class Failure {
   readonly beforeConnect: boolean;
   /** Worth another attempt for an idempotent request. */
   readonly retryable: boolean;
+  /**
+   * The request's error.type when this failure is answered with its own status: the type
+   * for a 5xx, none for a 4xx, which HTTP semconv counts as the client's error on the
+   * server side (the status code says it all).
+   */
+  readonly serverErrorType: string | undefined;
 
   constructor(type: string, flag: string, status: number, code: string, message: string, beforeConnect: boolean, retryable: boolean) {
     this.type = type;
@@ -24,6 +30,7 @@ export class Failure {
     this.message = message;
     this.beforeConnect = beforeConnect;
     this.retryable = retryable;
+    this.serverErrorType = status >= 500 ? type : undefined;
   }
 }
 

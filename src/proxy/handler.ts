@@ -164,7 +164,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
 
 function refuse(exchange: Exchange, failure: Failure, message: string): void {
   sendError(exchange, failure.status, failure.code, message);
-  exchange.errorType = failure.type;
+  exchange.errorType = failure.serverErrorType;
   if (failure.flag !== "") addFlag(exchange, failure.flag);
 }
 

@@ -100,7 +100,8 @@ class Tunnel implements Dispatcher.DispatchHandler {
   refuse(status: number, reason: string, code: string, message: string, errorType: string, flag: string): void {
     const exchange = this.exchange;
     exchange.status = status;
-    exchange.errorType = errorType;
+    // As for plain requests: a 4xx refusal is the client's error, not the server's.
+    if (status >= 500) exchange.errorType = errorType;
     if (flag !== "") addFlag(exchange, flag);
     exchange.responseStartPerfMs = performance.now();
     const text = rawErrorResponse(status, reason, code, message);

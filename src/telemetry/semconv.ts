@@ -12,3 +12,12 @@ export const TOLLGATE_SCOPE: InstrumentationScope = {
   version: TOLLGATE_VERSION,
   schemaUrl: SCHEMA_URL,
 };
+
+/**
+ * Whether a served request failed, by the HTTP span status rule for the server side: a 5xx,
+ * or a failure its status does not tell (no status was sent, or the response broke off
+ * after its status went out). A 4xx alone is the client's error.
+ */
+export function serverRequestFailed(status: number, errorType: string | undefined): boolean {
+  return status >= 500 || (errorType !== undefined && errorType !== String(status));
+}

@@ -140,13 +140,13 @@ describe("telemetry hooks", () => {
     assert.equal(exchange.protocolVersion, "1.1");
   });
 
-  test("a missing route: NR, error.type 404, no attempts", async () => {
+  test("a missing route: NR, no error.type (a 4xx is the client's error), no attempts", async () => {
     const r = await ask(gw.port, { path: "/nothing" });
     assert.equal(r.status, 404);
     const exchange = await telemetry.endOf("/nothing");
     assert.equal(exchange.match, undefined);
     assert.equal(exchange.status, 404);
-    assert.equal(exchange.errorType, "404");
+    assert.equal(exchange.errorType, undefined);
     assert.equal(exchange.responseFlags, "NR");
     assert.equal(exchange.attempts.length, 0);
     assert.deepEqual(telemetry.eventsFor("/nothing"), ["start /nothing match=none", "end /nothing status=404"]);

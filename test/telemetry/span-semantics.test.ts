@@ -2,6 +2,7 @@
 // 4xx, 5xx, refused upstream, retries, unknown methods, header capture and redaction.
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
 import { closedPort, startOtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.ts";
 import { gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
 
@@ -35,6 +36,7 @@ test("no matching route: SERVER span named by the method alone, 404, status UNSE
   assert.equal(s.name, "GET");
   assert.equal(s.status.code, 0);
   assert.equal(s.attributes["http.response.status_code"], 404);
+  assert.equal(s.attributes["error.type"], undefined, "a server 4xx is not an error: semconv sets no error.type");
   assert.equal(s.attributes["http.route"], undefined);
   assert.equal(s.attributes["url.path"], "/nowhere/secret-id-123");
   assert.equal(s.attributes["tollgate.gateway.name"], "kgateway-system/http");
@@ -51,6 +53,33 @@ test("upstream 404: SERVER UNSET, CLIENT ERROR with error.type 404", async (t) =
   assert.equal(client.status.code, 2);
   assert.equal(client.attributes["error.type"], "404");
   assert.equal(client.attributes["http.response.status_code"], 404);
+});
+
+test("upstream 200 reset mid-body: both spans ERROR with status 200 and error.type connection_reset, the access log ERROR", async (t) => {
+  const { rx, gw, spansOf } = await setup(t, { OTEL_BLRP_SCHEDULE_DELAY: "20" }, undefined, (_req, res) => {
+    res.writeHead(200, { "content-length": "1000" });
+    res.write("only the first bytes", () => res.socket?.destroy());
+  });
+  const outcome = await new Promise<string>((resolve) => {
+    const req = httpRequest(gw.url(8080, "/api/cut"), { agent: false }, (res) => {
+      res.on("error", (err) => resolve(`${res.statusCode} ${err.message}`));
+      res.on("end", () => resolve(`${res.statusCode} complete`));
+      res.resume();
+    });
+    req.on("error", (err) => resolve(`request ${err.message}`));
+    req.end();
+  });
+  assert.equal(outcome, "200 aborted", "the client sees the 200 and then a truncated body");
+  const spans = await spansOf(2);
+  for (const kind of [2, 3]) {
+    const s = spans.find((x) => x.kind === kind)!;
+    assert.equal(s.status.code, 2, `span kind ${kind}`);
+    assert.equal(s.attributes["http.response.status_code"], 200);
+    assert.equal(s.attributes["error.type"], "connection_reset");
+  }
+  const [log] = await rx.waitForLogs((l) => l.length >= 1);
+  assert.equal(log!.severityNumber, 17);
+  assert.equal(log!.severityText, "ERROR");
 });
 
 test("upstream 503: both spans ERROR with error.type 503", async (t) => {

@@ -11,6 +11,7 @@ import { msToHrTime } from "../trace/spans.ts";
 import { collectAttributes, type AttributeSink } from "../attribute-sink.ts";
 import { writeSemconvAttributes, type CompiledAccessLog } from "./compile.ts";
 import type { RequestFacts } from "./facts.ts";
+import { serverRequestFailed } from "../semconv.ts";
 
 /** The documented EventName of every access LogRecord (registry: logRecords). */
 export const ACCESS_EVENT_NAME = "tollgate.access";
@@ -20,7 +21,7 @@ export const SEVERITY_WARN = 13;
 export const SEVERITY_ERROR = 17;
 
 export function severityOf(f: RequestFacts): number {
-  if (f.status >= 500 || (f.status === 0 && f.errorType !== undefined)) return SEVERITY_ERROR;
+  if (serverRequestFailed(f.status, f.errorType)) return SEVERITY_ERROR;
   if (f.status >= 400) return SEVERITY_WARN;
   return SEVERITY_INFO;
 }

@@ -10,7 +10,7 @@ import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace";
 import { collectAttributes, type AttributeSink } from "../attribute-sink.ts";
-import { TOLLGATE_SCOPE } from "../semconv.ts";
+import { serverRequestFailed, TOLLGATE_SCOPE } from "../semconv.ts";
 import { applyLimits, redactQuery, sanitizeFullUrl, type CapturedHeaders } from "./attributes.ts";
 import { epochNanos, epochSeconds } from "../hr-time.ts";
 import type { RuleTracing } from "./rule-tracing.ts";
@@ -237,7 +237,7 @@ export class ServerSpan extends BaseSpan {
   }
 
   get isError(): boolean {
-    return this.httpStatus >= 500 || (this.httpStatus === 0 && this.errorType !== undefined);
+    return serverRequestFailed(this.httpStatus, this.errorType);
   }
 
   writeAttributes(sink: AttributeSink): void {
@@ -318,8 +318,9 @@ export class ClientSpan extends BaseSpan {
 
   readonly parentIsRemote = false;
 
+  /** 4xx, 5xx, no response, or a response that broke off after its status (error.type says how). */
   get isError(): boolean {
-    return this.httpStatus >= 400 || this.httpStatus === 0;
+    return this.httpStatus >= 400 || this.httpStatus === 0 || this.errorType !== undefined;
   }
 
   writeAttributes(sink: AttributeSink): void {
