@@ -31,6 +31,19 @@ export function envNumber(env: Env, name: string, defaultValue: number): number 
   return Number.isFinite(n) && n >= 0 ? n : defaultValue;
 }
 
+/** The longest delay a timer takes (2^31 − 1 ms, about 24.8 days): what "no timeout" becomes. */
+export const NO_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * A timeout in milliseconds: 0 means no limit (the SDK configuration spec: implementations
+ * SHOULD treat a zero timeout as indefinite), anything above the timer maximum is capped
+ * there, and the default stands for unset or invalid values.
+ */
+export function envTimeoutMs(env: Env, name: string, defaultValue: number): number {
+  const n = envNumber(env, name, defaultValue);
+  return n === 0 ? NO_TIMEOUT_MS : Math.min(n, NO_TIMEOUT_MS);
+}
+
 /** A comma separated list, trimmed, empty items dropped. */
 export function envList(env: Env, name: string): string[] | undefined {
   const v = envString(env, name);

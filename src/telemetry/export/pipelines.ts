@@ -4,7 +4,8 @@
 // its log pipelines from the same pieces (resolveOtlpExporterConfig, BatchQueue, drops).
 import type { ExporterTargetModel } from "../../config/model.ts";
 import type { Env } from "../env.ts";
-import { envNumber } from "../env.ts";
+import { envNumber, envTimeoutMs } from "../env.ts";
+import { raceTimeout } from "./race-timeout.ts";
 import { BatchQueue, type ItemExporter } from "./batch-queue.ts";
 import type { TelemetryDrops, TelemetrySignal } from "./drops.ts";
 import { displayEndpoint, resolveOtlpExporterConfig, type OtlpExporterConfig, type OtlpSignal } from "./otlp-config.ts";
@@ -24,7 +25,7 @@ export function batchSettingsFromEnv(env: Env, prefix: "OTEL_BSP" | "OTEL_BLRP")
     maxQueueSize,
     maxExportBatchSize: Math.max(1, Math.min(maxQueueSize, envNumber(env, `${prefix}_MAX_EXPORT_BATCH_SIZE`, 512))),
     scheduledDelayMs: envNumber(env, `${prefix}_SCHEDULE_DELAY`, prefix === "OTEL_BSP" ? 5000 : 1000),
-    exportTimeoutMs: Math.max(1, envNumber(env, `${prefix}_EXPORT_TIMEOUT`, 30000)),
+    exportTimeoutMs: envTimeoutMs(env, `${prefix}_EXPORT_TIMEOUT`, 30000),
   };
 }
 
@@ -118,6 +119,7 @@ export class SignalPipelines<T> {
   async shutdown(timeoutMs: number): Promise<void> {
     const all = this.pipelines();
     this.#live.clear();
-    await Promise.all([...all.map((p) => p.queue.shutdown(timeoutMs)), ...this.#retiring]);
+    // Pipelines retired by a reload wait as long as their export timeout, which may be none.
+    await Promise.all([...all.map((p) => p.queue.shutdown(timeoutMs)), raceTimeout(Promise.all(this.#retiring), timeoutMs)]);
   }
 }

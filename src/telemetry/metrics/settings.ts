@@ -1,7 +1,7 @@
 // Metric settings from the OTel SDK environment: which exporters, how often, which
 // temporality and histogram aggregation the OTLP exporter asks for, which exemplars are
 // kept, and the per-metric cardinality limit. Read once at start.
-import { envList, envNumber, envString, type Env } from "../env.ts";
+import { envList, envNumber, envString, envTimeoutMs, type Env } from "../env.ts";
 
 export type Temporality = "cumulative" | "delta" | "lowmemory";
 export type HistogramAggregation = "explicit" | "exponential";
@@ -64,7 +64,7 @@ export function metricSettingsFromEnv(env: Env): MetricSettings {
     prometheus,
     console,
     intervalMs: Math.max(1, envNumber(env, "OTEL_METRIC_EXPORT_INTERVAL", 60_000)),
-    timeoutMs: Math.max(1, envNumber(env, "OTEL_METRIC_EXPORT_TIMEOUT", 30_000)),
+    timeoutMs: envTimeoutMs(env, "OTEL_METRIC_EXPORT_TIMEOUT", 30_000),
     temporality,
     histogramAggregation,
     exemplarFilter,
