@@ -56,7 +56,8 @@ export function envList(env: Env, name: string): string[] | undefined {
 
 /**
  * W3C-baggage-like `key=value,key2=value2` pairs with percent-decoding, as used by
- * OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS. Malformed members are skipped.
+ * OTEL_EXPORTER_OTLP_HEADERS. Malformed members are skipped (OTEL_RESOURCE_ATTRIBUTES is
+ * stricter: parseResourceAttributes).
  */
 export function parseKeyValueList(text: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -70,6 +71,34 @@ export function parseKeyValueList(text: string | undefined): Record<string, stri
     out[key] = value;
   }
   return out;
+}
+
+export interface ParsedResourceAttributes {
+  readonly attributes: Record<string, string>;
+  /** Why the whole value was discarded, when it was. */
+  readonly problem?: string;
+}
+
+/**
+ * OTEL_RESOURCE_ATTRIBUTES: all or nothing. The resource SDK spec says a value that fails
+ * to decode SHOULD be discarded entirely and the error reported, so a typo cannot leave a
+ * resource that is half the user's and looks whole.
+ */
+export function parseResourceAttributes(text: string | undefined): ParsedResourceAttributes {
+  const attributes: Record<string, string> = {};
+  if (text === undefined) return { attributes };
+  for (const member of text.split(",")) {
+    if (member.trim() === "") continue;
+    const eq = member.indexOf("=");
+    const key = eq > 0 ? safeDecode(member.slice(0, eq).trim()) : undefined;
+    const value = eq > 0 ? safeDecode(member.slice(eq + 1).trim()) : undefined;
+    if (key === undefined || value === undefined || key === "") {
+      const problem = `OTEL_RESOURCE_ATTRIBUTES: '${member.trim()}' is not key=value with percent-encoding; the whole variable is ignored`;
+      return { attributes: {}, problem };
+    }
+    attributes[key] = value;
+  }
+  return { attributes };
 }
 
 function safeDecode(s: string): string | undefined {

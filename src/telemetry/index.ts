@@ -9,7 +9,7 @@ import type { GatewayModel } from "../config/model.ts";
 import type { RuntimePlan } from "../plan/types.ts";
 import type { Exchange, UpstreamAttempt } from "../proxy/exchange.ts";
 import type { GatewayStats, OutgoingHeaders, TelemetryRuntime } from "./hooks.ts";
-import { envBool, envList, envString, type Env } from "./env.ts";
+import { envBool, envList, envString, parseResourceAttributes, type Env } from "./env.ts";
 import { TelemetryDrops } from "./export/drops.ts";
 import { batchSettingsFromEnv, SignalPipelines } from "./export/pipelines.ts";
 import { consoleColors, createConsoleSpanExporter } from "./export/console-span-exporter.ts";
@@ -105,6 +105,8 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const report = (problems: readonly string[]): void => {
     for (const p of problems) warn(p, { signal: "traces" });
   };
+  const resourceProblem = parseResourceAttributes(envString(env, "OTEL_RESOURCE_ATTRIBUTES")).problem;
+  if (resourceProblem !== undefined) warn(resourceProblem, {});
   const propagators = parsePropagators(envList(env, "OTEL_PROPAGATORS"));
   report(propagators.problems);
   const sampler = samplerFromEnv(envString(env, "OTEL_TRACES_SAMPLER"), envString(env, "OTEL_TRACES_SAMPLER_ARG"));

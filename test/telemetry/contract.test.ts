@@ -10,6 +10,7 @@ import { renderTelemetryDoc } from "../../src/telemetry/registry-doc.ts";
 import { buildResourceAttributes } from "../../src/telemetry/resource/resource.ts";
 import { containerIdFromCgroup, containerIdFromMountinfo } from "../../src/telemetry/resource/container-id.ts";
 import { resolveOtlpExporterConfig } from "../../src/telemetry/export/otlp-config.ts";
+import { parseResourceAttributes } from "../../src/telemetry/env.ts";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream, tracingPolicyYaml } from "./harness.ts";
 import { startRig } from "./rig.ts";
@@ -87,6 +88,26 @@ test("service.name precedence: gateway default < OTEL_RESOURCE_ATTRIBUTES < OTEL
   assert.equal(all["service.name"], "from-policy-attrs");
   assert.equal(all["team"], "platform");
   assert.equal(buildResourceAttributes({}, id, facts, 3)["service.instance.id"], "i-1-worker-3", "workers are distinct instances");
+});
+
+test("OTEL_RESOURCE_ATTRIBUTES with one undecodable member is discarded whole, and the gateway says so", async (t) => {
+  const facts = { instanceBase: "i-1", containerId: undefined };
+  const id = { gatewayName: "http", gatewayNamespace: "kgateway-system", policyServiceName: undefined, policyAttributes: {} };
+  const bad = { OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=prod,team=%E0%A4%A,region=eu" };
+  const attrs = buildResourceAttributes(bad, id, facts, undefined);
+  assert.equal(attrs["deployment.environment"], undefined, "members before the bad one are not applied");
+  assert.equal(attrs["region"], undefined, "members after the bad one are not applied");
+  assert.equal(attrs["service.name"], "http.kgateway-system");
+  const missingEquals = parseResourceAttributes("a=1,just-a-key");
+  assert.deepEqual(missingEquals.attributes, {});
+  assert.match(missingEquals.problem!, /OTEL_RESOURCE_ATTRIBUTES: 'just-a-key' is not key=value/);
+  assert.deepEqual(parseResourceAttributes("a=1, ,b=x%2Cy,").attributes, { a: "1", b: "x,y" }, "empty members are no error");
+  assert.equal(parseResourceAttributes("a=1").problem, undefined);
+
+  const { gw } = await startRig(t, { transport: "http", env: (r) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: r.url, ...bad }) });
+  const warned = gw.warnings.filter((w) => w.message.startsWith("OTEL_RESOURCE_ATTRIBUTES:"));
+  assert.equal(warned.length, 1, JSON.stringify(gw.warnings));
+  assert.match(warned[0]!.message, /'team=%E0%A4%A' is not key=value with percent-encoding; the whole variable is ignored/);
 });
 
 test("exporter settings: endpoint path rules, per-signal beats generic, policy beats env", () => {

@@ -13,7 +13,7 @@ import { basename } from "node:path";
 import { resourceFromAttributes, type Resource } from "@opentelemetry/resources";
 import { SDK_INFO } from "@opentelemetry/core";
 import { K8S_RESOURCE_ENV } from "../resource-env.ts";
-import { envString, parseKeyValueList, type Env } from "../env.ts";
+import { envString, parseResourceAttributes, type Env } from "../env.ts";
 import { SCHEMA_URL } from "../semconv.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
 import { detectContainerId } from "./container-id.ts";
@@ -97,7 +97,7 @@ export function buildResourceAttributes(
     if (v !== undefined) attrs[attr] = v;
   }
 
-  Object.assign(attrs, parseKeyValueList(envString(env, "OTEL_RESOURCE_ATTRIBUTES")));
+  Object.assign(attrs, parseResourceAttributes(envString(env, "OTEL_RESOURCE_ATTRIBUTES")).attributes);
   const envServiceName = envString(env, "OTEL_SERVICE_NAME");
   if (envServiceName !== undefined) attrs["service.name"] = envServiceName;
   if (identity.policyServiceName !== undefined) attrs["service.name"] = identity.policyServiceName;
