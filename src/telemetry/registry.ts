@@ -100,7 +100,7 @@ const resourceAttributes: AttributeEntry[] = [
   { key: "k8s.container.name", type: "string", brief: "Env K8S_CONTAINER_NAME.", requirement: "conditionally_required", condition: "env set", stability: "development", semconv: RES, signals: TLM },
   { key: "k8s.deployment.name", type: "string", brief: "Env K8S_DEPLOYMENT_NAME.", requirement: "conditionally_required", condition: "env set", stability: "development", semconv: RES, signals: TLM },
   { key: "k8s.cluster.name", type: "string", brief: "Env K8S_CLUSTER_NAME.", requirement: "conditionally_required", condition: "env set", stability: "development", semconv: RES, signals: TLM },
-  { key: "<any key from OTEL_RESOURCE_ATTRIBUTES or the policy>", type: "string", brief: "User-supplied resource attributes, passed through as written.", requirement: "opt_in", condition: "configured", stability: "stable", semconv: "OTel SDK environment", signals: TLM },
+  { key: "<any key from OTEL_RESOURCE_ATTRIBUTES or the policy>", type: "string", brief: "User-supplied resource attributes, passed through as written. OTEL_RESOURCE_ATTRIBUTES is all or nothing: a member that is not key=value or fails percent-decoding discards the whole variable, with a warning on stderr.", requirement: "opt_in", condition: "configured", stability: "stable", semconv: "OTel SDK environment", signals: TLM },
 ];
 
 const attributes: AttributeEntry[] = [
