@@ -40,8 +40,12 @@ export const NO_TIMEOUT_MS = 2 ** 31 - 1;
  * there, and the default stands for unset or invalid values.
  */
 export function envTimeoutMs(env: Env, name: string, defaultValue: number): number {
-  const n = envNumber(env, name, defaultValue);
-  return n === 0 ? NO_TIMEOUT_MS : Math.min(n, NO_TIMEOUT_MS);
+  return timerMs(envNumber(env, name, defaultValue));
+}
+
+/** A non-negative timeout as a timer can take it: 0 (no timeout) and anything larger become the ceiling. */
+export function timerMs(ms: number): number {
+  return ms === 0 ? NO_TIMEOUT_MS : Math.min(ms, NO_TIMEOUT_MS);
 }
 
 /** A comma separated list, trimmed, empty items dropped. */

@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import type { ExporterTargetModel } from "../../config/model.ts";
-import { envBool, envString, NO_TIMEOUT_MS, parseKeyValueList, type Env } from "../env.ts";
+import { envBool, envString, parseKeyValueList, timerMs, type Env } from "../env.ts";
 
 export type OtlpSignal = "traces" | "metrics" | "logs";
 export type OtlpProtocol = "grpc" | "http/protobuf" | "http/json";
@@ -93,7 +93,7 @@ export function resolveOtlpExporterConfig(
   if (rawTimeout !== undefined) {
     const n = Number(rawTimeout);
     // 0 is "no timeout" (SDK configuration spec); the SDK transports take the timer maximum.
-    if (Number.isFinite(n) && n >= 0) timeoutMs = n === 0 ? NO_TIMEOUT_MS : Math.min(n, NO_TIMEOUT_MS);
+    if (Number.isFinite(n) && n >= 0) timeoutMs = timerMs(n);
     else problems.push(`OTEL_EXPORTER_OTLP_TIMEOUT: '${rawTimeout}' is not a non-negative number of milliseconds (0 is no timeout)`);
   }
 
