@@ -16,6 +16,7 @@ import type { GuardedTelemetry } from "./guarded-telemetry.ts";
 import { forwardedResponseHeaders, stripResponseHopByHop } from "./headers.ts";
 import { DEFAULT_MAX_PENDING_REQUESTS, type LocalAwareHandler, type PoolEntry, type UpstreamLocal, type UpstreamPools } from "./pools.ts";
 import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent } from "./retry.ts";
+import { expectsContinue } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { type MarkedResponse, kCall } from "./marks.ts";
 
@@ -100,7 +101,7 @@ export class ProxyCall {
     this.res[kCall] = this;
     if (requestTimeoutMs !== undefined && requestTimeoutMs > 0) this.requestTimer = setTimeout(onRequestTimeout, requestTimeoutMs, this);
     // The client waits for 100 Continue before sending the body; only now is it wanted.
-    if (this.hasBody && this.req.headers.expect !== undefined) this.res.writeContinue();
+    if (this.hasBody && expectsContinue(this.req)) this.res.writeContinue();
     this.startAttempt();
   }
 

@@ -14,6 +14,11 @@ export interface RequestFacts extends MutableFacts {
   routeHost: string;
   /** The request target as received when it is origin-form, else path + query rebuilt. */
   target: string;
+  /**
+   * The Host the upstream gets: the target's authority for an absolute-form request (RFC
+   * 9112 §3.2.2 has a proxy replace the received Host with it), else the Host header.
+   */
+  hostHeader: string | undefined;
 }
 
 export function newRequestFacts(): RequestFacts {
@@ -30,6 +35,7 @@ export function newRequestFacts(): RequestFacts {
     protocolVersion: "1.1",
     routeHost: "",
     target: "/",
+    hostHeader: undefined,
   };
 }
 
@@ -68,6 +74,7 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   }
 
   into.routeHost = host === undefined ? "" : routeHostOf(host);
+  into.hostHeader = host;
 
   let scheme: "http" | "https" = "http";
   let authority = host;

@@ -12,6 +12,7 @@ import { ErrorType, Flag, addFlag, errorBody, sendError, writeJson } from "./err
 import { Exchange } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, readRequestFacts } from "./facts.ts";
 import { Failure } from "./failures.ts";
+import { requestRefusal } from "./request-checks.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import { GuardedTelemetry, type HookWarnSink } from "./guarded-telemetry.ts";
 import type { UpstreamPools } from "./pools.ts";
@@ -44,11 +45,7 @@ export interface ProxyHandlers {
 
 type TrackedResponse = CallResponse;
 
-const Refusals = {
-  noRoute: new Failure("404", Flag.noRoute, 404, "no_route", "", false, false),
-  framing: new Failure("400", "", 400, "invalid_framing", "a request must not carry both Content-Length and Transfer-Encoding", false, false),
-  missingHost: new Failure("400", "", 400, "missing_host", "an HTTP/1.1 request needs a Host header", false, false),
-} as const;
+const noRoute = new Failure("404", Flag.noRoute, 404, "no_route", "", false, false);
 
 const noListenerBody = errorBody("no_listener", "no listener is configured on this port");
 
@@ -104,12 +101,8 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     const exchange = new Exchange(req, res, plan, listener, startTimeMs, startPerfMs, facts);
     (res as TrackedResponse)[kExchange] = exchange;
 
-    const headers = req.headers;
-    let refusal: Failure | undefined;
-    let match: CompiledMatch | undefined;
-    if (headers["transfer-encoding"] !== undefined && headers["content-length"] !== undefined) refusal = Refusals.framing;
-    else if (headers.host === undefined && req.httpVersionMinor === 1) refusal = Refusals.missingHost;
-    else match = listener.router.match(facts.routeHost, exchange.method, exchange.path, exchange.query, headers);
+    const refusal = requestRefusal(req);
+    const match = refusal === undefined ? listener.router.match(facts.routeHost, exchange.method, exchange.path, exchange.query, req.headers) : undefined;
     exchange.match = match;
     telemetry.requestStart(exchange);
 
@@ -119,7 +112,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       return;
     }
     if (match === undefined) {
-      refuse(exchange, Refusals.noRoute, `no route matches host ${facts.routeHost || "(none)"} path ${exchange.path}`);
+      refuse(exchange, noRoute, `no route matches host ${facts.routeHost || "(none)"} path ${exchange.path}`);
       return;
     }
     forward(exchange, match, facts);
@@ -144,7 +137,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       chosen.backend,
       ruleFilters,
       backendFilters,
-      upstreamHeaders(exchange, ruleFilters, backendFilters),
+      upstreamHeaders(exchange, requestFacts, ruleFilters, backendFilters),
       upstreamTarget(requestFacts, match, ruleFilters, backendFilters),
       requestHasBody(exchange),
       rule.retry,

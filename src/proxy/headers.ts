@@ -88,6 +88,8 @@ export function buildUpstreamHeaders(
     const value = incoming[name];
     if (value !== undefined) out[name] = value;
   }
+  // An absolute-form target's authority replaces the received Host (RFC 9112 §3.2.2).
+  if (hostHeader !== undefined && out.host !== hostHeader) out.host = hostHeader;
   if (trustForwarded) {
     out["x-forwarded-for"] = appendListValue(incoming["x-forwarded-for"], peerAddress);
     out["x-forwarded-proto"] = appendListValue(incoming["x-forwarded-proto"], connectionScheme);

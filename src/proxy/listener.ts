@@ -4,6 +4,7 @@
 import http from "node:http";
 import type { ListenerSettings } from "../config/model.ts";
 import type { ProxyHandlers } from "./handler.ts";
+import { isH2cUpgrade } from "./request-checks.ts";
 
 export type { ProxyHandlers } from "./handler.ts";
 
@@ -24,16 +25,25 @@ export function createListenerServer(settings: ListenerSettings, handlers: Proxy
       // A missing Host is answered by the proxy with a JSON 400, not by node's plain one.
       requireHostHeader: false,
       noDelay: true,
+      // An h2c upgrade is a plain request the client also offers to speak HTTP/2 on; the
+      // gateway declines the offer and proxies the request, body included.
+      shouldUpgradeCallback: acceptsUpgrade,
     },
     handlers.request,
   );
   // Registering checkContinue makes node leave `100 Continue` to the proxy, which sends it
   // only when the request is really forwarded.
   server.on("checkContinue", handlers.request);
+  // Without it node answers other expectations with a bare 417 that no telemetry sees.
+  server.on("checkExpectation", handlers.request);
   server.on("upgrade", handlers.upgrade);
   server.on("clientError", handlers.clientError);
   applyListenerSettings(server, settings);
   return server;
+}
+
+function acceptsUpgrade(req: http.IncomingMessage): boolean {
+  return !isH2cUpgrade(req);
 }
 
 /** Applies (re)loaded settings to a running server; new values govern new checks and connections. */

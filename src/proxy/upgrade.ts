@@ -15,6 +15,7 @@ import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } f
 import type { ProxyDeps } from "./handler.ts";
 import { isHopByHop } from "./headers.ts";
 import type { PoolEntry } from "./pools.ts";
+import { requestRefusal } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { chooseBackend, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
@@ -44,10 +45,15 @@ export function createUpgradeHandler(
     }
     readRequestFacts(req, listener.settings, facts);
     const exchange = new Exchange(req, new ServerResponse(req), plan, listener, startTimeMs, startPerfMs, facts);
-    const match = listener.router.match(facts.routeHost, exchange.method, exchange.path, exchange.query, req.headers);
+    const refusal = requestRefusal(req);
+    const match = refusal === undefined ? listener.router.match(facts.routeHost, exchange.method, exchange.path, exchange.query, req.headers) : undefined;
     exchange.match = match;
     const tunnel = new Tunnel(ctx, exchange, socket as TunnelSocket, head);
     ctx.telemetry.requestStart(exchange);
+    if (refusal !== undefined) {
+      tunnel.refuseWith(refusal);
+      return;
+    }
     if (match === undefined) {
       tunnel.refuse(404, "Not Found", "no_route", `no route matches host ${facts.routeHost || "(none)"} path ${exchange.path}`, "404", Flag.noRoute);
       return;
@@ -63,7 +69,7 @@ export function createUpgradeHandler(
       return;
     }
     const backendFilters = proxyFiltersOf(chosen.filters);
-    const headers = upstreamHeaders(exchange, ruleFilters, backendFilters);
+    const headers = upstreamHeaders(exchange, facts, ruleFilters, backendFilters);
     tunnel.connect(chosen.backend, headers, upstreamTarget(facts, match, ruleFilters, backendFilters), String(req.headers.upgrade ?? "websocket"));
   };
 }

@@ -29,16 +29,16 @@ export function chooseBackend(exchange: Exchange, rule: CompiledRule): WeightedB
 /** The one outgoing header object: forwarded headers, then rule filters, then backend filters. */
 export function upstreamHeaders(
   exchange: Exchange,
+  facts: RequestFacts,
   ruleFilters: ProxyFilters,
   backendFilters: ProxyFilters,
 ): OutgoingHeaders {
-  const req = exchange.req;
   const headers = buildUpstreamHeaders(
-    req.headers,
+    exchange.req.headers,
     exchange.listener.settings.trustForwardedHeaders,
     exchange.peerAddress,
     "http",
-    req.headers.host,
+    facts.hostHeader,
   );
   if (ruleFilters.requestHeaders !== undefined) applyHeaderOps(ruleFilters.requestHeaders, headers);
   if (backendFilters.requestHeaders !== undefined) applyHeaderOps(backendFilters.requestHeaders, headers);

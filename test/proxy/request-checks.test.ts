@@ -1,0 +1,229 @@
+// Requests node's parser lets through but the gateway must not route as they stand, sent
+// over raw TCP because HTTP clients refuse to produce them: a fragment in the target,
+// duplicate Host, an absolute-form target whose authority disagrees with Host, transfer
+// codings other than chunked, Expect on HTTP/1.0 and unknown expectations, and h2c upgrades
+// that carry a body.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, backendYaml, ref, startGateway } from "./harness.ts";
+
+let pub: TestUpstream;
+let internal: TestUpstream;
+let gw: GatewayUnderTest;
+
+const hostRoute = (name: string, hostname: string, rules: string): string => `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: ${name}, namespace: default}
+spec:
+  parentRefs: [{name: edge}]
+  hostnames: [${hostname}]
+  rules:
+${rules}`;
+
+const config = (): string =>
+  `${GATEWAY_YAML}${backendYaml("pub", pub.port)}${backendYaml("internal", internal.port)}${hostRoute(
+    "public",
+    "public.example",
+    `    - matches: [{path: {type: PathPrefix, value: /admin}}]
+      filters:
+        - type: ExtensionRef
+          extensionRef: {group: gateway.kgateway.dev, kind: DirectResponse, name: forbidden}
+    - backendRefs: [${ref("pub")}]
+`,
+  )}${hostRoute("internal", "internal.example", `    - backendRefs: [${ref("internal")}]\n`)}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: DirectResponse
+metadata: {name: forbidden, namespace: default}
+spec:
+  status: 403
+  body: "admin is closed"
+`;
+
+before(async () => {
+  pub = await startUpstream("pub");
+  internal = await startUpstream("internal");
+  gw = await startGateway(config());
+});
+
+after(async () => {
+  await gw?.close();
+  await pub?.close();
+  await internal?.close();
+});
+
+interface RawReply {
+  /** Interim (1xx) status lines received before the final response. */
+  readonly interim: string[];
+  readonly status: number;
+  readonly headers: string;
+  readonly body: string;
+}
+
+/**
+ * Writes `text` (and `then` once the final response's headers or a 100 arrive, when given)
+ * and reads one response: interim 1xx heads, then the final head and its Content-Length body.
+ */
+function exchange(text: string, then?: string): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(gw.port, "127.0.0.1");
+    const interim: string[] = [];
+    let buffered = "";
+    let sentRest = then === undefined;
+    socket.setEncoding("latin1");
+    socket.on("error", reject);
+    socket.on("data", (chunk: string) => {
+      buffered += chunk;
+      for (;;) {
+        const headEnd = buffered.indexOf("\r\n\r\n");
+        if (headEnd < 0) return;
+        const head = buffered.slice(0, headEnd);
+        const status = Number(head.split(" ", 2)[1]);
+        if (status >= 100 && status < 200) {
+          interim.push(head.split("\r\n", 1)[0]!);
+          buffered = buffered.slice(headEnd + 4);
+          if (!sentRest) {
+            sentRest = true;
+            socket.write(then!);
+          }
+          continue;
+        }
+        const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+        const body = buffered.slice(headEnd + 4);
+        if (length === null || body.length < Number(length[1])) return;
+        socket.destroy();
+        resolve({ interim, status, headers: head.toLowerCase(), body: body.slice(0, Number(length[1])) });
+        return;
+      }
+    });
+    socket.on("close", () => reject(new Error(`connection closed before a full response; received ${JSON.stringify(buffered)}`)));
+    socket.write(text);
+  });
+}
+
+function errorCode(reply: RawReply): unknown {
+  return (JSON.parse(reply.body) as { error?: unknown }).error;
+}
+
+function echoed(reply: RawReply): { url: string; headers: Record<string, string>; bodyBytes: number; upstream: string } {
+  return JSON.parse(reply.body) as { url: string; headers: Record<string, string>; bodyBytes: number; upstream: string };
+}
+
+const seen = (): number => pub.requests.length + internal.requests.length;
+
+describe("request checks before routing", () => {
+  test("a #fragment in the target gets 400 and cannot slip past a PathPrefix rule", async () => {
+    const closed = await exchange("GET /admin HTTP/1.1\r\nHost: public.example\r\n\r\n");
+    assert.equal(closed.status, 403, "the control: /admin is answered by its DirectResponse");
+    const before = seen();
+    for (const target of ["/admin#x", "/public#frag", "http://public.example/admin#x"]) {
+      const reply = await exchange(`GET ${target} HTTP/1.1\r\nHost: public.example\r\n\r\n`);
+      assert.equal(reply.status, 400, target);
+      assert.equal(errorCode(reply), "invalid_target", target);
+      assert.match(reply.headers, /\r\nconnection: close/, target);
+    }
+    assert.equal(seen(), before, "no fragment request reached an upstream");
+  });
+
+  test("more than one Host header gets 400 invalid_host, whatever their case", async () => {
+    const before = seen();
+    for (const hosts of ["Host: public.example\r\nHost: internal.example", "host: internal.example\r\nHOST: public.example"]) {
+      const reply = await exchange(`GET /p HTTP/1.1\r\n${hosts}\r\n\r\n`);
+      assert.equal(reply.status, 400, hosts);
+      assert.equal(errorCode(reply), "invalid_host", hosts);
+    }
+    assert.equal(seen(), before);
+  });
+
+  test("an HTTP/1.1 request without Host gets 400 missing_host; HTTP/1.0 without Host is routed", async () => {
+    const missing = await exchange("GET /p HTTP/1.1\r\n\r\n");
+    assert.equal(missing.status, 400);
+    assert.equal(errorCode(missing), "missing_host");
+    // No Host, no hostname to match: the listener has no route for it, which is a 404.
+    const old = await exchange("GET /p HTTP/1.0\r\n\r\n");
+    assert.equal(old.status, 404);
+    assert.equal(errorCode(old), "no_route");
+  });
+
+  test("an absolute-form target is routed on its authority, and the upstream gets that authority as Host", async () => {
+    const before = internal.requests.length;
+    const reply = await exchange("GET http://public.example/p?q=1 HTTP/1.1\r\nHost: internal.example\r\n\r\n");
+    assert.equal(reply.status, 200);
+    const got = echoed(reply);
+    assert.equal(got.upstream, "pub");
+    assert.equal(got.url, "/p?q=1");
+    assert.equal(got.headers.host, "public.example");
+    assert.equal(got.headers["x-forwarded-host"], "public.example");
+    assert.equal(internal.requests.length, before, "the Host header's route saw nothing");
+  });
+
+  test("an absolute-form target with userinfo sends neither the credential nor the received Host upstream", async () => {
+    const reply = await exchange("GET http://user:secret@public.example:8080/p HTTP/1.1\r\nHost: internal.example\r\n\r\n");
+    assert.equal(reply.status, 200);
+    const got = echoed(reply);
+    assert.equal(got.headers.host, "public.example:8080");
+    assert.doesNotMatch(JSON.stringify(got.headers), /secret|internal\.example/);
+  });
+
+  test("a transfer coding other than chunked gets 501 before anything is forwarded", async () => {
+    const before = seen();
+    const reply = await exchange(
+      "POST /p HTTP/1.1\r\nHost: public.example\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    );
+    assert.equal(reply.status, 501);
+    assert.equal(errorCode(reply), "unsupported_transfer_coding");
+    assert.match(reply.headers, /\r\nconnection: close/);
+    assert.equal(seen(), before);
+    // The control: chunked alone, in any case, is forwarded with its body.
+    const chunked = await exchange("POST /p HTTP/1.1\r\nHost: public.example\r\nTransfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    assert.equal(chunked.status, 200);
+    assert.equal(echoed(chunked).bodyBytes, 5);
+  });
+
+  test("HTTP/1.0 Expect: 100-continue gets no interim response, and its body is forwarded", async () => {
+    const reply = await exchange("POST /p HTTP/1.0\r\nHost: public.example\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello");
+    assert.deepEqual(reply.interim, []);
+    assert.equal(reply.status, 200);
+    assert.equal(echoed(reply).bodyBytes, 5);
+    assert.equal(echoed(reply).headers.expect, undefined, "Expect is answered here, not forwarded");
+  });
+
+  test("HTTP/1.1 Expect: 100-continue gets 100 Continue before the body is sent", async () => {
+    const reply = await exchange("POST /p HTTP/1.1\r\nHost: public.example\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", "hello");
+    assert.deepEqual(reply.interim, ["HTTP/1.1 100 Continue"]);
+    assert.equal(reply.status, 200);
+    assert.equal(echoed(reply).bodyBytes, 5);
+  });
+
+  test("an expectation other than 100-continue gets 417 with a JSON body", async () => {
+    const before = seen();
+    const reply = await exchange("POST /p HTTP/1.1\r\nHost: public.example\r\nExpect: 200-ok\r\nContent-Length: 5\r\n\r\nhello");
+    assert.equal(reply.status, 417);
+    assert.equal(errorCode(reply), "expectation_failed");
+    assert.equal(seen(), before);
+  });
+
+  test("an h2c upgrade is declined: the request and its body are proxied as HTTP/1.1 without the upgrade headers", async () => {
+    const reply = await exchange(
+      "POST /p HTTP/1.1\r\nHost: public.example\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nContent-Length: 5\r\n\r\nhello",
+    );
+    assert.equal(reply.status, 200);
+    const got = echoed(reply);
+    assert.equal(got.bodyBytes, 5);
+    assert.equal(got.headers.upgrade, undefined);
+    assert.equal(got.headers["http2-settings"], undefined);
+    assert.doesNotMatch(got.headers.connection ?? "", /upgrade/i);
+  });
+
+  test("a WebSocket upgrade is checked the same way: duplicate Host gets 400 before any upstream", async () => {
+    const before = seen();
+    const reply = await exchange(
+      "GET /ws HTTP/1.1\r\nHost: public.example\r\nHost: internal.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    assert.equal(reply.status, 400);
+    assert.equal(errorCode(reply), "invalid_host");
+    assert.equal(seen(), before);
+  });
+});
