@@ -4,6 +4,7 @@
 import type { IncomingMessage } from "node:http";
 import type { ListenerSettings } from "../config/model.ts";
 import type { ExchangeFacts } from "./exchange.ts";
+import { normalizePath } from "./path-normalize.ts";
 
 /** Mutable twin of ExchangeFacts; the Exchange constructor copies it, so one instance serves every request. */
 export type MutableFacts = { -readonly [K in keyof ExchangeFacts]: ExchangeFacts[K] };
@@ -12,13 +13,15 @@ export type MutableFacts = { -readonly [K in keyof ExchangeFacts]: ExchangeFacts
 export interface RequestFacts extends MutableFacts {
   /** Host header host part: lower-cased, no port, no trailing dot; '' when absent. */
   routeHost: string;
-  /** The request target as received when it is origin-form, else path + query rebuilt. */
+  /** The request target as received when it is origin-form and normal, else path + query rebuilt. */
   target: string;
   /**
    * The Host the upstream gets: the target's authority for an absolute-form request (RFC
    * 9112 §3.2.2 has a proxy replace the received Host with it), else the Host header.
    */
   hostHeader: string | undefined;
+  /** The path would resolve elsewhere if its escaped or back slashes were read as `/`. */
+  ambiguousPath: boolean;
 }
 
 export function newRequestFacts(): RequestFacts {
@@ -36,6 +39,7 @@ export function newRequestFacts(): RequestFacts {
     routeHost: "",
     target: "/",
     hostHeader: undefined,
+    ambiguousPath: false,
   };
 }
 
@@ -65,13 +69,14 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   }
   into.target = url;
   const q = url.indexOf("?");
-  if (q < 0) {
-    into.path = url;
-    into.query = "";
-  } else {
-    into.path = url.slice(0, q);
-    into.query = url.slice(q + 1);
-  }
+  const path = q < 0 ? url : url.slice(0, q);
+  into.query = q < 0 ? "" : url.slice(q + 1);
+  // Routing, telemetry and the upstream all see the normalised path, so no two of them can
+  // disagree on which resource was asked for.
+  const normal = normalizePath(path);
+  into.ambiguousPath = normal === undefined;
+  into.path = normal ?? path;
+  if (into.path !== path) into.target = q < 0 ? into.path : `${into.path}${url.slice(q)}`;
 
   into.routeHost = host === undefined ? "" : routeHostOf(host);
   into.hostHeader = host;

@@ -101,7 +101,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     const exchange = new Exchange(req, res, plan, listener, startTimeMs, startPerfMs, facts);
     (res as TrackedResponse)[kExchange] = exchange;
 
-    const refusal = requestRefusal(req);
+    const refusal = requestRefusal(req, facts);
     const match = refusal === undefined ? listener.router.match(facts.routeHost, exchange.method, exchange.path, exchange.query, req.headers) : undefined;
     exchange.match = match;
     telemetry.requestStart(exchange);

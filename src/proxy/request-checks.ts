@@ -3,6 +3,7 @@
 // upstream in a form the client did not mean. The common request pays a few property reads
 // and one short loop over the raw header names.
 import type { IncomingMessage } from "node:http";
+import type { RequestFacts } from "./facts.ts";
 import { Failure } from "./failures.ts";
 
 export const RequestRefusals = {
@@ -17,13 +18,22 @@ export const RequestRefusals = {
     false,
   ),
   fragment: new Failure("400", "", 400, "invalid_target", "the request target must not contain a fragment (#)", false, false),
+  ambiguousPath: new Failure(
+    "400",
+    "",
+    400,
+    "invalid_path",
+    "the path resolves elsewhere when its escaped slashes (%2F, %5C) or backslashes are read as /",
+    false,
+    false,
+  ),
   missingHost: new Failure("400", "", 400, "missing_host", "an HTTP/1.1 request needs a Host header", false, false),
   duplicateHost: new Failure("400", "", 400, "invalid_host", "a request must not carry more than one Host header", false, false),
   expectation: new Failure("417", "", 417, "expectation_failed", "the only expectation the gateway meets is 100-continue", false, false),
 } as const;
 
 /** Why this request is refused before routing, or undefined when it may be routed. */
-export function requestRefusal(req: IncomingMessage): Failure | undefined {
+export function requestRefusal(req: IncomingMessage, facts: RequestFacts): Failure | undefined {
   const headers = req.headers;
   const transferEncoding = headers["transfer-encoding"];
   if (transferEncoding !== undefined) {
@@ -35,6 +45,7 @@ export function requestRefusal(req: IncomingMessage): Failure | undefined {
   // A fragment is never sent in a request (RFC 9110 §7.1); routing on `/admin#x` as if it
   // were a path other than `/admin` would let it past a PathPrefix rule.
   if (req.url !== undefined && req.url.indexOf("#") >= 0) return RequestRefusals.fragment;
+  if (facts.ambiguousPath) return RequestRefusals.ambiguousPath;
   if (headers.host === undefined) {
     if (req.httpVersionMinor === 1) return RequestRefusals.missingHost;
   } else if (hostLines(req.rawHeaders) > 1) {

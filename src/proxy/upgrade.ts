@@ -45,7 +45,7 @@ export function createUpgradeHandler(
     }
     readRequestFacts(req, listener.settings, facts);
     const exchange = new Exchange(req, new ServerResponse(req), plan, listener, startTimeMs, startPerfMs, facts);
-    const refusal = requestRefusal(req);
+    const refusal = requestRefusal(req, facts);
     const match = refusal === undefined ? listener.router.match(facts.routeHost, exchange.method, exchange.path, exchange.query, req.headers) : undefined;
     exchange.match = match;
     const tunnel = new Tunnel(ctx, exchange, socket as TunnelSocket, head);

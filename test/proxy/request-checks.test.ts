@@ -127,6 +127,29 @@ describe("request checks before routing", () => {
     assert.equal(seen(), before, "no fragment request reached an upstream");
   });
 
+  test("dot segments, merged slashes and escaped unreserved characters are resolved before routing and upstream", async () => {
+    for (const target of ["/public/../admin", "/public/%2e%2e/admin", "//admin", "/%61dmin", "/./admin/x"]) {
+      const reply = await exchange(`GET ${target} HTTP/1.1\r\nHost: public.example\r\n\r\n`);
+      assert.equal(reply.status, 403, `${target} is the /admin rule's`);
+    }
+    const moved = await exchange("GET /a/b/../c//d/%7Euser?x=/../y HTTP/1.1\r\nHost: public.example\r\n\r\n");
+    assert.equal(moved.status, 200);
+    assert.equal(echoed(moved).url, "/a/c/d/~user?x=/../y", "the query is never touched");
+    const encodedSlash = await exchange("GET /api/group%2fproject HTTP/1.1\r\nHost: public.example\r\n\r\n");
+    assert.equal(encodedSlash.status, 200);
+    assert.equal(echoed(encodedSlash).url, "/api/group%2Fproject", "an escaped slash in an identifier is kept");
+  });
+
+  test("a path that resolves elsewhere when its escaped or back slashes are read as / gets 400 invalid_path", async () => {
+    const before = seen();
+    for (const target of ["/public/..%2Fadmin", "/public/..%5cadmin", "/public\\..\\admin"]) {
+      const reply = await exchange(`GET ${target} HTTP/1.1\r\nHost: public.example\r\n\r\n`);
+      assert.equal(reply.status, 400, target);
+      assert.equal(errorCode(reply), "invalid_path", target);
+    }
+    assert.equal(seen(), before);
+  });
+
   test("more than one Host header gets 400 invalid_host, whatever their case", async () => {
     const before = seen();
     for (const hosts of ["Host: public.example\r\nHost: internal.example", "host: internal.example\r\nHOST: public.example"]) {
