@@ -8,6 +8,7 @@ import type { BackendResolver } from "./resolve-backends.ts";
 import { resolveFilters } from "./resolve-filters.ts";
 import type { GatewayDraft } from "./resolve-gateways.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
+import { normalizePath } from "../router/path-normalize.ts";
 
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
 export const DEFAULT_RETRY = { attempts: 1, backoffMs: 25, codes: [502, 503, 504] } as const;
@@ -129,10 +130,11 @@ function resolveMatches(r: Resource, reporter: Reporter, list: Record<string, an
   return list.map((m, i) => {
     const mat = [...at, "matches", i];
     const type = (m["path"]?.["type"] ?? "PathPrefix") as MatchModel["path"]["type"];
-    const value = (m["path"]?.["value"] ?? "/") as string;
+    let value = (m["path"]?.["value"] ?? "/") as string;
     if (type === "RegularExpression") checkRegex(r, reporter, value, [...mat, "path", "value"]);
     else if (!value.startsWith("/")) reporter.error(r, [...mat, "path", "value"], `a ${type} path must start with /`, `write "/${value}"`);
     else if (/[?#]/.test(value)) reporter.error(r, [...mat, "path", "value"], "a path match cannot contain ? or #", "match query parameters with queryParams");
+    else value = normalizedMatchPath(r, reporter, value, [...mat, "path", "value"]);
     const values = (field: "headers" | "queryParams", lower: boolean) => {
       const seen = new Set<string>();
       return ((m[field] ?? []) as { type?: string; name: string; value: string }[]).flatMap((h, j) => {
@@ -155,6 +157,22 @@ function resolveMatches(r: Resource, reporter: Reporter, list: Record<string, an
       source: reporter.source(r, mat),
     };
   });
+}
+
+/**
+ * Requests are routed on their normalised path (docs/proxy.md, "Path normalisation"), so a
+ * match value is normalised the same way; one that changes would otherwise never match.
+ */
+function normalizedMatchPath(r: Resource, reporter: Reporter, value: string, at: Segments): string {
+  const normal = normalizePath(value);
+  if (normal === undefined) {
+    reporter.error(r, at, "every % in a path match must start an escape of two hex digits", "write a literal % as %25");
+    return value;
+  }
+  if (normal !== value) {
+    reporter.warn(r, at, `requests are normalised before routing, so this matches "${normal}"`, `write "${normal}"`);
+  }
+  return normal;
 }
 
 function resolveRule(r: Resource, reporter: Reporter, rule: Record<string, any>, index: number, backends: BackendResolver, directResponses: ReadonlyMap<string, Resource>): RuleModel {

@@ -4,7 +4,7 @@
 import type { IncomingMessage } from "node:http";
 import type { ListenerSettings } from "../config/model.ts";
 import type { ExchangeFacts } from "./exchange.ts";
-import { normalizePath } from "./path-normalize.ts";
+import { alternateReading, normalizePath } from "../router/path-normalize.ts";
 
 /** Mutable twin of ExchangeFacts; the Exchange constructor copies it, so one instance serves every request. */
 export type MutableFacts = { -readonly [K in keyof ExchangeFacts]: ExchangeFacts[K] };
@@ -20,8 +20,12 @@ export interface RequestFacts extends MutableFacts {
    * 9112 §3.2.2 has a proxy replace the received Host with it), else the Host header.
    */
   hostHeader: string | undefined;
-  /** The path would resolve elsewhere if its escaped or back slashes were read as `/`. */
-  ambiguousPath: boolean;
+  /** The path holds a `%` that starts no two-hex-digit escape. */
+  badEscape: boolean;
+  /** The path as servers that decode `%2F` or drop `;params` read it, when that differs. */
+  alternatePath: string | undefined;
+  /** The host to route on is not a valid authority: empty in an absolute-form target, or a bad port. */
+  badHost: boolean;
 }
 
 export function newRequestFacts(): RequestFacts {
@@ -39,7 +43,9 @@ export function newRequestFacts(): RequestFacts {
     routeHost: "",
     target: "/",
     hostHeader: undefined,
-    ambiguousPath: false,
+    badEscape: false,
+    alternatePath: undefined,
+    badHost: false,
   };
 }
 
@@ -53,6 +59,7 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
 
   let url = req.url ?? "/";
   let host = headers.host;
+  let absoluteForm = false;
   if (url.charCodeAt(0) !== 47 && url !== "*") {
     // absolute-form (`GET http://host/path`): the authority in the target wins over Host.
     const authorityStart = url.indexOf("://");
@@ -64,6 +71,7 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
       // userinfo (`user:pass@`) is a credential: it never becomes the host we route or report.
       const authority = url.slice(authorityStart + 3, end);
       host = authority.slice(authority.lastIndexOf("@") + 1);
+      absoluteForm = true;
       url = pathStart < 0 ? `/${url.slice(end)}` : url.slice(pathStart);
     }
   }
@@ -74,12 +82,14 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   // Routing, telemetry and the upstream all see the normalised path, so no two of them can
   // disagree on which resource was asked for.
   const normal = normalizePath(path);
-  into.ambiguousPath = normal === undefined;
+  into.badEscape = normal === undefined;
   into.path = normal ?? path;
+  into.alternatePath = normal === undefined ? undefined : alternateReading(normal);
   if (into.path !== path) into.target = q < 0 ? into.path : `${into.path}${url.slice(q)}`;
 
   into.routeHost = host === undefined ? "" : routeHostOf(host);
   into.hostHeader = host;
+  into.badHost = host !== undefined && !isValidAuthority(host, absoluteForm);
 
   let scheme: "http" | "https" = "http";
   let authority = host;
@@ -127,6 +137,27 @@ export function routeHostOf(host: string): string {
   name = stripBrackets(name);
   if (name.charCodeAt(name.length - 1) === 46) name = name.slice(0, -1);
   return name.toLowerCase();
+}
+
+/**
+ * RFC 9110 §4.2.1 / RFC 3986 §3.2: an http authority names a host, and its port, when
+ * present, is a number from 1 to 65535 (an empty port is allowed). An empty Host header is
+ * legal for origin-form requests (RFC 9112 §3.2); an empty host in an absolute-form target
+ * is not.
+ */
+function isValidAuthority(authority: string, absoluteForm: boolean): boolean {
+  if (authority === "") return !absoluteForm;
+  const colon = portColon(authority);
+  if (colon === 0) return false;
+  if (colon < 0 || colon === authority.length - 1) return true;
+  const port = authority.slice(colon + 1);
+  if (port.length > 5) return false;
+  for (let i = 0; i < port.length; i++) {
+    const code = port.charCodeAt(i);
+    if (code < 48 || code > 57) return false;
+  }
+  const n = Number(port);
+  return n >= 1 && n <= 65535;
 }
 
 /** Index of the `:` before a port, or -1; IPv6 literals are bracketed. */

@@ -12,7 +12,7 @@ import { ErrorType, Flag, addFlag, errorBody, sendError, writeJson } from "./err
 import { Exchange } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, readRequestFacts } from "./facts.ts";
 import { Failure } from "./failures.ts";
-import { requestRefusal } from "./request-checks.ts";
+import { routeRequest } from "./request-checks.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import { GuardedTelemetry, type HookWarnSink } from "./guarded-telemetry.ts";
 import type { UpstreamPools } from "./pools.ts";
@@ -101,16 +101,19 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     const exchange = new Exchange(req, res, plan, listener, startTimeMs, startPerfMs, facts);
     (res as TrackedResponse)[kExchange] = exchange;
 
-    const refusal = requestRefusal(req, facts);
-    const match = refusal === undefined ? listener.router.match(facts.routeHost, exchange.method, exchange.path, exchange.query, req.headers) : undefined;
+    const routed = routeRequest(req, facts, listener.router);
+    const match = routed instanceof Failure ? undefined : routed;
     exchange.match = match;
     telemetry.requestStart(exchange);
 
-    if (refusal !== undefined) {
+    if (routed instanceof Failure) {
       res.shouldKeepAlive = false;
-      refuse(exchange, refusal, refusal.message);
+      refuse(exchange, routed, routed.message);
       return;
     }
+    // An Upgrade header here is an upgrade node did not perform (h2c declined, or no
+    // `Connection: upgrade`); node drops what a client pipelines behind a declined upgrade.
+    if (req.headers.upgrade !== undefined) res.shouldKeepAlive = false;
     if (match === undefined) {
       refuse(exchange, noRoute, `no route matches host ${facts.routeHost || "(none)"} path ${exchange.path}`);
       return;

@@ -4,7 +4,7 @@
 import http from "node:http";
 import type { ListenerSettings } from "../config/model.ts";
 import type { ProxyHandlers } from "./handler.ts";
-import { isH2cUpgrade } from "./request-checks.ts";
+import { forwardedUpgrade } from "./request-checks.ts";
 
 export type { ProxyHandlers } from "./handler.ts";
 
@@ -25,8 +25,8 @@ export function createListenerServer(settings: ListenerSettings, handlers: Proxy
       // A missing Host is answered by the proxy with a JSON 400, not by node's plain one.
       requireHostHeader: false,
       noDelay: true,
-      // An h2c upgrade is a plain request the client also offers to speak HTTP/2 on; the
-      // gateway declines the offer and proxies the request, body included.
+      // An upgrade offering only h2c is a plain request the client also offers to speak
+      // HTTP/2 on; the gateway declines the offer and proxies the request, body included.
       shouldUpgradeCallback: acceptsUpgrade,
     },
     handlers.request,
@@ -43,7 +43,7 @@ export function createListenerServer(settings: ListenerSettings, handlers: Proxy
 }
 
 function acceptsUpgrade(req: http.IncomingMessage): boolean {
-  return !isH2cUpgrade(req);
+  return forwardedUpgrade(req.headers.upgrade) !== undefined;
 }
 
 /** Applies (re)loaded settings to a running server; new values govern new checks and connections. */

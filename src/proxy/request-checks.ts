@@ -1,13 +1,16 @@
 // Checks on the request line and headers that node's HTTP/1 parser leaves to the server,
-// made before routing so that a malformed request can neither pick a route nor reach an
-// upstream in a form the client did not mean. The common request pays a few property reads
-// and one short loop over the raw header names.
+// made before and during routing so that a malformed or ambiguous request can neither pick a
+// route nor reach an upstream in a form the client did not mean. The common request pays a
+// few property reads and one short loop over the raw header names.
 import type { IncomingMessage } from "node:http";
+import type { CompiledMatch, Router } from "../plan/types.ts";
 import type { RequestFacts } from "./facts.ts";
 import { Failure } from "./failures.ts";
 
+const badRequest = (code: string, message: string): Failure => new Failure("400", "", 400, code, message, false, false);
+
 export const RequestRefusals = {
-  framing: new Failure("400", "", 400, "invalid_framing", "a request must not carry both Content-Length and Transfer-Encoding", false, false),
+  framing: badRequest("invalid_framing", "a request must not carry both Content-Length and Transfer-Encoding"),
   transferCoding: new Failure(
     "501",
     "",
@@ -17,18 +20,16 @@ export const RequestRefusals = {
     false,
     false,
   ),
-  fragment: new Failure("400", "", 400, "invalid_target", "the request target must not contain a fragment (#)", false, false),
-  ambiguousPath: new Failure(
-    "400",
-    "",
-    400,
+  fragment: badRequest("invalid_target", "the request target must not contain a fragment (#)"),
+  target: badRequest("invalid_target", "the request target must be an absolute path, an absolute URI, or * for OPTIONS"),
+  badEscape: badRequest("invalid_path", "every % in the path must start an escape of two hex digits"),
+  ambiguousPath: badRequest(
     "invalid_path",
-    "the path resolves elsewhere when its escaped slashes (%2F, %5C) or backslashes are read as /",
-    false,
-    false,
+    "the path picks another route when its escaped slashes (%2F, %5C) are decoded or its ;parameters dropped",
   ),
-  missingHost: new Failure("400", "", 400, "missing_host", "an HTTP/1.1 request needs a Host header", false, false),
-  duplicateHost: new Failure("400", "", 400, "invalid_host", "a request must not carry more than one Host header", false, false),
+  missingHost: badRequest("missing_host", "an HTTP/1.1 request needs a Host header"),
+  duplicateHost: badRequest("invalid_host", "a request must not carry more than one Host header"),
+  badHost: badRequest("invalid_host", "the host must be non-empty with a port from 1 to 65535"),
   expectation: new Failure("417", "", 417, "expectation_failed", "the only expectation the gateway meets is 100-continue", false, false),
 } as const;
 
@@ -45,7 +46,8 @@ export function requestRefusal(req: IncomingMessage, facts: RequestFacts): Failu
   // A fragment is never sent in a request (RFC 9110 §7.1); routing on `/admin#x` as if it
   // were a path other than `/admin` would let it past a PathPrefix rule.
   if (req.url !== undefined && req.url.indexOf("#") >= 0) return RequestRefusals.fragment;
-  if (facts.ambiguousPath) return RequestRefusals.ambiguousPath;
+  if (facts.path.charCodeAt(0) !== 47 && !(facts.path === "*" && facts.method === "OPTIONS")) return RequestRefusals.target;
+  if (facts.badEscape) return RequestRefusals.badEscape;
   if (headers.host === undefined) {
     if (req.httpVersionMinor === 1) return RequestRefusals.missingHost;
   } else if (hostLines(req.rawHeaders) > 1) {
@@ -53,9 +55,26 @@ export function requestRefusal(req: IncomingMessage, facts: RequestFacts): Failu
     // behind us might pick another, so the request is ambiguous.
     return RequestRefusals.duplicateHost;
   }
+  if (facts.badHost) return RequestRefusals.badHost;
   const expect = headers.expect;
   if (expect !== undefined && req.httpVersionMinor === 1 && expect.trim().toLowerCase() !== "100-continue") return RequestRefusals.expectation;
   return undefined;
+}
+
+/**
+ * The request's route; a refusal when it is malformed, or when the path's other reading
+ * (alternateReading in path-normalize.ts) picks another rule: then a server that decodes
+ * `%2F` or drops `;params` would serve a resource the matched rule does not guard.
+ */
+export function routeRequest(req: IncomingMessage, facts: RequestFacts, router: Router): CompiledMatch | Failure | undefined {
+  const refusal = requestRefusal(req, facts);
+  if (refusal !== undefined) return refusal;
+  const match = router.match(facts.routeHost, facts.method, facts.path, facts.query, req.headers);
+  const alternate = facts.alternatePath;
+  if (alternate !== undefined && router.match(facts.routeHost, facts.method, alternate, facts.query, req.headers)?.rule !== match?.rule) {
+    return RequestRefusals.ambiguousPath;
+  }
+  return match;
 }
 
 /**
@@ -66,10 +85,20 @@ export function expectsContinue(req: IncomingMessage): boolean {
   return req.headers.expect !== undefined && req.httpVersionMinor === 1;
 }
 
-/** The `h2c` upgrade (RFC 7540 §3.2) is optional: it is forwarded as the plain HTTP/1.1 request it also is. */
-export function isH2cUpgrade(req: IncomingMessage): boolean {
-  const upgrade = req.headers.upgrade;
-  return upgrade !== undefined && upgrade.trim().toLowerCase() === "h2c";
+/**
+ * The protocols of an Upgrade header the gateway forwards: every token but `h2c`. The h2c
+ * upgrade (RFC 7540 §3.2) is optional and is declined, so that a client cannot open an
+ * unrouted HTTP/2 connection to the upstream through us; undefined when nothing is left.
+ */
+export function forwardedUpgrade(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.indexOf(",") < 0) return isH2c(value) ? undefined : value;
+  const kept = value.split(",").filter((token) => token.trim() !== "" && !isH2c(token));
+  return kept.length === 0 ? undefined : kept.map((token) => token.trim()).join(", ");
+}
+
+function isH2c(token: string): boolean {
+  return token.trim().toLowerCase() === "h2c";
 }
 
 function isChunkedAlone(value: string): boolean {

@@ -15,7 +15,7 @@ import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } f
 import type { ProxyDeps } from "./handler.ts";
 import { isHopByHop } from "./headers.ts";
 import type { PoolEntry } from "./pools.ts";
-import { requestRefusal } from "./request-checks.ts";
+import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { chooseBackend, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
@@ -45,13 +45,13 @@ export function createUpgradeHandler(
     }
     readRequestFacts(req, listener.settings, facts);
     const exchange = new Exchange(req, new ServerResponse(req), plan, listener, startTimeMs, startPerfMs, facts);
-    const refusal = requestRefusal(req, facts);
-    const match = refusal === undefined ? listener.router.match(facts.routeHost, exchange.method, exchange.path, exchange.query, req.headers) : undefined;
+    const routed = routeRequest(req, facts, listener.router);
+    const match = routed instanceof Failure ? undefined : routed;
     exchange.match = match;
     const tunnel = new Tunnel(ctx, exchange, socket as TunnelSocket, head);
     ctx.telemetry.requestStart(exchange);
-    if (refusal !== undefined) {
-      tunnel.refuseWith(refusal);
+    if (routed instanceof Failure) {
+      tunnel.refuseWith(routed);
       return;
     }
     if (match === undefined) {
@@ -70,7 +70,7 @@ export function createUpgradeHandler(
     }
     const backendFilters = proxyFiltersOf(chosen.filters);
     const headers = upstreamHeaders(exchange, facts, ruleFilters, backendFilters);
-    tunnel.connect(chosen.backend, headers, upstreamTarget(facts, match, ruleFilters, backendFilters), String(req.headers.upgrade ?? "websocket"));
+    tunnel.connect(chosen.backend, headers, upstreamTarget(facts, match, ruleFilters, backendFilters), forwardedUpgrade(req.headers.upgrade) ?? "websocket");
   };
 }
 
@@ -89,6 +89,8 @@ class Tunnel implements Dispatcher.DispatchHandler {
   /** Bytes the client socket had moved when the tunnel opened. */
   readBase = 0;
   writtenBase = 0;
+  /** The Upgrade value sent upstream: its 101 must pick one of these. */
+  offered = "";
   /** Response bytes already went to the client. */
   responding = false;
   attemptDone = false;
@@ -146,6 +148,7 @@ class Tunnel implements Dispatcher.DispatchHandler {
   }
 
   connect(backend: CompiledBackend, headers: OutgoingHeaders, path: string, protocol: string): void {
+    this.offered = protocol;
     const endpoint = nextEndpoint(backend)!;
     let entry: PoolEntry;
     try {
@@ -186,6 +189,14 @@ class Tunnel implements Dispatcher.DispatchHandler {
     const upstream = socket as TunnelSocket;
     if (this.ended) {
       upstream.destroy();
+      return;
+    }
+    if (!isOffered(this.offered, headers.upgrade)) {
+      // RFC 9110 §7.8: a 101 switches to a protocol the client asked for. Any other (h2c
+      // above all) would leave an unrouted tunnel to the upstream.
+      upstream.destroy();
+      this.settleAttempt(Failures.protocol.type);
+      this.refuseWith(Failures.protocol);
       return;
     }
     const exchange = this.exchange;
@@ -283,6 +294,15 @@ class Tunnel implements Dispatcher.DispatchHandler {
     exchange.endPerfMs = performance.now();
     this.ctx.telemetry.requestEnd(exchange);
   }
+}
+
+/** The 101's Upgrade names exactly one protocol, and one from the offered list. */
+function isOffered(offered: string, chosen: string | string[] | undefined): boolean {
+  if (typeof chosen !== "string") return false;
+  const protocol = chosen.trim().toLowerCase();
+  if (protocol === "" || protocol === "h2c" || protocol.indexOf(",") >= 0) return false;
+  for (const token of offered.split(",")) if (token.trim().toLowerCase() === protocol) return true;
+  return false;
 }
 
 function onClientClose(this: TunnelSocket): void {

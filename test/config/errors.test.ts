@@ -252,6 +252,14 @@ spec:
   });
 });
 
+describe("path match escapes", () => {
+  test("a % that starts no escape is an error", () => {
+    assert.deepEqual(errors(route("  - matches:\n    - path: {type: Exact, value: /bad%zz}\n    backendRefs:\n    - {name: svc, port: 80}\n")), [
+      "t.yaml:21:34: spec.rules[0].matches[0].path.value: every % in a path match must start an escape of two hex digits (hint: write a literal % as %25)",
+    ]);
+  });
+});
+
 describe("warnings", () => {
   test("a route whose sectionName matches no listener attaches nowhere", () => {
     const text = route("  - backendRefs:\n    - {name: svc, port: 80}\n").replace("  - name: gw\n", "  - name: gw\n    sectionName: htp\n");
@@ -261,6 +269,14 @@ describe("warnings", () => {
       "t.yaml:18:3: spec.parentRefs: warning: the route attaches to no gateway listener and serves no traffic",
     ].sort((a, b) => Number(a.split(":")[1]) - Number(b.split(":")[1])));
     assert.deepEqual(result.config?.routes, []);
+  });
+
+  test("a path match that normalisation changes is matched in its normal form, with a warning", () => {
+    const text = route("  - matches:\n    - path: {type: PathPrefix, value: /caf%c3%a9//x/.}\n    backendRefs:\n    - {name: svc, port: 80}\n");
+    assert.deepEqual(warnings(text), [
+      't.yaml:21:39: spec.rules[0].matches[0].path.value: warning: requests are normalised before routing, so this matches "/caf%C3%A9/x/" (hint: write "/caf%C3%A9/x/")',
+    ]);
+    assert.deepEqual(load(text).config?.routes[0]?.rules[0]?.matches[0]?.path, { type: "PathPrefix", value: "/caf%C3%A9/x/" });
   });
 
   test("allowedRoutes Same rejects a route from another namespace", () => {

@@ -12,6 +12,9 @@ import { GATEWAY_YAML, type GatewayUnderTest, backendYaml, ref, startGateway } f
 let pub: TestUpstream;
 let internal: TestUpstream;
 let gw: GatewayUnderTest;
+/** An upstream that answers every upgrade with `101 Upgrade: h2c`, and the request heads it read. */
+let h2cUpstream: net.Server;
+const h2cHeads: string[] = [];
 
 const hostRoute = (name: string, hostname: string, rules: string): string => `---
 apiVersion: gateway.networking.k8s.io/v1
@@ -33,7 +36,10 @@ const config = (): string =>
           extensionRef: {group: gateway.kgateway.dev, kind: DirectResponse, name: forbidden}
     - backendRefs: [${ref("pub")}]
 `,
-  )}${hostRoute("internal", "internal.example", `    - backendRefs: [${ref("internal")}]\n`)}---
+  )}${hostRoute("internal", "internal.example", `    - backendRefs: [${ref("internal")}]\n`)}${backendYaml(
+    "h2c",
+    (h2cUpstream.address() as net.AddressInfo).port,
+  )}${hostRoute("h2c", "h2c.example", `    - backendRefs: [${ref("h2c")}]\n`)}---
 apiVersion: gateway.kgateway.dev/v1alpha1
 kind: DirectResponse
 metadata: {name: forbidden, namespace: default}
@@ -45,6 +51,18 @@ spec:
 before(async () => {
   pub = await startUpstream("pub");
   internal = await startUpstream("internal");
+  h2cUpstream = net.createServer((socket) => {
+    let head = "";
+    socket.setEncoding("latin1");
+    socket.on("error", () => {});
+    socket.on("data", (chunk: string) => {
+      head += chunk;
+      if (!head.includes("\r\n\r\n")) return;
+      h2cHeads.push(head.toLowerCase());
+      socket.write("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
+    });
+  });
+  await new Promise<void>((resolve) => h2cUpstream.listen(0, "127.0.0.1", resolve));
   gw = await startGateway(config());
 });
 
@@ -52,6 +70,7 @@ after(async () => {
   await gw?.close();
   await pub?.close();
   await internal?.close();
+  await new Promise((resolve) => h2cUpstream?.close(resolve));
 });
 
 interface RawReply {
@@ -140,14 +159,62 @@ describe("request checks before routing", () => {
     assert.equal(echoed(encodedSlash).url, "/api/group%2Fproject", "an escaped slash in an identifier is kept");
   });
 
-  test("a path that resolves elsewhere when its escaped or back slashes are read as / gets 400 invalid_path", async () => {
+  test("a path whose other reading (escaped slashes decoded, ;params dropped) picks another rule gets 400 invalid_path", async () => {
     const before = seen();
-    for (const target of ["/public/..%2Fadmin", "/public/..%5cadmin", "/public\\..\\admin"]) {
+    for (const target of ["/public/..%2Fadmin", "/public/..%5cadmin", "/admin%2Fsecret", "/admin%5Csecret", "/admin;x/secret", "/public/..;/admin"]) {
       const reply = await exchange(`GET ${target} HTTP/1.1\r\nHost: public.example\r\n\r\n`);
       assert.equal(reply.status, 400, target);
       assert.equal(errorCode(reply), "invalid_path", target);
     }
     assert.equal(seen(), before);
+    // The same shapes are forwarded when both readings pick the same rule.
+    for (const target of ["/files/a%2Fb", "/api;jsessionid=1/x"]) {
+      const reply = await exchange(`GET ${target} HTTP/1.1\r\nHost: public.example\r\n\r\n`);
+      assert.equal(reply.status, 200, target);
+      assert.equal(echoed(reply).url, target);
+    }
+  });
+
+  test("a backslash is read as / (as Envoy does), so it cannot hide a dot segment", async () => {
+    const reply = await exchange("GET /public\\..\\admin HTTP/1.1\r\nHost: public.example\r\n\r\n");
+    assert.equal(reply.status, 403);
+  });
+
+  test("a % that starts no escape gets 400 invalid_path: it could mint an escape the upstream decodes", async () => {
+    const before = seen();
+    for (const target of ["/public/%2%65%2%65/admin", "/%%32%65%%32%65/admin", "/x%zz", "/x%4"]) {
+      const reply = await exchange(`GET ${target} HTTP/1.1\r\nHost: public.example\r\n\r\n`);
+      assert.equal(reply.status, 400, target);
+      assert.equal(errorCode(reply), "invalid_path", target);
+    }
+    assert.equal(seen(), before);
+  });
+
+  test("a target that is neither an absolute path nor an absolute URI gets 400 invalid_target; OPTIONS * is routed", async () => {
+    const reply = await exchange("GET */../admin HTTP/1.1\r\nHost: public.example\r\n\r\n");
+    assert.equal(reply.status, 400);
+    assert.equal(errorCode(reply), "invalid_target");
+    const star = await exchange("OPTIONS * HTTP/1.1\r\nHost: public.example\r\n\r\n");
+    assert.equal(star.status, 404, "asterisk-form reaches the router, which has no rule for it");
+    assert.equal(errorCode(star), "no_route");
+  });
+
+  test("an empty host in an absolute-form target, or a port outside 1-65535, gets 400 invalid_host", async () => {
+    const before = seen();
+    for (const request of [
+      "GET http:///p HTTP/1.1\r\nHost: public.example",
+      "GET http://:80/p HTTP/1.1\r\nHost: public.example",
+      "GET http://public.example:99999/p HTTP/1.1\r\nHost: public.example",
+      "GET /p HTTP/1.1\r\nHost: public.example:0",
+      "GET /p HTTP/1.1\r\nHost: public.example:8o",
+    ]) {
+      const reply = await exchange(`${request}\r\n\r\n`);
+      assert.equal(reply.status, 400, request);
+      assert.equal(errorCode(reply), "invalid_host", request);
+    }
+    assert.equal(seen(), before);
+    const emptyPort = await exchange("GET /p HTTP/1.1\r\nHost: public.example:\r\n\r\n");
+    assert.equal(emptyPort.status, 200, "an empty port is allowed (RFC 3986 §3.2.3)");
   });
 
   test("more than one Host header gets 400 invalid_host, whatever their case", async () => {
@@ -238,6 +305,27 @@ describe("request checks before routing", () => {
     assert.equal(got.headers.upgrade, undefined);
     assert.equal(got.headers["http2-settings"], undefined);
     assert.doesNotMatch(got.headers.connection ?? "", /upgrade/i);
+  });
+
+  test("a declined h2c upgrade closes the connection after its response: node drops what was pipelined behind it", async () => {
+    const reply = await exchange(
+      "GET /p HTTP/1.1\r\nHost: public.example\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\nGET /second HTTP/1.1\r\nHost: public.example\r\n\r\n",
+    );
+    assert.equal(reply.status, 200);
+    assert.match(reply.headers, /\r\nconnection: close/);
+  });
+
+  test("h2c is stripped from an Upgrade list, and a 101 to a protocol the client did not offer gets 502", async () => {
+    const mixed = await exchange(
+      "GET /ws HTTP/1.1\r\nHost: h2c.example\r\nConnection: Upgrade\r\nUpgrade: websocket, h2c\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    assert.match(h2cHeads.at(-1) ?? "", /\r\nupgrade: websocket\r\n/, "only websocket is offered upstream");
+    assert.equal(mixed.status, 502, "the upstream's 101 to h2c is not relayed");
+    assert.equal(errorCode(mixed), "upstream_protocol_error");
+    const other = await exchange("GET /x HTTP/1.1\r\nHost: h2c.example\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n");
+    assert.match(h2cHeads.at(-1) ?? "", /\r\nupgrade: foo\r\n/);
+    assert.equal(other.status, 502);
+    assert.equal(errorCode(other), "upstream_protocol_error");
   });
 
   test("a WebSocket upgrade is checked the same way: duplicate Host gets 400 before any upstream", async () => {
