@@ -1,6 +1,7 @@
 // Answers for requests node's parser or timers reject before (or while) a handler runs:
 // oversized headers → 431, slow or stalled requests → 408, malformed framing (both
-// Content-Length and Transfer-Encoding, bad chunking) → 400. Always JSON, always closing.
+// Content-Length and Transfer-Encoding, bad chunking) → 400, the HTTP/2 preface → 505.
+// Always JSON, always closing.
 import type { Duplex } from "node:stream";
 import { rawErrorResponse } from "./errors.ts";
 import { type MarkedResponse, kCutByProxy, kExchange } from "./marks.ts";
@@ -66,6 +67,12 @@ export function clientErrorResponse(code: string | undefined, reason: string | u
       return {
         status: 408,
         text: rawErrorResponse(408, "Request Timeout", "request_timeout", "the request was not received within the listener's time limit"),
+      };
+    case "HPE_PAUSED_H2_UPGRADE":
+      // The HTTP/2 connection preface (prior knowledge); listeners speak HTTP/1.1 only.
+      return {
+        status: 505,
+        text: rawErrorResponse(505, "HTTP Version Not Supported", "unsupported_http_version", "this listener speaks HTTP/1.1; HTTP/2 with prior knowledge is not supported"),
       };
     case "HPE_INVALID_TRANSFER_ENCODING":
     case "HPE_UNEXPECTED_CONTENT_LENGTH":

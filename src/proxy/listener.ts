@@ -37,6 +37,9 @@ export function createListenerServer(settings: ListenerSettings, handlers: Proxy
   // Without it node answers other expectations with a bare 417 that no telemetry sees.
   server.on("checkExpectation", handlers.request);
   server.on("upgrade", handlers.upgrade);
+  // Without a listener node closes a CONNECT without a word; the upgrade path answers it
+  // (501) with telemetry like any refused request.
+  server.on("connect", handlers.upgrade);
   server.on("clientError", handlers.clientError);
   applyListenerSettings(server, settings);
   return server;

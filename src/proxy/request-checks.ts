@@ -30,11 +30,13 @@ export const RequestRefusals = {
   missingHost: badRequest("missing_host", "an HTTP/1.1 request needs a Host header"),
   duplicateHost: badRequest("invalid_host", "a request must not carry more than one Host header"),
   badHost: badRequest("invalid_host", "the host must be non-empty with a port from 1 to 65535"),
+  connect: new Failure("501", "", 501, "unsupported_method", "the gateway does not tunnel CONNECT", false, false),
   expectation: new Failure("417", "", 417, "expectation_failed", "the only expectation the gateway meets is 100-continue", false, false),
 } as const;
 
 /** Why this request is refused before routing, or undefined when it may be routed. */
 export function requestRefusal(req: IncomingMessage, facts: RequestFacts): Failure | undefined {
+  if (facts.method === "CONNECT") return RequestRefusals.connect;
   const headers = req.headers;
   const transferEncoding = headers["transfer-encoding"];
   if (transferEncoding !== undefined) {

@@ -7,6 +7,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { noopTelemetry } from "../../src/telemetry/hooks.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, backendYaml, ref, startGateway } from "./harness.ts";
 
 let pub: TestUpstream;
@@ -15,6 +17,8 @@ let gw: GatewayUnderTest;
 /** An upstream that answers every upgrade with `101 Upgrade: h2c`, and the request heads it read. */
 let h2cUpstream: net.Server;
 const h2cHeads: string[] = [];
+/** What the telemetry hooks saw at each request's end. */
+const ended: { method: string; status: number; errorType: string | undefined }[] = [];
 
 const hostRoute = (name: string, hostname: string, rules: string): string => `---
 apiVersion: gateway.networking.k8s.io/v1
@@ -63,7 +67,12 @@ before(async () => {
     });
   });
   await new Promise<void>((resolve) => h2cUpstream.listen(0, "127.0.0.1", resolve));
-  gw = await startGateway(config());
+  gw = await startGateway(config(), {
+    ...noopTelemetry,
+    onRequestEnd(exchange) {
+      ended.push({ method: exchange.method, status: exchange.status, errorType: exchange.errorType });
+    },
+  });
 });
 
 after(async () => {
@@ -131,6 +140,16 @@ function echoed(reply: RawReply): { url: string; headers: Record<string, string>
 }
 
 const seen = (): number => pub.requests.length + internal.requests.length;
+
+/** Resolves once the telemetry hooks ended a request with this method and status. */
+async function telemetryEnded(method: string, status: number): Promise<{ errorType: string | undefined }> {
+  for (let i = 0; i < 200; i++) {
+    const hit = ended.find((e) => e.method === method && e.status === status);
+    if (hit !== undefined) return hit;
+    await sleep(10);
+  }
+  throw new Error(`no request ${method} ${status} reached onRequestEnd; saw ${JSON.stringify(ended)}`);
+}
 
 describe("request checks before routing", () => {
   test("a #fragment in the target gets 400 and cannot slip past a PathPrefix rule", async () => {
@@ -264,6 +283,7 @@ describe("request checks before routing", () => {
     );
     assert.equal(reply.status, 501);
     assert.equal(errorCode(reply), "unsupported_transfer_coding");
+    assert.equal((await telemetryEnded("POST", 501)).errorType, "501");
     assert.match(reply.headers, /\r\nconnection: close/);
     assert.equal(seen(), before);
     // The control: chunked alone, in any case, is forwarded with its body.
@@ -293,6 +313,7 @@ describe("request checks before routing", () => {
     assert.equal(reply.status, 417);
     assert.equal(errorCode(reply), "expectation_failed");
     assert.equal(seen(), before);
+    assert.equal((await telemetryEnded("POST", 417)).errorType, undefined, "a 4xx is the client's error: no error.type");
   });
 
   test("an h2c upgrade is declined: the request and its body are proxied as HTTP/1.1 without the upgrade headers", async () => {
@@ -326,6 +347,21 @@ describe("request checks before routing", () => {
     assert.match(h2cHeads.at(-1) ?? "", /\r\nupgrade: foo\r\n/);
     assert.equal(other.status, 502);
     assert.equal(errorCode(other), "upstream_protocol_error");
+  });
+
+  test("CONNECT gets 501 with a JSON body instead of a silently closed socket", async () => {
+    const before = seen();
+    const reply = await exchange("CONNECT public.example:443 HTTP/1.1\r\nHost: public.example:443\r\n\r\n");
+    assert.equal(reply.status, 501);
+    assert.equal(errorCode(reply), "unsupported_method");
+    assert.equal(seen(), before);
+    assert.equal((await telemetryEnded("CONNECT", 501)).errorType, "501", "the refusal is reported like any request");
+  });
+
+  test("the HTTP/2 connection preface gets 505 unsupported_http_version", async () => {
+    const reply = await exchange("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    assert.equal(reply.status, 505);
+    assert.equal(errorCode(reply), "unsupported_http_version");
   });
 
   test("a WebSocket upgrade is checked the same way: duplicate Host gets 400 before any upstream", async () => {
