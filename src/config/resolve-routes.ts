@@ -8,7 +8,7 @@ import type { BackendResolver } from "./resolve-backends.ts";
 import { resolveFilters } from "./resolve-filters.ts";
 import type { GatewayDraft } from "./resolve-gateways.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
-import { normalizePath } from "../router/path-normalize.ts";
+import { alternateReading, normalizePath } from "../router/path-normalize.ts";
 
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
 export const DEFAULT_RETRY = { attempts: 1, backoffMs: 25, codes: [502, 503, 504] } as const;
@@ -169,8 +169,21 @@ function normalizedMatchPath(r: Resource, reporter: Reporter, value: string, at:
     reporter.error(r, at, "every % in a path match must start an escape of two hex digits", "write a literal % as %25");
     return value;
   }
+  if (/\/\.\.?(\/|$)/.test(value.replaceAll("\\", "/"))) {
+    // Resolving `..` would move the match elsewhere (`/internal/..` is `/`, every path).
+    reporter.error(r, at, "a path match cannot contain . or .. segments", `write "${normal}" if that is the path meant`);
+    return value;
+  }
   if (normal !== value) {
     reporter.warn(r, at, `requests are normalised before routing, so this matches "${normal}"`, `write "${normal}"`);
+  }
+  if (alternateReading(normal) !== undefined) {
+    reporter.warn(
+      r,
+      at,
+      "servers that decode %2F or drop ;parameters read this path differently; its requests get 400 invalid_path unless that reading picks the same rule",
+      "match the path without %2F, %5C or ;",
+    );
   }
   return normal;
 }

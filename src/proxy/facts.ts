@@ -4,7 +4,7 @@
 import type { IncomingMessage } from "node:http";
 import type { ListenerSettings } from "../config/model.ts";
 import type { ExchangeFacts } from "./exchange.ts";
-import { alternateReading, normalizePath } from "../router/path-normalize.ts";
+import { alternateReading, normalizePath, pathNeedsWork } from "../router/path-normalize.ts";
 
 /** Mutable twin of ExchangeFacts; the Exchange constructor copies it, so one instance serves every request. */
 export type MutableFacts = { -readonly [K in keyof ExchangeFacts]: ExchangeFacts[K] };
@@ -81,10 +81,11 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   into.query = q < 0 ? "" : url.slice(q + 1);
   // Routing, telemetry and the upstream all see the normalised path, so no two of them can
   // disagree on which resource was asked for.
-  const normal = normalizePath(path);
+  const work = pathNeedsWork(path);
+  const normal = work ? normalizePath(path) : path;
   into.badEscape = normal === undefined;
   into.path = normal ?? path;
-  into.alternatePath = normal === undefined ? undefined : alternateReading(normal);
+  into.alternatePath = work && normal !== undefined ? alternateReading(normal) : undefined;
   if (into.path !== path) into.target = q < 0 ? into.path : `${into.path}${url.slice(q)}`;
 
   into.routeHost = host === undefined ? "" : routeHostOf(host);
@@ -147,6 +148,10 @@ export function routeHostOf(host: string): string {
  */
 function isValidAuthority(authority: string, absoluteForm: boolean): boolean {
   if (authority === "") return !absoluteForm;
+  // userinfo never belongs in Host; a bare IPv6 literal must be bracketed (RFC 3986 §3.2.2),
+  // else `a.example:1:2` routes as one host and reads as `a.example` upstream.
+  if (authority.indexOf("@") >= 0) return false;
+  if (authority.charCodeAt(0) !== 91 && authority.indexOf(":") !== authority.lastIndexOf(":")) return false;
   const colon = portColon(authority);
   if (colon === 0) return false;
   if (colon < 0 || colon === authority.length - 1) return true;

@@ -25,7 +25,7 @@ export const RequestRefusals = {
   badEscape: badRequest("invalid_path", "every % in the path must start an escape of two hex digits"),
   ambiguousPath: badRequest(
     "invalid_path",
-    "the path picks another route when its escaped slashes (%2F, %5C) are decoded or its ;parameters dropped",
+    "the path picks another route when its escaped slashes (%2F, %5C) are decoded or its ;parameters dropped, or holds both",
   ),
   missingHost: badRequest("missing_host", "an HTTP/1.1 request needs a Host header"),
   duplicateHost: badRequest("invalid_host", "a request must not carry more than one Host header"),
@@ -73,7 +73,12 @@ export function routeRequest(req: IncomingMessage, facts: RequestFacts, router: 
   if (refusal !== undefined) return refusal;
   const match = router.match(facts.routeHost, facts.method, facts.path, facts.query, req.headers);
   const alternate = facts.alternatePath;
-  if (alternate !== undefined && router.match(facts.routeHost, facts.method, alternate, facts.query, req.headers)?.rule !== match?.rule) {
+  if (alternate === undefined) return match;
+  // Servers disagree on the order: nginx decodes %2F and keeps `;`, Tomcat drops `;params`
+  // (up to the next `/` or `;`) before decoding. With both in one path there are more
+  // readings than one; such a path is refused rather than routed on any of them.
+  if (hasEscapedSlash(facts.path) && facts.path.indexOf(";") >= 0) return RequestRefusals.ambiguousPath;
+  if (router.match(facts.routeHost, facts.method, alternate, facts.query, req.headers)?.rule !== match?.rule) {
     return RequestRefusals.ambiguousPath;
   }
   return match;
@@ -97,6 +102,10 @@ export function forwardedUpgrade(value: string | undefined): string | undefined 
   if (value.indexOf(",") < 0) return isH2c(value) ? undefined : value;
   const kept = value.split(",").filter((token) => token.trim() !== "" && !isH2c(token));
   return kept.length === 0 ? undefined : kept.map((token) => token.trim()).join(", ");
+}
+
+function hasEscapedSlash(path: string): boolean {
+  return path.indexOf("%2F") >= 0 || path.indexOf("%5C") >= 0;
 }
 
 function isH2c(token: string): boolean {

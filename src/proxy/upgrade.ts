@@ -115,7 +115,7 @@ class Tunnel implements Dispatcher.DispatchHandler {
     const text = rawErrorResponse(status, reason, code, message);
     exchange.bytesSent += Buffer.byteLength(text);
     this.responding = true;
-    this.client.end(text);
+    this.endClient(text);
   }
 
   refuseWith(failure: Failure): void {
@@ -144,7 +144,7 @@ class Tunnel implements Dispatcher.DispatchHandler {
     this.responding = true;
     this.client.write(statusLine(status, reasonPhrase(status)) + headerLines(headers) + "\r\n");
     if (body !== undefined) exchange.bytesSent += body.length;
-    this.client.end(body);
+    this.endClient(body);
   }
 
   connect(backend: CompiledBackend, headers: OutgoingHeaders, path: string, protocol: string): void {
@@ -257,7 +257,7 @@ class Tunnel implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.settleAttempt(undefined);
-    this.client.end();
+    this.endClient(undefined);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
@@ -271,6 +271,16 @@ class Tunnel implements Dispatcher.DispatchHandler {
       return;
     }
     this.refuseWith(failure === Failures.requestBody ? Failures.other : failure);
+  }
+
+  /**
+   * Ends the client socket after a response the gateway wrote or relayed. node applies no
+   * timeout to a socket it handed over, so a client that never closes its side would keep
+   * the connection, and the request's telemetry, open: it gets LINGER_MS to read, then is cut.
+   */
+  endClient(data: string | Buffer | undefined): void {
+    this.client.end(data);
+    setTimeout(destroySocket, LINGER_MS, this.client).unref();
   }
 
   /** The client side closed: stop everything and report once. */
@@ -296,13 +306,33 @@ class Tunnel implements Dispatcher.DispatchHandler {
   }
 }
 
-/** The 101's Upgrade names exactly one protocol, and one from the offered list. */
+/**
+ * The 101's Upgrade names exactly one protocol, and one from the offered list. Versions
+ * (`name/version`) are compared only when both sides give one.
+ */
 function isOffered(offered: string, chosen: string | string[] | undefined): boolean {
   if (typeof chosen !== "string") return false;
   const protocol = chosen.trim().toLowerCase();
-  if (protocol === "" || protocol === "h2c" || protocol.indexOf(",") >= 0) return false;
-  for (const token of offered.split(",")) if (token.trim().toLowerCase() === protocol) return true;
+  if (protocol === "" || protocol.indexOf(",") >= 0 || protocolName(protocol) === "h2c") return false;
+  for (const token of offered.split(",")) if (sameProtocol(token.trim().toLowerCase(), protocol)) return true;
   return false;
+}
+
+function sameProtocol(a: string, b: string): boolean {
+  if (a === b) return true;
+  return (a.indexOf("/") < 0 || b.indexOf("/") < 0) && protocolName(a) === protocolName(b);
+}
+
+function protocolName(protocol: string): string {
+  const slash = protocol.indexOf("/");
+  return slash < 0 ? protocol : protocol.slice(0, slash);
+}
+
+/** How long a client may take to read a response that ends the tunnel before it is cut. */
+const LINGER_MS = 2_000;
+
+function destroySocket(socket: Duplex): void {
+  socket.destroy();
 }
 
 function onClientClose(this: TunnelSocket): void {

@@ -24,6 +24,14 @@ function needsWork(path: string): boolean {
 }
 
 /**
+ * False when normalizePath returns `path` itself and alternateReading has nothing to say:
+ * the common request's whole cost.
+ */
+export function pathNeedsWork(path: string): boolean {
+  return path.charCodeAt(0) === 47 && needsWork(path);
+}
+
+/**
  * `path` normalised (the same string when it already was), or undefined when it holds a `%`
  * that does not start a two-hex-digit escape: decoding around it could mint a new escape
  * (`%2%65` → `%2e`) that the upstream decodes once more. Paths not starting with `/` are

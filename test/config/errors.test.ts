@@ -253,6 +253,12 @@ spec:
 });
 
 describe("path match escapes", () => {
+  test("a . or .. segment is an error: resolving it would widen the match", () => {
+    assert.deepEqual(errors(route("  - matches:\n    - path: {type: PathPrefix, value: /internal/..}\n    backendRefs:\n    - {name: svc, port: 80}\n")), [
+      't.yaml:21:39: spec.rules[0].matches[0].path.value: a path match cannot contain . or .. segments (hint: write "/" if that is the path meant)',
+    ]);
+  });
+
   test("a % that starts no escape is an error", () => {
     assert.deepEqual(errors(route("  - matches:\n    - path: {type: Exact, value: /bad%zz}\n    backendRefs:\n    - {name: svc, port: 80}\n")), [
       "t.yaml:21:34: spec.rules[0].matches[0].path.value: every % in a path match must start an escape of two hex digits (hint: write a literal % as %25)",
@@ -272,11 +278,17 @@ describe("warnings", () => {
   });
 
   test("a path match that normalisation changes is matched in its normal form, with a warning", () => {
-    const text = route("  - matches:\n    - path: {type: PathPrefix, value: /caf%c3%a9//x/.}\n    backendRefs:\n    - {name: svc, port: 80}\n");
+    const text = route("  - matches:\n    - path: {type: PathPrefix, value: /caf%c3%a9//x/}\n    backendRefs:\n    - {name: svc, port: 80}\n");
     assert.deepEqual(warnings(text), [
       't.yaml:21:39: spec.rules[0].matches[0].path.value: warning: requests are normalised before routing, so this matches "/caf%C3%A9/x/" (hint: write "/caf%C3%A9/x/")',
     ]);
     assert.deepEqual(load(text).config?.routes[0]?.rules[0]?.matches[0]?.path, { type: "PathPrefix", value: "/caf%C3%A9/x/" });
+  });
+
+  test("a path match with %2F or ; warns that its requests may be refused", () => {
+    assert.deepEqual(warnings(route("  - matches:\n    - path: {type: Exact, value: /files/a%2Fb}\n    backendRefs:\n    - {name: svc, port: 80}\n")), [
+      "t.yaml:21:34: spec.rules[0].matches[0].path.value: warning: servers that decode %2F or drop ;parameters read this path differently; its requests get 400 invalid_path unless that reading picks the same rule (hint: match the path without %2F, %5C or ;)",
+    ]);
   });
 
   test("allowedRoutes Same rejects a route from another namespace", () => {

@@ -186,6 +186,14 @@ describe("request checks before routing", () => {
       assert.equal(errorCode(reply), "invalid_path", target);
     }
     assert.equal(seen(), before);
+    // %2F and ; together have more than one reading (nginx decodes and keeps `;`; Tomcat
+    // drops `;params` up to the next `/` or `;` before decoding): refused whatever the rules.
+    for (const target of ["/public/..%2Fadmin/..;x%2F..%2Fpublic", "/public/..;%2F..%2Fpublic/admin", "/files/a%2Fb;v=1"]) {
+      const reply = await exchange(`GET ${target} HTTP/1.1\r\nHost: public.example\r\n\r\n`);
+      assert.equal(reply.status, 400, target);
+      assert.equal(errorCode(reply), "invalid_path", target);
+    }
+    assert.equal(seen(), before);
     // The same shapes are forwarded when both readings pick the same rule.
     for (const target of ["/files/a%2Fb", "/api;jsessionid=1/x"]) {
       const reply = await exchange(`GET ${target} HTTP/1.1\r\nHost: public.example\r\n\r\n`);
@@ -226,12 +234,16 @@ describe("request checks before routing", () => {
       "GET http://public.example:99999/p HTTP/1.1\r\nHost: public.example",
       "GET /p HTTP/1.1\r\nHost: public.example:0",
       "GET /p HTTP/1.1\r\nHost: public.example:8o",
+      "GET /p HTTP/1.1\r\nHost: internal.example:1:2",
+      "GET /p HTTP/1.1\r\nHost: user@public.example",
     ]) {
       const reply = await exchange(`${request}\r\n\r\n`);
       assert.equal(reply.status, 400, request);
       assert.equal(errorCode(reply), "invalid_host", request);
     }
     assert.equal(seen(), before);
+    const ipv6 = await exchange("GET /p HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n");
+    assert.equal(ipv6.status, 404, "a bracketed IPv6 host is valid (and has no route here)");
     const emptyPort = await exchange("GET /p HTTP/1.1\r\nHost: public.example:\r\n\r\n");
     assert.equal(emptyPort.status, 200, "an empty port is allowed (RFC 3986 §3.2.3)");
   });
@@ -362,6 +374,28 @@ describe("request checks before routing", () => {
     const reply = await exchange("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
     assert.equal(reply.status, 505);
     assert.equal(errorCode(reply), "unsupported_http_version");
+  });
+
+  test("a refused upgrade is cut even when the client keeps its side open, and its telemetry ends", async () => {
+    const endsBefore = ended.filter((e) => e.method === "CONNECT").length;
+    const socket = net.connect({ port: gw.port, host: "127.0.0.1", allowHalfOpen: true });
+    socket.setEncoding("latin1");
+    let received = "";
+    socket.on("data", (chunk: string) => (received += chunk));
+    socket.on("error", () => {});
+    // Our side is never ended: a client that keeps it open must not keep the request open.
+    const serverClosed = new Promise((resolve) => socket.on("end", resolve));
+    socket.write("CONNECT half-open.example:443 HTTP/1.1\r\nHost: half-open.example:443\r\n\r\n");
+    await serverClosed;
+    assert.match(received, /^HTTP\/1\.1 501 /);
+    for (let i = 0; i < 500 && ended.filter((e) => e.method === "CONNECT").length === endsBefore; i++) await sleep(10);
+    socket.destroy();
+    assert.equal(ended.filter((e) => e.method === "CONNECT").length, endsBefore + 1, "onRequestEnd ran once for the half-open CONNECT");
+  });
+
+  test("a 101 may name the offered protocol with or without a version", async () => {
+    const reply = await exchange("GET /x HTTP/1.1\r\nHost: h2c.example\r\nConnection: Upgrade\r\nUpgrade: h2c/1\r\n\r\n");
+    assert.equal(reply.status, 502, "h2c with a version is still h2c: not upgraded to");
   });
 
   test("a WebSocket upgrade is checked the same way: duplicate Host gets 400 before any upstream", async () => {

@@ -3,7 +3,7 @@
 // escaped slashes or drop `;params`.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { alternateReading, normalizePath } from "../../src/router/path-normalize.ts";
+import { alternateReading, normalizePath, pathNeedsWork } from "../../src/router/path-normalize.ts";
 
 /** No backslash, no `//`, no dot segment, and every escape upper-case hex of a reserved byte. */
 function isNormalForm(path: string): boolean {
@@ -99,4 +99,16 @@ describe("alternateReading", () => {
       assert.equal(alternateReading(input), expected);
     });
   }
+});
+
+describe("pathNeedsWork", () => {
+  test("only paths that normalisation could change or that have another reading need work", () => {
+    for (const path of ["/", "/api/v1/x", "/a.b/c-d_e~f", "*"]) assert.equal(pathNeedsWork(path), false, path);
+    for (const path of ["//a", "/./a", "/a/..", "/.well-known", "/a%20b", "/a;b", "/a\\b"]) assert.equal(pathNeedsWork(path), true, path);
+    // Everything that needs no work is its own normal form with no other reading.
+    for (const path of ["/", "/api/v1/x", "/a.b/c-d_e~f"]) {
+      assert.equal(normalizePath(path), path);
+      assert.equal(alternateReading(path), undefined);
+    }
+  });
 });
