@@ -24,7 +24,10 @@ export interface RequestFacts extends MutableFacts {
   badEscape: boolean;
   /** The path as servers that decode `%2F` or drop `;params` read it, when that differs. */
   alternatePath: string | undefined;
-  /** The host to route on is not a valid authority: empty in an absolute-form target, or a bad port. */
+  /**
+   * The host to route on is not a valid authority: empty in an absolute-form target, with
+   * userinfo, an unbracketed host with several colons, or a port outside 1-65535.
+   */
   badHost: boolean;
 }
 

@@ -29,7 +29,7 @@ export const RequestRefusals = {
   ),
   missingHost: badRequest("missing_host", "an HTTP/1.1 request needs a Host header"),
   duplicateHost: badRequest("invalid_host", "a request must not carry more than one Host header"),
-  badHost: badRequest("invalid_host", "the host must be non-empty with a port from 1 to 65535"),
+  badHost: badRequest("invalid_host", "the host must be a non-empty name or bracketed IP literal, without userinfo, and any port from 1 to 65535"),
   connect: new Failure("501", "", 501, "unsupported_method", "the gateway does not tunnel CONNECT", false, false),
   expectation: new Failure("417", "", 417, "expectation_failed", "the only expectation the gateway meets is 100-continue", false, false),
 } as const;
