@@ -166,7 +166,7 @@ function resolveMatches(r: Resource, reporter: Reporter, list: Record<string, an
 function normalizedMatchPath(r: Resource, reporter: Reporter, value: string, at: Segments): string {
   const normal = normalizePath(value);
   if (normal === undefined) {
-    reporter.error(r, at, "every % in a path match must start an escape of two hex digits", "write a literal % as %25");
+    reporter.error(r, at, "every % in a path match must start an escape of two hex digits other than %00", "write a literal % as %25; requests with %00 in the path are refused");
     return value;
   }
   if (/\/\.\.?(\/|$)/.test(value.replaceAll("\\", "/"))) {

@@ -22,7 +22,7 @@ export const RequestRefusals = {
   ),
   fragment: badRequest("invalid_target", "the request target must not contain a fragment (#)"),
   target: badRequest("invalid_target", "the request target must be an absolute path, an absolute URI, or * for OPTIONS"),
-  badEscape: badRequest("invalid_path", "every % in the path must start an escape of two hex digits"),
+  badEscape: badRequest("invalid_path", "every % in the path must start an escape of two hex digits other than %00"),
   ambiguousPath: badRequest(
     "invalid_path",
     "the path picks another route when its escaped slashes (%2F, %5C) are decoded or its ;parameters dropped, or holds both",

@@ -33,9 +33,10 @@ export function pathNeedsWork(path: string): boolean {
 
 /**
  * `path` normalised (the same string when it already was), or undefined when it holds a `%`
- * that does not start a two-hex-digit escape: decoding around it could mint a new escape
- * (`%2%65` → `%2e`) that the upstream decodes once more. Paths not starting with `/` are
- * left alone.
+ * that does not start a two-hex-digit escape, or an escaped NUL. Decoding around a stray `%`
+ * could mint a new escape (`%2%65` → `%2e`) that the upstream decodes once more; a server
+ * written in C may end the path at a decoded NUL, so `/admin%00` (which no `/admin` prefix
+ * rule matches) would reach it as `/admin`. Paths not starting with `/` are left alone.
  */
 export function normalizePath(path: string): string | undefined {
   if (path.charCodeAt(0) !== 47 || !needsWork(path)) return path;
@@ -74,6 +75,7 @@ function decodeUnreserved(path: string): string | undefined {
     const low = hexValue(path.charCodeAt(at + 2));
     if (high < 0 || low < 0) return undefined;
     const code = high * 16 + low;
+    if (code === 0) return undefined;
     out += path.slice(from, at);
     out += isUnreserved(code) ? String.fromCharCode(code) : path.slice(at, at + 3).toUpperCase();
     from = at + 3;

@@ -261,7 +261,13 @@ describe("path match escapes", () => {
 
   test("a % that starts no escape is an error", () => {
     assert.deepEqual(errors(route("  - matches:\n    - path: {type: Exact, value: /bad%zz}\n    backendRefs:\n    - {name: svc, port: 80}\n")), [
-      "t.yaml:21:34: spec.rules[0].matches[0].path.value: every % in a path match must start an escape of two hex digits (hint: write a literal % as %25)",
+      "t.yaml:21:34: spec.rules[0].matches[0].path.value: every % in a path match must start an escape of two hex digits other than %00 (hint: write a literal % as %25; requests with %00 in the path are refused)",
+    ]);
+  });
+
+  test("an escaped NUL is an error: requests holding one are refused", () => {
+    assert.deepEqual(errors(route("  - matches:\n    - path: {type: PathPrefix, value: /files%00}\n    backendRefs:\n    - {name: svc, port: 80}\n")), [
+      "t.yaml:21:39: spec.rules[0].matches[0].path.value: every % in a path match must start an escape of two hex digits other than %00 (hint: write a literal % as %25; requests with %00 in the path are refused)",
     ]);
   });
 });

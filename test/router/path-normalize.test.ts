@@ -61,6 +61,18 @@ describe("normalizePath", () => {
     });
   }
 
+  // A server written in C may end the path at a decoded NUL: `/admin%00` would reach it as
+  // `/admin` through a rule that `/admin` itself does not match.
+  for (const input of ["/admin%00", "/admin%00/x", "/a/%00"]) {
+    test(`${input} holds an escaped NUL and is refused like a bad escape`, () => {
+      assert.equal(normalizePath(input), undefined);
+    });
+  }
+
+  test("escapes of other control characters are kept, upper-cased", () => {
+    assert.equal(normalizePath("/a%0a%01%7f"), "/a%0A%01%7F");
+  });
+
   test("normalising is idempotent (generated paths over the characters that matter)", () => {
     const alphabet = ["/", ".", "%", "2", "e", "E", "f", "F", "5", "c", "6", "1", "\\", ";", "a", "%2e", "%2F", "%5c", "%61", "..", "//"];
     let seed = 12345;
