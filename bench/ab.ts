@@ -14,16 +14,22 @@
 //   --rounds N                  interleaved rounds (default 4)
 //   --duration S                seconds per round (default 8)
 //   --connections N             closed-loop connections (default 100)
+//   --fixed-rate R              open loop at R req/s instead (3 s warm-up per round, up to 64
+//                               connections, generator in its own process), with direct to
+//                               the upstream measured in every round too: latency added by
+//                               each side, and whether a slow round was the machine
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { armGlobalDeadline, stopAll } from "./lib/children.ts";
-import { machineTicks, mainThreadTicks, processTicks, TICK_US } from "./lib/cpu-ticks.ts";
+import { machineTicks, mainThreadTicks, processTicks, stealPercent, TICK_US } from "./lib/cpu-ticks.ts";
 import { RssSampler } from "./lib/rss.ts";
+import type { FixedRateResult } from "./lib/fixed-rate.ts";
 import { median } from "./lib/stats.ts";
 import { loadProblem, measureThroughput } from "./lib/throughput.ts";
 import { buildPackage } from "./targets/built.ts";
+import { startFixedRateGenerator } from "./targets/fixed-rate-generator.ts";
 import { setChildDeadline, type Launched } from "./targets/launch.ts";
 import { isGatewayMode, parseEnvList, startPeers } from "./targets/peers.ts";
 import { startTollgate } from "./targets/tollgate.ts";
@@ -41,6 +47,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "4" },
     duration: { type: "string", default: "8" },
     connections: { type: "string", default: "100" },
+    "fixed-rate": { type: "string" },
   },
   strict: true,
 });
@@ -50,8 +57,11 @@ if (!isGatewayMode(mode)) throw new Error("--mode must be off, full or blackhole
 const rounds = Number(values.rounds);
 const durationS = Number(values.duration);
 const connections = Number(values.connections);
+const fixedRate = values["fixed-rate"] === undefined ? undefined : Number(values["fixed-rate"]);
+if (fixedRate !== undefined && !(fixedRate > 0)) throw new Error("--fixed-rate must be a positive number of requests per second");
+const FIXED_RATE_WARMUP_S = 3;
 
-const budgetMs = (2 * rounds * (durationS + 2) + 120) * 1000;
+const budgetMs = ((fixedRate === undefined ? 2 : 3) * rounds * (durationS + FIXED_RATE_WARMUP_S + 2) + 120) * 1000;
 armGlobalDeadline(budgetMs);
 setChildDeadline(Date.now() + budgetMs + 30_000);
 const workDir = mkdtempSync(join(tmpdir(), "tollgate-ab-"));
@@ -68,8 +78,12 @@ interface Row {
   readonly mainUserUs: number;
   readonly mainSystemUs: number;
   readonly idleUs: number;
+  /** The hypervisor's steal, % of the machine's CPU time during the round. */
+  readonly stealPct: number;
   readonly peakMB: number;
   readonly problem: string | undefined;
+  /** --fixed-rate only. */
+  readonly latency?: FixedRateResult;
 }
 interface Side {
   readonly name: "A" | "B";
@@ -97,43 +111,85 @@ const sides = [
   await side("B", values.b as string, values["b-env"] as string, bCli),
 ];
 
-for (const s of sides) await measureThroughput(`http://127.0.0.1:${s.gateway.port}/`, { durationS: 3, connections }); // warm-up
+const generator = fixedRate === undefined ? undefined : await startFixedRateGenerator();
+const fixedRateRun = (url: string): Promise<FixedRateResult> =>
+  generator!.measure(url, { rate: fixedRate!, durationS, warmupS: FIXED_RATE_WARMUP_S, connections: 64 });
+const directLatency: FixedRateResult[] = [];
+const latencyText = (r: FixedRateResult): string =>
+  `p50 ${r.p50.toFixed(3)} p99 ${r.p99.toFixed(3)} p99.9 ${r.p999.toFixed(3)} ms, send lag p99 ${r.sendLagP99.toFixed(3)} ms`;
+
+if (generator === undefined) {
+  for (const s of sides) await measureThroughput(`http://127.0.0.1:${s.gateway.port}/`, { durationS: 3, connections }); // warm-up
+}
 for (let round = 1; round <= rounds; round++) {
+  if (generator !== undefined) {
+    const machine0 = machineTicks();
+    const direct = await fixedRateRun(`http://127.0.0.1:${upstream.port}/`);
+    directLatency.push(direct);
+    process.stderr.write(`ab: round ${round} direct: ${latencyText(direct)}, steal ${stealPercent(machine0, machineTicks()).toFixed(1)} %\n`);
+  }
   for (const s of round % 2 === 1 ? sides : [...sides].reverse()) {
+    const url = `http://127.0.0.1:${s.gateway.port}/`;
     const sampler = new RssSampler(s.gateway.pid, 250);
     const [process0, main0, machine0] = [processTicks(s.gateway.pid), mainThreadTicks(s.gateway.pid), machineTicks()];
-    const run = await measureThroughput(`http://127.0.0.1:${s.gateway.port}/`, { durationS, connections });
+    const latency = generator === undefined ? undefined : await fixedRateRun(url);
+    const run = latency === undefined ? await measureThroughput(url, { durationS, connections }) : undefined;
     const [process1, main1, machine1] = [processTicks(s.gateway.pid), mainThreadTicks(s.gateway.pid), machineTicks()];
     sampler.stop();
-    const perRequest = (ticks: number): number => (ticks * TICK_US) / Math.max(1, run.requests);
+    // The fixed-rate generator's ticks include its warm-up's requests.
+    const requests = run?.requests ?? latency!.requests + latency!.warmupRequests;
+    const perRequest = (ticks: number): number => (ticks * TICK_US) / Math.max(1, requests);
     const row: Row = {
-      rps: run.rps,
+      rps: run?.rps ?? latency!.achievedRate,
       cpuUs: perRequest(process1.user + process1.system - process0.user - process0.system),
       mainUserUs: perRequest(main1.user - main0.user),
       mainSystemUs: perRequest(main1.system - main0.system),
       idleUs: perRequest(machine1.idle - machine0.idle),
+      stealPct: stealPercent(machine0, machine1),
       peakMB: sampler.peak(),
-      problem: loadProblem(run),
+      problem: run !== undefined ? loadProblem(run) : latency!.non2xx + latency!.errors + latency!.timeouts > 0 ? "failed requests" : undefined,
+      ...(latency === undefined ? {} : { latency }),
     };
     s.rows.push(row);
     process.stderr.write(
-      `ab: round ${round} ${s.name}: ${Math.round(row.rps)} req/s, ${row.cpuUs.toFixed(1)} µs/req (main thread ${row.mainUserUs.toFixed(1)} user + ${row.mainSystemUs.toFixed(1)} system, machine idle ${row.idleUs.toFixed(1)}), peak ${row.peakMB.toFixed(1)} MB${row.problem === undefined ? "" : `, ${row.problem}`}\n`,
+      `ab: round ${round} ${s.name}: ${Math.round(row.rps)} req/s, ${row.cpuUs.toFixed(1)} µs/req (main thread ${row.mainUserUs.toFixed(1)} user + ${row.mainSystemUs.toFixed(1)} system, machine idle ${row.idleUs.toFixed(1)}, steal ${row.stealPct.toFixed(1)} %), peak ${row.peakMB.toFixed(1)} MB${latency === undefined ? "" : `, ${latencyText(latency)}`}${row.problem === undefined ? "" : `, ${row.problem}`}\n`,
     );
   }
 }
+await generator?.stop();
 
+const load = fixedRate === undefined ? `${connections} connections` : `a fixed ${fixedRate} req/s (after ${FIXED_RATE_WARMUP_S} s at the rate)`;
 const lines = [
-  `telemetry ${mode}, entry ${values.entry}, ${rounds} interleaved rounds of ${durationS} s at ${connections} connections; medians (min-max)`,
+  `telemetry ${mode}, entry ${values.entry}, ${rounds} interleaved rounds of ${durationS} s at ${load}; medians (min-max)`,
   "",
-  "| | flags | req/s | CPU µs/request | main thread user µs | main thread system µs | machine idle µs | peak VmRSS MB |",
-  "|---|---|---:|---:|---:|---:|---:|---:|",
+  "| | flags | req/s | CPU µs/request | main thread user µs | main thread system µs | machine idle µs | steal % | peak VmRSS MB |",
+  "|---|---|---:|---:|---:|---:|---:|---:|---:|",
 ];
 const span = (xs: number[], digits: number): string =>
   `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
 for (const s of sides) {
   const column = (pick: (r: Row) => number, digits: number): string => span(s.rows.map(pick), digits);
-  const cells = [column((r) => r.rps, 0), column((r) => r.cpuUs, 1), column((r) => r.mainUserUs, 1), column((r) => r.mainSystemUs, 1), column((r) => r.idleUs, 1), column((r) => r.peakMB, 1)];
+  const cells = [column((r) => r.rps, 0), column((r) => r.cpuUs, 1), column((r) => r.mainUserUs, 1), column((r) => r.mainSystemUs, 1), column((r) => r.idleUs, 1), column((r) => r.stealPct, 1), column((r) => r.peakMB, 1)];
   lines.push(`| ${s.name} | \`${s.label}\` | ${cells.join(" | ")} |`);
+}
+if (fixedRate !== undefined) {
+  lines.push(
+    "",
+    "Latency in ms, from each request's send; \"added\" is the side's median minus direct's (direct ran first in every round).",
+    "",
+    "| | p50 | p99 | p99.9 | added p50 | added p99 | send lag p99 |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+  );
+  const directP50 = median(directLatency.map((r) => r.p50));
+  const directP99 = median(directLatency.map((r) => r.p99));
+  const latencyRow = (name: string, rs: readonly FixedRateResult[], added: boolean): string => {
+    const m = (pick: (r: FixedRateResult) => number): number => median(rs.map(pick));
+    const addedCells = added ? [(m((r) => r.p50) - directP50).toFixed(3), (m((r) => r.p99) - directP99).toFixed(3)] : ["n/a", "n/a"];
+    const ranged = (pick: (r: FixedRateResult) => number): string => span(rs.map(pick), 3);
+    return `| ${name} | ${ranged((r) => r.p50)} | ${ranged((r) => r.p99)} | ${ranged((r) => r.p999)} | ${addedCells.join(" | ")} | ${ranged((r) => r.sendLagP99)} |`;
+  };
+  lines.push(latencyRow("direct", directLatency, false));
+  for (const s of sides) lines.push(latencyRow(s.name, s.rows.map((r) => r.latency!), true));
 }
 process.stdout.write(lines.join("\n") + "\n");
 await stopAll(5000);

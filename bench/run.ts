@@ -12,6 +12,7 @@ import { renderChart } from "./lib/chart.ts";
 import { armGlobalDeadline, stopAll } from "./lib/children.ts";
 import { fetchDropped } from "./lib/dropped.ts";
 import type { FixedRateResult } from "./lib/fixed-rate.ts";
+import { machineTicks, stealPercent } from "./lib/cpu-ticks.ts";
 import { currentLoad, readMachine } from "./lib/machine.ts";
 import { resultsDir } from "./lib/paths.ts";
 import { diffStats, receiverStatsReader, type ReceiverStats } from "./lib/receiver-stats.ts";
@@ -59,6 +60,7 @@ const results: BenchResults = {
   settings,
   machine: readMachine(nginx),
   loadAtEnd: 0,
+  steal: {},
   upstream: nginx === undefined ? "node" : "nginx",
   scenarios: specs.map((s) => ({ id: s.id, title: s.title, status: "ok", rounds: [] }) satisfies ScenarioResult),
   fixedRate: [],
@@ -188,6 +190,7 @@ if (settings.warmupS > 0) {
     await cleanLoad(r, settings.warmupS, settings.connections, "warm-up");
   }
 }
+const throughputTicks = machineTicks();
 for (let round = 1; round <= settings.rounds; round++) {
   for (const r of active()) {
     const result = await cleanLoad(r, settings.durationS, settings.connections, "throughput");
@@ -196,6 +199,7 @@ for (let round = 1; round <= settings.rounds; round++) {
     log(`round ${round}/${settings.rounds} ${r.spec.id}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms`);
   }
 }
+results.steal.throughput = stealPercent(throughputTicks, machineTicks());
 
 // ---------------------------------------------------------------- exports really happened
 for (const r of active()) {
@@ -230,6 +234,7 @@ async function checkExports(r: Running): Promise<ExportCheckResult | undefined> 
 const fixedIds: ScenarioId[] = ["direct", "tollgate-off", "tollgate-full"];
 const fixed = new Map<ScenarioId, FixedRateResult[]>();
 const generator = await startFixedRateGenerator();
+const fixedRateTicks = machineTicks();
 for (let round = 1; round <= settings.fixedRate.rounds; round++) {
   for (const r of active().filter((x) => fixedIds.includes(x.spec.id))) {
     if (gone(r)) continue;
@@ -248,6 +253,7 @@ for (let round = 1; round <= settings.fixedRate.rounds; round++) {
     }
   }
 }
+results.steal.fixedRate = stealPercent(fixedRateTicks, machineTicks());
 await generator.stop();
 for (const id of fixedIds) {
   const rounds = fixed.get(id);

@@ -33,14 +33,26 @@ export interface MachineTicks {
   readonly busy: number;
   /** idle + iowait, over all CPUs. */
   readonly idle: number;
+  /**
+   * Time the hypervisor ran something else while this VM had work for a CPU. On a shared host
+   * it arrives in bursts that stall whichever process was running: the machine's share of
+   * the noise, which no process's own ticks show.
+   */
+  readonly steal: number;
 }
 
 export function machineTicks(): MachineTicks {
-  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0] = readFileSync("/proc/stat", "utf8")
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = readFileSync("/proc/stat", "utf8")
     .split("\n")[0]!
     .trim()
     .split(/\s+/)
     .slice(1)
     .map(Number);
-  return { busy: user + nice + system + irq + softirq, idle: idle + iowait };
+  return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
+}
+
+/** Steal as a percentage of all CPU time between two readings. */
+export function stealPercent(from: MachineTicks, to: MachineTicks): number {
+  const total = to.busy + to.idle + to.steal - (from.busy + from.idle + from.steal);
+  return total <= 0 ? 0 : (100 * (to.steal - from.steal)) / total;
 }

@@ -2,6 +2,9 @@
 import type { BarItem, BenchResults } from "./results.ts";
 import { round } from "./stats.ts";
 
+/** Steal above this share of CPU time shows as multi-millisecond stalls at a fixed rate. */
+const STEAL_NOISY_PERCENT = 2;
+
 const fmt = (value: number | undefined, digits = 0): string =>
   value === undefined || !Number.isFinite(value) ? "n/a" : round(value, digits).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -17,6 +20,11 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(
     `- 1-min load average: ${fmt(r.machine.loadAtStart, 2)} at start, ${fmt(r.loadAtEnd, 2)} at end` +
       (r.machine.loadAtStart > 0.5 ? " (the machine was busy before the run: treat the numbers as noisy)" : ""),
+  );
+  out.push(
+    `- CPU time the hypervisor gave to other guests (steal): ${fmt(r.steal.throughput, 1)} % during the throughput rounds, ` +
+      `${fmt(r.steal.fixedRate, 1)} % during the fixed-rate rounds` +
+      (Math.max(r.steal.throughput ?? 0, r.steal.fixedRate ?? 0) > STEAL_NOISY_PERCENT ? " (a shared host: latencies in this run carry its stalls)" : ""),
     "",
   );
 

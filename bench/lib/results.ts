@@ -120,6 +120,8 @@ export interface BenchResults {
   readonly settings: Settings;
   readonly machine: MachineInfo;
   loadAtEnd: number;
+  /** The hypervisor's steal, % of all CPU time, per phase (lib/cpu-ticks.ts). */
+  readonly steal: { throughput?: number; fixedRate?: number };
   readonly upstream: "nginx" | "node";
   readonly scenarios: ScenarioResult[];
   readonly fixedRate: FixedRateScenario[];
