@@ -12,7 +12,7 @@ import { ErrorType, Flag, addFlag, errorBody, sendError, writeJson } from "./err
 import { Exchange } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, readRequestFacts } from "./facts.ts";
 import { Failure } from "./failures.ts";
-import { routeRequest } from "./request-checks.ts";
+import { isDeclinedUpgrade, routeRequest } from "./request-checks.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import { GuardedTelemetry, type HookWarnSink } from "./guarded-telemetry.ts";
 import type { UpstreamPools } from "./pools.ts";
@@ -111,9 +111,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       refuse(exchange, routed, routed.message);
       return;
     }
-    // An Upgrade header here is an upgrade node did not perform (h2c declined, or no
-    // `Connection: upgrade`); node drops what a client pipelines behind a declined upgrade.
-    if (req.headers.upgrade !== undefined) res.shouldKeepAlive = false;
+    if (req.headers.upgrade !== undefined && isDeclinedUpgrade(req)) res.shouldKeepAlive = false;
     if (match === undefined) {
       refuse(exchange, noRoute, `no route matches host ${facts.routeHost || "(none)"} path ${exchange.path}`);
       return;

@@ -104,6 +104,19 @@ export function forwardedUpgrade(value: string | undefined): string | undefined 
   return kept.length === 0 ? undefined : kept.map((token) => token.trim()).join(", ");
 }
 
+/**
+ * True when node's parser read the request as an upgrade (an Upgrade header and `upgrade`
+ * among the Connection tokens) that shouldUpgradeCallback declined: node drops whatever the
+ * client pipelined behind it, so its connection must close after the response. An Upgrade
+ * header without `Connection: upgrade` is a plain request, and keeps its connection.
+ */
+export function isDeclinedUpgrade(req: IncomingMessage): boolean {
+  const connection = req.headers.connection;
+  if (req.headers.upgrade === undefined || connection === undefined) return false;
+  for (const token of connection.split(",")) if (token.trim().toLowerCase() === "upgrade") return true;
+  return false;
+}
+
 function hasEscapedSlash(path: string): boolean {
   return path.indexOf("%2F") >= 0 || path.indexOf("%5C") >= 0;
 }

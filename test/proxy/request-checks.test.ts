@@ -342,6 +342,23 @@ describe("request checks before routing", () => {
     assert.match(reply.headers, /\r\nconnection: close/);
   });
 
+  test("an Upgrade header without Connection: upgrade is a plain request: the connection stays open for what is pipelined behind it", async () => {
+    const socket = net.connect(gw.port, "127.0.0.1");
+    socket.setEncoding("latin1");
+    let received = "";
+    socket.on("data", (chunk: string) => (received += chunk));
+    socket.on("error", () => {});
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write("GET /first HTTP/1.1\r\nHost: public.example\r\nUpgrade: websocket\r\n\r\nGET /second HTTP/1.1\r\nHost: public.example\r\n\r\n");
+    // The second response follows the first one's body on the same line.
+    for (let i = 0; i < 500 && (received.match(/HTTP\/1\.1 /g) ?? []).length < 2; i++) await sleep(10);
+    socket.destroy();
+    assert.equal((received.match(/HTTP\/1\.1 200 /g) ?? []).length, 2, received);
+    assert.match(received, /"url":"\/first"/);
+    assert.match(received, /"url":"\/second"/);
+    assert.doesNotMatch(received, /\r\nconnection: close/i);
+  });
+
   test("h2c is stripped from an Upgrade list, and a 101 to a protocol the client did not offer gets 502", async () => {
     const mixed = await exchange(
       "GET /ws HTTP/1.1\r\nHost: h2c.example\r\nConnection: Upgrade\r\nUpgrade: websocket, h2c\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
