@@ -20,7 +20,7 @@ export interface RequestFacts extends MutableFacts {
    * 9112 §3.2.2 has a proxy replace the received Host with it), else the Host header.
    */
   hostHeader: string | undefined;
-  /** The path holds a `%` that starts no two-hex-digit escape. */
+  /** The path holds a `%` that starts no two-hex-digit escape, or an escaped NUL (`%00`). */
   badEscape: boolean;
   /** The path as servers that decode `%2F` or drop `;params` read it, when that differs. */
   alternatePath: string | undefined;
