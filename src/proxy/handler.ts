@@ -111,7 +111,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       refuse(exchange, routed, routed.message);
       return;
     }
-    if (req.headers.upgrade !== undefined && isDeclinedUpgrade(req)) res.shouldKeepAlive = false;
+    if (isDeclinedUpgrade(req)) res.shouldKeepAlive = false;
     if (match === undefined) {
       refuse(exchange, noRoute, `no route matches host ${facts.routeHost || "(none)"} path ${exchange.path}`);
       return;
