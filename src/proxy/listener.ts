@@ -1,9 +1,10 @@
 // The node:http server behind one listener port, with the listener's limits applied:
 // header size (431), headers and request receive timeouts (408), keep-alive timeout and
 // max connections. Limits change in place on reload; the socket stays bound.
-import http from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { ListenerSettings } from "../config/model.ts";
 import type { ProxyHandlers } from "./handler.ts";
+import { http } from "./node-http.ts";
 import { forwardedUpgrade } from "./request-checks.ts";
 
 export type { ProxyHandlers } from "./handler.ts";
@@ -12,7 +13,7 @@ export type { ProxyHandlers } from "./handler.ts";
 const MAX_CHECK_INTERVAL_MS = 1_000;
 const MIN_CHECK_INTERVAL_MS = 50;
 
-export function createListenerServer(settings: ListenerSettings, handlers: ProxyHandlers): http.Server {
+export function createListenerServer(settings: ListenerSettings, handlers: ProxyHandlers): Server {
   const timeouts = effectiveTimeouts(settings);
   const server = http.createServer(
     {
@@ -45,15 +46,15 @@ export function createListenerServer(settings: ListenerSettings, handlers: Proxy
   return server;
 }
 
-function acceptsUpgrade(req: http.IncomingMessage): boolean {
+function acceptsUpgrade(req: IncomingMessage): boolean {
   return forwardedUpgrade(req.headers.upgrade) !== undefined;
 }
 
 /** Applies (re)loaded settings to a running server; new values govern new checks and connections. */
-export function applyListenerSettings(server: http.Server, settings: ListenerSettings): void {
+export function applyListenerSettings(server: Server, settings: ListenerSettings): void {
   const timeouts = effectiveTimeouts(settings);
   // Read by node for every new connection's parser, so a reload applies to new connections.
-  (server as http.Server & { maxHeaderSize: number }).maxHeaderSize = settings.maxRequestHeadersBytes;
+  (server as Server & { maxHeaderSize: number }).maxHeaderSize = settings.maxRequestHeadersBytes;
   server.headersTimeout = timeouts.headersTimeout;
   server.requestTimeout = timeouts.requestTimeout;
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;

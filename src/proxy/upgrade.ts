@@ -1,7 +1,7 @@
 // Upgrade requests (WebSocket and any other `Upgrade:` protocol): route like any request,
 // forward the upgrade through undici, relay the upstream's 101 and then pipe raw bytes
 // both ways until either side closes. A refusal from the upstream is relayed as is.
-import { type IncomingMessage, STATUS_CODES, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { CompiledBackend, CompiledMatch } from "../plan/types.ts";
@@ -14,6 +14,7 @@ import { Failure, Failures, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import type { ProxyDeps } from "./handler.ts";
 import { isHopByHop } from "./headers.ts";
+import { http } from "./node-http.ts";
 import type { PoolEntry } from "./pools.ts";
 import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
@@ -44,7 +45,7 @@ export function createUpgradeHandler(
       return;
     }
     readRequestFacts(req, listener.settings, facts);
-    const exchange = new Exchange(req, new ServerResponse(req), plan, listener, startTimeMs, startPerfMs, facts);
+    const exchange = new Exchange(req, new http.ServerResponse(req), plan, listener, startTimeMs, startPerfMs, facts);
     const routed = routeRequest(req, facts, listener.router);
     const match = routed instanceof Failure ? undefined : routed;
     exchange.match = match;
@@ -362,5 +363,5 @@ function headerLines(headers: Record<string, string | string[]>): string {
 }
 
 function reasonPhrase(status: number): string {
-  return STATUS_CODES[status] ?? "Unknown";
+  return http.STATUS_CODES[status] ?? "Unknown";
 }
