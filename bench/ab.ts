@@ -115,6 +115,7 @@ const generator = fixedRate === undefined ? undefined : await startFixedRateGene
 const fixedRateRun = (url: string): Promise<FixedRateResult> =>
   generator!.measure(url, { rate: fixedRate!, durationS, warmupS: FIXED_RATE_WARMUP_S, connections: 64 });
 const directLatency: FixedRateResult[] = [];
+const failedRequests = (r: FixedRateResult): number => r.non2xx + r.errors + r.timeouts;
 const latencyText = (r: FixedRateResult): string =>
   `p50 ${r.p50.toFixed(3)} p99 ${r.p99.toFixed(3)} p99.9 ${r.p999.toFixed(3)} ms, send lag p99 ${r.sendLagP99.toFixed(3)} ms`;
 
@@ -126,7 +127,8 @@ for (let round = 1; round <= rounds; round++) {
     const machine0 = machineTicks();
     const direct = await fixedRateRun(`http://127.0.0.1:${upstream.port}/`);
     directLatency.push(direct);
-    process.stderr.write(`ab: round ${round} direct: ${latencyText(direct)}, steal ${stealPercent(machine0, machineTicks()).toFixed(1)} %\n`);
+    const failed = failedRequests(direct) > 0 ? `, ${failedRequests(direct)} failed requests (not used for "added")` : "";
+    process.stderr.write(`ab: round ${round} direct: ${latencyText(direct)}, steal ${stealPercent(machine0, machineTicks()).toFixed(1)} %${failed}\n`);
   }
   for (const s of round % 2 === 1 ? sides : [...sides].reverse()) {
     const url = `http://127.0.0.1:${s.gateway.port}/`;
@@ -147,7 +149,7 @@ for (let round = 1; round <= rounds; round++) {
       idleUs: perRequest(machine1.idle - machine0.idle),
       stealPct: stealPercent(machine0, machine1),
       peakMB: sampler.peak(),
-      problem: run !== undefined ? loadProblem(run) : latency!.non2xx + latency!.errors + latency!.timeouts > 0 ? "failed requests" : undefined,
+      problem: run !== undefined ? loadProblem(run) : failedRequests(latency!) > 0 ? "failed requests" : undefined,
       ...(latency === undefined ? {} : { latency }),
     };
     s.rows.push(row);
@@ -175,16 +177,19 @@ for (const s of sides) {
 if (fixedRate !== undefined) {
   lines.push(
     "",
-    "Latency in ms, from each request's send; \"added\" is the side's median minus direct's (direct ran first in every round).",
+    "Latency in ms, from each request's send; \"added\" is the side's median minus direct's (direct ran first in every round;",
+    "a direct round with failed requests is left out of direct's median, and with none left \"added\" is n/a).",
     "",
     "| | p50 | p99 | p99.9 | added p50 | added p99 | send lag p99 |",
     "|---|---:|---:|---:|---:|---:|---:|",
   );
-  const directP50 = median(directLatency.map((r) => r.p50));
-  const directP99 = median(directLatency.map((r) => r.p99));
+  // An upstream that failed requests measured something other than a fast upstream.
+  const cleanDirect = directLatency.filter((r) => failedRequests(r) === 0);
+  const directP50 = cleanDirect.length === 0 ? Number.NaN : median(cleanDirect.map((r) => r.p50));
+  const directP99 = cleanDirect.length === 0 ? Number.NaN : median(cleanDirect.map((r) => r.p99));
   const latencyRow = (name: string, rs: readonly FixedRateResult[], added: boolean): string => {
     const m = (pick: (r: FixedRateResult) => number): number => median(rs.map(pick));
-    const addedCells = added ? [(m((r) => r.p50) - directP50).toFixed(3), (m((r) => r.p99) - directP99).toFixed(3)] : ["n/a", "n/a"];
+    const addedCells = added && cleanDirect.length > 0 ? [(m((r) => r.p50) - directP50).toFixed(3), (m((r) => r.p99) - directP99).toFixed(3)] : ["n/a", "n/a"];
     const ranged = (pick: (r: FixedRateResult) => number): string => span(rs.map(pick), 3);
     return `| ${name} | ${ranged((r) => r.p50)} | ${ranged((r) => r.p99)} | ${ranged((r) => r.p999)} | ${addedCells.join(" | ")} | ${ranged((r) => r.sendLagP99)} |`;
   };
