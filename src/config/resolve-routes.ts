@@ -9,6 +9,7 @@ import { resolveFilters } from "./resolve-filters.ts";
 import type { GatewayDraft } from "./resolve-gateways.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 import { alternateReading, normalizePath } from "../router/path-normalize.ts";
+import { neverMatchedText } from "./path-pattern-check.ts";
 
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
 export const DEFAULT_RETRY = { attempts: 1, backoffMs: 25, codes: [502, 503, 504] } as const;
@@ -114,13 +115,23 @@ function resolveParents(r: Resource, reporter: Reporter, gateways: ReadonlyMap<s
   return out;
 }
 
-function checkRegex(r: Resource, reporter: Reporter, value: string, at: Segments): void {
+/** False, with an error, when `value` is not a regular expression. */
+function checkRegex(r: Resource, reporter: Reporter, value: string, at: Segments): boolean {
   try {
     // Compiled once here only to reject bad patterns early; the router compiles its own.
     new RegExp(value);
+    return true;
   } catch (err) {
     reporter.error(r, at, `invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "")}`, "use ECMAScript regular expression syntax");
+    return false;
   }
+}
+
+/** A warning when a path pattern spells out text no normalised request path contains. */
+function checkPathPattern(r: Resource, reporter: Reporter, value: string, at: Segments): void {
+  const never = neverMatchedText(value);
+  if (never === undefined) return;
+  reporter.warn(r, at, `requests are normalised before routing and ${never.reason}, so no request path contains "${never.text}" where this pattern needs it`, never.hint);
 }
 
 function resolveMatches(r: Resource, reporter: Reporter, list: Record<string, any>[] | undefined, at: Segments): MatchModel[] {
@@ -131,8 +142,9 @@ function resolveMatches(r: Resource, reporter: Reporter, list: Record<string, an
     const mat = [...at, "matches", i];
     const type = (m["path"]?.["type"] ?? "PathPrefix") as MatchModel["path"]["type"];
     let value = (m["path"]?.["value"] ?? "/") as string;
-    if (type === "RegularExpression") checkRegex(r, reporter, value, [...mat, "path", "value"]);
-    else if (!value.startsWith("/")) reporter.error(r, [...mat, "path", "value"], `a ${type} path must start with /`, `write "/${value}"`);
+    if (type === "RegularExpression") {
+      if (checkRegex(r, reporter, value, [...mat, "path", "value"])) checkPathPattern(r, reporter, value, [...mat, "path", "value"]);
+    } else if (!value.startsWith("/")) reporter.error(r, [...mat, "path", "value"], `a ${type} path must start with /`, `write "/${value}"`);
     else if (/[?#]/.test(value)) reporter.error(r, [...mat, "path", "value"], "a path match cannot contain ? or #", "match query parameters with queryParams");
     else value = normalizedMatchPath(r, reporter, value, [...mat, "path", "value"]);
     const values = (field: "headers" | "queryParams", lower: boolean) => {

@@ -133,7 +133,7 @@ function hexValue(code: number): number {
 }
 
 /** RFC 3986 §2.3: ALPHA / DIGIT / "-" / "." / "_" / "~". */
-function isUnreserved(code: number): boolean {
+export function isUnreserved(code: number): boolean {
   return (
     (code >= 65 && code <= 90) ||
     (code >= 97 && code <= 122) ||

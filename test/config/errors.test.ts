@@ -297,6 +297,15 @@ describe("warnings", () => {
     ]);
   });
 
+  test("a RegularExpression path that spells out text no normalised path holds warns, and still loads", () => {
+    const text = route("  - matches:\n    - path: {type: RegularExpression, value: '/files/%2f.*'}\n    backendRefs:\n    - {name: svc, port: 80}\n");
+    assert.deepEqual(warnings(text), [
+      't.yaml:21:46: spec.rules[0].matches[0].path.value: warning: requests are normalised before routing and the hex of escapes is upper-cased, so no request path contains "%2f" where this pattern needs it (hint: write %2F)',
+    ]);
+    assert.deepEqual(load(text).config?.routes[0]?.rules[0]?.matches[0]?.path, { type: "RegularExpression", value: "/files/%2f.*" });
+    assert.deepEqual(warnings(route("  - matches:\n    - path: {type: RegularExpression, value: '/files/%2F.*'}\n    backendRefs:\n    - {name: svc, port: 80}\n")), []);
+  });
+
   test("allowedRoutes Same rejects a route from another namespace", () => {
     const text = route("  - backendRefs:\n    - {name: svc, port: 80}\n").replace("  name: web\n", "  name: web\n  namespace: team\n").replace("  - name: gw\n", "  - name: gw\n    namespace: default\n");
     assert.deepEqual(warnings(text), [
