@@ -4,6 +4,10 @@
 //   --mode full|off|blackhole   telemetry as in the bench scenarios (default full)
 //   --duration S                seconds of load (default 15)
 //   --connections N             closed-loop connections (default 100)
+//   --rate R                    open loop at R req/s instead (the fixed-rate generator, 3 s
+//                               warm-up at the rate), sampled every 500 µs, and the long tasks
+//                               (busy stretches of --long-task-ms or more, default 2) listed
+//                               with what started them: what a fixed-rate p99 waits on
 //   --top N                     functions to list (default 30)
 //   --summarize FILE            only print the summary of an existing .cpuprofile
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -11,11 +15,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { armGlobalDeadline, stopAll } from "./lib/children.ts";
-import { formatSummary, summarizeProfile } from "./lib/cpuprofile.ts";
+import { formatSummary, shortUrl, summarizeProfile } from "./lib/cpuprofile.ts";
+import { formatLongTasks, longTasks } from "./lib/long-tasks.ts";
 import { repoRoot, resultsDir } from "./lib/paths.ts";
 import { loadProblem, measureThroughput } from "./lib/throughput.ts";
 import { setChildDeadline } from "./targets/launch.ts";
 import { isGatewayMode, startPeers } from "./targets/peers.ts";
+import { startFixedRateGenerator } from "./targets/fixed-rate-generator.ts";
 import { startTollgate, tollgateAvailable } from "./targets/tollgate.ts";
 
 const { values } = parseArgs({
@@ -23,6 +29,8 @@ const { values } = parseArgs({
     mode: { type: "string", default: "full" },
     duration: { type: "string", default: "15" },
     connections: { type: "string", default: "100" },
+    rate: { type: "string" },
+    "long-task-ms": { type: "string", default: "2" },
     top: { type: "string", default: "30" },
     summarize: { type: "string" },
   },
@@ -47,6 +55,12 @@ if (missing !== undefined) {
 }
 const durationS = Number(values.duration);
 const connections = Number(values.connections);
+const rate = values.rate === undefined ? undefined : Number(values.rate);
+if (rate !== undefined && !(rate > 0)) {
+  process.stderr.write(`--rate must be a positive number of requests per second\n`);
+  process.exit(2);
+}
+const longTaskMs = Number(values["long-task-ms"]);
 const log = (message: string): void => void process.stderr.write(`profile: ${message}\n`);
 
 const budgetMs = (durationS + 120) * 1000;
@@ -62,17 +76,20 @@ const gateway = await startTollgate({
   dir: workDir,
   upstreamPort: upstream.port,
   telemetry,
-  nodeFlags: ["--cpu-prof", "--cpu-prof-dir", resultsDir, "--cpu-prof-name", name],
+  // Long tasks of a few ms need finer samples than the default 1 ms; 100 µs slowed every request several-fold.
+  nodeFlags: ["--cpu-prof", "--cpu-prof-dir", resultsDir, "--cpu-prof-name", name, ...(rate === undefined ? [] : ["--cpu-prof-interval", "500"])],
   graceMs: 30_000,
 });
-log(`gateway pid ${gateway.pid} (telemetry ${mode}); warm-up 3 s, then ${durationS} s at ${connections} connections`);
+const load = rate === undefined ? `${connections} connections` : `a fixed ${rate} req/s`;
+log(`gateway pid ${gateway.pid} (telemetry ${mode}); warm-up 3 s, then ${durationS} s at ${load}`);
 const url = `http://127.0.0.1:${gateway.port}/`;
-await measureThroughput(url, { durationS: 3, connections });
-const result = await measureThroughput(url, { durationS, connections });
-log(`${Math.round(result.rps)} req/s, p99 ${result.p99} ms${loadProblem(result) === undefined ? "" : `; problem: ${loadProblem(result)}`}`);
+const { rps, problem } = rate === undefined ? await closedLoop(url) : await fixedRate(url, rate);
+const loadEnded = performance.now();
 
 log("stopping the gateway (SIGTERM) so it writes the profile");
 await gateway.tracked.stop(30_000);
+// The profile ends when the gateway exits: the measured load is the durationS before loadEnded.
+const sinceLoadEndMs = performance.now() - loadEnded;
 await stopAll(5000);
 
 const file = join(resultsDir, name);
@@ -85,9 +102,28 @@ if (!existsSync(file)) {
   );
   process.exit(1);
 }
-const summary = formatSummary(summarizeProfile(file, repoRoot), top);
-const header = `${name}: Tollgate, telemetry ${mode}, ${durationS} s at ${connections} connections, ${Math.round(result.rps)} req/s\n`;
+const tasks = rate === undefined ? "" : `\n\n${formatLongTasks(longTasks(file, longTaskMs, { fromEndMs: sinceLoadEndMs + durationS * 1000, toEndMs: sinceLoadEndMs }, (u) => shortUrl(u, repoRoot)), top)}`;
+const summary = formatSummary(summarizeProfile(file, repoRoot), top) + tasks;
+const header = `${name}: Tollgate, telemetry ${mode}, ${durationS} s at ${load}, ${Math.round(rps)} req/s\n`;
 writeFileSync(file.replace(/\.cpuprofile$/, ".txt"), header + summary + "\n");
 process.stdout.write(`\n${header}${summary}\n\nprofile: ${file}\n`);
 rmSync(workDir, { recursive: true, force: true });
-process.exit(loadProblem(result) === undefined ? 0 : 1);
+process.exit(problem === undefined ? 0 : 1);
+
+async function closedLoop(target: string): Promise<{ rps: number; problem: string | undefined }> {
+  await measureThroughput(target, { durationS: 3, connections });
+  const result = await measureThroughput(target, { durationS, connections });
+  const problem = loadProblem(result);
+  log(`${Math.round(result.rps)} req/s, p99 ${result.p99} ms${problem === undefined ? "" : `; problem: ${problem}`}`);
+  return { rps: result.rps, problem };
+}
+
+async function fixedRate(target: string, perSecond: number): Promise<{ rps: number; problem: string | undefined }> {
+  const generator = await startFixedRateGenerator();
+  const result = await generator.measure(target, { rate: perSecond, durationS, warmupS: 3, connections: 64 });
+  await generator.stop();
+  const failed = result.non2xx + result.errors + result.timeouts;
+  const problem = failed > 0 ? `${failed} failed requests` : undefined;
+  log(`${Math.round(result.achievedRate)} req/s, p50 ${result.p50.toFixed(3)} p99 ${result.p99.toFixed(3)} p99.9 ${result.p999.toFixed(3)} ms${problem === undefined ? "" : `; problem: ${problem}`}`);
+  return { rps: result.achievedRate, problem };
+}

@@ -119,7 +119,7 @@ export function summarizeProfile(file: string, repoRoot: string): ProfileSummary
   };
 }
 
-function shortUrl(url: string, repoRoot: string): string {
+export function shortUrl(url: string, repoRoot: string): string {
   const path = url.startsWith("file://") ? decodeURIComponent(url.slice("file://".length)) : url;
   const nm = path.lastIndexOf("/node_modules/");
   if (nm >= 0) return path.slice(nm + "/node_modules/".length);
