@@ -4,17 +4,19 @@
 // spells out such text, which looks like a routing bug at run time. This finds that text.
 //
 // Only literal runs are read: text outside character classes, with escapes like `\.` or `\/`
-// taken as the character they match. A character class, a class escape (`\d`), a group or an
-// alternation ends a run, and a character a quantifier makes optional or repeatable is left
-// out of it. So every run found is text that any match passing through that part of the
-// pattern contains: if no request path can contain it, that part never matches.
+// taken as the character they match. A character class, any other escape (`\d`, `\x2f`), a
+// group or an alternation ends a run, and a character a quantifier makes optional or
+// repeatable is left out of it. Runs inside a lookaround, inside a group that may match
+// nothing (`(…)?`, `(…)*`, `(…){0,n}`) or that holds an alternation, and all runs of a
+// pattern with a top-level alternation, are dropped. So every run found is text each match of
+// the pattern contains: if no normalised path can contain it, the pattern never matches.
 
 import { isUnreserved } from "../router/path-normalize.ts";
 
 const META = "^$.|?*+()[]{}";
 const QUANTIFIERS = "?*+{";
-/** Escapes that stand for a class of characters or an assertion, not for one character. */
-const CLASS_ESCAPES = "dDwWsSbBpPkxuc0123456789";
+/** A modifier group that turns on `i`: `(?i:`, `(?si:`, `(?i-m:`. */
+const CASE_INSENSITIVE_GROUP = /\(\?[a-z]*i[a-z]*(-[a-z]*)?:/;
 
 export interface NeverMatchedText {
   /** The literal text, as a request path would have to spell it. */
@@ -27,7 +29,7 @@ export interface NeverMatchedText {
 
 /** The first literal text in `pattern` that no normalised request path contains, if any. */
 export function neverMatchedText(pattern: string): NeverMatchedText | undefined {
-  const caseInsensitive = pattern.includes("(?i");
+  const caseInsensitive = CASE_INSENSITIVE_GROUP.test(pattern);
   for (const run of literalRuns(pattern)) {
     const found = neverMatchedInRun(run, caseInsensitive);
     if (found !== undefined) return found;
@@ -56,12 +58,18 @@ function neverMatchedInRun(run: string, caseInsensitive: boolean): NeverMatchedT
   return undefined;
 }
 
-/** Maximal runs of literal text in `pattern` (see the file comment). */
+/** Literal text of a group or of the whole pattern; an alternation makes none of it required. */
+interface Level {
+  readonly runs: string[];
+  alternation: boolean;
+}
+
+/** Maximal runs of literal text in `pattern` that every match must contain (see the file comment). */
 export function literalRuns(pattern: string): string[] {
-  const runs: string[] = [];
+  const levels: Level[] = [{ runs: [], alternation: false }];
   let run = "";
   const end = (): void => {
-    if (run !== "") runs.push(run);
+    if (run !== "") levels.at(-1)!.runs.push(run);
     run = "";
   };
   for (let i = 0; i < pattern.length; ) {
@@ -69,15 +77,29 @@ export function literalRuns(pattern: string): string[] {
     let literal: string | undefined;
     let next = i + 1;
     if (ch === "\\") {
+      next = escapeEnd(pattern, i);
       const escaped = pattern[i + 1] ?? "";
-      literal = escaped !== "" && !CLASS_ESCAPES.includes(escaped) && !/[a-zA-Z]/.test(escaped) ? escaped : undefined;
-      next = i + 2;
+      // Only an escaped punctuation character stands for itself; \d, \x2f, \k<n>, \1 do not.
+      literal = next === i + 2 && /[^a-zA-Z0-9]/.test(escaped) ? escaped : undefined;
     } else if (ch === "[") {
       next = classEnd(pattern, i);
     } else if (ch === "{") {
-      next = i + (/^\{\d+(,\d*)?\}/.exec(pattern.slice(i))?.[0].length ?? 1);
-    } else if (ch === "(" && pattern[i + 1] === "?") {
-      next = groupPrefixEnd(pattern, i);
+      next = i + (QUANTIFIER_BRACES.exec(pattern.slice(i))?.[0].length ?? 1);
+    } else if (ch === "(") {
+      end();
+      if (isLookaround(pattern, i)) {
+        next = groupEnd(pattern, i);
+      } else {
+        next = pattern[i + 1] === "?" ? groupPrefixEnd(pattern, i) : i + 1;
+        levels.push({ runs: [], alternation: false });
+      }
+    } else if (ch === ")") {
+      end();
+      const group = levels.length > 1 ? levels.pop()! : undefined;
+      if (group !== undefined && !group.alternation && !isOptional(pattern, next)) levels.at(-1)!.runs.push(...group.runs);
+    } else if (ch === "|") {
+      end();
+      levels.at(-1)!.alternation = true;
     } else if (!META.includes(ch)) {
       literal = ch;
     }
@@ -89,18 +111,42 @@ export function literalRuns(pattern: string): string[] {
     i = next;
   }
   end();
-  return runs;
+  const top = levels[0]!;
+  return top.alternation ? [] : top.runs;
 }
 
-/**
- * Where reading goes on after a `(?` at `open`: past the prefix of a non-capturing, named or
- * modifier group, whose body is read as usual; past the whole of a lookaround, whose text is
- * not consumed (and in a negative one, must not be there).
- */
-function groupPrefixEnd(pattern: string, open: number): number {
+const QUANTIFIER_BRACES = /^\{\d+(,\d*)?\}/;
+
+/** True when what ends at `at` may match nothing: a `?`, `*` or `{0…}` follows it. */
+function isOptional(pattern: string, at: number): boolean {
+  const next = pattern[at];
+  return next === "?" || next === "*" || /^\{0(,\d*)?\}/.test(pattern.slice(at));
+}
+
+/** The index just past the escape at `at`: `\xHH`, `\uHHHH`, `\u{…}`, `\cX`, `\k<name>`, `\p{…}`, `\12` or one character. */
+function escapeEnd(pattern: string, at: number): number {
+  const kind = pattern[at + 1];
+  const rest = pattern.slice(at + 2);
+  const braced = (open: string, close: string): number => (rest.startsWith(open) ? at + 2 + Math.max(rest.indexOf(close), 0) + 1 : at + 2);
+  if (kind === "x") return at + 4;
+  if (kind === "u") return rest.startsWith("{") ? braced("{", "}") : at + 6;
+  if (kind === "c") return at + 3;
+  if (kind === "k") return braced("<", ">");
+  if (kind === "p" || kind === "P") return braced("{", "}");
+  if (kind !== undefined && kind >= "0" && kind <= "9") return at + 1 + (/^\d+/.exec(pattern.slice(at + 1))?.[0].length ?? 1);
+  return at + 2;
+}
+
+/** `(?=`, `(?!`, `(?<=` or `(?<!` at `open`. */
+function isLookaround(pattern: string, open: number): boolean {
+  if (pattern[open + 1] !== "?") return false;
   const kind = pattern.slice(open + 2, open + 4);
-  if (kind[0] === "=" || kind[0] === "!" || kind === "<=" || kind === "<!") return groupEnd(pattern, open);
-  const close = pattern.slice(open + 2).search(kind[0] === "<" ? />/ : /:/);
+  return kind[0] === "=" || kind[0] === "!" || kind === "<=" || kind === "<!";
+}
+
+/** Past the prefix of a non-capturing, named or modifier group at `open`, where its body starts. */
+function groupPrefixEnd(pattern: string, open: number): number {
+  const close = pattern.slice(open + 2).search(pattern[open + 2] === "<" ? />/ : /:/);
   return close < 0 ? pattern.length : open + 2 + close + 1;
 }
 

@@ -35,7 +35,8 @@ test("a gateway exporting every signal loads neither Node's bundled undici nor t
   const gw = await startGateway({
     config: gatewayYaml({ upstreamPort: upstream.port }),
     env: {
-      NODE_OPTIONS: `--import=${PROBE}`,
+      // Quoted: NODE_OPTIONS splits on spaces, and a checkout's path may hold one.
+      NODE_OPTIONS: `--import=${JSON.stringify(PROBE)}`,
       LOADED_MODULES_FILE: modulesFile,
       OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
