@@ -193,7 +193,7 @@ if (fixedRate !== undefined) {
     const ranged = (pick: (r: FixedRateResult) => number): string => span(rs.map(pick), 3);
     return `| ${name} | ${ranged((r) => r.p50)} | ${ranged((r) => r.p99)} | ${ranged((r) => r.p999)} | ${addedCells.join(" | ")} | ${ranged((r) => r.sendLagP99)} |`;
   };
-  lines.push(latencyRow("direct", directLatency, false));
+  lines.push(latencyRow("direct", cleanDirect.length > 0 ? cleanDirect : directLatency, false));
   for (const s of sides) lines.push(latencyRow(s.name, s.rows.map((r) => r.latency!), true));
 }
 process.stdout.write(lines.join("\n") + "\n");

@@ -61,6 +61,10 @@ if (rate !== undefined && !(rate > 0)) {
   process.exit(2);
 }
 const longTaskMs = Number(values["long-task-ms"]);
+if (!(longTaskMs > 0)) {
+  process.stderr.write(`--long-task-ms must be a positive number of milliseconds\n`);
+  process.exit(2);
+}
 const log = (message: string): void => void process.stderr.write(`profile: ${message}\n`);
 
 const budgetMs = (durationS + 120) * 1000;
@@ -83,8 +87,7 @@ const gateway = await startTollgate({
 const load = rate === undefined ? `${connections} connections` : `a fixed ${rate} req/s`;
 log(`gateway pid ${gateway.pid} (telemetry ${mode}); warm-up 3 s, then ${durationS} s at ${load}`);
 const url = `http://127.0.0.1:${gateway.port}/`;
-const { rps, problem } = rate === undefined ? await closedLoop(url) : await fixedRate(url, rate);
-const loadEnded = performance.now();
+const { rps, problem, loadEnded } = rate === undefined ? await closedLoop(url) : await fixedRate(url, rate);
 
 log("stopping the gateway (SIGTERM) so it writes the profile");
 await gateway.tracked.stop(30_000);
@@ -110,20 +113,29 @@ process.stdout.write(`\n${header}${summary}\n\nprofile: ${file}\n`);
 rmSync(workDir, { recursive: true, force: true });
 process.exit(problem === undefined ? 0 : 1);
 
-async function closedLoop(target: string): Promise<{ rps: number; problem: string | undefined }> {
-  await measureThroughput(target, { durationS: 3, connections });
-  const result = await measureThroughput(target, { durationS, connections });
-  const problem = loadProblem(result);
-  log(`${Math.round(result.rps)} req/s, p99 ${result.p99} ms${problem === undefined ? "" : `; problem: ${problem}`}`);
-  return { rps: result.rps, problem };
+interface LoadRun {
+  readonly rps: number;
+  readonly problem: string | undefined;
+  /** performance.now() when the measured load ended. */
+  readonly loadEnded: number;
 }
 
-async function fixedRate(target: string, perSecond: number): Promise<{ rps: number; problem: string | undefined }> {
+async function closedLoop(target: string): Promise<LoadRun> {
+  await measureThroughput(target, { durationS: 3, connections });
+  const result = await measureThroughput(target, { durationS, connections });
+  const loadEnded = performance.now();
+  const problem = loadProblem(result);
+  log(`${Math.round(result.rps)} req/s, p99 ${result.p99} ms${problem === undefined ? "" : `; problem: ${problem}`}`);
+  return { rps: result.rps, problem, loadEnded };
+}
+
+async function fixedRate(target: string, perSecond: number): Promise<LoadRun> {
   const generator = await startFixedRateGenerator();
   const result = await generator.measure(target, { rate: perSecond, durationS, warmupS: 3, connections: 64 });
+  const loadEnded = performance.now();
   await generator.stop();
   const failed = result.non2xx + result.errors + result.timeouts;
   const problem = failed > 0 ? `${failed} failed requests` : undefined;
   log(`${Math.round(result.achievedRate)} req/s, p50 ${result.p50.toFixed(3)} p99 ${result.p99.toFixed(3)} p99.9 ${result.p999.toFixed(3)} ms${problem === undefined ? "" : `; problem: ${problem}`}`);
-  return { rps: result.achievedRate, problem };
+  return { rps: result.achievedRate, problem, loadEnded };
 }
