@@ -2,18 +2,18 @@
 // self time, so a profile can be read in a terminal without DevTools.
 import { readFileSync } from "node:fs";
 
-interface CallFrame {
+export interface CallFrame {
   readonly functionName: string;
   readonly url: string;
   readonly lineNumber: number;
   readonly columnNumber: number;
 }
-interface ProfileNode {
+export interface ProfileNode {
   readonly id: number;
   readonly callFrame: CallFrame;
   readonly children?: readonly number[];
 }
-interface CpuProfile {
+export interface CpuProfile {
   readonly nodes: readonly ProfileNode[];
   readonly startTime: number;
   readonly endTime: number;

@@ -2,24 +2,7 @@
 // times the event loop could not answer a request. A fixed-rate p99 is made of them, so
 // they say what a latency run is waiting on where self time over the whole run does not.
 import { readFileSync } from "node:fs";
-
-interface Frame {
-  readonly functionName: string;
-  readonly url: string;
-  readonly lineNumber: number;
-}
-interface Node {
-  readonly id: number;
-  readonly callFrame: Frame;
-  readonly children?: readonly number[];
-}
-interface Profile {
-  readonly nodes: readonly Node[];
-  readonly startTime: number;
-  readonly endTime: number;
-  readonly samples?: readonly number[];
-  readonly timeDeltas?: readonly number[];
-}
+import type { CallFrame as Frame, CpuProfile as Profile } from "./cpuprofile.ts";
 
 export interface LongTaskSummary {
   readonly minMs: number;
