@@ -8,6 +8,7 @@ import type { Dispatcher } from "undici";
 import type { RetryModel } from "../config/model.ts";
 import type { CompiledBackend } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { ErrorType, Flag, addFlag, sendError } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
 import { AttemptTimeoutError, type Failure, Failures, classifyUpstreamError } from "./failures.ts";
@@ -134,7 +135,7 @@ export class ProxyCall {
       endpoint,
       this.method,
       endpoint.origin + this.upstreamPath,
-      performance.timeOrigin + now,
+      epochMsAt(now),
       now,
     );
     this.exchange.attempts.push(attempt);

@@ -5,7 +5,7 @@ import type { Socket } from "node:net";
 import type { CompiledBackend, CompiledEndpoint, CompiledListener, CompiledMatch, RuntimePlan } from "../plan/types.ts";
 
 export class Exchange {
-  /** Epoch ms with sub-ms precision (performance.timeOrigin + performance.now()) at request arrival. */
+  /** Epoch ms with sub-ms precision (the monotonic clock anchored to the wall clock: telemetry/wall-clock.ts) at request arrival. */
   readonly startTimeMs: number;
   /** performance.now() at request arrival; durations are perf deltas. */
   readonly startPerfMs: number;

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { CompiledMatch, RuntimePlan } from "../plan/types.ts";
 import type { RequestTelemetry } from "../telemetry/hooks.ts";
+import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { type CallContext, type CallResponse, ProxyCall } from "./call.ts";
 import { handleClientError } from "./client-errors.ts";
 import { kCall, kCutByProxy, kExchange } from "./marks.ts";
@@ -87,7 +88,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
 
   function request(req: IncomingMessage, res: ServerResponse): void {
     const startPerfMs = performance.now();
-    const startTimeMs = performance.timeOrigin + startPerfMs;
+    const startTimeMs = epochMsAt(startPerfMs);
     // The one close listener per response (`close` fires once; `once` would allocate a wrapper).
     res.on("close", onResponseClose);
     const plan = deps.currentPlan();

@@ -6,6 +6,7 @@ import type { Duplex } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { CompiledBackend, CompiledMatch } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import { epochMsAt } from "../telemetry/wall-clock.ts";
 import type { CallContext } from "./call.ts";
 import { ErrorType, Flag, addFlag, rawErrorResponse } from "./errors.ts";
 import { Exchange, UpstreamAttempt } from "./exchange.ts";
@@ -36,7 +37,7 @@ export function createUpgradeHandler(
   const facts = newRequestFacts();
   return function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const startPerfMs = performance.now();
-    const startTimeMs = performance.timeOrigin + startPerfMs;
+    const startTimeMs = epochMsAt(startPerfMs);
     const plan = deps.currentPlan();
     const listener = plan.listenerByPort.get(port);
     socket.on("error", destroyOnError);
@@ -160,7 +161,7 @@ class Tunnel implements Dispatcher.DispatchHandler {
     }
     const exchange = this.exchange;
     const now = performance.now();
-    const attempt = new UpstreamAttempt(0, backend, endpoint, exchange.method, endpoint.origin + path, performance.timeOrigin + now, now);
+    const attempt = new UpstreamAttempt(0, backend, endpoint, exchange.method, endpoint.origin + path, epochMsAt(now), now);
     this.attempt = attempt;
     exchange.attempts.push(attempt);
     this.ctx.telemetry.attemptStart(exchange, attempt, headers);

@@ -4,6 +4,7 @@
 import { fallbackMetrics } from "../admin/fallback-metrics.ts";
 import type { MetricsEndpoint } from "../admin/metrics-endpoint.ts";
 import type { TelemetryRuntime } from "../telemetry/hooks.ts";
+import { startWallClockSync } from "../telemetry/wall-clock.ts";
 import type { RunContext } from "./context.ts";
 import { drainGateway } from "./drain.ts";
 import { engine } from "./engine.ts";
@@ -26,6 +27,13 @@ export async function createServingProcess(
 ): Promise<ServingProcess> {
   const { settings, log } = context;
   const stats = new ProcessStats();
+  const stopClockSync = startWallClockSync((correctionMs) => {
+    const fields = { correctionMs: Math.round(correctionMs) };
+    const message = "the wall clock moved against the monotonic clock; telemetry timestamps follow it from now on";
+    // NTP's first sync steps by milliseconds; a second or more is worth an operator's look.
+    if (Math.abs(correctionMs) >= 1000) log.warn(message, fields);
+    else log.debug(message, fields);
+  });
   const telemetry = await setUpTelemetry({ stats, workerId: settings.workerId, version: context.version, log });
   const gateway = new Gateway({
     configPath: context.configPath,
@@ -50,7 +58,7 @@ export async function createServingProcess(
         telemetry.runtime,
         { graceMs: settings.drainGraceMs, timeoutMs: settings.drainTimeoutMs, telemetryTimeoutMs: settings.telemetryShutdownTimeoutMs },
         log,
-      );
+      ).finally(stopClockSync);
       return draining;
     },
   };

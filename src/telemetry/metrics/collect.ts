@@ -7,6 +7,7 @@ import type { Attributes, HrTime } from "@opentelemetry/api";
 import { ValueType } from "@opentelemetry/api";
 import { AggregationTemporality, DataPointType, type DataPoint, type MetricData, type ResourceMetrics } from "@opentelemetry/sdk-metrics";
 import { TOLLGATE_SCOPE } from "../semconv.ts";
+import { epochNowMs } from "../wall-clock.ts";
 import { ExplicitHistogram, ExponentialHistogram, type Exemplar } from "./histograms.ts";
 import type { Temporality } from "./settings.ts";
 import { attributeKey, type InstrumentDescriptor, type InstrumentSet, type ObservableInstrument, type Series } from "./store.ts";
@@ -35,14 +36,14 @@ export class OtlpCollector {
   readonly #temporality: Temporality;
   /** Observable counters in delta: the value last reported per instrument+attributes. */
   readonly #lastObserved = new Map<string, { value: number; atMs: number }>();
-  readonly #startMs = Date.now();
+  readonly #startMs = epochNowMs();
 
   constructor(temporality: Temporality) {
     this.#temporality = temporality;
   }
 
   collect(set: InstrumentSet, observables: readonly ObservableInstrument[]): ResourceMetrics {
-    const now = Date.now();
+    const now = epochNowMs();
     const endTime = msToHr(now);
     const metrics: MetricData[] = [];
     for (const instrument of set.instruments.values()) {

@@ -284,7 +284,7 @@ export class RequestMetrics {
       a["tollgate.gateway.name"] = rm.gatewayName;
       a["tollgate.backend.name"] = backend;
       addOverrides(a, rm.attrs.get(CLIENT_DURATION.name), ex);
-      series = rm.set.instrument(CLIENT_DURATION).seriesFor(a);
+      series = rm.set.instrument(CLIENT_DURATION).seriesFor(a, attempt.startTimeMs);
       if (rm.client.size < this.#limit) rm.client.set(key, series);
     }
     return series;
@@ -307,7 +307,7 @@ export class RequestMetrics {
       const a: Attributes = { "http.request.method": method, "url.scheme": ex.scheme, "tollgate.gateway.name": rm.gatewayName };
       const o = rm.attrs.get(ACTIVE_REQUESTS.name);
       if (o !== undefined) for (const [k, v] of o.statics) a[k] = v;
-      s = rm.set.instrument(ACTIVE_REQUESTS).seriesFor(a);
+      s = rm.set.instrument(ACTIVE_REQUESTS).seriesFor(a, ex.startTimeMs);
       if (rm.active.size < this.#limit) rm.active.set(key, s);
     }
     last.activeMethod = ex.method;
@@ -327,10 +327,10 @@ export class RequestMetrics {
     if (rm.routeName !== undefined) base["tollgate.route.name"] = rm.routeName;
     const seriesOf = (instrument: Instrument): Series => {
       const o = rm.attrs.get(instrument.descriptor.name);
-      if (o === undefined) return instrument.seriesFor(base);
+      if (o === undefined) return instrument.seriesFor(base, ex.startTimeMs);
       const a: Attributes = { ...base };
       addOverrides(a, o, ex);
-      return instrument.seriesFor(a);
+      return instrument.seriesFor(a, ex.startTimeMs);
     };
     return {
       duration: seriesOf(rm.set.instrument(SERVER_DURATION)),

@@ -78,17 +78,22 @@ export class Instrument {
     this.#shape = shape;
   }
 
-  /** The series of an attribute set; called when a request meets an attribute set its rule has not cached. */
-  seriesFor(attributes: Attributes): Series {
+  /**
+   * The series of an attribute set; called when a request meets an attribute set its rule has
+   * not cached. A new series starts at `sinceMs`, the start of the request or attempt that
+   * first measures into it: a cumulative point's start must not be later than the
+   * measurements (and exemplars) it holds, and the first one is taken at the request's end.
+   */
+  seriesFor(attributes: Attributes, sinceMs: number): Series {
     const key = attributeKey(attributes);
     let s = this.#series.get(key);
     if (s !== undefined) return s;
     // One slot stays free for the overflow series, so the total never exceeds the limit.
     if (this.#series.size >= this.#limit - 1) {
-      this.#overflow ??= new Series(this.descriptor, OVERFLOW_ATTRIBUTES, this.#shape, Date.now());
+      this.#overflow ??= new Series(this.descriptor, OVERFLOW_ATTRIBUTES, this.#shape, sinceMs);
       return this.#overflow;
     }
-    s = new Series(this.descriptor, attributes, this.#shape, Date.now());
+    s = new Series(this.descriptor, attributes, this.#shape, sinceMs);
     this.#series.set(key, s);
     return s;
   }
