@@ -28,15 +28,14 @@ const KNOWN_HUGO_SNIPPETS: Readonly<Record<string, string>> = {
 
 export function parseYamlFile(text: string, file: string, diagnostics: Diagnostic[]): ParsedFile {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // `merge`: YAML 1.1 merge keys (`<<: *base`), which kubectl's decoder resolves too.
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   const position = (offset: number): { line: number; col: number } => {
     const p = lineCounter.linePos(offset);
     return { line: p.line, col: p.col };
   };
+  // An empty stream parses to an EmptyStream: no documents, nothing to report.
   const list = Array.isArray(docs) ? docs : [];
-  if (!Array.isArray(docs)) {
-    // An empty stream parses to an EmptyStream: no documents, nothing to report.
-  }
   const documents: SourceDocument[] = [];
   list.forEach((doc, index) => {
     for (const err of doc.errors) {
@@ -52,7 +51,9 @@ export function parseYamlFile(text: string, file: string, diagnostics: Diagnosti
       });
     }
     if (doc.errors.length > 0) return;
-    if (doc.contents === null) return; // an empty document (e.g. a trailing `---`)
+    // An empty document (a trailing `---`, one holding only comments, `helm template`'s
+    // separators) parses to a null scalar: kubectl skips it, and so do we.
+    if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return;
     substituteHugoPlaceholders(doc.contents, [], (node, path, snippet, replacement) => {
       const { line, col } = position(node.range?.[0] ?? 0);
       if (replacement === undefined) {
