@@ -100,9 +100,10 @@ export function resolveFilters(
   return out;
 }
 
+/** A redirect's or rewrite's hostname is a PreciseHostname: the one host the request goes to, so no wildcard. */
 function checkHost(r: Resource, reporter: Reporter, h: string, at: Segments): void {
-  const problem = hostnameProblem(h);
-  if (problem !== undefined) reporter.error(r, at, `invalid hostname "${h}": ${problem}`, undefined);
+  const problem = h.startsWith("*.") ? "a wildcard names no single host to send the request to" : hostnameProblem(h);
+  if (problem !== undefined) reporter.error(r, at, `invalid hostname "${h}": ${problem}`, "write one lower-case DNS name, e.g. api.example.com");
 }
 
 function headerModifier(r: Resource, reporter: Reporter, cfg: Record<string, any>, at: Segments): HeaderModifierModel {

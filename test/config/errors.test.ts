@@ -133,6 +133,29 @@ describe("semantic errors", () => {
     ]);
   });
 
+  test("redirect and rewrite hostnames are precise: no wildcard, no upper case", () => {
+    const text = route(`  - matches:
+    - path: {type: PathPrefix, value: /r}
+    filters:
+    - type: RequestRedirect
+      requestRedirect: {hostname: "*.example.com"}
+  - matches:
+    - path: {type: PathPrefix, value: /w}
+    filters:
+    - type: URLRewrite
+      urlRewrite: {hostname: "API.example.com"}
+    backendRefs:
+    - {name: echo, port: 80}
+`);
+    assert.deepEqual(
+      errors(text).filter((e) => e.includes("hostname")),
+      [
+        't.yaml:24:35: spec.rules[0].filters[0].requestRedirect.hostname: invalid hostname "*.example.com": a wildcard names no single host to send the request to (hint: write one lower-case DNS name, e.g. api.example.com)',
+        't.yaml:29:30: spec.rules[1].filters[0].urlRewrite.hostname: invalid hostname "API.example.com": hostnames are lower-case (hint: write one lower-case DNS name, e.g. api.example.com)',
+      ],
+    );
+  });
+
   test("routes: bad regexes, backendRequest > request, filter without config, ReplacePrefixMatch on Exact, missing Backend, Service without port, cross-namespace without grant", () => {
     const text = route(`  - matches:
     - path:
