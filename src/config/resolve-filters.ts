@@ -113,7 +113,7 @@ function headerModifier(r: Resource, reporter: Reporter, cfg: Record<string, any
     const prev = names.get(lower);
     if (prev !== undefined) reporter.error(r, where, `header "${name}" is modified twice (also ${prev})`, "a header may appear once across set, add and remove");
     else names.set(lower, where.slice(at.length).join("."));
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) reporter.error(r, where, `"${name}" is not a valid header name`, undefined);
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) reporter.error(r, where, `"${name}" is not a valid header name`, "use letters, digits and !#$%&'*+-.^_`|~ only (an RFC 9110 token)");
   };
   const pairs = (list: { name: string; value: string }[] | undefined, field: string): { name: string; value: string }[] =>
     (list ?? []).map((p, i) => {
@@ -138,7 +138,7 @@ function pathModifier(r: Resource, reporter: Reporter, cfg: Record<string, any> 
       reporter.report("error", r, [...at, "replaceFullPath"], "type ReplaceFullPath needs replaceFullPath", "add replaceFullPath: /new/path", { missing: true });
       return undefined;
     }
-    if (!value.startsWith("/")) reporter.error(r, [...at, "replaceFullPath"], "the path must start with /", undefined);
+    if (!value.startsWith("/")) reporter.error(r, [...at, "replaceFullPath"], "the path must start with /", `write "/${value}"`);
     return { type: "ReplaceFullPath", replaceFullPath: value };
   }
   if (cfg["replaceFullPath"] !== undefined) reporter.error(r, [...at, "replaceFullPath"], "replaceFullPath is set but type is ReplacePrefixMatch", "remove it");
@@ -147,7 +147,7 @@ function pathModifier(r: Resource, reporter: Reporter, cfg: Record<string, any> 
     reporter.report("error", r, [...at, "replacePrefixMatch"], "type ReplacePrefixMatch needs replacePrefixMatch", "add replacePrefixMatch: /new-prefix", { missing: true });
     return undefined;
   }
-  if (!value.startsWith("/")) reporter.error(r, [...at, "replacePrefixMatch"], "the prefix must start with /", undefined);
+  if (!value.startsWith("/")) reporter.error(r, [...at, "replacePrefixMatch"], "the prefix must start with /", `write "/${value}"`);
   if (matches.some((m) => m.path.type !== "PathPrefix")) {
     reporter.error(r, [...at, "type"], "ReplacePrefixMatch needs every match of the rule to be a PathPrefix match", "use ReplaceFullPath, or PathPrefix matches");
   }

@@ -320,7 +320,12 @@ function kgAccessLog(p: Resource, l: Record<string, any>, at: Segments, backends
   const otel = l["openTelemetry"] as Record<string, any> | undefined;
   const file = l["fileSink"] as Record<string, any> | undefined;
   if ((otel === undefined) === (file === undefined)) {
-    reporter.error(p, at, otel === undefined ? "an access log needs openTelemetry or fileSink" : "an access log has either openTelemetry or fileSink, not both", undefined);
+    reporter.error(
+      p,
+      at,
+      otel === undefined ? "an access log needs openTelemetry or fileSink" : "an access log has either openTelemetry or fileSink, not both",
+      otel === undefined ? "add openTelemetry (export over OTLP) or fileSink (write to stdout or a file)" : "split it into two access logs, one for each",
+    );
     return undefined;
   }
   const filter = celFilter(p, reporter, l["filter"]?.["celFilter"]?.["match"], [...at, "filter", "celFilter", "match"]);
@@ -366,7 +371,7 @@ function keyValues(p: Resource, reporter: Reporter, list: { values?: { key: stri
   return (list?.values ?? []).flatMap((kv, i) => {
     const vals = Object.values(kv.value).filter((v) => v !== undefined);
     if (vals.length !== 1) {
-      reporter.error(p, [...at, "values", i, "value"], "a value needs exactly one of stringValue, boolValue, intValue, doubleValue", undefined);
+      reporter.error(p, [...at, "values", i, "value"], "a value needs exactly one of stringValue, boolValue, intValue, doubleValue", vals.length === 0 ? "add one, e.g. stringValue: edge" : "keep one of them");
       return [];
     }
     const raw = vals[0];

@@ -106,7 +106,7 @@ function toProblem(e: ErrorObject, root: unknown): SchemaProblem | undefined {
       const expected = Array.isArray(params["type"]) ? (params["type"] as string[]).join(" or ") : String(params["type"]);
       const article = /^[aeiou]/.test(expected) ? "an" : "a";
       const want = expected === "object" ? "a mapping" : expected === "array" ? "a list" : `${article} ${expected}`;
-      return { segments: segs, atKey: false, missing: false, message: `expected ${want}, got ${describe(actual)}`, hint: undefined };
+      return { segments: segs, atKey: false, missing: false, message: `expected ${want}, got ${describe(actual)}`, hint: typeHint(expected, want, actual) };
     }
     case "enum": {
       const allowed = (params["allowedValues"] as unknown[]).map(String);
@@ -120,7 +120,7 @@ function toProblem(e: ErrorObject, root: unknown): SchemaProblem | undefined {
       };
     }
     case "const":
-      return { segments: segs, atKey: false, missing: false, message: `must be "${String(params["allowedValue"])}"`, hint: undefined };
+      return { segments: segs, atKey: false, missing: false, message: `must be "${String(params["allowedValue"])}"`, hint: `write ${String(params["allowedValue"])}` };
     case "pattern": {
       const isDuration = String(params["pattern"]).includes("h|m|s|ms");
       return {
@@ -128,27 +128,56 @@ function toProblem(e: ErrorObject, root: unknown): SchemaProblem | undefined {
         atKey: false,
         missing: false,
         message: isDuration ? `${describe(actual)} is not a Gateway API duration` : `${describe(actual)} does not match ${String(params["pattern"])}`,
-        hint: isDuration ? "write e.g. 10s, 500ms, 1h2m (units h, m, s, ms)" : undefined,
+        hint: isDuration ? "write e.g. 10s, 500ms, 1h2m (units h, m, s, ms)" : "see docs/configuration.md for this field's format",
       };
     }
     case "minimum":
     case "maximum":
     case "exclusiveMinimum":
     case "exclusiveMaximum":
-      return { segments: segs, atKey: false, missing: false, message: `${String(actual)} is out of range: must be ${String(params["comparison"])} ${String(params["limit"])}`, hint: undefined };
+      return {
+        segments: segs,
+        atKey: false,
+        missing: false,
+        message: `${String(actual)} is out of range: must be ${String(params["comparison"])} ${String(params["limit"])}`,
+        hint: rangeHint(String(params["comparison"]), Number(params["limit"])),
+      };
     case "minItems":
-      return { segments: segs, atKey: false, missing: false, message: `needs at least ${String(params["limit"])} item(s)`, hint: undefined };
+      return { segments: segs, atKey: false, missing: false, message: `needs at least ${String(params["limit"])} item(s)`, hint: `add at least ${String(params["limit"])} item(s), or remove the field if it is optional` };
     case "maxItems":
-      return { segments: segs, atKey: false, missing: false, message: `at most ${String(params["limit"])} items allowed`, hint: undefined };
+      return { segments: segs, atKey: false, missing: false, message: `at most ${String(params["limit"])} items allowed`, hint: `keep ${String(params["limit"])} and remove the rest` };
     case "minLength":
-      return { segments: segs, atKey: false, missing: false, message: "must not be empty", hint: undefined };
+      return { segments: segs, atKey: false, missing: false, message: "must not be empty", hint: "give it a value, or remove the field if it is optional" };
     case "maxLength":
-      return { segments: segs, atKey: false, missing: false, message: `longer than ${String(params["limit"])} characters`, hint: undefined };
+      return { segments: segs, atKey: false, missing: false, message: `longer than ${String(params["limit"])} characters`, hint: `shorten it to ${String(params["limit"])} characters or fewer` };
     case "if":
     case "oneOf":
     case "anyOf":
       return undefined;
     default:
-      return { segments: segs, atKey: false, missing: false, message: e.message ?? e.keyword, hint: undefined };
+      return { segments: segs, atKey: false, missing: false, message: e.message ?? e.keyword, hint: "see docs/configuration.md for this field's allowed values" };
+  }
+}
+
+/** What to write instead, from the type the schema wants and the value found. */
+function typeHint(expected: string, want: string, actual: unknown): string {
+  const numeric = expected === "integer" || expected === "number";
+  if (numeric && typeof actual === "string" && actual.trim() !== "" && Number.isFinite(Number(actual))) return `write ${actual.trim()} without quotes`;
+  if (expected === "string" && (typeof actual === "number" || typeof actual === "boolean")) return `quote it: "${String(actual)}"`;
+  if (expected === "object") return "write key: value pairs indented under the field";
+  if (expected === "array") return "write a list: one `- item` per line, or [a, b]";
+  return `write ${want} here`;
+}
+
+function rangeHint(comparison: string, limit: number): string {
+  switch (comparison) {
+    case ">=":
+      return `use ${limit} or more`;
+    case "<=":
+      return `use ${limit} or less`;
+    case ">":
+      return `use a value above ${limit}`;
+    default:
+      return `use a value below ${limit}`;
   }
 }

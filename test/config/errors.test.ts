@@ -104,8 +104,11 @@ describe("schema errors", () => {
   });
 
   test("wrong type and out of range", () => {
-    assert.deepEqual(errors(GATEWAY.replace("port: 8080", 'port: "8080"')), ['t.yaml:9:11: spec.listeners[0].port: expected an integer, got the string "8080"']);
-    assert.deepEqual(errors(GATEWAY.replace("port: 8080", "port: 70000")), ["t.yaml:9:11: spec.listeners[0].port: 70000 is out of range: must be <= 65535"]);
+    assert.deepEqual(errors(GATEWAY.replace("port: 8080", 'port: "8080"')), ['t.yaml:9:11: spec.listeners[0].port: expected an integer, got the string "8080" (hint: write 8080 without quotes)']);
+    assert.deepEqual(errors(GATEWAY.replace("port: 8080", "port: 70000")), ["t.yaml:9:11: spec.listeners[0].port: 70000 is out of range: must be <= 65535 (hint: use 65535 or less)"]);
+    assert.deepEqual(errors(GATEWAY.replace("port: 8080", "port: 0")), ["t.yaml:9:11: spec.listeners[0].port: 0 is out of range: must be >= 1 (hint: use 1 or more)"]);
+    assert.deepEqual(errors(GATEWAY.replace("name: http", "name: 7")), ['t.yaml:8:11: spec.listeners[0].name: expected a string, got number 7 (hint: quote it: "7")']);
+    assert.deepEqual(errors(GATEWAY.replace("  listeners:\n", "  listeners: http\n  x:\n")).slice(0, 1), ['t.yaml:7:14: spec.listeners: expected a list, got the string "http" (hint: write a list: one `- item` per line, or [a, b])']);
   });
 
   test("enum value with a did-you-mean hint", () => {
@@ -152,6 +155,26 @@ describe("semantic errors", () => {
       [
         't.yaml:24:35: spec.rules[0].filters[0].requestRedirect.hostname: invalid hostname "*.example.com": a wildcard names no single host to send the request to (hint: write one lower-case DNS name, e.g. api.example.com)',
         't.yaml:29:30: spec.rules[1].filters[0].urlRewrite.hostname: invalid hostname "API.example.com": hostnames are lower-case (hint: write one lower-case DNS name, e.g. api.example.com)',
+      ],
+    );
+  });
+
+  test("filter values: header names, rewrite paths; each error says what to write", () => {
+    const text = route(`  - matches:
+    - path: {type: PathPrefix, value: /w}
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier: {set: [{name: "X Tenant", value: a}]}
+    - type: URLRewrite
+      urlRewrite: {path: {type: ReplaceFullPath, replaceFullPath: api}}
+    backendRefs:
+    - {name: echo, port: 80}
+`);
+    assert.deepEqual(
+      errors(text).filter((e) => !e.includes("Backend")),
+      [
+        `t.yaml:24:44: spec.rules[0].filters[0].requestHeaderModifier.set[0].name: "X Tenant" is not a valid header name (hint: use letters, digits and !#$%&'*+-.^_\`|~ only (an RFC 9110 token))`,
+        't.yaml:26:67: spec.rules[0].filters[1].urlRewrite.path.replaceFullPath: the path must start with / (hint: write "/api")',
       ],
     );
   });
