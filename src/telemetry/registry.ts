@@ -92,7 +92,7 @@ const resourceAttributes: AttributeEntry[] = [
   { key: "telemetry.sdk.version", type: "string", brief: "Version of the OpenTelemetry JS SDK in use.", requirement: "required", stability: "stable", semconv: RES, signals: TLM },
   { key: "telemetry.distro.name", type: "string", brief: "`tollgate`.", requirement: "required", stability: "development", semconv: RES, signals: TLM },
   { key: "telemetry.distro.version", type: "string", brief: "Tollgate's package version.", requirement: "required", stability: "development", semconv: RES, signals: TLM },
-  { key: "container.id", type: "string", brief: "From /proc/self/cgroup or /proc/self/mountinfo.", requirement: "conditionally_required", condition: "running in a container", stability: "development", semconv: RES, signals: TLM },
+  { key: "container.id", type: "string", brief: "From /proc/self/cgroup, or /proc/self/mountinfo outside Kubernetes (there it names the pod sandbox).", requirement: "conditionally_required", condition: "running in a container", stability: "development", semconv: RES, signals: TLM },
   { key: "k8s.pod.name", type: "string", brief: "Env K8S_POD_NAME (Downward API metadata.name).", requirement: "conditionally_required", condition: "env set", stability: "development", semconv: RES, signals: TLM },
   { key: "k8s.pod.uid", type: "string", brief: "Env K8S_POD_UID (Downward API metadata.uid).", requirement: "conditionally_required", condition: "env set", stability: "development", semconv: RES, signals: TLM },
   { key: "k8s.namespace.name", type: "string", brief: "Env K8S_NAMESPACE_NAME (Downward API metadata.namespace).", requirement: "conditionally_required", condition: "env set", stability: "development", semconv: RES, signals: TLM },

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { isRegisteredAttribute, isRegisteredResourceAttribute, spanNameShape } from "../../src/telemetry/registry.ts";
 import { renderTelemetryDoc } from "../../src/telemetry/registry-doc.ts";
 import { buildResourceAttributes } from "../../src/telemetry/resource/resource.ts";
-import { containerIdFromCgroup, containerIdFromMountinfo } from "../../src/telemetry/resource/container-id.ts";
+import { containerIdFromCgroup, containerIdFromMountinfo, detectContainerId } from "../../src/telemetry/resource/container-id.ts";
 import { resolveOtlpExporterConfig } from "../../src/telemetry/export/otlp-config.ts";
 import { parseResourceAttributes } from "../../src/telemetry/env.ts";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
@@ -145,6 +145,27 @@ test("container.id from cgroup v1 and from mountinfo (cgroup v2)", () => {
   assert.equal(containerIdFromCgroup(`0::/system.slice/docker-${id}.scope`), id);
   assert.equal(containerIdFromCgroup("0::/\n4:memory:/process_api/d0616511"), undefined);
   assert.equal(containerIdFromMountinfo(`2 1 0:5 /var/lib/docker/containers/${id}/hostname /etc/hostname rw - ext4 /dev/x rw`), id);
+});
+
+test("container.id on Kubernetes: cgroup paths name the container, mountinfo only the pod sandbox", () => {
+  const own = "b".repeat(64);
+  const sandbox = "a".repeat(64);
+  // containerd under a private cgroup v2 namespace: /proc/self/cgroup is `0::/`, and the
+  // hostname and resolv.conf files come from the sandbox's directory.
+  const containerdMountinfo = [
+    `1200 1100 8:1 /var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/${sandbox}/hostname /etc/hostname rw,relatime - ext4 /dev/sda1 rw`,
+    `1201 1100 8:1 /var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/${sandbox}/resolv.conf /etc/resolv.conf rw,relatime - ext4 /dev/sda1 rw`,
+    `1202 1100 8:1 /var/lib/kubelet/pods/0b6c5f2e/etc-hosts /etc/hosts rw,relatime - ext4 /dev/sda1 rw`,
+  ].join("\n");
+  const files = (cgroup: string, mountinfo: string) => (path: string): string => (path === "/proc/self/cgroup" ? cgroup : mountinfo);
+  assert.equal(containerIdFromMountinfo(containerdMountinfo), undefined, "a containerd sandbox directory is never a container's own");
+  assert.equal(detectContainerId(true, files("0::/\n", containerdMountinfo)), undefined);
+  // cri-dockerd and CRI-O mount the pause container's files, in paths docker and podman also use.
+  const dockerStyle = `2 1 0:5 /var/lib/docker/containers/${sandbox}/hostname /etc/hostname rw - ext4 /dev/x rw`;
+  assert.equal(detectContainerId(true, files("0::/\n", dockerStyle)), undefined, "on Kubernetes mountinfo names the sandbox");
+  assert.equal(detectContainerId(false, files("0::/\n", dockerStyle)), sandbox, "outside Kubernetes it is the container's own directory");
+  // The host's cgroup namespace (or cgroup v1) shows the container's own scope.
+  assert.equal(detectContainerId(true, files(`0::/kubepods.slice/kubepods-pod1.slice/cri-containerd-${own}.scope\n`, containerdMountinfo)), own);
 });
 
 test("OTEL_SDK_DISABLED=true: no spans, no exporters; OTEL_TRACES_EXPORTER=none: no export, propagation still works", async (t) => {

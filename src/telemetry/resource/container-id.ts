@@ -1,11 +1,15 @@
-// container.id from the kernel's view of this process: cgroup v1 paths end in the container
-// id (docker, containerd, cri-o, podman); under cgroup v2 the id is usually only visible in
-// mountinfo, where the runtime bind-mounts /etc/hostname and friends from its container dir.
+// container.id from the kernel's view of this process: cgroup v1 paths (and cgroup v2 ones
+// under the host's cgroup namespace) end in the container id (docker, containerd, cri-o,
+// podman). Under a private cgroup v2 namespace the id is only visible in mountinfo, where
+// docker and podman bind-mount /etc/hostname and friends from the container's own directory.
+// On Kubernetes those files belong to the pod: every runtime mounts them from the pod
+// sandbox's directory (containerd's `sandboxes/<id>`, CRI-O's and cri-dockerd's pause
+// container), so mountinfo names the sandbox, never this container, and is not read there.
 import { readFileSync } from "node:fs";
 
 const ID = /[0-9a-f]{64}/;
 const CGROUP_V1_SEGMENT = /^(?:docker-|cri-containerd-|crio-|libpod-)?([0-9a-f]{64})(?:\.scope)?$/;
-const MOUNTINFO_CONTAINER = /\/(?:docker\/containers|containers|sandboxes|overlay-containers)\/([0-9a-f]{64})\//;
+const MOUNTINFO_CONTAINER = /\/(?:docker\/containers|containers|overlay-containers)\/([0-9a-f]{64})\//;
 
 export function containerIdFromCgroup(text: string): string | undefined {
   for (const line of text.split("\n")) {
@@ -28,8 +32,11 @@ export function containerIdFromMountinfo(text: string): string | undefined {
   return undefined;
 }
 
-/** Reads /proc once; undefined outside a container or off Linux. */
-export function detectContainerId(readFile: (path: string) => string = (p) => readFileSync(p, "utf8")): string | undefined {
+/**
+ * Reads /proc once; undefined outside a container, off Linux, and on Kubernetes when only
+ * mountinfo would name a container (the pod sandbox's id there).
+ */
+export function detectContainerId(onKubernetes: boolean, readFile: (path: string) => string = (p) => readFileSync(p, "utf8")): string | undefined {
   const tryRead = (p: string): string => {
     try {
       return readFile(p);
@@ -39,5 +46,5 @@ export function detectContainerId(readFile: (path: string) => string = (p) => re
   };
   const fromCgroup = containerIdFromCgroup(tryRead("/proc/self/cgroup"));
   if (fromCgroup !== undefined && ID.test(fromCgroup)) return fromCgroup;
-  return containerIdFromMountinfo(tryRead("/proc/self/mountinfo"));
+  return onKubernetes ? undefined : containerIdFromMountinfo(tryRead("/proc/self/mountinfo"));
 }

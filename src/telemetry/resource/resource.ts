@@ -39,7 +39,9 @@ export interface ProcessFacts {
 export function detectProcessFacts(env: Env): ProcessFacts {
   return {
     instanceBase: envString(env, K8S_RESOURCE_ENV.podUid) ?? randomUUID(),
-    containerId: detectContainerId(),
+    // The kubelet sets KUBERNETES_SERVICE_HOST in every container; the Downward API variables
+    // cover a pod that somehow lacks it.
+    containerId: detectContainerId(envString(env, "KUBERNETES_SERVICE_HOST") !== undefined || envString(env, K8S_RESOURCE_ENV.podUid) !== undefined || envString(env, K8S_RESOURCE_ENV.podName) !== undefined),
   };
 }
 
