@@ -16,6 +16,7 @@ import { Reporter, byPrecedence, key, precedenceMs } from "./resources.ts";
 import type { Resource } from "./resources.ts";
 import { IMPLEMENTED_KINDS } from "./schema.ts";
 import { checkSchema, findKind } from "./schema-check.ts";
+import { skippedKindWarning } from "./skipped-kinds.ts";
 import { isIP } from "node:net";
 import { formatPath, parseYamlFile } from "./yaml-source.ts";
 import type { ParsedFile, SourceDocument } from "./yaml-source.ts";
@@ -163,18 +164,11 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
     const metaName = (obj["metadata"] as Record<string, unknown> | undefined)?.["name"];
     if (schema === undefined) {
       skipped.push({ label: `${apiVersion}/${kind}`, name: typeof metaName === "string" ? metaName : "(unnamed)", doc });
-      const sameKind = IMPLEMENTED_KINDS.find((k) => k.kind === kind);
-      if (sameKind !== undefined && apiVersion.split("/")[0] === sameKind.apiVersions[0]!.split("/")[0]) {
-        const { line, col } = pos(["apiVersion"]);
-        reporter.diagnostics.push({
-          severity: "warning",
-          file: parsed.file,
-          line,
-          col,
-          path: "apiVersion",
-          message: `${kind} ${apiVersion} is not implemented; this document is skipped`,
-          hint: `Tollgate reads ${kind} as ${sameKind.apiVersions.join(" or ")}`,
-        });
+      const warning = skippedKindWarning(apiVersion, kind);
+      if (warning !== undefined) {
+        const field = IMPLEMENTED_KINDS.some((k) => k.kind === kind) ? "apiVersion" : "kind";
+        const { line, col } = pos([field]);
+        reporter.diagnostics.push({ severity: "warning", file: parsed.file, line, col, path: field, message: warning.message, hint: warning.hint });
       }
       continue;
     }

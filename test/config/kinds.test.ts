@@ -345,3 +345,33 @@ spec:
     assert.equal(log.filter?.expression, 'response.code >= 400 || "x-debug" in request.headers');
   });
 });
+
+describe("skipped documents", () => {
+  const doc = (apiVersion: string, kind: string): string => `---\napiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: {name: x}\nspec: {}\n`;
+
+  test("a document in one of Tollgate's API groups that it skips is a warning, with the version it reads or the kind probably meant", () => {
+    const result = load(
+      GATEWAY +
+        doc("agentic.networking.x-k8s.io/v1alpha2", "TelemetryPolicy") +
+        doc("gateway.networking.k8s.io/v1alpha1", "TelemetryPolicy") +
+        doc("gateway.networking.k8s.io/v1", "HttpRoute") +
+        doc("gateway.networking.k8s.io/v1alpha2", "TLSRoute") +
+        doc("gateway.kgateway.dev/v1alpha1", "Backend"),
+    );
+    assert.deepEqual(lines(result, "error"), []);
+    assert.deepEqual(lines(result, "warning"), [
+      "t.yaml:12:13: apiVersion: warning: TelemetryPolicy agentic.networking.x-k8s.io/v1alpha2 is not implemented; this document is skipped (hint: Tollgate reads TelemetryPolicy as gateway.networking.x-k8s.io/v1alpha1 or agentic.networking.x-k8s.io/v1alpha1)",
+      "t.yaml:17:13: apiVersion: warning: TelemetryPolicy gateway.networking.k8s.io/v1alpha1 is not implemented; this document is skipped (hint: Tollgate reads TelemetryPolicy as gateway.networking.x-k8s.io/v1alpha1 or agentic.networking.x-k8s.io/v1alpha1)",
+      "t.yaml:23:7: kind: warning: HttpRoute gateway.networking.k8s.io/v1 is not implemented; this document is skipped (hint: did you mean kind: HTTPRoute?)",
+      "t.yaml:28:7: kind: warning: TLSRoute gateway.networking.k8s.io/v1alpha2 is not implemented; this document is skipped (hint: Tollgate implements Gateway, HTTPRoute, ReferenceGrant in gateway.networking.k8s.io)",
+      "t.yaml:32:13: apiVersion: warning: Backend gateway.kgateway.dev/v1alpha1 is not implemented; this document is skipped (hint: Tollgate reads Backend as gateway.tollgate.dev/v1alpha1)",
+    ]);
+  });
+
+  test("other groups' kinds and the gateway's deployment kinds are only listed", () => {
+    const result = load(GATEWAY + doc("networking.istio.io/v1", "Gateway") + doc("gateway.networking.k8s.io/v1", "GatewayClass") + doc("gateway.kgateway.dev/v1alpha1", "GatewayParameters") + doc("v1", "ConfigMap"));
+    assert.deepEqual(lines(result, "warning"), []);
+    assert.equal(lines(result, "info").length, 1);
+    assert.match(lines(result, "info")[0]!, /skipped 4 resource\(s\) of kinds Tollgate does not implement: networking\.istio\.io\/v1\/Gateway x, gateway\.networking\.k8s\.io\/v1\/GatewayClass x, gateway\.kgateway\.dev\/v1alpha1\/GatewayParameters x, v1\/ConfigMap x/);
+  });
+});

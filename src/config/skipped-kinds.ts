@@ -1,0 +1,49 @@
+// Which skipped documents deserve a warning. A manifest set holds many kinds Tollgate has no
+// use for (ConfigMaps, Deployments, another mesh's Gateway), and those are only listed at
+// `info`. But a document in one of the API groups Tollgate reads was written for a gateway:
+// if Tollgate skips it, traffic the user configured is not served, so say so, with the
+// version Tollgate reads or the kind that was probably meant.
+import { closest } from "./did-you-mean.ts";
+import { IMPLEMENTED_KINDS } from "./schema.ts";
+
+/** Kinds of those groups that configure what runs the gateway, not its traffic: nothing is lost by skipping them. */
+const DEPLOYMENT_KINDS: ReadonlySet<string> = new Set(["GatewayClass", "GatewayParameters"]);
+
+/** Real kinds of those groups that Tollgate does not implement: never taken for a misspelling. */
+const KNOWN_UNIMPLEMENTED: ReadonlySet<string> = new Set([
+  "GRPCRoute",
+  "TLSRoute",
+  "TCPRoute",
+  "UDPRoute",
+  "BackendTLSPolicy",
+  "BackendLBPolicy",
+  "ListenerSet",
+  "XListenerSet",
+  "XBackendTrafficPolicy",
+  "BackendConfigPolicy",
+]);
+
+function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf("/");
+  return slash < 0 ? "" : apiVersion.slice(0, slash);
+}
+
+const IMPLEMENTED_GROUPS: ReadonlySet<string> = new Set(IMPLEMENTED_KINDS.flatMap((k) => k.apiVersions.map(groupOf)));
+
+export interface SkippedKindWarning {
+  readonly message: string;
+  readonly hint: string;
+}
+
+/** The warning for a document of a kind/apiVersion Tollgate does not read; undefined when an info line is enough. */
+export function skippedKindWarning(apiVersion: string, kind: string): SkippedKindWarning | undefined {
+  const group = groupOf(apiVersion);
+  if (!IMPLEMENTED_GROUPS.has(group) || DEPLOYMENT_KINDS.has(kind)) return undefined;
+  const message = `${kind} ${apiVersion} is not implemented; this document is skipped`;
+  const versions = IMPLEMENTED_KINDS.filter((k) => k.kind === kind).flatMap((k) => k.apiVersions);
+  if (versions.length > 0) return { message, hint: `Tollgate reads ${kind} as ${versions.join(" or ")}` };
+  const inGroup = IMPLEMENTED_KINDS.filter((k) => k.apiVersions.some((v) => groupOf(v) === group)).map((k) => k.kind);
+  const guess = KNOWN_UNIMPLEMENTED.has(kind) ? undefined : closest(kind, inGroup);
+  if (guess !== undefined) return { message, hint: `did you mean kind: ${guess}?` };
+  return { message, hint: `Tollgate implements ${inGroup.join(", ")} in ${group}` };
+}
