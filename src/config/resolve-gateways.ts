@@ -1,6 +1,7 @@
 // Gateways and their listeners: protocol support, duplicates and conflicts, allowedRoutes.
 import type { ListenerModel } from "./model.ts";
 import { hostnameProblem } from "./hostnames.ts";
+import { SECTION_NAME_HINT, isSectionName } from "./section-name.ts";
 import { key } from "./resources.ts";
 import type { Reporter, Resource } from "./resources.ts";
 
@@ -22,6 +23,7 @@ export function resolveGateway(r: Resource, reporter: Reporter): GatewayDraft {
     const at = ["spec", "listeners", i];
     const name = String(l["name"]);
     const protocol = String(l["protocol"]);
+    if (!isSectionName(name)) reporter.error(r, [...at, "name"], `"${name}" is not a valid listener name`, SECTION_NAME_HINT);
     if (names.has(name)) reporter.error(r, [...at, "name"], `duplicate listener name "${name}" (also listeners[${names.get(name)}])`, "give every listener a unique name");
     else names.set(name, i);
     if (protocol === "HTTPS" || protocol === "TLS") {

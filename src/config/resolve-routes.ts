@@ -10,6 +10,7 @@ import type { GatewayDraft } from "./resolve-gateways.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 import { alternateReading, normalizePath } from "../router/path-normalize.ts";
 import { neverMatchedText } from "./path-pattern-check.ts";
+import { SECTION_NAME_HINT, isSectionName } from "./section-name.ts";
 
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
 export const DEFAULT_RETRY = { attempts: 1, backoffMs: 25, codes: [502, 503, 504] } as const;
@@ -38,6 +39,7 @@ export function resolveRoute(
   const ruleNames = new Map<string, number>();
   rules.forEach((rule) => {
     if (rule.name === undefined) return;
+    if (!isSectionName(rule.name)) reporter.error(r, ["spec", "rules", rule.index, "name"], `"${rule.name}" is not a valid rule name`, SECTION_NAME_HINT);
     const prev = ruleNames.get(rule.name);
     if (prev !== undefined) reporter.error(r, ["spec", "rules", rule.index, "name"], `duplicate rule name "${rule.name}" (also rules[${prev}])`, "rule names must be unique in a route");
     else ruleNames.set(rule.name, rule.index);
@@ -146,7 +148,7 @@ function resolveMatches(r: Resource, reporter: Reporter, list: Record<string, an
       if (checkRegex(r, reporter, value, [...mat, "path", "value"])) checkPathPattern(r, reporter, value, [...mat, "path", "value"]);
     } else if (!value.startsWith("/")) reporter.error(r, [...mat, "path", "value"], `a ${type} path must start with /`, `write "/${value}"`);
     else if (/[?#]/.test(value)) reporter.error(r, [...mat, "path", "value"], "a path match cannot contain ? or #", "match query parameters with queryParams");
-    else value = normalizedMatchPath(r, reporter, value, [...mat, "path", "value"]);
+    else if (checkPathCharacters(r, reporter, value, [...mat, "path", "value"])) value = normalizedMatchPath(r, reporter, value, [...mat, "path", "value"]);
     const values = (field: "headers" | "queryParams", lower: boolean) => {
       const seen = new Set<string>();
       return ((m[field] ?? []) as { type?: string; name: string; value: string }[]).flatMap((h, j) => {
@@ -157,6 +159,9 @@ function resolveMatches(r: Resource, reporter: Reporter, list: Record<string, an
           return [];
         }
         seen.add(name);
+        if (!HTTP_TOKEN.test(h.name)) {
+          reporter.error(r, [...mat, field, j, "name"], `"${h.name}" is not a valid ${field === "headers" ? "header" : "query parameter"} name`, "use letters, digits and !#$%&'*+-.^_`|~ only (an RFC 9110 token)");
+        }
         if (vtype === "RegularExpression") checkRegex(r, reporter, h.value, [...mat, field, j, "value"]);
         return [{ type: vtype, name, value: h.value }];
       });
@@ -169,6 +174,22 @@ function resolveMatches(r: Resource, reporter: Reporter, list: Record<string, an
       source: reporter.source(r, mat),
     };
   });
+}
+
+/** Gateway API's HTTPHeaderName and HTTPQueryParamName: an RFC 9110 token. */
+const HTTP_TOKEN = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
+/** What an Exact or PathPrefix value may hold (the Gateway API CRD's rule): path characters and %XX escapes. */
+const PATH_CHARACTER = /[-A-Za-z0-9/._~!$&'()*+,;=:@%]/;
+
+/** False, after reporting it, when the value holds a character no request path carries unescaped. */
+function checkPathCharacters(r: Resource, reporter: Reporter, value: string, at: Segments): boolean {
+  for (const ch of value) {
+    if (PATH_CHARACTER.test(ch)) continue;
+    const escaped = [...Buffer.from(ch, "utf8")].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join("");
+    reporter.error(r, at, `a path match can hold only URL path characters; ${JSON.stringify(ch)} is not one`, `write it escaped, as requests carry it: ${escaped}`);
+    return false;
+  }
+  return true;
 }
 
 /**

@@ -179,6 +179,35 @@ describe("semantic errors", () => {
     );
   });
 
+  test("match names, path characters and section names follow the Gateway API formats", () => {
+    const text = route(`  - name: Bad_Rule
+    matches:
+    - path: {type: PathPrefix, value: "/a b"}
+      headers:
+      - {name: "x tenant", value: a}
+      queryParams:
+      - {name: "q(", value: a}
+    backendRefs:
+    - {name: echo, port: 80}
+`).replace("  - name: http\n", "  - name: Public_HTTP\n");
+    assert.deepEqual(
+      errors(text).filter((e) => !e.includes("Backend")),
+      [
+        "t.yaml:8:11: spec.listeners[0].name: \"Public_HTTP\" is not a valid listener name (hint: use lower-case letters, digits and '-', starting and ending with a letter or digit (a Gateway API SectionName))",
+        "t.yaml:20:11: spec.rules[0].name: \"Bad_Rule\" is not a valid rule name (hint: use lower-case letters, digits and '-', starting and ending with a letter or digit (a Gateway API SectionName))",
+        't.yaml:22:39: spec.rules[0].matches[0].path.value: a path match can hold only URL path characters; " " is not one (hint: write it escaped, as requests carry it: %20)',
+        "t.yaml:24:16: spec.rules[0].matches[0].headers[0].name: \"x tenant\" is not a valid header name (hint: use letters, digits and !#$%&'*+-.^_`|~ only (an RFC 9110 token))",
+        "t.yaml:26:16: spec.rules[0].matches[0].queryParams[0].name: \"q(\" is not a valid query parameter name (hint: use letters, digits and !#$%&'*+-.^_`|~ only (an RFC 9110 token))",
+      ],
+    );
+  });
+
+  test("path match characters: every RFC 3986 path character and %XX escape loads; others get their escapes", () => {
+    const rule = (value: string): string => route(`  - matches:\n    - path: {type: PathPrefix, value: "${value}"}\n`);
+    assert.deepEqual(errors(rule("/a-b_c.d~e!f$g&h'i(j)k*l+m,n;o=p:q@r%20s")), []);
+    assert.deepEqual(errors(rule("/caf\u00e9")), ['t.yaml:21:39: spec.rules[0].matches[0].path.value: a path match can hold only URL path characters; "\u00e9" is not one (hint: write it escaped, as requests carry it: %C3%A9)']);
+  });
+
   test("routes: bad regexes, backendRequest > request, filter without config, ReplacePrefixMatch on Exact, missing Backend, Service without port, cross-namespace without grant", () => {
     const text = route(`  - matches:
     - path:
