@@ -47,11 +47,37 @@ export function resolveRoute(
   return { resource: r, parents, hostnames, rules };
 }
 
+/**
+ * The Gateway API CRD's rule: a route may refer to one parent several times only to attach to
+ * different listeners, so each such ref names a sectionName or a port, and no two are alike.
+ */
+function checkRepeatedParents(r: Resource, reporter: Reporter, refs: readonly Record<string, any>[]): void {
+  const parentOf = (p: Record<string, any>): string => [p["group"] ?? GATEWAY_GROUP, p["kind"] ?? "Gateway", p["namespace"] ?? r.namespace, p["name"]].join("/");
+  const byParent = new Map<string, number[]>();
+  refs.forEach((p, i) => byParent.set(parentOf(p), [...(byParent.get(parentOf(p)) ?? []), i]));
+  for (const indexes of byParent.values()) {
+    if (indexes.length < 2) continue;
+    const seen = new Map<string, number>();
+    for (const i of indexes) {
+      const p = refs[i]!;
+      if (p["sectionName"] === undefined && p["port"] === undefined) {
+        reporter.error(r, ["spec", "parentRefs", i], `Gateway ${String(p["name"])} is referred to ${indexes.length} times; each of those refs needs a sectionName or a port`, "add the listener's sectionName (or port) to each, or keep one ref");
+        continue;
+      }
+      const listener = `${p["sectionName"] ?? ""}:${p["port"] ?? ""}`;
+      const first = seen.get(listener);
+      if (first !== undefined) reporter.error(r, ["spec", "parentRefs", i], `the same parentRef as parentRefs[${first}]`, "remove the duplicate");
+      else seen.set(listener, i);
+    }
+  }
+}
+
 function resolveParents(r: Resource, reporter: Reporter, gateways: ReadonlyMap<string, GatewayDraft>, hostnames: readonly string[]): RouteParent[] {
   const out: RouteParent[] = [];
   const refs = (r.spec["parentRefs"] ?? []) as Record<string, any>[];
   let brokenParents = 0;
   if (refs.length === 0) reporter.warn(r, ["spec"], "the route has no parentRefs and attaches to no gateway", "add parentRefs: [{name: <gateway>}]");
+  checkRepeatedParents(r, reporter, refs);
   refs.forEach((p, i) => {
     const at = ["spec", "parentRefs", i];
     const group = p["group"] ?? GATEWAY_GROUP;

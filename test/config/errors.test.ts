@@ -208,6 +208,22 @@ describe("semantic errors", () => {
     assert.deepEqual(errors(rule("/caf\u00e9")), ['t.yaml:21:39: spec.rules[0].matches[0].path.value: a path match can hold only URL path characters; "\u00e9" is not one (hint: write it escaped, as requests carry it: %C3%A9)']);
   });
 
+  test("a parent referred to twice needs a sectionName or port on each ref, and no two alike", () => {
+    const text = (refs: string): string => route(`  - backendRefs:\n    - {name: echo, port: 80}\n`).replace("  parentRefs:\n  - name: gw\n", `  parentRefs:\n${refs}`);
+    assert.deepEqual(
+      errors(text("  - name: gw\n  - {name: gw, namespace: default}\n")).filter((e) => e.includes("parentRefs")),
+      [
+        "t.yaml:18:5: spec.parentRefs[0]: Gateway gw is referred to 2 times; each of those refs needs a sectionName or a port (hint: add the listener's sectionName (or port) to each, or keep one ref)",
+        "t.yaml:19:5: spec.parentRefs[1]: Gateway gw is referred to 2 times; each of those refs needs a sectionName or a port (hint: add the listener's sectionName (or port) to each, or keep one ref)",
+      ],
+    );
+    assert.deepEqual(
+      errors(text("  - {name: gw, sectionName: http}\n  - {name: gw, sectionName: http}\n")).filter((e) => e.includes("parentRefs")),
+      ["t.yaml:19:5: spec.parentRefs[1]: the same parentRef as parentRefs[0] (hint: remove the duplicate)"],
+    );
+    assert.deepEqual(errors(text("  - {name: gw, sectionName: http}\n  - {name: gw, port: 8080}\n")).filter((e) => e.includes("parentRefs")), []);
+  });
+
   test("routes: bad regexes, backendRequest > request, filter without config, ReplacePrefixMatch on Exact, missing Backend, Service without port, cross-namespace without grant", () => {
     const text = route(`  - matches:
     - path:
