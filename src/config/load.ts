@@ -14,7 +14,6 @@ import { resolveRoute } from "./resolve-routes.ts";
 import type { RouteDraft } from "./resolve-routes.ts";
 import { Reporter, byPrecedence, key, precedenceMs } from "./resources.ts";
 import type { Resource } from "./resources.ts";
-import { IMPLEMENTED_KINDS } from "./schema.ts";
 import { checkSchema, findKind } from "./schema-check.ts";
 import { skippedKindWarning } from "./skipped-kinds.ts";
 import { isIP } from "node:net";
@@ -166,9 +165,8 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
       skipped.push({ label: `${apiVersion}/${kind}`, name: typeof metaName === "string" ? metaName : "(unnamed)", doc });
       const warning = skippedKindWarning(apiVersion, kind);
       if (warning !== undefined) {
-        const field = IMPLEMENTED_KINDS.some((k) => k.kind === kind) ? "apiVersion" : "kind";
-        const { line, col } = pos([field]);
-        reporter.diagnostics.push({ severity: "warning", file: parsed.file, line, col, path: field, message: warning.message, hint: warning.hint });
+        const { line, col } = pos([warning.field]);
+        reporter.diagnostics.push({ severity: "warning", file: parsed.file, line, col, path: warning.field, message: warning.message, hint: warning.hint });
       }
       continue;
     }

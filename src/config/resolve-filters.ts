@@ -1,6 +1,7 @@
 // HTTPRoute filters (rule-level and per-backendRef) to FilterModels.
 import type { FilterModel, HeaderModifierModel, MatchModel, PathModifierModel } from "./model.ts";
 import { hostnameProblem } from "./hostnames.ts";
+import { HTTP_TOKEN_HINT, isHttpToken } from "./name-formats.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 
 const FIELD_OF: Readonly<Record<string, string>> = {
@@ -113,7 +114,7 @@ function headerModifier(r: Resource, reporter: Reporter, cfg: Record<string, any
     const prev = names.get(lower);
     if (prev !== undefined) reporter.error(r, where, `header "${name}" is modified twice (also ${prev})`, "a header may appear once across set, add and remove");
     else names.set(lower, where.slice(at.length).join("."));
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) reporter.error(r, where, `"${name}" is not a valid header name`, "use letters, digits and !#$%&'*+-.^_`|~ only (an RFC 9110 token)");
+    if (!isHttpToken(name)) reporter.error(r, where, `"${name}" is not a valid header name`, HTTP_TOKEN_HINT);
   };
   const pairs = (list: { name: string; value: string }[] | undefined, field: string): { name: string; value: string }[] =>
     (list ?? []).map((p, i) => {

@@ -1,7 +1,7 @@
 // Gateways and their listeners: protocol support, duplicates and conflicts, allowedRoutes.
 import type { ListenerModel } from "./model.ts";
 import { hostnameProblem } from "./hostnames.ts";
-import { SECTION_NAME_HINT, isSectionName } from "./section-name.ts";
+import { SECTION_NAME_HINT, isSectionName } from "./name-formats.ts";
 import { key } from "./resources.ts";
 import type { Reporter, Resource } from "./resources.ts";
 

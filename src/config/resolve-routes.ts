@@ -10,7 +10,7 @@ import type { GatewayDraft } from "./resolve-gateways.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 import { alternateReading, normalizePath } from "../router/path-normalize.ts";
 import { neverMatchedText } from "./path-pattern-check.ts";
-import { SECTION_NAME_HINT, isSectionName } from "./section-name.ts";
+import { HTTP_TOKEN_HINT, SECTION_NAME_HINT, isHttpToken, isSectionName } from "./name-formats.ts";
 
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
 export const DEFAULT_RETRY = { attempts: 1, backoffMs: 25, codes: [502, 503, 504] } as const;
@@ -54,7 +54,10 @@ export function resolveRoute(
 function checkRepeatedParents(r: Resource, reporter: Reporter, refs: readonly Record<string, any>[]): void {
   const parentOf = (p: Record<string, any>): string => [p["group"] ?? GATEWAY_GROUP, p["kind"] ?? "Gateway", p["namespace"] ?? r.namespace, p["name"]].join("/");
   const byParent = new Map<string, number[]>();
-  refs.forEach((p, i) => byParent.set(parentOf(p), [...(byParent.get(parentOf(p)) ?? []), i]));
+  refs.forEach((p, i) => {
+    const parent = parentOf(p);
+    byParent.set(parent, [...(byParent.get(parent) ?? []), i]);
+  });
   for (const indexes of byParent.values()) {
     if (indexes.length < 2) continue;
     const seen = new Map<string, number>();
@@ -185,9 +188,7 @@ function resolveMatches(r: Resource, reporter: Reporter, list: Record<string, an
           return [];
         }
         seen.add(name);
-        if (!HTTP_TOKEN.test(h.name)) {
-          reporter.error(r, [...mat, field, j, "name"], `"${h.name}" is not a valid ${field === "headers" ? "header" : "query parameter"} name`, "use letters, digits and !#$%&'*+-.^_`|~ only (an RFC 9110 token)");
-        }
+        if (!isHttpToken(h.name)) reporter.error(r, [...mat, field, j, "name"], `"${h.name}" is not a valid ${field === "headers" ? "header" : "query parameter"} name`, HTTP_TOKEN_HINT);
         if (vtype === "RegularExpression") checkRegex(r, reporter, h.value, [...mat, field, j, "value"]);
         return [{ type: vtype, name, value: h.value }];
       });
@@ -202,8 +203,6 @@ function resolveMatches(r: Resource, reporter: Reporter, list: Record<string, an
   });
 }
 
-/** Gateway API's HTTPHeaderName and HTTPQueryParamName: an RFC 9110 token. */
-const HTTP_TOKEN = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 /** What an Exact or PathPrefix value may hold (the Gateway API CRD's rule): path characters and %XX escapes. */
 const PATH_CHARACTER = /[-A-Za-z0-9/._~!$&'()*+,;=:@%]/;
 

@@ -31,6 +31,8 @@ function groupOf(apiVersion: string): string {
 const IMPLEMENTED_GROUPS: ReadonlySet<string> = new Set(IMPLEMENTED_KINDS.flatMap((k) => k.apiVersions.map(groupOf)));
 
 export interface SkippedKindWarning {
+  /** The field the warning points at: the apiVersion of a kind Tollgate reads elsewhere, else the kind. */
+  readonly field: "apiVersion" | "kind";
   readonly message: string;
   readonly hint: string;
 }
@@ -41,9 +43,9 @@ export function skippedKindWarning(apiVersion: string, kind: string): SkippedKin
   if (!IMPLEMENTED_GROUPS.has(group) || DEPLOYMENT_KINDS.has(kind)) return undefined;
   const message = `${kind} ${apiVersion} is not implemented; this document is skipped`;
   const versions = IMPLEMENTED_KINDS.filter((k) => k.kind === kind).flatMap((k) => k.apiVersions);
-  if (versions.length > 0) return { message, hint: `Tollgate reads ${kind} as ${versions.join(" or ")}` };
+  if (versions.length > 0) return { field: "apiVersion", message, hint: `Tollgate reads ${kind} as ${versions.join(" or ")}` };
   const inGroup = IMPLEMENTED_KINDS.filter((k) => k.apiVersions.some((v) => groupOf(v) === group)).map((k) => k.kind);
   const guess = KNOWN_UNIMPLEMENTED.has(kind) ? undefined : closest(kind, inGroup);
-  if (guess !== undefined) return { message, hint: `did you mean kind: ${guess}?` };
-  return { message, hint: `Tollgate implements ${inGroup.join(", ")} in ${group}` };
+  if (guess !== undefined) return { field: "kind", message, hint: `did you mean kind: ${guess}?` };
+  return { field: "kind", message, hint: `Tollgate implements ${inGroup.join(", ")} in ${group}` };
 }
