@@ -11,10 +11,10 @@ import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { ErrorType, Flag, addFlag, sendError } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
-import { AttemptTimeoutError, type Failure, Failures, classifyUpstreamError } from "./failures.ts";
+import { AttemptTimeoutError, type Failure, Failures, UnsupportedTransferCodingError, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
-import { forwardedResponseHeaders, stripResponseHopByHop } from "./headers.ts";
+import { forwardedResponseHeaders, isChunkedAlone, stripResponseHopByHop } from "./headers.ts";
 import { DEFAULT_MAX_PENDING_REQUESTS, type LocalAwareHandler, type PoolEntry, type UpstreamLocal, type UpstreamPools } from "./pools.ts";
 import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent } from "./retry.ts";
 import { expectsContinue } from "./request-checks.ts";
@@ -39,6 +39,7 @@ class RequestTimeoutError extends Error {
 }
 const clientGone = new ClientGoneError("client closed the connection");
 const requestTimedOut = new RequestTimeoutError("request timeout");
+const unsupportedTransferCoding = new UnsupportedTransferCodingError("the upstream response uses a transfer coding other than chunked");
 
 export class ProxyCall {
   readonly ctx: CallContext;
@@ -176,6 +177,12 @@ export class ProxyCall {
   onResponseStart(handler: AttemptHandler, status: number, headers: Record<string, string | string[] | undefined>): void {
     const attempt = handler.attempt;
     attempt.status = status;
+    const transferEncoding = headers["transfer-encoding"];
+    if (transferEncoding !== undefined && !isChunkedAlone(transferEncoding)) {
+      // undici removes the chunking only: a gzip-coded body would reach the client undeclared.
+      this.onAttemptFailure(handler, unsupportedTransferCoding, true);
+      return;
+    }
     if (handler.entry.peerAddress !== undefined) {
       attempt.peerAddress = handler.entry.peerAddress;
       attempt.peerPort = handler.entry.peerPort;

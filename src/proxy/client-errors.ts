@@ -22,7 +22,9 @@ const LINGER_MS = 2_000;
 export function handleClientError(err: Error, rawSocket: Duplex): void {
   const socket = rawSocket as ServerSocket;
   const code = (err as ParserError).code;
-  if (code === "ECONNRESET" || code === "EPIPE" || !socket.writable) {
+  // A reset, or a FIN before the request was whole (HPE_INVALID_EOF_STATE): the client left,
+  // so there is nobody to answer and nothing the gateway did wrong (DC client_aborted).
+  if (code === "ECONNRESET" || code === "EPIPE" || code === "HPE_INVALID_EOF_STATE" || !socket.writable) {
     socket.destroy();
     return;
   }

@@ -42,9 +42,23 @@ export const Failures = {
   reset: new Failure(ErrorType.connectionReset, Flag.upstreamConnectionTermination, 502, "upstream_reset", "the upstream closed the connection before a response", false, true),
   attemptTimeout: new Failure(ErrorType.timeout, Flag.upstreamRequestTimeout, 504, "upstream_timeout", "the upstream did not answer within the backend request timeout", false, true),
   protocol: new Failure(ErrorType.upstreamProtocolError, Flag.upstreamProtocolError, 502, "upstream_protocol_error", "the upstream sent an invalid HTTP response", false, false),
+  transferCoding: new Failure(
+    ErrorType.upstreamProtocolError,
+    Flag.upstreamProtocolError,
+    502,
+    "upstream_protocol_error",
+    "the upstream sent a transfer coding other than chunked, which the gateway cannot pass on",
+    false,
+    false,
+  ),
   requestBody: new Failure("400", "", 400, "bad_request_body", "the request body did not match its declared length", false, false),
   other: new Failure(ErrorType.upstreamError, Flag.upstreamConnectFailure, 502, "upstream_error", "the upstream request failed", false, false),
 } as const;
+
+/** Raised by the proxy when a response head uses a transfer coding it cannot forward. */
+export class UnsupportedTransferCodingError extends Error {
+  override name = "UnsupportedTransferCodingError";
+}
 
 /** Raised by the per-attempt timer; undici reports it back as the abort reason. */
 export class AttemptTimeoutError extends Error {
@@ -53,6 +67,7 @@ export class AttemptTimeoutError extends Error {
 
 export function classifyUpstreamError(err: Error | null | undefined): Failure {
   if (err instanceof AttemptTimeoutError) return Failures.attemptTimeout;
+  if (err instanceof UnsupportedTransferCodingError) return Failures.transferCoding;
   const code = (err as { code?: unknown } | null | undefined)?.code;
   switch (code) {
     case "ECONNREFUSED":
@@ -83,8 +98,14 @@ export function classifyUpstreamError(err: Error | null | undefined): Failure {
     case "UND_ERR_HEADERS_OVERFLOW":
     case "UND_ERR_INFO":
       return Failures.protocol;
+    // undici checks what its parser accepted with asserts (a status below 100, for one).
+    case "ERR_ASSERTION":
+      return Failures.protocol;
     default:
       if (typeof code === "string" && code.startsWith("HPE_")) return Failures.protocol;
+      // undici's HTTPParserError (a control character in a header, a space before the
+      // colon) carries no code; its name is the stable part.
+      if (err?.name === "HTTPParserError") return Failures.protocol;
       return Failures.other;
   }
 }

@@ -109,6 +109,15 @@ function appendListValue(existing: string | string[] | undefined, value: string)
 }
 
 /**
+ * True for `Transfer-Encoding: chunked` and nothing else. The gateway forwards de-chunked
+ * bytes, so any other coding (gzip, deflate) would reach the far side still applied but no
+ * longer declared; repeated Transfer-Encoding lines never qualify.
+ */
+export function isChunkedAlone(value: string | readonly string[]): boolean {
+  return typeof value === "string" && value.length >= 7 && value.trim().toLowerCase() === "chunked";
+}
+
+/**
  * The response headers to forward as the flat `[name, value, ...]` list writeHead takes:
  * one pass over the object undici parsed, leaving out hop-by-hop headers and the names the
  * upstream's Connection header lists. Deleting from undici's object instead turns it into

@@ -28,6 +28,13 @@ export const DEFAULT_MAX_CONNECTIONS = 128;
  */
 export const DEFAULT_MAX_PENDING_REQUESTS = 1024;
 
+/**
+ * The largest upstream response head accepted, the same 60 KiB a listener accepts from
+ * clients (and Envoy's default both ways). undici would otherwise take node's 16 KiB, and a
+ * large Set-Cookie set (OIDC sessions) would turn into a 502.
+ */
+export const UPSTREAM_MAX_HEADER_BYTES = 60 * 1024;
+
 export interface UpstreamPoolOptions {
   /** Max connections per origin when a request names none; default DEFAULT_MAX_CONNECTIONS. */
   readonly connections?: number;
@@ -166,6 +173,7 @@ export class UpstreamPools {
       keepAliveTimeout: o.keepAliveTimeoutMs ?? 4_000,
       headersTimeout: o.headersTimeoutMs ?? 300_000,
       bodyTimeout: o.bodyTimeoutMs ?? 300_000,
+      maxHeaderSize: UPSTREAM_MAX_HEADER_BYTES,
       connect: literal
         ? connector
         : (opts, callback) =>

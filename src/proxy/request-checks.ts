@@ -6,6 +6,7 @@ import type { IncomingMessage } from "node:http";
 import type { CompiledMatch, Router } from "../plan/types.ts";
 import type { RequestFacts } from "./facts.ts";
 import { Failure } from "./failures.ts";
+import { isChunkedAlone } from "./headers.ts";
 
 const badRequest = (code: string, message: string): Failure => new Failure("400", "", 400, code, message, false, false);
 
@@ -123,10 +124,6 @@ function hasEscapedSlash(path: string): boolean {
 
 function isH2c(token: string): boolean {
   return token.trim().toLowerCase() === "h2c";
-}
-
-function isChunkedAlone(value: string): boolean {
-  return value.length >= 7 && value.trim().toLowerCase() === "chunked";
 }
 
 function hostLines(raw: string[]): number {

@@ -14,7 +14,7 @@ import { newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts"
 import { Failure, Failures, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import type { ProxyDeps } from "./handler.ts";
-import { isHopByHop } from "./headers.ts";
+import { connectionTokens, isHopByHop } from "./headers.ts";
 import { http } from "./node-http.ts";
 import type { PoolEntry } from "./pools.ts";
 import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
@@ -219,10 +219,12 @@ class Tunnel implements Dispatcher.DispatchHandler {
     const client = this.client;
     const bytes = client as unknown as { bytesRead?: number; bytesWritten?: number };
     this.readBase = (bytes.bytesRead ?? 0) - this.head.length;
-    // Upgrade and Connection belong in a 101; other hop-by-hop headers still do not.
+    // Upgrade and Connection belong in a 101; other hop-by-hop headers, and the ones the
+    // upstream's Connection names for this hop only, still do not.
+    const listed = connectionTokens(headers.connection);
     let head = statusLine(statusCode, "Switching Protocols");
     for (const name in headers) {
-      if (name !== "upgrade" && name !== "connection" && isHopByHop(name)) continue;
+      if (name !== "upgrade" && name !== "connection" && (isHopByHop(name) || (listed !== undefined && listed.includes(name)))) continue;
       head += headerLine(name, headers[name]!);
     }
     client.write(head + "\r\n");

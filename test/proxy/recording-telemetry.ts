@@ -1,0 +1,45 @@
+// A real implementation of the proxy's RequestTelemetry interface that keeps what it sees:
+// the hook order per path, and each finished Exchange.
+import type { Exchange, UpstreamAttempt } from "../../src/proxy/exchange.ts";
+import type { OutgoingHeaders, RequestTelemetry } from "../../src/telemetry/hooks.ts";
+import type { RuntimePlan } from "../../src/plan/types.ts";
+
+export class RecordingTelemetry implements RequestTelemetry {
+  readonly events: string[] = [];
+  readonly ended: Exchange[] = [];
+  readonly #waiters: { path: string; resolve: (e: Exchange) => void }[] = [];
+
+  onPlan(_plan: RuntimePlan): void {}
+
+  onRequestStart(exchange: Exchange): void {
+    this.events.push(`start ${exchange.path} match=${exchange.match === undefined ? "none" : exchange.match.rule.routeKey}`);
+  }
+
+  onAttemptStart(exchange: Exchange, attempt: UpstreamAttempt, headers: OutgoingHeaders): void {
+    this.events.push(`attemptStart ${exchange.path} #${attempt.index}`);
+    headers.traceparent = `00-0af7651916cd43dd8448eb211c80319c-${String(attempt.index + 1).padStart(16, "0")}-01`;
+  }
+
+  onAttemptEnd(exchange: Exchange, attempt: UpstreamAttempt): void {
+    this.events.push(`attemptEnd ${exchange.path} #${attempt.index} status=${attempt.status} error=${attempt.errorType ?? "-"}`);
+  }
+
+  onRequestEnd(exchange: Exchange): void {
+    this.events.push(`end ${exchange.path} status=${exchange.status}`);
+    this.ended.push(exchange);
+    for (let i = this.#waiters.length - 1; i >= 0; i--) {
+      if (this.#waiters[i]!.path === exchange.path) this.#waiters.splice(i, 1)[0]!.resolve(exchange);
+    }
+  }
+
+  /** The exchange for `path` once onRequestEnd ran for it. */
+  endOf(path: string): Promise<Exchange> {
+    const done = this.ended.find((e) => e.path === path);
+    if (done !== undefined) return Promise.resolve(done);
+    return new Promise((resolve) => this.#waiters.push({ path, resolve }));
+  }
+
+  eventsFor(path: string): string[] {
+    return this.events.filter((e) => e.split(" ")[1] === path);
+  }
+}
