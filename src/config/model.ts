@@ -69,6 +69,11 @@ export interface ListenerSettings {
   /** Time to receive the complete request, body included (node's requestTimeout); 0 = off. */
   readonly requestReceiveTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  /**
+   * Envoy's stream_idle_timeout: how long a request may go without a request body byte
+   * arriving or a response byte coming back; 0 = off.
+   */
+  readonly streamIdleTimeoutMs: number;
   /** 0 = unlimited. */
   readonly maxConnections: number;
 }

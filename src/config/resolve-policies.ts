@@ -29,6 +29,9 @@ export const DEFAULT_LISTENER_SETTINGS: ListenerSettings = {
   requestHeadersTimeoutMs: 10_000,
   requestReceiveTimeoutMs: 0,
   keepAliveTimeoutMs: 5_000,
+  // Envoy's default: bounds how long a stalled upload (or a silent upstream) holds a pooled
+  // upstream connection, without cutting slow but moving transfers.
+  streamIdleTimeoutMs: 300_000,
   maxConnections: 0,
 };
 
@@ -257,6 +260,7 @@ interface KgLimits {
   readonly idleTimeout: number | undefined;
   readonly requestHeadersTimeout: number | undefined;
   readonly requestTimeout: number | undefined;
+  readonly streamIdleTimeout: number | undefined;
   readonly maxConnections: number | undefined;
 }
 
@@ -305,6 +309,7 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     idleTimeout: dur("idleTimeout", false),
     requestHeadersTimeout: dur("requestHeadersTimeout", false),
     requestTimeout: dur("requestTimeout", true),
+    streamIdleTimeout: dur("streamIdleTimeout", true),
     maxConnections: s["maxConnections"],
   };
   if (limits.trustForwardedHeaders === false && limits.useRemoteAddress === false) {
@@ -396,6 +401,7 @@ function listenerSettings(limit: <K extends keyof KgLimits>(field: K) => KgLimit
     requestHeadersTimeoutMs: limit("requestHeadersTimeout") ?? d.requestHeadersTimeoutMs,
     requestReceiveTimeoutMs: limit("requestTimeout") ?? d.requestReceiveTimeoutMs,
     keepAliveTimeoutMs: limit("idleTimeout") ?? d.keepAliveTimeoutMs,
+    streamIdleTimeoutMs: limit("streamIdleTimeout") ?? d.streamIdleTimeoutMs,
     maxConnections: limit("maxConnections") ?? d.maxConnections,
   };
 }

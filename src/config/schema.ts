@@ -327,6 +327,7 @@ const listenerLimits: Record<string, Schema> = {
   idleTimeout: duration,
   requestHeadersTimeout: duration,
   requestTimeout: duration,
+  streamIdleTimeout: duration,
   maxConnections: int("0 = unlimited", { minimum: 0 }),
 };
 const httpListenerPolicySpec = obj(

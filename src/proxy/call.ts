@@ -11,7 +11,7 @@ import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { ErrorType, Flag, addFlag, sendError } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
-import { AttemptTimeoutError, type Failure, Failures, UnsupportedTransferCodingError, classifyUpstreamError } from "./failures.ts";
+import { AttemptTimeoutError, type Failure, Failures, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
 import { forwardedResponseHeaders, isChunkedAlone, stripResponseHopByHop } from "./headers.ts";
@@ -37,8 +37,13 @@ class ClientGoneError extends Error {
 class RequestTimeoutError extends Error {
   override name = "RequestTimeoutError";
 }
+class ClientIdleError extends Error {
+  override name = "ClientIdleError";
+}
 const clientGone = new ClientGoneError("client closed the connection");
 const requestTimedOut = new RequestTimeoutError("request timeout");
+const clientIdle = new ClientIdleError("no request body arrived within the stream idle timeout");
+const upstreamIdle = new UpstreamIdleError("the upstream stopped reading the request body");
 const unsupportedTransferCoding = new UnsupportedTransferCodingError("the upstream response uses a transfer coding other than chunked");
 
 export class ProxyCall {
@@ -57,6 +62,8 @@ export class ProxyCall {
   readonly hasBody: boolean;
   readonly retry: RetryModel | undefined;
   readonly attemptTimeoutMs: number | undefined;
+  /** The listener's streamIdleTimeout; 0 = off. */
+  readonly streamIdleTimeoutMs: number;
 
   attemptsStarted = 0;
   handler: AttemptHandler | undefined = undefined;
@@ -97,6 +104,7 @@ export class ProxyCall {
     this.hasBody = hasBody;
     this.retry = retry;
     this.attemptTimeoutMs = attemptTimeoutMs;
+    this.streamIdleTimeoutMs = exchange.listener.settings.streamIdleTimeoutMs;
   }
 
   start(requestTimeoutMs: number | undefined): void {
@@ -154,6 +162,10 @@ export class ProxyCall {
         method: this.method as Dispatcher.HttpMethod,
         headers: this.headers,
         body: this.hasBody ? this.req : null,
+        // Silence from the upstream: before its response head (counted from the last request
+        // byte) and between response chunks. A stalled upload is the handler's own timer.
+        headersTimeout: this.streamIdleTimeoutMs,
+        bodyTimeout: this.streamIdleTimeoutMs,
       },
       handler,
     );
@@ -167,6 +179,7 @@ export class ProxyCall {
       clearTimeout(handler.timer);
       handler.timer = undefined;
     }
+    handler.stopBodyIdleTimer();
     const attempt = handler.attempt;
     attempt.endPerfMs = performance.now();
     if (errorType !== undefined) attempt.errorType = errorType;
@@ -334,6 +347,31 @@ export class ProxyCall {
     sendError(exchange, 504, "request_timeout", "the request did not complete within the route's request timeout");
   }
 
+  /**
+   * No request body byte moved for streamIdleTimeout. When the client sent nothing, it gets
+   * 408 (Envoy's stream idle timeout, flag SI); when its bytes wait unread in the gateway, the
+   * upstream stopped reading and the attempt fails as an upstream timeout.
+   */
+  onRequestBodyIdle(handler: AttemptHandler): void {
+    if (this.req.readableLength > 0) {
+      this.onAttemptFailure(handler, upstreamIdle, true);
+      return;
+    }
+    this.settleAttempt(handler, ErrorType.timeout);
+    handler.cancel(clientIdle);
+    const exchange = this.exchange;
+    addFlag(exchange, Flag.streamIdleTimeout);
+    if (this.res.headersSent) {
+      exchange.errorType = ErrorType.timeout;
+      this.cutByProxy = true;
+      this.res.destroy();
+      return;
+    }
+    this.settled = true;
+    this.closeAfterUnreadBody();
+    sendError(exchange, 408, "stream_idle_timeout", "no request body arrived within the listener's streamIdleTimeout");
+  }
+
   /** Unread request body bytes would be parsed as the next request: end the connection instead. */
   closeAfterUnreadBody(): void {
     if (this.hasBody && !this.req.complete) this.res.shouldKeepAlive = false;
@@ -366,6 +404,8 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
   readonly entry: PoolEntry;
   controller: Dispatcher.DispatchController | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
+  /** Runs while the request body is being forwarded; every chunk sent restarts it. */
+  bodyIdleTimer: NodeJS.Timeout | undefined = undefined;
   done = false;
   cancelled = false;
   cancelReason: Error | undefined = undefined;
@@ -392,17 +432,32 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.cancelled) controller.abort(this.cancelReason ?? clientGone);
+    if (this.cancelled) {
+      controller.abort(this.cancelReason ?? clientGone);
+      return;
+    }
+    // undici holds its own header timeout while it writes a body, so a client that stops
+    // sending mid-body would hold this pooled connection for good without this timer.
+    const call = this.call;
+    if (call.hasBody && call.streamIdleTimeoutMs > 0) this.bodyIdleTimer = setTimeout(onBodyIdle, call.streamIdleTimeoutMs, this);
   }
 
   onBodySent(chunk: Buffer): void {
     this.call.exchange.bytesReceived += chunk.length;
+    this.bodyIdleTimer?.refresh();
   }
 
   /** undici wrote the whole request; with a body, its last byte came from the client just now. */
   onRequestSent(): void {
+    this.stopBodyIdleTimer();
     const exchange = this.call.exchange;
     if (this.call.hasBody && exchange.requestEndPerfMs === 0) exchange.requestEndPerfMs = performance.now();
+  }
+
+  stopBodyIdleTimer(): void {
+    if (this.bodyIdleTimer === undefined) return;
+    clearTimeout(this.bodyIdleTimer);
+    this.bodyIdleTimer = undefined;
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
@@ -430,6 +485,12 @@ function onAttemptTimeout(handler: AttemptHandler): void {
   handler.timer = undefined;
   if (handler.done) return;
   handler.call.onAttemptFailure(handler, new AttemptTimeoutError("backend request timeout"), true);
+}
+
+function onBodyIdle(handler: AttemptHandler): void {
+  handler.bodyIdleTimer = undefined;
+  if (handler.done) return;
+  handler.call.onRequestBodyIdle(handler);
 }
 
 function onRequestTimeout(call: ProxyCall): void {

@@ -16,6 +16,7 @@ export const Flag = {
   upstreamRetryLimitExceeded: "URX",
   upstreamProtocolError: "UPE",
   downstreamConnectionTermination: "DC",
+  streamIdleTimeout: "SI",
 } as const;
 
 /** OTel `error.type` values for causes below HTTP (docs/proxy.md has the table). */

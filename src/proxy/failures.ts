@@ -42,6 +42,15 @@ export const Failures = {
   reset: new Failure(ErrorType.connectionReset, Flag.upstreamConnectionTermination, 502, "upstream_reset", "the upstream closed the connection before a response", false, true),
   attemptTimeout: new Failure(ErrorType.timeout, Flag.upstreamRequestTimeout, 504, "upstream_timeout", "the upstream did not answer within the backend request timeout", false, true),
   protocol: new Failure(ErrorType.upstreamProtocolError, Flag.upstreamProtocolError, 502, "upstream_protocol_error", "the upstream sent an invalid HTTP response", false, false),
+  upstreamIdle: new Failure(
+    ErrorType.timeout,
+    Flag.streamIdleTimeout,
+    504,
+    "upstream_timeout",
+    "the upstream neither read nor sent a byte for longer than the listener's streamIdleTimeout",
+    false,
+    true,
+  ),
   transferCoding: new Failure(
     ErrorType.upstreamProtocolError,
     Flag.upstreamProtocolError,
@@ -60,6 +69,11 @@ export class UnsupportedTransferCodingError extends Error {
   override name = "UnsupportedTransferCodingError";
 }
 
+/** Raised when an upload stalls because the upstream stopped reading it (not the client). */
+export class UpstreamIdleError extends Error {
+  override name = "UpstreamIdleError";
+}
+
 /** Raised by the per-attempt timer; undici reports it back as the abort reason. */
 export class AttemptTimeoutError extends Error {
   override name = "AttemptTimeoutError";
@@ -68,6 +82,7 @@ export class AttemptTimeoutError extends Error {
 export function classifyUpstreamError(err: Error | null | undefined): Failure {
   if (err instanceof AttemptTimeoutError) return Failures.attemptTimeout;
   if (err instanceof UnsupportedTransferCodingError) return Failures.transferCoding;
+  if (err instanceof UpstreamIdleError) return Failures.upstreamIdle;
   const code = (err as { code?: unknown } | null | undefined)?.code;
   switch (code) {
     case "ECONNREFUSED":
@@ -89,9 +104,10 @@ export function classifyUpstreamError(err: Error | null | undefined): Failure {
     case "UND_ERR_SOCKET":
     case "UND_ERR_CLOSED":
       return Failures.reset;
+    // undici's header and body timeouts are set per request to the listener's streamIdleTimeout.
     case "UND_ERR_HEADERS_TIMEOUT":
     case "UND_ERR_BODY_TIMEOUT":
-      return Failures.attemptTimeout;
+      return Failures.upstreamIdle;
     case "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH":
       return Failures.requestBody;
     case "UND_ERR_RES_CONTENT_LENGTH_MISMATCH":

@@ -41,9 +41,6 @@ export interface UpstreamPoolOptions {
   readonly connectTimeoutMs?: number;
   /** Idle keep-alive time for upstream connections. */
   readonly keepAliveTimeoutMs?: number;
-  /** undici's own safety nets: time to response headers and between body chunks. */
-  readonly headersTimeoutMs?: number;
-  readonly bodyTimeoutMs?: number;
 }
 
 /** The local address of one pooled Client's current connection; the Client's dispatches point their handler at it. */
@@ -171,8 +168,6 @@ export class UpstreamPools {
     const pool = new Pool(origin, {
       connections: maxConnections,
       keepAliveTimeout: o.keepAliveTimeoutMs ?? 4_000,
-      headersTimeout: o.headersTimeoutMs ?? 300_000,
-      bodyTimeout: o.bodyTimeoutMs ?? 300_000,
       maxHeaderSize: UPSTREAM_MAX_HEADER_BYTES,
       connect: literal
         ? connector

@@ -169,7 +169,9 @@ class Tunnel implements Dispatcher.DispatchHandler {
       attempt.peerAddress = entry.peerAddress;
       attempt.peerPort = entry.peerPort;
     }
-    entry.pool.dispatch({ path, method: exchange.method as Dispatcher.HttpMethod, headers, upgrade: protocol }, this);
+    // The wait for the upstream's 101 is bounded like any response head (streamIdleTimeout).
+    const headersTimeout = exchange.listener.settings.streamIdleTimeoutMs;
+    entry.pool.dispatch({ path, method: exchange.method as Dispatcher.HttpMethod, headers, upgrade: protocol, headersTimeout }, this);
   }
 
   settleAttempt(errorType: string | undefined): void {

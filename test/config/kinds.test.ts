@@ -60,6 +60,7 @@ spec:
       requestHeadersTimeoutMs: 10000,
       requestReceiveTimeoutMs: 0,
       keepAliveTimeoutMs: 5000,
+      streamIdleTimeoutMs: 300000,
       maxConnections: 0,
     });
     assert.deepEqual(g.telemetry, { tracing: undefined, accessLogs: [], metrics: undefined, resourceAttributes: {} });
@@ -284,6 +285,7 @@ spec:
   idleTimeout: 30s
   requestHeadersTimeout: 5s
   requestTimeout: 1m
+  streamIdleTimeout: 90s
   maxConnections: 1000
 `);
     assert.deepEqual(config.gateways[0]!.settings, {
@@ -293,6 +295,7 @@ spec:
       requestHeadersTimeoutMs: 5000,
       requestReceiveTimeoutMs: 60000,
       keepAliveTimeoutMs: 30000,
+      streamIdleTimeoutMs: 90000,
       maxConnections: 1000,
     });
   });

@@ -31,6 +31,7 @@ export const DEFAULT_SETTINGS: ListenerSettings = {
   requestHeadersTimeoutMs: 10000,
   requestReceiveTimeoutMs: 0,
   keepAliveTimeoutMs: 5000,
+  streamIdleTimeoutMs: 300000,
   maxConnections: 0,
 };
 

@@ -1,0 +1,142 @@
+// The listener's streamIdleTimeout: a request body that stops arriving, an upstream that
+// stops answering or reading, and a slow upload that keeps moving. Clients are raw TCP so
+// they can stall mid-body; upstreams are real servers on 127.0.0.1.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import type { AddressInfo } from "node:net";
+import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
+import { RecordingTelemetry } from "./recording-telemetry.ts";
+import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
+
+let up: TestUpstream;
+/** Accepts connections and never reads from them: an upstream that stopped reading. */
+let deaf: net.Server;
+const deafSockets = new Set<net.Socket>();
+let gw: GatewayUnderTest;
+const telemetry = new RecordingTelemetry();
+
+before(async () => {
+  up = await startUpstream("up");
+  deaf = net.createServer((socket) => {
+    socket.pause();
+    deafSockets.add(socket);
+    socket.on("error", () => {});
+  });
+  deaf.listen(0, "127.0.0.1");
+  await once(deaf, "listening");
+  gw = await startGateway(
+    `${GATEWAY_YAML}${backendYaml("up", up.port)}${backendYaml("deaf", (deaf.address() as AddressInfo).port)}${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /deaf}}]
+      backendRefs: [${ref("deaf")}]
+    - backendRefs: [${ref("up")}]
+`)}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: limits, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: edge}]
+  streamIdleTimeout: 1s
+`,
+    telemetry,
+  );
+});
+
+after(async () => {
+  await gw?.close();
+  await up?.close();
+  for (const s of deafSockets) s.destroy();
+  await new Promise((resolve) => deaf.close(resolve));
+});
+
+interface RawClient {
+  readonly socket: net.Socket;
+  /** Everything received until the gateway closed the connection. */
+  readonly answer: Promise<string>;
+}
+
+function rawClient(): RawClient {
+  const socket = net.connect(gw.port, "127.0.0.1");
+  socket.on("error", () => {});
+  let received = "";
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => (received += chunk));
+  // Not events.once: a write the gateway refused (EPIPE) must not reject the answer.
+  const answer = new Promise<string>((resolve) => socket.on("close", () => resolve(received)));
+  return { socket, answer };
+}
+
+function statusOf(answer: string): number {
+  return Number(answer.split(" ", 2)[1]);
+}
+
+function jsonOf(answer: string): Record<string, unknown> {
+  return JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as Record<string, unknown>;
+}
+
+describe("streamIdleTimeout", () => {
+  test("an upload that stops mid-body gets 408 stream_idle_timeout (SI) and frees the upstream connection", async () => {
+    const client = rawClient();
+    client.socket.write("POST /sink/stalled HTTP/1.1\r\nHost: idle.example\r\nContent-Length: 1000\r\n\r\n0123456789");
+    const upstreamGaveUp = up.waitForAbort("/sink/stalled");
+    const answer = await client.answer;
+    assert.equal(statusOf(answer), 408, answer);
+    assert.equal(jsonOf(answer).error, "stream_idle_timeout");
+    assert.match(answer.toLowerCase(), /\r\nconnection: close\r\n/, "the unread body cannot be parsed as a next request");
+    await upstreamGaveUp;
+    const exchange = await telemetry.endOf("/sink/stalled");
+    assert.equal(exchange.status, 408);
+    assert.equal(exchange.responseFlags, "SI");
+    assert.equal(exchange.errorType, undefined, "a 4xx is the client's error: no error.type on the server side");
+    assert.equal(exchange.attempts[0]!.errorType, "timeout");
+    assert.equal(exchange.bytesReceived, 10);
+  });
+
+  test("a slow upload that keeps moving is not cut, though it lasts longer than the timeout", async () => {
+    const client = rawClient();
+    const chunks = 30;
+    client.socket.write(`POST /sink/slow HTTP/1.1\r\nHost: idle.example\r\nContent-Length: ${chunks}\r\nConnection: close\r\n\r\n`);
+    for (let i = 0; i < chunks; i++) {
+      await sleep(60);
+      client.socket.write("x");
+    }
+    const answer = await client.answer;
+    assert.equal(statusOf(answer), 200, answer);
+    assert.equal(jsonOf(answer).bodyBytes, chunks);
+    const exchange = await telemetry.endOf("/sink/slow");
+    assert.equal(exchange.responseFlags, "");
+  });
+
+  test("an upstream that sends nothing gets 504 upstream_timeout (SI)", async () => {
+    const client = rawClient();
+    client.socket.write("GET /hang/idle HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
+    const answer = await client.answer;
+    assert.equal(statusOf(answer), 504, answer);
+    assert.equal(jsonOf(answer).error, "upstream_timeout");
+    const exchange = await telemetry.endOf("/hang/idle");
+    assert.equal(exchange.responseFlags, "SI");
+    assert.equal(exchange.errorType, "timeout");
+  });
+
+  test("an upstream that stops reading the body is the upstream's timeout (504 SI), not the client's", async () => {
+    const client = rawClient();
+    const size = 64 * 1024 * 1024;
+    client.socket.write(`POST /deaf/upload HTTP/1.1\r\nHost: idle.example\r\nContent-Length: ${size}\r\n\r\n`);
+    // Keep the client's side full: it is never the one that goes quiet.
+    const chunk = Buffer.alloc(64 * 1024, 120);
+    let writing = true;
+    const pump = (): void => {
+      while (writing && client.socket.write(chunk));
+    };
+    client.socket.on("drain", pump);
+    pump();
+    const answer = await client.answer;
+    writing = false;
+    assert.equal(statusOf(answer), 504, answer.slice(0, 200));
+    assert.equal(jsonOf(answer).error, "upstream_timeout");
+    const exchange = await telemetry.endOf("/deaf/upload");
+    assert.equal(exchange.responseFlags, "SI");
+    assert.equal(exchange.errorType, "timeout");
+  });
+});
