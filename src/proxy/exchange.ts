@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { CompiledBackend, CompiledEndpoint, CompiledListener, CompiledMatch, RuntimePlan } from "../plan/types.ts";
+import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 
 export class Exchange {
   /** Epoch ms with sub-ms precision (the monotonic clock anchored to the wall clock: telemetry/wall-clock.ts) at request arrival. */
@@ -40,6 +41,10 @@ export class Exchange {
   readonly peerPort: number;
   /** `1.0` or `1.1`. */
   readonly protocolVersion: string;
+  /** The absolute-form authority or the Host header (see ExchangeFacts). */
+  readonly hostHeader: string | undefined;
+  /** The request headers as sent upstream (after forwarding rules and filters); unset when none was sent. */
+  forwardedHeaders: OutgoingHeaders | undefined = undefined;
 
   /** Status sent to the client; 0 when none was sent (abort before headers). */
   status = 0;
@@ -103,6 +108,7 @@ export class Exchange {
     this.peerAddress = facts.peerAddress;
     this.peerPort = facts.peerPort;
     this.protocolVersion = facts.protocolVersion;
+    this.hostHeader = facts.hostHeader;
   }
 }
 
@@ -124,6 +130,11 @@ export interface ExchangeFacts {
   readonly peerAddress: string;
   readonly peerPort: number;
   readonly protocolVersion: string;
+  /**
+   * The Host the upstream gets: the target's authority for an absolute-form request (RFC
+   * 9112 §3.2.2 has a proxy replace the received Host with it), else the Host header.
+   */
+  readonly hostHeader: string | undefined;
 }
 
 export class UpstreamAttempt {

@@ -15,11 +15,6 @@ export interface RequestFacts extends MutableFacts {
   routeHost: string;
   /** The request target as received when it is origin-form and normal, else path + query rebuilt. */
   target: string;
-  /**
-   * The Host the upstream gets: the target's authority for an absolute-form request (RFC
-   * 9112 §3.2.2 has a proxy replace the received Host with it), else the Host header.
-   */
-  hostHeader: string | undefined;
   /** The path holds a `%` that starts no two-hex-digit escape, or an escaped NUL (`%00`). */
   badEscape: boolean;
   /** The path as servers that decode `%2F` or drop `;params` read it, when that differs. */

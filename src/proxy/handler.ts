@@ -139,7 +139,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       chosen.backend,
       ruleFilters,
       backendFilters,
-      upstreamHeaders(exchange, requestFacts, ruleFilters, backendFilters),
+      upstreamHeaders(exchange, ruleFilters, backendFilters),
       upstreamTarget(requestFacts, match, ruleFilters, backendFilters),
       requestHasBody(exchange),
       rule.retry,

@@ -71,7 +71,7 @@ export function createUpgradeHandler(
       return;
     }
     const backendFilters = proxyFiltersOf(chosen.filters);
-    const headers = upstreamHeaders(exchange, facts, ruleFilters, backendFilters);
+    const headers = upstreamHeaders(exchange, ruleFilters, backendFilters);
     tunnel.connect(chosen.backend, headers, upstreamTarget(facts, match, ruleFilters, backendFilters), forwardedUpgrade(req.headers.upgrade) ?? "websocket");
   };
 }

@@ -26,25 +26,26 @@ export function chooseBackend(exchange: Exchange, rule: CompiledRule): WeightedB
   return chosen;
 }
 
-/** The one outgoing header object: forwarded headers, then rule filters, then backend filters. */
-export function upstreamHeaders(
-  exchange: Exchange,
-  facts: RequestFacts,
-  ruleFilters: ProxyFilters,
-  backendFilters: ProxyFilters,
-): OutgoingHeaders {
-  const headers = buildUpstreamHeaders(
-    exchange.req.headers,
-    exchange.listener.settings.trustForwardedHeaders,
-    exchange.peerAddress,
-    "http",
-    facts.hostHeader,
-  );
+/**
+ * The one outgoing header object: forwarded headers, then rule filters, then backend filters.
+ * The Exchange keeps it: access logs show the request as it was forwarded.
+ */
+export function upstreamHeaders(exchange: Exchange, ruleFilters: ProxyFilters, backendFilters: ProxyFilters): OutgoingHeaders {
+  const headers = forwardingHeaders(exchange);
   if (ruleFilters.requestHeaders !== undefined) applyHeaderOps(ruleFilters.requestHeaders, headers);
   if (backendFilters.requestHeaders !== undefined) applyHeaderOps(backendFilters.requestHeaders, headers);
   const hostname = backendFilters.rewrite?.hostname ?? ruleFilters.rewrite?.hostname;
   if (hostname !== undefined) headers.host = hostname;
+  exchange.forwardedHeaders = headers;
   return headers;
+}
+
+/**
+ * The received headers with the gateway's forwarding rules applied (hop-by-hop headers out,
+ * X-Forwarded-* and Host as the listener's trust settings make them), before any filter.
+ */
+export function forwardingHeaders(exchange: Exchange): OutgoingHeaders {
+  return buildUpstreamHeaders(exchange.req.headers, exchange.listener.settings.trustForwardedHeaders, exchange.peerAddress, "http", exchange.hostHeader);
 }
 
 /** path?query for the upstream: the received target unless a URLRewrite changes the path. */

@@ -6,6 +6,7 @@ import { protocolName } from "./envoy-render.ts";
 import type { RequestFacts } from "./facts.ts";
 import { responseHeadersOf, type HeaderBag } from "../response-headers.ts";
 import { responseCodeDetails } from "./envoy-render.ts";
+import { loggedRequestHeaders } from "./logged-request-headers.ts";
 
 
 function flatHeaders(headers: HeaderBag): Record<string, string> {
@@ -29,7 +30,7 @@ export function activationOf(ex: Exchange, f: RequestFacts): AccessLogActivation
       host: f.requestHeaders[0] ?? f.serverAddress,
       scheme: f.scheme,
       protocol: protocolName(f),
-      headers: flatHeaders(ex.req.headers),
+      headers: flatHeaders(loggedRequestHeaders(ex)),
       useragent: f.userAgent ?? "",
       id: f.requestHeaders[1] ?? "",
       size: BigInt(f.bytesReceived),

@@ -7,6 +7,7 @@ import { headerValue } from "../metrics/value-sources.ts";
 import { responseHeadersOf } from "../response-headers.ts";
 import { serverSpanOf } from "../metrics/trace-context.ts";
 import { connectionIdOf } from "./connection-id.ts";
+import { forwardedViewOf, loggedRequestHeader } from "./logged-request-headers.ts";
 
 const NONE: readonly (string | undefined)[] = [];
 
@@ -84,9 +85,8 @@ export class RequestFacts {
     this.connectionId = connectionIdOf(socket);
     this.localAddress = socket.localAddress ?? "";
     this.localPort = socket.localPort ?? 0;
-    const headers = ex.req.headers;
-    const ua = headers["user-agent"];
-    this.userAgent = ua;
+    // user_agent.original is what the client sent, whatever a filter forwarded.
+    this.userAgent = ex.req.headers["user-agent"];
     this.backendName = ex.backend?.displayName;
     const attempts = ex.attempts;
     const last = attempts.length > 0 ? attempts[attempts.length - 1] : undefined;
@@ -102,8 +102,9 @@ export class RequestFacts {
     this.spanId = span?.spanId ?? "";
     this.traceFlags = span === undefined ? 0 : span.traceFlags;
     this.clientAborted = ex.clientAborted;
+    const forwarded = forwardedViewOf(ex);
     const req: (string | undefined)[] = [];
-    for (let i = 0; i < requestHeaderNames.length; i++) req.push(headerValue(headers, requestHeaderNames[i]!));
+    for (let i = 0; i < requestHeaderNames.length; i++) req.push(loggedRequestHeader(ex, forwarded, requestHeaderNames[i]!));
     this.requestHeaders = req;
     if (responseHeaderNames.length > 0) {
       const res: (string | undefined)[] = [];

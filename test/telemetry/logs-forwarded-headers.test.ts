@@ -1,0 +1,87 @@
+// Access logs read request headers as the gateway forwarded them (Envoy's %REQ()% reads its
+// rewritten header map): a client's own X-Forwarded-For is not what an untrusting listener
+// logs, an absolute-form request logs its target's authority, and request header filters
+// show. Checked against what the real upstream received, over OTLP to a real receiver.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { startOtlpReceiver } from "../support/otlp-receiver.ts";
+import { get, gatewayYaml, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
+
+const BODY = "%REQ(X-FORWARDED-FOR)%|%REQ(:AUTHORITY)%|%REQ(X-ADDED)%|%REQ(X-SPOOFED-ONLY)%|%REQ(CONNECTION)%|%REQ(:PATH)%";
+
+/** One raw request on its own connection; resolves once the gateway closed it. */
+function rawRequest(url: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname);
+    let received = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => (received += chunk));
+    socket.on("close", () => resolve(received));
+    socket.on("error", reject);
+    socket.write(text);
+  });
+}
+
+test("access logs show X-Forwarded-For, Host and filtered headers as forwarded, hop-by-hop headers as received", async (t) => {
+  const rx = await startOtlpReceiver("grpc");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const rules = `  - matches:
+    - path: {type: PathPrefix, value: /api}
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set: [{name: x-added, value: by-gateway}]
+        remove: [x-spoofed-only]
+    backendRefs:
+    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstream.port}}`;
+  // The filter keeps only records whose X-Forwarded-For is not the client's forged one: CEL's
+  // request.headers is the same forwarded view.
+  const policy = otelAccessLogPolicyYaml("forwarded", rx.port, `      body: "${BODY}"\n`).replace(
+    "  accessLog:\n  - openTelemetry:",
+    "  accessLog:\n  - filter: {celFilter: {match: \"request.headers['x-forwarded-for'] != '6.6.6.6'\"}}\n    openTelemetry:",
+  );
+  const yaml = gatewayYaml({ upstreamPort: upstream.port, rules, extra: policy });
+  const gw = await startTracedGateway(yaml, {
+    OTEL_BLRP_SCHEDULE_DELAY: "20",
+    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+    OTEL_METRICS_EXPORTER: "none",
+    OTEL_TRACES_EXPORTER: "none",
+  });
+  t.after(() => gw.close());
+
+  const forged = { "x-forwarded-for": "6.6.6.6", "x-spoofed-only": "forged" };
+  assert.equal((await get(gw.url(8080, "/api/forged"), forged)).status, 200);
+  const absolute = await rawRequest(
+    gw.url(8080, "/"),
+    "GET http://abs.example:8080/api/absolute HTTP/1.1\r\nHost: other.example\r\nConnection: close\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n",
+  );
+  assert.match(absolute, /^HTTP\/1\.1 200 /);
+  assert.equal((await get(gw.url(8080, "/unrouted"), forged)).status, 404);
+
+  const logs = await rx.waitForLogs((l) => l.length >= 3);
+  assert.equal(logs.length, 3, "no record was filtered out: none shows the forged X-Forwarded-For");
+  const byPath = new Map(logs.map((l) => [String(l.body).split("|")[5], String(l.body).split("|")]));
+  const [forgedSeen, absoluteSeen] = [upstream.seen[0]!, upstream.seen[1]!];
+
+  const forgedLog = byPath.get("/api/forged")!;
+  assert.equal(forgedLog[0], "127.0.0.1", "the listener does not trust the client's X-Forwarded-For");
+  assert.equal(forgedLog[0], forgedSeen["x-forwarded-for"], "logged as the upstream received it");
+  assert.equal(forgedLog[1], forgedSeen.host);
+  assert.equal(forgedLog[2], "by-gateway", "the filter's header");
+  assert.equal(forgedLog[3], "-", "removed by the filter before forwarding");
+  assert.equal(forgedLog[4], "close", "hop-by-hop: as the client sent it");
+
+  const absoluteLog = byPath.get("/api/absolute")!;
+  assert.equal(absoluteLog[1], "abs.example:8080", "the target's authority, not the Host header");
+  assert.equal(absoluteLog[1], absoluteSeen.host);
+  assert.equal(absoluteLog[0], "127.0.0.1");
+
+  const unrouted = byPath.get("/unrouted")!;
+  assert.equal(unrouted[0], "127.0.0.1", "a request answered by the gateway shows what it would have forwarded");
+  assert.equal(unrouted[3], "forged", "no filter ran for it");
+});
