@@ -191,8 +191,9 @@ export class ProxyCall {
     const attempt = handler.attempt;
     attempt.status = status;
     const transferEncoding = headers["transfer-encoding"];
-    if (transferEncoding !== undefined && !isChunkedAlone(transferEncoding)) {
+    if (transferEncoding !== undefined && !isChunkedAlone(transferEncoding) && status !== 304 && this.exchange.method !== "HEAD") {
       // undici removes the chunking only: a gzip-coded body would reach the client undeclared.
+      // A HEAD or 304 answer has no body; its coding only says what a GET would get (RFC 9112 §6.1).
       this.onAttemptFailure(handler, unsupportedTransferCoding, true);
       return;
     }

@@ -18,6 +18,9 @@ const ANSWERS: Record<string, string | null> = {
   "/status-099": "HTTP/1.1 099 Odd\r\nContent-Length: 2\r\n\r\nok",
   "/gzip-chunked": "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
   "/gzip-only": "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\nok",
+  // RFC 9112 §6.1: a HEAD or 304 response may name the coding a GET would get; it has no body.
+  "/head-gzip": "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nX-Kept: yes\r\n\r\n",
+  "/not-modified-gzip": "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: gzip, chunked\r\nETag: \"v1\"\r\n\r\n",
   "/chunked-upper": "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked \r\n\r\n2\r\nok\r\n0\r\n\r\n",
   "/headers-40k": `HTTP/1.1 200 OK\r\n${bigHeader(40 * 1024)}Content-Length: 2\r\n\r\nok`,
   "/headers-70k": `HTTP/1.1 200 OK\r\n${bigHeader(70 * 1024)}Content-Length: 2\r\n\r\nok`,
@@ -94,6 +97,17 @@ describe("upstream answers the gateway cannot forward", () => {
     const plain = await ask(gw.port, { path: "/chunked-upper" });
     assert.equal(plain.status, 200, "chunked alone, in any case and with spaces, is forwarded");
     assert.equal(plain.body.toString(), "ok");
+  });
+
+  test("a HEAD or 304 response naming a transfer coding carries no body, so it is forwarded", async () => {
+    const head = await ask(gw.port, { method: "HEAD", path: "/head-gzip" });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers["x-kept"], "yes");
+    assert.equal((await telemetry.endOf("/head-gzip")).responseFlags, "");
+    const notModified = await ask(gw.port, { path: "/not-modified-gzip", headers: { "if-none-match": '"v1"' } });
+    assert.equal(notModified.status, 304);
+    assert.equal(notModified.headers.etag, '"v1"');
+    assert.equal((await telemetry.endOf("/not-modified-gzip")).responseFlags, "");
   });
 
   test("response heads up to 60 KiB are forwarded (undici alone stops at 16 KiB); larger ones are 502 UPE", async () => {
