@@ -338,6 +338,11 @@ export class ProxyCall {
     }
     exchange.errorType = ErrorType.timeout;
     addFlag(exchange, Flag.upstreamRequestTimeout);
+    this.answerLocally(504, "request_timeout", "the request did not complete within the route's request timeout");
+  }
+
+  /** The gateway ends the exchange itself: a JSON error, or a cut stream once a response head went out. */
+  answerLocally(status: number, code: string, message: string): void {
     if (this.res.headersSent) {
       this.cutByProxy = true;
       this.res.destroy();
@@ -345,7 +350,7 @@ export class ProxyCall {
     }
     this.settled = true;
     this.closeAfterUnreadBody();
-    sendError(exchange, 504, "request_timeout", "the request did not complete within the route's request timeout");
+    sendError(this.exchange, status, code, message);
   }
 
   /**
@@ -362,15 +367,9 @@ export class ProxyCall {
     handler.cancel(clientIdle);
     const exchange = this.exchange;
     addFlag(exchange, Flag.streamIdleTimeout);
-    if (this.res.headersSent) {
-      exchange.errorType = ErrorType.timeout;
-      this.cutByProxy = true;
-      this.res.destroy();
-      return;
-    }
-    this.settled = true;
-    this.closeAfterUnreadBody();
-    sendError(exchange, 408, "stream_idle_timeout", "no request body arrived within the listener's streamIdleTimeout");
+    // A 408 is the client's error; a stream cut after the response head is the gateway's.
+    if (this.res.headersSent) exchange.errorType = ErrorType.timeout;
+    this.answerLocally(408, "stream_idle_timeout", "no request body arrived within the listener's streamIdleTimeout");
   }
 
   /** Unread request body bytes would be parsed as the next request: end the connection instead. */
