@@ -25,7 +25,12 @@ export function processTicks(pid: number): Ticks {
 
 /** utime and stime of the process's main thread alone. */
 export function mainThreadTicks(pid: number): Ticks {
-  return statTicks(`/proc/${pid}/task/${pid}/stat`);
+  return threadTicks(pid, pid);
+}
+
+/** utime and stime of one thread of the process. */
+export function threadTicks(pid: number, tid: number | string): Ticks {
+  return statTicks(`/proc/${pid}/task/${tid}/stat`);
 }
 
 export interface MachineTicks {

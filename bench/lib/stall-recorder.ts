@@ -16,6 +16,7 @@
 // The 1 ms timer and the reads cost every side alike; compare sides, not absolute numbers.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { performance, PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
+import { threadTicks, TICK_US } from "./cpu-ticks.ts";
 
 const GAP_MS = 4;
 const out = process.env["STALL_OUT"] ?? `/tmp/stalls-${process.pid}`;
@@ -26,7 +27,6 @@ interface Gc {
   readonly kind: number;
 }
 interface Gap {
-  readonly at: number;
   readonly ms: number;
   readonly mainMs: number;
   readonly otherThreadsMs: number;
@@ -58,7 +58,7 @@ setInterval(() => {
       `${at.toFixed(0)} ms: gap ${ms.toFixed(1)} main ${mainMs.toFixed(1)} other threads ${Math.max(0, processMs - mainMs).toFixed(1)} ` +
       `minor faults ${usage.minorPageFault - lastUsage.minorPageFault} voluntary cs ${usage.voluntaryContextSwitches - lastUsage.voluntaryContextSwitches} ` +
       `involuntary cs ${usage.involuntaryContextSwitches - lastUsage.involuntaryContextSwitches} ${gcs.join(" ")}`;
-    gaps.push({ at, ms, mainMs, otherThreadsMs: Math.max(0, processMs - mainMs), line });
+    gaps.push({ ms, mainMs, otherThreadsMs: Math.max(0, processMs - mainMs), line });
   }
   while (recentGcs.length > 0 && (recentGcs[0] as Gc).end < at - 100) recentGcs.shift();
   lastAt = at;
@@ -73,28 +73,29 @@ function classOf(g: Gap): string {
   return "mixed";
 }
 
-/** CPU ms of each thread name over the process's life (/proc, 10 ms ticks). */
+/** CPU ms of each thread name over the process's life. */
 function cpuByThreadName(): string {
   const byName = new Map<string, number>();
   for (const tid of readdirSync("/proc/self/task")) {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-    const close = stat.lastIndexOf(")");
-    const fields = stat.slice(close + 2).split(" ");
-    const name = stat.slice(stat.indexOf("(") + 1, close);
-    byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10);
+    const name = readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim();
+    const ticks = threadTicks(process.pid, tid);
+    byName.set(name, (byName.get(name) ?? 0) + ((ticks.user + ticks.system) * TICK_US) / 1000);
   }
   return [...byName].map(([name, ms]) => `${name} ${ms} ms`).join(", ");
 }
 
 process.on("exit", () => {
   const classes = new Map<string, { count: number; ms: number; over8: number }>();
+  const lines: string[] = [];
   for (const g of gaps) {
-    const c = classes.get(classOf(g)) ?? { count: 0, ms: 0, over8: 0 };
+    const name = classOf(g);
+    const c = classes.get(name) ?? { count: 0, ms: 0, over8: 0 };
     c.count++;
     c.ms += g.ms;
     if (g.ms >= 8) c.over8++;
-    classes.set(classOf(g), c);
+    classes.set(name, c);
+    lines.push(`${g.line} [${name}]`);
   }
   const summary = [...classes].map(([name, c]) => `${name}: ${c.count} gaps, ${c.ms.toFixed(0)} ms, ${c.over8} of 8 ms or more`);
-  writeFileSync(`${out}.txt`, [...gaps.map((g) => `${g.line} [${classOf(g)}]`), "", ...summary, `CPU by thread: ${cpuByThreadName()}`, ""].join("\n"));
+  writeFileSync(`${out}.txt`, [...lines, "", ...summary, `CPU by thread: ${cpuByThreadName()}`, ""].join("\n"));
 });
