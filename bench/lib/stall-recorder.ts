@@ -1,7 +1,8 @@
 // A diagnostic preload for a gateway under `bench:ab`: why did the event loop stall?
 //   npm run bench:ab -- --mode full --b-off --fixed-rate 1000 \
-//     --a=--import=./bench/lib/stall-recorder.ts --b=--import=./bench/lib/stall-recorder.ts \
+//     --a=--import=$PWD/bench/lib/stall-recorder.ts --b=--import=$PWD/bench/lib/stall-recorder.ts \
 //     --a-env STALL_OUT=/tmp/stalls-full --b-env STALL_OUT=/tmp/stalls-off
+// (An absolute path: `--import` resolves against the gateway's working directory, not this checkout.)
 // A 1 ms timer notices every gap of 4 ms or more. For each gap it reads how much CPU the main
 // thread got, how much the whole process got (so the V8 GC helper threads' share is the
 // difference), the context switches and page faults, and which GC events overlapped. At exit
