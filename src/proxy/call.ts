@@ -40,9 +40,13 @@ class RequestTimeoutError extends Error {
 class ClientIdleError extends Error {
   override name = "ClientIdleError";
 }
+class ClientStalledError extends Error {
+  override name = "ClientStalledError";
+}
 const clientGone = new ClientGoneError("client closed the connection");
 const requestTimedOut = new RequestTimeoutError("request timeout");
 const clientIdle = new ClientIdleError("no request body arrived within the stream idle timeout");
+const clientStalled = new ClientStalledError("the client read no response byte within the stream idle timeout");
 const upstreamIdle = new UpstreamIdleError("the upstream stopped reading the request body");
 const unsupportedTransferCoding = new UnsupportedTransferCodingError("the upstream response uses a transfer coding other than chunked");
 
@@ -179,7 +183,7 @@ export class ProxyCall {
       clearTimeout(handler.timer);
       handler.timer = undefined;
     }
-    handler.stopBodyIdleTimer();
+    handler.stopIdleTimers();
     const attempt = handler.attempt;
     attempt.endPerfMs = performance.now();
     if (errorType !== undefined) attempt.errorType = errorType;
@@ -244,12 +248,14 @@ export class ProxyCall {
   }
 
   onResponseData(handler: AttemptHandler, chunk: Buffer): void {
+    // A response still streaming while the upload waits is a live full-duplex exchange.
+    handler.bodyIdleTimer?.refresh();
     if (handler.discard) return;
     this.exchange.bytesSent += chunk.length;
     if (this.res.write(chunk)) return;
     // Backpressure: pause the upstream until the client drains. Most responses never get
     // here, so the drain listener is added on demand rather than for every response.
-    handler.controller?.pause();
+    handler.waitForClient();
     if (!this.drainListening) {
       this.drainListening = true;
       this.res.on("drain", onResponseDrain);
@@ -325,7 +331,9 @@ export class ProxyCall {
 
   onRequestTimeout(): void {
     this.requestTimer = undefined;
-    if (this.closed) return;
+    // A response already handed over whole (a local answer, or an upstream one whose close
+    // event has not run yet) is not cut and not relabelled as a timeout.
+    if (this.closed || this.res.writableEnded) return;
     if (this.backoffTimer !== undefined) {
       clearTimeout(this.backoffTimer);
       this.backoffTimer = undefined;
@@ -359,6 +367,7 @@ export class ProxyCall {
    * upstream stopped reading and the attempt fails as an upstream timeout.
    */
   onRequestBodyIdle(handler: AttemptHandler): void {
+    if (this.clientSocket.destroyed) return; // the close listener finishes the exchange
     if (this.req.readableLength > 0) {
       this.onAttemptFailure(handler, upstreamIdle, true);
       return;
@@ -370,6 +379,22 @@ export class ProxyCall {
     // A 408 is the client's error; a stream cut after the response head is the gateway's.
     if (this.res.headersSent) exchange.errorType = ErrorType.timeout;
     this.answerLocally(408, "stream_idle_timeout", "no request body arrived within the listener's streamIdleTimeout");
+  }
+
+  /**
+   * The client read nothing of the response for streamIdleTimeout while the upstream waited
+   * paused behind it. Envoy's stream idle timeout: cut the client (flag SI) and give the
+   * pooled upstream connection back, which a client that never reads would hold for good.
+   */
+  onClientStalled(handler: AttemptHandler): void {
+    if (this.closed || this.clientSocket.destroyed) return;
+    this.settleAttempt(handler, ErrorType.timeout);
+    handler.cancel(clientStalled);
+    const exchange = this.exchange;
+    exchange.errorType = ErrorType.timeout;
+    addFlag(exchange, Flag.streamIdleTimeout);
+    this.cutByProxy = true;
+    this.res.destroy();
   }
 
   /** Unread request body bytes would be parsed as the next request: end the connection instead. */
@@ -404,8 +429,12 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
   readonly entry: PoolEntry;
   controller: Dispatcher.DispatchController | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
-  /** Runs while the request body is being forwarded; every chunk sent restarts it. */
+  /** Runs while the request body is being forwarded; every chunk sent or received restarts it. */
   bodyIdleTimer: NodeJS.Timeout | undefined = undefined;
+  /** Runs from the latest backpressure pause; a drain in between makes its firing moot. */
+  clientStallTimer: NodeJS.Timeout | undefined = undefined;
+  /** The upstream is paused until the client's socket drains. */
+  waitingForClient = false;
   done = false;
   cancelled = false;
   cancelReason: Error | undefined = undefined;
@@ -460,6 +489,32 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
     this.bodyIdleTimer = undefined;
   }
 
+  stopIdleTimers(): void {
+    this.stopBodyIdleTimer();
+    if (this.clientStallTimer === undefined) return;
+    clearTimeout(this.clientStallTimer);
+    this.clientStallTimer = undefined;
+  }
+
+  /**
+   * Pauses the upstream behind a full client socket. undici skips its body timeout while
+   * paused, so the stream idle limit for a client that stopped reading is kept here.
+   */
+  waitForClient(): void {
+    this.controller?.pause();
+    this.waitingForClient = true;
+    const idleMs = this.call.streamIdleTimeoutMs;
+    if (idleMs <= 0) return;
+    if (this.clientStallTimer === undefined) this.clientStallTimer = setTimeout(onClientStalled, idleMs, this);
+    else this.clientStallTimer.refresh();
+  }
+
+  /** The client's socket drained: the upstream may send again. */
+  clientDrained(): void {
+    this.waitingForClient = false;
+    this.controller?.resume();
+  }
+
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (this.done || statusCode < 200) return;
     this.call.onResponseStart(this, statusCode, headers);
@@ -493,6 +548,12 @@ function onBodyIdle(handler: AttemptHandler): void {
   handler.call.onRequestBodyIdle(handler);
 }
 
+function onClientStalled(handler: AttemptHandler): void {
+  handler.clientStallTimer = undefined;
+  if (handler.done || !handler.waitingForClient) return;
+  handler.call.onClientStalled(handler);
+}
+
 function onRequestTimeout(call: ProxyCall): void {
   call.onRequestTimeout();
 }
@@ -504,5 +565,5 @@ function onBackoffDone(call: ProxyCall): void {
 }
 
 function onResponseDrain(this: CallResponse): void {
-  this[kCall]?.handler?.controller?.resume();
+  this[kCall]?.handler?.clientDrained();
 }

@@ -49,7 +49,9 @@ export const Failures = {
     "upstream_timeout",
     "the upstream neither read nor sent a byte for longer than the listener's streamIdleTimeout",
     false,
-    true,
+    // The listener's limit bounds the stream, not one try (Envoy does not retry it either):
+    // retrying a silent upstream would make the client wait attempts × streamIdleTimeout.
+    false,
   ),
   transferCoding: new Failure(
     ErrorType.upstreamProtocolError,

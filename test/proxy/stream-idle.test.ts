@@ -30,6 +30,12 @@ before(async () => {
   gw = await startGateway(
     `${GATEWAY_YAML}${backendYaml("up", up.port)}${backendYaml("deaf", (deaf.address() as AddressInfo).port)}${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /deaf}}]
       backendRefs: [${ref("deaf")}]
+    - matches: [{path: {type: PathPrefix, value: /retried}}]
+      retry: {attempts: 2, backoff: 1ms}
+      filters:
+        - type: URLRewrite
+          urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /hang}}
+      backendRefs: [${ref("up")}]
     - backendRefs: [${ref("up")}]
 `)}---
 apiVersion: gateway.kgateway.dev/v1alpha1
@@ -138,5 +144,83 @@ describe("streamIdleTimeout", () => {
     const exchange = await telemetry.endOf("/deaf/upload");
     assert.equal(exchange.responseFlags, "SI");
     assert.equal(exchange.errorType, "timeout");
+  });
+
+  test("a silent upstream is not retried: the listener's limit bounds the stream, not one try", async () => {
+    const client = rawClient();
+    client.socket.write("GET /retried/once HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
+    const answer = await client.answer;
+    assert.equal(statusOf(answer), 504, answer);
+    assert.equal(jsonOf(answer).error, "upstream_timeout");
+    const exchange = await telemetry.endOf("/retried/once");
+    assert.equal(exchange.attempts.length, 1);
+    assert.equal(up.requests.filter((r) => r.url === "/hang/once").length, 1);
+    assert.equal(exchange.responseFlags, "SI");
+  });
+
+  test("a client that stops reading the response is cut (SI) and the upstream connection is given back", { timeout: 15_000 }, async () => {
+    const socket = net.connect(gw.port, "127.0.0.1");
+    socket.on("error", () => {});
+    await once(socket, "connect");
+    const size = 256 * 1024 * 1024;
+    socket.write(`GET /bytes/${size} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`);
+    // Never read: the socket buffers fill, the gateway pauses the upstream behind them.
+    socket.pause();
+    const upstreamGaveUp = await up.waitForAbort(`/bytes/${size}`);
+    assert.equal(upstreamGaveUp.aborted, true);
+    const exchange = await telemetry.endOf(`/bytes/${size}`);
+    assert.equal(exchange.status, 200, "the head went out before the client stopped reading");
+    assert.equal(exchange.responseFlags, "SI");
+    assert.equal(exchange.errorType, "timeout");
+    assert.equal(exchange.attempts[0]!.errorType, "timeout");
+    assert.ok(exchange.bytesSent < size, `${exchange.bytesSent} bytes went out of ${size}`);
+    // Reading again shows what the gateway did: the response ends short of its length.
+    let received = 0;
+    socket.on("data", (chunk: Buffer) => (received += chunk.length));
+    socket.resume();
+    await once(socket, "close");
+    assert.ok(received > 0 && received < size, `the client got ${received} bytes of ${size}`);
+  });
+
+  test("a response that keeps streaming keeps a waiting upload alive (full duplex)", async () => {
+    const client = rawClient();
+    client.socket.write("POST /duplex/chat HTTP/1.1\r\nHost: idle.example\r\nContent-Length: 20\r\nConnection: close\r\n\r\n0123456789");
+    // Quiet on the upload for longer than the 1s limit while the upstream keeps ticking.
+    await sleep(1800);
+    client.socket.write("abcdefghij");
+    const answer = await client.answer;
+    assert.equal(statusOf(answer), 200, answer.slice(0, 200));
+    assert.match(answer, /\r\nbodyBytes 20\n\r\n0\r\n\r\n$/, "the upload completed and the chunked response ended cleanly");
+    const exchange = await telemetry.endOf("/duplex/chat");
+    assert.equal(exchange.responseFlags, "");
+    assert.equal(exchange.bytesReceived, 20);
+  });
+
+  test("a client that reads in bursts with pauses shorter than the limit gets the whole response", async () => {
+    const socket = net.connect(gw.port, "127.0.0.1");
+    socket.on("error", () => {});
+    await once(socket, "connect");
+    const size = 32 * 1024 * 1024;
+    socket.write(`GET /bytes/${size} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`);
+    // 4 MiB, then 300 ms of not reading, again and again: about three seconds in all, so the
+    // gateway backs up many times, but never for the whole 1s limit.
+    let received = 0;
+    let inBurst = 0;
+    let pauses = 0;
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      inBurst += chunk.length;
+      if (inBurst < 4 * 1024 * 1024) return;
+      inBurst = 0;
+      pauses++;
+      socket.pause();
+      setTimeout(() => socket.resume(), 300);
+    });
+    await once(socket, "close");
+    const exchange = await telemetry.endOf(`/bytes/${size}`);
+    assert.equal(exchange.responseFlags, "");
+    assert.equal(exchange.bytesSent, size);
+    assert.ok(received > size, `the client got the head and all ${size} body bytes (${received} in all)`);
+    assert.ok(pauses >= 7, `the client paused ${pauses} times`);
   });
 });

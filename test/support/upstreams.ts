@@ -42,6 +42,8 @@ export interface TestUpstream {
  * - `/reset-mid-body`       sends headers and part of a body, then destroys the socket
  * - `/bytes/N`              streams N bytes (64 KiB chunks, honouring backpressure)
  * - `/sink`                 reads the request body and answers with its byte count
+ * - `/duplex`               answers at once, then sends a tick every 100 ms until the request
+ *                           body ends, then its byte count (a full-duplex exchange)
  * - `/hop-by-hop`           answers with hop-by-hop headers (and one named in Connection)
  * - anything else           echoes method, url, headers and body byte count as JSON
  */
@@ -143,6 +145,16 @@ export async function startUpstream(name = "upstream"): Promise<TestUpstream> {
           res.setHeader("proxy-connection", "keep-alive");
           res.setHeader("x-end-to-end", "passes");
           json(200, { upstream: name });
+        });
+        return;
+      }
+      case "duplex": {
+        res.writeHead(200, { "content-type": "text/plain" });
+        const ticker = setInterval(() => res.write("tick\n"), 100);
+        res.on("close", () => clearInterval(ticker));
+        afterBody(() => {
+          clearInterval(ticker);
+          res.end(`bodyBytes ${seen.bodyBytes}\n`);
         });
         return;
       }
