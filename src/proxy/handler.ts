@@ -133,14 +133,15 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       return;
     }
     const backendFilters = proxyFiltersOf(chosen.filters);
+    const headers = upstreamHeaders(exchange, ruleFilters, backendFilters);
     const call = new ProxyCall(
       ctx,
       exchange,
       chosen.backend,
       ruleFilters,
       backendFilters,
-      upstreamHeaders(exchange, ruleFilters, backendFilters),
-      upstreamTarget(requestFacts, match, ruleFilters, backendFilters),
+      headers,
+      upstreamTarget(requestFacts, match, ruleFilters, backendFilters, headers),
       requestHasBody(exchange),
       rule.retry,
       rule.timeouts.backendRequestMs,

@@ -45,11 +45,14 @@ export function isHopByHop(name: string): boolean {
 }
 
 const X_FORWARDED = "x-forwarded-";
+const X_ENVOY = "x-envoy-";
 
 /**
  * Copies the client's headers into the one object sent upstream, minus hop-by-hop headers,
  * `Expect` (the proxy answers 100-continue itself) and, when forwarding headers are not
- * trusted, every incoming `X-Forwarded-*` and `Forwarded`. Then writes X-Forwarded-For,
+ * trusted, every incoming `X-Forwarded-*`, `Forwarded` and `X-Envoy-*`: an external client
+ * must not set what the gateway's own access log (X-Envoy-Original-Path) or an Envoy behind
+ * it (X-Envoy-Retry-On, ...) take as set by a proxy. Then writes X-Forwarded-For,
  * -Proto and -Host: appended to the trusted incoming values, or replacing them.
  */
 export function buildUpstreamHeaders(
@@ -82,7 +85,7 @@ export function buildUpstreamHeaders(
         if (!trustForwarded) continue;
         break;
       default:
-        if (!trustForwarded && name.charCodeAt(0) === 120 && name.startsWith(X_FORWARDED)) continue;
+        if (!trustForwarded && name.charCodeAt(0) === 120 && (name.startsWith(X_FORWARDED) || name.startsWith(X_ENVOY))) continue;
     }
     if (listed !== undefined && listed.includes(name)) continue;
     const value = incoming[name];

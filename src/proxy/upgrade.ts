@@ -72,7 +72,7 @@ export function createUpgradeHandler(
     }
     const backendFilters = proxyFiltersOf(chosen.filters);
     const headers = upstreamHeaders(exchange, ruleFilters, backendFilters);
-    tunnel.connect(chosen.backend, headers, upstreamTarget(facts, match, ruleFilters, backendFilters), forwardedUpgrade(req.headers.upgrade) ?? "websocket");
+    tunnel.connect(chosen.backend, headers, upstreamTarget(facts, match, ruleFilters, backendFilters, headers), forwardedUpgrade(req.headers.upgrade) ?? "websocket");
   };
 }
 

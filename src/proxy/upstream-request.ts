@@ -9,6 +9,8 @@ import { type ProxyFilters, applyHeaderOps, rewritePath } from "./filters.ts";
 import { Failure } from "./failures.ts";
 import { buildUpstreamHeaders } from "./headers.ts";
 
+const ORIGINAL_PATH = "x-envoy-original-path";
+
 /** A rule that cannot reach any upstream. */
 export const RouteRefusals = {
   noBackend: new Failure("500", Flag.noCluster, 500, "no_backend", "the matched rule has no usable backendRefs", false, false),
@@ -48,12 +50,17 @@ export function forwardingHeaders(exchange: Exchange): OutgoingHeaders {
   return buildUpstreamHeaders(exchange.req.headers, exchange.listener.settings.trustForwardedHeaders, exchange.peerAddress, "http", exchange.hostHeader);
 }
 
-/** path?query for the upstream: the received target unless a URLRewrite changes the path. */
+/**
+ * path?query for the upstream: the received target unless a URLRewrite changes the path.
+ * A rewrite leaves the received target in `headers` as X-Envoy-Original-Path, as Envoy does,
+ * unless a trusted proxy in front already set it.
+ */
 export function upstreamTarget(
   facts: RequestFacts,
   match: CompiledMatch,
   ruleFilters: ProxyFilters,
   backendFilters: ProxyFilters,
+  headers: OutgoingHeaders,
 ): string {
   let path = facts.path;
   const rulePath = ruleFilters.rewrite?.path;
@@ -61,6 +68,7 @@ export function upstreamTarget(
   const backendPath = backendFilters.rewrite?.path;
   if (backendPath !== undefined) path = rewritePath(backendPath, path, match);
   if (path === facts.path) return facts.target;
+  headers[ORIGINAL_PATH] ??= facts.target;
   return facts.query === "" ? path : `${path}?${facts.query}`;
 }
 

@@ -119,3 +119,20 @@ describe("X-Forwarded-*", () => {
     }
   });
 });
+
+describe("X-Envoy-*", () => {
+  const envoyHeaders = { host: "app.example.com", "x-envoy-original-path": "/admin", "x-envoy-retry-on": "5xx", "x-envvy-lookalike": "kept" };
+
+  test("untrusted (the default): a client's are dropped, other x- headers pass", async () => {
+    const h = (await ask(untrusted.port, { path: "/echo", headers: envoyHeaders })).json().headers as Record<string, string>;
+    assert.equal(h["x-envoy-original-path"], undefined);
+    assert.equal(h["x-envoy-retry-on"], undefined);
+    assert.equal(h["x-envvy-lookalike"], "kept");
+  });
+
+  test("trusted: a proxy in front set them, so they pass", async () => {
+    const h = (await ask(trusted.port, { path: "/echo", headers: envoyHeaders })).json().headers as Record<string, string>;
+    assert.equal(h["x-envoy-original-path"], "/admin");
+    assert.equal(h["x-envoy-retry-on"], "5xx");
+  });
+});

@@ -85,3 +85,54 @@ test("access logs show X-Forwarded-For, Host and filtered headers as forwarded, 
   assert.equal(unrouted[0], "127.0.0.1", "a request answered by the gateway shows what it would have forwarded");
   assert.equal(unrouted[3], "forged", "no filter ran for it");
 });
+
+test("the default Envoy format logs the received path: a client cannot forge X-Envoy-Original-Path, a URLRewrite sets it", async (t) => {
+  const rx = await startOtlpReceiver("grpc");
+  t.after(() => rx.close());
+  const upstream = await startUpstream((req, res) => {
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ url: req.url, headers: req.headers }));
+  });
+  t.after(() => upstream.close());
+  const backend = `    backendRefs:
+    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstream.port}}`;
+  const rules = `  - matches:
+    - path: {type: PathPrefix, value: /old}
+    filters:
+    - type: URLRewrite
+      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /api}}
+${backend}
+  - matches:
+    - path: {type: PathPrefix, value: /api}
+${backend}`;
+  // No body: the record's body is Envoy's default format.
+  const yaml = gatewayYaml({ upstreamPort: upstream.port, rules, extra: otelAccessLogPolicyYaml("default-format", rx.port, "") });
+  const gw = await startTracedGateway(yaml, {
+    OTEL_BLRP_SCHEDULE_DELAY: "20",
+    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+    OTEL_METRICS_EXPORTER: "none",
+    OTEL_TRACES_EXPORTER: "none",
+  });
+  t.after(() => gw.close());
+
+  const forged = { "x-envoy-original-path": "/admin/forged", "x-envoy-retry-on": "5xx" };
+  const upstreamSaw = async (path: string, headers: Record<string, string>): Promise<{ url: string; headers: Record<string, string> }> => {
+    const r = await get(gw.url(8080, path), headers);
+    assert.equal(r.status, 200, r.body);
+    return JSON.parse(r.body) as { url: string; headers: Record<string, string> };
+  };
+  const plain = await upstreamSaw("/api/plain?x=1", forged);
+  assert.equal(plain.url, "/api/plain?x=1");
+  assert.equal(plain.headers["x-envoy-original-path"], undefined, "an untrusted client's X-Envoy-* never reaches the upstream");
+  assert.equal(plain.headers["x-envoy-retry-on"], undefined);
+  const rewritten = await upstreamSaw("/old/thing?q=1", {});
+  assert.equal(rewritten.url, "/api/thing?q=1");
+  assert.equal(rewritten.headers["x-envoy-original-path"], "/old/thing?q=1", "Envoy's header for a rewritten path");
+  const rewrittenForged = await upstreamSaw("/old/other", forged);
+  assert.equal(rewrittenForged.url, "/api/other");
+  assert.equal(rewrittenForged.headers["x-envoy-original-path"], "/old/other", "the gateway's value, not the client's");
+
+  const logs = await rx.waitForLogs((l) => l.length >= 3);
+  const requestLines = logs.map((l) => /^\[[^\]]+\] "([^"]*)"/.exec(String(l.body))?.[1]).sort();
+  assert.deepEqual(requestLines, ["GET /api/plain?x=1 HTTP/1.1", "GET /old/other HTTP/1.1", "GET /old/thing?q=1 HTTP/1.1"]);
+});
