@@ -136,3 +136,49 @@ ${backend}`;
   const requestLines = logs.map((l) => /^\[[^\]]+\] "([^"]*)"/.exec(String(l.body))?.[1]).sort();
   assert.deepEqual(requestLines, ["GET /api/plain?x=1 HTTP/1.1", "GET /old/other HTTP/1.1", "GET /old/thing?q=1 HTTP/1.1"]);
 });
+
+test("headers the gateway consumes (named in Connection, Expect) log as received; a filter-set hop-by-hop header logs as set", async (t) => {
+  const rx = await startOtlpReceiver("grpc");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const rules = `  - matches:
+    - path: {type: PathPrefix, value: /api}
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set: [{name: te, value: trailers}]
+    backendRefs:
+    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstream.port}}`;
+  // CEL's request.headers is the same view: a record is kept only when it shows the header
+  // the client named in Connection.
+  const policy = otelAccessLogPolicyYaml("consumed", rx.port, `      body: "%REQ(X-CLIENT-HOP)%|%REQ(EXPECT)%|%REQ(TE)%|%REQ(:PATH)%"\n`).replace(
+    "  accessLog:\n  - openTelemetry:",
+    "  accessLog:\n  - filter: {celFilter: {match: \"request.headers['x-client-hop'] == 'secret-hop'\"}}\n    openTelemetry:",
+  );
+  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, rules, extra: policy }), {
+    OTEL_BLRP_SCHEDULE_DELAY: "20",
+    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+    OTEL_METRICS_EXPORTER: "none",
+    OTEL_TRACES_EXPORTER: "none",
+  });
+  t.after(() => gw.close());
+
+  // First a record the filter drops; records leave in order, so it cannot trail the kept one.
+  assert.equal((await get(gw.url(8080, "/api/no-hop"), { te: "deflate" })).status, 200);
+  const answer = await rawRequest(
+    gw.url(8080, "/"),
+    "GET /api/hop HTTP/1.1\r\nHost: hop.example\r\nConnection: close, X-Client-Hop\r\nX-Client-Hop: secret-hop\r\nTE: deflate\r\nExpect: 100-continue\r\n\r\n",
+  );
+  // An interim 100 Continue may come first: Expect asked for one.
+  assert.match(answer, /^(HTTP\/1\.1 100 Continue\r\n\r\n)?HTTP\/1\.1 200 /);
+  assert.equal(upstream.seen[1]!["x-client-hop"], undefined, "named in Connection: not forwarded");
+  assert.equal(upstream.seen[1]!.te, "trailers", "the filter's TE is what went upstream");
+
+  const logs = await rx.waitForLogs((l) => l.length >= 1);
+  assert.deepEqual(
+    logs.map((l) => String(l.body)),
+    ["secret-hop|100-continue|trailers|/api/hop"],
+  );
+});

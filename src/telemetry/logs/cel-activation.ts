@@ -30,7 +30,7 @@ export function activationOf(ex: Exchange, f: RequestFacts): AccessLogActivation
       host: f.requestHeaders[0] ?? f.serverAddress,
       scheme: f.scheme,
       protocol: protocolName(f),
-      headers: flatHeaders(loggedRequestHeaders(ex)),
+      headers: flatHeaders(loggedRequestHeaders(ex, f.forwardedView)),
       useragent: f.userAgent ?? "",
       id: f.requestHeaders[1] ?? "",
       size: BigInt(f.bytesReceived),

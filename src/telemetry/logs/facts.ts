@@ -4,7 +4,7 @@
 import type { CompiledEndpoint, CompiledRule } from "../../plan/types.ts";
 import type { Exchange } from "../../proxy/exchange.ts";
 import { headerValue } from "../metrics/value-sources.ts";
-import { responseHeadersOf } from "../response-headers.ts";
+import { type HeaderBag, responseHeadersOf } from "../response-headers.ts";
 import { serverSpanOf } from "../metrics/trace-context.ts";
 import { connectionIdOf } from "./connection-id.ts";
 import { forwardedViewOf, loggedRequestHeader } from "./logged-request-headers.ts";
@@ -56,6 +56,8 @@ export class RequestFacts {
   readonly clientAborted: boolean;
   /** Values of GatewayLogs.requestHeaders / responseHeaders, in that order. */
   readonly requestHeaders: readonly (string | undefined)[];
+  /** The request headers as forwarded (forwardedViewOf), built once per record. */
+  readonly forwardedView: HeaderBag;
   readonly responseHeaders: readonly (string | undefined)[];
 
   constructor(ex: Exchange, requestHeaderNames: readonly string[], responseHeaderNames: readonly string[]) {
@@ -103,6 +105,7 @@ export class RequestFacts {
     this.traceFlags = span === undefined ? 0 : span.traceFlags;
     this.clientAborted = ex.clientAborted;
     const forwarded = forwardedViewOf(ex);
+    this.forwardedView = forwarded;
     const req: (string | undefined)[] = [];
     for (let i = 0; i < requestHeaderNames.length; i++) req.push(loggedRequestHeader(ex, forwarded, requestHeaderNames[i]!));
     this.requestHeaders = req;

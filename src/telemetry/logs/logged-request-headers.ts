@@ -2,11 +2,12 @@
 // Envoy's %REQ(...)% reads its own, already rewritten header map. X-Forwarded-For is the
 // gateway's (a client's value counts only when the listener trusts it), Host is the
 // absolute-form authority or a rewritten hostname, and request header filters have run.
-// Hop-by-hop headers (Connection, Proxy-Authorization, ...) are never forwarded, so they
-// show as received. Spans keep every header as received: there semconv describes what the
-// server got.
+// Headers the gateway itself never forwards (hop-by-hop ones such as Connection and
+// Proxy-Authorization, the names Connection lists, Expect) show as received, unless a filter
+// set one for the upstream. Spans keep every header as received: there semconv describes
+// what the server got.
 import type { Exchange } from "../../proxy/exchange.ts";
-import { isHopByHop } from "../../proxy/headers.ts";
+import { connectionTokens, isHopByHop } from "../../proxy/headers.ts";
 import { forwardingHeaders } from "../../proxy/upstream-request.ts";
 import { headerValue } from "../metrics/value-sources.ts";
 import type { HeaderBag } from "../response-headers.ts";
@@ -16,18 +17,28 @@ export function forwardedViewOf(ex: Exchange): HeaderBag {
   return ex.forwardedHeaders ?? forwardingHeaders(ex);
 }
 
-/** One request header as access logs show it; `forwarded` is forwardedViewOf(ex). */
-export function loggedRequestHeader(ex: Exchange, forwarded: HeaderBag, name: string): string | undefined {
-  return headerValue(isHopByHop(name) ? ex.req.headers : forwarded, name);
+/** True for a received header the gateway consumes instead of forwarding. */
+function consumedByGateway(name: string, listedInConnection: readonly string[] | undefined): boolean {
+  return isHopByHop(name) || name === "expect" || (listedInConnection !== undefined && listedInConnection.includes(name));
 }
 
-/** Every request header as access logs show it (for CEL's `request.headers`). */
-export function loggedRequestHeaders(ex: Exchange): HeaderBag {
-  const forwarded = forwardedViewOf(ex);
+/** One request header as access logs show it; `forwarded` is forwardedViewOf(ex). */
+export function loggedRequestHeader(ex: Exchange, forwarded: HeaderBag, name: string): string | undefined {
+  const value = headerValue(forwarded, name);
+  if (value !== undefined) return value;
   const received = ex.req.headers;
+  if (received[name] === undefined) return undefined;
+  return consumedByGateway(name, connectionTokens(received.connection)) ? headerValue(received, name) : undefined;
+}
+
+/** Every request header as access logs show it (for CEL's `request.headers`); `forwarded` is forwardedViewOf(ex). */
+export function loggedRequestHeaders(ex: Exchange, forwarded: HeaderBag): HeaderBag {
+  const received = ex.req.headers;
+  const listed = connectionTokens(received.connection);
   let merged: Record<string, string | string[] | number | undefined> | undefined;
   for (const name in received) {
-    if (isHopByHop(name) && received[name] !== undefined) (merged ??= { ...forwarded })[name] = received[name];
+    if (forwarded[name] !== undefined || received[name] === undefined) continue;
+    if (consumedByGateway(name, listed)) (merged ??= { ...forwarded })[name] = received[name];
   }
   return merged ?? forwarded;
 }
