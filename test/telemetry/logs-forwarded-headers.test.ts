@@ -2,13 +2,26 @@
 // rewritten header map): a client's own X-Forwarded-For is not what an untrusting listener
 // logs, an absolute-form request logs its target's authority, and request header filters
 // show. Checked against what the real upstream received, over OTLP to a real receiver.
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { get, gatewayYaml, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
+import { type TracedGateway, get, gatewayYaml, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
 
 const BODY = "%REQ(X-FORWARDED-FOR)%|%REQ(:AUTHORITY)%|%REQ(X-ADDED)%|%REQ(X-SPOOFED-ONLY)%|%REQ(CONNECTION)%|%REQ(:PATH)%";
+
+/** A gateway exporting only access logs, over gRPC to `receiverUrl`, closed after the test. */
+async function startLoggingGateway(t: TestContext, yaml: string, receiverUrl: string): Promise<TracedGateway> {
+  const gw = await startTracedGateway(yaml, {
+    OTEL_BLRP_SCHEDULE_DELAY: "20",
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+    OTEL_METRICS_EXPORTER: "none",
+    OTEL_TRACES_EXPORTER: "none",
+  });
+  t.after(() => gw.close());
+  return gw;
+}
 
 /** One raw request on its own connection; resolves once the gateway closed it. */
 function rawRequest(url: string, text: string): Promise<string> {
@@ -45,14 +58,7 @@ test("access logs show X-Forwarded-For, Host and filtered headers as forwarded, 
     "  accessLog:\n  - filter: {celFilter: {match: \"request.headers['x-forwarded-for'] != '6.6.6.6'\"}}\n    openTelemetry:",
   );
   const yaml = gatewayYaml({ upstreamPort: upstream.port, rules, extra: policy });
-  const gw = await startTracedGateway(yaml, {
-    OTEL_BLRP_SCHEDULE_DELAY: "20",
-    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
-    OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
-    OTEL_METRICS_EXPORTER: "none",
-    OTEL_TRACES_EXPORTER: "none",
-  });
-  t.after(() => gw.close());
+  const gw = await startLoggingGateway(t, yaml, rx.url);
 
   const forged = { "x-forwarded-for": "6.6.6.6", "x-spoofed-only": "forged" };
   assert.equal((await get(gw.url(8080, "/api/forged"), forged)).status, 200);
@@ -106,14 +112,7 @@ ${backend}
 ${backend}`;
   // No body: the record's body is Envoy's default format.
   const yaml = gatewayYaml({ upstreamPort: upstream.port, rules, extra: otelAccessLogPolicyYaml("default-format", rx.port, "") });
-  const gw = await startTracedGateway(yaml, {
-    OTEL_BLRP_SCHEDULE_DELAY: "20",
-    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
-    OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
-    OTEL_METRICS_EXPORTER: "none",
-    OTEL_TRACES_EXPORTER: "none",
-  });
-  t.after(() => gw.close());
+  const gw = await startLoggingGateway(t, yaml, rx.url);
 
   const forged = { "x-envoy-original-path": "/admin/forged", "x-envoy-retry-on": "5xx" };
   const upstreamSaw = async (path: string, headers: Record<string, string>): Promise<{ url: string; headers: Record<string, string> }> => {
@@ -156,14 +155,7 @@ test("headers the gateway consumes (named in Connection, Expect) log as received
     "  accessLog:\n  - openTelemetry:",
     "  accessLog:\n  - filter: {celFilter: {match: \"request.headers['x-client-hop'] == 'secret-hop'\"}}\n    openTelemetry:",
   );
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, rules, extra: policy }), {
-    OTEL_BLRP_SCHEDULE_DELAY: "20",
-    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
-    OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
-    OTEL_METRICS_EXPORTER: "none",
-    OTEL_TRACES_EXPORTER: "none",
-  });
-  t.after(() => gw.close());
+  const gw = await startLoggingGateway(t, gatewayYaml({ upstreamPort: upstream.port, rules, extra: policy }), rx.url);
 
   // First a record the filter drops; records leave in order, so it cannot trail the kept one.
   assert.equal((await get(gw.url(8080, "/api/no-hop"), { te: "deflate" })).status, 200);
