@@ -18,7 +18,8 @@ function flatHeaders(headers: HeaderBag): Record<string, string> {
   return out;
 }
 
-export function activationOf(ex: Exchange, f: RequestFacts): AccessLogActivation {
+/** `forwarded` is forwardedViewOf(ex). */
+export function activationOf(ex: Exchange, f: RequestFacts, forwarded: HeaderBag): AccessLogActivation {
   const r = f.rule;
   const g = r?.gateway ?? ex.listener.gateways[0];
   return {
@@ -30,7 +31,7 @@ export function activationOf(ex: Exchange, f: RequestFacts): AccessLogActivation
       host: f.requestHeaders[0] ?? f.serverAddress,
       scheme: f.scheme,
       protocol: protocolName(f),
-      headers: flatHeaders(loggedRequestHeaders(ex, f.forwardedView)),
+      headers: flatHeaders(loggedRequestHeaders(ex, forwarded)),
       useragent: f.userAgent ?? "",
       id: f.requestHeaders[1] ?? "",
       size: BigInt(f.bytesReceived),

@@ -7,7 +7,7 @@ import { headerValue } from "../metrics/value-sources.ts";
 import { type HeaderBag, responseHeadersOf } from "../response-headers.ts";
 import { serverSpanOf } from "../metrics/trace-context.ts";
 import { connectionIdOf } from "./connection-id.ts";
-import { forwardedViewOf, loggedRequestHeader } from "./logged-request-headers.ts";
+import { loggedRequestHeader } from "./logged-request-headers.ts";
 
 const NONE: readonly (string | undefined)[] = [];
 
@@ -56,11 +56,10 @@ export class RequestFacts {
   readonly clientAborted: boolean;
   /** Values of GatewayLogs.requestHeaders / responseHeaders, in that order. */
   readonly requestHeaders: readonly (string | undefined)[];
-  /** The request headers as forwarded (forwardedViewOf), built once per record. */
-  readonly forwardedView: HeaderBag;
   readonly responseHeaders: readonly (string | undefined)[];
 
-  constructor(ex: Exchange, requestHeaderNames: readonly string[], responseHeaderNames: readonly string[]) {
+  /** `forwarded` is forwardedViewOf(ex); only the values named are kept from it. */
+  constructor(ex: Exchange, forwarded: HeaderBag, requestHeaderNames: readonly string[], responseHeaderNames: readonly string[]) {
     const end = ex.endPerfMs > 0 ? ex.endPerfMs : performance.now();
     this.startTimeMs = ex.startTimeMs;
     this.durationMs = Math.max(0, end - ex.startPerfMs);
@@ -104,8 +103,6 @@ export class RequestFacts {
     this.spanId = span?.spanId ?? "";
     this.traceFlags = span === undefined ? 0 : span.traceFlags;
     this.clientAborted = ex.clientAborted;
-    const forwarded = forwardedViewOf(ex);
-    this.forwardedView = forwarded;
     const req: (string | undefined)[] = [];
     for (let i = 0; i < requestHeaderNames.length; i++) req.push(loggedRequestHeader(ex, forwarded, requestHeaderNames[i]!));
     this.requestHeaders = req;

@@ -19,6 +19,7 @@ import { batchSettingsFromEnv, SignalPipelines, type BatchSettings } from "../ex
 import type { WarnSink } from "../export/warnings.ts";
 import type { AttributeLimits, MethodNormalizer } from "../trace/attributes.ts";
 import { activationOf } from "./cel-activation.ts";
+import { forwardedViewOf } from "./logged-request-headers.ts";
 import type { AccessLogActivation } from "../../cel/environment.ts";
 import { compileGatewayLogs, type CompiledAccessLog, type GatewayLogs } from "./compile.ts";
 import { FilterErrors } from "./filter-errors.ts";
@@ -161,8 +162,10 @@ export class LogsSignal {
     const m = ex.match;
     const gl = m !== undefined ? pl.rules[m.rule.id] : pl.listeners.get(ex.listener);
     if (gl === undefined || gl.logs.length === 0) return;
-    const facts = new RequestFacts(ex, gl.requestHeaders, gl.responseHeaders);
-    const activation = gl.needsActivation ? activationOf(ex, facts) : undefined;
+    // Built once: the facts keep only the values they name, the CEL activation reads it whole.
+    const forwarded = forwardedViewOf(ex);
+    const facts = new RequestFacts(ex, forwarded, gl.requestHeaders, gl.responseHeaders);
+    const activation = gl.needsActivation ? activationOf(ex, facts, forwarded) : undefined;
     for (let i = 0; i < gl.logs.length; i++) {
       const log = gl.logs[i]!;
       if (log.filter !== undefined && !this.#keep(gl, log, activation!)) continue;

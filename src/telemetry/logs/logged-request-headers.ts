@@ -2,14 +2,17 @@
 // Envoy's %REQ(...)% reads its own, already rewritten header map. X-Forwarded-For is the
 // gateway's (a client's value counts only when the listener trusts it), Host is the
 // absolute-form authority or a rewritten hostname, and request header filters have run.
-// Headers the gateway itself never forwards (hop-by-hop ones such as Connection and
-// Proxy-Authorization, the names Connection lists, Expect) show as received, unless a filter
-// set one for the upstream. Spans keep every header as received: there semconv describes
-// what the server got.
+// Headers the gateway itself never forwards (the hop-by-hop ones such as Connection and
+// Proxy-Authorization, and Expect) show as received, unless a filter set one for the
+// upstream. Names a client lists in Connection do not: that would let it bring back a header
+// the gateway removed (a forged X-Envoy-Original-Path). X-Envoy-Original-Path carries a
+// query, so its credentials are redacted as in :path. Spans keep every header as received:
+// there semconv describes what the server got.
 import type { Exchange } from "../../proxy/exchange.ts";
-import { connectionTokens, isHopByHop } from "../../proxy/headers.ts";
+import { isHopByHop } from "../../proxy/headers.ts";
 import { forwardingHeaders } from "../../proxy/upstream-request.ts";
 import { headerValue } from "../metrics/value-sources.ts";
+import { redactQuery } from "../trace/attributes.ts";
 import type { HeaderBag } from "../response-headers.ts";
 
 /** The forwarded headers; for a request answered without an upstream (404, redirect, refusal), what would have been forwarded before filters. */
@@ -17,28 +20,32 @@ export function forwardedViewOf(ex: Exchange): HeaderBag {
   return ex.forwardedHeaders ?? forwardingHeaders(ex);
 }
 
-/** True for a received header the gateway consumes instead of forwarding. */
-function consumedByGateway(name: string, listedInConnection: readonly string[] | undefined): boolean {
-  return isHopByHop(name) || name === "expect" || (listedInConnection !== undefined && listedInConnection.includes(name));
+/** True for a received header the gateway consumes by name instead of forwarding. */
+function consumedByGateway(name: string): boolean {
+  return isHopByHop(name) || name === "expect";
 }
 
 /** One request header as access logs show it; `forwarded` is forwardedViewOf(ex). */
 export function loggedRequestHeader(ex: Exchange, forwarded: HeaderBag, name: string): string | undefined {
   const value = headerValue(forwarded, name);
-  if (value !== undefined) return value;
-  const received = ex.req.headers;
-  if (received[name] === undefined) return undefined;
-  return consumedByGateway(name, connectionTokens(received.connection)) ? headerValue(received, name) : undefined;
+  if (value !== undefined) return name === ORIGINAL_PATH ? redactTargetQuery(value) : value;
+  return consumedByGateway(name) ? headerValue(ex.req.headers, name) : undefined;
 }
 
 /** Every request header as access logs show it (for CEL's `request.headers`); `forwarded` is forwardedViewOf(ex). */
 export function loggedRequestHeaders(ex: Exchange, forwarded: HeaderBag): HeaderBag {
   const received = ex.req.headers;
-  const listed = connectionTokens(received.connection);
   let merged: Record<string, string | string[] | number | undefined> | undefined;
   for (const name in received) {
     if (forwarded[name] !== undefined || received[name] === undefined) continue;
-    if (consumedByGateway(name, listed)) (merged ??= { ...forwarded })[name] = received[name];
+    if (consumedByGateway(name)) (merged ??= { ...forwarded })[name] = received[name];
   }
   return merged ?? forwarded;
+}
+
+const ORIGINAL_PATH = "x-envoy-original-path";
+
+function redactTargetQuery(target: string): string {
+  const q = target.indexOf("?");
+  return q < 0 ? target : `${target.slice(0, q)}?${redactQuery(target.slice(q + 1))}`;
 }
