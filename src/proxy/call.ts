@@ -81,6 +81,10 @@ export class ProxyCall {
   cutByProxy = false;
   /** A drain listener is on the response (added the first time a write hit backpressure). */
   drainListening = false;
+  /** The client has response bytes it has not taken: the upstream is paused, or the response ended unflushed. */
+  waitingForClient = false;
+  /** Runs from the latest time the client backed up; a drain in between makes its firing moot. */
+  clientStallTimer: NodeJS.Timeout | undefined = undefined;
 
   constructor(
     ctx: CallContext,
@@ -183,7 +187,7 @@ export class ProxyCall {
       clearTimeout(handler.timer);
       handler.timer = undefined;
     }
-    handler.stopIdleTimers();
+    handler.stopBodyIdleTimer();
     const attempt = handler.attempt;
     attempt.endPerfMs = performance.now();
     if (errorType !== undefined) attempt.errorType = errorType;
@@ -255,7 +259,8 @@ export class ProxyCall {
     if (this.res.write(chunk)) return;
     // Backpressure: pause the upstream until the client drains. Most responses never get
     // here, so the drain listener is added on demand rather than for every response.
-    handler.waitForClient();
+    handler.controller?.pause();
+    this.watchClient();
     if (!this.drainListening) {
       this.drainListening = true;
       this.res.on("drain", onResponseDrain);
@@ -267,6 +272,9 @@ export class ProxyCall {
     this.settleAttempt(handler, undefined);
     if (!discarded) {
       this.res.end();
+      // The last bytes may still wait for a client that stopped reading; node puts no limit
+      // on a response being written, so the stream idle limit still applies until it finishes.
+      if (this.res.writableLength > 0) this.watchClient();
       return;
     }
     if (!this.settled && !this.closed) this.scheduleRetry();
@@ -284,8 +292,7 @@ export class ProxyCall {
       // Response bytes already went out: the client must see a truncated response.
       exchange.errorType = failure.type;
       addFlag(exchange, failure.flag);
-      this.cutByProxy = true;
-      this.res.destroy();
+      this.cutClient();
       return;
     }
     if (this.settled) return;
@@ -331,9 +338,9 @@ export class ProxyCall {
 
   onRequestTimeout(): void {
     this.requestTimer = undefined;
-    // A response already handed over whole (a local answer, or an upstream one whose close
-    // event has not run yet) is not cut and not relabelled as a timeout.
-    if (this.closed || this.res.writableEnded) return;
+    // A response the client already took whole, or a cut whose close event has not run yet,
+    // is not cut again nor relabelled as a timeout.
+    if (this.closed || this.res.writableFinished || this.cutByProxy || this.clientSocket.destroyed) return;
     if (this.backoffTimer !== undefined) {
       clearTimeout(this.backoffTimer);
       this.backoffTimer = undefined;
@@ -352,8 +359,7 @@ export class ProxyCall {
   /** The gateway ends the exchange itself: a JSON error, or a cut stream once a response head went out. */
   answerLocally(status: number, code: string, message: string): void {
     if (this.res.headersSent) {
-      this.cutByProxy = true;
-      this.res.destroy();
+      this.cutClient();
       return;
     }
     this.settled = true;
@@ -382,19 +388,55 @@ export class ProxyCall {
   }
 
   /**
-   * The client read nothing of the response for streamIdleTimeout while the upstream waited
-   * paused behind it. Envoy's stream idle timeout: cut the client (flag SI) and give the
-   * pooled upstream connection back, which a client that never reads would hold for good.
+   * Starts, or restarts, the wait for a client that has response bytes it has not taken.
+   * undici counts no body timeout while the upstream is paused, so this keeps the stream
+   * idle limit for a client that stopped reading.
    */
-  onClientStalled(handler: AttemptHandler): void {
-    if (this.closed || this.clientSocket.destroyed) return;
-    this.settleAttempt(handler, ErrorType.timeout);
-    handler.cancel(clientStalled);
+  watchClient(): void {
+    this.waitingForClient = true;
+    const idleMs = this.streamIdleTimeoutMs;
+    if (idleMs <= 0) return;
+    if (this.clientStallTimer === undefined) this.clientStallTimer = setTimeout(onClientStalled, idleMs, this);
+    else this.clientStallTimer.refresh();
+  }
+
+  /** The client's socket drained: the upstream may send again. */
+  clientDrained(): void {
+    this.waitingForClient = false;
+    this.handler?.controller?.resume();
+  }
+
+  /**
+   * The client took nothing of its response for streamIdleTimeout. Envoy's stream idle
+   * timeout: cut the client (flag SI) and give the pooled upstream connection back, which a
+   * client that never reads would hold for good.
+   */
+  onClientStalled(): void {
+    if (this.closed || this.clientSocket.destroyed || this.res.writableFinished) return;
+    if (this.res.socket === null) {
+      // Pipelined behind an earlier response that holds the connection: that one is the
+      // client's to take first, and its own call watches it.
+      this.watchClient();
+      return;
+    }
+    const handler = this.handler;
+    if (handler !== undefined && !handler.done) {
+      this.settleAttempt(handler, ErrorType.timeout);
+      handler.cancel(clientStalled);
+    }
     const exchange = this.exchange;
     exchange.errorType = ErrorType.timeout;
     addFlag(exchange, Flag.streamIdleTimeout);
+    this.cutClient();
+  }
+
+  /** Ends the client connection mid-response: a response whose head went out cannot end any other way. */
+  cutClient(): void {
     this.cutByProxy = true;
     this.res.destroy();
+    // A pipelined response still queued behind another has no socket: destroying it alone
+    // would leave the connection open with the client waiting for it.
+    if (!this.clientSocket.destroyed) this.clientSocket.destroy();
   }
 
   /** Unread request body bytes would be parsed as the next request: end the connection instead. */
@@ -414,6 +456,10 @@ export class ProxyCall {
       clearTimeout(this.backoffTimer);
       this.backoffTimer = undefined;
     }
+    if (this.clientStallTimer !== undefined) {
+      clearTimeout(this.clientStallTimer);
+      this.clientStallTimer = undefined;
+    }
     const handler = this.handler;
     if (handler !== undefined && !handler.done) {
       this.settleAttempt(handler, ErrorType.clientAborted);
@@ -431,10 +477,6 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
   timer: NodeJS.Timeout | undefined = undefined;
   /** Runs while the request body is being forwarded; every chunk sent or received restarts it. */
   bodyIdleTimer: NodeJS.Timeout | undefined = undefined;
-  /** Runs from the latest backpressure pause; a drain in between makes its firing moot. */
-  clientStallTimer: NodeJS.Timeout | undefined = undefined;
-  /** The upstream is paused until the client's socket drains. */
-  waitingForClient = false;
   done = false;
   cancelled = false;
   cancelReason: Error | undefined = undefined;
@@ -489,31 +531,7 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
     this.bodyIdleTimer = undefined;
   }
 
-  stopIdleTimers(): void {
-    this.stopBodyIdleTimer();
-    if (this.clientStallTimer === undefined) return;
-    clearTimeout(this.clientStallTimer);
-    this.clientStallTimer = undefined;
-  }
 
-  /**
-   * Pauses the upstream behind a full client socket. undici skips its body timeout while
-   * paused, so the stream idle limit for a client that stopped reading is kept here.
-   */
-  waitForClient(): void {
-    this.controller?.pause();
-    this.waitingForClient = true;
-    const idleMs = this.call.streamIdleTimeoutMs;
-    if (idleMs <= 0) return;
-    if (this.clientStallTimer === undefined) this.clientStallTimer = setTimeout(onClientStalled, idleMs, this);
-    else this.clientStallTimer.refresh();
-  }
-
-  /** The client's socket drained: the upstream may send again. */
-  clientDrained(): void {
-    this.waitingForClient = false;
-    this.controller?.resume();
-  }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (this.done || statusCode < 200) return;
@@ -548,10 +566,10 @@ function onBodyIdle(handler: AttemptHandler): void {
   handler.call.onRequestBodyIdle(handler);
 }
 
-function onClientStalled(handler: AttemptHandler): void {
-  handler.clientStallTimer = undefined;
-  if (handler.done || !handler.waitingForClient) return;
-  handler.call.onClientStalled(handler);
+function onClientStalled(call: ProxyCall): void {
+  call.clientStallTimer = undefined;
+  if (!call.waitingForClient) return;
+  call.onClientStalled();
 }
 
 function onRequestTimeout(call: ProxyCall): void {
@@ -565,5 +583,5 @@ function onBackoffDone(call: ProxyCall): void {
 }
 
 function onResponseDrain(this: CallResponse): void {
-  this[kCall]?.handler?.clientDrained();
+  this[kCall]?.clientDrained();
 }

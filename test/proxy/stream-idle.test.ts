@@ -223,4 +223,78 @@ describe("streamIdleTimeout", () => {
     assert.ok(received > size, `the client got the head and all ${size} body bytes (${received} in all)`);
     assert.ok(pauses >= 7, `the client paused ${pauses} times`);
   });
+
+  test("a client that backed up once and then keeps up is not cut by the earlier wait", async () => {
+    const socket = net.connect(gw.port, "127.0.0.1");
+    socket.on("error", () => {});
+    await once(socket, "connect");
+    // 8 MiB at once backs the gateway up while the client is not reading; then the client
+    // reads, and the upstream trickles for 2.5 s, longer than the 1s limit.
+    socket.pause();
+    socket.write("GET /burst/8388608/2500 HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
+    await sleep(300);
+    let received = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => (received += chunk));
+    socket.resume();
+    await once(socket, "close");
+    const exchange = await telemetry.endOf("/burst/8388608/2500");
+    assert.equal(exchange.responseFlags, "");
+    assert.match(received, /\r\n4\r\nend\n\r\n0\r\n\r\n$/, "the chunked response ended cleanly");
+  });
+
+  test("a pipelined response waiting behind a live one is not cut while the client reads", { timeout: 15_000 }, async () => {
+    const socket = net.connect(gw.port, "127.0.0.1");
+    socket.on("error", () => {});
+    await once(socket, "connect");
+    let received = 0;
+    socket.on("data", (chunk: Buffer) => (received += chunk.length));
+    const size = 2 * 1024 * 1024;
+    // The first response ticks for 2.5 s; the second waits in the gateway behind it, backed
+    // up, for longer than the 1s limit.
+    socket.write(`GET /burst/1/2500 HTTP/1.1\r\nHost: idle.example\r\n\r\nGET /bytes/${size} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`);
+    await once(socket, "close");
+    const first = await telemetry.endOf("/burst/1/2500");
+    assert.equal(first.responseFlags, "");
+    const second = await telemetry.endOf(`/bytes/${size}`);
+    assert.equal(second.responseFlags, "");
+    assert.equal(second.bytesSent, size);
+    assert.ok(received > size, `the client got both responses (${received} bytes)`);
+  });
+
+  test("a client that stops reading after the upstream ended is still cut (SI)", { timeout: 30_000 }, async () => {
+    const nonReader = async (path: string): Promise<net.Socket> => {
+      const socket = net.connect(gw.port, "127.0.0.1");
+      socket.on("error", () => {});
+      await once(socket, "connect");
+      socket.pause();
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`);
+      return socket;
+    };
+    // How much a client that never reads takes in before the gateway backs up.
+    const probe = await nonReader(`/bytes/${512 * 1024 * 1024}`);
+    const capacity = (await telemetry.endOf(`/bytes/${512 * 1024 * 1024}`)).bytesSent;
+    probe.destroy();
+    // Sizes around it: some responses end in the gateway while their last bytes still wait
+    // for the client, which node alone would hold open for good.
+    const sizes: number[] = [];
+    for (let size = capacity - 200 * 1024; size <= capacity + 64 * 1024; size += 4096) sizes.push(size);
+    const sockets = await Promise.all(sizes.map((size) => nonReader(`/bytes/${size}`)));
+    try {
+      const exchanges = await Promise.all(sizes.map((size) => telemetry.endOf(`/bytes/${size}`)));
+      let endedThenCut = 0;
+      for (const [i, exchange] of exchanges.entries()) {
+        if (exchange.responseFlags === "") {
+          assert.equal(exchange.bytesSent, sizes[i], "a response the client could take whole");
+          continue;
+        }
+        assert.equal(exchange.responseFlags, "SI");
+        assert.equal(exchange.errorType, "timeout");
+        if (exchange.bytesSent === sizes[i]) endedThenCut++;
+      }
+      assert.ok(endedThenCut > 0, "some response ended upstream before its client was cut");
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+  });
 });

@@ -42,6 +42,7 @@ export interface TestUpstream {
  * - `/reset-mid-body`       sends headers and part of a body, then destroys the socket
  * - `/bytes/N`              streams N bytes (64 KiB chunks, honouring backpressure)
  * - `/sink`                 reads the request body and answers with its byte count
+ * - `/burst/N/MS`           sends N bytes at once, then a tick every 100 ms for MS ms, then ends
  * - `/duplex`               answers at once, then sends a tick every 100 ms until the request
  *                           body ends, then its byte count (a full-duplex exchange)
  * - `/hop-by-hop`           answers with hop-by-hop headers (and one named in Connection)
@@ -145,6 +146,20 @@ export async function startUpstream(name = "upstream"): Promise<TestUpstream> {
           res.setHeader("proxy-connection", "keep-alive");
           res.setHeader("x-end-to-end", "passes");
           json(200, { upstream: name });
+        });
+        return;
+      }
+      case "burst": {
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        res.write(Buffer.alloc(Number(parts[2]), 98));
+        const ticker = setInterval(() => res.write("tick\n"), 100);
+        const stop = setTimeout(() => {
+          clearInterval(ticker);
+          res.end("end\n");
+        }, Number(parts[3]));
+        res.on("close", () => {
+          clearInterval(ticker);
+          clearTimeout(stop);
         });
         return;
       }
