@@ -262,6 +262,21 @@ describe("streamIdleTimeout", () => {
     assert.ok(received > size, `the client got both responses (${received} bytes)`);
   });
 
+  test("an upstream reset under a pipelined response queued behind a live one closes the connection", { timeout: 15_000 }, async () => {
+    const socket = net.connect(gw.port, "127.0.0.1");
+    socket.on("error", () => {});
+    await once(socket, "connect");
+    socket.resume();
+    socket.write("GET /burst/1/5000 HTTP/1.1\r\nHost: idle.example\r\n\r\nGET /reset-mid-body HTTP/1.1\r\nHost: idle.example\r\n\r\n");
+    // The second response cannot be finished; the client, which reads both in order, must
+    // see the connection end rather than wait for it.
+    const second = await telemetry.endOf("/reset-mid-body");
+    assert.equal(second.responseFlags, "UC");
+    await once(socket, "close");
+    const first = await telemetry.endOf("/burst/1/5000");
+    assert.equal(first.status, 200);
+  });
+
   test("a client that stops reading after the upstream ended is still cut (SI)", { timeout: 30_000 }, async () => {
     const nonReader = async (path: string): Promise<net.Socket> => {
       const socket = net.connect(gw.port, "127.0.0.1");
