@@ -73,6 +73,22 @@ function rawClient(): RawClient {
   return { socket, answer };
 }
 
+/** A raw connection to the gateway whose write errors (EPIPE after a cut) are expected. */
+async function connected(): Promise<net.Socket> {
+  const socket = net.connect(gw.port, "127.0.0.1");
+  socket.on("error", () => {});
+  await once(socket, "connect");
+  return socket;
+}
+
+/** A client that asks for `path` and never reads the answer. */
+async function nonReader(path: string): Promise<net.Socket> {
+  const socket = await connected();
+  socket.pause();
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`);
+  return socket;
+}
+
 function statusOf(answer: string): number {
   return Number(answer.split(" ", 2)[1]);
 }
@@ -159,13 +175,9 @@ describe("streamIdleTimeout", () => {
   });
 
   test("a client that stops reading the response is cut (SI) and the upstream connection is given back", { timeout: 15_000 }, async () => {
-    const socket = net.connect(gw.port, "127.0.0.1");
-    socket.on("error", () => {});
-    await once(socket, "connect");
     const size = 256 * 1024 * 1024;
-    socket.write(`GET /bytes/${size} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`);
     // Never read: the socket buffers fill, the gateway pauses the upstream behind them.
-    socket.pause();
+    const socket = await nonReader(`/bytes/${size}`);
     const upstreamGaveUp = await up.waitForAbort(`/bytes/${size}`);
     assert.equal(upstreamGaveUp.aborted, true);
     const exchange = await telemetry.endOf(`/bytes/${size}`);
@@ -197,9 +209,7 @@ describe("streamIdleTimeout", () => {
   });
 
   test("a client that reads in bursts with pauses shorter than the limit gets the whole response", async () => {
-    const socket = net.connect(gw.port, "127.0.0.1");
-    socket.on("error", () => {});
-    await once(socket, "connect");
+    const socket = await connected();
     const size = 32 * 1024 * 1024;
     socket.write(`GET /bytes/${size} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`);
     // 4 MiB, then 300 ms of not reading, again and again: about three seconds in all, so the
@@ -225,9 +235,7 @@ describe("streamIdleTimeout", () => {
   });
 
   test("a client that backed up once and then keeps up is not cut by the earlier wait", async () => {
-    const socket = net.connect(gw.port, "127.0.0.1");
-    socket.on("error", () => {});
-    await once(socket, "connect");
+    const socket = await connected();
     // 8 MiB at once backs the gateway up while the client is not reading; then the client
     // reads, and the upstream trickles for 2.5 s, longer than the 1s limit.
     socket.pause();
@@ -244,9 +252,7 @@ describe("streamIdleTimeout", () => {
   });
 
   test("a pipelined response waiting behind a live one is not cut while the client reads", { timeout: 15_000 }, async () => {
-    const socket = net.connect(gw.port, "127.0.0.1");
-    socket.on("error", () => {});
-    await once(socket, "connect");
+    const socket = await connected();
     let received = 0;
     socket.on("data", (chunk: Buffer) => (received += chunk.length));
     const size = 2 * 1024 * 1024;
@@ -263,9 +269,7 @@ describe("streamIdleTimeout", () => {
   });
 
   test("an upstream reset under a pipelined response queued behind a live one closes the connection", { timeout: 15_000 }, async () => {
-    const socket = net.connect(gw.port, "127.0.0.1");
-    socket.on("error", () => {});
-    await once(socket, "connect");
+    const socket = await connected();
     socket.resume();
     socket.write("GET /burst/1/5000 HTTP/1.1\r\nHost: idle.example\r\n\r\nGET /reset-mid-body HTTP/1.1\r\nHost: idle.example\r\n\r\n");
     // The second response cannot be finished; the client, which reads both in order, must
@@ -278,14 +282,6 @@ describe("streamIdleTimeout", () => {
   });
 
   test("a client that stops reading after the upstream ended is still cut (SI)", { timeout: 30_000 }, async () => {
-    const nonReader = async (path: string): Promise<net.Socket> => {
-      const socket = net.connect(gw.port, "127.0.0.1");
-      socket.on("error", () => {});
-      await once(socket, "connect");
-      socket.pause();
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`);
-      return socket;
-    };
     // How much a client that never reads takes in before the gateway backs up.
     const probe = await nonReader(`/bytes/${512 * 1024 * 1024}`);
     const capacity = (await telemetry.endOf(`/bytes/${512 * 1024 * 1024}`)).bytesSent;

@@ -4,11 +4,32 @@
 // show. Checked against what the real upstream received, over OTLP to a real receiver.
 import { type TestContext, test } from "node:test";
 import assert from "node:assert/strict";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import net from "node:net";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { type TracedGateway, get, gatewayYaml, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
 
 const BODY = "%REQ(X-FORWARDED-FOR)%|%REQ(:AUTHORITY)%|%REQ(X-ADDED)%|%REQ(X-SPOOFED-ONLY)%|%REQ(CONNECTION)%|%REQ(:PATH)%";
+
+/** A gRPC OTLP receiver and an upstream (answering with `handler` if given), closed after the test. */
+async function startPeers(t: TestContext, handler?: (req: IncomingMessage, res: ServerResponse) => void) {
+  const rx = await startOtlpReceiver("grpc");
+  t.after(() => rx.close());
+  const upstream = await startUpstream(handler);
+  t.after(() => upstream.close());
+  return { rx, upstream };
+}
+
+/** One /api rule to the upstream whose RequestHeaderModifier is `{${modifier}}`. */
+function headerModifierRule(upstreamPort: number, modifier: string): string {
+  return `  - matches:
+    - path: {type: PathPrefix, value: /api}
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier: {${modifier}}
+    backendRefs:
+    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstreamPort}}`;
+}
 
 /** A gateway exporting only access logs, over gRPC to `receiverUrl`, closed after the test. */
 async function startLoggingGateway(t: TestContext, yaml: string, receiverUrl: string): Promise<TracedGateway> {
@@ -38,19 +59,8 @@ function rawRequest(url: string, text: string): Promise<string> {
 }
 
 test("access logs show X-Forwarded-For, Host and filtered headers as forwarded, hop-by-hop headers as received", async (t) => {
-  const rx = await startOtlpReceiver("grpc");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const rules = `  - matches:
-    - path: {type: PathPrefix, value: /api}
-    filters:
-    - type: RequestHeaderModifier
-      requestHeaderModifier:
-        set: [{name: x-added, value: by-gateway}]
-        remove: [x-spoofed-only]
-    backendRefs:
-    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstream.port}}`;
+  const { rx, upstream } = await startPeers(t);
+  const rules = headerModifierRule(upstream.port, "set: [{name: x-added, value: by-gateway}], remove: [x-spoofed-only]");
   // The filter keeps only records whose X-Forwarded-For is not the client's forged one: CEL's
   // request.headers is the same forwarded view.
   const policy = otelAccessLogPolicyYaml("forwarded", rx.port, `      body: "${BODY}"\n`).replace(
@@ -93,12 +103,9 @@ test("access logs show X-Forwarded-For, Host and filtered headers as forwarded, 
 });
 
 test("the default Envoy format logs the received path: a client cannot forge X-Envoy-Original-Path, a URLRewrite sets it", async (t) => {
-  const rx = await startOtlpReceiver("grpc");
-  t.after(() => rx.close());
-  const upstream = await startUpstream((req, res) => {
+  const { rx, upstream } = await startPeers(t, (req, res) => {
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ url: req.url, headers: req.headers }));
   });
-  t.after(() => upstream.close());
   const backend = `    backendRefs:
     - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstream.port}}`;
   const rules = `  - matches:
@@ -138,18 +145,8 @@ ${backend}`;
 });
 
 test("headers the gateway consumes (hop-by-hop, Expect) log as received, a filter-set one as set; naming a header in Connection brings nothing back", async (t) => {
-  const rx = await startOtlpReceiver("grpc");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const rules = `  - matches:
-    - path: {type: PathPrefix, value: /api}
-    filters:
-    - type: RequestHeaderModifier
-      requestHeaderModifier:
-        set: [{name: te, value: trailers}]
-    backendRefs:
-    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstream.port}}`;
+  const { rx, upstream } = await startPeers(t);
+  const rules = headerModifierRule(upstream.port, "set: [{name: te, value: trailers}]");
   // CEL's request.headers is the same view: a record is kept only when it shows the Expect
   // the gateway consumed.
   const body = "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%|%REQ(X-CLIENT-HOP)%|%REQ(EXPECT)%|%REQ(TE)%";
