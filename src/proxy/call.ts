@@ -2,7 +2,7 @@
 // backoff, the request and per-attempt timeouts, streaming the response with backpressure
 // and tearing down on client abort. State lives on this object and on one small handler per
 // attempt; timers get the object as their argument, so nothing closes over the request.
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Dispatcher } from "undici";
 import type { RetryModel } from "../config/model.ts";
@@ -85,6 +85,8 @@ export class ProxyCall {
   waitingForClient = false;
   /** Runs from the latest time the client backed up; a drain in between makes its firing moot. */
   clientStallTimer: NodeJS.Timeout | undefined = undefined;
+  /** bytesTakenBy(clientSocket) when the stall timer last started. */
+  clientTakenAtWatch = 0;
 
   constructor(
     ctx: CallContext,
@@ -338,9 +340,10 @@ export class ProxyCall {
 
   onRequestTimeout(): void {
     this.requestTimer = undefined;
-    // A response the client already took whole, or a cut whose close event has not run yet,
-    // is not cut again nor relabelled as a timeout.
-    if (this.closed || this.res.writableFinished || this.cutByProxy || this.clientSocket.destroyed) return;
+    // Once the upstream's response is complete (or a local answer went out) the route timeout
+    // has nothing left to bound, as in Envoy: bytes the client has yet to take are the stall
+    // limit's. A cut whose close event has not run yet is not cut again nor relabelled.
+    if (this.closed || this.res.writableEnded || this.cutByProxy || this.clientSocket.destroyed) return;
     if (this.backoffTimer !== undefined) {
       clearTimeout(this.backoffTimer);
       this.backoffTimer = undefined;
@@ -396,6 +399,7 @@ export class ProxyCall {
     this.waitingForClient = true;
     const idleMs = this.streamIdleTimeoutMs;
     if (idleMs <= 0) return;
+    this.clientTakenAtWatch = bytesTakenBy(this.clientSocket);
     if (this.clientStallTimer === undefined) this.clientStallTimer = setTimeout(onClientStalled, idleMs, this);
     else this.clientStallTimer.refresh();
   }
@@ -407,15 +411,16 @@ export class ProxyCall {
   }
 
   /**
-   * The client took nothing of its response for streamIdleTimeout. Envoy's stream idle
+   * The client's connection took no byte for streamIdleTimeout. Envoy's stream idle
    * timeout: cut the client (flag SI) and give the pooled upstream connection back, which a
-   * client that never reads would hold for good.
+   * client that never reads would hold for good. Progress on the connection, not a drain, is
+   * what counts: a client that reads slower than the gateway's buffer empties is still
+   * reading, and a pipelined response queued behind another waits for the client to take
+   * that one first.
    */
   onClientStalled(): void {
     if (this.closed || this.clientSocket.destroyed || this.res.writableFinished) return;
-    if (this.res.socket === null) {
-      // Pipelined behind an earlier response that holds the connection: that one is the
-      // client's to take first, and its own call watches it.
+    if (bytesTakenBy(this.clientSocket) !== this.clientTakenAtWatch) {
       this.watchClient();
       return;
     }
@@ -427,16 +432,23 @@ export class ProxyCall {
     const exchange = this.exchange;
     exchange.errorType = ErrorType.timeout;
     addFlag(exchange, Flag.streamIdleTimeout);
-    this.cutClient();
+    this.cutByProxy = true;
+    this.res.destroy();
+    // The whole connection is stuck: responses pipelined ahead of this one go with it.
+    this.clientSocket.destroy();
   }
 
   /** Ends the client connection mid-response: a response whose head went out cannot end any other way. */
   cutClient(): void {
     this.cutByProxy = true;
+    const queued = this.res.socket === null;
     this.res.destroy();
-    // A pipelined response still queued behind another has no socket: destroying it alone
-    // would leave the connection open with the client waiting for it.
-    if (!this.clientSocket.destroyed) this.clientSocket.destroy();
+    if (!queued || this.clientSocket.destroyed) return;
+    // Pipelined behind a response still being sent: destroying this one alone would leave
+    // the client waiting for it on an open connection. Let the one ahead finish, then close.
+    const ahead = (this.clientSocket as SocketWithResponse)._httpMessage;
+    if (ahead === null || ahead === undefined) this.clientSocket.destroy();
+    else ahead.once("close", destroyClientSocket.bind(this.clientSocket));
   }
 
   /** Unread request body bytes would be parsed as the next request: end the connection instead. */
@@ -564,6 +576,20 @@ function onBodyIdle(handler: AttemptHandler): void {
   handler.bodyIdleTimer = undefined;
   if (handler.done) return;
   handler.call.onRequestBodyIdle(handler);
+}
+
+/** node's own field: the response currently writing to a connection (earlier pipelined ones first). */
+interface SocketWithResponse extends Socket {
+  _httpMessage?: ServerResponse | null;
+}
+
+function destroyClientSocket(this: Socket): void {
+  this.destroy();
+}
+
+/** Bytes the kernel accepted on `socket`: written minus those still buffered or in flight. */
+function bytesTakenBy(socket: Socket): number {
+  return socket.bytesWritten - socket.writableLength;
 }
 
 function onClientStalled(call: ProxyCall): void {

@@ -16,6 +16,8 @@ let up: TestUpstream;
 let deaf: net.Server;
 const deafSockets = new Set<net.Socket>();
 let gw: GatewayUnderTest;
+/** Larger than what loopback's socket buffers hold, so part of it waits in the gateway. */
+const LOCAL_BODY_BYTES = 16 * 1024 * 1024;
 const telemetry = new RecordingTelemetry();
 
 before(async () => {
@@ -36,8 +38,20 @@ before(async () => {
         - type: URLRewrite
           urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /hang}}
       backendRefs: [${ref("up")}]
+    - matches: [{path: {type: PathPrefix, value: /timed}}]
+      timeouts: {request: 1s}
+      backendRefs: [${ref("up")}]
+    - matches: [{path: {type: PathPrefix, value: /local}}]
+      filters:
+        - type: ExtensionRef
+          extensionRef: {group: gateway.kgateway.dev, kind: DirectResponse, name: large}
     - backendRefs: [${ref("up")}]
 `)}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: DirectResponse
+metadata: {name: large, namespace: default}
+spec: {status: 200, body: "${"x".repeat(LOCAL_BODY_BYTES)}"}
+---
 apiVersion: gateway.kgateway.dev/v1alpha1
 kind: HTTPListenerPolicy
 metadata: {name: limits, namespace: default}
@@ -79,6 +93,16 @@ async function connected(): Promise<net.Socket> {
   socket.on("error", () => {});
   await once(socket, "connect");
   return socket;
+}
+
+/** How many response bytes the gateway wrote to a client that never reads before it was cut. */
+async function nonReaderCapacity(probe: number): Promise<number> {
+  // exchanges are told apart by path, so each probe asks for a size of its own
+  const path = `/bytes/${512 * 1024 * 1024 + probe}`;
+  const socket = await nonReader(path);
+  const capacity = (await telemetry.endOf(path)).bytesSent;
+  socket.destroy();
+  return capacity;
 }
 
 /** A client that asks for `path` and never reads the answer. */
@@ -271,21 +295,85 @@ describe("streamIdleTimeout", () => {
   test("an upstream reset under a pipelined response queued behind a live one closes the connection", { timeout: 15_000 }, async () => {
     const socket = await connected();
     socket.resume();
-    socket.write("GET /burst/1/5000 HTTP/1.1\r\nHost: idle.example\r\n\r\nGET /reset-mid-body HTTP/1.1\r\nHost: idle.example\r\n\r\n");
-    // The second response cannot be finished; the client, which reads both in order, must
-    // see the connection end rather than wait for it.
+    let received = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => (received += chunk));
+    socket.write("GET /burst/1/1500 HTTP/1.1\r\nHost: idle.example\r\n\r\nGET /reset-mid-body HTTP/1.1\r\nHost: idle.example\r\n\r\n");
+    // The second response cannot be finished; the client, which reads both in order, gets
+    // the first one whole and then sees the connection end rather than wait for the second.
     const second = await telemetry.endOf("/reset-mid-body");
     assert.equal(second.responseFlags, "UC");
     await once(socket, "close");
-    const first = await telemetry.endOf("/burst/1/5000");
-    assert.equal(first.status, 200);
+    const first = await telemetry.endOf("/burst/1/1500");
+    assert.equal(first.responseFlags, "", "the response ahead was not the one that failed");
+    assert.match(received, /\r\n4\r\nend\n\r\n0\r\n\r\n/, "the first response arrived whole");
+  });
+
+  test("a pipelined response the upstream finished is not cut by its request timeout while it waits its turn", { timeout: 15_000 }, async () => {
+    const socket = await connected();
+    socket.resume();
+    socket.write("GET /burst/1/2000 HTTP/1.1\r\nHost: idle.example\r\n\r\nGET /timed/queued HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
+    await once(socket, "close");
+    const second = await telemetry.endOf("/timed/queued");
+    assert.equal(second.responseFlags, "", "the upstream answered at once; only its turn on the connection took 2 s");
+    assert.equal(second.attempts[0]!.errorType, undefined);
+    assert.equal((await telemetry.endOf("/burst/1/2000")).responseFlags, "");
+  });
+
+  test("a pipelined response queued behind a local answer the client never reads is cut (SI)", { timeout: 15_000 }, async () => {
+    const socket = await connected();
+    socket.pause();
+    // More than the upstream's socket buffers hold, so the upstream is still sending when cut.
+    const size = 64 * 1024 * 1024;
+    const upstreamGaveUp = up.waitForAbort(`/bytes/${size}`);
+    // node reads no further request once a response backs up, so the three go in before the
+    // first (a short proxied one) has answered.
+    socket.write(
+      "GET /burst/1/300 HTTP/1.1\r\nHost: idle.example\r\n\r\nGET /local/large HTTP/1.1\r\nHost: idle.example\r\n\r\n" +
+        `GET /bytes/${size} HTTP/1.1\r\nHost: idle.example\r\n\r\n`,
+    );
+    assert.equal((await upstreamGaveUp).aborted, true, "the pooled upstream connection is given back");
+    const queued = await telemetry.endOf(`/bytes/${size}`);
+    assert.equal(queued.responseFlags, "SI");
+    assert.equal(queued.errorType, "timeout");
+    const local = await telemetry.endOf("/local/large");
+    assert.equal(local.status, 200);
+    assert.ok(local.bytesSent < LOCAL_BODY_BYTES || local.responseFlags !== "", "the local answer did not go out whole");
+    socket.destroy();
+  });
+
+  test("a pipelined response that gets the connection while its reading client pauses briefly is not cut", { timeout: 30_000 }, async () => {
+    const capacity = await nonReaderCapacity(1);
+    const SECOND_BYTES = 60 * 1024;
+    // The first response ends with about what the socket buffers hold, just as the client
+    // pauses for 600 ms (under the 1s limit): the second, finished while it queued, gets the
+    // connection with the buffers full. Sizes around the capacity make that happen on some.
+    const sizes: number[] = [];
+    for (let size = capacity - 96 * 1024; size <= capacity + 32 * 1024; size += 8192) sizes.push(size);
+    const sockets = await Promise.all(
+      sizes.map(async (size, i) => {
+        const socket = await connected();
+        socket.resume();
+        socket.write(
+          `GET /ticks-then/${size}/1600 HTTP/1.1\r\nHost: idle.example\r\n\r\n` +
+            `GET /bytes/${SECOND_BYTES + i} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`,
+        );
+        return socket;
+      }),
+    );
+    await sleep(1500);
+    for (const socket of sockets) socket.pause();
+    await sleep(600);
+    for (const socket of sockets) socket.resume();
+    await Promise.all(sockets.map((socket) => (socket.destroyed ? undefined : once(socket, "close"))));
+    for (const [i, size] of sizes.entries()) {
+      assert.equal((await telemetry.endOf(`/ticks-then/${size}/1600`)).responseFlags, "", `first response of ${size} bytes`);
+      assert.equal((await telemetry.endOf(`/bytes/${SECOND_BYTES + i}`)).responseFlags, "", `second response behind ${size} bytes`);
+    }
   });
 
   test("a client that stops reading after the upstream ended is still cut (SI)", { timeout: 30_000 }, async () => {
-    // How much a client that never reads takes in before the gateway backs up.
-    const probe = await nonReader(`/bytes/${512 * 1024 * 1024}`);
-    const capacity = (await telemetry.endOf(`/bytes/${512 * 1024 * 1024}`)).bytesSent;
-    probe.destroy();
+    const capacity = await nonReaderCapacity(2);
     // Sizes around it: some responses end in the gateway while their last bytes still wait
     // for the client, which node alone would hold open for good.
     const sizes: number[] = [];

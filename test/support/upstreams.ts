@@ -43,6 +43,7 @@ export interface TestUpstream {
  * - `/bytes/N`              streams N bytes (64 KiB chunks, honouring backpressure)
  * - `/sink`                 reads the request body and answers with its byte count
  * - `/burst/N/MS`           sends N bytes at once, then a tick every 100 ms for MS ms, then ends
+ * - `/ticks-then/N/MS`      a tick every 100 ms for MS ms, then N bytes at once, then ends
  * - `/duplex`               answers at once, then sends a tick every 100 ms until the request
  *                           body ends, then its byte count (a full-duplex exchange)
  * - `/hop-by-hop`           answers with hop-by-hop headers (and one named in Connection)
@@ -160,6 +161,19 @@ export async function startUpstream(name = "upstream"): Promise<TestUpstream> {
         res.on("close", () => {
           clearInterval(ticker);
           clearTimeout(stop);
+        });
+        return;
+      }
+      case "ticks-then": {
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        const ticker = setInterval(() => res.write("tick\n"), 100);
+        const finish = setTimeout(() => {
+          clearInterval(ticker);
+          res.end(Buffer.alloc(Number(parts[2]), 98));
+        }, Number(parts[3]));
+        res.on("close", () => {
+          clearInterval(ticker);
+          clearTimeout(finish);
         });
         return;
       }
