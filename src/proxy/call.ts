@@ -2,7 +2,7 @@
 // backoff, the request and per-attempt timeouts, streaming the response with backpressure
 // and tearing down on client abort. State lives on this object and on one small handler per
 // attempt; timers get the object as their argument, so nothing closes over the request.
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Dispatcher } from "undici";
 import type { RetryModel } from "../config/model.ts";
@@ -441,14 +441,11 @@ export class ProxyCall {
   /** Ends the client connection mid-response: a response whose head went out cannot end any other way. */
   cutClient(): void {
     this.cutByProxy = true;
-    const queued = this.res.socket === null;
+    // Pipelined behind responses still being sent: destroying this one alone would leave the
+    // client waiting for it on an open connection. node still hands it the socket when its
+    // turn comes, after every response ahead has finished: close the connection then.
+    if (this.res.socket === null && !this.clientSocket.destroyed) this.res.once("socket", destroySocket);
     this.res.destroy();
-    if (!queued || this.clientSocket.destroyed) return;
-    // Pipelined behind a response still being sent: destroying this one alone would leave
-    // the client waiting for it on an open connection. Let the one ahead finish, then close.
-    const ahead = (this.clientSocket as SocketWithResponse)._httpMessage;
-    if (ahead === null || ahead === undefined) this.clientSocket.destroy();
-    else ahead.once("close", destroyClientSocket.bind(this.clientSocket));
   }
 
   /** Unread request body bytes would be parsed as the next request: end the connection instead. */
@@ -578,13 +575,8 @@ function onBodyIdle(handler: AttemptHandler): void {
   handler.call.onRequestBodyIdle(handler);
 }
 
-/** node's own field: the response currently writing to a connection (earlier pipelined ones first). */
-interface SocketWithResponse extends Socket {
-  _httpMessage?: ServerResponse | null;
-}
-
-function destroyClientSocket(this: Socket): void {
-  this.destroy();
+function destroySocket(socket: Socket): void {
+  socket.destroy();
 }
 
 /** Bytes the kernel accepted on `socket`: written minus those still buffered or in flight. */

@@ -292,21 +292,30 @@ describe("streamIdleTimeout", () => {
     assert.ok(received > size, `the client got both responses (${received} bytes)`);
   });
 
-  test("an upstream reset under a pipelined response queued behind a live one closes the connection", { timeout: 15_000 }, async () => {
+  test("an upstream reset under a pipelined response queued behind two live ones closes the connection after them", { timeout: 15_000 }, async () => {
     const socket = await connected();
     socket.resume();
     let received = "";
     socket.setEncoding("latin1");
     socket.on("data", (chunk: string) => (received += chunk));
-    socket.write("GET /burst/1/1500 HTTP/1.1\r\nHost: idle.example\r\n\r\nGET /reset-mid-body HTTP/1.1\r\nHost: idle.example\r\n\r\n");
-    // The second response cannot be finished; the client, which reads both in order, gets
-    // the first one whole and then sees the connection end rather than wait for the second.
-    const second = await telemetry.endOf("/reset-mid-body");
-    assert.equal(second.responseFlags, "UC");
+    const size = 3_000_000;
+    socket.write(
+      "GET /burst/1/1500 HTTP/1.1\r\nHost: idle.example\r\n\r\n" +
+        `GET /bytes/${size} HTTP/1.1\r\nHost: idle.example\r\n\r\n` +
+        "GET /reset-mid-body HTTP/1.1\r\nHost: idle.example\r\n\r\n",
+    );
+    // The third response cannot be finished; the client, which reads them in order, gets the
+    // two ahead of it whole and then sees the connection end rather than wait for the third.
+    const third = await telemetry.endOf("/reset-mid-body");
+    assert.equal(third.responseFlags, "UC");
     await once(socket, "close");
     const first = await telemetry.endOf("/burst/1/1500");
-    assert.equal(first.responseFlags, "", "the response ahead was not the one that failed");
+    assert.equal(first.responseFlags, "", "the responses ahead were not the one that failed");
     assert.match(received, /\r\n4\r\nend\n\r\n0\r\n\r\n/, "the first response arrived whole");
+    const second = await telemetry.endOf(`/bytes/${size}`);
+    assert.equal(second.responseFlags, "");
+    assert.equal(second.bytesSent, size);
+    assert.ok(received.length > size, `the client got the second response whole (${received.length} bytes in all)`);
   });
 
   test("a pipelined response the upstream finished is not cut by its request timeout while it waits its turn", { timeout: 15_000 }, async () => {
