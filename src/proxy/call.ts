@@ -46,7 +46,7 @@ class ClientStalledError extends Error {
 const clientGone = new ClientGoneError("client closed the connection");
 const requestTimedOut = new RequestTimeoutError("request timeout");
 const clientIdle = new ClientIdleError("no request body arrived within the stream idle timeout");
-const clientStalled = new ClientStalledError("the client read no response byte within the stream idle timeout");
+const clientStalled = new ClientStalledError("the client's connection took no response byte within the stream idle timeout");
 const upstreamIdle = new UpstreamIdleError("the upstream stopped reading the request body");
 const unsupportedTransferCoding = new UnsupportedTransferCodingError("the upstream response uses a transfer coding other than chunked");
 
@@ -539,8 +539,6 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
     clearTimeout(this.bodyIdleTimer);
     this.bodyIdleTimer = undefined;
   }
-
-
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (this.done || statusCode < 200) return;
