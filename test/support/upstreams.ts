@@ -153,28 +153,12 @@ export async function startUpstream(name = "upstream"): Promise<TestUpstream> {
       case "burst": {
         res.writeHead(200, { "content-type": "application/octet-stream" });
         res.write(Buffer.alloc(Number(parts[2]), 98));
-        const ticker = setInterval(() => res.write("tick\n"), 100);
-        const stop = setTimeout(() => {
-          clearInterval(ticker);
-          res.end("end\n");
-        }, Number(parts[3]));
-        res.on("close", () => {
-          clearInterval(ticker);
-          clearTimeout(stop);
-        });
+        tickThenEnd(res, Number(parts[3]), "end\n");
         return;
       }
       case "ticks-then": {
         res.writeHead(200, { "content-type": "application/octet-stream" });
-        const ticker = setInterval(() => res.write("tick\n"), 100);
-        const finish = setTimeout(() => {
-          clearInterval(ticker);
-          res.end(Buffer.alloc(Number(parts[2]), 98));
-        }, Number(parts[3]));
-        res.on("close", () => {
-          clearInterval(ticker);
-          clearTimeout(finish);
-        });
+        tickThenEnd(res, Number(parts[3]), Buffer.alloc(Number(parts[2]), 98));
         return;
       }
       case "duplex": {
@@ -253,6 +237,19 @@ function streamBytes(res: http.ServerResponse, total: number): void {
     res.end();
   };
   pump();
+}
+
+/** Writes a tick every 100 ms for `ms`, then ends with `last`; stops if the connection goes. */
+function tickThenEnd(res: http.ServerResponse, ms: number, last: string | Buffer): void {
+  const ticker = setInterval(() => res.write("tick\n"), 100);
+  const finish = setTimeout(() => {
+    clearInterval(ticker);
+    res.end(last);
+  }, ms);
+  res.on("close", () => {
+    clearInterval(ticker);
+    clearTimeout(finish);
+  });
 }
 
 /** A port on 127.0.0.1 with nothing listening (bound once, then released). */
