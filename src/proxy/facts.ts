@@ -57,7 +57,7 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
 
   let url = req.url ?? "/";
   let host = headers.host;
-  let absoluteForm = false;
+  let badHost = host !== undefined && !isValidAuthority(host, false);
   if (url.charCodeAt(0) !== 47 && url !== "*") {
     // absolute-form (`GET http://host/path`): the authority in the target wins over Host.
     const authorityStart = url.indexOf("://");
@@ -66,13 +66,25 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
       const authorityEnd = pathStart < 0 ? url.length : pathStart;
       const queryInAuthority = url.indexOf("?", authorityStart + 3);
       const end = queryInAuthority >= 0 && queryInAuthority < authorityEnd ? queryInAuthority : authorityEnd;
-      // userinfo (`user:pass@`) is a credential: it never becomes the host we route or report.
-      const authority = url.slice(authorityStart + 3, end);
-      host = authority.slice(authority.lastIndexOf("@") + 1);
-      absoluteForm = true;
-      url = pathStart < 0 ? `/${url.slice(end)}` : url.slice(pathStart);
+      const named = withoutUserinfo(url.slice(authorityStart + 3, end));
+      // A `?` before any `/` starts the query: `http://host?a=/b` asks for `/` with `a=/b`.
+      const rest = end < authorityEnd || pathStart < 0 ? `/${url.slice(end)}` : url.slice(pathStart);
+      badHost = !isValidAuthority(named, true);
+      if (!badHost) {
+        host = named;
+        url = rest;
+      } else {
+        // A password holding `/` or `?` ends the authority early (`http://alice:pa/ss@host/`
+        // reads as host `alice`, port `pa`), so the cut authority may be a credential and
+        // the rest of the target may hold the rest of it. The request is refused; what is
+        // reported is the received Host and, when the rest holds an `@`, a redacted path.
+        url = rest.indexOf("@") < 0 ? rest : REDACTED_TARGET;
+      }
     }
   }
+  // userinfo (`user:pass@`) is a credential: it never becomes the host we route, forward or
+  // report, even from a Host header that is refused for carrying it.
+  if (badHost && host !== undefined) host = withoutUserinfo(host);
   into.target = url;
   const q = url.indexOf("?");
   const path = q < 0 ? url : url.slice(0, q);
@@ -88,7 +100,7 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
 
   into.routeHost = host === undefined ? "" : routeHostOf(host);
   into.hostHeader = host;
-  into.badHost = host !== undefined && !isValidAuthority(host, absoluteForm);
+  into.badHost = badHost;
 
   let scheme: "http" | "https" = "http";
   let authority = host;
@@ -127,6 +139,15 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
     }
   }
   return into;
+}
+
+/** What a refused absolute-form target with an invalid authority and an `@` after it reports. */
+const REDACTED_TARGET = "/REDACTED";
+
+/** `user:pass@host:port` → `host:port`: everything up to the last `@` is userinfo. */
+function withoutUserinfo(authority: string): string {
+  const at = authority.lastIndexOf("@");
+  return at < 0 ? authority : authority.slice(at + 1);
 }
 
 /** Lower-case host without port, brackets or trailing dot, as the router wants it. */

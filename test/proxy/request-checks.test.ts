@@ -274,6 +274,15 @@ describe("request checks before routing", () => {
     assert.equal(internal.requests.length, before, "the Host header's route saw nothing");
   });
 
+  test("an absolute-form target whose query starts before any `/` asks for `/` with all of that query", async () => {
+    const reply = await exchange("GET http://public.example?next=/p/q HTTP/1.1\r\nHost: internal.example\r\n\r\n");
+    assert.equal(reply.status, 200);
+    const got = echoed(reply);
+    assert.equal(got.upstream, "pub");
+    assert.equal(got.url, "/?next=/p/q");
+    assert.equal(got.headers.host, "public.example");
+  });
+
   test("an absolute-form target with userinfo sends neither the credential nor the received Host upstream", async () => {
     const reply = await exchange("GET http://user:secret@public.example:8080/p HTTP/1.1\r\nHost: internal.example\r\n\r\n");
     assert.equal(reply.status, 200);

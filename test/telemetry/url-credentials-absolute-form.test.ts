@@ -54,3 +54,34 @@ test("no exported span or log carries URL credentials or sensitive query values,
   assert.equal(absServer.attributes["server.port"], port);
 });
 
+
+test("a refused target whose authority a credential cut short, or a Host with userinfo, exports neither part of the credential", async (t) => {
+  const { rx, gw } = await startRig(t, {
+    transport: "http",
+    env: (rx) => ({ ...FAST, OTEL_LOGS_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }),
+  });
+  const port = Number(new URL(gw.url(8080, "/")).port);
+  const host = { host: `127.0.0.1:${port}` };
+  // A `/` or `?` in the password ends the authority early: it reads as host `qquser`, port `pw1x`.
+  assert.equal(await rawRequest(port, `GET http://qquser:pw1x/pw2x@127.0.0.1:${port}/api/slash HTTP/1.1`, host), 400);
+  assert.equal(await rawRequest(port, `GET http://qquser:pw3x?pw4x@127.0.0.1:${port}/api/query HTTP/1.1`, host), 400);
+  assert.equal(await rawRequest(port, `GET /api/hosted HTTP/1.1`, { host: `qqhost:pw5x@127.0.0.1:${port}` }), 400);
+  // The control: an invalid authority with no `@` after it keeps its path.
+  assert.equal(await rawRequest(port, `GET http://127.0.0.1:99999/api/plain?keep=3 HTTP/1.1`, host), 400);
+  const spans = await rx.waitForSpans((s) => s.filter((x) => x.kind === 2).length >= 4);
+  const logs = await rx.waitForLogs((l) => l.length >= 4);
+  const text = JSON.stringify({ spans, logs }, (_k, v) => (typeof v === "bigint" ? String(v) : v));
+  for (const secret of ["qquser", "qqhost", "pw1x", "pw2x", "pw3x", "pw4x", "pw5x"]) {
+    const at = text.indexOf(secret);
+    assert.ok(at < 0, `${secret} must not be exported; found in …${text.slice(Math.max(0, at - 300), at + 60)}`);
+  }
+  const servers = spans.filter((s) => s.kind === 2);
+  const paths = servers.map((s) => String(s.attributes["url.path"])).sort();
+  assert.deepEqual(paths, ["/REDACTED", "/REDACTED", "/api/hosted", "/api/plain"]);
+  for (const span of servers) {
+    assert.equal(span.attributes["http.response.status_code"], 400);
+    assert.equal(span.attributes["server.address"], "127.0.0.1", "the received Host, without userinfo");
+    assert.equal(span.attributes["server.port"], port);
+  }
+  assert.ok(text.includes("keep=3"), "the control's query is kept");
+});
