@@ -9,6 +9,7 @@ import type { RetryModel } from "../config/model.ts";
 import type { CompiledBackend } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
+import { bytesTakenBy, cutStalledConnection } from "./answer-stall.ts";
 import { ErrorType, Flag, addFlag, sendError } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
 import { AttemptTimeoutError, type Failure, Failures, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
@@ -434,8 +435,7 @@ export class ProxyCall {
     addFlag(exchange, Flag.streamIdleTimeout);
     this.cutByProxy = true;
     this.res.destroy();
-    // The whole connection is stuck: responses pipelined ahead of this one go with it.
-    this.clientSocket.destroy();
+    cutStalledConnection(this.clientSocket);
   }
 
   /** Ends the client connection mid-response: a response whose head went out cannot end any other way. */
@@ -575,11 +575,6 @@ function onBodyIdle(handler: AttemptHandler): void {
 
 function destroySocket(socket: Socket): void {
   socket.destroy();
-}
-
-/** Bytes the kernel accepted on `socket`: written minus those still buffered or in flight. */
-function bytesTakenBy(socket: Socket): number {
-  return socket.bytesWritten - socket.writableLength;
 }
 
 function onClientStalled(call: ProxyCall): void {

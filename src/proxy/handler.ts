@@ -7,6 +7,7 @@ import type { CompiledMatch, RuntimePlan } from "../plan/types.ts";
 import type { RequestTelemetry } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { type CallContext, type CallResponse, ProxyCall } from "./call.ts";
+import { clearAnswerStall, endedByStalledConnection, watchAnswerStall } from "./answer-stall.ts";
 import { handleClientError } from "./client-errors.ts";
 import { kCall, kCutByProxy, kExchange } from "./marks.ts";
 import { ErrorType, Flag, addFlag, errorBody, sendError, writeJson } from "./errors.ts";
@@ -76,9 +77,11 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     if (call !== undefined) {
       cut ||= call.cutByProxy;
       call.close();
+    } else {
+      clearAnswerStall(res);
     }
     exchange.endPerfMs = performance.now();
-    if (!res.writableFinished && !cut) {
+    if (!res.writableFinished && !cut && !endedByStalledConnection(exchange)) {
       exchange.clientAborted = true;
       addFlag(exchange, Flag.downstreamConnectionTermination);
       exchange.errorType ??= ErrorType.clientAborted;
@@ -162,6 +165,7 @@ function refuse(exchange: Exchange, failure: Failure, message: string): void {
   sendError(exchange, failure.status, failure.code, message);
   exchange.errorType = failure.serverErrorType;
   if (failure.flag !== "") addFlag(exchange, failure.flag);
+  watchAnswerStall(exchange);
 }
 
 /** RequestRedirect or DirectResponse: the rule answers without an upstream. */
@@ -181,6 +185,7 @@ function answerTerminal(exchange: Exchange, filters: ProxyFilters, match: Compil
       res.writeHead(redirect.statusCode, headers);
     }
     res.end();
+    watchAnswerStall(exchange);
     return;
   }
   const direct = filters.direct!;
@@ -195,4 +200,5 @@ function answerTerminal(exchange: Exchange, filters: ProxyFilters, match: Compil
   }
   if (direct.status >= 500) exchange.errorType = String(direct.status);
   res.end(exchange.method === "HEAD" ? undefined : direct.body);
+  watchAnswerStall(exchange);
 }

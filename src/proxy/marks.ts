@@ -7,10 +7,13 @@ export const kExchange = Symbol("tollgate.exchange");
 export const kCall = Symbol("tollgate.proxyCall");
 /** The proxy itself cut the connection; a close without finish is then not a client abort. */
 export const kCutByProxy = Symbol("tollgate.cutByProxy");
+/** The stream idle timer of a gateway's own answer the client has not taken yet (answer-stall.ts). */
+export const kStallTimer = Symbol("tollgate.answerStallTimer");
 
 /** The call type stays opaque here so this module depends on nothing but the Exchange. */
 export interface MarkedResponse<Call = unknown> extends ServerResponse {
   [kExchange]?: Exchange | undefined;
   [kCall]?: Call | undefined;
   [kCutByProxy]?: boolean;
+  [kStallTimer]?: NodeJS.Timeout | undefined;
 }

@@ -351,6 +351,60 @@ describe("streamIdleTimeout", () => {
     socket.destroy();
   });
 
+  test("a local answer the client never reads is cut (SI) and its connection closed", { timeout: 15_000 }, async () => {
+    const socket = await nonReader("/local/unread");
+    const exchange = await telemetry.endOf("/local/unread");
+    assert.equal(exchange.status, 200);
+    assert.equal(exchange.responseFlags, "SI");
+    assert.equal(exchange.errorType, "timeout");
+    let received = 0;
+    socket.on("data", (chunk: Buffer) => (received += chunk.length));
+    socket.resume();
+    await once(socket, "close");
+    assert.ok(received > 0 && received < LOCAL_BODY_BYTES, `the client got ${received} bytes of a ${LOCAL_BODY_BYTES}-byte body`);
+  });
+
+  test("a response ahead of the answer whose limit ran out ends with the connection as SI, not as a client abort", { timeout: 15_000 }, async () => {
+    const socket = await connected();
+    socket.pause();
+    // A size of its own: exchanges are told apart by path.
+    const size = 64 * 1024 * 1024 + 1;
+    const upstreamGaveUp = up.waitForAbort(`/bytes/${size}`);
+    // The local answer behind waits from the start; the proxied one ahead backs up a little later.
+    socket.write(`GET /bytes/${size} HTTP/1.1\r\nHost: idle.example\r\n\r\nGET /local/behind HTTP/1.1\r\nHost: idle.example\r\n\r\n`);
+    assert.equal((await upstreamGaveUp).aborted, true, "the pooled upstream connection is given back");
+    for (const path of [`/bytes/${size}`, "/local/behind"]) {
+      const exchange = await telemetry.endOf(path);
+      assert.equal(exchange.responseFlags, "SI", path);
+      assert.equal(exchange.errorType, "timeout", path);
+    }
+    socket.destroy();
+  });
+
+  test("a client that reads a local answer in bursts with pauses shorter than the limit gets all of it", async () => {
+    const socket = await connected();
+    socket.write("GET /local/bursts HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
+    // 2 MiB, then 300 ms of not reading: about 2.5 s in all, longer than the 1s limit.
+    let received = 0;
+    let inBurst = 0;
+    let pauses = 0;
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      inBurst += chunk.length;
+      if (inBurst < 2 * 1024 * 1024) return;
+      inBurst = 0;
+      pauses++;
+      socket.pause();
+      setTimeout(() => socket.resume(), 300);
+    });
+    await once(socket, "close");
+    const exchange = await telemetry.endOf("/local/bursts");
+    assert.equal(exchange.responseFlags, "");
+    assert.equal(exchange.errorType, undefined);
+    assert.ok(received > LOCAL_BODY_BYTES, `the client got the head and all ${LOCAL_BODY_BYTES} body bytes (${received} in all)`);
+    assert.ok(pauses >= 5, `the client paused ${pauses} times`);
+  });
+
   test("a pipelined response that gets the connection while its reading client pauses briefly is not cut", { timeout: 30_000 }, async () => {
     const capacity = await nonReaderCapacity(1);
     const SECOND_BYTES = 60 * 1024;
