@@ -52,8 +52,8 @@ export function forwardingHeaders(exchange: Exchange): OutgoingHeaders {
 
 /**
  * path?query for the upstream: the received target unless a URLRewrite changes the path.
- * A rewrite leaves the received target in `headers` as X-Envoy-Original-Path, as Envoy does,
- * unless a trusted proxy in front already set it.
+ * A path rewrite leaves the received target in `headers` as X-Envoy-Original-Path, as Envoy
+ * does.
  */
 export function upstreamTarget(
   facts: RequestFacts,
@@ -62,13 +62,16 @@ export function upstreamTarget(
   backendFilters: ProxyFilters,
   headers: OutgoingHeaders,
 ): string {
-  let path = facts.path;
   const rulePath = ruleFilters.rewrite?.path;
-  if (rulePath !== undefined) path = rewritePath(rulePath, path, match);
   const backendPath = backendFilters.rewrite?.path;
+  if (rulePath === undefined && backendPath === undefined) return facts.target;
+  let path = facts.path;
+  if (rulePath !== undefined) path = rewritePath(rulePath, path, match);
   if (backendPath !== undefined) path = rewritePath(backendPath, path, match);
+  // Envoy sets it whenever a path rewrite applies, even one that changes nothing, and
+  // overwrites what a trusted proxy in front sent: it always names what this hop received.
+  headers[ORIGINAL_PATH] = facts.target;
   if (path === facts.path) return facts.target;
-  headers[ORIGINAL_PATH] ??= facts.target;
   return facts.query === "" ? path : `${path}?${facts.query}`;
 }
 

@@ -144,6 +144,51 @@ ${backend}`;
   assert.deepEqual(requestLines, ["GET /api/plain?x=1 HTTP/1.1", "GET /old/other HTTP/1.1", "GET /old/thing?q=1&Signature=REDACTED HTTP/1.1"]);
 });
 
+test("as in Envoy, any configured path rewrite sets X-Envoy-Original-Path, over a trusted proxy's value", async (t) => {
+  const { rx, upstream } = await startPeers(t, (req, res) => {
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ url: req.url, headers: req.headers }));
+  });
+  const backend = `    backendRefs:
+    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstream.port}}`;
+  const rules = `  - matches:
+    - path: {type: PathPrefix, value: /old}
+    filters:
+    - type: URLRewrite
+      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /api}}
+${backend}
+  - matches:
+    - path: {type: PathPrefix, value: /same}
+    filters:
+    - type: URLRewrite
+      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /same}}
+${backend}
+  - matches:
+    - path: {type: PathPrefix, value: /api}
+${backend}`;
+  const trusting = `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: trusting, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  trustForwardedHeaders: true
+`;
+  const yaml = gatewayYaml({ upstreamPort: upstream.port, rules, extra: otelAccessLogPolicyYaml("default-format", rx.port, "") + trusting });
+  const gw = await startLoggingGateway(t, yaml, rx.url);
+  const fromFront = { "x-envoy-original-path": "/front/original" };
+  const originalPathSeen = async (path: string): Promise<string | undefined> => {
+    const r = await get(gw.url(8080, path), fromFront);
+    assert.equal(r.status, 200, r.body);
+    return (JSON.parse(r.body) as { headers: Record<string, string> }).headers["x-envoy-original-path"];
+  };
+  assert.equal(await originalPathSeen("/api/kept"), "/front/original", "no rewrite: the trusted proxy's value goes on");
+  assert.equal(await originalPathSeen("/old/moved?q=1"), "/old/moved?q=1", "this hop's received target replaces it");
+  assert.equal(await originalPathSeen("/same/unchanged"), "/same/unchanged", "a rewrite that changes nothing sets it too");
+  const logs = await rx.waitForLogs((l) => l.length >= 3);
+  const requestLines = logs.map((l) => /^\[[^\]]+\] "([^"]*)"/.exec(String(l.body))?.[1]).sort();
+  assert.deepEqual(requestLines, ["GET /front/original HTTP/1.1", "GET /old/moved?q=1 HTTP/1.1", "GET /same/unchanged HTTP/1.1"]);
+});
+
 test("headers the gateway consumes (hop-by-hop, Expect) log as received, a filter-set one as set; naming a header in Connection brings nothing back", async (t) => {
   const { rx, upstream } = await startPeers(t);
   const rules = headerModifierRule(upstream.port, "set: [{name: te, value: trailers}]");
