@@ -3,6 +3,7 @@
 // answers (errors, redirects, DirectResponse). node puts no limit on a response being
 // written, so a client that never reads a DirectResponse larger than the socket buffers
 // would hold the connection for good. Proxied responses get the limit in ProxyCall.
+import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Exchange } from "./exchange.ts";
 import { ErrorType, Flag, addFlag } from "./errors.ts";
@@ -33,6 +34,11 @@ export function cutStalledConnection(socket: Socket): void {
   socket.destroy();
 }
 
+/** The gateway cut this connection because the client took nothing for streamIdleTimeout. */
+export function cutForStall(socket: Socket): boolean {
+  return stalledConnections.has(socket);
+}
+
 /**
  * The connection was cut for taking nothing: a response pipelined ahead of or behind the one
  * whose limit ran out ended with it, and ends as a stream idle timeout, not a client abort.
@@ -51,10 +57,18 @@ export function endedByStalledConnection(exchange: Exchange): boolean {
  */
 export function watchAnswerStall(exchange: Exchange): void {
   const res = exchange.res as MarkedResponse;
-  if (res.writableFinished || res.destroyed) return;
+  if (answerTaken(res)) return;
   const idleMs = exchange.listener.settings.streamIdleTimeoutMs;
   if (idleMs <= 0) return;
   res[kStallTimer] = setTimeout(onAnswerStalled, idleMs, exchange, idleMs, bytesTakenBy(exchange.req.socket));
+}
+
+/**
+ * The ended response needs no stall limit: it is gone, or written out whole into the kernel
+ * already, as almost every small answer is.
+ */
+export function answerTaken(res: ServerResponse): boolean {
+  return res.destroyed || res.writableFinished || (res.socket !== null && res.writableLength === 0);
 }
 
 export function clearAnswerStall(res: MarkedResponse): void {
@@ -66,7 +80,9 @@ export function clearAnswerStall(res: MarkedResponse): void {
 
 /**
  * Progress on the connection, not this answer's own, is what counts, as for proxied
- * responses: an answer pipelined behind another waits while the client takes that one.
+ * responses. An answer pipelined behind another is not judged until it has the socket: the
+ * response ahead may be waiting for its upstream, not for the client, and has a limit of its
+ * own.
  */
 function onAnswerStalled(exchange: Exchange, idleMs: number, takenAtWatch: number): void {
   const res = exchange.res as MarkedResponse;
@@ -74,7 +90,7 @@ function onAnswerStalled(exchange: Exchange, idleMs: number, takenAtWatch: numbe
   const socket = exchange.req.socket;
   if (res.writableFinished || res.destroyed || socket.destroyed) return;
   const taken = bytesTakenBy(socket);
-  if (taken !== takenAtWatch) {
+  if (taken !== takenAtWatch || res.socket === null) {
     res[kStallTimer] = setTimeout(onAnswerStalled, idleMs, exchange, idleMs, taken);
     return;
   }

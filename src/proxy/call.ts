@@ -9,7 +9,7 @@ import type { RetryModel } from "../config/model.ts";
 import type { CompiledBackend } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
-import { bytesTakenBy, cutStalledConnection } from "./answer-stall.ts";
+import { answerTaken, bytesTakenBy, cutForStall, cutStalledConnection } from "./answer-stall.ts";
 import { ErrorType, Flag, addFlag, sendError } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
 import { AttemptTimeoutError, type Failure, Failures, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
@@ -132,8 +132,7 @@ export class ProxyCall {
     try {
       entry = this.ctx.pools.entry(endpoint.origin, this.backend.model.maxConnections);
     } catch {
-      this.settled = true;
-      sendError(this.exchange, 503, "no_healthy_upstream", "the upstream pools are shut down");
+      this.sendLocalError(503, "no_healthy_upstream", "the upstream pools are shut down");
       this.exchange.errorType = ErrorType.noHealthyUpstream;
       addFlag(this.exchange, Flag.noHealthyUpstream);
       return;
@@ -141,8 +140,7 @@ export class ProxyCall {
     if (entry.inFlight >= entry.maxConnections + (this.backend.model.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS)) {
       // Every connection is busy and the queue behind them is full: answer now, as Envoy's
       // pending-requests circuit breaker does, rather than hold one more client in memory.
-      this.settled = true;
-      sendError(this.exchange, 503, "upstream_overflow", "too many requests are waiting for a connection to the upstream");
+      this.sendLocalError(503, "upstream_overflow", "too many requests are waiting for a connection to the upstream");
       this.exchange.errorType = ErrorType.upstreamOverflow;
       addFlag(this.exchange, Flag.upstreamOverflow);
       return;
@@ -311,12 +309,18 @@ export class ProxyCall {
   }
 
   fail(failure: Failure): void {
-    this.settled = true;
     const exchange = this.exchange;
     this.closeAfterUnreadBody();
-    sendError(exchange, failure.status, failure.code, failure.message);
+    this.sendLocalError(failure.status, failure.code, failure.message);
     exchange.errorType = failure.serverErrorType;
     if (failure.flag !== "") addFlag(exchange, failure.flag);
+  }
+
+  /** The gateway's own JSON error ends the exchange; the client still has to take it. */
+  sendLocalError(status: number, code: string, message: string): void {
+    this.settled = true;
+    sendError(this.exchange, status, code, message);
+    if (!answerTaken(this.res)) this.watchClient();
   }
 
   /**
@@ -366,9 +370,8 @@ export class ProxyCall {
       this.cutClient();
       return;
     }
-    this.settled = true;
     this.closeAfterUnreadBody();
-    sendError(this.exchange, status, code, message);
+    this.sendLocalError(status, code, message);
   }
 
   /**
@@ -421,7 +424,9 @@ export class ProxyCall {
    */
   onClientStalled(): void {
     if (this.closed || this.clientSocket.destroyed || this.res.writableFinished) return;
-    if (bytesTakenBy(this.clientSocket) !== this.clientTakenAtWatch) {
+    // Queued behind another response, it is not judged: that one may be waiting for its
+    // upstream, not the client, and has a limit of its own.
+    if (bytesTakenBy(this.clientSocket) !== this.clientTakenAtWatch || this.res.socket === null) {
       this.watchClient();
       return;
     }
@@ -471,7 +476,8 @@ export class ProxyCall {
     }
     const handler = this.handler;
     if (handler !== undefined && !handler.done) {
-      this.settleAttempt(handler, ErrorType.clientAborted);
+      // Pipelined on a connection cut for taking nothing: the attempt ends with that timeout.
+      this.settleAttempt(handler, cutForStall(this.clientSocket) ? ErrorType.timeout : ErrorType.clientAborted);
       handler.cancel(clientGone);
     }
   }

@@ -83,8 +83,11 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
     }
   }
   // userinfo (`user:pass@`) is a credential: it never becomes the host we route, forward or
-  // report, even from a Host header that is refused for carrying it.
+  // report, even from a Host header that is refused for carrying it. Telemetry that reads the
+  // received headers (captured `host`, header attributes) sees the Host without it too.
   if (badHost && host !== undefined) host = withoutUserinfo(host);
+  const received = headers.host;
+  if (received !== undefined && received.indexOf("@") >= 0) headers.host = withoutUserinfo(received);
   into.target = url;
   const q = url.indexOf("?");
   const path = q < 0 ? url : url.slice(0, q);
@@ -114,8 +117,8 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
     const firstForwarded = forwarded === undefined ? undefined : firstListValue(forwarded) ?? "";
     const forwardedHost = firstForwarded === undefined ? undefined : forwardedParam(firstForwarded, "host");
     const forwardedProto = firstForwarded === undefined ? undefined : forwardedParam(firstForwarded, "proto");
-    if (forwardedHost !== undefined) authority = forwardedHost;
-    else if (xfh !== undefined) authority = xfh;
+    if (forwardedHost !== undefined) authority = withoutUserinfo(forwardedHost);
+    else if (xfh !== undefined) authority = withoutUserinfo(xfh);
     const proto = forwardedProto ?? xfp;
     if (proto !== undefined && proto.toLowerCase() === "https") scheme = "https";
     const xfPort = firstListValue(headers["x-forwarded-port"]);

@@ -2,11 +2,13 @@
 // forward the upgrade through undici, relay the upstream's 101 and then pipe raw bytes
 // both ways until either side closes. A refusal from the upstream is relayed as is.
 import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { CompiledBackend, CompiledMatch } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
+import { bytesTakenBy } from "./answer-stall.ts";
 import type { CallContext } from "./call.ts";
 import { ErrorType, Flag, addFlag, rawErrorResponse } from "./errors.ts";
 import { Exchange, UpstreamAttempt } from "./exchange.ts";
@@ -28,6 +30,7 @@ interface TunnelSocket extends Duplex {
 }
 
 const clientGone = new Error("client closed the connection");
+const clientStalled = new Error("the client took no response byte within the listener's streamIdleTimeout");
 
 export function createUpgradeHandler(
   deps: ProxyDeps,
@@ -97,6 +100,11 @@ class Tunnel implements Dispatcher.DispatchHandler {
   responding = false;
   attemptDone = false;
   ended = false;
+  /** A relayed non-101 answer backed up on the client: the stream idle limit runs. */
+  stallTimer: NodeJS.Timeout | undefined = undefined;
+  /** bytesTakenBy(client) when the stall timer last started. */
+  takenAtWatch = 0;
+  drainListening = false;
 
   constructor(ctx: CallContext, exchange: Exchange, client: TunnelSocket, head: Buffer) {
     this.ctx = ctx;
@@ -255,10 +263,42 @@ class Tunnel implements Dispatcher.DispatchHandler {
     this.client.write(head + "connection: close\r\n\r\n");
   }
 
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.ended) return;
     this.exchange.bytesSent += chunk.length;
-    this.client.write(chunk);
+    if (this.client.write(chunk)) return;
+    // Backpressure, as for any proxied response: without it a client that does not read would
+    // have the gateway hold the whole body in memory.
+    controller.pause();
+    if (!this.drainListening) {
+      this.drainListening = true;
+      this.client.on("drain", onClientDrain);
+    }
+    this.watchClient();
+  }
+
+  /** The stream idle limit for a client that stopped taking a relayed answer. */
+  watchClient(): void {
+    const idleMs = this.exchange.listener.settings.streamIdleTimeoutMs;
+    if (idleMs <= 0) return;
+    this.takenAtWatch = bytesTakenBy(this.client as Duplex as Socket);
+    if (this.stallTimer === undefined) this.stallTimer = setTimeout(onTunnelClientStalled, idleMs, this);
+    else this.stallTimer.refresh();
+  }
+
+  onClientStalled(): void {
+    this.stallTimer = undefined;
+    const client = this.client;
+    if (this.ended || client.destroyed || client.writableLength === 0) return;
+    if (bytesTakenBy(client as Duplex as Socket) !== this.takenAtWatch) {
+      this.watchClient();
+      return;
+    }
+    addFlag(this.exchange, Flag.streamIdleTimeout);
+    this.exchange.errorType = ErrorType.timeout;
+    this.settleAttempt(ErrorType.timeout);
+    this.controller?.abort(clientStalled);
+    client.destroy();
   }
 
   onResponseEnd(): void {
@@ -293,6 +333,10 @@ class Tunnel implements Dispatcher.DispatchHandler {
   finish(): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.stallTimer !== undefined) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = undefined;
+    }
     const exchange = this.exchange;
     const client = this.client as unknown as { bytesRead?: number; bytesWritten?: number };
     if (this.upstream !== undefined) {
@@ -343,6 +387,14 @@ function destroySocket(socket: Duplex): void {
 
 function onClientClose(this: TunnelSocket): void {
   this[kTunnel]?.finish();
+}
+
+function onClientDrain(this: TunnelSocket): void {
+  this[kTunnel]?.controller?.resume();
+}
+
+function onTunnelClientStalled(tunnel: Tunnel): void {
+  tunnel.onClientStalled();
 }
 
 function onUpstreamClose(this: TunnelSocket): void {

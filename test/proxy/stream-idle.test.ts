@@ -7,6 +7,7 @@ import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Exchange } from "../../src/proxy/exchange.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
@@ -15,6 +16,10 @@ let up: TestUpstream;
 /** Accepts connections and never reads from them: an upstream that stopped reading. */
 let deaf: net.Server;
 const deafSockets = new Set<net.Socket>();
+/** Answers any request, upgrades included, with a 200 of BULK_BYTES, sent as fast as it is taken. */
+let bulk: net.Server;
+const bulkClosed: Promise<void>[] = [];
+const BULK_BYTES = 64 * 1024 * 1024;
 let gw: GatewayUnderTest;
 /** Larger than what loopback's socket buffers hold, so part of it waits in the gateway. */
 const LOCAL_BODY_BYTES = 16 * 1024 * 1024;
@@ -22,6 +27,11 @@ const telemetry = new RecordingTelemetry();
 
 before(async () => {
   up = await startUpstream("up");
+  // A port nothing listens on: every attempt there is refused at once (502 UF).
+  const closed = net.createServer().listen(0, "127.0.0.1");
+  await once(closed, "listening");
+  const refusedPort = (closed.address() as AddressInfo).port;
+  await new Promise((resolve) => closed.close(resolve));
   deaf = net.createServer((socket) => {
     socket.pause();
     deafSockets.add(socket);
@@ -29,14 +39,43 @@ before(async () => {
   });
   deaf.listen(0, "127.0.0.1");
   await once(deaf, "listening");
+  bulk = net.createServer((socket) => {
+    socket.on("error", () => {});
+    // Not events.once: the gateway's cut resets the connection, and that error must not reject.
+    bulkClosed.push(new Promise((resolve) => socket.on("close", () => resolve())));
+    socket.once("data", () => {
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${BULK_BYTES}\r\n\r\n`);
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      let left = BULK_BYTES;
+      const pump = (): void => {
+        while (left > 0) {
+          left -= chunk.length;
+          if (!socket.write(chunk)) return void socket.once("drain", pump);
+        }
+      };
+      pump();
+    });
+  });
+  bulk.listen(0, "127.0.0.1");
+  await once(bulk, "listening");
   gw = await startGateway(
-    `${GATEWAY_YAML}${backendYaml("up", up.port)}${backendYaml("deaf", (deaf.address() as AddressInfo).port)}${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /deaf}}]
+    `${GATEWAY_YAML}${backendYaml("up", up.port)}${backendYaml("deaf", (deaf.address() as AddressInfo).port)}${backendYaml("refused", refusedPort)}${backendYaml("bulk", (bulk.address() as AddressInfo).port)}${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /deaf}}]
       backendRefs: [${ref("deaf")}]
+    - matches: [{path: {type: PathPrefix, value: /refused}}]
+      backendRefs: [${ref("refused")}]
+    - matches: [{path: {type: PathPrefix, value: /bulk}}]
+      backendRefs: [${ref("bulk")}]
     - matches: [{path: {type: PathPrefix, value: /retried}}]
       retry: {attempts: 2, backoff: 1ms}
       filters:
         - type: URLRewrite
           urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /hang}}
+      backendRefs: [${ref("up")}]
+    - matches: [{path: {type: PathPrefix, value: /patient}}]
+      retry: {attempts: 2, codes: [503], backoff: 1ms}
+      filters:
+        - type: URLRewrite
+          urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /flaky}}
       backendRefs: [${ref("up")}]
     - matches: [{path: {type: PathPrefix, value: /timed}}]
       timeouts: {request: 1s}
@@ -68,6 +107,7 @@ after(async () => {
   await up?.close();
   for (const s of deafSockets) s.destroy();
   await new Promise((resolve) => deaf.close(resolve));
+  await new Promise((resolve) => bulk.close(resolve));
 });
 
 interface RawClient {
@@ -345,6 +385,7 @@ describe("streamIdleTimeout", () => {
     const queued = await telemetry.endOf(`/bytes/${size}`);
     assert.equal(queued.responseFlags, "SI");
     assert.equal(queued.errorType, "timeout");
+    assert.equal(queued.attempts[0]!.errorType, "timeout", "its paused upstream attempt ends with the same timeout");
     const local = await telemetry.endOf("/local/large");
     assert.equal(local.status, 200);
     assert.ok(local.bytesSent < LOCAL_BODY_BYTES || local.responseFlags !== "", "the local answer did not go out whole");
@@ -364,13 +405,13 @@ describe("streamIdleTimeout", () => {
     assert.ok(received > 0 && received < LOCAL_BODY_BYTES, `the client got ${received} bytes of a ${LOCAL_BODY_BYTES}-byte body`);
   });
 
-  test("a response ahead of the answer whose limit ran out ends with the connection as SI, not as a client abort", { timeout: 15_000 }, async () => {
+  test("a local answer queued behind a response cut for its stalled client ends with it as SI, not as a client abort", { timeout: 15_000 }, async () => {
     const socket = await connected();
     socket.pause();
     // A size of its own: exchanges are told apart by path.
     const size = 64 * 1024 * 1024 + 1;
     const upstreamGaveUp = up.waitForAbort(`/bytes/${size}`);
-    // The local answer behind waits from the start; the proxied one ahead backs up a little later.
+    // The proxied response backs up and is cut; the local answer queued behind it goes too.
     socket.write(`GET /bytes/${size} HTTP/1.1\r\nHost: idle.example\r\n\r\nGET /local/behind HTTP/1.1\r\nHost: idle.example\r\n\r\n`);
     assert.equal((await upstreamGaveUp).aborted, true, "the pooled upstream connection is given back");
     for (const path of [`/bytes/${size}`, "/local/behind"]) {
@@ -379,6 +420,91 @@ describe("streamIdleTimeout", () => {
       assert.equal(exchange.errorType, "timeout", path);
     }
     socket.destroy();
+  });
+
+  test("a local answer queued behind a response whose upstream is slow, not its client, is not cut", { timeout: 15_000 }, async () => {
+    const client = rawClient();
+    // Two upstream attempts of 700 ms each: the connection takes nothing for 1.4 s, longer
+    // than the 1s limit, while the client reads all along.
+    client.socket.write(
+      "GET /patient/slow-twice/1/503/700 HTTP/1.1\r\nHost: idle.example\r\n\r\n" +
+        "GET /local/after-patient HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n",
+    );
+    const answer = await client.answer;
+    assert.equal(statusOf(answer), 200, answer.slice(0, 200));
+    assert.ok(answer.length > LOCAL_BODY_BYTES, `both answers arrived whole (${answer.length} bytes)`);
+    const ahead = await telemetry.endOf("/patient/slow-twice/1/503/700");
+    assert.equal(ahead.status, 200);
+    assert.equal(ahead.attempts.length, 2);
+    assert.equal(ahead.responseFlags, "");
+    assert.equal((await telemetry.endOf("/local/after-patient")).responseFlags, "");
+  });
+
+  test("a proxied response queued behind one whose upstream is slow, not its client, is not cut", { timeout: 15_000 }, async () => {
+    const client = rawClient();
+    // The second response backs up in the gateway while it waits its turn for 1.4 s.
+    const size = 8 * 1024 * 1024 + 3;
+    client.socket.write(
+      "GET /patient/slow-twice-2/1/503/700 HTTP/1.1\r\nHost: idle.example\r\n\r\n" +
+        `GET /bytes/${size} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`,
+    );
+    const answer = await client.answer;
+    assert.equal(statusOf(answer), 200, answer.slice(0, 200));
+    assert.ok(answer.length > size, `both answers arrived whole (${answer.length} bytes)`);
+    assert.equal((await telemetry.endOf("/patient/slow-twice-2/1/503/700")).responseFlags, "");
+    const queued = await telemetry.endOf(`/bytes/${size}`);
+    assert.equal(queued.responseFlags, "");
+    assert.equal(queued.bytesSent, size);
+  });
+
+  test("pipelined gateway errors the client never reads are cut (SI) once one waits with the socket", { timeout: 60_000 }, async () => {
+    const socket = await connected();
+    socket.pause();
+    // Each 502 is about 250 bytes: 30,000 of them are more than the socket buffers hold, so
+    // one of them ends up holding the socket with bytes the client never takes.
+    const count = 30_000;
+    let requests = "";
+    for (let i = 0; i < count; i++) requests += `GET /refused/${i} HTTP/1.1\r\nHost: idle.example\r\n\r\n`;
+    socket.write(requests);
+    const cut = await new Promise<Exchange>((resolve) => {
+      const poll = setInterval(() => {
+        const stalled = telemetry.ended.find((e) => e.path.startsWith("/refused/") && e.responseFlags.includes("SI"));
+        if (stalled === undefined) return;
+        clearInterval(poll);
+        resolve(stalled);
+      }, 50);
+    });
+    assert.equal(cut.status, 502);
+    assert.equal(cut.responseFlags, "UF,SI");
+    assert.equal(cut.errorType, "timeout");
+    const answered = telemetry.ended.filter((e) => e.path.startsWith("/refused/")).length;
+    assert.ok(answered < count, `node stopped reading requests once the answers backed up (${answered} of ${count})`);
+    socket.destroy();
+  });
+
+  test("an upgrade the upstream answers with a large 200 is relayed with backpressure, and cut (SI) when the client stops reading", { timeout: 20_000 }, async () => {
+    const upgrade = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: idle.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`;
+    const stalled = await connected();
+    stalled.pause();
+    const upstreamsBefore = bulkClosed.length;
+    stalled.write(upgrade("/bulk/unread"));
+    const cut = await telemetry.endOf("/bulk/unread");
+    assert.equal(cut.status, 200);
+    assert.equal(cut.responseFlags, "SI");
+    assert.equal(cut.errorType, "timeout");
+    assert.equal(cut.attempts[0]!.errorType, "timeout");
+    assert.ok(cut.bytesSent < BULK_BYTES / 2, `the gateway held back the body instead of buffering it (${cut.bytesSent} of ${BULK_BYTES} bytes)`);
+    await Promise.all(bulkClosed.slice(upstreamsBefore));
+    stalled.destroy();
+    // The control: a client that reads gets the whole body through the same paused and resumed relay.
+    const reader = rawClient();
+    reader.socket.write(upgrade("/bulk/read"));
+    const answer = await reader.answer;
+    assert.equal(statusOf(answer), 200);
+    assert.equal(answer.length - (answer.indexOf("\r\n\r\n") + 4), BULK_BYTES);
+    const read = await telemetry.endOf("/bulk/read");
+    assert.equal(read.responseFlags, "");
+    assert.equal(read.bytesSent, BULK_BYTES);
   });
 
   test("a client that reads a local answer in bursts with pauses shorter than the limit gets all of it", async () => {

@@ -107,9 +107,16 @@ export async function startUpstream(name = "upstream"): Promise<TestUpstream> {
         const key = parts[2]!;
         const failures = Number(parts[3]);
         const code = Number(parts[4]);
+        // An optional fifth part delays every answer by that many ms.
+        const delayMs = Number(parts[5] ?? 0);
         const n = (flaky.get(key) ?? 0) + 1;
         flaky.set(key, n);
-        afterBody(() => json(n <= failures ? code : 200, { attempt: n, upstream: name }));
+        const answer = (): void => json(n <= failures ? code : 200, { attempt: n, upstream: name });
+        afterBody(() => {
+          if (delayMs <= 0) return answer();
+          const timer = setTimeout(answer, delayMs);
+          res.on("close", () => clearTimeout(timer));
+        });
         return;
       }
       case "sse": {

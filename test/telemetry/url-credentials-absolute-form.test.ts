@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
-import { get } from "./harness.ts";
+import { gatewayYaml, get } from "./harness.ts";
 import { startRig } from "./rig.ts";
 
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRICS_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" };
@@ -58,7 +58,12 @@ test("no exported span or log carries URL credentials or sensitive query values,
 test("a refused target whose authority a credential cut short, or a Host with userinfo, exports neither part of the credential", async (t) => {
   const { rx, gw } = await startRig(t, {
     transport: "http",
-    env: (rx) => ({ ...FAST, OTEL_LOGS_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }),
+    env: (rx) => ({
+      ...FAST,
+      OTEL_LOGS_EXPORTER: "otlp",
+      OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+      OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_REQUEST_HEADERS: "host",
+    }),
   });
   const port = Number(new URL(gw.url(8080, "/")).port);
   const host = { host: `127.0.0.1:${port}` };
@@ -82,6 +87,32 @@ test("a refused target whose authority a credential cut short, or a Host with us
     assert.equal(span.attributes["http.response.status_code"], 400);
     assert.equal(span.attributes["server.address"], "127.0.0.1", "the received Host, without userinfo");
     assert.equal(span.attributes["server.port"], port);
+    assert.deepEqual(span.attributes["http.request.header.host"], [`127.0.0.1:${port}`], "the captured Host, without userinfo");
   }
   assert.ok(text.includes("keep=3"), "the control's query is kept");
+});
+
+test("on a listener that trusts forwarding headers, a forwarded host's userinfo is not exported", async (t) => {
+  const trusting = `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: trusting, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  trustForwardedHeaders: true
+`;
+  const { rx, gw } = await startRig(t, {
+    transport: "http",
+    yaml: (upstreamPort) => gatewayYaml({ upstreamPort, extra: trusting }),
+    env: (rx) => ({ ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }),
+  });
+  assert.equal((await get(gw.url(8080, "/api/xfh"), { "x-forwarded-host": "qqxfh:pw7x@shop.example:8443" })).status, 200);
+  assert.equal((await get(gw.url(8080, "/api/fwd"), { forwarded: 'for=192.0.2.1;host="qqfwd:pw8x@news.example"' })).status, 200);
+  const spans = await rx.waitForSpans((s) => s.filter((x) => x.kind === 2).length >= 2);
+  const text = JSON.stringify(spans, (_k, v) => (typeof v === "bigint" ? String(v) : v));
+  for (const secret of ["qqxfh", "qqfwd", "pw7x", "pw8x"]) assert.ok(!text.includes(secret), `${secret} must not be exported`);
+  const byPath = new Map(spans.filter((s) => s.kind === 2).map((s) => [s.attributes["url.path"], s.attributes]));
+  assert.equal(byPath.get("/api/xfh")!["server.address"], "shop.example");
+  assert.equal(byPath.get("/api/xfh")!["server.port"], 8443);
+  assert.equal(byPath.get("/api/fwd")!["server.address"], "news.example");
 });
