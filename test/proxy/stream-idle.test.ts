@@ -153,6 +153,24 @@ async function nonReader(path: string): Promise<net.Socket> {
   return socket;
 }
 
+/** Reads `burst` bytes, stops reading for 300 ms, and again, until the gateway closes the connection. */
+async function readInBursts(socket: net.Socket, burst: number): Promise<{ received: number; pauses: number }> {
+  let received = 0;
+  let inBurst = 0;
+  let pauses = 0;
+  socket.on("data", (chunk: Buffer) => {
+    received += chunk.length;
+    inBurst += chunk.length;
+    if (inBurst < burst) return;
+    inBurst = 0;
+    pauses++;
+    socket.pause();
+    setTimeout(() => socket.resume(), 300);
+  });
+  await once(socket, "close");
+  return { received, pauses };
+}
+
 function statusOf(answer: string): number {
   return Number(answer.split(" ", 2)[1]);
 }
@@ -278,19 +296,7 @@ describe("streamIdleTimeout", () => {
     socket.write(`GET /bytes/${size} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`);
     // 4 MiB, then 300 ms of not reading, again and again: about three seconds in all, so the
     // gateway backs up many times, but never for the whole 1s limit.
-    let received = 0;
-    let inBurst = 0;
-    let pauses = 0;
-    socket.on("data", (chunk: Buffer) => {
-      received += chunk.length;
-      inBurst += chunk.length;
-      if (inBurst < 4 * 1024 * 1024) return;
-      inBurst = 0;
-      pauses++;
-      socket.pause();
-      setTimeout(() => socket.resume(), 300);
-    });
-    await once(socket, "close");
+    const { received, pauses } = await readInBursts(socket, 4 * 1024 * 1024);
     const exchange = await telemetry.endOf(`/bytes/${size}`);
     assert.equal(exchange.responseFlags, "");
     assert.equal(exchange.bytesSent, size);
@@ -511,19 +517,7 @@ describe("streamIdleTimeout", () => {
     const socket = await connected();
     socket.write("GET /local/bursts HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
     // 2 MiB, then 300 ms of not reading: about 2.5 s in all, longer than the 1s limit.
-    let received = 0;
-    let inBurst = 0;
-    let pauses = 0;
-    socket.on("data", (chunk: Buffer) => {
-      received += chunk.length;
-      inBurst += chunk.length;
-      if (inBurst < 2 * 1024 * 1024) return;
-      inBurst = 0;
-      pauses++;
-      socket.pause();
-      setTimeout(() => socket.resume(), 300);
-    });
-    await once(socket, "close");
+    const { received, pauses } = await readInBursts(socket, 2 * 1024 * 1024);
     const exchange = await telemetry.endOf("/local/bursts");
     assert.equal(exchange.responseFlags, "");
     assert.equal(exchange.errorType, undefined);

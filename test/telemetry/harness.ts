@@ -273,3 +273,15 @@ export function sumPoints(m: ReceivedMetric | undefined): Array<{ attributes: Re
     value: Number(p.asInt ?? 0),
   }));
 }
+
+/** An HTTPListenerPolicy that makes the `http` Gateway's listeners trust forwarding headers. */
+export function trustingListenerPolicyYaml(gateway = "http", namespace = "kgateway-system"): string {
+  return `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: trusting, namespace: ${namespace}}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: ${gateway}}]
+  trustForwardedHeaders: true
+`;
+}

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import net from "node:net";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { type TracedGateway, get, gatewayYaml, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
+import { type TracedGateway, get, gatewayYaml, otelAccessLogPolicyYaml, startTracedGateway, startUpstream, trustingListenerPolicyYaml } from "./harness.ts";
 
 const BODY = "%REQ(X-FORWARDED-FOR)%|%REQ(:AUTHORITY)%|%REQ(X-ADDED)%|%REQ(X-SPOOFED-ONLY)%|%REQ(CONNECTION)%|%REQ(:PATH)%";
 
@@ -102,21 +102,34 @@ test("access logs show X-Forwarded-For, Host and filtered headers as forwarded, 
   assert.equal(unrouted[3], "forged", "no filter ran for it");
 });
 
-test("the default Envoy format logs the received path: a client cannot forge X-Envoy-Original-Path, a URLRewrite sets it", async (t) => {
-  const { rx, upstream } = await startPeers(t, (req, res) => {
+/** Peers whose upstream answers with the URL and headers it received, as JSON. */
+function startEchoPeers(t: TestContext) {
+  return startPeers(t, (req, res) => {
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ url: req.url, headers: req.headers }));
   });
+}
+
+/** `/api` to the upstream, plus a rule per `[prefix, replacement]` that rewrites it first. */
+function rewriteRules(upstreamPort: number, rewrites: readonly [string, string][]): string {
   const backend = `    backendRefs:
-    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstream.port}}`;
-  const rules = `  - matches:
-    - path: {type: PathPrefix, value: /old}
+    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstreamPort}}`;
+  const rewritten = rewrites.map(
+    ([prefix, replacement]) => `  - matches:
+    - path: {type: PathPrefix, value: ${prefix}}
     filters:
     - type: URLRewrite
-      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /api}}
+      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: ${replacement}}}
 ${backend}
-  - matches:
+`,
+  );
+  return `${rewritten.join("")}  - matches:
     - path: {type: PathPrefix, value: /api}
 ${backend}`;
+}
+
+test("the default Envoy format logs the received path: a client cannot forge X-Envoy-Original-Path, a URLRewrite sets it", async (t) => {
+  const { rx, upstream } = await startEchoPeers(t);
+  const rules = rewriteRules(upstream.port, [["/old", "/api"]]);
   // No body: the record's body is Envoy's default format.
   const yaml = gatewayYaml({ upstreamPort: upstream.port, rules, extra: otelAccessLogPolicyYaml("default-format", rx.port, "") });
   const gw = await startLoggingGateway(t, yaml, rx.url);
@@ -145,35 +158,12 @@ ${backend}`;
 });
 
 test("as in Envoy, any configured path rewrite sets X-Envoy-Original-Path, over a trusted proxy's value", async (t) => {
-  const { rx, upstream } = await startPeers(t, (req, res) => {
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ url: req.url, headers: req.headers }));
-  });
-  const backend = `    backendRefs:
-    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstream.port}}`;
-  const rules = `  - matches:
-    - path: {type: PathPrefix, value: /old}
-    filters:
-    - type: URLRewrite
-      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /api}}
-${backend}
-  - matches:
-    - path: {type: PathPrefix, value: /same}
-    filters:
-    - type: URLRewrite
-      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /same}}
-${backend}
-  - matches:
-    - path: {type: PathPrefix, value: /api}
-${backend}`;
-  const trusting = `---
-apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: trusting, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  trustForwardedHeaders: true
-`;
-  const yaml = gatewayYaml({ upstreamPort: upstream.port, rules, extra: otelAccessLogPolicyYaml("default-format", rx.port, "") + trusting });
+  const { rx, upstream } = await startEchoPeers(t);
+  const rules = rewriteRules(upstream.port, [
+    ["/old", "/api"],
+    ["/same", "/same"],
+  ]);
+  const yaml = gatewayYaml({ upstreamPort: upstream.port, rules, extra: otelAccessLogPolicyYaml("default-format", rx.port, "") + trustingListenerPolicyYaml() });
   const gw = await startLoggingGateway(t, yaml, rx.url);
   const fromFront = { "x-envoy-original-path": "/front/original" };
   const originalPathSeen = async (path: string): Promise<string | undefined> => {

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
-import { gatewayYaml, get } from "./harness.ts";
+import { gatewayYaml, get, trustingListenerPolicyYaml } from "./harness.ts";
 import { startRig } from "./rig.ts";
 
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRICS_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" };
@@ -93,17 +93,9 @@ test("a refused target whose authority a credential cut short, or a Host with us
 });
 
 test("on a listener that trusts forwarding headers, a forwarded host's userinfo is not exported", async (t) => {
-  const trusting = `---
-apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: trusting, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  trustForwardedHeaders: true
-`;
   const { rx, gw } = await startRig(t, {
     transport: "http",
-    yaml: (upstreamPort) => gatewayYaml({ upstreamPort, extra: trusting }),
+    yaml: (upstreamPort) => gatewayYaml({ upstreamPort, extra: trustingListenerPolicyYaml() }),
     env: (rx) => ({ ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }),
   });
   assert.equal((await get(gw.url(8080, "/api/xfh"), { "x-forwarded-host": "qqxfh:pw7x@shop.example:8443" })).status, 200);
