@@ -40,8 +40,8 @@ export function cutForStall(socket: Socket): boolean {
 }
 
 /**
- * The connection was cut for taking nothing: a response pipelined ahead of or behind the one
- * whose limit ran out ended with it, and ends as a stream idle timeout, not a client abort.
+ * The connection was cut for taking nothing: a response pipelined behind the one whose limit
+ * ran out ended with it, and ends as a stream idle timeout, not a client abort.
  */
 export function endedByStalledConnection(exchange: Exchange): boolean {
   if (!stalledConnections.has(exchange.req.socket)) return false;

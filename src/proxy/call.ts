@@ -12,7 +12,7 @@ import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { answerTaken, bytesTakenBy, cutForStall, cutStalledConnection } from "./answer-stall.ts";
 import { ErrorType, Flag, addFlag, sendError } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
-import { AttemptTimeoutError, type Failure, Failures, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
+import { AttemptTimeoutError, type Failure, Failures, PoolWaitError, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
 import { forwardedResponseHeaders, isChunkedAlone, stripResponseHopByHop } from "./headers.ts";
@@ -49,6 +49,7 @@ const requestTimedOut = new RequestTimeoutError("request timeout");
 const clientIdle = new ClientIdleError("no request body arrived within the stream idle timeout");
 const clientStalled = new ClientStalledError("the client's connection took no response byte within the stream idle timeout");
 const upstreamIdle = new UpstreamIdleError("the upstream stopped reading the request body");
+const noConnectionFree = new PoolWaitError("no connection to the upstream came free within streamIdleTimeout");
 const unsupportedTransferCoding = new UnsupportedTransferCodingError("the upstream response uses a transfer coding other than chunked");
 
 export class ProxyCall {
@@ -165,6 +166,12 @@ export class ProxyCall {
     if (this.attemptTimeoutMs !== undefined && this.attemptTimeoutMs > 0) {
       handler.timer = setTimeout(onAttemptTimeout, this.attemptTimeoutMs, handler);
     }
+    // Every connection is busy, so the request waits in the pool's queue, where undici counts
+    // no timeout: without a limit, a pool held by long streams would hold this exchange (and
+    // whatever is pipelined behind it) for good. The wait is upstream silence like any other.
+    if (entry.inFlight > entry.maxConnections && this.streamIdleTimeoutMs > 0) {
+      handler.queueTimer = setTimeout(onQueueWaitTimeout, this.streamIdleTimeoutMs, handler);
+    }
     entry.pool.dispatch(
       {
         path: this.upstreamPath,
@@ -188,6 +195,7 @@ export class ProxyCall {
       clearTimeout(handler.timer);
       handler.timer = undefined;
     }
+    handler.stopQueueTimer();
     handler.stopBodyIdleTimer();
     const attempt = handler.attempt;
     attempt.endPerfMs = performance.now();
@@ -490,6 +498,8 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
   readonly entry: PoolEntry;
   controller: Dispatcher.DispatchController | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
+  /** Runs while the request waits in the pool's queue for a connection. */
+  queueTimer: NodeJS.Timeout | undefined = undefined;
   /** Runs while the request body is being forwarded; every chunk sent or received restarts it. */
   bodyIdleTimer: NodeJS.Timeout | undefined = undefined;
   done = false;
@@ -518,6 +528,7 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
+    this.stopQueueTimer();
     if (this.cancelled) {
       controller.abort(this.cancelReason ?? clientGone);
       return;
@@ -538,6 +549,12 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
     this.stopBodyIdleTimer();
     const exchange = this.call.exchange;
     if (this.call.hasBody && exchange.requestEndPerfMs === 0) exchange.requestEndPerfMs = performance.now();
+  }
+
+  stopQueueTimer(): void {
+    if (this.queueTimer === undefined) return;
+    clearTimeout(this.queueTimer);
+    this.queueTimer = undefined;
   }
 
   stopBodyIdleTimer(): void {
@@ -577,6 +594,13 @@ function onBodyIdle(handler: AttemptHandler): void {
   handler.bodyIdleTimer = undefined;
   if (handler.done) return;
   handler.call.onRequestBodyIdle(handler);
+}
+
+/** No connection of the pool came free within streamIdleTimeout: 504 upstream_timeout (SI), as for a silent upstream. */
+function onQueueWaitTimeout(handler: AttemptHandler): void {
+  handler.queueTimer = undefined;
+  if (handler.done || handler.controller !== undefined) return;
+  handler.call.onAttemptFailure(handler, noConnectionFree, true);
 }
 
 function destroySocket(socket: Socket): void {

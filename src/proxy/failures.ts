@@ -53,6 +53,16 @@ export const Failures = {
     // retrying a silent upstream would make the client wait attempts × streamIdleTimeout.
     false,
   ),
+  // Waiting in the pool's queue is silence too; beforeConnect, but a retry would queue again.
+  poolWait: new Failure(
+    ErrorType.timeout,
+    Flag.streamIdleTimeout,
+    504,
+    "upstream_timeout",
+    "no connection to the upstream came free within the listener's streamIdleTimeout",
+    true,
+    false,
+  ),
   transferCoding: new Failure(
     ErrorType.upstreamProtocolError,
     Flag.upstreamProtocolError,
@@ -76,6 +86,11 @@ export class UpstreamIdleError extends Error {
   override name = "UpstreamIdleError";
 }
 
+/** Raised when no pooled connection came free within streamIdleTimeout. */
+export class PoolWaitError extends Error {
+  override name = "PoolWaitError";
+}
+
 /** Raised by the per-attempt timer; undici reports it back as the abort reason. */
 export class AttemptTimeoutError extends Error {
   override name = "AttemptTimeoutError";
@@ -85,6 +100,7 @@ export function classifyUpstreamError(err: Error | null | undefined): Failure {
   if (err instanceof AttemptTimeoutError) return Failures.attemptTimeout;
   if (err instanceof UnsupportedTransferCodingError) return Failures.transferCoding;
   if (err instanceof UpstreamIdleError) return Failures.upstreamIdle;
+  if (err instanceof PoolWaitError) return Failures.poolWait;
   const code = (err as { code?: unknown } | null | undefined)?.code;
   switch (code) {
     case "ECONNREFUSED":

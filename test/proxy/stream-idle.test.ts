@@ -9,17 +9,16 @@ import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Exchange } from "../../src/proxy/exchange.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
-import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { type TestUpstream, closedPort, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
 
 let up: TestUpstream;
 /** Accepts connections and never reads from them: an upstream that stopped reading. */
 let deaf: net.Server;
 const deafSockets = new Set<net.Socket>();
-/** Answers any request, upgrades included, with a 200 of BULK_BYTES, sent as fast as it is taken. */
+/** Answers any request, upgrades included, to `/bulk/N/...` with a 200 of N bytes, sent as fast as it is taken. */
 let bulk: net.Server;
 const bulkClosed: Promise<void>[] = [];
-const BULK_BYTES = 64 * 1024 * 1024;
 let gw: GatewayUnderTest;
 /** Larger than what loopback's socket buffers hold, so part of it waits in the gateway. */
 const LOCAL_BODY_BYTES = 16 * 1024 * 1024;
@@ -27,11 +26,8 @@ const telemetry = new RecordingTelemetry();
 
 before(async () => {
   up = await startUpstream("up");
-  // A port nothing listens on: every attempt there is refused at once (502 UF).
-  const closed = net.createServer().listen(0, "127.0.0.1");
-  await once(closed, "listening");
-  const refusedPort = (closed.address() as AddressInfo).port;
-  await new Promise((resolve) => closed.close(resolve));
+  // Every attempt there is refused at once (502 UF).
+  const refusedPort = await closedPort();
   deaf = net.createServer((socket) => {
     socket.pause();
     deafSockets.add(socket);
@@ -43,14 +39,16 @@ before(async () => {
     socket.on("error", () => {});
     // Not events.once: the gateway's cut resets the connection, and that error must not reject.
     bulkClosed.push(new Promise((resolve) => socket.on("close", () => resolve())));
-    socket.once("data", () => {
-      socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${BULK_BYTES}\r\n\r\n`);
+    socket.once("data", (head: Buffer) => {
+      const bytes = Number(head.toString("latin1").split(" ", 2)[1]!.split("/")[2]);
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${bytes}\r\n\r\n`);
       const chunk = Buffer.alloc(64 * 1024, 120);
-      let left = BULK_BYTES;
+      let left = bytes;
       const pump = (): void => {
         while (left > 0) {
-          left -= chunk.length;
-          if (!socket.write(chunk)) return void socket.once("drain", pump);
+          const piece = left < chunk.length ? chunk.subarray(0, left) : chunk;
+          left -= piece.length;
+          if (!socket.write(piece)) return void socket.once("drain", pump);
         }
       };
       pump();
@@ -59,12 +57,18 @@ before(async () => {
   bulk.listen(0, "127.0.0.1");
   await once(bulk, "listening");
   gw = await startGateway(
-    `${GATEWAY_YAML}${backendYaml("up", up.port)}${backendYaml("deaf", (deaf.address() as AddressInfo).port)}${backendYaml("refused", refusedPort)}${backendYaml("bulk", (bulk.address() as AddressInfo).port)}${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /deaf}}]
+    `${GATEWAY_YAML}${backendYaml("up", up.port)}${backendYaml("deaf", (deaf.address() as AddressInfo).port)}${backendYaml("refused", refusedPort)}${backendYaml("bulk", (bulk.address() as AddressInfo).port)}${backendYaml("single", up.port)}  connectionPool: {maxConnections: 1}
+${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /deaf}}]
       backendRefs: [${ref("deaf")}]
     - matches: [{path: {type: PathPrefix, value: /refused}}]
       backendRefs: [${ref("refused")}]
     - matches: [{path: {type: PathPrefix, value: /bulk}}]
       backendRefs: [${ref("bulk")}]
+    - matches: [{path: {type: PathPrefix, value: /single}}]
+      filters:
+        - type: URLRewrite
+          urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}
+      backendRefs: [${ref("single")}]
     - matches: [{path: {type: PathPrefix, value: /retried}}]
       retry: {attempts: 2, backoff: 1ms}
       filters:
@@ -72,7 +76,7 @@ before(async () => {
           urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /hang}}
       backendRefs: [${ref("up")}]
     - matches: [{path: {type: PathPrefix, value: /patient}}]
-      retry: {attempts: 2, codes: [503], backoff: 1ms}
+      retry: {attempts: 3, codes: [503], backoff: 1ms}
       filters:
         - type: URLRewrite
           urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /flaky}}
@@ -430,34 +434,34 @@ describe("streamIdleTimeout", () => {
 
   test("a local answer queued behind a response whose upstream is slow, not its client, is not cut", { timeout: 15_000 }, async () => {
     const client = rawClient();
-    // Two upstream attempts of 700 ms each: the connection takes nothing for 1.4 s, longer
+    // Three upstream attempts of 500 ms each: the connection takes nothing for 1.5 s, longer
     // than the 1s limit, while the client reads all along.
     client.socket.write(
-      "GET /patient/slow-twice/1/503/700 HTTP/1.1\r\nHost: idle.example\r\n\r\n" +
+      "GET /patient/slow-thrice/2/503/500 HTTP/1.1\r\nHost: idle.example\r\n\r\n" +
         "GET /local/after-patient HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n",
     );
     const answer = await client.answer;
     assert.equal(statusOf(answer), 200, answer.slice(0, 200));
     assert.ok(answer.length > LOCAL_BODY_BYTES, `both answers arrived whole (${answer.length} bytes)`);
-    const ahead = await telemetry.endOf("/patient/slow-twice/1/503/700");
+    const ahead = await telemetry.endOf("/patient/slow-thrice/2/503/500");
     assert.equal(ahead.status, 200);
-    assert.equal(ahead.attempts.length, 2);
+    assert.equal(ahead.attempts.length, 3);
     assert.equal(ahead.responseFlags, "");
     assert.equal((await telemetry.endOf("/local/after-patient")).responseFlags, "");
   });
 
   test("a proxied response queued behind one whose upstream is slow, not its client, is not cut", { timeout: 15_000 }, async () => {
     const client = rawClient();
-    // The second response backs up in the gateway while it waits its turn for 1.4 s.
+    // The second response backs up in the gateway while it waits its turn for 1.5 s.
     const size = 8 * 1024 * 1024 + 3;
     client.socket.write(
-      "GET /patient/slow-twice-2/1/503/700 HTTP/1.1\r\nHost: idle.example\r\n\r\n" +
+      "GET /patient/slow-thrice-2/2/503/500 HTTP/1.1\r\nHost: idle.example\r\n\r\n" +
         `GET /bytes/${size} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`,
     );
     const answer = await client.answer;
     assert.equal(statusOf(answer), 200, answer.slice(0, 200));
     assert.ok(answer.length > size, `both answers arrived whole (${answer.length} bytes)`);
-    assert.equal((await telemetry.endOf("/patient/slow-twice-2/1/503/700")).responseFlags, "");
+    assert.equal((await telemetry.endOf("/patient/slow-thrice-2/2/503/500")).responseFlags, "");
     const queued = await telemetry.endOf(`/bytes/${size}`);
     assert.equal(queued.responseFlags, "");
     assert.equal(queued.bytesSent, size);
@@ -466,9 +470,9 @@ describe("streamIdleTimeout", () => {
   test("pipelined gateway errors the client never reads are cut (SI) once one waits with the socket", { timeout: 60_000 }, async () => {
     const socket = await connected();
     socket.pause();
-    // Each 502 is about 250 bytes: 30,000 of them are more than the socket buffers hold, so
-    // one of them ends up holding the socket with bytes the client never takes.
-    const count = 30_000;
+    // Each 502 is about 250 bytes: 100,000 of them are far more than the socket buffers hold,
+    // so one of them ends up holding the socket with bytes the client never takes.
+    const count = 100_000;
     let requests = "";
     for (let i = 0; i < count; i++) requests += `GET /refused/${i} HTTP/1.1\r\nHost: idle.example\r\n\r\n`;
     socket.write(requests);
@@ -493,24 +497,46 @@ describe("streamIdleTimeout", () => {
     const stalled = await connected();
     stalled.pause();
     const upstreamsBefore = bulkClosed.length;
-    stalled.write(upgrade("/bulk/unread"));
-    const cut = await telemetry.endOf("/bulk/unread");
+    // Far more than the socket buffers hold, so the relay must hold the upstream back.
+    const unreadBytes = 64 * 1024 * 1024;
+    stalled.write(upgrade(`/bulk/${unreadBytes}/unread`));
+    const cut = await telemetry.endOf(`/bulk/${unreadBytes}/unread`);
     assert.equal(cut.status, 200);
     assert.equal(cut.responseFlags, "SI");
     assert.equal(cut.errorType, "timeout");
     assert.equal(cut.attempts[0]!.errorType, "timeout");
-    assert.ok(cut.bytesSent < BULK_BYTES / 2, `the gateway held back the body instead of buffering it (${cut.bytesSent} of ${BULK_BYTES} bytes)`);
+    assert.ok(cut.bytesSent < unreadBytes / 2, `the gateway held back the body instead of buffering it (${cut.bytesSent} of ${unreadBytes} bytes)`);
     await Promise.all(bulkClosed.slice(upstreamsBefore));
     stalled.destroy();
     // The control: a client that reads gets the whole body through the same paused and resumed relay.
     const reader = rawClient();
-    reader.socket.write(upgrade("/bulk/read"));
+    const readBytes = 16 * 1024 * 1024 + 5;
+    reader.socket.write(upgrade(`/bulk/${readBytes}/read`));
     const answer = await reader.answer;
     assert.equal(statusOf(answer), 200);
-    assert.equal(answer.length - (answer.indexOf("\r\n\r\n") + 4), BULK_BYTES);
-    const read = await telemetry.endOf("/bulk/read");
+    assert.equal(answer.length - (answer.indexOf("\r\n\r\n") + 4), readBytes);
+    const read = await telemetry.endOf(`/bulk/${readBytes}/read`);
     assert.equal(read.responseFlags, "");
-    assert.equal(read.bytesSent, BULK_BYTES);
+    assert.equal(read.bytesSent, readBytes);
+  });
+
+  test("a request waiting for a pooled connection gets 504 (SI) after streamIdleTimeout, while the one holding it goes on", { timeout: 15_000 }, async () => {
+    // The backend allows one connection; a stream that ticks for 2.5 s holds it.
+    const holder = rawClient();
+    holder.socket.write("GET /single/ticks-then/10/2500 HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
+    await up.waitFor("/ticks-then/10/2500");
+    const waiter = rawClient();
+    waiter.socket.write("GET /single/status/200 HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
+    const refused = await waiter.answer;
+    assert.equal(statusOf(refused), 504, refused);
+    assert.equal(jsonOf(refused).error, "upstream_timeout");
+    const waited = await telemetry.endOf("/single/status/200");
+    assert.equal(waited.responseFlags, "SI");
+    assert.equal(waited.attempts[0]!.errorType, "timeout");
+    const held = await holder.answer;
+    assert.equal(statusOf(held), 200);
+    assert.match(held, /b{10}(\r\n0\r\n\r\n)?$/, "the stream holding the connection ended whole");
+    assert.equal((await telemetry.endOf("/single/ticks-then/10/2500")).responseFlags, "");
   });
 
   test("a client that reads a local answer in bursts with pauses shorter than the limit gets all of it", async () => {
