@@ -169,7 +169,7 @@ export class ProxyCall {
     // Every connection is busy, so the request waits in the pool's queue, where undici counts
     // no timeout: without a limit, a pool held by long streams would hold this exchange (and
     // whatever is pipelined behind it) for good. The wait is upstream silence like any other.
-    if (entry.inFlight > entry.maxConnections && this.streamIdleTimeoutMs > 0) {
+    if (entry.maxConnections > 0 && entry.inFlight > entry.maxConnections && this.streamIdleTimeoutMs > 0) {
       handler.queueTimer = setTimeout(onQueueWaitTimeout, this.streamIdleTimeoutMs, handler);
     }
     entry.pool.dispatch(
@@ -189,7 +189,9 @@ export class ProxyCall {
 
   /** Ends the attempt's bookkeeping exactly once: timer, peer, end time, the telemetry hook. */
   settleAttempt(handler: AttemptHandler, errorType: string | undefined): void {
-    if (!handler.done) handler.entry.inFlight--;
+    // An attempt still in undici's queue stays counted until undici lets it go (it cannot
+    // be taken back out), so the pool's pending bound keeps holding for abandoned waiters.
+    if (!handler.done && !handler.awaitingPool) handler.entry.inFlight--;
     handler.done = true;
     if (handler.timer !== undefined) {
       clearTimeout(handler.timer);
@@ -500,6 +502,8 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
   timer: NodeJS.Timeout | undefined = undefined;
   /** Runs while the request waits in the pool's queue for a connection. */
   queueTimer: NodeJS.Timeout | undefined = undefined;
+  /** undici holds the request and has not started it on a connection, nor given it up. */
+  awaitingPool = true;
   /** Runs while the request body is being forwarded; every chunk sent or received restarts it. */
   bodyIdleTimer: NodeJS.Timeout | undefined = undefined;
   done = false;
@@ -528,6 +532,7 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
+    this.leavePool();
     this.stopQueueTimer();
     if (this.cancelled) {
       controller.abort(this.cancelReason ?? clientGone);
@@ -549,6 +554,13 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
     this.stopBodyIdleTimer();
     const exchange = this.call.exchange;
     if (this.call.hasBody && exchange.requestEndPerfMs === 0) exchange.requestEndPerfMs = performance.now();
+  }
+
+  /** undici started the request or gave it up: an attempt settled while queued stops counting now. */
+  leavePool(): void {
+    if (!this.awaitingPool) return;
+    this.awaitingPool = false;
+    if (this.done) this.entry.inFlight--;
   }
 
   stopQueueTimer(): void {
@@ -579,6 +591,7 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    this.leavePool();
     if (this.done) return;
     this.call.onAttemptFailure(this, err, false);
   }

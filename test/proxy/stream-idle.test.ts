@@ -57,7 +57,7 @@ before(async () => {
   bulk.listen(0, "127.0.0.1");
   await once(bulk, "listening");
   gw = await startGateway(
-    `${GATEWAY_YAML}${backendYaml("up", up.port)}${backendYaml("deaf", (deaf.address() as AddressInfo).port)}${backendYaml("refused", refusedPort)}${backendYaml("bulk", (bulk.address() as AddressInfo).port)}${backendYaml("single", up.port)}  connectionPool: {maxConnections: 1}
+    `${GATEWAY_YAML}${backendYaml("up", up.port)}${backendYaml("deaf", (deaf.address() as AddressInfo).port)}${backendYaml("refused", refusedPort)}${backendYaml("bulk", (bulk.address() as AddressInfo).port)}${backendYaml("single", up.port)}  connectionPool: {maxConnections: 1, maxPendingRequests: 1}
 ${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /deaf}}]
       backendRefs: [${ref("deaf")}]
     - matches: [{path: {type: PathPrefix, value: /refused}}]
@@ -526,17 +526,29 @@ describe("streamIdleTimeout", () => {
     holder.socket.write("GET /single/ticks-then/10/2500 HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
     await up.waitFor("/ticks-then/10/2500");
     const waiter = rawClient();
-    waiter.socket.write("GET /single/status/200 HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
+    waiter.socket.write("GET /single/status/201 HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
     const refused = await waiter.answer;
     assert.equal(statusOf(refused), 504, refused);
     assert.equal(jsonOf(refused).error, "upstream_timeout");
-    const waited = await telemetry.endOf("/single/status/200");
+    const waited = await telemetry.endOf("/single/status/201");
     assert.equal(waited.responseFlags, "SI");
     assert.equal(waited.attempts[0]!.errorType, "timeout");
+    // undici cannot take the abandoned request back out of its queue, so it still counts
+    // against maxPendingRequests (1): the next request is refused at once.
+    const overflow = rawClient();
+    overflow.socket.write("GET /single/status/202 HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
+    const overflowAnswer = await overflow.answer;
+    assert.equal(statusOf(overflowAnswer), 503, overflowAnswer);
+    assert.equal(jsonOf(overflowAnswer).error, "upstream_overflow");
     const held = await holder.answer;
     assert.equal(statusOf(held), 200);
     assert.match(held, /b{10}(\r\n0\r\n\r\n)?$/, "the stream holding the connection ended whole");
     assert.equal((await telemetry.endOf("/single/ticks-then/10/2500")).responseFlags, "");
+    // Once the connection frees, the abandoned request is dropped unsent and the pool serves again.
+    const after = rawClient();
+    after.socket.write("GET /single/status/203 HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
+    assert.equal(statusOf(await after.answer), 203);
+    assert.equal(up.requests.filter((r) => r.url === "/status/201").length, 0, "the upstream never got the abandoned request");
   });
 
   test("a client that reads a local answer in bursts with pauses shorter than the limit gets all of it", async () => {
