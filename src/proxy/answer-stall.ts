@@ -44,7 +44,7 @@ export function cutForStall(socket: Socket): boolean {
  * ran out ended with it, and ends as a stream idle timeout, not a client abort.
  */
 export function endedByStalledConnection(exchange: Exchange): boolean {
-  if (!stalledConnections.has(exchange.req.socket)) return false;
+  if (!cutForStall(exchange.req.socket)) return false;
   addFlag(exchange, Flag.streamIdleTimeout);
   exchange.errorType ??= ErrorType.timeout;
   return true;

@@ -56,7 +56,8 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   into.peerPort = socket.remotePort ?? 0;
 
   let url = req.url ?? "/";
-  let host = headers.host;
+  const receivedHost = headers.host;
+  let host = receivedHost;
   let badHost = host !== undefined && !isValidAuthority(host, false);
   if (url.charCodeAt(0) !== 47 && url !== "*") {
     // absolute-form (`GET http://host/path`): the authority in the target wins over Host.
@@ -86,8 +87,7 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   // report, even from a Host header that is refused for carrying it. Telemetry that reads the
   // received headers (captured `host`, header attributes) sees the Host without it too.
   if (badHost && host !== undefined) host = withoutUserinfo(host);
-  const received = headers.host;
-  if (received !== undefined && received.indexOf("@") >= 0) headers.host = withoutUserinfo(received);
+  if (receivedHost !== undefined && receivedHost.indexOf("@") >= 0) headers.host = withoutUserinfo(receivedHost);
   into.target = url;
   const q = url.indexOf("?");
   const path = q < 0 ? url : url.slice(0, q);
