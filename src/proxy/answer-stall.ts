@@ -1,30 +1,13 @@
-// The stream idle limit on what the client takes: progress on a connection, the cut of a
-// connection that took nothing for streamIdleTimeout, and that limit for the gateway's own
-// answers (errors, redirects, DirectResponse). node puts no limit on a response being
+// The stream idle limit for the gateway's own answers (errors, redirects, DirectResponse),
+// and the mark of a connection cut for taking nothing. node puts no limit on a response being
 // written, so a client that never reads a DirectResponse larger than the socket buffers
 // would hold the connection for good. Proxied responses get the limit in ProxyCall.
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Exchange } from "./exchange.ts";
 import { ErrorType, Flag, addFlag } from "./errors.ts";
-import { type MarkedResponse, kCutByProxy, kStallTimer } from "./marks.ts";
-
-/** node's stream handle: libuv's count of bytes it holds because the kernel has not taken them yet. */
-interface QueueingHandle {
-  readonly writeQueueSize?: number;
-}
-
-/**
- * A count that moves whenever the kernel takes bytes from `socket`. Writes that completed
- * alone would miss progress inside one large write (a DirectResponse body is one write of
- * its whole size); libuv's queue shrinks as the kernel takes such a write piece by piece,
- * which is also how node's own socket timeout tells a slow write from a stuck one.
- */
-export function bytesTakenBy(socket: Socket): number {
-  const handle = (socket as unknown as { _handle: QueueingHandle | null })._handle;
-  const queued = handle?.writeQueueSize ?? 0;
-  return socket.bytesWritten - socket.writableLength - queued;
-}
+import { type MarkedResponse, kCutByProxy, kStallWatch } from "./marks.ts";
+import { StallWatch, type StallSubject } from "./stall-watch.ts";
 
 const stalledConnections = new WeakSet<Socket>();
 
@@ -60,7 +43,9 @@ export function watchAnswerStall(exchange: Exchange): void {
   if (answerTaken(res)) return;
   const idleMs = exchange.listener.settings.streamIdleTimeoutMs;
   if (idleMs <= 0) return;
-  res[kStallTimer] = setTimeout(onAnswerStalled, idleMs, exchange, idleMs, bytesTakenBy(exchange.req.socket));
+  const watch = new StallWatch(exchange.req.socket, idleMs, new AnswerStall(exchange));
+  res[kStallWatch] = watch;
+  watch.watch();
 }
 
 /**
@@ -72,31 +57,37 @@ export function answerTaken(res: ServerResponse): boolean {
 }
 
 export function clearAnswerStall(res: MarkedResponse): void {
-  const timer = res[kStallTimer];
-  if (timer === undefined) return;
-  clearTimeout(timer);
-  res[kStallTimer] = undefined;
+  const watch = res[kStallWatch];
+  if (watch === undefined) return;
+  watch.stop();
+  res[kStallWatch] = undefined;
 }
 
-/**
- * Progress on the connection, not this answer's own, is what counts, as for proxied
- * responses. An answer pipelined behind another is not judged until it has the socket: the
- * response ahead may be waiting for its upstream, not for the client, and has a limit of its
- * own.
- */
-function onAnswerStalled(exchange: Exchange, idleMs: number, takenAtWatch: number): void {
-  const res = exchange.res as MarkedResponse;
-  res[kStallTimer] = undefined;
-  const socket = exchange.req.socket;
-  if (res.writableFinished || res.destroyed || socket.destroyed) return;
-  const taken = bytesTakenBy(socket);
-  if (taken !== takenAtWatch || res.socket === null) {
-    res[kStallTimer] = setTimeout(onAnswerStalled, idleMs, exchange, idleMs, taken);
-    return;
+/** An ended answer the client has not taken yet. */
+class AnswerStall implements StallSubject {
+  readonly exchange: Exchange;
+
+  constructor(exchange: Exchange) {
+    this.exchange = exchange;
   }
-  addFlag(exchange, Flag.streamIdleTimeout);
-  exchange.errorType = ErrorType.timeout;
-  res[kCutByProxy] = true;
-  res.destroy();
-  cutStalledConnection(socket);
+
+  stallWaitOver(): boolean {
+    const res = this.exchange.res;
+    return res.writableFinished || res.destroyed;
+  }
+
+  stallDeferred(): boolean {
+    return this.exchange.res.socket === null;
+  }
+
+  cutStalled(): void {
+    const exchange = this.exchange;
+    const res = exchange.res as MarkedResponse;
+    res[kStallWatch] = undefined;
+    addFlag(exchange, Flag.streamIdleTimeout);
+    exchange.errorType = ErrorType.timeout;
+    res[kCutByProxy] = true;
+    res.destroy();
+    cutStalledConnection(exchange.req.socket);
+  }
 }

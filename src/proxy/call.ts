@@ -9,7 +9,7 @@ import type { RetryModel } from "../config/model.ts";
 import type { CompiledBackend } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
-import { answerTaken, bytesTakenBy, cutForStall, cutStalledConnection } from "./answer-stall.ts";
+import { answerTaken, cutForStall, cutStalledConnection } from "./answer-stall.ts";
 import { ErrorType, Flag, addFlag, sendError } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
 import { AttemptTimeoutError, type Failure, Failures, PoolWaitError, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
@@ -20,6 +20,7 @@ import { DEFAULT_MAX_PENDING_REQUESTS, type LocalAwareHandler, type PoolEntry, t
 import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent } from "./retry.ts";
 import { expectsContinue } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
+import { StallWatch, type StallSubject } from "./stall-watch.ts";
 import { type MarkedResponse, kCall } from "./marks.ts";
 
 /** The ServerResponse carries its call so shared listeners (drain, close) can find it. */
@@ -52,7 +53,7 @@ const upstreamIdle = new UpstreamIdleError("the upstream stopped reading the req
 const noConnectionFree = new PoolWaitError("no connection to the upstream came free within streamIdleTimeout");
 const unsupportedTransferCoding = new UnsupportedTransferCodingError("the upstream response uses a transfer coding other than chunked");
 
-export class ProxyCall {
+export class ProxyCall implements StallSubject {
   readonly ctx: CallContext;
   readonly exchange: Exchange;
   readonly req: IncomingMessage;
@@ -86,9 +87,7 @@ export class ProxyCall {
   /** The client has response bytes it has not taken: the upstream is paused, or the response ended unflushed. */
   waitingForClient = false;
   /** Runs from the latest time the client backed up; a drain in between makes its firing moot. */
-  clientStallTimer: NodeJS.Timeout | undefined = undefined;
-  /** bytesTakenBy(clientSocket) when the stall timer last started. */
-  clientTakenAtWatch = 0;
+  clientStall: StallWatch | undefined = undefined;
 
   constructor(
     ctx: CallContext,
@@ -413,9 +412,8 @@ export class ProxyCall {
     this.waitingForClient = true;
     const idleMs = this.streamIdleTimeoutMs;
     if (idleMs <= 0) return;
-    this.clientTakenAtWatch = bytesTakenBy(this.clientSocket);
-    if (this.clientStallTimer === undefined) this.clientStallTimer = setTimeout(onClientStalled, idleMs, this);
-    else this.clientStallTimer.refresh();
+    this.clientStall ??= new StallWatch(this.clientSocket, idleMs, this);
+    this.clientStall.watch();
   }
 
   /** The client's socket drained: the upstream may send again. */
@@ -424,22 +422,20 @@ export class ProxyCall {
     this.handler?.controller?.resume();
   }
 
+  stallWaitOver(): boolean {
+    return !this.waitingForClient || this.closed || this.res.writableFinished;
+  }
+
+  stallDeferred(): boolean {
+    return this.res.socket === null;
+  }
+
   /**
-   * The client's connection took no byte for streamIdleTimeout. Envoy's stream idle
-   * timeout: cut the client (flag SI) and give the pooled upstream connection back, which a
-   * client that never reads would hold for good. Progress on the connection, not a drain, is
-   * what counts: a client that reads slower than the gateway's buffer empties is still
-   * reading, and a pipelined response queued behind another waits for the client to take
-   * that one first.
+   * The client's connection took no byte for streamIdleTimeout: cut the client (flag SI) and
+   * give the pooled upstream connection back, which a client that never reads would hold
+   * for good.
    */
-  onClientStalled(): void {
-    if (this.closed || this.clientSocket.destroyed || this.res.writableFinished) return;
-    // Queued behind another response, it is not judged: that one may be waiting for its
-    // upstream, not the client, and has a limit of its own.
-    if (bytesTakenBy(this.clientSocket) !== this.clientTakenAtWatch || this.res.socket === null) {
-      this.watchClient();
-      return;
-    }
+  cutStalled(): void {
     const handler = this.handler;
     if (handler !== undefined && !handler.done) {
       this.settleAttempt(handler, ErrorType.timeout);
@@ -480,10 +476,7 @@ export class ProxyCall {
       clearTimeout(this.backoffTimer);
       this.backoffTimer = undefined;
     }
-    if (this.clientStallTimer !== undefined) {
-      clearTimeout(this.clientStallTimer);
-      this.clientStallTimer = undefined;
-    }
+    this.clientStall?.stop();
     const handler = this.handler;
     if (handler !== undefined && !handler.done) {
       // Pipelined on a connection cut for taking nothing: the attempt ends with that timeout.
@@ -618,12 +611,6 @@ function onQueueWaitTimeout(handler: AttemptHandler): void {
 
 function destroySocket(socket: Socket): void {
   socket.destroy();
-}
-
-function onClientStalled(call: ProxyCall): void {
-  call.clientStallTimer = undefined;
-  if (!call.waitingForClient) return;
-  call.onClientStalled();
 }
 
 function onRequestTimeout(call: ProxyCall): void {

@@ -8,7 +8,6 @@ import type { Dispatcher } from "undici";
 import type { CompiledBackend, CompiledMatch } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
-import { bytesTakenBy } from "./answer-stall.ts";
 import type { CallContext } from "./call.ts";
 import { ErrorType, Flag, addFlag, rawErrorResponse } from "./errors.ts";
 import { Exchange, UpstreamAttempt } from "./exchange.ts";
@@ -21,6 +20,7 @@ import { http } from "./node-http.ts";
 import type { PoolEntry } from "./pools.ts";
 import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
+import { StallWatch, type StallSubject } from "./stall-watch.ts";
 import { chooseBackend, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
 const kTunnel = Symbol("tollgate.tunnel");
@@ -83,7 +83,7 @@ function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
-class Tunnel implements Dispatcher.DispatchHandler {
+class Tunnel implements Dispatcher.DispatchHandler, StallSubject {
   readonly ctx: CallContext;
   readonly exchange: Exchange;
   readonly client: TunnelSocket;
@@ -101,9 +101,7 @@ class Tunnel implements Dispatcher.DispatchHandler {
   attemptDone = false;
   ended = false;
   /** A relayed non-101 answer backed up on the client: the stream idle limit runs. */
-  stallTimer: NodeJS.Timeout | undefined = undefined;
-  /** bytesTakenBy(client) when the stall timer last started. */
-  takenAtWatch = 0;
+  stall: StallWatch | undefined = undefined;
   drainListening = false;
 
   constructor(ctx: CallContext, exchange: Exchange, client: TunnelSocket, head: Buffer) {
@@ -281,24 +279,24 @@ class Tunnel implements Dispatcher.DispatchHandler {
   watchClient(): void {
     const idleMs = this.exchange.listener.settings.streamIdleTimeoutMs;
     if (idleMs <= 0) return;
-    this.takenAtWatch = bytesTakenBy(this.client as Duplex as Socket);
-    if (this.stallTimer === undefined) this.stallTimer = setTimeout(onTunnelClientStalled, idleMs, this);
-    else this.stallTimer.refresh();
+    this.stall ??= new StallWatch(this.client as Duplex as Socket, idleMs, this);
+    this.stall.watch();
   }
 
-  onClientStalled(): void {
-    this.stallTimer = undefined;
-    const client = this.client;
-    if (this.ended || client.destroyed || client.writableLength === 0) return;
-    if (bytesTakenBy(client as Duplex as Socket) !== this.takenAtWatch) {
-      this.watchClient();
-      return;
-    }
+  stallWaitOver(): boolean {
+    return this.ended || this.client.writableLength === 0;
+  }
+
+  stallDeferred(): boolean {
+    return false;
+  }
+
+  cutStalled(): void {
     addFlag(this.exchange, Flag.streamIdleTimeout);
     this.exchange.errorType = ErrorType.timeout;
     this.settleAttempt(ErrorType.timeout);
     this.controller?.abort(clientStalled);
-    client.destroy();
+    this.client.destroy();
   }
 
   onResponseEnd(): void {
@@ -333,10 +331,7 @@ class Tunnel implements Dispatcher.DispatchHandler {
   finish(): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.stallTimer !== undefined) {
-      clearTimeout(this.stallTimer);
-      this.stallTimer = undefined;
-    }
+    this.stall?.stop();
     const exchange = this.exchange;
     const client = this.client as unknown as { bytesRead?: number; bytesWritten?: number };
     if (this.upstream !== undefined) {
@@ -391,10 +386,6 @@ function onClientClose(this: TunnelSocket): void {
 
 function onClientDrain(this: TunnelSocket): void {
   this[kTunnel]?.controller?.resume();
-}
-
-function onTunnelClientStalled(tunnel: Tunnel): void {
-  tunnel.onClientStalled();
 }
 
 function onUpstreamClose(this: TunnelSocket): void {
