@@ -20,7 +20,7 @@ import { http } from "./node-http.ts";
 import type { PoolEntry } from "./pools.ts";
 import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
-import { StallWatch, type StallSubject } from "./stall-watch.ts";
+import { StallWatch, type StallSubject, bytesMovedBy } from "./stall-watch.ts";
 import { chooseBackend, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
 const kTunnel = Symbol("tollgate.tunnel");
@@ -100,7 +100,10 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject {
   responding = false;
   attemptDone = false;
   ended = false;
-  /** A relayed non-101 answer backed up on the client: the stream idle limit runs. */
+  /**
+   * The stream idle limit: on a relayed non-101 answer once it backs up on the client, and on
+   * the open tunnel from the 101 on.
+   */
   stall: StallWatch | undefined = undefined;
   drainListening = false;
 
@@ -241,6 +244,13 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject {
     client.pipe(upstream);
     upstream.pipe(client);
     client.resume();
+    // As Envoy's stream idle timeout on upgraded streams: a tunnel that moves no byte either
+    // way for the limit is closed, so a peer gone without a FIN does not hold two sockets.
+    const idleMs = exchange.listener.settings.streamIdleTimeoutMs;
+    if (idleMs > 0) {
+      this.stall = new StallWatch(client as Duplex as Socket, idleMs, this, bytesMovedBy);
+      this.stall.watch();
+    }
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusText?: string): void {
@@ -284,7 +294,8 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject {
   }
 
   stallWaitOver(): boolean {
-    return this.ended || this.client.writableLength === 0;
+    // A relayed answer is waited on only while it backs up; an open tunnel until it closes.
+    return this.ended || (this.upstream === undefined && this.client.writableLength === 0);
   }
 
   stallDeferred(): boolean {
@@ -293,9 +304,13 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject {
 
   cutStalled(): void {
     addFlag(this.exchange, Flag.streamIdleTimeout);
-    this.exchange.errorType = ErrorType.timeout;
-    this.settleAttempt(ErrorType.timeout);
-    this.controller?.abort(clientStalled);
+    if (this.upstream === undefined) {
+      this.exchange.errorType = ErrorType.timeout;
+      this.settleAttempt(ErrorType.timeout);
+      this.controller?.abort(clientStalled);
+    }
+    // An idle tunnel is no failure: the upgrade succeeded, and closing quiet sessions is the
+    // limit's job. The close listener reports it.
     this.client.destroy();
   }
 

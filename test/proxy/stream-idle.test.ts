@@ -520,6 +520,36 @@ describe("streamIdleTimeout", () => {
     assert.equal(read.bytesSent, readBytes);
   });
 
+  test("an open WebSocket tunnel lives while messages flow, and is closed (SI, no error) once it moves no byte for streamIdleTimeout", { timeout: 20_000 }, async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/socket/quiet`);
+    const received: string[] = [];
+    ws.addEventListener("message", (event) => received.push(String(event.data)));
+    const closed = new Promise<number>((resolve) => ws.addEventListener("close", (event) => resolve(event.code)));
+    await new Promise<void>((resolve, reject) => {
+      ws.addEventListener("open", () => resolve());
+      ws.addEventListener("error", () => reject(new Error("WebSocket failed to open")));
+    });
+    // 2.5 times the limit of traffic, with gaps well under it.
+    for (let i = 0; i < 10; i++) {
+      ws.send(`tick ${i}`);
+      await sleep(250);
+    }
+    assert.equal(ws.readyState, WebSocket.OPEN, "a tunnel that keeps moving is not cut");
+    const quietSince = performance.now();
+    // 1006: the connection ended without a close frame, which is the gateway's cut.
+    assert.equal(await closed, 1006);
+    const quietMs = performance.now() - quietSince;
+    assert.ok(quietMs >= 900, `closed only after the limit of silence (${quietMs.toFixed(0)} ms)`);
+    assert.deepEqual(received.slice(1), Array.from({ length: 10 }, (_, i) => `echo: tick ${i}`));
+    const tunnel = await telemetry.endOf("/socket/quiet");
+    assert.equal(tunnel.status, 101);
+    assert.equal(tunnel.responseFlags, "SI");
+    assert.equal(tunnel.errorType, undefined, "closing an idle upgraded stream is the limit's job, not a failure");
+    assert.equal(tunnel.attempts.length, 1);
+    assert.equal(tunnel.attempts[0]!.errorType, undefined);
+    assert.ok(tunnel.bytesReceived > 0 && tunnel.bytesSent > 0, `the tunnel's bytes are counted (${tunnel.bytesReceived} in, ${tunnel.bytesSent} out)`);
+  });
+
   test("a request waiting for a pooled connection gets 504 (SI) after streamIdleTimeout, while the one holding it goes on", { timeout: 15_000 }, async () => {
     // The backend allows one connection; a stream that ticks for 2.5 s holds it.
     const holder = rawClient();
