@@ -12,7 +12,7 @@ import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { answerTaken, cutForStall, cutStalledConnection } from "./answer-stall.ts";
 import { ErrorType, Flag, addFlag, sendError } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
-import { AttemptTimeoutError, type Failure, Failures, PoolWaitError, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
+import { AttemptTimeoutError, BodyOnNoContentError, type Failure, Failures, PoolWaitError, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
 import { forwardedResponseHeaders, isChunkedAlone, stripResponseHopByHop } from "./headers.ts";
@@ -52,6 +52,7 @@ const clientStalled = new ClientStalledError("the client's connection took no re
 const upstreamIdle = new UpstreamIdleError("the upstream stopped reading the request body");
 const noConnectionFree = new PoolWaitError("no connection to the upstream came free within streamIdleTimeout");
 const unsupportedTransferCoding = new UnsupportedTransferCodingError("the upstream response uses a transfer coding other than chunked");
+const bodyOnNoContent = new BodyOnNoContentError("the upstream's 204 declares a body");
 
 export class ProxyCall implements StallSubject {
   readonly ctx: CallContext;
@@ -209,6 +210,13 @@ export class ProxyCall implements StallSubject {
     const attempt = handler.attempt;
     attempt.status = status;
     const transferEncoding = headers["transfer-encoding"];
+    if (status === 204 && (transferEncoding !== undefined || framesBody(headers["content-length"]))) {
+      // RFC 9112 §6.1-6.2: a 204 carries neither. Whatever the upstream sends after the head
+      // is then the start of a next response that was never asked for; Envoy refuses such a
+      // 204 as a protocol error, and cancelling drops the connection with those bytes.
+      this.onAttemptFailure(handler, bodyOnNoContent, true);
+      return;
+    }
     if (transferEncoding !== undefined && !isChunkedAlone(transferEncoding) && status !== 304 && this.exchange.method !== "HEAD") {
       // undici removes the chunking only: a gzip-coded body would reach the client undeclared.
       // A HEAD or 304 answer has no body; its coding only says what a GET would get (RFC 9112 §6.1).
@@ -607,6 +615,10 @@ function onQueueWaitTimeout(handler: AttemptHandler): void {
   handler.queueTimer = undefined;
   if (handler.done || handler.controller !== undefined) return;
   handler.call.onAttemptFailure(handler, noConnectionFree, true);
+}
+
+function framesBody(contentLength: string | string[] | undefined): boolean {
+  return contentLength !== undefined && contentLength !== "0";
 }
 
 function destroySocket(socket: Socket): void {

@@ -81,6 +81,14 @@ export class UnsupportedTransferCodingError extends Error {
   override name = "UnsupportedTransferCodingError";
 }
 
+/**
+ * Raised by the proxy when a 204's head frames a body (Transfer-Encoding, or a Content-Length
+ * other than 0): the bytes after the head would be read as the next response.
+ */
+export class BodyOnNoContentError extends Error {
+  override name = "BodyOnNoContentError";
+}
+
 /** Raised when an upload stalls because the upstream stopped reading it (not the client). */
 export class UpstreamIdleError extends Error {
   override name = "UpstreamIdleError";
@@ -99,6 +107,7 @@ export class AttemptTimeoutError extends Error {
 export function classifyUpstreamError(err: Error | null | undefined): Failure {
   if (err instanceof AttemptTimeoutError) return Failures.attemptTimeout;
   if (err instanceof UnsupportedTransferCodingError) return Failures.transferCoding;
+  if (err instanceof BodyOnNoContentError) return Failures.protocol;
   if (err instanceof UpstreamIdleError) return Failures.upstreamIdle;
   if (err instanceof PoolWaitError) return Failures.poolWait;
   const code = (err as { code?: unknown } | null | undefined)?.code;

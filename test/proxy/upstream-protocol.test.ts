@@ -21,6 +21,10 @@ const ANSWERS: Record<string, string | null> = {
   // RFC 9112 §6.1: a HEAD or 304 response may name the coding a GET would get; it has no body.
   "/head-gzip": "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nX-Kept: yes\r\n\r\n",
   "/not-modified-gzip": "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: gzip, chunked\r\nETag: \"v1\"\r\n\r\n",
+  // RFC 9112 §6.1-6.2: a 204 has no body, so it may name neither a coding nor a length above 0.
+  "/no-content-chunked": "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+  "/no-content-length": "HTTP/1.1 204 No Content\r\nContent-Length: 2\r\n\r\nok",
+  "/no-content-zero": "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX-Kept: yes\r\n\r\n",
   "/chunked-upper": "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked \r\n\r\n2\r\nok\r\n0\r\n\r\n",
   "/headers-40k": `HTTP/1.1 200 OK\r\n${bigHeader(40 * 1024)}Content-Length: 2\r\n\r\nok`,
   "/headers-70k": `HTTP/1.1 200 OK\r\n${bigHeader(70 * 1024)}Content-Length: 2\r\n\r\nok`,
@@ -97,6 +101,18 @@ describe("upstream answers the gateway cannot forward", () => {
     const plain = await ask(gw.port, { path: "/chunked-upper" });
     assert.equal(plain.status, 200, "chunked alone, in any case and with spaces, is forwarded");
     assert.equal(plain.body.toString(), "ok");
+  });
+
+  test("a 204 that frames a body (Transfer-Encoding, or a Content-Length above 0) is 502 UPE, as in Envoy; one with Content-Length 0 is forwarded", async () => {
+    await expectProtocolError("/no-content-chunked");
+    await expectProtocolError("/no-content-length");
+    const empty = await ask(gw.port, { path: "/no-content-zero" });
+    assert.equal(empty.status, 204);
+    assert.equal(empty.headers["x-kept"], "yes");
+    assert.equal(empty.body.length, 0);
+    const exchange = await telemetry.endOf("/no-content-zero");
+    assert.equal(exchange.responseFlags, "");
+    assert.equal(exchange.errorType, undefined);
   });
 
   test("a HEAD or 304 response naming a transfer coding carries no body, so it is forwarded", async () => {
