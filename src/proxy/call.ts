@@ -16,7 +16,7 @@ import { AttemptTimeoutError, BodyOnNoContentError, type Failure, Failures, Pool
 import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
 import { forwardedResponseHeaders, isChunkedAlone, stripResponseHopByHop } from "./headers.ts";
-import { DEFAULT_MAX_PENDING_REQUESTS, type LocalAwareHandler, type PoolEntry, type UpstreamLocal, type UpstreamPools } from "./pools.ts";
+import { DEFAULT_MAX_PENDING_REQUESTS, type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, type UpstreamPools } from "./pools.ts";
 import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent } from "./retry.ts";
 import { expectsContinue } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
@@ -162,17 +162,23 @@ export class ProxyCall implements StallSubject {
     this.ctx.telemetry.attemptStart(this.exchange, attempt, this.headers);
     const handler = new AttemptHandler(this, attempt, entry);
     this.handler = handler;
-    entry.inFlight++;
     if (this.attemptTimeoutMs !== undefined && this.attemptTimeoutMs > 0) {
       handler.timer = setTimeout(onAttemptTimeout, this.attemptTimeoutMs, handler);
     }
-    // Every connection is busy, so the request waits in the pool's queue, where undici counts
-    // no timeout: without a limit, a pool held by long streams would hold this exchange (and
-    // whatever is pipelined behind it) for good. The wait is upstream silence like any other.
-    if (entry.maxConnections > 0 && entry.inFlight > entry.maxConnections && this.streamIdleTimeoutMs > 0) {
-      handler.queueTimer = setTimeout(onQueueWaitTimeout, this.streamIdleTimeoutMs, handler);
+    if (entry.takeSlot(handler)) {
+      this.dispatchAttempt(handler);
+      return;
     }
-    entry.pool.dispatch(
+    // Every connection is busy, so the request waits in the entry's queue: without a limit, a
+    // pool held by long streams would hold this exchange (and whatever is pipelined behind it)
+    // for good. The wait is upstream silence like any other.
+    if (this.streamIdleTimeoutMs > 0) handler.queueTimer = setTimeout(onQueueWaitTimeout, this.streamIdleTimeoutMs, handler);
+  }
+
+  /** The attempt holds a connection slot: hand it to undici. */
+  dispatchAttempt(handler: AttemptHandler): void {
+    handler.holdsSlot = true;
+    handler.entry.pool.dispatch(
       {
         path: this.upstreamPath,
         method: this.method as Dispatcher.HttpMethod,
@@ -189,9 +195,9 @@ export class ProxyCall implements StallSubject {
 
   /** Ends the attempt's bookkeeping exactly once: timer, peer, end time, the telemetry hook. */
   settleAttempt(handler: AttemptHandler, errorType: string | undefined): void {
-    // An attempt still in undici's queue stays counted until undici lets it go (it cannot
-    // be taken back out), so the pool's pending bound keeps holding for abandoned waiters.
-    if (!handler.done && !handler.awaitingPool) handler.entry.inFlight--;
+    // Given up while it waits for a connection: it leaves the queue now. One that holds a slot
+    // keeps it until undici lets the request go.
+    if (handler.queued) handler.entry.leaveQueue(handler);
     handler.done = true;
     if (handler.timer !== undefined) {
       clearTimeout(handler.timer);
@@ -217,6 +223,8 @@ export class ProxyCall implements StallSubject {
       this.onAttemptFailure(handler, bodyOnNoContent, true);
       return;
     }
+    // A 204 must not carry Content-Length at all (RFC 9110 §8.6); Envoy drops a `0` as well.
+    if (status === 204 && headers["content-length"] !== undefined) delete headers["content-length"];
     if (transferEncoding !== undefined && !isChunkedAlone(transferEncoding) && status !== 304 && this.exchange.method !== "HEAD") {
       // undici removes the chunking only: a gzip-coded body would reach the client undeclared.
       // A HEAD or 304 answer has no body; its coding only says what a GET would get (RFC 9112 §6.1).
@@ -495,16 +503,19 @@ export class ProxyCall implements StallSubject {
 }
 
 /** The undici handler of one attempt; callbacks after the attempt settled are ignored. */
-export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHandler {
+export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHandler, PoolWaiter {
   readonly call: ProxyCall;
   readonly attempt: UpstreamAttempt;
   readonly entry: PoolEntry;
   controller: Dispatcher.DispatchController | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
-  /** Runs while the request waits in the pool's queue for a connection. */
+  /** Runs while the request waits in the entry's queue for a connection. */
   queueTimer: NodeJS.Timeout | undefined = undefined;
-  /** undici holds the request and has not started it on a connection, nor given it up. */
-  awaitingPool = true;
+  nextWaiter: PoolWaiter | undefined = undefined;
+  previousWaiter: PoolWaiter | undefined = undefined;
+  queued = false;
+  /** Dispatched to undici, which has not let it go yet: one of the entry's connection slots is this attempt's. */
+  holdsSlot = false;
   /** Runs while the request body is being forwarded; every chunk sent or received restarts it. */
   bodyIdleTimer: NodeJS.Timeout | undefined = undefined;
   done = false;
@@ -533,8 +544,6 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    this.leavePool();
-    this.stopQueueTimer();
     if (this.cancelled) {
       controller.abort(this.cancelReason ?? clientGone);
       return;
@@ -557,11 +566,17 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
     if (this.call.hasBody && exchange.requestEndPerfMs === 0) exchange.requestEndPerfMs = performance.now();
   }
 
-  /** undici started the request or gave it up: an attempt settled while queued stops counting now. */
-  leavePool(): void {
-    if (!this.awaitingPool) return;
-    this.awaitingPool = false;
-    if (this.done) this.entry.inFlight--;
+  /** Its turn in the entry's queue came: the attempt is still live, since a settled one leaves the queue. */
+  slotGranted(): void {
+    this.stopQueueTimer();
+    this.call.dispatchAttempt(this);
+  }
+
+  /** undici let the request go: the slot passes on, exactly once. */
+  releaseSlot(): void {
+    if (!this.holdsSlot) return;
+    this.holdsSlot = false;
+    this.entry.releaseSlot();
   }
 
   stopQueueTimer(): void {
@@ -587,12 +602,13 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
   }
 
   onResponseEnd(): void {
+    this.releaseSlot();
     if (this.done) return;
     this.call.onResponseEnd(this);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
-    this.leavePool();
+    this.releaseSlot();
     if (this.done) return;
     this.call.onAttemptFailure(this, err, false);
   }
@@ -613,7 +629,7 @@ function onBodyIdle(handler: AttemptHandler): void {
 /** No connection of the pool came free within streamIdleTimeout: 504 upstream_timeout (SI), as for a silent upstream. */
 function onQueueWaitTimeout(handler: AttemptHandler): void {
   handler.queueTimer = undefined;
-  if (handler.done || handler.controller !== undefined) return;
+  if (handler.done || !handler.queued) return;
   handler.call.onAttemptFailure(handler, noConnectionFree, true);
 }
 

@@ -4,9 +4,11 @@
 //
 // Each pool opens at most `maxConnections` connections to its endpoint (a Backend's
 // `spec.connectionPool.maxConnections`, else DEFAULT_MAX_CONNECTIONS); requests beyond that wait
-// in the pool's queue for the next free connection, like Envoy's pending requests under its
-// max_connections circuit breaker, up to `maxPendingRequests` (ProxyCall refuses the next
-// one with 503 upstream_overflow, counting with PoolEntry.inFlight). Without a connection
+// in the entry's own queue for the next free connection, like Envoy's pending requests under
+// its max_connections circuit breaker, up to `maxPendingRequests` (ProxyCall refuses the next
+// one with 503 upstream_overflow, counting with PoolEntry.inFlight). The queue is the gateway's,
+// not undici's: a request given up while it waits leaves at once, where undici would keep it
+// until a connection came free and then close that healthy connection to abort it. Without a connection
 // bound, N busy clients open N upstream connections: each costs the gateway an undici
 // Client, a socket and its buffers, and the upstream a worker slot, and the Pool scans every
 // client per dispatch.
@@ -54,15 +56,37 @@ export interface LocalAwareHandler {
   upstreamLocal: UpstreamLocal | undefined;
 }
 
-/** A pool plus the address its last connection reached, for `network.peer.*`. */
+/** A request that waits in a PoolEntry's queue for a connection slot. */
+export interface PoolWaiter {
+  /** A slot is the waiter's now: it dispatches to the pool. */
+  slotGranted(): void;
+  /** The queue's links, so a waiter given up leaves it at once; only PoolEntry touches them. */
+  nextWaiter: PoolWaiter | undefined;
+  previousWaiter: PoolWaiter | undefined;
+  /** In the queue now. */
+  queued: boolean;
+}
+
+/**
+ * A pool, the address its last connection reached (for `network.peer.*`), and the gate in
+ * front of it: at most maxConnections requests are in undici at once, one per connection.
+ */
 export class PoolEntry {
   readonly origin: string;
   readonly pool: PoolType;
   readonly maxConnections: number;
   peerAddress: string | undefined;
   peerPort: number;
-  /** Attempts dispatched to this pool and not yet settled: those beyond maxConnections are waiting. */
-  inFlight = 0;
+  /** Requests in undici: each has, or is about to get, a connection of its own. */
+  active = 0;
+  /** Requests in the queue and not given up. */
+  waiting = 0;
+  #queueHead: PoolWaiter | undefined = undefined;
+  #queueTail: PoolWaiter | undefined = undefined;
+  /** Slots are being handed out: a release from inside a grant joins that loop instead of recursing. */
+  #granting = false;
+  /** Set by closeWhenDrained: closes the pool once nothing waits in the queue. */
+  #closeOnDrained: (() => void) | undefined = undefined;
   /**
    * The same origin's pool with another connection limit (two Backends naming one endpoint
    * with different limits, or a reload that changed one); rare, so a short chain.
@@ -75,6 +99,87 @@ export class PoolEntry {
     this.maxConnections = maxConnections;
     this.peerAddress = peerAddress;
     this.peerPort = peerPort;
+  }
+
+  /** Requests holding or waiting for a connection: what the pending-requests bound counts. */
+  get inFlight(): number {
+    return this.active + this.waiting;
+  }
+
+  /**
+   * True when the request may dispatch now (it holds a slot until `releaseSlot`); otherwise it
+   * is queued, and `slotGranted` tells it its turn came.
+   */
+  takeSlot(waiter: PoolWaiter): boolean {
+    if (this.waiting === 0 && (this.active < this.maxConnections || this.maxConnections <= 0)) {
+      this.active++;
+      return true;
+    }
+    const tail = this.#queueTail;
+    waiter.previousWaiter = tail;
+    waiter.nextWaiter = undefined;
+    waiter.queued = true;
+    if (tail === undefined) this.#queueHead = waiter;
+    else tail.nextWaiter = waiter;
+    this.#queueTail = waiter;
+    this.waiting++;
+    return false;
+  }
+
+  /** A queued request was given up: it leaves the queue, and holds nothing in memory through it. */
+  leaveQueue(waiter: PoolWaiter): void {
+    if (!waiter.queued) return;
+    this.#unlink(waiter);
+    if (this.waiting === 0 && !this.#granting) this.#closeOnDrained?.();
+  }
+
+  #unlink(waiter: PoolWaiter): void {
+    const previous = waiter.previousWaiter;
+    const next = waiter.nextWaiter;
+    if (previous === undefined) this.#queueHead = next;
+    else previous.nextWaiter = next;
+    if (next === undefined) this.#queueTail = previous;
+    else next.previousWaiter = previous;
+    waiter.previousWaiter = waiter.nextWaiter = undefined;
+    waiter.queued = false;
+    this.waiting--;
+  }
+
+  /** undici let a request go (ended, failed or upgraded): its slot passes to the next in line. */
+  releaseSlot(): void {
+    this.active--;
+    // A waiter's dispatch can fail at once (a closed pool) and release again; looping here
+    // keeps a long queue from becoming a deep stack.
+    if (this.#granting) return;
+    this.#granting = true;
+    try {
+      let waiter: PoolWaiter | undefined;
+      while ((waiter = this.#queueHead) !== undefined && (this.active < this.maxConnections || this.maxConnections <= 0)) {
+        this.#unlink(waiter);
+        this.active++;
+        waiter.slotGranted();
+      }
+    } finally {
+      this.#granting = false;
+    }
+    if (this.waiting === 0) this.#closeOnDrained?.();
+  }
+
+  /**
+   * Closes the pool once the requests waiting for it have had their turn; undici's close then
+   * lets the ones it holds finish. Closing at once would fail the waiters still queued here.
+   */
+  closeWhenDrained(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#closeOnDrained = () => {
+        this.#closeOnDrained = undefined;
+        this.pool
+          .close()
+          .catch(() => this.pool.destroy().catch(() => {}))
+          .then(() => resolve());
+      };
+      if (this.waiting === 0) this.#closeOnDrained();
+    });
   }
 }
 
@@ -111,7 +216,8 @@ export class UpstreamPools {
 
   /** Requests waiting for a free connection (Envoy's upstream_rq_pending_active), per origin. */
   pendingRequests(): Iterable<[origin: string, count: number]> {
-    return this.#sumPerOrigin((e) => e.pool.stats.pending);
+    // undici's own count adds the requests that hold a slot while their connection opens.
+    return this.#sumPerOrigin((e) => e.waiting + e.pool.stats.pending);
   }
 
   #sumPerOrigin(value: (entry: PoolEntry) => number): [string, number][] {
@@ -133,7 +239,7 @@ export class UpstreamPools {
     for (const [origin, head] of this.#entries) {
       if (origins.has(origin)) continue;
       this.#entries.delete(origin);
-      for (const entry of chain(head)) entry.pool.close().catch(() => entry.pool.destroy().catch(() => {}));
+      for (const entry of chain(head)) void entry.closeWhenDrained();
     }
   }
 
@@ -141,7 +247,7 @@ export class UpstreamPools {
     this.#closed = true;
     const pools = this.#all();
     this.#entries.clear();
-    await Promise.all(pools.map((e) => e.pool.close().catch(() => e.pool.destroy().catch(() => {}))));
+    await Promise.all(pools.map((e) => e.closeWhenDrained()));
   }
 
   /** Cuts every connection at once (drain timeout reached). */

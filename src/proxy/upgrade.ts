@@ -17,7 +17,7 @@ import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } f
 import type { ProxyDeps } from "./handler.ts";
 import { connectionTokens, isHopByHop } from "./headers.ts";
 import { http } from "./node-http.ts";
-import type { PoolEntry } from "./pools.ts";
+import type { PoolEntry, PoolWaiter } from "./pools.ts";
 import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { StallWatch, type StallSubject, bytesMovedBy } from "./stall-watch.ts";
@@ -83,12 +83,21 @@ function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
-class Tunnel implements Dispatcher.DispatchHandler, StallSubject {
+class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter {
   readonly ctx: CallContext;
   readonly exchange: Exchange;
   readonly client: TunnelSocket;
   readonly head: Buffer;
   attempt: UpstreamAttempt | undefined = undefined;
+  /** The pool the upgrade goes through, and its request once it has a connection slot. */
+  entry: PoolEntry | undefined = undefined;
+  dispatchOptions: Dispatcher.DispatchOptions | undefined = undefined;
+  holdsSlot = false;
+  nextWaiter: PoolWaiter | undefined = undefined;
+  previousWaiter: PoolWaiter | undefined = undefined;
+  queued = false;
+  /** Runs while the upgrade waits for a connection slot. */
+  queueTimer: NodeJS.Timeout | undefined = undefined;
   controller: Dispatcher.DispatchController | undefined = undefined;
   upstream: TunnelSocket | undefined = undefined;
   /** Bytes the client socket had moved when the tunnel opened. */
@@ -179,8 +188,43 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject {
       attempt.peerPort = entry.peerPort;
     }
     // The wait for the upstream's 101 is bounded like any response head (streamIdleTimeout).
-    const headersTimeout = exchange.listener.settings.streamIdleTimeoutMs;
-    entry.pool.dispatch({ path, method: exchange.method as Dispatcher.HttpMethod, headers, upgrade: protocol, headersTimeout }, this);
+    const idleMs = exchange.listener.settings.streamIdleTimeoutMs;
+    this.entry = entry;
+    this.dispatchOptions = { path, method: exchange.method as Dispatcher.HttpMethod, headers, upgrade: protocol, headersTimeout: idleMs };
+    if (entry.takeSlot(this)) {
+      this.slotGranted();
+      return;
+    }
+    // An upgrade holds a pooled connection until its 101, so it waits its turn like any request.
+    if (idleMs > 0) this.queueTimer = setTimeout(onTunnelQueueWaitTimeout, idleMs, this);
+  }
+
+  slotGranted(): void {
+    this.stopQueueTimer();
+    this.holdsSlot = true;
+    this.entry!.pool.dispatch(this.dispatchOptions!, this);
+  }
+
+  /** undici let the request go (upgraded, answered or failed): the connection slot passes on. */
+  releaseSlot(): void {
+    if (!this.holdsSlot) return;
+    this.holdsSlot = false;
+    this.entry!.releaseSlot();
+  }
+
+  stopQueueTimer(): void {
+    if (this.queueTimer === undefined) return;
+    clearTimeout(this.queueTimer);
+    this.queueTimer = undefined;
+  }
+
+  /** No connection slot came free within streamIdleTimeout: 504 upstream_timeout (SI), as for a plain request. */
+  onQueueWaitTimeout(): void {
+    this.queueTimer = undefined;
+    if (this.ended || !this.queued) return;
+    this.entry!.leaveQueue(this);
+    this.settleAttempt(Failures.poolWait.type);
+    this.refuseWith(Failures.poolWait);
   }
 
   settleAttempt(errorType: string | undefined): void {
@@ -199,6 +243,8 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject {
   }
 
   onRequestUpgrade(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
+    // The upgraded socket leaves undici's pool: its connection slot is free again.
+    this.releaseSlot();
     const upstream = socket as TunnelSocket;
     if (this.ended) {
       upstream.destroy();
@@ -315,11 +361,13 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject {
   }
 
   onResponseEnd(): void {
+    this.releaseSlot();
     this.settleAttempt(undefined);
     this.endClient(undefined);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    this.releaseSlot();
     if (this.ended || this.attemptDone) return;
     const failure = classifyUpstreamError(err);
     this.settleAttempt(failure.type);
@@ -347,6 +395,8 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject {
     if (this.ended) return;
     this.ended = true;
     this.stall?.stop();
+    this.stopQueueTimer();
+    if (this.queued) this.entry!.leaveQueue(this);
     const exchange = this.exchange;
     const client = this.client as unknown as { bytesRead?: number; bytesWritten?: number };
     if (this.upstream !== undefined) {
@@ -397,6 +447,10 @@ function destroySocket(socket: Duplex): void {
 
 function onClientClose(this: TunnelSocket): void {
   this[kTunnel]?.finish();
+}
+
+function onTunnelQueueWaitTimeout(tunnel: Tunnel): void {
+  tunnel.onQueueWaitTimeout();
 }
 
 function onClientDrain(this: TunnelSocket): void {

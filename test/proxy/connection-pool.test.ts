@@ -11,6 +11,7 @@ import { test } from "node:test";
 import { DEFAULT_MAX_CONNECTIONS, UpstreamPools } from "../../src/proxy/pools.ts";
 import type { Exchange } from "../../src/proxy/exchange.ts";
 import { noopTelemetry } from "../../src/telemetry/hooks.ts";
+import { until } from "../support/until.ts";
 import { GATEWAY_YAML, ask, catchAllRouteYaml, startGateway } from "./harness.ts";
 
 interface HoldingUpstream {
@@ -129,6 +130,8 @@ interface RecordingUpstream {
   readonly seen: string[];
   /** Responses held open, oldest first, for the test to end. */
   readonly held: http.ServerResponse[];
+  /** TCP connections accepted so far. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -142,12 +145,15 @@ async function recordingUpstream(hold: (path: string) => boolean): Promise<Recor
     if (hold(req.url ?? "")) held.push(res);
     else res.end("ok");
   });
+  let connections = 0;
+  server.on("connection", () => connections++);
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   return {
     port: (server.address() as AddressInfo).port,
     seen,
     held,
+    connections: () => connections,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -155,39 +161,37 @@ async function recordingUpstream(hold: (path: string) => boolean): Promise<Recor
   };
 }
 
-/** Yields to the event loop until `done` holds. */
-async function until(done: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await done())) await new Promise((resolve) => setImmediate(resolve));
-}
-
-test("a request whose client leaves while it waits for a pooled connection never reaches the upstream", async () => {
+test("a request whose client leaves while it waits for a pooled connection leaves the queue at once, and the connection stays open", async () => {
   const up = await recordingUpstream((path) => path === "/first");
   const gw = await startGateway(config(up.port, "  connectionPool:\n    maxConnections: 1\n"));
   try {
     const first = ask(gw.port, { path: "/first" });
-    // Wait for /first to occupy the only connection, then for /abandoned to wait in the pool's queue.
+    // Wait for /first to occupy the only connection, then for /abandoned to wait in the queue.
     await until(() => up.held.length > 0);
     // The second request can only queue behind /first; its client then goes away.
     const leaving = http.request({ host: "127.0.0.1", port: gw.port, path: "/abandoned", agent: false });
     leaving.on("error", () => {});
     leaving.end();
-    const pool = gw.pools.entry(`http://127.0.0.1:${up.port}`, 1).pool;
-    await until(() => pool.stats.queued >= 1);
+    const entry = gw.pools.entry(`http://127.0.0.1:${up.port}`, 1);
+    await until(() => entry.waiting === 1);
+    assert.equal(entry.pool.stats.queued, 0, "the waiter is the gateway's, not in undici");
     leaving.destroy();
-    await until(async () => (await connections(gw.server)) <= 1);
+    // Given up, it no longer waits or counts against maxPendingRequests, while /first still holds the connection.
+    await until(() => entry.waiting === 0);
+    assert.equal(entry.inFlight, 1);
+    assert.equal(up.held.length, 1);
     (up.held[0] as http.ServerResponse).end("ok");
     assert.equal((await first).status, 200);
     assert.equal((await ask(gw.port, { path: "/after" })).status, 200);
     assert.deepEqual(up.seen, ["/first", "/after"]);
+    // Aborting a request undici held would have closed the one healthy connection it got.
+    assert.equal(up.connections(), 1, "the keep-alive connection carried /first and /after");
+    assert.equal(entry.inFlight, 0);
   } finally {
     await gw.close();
     await up.close();
   }
 });
-
-function connections(server: http.Server): Promise<number> {
-  return new Promise((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
-}
 
 test("a full pending queue answers 503 upstream_overflow at once; the queued requests still succeed", async () => {
   const up = await recordingUpstream(() => true);
@@ -201,9 +205,9 @@ test("a full pending queue answers 503 upstream_overflow at once; the queued req
   try {
     const first = ask(gw.port, { path: "/first" });
     await until(() => up.held.length > 0);
-    const pool = gw.pools.entry(`http://127.0.0.1:${up.port}`, 1).pool;
+    const entry = gw.pools.entry(`http://127.0.0.1:${up.port}`, 1);
     const second = ask(gw.port, { path: "/second" });
-    await until(() => pool.stats.queued >= 1);
+    await until(() => entry.waiting === 1);
     // One connection busy, one request waiting: the next has no room and is answered without waiting.
     const third = await ask(gw.port, { path: "/third" });
     assert.equal(third.status, 503);

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Exchange } from "../../src/proxy/exchange.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
 import { type TestUpstream, closedPort, startUpstream } from "../support/upstreams.ts";
+import { until } from "../support/until.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
 
 let up: TestUpstream;
@@ -551,10 +552,11 @@ describe("streamIdleTimeout", () => {
   });
 
   test("a request waiting for a pooled connection gets 504 (SI) after streamIdleTimeout, while the one holding it goes on", { timeout: 15_000 }, async () => {
-    // The backend allows one connection; a stream that ticks for 2.5 s holds it.
+    // The backend allows one connection and one waiter; a stream that ticks for 4 s holds it.
     const holder = rawClient();
-    holder.socket.write("GET /single/ticks-then/10/2500 HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
-    await up.waitFor("/ticks-then/10/2500");
+    holder.socket.write("GET /single/ticks-then/10/4000 HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
+    await up.waitFor("/ticks-then/10/4000");
+    const entry = gw.pools.entry(up.origin, 1);
     const waiter = rawClient();
     waiter.socket.write("GET /single/status/201 HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
     const refused = await waiter.answer;
@@ -563,22 +565,25 @@ describe("streamIdleTimeout", () => {
     const waited = await telemetry.endOf("/single/status/201");
     assert.equal(waited.responseFlags, "SI");
     assert.equal(waited.attempts[0]!.errorType, "timeout");
-    // undici cannot take the abandoned request back out of its queue, so it still counts
-    // against maxPendingRequests (1): the next request is refused at once.
-    const overflow = rawClient();
-    overflow.socket.write("GET /single/status/202 HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
-    const overflowAnswer = await overflow.answer;
-    assert.equal(statusOf(overflowAnswer), 503, overflowAnswer);
-    assert.equal(jsonOf(overflowAnswer).error, "upstream_overflow");
+    // The request that gave up left the queue: the next one takes its place (maxPendingRequests
+    // is 1) instead of being refused, and waits its own limit.
+    assert.equal(entry.waiting, 0);
+    const next = rawClient();
+    next.socket.write("GET /single/status/202 HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
+    await until(() => entry.waiting === 1);
+    const nextAnswer = await next.answer;
+    assert.equal(statusOf(nextAnswer), 504, nextAnswer);
+    assert.equal(jsonOf(nextAnswer).error, "upstream_timeout");
+    assert.equal(entry.waiting, 0);
     const held = await holder.answer;
     assert.equal(statusOf(held), 200);
     assert.match(held, /b{10}(\r\n0\r\n\r\n)?$/, "the stream holding the connection ended whole");
-    assert.equal((await telemetry.endOf("/single/ticks-then/10/2500")).responseFlags, "");
-    // Once the connection frees, the abandoned request is dropped unsent and the pool serves again.
+    assert.equal((await telemetry.endOf("/single/ticks-then/10/4000")).responseFlags, "");
+    // Once the connection frees, the pool serves again; the requests that gave up were never sent.
     const after = rawClient();
     after.socket.write("GET /single/status/203 HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n");
     assert.equal(statusOf(await after.answer), 203);
-    assert.equal(up.requests.filter((r) => r.url === "/status/201").length, 0, "the upstream never got the abandoned request");
+    assert.equal(up.requests.filter((r) => r.url === "/status/201" || r.url === "/status/202").length, 0, "the upstream never got the abandoned requests");
   });
 
   test("a client that reads a local answer in bursts with pauses shorter than the limit gets all of it", async () => {

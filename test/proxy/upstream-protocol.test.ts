@@ -109,6 +109,7 @@ describe("upstream answers the gateway cannot forward", () => {
     const empty = await ask(gw.port, { path: "/no-content-zero" });
     assert.equal(empty.status, 204);
     assert.equal(empty.headers["x-kept"], "yes");
+    assert.equal(empty.headers["content-length"], undefined, "a 204 carries no Content-Length, not even 0");
     assert.equal(empty.body.length, 0);
     const exchange = await telemetry.endOf("/no-content-zero");
     assert.equal(exchange.responseFlags, "");

@@ -3,18 +3,25 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { GATEWAY_YAML, type GatewayUnderTest, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
+import { until } from "../support/until.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
 
 let up: TestUpstream;
 let gw: GatewayUnderTest;
 
 before(async () => {
   up = await startUpstream("ws-up");
-  gw = await startGateway(`${GATEWAY_YAML}${backendYaml("up", up.port)}${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /ws}}]
+  gw = await startGateway(`${GATEWAY_YAML}${backendYaml("up", up.port)}${backendYaml("narrow", up.port)}  connectionPool: {maxConnections: 1}
+${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /ws}}]
       filters:
         - type: URLRewrite
           urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /socket}}
       backendRefs: [${ref("up")}]
+    - matches: [{path: {type: PathPrefix, value: /narrow}}]
+      filters:
+        - type: URLRewrite
+          urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}
+      backendRefs: [${ref("narrow")}]
 `)}`);
 });
 
@@ -76,4 +83,32 @@ test("an upgrade to an unrouted path gets a JSON 404", async () => {
   });
   assert.equal(reply.status, 404);
   assert.equal((JSON.parse(reply.body) as { error: string }).error, "no_route");
+});
+
+test("an upgrade waits its turn for a pooled connection, and frees it once the upstream answers 101", async () => {
+  const entry = gw.pools.entry(up.origin, 1);
+  // The backend's one connection is held by a stream the upstream ends on release.
+  const held = ask(gw.port, { path: "/narrow/sse" });
+  await up.waitFor("/sse");
+  const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/narrow/socket/queued`);
+  const next = inbox(ws);
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.addEventListener("open", () => resolve());
+    ws.addEventListener("error", () => reject(new Error("WebSocket failed to open")));
+  });
+  await until(() => entry.waiting === 1);
+  assert.equal(entry.active, 1, "the upgrade did not open a second connection past maxConnections");
+  up.releaseSse();
+  assert.equal((await held).status, 200);
+  await opened;
+  assert.equal(await next(), "hello /socket/queued 127.0.0.1");
+  // The upgraded socket left the pool: a plain request gets the connection slot while the tunnel is open.
+  assert.equal(entry.active, 0);
+  assert.equal((await ask(gw.port, { path: "/narrow/status/200" })).status, 200);
+  ws.send("still here");
+  assert.equal(await next(), "echo: still here");
+  const closed = new Promise<number>((resolve) => ws.addEventListener("close", (e) => resolve(e.code)));
+  ws.close(1000);
+  assert.equal(await closed, 1000);
+  assert.equal(entry.inFlight, 0);
 });

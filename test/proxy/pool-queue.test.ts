@@ -1,0 +1,136 @@
+// The queue in front of each upstream pool (PoolEntry): at most maxConnections requests are in
+// undici at once, the rest wait first come first served, one given up leaves at once, and a
+// pool that a reload (or shutdown) closes still serves the requests waiting for it. A real
+// upstream on 127.0.0.1 answers; the waiters dispatch through the entry's own undici pool.
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { test } from "node:test";
+import type { Dispatcher } from "undici";
+import { type PoolEntry, type PoolWaiter, UpstreamPools } from "../../src/proxy/pools.ts";
+import { until } from "../support/until.ts";
+
+/** One request through the entry's gate: it dispatches when granted a slot and releases it when undici lets go. */
+class GatedRequest implements PoolWaiter, Dispatcher.DispatchHandler {
+  nextWaiter: PoolWaiter | undefined = undefined;
+  previousWaiter: PoolWaiter | undefined = undefined;
+  queued = false;
+  readonly entry: PoolEntry;
+  readonly path: string;
+  readonly status: Promise<number>;
+  #resolve!: (status: number) => void;
+  #code = 0;
+
+  constructor(entry: PoolEntry, path: string) {
+    this.entry = entry;
+    this.path = path;
+    this.status = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  start(): void {
+    if (this.entry.takeSlot(this)) this.slotGranted();
+  }
+
+  slotGranted(): void {
+    this.entry.pool.dispatch({ path: this.path, method: "GET" }, this);
+  }
+
+  onRequestStart(): void {}
+
+  onResponseData(): void {}
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+    this.#code = statusCode;
+  }
+
+  onResponseEnd(): void {
+    this.entry.releaseSlot();
+    this.#resolve(this.#code);
+  }
+
+  onResponseError(): void {
+    this.entry.releaseSlot();
+    this.#resolve(-1);
+  }
+}
+
+interface HeldUpstream {
+  readonly origin: string;
+  readonly seen: string[];
+  /** Ends the oldest held response. */
+  release(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Records every path and holds each response until the test releases it. */
+async function heldUpstream(): Promise<HeldUpstream> {
+  const seen: string[] = [];
+  const held: http.ServerResponse[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push(req.url ?? "");
+    held.push(res);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    async release() {
+      await until(() => held.length > 0);
+      held.shift()!.end("ok");
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+test("waiters get the slot in arrival order; one given up leaves the queue and is never sent", async () => {
+  const up = await heldUpstream();
+  const pools = new UpstreamPools();
+  try {
+    const entry = pools.entry(up.origin, 1);
+    const [a, b, c, d] = ["/a", "/b", "/c", "/d"].map((path) => new GatedRequest(entry, path));
+    for (const r of [a!, b!, c!, d!]) r.start();
+    assert.deepEqual([entry.active, entry.waiting, entry.inFlight], [1, 3, 4]);
+    entry.leaveQueue(c!);
+    assert.deepEqual([entry.active, entry.waiting], [1, 2]);
+    entry.leaveQueue(c!);
+    assert.equal(entry.waiting, 2, "leaving twice counts once");
+    for (let i = 0; i < 3; i++) await up.release();
+    assert.deepEqual(await Promise.all([a!.status, b!.status, d!.status]), [200, 200, 200]);
+    assert.deepEqual(up.seen, ["/a", "/b", "/d"]);
+    assert.deepEqual([entry.active, entry.waiting, entry.inFlight], [0, 0, 0]);
+    assert.equal(entry.pool.stats.connected, 1, "one connection carried them all");
+  } finally {
+    await pools.destroy();
+    await up.close();
+  }
+});
+
+test("a pool dropped by a reload serves the requests still waiting for it, then closes", async () => {
+  const up = await heldUpstream();
+  const pools = new UpstreamPools();
+  try {
+    const entry = pools.entry(up.origin, 1);
+    const first = new GatedRequest(entry, "/first");
+    const waiting = new GatedRequest(entry, "/waiting");
+    first.start();
+    waiting.start();
+    assert.equal(entry.waiting, 1);
+    pools.retain(new Set());
+    assert.equal(entry.pool.closed, false, "not closed while a request waits for it");
+    await up.release();
+    assert.equal(await first.status, 200);
+    await up.release();
+    assert.equal(await waiting.status, 200);
+    assert.deepEqual(up.seen, ["/first", "/waiting"]);
+    await until(() => entry.pool.closed);
+    assert.notEqual(pools.entry(up.origin, 1), entry, "the next request gets a new pool");
+  } finally {
+    await pools.destroy();
+    await up.close();
+  }
+});
