@@ -215,11 +215,20 @@ export class ProxyCall implements StallSubject {
   onResponseStart(handler: AttemptHandler, status: number, headers: Record<string, string | string[] | undefined>): void {
     const attempt = handler.attempt;
     attempt.status = status;
+    // Before the checks below, so that an attempt refused for its framing still names its peer.
+    if (handler.entry.peerAddress !== undefined) {
+      attempt.peerAddress = handler.entry.peerAddress;
+      attempt.peerPort = handler.entry.peerPort;
+    }
+    const local = handler.upstreamLocal;
+    if (local !== undefined) {
+      attempt.localAddress = local.address;
+      attempt.localPort = local.port;
+    }
     const transferEncoding = headers["transfer-encoding"];
     if (status === 204 && (transferEncoding !== undefined || framesBody(headers["content-length"]))) {
-      // RFC 9112 §6.1-6.2: a 204 carries neither. Whatever the upstream sends after the head
-      // is then the start of a next response that was never asked for; Envoy refuses such a
-      // 204 as a protocol error, and cancelling drops the connection with those bytes.
+      // RFC 9112 §6.1-6.2: a 204 carries neither, so such a head leaves where the response
+      // ends in doubt. Envoy refuses it as a protocol error; so does the gateway.
       this.onAttemptFailure(handler, bodyOnNoContent, true);
       return;
     }
@@ -230,15 +239,6 @@ export class ProxyCall implements StallSubject {
       // A HEAD or 304 answer has no body; its coding only says what a GET would get (RFC 9112 §6.1).
       this.onAttemptFailure(handler, unsupportedTransferCoding, true);
       return;
-    }
-    if (handler.entry.peerAddress !== undefined) {
-      attempt.peerAddress = handler.entry.peerAddress;
-      attempt.peerPort = handler.entry.peerPort;
-    }
-    const local = handler.upstreamLocal;
-    if (local !== undefined) {
-      attempt.localAddress = local.address;
-      attempt.localPort = local.port;
     }
     const retry = this.retry;
     if (retry !== undefined && !this.settled && retry.codes.includes(status)) {
@@ -633,8 +633,9 @@ function onQueueWaitTimeout(handler: AttemptHandler): void {
   handler.call.onAttemptFailure(handler, noConnectionFree, true);
 }
 
+/** A Content-Length other than 0 (undici keeps the spaces after a value). */
 function framesBody(contentLength: string | string[] | undefined): boolean {
-  return contentLength !== undefined && contentLength !== "0";
+  return contentLength !== undefined && (typeof contentLength !== "string" || contentLength.trimEnd() !== "0");
 }
 
 function destroySocket(socket: Socket): void {

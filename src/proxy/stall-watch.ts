@@ -74,8 +74,8 @@ export class StallWatch {
     this.timer = undefined;
   }
 
+  /** The timer ran out; it stays this watch's, since `refresh` starts a fired timer again. */
   limitReached(): void {
-    this.timer = undefined;
     if (this.socket.destroyed || this.subject.stallWaitOver()) return;
     if (this.progressOf(this.socket) !== this.progressAtWatch || this.subject.stallDeferred()) {
       this.watch();

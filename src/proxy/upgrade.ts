@@ -20,7 +20,7 @@ import { http } from "./node-http.ts";
 import type { PoolEntry, PoolWaiter } from "./pools.ts";
 import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
-import { StallWatch, type StallSubject, bytesMovedBy } from "./stall-watch.ts";
+import { StallWatch, type StallSubject, bytesMovedBy, bytesTakenBy } from "./stall-watch.ts";
 import { chooseBackend, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
 const kTunnel = Symbol("tollgate.tunnel");
@@ -292,9 +292,11 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter {
     client.resume();
     // As Envoy's stream idle timeout on upgraded streams: a tunnel that moves no byte either
     // way for the limit is closed, so a peer gone without a FIN does not hold two sockets.
+    // Both ends count: an upstream that takes a large upload slowly is still taking it.
     const idleMs = exchange.listener.settings.streamIdleTimeoutMs;
     if (idleMs > 0) {
-      this.stall = new StallWatch(client as Duplex as Socket, idleMs, this, bytesMovedBy);
+      const upstreamSocket = upstream as Duplex as Socket;
+      this.stall = new StallWatch(client as Duplex as Socket, idleMs, this, (clientSocket) => bytesMovedBy(clientSocket) + bytesTakenBy(upstreamSocket));
       this.stall.watch();
     }
   }

@@ -24,7 +24,7 @@ const ANSWERS: Record<string, string | null> = {
   // RFC 9112 §6.1-6.2: a 204 has no body, so it may name neither a coding nor a length above 0.
   "/no-content-chunked": "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
   "/no-content-length": "HTTP/1.1 204 No Content\r\nContent-Length: 2\r\n\r\nok",
-  "/no-content-zero": "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX-Kept: yes\r\n\r\n",
+  "/no-content-zero": "HTTP/1.1 204 No Content\r\nContent-Length: 0 \r\nX-Kept: yes\r\n\r\n",
   "/chunked-upper": "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked \r\n\r\n2\r\nok\r\n0\r\n\r\n",
   "/headers-40k": `HTTP/1.1 200 OK\r\n${bigHeader(40 * 1024)}Content-Length: 2\r\n\r\nok`,
   "/headers-70k": `HTTP/1.1 200 OK\r\n${bigHeader(70 * 1024)}Content-Length: 2\r\n\r\nok`,
@@ -38,6 +38,8 @@ const telemetry = new RecordingTelemetry();
 const upstreamSockets = new Set<net.Socket>();
 /** Paths of the request heads the upstream received, in order. */
 const upstreamSaw: string[] = [];
+/** The upstream connection that answered each path, last answer wins. */
+const answeredOn = new Map<string, net.Socket>();
 
 before(async () => {
   upstream = net.createServer((socket) => {
@@ -53,6 +55,7 @@ before(async () => {
       const path = head.slice(head.indexOf(" ") + 1, head.indexOf(" ", head.indexOf(" ") + 1));
       head = "";
       upstreamSaw.push(path);
+      answeredOn.set(path, socket);
       const answer = ANSWERS[path];
       if (answer === undefined) socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
       else if (answer !== null) socket.write(answer);
@@ -104,8 +107,13 @@ describe("upstream answers the gateway cannot forward", () => {
   });
 
   test("a 204 that frames a body (Transfer-Encoding, or a Content-Length above 0) is 502 UPE, as in Envoy; one with Content-Length 0 is forwarded", async () => {
-    await expectProtocolError("/no-content-chunked");
-    await expectProtocolError("/no-content-length");
+    for (const path of ["/no-content-chunked", "/no-content-length"]) {
+      await expectProtocolError(path);
+      assert.equal((await telemetry.endOf(path)).attempts[0]!.peerAddress, "127.0.0.1", "the refused attempt still names its peer");
+      const connection = answeredOn.get(path)!;
+      // Not reused: where that response ends is in doubt.
+      if (!connection.closed) await once(connection, "close");
+    }
     const empty = await ask(gw.port, { path: "/no-content-zero" });
     assert.equal(empty.status, 204);
     assert.equal(empty.headers["x-kept"], "yes");
@@ -114,6 +122,7 @@ describe("upstream answers the gateway cannot forward", () => {
     const exchange = await telemetry.endOf("/no-content-zero");
     assert.equal(exchange.responseFlags, "");
     assert.equal(exchange.errorType, undefined);
+    assert.equal(answeredOn.get("/no-content-zero")!.closed, false, "a clean 204 keeps its connection");
   });
 
   test("a HEAD or 304 response naming a transfer coding carries no body, so it is forwarded", async () => {
