@@ -47,7 +47,7 @@ export function resolveFilters(
     switch (type) {
       case "RequestHeaderModifier":
       case "ResponseHeaderModifier":
-        out.push({ type, modifier: headerModifier(r, reporter, cfg, [...fat, field]) });
+        out.push({ type, modifier: headerModifier(r, reporter, cfg, [...fat, field], type === "RequestHeaderModifier") });
         return;
       case "RequestRedirect": {
         if (perBackend) {
@@ -107,7 +107,14 @@ function checkHost(r: Resource, reporter: Reporter, h: string, at: Segments): vo
   if (problem !== undefined) reporter.error(r, at, `invalid hostname "${h}": ${problem}`, "write one lower-case DNS name, e.g. api.example.com");
 }
 
-function headerModifier(r: Resource, reporter: Reporter, cfg: Record<string, any>, at: Segments): HeaderModifierModel {
+/**
+ * Request headers the gateway writes itself, from how it frames the body and runs the
+ * upstream connection; a value from config would contradict it (and undici refuses to send
+ * most of them).
+ */
+const GATEWAY_FRAMED_REQUEST_HEADERS = new Set(["connection", "content-length", "expect", "keep-alive", "transfer-encoding", "upgrade"]);
+
+function headerModifier(r: Resource, reporter: Reporter, cfg: Record<string, any>, at: Segments, requestSide: boolean): HeaderModifierModel {
   const names = new Map<string, string>();
   const note = (name: string, where: Segments): void => {
     const lower = name.toLowerCase();
@@ -119,6 +126,9 @@ function headerModifier(r: Resource, reporter: Reporter, cfg: Record<string, any
   const pairs = (list: { name: string; value: string }[] | undefined, field: string): { name: string; value: string }[] =>
     (list ?? []).map((p, i) => {
       note(p.name, [...at, field, i, "name"]);
+      if (requestSide && GATEWAY_FRAMED_REQUEST_HEADERS.has(p.name.toLowerCase())) {
+        reporter.error(r, [...at, field, i, "name"], `header "${p.name}" cannot be ${field === "set" ? "set" : "added"} on a forwarded request: the gateway writes it from how it frames the body and runs the upstream connection`, "remove this entry");
+      }
       return { name: p.name.toLowerCase(), value: p.value };
     });
   const set = pairs(cfg["set"], "set");

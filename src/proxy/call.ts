@@ -16,7 +16,7 @@ import { AttemptTimeoutError, BodyOnNoContentError, type Failure, Failures, Pool
 import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
 import { forwardedResponseHeaders, isChunkedAlone, stripResponseHopByHop } from "./headers.ts";
-import { DEFAULT_MAX_PENDING_REQUESTS, type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, type UpstreamPools } from "./pools.ts";
+import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, type UpstreamPools } from "./pools.ts";
 import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent } from "./retry.ts";
 import { expectsContinue } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
@@ -138,12 +138,13 @@ export class ProxyCall implements StallSubject {
       addFlag(this.exchange, Flag.noHealthyUpstream);
       return;
     }
-    if (entry.inFlight >= entry.maxConnections + (this.backend.model.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS)) {
-      // Every connection is busy and the queue behind them is full: answer now, as Envoy's
-      // pending-requests circuit breaker does, rather than hold one more client in memory.
-      this.sendLocalError(503, "upstream_overflow", "too many requests are waiting for a connection to the upstream");
-      this.exchange.errorType = ErrorType.upstreamOverflow;
-      addFlag(this.exchange, Flag.upstreamOverflow);
+    if (entry.full(this.backend.model.maxPendingRequests)) {
+      // Answer now, as Envoy's pending-requests circuit breaker does, rather than hold one
+      // more client in memory.
+      const overflow = Failures.overflow;
+      this.sendLocalError(overflow.status, overflow.code, overflow.message);
+      this.exchange.errorType = overflow.serverErrorType;
+      addFlag(this.exchange, overflow.flag);
       return;
     }
     const index = this.attemptsStarted++;

@@ -72,6 +72,8 @@ export const Failures = {
     false,
     false,
   ),
+  // Every connection busy and maxPendingRequests already waiting: Envoy's pending-requests circuit breaker.
+  overflow: new Failure(ErrorType.upstreamOverflow, Flag.upstreamOverflow, 503, "upstream_overflow", "too many requests are waiting for a connection to the upstream", true, false),
   requestBody: new Failure("400", "", 400, "bad_request_body", "the request body did not match its declared length", false, false),
   other: new Failure(ErrorType.upstreamError, Flag.upstreamConnectFailure, 502, "upstream_error", "the upstream request failed", false, false),
 } as const;

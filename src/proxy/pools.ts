@@ -54,6 +54,8 @@ export class UpstreamLocal {
 /** Handlers that want to know which connection carried them implement this. */
 export interface LocalAwareHandler {
   upstreamLocal: UpstreamLocal | undefined;
+  /** undici has the request and has not ended it yet (false again once it did, even during dispatch). */
+  readonly holdsSlot: boolean;
 }
 
 /** A request that waits in a PoolEntry's queue for a connection slot. */
@@ -104,6 +106,11 @@ export class PoolEntry {
   /** Requests holding or waiting for a connection: what the pending-requests bound counts. */
   get inFlight(): number {
     return this.active + this.waiting;
+  }
+
+  /** Every connection is busy and the queue behind them holds `maxPendingRequests` already. */
+  full(maxPendingRequests: number | undefined): boolean {
+    return this.inFlight >= this.maxConnections + (maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS);
   }
 
   /**
@@ -309,8 +316,15 @@ function localAwareClient(origin: string | URL, options: PoolType.Options): Disp
   });
   const dispatch = client.dispatch.bind(client);
   client.dispatch = (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean => {
-    if ("upstreamLocal" in handler) (handler as LocalAwareHandler).upstreamLocal = local;
-    return dispatch(opts, handler);
+    if (!("upstreamLocal" in handler)) return dispatch(opts, handler);
+    const aware = handler as LocalAwareHandler;
+    aware.upstreamLocal = local;
+    if (dispatch(opts, handler)) return true;
+    // false means "busy, wait for my drain", and also "refused this request outright" (a
+    // header or target undici will not send), with the error already given to the handler.
+    // The Pool takes both as busy, and a Client that refused a request never drains: it
+    // would leave the pool's rotation for good. A request already ended is not a busy Client.
+    return !aware.holdsSlot;
   };
   return client;
 }

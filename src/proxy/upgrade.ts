@@ -17,7 +17,7 @@ import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } f
 import type { ProxyDeps } from "./handler.ts";
 import { connectionTokens, isHopByHop } from "./headers.ts";
 import { http } from "./node-http.ts";
-import type { PoolEntry, PoolWaiter } from "./pools.ts";
+import type { LocalAwareHandler, PoolEntry, PoolWaiter, UpstreamLocal } from "./pools.ts";
 import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { StallWatch, type StallSubject, bytesMovedBy, bytesTakenBy } from "./stall-watch.ts";
@@ -83,7 +83,7 @@ function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
-class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter {
+class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, LocalAwareHandler {
   readonly ctx: CallContext;
   readonly exchange: Exchange;
   readonly client: TunnelSocket;
@@ -93,6 +93,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter {
   entry: PoolEntry | undefined = undefined;
   dispatchOptions: Dispatcher.DispatchOptions | undefined = undefined;
   holdsSlot = false;
+  upstreamLocal: UpstreamLocal | undefined = undefined;
   nextWaiter: PoolWaiter | undefined = undefined;
   previousWaiter: PoolWaiter | undefined = undefined;
   queued = false;
@@ -175,6 +176,10 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter {
       entry = this.ctx.pools.entry(endpoint.origin, backend.model.maxConnections);
     } catch {
       this.refuse(503, "Service Unavailable", "no_healthy_upstream", "the upstream pools are shut down", ErrorType.noHealthyUpstream, Flag.noHealthyUpstream);
+      return;
+    }
+    if (entry.full(backend.model.maxPendingRequests)) {
+      this.refuseWith(Failures.overflow);
       return;
     }
     const exchange = this.exchange;

@@ -179,6 +179,29 @@ describe("semantic errors", () => {
     );
   });
 
+  test("a RequestHeaderModifier may not set or add the headers the gateway frames the request with; a ResponseHeaderModifier and remove may", () => {
+    const text = route(`  - matches:
+    - path: {type: PathPrefix, value: /w}
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set: [{name: Expect, value: 100-continue}, {name: X-Ok, value: a}]
+        add: [{name: transfer-encoding, value: gzip}]
+        remove: [Connection]
+    - type: ResponseHeaderModifier
+      responseHeaderModifier: {set: [{name: Connection, value: close}]}
+    backendRefs:
+    - {name: echo, port: 80}
+`);
+    assert.deepEqual(
+      errors(text).filter((e) => !e.includes("Backend")),
+      [
+        't.yaml:25:22: spec.rules[0].filters[0].requestHeaderModifier.set[0].name: header "Expect" cannot be set on a forwarded request: the gateway writes it from how it frames the body and runs the upstream connection (hint: remove this entry)',
+        't.yaml:26:22: spec.rules[0].filters[0].requestHeaderModifier.add[0].name: header "transfer-encoding" cannot be added on a forwarded request: the gateway writes it from how it frames the body and runs the upstream connection (hint: remove this entry)',
+      ],
+    );
+  });
+
   test("match names, path characters and section names follow the Gateway API formats", () => {
     const text = route(`  - name: Bad_Rule
     matches:

@@ -12,6 +12,7 @@ let gw: GatewayUnderTest;
 before(async () => {
   up = await startUpstream("ws-up");
   gw = await startGateway(`${GATEWAY_YAML}${backendYaml("up", up.port)}${backendYaml("narrow", up.port)}  connectionPool: {maxConnections: 1}
+${backendYaml("full", up.port)}  connectionPool: {maxConnections: 1, maxPendingRequests: 0}
 ${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /ws}}]
       filters:
         - type: URLRewrite
@@ -22,6 +23,11 @@ ${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /ws}}]
         - type: URLRewrite
           urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}
       backendRefs: [${ref("narrow")}]
+    - matches: [{path: {type: PathPrefix, value: /full}}]
+      filters:
+        - type: URLRewrite
+          urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}
+      backendRefs: [${ref("full")}]
 `)}`);
 });
 
@@ -62,12 +68,13 @@ test("a WebSocket session runs through the proxy in both directions", async () =
   assert.equal(seen, 0, "the upgrade goes to the ws server, not the plain request handler");
 });
 
-test("an upgrade to an unrouted path gets a JSON 404", async () => {
-  const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+/** An upgrade offer the gateway is expected to refuse: its status and JSON body. */
+function refusedUpgrade(path: string): Promise<{ status: number; body: string }> {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = http.request({
       host: "127.0.0.1",
       port: gw.port,
-      path: "/elsewhere",
+      path,
       headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" },
       agent: false,
     });
@@ -81,6 +88,10 @@ test("an upgrade to an unrouted path gets a JSON 404", async () => {
     req.on("error", reject);
     req.end();
   });
+}
+
+test("an upgrade to an unrouted path gets a JSON 404", async () => {
+  const reply = await refusedUpgrade("/elsewhere");
   assert.equal(reply.status, 404);
   assert.equal((JSON.parse(reply.body) as { error: string }).error, "no_route");
 });
@@ -88,8 +99,9 @@ test("an upgrade to an unrouted path gets a JSON 404", async () => {
 test("an upgrade waits its turn for a pooled connection, and frees it once the upstream answers 101", async () => {
   const entry = gw.pools.entry(up.origin, 1);
   // The backend's one connection is held by a stream the upstream ends on release.
+  const seenBefore = up.requests.filter((r) => r.url === "/sse").length;
   const held = ask(gw.port, { path: "/narrow/sse" });
-  await up.waitFor("/sse");
+  await up.waitFor("/sse", seenBefore + 1);
   const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/narrow/socket/queued`);
   const next = inbox(ws);
   const opened = new Promise<void>((resolve, reject) => {
@@ -111,4 +123,15 @@ test("an upgrade waits its turn for a pooled connection, and frees it once the u
   ws.close(1000);
   assert.equal(await closed, 1000);
   assert.equal(entry.inFlight, 0);
+});
+
+test("an upgrade that finds every connection busy and the queue full gets 503 upstream_overflow, as a request does", async () => {
+  const seenBefore = up.requests.filter((r) => r.url === "/sse").length;
+  const held = ask(gw.port, { path: "/full/sse" });
+  await up.waitFor("/sse", seenBefore + 1);
+  const reply = await refusedUpgrade("/full/socket/overflow");
+  assert.equal(reply.status, 503);
+  assert.equal((JSON.parse(reply.body) as { error: string }).error, "upstream_overflow");
+  up.releaseSse();
+  assert.equal((await held).status, 200);
 });
