@@ -72,6 +72,9 @@ export function requestRefusal(req: IncomingMessage, facts: RequestFacts): Failu
 export function routeRequest(req: IncomingMessage, facts: RequestFacts, router: Router): CompiledMatch | Failure | undefined {
   const refusal = requestRefusal(req, facts);
   if (refusal !== undefined) return refusal;
+  // `OPTIONS *` asks about the server, not a resource: no rule serves it (a RegularExpression
+  // would match `*`, and no upstream client can send that target on). Envoy answers 404 too.
+  if (facts.path === "*") return undefined;
   const match = router.match(facts.routeHost, facts.method, facts.path, facts.query, req.headers);
   const alternate = facts.alternatePath;
   if (alternate === undefined) return match;

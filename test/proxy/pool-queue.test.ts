@@ -8,11 +8,13 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import type { Dispatcher } from "undici";
-import { type PoolEntry, type PoolWaiter, UpstreamPools } from "../../src/proxy/pools.ts";
+import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, UpstreamPools } from "../../src/proxy/pools.ts";
 import { until } from "../support/until.ts";
 
 /** One request through the entry's gate: it dispatches when granted a slot and releases it when undici lets go. */
-class GatedRequest implements PoolWaiter, Dispatcher.DispatchHandler {
+class GatedRequest implements PoolWaiter, LocalAwareHandler, Dispatcher.DispatchHandler {
+  upstreamLocal: UpstreamLocal | undefined = undefined;
+  holdsSlot = false;
   nextWaiter: PoolWaiter | undefined = undefined;
   previousWaiter: PoolWaiter | undefined = undefined;
   queued = false;
@@ -33,7 +35,13 @@ class GatedRequest implements PoolWaiter, Dispatcher.DispatchHandler {
   }
 
   slotGranted(): void {
+    this.holdsSlot = true;
     this.entry.pool.dispatch({ path: this.path, method: "GET" }, this);
+  }
+
+  release(): void {
+    this.holdsSlot = false;
+    this.entry.releaseSlot();
   }
 
   onRequestStart(): void {}
@@ -45,12 +53,12 @@ class GatedRequest implements PoolWaiter, Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.entry.releaseSlot();
+    this.release();
     this.#resolve(this.#code);
   }
 
   onResponseError(): void {
-    this.entry.releaseSlot();
+    this.release();
     this.#resolve(-1);
   }
 }
@@ -129,6 +137,30 @@ test("a pool dropped by a reload serves the requests still waiting for it, then 
     assert.deepEqual(up.seen, ["/first", "/waiting"]);
     await until(() => entry.pool.closed);
     assert.notEqual(pools.entry(up.origin, 1), entry, "the next request gets a new pool");
+  } finally {
+    await pools.destroy();
+    await up.close();
+  }
+});
+
+test("a request undici refuses to send (a target it cannot write) leaves the connection slot, and its Client, usable", async () => {
+  const up = await heldUpstream();
+  const pools = new UpstreamPools();
+  try {
+    const entry = pools.entry(up.origin, 1);
+    const refused = new GatedRequest(entry, "*");
+    refused.start();
+    assert.equal(await refused.status, -1);
+    assert.deepEqual([entry.active, entry.waiting], [0, 0]);
+    // undici's Pool took the refusal for a busy Client that would drain later, and it never
+    // does: with one connection allowed, every later request waited in undici for good.
+    for (const path of ["/after/1", "/after/2"]) {
+      const after = new GatedRequest(entry, path);
+      after.start();
+      await up.release();
+      assert.equal(await after.status, 200, path);
+    }
+    assert.deepEqual(up.seen, ["/after/1", "/after/2"]);
   } finally {
     await pools.destroy();
     await up.close();

@@ -43,7 +43,11 @@ const config = (): string =>
   )}${hostRoute("internal", "internal.example", `    - backendRefs: [${ref("internal")}]\n`)}${backendYaml(
     "h2c",
     (h2cUpstream.address() as net.AddressInfo).port,
-  )}${hostRoute("h2c", "h2c.example", `    - backendRefs: [${ref("h2c")}]\n`)}---
+  )}${hostRoute("h2c", "h2c.example", `    - backendRefs: [${ref("h2c")}]\n`)}${hostRoute(
+    "anything",
+    "anything.example",
+    `    - matches: [{path: {type: RegularExpression, value: ".*"}}]\n      backendRefs: [${ref("pub")}]\n`,
+  )}---
 apiVersion: gateway.kgateway.dev/v1alpha1
 kind: DirectResponse
 metadata: {name: forbidden, namespace: default}
@@ -215,13 +219,19 @@ describe("request checks before routing", () => {
     await expectRefused(["/admin%00", "/admin%00/x", "/public/%00?q=1"].map(get), 400, "invalid_path");
   });
 
-  test("a target that is neither an absolute path nor an absolute URI gets 400 invalid_target; OPTIONS * is routed", async () => {
+  test("a target that is neither an absolute path nor an absolute URI gets 400 invalid_target; OPTIONS * matches no route", async () => {
     const reply = await exchange("GET */../admin HTTP/1.1\r\nHost: public.example\r\n\r\n");
     assert.equal(reply.status, 400);
     assert.equal(errorCode(reply), "invalid_target");
-    const star = await exchange("OPTIONS * HTTP/1.1\r\nHost: public.example\r\n\r\n");
-    assert.equal(star.status, 404, "asterisk-form reaches the router, which has no rule for it");
-    assert.equal(errorCode(star), "no_route");
+    // OPTIONS * names the server, not a resource: no rule serves it, not even one whose
+    // pattern matches anything (Envoy answers 404 as well).
+    for (const host of ["public.example", "anything.example"]) {
+      const star = await exchange(`OPTIONS * HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      assert.equal(star.status, 404, host);
+      assert.equal(errorCode(star), "no_route", host);
+    }
+    const everything = await exchange("GET /any/thing HTTP/1.1\r\nHost: anything.example\r\n\r\n");
+    assert.equal(everything.status, 200, "the pattern route itself serves paths");
   });
 
   test("an empty host in an absolute-form target, or a port outside 1-65535, gets 400 invalid_host", async () => {
