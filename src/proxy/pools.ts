@@ -159,17 +159,21 @@ export class PoolEntry {
     // keeps a long queue from becoming a deep stack.
     if (this.#granting) return;
     this.#granting = true;
-    try {
-      let waiter: PoolWaiter | undefined;
-      while ((waiter = this.#queueHead) !== undefined && (this.active < this.maxConnections || this.maxConnections <= 0)) {
-        this.#unlink(waiter);
-        this.active++;
+    // One waiter's failure (a bug in its handler) must not strand the ones behind it.
+    let failure: unknown = undefined;
+    let waiter: PoolWaiter | undefined;
+    while ((waiter = this.#queueHead) !== undefined && (this.active < this.maxConnections || this.maxConnections <= 0)) {
+      this.#unlink(waiter);
+      this.active++;
+      try {
         waiter.slotGranted();
+      } catch (error) {
+        failure ??= error;
       }
-    } finally {
-      this.#granting = false;
     }
+    this.#granting = false;
     if (this.waiting === 0) this.#closeOnDrained?.();
+    if (failure !== undefined) throw failure;
   }
 
   /**

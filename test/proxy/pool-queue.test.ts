@@ -39,7 +39,9 @@ class GatedRequest implements PoolWaiter, LocalAwareHandler, Dispatcher.Dispatch
     this.entry.pool.dispatch({ path: this.path, method: "GET" }, this);
   }
 
+  /** undici let the request go: its slot passes on, once. */
   release(): void {
+    if (!this.holdsSlot) return;
     this.holdsSlot = false;
     this.entry.releaseSlot();
   }
@@ -161,6 +163,40 @@ test("a request undici refuses to send (a target it cannot write) leaves the con
       assert.equal(await after.status, 200, path);
     }
     assert.deepEqual(up.seen, ["/after/1", "/after/2"]);
+  } finally {
+    await pools.destroy();
+    await up.close();
+  }
+});
+
+test("a waiter that throws when its turn comes does not strand the ones behind it", async () => {
+  const up = await heldUpstream();
+  const pools = new UpstreamPools();
+  try {
+    const entry = pools.entry(up.origin, 1);
+    const first = new GatedRequest(entry, "/first");
+    first.start();
+    const broken: PoolWaiter = {
+      nextWaiter: undefined,
+      previousWaiter: undefined,
+      queued: false,
+      slotGranted() {
+        entry.releaseSlot();
+        throw new Error("a handler bug");
+      },
+    };
+    assert.equal(entry.takeSlot(broken), false);
+    const behind = new GatedRequest(entry, "/behind");
+    behind.start();
+    assert.equal(entry.waiting, 2);
+    // The end of /first grants both in turn; the broken one's error surfaces there, after the grant loop.
+    assert.throws(() => first.release(), /a handler bug/);
+    assert.equal(entry.waiting, 0);
+    await up.release();
+    await up.release();
+    assert.equal(await behind.status, 200);
+    assert.deepEqual(up.seen, ["/first", "/behind"]);
+    assert.deepEqual([entry.active, entry.waiting], [0, 0]);
   } finally {
     await pools.destroy();
     await up.close();
