@@ -159,8 +159,6 @@ export class PoolEntry {
     // keeps a long queue from becoming a deep stack.
     if (this.#granting) return;
     this.#granting = true;
-    // One waiter's failure (a bug in its handler) must not strand the ones behind it.
-    let failure: unknown = undefined;
     let waiter: PoolWaiter | undefined;
     while ((waiter = this.#queueHead) !== undefined && (this.active < this.maxConnections || this.maxConnections <= 0)) {
       this.#unlink(waiter);
@@ -168,12 +166,13 @@ export class PoolEntry {
       try {
         waiter.slotGranted();
       } catch (error) {
-        failure ??= error;
+        // A bug in one waiter's handler: it must neither strand the waiters behind it nor
+        // break the response whose end released this slot, so it is reported, not thrown.
+        process.emitWarning(`a queued upstream request failed to start: ${String(error)}`, "TollgateWarning");
       }
     }
     this.#granting = false;
     if (this.waiting === 0) this.#closeOnDrained?.();
-    if (failure !== undefined) throw failure;
   }
 
   /**
