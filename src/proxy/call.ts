@@ -515,7 +515,7 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
   nextWaiter: PoolWaiter | undefined = undefined;
   previousWaiter: PoolWaiter | undefined = undefined;
   queued = false;
-  /** Dispatched to undici, which has not let it go yet: one of the entry's connection slots is this attempt's. */
+  /** Granted a slot and not let go by undici yet: one of the entry's connection slots is this attempt's. */
   holdsSlot = false;
   /** Runs while the request body is being forwarded; every chunk sent or received restarts it. */
   bodyIdleTimer: NodeJS.Timeout | undefined = undefined;
@@ -569,8 +569,16 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
 
   /** Its turn in the entry's queue came: the attempt is still live, since a settled one leaves the queue. */
   slotGranted(): void {
+    // The slot is this attempt's from now on, so slotFailed gives it back whatever throws.
+    this.holdsSlot = true;
     this.stopQueueTimer();
     this.call.dispatchAttempt(this);
+  }
+
+  /** Its grant threw: the slot goes back (unless undici already let the request go) and the attempt fails (502). */
+  slotFailed(error: Error): void {
+    this.releaseSlot();
+    if (!this.done) this.call.onAttemptFailure(this, error, true);
   }
 
   /** undici let the request go: the slot passes on, exactly once. */

@@ -54,7 +54,7 @@ export class UpstreamLocal {
 /** Handlers that want to know which connection carried them implement this. */
 export interface LocalAwareHandler {
   upstreamLocal: UpstreamLocal | undefined;
-  /** undici has the request and has not ended it yet (false again once it did, even during dispatch). */
+  /** Holds one of its PoolEntry's slots: granted, and not let go by undici yet (false again once undici ended it, even during dispatch). */
   readonly holdsSlot: boolean;
 }
 
@@ -62,6 +62,11 @@ export interface LocalAwareHandler {
 export interface PoolWaiter {
   /** A slot is the waiter's now: it dispatches to the pool. */
   slotGranted(): void;
+  /**
+   * slotGranted threw (a bug in its handler): the waiter gives back the slot if it still holds
+   * it, and fails its request, so neither the slot nor the client is left hanging.
+   */
+  slotFailed(error: Error): void;
   /** The queue's links, so a waiter given up leaves it at once; only PoolEntry touches them. */
   nextWaiter: PoolWaiter | undefined;
   previousWaiter: PoolWaiter | undefined;
@@ -168,7 +173,7 @@ export class PoolEntry {
       } catch (error) {
         // A bug in one waiter's handler: it must neither strand the waiters behind it nor
         // break the response whose end released this slot, so it is reported, not thrown.
-        process.emitWarning(`a queued upstream request failed to start: ${String(error)}`, "TollgateWarning");
+        grantFailed(waiter, error);
       }
     }
     this.#granting = false;
@@ -191,6 +196,22 @@ export class PoolEntry {
       if (this.waiting === 0) this.#closeOnDrained();
     });
   }
+}
+
+/** Reports a grant that threw and lets its waiter clean up; a second throw is reported too, never raised. */
+function grantFailed(waiter: PoolWaiter, thrown: unknown): void {
+  const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+  warn("a queued upstream request failed to start", error);
+  try {
+    waiter.slotFailed(error);
+  } catch (second) {
+    warn("a queued upstream request failed to give back its connection slot", second);
+  }
+}
+
+function warn(what: string, thrown: unknown): void {
+  const detail = thrown instanceof Error ? thrown.stack : undefined;
+  process.emitWarning(`${what}: ${String(thrown)}`, { type: "TollgateWarning", detail });
 }
 
 export class UpstreamPools {

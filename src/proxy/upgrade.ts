@@ -210,6 +210,12 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     this.entry!.pool.dispatch(this.dispatchOptions!, this);
   }
 
+  /** Its grant threw: the slot goes back and the client gets a 502, as when undici fails the upgrade. */
+  slotFailed(error: Error): void {
+    this.controller?.abort(error);
+    this.onResponseError(null, error);
+  }
+
   /** undici let the request go (upgraded, answered or failed): the connection slot passes on. */
   releaseSlot(): void {
     if (!this.holdsSlot) return;

@@ -9,7 +9,9 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import type { Dispatcher } from "undici";
 import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, UpstreamPools } from "../../src/proxy/pools.ts";
+import { throwOnDispatchOf } from "../support/throw-on-dispatch.ts";
 import { until } from "../support/until.ts";
+import { GATEWAY_YAML, ask, catchAllRouteYaml, startGateway } from "./harness.ts";
 
 /** One request through the entry's gate: it dispatches when granted a slot and releases it when undici lets go. */
 class GatedRequest implements PoolWaiter, LocalAwareHandler, Dispatcher.DispatchHandler {
@@ -44,6 +46,11 @@ class GatedRequest implements PoolWaiter, LocalAwareHandler, Dispatcher.Dispatch
     if (!this.holdsSlot) return;
     this.holdsSlot = false;
     this.entry.releaseSlot();
+  }
+
+  slotFailed(): void {
+    this.release();
+    this.#resolve(-1);
   }
 
   onRequestStart(): void {}
@@ -169,7 +176,65 @@ test("a request undici refuses to send (a target it cannot write) leaves the con
   }
 });
 
-test("a waiter that throws when its turn comes does not strand the ones behind it", async () => {
+test("a waiter that throws when its turn comes gives its slot back, and does not strand the ones behind it", async () => {
+  const up = await heldUpstream();
+  const pools = new UpstreamPools();
+  try {
+    const entry = pools.entry(up.origin, 1);
+    const first = new GatedRequest(entry, "/first");
+    first.start();
+    const failedWith: Error[] = [];
+    let holds = false;
+    // Takes the slot and throws before its request reaches undici, as a handler bug would.
+    const broken: PoolWaiter = {
+      nextWaiter: undefined,
+      previousWaiter: undefined,
+      queued: false,
+      slotGranted() {
+        holds = true;
+        throw new Error("a handler bug");
+      },
+      slotFailed(error) {
+        failedWith.push(error);
+        if (holds) entry.releaseSlot();
+        holds = false;
+      },
+    };
+    assert.equal(entry.takeSlot(broken), false);
+    const behind = new GatedRequest(entry, "/behind");
+    behind.start();
+    assert.equal(entry.waiting, 2);
+    // The end of /first grants both in turn; the broken one's error is reported, and the end of
+    // /first that released the slot goes on.
+    const warned = once(process, "warning") as Promise<[Error & { detail?: string }]>;
+    first.release();
+    const [warning] = await warned;
+    assert.equal(warning.name, "TollgateWarning");
+    assert.match(warning.message, /a queued upstream request failed to start: Error: a handler bug/);
+    assert.match(warning.detail ?? "", /^Error: a handler bug\n\s+at /, "the stack goes with it");
+    assert.deepEqual(
+      failedWith.map((e) => e.message),
+      ["a handler bug"],
+    );
+    assert.equal(entry.waiting, 0);
+    await up.release();
+    await up.release();
+    assert.equal(await behind.status, 200);
+    assert.deepEqual(up.seen, ["/first", "/behind"]);
+    assert.deepEqual([entry.active, entry.waiting], [0, 0], "the broken waiter's slot came back");
+    // With one connection, a leaked slot would queue this one for good.
+    const later = new GatedRequest(entry, "/later");
+    later.start();
+    assert.equal(entry.waiting, 0);
+    await up.release();
+    assert.equal(await later.status, 200);
+  } finally {
+    await pools.destroy();
+    await up.close();
+  }
+});
+
+test("a waiter whose clean-up throws as well is reported twice and still does not strand the queue", async () => {
   const up = await heldUpstream();
   const pools = new UpstreamPools();
   try {
@@ -184,26 +249,74 @@ test("a waiter that throws when its turn comes does not strand the ones behind i
         entry.releaseSlot();
         throw new Error("a handler bug");
       },
+      slotFailed() {
+        throw new Error("a second bug");
+      },
     };
-    assert.equal(entry.takeSlot(broken), false);
+    entry.takeSlot(broken);
     const behind = new GatedRequest(entry, "/behind");
     behind.start();
-    assert.equal(entry.waiting, 2);
-    // The end of /first grants both in turn; the broken one's error is reported, and the end of
-    // /first that released the slot goes on.
-    const warned = once(process, "warning") as Promise<[Error]>;
-    first.release();
-    const [warning] = await warned;
-    assert.equal(warning.name, "TollgateWarning");
-    assert.match(warning.message, /a queued upstream request failed to start: Error: a handler bug/);
-    assert.equal(entry.waiting, 0);
+    const warnings: Error[] = [];
+    const collect = (w: Error) => warnings.push(w);
+    process.on("warning", collect);
+    try {
+      first.release();
+      await until(() => warnings.length === 2);
+    } finally {
+      process.off("warning", collect);
+    }
+    assert.match(warnings[0]!.message, /failed to start: Error: a handler bug/);
+    assert.match(warnings[1]!.message, /failed to give back its connection slot: Error: a second bug/);
     await up.release();
     await up.release();
     assert.equal(await behind.status, 200);
-    assert.deepEqual(up.seen, ["/first", "/behind"]);
     assert.deepEqual([entry.active, entry.waiting], [0, 0]);
   } finally {
     await pools.destroy();
+    await up.close();
+  }
+});
+
+test("a proxied request whose turn throws is answered 502 and gives its connection slot back", { timeout: 30_000 }, async () => {
+  const up = await heldUpstream();
+  const port = Number(new URL(up.origin).port);
+  const gw = await startGateway(`${GATEWAY_YAML}---
+apiVersion: gateway.tollgate.dev/v1alpha1
+kind: Backend
+metadata: {name: up, namespace: default}
+spec:
+  endpoints:
+    - ip: {address: 127.0.0.1, port: ${port}}
+  connectionPool:
+    maxConnections: 1
+${catchAllRouteYaml("up")}`);
+  const entry = gw.pools.entry(up.origin, 1);
+  const restore = throwOnDispatchOf(entry, "/broken");
+  const warned = once(process, "warning") as Promise<[Error]>;
+  try {
+    const first = ask(gw.port, { path: "/first" });
+    await until(() => up.seen.length === 1);
+    const broken = ask(gw.port, { path: "/broken" });
+    await until(() => entry.waiting === 1);
+    const behind = ask(gw.port, { path: "/behind" });
+    await until(() => entry.waiting === 2);
+    await up.release();
+    assert.equal((await first).status, 200);
+    const failed = await broken;
+    assert.equal(failed.status, 502);
+    assert.equal(failed.json().error, "upstream_error");
+    assert.match((await warned)[0].message, /a queued upstream request failed to start: Error: a handler bug/);
+    await up.release();
+    assert.equal((await behind).status, 200);
+    // One connection allowed: a slot kept by the broken request would queue this one for good.
+    const later = ask(gw.port, { path: "/later" });
+    await up.release();
+    assert.equal((await later).status, 200);
+    assert.deepEqual(up.seen, ["/first", "/behind", "/later"]);
+    assert.deepEqual([entry.active, entry.waiting], [0, 0]);
+  } finally {
+    restore();
+    await gw.close();
     await up.close();
   }
 });

@@ -2,6 +2,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import { once } from "node:events";
+import { throwOnDispatchOf } from "../support/throw-on-dispatch.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { until } from "../support/until.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
@@ -123,6 +125,30 @@ test("an upgrade waits its turn for a pooled connection, and frees it once the u
   ws.close(1000);
   assert.equal(await closed, 1000);
   assert.equal(entry.inFlight, 0);
+});
+
+test("a queued upgrade whose turn throws gets 502 and gives its connection slot back", { timeout: 30_000 }, async () => {
+  const entry = gw.pools.entry(up.origin, 1);
+  const restore = throwOnDispatchOf(entry, "/socket/broken");
+  try {
+    const seenBefore = up.requests.filter((r) => r.url === "/sse").length;
+    const held = ask(gw.port, { path: "/narrow/sse" });
+    await up.waitFor("/sse", seenBefore + 1);
+    const warned = once(process, "warning") as Promise<[Error]>;
+    const refused = refusedUpgrade("/narrow/socket/broken");
+    await until(() => entry.waiting === 1);
+    up.releaseSse();
+    assert.equal((await held).status, 200);
+    const reply = await refused;
+    assert.equal(reply.status, 502);
+    assert.equal((JSON.parse(reply.body) as { error: string }).error, "upstream_error");
+    assert.match((await warned)[0].message, /a queued upstream request failed to start: Error: a handler bug/);
+    assert.deepEqual([entry.active, entry.waiting], [0, 0], "the slot came back");
+    // One connection allowed: a slot kept by the broken upgrade would queue this one for good.
+    assert.equal((await ask(gw.port, { path: "/narrow/status/200" })).status, 200);
+  } finally {
+    restore();
+  }
 });
 
 test("an upgrade that finds every connection busy and the queue full gets 503 upstream_overflow, as a request does", async () => {
