@@ -49,7 +49,8 @@ export function requestRefusal(req: IncomingMessage, facts: RequestFacts): Failu
   // A fragment is never sent in a request (RFC 9110 §7.1); routing on `/admin#x` as if it
   // were a path other than `/admin` would let it past a PathPrefix rule.
   if (req.url !== undefined && req.url.indexOf("#") >= 0) return RequestRefusals.fragment;
-  if (facts.path.charCodeAt(0) !== 47 && !(facts.path === "*" && facts.method === "OPTIONS")) return RequestRefusals.target;
+  // The asterisk-form is exactly `*` (RFC 9112 §3.2.4): `*?x` is no target at all.
+  if (facts.path.charCodeAt(0) !== 47 && !(req.url === "*" && facts.method === "OPTIONS")) return RequestRefusals.target;
   if (facts.badEscape) return RequestRefusals.badEscape;
   if (headers.host === undefined) {
     if (req.httpVersionMinor === 1) return RequestRefusals.missingHost;

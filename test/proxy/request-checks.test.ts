@@ -220,9 +220,12 @@ describe("request checks before routing", () => {
   });
 
   test("a target that is neither an absolute path nor an absolute URI gets 400 invalid_target; OPTIONS * matches no route", async () => {
-    const reply = await exchange("GET */../admin HTTP/1.1\r\nHost: public.example\r\n\r\n");
-    assert.equal(reply.status, 400);
-    assert.equal(errorCode(reply), "invalid_target");
+    // The asterisk-form is exactly `*`: with a query, or on another method, it is no target.
+    for (const line of ["GET */../admin", "OPTIONS *?x=1", "OPTIONS *?", "GET *"]) {
+      const reply = await exchange(`${line} HTTP/1.1\r\nHost: public.example\r\n\r\n`);
+      assert.equal(reply.status, 400, line);
+      assert.equal(errorCode(reply), "invalid_target", line);
+    }
     // OPTIONS * names the server, not a resource: no rule serves it, not even one whose
     // pattern matches anything (Envoy answers 404 as well).
     for (const host of ["public.example", "anything.example"]) {
