@@ -1,7 +1,7 @@
 // HTTPRoute filters (rule-level and per-backendRef) to FilterModels.
 import type { FilterModel, HeaderModifierModel, MatchModel, PathModifierModel } from "./model.ts";
 import { hostnameProblem } from "./hostnames.ts";
-import { HTTP_TOKEN_HINT, isHttpToken } from "./name-formats.ts";
+import { FIELD_VALUE_HINT, HTTP_TOKEN_HINT, isFieldValue, isHttpToken } from "./name-formats.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 
 const FIELD_OF: Readonly<Record<string, string>> = {
@@ -129,6 +129,9 @@ function headerModifier(r: Resource, reporter: Reporter, cfg: Record<string, any
       if (requestSide && GATEWAY_FRAMED_REQUEST_HEADERS.has(p.name.toLowerCase())) {
         reporter.error(r, [...at, field, i, "name"], `header "${p.name}" cannot be ${field === "set" ? "set" : "added"} on a forwarded request: the gateway writes it from how it frames the body and runs the upstream connection`, "remove this entry");
       }
+      if (typeof p.value === "string" && !isFieldValue(p.value)) {
+        reporter.error(r, [...at, field, i, "value"], `the value of header "${p.name}" holds a character no HTTP header may carry (${describeBadChar(p.value)})`, FIELD_VALUE_HINT);
+      }
       return { name: p.name.toLowerCase(), value: p.value };
     });
   const set = pairs(cfg["set"], "set");
@@ -138,6 +141,18 @@ function headerModifier(r: Resource, reporter: Reporter, cfg: Record<string, any
     return n.toLowerCase();
   });
   return { set, add, remove };
+}
+
+/** The first character a header value may not hold, named so the error can be acted on. */
+function describeBadChar(value: string): string {
+  for (const ch of value) {
+    if (isFieldValue(ch)) continue;
+    const code = ch.codePointAt(0)!;
+    const named = code === 10 ? "LF" : code === 13 ? "CR" : code === 0 ? "NUL" : undefined;
+    const hex = `U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
+    return named === undefined ? hex : `${named}, ${hex}`;
+  }
+  return "";
 }
 
 function pathModifier(r: Resource, reporter: Reporter, cfg: Record<string, any> | undefined, at: Segments, matches: readonly MatchModel[]): PathModifierModel | undefined {

@@ -202,6 +202,31 @@ describe("semantic errors", () => {
     );
   });
 
+  test("a header modifier value with CR, LF, NUL or another character no header may carry is a config error", () => {
+    const text = route(`  - matches:
+    - path: {type: PathPrefix, value: /w}
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set: [{name: X-Split, value: "a\\r\\nX-Injected: 1"}, {name: X-Ok, value: "tab\\tand latin-1 é"}]
+        add: [{name: X-Nul, value: "a\\0b"}]
+    - type: ResponseHeaderModifier
+      responseHeaderModifier: {set: [{name: X-Euro, value: "5 €"}, {name: X-Bell, value: "\\a"}]}
+    backendRefs:
+    - {name: echo, port: 80}
+`);
+    const hint = "(hint: use visible characters, spaces and tabs only: no CR, LF, NUL or other control character, and nothing outside Latin-1)";
+    assert.deepEqual(
+      errors(text).filter((e) => !e.includes("Backend")),
+      [
+        `t.yaml:25:38: spec.rules[0].filters[0].requestHeaderModifier.set[0].value: the value of header "X-Split" holds a character no HTTP header may carry (CR, U+000D) ${hint}`,
+        `t.yaml:26:36: spec.rules[0].filters[0].requestHeaderModifier.add[0].value: the value of header "X-Nul" holds a character no HTTP header may carry (NUL, U+0000) ${hint}`,
+        `t.yaml:28:60: spec.rules[0].filters[1].responseHeaderModifier.set[0].value: the value of header "X-Euro" holds a character no HTTP header may carry (U+20AC) ${hint}`,
+        `t.yaml:28:90: spec.rules[0].filters[1].responseHeaderModifier.set[1].value: the value of header "X-Bell" holds a character no HTTP header may carry (U+0007) ${hint}`,
+      ],
+    );
+  });
+
   test("match names, path characters and section names follow the Gateway API formats", () => {
     const text = route(`  - name: Bad_Rule
     matches:
