@@ -411,7 +411,7 @@ export class ProxyCall implements StallSubject {
       this.onAttemptFailure(handler, upstreamIdle, true);
       return;
     }
-    this.settleAttempt(handler, ErrorType.timeout);
+    this.settleAttempt(handler, ErrorType.clientStalled);
     handler.cancel(clientIdle);
     const exchange = this.exchange;
     addFlag(exchange, Flag.streamIdleTimeout);
@@ -455,7 +455,7 @@ export class ProxyCall implements StallSubject {
   cutStalled(): void {
     const handler = this.handler;
     if (handler !== undefined && !handler.done) {
-      this.settleAttempt(handler, ErrorType.timeout);
+      this.settleAttempt(handler, ErrorType.clientStalled);
       handler.cancel(clientStalled);
     }
     const exchange = this.exchange;
@@ -496,8 +496,8 @@ export class ProxyCall implements StallSubject {
     this.clientStall?.stop();
     const handler = this.handler;
     if (handler !== undefined && !handler.done) {
-      // Pipelined on a connection cut for taking nothing: the attempt ends with that timeout.
-      this.settleAttempt(handler, cutForStall(this.clientSocket) ? ErrorType.timeout : ErrorType.clientAborted);
+      // Pipelined on a connection cut for taking nothing: the attempt ends with that stall.
+      this.settleAttempt(handler, cutForStall(this.clientSocket) ? ErrorType.clientStalled : ErrorType.clientAborted);
       handler.cancel(clientGone);
     }
   }

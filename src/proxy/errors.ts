@@ -32,6 +32,12 @@ export const ErrorType = {
   upstreamProtocolError: "upstream_protocol_error",
   upstreamError: "upstream_error",
   clientAborted: "client_aborted",
+  /**
+   * An upstream attempt cut because the client stalled: it took no response byte, or sent no
+   * request body byte, for streamIdleTimeout. The server side reports `timeout`; the attempt
+   * says whose, so backend timeout panels do not count slow clients.
+   */
+  clientStalled: "client_stalled",
 } as const;
 
 export function addFlag(exchange: Exchange, flag: string): void {

@@ -365,7 +365,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     addFlag(this.exchange, Flag.streamIdleTimeout);
     if (this.upstream === undefined) {
       this.exchange.errorType = ErrorType.timeout;
-      this.settleAttempt(ErrorType.timeout);
+      this.settleAttempt(ErrorType.clientStalled);
       this.controller?.abort(clientStalled);
     }
     // An idle tunnel is no failure: the upgrade succeeded, and closing quiet sessions is the

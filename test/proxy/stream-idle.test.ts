@@ -198,7 +198,7 @@ describe("streamIdleTimeout", () => {
     assert.equal(exchange.status, 408);
     assert.equal(exchange.responseFlags, "SI");
     assert.equal(exchange.errorType, undefined, "a 4xx is the client's error: no error.type on the server side");
-    assert.equal(exchange.attempts[0]!.errorType, "timeout");
+    assert.equal(exchange.attempts[0]!.errorType, "client_stalled", "the client stalled, not the upstream");
     assert.equal(exchange.bytesReceived, 10);
   });
 
@@ -271,7 +271,7 @@ describe("streamIdleTimeout", () => {
     assert.equal(exchange.status, 200, "the head went out before the client stopped reading");
     assert.equal(exchange.responseFlags, "SI");
     assert.equal(exchange.errorType, "timeout");
-    assert.equal(exchange.attempts[0]!.errorType, "timeout");
+    assert.equal(exchange.attempts[0]!.errorType, "client_stalled", "the client stalled, not the upstream");
     assert.ok(exchange.bytesSent < size, `${exchange.bytesSent} bytes went out of ${size}`);
     // Reading again shows what the gateway did: the response ends short of its length.
     let received = 0;
@@ -396,7 +396,7 @@ describe("streamIdleTimeout", () => {
     const queued = await telemetry.endOf(`/bytes/${size}`);
     assert.equal(queued.responseFlags, "SI");
     assert.equal(queued.errorType, "timeout");
-    assert.equal(queued.attempts[0]!.errorType, "timeout", "its paused upstream attempt ends with the same timeout");
+    assert.equal(queued.attempts[0]!.errorType, "client_stalled", "its paused upstream attempt ends with the client's stall");
     const local = await telemetry.endOf("/local/large");
     assert.equal(local.status, 200);
     assert.ok(local.bytesSent < LOCAL_BODY_BYTES || local.responseFlags !== "", "the local answer did not go out whole");
@@ -505,7 +505,7 @@ describe("streamIdleTimeout", () => {
     assert.equal(cut.status, 200);
     assert.equal(cut.responseFlags, "SI");
     assert.equal(cut.errorType, "timeout");
-    assert.equal(cut.attempts[0]!.errorType, "timeout");
+    assert.equal(cut.attempts[0]!.errorType, "client_stalled");
     assert.ok(cut.bytesSent < unreadBytes / 2, `the gateway held back the body instead of buffering it (${cut.bytesSent} of ${unreadBytes} bytes)`);
     await Promise.all(bulkClosed.slice(upstreamsBefore));
     stalled.destroy();
