@@ -4,6 +4,7 @@
 import type { IncomingMessage } from "node:http";
 import type { ListenerSettings } from "../config/model.ts";
 import type { ExchangeFacts } from "./exchange.ts";
+import { stripForwardedUserinfo, withoutUserinfo } from "./forwarded-userinfo.ts";
 import { alternateReading, normalizePath, pathNeedsWork } from "../router/path-normalize.ts";
 
 /** Mutable twin of ExchangeFacts; the Exchange constructor copies it, so one instance serves every request. */
@@ -109,6 +110,8 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   let authority = host;
   let clientAddress = into.peerAddress;
   let forwardedPort = 0;
+  // On every listener: one that does not trust them still lets CEL and header capture read them.
+  stripForwardedUserinfo(headers);
   if (settings.trustForwardedHeaders) {
     const xfh = firstListValue(headers["x-forwarded-host"]);
     const xfp = firstListValue(headers["x-forwarded-proto"]);
@@ -117,8 +120,8 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
     const firstForwarded = forwarded === undefined ? undefined : firstListValue(forwarded) ?? "";
     const forwardedHost = firstForwarded === undefined ? undefined : forwardedParam(firstForwarded, "host");
     const forwardedProto = firstForwarded === undefined ? undefined : forwardedParam(firstForwarded, "proto");
-    if (forwardedHost !== undefined) authority = withoutUserinfo(forwardedHost);
-    else if (xfh !== undefined) authority = withoutUserinfo(xfh);
+    if (forwardedHost !== undefined) authority = forwardedHost;
+    else if (xfh !== undefined) authority = xfh;
     const proto = forwardedProto ?? xfp;
     if (proto !== undefined && proto.toLowerCase() === "https") scheme = "https";
     const xfPort = firstListValue(headers["x-forwarded-port"]);
@@ -146,12 +149,6 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
 
 /** What a refused absolute-form target with an invalid authority and an `@` after it reports. */
 const REDACTED_TARGET = "/REDACTED";
-
-/** `user:pass@host:port` → `host:port`: everything up to the last `@` is userinfo. */
-function withoutUserinfo(authority: string): string {
-  const at = authority.lastIndexOf("@");
-  return at < 0 ? authority : authority.slice(at + 1);
-}
 
 /** Lower-case host without port, brackets or trailing dot, as the router wants it. */
 export function routeHostOf(host: string): string {

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
-import { gatewayYaml, get, trustingListenerPolicyYaml } from "./harness.ts";
+import { gatewayYaml, get, otelAccessLogPolicyYaml, trustingListenerPolicyYaml } from "./harness.ts";
 import { startRig } from "./rig.ts";
 
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRICS_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" };
@@ -92,19 +92,61 @@ test("a refused target whose authority a credential cut short, or a Host with us
   assert.ok(text.includes("keep=3"), "the control's query is kept");
 });
 
-test("on a listener that trusts forwarding headers, a forwarded host's userinfo is not exported", async (t) => {
-  const { rx, gw } = await startRig(t, {
-    transport: "http",
-    yaml: (upstreamPort) => gatewayYaml({ upstreamPort, extra: trustingListenerPolicyYaml() }),
-    env: (rx) => ({ ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }),
+test("on a listener that trusts forwarding headers, a forwarded host's userinfo is neither exported, logged nor forwarded", async (t) => {
+  const body = `      body: "%REQ(X-FORWARDED-HOST)% %REQ(FORWARDED)%"\n`;
+  const { rx, upstream, gw } = await startRig(t, {
+    transport: "grpc",
+    yaml: (upstreamPort, rx) =>
+      gatewayYaml({ upstreamPort, extra: `${trustingListenerPolicyYaml()}---\n${otelAccessLogPolicyYaml("forwarded", rx.port, body)}` }),
+    env: (rx) => ({
+      ...FAST,
+      OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+      OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_REQUEST_HEADERS: "x-forwarded-host,forwarded",
+    }),
   });
-  assert.equal((await get(gw.url(8080, "/api/xfh"), { "x-forwarded-host": "qqxfh:pw7x@shop.example:8443" })).status, 200);
-  assert.equal((await get(gw.url(8080, "/api/fwd"), { forwarded: 'for=192.0.2.1;host="qqfwd:pw8x@news.example"' })).status, 200);
+  assert.equal((await get(gw.url(8080, "/api/xfh"), { "x-forwarded-host": "qqxfh:pw7x@shop.example:8443, qqtwo:pw9x@two.example" })).status, 200);
+  assert.equal((await get(gw.url(8080, "/api/fwd"), { forwarded: 'for=192.0.2.1;host="qqfwd:pw8x@news.example";proto=https, for=192.0.2.2;host=plain.example' })).status, 200);
   const spans = await rx.waitForSpans((s) => s.filter((x) => x.kind === 2).length >= 2);
-  const text = JSON.stringify(spans, (_k, v) => (typeof v === "bigint" ? String(v) : v));
-  for (const secret of ["qqxfh", "qqfwd", "pw7x", "pw8x"]) assert.ok(!text.includes(secret), `${secret} must not be exported`);
+  const logs = await rx.waitForLogs((l) => l.length >= 2);
+  const text = JSON.stringify({ spans, logs, forwarded: upstream.seen }, (_k, v) => (typeof v === "bigint" ? String(v) : v));
+  for (const secret of ["qqxfh", "qqtwo", "qqfwd", "pw7x", "pw8x", "pw9x"]) {
+    const at = text.indexOf(secret);
+    assert.ok(at < 0, `${secret} must not be exported, logged or forwarded; found in …${text.slice(Math.max(0, at - 300), at + 60)}`);
+  }
   const byPath = new Map(spans.filter((s) => s.kind === 2).map((s) => [s.attributes["url.path"], s.attributes]));
-  assert.equal(byPath.get("/api/xfh")!["server.address"], "shop.example");
-  assert.equal(byPath.get("/api/xfh")!["server.port"], 8443);
-  assert.equal(byPath.get("/api/fwd")!["server.address"], "news.example");
+  const xfh = byPath.get("/api/xfh")!;
+  assert.equal(xfh["server.address"], "shop.example");
+  assert.equal(xfh["server.port"], 8443);
+  assert.deepEqual(xfh["http.request.header.x-forwarded-host"], ["shop.example:8443, two.example"], "captured without userinfo");
+  const fwd = byPath.get("/api/fwd")!;
+  assert.equal(fwd["server.address"], "news.example");
+  assert.deepEqual(fwd["http.request.header.forwarded"], ['for=192.0.2.1;host="news.example";proto=https, for=192.0.2.2;host=plain.example'], "other parameters as received");
+  // The hosts (and the rest of each value) still reach the upstream and the access log.
+  const port = new URL(gw.url(8080, "/")).host;
+  const seenXfh = upstream.seen.map((h) => h["x-forwarded-host"]).filter((v) => v !== undefined && v.includes("shop.example"));
+  assert.deepEqual(seenXfh, [`shop.example:8443, two.example, ${port}`]);
+  assert.deepEqual(
+    upstream.seen.map((h) => h.forwarded).filter((v) => v !== undefined),
+    ['for=192.0.2.1;host="news.example";proto=https, for=192.0.2.2;host=plain.example'],
+  );
+  assert.deepEqual(logs.map((l) => l.body).sort(), [
+    `${port} for=192.0.2.1;host="news.example";proto=https, for=192.0.2.2;host=plain.example`,
+    `shop.example:8443, two.example, ${port} -`,
+  ]);
+});
+
+test("on a listener that does not trust forwarding headers, a captured X-Forwarded-Host or Forwarded loses its userinfo too", async (t) => {
+  const { rx, upstream, gw } = await startRig(t, {
+    transport: "http",
+    env: (rx) => ({ ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_REQUEST_HEADERS: "x-forwarded-host,forwarded" }),
+  });
+  const headers = { "x-forwarded-host": "qqxfh:pw7x@shop.example", forwarded: 'for=192.0.2.1;host="qqfwd:pw8x@news.example"' };
+  assert.equal((await get(gw.url(8080, "/api/untrusted"), headers)).status, 200);
+  const [server] = (await rx.waitForSpans((s) => s.some((x) => x.kind === 2))).filter((s) => s.kind === 2);
+  assert.deepEqual(server!.attributes["http.request.header.x-forwarded-host"], ["shop.example"]);
+  assert.deepEqual(server!.attributes["http.request.header.forwarded"], ['for=192.0.2.1;host="news.example"']);
+  assert.equal(server!.attributes["server.address"], "127.0.0.1", "an untrusted forwarded host is not the server's address");
+  const text = JSON.stringify(upstream.seen);
+  assert.ok(!text.includes("shop.example") && !text.includes("news.example"), `neither is forwarded from an untrusted client: ${text}`);
 });

@@ -1,0 +1,51 @@
+// Userinfo (`user:pass@`) in an authority is a credential. A front proxy that passes a
+// client's authority on verbatim would otherwise put it into X-Forwarded-Host or a Forwarded
+// `host=`, which a trusting listener forwards, logs (%REQ()%, CEL) and captures. It is taken
+// out of the request's headers once, before anything reads them.
+import type { IncomingHttpHeaders } from "node:http";
+
+/** `user:pass@host:port` → `host:port`: everything up to the last `@` is userinfo. */
+export function withoutUserinfo(authority: string): string {
+  const at = authority.lastIndexOf("@");
+  return at < 0 ? authority : authority.slice(at + 1);
+}
+
+/** Drops userinfo from every X-Forwarded-Host and Forwarded `host=` value; costs a scan for `@` when there is none. */
+export function stripForwardedUserinfo(headers: IncomingHttpHeaders): void {
+  const xfh = headers["x-forwarded-host"];
+  if (xfh !== undefined && hasAt(xfh)) headers["x-forwarded-host"] = hostListWithoutUserinfo(xfh);
+  const forwarded = headers.forwarded;
+  if (forwarded !== undefined && forwarded.indexOf("@") >= 0) headers.forwarded = forwardedWithoutUserinfo(forwarded);
+}
+
+function hasAt(value: string | string[]): boolean {
+  return typeof value === "string" ? value.indexOf("@") >= 0 : value.some((v) => v.indexOf("@") >= 0);
+}
+
+function hostListWithoutUserinfo(value: string | string[]): string {
+  const joined = typeof value === "string" ? value : value.join(",");
+  return joined
+    .split(",")
+    .map((host) => withoutUserinfo(host.trim()))
+    .join(", ");
+}
+
+/** Each element's `host=` parameter without userinfo, quoted or not; every other parameter as received. */
+function forwardedWithoutUserinfo(value: string): string {
+  return value
+    .split(",")
+    .map((element) =>
+      element
+        .split(";")
+        .map((pair) => {
+          const eq = pair.indexOf("=");
+          if (eq < 0 || pair.indexOf("@", eq) < 0 || pair.slice(0, eq).trim().toLowerCase() !== "host") return pair;
+          const raw = pair.slice(eq + 1).trim();
+          const quoted = raw.length >= 2 && raw.charCodeAt(0) === 34 && raw.charCodeAt(raw.length - 1) === 34;
+          const host = withoutUserinfo(quoted ? raw.slice(1, -1) : raw);
+          return `${pair.slice(0, eq + 1)}${quoted ? `"${host}"` : host}`;
+        })
+        .join(";"),
+    )
+    .join(",");
+}
