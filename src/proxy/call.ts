@@ -16,7 +16,7 @@ import { AttemptTimeoutError, BodyOnNoContentError, type Failure, Failures, Pool
 import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
 import { forwardedResponseHeaders, isChunkedAlone, stripResponseHopByHop } from "./headers.ts";
-import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, type UpstreamPools } from "./pools.ts";
+import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, type UpstreamPools, startGranted } from "./pools.ts";
 import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent } from "./retry.ts";
 import { expectsContinue } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
@@ -167,7 +167,7 @@ export class ProxyCall implements StallSubject {
       handler.timer = setTimeout(onAttemptTimeout, this.attemptTimeoutMs, handler);
     }
     if (entry.takeSlot(handler)) {
-      this.dispatchAttempt(handler);
+      startGranted(handler);
       return;
     }
     // Every connection is busy, so the request waits in the entry's queue: without a limit, a

@@ -168,13 +168,7 @@ export class PoolEntry {
     while ((waiter = this.#queueHead) !== undefined && (this.active < this.maxConnections || this.maxConnections <= 0)) {
       this.#unlink(waiter);
       this.active++;
-      try {
-        waiter.slotGranted();
-      } catch (error) {
-        // A bug in one waiter's handler: it must neither strand the waiters behind it nor
-        // break the response whose end released this slot, so it is reported, not thrown.
-        grantFailed(waiter, error);
-      }
+      startGranted(waiter);
     }
     this.#granting = false;
     if (this.waiting === 0) this.#closeOnDrained?.();
@@ -198,14 +192,27 @@ export class PoolEntry {
   }
 }
 
+/**
+ * Hands a granted slot to its waiter, at once or from the queue. A bug in the waiter's
+ * handler must neither strand the waiters behind it, nor break the response whose end
+ * released the slot, nor keep the slot: it is reported, and the waiter fails its request.
+ */
+export function startGranted(waiter: PoolWaiter): void {
+  try {
+    waiter.slotGranted();
+  } catch (error) {
+    grantFailed(waiter, error);
+  }
+}
+
 /** Reports a grant that threw and lets its waiter clean up; a second throw is reported too, never raised. */
 function grantFailed(waiter: PoolWaiter, thrown: unknown): void {
   const error = thrown instanceof Error ? thrown : new Error(String(thrown));
-  warn("a queued upstream request failed to start", error);
+  warn("an upstream request failed to start", error);
   try {
     waiter.slotFailed(error);
   } catch (second) {
-    warn("a queued upstream request failed to give back its connection slot", second);
+    warn("an upstream request failed to give back its connection slot", second);
   }
 }
 

@@ -17,7 +17,7 @@ import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } f
 import type { ProxyDeps } from "./handler.ts";
 import { connectionTokens, isHopByHop } from "./headers.ts";
 import { http } from "./node-http.ts";
-import type { LocalAwareHandler, PoolEntry, PoolWaiter, UpstreamLocal } from "./pools.ts";
+import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, startGranted } from "./pools.ts";
 import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { StallWatch, type StallSubject, bytesMovedBy, bytesTakenBy } from "./stall-watch.ts";
@@ -163,7 +163,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     exchange.status = status;
     exchange.responseStartPerfMs = performance.now();
     this.responding = true;
-    this.client.write(statusLine(status, reasonPhrase(status)) + headerLines(headers) + "\r\n");
+    this.client.write(statusLine(status, reasonPhrase(status)) + headerLines(headers) + "\r\n", "latin1");
     if (body !== undefined) exchange.bytesSent += body.length;
     this.endClient(body);
   }
@@ -197,7 +197,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     this.entry = entry;
     this.dispatchOptions = { path, method: exchange.method as Dispatcher.HttpMethod, headers, upgrade: protocol, headersTimeout: idleMs };
     if (entry.takeSlot(this)) {
-      this.slotGranted();
+      startGranted(this);
       return;
     }
     // An upgrade holds a pooled connection until its 101, so it waits its turn like any request.
@@ -295,7 +295,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
       if (name !== "upgrade" && name !== "connection" && (isHopByHop(name) || (listed !== undefined && listed.includes(name)))) continue;
       head += headerLine(name, headers[name]!);
     }
-    client.write(head + "\r\n");
+    client.write(head + "\r\n", "latin1");
     this.writtenBase = bytes.bytesWritten ?? 0;
     if (this.head.length > 0) upstream.write(this.head);
     client.pipe(upstream);
@@ -327,7 +327,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
       head += headerLine(name, headers[name]!);
     }
     // Without Content-Length or chunking the body runs to the end of the connection.
-    this.client.write(head + "connection: close\r\n\r\n");
+    this.client.write(head + "connection: close\r\n\r\n", "latin1");
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -475,6 +475,9 @@ function onUpstreamClose(this: TunnelSocket): void {
   if (tunnel !== undefined) tunnel.client.destroy();
 }
 
+// Heads are written as latin1, one byte per character, as node and undici write headers:
+// undici reads an upstream's header bytes that way, and a config value such as `é` is one
+// byte on every other path. UTF-8 would turn each byte above 0x7f into two.
 function statusLine(status: number, reason: string): string {
   return `HTTP/1.1 ${status} ${reason}\r\n`;
 }

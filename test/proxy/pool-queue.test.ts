@@ -202,7 +202,7 @@ test("a waiter that throws when its turn comes gives its slot back, and does not
   first.release();
   const [warning] = await warned;
   assert.equal(warning.name, "TollgateWarning");
-  assert.match(warning.message, /a queued upstream request failed to start: Error: a handler bug/);
+  assert.match(warning.message, /an upstream request failed to start: Error: a handler bug/);
   assert.match(warning.detail ?? "", /^Error: a handler bug\n\s+at /, "the stack goes with it");
   assert.deepEqual(
     failedWith.map((e) => e.message),
@@ -259,15 +259,22 @@ test("a waiter whose clean-up throws as well is reported twice and still does no
   assert.deepEqual([entry.active, entry.waiting], [0, 0]);
   }));
 
-test("a proxied request whose turn throws is answered 502 and gives its connection slot back", { timeout: 30_000 }, async () => {
+test("a proxied request whose hand-off throws, at once or from the queue, is answered 502 and gives its connection slot back", { timeout: 30_000 }, async () => {
   const up = await heldUpstream();
   const port = Number(new URL(up.origin).port);
   const gw = await startGateway(`${GATEWAY_YAML}${backendYaml("up", port)}  connectionPool: {maxConnections: 1}
 ${catchAllRouteYaml("up")}`);
   const entry = gw.pools.entry(up.origin, 1);
-  const restore = throwOnDispatchOf(entry, "/broken");
-  const warned = once(process, "warning") as Promise<[Error]>;
+  const restore = throwOnDispatchOf(entry, "/broken", "/broken-at-once");
+  const warnings: Error[] = [];
+  const collect = (w: Error) => warnings.push(w);
+  process.on("warning", collect);
   try {
+    // With the connection free, the request is handed over at once: the same failure.
+    const atOnce = await ask(gw.port, { path: "/broken-at-once" });
+    assert.equal(atOnce.status, 502);
+    assert.equal(atOnce.json().error, "upstream_error");
+    assert.deepEqual([entry.active, entry.waiting], [0, 0], "the slot came back");
     const first = ask(gw.port, { path: "/first" });
     await until(() => up.seen.length === 1);
     const broken = ask(gw.port, { path: "/broken" });
@@ -279,7 +286,8 @@ ${catchAllRouteYaml("up")}`);
     const failed = await broken;
     assert.equal(failed.status, 502);
     assert.equal(failed.json().error, "upstream_error");
-    assert.match((await warned)[0].message, /a queued upstream request failed to start: Error: a handler bug/);
+    await until(() => warnings.length === 2);
+    for (const w of warnings) assert.match(w.message, /an upstream request failed to start: Error: a handler bug/);
     await up.release();
     assert.equal((await behind).status, 200);
     // One connection allowed: a slot kept by the broken request would queue this one for good.
@@ -289,6 +297,7 @@ ${catchAllRouteYaml("up")}`);
     assert.deepEqual(up.seen, ["/first", "/behind", "/later"]);
     assert.deepEqual([entry.active, entry.waiting], [0, 0]);
   } finally {
+    process.off("warning", collect);
     restore();
     await gw.close();
     await up.close();

@@ -142,9 +142,25 @@ test("a queued upgrade whose turn throws gets 502 and gives its connection slot 
     const reply = await refused;
     assert.equal(reply.status, 502);
     assert.equal((JSON.parse(reply.body) as { error: string }).error, "upstream_error");
-    assert.match((await warned)[0].message, /a queued upstream request failed to start: Error: a handler bug/);
+    assert.match((await warned)[0].message, /an upstream request failed to start: Error: a handler bug/);
     assert.deepEqual([entry.active, entry.waiting], [0, 0], "the slot came back");
     // One connection allowed: a slot kept by the broken upgrade would queue this one for good.
+    assert.equal((await ask(gw.port, { path: "/narrow/status/200" })).status, 200);
+  } finally {
+    restore();
+  }
+});
+
+test("an upgrade whose hand-off to a free connection throws gets 502 and gives the slot back", { timeout: 30_000 }, async () => {
+  const entry = gw.pools.entry(up.origin, 1);
+  const restore = throwOnDispatchOf(entry, "/socket/broken-at-once");
+  try {
+    const warned = once(process, "warning") as Promise<[Error]>;
+    const reply = await refusedUpgrade("/narrow/socket/broken-at-once");
+    assert.equal(reply.status, 502);
+    assert.equal((JSON.parse(reply.body) as { error: string }).error, "upstream_error");
+    assert.match((await warned)[0].message, /an upstream request failed to start: Error: a handler bug/);
+    assert.deepEqual([entry.active, entry.waiting], [0, 0], "the slot came back");
     assert.equal((await ask(gw.port, { path: "/narrow/status/200" })).status, 200);
   } finally {
     restore();
