@@ -567,7 +567,7 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
     if (this.call.hasBody && exchange.requestEndPerfMs === 0) exchange.requestEndPerfMs = performance.now();
   }
 
-  /** Its turn in the entry's queue came: the attempt is still live, since a settled one leaves the queue. */
+  /** A slot is the attempt's, at once or when its turn in the queue came (a settled one has left the queue). */
   slotGranted(): void {
     // The slot is this attempt's from now on, so slotFailed gives it back whatever throws.
     this.holdsSlot = true;

@@ -204,6 +204,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     if (idleMs > 0) this.queueTimer = setTimeout(onTunnelQueueWaitTimeout, idleMs, this);
   }
 
+  /** A connection slot is the upgrade's, at once or when its turn in the queue came. */
   slotGranted(): void {
     this.stopQueueTimer();
     this.holdsSlot = true;
