@@ -155,6 +155,12 @@ function describeBadChar(value: string): string {
   return "";
 }
 
+/** A rewritten path also becomes a redirect's Location header: it may hold only what a header value can. */
+function checkPathCharacters(r: Resource, reporter: Reporter, value: string, at: Segments): void {
+  if (isFieldValue(value)) return;
+  reporter.error(r, at, `the path holds a character no HTTP header or request line may carry (${describeBadChar(value)})`, "percent-encode it, e.g. %0A for LF");
+}
+
 function pathModifier(r: Resource, reporter: Reporter, cfg: Record<string, any> | undefined, at: Segments, matches: readonly MatchModel[]): PathModifierModel | undefined {
   if (cfg === undefined) return undefined;
   if (cfg["type"] === "ReplaceFullPath") {
@@ -165,6 +171,7 @@ function pathModifier(r: Resource, reporter: Reporter, cfg: Record<string, any> 
       return undefined;
     }
     if (!value.startsWith("/")) reporter.error(r, [...at, "replaceFullPath"], "the path must start with /", `write "/${value}"`);
+    checkPathCharacters(r, reporter, value, [...at, "replaceFullPath"]);
     return { type: "ReplaceFullPath", replaceFullPath: value };
   }
   if (cfg["replaceFullPath"] !== undefined) reporter.error(r, [...at, "replaceFullPath"], "replaceFullPath is set but type is ReplacePrefixMatch", "remove it");
@@ -174,6 +181,7 @@ function pathModifier(r: Resource, reporter: Reporter, cfg: Record<string, any> 
     return undefined;
   }
   if (!value.startsWith("/")) reporter.error(r, [...at, "replacePrefixMatch"], "the prefix must start with /", `write "/${value}"`);
+  checkPathCharacters(r, reporter, value, [...at, "replacePrefixMatch"]);
   if (matches.some((m) => m.path.type !== "PathPrefix")) {
     reporter.error(r, [...at, "type"], "ReplacePrefixMatch needs every match of the rule to be a PathPrefix match", "use ReplaceFullPath, or PathPrefix matches");
   }

@@ -322,7 +322,9 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     if (statusCode >= 500) exchange.errorType = String(statusCode);
     exchange.responseStartPerfMs = performance.now();
     this.responding = true;
-    let head = statusLine(statusCode, statusText || reasonPhrase(statusCode));
+    // undici decodes the reason phrase as UTF-8 and the head goes out as latin1: a character
+    // such as U+010D would become a CR. Only a plain ASCII phrase is passed on.
+    let head = statusLine(statusCode, statusText !== undefined && PLAIN_REASON.test(statusText) ? statusText : reasonPhrase(statusCode));
     for (const name in headers) {
       if (isHopByHop(name) || name === "content-length") continue;
       head += headerLine(name, headers[name]!);
@@ -479,6 +481,8 @@ function onUpstreamClose(this: TunnelSocket): void {
 // Heads are written as latin1, one byte per character, as node and undici write headers:
 // undici reads an upstream's header bytes that way, and a config value such as `é` is one
 // byte on every other path. UTF-8 would turn each byte above 0x7f into two.
+const PLAIN_REASON = /^[\t\x20-\x7e]+$/;
+
 function statusLine(status: number, reason: string): string {
   return `HTTP/1.1 ${status} ${reason}\r\n`;
 }

@@ -227,6 +227,23 @@ describe("semantic errors", () => {
     );
   });
 
+  test("a rewrite path with a character no header may carry is a config error", () => {
+    const text = route(`  - matches:
+    - path: {type: PathPrefix, value: /w}
+    filters:
+    - type: URLRewrite
+      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: "/a\\u010d\\u010aX"}}
+    backendRefs:
+    - {name: echo, port: 80}
+`);
+    assert.deepEqual(
+      errors(text).filter((e) => e.includes("replacePrefixMatch")),
+      [
+        't.yaml:24:73: spec.rules[0].filters[0].urlRewrite.path.replacePrefixMatch: the path holds a character no HTTP header or request line may carry (U+010D) (hint: percent-encode it, e.g. %0A for LF)',
+      ],
+    );
+  });
+
   test("match names, path characters and section names follow the Gateway API formats", () => {
     const text = route(`  - name: Bad_Rule
     matches:

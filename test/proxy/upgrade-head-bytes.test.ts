@@ -22,7 +22,10 @@ function rawUpstream(): net.Server {
       if (!head.includes("\r\n\r\n")) return;
       const answer = head.startsWith("GET /switch")
         ? "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Name: caf\xe9\r\n\r\n"
-        : "HTTP/1.1 403 Forbidden\r\nX-Name: caf\xe9\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno";
+        : head.startsWith("GET /reason")
+          ? // UTF-8 for U+010D U+010A: their low bytes are CR and LF.
+            "HTTP/1.1 404 Not\xc4\x8d\xc4\x8aX-Evil: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno"
+          : "HTTP/1.1 403 Forbidden\r\nX-Name: caf\xe9\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno";
       socket.write(Buffer.from(answer, "latin1"));
       head = "";
     });
@@ -89,3 +92,9 @@ for (const [path, status] of [
     assert.ok(!head.includes(Buffer.from("caf\u00e9", "utf8")), "not the UTF-8 pair C3 A9");
   });
 }
+
+test("an upstream reason phrase that is not plain ASCII is replaced by the standard one, so it cannot add a header", async () => {
+  const head = (await upgradeHead("/reason")).toString("latin1");
+  assert.ok(head.startsWith("HTTP/1.1 404 Not Found\r\n"), head);
+  assert.ok(!/x-evil/i.test(head), `no injected header: ${JSON.stringify(head)}`);
+});
