@@ -3,6 +3,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { once } from "node:events";
+import type { PoolEntry } from "../../src/proxy/pools.ts";
 import { throwOnDispatchOf } from "../support/throw-on-dispatch.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { until } from "../support/until.ts";
@@ -127,6 +128,16 @@ test("an upgrade waits its turn for a pooled connection, and frees it once the u
   assert.equal(entry.inFlight, 0);
 });
 
+/** A hand-off that threw: the client got 502, the warning went out, and the one connection slot is usable again. */
+async function assertFailedAndSlotBack(reply: { status: number; body: string }, warned: Promise<[Error]>, entry: PoolEntry): Promise<void> {
+  assert.equal(reply.status, 502);
+  assert.equal((JSON.parse(reply.body) as { error: string }).error, "upstream_error");
+  assert.match((await warned)[0].message, /an upstream request failed to start: Error: a handler bug/);
+  assert.deepEqual([entry.active, entry.waiting], [0, 0], "the slot came back");
+  // One connection allowed: a slot kept by the broken upgrade would queue this one for good.
+  assert.equal((await ask(gw.port, { path: "/narrow/status/200" })).status, 200);
+}
+
 test("a queued upgrade whose turn throws gets 502 and gives its connection slot back", { timeout: 30_000 }, async () => {
   const entry = gw.pools.entry(up.origin, 1);
   const restore = throwOnDispatchOf(entry, "/socket/broken");
@@ -139,13 +150,7 @@ test("a queued upgrade whose turn throws gets 502 and gives its connection slot 
     await until(() => entry.waiting === 1);
     up.releaseSse();
     assert.equal((await held).status, 200);
-    const reply = await refused;
-    assert.equal(reply.status, 502);
-    assert.equal((JSON.parse(reply.body) as { error: string }).error, "upstream_error");
-    assert.match((await warned)[0].message, /an upstream request failed to start: Error: a handler bug/);
-    assert.deepEqual([entry.active, entry.waiting], [0, 0], "the slot came back");
-    // One connection allowed: a slot kept by the broken upgrade would queue this one for good.
-    assert.equal((await ask(gw.port, { path: "/narrow/status/200" })).status, 200);
+    await assertFailedAndSlotBack(await refused, warned, entry);
   } finally {
     restore();
   }
@@ -156,12 +161,7 @@ test("an upgrade whose hand-off to a free connection throws gets 502 and gives t
   const restore = throwOnDispatchOf(entry, "/socket/broken-at-once");
   try {
     const warned = once(process, "warning") as Promise<[Error]>;
-    const reply = await refusedUpgrade("/narrow/socket/broken-at-once");
-    assert.equal(reply.status, 502);
-    assert.equal((JSON.parse(reply.body) as { error: string }).error, "upstream_error");
-    assert.match((await warned)[0].message, /an upstream request failed to start: Error: a handler bug/);
-    assert.deepEqual([entry.active, entry.waiting], [0, 0], "the slot came back");
-    assert.equal((await ask(gw.port, { path: "/narrow/status/200" })).status, 200);
+    await assertFailedAndSlotBack(await refusedUpgrade("/narrow/socket/broken-at-once"), warned, entry);
   } finally {
     restore();
   }
