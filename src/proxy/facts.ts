@@ -5,6 +5,7 @@ import type { IncomingMessage } from "node:http";
 import type { ListenerSettings } from "../config/model.ts";
 import type { ExchangeFacts } from "./exchange.ts";
 import { stripForwardedUserinfo, withoutUserinfo } from "./forwarded-userinfo.ts";
+import { type ForwardedPair, forwardedParam, parseForwarded } from "./forwarded-header.ts";
 import { alternateReading, normalizePath, pathNeedsWork } from "../router/path-normalize.ts";
 
 /** Mutable twin of ExchangeFacts; the Exchange constructor copies it, so one instance serves every request. */
@@ -115,11 +116,10 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   if (settings.trustForwardedHeaders) {
     const xfh = firstListValue(headers["x-forwarded-host"]);
     const xfp = firstListValue(headers["x-forwarded-proto"]);
-    const forwarded = headers.forwarded;
+    const forwarded = headers.forwarded === undefined ? undefined : parseForwarded(headers.forwarded);
     // The HTTP semconv orders the sources Forwarded, then X-Forwarded-*, then Host.
-    const firstForwarded = forwarded === undefined ? undefined : firstListValue(forwarded) ?? "";
-    const forwardedHost = firstForwarded === undefined ? undefined : forwardedParam(firstForwarded, "host");
-    const forwardedProto = firstForwarded === undefined ? undefined : forwardedParam(firstForwarded, "proto");
+    const forwardedHost = forwardedParam(forwarded?.[0], "host");
+    const forwardedProto = forwardedParam(forwarded?.[0], "proto");
     if (forwardedHost !== undefined) authority = forwardedHost;
     else if (xfh !== undefined) authority = xfh;
     const proto = forwardedProto ?? xfp;
@@ -224,16 +224,14 @@ function firstListValue(value: string | string[] | undefined): string | undefine
  * X-Forwarded-For (0 = the right-most entry, the address the proxy in front of us saw);
  * a shorter list yields its left-most entry. Without X-Forwarded-For, RFC 7239 `for=`.
  */
-function trustedClient(xff: string | string[] | undefined, forwarded: string | undefined, hops: number): string | undefined {
+function trustedClient(xff: string | string[] | undefined, forwarded: ForwardedPair[][] | undefined, hops: number): string | undefined {
   if (xff !== undefined) {
     const list = (typeof xff === "string" ? xff : xff.join(",")).split(",");
     const index = Math.max(0, list.length - 1 - hops);
     return stripForwardedAddress(list[index]!.trim());
   }
   if (forwarded !== undefined) {
-    const elements = forwarded.split(",");
-    const index = Math.max(0, elements.length - 1 - hops);
-    const value = forwardedParam(elements[index]!, "for");
+    const value = forwardedParam(forwarded[Math.max(0, forwarded.length - 1 - hops)], "for");
     return value === undefined ? undefined : stripForwardedAddress(value);
   }
   return undefined;
@@ -249,17 +247,4 @@ function stripForwardedAddress(value: string): string {
   }
   const colon = v.indexOf(":");
   return colon > 0 && v.indexOf(":", colon + 1) < 0 ? v.slice(0, colon) : normalizeAddress(v);
-}
-
-/** One parameter of one RFC 7239 element, unquoted; names compare case-insensitively. */
-function forwardedParam(element: string, name: string): string | undefined {
-  for (const pair of element.split(";")) {
-    const eq = pair.indexOf("=");
-    if (eq < 0) continue;
-    if (pair.slice(0, eq).trim().toLowerCase() !== name) continue;
-    let value = pair.slice(eq + 1).trim();
-    if (value.charCodeAt(0) === 34 && value.charCodeAt(value.length - 1) === 34) value = value.slice(1, -1);
-    return value;
-  }
-  return undefined;
 }

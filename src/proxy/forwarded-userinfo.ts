@@ -3,6 +3,7 @@
 // `host=`, which a trusting listener forwards, logs (%REQ()%, CEL) and captures. It is taken
 // out of the request's headers once, before anything reads them.
 import type { IncomingHttpHeaders } from "node:http";
+import { formatForwardedValue, parseForwarded } from "./forwarded-header.ts";
 
 /** `user:pass@host:port` → `host:port`: everything up to the last `@` is userinfo. */
 export function withoutUserinfo(authority: string): string {
@@ -30,22 +31,16 @@ function hostListWithoutUserinfo(value: string | string[]): string {
     .join(", ");
 }
 
-/** Each element's `host=` parameter without userinfo, quoted or not; every other parameter as received. */
+/** Each element's `host=` parameter without userinfo, quoted or not; every other byte as received. */
 function forwardedWithoutUserinfo(value: string): string {
-  return value
-    .split(",")
-    .map((element) =>
-      element
-        .split(";")
-        .map((pair) => {
-          const eq = pair.indexOf("=");
-          if (eq < 0 || pair.indexOf("@", eq) < 0 || pair.slice(0, eq).trim().toLowerCase() !== "host") return pair;
-          const raw = pair.slice(eq + 1).trim();
-          const quoted = raw.length >= 2 && raw.charCodeAt(0) === 34 && raw.charCodeAt(raw.length - 1) === 34;
-          const host = withoutUserinfo(quoted ? raw.slice(1, -1) : raw);
-          return `${pair.slice(0, eq + 1)}${quoted ? `"${host}"` : host}`;
-        })
-        .join(";"),
-    )
-    .join(",");
+  let out = "";
+  let copiedTo = 0;
+  for (const element of parseForwarded(value)) {
+    for (const pair of element) {
+      if (pair.name !== "host" || pair.value.indexOf("@") < 0) continue;
+      out += value.slice(copiedTo, pair.valueStart) + formatForwardedValue(withoutUserinfo(pair.value), pair.quoted);
+      copiedTo = pair.valueEnd;
+    }
+  }
+  return copiedTo === 0 ? value : out + value.slice(copiedTo);
 }

@@ -97,6 +97,22 @@ describe("telemetry hooks", () => {
     assert.equal(exchange.protocolVersion, "1.1");
   });
 
+  test("fill client and server facts from a trusted Forwarded header whose quoted values hold separators", async () => {
+    await ask(gw.port, {
+      method: "GET",
+      path: "/facts/forwarded",
+      headers: {
+        host: "internal:8080",
+        forwarded: 'for="[2001:db8::7]:4711";host="shop.example.com:8443";proto=https, for="_proxy,one;by=x";by=_gw',
+      },
+    });
+    const exchange = await telemetry.endOf("/facts/forwarded");
+    assert.equal(exchange.clientAddress, "2001:db8::7", "one trusted hop skips the right-most element, whose quoted for= holds a comma");
+    assert.equal(exchange.serverAddress, "shop.example.com");
+    assert.equal(exchange.serverPort, 8443);
+    assert.equal(exchange.scheme, "https");
+  });
+
   test("a missing route: NR, no error.type (a 4xx is the client's error), no attempts", async () => {
     const r = await ask(gw.port, { path: "/nothing" });
     assert.equal(r.status, 404);

@@ -107,10 +107,13 @@ test("on a listener that trusts forwarding headers, a forwarded host's userinfo 
   });
   assert.equal((await get(gw.url(8080, "/api/xfh"), { "x-forwarded-host": "qqxfh:pw7x@shop.example:8443, qqtwo:pw9x@two.example" })).status, 200);
   assert.equal((await get(gw.url(8080, "/api/fwd"), { forwarded: 'for=192.0.2.1;host="qqfwd:pw8x@news.example";proto=https, for=192.0.2.2;host=plain.example' })).status, 200);
-  const spans = await rx.waitForSpans((s) => s.filter((x) => x.kind === 2).length >= 2);
-  const logs = await rx.waitForLogs((l) => l.length >= 2);
+  // A quoted-string may hold `;`, `,` and escapes: the whole userinfo goes, and a `host=` inside a quoted `for=` is no parameter.
+  const quoted = String.raw`for="_gw;host=keep@me";host="qqsemi:pw;qqs5,pw\"qqs6@quoted.example:8443";proto=https`;
+  assert.equal((await get(gw.url(8080, "/api/quoted"), { forwarded: quoted })).status, 200);
+  const spans = await rx.waitForSpans((s) => s.filter((x) => x.kind === 2).length >= 3);
+  const logs = await rx.waitForLogs((l) => l.length >= 3);
   const text = JSON.stringify({ spans, logs, forwarded: upstream.seen }, (_k, v) => (typeof v === "bigint" ? String(v) : v));
-  for (const secret of ["qqxfh", "qqtwo", "qqfwd", "pw7x", "pw8x", "pw9x"]) {
+  for (const secret of ["qqxfh", "qqtwo", "qqfwd", "qqsemi", "pw7x", "pw8x", "pw9x", "qqs5", "qqs6"]) {
     const at = text.indexOf(secret);
     assert.ok(at < 0, `${secret} must not be exported, logged or forwarded; found in …${text.slice(Math.max(0, at - 300), at + 60)}`);
   }
@@ -122,15 +125,22 @@ test("on a listener that trusts forwarding headers, a forwarded host's userinfo 
   const fwd = byPath.get("/api/fwd")!;
   assert.equal(fwd["server.address"], "news.example");
   assert.deepEqual(fwd["http.request.header.forwarded"], ['for=192.0.2.1;host="news.example";proto=https, for=192.0.2.2;host=plain.example'], "other parameters as received");
+  const strippedQuoted = 'for="_gw;host=keep@me";host="quoted.example:8443";proto=https';
+  const quotedServer = byPath.get("/api/quoted")!;
+  assert.equal(quotedServer["server.address"], "quoted.example");
+  assert.equal(quotedServer["server.port"], 8443);
+  assert.equal(quotedServer["url.scheme"], "https");
+  assert.deepEqual(quotedServer["http.request.header.forwarded"], [strippedQuoted], "the quoted for= is kept as received");
   // The hosts (and the rest of each value) still reach the upstream and the access log.
   const port = new URL(gw.url(8080, "/")).host;
   const seenXfh = upstream.seen.map((h) => h["x-forwarded-host"]).filter((v) => v !== undefined && v.includes("shop.example"));
   assert.deepEqual(seenXfh, [`shop.example:8443, two.example, ${port}`]);
   assert.deepEqual(
     upstream.seen.map((h) => h.forwarded).filter((v) => v !== undefined),
-    ['for=192.0.2.1;host="news.example";proto=https, for=192.0.2.2;host=plain.example'],
+    ['for=192.0.2.1;host="news.example";proto=https, for=192.0.2.2;host=plain.example', strippedQuoted],
   );
   assert.deepEqual(logs.map((l) => l.body).sort(), [
+    `${port} ${strippedQuoted}`,
     `${port} for=192.0.2.1;host="news.example";proto=https, for=192.0.2.2;host=plain.example`,
     `shop.example:8443, two.example, ${port} -`,
   ]);

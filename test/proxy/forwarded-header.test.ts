@@ -1,0 +1,60 @@
+// The RFC 7239 reader honours quoted-strings and escapes, and never throws on malformed input.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { formatForwardedValue, parseForwarded } from "../../src/proxy/forwarded-header.ts";
+import { stripForwardedUserinfo } from "../../src/proxy/forwarded-userinfo.ts";
+
+/** Each element as `name=value` strings, values unquoted. */
+function read(header: string): string[][] {
+  return parseForwarded(header).map((element) => element.map((pair) => `${pair.name}=${pair.value}`));
+}
+
+function stripped(forwarded: string): string | undefined {
+  const headers: Record<string, string> = { forwarded };
+  stripForwardedUserinfo(headers);
+  return headers.forwarded;
+}
+
+test("separators inside a quoted-string belong to the value", () => {
+  assert.deepEqual(read('for="_a;b,c=d";proto=https, for=192.0.2.2'), [["for=_a;b,c=d", "proto=https"], ["for=192.0.2.2"]]);
+  assert.deepEqual(read(String.raw`host="a\"b\\c;d"`), [[String.raw`host=a"b\c;d`]]);
+});
+
+test("names are trimmed and lower-cased; values are trimmed; spaces around separators are allowed", () => {
+  assert.deepEqual(read(' For = "[2001:db8::1]:4711" ;  PROTO=http ,for=x '), [["for=[2001:db8::1]:4711", "proto=http"], ["for=x"]]);
+});
+
+test("empty list elements are skipped; an element without a parameter still counts as a hop", () => {
+  assert.deepEqual(read(",, for=a ,, ,for=b,"), [["for=a"], ["for=b"]]);
+  assert.deepEqual(read("for=a, garbage, for=b"), [["for=a"], [], ["for=b"]]);
+  assert.deepEqual(read(""), []);
+});
+
+test("malformed input reads leniently: an unterminated quote runs to the end, text after a closing quote stays in the value", () => {
+  assert.deepEqual(read('for="a,b;c'), [["for=a,b;c"]]);
+  assert.deepEqual(read('host="a"b;proto=https'), [["host=ab", "proto=https"]]);
+  assert.deepEqual(read("for=a=b;=c"), [["for=a=b", "=c"]]);
+  assert.deepEqual(read('for="ends\\'), [["for=ends\\"]], "a trailing backslash escapes nothing");
+});
+
+test("value spans point at the value as written, quotes included", () => {
+  const header = 'for=x; host = "h:1" ;proto=https';
+  const host = parseForwarded(header)[0]!.find((pair) => pair.name === "host")!;
+  assert.equal(header.slice(host.valueStart, host.valueEnd), '"h:1"');
+  assert.equal(host.quoted, true);
+});
+
+test("a value is written bare only when it is a token", () => {
+  assert.equal(formatForwardedValue("shop.example", false), "shop.example");
+  assert.equal(formatForwardedValue("shop.example", true), '"shop.example"');
+  assert.equal(formatForwardedValue("shop.example:8443", false), '"shop.example:8443"');
+  assert.equal(formatForwardedValue(String.raw`a"b\c`, false), String.raw`"a\"b\\c"`);
+  assert.equal(formatForwardedValue("", false), '""');
+});
+
+test("userinfo is stripped from every host= only, separators and escapes in it included; every other byte is kept", () => {
+  assert.equal(stripped('for="_x;host=a@b";host="alice:pa;ss,w\\"d@shop.example";proto=https'), 'for="_x;host=a@b";host="shop.example";proto=https');
+  assert.equal(stripped("host=alice:pw@shop.example, for=x;HOST=bob@two.example:8443"), 'host=shop.example, for=x;HOST="two.example:8443"');
+  assert.equal(stripped('for=x;host="alice:pw@h'), 'for=x;host="h"', "an unterminated quote still loses its userinfo");
+  assert.equal(stripped("for=a@b;by=c@d"), "for=a@b;by=c@d", "only host= carries an authority");
+});
