@@ -10,6 +10,7 @@ import type { CompiledBackend } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { answerTaken, cutForStall, cutStalledConnection } from "./answer-stall.ts";
+import { warnContainedBug } from "./contained-bug.ts";
 import { ErrorType, Flag, addFlag, sendError } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
 import { AttemptTimeoutError, BodyOnNoContentError, type Failure, Failures, PoolWaitError, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
@@ -390,6 +391,23 @@ export class ProxyCall implements StallSubject {
     this.answerLocally(504, "request_timeout", "the request did not complete within the route's request timeout");
   }
 
+  /**
+   * A bug broke off the handling of `handler`'s attempt: the attempt is given up (its
+   * connection closed, as its state is unknown) and the client gets a 502, or a cut once a
+   * response head went out. A response already complete is left alone.
+   */
+  answerAfterBug(handler: AttemptHandler, error: Error): void {
+    handler.cancel(error);
+    if (!handler.done) this.settleAttempt(handler, ErrorType.upstreamError);
+    if (this.closed || this.clientSocket.destroyed || this.res.writableEnded) return;
+    if (this.res.headersSent) {
+      this.exchange.errorType = ErrorType.upstreamError;
+      this.cutClient();
+      return;
+    }
+    this.fail(Failures.other);
+  }
+
   /** The gateway ends the exchange itself: a JSON error, or a cut stream once a response head went out. */
   answerLocally(status: number, code: string, message: string): void {
     if (this.res.headersSent) {
@@ -600,26 +618,56 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
     this.bodyIdleTimer = undefined;
   }
 
+  // undici would report what these throw back to the handler as an upstream failure, or,
+  // from onResponseError, swallow it: a bug must neither read as a flaky upstream nor leave
+  // the client unanswered.
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (this.done || statusCode < 200) return;
-    this.call.onResponseStart(this, statusCode, headers);
+    try {
+      this.call.onResponseStart(this, statusCode, headers);
+    } catch (thrown) {
+      this.containBug("relaying an upstream response head failed", thrown);
+    }
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.done) return;
-    this.call.onResponseData(this, chunk);
+    try {
+      this.call.onResponseData(this, chunk);
+    } catch (thrown) {
+      this.containBug("relaying an upstream response body failed", thrown);
+    }
   }
 
   onResponseEnd(): void {
     this.releaseSlot();
     if (this.done) return;
-    this.call.onResponseEnd(this);
+    try {
+      this.call.onResponseEnd(this);
+    } catch (thrown) {
+      this.containBug("ending an upstream response failed", thrown);
+    }
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
     this.releaseSlot();
     if (this.done) return;
-    this.call.onAttemptFailure(this, err, false);
+    try {
+      this.call.onAttemptFailure(this, err, false);
+    } catch (thrown) {
+      this.containBug("handling a failed upstream attempt failed", thrown);
+    }
+  }
+
+  /** Reports a bug in handling this attempt, gives the attempt up and answers the client anyway. */
+  containBug(what: string, thrown: unknown): void {
+    warnContainedBug(what, thrown);
+    try {
+      this.call.answerAfterBug(this, thrown instanceof Error ? thrown : new Error(String(thrown)));
+    } catch (second) {
+      warnContainedBug("answering the client after a bug failed", second);
+      this.call.res.destroy();
+    }
   }
 }
 

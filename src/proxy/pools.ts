@@ -15,6 +15,7 @@
 import { isIP, type Socket } from "node:net";
 import type { Dispatcher, Pool as PoolType, buildConnector as BuildConnector } from "undici";
 import { Client, Pool, buildConnector } from "./undici-core.ts";
+import { warnContainedBug } from "./contained-bug.ts";
 
 /**
  * Connections per endpoint when its Backend sets none. A 1,000-connection closed-loop load
@@ -208,17 +209,12 @@ export function startGranted(waiter: PoolWaiter): void {
 /** Reports a grant that threw and lets its waiter clean up; a second throw is reported too, never raised. */
 function grantFailed(waiter: PoolWaiter, thrown: unknown): void {
   const error = thrown instanceof Error ? thrown : new Error(String(thrown));
-  warn("an upstream request failed to start", error);
+  warnContainedBug("an upstream request failed to start", error);
   try {
     waiter.slotFailed(error);
   } catch (second) {
-    warn("an upstream request failed to give back its connection slot", second);
+    warnContainedBug("an upstream request failed to give back its connection slot", second);
   }
-}
-
-function warn(what: string, thrown: unknown): void {
-  const detail = thrown instanceof Error ? thrown.stack : undefined;
-  process.emitWarning(`${what}: ${String(thrown)}`, { type: "TollgateWarning", detail });
 }
 
 export class UpstreamPools {

@@ -9,6 +9,7 @@ import type { CompiledBackend, CompiledMatch } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import type { CallContext } from "./call.ts";
+import { warnContainedBug } from "./contained-bug.ts";
 import { ErrorType, Flag, addFlag, rawErrorResponse } from "./errors.ts";
 import { Exchange, UpstreamAttempt } from "./exchange.ts";
 import { newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts";
@@ -254,9 +255,41 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     if (this.ended) controller.abort(clientGone);
   }
 
+  // undici destroys the upgraded socket on what onRequestUpgrade throws, and swallows what
+  // onResponseError throws: either way the client would never be answered, and a bug would
+  // look like an upstream fault.
   onRequestUpgrade(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
     // The upgraded socket leaves undici's pool: its connection slot is free again.
     this.releaseSlot();
+    try {
+      this.openTunnel(statusCode, headers, socket);
+    } catch (thrown) {
+      socket.destroy();
+      this.containBug("opening an upgrade tunnel failed", thrown);
+    }
+  }
+
+  /** Reports a bug in handling the upgrade, gives the attempt up and answers the client anyway: a 502, or a cut once a head went out. */
+  containBug(what: string, thrown: unknown): void {
+    warnContainedBug(what, thrown);
+    try {
+      this.controller?.abort(thrown instanceof Error ? thrown : new Error(String(thrown)));
+      this.upstream?.destroy();
+      this.settleAttempt(ErrorType.upstreamError);
+      if (this.ended) return;
+      if (this.responding) {
+        this.exchange.errorType = ErrorType.upstreamError;
+        this.client.destroy();
+      } else {
+        this.refuseWith(Failures.other);
+      }
+    } catch (second) {
+      warnContainedBug("answering the client after a bug failed", second);
+      this.client.destroy();
+    }
+  }
+
+  openTunnel(statusCode: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
     const upstream = socket as TunnelSocket;
     if (this.ended) {
       upstream.destroy();
@@ -385,6 +418,14 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
     this.releaseSlot();
     if (this.ended || this.attemptDone) return;
+    try {
+      this.failAttempt(err);
+    } catch (thrown) {
+      this.containBug("handling a failed upgrade attempt failed", thrown);
+    }
+  }
+
+  failAttempt(err: Error): void {
     const failure = classifyUpstreamError(err);
     this.settleAttempt(failure.type);
     if (this.responding) {
