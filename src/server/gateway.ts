@@ -159,12 +159,15 @@ export class Gateway {
     const plan = compiled.plan;
 
     // Bind new ports before the swap: if one cannot be bound the old plan keeps serving untouched.
+    // A port bound here may take requests while the next one binds (an IPC round trip in a
+    // cluster worker); until the swap it serves this plan, the only one that has it.
     const added: BoundListener[] = [];
+    const deps: ProxyDeps = { ...this.#deps, currentPlan: () => this.#planFrom(plan) };
     try {
       for (const listener of plan.listeners) {
         if (this.#listeners.has(listener.port)) continue;
         const bound = new BoundListener(listener.port, this.#options.listenerHost);
-        const handlers = bound.track(engine.createHandlers({ ...this.#deps, responseClosed: bound.responseClosed }, this.#pools, listener.port));
+        const handlers = bound.track(engine.createHandlers({ ...deps, responseClosed: bound.responseClosed }, this.#pools, listener.port));
         const server = engine.createServer(listener.settings, handlers);
         await bound.listen(server, await this.#options.resolvePort(listener.port));
         added.push(bound);
@@ -214,6 +217,12 @@ export class Gateway {
       durationMs: Math.round(performance.now() - started),
     });
     return { outcome: "success", generation };
+  }
+
+  /** The plan a port first bound for `pending` serves: `pending` until the swap, then whatever is current. */
+  #planFrom(pending: RuntimePlan): RuntimePlan {
+    const current = this.#plan;
+    return current !== undefined && current.generation >= pending.generation ? current : pending;
   }
 
   #failed(trigger: ReloadTrigger, errors: readonly string[], others: readonly Diagnostic[]): ReloadOutcome {
