@@ -264,6 +264,10 @@ export class ProxyCall implements StallSubject {
     if (status >= 500) exchange.errorType = String(status);
     exchange.responseStartPerfMs = performance.now();
     handler.streaming = true;
+    // An answer that comes before the whole upload (a 413 or 401 from an upstream that reads
+    // no body): undici then drops the rest of the body, and node stops reading the connection,
+    // so a request after it would never be read. The answer says Connection: close instead.
+    this.closeAfterUnreadBody();
     const ruleOps = this.ruleFilters.responseHeaders;
     const backendOps = this.backendFilters.responseHeaders;
     if (ruleOps === undefined && backendOps === undefined) {

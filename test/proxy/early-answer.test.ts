@@ -1,0 +1,82 @@
+// An upstream that answers before it read the request body (413, 401): the client gets the
+// answer with Connection: close and the connection ends after it. Kept alive, the next request
+// on it was never read: undici drops the rest of the body and node stops reading the socket.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { type AddressInfo, connect } from "node:net";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, startGateway } from "./harness.ts";
+
+const BODY_BYTES = 3 * 1024 * 1024;
+let upstream: http.Server;
+let gw: GatewayUnderTest;
+
+before(async () => {
+  upstream = http.createServer((req, res) => {
+    if (req.url === "/too-large") {
+      res.writeHead(413, { "content-type": "text/plain", "content-length": "9" });
+      res.end("too large");
+      return;
+    }
+    req.resume();
+    req.on("end", () => res.end(`read ${req.url}`));
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+  gw = await startGateway(`${GATEWAY_YAML}${backendYaml("up", (upstream.address() as AddressInfo).port)}${catchAllRouteYaml("up")}`);
+});
+
+after(async () => {
+  await gw?.close();
+  upstream?.closeAllConnections();
+  await new Promise((resolve) => upstream?.close(resolve));
+});
+
+test("an answer that comes before the upload is complete closes the connection after it", { timeout: 30_000 }, async () => {
+  const socket = connect(gw.port, "127.0.0.1");
+  socket.on("error", () => {}); // the rest of the upload may meet a closed connection
+  let received = "";
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => (received += chunk));
+  const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+  socket.write(`POST /too-large HTTP/1.1\r\nhost: x\r\ncontent-length: ${BODY_BYTES}\r\n\r\n`);
+  const chunk = Buffer.alloc(64 * 1024, 97);
+  for (let sent = 0; sent < BODY_BYTES && !socket.destroyed; sent += chunk.length) {
+    if (!socket.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        socket.once("drain", resolve);
+        socket.once("close", resolve);
+      });
+    }
+    if (received.includes("too large")) break;
+  }
+  // The connection must end on its own; kept alive, it would sit here until an idle limit.
+  await closed;
+  assert.match(received, /^HTTP\/1\.1 413 /);
+  assert.match(received, /\r\nconnection: close\r\n/i);
+  assert.ok(received.endsWith("too large"), "the whole answer arrived");
+  assert.equal((await ask(gw.port, { method: "POST", path: "/after", body: "x".repeat(1000) })).body.toString(), "read /after");
+});
+
+test("an answer after the whole body was read keeps the connection alive", { timeout: 30_000 }, async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const post = (path: string): Promise<{ status: number; connection: string | undefined; body: string; socket: unknown }> =>
+      new Promise((resolve, reject) => {
+        const req = http.request({ host: "127.0.0.1", port: gw.port, method: "POST", path, agent }, (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => (body += c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body, socket: req.socket }));
+        });
+        req.on("error", reject);
+        req.end("y".repeat(10_000));
+      });
+    const first = await post("/one");
+    const second = await post("/two");
+    assert.deepEqual([first.body, second.body], ["read /one", "read /two"]);
+    assert.equal(first.connection, "keep-alive");
+    assert.equal(first.socket, second.socket, "the second request reused the connection");
+  } finally {
+    agent.destroy();
+  }
+});
