@@ -83,6 +83,10 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
         // reported is the received Host and, when the rest holds an `@`, a redacted path.
         url = rest.indexOf("@") < 0 ? rest : REDACTED_TARGET;
       }
+    } else if (url.indexOf("@") >= 0) {
+      // authority-form (`CONNECT user:pass@host:443`), refused, or another refused target:
+      // what is reported never carries the userinfo.
+      url = withoutUserinfo(url);
     }
   }
   // userinfo (`user:pass@`) is a credential: it never becomes the host we route, forward or

@@ -9,6 +9,7 @@ import { compilePlan } from "../../src/plan/compile.ts";
 import type { RuntimePlan } from "../../src/plan/types.ts";
 import { compileFilters } from "../../src/proxy/filters.ts";
 import { createProxyHandlers } from "../../src/proxy/handler.ts";
+import { createListenerServer } from "../../src/proxy/listener.ts";
 import { UpstreamPools } from "../../src/proxy/pools.ts";
 import type { ProcessStats } from "../../src/server/stats.ts";
 import type { RequestTelemetry } from "../../src/telemetry/hooks.ts";
@@ -94,8 +95,8 @@ export async function startTracedGateway(yaml: string, givenEnv: Record<string, 
   const servers = new Map<number, Server>();
   for (const l of plan.listeners) {
     const handlers = createProxyHandlers({ currentPlan: () => plan, telemetry: hooks, pools, stats, warn }, l.port);
-    const server = createServer(handlers.request);
-    server.on("upgrade", handlers.upgrade);
+    // The product's own listener wiring (upgrades, CONNECT, client errors, limits).
+    const server = createListenerServer(l.settings, handlers);
     await listen(server);
     servers.set(l.port, server);
   }

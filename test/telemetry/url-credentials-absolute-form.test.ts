@@ -71,16 +71,21 @@ test("a refused target whose authority a credential cut short, or a Host with us
   assert.equal(await rawRequest(port, `GET http://qquser:pw1x/pw2x@127.0.0.1:${port}/api/slash HTTP/1.1`, host), 400);
   assert.equal(await rawRequest(port, `GET http://qquser:pw3x?pw4x@127.0.0.1:${port}/api/query HTTP/1.1`, host), 400);
   assert.equal(await rawRequest(port, `GET /api/hosted HTTP/1.1`, { host: `qqhost:pw5x@127.0.0.1:${port}` }), 400);
+  // An authority-form target (CONNECT, refused with 501) with userinfo, a `/` in its password.
+  assert.equal(await rawRequest(port, `CONNECT qqconn:pw6x/pw7x@shop.example:443 HTTP/1.1`, host), 501);
   // The control: an invalid authority with no `@` after it keeps its path.
   assert.equal(await rawRequest(port, `GET http://127.0.0.1:99999/api/plain?keep=3 HTTP/1.1`, host), 400);
-  const spans = await rx.waitForSpans((s) => s.filter((x) => x.kind === 2).length >= 4);
-  const logs = await rx.waitForLogs((l) => l.length >= 4);
+  const spans = await rx.waitForSpans((s) => s.filter((x) => x.kind === 2).length >= 5);
+  const logs = await rx.waitForLogs((l) => l.length >= 5);
   const text = JSON.stringify({ spans, logs }, (_k, v) => (typeof v === "bigint" ? String(v) : v));
-  for (const secret of ["qquser", "qqhost", "pw1x", "pw2x", "pw3x", "pw4x", "pw5x"]) {
+  for (const secret of ["qquser", "qqhost", "qqconn", "pw1x", "pw2x", "pw3x", "pw4x", "pw5x", "pw6x", "pw7x"]) {
     const at = text.indexOf(secret);
     assert.ok(at < 0, `${secret} must not be exported; found in …${text.slice(Math.max(0, at - 300), at + 60)}`);
   }
-  const servers = spans.filter((s) => s.kind === 2);
+  const [connect] = spans.filter((s) => s.kind === 2 && s.attributes["http.request.method"] === "CONNECT");
+  assert.equal(connect!.attributes["url.path"], "shop.example:443");
+  assert.equal(connect!.attributes["http.response.status_code"], 501);
+  const servers = spans.filter((s) => s.kind === 2 && s !== connect);
   const paths = servers.map((s) => String(s.attributes["url.path"])).sort();
   assert.deepEqual(paths, ["/REDACTED", "/REDACTED", "/api/hosted", "/api/plain"]);
   for (const span of servers) {
