@@ -2,30 +2,25 @@
 // credential-carrying headers (in header modifiers and literal attributes) and credentials
 // embedded in URLs.
 import type { ResolvedConfig } from "./model.ts";
-import { isSensitiveHeader } from "./sensitive.ts";
+import { isSensitiveHeader, isSensitiveQueryParam } from "./sensitive.ts";
+import { REDACTED, redactUrlCredentials } from "./url-credentials.ts";
 
-export const REDACTED = "[REDACTED]";
-
-const URL_WITH_USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#@\s]*@)/i;
+export { REDACTED };
 
 export function redactConfigForAdmin(config: ResolvedConfig): unknown {
   return redact(config);
 }
 
-function redactString(s: string): string {
-  return s.replace(URL_WITH_USERINFO, `$1${REDACTED}@`);
-}
-
 function redact(value: unknown): unknown {
-  if (typeof value === "string") return redactString(value);
+  if (typeof value === "string") return redactUrlCredentials(value);
   if (Array.isArray(value)) return value.map(redact);
   if (value === null || typeof value !== "object") return value;
   const obj = value as Record<string, unknown>;
   const name = typeof obj["name"] === "string" ? obj["name"] : undefined;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
-    if (name !== undefined && isSensitiveHeader(name) && k === "value") {
-      // `{name, value: "..."}` header modifier entries and `{name, value: {from: "literal"}}` attributes.
+    if (name !== undefined && (isSensitiveHeader(name) || isSensitiveQueryParam(name)) && k === "value") {
+      // `{name, value: "..."}` header modifier entries and header or query matches, and `{name, value: {from: "literal"}}` attributes.
       if (typeof v === "string") out[k] = REDACTED;
       else if (v !== null && typeof v === "object" && (v as Record<string, unknown>)["from"] === "literal") out[k] = { ...(v as object), value: REDACTED };
       else out[k] = redact(v);

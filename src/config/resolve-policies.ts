@@ -4,6 +4,7 @@
 import { compileAccessLogFilter } from "../cel/environment.ts";
 import { parseEnvoyFormat } from "../format/envoy-operators.ts";
 import { parseDuration } from "./duration.ts";
+import { redactUrlCredentials } from "./url-credentials.ts";
 import type {
   AccessLogModel,
   CustomAttributeModel,
@@ -229,7 +230,9 @@ function gepProvider(p: Resource, reporter: Reporter, provider: Record<string, a
   try {
     url = new URL(withScheme);
   } catch {
-    reporter.error(p, [...at, "endpoint"], `"${endpoint}" is not a host:port or URL`, "write e.g. otel-collector.monitoring.svc:4317");
+    // Shown as written, less any credentials: a password holding `/` is what makes it unparseable.
+    const shown = redactUrlCredentials(withScheme).slice(withScheme.length - endpoint.length);
+    reporter.error(p, [...at, "endpoint"], `"${shown}" is not a host:port or URL`, "write e.g. otel-collector.monitoring.svc:4317");
     return undefined;
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {

@@ -10,6 +10,8 @@ import type { CompiledMatch, Router } from "../plan/types.ts";
 import type { Candidate } from "./candidate.ts";
 import { HostTable, QueryScratch } from "./host-table.ts";
 import { hostnameAdmits, isWildcardHostname } from "./hostnames.ts";
+import { isSensitiveHeader, isSensitiveQueryParam } from "../config/sensitive.ts";
+import { REDACTED } from "../config/url-credentials.ts";
 
 /** The candidates of one route attachment and the hostnames it serves (`"any"`: no restriction). */
 export interface RouterEntry {
@@ -141,8 +143,9 @@ function describeCandidate(hostname: string, c: Candidate): RouteTableRow {
     hostname,
     path: { type: c.result.pathType, value: c.result.pathValue },
     method: c.method ?? null,
-    headers: c.headers.map((h) => ({ name: h.name, type: h.regex ? "RegularExpression" : "Exact", value: h.value })),
-    queryParams: c.query.map((q) => ({ name: q.name, type: q.regex ? "RegularExpression" : "Exact", value: q.value })),
+    // Matched values of credential headers and of the semconv's sensitive query parameters are secrets too.
+    headers: c.headers.map((h) => ({ name: h.name, type: h.regex ? "RegularExpression" : "Exact", value: isSensitiveHeader(h.name) ? REDACTED : h.value })),
+    queryParams: c.query.map((q) => ({ name: q.name, type: q.regex ? "RegularExpression" : "Exact", value: isSensitiveQueryParam(q.name) ? REDACTED : q.value })),
     route: rule.routeKey,
     rule: rule.ruleName,
     ruleId: rule.id,

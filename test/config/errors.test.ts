@@ -341,6 +341,13 @@ describe("semantic errors", () => {
     ]);
   });
 
+  test("an unparseable exporter endpoint is named without its credentials", () => {
+    const [error] = errors(telemetryPolicy(`  tracing:\n    provider: {endpoint: "tenant:ab/cd@collector:4317"}\n`));
+    assert.match(error!, /^t\.yaml:\d+:\d+: spec\.tracing\.provider\.endpoint: "\[REDACTED\]@collector:4317" is not a host:port or URL \(hint: /);
+    const [withScheme] = errors(telemetryPolicy(`  tracing:\n    provider: {endpoint: "https://tenant:ab/cd@collector:4318"}\n`));
+    assert.match(withScheme!, /: "https:\/\/\[REDACTED\]@collector:4318" is not a host:port or URL/);
+  });
+
   test("unknown Envoy command operator with its position", () => {
     const text = listenerPolicy(`  accessLog:
   - openTelemetry:

@@ -11,7 +11,11 @@ metadata: {name: r}
 spec:
   parentRefs: [{name: gw}]
   rules:
-  - filters:
+  - matches:
+    - path: {type: PathPrefix, value: /}
+      headers: [{name: Authorization, value: "Bearer qqmatch"}]
+      queryParams: [{name: sig, value: qqsig}, {name: v, value: "2"}]
+    filters:
     - type: RequestHeaderModifier
       requestHeaderModifier:
         set:
@@ -27,14 +31,14 @@ metadata: {name: tp}
 spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
   tracing:
-    provider: {endpoint: "https://user:hunter2@collector.example.com:4318"}
+    provider: {endpoint: "https://user:hun@ter2@collector.example.com:4318"}
     customAttributes:
     - {name: authorization, type: Literal, literalValue: "Basic Zm9vOmJhcg=="}
     - {name: env, type: Literal, literalValue: production}
 `);
   assert.ok(config);
   const json = JSON.stringify(redactConfigForAdmin(config));
-  for (const secret of ["s3cr3t", "session=abc", "hunter2", "Zm9vOmJhcg=="]) assert.ok(!json.includes(secret), `${secret} leaked`);
+  for (const secret of ["s3cr3t", "session=abc", "hun", "ter2", "qqmatch", "qqsig", "Zm9vOmJhcg=="]) assert.ok(!json.includes(secret), `${secret} leaked`);
   const out = redactConfigForAdmin(config) as { routes: { rules: { filters: { modifier: { set: { name: string; value: string }[] } }[] }[] }[]; gateways: { telemetry: { tracing: { provider: { endpoint: string }; attributes: unknown[] } } }[] };
   assert.deepEqual(out.routes[0]!.rules[0]!.filters[0]!.modifier.set, [
     { name: "authorization", value: REDACTED },

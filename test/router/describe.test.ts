@@ -45,3 +45,40 @@ test("describe() lists the table in match order and survives JSON", () => {
   });
   assert.equal(rows[2]!.method, "GET");
 });
+
+test("describe() redacts matched values of credential headers and the semconv's sensitive query parameters", () => {
+  const p = plan({
+    gateways: [gateway("gw", [{ name: "web" }])],
+    routes: [
+      route("keyed", {
+        rules: [
+          {
+            matches: [
+              prefix("/", {
+                headers: [
+                  { name: "Authorization", value: "Bearer qqroute" },
+                  { name: "cookie", value: "sid=qqcookie", type: "RegularExpression" },
+                  { name: "x-tenant", value: "blue" },
+                ],
+                query: [
+                  { name: "sig", value: "qqsig" },
+                  { name: "v", value: "2" },
+                ],
+              }),
+            ],
+          },
+        ],
+      }),
+    ],
+  });
+  const [row] = JSON.parse(JSON.stringify(p.listeners[0]!.router.describe())) as { headers: unknown; queryParams: unknown }[];
+  assert.deepEqual(row!.headers, [
+    { name: "authorization", type: "Exact", value: "[REDACTED]" },
+    { name: "cookie", type: "RegularExpression", value: "[REDACTED]" },
+    { name: "x-tenant", type: "Exact", value: "blue" },
+  ]);
+  assert.deepEqual(row!.queryParams, [
+    { name: "sig", type: "Exact", value: "[REDACTED]" },
+    { name: "v", type: "Exact", value: "2" },
+  ]);
+});

@@ -52,6 +52,31 @@ for (const protocol of ["grpc", "http/protobuf"] as const) {
   });
 }
 
+for (const protocol of ["grpc", "http/protobuf"] as const) {
+  test(`an OTLP endpoint over ${protocol} that is no usable URL: the gateway starts and serves, drops are counted, credentials never shown`, async (t) => {
+    const upstream = await startUpstream();
+    t.after(() => upstream.close());
+    // A password holding `/` makes the URL unparseable; the SDK transports throw on it, URL included.
+    const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), {
+      OTEL_EXPORTER_OTLP_ENDPOINT: "https://qqtenant:pw1x/pw2x@collector.example:4318",
+      OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+      OTEL_BSP_SCHEDULE_DELAY: "10",
+    });
+    t.after(() => gw.close());
+    assert.equal((await get(gw.url(8080, "/api/x"))).status, 200);
+    await gw.telemetry.flush(5000);
+    assert.equal(gw.telemetry.drops.get("traces", "export_failed"), 2, "the server and client span, counted as failed exports");
+    const text = JSON.stringify(gw.warnings);
+    for (const secret of ["qqtenant", "pw1x", "pw2x"]) assert.ok(!text.includes(secret), `${secret} in ${text}`);
+    const traces = gw.warnings.filter((w) => w.fields.signal === "traces").map((w) => w.message);
+    const shown = protocol === "grpc" ? "https://[REDACTED]@collector.example:4318" : "https://[REDACTED]@collector.example:4318/v1/traces";
+    assert.deepEqual(traces, [
+      `OTLP traces endpoint '${shown}' is not ${protocol === "grpc" ? "a URL" : "an http(s) URL"}; nothing of this signal is exported`,
+      `telemetry export to ${protocol} ${shown} failed: the OTLP endpoint is not a usable URL`,
+    ]);
+  });
+}
+
 /** A gateway with an upstream, exporting to a collector that accepts TCP and never answers. */
 async function blackHoledGateway(t: TestContext, env: (holeUrl: string) => Record<string, string>): Promise<{ hole: BlackHole; gw: Awaited<ReturnType<typeof startTracedGateway>> }> {
   const hole = await blackHoleServer();

@@ -10,6 +10,7 @@
 import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import type { ExporterTargetModel } from "../../config/model.ts";
+import { redactUrlCredentials } from "../../config/url-credentials.ts";
 import { envBool, envString, parseKeyValueList, timerMs, type Env } from "../env.ts";
 
 export type OtlpSignal = "traces" | "metrics" | "logs";
@@ -79,8 +80,8 @@ export function resolveOtlpExporterConfig(
     endpointSource = "default";
     url = protocol === "grpc" ? "http://localhost:4317" : `http://localhost:4318/${signalPath}`;
   }
-  if (protocol !== "grpc" && !isHttpUrl(url)) {
-    problems.push(`OTLP ${signal} endpoint '${url}' is not an http(s) URL`);
+  if (!isUsableEndpoint(protocol, url)) {
+    problems.push(`OTLP ${signal} endpoint '${redactUrlCredentials(url)}' is not ${protocol === "grpc" ? "a URL" : "an http(s) URL"}; nothing of this signal is exported`);
   }
 
   const headers = {
@@ -171,6 +172,11 @@ function appendSignalPathIfBare(endpoint: string, signalPath: string): string {
   return endpoint;
 }
 
+/** Whether the SDK transport for `protocol` can be built for `url` (it throws otherwise). */
+export function isUsableEndpoint(protocol: OtlpExporterConfig["protocol"], url: string): boolean {
+  return protocol === "grpc" ? URL.canParse(url) : isHttpUrl(url);
+}
+
 function isHttpUrl(url: string): boolean {
   try {
     const u = new URL(url);
@@ -188,6 +194,6 @@ export function displayEndpoint(config: OtlpExporterConfig): string {
     u.password = "";
     return `${config.protocol} ${u.toString()}`;
   } catch {
-    return `${config.protocol} ${config.url}`;
+    return `${config.protocol} ${redactUrlCredentials(config.url)}`;
   }
 }

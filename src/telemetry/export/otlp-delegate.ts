@@ -11,7 +11,7 @@ import {
 } from "@opentelemetry/otlp-grpc-exporter-base";
 import type { IExporterMetricsHelper, ISerializer } from "@opentelemetry/otlp-transformer";
 import type { BatchFormat, ExportResultLike, ItemExporter } from "./batch-queue.ts";
-import type { OtlpExporterConfig } from "./otlp-config.ts";
+import { type OtlpExporterConfig, isUsableEndpoint } from "./otlp-config.ts";
 import { EncodedBatch, lendRequest, returnRequest } from "./otlp-proto/request.ts";
 
 export interface OtlpSignalWire<T> {
@@ -34,6 +34,10 @@ export interface OtlpExportDelegate<T> {
 }
 
 export function createOtlpExportDelegate<T>(config: OtlpExporterConfig, wire: OtlpSignalWire<T>): OtlpExportDelegate<T> {
+  // The SDK throws on such a URL, with the URL (credentials and all) in the message. A typo
+  // in an environment variable must not stop the gateway: every export fails instead, so
+  // what is dropped is counted and reported like any other failed export.
+  if (!isUsableEndpoint(config.protocol, config.url)) return refusingDelegate();
   const compression = config.compression as never;
   if (config.protocol === "grpc") {
     const metadata = createEmptyMetadata();
@@ -103,4 +107,15 @@ function grpcCredentials(config: OtlpExporterConfig): ReturnType<typeof createIn
   const plaintext = url.startsWith("http://") || (!url.startsWith("https://") && config.insecure);
   if (plaintext) return createInsecureCredentials();
   return createSslCredentials(config.certificate, config.clientKey, config.clientCertificate);
+}
+
+/** Fails every export: the endpoint cannot be used (it was reported when the config was read). */
+function refusingDelegate<T>(): OtlpExportDelegate<T> {
+  const error = new Error("the OTLP endpoint is not a usable URL");
+  return {
+    export(_items: T, done: (result: ExportResultLike) => void): void {
+      done({ code: 1, error });
+    },
+    shutdown: () => Promise.resolve(),
+  };
 }

@@ -3,6 +3,7 @@
 // once; the per-request functions avoid work when there is nothing to do.
 import type { Attributes, AttributeValue } from "@opentelemetry/api";
 import { envList, envNumber, type Env } from "../env.ts";
+import { SENSITIVE_QUERY_PARAMS } from "../../config/sensitive.ts";
 
 // ------------------------------------------------------------------ methods
 
@@ -24,8 +25,7 @@ export class MethodNormalizer {
 
 // ------------------------------------------------------------------ URLs
 
-/** Query parameters whose values the HTTP semconv says must be redacted. */
-export const SENSITIVE_QUERY_PARAMS: readonly string[] = ["AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"];
+export { SENSITIVE_QUERY_PARAMS };
 export const REDACTED = "REDACTED";
 
 /** Redacts sensitive parameter values; returns the input itself when none is present. */

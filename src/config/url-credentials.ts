@@ -1,0 +1,27 @@
+// Credentials embedded in URLs (`https://user:pass@collector:4318`) are removed wherever a
+// URL from the config or the environment is shown: the admin `/config`, warnings, config
+// errors. The URL parser ends userinfo at the authority's last `@`, so a password may hold
+// further `@`s; and a password holding `/`, `?` or `#` makes the URL unparseable, which is
+// exactly when it would be printed whole in an error.
+
+/** What stands in for a secret in the admin API, warnings and config errors. */
+export const REDACTED = "[REDACTED]";
+const URL_IN_TEXT = /([a-z][a-z0-9+.-]*:\/\/)([^\s"'<>]*)/gi;
+
+/** `text` with the userinfo of every URL in it replaced by `[REDACTED]`. */
+export function redactUrlCredentials(text: string): string {
+  if (text.indexOf("@") < 0) return text;
+  return text.replace(URL_IN_TEXT, (_match: string, scheme: string, rest: string) => scheme + redactAfterScheme(scheme, rest));
+}
+
+function redactAfterScheme(scheme: string, rest: string): string {
+  const lastAt = rest.lastIndexOf("@");
+  if (lastAt < 0) return rest;
+  const authorityEnd = rest.search(/[/?#]/);
+  const end = authorityEnd < 0 ? rest.length : authorityEnd;
+  const at = rest.lastIndexOf("@", end - 1);
+  if (at >= 0) return REDACTED + rest.slice(at);
+  // An `@` only after a `/`, `?` or `#`: a path that holds one (`/@scope/pkg`), or a password
+  // that holds one of those characters, which leaves a URL that does not parse.
+  return URL.canParse(scheme + rest) ? rest : REDACTED + rest.slice(lastAt);
+}

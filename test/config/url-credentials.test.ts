@@ -1,0 +1,23 @@
+// URL credentials are removed wherever the config or environment shows a URL: userinfo ends
+// at the authority's last `@`, and an unparseable URL (a password holding `/`) loses
+// everything up to its last `@`.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { redactUrlCredentials } from "../../src/config/url-credentials.ts";
+
+test("userinfo up to the authority's last @ is replaced, anywhere in the text", () => {
+  assert.equal(redactUrlCredentials("https://user:hun@ter2@collector.example:4318/v1"), "https://[REDACTED]@collector.example:4318/v1");
+  assert.equal(redactUrlCredentials("export to http://a:b@one.example and grpc://c@two.example:4317 failed"), "export to http://[REDACTED]@one.example and grpc://[REDACTED]@two.example:4317 failed");
+  assert.equal(redactUrlCredentials("'https://u:p@h:1/x'"), "'https://[REDACTED]@h:1/x'");
+});
+
+test("a password holding / ? or # leaves an unparseable URL: all up to the last @ goes", () => {
+  assert.equal(redactUrlCredentials("https://tenant:ab/cd@collector:4318"), "https://[REDACTED]@collector:4318");
+  assert.equal(redactUrlCredentials("http://u:p?q#r@host:99999"), "http://[REDACTED]@host:99999");
+});
+
+test("URLs without userinfo, and an @ in a parseable path, are kept", () => {
+  assert.equal(redactUrlCredentials("https://registry.example/@scope/pkg"), "https://registry.example/@scope/pkg");
+  assert.equal(redactUrlCredentials("http://collector:4318/v1/traces"), "http://collector:4318/v1/traces");
+  assert.equal(redactUrlCredentials("mail alice@example.com"), "mail alice@example.com");
+});
