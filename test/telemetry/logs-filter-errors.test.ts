@@ -57,3 +57,26 @@ test("a filter that yields a non-bool value counts as a failure, not as a silent
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!.message, /not bool/);
 });
+
+for (const [expression, headers, code] of [
+  // The duration string comes from the request, not from the expression.
+  ['duration(request.headers["x-t"]) > duration("1s")', { "x-t": "Bearer qqcel1" }, "invalid_duration"],
+  // So does the missing key.
+  ['request.headers[request.headers["x-k"]] == "x"', { "x-k": "Bearer qqcel2" }, "no_such_key"],
+] as const) {
+  test(`a failure whose CEL message quotes request data warns with the error code only (${code})`, async (t) => {
+    const { gw } = await startRig(t, {
+      transport: "http",
+      yaml: (upstreamPort) => gatewayYaml({ upstreamPort, extra: accessLogMatchPolicyYaml(expression) }),
+      env: (rx) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" }),
+    });
+    assert.equal((await get(gw.url(8080, "/api/x"), headers)).status, 200);
+    await gw.telemetry.flush(2000);
+    const warnings = gw.warnings.filter((w) => w.message.startsWith("access-log filter failed to evaluate"));
+    assert.deepEqual(
+      warnings.map((w) => w.message),
+      [`access-log filter failed to evaluate, the request was not logged: ${code} (the message is withheld: it may quote request data)`],
+    );
+    assert.ok(!JSON.stringify(gw.warnings).includes("qqcel"), JSON.stringify(gw.warnings));
+  });
+}

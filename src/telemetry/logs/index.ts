@@ -22,7 +22,7 @@ import { activationOf } from "./cel-activation.ts";
 import { forwardedViewOf } from "./logged-request-headers.ts";
 import type { AccessLogActivation } from "../../cel/environment.ts";
 import { compileGatewayLogs, type CompiledAccessLog, type GatewayLogs } from "./compile.ts";
-import { FilterErrors } from "./filter-errors.ts";
+import { FilterErrors, NotBoolResultError } from "./filter-errors.ts";
 import { stdoutWriter } from "./stdout-writer.ts";
 import { createOtlpLogExporter, createStdoutLogExporter } from "./exporters.ts";
 import { exportThreadFromEnv, threadedLogExporter } from "../export/export-thread.ts";
@@ -184,7 +184,7 @@ export class LogsSignal {
       return false;
     }
     if (typeof result === "boolean") return result;
-    this.#filterErrors.failed(gl.filterErrors, log.filterExpression, new TypeError(`the filter evaluated to ${typeof result}, not bool`));
+    this.#filterErrors.failed(gl.filterErrors, log.filterExpression, new NotBoolResultError(result));
     return false;
   }
 
