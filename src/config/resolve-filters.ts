@@ -86,7 +86,15 @@ export function resolveFilters(
           reporter.error(r, [...fat, field, "name"], `DirectResponse ${r.namespace}/${name} is not defined in the file`, `add a ${KGATEWAY_GROUP}/v1alpha1 DirectResponse named "${name}" in namespace "${r.namespace}"`);
           return;
         }
-        out.push({ type: "DirectResponse", status: Number(dr.spec["status"]), body: String(dr.spec["body"] ?? ""), contentType: "text/plain; charset=utf-8" });
+        const status = Number(dr.spec["status"]);
+        const body = String(dr.spec["body"] ?? "");
+        if ((status === 204 || status === 304) && body !== "") {
+          // RFC 9110 §15.3.5, §15.4.5: such a response ends at its head, so a body could only
+          // be read as the start of the next response.
+          reporter.error(dr, ["spec", "body"], `a ${status} response carries no body`, "remove the body, or use another status such as 200");
+          return;
+        }
+        out.push({ type: "DirectResponse", status, body, contentType: "text/plain; charset=utf-8" });
         return;
       }
       default:
@@ -114,6 +122,20 @@ function checkHost(r: Resource, reporter: Reporter, h: string, at: Segments): vo
  */
 const GATEWAY_FRAMED_REQUEST_HEADERS = new Set(["connection", "content-length", "expect", "keep-alive", "transfer-encoding", "upgrade"]);
 
+/**
+ * Response headers that frame the answer or run the client connection: a `Content-Length`
+ * from config that disagrees with the body desynchronises a kept-alive client, and a
+ * `Transfer-Encoding` beside the real framing is ambiguous to every proxy in front.
+ * `Connection: close` alone may be set: it ends the connection after the answer.
+ */
+const GATEWAY_FRAMED_RESPONSE_HEADERS = new Set(["connection", "content-length", "keep-alive", "trailer", "transfer-encoding", "upgrade"]);
+
+function isGatewayFramedResponseHeader(name: string, value: unknown): boolean {
+  const lower = name.toLowerCase();
+  if (lower === "connection") return typeof value !== "string" || value.trim().toLowerCase() !== "close";
+  return GATEWAY_FRAMED_RESPONSE_HEADERS.has(lower);
+}
+
 function headerModifier(r: Resource, reporter: Reporter, cfg: Record<string, any>, at: Segments, requestSide: boolean): HeaderModifierModel {
   const names = new Map<string, string>();
   const note = (name: string, where: Segments): void => {
@@ -128,6 +150,9 @@ function headerModifier(r: Resource, reporter: Reporter, cfg: Record<string, any
       note(p.name, [...at, field, i, "name"]);
       if (requestSide && GATEWAY_FRAMED_REQUEST_HEADERS.has(p.name.toLowerCase())) {
         reporter.error(r, [...at, field, i, "name"], `header "${p.name}" cannot be ${field === "set" ? "set" : "added"} on a forwarded request: the gateway writes it from how it frames the body and runs the upstream connection`, "remove this entry");
+      }
+      if (!requestSide && isGatewayFramedResponseHeader(p.name, p.value)) {
+        reporter.error(r, [...at, field, i, "name"], `header "${p.name}" cannot be ${field === "set" ? "set" : "added"} on a response: the gateway writes it from how it frames the body and runs the client connection`, p.name.toLowerCase() === "connection" ? "only Connection: close may be set; remove this entry" : "remove this entry");
       }
       if (typeof p.value === "string" && !isFieldValue(p.value)) {
         reporter.error(r, [...at, field, i, "value"], `the value of header "${p.name}" holds a character no HTTP header may carry (${describeBadChar(p.value)})`, FIELD_VALUE_HINT);

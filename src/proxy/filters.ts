@@ -63,7 +63,10 @@ export class DirectResponse {
   constructor(status: number, body: string, contentType: string) {
     this.status = status;
     this.body = Buffer.from(body);
-    this.headers = Object.freeze({ "content-type": contentType, "content-length": String(this.body.length) });
+    // A 204 carries no Content-Length at all (RFC 9110 §8.6); the config refuses a body on it.
+    const headers: Record<string, string> = { "content-type": contentType };
+    if (status !== 204) headers["content-length"] = String(this.body.length);
+    this.headers = Object.freeze(headers);
   }
 }
 

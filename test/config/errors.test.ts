@@ -179,6 +179,34 @@ describe("semantic errors", () => {
     );
   });
 
+  test("a ResponseHeaderModifier may not set or add the headers the gateway frames the response with, except Connection: close", () => {
+    const text = route(`  - matches:
+    - path: {type: PathPrefix, value: /w}
+    filters:
+    - type: ResponseHeaderModifier
+      responseHeaderModifier:
+        set: [{name: Content-Length, value: "3"}, {name: Connection, value: keep-alive}, {name: X-Ok, value: a}]
+        add: [{name: transfer-encoding, value: chunked}, {name: Trailer, value: X-T}]
+    backendRefs:
+    - {name: echo, port: 80}
+`);
+    assert.deepEqual(errors(text).filter((e) => !e.includes("Backend")), [
+      't.yaml:25:22: spec.rules[0].filters[0].responseHeaderModifier.set[0].name: header "Content-Length" cannot be set on a response: the gateway writes it from how it frames the body and runs the client connection (hint: remove this entry)',
+      't.yaml:25:58: spec.rules[0].filters[0].responseHeaderModifier.set[1].name: header "Connection" cannot be set on a response: the gateway writes it from how it frames the body and runs the client connection (hint: only Connection: close may be set; remove this entry)',
+      't.yaml:26:22: spec.rules[0].filters[0].responseHeaderModifier.add[0].name: header "transfer-encoding" cannot be added on a response: the gateway writes it from how it frames the body and runs the client connection (hint: remove this entry)',
+      't.yaml:26:65: spec.rules[0].filters[0].responseHeaderModifier.add[1].name: header "Trailer" cannot be added on a response: the gateway writes it from how it frames the body and runs the client connection (hint: remove this entry)',
+    ]);
+    const closing = route(`  - matches:
+    - path: {type: PathPrefix, value: /w}
+    filters:
+    - type: ResponseHeaderModifier
+      responseHeaderModifier: {set: [{name: Connection, value: Close}], remove: [Content-Length]}
+    backendRefs:
+    - {name: echo, port: 80}
+`);
+    assert.deepEqual(errors(closing).filter((e) => !e.includes("Backend")), []);
+  });
+
   test("a RequestHeaderModifier may not set or add the headers the gateway frames the request with; a ResponseHeaderModifier and remove may", () => {
     const text = route(`  - matches:
     - path: {type: PathPrefix, value: /w}
@@ -339,6 +367,24 @@ describe("semantic errors", () => {
     assert.deepEqual(errors(telemetryPolicy(`  accessLogs:\n    matches: request.path\n`)), [
       "t.yaml:22:14: spec.accessLogs.matches: invalid CEL filter: the filter must be a bool expression, this one is string (hint: variables: request, response, connection, upstream, route (see docs/configuration.md))",
     ]);
+  });
+
+  test("a DirectResponse with status 204 or 304 may not carry a body", () => {
+    const direct = (status: number, body: string): string => route(`  - filters:
+    - type: ExtensionRef
+      extensionRef: {group: gateway.kgateway.dev, kind: DirectResponse, name: empty}
+`) + `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: DirectResponse
+metadata:
+  name: empty
+spec:
+  status: ${status}
+  body: ${JSON.stringify(body)}
+`;
+    assert.deepEqual(errors(direct(204, "hello")), ['t.yaml:30:9: spec.body: a 204 response carries no body (hint: remove the body, or use another status such as 200)']);
+    assert.deepEqual(errors(direct(304, "x")), ['t.yaml:30:9: spec.body: a 304 response carries no body (hint: remove the body, or use another status such as 200)']);
+    assert.deepEqual(errors(direct(204, "")), []);
   });
 
   test("an unparseable exporter endpoint is named without its credentials", () => {

@@ -87,6 +87,10 @@ spec:
       filters:
         - type: ExtensionRef
           extensionRef: {group: gateway.kgateway.dev, kind: DirectResponse, name: teapot}
+    - matches: [{path: {type: Exact, value: /direct-empty}}]
+      filters:
+        - type: ExtensionRef
+          extensionRef: {group: gateway.kgateway.dev, kind: DirectResponse, name: nothing}
     - matches: [{path: {type: PathPrefix, value: /per-backend}}]
       backendRefs:
         - group: gateway.tollgate.dev
@@ -107,6 +111,12 @@ metadata: {name: teapot, namespace: default}
 spec:
   status: 418
   body: "short and stout"
+---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: DirectResponse
+metadata: {name: nothing, namespace: default}
+spec:
+  status: 204
 `;
 }
 
@@ -228,6 +238,14 @@ describe("filters", () => {
     assert.equal(r.status, 418);
     assert.equal(r.body.toString(), "short and stout");
     assert.equal(a.requests.length + b.requests.length, before);
+  });
+
+  test("a 204 DirectResponse carries no Content-Length (RFC 9110 §8.6)", async () => {
+    const r = await ask(gw.port, { path: "/direct-empty", headers: { host: "filters.example.com" } });
+    assert.equal(r.status, 204);
+    assert.equal(r.headers["content-length"], undefined);
+    assert.equal(r.headers["transfer-encoding"], undefined);
+    assert.equal(r.body.length, 0);
   });
 
   test("backendRef filters apply to requests and responses through that backend", async () => {
