@@ -11,6 +11,7 @@ import type { Reporter, Resource, Segments } from "./resources.ts";
 import { alternateReading, normalizePath } from "../router/path-normalize.ts";
 import { neverMatchedText } from "./path-pattern-check.ts";
 import { HTTP_TOKEN_HINT, SECTION_NAME_HINT, isHttpToken, isSectionName } from "./name-formats.ts";
+import { linearTimeProblem } from "../router/linear-regex.ts";
 
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
 export const DEFAULT_RETRY = { attempts: 1, backoffMs: 25, codes: [502, 503, 504] } as const;
@@ -151,11 +152,14 @@ function checkRegex(r: Resource, reporter: Reporter, value: string, at: Segments
   try {
     // Compiled once here only to reject bad patterns early; the router compiles its own.
     new RegExp(value);
-    return true;
   } catch (err) {
     reporter.error(r, at, `invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "")}`, "use ECMAScript regular expression syntax");
     return false;
   }
+  const problem = linearTimeProblem(value);
+  if (problem === undefined) return true;
+  reporter.error(r, at, `this regular expression cannot be matched in time linear in the request: ${problem}, which RE2 (the Gateway API's regex syntax) does not have either`, "rewrite it without backreferences and lookarounds");
+  return false;
 }
 
 /** A warning when a path pattern spells out text no normalised request path contains. */

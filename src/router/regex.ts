@@ -1,6 +1,8 @@
 // Every regular expression the router uses is compiled here, once, at plan time.
 import type { SourceRef } from "../config/model.ts";
 import { PlanCompileError } from "../plan/errors.ts";
+// Imported first for its V8 flags: the patterns compiled here fall back to a linear-time engine.
+import "./linear-regex.ts";
 
 /**
  * Gateway API regex matches are full matches, so the pattern is anchored at both ends. The

@@ -369,6 +369,20 @@ describe("semantic errors", () => {
     ]);
   });
 
+  test("a regular expression with a backreference or a lookaround is refused: it cannot be matched in linear time", () => {
+    const text = route(`  - matches:
+    - path: {type: RegularExpression, value: "/a/(x+)\\\\1"}
+      headers: [{name: x-v, type: RegularExpression, value: "(?!admin).*"}]
+      queryParams: [{name: q, type: RegularExpression, value: "(a+)+b"}]
+    backendRefs:
+    - {name: svc, port: 80}
+`);
+    assert.deepEqual(errors(text), [
+      "t.yaml:21:46: spec.rules[0].matches[0].path.value: this regular expression cannot be matched in time linear in the request: it uses a backreference or a lookaround, which RE2 (the Gateway API's regex syntax) does not have either (hint: rewrite it without backreferences and lookarounds)",
+      "t.yaml:22:61: spec.rules[0].matches[0].headers[0].value: this regular expression cannot be matched in time linear in the request: it uses a backreference or a lookaround, which RE2 (the Gateway API's regex syntax) does not have either (hint: rewrite it without backreferences and lookarounds)",
+    ]);
+  });
+
   test("a DirectResponse with status 204 or 304 may not carry a body", () => {
     const direct = (status: number, body: string): string => route(`  - filters:
     - type: ExtensionRef

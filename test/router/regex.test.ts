@@ -41,3 +41,14 @@ test("regexes bucketed by first segment and the others interleave by precedence"
   assert.equal(winner(p, { path: "/b/items/1" }), "default/generic-long");
   assert.equal(winner(p, { path: "/c" }), "default/generic-short");
 });
+
+test("a pattern that backtracks exponentially is still matched in time linear in the path (V8's linear engine takes over)", { timeout: 60_000 }, () => {
+  // On the backtracking engine alone this one match takes about 2^60 steps: the test would never end.
+  const p = plan({
+    gateways: [gateway("gw", [{ name: "web" }])],
+    routes: [route("nested", { rules: [{ matches: [regex("/api/(a+)+b")] }] }), route("header", { rules: [{ matches: [regex("/h/.*", { headers: [{ name: "x-v", value: "(a|aa)+c", type: "RegularExpression" }] })] }] })],
+  });
+  assert.equal(winner(p, { path: `/api/${"a".repeat(60)}!` }), "none");
+  assert.equal(winner(p, { path: `/api/${"a".repeat(60)}b` }), "default/nested");
+  assert.equal(winner(p, { path: "/h/x", headers: { "x-v": `${"a".repeat(80)}!` } }), "none");
+});
