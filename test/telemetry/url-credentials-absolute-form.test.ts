@@ -165,3 +165,58 @@ test("on a listener that does not trust forwarding headers, a captured X-Forward
   const text = JSON.stringify(upstream.seen);
   assert.ok(!text.includes("shop.example") && !text.includes("news.example"), `neither is forwarded from an untrusted client: ${text}`);
 });
+
+test("URL-valued headers (Location, Referer, X-Envoy-Original-Path) are captured and logged without credentials or sensitive query values", async (t) => {
+  const body = `      body: "%REQ(REFERER)% %RESP(LOCATION)% %REQ(X-ENVOY-ORIGINAL-PATH)%"\n`;
+  const { rx, upstream, gw } = await startRig(t, {
+    transport: "grpc",
+    yaml: (upstreamPort, rx) =>
+      gatewayYaml({
+        upstreamPort,
+        rules: `  - matches:
+    - path: {type: PathPrefix, value: /moved}
+    filters:
+    - type: RequestRedirect
+      requestRedirect: {hostname: new.example, statusCode: 302}
+  - matches:
+    - path: {type: PathPrefix, value: /old}
+    filters:
+    - type: URLRewrite
+      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /api}}
+    backendRefs:
+    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstreamPort}}`,
+        extra: otelAccessLogPolicyYaml("url-headers", rx.port, body),
+      }),
+    env: (rx) => ({
+      ...FAST,
+      OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+      OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_REQUEST_HEADERS: "referer",
+      OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_RESPONSE_HEADERS: "location",
+      OTEL_INSTRUMENTATION_HTTP_CLIENT_CAPTURE_REQUEST_HEADERS: "x-envoy-original-path",
+    }),
+  });
+  const referer = { referer: "https://qqref:pw1x@shop.example/cart?sig=qqsig1&keep=1" };
+  const redirected = await get(gw.url(8080, "/moved/here?X-Goog-Signature=qqsig2&keep=2"), referer);
+  assert.equal(redirected.status, 302);
+  assert.equal(redirected.headers.location, "http://new.example:8080/moved/here?X-Goog-Signature=qqsig2&keep=2", "the client still gets the whole URL");
+  assert.equal((await get(gw.url(8080, "/old/thing?Signature=qqsig3&keep=3"), referer)).status, 200);
+  const spans = await rx.waitForSpans((s) => s.filter((x) => x.kind === 2).length >= 2 && s.some((x) => x.kind === 3));
+  const logs = await rx.waitForLogs((l) => l.length >= 2);
+  const text = JSON.stringify({ spans, logs }, (_k, v) => (typeof v === "bigint" ? String(v) : v));
+  for (const secret of ["qqref", "pw1x", "qqsig1", "qqsig2", "qqsig3"]) {
+    const at = text.indexOf(secret);
+    assert.ok(at < 0, `${secret} must not be exported or logged; found in …${text.slice(Math.max(0, at - 300), at + 60)}`);
+  }
+  const cleanReferer = "https://REDACTED:REDACTED@shop.example/cart?sig=REDACTED&keep=1";
+  const moved = spans.find((s) => s.kind === 2 && s.attributes["url.path"] === "/moved/here")!;
+  assert.deepEqual(moved.attributes["http.request.header.referer"], [cleanReferer]);
+  assert.deepEqual(moved.attributes["http.response.header.location"], ["http://new.example:8080/moved/here?X-Goog-Signature=REDACTED&keep=2"]);
+  const client = spans.find((s) => s.kind === 3)!;
+  assert.deepEqual(client.attributes["http.request.header.x-envoy-original-path"], ["/old/thing?Signature=REDACTED&keep=3"]);
+  assert.deepEqual(logs.map((l) => l.body).sort(), [
+    `${cleanReferer} - /old/thing?Signature=REDACTED&keep=3`,
+    `${cleanReferer} http://new.example:8080/moved/here?X-Goog-Signature=REDACTED&keep=2 -`,
+  ]);
+  assert.ok(upstream.seen.some((h) => h["x-envoy-original-path"] === "/old/thing?Signature=qqsig3&keep=3"), "the upstream still gets the header as set");
+});

@@ -6,13 +6,14 @@
 // Proxy-Authorization, and Expect) show as received, unless a filter set one for the
 // upstream. Names a client lists in Connection do not: that would let it bring back a header
 // the gateway removed (a forged X-Envoy-Original-Path). X-Envoy-Original-Path carries a
-// query, so its credentials are redacted as in :path. Spans keep every header as received:
+// query, so its credentials are redacted as in :path; so are those of the other URL-valued
+// headers (Referer, ...). Spans keep every header as received:
 // there semconv describes what the server got.
 import type { Exchange } from "../../proxy/exchange.ts";
 import { isHopByHop } from "../../proxy/headers.ts";
 import { forwardingHeaders } from "../../proxy/upstream-request.ts";
 import { headerValue } from "../metrics/value-sources.ts";
-import { redactQuery } from "../trace/attributes.ts";
+import { isUrlValuedHeader, sanitizeUrlHeader } from "../trace/attributes.ts";
 import type { HeaderBag } from "../response-headers.ts";
 
 /** The forwarded headers; for a request answered without an upstream (404, redirect, refusal), what would have been forwarded before filters. */
@@ -28,8 +29,9 @@ function consumedByGateway(name: string): boolean {
 /** One request header as access logs show it; `forwarded` is forwardedViewOf(ex). */
 export function loggedRequestHeader(ex: Exchange, forwarded: HeaderBag, name: string): string | undefined {
   const value = headerValue(forwarded, name);
-  if (value !== undefined) return name === ORIGINAL_PATH ? redactTargetQuery(value) : value;
-  return consumedByGateway(name) ? headerValue(ex.req.headers, name) : undefined;
+  if (value !== undefined) return isUrlValuedHeader(name) ? sanitizeUrlHeader(value) : value;
+  const received = consumedByGateway(name) ? headerValue(ex.req.headers, name) : undefined;
+  return received !== undefined && isUrlValuedHeader(name) ? sanitizeUrlHeader(received) : received;
 }
 
 /** Every request header as access logs show it (for CEL's `request.headers`); `forwarded` is forwardedViewOf(ex). */
@@ -43,9 +45,3 @@ export function loggedRequestHeaders(ex: Exchange, forwarded: HeaderBag): Header
   return merged ?? forwarded;
 }
 
-const ORIGINAL_PATH = "x-envoy-original-path";
-
-function redactTargetQuery(target: string): string {
-  const q = target.indexOf("?");
-  return q < 0 ? target : `${target.slice(0, q)}?${redactQuery(target.slice(q + 1))}`;
-}

@@ -74,6 +74,28 @@ export function sanitizeFullUrl(url: string): string {
   return out.slice(0, q + 1) + redacted + (hash < 0 ? "" : out.slice(hash));
 }
 
+/** A request target (`/path?query`) with its sensitive query values redacted. */
+export function redactTargetQuery(target: string): string {
+  const q = target.indexOf("?");
+  return q < 0 ? target : `${target.slice(0, q)}?${redactQuery(target.slice(q + 1))}`;
+}
+
+/**
+ * Headers whose value is a URL or a request target. A redirect's `Location` repeats the
+ * request's query, a `Referer` may carry userinfo: they are cleaned as `url.full` and
+ * `url.query` are wherever they are captured or logged.
+ */
+const URL_VALUED_HEADERS: ReadonlySet<string> = new Set(["location", "content-location", "referer", "origin", "x-envoy-original-path"]);
+
+export function isUrlValuedHeader(name: string): boolean {
+  return URL_VALUED_HEADERS.has(name);
+}
+
+/** The value of a URL-valued header without userinfo and with sensitive query values redacted. */
+export function sanitizeUrlHeader(value: string): string {
+  return value.charCodeAt(0) === 47 ? redactTargetQuery(value) : sanitizeFullUrl(value);
+}
+
 // ------------------------------------------------------------------ header capture
 
 export const SENSITIVE_HEADERS: readonly string[] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
@@ -127,7 +149,9 @@ export function captureHeaders(names: readonly string[], headers: HeaderBag): Ca
     const name = names[i]!;
     const v = headers[name];
     if (v === undefined) continue;
-    (out ??= []).push([name, Array.isArray(v) ? v.slice() : [String(v)]]);
+    const values = Array.isArray(v) ? v.slice() : [String(v)];
+    if (URL_VALUED_HEADERS.has(name)) for (let j = 0; j < values.length; j++) values[j] = sanitizeUrlHeader(values[j]!);
+    (out ??= []).push([name, values]);
   }
   return out;
 }
