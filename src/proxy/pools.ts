@@ -265,15 +265,30 @@ export class UpstreamPools {
   }
 
   /**
-   * Closes the pools of origins not in `origins`, after their in-flight requests finish. A
-   * retained origin keeps every limit's pool: one a reload stopped using holds no requests,
-   * and its idle connections close after the keep-alive timeout.
+   * Closes the pools of origins not in `origins`, after their in-flight requests finish. With
+   * `limits` (the `maxConnections` each origin is used with, undefined for the default), a
+   * retained origin also drops its pools for limits no longer used: each reload that changed
+   * a Backend's limit would otherwise leave one more pool behind. A request still running on
+   * a dropped pool finishes there; a retry of it opens a fresh one.
    */
-  retain(origins: ReadonlySet<string>): void {
+  retain(origins: ReadonlySet<string>, limits?: ReadonlyMap<string, ReadonlySet<number | undefined>>): void {
     for (const [origin, head] of this.#entries) {
-      if (origins.has(origin)) continue;
-      this.#entries.delete(origin);
-      for (const entry of chain(head)) void entry.closeWhenDrained();
+      if (!origins.has(origin)) {
+        this.#entries.delete(origin);
+        for (const entry of chain(head)) void entry.closeWhenDrained();
+        continue;
+      }
+      const used = limits?.get(origin);
+      if (used === undefined) continue;
+      const wanted = new Set([...used].map((limit) => limit ?? this.#defaultMaxConnections));
+      const kept = chain(head).filter((entry) => {
+        if (wanted.has(entry.maxConnections)) return true;
+        void entry.closeWhenDrained();
+        return false;
+      });
+      for (let i = 0; i < kept.length; i++) kept[i]!.next = kept[i + 1];
+      if (kept.length === 0) this.#entries.delete(origin);
+      else this.#entries.set(origin, kept[0]!);
     }
   }
 

@@ -57,8 +57,16 @@ export const engine: Engine = {
   },
   retainPools(pools, plan) {
     const origins = new Set<string>();
-    for (const backend of plan.backends.values()) for (const e of backend.endpoints) origins.add(e.origin);
-    pools.retain(origins);
+    const limits = new Map<string, Set<number | undefined>>();
+    for (const backend of plan.backends.values()) {
+      for (const e of backend.endpoints) {
+        origins.add(e.origin);
+        let used = limits.get(e.origin);
+        if (used === undefined) limits.set(e.origin, (used = new Set()));
+        used.add(backend.model.maxConnections);
+      }
+    }
+    pools.retain(origins, limits);
   },
   openConnections(pools, plan) {
     return perBackend(plan, pools.openConnections());

@@ -1,6 +1,7 @@
 // A request keeps the plan it started with; pools survive reloads until `retain` drops them.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { engine } from "../../src/server/engine.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, compileYaml, ref, routeYaml, startGateway } from "./harness.ts";
 
@@ -43,4 +44,32 @@ test("pools are kept per origin and closed by retain when no plan uses them", as
   gw.pools.retain(new Set());
   assert.deepEqual([...gw.pools.openConnections()], []);
   assert.equal((await ask(gw.port, { path: "/slow/1" })).status, 200, "a new pool is made on demand");
+});
+
+test("a reload that changes a Backend's maxConnections closes the old limit's pool; the one in use stays", async () => {
+  const origin = `http://127.0.0.1:${up.port}`;
+  const withLimit = (limit: number): string => `${GATEWAY_YAML}${backendYaml("up", up.port)}  connectionPool: {maxConnections: ${limit}}
+${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /slow}}]
+      backendRefs: [${ref("up")}]
+`)}`;
+  const original = gw.plan;
+  try {
+    const one = compileYaml(withLimit(1), 3);
+    gw.plan = one;
+    engine.retainPools(gw.pools, one);
+    assert.equal((await ask(gw.port, { path: "/slow/1" })).status, 200);
+    const first = gw.pools.entry(origin, 1);
+    const two = compileYaml(withLimit(2), 4);
+    gw.plan = two;
+    engine.retainPools(gw.pools, two);
+    assert.equal(first.pool.closed, true, "no plan uses limit 1 any more");
+    assert.equal((await ask(gw.port, { path: "/slow/2" })).status, 200);
+    const second = gw.pools.entry(origin, 2);
+    engine.retainPools(gw.pools, two);
+    assert.equal(second.pool.closed, false);
+    assert.equal((await ask(gw.port, { path: "/slow/3" })).status, 200);
+    assert.equal(gw.pools.entry(origin, 2), second, "the pool in use is kept across reloads");
+  } finally {
+    gw.plan = original;
+  }
 });
