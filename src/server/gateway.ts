@@ -182,7 +182,17 @@ export class Gateway {
     }
 
     // Telemetry and pools learn the plan before the first request can see it.
-    this.#options.telemetry.onPlan(plan);
+    try {
+      this.#options.telemetry.onPlan(plan);
+    } catch (error) {
+      // A bug, not a config error (the config was validated); the old plan keeps serving.
+      for (const bound of added) {
+        bound.stopAccepting();
+        bound.forceClose();
+      }
+      const reason = error instanceof Error ? error.message : String(error);
+      return this.#failed(trigger, [`${configPath}:1:1: -: telemetry could not take the new config: ${reason}`], others);
+    }
     this.#plan = plan;
     engine.retainPools(this.#pools, plan);
     this.#loadedAtMs = Date.now();

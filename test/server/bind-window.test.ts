@@ -127,3 +127,55 @@ test("a port bound for a plan serves it while the plan's next port is still bind
     assert.equal((await get(ports.get(configPort)!, `/app/after-${configPort}`)).status, 200);
   }
 });
+
+test("telemetry that throws on a new plan fails the reload: the ports it bound close, the old plan keeps serving", { timeout: 60_000 }, async (t) => {
+  const upstream = await startUpstream("app");
+  const dir = await mkdtemp(join(tmpdir(), "tollgate-onplan-"));
+  const configPath = join(dir, "gateway.yaml");
+  const ports = new Map<number, number>([
+    [8080, await freePort()],
+    [8081, await freePort()],
+  ]);
+  const stats = new ProcessStats();
+  const logged: string[] = [];
+  const log = createLogger({ level: "error", sink: { write: (line: string) => (logged.push(line), true) } });
+  const real = await setUpTelemetry({ stats, workerId: undefined, version: "test", log, env: { OTEL_SDK_DISABLED: "true" } });
+  // Fault injection: no config makes onPlan throw; a bug in it is what is under test.
+  const telemetry = {
+    ...real.runtime,
+    onPlan(plan: Parameters<typeof real.runtime.onPlan>[0]): void {
+      if (plan.generation > 1) throw new Error("a telemetry bug");
+      real.runtime.onPlan(plan);
+    },
+  };
+  const gateway = new Gateway({
+    configPath,
+    listenerHost: "127.0.0.1",
+    resolvePort: (configPort) => Promise.resolve(ports.get(configPort)!),
+    engine,
+    telemetry,
+    stats,
+    log,
+    removedListenerTimeoutMs: 1_000,
+  });
+  t.after(async () => {
+    gateway.stopAccepting();
+    await gateway.finishInFlight(1_000);
+    await gateway.closePools();
+    await upstream.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const routes = [{ name: "app", path: "/app", upstreamPort: upstream.port }];
+  await writeFile(configPath, gatewayConfig(routes, [8080]));
+  await gateway.start();
+  await writeFile(configPath, gatewayConfig(routes, [8080, 8081]));
+  const outcome = await gateway.reload("SIGHUP");
+  assert.equal(outcome.outcome, "failure");
+  assert.match(outcome.outcome === "failure" ? outcome.errors[0]! : "", /telemetry could not take the new config: a telemetry bug$/);
+  assert.equal(stats.reloads.failure, 1);
+  assert.equal(gateway.generation, 1);
+  assert.deepEqual(gateway.bindings().map((b) => b.configPort), [8080]);
+  await assert.rejects(get(ports.get(8081)!, "/app/x"), /ECONNREFUSED/, "the port bound for the failed plan is closed");
+  assert.equal((await get(ports.get(8080)!, "/app/still")).status, 200);
+  assert.ok(logged.some((line) => line.includes("config reload failed; the previous config keeps serving")), logged.join(""));
+});
