@@ -32,6 +32,10 @@ test("sanitizeFullUrl: userinfo becomes REDACTED:REDACTED, the semconv's sensiti
     ["http://example.com/p@q/r?next=http://u:p@other/", "http://example.com/p@q/r?next=http://u:p@other/"],
     ["http://example.com/x?AWSAccessKeyId=k&Signature=s&keep=1&sig=t&X-Goog-Signature=g#frag", "http://example.com/x?AWSAccessKeyId=REDACTED&Signature=REDACTED&keep=1&sig=REDACTED&X-Goog-Signature=REDACTED#frag"],
     ["http://example.com/x?signature=lower&Sig=upper", "http://example.com/x?signature=lower&Sig=upper"],
+    [
+      "https://bucket.s3.example/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261204&X-Amz-Security-Token=tok&X-Amz-Signature=f00",
+      "https://bucket.s3.example/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=REDACTED&X-Amz-Security-Token=REDACTED&X-Amz-Signature=REDACTED",
+    ],
     ["http://example.com/x#user:pass@frag", "http://example.com/x#user:pass@frag"],
     ["http://example.com/plain", "http://example.com/plain"],
   ];
