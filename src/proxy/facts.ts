@@ -120,7 +120,9 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   if (settings.trustForwardedHeaders) {
     const xfh = firstListValue(headers["x-forwarded-host"]);
     const xfp = firstListValue(headers["x-forwarded-proto"]);
-    const forwarded = headers.forwarded === undefined ? undefined : parseForwarded(headers.forwarded);
+    // A Forwarded that is not well-formed is not trusted: its elements cannot be told apart.
+    const parsed = headers.forwarded === undefined ? undefined : parseForwarded(headers.forwarded);
+    const forwarded = parsed?.wellFormed === true ? parsed.elements : undefined;
     // The HTTP semconv orders the sources Forwarded, then X-Forwarded-*, then Host.
     const forwardedHost = forwardedParam(forwarded?.[0], "host");
     const forwardedProto = forwardedParam(forwarded?.[0], "proto");

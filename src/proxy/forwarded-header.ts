@@ -22,30 +22,45 @@ const COMMA = 44;
 const SEMICOLON = 59;
 const EQUALS = 61;
 
+/** A parsed header: its elements, left to right, each as its parameters. */
+export interface ParsedForwarded {
+  readonly elements: ForwardedPair[][];
+  /**
+   * False when a quoted-string never closes, a `"` stands anywhere but at a value's start, or
+   * text follows a closing quote. Where such a header splits into elements is anyone's guess:
+   * a client can send `for=x;y="` so that the element a proxy appends reads as part of its own.
+   */
+  readonly wellFormed: boolean;
+}
+
 /**
- * The header's elements, left to right, each as its parameters. Empty list elements are
- * skipped (RFC 9110 §5.6.1); a parameter without `=` is dropped, but its element still counts,
- * so proxy hops are counted as sent. Malformed input never throws: an unterminated
- * quoted-string runs to the end of the header.
+ * Reads the header. Empty list elements are skipped (RFC 9110 §5.6.1); a parameter without
+ * `=` is dropped, but its element still counts, so proxy hops are counted as sent. Malformed
+ * input never throws: a `"` that does not open a closed quoted-string at a value's start is
+ * read as an ordinary character, and the result says the header is not well-formed.
  */
-export function parseForwarded(header: string): ForwardedPair[][] {
+export function parseForwarded(header: string): ParsedForwarded {
   const elements: ForwardedPair[][] = [];
   let pairs: ForwardedPair[] = [];
+  let wellFormed = true;
   let elementHasText = false;
   let segmentStart = 0;
   let equals = -1;
+  let valueHasText = false;
+  let quoteClosed = false;
   const length = header.length;
   let i = 0;
   while (i <= length) {
     const c = i < length ? header.charCodeAt(i) : COMMA;
-    if (c === QUOTE) {
-      elementHasText = true;
-      i = endOfQuoted(header, i);
-      continue;
+    if (c === QUOTE && equals >= 0 && !valueHasText) {
+      const end = endOfQuoted(header, i);
+      if (end >= 0) {
+        elementHasText = valueHasText = quoteClosed = true;
+        i = end;
+        continue;
+      }
     }
-    if (c === EQUALS) {
-      if (equals < 0) equals = i;
-    } else if (c === SEMICOLON || c === COMMA) {
+    if (c === SEMICOLON || c === COMMA) {
       if (equals >= 0) pairs.push(pairAt(header, segmentStart, equals, i));
       if (c === COMMA) {
         if (elementHasText) elements.push(pairs);
@@ -54,11 +69,16 @@ export function parseForwarded(header: string): ForwardedPair[][] {
       }
       segmentStart = i + 1;
       equals = -1;
+      valueHasText = quoteClosed = false;
+    } else if (!isSpace(c)) {
+      if (c === QUOTE || quoteClosed) wellFormed = false;
+      if (c === EQUALS && equals < 0) equals = i;
+      else if (equals >= 0) valueHasText = true;
+      elementHasText = true;
     }
-    if (c !== COMMA && !isSpace(c)) elementHasText = true;
     i++;
   }
-  return elements;
+  return { elements, wellFormed };
 }
 
 /** The first parameter called `name` (lower-case) in one element, unquoted. */
@@ -74,14 +94,14 @@ export function formatForwardedValue(value: string, quote: boolean): string {
   return `"${value.replace(/["\\]/g, "\\$&")}"`;
 }
 
-/** Index just past the quoted-string opening at `open` (or the header's end if it never closes). */
+/** Index just past the quoted-string opening at `open`, or -1 when it never closes. */
 function endOfQuoted(header: string, open: number): number {
   for (let i = open + 1; i < header.length; i++) {
     const c = header.charCodeAt(i);
     if (c === BACKSLASH) i++;
     else if (c === QUOTE) return i + 1;
   }
-  return header.length;
+  return -1;
 }
 
 function pairAt(header: string, start: number, equals: number, end: number): ForwardedPair {
@@ -99,7 +119,7 @@ function pairAt(header: string, start: number, equals: number, end: number): For
   };
 }
 
-/** The quoted-string's content unescaped; anything written after its closing quote is kept as text. */
+/** The quoted-string's content unescaped; text after its closing quote, or all of an unclosed one, is kept. */
 function unquote(header: string, open: number, end: number): string {
   let out = "";
   let i = open + 1;

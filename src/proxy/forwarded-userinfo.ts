@@ -1,7 +1,8 @@
 // Userinfo (`user:pass@`) in an authority is a credential. A front proxy that passes a
 // client's authority on verbatim would otherwise put it into X-Forwarded-Host or a Forwarded
 // `host=`, which a trusting listener forwards, logs (%REQ()%, CEL) and captures. It is taken
-// out of the request's headers once, before anything reads them.
+// out of the request's headers once, before anything reads them. A malformed `Forwarded`
+// with an `@` is removed whole.
 import type { IncomingHttpHeaders } from "node:http";
 import { formatForwardedValue, parseForwarded } from "./forwarded-header.ts";
 
@@ -16,7 +17,10 @@ export function stripForwardedUserinfo(headers: IncomingHttpHeaders): void {
   const xfh = headers["x-forwarded-host"];
   if (xfh !== undefined && hasAt(xfh)) headers["x-forwarded-host"] = hostListWithoutUserinfo(xfh);
   const forwarded = headers.forwarded;
-  if (forwarded !== undefined && forwarded.indexOf("@") >= 0) headers.forwarded = forwardedWithoutUserinfo(forwarded);
+  if (forwarded === undefined || forwarded.indexOf("@") < 0) return;
+  const stripped = forwardedWithoutUserinfo(forwarded);
+  if (stripped === undefined) delete headers.forwarded;
+  else headers.forwarded = stripped;
 }
 
 function hasAt(value: string | string[]): boolean {
@@ -31,11 +35,17 @@ function hostListWithoutUserinfo(value: string | string[]): string {
     .join(", ");
 }
 
-/** Each element's `host=` parameter without userinfo, quoted or not; every other byte as received. */
-function forwardedWithoutUserinfo(value: string): string {
+/**
+ * Each element's `host=` parameter without userinfo, quoted or not; every other byte as
+ * received. Undefined for a header that is not well-formed: where its values end is unclear,
+ * so is which part of it is a credential, and it goes whole.
+ */
+function forwardedWithoutUserinfo(value: string): string | undefined {
+  const parsed = parseForwarded(value);
+  if (!parsed.wellFormed) return undefined;
   let out = "";
   let copiedTo = 0;
-  for (const element of parseForwarded(value)) {
+  for (const element of parsed.elements) {
     for (const pair of element) {
       if (pair.name !== "host" || pair.value.indexOf("@") < 0) continue;
       out += value.slice(copiedTo, pair.valueStart) + formatForwardedValue(withoutUserinfo(pair.value), pair.quoted);

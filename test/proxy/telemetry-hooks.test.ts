@@ -113,6 +113,18 @@ describe("telemetry hooks", () => {
     assert.equal(exchange.scheme, "https");
   });
 
+  test("a Forwarded header that is not well-formed is not trusted: a client's open quote cannot swallow a proxy's element", async () => {
+    await ask(gw.port, {
+      method: "GET",
+      path: "/facts/forged",
+      // The client sent `for=198.51.100.7;x="`; two proxies appended their elements.
+      headers: { host: "internal:8080", forwarded: 'for=198.51.100.7;x=";host=forged.example, for=203.0.113.9, for=10.0.0.2' },
+    });
+    const exchange = await telemetry.endOf("/facts/forged");
+    assert.equal(exchange.clientAddress, "127.0.0.1", "the peer, not the forged address");
+    assert.equal(exchange.serverAddress, "internal", "the Host, not a host= from the malformed header");
+  });
+
   test("a missing route: NR, no error.type (a 4xx is the client's error), no attempts", async () => {
     const r = await ask(gw.port, { path: "/nothing" });
     assert.equal(r.status, 404);
