@@ -11,7 +11,7 @@ import type { Reporter, Resource, Segments } from "./resources.ts";
 import { alternateReading, normalizePath } from "../router/path-normalize.ts";
 import { neverMatchedText } from "./path-pattern-check.ts";
 import { HTTP_TOKEN_HINT, SECTION_NAME_HINT, isHttpToken, isSectionName } from "./name-formats.ts";
-import { linearTimeProblem } from "../router/linear-regex.ts";
+import { nonRe2Construct } from "../router/linear-regex.ts";
 
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
 export const DEFAULT_RETRY = { attempts: 1, backoffMs: 25, codes: [502, 503, 504] } as const;
@@ -156,9 +156,9 @@ function checkRegex(r: Resource, reporter: Reporter, value: string, at: Segments
     reporter.error(r, at, `invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "")}`, "use ECMAScript regular expression syntax");
     return false;
   }
-  const problem = linearTimeProblem(value);
-  if (problem === undefined) return true;
-  reporter.error(r, at, `this regular expression cannot be matched in time linear in the request: ${problem}, which RE2 (the Gateway API's regex syntax) does not have either`, "rewrite it without backreferences and lookarounds");
+  const construct = nonRe2Construct(value);
+  if (construct === undefined) return true;
+  reporter.error(r, at, `${construct} is not RE2 syntax (the Gateway API's and Envoy's), and such a pattern can take time exponential in the request to match`, "rewrite it without backreferences and lookarounds");
   return false;
 }
 

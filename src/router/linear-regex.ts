@@ -4,7 +4,8 @@
 // flags it falls back to that engine once a match backtracks too much (normal matches keep
 // the fast backtracking engine), and it can tell which patterns the linear engine cannot run:
 // the ones with backreferences or lookarounds, which RE2 does not have either. The config
-// refuses those, so every pattern from the config is bounded. The flags are process-wide and
+// refuses those. (A pattern the linear engine cannot run for another reason, a repeat count
+// above its limit, stays on the backtracking engine.) The flags are process-wide and
 // must be set before the regexes they protect are compiled: every module that compiles a
 // pattern from the config imports this one.
 import { setFlagsFromString } from "node:v8";
@@ -12,13 +13,29 @@ import { setFlagsFromString } from "node:v8";
 setFlagsFromString("--enable-experimental-regexp-engine");
 setFlagsFromString("--enable-experimental-regexp-engine-on-excessive-backtracks");
 
-/** Why `pattern` (as a full match) cannot be matched in linear time, or undefined when it can. */
-export function linearTimeProblem(pattern: string): string | undefined {
-  try {
-    new RegExp(`^(?:${pattern})$`, "l");
-    return undefined;
-  } catch (err) {
-    const message = (err as Error).message;
-    return message.includes("linear time") ? "it uses a backreference or a lookaround" : undefined;
+/**
+ * The backreference or lookaround in `pattern`, which RE2 does not have and which keeps a
+ * match on the backtracking engine however long it takes; undefined when there is none.
+ * Other patterns V8's linear engine cannot run (a counted repeat above its limit, such as
+ * `{64}`; inline modifiers) are RE2 syntax and stay allowed: they only lack the fallback.
+ */
+export function nonRe2Construct(pattern: string): string | undefined {
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === "\\") {
+      const next = pattern[i + 1] ?? "";
+      // Inside a class `\1` is an octal escape, not a backreference.
+      if (!inClass && ((next >= "1" && next <= "9") || (next === "k" && pattern[i + 2] === "<"))) return `the backreference \\${next}`;
+      i++;
+    } else if (inClass) {
+      inClass = ch !== "]";
+    } else if (ch === "[") {
+      inClass = true;
+    } else if (ch === "(" && pattern[i + 1] === "?") {
+      const kind = pattern.startsWith("(?<=", i) || pattern.startsWith("(?<!", i) ? pattern.slice(i, i + 4) : pattern.startsWith("(?=", i) || pattern.startsWith("(?!", i) ? pattern.slice(i, i + 3) : undefined;
+      if (kind !== undefined) return `the lookaround ${kind}`;
+    }
   }
+  return undefined;
 }
