@@ -401,8 +401,10 @@ export class ProxyCall implements StallSubject {
    * response head went out. A response already complete is left alone.
    */
   answerAfterBug(handler: AttemptHandler, error: Error): void {
-    handler.cancel(error);
+    // Settled first: undici calls onResponseError from inside the abort, and a settled
+    // attempt makes it return instead of classifying the bug as an upstream failure.
     if (!handler.done) this.settleAttempt(handler, ErrorType.upstreamError);
+    handler.cancel(error);
     if (this.closed || this.clientSocket.destroyed || this.res.writableEnded) return;
     if (this.res.headersSent) {
       this.exchange.errorType = ErrorType.upstreamError;

@@ -273,9 +273,10 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   containBug(what: string, thrown: unknown): void {
     warnContainedBug(what, thrown);
     try {
+      // Settled first: the abort calls onResponseError at once, which then returns.
+      this.settleAttempt(ErrorType.upstreamError);
       this.controller?.abort(thrown instanceof Error ? thrown : new Error(String(thrown)));
       this.upstream?.destroy();
-      this.settleAttempt(ErrorType.upstreamError);
       if (this.ended) return;
       if (this.responding) {
         this.exchange.errorType = ErrorType.upstreamError;

@@ -20,7 +20,8 @@ export function throwOnDispatchOf(entry: PoolEntry, ...paths: string[]): () => v
 export function throwInHandlerOf(entry: PoolEntry, paths: string[], pick: (handler: Methods) => Methods, method: string): () => void {
   return onDispatchOf(entry, paths, (handler) => {
     pick(handler as unknown as Methods)[method] = () => {
-      throw new Error("a handler bug");
+      // With a code an upstream failure could have: a bug must still not be classified as one.
+      throw Object.assign(new Error("a handler bug"), { code: "ECONNREFUSED" });
     };
   });
 }
