@@ -9,7 +9,7 @@ import { isRegisteredAttribute, isRegisteredResourceAttribute, spanNameShape } f
 import { renderTelemetryDoc } from "../../src/telemetry/registry-doc.ts";
 import { buildResourceAttributes } from "../../src/telemetry/resource/resource.ts";
 import { containerIdFromCgroup, containerIdFromMountinfo, detectContainerId } from "../../src/telemetry/resource/container-id.ts";
-import { resolveOtlpExporterConfig } from "../../src/telemetry/export/otlp-config.ts";
+import { isUsableEndpoint, resolveOtlpExporterConfig } from "../../src/telemetry/export/otlp-config.ts";
 import { parseResourceAttributes } from "../../src/telemetry/env.ts";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream, tracingPolicyYaml } from "./harness.ts";
@@ -137,6 +137,14 @@ test("exporter settings: endpoint path rules, per-signal beats generic, policy b
   assert.equal(resolveOtlpExporterConfig({}, "traces", undefined).url, "http://localhost:4318/v1/traces");
   assert.equal(resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }, "traces", undefined).url, "http://localhost:4317");
   assert.match(resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_CERTIFICATE: "/nonexistent.pem" }, "traces", undefined).problems[0]!, /cannot read/);
+  // gRPC takes `host:port` without a scheme, as the SDK's transport does (https:// assumed).
+  for (const endpoint of ["10.0.0.5:4317", "[::1]:4317", "collector.monitoring.svc:4317", "http://c:4317"]) {
+    const config = resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }, "traces", undefined);
+    assert.deepEqual(config.problems, [], endpoint);
+    assert.equal(isUsableEndpoint("grpc", endpoint), true, endpoint);
+  }
+  assert.equal(isUsableEndpoint("grpc", "https://tenant:ab/cd@c:4317"), false);
+  assert.equal(isUsableEndpoint("http/protobuf", "10.0.0.5:4318"), false, "the HTTP transports need an http(s) URL");
 });
 
 test("container.id from cgroup v1 and from mountinfo (cgroup v2)", () => {

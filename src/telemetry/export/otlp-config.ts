@@ -174,7 +174,10 @@ function appendSignalPathIfBare(endpoint: string, signalPath: string): string {
 
 /** Whether the SDK transport for `protocol` can be built for `url` (it throws otherwise). */
 export function isUsableEndpoint(protocol: OtlpExporterConfig["protocol"], url: string): boolean {
-  return protocol === "grpc" ? URL.canParse(url) : isHttpUrl(url);
+  if (protocol !== "grpc") return isHttpUrl(url);
+  // As the gRPC transport reads it: `host:port` without a scheme is taken as https://.
+  const trimmed = url.trim();
+  return URL.canParse(/^\w{1,8}:\/\//.test(trimmed) ? trimmed : `https://${trimmed}`);
 }
 
 function isHttpUrl(url: string): boolean {
