@@ -6,7 +6,9 @@
 
 /** What stands in for a secret in the admin API, warnings and config errors. */
 export const REDACTED = "[REDACTED]";
-const URL_IN_TEXT = /([a-z][a-z0-9+.-]*:\/\/)([^\s"'<>]*)/gi;
+// A URL runs to the next space, quote or angle bracket, or to where the next URL starts
+// (`https://a/x,https://u:pw@b/`, `?next=https://u:pw@c/`).
+const URL_IN_TEXT = /([a-z][a-z0-9+.-]*:\/\/)((?:(?![a-z][a-z0-9+.-]*:\/\/)[^\s"'<>])*)/gi;
 
 /** `text` with the userinfo of every URL in it replaced by `[REDACTED]`. */
 export function redactUrlCredentials(text: string): string {

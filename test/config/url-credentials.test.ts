@@ -11,6 +11,11 @@ test("userinfo up to the authority's last @ is replaced, anywhere in the text", 
   assert.equal(redactUrlCredentials("'https://u:p@h:1/x'"), "'https://[REDACTED]@h:1/x'");
 });
 
+test("a URL inside another one, or right after it, is redacted on its own", () => {
+  assert.equal(redactUrlCredentials("https://a.example/x,https://u:pw@b.example/"), "https://a.example/x,https://[REDACTED]@b.example/");
+  assert.equal(redactUrlCredentials("https://h/p?next=https://u:pw@evil/"), "https://h/p?next=https://[REDACTED]@evil/");
+});
+
 test("a password holding / ? or # leaves an unparseable URL: all up to the last @ goes", () => {
   assert.equal(redactUrlCredentials("https://tenant:ab/cd@collector:4318"), "https://[REDACTED]@collector:4318");
   assert.equal(redactUrlCredentials("http://u:p?q#r@host:99999"), "http://[REDACTED]@host:99999");

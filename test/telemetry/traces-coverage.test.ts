@@ -5,7 +5,7 @@
 // three signals, and the console span exporter.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { sanitizeFullUrl } from "../../src/telemetry/trace/attributes.ts";
+import { sanitizeFullUrl, sanitizeUrlHeader } from "../../src/telemetry/trace/attributes.ts";
 import { httpRequest, startGateway } from "../support/gateway-process.ts";
 import { startOtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.ts";
 import { gatewayYaml, get, startTracedGateway, startUpstream, tracingPolicyYaml } from "./harness.ts";
@@ -40,6 +40,13 @@ test("sanitizeFullUrl: userinfo becomes REDACTED:REDACTED, the semconv's sensiti
     ["http://example.com/plain", "http://example.com/plain"],
   ];
   for (const [input, expected] of cases) assert.equal(sanitizeFullUrl(input), expected, input);
+});
+
+test("URL-valued headers: absolute URLs, network-path references and targets lose userinfo and sensitive query values", () => {
+  assert.equal(sanitizeUrlHeader("//alice:pw@cdn.example/x?X-Amz-Signature=abc&k=1"), "//REDACTED:REDACTED@cdn.example/x?X-Amz-Signature=REDACTED&k=1");
+  assert.equal(sanitizeUrlHeader("https://alice:pw@cdn.example/x"), "https://REDACTED:REDACTED@cdn.example/x");
+  assert.equal(sanitizeUrlHeader("/old/x?sig=s&k=2"), "/old/x?sig=REDACTED&k=2");
+  assert.equal(sanitizeUrlHeader("/plain"), "/plain");
 });
 
 test("url.full on CLIENT spans keeps the path and ordinary parameters and redacts the semconv's sensitive ones; nothing sensitive is exported", async (t) => {

@@ -93,6 +93,8 @@ export function isUrlValuedHeader(name: string): boolean {
 
 /** The value of a URL-valued header without userinfo and with sensitive query values redacted. */
 export function sanitizeUrlHeader(value: string): string {
+  // A network-path reference (`//user:pw@cdn.example/x`) has an authority as a URL does.
+  if (value.startsWith("//")) return sanitizeFullUrl(`x:${value}`).slice(2);
   return value.charCodeAt(0) === 47 ? redactTargetQuery(value) : sanitizeFullUrl(value);
 }
 
