@@ -2,7 +2,7 @@
 // backoff, the request and per-attempt timeouts, streaming the response with backpressure
 // and tearing down on client abort. State lives on this object and on one small handler per
 // attempt; timers get the object as their argument, so nothing closes over the request.
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Dispatcher } from "undici";
 import type { RetryModel } from "../config/model.ts";
@@ -11,6 +11,7 @@ import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { answerTaken, cutForStall, cutStalledConnection } from "./answer-stall.ts";
 import { warnContainedBug } from "./contained-bug.ts";
+import { endAndLinger } from "./linger.ts";
 import { ErrorType, Flag, addFlag, sendError } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
 import { AttemptTimeoutError, BodyOnNoContentError, type Failure, Failures, PoolWaitError, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
@@ -264,10 +265,6 @@ export class ProxyCall implements StallSubject {
     if (status >= 500) exchange.errorType = String(status);
     exchange.responseStartPerfMs = performance.now();
     handler.streaming = true;
-    // An answer that comes before the whole upload (a 413 or 401 from an upstream that reads
-    // no body): undici then drops the rest of the body, and node stops reading the connection,
-    // so a request after it would never be read. The answer says Connection: close instead.
-    this.closeAfterUnreadBody();
     const ruleOps = this.ruleFilters.responseHeaders;
     const backendOps = this.backendFilters.responseHeaders;
     if (ruleOps === undefined && backendOps === undefined) {
@@ -303,6 +300,11 @@ export class ProxyCall implements StallSubject {
     const discarded = handler.discard;
     this.settleAttempt(handler, undefined);
     if (!discarded) {
+      // The upstream finished before the whole upload (a 413 or 401 from one that reads no
+      // body): undici drops the rest of the body and node stops reading the connection, so a
+      // request after this one would never be read. The connection ends after the answer. An
+      // upload that completed while its answer streamed (full duplex) keeps the connection.
+      if (this.hasBody && !this.req.complete) this.res.once("finish", onAnsweredBeforeUpload);
       this.res.end();
       // The last bytes may still wait for a client that stopped reading; node puts no limit
       // on a response being written, so the stream idle limit still applies until it finishes.
@@ -703,6 +705,11 @@ function framesBody(contentLength: string | string[] | undefined): boolean {
 
 function destroySocket(socket: Socket): void {
   socket.destroy();
+}
+
+function onAnsweredBeforeUpload(this: ServerResponse): void {
+  const socket = this.socket ?? this.req.socket;
+  if (socket !== null && !socket.destroyed) endAndLinger(socket);
 }
 
 function onRequestTimeout(call: ProxyCall): void {

@@ -4,6 +4,7 @@
 // Always JSON, always closing.
 import type { Duplex } from "node:stream";
 import { rawErrorResponse } from "./errors.ts";
+import { endAndLinger } from "./linger.ts";
 import { type MarkedResponse, kCutByProxy, kExchange } from "./marks.ts";
 
 interface ParserError extends Error {
@@ -15,9 +16,6 @@ interface ParserError extends Error {
 interface ServerSocket extends Duplex {
   _httpMessage?: MarkedResponse | null;
 }
-
-/** How long a rejected connection may take to read our answer before it is cut. */
-const LINGER_MS = 2_000;
 
 export function handleClientError(err: Error, rawSocket: Duplex): void {
   const socket = rawSocket as ServerSocket;
@@ -45,12 +43,7 @@ export function handleClientError(err: Error, rawSocket: Duplex): void {
       if (response.status >= 500) exchange.errorType = String(response.status);
     }
   }
-  socket.end(response.text);
-  setTimeout(destroySocket, LINGER_MS, socket).unref();
-}
-
-function destroySocket(socket: Duplex): void {
-  socket.destroy();
+  endAndLinger(socket, response.text);
 }
 
 export interface ClientErrorResponse {

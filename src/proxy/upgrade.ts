@@ -10,6 +10,7 @@ import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import type { CallContext } from "./call.ts";
 import { warnContainedBug } from "./contained-bug.ts";
+import { endAndLinger } from "./linger.ts";
 import { ErrorType, Flag, addFlag, rawErrorResponse } from "./errors.ts";
 import { Exchange, UpstreamAttempt } from "./exchange.ts";
 import { newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts";
@@ -441,11 +442,10 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   /**
    * Ends the client socket after a response the gateway wrote or relayed. node applies no
    * timeout to a socket it handed over, so a client that never closes its side would keep
-   * the connection, and the request's telemetry, open: it gets LINGER_MS to read, then is cut.
+   * the connection, and the request's telemetry, open: it gets a moment to read, then is cut.
    */
   endClient(data: string | Buffer | undefined): void {
-    this.client.end(data);
-    setTimeout(destroySocket, LINGER_MS, this.client).unref();
+    endAndLinger(this.client, data);
   }
 
   /** The client side closed: stop everything and report once. */
@@ -494,13 +494,6 @@ function sameProtocol(a: string, b: string): boolean {
 function protocolName(protocol: string): string {
   const slash = protocol.indexOf("/");
   return slash < 0 ? protocol : protocol.slice(0, slash);
-}
-
-/** How long a client may take to read a response that ends the tunnel before it is cut. */
-const LINGER_MS = 2_000;
-
-function destroySocket(socket: Duplex): void {
-  socket.destroy();
 }
 
 function onClientClose(this: TunnelSocket): void {
