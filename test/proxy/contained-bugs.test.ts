@@ -8,6 +8,7 @@ import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { PoolEntry } from "../../src/proxy/pools.ts";
 import { throwInHandlerOf } from "../support/throw-on-dispatch.ts";
+import { refusedUpgrade as refusedUpgradeAt } from "../support/upgrade-offer.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, startGateway } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
 
@@ -136,26 +137,10 @@ for (const [method, what] of [
   });
 }
 
-/** An upgrade offer the gateway is expected to refuse: its status and JSON body. */
-function refusedUpgrade(path: string): Promise<{ status: number; error: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: "127.0.0.1",
-      port: gw.port,
-      path,
-      headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" },
-      agent: false,
-    });
-    req.on("response", (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, error: (JSON.parse(body) as { error: string }).error }));
-    });
-    req.on("upgrade", () => reject(new Error("unexpected upgrade")));
-    req.on("error", reject);
-    req.end();
-  });
+/** A refused upgrade offer: its status and JSON error code. */
+async function refusedUpgrade(path: string): Promise<{ status: number; error: string }> {
+  const { status, body } = await refusedUpgradeAt(gw.port, path);
+  return { status, error: (JSON.parse(body) as { error: string }).error };
 }
 
 for (const [path, method, what] of [

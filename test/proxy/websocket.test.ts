@@ -1,10 +1,10 @@
 // WebSocket upgrades pass through: Node's global WebSocket client ↔ proxy ↔ a `ws` server.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { once } from "node:events";
 import type { PoolEntry } from "../../src/proxy/pools.ts";
 import { throwOnDispatchOf } from "../support/throw-on-dispatch.ts";
+import { refusedUpgrade as refusedUpgradeAt } from "../support/upgrade-offer.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { until } from "../support/until.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
@@ -71,26 +71,8 @@ test("a WebSocket session runs through the proxy in both directions", async () =
   assert.equal(seen, 0, "the upgrade goes to the ws server, not the plain request handler");
 });
 
-/** An upgrade offer the gateway is expected to refuse: its status and JSON body. */
 function refusedUpgrade(path: string): Promise<{ status: number; body: string }> {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = http.request({
-      host: "127.0.0.1",
-      port: gw.port,
-      path,
-      headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" },
-      agent: false,
-    });
-    req.on("response", (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("upgrade", () => reject(new Error("unexpected upgrade")));
-    req.on("error", reject);
-    req.end();
-  });
+  return refusedUpgradeAt(gw.port, path);
 }
 
 test("an upgrade to an unrouted path gets a JSON 404", async () => {

@@ -9,12 +9,13 @@ import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { engine } from "../../src/server/engine.ts";
 import { Gateway } from "../../src/server/gateway.ts";
-import { createLogger } from "../../src/server/log.ts";
+import { type Logger, createLogger } from "../../src/server/log.ts";
 import { ProcessStats } from "../../src/server/stats.ts";
 import { setUpTelemetry } from "../../src/server/telemetry-setup.ts";
+import type { TelemetryRuntime } from "../../src/telemetry/hooks.ts";
 import { gatewayConfig, startUpstream } from "./fixtures.ts";
 
 async function freePort(): Promise<number> {
@@ -60,34 +61,42 @@ function heldBind(port: number): HeldBind & { resolve(): Promise<number> } {
   };
 }
 
-test("a port bound for a plan serves it while the plan's next port is still binding, at startup and on a reload", { timeout: 60_000 }, async (t) => {
+interface InProcessGateway {
+  readonly gateway: Gateway;
+  readonly stats: ProcessStats;
+  /** Config port → the free port it binds. */
+  readonly ports: ReadonlyMap<number, number>;
+  /** Writes a config with the one route to the upstream and listeners on `configPorts`. */
+  writeConfig(configPorts: number[]): Promise<void>;
+}
+
+/**
+ * A Gateway in this process (a real upstream, config file, engine and stats), so a test can
+ * hold a port's bind open or swap in telemetry; cleaned up when the test ends.
+ */
+async function inProcessGateway(
+  t: TestContext,
+  configPorts: number[],
+  options: {
+    resolvePort?: (configPort: number, ports: ReadonlyMap<number, number>) => Promise<number> | undefined;
+    telemetry: (stats: ProcessStats, log: Logger) => Promise<TelemetryRuntime>;
+    log?: Logger;
+  },
+): Promise<InProcessGateway> {
   const upstream = await startUpstream("app");
-  const dir = await mkdtemp(join(tmpdir(), "tollgate-bind-window-"));
+  const dir = await mkdtemp(join(tmpdir(), "tollgate-in-process-"));
   const configPath = join(dir, "gateway.yaml");
-  const ports = new Map<number, number>([
-    [8080, await freePort()],
-    [8081, await freePort()],
-    [8082, await freePort()],
-    [8083, await freePort()],
-  ]);
-  let held: (HeldBind & { resolve(): Promise<number> }) | undefined;
-  const heldConfigPort = { value: 8081 };
+  const ports = new Map<number, number>();
+  for (const configPort of configPorts) ports.set(configPort, await freePort());
   const stats = new ProcessStats();
-  const log = createLogger({ level: "error" });
-  // Real telemetry with nothing exported: its hooks see the pending plan before onPlan does.
-  const telemetry = await setUpTelemetry({
-    stats,
-    workerId: undefined,
-    version: "test",
-    log,
-    env: { OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" },
-  });
+  const log = options.log ?? createLogger({ level: "error" });
+  const telemetry = await options.telemetry(stats, log);
   const gateway = new Gateway({
     configPath,
     listenerHost: "127.0.0.1",
-    resolvePort: (configPort) => (held !== undefined && configPort === heldConfigPort.value ? held.resolve() : Promise.resolve(ports.get(configPort)!)),
+    resolvePort: (configPort) => options.resolvePort?.(configPort, ports) ?? Promise.resolve(ports.get(configPort)!),
     engine,
-    telemetry: telemetry.runtime,
+    telemetry,
     stats,
     log,
     removedListenerTimeoutMs: 1_000,
@@ -96,13 +105,33 @@ test("a port bound for a plan serves it while the plan's next port is still bind
     gateway.stopAccepting();
     await gateway.finishInFlight(1_000);
     await gateway.closePools();
-    await telemetry.runtime.shutdown(1_000);
+    await telemetry.shutdown(1_000);
     await upstream.close();
     await rm(dir, { recursive: true, force: true });
   });
   const routes = [{ name: "app", path: "/app", upstreamPort: upstream.port }];
+  return { gateway, stats, ports, writeConfig: (listenerPorts) => writeFile(configPath, gatewayConfig(routes, listenerPorts)) };
+}
 
-  await writeFile(configPath, gatewayConfig(routes, [8080, 8081]));
+test("a port bound for a plan serves it while the plan's next port is still binding, at startup and on a reload", { timeout: 60_000 }, async (t) => {
+  let held: (HeldBind & { resolve(): Promise<number> }) | undefined;
+  let heldConfigPort = 8081;
+  const { gateway, ports, writeConfig } = await inProcessGateway(t, [8080, 8081, 8082, 8083], {
+    resolvePort: (configPort) => (held !== undefined && configPort === heldConfigPort ? held.resolve() : undefined),
+    // Real telemetry with nothing exported: its hooks see the pending plan before onPlan does.
+    telemetry: async (stats, log) =>
+      (
+        await setUpTelemetry({
+          stats,
+          workerId: undefined,
+          version: "test",
+          log,
+          env: { OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" },
+        })
+      ).runtime,
+  });
+
+  await writeConfig([8080, 8081]);
   held = heldBind(ports.get(8081)!);
   const started = gateway.start();
   await held.asked;
@@ -113,8 +142,8 @@ test("a port bound for a plan serves it while the plan's next port is still bind
   assert.equal(gateway.generation, 1);
 
   // A reload that adds two ports: the first serves the new plan while the second binds.
-  await writeFile(configPath, gatewayConfig(routes, [8080, 8081, 8082, 8083]));
-  heldConfigPort.value = 8083;
+  await writeConfig([8080, 8081, 8082, 8083]);
+  heldConfigPort = 8083;
   held = heldBind(ports.get(8083)!);
   const reloaded = gateway.reload("SIGHUP");
   await held.asked;
@@ -129,46 +158,24 @@ test("a port bound for a plan serves it while the plan's next port is still bind
 });
 
 test("telemetry that throws on a new plan fails the reload: the ports it bound close, the old plan keeps serving", { timeout: 60_000 }, async (t) => {
-  const upstream = await startUpstream("app");
-  const dir = await mkdtemp(join(tmpdir(), "tollgate-onplan-"));
-  const configPath = join(dir, "gateway.yaml");
-  const ports = new Map<number, number>([
-    [8080, await freePort()],
-    [8081, await freePort()],
-  ]);
-  const stats = new ProcessStats();
   const logged: string[] = [];
-  const log = createLogger({ level: "error", sink: { write: (line: string) => (logged.push(line), true) } });
-  const real = await setUpTelemetry({ stats, workerId: undefined, version: "test", log, env: { OTEL_SDK_DISABLED: "true" } });
-  // Fault injection: no config makes onPlan throw; a bug in it is what is under test.
-  const telemetry = {
-    ...real.runtime,
-    onPlan(plan: Parameters<typeof real.runtime.onPlan>[0]): void {
-      if (plan.generation > 1) throw new Error("a telemetry bug");
-      real.runtime.onPlan(plan);
+  const { gateway, stats, ports, writeConfig } = await inProcessGateway(t, [8080, 8081], {
+    log: createLogger({ level: "error", sink: { write: (line: string) => (logged.push(line), true) } }),
+    telemetry: async (stats, log) => {
+      const real = (await setUpTelemetry({ stats, workerId: undefined, version: "test", log, env: { OTEL_SDK_DISABLED: "true" } })).runtime;
+      // Fault injection: no config makes onPlan throw; a bug in it is what is under test.
+      return {
+        ...real,
+        onPlan(plan: Parameters<typeof real.onPlan>[0]): void {
+          if (plan.generation > 1) throw new Error("a telemetry bug");
+          real.onPlan(plan);
+        },
+      };
     },
-  };
-  const gateway = new Gateway({
-    configPath,
-    listenerHost: "127.0.0.1",
-    resolvePort: (configPort) => Promise.resolve(ports.get(configPort)!),
-    engine,
-    telemetry,
-    stats,
-    log,
-    removedListenerTimeoutMs: 1_000,
   });
-  t.after(async () => {
-    gateway.stopAccepting();
-    await gateway.finishInFlight(1_000);
-    await gateway.closePools();
-    await upstream.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const routes = [{ name: "app", path: "/app", upstreamPort: upstream.port }];
-  await writeFile(configPath, gatewayConfig(routes, [8080]));
+  await writeConfig([8080]);
   await gateway.start();
-  await writeFile(configPath, gatewayConfig(routes, [8080, 8081]));
+  await writeConfig([8080, 8081]);
   const outcome = await gateway.reload("SIGHUP");
   assert.equal(outcome.outcome, "failure");
   assert.match(outcome.outcome === "failure" ? outcome.errors[0]! : "", /telemetry could not take the new config: a telemetry bug$/);
