@@ -2,7 +2,7 @@
 // backoff, the request and per-attempt timeouts, streaming the response with backpressure
 // and tearing down on client abort. State lives on this object and on one small handler per
 // attempt; timers get the object as their argument, so nothing closes over the request.
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Dispatcher } from "undici";
 import type { RetryModel } from "../config/model.ts";
@@ -304,7 +304,8 @@ export class ProxyCall implements StallSubject {
       // body): undici drops the rest of the body and node stops reading the connection, so a
       // request after this one would never be read. The connection ends after the answer. An
       // upload that completed while its answer streamed (full duplex) keeps the connection.
-      if (this.hasBody && !this.req.complete) this.res.once("finish", onAnsweredBeforeUpload);
+      // The socket is held here: by 'finish', node and undici have detached it from res and req.
+      if (this.hasBody && !this.req.complete) this.res.once("finish", endAndLinger.bind(undefined, this.clientSocket, undefined));
       this.res.end();
       // The last bytes may still wait for a client that stopped reading; node puts no limit
       // on a response being written, so the stream idle limit still applies until it finishes.
@@ -705,11 +706,6 @@ function framesBody(contentLength: string | string[] | undefined): boolean {
 
 function destroySocket(socket: Socket): void {
   socket.destroy();
-}
-
-function onAnsweredBeforeUpload(this: ServerResponse): void {
-  const socket = this.socket ?? this.req.socket;
-  if (socket !== null && !socket.destroyed) endAndLinger(socket);
 }
 
 function onRequestTimeout(call: ProxyCall): void {

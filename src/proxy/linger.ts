@@ -7,6 +7,7 @@ const LINGER_MS = 2_000;
 
 /** Ends `socket` after `data`, and destroys it LINGER_MS later if the client has not closed it. */
 export function endAndLinger(socket: Duplex, data?: string | Buffer): void {
+  if (socket.destroyed) return;
   socket.end(data);
   setTimeout(destroySocket, LINGER_MS, socket).unref();
 }

@@ -21,6 +21,11 @@ before(async () => {
       req.pipe(res);
       return;
     }
+    if (req.url === "/slow") {
+      req.resume();
+      setTimeout(() => res.end("slow"), 300);
+      return;
+    }
     if (req.url === "/too-large") {
       res.writeHead(413, { "content-type": "text/plain", "content-length": "9" });
       res.end("too large");
@@ -123,4 +128,18 @@ test("a full-duplex exchange whose upload completes while the answer streams kee
   } finally {
     agent.destroy();
   }
+});
+
+test("an early answer behind a pipelined one still ends the connection after it", { timeout: 30_000 }, async () => {
+  const socket = connect(gw.port, "127.0.0.1");
+  socket.on("error", () => {});
+  let received = "";
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => (received += chunk));
+  const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+  // The 413's 'finish' comes only after the slow answer ahead of it, when undici has let go of the request.
+  socket.write(`GET /slow HTTP/1.1\r\nhost: x\r\n\r\nPOST /too-large HTTP/1.1\r\nhost: x\r\ncontent-length: 100000\r\n\r\n${"a".repeat(1000)}`);
+  // Kept alive, the connection would stay open past the test's timeout (idleTimeout: 10m).
+  await closed;
+  assert.match(received, /^HTTP\/1\.1 200 [\s\S]*slow[\s\S]*HTTP\/1\.1 413 [\s\S]*too large$/);
 });
