@@ -1,16 +1,14 @@
 // JavaScript regexes backtrack: a route pattern such as `/api/(a+)+b` and a path of 40 `a`s
 // would block the event loop for hours, where the Gateway API's reference syntax (RE2) runs
-// in time linear in the input. V8 can run a regex on a linear-time engine instead; with these
-// flags it falls back to that engine once a match backtracks too much (normal matches keep
-// the fast backtracking engine), and it can tell which patterns the linear engine cannot run:
-// the ones with backreferences or lookarounds, which RE2 does not have either. The config
-// refuses those. (A pattern the linear engine cannot run for another reason, a repeat count
-// above its limit, stays on the backtracking engine.) The flags are process-wide and
-// must be set before the regexes they protect are compiled: every module that compiles a
-// pattern from the config imports this one.
+// in time linear in the input. With this V8 flag a match that backtracks too much is run
+// again on V8's linear-time engine (normal matches keep the fast backtracking engine). That
+// engine cannot run backreferences or lookarounds, which RE2 does not have either: the config
+// refuses those. (A pattern it cannot run for another reason, a repeat count above its limit,
+// stays on the backtracking engine.) The flag is process-wide and must be set before the
+// regexes it protects are compiled: every module that compiles a pattern from the config
+// imports this one.
 import { setFlagsFromString } from "node:v8";
 
-setFlagsFromString("--enable-experimental-regexp-engine");
 setFlagsFromString("--enable-experimental-regexp-engine-on-excessive-backtracks");
 
 /**
