@@ -388,6 +388,33 @@ describe("semantic errors", () => {
     ]);
   });
 
+  test("a repeat around a repeat is refused where V8's linear engine cannot take over; a repeat around an alternation is warned about", () => {
+    const text = route(`  - matches:
+    - path: {type: RegularExpression, value: "/api/(?i:(a+)+b)"}
+      headers: [{name: x-v, type: RegularExpression, value: "(a+){1,64}b"}, {name: x-w, type: RegularExpression, value: "[(a+)+]{1,64}"}]
+      queryParams: [{name: q, type: RegularExpression, value: "((?:a{1,20}))+"}, {name: r, type: RegularExpression, value: "(?:a|aa){1,17}c"}]
+    backendRefs:
+    - {name: svc, port: 80}
+  - matches:
+    - path: {type: RegularExpression, value: "/v/(a+)+b"}
+      headers: [{name: x-n, type: RegularExpression, value: "(?:[a-f0-9]{64})+"}, {name: x-o, type: RegularExpression, value: "(ab){16}x{1,20}"}]
+      queryParams: [{name: q, type: RegularExpression, value: "(?:get|post)+"}, {name: r, type: RegularExpression, value: "a{1,17}(b+)?"}]
+    backendRefs:
+    - {name: svc, port: 80}
+`);
+    const why = "V8's linear-time engine, which takes over from a match that backtracks too much, cannot run this pattern (it takes no repeat count above 16 and no inline modifier such as (?i:…))";
+    const hint = "(hint: drop one of the two repeats (`(a+)+` matches what `a+` does), or keep repeat counts at 16 or below)";
+    assert.deepEqual(errors(text), [
+      `t.yaml:21:46: spec.rules[0].matches[0].path.value: the repeated group (a+)+ repeats a repeat, which can take time exponential in the request to match, and ${why} ${hint}`,
+      `t.yaml:22:61: spec.rules[0].matches[0].headers[0].value: the repeated group (a+){1,64} repeats a repeat, which can take time exponential in the request to match, and ${why} ${hint}`,
+      `t.yaml:23:63: spec.rules[0].matches[0].queryParams[0].value: the repeated group ((?:a{1,20}))+ repeats a repeat, which can take time exponential in the request to match, and ${why} ${hint}`,
+    ]);
+    // The second rule's patterns nest repeats only where the linear engine can run them, or nest nothing.
+    assert.deepEqual(warnings(text), [
+      `t.yaml:23:124: spec.rules[0].matches[0].queryParams[1].value: warning: the repeated group (?:a|aa){1,17} can take time exponential in the request to match when its branches overlap, and ${why} (hint: make the branches exclusive, or keep repeat counts at 16 or below)`,
+    ]);
+  });
+
   test("a DirectResponse with status 204 or 304 may not carry a body", () => {
     const direct = (status: number, body: string): string => route(`  - filters:
     - type: ExtensionRef
