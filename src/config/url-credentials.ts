@@ -7,13 +7,19 @@
 /** What stands in for a secret in the admin API, warnings and config errors. */
 export const REDACTED = "[REDACTED]";
 // A URL runs to the next space, quote or angle bracket, or to where the next URL starts
-// (`https://a/x,https://u:pw@b/`, `?next=https://u:pw@c/`).
-const URL_IN_TEXT = /([a-z][a-z0-9+.-]*:\/\/)((?:(?![a-z][a-z0-9+.-]*:\/\/)[^\s"'<>])*)/gi;
+// (`https://a/x,https://u:pw@b/`, `?next=https://u:pw@c/`). Its userinfo, though, may itself
+// read as a URL (`https://svc:s3cr3t+ftp://@c:4318`): a stretch up to an `@` that holds no
+// `/`, `?` or `#` but those of a `scheme://` is taken as userinfo. Then a list joined
+// without spaces (`https://a,https://u:pw@b/`) loses its first host too, which shows no secret.
+const SCHEME = "[a-z][a-z0-9+.-]*:\\/\\/";
+const URL_IN_TEXT = new RegExp(`(${SCHEME})((?:[^\\s"'<>/?#]|${SCHEME})*@)?((?:(?!${SCHEME})[^\\s"'<>])*)`, "gi");
 
 /** `text` with the userinfo of every URL in it replaced by `[REDACTED]`. */
 export function redactUrlCredentials(text: string): string {
   if (text.indexOf("@") < 0) return text;
-  return text.replace(URL_IN_TEXT, (_match: string, scheme: string, rest: string) => scheme + redactAfterScheme(scheme, rest));
+  return text.replace(URL_IN_TEXT, (_match: string, scheme: string, userinfo: string | undefined, rest: string) =>
+    userinfo === undefined ? scheme + redactAfterScheme(scheme, rest) : `${scheme}${REDACTED}@${rest}`,
+  );
 }
 
 function redactAfterScheme(scheme: string, rest: string): string {

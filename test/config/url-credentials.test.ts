@@ -16,6 +16,14 @@ test("a URL inside another one, or right after it, is redacted on its own", () =
   assert.equal(redactUrlCredentials("https://h/p?next=https://u:pw@evil/"), "https://h/p?next=https://[REDACTED]@evil/");
 });
 
+test("a password that reads as a URL is redacted whole", () => {
+  assert.equal(redactUrlCredentials("https://svc:s3cr3t+ftp://@c:4318"), "https://[REDACTED]@c:4318");
+  assert.equal(redactUrlCredentials("endpoint grpc://u:x://y://z@c:4317/v1 refused"), "endpoint grpc://[REDACTED]@c:4317/v1 refused");
+  assert.equal(redactUrlCredentials("https://u:ftp://p@ss@c/"), "https://[REDACTED]@c/");
+  // Joined without a space, a list's first host goes with the userinfo after it: nothing secret is shown.
+  assert.equal(redactUrlCredentials("https://a,https://u:pw@b/"), "https://[REDACTED]@b/");
+});
+
 test("a password holding / ? or # leaves an unparseable URL: all up to the last @ goes", () => {
   assert.equal(redactUrlCredentials("https://tenant:ab/cd@collector:4318"), "https://[REDACTED]@collector:4318");
   assert.equal(redactUrlCredentials("http://u:p?q#r@host:99999"), "http://[REDACTED]@host:99999");
