@@ -47,6 +47,31 @@ test("URL-valued headers: absolute URLs, network-path references and targets los
   assert.equal(sanitizeUrlHeader("https://alice:pw@cdn.example/x"), "https://REDACTED:REDACTED@cdn.example/x");
   assert.equal(sanitizeUrlHeader("/old/x?sig=s&k=2"), "/old/x?sig=REDACTED&k=2");
   assert.equal(sanitizeUrlHeader("/plain"), "/plain");
+  assert.equal(sanitizeUrlHeader("/@scope/pkg"), "/@scope/pkg");
+});
+
+test("URL-valued headers: userinfo goes wherever a browser would read an authority (backslashes, missing or extra slashes)", () => {
+  // (Against a base of its own scheme `https:u:pw@h` is a relative path; the plain-http request's base shows the worst case.)
+  const base = "http://base.example/";
+  // [value, sanitised, the password a WHATWG parser (browsers, Node, undici) reads in the value]
+  const cases: [string, string, string][] = [
+    ["/\\alice:pw@cdn.example/x", "/\\REDACTED:REDACTED@cdn.example/x", "pw"],
+    ["\\\\alice:pw@cdn.example/x", "\\\\REDACTED:REDACTED@cdn.example/x", "pw"],
+    ["\\/alice:pw@cdn.example", "\\/REDACTED:REDACTED@cdn.example", "pw"],
+    ["///alice:p@ss@cdn.example/a@b", "///REDACTED:REDACTED@cdn.example/a@b", "p%40ss"],
+    ["https:\\\\alice:pw@cdn.example\\x", "https:\\\\REDACTED:REDACTED@cdn.example\\x", "pw"],
+    ["HTTPS:alice:pw@cdn.example/x?sig=s", "HTTPS:REDACTED:REDACTED@cdn.example/x?sig=REDACTED", "pw"],
+    ["wss:///alice:pw@cdn.example", "wss:///REDACTED:REDACTED@cdn.example", "pw"],
+    ["custom://alice:pw@host/x", "custom://REDACTED:REDACTED@host/x", "pw"],
+    // A special URL's authority ends at a backslash, another scheme's does not.
+    ["https://cdn.example\\@x", "https://cdn.example\\@x", ""],
+    ["custom://a\\b:pw@host", "custom://REDACTED:REDACTED@host", "pw"],
+  ];
+  for (const [value, sanitised, password] of cases) {
+    assert.equal(new URL(value, base).password, password, value);
+    assert.equal(sanitizeUrlHeader(value), sanitised, value);
+    assert.equal(new URL(sanitised, base).password, password === "" ? "" : "REDACTED", sanitised);
+  }
 });
 
 test("url.full on CLIENT spans keeps the path and ordinary parameters and redacts the semconv's sensitive ones; nothing sensitive is exported", async (t) => {

@@ -65,13 +65,18 @@ export function sanitizeFullUrl(url: string): string {
     const at = out.lastIndexOf("@", authorityEnd);
     if (at >= authorityStart) out = out.slice(0, authorityStart) + `${REDACTED}:${REDACTED}@` + out.slice(at + 1);
   }
-  const q = out.indexOf("?");
-  if (q < 0) return out;
-  const hash = out.indexOf("#", q);
-  const query = hash < 0 ? out.slice(q + 1) : out.slice(q + 1, hash);
+  return redactUrlQuery(out);
+}
+
+/** A URL or reference with the sensitive values of its query (before any fragment) redacted. */
+function redactUrlQuery(url: string): string {
+  const q = url.indexOf("?");
+  if (q < 0) return url;
+  const hash = url.indexOf("#", q);
+  const query = hash < 0 ? url.slice(q + 1) : url.slice(q + 1, hash);
   const redacted = redactQuery(query);
-  if (redacted === query) return out;
-  return out.slice(0, q + 1) + redacted + (hash < 0 ? "" : out.slice(hash));
+  if (redacted === query) return url;
+  return url.slice(0, q + 1) + redacted + (hash < 0 ? "" : url.slice(hash));
 }
 
 /** A request target (`/path?query`) with its sensitive query values redacted. */
@@ -93,9 +98,25 @@ export function isUrlValuedHeader(name: string): boolean {
 
 /** The value of a URL-valued header without userinfo and with sensitive query values redacted. */
 export function sanitizeUrlHeader(value: string): string {
-  // A network-path reference (`//user:pw@cdn.example/x`) has an authority as a URL does.
-  if (value.startsWith("//")) return sanitizeFullUrl(`x:${value}`).slice(2);
-  return value.charCodeAt(0) === 47 ? redactTargetQuery(value) : sanitizeFullUrl(value);
+  return redactUrlQuery(value.indexOf("@") < 0 ? value : redactUserinfo(value));
+}
+
+// Where the authority starts as a browser, undici or Node's URL reads a header's URL. A special
+// scheme (http, https, ws, wss, ftp) or a reference resolved against one (the HTTP case) takes
+// `\` for `/`, any number of slashes after the scheme, none at all (`https:u:pw@h`), and a
+// reference starting with two of them (`//h`, `/\h`, `\\h`) as network-path; other schemes
+// need `//`.
+const SPECIAL_AUTHORITY_START = /^(?:(?:https?|wss?|ftp):[\\/]*|[\\/]{2,})/i;
+const OTHER_AUTHORITY_START = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** `value` with the userinfo of its authority, up to the authority's last `@`, as `REDACTED:REDACTED@`. */
+function redactUserinfo(value: string): string {
+  const special = SPECIAL_AUTHORITY_START.exec(value);
+  const start = (special ?? OTHER_AUTHORITY_START.exec(value))?.[0].length;
+  if (start === undefined) return value;
+  const length = value.slice(start).search(special === null ? /[/?#]/ : /[\\/?#]/);
+  const at = value.lastIndexOf("@", length < 0 ? value.length : start + length - 1);
+  return at < start ? value : `${value.slice(0, start)}${REDACTED}:${REDACTED}@${value.slice(at + 1)}`;
 }
 
 // ------------------------------------------------------------------ header capture
