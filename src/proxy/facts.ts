@@ -121,8 +121,10 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
     const xfh = firstListValue(headers["x-forwarded-host"]);
     const xfp = firstListValue(headers["x-forwarded-proto"]);
     // A Forwarded that is not well-formed is not trusted: its elements cannot be told apart.
+    // Nor is it passed on, where a lenient parser could read an element a client forged.
     const parsed = headers.forwarded === undefined ? undefined : parseForwarded(headers.forwarded);
     const forwarded = parsed?.wellFormed === true ? parsed.elements : undefined;
+    if (parsed !== undefined && !parsed.wellFormed) delete headers.forwarded;
     // The HTTP semconv orders the sources Forwarded, then X-Forwarded-*, then Host.
     const forwardedHost = forwardedParam(forwarded?.[0], "host");
     const forwardedProto = forwardedParam(forwarded?.[0], "proto");

@@ -110,6 +110,14 @@ describe("X-Forwarded-*", () => {
     assert.equal(h.forwarded, "for=203.0.113.7;proto=https");
   });
 
+  test("trusted: a Forwarded that is not well-formed is not passed on, where a lenient parser could read a forged element", async () => {
+    // The client sent `for=198.51.100.7;x="`; a proxy in front appended its element after the open quote.
+    const forged = { host: "app.example.com", forwarded: 'for=198.51.100.7;x=";for=forged.example, for=203.0.113.9' };
+    const h = (await ask(trusted.port, { path: "/echo", headers: forged })).json().headers as Record<string, string>;
+    assert.equal(h.forwarded, undefined);
+    assert.equal(h["x-forwarded-for"], "127.0.0.1", "the peer, appended as ever");
+  });
+
   test("without incoming values both modes send the peer, scheme and Host", async () => {
     for (const gw of [untrusted, trusted]) {
       const h = (await ask(gw.port, { path: "/echo", headers: { host: "plain.example.com" } })).json().headers as Record<string, string>;
