@@ -37,6 +37,8 @@ test("sanitizeFullUrl: userinfo becomes REDACTED:REDACTED, the semconv's sensiti
       "https://bucket.s3.example/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=REDACTED&X-Amz-Security-Token=REDACTED&X-Amz-Signature=REDACTED",
     ],
     ["http://example.com/x#user:pass@frag", "http://example.com/x#user:pass@frag"],
+    // A name is compared as the application reads it: percent-decoded.
+    ["http://example.com/x?si%67=t&X-Amz-%53ignature=f00&k%3D=1&q=%41&bad%zz=2", "http://example.com/x?si%67=REDACTED&X-Amz-%53ignature=REDACTED&k%3D=1&q=%41&bad%zz=2"],
     ["http://example.com/plain", "http://example.com/plain"],
   ];
   for (const [input, expected] of cases) assert.equal(sanitizeFullUrl(input), expected, input);

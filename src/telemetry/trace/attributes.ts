@@ -28,6 +28,9 @@ export class MethodNormalizer {
 export { SENSITIVE_QUERY_PARAMS };
 export const REDACTED = "REDACTED";
 
+// A parameter name holding a percent escape (`si%67=`): the application reads it decoded.
+const ESCAPED_NAME = /(?:^|&)[^=&]*%/;
+
 /** Redacts sensitive parameter values; returns the input itself when none is present. */
 export function redactQuery(query: string): string {
   if (query === "") return query;
@@ -38,15 +41,24 @@ export function redactQuery(query: string): string {
       break;
     }
   }
-  if (!suspicious) return query;
+  if (!suspicious && !ESCAPED_NAME.test(query)) return query;
   return query
     .split("&")
     .map((pair) => {
       const eq = pair.indexOf("=");
-      const name = eq < 0 ? pair : pair.slice(0, eq);
-      return eq >= 0 && SENSITIVE_QUERY_PARAMS.includes(name) ? `${name}=${REDACTED}` : pair;
+      if (eq < 0) return pair;
+      const name = pair.slice(0, eq);
+      return SENSITIVE_QUERY_PARAMS.includes(name.includes("%") ? decodedName(name) : name) ? `${name}=${REDACTED}` : pair;
     })
     .join("&");
+}
+
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
 }
 
 /** url.full: user info removed (semconv: replaced by REDACTED:REDACTED), sensitive query values redacted. */
