@@ -2,9 +2,11 @@
 // (gateway level) and TrafficPolicy (route level), merged into each gateway's telemetry
 // model and listener settings.
 import { compileAccessLogFilter } from "../cel/environment.ts";
+import { matchesPatterns } from "../cel/matches-patterns.ts";
 import { parseEnvoyFormat } from "../format/envoy-operators.ts";
 import { parseDuration } from "./duration.ts";
 import { redactUrlCredentials } from "./url-credentials.ts";
+import { regexProblem } from "./regex-check.ts";
 import type {
   AccessLogModel,
   CustomAttributeModel,
@@ -250,7 +252,19 @@ function celFilter(p: Resource, reporter: Reporter, expr: string | undefined, at
     reporter.errorInString(p, at, compiled.offset, `invalid CEL filter: ${compiled.message}`, "variables: request, response, connection, upstream, route (see docs/configuration.md)");
     return undefined;
   }
-  return { expression: expr, source: reporter.source(p, at) };
+  let usable = true;
+  for (const { pattern, offset } of matchesPatterns(compiled.program)) {
+    if (pattern === undefined) {
+      const message = "this matches() pattern is computed, so the config cannot check it, and a pattern built from the request could take time exponential in the request to match";
+      reporter.reportInString("warning", p, at, offset, message, "write the pattern as a string literal");
+      continue;
+    }
+    const problem = regexProblem(pattern);
+    if (problem === undefined) continue;
+    reporter.reportInString(problem.severity, p, at, offset, `matches(): ${problem.message}`, problem.hint);
+    usable &&= problem.severity !== "error";
+  }
+  return usable ? { expression: expr, source: reporter.source(p, at) } : undefined;
 }
 
 // ---------------------------------------------------------------- kgateway listener policies

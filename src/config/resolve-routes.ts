@@ -11,7 +11,7 @@ import type { Reporter, Resource, Segments } from "./resources.ts";
 import { alternateReading, normalizePath } from "../router/path-normalize.ts";
 import { neverMatchedText } from "./path-pattern-check.ts";
 import { HTTP_TOKEN_HINT, SECTION_NAME_HINT, isHttpToken, isSectionName } from "./name-formats.ts";
-import { ambiguousRepeat, hasLinearFallback, nonRe2Construct } from "../router/linear-regex.ts";
+import { regexProblem } from "./regex-check.ts";
 
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
 export const DEFAULT_RETRY = { attempts: 1, backoffMs: 25, codes: [502, 503, 504] } as const;
@@ -147,39 +147,12 @@ function resolveParents(r: Resource, reporter: Reporter, gateways: ReadonlyMap<s
   return out;
 }
 
-/** False, with an error, when `value` is not a regular expression. */
+/** False, with an error, when `value` is not a regular expression the router may run. */
 function checkRegex(r: Resource, reporter: Reporter, value: string, at: Segments): boolean {
-  try {
-    // Compiled once here only to reject bad patterns early; the router compiles its own.
-    new RegExp(value);
-  } catch (err) {
-    reporter.error(r, at, `invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "")}`, "use ECMAScript regular expression syntax");
-    return false;
-  }
-  const construct = nonRe2Construct(value);
-  if (construct !== undefined) {
-    reporter.error(r, at, `${construct} is not RE2 syntax (the Gateway API's and Envoy's), and such a pattern can take time exponential in the request to match`, "rewrite it without backreferences and lookarounds");
-    return false;
-  }
-  return checkBacktracking(r, reporter, value, at);
-}
-
-/**
- * A pattern V8's linear-time engine cannot run has no fallback when a match backtracks too
- * much (see linear-regex.ts): a repeat around a repeat there is refused, and one around an
- * alternation warned about, since `(get|post){1,20}` is safe and only overlapping branches
- * are not.
- */
-function checkBacktracking(r: Resource, reporter: Reporter, value: string, at: Segments): boolean {
-  const ambiguous = ambiguousRepeat(value);
-  if (ambiguous === undefined || hasLinearFallback(value)) return true;
-  const why = "V8's linear-time engine, which takes over from a match that backtracks too much, cannot run this pattern (it takes no repeat count above 16 and no inline modifier such as (?i:…))";
-  if (ambiguous.body === "alternation") {
-    reporter.warn(r, at, `the repeated group ${ambiguous.text} can take time exponential in the request to match when its branches overlap, and ${why}`, "make the branches exclusive, or keep repeat counts at 16 or below");
-    return true;
-  }
-  reporter.error(r, at, `the repeated group ${ambiguous.text} repeats a repeat, which can take time exponential in the request to match, and ${why}`, "drop one of the two repeats (`(a+)+` matches what `a+` does), or keep repeat counts at 16 or below");
-  return false;
+  const problem = regexProblem(value);
+  if (problem === undefined) return true;
+  reporter.report(problem.severity, r, at, problem.message, problem.hint);
+  return problem.severity !== "error";
 }
 
 /** A warning when a path pattern spells out text no normalised request path contains. */

@@ -88,9 +88,13 @@ export class Reporter {
   }
 
   errorInString(r: Resource, segments: Segments, offset: number | undefined, message: string, hint?: string): void {
+    this.reportInString("error", r, segments, offset, message, hint);
+  }
+
+  reportInString(severity: Severity, r: Resource, segments: Segments, offset: number | undefined, message: string, hint?: string): void {
     const { line, col } = offset === undefined ? this.at(r.file, r.doc, segments) : this.inString(r, segments, offset);
     const where = offset === undefined ? "" : ` (at character ${offset + 1})`;
-    this.diagnostics.push({ severity: "error", file: r.file.file, line, col, path: formatPath(segments), message: message + where, hint });
+    this.diagnostics.push({ severity, file: r.file.file, line, col, path: formatPath(segments), message: message + where, hint });
   }
 
   hasErrors(): boolean {

@@ -369,6 +369,20 @@ describe("semantic errors", () => {
     ]);
   });
 
+  test("a CEL filter's matches() patterns get the route patterns' checks, at their place in the expression", () => {
+    const filter = (expr: string): string => telemetryPolicy(`  accessLogs:\n    matches: '${expr}'\n`);
+    assert.deepEqual(errors(filter(String.raw`request.path.matches("(x)\\1") || request.path.matches("(?i:(a+)+b)") || request.path.matches("[")`)), [
+      "t.yaml:22:36: spec.accessLogs.matches: matches(): the backreference \\1 is not RE2 syntax (the Gateway API's and Envoy's), and such a pattern can take time exponential in the request to match (at character 22) (hint: rewrite it without backreferences and lookarounds)",
+      "t.yaml:22:70: spec.accessLogs.matches: matches(): the repeated group (a+)+ repeats a repeat, which can take time exponential in the request to match, and V8's linear-time engine, which takes over from a match that backtracks too much, cannot run this pattern (it takes no repeat count above 16 and no inline modifier such as (?i:…)) (at character 56) (hint: drop one of the two repeats (`(a+)+` matches what `a+` does), or keep repeat counts at 16 or below)",
+      "t.yaml:22:109: spec.accessLogs.matches: matches(): invalid regular expression: Unterminated character class (at character 95) (hint: use ECMAScript regular expression syntax)",
+    ]);
+    const computed = filter(`request.path.matches(request.headers["x-re"]) && request.path.matches("^/api/(a+)+b")`);
+    assert.deepEqual(errors(computed), []);
+    assert.deepEqual(warnings(computed), [
+      "t.yaml:22:36: spec.accessLogs.matches: warning: this matches() pattern is computed, so the config cannot check it, and a pattern built from the request could take time exponential in the request to match (at character 22) (hint: write the pattern as a string literal)",
+    ]);
+  });
+
   test("a regular expression with a backreference or a lookaround is refused; other RE2 syntax V8's linear engine lacks is not", () => {
     const text = route(`  - matches:
     - path: {type: RegularExpression, value: "/a/(x+)\\\\1"}

@@ -1,0 +1,47 @@
+// The checks every regular expression from the config gets, whether a route matches with it
+// or an access-log filter's CEL `matches()` does: valid JavaScript syntax, no construct RE2
+// lacks, and no shape that backtracks for hours where V8's linear engine cannot take over.
+import { ambiguousRepeat, hasLinearFallback, nonRe2Construct } from "../router/linear-regex.ts";
+import type { Severity } from "./diagnostics.ts";
+
+export interface RegexProblem {
+  readonly severity: Severity;
+  readonly message: string;
+  readonly hint: string;
+}
+
+const NO_FALLBACK =
+  "V8's linear-time engine, which takes over from a match that backtracks too much, cannot run this pattern (it takes no repeat count above 16 and no inline modifier such as (?i:…))";
+
+/** What is wrong with `pattern`, or undefined when nothing is. */
+export function regexProblem(pattern: string): RegexProblem | undefined {
+  try {
+    new RegExp(pattern);
+  } catch (err) {
+    const reason = (err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "");
+    return { severity: "error", message: `invalid regular expression: ${reason}`, hint: "use ECMAScript regular expression syntax" };
+  }
+  const construct = nonRe2Construct(pattern);
+  if (construct !== undefined) {
+    return {
+      severity: "error",
+      message: `${construct} is not RE2 syntax (the Gateway API's and Envoy's), and such a pattern can take time exponential in the request to match`,
+      hint: "rewrite it without backreferences and lookarounds",
+    };
+  }
+  const ambiguous = ambiguousRepeat(pattern);
+  if (ambiguous === undefined || hasLinearFallback(pattern)) return undefined;
+  // `(get|post){1,20}` is safe: only overlapping branches backtrack, so an alternation is a warning.
+  if (ambiguous.body === "alternation") {
+    return {
+      severity: "warning",
+      message: `the repeated group ${ambiguous.text} can take time exponential in the request to match when its branches overlap, and ${NO_FALLBACK}`,
+      hint: "make the branches exclusive, or keep repeat counts at 16 or below",
+    };
+  }
+  return {
+    severity: "error",
+    message: `the repeated group ${ambiguous.text} repeats a repeat, which can take time exponential in the request to match, and ${NO_FALLBACK}`,
+    hint: "drop one of the two repeats (`(a+)+` matches what `a+` does), or keep repeat counts at 16 or below",
+  };
+}
