@@ -49,7 +49,7 @@ test("/metrics serves the instruments in Prometheus text and OpenMetrics; promto
   const om = await httpRequest(gw.opsUrl("/metrics"), { headers: { accept: "application/openmetrics-text;version=1.0.0,text/plain;q=0.5" } });
   assert.match(String(om.headers["content-type"]), /^application\/openmetrics-text; version=1\.0\.0/);
   assert.ok(om.body.endsWith("# EOF\n"));
-  assert.match(om.body, /^# TYPE target info$/m);
+  assert.match(om.body, /^# TYPE target info\n# HELP target Target metadata\ntarget_info\{/m, "the family's metadata lines name it target");
   assert.match(om.body, /^# UNIT http_server_request_duration_seconds seconds$/m);
   const exemplar = /_bucket\{[^}]*\} \d+ # \{trace_id="([0-9a-f]{32})",span_id="([0-9a-f]{16})"\} [0-9.e-]+ \d+\.\d{3}$/m.exec(om.body);
   assert.ok(exemplar, "bucket lines carry trace exemplars");
@@ -78,4 +78,7 @@ test("--workers: the primary merges every worker's exposition, labelled worker_i
   for (const l of targets) assert.match(l, /worker_id="\d"/);
   const lint = spawnSync(PROMTOOL, ["check", "metrics"], { input: text.body, encoding: "utf8" });
   assert.equal(lint.status, 0, lint.stdout + lint.stderr);
+  // In OpenMetrics the merge keeps the target family whole: its metadata, then both workers' samples.
+  const om = await httpRequest(gw.opsUrl("/metrics"), { headers: { accept: "application/openmetrics-text" } });
+  assert.match(om.body, /^# TYPE target info\n# HELP target Target metadata\ntarget_info\{worker_id="\d",[^}]*\} 1\ntarget_info\{worker_id="\d",[^}]*\} 1$/m);
 });

@@ -33,10 +33,19 @@ export interface MetricsSignalOptions {
   readonly logFilterErrors?: FilterErrorSource;
 }
 
+/** A set no plan records into any more, still owed one last export by the readers named. */
+interface RetiredSet {
+  readonly set: InstrumentSet;
+  readonly owedTo: Set<string>;
+}
+
 export class MetricsSignal {
   readonly settings: MetricSettings;
   readonly endpoint: MetricsEndpoint | undefined;
   readonly #sets = new Map<Resource, InstrumentSet>();
+  readonly #retired: RetiredSet[] = [];
+  /** While a plan compiles: the sets it records into. */
+  #used: Set<InstrumentSet> | undefined = undefined;
   readonly #observables: ObservableInstrument[];
   readonly #requests: RequestMetrics;
   readonly #readers: PeriodicReader[] = [];
@@ -56,6 +65,7 @@ export class MetricsSignal {
         set = new InstrumentSet(resource, settings.cardinalityLimit, shape);
         this.#sets.set(resource, set);
       }
+      this.#used?.add(set);
       return set;
     };
     this.#primary = setOf(o.resourceFor(undefined));
@@ -73,7 +83,7 @@ export class MetricsSignal {
     const collector = new OtlpCollector(settings.temporality);
     // Nothing is pushed before the first plan: the resource is the Gateway's only from then on,
     // and an early export would show a phantom `tollgate` service to the backend.
-    const collect = () => (!this.#planned ? [] : [...this.#sets.values()]).map((set) => collector.collect(set, set === this.#primary ? this.#observables : []));
+    const collect = () => this.#toExport("otlp").map((set) => collector.collect(set, set === this.#primary ? this.#observables : []));
     if (settings.otlp) {
       const config = resolveOtlpExporterConfig(o.env, "metrics", undefined);
       for (const p of config.problems) o.warn(p, { signal: "metrics" });
@@ -96,7 +106,7 @@ export class MetricsSignal {
           timeoutMs: settings.timeoutMs,
           drops: o.drops,
           warning: new RateLimitedWarning("console", o.warn),
-          collect: () => (!this.#planned ? [] : [...this.#sets.values()]).map((set) => cumulative.collect(set, set === this.#primary ? this.#observables : [])),
+          collect: () => this.#toExport("console").map((set) => cumulative.collect(set, set === this.#primary ? this.#observables : [])),
         }),
       );
     }
@@ -112,9 +122,49 @@ export class MetricsSignal {
 
   onPlan(plan: RuntimePlan): void {
     this.#planned = true;
-    // Gateway-level instruments belong to the first Gateway's identity (the usual one-Gateway deployment).
-    this.#primary = this.#setOf(this.#o.resourceFor(plan.config.gateways[0]));
-    this.#requests.onPlan(plan);
+    const used = new Set<InstrumentSet>();
+    this.#used = used;
+    try {
+      // Gateway-level instruments belong to the first Gateway's identity (the usual one-Gateway deployment).
+      this.#primary = this.#setOf(this.#o.resourceFor(plan.config.gateways[0]));
+      this.#requests.onPlan(plan);
+    } finally {
+      this.#used = undefined;
+    }
+    this.#retireUnused(used);
+  }
+
+  /**
+   * A reload that changes a Gateway's identity (its service name or resource attributes)
+   * moves its series to a new set. The old one leaves /metrics at once: its series carry the
+   * same labels (resource attributes show only on target_info), so a scrape would hold two
+   * samples per series, one of them frozen. Each push reader exports it one last time, so what
+   * it counted since the previous export is not lost.
+   */
+  #retireUnused(used: ReadonlySet<InstrumentSet>): void {
+    const readers = this.#readerNames();
+    for (const [resource, set] of this.#sets) {
+      if (used.has(set)) continue;
+      this.#sets.delete(resource);
+      if (readers.length > 0 && set.instruments.size > 0) this.#retired.push({ set, owedTo: new Set(readers) });
+    }
+  }
+
+  #readerNames(): string[] {
+    return [...(this.settings.otlp ? ["otlp"] : []), ...(this.settings.console ? ["console"] : [])];
+  }
+
+  /** The live sets, and the retired ones this reader still owes a last export. */
+  #toExport(reader: string): InstrumentSet[] {
+    if (!this.#planned) return [];
+    const sets = [...this.#sets.values()];
+    for (let i = 0; i < this.#retired.length; ) {
+      const retired = this.#retired[i]!;
+      if (retired.owedTo.delete(reader)) sets.push(retired.set);
+      if (retired.owedTo.size === 0) this.#retired.splice(i, 1);
+      else i++;
+    }
+    return sets;
   }
 
   onRequestStart(ex: Exchange): void {

@@ -113,8 +113,9 @@ export function renderExposition(sets: readonly InstrumentSet[], observables: re
 
   const lines: string[] = [];
   // target_info: one sample per resource.
+  // OpenMetrics names a family without its sample suffix (`_info`), in every metadata line.
   lines.push(openMetrics ? "# TYPE target info" : "# TYPE target_info gauge");
-  lines.push("# HELP target_info Target metadata");
+  lines.push(openMetrics ? "# HELP target Target metadata" : "# HELP target_info Target metadata");
   const seen = new Set<string>();
   for (const set of sets) {
     const labels = labelsOf(set.resource.attributes as Attributes, false);

@@ -1,0 +1,52 @@
+// A reload that changes a Gateway's identity (its service name) moves its series to a new
+// resource. /metrics then shows only the new one, and OTLP exports the old one a last time.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
+import { gatewayYaml, get, startTracedGateway, startUpstream, tracingPolicyYaml } from "./harness.ts";
+
+/** The request count of http.server.request.duration per service.name in these exports. */
+function countsByService(metrics: readonly ReceivedMetric[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of metrics) {
+    if (m.name !== "http.server.request.duration") continue;
+    const service = String(m.resource.attributes["service.name"]);
+    const points = (m.data as { histogram?: { dataPoints?: { count?: unknown }[] } }).histogram?.dataPoints ?? [];
+    out[service] = (out[service] ?? 0) + points.reduce((n, p) => n + Number(p.count), 0);
+  }
+  return out;
+}
+
+test("a reload that renames the service: /metrics holds each series once, and OTLP exports the old identity one last time", async (t) => {
+  const rx = await startOtlpReceiver("http");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const yaml = (service: string) =>
+    gatewayYaml({ upstreamPort: upstream.port, extra: tracingPolicyYaml(rx.port).replace("      openTelemetry:\n", `      openTelemetry:\n        serviceName: ${service}\n`) });
+  const gw = await startTracedGateway(yaml("edge-a"), {
+    OTEL_METRIC_EXPORT_INTERVAL: "3600000",
+    OTEL_METRICS_EXPORTER: "otlp,prometheus",
+    OTEL_TRACES_EXPORTER: "none",
+    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+  });
+  t.after(() => gw.close());
+  for (let i = 0; i < 3; i++) assert.equal((await get(gw.url(8080, "/api/a"))).status, 200);
+  gw.reload(yaml("edge-b"));
+  assert.equal((await get(gw.url(8080, "/api/b"))).status, 200);
+
+  const { body } = await gw.telemetry.metrics!.render(undefined);
+  const targets = [...body.matchAll(/^target_info\{[^}]*service_name="([^"]+)"/gm)].map((m) => m[1]);
+  assert.deepEqual(targets, ["edge-b"]);
+  const counts = [...body.matchAll(/^http_server_request_duration_seconds_count\{[^}]*\} (\d+)$/gm)].map((m) => Number(m[1]));
+  assert.deepEqual(counts, [1], "one series, the live one");
+
+  await gw.telemetry.flush(5000);
+  await rx.waitForMetrics((m) => countsByService(m)["edge-b"] === 1);
+  assert.deepEqual(countsByService(rx.metrics), { "edge-a": 3, "edge-b": 1 }, "the old identity's last export holds its 3 requests");
+  const exported = rx.metrics.length;
+  assert.equal((await get(gw.url(8080, "/api/b"))).status, 200);
+  await gw.telemetry.flush(5000);
+  await rx.waitForMetrics((m) => m.length > exported && countsByService(m.slice(exported))["edge-b"] === 2);
+  assert.deepEqual(countsByService(rx.metrics.slice(exported)), { "edge-b": 2 }, "the old identity is exported no more");
+});
