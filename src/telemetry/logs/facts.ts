@@ -6,7 +6,7 @@ import type { Exchange } from "../../proxy/exchange.ts";
 import { headerValue } from "../metrics/value-sources.ts";
 import { type HeaderBag, responseHeadersOf } from "../response-headers.ts";
 import { serverSpanOf } from "../metrics/trace-context.ts";
-import { isUrlValuedHeader, sanitizeUrlHeader } from "../trace/attributes.ts";
+import { shownHeaderValue } from "../trace/attributes.ts";
 import { connectionIdOf } from "./connection-id.ts";
 import { loggedRequestHeader } from "./logged-request-headers.ts";
 
@@ -113,7 +113,7 @@ export class RequestFacts {
       for (let i = 0; i < responseHeaderNames.length; i++) {
         const name = responseHeaderNames[i]!;
         const value = headerValue(rh, name);
-        res.push(value !== undefined && isUrlValuedHeader(name) ? sanitizeUrlHeader(value) : value);
+        res.push(value === undefined ? value : shownHeaderValue(name, value));
       }
       this.responseHeaders = res;
     } else this.responseHeaders = NONE;

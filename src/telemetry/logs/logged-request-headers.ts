@@ -13,7 +13,7 @@ import type { Exchange } from "../../proxy/exchange.ts";
 import { isHopByHop } from "../../proxy/headers.ts";
 import { forwardingHeaders } from "../../proxy/upstream-request.ts";
 import { headerValue } from "../metrics/value-sources.ts";
-import { isUrlValuedHeader, sanitizeUrlHeader } from "../trace/attributes.ts";
+import { shownHeaderValue } from "../trace/attributes.ts";
 import type { HeaderBag } from "../response-headers.ts";
 
 /** The forwarded headers; for a request answered without an upstream (404, redirect, refusal), what would have been forwarded before filters. */
@@ -29,9 +29,9 @@ function consumedByGateway(name: string): boolean {
 /** One request header as access logs show it; `forwarded` is forwardedViewOf(ex). */
 export function loggedRequestHeader(ex: Exchange, forwarded: HeaderBag, name: string): string | undefined {
   const value = headerValue(forwarded, name);
-  if (value !== undefined) return isUrlValuedHeader(name) ? sanitizeUrlHeader(value) : value;
+  if (value !== undefined) return shownHeaderValue(name, value);
   const received = consumedByGateway(name) ? headerValue(ex.req.headers, name) : undefined;
-  return received !== undefined && isUrlValuedHeader(name) ? sanitizeUrlHeader(received) : received;
+  return received === undefined ? received : shownHeaderValue(name, received);
 }
 
 /** Every request header as access logs show it (for CEL's `request.headers`); `forwarded` is forwardedViewOf(ex). */

@@ -9,7 +9,7 @@ import type { GatewayModel, MetricsModel } from "../../config/model.ts";
 import type { CompiledListener, RuntimePlan } from "../../plan/types.ts";
 import type { Exchange, UpstreamAttempt } from "../../proxy/exchange.ts";
 import type { Env } from "../env.ts";
-import type { MethodNormalizer } from "../trace/attributes.ts";
+import { shownHeaderValue, type MethodNormalizer } from "../trace/attributes.ts";
 import type { Exemplar } from "./histograms.ts";
 import { ACTIVE_REQUESTS, CLIENT_DURATION, overrideTarget, REQUEST_BODY_SIZE, RESPONSE_BODY_SIZE, SERVER_DURATION } from "./instruments.ts";
 import type { ExemplarFilter } from "./settings.ts";
@@ -343,9 +343,9 @@ export class RequestMetrics {
 function dynamicValue(source: CompiledSource, ex: Exchange): string | undefined {
   switch (source.kind) {
     case "requestHeader":
-      return headerValue(ex.req.headers, source.header) ?? source.defaultValue;
+      return shownValue(headerValue(ex.req.headers, source.header), source);
     case "responseHeader":
-      return headerValue(responseHeadersOf(ex), source.header) ?? source.defaultValue;
+      return shownValue(headerValue(responseHeadersOf(ex), source.header), source);
     case "backend":
       return ex.backend?.displayName;
     case "static":
@@ -353,6 +353,10 @@ function dynamicValue(source: CompiledSource, ex: Exchange): string | undefined 
     case "absent":
       return undefined;
   }
+}
+
+function shownValue(value: string | undefined, source: { header: string; defaultValue: string | undefined }): string | undefined {
+  return value === undefined ? source.defaultValue : shownHeaderValue(source.header, value);
 }
 
 /** The per-request part of the series key: every dynamic override value, in order. */

@@ -104,8 +104,9 @@ export function redactTargetQuery(target: string): string {
  */
 const URL_VALUED_HEADERS: ReadonlySet<string> = new Set(["location", "content-location", "referer", "origin", "x-envoy-original-path"]);
 
-export function isUrlValuedHeader(name: string): boolean {
-  return URL_VALUED_HEADERS.has(name);
+/** A header's value as telemetry may show it: a URL-valued one cleaned by sanitizeUrlHeader. */
+export function shownHeaderValue(name: string, value: string): string {
+  return URL_VALUED_HEADERS.has(name) ? sanitizeUrlHeader(value) : value;
 }
 
 /** The value of a URL-valued header without userinfo and with sensitive query values redacted. */

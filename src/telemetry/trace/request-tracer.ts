@@ -5,7 +5,7 @@ import type { Exchange, UpstreamAttempt } from "../../proxy/exchange.ts";
 import type { CompiledListener, RuntimePlan } from "../../plan/types.ts";
 import type { OutgoingHeaders } from "../hooks.ts";
 import { responseHeadersOf } from "../response-headers.ts";
-import { captureHeaders, type MethodNormalizer } from "./attributes.ts";
+import { captureHeaders, shownHeaderValue, type MethodNormalizer } from "./attributes.ts";
 import { newSpanId, newTraceId } from "./ids.ts";
 import { copyIncoming, extract, inject, type Propagation } from "./propagation.ts";
 import type { RuleTracing } from "./rule-tracing.ts";
@@ -73,7 +73,7 @@ export class RequestTracer {
       headerValues = [];
       for (const h of rt.requestHeaderAttrs) {
         const v = headers[h.header];
-        headerValues.push(v === undefined ? h.defaultValue : typeof v === "string" ? v : v.join(","));
+        headerValues.push(v === undefined ? h.defaultValue : shownHeaderValue(h.header, typeof v === "string" ? v : v.join(",")));
       }
     }
     const method = ex.method;
@@ -170,7 +170,7 @@ export class RequestTracer {
       if (rt.responseHeaderAttrs.length > 0) {
         s.responseHeaderValues = rt.responseHeaderAttrs.map((h) => {
           const v = resHeaders[h.header];
-          return v === undefined ? h.defaultValue : Array.isArray(v) ? v.join(",") : String(v);
+          return v === undefined ? h.defaultValue : shownHeaderValue(h.header, Array.isArray(v) ? v.join(",") : String(v));
         });
       }
     }
