@@ -89,6 +89,11 @@ export interface ReceivedRequest {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+export interface PartialSuccess {
+  readonly rejected: number;
+  readonly message: string;
+}
+
 export type ReceiverBehaviour =
   /** Acknowledge every export (default). */
   | "ok"
@@ -105,6 +110,8 @@ export interface OtlpReceiver {
   readonly metrics: ReceivedMetric[];
   readonly requests: ReceivedRequest[];
   behaviour: ReceiverBehaviour;
+  /** Accept each export only in part: its response's partial_success rejects this many items (default none). */
+  partialSuccess: PartialSuccess | undefined;
   /** Hold each acknowledgement this long after decoding the export (default 0). */
   ackDelayMs: number;
   /** The most exports decoded but not yet acknowledged at one time. */
@@ -417,9 +424,21 @@ const HTTP_PATHS: Record<string, Signal> = { "/v1/traces": "traces", "/v1/logs":
 
 interface ReceiverState {
   behaviour: ReceiverBehaviour;
+  partialSuccess: PartialSuccess | undefined;
   ackDelayMs: number;
   unacknowledged: number;
   maxUnacknowledged: number;
+}
+
+const REJECTED_FIELDS: Record<Signal, string> = { traces: "rejectedSpans", logs: "rejectedLogRecords", metrics: "rejectedDataPoints" };
+
+/** The Export*ServiceResponse the receiver answers with, as the official protos (or proto3 JSON) write it. */
+function exportResponse(root: protobuf.Root, signal: Signal, state: ReceiverState, json: boolean): Buffer {
+  const partial = state.partialSuccess;
+  const fields = partial === undefined ? {} : { partialSuccess: { [REJECTED_FIELDS[signal]]: partial.rejected, errorMessage: partial.message } };
+  const type = root.lookupType(RESPONSE_TYPES[signal]);
+  const message = type.fromObject(fields);
+  return json ? Buffer.from(JSON.stringify(type.toObject(message, { longs: String }))) : Buffer.from(type.encode(message).finish());
 }
 
 /** Acknowledges a decoded export after the configured delay, counting how many wait at once. */
@@ -457,11 +476,10 @@ async function startHttp(c: Collected, state: ReceiverState): Promise<{ server: 
         const meta: ReceivedRequest = { signal, transport: "http", path, contentType, contentEncoding: encoding, headers: headerRecord(req.headers) };
         if (contentType.startsWith("application/json")) {
           c.add(signal, decodeOtlpJson(root, signal, body), b64ToHex, meta);
-          acknowledge(state, () => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+          acknowledge(state, () => res.writeHead(200, { "content-type": "application/json" }).end(exportResponse(root, signal, state, true)));
         } else {
           c.add(signal, decodeProtobuf(root, signal, body), b64ToHex, meta);
-          const respType = root.lookupType(RESPONSE_TYPES[signal]);
-          acknowledge(state, () => res.writeHead(200, { "content-type": "application/x-protobuf" }).end(Buffer.from(respType.encode(respType.create({})).finish())));
+          acknowledge(state, () => res.writeHead(200, { "content-type": "application/x-protobuf" }).end(exportResponse(root, signal, state, false)));
         }
       } catch (err) {
         res.writeHead(400, { "content-type": "text/plain" }).end(`cannot decode: ${(err as Error).message}`);
@@ -485,7 +503,6 @@ async function startGrpc(c: Collected, state: ReceiverState): Promise<{ server: 
   const server = new grpc.Server();
   for (const signal of Object.keys(GRPC_SERVICES) as Signal[]) {
     const path = GRPC_SERVICES[signal];
-    const respType = root.lookupType(RESPONSE_TYPES[signal]);
     const definition: grpc.ServiceDefinition = {
       Export: {
         path,
@@ -494,7 +511,7 @@ async function startGrpc(c: Collected, state: ReceiverState): Promise<{ server: 
         // Raw bytes in, decoded with protobufjs like the HTTP path, so both share one decoder.
         requestSerialize: (b: Buffer) => b,
         requestDeserialize: (b: Buffer) => b,
-        responseSerialize: () => Buffer.from(respType.encode(respType.create({})).finish()),
+        responseSerialize: (b: Buffer) => b,
         responseDeserialize: (b: Buffer) => b,
       },
     };
@@ -517,7 +534,7 @@ async function startGrpc(c: Collected, state: ReceiverState): Promise<{ server: 
             contentEncoding: "",
             headers,
           });
-          acknowledge(state, () => callback(null, Buffer.alloc(0)));
+          acknowledge(state, () => callback(null, exportResponse(root, signal, state, false)));
         } catch (err) {
           callback({ code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
         }
@@ -532,7 +549,7 @@ async function startGrpc(c: Collected, state: ReceiverState): Promise<{ server: 
 
 export async function startOtlpReceiver(transport: "grpc" | "http"): Promise<OtlpReceiver> {
   const c = new Collected();
-  const state: ReceiverState = { behaviour: "ok", ackDelayMs: 0, unacknowledged: 0, maxUnacknowledged: 0 };
+  const state: ReceiverState = { behaviour: "ok", partialSuccess: undefined, ackDelayMs: 0, unacknowledged: 0, maxUnacknowledged: 0 };
   let port: number;
   let close: () => Promise<void>;
   if (transport === "http") {
@@ -568,6 +585,12 @@ export async function startOtlpReceiver(transport: "grpc" | "http"): Promise<Otl
     },
     set behaviour(b: ReceiverBehaviour) {
       state.behaviour = b;
+    },
+    get partialSuccess() {
+      return state.partialSuccess;
+    },
+    set partialSuccess(p: PartialSuccess | undefined) {
+      state.partialSuccess = p;
     },
     get ackDelayMs() {
       return state.ackDelayMs;

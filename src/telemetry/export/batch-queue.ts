@@ -8,11 +8,14 @@
 // nothing ever blocks or grows without bound.
 import { TelemetryDrops, type TelemetrySignal } from "./drops.ts";
 import type { RateLimitedWarning } from "./warnings.ts";
+import { acceptedAfter, type Rejection } from "./partial-success.ts";
 import { raceTimeout } from "./race-timeout.ts";
 
 export interface ExportResultLike {
   readonly code: number;
   readonly error?: Error | undefined;
+  /** On success: items the collector rejected in a partial success, and its reason. */
+  readonly rejected?: Rejection | undefined;
 }
 
 /**
@@ -164,12 +167,12 @@ export class BatchQueue<T, B = unknown> {
   #exportBatch(batch: B, count: number): Promise<void> {
     return new Promise<void>((resolve) => {
       let settled = false;
-      const finish = (ok: boolean, reason: "export_failed" | "export_timeout" | "shutdown", cause: string): void => {
+      const finish = (ok: boolean, reason: "export_failed" | "export_timeout" | "shutdown", cause: string, rejected?: Rejection): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timeout);
         this.#abandon.delete(abandon);
-        if (ok) this.exported += count;
+        if (ok) this.exported += acceptedAfter(rejected, count, this.#o.signal, this.#o.drops, this.#o.warning);
         else {
           this.#o.drops.add(this.#o.signal, reason, count);
           if (reason !== "shutdown") this.#o.warning?.failure(this.#o.signal, count, cause);
@@ -197,7 +200,7 @@ export class BatchQueue<T, B = unknown> {
       try {
         this.#exporter.export(batch, (result) => {
           answer();
-          finish(result.code === SUCCESS, "export_failed", result.error?.message ?? "export failed");
+          finish(result.code === SUCCESS, "export_failed", result.error?.message ?? "export failed", result.rejected);
         });
       } catch (err) {
         answer();

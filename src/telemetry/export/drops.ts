@@ -12,6 +12,8 @@ export type DropReason =
   | "export_failed"
   /** The exporter did not answer within the export timeout. */
   | "export_timeout"
+  /** The collector accepted the export only in part (OTLP partial success) and rejected these. */
+  | "rejected"
   /** Still queued when shutdown's time ran out. */
   | "shutdown";
 

@@ -4,7 +4,7 @@
 // across, and its result goes back to the queue that sent it.
 import { parentPort } from "node:worker_threads";
 import type { ExportResultLike } from "./batch-queue.ts";
-import type { ToExportThread } from "./export-thread-protocol.ts";
+import type { FromExportThread, ToExportThread } from "./export-thread-protocol.ts";
 import type { OtlpExporterConfig } from "./otlp-config.ts";
 import { createOtlpExportDelegate, type OtlpExportDelegate } from "./otlp-delegate.ts";
 import { preEncodedWire, type PreEncodedRequest } from "./pre-encoded.ts";
@@ -30,7 +30,8 @@ port.on("message", (msg: ToExportThread) => {
       return;
     case "export": {
       const reply = (result: ExportResultLike): void => {
-        port.postMessage({ type: "result", seq: msg.seq, ok: result.code === 0, error: result.error?.message });
+        const answer: FromExportThread = { type: "result", seq: msg.seq, ok: result.code === 0, error: result.error?.message, rejected: result.rejected };
+        port.postMessage(answer);
       };
       const exporter = exporters.get(msg.exporter);
       if (exporter === undefined) return reply({ code: 1, error: new Error("exporter is closed") });

@@ -1,6 +1,7 @@
 // One OTLP exporter for any signal: the SDK's export delegates (gRPC or HTTP transport,
-// retries, TLS, compression, partial-success handling) with the serializer each signal
-// chooses. Only the serializer is ever ours; every setting comes from otlp-config.ts.
+// retries, TLS, compression) with the serializer each signal chooses, and each export's
+// result carrying what a partial success rejected (partial-success.ts). Only the serializer
+// is ever ours; every setting comes from otlp-config.ts.
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from "@opentelemetry/otlp-exporter-base/node-http";
 import {
   convertLegacyOtlpGrpcOptions,
@@ -13,6 +14,7 @@ import type { IExporterMetricsHelper, ISerializer } from "@opentelemetry/otlp-tr
 import type { BatchFormat, ExportResultLike, ItemExporter } from "./batch-queue.ts";
 import { type OtlpExporterConfig, isUsableEndpoint } from "./otlp-config.ts";
 import { EncodedBatch, lendRequest, returnRequest } from "./otlp-proto/request.ts";
+import { notingRejections } from "./partial-success.ts";
 
 export interface OtlpSignalWire<T> {
   readonly signal: "TRACES" | "LOGS" | "METRICS";
@@ -38,6 +40,19 @@ export function createOtlpExportDelegate<T>(config: OtlpExporterConfig, wire: Ot
   // in an environment variable must not stop the gateway: every export fails instead, so
   // what is dropped is counted and reported like any other failed export.
   if (!isUsableEndpoint(config.protocol, config.url)) return refusingDelegate();
+  const rejections = notingRejections(wire);
+  const sdk = createSdkDelegate(config, rejections.wire);
+  return {
+    export: (items, done) =>
+      sdk.export(items, (result) => {
+        const rejected = rejections.take();
+        done(rejected === undefined || result.code !== 0 ? result : { ...result, rejected });
+      }),
+    shutdown: () => sdk.shutdown(),
+  };
+}
+
+function createSdkDelegate<T>(config: OtlpExporterConfig, wire: OtlpSignalWire<T>): OtlpExportDelegate<T> {
   const compression = config.compression as never;
   if (config.protocol === "grpc") {
     const metadata = createEmptyMetadata();

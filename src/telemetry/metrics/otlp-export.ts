@@ -1,20 +1,23 @@
 // OTLP metric push: the SDK's export delegates (HTTP and gRPC transport, retries, TLS,
 // compression) with the exemplar-aware serialisers, driven by a periodic reader that
 // collects every OTEL_METRIC_EXPORT_INTERVAL and gives each export
-// OTEL_METRIC_EXPORT_TIMEOUT. Failed or timed-out exports count their data points as
-// dropped metrics and warn at most once a minute per endpoint.
+// OTEL_METRIC_EXPORT_TIMEOUT. Failed or timed-out exports, and the points a collector
+// rejects in a partial success, count as dropped metrics and warn at most once a minute per
+// endpoint.
 import { MetricsExporterMetricsHelper } from "@opentelemetry/otlp-transformer";
 import type { ResourceMetrics } from "@opentelemetry/sdk-metrics";
 import type { TelemetryDrops } from "../export/drops.ts";
 import type { OtlpExporterConfig } from "../export/otlp-config.ts";
 import { createOtlpExportDelegate, type OtlpSignalWire } from "../export/otlp-delegate.ts";
 import type { RateLimitedWarning } from "../export/warnings.ts";
+import type { ExportResultLike } from "../export/batch-queue.ts";
+import { acceptedAfter, type Rejection } from "../export/partial-success.ts";
 import { writeLinesOrFail, type LineSink } from "../logs/stdout-writer.ts";
 import { JsonMetricsWithExemplars, ProtobufMetricsWithExemplars } from "./otlp-exemplars.ts";
 import { raceTimeout } from "../export/race-timeout.ts";
 
 export interface MetricExporter {
-  export(rm: ResourceMetrics, done: (result: { code: number; error?: Error | undefined }) => void): void;
+  export(rm: ResourceMetrics, done: (result: ExportResultLike) => void): void;
   shutdown(): Promise<void>;
 }
 
@@ -105,11 +108,11 @@ export class PeriodicReader {
   #exportOne(rm: ResourceMetrics, points: number): Promise<void> {
     return new Promise<void>((resolve) => {
       let settled = false;
-      const finish = (ok: boolean, reason: "export_failed" | "export_timeout", cause: string): void => {
+      const finish = (ok: boolean, reason: "export_failed" | "export_timeout", cause: string, rejected?: Rejection): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        if (ok) this.exported += points;
+        if (ok) this.exported += acceptedAfter(rejected, points, "metrics", this.#o.drops, this.#o.warning);
         else {
           this.#o.drops.add("metrics", reason, points);
           this.#o.warning?.failure("metrics", points, cause);
@@ -119,7 +122,7 @@ export class PeriodicReader {
       const timer = setTimeout(() => finish(false, "export_timeout", `no answer within ${this.#o.timeoutMs} ms`), this.#o.timeoutMs);
       timer.unref();
       try {
-        this.#exporter.export(rm, (r) => finish(r.code === 0, "export_failed", r.error?.message ?? "export failed"));
+        this.#exporter.export(rm, (r) => finish(r.code === 0, "export_failed", r.error?.message ?? "export failed", r.rejected));
       } catch (err) {
         finish(false, "export_failed", (err as Error).message);
       }
