@@ -104,7 +104,7 @@ class ExportThread {
       if (cb === undefined) return;
       this.#pending.delete(m.seq);
       if (this.#pending.size === 0) this.#worker?.unref();
-      cb(m.ok ? { code: 0, rejected: m.rejected } : { code: 1, error: new Error(m.error ?? "export failed") });
+      cb(!m.ok ? { code: 1, error: new Error(m.error ?? "export failed") } : m.rejected === undefined ? { code: 0 } : { code: 0, rejected: m.rejected });
     } else {
       const resolve = this.#closing.get(m.exporter);
       this.#closing.delete(m.exporter);
