@@ -235,7 +235,7 @@ function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], reporter: 
       if (first === undefined) owner.set(k, g);
       else if (first !== g) {
         const index = (g.resource.spec["listeners"] as { name: string }[]).findIndex((x) => x.name === l.name);
-        reporter.warn(g.resource, ["spec", "listeners", index], `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}, which takes precedence`, "give the listeners distinct hostnames or ports");
+        reporter.warn(g.resource, ["spec", "listeners", index], `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}; the two listeners share one route table, where match precedence and then the older route decide`, "give the listeners distinct hostnames or ports");
       }
     });
   }

@@ -11,7 +11,8 @@ import type {
   RuleModel,
 } from "../config/model.ts";
 import { Candidate } from "../router/candidate.ts";
-import { effectiveHostnames } from "../router/hostnames.ts";
+import { effectiveHostnames, normalizeHostname } from "../router/hostnames.ts";
+import { ListenerRouter } from "../router/listener-router.ts";
 import { CompiledRouter, type RouterEntry } from "../router/router.ts";
 import { compileBackend, compileBackendSet } from "./backends.ts";
 import { ruleTemplate } from "./http-route.ts";
@@ -37,7 +38,9 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
   // A rule attached to several listeners shares its filters and backends.
   const perRule = new Map<RuleModel, { filters: CompiledFilters; backends: BackendSet }>();
   const rules: CompiledRule[] = [];
-  const entriesByPort = new Map<number, RouterEntry[]>();
+  const entriesByPort = new Map<number, Map<string | undefined, RouterEntry[]>>();
+  // Every listener gets its table, routes or not: a host it admits is its own (listener isolation).
+  for (const g of gateways) for (const l of g.listeners) listenerEntries(entriesByPort, l);
   attachments.forEach((a, attachmentIndex) => {
     const candidates: Candidate[] = [];
     for (const rule of a.route.rules) {
@@ -67,10 +70,7 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
       rules.push(compiled);
       matchesOf(rule).forEach((m, i) => candidates.push(new Candidate(compiled, i, attachmentIndex, m)));
     }
-    const list = entriesByPort.get(a.listener.port);
-    const entry: RouterEntry = { hostnames: a.hostnames, candidates };
-    if (list === undefined) entriesByPort.set(a.listener.port, [entry]);
-    else list.push(entry);
+    listenerEntries(entriesByPort, a.listener).push({ hostnames: a.hostnames, candidates });
   });
 
   const gatewaysByPort = new Map<number, GatewayModel[]>();
@@ -89,7 +89,7 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
         port,
         settings: gws[0]!.settings,
         gateways: Object.freeze(gws),
-        router: new CompiledRouter(entriesByPort.get(port) ?? []),
+        router: portRouter(entriesByPort.get(port)!),
       });
     });
 
@@ -101,6 +101,22 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
     rules: Object.freeze(rules),
     backends,
   });
+}
+
+/** The router entries of the listeners on `listener`'s port with its hostname (several Gateways' listeners may share one). */
+function listenerEntries(byPort: Map<number, Map<string | undefined, RouterEntry[]>>, listener: ListenerModel): RouterEntry[] {
+  let byHostname = byPort.get(listener.port);
+  if (byHostname === undefined) byPort.set(listener.port, (byHostname = new Map()));
+  const hostname = listener.hostname === undefined ? undefined : normalizeHostname(listener.hostname);
+  let entries = byHostname.get(hostname);
+  if (entries === undefined) byHostname.set(hostname, (entries = []));
+  return entries;
+}
+
+/** One router for a port whose listeners share a hostname (the usual case); else the listener is picked first. */
+function portRouter(byHostname: ReadonlyMap<string | undefined, RouterEntry[]>): CompiledRouter | ListenerRouter {
+  if (byHostname.size === 1) return new CompiledRouter([...byHostname.values()][0]!);
+  return new ListenerRouter(new Map([...byHostname].map(([hostname, entries]) => [hostname, new CompiledRouter(entries)])));
 }
 
 /**

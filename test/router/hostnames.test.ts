@@ -184,3 +184,34 @@ test("allowedRoutes: Same admits the gateway's namespace, Selector the listed on
   const attached = p.rules.map((r) => `${r.routeKey}@${r.listener.name}`).sort();
   assert.deepEqual(attached, ["infra/local@same", "team-a/team@sel"]);
 });
+
+test("listener isolation: a request belongs to the most specific listener admitting its host, and only routes attached there answer it", () => {
+  const p = plan({
+    gateways: [
+      gateway("gw", [
+        { name: "admin", hostname: "admin.example.com", allowedRoutesFrom: "Same" },
+        { name: "wild", hostname: "*.example.com" },
+        { name: "deep", hostname: "*.a.example.com" },
+        { name: "empty", hostname: "empty.example.com" },
+        { name: "shared" },
+      ]),
+    ],
+    routes: [
+      route("admin", { parents: [parent("default/gw", "admin")], rules: [{ matches: [prefix("/")] }] }),
+      // A tenant on the catch-all listener names the admin host: it attaches, but the admin listener owns that host.
+      route("tenant", { namespace: "team", parents: [parent("default/gw", "shared")], hostnames: ["admin.example.com", "www.example.com"], rules: [{ matches: [prefix("/login")] }] }),
+      route("catch-all", { parents: [parent("default/gw", "shared")], rules: [{ matches: [prefix("/")] }] }),
+      route("wild", { parents: [parent("default/gw", "wild")], rules: [{ matches: [prefix("/w")] }] }),
+      route("deep", { parents: [parent("default/gw", "deep")], rules: [{ matches: [prefix("/d")] }] }),
+    ],
+  });
+  assert.equal(winner(p, { host: "admin.example.com", path: "/login" }), "default/admin");
+  // www.example.com belongs to the wildcard listener: the tenant's hostname there and the catch-all do not answer.
+  assert.equal(winner(p, { host: "www.example.com", path: "/login" }), "none");
+  assert.equal(winner(p, { host: "www.example.com", path: "/w" }), "default/wild");
+  assert.equal(winner(p, { host: "x.a.example.com", path: "/d" }), "default/deep");
+  assert.equal(winner(p, { host: "x.a.example.com", path: "/w" }), "none", "the longest wildcard listener owns the host");
+  assert.equal(winner(p, { host: "empty.example.com", path: "/" }), "none", "a listener without routes still owns its host");
+  assert.equal(winner(p, { host: "other.org", path: "/login" }), "default/catch-all");
+  assert.equal(winner(p, { host: "example.com", path: "/x" }), "default/catch-all", "no wildcard admits the apex");
+});

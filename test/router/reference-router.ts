@@ -1,5 +1,6 @@
-// A deliberately naive router: every candidate is checked, then all survivors are sorted by
-// the full Gateway API precedence key. It shares no code with src/router, so agreement
+// A deliberately naive router: the request's listener is the most specific one admitting its
+// host (listener isolation), every candidate attached there is checked, then all survivors
+// are sorted by the full Gateway API precedence key. It shares no code with src/router, so agreement
 // between the two is evidence that the indexed structure picks the same winner.
 import type { GatewayModel, ListenerModel, MatchModel, ResolvedConfig, RouteModel } from "../../src/config/model.ts";
 
@@ -141,10 +142,31 @@ function compareKeys(a: Key, b: Key): number {
   return 0;
 }
 
+/**
+ * Listener isolation: the hostname of the most specific listener on the port admitting the
+ * host (undefined: the listener without one), or null when no listener admits it.
+ */
+function isolatingListenerHostname(config: ResolvedConfig, port: number, host: string): string | undefined | null {
+  let best: string | undefined | null = null;
+  for (const g of config.gateways) {
+    for (const l of g.listeners) {
+      if (l.port !== port) continue;
+      const lh = l.hostname?.toLowerCase();
+      if (lh !== undefined && !admits(lh, host)) continue;
+      if (best === null) best = lh;
+      else best = narrower(best, lh);
+    }
+  }
+  return best;
+}
+
 export function referenceMatch(config: ResolvedConfig, port: number, req: ReferenceRequest): ReferenceWinner | undefined {
   const query = parseQuery(req.query);
   const survivors: { key: Key; winner: ReferenceWinner }[] = [];
+  const listenerHostname = isolatingListenerHostname(config, port, req.host);
+  if (listenerHostname === null) return undefined;
   for (const b of bindings(config, port)) {
+    if (b.listener.hostname?.toLowerCase() !== listenerHostname) continue;
     const score = hostScore(b, req.host);
     if (score === null) continue;
     for (const rule of b.route.rules) {
