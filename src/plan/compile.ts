@@ -146,6 +146,8 @@ function attachRoutes(gateways: readonly GatewayModel[], routes: readonly RouteM
 }
 
 function parentSelects(parent: RouteParent, listener: ListenerModel): boolean {
+  // The config stage's verdict, allowedRoutes.kinds included, where it ran.
+  if (parent.listenerNames !== undefined && !parent.listenerNames.includes(listener.name)) return false;
   if (parent.sectionName !== undefined && parent.sectionName !== listener.name) return false;
   if (parent.port !== undefined && parent.port !== listener.port) return false;
   return true;
