@@ -46,10 +46,13 @@ export function resolveGateway(r: Resource, reporter: Reporter): GatewayDraft {
       reporter.error(r, [...at, "port"], `listener "${name}" conflicts with listeners[${other}]: same port ${String(l["port"])} and hostname ${hostname ?? "(any)"}`, "change the port or the hostname of one of them");
     } else portHosts.set(phKey, i);
     const ns = (l["allowedRoutes"]?.["namespaces"] ?? {}) as Record<string, any>;
-    const from = (ns["from"] ?? "Same") as "Same" | "All" | "Selector";
+    let from = (ns["from"] ?? "Same") as "Same" | "All" | "Selector";
     const allowedNamespaces: string[] = [];
     if (from === "Selector") {
-      allowedNamespaces.push(...selectorNamespaces(r, reporter, ns["selector"], [...at, "allowedRoutes", "namespaces"]));
+      const selected = selectorNamespaces(r, reporter, ns["selector"], [...at, "allowedRoutes", "namespaces"]);
+      // An empty selector selects every namespace.
+      if (selected === undefined) from = "All";
+      else allowedNamespaces.push(...selected);
     } else if (ns["selector"] !== undefined) {
       reporter.warn(r, [...at, "allowedRoutes", "namespaces", "selector"], `selector is ignored when from is ${from}`, "set from: Selector or remove the selector");
     }
@@ -74,24 +77,42 @@ export function resolveGateway(r: Resource, reporter: Reporter): GatewayDraft {
 
 /**
  * A file-based gateway knows no namespace labels, except the one Kubernetes sets on every
- * namespace: `kubernetes.io/metadata.name`. Selectors on it name namespaces directly.
+ * namespace: `kubernetes.io/metadata.name`. Selectors on it name namespaces directly. As in
+ * any Kubernetes label selector every term must hold: each one narrows the set, and a term
+ * that cannot be evaluated from a file leaves no namespace. An empty selector selects every
+ * namespace (undefined).
  */
-function selectorNamespaces(r: Resource, reporter: Reporter, selector: Record<string, any> | undefined, at: (string | number)[]): string[] {
+function selectorNamespaces(r: Resource, reporter: Reporter, selector: Record<string, any> | undefined, at: (string | number)[]): string[] | undefined {
   if (selector === undefined) {
     reporter.error(r, [...at, "selector"], "from: Selector needs a selector", `select namespaces by the ${NAMESPACE_NAME_LABEL} label`);
     return [];
   }
-  const out: string[] = [];
+  let selected: string[] | undefined;
+  let unevaluable = false;
+  const narrow = (names: readonly string[]): void => {
+    selected = selected === undefined ? [...new Set(names)] : selected.filter((n) => names.includes(n));
+  };
   const matchLabels = (selector["matchLabels"] ?? {}) as Record<string, string>;
   for (const [label, value] of Object.entries(matchLabels)) {
-    if (label === NAMESPACE_NAME_LABEL) out.push(value);
-    else reporter.warn(r, [...at, "selector", "matchLabels", label], `namespace label "${label}" cannot be evaluated from a file; it matches no namespace`, `use ${NAMESPACE_NAME_LABEL}: <namespace>`);
+    if (label === NAMESPACE_NAME_LABEL) narrow([value]);
+    else {
+      narrow([]);
+      unevaluable = true;
+      reporter.warn(r, [...at, "selector", "matchLabels", label], `namespace label "${label}" cannot be evaluated from a file, so this selector matches no namespace`, `use ${NAMESPACE_NAME_LABEL}: <namespace>`);
+    }
   }
   ((selector["matchExpressions"] ?? []) as { key: string; operator: string; values?: string[] }[]).forEach((e, i) => {
-    if (e.key === NAMESPACE_NAME_LABEL && e.operator === "In") out.push(...(e.values ?? []));
-    else reporter.warn(r, [...at, "selector", "matchExpressions", i], `only "${NAMESPACE_NAME_LABEL} In [...]" can be evaluated from a file; this expression matches no namespace`, undefined);
+    if (e.key === NAMESPACE_NAME_LABEL && e.operator === "In") narrow(e.values ?? []);
+    else {
+      narrow([]);
+      unevaluable = true;
+      reporter.warn(r, [...at, "selector", "matchExpressions", i], `only "${NAMESPACE_NAME_LABEL} In [...]" can be evaluated from a file, so this selector matches no namespace`, undefined);
+    }
   });
-  return out;
+  if (selected !== undefined && selected.length === 0 && !unevaluable) {
+    reporter.warn(r, [...at, "selector"], "no namespace satisfies every term of this selector, so it matches none", "every term of a label selector must hold");
+  }
+  return selected;
 }
 
 export function gatewayKey(r: Resource): string {

@@ -67,6 +67,47 @@ spec:
   });
 });
 
+describe("allowedRoutes namespace selectors", () => {
+  const withSelector = (selector: string): string => `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: infra}
+spec:
+  gatewayClassName: tollgate
+  listeners:
+  - name: web
+    port: 80
+    protocol: HTTP
+    allowedRoutes:
+      namespaces:
+        from: Selector
+        selector: ${selector}
+`;
+  const listenerOf = (text: string) => {
+    const result = load(text);
+    assert.deepEqual(lines(result, "error"), []);
+    const l = result.config!.gateways[0]!.listeners[0]!;
+    return { from: l.allowedRoutesFrom, namespaces: l.allowedNamespaces, warnings: lines(result, "warning") };
+  };
+
+  test("every term must hold: the name terms intersect, and a term a file cannot evaluate leaves no namespace", () => {
+    assert.deepEqual(listenerOf(withSelector("{matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [team-a, team-b, team-c]}], matchLabels: {kubernetes.io/metadata.name: team-b}}")), {
+      from: "Selector",
+      namespaces: ["team-b"],
+      warnings: [],
+    });
+    const exclusive = listenerOf(withSelector("{matchLabels: {kubernetes.io/metadata.name: team-a}, matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [team-b]}]}"));
+    assert.deepEqual([exclusive.from, exclusive.namespaces], ["Selector", []]);
+    assert.match(exclusive.warnings.join("\n"), /no namespace satisfies every term of this selector, so it matches none/);
+    const unevaluable = listenerOf(withSelector("{matchLabels: {kubernetes.io/metadata.name: team-a, env: prod}}"));
+    assert.deepEqual([unevaluable.from, unevaluable.namespaces], ["Selector", []]);
+    assert.match(unevaluable.warnings.join("\n"), /namespace label "env" cannot be evaluated from a file, so this selector matches no namespace/);
+  });
+
+  test("an empty selector selects every namespace, as a Kubernetes label selector does", () => {
+    assert.deepEqual(listenerOf(withSelector("{}")), { from: "All", namespaces: [], warnings: [] });
+  });
+});
+
 describe("HTTPRoute", () => {
   const text = `${GATEWAY}  - name: api
     port: 9090
