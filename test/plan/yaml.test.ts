@@ -82,23 +82,9 @@ spec:
 });
 
 test("a listener whose allowedRoutes.kinds leaves out HTTPRoute serves none, even to a parentRef naming its whole Gateway", () => {
-  const p = compileYaml(`
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: default}
-spec:
-  gatewayClassName: tollgate
-  listeners:
-    - {name: web, protocol: HTTP, port: 8080}
-    - {name: grpc, protocol: HTTP, port: 9090, allowedRoutes: {kinds: [{kind: GRPCRoute}]}}
----
-apiVersion: gateway.tollgate.dev/v1alpha1
-kind: Backend
-metadata: {name: app, namespace: default}
-spec:
-  endpoints:
-    - ip: {address: 127.0.0.1, port: 3000}
----
+  const admin = "    - {name: admin, protocol: HTTP, port: 9090}";
+  assert.ok(GATEWAY.includes(admin));
+  const p = compileYaml(`${GATEWAY.replace(admin, "    - {name: admin, protocol: HTTP, port: 9090, allowedRoutes: {kinds: [{kind: GRPCRoute}]}}")}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: app, namespace: default}
@@ -107,7 +93,7 @@ spec:
   rules:
     - backendRefs: [{name: app, kind: Backend, group: gateway.tollgate.dev, port: 3000}]
 `);
-  assert.equal(p.listenerByPort.get(8080)!.router.match("x", "GET", "/app", "", {})?.rule.routeKey, "default/app");
-  assert.equal(p.listenerByPort.get(9090)!.router.match("x", "GET", "/app", "", {}), undefined);
+  assert.equal(p.listenerByPort.get(8080)!.router.match("a.example.com", "GET", "/app", "", {})?.rule.routeKey, "default/app");
+  assert.equal(p.listenerByPort.get(9090)!.router.match("a.example.com", "GET", "/app", "", {}), undefined);
   assert.deepEqual(p.rules.map((r) => r.listener.name), ["web"]);
 });
