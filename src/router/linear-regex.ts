@@ -9,6 +9,7 @@
 // flags are process-wide and must be set before the regexes they protect are compiled: every
 // module that compiles a pattern from the config imports this one.
 import { setFlagsFromString } from "node:v8";
+import { parsePattern, type Atom, type Sequence } from "./regex-shape.ts";
 
 setFlagsFromString("--enable-experimental-regexp-engine");
 setFlagsFromString("--enable-experimental-regexp-engine-on-excessive-backtracks");
@@ -27,86 +28,61 @@ export function hasLinearFallback(pattern: string): boolean {
 export interface AmbiguousRepeat {
   /** The group with its repeat, as written (`(a+)+`). */
   text: string;
-  /** Whether the body holds a variable repeat (exponential) or only an alternation (exponential when the branches overlap). */
+  /** Whether the body holds a variable repeat (exponential) or an alternation (exponential when the branches overlap). */
   body: "repeat" | "alternation";
 }
 
-interface OpenGroup {
-  start: number;
-  varies: boolean;
-  alternates: boolean;
-}
-
-interface Repeat {
-  end: number;
-  min: number;
-  max: number;
-}
-
 /**
- * The first repeated group whose body holds a repeat of variable length (`(a+)+`,
- * `(a{1,20})+`) or an alternation (`(a|aa)+`): the shapes that make a backtracking engine
- * take time exponential in the input. A fixed count in the body (`([0-9a-f]{64})+`) matches
- * one way and does not count. A nested group's repeats count for the groups around it.
+ * The first repeated group (outermost first, in source order) whose body can split a text
+ * into iterations in more than one way: a body with an alternation (`(a|aa)+`), or one whose
+ * length varies (`(a+)+`, `(a{1,20})+`) and that holds no delimiter. A delimiter is a
+ * character or class, a fixed number of times in the body, that nothing else in the body can
+ * match: `(?:[a-z0-9]+/)+`, `(?:\d{1,3}\.){3}` and `(?:\w+\W)+` split one way only. A fixed
+ * body (`(?:[a-f0-9]{64})+`) matches one way too.
  */
 export function ambiguousRepeat(pattern: string): AmbiguousRepeat | undefined {
-  const open: OpenGroup[] = [];
-  let inClass = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i];
-    if (ch === "\\") {
-      i++;
-    } else if (inClass) {
-      inClass = ch !== "]";
-    } else if (ch === "[") {
-      inClass = true;
-    } else if (ch === "(") {
-      open.push({ start: i, varies: false, alternates: false });
-      // `(?:`, `(?<name>`, `(?i:`: the `?` opens a group kind, it repeats nothing.
-      if (pattern[i + 1] === "?") i++;
-    } else if (ch === "|") {
-      const group = open.at(-1);
-      if (group !== undefined) group.alternates = true;
-    } else if (ch === ")") {
-      const group = open.pop();
-      if (group === undefined) continue;
-      const repeat = repeatAt(pattern, i + 1);
-      if (repeat !== undefined && repeat.max >= 2 && (group.varies || group.alternates)) {
-        return { text: pattern.slice(group.start, repeat.end), body: group.varies ? "repeat" : "alternation" };
+  return firstAmbiguous(parsePattern(pattern));
+}
+
+function firstAmbiguous(alternatives: readonly Sequence[]): AmbiguousRepeat | undefined {
+  for (const sequence of alternatives) {
+    for (const atom of sequence) {
+      const body = atom.alternatives;
+      if (body === undefined) continue;
+      if (atom.max >= 2) {
+        if (body.length > 1) return { text: atom.text, body: "alternation" };
+        if (varies(body) && !hasDelimiter(body[0]!)) return { text: atom.text, body: "repeat" };
       }
-      const parent = open.at(-1);
-      if (parent === undefined) continue;
-      parent.varies ||= group.varies || (repeat !== undefined && repeat.max > repeat.min);
-      parent.alternates ||= group.alternates;
-    } else {
-      const repeat = repeatAt(pattern, i);
-      const group = open.at(-1);
-      if (repeat !== undefined && repeat.max > repeat.min && group !== undefined) group.varies = true;
+      const inner = firstAmbiguous(body);
+      if (inner !== undefined) return inner;
     }
   }
   return undefined;
 }
 
-/** The repeat (`*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}`) starting at `at`, or undefined for none. */
-function repeatAt(pattern: string, at: number): Repeat | undefined {
-  switch (pattern[at]) {
-    case "*":
-      return { end: at + 1, min: 0, max: Infinity };
-    case "+":
-      return { end: at + 1, min: 1, max: Infinity };
-    case "?":
-      return { end: at + 1, min: 0, max: 1 };
-    case "{": {
-      // Outside the u flag a brace that is not a well-formed count is a literal.
-      const count = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(at, at + 24));
-      if (count === null) return undefined;
-      const min = Number(count[1]);
-      const max = count[2] === undefined ? min : count[3] === "" ? Infinity : Number(count[3]);
-      return { end: at + count[0].length, min, max };
-    }
-    default:
-      return undefined;
+function varies(alternatives: readonly Sequence[]): boolean {
+  return alternatives.length > 1 || alternatives.some((seq) => seq.some((a) => a.max > a.min || (a.alternatives !== undefined && varies(a.alternatives))));
+}
+
+function hasDelimiter(sequence: Sequence): boolean {
+  return sequence.some((d) => {
+    if (d.alternatives !== undefined || d.min !== d.max || d.min === 0) return false;
+    const delimiters = charactersOf(d);
+    if (delimiters.length === 0) return false;
+    // Another fixed copy of the same literal is a delimiter too; anything else must not match one.
+    return sequence.every((a) => a === d || (d.literal !== undefined && a.literal === d.literal && a.min === a.max) || !delimiters.some((c) => a.matches(c)));
+  });
+}
+
+/** Every UTF-16 code unit `atom` matches (its class may be large: `\W`). */
+function charactersOf(atom: Atom): string[] {
+  if (atom.literal !== undefined) return [atom.literal];
+  const out: string[] = [];
+  for (let code = 0; code <= 0xffff; code++) {
+    const c = String.fromCharCode(code);
+    if (atom.matches(c)) out.push(c);
   }
+  return out;
 }
 
 /**

@@ -424,6 +424,25 @@ describe("semantic errors", () => {
       `t.yaml:23:63: spec.rules[0].matches[0].queryParams[0].value: the repeated group ((?:a{1,20}))+ repeats a repeat, which can take time exponential in the request to match, and ${why} ${hint}`,
     ]);
     // The second rule's patterns nest repeats only where the linear engine can run them, or nest nothing.
+    // A delimiter the inner repeat cannot match splits the iterations one way: those load without a word.
+    const delimited = route(`  - matches:
+    - path: {type: RegularExpression, value: "/v2/(?:[a-z0-9]+/)+blobs/sha256:[a-f0-9]{64}"}
+      headers: [{name: x-ip, type: RegularExpression, value: "(?:\\\\d{1,3}\\\\.){3}\\\\d{1,3}/[a-f0-9]{32}"}, {name: x-w, type: RegularExpression, value: "(?:\\\\w+\\\\W)+x{17}"}]
+      queryParams: [{name: q, type: RegularExpression, value: "(?i:/api/(?:[a-z]+/)*items)"}]
+    backendRefs:
+    - {name: svc, port: 80}
+`);
+    assert.deepEqual([errors(delimited), warnings(delimited)], [[], []]);
+    // Unless something else in the body can match the delimiter, case-insensitively too.
+    assert.deepEqual(
+      errors(route(`  - matches:
+    - path: {type: RegularExpression, value: "/(?:.+/)+x{17}"}
+      headers: [{name: x-a, type: RegularExpression, value: "(?i:(?:[a-z]+A)+)x{17}"}]
+    backendRefs:
+    - {name: svc, port: 80}
+`)).map((e) => e.replace(/ which can take .*$/, "")),
+      ["t.yaml:21:46: spec.rules[0].matches[0].path.value: the repeated group (?:.+/)+ repeats a repeat,", "t.yaml:22:61: spec.rules[0].matches[0].headers[0].value: the repeated group (?:[a-z]+A)+ repeats a repeat,"],
+    );
     assert.deepEqual(warnings(text), [
       `t.yaml:23:124: spec.rules[0].matches[0].queryParams[1].value: warning: the repeated group (?:a|aa){1,17} can take time exponential in the request to match when its branches overlap, and ${why} (hint: make the branches exclusive, or keep repeat counts at 16 or below)`,
     ]);
