@@ -12,7 +12,9 @@ export const REDACTED = "[REDACTED]";
 // `/`, `?` or `#` but those of a `scheme://` is taken as userinfo. Then a list joined
 // without spaces (`https://a,https://u:pw@b/`) loses its first host too, which shows no secret.
 const SCHEME = "[a-z][a-z0-9+.-]*:\\/\\/";
-const URL_IN_TEXT = new RegExp(`(${SCHEME})((?:[^\\s"'<>/?#]|${SCHEME})*@)?((?:(?!${SCHEME})[^\\s"'<>])*)`, "gi");
+// Inside the userinfo only the `://` itself is let through: the scheme letters before it are
+// ordinary characters there, so a text has one reading and the match stays linear.
+const URL_IN_TEXT = new RegExp(`(${SCHEME})((?:[^\\s"'<>/?#]|:\\/\\/)*@)?((?:(?!${SCHEME})[^\\s"'<>])*)`, "gi");
 
 /** `text` with the userinfo of every URL in it replaced by `[REDACTED]`. */
 export function redactUrlCredentials(text: string): string {
