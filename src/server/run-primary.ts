@@ -25,7 +25,7 @@ import { isOurs, PendingRequests, type ToPrimary, type ToWorker, type WorkerQuer
 import { closeApps, listenOpsAndAdmin, type OpsAndAdmin } from "./ops-admin-listeners.ts";
 import { writePortsFile } from "./ports-file.ts";
 import { overriddenPort } from "./settings.ts";
-import { DrainSignals, onReloadSignal } from "./signals.ts";
+import { DrainSignals, ReloadSignal } from "./signals.ts";
 
 const QUERY_TIMEOUT_MS = 5_000;
 const RESTART_BACKOFF_BASE_MS = 100;
@@ -47,6 +47,7 @@ interface Slot {
 export async function runPrimary(context: RunContext, workersFlag: number | "auto"): Promise<number> {
   const { settings, log, configPath } = context;
   const signals = new DrainSignals(log);
+  const reloads = new ReloadSignal(log);
   const count = workersFlag === "auto" ? availableParallelism() : workersFlag;
   log.info("starting", { version: context.version, node: process.version, config: configPath, mode: "cluster", workers: count });
 
@@ -249,9 +250,9 @@ export async function runPrimary(context: RunContext, workersFlag: number | "aut
 
   const watcher = new ConfigWatcher(settings.reloadDebounceMs, () => broadcastReload("file-change"), log);
   if (settings.watchConfig) watcher.update(files);
-  const stopReload = onReloadSignal(() => broadcastReload("SIGHUP"));
+  reloads.handle(() => broadcastReload("SIGHUP"));
   stopWatching = () => {
-    stopReload();
+    reloads.stop();
     watcher.close();
   };
 

@@ -10,11 +10,12 @@ import { closeApps, listenOpsAndAdmin, type OpsAndAdmin } from "./ops-admin-list
 import { writePortsFile } from "./ports-file.ts";
 import { createServingProcess } from "./serving.ts";
 import { overriddenPort } from "./settings.ts";
-import { DrainSignals, onReloadSignal } from "./signals.ts";
+import { DrainSignals, ReloadSignal } from "./signals.ts";
 
 export async function runSingleProcess(context: RunContext): Promise<number> {
   const { settings, log } = context;
   const signals = new DrainSignals(log);
+  const reloads = new ReloadSignal(log);
   let bound: OpsAndAdmin | undefined;
   const serving = await createServingProcess(
     context,
@@ -57,12 +58,12 @@ export async function runSingleProcess(context: RunContext): Promise<number> {
   };
   const watcher = new ConfigWatcher(settings.reloadDebounceMs, () => void gateway.reload("file-change").then(rewatch), log);
   rewatch();
-  const stopReload = onReloadSignal(() => void gateway.reload("SIGHUP").then(rewatch));
+  reloads.handle(() => void gateway.reload("SIGHUP").then(rewatch));
 
   return await new Promise<number>((resolve) => {
     signals.handle(async (signal) => {
       log.info("drain started", { signal });
-      stopReload();
+      reloads.stop();
       watcher.close();
       await serving.drain();
       await closeApps(apps);

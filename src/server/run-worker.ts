@@ -5,13 +5,14 @@ import { EXIT_STARTUP_FAILED, type RunContext } from "./context.ts";
 import { StartupError } from "./gateway.ts";
 import { isOurs, PendingRequests, type ToPrimary, type ToWorker } from "./ipc.ts";
 import { createServingProcess } from "./serving.ts";
-import { DrainSignals, onReloadSignal } from "./signals.ts";
+import { DrainSignals, ReloadSignal } from "./signals.ts";
 
 const PORT_REQUEST_TIMEOUT_MS = 10_000;
 
 export async function runWorker(context: RunContext): Promise<number> {
   const { log } = context;
   const signals = new DrainSignals(log);
+  const reloads = new ReloadSignal(log);
   const send = (message: ToPrimary): void => {
     if (process.connected) process.send?.(message);
   };
@@ -59,11 +60,11 @@ export async function runWorker(context: RunContext): Promise<number> {
   log.info("worker ready", { listeners: gateway.bindings(), generation: gateway.generation });
 
   // The primary watches the file and forwards reloads; a worker signalled directly still reloads.
-  const stopReload = onReloadSignal(() => void gateway.reload("SIGHUP"));
+  reloads.handle(() => void gateway.reload("SIGHUP"));
   return await new Promise<number>((resolve) => {
     signals.handle(async (signal) => {
       log.info("drain started", { signal });
-      stopReload();
+      reloads.stop();
       await serving.drain();
       log.info("drained; exiting", { exitCode: 0 });
       resolve(0);

@@ -4,10 +4,47 @@ import type { Logger } from "./log.ts";
 
 export type DrainSignal = "SIGTERM" | "SIGINT";
 
-export function onReloadSignal(reload: () => void): () => void {
-  const handler = (): void => reload();
-  process.on("SIGHUP", handler);
-  return () => process.off("SIGHUP", handler);
+/**
+ * SIGHUP reloads. Installed first thing at start and kept until exit: without a listener,
+ * node's default action for SIGHUP ends the process (a config-reloader sidecar, `tini` or
+ * systemd can send one at any time), dropping every request in flight. One that arrives
+ * while the config is still loading is held and reloads once the gateway serves; one during
+ * a drain is logged and ignored.
+ */
+export class ReloadSignal {
+  readonly #log: Logger;
+  #reload: (() => void) | undefined;
+  #pending = false;
+  #stopped = false;
+
+  constructor(log: Logger) {
+    this.#log = log;
+    process.on("SIGHUP", () => this.trigger());
+  }
+
+  /** Sets what a reload does; runs it at once if a SIGHUP already arrived. */
+  handle(reload: () => void): void {
+    this.#reload = reload;
+    if (this.#pending) {
+      this.#pending = false;
+      reload();
+    }
+  }
+
+  /** From now on a SIGHUP changes nothing (the process is draining). */
+  stop(): void {
+    this.#stopped = true;
+    this.#reload = undefined;
+  }
+
+  trigger(): void {
+    if (this.#stopped) {
+      this.#log.info("SIGHUP ignored: draining");
+      return;
+    }
+    if (this.#reload === undefined) this.#pending = true;
+    else this.#reload();
+  }
 }
 
 /**

@@ -90,6 +90,29 @@ describe("drain", () => {
     });
   }
 
+  for (const workers of [1, 2]) {
+    it(`a SIGHUP during the drain is ignored: the request in flight completes and the process exits 0 (${workers === 1 ? "single process" : "--workers 2"})`, { timeout: 60_000 }, async () => {
+      upstream = await startUpstream("one");
+      gw = await startGateway({
+        config: gatewayConfig([{ name: "app", path: "/app", upstreamPort: upstream.port }]),
+        env: { TOLLGATE_DRAIN_GRACE_MS: "50" },
+        ...(workers > 1 ? { workers } : {}),
+      });
+      upstream.hold();
+      const inFlight = httpRequest(gw.url(8080, "/app/held"));
+      await upstream.heldCount(1);
+      const from = gw.logs().length;
+      gw.signal("SIGTERM");
+      await gw.waitForLog((l) => l.msg === "drain started", { from });
+      // Without a listener, node's default action for SIGHUP would end the process here.
+      gw.signal("SIGHUP");
+      await gw.waitForLog((l) => l.msg === "SIGHUP ignored: draining", { from });
+      upstream.release();
+      assert.equal((await inFlight).status, 200);
+      assert.deepEqual(await gw.waitForExit(), { code: 0, signal: null });
+    });
+  }
+
   it("cuts requests still running at the drain timeout, and still exits 0", { timeout: 60_000 }, async () => {
     upstream = await startUpstream("one");
     gw = await startGateway({
