@@ -5,8 +5,8 @@ import type { MetricsEndpoint } from "./metrics-endpoint.ts";
 
 export interface Readiness {
   readonly ready: boolean;
-  /** `starting`, `ready` or `draining`. */
-  readonly status: "starting" | "ready" | "draining";
+  /** `starting`, `ready`, `draining`, or `no_listeners` (the config names no Gateway listener). */
+  readonly status: "starting" | "ready" | "draining" | "no_listeners";
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 

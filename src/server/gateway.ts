@@ -157,6 +157,11 @@ export class Gateway {
     const compiled = engine.compile(loaded.config, generation);
     if (compiled.plan === undefined) return this.#failed(trigger, [compiled.error], others);
     const plan = compiled.plan;
+    // A file caught half-written (truncated, then filled) or one that lost its Gateway would
+    // close every port of a working gateway: the old plan keeps serving instead.
+    if (!isStartup && plan.listeners.length === 0 && (this.#plan?.listeners.length ?? 0) > 0) {
+      return this.#failed(trigger, [`${configPath}:1:1: -: the new config has no Gateway listener, and applying it would close every port (restart the gateway to run one without)`], others);
+    }
 
     // Bind new ports before the swap: if one cannot be bound the old plan keeps serving untouched.
     // A port bound here may take requests while the next one binds (an IPC round trip in a

@@ -100,6 +100,8 @@ export async function runPrimary(context: RunContext, workersFlag: number | "aut
     const detail = { workers: { ready, configured: count } };
     if (draining) return { ready: false, status: "draining", detail };
     if (ready === 0) return { ready: false, status: "starting", detail };
+    // A config without a Gateway listener loads (with a warning) but serves nothing.
+    if (listeners.length === 0) return { ready: false, status: "no_listeners", detail };
     return { ready: true, status: "ready", detail };
   };
   const opsApp = createOpsApp({

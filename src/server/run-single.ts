@@ -29,6 +29,8 @@ export async function runSingleProcess(context: RunContext): Promise<number> {
   const readiness = (): Readiness => {
     if (gateway.draining) return { ready: false, status: "draining" };
     if (gateway.plan === undefined) return { ready: false, status: "starting" };
+    // A config without a Gateway listener loads (with a warning) but serves nothing.
+    if (gateway.plan.listeners.length === 0) return { ready: false, status: "no_listeners" };
     return { ready: true, status: "ready", detail: { generation: gateway.generation } };
   };
   const opsApp = createOpsApp({ metrics: () => serving.metrics, readiness });

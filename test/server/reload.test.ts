@@ -135,12 +135,25 @@ describe("reload on SIGHUP", () => {
     assert.deepEqual(await reloadCounts(gw), { success: 1, failure: 0 });
   });
 
+  it("an empty file (one caught half-written) would close every port: the reload fails and the gateway keeps serving", { timeout: 60_000 }, async () => {
+    await gw.writeConfig("");
+    const from = gw.logs().length;
+    gw.signal("SIGHUP");
+    const error = await gw.waitForLog((l) => l.msg === "config error", { from });
+    assert.match(String(error["diagnostic"]), /the new config has no Gateway listener, and applying it would close every port/);
+    await gw.waitForLog((l) => l.msg === "config reload failed; the previous config keeps serving" && l["trigger"] === "SIGHUP", { from });
+    assert.equal((await httpRequest(gw.url(8080, "/b/0"))).body, "one /b/0");
+    assert.equal((await httpRequest(gw.opsUrl("/readyz"))).status, 200);
+    assert.deepEqual(await reloadCounts(gw), { success: 1, failure: 1 });
+    await gw.writeConfig(gatewayConfig([{ name: "b", path: "/b", upstreamPort: one.port }]));
+  });
+
   it("a SIGHUP with an invalid file counts a failure and keeps serving", { timeout: 60_000 }, async () => {
     await gw.writeConfig("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: [not, a, map]\n");
     const from = gw.logs().length;
     gw.signal("SIGHUP");
     await gw.waitForLog((l) => l.msg === "config reload failed; the previous config keeps serving" && l["trigger"] === "SIGHUP", { from });
     assert.equal((await httpRequest(gw.url(8080, "/b/2"))).body, "one /b/2");
-    assert.deepEqual(await reloadCounts(gw), { success: 1, failure: 1 });
+    assert.deepEqual(await reloadCounts(gw), { success: 1, failure: 2 });
   });
 });

@@ -90,3 +90,19 @@ describe("a second SIGINT during a drain", () => {
     }
   });
 });
+
+describe("a config without a Gateway listener", () => {
+  for (const workers of [1, 2]) {
+    it(`starts but is not ready: /readyz answers 503 no_listeners (${workers === 1 ? "single process" : "--workers 2"})`, { timeout: 60_000 }, async () => {
+      const gw = await startGateway({ config: "", readyLogOnly: true, ...(workers > 1 ? { workers } : {}) });
+      try {
+        const readyz = await httpRequest(gw.opsUrl("/readyz"));
+        assert.equal(readyz.status, 503);
+        assert.equal((JSON.parse(readyz.body) as { status: string }).status, "no_listeners");
+        assert.equal((await httpRequest(gw.opsUrl("/healthz"))).status, 200);
+      } finally {
+        await gw.stop();
+      }
+    });
+  }
+});
