@@ -50,6 +50,9 @@ test("URL-valued headers: absolute URLs, network-path references and targets los
   assert.equal(sanitizeUrlHeader("/old/x?sig=s&k=2"), "/old/x?sig=REDACTED&k=2");
   assert.equal(sanitizeUrlHeader("/plain"), "/plain");
   assert.equal(sanitizeUrlHeader("/@scope/pkg"), "/@scope/pkg");
+  // An OAuth implicit-grant redirect: the token is in the fragment.
+  assert.equal(sanitizeUrlHeader("https://app.example/cb#access_token=SECRET&token_type=bearer"), "https://app.example/cb#access_token=REDACTED&token_type=bearer");
+  assert.equal(sanitizeUrlHeader("https://app.example/doc#section-2"), "https://app.example/doc#section-2");
 });
 
 test("URL-valued headers: userinfo goes wherever a browser would read an authority (backslashes, missing or extra slashes)", () => {
@@ -68,6 +71,9 @@ test("URL-valued headers: userinfo goes wherever a browser would read an authori
     // A special URL's authority ends at a backslash, another scheme's does not.
     ["https://cdn.example\\@x", "https://cdn.example\\@x", ""],
     ["custom://a\\b:pw@host", "custom://REDACTED:REDACTED@host", "pw"],
+    // A URL parser drops tabs wherever they are.
+    ["https:/\t/alice:pw@cdn.example/", "https://REDACTED:REDACTED@cdn.example/", "pw"],
+    ["ht\ttps://alice:pw@cdn.example/", "https://REDACTED:REDACTED@cdn.example/", "pw"],
   ];
   for (const [value, sanitised, password] of cases) {
     assert.equal(new URL(value, base).password, password, value);

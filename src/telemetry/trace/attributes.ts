@@ -111,7 +111,21 @@ export function shownHeaderValue(name: string, value: string): string {
 
 /** The value of a URL-valued header without userinfo and with sensitive query values redacted. */
 export function sanitizeUrlHeader(value: string): string {
-  return redactUrlQuery(value.indexOf("@") < 0 ? value : redactUserinfo(value));
+  // A URL parser drops tabs (and line breaks) anywhere, so `ht\ttps://u:pw@h` is a URL with userinfo.
+  const url = value.indexOf("\t") < 0 ? value : value.replaceAll("\t", "");
+  return redactFragment(redactUrlQuery(url.indexOf("@") < 0 ? url : redactUserinfo(url)));
+}
+
+/**
+ * An OAuth implicit-grant redirect carries its token in the fragment
+ * (`#access_token=…&token_type=bearer`): a fragment of parameters is redacted as a query.
+ */
+function redactFragment(url: string): string {
+  const hash = url.indexOf("#");
+  if (hash < 0 || url.indexOf("=", hash) < 0) return url;
+  const fragment = url.slice(hash + 1);
+  const redacted = redactQuery(fragment);
+  return redacted === fragment ? url : `${url.slice(0, hash + 1)}${redacted}`;
 }
 
 // Where the authority starts as a browser, undici or Node's URL reads a header's URL. A special
