@@ -1,7 +1,10 @@
-// Watches the directories holding the config files, not the files: editors save by
-// writing a new file and renaming it over the old one, and Kubernetes ConfigMap volumes
-// swap a `..data` symlink, and both break a watch on the file itself. Events are
-// debounced; the gateway then compares file contents, so a spurious event costs a hash.
+// Watches the directories holding the config files: editors save by writing a new file and
+// renaming it over the old one, and Kubernetes ConfigMap volumes swap a `..data` symlink, and
+// both break a watch on the file itself. The files are watched too, re-armed after every
+// event: a file bind-mounted on its own (`docker run -v gateway.yaml:/etc/…`) or symlinked
+// from another directory changes without any event in the directory the gateway knows.
+// Events are debounced; the gateway then compares file contents, so a spurious event costs a
+// hash.
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { Logger } from "./log.ts";
@@ -11,6 +14,8 @@ export class ConfigWatcher {
   readonly #onChange: () => void;
   readonly #log: Logger;
   readonly #watchers = new Map<string, FSWatcher>();
+  readonly #fileWatchers = new Map<string, FSWatcher>();
+  #files: readonly string[] = [];
   #names = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -26,6 +31,8 @@ export class ConfigWatcher {
     if (this.#closed) return;
     const dirs = new Set(files.map((f) => dirname(f)));
     this.#names = new Set(files.map((f) => basename(f)));
+    this.#files = [...files];
+    this.#armFiles();
     for (const [dir, watcher] of this.#watchers) {
       if (!dirs.has(dir)) {
         watcher.close();
@@ -48,6 +55,25 @@ export class ConfigWatcher {
     }
   }
 
+  /** A watch on each file itself, anew: one made before a rename-save watches the replaced file. */
+  #armFiles(): void {
+    for (const watcher of this.#fileWatchers.values()) watcher.close();
+    this.#fileWatchers.clear();
+    for (const file of this.#files) {
+      try {
+        const watcher = watch(file, { persistent: false }, () => this.#event(null));
+        // A file that went away is the directory watch's to notice.
+        watcher.on("error", () => {
+          watcher.close();
+          this.#fileWatchers.delete(file);
+        });
+        this.#fileWatchers.set(file, watcher);
+      } catch {
+        // The file is missing right now (mid-swap); the directory watch still reports it.
+      }
+    }
+  }
+
   #event(filename: string | Buffer | null): void {
     const name = filename === null ? undefined : filename.toString();
     // Kubernetes projects ConfigMaps through `..data`/`..TIMESTAMP` entries; take those too.
@@ -55,14 +81,17 @@ export class ConfigWatcher {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      if (!this.#closed) this.#onChange();
+      if (this.#closed) return;
+      this.#armFiles();
+      this.#onChange();
     }, this.#debounceMs);
   }
 
   close(): void {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    for (const watcher of this.#watchers.values()) watcher.close();
+    for (const watcher of [...this.#watchers.values(), ...this.#fileWatchers.values()]) watcher.close();
     this.#watchers.clear();
+    this.#fileWatchers.clear();
   }
 }

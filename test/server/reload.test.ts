@@ -2,6 +2,9 @@
 // atomically (requests in flight finish on the plan they started with), invalid files
 // leave the old plan serving, and both outcomes are counted.
 import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { httpRequest, startGateway, type GatewayProcess } from "../support/gateway-process.ts";
 import { gatewayConfig, sampleValue, startUpstream, type Upstream } from "./fixtures.ts";
@@ -155,5 +158,35 @@ describe("reload on SIGHUP", () => {
     await gw.waitForLog((l) => l.msg === "config reload failed; the previous config keeps serving" && l["trigger"] === "SIGHUP", { from });
     assert.equal((await httpRequest(gw.url(8080, "/b/2"))).body, "one /b/2");
     assert.deepEqual(await reloadCounts(gw), { success: 1, failure: 2 });
+  });
+});
+
+describe("reload of a file that lives in another directory", () => {
+  it("an in-place edit of a config symlinked from elsewhere (like a single-file bind mount) reloads", { timeout: 60_000 }, async () => {
+    const one = await startUpstream("one");
+    const root = await mkdtemp(join(tmpdir(), "tollgate-linked-"));
+    await mkdir(join(root, "host"));
+    await mkdir(join(root, "etc"));
+    const real = join(root, "host", "gateway.yaml");
+    await writeFile(real, gatewayConfig([{ name: "a", path: "/a", upstreamPort: one.port }]));
+    await symlink(real, join(root, "etc", "gateway.yaml"));
+    const gw = await startGateway({ configPath: join(root, "etc", "gateway.yaml") });
+    try {
+      const from = gw.logs().length;
+      // In place, as VS Code or nano save: the same inode, no event in etc/.
+      await writeFile(real, gatewayConfig([{ name: "b", path: "/b", upstreamPort: one.port }]));
+      const reloaded = await gw.waitForLog((l) => l.msg === "config reloaded", { from });
+      assert.equal(reloaded["trigger"], "file-change");
+      assert.equal((await httpRequest(gw.url(8080, "/b/1"))).body, "one /b/1");
+      // The watch is re-armed: a second edit reloads too.
+      const again = gw.logs().length;
+      await writeFile(real, gatewayConfig([{ name: "c", path: "/c", upstreamPort: one.port }]));
+      await gw.waitForLog((l) => l.msg === "config reloaded", { from: again });
+      assert.equal((await httpRequest(gw.url(8080, "/c/1"))).body, "one /c/1");
+    } finally {
+      await gw.stop();
+      await one.close();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
