@@ -48,6 +48,8 @@ export class StartupError extends Error {
 export class Gateway {
   readonly #options: GatewayOptions;
   readonly #listeners = new Map<number, BoundListener>();
+  /** Listeners a reload removed, still finishing their requests: a drain waits for them too. */
+  readonly #closing = new Set<BoundListener>();
   readonly #pools: Pools;
   readonly #deps: ProxyDeps;
   #plan: RuntimePlan | undefined;
@@ -214,7 +216,9 @@ export class Gateway {
     for (const bound of removed) {
       this.#listeners.delete(bound.configPort);
       log.info("closing listener removed from the config", { configPort: bound.configPort, port: bound.port, inFlight: bound.inFlight });
+      this.#closing.add(bound);
       void bound.close(this.#options.removedListenerTimeoutMs).then((clean) => {
+        this.#closing.delete(bound);
         log.info("listener closed", { configPort: bound.configPort, port: bound.port, clean });
       });
     }
@@ -299,7 +303,12 @@ export class Gateway {
   /** Drain step 1 (with /readyz turning 503): responses from now on carry `Connection: close`. */
   beginDrain(): void {
     this.#draining = true;
-    for (const l of this.#listeners.values()) l.markDraining();
+    for (const l of this.#everyListener()) l.markDraining();
+  }
+
+  /** The serving listeners and those a reload removed that still finish requests. */
+  #everyListener(): BoundListener[] {
+    return [...this.#listeners.values(), ...this.#closing];
   }
 
   /** Drain step 2: stop accepting connections on every gateway port. */
@@ -309,15 +318,16 @@ export class Gateway {
 
   inFlight(): number {
     let n = 0;
-    for (const l of this.#listeners.values()) n += l.inFlight;
+    for (const l of this.#everyListener()) n += l.inFlight;
     return n;
   }
 
   /** Drain steps 3-4: wait for in-flight requests, then cut whatever is left. True when nothing had to be cut. */
   async finishInFlight(timeoutMs: number): Promise<boolean> {
-    const results = await Promise.all([...this.#listeners.values()].map((l) => l.waitIdle(timeoutMs)));
+    const listeners = this.#everyListener();
+    const results = await Promise.all(listeners.map((l) => l.waitIdle(timeoutMs)));
     const clean = results.every(Boolean);
-    for (const l of this.#listeners.values()) l.forceClose();
+    for (const l of listeners) l.forceClose();
     return clean;
   }
 

@@ -113,6 +113,27 @@ describe("drain", () => {
     });
   }
 
+  it("a request on a port a reload just removed is drained like the others", { timeout: 60_000 }, async () => {
+    upstream = await startUpstream("one");
+    const routes = [{ name: "app", path: "/app", upstreamPort: upstream.port }];
+    gw = await startGateway({ config: gatewayConfig(routes, [8080, 9090]), env: { TOLLGATE_DRAIN_GRACE_MS: "50" } });
+    upstream.hold();
+    const inFlight = httpRequest(gw.url(9090, "/app/on-removed-port"));
+    await upstream.heldCount(1);
+    let from = gw.logs().length;
+    await gw.writeConfig(gatewayConfig(routes, [8080]));
+    const closing = await gw.waitForLog((l) => l.msg === "closing listener removed from the config", { from });
+    assert.equal(closing["inFlight"], 1);
+    from = gw.logs().length;
+    gw.signal("SIGTERM");
+    const stopped = await gw.waitForLog((l) => l.msg === "drain: stopped accepting connections", { from });
+    assert.equal(stopped["inFlight"], 1, "the removed port's request counts");
+    upstream.release();
+    assert.equal((await inFlight).body, "one /app/on-removed-port");
+    await gw.waitForLog((l) => l.msg === "drain: in-flight requests finished; connections closed", { from });
+    assert.deepEqual(await gw.waitForExit(), { code: 0, signal: null });
+  });
+
   it("cuts requests still running at the drain timeout, and still exits 0", { timeout: 60_000 }, async () => {
     upstream = await startUpstream("one");
     gw = await startGateway({
