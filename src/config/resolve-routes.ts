@@ -1,6 +1,6 @@
 // HTTPRoutes: attachment to gateways/listeners, matches with Gateway API defaults, filters,
 // weighted backends, timeouts and retries.
-import type { MatchModel, RetryModel, RouteParent, RuleModel, WeightedBackendModel } from "./model.ts";
+import type { ListenerModel, MatchModel, RetryModel, RouteParent, RuleModel, WeightedBackendModel } from "./model.ts";
 import { parseDuration } from "./duration.ts";
 import { closest } from "./did-you-mean.ts";
 import { hostnameProblem, hostnamesIntersect } from "./hostnames.ts";
@@ -12,6 +12,7 @@ import { alternateReading, normalizePath } from "../router/path-normalize.ts";
 import { neverMatchedText } from "./path-pattern-check.ts";
 import { HTTP_TOKEN_HINT, SECTION_NAME_HINT, isHttpToken, isSectionName } from "./name-formats.ts";
 import { regexProblem } from "./regex-check.ts";
+import { shadowedHostnames } from "./listener-shadowing.ts";
 
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
 export const DEFAULT_RETRY = { attempts: 1, backoffMs: 25, codes: [502, 503, 504] } as const;
@@ -141,10 +142,24 @@ function resolveParents(r: Resource, reporter: Reporter, gateways: ReadonlyMap<s
       reporter.warn(r, at, `Gateway ${ns}/${gw.resource.name} does not accept this route: ${reasons.join("; ")}`, "check allowedRoutes, sectionName, port and hostnames");
       return;
     }
+    for (const l of accepted) warnShadowed(r, reporter, gateways, l, hostnames, at);
     out.push({ gatewayKey: `${ns}/${gw.resource.name}`, sectionName, port, listenerNames: accepted.map((l) => l.name) });
   });
   if (refs.length > brokenParents && out.length === 0) reporter.warn(r, ["spec", "parentRefs"], "the route attaches to no gateway listener and serves no traffic", undefined);
   return out;
+}
+
+/** A warning for each route hostname a more specific listener on the port takes whole. */
+function warnShadowed(r: Resource, reporter: Reporter, gateways: ReadonlyMap<string, GatewayDraft>, listener: ListenerModel, hostnames: readonly string[], at: Segments): void {
+  const portHostnames = [...gateways.values()].flatMap((g) => g.listeners.filter((l) => l.port === listener.port).map((l) => l.hostname));
+  for (const { hostname, owner } of shadowedHostnames(listener.hostname, hostnames, portHostnames)) {
+    reporter.warn(
+      r,
+      at,
+      `${hostname} is never answered through listener "${listener.name}": the listener for ${owner} on port ${listener.port} is more specific and takes those requests (listener isolation)`,
+      `attach the route to that listener (sectionName), or drop ${hostname} from its hostnames`,
+    );
+  }
 }
 
 /** False, with an error, when `value` is not a regular expression the router may run. */

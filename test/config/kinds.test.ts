@@ -419,3 +419,34 @@ describe("skipped documents", () => {
     assert.match(lines(result, "info")[0]!, /skipped 4 resource\(s\) of kinds Tollgate does not implement: networking\.istio\.io\/v1\/Gateway x, gateway\.networking\.k8s\.io\/v1\/GatewayClass x, gateway\.kgateway\.dev\/v1alpha1\/GatewayParameters x, v1\/ConfigMap x/);
   });
 });
+
+describe("listener isolation at load", () => {
+  test("a route hostname a more specific listener on the port takes whole gets a warning; one it shares does not", () => {
+    const result = load(`apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: infra}
+spec:
+  gatewayClassName: tollgate
+  listeners:
+  - {name: wild, port: 80, protocol: HTTP, hostname: "*.example.com", allowedRoutes: {namespaces: {from: All}}}
+  - {name: any, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}
+  - {name: other, port: 8080, protocol: HTTP, hostname: "shop.example.com", allowedRoutes: {namespaces: {from: All}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop, namespace: infra}
+spec:
+  parentRefs: [{name: edge, sectionName: any}]
+  hostnames: [shop.example.com, "*.a.example.com", shop.example.org]
+  rules: [{}]
+`);
+    assert.deepEqual(lines(result, "error"), []);
+    assert.deepEqual(
+      lines(result, "warning").filter((w) => w.includes("listener isolation")),
+      [
+        't.yaml:15:16: spec.parentRefs[0]: warning: shop.example.com is never answered through listener "any": the listener for *.example.com on port 80 is more specific and takes those requests (listener isolation) (hint: attach the route to that listener (sectionName), or drop shop.example.com from its hostnames)',
+        't.yaml:15:16: spec.parentRefs[0]: warning: *.a.example.com is never answered through listener "any": the listener for *.example.com on port 80 is more specific and takes those requests (listener isolation) (hint: attach the route to that listener (sectionName), or drop *.a.example.com from its hostnames)',
+      ],
+    );
+  });
+});
