@@ -34,11 +34,14 @@ export interface AmbiguousRepeat {
 
 /**
  * The first repeated group (outermost first, in source order) whose body can split a text
- * into iterations in more than one way: a body with an alternation (`(a|aa)+`), or one whose
- * length varies (`(a+)+`, `(a{1,20})+`) and that holds no delimiter. A delimiter is a
- * character or class, a fixed number of times in the body, that nothing else in the body can
- * match: `(?:[a-z0-9]+/)+`, `(?:\d{1,3}\.){3}` and `(?:\w+\W)+` split one way only. A fixed
- * body (`(?:[a-f0-9]{64})+`) matches one way too.
+ * into iterations, or one iteration into its pieces, in more than one way: a body with an
+ * alternation (`(a|aa)+`, `(?:(?:v\d+|\w+)/)+`), or one whose length varies (`(a+)+`,
+ * `(a{1,20})+`). A body whose length varies is safe only in the one shape that splits one
+ * way: a single variable repeat of a character or class, no group with alternatives, and a
+ * delimiter, a character or class a fixed number of times that nothing else in the body
+ * matches (`(?:[a-z0-9]+/)+`, `(?:\d{1,3}\.){3}`, `(?:\w+\W)+`). Two variable repeats
+ * (`(?:x*-x*)+`, `(?:/[a-z]+\w*)+`) can trade characters even around a delimiter. A fixed
+ * body (`(?:[a-f0-9]{64})+`) matches one way.
  */
 export function ambiguousRepeat(pattern: string): AmbiguousRepeat | undefined {
   return firstAmbiguous(parsePattern(pattern));
@@ -51,7 +54,8 @@ function firstAmbiguous(alternatives: readonly Sequence[]): AmbiguousRepeat | un
       if (body === undefined) continue;
       if (atom.max >= 2) {
         if (body.length > 1) return { text: atom.text, body: "alternation" };
-        if (varies(body) && !hasDelimiter(body[0]!)) return { text: atom.text, body: "repeat" };
+        const only = body[0]!;
+        if (!splitsOneWay(only)) return { text: atom.text, body: hasVariableRepeat(only) ? "repeat" : "alternation" };
       }
       const inner = firstAmbiguous(body);
       if (inner !== undefined) return inner;
@@ -60,8 +64,25 @@ function firstAmbiguous(alternatives: readonly Sequence[]): AmbiguousRepeat | un
   return undefined;
 }
 
-function varies(alternatives: readonly Sequence[]): boolean {
-  return alternatives.length > 1 || alternatives.some((seq) => seq.some((a) => a.max > a.min || (a.alternatives !== undefined && varies(a.alternatives))));
+/** Whether a repeated body matches a text, and splits it into iterations, one way only. */
+function splitsOneWay(sequence: Sequence): boolean {
+  if (!varies(sequence)) return true;
+  if (sequence.some((a) => a.alternatives !== undefined && (a.max > a.min || hasAlternation(a.alternatives) || varies(a.alternatives[0]!)))) return false;
+  const variable = sequence.filter((a) => a.max > a.min);
+  return variable.length === 1 && variable[0]!.alternatives === undefined && hasDelimiter(sequence);
+}
+
+/** Whether the pieces' lengths can vary: a variable repeat or an alternation anywhere inside. */
+function varies(sequence: Sequence): boolean {
+  return sequence.some((a) => a.max > a.min || (a.alternatives !== undefined && (a.alternatives.length > 1 || a.alternatives.some(varies))));
+}
+
+function hasAlternation(alternatives: readonly Sequence[]): boolean {
+  return alternatives.length > 1 || alternatives.some((seq) => seq.some((a) => a.alternatives !== undefined && hasAlternation(a.alternatives)));
+}
+
+function hasVariableRepeat(sequence: Sequence): boolean {
+  return sequence.some((a) => a.max > a.min || (a.alternatives !== undefined && a.alternatives.some(hasVariableRepeat)));
 }
 
 function hasDelimiter(sequence: Sequence): boolean {
