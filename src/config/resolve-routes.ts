@@ -80,6 +80,7 @@ function checkRepeatedParents(r: Resource, reporter: Reporter, refs: readonly Re
 function resolveParents(r: Resource, reporter: Reporter, gateways: ReadonlyMap<string, GatewayDraft>, hostnames: readonly string[]): RouteParent[] {
   const out: RouteParent[] = [];
   const refs = (r.spec["parentRefs"] ?? []) as Record<string, any>[];
+  const attached: { listener: ListenerModel; at: Segments }[] = [];
   let brokenParents = 0;
   if (refs.length === 0) reporter.warn(r, ["spec"], "the route has no parentRefs and attaches to no gateway", "add parentRefs: [{name: <gateway>}]");
   checkRepeatedParents(r, reporter, refs);
@@ -142,16 +143,33 @@ function resolveParents(r: Resource, reporter: Reporter, gateways: ReadonlyMap<s
       reporter.warn(r, at, `Gateway ${ns}/${gw.resource.name} does not accept this route: ${reasons.join("; ")}`, "check allowedRoutes, sectionName, port and hostnames");
       return;
     }
-    for (const l of accepted) warnShadowed(r, reporter, gateways, l, hostnames, at);
+    for (const listener of accepted) attached.push({ listener, at });
     out.push({ gatewayKey: `${ns}/${gw.resource.name}`, sectionName, port, listenerNames: accepted.map((l) => l.name) });
   });
+  warnShadowed(r, reporter, gateways, attached, hostnames);
   if (refs.length > brokenParents && out.length === 0) reporter.warn(r, ["spec", "parentRefs"], "the route attaches to no gateway listener and serves no traffic", undefined);
   return out;
 }
 
-/** A warning for each route hostname a more specific listener on the port takes whole. */
-function warnShadowed(r: Resource, reporter: Reporter, gateways: ReadonlyMap<string, GatewayDraft>, listener: ListenerModel, hostnames: readonly string[], at: Segments): void {
-  const portHostnames = [...gateways.values()].flatMap((g) => g.listeners.filter((l) => l.port === listener.port).map((l) => l.hostname));
+/**
+ * A warning for each route hostname a more specific listener on the port takes whole, unless
+ * the route is attached to that listener too (a parentRef naming the whole Gateway).
+ */
+function warnShadowed(
+  r: Resource,
+  reporter: Reporter,
+  gateways: ReadonlyMap<string, GatewayDraft>,
+  attached: readonly { listener: ListenerModel; at: Segments }[],
+  hostnames: readonly string[],
+): void {
+  for (const { listener, at } of attached) {
+    const servedThrough = new Set(attached.filter((a) => a.listener.port === listener.port).map((a) => a.listener.hostname?.toLowerCase()));
+    const portHostnames = [...gateways.values()].flatMap((g) => g.listeners.filter((l) => l.port === listener.port && !servedThrough.has(l.hostname?.toLowerCase())).map((l) => l.hostname));
+    warnShadowedOn(r, reporter, listener, hostnames, portHostnames, at);
+  }
+}
+
+function warnShadowedOn(r: Resource, reporter: Reporter, listener: ListenerModel, hostnames: readonly string[], portHostnames: readonly (string | undefined)[], at: Segments): void {
   for (const { hostname, owner } of shadowedHostnames(listener.hostname, hostnames, portHostnames)) {
     reporter.warn(
       r,

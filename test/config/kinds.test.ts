@@ -422,7 +422,7 @@ describe("skipped documents", () => {
 
 describe("listener isolation at load", () => {
   test("a route hostname a more specific listener on the port takes whole gets a warning; one it shares does not", () => {
-    const result = load(`apiVersion: gateway.networking.k8s.io/v1
+    const yaml = `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: edge, namespace: infra}
 spec:
@@ -439,7 +439,8 @@ spec:
   parentRefs: [{name: edge, sectionName: any}]
   hostnames: [shop.example.com, "*.a.example.com", shop.example.org]
   rules: [{}]
-`);
+`;
+    const result = load(yaml);
     assert.deepEqual(lines(result, "error"), []);
     assert.deepEqual(
       lines(result, "warning").filter((w) => w.includes("listener isolation")),
@@ -448,5 +449,10 @@ spec:
         't.yaml:15:16: spec.parentRefs[0]: warning: *.a.example.com is never answered through listener "any": the listener for *.example.com on port 80 is more specific and takes those requests (listener isolation) (hint: attach the route to that listener (sectionName), or drop *.a.example.com from its hostnames)',
       ],
     );
+    // Attached to the Gateway as a whole (or to both listeners), the route serves those hosts through the wildcard listener: no warning.
+    for (const parentRefs of ["[{name: edge}]", "[{name: edge, sectionName: any}, {name: edge, sectionName: wild}]"]) {
+      const whole = load(yaml.replace("parentRefs: [{name: edge, sectionName: any}]", `parentRefs: ${parentRefs}`));
+      assert.deepEqual(lines(whole, "warning").filter((w) => w.includes("listener isolation")), [], parentRefs);
+    }
   });
 });
