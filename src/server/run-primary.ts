@@ -144,13 +144,20 @@ export async function runPrimary(context: RunContext, workersFlag: number | "aut
     };
   };
 
+  // Workers refuse a reload that would close every port, but one restarted onto such a file
+  // loads it (startup has nothing to keep) and serves nothing: its empty list must not
+  // replace what the others still serve, in the ports file or for /readyz.
+  const takeListeners = (reported: readonly ListenerBinding[]): void => {
+    if (reported.length > 0 || listeners.length === 0) listeners = reported;
+  };
+
   const onMessage = (slot: Slot, message: unknown): void => {
     if (!isOurs<ToPrimary>(message)) return;
     switch (message.t) {
       case "ready":
         slot.ready = true;
         slot.readySinceMs = Date.now();
-        listeners = message.listeners;
+        takeListeners(message.listeners);
         log.info("worker ready", { worker: slot.id, workerPid: slot.worker?.process.pid, generation: message.generation });
         publishPorts();
         if (!announced && readyWorkers().length === count) {
@@ -159,7 +166,7 @@ export async function runPrimary(context: RunContext, workersFlag: number | "aut
         }
         return;
       case "listeners":
-        listeners = message.listeners;
+        takeListeners(message.listeners);
         for (const l of listeners) log.info("listening", { listener: "gateway", configPort: l.configPort, host: l.host, port: l.port });
         publishPorts();
         return;

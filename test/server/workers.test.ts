@@ -138,3 +138,26 @@ describe("workers without their primary", () => {
     }
   });
 });
+
+describe("workers and a config that lost its listeners", () => {
+  it("a worker restarted onto it does not turn /readyz or the ports away from the workers still serving", { timeout: 60_000 }, async () => {
+    const upstream = await startUpstream("one");
+    const gw = await startGateway({ config: gatewayConfig([{ name: "app", path: "/app", upstreamPort: upstream.port }]), workers: 2 });
+    try {
+      const port = gw.port(8080);
+      let from = gw.logs().length;
+      await gw.writeConfig("");
+      for (const worker of [1, 2]) await gw.waitForLog((l) => l.msg === "config reload failed; the previous config keeps serving" && l["worker"] === worker, { from });
+      from = gw.logs().length;
+      process.kill(workerPid(gw, 1), "SIGKILL");
+      await gw.waitForLog((l) => l.msg === "worker ready" && l["worker"] === 1 && l["workerPid"] !== undefined, { from });
+      const readyz = await httpRequest(gw.opsUrl("/readyz"));
+      assert.equal(readyz.status, 200, readyz.body);
+      assert.equal(gw.port(8080), port);
+      for (let i = 0; i < 4; i++) assert.equal((await httpRequest(gw.url(8080, `/app/${i}`))).body, `one /app/${i}`);
+    } finally {
+      await gw.stop();
+      await upstream.close();
+    }
+  });
+});
