@@ -109,8 +109,7 @@ class ShapeParser {
       this.#i++;
       return ch;
     }
-    const escaped = this.#escapeBody();
-    return escaped;
+    return this.#escapeBody();
   }
 
   #escape(ignoreCase: boolean): Pick<Atom, "matches" | "literal" | "alternatives"> {
@@ -186,7 +185,7 @@ interface Repeat {
 }
 
 /** The repeat (`*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}`) starting at `at`, or undefined for none. */
-export function repeatAt(pattern: string, at: number): Repeat | undefined {
+function repeatAt(pattern: string, at: number): Repeat | undefined {
   switch (pattern[at]) {
     case "*":
       return { end: at + 1, min: 0, max: Infinity };

@@ -25,7 +25,6 @@ export class MethodNormalizer {
 
 // ------------------------------------------------------------------ URLs
 
-export { SENSITIVE_QUERY_PARAMS };
 export const REDACTED = "REDACTED";
 
 // A parameter name holding a percent escape (`si%67=`): the application reads it decoded.
@@ -89,12 +88,6 @@ function redactUrlQuery(url: string): string {
   const redacted = redactQuery(query);
   if (redacted === query) return url;
   return url.slice(0, q + 1) + redacted + (hash < 0 ? "" : url.slice(hash));
-}
-
-/** A request target (`/path?query`) with its sensitive query values redacted. */
-export function redactTargetQuery(target: string): string {
-  const q = target.indexOf("?");
-  return q < 0 ? target : `${target.slice(0, q)}?${redactQuery(target.slice(q + 1))}`;
 }
 
 /**
