@@ -218,7 +218,8 @@ export type SamplingModel =
   /** seed 002 TelemetryPolicy: ratio for roots; parent-based with its own ratio for sampled parents. */
   | {
       readonly kind: "fraction";
-      readonly ratio: number;
+      /** undefined: no `samplingRate`, so OTEL_TRACES_SAMPLER makes the root decision. */
+      readonly ratio: number | undefined;
       readonly parentBased: boolean;
       readonly parentRatio: number;
     }

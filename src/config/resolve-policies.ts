@@ -182,7 +182,7 @@ function gepPolicy(p: Resource, reporter: Reporter): { tracing: TracingModel | u
     const sampling: SamplingModel | undefined =
       t["samplingRate"] === undefined && pb === undefined
         ? undefined
-        : { kind: "fraction", ratio: ratio ?? 1, parentBased: pb === undefined ? true : isOn(pb["mode"]), parentRatio: parentRatio ?? 1 };
+        : { kind: "fraction", ratio, parentBased: pb === undefined ? true : isOn(pb["mode"]), parentRatio: parentRatio ?? 1 };
     tracing = {
       enabled: isOn(t["mode"]),
       provider: gepProvider(p, reporter, t["provider"], [...at, "provider"]),

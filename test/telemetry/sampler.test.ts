@@ -54,13 +54,28 @@ test("OTEL_TRACES_SAMPLER forms and the default parentbased_always_on", () => {
   assert.equal(samplerFromEnv("traceidratio", "7").problems.length, 1);
 });
 
+const envDefault = samplerFromEnv(undefined, undefined).sampler;
+
 test("TelemetryPolicy fraction: roots by ratio; parent-based On keeps sampled parents at parentRatio, drops unsampled", () => {
-  const s = samplerFromModel({ kind: "fraction", ratio: 0.05, parentBased: true, parentRatio: 0.5 });
+  const s = samplerFromModel({ kind: "fraction", ratio: 0.05, parentBased: true, parentRatio: 0.5 }, envDefault);
   assertBinomial(ids.filter((x) => s.sample(x, undefined, false)).length, N, 0.05, "roots at 5%");
   assertBinomial(ids.filter((x) => s.sample(x, parent(true, x), false)).length, N, 0.5, "sampled parents at 50%");
   assert.equal(ids.some((x) => s.sample(x, parent(false, x), false)), false, "unsampled parents dropped");
-  const off = samplerFromModel({ kind: "fraction", ratio: 0.05, parentBased: false, parentRatio: 1 });
+  const off = samplerFromModel({ kind: "fraction", ratio: 0.05, parentBased: false, parentRatio: 1 }, envDefault);
   assertBinomial(ids.filter((x) => off.sample(x, parent(true, x), false)).length, N, 0.05, "parent ignored when Off");
+});
+
+test("TelemetryPolicy without samplingRate: OTEL_TRACES_SAMPLER makes the root decision", () => {
+  const env = samplerFromEnv("parentbased_traceidratio", "0.25").sampler;
+  const s = samplerFromModel({ kind: "fraction", ratio: undefined, parentBased: true, parentRatio: 0.5 }, env);
+  assertBinomial(ids.filter((x) => s.sample(x, undefined, false)).length, N, 0.25, "roots at the env ratio");
+  assertBinomial(ids.filter((x) => s.sample(x, parent(true, x), false)).length, N, 0.5, "sampled parents at the policy's parentRatio");
+  assert.equal(ids.some((x) => s.sample(x, parent(false, x), false)), false, "unsampled parents dropped");
+  const off = samplerFromModel({ kind: "fraction", ratio: undefined, parentBased: false, parentRatio: 1 }, env);
+  assertBinomial(ids.filter((x) => off.sample(x, parent(true, x), false)).length, N, 0.25, "Off: the env root ratio for every trace");
+  const envOff = samplerFromModel({ kind: "fraction", ratio: undefined, parentBased: true, parentRatio: 1 }, samplerFromEnv("always_off", undefined).sampler);
+  assert.equal(ids.some((x) => envOff.sample(x, undefined, false)), false, "always_off keeps no roots");
+  assert.match(s.description, /env:parentbased_traceidratio\(0\.25\)/);
 });
 
 test("Envoy percentages: client forcing, random, parents respected, overall as a cap", () => {

@@ -208,6 +208,31 @@ test("TelemetryPolicy tracing.mode: On and Enabled export spans; Off and Disable
   }
 });
 
+test("TelemetryPolicy with only parentBasedSampling: OTEL_TRACES_SAMPLER still decides the roots", async (t) => {
+  const policy = `apiVersion: gateway.networking.x-k8s.io/v1alpha1
+kind: TelemetryPolicy
+metadata: {name: parent-only, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  tracing:
+    parentBasedSampling: {mode: "On", samplingRate: {numerator: 100}}
+`;
+  const { rx, upstream, gw } = await startRig(t, {
+    transport: "http",
+    yaml: (upstreamPort) => gatewayYaml({ upstreamPort, extra: policy }),
+    env: (rx) => ({ ...FAST, OTEL_TRACES_SAMPLER: "always_off", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }),
+  });
+  for (let i = 0; i < 3; i++) assert.equal((await get(gw.url(8080, `/api/root-${i}`))).status, 200);
+  const parentTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  assert.equal((await get(gw.url(8080, "/api/child"), { traceparent: `00-${parentTrace}-00f067aa0ba902b7-01` })).status, 200);
+  await rx.waitForSpans((s) => s.some((x) => x.kind === SERVER));
+  await gw.telemetry.flush(2000);
+  const servers = rx.spans.filter((s) => s.kind === SERVER);
+  assert.deepEqual(servers.map((s) => String(s.attributes["url.path"])), ["/api/child"], "always_off keeps no root; the sampled parent is kept at 100%");
+  assert.equal(servers[0]!.traceId, parentTrace);
+  assert.deepEqual(upstream.seen.slice(0, 3).map((r) => sampledBit(r.traceparent)), [false, false, false], "roots reach the upstream unsampled");
+});
+
 test("every Downward API variable lands on the resource, identically on traces, logs and metrics", async (t) => {
   const k8s = {
     K8S_POD_NAME: "tollgate-7d9f-abcde",

@@ -179,6 +179,6 @@ function samplerFor(tracing: TracingModel | undefined, route: RouteTracingModel 
     const inherited = base?.kind === "percentages" ? base : { client: 100, random: 100, overall: 100 };
     return envoySampler(o.client ?? inherited.client, o.random ?? inherited.random, o.overall ?? inherited.overall);
   }
-  if (base !== undefined) return samplerFromModel(base);
+  if (base !== undefined) return samplerFromModel(base, defaults.envSampler);
   return defaults.envSampler;
 }

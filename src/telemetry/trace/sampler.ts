@@ -43,6 +43,11 @@ export class ProbabilityGate {
   }
 }
 
+/** A decision on the trace id alone: a probability gate, or another sampler's root decision. */
+export interface TraceIdGate {
+  passes(traceId: string): boolean;
+}
+
 export interface TraceSampler {
   /** clientForced: the request carries `x-client-trace-id` (Envoy's client sampling). */
   sample(traceId: string, parent: IncomingContext | undefined, clientForced: boolean): boolean;
@@ -90,7 +95,7 @@ export function samplerFromEnv(name: string | undefined, arg: string | undefined
  * is dropped; a sampled parent is kept when it passes `parentGate` (the TelemetryPolicy
  * parentBasedSampling.samplingRate; always for the OTel env samplers).
  */
-export function ratioSampler(root: ProbabilityGate, parentBased: boolean, parentGate: ProbabilityGate | undefined, description: string): TraceSampler {
+export function ratioSampler(root: TraceIdGate, parentBased: boolean, parentGate: ProbabilityGate | undefined, description: string): TraceSampler {
   return {
     description,
     sample(traceId, parent) {
@@ -121,13 +126,18 @@ export function envoySampler(client: number, random: number, overall: number): T
   };
 }
 
-export function samplerFromModel(model: SamplingModel): TraceSampler {
+/**
+ * `envSampler` makes the root decision of a policy that sets no `samplingRate`: a policy
+ * that only tunes parent-based sampling keeps the operator's OTEL_TRACES_SAMPLER ratio.
+ */
+export function samplerFromModel(model: SamplingModel, envSampler: TraceSampler): TraceSampler {
   if (model.kind === "percentages") return envoySampler(model.client, model.random, model.overall);
-  const root = new ProbabilityGate(model.ratio, 1);
+  const root: TraceIdGate = model.ratio === undefined ? { passes: (traceId) => envSampler.sample(traceId, undefined, false) } : new ProbabilityGate(model.ratio, 1);
+  const rootText = model.ratio === undefined ? `env:${envSampler.description}` : String(model.ratio);
   return ratioSampler(
     root,
     model.parentBased,
     new ProbabilityGate(model.parentRatio, 1),
-    `policy(ratio=${model.ratio}, parentBased=${model.parentBased}, parentRatio=${model.parentRatio})`,
+    `policy(ratio=${rootText}, parentBased=${model.parentBased}, parentRatio=${model.parentRatio})`,
   );
 }
