@@ -2,6 +2,8 @@
 // the compile stage. Plain, immutable data. It knows nothing of requests, sockets or
 // telemetry SDKs; every reference is already resolved, every default already applied.
 
+import type { NamespaceSelection } from "./namespace-selection.ts";
+
 /** Where a value came from, so later stages (compile, admin, reload logs) can point at it. */
 export interface SourceRef {
   readonly file: string;
@@ -52,8 +54,8 @@ export interface ListenerModel {
   /** Exact or `*.suffix` wildcard; undefined matches every host. */
   readonly hostname: string | undefined;
   readonly allowedRoutesFrom: "Same" | "All" | "Selector";
-  /** Namespace labels are not known to a file-based gateway; Selector admits routes whose namespace is listed here. */
-  readonly allowedNamespaces: readonly string[];
+  /** The namespaces a Selector admits (unused for Same and All). */
+  readonly allowedNamespaces: NamespaceSelection;
   readonly source: SourceRef;
 }
 

@@ -1,5 +1,6 @@
 // Gateways and their listeners: protocol support, duplicates and conflicts, allowedRoutes.
 import type { ListenerModel } from "./model.ts";
+import type { NamespaceSelection } from "./namespace-selection.ts";
 import { hostnameProblem } from "./hostnames.ts";
 import { SECTION_NAME_HINT, isSectionName } from "./name-formats.ts";
 import { key } from "./resources.ts";
@@ -47,12 +48,12 @@ export function resolveGateway(r: Resource, reporter: Reporter): GatewayDraft {
     } else portHosts.set(phKey, i);
     const ns = (l["allowedRoutes"]?.["namespaces"] ?? {}) as Record<string, any>;
     let from = (ns["from"] ?? "Same") as "Same" | "All" | "Selector";
-    const allowedNamespaces: string[] = [];
+    let allowedNamespaces: NamespaceSelection = NO_NAMESPACE;
     if (from === "Selector") {
       const selected = selectorNamespaces(r, reporter, ns["selector"], [...at, "allowedRoutes", "namespaces"]);
-      // An empty selector selects every namespace.
-      if (selected === undefined) from = "All";
-      else allowedNamespaces.push(...selected);
+      // A selector that narrows nothing (empty, or only `Exists`) selects every namespace.
+      if (selected.only === undefined && selected.except.length === 0) from = "All";
+      else allowedNamespaces = selected;
     } else if (ns["selector"] !== undefined) {
       reporter.warn(r, [...at, "allowedRoutes", "namespaces", "selector"], `selector is ignored when from is ${from}`, "set from: Selector or remove the selector");
     }
@@ -75,44 +76,56 @@ export function resolveGateway(r: Resource, reporter: Reporter): GatewayDraft {
   return { resource: r, listeners, allowedKinds };
 }
 
+const NO_NAMESPACE: NamespaceSelection = { only: [], except: [] };
+
 /**
  * A file-based gateway knows no namespace labels, except the one Kubernetes sets on every
- * namespace: `kubernetes.io/metadata.name`. Selectors on it name namespaces directly. As in
- * any Kubernetes label selector every term must hold: each one narrows the set, and a term
- * that cannot be evaluated from a file leaves no namespace. An empty selector selects every
- * namespace (undefined).
+ * namespace: `kubernetes.io/metadata.name`. Selectors on it name namespaces directly, with
+ * every operator (`In`, `NotIn`, `Exists`, `DoesNotExist`). As in any Kubernetes label
+ * selector every term must hold: each one narrows the set, and a term on another label,
+ * which a file cannot evaluate, leaves no namespace.
  */
-function selectorNamespaces(r: Resource, reporter: Reporter, selector: Record<string, any> | undefined, at: (string | number)[]): string[] | undefined {
+function selectorNamespaces(r: Resource, reporter: Reporter, selector: Record<string, any> | undefined, at: (string | number)[]): NamespaceSelection {
   if (selector === undefined) {
     reporter.error(r, [...at, "selector"], "from: Selector needs a selector", `select namespaces by the ${NAMESPACE_NAME_LABEL} label`);
-    return [];
+    return NO_NAMESPACE;
   }
-  let selected: string[] | undefined;
+  let only: string[] | undefined;
+  const except = new Set<string>();
   let unevaluable = false;
   const narrow = (names: readonly string[]): void => {
-    selected = selected === undefined ? [...new Set(names)] : selected.filter((n) => names.includes(n));
+    only = only === undefined ? [...new Set(names)] : only.filter((n) => names.includes(n));
+  };
+  const cannotEvaluate = (path: (string | number)[], label: string): void => {
+    narrow([]);
+    unevaluable = true;
+    reporter.warn(r, [...at, "selector", ...path], `namespace label "${label}" cannot be evaluated from a file, so this selector matches no namespace`, `select by ${NAMESPACE_NAME_LABEL}, the label every namespace has`);
   };
   const matchLabels = (selector["matchLabels"] ?? {}) as Record<string, string>;
   for (const [label, value] of Object.entries(matchLabels)) {
     if (label === NAMESPACE_NAME_LABEL) narrow([value]);
-    else {
-      narrow([]);
-      unevaluable = true;
-      reporter.warn(r, [...at, "selector", "matchLabels", label], `namespace label "${label}" cannot be evaluated from a file, so this selector matches no namespace`, `use ${NAMESPACE_NAME_LABEL}: <namespace>`);
-    }
+    else cannotEvaluate(["matchLabels", label], label);
   }
   ((selector["matchExpressions"] ?? []) as { key: string; operator: string; values?: string[] }[]).forEach((e, i) => {
-    if (e.key === NAMESPACE_NAME_LABEL && e.operator === "In") narrow(e.values ?? []);
-    else {
+    const values = e.values ?? [];
+    const valuesWanted = e.operator === "In" || e.operator === "NotIn";
+    if (valuesWanted !== values.length > 0) {
+      // The Kubernetes API server refuses such a requirement outright.
+      reporter.error(r, [...at, "selector", "matchExpressions", i, "values"], `operator ${e.operator} ${valuesWanted ? "needs at least one value" : "takes no values"}`, valuesWanted ? "list the namespaces in values" : "remove values");
       narrow([]);
-      unevaluable = true;
-      reporter.warn(r, [...at, "selector", "matchExpressions", i], `only "${NAMESPACE_NAME_LABEL} In [...]" can be evaluated from a file, so this selector matches no namespace`, undefined);
+      return;
     }
+    if (e.key !== NAMESPACE_NAME_LABEL) return cannotEvaluate(["matchExpressions", i], e.key);
+    if (e.operator === "In") narrow(values);
+    else if (e.operator === "NotIn") for (const v of values) except.add(v);
+    // Every namespace has its name label.
+    else if (e.operator === "DoesNotExist") narrow([]);
   });
-  if (selected !== undefined && selected.length === 0 && !unevaluable) {
+  const selection: NamespaceSelection = { only: only?.filter((n) => !except.has(n)), except: only === undefined ? [...except] : [] };
+  if (selection.only !== undefined && selection.only.length === 0 && !unevaluable) {
     reporter.warn(r, [...at, "selector"], "no namespace satisfies every term of this selector, so it matches none", "every term of a label selector must hold");
   }
-  return selected;
+  return selection;
 }
 
 export function gatewayKey(r: Resource): string {

@@ -1,6 +1,7 @@
 // HTTPRoutes: attachment to gateways/listeners, matches with Gateway API defaults, filters,
 // weighted backends, timeouts and retries.
 import type { ListenerModel, MatchModel, RetryModel, RouteParent, RuleModel, WeightedBackendModel } from "./model.ts";
+import { describeNamespaceSelection, namespaceSelected } from "./namespace-selection.ts";
 import { parseDuration } from "./duration.ts";
 import { closest } from "./did-you-mean.ts";
 import { hostnameProblem, hostnamesIntersect } from "./hostnames.ts";
@@ -128,9 +129,9 @@ function resolveParents(r: Resource, reporter: Reporter, gateways: ReadonlyMap<s
         reasons.push(`listener "${l.name}" admits no HTTPRoutes`);
         return false;
       }
-      const nsOk = l.allowedRoutesFrom === "All" || (l.allowedRoutesFrom === "Same" ? r.namespace === ns : l.allowedNamespaces.includes(r.namespace));
+      const nsOk = l.allowedRoutesFrom === "All" || (l.allowedRoutesFrom === "Same" ? r.namespace === ns : namespaceSelected(l.allowedNamespaces, r.namespace));
       if (!nsOk) {
-        reasons.push(`listener "${l.name}" admits routes from ${l.allowedRoutesFrom === "Same" ? `namespace "${ns}" only` : `namespaces ${l.allowedNamespaces.join(", ") || "(none)"}`}`);
+        reasons.push(`listener "${l.name}" admits routes from ${l.allowedRoutesFrom === "Same" ? `namespace "${ns}" only` : describeNamespaceSelection(l.allowedNamespaces)}`);
         return false;
       }
       if (l.hostname !== undefined && hostnames.length > 0 && !hostnames.some((h) => hostnamesIntersect(h, l.hostname!))) {

@@ -10,6 +10,7 @@ import type {
   RouteParent,
   RuleModel,
 } from "../config/model.ts";
+import { namespaceSelected } from "../config/namespace-selection.ts";
 import { Candidate } from "../router/candidate.ts";
 import { effectiveHostnames, normalizeHostname } from "../router/hostnames.ts";
 import { ListenerRouter } from "../router/listener-router.ts";
@@ -160,7 +161,7 @@ function namespaceAllowed(listener: ListenerModel, gateway: GatewayModel, route:
     case "Same":
       return route.ref.namespace === gateway.ref.namespace;
     case "Selector":
-      return listener.allowedNamespaces.includes(route.ref.namespace);
+      return namespaceSelected(listener.allowedNamespaces, route.ref.namespace);
   }
 }
 

@@ -49,8 +49,8 @@ spec:
     assert.deepEqual(
       g.listeners.map((l) => [l.name, l.port, l.hostname, l.allowedRoutesFrom, l.allowedNamespaces]),
       [
-        ["public", 80, "*.example.com", "Selector", ["shop"]],
-        ["internal", 8080, undefined, "All", []],
+        ["public", 80, "*.example.com", "Selector", { only: ["shop"], except: [] }],
+        ["internal", 8080, undefined, "All", { only: [], except: [] }],
       ],
     );
     assert.deepEqual(g.settings, {
@@ -92,19 +92,63 @@ spec:
   test("every term must hold: the name terms intersect, and a term a file cannot evaluate leaves no namespace", () => {
     assert.deepEqual(listenerOf(withSelector("{matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [team-a, team-b, team-c]}], matchLabels: {kubernetes.io/metadata.name: team-b}}")), {
       from: "Selector",
-      namespaces: ["team-b"],
+      namespaces: { only: ["team-b"], except: [] },
       warnings: [],
     });
     const exclusive = listenerOf(withSelector("{matchLabels: {kubernetes.io/metadata.name: team-a}, matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [team-b]}]}"));
-    assert.deepEqual([exclusive.from, exclusive.namespaces], ["Selector", []]);
+    assert.deepEqual([exclusive.from, exclusive.namespaces], ["Selector", { only: [], except: [] }]);
     assert.match(exclusive.warnings.join("\n"), /no namespace satisfies every term of this selector, so it matches none/);
     const unevaluable = listenerOf(withSelector("{matchLabels: {kubernetes.io/metadata.name: team-a, env: prod}}"));
-    assert.deepEqual([unevaluable.from, unevaluable.namespaces], ["Selector", []]);
+    assert.deepEqual([unevaluable.from, unevaluable.namespaces], ["Selector", { only: [], except: [] }]);
     assert.match(unevaluable.warnings.join("\n"), /namespace label "env" cannot be evaluated from a file, so this selector matches no namespace/);
   });
 
   test("an empty selector selects every namespace, as a Kubernetes label selector does", () => {
-    assert.deepEqual(listenerOf(withSelector("{}")), { from: "All", namespaces: [], warnings: [] });
+    assert.deepEqual(listenerOf(withSelector("{}")), { from: "All", namespaces: { only: [], except: [] }, warnings: [] });
+  });
+
+  test("NotIn, Exists and DoesNotExist on the name label: every namespace but some, every one, none", () => {
+    const name = "kubernetes.io/metadata.name";
+    assert.deepEqual(listenerOf(withSelector(`{matchExpressions: [{key: ${name}, operator: NotIn, values: [kube-system, team-x]}]}`)), {
+      from: "Selector",
+      namespaces: { only: undefined, except: ["kube-system", "team-x"] },
+      warnings: [],
+    });
+    // Every namespace carries its name label.
+    assert.deepEqual(listenerOf(withSelector(`{matchExpressions: [{key: ${name}, operator: Exists}]}`)), { from: "All", namespaces: { only: [], except: [] }, warnings: [] });
+    const none = listenerOf(withSelector(`{matchExpressions: [{key: ${name}, operator: DoesNotExist}]}`));
+    assert.deepEqual([none.from, none.namespaces], ["Selector", { only: [], except: [] }]);
+    assert.match(none.warnings.join("\n"), /no namespace satisfies every term of this selector/);
+    // The terms still intersect: In less NotIn.
+    assert.deepEqual(listenerOf(withSelector(`{matchExpressions: [{key: ${name}, operator: In, values: [a, b, c]}, {key: ${name}, operator: NotIn, values: [b]}]}`)).namespaces, { only: ["a", "c"], except: [] });
+    const otherLabel = listenerOf(withSelector("{matchExpressions: [{key: env, operator: NotIn, values: [prod]}]}"));
+    assert.deepEqual([otherLabel.from, otherLabel.namespaces], ["Selector", { only: [], except: [] }]);
+    assert.match(otherLabel.warnings.join("\n"), /namespace label "env" cannot be evaluated from a file, so this selector matches no namespace/);
+  });
+
+  test("a route from an excluded namespace is not attached, and the warning says which namespaces the listener admits", () => {
+    const route = (namespace: string): string => `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: ${namespace}}
+spec:
+  parentRefs: [{name: edge, namespace: infra}]
+  rules: [{backendRefs: [{name: b, namespace: infra, port: 80}]}]
+`;
+    const text = withSelector("{matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system]}]}") + route("team-a") + route("kube-system") +
+      "---\napiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {name: g, namespace: infra}\nspec:\n  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: team-a}, {group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: kube-system}]\n  to: [{group: \"\", kind: Service}]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: b, namespace: infra}\nspec: {ports: [{port: 80}]}\n";
+    const result = load(text);
+    assert.deepEqual(lines(result, "error"), []);
+    const attached = result.config!.routes.filter((r) => r.parents.length > 0).map((r) => r.ref.namespace);
+    assert.deepEqual(attached, ["team-a"]);
+    assert.match(lines(result, "warning").join("\n"), /listener "web" admits routes from every namespace except kube-system/);
+  });
+
+  test("a requirement the Kubernetes API server would refuse is an error: In without values, Exists with values", () => {
+    const noValues = lines(load(withSelector("{matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: []}]}")), "error").join("\n");
+    assert.match(noValues, /selector\.matchExpressions\[0\]\.values: operator In needs at least one value/);
+    const withValues = lines(load(withSelector("{matchExpressions: [{key: kubernetes.io/metadata.name, operator: Exists, values: [a]}]}")), "error").join("\n");
+    assert.match(withValues, /selector\.matchExpressions\[0\]\.values: operator Exists takes no values/);
   });
 });
 

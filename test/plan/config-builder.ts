@@ -40,7 +40,9 @@ export interface ListenerSpec {
   port?: number;
   hostname?: string;
   allowedRoutesFrom?: ListenerModel["allowedRoutesFrom"];
+  /** The namespaces a Selector admits; `except` only with `allowedNamespaces` unset (every namespace less these). */
   allowedNamespaces?: string[];
+  exceptNamespaces?: string[];
 }
 
 export function gateway(name: string, listeners: ListenerSpec[], opts: { namespace?: string; createdMs?: number } = {}): GatewayModel {
@@ -53,7 +55,7 @@ export function gateway(name: string, listeners: ListenerSpec[], opts: { namespa
       protocol: "HTTP",
       hostname: l.hostname,
       allowedRoutesFrom: l.allowedRoutesFrom ?? "All",
-      allowedNamespaces: l.allowedNamespaces ?? [],
+      allowedNamespaces: { only: l.exceptNamespaces === undefined ? (l.allowedNamespaces ?? []) : l.allowedNamespaces, except: l.exceptNamespaces ?? [] },
       source: src(`spec.listeners[${i}]`),
     })),
     settings: DEFAULT_SETTINGS,

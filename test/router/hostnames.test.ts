@@ -163,7 +163,7 @@ test("a parentRef naming an unknown listener or gateway attaches nowhere", () =>
   assert.equal(p.rules.length, 0);
 });
 
-test("allowedRoutes: Same admits the gateway's namespace, Selector the listed ones", () => {
+test("allowedRoutes: Same admits the gateway's namespace, Selector the listed ones (or every one but the excluded)", () => {
   const p = plan({
     gateways: [
       gateway(
@@ -171,6 +171,7 @@ test("allowedRoutes: Same admits the gateway's namespace, Selector the listed on
         [
           { name: "same", port: 8080, allowedRoutesFrom: "Same" },
           { name: "sel", port: 9090, allowedRoutesFrom: "Selector", allowedNamespaces: ["team-a"] },
+          { name: "not-a", port: 9091, allowedRoutesFrom: "Selector", exceptNamespaces: ["team-a"] },
         ],
         { namespace: "infra" },
       ),
@@ -182,7 +183,7 @@ test("allowedRoutes: Same admits the gateway's namespace, Selector the listed on
     ],
   });
   const attached = p.rules.map((r) => `${r.routeKey}@${r.listener.name}`).sort();
-  assert.deepEqual(attached, ["infra/local@same", "team-a/team@sel"]);
+  assert.deepEqual(attached, ["infra/local@not-a", "infra/local@same", "team-a/team@sel", "team-b/stranger@not-a"]);
 });
 
 test("listener isolation: a request belongs to the most specific listener admitting its host, and only routes attached there answer it", () => {
