@@ -50,3 +50,38 @@ test("a reload that renames the service: /metrics holds each series once, and OT
   await rx.waitForMetrics((m) => m.length > exported && countsByService(m.slice(exported))["edge-b"] === 2);
   assert.deepEqual(countsByService(rx.metrics.slice(exported)), { "edge-b": 2 }, "the old identity is exported no more");
 });
+
+test("a reload back to an identity before its last export (A → B → A) takes its series back: one series, still counting", async (t) => {
+  const rx = await startOtlpReceiver("http");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const yaml = (service: string) =>
+    gatewayYaml({ upstreamPort: upstream.port, extra: tracingPolicyYaml(rx.port).replace("      openTelemetry:\n", `      openTelemetry:\n        serviceName: ${service}\n`) });
+  const gw = await startTracedGateway(yaml("edge-a"), {
+    OTEL_METRIC_EXPORT_INTERVAL: "3600000",
+    OTEL_METRICS_EXPORTER: "otlp,prometheus",
+    OTEL_TRACES_EXPORTER: "none",
+    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+  });
+  t.after(() => gw.close());
+  for (let i = 0; i < 3; i++) assert.equal((await get(gw.url(8080, "/api/a"))).status, 200);
+  gw.reload(yaml("edge-b"));
+  assert.equal((await get(gw.url(8080, "/api/b"))).status, 200);
+  gw.reload(yaml("edge-a"));
+  for (let i = 0; i < 2; i++) assert.equal((await get(gw.url(8080, "/api/a"))).status, 200);
+
+  const { body } = await gw.telemetry.metrics!.render(undefined);
+  assert.deepEqual([...body.matchAll(/^target_info\{[^}]*service_name="([^"]+)"/gm)].map((m) => m[1]), ["edge-a"]);
+  const counts = [...body.matchAll(/^http_server_request_duration_seconds_count\{[^}]*\} (\d+)$/gm)].map((m) => Number(m[1]));
+  assert.deepEqual(counts, [5], "the counter goes on from 3, it does not restart");
+
+  await gw.telemetry.flush(5000);
+  await rx.waitForMetrics((m) => countsByService(m)["edge-a"] !== undefined && countsByService(m)["edge-b"] !== undefined);
+  const durations = rx.metrics.filter((m) => m.name === "http.server.request.duration");
+  const aPoints = durations
+    .filter((m) => m.resource.attributes["service.name"] === "edge-a")
+    .flatMap((m) => (m.data as { histogram?: { dataPoints?: { count?: unknown }[] } }).histogram?.dataPoints ?? []);
+  assert.deepEqual(aPoints.map((p) => Number(p.count)), [5], "one point for edge-a's series, not a frozen 3 beside a restarted 2");
+  assert.deepEqual(countsByService(rx.metrics), { "edge-a": 5, "edge-b": 1 });
+});

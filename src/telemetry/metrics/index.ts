@@ -62,7 +62,7 @@ export class MetricsSignal {
     const setOf = (resource: Resource): InstrumentSet => {
       let set = this.#sets.get(resource);
       if (set === undefined) {
-        set = new InstrumentSet(resource, settings.cardinalityLimit, shape);
+        set = this.#revive(resource) ?? new InstrumentSet(resource, settings.cardinalityLimit, shape);
         this.#sets.set(resource, set);
       }
       this.#used?.add(set);
@@ -148,6 +148,17 @@ export class MetricsSignal {
       this.#sets.delete(resource);
       if (readers.length > 0 && set.instruments.size > 0) this.#retired.push({ set, owedTo: new Set(readers) });
     }
+  }
+
+  /**
+   * An identity back before its retired set's last export (A → B → A within one interval)
+   * takes that set back: its series go on counting, where a fresh set would export a second,
+   * restarted copy of each series beside the retired one's final point.
+   */
+  #revive(resource: Resource): InstrumentSet | undefined {
+    const i = this.#retired.findIndex((r) => r.set.resource === resource);
+    if (i < 0) return undefined;
+    return this.#retired.splice(i, 1)[0]!.set;
   }
 
   #readerNames(): string[] {
