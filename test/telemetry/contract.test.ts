@@ -88,6 +88,11 @@ test("service.name precedence: gateway default < OTEL_RESOURCE_ATTRIBUTES < OTEL
   assert.equal(all["service.name"], "from-policy-attrs");
   assert.equal(all["team"], "platform");
   assert.equal(buildResourceAttributes({}, id, facts, 3)["service.instance.id"], "i-1-worker-3", "workers are distinct instances");
+  const operatorId = { OTEL_RESOURCE_ATTRIBUTES: "service.instance.id=edge.pod-abc.tollgate" };
+  assert.equal(buildResourceAttributes(operatorId, id, facts, 3)["service.instance.id"], "edge.pod-abc.tollgate-worker-3", "an instance id set by the environment stays distinct per worker");
+  assert.equal(buildResourceAttributes(operatorId, id, facts, undefined)["service.instance.id"], "edge.pod-abc.tollgate");
+  const policyId = { ...id, policyAttributes: { "service.instance.id": "from-policy" } };
+  assert.equal(buildResourceAttributes({}, policyId, facts, 2)["service.instance.id"], "from-policy-worker-2");
 });
 
 test("OTEL_RESOURCE_ATTRIBUTES with one undecodable member is discarded whole, and the gateway says so", async (t) => {

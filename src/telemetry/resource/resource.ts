@@ -68,9 +68,7 @@ export function buildResourceAttributes(
         : "tollgate",
     "service.namespace": identity.gatewayNamespace ?? k8sNamespace ?? "default",
     "service.version": TOLLGATE_VERSION,
-    // With --workers every worker is its own emitter: a distinct instance id keeps their
-    // cumulative series and span sources apart (documented in docs/tracing.md).
-    "service.instance.id": workerId === undefined ? facts.instanceBase : `${facts.instanceBase}-worker-${workerId}`,
+    "service.instance.id": facts.instanceBase,
     "host.name": hostname(),
     "host.arch": ARCH[process.arch] ?? process.arch,
     "process.pid": process.pid,
@@ -104,6 +102,10 @@ export function buildResourceAttributes(
   if (envServiceName !== undefined) attrs["service.name"] = envServiceName;
   if (identity.policyServiceName !== undefined) attrs["service.name"] = identity.policyServiceName;
   Object.assign(attrs, identity.policyAttributes);
+  // With --workers every worker is its own emitter: a distinct instance id keeps their
+  // cumulative series and span sources apart (docs/tracing.md), whichever source set the
+  // base id (an operator's OTEL_RESOURCE_ATTRIBUTES often does).
+  if (workerId !== undefined) attrs["service.instance.id"] = `${String(attrs["service.instance.id"])}-worker-${workerId}`;
   return attrs;
 }
 
