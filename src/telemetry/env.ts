@@ -58,23 +58,30 @@ export function envList(env: Env, name: string): string[] | undefined {
     .filter((s) => s !== "");
 }
 
+export interface ParsedKeyValueList {
+  readonly entries: Record<string, string>;
+  /** 1-based positions of the members skipped as malformed (never their text: it may be a credential). */
+  readonly malformed: readonly number[];
+}
+
 /**
  * W3C-baggage-like `key=value,key2=value2` pairs with percent-decoding, as used by
- * OTEL_EXPORTER_OTLP_HEADERS. Malformed members are skipped (OTEL_RESOURCE_ATTRIBUTES is
- * stricter: parseResourceAttributes).
+ * OTEL_EXPORTER_OTLP_HEADERS. Malformed members are skipped and their positions returned
+ * (OTEL_RESOURCE_ATTRIBUTES is stricter: parseResourceAttributes).
  */
-export function parseKeyValueList(text: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (text === undefined) return out;
-  for (const member of text.split(",")) {
+export function parseKeyValueList(text: string | undefined): ParsedKeyValueList {
+  const entries: Record<string, string> = {};
+  const malformed: number[] = [];
+  if (text === undefined) return { entries, malformed };
+  text.split(",").forEach((member, i) => {
+    if (member.trim() === "") return;
     const eq = member.indexOf("=");
-    if (eq <= 0) continue;
-    const key = safeDecode(member.slice(0, eq).trim());
-    const value = safeDecode(member.slice(eq + 1).trim());
-    if (key === undefined || value === undefined || key === "") continue;
-    out[key] = value;
-  }
-  return out;
+    const key = eq > 0 ? safeDecode(member.slice(0, eq).trim()) : undefined;
+    const value = eq > 0 ? safeDecode(member.slice(eq + 1).trim()) : undefined;
+    if (key === undefined || value === undefined || key === "") malformed.push(i + 1);
+    else entries[key] = value;
+  });
+  return { entries, malformed };
 }
 
 export interface ParsedResourceAttributes {

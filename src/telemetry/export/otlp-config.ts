@@ -9,9 +9,11 @@
 // own environment fallback never decides anything differently from what we report.
 import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
+import { createSecureContext } from "node:tls";
 import type { ExporterTargetModel } from "../../config/model.ts";
 import { redactUrlCredentials } from "../../config/url-credentials.ts";
-import { envBool, envString, parseKeyValueList, timerMs, type Env } from "../env.ts";
+import { envBool, envString, timerMs, type Env } from "../env.ts";
+import { resolveOtlpHeaders } from "./otlp-headers.ts";
 
 export type OtlpSignal = "traces" | "metrics" | "logs";
 export type OtlpProtocol = "grpc" | "http/protobuf" | "http/json";
@@ -29,6 +31,8 @@ export interface OtlpExporterConfig {
   readonly clientKey: Buffer | undefined;
   /** gRPC only: plaintext when the endpoint has no scheme. */
   readonly insecure: boolean;
+  /** Why no exporter can be built from these settings (also in `problems`); every export then fails. */
+  readonly unusable: string | undefined;
   /** Where the endpoint came from, for warnings and docs. */
   readonly endpointSource: "policy" | "env" | "default";
   /** Problems found while resolving (bad protocol, unreadable files); reported once at start. */
@@ -46,18 +50,26 @@ export function resolveOtlpExporterConfig(
   policyTarget: ExporterTargetModel | undefined,
 ): OtlpExporterConfig {
   const sig = SIGNAL_ENV[signal];
-  const pick = (suffix: string): string | undefined =>
-    envString(env, `OTEL_EXPORTER_OTLP_${sig}_${suffix}`) ?? envString(env, `OTEL_EXPORTER_OTLP_${suffix}`);
+  /** The variable read for `suffix` (per-signal beats generic) and its value. */
+  const read = (suffix: string): { variable: string; value: string | undefined } => {
+    const specific = `OTEL_EXPORTER_OTLP_${sig}_${suffix}`;
+    const value = envString(env, specific);
+    if (value !== undefined) return { variable: specific, value };
+    const generic = `OTEL_EXPORTER_OTLP_${suffix}`;
+    return { variable: generic, value: envString(env, generic) };
+  };
+  const pick = (suffix: string): string | undefined => read(suffix).value;
   const problems: string[] = [];
 
   let protocol: OtlpProtocol;
   if (policyTarget !== undefined) {
     protocol = policyTarget.protocol;
   } else {
-    const raw = pick("PROTOCOL") ?? "http/protobuf";
+    const { variable, value } = read("PROTOCOL");
+    const raw = value ?? "http/protobuf";
     if (raw === "grpc" || raw === "http/protobuf" || raw === "http/json") protocol = raw;
     else {
-      problems.push(`OTEL_EXPORTER_OTLP_PROTOCOL: unsupported protocol '${raw}', using http/protobuf`);
+      problems.push(`${variable}: unsupported protocol '${raw}', using http/protobuf`);
       protocol = "http/protobuf";
     }
   }
@@ -84,34 +96,32 @@ export function resolveOtlpExporterConfig(
     problems.push(`OTLP ${signal} endpoint '${redactUrlCredentials(url)}' is not ${protocol === "grpc" ? "a URL" : "an http(s) URL"}; nothing of this signal is exported`);
   }
 
-  const headers = {
-    ...parseKeyValueList(envString(env, "OTEL_EXPORTER_OTLP_HEADERS")),
-    ...parseKeyValueList(envString(env, `OTEL_EXPORTER_OTLP_${sig}_HEADERS`)),
-  };
+  const { headers, problems: headerProblems } = resolveOtlpHeaders(env, `OTEL_EXPORTER_OTLP_${sig}_HEADERS`, protocol);
+  problems.push(...headerProblems);
 
   let timeoutMs = DEFAULT_TIMEOUT_MS;
-  const rawTimeout = pick("TIMEOUT");
-  if (rawTimeout !== undefined) {
-    const n = Number(rawTimeout);
+  const timeout = read("TIMEOUT");
+  if (timeout.value !== undefined) {
+    const n = Number(timeout.value);
     // 0 is "no timeout" (SDK configuration spec); the SDK transports take the timer maximum.
     if (Number.isFinite(n) && n >= 0) timeoutMs = timerMs(n);
-    else problems.push(`OTEL_EXPORTER_OTLP_TIMEOUT: '${rawTimeout}' is not a non-negative number of milliseconds (0 is no timeout)`);
+    else problems.push(`${timeout.variable}: '${timeout.value}' is not a non-negative number of milliseconds (0 is no timeout)`);
   }
 
   let compression: "gzip" | "none" = "none";
-  const rawCompression = pick("COMPRESSION");
-  if (rawCompression === "gzip") compression = "gzip";
-  else if (rawCompression !== undefined && rawCompression !== "none") {
-    problems.push(`OTEL_EXPORTER_OTLP_COMPRESSION: unsupported '${rawCompression}', using none`);
+  const rawCompression = read("COMPRESSION");
+  if (rawCompression.value === "gzip") compression = "gzip";
+  else if (rawCompression.value !== undefined && rawCompression.value !== "none") {
+    problems.push(`${rawCompression.variable}: unsupported '${rawCompression.value}', using none`);
   }
 
   const readPem = (suffix: string): Buffer | undefined => {
-    const file = pick(suffix);
+    const { variable, value: file } = read(suffix);
     if (file === undefined) return undefined;
     try {
       return readFileSync(resolvePath(file));
     } catch (err) {
-      problems.push(`OTEL_EXPORTER_OTLP_${suffix}: cannot read '${file}' (${(err as Error).message})`);
+      problems.push(`${variable}: cannot read '${file}' (${(err as Error).message})`);
       return undefined;
     }
   };
@@ -121,6 +131,11 @@ export function resolveOtlpExporterConfig(
   if ((clientCertificate === undefined) !== (clientKey === undefined)) {
     problems.push("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY must be set together; mTLS disabled");
   }
+  const tlsProblem = unusableTlsFiles(
+    certificate === undefined ? undefined : { variable: read("CERTIFICATE").variable, pem: certificate },
+    clientCertificate === undefined || clientKey === undefined ? undefined : { certificate: clientCertificate, key: clientKey, variables: `${read("CLIENT_CERTIFICATE").variable} and ${read("CLIENT_KEY").variable}` },
+  );
+  if (tlsProblem !== undefined) problems.push(`${tlsProblem}; nothing of this signal is exported`);
 
   const insecure =
     envBool(env, `OTEL_EXPORTER_OTLP_${sig}_INSECURE`, false) ||
@@ -151,9 +166,36 @@ export function resolveOtlpExporterConfig(
     clientKey: clientCertificate === undefined ? undefined : clientKey,
     insecure,
     endpointSource,
+    unusable: tlsProblem,
     problems,
     key,
   };
+}
+
+/**
+ * Why the TLS files cannot be used, if they cannot: a CA that is not PEM, or a client
+ * certificate and key that do not parse or do not belong together. Exporting without them
+ * would trust or present something other than what was configured.
+ */
+function unusableTlsFiles(
+  ca: { variable: string; pem: Buffer } | undefined,
+  client: { certificate: Buffer; key: Buffer; variables: string } | undefined,
+): string | undefined {
+  if (ca !== undefined) {
+    try {
+      createSecureContext({ ca: ca.pem });
+    } catch (err) {
+      return `${ca.variable}: not a usable PEM certificate (${(err as Error).message})`;
+    }
+  }
+  if (client !== undefined) {
+    try {
+      createSecureContext({ cert: client.certificate, key: client.key });
+    } catch (err) {
+      return `${client.variables}: not a usable PEM certificate and matching key (${(err as Error).message})`;
+    }
+  }
+  return undefined;
 }
 
 /** Generic endpoint rule: always append `v1/<signal>` to the configured base path. */

@@ -2,14 +2,8 @@
 // retries, TLS, compression) with the serializer each signal chooses, and each export's
 // result carrying what a partial success rejected (partial-success.ts). Only the serializer
 // is ever ours; every setting comes from otlp-config.ts.
-import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from "@opentelemetry/otlp-exporter-base/node-http";
-import {
-  convertLegacyOtlpGrpcOptions,
-  createEmptyMetadata,
-  createInsecureCredentials,
-  createOtlpGrpcExportDelegate,
-  createSslCredentials,
-} from "@opentelemetry/otlp-grpc-exporter-base";
+import { createOtlpHttpExportDelegate, httpAgentFactoryFromOptions } from "@opentelemetry/otlp-exporter-base/node-http";
+import { createEmptyMetadata, createInsecureCredentials, createOtlpGrpcExportDelegate, createSslCredentials } from "@opentelemetry/otlp-grpc-exporter-base";
 import type { IExporterMetricsHelper, ISerializer } from "@opentelemetry/otlp-transformer";
 import type { BatchFormat, ExportResultLike, ItemExporter } from "./batch-queue.ts";
 import { type OtlpExporterConfig, isUsableEndpoint } from "./otlp-config.ts";
@@ -39,9 +33,17 @@ export function createOtlpExportDelegate<T>(config: OtlpExporterConfig, wire: Ot
   // The SDK throws on such a URL, with the URL (credentials and all) in the message. A typo
   // in an environment variable must not stop the gateway: every export fails instead, so
   // what is dropped is counted and reported like any other failed export.
-  if (!isUsableEndpoint(config.protocol, config.url)) return refusingDelegate();
+  if (!isUsableEndpoint(config.protocol, config.url)) return refusingDelegate("the OTLP endpoint is not a usable URL");
+  if (config.unusable !== undefined) return refusingDelegate(config.unusable);
   const rejections = notingRejections(wire);
-  const sdk = createSdkDelegate(config, rejections.wire);
+  let sdk: OtlpExportDelegate<T>;
+  try {
+    sdk = createSdkDelegate(config, rejections.wire);
+  } catch (error) {
+    // Settings otlp-config.ts did not foresee. The transport's message can quote a header
+    // value, so only the error's kind is shown.
+    return refusingDelegate(`the OTLP ${config.protocol} exporter could not be built from its settings (${(error as Error).name ?? "error"}; check its headers and TLS files)`);
+  }
   return {
     export: (items, done) =>
       sdk.export(items, (result) => {
@@ -52,13 +54,28 @@ export function createOtlpExportDelegate<T>(config: OtlpExporterConfig, wire: Ot
   };
 }
 
+/** The SDK's default number of exports in flight at once. */
+const SDK_CONCURRENCY_LIMIT = 30;
+
+/**
+ * The transport settings are given whole, not through the SDK's legacy option converters:
+ * those merge in what they read from `process.env` themselves (headers above all), which
+ * would put back a header otlp-headers.ts left out, and make grpc-js throw on it.
+ */
 function createSdkDelegate<T>(config: OtlpExporterConfig, wire: OtlpSignalWire<T>): OtlpExportDelegate<T> {
-  const compression = config.compression as never;
   if (config.protocol === "grpc") {
     const metadata = createEmptyMetadata();
     for (const [k, v] of Object.entries(config.headers)) metadata.set(k, v);
+    const credentials = grpcCredentials(config);
     return createOtlpGrpcExportDelegate(
-      convertLegacyOtlpGrpcOptions({ url: config.url, metadata, compression, timeoutMillis: config.timeoutMs, credentials: grpcCredentials(config) }, wire.signal),
+      {
+        url: grpcTarget(config.url),
+        metadata: () => metadata.clone(),
+        credentials: () => credentials,
+        compression: config.compression,
+        timeoutMillis: config.timeoutMs,
+        concurrencyLimit: SDK_CONCURRENCY_LIMIT,
+      },
       wire.protobuf,
       wire.grpcComponentType,
       wire.metricsHelper,
@@ -68,19 +85,29 @@ function createSdkDelegate<T>(config: OtlpExporterConfig, wire: OtlpSignalWire<T
     );
   }
   const json = config.protocol === "http/json";
-  const options = convertLegacyHttpOptions(
+  const headers = { ...config.headers, "Content-Type": json ? "application/json" : "application/x-protobuf" };
+  return createOtlpHttpExportDelegate(
     {
       url: config.url,
-      headers: { ...config.headers },
-      compression,
+      headers: () => Promise.resolve(headers),
+      agentFactory: httpAgentFactoryFromOptions({ keepAlive: true, ca: config.certificate, cert: config.clientCertificate, key: config.clientKey }),
+      compression: config.compression,
       timeoutMillis: config.timeoutMs,
-      httpAgentOptions: { keepAlive: true, ca: config.certificate, cert: config.clientCertificate, key: config.clientKey },
+      concurrencyLimit: SDK_CONCURRENCY_LIMIT,
     },
-    wire.signal,
-    wire.httpPath,
-    { "Content-Type": json ? "application/json" : "application/x-protobuf" },
+    json ? wire.json : wire.protobuf,
+    wire.httpComponentType,
+    wire.metricsHelper,
+    undefined,
   );
-  return createOtlpHttpExportDelegate(options, json ? wire.json : wire.protobuf, wire.httpComponentType, wire.metricsHelper, undefined);
+}
+
+/** The gRPC channel target: `host:port` as the SDK's transport takes it (no scheme means https), or a unix: URL whole. */
+function grpcTarget(endpoint: string): string {
+  const trimmed = endpoint.trim();
+  const url = /^\w{1,8}:\/\//.test(trimmed) ? trimmed : `https://${trimmed}`;
+  const target = new URL(url);
+  return target.protocol === "unix:" ? url : target.host;
 }
 
 /**
@@ -124,9 +151,9 @@ function grpcCredentials(config: OtlpExporterConfig): ReturnType<typeof createIn
   return createSslCredentials(config.certificate, config.clientKey, config.clientCertificate);
 }
 
-/** Fails every export: the endpoint cannot be used (it was reported when the config was read). */
-function refusingDelegate<T>(): OtlpExportDelegate<T> {
-  const error = new Error("the OTLP endpoint is not a usable URL");
+/** Fails every export: the settings cannot be used (reported when the config was read). */
+function refusingDelegate<T>(reason: string): OtlpExportDelegate<T> {
+  const error = new Error(reason);
   return {
     export(_items: T, done: (result: ExportResultLike) => void): void {
       done({ code: 1, error });

@@ -1,0 +1,125 @@
+// OTLP exporter settings from the environment that the transport cannot use: headers gRPC
+// or HTTP would refuse, and TLS files that are not usable PEM. Each is reported once at
+// start, by the variable actually read and never with a header's value, and the gateway
+// starts and proxies; what cannot be exported is counted as dropped.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { resolveOtlpExporterConfig } from "../../src/telemetry/export/otlp-config.ts";
+import { httpRequest, startGateway } from "../support/gateway-process.ts";
+import { startOtlpReceiver } from "../support/otlp-receiver.ts";
+import { createTestPki } from "../support/test-certs.ts";
+import { gatewayYaml, get, startUpstream } from "./harness.ts";
+import { startRig } from "./rig.ts";
+
+const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_METRICS_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" };
+
+test("headers a transport would refuse are left out with a warning naming the variable and the header, never the value", () => {
+  const env = {
+    OTEL_EXPORTER_OTLP_HEADERS: "api key=s3cret-a,x-token=caf%C3%A9,x-id-bin=AAEC,Authorization Bearer s3cret-b,x-ok=1,,",
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: "x-line=a%0Ab,x-ok=2",
+  };
+  const grpc = resolveOtlpExporterConfig({ ...env, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }, "traces", undefined);
+  assert.deepEqual(grpc.headers, { "x-ok": "2" });
+  assert.deepEqual(grpc.problems, [
+    "OTEL_EXPORTER_OTLP_HEADERS: item 4 not sent: not key=value with percent-encoding",
+    "OTEL_EXPORTER_OTLP_HEADERS: header 'api key' not sent: a gRPC metadata key holds only a-z, 0-9, '-', '_' and '.'",
+    "OTEL_EXPORTER_OTLP_HEADERS: header 'x-token' not sent: its value holds a character gRPC text metadata cannot carry (only printable ASCII)",
+    "OTEL_EXPORTER_OTLP_HEADERS: header 'x-id-bin' not sent: binary (-bin) gRPC metadata cannot be given as text",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS: header 'x-line' not sent: its value holds a character gRPC text metadata cannot carry (only printable ASCII)",
+  ]);
+  // HTTP carries Latin-1 values and -bin names; not spaces in names or line breaks in values.
+  const http = resolveOtlpExporterConfig(env, "traces", undefined);
+  assert.deepEqual(http.headers, { "x-token": "café", "x-id-bin": "AAEC", "x-ok": "2" });
+  assert.deepEqual(http.problems, [
+    "OTEL_EXPORTER_OTLP_HEADERS: item 4 not sent: not key=value with percent-encoding",
+    "OTEL_EXPORTER_OTLP_HEADERS: header 'api key' not sent: not a valid HTTP header name",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS: header 'x-line' not sent: its value holds a control character or one above U+00FF",
+  ]);
+  // A per-signal header the transport refuses does not fall back to the generic one of that name.
+  const shadowed = resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_HEADERS: "x-a=1", OTEL_EXPORTER_OTLP_TRACES_HEADERS: "x-a=%0A" }, "traces", undefined);
+  assert.deepEqual(shadowed.headers, {});
+  for (const p of [...grpc.problems, ...http.problems]) assert.ok(!/s3cret|caf|AAEC/.test(p), p);
+});
+
+test("warnings name the per-signal variable when that is the one read", () => {
+  const config = resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "grpcs", OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "5s", OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: "br" }, "traces", undefined);
+  assert.deepEqual(config.problems, [
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: unsupported protocol 'grpcs', using http/protobuf",
+    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '5s' is not a non-negative number of milliseconds (0 is no timeout)",
+    "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: unsupported 'br', using none",
+  ]);
+  assert.match(resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpcs" }, "traces", undefined).problems[0]!, /^OTEL_EXPORTER_OTLP_PROTOCOL: /);
+});
+
+test("gRPC with a header grpc-js refuses: the gateway starts, proxies, and exports with the headers it can send", async (t) => {
+  const { rx, gw } = await startRig(t, {
+    transport: "grpc",
+    env: (rx) => ({ ...FAST, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_HEADERS: "api key=s3cret,x-tenant=acme" }),
+  });
+  assert.equal((await get(gw.url(8080, "/api/x"))).status, 200);
+  await rx.waitForSpans((s) => s.length >= 1);
+  assert.equal(rx.requests.at(-1)!.headers["x-tenant"], "acme");
+  const warned = gw.warnings.map((w) => w.message).filter((m) => m.startsWith("OTEL_EXPORTER_OTLP_HEADERS"));
+  assert.ok(warned.some((m) => m.includes("header 'api key' not sent")), JSON.stringify(gw.warnings));
+  assert.ok(!JSON.stringify(gw.warnings).includes("s3cret"));
+});
+
+test("the gateway process reads the same variables the SDK would: a refused header stays out over gRPC and HTTP", async (t) => {
+  for (const transport of ["grpc", "http"] as const) {
+    await t.test(transport, async (t) => {
+      const rx = await startOtlpReceiver(transport);
+      t.after(() => rx.close());
+      const upstream = await startUpstream();
+      t.after(() => upstream.close());
+      // Here the variables are the process's own, where the SDK's option converters would read them again.
+      const gw = await startGateway({
+        config: gatewayYaml({ upstreamPort: upstream.port }),
+        env: {
+          ...FAST,
+          OTEL_EXPORTER_OTLP_PROTOCOL: transport === "grpc" ? "grpc" : "http/protobuf",
+          OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+          OTEL_EXPORTER_OTLP_HEADERS: "api key=s3cret,x-tenant=acme",
+        },
+      });
+      t.after(() => gw.stop());
+      assert.equal((await httpRequest(gw.url(8080, "/api/x"))).status, 200);
+      await rx.waitForSpans((s) => s.length >= 1);
+      const sent = rx.requests.at(-1)!.headers;
+      assert.equal(sent["x-tenant"], "acme");
+      assert.ok(!Object.keys(sent).some((k) => k.includes("api")), JSON.stringify(sent));
+      assert.match(gw.stderr(), /OTEL_EXPORTER_OTLP_HEADERS: header 'api key' not sent/);
+      assert.ok(!gw.stderr().includes("s3cret"));
+    });
+  }
+});
+
+test("a client key that is not PEM: reported once at start, the gateway proxies, every span is counted as dropped", async (t) => {
+  const pki = await createTestPki();
+  t.after(() => pki.remove());
+  const notPem = join(pki.dir, "not-a-key.pem");
+  await writeFile(notPem, "this is not a key\n");
+  for (const protocol of ["grpc", "http/protobuf"] as const) {
+    await t.test(protocol, async (t) => {
+      const { rx, gw } = await startRig(t, {
+        transport: protocol === "grpc" ? "grpc" : "http",
+        env: (rx) => ({
+          ...FAST,
+          OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+          OTEL_EXPORTER_OTLP_ENDPOINT: rx.url.replace("http://", "https://"),
+          OTEL_EXPORTER_OTLP_CERTIFICATE: pki.files.ca,
+          OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: pki.files.clientCert,
+          OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: notPem,
+        }),
+      });
+      const startWarnings = gw.warnings.map((w) => w.message).filter((m) => m.includes("not a usable PEM"));
+      assert.equal(startWarnings.length, 1, JSON.stringify(gw.warnings));
+      assert.match(startWarnings[0]!, /^OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: not a usable PEM certificate and matching key \(.+\); nothing of this signal is exported$/);
+      assert.equal((await get(gw.url(8080, "/api/x"))).status, 200);
+      await gw.telemetry.flush(2000);
+      assert.equal(gw.telemetry.drops.get("traces", "export_failed"), 2, "the SERVER and CLIENT spans");
+      assert.equal(rx.spans.length, 0);
+    });
+  }
+});
