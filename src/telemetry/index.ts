@@ -22,6 +22,7 @@ import { createPropagation, parsePropagators } from "./trace/propagation.ts";
 import { RequestTracer, type PlanTracing } from "./trace/request-tracer.ts";
 import { compileListenerTracing, compileRuleTracing, gatewayKey, type GatewayTracing, type RuleTracing, type TracingDefaults } from "./trace/rule-tracing.ts";
 import { samplerFromEnv } from "./trace/sampler.ts";
+import { envValueProblems } from "./env-check.ts";
 import type { MetricsEndpoint } from "../admin/metrics-endpoint.ts";
 import { LogsSignal } from "./logs/index.ts";
 import { stdoutWriter } from "./logs/stdout-writer.ts";
@@ -107,6 +108,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   };
   const resourceProblem = parseResourceAttributes(envString(env, "OTEL_RESOURCE_ATTRIBUTES")).problem;
   if (resourceProblem !== undefined) warn(resourceProblem, {});
+  for (const p of envValueProblems(env)) warn(p, {});
   const propagators = parsePropagators(envList(env, "OTEL_PROPAGATORS"));
   report(propagators.problems);
   const sampler = samplerFromEnv(envString(env, "OTEL_TRACES_SAMPLER"), envString(env, "OTEL_TRACES_SAMPLER_ARG"));

@@ -4,7 +4,7 @@
 // its log pipelines from the same pieces (resolveOtlpExporterConfig, BatchQueue, drops).
 import type { ExporterTargetModel } from "../../config/model.ts";
 import type { Env } from "../env.ts";
-import { envNumber, envTimeoutMs } from "../env.ts";
+import { envNumber, envTimeoutMs, NO_TIMEOUT_MS } from "../env.ts";
 import { raceTimeout } from "./race-timeout.ts";
 import { BatchQueue, type ItemExporter } from "./batch-queue.ts";
 import type { TelemetryDrops, TelemetrySignal } from "./drops.ts";
@@ -24,7 +24,8 @@ export function batchSettingsFromEnv(env: Env, prefix: "OTEL_BSP" | "OTEL_BLRP")
   return {
     maxQueueSize,
     maxExportBatchSize: Math.max(1, Math.min(maxQueueSize, envNumber(env, `${prefix}_MAX_EXPORT_BATCH_SIZE`, 512))),
-    scheduledDelayMs: envNumber(env, `${prefix}_SCHEDULE_DELAY`, prefix === "OTEL_BSP" ? 5000 : 1000),
+    // Above the timer maximum Node would fire after 1 ms instead.
+    scheduledDelayMs: Math.min(envNumber(env, `${prefix}_SCHEDULE_DELAY`, prefix === "OTEL_BSP" ? 5000 : 1000), NO_TIMEOUT_MS),
     exportTimeoutMs: envTimeoutMs(env, `${prefix}_EXPORT_TIMEOUT`, 30000),
   };
 }

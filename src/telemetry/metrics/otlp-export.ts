@@ -80,7 +80,11 @@ export class PeriodicReader {
   constructor(exporter: MetricExporter, options: PeriodicReaderOptions) {
     this.#exporter = exporter;
     this.#o = options;
-    this.#timer = setInterval(() => void this.collectAndExport(), options.intervalMs);
+    // A tick that finds the previous collection still exporting (a slow collector) is
+    // skipped: the next one carries what it would have, and exports never pile up.
+    this.#timer = setInterval(() => {
+      if (this.#inFlight === undefined) void this.collectAndExport();
+    }, options.intervalMs);
     this.#timer.unref();
   }
 

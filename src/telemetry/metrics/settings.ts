@@ -1,7 +1,9 @@
 // Metric settings from the OTel SDK environment: which exporters, how often, which
 // temporality and histogram aggregation the OTLP exporter asks for, which exemplars are
 // kept, and the per-metric cardinality limit. Read once at start.
-import { envList, envNumber, envString, envTimeoutMs, type Env } from "../env.ts";
+import { envList, envNumber, envString, envTimeoutMs, NO_TIMEOUT_MS, type Env } from "../env.ts";
+
+const DEFAULT_INTERVAL_MS = 60_000;
 
 export type Temporality = "cumulative" | "delta" | "lowmemory";
 export type HistogramAggregation = "explicit" | "exponential";
@@ -59,11 +61,20 @@ export function metricSettingsFromEnv(env: Env): MetricSettings {
   if (rawFilter === "always_on" || rawFilter === "always_off" || rawFilter === "trace_based") exemplarFilter = rawFilter;
   else problems.push(`OTEL_METRICS_EXEMPLAR_FILTER: '${rawFilter}' is not trace_based, always_on or always_off; using trace_based`);
 
+  // An interval must be positive (the JS and Java SDKs refuse 0); a timer takes at most NO_TIMEOUT_MS.
+  let intervalMs = DEFAULT_INTERVAL_MS;
+  const rawInterval = envString(env, "OTEL_METRIC_EXPORT_INTERVAL");
+  if (rawInterval !== undefined) {
+    const n = Number(rawInterval);
+    if (Number.isFinite(n) && n > 0) intervalMs = Math.min(Math.max(1, n), NO_TIMEOUT_MS);
+    else problems.push(`OTEL_METRIC_EXPORT_INTERVAL: '${rawInterval}' is not a positive number of milliseconds; using ${DEFAULT_INTERVAL_MS}`);
+  }
+
   return {
     otlp,
     prometheus,
     console,
-    intervalMs: Math.max(1, envNumber(env, "OTEL_METRIC_EXPORT_INTERVAL", 60_000)),
+    intervalMs,
     timeoutMs: envTimeoutMs(env, "OTEL_METRIC_EXPORT_TIMEOUT", 30_000),
     temporality,
     histogramAggregation,
