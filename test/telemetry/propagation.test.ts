@@ -38,6 +38,11 @@ test("tracestate is kept byte for byte when valid, dropped when invalid or over 
   assert.equal(validTraceState("tenant@vendor=x"), "tenant@vendor=x");
   assert.equal(validTraceState("a=1,,b=2"), "a=1,,b=2", "empty members are allowed");
   assert.equal(validTraceState("A=1"), undefined, "upper-case key");
+  // Level 2 keys: any of a-z 0-9 _ - * / @ after a lower-case letter or digit, up to 256 characters.
+  for (const key of ["foo@", "foo@@bar", "1vendor", `t@${"v".repeat(15)}`, `${"t".repeat(242)}@v`, "a".repeat(256)]) {
+    assert.equal(validTraceState(`${key}=1,congo=abc`), `${key}=1,congo=abc`, key);
+  }
+  for (const key of ["a".repeat(257), "@foo", "_a", "a.b", "a b"]) assert.equal(validTraceState(`${key}=1,congo=abc`), undefined, key);
   assert.equal(validTraceState("a=1,a=2"), undefined, "duplicate key");
   assert.equal(validTraceState("a"), undefined, "no value");
   assert.equal(validTraceState("a=x=y=,"), undefined, "'=' not allowed in value");

@@ -153,7 +153,8 @@ export function parseTraceparent(header: string, tracestate: string | string[] |
 }
 
 const TS_MAX_MEMBERS = 32;
-const TS_KEY = /^(?:[a-z][_0-9a-z\-*/]{0,255}|[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13})$/;
+/** Level 2 keys: a lower-case letter or digit, then up to 255 of `a-z 0-9 _ - * / @` (Level 1's `tenant@system` split is gone). */
+const TS_KEY = /^[a-z0-9][_0-9a-z\-*/@]{0,255}$/;
 const TS_VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
 
 /**
