@@ -17,6 +17,7 @@ const OPERATORS = [
   "%REQ(X-ABSENT)%",
   "%RESP(X-UP)%",
   "%RESP(X-NONE)%",
+  "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%",
   "%RESPONSE_CODE%",
   "%RESPONSE_FLAGS%",
   "%DURATION%",
@@ -88,7 +89,8 @@ test("Envoy operators render exactly what happened for a known request", async (
     onArrival?.();
     req.resume();
     // Answer only once the whole body arrived, so the request ends before the response starts.
-    req.on("end", () => res.writeHead(req.method === "POST" ? 201 : 200, { "x-up": "up-value", "content-type": "text/plain" }).end("created!!"));
+    // An upstream behind its own Envoy sends x-envoy-upstream-service-time too; the gateway's own measure is logged.
+    req.on("end", () => res.writeHead(req.method === "POST" ? 201 : 200, { "x-up": "up-value", "x-envoy-upstream-service-time": "987654", "content-type": "text/plain" }).end("created!!"));
   });
   await new Promise<void>((r) => upstreamServer.listen(0, "127.0.0.1", r));
   const upstream = { port: (upstreamServer.address() as AddressInfo).port, close: () => new Promise<void>((r) => { upstreamServer.closeAllConnections(); upstreamServer.close(() => r()); }) };
@@ -162,6 +164,11 @@ test("Envoy operators render exactly what happened for a known request", async (
   const attemptStartMs = Math.round(Number(client.startTimeUnixNano - server.startTimeUnixNano) / 1e6);
   assert.ok(requestMs >= attemptStartMs - 1, `the body ended (${requestMs} ms) after the upstream attempt began (${attemptStartMs} ms)`);
   assert.ok(responseMs >= attemptStartMs - 1, `the response started (${responseMs} ms) after the upstream attempt began (${attemptStartMs} ms)`);
+  // Upstream service time: from the attempt's start to its response head, inside the time to the first byte.
+  for (const i of [0, 1, 2]) {
+    const serviceMs = wholeMs(v(i, "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%"), `request ${i} upstream service time`);
+    assert.ok(serviceMs <= wholeMs(v(i, "%RESPONSE_DURATION%"), "%RESPONSE_DURATION%"), `request ${i}: service time ${serviceMs} ms within the time to first byte`);
+  }
 
   // Bodyless requests: received whole at arrival; the others still ordered and whole numbers.
   assert.equal(v(1, "%REQUEST_DURATION%"), "0");
@@ -184,7 +191,7 @@ test("Envoy operators render exactly what happened for a known request", async (
 });
 
 test("a request answered without reading its body renders REQUEST_DURATION and the upstream fields as '-'", async (t) => {
-  const body = `      body: "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQUEST_DURATION% %UPSTREAM_HOST% %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %ROUTE_NAME%"\n`;
+  const body = `      body: "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQUEST_DURATION% %UPSTREAM_HOST% %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %ROUTE_NAME% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%"\n`;
   const { rx, gw } = await startRig(t, {
     transport: "grpc",
     yaml: (upstreamPort, rx) => gatewayYaml({ upstreamPort, extra: otelAccessLogPolicyYaml("operators", rx.port, body) }),
@@ -203,5 +210,5 @@ test("a request answered without reading its body renders REQUEST_DURATION and t
   });
   assert.equal(sent, 404);
   const [log] = await rx.waitForLogs((l) => l.length >= 1);
-  assert.equal(log!.body, "404 NR - - - - -");
+  assert.equal(log!.body, "404 NR - - - - - -");
 });

@@ -60,6 +60,6 @@ test("seed 003 logging-policy verbatim: every request is one OTLP LogRecord at o
   assert.equal(logs[2]!.attributes["url.query"], "id=7");
   // No body in the seed: Envoy's default format. X-Forwarded-For is the one the gateway
   // forwarded (the client's address), as Envoy's %REQ()% reads its rewritten headers.
-  assert.match(String(logs[2]!.body), /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] "GET \/api\/items\?id=7 HTTP\/1\.1" 200 - 0 11 \d+ "127\.0\.0\.1" "seed-003" "-" "127\.0\.0\.1:\d+" "127\.0\.0\.1:\d+"$/);
+  assert.match(String(logs[2]!.body), /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] "GET \/api\/items\?id=7 HTTP\/1\.1" 200 - 0 11 \d+ \d+ "127\.0\.0\.1" "seed-003" "-" "127\.0\.0\.1:\d+" "127\.0\.0\.1:\d+"$/);
   assert.equal(logs[0]!.resource.attributes["service.name"], "http-gateway.kgateway");
 });

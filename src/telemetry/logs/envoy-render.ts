@@ -18,6 +18,7 @@ export interface HeaderIndex {
 }
 
 const HOST = hostname();
+const UPSTREAM_SERVICE_TIME = "x-envoy-upstream-service-time";
 
 export function withPort(address: string, port: number): string {
   if (address === "") return "-";
@@ -207,6 +208,8 @@ export function compileTemplateParts(parts: readonly EnvoyFormatPart[], index: H
         // Trailers are not proxied separately; a trailer reads as absent.
         if (p.kind === "responseTrailer") return () => "-";
         const read = (h: string): ((f: RequestFacts) => string | undefined) => {
+          // Envoy's router sets this header from its own measure, whatever the upstream sent.
+          if (h === UPSTREAM_SERVICE_TIME) return (f) => (f.upstreamServiceTimeMs < 0 ? undefined : String(Math.round(f.upstreamServiceTimeMs)));
           const i = index.response(h);
           if (SENSITIVE_HEADERS.includes(h) && !allowSensitive.has(h)) return (f) => (f.responseHeaders[i] === undefined ? undefined : REDACTED);
           return (f) => f.responseHeaders[i];
@@ -231,4 +234,4 @@ export function joinRenders(renders: readonly Render[]): Render {
 
 /** Envoy's default access-log format, used as the body when a log configures none. */
 export const DEFAULT_BODY_TEMPLATE =
-  '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"';
+  '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"';
