@@ -7,6 +7,7 @@ import type { ExchangeFacts } from "./exchange.ts";
 import { stripForwardedUserinfo, withoutUserinfo } from "./forwarded-userinfo.ts";
 import { type ForwardedPair, forwardedParam, parseForwarded } from "./forwarded-header.ts";
 import { alternateReading, normalizePath, pathNeedsWork } from "../router/path-normalize.ts";
+import { ensureRequestId } from "./request-id.ts";
 
 /** Mutable twin of ExchangeFacts; the Exchange constructor copies it, so one instance serves every request. */
 export type MutableFacts = { -readonly [K in keyof ExchangeFacts]: ExchangeFacts[K] };
@@ -117,6 +118,7 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   let forwardedPort = 0;
   // On every listener: one that does not trust them still lets CEL and header capture read them.
   stripForwardedUserinfo(headers);
+  ensureRequestId(headers);
   if (settings.trustForwardedHeaders) {
     const xfh = firstListValue(headers["x-forwarded-host"]);
     const xfp = firstListValue(headers["x-forwarded-proto"]);

@@ -59,7 +59,10 @@ test("seed 003 logging-policy verbatim: every request is one OTLP LogRecord at o
   assert.deepEqual(logs.map((l) => `${l.attributes["url.path"]} ${l.attributes["http.response.status_code"]} ${l.severityText}`), ["/ 200 INFO", "/status/404 404 WARN", "/api/items 200 INFO"]);
   assert.equal(logs[2]!.attributes["url.query"], "id=7");
   // No body in the seed: Envoy's default format. X-Forwarded-For is the one the gateway
-  // forwarded (the client's address), as Envoy's %REQ()% reads its rewritten headers.
-  assert.match(String(logs[2]!.body), /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] "GET \/api\/items\?id=7 HTTP\/1\.1" 200 - 0 11 \d+ \d+ "127\.0\.0\.1" "seed-003" "-" "127\.0\.0\.1:\d+" "127\.0\.0\.1:\d+"$/);
+  // forwarded (the client's address), as Envoy's %REQ()% reads its rewritten headers; so is
+  // X-Request-Id, which the gateway generated as Envoy would (the client sent none).
+  const requestId = String(upstream.seen[2]!["x-request-id"]);
+  assert.match(requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.match(String(logs[2]!.body), new RegExp(`^\\[\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\\] "GET /api/items\\?id=7 HTTP/1\\.1" 200 - 0 11 \\d+ \\d+ "127\\.0\\.0\\.1" "seed-003" "${requestId}" "127\\.0\\.0\\.1:\\d+" "127\\.0\\.0\\.1:\\d+"$`));
   assert.equal(logs[0]!.resource.attributes["service.name"], "http-gateway.kgateway");
 });

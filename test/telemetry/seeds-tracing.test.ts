@@ -64,13 +64,20 @@ test("seed 001 'Enable tracing': 100/100/100 exports a SERVER and a CLIENT span 
 
 test("seed 001 custom span attributes: literal and request header", async (t) => {
   const policy = snippetWith(S1, "kind: ListenerPolicy", "attributes:");
-  const { rx, gw } = await rig(t, {}, (rx) => [policy, collectorBackend("otel-collector", "kgateway-system", rx.port)]);
+  const { rx, gw, upstream } = await rig(t, {}, (rx) => [policy, collectorBackend("otel-collector", "kgateway-system", rx.port)]);
   await send(gw, 1, { "x-request-id": "req-42" });
   const spans = await rx.waitForSpans((s) => s.length >= 2);
   for (const s of spans) {
     assert.equal(s.attributes["environment"], "production", s.name);
     assert.equal(s.attributes["request-id"], "req-42", s.name);
   }
+  assert.equal(upstream.seen[0]!["x-request-id"], "req-42", "a client's id is kept");
+  // The seed's own curl sends none: as under kgateway (Envoy's generate_request_id), the gateway makes one.
+  await send(gw, 1);
+  const generated = await rx.waitForSpans((s) => s.length >= 4);
+  const id = upstream.seen[1]!["x-request-id"];
+  assert.match(String(id), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "a random UUID");
+  for (const s of generated.slice(2)) assert.equal(s.attributes["request-id"], id, `${s.name} carries the id the upstream saw`);
 });
 
 test("seed 001 per-route TrafficPolicy: 50% random capped at 50% overall, route attributes merged with the listener's", async (t) => {
