@@ -10,6 +10,7 @@ import type { CompiledBackend } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { answerTaken, cutForStall, cutStalledConnection } from "./answer-stall.ts";
+import { cutForShutdown } from "./shutdown-cut.ts";
 import { warnContainedBug } from "./contained-bug.ts";
 import { endAndLinger } from "./linger.ts";
 import { ErrorType, Flag, addFlag, sendError } from "./errors.ts";
@@ -524,7 +525,7 @@ export class ProxyCall implements StallSubject {
     const handler = this.handler;
     if (handler !== undefined && !handler.done) {
       // Pipelined on a connection cut for taking nothing: the attempt ends with that stall.
-      this.settleAttempt(handler, cutForStall(this.clientSocket) ? ErrorType.clientStalled : ErrorType.clientAborted);
+      this.settleAttempt(handler, cutForStall(this.clientSocket) ? ErrorType.clientStalled : cutForShutdown(this.clientSocket) ? ErrorType.gatewayShutdown : ErrorType.clientAborted);
       handler.cancel(clientGone);
     }
   }

@@ -38,6 +38,8 @@ export const ErrorType = {
    * says whose, so backend timeout panels do not count slow clients.
    */
   clientStalled: "client_stalled",
+  /** The gateway cut the request's connection because its drain ran out of time. */
+  gatewayShutdown: "gateway_shutdown",
 } as const;
 
 export function addFlag(exchange: Exchange, flag: string): void {

@@ -10,6 +10,7 @@ import { type CallContext, type CallResponse, ProxyCall } from "./call.ts";
 import { clearAnswerStall, endedByStalledConnection, watchAnswerStall } from "./answer-stall.ts";
 import { handleClientError } from "./client-errors.ts";
 import { kCall, kCutByProxy, kExchange } from "./marks.ts";
+import { cutForShutdown } from "./shutdown-cut.ts";
 import { ErrorType, Flag, addFlag, errorBody, sendError, writeJson } from "./errors.ts";
 import { Exchange } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, readRequestFacts } from "./facts.ts";
@@ -82,9 +83,12 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     }
     exchange.endPerfMs = performance.now();
     if (!res.writableFinished && !cut && !endedByStalledConnection(exchange)) {
-      exchange.clientAborted = true;
-      addFlag(exchange, Flag.downstreamConnectionTermination);
-      exchange.errorType ??= ErrorType.clientAborted;
+      if (cutForShutdown(exchange.req.socket)) exchange.errorType ??= ErrorType.gatewayShutdown;
+      else {
+        exchange.clientAborted = true;
+        addFlag(exchange, Flag.downstreamConnectionTermination);
+        exchange.errorType ??= ErrorType.clientAborted;
+      }
     }
     telemetry.requestEnd(exchange);
   }

@@ -23,6 +23,7 @@ import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamL
 import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { StallWatch, type StallSubject, bytesMovedBy, bytesTakenBy } from "./stall-watch.ts";
+import { cutForShutdown } from "./shutdown-cut.ts";
 import { chooseBackend, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
 const kTunnel = Symbol("tollgate.tunnel");
@@ -463,10 +464,15 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
       this.upstream.destroy();
       this.settleAttempt(undefined);
     } else if (this.attempt !== undefined && !this.attemptDone) {
-      this.settleAttempt(ErrorType.clientAborted);
-      exchange.clientAborted = true;
-      addFlag(exchange, Flag.downstreamConnectionTermination);
-      exchange.errorType ??= ErrorType.clientAborted;
+      if (cutForShutdown(this.client)) {
+        this.settleAttempt(ErrorType.gatewayShutdown);
+        exchange.errorType ??= ErrorType.gatewayShutdown;
+      } else {
+        this.settleAttempt(ErrorType.clientAborted);
+        exchange.clientAborted = true;
+        addFlag(exchange, Flag.downstreamConnectionTermination);
+        exchange.errorType ??= ErrorType.clientAborted;
+      }
       this.controller?.abort(clientGone);
     }
     exchange.endPerfMs = performance.now();

@@ -4,6 +4,7 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
+import { markCutForShutdown } from "../proxy/shutdown-cut.ts";
 import type { ListenerHandlers } from "./engine.ts";
 
 export class BoundListener {
@@ -118,8 +119,10 @@ export class BoundListener {
     });
   }
 
-  /** Last step: whatever is still open is cut. */
+  /** Last step: whatever is still open is cut, marked so its telemetry does not blame the client. */
   forceClose(): void {
+    for (const res of this.#inFlight) markCutForShutdown(res.req.socket);
+    for (const socket of this.#upgraded) markCutForShutdown(socket);
     this.#server?.closeAllConnections();
     for (const socket of this.#upgraded) socket.destroy();
   }

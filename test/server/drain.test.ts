@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { Agent, request } from "node:http";
 import { afterEach, describe, it } from "node:test";
 import { httpRequest, startGateway, type GatewayProcess } from "../support/gateway-process.ts";
+import { startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { gatewayConfig, startUpstream, type Upstream } from "./fixtures.ts";
 
 /** A keep-alive HTTP/1.1 connection that has finished one request and now sits idle. */
@@ -152,5 +153,37 @@ describe("drain", () => {
     assert.equal(cut["level"], "warn");
     assert.deepEqual(await gw.waitForExit(), { code: 0, signal: null });
     assert.deepEqual(await stuck, { outcome: "error", code: "ECONNRESET" });
+  });
+
+  it("a request cut at the drain timeout is reported as the gateway's shutdown, not as a client abort", { timeout: 60_000 }, async (t) => {
+    const rx = await startOtlpReceiver("http");
+    t.after(() => rx.close());
+    upstream = await startUpstream("one");
+    gw = await startGateway({
+      config: gatewayConfig([{ name: "app", path: "/app", upstreamPort: upstream.port }]),
+      env: {
+        TOLLGATE_DRAIN_GRACE_MS: "50",
+        TOLLGATE_DRAIN_TIMEOUT_MS: "200",
+        OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+        OTEL_LOGS_EXPORTER: "otlp",
+        OTEL_METRICS_EXPORTER: "none",
+      },
+    });
+    upstream.hold();
+    const stuck = httpRequest(gw.url(8080, "/app/stuck")).catch((error: NodeJS.ErrnoException) => error.code);
+    await upstream.heldCount(1);
+    gw.signal("SIGTERM");
+    assert.deepEqual(await gw.waitForExit(), { code: 0, signal: null });
+    assert.equal(await stuck, "ECONNRESET");
+    // The final flush exported them before the exit.
+    const server = rx.spans.find((s) => s.kind === 2 && s.attributes["url.path"] === "/app/stuck");
+    const client = rx.spans.find((s) => s.kind === 3 && s.parentSpanId === server?.spanId);
+    assert.ok(server && client, JSON.stringify(rx.spans.map((s) => [s.kind, s.name])));
+    assert.equal(server.attributes["error.type"], "gateway_shutdown");
+    assert.equal(client.attributes["error.type"], "gateway_shutdown");
+    const log = rx.logs.find((l) => l.attributes["url.path"] === "/app/stuck");
+    assert.ok(log, "the access log record was exported");
+    assert.equal(log.attributes["error.type"], "gateway_shutdown");
+    assert.equal(log.attributes["tollgate.response.flags"], undefined, "no DC: the client did not disconnect");
   });
 });
