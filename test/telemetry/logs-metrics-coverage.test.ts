@@ -200,3 +200,35 @@ test("TelemetryPolicy metrics: mode On exports request metrics with Metadata ove
   const requestMetrics = off.filter((m) => m.name.startsWith("http."));
   assert.deepEqual(requestMetrics.map((m) => m.name), [], "no request metric for a gateway whose policy turns metrics off");
 });
+
+test("http.server.active_requests overrides: request Header and Literal attributes key the series; a response header or the backend is refused with a warning", async (t) => {
+  const policy = `apiVersion: gateway.networking.x-k8s.io/v1alpha1
+kind: TelemetryPolicy
+metadata: {name: active, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  metrics:
+    overrides:
+    - name: http.server.active_requests
+      attributes:
+      - {name: tenant, type: Header, headerName: X-Tenant}
+      - {name: tier, type: Literal, literalValue: edge}
+      - {name: chosen_backend, type: Metadata, metadataKey: backend}
+`;
+  const rx = await startOtlpReceiver("http");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: policy }), { ...FAST, OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
+  t.after(() => gw.close());
+  for (const tenant of ["acme", "acme", "globex"]) assert.equal((await get(gw.url(8080, "/api/x"), { "x-tenant": tenant })).status, 200);
+  await gw.telemetry.flush(5000);
+  const active = points(rx.metrics.find((m) => m.name === "http.server.active_requests"));
+  const byTenant = active.map((p) => pointAttrs(p)).map((a) => [a["tenant"], a["tier"], a["chosen_backend"]]);
+  assert.deepEqual(byTenant.sort(), [["acme", "edge", undefined], ["globex", "edge", undefined]]);
+  // Every request went down on the series it went up on.
+  for (const p of active) assert.equal(Number(p["asInt"] ?? 0), 0, JSON.stringify(pointAttrs(p)));
+  const warned = gw.warnings.map((w) => w.message).filter((m) => m.includes("not applied to http.server.active_requests"));
+  assert.equal(warned.length, 1, JSON.stringify(gw.warnings));
+  assert.match(warned[0]!, /attribute "chosen_backend"/);
+});

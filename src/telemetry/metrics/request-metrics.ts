@@ -117,7 +117,16 @@ function compileRule(scope: RuleScope, ctx: MetricsCompileContext, warned: Set<s
     for (const a of o.attributes) {
       const source = compileSource(a, scope, ctx.env);
       if (source.kind === "static") statics.push([a.name, source.value]);
-      else if (source.kind !== "absent") {
+      else if (source.kind === "absent") continue;
+      else if (target === ACTIVE_REQUESTS.name && source.kind !== "requestHeader") {
+        // An up-down counter moves one series up at the start and the same one down at the
+        // end: a value first known later (a response header, the backend picked) cannot key it.
+        const w = `metrics override "${o.name}": attribute "${a.name}" is not applied to http.server.active_requests, whose series is chosen when the request starts (only Literal, request Header and route Metadata values are known then)`;
+        if (!warned.has(w)) {
+          warned.add(w);
+          ctx.warn(w);
+        }
+      } else {
         dynamic.push({ name: a.name, source });
         anyDynamic = true;
       }
@@ -297,22 +306,27 @@ export class RequestMetrics {
     return { value: seconds, timeMs: ex.startTimeMs + seconds * 1000, traceId: s.traceId, spanId: s.spanId };
   }
 
+  /** Read at the start and again at the end: request headers, the only per-request source here, are the same both times. */
   #activeSeries(rm: RuleMetrics, ex: Exchange): Series {
+    const o = rm.attrs.get(ACTIVE_REQUESTS.name);
+    const perRequest = o !== undefined && o.dynamic.length > 0;
     const last = rm.last;
-    if (last.active !== undefined && last.activeMethod === ex.method && last.activeScheme === ex.scheme) return last.active;
+    if (!perRequest && last.active !== undefined && last.activeMethod === ex.method && last.activeScheme === ex.scheme) return last.active;
     const method = this.#methods.normalize(ex.method);
-    const key = method + "\u0001" + ex.scheme;
+    let key = method + "\u0001" + ex.scheme;
+    if (perRequest) for (const d of o.dynamic) key += "\u0002" + (dynamicValue(d.source, ex) ?? "");
     let s = rm.active.get(key);
     if (s === undefined) {
       const a: Attributes = { "http.request.method": method, "url.scheme": ex.scheme, "tollgate.gateway.name": rm.gatewayName };
-      const o = rm.attrs.get(ACTIVE_REQUESTS.name);
-      if (o !== undefined) for (const [k, v] of o.statics) a[k] = v;
+      addOverrides(a, o, ex);
       s = rm.set.instrument(ACTIVE_REQUESTS).seriesFor(a, ex.startTimeMs);
       if (rm.active.size < this.#limit) rm.active.set(key, s);
     }
-    last.activeMethod = ex.method;
-    last.activeScheme = ex.scheme;
-    last.active = s;
+    if (!perRequest) {
+      last.activeMethod = ex.method;
+      last.activeScheme = ex.scheme;
+      last.active = s;
+    }
     return s;
   }
 
