@@ -73,6 +73,7 @@ export interface TelemetryRegistry {
 const HTTP = `HTTP semconv ${SEMCONV_VERSION}`;
 const RES = `resource semconv ${SEMCONV_VERSION}`;
 const T: readonly Signal[] = ["traces"];
+const TL: readonly Signal[] = ["traces", "logs"];
 const TLM: readonly Signal[] = ["traces", "logs", "metrics"];
 
 const resourceAttributes: AttributeEntry[] = [
@@ -105,7 +106,7 @@ const resourceAttributes: AttributeEntry[] = [
 
 const attributes: AttributeEntry[] = [
   { key: "http.request.method", type: "string", brief: "Known method, or `_OTHER` (list overridable with OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS).", requirement: "required", stability: "stable", semconv: HTTP, signals: TLM, examples: ["GET", "_OTHER"] },
-  { key: "http.request.method_original", type: "string", brief: "The method as received, when it differs from http.request.method.", requirement: "conditionally_required", condition: "method is not the canonical known form", stability: "stable", semconv: HTTP, signals: T },
+  { key: "http.request.method_original", type: "string", brief: "The method as received, when it differs from http.request.method.", requirement: "conditionally_required", condition: "method is not the canonical known form", stability: "stable", semconv: HTTP, signals: TL },
   { key: "http.route", type: "string", brief: "The matched rule's low-cardinality template (see docs/tracing.md).", requirement: "conditionally_required", condition: "a rule matched", stability: "stable", semconv: HTTP, signals: TLM, examples: ["/api/*", "/users/{id}"] },
   { key: "http.response.status_code", type: "int", brief: "Status sent to the client (server) or received from the upstream (client).", requirement: "conditionally_required", condition: "a response was sent or received", stability: "stable", semconv: HTTP, signals: TLM },
   { key: "http.request.resend_count", type: "int", brief: "Attempt index when the upstream request is a retry.", requirement: "recommended", condition: "retry", stability: "stable", semconv: HTTP, signals: T },

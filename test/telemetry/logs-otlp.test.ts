@@ -173,3 +173,21 @@ test("seed 002 TelemetryPolicy (accessLogs mode Off) loads unchanged and emits n
   );
   assert.equal(gwOn.telemetry.exportedLogRecords(), 1);
 });
+
+test("an unknown method: the record has http.request.method _OTHER and the method as received, as the SERVER span does", async (t) => {
+  const { rx, gw } = await startRig(t, {
+    transport: "http",
+    env: (rx) => ({ OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_LOGS_EXPORTER: "otlp", OTEL_METRICS_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS: "GET,POST,PURGE" }),
+  });
+  await get(gw.url(8080, "/api/x"), {}, "PUT");
+  await get(gw.url(8080, "/api/x"), {}, "PURGE");
+  const logs = await rx.waitForLogs((l) => l.length >= 2);
+  const spans = await rx.waitForSpans((s) => s.filter((x) => x.kind === 2).length >= 2);
+  const put = logs.find((l) => l.attributes["http.request.method_original"] === "PUT");
+  assert.ok(put, JSON.stringify(logs.map((l) => l.attributes)));
+  assert.equal(put.attributes["http.request.method"], "_OTHER");
+  const server = spans.find((s) => s.spanId === put.spanId)!;
+  assert.equal(server.attributes["http.request.method_original"], "PUT");
+  const purge = logs.find((l) => l.attributes["http.request.method"] === "PURGE")!;
+  assert.equal(purge.attributes["http.request.method_original"], undefined, "a known method needs no original");
+});

@@ -228,6 +228,8 @@ export function standardField(name: string, gateway: GatewayModel): FieldValue {
 /** The semconv attributes every access LogRecord carries (same keys as the SERVER span). */
 export function writeSemconvAttributes(sink: AttributeSink, f: RequestFacts, gatewayName: string, normalizedMethod: string): void {
   sink.put("http.request.method", normalizedMethod);
+  // As on the SERVER span: the method as received when it is not one of the known ones.
+  if (normalizedMethod !== f.method) sink.put("http.request.method_original", f.method);
   if (f.rule !== undefined) sink.put("http.route", f.rule.httpRoute);
   sink.put("url.path", f.path);
   if (f.query !== "") sink.put("url.query", redactQuery(f.query));

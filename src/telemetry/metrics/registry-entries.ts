@@ -52,7 +52,7 @@ export const LOG_RECORD_ENTRIES: LogRecordEntry[] = [
     semconv: `HTTP semconv ${SEMCONV_VERSION} attribute keys`,
     stability: "stable",
     attributes: [
-      "http.request.method", "http.route", "url.path", "url.query", "url.scheme", "server.address", "server.port", "client.address", "network.peer.address",
+      "http.request.method", "http.request.method_original", "http.route", "url.path", "url.query", "url.scheme", "server.address", "server.port", "client.address", "network.peer.address",
       "network.peer.port", "network.protocol.version", "user_agent.original", "http.response.status_code", "error.type", "http.request.body.size",
       "http.response.body.size", "tollgate.request.duration_ms", "tollgate.response.first_byte_ms", "tollgate.response.flags", "tollgate.upstream.address",
       "tollgate.upstream.attempts", "tollgate.gateway.name", "tollgate.listener.name", "tollgate.route.name", "tollgate.rule.name", "tollgate.backend.name",
