@@ -16,6 +16,7 @@ import { Reporter, byPrecedence, key, precedenceMs } from "./resources.ts";
 import type { Resource } from "./resources.ts";
 import { checkSchema, findKind } from "./schema-check.ts";
 import { skippedKindWarning } from "./skipped-kinds.ts";
+import { gatewayParametersEnv } from "./gateway-parameters-env.ts";
 import { isIP } from "node:net";
 import { formatPath, parseYamlFile } from "./yaml-source.ts";
 import type { ParsedFile, SourceDocument } from "./yaml-source.ts";
@@ -167,6 +168,20 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
       if (warning !== undefined) {
         const { line, col } = pos([warning.field]);
         reporter.diagnostics.push({ severity: "warning", file: parsed.file, line, col, path: warning.field, message: warning.message, hint: warning.hint });
+      }
+      if (kind === "GatewayParameters") {
+        for (const w of gatewayParametersEnv(obj)) {
+          const { line, col } = pos(w.segments);
+          reporter.diagnostics.push({
+            severity: "warning",
+            file: parsed.file,
+            line,
+            col,
+            path: formatPath(w.segments),
+            message: `GatewayParameters are not applied, so ${w.names.join(", ")} set here do not reach Tollgate`,
+            hint: "set these variables on the Tollgate container (deploy/kubernetes/deployment.yaml)",
+          });
+        }
       }
       continue;
     }

@@ -299,6 +299,9 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     const otel = t["provider"]?.["openTelemetry"] as Record<string, any> | undefined;
     const provider = otel === undefined ? undefined : backends.exporter(p, KGATEWAY_GROUP, otel["grpcService"]["backendRef"], [...at, "provider", "openTelemetry", "grpcService", "backendRef"]);
     const anySampling = ["clientSampling", "randomSampling", "overallSampling"].some((f) => t[f] !== undefined);
+    if (t["verbose"] === true) warnNoEffect(p, reporter, [...at, "verbose"], "verbose", "spans carry no per-event annotations");
+    if (t["maxPathTagLength"] !== undefined) warnNoEffect(p, reporter, [...at, "maxPathTagLength"], "maxPathTagLength", "url.path and url.full are never truncated; OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT bounds every attribute");
+    if (otel?.["grpcService"]?.["authority"] !== undefined) warnNoEffect(p, reporter, [...at, "provider", "openTelemetry", "grpcService", "authority"], "authority", "the exporter sends the collector's own host as :authority");
     tracing = {
       enabled: true,
       provider,
@@ -338,6 +341,11 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
   return { base, tracing, accessLogs, limits };
 }
 
+/** A kgateway field Tollgate reads but cannot honour: the file loads, and says what happens instead. */
+function warnNoEffect(p: Resource, reporter: Reporter, at: Segments, field: string, instead: string): void {
+  reporter.warn(p, at, `${field} has no effect in Tollgate: ${instead}`, undefined);
+}
+
 function kgAccessLog(p: Resource, l: Record<string, any>, at: Segments, backends: BackendResolver, reporter: Reporter): AccessLogModel | undefined {
   const otel = l["openTelemetry"] as Record<string, any> | undefined;
   const file = l["fileSink"] as Record<string, any> | undefined;
@@ -357,6 +365,7 @@ function kgAccessLog(p: Resource, l: Record<string, any>, at: Segments, backends
   }
   const oat = [...at, "openTelemetry"];
   const grpc = otel!["grpcService"] as Record<string, any>;
+  if (grpc["authority"] !== undefined) warnNoEffect(p, reporter, [...oat, "grpcService", "authority"], "authority", "the exporter sends the collector's own host as :authority");
   const target = backends.exporter(p, KGATEWAY_GROUP, grpc["backendRef"], [...oat, "grpcService", "backendRef"]);
   // kgateway documents logName next to grpcService; some guides nest it inside. Accept both.
   const outer = otel!["logName"] as string | undefined;

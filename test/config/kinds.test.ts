@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { ResolvedConfig } from "../../src/config/model.ts";
 import { GATEWAY, lines, load } from "./helpers.ts";
+import { snippetWith } from "./seed-snippets.ts";
 
 function ok(text: string): ResolvedConfig {
   const result = load(text);
@@ -412,6 +413,41 @@ spec:
     ]);
   });
 
+  test("kgateway tracing and access-log fields Tollgate cannot honour load with a warning each, at their field", () => {
+    const result = load(`${GATEWAY}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: extras}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  tracing:
+    provider:
+      openTelemetry:
+        grpcService:
+          backendRef: {name: otel-collector, port: 4317}
+          authority: collector.example
+    verbose: true
+    maxPathTagLength: 100
+  accessLog:
+  - openTelemetry:
+      grpcService:
+        backendRef: {name: otel-collector, port: 4317}
+        authority: collector.example
+---
+apiVersion: v1
+kind: Service
+metadata: {name: otel-collector}
+spec: {ports: [{port: 4317}]}
+`);
+    assert.deepEqual(lines(result, "error"), []);
+    assert.deepEqual(lines(result, "warning"), [
+      "t.yaml:22:22: spec.tracing.provider.openTelemetry.grpcService.authority: warning: authority has no effect in Tollgate: the exporter sends the collector's own host as :authority",
+      "t.yaml:23:14: spec.tracing.verbose: warning: verbose has no effect in Tollgate: spans carry no per-event annotations",
+      "t.yaml:24:23: spec.tracing.maxPathTagLength: warning: maxPathTagLength has no effect in Tollgate: url.path and url.full are never truncated; OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT bounds every attribute",
+      "t.yaml:29:20: spec.accessLog[0].openTelemetry.grpcService.authority: warning: authority has no effect in Tollgate: the exporter sends the collector's own host as :authority",
+    ]);
+  });
+
   test("fileSink to stdout with an Envoy format and a CEL filter", () => {
     const config = ok(`${GATEWAY}---
 apiVersion: gateway.kgateway.dev/v1alpha1
@@ -461,6 +497,16 @@ describe("skipped documents", () => {
     assert.deepEqual(lines(result, "warning"), []);
     assert.equal(lines(result, "info").length, 1);
     assert.match(lines(result, "info")[0]!, /skipped 4 resource\(s\) of kinds Tollgate does not implement: networking\.istio\.io\/v1\/Gateway x, gateway\.networking\.k8s\.io\/v1\/GatewayClass x, gateway\.kgateway\.dev\/v1alpha1\/GatewayParameters x, v1\/ConfigMap x/);
+  });
+
+  test("GatewayParameters that set OTEL_* variables (seed 003's spec) warn that those variables do not reach Tollgate", () => {
+    const seedSpec = snippetWith("003-agentgateway-otel-readme.md", "OTEL_EXPORTER_OTLP_ENDPOINT");
+    const parameters = `---\napiVersion: gateway.kgateway.dev/v1alpha1\nkind: GatewayParameters\nmetadata: {name: agentgateway-otel}\n${seedSpec}`;
+    const result = load(GATEWAY + parameters);
+    assert.deepEqual(lines(result, "error"), []);
+    assert.deepEqual(lines(result, "warning"), [
+      "t.yaml:20:9: spec.kube.agentgateway.env: warning: GatewayParameters are not applied, so OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER, OTEL_LOGS_EXPORTER set here do not reach Tollgate (hint: set these variables on the Tollgate container (deploy/kubernetes/deployment.yaml))",
+    ]);
   });
 });
 
