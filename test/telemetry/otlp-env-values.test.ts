@@ -43,6 +43,47 @@ test("headers a transport would refuse are left out with a warning naming the va
   for (const p of [...grpc.problems, ...http.problems]) assert.ok(!/s3cret|caf|AAEC/.test(p), p);
 });
 
+test("headers the transport sets itself are refused, and a later variable's spelling replaces an earlier one whatever its case", () => {
+  const env = { OTEL_EXPORTER_OTLP_HEADERS: "Connection=x,Upgrade=h2c,te=trailers,grpc-timeout=1S,content-length=5,Authorization=Bearer%20generic" };
+  const grpc = resolveOtlpExporterConfig({ ...env, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }, "traces", undefined);
+  assert.deepEqual(grpc.headers, { Authorization: "Bearer generic" });
+  for (const name of ["Connection", "Upgrade", "te", "grpc-timeout", "content-length"]) {
+    assert.ok(grpc.problems.includes(`OTEL_EXPORTER_OTLP_HEADERS: header '${name}' not sent: the gRPC transport sets this header itself`), `${name}: ${JSON.stringify(grpc.problems)}`);
+  }
+  const http = resolveOtlpExporterConfig(env, "traces", undefined);
+  assert.deepEqual(http.headers, { "grpc-timeout": "1S", Authorization: "Bearer generic" });
+  const bad = resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_HEADERS: "Authorization=Bearer%20generic", OTEL_EXPORTER_OTLP_TRACES_HEADERS: "authorization=%0A" }, "traces", undefined);
+  assert.deepEqual(bad.headers, {}, "the refused per-signal header does not fall back to the generic one spelt differently");
+  const replaced = resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_HEADERS: "Authorization=a", OTEL_EXPORTER_OTLP_TRACES_HEADERS: "authorization=b" }, "traces", undefined);
+  assert.deepEqual(replaced.headers, { authorization: "b" }, "one header, the per-signal value");
+});
+
+test("a CA file that is not a PEM certificate is refused for a TLS endpoint; a plaintext endpoint never reads the TLS files", async (t) => {
+  const pki = await createTestPki();
+  t.after(() => pki.remove());
+  const notPem = join(pki.dir, "not-a-cert.pem");
+  await writeFile(notPem, "this is not a certificate\n");
+  const truncated = join(pki.dir, "truncated.pem");
+  await writeFile(truncated, pki.ca.toString("latin1").slice(0, 120));
+  for (const file of [notPem, truncated]) {
+    for (const protocol of ["grpc", "http/protobuf"]) {
+      const config = resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector:4317", OTEL_EXPORTER_OTLP_CERTIFICATE: file }, "traces", undefined);
+      assert.match(config.unusable ?? "", /^OTEL_EXPORTER_OTLP_CERTIFICATE: not a usable PEM certificate \(.+\)$/, `${protocol} ${file}`);
+    }
+  }
+  assert.equal(resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector:4318", OTEL_EXPORTER_OTLP_CERTIFICATE: pki.files.ca }, "traces", undefined).unusable, undefined, "a real CA is fine");
+  const badFiles = { OTEL_EXPORTER_OTLP_CERTIFICATE: notPem, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: notPem, OTEL_EXPORTER_OTLP_CLIENT_KEY: notPem };
+  for (const plain of [
+    { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" },
+    { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4317", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" },
+    { OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4317", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_EXPORTER_OTLP_INSECURE: "true" },
+  ]) {
+    const config = resolveOtlpExporterConfig({ ...plain, ...badFiles }, "traces", undefined);
+    assert.equal(config.unusable, undefined, JSON.stringify(plain));
+    assert.deepEqual(config.problems.filter((p) => p.includes("usable")), [], JSON.stringify(plain));
+  }
+});
+
 test("warnings name the per-signal variable when that is the one read", () => {
   const config = resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "grpcs", OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "5s", OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: "br" }, "traces", undefined);
   assert.deepEqual(config.problems, [

@@ -9,6 +9,7 @@
 // own environment fallback never decides anything differently from what we report.
 import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
+import { X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import type { ExporterTargetModel } from "../../config/model.ts";
 import { redactUrlCredentials } from "../../config/url-credentials.ts";
@@ -131,15 +132,19 @@ export function resolveOtlpExporterConfig(
   if ((clientCertificate === undefined) !== (clientKey === undefined)) {
     problems.push("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY must be set together; mTLS disabled");
   }
-  const tlsProblem = unusableTlsFiles(
-    certificate === undefined ? undefined : { variable: read("CERTIFICATE").variable, pem: certificate },
-    clientCertificate === undefined || clientKey === undefined ? undefined : { certificate: clientCertificate, key: clientKey, variables: `${read("CLIENT_CERTIFICATE").variable} and ${read("CLIENT_KEY").variable}` },
-  );
-  if (tlsProblem !== undefined) problems.push(`${tlsProblem}; nothing of this signal is exported`);
-
   const insecure =
     envBool(env, `OTEL_EXPORTER_OTLP_${sig}_INSECURE`, false) ||
     (envString(env, `OTEL_EXPORTER_OTLP_${sig}_INSECURE`) === undefined && envBool(env, "OTEL_EXPORTER_OTLP_INSECURE", false));
+
+  // A plaintext endpoint never reads the TLS files (they may be set for every signal while
+  // one goes to a plain collector): only an endpoint that uses TLS is refused for them.
+  const tlsProblem = !usesTls(protocol, url, insecure)
+    ? undefined
+    : unusableTlsFiles(
+        certificate === undefined ? undefined : { variable: read("CERTIFICATE").variable, pem: certificate },
+        clientCertificate === undefined || clientKey === undefined ? undefined : { certificate: clientCertificate, key: clientKey, variables: `${read("CLIENT_CERTIFICATE").variable} and ${read("CLIENT_KEY").variable}` },
+      );
+  if (tlsProblem !== undefined) problems.push(`${tlsProblem}; nothing of this signal is exported`);
 
   const key = JSON.stringify([
     signal,
@@ -181,12 +186,11 @@ function unusableTlsFiles(
   ca: { variable: string; pem: Buffer } | undefined,
   client: { certificate: Buffer; key: Buffer; variables: string } | undefined,
 ): string | undefined {
+  // Node takes any bytes as a CA list without complaint (and then trusts nothing): the file
+  // must hold a certificate in PEM that parses.
   if (ca !== undefined) {
-    try {
-      createSecureContext({ ca: ca.pem });
-    } catch (err) {
-      return `${ca.variable}: not a usable PEM certificate (${(err as Error).message})`;
-    }
+    const problem = caProblem(ca.pem);
+    if (problem !== undefined) return `${ca.variable}: not a usable PEM certificate (${problem})`;
   }
   if (client !== undefined) {
     try {
@@ -196,6 +200,30 @@ function unusableTlsFiles(
     }
   }
   return undefined;
+}
+
+function caProblem(pem: Buffer): string | undefined {
+  const text = pem.toString("latin1");
+  const begin = text.indexOf(PEM_CERTIFICATE_BEGIN);
+  if (begin < 0) return `no ${PEM_CERTIFICATE_BEGIN} block`;
+  try {
+    new X509Certificate(text.slice(begin));
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+const PEM_CERTIFICATE_BEGIN = "-----BEGIN CERTIFICATE-----";
+
+/**
+ * Whether the exporter's transport speaks TLS. HTTP: an https URL. gRPC (the OTLP rule): the
+ * scheme decides; without one, OTEL_EXPORTER_OTLP_INSECURE does.
+ */
+export function usesTls(protocol: OtlpProtocol, url: string, insecure: boolean): boolean {
+  const lower = url.trim().toLowerCase();
+  if (protocol !== "grpc") return lower.startsWith("https://");
+  return !(lower.startsWith("http://") || (!lower.startsWith("https://") && insecure));
 }
 
 /** Generic endpoint rule: always append `v1/<signal>` to the configured base path. */

@@ -6,7 +6,7 @@ import { createOtlpHttpExportDelegate, httpAgentFactoryFromOptions } from "@open
 import { createEmptyMetadata, createInsecureCredentials, createOtlpGrpcExportDelegate, createSslCredentials } from "@opentelemetry/otlp-grpc-exporter-base";
 import type { IExporterMetricsHelper, ISerializer } from "@opentelemetry/otlp-transformer";
 import type { BatchFormat, ExportResultLike, ItemExporter } from "./batch-queue.ts";
-import { type OtlpExporterConfig, isUsableEndpoint } from "./otlp-config.ts";
+import { type OtlpExporterConfig, isUsableEndpoint, usesTls } from "./otlp-config.ts";
 import { EncodedBatch, lendRequest, returnRequest } from "./otlp-proto/request.ts";
 import { notingRejections } from "./partial-success.ts";
 
@@ -143,11 +143,8 @@ export function encodedBatchExporter<T>(
   };
 }
 
-/** OTLP gRPC rule: the scheme decides TLS; without a scheme, OTEL_EXPORTER_OTLP_INSECURE does. */
 function grpcCredentials(config: OtlpExporterConfig): ReturnType<typeof createInsecureCredentials> {
-  const url = config.url.toLowerCase();
-  const plaintext = url.startsWith("http://") || (!url.startsWith("https://") && config.insecure);
-  if (plaintext) return createInsecureCredentials();
+  if (!usesTls("grpc", config.url, config.insecure)) return createInsecureCredentials();
   return createSslCredentials(config.certificate, config.clientKey, config.clientCertificate);
 }
 

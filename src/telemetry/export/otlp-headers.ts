@@ -18,6 +18,13 @@ const HTTP_HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const GRPC_METADATA_KEY = /^[0-9a-z_.-]+$/;
 /** ASCII-valued gRPC metadata: printable characters and space only. */
 const GRPC_METADATA_VALUE = /^[\x20-\x7e]*$/;
+/**
+ * Names the transport owns. HTTP/2 forbids connection-specific headers (RFC 9113 §8.2.2): grpc-js
+ * accepts them as metadata, and every export then fails after thousands of retries. Over
+ * HTTP/1.1 these would corrupt the framing Node writes.
+ */
+const GRPC_RESERVED = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host", "content-type", "content-length"]);
+const HTTP_RESERVED = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "content-length", "expect"]);
 
 export function resolveOtlpHeaders(env: Env, signalVariable: string, protocol: OtlpProtocol): ResolvedOtlpHeaders {
   const problems: string[] = [];
@@ -30,12 +37,10 @@ export function resolveOtlpHeaders(env: Env, signalVariable: string, protocol: O
     }
     for (const [name, value] of Object.entries(parsed.entries)) {
       const refusal = headerRefusal(name, value, protocol);
+      // Header names are case-insensitive: the later variable's spelling replaces the earlier one.
+      for (const existing of Object.keys(headers)) if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
       if (refusal === undefined) headers[name] = value;
-      else {
-        // A later variable's refused header must not leave an earlier one of the same name in place.
-        delete headers[name];
-        problems.push(`${variable}: header '${printable(name)}' not sent: ${refusal}`);
-      }
+      else problems.push(`${variable}: header '${printable(name)}' not sent: ${refusal}`);
     }
   }
   return { headers, problems };
@@ -45,11 +50,13 @@ function headerRefusal(name: string, value: string, protocol: OtlpProtocol): str
   if (protocol === "grpc") {
     const key = name.toLowerCase();
     if (!GRPC_METADATA_KEY.test(key)) return "a gRPC metadata key holds only a-z, 0-9, '-', '_' and '.'";
+    if (GRPC_RESERVED.has(key) || key.startsWith("grpc-")) return "the gRPC transport sets this header itself";
     if (key.endsWith("-bin")) return "binary (-bin) gRPC metadata cannot be given as text";
     if (!GRPC_METADATA_VALUE.test(value)) return "its value holds a character gRPC text metadata cannot carry (only printable ASCII)";
     return undefined;
   }
   if (!HTTP_HEADER_NAME.test(name)) return "not a valid HTTP header name";
+  if (HTTP_RESERVED.has(name.toLowerCase())) return "the HTTP transport sets this header itself";
   if (!HTTP_HEADER_VALUE.test(value)) return "its value holds a control character or one above U+00FF";
   return undefined;
 }
