@@ -209,7 +209,7 @@ export function compileTemplateParts(parts: readonly EnvoyFormatPart[], index: H
         if (p.kind === "responseTrailer") return () => "-";
         const read = (h: string): ((f: RequestFacts) => string | undefined) => {
           // Envoy's router sets this header from its own measure, whatever the upstream sent.
-          if (h === UPSTREAM_SERVICE_TIME) return (f) => (f.upstreamServiceTimeMs < 0 ? undefined : String(Math.round(f.upstreamServiceTimeMs)));
+          if (h === UPSTREAM_SERVICE_TIME) return (f) => (f.upstreamServiceTimeMs < 0 ? undefined : String(f.upstreamServiceTimeMs));
           const i = index.response(h);
           if (SENSITIVE_HEADERS.includes(h) && !allowSensitive.has(h)) return (f) => (f.responseHeaders[i] === undefined ? undefined : REDACTED);
           return (f) => f.responseHeaders[i];

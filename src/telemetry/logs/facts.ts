@@ -21,8 +21,9 @@ export class RequestFacts {
   /** ms from arrival to the last request byte (0 without a body); -1 when the body was never read whole. */
   readonly requestDurationMs: number;
   /**
-   * ms from the start of the upstream attempt that answered to its response head, as Envoy's
-   * `x-envoy-upstream-service-time`; -1 when no upstream response was forwarded.
+   * Whole ms from the end of the request (its last byte) to the upstream response head, as
+   * Envoy's router measures `x-envoy-upstream-service-time`; -1 when no upstream response was
+   * forwarded, or it came before the request was whole.
    */
   readonly upstreamServiceTimeMs: number;
   /** Process-unique id of the downstream connection. */
@@ -102,8 +103,9 @@ export class RequestFacts {
     this.upstreamLocalPort = last === undefined ? 0 : last.localPort;
     this.upstreamAttempts = attempts.length;
     // The answer is the last attempt's only when its status is the one sent (not a gateway-made 502 after it).
+    const upstreamAnswered = last !== undefined && last.status > 0 && last.status === ex.status && this.responseStartMs >= 0;
     this.upstreamServiceTimeMs =
-      last !== undefined && last.status > 0 && last.status === ex.status && ex.responseStartPerfMs > 0 ? Math.max(0, ex.responseStartPerfMs - last.startPerfMs) : -1;
+      upstreamAnswered && this.requestDurationMs >= 0 && this.responseStartMs >= this.requestDurationMs ? Math.floor(this.responseStartMs - this.requestDurationMs) : -1;
     this.matched = ex.match !== undefined;
     this.rule = ex.match?.rule;
     this.listenerName = ex.match?.rule.listener.name ?? ex.listener.gateways[0]?.listeners.find((l) => l.port === ex.listener.port)?.name;
