@@ -87,7 +87,8 @@ export function buildUpstreamHeaders(
       default:
         if (!trustForwarded && name.charCodeAt(0) === 120 && (name.startsWith(X_FORWARDED) || name.startsWith(X_ENVOY))) continue;
     }
-    if (listed !== undefined && listed.includes(name)) continue;
+    // The gateway's own X-Request-Id replaced one a client named in Connection (request-id.ts).
+    if (listed !== undefined && listed.includes(name) && name !== "x-request-id") continue;
     const value = incoming[name];
     if (value !== undefined) out[name] = value;
   }

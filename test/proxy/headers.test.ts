@@ -82,6 +82,25 @@ describe("hop-by-hop headers", () => {
   });
 });
 
+describe("X-Request-Id", () => {
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+  test("a request without one gets a random UUID; a client's own is kept", async () => {
+    const generated = (await rawEcho(untrusted.port, ["Host: app.example.com", "Connection: close"])).headers["x-request-id"];
+    assert.match(String(generated), UUID);
+    const again = (await rawEcho(untrusted.port, ["Host: app.example.com", "Connection: close"])).headers["x-request-id"];
+    assert.notEqual(again, generated, "one id per request");
+    assert.equal((await rawEcho(untrusted.port, ["Host: app.example.com", "Connection: close", "X-Request-Id: client-7"])).headers["x-request-id"], "client-7");
+  });
+
+  test("one the client names in Connection is hop-by-hop: replaced by a generated one, which is forwarded", async () => {
+    for (const own of [[], ["X-Request-Id: client-7"]]) {
+      const seen = await rawEcho(untrusted.port, ["Host: app.example.com", "Connection: close, X-Request-Id", ...own]);
+      assert.match(String(seen.headers["x-request-id"]), UUID, JSON.stringify(own));
+    }
+  });
+});
+
 describe("X-Forwarded-*", () => {
   const spoofed = {
     host: "app.example.com",
