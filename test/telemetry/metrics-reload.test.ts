@@ -1,9 +1,9 @@
 // A reload that changes a Gateway's identity (its service name) moves its series to a new
 // resource. /metrics then shows only the new one, and OTLP exports the old one a last time.
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
-import { gatewayYaml, get, startTracedGateway, startUpstream, tracingPolicyYaml } from "./harness.ts";
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
+import { gatewayYaml, get, startTracedGateway, startUpstream, tracingPolicyYaml, type TracedGateway } from "./harness.ts";
 
 /** The request count of http.server.request.duration per service.name in these exports. */
 function countsByService(metrics: readonly ReceivedMetric[]): Record<string, number> {
@@ -17,7 +17,8 @@ function countsByService(metrics: readonly ReceivedMetric[]): Record<string, num
   return out;
 }
 
-test("a reload that renames the service: /metrics holds each series once, and OTLP exports the old identity one last time", async (t) => {
+/** A gateway whose kgateway policy names the service (`yaml(name)`), started as edge-a; metrics exported only on flush. */
+async function startRenamable(t: TestContext): Promise<{ rx: OtlpReceiver; gw: TracedGateway; yaml: (service: string) => string }> {
   const rx = await startOtlpReceiver("http");
   t.after(() => rx.close());
   const upstream = await startUpstream();
@@ -31,6 +32,11 @@ test("a reload that renames the service: /metrics holds each series once, and OT
     OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
   });
   t.after(() => gw.close());
+  return { rx, gw, yaml };
+}
+
+test("a reload that renames the service: /metrics holds each series once, and OTLP exports the old identity one last time", async (t) => {
+  const { rx, gw, yaml } = await startRenamable(t);
   for (let i = 0; i < 3; i++) assert.equal((await get(gw.url(8080, "/api/a"))).status, 200);
   gw.reload(yaml("edge-b"));
   assert.equal((await get(gw.url(8080, "/api/b"))).status, 200);
@@ -52,19 +58,7 @@ test("a reload that renames the service: /metrics holds each series once, and OT
 });
 
 test("a reload back to an identity before its last export (A → B → A) takes its series back: one series, still counting", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const yaml = (service: string) =>
-    gatewayYaml({ upstreamPort: upstream.port, extra: tracingPolicyYaml(rx.port).replace("      openTelemetry:\n", `      openTelemetry:\n        serviceName: ${service}\n`) });
-  const gw = await startTracedGateway(yaml("edge-a"), {
-    OTEL_METRIC_EXPORT_INTERVAL: "3600000",
-    OTEL_METRICS_EXPORTER: "otlp,prometheus",
-    OTEL_TRACES_EXPORTER: "none",
-    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
-  });
-  t.after(() => gw.close());
+  const { rx, gw, yaml } = await startRenamable(t);
   for (let i = 0; i < 3; i++) assert.equal((await get(gw.url(8080, "/api/a"))).status, 200);
   gw.reload(yaml("edge-b"));
   assert.equal((await get(gw.url(8080, "/api/b"))).status, 200);

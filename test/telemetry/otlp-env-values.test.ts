@@ -7,11 +7,10 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { resolveOtlpExporterConfig } from "../../src/telemetry/export/otlp-config.ts";
-import { httpRequest, startGateway } from "../support/gateway-process.ts";
-import { startOtlpReceiver } from "../support/otlp-receiver.ts";
+import { httpRequest } from "../support/gateway-process.ts";
 import { createTestPki } from "../support/test-certs.ts";
-import { gatewayYaml, get, startUpstream } from "./harness.ts";
-import { startRig } from "./rig.ts";
+import { get } from "./harness.ts";
+import { startProcessRig, startRig } from "./rig.ts";
 
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_METRICS_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" };
 
@@ -110,21 +109,16 @@ test("gRPC with a header grpc-js refuses: the gateway starts, proxies, and expor
 test("the gateway process reads the same variables the SDK would: a refused header stays out over gRPC and HTTP", async (t) => {
   for (const transport of ["grpc", "http"] as const) {
     await t.test(transport, async (t) => {
-      const rx = await startOtlpReceiver(transport);
-      t.after(() => rx.close());
-      const upstream = await startUpstream();
-      t.after(() => upstream.close());
       // Here the variables are the process's own, where the SDK's option converters would read them again.
-      const gw = await startGateway({
-        config: gatewayYaml({ upstreamPort: upstream.port }),
-        env: {
+      const { rx, gw } = await startProcessRig(t, {
+        transport,
+        env: (rx) => ({
           ...FAST,
           OTEL_EXPORTER_OTLP_PROTOCOL: transport === "grpc" ? "grpc" : "http/protobuf",
           OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
           OTEL_EXPORTER_OTLP_HEADERS: "api key=s3cret,x-tenant=acme",
-        },
+        }),
       });
-      t.after(() => gw.stop());
       assert.equal((await httpRequest(gw.url(8080, "/api/x"))).status, 200);
       await rx.waitForSpans((s) => s.length >= 1);
       const sent = rx.requests.at(-1)!.headers;

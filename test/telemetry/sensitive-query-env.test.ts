@@ -3,9 +3,8 @@
 // A real gateway process: the list is read once per process.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { httpRequest, startGateway } from "../support/gateway-process.ts";
-import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { gatewayYaml, startUpstream } from "./harness.ts";
+import { httpRequest } from "../support/gateway-process.ts";
+import { startProcessRig } from "./rig.ts";
 import { sensitiveQueryParams } from "../../src/config/sensitive.ts";
 
 test("the variable's names join the defaults; blanks and repeats are dropped", () => {
@@ -14,22 +13,17 @@ test("the variable's names join the defaults; blanks and repeats are dropped", (
 });
 
 test("added names and access_token are redacted in url.query, url.full and the access log; other parameters are kept", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const gw = await startGateway({
-    config: gatewayYaml({ upstreamPort: upstream.port }),
-    env: {
+  const { rx, upstream, gw } = await startProcessRig(t, {
+    transport: "http",
+    env: (rx) => ({
       TOLLGATE_SENSITIVE_QUERY_PARAMS: "token,api_key",
       OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
       OTEL_LOGS_EXPORTER: "otlp",
       OTEL_METRICS_EXPORTER: "prometheus",
       OTEL_BSP_SCHEDULE_DELAY: "20",
       OTEL_BLRP_SCHEDULE_DELAY: "20",
-    },
+    }),
   });
-  t.after(() => gw.stop());
   assert.equal((await httpRequest(gw.url(8080, "/api/x?token=t0k3n&api_key=k3y&access_token=b3arer&keep=1"))).status, 200);
   assert.equal(upstream.seen.length, 1, "the upstream still gets the request");
   const spans = await rx.waitForSpans((s) => s.length >= 2);
