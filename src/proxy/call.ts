@@ -127,6 +127,10 @@ export class ProxyCall implements StallSubject {
     if (requestTimeoutMs !== undefined && requestTimeoutMs > 0) this.requestTimer = setTimeout(onRequestTimeout, requestTimeoutMs, this);
     // The client waits for 100 Continue before sending the body; only now is it wanted.
     if (this.hasBody && expectsContinue(this.req)) this.res.writeContinue();
+    // A body that came in the same read as the head is parsed after this handler returns (the
+    // parser calls back into JS per event, so not even a microtask sees it yet); the check
+    // phase does, before any wait for a connection can be counted as upload.
+    else if (this.hasBody) setImmediate(noteBodyAlreadyWhole, this.exchange);
     this.startAttempt();
   }
 
@@ -529,6 +533,10 @@ export class ProxyCall implements StallSubject {
       handler.cancel(clientGone);
     }
   }
+}
+
+function noteBodyAlreadyWhole(exchange: Exchange): void {
+  if (exchange.req.complete && exchange.requestEndPerfMs === 0) exchange.requestEndPerfMs = performance.now();
 }
 
 /** The undici handler of one attempt; callbacks after the attempt settled are ignored. */

@@ -14,7 +14,11 @@ export class Exchange {
   endPerfMs = 0;
   /** performance.now() when response headers were written. */
   responseStartPerfMs = 0;
-  /** performance.now() when the last request body byte from the client went upstream; 0 when unknown or no body. */
+  /**
+   * performance.now() when the request body was whole (Envoy's "downstream request complete"):
+   * right after its head for a body that came with it, else when its last byte went upstream;
+   * 0 when unknown or no body.
+   */
   requestEndPerfMs = 0;
 
   readonly req: IncomingMessage;

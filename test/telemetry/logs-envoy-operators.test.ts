@@ -225,6 +225,42 @@ test("an upstream that answers before the request body is whole: no upstream ser
   assert.equal(serviceTime, "-");
 });
 
+test("a request whose small body came with its head, then waited for the one pooled connection: the wait is upstream service time, not upload", async (t) => {
+  let releaseHold: (() => void) | undefined;
+  let onHold: (() => void) | undefined;
+  const upstreamServer = createServer((req, res) => {
+    req.resume();
+    if (req.url === "/api/hold") {
+      releaseHold = () => res.end("held");
+      onHold?.();
+    } else req.on("end", () => res.end("ok"));
+  });
+  await new Promise<void>((r) => upstreamServer.listen(0, "127.0.0.1", r));
+  t.after(() => new Promise<void>((r) => { upstreamServer.closeAllConnections(); upstreamServer.close(() => r()); }));
+  const upstreamPort = (upstreamServer.address() as AddressInfo).port;
+  const body = `      body: "%REQ(:PATH)% %REQUEST_DURATION% %RESPONSE_DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%"\n`;
+  const endpoints = `  endpoints: [{ip: {address: 127.0.0.1, port: ${upstreamPort}}}]\n`;
+  const { rx, gw } = await startRig(t, {
+    transport: "grpc",
+    yaml: (_port, rx) => gatewayYaml({ upstreamPort, extra: otelAccessLogPolicyYaml("operators", rx.port, body) }).replace(endpoints, `${endpoints}  connectionPool: {maxConnections: 1}\n`),
+    env: () => ({ OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" }),
+  });
+  const agent = new Agent({ keepAlive: false });
+  const holding = new Promise<void>((r) => (onHold = r));
+  const hold = send(gw.url(8080, "/api/hold"), agent, "GET", {}, []);
+  await holding;
+  // One write: head and the 5-byte body arrive together, and then wait for the connection.
+  const post = send(gw.url(8080, "/api/post"), agent, "POST", { "content-length": "5" }, ["hello"]);
+  await new Promise((r) => setTimeout(r, 300));
+  releaseHold!();
+  assert.deepEqual([(await hold).status, (await post).status], [200, 200]);
+  const logs = await rx.waitForLogs((l) => l.length >= 2);
+  const fields = String(logs.find((l) => String(l.body).startsWith("/api/post"))!.body).split(" ");
+  const [requestMs, responseMs, serviceMs] = [wholeMs(fields[1]!, "%REQUEST_DURATION%"), wholeMs(fields[2]!, "%RESPONSE_DURATION%"), wholeMs(fields[3]!, "service time")];
+  assert.ok(requestMs <= serviceMs, `the body was whole (${requestMs} ms) long before the answer (${serviceMs} ms after it): the wait is not upload`);
+  assert.ok(Math.abs(serviceMs - (responseMs - requestMs)) <= 1, `service ${serviceMs} ms = response ${responseMs} - request ${requestMs}`);
+});
+
 test("a request answered without reading its body renders REQUEST_DURATION and the upstream fields as '-'", async (t) => {
   const body = `      body: "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQUEST_DURATION% %UPSTREAM_HOST% %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %ROUTE_NAME% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%"\n`;
   const { rx, gw } = await startRig(t, {

@@ -49,8 +49,9 @@ test("headers the transport sets itself are refused, and a later variable's spel
   for (const name of ["Connection", "Upgrade", "te", "grpc-timeout", "content-length"]) {
     assert.ok(grpc.problems.includes(`OTEL_EXPORTER_OTLP_HEADERS: header '${name}' not sent: the gRPC transport sets this header itself`), `${name}: ${JSON.stringify(grpc.problems)}`);
   }
-  const http = resolveOtlpExporterConfig(env, "traces", undefined);
+  const http = resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_HEADERS: `${env.OTEL_EXPORTER_OTLP_HEADERS},Content-Encoding=gzip` }, "traces", undefined);
   assert.deepEqual(http.headers, { "grpc-timeout": "1S", Authorization: "Bearer generic" });
+  assert.ok(http.problems.includes("OTEL_EXPORTER_OTLP_HEADERS: header 'Content-Encoding' not sent: the HTTP transport sets this header itself"), JSON.stringify(http.problems));
   const bad = resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_HEADERS: "Authorization=Bearer%20generic", OTEL_EXPORTER_OTLP_TRACES_HEADERS: "authorization=%0A" }, "traces", undefined);
   assert.deepEqual(bad.headers, {}, "the refused per-signal header does not fall back to the generic one spelt differently");
   const replaced = resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_HEADERS: "Authorization=a", OTEL_EXPORTER_OTLP_TRACES_HEADERS: "authorization=b" }, "traces", undefined);
@@ -71,6 +72,12 @@ test("a CA file that is not a PEM certificate is refused for a TLS endpoint; a p
     }
   }
   assert.equal(resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector:4318", OTEL_EXPORTER_OTLP_CERTIFICATE: pki.files.ca }, "traces", undefined).unusable, undefined, "a real CA is fine");
+  // The other labels Node's CA loader takes (p11-kit's bundles use TRUSTED CERTIFICATE), and a bundle with text before its first block.
+  for (const [label, prefix] of [["X509 CERTIFICATE", ""], ["TRUSTED CERTIFICATE", ""], ["CERTIFICATE", "# Our CA\nsubject=...\n"]] as const) {
+    const file = join(pki.dir, `${label.replace(" ", "-")}.pem`);
+    await writeFile(file, prefix + pki.ca.toString("latin1").replaceAll("CERTIFICATE-----", `${label}-----`));
+    assert.equal(resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector:4318", OTEL_EXPORTER_OTLP_CERTIFICATE: file }, "traces", undefined).unusable, undefined, label);
+  }
   const badFiles = { OTEL_EXPORTER_OTLP_CERTIFICATE: notPem, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: notPem, OTEL_EXPORTER_OTLP_CLIENT_KEY: notPem };
   for (const plain of [
     { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" },

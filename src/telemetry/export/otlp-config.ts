@@ -136,7 +136,7 @@ export function resolveOtlpExporterConfig(
     envBool(env, `OTEL_EXPORTER_OTLP_${sig}_INSECURE`, false) ||
     (envString(env, `OTEL_EXPORTER_OTLP_${sig}_INSECURE`) === undefined && envBool(env, "OTEL_EXPORTER_OTLP_INSECURE", false));
 
-  // A plaintext endpoint never reads the TLS files (they may be set for every signal while
+  // A plaintext endpoint does not use the TLS files (they may be set for every signal while
   // one goes to a plain collector): only an endpoint that uses TLS is refused for them.
   const tlsProblem = !usesTls(protocol, url, insecure)
     ? undefined
@@ -204,17 +204,21 @@ function unusableTlsFiles(
 
 function caProblem(pem: Buffer): string | undefined {
   const text = pem.toString("latin1");
-  const begin = text.indexOf(PEM_CERTIFICATE_BEGIN);
-  if (begin < 0) return `no ${PEM_CERTIFICATE_BEGIN} block`;
+  const block = PEM_CERTIFICATE_BEGIN.exec(text);
+  if (block === null) return "no -----BEGIN CERTIFICATE----- block";
+  // OpenSSL's trusted form carries trust settings after the certificate; Node loads it, and
+  // it is not a plain X.509 structure to parse here.
+  if (block[1] === "TRUSTED ") return undefined;
   try {
-    new X509Certificate(text.slice(begin));
+    new X509Certificate(text.slice(block.index).replace(block[0], "-----BEGIN CERTIFICATE-----").replace(/-----END X509 CERTIFICATE-----/, "-----END CERTIFICATE-----"));
     return undefined;
   } catch (err) {
     return (err as Error).message;
   }
 }
 
-const PEM_CERTIFICATE_BEGIN = "-----BEGIN CERTIFICATE-----";
+/** The PEM labels Node's CA loader takes for a certificate. */
+const PEM_CERTIFICATE_BEGIN = /-----BEGIN (TRUSTED |X509 )?CERTIFICATE-----/;
 
 /**
  * Whether the exporter's transport speaks TLS. HTTP: an https URL. gRPC (the OTLP rule): the

@@ -24,7 +24,7 @@ const GRPC_METADATA_VALUE = /^[\x20-\x7e]*$/;
  * HTTP/1.1 these would corrupt the framing Node writes.
  */
 const GRPC_RESERVED = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host", "content-type", "content-length"]);
-const HTTP_RESERVED = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "content-length", "expect"]);
+const HTTP_RESERVED = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "content-length", "content-encoding", "expect"]);
 
 export function resolveOtlpHeaders(env: Env, signalVariable: string, protocol: OtlpProtocol): ResolvedOtlpHeaders {
   const problems: string[] = [];

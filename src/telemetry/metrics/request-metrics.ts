@@ -43,7 +43,7 @@ export interface RuleMetrics {
   readonly gatewayName: string;
   readonly routeName: string | undefined;
   readonly attrs: ReadonlyMap<string, InstrumentAttrs>;
-  /** Any dynamic source at all: when false the key needs no header reads. */
+  /** A dynamic source on the duration, size or client instruments: when false their keys need no header reads (active_requests keys its own). */
   readonly anyDynamic: boolean;
   readonly serverGroups: Map<string, ServerGroup>;
   readonly active: Map<string, Series>;
@@ -128,7 +128,7 @@ function compileRule(scope: RuleScope, ctx: MetricsCompileContext, warned: Set<s
         }
       } else {
         dynamic.push({ name: a.name, source });
-        anyDynamic = true;
+        if (target !== ACTIVE_REQUESTS.name) anyDynamic = true;
       }
     }
     attrs.set(target, { statics, dynamic });
@@ -373,10 +373,11 @@ function shownValue(value: string | undefined, source: { header: string; default
   return value === undefined ? source.defaultValue : shownHeaderValue(source.header, value);
 }
 
-/** The per-request part of the series key: every dynamic override value, in order. */
+/** The per-request part of the series key: every dynamic override value, in order (active_requests keys its own). */
 function dynamicKey(rm: RuleMetrics, ex: Exchange): string {
   let key = "";
-  for (const o of rm.attrs.values()) {
+  for (const [name, o] of rm.attrs) {
+    if (name === ACTIVE_REQUESTS.name) continue;
     for (const d of o.dynamic) key += "\u0002" + (dynamicValue(d.source, ex) ?? "");
   }
   return key;
