@@ -4,7 +4,7 @@
 #   docker build -t tollgate .
 #   docker run --rm -p 8080:8080 -p 15020:15020 \
 #     -v "$PWD/gateway.yaml:/etc/tollgate/gateway.yaml:ro" \
-#     -e OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4317 tollgate
+#     -e OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 tollgate   # OTLP/HTTP (the default protocol)
 #
 # The runtime tree is exactly what `npm pack` ships plus production dependencies installed
 # from the lockfile, the same thing test/package/pack-install.test.ts installs and runs.

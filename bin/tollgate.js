@@ -4,7 +4,7 @@
 // without a build runs the TypeScript sources through Node's type stripping.
 import { existsSync } from "node:fs";
 
-const REQUIRED = [22, 15, 0];
+const REQUIRED = [22, 19, 0];
 const current = process.versions.node.split(".").map(Number);
 const tooOld = REQUIRED.some((part, i) => {
   const same = REQUIRED.slice(0, i).every((p, j) => p === current[j]);

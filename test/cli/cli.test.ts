@@ -201,15 +201,15 @@ describe("bin/tollgate.js", () => {
     assert.equal(r.stdout, `tollgate ${pkg.version}\n`);
   });
 
-  it("refuses Node older than 22.15 with a clear message", async () => {
-    const r = await runNode(["--import", fakeNode("22.14.9"), bin, "--version"]);
+  it("refuses Node older than 22.19 (undici's floor) with a clear message", async () => {
+    const r = await runNode(["--import", fakeNode("22.18.9"), bin, "--version"]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /Node\.js >= 22\.15\.0 is required, but this is Node\.js 22\.14\.9/);
+    assert.match(r.stderr, /Node\.js >= 22\.19\.0 is required, but this is Node\.js 22\.18\.9/);
     assert.equal(r.stdout, "");
   });
 
-  it("accepts Node 22.15 exactly", async () => {
-    const r = await runNode(["--import", fakeNode("22.15.0"), bin, "--version"]);
+  it("accepts Node 22.19 exactly", async () => {
+    const r = await runNode(["--import", fakeNode("22.19.0"), bin, "--version"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `tollgate ${pkg.version}\n`);
   });

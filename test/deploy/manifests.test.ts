@@ -98,12 +98,21 @@ describe("deploy/kubernetes manifests", () => {
     assert.equal(settings.opsAddr.host, "0.0.0.0", "probes and scrapes reach the ops listener from outside the pod");
   });
 
-  it("wait longer than the whole drain before SIGKILL", () => {
+  it("wait longer than the preStop sleep and the whole drain before SIGKILL", () => {
     const settings = readServerSettings(literalEnv());
     const grace = Number(podSpec["terminationGracePeriodSeconds"]) * 1000;
+    const preStop = Number(at(container, "lifecycle.preStop.sleep.seconds")) * 1000;
     const drain = settings.drainGraceMs + settings.drainTimeoutMs + settings.telemetryShutdownTimeoutMs;
-    assert.ok(grace > drain, `terminationGracePeriodSeconds ${grace} ms must exceed drain ${drain} ms`);
+    assert.ok(grace > preStop + drain, `terminationGracePeriodSeconds ${grace} ms must exceed preStop ${preStop} ms + drain ${drain} ms`);
     assert.ok(literalEnv()["TOLLGATE_DRAIN_TIMEOUT_MS"] !== undefined, "drain timeout stated explicitly");
+  });
+
+  it("hold SIGTERM back while a Local-traffic load balancer moves away, and leave the replica count to the HPA", () => {
+    if (at(service, "spec.externalTrafficPolicy") === "Local") {
+      // Readiness turns 503 at SIGTERM; kube-proxy then has no serving endpoint on the node while the load balancer still sends there.
+      assert.ok(Number(at(container, "lifecycle.preStop.sleep.seconds")) >= 10, "a preStop sleep covers the load balancer's health-check lag");
+    }
+    assert.equal(asObj(deployment["spec"], "spec")["replicas"], undefined, "kubectl apply would reset what the HPA scaled to");
   });
 
   it("probe /readyz and /healthz on the ops port", () => {

@@ -105,9 +105,9 @@ describe("the npm package, installed with --omit=dev", { timeout: 600_000 }, () 
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 
-  it("ships a built dist/, the bin and the default config, and leaves dev tooling out", () => {
+  it("ships a built dist/, the bin, the default config and the licence, and leaves dev tooling out", () => {
     const pkgDir = join(installDir, "node_modules", "tollgate");
-    for (const file of ["bin/tollgate.js", "dist/cli/main.js", "config/gateway.yaml", "package.json"]) {
+    for (const file of ["bin/tollgate.js", "dist/cli/main.js", "config/gateway.yaml", "package.json", "LICENSE"]) {
       assert.ok(existsSync(join(pkgDir, file)), `${file} is in the package`);
     }
     assert.ok(!existsSync(join(pkgDir, "src")), "sources are not shipped; dist/ runs");
