@@ -1,6 +1,6 @@
 // Router micro-benchmark: 1,000 routes across several hostnames, a mix of exact, prefix and
 // regex paths with method/header/query matches; reports ns per match for hits and misses.
-// Run: node bench/router.bench.ts [iterations]   (Node >= 22.15: type stripping)
+// Run: node bench/router.bench.ts [iterations]   (Node >= 22.19: type stripping)
 import type { IncomingHttpHeaders } from "node:http";
 import type { MatchModel } from "../src/config/model.ts";
 import type { Router } from "../src/plan/types.ts";

@@ -25,7 +25,7 @@ if (existsSync(compiled)) {
   if (!process.features.typescript) {
     process.stderr.write(
       "tollgate: dist/ is missing and this Node.js cannot run TypeScript sources directly.\n" +
-        "Run `npm run build` first, or use Node.js >= 22.18 (or start node with --experimental-strip-types).\n",
+        "Run `npm run build` first, or run node without --no-experimental-strip-types.\n",
     );
     process.exit(1);
   }

@@ -72,5 +72,8 @@ async function run(configFlag: string | undefined, workers: number | "auto" | un
 }
 
 process.exitCode = await main(process.argv.slice(2));
+// A pipe takes 64 KiB before writes queue in the process: let `schema | jq` and a long
+// `validate` report reach the reader before exiting.
+await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((flushed) => stream.write("", () => flushed()))));
 // Servers, pools and telemetry timers are closed by now; exit even if a library left a handle open.
 process.exit();

@@ -18,6 +18,7 @@ import { checkSchema, findKind } from "./schema-check.ts";
 import { skippedKindWarning } from "./skipped-kinds.ts";
 import { gatewayParametersEnv } from "./gateway-parameters-env.ts";
 import { isIP } from "node:net";
+import { hostnameProblem } from "./hostnames.ts";
 import { formatPath, parseYamlFile } from "./yaml-source.ts";
 import type { ParsedFile, SourceDocument } from "./yaml-source.ts";
 
@@ -30,8 +31,9 @@ export interface LoadResult {
 
 export async function loadConfigFile(path: string): Promise<LoadResult> {
   let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, "utf8");
+    bytes = await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return {
@@ -45,6 +47,27 @@ export async function loadConfigFile(path: string): Promise<LoadResult> {
           path: "-",
           message: `cannot read the config file: ${code === "ENOENT" ? "no such file" : ((err as Error).message ?? String(err))}`,
           hint: code === "ENOENT" ? "pass --config FILE or set TOLLGATE_CONFIG" : undefined,
+        },
+      ],
+    };
+  }
+  try {
+    // YAML files are UTF-8 (kubectl refuses anything else); a lenient decode would turn a
+    // Latin-1 byte into U+FFFD and a match on it could never fire.
+    text = STRICT_UTF8.decode(bytes);
+  } catch {
+    const { line, col, offset } = firstInvalidUtf8(bytes);
+    return {
+      config: undefined,
+      diagnostics: [
+        {
+          severity: "error",
+          file: path,
+          line,
+          col,
+          path: "-",
+          message: `the config file is not UTF-8: byte 0x${bytes[offset]!.toString(16).padStart(2, "0")} at offset ${offset} does not decode`,
+          hint: "save the file as UTF-8",
         },
       ],
     };
@@ -238,6 +261,16 @@ function checkBackend(b: Resource, reporter: Reporter): void {
     const n = (e["fqdn"] !== undefined ? 1 : 0) + (e["ip"] !== undefined ? 1 : 0);
     if (n !== 1) reporter.error(b, at, n === 0 ? "an endpoint needs fqdn or ip" : "an endpoint has either fqdn or ip, not both", "write {fqdn: {hostname, port}} or {ip: {address, port}}");
     if (e["ip"] !== undefined && isIP(String(e["ip"]["address"])) === 0) reporter.error(b, [...at, "ip", "address"], `"${String(e["ip"]["address"])}" is not an IP address`, "use fqdn for host names");
+    if (e["fqdn"] !== undefined) {
+      const hostname = String(e["fqdn"]["hostname"]);
+      // DNS is case-blind and an absolute name's one trailing dot is fine; a URL, a port,
+      // userinfo or spaces are not.
+      const name = hostname.toLowerCase();
+      const problem = name.startsWith("*.") ? "a wildcard names no single host" : hostnameProblem(name.endsWith(".") ? name.slice(0, -1) : name);
+      // Never echo what may be a credential (`user:pass@host`).
+      const shown = hostname.includes("@") ? "the value" : `"${hostname}"`;
+      if (problem !== undefined) reporter.error(b, [...at, "fqdn", "hostname"], `${shown} is not a host name: ${problem}`, "write a DNS name such as api.internal.example, with the port in fqdn.port; use ip for an address");
+    }
   });
 }
 
@@ -254,4 +287,29 @@ function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], reporter: 
       }
     });
   }
+}
+
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Where the first byte that is not UTF-8 sits: line and column count the characters before it. */
+function firstInvalidUtf8(bytes: Buffer): { line: number; col: number; offset: number } {
+  // Grow a valid prefix a character at a time: only an error path, so simplicity wins.
+  let offset = 0;
+  while (offset < bytes.length) {
+    let ok = false;
+    for (let len = 1; len <= 4 && offset + len <= bytes.length; len++) {
+      try {
+        STRICT_UTF8.decode(bytes.subarray(offset, offset + len));
+        offset += len;
+        ok = true;
+        break;
+      } catch {
+        // try a longer sequence
+      }
+    }
+    if (!ok) break;
+  }
+  const before = bytes.subarray(0, offset).toString("utf8");
+  const lines = before.split("\n");
+  return { line: lines.length, col: lines[lines.length - 1]!.length + 1, offset };
 }

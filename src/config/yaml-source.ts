@@ -1,7 +1,7 @@
 // Parses a multi-document YAML file keeping node positions, so every later finding can
 // point at the exact line and column of the value it is about.
-import { LineCounter, Scalar, isMap, isPair, isScalar, isSeq, parseAllDocuments } from "yaml";
-import type { Document, Node, Pair, YAMLMap } from "yaml";
+import { LineCounter, Scalar, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit } from "yaml";
+import type { Alias, Document, Node, Pair, YAMLMap } from "yaml";
 import type { Diagnostic } from "./diagnostics.ts";
 
 export interface SourceDocument {
@@ -78,7 +78,27 @@ export function parseYamlFile(text: string, file: string, diagnostics: Diagnosti
         });
       }
     });
-    documents.push({ index, doc, value: doc.toJS({ maxAliasCount: 100 }) });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      // An alias with no anchor before it in its document, or an alias bomb: the parser
+      // resolves aliases only here.
+      const alias = firstUnresolvedAlias(doc);
+      const { line, col } = position(alias?.range?.[0] ?? doc.range[0]);
+      const unresolved = alias !== undefined;
+      diagnostics.push({
+        severity: "error",
+        file,
+        line,
+        col,
+        path: "-",
+        message: unresolved ? `YAML alias *${alias.source} has no anchor &${alias.source} before it in this document` : `YAML: ${firstLine((err as Error).message)}`,
+        hint: unresolved ? "anchors do not carry across `---` documents; define the anchor first in the same document" : "expand the aliases; a file may use at most 100 alias references",
+      });
+      return;
+    }
+    documents.push({ index, doc, value });
   });
   return { file, documents, lineCounter, position };
 }
@@ -183,4 +203,18 @@ export function nodeAt(
     }
   }
   return { node: current as Node, keyNode, found: true };
+}
+
+function firstUnresolvedAlias(doc: Document.Parsed): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.resolve(doc) === undefined) {
+        found = node;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }

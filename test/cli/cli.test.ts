@@ -14,8 +14,12 @@ interface Result {
 }
 
 function runNode(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<Result> {
+  return runProcess(process.execPath, args, env);
+}
+
+function runProcess(command: string, args: readonly string[], env: Record<string, string | undefined> = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, TOLLGATE_CONFIG: undefined, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, TOLLGATE_CONFIG: undefined, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
@@ -172,6 +176,32 @@ describe("tollgate validate", () => {
     assert.match(r.stdout, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:1:1: -: cannot read the config file`));
   });
 
+  it("reports an alias without its anchor, and a file that is not UTF-8, at their line and column", async () => {
+    const alias = join(dir, "alias.yaml");
+    await writeFile(alias, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, labels: &l {x: y}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, labels: *l}\n");
+    const a = await tollgate("validate", "--config", alias);
+    assert.equal(a.code, 1);
+    assert.match(a.stdout, /alias\.yaml:7:29: -: YAML alias \*l has no anchor &l before it in this document \(hint: anchors do not carry across `---` documents/);
+    const latin1 = join(dir, "latin1.yaml");
+    await writeFile(latin1, Buffer.concat([Buffer.from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf"), Buffer.from([0xe9]), Buffer.from("}\n")]));
+    const l = await tollgate("validate", "--config", latin1);
+    assert.equal(l.code, 1);
+    assert.match(l.stdout, /latin1\.yaml:3:21: -: the config file is not UTF-8: byte 0xe9 at offset 51 does not decode \(hint: save the file as UTF-8\)/);
+  });
+
+  it("refuses a Backend fqdn that is not a host name, without echoing a credential", async () => {
+    const file = join(dir, "fqdn.yaml");
+    const backend = (hostname: string) => `---\napiVersion: gateway.tollgate.dev/v1alpha1\nkind: Backend\nmetadata: {name: b${hostname.length}}\nspec:\n  endpoints: [{fqdn: {hostname: "${hostname}", port: 80}}]\n`;
+    await writeFile(file, backend("http://127.0.0.1") + backend("admin:s3cret@127.0.0.1") + backend("api.internal.example.") + backend("Upstream.Example.com"));
+    const r = await tollgate("validate", "--config", file);
+    assert.equal(r.code, 1);
+    const errors = r.stdout.split("\n").filter((line) => line.includes("fqdn.hostname"));
+    assert.equal(errors.length, 2, r.stdout);
+    assert.match(errors[0]!, /"http:\/\/127\.0\.0\.1" is not a host name: a hostname has no port/);
+    assert.match(errors[1]!, /the value is not a host name/);
+    assert.ok(!r.stdout.includes("s3cret"));
+  });
+
   it("takes the file from TOLLGATE_CONFIG when --config is absent", async () => {
     const r = await runNode([CLI_ENTRY, "validate"], { TOLLGATE_CONFIG: join(dir, "nope.yaml") });
     assert.equal(r.code, 1);
@@ -187,6 +217,15 @@ describe("tollgate schema", () => {
     assert.equal(typeof schema["$schema"], "string");
     assert.match(String(schema["$schema"]), /json-schema\.org/);
     for (const kind of ["Gateway", "HTTPRoute", "Backend", "DirectResponse"]) assert.ok(r.stdout.includes(`"${kind}"`), `schema mentions ${kind}`);
+  });
+
+  it("reaches a pipe reader that starts reading late whole (the schema is larger than a pipe's buffer)", async () => {
+    // A shell pipeline, as `tollgate schema | jq` runs: the reader sleeps before it reads.
+    const pipeline = `"${process.execPath}" "${CLI_ENTRY}" schema | (sleep 1; cat)`;
+    const r = await runProcess("sh", ["-c", pipeline]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.length > 65_536, `${r.stdout.length} bytes`);
+    assert.equal(typeof (JSON.parse(r.stdout) as Record<string, unknown>)["$schema"], "string");
   });
 });
 

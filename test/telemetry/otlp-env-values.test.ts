@@ -4,7 +4,8 @@
 // starts and proxies; what cannot be exported is counted as dropped.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { resolveOtlpExporterConfig } from "../../src/telemetry/export/otlp-config.ts";
 import { httpRequest } from "../support/gateway-process.ts";
@@ -73,10 +74,28 @@ test("a CA file that is not a PEM certificate is refused for a TLS endpoint; a p
   }
   assert.equal(resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector:4318", OTEL_EXPORTER_OTLP_CERTIFICATE: pki.files.ca }, "traces", undefined).unusable, undefined, "a real CA is fine");
   // The other labels Node's CA loader takes (p11-kit's bundles use TRUSTED CERTIFICATE), and a bundle with text before its first block.
-  for (const [label, prefix] of [["X509 CERTIFICATE", ""], ["TRUSTED CERTIFICATE", ""], ["CERTIFICATE", "# Our CA\nsubject=...\n"]] as const) {
+  for (const [label, prefix] of [["X509 CERTIFICATE", ""], ["CERTIFICATE", "# Our CA\nsubject=...\n"]] as const) {
     const file = join(pki.dir, `${label.replace(" ", "-")}.pem`);
     await writeFile(file, prefix + pki.ca.toString("latin1").replaceAll("CERTIFICATE-----", `${label}-----`));
     assert.equal(resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector:4318", OTEL_EXPORTER_OTLP_CERTIFICATE: file }, "traces", undefined).unusable, undefined, label);
+  }
+  // A real trusted-form certificate (trust settings appended), as p11-kit bundles hold it.
+  const trusted = join(pki.dir, "trusted.pem");
+  await new Promise<void>((done, fail) =>
+    execFile("openssl", ["x509", "-in", pki.files.ca, "-addtrust", "serverAuth", "-trustout", "-out", trusted], (error) => (error ? fail(error) : done())),
+  );
+  assert.match(await readFile(trusted, "latin1"), /BEGIN TRUSTED CERTIFICATE/);
+  assert.equal(resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector:4318", OTEL_EXPORTER_OTLP_CERTIFICATE: trusted }, "traces", undefined).unusable, undefined, "TRUSTED CERTIFICATE");
+  // Labels that do not pair up, and a trusted block of garbage: OpenSSL loads nothing from them.
+  const body = pki.ca.toString("latin1");
+  for (const [name, text] of [
+    ["begin-x509", body.replace("BEGIN CERTIFICATE", "BEGIN X509 CERTIFICATE")],
+    ["end-x509", body.replace("END CERTIFICATE", "END X509 CERTIFICATE")],
+    ["trusted-garbage", "-----BEGIN TRUSTED CERTIFICATE-----\nAAAA\n-----END TRUSTED CERTIFICATE-----\n"],
+  ] as const) {
+    const file = join(pki.dir, `${name}.pem`);
+    await writeFile(file, text);
+    assert.match(resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector:4318", OTEL_EXPORTER_OTLP_CERTIFICATE: file }, "traces", undefined).unusable ?? "", /not a usable PEM certificate/, name);
   }
   const badFiles = { OTEL_EXPORTER_OTLP_CERTIFICATE: notPem, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: notPem, OTEL_EXPORTER_OTLP_CLIENT_KEY: notPem };
   for (const plain of [

@@ -206,11 +206,9 @@ function caProblem(pem: Buffer): string | undefined {
   const text = pem.toString("latin1");
   const block = PEM_CERTIFICATE_BEGIN.exec(text);
   if (block === null) return "no -----BEGIN CERTIFICATE----- block";
-  // OpenSSL's trusted form carries trust settings after the certificate; Node loads it, and
-  // it is not a plain X.509 structure to parse here.
-  if (block[1] === "TRUSTED ") return undefined;
+  // X509Certificate reads the three labels as OpenSSL does (a mismatched END is refused).
   try {
-    new X509Certificate(text.slice(block.index).replace(block[0], "-----BEGIN CERTIFICATE-----").replace(/-----END X509 CERTIFICATE-----/, "-----END CERTIFICATE-----"));
+    new X509Certificate(text.slice(block.index));
     return undefined;
   } catch (err) {
     return (err as Error).message;
