@@ -40,7 +40,12 @@ describe("Prometheus scraping Tollgate's /metrics", { timeout: 300_000 }, () => 
       namespace: "tollgate",
       podName: "tollgate-e2e",
       labels: asObj(at(deployment, "spec.template.metadata.labels"), "labels") as Record<string, string>,
-      annotations: { ...(asObj(at(deployment, "spec.template.metadata.annotations"), "annotations") as Record<string, string>), "prometheus.io/port": String(gateway.opsPort) },
+      // As the doc's pull setup says: the shipped "false" (it pushes) flipped to "true".
+      annotations: {
+        ...(asObj(at(deployment, "spec.template.metadata.annotations"), "annotations") as Record<string, string>),
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": String(gateway.opsPort),
+      },
     };
     const config = withStaticPod(documentedKubernetesJob(), pod, { scrape_interval: "1s", scrape_timeout: "1s" });
     const prometheus = await startPrometheus(`global:\n  evaluation_interval: 1s\n${config}`);
