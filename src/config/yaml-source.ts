@@ -37,46 +37,20 @@ export function parseYamlFile(text: string, file: string, diagnostics: Diagnosti
   // An empty stream parses to an EmptyStream: no documents, nothing to report.
   const list = Array.isArray(docs) ? docs : [];
   const documents: SourceDocument[] = [];
+  const report = (severity: "error" | "warning", offset: number, path: string, message: string, hint: string | undefined): void => {
+    const { line, col } = position(offset);
+    diagnostics.push({ severity, file, line, col, path: path || "-", message, hint });
+  };
   list.forEach((doc, index) => {
-    for (const err of doc.errors) {
-      const { line, col } = position(err.pos[0]);
-      diagnostics.push({
-        severity: "error",
-        file,
-        line,
-        col,
-        path: "-",
-        message: `YAML syntax error: ${firstLine(err.message)}`,
-        hint: yamlHint(err.code),
-      });
-    }
+    for (const err of doc.errors) report("error", err.pos[0], "", `YAML syntax error: ${firstLine(err.message)}`, yamlHint(err.code));
     if (doc.errors.length > 0) return;
     // An empty document (a trailing `---`, one holding only comments, `helm template`'s
     // separators) parses to a null scalar: kubectl skips it, and so do we.
     if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return;
     substituteHugoPlaceholders(doc.contents, [], (node, path, snippet, replacement) => {
-      const { line, col } = position(node.range?.[0] ?? 0);
-      if (replacement === undefined) {
-        diagnostics.push({
-          severity: "error",
-          file,
-          line,
-          col,
-          path: path || "-",
-          message: `unresolved Hugo shortcode {{< reuse "${snippet}" >}}`,
-          hint: "replace the shortcode with the value it stands for",
-        });
-      } else {
-        diagnostics.push({
-          severity: "warning",
-          file,
-          line,
-          col,
-          path: path || "-",
-          message: `Hugo shortcode {{< reuse "${snippet}" >}} read as "${replacement}"`,
-          hint: `write "${replacement}" to silence this warning`,
-        });
-      }
+      const at = node.range?.[0] ?? 0;
+      if (replacement === undefined) report("error", at, path, `unresolved Hugo shortcode {{< reuse "${snippet}" >}}`, "replace the shortcode with the value it stands for");
+      else report("warning", at, path, `Hugo shortcode {{< reuse "${snippet}" >}} read as "${replacement}"`, `write "${replacement}" to silence this warning`);
     });
     let value: unknown;
     try {
@@ -85,17 +59,9 @@ export function parseYamlFile(text: string, file: string, diagnostics: Diagnosti
       // An alias with no anchor before it in its document, or an alias bomb: the parser
       // resolves aliases only here.
       const alias = firstUnresolvedAlias(doc);
-      const { line, col } = position(alias?.range?.[0] ?? doc.range[0]);
-      const unresolved = alias !== undefined;
-      diagnostics.push({
-        severity: "error",
-        file,
-        line,
-        col,
-        path: "-",
-        message: unresolved ? `YAML alias *${alias.source} has no anchor &${alias.source} before it in this document` : `YAML: ${firstLine((err as Error).message)}`,
-        hint: unresolved ? "anchors do not carry across `---` documents; define the anchor first in the same document" : "expand the aliases; a file may use at most 100 alias references",
-      });
+      if (alias !== undefined) {
+        report("error", alias.range?.[0] ?? doc.range[0], "", `YAML alias *${alias.source} has no anchor &${alias.source} before it in this document`, "anchors do not carry across `---` documents; define the anchor first in the same document");
+      } else report("error", doc.range[0], "", `YAML: ${firstLine((err as Error).message)}`, "expand the aliases; a file may use at most 100 alias references");
       return;
     }
     documents.push({ index, doc, value });

@@ -45,6 +45,14 @@ describe("document-level errors", () => {
     ]);
   });
 
+  test("an alias bomb is refused at its document, not expanded", () => {
+    const bomb = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: bomb}", "data:", "  a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (const [name, target] of [["b", "a"], ["c", "b"], ["d", "c"]]) bomb.push(`  ${name}: &${name} [${Array(10).fill(`*${target}`).join(", ")}]`);
+    assert.deepEqual(errors(GATEWAY + "---\n" + bomb.join("\n") + "\n"), [
+      "t.yaml:11:1: -: YAML: Excessive alias count indicates a resource exhaustion attack (hint: expand the aliases; a file may use at most 100 alias references)",
+    ]);
+  });
+
   test("a document that is not a mapping, and one without kind", () => {
     assert.deepEqual(errors(`${GATEWAY}---\n- a list\n---\napiVersion: v1\nmetadata: {name: x}\n`), [
       "t.yaml:12:1: -: document 2 is not a mapping (hint: each YAML document must be one Kubernetes-style resource with apiVersion, kind, metadata and spec)",
