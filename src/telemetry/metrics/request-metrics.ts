@@ -43,6 +43,8 @@ export interface RuleMetrics {
   readonly gatewayName: string;
   readonly routeName: string | undefined;
   readonly attrs: ReadonlyMap<string, InstrumentAttrs>;
+  /** attrs' entry for http.server.active_requests, resolved once: read at every start and end. */
+  readonly activeAttrs: InstrumentAttrs | undefined;
   /** A dynamic source on the duration, size or client instruments: when false their keys need no header reads (active_requests keys its own). */
   readonly anyDynamic: boolean;
   readonly serverGroups: Map<string, ServerGroup>;
@@ -141,6 +143,7 @@ function compileRule(scope: RuleScope, ctx: MetricsCompileContext, warned: Set<s
     gatewayName: `${g.ref.namespace}/${g.ref.name}`,
     routeName: scope.rule?.routeKey,
     attrs,
+    activeAttrs: attrs.get(ACTIVE_REQUESTS.name),
     anyDynamic,
     serverGroups: new Map(),
     active: new Map(),
@@ -308,7 +311,7 @@ export class RequestMetrics {
 
   /** Read at the start and again at the end: request headers, the only per-request source here, are the same both times. */
   #activeSeries(rm: RuleMetrics, ex: Exchange): Series {
-    const o = rm.attrs.get(ACTIVE_REQUESTS.name);
+    const o = rm.activeAttrs;
     const perRequest = o !== undefined && o.dynamic.length > 0;
     const last = rm.last;
     if (!perRequest && last.active !== undefined && last.activeMethod === ex.method && last.activeScheme === ex.scheme) return last.active;
