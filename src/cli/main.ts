@@ -1,7 +1,7 @@
 // The `tollgate` command line: run, validate, schema, --version, --help.
 import cluster from "node:cluster";
-import { createLogger, parseLogLevel } from "../server/log.ts";
-import { ENV, readServerSettings, SettingsError } from "../server/settings.ts";
+import { createLogger } from "../server/log.ts";
+import { readServerSettings, SettingsError } from "../server/settings.ts";
 import { parseCommandLine, UsageError, type Command } from "./args.ts";
 import { resolveConfigPath } from "./config-path.ts";
 import { helpText } from "./help.ts";
@@ -56,7 +56,7 @@ async function run(configFlag: string | undefined, workers: number | "auto" | un
     return EXIT_USAGE;
   }
   const base = settings.workerId === undefined ? { pid: process.pid } : { pid: process.pid, worker: settings.workerId };
-  const log = createLogger({ level: parseLogLevel(process.env[ENV.logLevel]), base });
+  const log = createLogger({ level: settings.logLevel, base });
   const context = { configPath: resolveConfigPath(configFlag), settings, log, version };
   if (cluster.isWorker) {
     const { runWorker } = await import("../server/run-worker.ts");

@@ -17,12 +17,6 @@ export interface Logger {
 
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export function parseLogLevel(value: string | undefined): LogLevel {
-  const v = (value ?? "").trim().toLowerCase();
-  if (v === "debug" || v === "info" || v === "warn" || v === "error") return v;
-  return "info";
-}
-
 export interface LogSink {
   write(line: string): unknown;
 }

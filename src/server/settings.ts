@@ -1,6 +1,7 @@
 // Process-level settings read from the environment. Everything here is about how the
 // process runs (addresses, drain timing, port remapping for tests), never about routing:
 // that lives in the config file. Bad values are errors naming the variable.
+import type { LogLevel } from "./log.ts";
 
 export interface HostPort {
   readonly host: string;
@@ -25,6 +26,7 @@ export interface ServerSettings {
   readonly telemetryShutdownTimeoutMs: number;
   readonly reloadDebounceMs: number;
   readonly watchConfig: boolean;
+  readonly logLevel: LogLevel;
   /** 1-based index of this cluster worker; undefined in the primary or a single process. */
   readonly workerId: number | undefined;
 }
@@ -77,6 +79,7 @@ export function readServerSettings(env: Env = process.env): ServerSettings {
     ),
     reloadDebounceMs: parseMs(env[ENV.reloadDebounceMs], DEFAULTS.reloadDebounceMs, ENV.reloadDebounceMs),
     watchConfig: parseBool(env[ENV.watch], true, ENV.watch),
+    logLevel: parseLogLevel(env[ENV.logLevel], ENV.logLevel),
     workerId: parseWorkerId(env[ENV.workerId]),
   };
 }
@@ -148,6 +151,16 @@ function parseBool(value: string | undefined, fallback: boolean, variable: strin
   if (v === "true" || v === "1" || v === "on" || v === "yes") return true;
   if (v === "false" || v === "0" || v === "off" || v === "no") return false;
   throw new SettingsError(`${variable}=${JSON.stringify(value)}: expected true or false`);
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+function parseLogLevel(value: string | undefined, variable: string): LogLevel {
+  const v = nonEmpty(value)?.toLowerCase();
+  if (v === undefined) return "info";
+  const level = LOG_LEVELS.find((l) => l === v);
+  if (level !== undefined) return level;
+  throw new SettingsError(`${variable}=${JSON.stringify(value)}: expected ${LOG_LEVELS.join(", ")}`);
 }
 
 function parseWorkerId(value: string | undefined): number | undefined {

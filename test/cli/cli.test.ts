@@ -100,6 +100,12 @@ describe("usage errors exit 2 with a clear message", () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /TOLLGATE_OPS_ADDR="nonsense": expected host:port/);
   });
+
+  it("an unknown log level is refused, not read as info", async () => {
+    const r = await runNode([CLI_ENTRY, "run"], { TOLLGATE_LOG_LEVEL: "verbose" });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /TOLLGATE_LOG_LEVEL="verbose": expected debug, info, warn, error/);
+  });
 });
 
 describe("tollgate validate", () => {

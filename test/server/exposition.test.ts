@@ -110,6 +110,9 @@ describe("server settings", () => {
     assert.equal(s.drainTimeoutMs, 30000);
     assert.equal(s.watchConfig, true);
     assert.equal(s.workerId, undefined);
+    assert.equal(s.logLevel, "info");
+    assert.equal(readServerSettings({ TOLLGATE_LOG_LEVEL: " Debug " }).logLevel, "debug");
+    assert.throws(() => readServerSettings({ TOLLGATE_LOG_LEVEL: "verbose" }), /TOLLGATE_LOG_LEVEL="verbose": expected debug, info, warn, error/);
     assert.throws(() => readServerSettings({ TOLLGATE_DRAIN_TIMEOUT_MS: "30s" }), /TOLLGATE_DRAIN_TIMEOUT_MS="30s": expected a whole number of milliseconds/);
     assert.throws(() => readServerSettings({ TOLLGATE_WATCH: "maybe" }), /TOLLGATE_WATCH="maybe": expected true or false/);
   });

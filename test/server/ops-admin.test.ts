@@ -122,6 +122,24 @@ describe("ops and admin listeners", () => {
     assert.deepEqual(body.endpoints, ["/config", "/routes"]);
   });
 
+  it("a method an endpoint does not take is a JSON 405 with Allow", { timeout: 60_000 }, async () => {
+    const post = await httpRequest(gw.opsUrl("/healthz"), { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.allow, "GET, HEAD");
+    assert.deepEqual(JSON.parse(post.body), {
+      error: "method_not_allowed",
+      message: "/healthz takes GET, HEAD, not POST",
+    });
+    const del = await httpRequest(gw.adminUrl("/config?x=1"), { method: "DELETE" });
+    assert.equal(del.status, 405);
+    assert.equal(del.headers.allow, "GET, HEAD");
+    assert.equal(JSON.parse(del.body).error, "method_not_allowed");
+    const head = await httpRequest(gw.opsUrl("/readyz"), { method: "HEAD" });
+    assert.equal(head.status, 200, "HEAD is derived from GET");
+    const unknown = await httpRequest(gw.opsUrl("/nope"), { method: "POST" });
+    assert.equal(unknown.status, 404, "an unknown path stays a 404 whatever the method");
+  });
+
   it("writes the bound ports to TOLLGATE_PORTS_FILE", { timeout: 60_000 }, async () => {
     const { readFile } = await import("node:fs/promises");
     const ports = JSON.parse(await readFile(`${gw.dir}/ports.json`, "utf8")) as {
