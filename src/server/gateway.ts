@@ -14,6 +14,19 @@ import type { ProcessStats } from "./stats.ts";
 
 export type ReloadTrigger = "startup" | "file-change" | "SIGHUP" | "primary";
 
+/**
+ * Why applying a config failed: the config itself, the machine (a port another process
+ * holds, a privileged port), or the gateway's own code. Operators act on each differently,
+ * so the log says which.
+ */
+type FailureCause = "config" | "bind" | "internal";
+
+const FAILURE_MESSAGES: Readonly<Record<FailureCause, { readonly each: string; readonly atStartup: string }>> = {
+  config: { each: "config error", atStartup: "config invalid; not starting" },
+  bind: { each: "cannot bind a gateway listener", atStartup: "a gateway listener cannot be bound; not starting" },
+  internal: { each: "internal error applying the config", atStartup: "internal error applying the config; not starting" },
+};
+
 export type ReloadOutcome =
   | { readonly outcome: "success"; readonly generation: number }
   | { readonly outcome: "failure"; readonly errors: readonly string[] }
@@ -170,9 +183,11 @@ export class Gateway {
     // cluster worker); until the swap it serves this plan, the only one that has it.
     const added: BoundListener[] = [];
     const deps: ProxyDeps = { ...this.#deps, currentPlan: () => this.#planFrom(plan) };
+    let binding = 0;
     try {
       for (const listener of plan.listeners) {
         if (this.#listeners.has(listener.port)) continue;
+        binding = listener.port;
         const bound = new BoundListener(listener.port, this.#options.listenerHost);
         const handlers = bound.track(engine.createHandlers({ ...deps, responseClosed: bound.responseClosed }, this.#pools, listener.port));
         const server = engine.createServer(listener.settings, handlers);
@@ -185,7 +200,7 @@ export class Gateway {
         bound.forceClose();
       }
       const reason = error instanceof Error ? error.message : String(error);
-      return this.#failed(trigger, [`${configPath}:1:1: -: binding a gateway listener failed: ${reason}`], others);
+      return this.#failed(trigger, [`binding gateway listener port ${binding} failed: ${reason}`], others, "bind");
     }
 
     // Telemetry and pools learn the plan before the first request can see it.
@@ -198,7 +213,7 @@ export class Gateway {
         bound.forceClose();
       }
       const reason = error instanceof Error ? error.message : String(error);
-      return this.#failed(trigger, [`${configPath}:1:1: -: telemetry could not take the new config: ${reason}`], others);
+      return this.#failed(trigger, [`telemetry could not take the new config: ${reason}`], others, "internal");
     }
     this.#plan = plan;
     engine.retainPools(this.#pools, plan);
@@ -244,13 +259,14 @@ export class Gateway {
     return current !== undefined && current.generation >= pending.generation ? current : pending;
   }
 
-  #failed(trigger: ReloadTrigger, errors: readonly string[], others: readonly Diagnostic[]): ReloadOutcome {
+  #failed(trigger: ReloadTrigger, errors: readonly string[], others: readonly Diagnostic[], cause: FailureCause = "config"): ReloadOutcome {
     const { log, stats } = this.#options;
     if (trigger !== "startup") stats.reloads.failure++;
     this.#logDiagnostics(others);
-    for (const line of errors) log.error("config error", { diagnostic: line });
+    const messages = FAILURE_MESSAGES[cause];
+    for (const line of errors) log.error(messages.each, { diagnostic: line });
     if (trigger === "startup") {
-      log.error("config invalid; not starting", { file: this.#options.configPath, errors: errors.length });
+      log.error(messages.atStartup, { file: this.#options.configPath, errors: errors.length });
     } else {
       log.error("config reload failed; the previous config keeps serving", {
         trigger,

@@ -33,8 +33,10 @@ describe("start-up failures", () => {
       env: { TOLLGATE_LISTENER_PORT_OVERRIDE: `8080=${occupiedPort}` },
     });
     assert.deepEqual(run.status, { code: 1, signal: null });
-    const error = run.logs.find((l) => l.msg === "config error");
-    assert.match(String(error?.["diagnostic"]), new RegExp(`binding a gateway listener failed: .*EADDRINUSE.*${occupiedPort}`));
+    assert.ok(!run.logs.some((l) => l.msg === "config error" || l.msg === "config invalid; not starting"), "a taken port is not the config's fault");
+    const error = run.logs.find((l) => l.msg === "cannot bind a gateway listener");
+    assert.match(String(error?.["diagnostic"]), new RegExp(`^binding gateway listener port 8080 failed: .*EADDRINUSE.*${occupiedPort}`));
+    assert.ok(run.logs.some((l) => l.msg === "a gateway listener cannot be bound; not starting"));
   });
 
   it("an ops port that is taken exits 1", { timeout: 60_000 }, async () => {
