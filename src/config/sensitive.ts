@@ -1,6 +1,22 @@
-// Headers whose values are credentials: never captured or shown unless explicitly allowed.
-export const SENSITIVE_HEADERS: ReadonlySet<string> = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie"]);
+// What counts as a secret in a header or a query parameter. Every view agrees on it: spans,
+// access logs, the admin API and config messages. The lists are read once per process: the
+// primary (admin redaction) and the workers (telemetry) inherit the same environment.
 
+/** Headers that carry credentials in every HTTP deployment. */
+export const DEFAULT_SENSITIVE_HEADERS: readonly string[] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
+
+/** The name of the environment variable that adds header names (comma-separated, any case). */
+export const SENSITIVE_HEADERS_ENV = "TOLLGATE_SENSITIVE_HEADERS";
+
+/** The defaults and the names `value` (the variable's value) adds, lower-cased. */
+export function sensitiveHeaders(value: string | undefined): ReadonlySet<string> {
+  const added = (value ?? "").split(",").map((n) => n.trim().toLowerCase()).filter((n) => n !== "");
+  return new Set([...DEFAULT_SENSITIVE_HEADERS, ...added]);
+}
+
+const SENSITIVE_HEADERS: ReadonlySet<string> = sensitiveHeaders(process.env[SENSITIVE_HEADERS_ENV]);
+
+/** Whether a header's values are credentials: never captured or shown unless explicitly allowed. */
 export function isSensitiveHeader(name: string): boolean {
   return SENSITIVE_HEADERS.has(name.toLowerCase());
 }
@@ -30,10 +46,41 @@ export function sensitiveQueryParams(value: string | undefined): readonly string
   return [...DEFAULT_SENSITIVE_QUERY_PARAMS, ...new Set(added)];
 }
 
-// Read once per process: the primary (admin redaction) and the workers (telemetry) inherit
-// the same environment, so every view redacts the same names.
 export const SENSITIVE_QUERY_PARAMS: readonly string[] = sensitiveQueryParams(process.env[SENSITIVE_QUERY_PARAMS_ENV]);
 
 export function isSensitiveQueryParam(name: string): boolean {
   return SENSITIVE_QUERY_PARAMS.includes(name);
+}
+
+// A parameter name holding a percent escape (`si%67=`): the application reads it decoded.
+const ESCAPED_NAME = /(?:^|&)[^=&]*%/;
+
+/** `query` (without `?`) with sensitive parameter values replaced; the input itself when none is present. */
+export function redactQueryValues(query: string, replacement: string): string {
+  if (query === "") return query;
+  let suspicious = false;
+  for (const p of SENSITIVE_QUERY_PARAMS) {
+    if (query.includes(p)) {
+      suspicious = true;
+      break;
+    }
+  }
+  if (!suspicious && !ESCAPED_NAME.test(query)) return query;
+  return query
+    .split("&")
+    .map((pair) => {
+      const eq = pair.indexOf("=");
+      if (eq < 0) return pair;
+      const name = pair.slice(0, eq);
+      return isSensitiveQueryParam(name.includes("%") ? decodedName(name) : name) ? `${name}=${replacement}` : pair;
+    })
+    .join("&");
+}
+
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
 }

@@ -1,8 +1,11 @@
-// Credentials embedded in URLs (`https://user:pass@collector:4318`) are removed wherever a
-// URL from the config or the environment is shown: the admin `/config`, warnings, config
-// errors. The URL parser ends userinfo at the authority's last `@`, so a password may hold
+// Credentials embedded in URLs (`https://user:pass@collector:4318`, a presigned
+// `?X-Amz-Signature=`) are removed wherever a URL from the config or the environment is
+// shown: the admin `/config`, warnings, config errors. Query values go by the same names
+// telemetry redacts (config/sensitive.ts). The URL parser ends userinfo at the authority's last `@`, so a password may hold
 // further `@`s; and a password holding `/`, `?` or `#` makes the URL unparseable, which is
 // exactly when it would be printed whole in an error.
+
+import { redactQueryValues } from "./sensitive.ts";
 
 /** What stands in for a secret in the admin API, warnings and config errors. */
 export const REDACTED = "[REDACTED]";
@@ -16,12 +19,22 @@ const SCHEME = "[a-z][a-z0-9+.-]*:\\/\\/";
 // ordinary characters there, so a text has one reading and the match stays linear.
 const URL_IN_TEXT = new RegExp(`(${SCHEME})((?:[^\\s"'<>/?#]|:\\/\\/)*@)?((?:(?!${SCHEME})[^\\s"'<>])*)`, "gi");
 
-/** `text` with the userinfo of every URL in it replaced by `[REDACTED]`. */
+/** `text` with the userinfo and sensitive query values of every URL in it replaced by `[REDACTED]`. */
 export function redactUrlCredentials(text: string): string {
-  if (text.indexOf("@") < 0) return text;
+  if (text.indexOf("@") < 0 && text.indexOf("?") < 0) return text;
   return text.replace(URL_IN_TEXT, (_match: string, scheme: string, userinfo: string | undefined, rest: string) =>
-    userinfo === undefined ? scheme + redactAfterScheme(scheme, rest) : `${scheme}${REDACTED}@${rest}`,
+    // Userinfo first: a password may hold a `?` that is not a query's start.
+    userinfo === undefined ? scheme + redactQueryOf(redactAfterScheme(scheme, rest)) : `${scheme}${REDACTED}@${redactQueryOf(rest)}`,
   );
+}
+
+/** `authority/path?query#fragment` with the query's sensitive values redacted. */
+function redactQueryOf(rest: string): string {
+  const start = rest.indexOf("?");
+  if (start < 0) return rest;
+  const hash = rest.indexOf("#", start);
+  const end = hash < 0 ? rest.length : hash;
+  return rest.slice(0, start + 1) + redactQueryValues(rest.slice(start + 1, end), REDACTED) + rest.slice(end);
 }
 
 function redactAfterScheme(scheme: string, rest: string): string {

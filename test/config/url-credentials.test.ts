@@ -42,3 +42,21 @@ test("URLs without userinfo, and an @ in a parseable path, are kept", () => {
   assert.equal(redactUrlCredentials("http://collector:4318/v1/traces"), "http://collector:4318/v1/traces");
   assert.equal(redactUrlCredentials("mail alice@example.com"), "mail alice@example.com");
 });
+
+test("sensitive query values are redacted; other parameters, the fragment and the path are kept", () => {
+  assert.equal(
+    redactUrlCredentials("https://bucket.example/o?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=abc123&keep=1#frag"),
+    "https://bucket.example/o?X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]&keep=1#frag",
+  );
+  assert.equal(redactUrlCredentials("endpoint https://c:4318/v1/traces?sig=s3cr3t refused"), "endpoint https://c:4318/v1/traces?sig=[REDACTED] refused");
+  assert.equal(redactUrlCredentials("https://u:pw@c/?access_token=t0k"), "https://[REDACTED]@c/?access_token=[REDACTED]");
+  // A percent-escaped name is what the receiving application reads.
+  assert.equal(redactUrlCredentials("https://c/?si%67=s3cr3t"), "https://c/?si%67=[REDACTED]");
+  assert.equal(redactUrlCredentials("https://c/?page=2&q=a?b"), "https://c/?page=2&q=a?b");
+  assert.equal(redactUrlCredentials("what? no URL here"), "what? no URL here");
+});
+
+test("a password holding ? and a sensitive-looking name is still removed whole", () => {
+  assert.equal(redactUrlCredentials("https://u:p?sig=x@collector:4318/v1"), "https://[REDACTED]@collector:4318/v1");
+  assert.equal(redactUrlCredentials("https://u:p?sig=x@collector:4318/v1?sig=y"), "https://[REDACTED]@collector:4318/v1?sig=[REDACTED]");
+});

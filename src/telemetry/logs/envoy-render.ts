@@ -1,12 +1,13 @@
 // Renders parsed Envoy command-operator templates (src/format/envoy-operators.ts) against
 // a finished request. Each part compiles once per plan into a small function; rendering
 // happens at export time from the copied RequestFacts, never on the request path.
-// Credentials: %REQ(Authorization)%, %REQ(Proxy-Authorization)%, %REQ(Cookie)% and
-// %RESP(Set-Cookie)% render `REDACTED` unless TOLLGATE_LOGS_ALLOW_SENSITIVE_HEADERS names
-// the header.
+// Credentials: %REQ(Authorization)%, %REQ(Proxy-Authorization)%, %REQ(Cookie)%,
+// %RESP(Set-Cookie)% and the headers TOLLGATE_SENSITIVE_HEADERS adds render `REDACTED`
+// unless TOLLGATE_LOGS_ALLOW_SENSITIVE_HEADERS names the header.
 import { hostname } from "node:os";
 import type { EnvoyFormatPart, SimpleOperator } from "../../format/envoy-operators.ts";
-import { REDACTED, redactQuery, SENSITIVE_HEADERS } from "../trace/attributes.ts";
+import { REDACTED, redactQuery } from "../trace/attributes.ts";
+import { isSensitiveHeader } from "../../config/sensitive.ts";
 import type { RequestFacts } from "./facts.ts";
 
 export type Render = (f: RequestFacts) => string;
@@ -175,7 +176,7 @@ function requestHeader(header: string, withoutQuery: boolean, index: HeaderIndex
       break;
   }
   const i = index.request(header);
-  if (SENSITIVE_HEADERS.includes(header) && !allowSensitive.has(header)) return (f) => (f.requestHeaders[i] === undefined ? undefined : REDACTED);
+  if (isSensitiveHeader(header) && !allowSensitive.has(header)) return (f) => (f.requestHeaders[i] === undefined ? undefined : REDACTED);
   if (!withoutQuery) return (f) => f.requestHeaders[i];
   return (f) => {
     const v = f.requestHeaders[i];
@@ -211,7 +212,7 @@ export function compileTemplateParts(parts: readonly EnvoyFormatPart[], index: H
           // Envoy's router sets this header from its own measure, whatever the upstream sent.
           if (h === UPSTREAM_SERVICE_TIME) return (f) => (f.upstreamServiceTimeMs < 0 ? undefined : String(f.upstreamServiceTimeMs));
           const i = index.response(h);
-          if (SENSITIVE_HEADERS.includes(h) && !allowSensitive.has(h)) return (f) => (f.responseHeaders[i] === undefined ? undefined : REDACTED);
+          if (isSensitiveHeader(h) && !allowSensitive.has(h)) return (f) => (f.responseHeaders[i] === undefined ? undefined : REDACTED);
           return (f) => f.responseHeaders[i];
         };
         const primary = read(p.header);

@@ -3,7 +3,7 @@
 // once; the per-request functions avoid work when there is nothing to do.
 import type { Attributes, AttributeValue } from "@opentelemetry/api";
 import { envList, envNumber, type Env } from "../env.ts";
-import { SENSITIVE_QUERY_PARAMS } from "../../config/sensitive.ts";
+import { isSensitiveHeader, redactQueryValues } from "../../config/sensitive.ts";
 
 // ------------------------------------------------------------------ methods
 
@@ -27,37 +27,9 @@ export class MethodNormalizer {
 
 export const REDACTED = "REDACTED";
 
-// A parameter name holding a percent escape (`si%67=`): the application reads it decoded.
-const ESCAPED_NAME = /(?:^|&)[^=&]*%/;
-
 /** Redacts sensitive parameter values; returns the input itself when none is present. */
 export function redactQuery(query: string): string {
-  if (query === "") return query;
-  let suspicious = false;
-  for (const p of SENSITIVE_QUERY_PARAMS) {
-    if (query.includes(p)) {
-      suspicious = true;
-      break;
-    }
-  }
-  if (!suspicious && !ESCAPED_NAME.test(query)) return query;
-  return query
-    .split("&")
-    .map((pair) => {
-      const eq = pair.indexOf("=");
-      if (eq < 0) return pair;
-      const name = pair.slice(0, eq);
-      return SENSITIVE_QUERY_PARAMS.includes(name.includes("%") ? decodedName(name) : name) ? `${name}=${REDACTED}` : pair;
-    })
-    .join("&");
-}
-
-function decodedName(name: string): string {
-  try {
-    return decodeURIComponent(name);
-  } catch {
-    return name;
-  }
+  return redactQueryValues(query, REDACTED);
 }
 
 /** url.full: user info removed (semconv: replaced by REDACTED:REDACTED), sensitive query values redacted. */
@@ -141,8 +113,6 @@ function redactUserinfo(value: string): string {
 
 // ------------------------------------------------------------------ header capture
 
-export const SENSITIVE_HEADERS: readonly string[] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
-
 export interface HeaderCapture {
   /** Lower-case header names; empty when nothing is captured. */
   readonly serverRequest: readonly string[];
@@ -163,7 +133,7 @@ export function headerCaptureFromEnv(env: Env): { capture: HeaderCapture; proble
   const read = (name: string): string[] => {
     const list = (envList(env, name) ?? []).map((h) => h.toLowerCase());
     return list.filter((h) => {
-      if (SENSITIVE_HEADERS.includes(h) && !allowedSensitive.has(h)) {
+      if (isSensitiveHeader(h) && !allowedSensitive.has(h)) {
         problems.push(`${name}: '${h}' is sensitive and is not captured unless TOLLGATE_TRACES_ALLOW_SENSITIVE_HEADERS lists it`);
         return false;
       }

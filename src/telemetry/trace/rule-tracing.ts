@@ -9,7 +9,8 @@ import type { CustomAttributeModel, GatewayModel, RouteTracingModel, TracingMode
 import type { CompiledListener, CompiledRule } from "../../plan/types.ts";
 import { envString, type Env } from "../env.ts";
 import type { BatchQueue } from "../export/batch-queue.ts";
-import { SENSITIVE_HEADERS, type AttributeLimits, type HeaderCapture } from "./attributes.ts";
+import type { AttributeLimits, HeaderCapture } from "./attributes.ts";
+import { isSensitiveHeader } from "../../config/sensitive.ts";
 import { envoySampler, samplerFromModel, type TraceSampler } from "./sampler.ts";
 
 export interface HeaderAttr {
@@ -123,7 +124,7 @@ function compile(
       case "responseHeader": {
         const header = v.header.toLowerCase();
         // Credentials never reach a span through a custom attribute unless explicitly allowed.
-        if (SENSITIVE_HEADERS.includes(header) && !defaults.capture.allowedSensitive.has(header)) break;
+        if (isSensitiveHeader(header) && !defaults.capture.allowedSensitive.has(header)) break;
         (v.from === "requestHeader" ? requestHeaderAttrs : responseHeaderAttrs).push({ name: a.name, header, defaultValue: v.defaultValue });
         break;
       }
