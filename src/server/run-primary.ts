@@ -5,7 +5,7 @@
 // and owns the ops and admin listeners:
 //   /readyz  200 while at least one worker serves and no drain is under way;
 //   /metrics the workers' expositions merged, each sample labelled worker_id="N";
-//   /config, /routes answered by a serving worker.
+//   /config, /routes answered by the first serving worker to answer.
 import cluster, { type Worker } from "node:cluster";
 import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
@@ -108,9 +108,16 @@ export async function runPrimary(context: RunContext, workersFlag: number | "aut
     metrics: () => ({ render: (accept) => renderClusterMetrics(accept) }),
     readiness,
   });
+  // Every ready worker is asked at once and the first answer wins: one wedged worker must
+  // not turn the admin API into a 500 after the query timeout while the others serve.
   const fromAWorker = async (kind: WorkerQuery): Promise<unknown> => {
-    const slot = readyWorkers()[0];
-    return slot === undefined ? undefined : query(slot, kind);
+    const ready = readyWorkers();
+    if (ready.length === 0) return undefined;
+    try {
+      return await Promise.any(ready.map((slot) => query(slot, kind)));
+    } catch (error) {
+      throw error instanceof AggregateError ? error.errors[0] : error;
+    }
   };
   const adminApp = createAdminApp({ config: () => fromAWorker("config"), routes: () => fromAWorker("routes") });
   const apps: FastifyInstance[] = [opsApp, adminApp];

@@ -58,6 +58,20 @@ describe("workers", () => {
     assert.equal(config.generation, 1);
   });
 
+  it("with one worker frozen, /config and /routes are answered by the other", { timeout: 60_000 }, async () => {
+    const frozen = workerPid(gw, 1);
+    process.kill(frozen, "SIGSTOP");
+    try {
+      const config = await httpRequest(gw.adminUrl("/config"));
+      assert.equal(config.status, 200, config.body);
+      assert.equal((JSON.parse(config.body) as { generation: number }).generation, 1);
+      const routes = await httpRequest(gw.adminUrl("/routes"));
+      assert.equal(routes.status, 200, routes.body);
+    } finally {
+      process.kill(frozen, "SIGCONT");
+    }
+  });
+
   it("a killed worker is restarted and traffic continues", { timeout: 60_000 }, async () => {
     const from = gw.logs().length;
     const victim = workerPid(gw, 1);
