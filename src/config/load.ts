@@ -1,6 +1,6 @@
 // The config stage entry point: parse → schema-check every document → resolve references
 // and semantics → ResolvedConfig. Every problem in the file is reported at once.
-import { readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatDiagnostic } from "./diagnostics.ts";
@@ -29,48 +29,48 @@ export interface LoadResult {
   readonly diagnostics: readonly Diagnostic[];
 }
 
+/**
+ * The largest config file read. Kubernetes caps a ConfigMap at 1 MiB, so a file past this is
+ * a mistake (a log or a dump mounted in its place), and parsing it would hold the serving
+ * thread during a reload.
+ */
+export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+
+async function readConfigBytes(path: string): Promise<Buffer | { readonly size: number }> {
+  const handle = await open(path, "r");
+  try {
+    const { size } = await handle.stat();
+    if (size > MAX_CONFIG_BYTES) return { size };
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+function fileError(file: string, line: number, col: number, message: string, hint: string | undefined): LoadResult {
+  return { config: undefined, diagnostics: [{ severity: "error", file, line, col, path: "-", message, hint }] };
+}
+
 export async function loadConfigFile(path: string): Promise<LoadResult> {
-  let text: string;
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    const read = await readConfigBytes(path);
+    if (!Buffer.isBuffer(read)) {
+      return fileError(path, 1, 1, `the config file is ${read.size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`, "point --config at the gateway's YAML; a Kubernetes ConfigMap holds at most 1 MiB");
+    }
+    bytes = read;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return {
-      config: undefined,
-      diagnostics: [
-        {
-          severity: "error",
-          file: path,
-          line: 1,
-          col: 1,
-          path: "-",
-          message: `cannot read the config file: ${code === "ENOENT" ? "no such file" : ((err as Error).message ?? String(err))}`,
-          hint: code === "ENOENT" ? "pass --config FILE or set TOLLGATE_CONFIG" : undefined,
-        },
-      ],
-    };
+    const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
+    return fileError(path, 1, 1, `cannot read the config file: ${missing ? "no such file" : ((err as Error).message ?? String(err))}`, missing ? "pass --config FILE or set TOLLGATE_CONFIG" : undefined);
   }
+  let text: string;
   try {
     // YAML files are UTF-8 (kubectl refuses anything else); a lenient decode would turn a
     // Latin-1 byte into U+FFFD and a match on it could never fire.
     text = STRICT_UTF8.decode(bytes);
   } catch {
     const { line, col, offset } = firstInvalidUtf8(bytes);
-    return {
-      config: undefined,
-      diagnostics: [
-        {
-          severity: "error",
-          file: path,
-          line,
-          col,
-          path: "-",
-          message: `the config file is not UTF-8: byte 0x${bytes[offset]!.toString(16).padStart(2, "0")} at offset ${offset} does not decode`,
-          hint: "save the file as UTF-8",
-        },
-      ],
-    };
+    return fileError(path, line, col, `the config file is not UTF-8: byte 0x${bytes[offset]!.toString(16).padStart(2, "0")} at offset ${offset} does not decode`, "save the file as UTF-8");
   }
   return loadConfigText(text, path, resolvePath(path));
 }

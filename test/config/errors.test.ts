@@ -45,6 +45,24 @@ describe("document-level errors", () => {
     ]);
   });
 
+  test("a duplicate key names its field path and where the first one is, in block and flow mappings", () => {
+    const doubled = `${GATEWAY}---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cm, name: again}
+data:
+  a: "1"
+  b: "2"
+  a: "3"
+`;
+    assert.deepEqual(errors(doubled), [
+      't.yaml:14:22: metadata.name: duplicate key "name" (first at 14:12) (hint: remove one of the duplicate keys)',
+      't.yaml:18:3: data.a: duplicate key "a" (first at 16:3) (hint: remove one of the duplicate keys)',
+    ]);
+    // The same key in sibling mappings is no duplicate.
+    assert.deepEqual(errors(`${GATEWAY}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {a: "1", b: {a: "2"}}\n`), []);
+  });
+
   test("an alias bomb is refused at its document, not expanded", () => {
     const bomb = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: bomb}", "data:", "  a: &a [x, x, x, x, x, x, x, x, x, x]"];
     for (const [name, target] of [["b", "a"], ["c", "b"], ["d", "c"]]) bomb.push(`  ${name}: &${name} [${Array(10).fill(`*${target}`).join(", ")}]`);
