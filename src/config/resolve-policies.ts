@@ -302,6 +302,7 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     if (t["verbose"] === true) warnNoEffect(p, reporter, [...at, "verbose"], "verbose", "spans carry no per-event annotations");
     if (t["maxPathTagLength"] !== undefined) warnNoEffect(p, reporter, [...at, "maxPathTagLength"], "maxPathTagLength", "url.path and url.full are never truncated; OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT bounds every attribute");
     if (otel?.["grpcService"]?.["authority"] !== undefined) warnNoEffect(p, reporter, [...at, "provider", "openTelemetry", "grpcService", "authority"], "authority", "the exporter sends the collector's own host as :authority");
+    warnOtherResourceDetectors(p, reporter, otel?.["resourceDetectors"] as readonly Record<string, unknown>[] | undefined, [...at, "provider", "openTelemetry", "resourceDetectors"]);
     tracing = {
       enabled: true,
       provider,
@@ -339,6 +340,18 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     reporter.error(p, [...base, "xffNumTrustedHops"], "xffNumTrustedHops needs trusted forwarding headers, but trustForwardedHeaders is false", "remove one of them");
   }
   return { base, tracing, accessLogs, limits };
+}
+
+/**
+ * Envoy's `environmentResourceDetector` reads OTEL_RESOURCE_ATTRIBUTES, which Tollgate always
+ * applies; any other detector (Dynatrace, per-process) has no Tollgate counterpart.
+ */
+function warnOtherResourceDetectors(p: Resource, reporter: Reporter, detectors: readonly Record<string, unknown>[] | undefined, at: Segments): void {
+  detectors?.forEach((detector, i) => {
+    const names = Object.keys(detector);
+    if (names.length === 1 && names[0] === "environmentResourceDetector") return;
+    warnNoEffect(p, reporter, [...at, i], names.join(", ") || "an empty resource detector", "Tollgate's resource is OTEL_RESOURCE_ATTRIBUTES, the K8S_* variables and the policy's serviceName (environmentResourceDetector is what it always does)");
+  });
 }
 
 /** A kgateway field Tollgate reads but cannot honour: the file loads, and says what happens instead. */

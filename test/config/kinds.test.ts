@@ -426,6 +426,9 @@ spec:
         grpcService:
           backendRef: {name: otel-collector, port: 4317}
           authority: collector.example
+        resourceDetectors:
+        - environmentResourceDetector: {}
+        - dynatraceResourceDetector: {}
     verbose: true
     maxPathTagLength: 100
   accessLog:
@@ -442,9 +445,10 @@ spec: {ports: [{port: 4317}]}
     assert.deepEqual(lines(result, "error"), []);
     assert.deepEqual(lines(result, "warning"), [
       "t.yaml:22:22: spec.tracing.provider.openTelemetry.grpcService.authority: warning: authority has no effect in Tollgate: the exporter sends the collector's own host as :authority",
-      "t.yaml:23:14: spec.tracing.verbose: warning: verbose has no effect in Tollgate: spans carry no per-event annotations",
-      "t.yaml:24:23: spec.tracing.maxPathTagLength: warning: maxPathTagLength has no effect in Tollgate: url.path and url.full are never truncated; OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT bounds every attribute",
-      "t.yaml:29:20: spec.accessLog[0].openTelemetry.grpcService.authority: warning: authority has no effect in Tollgate: the exporter sends the collector's own host as :authority",
+      "t.yaml:25:11: spec.tracing.provider.openTelemetry.resourceDetectors[1]: warning: dynatraceResourceDetector has no effect in Tollgate: Tollgate's resource is OTEL_RESOURCE_ATTRIBUTES, the K8S_* variables and the policy's serviceName (environmentResourceDetector is what it always does)",
+      "t.yaml:26:14: spec.tracing.verbose: warning: verbose has no effect in Tollgate: spans carry no per-event annotations",
+      "t.yaml:27:23: spec.tracing.maxPathTagLength: warning: maxPathTagLength has no effect in Tollgate: url.path and url.full are never truncated; OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT bounds every attribute",
+      "t.yaml:32:20: spec.accessLog[0].openTelemetry.grpcService.authority: warning: authority has no effect in Tollgate: the exporter sends the collector's own host as :authority",
     ]);
   });
 
