@@ -109,6 +109,29 @@ test("a CA file that is not a PEM certificate is refused for a TLS endpoint; a p
   }
 });
 
+test("TLS files meant for a plaintext endpoint are reported; files for all signals beside one signal's plain collector are not", () => {
+  const files = { OTEL_EXPORTER_OTLP_CERTIFICATE: "/etc/ca.pem" };
+  const plaintext = (env: Record<string, string>, signal: "traces" | "logs" = "traces"): string[] =>
+    resolveOtlpExporterConfig(env, signal, undefined).problems.filter((p) => p.includes("plaintext"));
+  // Both for every signal: the operator meant TLS.
+  assert.deepEqual(plaintext({ ...files, OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" }), [
+    "OTEL_EXPORTER_OTLP_CERTIFICATE set, but the traces endpoint 'http://collector:4318/v1/traces' is plaintext; the TLS files are not used (an https:// endpoint uses them)",
+  ]);
+  // No endpoint: the default one is plaintext.
+  assert.equal(plaintext({ ...files }).length, 1);
+  // gRPC without a scheme, told to be insecure.
+  assert.equal(plaintext({ ...files, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4317", OTEL_EXPORTER_OTLP_INSECURE: "true" }).length, 1);
+  // A signal's own files with its own plaintext endpoint.
+  assert.deepEqual(
+    plaintext({ OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE: "/c.pem", OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY: "/k.pem", OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: "http://logs:4318/v1/logs" }, "logs"),
+    ["OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE, OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY set, but the logs endpoint 'http://logs:4318/v1/logs' is plaintext; the TLS files are not used (an https:// endpoint uses them)"],
+  );
+  // Files for every signal, one signal sent to its own plain collector: a deliberate split.
+  assert.deepEqual(plaintext({ ...files, OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector:4318", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://jaeger:4318/v1/traces" }), []);
+  // TLS endpoints never get the warning.
+  assert.deepEqual(plaintext({ ...files, OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector:4318" }), []);
+});
+
 test("warnings name the per-signal variable when that is the one read", () => {
   const config = resolveOtlpExporterConfig({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "grpcs", OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "5s", OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: "br" }, "traces", undefined);
   assert.deepEqual(config.problems, [

@@ -138,7 +138,20 @@ export function resolveOtlpExporterConfig(
 
   // A plaintext endpoint does not use the TLS files (they may be set for every signal while
   // one goes to a plain collector): only an endpoint that uses TLS is refused for them.
-  const tlsProblem = !usesTls(protocol, url, insecure)
+  const tls = usesTls(protocol, url, insecure);
+  if (!tls) {
+    // Files set for this signal, or set for all beside an endpoint set for all (or none): the
+    // operator meant TLS, and the exporter would send in the clear without a word.
+    const meantForThis = TLS_FILE_SUFFIXES.map(read).filter(
+      (r) => r.value !== undefined && (r.variable.startsWith(`OTEL_EXPORTER_OTLP_${sig}_`) || (endpointSource !== "policy" && specific === undefined)),
+    );
+    if (meantForThis.length > 0) {
+      problems.push(
+        `${meantForThis.map((r) => r.variable).join(", ")} set, but the ${signal} endpoint '${redactUrlCredentials(url)}' is plaintext; the TLS files are not used (an https:// endpoint uses them)`,
+      );
+    }
+  }
+  const tlsProblem = !tls
     ? undefined
     : unusableTlsFiles(
         certificate === undefined ? undefined : { variable: read("CERTIFICATE").variable, pem: certificate },
@@ -217,6 +230,8 @@ function caProblem(pem: Buffer): string | undefined {
 
 /** The PEM labels Node's CA loader takes for a certificate. */
 const PEM_CERTIFICATE_BEGIN = /-----BEGIN (TRUSTED |X509 )?CERTIFICATE-----/;
+
+const TLS_FILE_SUFFIXES = ["CERTIFICATE", "CLIENT_CERTIFICATE", "CLIENT_KEY"] as const;
 
 /**
  * Whether the exporter's transport speaks TLS. HTTP: an https URL. gRPC (the OTLP rule): the
