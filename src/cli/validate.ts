@@ -1,6 +1,7 @@
 // `tollgate validate`: load and compile the config exactly as `run` would, print every
 // diagnostic as FILE:LINE:COL: path: message, exit 1 when any is an error.
 import { formatDiagnostic } from "../config/diagnostics.ts";
+import { attachedRuleCount } from "../plan/rule-count.ts";
 import { compileConfig, loadConfig } from "../server/config-stage.ts";
 
 export interface Output {
@@ -20,7 +21,7 @@ export async function validateCommand(configPath: string, output: Output): Promi
     } else {
       const warnings = diagnostics.filter((d) => d.severity === "warning").length;
       output.err(
-        `${configPath}: valid (${count(compiled.plan.listeners.length, "listener port")}, ${count(compiled.plan.rules.length, "route rule")}` +
+        `${configPath}: valid (${count(compiled.plan.listeners.length, "listener port")}, ${count(attachedRuleCount(compiled.plan), "route rule")}` +
           `${warnings > 0 ? `, ${count(warnings, "warning")}` : ""})`,
       );
       return 0;

@@ -16,7 +16,7 @@ import { effectiveHostnames, normalizeHostname } from "../router/hostnames.ts";
 import { ListenerRouter } from "../router/listener-router.ts";
 import { CompiledRouter, type RouterEntry } from "../router/router.ts";
 import { compileBackend, compileBackendSet } from "./backends.ts";
-import { ruleTemplate } from "./http-route.ts";
+import { matchTemplate } from "./http-route.ts";
 import type { BackendSet, CompiledBackend, CompiledFilters, CompiledListener, CompiledRule, RuntimePlan } from "./types.ts";
 
 export type FilterCompiler = (filters: readonly FilterModel[]) => CompiledFilters;
@@ -53,23 +53,35 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
         };
         perRule.set(rule, shared);
       }
-      const compiled: CompiledRule = Object.freeze({
-        id: rules.length,
-        route: a.route,
-        model: rule,
-        gateway: a.gateway,
-        listener: a.listener,
-        httpRoute: ruleTemplate(matchesOf(rule)),
-        routeKey: objectKey(a.route.ref),
-        ruleName: rule.name ?? `rule-${rule.index}`,
-        filters: shared.filters,
-        backends: shared.backends,
-        timeouts: rule.timeouts,
-        retry: rule.retry,
-        tracing: a.route.tracing,
+      // One compiled rule per `http.route` template: Exact `/login` and PathPrefix `/auth` in
+      // one rule report `/login` and `/auth/*`, each keyed apart in spans, metrics and logs.
+      // The copies share filters and backends, so they route and proxy as the one rule they are.
+      const byTemplate = new Map<string, CompiledRule>();
+      const { filters, backends: backendSet } = shared;
+      matchesOf(rule).forEach((m, i) => {
+        const httpRoute = matchTemplate(m.path);
+        let compiled = byTemplate.get(httpRoute);
+        if (compiled === undefined) {
+          compiled = Object.freeze({
+            id: rules.length,
+            route: a.route,
+            model: rule,
+            gateway: a.gateway,
+            listener: a.listener,
+            httpRoute,
+            routeKey: objectKey(a.route.ref),
+            ruleName: rule.name ?? `rule-${rule.index}`,
+            filters,
+            backends: backendSet,
+            timeouts: rule.timeouts,
+            retry: rule.retry,
+            tracing: a.route.tracing,
+          });
+          rules.push(compiled);
+          byTemplate.set(httpRoute, compiled);
+        }
+        candidates.push(new Candidate(compiled, i, attachmentIndex, m));
       });
-      rules.push(compiled);
-      matchesOf(rule).forEach((m, i) => candidates.push(new Candidate(compiled, i, attachmentIndex, m)));
     }
     listenerEntries(entriesByPort, a.listener).push({ hostnames: a.hostnames, candidates });
   });
@@ -103,6 +115,7 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
     backends,
   });
 }
+
 
 /** The router entries of the listeners on `listener`'s port with its hostname (several Gateways' listeners may share one). */
 function listenerEntries(byPort: Map<number, Map<string | undefined, RouterEntry[]>>, listener: ListenerModel): RouterEntry[] {

@@ -67,7 +67,11 @@ export interface CompiledRule {
   readonly model: RuleModel;
   readonly gateway: GatewayModel;
   readonly listener: ListenerModel;
-  /** Low-cardinality `http.route` template, see docs/telemetry.md for how prefixes and regexes render. */
+  /**
+   * Low-cardinality `http.route` template, see docs/routing.md for how prefixes and regexes
+   * render. A rule whose matches render several templates compiles to one CompiledRule per
+   * template; the copies share `model`, filters and backends.
+   */
   readonly httpRoute: string;
   /** `namespace/route-name` and the rule's name or index, for telemetry and logs. */
   readonly routeKey: string;

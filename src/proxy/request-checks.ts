@@ -83,7 +83,8 @@ export function routeRequest(req: IncomingMessage, facts: RequestFacts, router: 
   // (up to the next `/` or `;`) before decoding. With both in one path there are more
   // readings than one; such a path is refused rather than routed on any of them.
   if (hasEscapedSlash(facts.path) && facts.path.indexOf(";") >= 0) return RequestRefusals.ambiguousPath;
-  if (router.match(facts.routeHost, facts.method, alternate, facts.query, req.headers)?.rule !== match?.rule) {
+  // The same rule, whichever of its `http.route` copies: it filters and proxies the same.
+  if (router.match(facts.routeHost, facts.method, alternate, facts.query, req.headers)?.rule.model !== match?.rule.model) {
     return RequestRefusals.ambiguousPath;
   }
   return match;

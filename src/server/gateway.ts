@@ -4,6 +4,7 @@
 // run one of these; the ops/admin listeners and the process lifecycle live elsewhere.
 import { resolve as resolvePath } from "node:path";
 import { formatDiagnostic, type Diagnostic } from "../config/diagnostics.ts";
+import { attachedRuleCount } from "../plan/rule-count.ts";
 import type { RuntimePlan } from "../plan/types.ts";
 import type { TelemetryRuntime } from "../telemetry/hooks.ts";
 import { BoundListener } from "./bound-listener.ts";
@@ -246,7 +247,7 @@ export class Gateway {
       generation,
       file: configPath,
       listeners: plan.listeners.map((l) => l.port),
-      routes: plan.rules.length,
+      routes: attachedRuleCount(plan),
       diagnostics: others.length,
       durationMs: Math.round(performance.now() - started),
     });

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { compilePlan } from "../../src/plan/compile.ts";
 import { PlanCompileError } from "../../src/plan/errors.ts";
+import { attachedRuleCount } from "../../src/plan/rule-count.ts";
 import { config, exact, gateway, parent, plan, prefix, regex, route, serviceBackend, testFilterCompiler } from "./config-builder.ts";
 
 test("compilePlan builds one listener per port with its router", () => {
@@ -49,12 +50,23 @@ test("http.route templates never contain the request path", () => {
       route("multi", { rules: [{ matches: [exact("/x", { method: "GET" }), exact("/x", { method: "POST" }), prefix("/y")] }] }),
     ],
   });
-  const t = new Map(p.rules.map((r) => [r.route.ref.name, r.httpRoute]));
-  assert.equal(t.get("root"), "/*");
-  assert.equal(t.get("slash"), "/api/*");
-  assert.equal(t.get("multi"), "/x | /y/*");
-  const m = p.listeners[0]!.router.match("h", "GET", "/api/users/42", "", {});
-  assert.equal(m?.rule.httpRoute, "/api/*");
+  const t = (name: string): string[] => p.rules.filter((r) => r.route.ref.name === name).map((r) => r.httpRoute);
+  assert.deepEqual(t("root"), ["/*"]);
+  assert.deepEqual(t("slash"), ["/api/*"]);
+  // Two methods on one path share a template; the other match gets its own.
+  assert.deepEqual(t("multi"), ["/x", "/y/*"]);
+  const router = p.listeners[0]!.router;
+  assert.equal(router.match("h", "GET", "/api/users/42", "", {})?.rule.httpRoute, "/api/*");
+  const x = router.match("h", "POST", "/x", "", {})?.rule;
+  const y = router.match("h", "GET", "/y/1", "", {})?.rule;
+  assert.deepEqual([x?.httpRoute, y?.httpRoute], ["/x", "/y/*"]);
+  // The copies are one rule: same model, name, filters and backends.
+  assert.equal(x?.model, y?.model);
+  assert.equal(x?.ruleName, y?.ruleName);
+  assert.equal(x?.filters, y?.filters);
+  assert.equal(x?.backends, y?.backends);
+  assert.equal(attachedRuleCount(p), 3);
+  assert.equal(p.rules.length, 4);
 });
 
 test("terminal filters come from the injected filter compiler", () => {

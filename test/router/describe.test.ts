@@ -35,15 +35,18 @@ test("describe() lists the table in match order and survives JSON", () => {
     queryParams: [{ name: "v", type: "RegularExpression", value: "[0-9]" }],
     route: "default/shop",
     rule: "rule-0",
-    ruleId: p.rules.find((r) => r.routeKey === "default/shop")!.id,
+    ruleId: p.rules.find((r) => r.routeKey === "default/shop" && r.httpRoute === "/*")!.id,
     matchIndex: 0,
-    httpRoute: "/* | /p/[0-9]+",
+    httpRoute: "/*",
     gateway: "default/gw",
     listener: "web",
     terminal: false,
     backends: [{ name: "default/echo:80", weight: 1 }],
   });
   assert.equal(rows[2]!.method, "GET");
+  // The rule's other match reports its own template, under the same route and rule name.
+  assert.deepEqual([rows[0]!.httpRoute, rows[0]!.rule, rows[0]!.matchIndex], ["/p/[0-9]+", "rule-0", 1]);
+  assert.notEqual(rows[0]!.ruleId, rows[1]!.ruleId);
 });
 
 test("describe() redacts matched values of credential headers and the semconv's sensitive query parameters", () => {

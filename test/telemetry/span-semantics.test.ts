@@ -191,3 +191,24 @@ test("span attribute limits from env: count limit drops and counts, value length
   assert.equal(server.attributes["http.request.method"], "GET");
   assert.equal(server.attributes["http.route"], "/api");
 });
+
+test("a rule with matches of different templates reports each request's own http.route in spans and metrics", async (t) => {
+  const { gw, spansOf } = await setup(t, { OTEL_METRICS_EXPORTER: "prometheus" }, (port) => `  - matches:
+    - path: {type: Exact, value: /login}
+    - path: {type: PathPrefix, value: /auth}
+    backendRefs:
+    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${port}}`);
+  assert.equal((await get(gw.url(8080, "/login"))).status, 200);
+  assert.equal((await get(gw.url(8080, "/auth/callback"))).status, 200);
+  const servers = (await spansOf(4)).filter((s) => s.kind === 2);
+  assert.deepEqual(
+    servers.map((s) => [s.name, s.attributes["http.route"], s.attributes["tollgate.route.name"]]).sort(),
+    [
+      ["GET /auth/*", "/auth/*", "kgateway-system/httpbin"],
+      ["GET /login", "/login", "kgateway-system/httpbin"],
+    ],
+  );
+  const { body } = await gw.telemetry.metrics!.render(undefined);
+  const routes = [...body.matchAll(/^http_server_request_duration_seconds_count\{[^}]*http_route="([^"]*)"/gm)].map((m) => m[1]).sort();
+  assert.deepEqual(routes, ["/auth/*", "/login"]);
+});
