@@ -1,7 +1,8 @@
 // The checks every regular expression from the config gets, whether a route matches with it
 // or an access-log filter's CEL `matches()` does: valid JavaScript syntax, no construct RE2
-// lacks, and no shape that backtracks for hours where V8's linear engine cannot take over.
-import { ambiguousRepeat, hasLinearFallback, nonRe2Construct } from "../router/linear-regex.ts";
+// lacks, and no shape that backtracks for hours where V8's linear engine cannot take over
+// (a repeat of a repeat, or two repeats that can share a run of characters).
+import { ambiguousRepeat, hasLinearFallback, nonRe2Construct, overlappingRepeats } from "../router/linear-regex.ts";
 import type { Severity } from "./diagnostics.ts";
 
 export interface RegexProblem {
@@ -30,7 +31,15 @@ export function regexProblem(pattern: string): RegexProblem | undefined {
     };
   }
   const ambiguous = ambiguousRepeat(pattern);
-  if (ambiguous === undefined || hasLinearFallback(pattern)) return undefined;
+  const overlap = ambiguous === undefined ? overlappingRepeats(pattern) : undefined;
+  if ((ambiguous === undefined && overlap === undefined) || hasLinearFallback(pattern)) return undefined;
+  if (ambiguous === undefined) {
+    return {
+      severity: "error",
+      message: `the repeats ${overlap} can split the same run of characters many ways, which can take time polynomial in the request to match, and ${NO_FALLBACK}`,
+      hint: "put a character only one of them matches between the two repeats, bound one of them, or keep repeat counts at 16 or below",
+    };
+  }
   // `(get|post){1,20}` is safe: only overlapping branches backtrack, so an alternation is a warning.
   if (ambiguous.body === "alternation") {
     return {

@@ -95,6 +95,43 @@ function hasDelimiter(sequence: Sequence): boolean {
   });
 }
 
+/**
+ * Two unbounded repeats of a character or class in one sequence that can share a run of
+ * some character: both match it, and so does every piece between them that must match
+ * something (`a*a*`, `\d+\w*`, `.*x.*`). A failing match tries every split of the run
+ * between them, time polynomial in the request (quadratic for a pair, cubic for three).
+ * Returns the pair as written (`.*` and `.*`), or undefined.
+ */
+export function overlappingRepeats(pattern: string): string | undefined {
+  return firstOverlap(parsePattern(pattern));
+}
+
+function firstOverlap(alternatives: readonly Sequence[]): string | undefined {
+  for (const sequence of alternatives) {
+    for (let i = 0; i < sequence.length; i++) {
+      const first = sequence[i]!;
+      if (first.alternatives !== undefined) {
+        const inner = firstOverlap(first.alternatives);
+        if (inner !== undefined) return inner;
+        continue;
+      }
+      if (first.max !== Infinity) continue;
+      let shared = charactersOf(first);
+      for (let j = i + 1; j < sequence.length && shared.length > 0; j++) {
+        const next = sequence[j]!;
+        if (next.alternatives !== undefined) {
+          // A group that must match stands between them (what it can match is not traced); an optional one can be skipped.
+          if (next.min > 0) break;
+          continue;
+        }
+        if (next.max === Infinity && shared.some((c) => next.matches(c))) return `${first.text} and ${next.text}`;
+        if (next.min > 0) shared = shared.filter((c) => next.matches(c));
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Every UTF-16 code unit `atom` matches (its class may be large: `\W`). */
 function charactersOf(atom: Atom): string[] {
   if (atom.literal !== undefined) return [atom.literal];

@@ -483,6 +483,31 @@ describe("semantic errors", () => {
     ]);
   });
 
+  test("two repeats that can share a run of characters are refused where V8's linear engine cannot take over", () => {
+    const text = route(`  - matches:
+    - path: {type: RegularExpression, value: "/a*a*a*\\\\d{32}"}
+      headers: [{name: x-v, type: RegularExpression, value: ".*x.*y{17}"}, {name: x-w, type: RegularExpression, value: "(?i:[a-z]+b?[a-z0-9]*)"}]
+    backendRefs:
+    - {name: svc, port: 80}
+  - matches:
+    - path: {type: RegularExpression, value: "/api/.*/items/.*\\\\d{20}"}
+      headers: [{name: x-n, type: RegularExpression, value: "/[a-z]+/[0-9]+/\\\\d{20}"}, {name: x-o, type: RegularExpression, value: ".*.*"}]
+    backendRefs:
+    - {name: svc, port: 80}
+`);
+    const why = "V8's linear-time engine, which takes over from a match that backtracks too much, cannot run this pattern (it takes no repeat count above 16 and no inline modifier such as (?i:…))";
+    const hint = "(hint: put a character only one of them matches between the two repeats, bound one of them, or keep repeat counts at 16 or below)";
+    const polynomial = (pair: string): string => `the repeats ${pair} can split the same run of characters many ways, which can take time polynomial in the request to match, and ${why} ${hint}`;
+    assert.deepEqual(errors(text), [
+      `t.yaml:21:46: spec.rules[0].matches[0].path.value: ${polynomial("a* and a*")}`,
+      `t.yaml:22:61: spec.rules[0].matches[0].headers[0].value: ${polynomial(".* and .*")}`,
+      `t.yaml:22:120: spec.rules[0].matches[0].headers[1].value: ${polynomial("[a-z]+ and [a-z0-9]*")}`,
+    ]);
+    // The second rule: a literal neither repeat can share keeps the runs apart (`/items/`,
+    // `/`), and a pattern the linear engine runs needs no check.
+    assert.deepEqual(warnings(text), []);
+  });
+
   test("a DirectResponse with status 204 or 304 may not carry a body", () => {
     const direct = (status: number, body: string): string => route(`  - filters:
     - type: ExtensionRef
