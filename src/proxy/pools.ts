@@ -100,6 +100,11 @@ export class PoolEntry {
    * with different limits, or a reload that changed one); rare, so a short chain.
    */
   next: PoolEntry | undefined = undefined;
+  /**
+   * Set on a pool no plan uses (a retry under an old plan after a reload dropped its origin
+   * or limit): called once it holds and queues nothing, so it does not stay until the next reload.
+   */
+  onIdle: (() => void) | undefined = undefined;
 
   constructor(origin: string, pool: PoolType, maxConnections: number, peerAddress: string | undefined, peerPort: number) {
     this.origin = origin;
@@ -143,7 +148,10 @@ export class PoolEntry {
   leaveQueue(waiter: PoolWaiter): void {
     if (!waiter.queued) return;
     this.#unlink(waiter);
-    if (this.waiting === 0 && !this.#granting) this.#closeOnDrained?.();
+    if (this.waiting === 0 && !this.#granting) {
+      this.#closeOnDrained?.();
+      if (this.active === 0) this.onIdle?.();
+    }
   }
 
   #unlink(waiter: PoolWaiter): void {
@@ -172,7 +180,10 @@ export class PoolEntry {
       startGranted(waiter);
     }
     this.#granting = false;
-    if (this.waiting === 0) this.#closeOnDrained?.();
+    if (this.waiting === 0) {
+      this.#closeOnDrained?.();
+      if (this.active === 0) this.onIdle?.();
+    }
   }
 
   /**
@@ -222,6 +233,8 @@ export class UpstreamPools {
   readonly #options: UpstreamPoolOptions;
   readonly #defaultMaxConnections: number;
   #closed = false;
+  /** What the last `retain` kept: origins, and per origin the limits in use (all when absent). */
+  #retained: { readonly origins: ReadonlySet<string>; readonly limits: ReadonlyMap<string, ReadonlySet<number>> | undefined } | undefined;
 
   constructor(options: UpstreamPoolOptions = {}) {
     this.#options = options;
@@ -241,7 +254,25 @@ export class UpstreamPools {
     const created = this.#create(origin, limit);
     created.next = head;
     this.#entries.set(origin, created);
+    if (!this.#isRetained(origin, limit)) created.onIdle = () => this.#dropOrphan(created);
     return created;
+  }
+
+  /** Whether the plan last passed to `retain` uses `origin` at this limit (true before any). */
+  #isRetained(origin: string, limit: number): boolean {
+    const retained = this.#retained;
+    if (retained === undefined) return true;
+    if (!retained.origins.has(origin)) return false;
+    return retained.limits?.get(origin)?.has(limit) ?? true;
+  }
+
+  #dropOrphan(orphan: PoolEntry): void {
+    orphan.onIdle = undefined;
+    const kept = chain(this.#entries.get(orphan.origin)).filter((e) => e !== orphan);
+    for (let i = 0; i < kept.length; i++) kept[i]!.next = kept[i + 1];
+    if (kept.length === 0) this.#entries.delete(orphan.origin);
+    else this.#entries.set(orphan.origin, kept[0]!);
+    void orphan.closeWhenDrained();
   }
 
   openConnections(): Iterable<[origin: string, count: number]> {
@@ -269,23 +300,32 @@ export class UpstreamPools {
    * `limits` (the `maxConnections` each origin is used with, undefined for the default), a
    * retained origin also drops its pools for limits no longer used: each reload that changed
    * a Backend's limit would otherwise leave one more pool behind. A request still running on
-   * a dropped pool finishes there; a retry of it opens a fresh one.
+   * a dropped pool finishes there; a retry of it opens a fresh one, which closes once it is
+   * idle, since no plan from this one on uses it.
    */
   retain(origins: ReadonlySet<string>, limits?: ReadonlyMap<string, ReadonlySet<number | undefined>>): void {
+    const resolvedLimits =
+      limits === undefined
+        ? undefined
+        : new Map([...limits].map(([origin, used]) => [origin, new Set([...used].map((limit) => limit ?? this.#defaultMaxConnections))]));
+    this.#retained = { origins, limits: resolvedLimits };
     for (const [origin, head] of this.#entries) {
       if (!origins.has(origin)) {
         this.#entries.delete(origin);
         for (const entry of chain(head)) void entry.closeWhenDrained();
         continue;
       }
-      const used = limits?.get(origin);
-      if (used === undefined) continue;
-      const wanted = new Set([...used].map((limit) => limit ?? this.#defaultMaxConnections));
+      const wanted = resolvedLimits?.get(origin);
       const kept = chain(head).filter((entry) => {
-        if (wanted.has(entry.maxConnections)) return true;
+        if (wanted === undefined || wanted.has(entry.maxConnections)) {
+          // A pool made for an old plan that this one uses again is kept like any other.
+          entry.onIdle = undefined;
+          return true;
+        }
         void entry.closeWhenDrained();
         return false;
       });
+      if (wanted === undefined) continue;
       for (let i = 0; i < kept.length; i++) kept[i]!.next = kept[i + 1];
       if (kept.length === 0) this.#entries.delete(origin);
       else this.#entries.set(origin, kept[0]!);
@@ -371,7 +411,7 @@ function localAwareClient(origin: string | URL, options: PoolType.Options): Disp
   return client;
 }
 
-function chain(head: PoolEntry): PoolEntry[] {
+function chain(head: PoolEntry | undefined): PoolEntry[] {
   const out: PoolEntry[] = [];
   for (let e: PoolEntry | undefined = head; e !== undefined; e = e.next) out.push(e);
   return out;

@@ -73,3 +73,25 @@ ${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /slow}}]
     gw.plan = original;
   }
 });
+
+test("a pool opened for an old plan's request after a reload dropped its origin closes once that request is done", async () => {
+  const origin = `http://127.0.0.1:${up.port}`;
+  // The plan serving requests still names the origin; the last retained one does not.
+  gw.pools.retain(new Set());
+  const inFlight = ask(gw.port, { path: "/slow/300" });
+  await up.waitFor("/slow/300");
+  const orphan = gw.pools.entry(origin);
+  assert.equal(orphan.active, 1, "the old plan's request runs on a pool of its own");
+  assert.deepEqual([...gw.pools.openConnections()].map(([o]) => o), [origin]);
+  assert.equal((await inFlight).status, 200);
+  assert.equal(orphan.pool.closed, true, "idle, it closes instead of waiting for the next reload");
+  assert.deepEqual([...gw.pools.openConnections()], []);
+  // A reload that uses the origin again keeps the pool it then makes, idle or not.
+  engine.retainPools(gw.pools, gw.plan);
+  assert.equal((await ask(gw.port, { path: "/slow/1" })).status, 200);
+  const adopted = gw.pools.entry(origin);
+  assert.equal(adopted.pool.closed, false);
+  assert.notEqual(adopted, orphan);
+  assert.equal((await ask(gw.port, { path: "/slow/2" })).status, 200);
+  assert.equal(gw.pools.entry(origin), adopted);
+});
