@@ -45,6 +45,11 @@ export interface GatewayOptions {
   readonly log: Logger;
   /** How long a port removed by a reload may take to finish its requests. */
   readonly removedListenerTimeoutMs: number;
+  /**
+   * A start must bind at least one port: a cluster worker restarted while its siblings serve,
+   * which must not come up serving nothing on a file a reload would have refused.
+   */
+  readonly startNeedsListeners?: boolean;
   /** Called after the set of bound ports changed (start, reloads). */
   readonly onListenersChanged?: (listeners: readonly ListenerBinding[]) => void;
 }
@@ -177,6 +182,9 @@ export class Gateway {
     // close every port of a working gateway: the old plan keeps serving instead.
     if (!isStartup && plan.listeners.length === 0 && (this.#plan?.listeners.length ?? 0) > 0) {
       return this.#failed(trigger, [`${configPath}:1:1: -: the new config has no Gateway listener, and applying it would close every port (restart the gateway to run one without)`], others);
+    }
+    if (isStartup && plan.listeners.length === 0 && this.#options.startNeedsListeners === true) {
+      return this.#failed(trigger, [`${configPath}:1:1: -: the config has no Gateway listener while the other workers serve ports; this worker starts once the file has one again`], others);
     }
 
     // Bind new ports before the swap: if one cannot be bound the old plan keeps serving untouched.

@@ -24,7 +24,7 @@ import type { ListenerBinding, ReloadTrigger } from "./gateway.ts";
 import { isOurs, PendingRequests, type ToPrimary, type ToWorker, type WorkerQuery } from "./ipc.ts";
 import { closeApps, listenOpsAndAdmin, type OpsAndAdmin } from "./ops-admin-listeners.ts";
 import { writePortsFile } from "./ports-file.ts";
-import { overriddenPort } from "./settings.ts";
+import { ENV, overriddenPort } from "./settings.ts";
 import { DrainSignals, ReloadSignal } from "./signals.ts";
 
 const QUERY_TIMEOUT_MS = 5_000;
@@ -191,7 +191,10 @@ export async function runPrimary(context: RunContext, workersFlag: number | "aut
 
   const fork = (slot: Slot): void => {
     slot.restartTimer = undefined;
-    const worker = cluster.fork({ TOLLGATE_WORKER_ID: String(slot.id) });
+    // A worker restarted while its siblings serve must not come up on a listener-less file
+    // (one changed since they loaded it) and count as serving while it binds nothing.
+    const siblingsServe = listeners.length > 0 && readyWorkers().some((s) => s !== slot);
+    const worker = cluster.fork({ [ENV.workerId]: String(slot.id), ...(siblingsServe ? { [ENV.workerSiblingsServe]: "1" } : {}) });
     slot.worker = worker;
     slot.ready = false;
     worker.on("message", (message: unknown) => onMessage(slot, message));

@@ -44,6 +44,7 @@ export async function createServingProcess(
     stats,
     log,
     removedListenerTimeoutMs: settings.drainTimeoutMs,
+    startNeedsListeners: settings.workerSiblingsServe,
     onListenersChanged,
   });
   const metrics = telemetry.metrics ?? fallbackMetrics(stats, { version: context.version }, () => gateway.generation);

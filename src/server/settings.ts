@@ -29,6 +29,11 @@ export interface ServerSettings {
   readonly logLevel: LogLevel;
   /** 1-based index of this cluster worker; undefined in the primary or a single process. */
   readonly workerId: number | undefined;
+  /**
+   * Set by the primary on a worker it restarts while its siblings serve gateway ports: that
+   * worker's start refuses a config without listeners, as a reload does.
+   */
+  readonly workerSiblingsServe: boolean;
 }
 
 export class SettingsError extends Error {
@@ -49,6 +54,7 @@ export const ENV = {
   watch: "TOLLGATE_WATCH",
   logLevel: "TOLLGATE_LOG_LEVEL",
   workerId: "TOLLGATE_WORKER_ID",
+  workerSiblingsServe: "TOLLGATE_WORKER_SIBLINGS_SERVE",
 } as const;
 
 export const DEFAULTS = {
@@ -81,6 +87,7 @@ export function readServerSettings(env: Env = process.env): ServerSettings {
     watchConfig: parseBool(env[ENV.watch], true, ENV.watch),
     logLevel: parseLogLevel(env[ENV.logLevel], ENV.logLevel),
     workerId: parseWorkerId(env[ENV.workerId]),
+    workerSiblingsServe: env[ENV.workerSiblingsServe] === "1",
   };
 }
 

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { httpRequest, startGateway, type GatewayProcess } from "../support/gateway-process.ts";
 import { gatewayConfig, sampleValue, startUpstream, type Upstream } from "./fixtures.ts";
+import { EXIT_STARTUP_FAILED } from "../../src/server/context.ts";
 
 function workerPid(gw: GatewayProcess, worker: number, from = 0): number {
   const started = gw
@@ -154,9 +155,10 @@ describe("workers without their primary", () => {
 });
 
 describe("workers and a config that lost its listeners", () => {
-  it("a worker restarted onto it does not turn /readyz or the ports away from the workers still serving", { timeout: 60_000 }, async () => {
+  it("a worker restarted onto it waits for a file with a listener, while the others serve on", { timeout: 60_000 }, async () => {
     const upstream = await startUpstream("one");
-    const gw = await startGateway({ config: gatewayConfig([{ name: "app", path: "/app", upstreamPort: upstream.port }]), workers: 2 });
+    const config = gatewayConfig([{ name: "app", path: "/app", upstreamPort: upstream.port }]);
+    const gw = await startGateway({ config, workers: 2 });
     try {
       const port = gw.port(8080);
       let from = gw.logs().length;
@@ -164,11 +166,21 @@ describe("workers and a config that lost its listeners", () => {
       for (const worker of [1, 2]) await gw.waitForLog((l) => l.msg === "config reload failed; the previous config keeps serving" && l["worker"] === worker, { from });
       from = gw.logs().length;
       process.kill(workerPid(gw, 1), "SIGKILL");
-      await gw.waitForLog((l) => l.msg === "worker ready" && l["worker"] === 1 && l["workerPid"] !== undefined, { from });
+      const refused = await gw.waitForLog((l) => l.msg === "config error" && l["worker"] === 1, { from });
+      assert.match(String(refused["diagnostic"]), /the config has no Gateway listener while the other workers serve ports/);
+      await gw.waitForLog((l) => l.msg === "worker exited unexpectedly; restarting" && l["worker"] === 1 && l["code"] === EXIT_STARTUP_FAILED, { from });
+      assert.ok(!gw.logs().slice(from).some((l) => l.msg === "worker ready" && l["worker"] === 1), "it does not come up serving nothing");
       const readyz = await httpRequest(gw.opsUrl("/readyz"));
       assert.equal(readyz.status, 200, readyz.body);
+      assert.deepEqual((JSON.parse(readyz.body) as { workers: unknown }).workers, { ready: 1, configured: 2 });
       assert.equal(gw.port(8080), port);
       for (let i = 0; i < 4; i++) assert.equal((await httpRequest(gw.url(8080, `/app/${i}`))).body, `one /app/${i}`);
+      // The file gets its listener back: the next restart comes up and serves.
+      from = gw.logs().length;
+      await gw.writeConfig(config);
+      await gw.waitForLog((l) => l.msg === "worker ready" && l["worker"] === 1 && l["workerPid"] !== undefined, { from });
+      const after = JSON.parse((await httpRequest(gw.opsUrl("/readyz"))).body) as { workers: unknown };
+      assert.deepEqual(after.workers, { ready: 2, configured: 2 });
     } finally {
       await gw.stop();
       await upstream.close();
