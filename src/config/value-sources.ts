@@ -1,7 +1,7 @@
 // Value sources shared by the policy kinds: GEP `type: Header|Metadata|Literal` attributes,
 // log fields (plus `Standard`), and kgateway `literal|requestHeader|environment` attributes.
 import { closest } from "./did-you-mean.ts";
-import { isKnownMetadataKey, METADATA_KEYS } from "./metadata-keys.ts";
+import { isKnownMetadataKey, METADATA_KEY_ALIASES, METADATA_KEYS } from "./metadata-keys.ts";
 import type { CustomAttributeModel, LogFieldModel } from "./model.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 import { isSensitiveHeader } from "./sensitive.ts";
@@ -35,8 +35,8 @@ function checkHeader(r: Resource, reporter: Reporter, header: string, allowSensi
 
 function checkMetadataKey(r: Resource, reporter: Reporter, keyName: string, at: Segments): void {
   if (isKnownMetadataKey(keyName)) return;
-  const guess = closest(keyName, Object.keys(METADATA_KEYS));
-  reporter.warn(r, at, `metadata key "${keyName}" is not provided by Tollgate; the value will be empty`, guess ? `did you mean "${guess}"?` : `known keys: ${Object.keys(METADATA_KEYS).join(", ")}`);
+  const guess = closest(keyName, [...Object.keys(METADATA_KEYS), ...Object.keys(METADATA_KEY_ALIASES)]);
+  reporter.warn(r, at, `metadata key "${keyName}" is not provided by Tollgate; the value will be empty`, guess ? `did you mean "${guess}"?` : `known keys: ${Object.keys(METADATA_KEYS).join(", ")} (or tollgate.<key>.name)`);
 }
 
 /** GEP CustomAttribute / MetricAttribute. */

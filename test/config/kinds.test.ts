@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import type { ResolvedConfig } from "../../src/config/model.ts";
 import { GATEWAY, lines, load } from "./helpers.ts";
 import { snippetWith } from "./seed-snippets.ts";
+import { METADATA_KEY_ALIASES, METADATA_KEYS } from "../../src/config/metadata-keys.ts";
 
 function ok(text: string): ResolvedConfig {
   const result = load(text);
@@ -548,5 +549,27 @@ spec:
       const whole = load(yaml.replace("parentRefs: [{name: edge, sectionName: any}]", `parentRefs: ${parentRefs}`));
       assert.deepEqual(lines(whole, "warning").filter((w) => w.includes("listener isolation")), [], parentRefs);
     }
+  });
+});
+
+describe("Metadata value sources", () => {
+  test("every documented key and the tollgate.*.name attribute names load without a warning; another key gets one", () => {
+    const keys = [...Object.keys(METADATA_KEYS), ...Object.keys(METADATA_KEY_ALIASES)];
+    const result = load(`${GATEWAY}---
+apiVersion: gateway.networking.x-k8s.io/v1alpha1
+kind: TelemetryPolicy
+metadata: {name: tp}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  tracing:
+    customAttributes:
+${keys.map((k, i) => `    - {name: a${i}, type: Metadata, metadataKey: ${k}}`).join("\n")}
+    - {name: odd, type: Metadata, metadataKey: tollgate.route}
+`);
+    assert.deepEqual(lines(result, "error"), []);
+    assert.deepEqual(
+      lines(result, "warning").map((w) => w.replace(/^t\.yaml:\d+:\d+: /, "")),
+      [`spec.tracing.customAttributes[${keys.length}].metadataKey: warning: metadata key "tollgate.route" is not provided by Tollgate; the value will be empty (hint: did you mean "tollgate.route.name"?)`],
+    );
   });
 });

@@ -111,6 +111,12 @@ spec:
     - {name: md.backend, type: Metadata, metadataKey: backend}
     - {name: md.gateway, type: Metadata, metadataKey: gateway}
     - {name: md.listener, type: Metadata, metadataKey: listener}
+    - {name: md.gateway.name, type: Metadata, metadataKey: gateway.name}
+    - {name: md.gateway.namespace, type: Metadata, metadataKey: gateway.namespace}
+    - {name: md.route.name, type: Metadata, metadataKey: route.name}
+    - {name: md.route.namespace, type: Metadata, metadataKey: route.namespace}
+    - {name: md.alias.rule, type: Metadata, metadataKey: tollgate.rule.name}
+    - {name: md.alias.backend, type: Metadata, metadataKey: tollgate.backend.name}
 `;
   const rules = (upstreamPort: number) => `  - name: api
     matches:
@@ -132,6 +138,12 @@ spec:
   assert.equal(server.attributes["md.backend"], "kgateway-system/upstream");
   assert.equal(server.attributes["md.gateway"], "kgateway-system/http");
   assert.equal(server.attributes["md.listener"], "http");
+  assert.equal(server.attributes["md.gateway.name"], "http");
+  assert.equal(server.attributes["md.gateway.namespace"], "kgateway-system");
+  assert.equal(server.attributes["md.route.name"], "httpbin");
+  assert.equal(server.attributes["md.route.namespace"], "kgateway-system");
+  assert.equal(server.attributes["md.alias.rule"], "api");
+  assert.equal(server.attributes["md.alias.backend"], "kgateway-system/upstream");
 });
 
 test("kgateway tracing attributes from the environment: the variable's value, else defaultValue, else nothing", async (t) => {

@@ -1,6 +1,7 @@
 // Resolves policy value sources (Literal, Header, Metadata, environment) for metric
 // attributes and log fields. Everything that is fixed for a rule is resolved at plan time;
 // only header values and the chosen backend are read per request.
+import { canonicalMetadataKey } from "../../config/metadata-keys.ts";
 import type { CustomAttributeModel, GatewayModel } from "../../config/model.ts";
 import type { CompiledRule } from "../../plan/types.ts";
 import type { Exchange } from "../../proxy/exchange.ts";
@@ -26,29 +27,24 @@ export function metadataSource(key: string, scope: RuleScope): CompiledSource {
   const g = scope.gateway;
   const r = scope.rule;
   const stat = (v: string | undefined): CompiledSource => (v === undefined ? { kind: "absent" } : { kind: "static", value: v });
-  switch (key) {
+  switch (canonicalMetadataKey(key)) {
     case "gateway":
-    case "tollgate.gateway.name":
       return stat(`${g.ref.namespace}/${g.ref.name}`);
     case "gateway.name":
       return stat(g.ref.name);
     case "gateway.namespace":
       return stat(g.ref.namespace);
     case "listener":
-    case "tollgate.listener.name":
       return stat(scope.listenerName ?? r?.listener.name);
     case "route":
-    case "tollgate.route.name":
       return stat(r?.routeKey);
     case "route.name":
       return stat(r?.route.ref.name);
     case "route.namespace":
       return stat(r?.route.ref.namespace);
     case "rule":
-    case "tollgate.rule.name":
       return stat(r?.ruleName);
     case "backend":
-    case "tollgate.backend.name":
       return { kind: "backend" };
     default:
       return { kind: "absent" };

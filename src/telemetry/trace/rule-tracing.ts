@@ -10,6 +10,7 @@ import type { CompiledListener, CompiledRule } from "../../plan/types.ts";
 import { envString, type Env } from "../env.ts";
 import type { BatchQueue } from "../export/batch-queue.ts";
 import type { AttributeLimits, HeaderCapture } from "./attributes.ts";
+import { metadataSource } from "../metrics/value-sources.ts";
 import { isSensitiveHeader } from "../../config/sensitive.ts";
 import { envoySampler, samplerFromModel, type TraceSampler } from "./sampler.ts";
 
@@ -57,19 +58,6 @@ export interface GatewayTracing {
 export const MAX_ROUTE_ATTRIBUTES = 16;
 
 /** Metadata keys a custom attribute can read, and their namespace-qualified aliases. */
-const METADATA_ALIASES: Readonly<Record<string, "gateway" | "listener" | "route" | "rule" | "backend">> = {
-  gateway: "gateway",
-  listener: "listener",
-  route: "route",
-  rule: "rule",
-  backend: "backend",
-  "tollgate.gateway.name": "gateway",
-  "tollgate.listener.name": "listener",
-  "tollgate.route.name": "route",
-  "tollgate.rule.name": "rule",
-  "tollgate.backend.name": "backend",
-};
-
 export function gatewayKey(g: GatewayModel): string {
   return `${g.ref.namespace}/${g.ref.name}`;
 }
@@ -129,13 +117,11 @@ function compile(
         break;
       }
       case "metadata": {
-        const key = METADATA_ALIASES[v.key];
-        if (key === "gateway") custom.push([a.name, gatewayName]);
-        else if (key === "listener" && (listenerName ?? rule?.listener.name) !== undefined) custom.push([a.name, (listenerName ?? rule?.listener.name)!]);
-        else if (key === "route" && rule !== undefined) custom.push([a.name, rule.routeKey]);
-        else if (key === "rule" && rule !== undefined) custom.push([a.name, rule.ruleName]);
-        else if (key === "backend") backendMetadataAttrs.push(a.name);
-        // Unknown keys were reported by config validation and are omitted.
+        // The same keys and values as metric attributes and log fields; unknown keys were
+        // reported by config validation and are omitted.
+        const source = metadataSource(v.key, { gateway, listenerName: listenerName ?? rule?.listener.name, rule });
+        if (source.kind === "static") custom.push([a.name, source.value]);
+        else if (source.kind === "backend") backendMetadataAttrs.push(a.name);
         break;
       }
     }
