@@ -42,10 +42,18 @@ export const ErrorType = {
   gatewayShutdown: "gateway_shutdown",
 } as const;
 
+/**
+ * Envoy prints `%RESPONSE_FLAGS%` in one fixed order, whatever order they were set in
+ * (`UF,URX` for a retried connect failure); log parsers and dashboards match on that text.
+ */
+const ENVOY_FLAG_ORDER: readonly string[] = ["LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE", "DC", "URX", "SI", "IH", "DPE", "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF", "DO", "DR"];
+
 export function addFlag(exchange: Exchange, flag: string): void {
   const current = exchange.responseFlags;
   if (current === "") exchange.responseFlags = flag;
-  else if (!hasFlag(current, flag)) exchange.responseFlags = `${current},${flag}`;
+  else if (!hasFlag(current, flag)) {
+    exchange.responseFlags = [...current.split(","), flag].sort((a, b) => ENVOY_FLAG_ORDER.indexOf(a) - ENVOY_FLAG_ORDER.indexOf(b)).join(",");
+  }
 }
 
 function hasFlag(flags: string, flag: string): boolean {

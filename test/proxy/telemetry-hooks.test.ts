@@ -27,6 +27,9 @@ spec:
       backendRefs: [${ref("up")}]
     - matches: [{path: {type: PathPrefix, value: /dead}}]
       backendRefs: [${ref("dead")}]
+    - matches: [{path: {type: PathPrefix, value: /retried-dead}}]
+      retry: {attempts: 1, backoff: 1ms}
+      backendRefs: [${ref("dead")}]
     - matches: [{path: {type: PathPrefix, value: /facts}}, {path: {type: PathPrefix, value: /hang}}]
       backendRefs: [${ref("up")}]
 ---
@@ -145,6 +148,14 @@ describe("telemetry hooks", () => {
     assert.equal(dead.responseFlags, "UF");
     assert.equal(dead.attempts[0]!.errorType, "connection_refused");
     assert.deepEqual(telemetry.eventsFor("/dead/x").map((e) => e.split(" ")[0]), ["start", "attemptStart", "attemptEnd", "end"]);
+  });
+
+  test("a refused upstream retried to the limit: UF,URX in Envoy's order, though URX was set first", async () => {
+    const refused = await ask(gw.port, { path: "/retried-dead/x" });
+    assert.equal(refused.status, 502);
+    const dead = await telemetry.endOf("/retried-dead/x");
+    assert.equal(dead.attempts.length, 2);
+    assert.equal(dead.responseFlags, "UF,URX");
   });
 
   test("a client abort: DC, clientAborted, attempt ended before the request", async () => {
