@@ -20,6 +20,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`tollgate: ${error.message}\nRun "tollgate --help" for usage.\n`);
     return EXIT_USAGE;
   }
+  // A reader that stops early (`tollgate schema | head`) closes the pipe: the output it did
+  // not want is no error. `run` keeps its stdout for the access-log sink, which counts drops.
+  if (command.name !== "run") {
+    process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") throw error;
+      process.exit();
+    });
+  }
   switch (command.name) {
     case "help":
       process.stdout.write(helpText(version));

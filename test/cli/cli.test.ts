@@ -233,6 +233,17 @@ describe("tollgate schema", () => {
     assert.ok(r.stdout.length > 65_536, `${r.stdout.length} bytes`);
     assert.equal(typeof (JSON.parse(r.stdout) as Record<string, unknown>)["$schema"], "string");
   });
+
+  it("ends quietly with 0 when the reader stops early (`tollgate schema | head`)", async () => {
+    // PIPESTATUS is bash's; the pipeline's own status is head's. stderr goes to a file, read after.
+    const pipeline = `err=$(mktemp); "${process.execPath}" "${CLI_ENTRY}" schema 2>"$err" | head -c 1; echo; echo "tollgate=\${PIPESTATUS[0]}"; cat "$err"; rm -f "$err"`;
+    const r = await runProcess("bash", ["-c", pipeline]);
+    assert.equal(r.code, 0, r.stderr);
+    const [head, status, ...stderr] = r.stdout.split("\n");
+    assert.equal(head, "{");
+    assert.equal(status, "tollgate=0");
+    assert.deepEqual(stderr.filter((l) => l !== ""), [], "no stack trace");
+  });
 });
 
 describe("bin/tollgate.js", () => {
