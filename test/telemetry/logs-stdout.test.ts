@@ -148,6 +148,34 @@ test("nobody reading stdout: requests are unaffected, the bounded stdout buffer 
   for (const line of stdoutLines(gw)) assert.equal(line["event_name"], "tollgate.access");
 });
 
+test("a stdout reader that goes away (EPIPE) does not take the gateway down: requests go on, the access logs are dropped, counted and warned about", async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const gw = await startGateway({ config: gatewayYaml({ upstreamPort: upstream.port }), env: { ...QUIET, OTEL_BLRP_SCHEDULE_DELAY: "5" } });
+  t.after(() => gw.stop());
+  assert.equal((await httpRequest(gw.url(8080, "/api/before"))).status, 200);
+  await until("the first line on stdout", () => (stdoutLines(gw).length > 0 ? true : undefined));
+  // The reading end closes, as when a log shipper dies: the gateway's next write is EPIPE.
+  gw.child.stdout!.destroy();
+  const sent = 30;
+  for (let i = 0; i < sent; i++) {
+    assert.equal((await httpRequest(gw.url(8080, `/api/after/${i}`))).status, 200);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const warning = await gw.waitForLog((l) => String(l.msg).startsWith("telemetry export to console failed: stdout is closed"));
+  assert.match(String(warning.msg), /EPIPE/);
+  const dropped = await until("the dropped access logs counted", async () => {
+    const m = await httpRequest(gw.opsUrl("/metrics"));
+    let n = 0;
+    for (const x of m.body.matchAll(/^tollgate_telemetry_dropped_total\{([^}]*)\} (\d+)$/gm)) if (x[1]!.includes('signal="logs"')) n += Number(x[2]);
+    // The batch whose write hit EPIPE was handed to the pipe before it broke; the rest are counted.
+    return n >= sent - 8 ? n : undefined;
+  });
+  assert.ok(dropped <= sent);
+  assert.equal(gw.child.exitCode, null, "the gateway still runs");
+  assert.equal((await httpRequest(gw.opsUrl("/readyz"))).status, 200);
+});
+
 test("kgateway fileSink to /dev/stdout: %REQ()%/%RESP()% of Authorization, Proxy-Authorization, Cookie and Set-Cookie print REDACTED", async (t) => {
   const upstream = await startUpstream((_req, res) => {
     res.writeHead(200, { "content-type": "text/plain", "set-cookie": "sid=file-set-cookie", authorization: "Bearer file-resp-authz", cookie: "c=file-resp-cookie" }).end("ok");

@@ -11,31 +11,43 @@ import { envNumber, type Env } from "../env.ts";
 export const DEFAULT_STDOUT_BUFFER_BYTES = 1 << 20;
 
 export interface LineSink {
-  /** Writes `text` (whole lines) and returns true, or returns false and writes nothing while the stream is backed up. */
+  /** Writes `text` (whole lines) and returns true, or returns false and writes nothing while the stream is backed up or broken. */
   write(text: string): boolean;
   /** What `write` refused for, for the export failure message. */
   readonly backlog: number;
+  /** The error that broke the stream (a log reader that went away: EPIPE); nothing is written after it. */
+  readonly failure: Error | undefined;
 }
 
 export function boundedWriter(stream: Writable, maxBufferedBytes: number): LineSink {
+  // Without a listener a closed pipe's EPIPE would be an uncaught exception: the gateway
+  // would die because its log reader did. Telemetry to it is dropped and counted instead.
+  let failure: Error | undefined;
+  stream.on("error", (error: Error) => {
+    failure ??= error;
+  });
   return {
     write(text: string): boolean {
-      if (stream.writableLength > maxBufferedBytes) return false;
+      if (failure !== undefined || stream.destroyed || stream.writableLength > maxBufferedBytes) return false;
       stream.write(text);
       return true;
     },
     get backlog(): number {
       return stream.writableLength;
     },
+    get failure(): Error | undefined {
+      return failure;
+    },
   };
 }
 
 /**
- * Writes whole lines for an exporter, or fails its export while stdout is backed up; the
- * queue then counts the batch's items as dropped and warns, rate limited.
+ * Writes whole lines for an exporter, or fails its export while stdout is backed up or
+ * closed; the queue then counts the batch's items as dropped and warns, rate limited.
  */
 export function writeLinesOrFail(sink: LineSink, text: string, done: (result: { code: number; error?: Error }) => void): void {
   if (sink.write(text)) done({ code: 0 });
+  else if (sink.failure !== undefined) done({ code: 1, error: new Error(`stdout is closed (${sink.failure.message})`) });
   else done({ code: 1, error: new Error(`stdout is not keeping up (${sink.backlog} bytes still buffered)`) });
 }
 
