@@ -116,7 +116,6 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
   });
 }
 
-
 /** The router entries of the listeners on `listener`'s port with its hostname (several Gateways' listeners may share one). */
 function listenerEntries(byPort: Map<number, Map<string | undefined, RouterEntry[]>>, listener: ListenerModel): RouterEntry[] {
   let byHostname = byPort.get(listener.port);

@@ -268,10 +268,7 @@ export class UpstreamPools {
 
   #dropOrphan(orphan: PoolEntry): void {
     orphan.onIdle = undefined;
-    const kept = chain(this.#entries.get(orphan.origin)).filter((e) => e !== orphan);
-    for (let i = 0; i < kept.length; i++) kept[i]!.next = kept[i + 1];
-    if (kept.length === 0) this.#entries.delete(orphan.origin);
-    else this.#entries.set(orphan.origin, kept[0]!);
+    this.#setChain(orphan.origin, chain(this.#entries.get(orphan.origin)).filter((e) => e !== orphan));
     void orphan.closeWhenDrained();
   }
 
@@ -326,10 +323,15 @@ export class UpstreamPools {
         return false;
       });
       if (wanted === undefined) continue;
-      for (let i = 0; i < kept.length; i++) kept[i]!.next = kept[i + 1];
-      if (kept.length === 0) this.#entries.delete(origin);
-      else this.#entries.set(origin, kept[0]!);
+      this.#setChain(origin, kept);
     }
+  }
+
+  /** Makes `entries` the origin's chain, in order; none removes the origin. */
+  #setChain(origin: string, entries: readonly PoolEntry[]): void {
+    for (let i = 0; i < entries.length; i++) entries[i]!.next = entries[i + 1];
+    if (entries.length === 0) this.#entries.delete(origin);
+    else this.#entries.set(origin, entries[0]!);
   }
 
   async close(): Promise<void> {
