@@ -2,14 +2,17 @@
 //
 // A request host picks a precomputed chain of HostTables, most specific hostname first:
 // the exact hostname, then every wildcard that admits it from the longest suffix down,
-// then the tables of routes with no hostname. Gateway API gives hostname specificity
-// precedence over every match criterion, so the first table in the chain with a passing
-// candidate decides.
+// then the tables of routes with no hostname. Core conformance (HTTPRouteMatchingAcrossRoutes)
+// ranks matches across all of them and lets hostname specificity only break ties, so every
+// table is searched and the strongest hit wins, the earlier table on equal strength. Each
+// table's first passing candidate is its best, which makes that the same winner as one
+// merged table, without indexing the shared candidates once per host.
 import type { IncomingHttpHeaders } from "node:http";
 import type { CompiledMatch, Router } from "../plan/types.ts";
 import type { Candidate } from "./candidate.ts";
 import { HostTable, QueryScratch } from "./host-table.ts";
 import { hostnameAdmits, isWildcardHostname } from "./hostnames.ts";
+import { compareMatchStrength } from "./precedence.ts";
 import { isSensitiveHeader, isSensitiveQueryParam } from "../config/sensitive.ts";
 import { REDACTED } from "../config/url-credentials.ts";
 
@@ -85,18 +88,15 @@ export class CompiledRouter implements Router {
     const scratch = this.scratch;
     scratch.raw = rawQuery;
     scratch.parsed = undefined;
-    let result: CompiledMatch | undefined;
+    let best: Candidate | undefined;
     for (let i = 0; i < chain.length; i++) {
       const hit = chain[i]!.match(method, path, headers, scratch);
-      if (hit !== undefined) {
-        result = hit.result;
-        break;
-      }
+      if (hit !== undefined && (best === undefined || compareMatchStrength(hit, best) < 0)) best = hit;
     }
     // Do not keep request data alive on the shared router.
     scratch.raw = "";
     scratch.parsed = undefined;
-    return result;
+    return best?.result;
   }
 
   private wildcardChain(host: string): readonly HostTable[] {
