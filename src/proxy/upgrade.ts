@@ -77,6 +77,8 @@ export function createUpgradeHandler(
       return;
     }
     const backendFilters = proxyFiltersOf(chosen.filters);
+    tunnel.ruleFilters = ruleFilters;
+    tunnel.backendFilters = backendFilters;
     const headers = upstreamHeaders(exchange, ruleFilters, backendFilters);
     tunnel.connect(chosen.backend, headers, upstreamTarget(facts, match, ruleFilters, backendFilters, headers), forwardedUpgrade(req.headers.upgrade) ?? "websocket");
   };
@@ -119,6 +121,9 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
    */
   stall: StallWatch | undefined = undefined;
   drainListening = false;
+  /** Their ResponseHeaderModifiers apply to what the upstream answers, 101 or not. */
+  ruleFilters: ProxyFilters | undefined = undefined;
+  backendFilters: ProxyFilters | undefined = undefined;
 
   constructor(ctx: CallContext, exchange: Exchange, client: TunnelSocket, head: Buffer) {
     this.ctx = ctx;
@@ -169,6 +174,14 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     this.client.write(statusLine(status, reasonPhrase(status)) + headerLines(headers) + "\r\n", "latin1");
     if (body !== undefined) exchange.bytesSent += body.length;
     this.endClient(body);
+  }
+
+  /** Rule then backend ResponseHeaderModifier, as on a plain proxied response. */
+  private applyResponseFilters(answer: Record<string, string | string[]>): void {
+    const ruleOps = this.ruleFilters?.responseHeaders;
+    const backendOps = this.backendFilters?.responseHeaders;
+    if (ruleOps !== undefined) applyHeaderOps(ruleOps, answer);
+    if (backendOps !== undefined) applyHeaderOps(backendOps, answer);
   }
 
   connect(backend: CompiledBackend, headers: OutgoingHeaders, path: string, protocol: string): void {
@@ -327,12 +340,20 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     // Upgrade and Connection belong in a 101; other hop-by-hop headers, and the ones the
     // upstream's Connection names for this hop only, still do not.
     const listed = connectionTokens(headers.connection);
-    let head = statusLine(statusCode, "Switching Protocols");
+    const answer: Record<string, string | string[]> = {};
     for (const name in headers) {
       if (name !== "upgrade" && name !== "connection" && (isHopByHop(name) || (listed !== undefined && listed.includes(name)))) continue;
-      head += headerLine(name, headers[name]!);
+      answer[name] = headers[name]!;
     }
-    client.write(head + "\r\n", "latin1");
+    this.applyResponseFilters(answer);
+    // The switch is the upstream's: a modifier can neither drop nor rewrite it.
+    for (const name of SWITCH_HEADERS) {
+      const value = headers[name];
+      if (value === undefined) delete answer[name];
+      else answer[name] = value;
+    }
+    exchange.responseHeaders = answer;
+    client.write(statusLine(statusCode, "Switching Protocols") + headerLines(answer) + "\r\n", "latin1");
     this.writtenBase = bytes.bytesWritten ?? 0;
     if (this.head.length > 0) upstream.write(this.head);
     client.pipe(upstream);
@@ -360,13 +381,18 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     this.responding = true;
     // undici decodes the reason phrase as UTF-8 and the head goes out as latin1: a character
     // such as U+010D would become a CR. Only a plain ASCII phrase is passed on.
-    let head = statusLine(statusCode, statusText !== undefined && PLAIN_REASON.test(statusText) ? statusText : reasonPhrase(statusCode));
+    const head = statusLine(statusCode, statusText !== undefined && PLAIN_REASON.test(statusText) ? statusText : reasonPhrase(statusCode));
+    const answer: Record<string, string | string[]> = {};
     for (const name in headers) {
-      if (isHopByHop(name) || name === "content-length") continue;
-      head += headerLine(name, headers[name]!);
+      const value = headers[name];
+      if (value === undefined || isHopByHop(name) || name === "content-length") continue;
+      answer[name] = value;
     }
+    this.applyResponseFilters(answer);
     // Without Content-Length or chunking the body runs to the end of the connection.
-    this.client.write(head + "connection: close\r\n\r\n", "latin1");
+    answer.connection = "close";
+    exchange.responseHeaders = answer;
+    this.client.write(head + headerLines(answer) + "\r\n", "latin1");
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -523,6 +549,8 @@ function onUpstreamClose(this: TunnelSocket): void {
 // undici reads an upstream's header bytes that way, and a config value such as `é` is one
 // byte on every other path. UTF-8 would turn each byte above 0x7f into two.
 const PLAIN_REASON = /^[\t\x20-\x7e]+$/;
+/** A 101's own headers, which stay as the upstream sent them. */
+const SWITCH_HEADERS = ["upgrade", "connection"] as const;
 
 function statusLine(status: number, reason: string): string {
   return `HTTP/1.1 ${status} ${reason}\r\n`;

@@ -3,41 +3,16 @@
 // other paths send: undici reads an upstream's header bytes as latin1, and a config value
 // such as `é` is one byte through node. A raw upstream and raw client see the bytes.
 import assert from "node:assert/strict";
-import { once } from "node:events";
-import net from "node:net";
 import { after, before, test } from "node:test";
+import { type RawUpgradeUpstream, startRawUpgradeUpstream, upgradeHead as upgradeHeadAt } from "../support/raw-upgrade.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
 
-let upstream: net.Server;
+let upstream: RawUpgradeUpstream;
 let gw: GatewayUnderTest;
-const upstreamSockets = new Set<net.Socket>();
-
-/** Answers `/switch` with a 101 and `/refuse` with a 403, each with a header value holding byte 0xE9. */
-function rawUpstream(): net.Server {
-  return net.createServer((socket) => {
-    upstreamSockets.add(socket);
-    let head = "";
-    socket.on("data", (chunk: Buffer) => {
-      head += chunk.toString("latin1");
-      if (!head.includes("\r\n\r\n")) return;
-      const answer = head.startsWith("GET /switch")
-        ? "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Name: caf\xe9\r\n\r\n"
-        : head.startsWith("GET /reason")
-          ? // UTF-8 for U+010D U+010A: their low bytes are CR and LF.
-            "HTTP/1.1 404 Not\xc4\x8d\xc4\x8aX-Evil: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno"
-          : "HTTP/1.1 403 Forbidden\r\nX-Name: caf\xe9\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno";
-      socket.write(Buffer.from(answer, "latin1"));
-      head = "";
-    });
-    socket.on("error", () => {});
-  });
-}
 
 before(async () => {
-  upstream = rawUpstream();
-  upstream.listen(0, "127.0.0.1");
-  await once(upstream, "listening");
-  gw = await startGateway(`${GATEWAY_YAML}${backendYaml("raw", (upstream.address() as net.AddressInfo).port)}${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /direct}}]
+  upstream = await startRawUpgradeUpstream();
+  gw = await startGateway(`${GATEWAY_YAML}${backendYaml("raw", upstream.port)}${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /direct}}]
       filters:
         - type: ExtensionRef
           extensionRef: {group: gateway.kgateway.dev, kind: DirectResponse, name: closed}
@@ -56,27 +31,10 @@ spec:
 
 after(async () => {
   await gw?.close();
-  for (const socket of upstreamSockets) socket.destroy();
-  await new Promise<void>((resolve) => upstream.close(() => resolve()));
+  await upstream?.close();
 });
 
-/** Sends an upgrade offer for `path` and returns the response head's bytes. */
-function upgradeHead(path: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(gw.port, "127.0.0.1");
-    const chunks: Buffer[] = [];
-    socket.on("data", (chunk: Buffer) => {
-      chunks.push(chunk);
-      const all = Buffer.concat(chunks);
-      const end = all.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      socket.destroy();
-      resolve(all.subarray(0, end + 4));
-    });
-    socket.on("error", reject);
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: raw.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`);
-  });
-}
+const upgradeHead = (path: string): Promise<Buffer> => upgradeHeadAt(gw.port, path);
 
 const ONE_BYTE = Buffer.from("x-name: caf\xe9\r\n", "latin1");
 

@@ -1,0 +1,63 @@
+// A raw upstream and client for the upgrade path, where node's HTTP parsers would hide the
+// bytes: the upstream answers `/switch` with a 101, `/reason` with a reason phrase that is
+// not ASCII, anything else with a 403; each answer carries `X-Name: café` as latin1 bytes.
+import { once } from "node:events";
+import net from "node:net";
+
+export interface RawUpgradeUpstream {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startRawUpgradeUpstream(): Promise<RawUpgradeUpstream> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    let head = "";
+    socket.on("data", (chunk: Buffer) => {
+      head += chunk.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      const answer = head.startsWith("GET /switch")
+        ? "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Name: caf\xe9\r\n\r\n"
+        : head.startsWith("GET /reason")
+          ? // UTF-8 for U+010D U+010A: their low bytes are CR and LF.
+            "HTTP/1.1 404 Not\xc4\x8d\xc4\x8aX-Evil: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno"
+          : "HTTP/1.1 403 Forbidden\r\nX-Name: caf\xe9\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno";
+      socket.write(Buffer.from(answer, "latin1"));
+      head = "";
+    });
+    socket.on("error", () => {});
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Sends a WebSocket upgrade offer for `path` to the gateway and returns the response head's bytes. */
+export function upgradeHead(port: number, path: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      const all = Buffer.concat(chunks);
+      const end = all.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      socket.destroy();
+      resolve(all.subarray(0, end + 4));
+    });
+    socket.on("error", reject);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: raw.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`);
+  });
+}
+
+/** The head's header lines as lower-cased `name: value` strings, in order. */
+export function headLines(head: Buffer): string[] {
+  return head.toString("latin1").split("\r\n").slice(1).filter((line) => line !== "").map((line) => line.toLowerCase());
+}
