@@ -1,9 +1,11 @@
 // The checks every regular expression from the config gets, whether a route matches with it
-// or an access-log filter's CEL `matches()` does: valid JavaScript syntax, no construct RE2
-// lacks, and no shape that backtracks for hours where V8's linear engine cannot take over
-// (a repeat of a repeat, or two repeats that can share a run of characters).
+// or an access-log filter's CEL `matches()` does: valid JavaScript syntax, no RE2 construct
+// JavaScript reads differently, no construct RE2 lacks, and no shape that backtracks for
+// hours where V8's linear engine cannot take over (a repeat of a repeat, or two repeats that
+// can share a run of characters).
 import { ambiguousRepeat, hasLinearFallback, nonRe2Construct, overlappingRepeats } from "../router/linear-regex.ts";
 import type { Severity } from "./diagnostics.ts";
+import { re2OnlyConstruct } from "./re2-only-syntax.ts";
 
 export interface RegexProblem {
   readonly severity: Severity;
@@ -21,6 +23,14 @@ export function regexProblem(pattern: string): RegexProblem | undefined {
   } catch (err) {
     const reason = (err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "");
     return { severity: "error", message: `invalid regular expression: ${reason}`, hint: "use ECMAScript regular expression syntax" };
+  }
+  const re2Only = re2OnlyConstruct(pattern);
+  if (re2Only !== undefined) {
+    return {
+      severity: "error",
+      message: `${re2Only.text} is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning`,
+      hint: `write ${re2Only.instead}`,
+    };
   }
   const construct = nonRe2Construct(pattern);
   if (construct !== undefined) {

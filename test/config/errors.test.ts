@@ -428,6 +428,30 @@ describe("semantic errors", () => {
     ]);
   });
 
+  test("RE2 syntax JavaScript reads with another meaning is refused with the JavaScript to write instead", () => {
+    const text = route(`  - matches:
+    - path: {type: RegularExpression, value: "/v[[:digit:]]+/.*"}
+      headers: [{name: x-a, type: RegularExpression, value: "\\\\pL+"}, {name: x-b, type: RegularExpression, value: "\\\\Q1.2\\\\E"}]
+      queryParams: [{name: q, type: RegularExpression, value: "[[:^space:]]+"}, {name: r, type: RegularExpression, value: "\\\\Aab\\\\z"}]
+    backendRefs:
+    - {name: svc, port: 80}
+  - matches:
+    - path: {type: RegularExpression, value: "/[]x]+"}
+      headers: [{name: x-c, type: RegularExpression, value: "\\\\x{263a}"}, {name: x-d, type: RegularExpression, value: "[\\\\[:digit:]]+|[^]"}]
+    backendRefs:
+    - {name: svc, port: 80}
+`);
+    assert.deepEqual(errors(text), [
+      "t.yaml:21:46: spec.rules[0].matches[0].path.value: [:digit:] is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write its characters inside the class, `0-9`)",
+      "t.yaml:22:61: spec.rules[0].matches[0].headers[0].value: \\pL is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write the characters listed in a class (Unicode property classes need a flag Gateway API patterns cannot set))",
+      "t.yaml:22:115: spec.rules[0].matches[0].headers[1].value: \\Q1.2\\E is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write the text with each metacharacter escaped by `\\`)",
+      "t.yaml:23:63: spec.rules[0].matches[0].queryParams[0].value: [:^space:] is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write a negated class of `\\t\\n\\v\\f\\r ` (RE2's [:^space:]))",
+      "t.yaml:23:123: spec.rules[0].matches[0].queryParams[1].value: \\A is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write `^` (a pattern is matched whole anyway))",
+      "t.yaml:27:46: spec.rules[1].matches[0].path.value: [] is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write `\\]` for a `]` inside the class)",
+      "t.yaml:28:61: spec.rules[1].matches[0].headers[0].value: \\x{263a} is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write `\\u263a`)",
+    ]);
+  });
+
   test("a repeat around a repeat is refused where V8's linear engine cannot take over; a repeat around an alternation is warned about", () => {
     const text = route(`  - matches:
     - path: {type: RegularExpression, value: "/api/(?i:(a+)+b)"}
