@@ -166,8 +166,10 @@ export interface RetryModel {
 
 export interface WeightedBackendModel {
   readonly weight: number;
-  /** `namespace/name:port` key into ResolvedConfig.backends. */
+  /** `namespace/name:port` key into ResolvedConfig.backends; '' when `unresolved` is set. */
   readonly backendKey: string;
+  /** The display name of a backendRef that does not resolve: its share of requests gets 500. */
+  readonly unresolved?: string;
   readonly filters: readonly FilterModel[];
 }
 

@@ -1,4 +1,5 @@
 // ReferenceGrant checks: a reference into another namespace needs a grant there.
+import type { Severity } from "./diagnostics.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 
 export interface GrantTarget {
@@ -29,14 +30,18 @@ export class ReferenceGrants {
     );
   }
 
-  /** Reports a missing grant naming exactly the grant that would allow it; returns whether allowed. */
-  check(reporter: Reporter, from: Resource, fromGroup: string, to: GrantTarget, segments: Segments): boolean {
+  /**
+   * Whether allowed. A missing grant is reported at `severity`, `consequence` appended,
+   * naming exactly the grant that would allow it.
+   */
+  check(reporter: Reporter, from: Resource, fromGroup: string, to: GrantTarget, segments: Segments, severity: Severity = "error", consequence = ""): boolean {
     if (this.allows(from, fromGroup, to)) return true;
     const toGroup = to.group === "" ? '""' : to.group;
-    reporter.error(
+    reporter.report(
+      severity,
       from,
       segments,
-      `reference to ${to.kind} ${to.namespace}/${to.name} crosses namespaces and no ReferenceGrant in "${to.namespace}" allows it`,
+      `reference to ${to.kind} ${to.namespace}/${to.name} crosses namespaces and no ReferenceGrant in "${to.namespace}" allows it${consequence}`,
       `add a ReferenceGrant in namespace "${to.namespace}" with from: [{group: ${fromGroup}, kind: ${from.kind}, namespace: ${from.namespace}}] and to: [{group: ${toGroup}, kind: ${to.kind}, name: ${to.name}}]`,
     );
     return false;

@@ -2,6 +2,7 @@
 // a Tollgate Backend of the same name and namespace when the file has one, else the
 // Service's cluster DNS name.
 import type { BackendEndpoint, BackendModel, ExporterTargetModel } from "./model.ts";
+import type { Severity } from "./diagnostics.ts";
 import type { ReferenceGrants } from "./reference-grants.ts";
 import { key } from "./resources.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
@@ -15,6 +16,14 @@ export interface BackendRefSpec {
   readonly namespace?: string;
   readonly port?: number;
 }
+
+/** A route backendRef that does not resolve: requests routed to it are answered 500. */
+export interface UnresolvedRef {
+  /** `namespace/name` (`:port` for a Service), for telemetry and the admin API. */
+  readonly unresolved: string;
+}
+
+const UNRESOLVED_CONSEQUENCE = "; requests this backendRef would take are answered 500 (Gateway API: ResolvedRefs False)";
 
 export class BackendResolver {
   readonly #backends: ReadonlyMap<string, Resource>;
@@ -30,30 +39,49 @@ export class BackendResolver {
 
   /** The BackendModel for a ref, recorded as used; undefined (with an error reported) when it cannot resolve. */
   resolve(from: Resource, fromGroup: string, ref: BackendRefSpec, segments: Segments): BackendModel | undefined {
+    const result = this.#lookup(from, fromGroup, ref, segments, "error", "");
+    return typeof result === "string" ? undefined : result;
+  }
+
+  /**
+   * A route's backendRef. One that names a kind Tollgate cannot send to, a Backend the file
+   * lacks or another namespace without a ReferenceGrant is a warning, not an error: as
+   * Gateway API asks, the route stays and the share of requests that ref would take is
+   * answered 500. The result is then the ref's display name.
+   */
+  resolveRouteRef(from: Resource, ref: BackendRefSpec, segments: Segments): BackendModel | UnresolvedRef {
+    const result = this.#lookup(from, "gateway.networking.k8s.io", ref, segments, "warning", UNRESOLVED_CONSEQUENCE);
+    return typeof result === "string" ? { unresolved: result } : result;
+  }
+
+  /** The model, or the ref's display name when it does not resolve (reported at `severity`). */
+  #lookup(from: Resource, fromGroup: string, ref: BackendRefSpec, segments: Segments, severity: Severity, consequence: string): BackendModel | string {
     const group = ref.group ?? "";
     const kind = ref.kind ?? "Service";
     const namespace = ref.namespace ?? from.namespace;
     const isService = group === "" && kind === "Service";
     const isBackend = group === BACKEND_GROUP && kind === "Backend";
+    const displayName = isService && ref.port !== undefined ? `${namespace}/${ref.name}:${ref.port}` : `${namespace}/${ref.name}`;
     if (!isService && !isBackend) {
-      this.#reporter.error(from, [...segments, "kind"], `unsupported backend kind ${group === "" ? "" : group + "/"}${kind}`, `use a Service (group "") or a ${BACKEND_GROUP} Backend`);
-      return undefined;
+      this.#reporter.report(severity, from, [...segments, "kind"], `unsupported backend kind ${group === "" ? "" : group + "/"}${kind}${consequence}`, `use a Service (group "") or a ${BACKEND_GROUP} Backend`);
+      return displayName;
     }
-    if (!this.#grants.check(this.#reporter, from, fromGroup, { group, kind, name: ref.name, namespace }, segments)) return undefined;
+    if (!this.#grants.check(this.#reporter, from, fromGroup, { group, kind, name: ref.name, namespace }, segments, severity, consequence)) return displayName;
     const backend = this.#backends.get(`${namespace}/${ref.name}`);
     if (backend !== undefined) {
       const model = backendModel(backend);
       this.used.set(model.key, model);
       return model;
     }
-    if (this.#reporter.isBroken("Backend", namespace, ref.name)) return undefined;
+    if (this.#reporter.isBroken("Backend", namespace, ref.name)) return displayName;
     if (isBackend) {
-      this.#reporter.error(from, [...segments, "name"], `Backend ${namespace}/${ref.name} is not defined in the file`, `add a ${BACKEND_GROUP}/v1alpha1 Backend named "${ref.name}" in namespace "${namespace}"`);
-      return undefined;
+      this.#reporter.report(severity, from, [...segments, "name"], `Backend ${namespace}/${ref.name} is not defined in the file${consequence}`, `add a ${BACKEND_GROUP}/v1alpha1 Backend named "${ref.name}" in namespace "${namespace}"`);
+      return displayName;
     }
     if (ref.port === undefined) {
+      // The Gateway API CRD refuses this too: it is a schema error, never a 500.
       this.#reporter.report("error", from, [...segments, "port"], "a Service reference needs a port", "add port: <service port>", { missing: true });
-      return undefined;
+      return displayName;
     }
     const model: BackendModel = {
       key: `${namespace}/${ref.name}:${ref.port}`,

@@ -284,10 +284,11 @@ function resolveRule(r: Resource, reporter: Reporter, rule: Record<string, any>,
   const weighted: WeightedBackendModel[] = [];
   ((rule["backendRefs"] ?? []) as Record<string, any>[]).forEach((b, j) => {
     const bat = [...at, "backendRefs", j];
-    const model = backends.resolve(r, "gateway.networking.k8s.io", b as { name: string }, bat);
+    const model = backends.resolveRouteRef(r, b as { name: string }, bat);
     const bfilters = resolveFilters(r, reporter, (b["filters"] ?? []) as Record<string, any>[], [...bat, "filters"], matches, directResponses, true);
-    if (model === undefined) return;
-    weighted.push({ weight: (b["weight"] ?? 1) as number, backendKey: model.key, filters: bfilters });
+    const weight = (b["weight"] ?? 1) as number;
+    if ("unresolved" in model) weighted.push({ weight, backendKey: "", unresolved: model.unresolved, filters: bfilters });
+    else weighted.push({ weight, backendKey: model.key, filters: bfilters });
   });
   const terminal = filters.some((f) => f.type === "RequestRedirect" || f.type === "DirectResponse");
   if (terminal && weighted.length > 0) {

@@ -13,7 +13,15 @@ export function compileBackend(model: BackendModel): CompiledBackend {
     model,
     displayName: backendDisplayName(model),
     endpoints: Object.freeze(endpoints),
+    unresolved: false,
   });
+}
+
+/** Stands in for a backendRef that did not resolve, under its display name. */
+function unresolvedBackend(displayName: string): CompiledBackend {
+  const slash = displayName.indexOf("/");
+  const model: BackendModel = { key: `unresolved:${displayName}`, kind: "Backend", name: displayName.slice(slash + 1), namespace: displayName.slice(0, slash), endpoints: [] };
+  return Object.freeze({ key: model.key, model, displayName, endpoints: Object.freeze([]), unresolved: true });
 }
 
 /** `http://host:port`, IPv6 literals bracketed: the connection-pool key. */
@@ -79,7 +87,7 @@ export function compileBackendSet(
   source: SourceRef,
 ): BackendSet {
   const entries = refs.map((ref): WeightedBackend => {
-    const backend = backends.get(ref.backendKey);
+    const backend = ref.unresolved === undefined ? backends.get(ref.backendKey) : unresolvedBackend(ref.unresolved);
     if (backend === undefined) {
       throw new PlanCompileError(
         source,

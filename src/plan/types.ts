@@ -96,6 +96,8 @@ export interface CompiledBackend {
   /** Low-cardinality name for telemetry: `namespace/name` (+`:port` for Services). */
   readonly displayName: string;
   readonly endpoints: readonly CompiledEndpoint[];
+  /** A backendRef that did not resolve (no endpoints): requests picking it get 500. */
+  readonly unresolved: boolean;
 }
 
 export interface WeightedBackend {

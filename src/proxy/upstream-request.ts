@@ -14,6 +14,7 @@ const ORIGINAL_PATH = "x-envoy-original-path";
 /** A rule that cannot reach any upstream. */
 export const RouteRefusals = {
   noBackend: new Failure("500", Flag.noCluster, 500, "no_backend", "the matched rule has no usable backendRefs", false, false),
+  unresolvedBackend: new Failure("500", Flag.noCluster, 500, "unresolved_backend", "the backendRef picked for this request does not resolve (see the config warnings)", false, false),
   noEndpoint: new Failure(ErrorType.noHealthyUpstream, Flag.noHealthyUpstream, 503, "no_healthy_upstream", "no upstream endpoint is available for the matched rule", false, false),
 } as const;
 
@@ -24,7 +25,7 @@ export function chooseBackend(exchange: Exchange, rule: CompiledRule): WeightedB
   const chosen = set.pick();
   if (chosen === undefined) return RouteRefusals.noEndpoint;
   exchange.backend = chosen.backend;
-  if (chosen.backend.endpoints.length === 0) return RouteRefusals.noEndpoint;
+  if (chosen.backend.endpoints.length === 0) return chosen.backend.unresolved ? RouteRefusals.unresolvedBackend : RouteRefusals.noEndpoint;
   return chosen;
 }
 

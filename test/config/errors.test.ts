@@ -343,7 +343,7 @@ describe("semantic errors", () => {
     assert.deepEqual(errors(text("  - {name: gw, sectionName: http}\n  - {name: gw, port: 8080}\n")).filter((e) => e.includes("parentRefs")), []);
   });
 
-  test("routes: bad regexes, backendRequest > request, filter without config, ReplacePrefixMatch on Exact, missing Backend, Service without port, cross-namespace without grant", () => {
+  test("routes: bad regexes, backendRequest > request, filter without config, ReplacePrefixMatch on Exact and Service without port fail; a missing Backend and a cross-namespace ref without grant warn of their 500s", () => {
     const text = route(`  - matches:
     - path:
         type: RegularExpression
@@ -377,9 +377,11 @@ describe("semantic errors", () => {
       "t.yaml:30:23: spec.rules[0].timeouts.backendRequest: backendRequest (30s) is longer than request (10s) (hint: backendRequest must not exceed request)",
       "t.yaml:34:7: spec.rules[1].filters[0].requestHeaderModifier: type RequestHeaderModifier needs requestHeaderModifier (hint: add requestHeaderModifier)",
       "t.yaml:37:22: spec.rules[1].filters[1].urlRewrite.path.type: ReplacePrefixMatch needs every match of the rule to be a PathPrefix match (hint: use ReplaceFullPath, or PathPrefix matches)",
-      't.yaml:39:13: spec.rules[1].backendRefs[0].name: Backend default/missing is not defined in the file (hint: add a gateway.tollgate.dev/v1alpha1 Backend named "missing" in namespace "default")',
       "t.yaml:42:7: spec.rules[1].backendRefs[1].port: a Service reference needs a port (hint: add port: <service port>)",
-      't.yaml:43:7: spec.rules[1].backendRefs[2]: reference to Service elsewhere/other crosses namespaces and no ReferenceGrant in "elsewhere" allows it (hint: add a ReferenceGrant in namespace "elsewhere" with from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}] and to: [{group: "", kind: Service, name: other}])',
+    ]);
+    assert.deepEqual(warnings(text), [
+      't.yaml:39:13: spec.rules[1].backendRefs[0].name: warning: Backend default/missing is not defined in the file; requests this backendRef would take are answered 500 (Gateway API: ResolvedRefs False) (hint: add a gateway.tollgate.dev/v1alpha1 Backend named "missing" in namespace "default")',
+      't.yaml:43:7: spec.rules[1].backendRefs[2]: warning: reference to Service elsewhere/other crosses namespaces and no ReferenceGrant in "elsewhere" allows it; requests this backendRef would take are answered 500 (Gateway API: ResolvedRefs False) (hint: add a ReferenceGrant in namespace "elsewhere" with from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}] and to: [{group: "", kind: Service, name: other}])',
     ]);
   });
 

@@ -345,17 +345,40 @@ spec:
     ]);
   });
 
-  test("a grant for another kind or namespace does not admit the reference", () => {
+  const UNRESOLVED = "; requests this backendRef would take are answered 500 (Gateway API: ResolvedRefs False)";
+
+  test("a grant for another kind or namespace does not admit the reference: the route loads, that ref unresolved, with a warning", () => {
     const wrong = grant.replace("namespace: apps}]", "namespace: other}]");
     const result = load(base + wrong + backend);
-    assert.equal(result.config, undefined);
-    assert.equal(lines(result, "error").length, 1);
-    assert.match(lines(result, "error")[0]!, /^t\.yaml:20:7: spec\.rules\[0\]\.backendRefs\[0\]: reference to Service data\/api crosses namespaces/);
+    assert.deepEqual(lines(result, "error"), []);
+    const warned = lines(result, "warning");
+    assert.equal(warned.length, 1, warned.join("\n"));
+    assert.match(warned[0]!, /^t\.yaml:20:7: spec\.rules\[0\]\.backendRefs\[0\]: warning: reference to Service data\/api crosses namespaces/);
+    assert.ok(warned[0]!.includes(UNRESOLVED), warned[0]);
+    assert.deepEqual(
+      result.config!.routes[0]!.rules[0]!.backends.map((b) => [b.backendKey, b.unresolved]),
+      [
+        ["", "data/api:80"],
+        ["apps/local", undefined],
+      ],
+    );
+    assert.deepEqual(result.config!.backends.map((b) => b.key), ["apps/local"], "an unresolved ref adds no backend");
   });
 
   test("a grant restricted to another Service name does not admit the reference", () => {
     const named = grant.replace('to: [{group: "", kind: Service}]', 'to: [{group: "", kind: Service, name: db}]');
-    assert.equal(load(base + named + backend).config, undefined);
+    const result = load(base + named + backend);
+    assert.deepEqual(result.config!.routes[0]!.rules[0]!.backends.map((b) => b.unresolved), ["data/api:80", undefined]);
+    assert.ok(lines(result, "warning").some((w) => w.includes("reference to Service data/api crosses namespaces") && w.includes(UNRESOLVED)));
+  });
+
+  test("an unsupported backend kind is unresolved with a warning; a Service ref without a port still fails the load", () => {
+    const kind = load(base.replace("{name: local, port: 8080}", "{group: example.com, kind: Bucket, name: local}") + grant + backend);
+    assert.deepEqual(kind.config!.routes[0]!.rules[0]!.backends.map((b) => b.unresolved), [undefined, "apps/local"]);
+    assert.ok(lines(kind, "warning").some((w) => w.includes("unsupported backend kind example.com/Bucket") && w.includes(UNRESOLVED)));
+    const portless = load(base.replace("{name: api, namespace: data, port: 80}", "{name: api, namespace: data}") + grant + backend);
+    assert.equal(portless.config, undefined);
+    assert.ok(lines(portless, "error").some((e) => e.includes("a Service reference needs a port")));
   });
 });
 
