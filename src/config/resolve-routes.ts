@@ -221,6 +221,7 @@ function resolveMatches(r: Resource, reporter: Reporter, list: Record<string, an
         seen.add(name);
         if (!isHttpToken(h.name)) reporter.error(r, [...mat, field, j, "name"], `"${h.name}" is not a valid ${field === "headers" ? "header" : "query parameter"} name`, HTTP_TOKEN_HINT);
         if (vtype === "RegularExpression") checkRegex(r, reporter, h.value, [...mat, field, j, "value"]);
+        else if (field === "queryParams") checkDecodedQueryValue(r, reporter, h.value, [...mat, field, j, "value"]);
         return [{ type: vtype, name, value: h.value }];
       });
     };
@@ -232,6 +233,26 @@ function resolveMatches(r: Resource, reporter: Reporter, list: Record<string, an
       source: reporter.source(r, mat),
     };
   });
+}
+
+/**
+ * Query values are compared percent-decoded, `+` as a space (Envoy compares the raw text), so
+ * an Exact value written encoded would need a request to encode it twice.
+ */
+function checkDecodedQueryValue(r: Resource, reporter: Reporter, value: string, at: Segments): void {
+  const escape = /%[0-9A-Fa-f]{2}/.exec(value);
+  if (escape !== null) {
+    let decoded: string | undefined;
+    try {
+      decoded = decodeURIComponent(value);
+    } catch {
+      decoded = undefined;
+    }
+    const hint = decoded === undefined ? "write the value decoded" : `write the value decoded: ${JSON.stringify(decoded)}`;
+    reporter.warn(r, at, `query values are compared percent-decoded, so ${escape[0]} here matches only a request that encodes it twice (${escape[0].replace("%", "%25")})`, hint);
+  } else if (value.includes("+")) {
+    reporter.warn(r, at, "query values are compared decoded and a + in a request's query decodes to a space, so this + matches only %2B", "write a space to match a +, or keep the + if %2B is what clients send");
+  }
 }
 
 /** What an Exact or PathPrefix value may hold (the Gateway API CRD's rule): path characters and %XX escapes. */

@@ -454,6 +454,19 @@ describe("semantic errors", () => {
     ]);
   });
 
+  test("an Exact query value written percent-encoded or with a + warns that values are compared decoded", () => {
+    const text = route(`  - matches:
+    - queryParams: [{name: q, value: "a%20b"}, {name: r, value: "c++"}, {name: s, value: "plain value"}, {name: t, type: RegularExpression, value: "x+"}]
+    backendRefs:
+    - {name: svc, port: 80}
+`);
+    assert.deepEqual(errors(text), []);
+    assert.deepEqual(warnings(text), [
+      't.yaml:21:38: spec.rules[0].matches[0].queryParams[0].value: warning: query values are compared percent-decoded, so %20 here matches only a request that encodes it twice (%2520) (hint: write the value decoded: "a b")',
+      "t.yaml:21:65: spec.rules[0].matches[0].queryParams[1].value: warning: query values are compared decoded and a + in a request's query decodes to a space, so this + matches only %2B (hint: write a space to match a +, or keep the + if %2B is what clients send)",
+    ]);
+  });
+
   test("a repeat around a repeat is refused where V8's linear engine cannot take over; a repeat around an alternation is warned about", () => {
     const text = route(`  - matches:
     - path: {type: RegularExpression, value: "/api/(?i:(a+)+b)"}
