@@ -238,7 +238,7 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
       name,
       namespace,
       createdMs,
-      ref: { kind, name, namespace, creationTimestampMs: precedenceMs(createdMs, doc.index), source: { file: parsed.file, line, col, path: "-" } },
+      ref: { kind, name, namespace, creationTimestampMs: precedenceMs(createdMs), source: { file: parsed.file, line, col, path: "-" } },
       doc,
       file: parsed,
       spec: obj["spec"] as Record<string, any>,

@@ -17,7 +17,7 @@ export interface ObjectRef {
   readonly kind: string;
   readonly name: string;
   readonly namespace: string;
-  /** `metadata.creationTimestamp` as epoch ms; documents without one get their position in the file set as a tiebreak. */
+  /** `metadata.creationTimestamp` as epoch ms; one value, newer than any real one, for documents without it. */
   readonly creationTimestampMs: number;
   readonly source: SourceRef;
 }

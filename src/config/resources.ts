@@ -23,11 +23,15 @@ export interface Resource {
   readonly spec: Record<string, any>;
 }
 
-/** Absent creationTimestamp: newer than any explicit one; file order among themselves. */
-const NO_TIMESTAMP_BASE_MS = 8.64e15;
+/**
+ * Absent creationTimestamp: newer than any explicit one, and the same age as each other, so
+ * `namespace/name` orders them. That is what a cluster does with one applied file: the API
+ * server stamps its resources in the same second.
+ */
+const NO_TIMESTAMP_MS = 8.64e15;
 
-export function precedenceMs(createdMs: number | undefined, docIndex: number): number {
-  return createdMs ?? NO_TIMESTAMP_BASE_MS + docIndex;
+export function precedenceMs(createdMs: number | undefined): number {
+  return createdMs ?? NO_TIMESTAMP_MS;
 }
 
 /** Gateway API precedence: oldest first, then namespace/name. */

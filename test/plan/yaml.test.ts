@@ -97,3 +97,22 @@ spec:
   assert.equal(p.listenerByPort.get(9090)!.router.match("a.example.com", "GET", "/app", "", {}), undefined);
   assert.deepEqual(p.rules.map((r) => r.listener.name), ["web"]);
 });
+
+test("equal matches: an older creationTimestamp wins, and routes without one tie on age, so namespace/name decides whatever the file order", () => {
+  const routeDoc = (name: string, created?: string): string => `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: ${name}, namespace: default${created === undefined ? "" : `, creationTimestamp: "${created}"`}}
+spec:
+  parentRefs: [{name: edge, sectionName: web}]
+  rules:
+    - matches: [{path: {type: PathPrefix, value: /same}}]
+      backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: app}]
+`;
+  const winner = (text: string): string | undefined =>
+    compileYaml(text).listenerByPort.get(8080)!.router.match("a.example.com", "GET", "/same", "", {})?.rule.routeKey;
+  assert.equal(winner(GATEWAY + routeDoc("zeta") + routeDoc("alpha")), "default/alpha");
+  assert.equal(winner(GATEWAY + routeDoc("alpha") + routeDoc("zeta")), "default/alpha");
+  assert.equal(winner(GATEWAY + routeDoc("zeta", "2024-01-01T00:00:00Z") + routeDoc("alpha")), "default/zeta");
+  assert.equal(winner(GATEWAY + routeDoc("alpha", "2025-01-01T00:00:00Z") + routeDoc("zeta", "2024-01-01T00:00:00Z")), "default/zeta");
+});
