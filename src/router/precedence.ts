@@ -1,6 +1,7 @@
 // Gateway API match precedence among the candidates that can answer one host. HostTable
-// orders a hostname's candidates by comparePrecedence; the router applies criterion 4
-// between tables (router.ts).
+// orders a hostname's candidates by comparePrecedence, a merged host table by
+// precedenceAcrossHostnames; an unmerged chain applies criterion 4 between its tables
+// (router.ts).
 //
 // 1. Exact path, then RegularExpression (longer pattern first), then PathPrefix (longer
 //    prefix first). Regexes rank between Exact and PathPrefix: see docs/routing.md.
@@ -55,6 +56,14 @@ export function compareRouteOrder(a: Candidate, b: Candidate): number {
 /** Criteria 1-3 and 5-6: negative when `a` must be tried before `b` within one hostname. */
 export function comparePrecedence(a: Candidate, b: Candidate): number {
   return compareMatchStrength(a, b) || compareRouteOrder(a, b);
+}
+
+/**
+ * The order of a table merging several hostnames' candidates for one host: criterion 4 is
+ * `hostnameRank`, each candidate's most specific hostname for that host (0 is the most specific).
+ */
+export function precedenceAcrossHostnames(hostnameRank: ReadonlyMap<Candidate, number>): (a: Candidate, b: Candidate) => number {
+  return (a, b) => compareMatchStrength(a, b) || hostnameRank.get(a)! - hostnameRank.get(b)! || compareRouteOrder(a, b);
 }
 
 function compareStrings(a: string, b: string): number {
