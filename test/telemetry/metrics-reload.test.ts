@@ -79,3 +79,50 @@ test("a reload back to an identity before its last export (A → B → A) takes 
   assert.deepEqual(aPoints.map((p) => Number(p.count)), [5], "one point for edge-a's series, not a frozen 3 beside a restarted 2");
   assert.deepEqual(countsByService(rx.metrics), { "edge-a": 5, "edge-b": 1 });
 });
+
+test("a request in flight across the reload is counted under the old identity, which OTLP exports until that request has ended", async (t) => {
+  const rx = await startOtlpReceiver("http");
+  t.after(() => rx.close());
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let arrived: () => void = () => {};
+  const arrival = new Promise<void>((resolve) => (arrived = resolve));
+  const upstream = await startUpstream((req, res) => {
+    if (req.url !== "/api/slow") return void res.writeHead(200).end("ok");
+    arrived();
+    void held.then(() => res.writeHead(200).end("late"));
+  });
+  t.after(() => upstream.close());
+  const yaml = (service: string) =>
+    gatewayYaml({ upstreamPort: upstream.port, extra: tracingPolicyYaml(rx.port).replace("      openTelemetry:\n", `      openTelemetry:\n        serviceName: ${service}\n`) });
+  const gw = await startTracedGateway(yaml("edge-a"), {
+    OTEL_METRIC_EXPORT_INTERVAL: "3600000",
+    OTEL_METRICS_EXPORTER: "otlp",
+    OTEL_TRACES_EXPORTER: "none",
+    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+  });
+  t.after(() => gw.close());
+
+  assert.equal((await get(gw.url(8080, "/api/a"))).status, 200);
+  const slow = get(gw.url(8080, "/api/slow"));
+  await arrival;
+  gw.reload(yaml("edge-b"));
+  assert.equal((await get(gw.url(8080, "/api/b"))).status, 200);
+
+  await gw.telemetry.flush(5000);
+  await rx.waitForMetrics((m) => countsByService(m)["edge-b"] === 1);
+  assert.deepEqual(countsByService(rx.metrics), { "edge-a": 1, "edge-b": 1 }, "the slow request has not ended yet");
+
+  release();
+  assert.equal((await slow).status, 200);
+  let exported = rx.metrics.length;
+  await gw.telemetry.flush(5000);
+  await rx.waitForMetrics((m) => m.length > exported && countsByService(m.slice(exported))["edge-a"] !== undefined);
+  assert.deepEqual(countsByService(rx.metrics.slice(exported)), { "edge-a": 2, "edge-b": 1 }, "the old identity's export after the reload holds the straddling request");
+
+  exported = rx.metrics.length;
+  assert.equal((await get(gw.url(8080, "/api/b"))).status, 200);
+  await gw.telemetry.flush(5000);
+  await rx.waitForMetrics((m) => m.length > exported && countsByService(m.slice(exported))["edge-b"] === 2);
+  assert.deepEqual(countsByService(rx.metrics.slice(exported)), { "edge-b": 2 }, "then the old identity is exported no more");
+});

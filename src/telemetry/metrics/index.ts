@@ -33,7 +33,10 @@ export interface MetricsSignalOptions {
   readonly logFilterErrors?: FilterErrorSource;
 }
 
-/** A set no plan records into any more, still owed one last export by the readers named. */
+/**
+ * A set no new request records into, still owed a last export by the readers named: the
+ * first collection after its requests in flight have all ended.
+ */
 interface RetiredSet {
   readonly set: InstrumentSet;
   readonly owedTo: Set<string>;
@@ -138,8 +141,9 @@ export class MetricsSignal {
    * A reload that changes a Gateway's identity (its service name or resource attributes)
    * moves its series to a new set. The old one leaves /metrics at once: its series carry the
    * same labels (resource attributes show only on target_info), so a scrape would hold two
-   * samples per series, one of them frozen. Each push reader exports it one last time, so what
-   * it counted since the previous export is not lost.
+   * samples per series, one of them frozen. Each push reader goes on exporting it until a
+   * collection finds none of its requests in flight, so neither what it counted since the
+   * previous export nor what the requests that straddle the reload record is lost.
    */
   #retireUnused(used: ReadonlySet<InstrumentSet>): void {
     const readers = this.#readerNames();
@@ -165,13 +169,16 @@ export class MetricsSignal {
     return [...(this.settings.otlp ? ["otlp"] : []), ...(this.settings.console ? ["console"] : [])];
   }
 
-  /** The live sets, and the retired ones this reader still owes a last export. */
+  /** The live sets, and the retired ones this reader still owes an export. */
   #toExport(reader: string): InstrumentSet[] {
     if (!this.#planned) return [];
     const sets = [...this.#sets.values()];
     for (let i = 0; i < this.#retired.length; ) {
       const retired = this.#retired[i]!;
-      if (retired.owedTo.delete(reader)) sets.push(retired.set);
+      if (retired.owedTo.has(reader)) {
+        sets.push(retired.set);
+        if (retired.set.inFlight <= 0) retired.owedTo.delete(reader);
+      }
       if (retired.owedTo.size === 0) this.#retired.splice(i, 1);
       else i++;
     }

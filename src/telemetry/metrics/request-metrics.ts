@@ -189,12 +189,14 @@ export class RequestMetrics {
   onRequestStart(ex: Exchange): void {
     const rm = this.#ruleFor(ex);
     if (rm === undefined || !rm.enabled) return;
+    rm.set.inFlight++;
     this.#activeSeries(rm, ex).add(1);
   }
 
   onRequestEnd(ex: Exchange): void {
     const rm = this.#ruleFor(ex);
     if (rm === undefined || !rm.enabled) return;
+    rm.set.inFlight--;
     this.#activeSeries(rm, ex).add(-1);
     const group = rm.anyDynamic ? this.#serverGroupByKey(rm, ex) : this.#serverGroupCached(rm, ex);
     const end = ex.endPerfMs > 0 ? ex.endPerfMs : performance.now();

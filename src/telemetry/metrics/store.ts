@@ -118,6 +118,8 @@ export class InstrumentSet {
   readonly resource: Resource;
   readonly instruments = new Map<string, Instrument>();
   readonly observables: ObservableInstrument[] = [];
+  /** Requests recording into this set that have started and not ended. */
+  inFlight = 0;
   readonly #limit: number;
   readonly #shape: OtlpShape | undefined;
 
