@@ -3,19 +3,16 @@
 // requests that ref would take answered 500, the other refs served as usual.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { Exchange } from "../../src/proxy/exchange.ts";
-import { noopTelemetry } from "../../src/telemetry/hooks.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { until } from "../support/until.ts";
+import { endedExchanges } from "../support/ended-exchanges.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
 
 let up: TestUpstream;
 let gw: GatewayUnderTest;
-const ended: Exchange[] = [];
+const ended = endedExchanges();
 
 before(async () => {
   up = await startUpstream("good");
-  const telemetry = { ...noopTelemetry, onRequestEnd: (exchange: Exchange) => void ended.push(exchange) };
   gw = await startGateway(
     `${GATEWAY_YAML}${backendYaml("good", up.port)}${routeYaml(`    - matches: [{path: {type: PathPrefix, value: /only-missing}}]
       backendRefs: [${ref("missing")}]
@@ -28,7 +25,7 @@ before(async () => {
     - matches: [{path: {type: PathPrefix, value: /bucket}}]
       backendRefs: [{group: example.com, kind: Bucket, name: b}]
 `)}`,
-    telemetry,
+    ended.telemetry,
   );
 });
 
@@ -36,11 +33,6 @@ after(async () => {
   await gw?.close();
   await up?.close();
 });
-
-async function endOf(path: string): Promise<Exchange> {
-  await until(() => ended.some((e) => e.path === path));
-  return ended.find((e) => e.path === path)!;
-}
 
 for (const [path, name] of [
   ["/only-missing", "default/missing"],
@@ -51,7 +43,7 @@ for (const [path, name] of [
     const reply = await ask(gw.port, { path });
     assert.equal(reply.status, 500);
     assert.equal(reply.json()["error"], "unresolved_backend");
-    const exchange = await endOf(path);
+    const exchange = await ended.endOf(path);
     assert.equal(exchange.responseFlags, "NC");
     assert.equal(exchange.backend?.displayName, name);
     assert.equal(up.requests.filter((r) => r.url === path).length, 0);

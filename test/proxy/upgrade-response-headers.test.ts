@@ -4,19 +4,16 @@
 // client got.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { Exchange } from "../../src/proxy/exchange.ts";
-import { noopTelemetry } from "../../src/telemetry/hooks.ts";
 import { type RawUpgradeUpstream, headLines, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
-import { until } from "../support/until.ts";
+import { endedExchanges } from "../support/ended-exchanges.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, backendYaml, routeYaml, startGateway } from "./harness.ts";
 
 let upstream: RawUpgradeUpstream;
 let gw: GatewayUnderTest;
-const ended: Exchange[] = [];
+const ended = endedExchanges();
 
 before(async () => {
   upstream = await startRawUpgradeUpstream();
-  const telemetry = { ...noopTelemetry, onRequestEnd: (exchange: Exchange) => void ended.push(exchange) };
   gw = await startGateway(
     `${GATEWAY_YAML}${backendYaml("raw", upstream.port)}${routeYaml(`    - filters:
         - type: ResponseHeaderModifier
@@ -32,7 +29,7 @@ before(async () => {
             - type: ResponseHeaderModifier
               responseHeaderModifier: {set: [{name: X-Backend, value: backend}]}
 `)}`,
-    telemetry,
+    ended.telemetry,
   );
 });
 
@@ -41,12 +38,6 @@ after(async () => {
   await upstream?.close();
 });
 
-/** The exchange ends when the tunnel or answer closes, after the head reached the client. */
-async function endOf(path: string): Promise<Exchange> {
-  await until(() => ended.some((e) => e.path === path));
-  return ended.find((e) => e.path === path)!;
-}
-
 test("a relayed 101 carries the rule's and the backendRef's response headers and keeps its own Upgrade and Connection", async () => {
   const lines = headLines(await upgradeHead(gw.port, "/switch"));
   assert.ok(lines.includes("x-rule: rule"), lines.join(" | "));
@@ -54,7 +45,7 @@ test("a relayed 101 carries the rule's and the backendRef's response headers and
   assert.ok(lines.includes("x-name: caf\xe9,added"), lines.join(" | "));
   assert.ok(lines.includes("upgrade: websocket"), `the modifier's remove cannot drop the switch: ${lines.join(" | ")}`);
   assert.ok(lines.includes("connection: upgrade"), lines.join(" | "));
-  const exchange = await endOf("/switch");
+  const exchange = await ended.endOf("/switch");
   assert.equal(exchange.status, 101);
   assert.equal(exchange.responseHeaders?.["x-rule"], "rule");
   assert.equal(exchange.responseHeaders?.["x-backend"], "backend");
@@ -67,7 +58,7 @@ test("a relayed refusal of an upgrade carries the same response headers and clos
   assert.ok(lines.includes("x-name: caf\xe9,added"), lines.join(" | "));
   assert.deepEqual(lines.filter((l) => l.startsWith("connection:")), ["connection: close"]);
   assert.ok(!lines.some((l) => l.startsWith("upgrade:")), lines.join(" | "));
-  const exchange = await endOf("/refuse");
+  const exchange = await ended.endOf("/refuse");
   assert.equal(exchange.status, 403);
   assert.equal(exchange.responseHeaders?.["x-backend"], "backend");
 });

@@ -18,10 +18,13 @@ function countsByService(metrics: readonly ReceivedMetric[]): Record<string, num
 }
 
 /** A gateway whose kgateway policy names the service (`yaml(name)`), started as edge-a; metrics exported only on flush. */
-async function startRenamable(t: TestContext): Promise<{ rx: OtlpReceiver; gw: TracedGateway; yaml: (service: string) => string }> {
+async function startRenamable(
+  t: TestContext,
+  handler?: Parameters<typeof startUpstream>[0],
+): Promise<{ rx: OtlpReceiver; gw: TracedGateway; yaml: (service: string) => string }> {
   const rx = await startOtlpReceiver("http");
   t.after(() => rx.close());
-  const upstream = await startUpstream();
+  const upstream = await startUpstream(handler);
   t.after(() => upstream.close());
   const yaml = (service: string) =>
     gatewayYaml({ upstreamPort: upstream.port, extra: tracingPolicyYaml(rx.port).replace("      openTelemetry:\n", `      openTelemetry:\n        serviceName: ${service}\n`) });
@@ -81,27 +84,15 @@ test("a reload back to an identity before its last export (A → B → A) takes 
 });
 
 test("a request in flight across the reload is counted under the old identity, which OTLP exports until that request has ended", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
   let release: () => void = () => {};
   const held = new Promise<void>((resolve) => (release = resolve));
   let arrived: () => void = () => {};
   const arrival = new Promise<void>((resolve) => (arrived = resolve));
-  const upstream = await startUpstream((req, res) => {
+  const { rx, gw, yaml } = await startRenamable(t, (req, res) => {
     if (req.url !== "/api/slow") return void res.writeHead(200).end("ok");
     arrived();
     void held.then(() => res.writeHead(200).end("late"));
   });
-  t.after(() => upstream.close());
-  const yaml = (service: string) =>
-    gatewayYaml({ upstreamPort: upstream.port, extra: tracingPolicyYaml(rx.port).replace("      openTelemetry:\n", `      openTelemetry:\n        serviceName: ${service}\n`) });
-  const gw = await startTracedGateway(yaml("edge-a"), {
-    OTEL_METRIC_EXPORT_INTERVAL: "3600000",
-    OTEL_METRICS_EXPORTER: "otlp",
-    OTEL_TRACES_EXPORTER: "none",
-    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
-  });
-  t.after(() => gw.close());
 
   assert.equal((await get(gw.url(8080, "/api/a"))).status, 200);
   const slow = get(gw.url(8080, "/api/slow"));
