@@ -79,7 +79,9 @@ describe("reload on file change", () => {
       "  gatewayClassName: tollgate\n",
       "  gatewayClassName: tollgate\n  colour: blue\n",
     );
-    const withBadRef = broken.replace("          name: app-backend\n", "          name: missing-backend\n");
+    // A Service reference without a port (an unresolved Backend would only warn).
+    const withBadRef = broken.replace("        - group: gateway.tollgate.dev\n          kind: Backend\n          name: app-backend\n", "        - name: missing-service\n");
+    assert.notEqual(withBadRef, broken);
     await gw.writeConfig(withBadRef);
     const failed = await gw.waitForLog((l) => l.msg === "config reload failed; the previous config keeps serving", { from });
     assert.equal(failed["errors"], 2);
@@ -91,7 +93,7 @@ describe("reload on file change", () => {
       .map((l) => String(l["diagnostic"]));
     assert.equal(errors.length, 2, errors.join("\n"));
     assert.ok(errors.some((e) => e.startsWith(`${gw.configPath}:8:3: spec.colour: unknown field "colour"`)), errors.join("\n"));
-    assert.ok(errors.some((e) => /:\d+:\d+: spec\.rules\[0\]\.backendRefs\[0\]\.name: .*missing-backend/.test(e)), errors.join("\n"));
+    assert.ok(errors.some((e) => /:\d+:\d+: spec\.rules\[0\]\.backendRefs\[0\]\.port: a Service reference needs a port/.test(e)), errors.join("\n"));
 
     const still = await httpRequest(gw.url(8080, "/app/after-bad-edit"));
     assert.equal(still.status, 200);
