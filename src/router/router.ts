@@ -87,7 +87,7 @@ export class CompiledRouter implements Router {
     let copies = 0;
     for (const chains of [exactHosts, wildcardHosts]) for (const chain of chains.values()) if (chain.length > 1) for (const t of chain) copies += t.size;
     if (copies <= (options.mergeBudget ?? DEFAULT_MERGE_BUDGET)) {
-      for (const chains of [exactHosts, wildcardHosts]) for (const [key, chain] of chains) if (chain.length > 1) chains.set(key, [mergedTable(chain)]);
+      for (const chains of [exactHosts, wildcardHosts]) for (const [key, chain] of chains) if (chain.length > 1) chains.set(key, Object.freeze([mergedTable(chain)]));
     }
 
     this.exactHosts = exactHosts;
