@@ -5,6 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { once } from "node:events";
+import { until } from "../support/until.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, startGateway } from "./harness.ts";
 
@@ -94,12 +95,21 @@ describe("listener limits", () => {
   test("an idle keep-alive connection is closed after the keep-alive timeout", async () => {
     const socket = net.connect(tight.port, "127.0.0.1");
     let received = "";
+    let closed = false;
     socket.setEncoding("utf8");
     socket.on("data", (c: string) => (received += c));
+    socket.on("close", () => (closed = true));
+    const answers = (): number => received.match(/HTTP\/1\.1 200 /g)?.length ?? 0;
     socket.write("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
-    await once(socket, "close");
-    assert.match(received, /^HTTP\/1\.1 200 /);
+    await until(() => answers() === 1 || closed);
+    // Kept alive after the answer: a second request on the same socket is answered.
+    assert.equal(closed, false, "the connection stays open after its first answer");
+    socket.write("GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+    await until(() => answers() === 2 || closed);
+    assert.equal(answers(), 2, received);
+    if (!closed) await once(socket, "close");
     assert.match(received.toLowerCase(), /\r\nkeep-alive: timeout=1\r\n/);
+    assert.equal(answers(), 2, "nothing more came before the idle close");
   });
 
   test("connections beyond maxConnections are refused; capacity returns when they close", async () => {
