@@ -443,14 +443,16 @@ describe("semantic errors", () => {
     backendRefs:
     - {name: svc, port: 80}
 `);
+    const re2Only = (at: string, construct: string, instead: string): string =>
+      `${at}: ${construct} is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write ${instead})`;
     assert.deepEqual(errors(text), [
-      "t.yaml:21:46: spec.rules[0].matches[0].path.value: [:digit:] is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write its characters inside the class, `0-9`)",
-      "t.yaml:22:61: spec.rules[0].matches[0].headers[0].value: \\pL is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write the characters listed in a class (Unicode property classes need a flag Gateway API patterns cannot set))",
-      "t.yaml:22:115: spec.rules[0].matches[0].headers[1].value: \\Q1.2\\E is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write the text with each metacharacter escaped by `\\`)",
-      "t.yaml:23:63: spec.rules[0].matches[0].queryParams[0].value: [:^space:] is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write a negated class of `\\t\\n\\v\\f\\r ` (RE2's [:^space:]))",
-      "t.yaml:23:123: spec.rules[0].matches[0].queryParams[1].value: \\A is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write `^` (a pattern is matched whole anyway))",
-      "t.yaml:27:46: spec.rules[1].matches[0].path.value: [] is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write `\\]` for a `]` inside the class)",
-      "t.yaml:28:61: spec.rules[1].matches[0].headers[0].value: \\x{263a} is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write `\\u263a`)",
+      re2Only("t.yaml:21:46: spec.rules[0].matches[0].path.value", "[:digit:]", "its characters inside the class, `0-9`"),
+      re2Only("t.yaml:22:61: spec.rules[0].matches[0].headers[0].value", "\\pL", "the characters listed in a class (Unicode property classes need a flag Gateway API patterns cannot set)"),
+      re2Only("t.yaml:22:115: spec.rules[0].matches[0].headers[1].value", "\\Q1.2\\E", "the text with each metacharacter escaped by `\\`"),
+      re2Only("t.yaml:23:63: spec.rules[0].matches[0].queryParams[0].value", "[:^space:]", "a negated class of `\\t\\n\\v\\f\\r ` (RE2's [:^space:])"),
+      re2Only("t.yaml:23:123: spec.rules[0].matches[0].queryParams[1].value", "\\A", "`^` (a pattern is matched whole anyway)"),
+      re2Only("t.yaml:27:46: spec.rules[1].matches[0].path.value", "[]", "`\\]` for a `]` inside the class"),
+      re2Only("t.yaml:28:61: spec.rules[1].matches[0].headers[0].value", "\\x{263a}", "`\\u263a`"),
     ]);
   });
 
