@@ -68,7 +68,9 @@ before(async () => {
       head += chunk;
       if (!head.includes("\r\n\r\n")) return;
       h2cHeads.push(head.toLowerCase());
-      socket.write("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
+      // The protocol switched to is h2c unless the request names another in X-Answer-Upgrade.
+      const chosen = /\r\nx-answer-upgrade: *([^\r]*)/i.exec(head)?.[1] ?? "h2c";
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${chosen}\r\n\r\n`);
     });
   });
   await new Promise<void>((resolve) => h2cUpstream.listen(0, "127.0.0.1", resolve));
@@ -132,6 +134,26 @@ function exchange(text: string, then?: string): Promise<RawReply> {
       }
     });
     socket.on("close", () => reject(new Error(`connection closed before a full response; received ${JSON.stringify(buffered)}`)));
+    socket.write(text);
+  });
+}
+
+/** Writes `text` and resolves with the first response head's status line and lower-cased headers. */
+function firstHead(text: string): Promise<{ status: number; headers: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(gw.port, "127.0.0.1");
+    let buffered = "";
+    socket.setEncoding("latin1");
+    socket.on("error", reject);
+    socket.on("data", (chunk: string) => {
+      buffered += chunk;
+      const headEnd = buffered.indexOf("\r\n\r\n");
+      if (headEnd < 0) return;
+      socket.destroy();
+      const head = buffered.slice(0, headEnd);
+      resolve({ status: Number(head.split(" ", 2)[1]), headers: head.toLowerCase() });
+    });
+    socket.on("close", () => reject(new Error(`connection closed before a response head; received ${JSON.stringify(buffered)}`)));
     socket.write(text);
   });
 }
@@ -439,6 +461,23 @@ describe("request checks before routing", () => {
   test("a 101 may name the offered protocol with or without a version", async () => {
     const reply = await exchange("GET /x HTTP/1.1\r\nHost: h2c.example\r\nConnection: Upgrade\r\nUpgrade: h2c/1\r\n\r\n");
     assert.equal(reply.status, 502, "h2c with a version is still h2c: not upgraded to");
+    const answer = (offered: string, chosen: string) =>
+      firstHead(`GET /x HTTP/1.1\r\nHost: h2c.example\r\nConnection: Upgrade\r\nUpgrade: ${offered}\r\nX-Answer-Upgrade: ${chosen}\r\n\r\n`);
+    const cases: Array<[offered: string, chosen: string, status: number]> = [
+      ["foo/1", "foo", 101],
+      ["foo", "foo/2", 101],
+      ["foo/1", "foo/1", 101],
+      ["bar, Foo/1", "foo", 101],
+      ["foo/1", "foo/2", 502],
+      ["foo/1", "food", 502],
+      ["foo", "foo, bar", 502],
+    ];
+    for (const [offered, chosen, status] of cases) {
+      const head = await answer(offered, chosen);
+      assert.match(h2cHeads.at(-1) ?? "", new RegExp(`\\r\\nupgrade: ${offered.toLowerCase()}\\r\\n`), `the offer ${offered} reached the upstream`);
+      assert.equal(head.status, status, `offered ${offered}, the upstream chose ${chosen}`);
+      if (status === 101) assert.match(head.headers, new RegExp(`\\r\\nupgrade: ${chosen.toLowerCase()}(\\r\\n|$)`));
+    }
   });
 
   test("a WebSocket upgrade is checked the same way: duplicate Host gets 400 before any upstream", async () => {
