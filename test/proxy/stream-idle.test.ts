@@ -4,6 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -606,22 +607,43 @@ describe("streamIdleTimeout", () => {
     // connection with the buffers full. Sizes around the capacity make that happen on some.
     const sizes: number[] = [];
     for (let size = capacity - 96 * 1024; size <= capacity + 32 * 1024; size += 8192) sizes.push(size);
-    const sockets = await Promise.all(
-      sizes.map(async (size, i) => {
-        const socket = await connected();
-        socket.resume();
-        socket.write(
-          `GET /ticks-then/${size}/1600 HTTP/1.1\r\nHost: idle.example\r\n\r\n` +
-            `GET /bytes/${SECOND_BYTES + i} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`,
-        );
-        return socket;
-      }),
-    );
-    await sleep(1500);
-    for (const socket of sockets) socket.pause();
-    await sleep(600);
-    for (const socket of sockets) socket.resume();
-    await Promise.all(sockets.map((socket) => (socket.destroyed ? undefined : once(socket, "close"))));
+    // The case shown to happen: node's server hands a queued response the connection
+    // ('socket' on the response) while the client pauses, and what it flushes then backs up.
+    let clientsPaused = false;
+    const handedOverBackedUp: string[] = [];
+    const observeHandOver = (req: IncomingMessage, res: ServerResponse): void => {
+      if (!req.url!.startsWith("/bytes/")) return;
+      res.once("socket", (socket: net.Socket) => {
+        // After the hand-over's flush, which runs right after the event.
+        process.nextTick(() => {
+          if (clientsPaused && socket.writableLength > 0) handedOverBackedUp.push(req.url!);
+        });
+      });
+    };
+    gw.server.on("request", observeHandOver);
+    try {
+      const sockets = await Promise.all(
+        sizes.map(async (size, i) => {
+          const socket = await connected();
+          socket.resume();
+          socket.write(
+            `GET /ticks-then/${size}/1600 HTTP/1.1\r\nHost: idle.example\r\n\r\n` +
+              `GET /bytes/${SECOND_BYTES + i} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`,
+          );
+          return socket;
+        }),
+      );
+      await sleep(1500);
+      for (const socket of sockets) socket.pause();
+      clientsPaused = true;
+      await sleep(600);
+      clientsPaused = false;
+      for (const socket of sockets) socket.resume();
+      await Promise.all(sockets.map((socket) => (socket.destroyed ? undefined : once(socket, "close"))));
+    } finally {
+      gw.server.off("request", observeHandOver);
+    }
+    assert.ok(handedOverBackedUp.length > 0, "some second response got the connection during the pause, with its bytes backed up");
     for (const [i, size] of sizes.entries()) {
       assert.equal((await telemetry.endOf(`/ticks-then/${size}/1600`)).responseFlags, "", `first response of ${size} bytes`);
       assert.equal((await telemetry.endOf(`/bytes/${SECOND_BYTES + i}`)).responseFlags, "", `second response behind ${size} bytes`);
