@@ -173,9 +173,12 @@ describe("telemetry hooks", () => {
 });
 
 describe("onRequestEnd", () => {
-  test("runs exactly once per request, whatever ends it, including a gateway closed under a request", async () => {
+  test("runs exactly once per request, whatever ends it, including a gateway closed under a request", async (t) => {
     const recording = new RecordingTelemetry();
     const own = await startGateway(gatewayYaml(await closedPort()), recording);
+    let closed = false;
+    // A failure before the close below must not leave this gateway holding the test process open.
+    t.after(() => (closed ? undefined : own.close()));
     const answered = ["/facts/once", "/nothing/once", "/dead/once", "/retried-dead/once", "/flaky/once/1/503"];
     for (const path of answered) await ask(own.port, { path });
     const aborted = http.get({ host: "127.0.0.1", port: own.port, path: "/hang?aborted", agent: false });
@@ -186,6 +189,7 @@ describe("onRequestEnd", () => {
     const openAtClose = ask(own.port, { path: "/hang?open-at-close" }).catch((error: unknown) => error);
     await up.waitFor("/hang?open-at-close");
     await own.close();
+    closed = true;
     assert.ok((await openAtClose) instanceof Error, "the request open at close got no answer");
     // Ends caused by the close itself (sockets, pools) have run once every handle is gone.
     await new Promise((resolve) => setImmediate(resolve));
