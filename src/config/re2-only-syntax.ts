@@ -1,7 +1,8 @@
 // RE2 syntax (the Gateway API's and Envoy's regex dialect) that JavaScript reads without
 // complaint but with another meaning: `[[:digit:]]` is a class of `[:digt` then a `]`,
-// `\pL` is `pL`, `\Q.\E` is `Q.E`, `\A` and `\z` are letters, `[]a]` never matches. A pattern ported from Envoy
-// would load and then match something else, so the load names the construct instead.
+// `\pL` is `pL`, `\Q.\E` is `Q.E`, `\A` and `\z` are letters, `[]a]` never matches, `[^]a]`
+// is any character then `a]`. A pattern ported from Envoy would load and then match
+// something else, so the load names the construct instead.
 
 export interface Re2OnlyConstruct {
   /** The construct as written, e.g. `[:digit:]`. */
@@ -55,11 +56,26 @@ export function re2OnlyConstruct(pattern: string): Re2OnlyConstruct | undefined 
       // RE2 reads a `]` right after `[` as a literal; JavaScript, as a class matching nothing.
       if (pattern[i + 1] === "]") return { text: "[]", instead: "`\\]` for a `]` inside the class" };
       inClass = true;
-      // `[^]` is a whole class (any character) in JavaScript.
-      if (pattern[i + 1] === "^") i++;
+      if (pattern[i + 1] === "^") {
+        // RE2 reads `[^]a]` as a negated class holding `]`; JavaScript, as any character then
+        // `a]`. A `[^]` with no `]` after it is JavaScript's any-character class, which RE2
+        // cannot parse, so nobody wrote it for RE2.
+        if (pattern[i + 2] === "]" && unescapedIndexOf(pattern, "]", i + 3) !== -1) {
+          return { text: "[^]", instead: "`[^\\]…]` for a negated class holding `]`, or `[\\s\\S]` for any character" };
+        }
+        i++;
+      }
     }
   }
   return undefined;
+}
+
+function unescapedIndexOf(pattern: string, ch: string, from: number): number {
+  for (let i = from; i < pattern.length; i++) {
+    if (pattern[i] === "\\") i++;
+    else if (pattern[i] === ch) return i;
+  }
+  return -1;
 }
 
 function re2Escape(pattern: string, at: number): Re2OnlyConstruct | undefined {

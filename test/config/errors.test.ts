@@ -442,6 +442,10 @@ describe("semantic errors", () => {
       headers: [{name: x-c, type: RegularExpression, value: "\\\\x{263a}"}, {name: x-d, type: RegularExpression, value: "[\\\\[:digit:]]+|[^]"}]
     backendRefs:
     - {name: svc, port: 80}
+  - matches:
+    - path: {type: RegularExpression, value: "/files/[^]/]+"}
+    backendRefs:
+    - {name: svc, port: 80}
 `);
     const re2Only = (at: string, construct: string, instead: string): string =>
       `${at}: ${construct} is RE2 syntax that JavaScript, the dialect Tollgate runs patterns in, reads with another meaning (hint: write ${instead})`;
@@ -453,6 +457,7 @@ describe("semantic errors", () => {
       re2Only("t.yaml:23:123: spec.rules[0].matches[0].queryParams[1].value", "\\A", "`^` (a pattern is matched whole anyway)"),
       re2Only("t.yaml:27:46: spec.rules[1].matches[0].path.value", "[]", "`\\]` for a `]` inside the class"),
       re2Only("t.yaml:28:61: spec.rules[1].matches[0].headers[0].value", "\\x{263a}", "`\\u263a`"),
+      re2Only("t.yaml:32:46: spec.rules[2].matches[0].path.value", "[^]", "`[^\\]…]` for a negated class holding `]`, or `[\\s\\S]` for any character"),
     ]);
   });
 
