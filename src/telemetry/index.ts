@@ -23,6 +23,7 @@ import { RequestTracer, type PlanTracing } from "./trace/request-tracer.ts";
 import { compileListenerTracing, compileRuleTracing, gatewayKey, type GatewayTracing, type RuleTracing, type TracingDefaults } from "./trace/rule-tracing.ts";
 import { samplerFromEnv } from "./trace/sampler.ts";
 import { envValueProblems } from "./env-check.ts";
+import { eachSignal } from "./each-signal.ts";
 import type { MetricsEndpoint } from "../admin/metrics-endpoint.ts";
 import { LogsSignal } from "./logs/index.ts";
 import { stdoutWriter } from "./logs/stdout-writer.ts";
@@ -181,22 +182,13 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       metrics.onPlan(plan);
       spans.retire(inUse, batch.exportTimeoutMs);
     },
-    onRequestStart(ex: Exchange): void {
-      tracer.onRequestStart(ex);
-      metrics.onRequestStart(ex);
-    },
-    onAttemptStart(ex: Exchange, attempt: UpstreamAttempt, headers: OutgoingHeaders): void {
-      tracer.onAttemptStart(ex, attempt, headers);
-    },
-    onAttemptEnd(ex: Exchange, attempt: UpstreamAttempt): void {
-      tracer.onAttemptEnd(ex, attempt);
-      metrics.onAttemptEnd(ex, attempt);
-    },
-    onRequestEnd(ex: Exchange): void {
-      tracer.onRequestEnd(ex);
-      logs.onRequestEnd(ex);
-      metrics.onRequestEnd(ex);
-    },
+    onRequestStart: eachSignal([(ex: Exchange) => tracer.onRequestStart(ex), (ex: Exchange) => metrics.onRequestStart(ex)]),
+    onAttemptStart: (ex: Exchange, attempt: UpstreamAttempt, headers: OutgoingHeaders) => tracer.onAttemptStart(ex, attempt, headers),
+    onAttemptEnd: eachSignal([
+      (ex: Exchange, attempt: UpstreamAttempt) => tracer.onAttemptEnd(ex, attempt),
+      (ex: Exchange, attempt: UpstreamAttempt) => metrics.onAttemptEnd(ex, attempt),
+    ]),
+    onRequestEnd: eachSignal([(ex: Exchange) => tracer.onRequestEnd(ex), (ex: Exchange) => logs.onRequestEnd(ex), (ex: Exchange) => metrics.onRequestEnd(ex)]),
     flush: async (timeoutMs: number) => {
       await Promise.all([spans.flush(timeoutMs), logs.flush(timeoutMs), metrics.flush(timeoutMs)]);
     },
