@@ -2,7 +2,7 @@
 // telemetry still reaches the collector (also when the one that throws is the tracer's,
 // ahead of the access log and metrics), and the failure arrives there too, as the
 // tollgate.telemetry.hook.errors counter (OTLP and Prometheus) and one warning.
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { ProcessStats } from "../../src/server/stats.ts";
 import type { RequestTelemetry } from "../../src/telemetry/hooks.ts";
@@ -10,7 +10,7 @@ import type { Telemetry } from "../../src/telemetry/index.ts";
 import { RequestTracer } from "../../src/telemetry/trace/request-tracer.ts";
 import type { Exchange } from "../../src/proxy/exchange.ts";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { gatewayYaml, get, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { gatewayYaml, get, startTracedGateway, startUpstream, sumPoints, type TracedGatewayOptions } from "./harness.ts";
 
 /** The real telemetry, with a bug planted after its onRequestEnd for paths under /api/boom. */
 function buggyAfterRequestEnd(telemetry: Telemetry): RequestTelemetry {
@@ -26,7 +26,12 @@ function buggyAfterRequestEnd(telemetry: Telemetry): RequestTelemetry {
   };
 }
 
-test("a hook that throws is counted in tollgate.telemetry.hook.errors over OTLP and /metrics, and warned about once", async (t) => {
+/**
+ * An OTLP/HTTP receiver, an upstream and a traced gateway exporting to it (metrics only on
+ * flush), all closed after the test; `send` proxies the paths and waits for the request_end
+ * failures expected, then flushes.
+ */
+async function startRecorded(t: TestContext, logsExporter: string, hooks?: TracedGatewayOptions["hooks"]) {
   const rx = await startOtlpReceiver("http");
   t.after(() => rx.close());
   const upstream = await startUpstream();
@@ -34,15 +39,23 @@ test("a hook that throws is counted in tollgate.telemetry.hook.errors over OTLP 
   const stats = new ProcessStats();
   const gw = await startTracedGateway(
     gatewayYaml({ upstreamPort: upstream.port }),
-    { OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_SAMPLER: "always_on", OTEL_LOGS_EXPORTER: "none", OTEL_METRIC_EXPORT_INTERVAL: "3600000" },
-    { stats, hooks: buggyAfterRequestEnd },
+    { OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_SAMPLER: "always_on", OTEL_LOGS_EXPORTER: logsExporter, OTEL_METRIC_EXPORT_INTERVAL: "3600000" },
+    { stats, ...(hooks === undefined ? {} : { hooks }) },
   );
   t.after(() => gw.close());
+  const send = async (paths: readonly string[], failures: number): Promise<void> => {
+    for (const path of paths) assert.equal((await get(gw.url(8080, path))).status, 200, path);
+    const deadline = Date.now() + 5000;
+    while ((stats.telemetryHookErrors.get("request_end") ?? 0) < failures && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(stats.telemetryHookErrors.get("request_end"), failures, "every failure is counted");
+    await gw.telemetry.flush(5000);
+  };
+  return { rx, gw, send };
+}
 
-  for (const path of ["/api/ok", "/api/boom/1", "/api/boom/2"]) assert.equal((await get(gw.url(8080, path))).status, 200, path);
-  const deadline = Date.now() + 5000;
-  while ((stats.telemetryHookErrors.get("request_end") ?? 0) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  await gw.telemetry.flush(5000);
+test("a hook that throws is counted in tollgate.telemetry.hook.errors over OTLP and /metrics, and warned about once", async (t) => {
+  const { rx, gw, send } = await startRecorded(t, "none", buggyAfterRequestEnd);
+  await send(["/api/ok", "/api/boom/1", "/api/boom/2"], 2);
 
   const spans = await rx.waitForSpans((s) => s.filter((x) => x.kind === 2).length >= 3);
   assert.deepEqual(
@@ -77,23 +90,8 @@ test("a tracer hook that throws costs neither the access log nor the metrics the
   t.after(() => {
     RequestTracer.prototype.onRequestEnd = realEnd;
   });
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const stats = new ProcessStats();
-  const gw = await startTracedGateway(
-    gatewayYaml({ upstreamPort: upstream.port }),
-    { OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_SAMPLER: "always_on", OTEL_LOGS_EXPORTER: "otlp", OTEL_METRIC_EXPORT_INTERVAL: "3600000" },
-    { stats },
-  );
-  t.after(() => gw.close());
-
-  for (const path of ["/api/ok", "/api/boom/1"]) assert.equal((await get(gw.url(8080, path))).status, 200, path);
-  const deadline = Date.now() + 5000;
-  while ((stats.telemetryHookErrors.get("request_end") ?? 0) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  assert.equal(stats.telemetryHookErrors.get("request_end"), 1, "the tracer's failure is still counted");
-  await gw.telemetry.flush(5000);
+  const { rx, send } = await startRecorded(t, "otlp");
+  await send(["/api/ok", "/api/boom/1"], 1);
 
   const logs = await rx.waitForLogs((l) => l.length >= 2);
   assert.deepEqual(logs.map((l) => l.attributes["url.path"]).sort(), ["/api/boom/1", "/api/ok"]);
