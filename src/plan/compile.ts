@@ -14,7 +14,7 @@ import { namespaceSelected } from "../config/namespace-selection.ts";
 import { Candidate } from "../router/candidate.ts";
 import { effectiveHostnames, normalizeHostname } from "../router/hostnames.ts";
 import { ListenerRouter } from "../router/listener-router.ts";
-import { CompiledRouter, type RouterEntry, type RouterOptions } from "../router/router.ts";
+import { CompiledRouter, type RouterEntry } from "../router/router.ts";
 import { compileBackend, compileBackendSet } from "./backends.ts";
 import { matchTemplate } from "./http-route.ts";
 import type { BackendSet, CompiledBackend, CompiledFilters, CompiledListener, CompiledRule, RuntimePlan } from "./types.ts";
@@ -29,7 +29,7 @@ interface Attachment {
   readonly hostnames: readonly string[] | "any";
 }
 
-export function compilePlan(config: ResolvedConfig, generation: number, compileFilters: FilterCompiler, routerOptions: RouterOptions = {}): RuntimePlan {
+export function compilePlan(config: ResolvedConfig, generation: number, compileFilters: FilterCompiler): RuntimePlan {
   const backends = new Map<string, CompiledBackend>();
   for (const b of config.backends) backends.set(b.key, compileBackend(b));
 
@@ -102,7 +102,7 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
         port,
         settings: gws[0]!.settings,
         gateways: Object.freeze(gws),
-        router: portRouter(entriesByPort.get(port)!, routerOptions),
+        router: portRouter(entriesByPort.get(port)!),
       });
     });
 
@@ -127,9 +127,9 @@ function listenerEntries(byPort: Map<number, Map<string | undefined, RouterEntry
 }
 
 /** One router for a port whose listeners share a hostname (the usual case); else the listener is picked first. */
-function portRouter(byHostname: ReadonlyMap<string | undefined, RouterEntry[]>, options: RouterOptions): CompiledRouter | ListenerRouter {
-  if (byHostname.size === 1) return new CompiledRouter([...byHostname.values()][0]!, options);
-  return new ListenerRouter(new Map([...byHostname].map(([hostname, entries]) => [hostname, new CompiledRouter(entries, options)])));
+function portRouter(byHostname: ReadonlyMap<string | undefined, RouterEntry[]>): CompiledRouter | ListenerRouter {
+  if (byHostname.size === 1) return new CompiledRouter([...byHostname.values()][0]!);
+  return new ListenerRouter(new Map([...byHostname].map(([hostname, entries]) => [hostname, new CompiledRouter(entries)])));
 }
 
 /**

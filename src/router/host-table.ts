@@ -35,9 +35,9 @@ export class HostTable {
   private readonly prefixLengths: readonly number[];
   private readonly root: readonly Candidate[];
 
-  constructor(hostname: string, candidates: readonly Candidate[], precedence: (a: Candidate, b: Candidate) => number = comparePrecedence) {
+  constructor(hostname: string, candidates: readonly Candidate[]) {
     this.hostname = hostname;
-    const ordered = [...candidates].sort(precedence);
+    const ordered = [...candidates].sort(comparePrecedence);
     this.ordered = Object.freeze(ordered);
     const exact = new Map<string, Candidate[]>();
     const prefixes = new Map<string, Candidate[]>();

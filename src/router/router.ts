@@ -2,21 +2,14 @@
 //
 // A request host picks a precomputed chain of HostTables, most specific hostname first:
 // the exact hostname, then every wildcard that admits it from the longest suffix down,
-// then the tables of routes with no hostname. Core conformance (HTTPRouteMatchingAcrossRoutes)
-// ranks matches across all of them and lets hostname specificity only break ties.
-//
-// Usually each chain is merged, when the plan is built, into one table of all its candidates
-// ordered with the hostname tiebreak, so a request searches one table. Merging copies the
-// wildcard and no-hostname candidates into every host's table; past a budget of copies the
-// chains stay unmerged and a request searches each table, keeping the strongest hit (the
-// earlier table on equal strength). Each table's first passing candidate is its best, so
-// both forms pick the same winner.
+// then the tables of routes with no hostname. Gateway API gives hostname specificity
+// precedence over every match criterion, so the first table in the chain with a passing
+// candidate decides.
 import type { IncomingHttpHeaders } from "node:http";
 import type { CompiledMatch, Router } from "../plan/types.ts";
 import type { Candidate } from "./candidate.ts";
 import { HostTable, QueryScratch } from "./host-table.ts";
 import { hostnameAdmits, isWildcardHostname } from "./hostnames.ts";
-import { compareMatchStrength, precedenceAcrossHostnames } from "./precedence.ts";
 import { isSensitiveHeader, isSensitiveQueryParam } from "../config/sensitive.ts";
 import { REDACTED } from "../config/url-credentials.ts";
 
@@ -28,17 +21,6 @@ export interface RouterEntry {
 
 const ANY_HOST = "*";
 
-/**
- * Candidates the merged tables may hold in all, about 110 bytes each (11 MB): 5,000
- * hostnames of one rule each next to 10 catch-all rules merge (55,000); 10,000 do not.
- */
-export const DEFAULT_MERGE_BUDGET = 100_000;
-
-export interface RouterOptions {
-  /** At most this many candidates in merged tables; above it, chains are searched table by table. */
-  readonly mergeBudget?: number;
-}
-
 export class CompiledRouter implements Router {
   readonly size: number;
   private readonly exactHosts: ReadonlyMap<string, readonly HostTable[]>;
@@ -49,7 +31,7 @@ export class CompiledRouter implements Router {
   private readonly tables: readonly HostTable[];
   private readonly scratch = new QueryScratch();
 
-  constructor(entries: readonly RouterEntry[], options: RouterOptions = {}) {
+  constructor(entries: readonly RouterEntry[]) {
     const byHostname = new Map<string, Candidate[]>();
     for (const entry of entries) {
       const names = entry.hostnames === "any" ? [ANY_HOST] : entry.hostnames;
@@ -84,12 +66,6 @@ export class CompiledRouter implements Router {
     // suffix itself, so the chain of the longest matching wildcard is complete.
     for (const name of wildcardNames) wildcardHosts.set(name.slice(1), chainFor(`x${name.slice(1)}`, tables.get(name)!));
 
-    let copies = 0;
-    for (const chains of [exactHosts, wildcardHosts]) for (const chain of chains.values()) if (chain.length > 1) for (const t of chain) copies += t.size;
-    if (copies <= (options.mergeBudget ?? DEFAULT_MERGE_BUDGET)) {
-      for (const chains of [exactHosts, wildcardHosts]) for (const [key, chain] of chains) if (chain.length > 1) chains.set(key, Object.freeze([mergedTable(chain)]));
-    }
-
     this.exactHosts = exactHosts;
     this.wildcardHosts = wildcardHosts;
     this.anyHostChain = Object.freeze(tail);
@@ -109,15 +85,18 @@ export class CompiledRouter implements Router {
     const scratch = this.scratch;
     scratch.raw = rawQuery;
     scratch.parsed = undefined;
-    let best: Candidate | undefined;
+    let result: CompiledMatch | undefined;
     for (let i = 0; i < chain.length; i++) {
       const hit = chain[i]!.match(method, path, headers, scratch);
-      if (hit !== undefined && (best === undefined || compareMatchStrength(hit, best) < 0)) best = hit;
+      if (hit !== undefined) {
+        result = hit.result;
+        break;
+      }
     }
     // Do not keep request data alive on the shared router.
     scratch.raw = "";
     scratch.parsed = undefined;
-    return best?.result;
+    return result;
   }
 
   private wildcardChain(host: string): readonly HostTable[] {
@@ -177,14 +156,4 @@ function describeCandidate(hostname: string, c: Candidate): RouteTableRow {
     terminal: rule.filters.terminal,
     backends: rule.backends.entries.map((b) => ({ name: b.backend.displayName, weight: b.weight })),
   };
-}
-
-/** One table of a chain's candidates, each ranked by the most specific hostname it serves the host through. */
-function mergedTable(chain: readonly HostTable[]): HostTable {
-  const hostnameRank = new Map<Candidate, number>();
-  chain.forEach((table, rank) => {
-    // A route listing two admitting hostnames serves through the more specific one.
-    for (const c of table.ordered) if (!hostnameRank.has(c)) hostnameRank.set(c, rank);
-  });
-  return new HostTable(chain[0]!.hostname, [...hostnameRank.keys()], precedenceAcrossHostnames(hostnameRank));
 }

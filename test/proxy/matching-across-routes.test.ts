@@ -1,7 +1,10 @@
 // Gateway API Core conformance HTTPRouteMatchingAcrossRoutes, end to end: its two routes
-// (an exact-hostname route and a `*.com` route), its eight requests and their expected
-// backends, against real upstreams. The manifests are the conformance ones with the
-// backendRefs pointed at Backends on 127.0.0.1.
+// (one for example.com and example.net, one for example.com alone), its eight requests and
+// their expected backends, against real upstreams. The manifests are the conformance ones
+// (gateway-api since March 2022; the first version gave the second route `*.com`) with the
+// backendRefs pointed at Backends on 127.0.0.1. Both routes share example.com, so the match
+// precedence decides there; across hostnames the most specific one is decided first
+// (test/router/hostnames.test.ts).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
@@ -57,7 +60,7 @@ metadata:
   namespace: ${NS}
 spec:
   hostnames:
-  - "*.com"
+  - example.com
   parentRefs:
   - name: same-namespace
   rules:
@@ -91,7 +94,7 @@ const cases: { host: string; path: string; headers?: Record<string, string>; bac
   { host: "example.net", path: "/example", backend: "infra-backend-v1" },
   { host: "example.com", path: "/example", headers: { Version: "one" }, backend: "infra-backend-v1" },
   { host: "example.com", path: "/v2", backend: "infra-backend-v2" },
-  // The `/v2` match is limited to `*.com`.
+  // The `/v2` match is limited to example.com.
   { host: "example.net", path: "/v2", backend: "infra-backend-v1" },
   { host: "example.com", path: "/v2/example", backend: "infra-backend-v2" },
   { host: "example.com", path: "/", headers: { Version: "two" }, backend: "infra-backend-v2" },

@@ -180,14 +180,13 @@ export function referenceMatch(config: ResolvedConfig, port: number, req: Refere
         survivors.push({
           // Smaller sorts first: negate everything where "more" wins.
           key: [
+            -score[0],
+            -score[1],
             typeRank,
             -length,
             m.method === undefined ? 1 : 0,
             -m.headers.length,
             -m.queryParams.length,
-            // Hostname specificity only breaks ties between equally strong matches.
-            -score[0],
-            -score[1],
             b.route.ref.creationTimestampMs,
             key(b.route.ref),
             rule.index,
