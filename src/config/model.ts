@@ -154,7 +154,12 @@ export type FilterModel =
     }
   | { readonly type: "URLRewrite"; readonly hostname: string | undefined; readonly path: PathModifierModel | undefined }
   /** kgateway DirectResponse, reached through an ExtensionRef filter. */
-  | { readonly type: "DirectResponse"; readonly status: number; readonly body: string; readonly contentType: string };
+  | { readonly type: "DirectResponse"; readonly status: number; readonly body: string; readonly contentType: string }
+  /**
+   * A copy of each request (a `share` of them, 0 to 1) goes to `backendKey`, a key into
+   * ResolvedConfig.backends; its answer is ignored. A ref that did not resolve has no model.
+   */
+  | { readonly type: "RequestMirror"; readonly backendKey: string; readonly share: number };
 
 export interface RetryModel {
   /** HTTP status codes that trigger a retry (connect failures always do). */

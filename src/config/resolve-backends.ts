@@ -24,6 +24,7 @@ export interface UnresolvedRef {
 }
 
 const UNRESOLVED_CONSEQUENCE = "; requests this backendRef would take are answered 500 (Gateway API: ResolvedRefs False)";
+const UNMIRRORED_CONSEQUENCE = "; this RequestMirror is left out and requests are not mirrored (Gateway API: ResolvedRefs False)";
 
 export class BackendResolver {
   readonly #backends: ReadonlyMap<string, Resource>;
@@ -52,6 +53,15 @@ export class BackendResolver {
   resolveRouteRef(from: Resource, ref: BackendRefSpec, segments: Segments): BackendModel | UnresolvedRef {
     const result = this.#lookup(from, "gateway.networking.k8s.io", ref, segments, "warning", UNRESOLVED_CONSEQUENCE);
     return typeof result === "string" ? { unresolved: result } : result;
+  }
+
+  /**
+   * A RequestMirror's backendRef. One that does not resolve is a warning, and the mirror is
+   * left out: Gateway API has the implementation drop it and keep serving the route.
+   */
+  resolveMirrorRef(from: Resource, ref: BackendRefSpec, segments: Segments): BackendModel | undefined {
+    const result = this.#lookup(from, "gateway.networking.k8s.io", ref, segments, "warning", UNMIRRORED_CONSEQUENCE);
+    return typeof result === "string" ? undefined : result;
   }
 
   /** The model, or the ref's display name when it does not resolve (reported at `severity`). */

@@ -1,7 +1,9 @@
 // HTTPRoute filters (rule-level and per-backendRef) to FilterModels.
 import type { FilterModel, HeaderModifierModel, MatchModel, PathModifierModel } from "./model.ts";
+import { fractionRatio } from "./fraction.ts";
 import { hostnameProblem } from "./hostnames.ts";
 import { FIELD_VALUE_HINT, HTTP_TOKEN_HINT, isFieldValue, isHttpToken } from "./name-formats.ts";
+import type { BackendRefSpec, BackendResolver } from "./resolve-backends.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 
 const FIELD_OF: Readonly<Record<string, string>> = {
@@ -23,6 +25,7 @@ export function resolveFilters(
   at: Segments,
   matches: readonly MatchModel[],
   directResponses: ReadonlyMap<string, Resource>,
+  backends: BackendResolver,
   perBackend: boolean,
 ): FilterModel[] {
   const out: FilterModel[] = [];
@@ -38,7 +41,8 @@ export function resolveFilters(
       reporter.report("error", r, [...fat, field], `type ${type} needs ${field}`, `add ${field}`, { missing: true });
       return;
     }
-    if (type !== "ExtensionRef") {
+    // Gateway API lets ExtensionRef and RequestMirror repeat: several mirrors each get a copy.
+    if (type !== "ExtensionRef" && type !== "RequestMirror") {
       const prev = seenTypes.get(type);
       if (prev !== undefined) reporter.error(r, [...fat, "type"], `${type} appears twice (also filters[${prev}])`, "merge them into one filter");
       seenTypes.set(type, i);
@@ -97,6 +101,11 @@ export function resolveFilters(
         out.push({ type: "DirectResponse", status, body, contentType: "text/plain; charset=utf-8" });
         return;
       }
+      case "RequestMirror": {
+        const mirror = requestMirror(r, reporter, cfg, [...fat, field], backends);
+        if (mirror !== undefined) out.push(mirror);
+        return;
+      }
       default:
         reporter.error(r, [...fat, "type"], `filter ${type} is not supported yet`, "remove this filter");
     }
@@ -107,6 +116,20 @@ export function resolveFilters(
     reporter.error(r, [...at, rewrite, "type"], "URLRewrite and RequestRedirect cannot be used in the same rule", "keep one of them");
   }
   return out;
+}
+
+/** A mirror with its share of requests; undefined when its backendRef does not resolve (warned) or the share is invalid. */
+function requestMirror(r: Resource, reporter: Reporter, cfg: Record<string, any>, at: Segments, backends: BackendResolver): FilterModel | undefined {
+  const percent = cfg["percent"] as number | undefined;
+  const fraction = cfg["fraction"] as Record<string, number> | undefined;
+  if (percent !== undefined && fraction !== undefined) {
+    reporter.error(r, [...at, "fraction"], "percent and fraction are both set", "keep one of them: percent: 10 or fraction: {numerator: 1, denominator: 10}");
+    return undefined;
+  }
+  const share = percent !== undefined ? percent / 100 : fraction !== undefined ? fractionRatio(r, reporter, fraction, [...at, "fraction"], "a mirrored share") : 1;
+  const model = backends.resolveMirrorRef(r, cfg["backendRef"] as BackendRefSpec, [...at, "backendRef"]);
+  if (share === undefined || model === undefined) return undefined;
+  return { type: "RequestMirror", backendKey: model.key, share };
 }
 
 /** A redirect's or rewrite's hostname is a PreciseHostname: the one host the request goes to, so no wildcard. */

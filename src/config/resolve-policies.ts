@@ -5,6 +5,7 @@ import { compileAccessLogFilter } from "../cel/environment.ts";
 import { matchesPatterns } from "../cel/matches-patterns.ts";
 import { parseEnvoyFormat } from "../format/envoy-operators.ts";
 import { parseDuration } from "./duration.ts";
+import { fractionRatio } from "./fraction.ts";
 import { redactUrlCredentials } from "./url-credentials.ts";
 import { regexProblem } from "./regex-check.ts";
 import type {
@@ -160,25 +161,14 @@ export function resolvePolicies(
 
 // ---------------------------------------------------------------- GEP TelemetryPolicy
 
-function fractionRatio(r: Resource, reporter: Reporter, f: Record<string, number> | undefined, at: Segments): number | undefined {
-  if (f === undefined) return undefined;
-  const numerator = f["numerator"]!;
-  const denominator = f["denominator"] ?? 100;
-  if (numerator > denominator) {
-    reporter.error(r, [...at, "numerator"], `numerator ${numerator} is greater than denominator ${denominator}`, `a sampling rate is at most 100%: use a numerator ≤ ${denominator}`);
-    return undefined;
-  }
-  return numerator / denominator;
-}
-
 function gepPolicy(p: Resource, reporter: Reporter): { tracing: TracingModel | undefined; accessLogs: AccessLogModel | undefined; metrics: MetricsModel | undefined } {
   const t = p.spec["tracing"] as Record<string, any> | undefined;
   let tracing: TracingModel | undefined;
   if (t !== undefined) {
     const at = ["spec", "tracing"];
-    const ratio = fractionRatio(p, reporter, t["samplingRate"], [...at, "samplingRate"]);
+    const ratio = fractionRatio(p, reporter, t["samplingRate"], [...at, "samplingRate"], "a sampling rate");
     const pb = t["parentBasedSampling"] as Record<string, any> | undefined;
-    const parentRatio = fractionRatio(p, reporter, pb?.["samplingRate"], [...at, "parentBasedSampling", "samplingRate"]);
+    const parentRatio = fractionRatio(p, reporter, pb?.["samplingRate"], [...at, "parentBasedSampling", "samplingRate"], "a sampling rate");
     const sampling: SamplingModel | undefined =
       t["samplingRate"] === undefined && pb === undefined
         ? undefined

@@ -301,12 +301,12 @@ function normalizedMatchPath(r: Resource, reporter: Reporter, value: string, at:
 function resolveRule(r: Resource, reporter: Reporter, rule: Record<string, any>, index: number, backends: BackendResolver, directResponses: ReadonlyMap<string, Resource>): RuleModel {
   const at = ["spec", "rules", index];
   const matches = resolveMatches(r, reporter, rule["matches"], at);
-  const filters = resolveFilters(r, reporter, (rule["filters"] ?? []) as Record<string, any>[], [...at, "filters"], matches, directResponses, false);
+  const filters = resolveFilters(r, reporter, (rule["filters"] ?? []) as Record<string, any>[], [...at, "filters"], matches, directResponses, backends, false);
   const weighted: WeightedBackendModel[] = [];
   ((rule["backendRefs"] ?? []) as Record<string, any>[]).forEach((b, j) => {
     const bat = [...at, "backendRefs", j];
     const model = backends.resolveRouteRef(r, b as { name: string }, bat);
-    const bfilters = resolveFilters(r, reporter, (b["filters"] ?? []) as Record<string, any>[], [...bat, "filters"], matches, directResponses, true);
+    const bfilters = resolveFilters(r, reporter, (b["filters"] ?? []) as Record<string, any>[], [...bat, "filters"], matches, directResponses, backends, true);
     const weight = (b["weight"] ?? 1) as number;
     if ("unresolved" in model) weighted.push({ weight, backendKey: "", unresolved: model.unresolved, filters: bfilters });
     else weighted.push({ weight, backendKey: model.key, filters: bfilters });
@@ -314,6 +314,9 @@ function resolveRule(r: Resource, reporter: Reporter, rule: Record<string, any>,
   const terminal = filters.some((f) => f.type === "RequestRedirect" || f.type === "DirectResponse");
   if (terminal && weighted.length > 0) {
     reporter.warn(r, [...at, "backendRefs"], "backendRefs are never used: a RequestRedirect or DirectResponse filter answers first", "remove the backendRefs or the filter");
+  }
+  if (terminal && filters.some((f) => f.type === "RequestMirror")) {
+    reporter.warn(r, [...at, "filters"], "RequestMirror never runs: a RequestRedirect or DirectResponse filter answers without an upstream request to copy", "remove the RequestMirror or the answering filter");
   }
   const timeouts = resolveTimeouts(r, reporter, rule["timeouts"], [...at, "timeouts"]);
   return {

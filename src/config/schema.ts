@@ -29,6 +29,9 @@ const mode = str("On/Off (GEP spelling) or Enabled/Disabled/ImplementationDefaul
 });
 const percent = num("percentage 0-100", { minimum: 0, maximum: 100 });
 
+/** Gateway API Fraction: numerator over denominator (default 100); numerator ≤ denominator is checked in code. */
+const fraction = obj({ numerator: int(undefined, { minimum: 0 }), denominator: int("default 100", { minimum: 1 }) }, ["numerator"]);
+
 const labelSelector = obj({
   matchLabels: stringMap(),
   matchExpressions: arr(obj({ key: str(), operator: str(undefined, { enum: ["In", "NotIn", "Exists", "DoesNotExist"] }), values: arr(str()) }, ["key", "operator"])),
@@ -102,6 +105,13 @@ const pathModifier = obj(
   },
   ["type"],
 );
+const backendRefBase = {
+  group: str("`` (core, Service) or gateway.tollgate.dev (Backend)"),
+  kind: str("Service (default) or Backend"),
+  name: str(undefined, { minLength: 1 }),
+  namespace: str("default: the referring resource's namespace"),
+  port,
+};
 const localObjectRef = obj({ group: str(), kind: str(), name: str(undefined, { minLength: 1 }) }, ["group", "kind", "name"]);
 const httpRouteFilter = obj(
   {
@@ -119,7 +129,14 @@ const httpRouteFilter = obj(
     }),
     urlRewrite: obj({ hostname: str(), path: pathModifier }),
     extensionRef: localObjectRef,
-    requestMirror: anyObject("not supported yet"),
+    requestMirror: obj(
+      {
+        backendRef: obj(backendRefBase, ["name"]),
+        percent: int("share of requests mirrored, 0-100; default: all (only one of percent and fraction)", { minimum: 0, maximum: 100 }),
+        fraction,
+      },
+      ["backendRef"],
+    ),
     cors: anyObject("not supported yet"),
     externalAuth: anyObject("not supported yet"),
   },
@@ -133,13 +150,6 @@ const valueMatch = obj(
   },
   ["name", "value"],
 );
-const backendRefBase = {
-  group: str("`` (core, Service) or gateway.tollgate.dev (Backend)"),
-  kind: str("Service (default) or Backend"),
-  name: str(undefined, { minLength: 1 }),
-  namespace: str("default: the referring resource's namespace"),
-  port,
-};
 const httpRouteSpec = obj({
   parentRefs: arr(
     obj({ group: str(), kind: str(), namespace: str(), name: str(undefined, { minLength: 1 }), sectionName: str(), port }, ["name"]),
@@ -211,7 +221,6 @@ const backendSpec = obj(
 // ---------------------------------------------------------------- TelemetryPolicy (GEP)
 
 const targetRef = obj({ group: str(), kind: str(undefined, { minLength: 1 }), name: str(undefined, { minLength: 1 }), namespace: str(), sectionName: str() }, ["kind", "name"]);
-const fraction = obj({ numerator: int(undefined, { minimum: 0 }), denominator: int("default 100", { minimum: 1 }) }, ["numerator"]);
 const gepAttribute = obj(
   {
     name: str(undefined, { minLength: 1 }),

@@ -83,7 +83,7 @@ export class WeightedBackendSet implements BackendSet {
 export function compileBackendSet(
   refs: readonly WeightedBackendModel[],
   backends: ReadonlyMap<string, CompiledBackend>,
-  compileFilters: (filters: readonly FilterModel[]) => CompiledFilters,
+  compileFilters: (filters: readonly FilterModel[], backends: ReadonlyMap<string, CompiledBackend>) => CompiledFilters,
   source: SourceRef,
 ): BackendSet {
   const entries = refs.map((ref): WeightedBackend => {
@@ -95,7 +95,7 @@ export function compileBackendSet(
         "the config stage should have rejected this reference; check the Backend/Service name, namespace and port",
       );
     }
-    return Object.freeze({ backend, weight: ref.weight, filters: compileFilters(ref.filters) });
+    return Object.freeze({ backend, weight: ref.weight, filters: compileFilters(ref.filters, backends) });
   });
   return new WeightedBackendSet(entries);
 }

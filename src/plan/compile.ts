@@ -19,7 +19,8 @@ import { compileBackend, compileBackendSet } from "./backends.ts";
 import { matchTemplate } from "./http-route.ts";
 import type { BackendSet, CompiledBackend, CompiledFilters, CompiledListener, CompiledRule, RuntimePlan } from "./types.ts";
 
-export type FilterCompiler = (filters: readonly FilterModel[]) => CompiledFilters;
+/** Compiles a rule's or backendRef's filters; `backends` resolves the backendKeys they name (RequestMirror). */
+export type FilterCompiler = (filters: readonly FilterModel[], backends: ReadonlyMap<string, CompiledBackend>) => CompiledFilters;
 
 /** A route bound to one listener, with the hostnames it serves there. */
 interface Attachment {
@@ -48,7 +49,7 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
       let shared = perRule.get(rule);
       if (shared === undefined) {
         shared = {
-          filters: compileFilters(rule.filters),
+          filters: compileFilters(rule.filters, backends),
           backends: compileBackendSet(rule.backends, backends, compileFilters, rule.source),
         };
         perRule.set(rule, shared);
