@@ -56,6 +56,12 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
           samples: [...stats.retries].map(([backend, value]) => ({ labels: { backend }, value })),
         },
         {
+          name: "tollgate_upstream_mirrors_dropped",
+          type: "counter",
+          help: "RequestMirror copies not sent or given up mid-body, by backend and reason.",
+          samples: [...(stats.mirrorDrops?.entries() ?? [])].map(([backend, reason, value]) => ({ labels: { backend, reason }, value })),
+        },
+        {
           name: "tollgate_upstream_open_connections",
           type: "gauge",
           help: "Open upstream connections, by backend.",

@@ -19,12 +19,13 @@ import { AttemptTimeoutError, BodyOnNoContentError, type Failure, Failures, Pool
 import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
 import { forwardedResponseHeaders, isChunkedAlone, stripResponseHopByHop } from "./headers.ts";
-import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, type UpstreamPools, startGranted } from "./pools.ts";
+import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, type UpstreamPools, noteConnection, startGranted } from "./pools.ts";
 import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent } from "./retry.ts";
 import { expectsContinue } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { StallWatch, type StallSubject } from "./stall-watch.ts";
 import { type MarkedResponse, kCall } from "./marks.ts";
+import type { MirrorCopies } from "./mirror.ts";
 
 /** The ServerResponse carries its call so shared listeners (drain, close) can find it. */
 export type CallResponse = MarkedResponse<ProxyCall>;
@@ -92,6 +93,8 @@ export class ProxyCall implements StallSubject {
   waitingForClient = false;
   /** Runs from the latest time the client backed up; a drain in between makes its firing moot. */
   clientStall: StallWatch | undefined = undefined;
+  /** RequestMirror copies that take the request body as this call's upstream takes it. */
+  mirrorCopies: MirrorCopies | undefined = undefined;
 
   constructor(
     ctx: CallContext,
@@ -224,15 +227,7 @@ export class ProxyCall implements StallSubject {
     const attempt = handler.attempt;
     attempt.status = status;
     // Before the checks below, so that an attempt refused for its framing still names its peer.
-    if (handler.entry.peerAddress !== undefined) {
-      attempt.peerAddress = handler.entry.peerAddress;
-      attempt.peerPort = handler.entry.peerPort;
-    }
-    const local = handler.upstreamLocal;
-    if (local !== undefined) {
-      attempt.localAddress = local.address;
-      attempt.localPort = local.port;
-    }
+    noteConnection(attempt, handler.entry, handler.upstreamLocal);
     const transferEncoding = headers["transfer-encoding"];
     if (status === 204 && (transferEncoding !== undefined || framesBody(headers["content-length"]))) {
       // RFC 9112 §6.1-6.2: a 204 carries neither, so such a head leaves where the response
@@ -526,6 +521,7 @@ export class ProxyCall implements StallSubject {
       this.backoffTimer = undefined;
     }
     this.clientStall?.stop();
+    this.mirrorCopies?.abandon();
     const handler = this.handler;
     if (handler !== undefined && !handler.done) {
       // Pipelined on a connection cut for taking nothing: the attempt ends with that stall.
@@ -594,6 +590,7 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
   onBodySent(chunk: Buffer): void {
     this.call.exchange.bytesReceived += chunk.length;
     this.bodyIdleTimer?.refresh();
+    this.call.mirrorCopies?.write(chunk);
   }
 
   /** undici wrote the whole request; with a body, its last byte came from the client just now. */
@@ -601,6 +598,7 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
     this.stopBodyIdleTimer();
     const exchange = this.call.exchange;
     if (this.call.hasBody && exchange.requestEndPerfMs === 0) exchange.requestEndPerfMs = performance.now();
+    this.call.mirrorCopies?.end();
   }
 
   /** A slot is the attempt's, at once or when its turn in the queue came (a settled one has left the queue). */

@@ -161,6 +161,8 @@ export class UpstreamAttempt {
   /** Local side of the upstream connection that carried the attempt (Envoy UPSTREAM_LOCAL_ADDRESS); unset before a response. */
   localAddress: string | undefined = undefined;
   localPort = 0;
+  /** A RequestMirror copy, not an attempt of the request: its answer goes nowhere and it is not in `Exchange.attempts`. */
+  mirror = false;
   /** Owned by telemetry: the CLIENT span, or only its id when the request is not sampled. */
   telemetry: unknown = undefined;
 

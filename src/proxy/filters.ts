@@ -2,8 +2,9 @@
 // property writes and string concatenations per request. compileFilters is injected into
 // the plan compiler, so plans carry ProxyFilters wherever the contract says CompiledFilters.
 import type { FilterModel, HeaderModifierModel, PathModifierModel } from "../config/model.ts";
-import type { CompiledFilters, CompiledMatch } from "../plan/types.ts";
+import type { CompiledBackend, CompiledFilters, CompiledMatch } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import { MirrorTarget } from "./mirror.ts";
 
 /** One header operation list; names lower-cased at compile time. */
 export class HeaderOps {
@@ -77,6 +78,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly redirect: Redirect | undefined;
   readonly rewrite: Rewrite | undefined;
   readonly direct: DirectResponse | undefined;
+  /** RequestMirror filters in order; undefined when there are none. */
+  readonly mirrors: readonly MirrorTarget[] | undefined;
 
   constructor(
     requestHeaders: HeaderOps | undefined,
@@ -84,24 +87,27 @@ export class ProxyFilters implements CompiledFilters {
     redirect: Redirect | undefined,
     rewrite: Rewrite | undefined,
     direct: DirectResponse | undefined,
+    mirrors: readonly MirrorTarget[] | undefined,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
     this.redirect = redirect;
     this.rewrite = rewrite;
     this.direct = direct;
+    this.mirrors = mirrors;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined);
 
 /**
  * Several filters of one kind merge in order (later `set` wins, `add` accumulates), which is
  * what applying them one after another would do.
  */
-export function compileFilters(filters: readonly FilterModel[]): ProxyFilters {
+export function compileFilters(filters: readonly FilterModel[], backends: ReadonlyMap<string, CompiledBackend>): ProxyFilters {
   if (filters.length === 0) return noFilters;
+  const mirrors: MirrorTarget[] = [];
   const requestMods: HeaderModifierModel[] = [];
   const responseMods: HeaderModifierModel[] = [];
   let redirect: Redirect | undefined;
@@ -124,9 +130,16 @@ export function compileFilters(filters: readonly FilterModel[]): ProxyFilters {
       case "DirectResponse":
         direct = new DirectResponse(filter.status, filter.body, filter.contentType);
         break;
+      case "RequestMirror": {
+        const backend = backends.get(filter.backendKey);
+        // The config stage lists every backend a filter names; a miss is a bug, not a config error.
+        if (backend === undefined) throw new Error(`RequestMirror names backend ${filter.backendKey}, which the plan does not hold`);
+        if (filter.share > 0) mirrors.push(new MirrorTarget(backend, filter.share));
+        break;
+      }
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors);
 }
 
 /** The filters of a compiled plan; a plan compiled with foreign filters acts as if it had none. */

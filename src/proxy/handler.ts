@@ -21,6 +21,7 @@ import { GuardedTelemetry, type HookWarnSink } from "./guarded-telemetry.ts";
 import type { UpstreamPools } from "./pools.ts";
 import type { ProxyStats } from "./retry.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
+import { DEFAULT_MIRROR_TIMEOUT_MS, type MirrorContext, type MirrorTarget, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
 export interface ProxyDeps {
@@ -61,6 +62,7 @@ function noop(): void {}
 export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandlers {
   const telemetry = new GuardedTelemetry(deps.telemetry, deps.stats?.telemetryHookErrors, deps.warn);
   const ctx: CallContext = { telemetry, pools: deps.pools, stats: deps.stats };
+  const mirrorCtx: MirrorContext = { telemetry, pools: deps.pools, mirrorDrops: deps.stats?.mirrorDrops };
   const facts = newRequestFacts();
 
   const responseClosed = deps.responseClosed;
@@ -141,18 +143,23 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     }
     const backendFilters = proxyFiltersOf(chosen.filters);
     const headers = upstreamHeaders(exchange, ruleFilters, backendFilters);
-    const call = new ProxyCall(
-      ctx,
-      exchange,
-      chosen.backend,
-      ruleFilters,
-      backendFilters,
-      headers,
-      upstreamTarget(requestFacts, match, ruleFilters, backendFilters, headers),
-      requestHasBody(exchange),
-      rule.retry,
-      rule.timeouts.backendRequestMs,
-    );
+    const target = upstreamTarget(requestFacts, match, ruleFilters, backendFilters, headers);
+    const hasBody = requestHasBody(exchange);
+    const call = new ProxyCall(ctx, exchange, chosen.backend, ruleFilters, backendFilters, headers, target, hasBody, rule.retry, rule.timeouts.backendRequestMs);
+    const mirrors = mirrorTargets(ruleFilters.mirrors, backendFilters.mirrors);
+    if (mirrors !== undefined) {
+      // Before the call starts: the copies take the headers before telemetry writes the
+      // original attempt's traceparent into them.
+      const timeoutMs = rule.timeouts.requestMs ?? rule.timeouts.backendRequestMs;
+      call.mirrorCopies = startMirrors(mirrorCtx, exchange, mirrors, {
+        method: exchange.method,
+        path: target,
+        headers,
+        hasBody,
+        timeoutMs: timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : DEFAULT_MIRROR_TIMEOUT_MS,
+        idleTimeoutMs: exchange.listener.settings.streamIdleTimeoutMs,
+      });
+    }
     call.start(rule.timeouts.requestMs);
   }
 
@@ -163,6 +170,12 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   }
 
   return { request, upgrade, clientError };
+}
+
+/** The rule's mirrors, then the chosen backendRef's. */
+function mirrorTargets(rule: readonly MirrorTarget[] | undefined, backend: readonly MirrorTarget[] | undefined): readonly MirrorTarget[] | undefined {
+  if (backend === undefined) return rule;
+  return rule === undefined ? backend : [...rule, ...backend];
 }
 
 function refuse(exchange: Exchange, failure: Failure, message: string): void {

@@ -129,10 +129,7 @@ export class PoolEntry {
    * is queued, and `slotGranted` tells it its turn came.
    */
   takeSlot(waiter: PoolWaiter): boolean {
-    if (this.waiting === 0 && (this.active < this.maxConnections || this.maxConnections <= 0)) {
-      this.active++;
-      return true;
-    }
+    if (this.tryTakeSlot()) return true;
     const tail = this.#queueTail;
     waiter.previousWaiter = tail;
     waiter.nextWaiter = undefined;
@@ -142,6 +139,16 @@ export class PoolEntry {
     this.#queueTail = waiter;
     this.waiting++;
     return false;
+  }
+
+  /**
+   * A slot now, or false without queueing: for requests that may be skipped when the upstream
+   * is busy (mirrored copies) and must never take a turn from one that waits.
+   */
+  tryTakeSlot(): boolean {
+    if (this.waiting !== 0 || (this.active >= this.maxConnections && this.maxConnections > 0)) return false;
+    this.active++;
+    return true;
   }
 
   /** A queued request was given up: it leaves the queue, and holds nothing in memory through it. */
@@ -201,6 +208,22 @@ export class PoolEntry {
       };
       if (this.waiting === 0) this.#closeOnDrained();
     });
+  }
+}
+
+/** The connection an upstream request ran on, for `network.peer.*` and Envoy's UPSTREAM_LOCAL_ADDRESS. */
+export function noteConnection(
+  attempt: { peerAddress: string | undefined; peerPort: number; localAddress: string | undefined; localPort: number },
+  entry: PoolEntry,
+  local: UpstreamLocal | undefined,
+): void {
+  if (entry.peerAddress !== undefined) {
+    attempt.peerAddress = entry.peerAddress;
+    attempt.peerPort = entry.peerPort;
+  }
+  if (local !== undefined) {
+    attempt.localAddress = local.address;
+    attempt.localPort = local.port;
   }
 }
 

@@ -1,5 +1,6 @@
 // Retry policy pieces: which methods may be repeated and how long to wait before doing so.
 import type { HookErrorCounts } from "./guarded-telemetry.ts";
+import type { MirrorDrops } from "./mirror.ts";
 
 /** RFC 9110 §9.2.2 idempotent methods; only these are ever sent twice. */
 export function isIdempotent(method: string): boolean {
@@ -36,6 +37,8 @@ export interface ProxyStats {
   readonly retries: Map<string, number>;
   /** Telemetry hook calls that threw (and were contained) since start, per hook. */
   readonly telemetryHookErrors: HookErrorCounts;
+  /** RequestMirror copies dropped, per mirror backend and reason. */
+  readonly mirrorDrops?: MirrorDrops;
 }
 
 export function countRetry(stats: ProxyStats | undefined, backend: string): void {

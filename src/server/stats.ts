@@ -2,6 +2,7 @@
 // and telemetry hook failures counted by the proxy, open upstream connections and
 // pending requests read live from the pools.
 import type { HookErrorCounts } from "../proxy/guarded-telemetry.ts";
+import { MirrorDrops } from "../proxy/mirror.ts";
 import type { GatewayStats } from "../telemetry/hooks.ts";
 
 export interface UpstreamSource {
@@ -13,6 +14,7 @@ export class ProcessStats implements GatewayStats {
   readonly reloads = { success: 0, failure: 0 };
   readonly retries = new Map<string, number>();
   readonly telemetryHookErrors: HookErrorCounts = new Map();
+  readonly mirrorDrops = new MirrorDrops();
   #upstreams: UpstreamSource | undefined;
 
   /** The pools arrive after the stats object is created; until then there are no connections. */

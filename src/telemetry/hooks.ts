@@ -4,6 +4,7 @@
 // work, no JSON serialisation, no AsyncLocalStorage.
 import type { Exchange, UpstreamAttempt } from "../proxy/exchange.ts";
 import type { HookErrorCounts } from "../proxy/guarded-telemetry.ts";
+import type { MirrorDrops } from "../proxy/mirror.ts";
 import type { RuntimePlan } from "../plan/types.ts";
 
 /** Outgoing upstream headers as undici takes them. */
@@ -31,6 +32,8 @@ export interface GatewayStats {
   readonly reloads: { success: number; failure: number };
   /** Upstream retries since start, per backend display name. */
   readonly retries: Map<string, number>;
+  /** RequestMirror copies dropped since start, per mirror backend display name and reason. */
+  readonly mirrorDrops?: MirrorDrops;
   /** Telemetry hook calls that threw (contained by the proxy) since start, per hook name. */
   readonly telemetryHookErrors: HookErrorCounts;
   /** Open upstream connections right now, per backend display name. */

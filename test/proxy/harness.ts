@@ -11,6 +11,7 @@ import { compileFilters } from "../../src/proxy/filters.ts";
 import { type ProxyHandlers, createProxyHandlers } from "../../src/proxy/handler.ts";
 import { createListenerServer } from "../../src/proxy/listener.ts";
 import type { HookWarnSink } from "../../src/proxy/guarded-telemetry.ts";
+import { MirrorDrops } from "../../src/proxy/mirror.ts";
 import { UpstreamPools } from "../../src/proxy/pools.ts";
 import type { ProxyStats } from "../../src/proxy/retry.ts";
 import { type RequestTelemetry, noopTelemetry } from "../../src/telemetry/hooks.ts";
@@ -36,7 +37,7 @@ export function compileYaml(yaml: string, generation = 1): RuntimePlan {
 
 export async function startGateway(yaml: string, telemetry: RequestTelemetry = noopTelemetry, warn?: HookWarnSink): Promise<GatewayUnderTest> {
   const pools = new UpstreamPools();
-  const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map() };
+  const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map(), mirrorDrops: new MirrorDrops() };
   const gateway: Partial<GatewayUnderTest> & { plan: RuntimePlan } = { plan: compileYaml(yaml) };
   const listener = gateway.plan.listenerByPort.get(CONFIG_PORT);
   assert.ok(listener, `the test config must declare a listener on port ${CONFIG_PORT}`);
@@ -116,6 +117,15 @@ spec:
 ${ports.map((p) => `    - ip: {address: 127.0.0.1, port: ${p}}`).join("\n")}
 `;
 }
+
+/** A Backend on 127.0.0.1 in the Gateway API conformance namespace, standing in for the Service of that name; `spec` adds lines under spec. */
+export const conformanceBackend = (name: string, port: number, spec = ""): string => `---
+apiVersion: gateway.tollgate.dev/v1alpha1
+kind: Backend
+metadata: {name: ${name}, namespace: gateway-conformance-infra}
+spec:
+  endpoints: [{ip: {address: 127.0.0.1, port: ${port}}}]
+${spec}`;
 
 export const ref = (name: string, weight?: number): string =>
   `{group: gateway.tollgate.dev, kind: Backend, name: ${name}${weight === undefined ? "" : `, weight: ${weight}`}}`;

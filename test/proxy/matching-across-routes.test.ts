@@ -8,20 +8,12 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { CONFIG_PORT, type GatewayUnderTest, ask, startGateway } from "./harness.ts";
+import { CONFIG_PORT, type GatewayUnderTest, ask, conformanceBackend, startGateway } from "./harness.ts";
 
 const NS = "gateway-conformance-infra";
 let v1: TestUpstream;
 let v2: TestUpstream;
 let gw: GatewayUnderTest;
-
-const backend = (name: string, port: number): string => `---
-apiVersion: gateway.tollgate.dev/v1alpha1
-kind: Backend
-metadata: {name: ${name}, namespace: ${NS}}
-spec:
-  endpoints: [{ip: {address: 127.0.0.1, port: ${port}}}]
-`;
 
 function manifests(): string {
   return `apiVersion: gateway.networking.k8s.io/v1
@@ -30,7 +22,7 @@ metadata: {name: same-namespace, namespace: ${NS}}
 spec:
   gatewayClassName: tollgate
   listeners: [{name: http, protocol: HTTP, port: ${CONFIG_PORT}}]
-${backend("infra-backend-v1", v1.port)}${backend("infra-backend-v2", v2.port)}---
+${conformanceBackend("infra-backend-v1", v1.port)}${conformanceBackend("infra-backend-v2", v2.port)}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:

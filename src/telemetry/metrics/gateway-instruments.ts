@@ -3,7 +3,7 @@
 import type { GatewayStats } from "../hooks.ts";
 import type { TelemetryDrops } from "../export/drops.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
-import { ACCESS_LOG_FILTER_ERRORS, BUILD_INFO, CONFIG_RELOADS, OPEN_CONNECTIONS, PENDING_REQUESTS, RETRIES, TELEMETRY_DROPPED, TELEMETRY_HOOK_ERRORS } from "./instruments.ts";
+import { ACCESS_LOG_FILTER_ERRORS, BUILD_INFO, CONFIG_RELOADS, MIRRORS_DROPPED, OPEN_CONNECTIONS, PENDING_REQUESTS, RETRIES, TELEMETRY_DROPPED, TELEMETRY_HOOK_ERRORS } from "./instruments.ts";
 import type { ObservableInstrument } from "./store.ts";
 
 /** Failed access-log filter evaluations per gateway name (LogsSignal.filterErrors). */
@@ -30,6 +30,10 @@ export function gatewayInstruments(stats: GatewayStats | undefined, drops: Telem
         ],
       },
       { descriptor: RETRIES, observe: () => [...stats.retries].map(([backend, n]) => [{ "tollgate.backend.name": backend }, n] as const) },
+      {
+        descriptor: MIRRORS_DROPPED,
+        observe: () => [...(stats.mirrorDrops?.entries() ?? [])].map(([backend, reason, n]) => [{ "tollgate.backend.name": backend, reason }, n] as const),
+      },
       { descriptor: OPEN_CONNECTIONS, observe: () => [...stats.openConnections()].map(([backend, n]) => [{ "tollgate.backend.name": backend }, n] as const) },
       { descriptor: PENDING_REQUESTS, observe: () => [...stats.pendingRequests()].map(([backend, n]) => [{ "tollgate.backend.name": backend }, n] as const) },
       { descriptor: TELEMETRY_HOOK_ERRORS, observe: () => [...stats.telemetryHookErrors].map(([hook, n]) => [{ "tollgate.telemetry.hook": hook }, n] as const) },

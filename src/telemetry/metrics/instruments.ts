@@ -78,6 +78,14 @@ export const RETRIES: InstrumentDescriptor = {
   valueType: "int",
 };
 
+export const MIRRORS_DROPPED: InstrumentDescriptor = {
+  name: "tollgate.upstream.mirrors_dropped",
+  unit: "{request}",
+  description: "RequestMirror copies not sent (no free connection to the mirror backend) or given up mid-body (the mirror backend fell behind), by backend and reason.",
+  kind: "counter",
+  valueType: "int",
+};
+
 export const TELEMETRY_DROPPED: InstrumentDescriptor = {
   name: "tollgate.telemetry.dropped",
   unit: "{item}",

@@ -279,6 +279,8 @@ export class ClientSpan extends BaseSpan {
   peerPort = 0;
   requestHeaders: CapturedHeaders | undefined = undefined;
   done = false;
+  /** A RequestMirror copy rather than an attempt of the request. */
+  mirror = false;
 
   constructor(
     server: ServerSpan,
@@ -338,6 +340,7 @@ export class ClientSpan extends BaseSpan {
     const errorType = this.errorType ?? (this.httpStatus >= 400 ? String(this.httpStatus) : this.httpStatus === 0 ? "_OTHER" : undefined);
     if (errorType !== undefined) sink.put("error.type", errorType);
     sink.put("tollgate.backend.name", this.backendName);
+    if (this.mirror) sink.put("tollgate.mirror", true);
     putDynamic(sink, rt, this.server.headerValues, this.server.responseHeaderValues, this.backendName);
     putCaptured(sink, "http.request.header.", this.requestHeaders);
   }
