@@ -122,11 +122,13 @@ export function resolveFilters(
 function requestMirror(r: Resource, reporter: Reporter, cfg: Record<string, any>, at: Segments, backends: BackendResolver): FilterModel | undefined {
   const percent = cfg["percent"] as number | undefined;
   const fraction = cfg["fraction"] as Record<string, number> | undefined;
+  let share: number | undefined;
   if (percent !== undefined && fraction !== undefined) {
     reporter.error(r, [...at, "fraction"], "percent and fraction are both set", "keep one of them: percent: 10 or fraction: {numerator: 1, denominator: 10}");
-    return undefined;
+  } else {
+    share = percent !== undefined ? percent / 100 : fraction !== undefined ? fractionRatio(r, reporter, fraction, [...at, "fraction"], "a mirrored share") : 1;
   }
-  const share = percent !== undefined ? percent / 100 : fraction !== undefined ? fractionRatio(r, reporter, fraction, [...at, "fraction"], "a mirrored share") : 1;
+  // Resolved even when the share is wrong, so one load reports every problem of the filter.
   const model = backends.resolveMirrorRef(r, cfg["backendRef"] as BackendRefSpec, [...at, "backendRef"]);
   if (share === undefined || model === undefined) return undefined;
   return { type: "RequestMirror", backendKey: model.key, share };

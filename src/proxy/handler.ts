@@ -21,7 +21,7 @@ import { GuardedTelemetry, type HookWarnSink } from "./guarded-telemetry.ts";
 import type { UpstreamPools } from "./pools.ts";
 import type { ProxyStats } from "./retry.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
-import { DEFAULT_MIRROR_TIMEOUT_MS, type MirrorContext, type MirrorTarget, startMirrors } from "./mirror.ts";
+import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
 export interface ProxyDeps {
@@ -147,20 +147,17 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     const hasBody = requestHasBody(exchange);
     const call = new ProxyCall(ctx, exchange, chosen.backend, ruleFilters, backendFilters, headers, target, hasBody, rule.retry, rule.timeouts.backendRequestMs);
     const mirrors = mirrorTargets(ruleFilters.mirrors, backendFilters.mirrors);
-    if (mirrors !== undefined) {
-      // Before the call starts: the copies take the headers before telemetry writes the
-      // original attempt's traceparent into them.
-      const timeoutMs = rule.timeouts.requestMs ?? rule.timeouts.backendRequestMs;
-      call.mirrorCopies = startMirrors(mirrorCtx, exchange, mirrors, {
-        method: exchange.method,
-        path: target,
-        headers,
-        hasBody,
-        timeoutMs: timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : DEFAULT_MIRROR_TIMEOUT_MS,
-        idleTimeoutMs: exchange.listener.settings.streamIdleTimeoutMs,
-      });
+    if (mirrors === undefined) {
+      call.start(rule.timeouts.requestMs);
+      return;
     }
+    // The template is taken before the call starts, when telemetry writes the original
+    // attempt's traceparent into `headers`. The copies start after the original took its
+    // connection or its place in the queue, so a copy to the same pool never goes before it;
+    // and, as in Envoy, a request the gateway answered itself (503 overflow) is not mirrored.
+    const template = mirroredRequest(exchange, rule.timeouts, target, headers, hasBody);
     call.start(rule.timeouts.requestMs);
+    if (!call.settled) call.mirrorCopies = startMirrors(mirrorCtx, exchange, mirrors, template);
   }
 
   const upgrade = createUpgradeHandler(deps, ctx, port);

@@ -11,8 +11,8 @@ import { warnContainedBug } from "./contained-bug.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
 import { AttemptTimeoutError, classifyUpstreamError } from "./failures.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
-import { type LocalAwareHandler, type PoolEntry, type UpstreamLocal, type UpstreamPools, noteConnection } from "./pools.ts";
-import { nextEndpoint } from "./round-robin.ts";
+import { type DetachedRequest, type LocalAwareHandler, type PoolEntry, type UpstreamLocal, type UpstreamPools, noteConnection } from "./pools.ts";
+import { ErrorType } from "./errors.ts";
 
 /** One RequestMirror filter, compiled: where copies go and which share of requests gets one. */
 export class MirrorTarget {
@@ -68,12 +68,34 @@ export interface MirroredRequest {
   readonly method: string;
   /** path?query as sent to the original's upstream. */
   readonly path: string;
-  /** The original's outgoing headers, before telemetry writes its propagation headers. */
+  /** A snapshot of the original's outgoing headers, taken before telemetry writes its propagation headers. */
   readonly headers: OutgoingHeaders;
   readonly hasBody: boolean;
   readonly timeoutMs: number;
   /** The listener's streamIdleTimeout (0 = off): silence from the mirror backend. */
   readonly idleTimeoutMs: number;
+}
+
+/**
+ * The copies' template, taken while `headers` are still as filters left them. A copy runs at
+ * most the rule's request timeout, else its backendRequest timeout, else Envoy's default.
+ */
+export function mirroredRequest(
+  exchange: Exchange,
+  timeouts: { readonly requestMs: number | undefined; readonly backendRequestMs: number | undefined },
+  path: string,
+  headers: OutgoingHeaders,
+  hasBody: boolean,
+): MirroredRequest {
+  const timeoutMs = timeouts.requestMs ?? timeouts.backendRequestMs;
+  return {
+    method: exchange.method,
+    path,
+    headers: copyHeaders(headers),
+    hasBody,
+    timeoutMs: timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : DEFAULT_MIRROR_TIMEOUT_MS,
+    idleTimeoutMs: exchange.listener.settings.streamIdleTimeoutMs,
+  };
 }
 
 class MirrorAbandonedError extends Error {
@@ -82,6 +104,7 @@ class MirrorAbandonedError extends Error {
 const mirrorTimedOut = new AttemptTimeoutError("the mirrored request ran past its timeout");
 const bodyOverflow = new MirrorAbandonedError("the mirror backend fell too far behind the original's request body");
 const bodyIncomplete = new MirrorAbandonedError("the original request's body was not sent whole");
+const poolsClosing = new MirrorAbandonedError("the gateway is closing its upstream connections");
 
 /** error.type of a copy given up by the gateway. */
 const MirrorErrorType = { bodyOverflow: "mirror_overflow", bodyIncomplete: "request_incomplete" } as const;
@@ -97,17 +120,37 @@ export class MirrorCopies {
     this.#copies = copies;
   }
 
+  // undici aborts the original's request when its body callbacks throw: a bug in feeding a
+  // copy is reported and costs that copy, never the original.
   write(chunk: Buffer): void {
-    for (const copy of this.#copies) copy.write(chunk);
+    for (const copy of this.#copies) {
+      try {
+        copy.write(chunk);
+      } catch (thrown) {
+        copy.failed("feeding a mirrored request's body failed", thrown);
+      }
+    }
   }
 
   end(): void {
-    for (const copy of this.#copies) copy.endBody();
+    for (const copy of this.#copies) {
+      try {
+        copy.endBody();
+      } catch (thrown) {
+        copy.failed("ending a mirrored request's body failed", thrown);
+      }
+    }
   }
 
   /** The original is over; a copy whose body is still open can never be completed. */
   abandon(): void {
-    for (const copy of this.#copies) copy.abandonBody();
+    for (const copy of this.#copies) {
+      try {
+        copy.abandonBody();
+      } catch (thrown) {
+        copy.failed("giving up a mirrored request failed", thrown);
+      }
+    }
   }
 }
 
@@ -133,7 +176,11 @@ export function startMirrors(ctx: MirrorContext, exchange: Exchange, targets: re
 }
 
 function startCopy(ctx: MirrorContext, exchange: Exchange, backend: CompiledBackend, request: MirroredRequest): MirrorCopy | undefined {
-  const endpoint = nextEndpoint(backend);
+  // One endpoint per copy, as Gateway API asks, picked at random: the round-robin cursor is
+  // the originals' (the mirror's Backend may serve routes too), and a copy taking every other
+  // turn would keep their requests off half its endpoints.
+  const endpoints = backend.endpoints;
+  const endpoint = endpoints[endpoints.length === 1 ? 0 : Math.floor(Math.random() * endpoints.length)];
   if (endpoint === undefined) return undefined;
   let entry: PoolEntry;
   try {
@@ -152,6 +199,7 @@ function startCopy(ctx: MirrorContext, exchange: Exchange, backend: CompiledBack
   const host = headers["host"];
   if (typeof host === "string") headers["host"] = shadowHost(host);
   const copy = new MirrorCopy(ctx, exchange, attempt, entry, request.hasBody ? copyBody() : undefined);
+  ctx.pools.detached.add(copy);
   ctx.telemetry.attemptStart(exchange, attempt, headers);
   copy.timer = setTimeout(onMirrorTimeout, request.timeoutMs, copy);
   try {
@@ -215,7 +263,7 @@ function copyHeaders(headers: OutgoingHeaders): OutgoingHeaders {
 }
 
 /** One mirrored request in flight: an undici handler whose answer is read away. */
-class MirrorCopy implements Dispatcher.DispatchHandler, LocalAwareHandler {
+class MirrorCopy implements Dispatcher.DispatchHandler, LocalAwareHandler, DetachedRequest {
   readonly ctx: MirrorContext;
   readonly exchange: Exchange;
   readonly attempt: UpstreamAttempt;
@@ -277,6 +325,17 @@ class MirrorCopy implements Dispatcher.DispatchHandler, LocalAwareHandler {
     }
   }
 
+  /** The gateway is closing its pools: nobody waits for this answer, so nothing waits for it either. */
+  cancelForShutdown(): void {
+    this.cut(poolsClosing, ErrorType.gatewayShutdown);
+  }
+
+  /** A bug while feeding the copy: reported, and the copy given up. */
+  failed(what: string, thrown: unknown): void {
+    warnContainedBug(what, thrown);
+    this.cut(thrown instanceof Error ? thrown : new Error(String(thrown)), ErrorType.upstreamError);
+  }
+
   releaseSlot(): void {
     if (!this.holdsSlot) return;
     this.holdsSlot = false;
@@ -286,6 +345,7 @@ class MirrorCopy implements Dispatcher.DispatchHandler, LocalAwareHandler {
   finish(errorType: string | undefined): void {
     if (this.done) return;
     this.done = true;
+    this.ctx.pools.detached.delete(this);
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;

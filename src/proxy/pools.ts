@@ -59,6 +59,11 @@ export interface LocalAwareHandler {
   readonly holdsSlot: boolean;
 }
 
+/** An upstream request no client waits for (a RequestMirror copy): closing the pools cuts it rather than wait. */
+export interface DetachedRequest {
+  cancelForShutdown(): void;
+}
+
 /** A request that waits in a PoolEntry's queue for a connection slot. */
 export interface PoolWaiter {
   /** A slot is the waiter's now: it dispatches to the pool. */
@@ -252,6 +257,8 @@ function grantFailed(waiter: PoolWaiter, thrown: unknown): void {
 }
 
 export class UpstreamPools {
+  /** Requests in the pools that no client waits for; each removes itself when it ends. */
+  readonly detached = new Set<DetachedRequest>();
   readonly #entries = new Map<string, PoolEntry>();
   readonly #options: UpstreamPoolOptions;
   readonly #defaultMaxConnections: number;
@@ -359,14 +366,27 @@ export class UpstreamPools {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#cancelDetached();
     const pools = this.#all();
     this.#entries.clear();
     await Promise.all(pools.map((e) => e.closeWhenDrained()));
   }
 
+  /** A drain waits for the requests in flight to finish; one nobody waits for must not hold it. */
+  #cancelDetached(): void {
+    for (const request of [...this.detached]) {
+      try {
+        request.cancelForShutdown();
+      } catch (error) {
+        warnContainedBug("cutting a detached upstream request at shutdown failed", error);
+      }
+    }
+  }
+
   /** Cuts every connection at once (drain timeout reached). */
   async destroy(): Promise<void> {
     this.#closed = true;
+    this.#cancelDetached();
     const pools = this.#all();
     this.#entries.clear();
     await Promise.all(pools.map((e) => e.pool.destroy().catch(() => {})));

@@ -166,6 +166,12 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const logs = new LogsSignal(signalOptions);
   const metrics = new MetricsSignal({ ...signalOptions, stats: options.stats, logFilterErrors: () => logs.filterErrors() });
 
+  // A RequestMirror copy may end after its request: the metrics hold the request's resource
+  // exported until it does, as for a request in flight.
+  const mirrorStart = eachSignal([
+    (ex: Exchange, attempt: UpstreamAttempt, headers: OutgoingHeaders) => tracer.onAttemptStart(ex, attempt, headers),
+    (ex: Exchange) => metrics.onMirrorStart(ex),
+  ]);
   return {
     disabled,
     drops,
@@ -183,7 +189,8 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       spans.retire(inUse, batch.exportTimeoutMs);
     },
     onRequestStart: eachSignal([(ex: Exchange) => tracer.onRequestStart(ex), (ex: Exchange) => metrics.onRequestStart(ex)]),
-    onAttemptStart: (ex: Exchange, attempt: UpstreamAttempt, headers: OutgoingHeaders) => tracer.onAttemptStart(ex, attempt, headers),
+    onAttemptStart: (ex: Exchange, attempt: UpstreamAttempt, headers: OutgoingHeaders) =>
+      attempt.mirror ? mirrorStart(ex, attempt, headers) : tracer.onAttemptStart(ex, attempt, headers),
     onAttemptEnd: eachSignal([
       (ex: Exchange, attempt: UpstreamAttempt) => tracer.onAttemptEnd(ex, attempt),
       (ex: Exchange, attempt: UpstreamAttempt) => metrics.onAttemptEnd(ex, attempt),

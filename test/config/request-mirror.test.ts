@@ -52,6 +52,10 @@ test("percent and fraction together, and a fraction above 1, are errors at their
   assert.deepEqual(errors(route(mirror("        backendRef: {name: shadow, port: 80}\n        percent: 10\n        fraction: {numerator: 1}\n"))), [
     "t.yaml:25:19: spec.rules[0].filters[0].requestMirror.fraction: percent and fraction are both set (hint: keep one of them: percent: 10 or fraction: {numerator: 1, denominator: 10})",
   ]);
+  // The backendRef is checked too, so one load reports every problem of the filter.
+  const both = route(mirror("        backendRef: {name: other, namespace: elsewhere, port: 80}\n        percent: 10\n        fraction: {numerator: 1}\n"));
+  assert.equal(errors(both).length, 1);
+  assert.match(warnings(both).join("\n"), /requestMirror\.backendRef: warning: reference to Service elsewhere\/other crosses namespaces/);
   assert.deepEqual(errors(route(mirror("        backendRef: {name: shadow, port: 80}\n        fraction: {numerator: 3, denominator: 2}\n"))), [
     "t.yaml:24:31: spec.rules[0].filters[0].requestMirror.fraction.numerator: numerator 3 is greater than denominator 2 (hint: a mirrored share is at most 100%: use a numerator ≤ 2)",
   ]);

@@ -8,7 +8,7 @@ import net from "node:net";
 import { ProcessStats } from "../../src/server/stats.ts";
 import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
 import { until } from "../support/until.ts";
-import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream, tracingPolicyYaml } from "./harness.ts";
 
 const NS = "kgateway-system";
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
@@ -94,3 +94,54 @@ test("a mirrored request: its own CLIENT span and traceparent, its duration unde
   assert.equal(byBackend.get(`${NS}/shadow`), 1, "the copy's duration is recorded under the mirror backend");
   assert.equal(byBackend.get(`${NS}/upstream`), 3);
 });
+
+test("a copy still running across a reload that renames the service is exported under the old identity once it ends", async (t) => {
+  const rx = await startOtlpReceiver("http");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const shadow = await startUpstream((_req, res) => void held.then(() => res.writeHead(200).end("ignored")));
+  t.after(() => shadow.close());
+  const yaml = (service: string): string =>
+    gatewayYaml({
+      upstreamPort: upstream.port,
+      rules: mirrorRule("/api", "shadow"),
+      extra: `${collectorBackend("shadow", NS, shadow.port)}---\n${tracingPolicyYaml(rx.port).replace("      openTelemetry:\n", `      openTelemetry:\n        serviceName: ${service}\n`)}`,
+    });
+  const gw = await startTracedGateway(yaml("edge-a"), { OTEL_METRIC_EXPORT_INTERVAL: "3600000", OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
+  t.after(() => gw.close());
+
+  assert.equal((await get(gw.url(8080, "/api/x"))).status, 200);
+  await until(() => shadow.seen.length === 1);
+  gw.reload(yaml("edge-b"));
+  await gw.telemetry.flush(5000);
+  await rx.waitForMetrics((m) => m.some((x) => x.name === "http.server.request.duration"));
+  assert.deepEqual(shadowCounts(rx.metrics), {}, "the copy has not ended yet");
+
+  release();
+  let exported = rx.metrics.length;
+  await until(async () => {
+    await gw.telemetry.flush(5000);
+    return shadowCounts(rx.metrics.slice(exported))["edge-a"] === 1;
+  });
+  exported = rx.metrics.length;
+  await gw.telemetry.flush(5000);
+  await rx.waitForMetrics((m) => m.length > exported);
+  assert.equal(shadowCounts(rx.metrics.slice(exported))["edge-a"], undefined, "then the old identity is exported no more");
+});
+
+/** Copies' http.client.request.duration count to the shadow backend, per service.name. */
+function shadowCounts(metrics: readonly ReceivedMetric[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of metrics) {
+    if (m.name !== "http.client.request.duration") continue;
+    for (const p of points(m)) {
+      if (attrs(p)["tollgate.backend.name"] !== `${NS}/shadow`) continue;
+      const service = String(m.resource.attributes["service.name"]);
+      out[service] = (out[service] ?? 0) + Number(p["count"]);
+    }
+  }
+  return out;
+}

@@ -193,6 +193,10 @@ export class MetricsSignal {
     this.#requests.onAttemptEnd(ex, attempt);
   }
 
+  onMirrorStart(ex: Exchange): void {
+    this.#requests.onMirrorStart(ex);
+  }
+
   onRequestEnd(ex: Exchange): void {
     this.#requests.onRequestEnd(ex);
   }

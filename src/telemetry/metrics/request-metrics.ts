@@ -193,6 +193,12 @@ export class RequestMetrics {
     this.#activeSeries(rm, ex).add(1);
   }
 
+  /** A RequestMirror copy counts as in flight until its onAttemptEnd, which may come after the request's end. */
+  onMirrorStart(ex: Exchange): void {
+    const rm = this.#ruleFor(ex);
+    if (rm !== undefined && rm.enabled) rm.set.inFlight++;
+  }
+
   onRequestEnd(ex: Exchange): void {
     const rm = this.#ruleFor(ex);
     if (rm === undefined || !rm.enabled) return;
@@ -244,6 +250,7 @@ export class RequestMetrics {
   onAttemptEnd(ex: Exchange, attempt: UpstreamAttempt): void {
     const rm = this.#ruleFor(ex);
     if (rm === undefined || !rm.enabled) return;
+    if (attempt.mirror) rm.set.inFlight--;
     const last = rm.last;
     let series: Series;
     if (
