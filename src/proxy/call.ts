@@ -184,6 +184,9 @@ export class ProxyCall implements StallSubject {
     // pool held by long streams would hold this exchange (and whatever is pipelined behind it)
     // for good. The wait is upstream silence like any other.
     if (this.streamIdleTimeoutMs > 0) handler.queueTimer = setTimeout(onQueueWaitTimeout, this.streamIdleTimeoutMs, handler);
+    // A retry may have to queue where this request's own copy holds a connection, a copy that
+    // may be waiting for the very body this attempt would send: the copy gives way.
+    this.mirrorCopies?.yieldTo(entry);
   }
 
   /** The attempt holds a connection slot: hand it to undici. */

@@ -105,13 +105,14 @@ const mirrorTimedOut = new AttemptTimeoutError("the mirrored request ran past it
 const bodyOverflow = new MirrorAbandonedError("the mirror backend fell too far behind the original's request body");
 const bodyIncomplete = new MirrorAbandonedError("the original request's body was not sent whole");
 const poolsClosing = new MirrorAbandonedError("the gateway is closing its upstream connections");
+const yieldedToOriginal = new MirrorAbandonedError("the original request needed the mirror's connection");
 
 /** error.type of a copy given up by the gateway. */
-const MirrorErrorType = { bodyOverflow: "mirror_overflow", bodyIncomplete: "request_incomplete" } as const;
+const MirrorErrorType = { bodyOverflow: "mirror_overflow", bodyIncomplete: "request_incomplete", yielded: "mirror_yielded" } as const;
 
 /**
- * The copies of one request that carries a body: the original's call feeds them each chunk
- * its upstream took, then the end, or gives them up when its body never went whole.
+ * The copies of one request. With a body, the original's call feeds them each chunk its
+ * upstream took, then the end, or gives them up when its body never went whole.
  */
 export class MirrorCopies {
   readonly #copies: readonly MirrorCopy[];
@@ -142,6 +143,18 @@ export class MirrorCopies {
     }
   }
 
+  /** An attempt of the original has to queue on `entry`: a copy holding one of its connections lets it go. */
+  yieldTo(entry: PoolEntry): void {
+    for (const copy of this.#copies) {
+      if (copy.entry !== entry || copy.done) continue;
+      try {
+        copy.yieldConnection();
+      } catch (thrown) {
+        copy.failed("giving way to the original request failed", thrown);
+      }
+    }
+  }
+
   /** The original is over; a copy whose body is still open can never be completed. */
   abandon(): void {
     for (const copy of this.#copies) {
@@ -155,11 +168,11 @@ export class MirrorCopies {
 }
 
 /**
- * Starts a copy for every target whose share picks this request. Returns the copies still
- * waiting for a body (undefined when there are none): the caller feeds them.
+ * Starts a copy for every target whose share picks this request. Returns the copies started
+ * (undefined when there are none): the caller feeds them the body and makes them give way.
  */
 export function startMirrors(ctx: MirrorContext, exchange: Exchange, targets: readonly MirrorTarget[], request: MirroredRequest): MirrorCopies | undefined {
-  let waiting: MirrorCopy[] | undefined;
+  let started: MirrorCopy[] | undefined;
   for (const target of targets) {
     if (target.share < 1 && !(Math.random() < target.share)) continue;
     let copy: MirrorCopy | undefined;
@@ -170,9 +183,9 @@ export function startMirrors(ctx: MirrorContext, exchange: Exchange, targets: re
       warnContainedBug("a mirrored request failed to start", thrown);
       continue;
     }
-    if (copy !== undefined && request.hasBody) (waiting ??= []).push(copy);
+    if (copy !== undefined) (started ??= []).push(copy);
   }
-  return waiting === undefined ? undefined : new MirrorCopies(waiting);
+  return started === undefined ? undefined : new MirrorCopies(started);
 }
 
 function startCopy(ctx: MirrorContext, exchange: Exchange, backend: CompiledBackend, request: MirroredRequest): MirrorCopy | undefined {
@@ -197,7 +210,7 @@ function startCopy(ctx: MirrorContext, exchange: Exchange, backend: CompiledBack
   attempt.mirror = true;
   const headers = copyHeaders(request.headers);
   const host = headers["host"];
-  if (typeof host === "string") headers["host"] = shadowHost(host);
+  if (typeof host === "string" && host !== "") headers["host"] = shadowHost(host);
   const copy = new MirrorCopy(ctx, exchange, attempt, entry, request.hasBody ? copyBody() : undefined);
   ctx.pools.detached.add(copy);
   ctx.telemetry.attemptStart(exchange, attempt, headers);
@@ -323,6 +336,12 @@ class MirrorCopy implements Dispatcher.DispatchHandler, LocalAwareHandler, Detac
       // Not handed to a connection yet: a body that never ends would hold it there.
       this.body?.destroy(reason);
     }
+  }
+
+  /** The original needs this connection (its retry queues on the copy's pool): the copy is dropped. */
+  yieldConnection(): void {
+    this.ctx.mirrorDrops?.count(this.attempt.backend.displayName, "no_free_connection");
+    this.cut(yieldedToOriginal, MirrorErrorType.yielded);
   }
 
   /** The gateway is closing its pools: nobody waits for this answer, so nothing waits for it either. */

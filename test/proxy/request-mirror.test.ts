@@ -393,3 +393,70 @@ test("closing the pools (the drain) cuts copies in flight: nobody waits for thei
     await up.close();
   }
 });
+
+test("a retry that must queue where its own copy holds the only connection takes it from the copy", async () => {
+  const own = new MirrorRecorder();
+  const refused = await closedPort();
+  const up = await startUpstream("up");
+  // `app` tries the refused endpoint first; `shadow` names the other endpoint with the same
+  // limit, so copy and retry share one pool of one connection.
+  const gateway = await startGateway(
+    `${GATEWAY_YAML}${backendYaml("app", refused, up.port)}  connectionPool: {maxConnections: 1}\n${backendYaml("shadow", up.port)}  connectionPool: {maxConnections: 1}\n${routeYaml(`    - filters:
+      - type: RequestMirror
+        requestMirror: {backendRef: ${ref("shadow")}}
+      backendRefs: [${ref("app")}]
+      retry: {attempts: 2, backoff: 5ms}
+      timeouts: {request: 10s}
+`)}`,
+    own.telemetry,
+  );
+  try {
+    const body = Buffer.alloc(1000, "r");
+    const reply = await ask(gateway.port, { method: "PUT", path: "/sink", body });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.json()["bodyBytes"], body.length);
+    const [copy] = await own.endedCopies("/sink", 1);
+    assert.equal(copy!.attempt.errorType, "mirror_yielded");
+    assert.deepEqual([...gateway.stats.mirrorDrops!.entries()], [["default/shadow", "no_free_connection", 1]]);
+  } finally {
+    await gateway.close();
+    await up.close();
+  }
+});
+
+test("a request the gateway refuses itself (503 upstream_overflow) is not mirrored", async () => {
+  const own = new MirrorRecorder();
+  const up = await startUpstream("app");
+  const gateway = await startGateway(
+    `${GATEWAY_YAML}${backendYaml("app", up.port)}  connectionPool: {maxConnections: 1, maxPendingRequests: 0}\n${conformanceBackend("infra-backend-v2", v2.port)}${routeYaml(`    - filters:
+      - type: RequestMirror
+        requestMirror: {backendRef: {name: infra-backend-v2, namespace: ${NS}, port: 8080}}
+      backendRefs: [${ref("app")}]
+`)}---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: mirror, namespace: ${NS}}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}]
+  to: [{group: "", kind: Service}]
+`,
+    own.telemetry,
+  );
+  try {
+    const held = ask(gateway.port, { path: "/slow/300" });
+    await up.waitFor("/slow/300");
+    const refusedReply = await ask(gateway.port, { path: "/overflowing" });
+    assert.equal(refusedReply.status, 503);
+    assert.equal(refusedReply.json()["error"], "upstream_overflow");
+    assert.equal((await held).status, 200);
+    await own.endedCopies("/slow/300", 1);
+    assert.deepEqual(
+      own.copies.map((c) => c.path),
+      ["/slow/300"],
+      "only the answered request was mirrored",
+    );
+  } finally {
+    await gateway.close();
+    await up.close();
+  }
+});
