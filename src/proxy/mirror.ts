@@ -291,6 +291,8 @@ class MirrorCopy implements Dispatcher.DispatchHandler, LocalAwareHandler, Detac
   done = false;
   /** Given up before undici handed over its controller: aborted as soon as it does. */
   cancelReason: Error | undefined = undefined;
+  /** The gateway gave the copy up; undici's report of the abort is still to come. */
+  givenUp = false;
   /** Set when the gateway gave the copy up: its error.type wins over undici's abort error. */
   cutErrorType: string | undefined = undefined;
 
@@ -304,7 +306,7 @@ class MirrorCopy implements Dispatcher.DispatchHandler, LocalAwareHandler, Detac
 
   write(chunk: Buffer): void {
     const body = this.body;
-    if (this.done || body === undefined || body.writableEnded || body.destroyed) return;
+    if (this.done || this.givenUp || body === undefined || body.writableEnded || body.destroyed) return;
     if (body.writableLength + body.readableLength + chunk.length > MIRROR_BODY_LIMIT_BYTES) {
       this.ctx.mirrorDrops?.count(this.attempt.backend.displayName, "body_overflow");
       this.cut(bodyOverflow, MirrorErrorType.bodyOverflow);
@@ -320,14 +322,15 @@ class MirrorCopy implements Dispatcher.DispatchHandler, LocalAwareHandler, Detac
 
   abandonBody(): void {
     const body = this.body;
-    if (this.done || body === undefined || body.writableEnded) return;
+    if (this.done || this.givenUp || body === undefined || body.writableEnded) return;
     this.cut(bodyIncomplete, MirrorErrorType.bodyIncomplete);
   }
 
   /** The gateway gives the copy up: undici aborts it and reports back through onResponseError. */
   cut(reason: Error, errorType: string | undefined): void {
-    if (this.done) return;
-    this.cutErrorType ??= errorType;
+    if (this.done || this.givenUp) return;
+    this.givenUp = true;
+    this.cutErrorType = errorType;
     const controller = this.controller;
     if (controller !== undefined) {
       if (!controller.aborted) controller.abort(reason);
@@ -340,6 +343,7 @@ class MirrorCopy implements Dispatcher.DispatchHandler, LocalAwareHandler, Detac
 
   /** The original needs this connection (its retry queues on the copy's pool): the copy is dropped. */
   yieldConnection(): void {
+    if (this.done || this.givenUp) return;
     this.ctx.mirrorDrops?.count(this.attempt.backend.displayName, "no_free_connection");
     this.cut(yieldedToOriginal, MirrorErrorType.yielded);
   }
