@@ -324,6 +324,7 @@ function dropped(reason: string): number {
 }
 
 test("a copy to the original's own pool never goes before it: with one connection, the original takes it and the copy is dropped", async () => {
+  const recorder = new MirrorRecorder();
   const up = await startUpstream("shared");
   const own = await startGateway(
     `${GATEWAY_YAML}${backendYaml("app", up.port)}  connectionPool: {maxConnections: 1}\n${routeYaml(`    - filters:
@@ -331,6 +332,7 @@ test("a copy to the original's own pool never goes before it: with one connectio
         requestMirror: {backendRef: ${ref("app")}}
       backendRefs: [${ref("app")}]
 `)}`,
+    recorder.telemetry,
   );
   try {
     const body = Buffer.alloc(100_000, "p");
@@ -338,6 +340,7 @@ test("a copy to the original's own pool never goes before it: with one connectio
     assert.equal(reply.status, 200);
     assert.equal(reply.json()["bodyBytes"], body.length);
     assert.equal(up.requests.length, 1, "the original only: its copy found no free connection");
+    assert.deepEqual(recorder.copies, [], "no copy started: it did not take the connection first and give it back");
     assert.deepEqual([...own.stats.mirrorDrops!.entries()], [["default/app", "no_free_connection", 1]]);
   } finally {
     await own.close();
@@ -443,16 +446,21 @@ spec:
     own.telemetry,
   );
   try {
-    const held = ask(gateway.port, { path: "/slow/300" });
-    await up.waitFor("/slow/300");
+    // /sse holds the only connection until released.
+    const held = ask(gateway.port, { path: "/sse" });
+    await up.waitFor("/sse");
     const refusedReply = await ask(gateway.port, { path: "/overflowing" });
     assert.equal(refusedReply.status, 503);
     assert.equal(refusedReply.json()["error"], "upstream_overflow");
+    up.releaseSse();
     assert.equal((await held).status, 200);
-    await own.endedCopies("/slow/300", 1);
+    // The copy's /sse at v2 holds too, until released.
+    await v2.waitFor("/sse");
+    v2.releaseSse();
+    await own.endedCopies("/sse", 1);
     assert.deepEqual(
       own.copies.map((c) => c.path),
-      ["/slow/300"],
+      ["/sse"],
       "only the answered request was mirrored",
     );
   } finally {
