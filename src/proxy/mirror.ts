@@ -4,7 +4,7 @@
 // chunk by chunk, and a copy that falls too far behind is given up rather than buffered.
 import { PassThrough } from "node:stream";
 import type { Dispatcher } from "undici";
-import type { CompiledBackend } from "../plan/types.ts";
+import type { CompiledBackend, CompiledEndpoint } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { warnContainedBug } from "./contained-bug.ts";
@@ -189,20 +189,29 @@ export function startMirrors(ctx: MirrorContext, exchange: Exchange, targets: re
 }
 
 function startCopy(ctx: MirrorContext, exchange: Exchange, backend: CompiledBackend, request: MirroredRequest): MirrorCopy | undefined {
-  // One endpoint per copy, as Gateway API asks, picked at random: the round-robin cursor is
-  // the originals' (the mirror's Backend may serve routes too), and a copy taking every other
-  // turn would keep their requests off half its endpoints.
+  // One endpoint per copy, as Gateway API asks: the first from a random place with a free
+  // connection. Random, because the round-robin cursor is the originals' (the mirror's
+  // Backend may serve routes too), and a copy taking every other turn would keep their
+  // requests off half its endpoints.
   const endpoints = backend.endpoints;
-  const endpoint = endpoints[endpoints.length === 1 ? 0 : Math.floor(Math.random() * endpoints.length)];
-  if (endpoint === undefined) return undefined;
-  let entry: PoolEntry;
+  const count = endpoints.length;
+  const first = count <= 1 ? 0 : Math.floor(Math.random() * count);
+  let endpoint: CompiledEndpoint | undefined;
+  let entry: PoolEntry | undefined;
   try {
-    entry = ctx.pools.entry(endpoint.origin, backend.model.maxConnections);
+    for (let i = 0; i < count && entry === undefined; i++) {
+      const candidate = endpoints[(first + i) % count]!;
+      const candidateEntry = ctx.pools.entry(candidate.origin, backend.model.maxConnections);
+      if (candidateEntry.tryTakeSlot()) {
+        endpoint = candidate;
+        entry = candidateEntry;
+      }
+    }
   } catch {
     return undefined; // the pools are shut down: the gateway is stopping
   }
-  if (!entry.tryTakeSlot()) {
-    ctx.mirrorDrops?.count(backend.displayName, "no_free_connection");
+  if (endpoint === undefined || entry === undefined) {
+    if (count > 0) ctx.mirrorDrops?.count(backend.displayName, "no_free_connection");
     return undefined;
   }
   const now = performance.now();

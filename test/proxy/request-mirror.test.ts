@@ -468,3 +468,32 @@ spec:
     await up.close();
   }
 });
+
+test("a copy goes to any endpoint of the mirror Backend with a free connection: one held endpoint drops nothing", async () => {
+  const own = new MirrorRecorder();
+  const up = await startUpstream("app");
+  const free = await startUpstream("free");
+  const gateway = await startGateway(
+    `${GATEWAY_YAML}${backendYaml("app", up.port)}${backendYaml("either", stuckPort, free.port)}  connectionPool: {maxConnections: 1}\n${routeYaml(`    - filters:
+      - type: RequestMirror
+        requestMirror: {backendRef: ${ref("either")}}
+      backendRefs: [${ref("app")}]
+`)}`,
+    own.telemetry,
+  );
+  try {
+    // Until a copy lands on the stuck endpoint, which then holds its only connection.
+    for (let i = 0; !own.copies.some((c) => c.attempt.endpoint.port === stuckPort); i++) {
+      assert.ok(i < 100, "a random pick never chose the stuck endpoint");
+      assert.equal((await ask(gateway.port, { path: `/either/${i}` })).status, 200);
+      await until(() => own.copies.filter((c) => !c.ended).every((c) => c.attempt.endpoint.port === stuckPort));
+    }
+    const before = free.requests.length;
+    for (let i = 0; i < 20; i++) assert.equal((await ask(gateway.port, { path: `/either/then-${i}` })).status, 200);
+    await until(() => free.requests.length === before + 20);
+    assert.deepEqual([...gateway.stats.mirrorDrops!.entries()], [], "no copy dropped while the other endpoint was free");
+  } finally {
+    await gateway.close();
+    await Promise.all([up.close(), free.close()]);
+  }
+});
