@@ -37,7 +37,7 @@ export const MIRROR_BODY_LIMIT_BYTES = 1024 * 1024;
  * its shadow requests also run under. Nobody waits for the answer, so nothing should hold a
  * mirror backend's connection for good.
  */
-export const DEFAULT_MIRROR_TIMEOUT_MS = 15_000;
+const DEFAULT_MIRROR_TIMEOUT_MS = 15_000;
 
 export type MirrorDropReason = "no_free_connection" | "body_overflow";
 
@@ -121,50 +121,49 @@ export class MirrorCopies {
     this.#copies = copies;
   }
 
-  // undici aborts the original's request when its body callbacks throw: a bug in feeding a
-  // copy is reported and costs that copy, never the original.
   write(chunk: Buffer): void {
-    for (const copy of this.#copies) {
-      try {
-        copy.write(chunk);
-      } catch (thrown) {
-        copy.failed("feeding a mirrored request's body failed", thrown);
-      }
-    }
+    this.#each(writeChunk, chunk, "feeding a mirrored request's body failed");
   }
 
   end(): void {
-    for (const copy of this.#copies) {
-      try {
-        copy.endBody();
-      } catch (thrown) {
-        copy.failed("ending a mirrored request's body failed", thrown);
-      }
-    }
+    this.#each(endBody, undefined, "ending a mirrored request's body failed");
   }
 
   /** An attempt of the original has to queue on `entry`: a copy holding one of its connections lets it go. */
   yieldTo(entry: PoolEntry): void {
-    for (const copy of this.#copies) {
-      if (copy.entry !== entry || copy.done) continue;
-      try {
-        copy.yieldConnection();
-      } catch (thrown) {
-        copy.failed("giving way to the original request failed", thrown);
-      }
-    }
+    this.#each(yieldOn, entry, "giving way to the original request failed");
   }
 
   /** The original is over; a copy whose body is still open can never be completed. */
   abandon(): void {
+    this.#each(abandonBody, undefined, "giving up a mirrored request failed");
+  }
+
+  // undici aborts the original's request when its body callbacks throw: a bug in handling a
+  // copy is reported and costs that copy, never the original.
+  #each<A>(step: (copy: MirrorCopy, arg: A) => void, arg: A, what: string): void {
     for (const copy of this.#copies) {
       try {
-        copy.abandonBody();
+        step(copy, arg);
       } catch (thrown) {
-        copy.failed("giving up a mirrored request failed", thrown);
+        copy.failed(what, thrown);
       }
     }
   }
+}
+
+// The steps MirrorCopies applies to each copy; module functions, so a body chunk allocates no closure.
+function writeChunk(copy: MirrorCopy, chunk: Buffer): void {
+  copy.write(chunk);
+}
+function endBody(copy: MirrorCopy): void {
+  copy.endBody();
+}
+function yieldOn(copy: MirrorCopy, entry: PoolEntry): void {
+  if (copy.entry === entry && !copy.done) copy.yieldConnection();
+}
+function abandonBody(copy: MirrorCopy): void {
+  copy.abandonBody();
 }
 
 /**
