@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import type { Exchange, UpstreamAttempt } from "../../src/proxy/exchange.ts";
-import { MIRROR_BODY_LIMIT_BYTES } from "../../src/proxy/mirror.ts";
+import { MIRROR_BODY_LIMIT_BYTES, shadowHost } from "../../src/proxy/mirror.ts";
 import { noopTelemetry, type OutgoingHeaders, type RequestTelemetry } from "../../src/telemetry/hooks.ts";
 import { closedPort } from "../support/otlp-receiver.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
@@ -137,6 +137,14 @@ after(async () => {
   await new Promise<void>((resolve) => stuck?.close(() => resolve()));
   await Promise.all([v1?.close(), v2?.close(), v3?.close()]);
 });
+
+/** The HTTPRoute `r` on the test Gateway: every request to `backend`, a copy to `mirror` (both YAML flow maps); `extra` adds rule fields. */
+const mirrorRoute = (mirror: string, backend: string, extra = ""): string =>
+  routeYaml(`    - filters:
+      - type: RequestMirror
+        requestMirror: {backendRef: ${mirror}}
+      backendRefs: [${backend}]
+${extra}`);
 
 function seenBy(up: TestUpstream, path: string) {
   return up.requests.filter((r) => r.url === path);
@@ -327,11 +335,7 @@ test("a copy to the original's own pool never goes before it: with one connectio
   const recorder = new MirrorRecorder();
   const up = await startUpstream("shared");
   const own = await startGateway(
-    `${GATEWAY_YAML}${backendYaml("app", up.port)}  connectionPool: {maxConnections: 1}\n${routeYaml(`    - filters:
-      - type: RequestMirror
-        requestMirror: {backendRef: ${ref("app")}}
-      backendRefs: [${ref("app")}]
-`)}`,
+    `${GATEWAY_YAML}${backendYaml("app", up.port)}  connectionPool: {maxConnections: 1}\n${mirrorRoute(ref("app"), ref("app"))}`,
     recorder.telemetry,
   );
   try {
@@ -351,11 +355,7 @@ test("a copy to the original's own pool never goes before it: with one connectio
 test("copies leave the originals' round robin alone: two endpoints still take turns", async () => {
   const [a, b] = await Promise.all([startUpstream("a"), startUpstream("b")]);
   const own = await startGateway(
-    `${GATEWAY_YAML}${backendYaml("pair", a.port, b.port)}${routeYaml(`    - filters:
-      - type: RequestMirror
-        requestMirror: {backendRef: ${ref("pair")}}
-      backendRefs: [${ref("pair")}]
-`)}`,
+    `${GATEWAY_YAML}${backendYaml("pair", a.port, b.port)}${mirrorRoute(ref("pair"), ref("pair"))}`,
   );
   try {
     const answeredBy: string[] = [];
@@ -376,11 +376,7 @@ test("closing the pools (the drain) cuts copies in flight: nobody waits for thei
   const own = new MirrorRecorder();
   const up = await startUpstream("app");
   const gateway = await startGateway(
-    `${GATEWAY_YAML}${backendYaml("app", up.port)}${backendYaml("stuck", stuckPort)}${routeYaml(`    - filters:
-      - type: RequestMirror
-        requestMirror: {backendRef: ${ref("stuck")}}
-      backendRefs: [${ref("app")}]
-`)}`,
+    `${GATEWAY_YAML}${backendYaml("app", up.port)}${backendYaml("stuck", stuckPort)}${mirrorRoute(ref("stuck"), ref("app"))}`,
     own.telemetry,
   );
   try {
@@ -404,13 +400,7 @@ test("a retry that must queue where its own copy holds the only connection takes
   // `app` tries the refused endpoint first; `shadow` names the other endpoint with the same
   // limit, so copy and retry share one pool of one connection.
   const gateway = await startGateway(
-    `${GATEWAY_YAML}${backendYaml("app", refused, up.port)}  connectionPool: {maxConnections: 1}\n${backendYaml("shadow", up.port)}  connectionPool: {maxConnections: 1}\n${routeYaml(`    - filters:
-      - type: RequestMirror
-        requestMirror: {backendRef: ${ref("shadow")}}
-      backendRefs: [${ref("app")}]
-      retry: {attempts: 2, backoff: 5ms}
-      timeouts: {request: 10s}
-`)}`,
+    `${GATEWAY_YAML}${backendYaml("app", refused, up.port)}  connectionPool: {maxConnections: 1}\n${backendYaml("shadow", up.port)}  connectionPool: {maxConnections: 1}\n${mirrorRoute(ref("shadow"), ref("app"), `      retry: {attempts: 2, backoff: 5ms}\n      timeouts: {request: 10s}\n`)}`,
     own.telemetry,
   );
   try {
@@ -431,11 +421,7 @@ test("a request the gateway refuses itself (503 upstream_overflow) is not mirror
   const own = new MirrorRecorder();
   const up = await startUpstream("app");
   const gateway = await startGateway(
-    `${GATEWAY_YAML}${backendYaml("app", up.port)}  connectionPool: {maxConnections: 1, maxPendingRequests: 0}\n${conformanceBackend("infra-backend-v2", v2.port)}${routeYaml(`    - filters:
-      - type: RequestMirror
-        requestMirror: {backendRef: {name: infra-backend-v2, namespace: ${NS}, port: 8080}}
-      backendRefs: [${ref("app")}]
-`)}---
+    `${GATEWAY_YAML}${backendYaml("app", up.port)}  connectionPool: {maxConnections: 1, maxPendingRequests: 0}\n${conformanceBackend("infra-backend-v2", v2.port)}${mirrorRoute(`{name: infra-backend-v2, namespace: ${NS}, port: 8080}`, ref("app"))}---
 apiVersion: gateway.networking.k8s.io/v1beta1
 kind: ReferenceGrant
 metadata: {name: mirror, namespace: ${NS}}
@@ -474,11 +460,7 @@ test("a copy goes to any endpoint of the mirror Backend with a free connection: 
   const up = await startUpstream("app");
   const free = await startUpstream("free");
   const gateway = await startGateway(
-    `${GATEWAY_YAML}${backendYaml("app", up.port)}${backendYaml("either", stuckPort, free.port)}  connectionPool: {maxConnections: 1}\n${routeYaml(`    - filters:
-      - type: RequestMirror
-        requestMirror: {backendRef: ${ref("either")}}
-      backendRefs: [${ref("app")}]
-`)}`,
+    `${GATEWAY_YAML}${backendYaml("app", up.port)}${backendYaml("either", stuckPort, free.port)}  connectionPool: {maxConnections: 1}\n${mirrorRoute(ref("either"), ref("app"))}`,
     own.telemetry,
   );
   try {
@@ -496,4 +478,11 @@ test("a copy goes to any endpoint of the mirror Backend with a free connection: 
     await gateway.close();
     await Promise.all([up.close(), free.close()]);
   }
+});
+
+test("-shadow goes after the host name and before any port, IPv6 literals included", () => {
+  assert.deepEqual(
+    ["api.example.com", "api.example.com:8080", "10.0.0.1:80", "[::1]", "[::1]:8080", "::1"].map(shadowHost),
+    ["api.example.com-shadow", "api.example.com-shadow:8080", "10.0.0.1-shadow:80", "[::1]-shadow", "[::1]-shadow:8080", "::1-shadow"],
+  );
 });
