@@ -159,7 +159,20 @@ export type FilterModel =
    * A copy of each request (a `share` of them, 0 to 1) goes to `backendKey`, a key into
    * ResolvedConfig.backends; its answer is ignored. A ref that did not resolve has no model.
    */
-  | { readonly type: "RequestMirror"; readonly backendKey: string; readonly share: number };
+  | { readonly type: "RequestMirror"; readonly backendKey: string; readonly share: number }
+  /**
+   * Origins are normalised (lower case, no default port; `*` alone allows any); methods as
+   * written; header names lower-cased. Empty lists mean the field was not set.
+   */
+  | {
+      readonly type: "CORS";
+      readonly allowOrigins: readonly string[];
+      readonly allowCredentials: boolean;
+      readonly allowMethods: readonly string[];
+      readonly allowHeaders: readonly string[];
+      readonly exposeHeaders: readonly string[];
+      readonly maxAgeSeconds: number;
+    };
 
 export interface RetryModel {
   /** HTTP status codes that trigger a retry (connect failures always do). */

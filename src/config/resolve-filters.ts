@@ -1,5 +1,6 @@
 // HTTPRoute filters (rule-level and per-backendRef) to FilterModels.
 import type { FilterModel, HeaderModifierModel, MatchModel, PathModifierModel } from "./model.ts";
+import { corsFilter } from "./cors-filter.ts";
 import { fractionRatio } from "./fraction.ts";
 import { hostnameProblem } from "./hostnames.ts";
 import { FIELD_VALUE_HINT, HTTP_TOKEN_HINT, isFieldValue, isHttpToken } from "./name-formats.ts";
@@ -106,6 +107,14 @@ export function resolveFilters(
         if (mirror !== undefined) out.push(mirror);
         return;
       }
+      case "CORS":
+        if (perBackend) {
+          // A preflight is answered before a backend is chosen, so only the rule can own it.
+          reporter.error(r, [...fat, "type"], "CORS is not supported on a backendRef", "move it to the rule's filters");
+          return;
+        }
+        out.push(corsFilter(r, reporter, cfg, [...fat, field]));
+        return;
       default:
         reporter.error(r, [...fat, "type"], `filter ${type} is not supported yet`, "remove this filter");
     }

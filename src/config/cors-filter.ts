@@ -1,0 +1,106 @@
+// The HTTPRoute CORS filter, checked as the Gateway API CRD validates it (origin format, `*`
+// alone, set semantics), with a hint per problem, and normalised so the proxy compares origins
+// as browsers serialise them: lower case, no default port.
+import type { FilterModel } from "./model.ts";
+import { HTTP_TOKEN_HINT, isHttpToken } from "./name-formats.ts";
+import type { Reporter, Resource, Segments } from "./resources.ts";
+
+/** The CRD's CORSOrigin pattern, with the parts captured: scheme, host (optionally `*.` first, or `*`), port. */
+const ORIGIN = /^(http|https):\/\/((?:\*\.)?(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+|\*)(?::([0-9]{1,5}))?$/;
+const ORIGIN_HINT = 'write scheme://host[:port], e.g. https://app.example.com, https://*.example.com or "*"';
+const DEFAULT_MAX_AGE_SECONDS = 5;
+
+type CorsModel = Extract<FilterModel, { type: "CORS" }>;
+
+export function corsFilter(r: Resource, reporter: Reporter, cfg: Record<string, unknown>, at: Segments): CorsModel {
+  const origins = uniqueList(r, reporter, cfg["allowOrigins"], [...at, "allowOrigins"], (value, where) => normalisedOrigin(r, reporter, value, where));
+  const methods = uniqueList(r, reporter, cfg["allowMethods"], [...at, "allowMethods"], (value) => value);
+  const allowHeaders = uniqueList(r, reporter, cfg["allowHeaders"], [...at, "allowHeaders"], (value, where) => headerName(r, reporter, value, where));
+  // The CRD lets `*` stand beside other names here (unlike allowHeaders): with credentials
+  // the browser reads `*` literally, so the names keep their meaning.
+  const exposeHeaders = uniqueList(r, reporter, cfg["exposeHeaders"], [...at, "exposeHeaders"], (value, where) => headerName(r, reporter, value, where), true);
+  return {
+    type: "CORS",
+    allowOrigins: origins,
+    allowCredentials: cfg["allowCredentials"] === true,
+    allowMethods: methods,
+    allowHeaders,
+    exposeHeaders,
+    maxAgeSeconds: typeof cfg["maxAge"] === "number" ? cfg["maxAge"] : DEFAULT_MAX_AGE_SECONDS,
+  };
+}
+
+/**
+ * A listType=set field: each entry once (compared after `normalise`), and `*` only alone
+ * unless `wildcardMayJoin`. Entries `normalise` refuses (returns undefined) are left out.
+ */
+function uniqueList(
+  r: Resource,
+  reporter: Reporter,
+  raw: unknown,
+  at: Segments,
+  normalise: (value: string, where: Segments) => string | undefined,
+  wildcardMayJoin = false,
+): string[] {
+  if (!Array.isArray(raw)) return [];
+  const out: string[] = [];
+  const firstIndex = new Map<string, number>();
+  raw.forEach((entry, i) => {
+    const value = String(entry);
+    const normalised = normalise(value, [...at, i]);
+    if (normalised === undefined) return;
+    const key = normalised.toLowerCase();
+    const prev = firstIndex.get(key);
+    if (prev !== undefined) {
+      reporter.error(r, [...at, i], `"${value}" appears twice (also [${prev}])`, "list each value once");
+      return;
+    }
+    firstIndex.set(key, i);
+    out.push(normalised);
+  });
+  if (!wildcardMayJoin && raw.length > 1) {
+    const star = raw.findIndex((entry) => entry === "*");
+    if (star !== -1) reporter.error(r, [...at, star], `"*" allows everything, so it cannot stand beside other values`, `keep "*" alone, or list the values without it`);
+  }
+  return out;
+}
+
+function normalisedOrigin(r: Resource, reporter: Reporter, value: string, at: Segments): string | undefined {
+  if (value === "*") return value;
+  const m = ORIGIN.exec(value);
+  if (m === null) {
+    reporter.error(r, at, `"${value}" is not a CORS origin`, originHint(value));
+    return undefined;
+  }
+  const scheme = m[1]!;
+  const host = m[2]!.toLowerCase();
+  const port = m[3];
+  if (port !== undefined) {
+    const n = Number(port);
+    if (n < 1 || n > 65535) {
+      reporter.error(r, at, `port ${port} of "${value}" is not a TCP port`, "use a port from 1 to 65535");
+      return undefined;
+    }
+    // Browsers leave the scheme's own port out of the Origin they send.
+    if ((scheme === "http" && n === 80) || (scheme === "https" && n === 443)) return `${scheme}://${host}`;
+    return `${scheme}://${host}:${n}`;
+  }
+  return `${scheme}://${host}`;
+}
+
+/** The common slips get a hint of their own: a trailing slash or path, an upper-case scheme, a wildcard inside the host. */
+function originHint(value: string): string {
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(value);
+  if (scheme === null) return `an origin starts with http:// or https://; ${ORIGIN_HINT}`;
+  const rest = value.slice(scheme[0].length);
+  if (rest.includes("/")) return `an origin has no path, not even a trailing "/": write ${scheme[0]}${rest.slice(0, rest.indexOf("/"))}`;
+  if (scheme[1] !== "http" && scheme[1] !== "https") return `only http and https origins are allowed, in lower case; ${ORIGIN_HINT}`;
+  if (rest.includes("*")) return `"*" may only stand first in the host, as a whole label ("*.example.com"), or be the whole host`;
+  return ORIGIN_HINT;
+}
+
+function headerName(r: Resource, reporter: Reporter, value: string, at: Segments): string | undefined {
+  if (isHttpToken(value)) return value.toLowerCase();
+  reporter.error(r, at, `"${value}" is not a valid header name`, HTTP_TOKEN_HINT);
+  return undefined;
+}

@@ -1,0 +1,120 @@
+// The HTTPRoute CORS filter in the config: what it loads to (origins as browsers send them),
+// and the exact text of each error, at the field that holds the problem.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { FilterModel } from "../../src/config/model.ts";
+import { GATEWAY, errors, load } from "./helpers.ts";
+
+/** An HTTPRoute `web` on the test Gateway, up to its first rule's `- `. */
+const ROUTE_HEAD = `${GATEWAY}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: web
+spec:
+  parentRefs:
+  - name: gw
+  rules:
+  - `;
+
+const route = (cors: string, extraFilter = ""): string => `${ROUTE_HEAD}filters:
+    - type: CORS
+      cors:
+${cors}${extraFilter}    backendRefs:
+    - {name: app, port: 80}
+`;
+
+function ruleFilters(text: string): readonly FilterModel[] {
+  const { config, diagnostics } = load(text);
+  assert.ok(config, diagnostics.map((d) => d.message).join("\n"));
+  return config.routes[0]!.rules[0]!.filters;
+}
+
+test("the conformance filter loads as written; origins lose the scheme's own port and upper case in the host, header names are lower-cased", () => {
+  assert.deepEqual(
+    ruleFilters(
+      route(`        allowOrigins: ["https://www.foo.com", "https://*.bar.com", "http://API.Example.com:80", "https://a.example:443", "http://b.example:8080"]
+        allowMethods: [GET, OPTIONS]
+        allowHeaders: [x-header-1, X-Header-2]
+        exposeHeaders: [x-header-3, "*"]
+        allowCredentials: true
+        maxAge: 3600
+`),
+    ),
+    [
+      {
+        type: "CORS",
+        allowOrigins: ["https://www.foo.com", "https://*.bar.com", "http://api.example.com", "https://a.example", "http://b.example:8080"],
+        allowCredentials: true,
+        allowMethods: ["GET", "OPTIONS"],
+        allowHeaders: ["x-header-1", "x-header-2"],
+        exposeHeaders: ["x-header-3", "*"],
+        maxAgeSeconds: 3600,
+      },
+    ],
+  );
+});
+
+test("an empty filter allows nothing extra and answers preflights with Max-Age 5, as the Gateway API default says", () => {
+  assert.deepEqual(ruleFilters(route("        {}\n")), [
+    { type: "CORS", allowOrigins: [], allowCredentials: false, allowMethods: [], allowHeaders: [], exposeHeaders: [], maxAgeSeconds: 5 },
+  ]);
+});
+
+test("an origin with a path, a trailing slash, another scheme or a wildcard inside the host is refused with a hint for that slip", () => {
+  assert.deepEqual(
+    errors(route(`        allowOrigins: ["https://app.example.com/", "app.example.com", "ftp://files.example", "https://api.*.example", "https://a.example:70000"]\n`)),
+    [
+      't.yaml:23:24: spec.rules[0].filters[0].cors.allowOrigins[0]: "https://app.example.com/" is not a CORS origin (hint: an origin has no path, not even a trailing "/": write https://app.example.com)',
+      't.yaml:23:52: spec.rules[0].filters[0].cors.allowOrigins[1]: "app.example.com" is not a CORS origin (hint: an origin starts with http:// or https://; write scheme://host[:port], e.g. https://app.example.com, https://*.example.com or "*")',
+      't.yaml:23:71: spec.rules[0].filters[0].cors.allowOrigins[2]: "ftp://files.example" is not a CORS origin (hint: only http and https origins are allowed, in lower case; write scheme://host[:port], e.g. https://app.example.com, https://*.example.com or "*")',
+      't.yaml:23:94: spec.rules[0].filters[0].cors.allowOrigins[3]: "https://api.*.example" is not a CORS origin (hint: "*" may only stand first in the host, as a whole label ("*.example.com"), or be the whole host)',
+      't.yaml:23:119: spec.rules[0].filters[0].cors.allowOrigins[4]: port 70000 of "https://a.example:70000" is not a TCP port (hint: use a port from 1 to 65535)',
+    ],
+  );
+});
+
+test('"*" beside other values, and a value listed twice, are errors; exposeHeaders may hold "*" beside names', () => {
+  assert.deepEqual(
+    errors(
+      route(`        allowOrigins: ["https://a.example", "*", "https://A.example:443"]
+        allowMethods: [GET, "*"]
+        allowHeaders: ["*", x-one]
+        exposeHeaders: [x-two, "*", X-Two]
+`),
+    ),
+    [
+      't.yaml:23:45: spec.rules[0].filters[0].cors.allowOrigins[1]: "*" allows everything, so it cannot stand beside other values (hint: keep "*" alone, or list the values without it)',
+      't.yaml:23:50: spec.rules[0].filters[0].cors.allowOrigins[2]: "https://A.example:443" appears twice (also [0]) (hint: list each value once)',
+      't.yaml:24:29: spec.rules[0].filters[0].cors.allowMethods[1]: "*" allows everything, so it cannot stand beside other values (hint: keep "*" alone, or list the values without it)',
+      't.yaml:25:24: spec.rules[0].filters[0].cors.allowHeaders[0]: "*" allows everything, so it cannot stand beside other values (hint: keep "*" alone, or list the values without it)',
+      't.yaml:26:37: spec.rules[0].filters[0].cors.exposeHeaders[2]: "X-Two" appears twice (also [0]) (hint: list each value once)',
+    ],
+  );
+});
+
+test("a header name that is not a token is refused; so are a method outside the Gateway API set and a maxAge below 1", () => {
+  assert.deepEqual(errors(route(`        allowHeaders: ["x one"]\n`)), [
+    't.yaml:23:24: spec.rules[0].filters[0].cors.allowHeaders[0]: "x one" is not a valid header name (hint: use letters, digits and !#$%&\'*+-.^_`|~ only (an RFC 9110 token))',
+  ]);
+  assert.deepEqual(errors(route(`        allowMethods: [get]\n        maxAge: 0\n`)), [
+    't.yaml:23:24: spec.rules[0].filters[0].cors.allowMethods[0]: the string "get" is not allowed (hint: did you mean "GET"? (one of GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH, *))',
+    "t.yaml:24:17: spec.rules[0].filters[0].cors.maxAge: 0 is out of range: must be >= 1 (hint: use 1 or more)",
+  ]);
+});
+
+test("CORS twice in a rule, or on a backendRef, is an error", () => {
+  assert.deepEqual(errors(route("        allowOrigins: ['*']\n", "    - type: CORS\n      cors: {allowOrigins: ['https://a.example']}\n")), [
+    "t.yaml:24:13: spec.rules[0].filters[1].type: CORS appears twice (also filters[0]) (hint: merge them into one filter)",
+  ]);
+  const onBackend = `${ROUTE_HEAD}backendRefs:
+    - name: app
+      port: 80
+      filters:
+      - type: CORS
+        cors: {allowOrigins: ['*']}
+`;
+  assert.deepEqual(errors(onBackend), [
+    "t.yaml:24:15: spec.rules[0].backendRefs[0].filters[0].type: CORS is not supported on a backendRef (hint: move it to the rule's filters)",
+  ]);
+});
