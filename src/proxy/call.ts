@@ -270,7 +270,8 @@ export class ProxyCall implements StallSubject {
     handler.streaming = true;
     const ruleOps = this.ruleFilters.responseHeaders;
     const backendOps = this.backendFilters.responseHeaders;
-    if (ruleOps === undefined && backendOps === undefined) {
+    const cors = this.ruleFilters.cors;
+    if (ruleOps === undefined && backendOps === undefined && cors === undefined) {
       const list = forwardedResponseHeaders(headers);
       exchange.responseHeaderList = list;
       this.res.writeHead(status, list as string[]);
@@ -279,6 +280,8 @@ export class ProxyCall implements StallSubject {
     stripResponseHopByHop(headers);
     if (ruleOps !== undefined) applyHeaderOps(ruleOps, headers as OutgoingHeaders);
     if (backendOps !== undefined) applyHeaderOps(backendOps, headers as OutgoingHeaders);
+    // Last, as Envoy's CORS filter writes after the route's header modifiers.
+    if (cors !== undefined) cors.decorate(exchange.req.headers.origin, headers as OutgoingHeaders);
     exchange.responseHeaders = headers;
     this.res.writeHead(status, headers as OutgoingHeaders);
   }

@@ -86,16 +86,25 @@ export function sendError(exchange: Exchange, status: number, code: string, mess
   exchange.status = status;
   exchange.responseStartPerfMs = performance.now();
   exchange.bytesSent += body.length;
-  writeJson(res, status, body);
+  const cors = exchange.cors;
+  if (cors === undefined) {
+    writeJson(res, status, body);
+    return;
+  }
+  // A browser shows a script the gateway's error only with the rule's CORS headers on it.
+  const headers = jsonHeaders(body);
+  cors.decorate(exchange.req.headers.origin, headers);
+  res.writeHead(status, headers);
+  res.end(body);
 }
 
 export function writeJson(res: ServerResponse, status: number, body: Buffer): void {
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": String(body.length),
-    "cache-control": "no-store",
-  });
+  res.writeHead(status, jsonHeaders(body));
   res.end(body);
+}
+
+function jsonHeaders(body: Buffer): Record<string, string> {
+  return { "content-type": "application/json", "content-length": String(body.length), "cache-control": "no-store" };
 }
 
 /** A complete HTTP/1.1 response for a raw socket (client errors, upgrade failures). */

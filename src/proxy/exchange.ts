@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { CompiledBackend, CompiledEndpoint, CompiledListener, CompiledMatch, RuntimePlan } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import type { CorsPolicy } from "./cors.ts";
 
 export class Exchange {
   /** Epoch ms with sub-ms precision (the monotonic clock anchored to the wall clock: telemetry/wall-clock.ts) at request arrival. */
@@ -28,6 +29,8 @@ export class Exchange {
   readonly plan: RuntimePlan;
   readonly listener: CompiledListener;
   match: CompiledMatch | undefined = undefined;
+  /** The matched rule's CORS filter, which every answer of the rule (errors too) applies. */
+  cors: CorsPolicy | undefined = undefined;
 
   /** Method as received. */
   readonly method: string;

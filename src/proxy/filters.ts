@@ -4,6 +4,7 @@
 import type { FilterModel, HeaderModifierModel, PathModifierModel } from "../config/model.ts";
 import type { CompiledBackend, CompiledFilters, CompiledMatch } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import { type CorsPolicy, compileCors } from "./cors.ts";
 import { MirrorTarget } from "./mirror.ts";
 
 /** One header operation list; names lower-cased at compile time. */
@@ -80,6 +81,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly direct: DirectResponse | undefined;
   /** RequestMirror filters in order; undefined when there are none. */
   readonly mirrors: readonly MirrorTarget[] | undefined;
+  /** The rule's CORS filter (a backendRef cannot have one). */
+  readonly cors: CorsPolicy | undefined;
 
   constructor(
     requestHeaders: HeaderOps | undefined,
@@ -88,6 +91,7 @@ export class ProxyFilters implements CompiledFilters {
     rewrite: Rewrite | undefined,
     direct: DirectResponse | undefined,
     mirrors: readonly MirrorTarget[] | undefined,
+    cors: CorsPolicy | undefined,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
@@ -95,11 +99,12 @@ export class ProxyFilters implements CompiledFilters {
     this.rewrite = rewrite;
     this.direct = direct;
     this.mirrors = mirrors;
+    this.cors = cors;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined);
 
 /**
  * Several filters of one kind merge in order (later `set` wins, `add` accumulates), which is
@@ -113,6 +118,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let redirect: Redirect | undefined;
   let rewrite: Rewrite | undefined;
   let direct: DirectResponse | undefined;
+  let cors: CorsPolicy | undefined;
   for (const filter of filters) {
     switch (filter.type) {
       case "RequestHeaderModifier":
@@ -137,9 +143,12 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
         if (filter.share > 0) mirrors.push(new MirrorTarget(backend, filter.share));
         break;
       }
+      case "CORS":
+        cors = compileCors(filter);
+        break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors);
 }
 
 /** The filters of a compiled plan; a plan compiled with foreign filters acts as if it had none. */

@@ -21,6 +21,7 @@ import { GuardedTelemetry, type HookWarnSink } from "./guarded-telemetry.ts";
 import type { UpstreamPools } from "./pools.ts";
 import type { ProxyStats } from "./retry.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
+import { type CorsPolicy, isPreflight } from "./cors.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
@@ -50,6 +51,7 @@ export interface ProxyHandlers {
 type TrackedResponse = CallResponse;
 
 const noRoute = new Failure("404", Flag.noRoute, 404, "no_route", "", false, false);
+const corsOriginRefused = new Failure("403", "", 403, "cors_origin_not_allowed", "", false, false);
 
 const noListenerBody = errorBody("no_listener", "no listener is configured on this port");
 
@@ -132,6 +134,15 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   function forward(exchange: Exchange, match: CompiledMatch, requestFacts: RequestFacts): void {
     const rule = match.rule;
     const ruleFilters = proxyFiltersOf(rule.filters);
+    const cors = ruleFilters.cors;
+    if (cors !== undefined) {
+      exchange.cors = cors;
+      // As in Envoy, the filter answers a preflight before anything else of the rule runs.
+      if (isPreflight(exchange.method, exchange.req.headers)) {
+        answerPreflight(exchange, cors);
+        return;
+      }
+    }
     if (ruleFilters.terminal) {
       answerTerminal(exchange, ruleFilters, match, requestFacts, port);
       return;
@@ -191,11 +202,11 @@ function answerTerminal(exchange: Exchange, filters: ProxyFilters, match: Compil
     const host = facts.routeHost === "" ? exchange.serverAddress : facts.routeHost;
     const location = redirectLocation(redirect, exchange.scheme, host, port, exchange.path, exchange.query, match);
     exchange.status = redirect.statusCode;
-    if (filters.responseHeaders === undefined) {
+    if (filters.responseHeaders === undefined && filters.cors === undefined) {
       res.writeHead(redirect.statusCode, { location, "content-length": "0" });
     } else {
       const headers: Record<string, string | string[]> = { location, "content-length": "0" };
-      applyHeaderOps(filters.responseHeaders, headers);
+      decorateAnswer(exchange, filters, headers);
       res.writeHead(redirect.statusCode, headers);
     }
     res.end();
@@ -205,14 +216,39 @@ function answerTerminal(exchange: Exchange, filters: ProxyFilters, match: Compil
   const direct = filters.direct!;
   exchange.status = direct.status;
   exchange.bytesSent += direct.body.length;
-  if (filters.responseHeaders === undefined) {
+  if (filters.responseHeaders === undefined && filters.cors === undefined) {
     res.writeHead(direct.status, direct.headers);
   } else {
     const headers: Record<string, string | string[]> = { ...direct.headers };
-    applyHeaderOps(filters.responseHeaders, headers);
+    decorateAnswer(exchange, filters, headers);
     res.writeHead(direct.status, headers);
   }
   if (direct.status >= 500) exchange.errorType = String(direct.status);
   res.end(exchange.method === "HEAD" ? undefined : direct.body);
+  watchAnswerStall(exchange);
+}
+
+/** ResponseHeaderModifier, then CORS, as on a proxied response. */
+function decorateAnswer(exchange: Exchange, filters: ProxyFilters, headers: Record<string, string | string[]>): void {
+  if (filters.responseHeaders !== undefined) applyHeaderOps(filters.responseHeaders, headers);
+  filters.cors?.decorate(exchange.req.headers.origin, headers);
+}
+
+/**
+ * A preflight never reaches the upstream: an allowed origin gets 204 with the filter's
+ * Access-Control-* headers; any other gets a 403, which tells the browser (and the access
+ * log) that the cross-origin request is refused.
+ */
+function answerPreflight(exchange: Exchange, cors: CorsPolicy): void {
+  const headers = exchange.req.headers;
+  const origin = headers.origin!;
+  if (!cors.allows(origin)) {
+    refuse(exchange, corsOriginRefused, `origin ${origin} is not allowed by the route's CORS filter`);
+    return;
+  }
+  exchange.status = 204;
+  exchange.responseStartPerfMs = performance.now();
+  exchange.res.writeHead(204, cors.preflightHeaders(origin, headers["access-control-request-method"] as string, headers["access-control-request-headers"]));
+  exchange.res.end();
   watchAnswerStall(exchange);
 }

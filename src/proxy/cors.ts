@@ -1,0 +1,192 @@
+// The HTTPRoute CORS filter at request time: a preflight is answered by the gateway, and every
+// other response of the rule gets the Access-Control-* headers its Origin earns. Compiled once
+// per plan; a request pays only on a rule that has the filter.
+import type { IncomingHttpHeaders } from "node:http";
+import type { FilterModel } from "../config/model.ts";
+import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+
+type CorsModel = Extract<FilterModel, { type: "CORS" }>;
+
+/** `scheme://*.suffix[:port]` or `scheme://*[:port]` from allowOrigins; `port` is '' for the scheme's own. */
+interface OriginWildcard {
+  readonly scheme: string;
+  /** `.example.com`, or '' when the whole host is `*`. */
+  readonly suffix: string;
+  readonly port: string;
+}
+
+const HOST = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/;
+const PORT = /^[0-9]{1,5}$/;
+const TOKEN = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
+const TOKEN_LIST = /^[\t ]*[A-Za-z0-9!#$%&'*+\-.^_`|~]+(?:[\t ]*,[\t ]*[A-Za-z0-9!#$%&'*+\-.^_`|~]+)*[\t ]*$/;
+/** Response headers a browser shows a script without being told (Fetch: CORS-safelisted response-header names). */
+const SAFELISTED_RESPONSE_HEADERS = new Set(["cache-control", "content-language", "content-length", "content-type", "expires", "last-modified", "pragma"]);
+
+export class CorsPolicy {
+  readonly anyOrigin: boolean;
+  readonly origins: ReadonlySet<string>;
+  readonly wildcards: readonly OriginWildcard[];
+  readonly credentials: boolean;
+  /**
+   * Answers name the request's origin rather than `*` (a list of origins, or `*` with
+   * credentials), so every response of the rule varies by Origin, even one to a request
+   * without it: a shared cache must not hand it to another origin.
+   */
+  readonly echoesOrigin: boolean;
+  readonly anyMethod: boolean;
+  /** The Access-Control-Allow-Methods value for a list; undefined when allowMethods is unset or `*`. */
+  readonly methods: string | undefined;
+  readonly anyHeader: boolean;
+  readonly headers: string | undefined;
+  /** The Access-Control-Expose-Headers value; undefined when there is none to send as written. */
+  readonly expose: string | undefined;
+  /** exposeHeaders has `*` and credentials are allowed: the browser would read `*` as a name, so the response's own header names are listed. */
+  readonly exposeResponseNames: boolean;
+  readonly maxAge: string;
+
+  constructor(model: CorsModel) {
+    this.anyOrigin = model.allowOrigins.includes("*");
+    const origins = new Set<string>();
+    const wildcards: OriginWildcard[] = [];
+    for (const origin of model.allowOrigins) {
+      if (origin === "*") continue;
+      const parsed = splitOrigin(origin)!;
+      if (parsed.host === "*") wildcards.push({ scheme: parsed.scheme, suffix: "", port: parsed.port });
+      else if (parsed.host.startsWith("*.")) wildcards.push({ scheme: parsed.scheme, suffix: parsed.host.slice(1), port: parsed.port });
+      else origins.add(origin);
+    }
+    this.origins = origins;
+    this.wildcards = wildcards;
+    this.credentials = model.allowCredentials;
+    this.echoesOrigin = !this.anyOrigin || this.credentials;
+    this.anyMethod = model.allowMethods.includes("*");
+    this.methods = this.anyMethod || model.allowMethods.length === 0 ? undefined : model.allowMethods.join(", ");
+    this.anyHeader = model.allowHeaders.includes("*");
+    this.headers = this.anyHeader || model.allowHeaders.length === 0 ? undefined : model.allowHeaders.join(", ");
+    const exposeAny = model.exposeHeaders.includes("*");
+    this.exposeResponseNames = exposeAny && this.credentials;
+    const named = this.exposeResponseNames ? model.exposeHeaders.filter((h) => h !== "*") : model.exposeHeaders;
+    this.expose = this.exposeResponseNames || named.length === 0 ? undefined : named.join(", ");
+    this.maxAge = String(model.maxAgeSeconds);
+  }
+
+  /** Whether `origin` (the request's Origin header) is one the filter allows. */
+  allows(origin: string): boolean {
+    if (this.anyOrigin) return !this.echoesOrigin || splitOrigin(normaliseOrigin(origin)) !== undefined;
+    const normalised = normaliseOrigin(origin);
+    if (this.origins.has(normalised)) return true;
+    if (this.wildcards.length === 0) return false;
+    const parsed = splitOrigin(normalised);
+    if (parsed === undefined) return false;
+    for (const w of this.wildcards) {
+      if (w.scheme !== parsed.scheme || w.port !== parsed.port) continue;
+      if (w.suffix === "" || (parsed.host.length > w.suffix.length && parsed.host.endsWith(w.suffix))) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The headers of the gateway's answer to a preflight from an allowed origin. Wildcards are
+   * answered with `*` unless credentials are allowed, when a browser reads `*` literally, so
+   * the requested method and headers are named back instead.
+   */
+  preflightHeaders(origin: string, requestMethod: string, requestHeaders: string | undefined): OutgoingHeaders {
+    const out: OutgoingHeaders = { "access-control-allow-origin": this.echoesOrigin ? origin : "*" };
+    const vary: string[] = this.echoesOrigin ? ["Origin"] : [];
+    if (this.credentials) out["access-control-allow-credentials"] = "true";
+    if (this.anyMethod) {
+      if (!this.credentials) out["access-control-allow-methods"] = "*";
+      else if (TOKEN.test(requestMethod)) {
+        out["access-control-allow-methods"] = requestMethod;
+        vary.push("Access-Control-Request-Method");
+      }
+    } else if (this.methods !== undefined) out["access-control-allow-methods"] = this.methods;
+    if (this.anyHeader) {
+      if (!this.credentials) out["access-control-allow-headers"] = "*";
+      else if (requestHeaders !== undefined && TOKEN_LIST.test(requestHeaders)) {
+        out["access-control-allow-headers"] = requestHeaders.trim();
+        vary.push("Access-Control-Request-Headers");
+      }
+    } else if (this.headers !== undefined) out["access-control-allow-headers"] = this.headers;
+    if (this.expose !== undefined) out["access-control-expose-headers"] = this.expose;
+    out["access-control-max-age"] = this.maxAge;
+    if (vary.length > 0) out["vary"] = vary.join(", ");
+    return out;
+  }
+
+  /**
+   * Adds what a response of the rule needs: `Vary: Origin` when answers name the origin, and,
+   * for an allowed origin, the gateway's Access-Control-* headers in place of the upstream's
+   * (an upstream's Allow-Credentials would otherwise grant what the filter does not). For an
+   * origin the filter does not allow, the upstream's own headers pass as they are.
+   */
+  decorate(origin: string | undefined, headers: OutgoingHeaders): void {
+    if (this.echoesOrigin) appendVary(headers, "Origin");
+    if (origin === undefined || !this.allows(origin)) return;
+    headers["access-control-allow-origin"] = this.echoesOrigin ? origin : "*";
+    if (this.credentials) headers["access-control-allow-credentials"] = "true";
+    else delete headers["access-control-allow-credentials"];
+    if (this.exposeResponseNames) {
+      const names = exposableNames(headers);
+      if (names !== "") headers["access-control-expose-headers"] = names;
+    } else if (this.expose !== undefined) headers["access-control-expose-headers"] = this.expose;
+  }
+}
+
+export function compileCors(model: CorsModel): CorsPolicy {
+  return new CorsPolicy(model);
+}
+
+/** A CORS preflight: OPTIONS with an Origin and the method the browser wants to send. */
+export function isPreflight(method: string, headers: IncomingHttpHeaders): boolean {
+  return method === "OPTIONS" && headers.origin !== undefined && headers["access-control-request-method"] !== undefined;
+}
+
+/** As browsers serialise an origin: lower case, without the scheme's own port. */
+function normaliseOrigin(origin: string): string {
+  const lower = origin.toLowerCase();
+  if (lower.startsWith("https://") && lower.endsWith(":443")) return lower.slice(0, -4);
+  if (lower.startsWith("http://") && lower.endsWith(":80")) return lower.slice(0, -3);
+  return lower;
+}
+
+/** `scheme://host[:port]` split into parts; undefined for anything else (`null`, a path, a list). */
+function splitOrigin(origin: string): { scheme: string; host: string; port: string } | undefined {
+  const sep = origin.indexOf("://");
+  if (sep === -1) return undefined;
+  const scheme = origin.slice(0, sep);
+  if (scheme !== "http" && scheme !== "https") return undefined;
+  const rest = origin.slice(sep + 3);
+  const colon = rest.lastIndexOf(":");
+  const host = colon === -1 ? rest : rest.slice(0, colon);
+  const port = colon === -1 ? "" : rest.slice(colon + 1);
+  if (port !== "" && !PORT.test(port)) return undefined;
+  if (host === "*" || (host.startsWith("*.") && HOST.test(host.slice(2))) || HOST.test(host)) return { scheme, host, port };
+  return undefined;
+}
+
+function appendVary(headers: OutgoingHeaders, name: string): void {
+  const existing = headers["vary"];
+  if (existing === undefined) {
+    headers["vary"] = name;
+    return;
+  }
+  const joined = typeof existing === "string" ? existing : existing.join(", ");
+  const lower = name.toLowerCase();
+  for (const token of joined.split(",")) {
+    const t = token.trim().toLowerCase();
+    if (t === lower || t === "*") return;
+  }
+  headers["vary"] = joined === "" ? name : `${joined}, ${name}`;
+}
+
+/** The response's header names a script could not read without Access-Control-Expose-Headers. */
+function exposableNames(headers: OutgoingHeaders): string {
+  const names: string[] = [];
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase();
+    if (SAFELISTED_RESPONSE_HEADERS.has(lower) || lower.startsWith("access-control-") || lower === "set-cookie" || lower === "set-cookie2") continue;
+    names.push(lower);
+  }
+  return names.join(", ");
+}

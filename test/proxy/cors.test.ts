@@ -1,0 +1,435 @@
+// The HTTPRoute CORS filter end to end, against real upstreams: every case of the Gateway API
+// conformance test HTTPRouteCORS on its own manifests (Service refs with port 8080, which the
+// Backends of the same name serve here), then what the gateway does beyond it: preflights
+// never reach the upstream, refused origins get a 403, answers that name the origin vary by
+// it, the upstream's own Access-Control-* headers give way, and the gateway's own answers
+// (redirects, direct responses, errors) carry the headers too.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { closedPort } from "../support/otlp-receiver.ts";
+import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { CONFIG_PORT, type GatewayUnderTest, type Reply, ask, conformanceBackend, startGateway } from "./harness.ts";
+
+const NS = "gateway-conformance-infra";
+
+/** httproute-cors.yaml of the conformance suite, as published. */
+const CONFORMANCE_ROUTES = `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: cors-multiple-origins-methods-headers
+  namespace: gateway-conformance-infra
+spec:
+  parentRefs:
+  - name: same-namespace
+  rules:
+  - filters:
+    - type: CORS
+      cors:
+        allowOrigins:
+        - "https://www.foo.com"
+        - "https://*.bar.com"
+        allowMethods:
+        - GET
+        - OPTIONS
+        allowHeaders:
+        - "x-header-1"
+        - "x-header-2"
+        exposeHeaders:
+        - "x-header-3"
+        - "x-header-4"
+        allowCredentials: true
+        maxAge: 3600
+    matches:
+    - path:
+        type: PathPrefix
+        value: /cors-1
+    backendRefs:
+    - name: infra-backend-v1
+      port: 8080
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: cors-wildcard-methods 
+  namespace: gateway-conformance-infra
+spec:
+  parentRefs:
+  - name: same-namespace
+  rules:
+  - filters:
+    - type: CORS
+      cors:
+        allowOrigins:
+        - "https://www.foo.com"
+        allowMethods: ["*"]
+    matches:
+    - path:
+        type: PathPrefix
+        value: /cors-2
+    backendRefs:
+    - name: infra-backend-v1
+      port: 8080
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: cors-wildcard-origin   # test CORS with origin *.foo.com and expect the exact answer to come on the header
+  namespace: gateway-conformance-infra
+spec:
+  parentRefs:
+  - name: same-namespace
+  rules:
+  - filters:
+    - type: CORS
+      cors:
+        allowOrigins:
+        - "*"
+        allowMethods: ["PUT"]
+        allowCredentials: false
+    matches:
+    - path:
+        type: PathPrefix
+        value: /cors-wildcard-origin
+    backendRefs:
+    - name: infra-backend-v1
+      port: 8080
+---
+# Test the usage of wildcards on authenticated and unauthenticated requests and the proper response
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: cors-wildcard-methods-headers 
+  namespace: gateway-conformance-infra
+spec:
+  parentRefs:
+  - name: same-namespace
+  rules:
+  - filters:
+    - type: CORS
+      cors:
+        allowOrigins:
+        - "*"
+        allowMethods: ["*"]
+        allowHeaders: ["*"]
+        allowCredentials: true
+    matches:
+    - path:
+        type: PathPrefix
+        value: /cors-wildcard-methods-headers
+    backendRefs:
+    - name: infra-backend-v1
+      port: 8080
+  - filters:
+    - type: CORS
+      cors:
+        allowOrigins:
+        - "*"
+        allowMethods: ["*"]
+        allowHeaders: ["*"]
+        allowCredentials: false
+    matches:
+    - path:
+        type: PathPrefix
+        value: /cors-wildcard-methods-headers-unauth
+    backendRefs:
+    - name: infra-backend-v1
+      port: 8080
+`;
+
+/** Rules for what the conformance test leaves open. */
+const GATEWAY_ROUTES = `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: cors-beyond-conformance, namespace: ${NS}}
+spec:
+  parentRefs: [{name: same-namespace}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /own-cors}}]
+    filters:
+    - type: CORS
+      cors: {allowOrigins: ["https://app.example", "http://*:8080"]}
+    - type: ResponseHeaderModifier
+      responseHeaderModifier: {set: [{name: access-control-allow-origin, value: "https://overwritten.example"}]}
+    backendRefs: [{name: own-cors, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /expose-all}}]
+    filters:
+    - type: CORS
+      cors: {allowOrigins: ["*"], allowCredentials: true, exposeHeaders: ["*"]}
+    backendRefs: [{name: own-cors, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /moved}}]
+    filters:
+    - type: CORS
+      cors: {allowOrigins: ["https://app.example"], allowMethods: [PUT]}
+    - type: RequestRedirect
+      requestRedirect: {hostname: elsewhere.example, statusCode: 301}
+  - matches: [{path: {type: PathPrefix, value: /down}}]
+    filters:
+    - type: CORS
+      cors: {allowOrigins: ["https://app.example"]}
+    backendRefs: [{name: refused, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /no-cors}}]
+    backendRefs: [{name: infra-backend-v1, port: 8080}]
+`;
+
+let v1: TestUpstream;
+/** An upstream with a CORS policy of its own, to see what the gateway's filter does to it. */
+let ownCors: http.Server;
+let ownCorsSeen: string[] = [];
+let gw: GatewayUnderTest;
+
+before(async () => {
+  v1 = await startUpstream("v1");
+  ownCors = http.createServer((req, res) => {
+    ownCorsSeen.push(`${req.method} ${req.url}`);
+    res.setHeader("access-control-allow-origin", "*");
+    res.setHeader("access-control-allow-credentials", "true");
+    res.setHeader("vary", "Accept-Encoding");
+    res.setHeader("x-upstream", "1");
+    res.setHeader("content-type", "text/plain");
+    res.end("own");
+  });
+  await new Promise<void>((resolve) => ownCors.listen(0, "127.0.0.1", resolve));
+  const ownCorsPort = (ownCors.address() as AddressInfo).port;
+  gw = await startGateway(`apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: same-namespace, namespace: ${NS}}
+spec:
+  gatewayClassName: tollgate
+  listeners: [{name: http, protocol: HTTP, port: ${CONFIG_PORT}}]
+${conformanceBackend("infra-backend-v1", v1.port)}${conformanceBackend("own-cors", ownCorsPort)}${conformanceBackend("refused", await closedPort())}${CONFORMANCE_ROUTES}${GATEWAY_ROUTES}`);
+});
+
+after(async () => {
+  await gw?.close();
+  await new Promise<void>((resolve) => ownCors?.close(() => resolve()));
+  await v1?.close();
+});
+
+/** The conformance suite's ExpectedResponse, reduced to what HTTPRouteCORS uses. */
+interface Expected {
+  readonly statusCodes: readonly number[];
+  /** Each header must hold one of these values (IgnoreWhitespace: spaces are dropped before comparing). */
+  readonly valid?: Readonly<Record<string, readonly string[]>>;
+  readonly absent?: readonly string[];
+  /** The request reached infra-backend-v1 (its echo came back). */
+  readonly reachedBackend?: boolean;
+}
+
+function expectReply(reply: Reply, expected: Expected): void {
+  assert.ok(expected.statusCodes.includes(reply.status), `status ${reply.status}, expected one of ${expected.statusCodes.join(", ")}`);
+  for (const [name, values] of Object.entries(expected.valid ?? {})) {
+    const got = reply.headers[name];
+    assert.equal(typeof got, "string", `${name} is missing (headers: ${JSON.stringify(reply.headers)})`);
+    const strip = (v: string): string => v.replace(/\s+/g, "");
+    assert.ok(values.map(strip).includes(strip(got as string)), `${name}: ${String(got)}, expected one of ${values.join(" | ")}`);
+  }
+  for (const name of expected.absent ?? []) assert.equal(reply.headers[name.toLowerCase()], undefined, `${name} must be absent`);
+  if (expected.reachedBackend !== undefined) {
+    const echoed = reply.headers["content-type"] === "application/json" && reply.json()["url"] !== undefined;
+    assert.equal(echoed, expected.reachedBackend, `reached the backend: ${echoed}`);
+  }
+}
+
+const preflight = (path: string, origin: string, method: string, headers?: string): Promise<Reply> =>
+  ask(gw.port, {
+    method: "OPTIONS",
+    path,
+    headers: { origin, "access-control-request-method": method, ...(headers === undefined ? {} : { "access-control-request-headers": headers }) },
+  });
+
+const cors1Preflight: Expected = {
+  statusCodes: [200, 204],
+  valid: {
+    "access-control-allow-methods": ["GET, OPTIONS", "OPTIONS, GET"],
+    "access-control-allow-headers": ["x-header-1, x-header-2", "x-header-2, x-header-1"],
+    "access-control-expose-headers": ["x-header-3, x-header-4", "x-header-4, x-header-3"],
+    "access-control-max-age": ["3600"],
+    "access-control-allow-credentials": ["true"],
+  },
+  reachedBackend: false,
+};
+
+test("conformance: preflights from an exact origin, a wildcard origin and a deeper subdomain of it are answered with the filter's headers", async () => {
+  for (const origin of ["https://www.foo.com", "https://www.bar.com", "https://xpto.www.bar.com"]) {
+    const reply = await preflight("/cors-1", origin, "GET", "x-header-1, x-header-2");
+    expectReply(reply, { ...cors1Preflight, valid: { ...cors1Preflight.valid, "access-control-allow-origin": [origin] } });
+  }
+  assert.equal(v1.requests.filter((r) => r.method === "OPTIONS").length, 0, "no preflight reaches the upstream");
+});
+
+test("conformance: a preflight from an origin the filter does not list gets no Access-Control-Allow-Origin", async () => {
+  const reply = await preflight("/cors-1", "https://foobar.com", "GET");
+  expectReply(reply, { statusCodes: [200, 204, 403], absent: ["access-control-allow-origin"], reachedBackend: false });
+});
+
+test("conformance: simple requests from listed origins get their origin back; others get none", async () => {
+  for (const origin of ["https://www.foo.com", "https://www.bar.com"]) {
+    const reply = await ask(gw.port, { path: "/cors-1", headers: { origin, "access-control-request-method": "GET", "access-control-request-headers": "x-header-1, x-header-2" } });
+    expectReply(reply, { statusCodes: [200], valid: { "access-control-allow-origin": [origin] }, reachedBackend: true });
+  }
+  const refused = await ask(gw.port, { path: "/cors-1", headers: { origin: "https://foobar.com", "access-control-request-method": "GET" } });
+  expectReply(refused, { statusCodes: [200], absent: ["access-control-allow-origin"], reachedBackend: true });
+});
+
+test("conformance: allowMethods '*' allows POST; without allowCredentials no Access-Control-Allow-Credentials is sent", async () => {
+  const reply = await preflight("/cors-2", "https://www.foo.com", "POST");
+  expectReply(reply, {
+    statusCodes: [200, 204],
+    valid: { "access-control-allow-methods": ["POST", "*"], "access-control-allow-origin": ["https://www.foo.com"] },
+    absent: ["access-control-allow-credentials"],
+    reachedBackend: false,
+  });
+});
+
+test("conformance: a wildcard origin answers '*' or the origin, with or without a port, on preflights and requests", async () => {
+  for (const origin of ["https://foobar.com", "https://foobar.com:12345"]) {
+    expectReply(await preflight("/cors-wildcard-origin", origin, "PUT"), {
+      statusCodes: [200, 204],
+      valid: { "access-control-allow-origin": [origin, "*"], "access-control-allow-methods": ["PUT"] },
+      absent: ["Access-Control-Allow-Credentials"],
+      reachedBackend: false,
+    });
+    expectReply(await ask(gw.port, { method: "PUT", path: "/cors-wildcard-origin", headers: { origin } }), {
+      statusCodes: [200],
+      valid: { "access-control-allow-origin": [origin, "*"] },
+      absent: ["Access-Control-Allow-Credentials"],
+      reachedBackend: true,
+    });
+  }
+});
+
+test("conformance: wildcard methods and headers with credentials name the requested ones and the origin; without credentials they may answer '*'", async () => {
+  expectReply(await preflight("/cors-wildcard-methods-headers", "https://other.foo.com", "PUT", "x-header-1, x-header-2"), {
+    statusCodes: [200, 204],
+    valid: {
+      "access-control-allow-origin": ["https://other.foo.com"],
+      "access-control-allow-methods": ["PUT"],
+      "access-control-allow-headers": ["x-header-1, x-header-2", "x-header-2, x-header-1"],
+      "access-control-allow-credentials": ["true"],
+    },
+    reachedBackend: false,
+  });
+  expectReply(await preflight("/cors-wildcard-methods-headers-unauth", "https://other.foo.com", "PUT", "x-header-1, x-header-2"), {
+    statusCodes: [200, 204],
+    valid: {
+      "access-control-allow-origin": ["https://other.foo.com", "*"],
+      "access-control-allow-methods": ["PUT", "*"],
+      "access-control-allow-headers": ["x-header-1, x-header-2", "x-header-2, x-header-1", "*"],
+    },
+    absent: ["access-control-allow-credentials"],
+    reachedBackend: false,
+  });
+  expectReply(await ask(gw.port, { path: "/cors-wildcard-methods-headers", headers: { origin: "https://other.foo.com" } }), {
+    statusCodes: [200],
+    valid: { "access-control-allow-origin": ["https://other.foo.com"], "access-control-allow-credentials": ["true"] },
+    reachedBackend: true,
+  });
+  expectReply(await ask(gw.port, { path: "/cors-wildcard-methods-headers-unauth", headers: { origin: "https://other.foo.com" } }), {
+    statusCodes: [200],
+    valid: { "access-control-allow-origin": ["https://other.foo.com", "*"] },
+    absent: ["access-control-allow-credentials"],
+    reachedBackend: true,
+  });
+});
+
+test("a preflight is answered 204 with exactly the filter's headers; '*' without credentials answers '*' and varies by nothing", async () => {
+  const listed = await preflight("/cors-1", "https://www.foo.com", "GET", "x-header-1");
+  assert.equal(listed.status, 204);
+  assert.equal(listed.body.length, 0);
+  assert.equal(listed.headers["vary"], "Origin");
+  const open = await preflight("/cors-wildcard-methods-headers-unauth", "https://any.example", "DELETE", "x-a");
+  assert.equal(open.status, 204);
+  assert.equal(open.headers["access-control-allow-origin"], "*");
+  assert.equal(open.headers["access-control-allow-methods"], "*");
+  assert.equal(open.headers["access-control-allow-headers"], "*");
+  assert.equal(open.headers["access-control-max-age"], "5", "the Gateway API default");
+  assert.equal(open.headers["vary"], undefined);
+  // With credentials the requested method and headers are named back, so the answer varies by them too.
+  const named = await preflight("/cors-wildcard-methods-headers", "https://any.example", "DELETE", "x-a,x-b");
+  assert.equal(named.headers["access-control-allow-methods"], "DELETE");
+  assert.equal(named.headers["access-control-allow-headers"], "x-a,x-b");
+  assert.equal(named.headers["vary"], "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
+});
+
+test("a preflight from a refused origin gets a 403 with a JSON body and never reaches the upstream; OPTIONS without a requested method is forwarded", async () => {
+  const before = v1.requests.length;
+  const refused = await preflight("/cors-1", "https://evil.example", "GET");
+  assert.equal(refused.status, 403);
+  assert.deepEqual(refused.json(), { error: "cors_origin_not_allowed", message: "origin https://evil.example is not allowed by the route's CORS filter" });
+  assert.equal(refused.headers["access-control-allow-origin"], undefined);
+  assert.equal(v1.requests.length, before);
+  const plain = await ask(gw.port, { method: "OPTIONS", path: "/cors-1", headers: { origin: "https://www.foo.com" } });
+  expectReply(plain, { statusCodes: [200], valid: { "access-control-allow-origin": ["https://www.foo.com"] }, reachedBackend: true });
+});
+
+test("origins compare as browsers send them: the scheme's own port is the same origin, another port or scheme is not, and a wildcard needs a label before its suffix", async () => {
+  const allowed = async (path: string, origin: string): Promise<boolean> => (await preflight(path, origin, "GET")).status === 204;
+  assert.equal(await allowed("/cors-1", "https://www.foo.com:443"), true);
+  assert.equal(await allowed("/cors-1", "HTTPS://WWW.FOO.COM"), true);
+  assert.equal(await allowed("/cors-1", "https://www.foo.com:8443"), false);
+  assert.equal(await allowed("/cors-1", "http://www.foo.com"), false);
+  assert.equal(await allowed("/cors-1", "https://bar.com"), false);
+  assert.equal(await allowed("/cors-1", "https://evilbar.com"), false);
+  assert.equal(await allowed("/cors-1", "https://evil.example/x.bar.com"), false);
+  assert.equal(await allowed("/cors-1", "https://a.bar.com:444"), false);
+  assert.equal(await allowed("/cors-1", "null"), false);
+  // `http://*:8080`: any host, that scheme and port only.
+  assert.equal(await allowed("/own-cors", "http://localhost:8080"), true);
+  assert.equal(await allowed("/own-cors", "http://localhost:8081"), false);
+  assert.equal(await allowed("/own-cors", "https://localhost:8080"), false);
+  // `*` with credentials names the origin back, so it must be one: not `null`, not a list.
+  assert.equal(await allowed("/cors-wildcard-methods-headers", "null"), false);
+  assert.equal(await allowed("/cors-wildcard-methods-headers", "https://a.example, https://b.example"), false);
+  assert.equal(await allowed("/cors-wildcard-methods-headers-unauth", "null"), true);
+});
+
+test("for an allowed origin the filter's headers replace the upstream's, after the route's header modifier; a refused origin gets the upstream's as they are", async () => {
+  const allowed = await ask(gw.port, { path: "/own-cors", headers: { origin: "https://app.example" } });
+  assert.equal(allowed.status, 200);
+  assert.equal(allowed.headers["access-control-allow-origin"], "https://app.example");
+  assert.equal(allowed.headers["access-control-allow-credentials"], undefined, "the filter does not allow credentials, whatever the upstream says");
+  assert.equal(allowed.headers["vary"], "Accept-Encoding, Origin");
+  const refused = await ask(gw.port, { path: "/own-cors", headers: { origin: "https://evil.example" } });
+  assert.equal(refused.headers["access-control-allow-origin"], "https://overwritten.example", "the header modifier's value, not the filter's");
+  assert.equal(refused.headers["access-control-allow-credentials"], "true");
+  // A response to a request without an Origin still varies by it: a cache must not serve it cross-origin.
+  const sameOrigin = await ask(gw.port, { path: "/own-cors" });
+  assert.equal(sameOrigin.headers["vary"], "Accept-Encoding, Origin");
+  const unfiltered = await ask(gw.port, { path: "/no-cors", headers: { origin: "https://app.example" } });
+  assert.equal(unfiltered.headers["access-control-allow-origin"], undefined);
+  assert.equal(unfiltered.headers["vary"], undefined);
+});
+
+test("exposeHeaders '*' with credentials lists the response's own header names, since a browser reads '*' literally then", async () => {
+  const reply = await ask(gw.port, { path: "/expose-all", headers: { origin: "https://app.example" } });
+  assert.equal(reply.headers["access-control-allow-origin"], "https://app.example");
+  assert.equal(reply.headers["access-control-allow-credentials"], "true");
+  const exposed = String(reply.headers["access-control-expose-headers"]).split(", ").sort();
+  assert.ok(exposed.includes("x-upstream") && exposed.includes("vary") && exposed.includes("date"), exposed.join(", "));
+  for (const name of exposed) assert.ok(!/^(content-type|content-length|access-control-.*|set-cookie)$/.test(name), `${name} needs no exposing`);
+  // A preflight has no response headers to list, so it exposes none.
+  const pre = await preflight("/expose-all", "https://app.example", "GET");
+  assert.equal(pre.headers["access-control-expose-headers"], undefined);
+});
+
+test("the gateway's own answers on a CORS rule carry the headers: a redirect, an upstream error; a preflight comes before the redirect", async () => {
+  const pre = await preflight("/moved", "https://app.example", "PUT");
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers["access-control-allow-methods"], "PUT");
+  assert.equal(pre.headers["location"], undefined);
+  const moved = await ask(gw.port, { path: "/moved/x", headers: { origin: "https://app.example" } });
+  assert.equal(moved.status, 301);
+  assert.equal(moved.headers["location"], "http://elsewhere.example:8080/moved/x");
+  assert.equal(moved.headers["access-control-allow-origin"], "https://app.example");
+  const down = await ask(gw.port, { path: "/down", headers: { origin: "https://app.example" } });
+  assert.equal(down.status, 502);
+  assert.equal(down.json()["error"], "upstream_connect_failed");
+  assert.equal(down.headers["access-control-allow-origin"], "https://app.example");
+  assert.equal(down.headers["vary"], "Origin");
+  const downRefused = await ask(gw.port, { path: "/down", headers: { origin: "https://evil.example" } });
+  assert.equal(downRefused.status, 502);
+  assert.equal(downRefused.headers["access-control-allow-origin"], undefined);
+});
