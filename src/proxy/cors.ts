@@ -15,7 +15,8 @@ interface OriginWildcard {
   readonly port: string;
 }
 
-const HOST = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/;
+/** A DNS name as browsers serialise it (lower case, a trailing dot kept), or an IPv6 literal. */
+const HOST = /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\])$/;
 const PORT = /^[0-9]{1,5}$/;
 const TOKEN = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 const TOKEN_LIST = /^[\t ]*[A-Za-z0-9!#$%&'*+\-.^_`|~]+(?:[\t ]*,[\t ]*[A-Za-z0-9!#$%&'*+\-.^_`|~]+)*[\t ]*$/;
@@ -80,7 +81,8 @@ export class CorsPolicy {
     if (parsed === undefined) return false;
     for (const w of this.wildcards) {
       if (w.scheme !== parsed.scheme || w.port !== parsed.port) continue;
-      if (w.suffix === "" || (parsed.host.length > w.suffix.length && parsed.host.endsWith(w.suffix))) return true;
+      // splitOrigin refused a host starting with ".", so a match has a label before the suffix.
+      if (w.suffix === "" || parsed.host.endsWith(w.suffix)) return true;
     }
     return false;
   }
@@ -88,7 +90,8 @@ export class CorsPolicy {
   /**
    * The headers of the gateway's answer to a preflight from an allowed origin. Wildcards are
    * answered with `*` unless credentials are allowed, when a browser reads `*` literally, so
-   * the requested method and headers are named back instead.
+   * the requested method and headers are named back instead. Requested headers are always
+   * named back when `allowHeaders` is `*`: Fetch never lets `*` cover `Authorization`.
    */
   preflightHeaders(origin: string, requestMethod: string, requestHeaders: string | undefined): OutgoingHeaders {
     const out: OutgoingHeaders = { "access-control-allow-origin": this.echoesOrigin ? origin : "*" };
@@ -102,11 +105,10 @@ export class CorsPolicy {
       }
     } else if (this.methods !== undefined) out["access-control-allow-methods"] = this.methods;
     if (this.anyHeader) {
-      if (!this.credentials) out["access-control-allow-headers"] = "*";
-      else if (requestHeaders !== undefined && TOKEN_LIST.test(requestHeaders)) {
+      if (requestHeaders !== undefined && TOKEN_LIST.test(requestHeaders)) {
         out["access-control-allow-headers"] = requestHeaders.trim();
         vary.push("Access-Control-Request-Headers");
-      }
+      } else if (!this.credentials) out["access-control-allow-headers"] = "*";
     } else if (this.headers !== undefined) out["access-control-allow-headers"] = this.headers;
     if (this.expose !== undefined) out["access-control-expose-headers"] = this.expose;
     out["access-control-max-age"] = this.maxAge;
@@ -115,22 +117,38 @@ export class CorsPolicy {
   }
 
   /**
-   * Adds what a response of the rule needs: `Vary: Origin` when answers name the origin, and,
-   * for an allowed origin, the gateway's Access-Control-* headers in place of the upstream's
-   * (an upstream's Allow-Credentials would otherwise grant what the filter does not). For an
-   * origin the filter does not allow, the upstream's own headers pass as they are.
+   * Adds what a response of the rule needs: `Vary: Origin` when answers name the origin, and
+   * the filter's Access-Control-* headers for an allowed origin. With `*` and no credentials
+   * every response gets `Access-Control-Allow-Origin: *`, those to requests without an Origin
+   * too, so a cached copy serves a later cross-origin read. Runs after the route's header
+   * modifiers; an upstream response went through `claimUpstreamHeaders` before them.
    */
   decorate(origin: string | undefined, headers: OutgoingHeaders): void {
-    if (this.echoesOrigin) appendVary(headers, "Origin");
-    if (origin === undefined || !this.allows(origin)) return;
-    headers["access-control-allow-origin"] = this.echoesOrigin ? origin : "*";
+    if (this.echoesOrigin) {
+      appendVary(headers, "Origin");
+      if (origin === undefined || !this.allows(origin)) return;
+      headers["access-control-allow-origin"] = origin;
+    } else {
+      headers["access-control-allow-origin"] = "*";
+    }
     if (this.credentials) headers["access-control-allow-credentials"] = "true";
-    else delete headers["access-control-allow-credentials"];
     if (this.exposeResponseNames) {
       const names = exposableNames(headers);
       if (names !== "") headers["access-control-expose-headers"] = names;
     } else if (this.expose !== undefined) headers["access-control-expose-headers"] = this.expose;
   }
+}
+
+/**
+ * On a rule with the filter, the gateway owns the cross-origin policy: the upstream's grant
+ * is removed before the route's header modifiers run, so an upstream that reflects any
+ * Origin with credentials cannot open what the filter refuses. A ResponseHeaderModifier may
+ * still set these headers.
+ */
+export function claimUpstreamHeaders(headers: OutgoingHeaders): void {
+  delete headers["access-control-allow-origin"];
+  delete headers["access-control-allow-credentials"];
+  delete headers["access-control-expose-headers"];
 }
 
 export function compileCors(model: CorsModel): CorsPolicy {
@@ -157,9 +175,11 @@ function splitOrigin(origin: string): { scheme: string; host: string; port: stri
   const scheme = origin.slice(0, sep);
   if (scheme !== "http" && scheme !== "https") return undefined;
   const rest = origin.slice(sep + 3);
+  // The port's colon is the last one after any IPv6 literal's closing bracket.
   const colon = rest.lastIndexOf(":");
-  const host = colon === -1 ? rest : rest.slice(0, colon);
-  const port = colon === -1 ? "" : rest.slice(colon + 1);
+  const hasPort = colon > rest.lastIndexOf("]");
+  const host = hasPort ? rest.slice(0, colon) : rest;
+  const port = hasPort ? rest.slice(colon + 1) : "";
   if (port !== "" && !PORT.test(port)) return undefined;
   if (host === "*" || (host.startsWith("*.") && HOST.test(host.slice(2))) || HOST.test(host)) return { scheme, host, port };
   return undefined;

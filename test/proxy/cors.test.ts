@@ -154,6 +154,19 @@ spec:
     - type: ResponseHeaderModifier
       responseHeaderModifier: {set: [{name: access-control-allow-origin, value: "https://overwritten.example"}]}
     backendRefs: [{name: own-cors, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /reflect}}, {path: {type: Exact, value: /vary-star}}]
+    filters:
+    - type: CORS
+      cors: {allowOrigins: ["https://app.example"]}
+    backendRefs: [{name: own-cors, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /teapot}}]
+    filters:
+    - type: CORS
+      cors: {allowOrigins: ["https://app.example"], allowCredentials: true, exposeHeaders: [x-brew]}
+    - type: ResponseHeaderModifier
+      responseHeaderModifier: {add: [{name: x-brew, value: earl-grey}]}
+    - type: ExtensionRef
+      extensionRef: {group: gateway.kgateway.dev, kind: DirectResponse, name: teapot}
   - matches: [{path: {type: PathPrefix, value: /expose-all}}]
     filters:
     - type: CORS
@@ -172,21 +185,26 @@ spec:
     backendRefs: [{name: refused, port: 8080}]
   - matches: [{path: {type: PathPrefix, value: /no-cors}}]
     backendRefs: [{name: infra-backend-v1, port: 8080}]
+---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: DirectResponse
+metadata: {name: teapot, namespace: ${NS}}
+spec: {status: 418, body: short and stout}
 `;
 
 let v1: TestUpstream;
 /** An upstream with a CORS policy of its own, to see what the gateway's filter does to it. */
 let ownCors: http.Server;
-let ownCorsSeen: string[] = [];
 let gw: GatewayUnderTest;
 
 before(async () => {
   v1 = await startUpstream("v1");
   ownCors = http.createServer((req, res) => {
-    ownCorsSeen.push(`${req.method} ${req.url}`);
-    res.setHeader("access-control-allow-origin", "*");
+    // A common upstream policy: name back any Origin, with credentials.
+    res.setHeader("access-control-allow-origin", req.headers.origin ?? "*");
     res.setHeader("access-control-allow-credentials", "true");
-    res.setHeader("vary", "Accept-Encoding");
+    res.setHeader("access-control-expose-headers", "x-secret");
+    res.setHeader("vary", req.url === "/vary-star" ? "*" : "Accept-Encoding");
     res.setHeader("x-upstream", "1");
     res.setHeader("content-type", "text/plain");
     res.end("own");
@@ -335,23 +353,56 @@ test("conformance: wildcard methods and headers with credentials name the reques
   });
 });
 
-test("a preflight is answered 204 with exactly the filter's headers; '*' without credentials answers '*' and varies by nothing", async () => {
+test("a preflight is answered 204 with exactly the filter's headers; '*' without credentials answers '*' and varies by nothing it does not name back", async () => {
   const listed = await preflight("/cors-1", "https://www.foo.com", "GET", "x-header-1");
   assert.equal(listed.status, 204);
   assert.equal(listed.body.length, 0);
   assert.equal(listed.headers["vary"], "Origin");
-  const open = await preflight("/cors-wildcard-methods-headers-unauth", "https://any.example", "DELETE", "x-a");
+  const open = await preflight("/cors-wildcard-methods-headers-unauth", "https://any.example", "DELETE");
   assert.equal(open.status, 204);
   assert.equal(open.headers["access-control-allow-origin"], "*");
   assert.equal(open.headers["access-control-allow-methods"], "*");
   assert.equal(open.headers["access-control-allow-headers"], "*");
   assert.equal(open.headers["access-control-max-age"], "5", "the Gateway API default");
   assert.equal(open.headers["vary"], undefined);
+  // Requested headers are named back even without credentials: Fetch never lets `*` cover Authorization.
+  const bearer = await preflight("/cors-wildcard-methods-headers-unauth", "https://any.example", "GET", "authorization,x-a");
+  assert.equal(bearer.headers["access-control-allow-headers"], "authorization,x-a");
+  assert.equal(bearer.headers["vary"], "Access-Control-Request-Headers");
   // With credentials the requested method and headers are named back, so the answer varies by them too.
   const named = await preflight("/cors-wildcard-methods-headers", "https://any.example", "DELETE", "x-a,x-b");
   assert.equal(named.headers["access-control-allow-methods"], "DELETE");
   assert.equal(named.headers["access-control-allow-headers"], "x-a,x-b");
   assert.equal(named.headers["vary"], "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
+  // What is named back must be a method and a list of header names; anything else is not repeated.
+  const odd = await preflight("/cors-wildcard-methods-headers", "https://any.example", "GE T", "x-a;x-b");
+  assert.equal(odd.status, 204);
+  assert.equal(odd.headers["access-control-allow-methods"], undefined);
+  assert.equal(odd.headers["access-control-allow-headers"], undefined);
+  assert.equal(odd.headers["vary"], "Origin");
+  const oddOpen = await preflight("/cors-wildcard-methods-headers-unauth", "https://any.example", "GET", "x-a;x-b");
+  assert.equal(oddOpen.headers["access-control-allow-headers"], "*");
+});
+
+test("a preflight that carries a body is answered and its connection serves the next request", async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const send = (method: string, headers: http.OutgoingHttpHeaders, body?: string): Promise<{ status: number; reused: boolean }> =>
+      new Promise((resolve, reject) => {
+        const req = http.request({ host: "127.0.0.1", port: gw.port, method, path: "/cors-1", headers, agent }, (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    const first = await send("OPTIONS", { origin: "https://www.foo.com", "access-control-request-method": "GET", "content-length": "65536" }, "x".repeat(65536));
+    assert.equal(first.status, 204);
+    const second = await send("GET", { origin: "https://www.foo.com" });
+    assert.deepEqual(second, { status: 200, reused: true });
+  } finally {
+    agent.destroy();
+  }
 });
 
 test("a preflight from a refused origin gets a 403 with a JSON body and never reaches the upstream; OPTIONS without a requested method is forwarded", async () => {
@@ -384,23 +435,55 @@ test("origins compare as browsers send them: the scheme's own port is the same o
   assert.equal(await allowed("/cors-wildcard-methods-headers", "null"), false);
   assert.equal(await allowed("/cors-wildcard-methods-headers", "https://a.example, https://b.example"), false);
   assert.equal(await allowed("/cors-wildcard-methods-headers-unauth", "null"), true);
+  // Browsers send these origins too; with credentials they are named back like any other.
+  for (const origin of ["http://[::1]:3000", "http://[::1]", "https://example.com."]) {
+    const reply = await preflight("/cors-wildcard-methods-headers", origin, "PUT");
+    assert.equal(reply.status, 204, origin);
+    assert.equal(reply.headers["access-control-allow-origin"], origin);
+  }
+  assert.equal(await allowed("/cors-1", "https://www.bar.com."), false, "a trailing dot is another host to a browser");
 });
 
-test("for an allowed origin the filter's headers replace the upstream's, after the route's header modifier; a refused origin gets the upstream's as they are", async () => {
-  const allowed = await ask(gw.port, { path: "/own-cors", headers: { origin: "https://app.example" } });
+test("the filter owns the policy: the upstream's Access-Control-* grant is removed, the filter's written for an allowed origin, after the route's header modifier", async () => {
+  const allowed = await ask(gw.port, { path: "/reflect", headers: { origin: "https://app.example" } });
   assert.equal(allowed.status, 200);
   assert.equal(allowed.headers["access-control-allow-origin"], "https://app.example");
   assert.equal(allowed.headers["access-control-allow-credentials"], undefined, "the filter does not allow credentials, whatever the upstream says");
+  assert.equal(allowed.headers["access-control-expose-headers"], undefined, "the filter exposes nothing");
   assert.equal(allowed.headers["vary"], "Accept-Encoding, Origin");
-  const refused = await ask(gw.port, { path: "/own-cors", headers: { origin: "https://evil.example" } });
-  assert.equal(refused.headers["access-control-allow-origin"], "https://overwritten.example", "the header modifier's value, not the filter's");
-  assert.equal(refused.headers["access-control-allow-credentials"], "true");
+  // An upstream that names back any origin with credentials cannot open what the filter refuses.
+  const refused = await ask(gw.port, { path: "/reflect", headers: { origin: "https://evil.example" } });
+  assert.equal(refused.status, 200);
+  for (const name of ["access-control-allow-origin", "access-control-allow-credentials", "access-control-expose-headers"]) assert.equal(refused.headers[name], undefined, name);
+  // A ResponseHeaderModifier runs after the upstream's grant is removed and before the filter writes.
+  const modified = await ask(gw.port, { path: "/own-cors", headers: { origin: "https://evil.example" } });
+  assert.equal(modified.headers["access-control-allow-origin"], "https://overwritten.example", "the header modifier's value");
+  assert.equal(modified.headers["access-control-allow-credentials"], undefined);
+  const modifiedAllowed = await ask(gw.port, { path: "/own-cors", headers: { origin: "https://app.example" } });
+  assert.equal(modifiedAllowed.headers["access-control-allow-origin"], "https://app.example", "the filter writes last");
   // A response to a request without an Origin still varies by it: a cache must not serve it cross-origin.
-  const sameOrigin = await ask(gw.port, { path: "/own-cors" });
+  const sameOrigin = await ask(gw.port, { path: "/reflect" });
   assert.equal(sameOrigin.headers["vary"], "Accept-Encoding, Origin");
+  assert.equal(sameOrigin.headers["access-control-allow-origin"], undefined);
+  const varyAll = await ask(gw.port, { path: "/vary-star", headers: { origin: "https://app.example" } });
+  assert.equal(varyAll.headers["vary"], "*", "Vary: * already covers Origin");
   const unfiltered = await ask(gw.port, { path: "/no-cors", headers: { origin: "https://app.example" } });
   assert.equal(unfiltered.headers["access-control-allow-origin"], undefined);
   assert.equal(unfiltered.headers["vary"], undefined);
+});
+
+test("with '*' and no credentials every response of the rule says '*', those to requests without an Origin too, so a cached copy serves a cross-origin read", async () => {
+  const noOrigin = await ask(gw.port, { method: "PUT", path: "/cors-wildcard-origin" });
+  assert.equal(noOrigin.status, 200);
+  assert.equal(noOrigin.headers["access-control-allow-origin"], "*");
+  assert.equal(noOrigin.headers["vary"], undefined);
+});
+
+test("exposeHeaders reach the actual response, where a browser reads them", async () => {
+  const reply = await ask(gw.port, { path: "/cors-1", headers: { origin: "https://www.foo.com" } });
+  assert.equal(reply.status, 200);
+  assert.equal(reply.headers["access-control-expose-headers"], "x-header-3, x-header-4");
+  assert.equal(reply.headers["access-control-allow-credentials"], "true");
 });
 
 test("exposeHeaders '*' with credentials lists the response's own header names, since a browser reads '*' literally then", async () => {
@@ -415,7 +498,7 @@ test("exposeHeaders '*' with credentials lists the response's own header names, 
   assert.equal(pre.headers["access-control-expose-headers"], undefined);
 });
 
-test("the gateway's own answers on a CORS rule carry the headers: a redirect, an upstream error; a preflight comes before the redirect", async () => {
+test("the gateway's own answers on a CORS rule carry the headers: a redirect, a direct response, an upstream error; a preflight comes before the redirect", async () => {
   const pre = await preflight("/moved", "https://app.example", "PUT");
   assert.equal(pre.status, 204);
   assert.equal(pre.headers["access-control-allow-methods"], "PUT");
@@ -429,6 +512,13 @@ test("the gateway's own answers on a CORS rule carry the headers: a redirect, an
   assert.equal(down.json()["error"], "upstream_connect_failed");
   assert.equal(down.headers["access-control-allow-origin"], "https://app.example");
   assert.equal(down.headers["vary"], "Origin");
+  const teapot = await ask(gw.port, { path: "/teapot", headers: { origin: "https://app.example" } });
+  assert.equal(teapot.status, 418);
+  assert.equal(teapot.body.toString(), "short and stout");
+  assert.equal(teapot.headers["x-brew"], "earl-grey");
+  assert.equal(teapot.headers["access-control-allow-origin"], "https://app.example");
+  assert.equal(teapot.headers["access-control-allow-credentials"], "true");
+  assert.equal(teapot.headers["access-control-expose-headers"], "x-brew");
   const downRefused = await ask(gw.port, { path: "/down", headers: { origin: "https://evil.example" } });
   assert.equal(downRefused.status, 502);
   assert.equal(downRefused.headers["access-control-allow-origin"], undefined);
