@@ -1,5 +1,5 @@
 // The HTTPRoute CORS filter end to end, against real upstreams: every case of the Gateway API
-// conformance test HTTPRouteCORS on its own manifests (Service refs with port 8080, which the
+// conformance test HTTPRouteCORS on the same routes (Service refs with port 8080, which the
 // Backends of the same name serve here), then what the gateway does beyond it: preflights
 // never reach the upstream, refused origins get a 403, answers that name the origin vary by
 // it, the upstream's own Access-Control-* headers give way, and the gateway's own answers
@@ -14,130 +14,37 @@ import { CONFIG_PORT, type GatewayUnderTest, type Reply, ask, conformanceBackend
 
 const NS = "gateway-conformance-infra";
 
-/** httproute-cors.yaml of the conformance suite, as published. */
-const CONFORMANCE_ROUTES = `---
+/**
+ * The routes of the conformance suite's httproute-cors.yaml: the same names, paths and
+ * filter values, written in flow style.
+ */
+const corsRoute = (name: string, rules: string): string => `---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
-metadata:
-  name: cors-multiple-origins-methods-headers
-  namespace: gateway-conformance-infra
+metadata: {name: ${name}, namespace: ${NS}}
 spec:
-  parentRefs:
-  - name: same-namespace
-  rules:
-  - filters:
-    - type: CORS
-      cors:
-        allowOrigins:
-        - "https://www.foo.com"
-        - "https://*.bar.com"
-        allowMethods:
-        - GET
-        - OPTIONS
-        allowHeaders:
-        - "x-header-1"
-        - "x-header-2"
-        exposeHeaders:
-        - "x-header-3"
-        - "x-header-4"
-        allowCredentials: true
-        maxAge: 3600
-    matches:
-    - path:
-        type: PathPrefix
-        value: /cors-1
-    backendRefs:
-    - name: infra-backend-v1
-      port: 8080
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: cors-wildcard-methods 
-  namespace: gateway-conformance-infra
-spec:
-  parentRefs:
-  - name: same-namespace
-  rules:
-  - filters:
-    - type: CORS
-      cors:
-        allowOrigins:
-        - "https://www.foo.com"
-        allowMethods: ["*"]
-    matches:
-    - path:
-        type: PathPrefix
-        value: /cors-2
-    backendRefs:
-    - name: infra-backend-v1
-      port: 8080
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: cors-wildcard-origin   # test CORS with origin *.foo.com and expect the exact answer to come on the header
-  namespace: gateway-conformance-infra
-spec:
-  parentRefs:
-  - name: same-namespace
-  rules:
-  - filters:
-    - type: CORS
-      cors:
-        allowOrigins:
-        - "*"
-        allowMethods: ["PUT"]
-        allowCredentials: false
-    matches:
-    - path:
-        type: PathPrefix
-        value: /cors-wildcard-origin
-    backendRefs:
-    - name: infra-backend-v1
-      port: 8080
----
-# Test the usage of wildcards on authenticated and unauthenticated requests and the proper response
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: cors-wildcard-methods-headers 
-  namespace: gateway-conformance-infra
-spec:
-  parentRefs:
-  - name: same-namespace
-  rules:
-  - filters:
-    - type: CORS
-      cors:
-        allowOrigins:
-        - "*"
-        allowMethods: ["*"]
-        allowHeaders: ["*"]
-        allowCredentials: true
-    matches:
-    - path:
-        type: PathPrefix
-        value: /cors-wildcard-methods-headers
-    backendRefs:
-    - name: infra-backend-v1
-      port: 8080
-  - filters:
-    - type: CORS
-      cors:
-        allowOrigins:
-        - "*"
-        allowMethods: ["*"]
-        allowHeaders: ["*"]
-        allowCredentials: false
-    matches:
-    - path:
-        type: PathPrefix
-        value: /cors-wildcard-methods-headers-unauth
-    backendRefs:
-    - name: infra-backend-v1
-      port: 8080
+  parentRefs: [{name: same-namespace}]
+  rules:${rules}
 `;
+const corsRule = (prefix: string, cors: string): string => `
+  - matches: [{path: {type: PathPrefix, value: ${prefix}}}]
+    filters: [{type: CORS, cors: ${cors}}]
+    backendRefs: [{name: infra-backend-v1, port: 8080}]`;
+const CONFORMANCE_ROUTES =
+  corsRoute(
+    "cors-multiple-origins-methods-headers",
+    corsRule(
+      "/cors-1",
+      `{allowOrigins: ["https://www.foo.com", "https://*.bar.com"], allowMethods: [GET, OPTIONS], allowHeaders: [x-header-1, x-header-2], exposeHeaders: [x-header-3, x-header-4], allowCredentials: true, maxAge: 3600}`,
+    ),
+  ) +
+  corsRoute("cors-wildcard-methods", corsRule("/cors-2", `{allowOrigins: ["https://www.foo.com"], allowMethods: ["*"]}`)) +
+  corsRoute("cors-wildcard-origin", corsRule("/cors-wildcard-origin", `{allowOrigins: ["*"], allowMethods: [PUT], allowCredentials: false}`)) +
+  corsRoute(
+    "cors-wildcard-methods-headers",
+    corsRule("/cors-wildcard-methods-headers", `{allowOrigins: ["*"], allowMethods: ["*"], allowHeaders: ["*"], allowCredentials: true}`) +
+      corsRule("/cors-wildcard-methods-headers-unauth", `{allowOrigins: ["*"], allowMethods: ["*"], allowHeaders: ["*"], allowCredentials: false}`),
+  );
 
 /** Rules for what the conformance test leaves open. */
 const GATEWAY_ROUTES = `---
