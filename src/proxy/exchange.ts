@@ -31,6 +31,8 @@ export class Exchange {
   match: CompiledMatch | undefined = undefined;
   /** The matched rule's CORS filter, which every answer of the rule (errors too) applies. */
   cors: CorsPolicy | undefined = undefined;
+  /** `%RESPONSE_CODE_DETAILS%` of an answer a filter made itself (a CORS preflight); unset otherwise. */
+  localReplyDetails: string | undefined = undefined;
 
   /** Method as received. */
   readonly method: string;

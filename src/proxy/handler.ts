@@ -243,9 +243,11 @@ function answerPreflight(exchange: Exchange, cors: CorsPolicy): void {
   const headers = exchange.req.headers;
   const origin = headers.origin!;
   if (!cors.allows(origin)) {
+    exchange.localReplyDetails = "cors_origin_not_allowed";
     refuse(exchange, corsOriginRefused, `origin ${origin} is not allowed by the route's CORS filter`);
     return;
   }
+  exchange.localReplyDetails = "cors_response";
   exchange.status = 204;
   exchange.responseStartPerfMs = performance.now();
   exchange.res.writeHead(204, cors.preflightHeaders(origin, headers["access-control-request-method"] as string, headers["access-control-request-headers"]));

@@ -152,5 +152,6 @@ export function stripResponseHopByHop(headers: Record<string, string | string[] 
   if (headers.upgrade !== undefined) delete headers.upgrade;
   if (headers["proxy-authenticate"] !== undefined) delete headers["proxy-authenticate"];
   if (headers["proxy-authorization"] !== undefined) delete headers["proxy-authorization"];
+  if (headers["http2-settings"] !== undefined) delete headers["http2-settings"];
   if (listed !== undefined) for (const name of listed) delete headers[name];
 }

@@ -17,6 +17,7 @@ import { newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts"
 import { Failure, Failures, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import type { ProxyDeps } from "./handler.ts";
+import { claimUpstreamHeaders } from "./cors.ts";
 import { connectionTokens, isHopByHop } from "./headers.ts";
 import { http } from "./node-http.ts";
 import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, startGranted } from "./pools.ts";
@@ -176,8 +177,13 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     this.endClient(body);
   }
 
-  /** Rule then backend ResponseHeaderModifier, as on a plain proxied response. */
+  /**
+   * Rule then backend ResponseHeaderModifier, as on a plain proxied response. On a CORS rule
+   * the upstream's grant is removed first, as on any response of the rule; the filter adds
+   * nothing, since browsers apply no CORS to an upgrade.
+   */
   private applyResponseFilters(answer: Record<string, string | string[]>): void {
+    if (this.ruleFilters?.cors !== undefined) claimUpstreamHeaders(answer);
     const ruleOps = this.ruleFilters?.responseHeaders;
     const backendOps = this.backendFilters?.responseHeaders;
     if (ruleOps !== undefined) applyHeaderOps(ruleOps, answer);

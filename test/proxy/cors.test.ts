@@ -8,9 +8,14 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { RequestFacts } from "../../src/telemetry/logs/facts.ts";
+import { responseCodeDetails } from "../../src/telemetry/logs/envoy-render.ts";
+import { forwardedViewOf } from "../../src/telemetry/logs/logged-request-headers.ts";
 import { closedPort } from "../support/otlp-receiver.ts";
+import { type RawUpgradeUpstream, headLines, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { CONFIG_PORT, type GatewayUnderTest, type Reply, ask, conformanceBackend, startGateway } from "./harness.ts";
+import { RecordingTelemetry } from "./recording-telemetry.ts";
 
 const NS = "gateway-conformance-infra";
 
@@ -61,7 +66,7 @@ spec:
     - type: ResponseHeaderModifier
       responseHeaderModifier: {set: [{name: access-control-allow-origin, value: "https://overwritten.example"}]}
     backendRefs: [{name: own-cors, port: 8080}]
-  - matches: [{path: {type: PathPrefix, value: /reflect}}, {path: {type: Exact, value: /vary-star}}]
+  - matches: [{path: {type: PathPrefix, value: /reflect}}, {path: {type: Exact, value: /vary-star}}, {path: {type: Exact, value: /vary-list}}]
     filters:
     - type: CORS
       cors: {allowOrigins: ["https://app.example"]}
@@ -74,6 +79,17 @@ spec:
       responseHeaderModifier: {add: [{name: x-brew, value: earl-grey}]}
     - type: ExtensionRef
       extensionRef: {group: gateway.kgateway.dev, kind: DirectResponse, name: teapot}
+  - matches: [{path: {type: PathPrefix, value: /plain-teapot}}]
+    filters:
+    - type: CORS
+      cors: {allowOrigins: ["http://app.example"]}
+    - type: ExtensionRef
+      extensionRef: {group: gateway.kgateway.dev, kind: DirectResponse, name: teapot}
+  - matches: [{path: {type: PathPrefix, value: /switch}}, {path: {type: PathPrefix, value: /refuse}}]
+    filters:
+    - type: CORS
+      cors: {allowOrigins: ["https://app.example"]}
+    backendRefs: [{name: raw-upgrade, port: 8080}]
   - matches: [{path: {type: PathPrefix, value: /expose-all}}]
     filters:
     - type: CORS
@@ -102,7 +118,9 @@ spec: {status: 418, body: short and stout}
 let v1: TestUpstream;
 /** An upstream with a CORS policy of its own, to see what the gateway's filter does to it. */
 let ownCors: http.Server;
+let rawUpgrade: RawUpgradeUpstream;
 let gw: GatewayUnderTest;
+const recorder = new RecordingTelemetry();
 
 before(async () => {
   v1 = await startUpstream("v1");
@@ -111,25 +129,31 @@ before(async () => {
     res.setHeader("access-control-allow-origin", req.headers.origin ?? "*");
     res.setHeader("access-control-allow-credentials", "true");
     res.setHeader("access-control-expose-headers", "x-secret");
-    res.setHeader("vary", req.url === "/vary-star" ? "*" : "Accept-Encoding");
+    if (req.url === "/vary-star") res.setHeader("vary", "*");
+    else if (req.url === "/vary-list") res.setHeader("vary", ["Accept-Encoding", "Cookie"]);
+    else res.setHeader("vary", "Accept-Encoding");
+    res.setHeader("set-cookie", "session=s3cret; HttpOnly");
+    res.setHeader("http2-settings", "AAMAAABkAAQAAP__");
     res.setHeader("x-upstream", "1");
     res.setHeader("content-type", "text/plain");
     res.end("own");
   });
   await new Promise<void>((resolve) => ownCors.listen(0, "127.0.0.1", resolve));
   const ownCorsPort = (ownCors.address() as AddressInfo).port;
+  rawUpgrade = await startRawUpgradeUpstream();
   gw = await startGateway(`apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: same-namespace, namespace: ${NS}}
 spec:
   gatewayClassName: tollgate
   listeners: [{name: http, protocol: HTTP, port: ${CONFIG_PORT}}]
-${conformanceBackend("infra-backend-v1", v1.port)}${conformanceBackend("own-cors", ownCorsPort)}${conformanceBackend("refused", await closedPort())}${CONFORMANCE_ROUTES}${GATEWAY_ROUTES}`);
+${conformanceBackend("infra-backend-v1", v1.port)}${conformanceBackend("own-cors", ownCorsPort)}${conformanceBackend("refused", await closedPort())}${conformanceBackend("raw-upgrade", rawUpgrade.port)}${CONFORMANCE_ROUTES}${GATEWAY_ROUTES}`, recorder);
 });
 
 after(async () => {
   await gw?.close();
   await new Promise<void>((resolve) => ownCors?.close(() => resolve()));
+  await rawUpgrade?.close();
   await v1?.close();
 });
 
@@ -321,6 +345,25 @@ test("a preflight from a refused origin gets a 403 with a JSON body and never re
   assert.equal(v1.requests.length, before);
   const plain = await ask(gw.port, { method: "OPTIONS", path: "/cors-1", headers: { origin: "https://www.foo.com" } });
   expectReply(plain, { statusCodes: [200], valid: { "access-control-allow-origin": ["https://www.foo.com"] }, reachedBackend: true });
+  // Without an Origin it is no preflight either, whatever else it carries.
+  const noOrigin = await ask(gw.port, { method: "OPTIONS", path: "/cors-1", headers: { "access-control-request-method": "GET" } });
+  expectReply(noOrigin, { statusCodes: [200], absent: ["access-control-allow-origin"], reachedBackend: true });
+});
+
+test("preflights are logged as the filter's own answers: no upstream attempt, cors_response or cors_origin_not_allowed, no error.type", async () => {
+  const details = async (path: string, origin: string): Promise<{ status: number; details: string; attempts: number; errorType: string | undefined }> => {
+    await preflight(path, origin, "GET");
+    const exchange = await recorder.endOf(path);
+    const facts = new RequestFacts(exchange, forwardedViewOf(exchange), [], []);
+    return { status: facts.status, details: responseCodeDetails(facts), attempts: facts.upstreamAttempts, errorType: facts.errorType };
+  };
+  assert.deepEqual(await details("/cors-1/logged", "https://www.foo.com"), { status: 204, details: "cors_response", attempts: 0, errorType: undefined });
+  assert.deepEqual(await details("/cors-1/refused", "https://evil.example"), { status: 403, details: "cors_origin_not_allowed", attempts: 0, errorType: undefined });
+  await ask(gw.port, { path: "/teapot/logged" });
+  const teapot = await recorder.endOf("/teapot/logged");
+  assert.equal(responseCodeDetails(new RequestFacts(teapot, forwardedViewOf(teapot), [], [])), "direct_response", "a direct response keeps its own details");
+  const answered = recorder.ended.find((e) => e.path === "/cors-1/logged")!;
+  assert.ok(answered.responseStartPerfMs >= answered.startPerfMs, "the answer's start is recorded");
 });
 
 test("origins compare as browsers send them: the scheme's own port is the same origin, another port or scheme is not, and a wildcard needs a label before its suffix", async () => {
@@ -349,6 +392,9 @@ test("origins compare as browsers send them: the scheme's own port is the same o
     assert.equal(reply.headers["access-control-allow-origin"], origin);
   }
   assert.equal(await allowed("/cors-1", "https://www.bar.com."), false, "a trailing dot is another host to a browser");
+  assert.equal(await allowed("/plain-teapot", "http://app.example:80"), true, "http's own port");
+  assert.equal(await allowed("/plain-teapot", "http://app.example:8080"), false);
+  assert.equal(await allowed("/plain-teapot", "https://app.example"), false);
 });
 
 test("the filter owns the policy: the upstream's Access-Control-* grant is removed, the filter's written for an allowed origin, after the route's header modifier", async () => {
@@ -374,6 +420,10 @@ test("the filter owns the policy: the upstream's Access-Control-* grant is remov
   assert.equal(sameOrigin.headers["access-control-allow-origin"], undefined);
   const varyAll = await ask(gw.port, { path: "/vary-star", headers: { origin: "https://app.example" } });
   assert.equal(varyAll.headers["vary"], "*", "Vary: * already covers Origin");
+  const varyList = await ask(gw.port, { path: "/vary-list", headers: { origin: "https://app.example" } });
+  assert.equal(varyList.headers["vary"], "Accept-Encoding, Cookie, Origin");
+  // The filtered path strips hop-by-hop headers as the plain one does.
+  assert.equal(allowed.headers["http2-settings"], undefined);
   const unfiltered = await ask(gw.port, { path: "/no-cors", headers: { origin: "https://app.example" } });
   assert.equal(unfiltered.headers["access-control-allow-origin"], undefined);
   assert.equal(unfiltered.headers["vary"], undefined);
@@ -400,6 +450,7 @@ test("exposeHeaders '*' with credentials lists the response's own header names, 
   const exposed = String(reply.headers["access-control-expose-headers"]).split(", ").sort();
   assert.ok(exposed.includes("x-upstream") && exposed.includes("vary") && exposed.includes("date"), exposed.join(", "));
   for (const name of exposed) assert.ok(!/^(content-type|content-length|access-control-.*|set-cookie)$/.test(name), `${name} needs no exposing`);
+  assert.ok(reply.headers["set-cookie"] !== undefined, "the upstream sent a cookie, which a script may never read");
   // A preflight has no response headers to list, so it exposes none.
   const pre = await preflight("/expose-all", "https://app.example", "GET");
   assert.equal(pre.headers["access-control-expose-headers"], undefined);
@@ -426,7 +477,20 @@ test("the gateway's own answers on a CORS rule carry the headers: a redirect, a 
   assert.equal(teapot.headers["access-control-allow-origin"], "https://app.example");
   assert.equal(teapot.headers["access-control-allow-credentials"], "true");
   assert.equal(teapot.headers["access-control-expose-headers"], "x-brew");
+  // Without a ResponseHeaderModifier, a direct response takes the same way.
+  const plainTeapot = await ask(gw.port, { path: "/plain-teapot", headers: { origin: "http://app.example" } });
+  assert.equal(plainTeapot.status, 418);
+  assert.equal(plainTeapot.headers["access-control-allow-origin"], "http://app.example");
+  assert.equal(plainTeapot.headers["vary"], "Origin");
   const downRefused = await ask(gw.port, { path: "/down", headers: { origin: "https://evil.example" } });
   assert.equal(downRefused.status, 502);
   assert.equal(downRefused.headers["access-control-allow-origin"], undefined);
+});
+
+test("an upgrade on a CORS rule loses the upstream's grant too, on the 101 and on a refusal; the filter adds nothing, since browsers apply no CORS to it", async () => {
+  for (const path of ["/switch", "/refuse"]) {
+    const lines = headLines(await upgradeHead(gw.port, path));
+    assert.ok(lines.some((l) => l.startsWith("x-name:")), `the upstream's answer came through: ${lines.join(" | ")}`);
+    assert.ok(!lines.some((l) => l.startsWith("access-control-")), `${path}: ${lines.join(" | ")}`);
+  }
 });

@@ -1,8 +1,11 @@
 // A raw upstream and client for the upgrade path, where node's HTTP parsers would hide the
 // bytes: the upstream answers `/switch` with a 101, `/reason` with a reason phrase that is
-// not ASCII, anything else with a 403; each answer carries `X-Name: café` as latin1 bytes.
+// not ASCII, anything else with a 403; each answer carries `X-Name: café` as latin1 bytes,
+// and the 101 and the 403 a CORS grant to any origin, with credentials.
 import { once } from "node:events";
 import net from "node:net";
+
+const CORS_GRANT = "Access-Control-Allow-Origin: https://evil.example\r\nAccess-Control-Allow-Credentials: true\r\n";
 
 export interface RawUpgradeUpstream {
   readonly port: number;
@@ -18,11 +21,11 @@ export async function startRawUpgradeUpstream(): Promise<RawUpgradeUpstream> {
       head += chunk.toString("latin1");
       if (!head.includes("\r\n\r\n")) return;
       const answer = head.startsWith("GET /switch")
-        ? "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Name: caf\xe9\r\n\r\n"
+        ? `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Name: caf\xe9\r\n${CORS_GRANT}\r\n`
         : head.startsWith("GET /reason")
           ? // UTF-8 for U+010D U+010A: their low bytes are CR and LF.
             "HTTP/1.1 404 Not\xc4\x8d\xc4\x8aX-Evil: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno"
-          : "HTTP/1.1 403 Forbidden\r\nX-Name: caf\xe9\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno";
+          : `HTTP/1.1 403 Forbidden\r\nX-Name: caf\xe9\r\n${CORS_GRANT}Content-Length: 2\r\nConnection: close\r\n\r\nno`;
       socket.write(Buffer.from(answer, "latin1"));
       head = "";
     });

@@ -38,6 +38,7 @@ export function protocolName(f: RequestFacts): string {
 export function responseCodeDetails(f: RequestFacts): string {
   if (f.status === 0) return f.clientAborted ? "downstream_remote_disconnect" : (f.errorType ?? "-");
   if (!f.matched) return "route_not_found";
+  if (f.localReplyDetails !== undefined) return f.localReplyDetails;
   if (f.upstreamAttempts === 0) return "direct_response";
   if (f.errorType !== undefined && f.responseFlags !== "") return f.errorType;
   return "via_upstream";

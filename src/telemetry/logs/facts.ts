@@ -54,6 +54,8 @@ export class RequestFacts {
   readonly upstreamLocalPort: number;
   readonly upstreamAttempts: number;
   readonly matched: boolean;
+  /** Set when a filter answered itself (a CORS preflight): `%RESPONSE_CODE_DETAILS%`. */
+  readonly localReplyDetails: string | undefined;
   readonly rule: CompiledRule | undefined;
   readonly listenerName: string | undefined;
   /** '' when the request was not traced (tracing disabled for its route). */
@@ -107,6 +109,7 @@ export class RequestFacts {
     this.upstreamServiceTimeMs =
       upstreamAnswered && this.requestDurationMs >= 0 && this.responseStartMs >= this.requestDurationMs ? Math.floor(this.responseStartMs - this.requestDurationMs) : -1;
     this.matched = ex.match !== undefined;
+    this.localReplyDetails = ex.localReplyDetails;
     this.rule = ex.match?.rule;
     this.listenerName = ex.match?.rule.listener.name ?? ex.listener.gateways[0]?.listeners.find((l) => l.port === ex.listener.port)?.name;
     const span = serverSpanOf(ex);
