@@ -18,6 +18,8 @@ interface OriginWildcard {
 /** A DNS name as browsers serialise it (lower case, a trailing dot kept), or an IPv6 literal. */
 const HOST = /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\])$/;
 const PORT = /^[0-9]{1,5}$/;
+/** RFC 3986 scheme, lower case: `*` with credentials names back app origins such as `capacitor://localhost` too. */
+const SCHEME = /^[a-z][a-z0-9+.-]*$/;
 const TOKEN = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 const TOKEN_LIST = /^[\t ]*[A-Za-z0-9!#$%&'*+\-.^_`|~]+(?:[\t ]*,[\t ]*[A-Za-z0-9!#$%&'*+\-.^_`|~]+)*[\t ]*$/;
 /** Response headers a browser shows a script without being told (Fetch: CORS-safelisted response-header names). */
@@ -51,7 +53,7 @@ export class CorsPolicy {
     const wildcards: OriginWildcard[] = [];
     for (const origin of model.allowOrigins) {
       if (origin === "*") continue;
-      const parsed = splitOrigin(origin)!;
+      const parsed = splitOrigin(origin, true)!;
       if (parsed.host === "*") wildcards.push({ scheme: parsed.scheme, suffix: "", port: parsed.port });
       else if (parsed.host.startsWith("*.")) wildcards.push({ scheme: parsed.scheme, suffix: parsed.host.slice(1), port: parsed.port });
       else origins.add(origin);
@@ -168,12 +170,15 @@ function normaliseOrigin(origin: string): string {
   return lower;
 }
 
-/** `scheme://host[:port]` split into parts; undefined for anything else (`null`, a path, a list). */
-function splitOrigin(origin: string): { scheme: string; host: string; port: string } | undefined {
+/**
+ * `scheme://host[:port]` split into parts; undefined for anything else (`null`, a path, a
+ * list). Only the config's origins (`configured`) may have `*` or `*.` as their host.
+ */
+function splitOrigin(origin: string, configured = false): { scheme: string; host: string; port: string } | undefined {
   const sep = origin.indexOf("://");
   if (sep === -1) return undefined;
   const scheme = origin.slice(0, sep);
-  if (scheme !== "http" && scheme !== "https") return undefined;
+  if (!SCHEME.test(scheme)) return undefined;
   const rest = origin.slice(sep + 3);
   // The port's colon is the last one after any IPv6 literal's closing bracket.
   const colon = rest.lastIndexOf(":");
@@ -181,7 +186,7 @@ function splitOrigin(origin: string): { scheme: string; host: string; port: stri
   const host = hasPort ? rest.slice(0, colon) : rest;
   const port = hasPort ? rest.slice(colon + 1) : "";
   if (port !== "" && !PORT.test(port)) return undefined;
-  if (host === "*" || (host.startsWith("*.") && HOST.test(host.slice(2))) || HOST.test(host)) return { scheme, host, port };
+  if (HOST.test(host) || (configured && (host === "*" || (host.startsWith("*.") && HOST.test(host.slice(2)))))) return { scheme, host, port };
   return undefined;
 }
 

@@ -63,13 +63,14 @@ test("an empty filter allows nothing extra and answers preflights with Max-Age 5
 
 test("an origin with a path, a trailing slash, another scheme or a wildcard inside the host is refused with a hint for that slip", () => {
   assert.deepEqual(
-    errors(route(`        allowOrigins: ["https://app.example.com/", "app.example.com", "ftp://files.example", "https://api.*.example", "https://a.example:70000"]\n`)),
+    errors(route(`        allowOrigins: ["https://app.example.com/", "app.example.com", "ftp://files.example", "https://api.*.example", "https://a.example:70000", "https://b.example:0"]\n`)),
     [
       't.yaml:23:24: spec.rules[0].filters[0].cors.allowOrigins[0]: "https://app.example.com/" is not a CORS origin (hint: an origin has no path, not even a trailing "/": write https://app.example.com)',
       't.yaml:23:52: spec.rules[0].filters[0].cors.allowOrigins[1]: "app.example.com" is not a CORS origin (hint: an origin starts with http:// or https://; write scheme://host[:port], e.g. https://app.example.com, https://*.example.com or "*")',
       't.yaml:23:71: spec.rules[0].filters[0].cors.allowOrigins[2]: "ftp://files.example" is not a CORS origin (hint: only http and https origins are allowed, in lower case; write scheme://host[:port], e.g. https://app.example.com, https://*.example.com or "*")',
       't.yaml:23:94: spec.rules[0].filters[0].cors.allowOrigins[3]: "https://api.*.example" is not a CORS origin (hint: "*" may only stand first in the host, as a whole label ("*.example.com"), or be the whole host)',
       't.yaml:23:119: spec.rules[0].filters[0].cors.allowOrigins[4]: port 70000 of "https://a.example:70000" is not a TCP port (hint: use a port from 1 to 65535)',
+      't.yaml:23:146: spec.rules[0].filters[0].cors.allowOrigins[5]: port 0 of "https://b.example:0" is not a TCP port (hint: use a port from 1 to 65535)',
     ],
   );
 });

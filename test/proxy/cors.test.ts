@@ -133,6 +133,8 @@ before(async () => {
     else if (req.url === "/vary-list") res.setHeader("vary", ["Accept-Encoding", "Cookie"]);
     else res.setHeader("vary", "Accept-Encoding");
     res.setHeader("set-cookie", "session=s3cret; HttpOnly");
+    res.setHeader("cache-control", "no-cache");
+    res.setHeader("expires", "0");
     res.setHeader("http2-settings", "AAMAAABkAAQAAP__");
     res.setHeader("x-upstream", "1");
     res.setHeader("content-type", "text/plain");
@@ -306,7 +308,7 @@ test("a preflight is answered 204 with exactly the filter's headers; '*' without
   assert.equal(named.headers["access-control-allow-headers"], "x-a,x-b");
   assert.equal(named.headers["vary"], "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
   // What is named back must be a method and a list of header names; anything else is not repeated.
-  const odd = await preflight("/cors-wildcard-methods-headers", "https://any.example", "GE T", "x-a;x-b");
+  const odd = await preflight("/cors-wildcard-methods-headers", "https://any.example", "GE T", "x-a, x b");
   assert.equal(odd.status, 204);
   assert.equal(odd.headers["access-control-allow-methods"], undefined);
   assert.equal(odd.headers["access-control-allow-headers"], undefined);
@@ -386,12 +388,15 @@ test("origins compare as browsers send them: the scheme's own port is the same o
   assert.equal(await allowed("/cors-wildcard-methods-headers", "https://a.example, https://b.example"), false);
   assert.equal(await allowed("/cors-wildcard-methods-headers-unauth", "null"), true);
   // Browsers send these origins too; with credentials they are named back like any other.
-  for (const origin of ["http://[::1]:3000", "http://[::1]", "https://example.com."]) {
+  for (const origin of ["http://[::1]:3000", "http://[::1]", "https://example.com.", "capacitor://localhost", "chrome-extension://abcdefgh"]) {
     const reply = await preflight("/cors-wildcard-methods-headers", origin, "PUT");
     assert.equal(reply.status, 204, origin);
     assert.equal(reply.headers["access-control-allow-origin"], origin);
   }
   assert.equal(await allowed("/cors-1", "https://www.bar.com."), false, "a trailing dot is another host to a browser");
+  assert.equal(await allowed("/cors-1", "https://*.bar.com"), false, "a wildcard is config, never a request's origin");
+  assert.equal(await allowed("/cors-wildcard-methods-headers", "https://*.bar.com"), false);
+  assert.equal(await allowed("/cors-wildcard-methods-headers", "1http://a.example"), false, "not a URL scheme");
   assert.equal(await allowed("/plain-teapot", "http://app.example:80"), true, "http's own port");
   assert.equal(await allowed("/plain-teapot", "http://app.example:8080"), false);
   assert.equal(await allowed("/plain-teapot", "https://app.example"), false);
@@ -449,7 +454,7 @@ test("exposeHeaders '*' with credentials lists the response's own header names, 
   assert.equal(reply.headers["access-control-allow-credentials"], "true");
   const exposed = String(reply.headers["access-control-expose-headers"]).split(", ").sort();
   assert.ok(exposed.includes("x-upstream") && exposed.includes("vary") && exposed.includes("date"), exposed.join(", "));
-  for (const name of exposed) assert.ok(!/^(content-type|content-length|access-control-.*|set-cookie)$/.test(name), `${name} needs no exposing`);
+  for (const name of exposed) assert.ok(!/^(content-type|content-length|cache-control|expires|access-control-.*|set-cookie)$/.test(name), `${name} needs no exposing`);
   assert.ok(reply.headers["set-cookie"] !== undefined, "the upstream sent a cookie, which a script may never read");
   // A preflight has no response headers to list, so it exposes none.
   const pre = await preflight("/expose-all", "https://app.example", "GET");
