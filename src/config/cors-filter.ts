@@ -1,7 +1,7 @@
 // The HTTPRoute CORS filter, checked as the Gateway API CRD validates it (origin format, `*`
 // alone, set semantics), with a hint per problem, and normalised so the proxy compares origins
 // as browsers serialise them: lower case, no default port.
-import type { FilterModel } from "./model.ts";
+import type { CorsModel } from "./model.ts";
 import { HTTP_TOKEN_HINT, isHttpToken } from "./name-formats.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 
@@ -10,14 +10,12 @@ const ORIGIN = /^(http|https):\/\/((?:\*\.)?(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+|\*
 const ORIGIN_HINT = 'write scheme://host[:port], e.g. https://app.example.com, https://*.example.com or "*"';
 const DEFAULT_MAX_AGE_SECONDS = 5;
 
-type CorsModel = Extract<FilterModel, { type: "CORS" }>;
-
 export function corsFilter(r: Resource, reporter: Reporter, cfg: Record<string, unknown>, at: Segments): CorsModel {
   const origins = uniqueList(r, reporter, cfg["allowOrigins"], [...at, "allowOrigins"], (value, where) => normalisedOrigin(r, reporter, value, where));
   const methods = uniqueList(r, reporter, cfg["allowMethods"], [...at, "allowMethods"], (value) => value);
   const allowHeaders = uniqueList(r, reporter, cfg["allowHeaders"], [...at, "allowHeaders"], (value, where) => headerName(r, reporter, value, where));
   // The CRD lets `*` stand beside other names here (unlike allowHeaders): with credentials
-  // the browser reads `*` literally, so the names keep their meaning.
+  // a browser reads `*` as a name, so the named entries are still sent.
   const exposeHeaders = uniqueList(r, reporter, cfg["exposeHeaders"], [...at, "exposeHeaders"], (value, where) => headerName(r, reporter, value, where), true);
   return {
     type: "CORS",

@@ -174,6 +174,8 @@ export type FilterModel =
       readonly maxAgeSeconds: number;
     };
 
+export type CorsModel = Extract<FilterModel, { type: "CORS" }>;
+
 export interface RetryModel {
   /** HTTP status codes that trigger a retry (connect failures always do). */
   readonly codes: readonly number[];

@@ -18,7 +18,7 @@ import { type Exchange, UpstreamAttempt } from "./exchange.ts";
 import { AttemptTimeoutError, BodyOnNoContentError, type Failure, Failures, PoolWaitError, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
-import { claimUpstreamHeaders } from "./cors.ts";
+import { removeUpstreamCorsGrant } from "./cors.ts";
 import { forwardedResponseHeaders, isChunkedAlone, stripResponseHopByHop } from "./headers.ts";
 import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, type UpstreamPools, noteConnection, startGranted } from "./pools.ts";
 import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent } from "./retry.ts";
@@ -279,7 +279,7 @@ export class ProxyCall implements StallSubject {
       return;
     }
     stripResponseHopByHop(headers);
-    if (cors !== undefined) claimUpstreamHeaders(headers as OutgoingHeaders);
+    if (cors !== undefined) removeUpstreamCorsGrant(headers as OutgoingHeaders);
     if (ruleOps !== undefined) applyHeaderOps(ruleOps, headers as OutgoingHeaders);
     if (backendOps !== undefined) applyHeaderOps(backendOps, headers as OutgoingHeaders);
     // Last, as Envoy's CORS filter writes after the route's header modifiers.

@@ -2,10 +2,10 @@
 // other response of the rule gets the Access-Control-* headers its Origin earns. Compiled once
 // per plan; a request pays only on a rule that has the filter.
 import type { IncomingHttpHeaders } from "node:http";
-import type { FilterModel } from "../config/model.ts";
+import type { CorsModel } from "../config/model.ts";
+import { isHttpToken } from "../config/name-formats.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 
-type CorsModel = Extract<FilterModel, { type: "CORS" }>;
 
 /** `scheme://*.suffix[:port]` or `scheme://*[:port]` from allowOrigins; `port` is '' for the scheme's own. */
 interface OriginWildcard {
@@ -20,68 +20,72 @@ const HOST = /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\])$/;
 const PORT = /^[0-9]{1,5}$/;
 /** RFC 3986 scheme, lower case: `*` with credentials names back app origins such as `capacitor://localhost` too. */
 const SCHEME = /^[a-z][a-z0-9+.-]*$/;
-const TOKEN = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 const TOKEN_LIST = /^[\t ]*[A-Za-z0-9!#$%&'*+\-.^_`|~]+(?:[\t ]*,[\t ]*[A-Za-z0-9!#$%&'*+\-.^_`|~]+)*[\t ]*$/;
 /** Response headers a browser shows a script without being told (Fetch: CORS-safelisted response-header names). */
 const SAFELISTED_RESPONSE_HEADERS = new Set(["cache-control", "content-language", "content-length", "content-type", "expires", "last-modified", "pragma"]);
 
 export class CorsPolicy {
-  readonly anyOrigin: boolean;
-  readonly origins: ReadonlySet<string>;
-  readonly wildcards: readonly OriginWildcard[];
-  readonly credentials: boolean;
+  readonly #anyOrigin: boolean;
+  readonly #origins: ReadonlySet<string>;
+  readonly #wildcards: readonly OriginWildcard[];
+  readonly #credentials: boolean;
   /**
    * Answers name the request's origin rather than `*` (a list of origins, or `*` with
    * credentials), so every response of the rule varies by Origin, even one to a request
    * without it: a shared cache must not hand it to another origin.
    */
-  readonly echoesOrigin: boolean;
-  readonly anyMethod: boolean;
-  /** The Access-Control-Allow-Methods value for a list; undefined when allowMethods is unset or `*`. */
-  readonly methods: string | undefined;
-  readonly anyHeader: boolean;
-  readonly headers: string | undefined;
-  /** The Access-Control-Expose-Headers value; undefined when there is none to send as written. */
-  readonly expose: string | undefined;
-  /** exposeHeaders has `*` and credentials are allowed: the browser would read `*` as a name, so the response's own header names are listed. */
-  readonly exposeResponseNames: boolean;
-  readonly maxAge: string;
+  readonly #echoesOrigin: boolean;
+  readonly #anyMethod: boolean;
+  /** Access-Control-Allow-Methods for a list; undefined when allowMethods is unset or `*`. */
+  readonly #allowMethodsValue: string | undefined;
+  readonly #anyHeader: boolean;
+  /** Access-Control-Allow-Headers for a list; undefined when allowHeaders is unset or `*`. */
+  readonly #allowHeadersValue: string | undefined;
+  /**
+   * Access-Control-Expose-Headers as configured; with `*` and credentials, the named entries
+   * only (a browser would read `*` as a name). Undefined when there is nothing to send.
+   */
+  readonly #exposeValue: string | undefined;
+  /** The configured names, when `*` with credentials makes a response also list its own. */
+  readonly #exposeNamed: readonly string[] | undefined;
+  readonly #maxAge: string;
 
   constructor(model: CorsModel) {
-    this.anyOrigin = model.allowOrigins.includes("*");
+    this.#anyOrigin = model.allowOrigins.includes("*");
     const origins = new Set<string>();
     const wildcards: OriginWildcard[] = [];
     for (const origin of model.allowOrigins) {
       if (origin === "*") continue;
+      // The config stage checked every origin's format.
       const parsed = splitOrigin(origin, true)!;
       if (parsed.host === "*") wildcards.push({ scheme: parsed.scheme, suffix: "", port: parsed.port });
       else if (parsed.host.startsWith("*.")) wildcards.push({ scheme: parsed.scheme, suffix: parsed.host.slice(1), port: parsed.port });
       else origins.add(origin);
     }
-    this.origins = origins;
-    this.wildcards = wildcards;
-    this.credentials = model.allowCredentials;
-    this.echoesOrigin = !this.anyOrigin || this.credentials;
-    this.anyMethod = model.allowMethods.includes("*");
-    this.methods = this.anyMethod || model.allowMethods.length === 0 ? undefined : model.allowMethods.join(", ");
-    this.anyHeader = model.allowHeaders.includes("*");
-    this.headers = this.anyHeader || model.allowHeaders.length === 0 ? undefined : model.allowHeaders.join(", ");
-    const exposeAny = model.exposeHeaders.includes("*");
-    this.exposeResponseNames = exposeAny && this.credentials;
-    const named = this.exposeResponseNames ? model.exposeHeaders.filter((h) => h !== "*") : model.exposeHeaders;
-    this.expose = this.exposeResponseNames || named.length === 0 ? undefined : named.join(", ");
-    this.maxAge = String(model.maxAgeSeconds);
+    this.#origins = origins;
+    this.#wildcards = wildcards;
+    this.#credentials = model.allowCredentials;
+    this.#echoesOrigin = !this.#anyOrigin || this.#credentials;
+    this.#anyMethod = model.allowMethods.includes("*");
+    this.#allowMethodsValue = this.#anyMethod || model.allowMethods.length === 0 ? undefined : model.allowMethods.join(", ");
+    this.#anyHeader = model.allowHeaders.includes("*");
+    this.#allowHeadersValue = this.#anyHeader || model.allowHeaders.length === 0 ? undefined : model.allowHeaders.join(", ");
+    const listsResponseNames = this.#credentials && model.exposeHeaders.includes("*");
+    const expose = listsResponseNames ? model.exposeHeaders.filter((h) => h !== "*") : model.exposeHeaders;
+    this.#exposeValue = expose.length === 0 ? undefined : expose.join(", ");
+    this.#exposeNamed = listsResponseNames ? expose : undefined;
+    this.#maxAge = String(model.maxAgeSeconds);
   }
 
   /** Whether `origin` (the request's Origin header) is one the filter allows. */
   allows(origin: string): boolean {
-    if (this.anyOrigin) return !this.echoesOrigin || splitOrigin(normaliseOrigin(origin)) !== undefined;
+    if (this.#anyOrigin) return !this.#echoesOrigin || splitOrigin(normaliseOrigin(origin)) !== undefined;
     const normalised = normaliseOrigin(origin);
-    if (this.origins.has(normalised)) return true;
-    if (this.wildcards.length === 0) return false;
+    if (this.#origins.has(normalised)) return true;
+    if (this.#wildcards.length === 0) return false;
     const parsed = splitOrigin(normalised);
     if (parsed === undefined) return false;
-    for (const w of this.wildcards) {
+    for (const w of this.#wildcards) {
       if (w.scheme !== parsed.scheme || w.port !== parsed.port) continue;
       // splitOrigin refused a host starting with ".", so a match has a label before the suffix.
       if (w.suffix === "" || parsed.host.endsWith(w.suffix)) return true;
@@ -96,24 +100,24 @@ export class CorsPolicy {
    * named back when `allowHeaders` is `*`: Fetch never lets `*` cover `Authorization`.
    */
   preflightHeaders(origin: string, requestMethod: string, requestHeaders: string | undefined): OutgoingHeaders {
-    const out: OutgoingHeaders = { "access-control-allow-origin": this.echoesOrigin ? origin : "*" };
-    const vary: string[] = this.echoesOrigin ? ["Origin"] : [];
-    if (this.credentials) out["access-control-allow-credentials"] = "true";
-    if (this.anyMethod) {
-      if (!this.credentials) out["access-control-allow-methods"] = "*";
-      else if (TOKEN.test(requestMethod)) {
+    const out: OutgoingHeaders = { "access-control-allow-origin": this.#echoesOrigin ? origin : "*" };
+    const vary: string[] = this.#echoesOrigin ? ["Origin"] : [];
+    if (this.#credentials) out["access-control-allow-credentials"] = "true";
+    if (this.#anyMethod) {
+      if (!this.#credentials) out["access-control-allow-methods"] = "*";
+      else if (isHttpToken(requestMethod)) {
         out["access-control-allow-methods"] = requestMethod;
         vary.push("Access-Control-Request-Method");
       }
-    } else if (this.methods !== undefined) out["access-control-allow-methods"] = this.methods;
-    if (this.anyHeader) {
+    } else if (this.#allowMethodsValue !== undefined) out["access-control-allow-methods"] = this.#allowMethodsValue;
+    if (this.#anyHeader) {
       if (requestHeaders !== undefined && TOKEN_LIST.test(requestHeaders)) {
         out["access-control-allow-headers"] = requestHeaders.trim();
         vary.push("Access-Control-Request-Headers");
-      } else if (!this.credentials) out["access-control-allow-headers"] = "*";
-    } else if (this.headers !== undefined) out["access-control-allow-headers"] = this.headers;
-    if (this.expose !== undefined) out["access-control-expose-headers"] = this.expose;
-    out["access-control-max-age"] = this.maxAge;
+      } else if (!this.#credentials) out["access-control-allow-headers"] = "*";
+    } else if (this.#allowHeadersValue !== undefined) out["access-control-allow-headers"] = this.#allowHeadersValue;
+    if (this.#exposeValue !== undefined) out["access-control-expose-headers"] = this.#exposeValue;
+    out["access-control-max-age"] = this.#maxAge;
     if (vary.length > 0) out["vary"] = vary.join(", ");
     return out;
   }
@@ -126,18 +130,18 @@ export class CorsPolicy {
    * modifiers; an upstream response went through `claimUpstreamHeaders` before them.
    */
   decorate(origin: string | undefined, headers: OutgoingHeaders): void {
-    if (this.echoesOrigin) {
+    if (this.#echoesOrigin) {
       appendVary(headers, "Origin");
       if (origin === undefined || !this.allows(origin)) return;
       headers["access-control-allow-origin"] = origin;
     } else {
       headers["access-control-allow-origin"] = "*";
     }
-    if (this.credentials) headers["access-control-allow-credentials"] = "true";
-    if (this.exposeResponseNames) {
-      const names = exposableNames(headers);
+    if (this.#credentials) headers["access-control-allow-credentials"] = "true";
+    if (this.#exposeNamed !== undefined) {
+      const names = exposableNames(headers, this.#exposeNamed);
       if (names !== "") headers["access-control-expose-headers"] = names;
-    } else if (this.expose !== undefined) headers["access-control-expose-headers"] = this.expose;
+    } else if (this.#exposeValue !== undefined) headers["access-control-expose-headers"] = this.#exposeValue;
   }
 }
 
@@ -147,18 +151,17 @@ export class CorsPolicy {
  * Origin with credentials cannot open what the filter refuses. A ResponseHeaderModifier may
  * still set these headers.
  */
-export function claimUpstreamHeaders(headers: OutgoingHeaders): void {
+export function removeUpstreamCorsGrant(headers: OutgoingHeaders): void {
   delete headers["access-control-allow-origin"];
   delete headers["access-control-allow-credentials"];
   delete headers["access-control-expose-headers"];
 }
 
-export function compileCors(model: CorsModel): CorsPolicy {
-  return new CorsPolicy(model);
-}
+/** The request headers of a CORS preflight. */
+export type PreflightHeaders = IncomingHttpHeaders & { readonly origin: string; readonly "access-control-request-method": string };
 
 /** A CORS preflight: OPTIONS with an Origin and the method the browser wants to send. */
-export function isPreflight(method: string, headers: IncomingHttpHeaders): boolean {
+export function isPreflight(method: string, headers: IncomingHttpHeaders): headers is PreflightHeaders {
   return method === "OPTIONS" && headers.origin !== undefined && headers["access-control-request-method"] !== undefined;
 }
 
@@ -205,13 +208,13 @@ function appendVary(headers: OutgoingHeaders, name: string): void {
   headers["vary"] = joined === "" ? name : `${joined}, ${name}`;
 }
 
-/** The response's header names a script could not read without Access-Control-Expose-Headers. */
-function exposableNames(headers: OutgoingHeaders): string {
-  const names: string[] = [];
+/** The configured names, then the response's header names a script could not read without being told. */
+function exposableNames(headers: OutgoingHeaders, configured: readonly string[]): string {
+  const names = [...configured];
   for (const name of Object.keys(headers)) {
     const lower = name.toLowerCase();
     if (SAFELISTED_RESPONSE_HEADERS.has(lower) || lower.startsWith("access-control-") || lower === "set-cookie" || lower === "set-cookie2") continue;
-    names.push(lower);
+    if (!names.includes(lower)) names.push(lower);
   }
   return names.join(", ");
 }

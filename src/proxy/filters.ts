@@ -4,7 +4,7 @@
 import type { FilterModel, HeaderModifierModel, PathModifierModel } from "../config/model.ts";
 import type { CompiledBackend, CompiledFilters, CompiledMatch } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
-import { type CorsPolicy, compileCors } from "./cors.ts";
+import { CorsPolicy } from "./cors.ts";
 import { MirrorTarget } from "./mirror.ts";
 
 /** One header operation list; names lower-cased at compile time. */
@@ -144,7 +144,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
         break;
       }
       case "CORS":
-        cors = compileCors(filter);
+        cors = new CorsPolicy(filter);
         break;
     }
   }

@@ -21,7 +21,7 @@ import { GuardedTelemetry, type HookWarnSink } from "./guarded-telemetry.ts";
 import type { UpstreamPools } from "./pools.ts";
 import type { ProxyStats } from "./retry.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
-import { type CorsPolicy, isPreflight } from "./cors.ts";
+import { type CorsPolicy, type PreflightHeaders, isPreflight } from "./cors.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
@@ -138,8 +138,9 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     if (cors !== undefined) {
       exchange.cors = cors;
       // As in Envoy, the filter answers a preflight before anything else of the rule runs.
-      if (isPreflight(exchange.method, exchange.req.headers)) {
-        answerPreflight(exchange, cors);
+      const requestHeaders = exchange.req.headers;
+      if (isPreflight(exchange.method, requestHeaders)) {
+        answerPreflight(exchange, cors, requestHeaders);
         return;
       }
     }
@@ -239,9 +240,8 @@ function decorateAnswer(exchange: Exchange, filters: ProxyFilters, headers: Reco
  * Access-Control-* headers; any other gets a 403, which tells the browser (and the access
  * log) that the cross-origin request is refused.
  */
-function answerPreflight(exchange: Exchange, cors: CorsPolicy): void {
-  const headers = exchange.req.headers;
-  const origin = headers.origin!;
+function answerPreflight(exchange: Exchange, cors: CorsPolicy, headers: PreflightHeaders): void {
+  const origin = headers.origin;
   if (!cors.allows(origin)) {
     exchange.localReplyDetails = "cors_origin_not_allowed";
     refuse(exchange, corsOriginRefused, `origin ${origin} is not allowed by the route's CORS filter`);
@@ -250,7 +250,7 @@ function answerPreflight(exchange: Exchange, cors: CorsPolicy): void {
   exchange.localReplyDetails = "cors_response";
   exchange.status = 204;
   exchange.responseStartPerfMs = performance.now();
-  exchange.res.writeHead(204, cors.preflightHeaders(origin, headers["access-control-request-method"] as string, headers["access-control-request-headers"]));
+  exchange.res.writeHead(204, cors.preflightHeaders(origin, headers["access-control-request-method"], headers["access-control-request-headers"]));
   exchange.res.end();
   watchAnswerStall(exchange);
 }

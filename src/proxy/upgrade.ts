@@ -17,7 +17,7 @@ import { newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts"
 import { Failure, Failures, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import type { ProxyDeps } from "./handler.ts";
-import { claimUpstreamHeaders } from "./cors.ts";
+import { removeUpstreamCorsGrant } from "./cors.ts";
 import { connectionTokens, isHopByHop } from "./headers.ts";
 import { http } from "./node-http.ts";
 import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, startGranted } from "./pools.ts";
@@ -122,7 +122,10 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
    */
   stall: StallWatch | undefined = undefined;
   drainListening = false;
-  /** Their ResponseHeaderModifiers apply to what the upstream answers, 101 or not. */
+  /**
+   * Their ResponseHeaderModifiers apply to what the upstream answers, 101 or not; on a CORS
+   * rule the upstream's Access-Control grant is removed from it first.
+   */
   ruleFilters: ProxyFilters | undefined = undefined;
   backendFilters: ProxyFilters | undefined = undefined;
 
@@ -183,7 +186,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
    * nothing, since browsers apply no CORS to an upgrade.
    */
   private applyResponseFilters(answer: Record<string, string | string[]>): void {
-    if (this.ruleFilters?.cors !== undefined) claimUpstreamHeaders(answer);
+    if (this.ruleFilters?.cors !== undefined) removeUpstreamCorsGrant(answer);
     const ruleOps = this.ruleFilters?.responseHeaders;
     const backendOps = this.backendFilters?.responseHeaders;
     if (ruleOps !== undefined) applyHeaderOps(ruleOps, answer);

@@ -93,7 +93,7 @@ spec:
   - matches: [{path: {type: PathPrefix, value: /expose-all}}]
     filters:
     - type: CORS
-      cors: {allowOrigins: ["*"], allowCredentials: true, exposeHeaders: ["*"]}
+      cors: {allowOrigins: ["*"], allowCredentials: true, exposeHeaders: ["*", x-configured, date]}
     backendRefs: [{name: own-cors, port: 8080}]
   - matches: [{path: {type: PathPrefix, value: /moved}}]
     filters:
@@ -448,17 +448,19 @@ test("exposeHeaders reach the actual response, where a browser reads them", asyn
   assert.equal(reply.headers["access-control-allow-credentials"], "true");
 });
 
-test("exposeHeaders '*' with credentials lists the response's own header names, since a browser reads '*' literally then", async () => {
+test("exposeHeaders '*' with credentials lists the configured names and the response's own, since a browser reads '*' literally then", async () => {
   const reply = await ask(gw.port, { path: "/expose-all", headers: { origin: "https://app.example" } });
   assert.equal(reply.headers["access-control-allow-origin"], "https://app.example");
   assert.equal(reply.headers["access-control-allow-credentials"], "true");
-  const exposed = String(reply.headers["access-control-expose-headers"]).split(", ").sort();
-  assert.ok(exposed.includes("x-upstream") && exposed.includes("vary") && exposed.includes("date"), exposed.join(", "));
+  const exposed = String(reply.headers["access-control-expose-headers"]).split(", ");
+  assert.deepEqual(exposed.slice(0, 2), ["x-configured", "date"], "the configured names first");
+  assert.ok(exposed.includes("x-upstream") && exposed.includes("vary"), exposed.join(", "));
+  assert.equal(new Set(exposed).size, exposed.length, `each name once: ${exposed.join(", ")}`);
   for (const name of exposed) assert.ok(!/^(content-type|content-length|cache-control|expires|access-control-.*|set-cookie)$/.test(name), `${name} needs no exposing`);
   assert.ok(reply.headers["set-cookie"] !== undefined, "the upstream sent a cookie, which a script may never read");
-  // A preflight has no response headers to list, so it exposes none.
+  // A preflight has no response headers to list, so it exposes the configured names only.
   const pre = await preflight("/expose-all", "https://app.example", "GET");
-  assert.equal(pre.headers["access-control-expose-headers"], undefined);
+  assert.equal(pre.headers["access-control-expose-headers"], "x-configured, date");
 });
 
 test("the gateway's own answers on a CORS rule carry the headers: a redirect, a direct response, an upstream error; a preflight comes before the redirect", async () => {
