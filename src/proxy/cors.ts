@@ -6,7 +6,6 @@ import type { CorsModel } from "../config/model.ts";
 import { isHttpToken } from "../config/name-formats.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 
-
 /** `scheme://*.suffix[:port]` or `scheme://*[:port]` from allowOrigins; `port` is '' for the scheme's own. */
 interface OriginWildcard {
   readonly scheme: string;
@@ -127,7 +126,7 @@ export class CorsPolicy {
    * the filter's Access-Control-* headers for an allowed origin. With `*` and no credentials
    * every response gets `Access-Control-Allow-Origin: *`, those to requests without an Origin
    * too, so a cached copy serves a later cross-origin read. Runs after the route's header
-   * modifiers; an upstream response went through `claimUpstreamHeaders` before them.
+   * modifiers; an upstream response went through `removeUpstreamCorsGrant` before them.
    */
   decorate(origin: string | undefined, headers: OutgoingHeaders): void {
     if (this.#echoesOrigin) {
