@@ -4,7 +4,7 @@ import { open } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatDiagnostic } from "./diagnostics.ts";
-import type { GatewayModel, ResolvedConfig, RouteModel } from "./model.ts";
+import type { CorsModel, GatewayModel, ResolvedConfig, RouteModel, RuleModel } from "./model.ts";
 import { ReferenceGrants } from "./reference-grants.ts";
 import { BackendResolver } from "./resolve-backends.ts";
 import { resolveGateway } from "./resolve-gateways.ts";
@@ -129,7 +129,13 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   }));
   const routes: RouteModel[] = routeDrafts
     .filter((d) => d.parents.length > 0)
-    .map((d) => ({ ref: d.resource.ref, parents: d.parents, hostnames: d.hostnames, rules: d.rules, tracing: policies.routeTracing.get(key(d.resource)) }));
+    .map((d) => ({
+      ref: d.resource.ref,
+      parents: d.parents,
+      hostnames: d.hostnames,
+      rules: withPolicyCors(d.rules, policies.routeCors.get(key(d.resource))),
+      tracing: policies.routeTracing.get(key(d.resource)),
+    }));
 
   if (gatewayDrafts.size === 0 && !reporter.hasErrors()) {
     reporter.diagnostics.push({ severity: "warning", file: fileName, line: 1, col: 1, path: "-", message: "the file defines no Gateway, so Tollgate serves nothing", hint: "add a gateway.networking.k8s.io/v1 Gateway with an HTTP listener" });
@@ -312,4 +318,10 @@ function firstInvalidUtf8(bytes: Buffer): { line: number; col: number; offset: n
   const before = bytes.subarray(0, offset).toString("utf8");
   const lines = before.split("\n");
   return { line: lines.length, col: lines[lines.length - 1]!.length + 1, offset };
+}
+
+/** A TrafficPolicy's CORS goes to each rule of the route without a CORS filter of its own: the rule's filter is the more specific. */
+function withPolicyCors(rules: readonly RuleModel[], cors: CorsModel | undefined): readonly RuleModel[] {
+  if (cors === undefined) return rules;
+  return rules.map((rule) => (rule.filters.some((f) => f.type === "CORS") ? rule : { ...rule, filters: [...rule.filters, cors] }));
 }

@@ -4,12 +4,14 @@
 import { compileAccessLogFilter } from "../cel/environment.ts";
 import { matchesPatterns } from "../cel/matches-patterns.ts";
 import { parseEnvoyFormat } from "../format/envoy-operators.ts";
+import { corsFilter } from "./cors-filter.ts";
 import { parseDuration } from "./duration.ts";
 import { fractionRatio } from "./fraction.ts";
 import { redactUrlCredentials } from "./url-credentials.ts";
 import { regexProblem } from "./regex-check.ts";
 import type {
   AccessLogModel,
+  CorsModel,
   CustomAttributeModel,
   ExporterTargetModel,
   GatewayTelemetryModel,
@@ -53,6 +55,8 @@ export interface PolicyResult {
   readonly settings: ReadonlyMap<string, ListenerSettings>;
   readonly telemetry: ReadonlyMap<string, GatewayTelemetryModel>;
   readonly routeTracing: ReadonlyMap<string, RouteTracingModel>;
+  /** The CORS filter a TrafficPolicy gives a route's rules, by route key. */
+  readonly routeCors: ReadonlyMap<string, CorsModel>;
 }
 
 interface Attached {
@@ -155,8 +159,11 @@ export function resolvePolicies(
     telemetry.set(gk, { tracing, accessLogs, metrics: g?.metrics, resourceAttributes: {} });
   }
 
-  const routeTracing = resolveRouteTracing(input.trafficPolicies, routes, telemetry, reporter);
-  return { settings, telemetry, routeTracing };
+  const routeKeys = new Set(routes.map((r) => key(r.resource)));
+  const trafficByRoute = attach(input.trafficPolicies, "HTTPRoute", routeKeys, reporter);
+  const routeTracing = resolveRouteTracing(trafficByRoute, routes, telemetry, reporter);
+  const routeCors = resolveRouteCors(input.trafficPolicies, trafficByRoute, reporter);
+  return { settings, telemetry, routeTracing, routeCors };
 }
 
 // ---------------------------------------------------------------- GEP TelemetryPolicy
@@ -440,14 +447,13 @@ function listenerSettings(limit: <K extends keyof KgLimits>(field: K) => KgLimit
 const MAX_ROUTE_ATTRIBUTES = 16;
 
 function resolveRouteTracing(
-  policies: readonly Resource[],
+  byRoute: ReadonlyMap<string, readonly Attached[]>,
   routes: readonly RouteDraft[],
   telemetry: ReadonlyMap<string, GatewayTelemetryModel>,
   reporter: Reporter,
 ): Map<string, RouteTracingModel> {
   const out = new Map<string, RouteTracingModel>();
   const routeByKey = new Map(routes.map((r) => [key(r.resource), r]));
-  const byRoute = attach(policies, "HTTPRoute", new Set(routeByKey.keys()), reporter);
   for (const [rk, attached] of byRoute) {
     const withTracing = attached.filter((a) => a.policy.spec["tracing"] !== undefined);
     const winner = withTracing[0];
@@ -483,6 +489,31 @@ function resolveRouteTracing(
       attributes: [...merged.values()],
       source: reporter.source(p, at),
     });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- TrafficPolicy (route CORS)
+
+/**
+ * kgateway's TrafficPolicy `cors` holds the HTTPRoute CORS filter's fields; the oldest
+ * policy that sets it wins a route. Each policy's filter is checked once, whatever it targets.
+ */
+function resolveRouteCors(policies: readonly Resource[], byRoute: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): Map<string, CorsModel> {
+  const models = new Map<Resource, CorsModel>();
+  for (const p of policies) {
+    const cfg = p.spec["cors"] as Record<string, unknown> | undefined;
+    if (cfg !== undefined) models.set(p, corsFilter(p, reporter, cfg, ["spec", "cors"]));
+  }
+  const out = new Map<string, CorsModel>();
+  for (const [rk, attached] of byRoute) {
+    const withCors = attached.filter((a) => models.has(a.policy));
+    const winner = withCors[0];
+    if (winner === undefined) continue;
+    for (const loser of withCors.slice(1)) {
+      reporter.warn(loser.policy, ["spec", "cors"], `HTTPRoute ${rk} already gets cors from TrafficPolicy ${key(winner.policy)}, which is older; this one is ignored for it`, undefined);
+    }
+    out.set(rk, models.get(winner.policy)!);
   }
   return out;
 }

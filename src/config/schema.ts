@@ -113,6 +113,14 @@ const backendRefBase = {
   port,
 };
 const localObjectRef = obj({ group: str(), kind: str(), name: str(undefined, { minLength: 1 }) }, ["group", "kind", "name"]);
+const cors = obj({
+  allowOrigins: arr(str('scheme://host[:port]; the host may start with "*." or be "*"; "*" alone allows any origin', { minLength: 1, maxLength: 253 }), { maxItems: 64 }),
+  allowCredentials: bool("send Access-Control-Allow-Credentials: true; default false"),
+  allowMethods: arr(str(undefined, { enum: ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "*"] }), { maxItems: 9 }),
+  allowHeaders: arr(str(undefined, { minLength: 1, maxLength: 256 }), { maxItems: 64 }),
+  exposeHeaders: arr(str(undefined, { minLength: 1, maxLength: 256 }), { maxItems: 64 }),
+  maxAge: int("seconds a browser may cache a preflight answer; default 5", { minimum: 1, maximum: 2147483647 }),
+});
 const httpRouteFilter = obj(
   {
     type: str(undefined, {
@@ -137,14 +145,7 @@ const httpRouteFilter = obj(
       },
       ["backendRef"],
     ),
-    cors: obj({
-      allowOrigins: arr(str('scheme://host[:port]; the host may start with "*." or be "*"; "*" alone allows any origin', { minLength: 1, maxLength: 253 }), { maxItems: 64 }),
-      allowCredentials: bool("send Access-Control-Allow-Credentials: true; default false"),
-      allowMethods: arr(str(undefined, { enum: ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "*"] }), { maxItems: 9 }),
-      allowHeaders: arr(str(undefined, { minLength: 1, maxLength: 256 }), { maxItems: 64 }),
-      exposeHeaders: arr(str(undefined, { minLength: 1, maxLength: 256 }), { maxItems: 64 }),
-      maxAge: int("seconds a browser may cache a preflight answer; default 5", { minimum: 1, maximum: 2147483647 }),
-    }),
+    cors,
     externalAuth: anyObject("not supported yet"),
   },
   ["type"],
@@ -357,7 +358,7 @@ const listenerPolicySpec = obj(
   },
   ["targetRefs"],
 );
-const trafficPolicySpec = obj({ targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }), tracing: kgRouteTracing }, ["targetRefs"]);
+const trafficPolicySpec = obj({ targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }), tracing: kgRouteTracing, cors }, ["targetRefs"]);
 const directResponseSpec = obj({ status: int(undefined, { minimum: 200, maximum: 599 }), body: str() }, ["status"]);
 
 // ---------------------------------------------------------------- kinds
@@ -382,7 +383,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing and CORS)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];
 

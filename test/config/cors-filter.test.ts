@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FilterModel } from "../../src/config/model.ts";
-import { GATEWAY, errors, load } from "./helpers.ts";
+import { GATEWAY, errors, load, warnings } from "./helpers.ts";
 
 /** An HTTPRoute `web` on the test Gateway, up to its first rule's `- `. */
 const ROUTE_HEAD = `${GATEWAY}---
@@ -117,5 +117,75 @@ test("CORS twice in a rule, or on a backendRef, is an error", () => {
 `;
   assert.deepEqual(errors(onBackend), [
     "t.yaml:24:15: spec.rules[0].backendRefs[0].filters[0].type: CORS is not supported on a backendRef (hint: move it to the rule's filters)",
+  ]);
+});
+
+/** Two routes, the second with a CORS filter of its own on its first rule. */
+const ROUTES = `${GATEWAY}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /a}}]
+    backendRefs: [{name: app, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /b}}]
+    filters: [{type: RequestRedirect, requestRedirect: {hostname: b.example}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: api}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    filters: [{type: CORS, cors: {allowOrigins: ["https://own.example"]}}]
+    backendRefs: [{name: app, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /api/v2}}]
+    backendRefs: [{name: app, port: 80}]
+`;
+
+const trafficPolicy = (name: string, cors: string, targets = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}, {group: gateway.networking.k8s.io, kind: HTTPRoute, name: api}]"): string => `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: ${name}}
+spec:
+  targetRefs: ${targets}
+  cors: ${cors}
+`;
+
+/** Each rule's allowed origins, by `route[rule]`; '-' for a rule without CORS. */
+function corsOfRules(text: string): Record<string, string> {
+  const { config, diagnostics } = load(text);
+  assert.ok(config, diagnostics.map((d) => d.message).join("\n"));
+  const out: Record<string, string> = {};
+  for (const route of config.routes) {
+    route.rules.forEach((rule, i) => {
+      const cors = rule.filters.find((f) => f.type === "CORS");
+      out[`${route.ref.name}[${i}]`] = cors === undefined ? "-" : cors.allowOrigins.join(" ");
+    });
+  }
+  return out;
+}
+
+test("kgateway TrafficPolicy cors gives every rule of its routes the filter, unless the rule has a CORS filter of its own", () => {
+  assert.deepEqual(corsOfRules(ROUTES + trafficPolicy("tp", '{allowOrigins: ["https://APP.example:443"], allowCredentials: true}')), {
+    "web[0]": "https://app.example",
+    "web[1]": "https://app.example",
+    "api[0]": "https://own.example",
+    "api[1]": "https://app.example",
+  });
+  assert.deepEqual(corsOfRules(ROUTES), { "web[0]": "-", "web[1]": "-", "api[0]": "https://own.example", "api[1]": "-" });
+});
+
+test("of two TrafficPolicies with cors on one route the older wins, with a warning on the other; a bad field is reported once, at the policy", () => {
+  const text = ROUTES + trafficPolicy("a-first", '{allowOrigins: ["https://a.example"]}') + trafficPolicy("b-second", '{allowOrigins: ["https://b.example"]}', "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]");
+  assert.deepEqual(corsOfRules(text), { "web[0]": "https://a.example", "web[1]": "https://a.example", "api[0]": "https://own.example", "api[1]": "https://a.example" });
+  assert.deepEqual(warnings(text), [
+    "t.yaml:47:9: spec.cors: warning: HTTPRoute default/web already gets cors from TrafficPolicy default/a-first, which is older; this one is ignored for it",
+  ]);
+  assert.deepEqual(errors(ROUTES + trafficPolicy("tp", '{allowOrigins: ["https://a.example/"]}')), [
+    't.yaml:40:25: spec.cors.allowOrigins[0]: "https://a.example/" is not a CORS origin (hint: an origin has no path, not even a trailing "/": write https://a.example)',
   ]);
 });

@@ -113,6 +113,22 @@ apiVersion: gateway.kgateway.dev/v1alpha1
 kind: DirectResponse
 metadata: {name: teapot, namespace: ${NS}}
 spec: {status: 418, body: short and stout}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: policy-cors, namespace: ${NS}}
+spec:
+  parentRefs: [{name: same-namespace}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /policy-cors}}]
+    backendRefs: [{name: infra-backend-v1, port: 8080}]
+---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: cors, namespace: ${NS}}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: policy-cors}]
+  cors: {allowOrigins: ["https://app.example"], allowMethods: [PUT], maxAge: 60}
 `;
 
 let v1: TestUpstream;
@@ -500,4 +516,18 @@ test("an upgrade on a CORS rule loses the upstream's grant too, on the 101 and o
     assert.ok(lines.some((l) => l.startsWith("x-name:")), `the upstream's answer came through: ${lines.join(" | ")}`);
     assert.ok(!lines.some((l) => l.startsWith("access-control-")), `${path}: ${lines.join(" | ")}`);
   }
+});
+
+test("a kgateway TrafficPolicy's cors works as the route's filter: preflights answered, responses decorated", async () => {
+  const pre = await preflight("/policy-cors", "https://app.example", "PUT");
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers["access-control-allow-origin"], "https://app.example");
+  assert.equal(pre.headers["access-control-allow-methods"], "PUT");
+  assert.equal(pre.headers["access-control-max-age"], "60");
+  expectReply(await ask(gw.port, { path: "/policy-cors", headers: { origin: "https://app.example" } }), {
+    statusCodes: [200],
+    valid: { "access-control-allow-origin": ["https://app.example"], vary: ["Origin"] },
+    reachedBackend: true,
+  });
+  assert.equal((await preflight("/policy-cors", "https://evil.example", "PUT")).status, 403);
 });
