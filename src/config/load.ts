@@ -320,8 +320,11 @@ function firstInvalidUtf8(bytes: Buffer): { line: number; col: number; offset: n
   return { line: lines.length, col: lines[lines.length - 1]!.length + 1, offset };
 }
 
-/** A TrafficPolicy's CORS goes to each rule of the route without a CORS filter of its own: the rule's filter is the more specific. */
-function withPolicyCors(rules: readonly RuleModel[], cors: CorsModel | undefined): readonly RuleModel[] {
-  if (cors === undefined) return rules;
-  return rules.map((rule) => (rule.filters.some((f) => f.type === "CORS") ? rule : { ...rule, filters: [...rule.filters, cors] }));
+/** A TrafficPolicy's CORS goes to each rule it covers that has no CORS filter of its own: the rule's filter is the more specific. */
+function withPolicyCors(rules: readonly RuleModel[], byRule: ReadonlyMap<number, CorsModel> | undefined): readonly RuleModel[] {
+  if (byRule === undefined) return rules;
+  return rules.map((rule) => {
+    const cors = byRule.get(rule.index);
+    return cors === undefined || rule.filters.some((f) => f.type === "CORS") ? rule : { ...rule, filters: [...rule.filters, cors] };
+  });
 }

@@ -55,13 +55,19 @@ export interface PolicyResult {
   readonly settings: ReadonlyMap<string, ListenerSettings>;
   readonly telemetry: ReadonlyMap<string, GatewayTelemetryModel>;
   readonly routeTracing: ReadonlyMap<string, RouteTracingModel>;
-  /** The CORS filter a TrafficPolicy gives a route's rules, by route key. */
-  readonly routeCors: ReadonlyMap<string, CorsModel>;
+  /** The CORS filter a TrafficPolicy gives each rule of a route (by index), by route key. */
+  readonly routeCors: ReadonlyMap<string, ReadonlyMap<number, CorsModel>>;
 }
 
 interface Attached {
   readonly policy: Resource;
   readonly targetIndex: number;
+  /**
+   * The rules (by name) the policy's targetRefs narrow to, with the first such targetRef's
+   * index; undefined when one of them targets the whole object. Only kept where the caller
+   * supports sectionName.
+   */
+  sections: { readonly names: Set<string>; readonly at: number } | undefined;
 }
 
 /** Policies grouped by the key of the object they target (targets not in the file are warned about). */
@@ -70,6 +76,7 @@ function attach(
   targetKind: string,
   known: ReadonlySet<string>,
   reporter: Reporter,
+  sectionsSupported = false,
 ): Map<string, Attached[]> {
   const out = new Map<string, Attached[]>();
   for (const p of policies) {
@@ -84,7 +91,8 @@ function attach(
         reporter.warn(p, [...at, "namespace"], "a policy can target objects in its own namespace only; this targetRef is ignored", `move the policy to namespace "${String(t["namespace"])}"`);
         return;
       }
-      if (t["sectionName"] !== undefined) {
+      const section = t["sectionName"] as string | undefined;
+      if (section !== undefined && !sectionsSupported) {
         reporter.warn(p, [...at, "sectionName"], "sectionName is not supported; the policy applies to the whole " + targetKind, "remove sectionName");
       }
       const k = `${p.namespace}/${String(t["name"])}`;
@@ -94,7 +102,14 @@ function attach(
         return;
       }
       const list = out.get(k) ?? [];
-      if (!list.some((a) => a.policy === p)) list.push({ policy: p, targetIndex: i });
+      const narrowed = sectionsSupported && section !== undefined ? { names: new Set([section]), at: i } : undefined;
+      const seen = list.find((a) => a.policy === p);
+      if (seen === undefined) list.push({ policy: p, targetIndex: i, sections: narrowed });
+      // A second targetRef to the same object widens the first: to more rules, or to all.
+      else if (seen.sections !== undefined) {
+        if (narrowed === undefined) seen.sections = undefined;
+        else seen.sections.names.add(section!);
+      }
       out.set(k, list);
     });
   }
@@ -160,9 +175,9 @@ export function resolvePolicies(
   }
 
   const routeKeys = new Set(routes.map((r) => key(r.resource)));
-  const trafficByRoute = attach(input.trafficPolicies, "HTTPRoute", routeKeys, reporter);
+  const trafficByRoute = attach(input.trafficPolicies, "HTTPRoute", routeKeys, reporter, true);
   const routeTracing = resolveRouteTracing(trafficByRoute, routes, telemetry, reporter);
-  const routeCors = resolveRouteCors(input.trafficPolicies, trafficByRoute, reporter);
+  const routeCors = resolveRouteCors(input.trafficPolicies, trafficByRoute, routes, reporter);
   return { settings, telemetry, routeTracing, routeCors };
 }
 
@@ -456,6 +471,10 @@ function resolveRouteTracing(
   const routeByKey = new Map(routes.map((r) => [key(r.resource), r]));
   for (const [rk, attached] of byRoute) {
     const withTracing = attached.filter((a) => a.policy.spec["tracing"] !== undefined);
+    for (const a of withTracing) {
+      if (a.sections === undefined) continue;
+      reporter.warn(a.policy, ["spec", "targetRefs", a.sections.at, "sectionName"], "sectionName is not supported for tracing; the policy's tracing applies to the whole HTTPRoute", "remove sectionName, or move tracing to a policy without it");
+    }
     const winner = withTracing[0];
     if (winner === undefined) continue;
     for (const loser of withTracing.slice(1)) {
@@ -496,24 +515,50 @@ function resolveRouteTracing(
 // ---------------------------------------------------------------- TrafficPolicy (route CORS)
 
 /**
- * kgateway's TrafficPolicy `cors` holds the HTTPRoute CORS filter's fields; the oldest
- * policy that sets it wins a route. Each policy's filter is checked once, whatever it targets.
+ * kgateway's TrafficPolicy `cors` holds the HTTPRoute CORS filter's fields; a targetRef's
+ * sectionName narrows it to the rule of that name. Per rule the oldest policy that covers
+ * it wins. Each policy's filter is checked once, whatever it targets.
  */
-function resolveRouteCors(policies: readonly Resource[], byRoute: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): Map<string, CorsModel> {
+function resolveRouteCors(
+  policies: readonly Resource[],
+  byRoute: ReadonlyMap<string, readonly Attached[]>,
+  routes: readonly RouteDraft[],
+  reporter: Reporter,
+): Map<string, Map<number, CorsModel>> {
   const models = new Map<Resource, CorsModel>();
   for (const p of policies) {
     const cfg = p.spec["cors"] as Record<string, unknown> | undefined;
     if (cfg !== undefined) models.set(p, corsFilter(p, reporter, cfg, ["spec", "cors"]));
   }
-  const out = new Map<string, CorsModel>();
+  const routeByKey = new Map(routes.map((r) => [key(r.resource), r]));
+  const out = new Map<string, Map<number, CorsModel>>();
   for (const [rk, attached] of byRoute) {
-    const withCors = attached.filter((a) => models.has(a.policy));
-    const winner = withCors[0];
-    if (winner === undefined) continue;
-    for (const loser of withCors.slice(1)) {
-      reporter.warn(loser.policy, ["spec", "cors"], `HTTPRoute ${rk} already gets cors from TrafficPolicy ${key(winner.policy)}, which is older; this one is ignored for it`, undefined);
+    const rules = routeByKey.get(rk)!.rules;
+    const byRule = new Map<number, CorsModel>();
+    const winners = new Map<number, Resource>();
+    for (const a of attached) {
+      const model = models.get(a.policy);
+      if (model === undefined) continue;
+      const covered = rules.filter((rule) => a.sections === undefined || (rule.name !== undefined && a.sections.names.has(rule.name)));
+      if (a.sections !== undefined) {
+        for (const name of a.sections.names) {
+          if (!rules.some((rule) => rule.name === name)) {
+            reporter.warn(a.policy, ["spec", "targetRefs", a.sections.at, "sectionName"], `HTTPRoute ${rk} has no rule named "${name}"; cors applies to no rule through it`, `name a rule of the route: ${rules.map((r) => r.name).filter((n) => n !== undefined).join(", ") || "(its rules have no names)"}`);
+          }
+        }
+      }
+      const older = covered.map((rule) => winners.get(rule.index)).find((w) => w !== undefined);
+      if (older !== undefined && covered.every((rule) => winners.has(rule.index))) {
+        reporter.warn(a.policy, ["spec", "cors"], `HTTPRoute ${rk} already gets cors from TrafficPolicy ${key(older)}, which is older; this one is ignored for it`, undefined);
+        continue;
+      }
+      for (const rule of covered) {
+        if (winners.has(rule.index)) continue;
+        winners.set(rule.index, a.policy);
+        byRule.set(rule.index, model);
+      }
     }
-    out.set(rk, models.get(winner.policy)!);
+    if (byRule.size > 0) out.set(rk, byRule);
   }
   return out;
 }

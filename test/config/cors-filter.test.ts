@@ -128,9 +128,11 @@ metadata: {name: web}
 spec:
   parentRefs: [{name: gw}]
   rules:
-  - matches: [{path: {type: PathPrefix, value: /a}}]
+  - name: a
+    matches: [{path: {type: PathPrefix, value: /a}}]
     backendRefs: [{name: app, port: 80}]
-  - matches: [{path: {type: PathPrefix, value: /b}}]
+  - name: b
+    matches: [{path: {type: PathPrefix, value: /b}}]
     filters: [{type: RequestRedirect, requestRedirect: {hostname: b.example}}]
 ---
 apiVersion: gateway.networking.k8s.io/v1
@@ -146,10 +148,11 @@ spec:
     backendRefs: [{name: app, port: 80}]
 `;
 
-const trafficPolicy = (name: string, cors: string, targets = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}, {group: gateway.networking.k8s.io, kind: HTTPRoute, name: api}]"): string => `---
+const BOTH_ROUTES = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}, {group: gateway.networking.k8s.io, kind: HTTPRoute, name: api}]";
+const trafficPolicy = (name: string, cors: string, targets = BOTH_ROUTES, created = "2026-01-01T00:00:00Z"): string => `---
 apiVersion: gateway.kgateway.dev/v1alpha1
 kind: TrafficPolicy
-metadata: {name: ${name}}
+metadata: {name: ${name}, creationTimestamp: "${created}"}
 spec:
   targetRefs: ${targets}
   cors: ${cors}
@@ -162,8 +165,9 @@ function corsOfRules(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const route of config.routes) {
     route.rules.forEach((rule, i) => {
-      const cors = rule.filters.find((f) => f.type === "CORS");
-      out[`${route.ref.name}[${i}]`] = cors === undefined ? "-" : cors.allowOrigins.join(" ");
+      // The compiler keeps the last CORS filter of a rule: a rule must never get a second one.
+      const cors = rule.filters.filter((f) => f.type === "CORS");
+      out[`${route.ref.name}[${i}]`] = cors.length === 0 ? "-" : cors.length > 1 ? `${cors.length} CORS filters` : cors[0]!.allowOrigins.join(" ");
     });
   }
   return out;
@@ -177,15 +181,50 @@ test("kgateway TrafficPolicy cors gives every rule of its routes the filter, unl
     "api[1]": "https://app.example",
   });
   assert.deepEqual(corsOfRules(ROUTES), { "web[0]": "-", "web[1]": "-", "api[0]": "https://own.example", "api[1]": "-" });
+  const { config } = load(ROUTES + trafficPolicy("tp", '{allowOrigins: ["https://APP.example:443"], allowCredentials: true, allowMethods: [PUT], allowHeaders: [X-A], exposeHeaders: [x-b], maxAge: 60}'));
+  assert.deepEqual(config!.routes.find((r) => r.ref.name === "web")!.rules[0]!.filters, [
+    { type: "CORS", allowOrigins: ["https://app.example"], allowCredentials: true, allowMethods: ["PUT"], allowHeaders: ["x-a"], exposeHeaders: ["x-b"], maxAgeSeconds: 60 },
+  ]);
 });
 
 test("of two TrafficPolicies with cors on one route the older wins, with a warning on the other; a bad field is reported once, at the policy", () => {
-  const text = ROUTES + trafficPolicy("a-first", '{allowOrigins: ["https://a.example"]}') + trafficPolicy("b-second", '{allowOrigins: ["https://b.example"]}', "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]");
-  assert.deepEqual(corsOfRules(text), { "web[0]": "https://a.example", "web[1]": "https://a.example", "api[0]": "https://own.example", "api[1]": "https://a.example" });
+  // By creationTimestamp first: the policy named second is the older one here.
+  const text =
+    ROUTES +
+    trafficPolicy("a-newer", '{allowOrigins: ["https://a.example"]}') +
+    trafficPolicy("b-older", '{allowOrigins: ["https://b.example"]}', "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]", "2025-01-01T00:00:00Z");
+  assert.deepEqual(corsOfRules(text), { "web[0]": "https://b.example", "web[1]": "https://b.example", "api[0]": "https://own.example", "api[1]": "https://a.example" });
   assert.deepEqual(warnings(text), [
-    "t.yaml:47:9: spec.cors: warning: HTTPRoute default/web already gets cors from TrafficPolicy default/a-first, which is older; this one is ignored for it",
+    "t.yaml:42:9: spec.cors: warning: HTTPRoute default/web already gets cors from TrafficPolicy default/b-older, which is older; this one is ignored for it",
   ]);
   assert.deepEqual(errors(ROUTES + trafficPolicy("tp", '{allowOrigins: ["https://a.example/"]}')), [
-    't.yaml:40:25: spec.cors.allowOrigins[0]: "https://a.example/" is not a CORS origin (hint: an origin has no path, not even a trailing "/": write https://a.example)',
+    't.yaml:42:25: spec.cors.allowOrigins[0]: "https://a.example/" is not a CORS origin (hint: an origin has no path, not even a trailing "/": write https://a.example)',
+  ]);
+});
+
+test("a targetRef's sectionName narrows cors to the rule of that name; a name the route lacks is warned; tracing there still covers the whole route", () => {
+  const toRule = (section: string): string => `[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: ${section}}]`;
+  const narrowed = ROUTES + trafficPolicy("tp", '{allowOrigins: ["https://a.example"], allowCredentials: true}', toRule("b"));
+  assert.deepEqual(corsOfRules(narrowed), { "web[0]": "-", "web[1]": "https://a.example", "api[0]": "https://own.example", "api[1]": "-" });
+  assert.deepEqual(warnings(narrowed), []);
+  // A policy for the whole route still fills the rules a narrower, older one left.
+  const layered = narrowed + trafficPolicy("wide", '{allowOrigins: ["https://w.example"]}', "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]", "2026-06-01T00:00:00Z");
+  assert.deepEqual(corsOfRules(layered), { "web[0]": "https://w.example", "web[1]": "https://a.example", "api[0]": "https://own.example", "api[1]": "-" });
+  assert.deepEqual(warnings(layered), []);
+  const missing = ROUTES + trafficPolicy("tp", '{allowOrigins: ["https://a.example"]}', toRule("c"));
+  assert.deepEqual(corsOfRules(missing), { "web[0]": "-", "web[1]": "-", "api[0]": "https://own.example", "api[1]": "-" });
+  assert.deepEqual(warnings(missing), [
+    't.yaml:41:92: spec.targetRefs[0].sectionName: warning: HTTPRoute default/web has no rule named "c"; cors applies to no rule through it (hint: name a rule of the route: a, b)',
+  ]);
+  const tracing = `${ROUTES}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: traced}
+spec:
+  targetRefs: ${toRule("a")}
+  tracing: {randomSampling: 50}
+`;
+  assert.deepEqual(warnings(tracing), [
+    "t.yaml:41:92: spec.targetRefs[0].sectionName: warning: sectionName is not supported for tracing; the policy's tracing applies to the whole HTTPRoute (hint: remove sectionName, or move tracing to a policy without it)",
   ]);
 });

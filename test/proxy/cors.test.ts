@@ -122,6 +122,9 @@ spec:
   rules:
   - matches: [{path: {type: PathPrefix, value: /policy-cors}}]
     backendRefs: [{name: infra-backend-v1, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /policy-cors/own}}]
+    filters: [{type: CORS, cors: {allowOrigins: ["https://own.example"]}}]
+    backendRefs: [{name: infra-backend-v1, port: 8080}]
 ---
 apiVersion: gateway.kgateway.dev/v1alpha1
 kind: TrafficPolicy
@@ -530,4 +533,7 @@ test("a kgateway TrafficPolicy's cors works as the route's filter: preflights an
     reachedBackend: true,
   });
   assert.equal((await preflight("/policy-cors", "https://evil.example", "PUT")).status, 403);
+  // A rule's own filter is the more specific: the policy does not reach it.
+  assert.equal((await preflight("/policy-cors/own", "https://own.example", "PUT")).status, 204);
+  assert.equal((await preflight("/policy-cors/own", "https://app.example", "PUT")).status, 403);
 });
