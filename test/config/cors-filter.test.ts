@@ -3,18 +3,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FilterModel } from "../../src/config/model.ts";
-import { GATEWAY, errors, load, warnings } from "./helpers.ts";
+import { GATEWAY, WEB_ROUTE, errors, load, warnings } from "./helpers.ts";
 
 /** An HTTPRoute `web` on the test Gateway, up to its first rule's `- `. */
-const ROUTE_HEAD = `${GATEWAY}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: web
-spec:
-  parentRefs:
-  - name: gw
-  rules:
+const ROUTE_HEAD = `${WEB_ROUTE}  rules:
   - `;
 
 const route = (cors: string, extraFilter = ""): string => `${ROUTE_HEAD}filters:

@@ -1,17 +1,9 @@
 // Every error class, with its exact `FILE:LINE:COL: path: message (hint: ...)` text.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { GATEWAY, errors, lines, load, warnings } from "./helpers.ts";
+import { GATEWAY, WEB_ROUTE, errors, lines, load, warnings } from "./helpers.ts";
 
-const route = (rules: string, extra = ""): string => `${GATEWAY}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: web
-spec:
-  parentRefs:
-  - name: gw
-${extra}  rules:
+const route = (rules: string, extra = ""): string => `${WEB_ROUTE}${extra}  rules:
 ${rules}`;
 
 const telemetryPolicy = (body: string): string => `${GATEWAY}---

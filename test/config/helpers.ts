@@ -14,6 +14,17 @@ spec:
     protocol: HTTP
 `;
 
+/** GATEWAY, then an HTTPRoute `web` attached to it, up to (not including) its `rules:`. */
+export const WEB_ROUTE = `${GATEWAY}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: web
+spec:
+  parentRefs:
+  - name: gw
+`;
+
 export function load(text: string, file = "t.yaml"): LoadResult {
   return loadConfigText(text, file);
 }

@@ -3,17 +3,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FilterModel } from "../../src/config/model.ts";
-import { GATEWAY, errors, load, warnings } from "./helpers.ts";
+import { WEB_ROUTE, errors, load, warnings } from "./helpers.ts";
 
-const route = (filters: string, extra = ""): string => `${GATEWAY}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: web
-spec:
-  parentRefs:
-  - name: gw
-  rules:
+const route = (filters: string, extra = ""): string => `${WEB_ROUTE}  rules:
   - filters:
 ${filters}    backendRefs:
     - {name: app, port: 80}

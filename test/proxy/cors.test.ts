@@ -14,7 +14,7 @@ import { forwardedViewOf } from "../../src/telemetry/logs/logged-request-headers
 import { closedPort } from "../support/otlp-receiver.ts";
 import { type RawUpgradeUpstream, headLines, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { CONFIG_PORT, type GatewayUnderTest, type Reply, ask, conformanceBackend, startGateway } from "./harness.ts";
+import { CONFORMANCE_GATEWAY, type GatewayUnderTest, type Reply, ask, conformanceBackend, startGateway } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
 
 const NS = "gateway-conformance-infra";
@@ -162,13 +162,7 @@ before(async () => {
   await new Promise<void>((resolve) => ownCors.listen(0, "127.0.0.1", resolve));
   const ownCorsPort = (ownCors.address() as AddressInfo).port;
   rawUpgrade = await startRawUpgradeUpstream();
-  gw = await startGateway(`apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: same-namespace, namespace: ${NS}}
-spec:
-  gatewayClassName: tollgate
-  listeners: [{name: http, protocol: HTTP, port: ${CONFIG_PORT}}]
-${conformanceBackend("infra-backend-v1", v1.port)}${conformanceBackend("own-cors", ownCorsPort)}${conformanceBackend("refused", await closedPort())}${conformanceBackend("raw-upgrade", rawUpgrade.port)}${CONFORMANCE_ROUTES}${GATEWAY_ROUTES}`, recorder);
+  gw = await startGateway(`${CONFORMANCE_GATEWAY}${conformanceBackend("infra-backend-v1", v1.port)}${conformanceBackend("own-cors", ownCorsPort)}${conformanceBackend("refused", await closedPort())}${conformanceBackend("raw-upgrade", rawUpgrade.port)}${CONFORMANCE_ROUTES}${GATEWAY_ROUTES}`, recorder);
 });
 
 after(async () => {

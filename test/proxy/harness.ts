@@ -118,6 +118,15 @@ ${ports.map((p) => `    - ip: {address: 127.0.0.1, port: ${p}}`).join("\n")}
 `;
 }
 
+/** The Gateway API conformance suite's Gateway `same-namespace`, with one HTTP listener on CONFIG_PORT. */
+export const CONFORMANCE_GATEWAY = `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: same-namespace, namespace: gateway-conformance-infra}
+spec:
+  gatewayClassName: tollgate
+  listeners: [{name: http, protocol: HTTP, port: ${CONFIG_PORT}}]
+`;
+
 /** A Backend on 127.0.0.1 in the Gateway API conformance namespace, standing in for the Service of that name; `spec` adds lines under spec. */
 export const conformanceBackend = (name: string, port: number, spec = ""): string => `---
 apiVersion: gateway.tollgate.dev/v1alpha1

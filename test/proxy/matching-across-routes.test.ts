@@ -8,7 +8,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { CONFIG_PORT, type GatewayUnderTest, ask, conformanceBackend, startGateway } from "./harness.ts";
+import { CONFORMANCE_GATEWAY, type GatewayUnderTest, ask, conformanceBackend, startGateway } from "./harness.ts";
 
 const NS = "gateway-conformance-infra";
 let v1: TestUpstream;
@@ -16,13 +16,7 @@ let v2: TestUpstream;
 let gw: GatewayUnderTest;
 
 function manifests(): string {
-  return `apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: same-namespace, namespace: ${NS}}
-spec:
-  gatewayClassName: tollgate
-  listeners: [{name: http, protocol: HTTP, port: ${CONFIG_PORT}}]
-${conformanceBackend("infra-backend-v1", v1.port)}${conformanceBackend("infra-backend-v2", v2.port)}---
+  return `${CONFORMANCE_GATEWAY}${conformanceBackend("infra-backend-v1", v1.port)}${conformanceBackend("infra-backend-v2", v2.port)}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:

@@ -12,7 +12,7 @@ import { noopTelemetry, type OutgoingHeaders, type RequestTelemetry } from "../.
 import { closedPort } from "../support/otlp-receiver.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { until } from "../support/until.ts";
-import { CONFIG_PORT, GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, conformanceBackend, ref, routeYaml, startGateway } from "./harness.ts";
+import { CONFORMANCE_GATEWAY, GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, conformanceBackend, ref, routeYaml, startGateway } from "./harness.ts";
 
 const NS = "gateway-conformance-infra";
 
@@ -78,13 +78,7 @@ const rule = (prefix: string, filters: string, extra = ""): string => `
     backendRefs: [{name: infra-backend-v1, namespace: ${NS}, port: 8080}]${extra}`;
 
 function manifests(refusedPort: number): string {
-  return `apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: same-namespace, namespace: ${NS}}
-spec:
-  gatewayClassName: tollgate
-  listeners: [{name: http, protocol: HTTP, port: ${CONFIG_PORT}}]
-${conformanceBackend("infra-backend-v1", v1.port)}${conformanceBackend("infra-backend-v2", v2.port)}${conformanceBackend("infra-backend-v3", v3.port)}${conformanceBackend(
+  return `${CONFORMANCE_GATEWAY}${conformanceBackend("infra-backend-v1", v1.port)}${conformanceBackend("infra-backend-v2", v2.port)}${conformanceBackend("infra-backend-v3", v3.port)}${conformanceBackend(
     "stuck",
     stuckPort,
     "  connectionPool: {maxConnections: 1}\n",
