@@ -2,7 +2,7 @@
 // alone, set semantics), with a hint per problem, and normalised so the proxy compares origins
 // as browsers serialise them: lower case, no default port.
 import type { CorsModel } from "./model.ts";
-import { HTTP_TOKEN_HINT, isHttpToken } from "./name-formats.ts";
+import { headerName, uniqueList } from "./set-lists.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 
 /** The CRD's CORSOrigin pattern, with the parts captured: scheme, host (optionally `*.` first, or `*`), port. */
@@ -26,41 +26,6 @@ export function corsFilter(r: Resource, reporter: Reporter, cfg: Record<string, 
     exposeHeaders,
     maxAgeSeconds: typeof cfg["maxAge"] === "number" ? cfg["maxAge"] : DEFAULT_MAX_AGE_SECONDS,
   };
-}
-
-/**
- * A listType=set field: each entry once (compared after `normalise`), and `*` only alone
- * unless `wildcardMayJoin`. Entries `normalise` refuses (returns undefined) are left out.
- */
-function uniqueList(
-  r: Resource,
-  reporter: Reporter,
-  raw: unknown,
-  at: Segments,
-  normalise: (value: string, where: Segments) => string | undefined,
-  wildcardMayJoin = false,
-): string[] {
-  if (!Array.isArray(raw)) return [];
-  const out: string[] = [];
-  const firstIndex = new Map<string, number>();
-  raw.forEach((entry, i) => {
-    const value = String(entry);
-    const normalised = normalise(value, [...at, i]);
-    if (normalised === undefined) return;
-    const key = normalised.toLowerCase();
-    const prev = firstIndex.get(key);
-    if (prev !== undefined) {
-      reporter.error(r, [...at, i], `"${value}" appears twice (also [${prev}])`, "list each value once");
-      return;
-    }
-    firstIndex.set(key, i);
-    out.push(normalised);
-  });
-  if (!wildcardMayJoin && raw.length > 1) {
-    const star = raw.findIndex((entry) => entry === "*");
-    if (star !== -1) reporter.error(r, [...at, star], `"*" allows everything, so it cannot stand beside other values`, `keep "*" alone, or list the values without it`);
-  }
-  return out;
 }
 
 function normalisedOrigin(r: Resource, reporter: Reporter, value: string, at: Segments): string | undefined {
@@ -95,10 +60,4 @@ function originHint(value: string): string {
   if (scheme[1] !== "http" && scheme[1] !== "https") return `only http and https origins are allowed, in lower case; ${ORIGIN_HINT}`;
   if (rest.includes("*")) return `"*" may only stand first in the host, as a whole label ("*.example.com"), or be the whole host`;
   return ORIGIN_HINT;
-}
-
-function headerName(r: Resource, reporter: Reporter, value: string, at: Segments): string | undefined {
-  if (isHttpToken(value)) return value.toLowerCase();
-  reporter.error(r, at, `"${value}" is not a valid header name`, HTTP_TOKEN_HINT);
-  return undefined;
 }
