@@ -172,9 +172,24 @@ export type FilterModel =
       readonly allowHeaders: readonly string[];
       readonly exposeHeaders: readonly string[];
       readonly maxAgeSeconds: number;
+    }
+  /**
+   * An HTTP authorization service (Gateway API ExternalAuth, protocol HTTP) that every request
+   * of the rule is checked with first. `backendKey` is a key into ResolvedConfig.backends.
+   */
+  | {
+      readonly type: "ExternalAuth";
+      readonly backendKey: string;
+      /** Put before the request's path in the check; no trailing `/`, '' for none. */
+      readonly pathPrefix: string;
+      /** Request headers sent beside the ones always sent (Host, Authorization); lower case. */
+      readonly allowedRequestHeaders: readonly string[];
+      /** Headers of an allowing answer copied onto the forwarded request; empty means all but Host. Lower case. */
+      readonly allowedResponseHeaders: readonly string[];
     };
 
 export type CorsModel = Extract<FilterModel, { type: "CORS" }>;
+export type ExternalAuthModel = Extract<FilterModel, { type: "ExternalAuth" }>;
 
 export interface RetryModel {
   /** HTTP status codes that trigger a retry (connect failures always do). */

@@ -1,6 +1,7 @@
 // HTTPRoute filters (rule-level and per-backendRef) to FilterModels.
 import type { FilterModel, HeaderModifierModel, MatchModel, PathModifierModel } from "./model.ts";
 import { corsFilter } from "./cors-filter.ts";
+import { externalAuthFilter } from "./external-auth-filter.ts";
 import { fractionRatio } from "./fraction.ts";
 import { hostnameProblem } from "./hostnames.ts";
 import { FIELD_VALUE_HINT, HTTP_TOKEN_HINT, isFieldValue, isHttpToken } from "./name-formats.ts";
@@ -115,6 +116,16 @@ export function resolveFilters(
         }
         out.push(corsFilter(r, reporter, cfg, [...fat, field]));
         return;
+      case "ExternalAuth": {
+        if (perBackend) {
+          // The check decides whether the request goes anywhere, so it runs before a backend is chosen.
+          reporter.error(r, [...fat, "type"], "ExternalAuth is not supported on a backendRef", "move it to the rule's filters");
+          return;
+        }
+        const auth = externalAuthFilter(r, reporter, cfg, [...fat, field], backends);
+        if (auth !== undefined) out.push(auth);
+        return;
+      }
       default:
         reporter.error(r, [...fat, "type"], `filter ${type} is not supported yet`, "remove this filter");
     }

@@ -121,6 +121,7 @@ const cors = obj({
   exposeHeaders: arr(str(undefined, { minLength: 1, maxLength: 256 }), { maxItems: 64 }),
   maxAge: int("seconds a browser may cache a preflight answer; default 5", { minimum: 1, maximum: 2147483647 }),
 });
+const headerNameList = arr(str(undefined, { minLength: 1, maxLength: 256 }), { maxItems: 64 });
 const httpRouteFilter = obj(
   {
     type: str(undefined, {
@@ -146,7 +147,20 @@ const httpRouteFilter = obj(
       ["backendRef"],
     ),
     cors,
-    externalAuth: anyObject("not supported yet"),
+    externalAuth: obj(
+      {
+        protocol: str("HTTP (GRPC is not supported yet)", { enum: ["HTTP", "GRPC"] }),
+        backendRef: obj(backendRefBase, ["name"]),
+        grpc: obj({ allowedHeaders: headerNameList }),
+        http: obj({
+          path: str("prefix added to the request's path in the authorization request", { maxLength: 1024 }),
+          allowedHeaders: headerNameList,
+          allowedResponseHeaders: headerNameList,
+        }),
+        forwardBody: obj({ maxSize: int("bytes of the request body sent to the authorization service; 0 (the default) sends none", { minimum: 0 }) }),
+      },
+      ["protocol", "backendRef"],
+    ),
   },
   ["type"],
 );

@@ -17,6 +17,7 @@ export const Flag = {
   upstreamProtocolError: "UPE",
   downstreamConnectionTermination: "DC",
   streamIdleTimeout: "SI",
+  unauthorizedExternalService: "UAEX",
 } as const;
 
 /** OTel `error.type` values for causes below HTTP (docs/proxy.md has the table). */

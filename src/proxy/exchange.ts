@@ -33,6 +33,8 @@ export class Exchange {
   cors: CorsPolicy | undefined = undefined;
   /** `%RESPONSE_CODE_DETAILS%` of an answer a filter made itself (a CORS preflight); unset otherwise. */
   localReplyDetails: string | undefined = undefined;
+  /** The ExternalAuth check in flight: the request's end cancels it. */
+  authCheck: { cancel(): void } | undefined = undefined;
 
   /** Method as received. */
   readonly method: string;
@@ -168,6 +170,8 @@ export class UpstreamAttempt {
   localPort = 0;
   /** A RequestMirror copy, not an attempt of the request: its answer goes nowhere and it is not in `Exchange.attempts`. */
   mirror = false;
+  /** The ExternalAuth check of the request, not an attempt of it: not in `Exchange.attempts` either. */
+  externalAuth = false;
   /** Owned by telemetry: the CLIENT span, or only its id when the request is not sampled. */
   telemetry: unknown = undefined;
 

@@ -5,6 +5,7 @@ import type { FilterModel, HeaderModifierModel, PathModifierModel } from "../con
 import type { CompiledBackend, CompiledFilters, CompiledMatch } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { CorsPolicy } from "./cors.ts";
+import { ExternalAuthPolicy } from "./external-auth.ts";
 import { MirrorTarget } from "./mirror.ts";
 
 /** One header operation list; names lower-cased at compile time. */
@@ -83,6 +84,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly mirrors: readonly MirrorTarget[] | undefined;
   /** The rule's CORS filter (a backendRef cannot have one). */
   readonly cors: CorsPolicy | undefined;
+  /** The rule's ExternalAuth filter (a backendRef cannot have one). */
+  readonly externalAuth: ExternalAuthPolicy | undefined;
 
   constructor(
     requestHeaders: HeaderOps | undefined,
@@ -92,6 +95,7 @@ export class ProxyFilters implements CompiledFilters {
     direct: DirectResponse | undefined,
     mirrors: readonly MirrorTarget[] | undefined,
     cors: CorsPolicy | undefined,
+    externalAuth: ExternalAuthPolicy | undefined,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
@@ -100,11 +104,12 @@ export class ProxyFilters implements CompiledFilters {
     this.direct = direct;
     this.mirrors = mirrors;
     this.cors = cors;
+    this.externalAuth = externalAuth;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
 
 /**
  * Several filters of one kind merge in order (later `set` wins, `add` accumulates), which is
@@ -119,6 +124,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let rewrite: Rewrite | undefined;
   let direct: DirectResponse | undefined;
   let cors: CorsPolicy | undefined;
+  let externalAuth: ExternalAuthPolicy | undefined;
   for (const filter of filters) {
     switch (filter.type) {
       case "RequestHeaderModifier":
@@ -136,19 +142,25 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
       case "DirectResponse":
         direct = new DirectResponse(filter.status, filter.body, filter.contentType);
         break;
-      case "RequestMirror": {
-        const backend = backends.get(filter.backendKey);
-        // The config stage lists every backend a filter names; a miss is a bug, not a config error.
-        if (backend === undefined) throw new Error(`RequestMirror names backend ${filter.backendKey}, which the plan does not hold`);
-        if (filter.share > 0) mirrors.push(new MirrorTarget(backend, filter.share));
+      case "RequestMirror":
+        if (filter.share > 0) mirrors.push(new MirrorTarget(backendNamed(backends, filter.backendKey, filter.type), filter.share));
         break;
-      }
       case "CORS":
         cors = new CorsPolicy(filter);
         break;
+      case "ExternalAuth":
+        externalAuth = new ExternalAuthPolicy(backendNamed(backends, filter.backendKey, filter.type), filter);
+        break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth);
+}
+
+/** The config stage lists every backend a filter names; a miss is a bug, not a config error. */
+function backendNamed(backends: ReadonlyMap<string, CompiledBackend>, key: string, filterType: string): CompiledBackend {
+  const backend = backends.get(key);
+  if (backend === undefined) throw new Error(`${filterType} names backend ${key}, which the plan does not hold`);
+  return backend;
 }
 
 /** The filters of a compiled plan; a plan compiled with foreign filters acts as if it had none. */

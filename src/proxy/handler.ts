@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { CompiledMatch, RuntimePlan } from "../plan/types.ts";
-import type { RequestTelemetry } from "../telemetry/hooks.ts";
+import type { OutgoingHeaders, RequestTelemetry } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { type CallContext, type CallResponse, ProxyCall } from "./call.ts";
 import { clearAnswerStall, endedByStalledConnection, watchAnswerStall } from "./answer-stall.ts";
@@ -22,6 +22,7 @@ import type { UpstreamPools } from "./pools.ts";
 import type { ProxyStats } from "./retry.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
 import { type CorsPolicy, type PreflightHeaders, isPreflight } from "./cors.ts";
+import { type AuthContext, EXTERNAL_AUTH_TIMEOUT_MS, type ExternalAuthPolicy, startAuthCheck } from "./external-auth.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
@@ -52,6 +53,7 @@ type TrackedResponse = CallResponse;
 
 const noRoute = new Failure("404", Flag.noRoute, 404, "no_route", "", false, false);
 const corsOriginRefused = new Failure("403", "", 403, "cors_origin_not_allowed", "", false, false);
+const authCheckFailed = new Failure("403", Flag.unauthorizedExternalService, 403, "ext_authz_error", "", false, false);
 
 const noListenerBody = errorBody("no_listener", "no listener is configured on this port");
 
@@ -65,6 +67,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   const telemetry = new GuardedTelemetry(deps.telemetry, deps.stats?.telemetryHookErrors, deps.warn);
   const ctx: CallContext = { telemetry, pools: deps.pools, stats: deps.stats };
   const mirrorCtx: MirrorContext = { telemetry, pools: deps.pools, mirrorDrops: deps.stats?.mirrorDrops };
+  const authCtx: AuthContext = { telemetry, pools: deps.pools };
   const facts = newRequestFacts();
 
   const responseClosed = deps.responseClosed;
@@ -84,6 +87,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       call.close();
     } else {
       clearAnswerStall(res);
+      exchange.authCheck?.cancel();
     }
     exchange.endPerfMs = performance.now();
     if (!res.writableFinished && !cut && !endedByStalledConnection(exchange)) {
@@ -144,6 +148,41 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
         return;
       }
     }
+    const auth = ruleFilters.externalAuth;
+    if (auth !== undefined) {
+      checkThenForward(exchange, match, requestFacts, ruleFilters, auth);
+      return;
+    }
+    proceed(exchange, match, requestFacts, ruleFilters, undefined, rule.timeouts.requestMs);
+  }
+
+  /**
+   * The rule's ExternalAuth check runs first, as Envoy's ext_authz filter runs before its
+   * router: a redirect, direct response or upstream comes only after an allowing answer. The
+   * rule's request timeout covers the check too.
+   */
+  function checkThenForward(exchange: Exchange, match: CompiledMatch, requestFacts: RequestFacts, ruleFilters: ProxyFilters, auth: ExternalAuthPolicy): void {
+    // The listener reuses its facts object for the next request while this one waits.
+    const facts = { ...requestFacts };
+    const requestMs = match.rule.timeouts.requestMs;
+    const bounded = requestMs !== undefined && requestMs > 0;
+    startAuthCheck(authCtx, exchange, auth, facts.target, bounded ? Math.min(requestMs, EXTERNAL_AUTH_TIMEOUT_MS) : EXTERNAL_AUTH_TIMEOUT_MS, {
+      authAllowed(headers) {
+        const left = bounded ? Math.max(1, requestMs - (performance.now() - exchange.startPerfMs)) : requestMs;
+        proceed(exchange, match, facts, ruleFilters, headers, left);
+      },
+      authDenied(status, headers, body) {
+        relayDenial(exchange, ruleFilters, status, headers, body);
+      },
+      authFailed(message) {
+        exchange.localReplyDetails = "ext_authz_error";
+        refuse(exchange, authCheckFailed, message);
+      },
+    });
+  }
+
+  function proceed(exchange: Exchange, match: CompiledMatch, requestFacts: RequestFacts, ruleFilters: ProxyFilters, authHeaders: OutgoingHeaders | undefined, requestTimeoutMs: number | undefined): void {
+    const rule = match.rule;
     if (ruleFilters.terminal) {
       answerTerminal(exchange, ruleFilters, match, requestFacts, port);
       return;
@@ -154,13 +193,13 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       return;
     }
     const backendFilters = proxyFiltersOf(chosen.filters);
-    const headers = upstreamHeaders(exchange, ruleFilters, backendFilters);
+    const headers = upstreamHeaders(exchange, ruleFilters, backendFilters, authHeaders);
     const target = upstreamTarget(requestFacts, match, ruleFilters, backendFilters, headers);
     const hasBody = requestHasBody(exchange);
     const call = new ProxyCall(ctx, exchange, chosen.backend, ruleFilters, backendFilters, headers, target, hasBody, rule.retry, rule.timeouts.backendRequestMs);
     const mirrors = mirrorTargets(ruleFilters.mirrors, backendFilters.mirrors);
     if (mirrors === undefined) {
-      call.start(rule.timeouts.requestMs);
+      call.start(requestTimeoutMs);
       return;
     }
     // The template is taken before the call starts, when telemetry writes the original
@@ -168,7 +207,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     // connection or its place in the queue, so a copy to the same pool never goes before it;
     // and, as in Envoy, a request the gateway answered itself (503 overflow) is not mirrored.
     const template = mirroredRequest(exchange, rule.timeouts, target, headers, hasBody);
-    call.start(rule.timeouts.requestMs);
+    call.start(requestTimeoutMs);
     if (!call.settled) call.mirrorCopies = startMirrors(mirrorCtx, exchange, mirrors, template);
   }
 
@@ -226,6 +265,26 @@ function answerTerminal(exchange: Exchange, filters: ProxyFilters, match: Compil
   }
   if (direct.status >= 500) exchange.errorType = String(direct.status);
   res.end(exchange.method === "HEAD" ? undefined : direct.body);
+  watchAnswerStall(exchange);
+}
+
+/**
+ * The authorization service's denial, relayed as it wrote it (its status, headers and body),
+ * with the rule's response filters, as Envoy relays an ext_authz denial.
+ */
+function relayDenial(exchange: Exchange, filters: ProxyFilters, status: number, headers: Record<string, string | string[]>, body: Buffer): void {
+  exchange.localReplyDetails = "ext_authz_denied";
+  addFlag(exchange, Flag.unauthorizedExternalService);
+  exchange.status = status;
+  if (status >= 500) exchange.errorType = String(status);
+  exchange.responseStartPerfMs = performance.now();
+  // RFC 9110 §6.4.1: these answers end at their head, whatever the service sent after it.
+  const bodyless = exchange.method === "HEAD" || status === 204 || status === 304;
+  if (!bodyless) headers["content-length"] = String(body.length);
+  decorateAnswer(exchange, filters, headers);
+  exchange.res.writeHead(status, headers);
+  if (!bodyless) exchange.bytesSent += body.length;
+  exchange.res.end(bodyless ? undefined : body);
   watchAnswerStall(exchange);
 }
 

@@ -13,7 +13,8 @@ import { warnContainedBug } from "./contained-bug.ts";
 import { endAndLinger } from "./linger.ts";
 import { ErrorType, Flag, addFlag, rawErrorResponse } from "./errors.ts";
 import { Exchange, UpstreamAttempt } from "./exchange.ts";
-import { newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts";
+import { type RequestFacts, newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts";
+import { EXTERNAL_AUTH_TIMEOUT_MS, startAuthCheck } from "./external-auth.ts";
 import { Failure, Failures, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import type { ProxyDeps } from "./handler.ts";
@@ -68,21 +69,41 @@ export function createUpgradeHandler(
       return;
     }
     const ruleFilters = proxyFiltersOf(match.rule.filters);
-    if (ruleFilters.terminal) {
-      tunnel.answerTerminal(ruleFilters, match, facts.routeHost === "" ? exchange.serverAddress : facts.routeHost, port);
+    const auth = ruleFilters.externalAuth;
+    if (auth === undefined) {
+      proceed(tunnel, match, facts, ruleFilters, undefined, port);
       return;
     }
-    const chosen = chooseBackend(exchange, match.rule);
-    if (chosen instanceof Failure) {
-      tunnel.refuseWith(chosen);
-      return;
-    }
-    const backendFilters = proxyFiltersOf(chosen.filters);
-    tunnel.ruleFilters = ruleFilters;
-    tunnel.backendFilters = backendFilters;
-    const headers = upstreamHeaders(exchange, ruleFilters, backendFilters);
-    tunnel.connect(chosen.backend, headers, upstreamTarget(facts, match, ruleFilters, backendFilters, headers), forwardedUpgrade(req.headers.upgrade) ?? "websocket");
+    // An upgrade is checked as any request of the rule is, before anything else of it runs.
+    const kept = { ...facts };
+    const requestMs = match.rule.timeouts.requestMs;
+    startAuthCheck(ctx, exchange, auth, kept.target, requestMs !== undefined && requestMs > 0 ? Math.min(requestMs, EXTERNAL_AUTH_TIMEOUT_MS) : EXTERNAL_AUTH_TIMEOUT_MS, {
+      authAllowed: (headers) => proceed(tunnel, match, kept, ruleFilters, headers, port),
+      authDenied: (status, headers, body) => tunnel.relayDenial(ruleFilters, status, headers, body),
+      authFailed: (message) => {
+        exchange.localReplyDetails = "ext_authz_error";
+        tunnel.refuse(403, "Forbidden", "ext_authz_error", message, "403", Flag.unauthorizedExternalService);
+      },
+    });
   };
+}
+
+function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, authHeaders: OutgoingHeaders | undefined, port: number): void {
+  const exchange = tunnel.exchange;
+  if (ruleFilters.terminal) {
+    tunnel.answerTerminal(ruleFilters, match, facts.routeHost === "" ? exchange.serverAddress : facts.routeHost, port);
+    return;
+  }
+  const chosen = chooseBackend(exchange, match.rule);
+  if (chosen instanceof Failure) {
+    tunnel.refuseWith(chosen);
+    return;
+  }
+  const backendFilters = proxyFiltersOf(chosen.filters);
+  tunnel.ruleFilters = ruleFilters;
+  tunnel.backendFilters = backendFilters;
+  const headers = upstreamHeaders(exchange, ruleFilters, backendFilters, authHeaders);
+  tunnel.connect(chosen.backend, headers, upstreamTarget(facts, match, ruleFilters, backendFilters, headers), forwardedUpgrade(exchange.req.headers.upgrade) ?? "websocket");
 }
 
 function destroyOnError(this: Duplex): void {
@@ -178,6 +199,25 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     this.client.write(statusLine(status, reasonPhrase(status)) + headerLines(headers) + "\r\n", "latin1");
     if (body !== undefined) exchange.bytesSent += body.length;
     this.endClient(body);
+  }
+
+  /** An ExternalAuth denial, relayed as the service wrote it, with the rule's response filters. */
+  relayDenial(filters: ProxyFilters, status: number, headers: Record<string, string | string[]>, body: Buffer): void {
+    const exchange = this.exchange;
+    exchange.localReplyDetails = "ext_authz_denied";
+    addFlag(exchange, Flag.unauthorizedExternalService);
+    exchange.status = status;
+    if (status >= 500) exchange.errorType = String(status);
+    const bodyless = status === 204 || status === 304;
+    if (!bodyless) headers["content-length"] = String(body.length);
+    this.ruleFilters = filters;
+    this.applyResponseFilters(headers);
+    headers.connection = "close";
+    exchange.responseStartPerfMs = performance.now();
+    this.responding = true;
+    this.client.write(statusLine(status, reasonPhrase(status)) + headerLines(headers) + "\r\n", "latin1");
+    if (!bodyless) exchange.bytesSent += body.length;
+    this.endClient(bodyless ? undefined : body);
   }
 
   /**
@@ -509,6 +549,12 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
         exchange.errorType ??= ErrorType.clientAborted;
       }
       this.controller?.abort(clientGone);
+    } else if (exchange.authCheck !== undefined && !this.responding) {
+      // The client left while its upgrade was being authorized.
+      exchange.authCheck.cancel();
+      exchange.clientAborted = true;
+      addFlag(exchange, Flag.downstreamConnectionTermination);
+      exchange.errorType ??= ErrorType.clientAborted;
     }
     exchange.endPerfMs = performance.now();
     this.ctx.telemetry.requestEnd(exchange);

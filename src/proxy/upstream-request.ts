@@ -30,11 +30,14 @@ export function chooseBackend(exchange: Exchange, rule: CompiledRule): WeightedB
 }
 
 /**
- * The one outgoing header object: forwarded headers, then rule filters, then backend filters.
+ * The one outgoing header object: forwarded headers, then an ExternalAuth service's, then rule
+ * filters, then backend filters.
  * The Exchange keeps it: access logs show the request as it was forwarded.
  */
-export function upstreamHeaders(exchange: Exchange, ruleFilters: ProxyFilters, backendFilters: ProxyFilters): OutgoingHeaders {
+export function upstreamHeaders(exchange: Exchange, ruleFilters: ProxyFilters, backendFilters: ProxyFilters, authHeaders: OutgoingHeaders | undefined): OutgoingHeaders {
   const headers = forwardingHeaders(exchange);
+  // An ExternalAuth service's headers replace the request's, before the route's own filters.
+  if (authHeaders !== undefined) for (const name in authHeaders) headers[name] = authHeaders[name]!;
   if (ruleFilters.requestHeaders !== undefined) applyHeaderOps(ruleFilters.requestHeaders, headers);
   if (backendFilters.requestHeaders !== undefined) applyHeaderOps(backendFilters.requestHeaders, headers);
   const hostname = backendFilters.rewrite?.hostname ?? ruleFilters.rewrite?.hostname;

@@ -130,6 +130,7 @@ const attributes: AttributeEntry[] = [
   { key: "tollgate.rule.name", type: "string", brief: "The rule's `name`, else `rule-<index>`.", requirement: "conditionally_required", condition: "a rule matched", stability: "stable", semconv: "tollgate", signals: TL },
   { key: "tollgate.backend.name", type: "string", brief: "Backend display name (`namespace/name`, `:port` for Services).", requirement: "conditionally_required", condition: "an upstream was chosen", stability: "stable", semconv: "tollgate", signals: TLM },
   { key: "tollgate.mirror", type: "boolean", brief: "True on the CLIENT span of a RequestMirror copy (its answer is ignored); absent on the request's own attempts.", requirement: "conditionally_required", condition: "a RequestMirror copy", stability: "development", semconv: "tollgate", signals: T },
+  { key: "tollgate.ext_authz", type: "boolean", brief: "True on the CLIENT span of a request's ExternalAuth check (sent to the authorization service before anything else of the rule runs); absent on the request's own attempts.", requirement: "conditionally_required", condition: "an ExternalAuth check", stability: "development", semconv: "tollgate", signals: T },
   { key: "<policy attribute name>", type: "string", brief: "Custom span attributes from TelemetryPolicy customAttributes or kgateway tracing attributes (literal, header, metadata, environment), named as configured.", requirement: "opt_in", condition: "configured", stability: "stable", semconv: "policy", signals: T },
 ];
 
@@ -151,13 +152,13 @@ const spans: SpanEntry[] = [
   {
     name: "{http.request.method}",
     kind: "CLIENT",
-    brief: "One per upstream attempt and one per RequestMirror copy (`tollgate.mirror`), child of the SERVER span; the upstream sees it as its parent.",
+    brief: "One per upstream attempt, one per RequestMirror copy (`tollgate.mirror`) and one per ExternalAuth check (`tollgate.ext_authz`), child of the SERVER span; the upstream sees it as its parent.",
     semconv: HTTP,
     stability: "stable",
     attributes: [
       "http.request.method", "http.request.method_original", "http.request.resend_count", "http.response.status_code", "http.request.header.<name>",
       "url.full", "server.address", "server.port", "network.peer.address", "network.peer.port", "error.type", "tollgate.gateway.name",
-      "tollgate.route.name", "tollgate.rule.name", "tollgate.backend.name", "tollgate.mirror", "<policy attribute name>",
+      "tollgate.route.name", "tollgate.rule.name", "tollgate.backend.name", "tollgate.mirror", "tollgate.ext_authz", "<policy attribute name>",
     ],
     status: "ERROR for 4xx, 5xx or failure.",
   },

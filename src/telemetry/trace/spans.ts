@@ -281,6 +281,8 @@ export class ClientSpan extends BaseSpan {
   done = false;
   /** A RequestMirror copy rather than an attempt of the request. */
   mirror = false;
+  /** The request's ExternalAuth check rather than an attempt of it. */
+  externalAuth = false;
 
   constructor(
     server: ServerSpan,
@@ -341,6 +343,7 @@ export class ClientSpan extends BaseSpan {
     if (errorType !== undefined) sink.put("error.type", errorType);
     sink.put("tollgate.backend.name", this.backendName);
     if (this.mirror) sink.put("tollgate.mirror", true);
+    if (this.externalAuth) sink.put("tollgate.ext_authz", true);
     putDynamic(sink, rt, this.server.headerValues, this.server.responseHeaderValues, this.backendName);
     putCaptured(sink, "http.request.header.", this.requestHeaders);
   }

@@ -1,0 +1,340 @@
+// Gateway API ExternalAuth, protocol HTTP: before a request of the rule goes anywhere, the
+// gateway asks an authorization service with the request's method, path (behind the filter's
+// prefix), Host, Authorization and the allowed headers, and no body. A 200 lets the request
+// through with the service's headers on it; any other answer goes back to the client as the
+// service wrote it; no answer (refused, reset, timed out) is a 403, failing closed as Envoy's
+// ext_authz does by default.
+import type { Dispatcher } from "undici";
+import type { ExternalAuthModel } from "../config/model.ts";
+import type { CompiledBackend } from "../plan/types.ts";
+import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import { epochMsAt } from "../telemetry/wall-clock.ts";
+import { warnContainedBug } from "./contained-bug.ts";
+import { ErrorType } from "./errors.ts";
+import { type Exchange, UpstreamAttempt } from "./exchange.ts";
+import { classifyUpstreamError } from "./failures.ts";
+import type { GuardedTelemetry } from "./guarded-telemetry.ts";
+import { connectionTokens, isHopByHop } from "./headers.ts";
+import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, type UpstreamPools, noteConnection, startGranted } from "./pools.ts";
+import { nextEndpoint } from "./round-robin.ts";
+import { forwardingHeaders } from "./upstream-request.ts";
+
+/**
+ * How long a check may take, waiting for a connection included, unless the rule's request
+ * timeout is shorter: Envoy Gateway's default for its external authorization. Gateway API
+ * has no field for it.
+ */
+export const EXTERNAL_AUTH_TIMEOUT_MS = 10_000;
+
+/** The most of a denying answer's body the gateway holds to relay; a longer one is a failed check. */
+export const DENIAL_BODY_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * Headers of an allowing answer that describe that answer itself, not the request: with no
+ * `allowedResponseHeaders` they stay behind, or the service's own `Content-Type` would relabel
+ * the client's body. Host and the hop-by-hop headers never cross.
+ */
+const ANSWER_ONLY_HEADERS = new Set(["host", "content-length", "content-type", "content-encoding", "content-language", "content-location", "content-range", "date", "server", "set-cookie", "vary", "etag", "last-modified", "expires", "age", "cache-control", "location", "www-authenticate"]);
+
+/** One rule's ExternalAuth filter, compiled. */
+export class ExternalAuthPolicy {
+  readonly backend: CompiledBackend;
+  readonly pathPrefix: string;
+  /** Sent when the request has them, beside Host and Authorization. */
+  readonly requestHeaders: readonly string[];
+  /** Copied from an allowing answer; undefined means every header but the answer's own. */
+  readonly responseHeaders: ReadonlySet<string> | undefined;
+
+  constructor(backend: CompiledBackend, model: ExternalAuthModel) {
+    this.backend = backend;
+    this.pathPrefix = model.pathPrefix;
+    this.requestHeaders = model.allowedRequestHeaders.filter((name) => name !== "authorization");
+    this.responseHeaders = model.allowedResponseHeaders.length === 0 ? undefined : new Set(model.allowedResponseHeaders);
+  }
+}
+
+/** What a check needs from the listener. */
+export interface AuthContext {
+  readonly telemetry: GuardedTelemetry;
+  readonly pools: UpstreamPools;
+}
+
+/** Where a check's verdict goes: the plain request path or an upgrade's tunnel. */
+export interface AuthVerdictSink {
+  /** The service answered 200: these headers go onto the forwarded request. */
+  authAllowed(headers: OutgoingHeaders): void;
+  /** The service answered anything else: the client gets that answer (hop-by-hop headers out, the body whole). */
+  authDenied(status: number, headers: Record<string, string | string[]>, body: Buffer): void;
+  /** No usable answer: the client gets a 403 naming why. */
+  authFailed(message: string): void;
+}
+
+class AuthCheckError extends Error {
+  override name = "AuthCheckError";
+}
+const checkTimedOut = new AuthCheckError("the authorization service did not answer in time");
+const denialTooLarge = new AuthCheckError(`the authorization service's denial is larger than ${DENIAL_BODY_LIMIT_BYTES} bytes`);
+const clientGone = new AuthCheckError("the client went away during the authorization check");
+
+/**
+ * Starts the check of `exchange` against `policy`; the verdict reaches `sink` once, unless
+ * the check is cancelled first (the client went away). `target` is path?query as received.
+ */
+export function startAuthCheck(ctx: AuthContext, exchange: Exchange, policy: ExternalAuthPolicy, target: string, timeoutMs: number, sink: AuthVerdictSink): AuthCheck {
+  const backend = policy.backend;
+  const endpoint = nextEndpoint(backend);
+  const path = policy.pathPrefix + target;
+  const headers = checkHeaders(exchange, policy);
+  const now = performance.now();
+  const check = new AuthCheck(ctx, exchange, sink, policy.responseHeaders, path, headers);
+  exchange.authCheck = check;
+  if (endpoint === undefined) {
+    check.fail("the authorization service's Backend has no endpoint");
+    return check;
+  }
+  let entry: PoolEntry;
+  try {
+    entry = ctx.pools.entry(endpoint.origin, backend.model.maxConnections);
+  } catch {
+    check.fail("the gateway is closing its upstream connections");
+    return check;
+  }
+  if (entry.full(backend.model.maxPendingRequests)) {
+    check.fail("every connection to the authorization service is busy and its queue is full");
+    return check;
+  }
+  const attempt = new UpstreamAttempt(0, backend, endpoint, exchange.method, endpoint.origin + path, epochMsAt(now), now);
+  attempt.externalAuth = true;
+  check.attempt = attempt;
+  check.entry = entry;
+  ctx.telemetry.attemptStart(exchange, attempt, headers);
+  check.timer = setTimeout(onCheckTimeout, timeoutMs, check);
+  if (entry.takeSlot(check)) startGranted(check);
+  return check;
+}
+
+/**
+ * Host (as the upstream would get it) and Authorization always, then the allowed headers the
+ * request has; the body is never sent, so Content-Length is 0 as Gateway API asks.
+ */
+function checkHeaders(exchange: Exchange, policy: ExternalAuthPolicy): OutgoingHeaders {
+  const forwarded = forwardingHeaders(exchange);
+  const out: OutgoingHeaders = {};
+  const host = forwarded["host"];
+  if (host !== undefined) out["host"] = host;
+  const authorization = forwarded["authorization"];
+  if (authorization !== undefined) out["authorization"] = authorization;
+  for (const name of policy.requestHeaders) {
+    const value = forwarded[name];
+    if (value !== undefined) out[name] = value;
+  }
+  out["content-length"] = "0";
+  return out;
+}
+
+/** One check in flight: a pool waiter, then an undici handler that reads the service's answer. */
+export class AuthCheck implements Dispatcher.DispatchHandler, PoolWaiter, LocalAwareHandler {
+  readonly ctx: AuthContext;
+  readonly exchange: Exchange;
+  readonly sink: AuthVerdictSink;
+  /** Headers of an allowing answer to hand on; undefined means all but the answer's own. */
+  readonly passOn: ReadonlySet<string> | undefined;
+  readonly path: string;
+  readonly headers: OutgoingHeaders;
+  attempt: UpstreamAttempt | undefined = undefined;
+  entry: PoolEntry | undefined = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+  controller: Dispatcher.DispatchController | undefined = undefined;
+  holdsSlot = false;
+  upstreamLocal: UpstreamLocal | undefined = undefined;
+  nextWaiter: PoolWaiter | undefined = undefined;
+  previousWaiter: PoolWaiter | undefined = undefined;
+  queued = false;
+  /** The verdict went out, or the check was cancelled: nothing more happens. */
+  done = false;
+  /** Set when the gateway gave the check up: its cause wins over undici's abort error. */
+  cutReason: AuthCheckError | undefined = undefined;
+  status = 0;
+  answerHeaders: Record<string, string | string[] | undefined> | undefined = undefined;
+  chunks: Buffer[] = [];
+  bodyBytes = 0;
+
+  constructor(ctx: AuthContext, exchange: Exchange, sink: AuthVerdictSink, passOn: ReadonlySet<string> | undefined, path: string, headers: OutgoingHeaders) {
+    this.ctx = ctx;
+    this.exchange = exchange;
+    this.sink = sink;
+    this.passOn = passOn;
+    this.path = path;
+    this.headers = headers;
+  }
+
+  slotGranted(): void {
+    this.holdsSlot = true;
+    const entry = this.entry!;
+    entry.pool.dispatch(
+      {
+        path: this.path,
+        method: this.exchange.method as Dispatcher.HttpMethod,
+        headers: this.headers,
+        body: null,
+        // The check's own timer bounds it; undici's idle limits would only race it.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      },
+      this,
+    );
+  }
+
+  slotFailed(error: Error): void {
+    this.releaseSlot();
+    this.end(classifyUpstreamError(error).type);
+    this.verdict(() => this.sink.authFailed("the authorization check failed to start"));
+  }
+
+  releaseSlot(): void {
+    if (!this.holdsSlot) return;
+    this.holdsSlot = false;
+    this.entry?.releaseSlot();
+  }
+
+  /** The client went away: the check is given up without a verdict. */
+  cancel(): void {
+    if (this.done) return;
+    this.done = true;
+    this.cut(clientGone);
+    this.end(ErrorType.clientAborted);
+  }
+
+  /** No check could be made, or it went wrong: the client gets a 403. */
+  fail(message: string, errorType: string = ErrorType.upstreamError): void {
+    this.end(errorType);
+    this.verdict(() => this.sink.authFailed(message));
+  }
+
+  /** Gives the check up where it is: in the queue, or in undici (which then reports an error). */
+  cut(reason: AuthCheckError): void {
+    this.cutReason ??= reason;
+    if (this.queued) {
+      this.entry?.leaveQueue(this);
+      return;
+    }
+    const controller = this.controller;
+    if (controller !== undefined && !controller.aborted) controller.abort(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.cutReason !== undefined) controller.abort(this.cutReason);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200 || this.cutReason !== undefined) return;
+    this.status = statusCode;
+    this.answerHeaders = headers;
+    if (this.attempt !== undefined) {
+      this.attempt.status = statusCode;
+      if (this.entry !== undefined) noteConnection(this.attempt, this.entry, this.upstreamLocal);
+    }
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    // An allowing answer's body means nothing; a denial's is relayed, so it is held, up to a bound.
+    if (this.status === 200 || this.cutReason !== undefined) return;
+    this.bodyBytes += chunk.length;
+    if (this.bodyBytes > DENIAL_BODY_LIMIT_BYTES) {
+      this.cut(denialTooLarge);
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.releaseSlot();
+    if (this.done) return;
+    this.end(undefined);
+    const headers = this.answerHeaders ?? {};
+    if (this.status === 200) {
+      const allowed = allowedHeaders(headers, this.passOn);
+      this.verdict(() => this.sink.authAllowed(allowed));
+      return;
+    }
+    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    this.verdict(() => this.sink.authDenied(this.status, relayedHeaders(headers), body));
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    this.releaseSlot();
+    if (this.done) return;
+    const reason = this.cutReason;
+    if (reason === checkTimedOut) this.fail(reason.message, ErrorType.timeout);
+    else if (reason !== undefined) this.fail(reason.message, ErrorType.upstreamError);
+    else {
+      const type = classifyUpstreamError(err).type;
+      this.fail(`the authorization service could not be reached (${type})`, type);
+    }
+  }
+
+  /** Stops the timer and closes the check's span; `done` stays for `verdict` to set. */
+  end(errorType: string | undefined): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const attempt = this.attempt;
+    if (attempt === undefined || attempt.endPerfMs !== 0) return;
+    attempt.endPerfMs = performance.now();
+    if (errorType !== undefined) attempt.errorType = errorType;
+    this.ctx.telemetry.attemptEnd(this.exchange, attempt);
+  }
+
+  /** Delivers the one verdict; a bug in the sink is reported, never raised into undici. */
+  verdict(deliver: () => void): void {
+    const cancelled = this.done;
+    this.done = true;
+    if (this.exchange.authCheck === this) this.exchange.authCheck = undefined;
+    if (cancelled) return;
+    try {
+      deliver();
+    } catch (thrown) {
+      warnContainedBug("answering after an authorization check failed", thrown);
+      this.exchange.res.destroy();
+    }
+  }
+}
+
+function onCheckTimeout(check: AuthCheck): void {
+  check.timer = undefined;
+  if (check.done) return;
+  if (check.controller === undefined) {
+    // Still queued (or not yet taken by undici): nothing will report back, so fail here.
+    check.cut(checkTimedOut);
+    check.fail(checkTimedOut.message, ErrorType.timeout);
+    return;
+  }
+  check.cut(checkTimedOut);
+}
+
+/** The headers an allowing answer puts on the forwarded request. */
+function allowedHeaders(answer: Record<string, string | string[] | undefined>, only: ReadonlySet<string> | undefined): OutgoingHeaders {
+  const listed = answer["connection"] === undefined ? undefined : connectionTokens(answer["connection"]);
+  const out: OutgoingHeaders = {};
+  for (const name in answer) {
+    const value = answer[name];
+    if (value === undefined || isHopByHop(name) || listed?.includes(name) === true) continue;
+    if (only === undefined ? ANSWER_ONLY_HEADERS.has(name) : !only.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** A denial as the client gets it: hop-by-hop headers out; framing is the gateway's to write. */
+function relayedHeaders(answer: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const listed = answer["connection"] === undefined ? undefined : connectionTokens(answer["connection"]);
+  const out: Record<string, string | string[]> = {};
+  for (const name in answer) {
+    const value = answer[name];
+    if (value === undefined || isHopByHop(name) || name === "content-length" || listed?.includes(name) === true) continue;
+    out[name] = value;
+  }
+  return out;
+}

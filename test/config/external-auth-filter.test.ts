@@ -1,0 +1,109 @@
+// The HTTPRoute ExternalAuth filter in the config: what it loads to, and the exact text of
+// each error, at the field that holds the problem. A check that cannot be made must fail the
+// load: leaving it out would open the route.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { FilterModel } from "../../src/config/model.ts";
+import { WEB_ROUTE, errors, load } from "./helpers.ts";
+
+const AUTHZ_BACKEND = `---
+apiVersion: gateway.tollgate.dev/v1alpha1
+kind: Backend
+metadata: {name: authz}
+spec:
+  endpoints: [{ip: {address: 127.0.0.1, port: 9001}}]
+`;
+
+const route = (externalAuth: string): string => `${WEB_ROUTE}  rules:
+  - filters:
+    - type: ExternalAuth
+      externalAuth:
+${externalAuth}    backendRefs:
+    - {name: app, port: 80}
+${AUTHZ_BACKEND}`;
+
+function ruleFilters(text: string): readonly FilterModel[] {
+  const { config, diagnostics } = load(text);
+  assert.ok(config, diagnostics.map((d) => d.message).join("\n"));
+  return config.routes[0]!.rules[0]!.filters;
+}
+
+test("an HTTP filter loads with its backend, the prefix without its trailing slash, and header names in lower case", () => {
+  assert.deepEqual(
+    ruleFilters(
+      route(`        protocol: HTTP
+        backendRef: {group: gateway.tollgate.dev, kind: Backend, name: authz}
+        http:
+          path: /ext-auth/
+          allowedHeaders: [X-Tenant, authorization]
+          allowedResponseHeaders: [X-User-Id]
+        forwardBody: {maxSize: 0}
+`),
+    ),
+    [{ type: "ExternalAuth", backendKey: "default/authz", pathPrefix: "/ext-auth", allowedRequestHeaders: ["x-tenant", "authorization"], allowedResponseHeaders: ["x-user-id"] }],
+  );
+  const config = load(route("        protocol: HTTP\n        backendRef: {group: gateway.tollgate.dev, kind: Backend, name: authz}\n        http: {}\n")).config;
+  assert.ok(config?.backends.some((b) => b.key === "default/authz"), "the service's Backend is in the plan, so it gets a pool");
+});
+
+test("a Service reference resolves to its cluster DNS name", () => {
+  assert.deepEqual(ruleFilters(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 8080}\n        http: {}\n")), [
+    { type: "ExternalAuth", backendKey: "default/ext-authz:8080", pathPrefix: "", allowedRequestHeaders: [], allowedResponseHeaders: [] },
+  ]);
+});
+
+test("GRPC, a forwarded body, a protocol without its block and a block of the other protocol are refused", () => {
+  assert.deepEqual(errors(route("        protocol: GRPC\n        backendRef: {name: ext-authz, port: 9000}\n        grpc: {allowedHeaders: [x-a]}\n")), [
+    "t.yaml:23:19: spec.rules[0].filters[0].externalAuth.protocol: protocol GRPC (Envoy's ext_authz gRPC service) is not supported yet (hint: use protocol: HTTP with an authorization service that answers 200 to allow)",
+  ]);
+  assert.deepEqual(errors(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        grpc: {}\n        forwardBody: {maxSize: 1024}\n")), [
+    "t.yaml:23:9: spec.rules[0].filters[0].externalAuth.http: protocol HTTP needs http (hint: add http: {} (its fields are optional))",
+    "t.yaml:25:15: spec.rules[0].filters[0].externalAuth.grpc: grpc is set but protocol is HTTP (hint: remove grpc, or set protocol: GRPC)",
+    "t.yaml:26:32: spec.rules[0].filters[0].externalAuth.forwardBody.maxSize: forwarding the request body to the authorization service is not supported yet (hint: remove forwardBody, or set maxSize: 0)",
+  ]);
+});
+
+test("a path outside the CRD's pattern or without a leading slash, and headers that are not tokens, repeat, or frame a message are refused", () => {
+  assert.deepEqual(
+    errors(
+      route(`        protocol: HTTP
+        backendRef: {name: ext-authz, port: 9000}
+        http:
+          path: /auth?x=1
+          allowedHeaders: [x-a, X-A, "bad name", Connection, host]
+          allowedResponseHeaders: [content-length, x-user]
+`),
+    ),
+    [
+      `t.yaml:26:17: spec.rules[0].filters[0].externalAuth.http.path: "/auth?x=1" is not a path (hint: use letters, digits, -._~!$&'()*+,;=:@/ and %XX escapes, e.g. /auth)`,
+      't.yaml:27:33: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[1]: "X-A" appears twice (also [0]) (hint: list each value once)',
+      't.yaml:27:38: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[2]: "bad name" is not a valid header name (hint: use letters, digits and !#$%&\'*+-.^_`|~ only (an RFC 9110 token))',
+      't.yaml:27:50: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[3]: header "Connection" cannot be copied here: request headers of this kind name one connection and never leave it (hint: remove this entry)',
+      't.yaml:27:62: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[4]: header "host" cannot be copied here: the check always carries the request\'s Host, and the forwarded request keeps it (hint: remove this entry)',
+      't.yaml:28:36: spec.rules[0].filters[0].externalAuth.http.allowedResponseHeaders[0]: header "content-length" cannot be copied here: the gateway frames the forwarded request and names its upstream itself (hint: remove this entry)',
+    ],
+  );
+  assert.deepEqual(errors(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        http: {path: auth}\n")), [
+    't.yaml:25:22: spec.rules[0].filters[0].externalAuth.http.path: the path prefix must start with / (hint: write "/auth")',
+  ]);
+});
+
+test("a backendRef that does not resolve fails the load instead of leaving the route unchecked", () => {
+  assert.deepEqual(errors(route("        protocol: HTTP\n        backendRef: {group: gateway.tollgate.dev, kind: Backend, name: missing}\n        http: {}\n")), [
+    't.yaml:24:72: spec.rules[0].filters[0].externalAuth.backendRef.name: Backend default/missing is not defined in the file (hint: add a gateway.tollgate.dev/v1alpha1 Backend named "missing" in namespace "default")',
+  ]);
+});
+
+test("ExternalAuth on a backendRef is refused: the check decides whether a backend is chosen at all", () => {
+  const onBackendRef = `${WEB_ROUTE}  rules:
+  - backendRefs:
+    - name: app
+      port: 80
+      filters:
+      - type: ExternalAuth
+        externalAuth: {protocol: HTTP, backendRef: {name: ext-authz, port: 9000}, http: {}}
+`;
+  assert.deepEqual(errors(onBackendRef), [
+    "t.yaml:24:15: spec.rules[0].backendRefs[0].filters[0].type: ExternalAuth is not supported on a backendRef (hint: move it to the rule's filters)",
+  ]);
+});

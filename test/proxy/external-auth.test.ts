@@ -1,0 +1,312 @@
+// The HTTPRoute ExternalAuth filter (protocol HTTP) end to end, against a real authorization
+// service and real upstreams on 127.0.0.1: what the service is asked, what an allowing answer
+// hands on, how denials and failures reach the client, and that nothing of the rule runs
+// before the verdict.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import net from "node:net";
+import { once } from "node:events";
+import { WebSocket } from "ws";
+import { DENIAL_BODY_LIMIT_BYTES } from "../../src/proxy/external-auth.ts";
+import { closedPort } from "../support/otlp-receiver.ts";
+import { headLines, upgradeHead } from "../support/raw-upgrade.ts";
+import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { until } from "../support/until.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
+import { RecordingTelemetry } from "./recording-telemetry.ts";
+
+interface AuthRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly bodyBytes: number;
+  closedEarly: boolean;
+}
+
+/**
+ * The authorization service. By the request's Authorization: `Bearer good` is allowed with
+ * the user's id (and headers that describe its own answer), `Bearer bad` gets a 401 with a
+ * challenge and a JSON body, `Bearer hang` never gets an answer, `Bearer huge` gets a 403
+ * whose body is over the relay limit, `Bearer busy` a 503; no Authorization is sent to log in.
+ */
+async function startAuthService(): Promise<{ port: number; seen: AuthRequest[]; close(): Promise<void> }> {
+  const seen: AuthRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const record: AuthRequest = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, bodyBytes: 0, closedEarly: false };
+    res.on("close", () => (record.closedEarly = !res.writableFinished));
+    let bytes = 0;
+    req.on("data", (c: Buffer) => (bytes += c.length));
+    req.on("end", () => {
+      seen.push({ ...record, bodyBytes: bytes });
+      const ref = seen[seen.length - 1]!;
+      res.on("close", () => (ref.closedEarly = !res.writableFinished));
+      switch (req.headers.authorization) {
+        case "Bearer good":
+          res.writeHead(200, { "x-user-id": "alice", "x-auth-groups": "admins", "content-type": "text/plain", "set-cookie": "s=1" });
+          res.end("allowed");
+          return;
+        case "Bearer bad": {
+          const body = JSON.stringify({ error: "token expired" });
+          res.writeHead(401, { "www-authenticate": 'Bearer realm="edge"', "content-type": "application/json", "x-auth-reason": "expired" });
+          res.end(body);
+          return;
+        }
+        case "Bearer hang":
+          return;
+        case "Bearer huge":
+          res.writeHead(403, { "content-type": "text/plain" });
+          res.end(Buffer.alloc(DENIAL_BODY_LIMIT_BYTES + 1, 97));
+          return;
+        case "Bearer busy":
+          res.writeHead(503, { "content-type": "text/plain" });
+          res.end("auth backend down");
+          return;
+        default:
+          res.writeHead(302, { location: `https://login.example/?rd=${encodeURIComponent(req.url ?? "")}` });
+          res.end();
+      }
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    port: (server.address() as AddressInfo).port,
+    seen,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const authFilter = (backend: string, http: string): string => `      - type: ExternalAuth
+        externalAuth:
+          protocol: HTTP
+          backendRef: ${ref(backend)}
+          http: ${http}
+`;
+
+let app: TestUpstream;
+let auth: Awaited<ReturnType<typeof startAuthService>>;
+let gw: GatewayUnderTest;
+const telemetry = new RecordingTelemetry();
+
+before(async () => {
+  app = await startUpstream("app");
+  auth = await startAuthService();
+  const down = await closedPort();
+  const yaml =
+    GATEWAY_YAML +
+    backendYaml("app", app.port) +
+    backendYaml("authz", auth.port) +
+    backendYaml("authz-down", down) +
+    routeYaml(`    - matches: [{path: {type: PathPrefix, value: /app}}]
+      filters:
+${authFilter("authz", "{path: /verify/, allowedHeaders: [x-tenant, X-Request-Id]}")}      - type: RequestHeaderModifier
+        requestHeaderModifier: {set: [{name: x-auth-groups, value: from-route}]}
+      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /listed}}]
+      filters:
+${authFilter("authz", "{allowedResponseHeaders: [x-user-id, content-type]}")}      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /down}}]
+      filters:
+${authFilter("authz-down", "{}")}      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /timed}}]
+      timeouts: {request: 300ms}
+      filters:
+${authFilter("authz", "{}")}      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /cors}}]
+      filters:
+      - type: CORS
+        cors: {allowOrigins: ["https://app.example"]}
+${authFilter("authz", "{}")}      - type: ResponseHeaderModifier
+        responseHeaderModifier: {add: [{name: x-edge, value: "1"}]}
+      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /moved}}]
+      filters:
+${authFilter("authz", "{}")}      - type: RequestRedirect
+        requestRedirect: {hostname: elsewhere.example, statusCode: 301}
+    - matches: [{path: {type: PathPrefix, value: /socket}}]
+      filters:
+${authFilter("authz", "{}")}      backendRefs: [${ref("app")}]
+`);
+  gw = await startGateway(yaml, telemetry);
+});
+
+after(async () => {
+  await gw.close();
+  await auth.close();
+  await app.close();
+});
+
+function upstreamSaw(path: string): Record<string, unknown> | undefined {
+  const seen = app.requests.find((r) => r.url === path);
+  return seen === undefined ? undefined : (seen.headers as Record<string, unknown>);
+}
+
+test("an allowed request: the service is asked with the method, prefixed path, Host, Authorization and allowed headers only, and no body", async () => {
+  const reply = await ask(gw.port, {
+    method: "POST",
+    path: "/app/orders?id=7",
+    headers: { host: "shop.example", authorization: "Bearer good", "x-tenant": "acme", "x-secret": "keep-me-here", cookie: "sid=1", "content-type": "application/json", "x-request-id": "rid-1" },
+    body: '{"qty":2}',
+  });
+  assert.equal(reply.status, 200);
+  const check = auth.seen.find((r) => r.url === "/verify/app/orders?id=7");
+  assert.ok(check, `the check goes to the prefix (its trailing / dropped) + the received target; saw ${auth.seen.map((r) => r.url).join(", ")}`);
+  assert.equal(check.method, "POST");
+  assert.equal(check.bodyBytes, 0);
+  assert.equal(check.headers["content-length"], "0");
+  assert.equal(check.headers.host, "shop.example");
+  assert.equal(check.headers.authorization, "Bearer good");
+  assert.equal(check.headers["x-tenant"], "acme");
+  assert.equal(check.headers["x-request-id"], "rid-1", "allowedHeaders match whatever their case in the config");
+  assert.equal(check.headers["x-secret"], undefined, "a header not allowed stays behind");
+  assert.equal(check.headers.cookie, undefined);
+  assert.equal(check.headers["content-type"], undefined);
+  assert.match(String(check.headers.traceparent), /^00-0af7651916cd43dd8448eb211c80319c-/, "the check carries the trace context");
+
+  const body = reply.json();
+  assert.equal(body["bodyBytes"], 9, "the upstream gets the whole body the check did not take");
+  const headers = body["headers"] as Record<string, string>;
+  assert.equal(headers["x-user-id"], "alice", "the service's headers go onto the forwarded request");
+  assert.equal(headers["x-auth-groups"], "from-route", "then the route's RequestHeaderModifier applies, as after Envoy's ext_authz");
+  assert.equal(headers["content-type"], "application/json", "the service's own Content-Type does not relabel the client's body");
+  assert.equal(headers["set-cookie"], undefined);
+  assert.equal(headers["x-secret"], "keep-me-here");
+
+  const ended = await telemetry.endOf("/app/orders");
+  assert.equal(ended.responseFlags, "");
+  assert.equal(ended.attempts.length, 1, "the check is not an attempt of the request");
+  assert.equal(ended.attempts[0]!.backend.displayName, "default/app");
+});
+
+test("with allowedResponseHeaders, only the listed headers of an allowing answer are handed on", async () => {
+  const reply = await ask(gw.port, { path: "/listed", headers: { authorization: "Bearer good" } });
+  assert.equal(reply.status, 200);
+  const headers = reply.json()["headers"] as Record<string, string>;
+  assert.equal(headers["x-user-id"], "alice");
+  assert.equal(headers["content-type"], "text/plain", "a listed header is handed on even when it describes the answer");
+  assert.equal(headers["x-auth-groups"], undefined);
+  assert.equal(auth.seen.find((r) => r.url === "/listed")?.method, "GET", "no prefix: the check's path is the received one");
+});
+
+test("a denial reaches the client as the service wrote it, with the rule's response filters, and the upstream never sees the request", async () => {
+  const before = app.requests.length;
+  const reply = await ask(gw.port, { method: "POST", path: "/cors/x", headers: { authorization: "Bearer bad", origin: "https://app.example" }, body: "payload" });
+  assert.equal(reply.status, 401);
+  assert.deepEqual(reply.json(), { error: "token expired" });
+  assert.equal(reply.headers["www-authenticate"], 'Bearer realm="edge"');
+  assert.equal(reply.headers["x-auth-reason"], "expired");
+  assert.equal(reply.headers["content-length"], String(reply.body.length));
+  assert.equal(reply.headers["x-edge"], "1");
+  assert.equal(reply.headers["access-control-allow-origin"], "https://app.example", "a browser can read the denial");
+  assert.equal(app.requests.length, before);
+  const ended = await telemetry.endOf("/cors/x");
+  assert.equal(ended.status, 401);
+  assert.equal(ended.responseFlags, "UAEX");
+  assert.equal(ended.localReplyDetails, "ext_authz_denied");
+  assert.equal(ended.errorType, undefined, "a 4xx is the client's error");
+  assert.deepEqual(ended.attempts, []);
+});
+
+test("a CORS preflight is answered before the check, so the browser can ask for the credentials", async () => {
+  const checks = auth.seen.length;
+  const reply = await ask(gw.port, { method: "OPTIONS", path: "/cors/preflight", headers: { origin: "https://app.example", "access-control-request-method": "GET" } });
+  assert.equal(reply.status, 204);
+  assert.equal(auth.seen.length, checks);
+});
+
+test("a redirect to log in is relayed, and a redirect rule runs only after an allowing answer", async () => {
+  const login = await ask(gw.port, { path: "/moved/a?b=1" });
+  assert.equal(login.status, 302);
+  assert.equal(login.headers.location, "https://login.example/?rd=%2Fmoved%2Fa%3Fb%3D1");
+  const moved = await ask(gw.port, { path: "/moved/a", headers: { authorization: "Bearer good" } });
+  assert.equal(moved.status, 301);
+  assert.match(String(moved.headers.location), /^http:\/\/elsewhere\.example(:\d+)?\/moved\/a$/);
+});
+
+test("a 5xx denial is the server's error; a HEAD denial has no body", async () => {
+  const busy = await ask(gw.port, { path: "/app/busy", headers: { authorization: "Bearer busy" } });
+  assert.equal(busy.status, 503);
+  assert.equal(busy.body.toString(), "auth backend down");
+  const ended = await telemetry.endOf("/app/busy");
+  assert.equal(ended.errorType, "503");
+  const head = await ask(gw.port, { method: "HEAD", path: "/app/head", headers: { authorization: "Bearer bad" } });
+  assert.equal(head.status, 401);
+  assert.equal(head.body.length, 0);
+  assert.equal(auth.seen.find((r) => r.url === "/verify/app/head")?.method, "HEAD");
+});
+
+test("an unreachable service fails closed: 403 ext_authz_error, and the upstream never sees the request", async () => {
+  const before = app.requests.length;
+  const reply = await ask(gw.port, { path: "/down/x", headers: { authorization: "Bearer good" } });
+  assert.equal(reply.status, 403);
+  assert.equal(reply.json()["error"], "ext_authz_error");
+  assert.match(String(reply.json()["message"]), /could not be reached \(connection_refused\)/);
+  assert.equal(app.requests.length, before);
+  const ended = await telemetry.endOf("/down/x");
+  assert.equal(ended.responseFlags, "UAEX");
+  assert.equal(ended.localReplyDetails, "ext_authz_error");
+  assert.ok(telemetry.eventsFor("/down/x").includes("attemptEnd /down/x #0 status=0 error=connection_refused"), telemetry.eventsFor("/down/x").join("; "));
+});
+
+test("a check that outlives the rule's request timeout fails closed and is cut at the service", async () => {
+  const reply = await ask(gw.port, { path: "/timed/x", headers: { authorization: "Bearer hang" } });
+  assert.equal(reply.status, 403);
+  assert.equal(reply.json()["message"], "the authorization service did not answer in time");
+  assert.ok(telemetry.eventsFor("/timed/x").includes("attemptEnd /timed/x #0 status=0 error=timeout"), telemetry.eventsFor("/timed/x").join("; "));
+  await until(() => auth.seen.some((r) => r.url === "/timed/x" && r.closedEarly));
+});
+
+test("a denial over the relay limit fails closed instead of being held whole", async () => {
+  const reply = await ask(gw.port, { path: "/app/huge", headers: { authorization: "Bearer huge" } });
+  assert.equal(reply.status, 403);
+  assert.equal(reply.json()["error"], "ext_authz_error");
+  assert.match(String(reply.json()["message"]), /larger than 65536 bytes/);
+});
+
+test("a client that leaves during the check: the check is cut and the request ends as a client abort", async () => {
+  const socket = net.connect(gw.port, "127.0.0.1");
+  await once(socket, "connect");
+  socket.write("GET /app/leaving HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer hang\r\n\r\n");
+  await until(() => auth.seen.some((r) => r.url === "/verify/app/leaving"));
+  socket.destroy();
+  const ended = await telemetry.endOf("/app/leaving");
+  assert.equal(ended.errorType, "client_aborted");
+  assert.equal(ended.responseFlags, "DC");
+  assert.ok(telemetry.eventsFor("/app/leaving").includes("attemptEnd /app/leaving #0 status=0 error=client_aborted"), telemetry.eventsFor("/app/leaving").join("; "));
+  await until(() => auth.seen.some((r) => r.url === "/verify/app/leaving" && r.closedEarly));
+});
+
+test("an upgrade whose client leaves during the check: the check is cut and the upgrade ends as a client abort", async () => {
+  const socket = net.connect(gw.port, "127.0.0.1");
+  await once(socket, "connect");
+  socket.write("GET /socket/leaving HTTP/1.1\r\nHost: a.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nAuthorization: Bearer hang\r\n\r\n");
+  await until(() => auth.seen.some((r) => r.url === "/socket/leaving"));
+  // A reset: node reads nothing from an upgrade's socket before the tunnel opens, so a plain
+  // FIN is seen only once the check ends.
+  socket.resetAndDestroy();
+  const ended = await telemetry.endOf("/socket/leaving");
+  assert.equal(ended.errorType, "client_aborted");
+  assert.equal(ended.responseFlags, "DC");
+  assert.ok(telemetry.eventsFor("/socket/leaving").includes("attemptEnd /socket/leaving #0 status=0 error=client_aborted"), telemetry.eventsFor("/socket/leaving").join("; "));
+  await until(() => auth.seen.some((r) => r.url === "/socket/leaving" && r.closedEarly));
+});
+
+test("an upgrade is checked too: denied, the client gets the denial; allowed, the tunnel opens", async () => {
+  const head = await upgradeHead(gw.port, "/socket/no-token");
+  assert.match(head.toString("latin1"), /^HTTP\/1\.1 302 Found\r\n/);
+  const denied = headLines(head);
+  assert.ok(denied.includes("location: https://login.example/?rd=%2fsocket%2fno-token"), denied.join(" | "));
+  assert.ok(denied.includes("connection: close"));
+  const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/socket/chat`, { headers: { authorization: "Bearer good" } });
+  const [greeting] = (await once(ws, "message")) as [Buffer];
+  assert.equal(greeting.toString(), "hello /socket/chat 127.0.0.1");
+  ws.close();
+  const check = auth.seen.find((r) => r.url === "/socket/chat");
+  assert.equal(check?.method, "GET");
+  assert.equal(check?.headers.upgrade, undefined, "the check is a plain request");
+});
