@@ -31,11 +31,24 @@ export function externalAuthFilter(r: Resource, reporter: Reporter, cfg: Record<
     usable = false;
   }
   const pathPrefix = http === undefined ? "" : authPathPrefix(r, reporter, http["path"], [...at, "http", "path"]);
-  const allowedRequestHeaders = uniqueList(r, reporter, http?.["allowedHeaders"], [...at, "http", "allowedHeaders"], (value, where) =>
-    copyableHeader(r, reporter, value, where, "request headers of this kind name one connection and never leave it"),
+  const allowedRequestHeaders = uniqueList(
+    r,
+    reporter,
+    http?.["allowedHeaders"],
+    [...at, "http", "allowedHeaders"],
+    (value, where) => listedHeader(r, reporter, value, where, "it names one connection and never leaves it"),
+    true,
   );
-  const allowedResponseHeaders = uniqueList(r, reporter, http?.["allowedResponseHeaders"], [...at, "http", "allowedResponseHeaders"], (value, where) =>
-    copyableHeader(r, reporter, value, where, "the gateway frames the forwarded request and names its upstream itself"),
+  const allowedResponseHeaders = uniqueList(
+    r,
+    reporter,
+    http?.["allowedResponseHeaders"],
+    [...at, "http", "allowedResponseHeaders"],
+    (value, where) =>
+      value.toLowerCase() === "host"
+        ? refuseListed(r, reporter, value, where, "the forwarded request keeps the client's Host")
+        : listedHeader(r, reporter, value, where, "the gateway frames the forwarded request and runs its connection itself"),
+    true,
   );
   // Resolved even when the filter is already refused, so one load reports every problem of it.
   const backend = backends.resolve(r, "gateway.networking.k8s.io", cfg["backendRef"] as BackendRefSpec, [...at, "backendRef"]);
@@ -45,15 +58,28 @@ export function externalAuthFilter(r: Resource, reporter: Reporter, cfg: Record<
 
 /**
  * Headers that frame a message or name one connection: never copied between the client's
- * request, the check and the forwarded request.
+ * request, the check and the forwarded request. (Host, Authorization and Content-Length are
+ * always sent on the check, so listing them in `allowedHeaders` changes nothing.)
  */
-const NEVER_COPIED = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "expect"]);
+const NEVER_COPIED = new Set([
+  "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "expect",
+  "proxy-authorization", "proxy-authenticate", "http2-settings",
+]);
 
-function copyableHeader(r: Resource, reporter: Reporter, value: string, at: Segments, why: string): string | undefined {
+/** A header name of the lists, lower-cased; undefined (reported) when it is `*`, not a token, or never copied. */
+function listedHeader(r: Resource, reporter: Reporter, value: string, at: Segments, why: string): string | undefined {
+  if (value === "*") {
+    reporter.error(r, at, `"*" is not a wildcard here: Gateway API has none for these lists`, "list the header names");
+    return undefined;
+  }
   const name = headerName(r, reporter, value, at);
-  if (name === undefined || !NEVER_COPIED.has(name)) return name;
-  // Host is always sent on the check; the others are the gateway's to write.
-  reporter.error(r, at, `header "${value}" cannot be copied here: ${name === "host" ? "the check always carries the request's Host, and the forwarded request keeps it" : why}`, "remove this entry");
+  if (name === undefined) return undefined;
+  if (NEVER_COPIED.has(name) || (why.startsWith("the gateway") && name === "content-length")) return refuseListed(r, reporter, value, at, why);
+  return name;
+}
+
+function refuseListed(r: Resource, reporter: Reporter, value: string, at: Segments, why: string): undefined {
+  reporter.error(r, at, `header "${value}" cannot be copied here: ${why}`, "remove this entry");
   return undefined;
 }
 
@@ -67,6 +93,11 @@ function authPathPrefix(r: Resource, reporter: Reporter, raw: unknown, at: Segme
   }
   if (!path.startsWith("/")) {
     reporter.error(r, at, "the path prefix must start with /", `write "/${path}"`);
+    return undefined;
+  }
+  // Gateway API asks for the checks of a match path: the service must see the path it expects.
+  if (/\/\/|\/\.\.?(?:\/|$)|%2f/i.test(path)) {
+    reporter.error(r, at, `"${path}" is not a normalised path: it holds "//", a "." or ".." segment, or an encoded "/"`, "write the path as the service expects it, e.g. /auth/verify");
     return undefined;
   }
   return path.replace(/\/+$/, "");

@@ -46,7 +46,10 @@ export function resolveFilters(
     // Gateway API lets ExtensionRef and RequestMirror repeat: several mirrors each get a copy.
     if (type !== "ExtensionRef" && type !== "RequestMirror") {
       const prev = seenTypes.get(type);
-      if (prev !== undefined) reporter.error(r, [...fat, "type"], `${type} appears twice (also filters[${prev}])`, "merge them into one filter");
+      if (prev !== undefined) {
+        const hint = type === "ExternalAuth" ? "keep one check per rule; a service can ask others itself" : "merge them into one filter";
+        reporter.error(r, [...fat, "type"], `${type} appears twice (also filters[${prev}])`, hint);
+      }
       seenTypes.set(type, i);
     }
     const cfg = f[field] as Record<string, any>;

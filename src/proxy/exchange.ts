@@ -34,7 +34,7 @@ export class Exchange {
   /** `%RESPONSE_CODE_DETAILS%` of an answer a filter made itself (a CORS preflight); unset otherwise. */
   localReplyDetails: string | undefined = undefined;
   /** The ExternalAuth check in flight: the request's end cancels it. */
-  authCheck: { cancel(): void } | undefined = undefined;
+  authCheck: { cancel(cause: string): void } | undefined = undefined;
 
   /** Method as received. */
   readonly method: string;

@@ -1,9 +1,9 @@
 // Gateway API ExternalAuth, protocol HTTP: before a request of the rule goes anywhere, the
 // gateway asks an authorization service with the request's method, path (behind the filter's
 // prefix), Host, Authorization and the allowed headers, and no body. A 200 lets the request
-// through with the service's headers on it; any other answer goes back to the client as the
-// service wrote it; no answer (refused, reset, timed out) is a 403, failing closed as Envoy's
-// ext_authz does by default.
+// through with the service's headers on it; a 2xx-4xx denial goes back to the client as the
+// service wrote it; a 5xx or no answer (refused, reset, timed out) is a 403, failing closed as
+// Envoy's ext_authz does by default.
 import type { Dispatcher } from "undici";
 import type { ExternalAuthModel } from "../config/model.ts";
 import type { CompiledBackend } from "../plan/types.ts";
@@ -30,11 +30,24 @@ export const EXTERNAL_AUTH_TIMEOUT_MS = 10_000;
 export const DENIAL_BODY_LIMIT_BYTES = 64 * 1024;
 
 /**
- * Headers of an allowing answer that describe that answer itself, not the request: with no
- * `allowedResponseHeaders` they stay behind, or the service's own `Content-Type` would relabel
- * the client's body. Host and the hop-by-hop headers never cross.
+ * Headers of an allowing answer that describe that answer itself, or that the gateway owns on
+ * the forwarded request: with no `allowedResponseHeaders` they stay behind, or the service's
+ * own `Content-Type` would relabel the client's body and its echoed `X-Request-Id` or
+ * `X-Forwarded-For` would replace the gateway's. Host, framing and hop-by-hop headers never
+ * cross, whatever the list says (the config refuses them there).
  */
-const ANSWER_ONLY_HEADERS = new Set(["host", "content-length", "content-type", "content-encoding", "content-language", "content-location", "content-range", "date", "server", "set-cookie", "vary", "etag", "last-modified", "expires", "age", "cache-control", "location", "www-authenticate"]);
+const ANSWER_ONLY_HEADERS = new Set([
+  "date", "server", "set-cookie", "vary", "etag", "last-modified", "expires", "age", "cache-control", "location", "www-authenticate",
+  "x-request-id", "forwarded", "traceparent", "tracestate", "baggage", "b3",
+]);
+const ANSWER_ONLY_PREFIXES = ["content-", "x-forwarded-", "x-envoy-", "x-b3-"];
+const NEVER_HANDED_ON = new Set(["host", "content-length", "transfer-encoding", "expect"]);
+
+function isAnswerOnly(name: string): boolean {
+  if (ANSWER_ONLY_HEADERS.has(name)) return true;
+  for (const prefix of ANSWER_ONLY_PREFIXES) if (name.startsWith(prefix)) return true;
+  return false;
+}
 
 /** One rule's ExternalAuth filter, compiled. */
 export class ExternalAuthPolicy {
@@ -48,7 +61,8 @@ export class ExternalAuthPolicy {
   constructor(backend: CompiledBackend, model: ExternalAuthModel) {
     this.backend = backend;
     this.pathPrefix = model.pathPrefix;
-    this.requestHeaders = model.allowedRequestHeaders.filter((name) => name !== "authorization");
+    // Always sent already; the client's Content-Length describes a body the check does not carry.
+    this.requestHeaders = model.allowedRequestHeaders.filter((name) => name !== "host" && name !== "authorization" && name !== "content-length");
     this.responseHeaders = model.allowedResponseHeaders.length === 0 ? undefined : new Set(model.allowedResponseHeaders);
   }
 }
@@ -63,10 +77,12 @@ export interface AuthContext {
 export interface AuthVerdictSink {
   /** The service answered 200: these headers go onto the forwarded request. */
   authAllowed(headers: OutgoingHeaders): void;
-  /** The service answered anything else: the client gets that answer (hop-by-hop headers out, the body whole). */
+  /** The service denied (2xx other than 200, 3xx, 4xx): the client gets that answer (hop-by-hop headers and Host out, the body whole). */
   authDenied(status: number, headers: Record<string, string | string[]>, body: Buffer): void;
-  /** No usable answer: the client gets a 403 naming why. */
+  /** No usable answer (a 5xx included): the client gets a 403 naming why. */
   authFailed(message: string): void;
+  /** A bug while answering: the client's connection is closed, as nothing sensible can be sent. */
+  abandon(): void;
 }
 
 class AuthCheckError extends Error {
@@ -74,7 +90,7 @@ class AuthCheckError extends Error {
 }
 const checkTimedOut = new AuthCheckError("the authorization service did not answer in time");
 const denialTooLarge = new AuthCheckError(`the authorization service's denial is larger than ${DENIAL_BODY_LIMIT_BYTES} bytes`);
-const clientGone = new AuthCheckError("the client went away during the authorization check");
+const requestGone = new AuthCheckError("the request ended during the authorization check");
 
 /**
  * Starts the check of `exchange` against `policy`; the verdict reaches `sink` once, unless
@@ -114,8 +130,10 @@ export function startAuthCheck(ctx: AuthContext, exchange: Exchange, policy: Ext
 }
 
 /**
- * Host (as the upstream would get it) and Authorization always, then the allowed headers the
- * request has; the body is never sent, so Content-Length is 0 as Gateway API asks.
+ * Host (as received, before any URLRewrite, as in Envoy where the rewrite comes later) and
+ * Authorization always, then the allowed headers the request has. The body is never sent:
+ * `Content-Length: 0` goes out on methods that carry a body; undici leaves it off the others,
+ * which HTTP reads the same way.
  */
 function checkHeaders(exchange: Exchange, policy: ExternalAuthPolicy): OutgoingHeaders {
   const forwarded = forwardingHeaders(exchange);
@@ -186,7 +204,11 @@ export class AuthCheck implements Dispatcher.DispatchHandler, PoolWaiter, LocalA
   }
 
   slotFailed(error: Error): void {
+    // undici may have taken the request before the throw: it must not run on for nothing.
+    this.cutReason ??= new AuthCheckError("the authorization check failed to start");
+    if (this.controller !== undefined && !this.controller.aborted) this.controller.abort(this.cutReason);
     this.releaseSlot();
+    if (this.done) return;
     this.end(classifyUpstreamError(error).type);
     this.verdict(() => this.sink.authFailed("the authorization check failed to start"));
   }
@@ -197,12 +219,12 @@ export class AuthCheck implements Dispatcher.DispatchHandler, PoolWaiter, LocalA
     this.entry?.releaseSlot();
   }
 
-  /** The client went away: the check is given up without a verdict. */
-  cancel(): void {
+  /** The request ended before the verdict (`cause`: the client left, or a drain cut it): given up without one. */
+  cancel(cause: string): void {
     if (this.done) return;
     this.done = true;
-    this.cut(clientGone);
-    this.end(ErrorType.clientAborted);
+    this.cut(requestGone);
+    this.end(cause);
   }
 
   /** No check could be made, or it went wrong: the client gets a 403. */
@@ -238,8 +260,8 @@ export class AuthCheck implements Dispatcher.DispatchHandler, PoolWaiter, LocalA
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    // An allowing answer's body means nothing; a denial's is relayed, so it is held, up to a bound.
-    if (this.status === 200 || this.cutReason !== undefined) return;
+    // A denial's body is relayed, so it is held, up to a bound; any other answer's means nothing.
+    if (this.status === 200 || this.status >= 500 || this.cutReason !== undefined) return;
     this.bodyBytes += chunk.length;
     if (this.bodyBytes > DENIAL_BODY_LIMIT_BYTES) {
       this.cut(denialTooLarge);
@@ -251,6 +273,11 @@ export class AuthCheck implements Dispatcher.DispatchHandler, PoolWaiter, LocalA
   onResponseEnd(): void {
     this.releaseSlot();
     if (this.done) return;
+    if (this.status >= 500) {
+      // As in Envoy: the service failed rather than denied, and its error page is not the client's.
+      this.fail(`the authorization service answered ${this.status}`, String(this.status));
+      return;
+    }
     this.end(undefined);
     const headers = this.answerHeaders ?? {};
     if (this.status === 200) {
@@ -297,7 +324,11 @@ export class AuthCheck implements Dispatcher.DispatchHandler, PoolWaiter, LocalA
       deliver();
     } catch (thrown) {
       warnContainedBug("answering after an authorization check failed", thrown);
-      this.exchange.res.destroy();
+      try {
+        this.sink.abandon();
+      } catch (second) {
+        warnContainedBug("closing the connection after an authorization check failed", second);
+      }
     }
   }
 }
@@ -320,20 +351,20 @@ function allowedHeaders(answer: Record<string, string | string[] | undefined>, o
   const out: OutgoingHeaders = {};
   for (const name in answer) {
     const value = answer[name];
-    if (value === undefined || isHopByHop(name) || listed?.includes(name) === true) continue;
-    if (only === undefined ? ANSWER_ONLY_HEADERS.has(name) : !only.has(name)) continue;
+    if (value === undefined || isHopByHop(name) || NEVER_HANDED_ON.has(name) || listed?.includes(name) === true) continue;
+    if (only === undefined ? isAnswerOnly(name) : !only.has(name)) continue;
     out[name] = value;
   }
   return out;
 }
 
-/** A denial as the client gets it: hop-by-hop headers out; framing is the gateway's to write. */
+/** A denial as the client gets it: hop-by-hop headers and Host out (as Envoy); framing is the gateway's to write. */
 function relayedHeaders(answer: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const listed = answer["connection"] === undefined ? undefined : connectionTokens(answer["connection"]);
   const out: Record<string, string | string[]> = {};
   for (const name in answer) {
     const value = answer[name];
-    if (value === undefined || isHopByHop(name) || name === "content-length" || listed?.includes(name) === true) continue;
+    if (value === undefined || isHopByHop(name) || name === "content-length" || name === "host" || listed?.includes(name) === true) continue;
     out[name] = value;
   }
   return out;

@@ -21,7 +21,7 @@ import { GuardedTelemetry, type HookWarnSink } from "./guarded-telemetry.ts";
 import type { UpstreamPools } from "./pools.ts";
 import type { ProxyStats } from "./retry.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
-import { type CorsPolicy, type PreflightHeaders, isPreflight } from "./cors.ts";
+import { type CorsPolicy, type PreflightHeaders, isPreflight, removeUpstreamCorsGrant } from "./cors.ts";
 import { type AuthContext, EXTERNAL_AUTH_TIMEOUT_MS, type ExternalAuthPolicy, startAuthCheck } from "./external-auth.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
@@ -87,7 +87,6 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       call.close();
     } else {
       clearAnswerStall(res);
-      exchange.authCheck?.cancel();
     }
     exchange.endPerfMs = performance.now();
     if (!res.writableFinished && !cut && !endedByStalledConnection(exchange)) {
@@ -98,6 +97,9 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
         exchange.errorType ??= ErrorType.clientAborted;
       }
     }
+    // A check still running has no one to answer: its span ends before the request's.
+    const check = exchange.authCheck;
+    if (check !== undefined) check.cancel(cutForShutdown(exchange.req.socket) ? ErrorType.gatewayShutdown : ErrorType.clientAborted);
     telemetry.requestEnd(exchange);
   }
 
@@ -177,6 +179,9 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       authFailed(message) {
         exchange.localReplyDetails = "ext_authz_error";
         refuse(exchange, authCheckFailed, message);
+      },
+      abandon() {
+        exchange.res.destroy();
       },
     });
   }
@@ -281,6 +286,8 @@ function relayDenial(exchange: Exchange, filters: ProxyFilters, status: number, 
   // RFC 9110 §6.4.1: these answers end at their head, whatever the service sent after it.
   const bodyless = exchange.method === "HEAD" || status === 204 || status === 304;
   if (!bodyless) headers["content-length"] = String(body.length);
+  // The rule's CORS filter owns its cross-origin policy, on a denial as on an upstream's answer.
+  if (filters.cors !== undefined) removeUpstreamCorsGrant(headers);
   decorateAnswer(exchange, filters, headers);
   exchange.res.writeHead(status, headers);
   if (!bodyless) exchange.bytesSent += body.length;

@@ -84,6 +84,7 @@ export function createUpgradeHandler(
         exchange.localReplyDetails = "ext_authz_error";
         tunnel.refuse(403, "Forbidden", "ext_authz_error", message, "403", Flag.unauthorizedExternalService);
       },
+      abandon: () => tunnel.client.destroy(),
     });
   };
 }
@@ -208,11 +209,12 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     addFlag(exchange, Flag.unauthorizedExternalService);
     exchange.status = status;
     if (status >= 500) exchange.errorType = String(status);
-    const bodyless = status === 204 || status === 304;
+    const bodyless = exchange.method === "HEAD" || status === 204 || status === 304;
     if (!bodyless) headers["content-length"] = String(body.length);
     this.ruleFilters = filters;
     this.applyResponseFilters(headers);
     headers.connection = "close";
+    exchange.responseHeaders = headers;
     exchange.responseStartPerfMs = performance.now();
     this.responding = true;
     this.client.write(statusLine(status, reasonPhrase(status)) + headerLines(headers) + "\r\n", "latin1");
@@ -550,11 +552,16 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
       }
       this.controller?.abort(clientGone);
     } else if (exchange.authCheck !== undefined && !this.responding) {
-      // The client left while its upgrade was being authorized.
-      exchange.authCheck.cancel();
-      exchange.clientAborted = true;
-      addFlag(exchange, Flag.downstreamConnectionTermination);
-      exchange.errorType ??= ErrorType.clientAborted;
+      // The connection closed while its upgrade was being authorized.
+      if (cutForShutdown(this.client)) {
+        exchange.authCheck.cancel(ErrorType.gatewayShutdown);
+        exchange.errorType ??= ErrorType.gatewayShutdown;
+      } else {
+        exchange.authCheck.cancel(ErrorType.clientAborted);
+        exchange.clientAborted = true;
+        addFlag(exchange, Flag.downstreamConnectionTermination);
+        exchange.errorType ??= ErrorType.clientAborted;
+      }
     }
     exchange.endPerfMs = performance.now();
     this.ctx.telemetry.requestEnd(exchange);

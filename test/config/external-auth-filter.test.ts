@@ -63,29 +63,51 @@ test("GRPC, a forwarded body, a protocol without its block and a block of the ot
   ]);
 });
 
-test("a path outside the CRD's pattern or without a leading slash, and headers that are not tokens, repeat, or frame a message are refused", () => {
+test("a path outside the CRD's pattern, not normalised or without a leading slash, and header entries that are not tokens, repeat, are `*` or frame a message are refused", () => {
   assert.deepEqual(
     errors(
       route(`        protocol: HTTP
         backendRef: {name: ext-authz, port: 9000}
         http:
           path: /auth?x=1
-          allowedHeaders: [x-a, X-A, "bad name", Connection, host]
-          allowedResponseHeaders: [content-length, x-user]
+          allowedHeaders: [x-a, X-A, "bad name", Connection, "*", proxy-authorization]
+          allowedResponseHeaders: [content-length, host, x-user]
 `),
     ),
     [
       `t.yaml:26:17: spec.rules[0].filters[0].externalAuth.http.path: "/auth?x=1" is not a path (hint: use letters, digits, -._~!$&'()*+,;=:@/ and %XX escapes, e.g. /auth)`,
       't.yaml:27:33: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[1]: "X-A" appears twice (also [0]) (hint: list each value once)',
       't.yaml:27:38: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[2]: "bad name" is not a valid header name (hint: use letters, digits and !#$%&\'*+-.^_`|~ only (an RFC 9110 token))',
-      't.yaml:27:50: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[3]: header "Connection" cannot be copied here: request headers of this kind name one connection and never leave it (hint: remove this entry)',
-      't.yaml:27:62: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[4]: header "host" cannot be copied here: the check always carries the request\'s Host, and the forwarded request keeps it (hint: remove this entry)',
-      't.yaml:28:36: spec.rules[0].filters[0].externalAuth.http.allowedResponseHeaders[0]: header "content-length" cannot be copied here: the gateway frames the forwarded request and names its upstream itself (hint: remove this entry)',
+      't.yaml:27:50: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[3]: header "Connection" cannot be copied here: it names one connection and never leaves it (hint: remove this entry)',
+      't.yaml:27:62: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[4]: "*" is not a wildcard here: Gateway API has none for these lists (hint: list the header names)',
+      't.yaml:27:67: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[5]: header "proxy-authorization" cannot be copied here: it names one connection and never leaves it (hint: remove this entry)',
+      't.yaml:28:36: spec.rules[0].filters[0].externalAuth.http.allowedResponseHeaders[0]: header "content-length" cannot be copied here: the gateway frames the forwarded request and runs its connection itself (hint: remove this entry)',
+      't.yaml:28:52: spec.rules[0].filters[0].externalAuth.http.allowedResponseHeaders[1]: header "host" cannot be copied here: the forwarded request keeps the client\'s Host (hint: remove this entry)',
     ],
   );
   assert.deepEqual(errors(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        http: {path: auth}\n")), [
     't.yaml:25:22: spec.rules[0].filters[0].externalAuth.http.path: the path prefix must start with / (hint: write "/auth")',
   ]);
+  for (const path of ["/a//b", "/a/../b", "/a/.", "/a/%2Fb"]) {
+    assert.deepEqual(
+      errors(route(`        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        http: {path: "${path}"}\n`)),
+      [`t.yaml:25:22: spec.rules[0].filters[0].externalAuth.http.path: "${path}" is not a normalised path: it holds "//", a "." or ".." segment, or an encoded "/" (hint: write the path as the service expects it, e.g. /auth/verify)`],
+      path,
+    );
+  }
+});
+
+test("Host, Authorization and Content-Length in allowedHeaders are always sent anyway, so they load", () => {
+  const [filter] = ruleFilters(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        http: {allowedHeaders: [Host, authorization, Content-Length, x-b]}\n"));
+  assert.deepEqual(filter, { type: "ExternalAuth", backendKey: "default/ext-authz:9000", pathPrefix: "", allowedRequestHeaders: ["host", "authorization", "content-length", "x-b"], allowedResponseHeaders: [] });
+});
+
+test("a second ExternalAuth in a rule is refused with a hint of its own", () => {
+  const twice = route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        http: {}\n").replace(
+    "    backendRefs:\n",
+    "    - {type: ExternalAuth, externalAuth: {protocol: HTTP, backendRef: {name: other, port: 9000}, http: {}}}\n    backendRefs:\n",
+  );
+  assert.deepEqual(errors(twice), ["t.yaml:26:14: spec.rules[0].filters[1].type: ExternalAuth appears twice (also filters[0]) (hint: keep one check per rule; a service can ask others itself)"]);
 });
 
 test("a backendRef that does not resolve fails the load instead of leaving the route unchecked", () => {

@@ -34,22 +34,40 @@ interface AuthRequest {
 async function startAuthService(): Promise<{ port: number; seen: AuthRequest[]; close(): Promise<void> }> {
   const seen: AuthRequest[] = [];
   const server = http.createServer((req, res) => {
-    const record: AuthRequest = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, bodyBytes: 0, closedEarly: false };
-    res.on("close", () => (record.closedEarly = !res.writableFinished));
     let bytes = 0;
     req.on("data", (c: Buffer) => (bytes += c.length));
     req.on("end", () => {
-      seen.push({ ...record, bodyBytes: bytes });
-      const ref = seen[seen.length - 1]!;
-      res.on("close", () => (ref.closedEarly = !res.writableFinished));
+      const record: AuthRequest = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, bodyBytes: bytes, closedEarly: false };
+      seen.push(record);
+      res.on("close", () => (record.closedEarly = !res.writableFinished));
       switch (req.headers.authorization) {
         case "Bearer good":
-          res.writeHead(200, { "x-user-id": "alice", "x-auth-groups": "admins", "content-type": "text/plain", "set-cookie": "s=1" });
+          // Beside the user's id, headers that describe the answer or that the gateway owns.
+          res.writeHead(200, {
+            "x-user-id": "alice",
+            "x-auth-groups": "admins",
+            "content-type": "text/plain",
+            "content-security-policy": "default-src 'none'",
+            "set-cookie": "s=1",
+            "x-request-id": "from-auth",
+            "x-forwarded-for": "6.6.6.6",
+            expect: "100-continue",
+          });
           res.end("allowed");
+          return;
+        case "Bearer slow":
+          setTimeout(() => res.writeHead(200, { "x-user-id": "slow" }).end(), 200);
           return;
         case "Bearer bad": {
           const body = JSON.stringify({ error: "token expired" });
-          res.writeHead(401, { "www-authenticate": 'Bearer realm="edge"', "content-type": "application/json", "x-auth-reason": "expired" });
+          res.writeHead(401, {
+            "www-authenticate": 'Bearer realm="edge"',
+            "content-type": "application/json",
+            "x-auth-reason": "expired",
+            host: "auth.internal",
+            "access-control-allow-origin": "https://evil.example",
+            "access-control-allow-credentials": "true",
+          });
           res.end(body);
           return;
         }
@@ -61,7 +79,7 @@ async function startAuthService(): Promise<{ port: number; seen: AuthRequest[]; 
           return;
         case "Bearer busy":
           res.writeHead(503, { "content-type": "text/plain" });
-          res.end("auth backend down");
+          res.end("panic at /srv/auth.go:42");
           return;
         default:
           res.writeHead(302, { location: `https://login.example/?rd=${encodeURIComponent(req.url ?? "")}` });
@@ -102,6 +120,8 @@ before(async () => {
     backendYaml("app", app.port) +
     backendYaml("authz", auth.port) +
     backendYaml("authz-down", down) +
+    backendYaml("authz-one", auth.port) +
+    "  connectionPool: {maxConnections: 1}\n" +
     routeYaml(`    - matches: [{path: {type: PathPrefix, value: /app}}]
       filters:
 ${authFilter("authz", "{path: /verify/, allowedHeaders: [x-tenant, X-Request-Id]}")}      - type: RequestHeaderModifier
@@ -115,6 +135,14 @@ ${authFilter("authz", "{allowedResponseHeaders: [x-user-id, content-type]}")}   
 ${authFilter("authz-down", "{}")}      backendRefs: [${ref("app")}]
     - matches: [{path: {type: PathPrefix, value: /timed}}]
       timeouts: {request: 300ms}
+      filters:
+${authFilter("authz", "{}")}      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /one}}]
+      timeouts: {request: 300ms}
+      filters:
+${authFilter("authz-one", "{}")}      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /slow}}]
+      timeouts: {request: 400ms}
       filters:
 ${authFilter("authz", "{}")}      backendRefs: [${ref("app")}]
     - matches: [{path: {type: PathPrefix, value: /cors}}]
@@ -174,7 +202,11 @@ test("an allowed request: the service is asked with the method, prefixed path, H
   assert.equal(headers["x-user-id"], "alice", "the service's headers go onto the forwarded request");
   assert.equal(headers["x-auth-groups"], "from-route", "then the route's RequestHeaderModifier applies, as after Envoy's ext_authz");
   assert.equal(headers["content-type"], "application/json", "the service's own Content-Type does not relabel the client's body");
+  assert.equal(headers["content-security-policy"], undefined, "no Content-* header of the answer");
   assert.equal(headers["set-cookie"], undefined);
+  assert.equal(headers["x-request-id"], "rid-1", "the service's echoed request id does not replace the request's");
+  assert.equal(headers["x-forwarded-for"], "127.0.0.1", "nor its X-Forwarded-For the gateway's");
+  assert.equal(headers["expect"], undefined);
   assert.equal(headers["x-secret"], "keep-me-here");
 
   const ended = await telemetry.endOf("/app/orders");
@@ -190,7 +222,11 @@ test("with allowedResponseHeaders, only the listed headers of an allowing answer
   assert.equal(headers["x-user-id"], "alice");
   assert.equal(headers["content-type"], "text/plain", "a listed header is handed on even when it describes the answer");
   assert.equal(headers["x-auth-groups"], undefined);
-  assert.equal(auth.seen.find((r) => r.url === "/listed")?.method, "GET", "no prefix: the check's path is the received one");
+  const check = auth.seen.find((r) => r.url === "/listed");
+  assert.equal(check?.method, "GET", "no prefix: the check's path is the received one");
+  assert.equal(check.bodyBytes, 0);
+  assert.equal(check.headers["content-length"], undefined, "a GET check has no body and, as undici sends it, no Content-Length");
+  assert.equal(check.headers["transfer-encoding"], undefined);
 });
 
 test("a denial reaches the client as the service wrote it, with the rule's response filters, and the upstream never sees the request", async () => {
@@ -202,7 +238,13 @@ test("a denial reaches the client as the service wrote it, with the rule's respo
   assert.equal(reply.headers["x-auth-reason"], "expired");
   assert.equal(reply.headers["content-length"], String(reply.body.length));
   assert.equal(reply.headers["x-edge"], "1");
-  assert.equal(reply.headers["access-control-allow-origin"], "https://app.example", "a browser can read the denial");
+  assert.equal(reply.headers["access-control-allow-origin"], "https://app.example", "a browser can read the denial; the service's own grant is gone");
+  assert.equal(reply.headers["access-control-allow-credentials"], undefined);
+  assert.equal(reply.headers.host, undefined, "the service's Host is not the client's business");
+  const foreign = await ask(gw.port, { path: "/cors/y", headers: { authorization: "Bearer bad", origin: "https://evil.example" } });
+  assert.equal(foreign.status, 401);
+  assert.equal(foreign.headers["access-control-allow-origin"], undefined, "an origin the rule refuses cannot read the denial through the service's grant");
+  assert.equal(foreign.headers["access-control-allow-credentials"], undefined);
   assert.equal(app.requests.length, before);
   const ended = await telemetry.endOf("/cors/x");
   assert.equal(ended.status, 401);
@@ -228,15 +270,26 @@ test("a redirect to log in is relayed, and a redirect rule runs only after an al
   assert.match(String(moved.headers.location), /^http:\/\/elsewhere\.example(:\d+)?\/moved\/a$/);
 });
 
-test("a 5xx denial is the server's error; a HEAD denial has no body", async () => {
+test("a 5xx from the service is a failed check, as in Envoy: 403 ext_authz_error, its error page kept from the client", async () => {
   const busy = await ask(gw.port, { path: "/app/busy", headers: { authorization: "Bearer busy" } });
-  assert.equal(busy.status, 503);
-  assert.equal(busy.body.toString(), "auth backend down");
+  assert.equal(busy.status, 403);
+  assert.deepEqual(busy.json(), { error: "ext_authz_error", message: "the authorization service answered 503" });
   const ended = await telemetry.endOf("/app/busy");
-  assert.equal(ended.errorType, "503");
-  const head = await ask(gw.port, { method: "HEAD", path: "/app/head", headers: { authorization: "Bearer bad" } });
-  assert.equal(head.status, 401);
-  assert.equal(head.body.length, 0);
+  assert.equal(ended.responseFlags, "UAEX");
+  assert.equal(ended.localReplyDetails, "ext_authz_error");
+  assert.ok(telemetry.eventsFor("/app/busy").includes("attemptEnd /app/busy #0 status=503 error=503"), telemetry.eventsFor("/app/busy").join("; "));
+});
+
+test("a denial of a HEAD ends at its head: the next request on the connection is answered cleanly", async () => {
+  const socket = net.connect(gw.port, "127.0.0.1");
+  await once(socket, "connect");
+  let text = "";
+  socket.on("data", (c: Buffer) => (text += c.toString("latin1")));
+  socket.write("HEAD /app/head HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer bad\r\n\r\nGET /app/after HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer bad\r\nConnection: close\r\n\r\n");
+  await once(socket, "close");
+  const [head, rest] = [text.slice(0, text.indexOf("\r\n\r\n") + 4), text.slice(text.indexOf("\r\n\r\n") + 4)];
+  assert.match(head, /^HTTP\/1\.1 401 /);
+  assert.match(rest, /^HTTP\/1\.1 401 [^]*\r\n\r\n\{"error":"token expired"\}$/, "the second answer starts right after the first head");
   assert.equal(auth.seen.find((r) => r.url === "/verify/app/head")?.method, "HEAD");
 });
 
@@ -266,6 +319,25 @@ test("a denial over the relay limit fails closed instead of being held whole", a
   assert.equal(reply.status, 403);
   assert.equal(reply.json()["error"], "ext_authz_error");
   assert.match(String(reply.json()["message"]), /larger than 65536 bytes/);
+});
+
+test("checks queue for the service's connections; given-up checks free their places and slots", async () => {
+  const hung = await Promise.all([1, 2].map((n) => ask(gw.port, { path: `/one/hang-${n}`, headers: { authorization: "Bearer hang" } })));
+  assert.deepEqual(
+    hung.map((r) => [r.status, r.json()["message"]]),
+    [1, 2].map(() => [403, "the authorization service did not answer in time"]),
+    "one check held the only connection, the other timed out in the queue",
+  );
+  const entry = gw.pools.entry(`http://127.0.0.1:${auth.port}`, 1);
+  await until(() => entry.active === 0 && entry.waiting === 0);
+  assert.equal((await ask(gw.port, { path: "/one/after", headers: { authorization: "Bearer good" } })).status, 200);
+});
+
+test("the rule's request timeout covers the check: the upstream gets what is left of it", async () => {
+  // 200 ms of check and 300 ms of upstream exceed the rule's 400 ms.
+  const reply = await ask(gw.port, { path: "/slow/300", headers: { authorization: "Bearer slow" } });
+  assert.equal(reply.status, 504);
+  assert.equal(reply.json()["error"], "request_timeout");
 });
 
 test("a client that leaves during the check: the check is cut and the request ends as a client abort", async () => {
