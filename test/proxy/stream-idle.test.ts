@@ -599,7 +599,7 @@ describe("streamIdleTimeout", () => {
     assert.ok(pauses >= 5, `the client paused ${pauses} times`);
   });
 
-  test("a pipelined response that gets the connection while its reading client pauses briefly is not cut", { timeout: 30_000 }, async () => {
+  test("a pipelined response that gets the connection while its reading client pauses briefly is not cut", { timeout: 60_000 }, async () => {
     const capacity = await nonReaderCapacity(1);
     const SECOND_BYTES = 60 * 1024;
     // The first response ends with about what the socket buffers hold, just as the client
@@ -620,33 +620,42 @@ describe("streamIdleTimeout", () => {
         });
       });
     };
+    // The hand-over needs the pause to fall in a narrow window; on a loaded host a round can
+    // miss it, so the scenario runs again (new paths each round) until it happened, and every
+    // round's responses are checked.
+    const rounds: number[] = [];
     gw.server.on("request", observeHandOver);
     try {
-      const sockets = await Promise.all(
-        sizes.map(async (size, i) => {
-          const socket = await connected();
-          socket.resume();
-          socket.write(
-            `GET /ticks-then/${size}/1600 HTTP/1.1\r\nHost: idle.example\r\n\r\n` +
-              `GET /bytes/${SECOND_BYTES + i} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`,
-          );
-          return socket;
-        }),
-      );
-      await sleep(1500);
-      for (const socket of sockets) socket.pause();
-      clientsPaused = true;
-      await sleep(600);
-      clientsPaused = false;
-      for (const socket of sockets) socket.resume();
-      await Promise.all(sockets.map((socket) => (socket.destroyed ? undefined : once(socket, "close"))));
+      for (let round = 0; round < 3 && handedOverBackedUp.length === 0; round++) {
+        rounds.push(round);
+        const sockets = await Promise.all(
+          sizes.map(async (size, i) => {
+            const socket = await connected();
+            socket.resume();
+            socket.write(
+              `GET /ticks-then/${size}/${1600 + round} HTTP/1.1\r\nHost: idle.example\r\n\r\n` +
+                `GET /bytes/${SECOND_BYTES + i + round * 1000} HTTP/1.1\r\nHost: idle.example\r\nConnection: close\r\n\r\n`,
+            );
+            return socket;
+          }),
+        );
+        await sleep(1500);
+        for (const socket of sockets) socket.pause();
+        clientsPaused = true;
+        await sleep(600);
+        clientsPaused = false;
+        for (const socket of sockets) socket.resume();
+        await Promise.all(sockets.map((socket) => (socket.destroyed ? undefined : once(socket, "close"))));
+      }
     } finally {
       gw.server.off("request", observeHandOver);
     }
     assert.ok(handedOverBackedUp.length > 0, "some second response got the connection during the pause, with its bytes backed up");
-    for (const [i, size] of sizes.entries()) {
-      assert.equal((await telemetry.endOf(`/ticks-then/${size}/1600`)).responseFlags, "", `first response of ${size} bytes`);
-      assert.equal((await telemetry.endOf(`/bytes/${SECOND_BYTES + i}`)).responseFlags, "", `second response behind ${size} bytes`);
+    for (const round of rounds) {
+      for (const [i, size] of sizes.entries()) {
+        assert.equal((await telemetry.endOf(`/ticks-then/${size}/${1600 + round}`)).responseFlags, "", `first response of ${size} bytes, round ${round}`);
+        assert.equal((await telemetry.endOf(`/bytes/${SECOND_BYTES + i + round * 1000}`)).responseFlags, "", `second response behind ${size} bytes, round ${round}`);
+      }
     }
   });
 
