@@ -374,6 +374,7 @@ test("an upgrade is checked too: denied, the client gets the denial; allowed, th
   const denied = headLines(head);
   assert.ok(denied.includes("location: https://login.example/?rd=%2fsocket%2fno-token"), denied.join(" | "));
   assert.ok(denied.includes("connection: close"));
+  assert.ok(denied.includes("content-length: 0"), "the service's empty body, framed");
   const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/socket/chat`, { headers: { authorization: "Bearer good" } });
   const [greeting] = (await once(ws, "message")) as [Buffer];
   assert.equal(greeting.toString(), "hello /socket/chat 127.0.0.1");
