@@ -62,7 +62,7 @@ export function externalAuthFilter(r: Resource, reporter: Reporter, cfg: Record<
  * always sent on the check, so listing them in `allowedHeaders` changes nothing.)
  */
 const NEVER_COPIED = new Set([
-  "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "expect",
+  "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade",
   "proxy-authorization", "proxy-authenticate", "http2-settings",
 ]);
 
@@ -74,6 +74,7 @@ function listedHeader(r: Resource, reporter: Reporter, value: string, at: Segmen
   }
   const name = headerName(r, reporter, value, at);
   if (name === undefined) return undefined;
+  if (name === "expect") return refuseListed(r, reporter, value, at, "the gateway answers Expect: 100-continue itself");
   if (NEVER_COPIED.has(name) || (why.startsWith("the gateway") && name === "content-length")) return refuseListed(r, reporter, value, at, why);
   return name;
 }
@@ -96,8 +97,8 @@ function authPathPrefix(r: Resource, reporter: Reporter, raw: unknown, at: Segme
     return undefined;
   }
   // Gateway API asks for the checks of a match path: the service must see the path it expects.
-  if (/\/\/|\/\.\.?(?:\/|$)|%2f/i.test(path)) {
-    reporter.error(r, at, `"${path}" is not a normalised path: it holds "//", a "." or ".." segment, or an encoded "/"`, "write the path as the service expects it, e.g. /auth/verify");
+  if (/\/\/|\/(?:\.|%2e){1,2}(?:\/|$)|%2f/i.test(path)) {
+    reporter.error(r, at, `"${path}" is not a normalised path: it holds "//", a "." or ".." segment (plain or encoded), or an encoded "/"`, "write the path as the service expects it, e.g. /auth/verify");
     return undefined;
   }
   return path.replace(/\/+$/, "");

@@ -188,6 +188,11 @@ export class AuthCheck implements Dispatcher.DispatchHandler, PoolWaiter, LocalA
 
   slotGranted(): void {
     this.holdsSlot = true;
+    if (this.done) {
+      // Given up while it waited (it leaves the queue then; this guards the slot regardless).
+      this.releaseSlot();
+      return;
+    }
     const entry = this.entry!;
     entry.pool.dispatch(
       {

@@ -88,6 +88,9 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     } else {
       clearAnswerStall(res);
     }
+    // A check still running has no one to answer; its span ends before the request's.
+    const check = exchange.authCheck;
+    if (check !== undefined) check.cancel(cutForShutdown(exchange.req.socket) ? ErrorType.gatewayShutdown : ErrorType.clientAborted);
     exchange.endPerfMs = performance.now();
     if (!res.writableFinished && !cut && !endedByStalledConnection(exchange)) {
       if (cutForShutdown(exchange.req.socket)) exchange.errorType ??= ErrorType.gatewayShutdown;
@@ -97,9 +100,6 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
         exchange.errorType ??= ErrorType.clientAborted;
       }
     }
-    // A check still running has no one to answer: its span ends before the request's.
-    const check = exchange.authCheck;
-    if (check !== undefined) check.cancel(cutForShutdown(exchange.req.socket) ? ErrorType.gatewayShutdown : ErrorType.clientAborted);
     telemetry.requestEnd(exchange);
   }
 
@@ -181,6 +181,9 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
         refuse(exchange, authCheckFailed, message);
       },
       abandon() {
+        // The gateway's own bug, not the client's doing: as a contained bug elsewhere.
+        exchange.errorType = ErrorType.upstreamError;
+        (exchange.res as TrackedResponse)[kCutByProxy] = true;
         exchange.res.destroy();
       },
     });

@@ -84,7 +84,11 @@ export function createUpgradeHandler(
         exchange.localReplyDetails = "ext_authz_error";
         tunnel.refuse(403, "Forbidden", "ext_authz_error", message, "403", Flag.unauthorizedExternalService);
       },
-      abandon: () => tunnel.client.destroy(),
+      abandon: () => {
+        exchange.errorType = ErrorType.upstreamError;
+        tunnel.responding = true;
+        tunnel.client.destroy();
+      },
     });
   };
 }

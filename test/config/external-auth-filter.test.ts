@@ -88,13 +88,20 @@ test("a path outside the CRD's pattern, not normalised or without a leading slas
   assert.deepEqual(errors(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        http: {path: auth}\n")), [
     't.yaml:25:22: spec.rules[0].filters[0].externalAuth.http.path: the path prefix must start with / (hint: write "/auth")',
   ]);
-  for (const path of ["/a//b", "/a/../b", "/a/.", "/a/%2Fb"]) {
+  for (const path of ["/a//b", "/a/../b", "/a/.", "/a/%2Fb", "/a/%2fb", "/auth/%2e%2e/admin", "/a/%2E", "/a/.%2e/b"]) {
     assert.deepEqual(
       errors(route(`        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        http: {path: "${path}"}\n`)),
-      [`t.yaml:25:22: spec.rules[0].filters[0].externalAuth.http.path: "${path}" is not a normalised path: it holds "//", a "." or ".." segment, or an encoded "/" (hint: write the path as the service expects it, e.g. /auth/verify)`],
+      [`t.yaml:25:22: spec.rules[0].filters[0].externalAuth.http.path: "${path}" is not a normalised path: it holds "//", a "." or ".." segment (plain or encoded), or an encoded "/" (hint: write the path as the service expects it, e.g. /auth/verify)`],
       path,
     );
   }
+});
+
+test("Expect and Transfer-Encoding are refused in either list", () => {
+  assert.deepEqual(errors(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        http: {allowedHeaders: [Expect], allowedResponseHeaders: [transfer-encoding]}\n")), [
+    't.yaml:25:33: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[0]: header "Expect" cannot be copied here: the gateway answers Expect: 100-continue itself (hint: remove this entry)',
+    't.yaml:25:67: spec.rules[0].filters[0].externalAuth.http.allowedResponseHeaders[0]: header "transfer-encoding" cannot be copied here: the gateway frames the forwarded request and runs its connection itself (hint: remove this entry)',
+  ]);
 });
 
 test("Host, Authorization and Content-Length in allowedHeaders are always sent anyway, so they load", () => {

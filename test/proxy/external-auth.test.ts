@@ -11,6 +11,7 @@ import { once } from "node:events";
 import { WebSocket } from "ws";
 import { DENIAL_BODY_LIMIT_BYTES } from "../../src/proxy/external-auth.ts";
 import { closedPort } from "../support/otlp-receiver.ts";
+import { throwOnDispatchOf } from "../support/throw-on-dispatch.ts";
 import { headLines, upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { until } from "../support/until.ts";
@@ -52,6 +53,12 @@ async function startAuthService(): Promise<{ port: number; seen: AuthRequest[]; 
             "x-request-id": "from-auth",
             "x-forwarded-for": "6.6.6.6",
             expect: "100-continue",
+            traceparent: "00-11111111111111111111111111111111-2222222222222222-01",
+            "x-envoy-decorator-operation": "auth",
+            "www-authenticate": "Basic",
+            etag: '"v1"',
+            connection: "x-hop",
+            "x-hop": "1",
           });
           res.end("allowed");
           return;
@@ -141,6 +148,13 @@ ${authFilter("authz", "{}")}      backendRefs: [${ref("app")}]
       timeouts: {request: 300ms}
       filters:
 ${authFilter("authz-one", "{}")}      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /long}}]
+      timeouts: {request: 3s}
+      filters:
+${authFilter("authz-one", "{}")}      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /socket-down}}]
+      filters:
+${authFilter("authz-down", "{}")}      backendRefs: [${ref("app")}]
     - matches: [{path: {type: PathPrefix, value: /slow}}]
       timeouts: {request: 400ms}
       filters:
@@ -207,6 +221,8 @@ test("an allowed request: the service is asked with the method, prefixed path, H
   assert.equal(headers["x-request-id"], "rid-1", "the service's echoed request id does not replace the request's");
   assert.equal(headers["x-forwarded-for"], "127.0.0.1", "nor its X-Forwarded-For the gateway's");
   assert.equal(headers["expect"], undefined);
+  assert.match(headers["traceparent"]!, /^00-0af7651916cd43dd8448eb211c80319c-/, "the trace context stays the gateway's");
+  for (const name of ["x-envoy-decorator-operation", "www-authenticate", "etag", "x-hop"]) assert.equal(headers[name], undefined, name);
   assert.equal(headers["x-secret"], "keep-me-here");
 
   const ended = await telemetry.endOf("/app/orders");
@@ -321,16 +337,45 @@ test("a denial over the relay limit fails closed instead of being held whole", a
   assert.match(String(reply.json()["message"]), /larger than 65536 bytes/);
 });
 
-test("checks queue for the service's connections; given-up checks free their places and slots", async () => {
-  const hung = await Promise.all([1, 2].map((n) => ask(gw.port, { path: `/one/hang-${n}`, headers: { authorization: "Bearer hang" } })));
-  assert.deepEqual(
-    hung.map((r) => [r.status, r.json()["message"]]),
-    [1, 2].map(() => [403, "the authorization service did not answer in time"]),
-    "one check held the only connection, the other timed out in the queue",
-  );
+test("checks queue for the service's connections; one given up in the queue is never sent, and every slot comes back", async () => {
+  const holder = ask(gw.port, { path: "/long/holder", headers: { authorization: "Bearer hang" } });
+  await until(() => auth.seen.some((r) => r.url === "/long/holder"));
+  // The only connection is busy for 3 s: this check waits in the queue and runs out of its 300 ms there.
+  const queued = await ask(gw.port, { path: "/one/queued", headers: { authorization: "Bearer hang" } });
+  assert.equal(queued.status, 403);
+  assert.equal(queued.json()["message"], "the authorization service did not answer in time");
+  assert.equal((await holder).status, 403);
   const entry = gw.pools.entry(`http://127.0.0.1:${auth.port}`, 1);
   await until(() => entry.active === 0 && entry.waiting === 0);
+  assert.equal(auth.seen.filter((r) => r.url === "/one/queued").length, 0, "the check that timed out in the queue left it");
   assert.equal((await ask(gw.port, { path: "/one/after", headers: { authorization: "Bearer good" } })).status, 200);
+  await until(() => entry.active === 0 && entry.waiting === 0);
+});
+
+test("a check whose dispatch throws (a gateway bug) fails closed and gives its slot back", async () => {
+  const entry = gw.pools.entry(`http://127.0.0.1:${auth.port}`, 1);
+  const undo = throwOnDispatchOf(entry, "/one/throws");
+  try {
+    const reply = await ask(gw.port, { path: "/one/throws", headers: { authorization: "Bearer good" } });
+    assert.equal(reply.status, 403);
+    assert.equal(reply.json()["message"], "the authorization check failed to start");
+  } finally {
+    undo();
+  }
+  await until(() => entry.active === 0 && entry.waiting === 0);
+  assert.equal((await ask(gw.port, { path: "/one/fine", headers: { authorization: "Bearer good" } })).status, 200);
+});
+
+test("pipelined requests each keep their own target while their checks run", async () => {
+  const socket = net.connect(gw.port, "127.0.0.1");
+  await once(socket, "connect");
+  let text = "";
+  socket.on("data", (c: Buffer) => (text += c.toString("latin1")));
+  const request = (path: string, last: boolean): string => `GET ${path} HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer slow\r\n${last ? "Connection: close\r\n" : ""}\r\n`;
+  socket.write(request("/app/first", false) + request("/app/second", true));
+  await once(socket, "close");
+  assert.equal(text.match(/HTTP\/1\.1 200 /g)?.length, 2, text);
+  assert.ok(upstreamSaw("/app/first") && upstreamSaw("/app/second"), app.requests.map((r) => r.url).join(", "));
 });
 
 test("the rule's request timeout covers the check: the upstream gets what is left of it", async () => {
@@ -350,6 +395,8 @@ test("a client that leaves during the check: the check is cut and the request en
   assert.equal(ended.errorType, "client_aborted");
   assert.equal(ended.responseFlags, "DC");
   assert.ok(telemetry.eventsFor("/app/leaving").includes("attemptEnd /app/leaving #0 status=0 error=client_aborted"), telemetry.eventsFor("/app/leaving").join("; "));
+  const check = telemetry.endedAttempts.find((a) => a.externalAuth && a.url.endsWith("/verify/app/leaving"))!;
+  assert.ok(check.endPerfMs <= ended.endPerfMs, "the check's span ends no later than the request's");
   await until(() => auth.seen.some((r) => r.url === "/verify/app/leaving" && r.closedEarly));
 });
 
@@ -382,4 +429,13 @@ test("an upgrade is checked too: denied, the client gets the denial; allowed, th
   const check = auth.seen.find((r) => r.url === "/socket/chat");
   assert.equal(check?.method, "GET");
   assert.equal(check?.headers.upgrade, undefined, "the check is a plain request");
+});
+
+test("an upgrade whose check fails gets the 403 and never reaches the upstream", async () => {
+  const head = (await upgradeHead(gw.port, "/socket-down/chat")).toString("latin1");
+  assert.match(head, /^HTTP\/1\.1 403 Forbidden\r\n/);
+  const ended = await telemetry.endOf("/socket-down/chat");
+  assert.equal(ended.responseFlags, "UAEX");
+  assert.equal(ended.localReplyDetails, "ext_authz_error");
+  assert.deepEqual(ended.attempts, []);
 });

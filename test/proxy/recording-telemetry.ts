@@ -7,6 +7,8 @@ import type { RuntimePlan } from "../../src/plan/types.ts";
 export class RecordingTelemetry implements RequestTelemetry {
   readonly events: string[] = [];
   readonly ended: Exchange[] = [];
+  /** Every attempt (a check or a mirror copy included) as it ended. */
+  readonly endedAttempts: UpstreamAttempt[] = [];
   readonly #waiters: { path: string; resolve: (e: Exchange) => void }[] = [];
 
   onPlan(_plan: RuntimePlan): void {}
@@ -22,6 +24,7 @@ export class RecordingTelemetry implements RequestTelemetry {
 
   onAttemptEnd(exchange: Exchange, attempt: UpstreamAttempt): void {
     this.events.push(`attemptEnd ${exchange.path} #${attempt.index} status=${attempt.status} error=${attempt.errorType ?? "-"}`);
+    this.endedAttempts.push(attempt);
   }
 
   onRequestEnd(exchange: Exchange): void {
