@@ -25,11 +25,7 @@ export function externalAuthFilter(r: Resource, reporter: Reporter, cfg: Record<
     reporter.error(r, [...at, "grpc"], `grpc is set but protocol is ${String(protocol)}`, "remove grpc, or set protocol: GRPC");
     usable = false;
   }
-  const maxSize = (cfg["forwardBody"] as { maxSize?: number } | undefined)?.maxSize ?? 0;
-  if (maxSize > 0) {
-    reporter.error(r, [...at, "forwardBody", "maxSize"], "forwarding the request body to the authorization service is not supported yet", "remove forwardBody, or set maxSize: 0");
-    usable = false;
-  }
+  const forwardBodyBytes = (cfg["forwardBody"] as { maxSize?: number } | undefined)?.maxSize ?? 0;
   const pathPrefix = http === undefined ? "" : authPathPrefix(r, reporter, http["path"], [...at, "http", "path"]);
   const allowedRequestHeaders = uniqueList(
     r,
@@ -53,7 +49,7 @@ export function externalAuthFilter(r: Resource, reporter: Reporter, cfg: Record<
   // Resolved even when the filter is already refused, so one load reports every problem of it.
   const backend = backends.resolve(r, "gateway.networking.k8s.io", cfg["backendRef"] as BackendRefSpec, [...at, "backendRef"]);
   if (!usable || backend === undefined || pathPrefix === undefined) return undefined;
-  return { type: "ExternalAuth", backendKey: backend.key, pathPrefix, allowedRequestHeaders, allowedResponseHeaders };
+  return { type: "ExternalAuth", backendKey: backend.key, pathPrefix, allowedRequestHeaders, allowedResponseHeaders, forwardBodyBytes };
 }
 
 /**

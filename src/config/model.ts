@@ -186,6 +186,8 @@ export type FilterModel =
       readonly allowedRequestHeaders: readonly string[];
       /** Headers of an allowing answer copied onto the forwarded request; empty means all but Host. Lower case. */
       readonly allowedResponseHeaders: readonly string[];
+      /** `forwardBody.maxSize`: the body, up to this many bytes, goes with the check; 0 sends none. */
+      readonly forwardBodyBytes: number;
     };
 
 export type CorsModel = Extract<FilterModel, { type: "CORS" }>;

@@ -157,7 +157,7 @@ const httpRouteFilter = obj(
           allowedHeaders: headerNameList,
           allowedResponseHeaders: headerNameList,
         }),
-        forwardBody: obj({ maxSize: int("bytes of the request body sent to the authorization service; 0 (the default) sends none", { minimum: 0 }) }),
+        forwardBody: obj({ maxSize: int("bytes of the request body sent with the check; a larger body gets 413; 0 (the default) sends none", { minimum: 0, maximum: 67108864 }) }),
       },
       ["protocol", "backendRef"],
     ),

@@ -73,6 +73,8 @@ export class ProxyCall implements StallSubject {
   /** path?query as sent upstream. */
   readonly upstreamPath: string;
   readonly hasBody: boolean;
+  /** The body, when an ExternalAuth check with `forwardBody` already read it whole; sent from here. */
+  readBody: Buffer | undefined = undefined;
   readonly retry: RetryModel | undefined;
   readonly attemptTimeoutMs: number | undefined;
   /** The listener's streamIdleTimeout; 0 = off. */
@@ -130,7 +132,7 @@ export class ProxyCall implements StallSubject {
     this.res[kCall] = this;
     if (requestTimeoutMs !== undefined && requestTimeoutMs > 0) this.requestTimer = setTimeout(onRequestTimeout, requestTimeoutMs, this);
     // The client waits for 100 Continue before sending the body; only now is it wanted.
-    if (this.hasBody && expectsContinue(this.req)) this.res.writeContinue();
+    if (this.hasBody && expectsContinue(this.req) && this.readBody === undefined) this.res.writeContinue();
     // A body that came in the same read as the head is parsed after this handler returns (the
     // parser calls back into JS per event, so not even a microtask sees it yet); the check
     // phase does, before any wait for a connection can be counted as upload.
@@ -198,7 +200,7 @@ export class ProxyCall implements StallSubject {
         path: this.upstreamPath,
         method: this.method as Dispatcher.HttpMethod,
         headers: this.headers,
-        body: this.hasBody ? this.req : null,
+        body: this.hasBody ? (this.readBody ?? this.req) : null,
         // Silence from the upstream: before its response head (counted from the last request
         // byte) and between response chunks. A stalled upload is the handler's own timer.
         headersTimeout: this.streamIdleTimeoutMs,

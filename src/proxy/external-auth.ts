@@ -1,6 +1,7 @@
 // Gateway API ExternalAuth, protocol HTTP: before a request of the rule goes anywhere, the
 // gateway asks an authorization service with the request's method, path (behind the filter's
-// prefix), Host, Authorization and the allowed headers, and no body. A 200 lets the request
+// prefix), Host, Authorization and the allowed headers, and the body only with forwardBody
+// (read whole first, auth-body.ts). A 200 lets the request
 // through with the service's headers on it; a 2xx-4xx denial goes back to the client as the
 // service wrote it; a 5xx or no answer (refused, reset, timed out) is a 403, failing closed as
 // Envoy's ext_authz does by default.
@@ -57,13 +58,16 @@ export class ExternalAuthPolicy {
   readonly requestHeaders: readonly string[];
   /** Copied from an allowing answer; undefined means every header but the answer's own. */
   readonly responseHeaders: ReadonlySet<string> | undefined;
+  /** The body, up to this many bytes, goes with the check (a larger one is refused); 0 sends none. */
+  readonly forwardBodyBytes: number;
 
   constructor(backend: CompiledBackend, model: ExternalAuthModel) {
     this.backend = backend;
     this.pathPrefix = model.pathPrefix;
-    // Always sent already; the client's Content-Length describes a body the check does not carry.
+    // Always sent already; the check's Content-Length is that of the body it carries, if any.
     this.requestHeaders = model.allowedRequestHeaders.filter((name) => name !== "host" && name !== "authorization" && name !== "content-length");
     this.responseHeaders = model.allowedResponseHeaders.length === 0 ? undefined : new Set(model.allowedResponseHeaders);
+    this.forwardBodyBytes = model.forwardBodyBytes;
   }
 }
 
@@ -96,13 +100,21 @@ const requestGone = new AuthCheckError("the request ended during the authorizati
  * Starts the check of `exchange` against `policy`; the verdict reaches `sink` once, unless
  * the check is cancelled first (the client went away). `target` is path?query as received.
  */
-export function startAuthCheck(ctx: AuthContext, exchange: Exchange, policy: ExternalAuthPolicy, target: string, timeoutMs: number, sink: AuthVerdictSink): AuthCheck {
+export function startAuthCheck(
+  ctx: AuthContext,
+  exchange: Exchange,
+  policy: ExternalAuthPolicy,
+  target: string,
+  body: Buffer | undefined,
+  timeoutMs: number,
+  sink: AuthVerdictSink,
+): AuthCheck {
   const backend = policy.backend;
   const endpoint = nextEndpoint(backend);
   const path = policy.pathPrefix + target;
-  const headers = checkHeaders(exchange, policy);
+  const headers = checkHeaders(exchange, policy, body);
   const now = performance.now();
-  const check = new AuthCheck(ctx, exchange, sink, policy.responseHeaders, path, headers);
+  const check = new AuthCheck(ctx, exchange, sink, policy.responseHeaders, path, headers, body);
   exchange.authCheck = check;
   if (endpoint === undefined) {
     check.fail("the authorization service's Backend has no endpoint");
@@ -131,11 +143,11 @@ export function startAuthCheck(ctx: AuthContext, exchange: Exchange, policy: Ext
 
 /**
  * Host (as received, before any URLRewrite, as in Envoy where the rewrite comes later) and
- * Authorization always, then the allowed headers the request has. The body is never sent:
- * `Content-Length: 0` goes out on methods that carry a body; undici leaves it off the others,
- * which HTTP reads the same way.
+ * Authorization always, then the allowed headers the request has. Without `forwardBody` no
+ * body is sent: `Content-Length: 0` goes out on methods that carry a body; undici leaves it
+ * off the others, which HTTP reads the same way. With it, the length of the body read.
  */
-function checkHeaders(exchange: Exchange, policy: ExternalAuthPolicy): OutgoingHeaders {
+function checkHeaders(exchange: Exchange, policy: ExternalAuthPolicy, body: Buffer | undefined): OutgoingHeaders {
   const forwarded = forwardingHeaders(exchange);
   const out: OutgoingHeaders = {};
   const host = forwarded["host"];
@@ -146,7 +158,7 @@ function checkHeaders(exchange: Exchange, policy: ExternalAuthPolicy): OutgoingH
     const value = forwarded[name];
     if (value !== undefined) out[name] = value;
   }
-  out["content-length"] = "0";
+  out["content-length"] = body === undefined ? "0" : String(body.length);
   return out;
 }
 
@@ -159,6 +171,8 @@ export class AuthCheck implements Dispatcher.DispatchHandler, PoolWaiter, LocalA
   readonly passOn: ReadonlySet<string> | undefined;
   readonly path: string;
   readonly headers: OutgoingHeaders;
+  /** The request body read for `forwardBody`; undefined sends none. */
+  readonly body: Buffer | undefined;
   attempt: UpstreamAttempt | undefined = undefined;
   entry: PoolEntry | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
@@ -177,13 +191,14 @@ export class AuthCheck implements Dispatcher.DispatchHandler, PoolWaiter, LocalA
   chunks: Buffer[] = [];
   bodyBytes = 0;
 
-  constructor(ctx: AuthContext, exchange: Exchange, sink: AuthVerdictSink, passOn: ReadonlySet<string> | undefined, path: string, headers: OutgoingHeaders) {
+  constructor(ctx: AuthContext, exchange: Exchange, sink: AuthVerdictSink, passOn: ReadonlySet<string> | undefined, path: string, headers: OutgoingHeaders, body: Buffer | undefined) {
     this.ctx = ctx;
     this.exchange = exchange;
     this.sink = sink;
     this.passOn = passOn;
     this.path = path;
     this.headers = headers;
+    this.body = body;
   }
 
   slotGranted(): void {
@@ -199,7 +214,7 @@ export class AuthCheck implements Dispatcher.DispatchHandler, PoolWaiter, LocalA
         path: this.path,
         method: this.exchange.method as Dispatcher.HttpMethod,
         headers: this.headers,
-        body: null,
+        body: this.body ?? null,
         // The check's own timer bounds it; undici's idle limits would only race it.
         headersTimeout: 0,
         bodyTimeout: 0,

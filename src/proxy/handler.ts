@@ -15,14 +15,16 @@ import { ErrorType, Flag, addFlag, errorBody, sendError, writeJson } from "./err
 import { Exchange } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, readRequestFacts } from "./facts.ts";
 import { Failure } from "./failures.ts";
-import { isDeclinedUpgrade, routeRequest } from "./request-checks.ts";
+import { expectsContinue, isDeclinedUpgrade, routeRequest } from "./request-checks.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import { GuardedTelemetry, type HookWarnSink } from "./guarded-telemetry.ts";
 import type { UpstreamPools } from "./pools.ts";
 import type { ProxyStats } from "./retry.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
 import { type CorsPolicy, type PreflightHeaders, isPreflight, removeUpstreamCorsGrant } from "./cors.ts";
+import { AuthBodyRead } from "./auth-body.ts";
 import { type AuthContext, EXTERNAL_AUTH_TIMEOUT_MS, type ExternalAuthPolicy, startAuthCheck } from "./external-auth.ts";
+import { endAndLinger } from "./linger.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
@@ -54,6 +56,8 @@ type TrackedResponse = CallResponse;
 const noRoute = new Failure("404", Flag.noRoute, 404, "no_route", "", false, false);
 const corsOriginRefused = new Failure("403", "", 403, "cors_origin_not_allowed", "", false, false);
 const authCheckFailed = new Failure("403", Flag.unauthorizedExternalService, 403, "ext_authz_error", "", false, false);
+const authBodyTooLarge = new Failure("413", "", 413, "request_body_too_large", "", false, false);
+const authBodyTimedOut = new Failure("408", "", 408, "request_body_timeout", "the request body did not arrive whole within the authorization check's time", false, false);
 
 const noListenerBody = errorBody("no_listener", "no listener is configured on this port");
 
@@ -155,26 +159,36 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       checkThenForward(exchange, match, requestFacts, ruleFilters, auth);
       return;
     }
-    proceed(exchange, match, requestFacts, ruleFilters, undefined, rule.timeouts.requestMs);
+    proceed(exchange, match, requestFacts, ruleFilters, undefined, rule.timeouts.requestMs, undefined);
   }
 
   /**
    * The rule's ExternalAuth check runs first, as Envoy's ext_authz filter runs before its
    * router: a redirect, direct response or upstream comes only after an allowing answer. The
-   * rule's request timeout covers the check too.
+   * rule's request timeout covers the check (and reading a body it forwards) too.
    */
   function checkThenForward(exchange: Exchange, match: CompiledMatch, requestFacts: RequestFacts, ruleFilters: ProxyFilters, auth: ExternalAuthPolicy): void {
     // The listener reuses its facts object for the next request while this one waits.
     const facts = { ...requestFacts };
-    const requestMs = match.rule.timeouts.requestMs;
-    const bounded = requestMs !== undefined && requestMs > 0;
-    startAuthCheck(authCtx, exchange, auth, facts.target, bounded ? Math.min(requestMs, EXTERNAL_AUTH_TIMEOUT_MS) : EXTERNAL_AUTH_TIMEOUT_MS, {
+    if (auth.forwardBodyBytes === 0 || !requestHasBody(exchange)) {
+      check(exchange, match, facts, ruleFilters, auth, undefined);
+      return;
+    }
+    // The client may wait for 100 Continue before it sends the body the check needs.
+    if (expectsContinue(exchange.req)) exchange.res.writeContinue();
+    new AuthBodyRead(exchange, auth.forwardBodyBytes, (outcome) => {
+      if ("body" in outcome) check(exchange, match, facts, ruleFilters, auth, outcome.body);
+      else refuseUnreadBody(exchange, outcome.refused === "too_large" ? authBodyTooLarge : authBodyTimedOut, auth.forwardBodyBytes);
+    }).start(checkTimeoutMs(exchange, match));
+  }
+
+  function check(exchange: Exchange, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, auth: ExternalAuthPolicy, body: Buffer | undefined): void {
+    startAuthCheck(authCtx, exchange, auth, facts.target, body, checkTimeoutMs(exchange, match), {
       authAllowed(headers) {
-        const left = bounded ? Math.max(1, requestMs - (performance.now() - exchange.startPerfMs)) : requestMs;
-        proceed(exchange, match, facts, ruleFilters, headers, left);
+        proceed(exchange, match, facts, ruleFilters, headers, requestTimeLeftMs(exchange, match), body);
       },
-      authDenied(status, headers, body) {
-        relayDenial(exchange, ruleFilters, status, headers, body);
+      authDenied(status, headers, denial) {
+        relayDenial(exchange, ruleFilters, status, headers, denial);
       },
       authFailed(message) {
         exchange.localReplyDetails = "ext_authz_error";
@@ -189,7 +203,16 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     });
   }
 
-  function proceed(exchange: Exchange, match: CompiledMatch, requestFacts: RequestFacts, ruleFilters: ProxyFilters, authHeaders: OutgoingHeaders | undefined, requestTimeoutMs: number | undefined): void {
+  /** `body`: the request body, when an ExternalAuth check already read it whole (`forwardBody`). */
+  function proceed(
+    exchange: Exchange,
+    match: CompiledMatch,
+    requestFacts: RequestFacts,
+    ruleFilters: ProxyFilters,
+    authHeaders: OutgoingHeaders | undefined,
+    requestTimeoutMs: number | undefined,
+    body: Buffer | undefined,
+  ): void {
     const rule = match.rule;
     if (ruleFilters.terminal) {
       answerTerminal(exchange, ruleFilters, match, requestFacts, port);
@@ -205,6 +228,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     const target = upstreamTarget(requestFacts, match, ruleFilters, backendFilters, headers);
     const hasBody = requestHasBody(exchange);
     const call = new ProxyCall(ctx, exchange, chosen.backend, ruleFilters, backendFilters, headers, target, hasBody, rule.retry, rule.timeouts.backendRequestMs);
+    call.readBody = body;
     const mirrors = mirrorTargets(ruleFilters.mirrors, backendFilters.mirrors);
     if (mirrors === undefined) {
       call.start(requestTimeoutMs);
@@ -226,6 +250,30 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   }
 
   return { request, upgrade, clientError };
+}
+
+/** The check's limit: 10 s, or what is left of the rule's request timeout when that is shorter. */
+function checkTimeoutMs(exchange: Exchange, match: CompiledMatch): number {
+  const left = requestTimeLeftMs(exchange, match);
+  return left === undefined ? EXTERNAL_AUTH_TIMEOUT_MS : Math.min(left, EXTERNAL_AUTH_TIMEOUT_MS);
+}
+
+/** What is left of the rule's request timeout (at least 1 ms); undefined when it has none. */
+function requestTimeLeftMs(exchange: Exchange, match: CompiledMatch): number | undefined {
+  const requestMs = match.rule.timeouts.requestMs;
+  if (requestMs === undefined || requestMs <= 0) return undefined;
+  return Math.max(1, requestMs - (performance.now() - exchange.startPerfMs));
+}
+
+/**
+ * A body the check could not take whole: the answer ends the connection (with a lingering
+ * close), since the rest of the body is never read.
+ */
+function refuseUnreadBody(exchange: Exchange, failure: Failure, limit: number): void {
+  const res = exchange.res;
+  res.shouldKeepAlive = false;
+  if (!exchange.req.complete) res.once("finish", endAndLinger.bind(undefined, exchange.socket, undefined));
+  refuse(exchange, failure, failure === authBodyTooLarge ? `the request body is larger than the ${limit} bytes the authorization check takes` : failure.message);
 }
 
 /** The rule's mirrors, then the chosen backendRef's. */

@@ -77,7 +77,8 @@ export function createUpgradeHandler(
     // An upgrade is checked as any request of the rule is, before anything else of it runs.
     const kept = { ...facts };
     const requestMs = match.rule.timeouts.requestMs;
-    startAuthCheck(ctx, exchange, auth, kept.target, requestMs !== undefined && requestMs > 0 ? Math.min(requestMs, EXTERNAL_AUTH_TIMEOUT_MS) : EXTERNAL_AUTH_TIMEOUT_MS, {
+    // An upgrade's check carries no body: a request that upgrades has none to forward.
+    startAuthCheck(ctx, exchange, auth, kept.target, undefined, requestMs !== undefined && requestMs > 0 ? Math.min(requestMs, EXTERNAL_AUTH_TIMEOUT_MS) : EXTERNAL_AUTH_TIMEOUT_MS, {
       authAllowed: (headers) => proceed(tunnel, match, kept, ruleFilters, headers, port),
       authDenied: (status, headers, body) => tunnel.relayDenial(ruleFilters, status, headers, body),
       authFailed: (message) => {

@@ -40,7 +40,7 @@ test("an HTTP filter loads with its backend, the prefix without its trailing sla
         forwardBody: {maxSize: 0}
 `),
     ),
-    [{ type: "ExternalAuth", backendKey: "default/authz", pathPrefix: "/ext-auth", allowedRequestHeaders: ["x-tenant", "authorization"], allowedResponseHeaders: ["x-user-id"] }],
+    [{ type: "ExternalAuth", backendKey: "default/authz", pathPrefix: "/ext-auth", allowedRequestHeaders: ["x-tenant", "authorization"], allowedResponseHeaders: ["x-user-id"], forwardBodyBytes: 0 }],
   );
   const config = load(route("        protocol: HTTP\n        backendRef: {group: gateway.tollgate.dev, kind: Backend, name: authz}\n        http: {}\n")).config;
   assert.ok(config?.backends.some((b) => b.key === "default/authz"), "the service's Backend is in the plan, so it gets a pool");
@@ -48,19 +48,23 @@ test("an HTTP filter loads with its backend, the prefix without its trailing sla
 
 test("a Service reference resolves to its cluster DNS name", () => {
   assert.deepEqual(ruleFilters(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 8080}\n        http: {}\n")), [
-    { type: "ExternalAuth", backendKey: "default/ext-authz:8080", pathPrefix: "", allowedRequestHeaders: [], allowedResponseHeaders: [] },
+    { type: "ExternalAuth", backendKey: "default/ext-authz:8080", pathPrefix: "", allowedRequestHeaders: [], allowedResponseHeaders: [], forwardBodyBytes: 0 },
   ]);
 });
 
-test("GRPC, a forwarded body, a protocol without its block and a block of the other protocol are refused", () => {
+test("GRPC, a protocol without its block and a block of the other protocol are refused", () => {
   assert.deepEqual(errors(route("        protocol: GRPC\n        backendRef: {name: ext-authz, port: 9000}\n        grpc: {allowedHeaders: [x-a]}\n")), [
     "t.yaml:23:19: spec.rules[0].filters[0].externalAuth.protocol: protocol GRPC (Envoy's ext_authz gRPC service) is not supported yet (hint: use protocol: HTTP with an authorization service that answers 200 to allow)",
   ]);
-  assert.deepEqual(errors(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        grpc: {}\n        forwardBody: {maxSize: 1024}\n")), [
+  assert.deepEqual(errors(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        grpc: {}\n")), [
     "t.yaml:23:9: spec.rules[0].filters[0].externalAuth.http: protocol HTTP needs http (hint: add http: {} (its fields are optional))",
     "t.yaml:25:15: spec.rules[0].filters[0].externalAuth.grpc: grpc is set but protocol is HTTP (hint: remove grpc, or set protocol: GRPC)",
-    "t.yaml:26:32: spec.rules[0].filters[0].externalAuth.forwardBody.maxSize: forwarding the request body to the authorization service is not supported yet (hint: remove forwardBody, or set maxSize: 0)",
   ]);
+});
+
+test("forwardBody.maxSize loads as the number of body bytes the check takes", () => {
+  const [filter] = ruleFilters(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        http: {}\n        forwardBody: {maxSize: 1024}\n"));
+  assert.equal((filter as { forwardBodyBytes: number }).forwardBodyBytes, 1024);
 });
 
 test("a path outside the CRD's pattern, not normalised or without a leading slash, and header entries that are not tokens, repeat, are `*` or frame a message are refused", () => {
@@ -106,7 +110,7 @@ test("Expect and Transfer-Encoding are refused in either list", () => {
 
 test("Host, Authorization and Content-Length in allowedHeaders are always sent anyway, so they load", () => {
   const [filter] = ruleFilters(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        http: {allowedHeaders: [Host, authorization, Content-Length, x-b]}\n"));
-  assert.deepEqual(filter, { type: "ExternalAuth", backendKey: "default/ext-authz:9000", pathPrefix: "", allowedRequestHeaders: ["host", "authorization", "content-length", "x-b"], allowedResponseHeaders: [] });
+  assert.deepEqual(filter, { type: "ExternalAuth", backendKey: "default/ext-authz:9000", pathPrefix: "", allowedRequestHeaders: ["host", "authorization", "content-length", "x-b"], allowedResponseHeaders: [], forwardBodyBytes: 0 });
 });
 
 test("a second ExternalAuth in a rule is refused with a hint of its own", () => {

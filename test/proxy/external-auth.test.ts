@@ -15,7 +15,7 @@ import { throwOnDispatchOf } from "../support/throw-on-dispatch.ts";
 import { headLines, upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { until } from "../support/until.ts";
-import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, type Reply, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
 
 interface AuthRequest {
@@ -23,6 +23,7 @@ interface AuthRequest {
   readonly url: string;
   readonly headers: http.IncomingHttpHeaders;
   readonly bodyBytes: number;
+  readonly body: string;
   closedEarly: boolean;
 }
 
@@ -35,10 +36,11 @@ interface AuthRequest {
 async function startAuthService(): Promise<{ port: number; seen: AuthRequest[]; close(): Promise<void> }> {
   const seen: AuthRequest[] = [];
   const server = http.createServer((req, res) => {
-    let bytes = 0;
-    req.on("data", (c: Buffer) => (bytes += c.length));
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const record: AuthRequest = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, bodyBytes: bytes, closedEarly: false };
+      const body = Buffer.concat(chunks);
+      const record: AuthRequest = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, bodyBytes: body.length, body: body.toString("latin1"), closedEarly: false };
       seen.push(record);
       res.on("close", () => (record.closedEarly = !res.writableFinished));
       switch (req.headers.authorization) {
@@ -155,6 +157,16 @@ ${authFilter("authz-one", "{}")}      backendRefs: [${ref("app")}]
     - matches: [{path: {type: PathPrefix, value: /socket-down}}]
       filters:
 ${authFilter("authz-down", "{}")}      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /body}}]
+      timeouts: {request: 500ms}
+      filters:
+      - type: ExternalAuth
+        externalAuth:
+          protocol: HTTP
+          backendRef: ${ref("authz")}
+          http: {}
+          forwardBody: {maxSize: 16}
+      backendRefs: [${ref("app")}]
     - matches: [{path: {type: PathPrefix, value: /slow}}]
       timeouts: {request: 400ms}
       filters:
@@ -297,12 +309,7 @@ test("a 5xx from the service is a failed check, as in Envoy: 403 ext_authz_error
 });
 
 test("a denial of a HEAD ends at its head: the next request on the connection is answered cleanly", async () => {
-  const socket = net.connect(gw.port, "127.0.0.1");
-  await once(socket, "connect");
-  let text = "";
-  socket.on("data", (c: Buffer) => (text += c.toString("latin1")));
-  socket.write("HEAD /app/head HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer bad\r\n\r\nGET /app/after HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer bad\r\nConnection: close\r\n\r\n");
-  await once(socket, "close");
+  const text = await rawExchange("HEAD /app/head HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer bad\r\n\r\nGET /app/after HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer bad\r\nConnection: close\r\n\r\n");
   const [head, rest] = [text.slice(0, text.indexOf("\r\n\r\n") + 4), text.slice(text.indexOf("\r\n\r\n") + 4)];
   assert.match(head, /^HTTP\/1\.1 401 /);
   assert.match(rest, /^HTTP\/1\.1 401 [^]*\r\n\r\n\{"error":"token expired"\}$/, "the second answer starts right after the first head");
@@ -367,13 +374,8 @@ test("a check whose dispatch throws (a gateway bug) fails closed and gives its s
 });
 
 test("pipelined requests each keep their own target while their checks run", async () => {
-  const socket = net.connect(gw.port, "127.0.0.1");
-  await once(socket, "connect");
-  let text = "";
-  socket.on("data", (c: Buffer) => (text += c.toString("latin1")));
   const request = (path: string, last: boolean): string => `GET ${path} HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer slow\r\n${last ? "Connection: close\r\n" : ""}\r\n`;
-  socket.write(request("/app/first", false) + request("/app/second", true));
-  await once(socket, "close");
+  const text = await rawExchange(request("/app/first", false) + request("/app/second", true));
   assert.equal(text.match(/HTTP\/1\.1 200 /g)?.length, 2, text);
   assert.ok(upstreamSaw("/app/first") && upstreamSaw("/app/second"), app.requests.map((r) => r.url).join(", "));
 });
@@ -439,3 +441,92 @@ test("an upgrade whose check fails gets the 403 and never reaches the upstream",
   assert.equal(ended.localReplyDetails, "ext_authz_error");
   assert.deepEqual(ended.attempts, []);
 });
+
+test("forwardBody: the check carries the body, and the upstream gets the same bytes", async () => {
+  const reply = await ask(gw.port, { method: "POST", path: "/body/small", headers: { authorization: "Bearer good", "content-type": "text/plain" }, body: "sixteen bytes ok" });
+  assert.equal(reply.status, 200);
+  const check = auth.seen.find((r) => r.url === "/body/small")!;
+  assert.equal(check.body, "sixteen bytes ok");
+  assert.equal(check.headers["content-length"], "16");
+  assert.equal(reply.json()["bodyBytes"], 16, "the upstream got the body the check read");
+  const ended = await telemetry.endOf("/body/small");
+  assert.equal(ended.bytesReceived, 16);
+});
+
+test("forwardBody: a chunked body and one sent after 100 Continue are read whole before the check", async () => {
+  const chunked = await new Promise<Reply>((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port: gw.port, method: "PUT", path: "/body/chunked", headers: { authorization: "Bearer good" }, agent: false }, (res) => collect(res, resolve, reject));
+    req.on("error", reject);
+    req.write("part one;");
+    setTimeout(() => req.end("two"), 50);
+  });
+  assert.equal(chunked.status, 200);
+  assert.equal(auth.seen.find((r) => r.url === "/body/chunked")?.body, "part one;two");
+  assert.equal(chunked.json()["bodyBytes"], 12);
+
+  let continued = false;
+  const expecting = await new Promise<Reply>((resolve, reject) => {
+    const req = http.request(
+      { host: "127.0.0.1", port: gw.port, method: "POST", path: "/body/continue", headers: { authorization: "Bearer good", expect: "100-continue", "content-length": "5" }, agent: false },
+      (res) => collect(res, resolve, reject),
+    );
+    req.on("continue", () => {
+      continued = true;
+      req.end("hello");
+    });
+    req.on("error", reject);
+  });
+  assert.ok(continued, "the gateway asked for the body");
+  assert.equal(expecting.status, 200);
+  assert.equal(auth.seen.find((r) => r.url === "/body/continue")?.body, "hello");
+});
+
+test("forwardBody: a body over maxSize is refused with 413 before any check, and the connection ends", async () => {
+  const checks = auth.seen.length;
+  const text = await rawExchange("POST /body/large HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nContent-Length: 17\r\n\r\nseventeen bytes!!");
+  assert.match(text, /^HTTP\/1\.1 413 /);
+  assert.match(text, /connection: close/i);
+  assert.match(text, /"error":"request_body_too_large"/);
+  assert.equal(auth.seen.length, checks);
+  assert.equal((await telemetry.endOf("/body/large")).status, 413);
+
+  // With much of a large upload still unread, a plain close would reset the connection and
+  // could discard the answer; the lingering close lets the client read it.
+  const uploader = net.connect(gw.port, "127.0.0.1");
+  await once(uploader, "connect");
+  let answer = "";
+  uploader.on("data", (c: Buffer) => (answer += c.toString("latin1")));
+  uploader.on("error", () => {});
+  uploader.write("POST /body/upload HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nContent-Length: 4000000\r\n\r\n");
+  uploader.write(Buffer.alloc(2_000_000, 97));
+  await until(() => answer.includes('"error":"request_body_too_large"'));
+  uploader.destroy();
+});
+
+test("forwardBody: a body that stops arriving is refused with 408 once the check's time is up", async () => {
+  const text = await rawExchange("POST /body/stalled HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nContent-Length: 10\r\n\r\nabc");
+  assert.match(text, /^HTTP\/1\.1 408 /);
+  assert.match(text, /"error":"request_body_timeout"/);
+  assert.equal(auth.seen.some((r) => r.url === "/body/stalled"), false);
+});
+
+function collect(res: http.IncomingMessage, resolve: (r: Reply) => void, reject: (e: Error) => void): void {
+  const chunks: Buffer[] = [];
+  res.on("data", (c: Buffer) => chunks.push(c));
+  res.on("error", reject);
+  res.on("end", () => {
+    const body = Buffer.concat(chunks);
+    resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body.toString("utf8")) as Record<string, unknown> });
+  });
+}
+
+/** Writes `bytes` on a fresh connection and returns everything the gateway sent until it closed. */
+async function rawExchange(bytes: string): Promise<string> {
+  const socket = net.connect(gw.port, "127.0.0.1");
+  await once(socket, "connect");
+  let text = "";
+  socket.on("data", (c: Buffer) => (text += c.toString("latin1")));
+  socket.write(bytes);
+  await once(socket, "close");
+  return text;
+}
