@@ -4,42 +4,67 @@
 // Gateway API asks for a 4xx, and a check of half a body would authorise what it never saw.
 import type { Exchange } from "./exchange.ts";
 
-export type BodyReadOutcome = { readonly body: Buffer } | { readonly refused: "too_large" | "timed_out" };
+export type BodyReadRefusal = "too_large" | "idle" | "request_timeout";
+export type BodyReadOutcome = { readonly body: Buffer } | { readonly refused: BodyReadRefusal };
 
-/** The body read for a check; the request's end (the client left) cancels it like a running check. */
+/** A body that would grow without a declared length starts at this size and doubles, up to the limit. */
+const INITIAL_CAPACITY = 16 * 1024;
+
+/**
+ * The body read for a check. The bytes are copied into one buffer as they come, so memory is
+ * the limit at most, whatever the chunking (a chunk per byte would otherwise cost a Buffer
+ * object each). The request's end (the client left) cancels the read like a running check.
+ */
 export class AuthBodyRead {
   readonly exchange: Exchange;
   readonly limit: number;
   readonly done: (outcome: BodyReadOutcome) => void;
-  chunks: Buffer[] = [];
+  buffer: Buffer;
   size = 0;
-  timer: NodeJS.Timeout | undefined = undefined;
+  idleTimer: NodeJS.Timeout | undefined = undefined;
+  deadlineTimer: NodeJS.Timeout | undefined = undefined;
   finished = false;
   readonly onData = (chunk: Buffer): void => {
-    this.size += chunk.length;
-    if (this.size > this.limit) {
+    this.exchange.bytesReceived += chunk.length;
+    this.idleTimer?.refresh();
+    const size = this.size + chunk.length;
+    if (size > this.limit) {
       this.finish({ refused: "too_large" });
       return;
     }
-    this.chunks.push(chunk);
+    if (size > this.buffer.length) this.grow(size);
+    chunk.copy(this.buffer, this.size);
+    this.size = size;
   };
   readonly onEnd = (): void => {
     this.exchange.requestEndPerfMs = performance.now();
-    this.finish({ body: this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size) });
+    this.finish({ body: this.buffer.subarray(0, this.size) });
   };
 
-  constructor(exchange: Exchange, limit: number, done: (outcome: BodyReadOutcome) => void) {
+  /** `declaredLength`: the request's Content-Length, when it has one (at most `limit`). */
+  constructor(exchange: Exchange, limit: number, declaredLength: number | undefined, done: (outcome: BodyReadOutcome) => void) {
     this.exchange = exchange;
     this.limit = limit;
     this.done = done;
+    this.buffer = Buffer.allocUnsafe(declaredLength ?? Math.min(limit, INITIAL_CAPACITY));
   }
 
-  start(timeoutMs: number): void {
+  /** `idleMs`: the listener's stream idle limit (0 = none); `deadlineMs`: what is left of the rule's request timeout. */
+  start(idleMs: number, deadlineMs: number | undefined): void {
     const req = this.exchange.req;
     this.exchange.authCheck = this;
-    this.timer = setTimeout(onBodyReadTimeout, timeoutMs, this);
+    if (idleMs > 0) this.idleTimer = setTimeout(onBodyIdle, idleMs, this);
+    if (deadlineMs !== undefined) this.deadlineTimer = setTimeout(onBodyDeadline, deadlineMs, this);
     req.on("data", this.onData);
     req.on("end", this.onEnd);
+  }
+
+  grow(needed: number): void {
+    let capacity = Math.max(this.buffer.length, 1);
+    while (capacity < needed) capacity *= 2;
+    const grown = Buffer.allocUnsafe(Math.min(capacity, this.limit));
+    this.buffer.copy(grown, 0, 0, this.size);
+    this.buffer = grown;
   }
 
   /** The request ended first: stop reading, no verdict. */
@@ -57,16 +82,22 @@ export class AuthBodyRead {
     if (this.finished) return;
     this.finished = true;
     if (this.exchange.authCheck === this) this.exchange.authCheck = undefined;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     const req = this.exchange.req;
     req.off("data", this.onData);
     req.off("end", this.onEnd);
-    // What is left of a refused body stays unread: the answer closes the connection.
+    // What is left of a refused body stays unread: the answer ends the connection.
     if (!req.complete) req.pause();
   }
 }
 
-function onBodyReadTimeout(read: AuthBodyRead): void {
-  read.timer = undefined;
-  read.finish({ refused: "timed_out" });
+function onBodyIdle(read: AuthBodyRead): void {
+  read.idleTimer = undefined;
+  read.finish({ refused: "idle" });
+}
+
+function onBodyDeadline(read: AuthBodyRead): void {
+  read.deadlineTimer = undefined;
+  read.finish({ refused: "request_timeout" });
 }

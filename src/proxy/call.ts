@@ -377,7 +377,8 @@ export class ProxyCall implements StallSubject {
     if (retry === undefined || this.attemptsStarted >= retry.attempts) return false;
     if (this.settled || this.closed || this.res.headersSent) return false;
     if (!isIdempotent(this.method)) return false;
-    if (this.hasBody && (bodyTouched || this.req.readableDidRead)) return false;
+    // A body read whole for an ExternalAuth check is sent from its buffer, so it can be sent again.
+    if (this.hasBody && this.readBody === undefined && (bodyTouched || this.req.readableDidRead)) return false;
     return true;
   }
 
@@ -598,8 +599,10 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
   }
 
   onBodySent(chunk: Buffer): void {
-    this.call.exchange.bytesReceived += chunk.length;
+    // A body read for an ExternalAuth check was counted as it arrived; each attempt resends it.
+    if (this.call.readBody === undefined) this.call.exchange.bytesReceived += chunk.length;
     this.bodyIdleTimer?.refresh();
+    // Copies of a buffered body were given the whole buffer; they take nothing from here.
     this.call.mirrorCopies?.write(chunk);
   }
 

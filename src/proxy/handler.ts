@@ -22,7 +22,7 @@ import type { UpstreamPools } from "./pools.ts";
 import type { ProxyStats } from "./retry.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
 import { type CorsPolicy, type PreflightHeaders, isPreflight, removeUpstreamCorsGrant } from "./cors.ts";
-import { AuthBodyRead } from "./auth-body.ts";
+import { AuthBodyRead, type BodyReadRefusal } from "./auth-body.ts";
 import { type AuthContext, EXTERNAL_AUTH_TIMEOUT_MS, type ExternalAuthPolicy, startAuthCheck } from "./external-auth.ts";
 import { endAndLinger } from "./linger.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
@@ -56,8 +56,12 @@ type TrackedResponse = CallResponse;
 const noRoute = new Failure("404", Flag.noRoute, 404, "no_route", "", false, false);
 const corsOriginRefused = new Failure("403", "", 403, "cors_origin_not_allowed", "", false, false);
 const authCheckFailed = new Failure("403", Flag.unauthorizedExternalService, 403, "ext_authz_error", "", false, false);
-const authBodyTooLarge = new Failure("413", "", 413, "request_body_too_large", "", false, false);
-const authBodyTimedOut = new Failure("408", "", 408, "request_body_timeout", "the request body did not arrive whole within the authorization check's time", false, false);
+/** Why a body an ExternalAuth check forwards was not read whole; the idle and timeout answers are the proxy's usual ones. */
+const bodyRefusals: Readonly<Record<BodyReadRefusal, Failure>> = {
+  too_large: new Failure("413", "", 413, "request_body_too_large", "", false, false),
+  idle: new Failure(ErrorType.timeout, Flag.streamIdleTimeout, 408, "stream_idle_timeout", "no request body arrived within the listener's streamIdleTimeout", false, false),
+  request_timeout: new Failure(ErrorType.timeout, Flag.upstreamRequestTimeout, 504, "request_timeout", "the route's request timeout ran out while the request body was read", false, false),
+};
 
 const noListenerBody = errorBody("no_listener", "no listener is configured on this port");
 
@@ -174,12 +178,19 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       check(exchange, match, facts, ruleFilters, auth, undefined);
       return;
     }
+    const limit = auth.forwardBodyBytes;
+    const declared = declaredLength(exchange);
+    if (declared !== undefined && declared > limit) {
+      // Refused before a byte of it is read (and before any 100 Continue asks for it).
+      refuseUnreadBody(exchange, bodyRefusals.too_large, limit);
+      return;
+    }
     // The client may wait for 100 Continue before it sends the body the check needs.
     if (expectsContinue(exchange.req)) exchange.res.writeContinue();
-    new AuthBodyRead(exchange, auth.forwardBodyBytes, (outcome) => {
+    new AuthBodyRead(exchange, limit, declared, (outcome) => {
       if ("body" in outcome) check(exchange, match, facts, ruleFilters, auth, outcome.body);
-      else refuseUnreadBody(exchange, outcome.refused === "too_large" ? authBodyTooLarge : authBodyTimedOut, auth.forwardBodyBytes);
-    }).start(checkTimeoutMs(exchange, match));
+      else refuseUnreadBody(exchange, bodyRefusals[outcome.refused], limit);
+    }).start(exchange.listener.settings.streamIdleTimeoutMs, requestTimeLeftMs(exchange, match));
   }
 
   function check(exchange: Exchange, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, auth: ExternalAuthPolicy, body: Buffer | undefined): void {
@@ -238,7 +249,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     // attempt's traceparent into `headers`. The copies start after the original took its
     // connection or its place in the queue, so a copy to the same pool never goes before it;
     // and, as in Envoy, a request the gateway answered itself (503 overflow) is not mirrored.
-    const template = mirroredRequest(exchange, rule.timeouts, target, headers, hasBody);
+    const template = mirroredRequest(exchange, rule.timeouts, target, headers, hasBody, body);
     call.start(requestTimeoutMs);
     if (!call.settled) call.mirrorCopies = startMirrors(mirrorCtx, exchange, mirrors, template);
   }
@@ -265,15 +276,23 @@ function requestTimeLeftMs(exchange: Exchange, match: CompiledMatch): number | u
   return Math.max(1, requestMs - (performance.now() - exchange.startPerfMs));
 }
 
+/** The request's Content-Length, when it declares one. */
+function declaredLength(exchange: Exchange): number | undefined {
+  const header = exchange.req.headers["content-length"];
+  if (header === undefined) return undefined;
+  const length = Number(header);
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
 /**
- * A body the check could not take whole: the answer ends the connection (with a lingering
- * close), since the rest of the body is never read.
+ * A body the check could not take whole: the rest is never read, so the connection ends
+ * after the answer with a lingering close (FIN, then a wait), as after an upstream's early
+ * answer: node's own close would reset it over the unread bytes and could cost the client
+ * the answer.
  */
 function refuseUnreadBody(exchange: Exchange, failure: Failure, limit: number): void {
-  const res = exchange.res;
-  res.shouldKeepAlive = false;
-  if (!exchange.req.complete) res.once("finish", endAndLinger.bind(undefined, exchange.socket, undefined));
-  refuse(exchange, failure, failure === authBodyTooLarge ? `the request body is larger than the ${limit} bytes the authorization check takes` : failure.message);
+  if (!exchange.req.complete) exchange.res.once("finish", endAndLinger.bind(undefined, exchange.socket, undefined));
+  refuse(exchange, failure, failure === bodyRefusals.too_large ? `the request body is larger than the ${limit} bytes the authorization check takes` : failure.message);
 }
 
 /** The rule's mirrors, then the chosen backendRef's. */

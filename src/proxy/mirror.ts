@@ -71,6 +71,8 @@ export interface MirroredRequest {
   /** A snapshot of the original's outgoing headers, taken before telemetry writes its propagation headers. */
   readonly headers: OutgoingHeaders;
   readonly hasBody: boolean;
+  /** The body, when an ExternalAuth check read it whole: every copy is sent that buffer. */
+  readonly readBody: Buffer | undefined;
   readonly timeoutMs: number;
   /** The listener's streamIdleTimeout (0 = off): silence from the mirror backend. */
   readonly idleTimeoutMs: number;
@@ -86,6 +88,7 @@ export function mirroredRequest(
   path: string,
   headers: OutgoingHeaders,
   hasBody: boolean,
+  readBody: Buffer | undefined,
 ): MirroredRequest {
   const timeoutMs = timeouts.requestMs ?? timeouts.backendRequestMs;
   return {
@@ -93,6 +96,7 @@ export function mirroredRequest(
     path,
     headers: copyHeaders(headers),
     hasBody,
+    readBody,
     timeoutMs: timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : DEFAULT_MIRROR_TIMEOUT_MS,
     idleTimeoutMs: exchange.listener.settings.streamIdleTimeoutMs,
   };
@@ -219,7 +223,7 @@ function startCopy(ctx: MirrorContext, exchange: Exchange, backend: CompiledBack
   const headers = copyHeaders(request.headers);
   const host = headers["host"];
   if (typeof host === "string" && host !== "") headers["host"] = shadowHost(host);
-  const copy = new MirrorCopy(ctx, exchange, attempt, entry, request.hasBody ? copyBody() : undefined);
+  const copy = new MirrorCopy(ctx, exchange, attempt, entry, request.hasBody && request.readBody === undefined ? copyBody() : undefined);
   ctx.pools.detached.add(copy);
   ctx.telemetry.attemptStart(exchange, attempt, headers);
   copy.timer = setTimeout(onMirrorTimeout, request.timeoutMs, copy);
@@ -229,7 +233,7 @@ function startCopy(ctx: MirrorContext, exchange: Exchange, backend: CompiledBack
         path: request.path,
         method: request.method as Dispatcher.HttpMethod,
         headers,
-        body: copy.body ?? null,
+        body: request.readBody ?? copy.body ?? null,
         headersTimeout: request.idleTimeoutMs,
         bodyTimeout: request.idleTimeoutMs,
       },

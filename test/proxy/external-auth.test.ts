@@ -116,12 +116,14 @@ const authFilter = (backend: string, http: string): string => `      - type: Ext
 `;
 
 let app: TestUpstream;
+let shadow: TestUpstream;
 let auth: Awaited<ReturnType<typeof startAuthService>>;
 let gw: GatewayUnderTest;
 const telemetry = new RecordingTelemetry();
 
 before(async () => {
   app = await startUpstream("app");
+  shadow = await startUpstream("shadow");
   auth = await startAuthService();
   const down = await closedPort();
   const yaml =
@@ -129,6 +131,8 @@ before(async () => {
     backendYaml("app", app.port) +
     backendYaml("authz", auth.port) +
     backendYaml("authz-down", down) +
+    backendYaml("shadow", shadow.port) +
+    backendYaml("dead-then-app", down, app.port) +
     backendYaml("authz-one", auth.port) +
     "  connectionPool: {maxConnections: 1}\n" +
     routeYaml(`    - matches: [{path: {type: PathPrefix, value: /app}}]
@@ -167,6 +171,19 @@ ${authFilter("authz-down", "{}")}      backendRefs: [${ref("app")}]
           http: {}
           forwardBody: {maxSize: 16}
       backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /big-body}}]
+      filters:
+      - type: ExternalAuth
+        externalAuth: {protocol: HTTP, backendRef: ${ref("authz")}, http: {}, forwardBody: {maxSize: 4194304}}
+      - type: RequestMirror
+        requestMirror: {backendRef: ${ref("shadow")}}
+      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /retried-body}}]
+      retry: {attempts: 1, backoff: 1ms}
+      filters:
+      - type: ExternalAuth
+        externalAuth: {protocol: HTTP, backendRef: ${ref("authz")}, http: {}, forwardBody: {maxSize: 64}}
+      backendRefs: [${ref("dead-then-app")}]
     - matches: [{path: {type: PathPrefix, value: /slow}}]
       timeouts: {request: 400ms}
       filters:
@@ -193,6 +210,7 @@ after(async () => {
   await gw.close();
   await auth.close();
   await app.close();
+  await shadow.close();
 });
 
 function upstreamSaw(path: string): Record<string, unknown> | undefined {
@@ -451,6 +469,27 @@ test("forwardBody: the check carries the body, and the upstream gets the same by
   assert.equal(reply.json()["bodyBytes"], 16, "the upstream got the body the check read");
   const ended = await telemetry.endOf("/body/small");
   assert.equal(ended.bytesReceived, 16);
+  const denied = await ask(gw.port, { method: "POST", path: "/body/denied", headers: { authorization: "Bearer bad" }, body: "12345" });
+  assert.equal(denied.status, 401);
+  assert.equal(auth.seen.find((r) => r.url === "/body/denied")?.body, "12345");
+  assert.equal((await telemetry.endOf("/body/denied")).bytesReceived, 5, "a denied request's body was received all the same");
+});
+
+test("forwardBody: a buffered body reaches mirrors whole (over their 1 MiB lag limit too) and can be retried", async () => {
+  const big = Buffer.alloc(2 * 1024 * 1024, 98);
+  const reply = await ask(gw.port, { method: "POST", path: "/big-body/x", headers: { authorization: "Bearer good" }, body: big });
+  assert.equal(reply.status, 200);
+  assert.equal(reply.json()["bodyBytes"], big.length);
+  assert.equal(auth.seen.find((r) => r.url === "/big-body/x")?.bodyBytes, big.length);
+  await until(() => shadow.requests.some((r) => r.url === "/big-body/x" && r.bodyBytes === big.length));
+  assert.deepEqual([...(gw.stats.mirrorDrops?.entries() ?? [])], [], "no copy dropped");
+
+  const retried = await ask(gw.port, { method: "PUT", path: "/retried-body/x", headers: { authorization: "Bearer good" }, body: "send me twice" });
+  assert.equal(retried.status, 200, "the refused connection was retried with the buffered body");
+  assert.equal(retried.json()["bodyBytes"], 13);
+  const ended = await telemetry.endOf("/retried-body/x");
+  assert.equal(ended.attempts.length, 2);
+  assert.equal(ended.bytesReceived, 13, "the body counts once, not per attempt");
 });
 
 test("forwardBody: a chunked body and one sent after 100 Continue are read whole before the check", async () => {
@@ -483,31 +522,51 @@ test("forwardBody: a chunked body and one sent after 100 Continue are read whole
 
 test("forwardBody: a body over maxSize is refused with 413 before any check, and the connection ends", async () => {
   const checks = auth.seen.length;
-  const text = await rawExchange("POST /body/large HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nContent-Length: 17\r\n\r\nseventeen bytes!!");
-  assert.match(text, /^HTTP\/1\.1 413 /);
-  assert.match(text, /connection: close/i);
-  assert.match(text, /"error":"request_body_too_large"/);
+  // Declared too long: refused at once, before a 100 Continue would ask for it.
+  const declared = await rawExchange("POST /body/declared HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n");
+  assert.match(declared, /^HTTP\/1\.1 413 /, "no 100 Continue first");
+  assert.match(declared, /"error":"request_body_too_large"/);
+  // Chunked: refused once the bytes read pass the limit.
+  const chunked = await rawExchange("POST /body/chunked-large HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\na\r\n0123456789\r\n");
+  assert.match(chunked, /^HTTP\/1\.1 413 /);
+  assert.match(chunked, /"message":"the request body is larger than the 16 bytes the authorization check takes"/);
   assert.equal(auth.seen.length, checks);
-  assert.equal((await telemetry.endOf("/body/large")).status, 413);
+  assert.equal((await telemetry.endOf("/body/chunked-large")).status, 413);
 
-  // With much of a large upload still unread, a plain close would reset the connection and
-  // could discard the answer; the lingering close lets the client read it.
+  // With much of a large upload still unread, the answer still reaches the client.
   const uploader = net.connect(gw.port, "127.0.0.1");
   await once(uploader, "connect");
   let answer = "";
   uploader.on("data", (c: Buffer) => (answer += c.toString("latin1")));
   uploader.on("error", () => {});
-  uploader.write("POST /body/upload HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nContent-Length: 4000000\r\n\r\n");
+  uploader.write("POST /body/upload HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nTransfer-Encoding: chunked\r\n\r\n");
+  uploader.write(`1e8480\r\n`);
   uploader.write(Buffer.alloc(2_000_000, 97));
   await until(() => answer.includes('"error":"request_body_too_large"'));
   uploader.destroy();
 });
 
-test("forwardBody: a body that stops arriving is refused with 408 once the check's time is up", async () => {
+test("forwardBody: a body that stops arriving runs out of the rule's request timeout: 504 request_timeout (UT)", async () => {
   const text = await rawExchange("POST /body/stalled HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nContent-Length: 10\r\n\r\nabc");
-  assert.match(text, /^HTTP\/1\.1 408 /);
-  assert.match(text, /"error":"request_body_timeout"/);
+  assert.match(text, /^HTTP\/1\.1 504 /);
+  assert.match(text, /"error":"request_timeout"/);
+  const ended = await telemetry.endOf("/body/stalled");
+  assert.equal(ended.responseFlags, "UT");
+  assert.equal(ended.errorType, "timeout");
+  assert.equal(ended.bytesReceived, 3);
   assert.equal(auth.seen.some((r) => r.url === "/body/stalled"), false);
+});
+
+test("forwardBody: a client that leaves mid-body ends the read; no check is sent", async () => {
+  const socket = net.connect(gw.port, "127.0.0.1");
+  await once(socket, "connect");
+  socket.write("POST /body/abandoned HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nContent-Length: 10\r\n\r\nabc");
+  await until(() => telemetry.events.includes("start /body/abandoned match=default/r"));
+  socket.destroy();
+  const ended = await telemetry.endOf("/body/abandoned");
+  assert.equal(ended.errorType, "client_aborted");
+  assert.equal(ended.responseFlags, "DC");
+  assert.equal(auth.seen.some((r) => r.url === "/body/abandoned"), false);
 });
 
 function collect(res: http.IncomingMessage, resolve: (r: Reply) => void, reject: (e: Error) => void): void {
