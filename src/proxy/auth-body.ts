@@ -7,8 +7,11 @@ import type { Exchange } from "./exchange.ts";
 export type BodyReadRefusal = "too_large" | "idle" | "request_timeout";
 export type BodyReadOutcome = { readonly body: Buffer } | { readonly refused: BodyReadRefusal };
 
-/** A body that would grow without a declared length starts at this size and doubles, up to the limit. */
-const INITIAL_CAPACITY = 16 * 1024;
+/**
+ * The buffer starts at most this large and doubles as bytes arrive, so a client that declares
+ * a large body and sends nothing reserves little.
+ */
+const INITIAL_CAPACITY = 64 * 1024;
 
 /**
  * The body read for a check. The bytes are copied into one buffer as they come, so memory is
@@ -18,6 +21,8 @@ const INITIAL_CAPACITY = 16 * 1024;
 export class AuthBodyRead {
   readonly exchange: Exchange;
   readonly limit: number;
+  /** The most the buffer grows to: the declared length, else the limit. */
+  readonly capacityCap: number;
   readonly done: (outcome: BodyReadOutcome) => void;
   buffer: Buffer;
   size = 0;
@@ -46,7 +51,8 @@ export class AuthBodyRead {
     this.exchange = exchange;
     this.limit = limit;
     this.done = done;
-    this.buffer = Buffer.allocUnsafe(declaredLength ?? Math.min(limit, INITIAL_CAPACITY));
+    this.capacityCap = declaredLength ?? limit;
+    this.buffer = Buffer.allocUnsafe(Math.min(this.capacityCap, INITIAL_CAPACITY));
   }
 
   /** `idleMs`: the listener's stream idle limit (0 = none); `deadlineMs`: what is left of the rule's request timeout. */
@@ -62,7 +68,7 @@ export class AuthBodyRead {
   grow(needed: number): void {
     let capacity = Math.max(this.buffer.length, 1);
     while (capacity < needed) capacity *= 2;
-    const grown = Buffer.allocUnsafe(Math.min(capacity, this.limit));
+    const grown = Buffer.allocUnsafe(Math.min(capacity, Math.max(this.capacityCap, needed)));
     this.buffer.copy(grown, 0, 0, this.size);
     this.buffer = grown;
   }
@@ -87,7 +93,7 @@ export class AuthBodyRead {
     const req = this.exchange.req;
     req.off("data", this.onData);
     req.off("end", this.onEnd);
-    // What is left of a refused body stays unread: the answer ends the connection.
+    // What is left of a refused body stays unread: the answer closes the connection.
     if (!req.complete) req.pause();
   }
 }

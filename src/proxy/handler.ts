@@ -24,7 +24,6 @@ import { createUpgradeHandler } from "./upgrade.ts";
 import { type CorsPolicy, type PreflightHeaders, isPreflight, removeUpstreamCorsGrant } from "./cors.ts";
 import { AuthBodyRead, type BodyReadRefusal } from "./auth-body.ts";
 import { type AuthContext, EXTERNAL_AUTH_TIMEOUT_MS, type ExternalAuthPolicy, startAuthCheck } from "./external-auth.ts";
-import { endAndLinger } from "./linger.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
@@ -285,13 +284,13 @@ function declaredLength(exchange: Exchange): number | undefined {
 }
 
 /**
- * A body the check could not take whole: the rest is never read, so the connection ends
- * after the answer with a lingering close (FIN, then a wait), as after an upstream's early
- * answer: node's own close would reset it over the unread bytes and could cost the client
- * the answer.
+ * A body the check could not take whole: the rest is never read, so the answer says
+ * `Connection: close` and node ends the connection after it. Keeping it open would let node
+ * parse a request the client sent behind that body and forward it, while the client, having
+ * seen the connection end, takes it as lost.
  */
 function refuseUnreadBody(exchange: Exchange, failure: Failure, limit: number): void {
-  if (!exchange.req.complete) exchange.res.once("finish", endAndLinger.bind(undefined, exchange.socket, undefined));
+  exchange.res.shouldKeepAlive = false;
   refuse(exchange, failure, failure === bodyRefusals.too_large ? `the request body is larger than the ${limit} bytes the authorization check takes` : failure.message);
 }
 
