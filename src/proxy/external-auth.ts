@@ -7,7 +7,7 @@
 // Envoy's ext_authz does by default.
 import type { Dispatcher } from "undici";
 import type { ExternalAuthModel } from "../config/model.ts";
-import type { CompiledBackend } from "../plan/types.ts";
+import type { CompiledBackend, CompiledMatch } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { warnContainedBug } from "./contained-bug.ts";
@@ -25,7 +25,7 @@ import { forwardingHeaders } from "./upstream-request.ts";
  * timeout is shorter: Envoy Gateway's default for its external authorization. Gateway API
  * has no field for it.
  */
-export const EXTERNAL_AUTH_TIMEOUT_MS = 10_000;
+const EXTERNAL_AUTH_TIMEOUT_MS = 10_000;
 
 /** The most of a denying answer's body the gateway holds to relay; a longer one is a failed check. */
 export const DENIAL_BODY_LIMIT_BYTES = 64 * 1024;
@@ -69,6 +69,19 @@ export class ExternalAuthPolicy {
     this.responseHeaders = model.allowedResponseHeaders.length === 0 ? undefined : new Set(model.allowedResponseHeaders);
     this.forwardBodyBytes = model.forwardBodyBytes;
   }
+}
+
+/** The check's limit: 10 s, or what is left of the rule's request timeout when that is shorter. */
+export function checkTimeoutMs(exchange: Exchange, match: CompiledMatch): number {
+  const left = requestTimeLeftMs(exchange, match);
+  return left === undefined ? EXTERNAL_AUTH_TIMEOUT_MS : Math.min(left, EXTERNAL_AUTH_TIMEOUT_MS);
+}
+
+/** What is left of the rule's request timeout (at least 1 ms); undefined when it has none. */
+export function requestTimeLeftMs(exchange: Exchange, match: CompiledMatch): number | undefined {
+  const requestMs = match.rule.timeouts.requestMs;
+  if (requestMs === undefined || requestMs <= 0) return undefined;
+  return Math.max(1, requestMs - (performance.now() - exchange.startPerfMs));
 }
 
 /** What a check needs from the listener. */

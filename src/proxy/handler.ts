@@ -23,7 +23,7 @@ import type { ProxyStats } from "./retry.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
 import { type CorsPolicy, type PreflightHeaders, isPreflight, removeUpstreamCorsGrant } from "./cors.ts";
 import { AuthBodyRead, type BodyReadRefusal } from "./auth-body.ts";
-import { type AuthContext, EXTERNAL_AUTH_TIMEOUT_MS, type ExternalAuthPolicy, startAuthCheck } from "./external-auth.ts";
+import { type AuthContext, type ExternalAuthPolicy, checkTimeoutMs, requestTimeLeftMs, startAuthCheck } from "./external-auth.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
@@ -262,19 +262,6 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   return { request, upgrade, clientError };
 }
 
-/** The check's limit: 10 s, or what is left of the rule's request timeout when that is shorter. */
-function checkTimeoutMs(exchange: Exchange, match: CompiledMatch): number {
-  const left = requestTimeLeftMs(exchange, match);
-  return left === undefined ? EXTERNAL_AUTH_TIMEOUT_MS : Math.min(left, EXTERNAL_AUTH_TIMEOUT_MS);
-}
-
-/** What is left of the rule's request timeout (at least 1 ms); undefined when it has none. */
-function requestTimeLeftMs(exchange: Exchange, match: CompiledMatch): number | undefined {
-  const requestMs = match.rule.timeouts.requestMs;
-  if (requestMs === undefined || requestMs <= 0) return undefined;
-  return Math.max(1, requestMs - (performance.now() - exchange.startPerfMs));
-}
-
 /** The request's Content-Length, when it declares one. */
 function declaredLength(exchange: Exchange): number | undefined {
   const header = exchange.req.headers["content-length"];
@@ -350,7 +337,6 @@ function relayDenial(exchange: Exchange, filters: ProxyFilters, status: number, 
   exchange.localReplyDetails = "ext_authz_denied";
   addFlag(exchange, Flag.unauthorizedExternalService);
   exchange.status = status;
-  if (status >= 500) exchange.errorType = String(status);
   exchange.responseStartPerfMs = performance.now();
   // RFC 9110 §6.4.1: these answers end at their head, whatever the service sent after it.
   const bodyless = exchange.method === "HEAD" || status === 204 || status === 304;

@@ -14,7 +14,7 @@ import { endAndLinger } from "./linger.ts";
 import { ErrorType, Flag, addFlag, rawErrorResponse } from "./errors.ts";
 import { Exchange, UpstreamAttempt } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts";
-import { EXTERNAL_AUTH_TIMEOUT_MS, startAuthCheck } from "./external-auth.ts";
+import { checkTimeoutMs, startAuthCheck } from "./external-auth.ts";
 import { Failure, Failures, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import type { ProxyDeps } from "./handler.ts";
@@ -76,9 +76,8 @@ export function createUpgradeHandler(
     }
     // An upgrade is checked as any request of the rule is, before anything else of it runs.
     const kept = { ...facts };
-    const requestMs = match.rule.timeouts.requestMs;
     // An upgrade's check carries no body: a request that upgrades has none to forward.
-    startAuthCheck(ctx, exchange, auth, kept.target, undefined, requestMs !== undefined && requestMs > 0 ? Math.min(requestMs, EXTERNAL_AUTH_TIMEOUT_MS) : EXTERNAL_AUTH_TIMEOUT_MS, {
+    startAuthCheck(ctx, exchange, auth, kept.target, undefined, checkTimeoutMs(exchange, match), {
       authAllowed: (headers) => proceed(tunnel, match, kept, ruleFilters, headers, port),
       authDenied: (status, headers, body) => tunnel.relayDenial(ruleFilters, status, headers, body),
       authFailed: (message) => {
@@ -213,7 +212,6 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     exchange.localReplyDetails = "ext_authz_denied";
     addFlag(exchange, Flag.unauthorizedExternalService);
     exchange.status = status;
-    if (status >= 500) exchange.errorType = String(status);
     const bodyless = exchange.method === "HEAD" || status === 204 || status === 304;
     if (!bodyless) headers["content-length"] = String(body.length);
     this.ruleFilters = filters;
