@@ -1,10 +1,9 @@
 // Gateway API ExternalAuth, protocol HTTP: before a request of the rule goes anywhere, the
 // gateway asks an authorization service with the request's method, path (behind the filter's
 // prefix), Host, Authorization and the allowed headers, and the body only with forwardBody
-// (read whole first, auth-body.ts). A 200 lets the request
-// through with the service's headers on it; a 2xx-4xx denial goes back to the client as the
-// service wrote it; a 5xx or no answer (refused, reset, timed out) is a 403, failing closed as
-// Envoy's ext_authz does by default.
+// (read whole first, auth-body.ts). A 200 lets the request through with the service's headers
+// on it; a 2xx-4xx denial goes back to the client as the service wrote it; a 5xx or no answer
+// (refused, reset, timed out) is a 403, failing closed as Envoy's ext_authz does by default.
 import type { Dispatcher } from "undici";
 import type { ExternalAuthModel } from "../config/model.ts";
 import type { CompiledBackend, CompiledMatch } from "../plan/types.ts";
