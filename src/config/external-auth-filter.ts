@@ -32,7 +32,7 @@ export function externalAuthFilter(r: Resource, reporter: Reporter, cfg: Record<
     reporter,
     http?.["allowedHeaders"],
     [...at, "http", "allowedHeaders"],
-    (value, where) => listedHeader(r, reporter, value, where, "it names one connection and never leaves it"),
+    (value, where) => listedHeader(r, reporter, value, where, "request"),
     true,
   );
   const allowedResponseHeaders = uniqueList(
@@ -40,10 +40,7 @@ export function externalAuthFilter(r: Resource, reporter: Reporter, cfg: Record<
     reporter,
     http?.["allowedResponseHeaders"],
     [...at, "http", "allowedResponseHeaders"],
-    (value, where) =>
-      value.toLowerCase() === "host"
-        ? refuseListed(r, reporter, value, where, "the forwarded request keeps the client's Host")
-        : listedHeader(r, reporter, value, where, "the gateway frames the forwarded request and runs its connection itself"),
+    (value, where) => listedHeader(r, reporter, value, where, "response"),
     true,
   );
   // Resolved even when the filter is already refused, so one load reports every problem of it.
@@ -62,22 +59,30 @@ const NEVER_COPIED = new Set([
   "proxy-authorization", "proxy-authenticate", "http2-settings",
 ]);
 
-/** A header name of the lists, lower-cased; undefined (reported) when it is `*`, not a token, or never copied. */
-function listedHeader(r: Resource, reporter: Reporter, value: string, at: Segments, why: string): string | undefined {
+/**
+ * A header name of `allowedHeaders` (the request's, sent on the check) or
+ * `allowedResponseHeaders` (the answer's, put on the forwarded request), lower-cased;
+ * undefined (reported) when it is `*`, not a token, or never copied there.
+ */
+function listedHeader(r: Resource, reporter: Reporter, value: string, at: Segments, list: "request" | "response"): string | undefined {
   if (value === "*") {
     reporter.error(r, at, `"*" is not a wildcard here: Gateway API has none for these lists`, "list the header names");
     return undefined;
   }
   const name = headerName(r, reporter, value, at);
   if (name === undefined) return undefined;
-  if (name === "expect") return refuseListed(r, reporter, value, at, "the gateway answers Expect: 100-continue itself");
-  if (NEVER_COPIED.has(name) || (why.startsWith("the gateway") && name === "content-length")) return refuseListed(r, reporter, value, at, why);
-  return name;
-}
-
-function refuseListed(r: Resource, reporter: Reporter, value: string, at: Segments, why: string): undefined {
+  const why = refusalOf(name, list);
+  if (why === undefined) return name;
   reporter.error(r, at, `header "${value}" cannot be copied here: ${why}`, "remove this entry");
   return undefined;
+}
+
+/** Why `name` cannot stand in that list; undefined when it can. */
+function refusalOf(name: string, list: "request" | "response"): string | undefined {
+  if (name === "expect") return "the gateway answers Expect: 100-continue itself";
+  if (list === "request") return NEVER_COPIED.has(name) ? "it names one connection and never leaves it" : undefined;
+  if (name === "host") return "the forwarded request keeps the client's Host";
+  return NEVER_COPIED.has(name) || name === "content-length" ? "the gateway frames the forwarded request and runs its connection itself" : undefined;
 }
 
 /** The path prefix without its trailing `/` ('' when unset), or undefined when it is invalid (reported). */
