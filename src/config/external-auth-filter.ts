@@ -1,6 +1,6 @@
 // The HTTPRoute ExternalAuth filter, checked as the Gateway API CRD validates it (the
-// protocol and its block agree, the path pattern, set semantics) plus what Tollgate cannot do
-// yet. Its backendRef must resolve: an authorization check left out would let every request
+// protocol and its block agree, the path pattern, set semantics) plus the header names the
+// gateway never copies. Its backendRef must resolve: an authorization check left out would let every request
 // through, so a broken reference fails the load instead of opening the route.
 import type { ExternalAuthModel } from "./model.ts";
 import type { BackendRefSpec, BackendResolver } from "./resolve-backends.ts";
@@ -11,27 +11,31 @@ import { headerName, uniqueList } from "./set-lists.ts";
 const AUTH_PATH = /^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+$/;
 
 export function externalAuthFilter(r: Resource, reporter: Reporter, cfg: Record<string, unknown>, at: Segments, backends: BackendResolver): ExternalAuthModel | undefined {
-  const protocol = cfg["protocol"];
+  const protocol = cfg["protocol"] === "GRPC" ? "GRPC" : "HTTP";
   const http = cfg["http"] as Record<string, unknown> | undefined;
+  const grpc = cfg["grpc"] as Record<string, unknown> | undefined;
   let usable = true;
-  if (protocol === "GRPC") {
-    reporter.error(r, [...at, "protocol"], "protocol GRPC (Envoy's ext_authz gRPC service) is not supported yet", "use protocol: HTTP with an authorization service that answers 200 to allow");
-    usable = false;
-  } else if (http === undefined) {
+  // The CRD's CEL rules: the block of the other protocol must be unset; HTTP needs its own.
+  if (protocol === "HTTP" && http === undefined) {
     reporter.report("error", r, [...at, "http"], "protocol HTTP needs http", "add http: {} (its fields are optional)", { missing: true });
     usable = false;
   }
-  if (cfg["grpc"] !== undefined && protocol !== "GRPC") {
-    reporter.error(r, [...at, "grpc"], `grpc is set but protocol is ${String(protocol)}`, "remove grpc, or set protocol: GRPC");
+  if (grpc !== undefined && protocol !== "GRPC") {
+    reporter.error(r, [...at, "grpc"], `grpc is set but protocol is ${String(cfg["protocol"])}`, "remove grpc, or set protocol: GRPC");
+    usable = false;
+  }
+  if (http !== undefined && protocol === "GRPC") {
+    reporter.error(r, [...at, "http"], "http is set but protocol is GRPC", "remove http, or set protocol: HTTP");
     usable = false;
   }
   const forwardBodyBytes = (cfg["forwardBody"] as { maxSize?: number } | undefined)?.maxSize ?? 0;
   const pathPrefix = http === undefined ? "" : authPathPrefix(r, reporter, http["path"], [...at, "http", "path"]);
+  const requestList = protocol === "GRPC" ? grpc?.["allowedHeaders"] : http?.["allowedHeaders"];
   const allowedRequestHeaders = uniqueList(
     r,
     reporter,
-    http?.["allowedHeaders"],
-    [...at, "http", "allowedHeaders"],
+    requestList,
+    [...at, protocol === "GRPC" ? "grpc" : "http", "allowedHeaders"],
     (value, where) => listedHeader(r, reporter, value, where, "request"),
     true,
   );
@@ -46,7 +50,7 @@ export function externalAuthFilter(r: Resource, reporter: Reporter, cfg: Record<
   // Resolved even when the filter is already refused, so one load reports every problem of it.
   const backend = backends.resolve(r, "gateway.networking.k8s.io", cfg["backendRef"] as BackendRefSpec, [...at, "backendRef"]);
   if (!usable || backend === undefined || pathPrefix === undefined) return undefined;
-  return { type: "ExternalAuth", backendKey: backend.key, pathPrefix, allowedRequestHeaders, allowedResponseHeaders, forwardBodyBytes };
+  return { type: "ExternalAuth", protocol, backendKey: backend.key, pathPrefix, allowedRequestHeaders, allowedResponseHeaders, forwardBodyBytes };
 }
 
 /**

@@ -174,17 +174,22 @@ export type FilterModel =
       readonly maxAgeSeconds: number;
     }
   /**
-   * An HTTP authorization service (Gateway API ExternalAuth, protocol HTTP) that every request
-   * of the rule is checked with first. `backendKey` is a key into ResolvedConfig.backends.
+   * An authorization service (Gateway API ExternalAuth) that every request of the rule is
+   * checked with first: a plain HTTP service, or Envoy's ext_authz gRPC service.
+   * `backendKey` is a key into ResolvedConfig.backends.
    */
   | {
       readonly type: "ExternalAuth";
+      readonly protocol: "HTTP" | "GRPC";
       readonly backendKey: string;
-      /** Put before the request's path in the check; no trailing `/`, '' for none. */
+      /** HTTP: put before the request's path in the check; no trailing `/`, '' for none (always '' for GRPC). */
       readonly pathPrefix: string;
-      /** Request headers sent beside the ones always sent (Host, Authorization); lower case. */
+      /**
+       * HTTP: request headers sent beside the ones always sent (Host, Authorization). GRPC: the
+       * only request headers sent; empty sends them all. Lower case.
+       */
       readonly allowedRequestHeaders: readonly string[];
-      /** Headers of an allowing answer copied onto the forwarded request; empty means all but Host. Lower case. */
+      /** HTTP: headers of an allowing answer copied onto the forwarded request; empty means all but the answer's own. Lower case. */
       readonly allowedResponseHeaders: readonly string[];
       /** `forwardBody.maxSize`: the body, up to this many bytes, goes with the check; 0 sends none. */
       readonly forwardBodyBytes: number;

@@ -149,7 +149,7 @@ const httpRouteFilter = obj(
     cors,
     externalAuth: obj(
       {
-        protocol: str("HTTP (GRPC is not supported yet)", { enum: ["HTTP", "GRPC"] }),
+        protocol: str("HTTP (a service that answers 200 to allow) or GRPC (Envoy's ext_authz gRPC service)", { enum: ["HTTP", "GRPC"] }),
         backendRef: obj(backendRefBase, ["name"]),
         grpc: obj({ allowedHeaders: headerNameList }),
         http: obj({

@@ -16,6 +16,7 @@ import { endAndLinger } from "./linger.ts";
 import { ErrorType, Flag, addFlag, sendError } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
 import { AttemptTimeoutError, BodyOnNoContentError, type Failure, Failures, PoolWaitError, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
+import { applyMutations } from "./auth-grant.ts";
 import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
 import { removeUpstreamCorsGrant } from "./cors.ts";
@@ -274,7 +275,8 @@ export class ProxyCall implements StallSubject {
     const ruleOps = this.ruleFilters.responseHeaders;
     const backendOps = this.backendFilters.responseHeaders;
     const cors = this.ruleFilters.cors;
-    if (ruleOps === undefined && backendOps === undefined && cors === undefined) {
+    const authMutations = exchange.authResponseMutations;
+    if (ruleOps === undefined && backendOps === undefined && cors === undefined && authMutations === undefined) {
       const list = forwardedResponseHeaders(headers);
       exchange.responseHeaderList = list;
       this.res.writeHead(status, list as string[]);
@@ -284,6 +286,8 @@ export class ProxyCall implements StallSubject {
     if (cors !== undefined) removeUpstreamCorsGrant(headers as OutgoingHeaders);
     if (ruleOps !== undefined) applyHeaderOps(ruleOps, headers as OutgoingHeaders);
     if (backendOps !== undefined) applyHeaderOps(backendOps, headers as OutgoingHeaders);
+    // As Envoy's ext_authz filter writes its response_headers_to_add after the route's.
+    if (authMutations !== undefined) applyMutations(authMutations, headers as OutgoingHeaders);
     // Last, as Envoy's CORS filter writes after the route's header modifiers.
     if (cors !== undefined) cors.decorate(exchange.req.headers.origin, headers as OutgoingHeaders);
     exchange.responseHeaders = headers;

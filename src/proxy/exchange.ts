@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { CompiledBackend, CompiledEndpoint, CompiledListener, CompiledMatch, RuntimePlan } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import type { HeaderMutation } from "./auth-grant.ts";
 import type { CorsPolicy } from "./cors.ts";
 
 export class Exchange {
@@ -35,6 +36,8 @@ export class Exchange {
   localReplyDetails: string | undefined = undefined;
   /** The ExternalAuth check in flight: the request's end cancels it. */
   authCheck: { cancel(cause: string): void } | undefined = undefined;
+  /** Headers an allowing gRPC ExternalAuth check adds to the client's answer (`response_headers_to_add`). */
+  authResponseMutations: readonly HeaderMutation[] | undefined = undefined;
 
   /** Method as received. */
   readonly method: string;
@@ -172,6 +175,10 @@ export class UpstreamAttempt {
   mirror = false;
   /** The ExternalAuth check of the request, not an attempt of it: not in `Exchange.attempts` either. */
   externalAuth = false;
+  /** `service/method` when the attempt is a gRPC call (an ExternalAuth check with protocol GRPC). */
+  rpcMethod: string | undefined = undefined;
+  /** That call's gRPC status code; -1 until it has one. */
+  grpcStatus = -1;
   /** Owned by telemetry: the CLIENT span, or only its id when the request is not sampled. */
   telemetry: unknown = undefined;
 

@@ -4,18 +4,20 @@
 // (read whole first, auth-body.ts). A 200 lets the request through with the service's headers
 // on it; a 2xx-4xx denial goes back to the client as the service wrote it; a 5xx or no answer
 // (refused, reset, timed out) is a 403, failing closed as Envoy's ext_authz does by default.
+// Protocol GRPC runs the same policy through grpc-auth-check.ts instead.
 import type { Dispatcher } from "undici";
 import type { ExternalAuthModel } from "../config/model.ts";
 import type { CompiledBackend, CompiledMatch } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
-import { warnContainedBug } from "./contained-bug.ts";
+import { AuthCheckError, type AuthContext, type AuthVerdictSink, CheckInFlight, DENIAL_BODY_LIMIT_BYTES, checkTimedOut, denialTooLarge } from "./auth-check.ts";
+import { AuthGrant, type HeaderMutation } from "./auth-grant.ts";
 import { ErrorType } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
 import { classifyUpstreamError } from "./failures.ts";
-import type { GuardedTelemetry } from "./guarded-telemetry.ts";
+import { startGrpcAuthCheck } from "./grpc-auth-check.ts";
 import { connectionTokens, isHopByHop } from "./headers.ts";
-import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, type UpstreamPools, noteConnection, startGranted } from "./pools.ts";
+import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, noteConnection, startGranted } from "./pools.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { forwardingHeaders } from "./upstream-request.ts";
 
@@ -25,9 +27,6 @@ import { forwardingHeaders } from "./upstream-request.ts";
  * has no field for it.
  */
 const EXTERNAL_AUTH_TIMEOUT_MS = 10_000;
-
-/** The most of a denying answer's body the gateway holds to relay; a longer one is a failed check. */
-export const DENIAL_BODY_LIMIT_BYTES = 64 * 1024;
 
 /**
  * Headers of an allowing answer that describe that answer itself, or that the gateway owns on
@@ -53,18 +52,22 @@ function isAnswerOnly(name: string): boolean {
 export class ExternalAuthPolicy {
   readonly backend: CompiledBackend;
   readonly pathPrefix: string;
-  /** Sent when the request has them, beside Host and Authorization. */
+  /** HTTP: sent when the request has them, beside Host and Authorization. GRPC: the only ones sent; empty sends all. */
   readonly requestHeaders: readonly string[];
   /** Copied from an allowing answer; undefined means every header but the answer's own. */
   readonly responseHeaders: ReadonlySet<string> | undefined;
   /** The body, up to this many bytes, goes with the check (a larger one is refused); 0 sends none. */
   readonly forwardBodyBytes: number;
 
+  readonly protocol: "HTTP" | "GRPC";
+
   constructor(backend: CompiledBackend, model: ExternalAuthModel) {
+    this.protocol = model.protocol;
     this.backend = backend;
     this.pathPrefix = model.pathPrefix;
     // Always sent already; the check's Content-Length is that of the body it carries, if any.
-    this.requestHeaders = model.allowedRequestHeaders.filter((name) => name !== "host" && name !== "authorization" && name !== "content-length");
+    this.requestHeaders =
+      model.protocol === "GRPC" ? model.allowedRequestHeaders : model.allowedRequestHeaders.filter((name) => name !== "host" && name !== "authorization" && name !== "content-length");
     this.responseHeaders = model.allowedResponseHeaders.length === 0 ? undefined : new Set(model.allowedResponseHeaders);
     this.forwardBodyBytes = model.forwardBodyBytes;
   }
@@ -83,31 +86,6 @@ export function requestTimeLeftMs(exchange: Exchange, match: CompiledMatch): num
   return Math.max(1, requestMs - (performance.now() - exchange.startPerfMs));
 }
 
-/** What a check needs from the listener. */
-export interface AuthContext {
-  readonly telemetry: GuardedTelemetry;
-  readonly pools: UpstreamPools;
-}
-
-/** Where a check's verdict goes: the plain request path or an upgrade's tunnel. */
-export interface AuthVerdictSink {
-  /** The service answered 200: these headers go onto the forwarded request. */
-  authAllowed(headers: OutgoingHeaders): void;
-  /** The service denied (2xx other than 200, 3xx, 4xx): the client gets that answer (hop-by-hop headers and Host out, the body whole). */
-  authDenied(status: number, headers: Record<string, string | string[]>, body: Buffer): void;
-  /** No usable answer (a 5xx included): the client gets a 403 naming why. */
-  authFailed(message: string): void;
-  /** A bug while answering: the client's connection is closed, as nothing sensible can be sent. */
-  abandon(): void;
-}
-
-class AuthCheckError extends Error {
-  override name = "AuthCheckError";
-}
-const checkTimedOut = new AuthCheckError("the authorization service did not answer in time");
-const denialTooLarge = new AuthCheckError(`the authorization service's denial is larger than ${DENIAL_BODY_LIMIT_BYTES} bytes`);
-const requestGone = new AuthCheckError("the request ended during the authorization check");
-
 /**
  * Starts the check of `exchange` against `policy`; the verdict reaches `sink` once, unless
  * the check is cancelled first (the client went away). `target` is path?query as received.
@@ -120,14 +98,14 @@ export function startAuthCheck(
   body: Buffer | undefined,
   timeoutMs: number,
   sink: AuthVerdictSink,
-): AuthCheck {
+): CheckInFlight {
+  if (policy.protocol === "GRPC") return startGrpcAuthCheck(ctx, exchange, policy, target, body, timeoutMs, sink);
   const backend = policy.backend;
   const endpoint = nextEndpoint(backend);
   const path = policy.pathPrefix + target;
   const headers = checkHeaders(exchange, policy, body);
   const now = performance.now();
   const check = new AuthCheck(ctx, exchange, sink, policy.responseHeaders, path, headers, body);
-  exchange.authCheck = check;
   if (endpoint === undefined) {
     check.fail("the authorization service's Backend has no endpoint");
     return check;
@@ -174,28 +152,21 @@ function checkHeaders(exchange: Exchange, policy: ExternalAuthPolicy, body: Buff
   return out;
 }
 
-/** One check in flight: a pool waiter, then an undici handler that reads the service's answer. */
-export class AuthCheck implements Dispatcher.DispatchHandler, PoolWaiter, LocalAwareHandler {
-  readonly ctx: AuthContext;
-  readonly exchange: Exchange;
-  readonly sink: AuthVerdictSink;
+/** One HTTP check in flight: a pool waiter, then an undici handler that reads the service's answer. */
+export class AuthCheck extends CheckInFlight implements Dispatcher.DispatchHandler, PoolWaiter, LocalAwareHandler {
   /** Headers of an allowing answer to hand on; undefined means all but the answer's own. */
   readonly passOn: ReadonlySet<string> | undefined;
   readonly path: string;
   readonly headers: OutgoingHeaders;
   /** The request body read for `forwardBody`; undefined sends none. */
   readonly body: Buffer | undefined;
-  attempt: UpstreamAttempt | undefined = undefined;
   entry: PoolEntry | undefined = undefined;
-  timer: NodeJS.Timeout | undefined = undefined;
   controller: Dispatcher.DispatchController | undefined = undefined;
   holdsSlot = false;
   upstreamLocal: UpstreamLocal | undefined = undefined;
   nextWaiter: PoolWaiter | undefined = undefined;
   previousWaiter: PoolWaiter | undefined = undefined;
   queued = false;
-  /** The verdict went out, or the check was cancelled: nothing more happens. */
-  done = false;
   /** Set when the gateway gave the check up: its cause wins over undici's abort error. */
   cutReason: AuthCheckError | undefined = undefined;
   status = 0;
@@ -204,9 +175,7 @@ export class AuthCheck implements Dispatcher.DispatchHandler, PoolWaiter, LocalA
   bodyBytes = 0;
 
   constructor(ctx: AuthContext, exchange: Exchange, sink: AuthVerdictSink, passOn: ReadonlySet<string> | undefined, path: string, headers: OutgoingHeaders, body: Buffer | undefined) {
-    this.ctx = ctx;
-    this.exchange = exchange;
-    this.sink = sink;
+    super(ctx, exchange, sink);
     this.passOn = passOn;
     this.path = path;
     this.headers = headers;
@@ -251,22 +220,8 @@ export class AuthCheck implements Dispatcher.DispatchHandler, PoolWaiter, LocalA
     this.entry?.releaseSlot();
   }
 
-  /** The request ended before the verdict (`cause`: the client left, or a drain cut it): given up without one. */
-  cancel(cause: string): void {
-    if (this.done) return;
-    this.done = true;
-    this.cut(requestGone);
-    this.end(cause);
-  }
-
-  /** No check could be made, or it went wrong: the client gets a 403. */
-  fail(message: string, errorType: string = ErrorType.upstreamError): void {
-    this.end(errorType);
-    this.verdict(() => this.sink.authFailed(message));
-  }
-
   /** Gives the check up where it is: in the queue, or in undici (which then reports an error). */
-  cut(reason: AuthCheckError): void {
+  override cut(reason: AuthCheckError): void {
     this.cutReason ??= reason;
     if (this.queued) {
       this.entry?.leaveQueue(this);
@@ -313,8 +268,8 @@ export class AuthCheck implements Dispatcher.DispatchHandler, PoolWaiter, LocalA
     this.end(undefined);
     const headers = this.answerHeaders ?? {};
     if (this.status === 200) {
-      const allowed = allowedHeaders(headers, this.passOn);
-      this.verdict(() => this.sink.authAllowed(allowed));
+      const grant = new AuthGrant(handedOn(headers, this.passOn), headersToRemove(headers["x-envoy-auth-headers-to-remove"]), undefined);
+      this.verdict(() => this.sink.authAllowed(grant));
       return;
     }
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
@@ -333,36 +288,6 @@ export class AuthCheck implements Dispatcher.DispatchHandler, PoolWaiter, LocalA
     }
   }
 
-  /** Stops the timer and closes the check's span; `done` stays for `verdict` to set. */
-  end(errorType: string | undefined): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    const attempt = this.attempt;
-    if (attempt === undefined || attempt.endPerfMs !== 0) return;
-    attempt.endPerfMs = performance.now();
-    if (errorType !== undefined) attempt.errorType = errorType;
-    this.ctx.telemetry.attemptEnd(this.exchange, attempt);
-  }
-
-  /** Delivers the one verdict; a bug in the sink is reported, never raised into undici. */
-  verdict(deliver: () => void): void {
-    const cancelled = this.done;
-    this.done = true;
-    if (this.exchange.authCheck === this) this.exchange.authCheck = undefined;
-    if (cancelled) return;
-    try {
-      deliver();
-    } catch (thrown) {
-      warnContainedBug("answering after an authorization check failed", thrown);
-      try {
-        this.sink.abandon();
-      } catch (second) {
-        warnContainedBug("closing the connection after an authorization check failed", second);
-      }
-    }
-  }
 }
 
 function onCheckTimeout(check: AuthCheck): void {
@@ -377,17 +302,31 @@ function onCheckTimeout(check: AuthCheck): void {
   check.cut(checkTimedOut);
 }
 
-/** The headers an allowing answer puts on the forwarded request. */
-function allowedHeaders(answer: Record<string, string | string[] | undefined>, only: ReadonlySet<string> | undefined): OutgoingHeaders {
+/** The headers an allowing answer puts on the forwarded request, replacing the request's own. */
+function handedOn(answer: Record<string, string | string[] | undefined>, only: ReadonlySet<string> | undefined): HeaderMutation[] {
   const listed = answer["connection"] === undefined ? undefined : connectionTokens(answer["connection"]);
-  const out: OutgoingHeaders = {};
+  const out: HeaderMutation[] = [];
   for (const name in answer) {
     const value = answer[name];
     if (value === undefined || isHopByHop(name) || NEVER_HANDED_ON.has(name) || listed?.includes(name) === true) continue;
     if (only === undefined ? isAnswerOnly(name) : !only.has(name)) continue;
-    out[name] = value;
+    out.push({ name, value, action: "overwrite" });
   }
   return out;
+}
+
+/**
+ * Envoy's `x-envoy-auth-headers-to-remove` of an allowing answer: request headers the service
+ * consumed (a credential it exchanged), taken off before the request goes on. Host stays.
+ */
+function headersToRemove(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const names: string[] = [];
+  for (const part of (typeof value === "string" ? value : value.join(",")).split(",")) {
+    const name = part.trim().toLowerCase();
+    if (name !== "" && name !== "host" && !names.includes(name)) names.push(name);
+  }
+  return names;
 }
 
 /** A denial as the client gets it: hop-by-hop headers and Host out (as Envoy); framing is the gateway's to write. */

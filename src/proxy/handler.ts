@@ -23,7 +23,9 @@ import type { ProxyStats } from "./retry.ts";
 import { createUpgradeHandler } from "./upgrade.ts";
 import { type CorsPolicy, type PreflightHeaders, isPreflight, removeUpstreamCorsGrant } from "./cors.ts";
 import { AuthBodyRead, type BodyReadRefusal } from "./auth-body.ts";
-import { type AuthContext, type ExternalAuthPolicy, checkTimeoutMs, requestTimeLeftMs, startAuthCheck } from "./external-auth.ts";
+import type { AuthContext } from "./auth-check.ts";
+import { type AuthGrant, applyMutations } from "./auth-grant.ts";
+import { type ExternalAuthPolicy, checkTimeoutMs, requestTimeLeftMs, startAuthCheck } from "./external-auth.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
@@ -194,8 +196,8 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
 
   function check(exchange: Exchange, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, auth: ExternalAuthPolicy, body: Buffer | undefined): void {
     startAuthCheck(authCtx, exchange, auth, facts.target, body, checkTimeoutMs(exchange, match), {
-      authAllowed(headers) {
-        proceed(exchange, match, facts, ruleFilters, headers, requestTimeLeftMs(exchange, match), body);
+      authAllowed(grant) {
+        proceed(exchange, match, facts, ruleFilters, grant, requestTimeLeftMs(exchange, match), body);
       },
       authDenied(status, headers, denial) {
         relayDenial(exchange, ruleFilters, status, headers, denial);
@@ -219,11 +221,12 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     match: CompiledMatch,
     requestFacts: RequestFacts,
     ruleFilters: ProxyFilters,
-    authHeaders: OutgoingHeaders | undefined,
+    grant: AuthGrant | undefined,
     requestTimeoutMs: number | undefined,
     body: Buffer | undefined,
   ): void {
     const rule = match.rule;
+    if (grant !== undefined) exchange.authResponseMutations = grant.responseMutations;
     if (ruleFilters.terminal) {
       answerTerminal(exchange, ruleFilters, match, requestFacts, port);
       return;
@@ -234,7 +237,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       return;
     }
     const backendFilters = proxyFiltersOf(chosen.filters);
-    const headers = upstreamHeaders(exchange, ruleFilters, backendFilters, authHeaders);
+    const headers = upstreamHeaders(exchange, ruleFilters, backendFilters, grant);
     const target = upstreamTarget(requestFacts, match, ruleFilters, backendFilters, headers);
     const hasBody = requestHasBody(exchange);
     const call = new ProxyCall(ctx, exchange, chosen.backend, ruleFilters, backendFilters, headers, target, hasBody, rule.retry, rule.timeouts.backendRequestMs);
@@ -303,7 +306,7 @@ function answerTerminal(exchange: Exchange, filters: ProxyFilters, match: Compil
     const host = facts.routeHost === "" ? exchange.serverAddress : facts.routeHost;
     const location = redirectLocation(redirect, exchange.scheme, host, port, exchange.path, exchange.query, match);
     exchange.status = redirect.statusCode;
-    if (filters.responseHeaders === undefined && filters.cors === undefined) {
+    if (filters.responseHeaders === undefined && filters.cors === undefined && exchange.authResponseMutations === undefined) {
       res.writeHead(redirect.statusCode, { location, "content-length": "0" });
     } else {
       const headers: Record<string, string | string[]> = { location, "content-length": "0" };
@@ -317,7 +320,7 @@ function answerTerminal(exchange: Exchange, filters: ProxyFilters, match: Compil
   const direct = filters.direct!;
   exchange.status = direct.status;
   exchange.bytesSent += direct.body.length;
-  if (filters.responseHeaders === undefined && filters.cors === undefined) {
+  if (filters.responseHeaders === undefined && filters.cors === undefined && exchange.authResponseMutations === undefined) {
     res.writeHead(direct.status, direct.headers);
   } else {
     const headers: Record<string, string | string[]> = { ...direct.headers };
@@ -350,9 +353,10 @@ function relayDenial(exchange: Exchange, filters: ProxyFilters, status: number, 
   watchAnswerStall(exchange);
 }
 
-/** ResponseHeaderModifier, then CORS, as on a proxied response. */
+/** ResponseHeaderModifier, an ExternalAuth service's answer headers, then CORS, as on a proxied response. */
 function decorateAnswer(exchange: Exchange, filters: ProxyFilters, headers: Record<string, string | string[]>): void {
   if (filters.responseHeaders !== undefined) applyHeaderOps(filters.responseHeaders, headers);
+  if (exchange.authResponseMutations !== undefined) applyMutations(exchange.authResponseMutations, headers);
   filters.cors?.decorate(exchange.req.headers.origin, headers);
 }
 

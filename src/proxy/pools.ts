@@ -16,6 +16,7 @@ import { isIP, type Socket } from "node:net";
 import type { Dispatcher, Pool as PoolType, buildConnector as BuildConnector } from "undici";
 import { Client, Pool, buildConnector } from "./undici-core.ts";
 import { warnContainedBug } from "./contained-bug.ts";
+import { GrpcChannels } from "./grpc-channels.ts";
 
 /**
  * Connections per endpoint when its Backend sets none. A 1,000-connection closed-loop load
@@ -259,6 +260,8 @@ function grantFailed(waiter: PoolWaiter, thrown: unknown): void {
 export class UpstreamPools {
   /** Requests in the pools that no client waits for; each removes itself when it ends. */
   readonly detached = new Set<DetachedRequest>();
+  /** The gRPC channels of ExternalAuth services (protocol GRPC), closed with the pools. */
+  readonly grpc = new GrpcChannels();
   readonly #entries = new Map<string, PoolEntry>();
   readonly #options: UpstreamPoolOptions;
   readonly #defaultMaxConnections: number;
@@ -367,6 +370,7 @@ export class UpstreamPools {
   async close(): Promise<void> {
     this.#closed = true;
     this.#cancelDetached();
+    this.grpc.close();
     const pools = this.#all();
     this.#entries.clear();
     await Promise.all(pools.map((e) => e.closeWhenDrained()));
@@ -387,6 +391,7 @@ export class UpstreamPools {
   async destroy(): Promise<void> {
     this.#closed = true;
     this.#cancelDetached();
+    this.grpc.close();
     const pools = this.#all();
     this.#entries.clear();
     await Promise.all(pools.map((e) => e.pool.destroy().catch(() => {})));

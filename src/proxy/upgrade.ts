@@ -14,6 +14,7 @@ import { endAndLinger } from "./linger.ts";
 import { ErrorType, Flag, addFlag, rawErrorResponse } from "./errors.ts";
 import { Exchange, UpstreamAttempt } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts";
+import { type AuthGrant, applyMutations } from "./auth-grant.ts";
 import { checkTimeoutMs, startAuthCheck } from "./external-auth.ts";
 import { Failure, Failures, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
@@ -78,7 +79,7 @@ export function createUpgradeHandler(
     const kept = { ...facts };
     // An upgrade's check carries no body: a request that upgrades has none to forward.
     startAuthCheck(ctx, exchange, auth, kept.target, undefined, checkTimeoutMs(exchange, match), {
-      authAllowed: (headers) => proceed(tunnel, match, kept, ruleFilters, headers, port),
+      authAllowed: (grant) => proceed(tunnel, match, kept, ruleFilters, grant, port),
       authDenied: (status, headers, body) => tunnel.relayDenial(ruleFilters, status, headers, body),
       authFailed: (message) => {
         exchange.localReplyDetails = "ext_authz_error";
@@ -93,8 +94,9 @@ export function createUpgradeHandler(
   };
 }
 
-function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, authHeaders: OutgoingHeaders | undefined, port: number): void {
+function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, grant: AuthGrant | undefined, port: number): void {
   const exchange = tunnel.exchange;
+  if (grant !== undefined) exchange.authResponseMutations = grant.responseMutations;
   if (ruleFilters.terminal) {
     tunnel.answerTerminal(ruleFilters, match, facts.routeHost === "" ? exchange.serverAddress : facts.routeHost, port);
     return;
@@ -107,7 +109,7 @@ function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, rule
   const backendFilters = proxyFiltersOf(chosen.filters);
   tunnel.ruleFilters = ruleFilters;
   tunnel.backendFilters = backendFilters;
-  const headers = upstreamHeaders(exchange, ruleFilters, backendFilters, authHeaders);
+  const headers = upstreamHeaders(exchange, ruleFilters, backendFilters, grant);
   tunnel.connect(chosen.backend, headers, upstreamTarget(facts, match, ruleFilters, backendFilters, headers), forwardedUpgrade(exchange.req.headers.upgrade) ?? "websocket");
 }
 
@@ -197,6 +199,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
       body = direct.body;
     }
     if (filters.responseHeaders !== undefined) applyHeaderOps(filters.responseHeaders, headers);
+    if (exchange.authResponseMutations !== undefined) applyMutations(exchange.authResponseMutations, headers);
     headers.connection = "close";
     exchange.status = status;
     exchange.responseStartPerfMs = performance.now();
@@ -236,6 +239,8 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     const backendOps = this.backendFilters?.responseHeaders;
     if (ruleOps !== undefined) applyHeaderOps(ruleOps, answer);
     if (backendOps !== undefined) applyHeaderOps(backendOps, answer);
+    const authMutations = this.exchange.authResponseMutations;
+    if (authMutations !== undefined) applyMutations(authMutations, answer);
   }
 
   connect(backend: CompiledBackend, headers: OutgoingHeaders, path: string, protocol: string): void {

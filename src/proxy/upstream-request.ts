@@ -3,6 +3,7 @@
 import type { CompiledMatch, CompiledRule, WeightedBackend } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { ErrorType, Flag } from "./errors.ts";
+import type { AuthGrant } from "./auth-grant.ts";
 import type { Exchange } from "./exchange.ts";
 import type { RequestFacts } from "./facts.ts";
 import { type ProxyFilters, applyHeaderOps, rewritePath } from "./filters.ts";
@@ -34,10 +35,10 @@ export function chooseBackend(exchange: Exchange, rule: CompiledRule): WeightedB
  * filters, then backend filters.
  * The Exchange keeps it: access logs show the request as it was forwarded.
  */
-export function upstreamHeaders(exchange: Exchange, ruleFilters: ProxyFilters, backendFilters: ProxyFilters, authHeaders: OutgoingHeaders | undefined): OutgoingHeaders {
+export function upstreamHeaders(exchange: Exchange, ruleFilters: ProxyFilters, backendFilters: ProxyFilters, grant: AuthGrant | undefined): OutgoingHeaders {
   const headers = forwardingHeaders(exchange);
-  // An ExternalAuth service's headers replace the request's, before the route's own filters.
-  if (authHeaders !== undefined) for (const name in authHeaders) headers[name] = authHeaders[name]!;
+  // An ExternalAuth service's header changes come first, then the route's own filters.
+  if (grant !== undefined) grant.applyTo(headers);
   if (ruleFilters.requestHeaders !== undefined) applyHeaderOps(ruleFilters.requestHeaders, headers);
   if (backendFilters.requestHeaders !== undefined) applyHeaderOps(backendFilters.requestHeaders, headers);
   const hostname = backendFilters.rewrite?.hostname ?? ruleFilters.rewrite?.hostname;

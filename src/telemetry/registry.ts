@@ -72,6 +72,7 @@ export interface TelemetryRegistry {
 
 const HTTP = `HTTP semconv ${SEMCONV_VERSION}`;
 const RES = `resource semconv ${SEMCONV_VERSION}`;
+const RPC = `RPC semconv ${SEMCONV_VERSION}`;
 const T: readonly Signal[] = ["traces"];
 const TL: readonly Signal[] = ["traces", "logs"];
 const TLM: readonly Signal[] = ["traces", "logs", "metrics"];
@@ -131,6 +132,10 @@ const attributes: AttributeEntry[] = [
   { key: "tollgate.backend.name", type: "string", brief: "Backend display name (`namespace/name`, `:port` for Services).", requirement: "conditionally_required", condition: "an upstream was chosen", stability: "stable", semconv: "tollgate", signals: TLM },
   { key: "tollgate.mirror", type: "boolean", brief: "True on the CLIENT span of a RequestMirror copy (its answer is ignored); absent on the request's own attempts.", requirement: "conditionally_required", condition: "a RequestMirror copy", stability: "development", semconv: "tollgate", signals: T },
   { key: "tollgate.ext_authz", type: "boolean", brief: "True on the CLIENT span of a request's ExternalAuth check (sent to the authorization service before anything else of the rule runs); absent on the request's own attempts.", requirement: "conditionally_required", condition: "an ExternalAuth check", stability: "development", semconv: "tollgate", signals: T },
+  { key: "rpc.system", type: "string", brief: "`grpc` on the CLIENT span of an ExternalAuth check with protocol GRPC.", requirement: "required", condition: "a gRPC call", stability: "development", semconv: RPC, signals: T, examples: ["grpc"] },
+  { key: "rpc.service", type: "string", brief: "The called service's full name.", requirement: "recommended", condition: "a gRPC call", stability: "development", semconv: RPC, signals: T, examples: ["envoy.service.auth.v3.Authorization"] },
+  { key: "rpc.method", type: "string", brief: "The called method.", requirement: "recommended", condition: "a gRPC call", stability: "development", semconv: RPC, signals: T, examples: ["Check"] },
+  { key: "rpc.grpc.status_code", type: "int", brief: "The call's gRPC status (0 OK; the client library's code when no answer came, 1 CANCELLED when the gateway gave the call up).", requirement: "required", condition: "a gRPC call that ended", stability: "development", semconv: RPC, signals: T, examples: ["0", "14"] },
   { key: "<policy attribute name>", type: "string", brief: "Custom span attributes from TelemetryPolicy customAttributes or kgateway tracing attributes (literal, header, metadata, environment), named as configured.", requirement: "opt_in", condition: "configured", stability: "stable", semconv: "policy", signals: T },
 ];
 
@@ -162,6 +167,18 @@ const spans: SpanEntry[] = [
     ],
     status: "ERROR for 4xx, 5xx or failure.",
   },
+  {
+    name: "{rpc.service}/{rpc.method}",
+    kind: "CLIENT",
+    brief: "One per ExternalAuth check with protocol GRPC (`envoy.service.auth.v3.Authorization/Check`, `tollgate.ext_authz`), child of the SERVER span; the service sees it as its parent. The HTTP/2 request that carried the call is described on it too (`POST`, the method's URL, status 200 once the service answered).",
+    semconv: RPC,
+    stability: "development",
+    attributes: [
+      "rpc.system", "rpc.service", "rpc.method", "rpc.grpc.status_code", "http.request.method", "http.response.status_code", "url.full", "server.address", "server.port",
+      "network.peer.address", "network.peer.port", "error.type", "tollgate.gateway.name", "tollgate.route.name", "tollgate.rule.name", "tollgate.backend.name", "tollgate.ext_authz",
+    ],
+    status: "ERROR for any gRPC status but OK (error.type: the status's name, or `timeout`), or when the call failed.",
+  },
 ];
 
 export const TELEMETRY_REGISTRY: TelemetryRegistry = {
@@ -186,7 +203,8 @@ export function isRegisteredResourceAttribute(key: string): boolean {
 }
 
 /** A span name is registered when it is a known method alone or followed by a route. */
-export function spanNameShape(name: string): "method" | "method route" | "other" {
+export function spanNameShape(name: string): "method" | "method route" | "rpc" | "other" {
+  if (/^[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/.test(name)) return "rpc";
   const sp = name.indexOf(" ");
   const method = sp < 0 ? name : name.slice(0, sp);
   if (!/^(?:[A-Z]+|_OTHER|HTTP)$/.test(method)) return "other";

@@ -40,7 +40,7 @@ test("an HTTP filter loads with its backend, the prefix without its trailing sla
         forwardBody: {maxSize: 0}
 `),
     ),
-    [{ type: "ExternalAuth", backendKey: "default/authz", pathPrefix: "/ext-auth", allowedRequestHeaders: ["x-tenant", "authorization"], allowedResponseHeaders: ["x-user-id"], forwardBodyBytes: 0 }],
+    [{ type: "ExternalAuth", protocol: "HTTP", backendKey: "default/authz", pathPrefix: "/ext-auth", allowedRequestHeaders: ["x-tenant", "authorization"], allowedResponseHeaders: ["x-user-id"], forwardBodyBytes: 0 }],
   );
   const config = load(route("        protocol: HTTP\n        backendRef: {group: gateway.tollgate.dev, kind: Backend, name: authz}\n        http: {}\n")).config;
   assert.ok(config?.backends.some((b) => b.key === "default/authz"), "the service's Backend is in the plan, so it gets a pool");
@@ -48,13 +48,24 @@ test("an HTTP filter loads with its backend, the prefix without its trailing sla
 
 test("a Service reference resolves to its cluster DNS name", () => {
   assert.deepEqual(ruleFilters(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 8080}\n        http: {}\n")), [
-    { type: "ExternalAuth", backendKey: "default/ext-authz:8080", pathPrefix: "", allowedRequestHeaders: [], allowedResponseHeaders: [], forwardBodyBytes: 0 },
+    { type: "ExternalAuth", protocol: "HTTP", backendKey: "default/ext-authz:8080", pathPrefix: "", allowedRequestHeaders: [], allowedResponseHeaders: [], forwardBodyBytes: 0 },
   ]);
 });
 
-test("GRPC, a protocol without its block and a block of the other protocol are refused", () => {
-  assert.deepEqual(errors(route("        protocol: GRPC\n        backendRef: {name: ext-authz, port: 9000}\n        grpc: {allowedHeaders: [x-a]}\n")), [
-    "t.yaml:23:19: spec.rules[0].filters[0].externalAuth.protocol: protocol GRPC (Envoy's ext_authz gRPC service) is not supported yet (hint: use protocol: HTTP with an authorization service that answers 200 to allow)",
+test("a GRPC filter loads with its header list in lower case, and without grpc sends every header", () => {
+  assert.deepEqual(ruleFilters(route("        protocol: GRPC\n        backendRef: {name: ext-authz, port: 9000}\n        grpc: {allowedHeaders: [X-Tenant, authorization]}\n        forwardBody: {maxSize: 512}\n")), [
+    { type: "ExternalAuth", protocol: "GRPC", backendKey: "default/ext-authz:9000", pathPrefix: "", allowedRequestHeaders: ["x-tenant", "authorization"], allowedResponseHeaders: [], forwardBodyBytes: 512 },
+  ]);
+  assert.deepEqual(ruleFilters(route("        protocol: GRPC\n        backendRef: {name: ext-authz, port: 9000}\n")), [
+    { type: "ExternalAuth", protocol: "GRPC", backendKey: "default/ext-authz:9000", pathPrefix: "", allowedRequestHeaders: [], allowedResponseHeaders: [], forwardBodyBytes: 0 },
+  ]);
+});
+
+test("a protocol without its block, a block of the other protocol and a bad GRPC header list are refused", () => {
+  assert.deepEqual(errors(route("        protocol: GRPC\n        backendRef: {name: ext-authz, port: 9000}\n        grpc: {allowedHeaders: [x-a, X-A, connection]}\n        http: {}\n")), [
+    "t.yaml:25:38: spec.rules[0].filters[0].externalAuth.grpc.allowedHeaders[1]: \"X-A\" appears twice (also [0]) (hint: list each value once)",
+    "t.yaml:25:43: spec.rules[0].filters[0].externalAuth.grpc.allowedHeaders[2]: header \"connection\" cannot be copied here: it names one connection and never leaves it (hint: remove this entry)",
+    "t.yaml:26:15: spec.rules[0].filters[0].externalAuth.http: http is set but protocol is GRPC (hint: remove http, or set protocol: HTTP)",
   ]);
   assert.deepEqual(errors(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        grpc: {}\n")), [
     "t.yaml:23:9: spec.rules[0].filters[0].externalAuth.http: protocol HTTP needs http (hint: add http: {} (its fields are optional))",
@@ -110,7 +121,7 @@ test("Expect and Transfer-Encoding are refused in either list", () => {
 
 test("Host, Authorization and Content-Length in allowedHeaders are always sent anyway, so they load", () => {
   const [filter] = ruleFilters(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        http: {allowedHeaders: [Host, authorization, Content-Length, x-b]}\n"));
-  assert.deepEqual(filter, { type: "ExternalAuth", backendKey: "default/ext-authz:9000", pathPrefix: "", allowedRequestHeaders: ["host", "authorization", "content-length", "x-b"], allowedResponseHeaders: [], forwardBodyBytes: 0 });
+  assert.deepEqual(filter, { type: "ExternalAuth", protocol: "HTTP", backendKey: "default/ext-authz:9000", pathPrefix: "", allowedRequestHeaders: ["host", "authorization", "content-length", "x-b"], allowedResponseHeaders: [], forwardBodyBytes: 0 });
 });
 
 test("a second ExternalAuth in a rule is refused with a hint of its own", () => {

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { once } from "node:events";
 import { WebSocket } from "ws";
-import { DENIAL_BODY_LIMIT_BYTES } from "../../src/proxy/external-auth.ts";
+import { DENIAL_BODY_LIMIT_BYTES } from "../../src/proxy/auth-check.ts";
 import { closedPort } from "../support/otlp-receiver.ts";
 import { throwOnDispatchOf } from "../support/throw-on-dispatch.ts";
 import { headLines, upgradeHead } from "../support/raw-upgrade.ts";
@@ -63,6 +63,11 @@ async function startAuthService(): Promise<{ port: number; seen: AuthRequest[]; 
             "x-hop": "1",
           });
           res.end("allowed");
+          return;
+        case "Bearer consumed":
+          // Envoy's way for an HTTP service to take consumed credentials off the request.
+          res.writeHead(200, { "x-user-id": "bob", "x-envoy-auth-headers-to-remove": "Authorization, X-Api-Key,host" });
+          res.end();
           return;
         case "Bearer slow":
           setTimeout(() => res.writeHead(200, { "x-user-id": "slow" }).end(), 200);
@@ -273,6 +278,18 @@ test("with allowedResponseHeaders, only the listed headers of an allowing answer
   assert.equal(check.bodyBytes, 0);
   assert.equal(check.headers["content-length"], undefined, "a GET check has no body and, as undici sends it, no Content-Length");
   assert.equal(check.headers["transfer-encoding"], undefined);
+});
+
+test("x-envoy-auth-headers-to-remove takes the named headers off the forwarded request, Host excepted", async () => {
+  const reply = await ask(gw.port, { path: "/app/consumed", headers: { host: "shop.example", authorization: "Bearer consumed", "x-api-key": "k-1", "x-tenant": "acme" } });
+  assert.equal(reply.status, 200);
+  const headers = reply.json()["headers"] as Record<string, string>;
+  assert.equal(headers["x-user-id"], "bob");
+  assert.equal(headers["authorization"], undefined);
+  assert.equal(headers["x-api-key"], undefined);
+  assert.equal(headers["host"], "shop.example");
+  assert.equal(headers["x-tenant"], "acme");
+  assert.equal(headers["x-envoy-auth-headers-to-remove"], undefined, "the instruction itself is not handed on");
 });
 
 test("a denial reaches the client as the service wrote it, with the rule's response filters, and the upstream never sees the request", async () => {

@@ -42,8 +42,8 @@ export async function startRawUpgradeUpstream(): Promise<RawUpgradeUpstream> {
   };
 }
 
-/** Sends a WebSocket upgrade offer for `path` to the gateway and returns the response head's bytes. */
-export function upgradeHead(port: number, path: string): Promise<Buffer> {
+/** Sends a WebSocket upgrade offer for `path` (with `headers` beside its own) to the gateway and returns the response head's bytes. */
+export function upgradeHead(port: number, path: string, headers: Record<string, string> = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
@@ -56,7 +56,8 @@ export function upgradeHead(port: number, path: string): Promise<Buffer> {
       resolve(all.subarray(0, end + 4));
     });
     socket.on("error", reject);
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: raw.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`);
+    const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: raw.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${extra}\r\n`);
   });
 }
 

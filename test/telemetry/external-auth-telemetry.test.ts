@@ -1,9 +1,10 @@
 // What an ExternalAuth check looks like in the exported telemetry, decoded from OTLP: its own
 // CLIENT span (tollgate.ext_authz) under the request's SERVER span, that span's traceparent at
 // the authorization service, its duration under the service's backend, and a denial's
-// access-log record flagged UAEX in the request's trace.
+// access-log record flagged UAEX in the request's trace; over gRPC, an RPC span.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { startGrpcAuthzService } from "../support/grpc-authz-service.ts";
 import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
 import { until } from "../support/until.ts";
 import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
@@ -85,4 +86,54 @@ test("an ExternalAuth check: its own CLIENT span and traceparent, its duration u
   await gw.telemetry.flush(5000);
   await until(() => durationCounts(rx.metrics).get(`${NS}/authz`) === 2);
   assert.equal(durationCounts(rx.metrics).get(`${NS}/upstream`), 1);
+});
+
+test("an ExternalAuth check over gRPC: an RPC CLIENT span named by its method, its traceparent at the service, its status", async (t) => {
+  const rx = await startOtlpReceiver("http");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const authz = await startGrpcAuthzService();
+  t.after(() => authz.close());
+  const yaml = gatewayYaml({
+    upstreamPort: upstream.port,
+    rules: `  - matches:
+    - path: {type: PathPrefix, value: /api}
+    filters:
+    - type: ExternalAuth
+      externalAuth:
+        protocol: GRPC
+        backendRef: {group: gateway.tollgate.dev, kind: Backend, name: authz}
+    backendRefs:
+    - {name: upstream, kind: Backend, group: gateway.tollgate.dev}`,
+    extra: collectorBackend("authz", NS, authz.port),
+  });
+  const gw = await startTracedGateway(yaml, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
+  t.after(() => gw.close());
+
+  assert.equal((await get(gw.url(8080, "/api/allowed"), { authorization: "Bearer good" })).status, 200);
+  assert.equal((await get(gw.url(8080, "/api/failed"), { authorization: "Bearer unavailable" })).status, 403);
+  const spans = await rx.waitForSpans((s) => s.filter((x) => x.attributes["tollgate.ext_authz"] === true).length >= 2);
+  const serverOf = (path: string) => spans.find((s) => s.kind === 2 && s.attributes["url.path"] === path)!;
+  const checkUnder = (path: string) => spans.find((s) => s.kind === 3 && s.attributes["tollgate.ext_authz"] === true && s.parentSpanId === serverOf(path).spanId)!;
+
+  const allowed = checkUnder("/api/allowed");
+  assert.equal(allowed.name, "envoy.service.auth.v3.Authorization/Check");
+  assert.equal(allowed.attributes["rpc.system"], "grpc");
+  assert.equal(allowed.attributes["rpc.service"], "envoy.service.auth.v3.Authorization");
+  assert.equal(allowed.attributes["rpc.method"], "Check");
+  assert.equal(allowed.attributes["rpc.grpc.status_code"], 0);
+  assert.equal(allowed.attributes["http.request.method"], "POST");
+  assert.equal(allowed.attributes["http.response.status_code"], 200);
+  assert.equal(allowed.attributes["url.full"], `http://127.0.0.1:${authz.port}/envoy.service.auth.v3.Authorization/Check`);
+  assert.equal(allowed.attributes["network.peer.port"], authz.port);
+  assert.equal(allowed.attributes["error.type"], undefined);
+  assert.equal(allowed.status.code, 0, "an OK call is not an error");
+  const seen = authz.seen.find((c) => c.request.attributes.request.http.path === "/api/allowed")!;
+  assert.equal(seen.metadata["traceparent"], `00-${allowed.traceId}-${allowed.spanId}-03`);
+
+  const failed = checkUnder("/api/failed");
+  assert.equal(failed.attributes["rpc.grpc.status_code"], 14);
+  assert.equal(failed.attributes["error.type"], "UNAVAILABLE");
+  assert.equal(failed.status.code, 2, "any status but OK is an error");
 });

@@ -133,6 +133,7 @@ export class RequestTracer {
         if (s.rt.capture.clientRequest.length > 0) c.requestHeaders = captureHeaders(s.rt.capture.clientRequest, headers);
         if (attempt.mirror) c.mirror = true;
         if (attempt.externalAuth) c.externalAuth = true;
+        if (attempt.rpcMethod !== undefined) c.rpcMethod = attempt.rpcMethod;
         attempt.telemetry = c;
       } else attempt.telemetry = spanId; // no span to record, but the upstream's parent id is this one
     } else spanId = s.spanId;
@@ -188,6 +189,7 @@ function endClientSpan(c: ClientSpan, attempt: UpstreamAttempt): void {
   c.errorType = attempt.errorType;
   c.peerAddress = attempt.peerAddress;
   c.peerPort = attempt.peerPort;
+  c.grpcStatus = attempt.grpcStatus;
   const queues = c.rt.queues;
   for (let i = 0; i < queues.length; i++) queues[i]!.push(c);
 }

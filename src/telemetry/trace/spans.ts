@@ -283,6 +283,9 @@ export class ClientSpan extends BaseSpan {
   mirror = false;
   /** The request's ExternalAuth check rather than an attempt of it. */
   externalAuth = false;
+  /** `service/method` of a gRPC call (an ExternalAuth check over gRPC): the span is named by it and carries rpc.*. */
+  rpcMethod: string | undefined = undefined;
+  grpcStatus = -1;
 
   constructor(
     server: ServerSpan,
@@ -309,6 +312,7 @@ export class ClientSpan extends BaseSpan {
   }
 
   get name(): string {
+    if (this.rpcMethod !== undefined) return this.rpcMethod;
     return this.method === "_OTHER" ? "HTTP" : this.method;
   }
 
@@ -344,9 +348,19 @@ export class ClientSpan extends BaseSpan {
     sink.put("tollgate.backend.name", this.backendName);
     if (this.mirror) sink.put("tollgate.mirror", true);
     if (this.externalAuth) sink.put("tollgate.ext_authz", true);
+    if (this.rpcMethod !== undefined) putRpc(sink, this.rpcMethod, this.grpcStatus);
     putDynamic(sink, rt, this.server.headerValues, this.server.responseHeaderValues, this.backendName);
     putCaptured(sink, "http.request.header.", this.requestHeaders);
   }
+}
+
+/** RPC semantic conventions for a gRPC call, beside the HTTP attributes of the request that carried it. */
+function putRpc(sink: AttributeSink, rpcMethod: string, grpcStatus: number): void {
+  const slash = rpcMethod.indexOf("/");
+  sink.put("rpc.system", "grpc");
+  sink.put("rpc.service", rpcMethod.slice(0, slash));
+  sink.put("rpc.method", rpcMethod.slice(slash + 1));
+  if (grpcStatus >= 0) sink.put("rpc.grpc.status_code", grpcStatus);
 }
 
 function putDynamic(

@@ -1,0 +1,175 @@
+// Gateway API ExternalAuth, protocol GRPC: the check is one call of Envoy's ext_authz service
+// (envoy.service.auth.v3.Authorization/Check) carrying the request's attributes: method, the
+// path and query as received, Host, scheme, protocol, the request id, peer and local
+// addresses, the headers (all of them, pseudo-headers included, unless `grpc.allowedHeaders`
+// names some) and the body with forwardBody. The call carries the check's own trace context
+// and its time limit as its gRPC deadline. A failed call (unreachable, a deadline, any status
+// but OK) is a 403, failing closed as Envoy does; the answer is read in ext-authz-verdict.ts.
+import { type Client, type ClientUnaryCall, Metadata, type ServiceError, status as GrpcStatus } from "@grpc/grpc-js";
+import { isUtf8 } from "node:buffer";
+import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import { epochMsAt } from "../telemetry/wall-clock.ts";
+import { type AuthCheckError, type AuthContext, type AuthVerdictSink, CheckInFlight, checkTimedOut } from "./auth-check.ts";
+import { ErrorType } from "./errors.ts";
+import { type Exchange, UpstreamAttempt } from "./exchange.ts";
+import type { ExternalAuthPolicy } from "./external-auth.ts";
+import { CHECK_METHOD_PATH, type CheckRequestMessage, decodeCheckResponse, encodeCheckRequest } from "./ext-authz-messages.ts";
+import { readGrpcVerdict } from "./ext-authz-verdict.ts";
+import { nextEndpoint } from "./round-robin.ts";
+import { forwardingHeaders } from "./upstream-request.ts";
+
+const passBytes = (bytes: Buffer): Buffer => bytes;
+
+export function startGrpcAuthCheck(
+  ctx: AuthContext,
+  exchange: Exchange,
+  policy: ExternalAuthPolicy,
+  target: string,
+  body: Buffer | undefined,
+  timeoutMs: number,
+  sink: AuthVerdictSink,
+): GrpcAuthCheck {
+  const check = new GrpcAuthCheck(ctx, exchange, sink);
+  const backend = policy.backend;
+  const endpoint = nextEndpoint(backend);
+  if (endpoint === undefined) {
+    check.fail("the authorization service's Backend has no endpoint");
+    return check;
+  }
+  let client: Client;
+  try {
+    client = ctx.pools.grpc.client(endpoint.host, endpoint.port);
+  } catch {
+    check.fail("the gateway is closing its upstream connections");
+    return check;
+  }
+  const message = encodeCheckRequest(checkRequest(exchange, policy, target, body));
+  const now = performance.now();
+  const attempt = new UpstreamAttempt(0, backend, endpoint, "POST", endpoint.origin + CHECK_METHOD_PATH, epochMsAt(now), now);
+  attempt.externalAuth = true;
+  attempt.rpcMethod = CHECK_METHOD_PATH.slice(1);
+  check.attempt = attempt;
+  const propagated: OutgoingHeaders = {};
+  ctx.telemetry.attemptStart(exchange, attempt, propagated);
+  const metadata = new Metadata();
+  for (const name in propagated) {
+    const value = propagated[name]!;
+    if (typeof value === "string") metadata.set(name, value);
+    else for (const one of value) metadata.add(name, one);
+  }
+  const call = client.makeUnaryRequest(CHECK_METHOD_PATH, passBytes, passBytes, message, metadata, { deadline: Date.now() + timeoutMs }, (error, answer) =>
+    check.answered(error, answer),
+  );
+  check.call = call;
+  call.on("metadata", () => check.answerStarted());
+  if (check.cutReason !== undefined) call.cancel();
+  return check;
+}
+
+/** The check's one gRPC call. */
+export class GrpcAuthCheck extends CheckInFlight {
+  call: ClientUnaryCall | undefined = undefined;
+  cutReason: AuthCheckError | undefined = undefined;
+
+  override cut(reason: AuthCheckError): void {
+    this.cutReason ??= reason;
+    // What the call reports once cancelled is ignored: its span says so here.
+    if (this.attempt !== undefined && this.attempt.grpcStatus < 0) this.attempt.grpcStatus = GrpcStatus.CANCELLED;
+    this.call?.cancel();
+  }
+
+  /** The service's response headers arrived: the HTTP/2 exchange under the call answered 200. */
+  answerStarted(): void {
+    const attempt = this.attempt;
+    if (attempt === undefined || this.done) return;
+    attempt.status = 200;
+    const peer = this.call?.getPeer();
+    const colon = peer?.lastIndexOf(":") ?? -1;
+    if (peer !== undefined && colon > 0) {
+      attempt.peerAddress = peer.slice(0, colon).replace(/^\[|\]$/g, "");
+      attempt.peerPort = Number(peer.slice(colon + 1));
+    }
+  }
+
+  answered(error: ServiceError | null, answer: Buffer | undefined): void {
+    if (this.done) return;
+    if (this.attempt !== undefined) this.attempt.grpcStatus = error === null ? GrpcStatus.OK : error.code;
+    if (error !== null) {
+      if (error.code === GrpcStatus.DEADLINE_EXCEEDED) this.fail(checkTimedOut.message, ErrorType.timeout);
+      else {
+        const name = GrpcStatus[error.code] ?? String(error.code);
+        this.fail(`the authorization service failed the check (gRPC ${name})`, name);
+      }
+      return;
+    }
+    let verdict;
+    try {
+      verdict = readGrpcVerdict(decodeCheckResponse(answer ?? Buffer.alloc(0)));
+    } catch {
+      this.fail("the authorization service's answer is not a CheckResponse", ErrorType.upstreamProtocolError);
+      return;
+    }
+    if (verdict.kind === "invalid") {
+      this.fail(verdict.message, ErrorType.upstreamProtocolError);
+      return;
+    }
+    this.end(undefined);
+    if (verdict.kind === "allow") this.verdict(() => this.sink.authAllowed(verdict.grant));
+    else this.verdict(() => this.sink.authDenied(verdict.status, verdict.headers, verdict.body));
+  }
+}
+
+/**
+ * The request as Envoy describes it to the service. Without a header list every header goes,
+ * the pseudo-headers included (`:authority`, `:method`, `:path`, `:scheme`, as Envoy's map has
+ * them); repeated headers are joined with a comma. The body travels as text when it is UTF-8,
+ * else as bytes in `raw_body`.
+ */
+function checkRequest(exchange: Exchange, policy: ExternalAuthPolicy, target: string, body: Buffer | undefined): CheckRequestMessage {
+  const forwarded = forwardingHeaders(exchange);
+  const host = joined(forwarded["host"]) ?? "";
+  const headers: Record<string, string> = {};
+  if (policy.requestHeaders.length === 0) {
+    headers[":authority"] = host;
+    headers[":method"] = exchange.method;
+    headers[":path"] = target;
+    headers[":scheme"] = exchange.scheme;
+    for (const name in forwarded) headers[name] = joined(forwarded[name])!;
+  } else {
+    for (const name of policy.requestHeaders) {
+      const value = joined(forwarded[name]);
+      if (value !== undefined) headers[name] = value;
+    }
+  }
+  const socket = exchange.req.socket;
+  const declared = exchange.req.headers["content-length"];
+  const size = body !== undefined ? body.length : declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : -1;
+  return {
+    attributes: {
+      source: peer(exchange.peerAddress, exchange.peerPort),
+      destination: peer(socket.localAddress ?? "", socket.localPort ?? 0),
+      request: {
+        time: { seconds: Math.floor(exchange.startTimeMs / 1000), nanos: Math.round((exchange.startTimeMs % 1000) * 1e6) },
+        http: {
+          id: joined(forwarded["x-request-id"]) ?? "",
+          method: exchange.method,
+          headers,
+          path: target,
+          host,
+          scheme: exchange.scheme,
+          size,
+          protocol: `HTTP/${exchange.protocolVersion}`,
+          ...(body === undefined || body.length === 0 ? {} : isUtf8(body) ? { body: body.toString("utf8") } : { rawBody: body }),
+        },
+      },
+    },
+  };
+}
+
+function peer(address: string, port: number): CheckRequestMessage["attributes"]["source"] {
+  return { address: { socketAddress: { address: address.startsWith("::ffff:") ? address.slice(7) : address, portValue: port } } };
+}
+
+function joined(value: string | string[] | undefined): string | undefined {
+  return value === undefined || typeof value === "string" ? value : value.join(",");
+}

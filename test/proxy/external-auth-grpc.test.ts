@@ -1,0 +1,266 @@
+// The HTTPRoute ExternalAuth filter with protocol GRPC end to end: a real ext_authz gRPC
+// service (grpc-js) and real upstreams on 127.0.0.1. What the service is told about the
+// request, how each header action of an allowing answer lands, how denials and failed calls
+// reach the client, and that a check nobody waits for is cancelled.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { once } from "node:events";
+import { WebSocket } from "ws";
+import { closedPort } from "../support/otlp-receiver.ts";
+import { type GrpcAuthzService, type SeenCheck, startGrpcAuthzService } from "../support/grpc-authz-service.ts";
+import { headLines, upgradeHead } from "../support/raw-upgrade.ts";
+import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { until } from "../support/until.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
+import { RecordingTelemetry } from "./recording-telemetry.ts";
+
+const grpcFilter = (backend: string, extra = ""): string => `      - type: ExternalAuth
+        externalAuth: {protocol: GRPC, backendRef: ${ref(backend)}${extra}}
+`;
+
+let app: TestUpstream;
+let authz: GrpcAuthzService;
+let gw: GatewayUnderTest;
+const telemetry = new RecordingTelemetry();
+
+before(async () => {
+  app = await startUpstream("app");
+  authz = await startGrpcAuthzService();
+  const down = await closedPort();
+  gw = await startGateway(
+    GATEWAY_YAML +
+      backendYaml("app", app.port) +
+      backendYaml("authz", authz.port) +
+      backendYaml("authz-down", down) +
+      routeYaml(`    - matches: [{path: {type: PathPrefix, value: /app}}]
+      timeouts: {request: 400ms}
+      filters:
+${grpcFilter("authz")}      - type: ResponseHeaderModifier
+        responseHeaderModifier: {set: [{name: x-auth-served, value: from-route}]}
+      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /listed}}]
+      filters:
+${grpcFilter("authz", ", grpc: {allowedHeaders: [Authorization, x-tenant]}")}      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /body}}]
+      filters:
+${grpcFilter("authz", ", forwardBody: {maxSize: 64}")}      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /down}}]
+      filters:
+${grpcFilter("authz-down")}      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /moved}}]
+      filters:
+${grpcFilter("authz")}      - type: RequestRedirect
+        requestRedirect: {hostname: elsewhere.example, statusCode: 302}
+    - matches: [{path: {type: PathPrefix, value: /socket}}]
+      filters:
+${grpcFilter("authz")}      backendRefs: [${ref("app")}]
+`),
+    telemetry,
+  );
+});
+
+after(async () => {
+  await gw.close();
+  await authz.close();
+  await app.close();
+});
+
+function checkOf(path: string): SeenCheck {
+  const seen = authz.seen.find((c) => c.request.attributes.request.http.path === path);
+  assert.ok(seen, `the service was asked about ${path}; it saw ${authz.seen.map((c) => c.request.attributes.request.http.path).join(", ")}`);
+  return seen;
+}
+
+test("an allowed request: the service gets Envoy's attributes of it, and every header action of the answer lands as Envoy applies it", async () => {
+  const before = Date.now();
+  const reply = await ask(gw.port, {
+    method: "POST",
+    path: "/app/orders?id=7",
+    headers: {
+      host: "shop.example",
+      authorization: "Bearer good",
+      cookie: "sid=1",
+      "x-request-id": "rid-1",
+      "x-auth-groups": "users",
+      "x-appended": "one",
+      "x-tier": "bronze",
+      "x-note": "original",
+      "x-replaced": "original",
+      "x-remove-me": "1",
+    },
+    body: '{"qty":2}',
+  });
+  assert.equal(reply.status, 200, reply.body.toString());
+
+  const check = checkOf("/app/orders?id=7");
+  const http1 = check.request.attributes.request.http;
+  assert.equal(http1.method, "POST");
+  assert.equal(http1.host, "shop.example");
+  assert.equal(http1.scheme, "http");
+  assert.equal(http1.protocol, "HTTP/1.1");
+  assert.equal(http1.id, "rid-1");
+  assert.equal(http1.size, 9, "the declared length");
+  assert.equal(http1.body, "", "no body without forwardBody");
+  const sent = http1.headers;
+  assert.equal(sent[":authority"], "shop.example");
+  assert.equal(sent[":method"], "POST");
+  assert.equal(sent[":path"], "/app/orders?id=7");
+  assert.equal(sent[":scheme"], "http");
+  assert.equal(sent["authorization"], "Bearer good");
+  assert.equal(sent["cookie"], "sid=1", "with no header list, every header goes, as the Gateway API asks");
+  assert.equal(sent["x-forwarded-for"], "127.0.0.1", "the headers as the gateway forwards them");
+  assert.equal(sent["connection"], undefined, "hop-by-hop headers stay behind");
+  const source = check.request.attributes.source.address.socket_address;
+  assert.equal(source.address, "127.0.0.1");
+  assert.ok(source.port_value > 0);
+  assert.equal(check.request.attributes.destination.address.socket_address.port_value, gw.port);
+  const timeMs = check.request.attributes.request.time.seconds * 1000 + check.request.attributes.request.time.nanos / 1e6;
+  assert.ok(timeMs >= before - 1000 && timeMs <= Date.now(), `the request's start time (${timeMs}, asked at ${before})`);
+  assert.match(check.metadata["traceparent"] ?? "", /^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/, "the call carries the trace context");
+  // The rule's 400 ms request timeout is the call's deadline (sent as grpc-timeout; 50 ms for the clocks' reading of it).
+  assert.ok(check.deadlineMs > before && check.deadlineMs <= before + 450, `deadline ${check.deadlineMs - before} ms after the request`);
+
+  const upstream = reply.json()["headers"] as Record<string, string>;
+  assert.equal(upstream["x-user-id"], "alice", "no append field and the default action: added");
+  assert.equal(upstream["x-auth-groups"], "admins", "append: false replaces");
+  assert.equal(upstream["x-appended"], "one,two", "append: true appends");
+  assert.equal(upstream["x-tier"], "bronze", "ADD_IF_ABSENT leaves a present header");
+  assert.equal(upstream["x-new-tier"], "gold", "ADD_IF_ABSENT adds a missing one");
+  assert.equal(upstream["x-plan"], undefined, "OVERWRITE_IF_EXISTS adds nothing");
+  assert.equal(upstream["x-note"], "checked", "OVERWRITE_IF_EXISTS replaces a present header");
+  assert.equal(upstream["x-replaced"], "by-auth", "OVERWRITE_IF_EXISTS_OR_ADD replaces");
+  assert.equal(upstream["x-empty"], undefined, "an empty value is dropped");
+  assert.equal(upstream["x-kept-empty"], "", "unless keep_empty_value");
+  assert.equal(upstream["x-raw"], "bytes", "raw_value stands in for an empty value");
+  assert.equal(Buffer.from(upstream["x-name"]!, "latin1").toString("utf8"), "José", "text goes out as its UTF-8 bytes");
+  assert.equal(upstream["authorization"], undefined, "headers_to_remove takes the consumed credential off");
+  assert.equal(upstream["x-remove-me"], undefined);
+  assert.equal(upstream["host"], "shop.example", "Host cannot be removed");
+  assert.equal(reply.json()["bodyBytes"], 9, "the body, framed by the gateway, not by the service's Content-Length");
+
+  assert.equal(reply.headers["x-auth-served"], "from-route,yes", "response_headers_to_add, after the route's ResponseHeaderModifier, appends by default");
+  assert.deepEqual(reply.headers["set-cookie"], ["auth=1"]);
+
+  const ended = await telemetry.endOf("/app/orders");
+  assert.equal(ended.responseFlags, "");
+  assert.equal(ended.attempts.length, 1, "the check is not an attempt of the request");
+  const checkAttempt = telemetry.endedAttempts.find((a) => a.externalAuth && a.url.endsWith("/envoy.service.auth.v3.Authorization/Check") && a.startPerfMs >= ended.startPerfMs);
+  assert.ok(checkAttempt, "the check has its own client attempt");
+  assert.equal(checkAttempt.method, "POST");
+  assert.equal(checkAttempt.status, 200);
+  assert.equal(checkAttempt.errorType, undefined);
+  assert.equal(checkAttempt.peerAddress, "127.0.0.1");
+  assert.equal(checkAttempt.peerPort, authz.port);
+});
+
+test("a denial reaches the client as the service wrote it: its status, headers and body, hop-by-hop headers out", async () => {
+  const reply = await ask(gw.port, { path: "/app/denied", headers: { authorization: "Bearer bad" } });
+  assert.equal(reply.status, 401);
+  assert.equal(reply.headers["www-authenticate"], 'Bearer realm="edge"');
+  assert.equal(reply.headers["content-type"], "application/json");
+  assert.notEqual(reply.headers["connection"], "keep-alive", "the service cannot run the client's connection");
+  assert.deepEqual(reply.json(), { error: "token expired" });
+  assert.equal(reply.headers["x-auth-served"], "from-route", "the rule's response filters apply to the denial");
+  const ended = await telemetry.endOf("/app/denied");
+  assert.equal(ended.responseFlags, "UAEX");
+  assert.equal(ended.localReplyDetails, "ext_authz_denied");
+  assert.equal(app.requests.some((r) => r.url === "/app/denied"), false);
+
+  const plain = await ask(gw.port, { path: "/app/plain", headers: { authorization: "Bearer plain-deny" } });
+  assert.equal(plain.status, 403, "a denial without denied_response is a 403, as in Envoy");
+  assert.equal(plain.body.length, 0);
+});
+
+test("a failed call, a service that cannot be reached and an answer the gateway cannot write are 403 ext_authz_error, and the upstream is never asked", async () => {
+  const unavailable = await ask(gw.port, { path: "/app/unavailable", headers: { authorization: "Bearer unavailable" } });
+  assert.equal(unavailable.status, 403);
+  assert.deepEqual(unavailable.json(), { error: "ext_authz_error", message: "the authorization service failed the check (gRPC UNAVAILABLE)" }, "the status's details stay behind");
+  const ended = await telemetry.endOf("/app/unavailable");
+  assert.equal(ended.responseFlags, "UAEX");
+  assert.equal(ended.localReplyDetails, "ext_authz_error");
+  assert.ok(telemetry.endedAttempts.some((a) => a.externalAuth && a.errorType === "UNAVAILABLE"), "the check's span says how the call failed");
+
+  const down = await ask(gw.port, { path: "/down/x" });
+  assert.equal(down.status, 403);
+  assert.equal(down.json()["error"], "ext_authz_error");
+
+  const crlf = await ask(gw.port, { path: "/app/crlf", headers: { authorization: "Bearer crlf" } });
+  assert.equal(crlf.status, 403);
+  assert.deepEqual(crlf.json(), { error: "ext_authz_error", message: "the authorization service set header x-user-id to a value with a control character" });
+
+  const odd = await ask(gw.port, { path: "/app/odd", headers: { authorization: "Bearer odd-status" } });
+  assert.equal(odd.status, 403);
+  assert.deepEqual(odd.json(), { error: "ext_authz_error", message: "the authorization service denied with HTTP status 42, which is not a final status" });
+
+  for (const path of ["/app/unavailable", "/down/x", "/app/crlf", "/app/odd"]) assert.equal(app.requests.some((r) => r.url === path), false, path);
+});
+
+test("a check with no answer in the rule's request timeout is a 403, and the service sees the call cancelled", async () => {
+  const reply = await ask(gw.port, { path: "/app/hang", headers: { authorization: "Bearer hang" } });
+  assert.equal(reply.status, 403);
+  assert.deepEqual(reply.json(), { error: "ext_authz_error", message: "the authorization service did not answer in time" });
+  const ended = await telemetry.endOf("/app/hang");
+  assert.equal(ended.responseFlags, "UAEX");
+  assert.ok(telemetry.endedAttempts.some((a) => a.externalAuth && a.url.endsWith("/Check") && a.errorType === "timeout"));
+  await until(() => checkOf("/app/hang").cancelled);
+});
+
+test("a client that leaves during the check cancels the call", async () => {
+  const req = http.request({ host: "127.0.0.1", port: gw.port, path: "/app/leaving", headers: { authorization: "Bearer hang" }, agent: false });
+  req.on("error", () => {});
+  req.end();
+  await until(() => authz.seen.some((c) => c.request.attributes.request.http.path === "/app/leaving"));
+  req.destroy();
+  await until(() => checkOf("/app/leaving").cancelled);
+  const ended = await telemetry.endOf("/app/leaving");
+  assert.equal(ended.errorType, "client_aborted");
+});
+
+test("grpc.allowedHeaders sends only the listed headers, and no pseudo-headers", async () => {
+  const reply = await ask(gw.port, { path: "/listed/x", headers: { authorization: "Bearer other", "x-tenant": "acme", cookie: "sid=1" } });
+  assert.equal(reply.status, 200);
+  const asked = Date.now();
+  assert.deepEqual(checkOf("/listed/x").request.attributes.request.http.headers, { authorization: "Bearer other", "x-tenant": "acme" });
+  const deadline = checkOf("/listed/x").deadlineMs;
+  assert.ok(deadline > asked + 5_000 && deadline <= asked + 10_050, `a rule without a request timeout gives the check 10 s (${deadline - asked} ms)`);
+});
+
+test("forwardBody: a UTF-8 body travels as text, any other as raw bytes, and the upstream gets the same bytes", async () => {
+  const text = await ask(gw.port, { method: "POST", path: "/body/text", headers: { "content-type": "text/plain" }, body: "héllo" });
+  assert.equal(text.status, 200);
+  const textCheck = checkOf("/body/text").request.attributes.request.http;
+  assert.equal(textCheck.body, "héllo");
+  assert.equal(textCheck.raw_body.length, 0);
+  assert.equal(textCheck.size, 6);
+  assert.equal(text.json()["bodyBytes"], 6);
+
+  const bytes = Buffer.from([0xff, 0x00, 0xfe, 0x41]);
+  const binary = await ask(gw.port, { method: "POST", path: "/body/binary", body: bytes });
+  assert.equal(binary.status, 200);
+  const binaryCheck = checkOf("/body/binary").request.attributes.request.http;
+  assert.equal(binaryCheck.body, "");
+  assert.deepEqual(Buffer.from(binaryCheck.raw_body), bytes);
+  assert.equal(binary.json()["bodyBytes"], 4);
+});
+
+test("an allowed redirect carries the service's answer headers too", async () => {
+  const reply = await ask(gw.port, { path: "/moved/x", headers: { authorization: "Bearer good" } });
+  assert.equal(reply.status, 302);
+  assert.equal(reply.headers.location, "http://elsewhere.example:8080/moved/x");
+  assert.equal(reply.headers["x-auth-served"], "yes");
+});
+
+test("an upgrade is checked over gRPC too: denied, the client gets the denial; allowed, the 101 carries the answer headers", async () => {
+  const head = await upgradeHead(gw.port, "/socket/denied", { authorization: "Bearer bad" });
+  assert.match(head.toString("latin1"), /^HTTP\/1\.1 401 Unauthorized\r\n/);
+  assert.ok(headLines(head).includes('www-authenticate: bearer realm="edge"'), headLines(head).join(" | "));
+
+  const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/socket/chat`, { headers: { authorization: "Bearer good" } });
+  // Both awaited together: the greeting can arrive in the same read as the 101.
+  const [[response], [greeting]] = (await Promise.all([once(ws, "upgrade"), once(ws, "message")])) as [[http.IncomingMessage], [Buffer]];
+  assert.equal(response.headers["x-auth-served"], "yes");
+  assert.equal(greeting.toString(), "hello /socket/chat 127.0.0.1");
+  ws.close();
+  assert.equal(checkOf("/socket/chat").request.attributes.request.http.headers["upgrade"], undefined, "the check describes a plain request");
+});

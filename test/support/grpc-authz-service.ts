@@ -1,0 +1,147 @@
+// An authorization service speaking Envoy's ext_authz gRPC API, on grpc-js (gRPC's official
+// Node implementation) with the messages of test/fixtures/ext-authz/ext_authz.proto. What it
+// answers is chosen by the checked request's Authorization header (see `answerFor`); every
+// CheckRequest it decodes is kept, and so is whether the gateway cancelled the call.
+import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, loadPackageDefinition, status, type GrpcObject, type ServiceClientConstructor } from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { fileURLToPath } from "node:url";
+
+const PROTO = fileURLToPath(new URL("../fixtures/ext-authz/ext_authz.proto", import.meta.url));
+
+export interface SeenCheck {
+  readonly request: DecodedCheckRequest;
+  readonly metadata: Record<string, string>;
+  /** The call's deadline as the service received it (epoch ms), Infinity when it had none. */
+  readonly deadlineMs: number;
+  cancelled: boolean;
+}
+
+export interface DecodedCheckRequest {
+  readonly attributes: {
+    readonly source: { readonly address: { readonly socket_address: { readonly address: string; readonly port_value: number } } };
+    readonly destination: { readonly address: { readonly socket_address: { readonly address: string; readonly port_value: number } } };
+    readonly request: {
+      readonly time: { readonly seconds: number; readonly nanos: number };
+      readonly http: {
+        readonly id: string;
+        readonly method: string;
+        readonly headers: Record<string, string>;
+        readonly path: string;
+        readonly host: string;
+        readonly scheme: string;
+        readonly size: number;
+        readonly protocol: string;
+        readonly body: string;
+        readonly raw_body: Buffer;
+      };
+    };
+  };
+}
+
+export interface GrpcAuthzService {
+  readonly port: number;
+  readonly seen: SeenCheck[];
+  close(): Promise<void>;
+}
+
+type Answer = { readonly error: { code: status; details: string } } | { readonly response: Record<string, unknown> };
+
+const header = (key: string, value: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ header: { key, value }, ...extra });
+
+/**
+ * - `Bearer good`: OK, with one header per append action, three removals (Host among them,
+ *   which must stay) and a header for the client's answer
+ * - `Bearer bad`: PERMISSION_DENIED with a 401, a challenge and a JSON body
+ * - `Bearer plain-deny`: PERMISSION_DENIED and nothing else (Envoy answers 403)
+ * - `Bearer unavailable`: the call fails with UNAVAILABLE
+ * - `Bearer hang`: never answered
+ * - `Bearer crlf`: OK, but a header value holds CR LF
+ * - `Bearer odd-status`: denied with HTTP status 42
+ * - anything else: OK with no changes
+ */
+function answerFor(authorization: string | undefined): Answer | undefined {
+  switch (authorization) {
+    case "Bearer good":
+      return {
+        response: {
+          status: { code: 0 },
+          ok_response: {
+            headers: [
+              header("x-user-id", "alice"),
+              header("x-auth-groups", "admins", { append: { value: false } }),
+              header("x-appended", "two", { append: { value: true } }),
+              header("x-tier", "gold", { append_action: 1 }),
+              header("x-new-tier", "gold", { append_action: 1 }),
+              header("x-plan", "pro", { append_action: 3 }),
+              header("x-note", "checked", { append_action: 3 }),
+              header("x-replaced", "by-auth", { append_action: 2 }),
+              header("x-empty", ""),
+              header("x-kept-empty", "", { keep_empty_value: true }),
+              { header: { key: "X-Raw", raw_value: Buffer.from("bytes") } },
+              header("x-name", "José"),
+              header("content-length", "999"),
+            ],
+            headers_to_remove: ["authorization", "Host", "x-remove-me", ":path"],
+            response_headers_to_add: [header("x-auth-served", "yes"), header("set-cookie", "auth=1", { append_action: 0 })],
+          },
+        },
+      };
+    case "Bearer bad":
+      return {
+        response: {
+          status: { code: status.PERMISSION_DENIED },
+          denied_response: {
+            status: { code: 401 },
+            headers: [header("www-authenticate", 'Bearer realm="edge"'), header("content-type", "application/json"), header("connection", "keep-alive")],
+            body: JSON.stringify({ error: "token expired" }),
+          },
+        },
+      };
+    case "Bearer plain-deny":
+      return { response: { status: { code: status.PERMISSION_DENIED } } };
+    case "Bearer unavailable":
+      return { error: { code: status.UNAVAILABLE, details: "policy store down: secret-detail" } };
+    case "Bearer hang":
+      return undefined;
+    case "Bearer crlf":
+      return { response: { status: { code: 0 }, ok_response: { headers: [header("x-user-id", "alice\r\nx-injected: 1")] } } };
+    case "Bearer odd-status":
+      return { response: { status: { code: status.PERMISSION_DENIED }, denied_response: { status: { code: 42 } } } };
+    default:
+      return { response: { status: { code: 0 } } };
+  }
+}
+
+export async function startGrpcAuthzService(): Promise<GrpcAuthzService> {
+  const definition = loadSync(PROTO, { keepCase: true, longs: Number, enums: Number, defaults: true });
+  const loaded = loadPackageDefinition(definition) as GrpcObject;
+  const auth = ((loaded["envoy"] as GrpcObject)["service"] as GrpcObject)["auth"] as GrpcObject;
+  const service = ((auth["v3"] as GrpcObject)["Authorization"] as ServiceClientConstructor).service;
+  const seen: SeenCheck[] = [];
+  const server = new Server();
+  server.addService(service, {
+    Check(call: ServerUnaryCall<DecodedCheckRequest, unknown>, callback: sendUnaryData<unknown>) {
+      const metadata: Record<string, string> = {};
+      for (const [key, value] of Object.entries(call.metadata.getMap())) metadata[key] = String(value);
+      const deadline = call.getDeadline();
+      const record: SeenCheck = { request: call.request, metadata, deadlineMs: deadline instanceof Date ? deadline.getTime() : deadline, cancelled: false };
+      seen.push(record);
+      call.on("cancelled", () => (record.cancelled = true));
+      const answer = answerFor(call.request.attributes.request.http.headers["authorization"]);
+      if (answer === undefined) return;
+      if ("error" in answer) callback(answer.error, null);
+      else callback(null, answer.response);
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) => (error === null ? resolve(bound) : reject(error))),
+  );
+  return {
+    port,
+    seen,
+    close: () => {
+      server.forceShutdown();
+      return Promise.resolve();
+    },
+  };
+}
