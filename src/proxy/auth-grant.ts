@@ -39,7 +39,8 @@ export class AuthGrant {
 
 export function applyMutations(mutations: readonly HeaderMutation[], headers: OutgoingHeaders): void {
   for (const m of mutations) {
-    const present = headers[m.name];
+    // Own keys only: `constructor` must read as absent, not as Object's.
+    const present = Object.hasOwn(headers, m.name) ? headers[m.name] : undefined;
     switch (m.action) {
       case "overwrite":
         headers[m.name] = m.value;

@@ -2,7 +2,8 @@
 // that the gateway writes and reads, declared by field number for protobufjs. Only the fields
 // Tollgate uses are declared: protobuf skips the others on decode, and a field left unset is
 // absent on the wire, so this subset reads and writes the same bytes as Envoy's full API.
-import protobuf from "protobufjs/light.js";
+import { createRequire } from "node:module";
+import type { INamespace, Type } from "protobufjs/light.js";
 
 const headerValue = { fields: { key: { type: "string", id: 1 }, value: { type: "string", id: 2 }, rawValue: { type: "bytes", id: 3 } } };
 const headerValueOption = {
@@ -112,9 +113,17 @@ const descriptor = {
   },
 };
 
-const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
-const checkRequestType = root.lookupType("envoy.service.auth.v3.CheckRequest");
-const checkResponseType = root.lookupType("envoy.service.auth.v3.CheckResponse");
+/** Loaded on the first gRPC check: a gateway without one never pays for protobufjs. */
+let messageTypes: { readonly request: Type; readonly response: Type } | undefined;
+
+function types(): { readonly request: Type; readonly response: Type } {
+  if (messageTypes === undefined) {
+    const protobuf = createRequire(import.meta.url)("protobufjs/light.js") as typeof import("protobufjs/light.js");
+    const root = protobuf.Root.fromJSON(descriptor as INamespace);
+    messageTypes = { request: root.lookupType("envoy.service.auth.v3.CheckRequest"), response: root.lookupType("envoy.service.auth.v3.CheckResponse") };
+  }
+  return messageTypes;
+}
 
 /** The gRPC method the check calls. */
 export const CHECK_METHOD_PATH = "/envoy.service.auth.v3.Authorization/Check";
@@ -167,11 +176,12 @@ export interface CheckResponseMessage {
 }
 
 export function encodeCheckRequest(request: CheckRequestMessage): Buffer {
-  const bytes = checkRequestType.encode(checkRequestType.fromObject(request as unknown as Record<string, unknown>)).finish();
+  const type = types().request;
+  const bytes = type.encode(type.fromObject(request as unknown as Record<string, unknown>)).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Throws on bytes that are not a CheckResponse. */
 export function decodeCheckResponse(bytes: Buffer): CheckResponseMessage {
-  return checkResponseType.decode(bytes) as unknown as CheckResponseMessage;
+  return types().response.decode(bytes) as unknown as CheckResponseMessage;
 }

@@ -77,7 +77,8 @@ function mutationsOf(options: readonly HeaderValueOptionMessage[]): HeaderMutati
     const header = option.header;
     if (header === undefined || header === null) continue;
     const name = header.key.toLowerCase();
-    if (!isHttpToken(name)) throw new InvalidAnswer(`the authorization service set a header named ${JSON.stringify(header.key.slice(0, 64))}, which is not a valid header name`);
+    // `__proto__` is a token, but as a key of a headers object it would replace the object's prototype.
+    if (!isHttpToken(name) || name === "__proto__") throw new InvalidAnswer(`the authorization service set a header named ${JSON.stringify(header.key.slice(0, 64))}, which is not a valid header name`);
     if (GATEWAY_OWNED.has(name) || isHopByHop(name)) continue;
     // Header values travel as bytes: UTF-8 text goes out as its UTF-8 bytes.
     const value = header.value !== "" ? Buffer.from(header.value, "utf8").toString("latin1") : Buffer.from(header.rawValue).toString("latin1");

@@ -145,8 +145,8 @@ function checkHeaders(exchange: Exchange, policy: ExternalAuthPolicy, body: Buff
   const authorization = forwarded["authorization"];
   if (authorization !== undefined) out["authorization"] = authorization;
   for (const name of policy.requestHeaders) {
-    const value = forwarded[name];
-    if (value !== undefined) out[name] = value;
+    // Own keys only: a listed `constructor` must not read Object's.
+    if (Object.hasOwn(forwarded, name)) out[name] = forwarded[name]!;
   }
   out["content-length"] = body === undefined ? "0" : String(body.length);
   return out;

@@ -10,6 +10,7 @@ import { isUtf8 } from "node:buffer";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { type AuthCheckError, type AuthContext, type AuthVerdictSink, CheckInFlight, checkTimedOut } from "./auth-check.ts";
+import { warnContainedBug } from "./contained-bug.ts";
 import { ErrorType } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
 import type { ExternalAuthPolicy } from "./external-auth.ts";
@@ -19,6 +20,7 @@ import { nextEndpoint } from "./round-robin.ts";
 import { forwardingHeaders } from "./upstream-request.ts";
 
 const passBytes = (bytes: Buffer): Buffer => bytes;
+const NON_ASCII = /[^\x00-\x7f]/;
 
 export function startGrpcAuthCheck(
   ctx: AuthContext,
@@ -43,7 +45,6 @@ export function startGrpcAuthCheck(
     check.fail("the gateway is closing its upstream connections");
     return check;
   }
-  const message = encodeCheckRequest(checkRequest(exchange, policy, target, body));
   const now = performance.now();
   const attempt = new UpstreamAttempt(0, backend, endpoint, "POST", endpoint.origin + CHECK_METHOD_PATH, epochMsAt(now), now);
   attempt.externalAuth = true;
@@ -51,20 +52,40 @@ export function startGrpcAuthCheck(
   check.attempt = attempt;
   const propagated: OutgoingHeaders = {};
   ctx.telemetry.attemptStart(exchange, attempt, propagated);
+  let call: ClientUnaryCall;
+  try {
+    const message = encodeCheckRequest(checkRequest(exchange, policy, target, body));
+    call = client.makeUnaryRequest(CHECK_METHOD_PATH, passBytes, passBytes, message, callMetadata(propagated), { deadline: Date.now() + timeoutMs }, (error, answer) =>
+      check.answered(error, answer),
+    );
+  } catch (thrown) {
+    // A gateway bug: the check fails closed and its span ends, as for a check that could not be sent.
+    warnContainedBug("starting a gRPC authorization check", thrown);
+    check.fail("the authorization check failed to start");
+    return check;
+  }
+  check.call = call;
+  ctx.pools.grpc.track(call);
+  call.on("metadata", () => check.answerStarted());
+  call.on("status", () => ctx.pools.grpc.untrack(call));
+  return check;
+}
+
+/**
+ * The propagation headers as call metadata. gRPC metadata holds printable ASCII only: a
+ * value a client sent with other bytes (a `baggage` the tracer passes on) is left off rather
+ * than fail the call.
+ */
+function callMetadata(propagated: OutgoingHeaders): Metadata {
   const metadata = new Metadata();
   for (const name in propagated) {
     const value = propagated[name]!;
-    if (typeof value === "string") metadata.set(name, value);
-    else for (const one of value) metadata.add(name, one);
+    for (const one of typeof value === "string" ? [value] : value) if (PRINTABLE_ASCII.test(one)) metadata.add(name, one);
   }
-  const call = client.makeUnaryRequest(CHECK_METHOD_PATH, passBytes, passBytes, message, metadata, { deadline: Date.now() + timeoutMs }, (error, answer) =>
-    check.answered(error, answer),
-  );
-  check.call = call;
-  call.on("metadata", () => check.answerStarted());
-  if (check.cutReason !== undefined) call.cancel();
-  return check;
+  return metadata;
 }
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /** The check's one gRPC call. */
 export class GrpcAuthCheck extends CheckInFlight {
@@ -128,18 +149,17 @@ export class GrpcAuthCheck extends CheckInFlight {
 function checkRequest(exchange: Exchange, policy: ExternalAuthPolicy, target: string, body: Buffer | undefined): CheckRequestMessage {
   const forwarded = forwardingHeaders(exchange);
   const host = joined(forwarded["host"]) ?? "";
+  const path = asText(target);
   const headers: Record<string, string> = {};
   if (policy.requestHeaders.length === 0) {
     headers[":authority"] = host;
     headers[":method"] = exchange.method;
-    headers[":path"] = target;
+    headers[":path"] = path;
     headers[":scheme"] = exchange.scheme;
-    for (const name in forwarded) headers[name] = joined(forwarded[name])!;
+    for (const name in forwarded) if (name !== "__proto__") headers[name] = joined(forwarded[name])!;
   } else {
-    for (const name of policy.requestHeaders) {
-      const value = joined(forwarded[name]);
-      if (value !== undefined) headers[name] = value;
-    }
+    // Own keys only: a listed `constructor` must not read Object's.
+    for (const name of policy.requestHeaders) if (Object.hasOwn(forwarded, name)) headers[name] = joined(forwarded[name])!;
   }
   const socket = exchange.req.socket;
   const declared = exchange.req.headers["content-length"];
@@ -154,7 +174,7 @@ function checkRequest(exchange: Exchange, policy: ExternalAuthPolicy, target: st
           id: joined(forwarded["x-request-id"]) ?? "",
           method: exchange.method,
           headers,
-          path: target,
+          path,
           host,
           scheme: exchange.scheme,
           size,
@@ -170,6 +190,19 @@ function peer(address: string, port: number): CheckRequestMessage["attributes"][
   return { address: { socketAddress: { address: address.startsWith("::ffff:") ? address.slice(7) : address, portValue: port } } };
 }
 
+/** A header value as text: repeated values joined with a comma, bytes read as UTF-8 when they are. */
 function joined(value: string | string[] | undefined): string | undefined {
-  return value === undefined || typeof value === "string" ? value : value.join(",");
+  if (value === undefined) return undefined;
+  return asText(typeof value === "string" ? value : value.join(","));
+}
+
+/**
+ * Node reads header bytes as Latin-1 characters; the service gets UTF-8 text, so bytes that
+ * are UTF-8 (a client's `José`) go as that text. Other bytes cannot travel in a protobuf
+ * string: each goes as its Latin-1 character, which names the byte.
+ */
+function asText(latin1: string): string {
+  if (!NON_ASCII.test(latin1)) return latin1;
+  const bytes = Buffer.from(latin1, "latin1");
+  return isUtf8(bytes) ? bytes.toString("utf8") : latin1;
 }

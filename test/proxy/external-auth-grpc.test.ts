@@ -41,7 +41,7 @@ ${grpcFilter("authz")}      - type: ResponseHeaderModifier
       backendRefs: [${ref("app")}]
     - matches: [{path: {type: PathPrefix, value: /listed}}]
       filters:
-${grpcFilter("authz", ", grpc: {allowedHeaders: [Authorization, x-tenant]}")}      backendRefs: [${ref("app")}]
+${grpcFilter("authz", ", grpc: {allowedHeaders: [Authorization, x-tenant, constructor]}")}      backendRefs: [${ref("app")}]
     - matches: [{path: {type: PathPrefix, value: /body}}]
       filters:
 ${grpcFilter("authz", ", forwardBody: {maxSize: 64}")}      backendRefs: [${ref("app")}]
@@ -263,4 +263,57 @@ test("an upgrade is checked over gRPC too: denied, the client gets the denial; a
   assert.equal(greeting.toString(), "hello /socket/chat 127.0.0.1");
   ws.close();
   assert.equal(checkOf("/socket/chat").request.attributes.request.http.headers["upgrade"], undefined, "the check describes a plain request");
+});
+
+test("header text: UTF-8 bytes reach the service as that text, and the same bytes come back onto the forwarded request", async () => {
+  const utf8 = Buffer.from("José", "utf8");
+  const reply = await ask(gw.port, { path: "/app/utf8", headers: { authorization: "Bearer echo", "x-user": utf8.toString("latin1") } });
+  assert.equal(reply.status, 200);
+  assert.equal(checkOf("/app/utf8").request.attributes.request.http.headers["x-user"], "José");
+  const upstream = reply.json()["headers"] as Record<string, string>;
+  assert.deepEqual(Buffer.from(upstream["x-user-echo"]!, "latin1"), utf8);
+  assert.deepEqual(Buffer.from(upstream["x-user"]!, "latin1"), utf8);
+
+  const latin1 = await ask(gw.port, { path: "/app/latin1", headers: { authorization: "Bearer echo", "x-user": "caf\xe9" } });
+  assert.equal(latin1.status, 200);
+  assert.equal(checkOf("/app/latin1").request.attributes.request.http.headers["x-user"], "café", "a byte that is not UTF-8 goes as its Latin-1 character");
+});
+
+test("header names that are keys of every object: constructor is a header like any other, __proto__ fails the check", async () => {
+  const odd = await ask(gw.port, { path: "/app/odd-names", headers: { authorization: "Bearer odd-names" } });
+  assert.equal(odd.status, 200);
+  const upstream = odd.json()["headers"] as Record<string, string>;
+  assert.equal(upstream["constructor"], "c1");
+  assert.equal(upstream["x-user-id"], "alice");
+
+  const proto = await ask(gw.port, { path: "/app/proto", headers: { authorization: "Bearer proto" } });
+  assert.equal(proto.status, 403);
+  assert.deepEqual(proto.json(), { error: "ext_authz_error", message: 'the authorization service set a header named "__proto__", which is not a valid header name' });
+
+  const listed = await ask(gw.port, { path: "/listed/constructor", headers: { authorization: "Bearer other" } });
+  assert.equal(listed.status, 200, "a listed constructor the request lacks is simply not sent");
+  assert.deepEqual(checkOf("/listed/constructor").request.attributes.request.http.headers, { authorization: "Bearer other" });
+});
+
+test("closing the gateway's upstream connections cancels a check in flight at once", async () => {
+  const own = await startGateway(
+    GATEWAY_YAML +
+      backendYaml("app", app.port) +
+      backendYaml("authz", authz.port) +
+      routeYaml(`    - matches: [{path: {type: PathPrefix, value: /closing}}]
+      filters:
+${grpcFilter("authz")}      backendRefs: [${ref("app")}]
+`),
+  );
+  try {
+    const reply = ask(own.port, { path: "/closing/x", headers: { authorization: "Bearer hang" } });
+    await until(() => authz.seen.some((c) => c.request.attributes.request.http.path === "/closing/x"));
+    await own.pools.close();
+    const answered = await reply;
+    assert.equal(answered.status, 403);
+    assert.deepEqual(answered.json(), { error: "ext_authz_error", message: "the authorization service failed the check (gRPC CANCELLED)" }, "cancelled, not left to its 10 s deadline");
+    await until(() => checkOf("/closing/x").cancelled);
+  } finally {
+    await own.close();
+  }
 });

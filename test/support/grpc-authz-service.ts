@@ -57,9 +57,13 @@ const header = (key: string, value: string, extra: Record<string, unknown> = {})
  * - `Bearer hang`: never answered
  * - `Bearer crlf`: OK, but a header value holds CR LF
  * - `Bearer odd-status`: denied with HTTP status 42
+ * - `Bearer odd-names`: OK, setting a header named `constructor` (a key every object has)
+ * - `Bearer proto`: OK, setting a header named `__proto__`
+ * - `Bearer echo`: OK, setting `x-user-echo` to the request's `x-user` as the service read it
  * - anything else: OK with no changes
  */
-function answerFor(authorization: string | undefined): Answer | undefined {
+function answerFor(authorization: string | undefined, headers: Record<string, string>): Answer | undefined {
+  if (authorization === "Bearer echo") return { response: { status: { code: 0 }, ok_response: { headers: [header("x-user-echo", headers["x-user"] ?? "")] } } };
   switch (authorization) {
     case "Bearer good":
       return {
@@ -103,6 +107,10 @@ function answerFor(authorization: string | undefined): Answer | undefined {
       return { error: { code: status.UNAVAILABLE, details: "policy store down: secret-detail" } };
     case "Bearer hang":
       return undefined;
+    case "Bearer odd-names":
+      return { response: { status: { code: 0 }, ok_response: { headers: [header("constructor", "c1"), header("x-user-id", "alice")] } } };
+    case "Bearer proto":
+      return { response: { status: { code: 0 }, ok_response: { headers: [header("__proto__", "p1")] } } };
     case "Bearer crlf":
       return { response: { status: { code: 0 }, ok_response: { headers: [header("x-user-id", "alice\r\nx-injected: 1")] } } };
     case "Bearer odd-status":
@@ -127,7 +135,8 @@ export async function startGrpcAuthzService(): Promise<GrpcAuthzService> {
       const record: SeenCheck = { request: call.request, metadata, deadlineMs: deadline instanceof Date ? deadline.getTime() : deadline, cancelled: false };
       seen.push(record);
       call.on("cancelled", () => (record.cancelled = true));
-      const answer = answerFor(call.request.attributes.request.http.headers["authorization"]);
+      const sent = call.request.attributes.request.http.headers;
+      const answer = answerFor(sent["authorization"], sent);
       if (answer === undefined) return;
       if ("error" in answer) callback(answer.error, null);
       else callback(null, answer.response);

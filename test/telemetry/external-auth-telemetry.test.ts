@@ -132,6 +132,12 @@ test("an ExternalAuth check over gRPC: an RPC CLIENT span named by its method, i
   const seen = authz.seen.find((c) => c.request.attributes.request.http.path === "/api/allowed")!;
   assert.equal(seen.metadata["traceparent"], `00-${allowed.traceId}-${allowed.spanId}-03`);
 
+  // The tracer passes a client's baggage on; gRPC metadata holds printable ASCII only.
+  assert.equal((await get(gw.url(8080, "/api/baggage"), { authorization: "Bearer good", baggage: "tier=gold" })).status, 200);
+  assert.equal(authz.seen.find((c) => c.request.attributes.request.http.path === "/api/baggage")!.metadata["baggage"], "tier=gold");
+  assert.equal((await get(gw.url(8080, "/api/odd-baggage"), { authorization: "Bearer good", baggage: "tier=go\tld" })).status, 200, "a value metadata cannot hold is left off, not a crash");
+  assert.equal(authz.seen.find((c) => c.request.attributes.request.http.path === "/api/odd-baggage")!.metadata["baggage"], undefined);
+
   const failed = checkUnder("/api/failed");
   assert.equal(failed.attributes["rpc.grpc.status_code"], 14);
   assert.equal(failed.attributes["error.type"], "UNAVAILABLE");
