@@ -37,8 +37,15 @@ before(async () => {
       timeouts: {request: 400ms}
       filters:
 ${grpcFilter("authz")}      - type: ResponseHeaderModifier
-        responseHeaderModifier: {set: [{name: x-auth-served, value: from-route}]}
+        responseHeaderModifier: {set: [{name: x-auth-served, value: from-route}], add: [{name: set-cookie, value: route=1}]}
       backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /plain}}]
+      filters:
+${grpcFilter("authz")}      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /direct}}]
+      filters:
+${grpcFilter("authz")}      - type: ExtensionRef
+        extensionRef: {group: gateway.kgateway.dev, kind: DirectResponse, name: teapot}
     - matches: [{path: {type: PathPrefix, value: /listed}}]
       filters:
 ${grpcFilter("authz", ", grpc: {allowedHeaders: [Authorization, x-tenant, constructor]}")}      backendRefs: [${ref("app")}]
@@ -54,8 +61,20 @@ ${grpcFilter("authz")}      - type: RequestRedirect
         requestRedirect: {hostname: elsewhere.example, statusCode: 302}
     - matches: [{path: {type: PathPrefix, value: /socket}}]
       filters:
-${grpcFilter("authz")}      backendRefs: [${ref("app")}]
-`),
+${grpcFilter("authz")}      backendRefs:
+      - name: app
+        group: gateway.tollgate.dev
+        kind: Backend
+        filters:
+        - type: ResponseHeaderModifier
+          responseHeaderModifier: {set: [{name: x-auth-served, value: from-backend}]}
+`) +
+      `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: DirectResponse
+metadata: {name: teapot, namespace: default}
+spec: {status: 418, body: short and stout}
+`,
     telemetry,
   );
 });
@@ -140,7 +159,7 @@ test("an allowed request: the service gets Envoy's attributes of it, and every h
   assert.equal(reply.json()["bodyBytes"], 9, "the body, framed by the gateway, not by the service's Content-Length");
 
   assert.equal(reply.headers["x-auth-served"], "from-route,yes", "response_headers_to_add, after the route's ResponseHeaderModifier, appends by default");
-  assert.deepEqual(reply.headers["set-cookie"], ["auth=1"]);
+  assert.deepEqual(reply.headers["set-cookie"], ["route=1", "auth=1"], "Set-Cookie is appended as a line of its own");
 
   const ended = await telemetry.endOf("/app/orders");
   assert.equal(ended.responseFlags, "");
@@ -170,6 +189,19 @@ test("a denial reaches the client as the service wrote it: its status, headers a
   const plain = await ask(gw.port, { path: "/app/plain", headers: { authorization: "Bearer plain-deny" } });
   assert.equal(plain.status, 403, "a denial without denied_response is a 403, as in Envoy");
   assert.equal(plain.body.length, 0);
+
+  for (const status of [200, 599]) assert.equal((await ask(gw.port, { path: `/app/status-${status}`, headers: { authorization: `Bearer status-${status}` } })).status, status);
+  const limit = await ask(gw.port, { path: "/app/body-limit", headers: { authorization: `Bearer body-${64 * 1024}` } });
+  assert.equal(limit.status, 403);
+  assert.equal(limit.body.toString("utf8"), "é".repeat(32 * 1024), "a body of 64 KiB goes whole, as UTF-8");
+});
+
+test("an empty CheckResponse allows, as Envoy reads a missing status as OK; a header set and removed by one answer ends removed", async () => {
+  const empty = await ask(gw.port, { path: "/plain/empty", headers: { authorization: "Bearer empty" } });
+  assert.equal(empty.status, 200);
+  const both = await ask(gw.port, { path: "/plain/set-then-remove", headers: { authorization: "Bearer set-then-remove", "x-foo": "client" } });
+  assert.equal(both.status, 200);
+  assert.equal((both.json()["headers"] as Record<string, string>)["x-foo"], undefined);
 });
 
 test("a failed call, a service that cannot be reached and an answer the gateway cannot write are 403 ext_authz_error, and the upstream is never asked", async () => {
@@ -185,36 +217,73 @@ test("a failed call, a service that cannot be reached and an answer the gateway 
   assert.equal(down.status, 403);
   assert.equal(down.json()["error"], "ext_authz_error");
 
-  const crlf = await ask(gw.port, { path: "/app/crlf", headers: { authorization: "Bearer crlf" } });
-  assert.equal(crlf.status, 403);
-  assert.deepEqual(crlf.json(), { error: "ext_authz_error", message: "the authorization service set header x-user-id to a value with a control character" });
+  const refusals: [token: string, message: string][] = [
+    ["crlf", "the authorization service set header x-user-id to a value with a control character"],
+    ["odd-status", "the authorization service denied with HTTP status 42, which is not a final status"],
+    ["status-199", "the authorization service denied with HTTP status 199, which is not a final status"],
+    ["status-600", "the authorization service denied with HTTP status 600, which is not a final status"],
+    ["odd-action", "the authorization service asked for header action 4, which does not exist"],
+    ["bad-name", 'the authorization service set a header named "bad name", which is not a valid header name'],
+    [`body-${64 * 1024 + 2}`, "the authorization service's denial is larger than 65536 bytes"],
+    ["garbage", "the authorization service's answer is not a CheckResponse"],
+    ["body-300000", "the authorization service failed the check (gRPC RESOURCE_EXHAUSTED)"],
+  ];
+  for (const [token, message] of refusals) {
+    const reply = await ask(gw.port, { path: `/plain/refused-${token}`, headers: { authorization: `Bearer ${token}` } });
+    assert.equal(reply.status, 403, token);
+    assert.deepEqual(reply.json(), { error: "ext_authz_error", message }, token);
+    assert.equal(app.requests.some((r) => r.url === `/plain/refused-${token}`), false, token);
+  }
+  const unwritable = telemetry.endedAttempts.filter((a) => a.externalAuth && a.url.endsWith("/Check") && a.errorType === "upstream_protocol_error");
+  assert.equal(unwritable.length, 8, "an answer the gateway cannot use is a protocol error on the check's span");
 
-  const odd = await ask(gw.port, { path: "/app/odd", headers: { authorization: "Bearer odd-status" } });
-  assert.equal(odd.status, 403);
-  assert.deepEqual(odd.json(), { error: "ext_authz_error", message: "the authorization service denied with HTTP status 42, which is not a final status" });
-
-  for (const path of ["/app/unavailable", "/down/x", "/app/crlf", "/app/odd"]) assert.equal(app.requests.some((r) => r.url === path), false, path);
+  for (const path of ["/app/unavailable", "/down/x"]) assert.equal(app.requests.some((r) => r.url === path), false, path);
 });
 
-test("a check with no answer in the rule's request timeout is a 403, and the service sees the call cancelled", async () => {
+test("a check with no answer in the rule's request timeout is a 403", async () => {
   const reply = await ask(gw.port, { path: "/app/hang", headers: { authorization: "Bearer hang" } });
   assert.equal(reply.status, 403);
   assert.deepEqual(reply.json(), { error: "ext_authz_error", message: "the authorization service did not answer in time" });
   const ended = await telemetry.endOf("/app/hang");
   assert.equal(ended.responseFlags, "UAEX");
-  assert.ok(telemetry.endedAttempts.some((a) => a.externalAuth && a.url.endsWith("/Check") && a.errorType === "timeout"));
-  await until(() => checkOf("/app/hang").cancelled);
+  assert.ok(telemetry.endedAttempts.some((a) => a.externalAuth && a.url.endsWith("/Check") && a.errorType === "timeout" && a.grpcStatus === 4));
 });
 
-test("a client that leaves during the check cancels the call", async () => {
-  const req = http.request({ host: "127.0.0.1", port: gw.port, path: "/app/leaving", headers: { authorization: "Bearer hang" }, agent: false });
+test("a client that leaves during the check cancels the call at once, long before its 10 s deadline", async () => {
+  const req = http.request({ host: "127.0.0.1", port: gw.port, path: "/plain/leaving", headers: { authorization: "Bearer hang" }, agent: false });
   req.on("error", () => {});
   req.end();
-  await until(() => authz.seen.some((c) => c.request.attributes.request.http.path === "/app/leaving"));
+  await until(() => authz.seen.some((c) => c.request.attributes.request.http.path === "/plain/leaving"));
+  const leftAt = Date.now();
   req.destroy();
-  await until(() => checkOf("/app/leaving").cancelled);
-  const ended = await telemetry.endOf("/app/leaving");
+  await until(() => checkOf("/plain/leaving").cancelledAtMs !== undefined);
+  assert.ok(checkOf("/plain/leaving").cancelledAtMs! - leftAt < 5_000, "cancelled by the gateway, not by the deadline");
+  const ended = await telemetry.endOf("/plain/leaving");
   assert.equal(ended.errorType, "client_aborted");
+  const checkAttempt = telemetry.endedAttempts.find((a) => a.externalAuth && a.startPerfMs >= ended.startPerfMs && a.url.endsWith("/Check"));
+  assert.equal(checkAttempt?.grpcStatus, 1, "the check's span says CANCELLED");
+  assert.equal(checkAttempt?.errorType, "client_aborted");
+});
+
+test("a request without a body is size -1, its start time is exact, and a repeated header is joined with a comma", async () => {
+  const reply = await ask(gw.port, { path: "/plain/attrs", headers: { authorization: "Bearer other", "set-cookie": ["a=1", "b=2"] } });
+  assert.equal(reply.status, 200);
+  const http1 = checkOf("/plain/attrs").request.attributes.request;
+  assert.equal(http1.http.size, -1);
+  assert.equal(http1.http.headers["set-cookie"], "a=1,b=2");
+  const ended = await telemetry.endOf("/plain/attrs");
+  const sentMs = http1.time.seconds * 1000 + http1.time.nanos / 1e6;
+  assert.ok(Math.abs(sentMs - ended.startTimeMs) < 0.001, `request.time ${sentMs} is the request's start ${ended.startTimeMs}`);
+});
+
+test("the service's answer headers reach a proxied answer and a direct response of the rule", async () => {
+  const proxied = await ask(gw.port, { path: "/plain/proxied", headers: { authorization: "Bearer good" } });
+  assert.equal(proxied.status, 200);
+  assert.equal(proxied.headers["x-auth-served"], "yes");
+  const direct = await ask(gw.port, { path: "/direct/x", headers: { authorization: "Bearer good" } });
+  assert.equal(direct.status, 418);
+  assert.equal(direct.headers["x-auth-served"], "yes");
+  assert.equal(direct.body.toString(), "short and stout");
 });
 
 test("grpc.allowedHeaders sends only the listed headers, and no pseudo-headers", async () => {
@@ -257,11 +326,14 @@ test("an upgrade is checked over gRPC too: denied, the client gets the denial; a
   assert.ok(headLines(head).includes('www-authenticate: bearer realm="edge"'), headLines(head).join(" | "));
 
   const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/socket/chat`, { headers: { authorization: "Bearer good" } });
-  // Both awaited together: the greeting can arrive in the same read as the 101.
-  const [[response], [greeting]] = (await Promise.all([once(ws, "upgrade"), once(ws, "message")])) as [[http.IncomingMessage], [Buffer]];
-  assert.equal(response.headers["x-auth-served"], "yes");
-  assert.equal(greeting.toString(), "hello /socket/chat 127.0.0.1");
-  ws.close();
+  try {
+    // Both awaited together: the greeting can arrive in the same read as the 101.
+    const [[response], [greeting]] = (await Promise.all([once(ws, "upgrade"), once(ws, "message")])) as [[http.IncomingMessage], [Buffer]];
+    assert.equal(response.headers["x-auth-served"], "from-backend,yes", "after the backendRef's ResponseHeaderModifier");
+    assert.equal(greeting.toString(), "hello /socket/chat 127.0.0.1");
+  } finally {
+    ws.terminate();
+  }
   assert.equal(checkOf("/socket/chat").request.attributes.request.http.headers["upgrade"], undefined, "the check describes a plain request");
 });
 
@@ -312,7 +384,9 @@ ${grpcFilter("authz")}      backendRefs: [${ref("app")}]
     const answered = await reply;
     assert.equal(answered.status, 403);
     assert.deepEqual(answered.json(), { error: "ext_authz_error", message: "the authorization service failed the check (gRPC CANCELLED)" }, "cancelled, not left to its 10 s deadline");
-    await until(() => checkOf("/closing/x").cancelled);
+    await until(() => checkOf("/closing/x").cancelledAtMs !== undefined);
+    const after = await ask(own.port, { path: "/closing/y", headers: { authorization: "Bearer good" } });
+    assert.deepEqual(after.json(), { error: "ext_authz_error", message: "the gateway is closing its upstream connections" }, "no channel opens once closed");
   } finally {
     await own.close();
   }

@@ -66,7 +66,7 @@ async function startAuthService(): Promise<{ port: number; seen: AuthRequest[]; 
           return;
         case "Bearer consumed":
           // Envoy's way for an HTTP service to take consumed credentials off the request.
-          res.writeHead(200, { "x-user-id": "bob", "x-envoy-auth-headers-to-remove": "Authorization, X-Api-Key,host" });
+          res.writeHead(200, { "x-user-id": "bob", "x-envoy-auth-headers-to-remove": ["Authorization", "X-Api-Key,host"] });
           res.end();
           return;
         case "Bearer slow":
@@ -280,7 +280,7 @@ test("with allowedResponseHeaders, only the listed headers of an allowing answer
   assert.equal(check.headers["transfer-encoding"], undefined);
 });
 
-test("x-envoy-auth-headers-to-remove takes the named headers off the forwarded request, Host excepted", async () => {
+test("x-envoy-auth-headers-to-remove (on any of its lines) takes the named headers off the forwarded request, Host excepted", async () => {
   const reply = await ask(gw.port, { path: "/app/consumed", headers: { host: "shop.example", authorization: "Bearer consumed", "x-api-key": "k-1", "x-tenant": "acme" } });
   assert.equal(reply.status, 200);
   const headers = reply.json()["headers"] as Record<string, string>;

@@ -13,7 +13,8 @@ export interface SeenCheck {
   readonly metadata: Record<string, string>;
   /** The call's deadline as the service received it (epoch ms), Infinity when it had none. */
   readonly deadlineMs: number;
-  cancelled: boolean;
+  /** When the service saw the call cancelled (epoch ms); undefined while it was not. */
+  cancelledAtMs: number | undefined;
 }
 
 export interface DecodedCheckRequest {
@@ -46,6 +47,9 @@ export interface GrpcAuthzService {
 
 type Answer = { readonly error: { code: status; details: string } } | { readonly response: Record<string, unknown> };
 
+/** Stands for bytes that are no protobuf message (a lone field tag with no value). */
+const NOT_A_CHECK_RESPONSE = { notACheckResponse: true };
+
 const header = (key: string, value: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ header: { key, value }, ...extra });
 
 /**
@@ -60,10 +64,18 @@ const header = (key: string, value: string, extra: Record<string, unknown> = {})
  * - `Bearer odd-names`: OK, setting a header named `constructor` (a key every object has)
  * - `Bearer proto`: OK, setting a header named `__proto__`
  * - `Bearer echo`: OK, setting `x-user-echo` to the request's `x-user` as the service read it
+ * - `Bearer status-N`: denied with HTTP status N; `Bearer body-N`: denied with an N-byte body of `é`s
+ * - `Bearer garbage`: an answer that is not a CheckResponse; `Bearer empty`: a CheckResponse with nothing set
+ * - `Bearer odd-action`, `Bearer bad-name`: OK, with an append action or a header name that does not exist
+ * - `Bearer set-then-remove`: OK, setting `x-foo` and removing `X-Foo`
  * - anything else: OK with no changes
  */
 function answerFor(authorization: string | undefined, headers: Record<string, string>): Answer | undefined {
   if (authorization === "Bearer echo") return { response: { status: { code: 0 }, ok_response: { headers: [header("x-user-echo", headers["x-user"] ?? "")] } } };
+  const denyWith = /^Bearer status-(\d+)$/.exec(authorization ?? "");
+  if (denyWith !== null) return { response: { status: { code: status.PERMISSION_DENIED }, denied_response: { status: { code: Number(denyWith[1]) } } } };
+  const bodyOf = /^Bearer body-(\d+)$/.exec(authorization ?? "");
+  if (bodyOf !== null) return { response: { status: { code: status.PERMISSION_DENIED }, denied_response: { body: "é".repeat(Number(bodyOf[1]) / 2) } } };
   switch (authorization) {
     case "Bearer good":
       return {
@@ -73,7 +85,7 @@ function answerFor(authorization: string | undefined, headers: Record<string, st
             headers: [
               header("x-user-id", "alice"),
               header("x-auth-groups", "admins", { append: { value: false } }),
-              header("x-appended", "two", { append: { value: true } }),
+              header("X-Appended", "two", { append: { value: true } }),
               header("x-tier", "gold", { append_action: 1 }),
               header("x-new-tier", "gold", { append_action: 1 }),
               header("x-plan", "pro", { append_action: 3 }),
@@ -85,7 +97,7 @@ function answerFor(authorization: string | undefined, headers: Record<string, st
               header("x-name", "José"),
               header("content-length", "999"),
             ],
-            headers_to_remove: ["authorization", "Host", "x-remove-me", ":path"],
+            headers_to_remove: ["authorization", "Host", "X-Remove-Me", ":path"],
             response_headers_to_add: [header("x-auth-served", "yes"), header("set-cookie", "auth=1", { append_action: 0 })],
           },
         },
@@ -109,6 +121,16 @@ function answerFor(authorization: string | undefined, headers: Record<string, st
       return undefined;
     case "Bearer odd-names":
       return { response: { status: { code: 0 }, ok_response: { headers: [header("constructor", "c1"), header("x-user-id", "alice")] } } };
+    case "Bearer garbage":
+      return { response: NOT_A_CHECK_RESPONSE };
+    case "Bearer empty":
+      return { response: {} };
+    case "Bearer odd-action":
+      return { response: { status: { code: 0 }, ok_response: { headers: [header("x-user-id", "alice", { append_action: 4 })] } } };
+    case "Bearer bad-name":
+      return { response: { status: { code: 0 }, ok_response: { headers: [header("bad name", "x")] } } };
+    case "Bearer set-then-remove":
+      return { response: { status: { code: 0 }, ok_response: { headers: [header("x-foo", "from-auth", { append_action: 2 })], headers_to_remove: ["X-Foo"] } } };
     case "Bearer proto":
       return { response: { status: { code: 0 }, ok_response: { headers: [header("__proto__", "p1")] } } };
     case "Bearer crlf":
@@ -124,7 +146,9 @@ export async function startGrpcAuthzService(): Promise<GrpcAuthzService> {
   const definition = loadSync(PROTO, { keepCase: true, longs: Number, enums: Number, defaults: true });
   const loaded = loadPackageDefinition(definition) as GrpcObject;
   const auth = ((loaded["envoy"] as GrpcObject)["service"] as GrpcObject)["auth"] as GrpcObject;
-  const service = ((auth["v3"] as GrpcObject)["Authorization"] as ServiceClientConstructor).service;
+  const declared = ((auth["v3"] as GrpcObject)["Authorization"] as ServiceClientConstructor).service;
+  const check = declared["Check"]!;
+  const service = { Check: { ...check, responseSerialize: (value: unknown) => (value === NOT_A_CHECK_RESPONSE ? Buffer.from([0xff]) : check.responseSerialize(value)) } };
   const seen: SeenCheck[] = [];
   const server = new Server();
   server.addService(service, {
@@ -132,9 +156,9 @@ export async function startGrpcAuthzService(): Promise<GrpcAuthzService> {
       const metadata: Record<string, string> = {};
       for (const [key, value] of Object.entries(call.metadata.getMap())) metadata[key] = String(value);
       const deadline = call.getDeadline();
-      const record: SeenCheck = { request: call.request, metadata, deadlineMs: deadline instanceof Date ? deadline.getTime() : deadline, cancelled: false };
+      const record: SeenCheck = { request: call.request, metadata, deadlineMs: deadline instanceof Date ? deadline.getTime() : deadline, cancelledAtMs: undefined };
       seen.push(record);
-      call.on("cancelled", () => (record.cancelled = true));
+      call.on("cancelled", () => (record.cancelledAtMs = Date.now()));
       const sent = call.request.attributes.request.http.headers;
       const answer = answerFor(sent["authorization"], sent);
       if (answer === undefined) return;
