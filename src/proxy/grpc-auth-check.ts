@@ -55,7 +55,8 @@ export function startGrpcAuthCheck(
   let call: ClientUnaryCall;
   try {
     const message = encodeCheckRequest(checkRequest(exchange, policy, target, body));
-    call = client.makeUnaryRequest(CHECK_METHOD_PATH, passBytes, passBytes, message, callMetadata(propagated), { deadline: Date.now() + timeoutMs }, (error, answer) =>
+    check.deadlineMs = Date.now() + timeoutMs;
+    call = client.makeUnaryRequest(CHECK_METHOD_PATH, passBytes, passBytes, message, callMetadata(propagated), { deadline: check.deadlineMs }, (error, answer) =>
       check.answered(error, answer),
     );
   } catch (thrown) {
@@ -90,6 +91,8 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 /** The check's one gRPC call. */
 export class GrpcAuthCheck extends CheckInFlight {
   call: ClientUnaryCall | undefined = undefined;
+  /** The call's deadline (epoch ms). */
+  deadlineMs = 0;
   cutReason: AuthCheckError | undefined = undefined;
 
   override cut(reason: AuthCheckError): void {
@@ -116,7 +119,8 @@ export class GrpcAuthCheck extends CheckInFlight {
     if (this.done) return;
     if (this.attempt !== undefined) this.attempt.grpcStatus = error === null ? GrpcStatus.OK : error.code;
     if (error !== null) {
-      if (error.code === GrpcStatus.DEADLINE_EXCEEDED) this.fail(checkTimedOut.message, ErrorType.timeout);
+      // The gateway's own deadline, not a DEADLINE_EXCEEDED the service sent about its own work.
+      if (error.code === GrpcStatus.DEADLINE_EXCEEDED && Date.now() >= this.deadlineMs) this.fail(checkTimedOut.message, ErrorType.timeout);
       else {
         const name = GrpcStatus[error.code] ?? String(error.code);
         this.fail(`the authorization service failed the check (gRPC ${name})`, name);

@@ -1,6 +1,6 @@
-// One gRPC channel per authorization-service endpoint, kept for the gateway's life as the
-// undici pools are: HTTP/2 carries every check to that endpoint on one connection, which the
-// channel reconnects and lets go when it has been idle.
+// One gRPC channel per authorization-service endpoint, kept for the gateway's life (unlike
+// the undici pools, a reload does not close it): HTTP/2 carries every check to that
+// endpoint on one connection, which the channel reconnects and lets go when idle.
 import { Client, type ClientUnaryCall, credentials } from "@grpc/grpc-js";
 import { isIP } from "node:net";
 import { DENIAL_BODY_LIMIT_BYTES } from "./auth-check.ts";

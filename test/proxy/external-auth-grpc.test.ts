@@ -227,6 +227,7 @@ test("a failed call, a service that cannot be reached and an answer the gateway 
     [`body-${64 * 1024 + 2}`, "the authorization service's denial is larger than 65536 bytes"],
     ["garbage", "the authorization service's answer is not a CheckResponse"],
     ["body-300000", "the authorization service failed the check (gRPC RESOURCE_EXHAUSTED)"],
+    ["own-deadline", "the authorization service failed the check (gRPC DEADLINE_EXCEEDED)"],
   ];
   for (const [token, message] of refusals) {
     const reply = await ask(gw.port, { path: `/plain/refused-${token}`, headers: { authorization: `Bearer ${token}` } });

@@ -119,6 +119,8 @@ function answerFor(authorization: string | undefined, headers: Record<string, st
       return { error: { code: status.UNAVAILABLE, details: "policy store down: secret-detail" } };
     case "Bearer hang":
       return undefined;
+    case "Bearer own-deadline":
+      return { error: { code: status.DEADLINE_EXCEEDED, details: "policy store timed out" } };
     case "Bearer odd-names":
       return { response: { status: { code: 0 }, ok_response: { headers: [header("constructor", "c1"), header("x-user-id", "alice")] } } };
     case "Bearer garbage":
