@@ -93,10 +93,8 @@ export class GrpcAuthCheck extends CheckInFlight {
   call: ClientUnaryCall | undefined = undefined;
   /** The call's deadline (epoch ms). */
   deadlineMs = 0;
-  cutReason: AuthCheckError | undefined = undefined;
 
-  override cut(reason: AuthCheckError): void {
-    this.cutReason ??= reason;
+  override cut(_reason: AuthCheckError): void {
     // What the call reports once cancelled is ignored: its span says so here.
     if (this.attempt !== undefined && this.attempt.grpcStatus < 0) this.attempt.grpcStatus = GrpcStatus.CANCELLED;
     this.call?.cancel();
