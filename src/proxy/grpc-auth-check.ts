@@ -5,7 +5,7 @@
 // names some) and the body with forwardBody. The call carries the check's own trace context
 // and its time limit as its gRPC deadline. A failed call (unreachable, a deadline, any status
 // but OK) is a 403, failing closed as Envoy does; the answer is read in ext-authz-verdict.ts.
-import { type Client, type ClientUnaryCall, Metadata, type ServiceError, status as GrpcStatus } from "@grpc/grpc-js";
+import { type ClientUnaryCall, Metadata, type ServiceError, status as GrpcStatus } from "@grpc/grpc-js";
 import { isUtf8 } from "node:buffer";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
@@ -17,6 +17,7 @@ import type { ExternalAuthPolicy } from "./external-auth.ts";
 import { CHECK_METHOD_PATH, type CheckRequestMessage, decodeCheckResponse, encodeCheckRequest } from "./ext-authz-messages.ts";
 import { readGrpcVerdict } from "./ext-authz-verdict.ts";
 import { nextEndpoint } from "./round-robin.ts";
+import type { GrpcChannel } from "./grpc-channels.ts";
 import { forwardingHeaders } from "./upstream-request.ts";
 
 const passBytes = (bytes: Buffer): Buffer => bytes;
@@ -38,14 +39,16 @@ export function startGrpcAuthCheck(
     check.fail("the authorization service's Backend has no endpoint");
     return check;
   }
-  let client: Client;
+  let channel: GrpcChannel;
   try {
-    client = ctx.pools.grpc.client(endpoint.host, endpoint.port);
+    channel = ctx.pools.grpc.channel(endpoint);
   } catch {
     check.fail("the gateway is closing its upstream connections");
     return check;
   }
   const now = performance.now();
+  check.channel = channel;
+  check.startedAtPerfMs = now;
   const attempt = new UpstreamAttempt(0, backend, endpoint, "POST", endpoint.origin + CHECK_METHOD_PATH, epochMsAt(now), now);
   attempt.externalAuth = true;
   attempt.rpcMethod = CHECK_METHOD_PATH.slice(1);
@@ -56,7 +59,7 @@ export function startGrpcAuthCheck(
   try {
     const message = encodeCheckRequest(checkRequest(exchange, policy, target, body));
     check.deadlineMs = Date.now() + timeoutMs;
-    call = client.makeUnaryRequest(CHECK_METHOD_PATH, passBytes, passBytes, message, callMetadata(propagated), { deadline: check.deadlineMs }, (error, answer) =>
+    call = channel.client.makeUnaryRequest(CHECK_METHOD_PATH, passBytes, passBytes, message, callMetadata(propagated), { deadline: check.deadlineMs }, (error, answer) =>
       check.answered(error, answer),
     );
   } catch (thrown) {
@@ -67,10 +70,19 @@ export function startGrpcAuthCheck(
   }
   check.call = call;
   ctx.pools.grpc.track(call);
-  call.on("metadata", () => check.answerStarted());
-  call.on("status", () => ctx.pools.grpc.untrack(call));
+  call.on("metadata", () => {
+    channel.heard();
+    check.answerStarted();
+  });
+  call.on("status", ({ code }) => {
+    ctx.pools.grpc.untrack(call);
+    if (!NOT_FROM_THE_SERVICE.has(code)) channel.heard();
+  });
   return check;
 }
+
+/** Statuses grpc-js makes up itself (a deadline, a cancel, a lost connection): they say nothing of the service. */
+const NOT_FROM_THE_SERVICE: ReadonlySet<GrpcStatus> = new Set([GrpcStatus.CANCELLED, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.UNAVAILABLE]);
 
 /**
  * The propagation headers as call metadata. gRPC metadata holds printable ASCII only: a
@@ -91,6 +103,9 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 /** The check's one gRPC call. */
 export class GrpcAuthCheck extends CheckInFlight {
   call: ClientUnaryCall | undefined = undefined;
+  channel: GrpcChannel | undefined = undefined;
+  /** When the call was made (`performance.now()`). */
+  startedAtPerfMs = 0;
   /** The call's deadline (epoch ms). */
   deadlineMs = 0;
 
@@ -118,8 +133,10 @@ export class GrpcAuthCheck extends CheckInFlight {
     if (this.attempt !== undefined) this.attempt.grpcStatus = error === null ? GrpcStatus.OK : error.code;
     if (error !== null) {
       // The gateway's own deadline, not a DEADLINE_EXCEEDED the service sent about its own work.
-      if (error.code === GrpcStatus.DEADLINE_EXCEEDED && Date.now() >= this.deadlineMs) this.fail(checkTimedOut.message, ErrorType.timeout);
-      else {
+      if (error.code === GrpcStatus.DEADLINE_EXCEEDED && Date.now() >= this.deadlineMs) {
+        if (this.channel !== undefined) this.ctx.pools.grpc.deadlinePassedUnanswered(this.channel, this.startedAtPerfMs);
+        this.fail(checkTimedOut.message, ErrorType.timeout);
+      } else {
         const name = GrpcStatus[error.code] ?? String(error.code);
         this.fail(`the authorization service failed the check (gRPC ${name})`, name);
       }

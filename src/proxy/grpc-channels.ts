@@ -1,8 +1,18 @@
-// One gRPC channel per authorization-service endpoint, kept for the gateway's life (unlike
-// the undici pools, a reload does not close it): HTTP/2 carries every check to that
-// endpoint on one connection, which the channel reconnects and lets go when idle.
-import { Client, type ClientUnaryCall, credentials } from "@grpc/grpc-js";
+// One gRPC channel per authorization-service endpoint: HTTP/2 carries every check to that
+// endpoint on one connection, which the channel reconnects and lets go when idle. Unlike the
+// undici pools, a channel is not tied to a connection limit; a reload closes the channels of
+// endpoints no Backend names any more.
+//
+// A connection can go silent without closing (a peer that froze, a middlebox that dropped its
+// flow): grpc-js then keeps sending checks down it, each failing at its deadline, until TCP
+// gives up many minutes later. Keepalive pings would notice, but standard gRPC servers answer
+// pings sent more often than every 5 minutes with GOAWAY (too_many_pings). So the deadlines
+// are the probe: a check that passed its deadline on a connected channel that heard nothing
+// from the service since the check began replaces the channel, as the HTTP mode's timed-out
+// request closes its connection. The replaced channel's calls run on to their own deadlines.
+import { Client, type ClientUnaryCall, connectivityState, credentials } from "@grpc/grpc-js";
 import { isIP } from "node:net";
+import type { CompiledEndpoint } from "../plan/types.ts";
 import { DENIAL_BODY_LIMIT_BYTES } from "./auth-check.ts";
 
 const CHANNEL_OPTIONS = {
@@ -16,24 +26,78 @@ const CHANNEL_OPTIONS = {
   // outage would be refused for that long. Capped near Envoy's on-demand connects.
   "grpc.initial_reconnect_backoff_ms": 250,
   "grpc.max_reconnect_backoff_ms": 2_000,
+  // The Backend says where the service is and the gateway's config how to call it: a DNS TXT
+  // record must not bring in a service config (retries, load balancing, timeouts) of its own.
+  "grpc.service_config_disable_resolution": 1,
 };
 
+/** The channel to one endpoint, and when the service was last heard on it. */
+export class GrpcChannel {
+  /** `performance.now()` when the service last answered anything here (headers or a status of its own). */
+  #heardAt = Number.NEGATIVE_INFINITY;
+
+  readonly client: Client;
+  readonly origin: string;
+
+  constructor(client: Client, origin: string) {
+    this.client = client;
+    this.origin = origin;
+  }
+
+  heard(): void {
+    this.#heardAt = performance.now();
+  }
+
+  /** Whether the channel holds a connection that said nothing since `sinceMs` (`performance.now()`). */
+  silentSince(sinceMs: number): boolean {
+    return this.#heardAt < sinceMs && this.client.getChannel().getConnectivityState(false) === connectivityState.READY;
+  }
+
+  /** Closes the channel; its calls in flight run on to their deadlines. */
+  retire(): void {
+    this.client.close();
+  }
+}
+
 export class GrpcChannels {
-  readonly #clients = new Map<string, Client>();
+  /** By endpoint origin (`http://host:port`), the key the plan's endpoints and the undici pools share. */
+  readonly #channels = new Map<string, GrpcChannel>();
   /** Calls in flight, cancelled by `close`: grpc-js lets a closed channel's calls run on. */
   readonly #calls = new Set<ClientUnaryCall>();
   #closed = false;
 
-  /** The channel to `host:port`, created on first use; throws once the gateway closes its upstream connections. */
-  client(host: string, port: number): Client {
+  /** The channel to `endpoint`, created on first use; throws once the gateway closes its upstream connections. */
+  channel(endpoint: CompiledEndpoint): GrpcChannel {
     if (this.#closed) throw new Error("upstream connections are closed");
-    const target = channelTarget(host, port);
-    let client = this.#clients.get(target);
-    if (client === undefined) {
-      client = new Client(target, credentials.createInsecure(), CHANNEL_OPTIONS);
-      this.#clients.set(target, client);
+    let channel = this.#channels.get(endpoint.origin);
+    if (channel === undefined) {
+      const client = new Client(channelTarget(endpoint.host, endpoint.port), credentials.createInsecure(), CHANNEL_OPTIONS);
+      channel = new GrpcChannel(client, endpoint.origin);
+      this.#channels.set(endpoint.origin, channel);
     }
-    return client;
+    return channel;
+  }
+
+  /**
+   * A check on `channel` begun at `startedAtMs` passed its deadline with no answer. When the
+   * channel is connected and heard nothing from the service since then, its connection is
+   * taken for dead: the next check opens a new channel. A channel that is still connecting
+   * is kept, so a slow connect is not restarted by each deadline.
+   */
+  deadlinePassedUnanswered(channel: GrpcChannel, startedAtMs: number): void {
+    // A channel already replaced or dropped by a reload is no longer in the map.
+    if (this.#channels.get(channel.origin) !== channel || !channel.silentSince(startedAtMs)) return;
+    this.#channels.delete(channel.origin);
+    channel.retire();
+  }
+
+  /** Closes the channels to endpoints not in `origins` (a reload dropped them); their calls in flight run on. */
+  retain(origins: ReadonlySet<string>): void {
+    for (const [origin, channel] of this.#channels) {
+      if (origins.has(origin)) continue;
+      this.#channels.delete(origin);
+      channel.retire();
+    }
   }
 
   track(call: ClientUnaryCall): void {
@@ -49,8 +113,8 @@ export class GrpcChannels {
     this.#closed = true;
     for (const call of [...this.#calls]) call.cancel();
     this.#calls.clear();
-    for (const client of this.#clients.values()) client.close();
-    this.#clients.clear();
+    for (const channel of this.#channels.values()) channel.retire();
+    this.#channels.clear();
   }
 }
 

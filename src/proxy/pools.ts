@@ -331,7 +331,8 @@ export class UpstreamPools {
    * retained origin also drops its pools for limits no longer used: each reload that changed
    * a Backend's limit would otherwise leave one more pool behind. A request still running on
    * a dropped pool finishes there; a retry of it opens a fresh one, which closes once it is
-   * idle, since no plan from this one on uses it.
+   * idle, since no plan from this one on uses it. The gRPC channels of origins not in
+   * `origins` close the same way.
    */
   retain(origins: ReadonlySet<string>, limits?: ReadonlyMap<string, ReadonlySet<number | undefined>>): void {
     const resolvedLimits =
@@ -339,6 +340,7 @@ export class UpstreamPools {
         ? undefined
         : new Map([...limits].map(([origin, used]) => [origin, new Set([...used].map((limit) => limit ?? this.#defaultMaxConnections))]));
     this.#retained = { origins, limits: resolvedLimits };
+    this.grpc.retain(origins);
     for (const [origin, head] of this.#entries) {
       if (!origins.has(origin)) {
         this.#entries.delete(origin);

@@ -58,6 +58,7 @@ const header = (key: string, value: string, extra: Record<string, unknown> = {})
  * - `Bearer bad`: PERMISSION_DENIED with a 401, a challenge and a JSON body
  * - `Bearer plain-deny`: PERMISSION_DENIED and nothing else (Envoy answers 403)
  * - `Bearer unavailable`: the call fails with UNAVAILABLE
+ * - `Bearer failed-precondition`: the call fails with FAILED_PRECONDITION (a status with no response headers before it)
  * - `Bearer hang`: never answered
  * - `Bearer crlf`: OK, but a header value holds CR LF
  * - `Bearer odd-status`: denied with HTTP status 42
@@ -117,6 +118,8 @@ function answerFor(authorization: string | undefined, headers: Record<string, st
       return { response: { status: { code: status.PERMISSION_DENIED } } };
     case "Bearer unavailable":
       return { error: { code: status.UNAVAILABLE, details: "policy store down: secret-detail" } };
+    case "Bearer failed-precondition":
+      return { error: { code: status.FAILED_PRECONDITION, details: "policy not loaded" } };
     case "Bearer hang":
       return undefined;
     case "Bearer own-deadline":
