@@ -16,6 +16,7 @@ import { Reporter, byPrecedence, key, precedenceMs } from "./resources.ts";
 import type { Resource } from "./resources.ts";
 import { checkSchema, findKind } from "./schema-check.ts";
 import { skippedKindWarning } from "./skipped-kinds.ts";
+import { TlsSecrets } from "./tls-secrets.ts";
 import { gatewayParametersEnv } from "./gateway-parameters-env.ts";
 import { isIP } from "node:net";
 import { hostnameProblem } from "./hostnames.ts";
@@ -102,7 +103,8 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   const directResponses = new Map(byKind("DirectResponse").map((d) => [key(d), d]));
 
   const gatewayDrafts = new Map<string, GatewayDraft>();
-  for (const g of byKind("Gateway")) gatewayDrafts.set(key(g), resolveGateway(g, reporter));
+  const secrets = new TlsSecrets(byKind("Secret"), grants, reporter);
+  for (const g of byKind("Gateway")) gatewayDrafts.set(key(g), resolveGateway(g, reporter, secrets));
   warnCrossGatewayConflicts([...gatewayDrafts.values()], reporter);
 
   const routeDrafts: RouteDraft[] = byKind("HTTPRoute").map((r) => resolveRoute(r, reporter, gatewayDrafts, backendResolver, directResponses));
@@ -247,7 +249,8 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
       ref: { kind, name, namespace, creationTimestampMs: precedenceMs(createdMs), source: { file: parsed.file, line, col, path: "-" } },
       doc,
       file: parsed,
-      spec: obj["spec"] as Record<string, any>,
+      // A core Secret has no spec; its fields are read from the document.
+      spec: (obj["spec"] ?? {}) as Record<string, any>,
     };
     const id = `${kind}/${namespace}/${name}`;
     const dup = seen.get(id);
@@ -282,8 +285,15 @@ function checkBackend(b: Resource, reporter: Reporter): void {
 
 function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], reporter: Reporter): void {
   const owner = new Map<string, GatewayDraft>();
+  const portProtocol = new Map<number, { gateway: GatewayDraft; protocol: string }>();
   for (const g of gateways) {
     g.listeners.forEach((l) => {
+      const onPort = portProtocol.get(l.port);
+      if (onPort === undefined) portProtocol.set(l.port, { gateway: g, protocol: l.protocol });
+      else if (onPort.gateway !== g && onPort.protocol !== l.protocol) {
+        const index = (g.resource.spec["listeners"] as { name: string }[]).findIndex((x) => x.name === l.name);
+        reporter.error(g.resource, ["spec", "listeners", index, "protocol"], `port ${l.port} serves ${onPort.protocol} for Gateway ${key(onPort.gateway.resource)}; one port cannot also serve ${l.protocol}`, "a port speaks one protocol: move one of the listeners to another port");
+      }
       const k = `${l.port}|${l.hostname ?? ""}`;
       const first = owner.get(k);
       if (first === undefined) owner.set(k, g);

@@ -2,6 +2,7 @@
 // the compile stage. Plain, immutable data. It knows nothing of requests, sockets or
 // telemetry SDKs; every reference is already resolved, every default already applied.
 
+import type { ListenerTls } from "./listener-tls.ts";
 import type { NamespaceSelection } from "./namespace-selection.ts";
 
 /** Where a value came from, so later stages (compile, admin, reload logs) can point at it. */
@@ -50,7 +51,9 @@ export interface GatewayModel {
 export interface ListenerModel {
   readonly name: string;
   readonly port: number;
-  readonly protocol: "HTTP";
+  readonly protocol: "HTTP" | "HTTPS";
+  /** HTTPS: the certificates the listener presents (TLS terminated here); undefined for HTTP. */
+  readonly tls: ListenerTls | undefined;
   /** Exact or `*.suffix` wildcard; undefined matches every host. */
   readonly hostname: string | undefined;
   readonly allowedRoutesFrom: "Same" | "All" | "Selector";

@@ -1,10 +1,12 @@
-// Gateways and their listeners: protocol support, duplicates and conflicts, allowedRoutes.
+// Gateways and their listeners: protocol support, certificates, duplicates and conflicts, allowedRoutes.
+import { type ListenerCertificate, ListenerTls } from "./listener-tls.ts";
 import type { ListenerModel } from "./model.ts";
+import { type CertificateRef, type TlsSecrets, certificateCovers } from "./tls-secrets.ts";
 import type { NamespaceSelection } from "./namespace-selection.ts";
 import { hostnameProblem } from "./hostnames.ts";
 import { SECTION_NAME_HINT, isSectionName } from "./name-formats.ts";
 import { key } from "./resources.ts";
-import type { Reporter, Resource } from "./resources.ts";
+import type { Reporter, Resource, Segments } from "./resources.ts";
 
 export interface GatewayDraft {
   readonly resource: Resource;
@@ -15,11 +17,12 @@ export interface GatewayDraft {
 
 const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
-export function resolveGateway(r: Resource, reporter: Reporter): GatewayDraft {
+export function resolveGateway(r: Resource, reporter: Reporter, secrets: TlsSecrets): GatewayDraft {
   const listeners: ListenerModel[] = [];
   const allowedKinds = new Map<string, readonly string[]>();
   const names = new Map<string, number>();
   const portHosts = new Map<string, number>();
+  const portProtocols = new Map<number, { protocol: string; index: number }>();
   (r.spec["listeners"] as Record<string, any>[]).forEach((l, i) => {
     const at = ["spec", "listeners", i];
     const name = String(l["name"]);
@@ -27,20 +30,33 @@ export function resolveGateway(r: Resource, reporter: Reporter): GatewayDraft {
     if (!isSectionName(name)) reporter.error(r, [...at, "name"], `"${name}" is not a valid listener name`, SECTION_NAME_HINT);
     if (names.has(name)) reporter.error(r, [...at, "name"], `duplicate listener name "${name}" (also listeners[${names.get(name)}])`, "give every listener a unique name");
     else names.set(name, i);
-    if (protocol === "HTTPS" || protocol === "TLS") {
-      reporter.error(r, [...at, "protocol"], `${protocol} listeners are not supported yet`, "terminate TLS in front of Tollgate and use protocol: HTTP");
+    if (protocol === "TLS") {
+      reporter.error(r, [...at, "protocol"], "TLS listeners (TLSRoute, passthrough) are not supported yet", "use protocol: HTTPS to terminate TLS at the gateway");
       return;
     }
-    if (protocol !== "HTTP") {
-      reporter.error(r, [...at, "protocol"], `protocol ${protocol} is not supported`, "use protocol: HTTP");
+    if (protocol !== "HTTP" && protocol !== "HTTPS") {
+      reporter.error(r, [...at, "protocol"], `protocol ${protocol} is not supported`, "use protocol: HTTP or HTTPS");
       return;
     }
-    if (l["tls"] !== undefined) reporter.error(r, [...at, "tls"], "tls is not supported on an HTTP listener", "remove tls");
     const hostname = l["hostname"] as string | undefined;
     if (hostname !== undefined) {
       const problem = hostnameProblem(hostname);
       if (problem !== undefined) reporter.error(r, [...at, "hostname"], `invalid hostname "${hostname}": ${problem}`, "use e.g. example.com or *.example.com");
     }
+    const port = Number(l["port"]);
+    const onPort = portProtocols.get(port);
+    if (onPort === undefined) portProtocols.set(port, { protocol, index: i });
+    else if (onPort.protocol !== protocol) {
+      reporter.error(r, [...at, "protocol"], `listener "${name}" serves ${protocol} on port ${port}, where listeners[${onPort.index}] serves ${onPort.protocol}`, "a port speaks one protocol: move one of them to another port");
+    }
+    let tls: ListenerTls | undefined;
+    if (protocol === "HTTPS") {
+      tls = listenerTls(r, l["tls"] as Record<string, any> | undefined, [...at, "tls"], reporter, secrets);
+      if (tls === undefined) return;
+      if (hostname !== undefined && !tls.certificates.some((c) => certificateCovers(c, hostname.toLowerCase()))) {
+        reporter.warn(r, [...at, "hostname"], `no certificate of listener "${name}" is valid for ${hostname}: clients that check the name will refuse the handshake`, `add a certificate whose subjectAltName covers ${hostname} to tls.certificateRefs`);
+      }
+    } else if (l["tls"] !== undefined) reporter.error(r, [...at, "tls"], "tls is not supported on an HTTP listener", "remove tls, or use protocol: HTTPS");
     const phKey = `${String(l["port"])}|${hostname ?? ""}`;
     const other = portHosts.get(phKey);
     if (other !== undefined) {
@@ -65,8 +81,9 @@ export function resolveGateway(r: Resource, reporter: Reporter): GatewayDraft {
     }
     listeners.push({
       name,
-      port: Number(l["port"]),
-      protocol: "HTTP",
+      port,
+      protocol,
+      tls,
       hostname,
       allowedRoutesFrom: from,
       allowedNamespaces,
@@ -77,6 +94,36 @@ export function resolveGateway(r: Resource, reporter: Reporter): GatewayDraft {
 }
 
 const NO_NAMESPACE: NamespaceSelection = { only: [], except: [] };
+
+/** An HTTPS listener's `tls`: Terminate with at least one usable certificate; undefined after reporting why not. */
+function listenerTls(r: Resource, tls: Record<string, any> | undefined, at: Segments, reporter: Reporter, secrets: TlsSecrets): ListenerTls | undefined {
+  if (tls === undefined) {
+    reporter.error(r, at.slice(0, -1), "an HTTPS listener needs tls with certificateRefs", "add tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: ...}]}");
+    return undefined;
+  }
+  if (tls["mode"] === "Passthrough") {
+    reporter.error(r, [...at, "mode"], "Passthrough is for TLS listeners (TLSRoute), which are not supported yet; an HTTPS listener terminates TLS", "use mode: Terminate");
+    return undefined;
+  }
+  if (tls["frontendValidation"] !== undefined) {
+    reporter.error(r, [...at, "frontendValidation"], "client certificate validation is not supported yet", "remove frontendValidation");
+    return undefined;
+  }
+  if (tls["options"] !== undefined && Object.keys(tls["options"]).length > 0) {
+    reporter.warn(r, [...at, "options"], "no implementation-specific TLS options are read: these are ignored", "remove options");
+  }
+  const refs = (tls["certificateRefs"] ?? []) as CertificateRef[];
+  if (refs.length === 0) {
+    reporter.error(r, tls["certificateRefs"] === undefined ? at : [...at, "certificateRefs"], "an HTTPS listener that terminates TLS needs at least one certificate", "add certificateRefs: [{kind: Secret, name: ...}] naming a kubernetes.io/tls Secret");
+    return undefined;
+  }
+  const certificates: ListenerCertificate[] = [];
+  refs.forEach((ref, i) => {
+    const certificate = secrets.certificate(r, ref, [...at, "certificateRefs", i]);
+    if (certificate !== undefined) certificates.push(certificate);
+  });
+  return certificates.length === refs.length ? new ListenerTls(certificates) : undefined;
+}
 
 /**
  * A file-based gateway knows no namespace labels, except the one Kubernetes sets on every

@@ -16,6 +16,7 @@ import { effectiveHostnames, normalizeHostname } from "../router/hostnames.ts";
 import { ListenerRouter } from "../router/listener-router.ts";
 import { CompiledRouter, type RouterEntry } from "../router/router.ts";
 import { compileBackend, compileBackendSet } from "./backends.ts";
+import { PortTls } from "./port-tls.ts";
 import { matchTemplate } from "./http-route.ts";
 import type { BackendSet, CompiledBackend, CompiledFilters, CompiledListener, CompiledRule, RuntimePlan } from "./types.ts";
 
@@ -99,9 +100,11 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
     .sort((a, b) => a - b)
     .map((port) => {
       const gws = gatewaysByPort.get(port)!;
+      const onPort = gws.flatMap((g) => g.listeners.filter((l) => l.port === port));
       return Object.freeze({
         port,
         settings: gws[0]!.settings,
+        tls: onPort.some((l) => l.protocol === "HTTPS") ? new PortTls(onPort) : undefined,
         gateways: Object.freeze(gws),
         router: portRouter(entriesByPort.get(port)!),
       });

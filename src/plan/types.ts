@@ -2,6 +2,7 @@
 // this on the hot path. A reload compiles a new plan and swaps one reference; requests
 // already running keep the plan object they started with.
 import type { IncomingHttpHeaders } from "node:http";
+import type { PortTls } from "./port-tls.ts";
 import type {
   BackendModel,
   GatewayModel,
@@ -30,6 +31,8 @@ export interface CompiledListener {
   readonly port: number;
   /** Settings of the first gateway (by precedence) that declares this port. */
   readonly settings: ListenerSettings;
+  /** An HTTPS port's certificates by SNI; undefined for an HTTP port (a port serves one protocol). */
+  readonly tls: PortTls | undefined;
   readonly gateways: readonly GatewayModel[];
   readonly router: Router;
 }

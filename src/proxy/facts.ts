@@ -112,7 +112,8 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   into.hostHeader = host;
   into.badHost = badHost;
 
-  let scheme: "http" | "https" = "http";
+  // A trusted proxy in front may say https over a plain connection.
+  let scheme = connectionScheme(socket);
   let authority = host;
   let clientAddress = into.peerAddress;
   let forwardedPort = 0;
@@ -257,4 +258,9 @@ function stripForwardedAddress(value: string): string {
   }
   const colon = v.indexOf(":");
   return colon > 0 && v.indexOf(":", colon + 1) < 0 ? v.slice(0, colon) : normalizeAddress(v);
+}
+
+/** The scheme the client spoke to the gateway: https on an HTTPS listener's TLS socket. */
+export function connectionScheme(socket: object): "http" | "https" {
+  return (socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
 }

@@ -1,11 +1,15 @@
-// The node:http server behind one listener port, with the listener's limits applied:
-// header size (431), headers and request receive timeouts (408), keep-alive timeout and
-// max connections. Limits change in place on reload; the socket stays bound.
+// The node:http server behind one listener port (node:https for an HTTPS port), with the
+// listener's limits applied: header size (431), headers and request receive timeouts (408),
+// keep-alive timeout and max connections. Limits and certificates change in place on
+// reload; the socket stays bound.
+import type * as Http from "node:http";
 import type { IncomingMessage, Server } from "node:http";
+import type { PortTls } from "../plan/port-tls.ts";
 import type { ListenerSettings } from "../config/model.ts";
 import type { ProxyHandlers } from "./handler.ts";
 import { http } from "./node-http.ts";
 import { forwardedUpgrade } from "./request-checks.ts";
+import { applyPortTls, createTlsServer } from "./tls-listener.ts";
 
 export type { ProxyHandlers } from "./handler.ts";
 
@@ -13,25 +17,23 @@ export type { ProxyHandlers } from "./handler.ts";
 const MAX_CHECK_INTERVAL_MS = 1_000;
 const MIN_CHECK_INTERVAL_MS = 50;
 
-export function createListenerServer(settings: ListenerSettings, handlers: ProxyHandlers): Server {
+export function createListenerServer(settings: ListenerSettings, handlers: ProxyHandlers, tls?: PortTls): Server {
   const timeouts = effectiveTimeouts(settings);
-  const server = http.createServer(
-    {
-      maxHeaderSize: settings.maxRequestHeadersBytes,
-      headersTimeout: timeouts.headersTimeout,
-      requestTimeout: timeouts.requestTimeout,
-      keepAliveTimeout: settings.keepAliveTimeoutMs,
-      // Node checks both timeouts on this period; a slow check would let slowloris linger.
-      connectionsCheckingInterval: checkInterval(timeouts.headersTimeout, timeouts.requestTimeout),
-      // A missing Host is answered by the proxy with a JSON 400, not by node's plain one.
-      requireHostHeader: false,
-      noDelay: true,
-      // An upgrade offering only h2c is a plain request the client also offers to speak
-      // HTTP/2 on; the gateway declines the offer and proxies the request, body included.
-      shouldUpgradeCallback: acceptsUpgrade,
-    },
-    handlers.request,
-  );
+  const options: Http.ServerOptions = {
+    maxHeaderSize: settings.maxRequestHeadersBytes,
+    headersTimeout: timeouts.headersTimeout,
+    requestTimeout: timeouts.requestTimeout,
+    keepAliveTimeout: settings.keepAliveTimeoutMs,
+    // Node checks both timeouts on this period; a slow check would let slowloris linger.
+    connectionsCheckingInterval: checkInterval(timeouts.headersTimeout, timeouts.requestTimeout),
+    // A missing Host is answered by the proxy with a JSON 400, not by node's plain one.
+    requireHostHeader: false,
+    noDelay: true,
+    // An upgrade offering only h2c is a plain request the client also offers to speak
+    // HTTP/2 on; the gateway declines the offer and proxies the request, body included.
+    shouldUpgradeCallback: acceptsUpgrade,
+  };
+  const server = tls === undefined ? http.createServer(options, handlers.request) : createTlsServer(options, handlers, tls, timeouts.headersTimeout);
   // Registering checkContinue makes node leave `100 Continue` to the proxy, which sends it
   // only when the request is really forwarded.
   server.on("checkContinue", handlers.request);
@@ -51,7 +53,8 @@ function acceptsUpgrade(req: IncomingMessage): boolean {
 }
 
 /** Applies (re)loaded settings to a running server; new values govern new checks and connections. */
-export function applyListenerSettings(server: Server, settings: ListenerSettings): void {
+export function applyListenerSettings(server: Server, settings: ListenerSettings, tls?: PortTls): void {
+  if (tls !== undefined) applyPortTls(server, tls);
   const timeouts = effectiveTimeouts(settings);
   // Read by node for every new connection's parser, so a reload applies to new connections.
   (server as Server & { maxHeaderSize: number }).maxHeaderSize = settings.maxRequestHeadersBytes;

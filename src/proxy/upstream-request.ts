@@ -5,7 +5,7 @@ import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { ErrorType, Flag } from "./errors.ts";
 import type { AuthGrant } from "./auth-grant.ts";
 import type { Exchange } from "./exchange.ts";
-import type { RequestFacts } from "./facts.ts";
+import { type RequestFacts, connectionScheme } from "./facts.ts";
 import { type ProxyFilters, applyHeaderOps, rewritePath } from "./filters.ts";
 import { Failure } from "./failures.ts";
 import { buildUpstreamHeaders } from "./headers.ts";
@@ -52,7 +52,7 @@ export function upstreamHeaders(exchange: Exchange, ruleFilters: ProxyFilters, b
  * X-Forwarded-* and Host as the listener's trust settings make them), before any filter.
  */
 export function forwardingHeaders(exchange: Exchange): OutgoingHeaders {
-  return buildUpstreamHeaders(exchange.req.headers, exchange.listener.settings.trustForwardedHeaders, exchange.peerAddress, "http", exchange.hostHeader);
+  return buildUpstreamHeaders(exchange.req.headers, exchange.listener.settings.trustForwardedHeaders, exchange.peerAddress, connectionScheme(exchange.req.socket), exchange.hostHeader);
 }
 
 /**

@@ -2,14 +2,15 @@
 // in src/server talks to this narrow shape, so the lifecycle can be read (and reasoned
 // about) without the details of loading, compiling or proxying.
 import type { Server, ServerResponse } from "node:http";
-import type { ListenerSettings, ResolvedConfig } from "../config/model.ts";
-import type { RuntimePlan } from "../plan/types.ts";
+import type { ResolvedConfig } from "../config/model.ts";
+import type { CompiledListener, RuntimePlan } from "../plan/types.ts";
 import type { GatewayStats, TelemetryRuntime } from "../telemetry/hooks.ts";
 import { redactConfigForAdmin } from "../config/redact.ts";
 import { compileConfig, loadConfig, type CompileResult, type LoadResult } from "./config-stage.ts";
 import { createProxyHandlers, type ProxyHandlers } from "../proxy/handler.ts";
 import { applyListenerSettings, createListenerServer } from "../proxy/listener.ts";
 import { UpstreamPools } from "../proxy/pools.ts";
+import { servesTls } from "../proxy/tls-listener.ts";
 
 /** The entry points a gateway listener dispatches to. */
 export type ListenerHandlers = ProxyHandlers;
@@ -42,8 +43,12 @@ export interface Engine {
   pendingRequests(pools: Pools, plan: RuntimePlan | undefined): Iterable<[backend: string, count: number]>;
   /** Handlers for one config listener port; they read `deps.currentPlan()` once per request. */
   createHandlers(deps: ProxyDeps, pools: Pools, configPort: number): ListenerHandlers;
-  createServer(settings: ListenerSettings, handlers: ListenerHandlers): Server;
-  applySettings(server: Server, settings: ListenerSettings): void;
+  /** A plain HTTP server for an HTTP port, an HTTPS one (TLS terminated) for an HTTPS port. */
+  createServer(listener: CompiledListener, handlers: ListenerHandlers): Server;
+  /** A reload's limits and certificates for a running server. */
+  applySettings(server: Server, listener: CompiledListener): void;
+  /** Whether the server terminates TLS (a running port keeps its protocol). */
+  servesTls(server: Server): boolean;
 }
 
 export const engine: Engine = {
@@ -80,11 +85,14 @@ export const engine: Engine = {
       configPort,
     );
   },
-  createServer(settings, handlers) {
-    return createListenerServer(settings, handlers);
+  createServer(listener, handlers) {
+    return createListenerServer(listener.settings, handlers, listener.tls);
   },
-  applySettings(server, settings) {
-    applyListenerSettings(server, settings);
+  applySettings(server, listener) {
+    applyListenerSettings(server, listener.settings, listener.tls);
+  },
+  servesTls(server) {
+    return servesTls(server);
   },
 };
 

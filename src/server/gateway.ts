@@ -3,6 +3,7 @@
 // load → validate → compile → bind → swap. Both a single process and each cluster worker
 // run one of these; the ops/admin listeners and the process lifecycle live elsewhere.
 import { resolve as resolvePath } from "node:path";
+import type { Server } from "node:http";
 import { formatDiagnostic, type Diagnostic } from "../config/diagnostics.ts";
 import { attachedRuleCount } from "../plan/rule-count.ts";
 import type { RuntimePlan } from "../plan/types.ts";
@@ -187,6 +188,9 @@ export class Gateway {
       return this.#failed(trigger, [`${configPath}:1:1: -: the config has no Gateway listener while the other workers serve ports; this worker starts once the file has one again`], others);
     }
 
+    const switched = protocolSwitches(plan, (port) => this.#listeners.get(port)?.server, engine);
+    if (switched.length > 0) return this.#failed(trigger, switched, others);
+
     // Bind new ports before the swap: if one cannot be bound the old plan keeps serving untouched.
     // A port bound here may take requests while the next one binds (an IPC round trip in a
     // cluster worker); until the swap it serves this plan, the only one that has it.
@@ -199,7 +203,7 @@ export class Gateway {
         binding = listener.port;
         const bound = new BoundListener(listener.port, this.#options.listenerHost);
         const handlers = bound.track(engine.createHandlers({ ...deps, responseClosed: bound.responseClosed }, this.#pools, listener.port));
-        const server = engine.createServer(listener.settings, handlers);
+        const server = engine.createServer(listener, handlers);
         await bound.listen(server, await this.#options.resolvePort(listener.port));
         added.push(bound);
       }
@@ -234,7 +238,7 @@ export class Gateway {
     }
     for (const listener of plan.listeners) {
       const bound = this.#listeners.get(listener.port);
-      if (bound?.server !== undefined && !added.includes(bound)) engine.applySettings(bound.server, listener.settings);
+      if (bound?.server !== undefined && !added.includes(bound)) engine.applySettings(bound.server, listener);
     }
     const removed = [...this.#listeners.values()].filter((l) => !plan.listenerByPort.has(l.configPort));
     for (const bound of removed) {
@@ -359,4 +363,33 @@ export class Gateway {
   async closePools(): Promise<void> {
     await this.#pools.close();
   }
+}
+
+/**
+ * A port serving HTTP that the new plan makes HTTPS, or the other way: refused, as the port
+ * would have to be closed and bound again, dropping its connections (and a port closed
+ * for a moment can be taken). The errors point at the listener that asks for the change.
+ */
+function protocolSwitches(plan: RuntimePlan, serverOn: (port: number) => Server | undefined, engine: Engine): string[] {
+  const errors: string[] = [];
+  for (const listener of plan.listeners) {
+    const server = serverOn(listener.port);
+    if (server === undefined) continue;
+    const wantsTls = listener.tls !== undefined;
+    if (engine.servesTls(server) === wantsTls) continue;
+    const model = listener.gateways.flatMap((g) => g.listeners).find((l) => l.port === listener.port)!;
+    const [from, to] = wantsTls ? ["HTTP", "HTTPS"] : ["HTTPS", "HTTP"];
+    errors.push(
+      formatDiagnostic({
+        severity: "error",
+        file: model.source.file,
+        line: model.source.line,
+        col: model.source.col,
+        path: `${model.source.path}.protocol`,
+        message: `port ${listener.port} serves ${from} and would become ${to}; a running gateway keeps a port's protocol`,
+        hint: `restart the gateway to apply this, or serve ${to} on another port`,
+      }),
+    );
+  }
+  return errors;
 }

@@ -144,12 +144,12 @@ describe("schema errors", () => {
 });
 
 describe("semantic errors", () => {
-  test("listeners: duplicate name, port+hostname conflict, HTTPS, bad wildcard", () => {
+  test("listeners: duplicate name, port+hostname conflict, HTTPS without tls, bad wildcard", () => {
     const text = GATEWAY + '  - name: http\n    port: 8080\n    protocol: HTTP\n  - name: tls\n    port: 8443\n    protocol: HTTPS\n  - name: bad\n    port: 9000\n    protocol: HTTP\n    hostname: "foo.*.com"\n';
     assert.deepEqual(errors(text), [
       't.yaml:11:11: spec.listeners[1].name: duplicate listener name "http" (also listeners[0]) (hint: give every listener a unique name)',
       't.yaml:12:11: spec.listeners[1].port: listener "http" conflicts with listeners[0]: same port 8080 and hostname (any) (hint: change the port or the hostname of one of them)',
-      "t.yaml:16:15: spec.listeners[2].protocol: HTTPS listeners are not supported yet (hint: terminate TLS in front of Tollgate and use protocol: HTTP)",
+      "t.yaml:14:5: spec.listeners[2]: an HTTPS listener needs tls with certificateRefs (hint: add tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: ...}]})",
       't.yaml:20:15: spec.listeners[3].hostname: invalid hostname "foo.*.com": a wildcard is allowed only as the whole first label (`*.example.com`) (hint: use e.g. example.com or *.example.com)',
     ]);
   });

@@ -53,6 +53,7 @@ export function gateway(name: string, listeners: ListenerSpec[], opts: { namespa
       name: l.name ?? `http-${i}`,
       port: l.port ?? 8080,
       protocol: "HTTP",
+      tls: undefined,
       hostname: l.hostname,
       allowedRoutesFrom: l.allowedRoutesFrom ?? "All",
       allowedNamespaces: { only: l.exceptNamespaces === undefined ? (l.allowedNamespaces ?? []) : l.allowedNamespaces, except: l.exceptNamespaces ?? [] },

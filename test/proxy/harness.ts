@@ -42,7 +42,7 @@ export async function startGateway(yaml: string, telemetry: RequestTelemetry = n
   const listener = gateway.plan.listenerByPort.get(CONFIG_PORT);
   assert.ok(listener, `the test config must declare a listener on port ${CONFIG_PORT}`);
   const handlers = createProxyHandlers({ currentPlan: () => gateway.plan, telemetry, pools, stats, warn }, CONFIG_PORT);
-  const server = createListenerServer(listener.settings, handlers);
+  const server = createListenerServer(listener.settings, handlers, listener.tls);
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   return Object.assign(gateway, {

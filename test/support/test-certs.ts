@@ -111,3 +111,41 @@ export async function createTestPki(prefix = "tollgate-pki-"): Promise<TestPki> 
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }
+
+export interface CertificateDates {
+  /** `YYYYMMDDHHMMSSZ`, as openssl ca takes it. */
+  readonly notBefore: string;
+  readonly notAfter: string;
+}
+
+/**
+ * A server certificate for the DNS names `dnsNames` (the first is its CN), signed by the
+ * PKI's CA, valid for two days from now or over `dates` (which may lie in the past).
+ */
+export async function issueServerCertificate(pki: TestPki, name: string, dnsNames: readonly string[], dates?: CertificateDates): Promise<PemPair> {
+  const extensions = [
+    "basicConstraints=critical,CA:FALSE",
+    "keyUsage=critical,digitalSignature",
+    "extendedKeyUsage=serverAuth",
+    `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(",")}`,
+    "",
+  ].join("\n");
+  if (dates === undefined) await issue(pki.dir, name, dnsNames[0]!, extensions);
+  else {
+    // `openssl x509 -req` only counts days forward; `openssl ca` takes any dates.
+    await openssl(pki.dir, ["req", ...EC_KEY, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${dnsNames[0]!}`]);
+    await writeFile(join(pki.dir, `${name}.ext`), extensions);
+    await writeFile(join(pki.dir, `${name}.index`), "");
+    await writeFile(
+      join(pki.dir, `${name}.cnf`),
+      ["[ca]", "default_ca = test", "[test]", `database = ${name}.index`, "new_certs_dir = .", `serial = ${name}.serial`, "default_md = sha256", "policy = any", "[any]", "commonName = supplied", ""].join("\n"),
+    );
+    await writeFile(join(pki.dir, `${name}.serial`), "1000\n");
+    await openssl(pki.dir, [
+      "ca", "-batch", "-notext", "-config", `${name}.cnf`, "-cert", "ca.crt", "-keyfile", "ca.key", "-in", `${name}.csr`,
+      "-extfile", `${name}.ext`, "-startdate", dates.notBefore, "-enddate", dates.notAfter, "-out", `${name}.crt`,
+    ]);
+  }
+  const [cert, key] = await Promise.all([readFile(join(pki.dir, `${name}.crt`)), readFile(join(pki.dir, `${name}.key`))]);
+  return { cert, key };
+}

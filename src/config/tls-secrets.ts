@@ -1,0 +1,135 @@
+// The kubernetes.io/tls Secrets HTTPS listeners name in `tls.certificateRefs`: found (across
+// namespaces only with a ReferenceGrant), decoded and checked the way a handshake would use
+// them, so a bad certificate fails the load with its position rather than the first client.
+// A Secret no listener names is not read beyond its schema.
+import { X509Certificate, createPrivateKey } from "node:crypto";
+import { createSecureContext } from "node:tls";
+import { ListenerCertificate } from "./listener-tls.ts";
+import type { ReferenceGrants } from "./reference-grants.ts";
+import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
+
+const CERT_KEY = "tls.crt";
+const KEY_KEY = "tls.key";
+const TLS_SECRET_TYPE = "kubernetes.io/tls";
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const MAKE_ONE_HINT = "make one with: kubectl create secret tls NAME --cert=tls.crt --key=tls.key --dry-run=client -o yaml";
+
+export interface CertificateRef {
+  readonly group?: string;
+  readonly kind?: string;
+  readonly name: string;
+  readonly namespace?: string;
+}
+
+export class TlsSecrets {
+  readonly #secrets: ReadonlyMap<string, Resource>;
+  readonly #grants: ReferenceGrants;
+  readonly #reporter: Reporter;
+  /** Each Secret is read once, however many listeners name it; null when it is unusable (already reported). */
+  readonly #read = new Map<string, ListenerCertificate | null>();
+
+  constructor(secrets: readonly Resource[], grants: ReferenceGrants, reporter: Reporter) {
+    this.#secrets = new Map(secrets.map((s) => [key(s), s]));
+    this.#grants = grants;
+    this.#reporter = reporter;
+  }
+
+  /** The certificate `ref` (at `at` in `gateway`) names; undefined after reporting why there is none. */
+  certificate(gateway: Resource, ref: CertificateRef, at: Segments): ListenerCertificate | undefined {
+    const group = ref.group ?? "";
+    const kind = ref.kind ?? "Secret";
+    if (group !== "" || kind !== "Secret") {
+      this.#reporter.error(gateway, at, `a listener certificate comes from a Secret, not ${group === "" ? "" : `${group}/`}${kind}`, 'reference a kubernetes.io/tls Secret: {kind: Secret, name: ...} (group "")');
+      return undefined;
+    }
+    const namespace = ref.namespace ?? gateway.namespace;
+    if (!this.#grants.check(this.#reporter, gateway, "gateway.networking.k8s.io", { group: "", kind: "Secret", name: ref.name, namespace }, at)) return undefined;
+    const id = `${namespace}/${ref.name}`;
+    const secret = this.#secrets.get(id);
+    if (secret === undefined) {
+      if (!this.#reporter.isBroken("Secret", namespace, ref.name)) {
+        this.#reporter.error(gateway, [...at, "name"], `Secret ${id} is not in the config file`, `add the kubernetes.io/tls Secret to the file; ${MAKE_ONE_HINT}`);
+      }
+      return undefined;
+    }
+    let read = this.#read.get(id);
+    if (read === undefined) {
+      read = readTlsSecret(secret, this.#reporter) ?? null;
+      this.#read.set(id, read);
+    }
+    return read ?? undefined;
+  }
+}
+
+/** Whether `certificate` is valid for every name `hostname` (exact, or `*.suffix`) admits. */
+export function certificateCovers(certificate: ListenerCertificate, hostname: string): boolean {
+  const x509 = new X509Certificate(certificate.certificatePem);
+  // A wildcard listener admits any one-label name under its suffix; a probe name stands for them.
+  const probe = hostname.startsWith("*.") ? `tollgate-probe${hostname.slice(1)}` : hostname;
+  return x509.checkHost(probe) !== undefined;
+}
+
+function readTlsSecret(secret: Resource, reporter: Reporter): ListenerCertificate | undefined {
+  const document = secret.doc.value as Record<string, unknown>;
+  const type = document["type"];
+  if (type !== TLS_SECRET_TYPE) {
+    const at = type === undefined ? [] : ["type"];
+    reporter.error(secret, at, `a listener certificate needs a Secret of type ${TLS_SECRET_TYPE}, not ${type === undefined ? "Opaque (no type)" : String(type)}`, `set type: ${TLS_SECRET_TYPE}; ${MAKE_ONE_HINT}`);
+    return undefined;
+  }
+  const certificatePem = secretValue(secret, document, CERT_KEY, reporter);
+  const keyPem = secretValue(secret, document, KEY_KEY, reporter);
+  if (certificatePem === undefined || keyPem === undefined) return undefined;
+
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(certificatePem.text);
+  } catch {
+    reporter.error(secret, certificatePem.at, `${CERT_KEY} holds no PEM certificate`, "put the PEM certificate chain here, leaf first (-----BEGIN CERTIFICATE-----)");
+    return undefined;
+  }
+  try {
+    createPrivateKey(keyPem.text);
+  } catch (error) {
+    // Node's reason names the format or a missing passphrase; it never quotes the key.
+    const reason = error instanceof Error ? error.message : String(error);
+    reporter.error(secret, keyPem.at, `${KEY_KEY} holds no usable private key: ${reason}`, "put the unencrypted PEM private key here (-----BEGIN PRIVATE KEY-----)");
+    return undefined;
+  }
+  try {
+    createSecureContext({ cert: certificatePem.text, key: keyPem.text });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const mismatch = /key values mismatch/i.test(reason);
+    reporter.error(
+      secret,
+      mismatch ? keyPem.at : certificatePem.at,
+      mismatch ? `${KEY_KEY} is not the private key of the certificate in ${CERT_KEY}` : `the certificate and key cannot be used for TLS: ${reason}`,
+      mismatch ? "put the key the certificate was issued for" : "check that tls.crt holds the certificate chain and tls.key its key",
+    );
+    return undefined;
+  }
+  const now = Date.now();
+  if (Date.parse(leaf.validTo) < now) {
+    reporter.warn(secret, certificatePem.at, `the certificate in ${CERT_KEY} expired on ${leaf.validTo}: clients will refuse it`, "renew the certificate");
+  } else if (Date.parse(leaf.validFrom) > now) {
+    reporter.warn(secret, certificatePem.at, `the certificate in ${CERT_KEY} is not valid before ${leaf.validFrom}: clients will refuse it until then`, "check the issuer's clock, or wait");
+  }
+  return new ListenerCertificate(key(secret), certificatePem.text, keyPem.text, leaf.validTo);
+}
+
+/** `stringData` wins over `data`, as when the API server merges them. */
+function secretValue(secret: Resource, document: Record<string, unknown>, name: string, reporter: Reporter): { text: string; at: Segments } | undefined {
+  const plain = (document["stringData"] as Record<string, string> | undefined)?.[name];
+  if (plain !== undefined) return { text: plain, at: ["stringData", name] };
+  const encoded = (document["data"] as Record<string, string> | undefined)?.[name];
+  if (encoded === undefined) {
+    reporter.error(secret, document["data"] === undefined ? [] : ["data"], `the Secret has no ${name}`, `a ${TLS_SECRET_TYPE} Secret holds ${CERT_KEY} and ${KEY_KEY} in data (base64); ${MAKE_ONE_HINT}`);
+    return undefined;
+  }
+  if (!BASE64.test(encoded)) {
+    reporter.error(secret, ["data", name], `data.${name} is not base64`, "data values are base64 of the PEM text (base64 -w0 FILE); put plain PEM under stringData instead");
+    return undefined;
+  }
+  return { text: Buffer.from(encoded, "base64").toString("utf8"), at: ["data", name] };
+}

@@ -1,0 +1,43 @@
+// Which certificates a handshake on an HTTPS port gets, by the name the client sent in SNI:
+// those of the listener whose hostname is that name, else of the listener with the longest
+// wildcard that admits it, else of the port's listener with no hostname (which also answers
+// clients that send no name). Listeners of several Gateways may share a port; the first by
+// precedence keeps a hostname.
+import type { ListenerTls } from "../config/listener-tls.ts";
+import type { ListenerModel } from "../config/model.ts";
+import { hostnameAdmits, isWildcardHostname, normalizeHostname } from "../router/hostnames.ts";
+
+export class PortTls {
+  readonly #exact = new Map<string, ListenerTls>();
+  /** Longest pattern first, so the most specific wildcard wins. */
+  readonly #wildcards: { readonly pattern: string; readonly tls: ListenerTls }[] = [];
+  /** The listener with no hostname: names no other listener admits, and handshakes without SNI. */
+  readonly fallback: ListenerTls | undefined;
+
+  /** `listeners`: the port's HTTPS listeners, in precedence order. */
+  constructor(listeners: readonly ListenerModel[]) {
+    let fallback: ListenerTls | undefined;
+    for (const l of listeners) {
+      if (l.tls === undefined) continue;
+      if (l.hostname === undefined) {
+        fallback ??= l.tls;
+        continue;
+      }
+      const pattern = normalizeHostname(l.hostname);
+      if (!isWildcardHostname(pattern)) {
+        if (!this.#exact.has(pattern)) this.#exact.set(pattern, l.tls);
+      } else if (!this.#wildcards.some((w) => w.pattern === pattern)) this.#wildcards.push({ pattern, tls: l.tls });
+    }
+    this.#wildcards.sort((a, b) => b.pattern.length - a.pattern.length);
+    this.fallback = fallback;
+  }
+
+  /** The certificates for a client that sent `serverName`; undefined when no listener of the port admits it. */
+  forServerName(serverName: string): ListenerTls | undefined {
+    const name = normalizeHostname(serverName);
+    const exact = this.#exact.get(name);
+    if (exact !== undefined) return exact;
+    for (const w of this.#wildcards) if (hostnameAdmits(w.pattern, name)) return w.tls;
+    return this.fallback;
+  }
+}

@@ -1,0 +1,186 @@
+// HTTPS listeners end to end: real TLS clients (node:https, ws) with a test CA against the
+// gateway's listener and real upstreams on 127.0.0.1. Which certificate each handshake gets
+// by SNI, what the upstream and the telemetry learn of the scheme, upgrades over TLS, a
+// reload that swaps certificates, and what becomes of handshakes no listener admits.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import https from "node:https";
+import net from "node:net";
+import tls from "node:tls";
+import { once } from "node:events";
+import { type ClientOptions, WebSocket } from "ws";
+import { applyListenerSettings } from "../../src/proxy/listener.ts";
+import { type PemPair, type TestPki, createTestPki, issueServerCertificate } from "../support/test-certs.ts";
+import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { CONFIG_PORT, type GatewayUnderTest, backendYaml, compileYaml, ref, startGateway } from "./harness.ts";
+import { RecordingTelemetry } from "./recording-telemetry.ts";
+
+let pki: TestPki;
+let shop: PemPair;
+let shopRenewed: PemPair;
+let net_: PemPair;
+let app: TestUpstream;
+let gw: GatewayUnderTest;
+let strict: GatewayUnderTest;
+const telemetry = new RecordingTelemetry();
+
+const b64 = (pem: Buffer): string => pem.toString("base64");
+const secret = (name: string, pair: PemPair): string => `---
+apiVersion: v1
+kind: Secret
+metadata: {name: ${name}, namespace: default}
+type: kubernetes.io/tls
+data: {tls.crt: ${b64(pair.cert)}, tls.key: ${b64(pair.key)}}
+`;
+
+/** HTTPS listeners on CONFIG_PORT: `shop.example`, `*.example.net` and, with `fallback`, one for any other name. */
+function config(shopPair: PemPair, fallback: boolean): string {
+  return `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: default}
+spec:
+  gatewayClassName: tollgate
+  listeners:
+  - {name: shop, protocol: HTTPS, port: ${CONFIG_PORT}, hostname: shop.example, tls: {certificateRefs: [{name: shop-tls}]}}
+  - {name: net, protocol: HTTPS, port: ${CONFIG_PORT}, hostname: '*.example.net', tls: {certificateRefs: [{name: net-tls}]}}
+${fallback ? `  - {name: any, protocol: HTTPS, port: ${CONFIG_PORT}, tls: {certificateRefs: [{name: local-tls}]}}\n` : ""}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: edge}]
+  rules:
+  - backendRefs: [${ref("app")}]
+${backendYaml("app", app.port)}${secret("shop-tls", shopPair)}${secret("net-tls", net_)}${secret("local-tls", pki.server)}`;
+}
+
+before(async () => {
+  pki = await createTestPki();
+  shop = await issueServerCertificate(pki, "shop", ["shop.example"]);
+  shopRenewed = await issueServerCertificate(pki, "shop-renewed", ["shop.example", "www.shop.example"]);
+  net_ = await issueServerCertificate(pki, "net", ["*.example.net"]);
+  app = await startUpstream("app");
+  gw = await startGateway(config(shop, true), telemetry);
+  strict = await startGateway(config(shop, false));
+});
+
+after(async () => {
+  await gw.close();
+  await strict.close();
+  await app.close();
+  await pki.remove();
+});
+
+interface TlsReply {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  /** The subjectAltName of the certificate the gateway presented. */
+  readonly presented: string;
+}
+
+/** A request over TLS, trusting only the test CA; `servername` undefined sends no SNI. */
+function askTls(port: number, path: string, servername: string | undefined, host = servername ?? "127.0.0.1"): Promise<TlsReply> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: "127.0.0.1", port, path, ca: pki.ca, agent: false, headers: { host }, ...(servername === undefined ? { checkServerIdentity: () => undefined } : { servername }) },
+      (res) => {
+        const presented = (res.socket as tls.TLSSocket).getPeerCertificate().subjectaltname ?? "";
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || "{}") as Record<string, unknown>, presented }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** The handshake alone, with SNI `servername`: the certificate presented, or the error that ended it. */
+function handshake(port: number, servername: string): Promise<{ presented: string } | { error: string }> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: "127.0.0.1", port, servername, ca: pki.ca, checkServerIdentity: () => undefined });
+    socket.once("secureConnect", () => {
+      resolve({ presented: socket.getPeerCertificate().subjectaltname ?? "" });
+      socket.destroy();
+    });
+    socket.once("error", (error) => resolve({ error: error.message }));
+  });
+}
+
+test("a request over TLS reaches the upstream as https: X-Forwarded-Proto, and the exchange's scheme and port", async () => {
+  const reply = await askTls(gw.port, "/orders?id=1", "shop.example");
+  assert.equal(reply.status, 200);
+  assert.equal(reply.presented, "DNS:shop.example", "the certificate of the listener for shop.example");
+  const headers = reply.body["headers"] as Record<string, string>;
+  assert.equal(headers["x-forwarded-proto"], "https");
+  assert.equal(headers["host"], "shop.example");
+  const exchange = await telemetry.endOf("/orders");
+  assert.equal(exchange.scheme, "https");
+  assert.equal(exchange.serverAddress, "shop.example");
+  assert.equal(exchange.serverPort, 443, "a Host without a port on https is port 443");
+});
+
+test("SNI picks the certificate: the exact hostname, the longest wildcard, else the listener with no hostname, which also answers clients that send no name", async () => {
+  assert.deepEqual(await handshake(gw.port, "shop.example"), { presented: "DNS:shop.example" });
+  assert.deepEqual(await handshake(gw.port, "SHOP.Example."), { presented: "DNS:shop.example" }, "names compare without case and trailing dot");
+  assert.deepEqual(await handshake(gw.port, "api.example.net"), { presented: "DNS:*.example.net" });
+  assert.deepEqual(await handshake(gw.port, "a.b.example.net"), { presented: "DNS:*.example.net" });
+  assert.deepEqual(await handshake(gw.port, "example.net"), { presented: "IP Address:127.0.0.1, DNS:localhost" }, "a wildcard does not admit its own suffix");
+  assert.deepEqual(await handshake(gw.port, "other.example"), { presented: "IP Address:127.0.0.1, DNS:localhost" });
+  const noSni = await askTls(gw.port, "/no-sni", undefined);
+  assert.equal(noSni.status, 200);
+  assert.equal(noSni.presented, "IP Address:127.0.0.1, DNS:localhost");
+});
+
+test("with no listener for any name, a handshake for a name no listener admits fails, as does one without SNI", async () => {
+  assert.deepEqual(await handshake(strict.port, "api.example.net"), { presented: "DNS:*.example.net" });
+  const refused = await handshake(strict.port, "other.example");
+  assert.ok("error" in refused, "the handshake fails");
+  const noSni = await askTls(strict.port, "/no-sni", undefined).then(
+    () => "answered",
+    (error: Error) => error.message,
+  );
+  assert.notEqual(noSni, "answered");
+});
+
+test("plain HTTP sent to an HTTPS port gets no HTTP answer: the connection closes", async () => {
+  const socket = net.connect(gw.port, "127.0.0.1");
+  socket.write("GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n");
+  const received: Buffer[] = [];
+  socket.on("data", (c: Buffer) => received.push(c));
+  socket.on("error", () => {});
+  await once(socket, "close");
+  assert.doesNotMatch(Buffer.concat(received).toString("latin1"), /HTTP\/1\.1/);
+  assert.equal(app.requests.some((r) => r.headers.host === "shop.example" && r.url === "/"), false);
+});
+
+test("a WebSocket upgrade over TLS (wss) is proxied", async () => {
+  // ws hands servername on to the TLS connection; its types leave it out.
+  const options: ClientOptions & { servername: string } = { ca: pki.ca, servername: "api.example.net", headers: { host: "api.example.net" } };
+  const ws = new WebSocket(`wss://127.0.0.1:${gw.port}/socket`, options);
+  const [hello] = (await once(ws, "message")) as [Buffer];
+  assert.match(hello.toString(), /^hello \/socket /);
+  ws.send("ping");
+  const [echo] = (await once(ws, "message")) as [Buffer];
+  assert.equal(echo.toString(), "echo: ping");
+  ws.close();
+  await once(ws, "close");
+});
+
+test("a reload swaps the certificates for the handshakes after it, the no-SNI one included", async () => {
+  const before = await handshake(gw.port, "www.shop.example");
+  assert.deepEqual(before, { presented: "IP Address:127.0.0.1, DNS:localhost" }, "no listener for www.shop.example yet");
+
+  const renewed = config(shopRenewed, true).replace("hostname: shop.example", "hostname: '*.shop.example'").replace("{name: any,", "{name: any, hostname: shop.example,");
+  gw.plan = compileYaml(renewed, 2);
+  const listener = gw.plan.listenerByPort.get(CONFIG_PORT)!;
+  applyListenerSettings(gw.server, listener.settings, listener.tls);
+
+  assert.deepEqual(await handshake(gw.port, "www.shop.example"), { presented: "DNS:shop.example, DNS:www.shop.example" });
+  assert.deepEqual(await handshake(gw.port, "shop.example"), { presented: "IP Address:127.0.0.1, DNS:localhost" }, "shop.example now has the local certificate");
+  const noSni = await askTls(gw.port, "/no-sni-after", undefined).then(
+    () => "answered",
+    (error: Error) => error.message,
+  );
+  assert.notEqual(noSni, "answered", "no listener without a hostname is left to answer a client without SNI");
+});

@@ -1,0 +1,123 @@
+// An HTTPS listener in the real gateway process (`tollgate run`): it serves over TLS from a
+// Secret in the config file, a reload with a renewed certificate presents it to the next
+// handshakes, and a reload that would turn the running HTTPS port into HTTP is refused with
+// the listener's position while HTTPS keeps serving. The admin API never shows the key.
+import assert from "node:assert/strict";
+import https from "node:https";
+import type tls from "node:tls";
+import { after, before, describe, it } from "node:test";
+import { httpRequest, startGateway, type GatewayProcess } from "../support/gateway-process.ts";
+import { type PemPair, type TestPki, createTestPki, issueServerCertificate } from "../support/test-certs.ts";
+import { startUpstream, type Upstream } from "./fixtures.ts";
+
+const HTTPS_PORT = 8443;
+
+function config(upstreamPort: number, pair: PemPair, protocol: "HTTPS" | "HTTP" = "HTTPS"): string {
+  const listener =
+    protocol === "HTTPS"
+      ? `  - {name: web, protocol: HTTPS, port: ${HTTPS_PORT}, hostname: shop.example, tls: {certificateRefs: [{name: shop-tls}]}}`
+      : `  - {name: web, protocol: HTTP, port: ${HTTPS_PORT}}`;
+  return `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge}
+spec:
+  gatewayClassName: tollgate
+  listeners:
+${listener}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: app}
+spec:
+  parentRefs: [{name: edge}]
+  rules:
+  - backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: app}]
+---
+apiVersion: gateway.tollgate.dev/v1alpha1
+kind: Backend
+metadata: {name: app}
+spec:
+  endpoints: [{ip: {address: 127.0.0.1, port: ${upstreamPort}}}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: shop-tls}
+type: kubernetes.io/tls
+data:
+  tls.crt: ${pair.cert.toString("base64")}
+  tls.key: ${pair.key.toString("base64")}
+`;
+}
+
+describe("an HTTPS listener in the gateway process", () => {
+  let pki: TestPki;
+  let first: PemPair;
+  let renewed: PemPair;
+  let upstream: Upstream;
+  let gw: GatewayProcess;
+
+  before(async () => {
+    pki = await createTestPki();
+    first = await issueServerCertificate(pki, "first", ["shop.example"]);
+    renewed = await issueServerCertificate(pki, "renewed", ["shop.example", "renewed.shop.example"]);
+    upstream = await startUpstream("app");
+    gw = await startGateway({ config: config(upstream.port, first) });
+  });
+  after(async () => {
+    await gw.stop();
+    await upstream.close();
+    await pki.remove();
+  });
+
+  function ask(path: string): Promise<{ status: number; body: string; presented: string }> {
+    return new Promise((resolve, reject) => {
+      const req = https.request({ host: "127.0.0.1", port: gw.port(HTTPS_PORT), path, servername: "shop.example", headers: { host: "shop.example" }, ca: pki.ca, agent: false }, (res) => {
+        const presented = (res.socket as tls.TLSSocket).getPeerCertificate().subjectaltname ?? "";
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body, presented }));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  }
+
+  it("serves over TLS with the Secret's certificate; the admin API names the Secret, never the key", { timeout: 60_000 }, async () => {
+    const reply = await ask("/first");
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body, "app /first");
+    assert.equal(reply.presented, "DNS:shop.example");
+    const shown = (await httpRequest(gw.adminUrl("/config"))).body;
+    assert.match(shown, /"secret":"default\/shop-tls"/);
+    assert.doesNotMatch(shown, /PRIVATE KEY|CERTIFICATE-----/);
+    assert.ok(!shown.includes(first.key.toString("base64").slice(0, 40)), "not the Secret's data either");
+  });
+
+  it("a reload with a renewed certificate presents it to the next handshakes", { timeout: 60_000 }, async () => {
+    const from = gw.logs().length;
+    await gw.writeConfig(config(upstream.port, renewed));
+    await gw.waitForLog((l) => l.msg === "config reloaded", { from });
+    const reply = await ask("/renewed");
+    assert.equal(reply.status, 200);
+    assert.equal(reply.presented, "DNS:shop.example, DNS:renewed.shop.example");
+  });
+
+  it("a reload that would turn the HTTPS port into HTTP is refused at the listener; HTTPS keeps serving", { timeout: 60_000 }, async () => {
+    const from = gw.logs().length;
+    await gw.writeConfig(config(upstream.port, renewed, "HTTP"));
+    const failed = await gw.waitForLog((l) => l.msg === "config reload failed; the previous config keeps serving", { from });
+    assert.equal(failed["errors"], 1);
+    const errors = gw
+      .logs()
+      .slice(from)
+      .filter((l) => l.msg === "config error" && l.level === "error")
+      .map((l) => String(l["diagnostic"]));
+    assert.deepEqual(errors, [
+      `${gw.configPath}:7:5: spec.listeners[0].protocol: port ${HTTPS_PORT} serves HTTPS and would become HTTP; a running gateway keeps a port's protocol (hint: restart the gateway to apply this, or serve HTTP on another port)`,
+    ]);
+    const still = await ask("/still-https");
+    assert.equal(still.status, 200);
+    assert.equal(still.presented, "DNS:shop.example, DNS:renewed.shop.example");
+  });
+});

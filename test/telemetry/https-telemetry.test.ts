@@ -1,0 +1,59 @@
+// A request on an HTTPS listener in the exported telemetry, decoded from OTLP: the SERVER span,
+// the access-log record and the request duration metric say `url.scheme: https`, and a Host
+// without a port is port 443.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import https from "node:https";
+import { startOtlpReceiver } from "../support/otlp-receiver.ts";
+import { createTestPki, issueServerCertificate } from "../support/test-certs.ts";
+import { gatewayYaml, startTracedGateway, startUpstream } from "./harness.ts";
+
+const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "100" };
+
+test("a request over TLS: url.scheme https on the SERVER span, the access log and the duration metric; server.port 443", async (t) => {
+  const pki = await createTestPki();
+  t.after(() => pki.remove());
+  const pair = await issueServerCertificate(pki, "shop", ["shop.example"]);
+  const rx = await startOtlpReceiver("http");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const yaml = gatewayYaml({
+    upstreamPort: upstream.port,
+    extra: `apiVersion: v1
+kind: Secret
+metadata: {name: shop-tls, namespace: kgateway-system}
+type: kubernetes.io/tls
+data: {tls.crt: ${pair.cert.toString("base64")}, tls.key: ${pair.key.toString("base64")}}
+`,
+  }).replace("{name: http, protocol: HTTP, port: 8080,", "{name: https, protocol: HTTPS, port: 8080, tls: {certificateRefs: [{name: shop-tls}]},");
+  const gw = await startTracedGateway(yaml, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
+  t.after(() => gw.close());
+  const port = Number(new URL(gw.url(8080, "/")).port);
+
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = https.request({ host: "127.0.0.1", port, path: "/api/secure?x=1", servername: "shop.example", headers: { host: "shop.example" }, ca: pki.ca, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+  assert.equal(status, 200);
+
+  const spans = await rx.waitForSpans((s) => s.some((x) => x.kind === 2));
+  const server = spans.find((s) => s.kind === 2)!;
+  assert.equal(server.attributes["url.scheme"], "https");
+  assert.equal(server.attributes["server.address"], "shop.example");
+  assert.equal(server.attributes["server.port"], 443);
+  assert.equal(server.attributes["url.path"], "/api/secure");
+
+  const logs = await rx.waitForLogs((l) => l.some((r) => r.attributes["url.path"] === "/api/secure"));
+  assert.equal(logs.find((r) => r.attributes["url.path"] === "/api/secure")!.attributes["url.scheme"], "https");
+
+  const metrics = await rx.waitForMetrics((m) => m.some((x) => x.name === "http.server.request.duration"));
+  const duration = metrics.find((m) => m.name === "http.server.request.duration")!;
+  const points = (duration.data as { histogram: { dataPoints: { attributes: { key: string; value: Record<string, unknown> }[] }[] } }).histogram.dataPoints;
+  const schemes = points.map((p) => Object.values(p.attributes.find((kv) => kv.key === "url.scheme")!.value)[0]);
+  assert.deepEqual(schemes, ["https"]);
+});
