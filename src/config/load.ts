@@ -16,7 +16,7 @@ import { Reporter, byPrecedence, key, precedenceMs } from "./resources.ts";
 import type { Resource } from "./resources.ts";
 import { checkSchema, findKind } from "./schema-check.ts";
 import { skippedKindWarning } from "./skipped-kinds.ts";
-import { TlsSecrets } from "./tls-secrets.ts";
+import { SECRET_KIND, TlsSecrets } from "./tls-secrets.ts";
 import { gatewayParametersEnv } from "./gateway-parameters-env.ts";
 import { isIP } from "node:net";
 import { hostnameProblem } from "./hostnames.ts";
@@ -103,7 +103,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   const directResponses = new Map(byKind("DirectResponse").map((d) => [key(d), d]));
 
   const gatewayDrafts = new Map<string, GatewayDraft>();
-  const secrets = new TlsSecrets(byKind("Secret"), grants, reporter);
+  const secrets = new TlsSecrets(resources.secrets, grants, reporter);
   for (const g of byKind("Gateway")) gatewayDrafts.set(key(g), resolveGateway(g, reporter, secrets));
   warnCrossGatewayConflicts([...gatewayDrafts.values()], reporter);
 
@@ -166,9 +166,10 @@ interface Skipped {
   readonly doc: SourceDocument;
 }
 
-function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resource[]; skipped: Skipped[] } {
+function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resource[]; skipped: Skipped[]; secrets: Resource[] } {
   const ok: Resource[] = [];
   const skipped: Skipped[] = [];
+  const secrets: Resource[] = [];
   const seen = new Map<string, Resource>();
   for (const doc of parsed.documents) {
     const pos = (segments: (string | number)[], opts: { atKey?: boolean } = {}) => reporter.at(parsed, doc, segments, opts);
@@ -193,6 +194,26 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
     const kind = obj["kind"];
     const schema = findKind(apiVersion, kind);
     const metaName = (obj["metadata"] as Record<string, unknown> | undefined)?.["name"];
+    if (apiVersion === "v1" && kind === "Secret" && typeof metaName === "string") {
+      // Read only once a listener names it (tls-secrets.ts): other Secrets of a manifest set
+      // are none of the gateway's business, and their values must never reach a message.
+      const metaNamespace = (obj["metadata"] as Record<string, unknown>)["namespace"];
+      const namespace = typeof metaNamespace === "string" ? metaNamespace : "default";
+      const { line, col } = pos([]);
+      secrets.push({
+        kind,
+        apiVersion,
+        schema: SECRET_KIND,
+        name: metaName,
+        namespace,
+        createdMs: undefined,
+        ref: { kind, name: metaName, namespace, creationTimestampMs: precedenceMs(undefined), source: { file: parsed.file, line, col, path: "-" } },
+        doc,
+        file: parsed,
+        spec: {},
+      });
+      continue;
+    }
     if (schema === undefined) {
       skipped.push({ label: `${apiVersion}/${kind}`, name: typeof metaName === "string" ? metaName : "(unnamed)", doc });
       const warning = skippedKindWarning(apiVersion, kind);
@@ -249,8 +270,7 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
       ref: { kind, name, namespace, creationTimestampMs: precedenceMs(createdMs), source: { file: parsed.file, line, col, path: "-" } },
       doc,
       file: parsed,
-      // A core Secret has no spec; its fields are read from the document.
-      spec: (obj["spec"] ?? {}) as Record<string, any>,
+      spec: obj["spec"] as Record<string, any>,
     };
     const id = `${kind}/${namespace}/${name}`;
     const dup = seen.get(id);
@@ -261,7 +281,7 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
     seen.set(id, r);
     ok.push(r);
   }
-  return { ok, skipped };
+  return { ok, skipped, secrets };
 }
 
 function checkBackend(b: Resource, reporter: Reporter): void {

@@ -122,7 +122,14 @@ function listenerTls(r: Resource, tls: Record<string, any> | undefined, at: Segm
     const certificate = secrets.certificate(r, ref, [...at, "certificateRefs", i]);
     if (certificate !== undefined) certificates.push(certificate);
   });
-  return certificates.length === refs.length ? new ListenerTls(certificates) : undefined;
+  if (certificates.length !== refs.length) return undefined;
+  const listenerTls = new ListenerTls(certificates);
+  const problem = listenerTls.check();
+  if (problem !== undefined) {
+    reporter.error(r, [...at, "certificateRefs"], `the listener's certificates cannot be served: ${problem}`, "check that each Secret's tls.key belongs to its tls.crt");
+    return undefined;
+  }
+  return listenerTls;
 }
 
 /**

@@ -390,24 +390,7 @@ export interface KindSchema {
   readonly kind: string;
   readonly spec: Schema;
   readonly description: string;
-  /** The whole document's schema, for a kind with no `spec` (a core Secret). */
-  readonly document?: Schema;
 }
-
-/** A core Secret: read for the listener certificates (`type: kubernetes.io/tls`) an HTTPS listener names. */
-const secretDocument = obj(
-  {
-    apiVersion: { type: "string", enum: ["v1"] },
-    kind: { type: "string", const: "Secret" },
-    metadata,
-    type: str("kubernetes.io/tls for a listener certificate"),
-    data: stringMap("base64 values: tls.crt (PEM certificate chain) and tls.key (PEM private key)"),
-    stringData: stringMap("plain-text values, read over data"),
-    immutable: bool(),
-  },
-  ["apiVersion", "kind", "metadata"],
-  { description: "Kubernetes Secret: the certificate and key of an HTTPS listener" },
-);
 
 export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   { apiVersions: ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"], kind: "Gateway", spec: gatewaySpec, description: "Gateway API Gateway: HTTP and HTTPS listeners" },
@@ -424,12 +407,10 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing and CORS)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
-  { apiVersions: ["v1"], kind: "Secret", spec: anyObject(), description: "Kubernetes Secret: the certificate and key of an HTTPS listener", document: secretDocument },
 ];
 
 /** The schema of one document of the given kind (apiVersion fixed to its accepted values). */
 export function documentSchema(k: KindSchema): Schema {
-  if (k.document !== undefined) return k.document;
   return obj(
     {
       apiVersion: { type: "string", enum: [...k.apiVersions] },

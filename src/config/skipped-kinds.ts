@@ -28,9 +28,7 @@ function groupOf(apiVersion: string): string {
   return slash < 0 ? "" : apiVersion.slice(0, slash);
 }
 
-// The core group (`v1`) is left out: Tollgate reads its Secrets only, and a ConfigMap or a
-// Service in a manifest set was not written for the gateway.
-const IMPLEMENTED_GROUPS: ReadonlySet<string> = new Set(IMPLEMENTED_KINDS.flatMap((k) => k.apiVersions.map(groupOf)).filter((group) => group !== ""));
+const IMPLEMENTED_GROUPS: ReadonlySet<string> = new Set(IMPLEMENTED_KINDS.flatMap((k) => k.apiVersions.map(groupOf)));
 
 export interface SkippedKindWarning {
   /** The field the warning points at: the apiVersion of a kind Tollgate reads elsewhere, else the kind. */

@@ -1,12 +1,13 @@
 // The kubernetes.io/tls Secrets HTTPS listeners name in `tls.certificateRefs`: found (across
 // namespaces only with a ReferenceGrant), decoded and checked the way a handshake would use
 // them, so a bad certificate fails the load with its position rather than the first client.
-// A Secret no listener names is not read beyond its schema.
+// A Secret no listener names is not read at all, and no message ever quotes a Secret's values.
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import { ListenerCertificate } from "./listener-tls.ts";
 import type { ReferenceGrants } from "./reference-grants.ts";
 import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
+import type { KindSchema } from "./schema.ts";
 
 const CERT_KEY = "tls.crt";
 const KEY_KEY = "tls.key";
@@ -21,15 +22,22 @@ export interface CertificateRef {
   readonly namespace?: string;
 }
 
+/** Stands for core Secrets in the resource list; they have no schema of their own here. */
+export const SECRET_KIND: KindSchema = { apiVersions: ["v1"], kind: "Secret", spec: {}, description: "Kubernetes Secret: the certificate and key of an HTTPS listener" };
+
 export class TlsSecrets {
-  readonly #secrets: ReadonlyMap<string, Resource>;
+  readonly #secrets = new Map<string, Resource[]>();
   readonly #grants: ReferenceGrants;
   readonly #reporter: Reporter;
   /** Each Secret is read once, however many listeners name it; null when it is unusable (already reported). */
   readonly #read = new Map<string, ListenerCertificate | null>();
 
   constructor(secrets: readonly Resource[], grants: ReferenceGrants, reporter: Reporter) {
-    this.#secrets = new Map(secrets.map((s) => [key(s), s]));
+    for (const secret of secrets) {
+      const same = this.#secrets.get(key(secret));
+      if (same === undefined) this.#secrets.set(key(secret), [secret]);
+      else same.push(secret);
+    }
     this.#grants = grants;
     this.#reporter = reporter;
   }
@@ -45,11 +53,14 @@ export class TlsSecrets {
     const namespace = ref.namespace ?? gateway.namespace;
     if (!this.#grants.check(this.#reporter, gateway, "gateway.networking.k8s.io", { group: "", kind: "Secret", name: ref.name, namespace }, at)) return undefined;
     const id = `${namespace}/${ref.name}`;
-    const secret = this.#secrets.get(id);
-    if (secret === undefined) {
-      if (!this.#reporter.isBroken("Secret", namespace, ref.name)) {
-        this.#reporter.error(gateway, [...at, "name"], `Secret ${id} is not in the config file`, `add the kubernetes.io/tls Secret to the file; ${MAKE_ONE_HINT}`);
-      }
+    const found = this.#secrets.get(id);
+    if (found === undefined) {
+      this.#reporter.error(gateway, [...at, "name"], `Secret ${id} is not in the config file`, `add the kubernetes.io/tls Secret to the file; ${MAKE_ONE_HINT}`);
+      return undefined;
+    }
+    const secret = found[0]!;
+    if (found.length > 1) {
+      this.#reporter.error(gateway, [...at, "name"], `the file holds ${found.length} Secrets ${id} (lines ${found.map((f) => f.ref.source.line).join(", ")})`, "keep one of them");
       return undefined;
     }
     let read = this.#read.get(id);
@@ -63,10 +74,9 @@ export class TlsSecrets {
 
 /** Whether `certificate` is valid for every name `hostname` (exact, or `*.suffix`) admits. */
 export function certificateCovers(certificate: ListenerCertificate, hostname: string): boolean {
-  const x509 = new X509Certificate(certificate.certificatePem);
   // A wildcard listener admits any one-label name under its suffix; a probe name stands for them.
   const probe = hostname.startsWith("*.") ? `tollgate-probe${hostname.slice(1)}` : hostname;
-  return x509.checkHost(probe) !== undefined;
+  return certificate.covers(probe);
 }
 
 function readTlsSecret(secret: Resource, reporter: Reporter): ListenerCertificate | undefined {
@@ -74,8 +84,17 @@ function readTlsSecret(secret: Resource, reporter: Reporter): ListenerCertificat
   const type = document["type"];
   if (type !== TLS_SECRET_TYPE) {
     const at = type === undefined ? [] : ["type"];
-    reporter.error(secret, at, `a listener certificate needs a Secret of type ${TLS_SECRET_TYPE}, not ${type === undefined ? "Opaque (no type)" : String(type)}`, `set type: ${TLS_SECRET_TYPE}; ${MAKE_ONE_HINT}`);
+    const shown = type === undefined ? "Opaque (no type)" : typeof type === "string" ? type : `a ${typeof type}`;
+    reporter.error(secret, at, `a listener certificate needs a Secret of type ${TLS_SECRET_TYPE}, not ${shown}`, `set type: ${TLS_SECRET_TYPE}; ${MAKE_ONE_HINT}`);
     return undefined;
+  }
+  for (const field of ["data", "stringData"]) {
+    const values = document[field];
+    if (values === undefined) continue;
+    if (values === null || typeof values !== "object" || Array.isArray(values)) {
+      reporter.error(secret, [field], `${field} must be a mapping of names to strings`, `write ${field}: {tls.crt: ..., tls.key: ...}`);
+      return undefined;
+    }
   }
   const certificatePem = secretValue(secret, document, CERT_KEY, reporter);
   const keyPem = secretValue(secret, document, KEY_KEY, reporter);
@@ -115,21 +134,31 @@ function readTlsSecret(secret: Resource, reporter: Reporter): ListenerCertificat
   } else if (Date.parse(leaf.validFrom) > now) {
     reporter.warn(secret, certificatePem.at, `the certificate in ${CERT_KEY} is not valid before ${leaf.validFrom}: clients will refuse it until then`, "check the issuer's clock, or wait");
   }
-  return new ListenerCertificate(key(secret), certificatePem.text, keyPem.text, leaf.validTo);
+  return new ListenerCertificate(key(secret), certificatePem.text, keyPem.text, leaf);
 }
 
 /** `stringData` wins over `data`, as when the API server merges them. */
 function secretValue(secret: Resource, document: Record<string, unknown>, name: string, reporter: Reporter): { text: string; at: Segments } | undefined {
-  const plain = (document["stringData"] as Record<string, string> | undefined)?.[name];
-  if (plain !== undefined) return { text: plain, at: ["stringData", name] };
-  const encoded = (document["data"] as Record<string, string> | undefined)?.[name];
+  const plain = (document["stringData"] as Record<string, unknown> | undefined)?.[name];
+  if (plain !== undefined) {
+    if (typeof plain === "string") return { text: plain, at: ["stringData", name] };
+    reporter.error(secret, ["stringData", name], `stringData.${name} must be a string (the PEM text)`, "write the PEM text as a YAML block scalar (|)");
+    return undefined;
+  }
+  const encoded = (document["data"] as Record<string, unknown> | undefined)?.[name];
+  if (typeof encoded !== "string" && encoded !== undefined) {
+    reporter.error(secret, ["data", name], `data.${name} must be a string (base64 of the PEM text)`, "write the base64 text (base64 -w0 FILE)");
+    return undefined;
+  }
   if (encoded === undefined) {
     reporter.error(secret, document["data"] === undefined ? [] : ["data"], `the Secret has no ${name}`, `a ${TLS_SECRET_TYPE} Secret holds ${CERT_KEY} and ${KEY_KEY} in data (base64); ${MAKE_ONE_HINT}`);
     return undefined;
   }
-  if (!BASE64.test(encoded)) {
+  // The API server takes base64 with line breaks (a folded YAML value, `base64` without -w0).
+  const unwrapped = encoded.replace(/[\r\n ]/g, "");
+  if (!BASE64.test(unwrapped)) {
     reporter.error(secret, ["data", name], `data.${name} is not base64`, "data values are base64 of the PEM text (base64 -w0 FILE); put plain PEM under stringData instead");
     return undefined;
   }
-  return { text: Buffer.from(encoded, "base64").toString("utf8"), at: ["data", name] };
+  return { text: Buffer.from(unwrapped, "base64").toString("utf8"), at: ["data", name] };
 }

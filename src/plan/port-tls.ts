@@ -26,8 +26,9 @@ export class PortTls {
       const pattern = normalizeHostname(l.hostname);
       if (!isWildcardHostname(pattern)) {
         if (!this.#exact.has(pattern)) this.#exact.set(pattern, l.tls);
-      } else if (!this.#wildcards.some((w) => w.pattern === pattern)) this.#wildcards.push({ pattern, tls: l.tls });
+      } else this.#wildcards.push({ pattern, tls: l.tls });
     }
+    // Stable: of two listeners with one wildcard, the first by precedence stays ahead.
     this.#wildcards.sort((a, b) => b.pattern.length - a.pattern.length);
     this.fallback = fallback;
   }

@@ -21,6 +21,12 @@ import type { GrpcChannel } from "./grpc-channels.ts";
 import { forwardingHeaders } from "./upstream-request.ts";
 
 const passBytes = (bytes: Buffer): Buffer => bytes;
+/**
+ * grpc-js's deadline timer may fire a millisecond or two before the wall clock reaches the
+ * deadline (timers run on the monotonic clock); a DEADLINE_EXCEEDED that close to it is the
+ * gateway's own, not one the service sent about its work.
+ */
+const DEADLINE_TIMER_SLACK_MS = 20;
 const NON_ASCII = /[^\x00-\x7f]/;
 
 export function startGrpcAuthCheck(
@@ -133,7 +139,7 @@ export class GrpcAuthCheck extends CheckInFlight {
     if (this.attempt !== undefined) this.attempt.grpcStatus = error === null ? GrpcStatus.OK : error.code;
     if (error !== null) {
       // The gateway's own deadline, not a DEADLINE_EXCEEDED the service sent about its own work.
-      if (error.code === GrpcStatus.DEADLINE_EXCEEDED && Date.now() >= this.deadlineMs) {
+      if (error.code === GrpcStatus.DEADLINE_EXCEEDED && Date.now() >= this.deadlineMs - DEADLINE_TIMER_SLACK_MS) {
         if (this.channel !== undefined) this.ctx.pools.grpc.deadlinePassedUnanswered(this.channel, this.startedAtPerfMs);
         this.fail(checkTimedOut.message, ErrorType.timeout);
       } else {

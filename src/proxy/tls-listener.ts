@@ -20,16 +20,21 @@ export function createTlsServer(options: Http.ServerOptions, handlers: ProxyHand
   let server: Server | undefined;
   const secure: Https.ServerOptions = {
     ...options,
-    ...tls.fallback?.contextOptions(),
+    ...tls.fallback?.defaultContextOptions(),
     // HTTP/1.1 only: the listener is a node:http server behind TLS.
     ALPNProtocols: ["http/1.1"],
     // A handshake is part of receiving the request head: the headers timeout bounds it too,
     // which node's http server starts only once TLS is up.
     handshakeTimeout: headersTimeoutMs > 0 ? headersTimeoutMs : DEFAULT_HANDSHAKE_TIMEOUT_MS,
     SNICallback: (serverName, done) => {
-      const chosen = current.get(server!)?.tls.forServerName(serverName);
-      if (chosen === undefined) done(new Error(`no HTTPS listener of this port admits ${serverName}`), undefined);
-      else done(null, chosen.context);
+      try {
+        const chosen = current.get(server!)?.tls.forServerName(serverName);
+        if (chosen === undefined) done(new Error(`no HTTPS listener of this port admits ${serverName}`), undefined);
+        else done(null, chosen.contextFor(serverName));
+      } catch (error) {
+        // Only this handshake fails; the contexts were checked at load.
+        done(error instanceof Error ? error : new Error(String(error)), undefined);
+      }
     },
   };
   server = https.createServer(secure, handlers.request) as unknown as Server;
@@ -46,8 +51,9 @@ export function applyPortTls(server: Server, tls: PortTls): void {
   const state = current.get(server);
   if (state === undefined) return;
   state.tls = tls;
-  if (state.fallback === tls.fallback) return;
+  // A new default context would also drop the session tickets clients hold: only on a change.
+  if (state.fallback === tls.fallback || (tls.fallback?.sameAs(state.fallback) ?? state.fallback === undefined)) return;
   state.fallback = tls.fallback;
   // A handshake without SNI gets the server's default context, which is made from options.
-  (server as unknown as Https.Server).setSecureContext(tls.fallback?.contextOptions() ?? {});
+  (server as unknown as Https.Server).setSecureContext(tls.fallback?.defaultContextOptions() ?? {});
 }

@@ -51,6 +51,11 @@ export interface GatewayOptions {
    * which must not come up serving nothing on a file a reload would have refused.
    */
   readonly startNeedsListeners?: boolean;
+  /**
+   * The protocols the siblings of a restarted cluster worker serve, by config port: its start
+   * keeps them, as their reloads do (a port cannot serve HTTP in one worker, HTTPS in another).
+   */
+  readonly startPortProtocols?: ReadonlyMap<number, ListenerProtocol>;
   /** Called after the set of bound ports changed (start, reloads). */
   readonly onListenersChanged?: (listeners: readonly ListenerBinding[]) => void;
 }
@@ -59,7 +64,10 @@ export interface ListenerBinding {
   readonly configPort: number;
   readonly host: string;
   readonly port: number;
+  readonly protocol: ListenerProtocol;
 }
+
+export type ListenerProtocol = "HTTP" | "HTTPS";
 
 export class StartupError extends Error {
   override name = "StartupError";
@@ -115,7 +123,12 @@ export class Gateway {
   }
 
   bindings(): ListenerBinding[] {
-    return [...this.#listeners.values()].map((l) => ({ configPort: l.configPort, host: l.host, port: l.port }));
+    return [...this.#listeners.values()].map((l) => ({ configPort: l.configPort, host: l.host, port: l.port, protocol: this.#protocolOf(l.server) ?? "HTTP" }));
+  }
+
+  #protocolOf(server: Server | undefined): ListenerProtocol | undefined {
+    if (server === undefined) return undefined;
+    return this.#options.engine.servesTls(server) ? "HTTPS" : "HTTP";
   }
 
   /** Loads and serves the first plan; throws StartupError (after logging every diagnostic) when it cannot. */
@@ -188,7 +201,9 @@ export class Gateway {
       return this.#failed(trigger, [`${configPath}:1:1: -: the config has no Gateway listener while the other workers serve ports; this worker starts once the file has one again`], others);
     }
 
-    const switched = protocolSwitches(plan, (port) => this.#listeners.get(port)?.server, engine);
+    const served = (port: number): ListenerProtocol | undefined =>
+      this.#protocolOf(this.#listeners.get(port)?.server) ?? (isStartup ? this.#options.startPortProtocols?.get(port) : undefined);
+    const switched = protocolSwitches(plan, served);
     if (switched.length > 0) return this.#failed(trigger, switched, others);
 
     // Bind new ports before the swap: if one cannot be bound the old plan keeps serving untouched.
@@ -234,11 +249,17 @@ export class Gateway {
 
     for (const bound of added) {
       this.#listeners.set(bound.configPort, bound);
-      log.info("listening", { listener: "gateway", configPort: bound.configPort, host: bound.host, port: bound.port });
+      log.info("listening", { listener: "gateway", configPort: bound.configPort, host: bound.host, port: bound.port, protocol: this.#protocolOf(bound.server) });
     }
     for (const listener of plan.listeners) {
       const bound = this.#listeners.get(listener.port);
-      if (bound?.server !== undefined && !added.includes(bound)) engine.applySettings(bound.server, listener);
+      if (bound?.server === undefined || added.includes(bound)) continue;
+      try {
+        engine.applySettings(bound.server, listener);
+      } catch (error) {
+        // The plan is swapped already; a port keeps its old limits or certificates rather than take the process down.
+        log.error("applying a reloaded listener's settings failed; the port keeps its previous ones", { configPort: listener.port, error: error instanceof Error ? error.message : String(error) });
+      }
     }
     const removed = [...this.#listeners.values()].filter((l) => !plan.listenerByPort.has(l.configPort));
     for (const bound of removed) {
@@ -370,15 +391,13 @@ export class Gateway {
  * would have to be closed and bound again, dropping its connections (and a port closed
  * for a moment can be taken). The errors point at the listener that asks for the change.
  */
-function protocolSwitches(plan: RuntimePlan, serverOn: (port: number) => Server | undefined, engine: Engine): string[] {
+function protocolSwitches(plan: RuntimePlan, served: (port: number) => ListenerProtocol | undefined): string[] {
   const errors: string[] = [];
   for (const listener of plan.listeners) {
-    const server = serverOn(listener.port);
-    if (server === undefined) continue;
-    const wantsTls = listener.tls !== undefined;
-    if (engine.servesTls(server) === wantsTls) continue;
+    const from = served(listener.port);
+    const to: ListenerProtocol = listener.tls !== undefined ? "HTTPS" : "HTTP";
+    if (from === undefined || from === to) continue;
     const model = listener.gateways.flatMap((g) => g.listeners).find((l) => l.port === listener.port)!;
-    const [from, to] = wantsTls ? ["HTTP", "HTTPS"] : ["HTTPS", "HTTP"];
     errors.push(
       formatDiagnostic({
         severity: "error",

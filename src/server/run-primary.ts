@@ -174,7 +174,7 @@ export async function runPrimary(context: RunContext, workersFlag: number | "aut
         return;
       case "listeners":
         takeListeners(message.listeners);
-        for (const l of listeners) log.info("listening", { listener: "gateway", configPort: l.configPort, host: l.host, port: l.port });
+        for (const l of listeners) log.info("listening", { listener: "gateway", configPort: l.configPort, host: l.host, port: l.port, protocol: l.protocol });
         publishPorts();
         return;
       case "response":
@@ -192,9 +192,13 @@ export async function runPrimary(context: RunContext, workersFlag: number | "aut
   const fork = (slot: Slot): void => {
     slot.restartTimer = undefined;
     // A worker restarted while its siblings serve must not come up on a listener-less file
-    // (one changed since they loaded it) and count as serving while it binds nothing.
+    // (one changed since they loaded it) and count as serving while it binds nothing, nor
+    // serve a port in another protocol than they do.
     const siblingsServe = listeners.length > 0 && readyWorkers().some((s) => s !== slot);
-    const worker = cluster.fork({ [ENV.workerId]: String(slot.id), ...(siblingsServe ? { [ENV.workerSiblingsServe]: "1" } : {}) });
+    const siblings = siblingsServe
+      ? { [ENV.workerSiblingsServe]: "1", [ENV.workerSiblingProtocols]: listeners.map((l) => `${l.configPort}=${l.protocol}`).join(",") }
+      : {};
+    const worker = cluster.fork({ [ENV.workerId]: String(slot.id), ...siblings });
     slot.worker = worker;
     slot.ready = false;
     worker.on("message", (message: unknown) => onMessage(slot, message));

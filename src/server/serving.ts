@@ -45,6 +45,7 @@ export async function createServingProcess(
     log,
     removedListenerTimeoutMs: settings.drainTimeoutMs,
     startNeedsListeners: settings.workerSiblingsServe,
+    startPortProtocols: settings.workerSiblingProtocols,
     onListenersChanged,
   });
   const metrics = telemetry.metrics ?? fallbackMetrics(stats, { version: context.version }, () => gateway.generation);

@@ -34,6 +34,8 @@ export interface ServerSettings {
    * worker's start refuses a config without listeners, as a reload does.
    */
   readonly workerSiblingsServe: boolean;
+  /** Set with workerSiblingsServe: the protocol the siblings serve on each config port, which this worker's start keeps. */
+  readonly workerSiblingProtocols: ReadonlyMap<number, "HTTP" | "HTTPS">;
 }
 
 export class SettingsError extends Error {
@@ -55,6 +57,7 @@ export const ENV = {
   logLevel: "TOLLGATE_LOG_LEVEL",
   workerId: "TOLLGATE_WORKER_ID",
   workerSiblingsServe: "TOLLGATE_WORKER_SIBLINGS_SERVE",
+  workerSiblingProtocols: "TOLLGATE_WORKER_SIBLING_PROTOCOLS",
 } as const;
 
 export const DEFAULTS = {
@@ -88,7 +91,18 @@ export function readServerSettings(env: Env = process.env): ServerSettings {
     logLevel: parseLogLevel(env[ENV.logLevel], ENV.logLevel),
     workerId: parseWorkerId(env[ENV.workerId]),
     workerSiblingsServe: env[ENV.workerSiblingsServe] === "1",
+    workerSiblingProtocols: parseSiblingProtocols(env[ENV.workerSiblingProtocols]),
   };
+}
+
+/** `8080=HTTP,8443=HTTPS`, as the primary writes it for a worker it restarts; anything else is left out. */
+function parseSiblingProtocols(value: string | undefined): ReadonlyMap<number, "HTTP" | "HTTPS"> {
+  const out = new Map<number, "HTTP" | "HTTPS">();
+  for (const entry of (value ?? "").split(",")) {
+    const match = /^(\d+)=(HTTPS?)$/.exec(entry.trim());
+    if (match !== null) out.set(Number(match[1]), match[2] as "HTTP" | "HTTPS");
+  }
+  return out;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

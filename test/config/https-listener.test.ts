@@ -12,6 +12,7 @@ let shop: PemPair;
 let wildcard: PemPair;
 let expired: PemPair;
 let future: PemPair;
+let rsaShop: PemPair;
 
 before(async () => {
   pki = await createTestPki();
@@ -19,6 +20,7 @@ before(async () => {
   wildcard = await issueServerCertificate(pki, "wildcard", ["*.example.net"]);
   expired = await issueServerCertificate(pki, "expired", ["shop.example"], { notBefore: "20200101000000Z", notAfter: "20200201000000Z" });
   future = await issueServerCertificate(pki, "future", ["shop.example"], { notBefore: "20990101000000Z", notAfter: "20990201000000Z" });
+  rsaShop = await issueServerCertificate(pki, "rsa-shop", ["shop.example"], { keyType: "rsa" });
 });
 after(() => pki.remove());
 
@@ -62,10 +64,10 @@ test("an HTTPS listener loads with its certificate, read from a base64 kubernete
   assert.equal(certificate.secret, "default/shop-tls");
   assert.equal(certificate.certificatePem, shop.cert.toString());
   assert.equal(certificate.keyPem, shop.key.toString());
-  assert.ok(listener.tls!.context, "a TLS context is built from it");
+  assert.ok(listener.tls!.contextFor(undefined), "a TLS context is built from it");
 });
 
-test("stringData is read over data, and several certificates make one listener's context", () => {
+test("stringData is read over data; of several certificates, a handshake gets the first valid for the name it asked for, else the first", () => {
   const plain = `---
 apiVersion: v1
 kind: Secret
@@ -79,12 +81,18 @@ ${wildcard.cert.toString().trimEnd().replace(/^/gm, "    ")}
   tls.key: |
 ${wildcard.key.toString().trimEnd().replace(/^/gm, "    ")}
 `;
-  const result = load(gateway(httpsListener("https", "", "[{name: shop-tls}, {kind: Secret, group: '', name: net-tls}]")) + secret("shop-tls", shop) + plain);
+  const result = load(gateway(httpsListener("https", "", "[{name: shop-tls}, {kind: Secret, group: '', name: net-tls}, {name: rsa-tls}]")) + secret("shop-tls", shop) + plain + secret("rsa-tls", rsaShop));
   assert.deepEqual(lines(result, "error"), []);
   const tls = result.config!.gateways[0]!.listeners[0]!.tls!;
-  assert.deepEqual(tls.certificates.map((c) => c.secret), ["default/shop-tls", "default/net-tls"]);
+  assert.deepEqual(tls.certificates.map((c) => c.secret), ["default/shop-tls", "default/net-tls", "default/rsa-tls"]);
   assert.equal(tls.certificates[1]!.certificatePem.trimEnd(), wildcard.cert.toString().trimEnd());
-  assert.deepEqual(tls.contextOptions().key.map((k) => k.trimEnd()), [shop.key.toString().trimEnd(), wildcard.key.toString().trimEnd()]);
+  assert.deepEqual(tls.defaultContextOptions(), { cert: shop.cert.toString(), key: shop.key.toString() }, "a handshake without SNI gets the first");
+  const first = tls.contextFor(undefined);
+  assert.equal(tls.contextFor("shop.example"), first, "the RSA certificate covers shop.example too, but comes later");
+  assert.equal(tls.contextFor("other.example"), first, "a name no certificate covers gets the first");
+  const second = tls.contextFor("api.example.net");
+  assert.notEqual(second, first, "a name only the second certificate covers gets it");
+  assert.equal(tls.contextFor("API.example.net"), second);
 });
 
 test("the admin view of the config names the Secrets and never shows a key or a certificate", () => {
@@ -206,8 +214,37 @@ test("warnings: an expired or not yet valid certificate, a hostname no certifica
   assert.deepEqual(options, ["t.yaml:13:16: spec.listeners[0].tls.options: warning: no implementation-specific TLS options are read: these are ignored (hint: remove options)"]);
 });
 
-test("a Secret no listener names is not read beyond its schema", () => {
-  const result = load(gateway("  - {name: web, port: 8080, protocol: HTTP}\n") + secret("unused", { cert: Buffer.from("x"), key: Buffer.from("y") }, "default", "Opaque"));
+test("a Secret no listener names is not read, nor listed as skipped; no message quotes a Secret's values", () => {
+  const unused = `${secret("unused", { cert: Buffer.from("x"), key: Buffer.from("y") }, "default", "Opaque")}stringData: {password: 73519024, nested: {a: 1}}
+`;
+  const result = load(gateway("  - {name: web, port: 8080, protocol: HTTP}\n") + unused);
   assert.deepEqual(lines(result, "error"), []);
   assert.deepEqual(lines(result, "warning"), []);
+  assert.deepEqual(lines(result, "info"), []);
+
+  const numeric = `---
+apiVersion: v1
+kind: Secret
+metadata: {name: shop-tls}
+type: kubernetes.io/tls
+stringData: {tls.crt: 73519024, tls.key: 73519025}
+`;
+  const found = lines(load(gateway(httpsListener("https")) + numeric), "error");
+  assert.deepEqual(found, [
+    "t.yaml:18:23: stringData.tls.crt: stringData.tls.crt must be a string (the PEM text) (hint: write the PEM text as a YAML block scalar (|))",
+    "t.yaml:18:42: stringData.tls.key: stringData.tls.key must be a string (the PEM text) (hint: write the PEM text as a YAML block scalar (|))",
+  ]);
+  const notMapping = lines(load(gateway(httpsListener("https")) + numeric.replace(/stringData: .*/, "data: [73519024]")), "error");
+  assert.deepEqual(notMapping, ["t.yaml:18:7: data: data must be a mapping of names to strings (hint: write data: {tls.crt: ..., tls.key: ...})"]);
+  for (const line of [...found, ...notMapping]) assert.doesNotMatch(line, /7351902/);
+});
+
+test("base64 wrapped over lines is read, as the API server reads it; two Secrets of one name are an error where a listener names them", () => {
+  const wrapped = secret("shop-tls", shop).replace(/tls\.crt: (\S+)/, (_m, b64text: string) => `tls.crt: >-\n    ${b64text.match(/.{1,76}/g)!.join("\n    ")}`);
+  const result = load(gateway(httpsListener("https")) + wrapped);
+  assert.deepEqual(lines(result, "error"), []);
+  assert.equal(result.config!.gateways[0]!.listeners[0]!.tls!.certificates[0]!.certificatePem, shop.cert.toString());
+
+  const twice = lines(load(gateway(httpsListener("https")) + secret("shop-tls", shop) + secret("shop-tls", shop)), "error");
+  assert.deepEqual(twice, ["t.yaml:12:32: spec.listeners[0].tls.certificateRefs[0].name: the file holds 2 Secrets default/shop-tls (lines 14, 22) (hint: keep one of them)"]);
 });

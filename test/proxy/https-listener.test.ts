@@ -19,9 +19,13 @@ let pki: TestPki;
 let shop: PemPair;
 let shopRenewed: PemPair;
 let net_: PemPair;
+let apiNet: PemPair;
+let other: PemPair;
+let third: PemPair;
 let app: TestUpstream;
 let gw: GatewayUnderTest;
 let strict: GatewayUnderTest;
+let shared: GatewayUnderTest;
 const telemetry = new RecordingTelemetry();
 
 const b64 = (pem: Buffer): string => pem.toString("base64");
@@ -54,19 +58,64 @@ spec:
 ${backendYaml("app", app.port)}${secret("shop-tls", shopPair)}${secret("net-tls", net_)}${secret("local-tls", pki.server)}`;
 }
 
+/**
+ * Two Gateways on CONFIG_PORT. `b-edge`, older by its creationTimestamp: a listener with no
+ * hostname holding two certificates (shop.example, then third.example), `*.example.net`,
+ * `*.api.example.net` and `other.example`. `a-edge`: a listener with no hostname,
+ * `*.api.example.net` and `other.example`, all with the local certificate.
+ */
+function sharedPortConfig(): string {
+  const gateway = (name: string, created: string, listeners: string): string => `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: ${name}, namespace: default, creationTimestamp: "${created}"}
+spec:
+  gatewayClassName: tollgate
+  listeners:
+${listeners}`;
+  const listener = (name: string, hostname: string | undefined, secrets: string[]): string =>
+    `  - {name: ${name}, protocol: HTTPS, port: ${CONFIG_PORT}, ${hostname === undefined ? "" : `hostname: '${hostname}', `}tls: {certificateRefs: [${secrets.map((n) => `{name: ${n}}`).join(", ")}]}}\n`;
+  return (
+    gateway(
+      "a-edge",
+      "2025-02-01T00:00:00Z",
+      listener("any", undefined, ["local-tls"]) + listener("api", "*.api.example.net", ["local-tls"]) + listener("other", "other.example", ["local-tls"]),
+    ) +
+    gateway(
+      "b-edge",
+      "2025-01-01T00:00:00Z",
+      listener("any", undefined, ["shop-tls", "third-tls"]) +
+        listener("net", "*.example.net", ["net-tls"]) +
+        listener("api", "*.api.example.net", ["api-tls"]) +
+        listener("other", "other.example", ["other-tls"]),
+    ) +
+    secret("local-tls", pki.server) +
+    secret("net-tls", net_) +
+    secret("api-tls", apiNet) +
+    secret("shop-tls", shop) +
+    secret("other-tls", other) +
+    secret("third-tls", third)
+  ).slice(4);
+}
+
 before(async () => {
   pki = await createTestPki();
   shop = await issueServerCertificate(pki, "shop", ["shop.example"]);
   shopRenewed = await issueServerCertificate(pki, "shop-renewed", ["shop.example", "www.shop.example"]);
   net_ = await issueServerCertificate(pki, "net", ["*.example.net"]);
+  apiNet = await issueServerCertificate(pki, "api-net", ["*.api.example.net"]);
+  other = await issueServerCertificate(pki, "other", ["other.example"]);
+  third = await issueServerCertificate(pki, "third", ["third.example"]);
   app = await startUpstream("app");
   gw = await startGateway(config(shop, true), telemetry);
   strict = await startGateway(config(shop, false));
+  shared = await startGateway(sharedPortConfig());
 });
 
 after(async () => {
   await gw.close();
   await strict.close();
+  await shared.close();
   await app.close();
   await pki.remove();
 });
@@ -96,11 +145,13 @@ function askTls(port: number, path: string, servername: string | undefined, host
 }
 
 /** The handshake alone, with SNI `servername`: the certificate presented, or the error that ended it. */
-function handshake(port: number, servername: string): Promise<{ presented: string } | { error: string }> {
+function handshake(port: number, servername: string, options: tls.ConnectionOptions = {}): Promise<{ presented: string; alpn?: string | false } | { error: string }> {
   return new Promise((resolve) => {
-    const socket = tls.connect({ host: "127.0.0.1", port, servername, ca: pki.ca, checkServerIdentity: () => undefined });
+    const socket = tls.connect({ host: "127.0.0.1", port, servername, ca: pki.ca, checkServerIdentity: () => undefined, ...options });
     socket.once("secureConnect", () => {
-      resolve({ presented: socket.getPeerCertificate().subjectaltname ?? "" });
+      const presented = { presented: socket.getPeerCertificate().subjectaltname ?? "" };
+      if (options.ALPNProtocols !== undefined) Object.assign(presented, { alpn: socket.alpnProtocol });
+      resolve(presented);
       socket.destroy();
     });
     socket.once("error", (error) => resolve({ error: error.message }));
@@ -172,9 +223,16 @@ test("a reload swaps the certificates for the handshakes after it, the no-SNI on
   assert.deepEqual(before, { presented: "IP Address:127.0.0.1, DNS:localhost" }, "no listener for www.shop.example yet");
 
   const renewed = config(shopRenewed, true).replace("hostname: shop.example", "hostname: '*.shop.example'").replace("{name: any,", "{name: any, hostname: shop.example,");
-  gw.plan = compileYaml(renewed, 2);
+  // A reload that leaves the certificates as they were keeps the session tickets clients hold.
+  const ticketKeys = (gw.server as unknown as tls.Server).getTicketKeys();
+  const same = compileYaml(config(shop, true), 2).listenerByPort.get(CONFIG_PORT)!;
+  applyListenerSettings(gw.server, same.settings, same.tls);
+  assert.deepEqual((gw.server as unknown as tls.Server).getTicketKeys(), ticketKeys);
+
+  gw.plan = compileYaml(renewed, 3);
   const listener = gw.plan.listenerByPort.get(CONFIG_PORT)!;
   applyListenerSettings(gw.server, listener.settings, listener.tls);
+  assert.notDeepEqual((gw.server as unknown as tls.Server).getTicketKeys(), ticketKeys, "a new default certificate makes a new context");
 
   assert.deepEqual(await handshake(gw.port, "www.shop.example"), { presented: "DNS:shop.example, DNS:www.shop.example" });
   assert.deepEqual(await handshake(gw.port, "shop.example"), { presented: "IP Address:127.0.0.1, DNS:localhost" }, "shop.example now has the local certificate");
@@ -183,4 +241,44 @@ test("a reload swaps the certificates for the handshakes after it, the no-SNI on
     (error: Error) => error.message,
   );
   assert.notEqual(noSni, "answered", "no listener without a hostname is left to answer a client without SNI");
+});
+
+test("a port shared by Gateways: the longest wildcard wins, the older Gateway keeps a hostname and the listener with no hostname", async () => {
+  assert.deepEqual(await handshake(shared.port, "x.api.example.net"), { presented: "DNS:*.api.example.net" }, "longer than *.example.net, and b-edge is older");
+  assert.deepEqual(await handshake(shared.port, "x.example.net"), { presented: "DNS:*.example.net" });
+  assert.deepEqual(await handshake(shared.port, "other.example"), { presented: "DNS:other.example" }, "b-edge is older: its other.example");
+  assert.deepEqual(await handshake(shared.port, "shop.example"), { presented: "DNS:shop.example" }, "b-edge's listener with no hostname");
+});
+
+test("one listener with several certificates: a handshake gets the first valid for the name it asked for, else the first", async () => {
+  assert.deepEqual(await handshake(shared.port, "third.example"), { presented: "DNS:third.example" }, "the second certificate covers this name");
+  assert.deepEqual(await handshake(shared.port, "THIRD.example"), { presented: "DNS:third.example" });
+  assert.deepEqual(await handshake(shared.port, "nobody.example"), { presented: "DNS:shop.example" }, "a name none covers gets the first");
+  const noSni = await askTls(shared.port, "/shared-no-sni", undefined);
+  assert.equal(noSni.presented, "DNS:shop.example", "a client without SNI gets the first certificate too");
+});
+
+test("HTTP/1.1 is the only protocol offered by ALPN: a client that speaks only h2 is refused at the handshake", async () => {
+  assert.deepEqual(await handshake(gw.port, "api.example.net", { ALPNProtocols: ["h2", "http/1.1"] }), { presented: "DNS:*.example.net", alpn: "http/1.1" });
+  const h2Only = await handshake(gw.port, "api.example.net", { ALPNProtocols: ["h2"] });
+  assert.ok("error" in h2Only && /no.application.protocol|ALPN/i.test(h2Only.error), JSON.stringify(h2Only));
+});
+
+test("a TLS handshake that does not finish within the listener's requestHeadersTimeout is closed", { timeout: 20_000 }, async (t) => {
+  const policy = `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: limits, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: edge}]
+  requestHeadersTimeout: 300ms
+`;
+  const tight = await startGateway(config(shop, true) + policy);
+  t.after(() => tight.close());
+  const socket = net.connect(tight.port, "127.0.0.1");
+  socket.on("error", () => {});
+  await once(socket, "connect");
+  // Sends nothing: no ClientHello, so no handshake can finish.
+  await once(socket, "close");
+  assert.equal(socket.bytesRead, 0);
 });

@@ -3,6 +3,7 @@
 // handshakes, and a reload that would turn the running HTTPS port into HTTP is refused with
 // the listener's position while HTTPS keeps serving. The admin API never shows the key.
 import assert from "node:assert/strict";
+import http from "node:http";
 import https from "node:https";
 import type tls from "node:tls";
 import { after, before, describe, it } from "node:test";
@@ -119,5 +120,63 @@ describe("an HTTPS listener in the gateway process", () => {
     const still = await ask("/still-https");
     assert.equal(still.status, 200);
     assert.equal(still.presented, "DNS:shop.example, DNS:renewed.shop.example");
+  });
+});
+
+describe("an HTTPS port served by cluster workers", () => {
+  let pki: TestPki;
+  let pair: PemPair;
+  let upstream: Upstream;
+  let gw: GatewayProcess;
+
+  before(async () => {
+    pki = await createTestPki();
+    pair = await issueServerCertificate(pki, "shop", ["shop.example"]);
+    upstream = await startUpstream("app");
+    gw = await startGateway({ config: config(upstream.port, pair), workers: 2 });
+  });
+  after(async () => {
+    await gw.stop();
+    await upstream.close();
+    await pki.remove();
+  });
+
+  const overTls = (): Promise<number | string> =>
+    new Promise((resolve) => {
+      const req = https.get({ host: "127.0.0.1", port: gw.port(HTTPS_PORT), path: "/w", servername: "shop.example", headers: { host: "shop.example" }, ca: pki.ca, agent: false }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      });
+      req.on("error", (error) => resolve(error.message));
+    });
+  const plain = (): Promise<number | string> =>
+    new Promise((resolve) => {
+      const req = http.get({ host: "127.0.0.1", port: gw.port(HTTPS_PORT), path: "/w", agent: false }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      });
+      req.on("error", (error) => resolve(error.message));
+    });
+
+  it("a worker restarted after a refused switch to HTTP does not serve the port as HTTP; it comes back once the file asks for HTTPS again", { timeout: 90_000 }, async () => {
+    let from = gw.logs().length;
+    await gw.writeConfig(config(upstream.port, pair, "HTTP"));
+    await gw.waitForLog((l) => l.msg === "config reload failed; the previous config keeps serving", { from });
+    const pids = [...new Set(gw.logs().filter((l) => l.msg === "worker ready" && typeof l["workerPid"] === "number").map((l) => l["workerPid"] as number))];
+    assert.equal(pids.length, 2, "two workers serve");
+
+    from = gw.logs().length;
+    process.kill(pids[0]!, "SIGKILL");
+    const refused = await gw.waitForLog((l) => l.msg === "config error" && /would become HTTP/.test(String(l["diagnostic"])), { from, timeoutMs: 30_000 });
+    assert.match(String(refused["diagnostic"]), /spec\.listeners\[0\]\.protocol: port 8443 serves HTTPS and would become HTTP/);
+    const answers = [];
+    for (let i = 0; i < 12; i++) answers.push(await overTls());
+    assert.deepEqual(answers, Array(12).fill(200), "every connection is HTTPS");
+    assert.equal(typeof (await plain()), "string", "plain HTTP gets no answer");
+
+    from = gw.logs().length;
+    await gw.writeConfig(config(upstream.port, pair));
+    await gw.waitForLog((l) => l.msg === "worker ready" && typeof l["workerPid"] === "number" && !pids.includes(l["workerPid"] as number), { from, timeoutMs: 30_000 });
+    assert.equal(await overTls(), 200);
   });
 });

@@ -51,8 +51,8 @@ async function openssl(dir: string, args: readonly string[]): Promise<void> {
 const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
 
 /** A key and a certificate for `cn`, signed by the CA in `dir`, with the given extensions. */
-async function issue(dir: string, name: string, cn: string, extensions: string): Promise<void> {
-  await openssl(dir, ["req", ...EC_KEY, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`]);
+async function issue(dir: string, name: string, cn: string, extensions: string, key: readonly string[] = EC_KEY): Promise<void> {
+  await openssl(dir, ["req", ...key, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`]);
   await writeFile(join(dir, `${name}.ext`), extensions);
   await openssl(dir, [
     "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
@@ -112,17 +112,22 @@ export async function createTestPki(prefix = "tollgate-pki-"): Promise<TestPki> 
   };
 }
 
-export interface CertificateDates {
-  /** `YYYYMMDDHHMMSSZ`, as openssl ca takes it. */
-  readonly notBefore: string;
-  readonly notAfter: string;
+const RSA_KEY = ["-newkey", "rsa:2048", "-nodes"];
+
+export interface CertificateOptions {
+  /** `YYYYMMDDHHMMSSZ`, as openssl ca takes it (default: two days from now). */
+  readonly notBefore?: string;
+  readonly notAfter?: string;
+  /** The key algorithm (default ec, P-256). */
+  readonly keyType?: "ec" | "rsa";
 }
 
 /**
  * A server certificate for the DNS names `dnsNames` (the first is its CN), signed by the
- * PKI's CA, valid for two days from now or over `dates` (which may lie in the past).
+ * PKI's CA, valid for two days from now or between the given dates (which may lie in the past).
  */
-export async function issueServerCertificate(pki: TestPki, name: string, dnsNames: readonly string[], dates?: CertificateDates): Promise<PemPair> {
+export async function issueServerCertificate(pki: TestPki, name: string, dnsNames: readonly string[], options: CertificateOptions = {}): Promise<PemPair> {
+  const keyArgs = options.keyType === "rsa" ? RSA_KEY : EC_KEY;
   const extensions = [
     "basicConstraints=critical,CA:FALSE",
     "keyUsage=critical,digitalSignature",
@@ -130,10 +135,10 @@ export async function issueServerCertificate(pki: TestPki, name: string, dnsName
     `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(",")}`,
     "",
   ].join("\n");
-  if (dates === undefined) await issue(pki.dir, name, dnsNames[0]!, extensions);
+  if (options.notBefore === undefined || options.notAfter === undefined) await issue(pki.dir, name, dnsNames[0]!, extensions, keyArgs);
   else {
     // `openssl x509 -req` only counts days forward; `openssl ca` takes any dates.
-    await openssl(pki.dir, ["req", ...EC_KEY, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${dnsNames[0]!}`]);
+    await openssl(pki.dir, ["req", ...keyArgs, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${dnsNames[0]!}`]);
     await writeFile(join(pki.dir, `${name}.ext`), extensions);
     await writeFile(join(pki.dir, `${name}.index`), "");
     await writeFile(
@@ -143,7 +148,7 @@ export async function issueServerCertificate(pki: TestPki, name: string, dnsName
     await writeFile(join(pki.dir, `${name}.serial`), "1000\n");
     await openssl(pki.dir, [
       "ca", "-batch", "-notext", "-config", `${name}.cnf`, "-cert", "ca.crt", "-keyfile", "ca.key", "-in", `${name}.csr`,
-      "-extfile", `${name}.ext`, "-startdate", dates.notBefore, "-enddate", dates.notAfter, "-out", `${name}.crt`,
+      "-extfile", `${name}.ext`, "-startdate", options.notBefore, "-enddate", options.notAfter, "-out", `${name}.crt`,
     ]);
   }
   const [cert, key] = await Promise.all([readFile(join(pki.dir, `${name}.crt`)), readFile(join(pki.dir, `${name}.key`))]);
