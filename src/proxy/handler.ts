@@ -128,7 +128,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     const exchange = new Exchange(req, res, plan, listener, startTimeMs, startPerfMs, facts);
     (res as TrackedResponse)[kExchange] = exchange;
 
-    const routed = routeRequest(req, facts, listener.router);
+    const routed = routeRequest(req, facts, listener);
     const match = routed instanceof Failure ? undefined : routed;
     exchange.match = match;
     telemetry.requestStart(exchange);

@@ -3,7 +3,8 @@
 // route nor reach an upstream in a form the client did not mean. The common request pays a
 // few property reads and one short loop over the raw header names.
 import type { IncomingMessage } from "node:http";
-import type { CompiledMatch, Router } from "../plan/types.ts";
+import type { PortTls } from "../plan/port-tls.ts";
+import type { CompiledListener, CompiledMatch } from "../plan/types.ts";
 import type { RequestFacts } from "./facts.ts";
 import { Failure } from "./failures.ts";
 import { isChunkedAlone } from "./headers.ts";
@@ -33,6 +34,15 @@ export const RequestRefusals = {
   badHost: badRequest("invalid_host", "the host must be a non-empty name or bracketed IP literal, without userinfo, and any port from 1 to 65535"),
   connect: new Failure("501", "", 501, "unsupported_method", "the gateway does not tunnel CONNECT", false, false),
   expectation: new Failure("417", "", 417, "expectation_failed", "the only expectation the gateway meets is 100-continue", false, false),
+  misdirected: new Failure(
+    "421",
+    "",
+    421,
+    "misdirected_request",
+    "the Host belongs to an HTTPS listener other than the one this connection's TLS handshake chose; connect with that name (SNI)",
+    false,
+    false,
+  ),
 } as const;
 
 /** Why this request is refused before routing, or undefined when it may be routed. */
@@ -70,9 +80,11 @@ export function requestRefusal(req: IncomingMessage, facts: RequestFacts): Failu
  * (alternateReading in path-normalize.ts) picks another rule: then a server that decodes
  * `%2F` or drops `;params` would serve a resource the matched rule does not guard.
  */
-export function routeRequest(req: IncomingMessage, facts: RequestFacts, router: Router): CompiledMatch | Failure | undefined {
+export function routeRequest(req: IncomingMessage, facts: RequestFacts, listener: CompiledListener): CompiledMatch | Failure | undefined {
   const refusal = requestRefusal(req, facts);
   if (refusal !== undefined) return refusal;
+  if (listener.tls !== undefined && isMisdirected(req, facts, listener.tls)) return RequestRefusals.misdirected;
+  const router = listener.router;
   // `OPTIONS *` asks about the server, not a resource: no rule serves it (a RegularExpression
   // would match `*`, and no upstream client can send that target on). Envoy answers 404 too.
   if (facts.path === "*") return undefined;
@@ -88,6 +100,22 @@ export function routeRequest(req: IncomingMessage, facts: RequestFacts, router: 
     return RequestRefusals.ambiguousPath;
   }
   return match;
+}
+
+/**
+ * On an HTTPS port, whether the Host picks another listener, with other certificates, than
+ * the one the connection's handshake was made for (by its SNI name, or none). A client that
+ * reuses a connection for another name (HTTP/2 coalescing, a Host that differs from the name
+ * it connected with) would otherwise reach routes of a listener whose certificate it never
+ * checked; as the Gateway API asks, it gets 421 and can connect again with that name.
+ */
+function isMisdirected(req: IncomingMessage, facts: RequestFacts, tls: PortTls): boolean {
+  if (facts.routeHost === "") return false;
+  const byHost = tls.forServerName(facts.routeHost);
+  if (byHost === undefined) return false;
+  const serverName = (req.socket as { servername?: unknown }).servername;
+  const byHandshake = typeof serverName === "string" && serverName !== "" ? tls.forServerName(serverName) : tls.fallback;
+  return byHandshake !== byHost && !byHost.sameAs(byHandshake);
 }
 
 /**

@@ -56,7 +56,7 @@ export function createUpgradeHandler(
     }
     readRequestFacts(req, listener.settings, facts);
     const exchange = new Exchange(req, new http.ServerResponse(req), plan, listener, startTimeMs, startPerfMs, facts);
-    const routed = routeRequest(req, facts, listener.router);
+    const routed = routeRequest(req, facts, listener);
     const match = routed instanceof Failure ? undefined : routed;
     exchange.match = match;
     const tunnel = new Tunnel(ctx, exchange, socket as TunnelSocket, head);

@@ -1,7 +1,8 @@
 // HTTPS listeners end to end: real TLS clients (node:https, ws) with a test CA against the
 // gateway's listener and real upstreams on 127.0.0.1. Which certificate each handshake gets
 // by SNI, what the upstream and the telemetry learn of the scheme, upgrades over TLS, a
-// reload that swaps certificates, and what becomes of handshakes no listener admits.
+// reload that swaps certificates (last: it changes the shared gateway), and what becomes of
+// handshakes no listener admits.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import https from "node:https";
@@ -37,7 +38,7 @@ type: kubernetes.io/tls
 data: {tls.crt: ${b64(pair.cert)}, tls.key: ${b64(pair.key)}}
 `;
 
-/** HTTPS listeners on CONFIG_PORT: `shop.example`, `*.example.net` and, with `fallback`, one for any other name. */
+/** HTTPS listeners on CONFIG_PORT: `shop.example`, `*.example.net`, `shop-alias.example` (shop's certificate) and, with `fallback`, one for any other name. */
 function config(shopPair: PemPair, fallback: boolean): string {
   return `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -47,6 +48,7 @@ spec:
   listeners:
   - {name: shop, protocol: HTTPS, port: ${CONFIG_PORT}, hostname: shop.example, tls: {certificateRefs: [{name: shop-tls}]}}
   - {name: net, protocol: HTTPS, port: ${CONFIG_PORT}, hostname: '*.example.net', tls: {certificateRefs: [{name: net-tls}]}}
+  - {name: alias, protocol: HTTPS, port: ${CONFIG_PORT}, hostname: shop-alias.example, tls: {certificateRefs: [{name: shop-tls}]}}
 ${fallback ? `  - {name: any, protocol: HTTPS, port: ${CONFIG_PORT}, tls: {certificateRefs: [{name: local-tls}]}}\n` : ""}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -127,11 +129,11 @@ interface TlsReply {
   readonly presented: string;
 }
 
-/** A request over TLS, trusting only the test CA; `servername` undefined sends no SNI. */
+/** A request over TLS, trusting only the test CA; `servername` undefined sends no SNI (node would take it from Host). */
 function askTls(port: number, path: string, servername: string | undefined, host = servername ?? "127.0.0.1"): Promise<TlsReply> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: "127.0.0.1", port, path, ca: pki.ca, agent: false, headers: { host }, ...(servername === undefined ? { checkServerIdentity: () => undefined } : { servername }) },
+      { host: "127.0.0.1", port, path, ca: pki.ca, agent: false, headers: { host }, ...(servername === undefined ? { servername: "", checkServerIdentity: () => undefined } : { servername }) },
       (res) => {
         const presented = (res.socket as tls.TLSSocket).getPeerCertificate().subjectaltname ?? "";
         const chunks: Buffer[] = [];
@@ -218,31 +220,6 @@ test("a WebSocket upgrade over TLS (wss) is proxied", async () => {
   await once(ws, "close");
 });
 
-test("a reload swaps the certificates for the handshakes after it, the no-SNI one included", async () => {
-  const before = await handshake(gw.port, "www.shop.example");
-  assert.deepEqual(before, { presented: "IP Address:127.0.0.1, DNS:localhost" }, "no listener for www.shop.example yet");
-
-  const renewed = config(shopRenewed, true).replace("hostname: shop.example", "hostname: '*.shop.example'").replace("{name: any,", "{name: any, hostname: shop.example,");
-  // A reload that leaves the certificates as they were keeps the session tickets clients hold.
-  const ticketKeys = (gw.server as unknown as tls.Server).getTicketKeys();
-  const same = compileYaml(config(shop, true), 2).listenerByPort.get(CONFIG_PORT)!;
-  applyListenerSettings(gw.server, same.settings, same.tls);
-  assert.deepEqual((gw.server as unknown as tls.Server).getTicketKeys(), ticketKeys);
-
-  gw.plan = compileYaml(renewed, 3);
-  const listener = gw.plan.listenerByPort.get(CONFIG_PORT)!;
-  applyListenerSettings(gw.server, listener.settings, listener.tls);
-  assert.notDeepEqual((gw.server as unknown as tls.Server).getTicketKeys(), ticketKeys, "a new default certificate makes a new context");
-
-  assert.deepEqual(await handshake(gw.port, "www.shop.example"), { presented: "DNS:shop.example, DNS:www.shop.example" });
-  assert.deepEqual(await handshake(gw.port, "shop.example"), { presented: "IP Address:127.0.0.1, DNS:localhost" }, "shop.example now has the local certificate");
-  const noSni = await askTls(gw.port, "/no-sni-after", undefined).then(
-    () => "answered",
-    (error: Error) => error.message,
-  );
-  assert.notEqual(noSni, "answered", "no listener without a hostname is left to answer a client without SNI");
-});
-
 test("a port shared by Gateways: the longest wildcard wins, the older Gateway keeps a hostname and the listener with no hostname", async () => {
   assert.deepEqual(await handshake(shared.port, "x.api.example.net"), { presented: "DNS:*.api.example.net" }, "longer than *.example.net, and b-edge is older");
   assert.deepEqual(await handshake(shared.port, "x.example.net"), { presented: "DNS:*.example.net" });
@@ -281,4 +258,52 @@ spec:
   // Sends nothing: no ClientHello, so no handshake can finish.
   await once(socket, "close");
   assert.equal(socket.bytesRead, 0);
+});
+
+test("a Host that belongs to another listener, with other certificates, than the handshake's gets 421; one sharing its certificates is served", async () => {
+  const crossed = await askTls(gw.port, "/crossed", "api.example.net", "shop-alias.example");
+  assert.equal(crossed.status, 421);
+  assert.equal(crossed.body["error"], "misdirected_request");
+  const noSni = await askTls(gw.port, "/crossed-no-sni", undefined, "api.example.net");
+  assert.equal(noSni.status, 421, "a handshake without SNI belongs to the listener with no hostname");
+  assert.equal((await askTls(gw.port, "/same-listener", "api.example.net", "x.example.net:8443")).status, 200, "the port in Host does not matter");
+  assert.equal((await askTls(gw.port, "/alias", "shop.example", "shop-alias.example")).status, 200, "shop-alias.example's listener has shop.example's certificate");
+  const unknownHost = await askTls(gw.port, "/unknown-host", "api.example.net", "nobody.example");
+  assert.equal(unknownHost.status, 421, "nobody.example belongs to the listener with no hostname");
+  assert.equal(app.requests.some((r) => r.url === "/crossed" || r.url === "/crossed-no-sni" || r.url === "/unknown-host"), false);
+
+  const strictUnknown = await askTls(strict.port, "/strict-unknown", "api.example.net", "nobody.example");
+  assert.equal(strictUnknown.status, 404, "a Host no HTTPS listener admits is routed as ever: no route");
+
+  const options: ClientOptions & { servername: string } = { ca: pki.ca, servername: "api.example.net", headers: { host: "shop-alias.example" } };
+  const ws = new WebSocket(`wss://127.0.0.1:${gw.port}/socket-crossed`, options);
+  ws.on("error", () => {});
+  const [, response] = (await once(ws, "unexpected-response")) as [unknown, { statusCode: number }];
+  assert.equal(response.statusCode, 421, "an upgrade too");
+  ws.terminate();
+});
+
+test("a reload swaps the certificates for the handshakes after it, the no-SNI one included", async () => {
+  const before = await handshake(gw.port, "www.shop.example");
+  assert.deepEqual(before, { presented: "IP Address:127.0.0.1, DNS:localhost" }, "no listener for www.shop.example yet");
+
+  const renewed = config(shopRenewed, true).replace("hostname: shop.example", "hostname: '*.shop.example'").replace("{name: any,", "{name: any, hostname: shop.example,");
+  // A reload that leaves the certificates as they were keeps the session tickets clients hold.
+  const ticketKeys = (gw.server as unknown as tls.Server).getTicketKeys();
+  const same = compileYaml(config(shop, true), 2).listenerByPort.get(CONFIG_PORT)!;
+  applyListenerSettings(gw.server, same.settings, same.tls);
+  assert.deepEqual((gw.server as unknown as tls.Server).getTicketKeys(), ticketKeys);
+
+  gw.plan = compileYaml(renewed, 3);
+  const listener = gw.plan.listenerByPort.get(CONFIG_PORT)!;
+  applyListenerSettings(gw.server, listener.settings, listener.tls);
+  assert.notDeepEqual((gw.server as unknown as tls.Server).getTicketKeys(), ticketKeys, "a new default certificate makes a new context");
+
+  assert.deepEqual(await handshake(gw.port, "www.shop.example"), { presented: "DNS:shop.example, DNS:www.shop.example" });
+  assert.deepEqual(await handshake(gw.port, "shop.example"), { presented: "IP Address:127.0.0.1, DNS:localhost" }, "shop.example now has the local certificate");
+  const noSni = await askTls(gw.port, "/no-sni-after", undefined).then(
+    () => "answered",
+    (error: Error) => error.message,
+  );
+  assert.notEqual(noSni, "answered", "no listener without a hostname is left to answer a client without SNI");
 });
