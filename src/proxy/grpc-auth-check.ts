@@ -82,13 +82,11 @@ export function startGrpcAuthCheck(
   });
   call.on("status", ({ code }) => {
     ctx.pools.grpc.untrack(call);
-    if (!NOT_FROM_THE_SERVICE.has(code)) channel.heard();
+    if (channel.transient) channel.retire();
+    if (check.statusFromService(code)) channel.heard();
   });
   return check;
 }
-
-/** Statuses grpc-js makes up itself (a deadline, a cancel, a lost connection): they say nothing of the service. */
-const NOT_FROM_THE_SERVICE: ReadonlySet<GrpcStatus> = new Set([GrpcStatus.CANCELLED, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.UNAVAILABLE]);
 
 /**
  * The propagation headers as call metadata. gRPC metadata holds printable ASCII only: a
@@ -115,6 +113,20 @@ export class GrpcAuthCheck extends CheckInFlight {
   /** The call's deadline (epoch ms). */
   deadlineMs = 0;
 
+  /**
+   * Whether a status came from the service: not the gateway's own cancel, nor its deadline
+   * passing (a DEADLINE_EXCEEDED well before it is the service's). A lost connection's
+   * UNAVAILABLE also counts: the channel is no longer connected then, so nothing is replaced.
+   */
+  statusFromService(code: GrpcStatus): boolean {
+    if (code === GrpcStatus.CANCELLED) return false;
+    return code !== GrpcStatus.DEADLINE_EXCEEDED || !this.ownDeadlinePassed();
+  }
+
+  ownDeadlinePassed(): boolean {
+    return Date.now() >= this.deadlineMs - DEADLINE_TIMER_SLACK_MS;
+  }
+
   override cut(_reason: AuthCheckError): void {
     // What the call reports once cancelled is ignored: its span says so here.
     if (this.attempt !== undefined && this.attempt.grpcStatus < 0) this.attempt.grpcStatus = GrpcStatus.CANCELLED;
@@ -139,7 +151,7 @@ export class GrpcAuthCheck extends CheckInFlight {
     if (this.attempt !== undefined) this.attempt.grpcStatus = error === null ? GrpcStatus.OK : error.code;
     if (error !== null) {
       // The gateway's own deadline, not a DEADLINE_EXCEEDED the service sent about its own work.
-      if (error.code === GrpcStatus.DEADLINE_EXCEEDED && Date.now() >= this.deadlineMs - DEADLINE_TIMER_SLACK_MS) {
+      if (error.code === GrpcStatus.DEADLINE_EXCEEDED && this.ownDeadlinePassed()) {
         if (this.channel !== undefined) this.ctx.pools.grpc.deadlinePassedUnanswered(this.channel, this.startedAtPerfMs);
         this.fail(checkTimedOut.message, ErrorType.timeout);
       } else {

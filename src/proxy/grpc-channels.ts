@@ -9,7 +9,10 @@
 // pings sent more often than every 5 minutes with GOAWAY (too_many_pings). So the deadlines
 // are the probe: a check that passed its deadline on a connected channel that heard nothing
 // from the service since the check began replaces the channel, as the HTTP mode's timed-out
-// request closes its connection. The replaced channel's calls run on to their own deadlines.
+// request closes its connection. The replaced channel's calls run on to their own deadlines;
+// grpc-js then closes its connection gracefully, so one whose peer stays silent lingers
+// until TCP gives up on it: replacing an endpoint's channel at most once per
+// REPLACEMENT_INTERVAL_MS bounds how many can linger while a service stays frozen.
 import { Client, type ClientUnaryCall, connectivityState, credentials } from "@grpc/grpc-js";
 import { isIP } from "node:net";
 import type { CompiledEndpoint } from "../plan/types.ts";
@@ -32,16 +35,22 @@ const CHANNEL_OPTIONS = {
 };
 
 /** The channel to one endpoint, and when the service was last heard on it. */
+/** The least time between two replacements of one endpoint's channel. */
+const REPLACEMENT_INTERVAL_MS = 10_000;
+
 export class GrpcChannel {
   /** `performance.now()` when the service last answered anything here (headers or a status of its own). */
   #heardAt = Number.NEGATIVE_INFINITY;
 
   readonly client: Client;
   readonly origin: string;
+  /** Made for one check of an endpoint no current Backend names (a request under an older plan): closed after it. */
+  readonly transient: boolean;
 
-  constructor(client: Client, origin: string) {
+  constructor(client: Client, origin: string, transient: boolean) {
     this.client = client;
     this.origin = origin;
+    this.transient = transient;
   }
 
   heard(): void {
@@ -64,6 +73,10 @@ export class GrpcChannels {
   readonly #channels = new Map<string, GrpcChannel>();
   /** Calls in flight, cancelled by `close`: grpc-js lets a closed channel's calls run on. */
   readonly #calls = new Set<ClientUnaryCall>();
+  /** When each endpoint's channel was last replaced (`performance.now()`). */
+  readonly #replacedAt = new Map<string, number>();
+  /** The origins the plan last passed to `retain` names; undefined before the first. */
+  #retained: ReadonlySet<string> | undefined;
   #closed = false;
 
   /** The channel to `endpoint`, created on first use; throws once the gateway closes its upstream connections. */
@@ -71,9 +84,11 @@ export class GrpcChannels {
     if (this.#closed) throw new Error("upstream connections are closed");
     let channel = this.#channels.get(endpoint.origin);
     if (channel === undefined) {
+      const transient = this.#retained !== undefined && !this.#retained.has(endpoint.origin);
       const client = new Client(channelTarget(endpoint.host, endpoint.port), credentials.createInsecure(), CHANNEL_OPTIONS);
-      channel = new GrpcChannel(client, endpoint.origin);
-      this.#channels.set(endpoint.origin, channel);
+      channel = new GrpcChannel(client, endpoint.origin, transient);
+      // Kept only while a Backend names the endpoint: a reload has dropped it otherwise.
+      if (!transient) this.#channels.set(endpoint.origin, channel);
     }
     return channel;
   }
@@ -87,12 +102,18 @@ export class GrpcChannels {
   deadlinePassedUnanswered(channel: GrpcChannel, startedAtMs: number): void {
     // A channel already replaced or dropped by a reload is no longer in the map.
     if (this.#channels.get(channel.origin) !== channel || !channel.silentSince(startedAtMs)) return;
+    const now = performance.now();
+    const last = this.#replacedAt.get(channel.origin);
+    if (last !== undefined && now - last < REPLACEMENT_INTERVAL_MS) return;
+    this.#replacedAt.set(channel.origin, now);
     this.#channels.delete(channel.origin);
     channel.retire();
   }
 
   /** Closes the channels to endpoints not in `origins` (a reload dropped them); their calls in flight run on. */
   retain(origins: ReadonlySet<string>): void {
+    this.#retained = origins;
+    for (const origin of this.#replacedAt.keys()) if (!origins.has(origin)) this.#replacedAt.delete(origin);
     for (const [origin, channel] of this.#channels) {
       if (origins.has(origin)) continue;
       this.#channels.delete(origin);

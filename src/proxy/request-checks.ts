@@ -113,7 +113,11 @@ function isMisdirected(req: IncomingMessage, facts: RequestFacts, tls: PortTls):
   if (facts.routeHost === "") return false;
   const byHost = tls.forServerName(facts.routeHost);
   if (byHost === undefined) return false;
-  const serverName = (req.socket as { servername?: unknown }).servername;
+  const socket = req.socket as { servername?: unknown; isSessionReused?: () => boolean };
+  const serverName = socket.servername;
+  // A TLS 1.2 session resumed from a ticket skips SNI on the server: the listener it was made
+  // for is not known, and such a connection is never refused for it.
+  if (typeof serverName !== "string" && socket.isSessionReused?.() === true) return false;
   const byHandshake = typeof serverName === "string" && serverName !== "" ? tls.forServerName(serverName) : tls.fallback;
   return byHandshake !== byHost && !byHost.sameAs(byHandshake);
 }

@@ -53,7 +53,7 @@ export function applyPortTls(server: Server, tls: PortTls): void {
   state.tls = tls;
   // A new default context would also drop the session tickets clients hold: only on a change.
   if (state.fallback === tls.fallback || (tls.fallback?.sameAs(state.fallback) ?? state.fallback === undefined)) return;
-  state.fallback = tls.fallback;
   // A handshake without SNI gets the server's default context, which is made from options.
   (server as unknown as Https.Server).setSecureContext(tls.fallback?.defaultContextOptions() ?? {});
+  state.fallback = tls.fallback;
 }

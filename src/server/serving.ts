@@ -45,7 +45,7 @@ export async function createServingProcess(
     log,
     removedListenerTimeoutMs: settings.drainTimeoutMs,
     startNeedsListeners: settings.workerSiblingsServe,
-    startPortProtocols: settings.workerSiblingProtocols,
+    startPortProtocols: settings.workerSiblingsServe ? settings.workerSiblingProtocols : undefined,
     onListenersChanged,
   });
   const metrics = telemetry.metrics ?? fallbackMetrics(stats, { version: context.version }, () => gateway.generation);

@@ -283,6 +283,42 @@ test("a Host that belongs to another listener, with other certificates, than the
   ws.terminate();
 });
 
+test("a TLS 1.2 session resumed from a ticket (no SNI seen by the server) is not refused as misdirected", async () => {
+  for (const [port, label] of [
+    [gw.port, "with a listener for any name"],
+    [strict.port, "without one"],
+  ] as const) {
+    const agent = new https.Agent({ keepAlive: false, maxVersion: "TLSv1.2" });
+    const statuses: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      statuses.push(
+        await new Promise<string>((resolve, reject) => {
+          const req = https.request({ host: "127.0.0.1", port, path: `/resumed-${i}`, servername: "api.example.net", headers: { host: "api.example.net" }, ca: pki.ca, agent }, (res) => {
+            const reused = (res.socket as tls.TLSSocket).isSessionReused();
+            res.resume();
+            res.on("end", () => resolve(`${res.statusCode} reused=${reused}`));
+          });
+          req.on("error", reject);
+          req.end();
+        }),
+      );
+    }
+    agent.destroy();
+    assert.deepEqual(statuses, ["200 reused=false", "200 reused=true", "200 reused=true"], label);
+  }
+});
+
+test("an HTTP/1.0 request without Host on an HTTPS connection is routed, not refused as misdirected", async () => {
+  const socket = tls.connect({ host: "127.0.0.1", port: gw.port, servername: "api.example.net", ca: pki.ca });
+  await once(socket, "secureConnect");
+  socket.write("GET /http10 HTTP/1.0\r\n\r\n");
+  const received: Buffer[] = [];
+  socket.on("data", (c: Buffer) => received.push(c));
+  await once(socket, "end");
+  socket.destroy();
+  assert.match(Buffer.concat(received).toString("latin1"), /^HTTP\/1\.1 200 /);
+});
+
 test("a reload swaps the certificates for the handshakes after it, the no-SNI one included", async () => {
   const before = await handshake(gw.port, "www.shop.example");
   assert.deepEqual(before, { presented: "IP Address:127.0.0.1, DNS:localhost" }, "no listener for www.shop.example yet");

@@ -2,7 +2,7 @@
 // Node implementation) with the messages of test/fixtures/ext-authz/ext_authz.proto. What it
 // answers is chosen by the checked request's Authorization header (see `answerFor`); every
 // CheckRequest it decodes is kept, and so is whether the gateway cancelled the call.
-import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, loadPackageDefinition, status, type GrpcObject, type ServiceClientConstructor } from "@grpc/grpc-js";
+import { Metadata, Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, loadPackageDefinition, status, type GrpcObject, type ServiceClientConstructor } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { fileURLToPath } from "node:url";
 
@@ -60,6 +60,8 @@ const header = (key: string, value: string, extra: Record<string, unknown> = {})
  * - `Bearer unavailable`: the call fails with UNAVAILABLE
  * - `Bearer failed-precondition`: the call fails with FAILED_PRECONDITION (a status with no response headers before it)
  * - `Bearer hang`: never answered
+ * - `Bearer headers-then-hang`: sends its response headers, then never answers
+ * - `Bearer own-deadline`: fails with DEADLINE_EXCEEDED at once, about its own work
  * - `Bearer crlf`: OK, but a header value holds CR LF
  * - `Bearer odd-status`: denied with HTTP status 42
  * - `Bearer odd-names`: OK, setting a header named `constructor` (a key every object has)
@@ -121,6 +123,7 @@ function answerFor(authorization: string | undefined, headers: Record<string, st
     case "Bearer failed-precondition":
       return { error: { code: status.FAILED_PRECONDITION, details: "policy not loaded" } };
     case "Bearer hang":
+    case "Bearer headers-then-hang":
       return undefined;
     case "Bearer own-deadline":
       return { error: { code: status.DEADLINE_EXCEEDED, details: "policy store timed out" } };
@@ -166,6 +169,7 @@ export async function startGrpcAuthzService(): Promise<GrpcAuthzService> {
       call.on("cancelled", () => (record.cancelledAtMs = Date.now()));
       const sent = call.request.attributes.request.http.headers;
       const answer = answerFor(sent["authorization"], sent);
+      if (sent["authorization"] === "Bearer headers-then-hang") call.sendMetadata(new Metadata());
       if (answer === undefined) return;
       if ("error" in answer) callback(answer.error, null);
       else callback(null, answer.response);
