@@ -13,7 +13,7 @@ import { type ClientOptions, WebSocket } from "ws";
 import { applyListenerSettings } from "../../src/proxy/listener.ts";
 import { type PemPair, type TestPki, createTestPki, issueServerCertificate } from "../support/test-certs.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { CONFIG_PORT, type GatewayUnderTest, backendYaml, compileYaml, ref, startGateway } from "./harness.ts";
+import { CONFIG_PORT, type GatewayUnderTest, backendYaml, catchAllRouteYaml, compileYaml, startGateway } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
 
 let pki: TestPki;
@@ -49,15 +49,7 @@ spec:
   - {name: shop, protocol: HTTPS, port: ${CONFIG_PORT}, hostname: shop.example, tls: {certificateRefs: [{name: shop-tls}]}}
   - {name: net, protocol: HTTPS, port: ${CONFIG_PORT}, hostname: '*.example.net', tls: {certificateRefs: [{name: net-tls}]}}
   - {name: alias, protocol: HTTPS, port: ${CONFIG_PORT}, hostname: shop-alias.example, tls: {certificateRefs: [{name: shop-tls}]}}
-${fallback ? `  - {name: any, protocol: HTTPS, port: ${CONFIG_PORT}, tls: {certificateRefs: [{name: local-tls}]}}\n` : ""}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: r, namespace: default}
-spec:
-  parentRefs: [{name: edge}]
-  rules:
-  - backendRefs: [${ref("app")}]
-${backendYaml("app", app.port)}${secret("shop-tls", shopPair)}${secret("net-tls", net_)}${secret("local-tls", pki.server)}`;
+${fallback ? `  - {name: any, protocol: HTTPS, port: ${CONFIG_PORT}, tls: {certificateRefs: [{name: local-tls}]}}\n` : ""}${catchAllRouteYaml("app")}${backendYaml("app", app.port)}${secret("shop-tls", shopPair)}${secret("net-tls", net_)}${secret("local-tls", pki.server)}`;
 }
 
 /**
