@@ -62,6 +62,12 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
           samples: [...(stats.mirrorDrops?.entries() ?? [])].map(([backend, reason, value]) => ({ labels: { backend, reason }, value })),
         },
         {
+          name: "tollgate_listener_tls_handshake_errors",
+          type: "counter",
+          help: "TLS handshakes an HTTPS listener failed, by port and reason: timeout, no_certificate, client_closed or protocol.",
+          samples: [...(stats.tlsHandshakeErrors?.entries() ?? [])].map(([port, reason, value]) => ({ labels: { server_port: String(port), reason }, value })),
+        },
+        {
           name: "tollgate_upstream_open_connections",
           type: "gauge",
           help: "Open upstream connections, by backend.",

@@ -50,6 +50,8 @@ export interface ProxyHandlers {
   request(req: IncomingMessage, res: ServerResponse): void;
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   clientError(err: Error, socket: Duplex): void;
+  /** A TLS handshake on an HTTPS port failed (node destroys the socket). */
+  tlsError(err: Error): void;
 }
 
 type TrackedResponse = CallResponse;
@@ -262,7 +264,11 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     handleClientError(err, socket);
   }
 
-  return { request, upgrade, clientError };
+  function tlsError(err: Error): void {
+    deps.stats?.tlsHandshakeErrors?.count(port, err);
+  }
+
+  return { request, upgrade, clientError, tlsError };
 }
 
 /** The request's Content-Length, when it declares one. */

@@ -1,6 +1,7 @@
 // Retry policy pieces: which methods may be repeated and how long to wait before doing so.
 import type { HookErrorCounts } from "./guarded-telemetry.ts";
 import type { MirrorDrops } from "./mirror.ts";
+import type { TlsHandshakeErrors } from "./tls-handshake-errors.ts";
 
 /** RFC 9110 §9.2.2 idempotent methods; only these are ever sent twice. */
 export function isIdempotent(method: string): boolean {
@@ -39,6 +40,8 @@ export interface ProxyStats {
   readonly telemetryHookErrors: HookErrorCounts;
   /** RequestMirror copies dropped, per mirror backend and reason. */
   readonly mirrorDrops?: MirrorDrops;
+  /** TLS handshakes the HTTPS listeners failed, per port and reason. */
+  readonly tlsHandshakeErrors?: TlsHandshakeErrors;
 }
 
 export function countRetry(stats: ProxyStats | undefined, backend: string): void {

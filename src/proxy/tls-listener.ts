@@ -7,6 +7,7 @@ import type * as Https from "node:https";
 import type { ListenerTls } from "../config/listener-tls.ts";
 import type { PortTls } from "../plan/port-tls.ts";
 import type { ProxyHandlers } from "./handler.ts";
+import { NO_LISTENER_FOR_NAME } from "./tls-handshake-errors.ts";
 
 const https: typeof Https = process.getBuiltinModule("node:https");
 
@@ -29,7 +30,7 @@ export function createTlsServer(options: Http.ServerOptions, handlers: ProxyHand
     SNICallback: (serverName, done) => {
       try {
         const chosen = current.get(server!)?.tls.forServerName(serverName);
-        if (chosen === undefined) done(new Error(`no HTTPS listener of this port admits ${serverName}`), undefined);
+        if (chosen === undefined) done(Object.assign(new Error(`no HTTPS listener of this port admits ${serverName}`), { code: NO_LISTENER_FOR_NAME }), undefined);
         else done(null, chosen.contextFor(serverName));
       } catch (error) {
         // Only this handshake fails; the contexts were checked at load.
@@ -38,6 +39,8 @@ export function createTlsServer(options: Http.ServerOptions, handlers: ProxyHand
     },
   };
   server = https.createServer(secure, handlers.request) as unknown as Server;
+  // Node still destroys the socket; the handler counts the failure.
+  server.on("tlsClientError", handlers.tlsError);
   current.set(server, { tls, fallback: tls.fallback });
   return server;
 }

@@ -70,6 +70,7 @@ export class BoundListener {
         inner.upgrade(req, socket, head);
       },
       clientError: (error: Error, socket: Duplex) => inner.clientError(error, socket),
+      tlsError: (error: Error) => inner.tlsError(error),
     };
   }
 

@@ -3,6 +3,7 @@
 // pending requests read live from the pools.
 import type { HookErrorCounts } from "../proxy/guarded-telemetry.ts";
 import { MirrorDrops } from "../proxy/mirror.ts";
+import { TlsHandshakeErrors } from "../proxy/tls-handshake-errors.ts";
 import type { GatewayStats } from "../telemetry/hooks.ts";
 
 export interface UpstreamSource {
@@ -15,6 +16,7 @@ export class ProcessStats implements GatewayStats {
   readonly retries = new Map<string, number>();
   readonly telemetryHookErrors: HookErrorCounts = new Map();
   readonly mirrorDrops = new MirrorDrops();
+  readonly tlsHandshakeErrors = new TlsHandshakeErrors();
   #upstreams: UpstreamSource | undefined;
 
   /** The pools arrive after the stats object is created; until then there are no connections. */

@@ -5,6 +5,7 @@
 import type { Exchange, UpstreamAttempt } from "../proxy/exchange.ts";
 import type { HookErrorCounts } from "../proxy/guarded-telemetry.ts";
 import type { MirrorDrops } from "../proxy/mirror.ts";
+import type { TlsHandshakeErrors } from "../proxy/tls-handshake-errors.ts";
 import type { RuntimePlan } from "../plan/types.ts";
 
 /** Outgoing upstream headers as undici takes them. */
@@ -34,6 +35,8 @@ export interface GatewayStats {
   readonly retries: Map<string, number>;
   /** RequestMirror copies dropped since start, per mirror backend display name and reason. */
   readonly mirrorDrops?: MirrorDrops;
+  /** TLS handshakes the HTTPS listeners failed since start, per config port and reason. */
+  readonly tlsHandshakeErrors?: TlsHandshakeErrors;
   /** Telemetry hook calls that threw (contained by the proxy) since start, per hook name. */
   readonly telemetryHookErrors: HookErrorCounts;
   /** Open upstream connections right now, per backend display name. */

@@ -12,6 +12,7 @@ import { type ProxyHandlers, createProxyHandlers } from "../../src/proxy/handler
 import { createListenerServer } from "../../src/proxy/listener.ts";
 import type { HookWarnSink } from "../../src/proxy/guarded-telemetry.ts";
 import { MirrorDrops } from "../../src/proxy/mirror.ts";
+import { TlsHandshakeErrors } from "../../src/proxy/tls-handshake-errors.ts";
 import { UpstreamPools } from "../../src/proxy/pools.ts";
 import type { ProxyStats } from "../../src/proxy/retry.ts";
 import { type RequestTelemetry, noopTelemetry } from "../../src/telemetry/hooks.ts";
@@ -37,7 +38,7 @@ export function compileYaml(yaml: string, generation = 1): RuntimePlan {
 
 export async function startGateway(yaml: string, telemetry: RequestTelemetry = noopTelemetry, warn?: HookWarnSink): Promise<GatewayUnderTest> {
   const pools = new UpstreamPools();
-  const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map(), mirrorDrops: new MirrorDrops() };
+  const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map(), mirrorDrops: new MirrorDrops(), tlsHandshakeErrors: new TlsHandshakeErrors() };
   const gateway: Partial<GatewayUnderTest> & { plan: RuntimePlan } = { plan: compileYaml(yaml) };
   const listener = gateway.plan.listenerByPort.get(CONFIG_PORT);
   assert.ok(listener, `the test config must declare a listener on port ${CONFIG_PORT}`);

@@ -13,6 +13,7 @@ import { type ClientOptions, WebSocket } from "ws";
 import { applyListenerSettings } from "../../src/proxy/listener.ts";
 import { type PemPair, type TestPki, createTestPki, issueServerCertificate } from "../support/test-certs.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { until } from "../support/until.ts";
 import { CONFIG_PORT, type GatewayUnderTest, backendYaml, catchAllRouteYaml, compileYaml, startGateway } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
 
@@ -114,6 +115,11 @@ after(async () => {
   await pki.remove();
 });
 
+/** The handshake failures a gateway counted, but for clients (these tests among them) that close right after their side finished. */
+function handshakeErrors(gateway: GatewayUnderTest): [number, string, number][] {
+  return [...(gateway.stats.tlsHandshakeErrors?.entries() ?? [])].filter(([, reason]) => reason !== "client_closed").sort((a, b) => a[1].localeCompare(b[1]));
+}
+
 interface TlsReply {
   readonly status: number;
   readonly body: Record<string, unknown>;
@@ -177,7 +183,7 @@ test("SNI picks the certificate: the exact hostname, the longest wildcard, else 
   assert.equal(noSni.presented, "IP Address:127.0.0.1, DNS:localhost");
 });
 
-test("with no listener for any name, a handshake for a name no listener admits fails, as does one without SNI", async () => {
+test("with no listener for any name, a handshake for a name no listener admits fails, as does one without SNI; each is counted", async () => {
   assert.deepEqual(await handshake(strict.port, "api.example.net"), { presented: "DNS:*.example.net" });
   const refused = await handshake(strict.port, "other.example");
   assert.ok("error" in refused, "the handshake fails");
@@ -186,6 +192,7 @@ test("with no listener for any name, a handshake for a name no listener admits f
     (error: Error) => error.message,
   );
   assert.notEqual(noSni, "answered");
+  assert.deepEqual(handshakeErrors(strict), [[CONFIG_PORT, "no_certificate", 2]], "the refused name, and no certificate without SNI");
 });
 
 test("plain HTTP sent to an HTTPS port gets no HTTP answer: the connection closes", async () => {
@@ -197,6 +204,19 @@ test("plain HTTP sent to an HTTPS port gets no HTTP answer: the connection close
   await once(socket, "close");
   assert.doesNotMatch(Buffer.concat(received).toString("latin1"), /HTTP\/1\.1/);
   assert.equal(app.requests.some((r) => r.headers.host === "shop.example" && r.url === "/"), false);
+  assert.deepEqual(handshakeErrors(gw), [[CONFIG_PORT, "protocol", 1]], "counted as a failed handshake");
+});
+
+test("a client that resets the connection mid-handshake is counted as client_closed", async () => {
+  const closedBefore = [...strict.stats.tlsHandshakeErrors!.entries()].find(([, reason]) => reason === "client_closed")?.[2] ?? 0;
+  const socket = net.connect(strict.port, "127.0.0.1");
+  socket.on("error", () => {});
+  await once(socket, "connect");
+  // A TLS record header announcing a ClientHello that never comes, then a reset.
+  socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x50]));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  socket.resetAndDestroy();
+  await until(() => ([...strict.stats.tlsHandshakeErrors!.entries()].find(([, reason]) => reason === "client_closed")?.[2] ?? 0) > closedBefore);
 });
 
 test("a WebSocket upgrade over TLS (wss) is proxied", async () => {
@@ -250,6 +270,8 @@ spec:
   // Sends nothing: no ClientHello, so no handshake can finish.
   await once(socket, "close");
   assert.equal(socket.bytesRead, 0);
+  await until(() => handshakeErrors(tight).length > 0);
+  assert.deepEqual(handshakeErrors(tight), [[CONFIG_PORT, "timeout", 1]]);
 });
 
 test("a Host that belongs to another listener, with other certificates, than the handshake's gets 421; one sharing its certificates is served", async () => {

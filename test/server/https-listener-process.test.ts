@@ -95,6 +95,19 @@ describe("an HTTPS listener in the gateway process", () => {
     assert.ok(!shown.includes(first.key.toString("base64").slice(0, 40)), "not the Secret's data either");
   });
 
+  it("a failed handshake (plain HTTP to the HTTPS port) is counted on /metrics by port and reason", { timeout: 60_000 }, async () => {
+    const plain = await new Promise<string>((resolve) => {
+      const req = http.get({ host: "127.0.0.1", port: gw.port(HTTPS_PORT), path: "/plain", agent: false }, (res) => resolve(`answered ${res.statusCode}`));
+      req.on("error", () => resolve("no answer"));
+    });
+    assert.equal(plain, "no answer");
+    const exposition = (await httpRequest(gw.opsUrl("/metrics"))).body;
+    const line = exposition.split("\n").find((l) => l.startsWith("tollgate_listener_tls_handshake_errors_total{") && l.includes('reason="protocol"'));
+    assert.ok(line, exposition.split("\n").filter((l) => l.includes("tls")).join("\n"));
+    assert.match(line, /server_port="8443"/);
+    assert.match(line, / 1$/);
+  });
+
   it("a reload with a renewed certificate presents it to the next handshakes", { timeout: 60_000 }, async () => {
     const from = gw.logs().length;
     await gw.writeConfig(config(upstream.port, renewed));

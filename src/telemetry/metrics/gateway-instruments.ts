@@ -3,7 +3,18 @@
 import type { GatewayStats } from "../hooks.ts";
 import type { TelemetryDrops } from "../export/drops.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
-import { ACCESS_LOG_FILTER_ERRORS, BUILD_INFO, CONFIG_RELOADS, MIRRORS_DROPPED, OPEN_CONNECTIONS, PENDING_REQUESTS, RETRIES, TELEMETRY_DROPPED, TELEMETRY_HOOK_ERRORS } from "./instruments.ts";
+import {
+  ACCESS_LOG_FILTER_ERRORS,
+  BUILD_INFO,
+  CONFIG_RELOADS,
+  MIRRORS_DROPPED,
+  OPEN_CONNECTIONS,
+  PENDING_REQUESTS,
+  RETRIES,
+  TELEMETRY_DROPPED,
+  TELEMETRY_HOOK_ERRORS,
+  TLS_HANDSHAKE_ERRORS,
+} from "./instruments.ts";
 import type { ObservableInstrument } from "./store.ts";
 
 /** Failed access-log filter evaluations per gateway name (LogsSignal.filterErrors). */
@@ -33,6 +44,10 @@ export function gatewayInstruments(stats: GatewayStats | undefined, drops: Telem
       {
         descriptor: MIRRORS_DROPPED,
         observe: () => [...(stats.mirrorDrops?.entries() ?? [])].map(([backend, reason, n]) => [{ "tollgate.backend.name": backend, reason }, n] as const),
+      },
+      {
+        descriptor: TLS_HANDSHAKE_ERRORS,
+        observe: () => [...(stats.tlsHandshakeErrors?.entries() ?? [])].map(([port, reason, n]) => [{ "server.port": port, reason }, n] as const),
       },
       { descriptor: OPEN_CONNECTIONS, observe: () => [...stats.openConnections()].map(([backend, n]) => [{ "tollgate.backend.name": backend }, n] as const) },
       { descriptor: PENDING_REQUESTS, observe: () => [...stats.pendingRequests()].map(([backend, n]) => [{ "tollgate.backend.name": backend }, n] as const) },

@@ -86,6 +86,14 @@ export const MIRRORS_DROPPED: InstrumentDescriptor = {
   valueType: "int",
 };
 
+export const TLS_HANDSHAKE_ERRORS: InstrumentDescriptor = {
+  name: "tollgate.listener.tls_handshake_errors",
+  unit: "{handshake}",
+  description: "TLS handshakes an HTTPS listener failed, by port and reason: timeout, no_certificate, client_closed or protocol.",
+  kind: "counter",
+  valueType: "int",
+};
+
 export const TELEMETRY_DROPPED: InstrumentDescriptor = {
   name: "tollgate.telemetry.dropped",
   unit: "{item}",
