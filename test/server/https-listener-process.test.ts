@@ -50,6 +50,28 @@ data:
 `;
 }
 
+interface ShopReply {
+  readonly status: number;
+  readonly body: string;
+  /** The subjectAltName of the certificate the gateway presented. */
+  readonly presented: string;
+}
+
+/** A request to shop.example over TLS, trusting only the test CA. */
+function askShop(port: number, ca: Buffer, path: string): Promise<ShopReply> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: "127.0.0.1", port, path, servername: "shop.example", headers: { host: "shop.example" }, ca, agent: false }, (res) => {
+      const presented = (res.socket as tls.TLSSocket).getPeerCertificate().subjectaltname ?? "";
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, presented }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
 describe("an HTTPS listener in the gateway process", () => {
   let pki: TestPki;
   let first: PemPair;
@@ -70,19 +92,7 @@ describe("an HTTPS listener in the gateway process", () => {
     await pki.remove();
   });
 
-  function ask(path: string): Promise<{ status: number; body: string; presented: string }> {
-    return new Promise((resolve, reject) => {
-      const req = https.request({ host: "127.0.0.1", port: gw.port(HTTPS_PORT), path, servername: "shop.example", headers: { host: "shop.example" }, ca: pki.ca, agent: false }, (res) => {
-        const presented = (res.socket as tls.TLSSocket).getPeerCertificate().subjectaltname ?? "";
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body, presented }));
-      });
-      req.on("error", reject);
-      req.end();
-    });
-  }
+  const ask = (path: string): Promise<ShopReply> => askShop(gw.port(HTTPS_PORT), pki.ca, path);
 
   it("serves over TLS with the Secret's certificate; the admin API names the Secret, never the key", { timeout: 60_000 }, async () => {
     const reply = await ask("/first");
@@ -155,13 +165,10 @@ describe("an HTTPS port served by cluster workers", () => {
   });
 
   const overTls = (): Promise<number | string> =>
-    new Promise((resolve) => {
-      const req = https.get({ host: "127.0.0.1", port: gw.port(HTTPS_PORT), path: "/w", servername: "shop.example", headers: { host: "shop.example" }, ca: pki.ca, agent: false }, (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      });
-      req.on("error", (error) => resolve(error.message));
-    });
+    askShop(gw.port(HTTPS_PORT), pki.ca, "/w").then(
+      (reply) => reply.status,
+      (error: Error) => error.message,
+    );
   const plain = (): Promise<number | string> =>
     new Promise((resolve) => {
       const req = http.get({ host: "127.0.0.1", port: gw.port(HTTPS_PORT), path: "/w", agent: false }, (res) => {
