@@ -17,6 +17,8 @@ import type { Resource } from "./resources.ts";
 import { checkSchema, findKind } from "./schema-check.ts";
 import { skippedKindWarning } from "./skipped-kinds.ts";
 import { SECRET_KIND, TlsSecrets } from "./tls-secrets.ts";
+import { CONFIG_MAP_KIND, CaBundles } from "./ca-bundles.ts";
+import { BackendTlsPolicies } from "./backend-tls-policies.ts";
 import { gatewayParametersEnv } from "./gateway-parameters-env.ts";
 import { isIP } from "node:net";
 import { hostnameProblem } from "./hostnames.ts";
@@ -81,24 +83,11 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   const reporter = new Reporter();
   const parsed = parseYamlFile(text, fileName, reporter.diagnostics);
   const resources = collectResources(parsed, reporter);
-  const skipped = [...new Set(resources.skipped.map((s) => s.label))];
-  if (resources.skipped.length > 0) {
-    const first = resources.skipped[0]!;
-    const pos = parsed.position(first.doc.doc.range[0]);
-    reporter.diagnostics.push({
-      severity: "info",
-      file: fileName,
-      line: pos.line,
-      col: pos.col,
-      path: "-",
-      message: `skipped ${resources.skipped.length} resource(s) of kinds Tollgate does not implement: ${resources.skipped.map((s) => `${s.label} ${s.name}`).join(", ")}`,
-      hint: undefined,
-    });
-  }
-
   const byKind = (kind: string): Resource[] => resources.ok.filter((r) => r.kind === kind).sort(byPrecedence);
   const grants = new ReferenceGrants(byKind("ReferenceGrant"));
-  const backendResolver = new BackendResolver(byKind("Backend"), grants, reporter);
+  const caBundles = new CaBundles(resources.configMaps, resources.secrets, reporter);
+  const backendTls = new BackendTlsPolicies(byKind("BackendTLSPolicy"), caBundles, reporter);
+  const backendResolver = new BackendResolver(byKind("Backend"), grants, reporter, backendTls);
   for (const b of byKind("Backend")) checkBackend(b, reporter);
   const directResponses = new Map(byKind("DirectResponse").map((d) => [key(d), d]));
 
@@ -121,6 +110,23 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     backendResolver,
     reporter,
   );
+
+  // A ConfigMap a BackendTLSPolicy read is in use, not skipped.
+  const unread = resources.skipped.filter((s) => s.configMap === undefined || !caBundles.readConfigMaps.has(s.configMap));
+  const skipped = [...new Set(unread.map((s) => s.label))];
+  if (unread.length > 0) {
+    const first = unread[0]!;
+    const pos = parsed.position(first.doc.doc.range[0]);
+    reporter.diagnostics.push({
+      severity: "info",
+      file: fileName,
+      line: pos.line,
+      col: pos.col,
+      path: "-",
+      message: `skipped ${unread.length} resource(s) of kinds Tollgate does not implement: ${unread.map((s) => `${s.label} ${s.name}`).join(", ")}`,
+      hint: undefined,
+    });
+  }
 
   const gateways: GatewayModel[] = [...gatewayDrafts.values()].map((g) => ({
     ref: g.resource.ref,
@@ -164,12 +170,15 @@ interface Skipped {
   readonly label: string;
   readonly name: string;
   readonly doc: SourceDocument;
+  /** `namespace/name` of a v1 ConfigMap, which a BackendTLSPolicy may read. */
+  readonly configMap?: string;
 }
 
-function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resource[]; skipped: Skipped[]; secrets: Resource[] } {
+function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resource[]; skipped: Skipped[]; secrets: Resource[]; configMaps: Resource[] } {
   const ok: Resource[] = [];
   const skipped: Skipped[] = [];
   const secrets: Resource[] = [];
+  const configMaps: Resource[] = [];
   const seen = new Map<string, Resource>();
   for (const doc of parsed.documents) {
     const pos = (segments: (string | number)[], opts: { atKey?: boolean } = {}) => reporter.at(parsed, doc, segments, opts);
@@ -194,16 +203,18 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
     const kind = obj["kind"];
     const schema = findKind(apiVersion, kind);
     const metaName = (obj["metadata"] as Record<string, unknown> | undefined)?.["name"];
-    if (apiVersion === "v1" && kind === "Secret" && typeof metaName === "string") {
-      // Read only once a listener names it (tls-secrets.ts): other Secrets of a manifest set
-      // are none of the gateway's business, and their values must never reach a message.
+    let configMap: string | undefined;
+    if (apiVersion === "v1" && (kind === "Secret" || kind === "ConfigMap") && typeof metaName === "string") {
+      // Read only once a listener or a BackendTLSPolicy names it (tls-secrets.ts,
+      // ca-bundles.ts): other Secrets of a manifest set are none of the gateway's business,
+      // and their values must never reach a message.
       const metaNamespace = (obj["metadata"] as Record<string, unknown>)["namespace"];
       const namespace = typeof metaNamespace === "string" ? metaNamespace : "default";
       const { line, col } = pos([]);
-      secrets.push({
+      (kind === "Secret" ? secrets : configMaps).push({
         kind,
         apiVersion,
-        schema: SECRET_KIND,
+        schema: kind === "Secret" ? SECRET_KIND : CONFIG_MAP_KIND,
         name: metaName,
         namespace,
         createdMs: undefined,
@@ -212,10 +223,11 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
         file: parsed,
         spec: {},
       });
-      continue;
+      if (kind === "Secret") continue;
+      configMap = `${namespace}/${metaName}`;
     }
     if (schema === undefined) {
-      skipped.push({ label: `${apiVersion}/${kind}`, name: typeof metaName === "string" ? metaName : "(unnamed)", doc });
+      skipped.push({ label: `${apiVersion}/${kind}`, name: typeof metaName === "string" ? metaName : "(unnamed)", doc, ...(configMap === undefined ? {} : { configMap }) });
       const warning = skippedKindWarning(apiVersion, kind);
       if (warning !== undefined) {
         const { line, col } = pos([warning.field]);
@@ -281,7 +293,7 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
     seen.set(id, r);
     ok.push(r);
   }
-  return { ok, skipped, secrets };
+  return { ok, skipped, secrets, configMaps };
 }
 
 function checkBackend(b: Resource, reporter: Reporter): void {

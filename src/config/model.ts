@@ -2,6 +2,7 @@
 // the compile stage. Plain, immutable data. It knows nothing of requests, sockets or
 // telemetry SDKs; every reference is already resolved, every default already applied.
 
+import type { UpstreamTls } from "./upstream-tls.ts";
 import type { ListenerTls } from "./listener-tls.ts";
 import type { NamespaceSelection } from "./namespace-selection.ts";
 
@@ -235,6 +236,8 @@ export interface BackendModel {
   readonly maxConnections?: number;
   /** `spec.connectionPool.maxPendingRequests` of a Backend: requests waiting per endpoint; undefined = the gateway's default. */
   readonly maxPendingRequests?: number;
+  /** From the BackendTLSPolicy targeting it: the gateway connects over TLS and verifies the upstream. */
+  readonly tls?: UpstreamTls;
 }
 
 // ---------------------------------------------------------------- Telemetry policy

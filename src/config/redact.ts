@@ -16,6 +16,8 @@ function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);
   if (value === null || typeof value !== "object") return value;
   const obj = value as Record<string, unknown>;
+  // A model class says what of it may be shown (UpstreamTls: where trust comes from, not the PEM).
+  if (typeof obj["toJSON"] === "function") return redact((obj["toJSON"] as () => unknown)());
   const name = typeof obj["name"] === "string" ? obj["name"] : undefined;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {

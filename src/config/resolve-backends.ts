@@ -1,11 +1,13 @@
 // Resolves backendRefs (routes) and collector refs (policies) to BackendModels:
 // a Tollgate Backend of the same name and namespace when the file has one, else the
 // Service's cluster DNS name.
+import type { BackendTlsPolicies } from "./backend-tls-policies.ts";
 import type { BackendEndpoint, BackendModel, ExporterTargetModel } from "./model.ts";
 import type { Severity } from "./diagnostics.ts";
 import type { ReferenceGrants } from "./reference-grants.ts";
 import { key } from "./resources.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
+import type { UpstreamTls } from "./upstream-tls.ts";
 
 export const BACKEND_GROUP = "gateway.tollgate.dev";
 
@@ -30,12 +32,14 @@ export class BackendResolver {
   readonly #backends: ReadonlyMap<string, Resource>;
   readonly #grants: ReferenceGrants;
   readonly #reporter: Reporter;
+  readonly #tls: BackendTlsPolicies | undefined;
   readonly used = new Map<string, BackendModel>();
 
-  constructor(backends: readonly Resource[], grants: ReferenceGrants, reporter: Reporter) {
+  constructor(backends: readonly Resource[], grants: ReferenceGrants, reporter: Reporter, tls?: BackendTlsPolicies) {
     this.#backends = new Map(backends.map((b) => [key(b), b]));
     this.#grants = grants;
     this.#reporter = reporter;
+    this.#tls = tls;
   }
 
   /** The BackendModel for a ref, recorded as used; undefined (with an error reported) when it cannot resolve. */
@@ -79,7 +83,7 @@ export class BackendResolver {
     if (!this.#grants.check(this.#reporter, from, fromGroup, { group, kind, name: ref.name, namespace }, segments, severity, consequence)) return displayName;
     const backend = this.#backends.get(`${namespace}/${ref.name}`);
     if (backend !== undefined) {
-      const model = backendModel(backend);
+      const model = withTls(backendModel(backend), this.#tls?.forBackend("Backend", namespace, ref.name));
       this.used.set(model.key, model);
       return model;
     }
@@ -93,13 +97,16 @@ export class BackendResolver {
       this.#reporter.report("error", from, [...segments, "port"], "a Service reference needs a port", "add port: <service port>", { missing: true });
       return displayName;
     }
-    const model: BackendModel = {
-      key: `${namespace}/${ref.name}:${ref.port}`,
-      kind: "Service",
-      name: ref.name,
-      namespace,
-      endpoints: [{ host: `${ref.name}.${namespace}.svc.cluster.local`, port: ref.port, kind: "fqdn" }],
-    };
+    const model = withTls(
+      {
+        key: `${namespace}/${ref.name}:${ref.port}`,
+        kind: "Service",
+        name: ref.name,
+        namespace,
+        endpoints: [{ host: `${ref.name}.${namespace}.svc.cluster.local`, port: ref.port, kind: "fqdn" }],
+      },
+      this.#tls?.forBackend("Service", namespace, ref.name),
+    );
     this.used.set(model.key, model);
     return model;
   }
@@ -112,9 +119,16 @@ export class BackendResolver {
     if (model !== undefined && model.endpoints.length > 1) {
       this.#reporter.warn(from, segments, `Backend ${model.namespace}/${model.name} has ${model.endpoints.length} endpoints; the collector exporter uses the first`);
     }
+    if (model?.tls !== undefined) {
+      this.#reporter.warn(from, segments, `BackendTLSPolicy ${model.tls.policy} targets this collector, but telemetry export does not read BackendTLSPolicy: it is sent without TLS`, "configure the exporter's TLS with OTEL_EXPORTER_OTLP_CERTIFICATE and an https:// OTEL_EXPORTER_OTLP_ENDPOINT");
+    }
     const host = ep.kind === "ip" && ep.host.includes(":") ? `[${ep.host}]` : ep.host;
     return { endpoint: `http://${host}:${ep.port}`, protocol: "grpc", source: this.#reporter.source(from, segments) };
   }
+}
+
+function withTls(model: BackendModel, tls: UpstreamTls | undefined): BackendModel {
+  return tls === undefined ? model : { ...model, tls };
 }
 
 function backendModel(r: Resource): BackendModel {

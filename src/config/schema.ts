@@ -381,6 +381,25 @@ const listenerPolicySpec = obj(
   ["targetRefs"],
 );
 const trafficPolicySpec = obj({ targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }), tracing: kgRouteTracing, cors }, ["targetRefs"]);
+const backendTlsPolicySpec = obj(
+  {
+    targetRefs: arr(
+      obj({ group: str('"" for a Service, gateway.tollgate.dev for a Backend'), kind: str("Service or Backend", { minLength: 1 }), name: str(undefined, { minLength: 1 }), sectionName: str("a Service port name (not supported)") }, ["kind", "name"]),
+      { minItems: 1, maxItems: 16 },
+    ),
+    validation: obj(
+      {
+        caCertificateRefs: arr(obj({ group: str('"" (core)'), kind: str("ConfigMap or Secret, holding ca.crt", { minLength: 1 }), name: str(undefined, { minLength: 1 }) }, ["kind", "name"]), { maxItems: 8 }),
+        wellKnownCACertificates: str("System: the well-known public CAs", { enum: ["System"] }),
+        hostname: str("the SNI name, and the name the upstream certificate must carry when subjectAltNames is empty", { minLength: 1, maxLength: 253 }),
+        subjectAltNames: arr(obj({ type: str(undefined, { enum: ["Hostname", "URI"] }), hostname: str(), uri: str() }, ["type"]), { maxItems: 5 }),
+      },
+      ["hostname"],
+    ),
+    options: stringMap("implementation-specific TLS options (none are read)"),
+  },
+  ["targetRefs", "validation"],
+);
 const directResponseSpec = obj({ status: int(undefined, { minimum: 200, maximum: 599 }), body: str() }, ["status"]);
 
 // ---------------------------------------------------------------- kinds
@@ -397,6 +416,12 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   { apiVersions: ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"], kind: "HTTPRoute", spec: httpRouteSpec, description: "Gateway API HTTPRoute" },
   { apiVersions: ["gateway.networking.k8s.io/v1beta1", "gateway.networking.k8s.io/v1"], kind: "ReferenceGrant", spec: referenceGrantSpec, description: "allows cross-namespace references into its namespace" },
   { apiVersions: ["gateway.tollgate.dev/v1alpha1"], kind: "Backend", spec: backendSpec, description: "Tollgate Backend: endpoints by fqdn or ip" },
+  {
+    apiVersions: ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1alpha3"],
+    kind: "BackendTLSPolicy",
+    spec: backendTlsPolicySpec,
+    description: "Gateway API BackendTLSPolicy: TLS to a Service or Backend, and how its certificate is verified",
+  },
   {
     apiVersions: ["gateway.networking.x-k8s.io/v1alpha1", "agentic.networking.x-k8s.io/v1alpha1"],
     kind: "TelemetryPolicy",

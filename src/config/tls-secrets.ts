@@ -96,8 +96,9 @@ function readTlsSecret(secret: Resource, reporter: Reporter): ListenerCertificat
       return undefined;
     }
   }
-  const certificatePem = secretValue(secret, document, CERT_KEY, reporter);
-  const keyPem = secretValue(secret, document, KEY_KEY, reporter);
+  const missingHint = `a ${TLS_SECRET_TYPE} Secret holds ${CERT_KEY} and ${KEY_KEY} in data (base64); ${MAKE_ONE_HINT}`;
+  const certificatePem = secretValue(secret, document, CERT_KEY, reporter, missingHint);
+  const keyPem = secretValue(secret, document, KEY_KEY, reporter, missingHint);
   if (certificatePem === undefined || keyPem === undefined) return undefined;
 
   let leaf: X509Certificate;
@@ -137,8 +138,8 @@ function readTlsSecret(secret: Resource, reporter: Reporter): ListenerCertificat
   return new ListenerCertificate(key(secret), certificatePem.text, keyPem.text, leaf);
 }
 
-/** `stringData` wins over `data`, as when the API server merges them. */
-function secretValue(secret: Resource, document: Record<string, unknown>, name: string, reporter: Reporter): { text: string; at: Segments } | undefined {
+/** `stringData` wins over `data`, as when the API server merges them. `missingHint` says what the Secret should hold. */
+export function secretValue(secret: Resource, document: Record<string, unknown>, name: string, reporter: Reporter, missingHint: string): { text: string; at: Segments } | undefined {
   const plain = (document["stringData"] as Record<string, unknown> | undefined)?.[name];
   if (plain !== undefined) {
     if (typeof plain === "string") return { text: plain, at: ["stringData", name] };
@@ -151,14 +152,20 @@ function secretValue(secret: Resource, document: Record<string, unknown>, name: 
     return undefined;
   }
   if (encoded === undefined) {
-    reporter.error(secret, document["data"] === undefined ? [] : ["data"], `the Secret has no ${name}`, `a ${TLS_SECRET_TYPE} Secret holds ${CERT_KEY} and ${KEY_KEY} in data (base64); ${MAKE_ONE_HINT}`);
+    reporter.error(secret, document["data"] === undefined ? [] : ["data"], `the Secret has no ${name}`, missingHint);
     return undefined;
   }
-  // The API server takes base64 with line breaks (a folded YAML value, `base64` without -w0).
-  const unwrapped = encoded.replace(/[\r\n ]/g, "");
-  if (!BASE64.test(unwrapped)) {
+  const text = decodeBase64Value(encoded);
+  if (text === undefined) {
     reporter.error(secret, ["data", name], `data.${name} is not base64`, "data values are base64 of the PEM text (base64 -w0 FILE); put plain PEM under stringData instead");
     return undefined;
   }
-  return { text: Buffer.from(unwrapped, "base64").toString("utf8"), at: ["data", name] };
+  return { text, at: ["data", name] };
+}
+
+/** The UTF-8 text of a Kubernetes base64 value, or undefined when it is not base64. */
+export function decodeBase64Value(encoded: string): string | undefined {
+  // The API server takes base64 with line breaks (a folded YAML value, `base64` without -w0).
+  const unwrapped = encoded.replace(/[\r\n ]/g, "");
+  return BASE64.test(unwrapped) ? Buffer.from(unwrapped, "base64").toString("utf8") : undefined;
 }

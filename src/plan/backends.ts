@@ -2,11 +2,14 @@
 import type { BackendModel, FilterModel, SourceRef, WeightedBackendModel } from "../config/model.ts";
 import type { BackendSet, CompiledBackend, CompiledEndpoint, CompiledFilters, WeightedBackend } from "./types.ts";
 import { PlanCompileError } from "./errors.ts";
+import type { UpstreamTls } from "../config/upstream-tls.ts";
 
 export function compileBackend(model: BackendModel): CompiledBackend {
+  const tls = model.tls;
   const endpoints = model.endpoints.map((e): CompiledEndpoint => {
     const host = stripBrackets(e.host);
-    return Object.freeze({ host, port: e.port, origin: endpointOrigin(host, e.port) });
+    const origin = endpointOrigin(host, e.port, tls === undefined ? "http" : "https");
+    return Object.freeze({ host, port: e.port, origin, tls, poolKey: upstreamPoolKey(origin, tls) });
   });
   return Object.freeze({
     key: model.key,
@@ -24,10 +27,18 @@ function unresolvedBackend(displayName: string): CompiledBackend {
   return Object.freeze({ key: model.key, model, displayName, endpoints: Object.freeze([]), unresolved: true });
 }
 
-/** `http://host:port`, IPv6 literals bracketed: the connection-pool key. */
-export function endpointOrigin(host: string, port: number): string {
+/** `http://host:port` (`https:` for TLS), IPv6 literals bracketed. */
+export function endpointOrigin(host: string, port: number, scheme: "http" | "https" = "http"): string {
   const bare = stripBrackets(host);
-  return bare.includes(":") ? `http://[${bare}]:${port}` : `http://${bare}:${port}`;
+  return bare.includes(":") ? `${scheme}://[${bare}]:${port}` : `${scheme}://${bare}:${port}`;
+}
+
+/**
+ * What the connection pools are keyed by: the origin, and for TLS the policy's fingerprint, so
+ * two policies' connections to one endpoint (or a reload that changed the CA) never share.
+ */
+export function upstreamPoolKey(origin: string, tls: UpstreamTls | undefined): string {
+  return tls === undefined ? origin : `${origin}#${tls.fingerprint}`;
 }
 
 /** Backend → `namespace/name`; Service → `namespace/name:port` (a Service name alone does not say which port). */

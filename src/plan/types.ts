@@ -1,6 +1,7 @@
 // The RuntimePlan: an immutable, compiled form of a ResolvedConfig. The proxy reads only
 // this on the hot path. A reload compiles a new plan and swaps one reference; requests
 // already running keep the plan object they started with.
+import type { UpstreamTls } from "../config/upstream-tls.ts";
 import type { IncomingHttpHeaders } from "node:http";
 import type { PortTls } from "./port-tls.ts";
 import type {
@@ -89,8 +90,12 @@ export interface CompiledRule {
 export interface CompiledEndpoint {
   readonly host: string;
   readonly port: number;
-  /** `http://host:port`, the key of the connection pool. */
+  /** `http://host:port`, or `https://` when a BackendTLSPolicy applies: what telemetry's url.full starts with. */
   readonly origin: string;
+  /** The BackendTLSPolicy's TLS (SNI, trust, names), undefined for plain HTTP. */
+  readonly tls: UpstreamTls | undefined;
+  /** The connection pool's key: the origin, plus the TLS fingerprint. */
+  readonly poolKey: string;
 }
 
 export interface CompiledBackend {

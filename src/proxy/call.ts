@@ -145,7 +145,7 @@ export class ProxyCall implements StallSubject {
     const endpoint = nextEndpoint(this.backend)!;
     let entry: PoolEntry;
     try {
-      entry = this.ctx.pools.entry(endpoint.origin, this.backend.model.maxConnections);
+      entry = this.ctx.pools.entry(endpoint, this.backend.model.maxConnections);
     } catch {
       this.sendLocalError(503, "no_healthy_upstream", "the upstream pools are shut down");
       this.exchange.errorType = ErrorType.noHealthyUpstream;

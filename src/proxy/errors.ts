@@ -31,6 +31,10 @@ export const ErrorType = {
   noHealthyUpstream: "no_healthy_upstream",
   upstreamOverflow: "upstream_overflow",
   upstreamProtocolError: "upstream_protocol_error",
+  /** The upstream's certificate did not verify against its BackendTLSPolicy (trust, expiry, names). */
+  tlsCertificateInvalid: "tls_certificate_invalid",
+  /** The TLS handshake with the upstream failed otherwise (no common version or cipher, plain HTTP on the port, an alert). */
+  tlsHandshakeFailed: "tls_handshake_failed",
   upstreamError: "upstream_error",
   clientAborted: "client_aborted",
   /**

@@ -112,7 +112,7 @@ export function startAuthCheck(
   }
   let entry: PoolEntry;
   try {
-    entry = ctx.pools.entry(endpoint.origin, backend.model.maxConnections);
+    entry = ctx.pools.entry(endpoint, backend.model.maxConnections);
   } catch {
     check.fail("the gateway is closing its upstream connections");
     return check;

@@ -38,6 +38,17 @@ export const Failures = {
   refused: new Failure(ErrorType.connectionRefused, Flag.upstreamConnectFailure, 502, "upstream_connect_failed", "the upstream refused the connection", true, true),
   unreachable: new Failure(ErrorType.hostUnreachable, Flag.upstreamConnectFailure, 502, "upstream_connect_failed", "the upstream host is unreachable", true, true),
   dns: new Failure(ErrorType.dnsError, Flag.upstreamConnectFailure, 503, "upstream_unresolvable", "the upstream host name does not resolve", true, true),
+  // Envoy flags both UF (a connection failure); the code tells an untrusted upstream from a broken handshake.
+  tlsCertificate: new Failure(
+    ErrorType.tlsCertificateInvalid,
+    Flag.upstreamConnectFailure,
+    502,
+    "upstream_tls_failed",
+    "the upstream's TLS certificate did not verify against the backend's BackendTLSPolicy",
+    true,
+    true,
+  ),
+  tlsHandshake: new Failure(ErrorType.tlsHandshakeFailed, Flag.upstreamConnectFailure, 502, "upstream_tls_failed", "the TLS handshake with the upstream failed", true, true),
   connectTimeout: new Failure(ErrorType.connectTimeout, Flag.upstreamConnectFailure, 504, "upstream_connect_timeout", "connecting to the upstream timed out", true, true),
   reset: new Failure(ErrorType.connectionReset, Flag.upstreamConnectionTermination, 502, "upstream_reset", "the upstream closed the connection before a response", false, true),
   attemptTimeout: new Failure(ErrorType.timeout, Flag.upstreamRequestTimeout, 504, "upstream_timeout", "the upstream did not answer within the backend request timeout", false, true),
@@ -106,6 +117,30 @@ export class AttemptTimeoutError extends Error {
   override name = "AttemptTimeoutError";
 }
 
+/** OpenSSL's certificate verification results, as Node names them in `error.code`. */
+const CERTIFICATE_VERIFY_CODES: ReadonlySet<string> = new Set([
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
+  "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_NOT_YET_VALID",
+  "CERT_HAS_EXPIRED",
+  "ERROR_IN_CERT_NOT_BEFORE_FIELD",
+  "ERROR_IN_CERT_NOT_AFTER_FIELD",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "CERT_CHAIN_TOO_LONG",
+  "CERT_REVOKED",
+  "INVALID_CA",
+  "PATH_LENGTH_EXCEEDED",
+  "INVALID_PURPOSE",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "HOSTNAME_MISMATCH",
+]);
+
 export function classifyUpstreamError(err: Error | null | undefined): Failure {
   if (err instanceof AttemptTimeoutError) return Failures.attemptTimeout;
   if (err instanceof UnsupportedTransferCodingError) return Failures.transferCoding;
@@ -146,8 +181,12 @@ export function classifyUpstreamError(err: Error | null | undefined): Failure {
     // undici checks what its parser accepted with asserts (a status below 100, for one).
     case "ERR_ASSERTION":
       return Failures.protocol;
+    case "ERR_TLS_CERT_ALTNAME_INVALID":
+      return Failures.tlsCertificate;
     default:
       if (typeof code === "string" && code.startsWith("HPE_")) return Failures.protocol;
+      if (typeof code === "string" && CERTIFICATE_VERIFY_CODES.has(code)) return Failures.tlsCertificate;
+      if (typeof code === "string" && (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_"))) return Failures.tlsHandshake;
       // undici's HTTPParserError (a control character in a header, a space before the
       // colon) carries no code; its name is the stable part.
       if (err?.name === "HTTPParserError") return Failures.protocol;

@@ -13,10 +13,11 @@
 // grpc-js then closes its connection gracefully, so one whose peer stays silent lingers
 // until TCP gives up on it: replacing an endpoint's channel at most once per
 // REPLACEMENT_INTERVAL_MS bounds how many can linger while a service stays frozen.
-import { Client, type ClientUnaryCall, connectivityState, credentials } from "@grpc/grpc-js";
+import { type ChannelCredentials, Client, type ClientUnaryCall, connectivityState, credentials } from "@grpc/grpc-js";
 import { isIP } from "node:net";
 import type { CompiledEndpoint } from "../plan/types.ts";
 import { DENIAL_BODY_LIMIT_BYTES } from "./auth-check.ts";
+import type { UpstreamTls } from "../config/upstream-tls.ts";
 
 const CHANNEL_OPTIONS = {
   // An answer holds at most a denial body and some headers; anything far larger is refused
@@ -69,7 +70,7 @@ export class GrpcChannel {
 }
 
 export class GrpcChannels {
-  /** By endpoint origin (`http://host:port`), the key the plan's endpoints and the undici pools share. */
+  /** By endpoint pool key (the origin, plus a TLS fingerprint), the key the plan's endpoints and the undici pools share. */
   readonly #channels = new Map<string, GrpcChannel>();
   /** Calls in flight, cancelled by `close`: grpc-js lets a closed channel's calls run on. */
   readonly #calls = new Set<ClientUnaryCall>();
@@ -82,13 +83,17 @@ export class GrpcChannels {
   /** The channel to `endpoint`, created on first use; throws once the gateway closes its upstream connections. */
   channel(endpoint: CompiledEndpoint): GrpcChannel {
     if (this.#closed) throw new Error("upstream connections are closed");
-    let channel = this.#channels.get(endpoint.origin);
+    let channel = this.#channels.get(endpoint.poolKey);
     if (channel === undefined) {
-      const transient = this.#retained !== undefined && !this.#retained.has(endpoint.origin);
-      const client = new Client(channelTarget(endpoint.host, endpoint.port), credentials.createInsecure(), CHANNEL_OPTIONS);
-      channel = new GrpcChannel(client, endpoint.origin, transient);
+      const transient = this.#retained !== undefined && !this.#retained.has(endpoint.poolKey);
+      const tls = endpoint.tls;
+      const client =
+        tls === undefined
+          ? new Client(channelTarget(endpoint.host, endpoint.port), credentials.createInsecure(), CHANNEL_OPTIONS)
+          : new Client(channelTarget(endpoint.host, endpoint.port), tlsCredentials(tls), { ...CHANNEL_OPTIONS, "grpc.ssl_target_name_override": tls.hostname });
+      channel = new GrpcChannel(client, endpoint.poolKey, transient);
       // Kept only while a Backend names the endpoint: a reload has dropped it otherwise.
-      if (!transient) this.#channels.set(endpoint.origin, channel);
+      if (!transient) this.#channels.set(endpoint.poolKey, channel);
     }
     return channel;
   }
@@ -152,4 +157,14 @@ function channelTarget(host: string, port: number): string {
     default:
       return `dns:${host}:${port}`;
   }
+}
+
+/**
+ * TLS to the service as its BackendTLSPolicy says: the policy's CAs (none: the well-known
+ * ones), its hostname as SNI (the channel's ssl_target_name_override), and its identity check.
+ */
+function tlsCredentials(tls: UpstreamTls): ChannelCredentials {
+  return credentials.createSsl(tls.caPem === undefined ? null : Buffer.from(tls.caPem), null, null, {
+    checkServerIdentity: (_host, certificate) => tls.checkIdentity(certificate),
+  });
 }

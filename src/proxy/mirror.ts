@@ -204,7 +204,7 @@ function startCopy(ctx: MirrorContext, exchange: Exchange, backend: CompiledBack
   try {
     for (let i = 0; i < count && entry === undefined; i++) {
       const candidate = endpoints[(first + i) % count]!;
-      const candidateEntry = ctx.pools.entry(candidate.origin, backend.model.maxConnections);
+      const candidateEntry = ctx.pools.entry(candidate, backend.model.maxConnections);
       if (candidateEntry.tryTakeSlot()) {
         endpoint = candidate;
         entry = candidateEntry;

@@ -17,6 +17,7 @@ import type { Dispatcher, Pool as PoolType, buildConnector as BuildConnector } f
 import { Client, Pool, buildConnector } from "./undici-core.ts";
 import { warnContainedBug } from "./contained-bug.ts";
 import { GrpcChannels } from "./grpc-channels.ts";
+import type { UpstreamTls } from "../config/upstream-tls.ts";
 
 /**
  * Connections per endpoint when its Backend sets none. A 1,000-connection closed-loop load
@@ -45,6 +46,15 @@ export interface UpstreamPoolOptions {
   readonly connectTimeoutMs?: number;
   /** Idle keep-alive time for upstream connections. */
   readonly keepAliveTimeoutMs?: number;
+}
+
+/** An upstream as the pools see it: its origin, the key its pool goes by, and its TLS if any. */
+export interface PoolTarget {
+  /** `http://host:port`, or `https://host:port` with `tls`. */
+  readonly origin: string;
+  /** The origin, plus the TLS fingerprint (see upstreamPoolKey). */
+  readonly poolKey: string;
+  readonly tls: UpstreamTls | undefined;
 }
 
 /** The local address of one pooled Client's current connection; the Client's dispatches point their handler at it. */
@@ -86,6 +96,7 @@ export interface PoolWaiter {
  * front of it: at most maxConnections requests are in undici at once, one per connection.
  */
 export class PoolEntry {
+  /** The pool key (the origin, plus the TLS fingerprint for a TLS upstream). */
   readonly origin: string;
   readonly pool: PoolType;
   readonly maxConnections: number;
@@ -274,17 +285,21 @@ export class UpstreamPools {
     this.#defaultMaxConnections = options.connections ?? DEFAULT_MAX_CONNECTIONS;
   }
 
-  get(origin: string, maxConnections?: number): PoolType {
-    return this.entry(origin, maxConnections).pool;
+  get(target: string | PoolTarget, maxConnections?: number): PoolType {
+    return this.entry(target, maxConnections).pool;
   }
 
-  /** The pool with its peer facts for `origin` at this connection limit (default: the gateway's); created on first use. */
-  entry(origin: string, maxConnections: number | undefined = undefined): PoolEntry {
+  /**
+   * The pool with its peer facts for `target` (a plain `http://` origin, or an endpoint that may
+   * be TLS) at this connection limit (default: the gateway's); created on first use.
+   */
+  entry(target: string | PoolTarget, maxConnections: number | undefined = undefined): PoolEntry {
     const limit = maxConnections ?? this.#defaultMaxConnections;
+    const origin = typeof target === "string" ? target : target.poolKey;
     const head = this.#entries.get(origin);
     for (let e = head; e !== undefined; e = e.next) if (e.maxConnections === limit) return e;
     if (this.#closed) throw new Error("upstream pools are closed");
-    const created = this.#create(origin, limit);
+    const created = this.#create(typeof target === "string" ? { origin: target, poolKey: target, tls: undefined } : target, limit);
     created.next = head;
     this.#entries.set(origin, created);
     if (!this.#isRetained(origin, limit)) created.onIdle = () => this.#dropOrphan(created);
@@ -403,16 +418,22 @@ export class UpstreamPools {
     return [...this.#entries.values()].flatMap(chain);
   }
 
-  #create(origin: string, maxConnections: number): PoolEntry {
-    const url = new URL(origin);
+  #create(target: PoolTarget, maxConnections: number): PoolEntry {
+    const url = new URL(target.origin);
     const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-    const port = Number(url.port || 80);
+    const tls = target.tls;
+    const port = Number(url.port || (tls === undefined ? 80 : 443));
     const literal = isIP(host) !== 0;
     const o = this.#options;
-    const connector = buildConnector(o.connectTimeoutMs === undefined ? {} : { timeout: o.connectTimeoutMs });
+    // HTTP/1.1 only, over TLS too: undici would otherwise offer h2 by ALPN, and the proxy
+    // path (upgrades, one request per connection, the slot gate) is built on HTTP/1.1.
+    const connector = buildConnector({
+      ...(o.connectTimeoutMs === undefined ? {} : { timeout: o.connectTimeoutMs }),
+      ...(tls === undefined ? {} : { ...tls.connectOptions, allowH2: false }),
+    } as BuildConnector.BuildOptions);
     // An IP endpoint is its own peer; a DNS name's peer is whatever the last connect reached.
     let entry: PoolEntry | undefined;
-    const pool = new Pool(origin, {
+    const pool = new Pool(target.origin, {
       connections: maxConnections,
       keepAliveTimeout: o.keepAliveTimeoutMs ?? 4_000,
       maxHeaderSize: UPSTREAM_MAX_HEADER_BYTES,
@@ -423,18 +444,20 @@ export class UpstreamPools {
               if (args[0] === null && entry !== undefined) recordPeer(entry, args[1]);
               callback(...args);
             }),
-      factory: localAwareClient,
+      factory: (origin, options) => localAwareClient(origin, options, tls?.hostname),
     });
-    entry = new PoolEntry(origin, pool, maxConnections, literal ? host : undefined, literal ? port : 0);
+    entry = new PoolEntry(target.poolKey, pool, maxConnections, literal ? host : undefined, literal ? port : 0);
     return entry;
   }
 }
 
 /**
  * One Client per pooled connection (undici runs one request at a time on it), which notes its
- * socket's local address on connect and hands that record to each handler it dispatches.
+ * socket's local address on connect and hands that record to each handler it dispatches. Over
+ * TLS every request names the policy's `servername`: undici would otherwise take the SNI
+ * name from each request's Host header, and drop the connection whenever it changed.
  */
-function localAwareClient(origin: string | URL, options: PoolType.Options): Dispatcher {
+function localAwareClient(origin: string | URL, options: PoolType.Options, servername: string | undefined): Dispatcher {
   const local = new UpstreamLocal();
   const connect = options.connect as BuildConnector.connector;
   const client = new Client(origin, {
@@ -448,7 +471,8 @@ function localAwareClient(origin: string | URL, options: PoolType.Options): Disp
         callback(...args);
       }),
   });
-  const dispatch = client.dispatch.bind(client);
+  const bound = client.dispatch.bind(client);
+  const dispatch = servername === undefined ? bound : (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => bound({ ...opts, servername } as Dispatcher.DispatchOptions, handler);
   client.dispatch = (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean => {
     if (!("upstreamLocal" in handler)) return dispatch(opts, handler);
     const aware = handler as LocalAwareHandler;

@@ -248,7 +248,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     const endpoint = nextEndpoint(backend)!;
     let entry: PoolEntry;
     try {
-      entry = this.ctx.pools.entry(endpoint.origin, backend.model.maxConnections);
+      entry = this.ctx.pools.entry(endpoint, backend.model.maxConnections);
     } catch {
       this.refuse(503, "Service Unavailable", "no_healthy_upstream", "the upstream pools are shut down", ErrorType.noHealthyUpstream, Flag.noHealthyUpstream);
       return;

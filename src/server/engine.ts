@@ -65,9 +65,9 @@ export const engine: Engine = {
     const limits = new Map<string, Set<number | undefined>>();
     for (const backend of plan.backends.values()) {
       for (const e of backend.endpoints) {
-        origins.add(e.origin);
-        let used = limits.get(e.origin);
-        if (used === undefined) limits.set(e.origin, (used = new Set()));
+        origins.add(e.poolKey);
+        let used = limits.get(e.poolKey);
+        if (used === undefined) limits.set(e.poolKey, (used = new Set()));
         used.add(backend.model.maxConnections);
       }
     }
@@ -103,7 +103,7 @@ function perBackend(plan: RuntimePlan | undefined, perOrigin: Iterable<[origin: 
   const out: [string, number][] = [];
   for (const backend of plan.backends.values()) {
     let count = 0;
-    for (const e of backend.endpoints) count += byOrigin.get(e.origin) ?? 0;
+    for (const e of backend.endpoints) count += byOrigin.get(e.poolKey) ?? 0;
     out.push([backend.displayName, count]);
   }
   return out;

@@ -5,7 +5,10 @@ import assert from "node:assert/strict";
 import { GrpcChannels } from "../../src/proxy/grpc-channels.ts";
 import { endpointOrigin } from "../../src/plan/backends.ts";
 
-const endpoint = (port: number) => ({ host: "127.0.0.1", port, origin: endpointOrigin("127.0.0.1", port) });
+const endpoint = (port: number) => {
+  const origin = endpointOrigin("127.0.0.1", port);
+  return { host: "127.0.0.1", port, origin, poolKey: origin, tls: undefined };
+};
 
 test("an endpoint keeps one channel; after a reload drops it, each check gets a transient channel that is never kept", () => {
   const channels = new GrpcChannels();

@@ -150,7 +150,8 @@ function answerFor(authorization: string | undefined, headers: Record<string, st
   }
 }
 
-export async function startGrpcAuthzService(): Promise<GrpcAuthzService> {
+/** `tls`: serve over TLS with this certificate and key (the gateway then needs a BackendTLSPolicy). */
+export async function startGrpcAuthzService(tls?: { readonly cert: Buffer; readonly key: Buffer }): Promise<GrpcAuthzService> {
   const definition = loadSync(PROTO, { keepCase: true, longs: Number, enums: Number, defaults: true });
   const loaded = loadPackageDefinition(definition) as GrpcObject;
   const auth = ((loaded["envoy"] as GrpcObject)["service"] as GrpcObject)["auth"] as GrpcObject;
@@ -176,7 +177,7 @@ export async function startGrpcAuthzService(): Promise<GrpcAuthzService> {
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) => (error === null ? resolve(bound) : reject(error))),
+    server.bindAsync("127.0.0.1:0", tls === undefined ? ServerCredentials.createInsecure() : ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false), (error, bound) => (error === null ? resolve(bound) : reject(error))),
   );
   return {
     port,

@@ -120,6 +120,8 @@ export interface CertificateOptions {
   readonly notAfter?: string;
   /** The key algorithm (default ec, P-256). */
   readonly keyType?: "ec" | "rsa";
+  /** URI subjectAltNames (a SPIFFE ID), after the DNS names. */
+  readonly uris?: readonly string[];
 }
 
 /**
@@ -132,7 +134,7 @@ export async function issueServerCertificate(pki: TestPki, name: string, dnsName
     "basicConstraints=critical,CA:FALSE",
     "keyUsage=critical,digitalSignature",
     "extendedKeyUsage=serverAuth",
-    `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(",")}`,
+    `subjectAltName=${[...dnsNames.map((n) => `DNS:${n}`), ...(options.uris ?? []).map((u) => `URI:${u}`)].join(",")}`,
     "",
   ].join("\n");
   if (options.notBefore === undefined || options.notAfter === undefined) await issue(pki.dir, name, dnsNames[0]!, extensions, keyArgs);

@@ -1,0 +1,231 @@
+// BackendTLSPolicy end to end: the gateway reaches real TLS upstreams on 127.0.0.1 (an HTTP/2
+// server that also speaks HTTP/1.1, a WebSocket server, a gRPC authorization service) and
+// verifies them with a test CA. What the upstream learns (SNI, Host, the protocol), that
+// keep-alive survives changing Host headers, each way verification can fail and what the
+// client and the telemetry are told, and that gRPC ExternalAuth checks go over TLS too.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import http2 from "node:http2";
+import https from "node:https";
+import type { TLSSocket } from "node:tls";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { WebSocket, WebSocketServer } from "ws";
+import { type GrpcAuthzService, startGrpcAuthzService } from "../support/grpc-authz-service.ts";
+import { type PemPair, type TestPki, createTestPki, issueServerCertificate } from "../support/test-certs.ts";
+import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
+import { RecordingTelemetry } from "./recording-telemetry.ts";
+
+const API_NAME = "api.internal.test";
+const API_SPIFFE_ID = "spiffe://cluster.local/ns/default/sa/api";
+
+interface Seen {
+  readonly servername: string | false | null;
+  readonly host: string | undefined;
+  readonly httpVersion: string;
+  readonly alpn: string | false | null;
+  readonly path: string;
+}
+
+/** A TLS upstream that would take HTTP/2 if offered, and answers HTTP/1.1 with what it saw. */
+class TlsUpstream {
+  readonly seen: Seen[] = [];
+  handshakes = 0;
+  readonly server: http2.Http2SecureServer;
+
+  constructor(pair: PemPair) {
+    this.server = http2.createSecureServer({ cert: pair.cert, key: pair.key, allowHTTP1: true }, (req, res) => {
+      const socket = req.socket as TLSSocket;
+      this.seen.push({ servername: socket.servername, host: req.headers.host ?? req.headers[":authority"], httpVersion: req.httpVersion, alpn: socket.alpnProtocol, path: req.url });
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end("over tls");
+    });
+    this.server.on("secureConnection", () => this.handshakes++);
+  }
+
+  async listen(): Promise<number> {
+    this.server.listen(0, "127.0.0.1");
+    await once(this.server, "listening");
+    return (this.server.address() as AddressInfo).port;
+  }
+}
+
+let pki: TestPki;
+let otherPki: TestPki;
+let api: TlsUpstream;
+let rogue: TlsUpstream;
+let plain: TestUpstream;
+let wsServer: https.Server;
+let authz: GrpcAuthzService;
+let gw: GatewayUnderTest;
+const telemetry = new RecordingTelemetry();
+
+const caConfigMap = (name: string, ca: Buffer): string => `---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: ${name}, namespace: default}
+binaryData: {ca.crt: ${ca.toString("base64")}}
+`;
+
+const policy = (name: string, target: string, validation: string): string => `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: BackendTLSPolicy
+metadata: {name: ${name}, namespace: default}
+spec:
+  targetRefs: [${target}]
+  validation: {caCertificateRefs: [{group: '', kind: ConfigMap, name: test-ca}], ${validation}}
+`;
+const backendTarget = (name: string): string => `{group: gateway.tollgate.dev, kind: Backend, name: ${name}}`;
+const route = (prefix: string, backend: string, filters = ""): string => `    - matches: [{path: {type: PathPrefix, value: ${prefix}}}]
+${filters}      backendRefs: [${backend}]
+`;
+const grpcAuth = (backend: string): string => `      filters:
+      - type: ExternalAuth
+        externalAuth: {protocol: GRPC, backendRef: ${ref(backend)}}
+`;
+
+before(async () => {
+  pki = await createTestPki();
+  otherPki = await createTestPki("tollgate-pki-other-");
+  const apiPair = await issueServerCertificate(pki, "api", [API_NAME], { uris: [API_SPIFFE_ID] });
+  const rogueInOtherPki = await issueServerCertificate(otherPki, "rogue", [API_NAME]);
+  const authzPair = await issueServerCertificate(pki, "authz", ["authz.internal.test"]);
+  api = new TlsUpstream(apiPair);
+  rogue = new TlsUpstream(rogueInOtherPki);
+  const [apiPort, roguePort] = await Promise.all([api.listen(), rogue.listen()]);
+  plain = await startUpstream("plain");
+  wsServer = https.createServer({ cert: apiPair.cert, key: apiPair.key });
+  const sockets = new WebSocketServer({ server: wsServer });
+  sockets.on("connection", (socket, req) => socket.send(`hello over ${(req.socket as TLSSocket).servername}`));
+  wsServer.listen(0, "127.0.0.1");
+  await once(wsServer, "listening");
+  authz = await startGrpcAuthzService(authzPair);
+
+  gw = await startGateway(
+    GATEWAY_YAML +
+      backendYaml("api", apiPort) +
+      backendYaml("mismatch", apiPort) +
+      backendYaml("spiffe", apiPort) +
+      backendYaml("wrong-uri", apiPort) +
+      backendYaml("rogue", roguePort) +
+      backendYaml("plain", plain.port) +
+      backendYaml("sockets", (wsServer.address() as AddressInfo).port) +
+      backendYaml("authz", authz.port) +
+      backendYaml("authz-misnamed", authz.port) +
+      backendYaml("authz-wrong-uri", authz.port) +
+      caConfigMap("test-ca", pki.ca) +
+      // The Service name resolves to the Backend of that name, and so does the policy's target.
+      policy("api", "{group: '', kind: Service, name: api}", `hostname: ${API_NAME}`) +
+      policy("mismatch", backendTarget("mismatch"), "hostname: other.internal.test") +
+      policy("spiffe", backendTarget("spiffe"), `hostname: ${API_NAME}, subjectAltNames: [{type: URI, uri: '${API_SPIFFE_ID}'}]`) +
+      policy("wrong-uri", backendTarget("wrong-uri"), `hostname: ${API_NAME}, subjectAltNames: [{type: URI, uri: 'spiffe://cluster.local/ns/default/sa/other'}]`) +
+      policy("rogue", backendTarget("rogue"), `hostname: ${API_NAME}`) +
+      policy("plain", backendTarget("plain"), `hostname: ${API_NAME}`) +
+      policy("sockets", backendTarget("sockets"), `hostname: ${API_NAME}`) +
+      policy("authz", backendTarget("authz"), "hostname: authz.internal.test") +
+      policy("authz-misnamed", backendTarget("authz-misnamed"), "hostname: other.internal.test") +
+      policy("authz-wrong-uri", backendTarget("authz-wrong-uri"), "hostname: authz.internal.test, subjectAltNames: [{type: URI, uri: 'spiffe://cluster.local/ns/default/sa/other'}]") +
+      routeYaml(
+        route("/api", `{name: api, port: ${apiPort}}`) +
+          route("/mismatch", ref("mismatch")) +
+          route("/spiffe", ref("spiffe")) +
+          route("/wrong-uri", ref("wrong-uri")) +
+          route("/rogue", ref("rogue")) +
+          route("/plain", ref("plain")) +
+          route("/socket", ref("sockets")) +
+          route("/authed", `{name: api, port: ${apiPort}}`, grpcAuth("authz")) +
+          route("/misauthed", `{name: api, port: ${apiPort}}`, grpcAuth("authz-misnamed")) +
+          route("/unproven", `{name: api, port: ${apiPort}}`, grpcAuth("authz-wrong-uri")),
+      ),
+    telemetry,
+  );
+});
+
+after(async () => {
+  await gw?.close();
+  api?.server.close();
+  rogue?.server.close();
+  wsServer?.close();
+  await Promise.all([plain?.close(), authz?.close(), pki?.remove(), otherPki?.remove()]);
+});
+
+test("requests reach the upstream over TLS with the policy's SNI name and the client's Host, on HTTP/1.1, on one connection", async () => {
+  const handshakesBefore = api.handshakes;
+  for (const host of ["shop.example", "admin.example", "shop.example"]) {
+    const reply = await ask(gw.port, { path: "/api/items", headers: { host } });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body.toString(), "over tls");
+  }
+  const seen = api.seen.filter((s) => s.path === "/api/items");
+  assert.deepEqual(
+    seen.map((s) => [s.servername, s.host, s.httpVersion, s.alpn]),
+    [
+      [API_NAME, "shop.example", "1.1", "http/1.1"],
+      [API_NAME, "admin.example", "1.1", "http/1.1"],
+      [API_NAME, "shop.example", "1.1", "http/1.1"],
+    ],
+    "SNI is the policy's hostname whatever the Host, and the gateway never offers h2",
+  );
+  assert.equal(api.handshakes - handshakesBefore, 1, "one kept-alive TLS connection served all three, though their Host headers differ");
+  const exchange = await telemetry.endOf("/api/items");
+  const attempt = exchange.attempts[0]!;
+  assert.equal(attempt.url, `https://127.0.0.1:${(api.server.address() as AddressInfo).port}/api/items`);
+  assert.equal(attempt.errorType, undefined);
+});
+
+test("a URI subjectAltName the certificate carries is accepted in place of the hostname", async () => {
+  const reply = await ask(gw.port, { path: "/spiffe" });
+  assert.equal(reply.status, 200);
+  assert.equal(api.seen.at(-1)?.servername, API_NAME);
+});
+
+test("an upstream that fails verification is never sent the request: 502 upstream_tls_failed, UF, and why in error.type", async () => {
+  const cases = [
+    { path: "/rogue", errorType: "tls_certificate_invalid", why: "signed by a CA the policy does not trust" },
+    { path: "/mismatch", errorType: "tls_certificate_invalid", why: "the certificate does not name the policy's hostname" },
+    { path: "/wrong-uri", errorType: "tls_certificate_invalid", why: "the certificate lacks the policy's URI subjectAltName" },
+    { path: "/plain", errorType: "tls_handshake_failed", why: "the upstream speaks plain HTTP" },
+  ];
+  const apiRequestsBefore = api.seen.length;
+  for (const c of cases) {
+    const reply = await ask(gw.port, { path: c.path });
+    assert.equal(reply.status, 502, c.why);
+    assert.equal(reply.json()["error"], "upstream_tls_failed", c.why);
+    const exchange = await telemetry.endOf(c.path);
+    assert.equal(exchange.errorType, c.errorType, c.why);
+    assert.equal(exchange.responseFlags, "UF", c.why);
+    assert.ok(exchange.attempts.length >= 1, c.why);
+    for (const attempt of exchange.attempts) assert.equal(attempt.errorType, c.errorType, c.why);
+  }
+  assert.equal(rogue.seen.length, 0, "the untrusted upstream got no request");
+  assert.equal(api.seen.length, apiRequestsBefore, "nor did the one with the wrong names");
+  assert.deepEqual(plain.requests, [], "nor the plain-HTTP one");
+});
+
+test("a WebSocket upgrade goes over TLS to the upstream", async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/socket`);
+  try {
+    const [message] = (await once(ws, "message")) as [Buffer];
+    assert.equal(message.toString(), `hello over ${API_NAME}`);
+  } finally {
+    ws.terminate();
+  }
+});
+
+test("gRPC ExternalAuth checks go over TLS, verified the same way", async () => {
+  const allowed = await ask(gw.port, { path: "/authed", headers: { authorization: "Bearer good" } });
+  assert.equal(allowed.status, 200);
+  assert.equal(authz.seen.length, 1, "the service checked the request");
+  assert.equal(authz.seen[0]!.request.attributes.request.http.path, "/authed");
+
+  const misnamed = await ask(gw.port, { path: "/misauthed", headers: { authorization: "Bearer good" } });
+  assert.equal(misnamed.status, 403);
+  assert.equal(misnamed.json()["error"], "ext_authz_error");
+  assert.equal(authz.seen.length, 1, "a service whose certificate does not name the policy's hostname is not asked");
+
+  const unproven = await ask(gw.port, { path: "/unproven", headers: { authorization: "Bearer good" } });
+  assert.equal(unproven.status, 403);
+  assert.equal(unproven.json()["error"], "ext_authz_error");
+  assert.equal(authz.seen.length, 1, "nor one whose certificate lacks the policy's subjectAltName");
+});
