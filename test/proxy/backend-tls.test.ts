@@ -14,7 +14,8 @@ import { WebSocket, WebSocketServer } from "ws";
 import { type GrpcAuthzService, startGrpcAuthzService } from "../support/grpc-authz-service.ts";
 import { type PemPair, type TestPki, createTestPki, issueServerCertificate } from "../support/test-certs.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
+import { engine } from "../../src/server/engine.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, compileYaml, ref, routeYaml, startGateway } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
 
 const API_NAME = "api.internal.test";
@@ -59,6 +60,8 @@ let plain: TestUpstream;
 let wsServer: https.Server;
 let authz: GrpcAuthzService;
 let gw: GatewayUnderTest;
+let gatewayYaml: (ca: Buffer) => string;
+let apiPortNumber: number;
 const telemetry = new RecordingTelemetry();
 
 const caConfigMap = (name: string, ca: Buffer): string => `---
@@ -102,7 +105,8 @@ before(async () => {
   await once(wsServer, "listening");
   authz = await startGrpcAuthzService(authzPair);
 
-  gw = await startGateway(
+  apiPortNumber = apiPort;
+  gatewayYaml = (ca: Buffer): string =>
     GATEWAY_YAML +
       backendYaml("api", apiPort) +
       backendYaml("mismatch", apiPort) +
@@ -114,7 +118,7 @@ before(async () => {
       backendYaml("authz", authz.port) +
       backendYaml("authz-misnamed", authz.port) +
       backendYaml("authz-wrong-uri", authz.port) +
-      caConfigMap("test-ca", pki.ca) +
+      caConfigMap("test-ca", ca) +
       // The Service name resolves to the Backend of that name, and so does the policy's target.
       policy("api", "{group: '', kind: Service, name: api}", `hostname: ${API_NAME}`) +
       policy("mismatch", backendTarget("mismatch"), "hostname: other.internal.test") +
@@ -137,9 +141,8 @@ before(async () => {
           route("/authed", `{name: api, port: ${apiPort}}`, grpcAuth("authz")) +
           route("/misauthed", `{name: api, port: ${apiPort}}`, grpcAuth("authz-misnamed")) +
           route("/unproven", `{name: api, port: ${apiPort}}`, grpcAuth("authz-wrong-uri")),
-      ),
-    telemetry,
-  );
+      );
+  gw = await startGateway(gatewayYaml(pki.ca), telemetry);
 });
 
 after(async () => {
@@ -228,4 +231,37 @@ test("gRPC ExternalAuth checks go over TLS, verified the same way", async () => 
   assert.equal(unproven.status, 403);
   assert.equal(unproven.json()["error"], "ext_authz_error");
   assert.equal(authz.seen.length, 1, "nor one whose certificate lacks the policy's subjectAltName");
+});
+
+// Last: it reloads the shared gateway.
+test("a reload that changes the trusted CA never reuses a connection verified under the old one; the old pool closes", async () => {
+  const apiBackend = gw.plan.backends.get("default/api")!;
+  const trustedKey = apiBackend.endpoints[0]!.poolKey;
+  assert.match(trustedKey, new RegExp(`^https://127\\.0\\.0\\.1:${apiPortNumber}#[0-9a-f]{16}$`));
+  assert.equal((await ask(gw.port, { path: "/api/warm" })).status, 200);
+  assert.deepEqual(
+    [...engine.openConnections(gw.pools, gw.plan)].filter(([name]) => name === "default/api"),
+    [["default/api", 1]],
+    "open connections are counted by pool key",
+  );
+  const trustedPool = gw.pools.entry(apiBackend.endpoints[0]!, apiBackend.model.maxConnections).pool;
+
+  const distrusting = compileYaml(gatewayYaml(otherPki.ca), 2);
+  gw.plan = distrusting;
+  engine.retainPools(gw.pools, distrusting);
+  assert.equal(trustedPool.closed, true, "the pool of the old CA is closed");
+  assert.notEqual(distrusting.backends.get("default/api")!.endpoints[0]!.poolKey, trustedKey);
+  const refused = await ask(gw.port, { path: "/api/after-reload" });
+  assert.equal(refused.status, 502, "the warm connection from before is not reused");
+  assert.equal((await telemetry.endOf("/api/after-reload")).errorType, "tls_certificate_invalid");
+
+  const trusting = compileYaml(gatewayYaml(pki.ca), 3);
+  gw.plan = trusting;
+  engine.retainPools(gw.pools, trusting);
+  assert.equal((await ask(gw.port, { path: "/api/trusted-again" })).status, 200);
+  const endpoint = trusting.backends.get("default/api")!.endpoints[0]!;
+  const inUse = gw.pools.entry(endpoint, undefined);
+  engine.retainPools(gw.pools, trusting);
+  assert.equal(inUse.pool.closed, false, "a reload keeps the pool its plan still uses");
+  assert.equal(gw.pools.entry(endpoint, undefined), inUse);
 });
