@@ -14,6 +14,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import { type GrpcAuthzService, startGrpcAuthzService } from "../support/grpc-authz-service.ts";
 import { type PemPair, type TestPki, createTestPki, issueServerCertificate } from "../support/test-certs.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { until } from "../support/until.ts";
 import { engine } from "../../src/server/engine.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, compileYaml, ref, routeYaml, startGateway } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
@@ -140,7 +141,9 @@ before(async () => {
           route("/socket", ref("sockets")) +
           route("/authed", `{name: api, port: ${apiPort}}`, grpcAuth("authz")) +
           route("/misauthed", `{name: api, port: ${apiPort}}`, grpcAuth("authz-misnamed")) +
-          route("/unproven", `{name: api, port: ${apiPort}}`, grpcAuth("authz-wrong-uri")),
+          route("/unproven", `{name: api, port: ${apiPort}}`, grpcAuth("authz-wrong-uri")) +
+          route("/http-authed", `{name: api, port: ${apiPort}}`, `      filters:\n      - type: ExternalAuth\n        externalAuth: {protocol: HTTP, backendRef: {name: api, port: ${apiPort}}, http: {path: /check}}\n`) +
+          route("/mirrored", ref("plain"), `      filters:\n      - type: RequestMirror\n        requestMirror: {backendRef: {name: api, port: ${apiPort}}}\n`),
       );
   gw = await startGateway(gatewayYaml(pki.ca), telemetry);
 });
@@ -233,18 +236,33 @@ test("gRPC ExternalAuth checks go over TLS, verified the same way", async () => 
   assert.equal(authz.seen.length, 1, "nor one whose certificate lacks the policy's subjectAltName");
 });
 
+test("HTTP ExternalAuth checks and RequestMirror copies reach a TLS backend over TLS", async () => {
+  // The TLS upstream is the authorization service (it allows with 200) and the mirror.
+  const authed = await ask(gw.port, { path: "/http-authed/x" });
+  assert.equal(authed.status, 200);
+  const check = api.seen.find((s) => s.path === "/check/http-authed/x");
+  assert.ok(check, "the check reached the TLS authorization service");
+  assert.equal(check.servername, API_NAME);
+
+  await ask(gw.port, { path: "/mirrored/y" });
+  await until(() => api.seen.some((s) => s.path === "/mirrored/y"));
+  assert.equal(api.seen.find((s) => s.path === "/mirrored/y")?.servername, API_NAME);
+});
+
 // Last: it reloads the shared gateway.
 test("a reload that changes the trusted CA never reuses a connection verified under the old one; the old pool closes", async () => {
   const apiBackend = gw.plan.backends.get("default/api")!;
   const trustedKey = apiBackend.endpoints[0]!.poolKey;
   assert.match(trustedKey, new RegExp(`^https://127\\.0\\.0\\.1:${apiPortNumber}#[0-9a-f]{16}$`));
   assert.equal((await ask(gw.port, { path: "/api/warm" })).status, 200);
+  const trustedPool = gw.pools.entry(apiBackend.endpoints[0]!, apiBackend.model.maxConnections).pool;
+  const connected = trustedPool.stats.connected;
+  assert.ok(connected >= 1);
   assert.deepEqual(
     [...engine.openConnections(gw.pools, gw.plan)].filter(([name]) => name === "default/api"),
-    [["default/api", 1]],
+    [["default/api", connected]],
     "open connections are counted by pool key",
   );
-  const trustedPool = gw.pools.entry(apiBackend.endpoints[0]!, apiBackend.model.maxConnections).pool;
 
   const distrusting = compileYaml(gatewayYaml(otherPki.ca), 2);
   gw.plan = distrusting;
