@@ -23,7 +23,7 @@ interface SubjectAltNameSpec {
 
 interface Validation {
   readonly caCertificateRefs?: readonly CaCertificateRef[];
-  readonly wellKnownCACertificates?: "System";
+  readonly wellKnownCACertificates?: string;
   readonly hostname: string;
   readonly subjectAltNames?: readonly SubjectAltNameSpec[];
 }
@@ -93,9 +93,18 @@ function readPolicy(policy: Resource, bundles: CaBundles, reporter: Reporter): U
   }
   const pems = refs.map((ref, index) => bundles.pem(policy, ref, [...at, "caCertificateRefs", index]));
   const subjectAltNames = readSubjectAltNames(policy, validation.subjectAltNames ?? [], reporter);
-  if (broken || pems.some((p) => p === undefined) || subjectAltNames === undefined) return undefined;
+  if (broken || subjectAltNames === undefined) return undefined;
+  // Past here the policy is well-formed, and a CA that cannot be had fails it closed (each
+  // reason was reported where it lies), as Gateway API asks: the rest of the file serves.
+  let unusable: string | undefined;
+  if (pems.some((p) => p === undefined)) unusable = "a CA certificate reference did not resolve";
+  else if (wellKnown !== undefined && wellKnown !== "System") {
+    reporter.warn(policy, [...at, "wellKnownCACertificates"], `wellKnownCACertificates ${JSON.stringify(wellKnown)} is not a CA set Tollgate knows; the policy cannot be used, and requests to its backends are answered 502 upstream_tls_failed`, "set wellKnownCACertificates: System, or name your CA in caCertificateRefs");
+    unusable = `wellKnownCACertificates ${JSON.stringify(wellKnown)} is not known`;
+  }
   const trust = wellKnown === undefined ? { refs: refs.map((r) => `${r.kind}/${policy.namespace}/${r.name}`) } : { wellKnown };
-  return new UpstreamTls(key(policy), validation.hostname, trust, wellKnown === undefined ? pems.join("\n") : undefined, subjectAltNames);
+  const caPem = wellKnown === undefined && unusable === undefined ? pems.join("\n") : undefined;
+  return new UpstreamTls(key(policy), validation.hostname, trust, caPem, subjectAltNames, unusable);
 }
 
 function readSubjectAltNames(policy: Resource, specs: readonly SubjectAltNameSpec[], reporter: Reporter): SubjectAltName[] | undefined {

@@ -231,7 +231,7 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
       const warning = skippedKindWarning(apiVersion, kind);
       if (warning !== undefined) {
         const { line, col } = pos([warning.field]);
-        reporter.diagnostics.push({ severity: "warning", file: parsed.file, line, col, path: warning.field, message: warning.message, hint: warning.hint });
+        reporter.diagnostics.push({ severity: warning.severity, file: parsed.file, line, col, path: warning.field, message: warning.message, hint: warning.hint });
       }
       if (kind === "GatewayParameters") {
         for (const w of gatewayParametersEnv(obj)) {

@@ -390,7 +390,7 @@ const backendTlsPolicySpec = obj(
     validation: obj(
       {
         caCertificateRefs: arr(obj({ group: str('"" (core)'), kind: str("ConfigMap or Secret, holding ca.crt", { minLength: 1 }), name: str(undefined, { minLength: 1 }) }, ["kind", "name"]), { maxItems: 8 }),
-        wellKnownCACertificates: str("System: the well-known public CAs", { enum: ["System"] }),
+        wellKnownCACertificates: str("System: the operating system's and Node's well-known CAs (a vendor-specific domain/name set is not known)", { minLength: 1, maxLength: 253 }),
         hostname: str("the SNI name, and the name the upstream certificate must carry when subjectAltNames is empty", { minLength: 1, maxLength: 253 }),
         subjectAltNames: arr(obj({ type: str(undefined, { enum: ["Hostname", "URI"] }), hostname: str(), uri: str() }, ["type"]), { maxItems: 5 }),
       },

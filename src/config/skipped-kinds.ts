@@ -15,7 +15,6 @@ const KNOWN_UNIMPLEMENTED: ReadonlySet<string> = new Set([
   "TLSRoute",
   "TCPRoute",
   "UDPRoute",
-  "BackendTLSPolicy",
   "BackendLBPolicy",
   "ListenerSet",
   "XListenerSet",
@@ -35,17 +34,28 @@ export interface SkippedKindWarning {
   readonly field: "apiVersion" | "kind";
   readonly message: string;
   readonly hint: string;
+  /** An error when skipping the document would weaken security, not only leave traffic unserved. */
+  readonly severity: "error" | "warning";
 }
 
 /** The warning for a document of a kind/apiVersion Tollgate does not read; undefined when an info line is enough. */
 export function skippedKindWarning(apiVersion: string, kind: string): SkippedKindWarning | undefined {
   const group = groupOf(apiVersion);
   if (!IMPLEMENTED_GROUPS.has(group) || DEPLOYMENT_KINDS.has(kind)) return undefined;
+  if (kind === "BackendTLSPolicy" && group === "gateway.networking.k8s.io") {
+    // Gateway API: a backend must never be reached in plain text for want of its policy.
+    return {
+      field: "apiVersion",
+      message: `${kind} ${apiVersion} is not read, and skipping it would send its backends' traffic without TLS`,
+      hint: "write it as gateway.networking.k8s.io/v1: targetRef becomes targetRefs, tls becomes validation, caCertRefs becomes caCertificateRefs, wellKnownCACerts becomes wellKnownCACertificates",
+      severity: "error",
+    };
+  }
   const message = `${kind} ${apiVersion} is not implemented; this document is skipped`;
   const versions = IMPLEMENTED_KINDS.filter((k) => k.kind === kind).flatMap((k) => k.apiVersions);
-  if (versions.length > 0) return { field: "apiVersion", message, hint: `Tollgate reads ${kind} as ${versions.join(" or ")}` };
+  if (versions.length > 0) return { field: "apiVersion", message, hint: `Tollgate reads ${kind} as ${versions.join(" or ")}`, severity: "warning" };
   const inGroup = IMPLEMENTED_KINDS.filter((k) => k.apiVersions.some((v) => groupOf(v) === group)).map((k) => k.kind);
   const guess = KNOWN_UNIMPLEMENTED.has(kind) ? undefined : closest(kind, inGroup);
-  if (guess !== undefined) return { field: "kind", message, hint: `did you mean kind: ${guess}?` };
-  return { field: "kind", message, hint: `Tollgate implements ${inGroup.join(", ")} in ${group}` };
+  if (guess !== undefined) return { field: "kind", message, hint: `did you mean kind: ${guess}?`, severity: "warning" };
+  return { field: "kind", message, hint: `Tollgate implements ${inGroup.join(", ")} in ${group}`, severity: "warning" };
 }

@@ -6,6 +6,7 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import { ListenerCertificate } from "./listener-tls.ts";
 import type { ReferenceGrants } from "./reference-grants.ts";
+import type { Severity } from "./diagnostics.ts";
 import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
 import type { KindSchema } from "./schema.ts";
 
@@ -97,8 +98,8 @@ function readTlsSecret(secret: Resource, reporter: Reporter): ListenerCertificat
     }
   }
   const missingHint = `a ${TLS_SECRET_TYPE} Secret holds ${CERT_KEY} and ${KEY_KEY} in data (base64); ${MAKE_ONE_HINT}`;
-  const certificatePem = secretValue(secret, document, CERT_KEY, reporter, missingHint);
-  const keyPem = secretValue(secret, document, KEY_KEY, reporter, missingHint);
+  const certificatePem = secretValue(secret, document, CERT_KEY, reporter, { missingHint });
+  const keyPem = secretValue(secret, document, KEY_KEY, reporter, { missingHint });
   if (certificatePem === undefined || keyPem === undefined) return undefined;
 
   let leaf: X509Certificate;
@@ -138,27 +139,35 @@ function readTlsSecret(secret: Resource, reporter: Reporter): ListenerCertificat
   return new ListenerCertificate(key(secret), certificatePem.text, keyPem.text, leaf);
 }
 
-/** `stringData` wins over `data`, as when the API server merges them. `missingHint` says what the Secret should hold. */
-export function secretValue(secret: Resource, document: Record<string, unknown>, name: string, reporter: Reporter, missingHint: string): { text: string; at: Segments } | undefined {
+/** How a problem with a Secret value is reported: what the Secret should hold, how severe, and what follows. */
+export interface SecretValueReport {
+  readonly missingHint: string;
+  readonly severity?: Severity;
+  /** Appended to each message (e.g. what the gateway does without the value). */
+  readonly consequence?: string;
+}
+
+/** `stringData` wins over `data`, as when the API server merges them. */
+export function secretValue(secret: Resource, document: Record<string, unknown>, name: string, reporter: Reporter, how: SecretValueReport): { text: string; at: Segments } | undefined {
+  const fail = (at: Segments, message: string, hint: string): undefined => {
+    reporter.report(how.severity ?? "error", secret, at, message + (how.consequence ?? ""), hint);
+    return undefined;
+  };
   const plain = (document["stringData"] as Record<string, unknown> | undefined)?.[name];
   if (plain !== undefined) {
     if (typeof plain === "string") return { text: plain, at: ["stringData", name] };
-    reporter.error(secret, ["stringData", name], `stringData.${name} must be a string (the PEM text)`, "write the PEM text as a YAML block scalar (|)");
-    return undefined;
+    return fail(["stringData", name], `stringData.${name} must be a string (the PEM text)`, "write the PEM text as a YAML block scalar (|)");
   }
   const encoded = (document["data"] as Record<string, unknown> | undefined)?.[name];
   if (typeof encoded !== "string" && encoded !== undefined) {
-    reporter.error(secret, ["data", name], `data.${name} must be a string (base64 of the PEM text)`, "write the base64 text (base64 -w0 FILE)");
-    return undefined;
+    return fail(["data", name], `data.${name} must be a string (base64 of the PEM text)`, "write the base64 text (base64 -w0 FILE)");
   }
   if (encoded === undefined) {
-    reporter.error(secret, document["data"] === undefined ? [] : ["data"], `the Secret has no ${name}`, missingHint);
-    return undefined;
+    return fail(document["data"] === undefined ? [] : ["data"], `the Secret has no ${name}`, how.missingHint);
   }
   const text = decodeBase64Value(encoded);
   if (text === undefined) {
-    reporter.error(secret, ["data", name], `data.${name} is not base64`, "data values are base64 of the PEM text (base64 -w0 FILE); put plain PEM under stringData instead");
-    return undefined;
+    return fail(["data", name], `data.${name} is not base64`, "data values are base64 of the PEM text (base64 -w0 FILE); put plain PEM under stringData instead");
   }
   return { text, at: ["data", name] };
 }

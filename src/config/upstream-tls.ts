@@ -2,8 +2,8 @@
 // BackendTLSPolicy targeting the backend says: the SNI name, the CA certificates, and the
 // names the upstream's certificate must carry. Built once per load; each connection to the
 // backend's endpoints uses the same options object.
-import { createHash } from "node:crypto";
-import { type ConnectionOptions, type PeerCertificate, checkServerIdentity } from "node:tls";
+import { X509Certificate, createHash } from "node:crypto";
+import { type ConnectionOptions, type PeerCertificate, createSecureContext, getCACertificates } from "node:tls";
 
 export interface SubjectAltName {
   readonly type: "Hostname" | "URI";
@@ -11,7 +11,7 @@ export interface SubjectAltName {
 }
 
 /** Where the trusted CA certificates come from: named ConfigMaps/Secrets, or the well-known set. */
-export type UpstreamTrust = { readonly wellKnown: "System" } | { readonly refs: readonly string[] };
+export type UpstreamTrust = { readonly wellKnown: string } | { readonly refs: readonly string[] };
 
 export class UpstreamTls {
   /** `namespace/name` of the BackendTLSPolicy. */
@@ -20,55 +20,89 @@ export class UpstreamTls {
   readonly hostname: string;
   readonly trust: UpstreamTrust;
   readonly subjectAltNames: readonly SubjectAltName[];
-  /** The trusted CA certificates (PEM), undefined for the well-known set. */
-  readonly caPem: string | undefined;
+  /**
+   * Why the policy cannot be used (a CA reference that did not resolve, an unknown
+   * well-known CA set): every connection then fails its identity check, so the backend is
+   * reached neither in plain text nor with less trust than the policy asked for.
+   */
+  readonly unusable: string | undefined;
   /** Tells apart two policies' connections to one endpoint: pools are keyed by origin and this. */
   readonly fingerprint: string;
-  readonly #connectOptions: ConnectionOptions;
+  readonly #caPem: string | undefined;
+  #connectOptions: ConnectionOptions | undefined;
 
-  /** `caPem` undefined: Node's well-known CA store (Mozilla's, plus NODE_EXTRA_CA_CERTS). */
-  constructor(policy: string, hostname: string, trust: UpstreamTrust, caPem: string | undefined, subjectAltNames: readonly SubjectAltName[]) {
+  /** `caPem` undefined: the well-known CAs (see wellKnownCaPem). */
+  constructor(policy: string, hostname: string, trust: UpstreamTrust, caPem: string | undefined, subjectAltNames: readonly SubjectAltName[], unusable?: string) {
     this.policy = policy;
     this.hostname = hostname;
     this.trust = trust;
     this.subjectAltNames = subjectAltNames;
-    this.caPem = caPem;
+    this.unusable = unusable;
+    this.#caPem = caPem;
     this.fingerprint = createHash("sha256")
-      .update(JSON.stringify([hostname, caPem ?? null, subjectAltNames]))
+      .update(JSON.stringify([policy, hostname, caPem ?? null, subjectAltNames, unusable ?? null]))
       .digest("hex")
       .slice(0, 16);
-    this.#connectOptions = Object.freeze({
-      servername: hostname,
-      ...(caPem === undefined ? {} : { ca: caPem }),
-      rejectUnauthorized: true,
-      checkServerIdentity: (_host: string, certificate: PeerCertificate) => this.#checkIdentity(certificate),
-    });
   }
 
-  /** Options for `tls.connect` (and undici's connector): SNI, trust and the identity check. */
+  /** The PEM certificates trusted: the policy's own, or the well-known set. */
+  get trustedCaPem(): string {
+    return this.#caPem ?? wellKnownCaPem();
+  }
+
+  /**
+   * Options for `tls.connect` (and undici's connector): SNI, trust and the identity check.
+   * The trust is one secure context, built on first use and shared by every connection:
+   * a `ca` option would parse the whole bundle again for each handshake.
+   */
   get connectOptions(): ConnectionOptions {
+    this.#connectOptions ??= Object.freeze({
+      servername: this.hostname,
+      secureContext: createSecureContext({ ca: this.trustedCaPem }),
+      rejectUnauthorized: true,
+      checkServerIdentity: (_host: string, certificate: PeerCertificate) => this.checkIdentity(certificate),
+    });
     return this.#connectOptions;
   }
 
-  /** Why `certificate` is not the upstream's, or undefined when it is. */
+  /**
+   * Why `certificate` is not the upstream's, or undefined when it is. Names are matched
+   * against the certificate's subjectAltNames only, never its subject CN.
+   */
   checkIdentity(certificate: PeerCertificate): Error | undefined {
-    return this.#checkIdentity(certificate);
-  }
-
-  #checkIdentity(certificate: PeerCertificate): Error | undefined {
-    if (this.subjectAltNames.length === 0) return checkServerIdentity(this.hostname, certificate);
+    if (this.unusable !== undefined) return identityError(`BackendTLSPolicy ${this.policy} cannot be used: ${this.unusable}`, "ERR_TLS_POLICY_UNUSABLE");
+    const leaf = new X509Certificate(certificate.raw);
+    if (this.subjectAltNames.length === 0) {
+      if (leaf.checkHost(this.hostname, { subject: "never" }) !== undefined) return undefined;
+      return identityError(`the upstream certificate (${certificate.subjectaltname ?? "no subjectAltName"}) does not name ${this.hostname}, the hostname of BackendTLSPolicy ${this.policy}`);
+    }
     const names = certificateNames(certificate);
     for (const wanted of this.subjectAltNames) {
-      if (wanted.type === "URI" ? names.uris.includes(wanted.value) : names.dns.includes(wanted.value) || checkServerIdentity(wanted.value, certificate) === undefined) return undefined;
+      if (wanted.type === "URI" ? names.uris.includes(wanted.value) : names.dns.includes(wanted.value) || leaf.checkHost(wanted.value, { subject: "never" }) !== undefined) return undefined;
     }
     const shown = this.subjectAltNames.map((s) => `${s.type === "URI" ? "URI" : "DNS"}:${s.value}`).join(", ");
-    const error = new Error(`the upstream certificate (${certificate.subjectaltname ?? "no subjectAltName"}) carries none of ${shown}, which BackendTLSPolicy ${this.policy} asks for`);
-    return Object.assign(error, { code: "ERR_TLS_CERT_ALTNAME_INVALID" });
+    return identityError(`the upstream certificate (${certificate.subjectaltname ?? "no subjectAltName"}) carries none of ${shown}, which BackendTLSPolicy ${this.policy} asks for`);
   }
 
-  toJSON(): { policy: string; hostname: string; trust: UpstreamTrust; subjectAltNames: readonly SubjectAltName[] } {
-    return { policy: this.policy, hostname: this.hostname, trust: this.trust, subjectAltNames: this.subjectAltNames };
+  toJSON(): { policy: string; hostname: string; trust: UpstreamTrust; subjectAltNames: readonly SubjectAltName[]; unusable?: string } {
+    return { policy: this.policy, hostname: this.hostname, trust: this.trust, subjectAltNames: this.subjectAltNames, ...(this.unusable === undefined ? {} : { unusable: this.unusable }) };
   }
+}
+
+function identityError(message: string, code = "ERR_TLS_CERT_ALTNAME_INVALID"): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+let wellKnown: string | undefined;
+
+/**
+ * `wellKnownCACertificates: System`: the operating system's trust store, as Gateway API
+ * means it, together with Node's bundled Mozilla roots and NODE_EXTRA_CA_CERTS (a slim image
+ * may have no system store at all).
+ */
+export function wellKnownCaPem(): string {
+  wellKnown ??= [...new Set([...getCACertificates("default"), ...getCACertificates("system")])].join("\n");
+  return wellKnown;
 }
 
 /** The DNS and URI entries of a certificate's subjectAltName, as Node prints it (`DNS:a, URI:b`). */

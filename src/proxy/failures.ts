@@ -117,6 +117,17 @@ export class AttemptTimeoutError extends Error {
   override name = "AttemptTimeoutError";
 }
 
+const TLS_HANDSHAKE_MARK = Symbol("tollgate.tlsHandshake");
+
+/** Marks a connect error of a TLS pool: it happened before the handshake completed. */
+export function markTlsHandshakeError(error: Error): void {
+  (error as Error & { [TLS_HANDSHAKE_MARK]?: true })[TLS_HANDSHAKE_MARK] = true;
+}
+
+function duringTlsHandshake(error: Error | null | undefined): boolean {
+  return (error as (Error & { [TLS_HANDSHAKE_MARK]?: true }) | null | undefined)?.[TLS_HANDSHAKE_MARK] === true;
+}
+
 /** OpenSSL's certificate verification results, as Node names them in `error.code`. */
 const CERTIFICATE_VERIFY_CODES: ReadonlySet<string> = new Set([
   "UNABLE_TO_GET_ISSUER_CERT",
@@ -165,6 +176,8 @@ export function classifyUpstreamError(err: Error | null | undefined): Failure {
       return Failures.connectTimeout;
     case "ECONNRESET":
     case "EPIPE":
+      // Nothing of the request was sent when the upstream hung up mid-handshake.
+      return duringTlsHandshake(err) ? Failures.tlsHandshake : Failures.reset;
     case "UND_ERR_SOCKET":
     case "UND_ERR_CLOSED":
       return Failures.reset;
@@ -182,6 +195,7 @@ export function classifyUpstreamError(err: Error | null | undefined): Failure {
     case "ERR_ASSERTION":
       return Failures.protocol;
     case "ERR_TLS_CERT_ALTNAME_INVALID":
+    case "ERR_TLS_POLICY_UNUSABLE":
       return Failures.tlsCertificate;
     default:
       if (typeof code === "string" && code.startsWith("HPE_")) return Failures.protocol;

@@ -160,11 +160,11 @@ function channelTarget(host: string, port: number): string {
 }
 
 /**
- * TLS to the service as its BackendTLSPolicy says: the policy's CAs (none: the well-known
+ * TLS to the service as its BackendTLSPolicy says: the policy's CAs (or the well-known
  * ones), its hostname as SNI (the channel's ssl_target_name_override), and its identity check.
  */
 function tlsCredentials(tls: UpstreamTls): ChannelCredentials {
-  return credentials.createSsl(tls.caPem === undefined ? null : Buffer.from(tls.caPem), null, null, {
+  return credentials.createSsl(Buffer.from(tls.trustedCaPem), null, null, {
     checkServerIdentity: (_host, certificate) => tls.checkIdentity(certificate),
   });
 }

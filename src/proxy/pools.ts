@@ -17,6 +17,7 @@ import type { Dispatcher, Pool as PoolType, buildConnector as BuildConnector } f
 import { Client, Pool, buildConnector } from "./undici-core.ts";
 import { warnContainedBug } from "./contained-bug.ts";
 import { GrpcChannels } from "./grpc-channels.ts";
+import { markTlsHandshakeError } from "./failures.ts";
 import type { UpstreamTls } from "../config/upstream-tls.ts";
 
 /**
@@ -432,18 +433,27 @@ export class UpstreamPools {
       ...(tls === undefined ? {} : { ...tls.connectOptions, allowH2: false }),
     } as BuildConnector.BuildOptions);
     // An IP endpoint is its own peer; a DNS name's peer is whatever the last connect reached.
+    // A TLS pool's connect errors all came before a completed handshake: marked so, a reset
+    // there is a handshake failure (nothing was sent), not a reset of the request.
     let entry: PoolEntry | undefined;
+    const connect: BuildConnector.connector =
+      tls?.unusable !== undefined
+        ? // A policy that cannot be used fails closed: the backend is not even dialled.
+          (_opts, callback) => queueMicrotask(() => callback(unusablePolicyError(tls), null))
+        : literal && tls === undefined
+          ? connector
+          : (opts, callback) =>
+            connector(opts, (...args) => {
+              if (args[0] === null) {
+                if (!literal && entry !== undefined) recordPeer(entry, args[1]);
+              } else if (tls !== undefined) markTlsHandshakeError(args[0]);
+              callback(...args);
+            });
     const pool = new Pool(target.origin, {
       connections: maxConnections,
       keepAliveTimeout: o.keepAliveTimeoutMs ?? 4_000,
       maxHeaderSize: UPSTREAM_MAX_HEADER_BYTES,
-      connect: literal
-        ? connector
-        : (opts, callback) =>
-            connector(opts, (...args) => {
-              if (args[0] === null && entry !== undefined) recordPeer(entry, args[1]);
-              callback(...args);
-            }),
+      connect,
       factory: (origin, options) => localAwareClient(origin, options, tls?.hostname),
     });
     entry = new PoolEntry(target.poolKey, pool, maxConnections, literal ? host : undefined, literal ? port : 0);
@@ -485,6 +495,10 @@ function localAwareClient(origin: string | URL, options: PoolType.Options, serve
     return !aware.holdsSlot;
   };
   return client;
+}
+
+function unusablePolicyError(tls: UpstreamTls): Error {
+  return Object.assign(new Error(`BackendTLSPolicy ${tls.policy} cannot be used: ${tls.unusable ?? ""}`), { code: "ERR_TLS_POLICY_UNUSABLE" });
 }
 
 function chain(head: PoolEntry | undefined): PoolEntry[] {

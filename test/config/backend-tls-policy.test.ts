@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { redactConfigForAdmin } from "../../src/config/redact.ts";
 import type { ResolvedConfig } from "../../src/config/model.ts";
+import { wellKnownCaPem } from "../../src/config/upstream-tls.ts";
 import { type TestPki, createTestPki } from "../support/test-certs.ts";
 import { WEB_ROUTE, lines, load } from "./helpers.ts";
 
@@ -81,11 +82,12 @@ test("a policy gives TLS to a Service, a Tollgate Backend, and a Backend reached
   const api = backend(result.config, "api");
   assert.equal(api.kind, "Service");
   assert.equal(api.tls?.hostname, "api.internal");
-  assert.equal(api.tls?.caPem?.trim(), caPem.trim());
+  assert.equal(api.tls?.trustedCaPem.trim(), caPem.trim());
   assert.deepEqual(api.tls?.trust, { refs: ["ConfigMap/default/internal-ca"] });
   assert.equal(backend(result.config, "aliased").tls, api.tls, "a Service ref that resolves to a Backend gets the Service's policy");
   const store = backend(result.config, "store");
-  assert.equal(store.tls?.caPem, undefined, "System: Node's well-known CAs");
+  assert.equal(store.tls?.trustedCaPem, wellKnownCaPem(), "System: the well-known CAs");
+  assert.ok(wellKnownCaPem().split("BEGIN CERTIFICATE").length > 100, "Node's bundled roots at least");
   assert.deepEqual(store.tls?.trust, { wellKnown: "System" });
   assert.deepEqual(store.tls?.subjectAltNames, [
     { type: "Hostname", value: "store.example.com" },
@@ -110,11 +112,11 @@ test("a CA from a Secret (data, base64) and several refs bundle together; an unr
   );
   assert.deepEqual(lines(result, "error"), []);
   const api = backend(result.config, "api");
-  assert.equal(api.tls?.caPem?.match(/BEGIN CERTIFICATE/g)?.length, 2);
+  assert.equal(api.tls?.trustedCaPem.match(/BEGIN CERTIFICATE/g)?.length, 2);
   assert.deepEqual(lines(result, "info"), ["t.yaml:55:1: -: info: skipped 1 resource(s) of kinds Tollgate does not implement: v1/ConfigMap unused"]);
 });
 
-test("each broken CA source is an error at the field that holds the problem", () => {
+test("each broken CA source is a warning at the field that holds the problem, and its policy fails closed while the rest of the file loads", () => {
   const result = load(
     ROUTE_TO_SERVICE_AND_BACKEND +
       `---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: no-key, namespace: default}\ndata: {other: x}\n` +
@@ -126,13 +128,17 @@ test("each broken CA source is an error at the field that holds the problem", ()
         "    caCertificateRefs:\n    - {group: '', kind: ConfigMap, name: missing}\n    - {group: '', kind: ConfigMap, name: no-key}\n    - {group: '', kind: ConfigMap, name: not-pem}\n    - {group: '', kind: ConfigMap, name: bad-binary}\n    - {group: example.com, kind: Vault, name: v}\n    hostname: api.internal\n",
       ),
   );
-  assert.equal(result.config, undefined);
-  assert.deepEqual(lines(result, "error"), [
-    "t.yaml:42:7: data: the ConfigMap has no ca.crt (hint: put the PEM CA certificates under data.ca.crt; make one with: kubectl create configmap NAME --from-file=ca.crt=ca.pem --dry-run=client -o yaml)",
-    "t.yaml:47:16: data.ca.crt: ca.crt holds no PEM certificate (hint: put the CA certificates here, PEM encoded (-----BEGIN CERTIFICATE-----))",
-    "t.yaml:52:22: binaryData.ca.crt: binaryData.ca.crt is not base64 (hint: put plain PEM under data.ca.crt instead)",
-    "t.yaml:61:42: spec.validation.caCertificateRefs[0].name: ConfigMap default/missing is not in the config file (hint: add the ConfigMap with the CA certificates under ca.crt; make one with: kubectl create configmap NAME --from-file=ca.crt=ca.pem --dry-run=client -o yaml)",
-    't.yaml:65:34: spec.validation.caCertificateRefs[4].kind: CA certificates come from a ConfigMap or a Secret, not example.com/Vault (hint: reference {group: "", kind: ConfigMap, name: ...} holding ca.crt)',
+  assert.deepEqual(lines(result, "error"), []);
+  const api = backend(result.config, "api");
+  assert.equal(api.tls?.unusable, "a CA certificate reference did not resolve");
+  assert.equal(backend(result.config, "store").tls, undefined, "other backends are untouched");
+  const consequence = "; the BackendTLSPolicy naming it cannot be used, and requests to its backends are answered 502 upstream_tls_failed";
+  assert.deepEqual(lines(result, "warning"), [
+    "t.yaml:42:7: data: warning: the ConfigMap has no ca.crt" + consequence + " (hint: put the PEM CA certificates under data.ca.crt; make one with: kubectl create configmap NAME --from-file=ca.crt=ca.pem --dry-run=client -o yaml)",
+    "t.yaml:47:16: data.ca.crt: warning: ca.crt holds no PEM certificate" + consequence + " (hint: put the CA certificates here, PEM encoded (-----BEGIN CERTIFICATE-----))",
+    "t.yaml:52:22: binaryData.ca.crt: warning: binaryData.ca.crt is not base64" + consequence + " (hint: put plain PEM under data.ca.crt instead)",
+    "t.yaml:61:42: spec.validation.caCertificateRefs[0].name: warning: ConfigMap default/missing is not in the config file" + consequence + " (hint: add the ConfigMap with the CA certificates under ca.crt; make one with: kubectl create configmap NAME --from-file=ca.crt=ca.pem --dry-run=client -o yaml)",
+    't.yaml:65:34: spec.validation.caCertificateRefs[4].kind: warning: CA certificates come from a ConfigMap or a Secret, not example.com/Vault' + consequence + ' (hint: reference {group: "", kind: ConfigMap, name: ...} holding ca.crt)',
   ]);
 });
 
@@ -196,4 +202,13 @@ spec:
   assert.deepEqual(lines(result, "warning"), [
     "t.yaml:32:23: spec.tracing.provider.openTelemetry.grpcService.backendRef: warning: BackendTLSPolicy default/collector-tls targets this collector, but telemetry export does not read BackendTLSPolicy: it is sent without TLS (hint: configure the exporter's TLS with OTEL_EXPORTER_OTLP_CERTIFICATE and an https:// OTEL_EXPORTER_OTLP_ENDPOINT)",
   ]);
+});
+
+test("a well-known CA set other than System is a warning, and its policy fails closed", () => {
+  const result = load(ROUTE_TO_SERVICE_AND_BACKEND + policy("vendor", "[{group: '', kind: Service, name: api}]", "    wellKnownCACertificates: example.com/corporate\n    hostname: api.internal\n"));
+  assert.deepEqual(lines(result, "error"), []);
+  assert.deepEqual(lines(result, "warning"), [
+    't.yaml:45:30: spec.validation.wellKnownCACertificates: warning: wellKnownCACertificates "example.com/corporate" is not a CA set Tollgate knows; the policy cannot be used, and requests to its backends are answered 502 upstream_tls_failed (hint: set wellKnownCACertificates: System, or name your CA in caCertificateRefs)',
+  ]);
+  assert.equal(backend(result.config, "api").tls?.unusable, 'wellKnownCACertificates "example.com/corporate" is not known');
 });

@@ -515,9 +515,17 @@ describe("skipped documents", () => {
       "t.yaml:12:13: apiVersion: warning: TelemetryPolicy agentic.networking.x-k8s.io/v1alpha2 is not implemented; this document is skipped (hint: Tollgate reads TelemetryPolicy as gateway.networking.x-k8s.io/v1alpha1 or agentic.networking.x-k8s.io/v1alpha1)",
       "t.yaml:17:13: apiVersion: warning: TelemetryPolicy gateway.networking.k8s.io/v1alpha1 is not implemented; this document is skipped (hint: Tollgate reads TelemetryPolicy as gateway.networking.x-k8s.io/v1alpha1 or agentic.networking.x-k8s.io/v1alpha1)",
       "t.yaml:23:7: kind: warning: HttpRoute gateway.networking.k8s.io/v1 is not implemented; this document is skipped (hint: did you mean kind: HTTPRoute?)",
-      "t.yaml:28:7: kind: warning: TLSRoute gateway.networking.k8s.io/v1alpha2 is not implemented; this document is skipped (hint: Tollgate implements Gateway, HTTPRoute, ReferenceGrant in gateway.networking.k8s.io)",
+      "t.yaml:28:7: kind: warning: TLSRoute gateway.networking.k8s.io/v1alpha2 is not implemented; this document is skipped (hint: Tollgate implements Gateway, HTTPRoute, ReferenceGrant, BackendTLSPolicy in gateway.networking.k8s.io)",
       "t.yaml:32:13: apiVersion: warning: Backend gateway.kgateway.dev/v1alpha1 is not implemented; this document is skipped (hint: Tollgate reads Backend as gateway.tollgate.dev/v1alpha1)",
     ]);
+  });
+
+  test("a BackendTLSPolicy of an older version is an error, not a skip: skipping it would send its backends' traffic in plain text", () => {
+    const result = load(GATEWAY + doc("gateway.networking.k8s.io/v1alpha2", "BackendTLSPolicy"));
+    assert.deepEqual(lines(result, "error"), [
+      "t.yaml:12:13: apiVersion: BackendTLSPolicy gateway.networking.k8s.io/v1alpha2 is not read, and skipping it would send its backends' traffic without TLS (hint: write it as gateway.networking.k8s.io/v1: targetRef becomes targetRefs, tls becomes validation, caCertRefs becomes caCertificateRefs, wellKnownCACerts becomes wellKnownCACertificates)",
+    ]);
+    assert.equal(result.config, undefined);
   });
 
   test("other groups' kinds and the gateway's deployment kinds are only listed", () => {

@@ -9,7 +9,7 @@ import http2 from "node:http2";
 import https from "node:https";
 import type { TLSSocket } from "node:tls";
 import { once } from "node:events";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
 import { type GrpcAuthzService, startGrpcAuthzService } from "../support/grpc-authz-service.ts";
 import { type PemPair, type TestPki, createTestPki, issueServerCertificate } from "../support/test-certs.ts";
@@ -34,6 +34,8 @@ interface Seen {
 class TlsUpstream {
   readonly seen: Seen[] = [];
   handshakes = 0;
+  /** TCP connections accepted, whether or not their handshake completed. */
+  connections = 0;
   readonly server: http2.Http2SecureServer;
 
   constructor(pair: PemPair) {
@@ -44,6 +46,7 @@ class TlsUpstream {
       res.end("over tls");
     });
     this.server.on("secureConnection", () => this.handshakes++);
+    this.server.on("connection", () => this.connections++);
   }
 
   async listen(): Promise<number> {
@@ -57,6 +60,9 @@ let pki: TestPki;
 let otherPki: TestPki;
 let api: TlsUpstream;
 let rogue: TlsUpstream;
+let cnOnly: TlsUpstream;
+let dropper: net.Server;
+let droppedHandshakes = 0;
 let plain: TestUpstream;
 let wsServer: https.Server;
 let authz: GrpcAuthzService;
@@ -97,7 +103,14 @@ before(async () => {
   const authzPair = await issueServerCertificate(pki, "authz", ["authz.internal.test"]);
   api = new TlsUpstream(apiPair);
   rogue = new TlsUpstream(rogueInOtherPki);
-  const [apiPort, roguePort] = await Promise.all([api.listen(), rogue.listen()]);
+  // Names the policy's hostname only in its subject CN, which a SAN check must not read.
+  const cnOnlyPair = await issueServerCertificate(pki, "cn-only", [], { commonName: API_NAME, uris: [API_SPIFFE_ID] });
+  cnOnly = new TlsUpstream(cnOnlyPair);
+  const [apiPort, roguePort, cnOnlyPort] = await Promise.all([api.listen(), rogue.listen(), cnOnly.listen()]);
+  // Takes the connection, reads the ClientHello and hangs up.
+  dropper = net.createServer((socket) => socket.once("data", () => (droppedHandshakes++, socket.destroy())));
+  dropper.listen(0, "127.0.0.1");
+  await once(dropper, "listening");
   plain = await startUpstream("plain");
   wsServer = https.createServer({ cert: apiPair.cert, key: apiPair.key });
   const sockets = new WebSocketServer({ server: wsServer });
@@ -114,6 +127,10 @@ before(async () => {
       backendYaml("spiffe", apiPort) +
       backendYaml("wrong-uri", apiPort) +
       backendYaml("rogue", roguePort) +
+      backendYaml("cn-only", cnOnlyPort) +
+      backendYaml("cn-only-san", cnOnlyPort) +
+      backendYaml("dropper", (dropper.address() as AddressInfo).port) +
+      backendYaml("no-ca", apiPort) +
       backendYaml("plain", plain.port) +
       backendYaml("sockets", (wsServer.address() as AddressInfo).port) +
       backendYaml("authz", authz.port) +
@@ -126,6 +143,10 @@ before(async () => {
       policy("spiffe", backendTarget("spiffe"), `hostname: ${API_NAME}, subjectAltNames: [{type: URI, uri: '${API_SPIFFE_ID}'}]`) +
       policy("wrong-uri", backendTarget("wrong-uri"), `hostname: ${API_NAME}, subjectAltNames: [{type: URI, uri: 'spiffe://cluster.local/ns/default/sa/other'}]`) +
       policy("rogue", backendTarget("rogue"), `hostname: ${API_NAME}`) +
+      policy("cn-only", backendTarget("cn-only"), `hostname: ${API_NAME}`) +
+      policy("cn-only-san", backendTarget("cn-only-san"), `hostname: ${API_NAME}, subjectAltNames: [{type: Hostname, hostname: ${API_NAME}}]`) +
+      policy("dropper", backendTarget("dropper"), `hostname: ${API_NAME}`) +
+      policy("no-ca", backendTarget("no-ca"), `hostname: ${API_NAME}`).replace("name: test-ca}", "name: absent-ca}") +
       policy("plain", backendTarget("plain"), `hostname: ${API_NAME}`) +
       policy("sockets", backendTarget("sockets"), `hostname: ${API_NAME}`) +
       policy("authz", backendTarget("authz"), "hostname: authz.internal.test") +
@@ -137,6 +158,10 @@ before(async () => {
           route("/spiffe", ref("spiffe")) +
           route("/wrong-uri", ref("wrong-uri")) +
           route("/rogue", ref("rogue")) +
+          route("/cn-only-san", ref("cn-only-san")) +
+          route("/cn-only", ref("cn-only")) +
+          route("/no-ca", ref("no-ca")) +
+          `    - matches: [{path: {type: PathPrefix, value: /dropper}}]\n      retry: {attempts: 2, backoff: 1ms}\n      backendRefs: [${ref("dropper")}]\n` +
           route("/plain", ref("plain")) +
           route("/socket", ref("sockets")) +
           route("/authed", `{name: api, port: ${apiPort}}`, grpcAuth("authz")) +
@@ -152,6 +177,8 @@ after(async () => {
   await gw?.close();
   api?.server.close();
   rogue?.server.close();
+  cnOnly?.server.close();
+  dropper?.close();
   wsServer?.close();
   await Promise.all([plain?.close(), authz?.close(), pki?.remove(), otherPki?.remove()]);
 });
@@ -192,8 +219,12 @@ test("an upstream that fails verification is never sent the request: 502 upstrea
     { path: "/mismatch", errorType: "tls_certificate_invalid", why: "the certificate does not name the policy's hostname" },
     { path: "/wrong-uri", errorType: "tls_certificate_invalid", why: "the certificate lacks the policy's URI subjectAltName" },
     { path: "/plain", errorType: "tls_handshake_failed", why: "the upstream speaks plain HTTP" },
+    { path: "/cn-only", errorType: "tls_certificate_invalid", why: "the certificate names the hostname in its CN only, not a subjectAltName" },
+    { path: "/cn-only-san", errorType: "tls_certificate_invalid", why: "a Hostname subjectAltName is not matched against the CN" },
+    { path: "/no-ca", errorType: "tls_certificate_invalid", why: "the policy's CA ConfigMap is not in the file: it fails closed" },
   ];
   const apiRequestsBefore = api.seen.length;
+  const apiConnectionsBefore = api.connections;
   for (const c of cases) {
     const reply = await ask(gw.port, { path: c.path });
     assert.equal(reply.status, 502, c.why);
@@ -205,8 +236,22 @@ test("an upstream that fails verification is never sent the request: 502 upstrea
     for (const attempt of exchange.attempts) assert.equal(attempt.errorType, c.errorType, c.why);
   }
   assert.equal(rogue.seen.length, 0, "the untrusted upstream got no request");
+  assert.equal(cnOnly.seen.length, 0, "nor the one naming the host in its CN only");
   assert.equal(api.seen.length, apiRequestsBefore, "nor did the one with the wrong names");
+  assert.equal(api.connections - apiConnectionsBefore, 2, "the two wrong-name cases connected; the policy without its CA never dialled");
   assert.deepEqual(plain.requests, [], "nor the plain-HTTP one");
+});
+
+test("an upstream that hangs up during the handshake is a TLS handshake failure, retried like a refused connection, even with a body", async () => {
+  const before = droppedHandshakes;
+  const reply = await ask(gw.port, { method: "PUT", path: "/dropper", body: "payload" });
+  assert.equal(reply.status, 502);
+  assert.equal(reply.json()["error"], "upstream_tls_failed");
+  const exchange = await telemetry.endOf("/dropper");
+  assert.equal(exchange.errorType, "tls_handshake_failed");
+  assert.equal(exchange.responseFlags, "UF,URX");
+  assert.deepEqual(exchange.attempts.map((a) => a.errorType), ["tls_handshake_failed", "tls_handshake_failed", "tls_handshake_failed"]);
+  assert.equal(droppedHandshakes - before, 3);
 });
 
 test("a WebSocket upgrade goes over TLS to the upstream", async () => {

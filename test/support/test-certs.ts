@@ -122,6 +122,8 @@ export interface CertificateOptions {
   readonly keyType?: "ec" | "rsa";
   /** URI subjectAltNames (a SPIFFE ID), after the DNS names. */
   readonly uris?: readonly string[];
+  /** The subject CN (default: the first DNS name). */
+  readonly commonName?: string;
 }
 
 /**
@@ -137,10 +139,11 @@ export async function issueServerCertificate(pki: TestPki, name: string, dnsName
     `subjectAltName=${[...dnsNames.map((n) => `DNS:${n}`), ...(options.uris ?? []).map((u) => `URI:${u}`)].join(",")}`,
     "",
   ].join("\n");
-  if (options.notBefore === undefined || options.notAfter === undefined) await issue(pki.dir, name, dnsNames[0]!, extensions, keyArgs);
+  const commonName = options.commonName ?? dnsNames[0]!;
+  if (options.notBefore === undefined || options.notAfter === undefined) await issue(pki.dir, name, commonName, extensions, keyArgs);
   else {
     // `openssl x509 -req` only counts days forward; `openssl ca` takes any dates.
-    await openssl(pki.dir, ["req", ...keyArgs, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${dnsNames[0]!}`]);
+    await openssl(pki.dir, ["req", ...keyArgs, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${commonName}`]);
     await writeFile(join(pki.dir, `${name}.ext`), extensions);
     await writeFile(join(pki.dir, `${name}.index`), "");
     await writeFile(
