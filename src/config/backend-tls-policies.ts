@@ -5,7 +5,8 @@
 import type { CaBundles, CaCertificateRef } from "./ca-bundles.ts";
 import { hostnameProblem } from "./hostnames.ts";
 import { BACKEND_GROUP } from "./resolve-backends.ts";
-import { type Reporter, type Resource, key } from "./resources.ts";
+import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
+import type { ServicePorts } from "./service-ports.ts";
 import { type SubjectAltName, UpstreamTls } from "./upstream-tls.ts";
 
 interface TargetRef {
@@ -29,11 +30,14 @@ interface Validation {
 }
 
 export class BackendTlsPolicies {
-  /** `Service/namespace/name` or `Backend/namespace/name` → the winning policy's TLS. */
+  /**
+   * `Service/namespace/name`, `Service/namespace/name:port` (a targetRef's sectionName) or
+   * `Backend/namespace/name` → the winning policy's TLS.
+   */
   readonly #byTarget = new Map<string, { readonly tls: UpstreamTls; readonly policy: Resource }>();
 
   /** `policies` in precedence order (oldest first). */
-  constructor(policies: readonly Resource[], bundles: CaBundles, reporter: Reporter) {
+  constructor(policies: readonly Resource[], bundles: CaBundles, services: ServicePorts, reporter: Reporter) {
     for (const policy of policies) {
       const tls = readPolicy(policy, bundles, reporter);
       (policy.spec["targetRefs"] as TargetRef[]).forEach((target, index) => {
@@ -44,12 +48,13 @@ export class BackendTlsPolicies {
           reporter.warn(policy, [...at, "kind"], `a BackendTLSPolicy applies to Services and ${BACKEND_GROUP} Backends; this targetRef (${group === "" ? "" : `${group}/`}${target.kind}) is ignored`, `target {group: "", kind: Service, name: ...}`);
           return;
         }
+        let id = `${kind}/${policy.namespace}/${target.name}`;
         if (target.sectionName !== undefined) {
-          reporter.error(policy, [...at, "sectionName"], "sectionName (a Service port name) is not supported: Tollgate knows Services by port number only", "remove sectionName; the policy then applies to every port of the target");
-          return;
+          const port = sectionPort(policy, target, kind, services, reporter, [...at, "sectionName"]);
+          if (port === undefined) return;
+          id += `:${port}`;
         }
         if (tls === undefined) return;
-        const id = `${kind}/${policy.namespace}/${target.name}`;
         const holder = this.#byTarget.get(id);
         if (holder === undefined) this.#byTarget.set(id, { tls, policy });
         else if (holder.policy !== policy) {
@@ -60,13 +65,41 @@ export class BackendTlsPolicies {
   }
 
   /**
-   * The TLS for a backend: a Tollgate Backend answers to policies targeting it as a Backend or
-   * as the Service of the same name (a Service ref resolves to it); a Backend target wins.
+   * The TLS for a backend reached through a ref with `port` (a Service port; undefined for a
+   * Backend ref). A Tollgate Backend answers to policies targeting it as a Backend or as the
+   * Service of the same name (a Service ref resolves to it). The most specific target wins:
+   * the Backend itself, then the Service's port (a sectionName), then the whole Service.
    */
-  forBackend(kind: "Backend" | "Service", namespace: string, name: string): UpstreamTls | undefined {
-    if (kind === "Backend") return (this.#byTarget.get(`Backend/${namespace}/${name}`) ?? this.#byTarget.get(`Service/${namespace}/${name}`))?.tls;
-    return this.#byTarget.get(`Service/${namespace}/${name}`)?.tls;
+  forBackend(kind: "Backend" | "Service", namespace: string, name: string, port: number | undefined): UpstreamTls | undefined {
+    const service = `Service/${namespace}/${name}`;
+    const found = (kind === "Backend" ? this.#byTarget.get(`Backend/${namespace}/${name}`) : undefined) ?? (port === undefined ? undefined : this.#byTarget.get(`${service}:${port}`)) ?? this.#byTarget.get(service);
+    return found?.tls;
   }
+}
+
+/**
+ * The Service port a targetRef's sectionName names: by the Service's own port names when the
+ * file holds the Service, else a number taken as the port itself (a Kubernetes port name
+ * always holds a letter). Undefined, after reporting why, when it names none.
+ */
+function sectionPort(policy: Resource, target: TargetRef, kind: "Service" | "Backend", services: ServicePorts, reporter: Reporter, at: Segments): number | undefined {
+  const section = target.sectionName!;
+  if (kind === "Backend") {
+    reporter.error(policy, at, `a ${BACKEND_GROUP} Backend has no sections; sectionName ${JSON.stringify(section)} cannot apply`, "remove sectionName: the policy applies to every endpoint of the Backend");
+    return undefined;
+  }
+  const numbered = /^[0-9]{1,5}$/.test(section) ? Number(section) : undefined;
+  const named = services.port(policy.namespace, target.name, section);
+  if (typeof named === "number") return named;
+  if (numbered !== undefined && numbered >= 1 && numbered <= 65535) return numbered;
+  if (named === null) {
+    reporter.warn(policy, at, `Service ${policy.namespace}/${target.name} has no port named ${JSON.stringify(section)}; this targetRef applies to no port`, "name one of the Service's spec.ports, or remove sectionName to cover every port");
+    return undefined;
+  }
+  // Without the Service its ports are unknown, and a policy silently left off would send the
+  // port's traffic in plain text.
+  reporter.error(policy, at, `sectionName ${JSON.stringify(section)} names a port of Service ${policy.namespace}/${target.name}, which is not in the config file`, "add the v1 Service to the file so its port names resolve, set sectionName to the port number, or remove it to cover every port");
+  return undefined;
 }
 
 function readPolicy(policy: Resource, bundles: CaBundles, reporter: Reporter): UpstreamTls | undefined {

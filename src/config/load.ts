@@ -19,6 +19,7 @@ import { skippedKindWarning } from "./skipped-kinds.ts";
 import { SECRET_KIND, TlsSecrets } from "./tls-secrets.ts";
 import { CONFIG_MAP_KIND, CaBundles } from "./ca-bundles.ts";
 import { BackendTlsPolicies } from "./backend-tls-policies.ts";
+import { SERVICE_KIND, ServicePorts } from "./service-ports.ts";
 import { gatewayParametersEnv } from "./gateway-parameters-env.ts";
 import { isIP } from "node:net";
 import { hostnameProblem } from "./hostnames.ts";
@@ -86,7 +87,8 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   const byKind = (kind: string): Resource[] => resources.ok.filter((r) => r.kind === kind).sort(byPrecedence);
   const grants = new ReferenceGrants(byKind("ReferenceGrant"));
   const caBundles = new CaBundles(resources.configMaps, resources.secrets, reporter);
-  const backendTls = new BackendTlsPolicies(byKind("BackendTLSPolicy"), caBundles, reporter);
+  const servicePorts = new ServicePorts(resources.services);
+  const backendTls = new BackendTlsPolicies(byKind("BackendTLSPolicy"), caBundles, servicePorts, reporter);
   const backendResolver = new BackendResolver(byKind("Backend"), grants, reporter, backendTls);
   for (const b of byKind("Backend")) checkBackend(b, reporter);
   const directResponses = new Map(byKind("DirectResponse").map((d) => [key(d), d]));
@@ -111,8 +113,8 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     reporter,
   );
 
-  // A ConfigMap a BackendTLSPolicy read is in use, not skipped.
-  const unread = resources.skipped.filter((s) => s.configMap === undefined || !caBundles.readConfigMaps.has(s.configMap));
+  // A ConfigMap or Service a BackendTLSPolicy read is in use, not skipped.
+  const unread = resources.skipped.filter((s) => s.readable === undefined || !(s.readable.kind === "ConfigMap" ? caBundles.readConfigMaps : servicePorts.read).has(s.readable.key));
   const skipped = [...new Set(unread.map((s) => s.label))];
   if (unread.length > 0) {
     const first = unread[0]!;
@@ -170,15 +172,16 @@ interface Skipped {
   readonly label: string;
   readonly name: string;
   readonly doc: SourceDocument;
-  /** `namespace/name` of a v1 ConfigMap, which a BackendTLSPolicy may read. */
-  readonly configMap?: string;
+  /** A v1 ConfigMap or Service (`namespace/name`), which a BackendTLSPolicy may read. */
+  readonly readable?: { readonly kind: "ConfigMap" | "Service"; readonly key: string };
 }
 
-function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resource[]; skipped: Skipped[]; secrets: Resource[]; configMaps: Resource[] } {
+function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resource[]; skipped: Skipped[]; secrets: Resource[]; configMaps: Resource[]; services: Resource[] } {
   const ok: Resource[] = [];
   const skipped: Skipped[] = [];
   const secrets: Resource[] = [];
   const configMaps: Resource[] = [];
+  const services: Resource[] = [];
   const seen = new Map<string, Resource>();
   for (const doc of parsed.documents) {
     const pos = (segments: (string | number)[], opts: { atKey?: boolean } = {}) => reporter.at(parsed, doc, segments, opts);
@@ -203,18 +206,18 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
     const kind = obj["kind"];
     const schema = findKind(apiVersion, kind);
     const metaName = (obj["metadata"] as Record<string, unknown> | undefined)?.["name"];
-    let configMap: string | undefined;
-    if (apiVersion === "v1" && (kind === "Secret" || kind === "ConfigMap") && typeof metaName === "string") {
+    let readable: Skipped["readable"];
+    if (apiVersion === "v1" && (kind === "Secret" || kind === "ConfigMap" || kind === "Service") && typeof metaName === "string") {
       // Read only once a listener or a BackendTLSPolicy names it (tls-secrets.ts,
       // ca-bundles.ts): other Secrets of a manifest set are none of the gateway's business,
       // and their values must never reach a message.
       const metaNamespace = (obj["metadata"] as Record<string, unknown>)["namespace"];
       const namespace = typeof metaNamespace === "string" ? metaNamespace : "default";
       const { line, col } = pos([]);
-      (kind === "Secret" ? secrets : configMaps).push({
+      (kind === "Secret" ? secrets : kind === "ConfigMap" ? configMaps : services).push({
         kind,
         apiVersion,
-        schema: kind === "Secret" ? SECRET_KIND : CONFIG_MAP_KIND,
+        schema: kind === "Secret" ? SECRET_KIND : kind === "ConfigMap" ? CONFIG_MAP_KIND : SERVICE_KIND,
         name: metaName,
         namespace,
         createdMs: undefined,
@@ -224,10 +227,10 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
         spec: {},
       });
       if (kind === "Secret") continue;
-      configMap = `${namespace}/${metaName}`;
+      readable = { kind, key: `${namespace}/${metaName}` };
     }
     if (schema === undefined) {
-      skipped.push({ label: `${apiVersion}/${kind}`, name: typeof metaName === "string" ? metaName : "(unnamed)", doc, ...(configMap === undefined ? {} : { configMap }) });
+      skipped.push({ label: `${apiVersion}/${kind}`, name: typeof metaName === "string" ? metaName : "(unnamed)", doc, ...(readable === undefined ? {} : { readable }) });
       const warning = skippedKindWarning(apiVersion, kind);
       if (warning !== undefined) {
         const { line, col } = pos([warning.field]);
@@ -293,7 +296,7 @@ function collectResources(parsed: ParsedFile, reporter: Reporter): { ok: Resourc
     seen.set(id, r);
     ok.push(r);
   }
-  return { ok, skipped, secrets, configMaps };
+  return { ok, skipped, secrets, configMaps, services };
 }
 
 function checkBackend(b: Resource, reporter: Reporter): void {

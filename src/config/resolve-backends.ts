@@ -83,7 +83,14 @@ export class BackendResolver {
     if (!this.#grants.check(this.#reporter, from, fromGroup, { group, kind, name: ref.name, namespace }, segments, severity, consequence)) return displayName;
     const backend = this.#backends.get(`${namespace}/${ref.name}`);
     if (backend !== undefined) {
-      const model = withTls(backendModel(backend), this.#tls?.forBackend("Backend", namespace, ref.name));
+      const model = withTls(backendModel(backend), this.#tls?.forBackend("Backend", namespace, ref.name, isService ? ref.port : undefined));
+      // One Backend is one set of pools: reached through two Service ports with different
+      // BackendTLSPolicies (sectionNames), it keeps the first reference's.
+      const first = this.used.get(model.key);
+      if (first !== undefined && first.tls !== model.tls) {
+        this.#reporter.warn(from, segments, `Backend ${model.key} is reached with ${first.tls === undefined ? "no BackendTLSPolicy" : `BackendTLSPolicy ${first.tls.policy}`} through an earlier reference, and with ${model.tls === undefined ? "none" : model.tls.policy} through this port; the earlier applies`, "target the Backend (or the whole Service) with one BackendTLSPolicy");
+        return first;
+      }
       this.used.set(model.key, model);
       return model;
     }
@@ -105,7 +112,7 @@ export class BackendResolver {
         namespace,
         endpoints: [{ host: `${ref.name}.${namespace}.svc.cluster.local`, port: ref.port, kind: "fqdn" }],
       },
-      this.#tls?.forBackend("Service", namespace, ref.name),
+      this.#tls?.forBackend("Service", namespace, ref.name, ref.port),
     );
     this.used.set(model.key, model);
     return model;

@@ -174,10 +174,6 @@ test("targets: other kinds are ignored with a warning, sectionName is an error, 
   ]);
   assert.equal(backend(result.config, "api").tls?.hostname, "older.internal");
 
-  const sectioned = load(ROUTE_TO_SERVICE_AND_BACKEND + policy("p", "[{group: '', kind: Service, name: api, sectionName: https}]", "    wellKnownCACertificates: System\n    hostname: api.internal\n"));
-  assert.deepEqual(lines(sectioned, "error"), [
-    "t.yaml:43:67: spec.targetRefs[0].sectionName: sectionName (a Service port name) is not supported: Tollgate knows Services by port number only (hint: remove sectionName; the policy then applies to every port of the target)",
-  ]);
 });
 
 test("a policy on a collector is reported: telemetry export does not read BackendTLSPolicy", () => {
@@ -211,4 +207,74 @@ test("a well-known CA set other than System is a warning, and its policy fails c
     't.yaml:45:30: spec.validation.wellKnownCACertificates: warning: wellKnownCACertificates "example.com/corporate" is not a CA set Tollgate knows; the policy cannot be used, and requests to its backends are answered 502 upstream_tls_failed (hint: set wellKnownCACertificates: System, or name your CA in caCertificateRefs)',
   ]);
   assert.equal(backend(result.config, "api").tls?.unusable, 'wellKnownCACertificates "example.com/corporate" is not known');
+});
+
+const SERVICE_ROUTES = `${WEB_ROUTE}  rules:
+  - matches: [{path: {type: PathPrefix, value: /secure}}]
+    backendRefs: [{name: api, port: 8443}]
+  - matches: [{path: {type: PathPrefix, value: /plain}}]
+    backendRefs: [{name: api, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /numbered}}]
+    backendRefs: [{name: legacy, port: 9443}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: default}
+spec:
+  ports:
+  - {name: https, port: 8443, targetPort: 443}
+  - {name: http, port: 8080}
+`;
+
+test("sectionName names a Service port: by the Service's port names when the file holds it, else by number; a port's policy beats the whole Service's", () => {
+  const result = load(
+    SERVICE_ROUTES +
+      policy("a-whole", "[{group: '', kind: Service, name: api}]", "    wellKnownCACertificates: System\n    hostname: abc.internal\n") +
+      policy("b-port", "[{group: '', kind: Service, name: api, sectionName: https}]", "    wellKnownCACertificates: System\n    hostname: other.internal\n") +
+      policy("numbered", "[{group: '', kind: Service, name: legacy, sectionName: '9443'}]", "    wellKnownCACertificates: System\n    hostname: legacy.internal\n"),
+  );
+  assert.deepEqual(lines(result, "error"), []);
+  assert.deepEqual(lines(result, "warning"), []);
+  const tlsOf = (key: string) => result.config?.backends.find((b) => b.key === key)?.tls?.hostname;
+  assert.equal(tlsOf("default/api:8443"), "other.internal", "the https port's own policy, though the whole-Service one is older");
+  assert.equal(tlsOf("default/api:8080"), "abc.internal");
+  assert.equal(tlsOf("default/legacy:9443"), "legacy.internal");
+  assert.deepEqual(lines(result, "info"), [], "the Service whose port names were read is not reported as skipped");
+});
+
+test("a sectionName that names no port is reported: a warning when the Service in the file lacks it, an error when the Service is not in the file or the target is a Backend", () => {
+  const result = load(
+    SERVICE_ROUTES +
+      policy("missing-port", "[{group: '', kind: Service, name: api, sectionName: grpc}]", "    wellKnownCACertificates: System\n    hostname: api.internal\n") +
+      policy("unknown-service", "[{group: '', kind: Service, name: legacy, sectionName: https}]", "    wellKnownCACertificates: System\n    hostname: legacy.internal\n") +
+      policy("backend-section", "[{group: gateway.tollgate.dev, kind: Backend, name: store, sectionName: https}]", "    wellKnownCACertificates: System\n    hostname: store.internal\n"),
+  );
+  assert.deepEqual(lines(result, "warning"), [
+    't.yaml:39:67: spec.targetRefs[0].sectionName: warning: Service default/api has no port named "grpc"; this targetRef applies to no port (hint: name one of the Service\'s spec.ports, or remove sectionName to cover every port)',
+  ]);
+  assert.deepEqual(lines(result, "error"), [
+    't.yaml:48:70: spec.targetRefs[0].sectionName: sectionName "https" names a port of Service default/legacy, which is not in the config file (hint: add the v1 Service to the file so its port names resolve, set sectionName to the port number, or remove it to cover every port)',
+    't.yaml:57:87: spec.targetRefs[0].sectionName: a gateway.tollgate.dev Backend has no sections; sectionName "https" cannot apply (hint: remove sectionName: the policy applies to every endpoint of the Backend)',
+  ]);
+});
+
+test("a Backend reached through two Service ports with different policies keeps the first reference's, with a warning", () => {
+  const result = load(
+    `${WEB_ROUTE}  rules:
+  - matches: [{path: {type: PathPrefix, value: /a}}]
+    backendRefs: [{name: store, port: 8443}]
+  - matches: [{path: {type: PathPrefix, value: /b}}]
+    backendRefs: [{name: store, port: 8080}]
+---
+apiVersion: gateway.tollgate.dev/v1alpha1
+kind: Backend
+metadata: {name: store}
+spec:
+  endpoints: [{ip: {address: 127.0.0.1, port: 9000}}]
+` + policy("store-https", "[{group: '', kind: Service, name: store, sectionName: '8443'}]", "    wellKnownCACertificates: System\n    hostname: store.internal\n"),
+  );
+  assert.deepEqual(lines(result, "warning"), [
+    "t.yaml:23:19: spec.rules[1].backendRefs[0]: warning: Backend default/store is reached with BackendTLSPolicy default/store-https through an earlier reference, and with none through this port; the earlier applies (hint: target the Backend (or the whole Service) with one BackendTLSPolicy)",
+  ]);
+  assert.equal(backend(result.config, "store").tls?.policy, "default/store-https");
 });
