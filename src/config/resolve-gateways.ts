@@ -23,6 +23,11 @@ export function resolveGateway(r: Resource, reporter: Reporter, secrets: TlsSecr
   const names = new Map<string, number>();
   const portHosts = new Map<string, number>();
   const portProtocols = new Map<number, { protocol: string; index: number }>();
+  if (r.spec["tls"] !== undefined) {
+    // Dropped silently, a client certificate the backends demand or a client validation the
+    // listeners must do would be security config the gateway does not apply.
+    reporter.error(r, ["spec", "tls"], "spec.tls (a client certificate for backends, client certificate validation on listeners) is not supported yet", "remove spec.tls; BackendTLSPolicy gives TLS to backends without a client certificate");
+  }
   (r.spec["listeners"] as Record<string, any>[]).forEach((l, i) => {
     const at = ["spec", "listeners", i];
     const name = String(l["name"]);

@@ -95,6 +95,7 @@ const gatewaySpec = obj(
       parametersRef: obj({ group: str(), kind: str(), name: str() }, ["group", "kind", "name"]),
     }),
     backendTLS: anyObject("accepted, not used"),
+    tls: anyObject("Gateway-level TLS: client certificates to backends, frontend client validation (not supported yet)"),
     allowedListeners: anyObject("accepted, not used"),
   },
   ["gatewayClassName", "listeners"],

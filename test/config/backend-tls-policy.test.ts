@@ -278,3 +278,10 @@ spec:
   ]);
   assert.equal(backend(result.config, "store").tls?.policy, "default/store-https");
 });
+
+test("a Gateway's spec.tls (client certificates to backends, client validation) is an error, never dropped silently", () => {
+  const result = load(WEB_ROUTE.replace("spec:\n  gatewayClassName: tollgate", "spec:\n  gatewayClassName: tollgate\n  tls:\n    backend: {clientCertificateRef: {name: gateway-client}}"));
+  assert.deepEqual(lines(result, "error"), [
+    "t.yaml:8:5: spec.tls: spec.tls (a client certificate for backends, client certificate validation on listeners) is not supported yet (hint: remove spec.tls; BackendTLSPolicy gives TLS to backends without a client certificate)",
+  ]);
+});
