@@ -148,7 +148,8 @@ function readSubjectAltNames(policy: Resource, specs: readonly SubjectAltNameSpe
     const field = spec.type === "URI" ? "uri" : "hostname";
     const other = spec.type === "URI" ? "hostname" : "uri";
     const value = spec[field];
-    if (spec[other] !== undefined) {
+    // The CRD's rules take an empty string for an absent field.
+    if (spec[other] !== undefined && spec[other] !== "") {
       reporter.error(policy, [...at, other], `a subjectAltName of type ${spec.type} takes ${field}, not ${other}`, `remove ${other}, or set type: ${spec.type === "URI" ? "Hostname" : "URI"}`);
       broken = true;
       return;

@@ -147,7 +147,7 @@ test("validation needs exactly one CA source, a server name for SNI, and well-fo
     ROUTE_TO_SERVICE_AND_BACKEND +
       caConfigMap("ca") +
       policy("both", "[{group: '', kind: Service, name: api}]", "    caCertificateRefs: [{group: '', kind: ConfigMap, name: ca}]\n    wellKnownCACertificates: System\n    hostname: '*.internal'\n") +
-      policy("neither", "[{group: '', kind: Service, name: other}]", "    hostname: api.internal\n    subjectAltNames:\n    - {type: URI, hostname: api.internal}\n    - {type: Hostname}\n    - {type: URI, uri: not a uri}\n"),
+      policy("neither", "[{group: '', kind: Service, name: other}]", "    hostname: api.internal\n    subjectAltNames:\n    - {type: URI, hostname: api.internal}\n    - {type: Hostname, uri: ''}\n    - {type: Hostname}\n    - {type: URI, uri: not a uri}\n"),
   );
   assert.equal(both.config, undefined);
   assert.deepEqual(lines(both, "error"), [
@@ -156,7 +156,8 @@ test("validation needs exactly one CA source, a server name for SNI, and well-fo
     't.yaml:71:3: spec.validation: validation names no CA: set caCertificateRefs or wellKnownCACertificates (hint: add caCertificateRefs: [{group: "", kind: ConfigMap, name: ...}] or wellKnownCACertificates: System)',
     "t.yaml:74:29: spec.validation.subjectAltNames[0].hostname: a subjectAltName of type URI takes uri, not hostname (hint: remove hostname, or set type: Hostname)",
     "t.yaml:75:7: spec.validation.subjectAltNames[1]: a subjectAltName of type Hostname needs hostname (hint: add hostname: ...)",
-    't.yaml:76:24: spec.validation.subjectAltNames[2].uri: uri "not a uri" is not valid: a URI starts with a scheme (spiffe:, https:, ...) (hint: write an absolute URI, e.g. spiffe://cluster.local/ns/default/sa/api)',
+    "t.yaml:76:7: spec.validation.subjectAltNames[2]: a subjectAltName of type Hostname needs hostname (hint: add hostname: ...)",
+    't.yaml:77:24: spec.validation.subjectAltNames[3].uri: uri "not a uri" is not valid: a URI starts with a scheme (spiffe:, https:, ...) (hint: write an absolute URI, e.g. spiffe://cluster.local/ns/default/sa/api)',
   ]);
 });
 
