@@ -92,8 +92,13 @@ function sectionPort(policy: Resource, target: TargetRef, kind: "Service" | "Bac
   const named = services.port(policy.namespace, target.name, section);
   if (typeof named === "number") return named;
   if (numbered !== undefined && numbered >= 1 && numbered <= 65535) return numbered;
-  if (named === null) {
-    reporter.warn(policy, at, `Service ${policy.namespace}/${target.name} has no port named ${JSON.stringify(section)}; this targetRef applies to no port`, "name one of the Service's spec.ports, or remove sectionName to cover every port");
+  if (typeof named === "object") {
+    reporter.error(policy, at, `sectionName ${JSON.stringify(section)} cannot be resolved: the file holds Service ${policy.namespace}/${target.name} ${named.duplicateLines.length} times (lines ${named.duplicateLines.join(", ")})`, "keep one of them");
+    return undefined;
+  }
+  if (named === "no-port") {
+    // An error, not a warning: a misspelt port name would leave the port meant in plain text.
+    reporter.error(policy, at, `Service ${policy.namespace}/${target.name} has no port named ${JSON.stringify(section)}`, "name one of the Service's spec.ports, or remove sectionName to cover every port");
     return undefined;
   }
   // Without the Service its ports are unknown, and a policy silently left off would send the

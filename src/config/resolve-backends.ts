@@ -84,12 +84,17 @@ export class BackendResolver {
     const backend = this.#backends.get(`${namespace}/${ref.name}`);
     if (backend !== undefined) {
       const model = withTls(backendModel(backend), this.#tls?.forBackend("Backend", namespace, ref.name, isService ? ref.port : undefined));
-      // One Backend is one set of pools: reached through two Service ports with different
-      // BackendTLSPolicies (sectionNames), it keeps the first reference's.
+      // One Backend is one set of pools, whatever Service port a reference names. Reached
+      // with a policy through one reference and without through another, it keeps the
+      // policy (fail closed: a port a policy covers is never reached in plain text); with
+      // two policies, the first.
       const first = this.used.get(model.key);
       if (first !== undefined && first.tls !== model.tls) {
-        this.#reporter.warn(from, segments, `Backend ${model.key} is reached with ${first.tls === undefined ? "no BackendTLSPolicy" : `BackendTLSPolicy ${first.tls.policy}`} through an earlier reference, and with ${model.tls === undefined ? "none" : model.tls.policy} through this port; the earlier applies`, "target the Backend (or the whole Service) with one BackendTLSPolicy");
-        return first;
+        const policyOf = (m: BackendModel): string => (m.tls === undefined ? "no BackendTLSPolicy" : `BackendTLSPolicy ${m.tls.policy}`);
+        const keptModel = first.tls === undefined ? model : first;
+        this.#reporter.warn(from, segments, `Backend ${model.key} is reached with ${policyOf(first)} through an earlier reference and with ${policyOf(model)} through this one; every reference to it uses ${policyOf(keptModel)}`, "target the Backend (or the whole Service) with one BackendTLSPolicy");
+        this.used.set(model.key, keptModel);
+        return keptModel;
       }
       this.used.set(model.key, model);
       return model;

@@ -8,34 +8,37 @@ import { type Resource, key } from "./resources.ts";
 export const SERVICE_KIND: KindSchema = { apiVersions: ["v1"], kind: "Service", spec: {}, description: "Kubernetes Service: its port names, for a BackendTLSPolicy sectionName" };
 
 export class ServicePorts {
-  /** `namespace/name` → port name → port number; a Service the file holds twice is left out (ambiguous). */
+  /** `namespace/name` → port name → port number. */
   readonly #ports = new Map<string, ReadonlyMap<string, number>>();
+  /** `namespace/name` of Services the file holds more than once → their lines. */
+  readonly #duplicates = new Map<string, number[]>();
   /** `namespace/name` of the Services whose ports a policy looked up: they are not reported as skipped. */
   readonly read = new Set<string>();
 
   constructor(services: readonly Resource[]) {
-    const seen = new Set<string>();
+    const lines = new Map<string, number[]>();
     for (const service of services) {
       const id = key(service);
-      if (seen.has(id)) {
-        this.#ports.delete(id);
-        continue;
-      }
-      seen.add(id);
+      const seen = lines.get(id);
+      if (seen === undefined) lines.set(id, [service.ref.source.line]);
+      else seen.push(service.ref.source.line);
       this.#ports.set(id, namedPorts(service));
     }
+    for (const [id, at] of lines) if (at.length > 1) this.#duplicates.set(id, at);
   }
 
   /**
-   * The number of the port `sectionName` names on Service `namespace/name`: undefined when
-   * the file has no such Service, null when the Service has no port of that name.
+   * The number of the port `sectionName` names on Service `namespace/name`, or why there is
+   * none: the file has no such Service, holds it twice (the lines), or it has no such port.
    */
-  port(namespace: string, name: string, sectionName: string): number | null | undefined {
+  port(namespace: string, name: string, sectionName: string): number | "absent" | "no-port" | { readonly duplicateLines: readonly number[] } {
     const id = `${namespace}/${name}`;
     const ports = this.#ports.get(id);
-    if (ports === undefined) return undefined;
+    if (ports === undefined) return "absent";
     this.read.add(id);
-    return ports.get(sectionName) ?? null;
+    const duplicateLines = this.#duplicates.get(id);
+    if (duplicateLines !== undefined) return { duplicateLines };
+    return ports.get(sectionName) ?? "no-port";
   }
 }
 

@@ -52,6 +52,15 @@ export function skippedKindWarning(apiVersion: string, kind: string): SkippedKin
     };
   }
   const message = `${kind} ${apiVersion} is not implemented; this document is skipped`;
+  const warning = skippedKindReport(kind, group, message);
+  // A BackendTLSPolicy that is skipped leaves its backends in plain text.
+  if (kind === "BackendTLSPolicy" || warning.hint === "did you mean kind: BackendTLSPolicy?") {
+    return { ...warning, message: `${message}, and if it is a BackendTLSPolicy its backends' traffic goes without TLS`, severity: "error" };
+  }
+  return warning;
+}
+
+function skippedKindReport(kind: string, group: string, message: string): SkippedKindWarning {
   const versions = IMPLEMENTED_KINDS.filter((k) => k.kind === kind).flatMap((k) => k.apiVersions);
   if (versions.length > 0) return { field: "apiVersion", message, hint: `Tollgate reads ${kind} as ${versions.join(" or ")}`, severity: "warning" };
   const inGroup = IMPLEMENTED_KINDS.filter((k) => k.apiVersions.some((v) => groupOf(v) === group)).map((k) => k.kind);

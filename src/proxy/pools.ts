@@ -430,7 +430,7 @@ export class UpstreamPools {
     // path (upgrades, one request per connection, the slot gate) is built on HTTP/1.1.
     const connector = buildConnector({
       ...(o.connectTimeoutMs === undefined ? {} : { timeout: o.connectTimeoutMs }),
-      ...(tls === undefined ? {} : { ...tls.connectOptions, allowH2: false }),
+      ...(tls === undefined || tls.unusable !== undefined ? {} : { ...tls.connectOptions, allowH2: false }),
     } as BuildConnector.BuildOptions);
     // An IP endpoint is its own peer; a DNS name's peer is whatever the last connect reached.
     // A TLS pool's connect errors all came before a completed handshake: marked so, a reset

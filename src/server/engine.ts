@@ -64,6 +64,9 @@ export const engine: Engine = {
     const origins = new Set<string>();
     const limits = new Map<string, Set<number | undefined>>();
     for (const backend of plan.backends.values()) {
+      // Built now, at the reload, rather than by the first request to the backend: a context
+      // holding the well-known CAs takes tens of milliseconds.
+      if (backend.model.tls !== undefined && backend.model.tls.unusable === undefined) void backend.model.tls.connectOptions;
       for (const e of backend.endpoints) {
         origins.add(e.poolKey);
         let used = limits.get(e.poolKey);

@@ -243,46 +243,55 @@ test("sectionName names a Service port: by the Service's port names when the fil
   assert.deepEqual(lines(result, "info"), [], "the Service whose port names were read is not reported as skipped");
 });
 
-test("a sectionName that names no port is reported: a warning when the Service in the file lacks it, an error when the Service is not in the file or the target is a Backend", () => {
+test("a sectionName that names no port is an error: the Service in the file lacks it, the Service is not in the file, or the target is a Backend", () => {
   const result = load(
     SERVICE_ROUTES +
       policy("missing-port", "[{group: '', kind: Service, name: api, sectionName: grpc}]", "    wellKnownCACertificates: System\n    hostname: api.internal\n") +
       policy("unknown-service", "[{group: '', kind: Service, name: legacy, sectionName: https}]", "    wellKnownCACertificates: System\n    hostname: legacy.internal\n") +
       policy("backend-section", "[{group: gateway.tollgate.dev, kind: Backend, name: store, sectionName: https}]", "    wellKnownCACertificates: System\n    hostname: store.internal\n"),
   );
-  assert.deepEqual(lines(result, "warning"), [
-    't.yaml:39:67: spec.targetRefs[0].sectionName: warning: Service default/api has no port named "grpc"; this targetRef applies to no port (hint: name one of the Service\'s spec.ports, or remove sectionName to cover every port)',
-  ]);
+  assert.deepEqual(lines(result, "warning"), []);
   assert.deepEqual(lines(result, "error"), [
+    't.yaml:39:67: spec.targetRefs[0].sectionName: Service default/api has no port named "grpc" (hint: name one of the Service\'s spec.ports, or remove sectionName to cover every port)',
     't.yaml:48:70: spec.targetRefs[0].sectionName: sectionName "https" names a port of Service default/legacy, which is not in the config file (hint: add the v1 Service to the file so its port names resolve, set sectionName to the port number, or remove it to cover every port)',
     't.yaml:57:87: spec.targetRefs[0].sectionName: a gateway.tollgate.dev Backend has no sections; sectionName "https" cannot apply (hint: remove sectionName: the policy applies to every endpoint of the Backend)',
   ]);
 });
 
-test("a Backend reached through two Service ports with different policies keeps the first reference's, with a warning", () => {
-  const result = load(
+test("a Backend reached with a policy through one Service port and without through another keeps the policy, whichever comes first", () => {
+  const yaml = (first: number, second: number): string =>
     `${WEB_ROUTE}  rules:
   - matches: [{path: {type: PathPrefix, value: /a}}]
-    backendRefs: [{name: store, port: 8443}]
+    backendRefs: [{name: store, port: ${first}}]
   - matches: [{path: {type: PathPrefix, value: /b}}]
-    backendRefs: [{name: store, port: 8080}]
+    backendRefs: [{name: store, port: ${second}}]
 ---
 apiVersion: gateway.tollgate.dev/v1alpha1
 kind: Backend
 metadata: {name: store}
 spec:
   endpoints: [{ip: {address: 127.0.0.1, port: 9000}}]
-` + policy("store-https", "[{group: '', kind: Service, name: store, sectionName: '8443'}]", "    wellKnownCACertificates: System\n    hostname: store.internal\n"),
-  );
-  assert.deepEqual(lines(result, "warning"), [
-    "t.yaml:23:19: spec.rules[1].backendRefs[0]: warning: Backend default/store is reached with BackendTLSPolicy default/store-https through an earlier reference, and with none through this port; the earlier applies (hint: target the Backend (or the whole Service) with one BackendTLSPolicy)",
+` + policy("store-https", "[{group: '', kind: Service, name: store, sectionName: '8443'}]", "    wellKnownCACertificates: System\n    hostname: store.internal\n");
+  const tlsFirst = load(yaml(8443, 8080));
+  assert.deepEqual(lines(tlsFirst, "warning"), [
+    "t.yaml:23:19: spec.rules[1].backendRefs[0]: warning: Backend default/store is reached with BackendTLSPolicy default/store-https through an earlier reference and with no BackendTLSPolicy through this one; every reference to it uses BackendTLSPolicy default/store-https (hint: target the Backend (or the whole Service) with one BackendTLSPolicy)",
   ]);
-  assert.equal(backend(result.config, "store").tls?.policy, "default/store-https");
+  assert.equal(backend(tlsFirst.config, "store").tls?.policy, "default/store-https");
+  const plainFirst = load(yaml(8080, 8443));
+  assert.deepEqual(lines(plainFirst, "warning"), [
+    "t.yaml:23:19: spec.rules[1].backendRefs[0]: warning: Backend default/store is reached with no BackendTLSPolicy through an earlier reference and with BackendTLSPolicy default/store-https through this one; every reference to it uses BackendTLSPolicy default/store-https (hint: target the Backend (or the whole Service) with one BackendTLSPolicy)",
+  ]);
+  assert.equal(backend(plainFirst.config, "store").tls?.policy, "default/store-https", "fail closed: the covered port is never reached in plain text");
 });
 
-test("a Gateway's spec.tls (client certificates to backends, client validation) is an error, never dropped silently", () => {
-  const result = load(WEB_ROUTE.replace("spec:\n  gatewayClassName: tollgate", "spec:\n  gatewayClassName: tollgate\n  tls:\n    backend: {clientCertificateRef: {name: gateway-client}}"));
+test("a sectionName on a Service the file holds twice is an error naming both", () => {
+  const result = load(
+    SERVICE_ROUTES +
+      "---\napiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: default}\nspec: {ports: [{name: https, port: 8443}]}\n" +
+      policy("p", "[{group: '', kind: Service, name: api, sectionName: https}]", "    wellKnownCACertificates: System\n    hostname: api.internal\n"),
+  );
   assert.deepEqual(lines(result, "error"), [
-    "t.yaml:8:5: spec.tls: spec.tls (a client certificate for backends, client certificate validation on listeners) is not supported yet (hint: remove spec.tls; BackendTLSPolicy gives TLS to backends without a client certificate)",
+    't.yaml:44:67: spec.targetRefs[0].sectionName: sectionName "https" cannot be resolved: the file holds Service default/api 2 times (lines 27, 35) (hint: keep one of them)',
   ]);
+  assert.deepEqual(lines(result, "info"), [], "both were read, so neither is reported as skipped");
 });

@@ -526,6 +526,11 @@ describe("skipped documents", () => {
       "t.yaml:12:13: apiVersion: BackendTLSPolicy gateway.networking.k8s.io/v1alpha2 is not read, and skipping it would send its backends' traffic without TLS (hint: write it as gateway.networking.k8s.io/v1: targetRef becomes targetRefs, tls becomes validation, caCertRefs becomes caCertificateRefs, wellKnownCACerts becomes wellKnownCACertificates)",
     ]);
     assert.equal(result.config, undefined);
+    const misspelt = load(GATEWAY + doc("gateway.networking.k8s.io/v1", "BackendTlsPolicy") + doc("gateway.networking.x-k8s.io/v1alpha1", "BackendTLSPolicy"));
+    assert.deepEqual(lines(misspelt, "error"), [
+      "t.yaml:13:7: kind: BackendTlsPolicy gateway.networking.k8s.io/v1 is not implemented; this document is skipped, and if it is a BackendTLSPolicy its backends' traffic goes without TLS (hint: did you mean kind: BackendTLSPolicy?)",
+      "t.yaml:17:13: apiVersion: BackendTLSPolicy gateway.networking.x-k8s.io/v1alpha1 is not implemented; this document is skipped, and if it is a BackendTLSPolicy its backends' traffic goes without TLS (hint: Tollgate reads BackendTLSPolicy as gateway.networking.k8s.io/v1 or gateway.networking.k8s.io/v1alpha3)",
+    ]);
   });
 
   test("other groups' kinds and the gateway's deployment kinds are only listed", () => {
