@@ -43,6 +43,9 @@ spec:
   validation:
 ${validation}${extra}`;
 
+/** A policy trusting the well-known CAs, with only a hostname. */
+const systemPolicy = (name: string, targets: string, hostname: string, extra = ""): string => policy(name, targets, `    wellKnownCACertificates: System\n    hostname: ${hostname}\n`, extra);
+
 const ROUTE_TO_SERVICE_AND_BACKEND = `${WEB_ROUTE}  rules:
   - matches: [{path: {type: PathPrefix, value: /svc}}]
     backendRefs: [{name: api, port: 8443}]
@@ -164,8 +167,8 @@ test("validation needs exactly one CA source, a server name for SNI, and well-fo
 test("targets: other kinds are ignored with a warning, sectionName is an error, and the older of two policies wins", () => {
   const result = load(
     ROUTE_TO_SERVICE_AND_BACKEND +
-      policy("b-newer", "[{group: '', kind: Service, name: api}]", "    wellKnownCACertificates: System\n    hostname: newer.internal\n", "  options: {example.com/cipher: x}\n") +
-      policy("a-older", "[{group: '', kind: Service, name: api}, {group: apps, kind: Deployment, name: api}]", "    wellKnownCACertificates: System\n    hostname: older.internal\n"),
+      systemPolicy("b-newer", "[{group: '', kind: Service, name: api}]", "newer.internal", "  options: {example.com/cipher: x}\n") +
+      systemPolicy("a-older", "[{group: '', kind: Service, name: api}, {group: apps, kind: Deployment, name: api}]", "older.internal"),
   );
   assert.deepEqual(lines(result, "error"), []);
   assert.deepEqual(lines(result, "warning"), [
@@ -193,7 +196,7 @@ spec:
         serviceName: edge
         grpcService:
           backendRef: {name: collector, port: 4317}
-` + policy("collector-tls", "[{group: '', kind: Service, name: collector}]", "    wellKnownCACertificates: System\n    hostname: collector.internal\n"),
+` + systemPolicy("collector-tls", "[{group: '', kind: Service, name: collector}]", "collector.internal"),
   );
   assert.deepEqual(lines(result, "error"), []);
   assert.deepEqual(lines(result, "warning"), [
@@ -230,9 +233,9 @@ spec:
 test("sectionName names a Service port: by the Service's port names when the file holds it, else by number; a port's policy beats the whole Service's", () => {
   const result = load(
     SERVICE_ROUTES +
-      policy("a-whole", "[{group: '', kind: Service, name: api}]", "    wellKnownCACertificates: System\n    hostname: abc.internal\n") +
-      policy("b-port", "[{group: '', kind: Service, name: api, sectionName: https}]", "    wellKnownCACertificates: System\n    hostname: other.internal\n") +
-      policy("numbered", "[{group: '', kind: Service, name: legacy, sectionName: '9443'}]", "    wellKnownCACertificates: System\n    hostname: legacy.internal\n"),
+      systemPolicy("a-whole", "[{group: '', kind: Service, name: api}]", "abc.internal") +
+      systemPolicy("b-port", "[{group: '', kind: Service, name: api, sectionName: https}]", "other.internal") +
+      systemPolicy("numbered", "[{group: '', kind: Service, name: legacy, sectionName: '9443'}]", "legacy.internal"),
   );
   assert.deepEqual(lines(result, "error"), []);
   assert.deepEqual(lines(result, "warning"), []);
@@ -246,9 +249,9 @@ test("sectionName names a Service port: by the Service's port names when the fil
 test("a sectionName that names no port is an error: the Service in the file lacks it, the Service is not in the file, or the target is a Backend", () => {
   const result = load(
     SERVICE_ROUTES +
-      policy("missing-port", "[{group: '', kind: Service, name: api, sectionName: grpc}]", "    wellKnownCACertificates: System\n    hostname: api.internal\n") +
-      policy("unknown-service", "[{group: '', kind: Service, name: legacy, sectionName: https}]", "    wellKnownCACertificates: System\n    hostname: legacy.internal\n") +
-      policy("backend-section", "[{group: gateway.tollgate.dev, kind: Backend, name: store, sectionName: https}]", "    wellKnownCACertificates: System\n    hostname: store.internal\n"),
+      systemPolicy("missing-port", "[{group: '', kind: Service, name: api, sectionName: grpc}]", "api.internal") +
+      systemPolicy("unknown-service", "[{group: '', kind: Service, name: legacy, sectionName: https}]", "legacy.internal") +
+      systemPolicy("backend-section", "[{group: gateway.tollgate.dev, kind: Backend, name: store, sectionName: https}]", "store.internal"),
   );
   assert.deepEqual(lines(result, "warning"), []);
   assert.deepEqual(lines(result, "error"), [
@@ -271,7 +274,7 @@ kind: Backend
 metadata: {name: store}
 spec:
   endpoints: [{ip: {address: 127.0.0.1, port: 9000}}]
-` + policy("store-https", "[{group: '', kind: Service, name: store, sectionName: '8443'}]", "    wellKnownCACertificates: System\n    hostname: store.internal\n");
+` + systemPolicy("store-https", "[{group: '', kind: Service, name: store, sectionName: '8443'}]", "store.internal");
   const tlsFirst = load(yaml(8443, 8080));
   assert.deepEqual(lines(tlsFirst, "warning"), [
     "t.yaml:23:19: spec.rules[1].backendRefs[0]: warning: Backend default/store is reached with BackendTLSPolicy default/store-https through an earlier reference and with no BackendTLSPolicy through this one; every reference to it uses BackendTLSPolicy default/store-https (hint: target the Backend (or the whole Service) with one BackendTLSPolicy)",
@@ -288,7 +291,7 @@ test("a sectionName on a Service the file holds twice is an error naming both", 
   const result = load(
     SERVICE_ROUTES +
       "---\napiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: default}\nspec: {ports: [{name: https, port: 8443}]}\n" +
-      policy("p", "[{group: '', kind: Service, name: api, sectionName: https}]", "    wellKnownCACertificates: System\n    hostname: api.internal\n"),
+      systemPolicy("p", "[{group: '', kind: Service, name: api, sectionName: https}]", "api.internal"),
   );
   assert.deepEqual(lines(result, "error"), [
     't.yaml:44:67: spec.targetRefs[0].sectionName: sectionName "https" cannot be resolved: the file holds Service default/api 2 times (lines 27, 35) (hint: keep one of them)',
