@@ -44,8 +44,12 @@ export const ACCESS_LOG_VARIABLES = {
     id: "int",
     client_address: "string",
     client_port: "int",
-    /** Always false: Tollgate listeners are plain HTTP. */
+    /** Always false: HTTPS listeners ask for no client certificate. */
     mtls: "bool",
+    /** The SNI name of the client's TLS handshake; '' on plain HTTP or without SNI. */
+    requested_server_name: "string",
+    /** `TLSv1.3`, `TLSv1.2`; '' on plain HTTP. */
+    tls_version: "string",
   },
   upstream: {
     /** `host:port` of the endpoint that served the request; '' when none. */
@@ -88,7 +92,14 @@ export interface AccessLogActivation {
     readonly size: bigint;
     readonly grpc_status?: bigint;
   };
-  readonly connection: { readonly id: bigint; readonly client_address: string; readonly client_port: bigint; readonly mtls: boolean };
+  readonly connection: {
+    readonly id: bigint;
+    readonly client_address: string;
+    readonly client_port: bigint;
+    readonly mtls: boolean;
+    readonly requested_server_name: string;
+    readonly tls_version: string;
+  };
   readonly upstream: { readonly address: string; readonly port: bigint };
   readonly route: {
     readonly name: string;

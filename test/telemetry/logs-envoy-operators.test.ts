@@ -1,5 +1,5 @@
 // Every Envoy command operator issue 4 lists, plus %REQUEST_DURATION%, %RESPONSE_DURATION%,
-// %CONNECTION_ID% and %UPSTREAM_LOCAL_ADDRESS%, rendered in a kgateway access-log body for
+// %CONNECTION_ID%, %UPSTREAM_LOCAL_ADDRESS% and the downstream TLS operators, rendered in a kgateway access-log body for
 // known requests and compared with what the test itself observed: its own sockets, the
 // upstream's view of the connection, the exported SERVER span.
 import { test } from "node:test";
@@ -35,6 +35,9 @@ const OPERATORS = [
   "%RESPONSE_DURATION%",
   "%CONNECTION_ID%",
   "%UPSTREAM_LOCAL_ADDRESS%",
+  "%REQUESTED_SERVER_NAME%",
+  "%DOWNSTREAM_TLS_VERSION%",
+  "%DOWNSTREAM_TLS_CIPHER%",
 ] as const;
 
 interface Sent {
@@ -143,6 +146,10 @@ test("Envoy operators render exactly what happened for a known request", async (
     "%SPAN_ID%": server.spanId,
     "%DOWNSTREAM_REMOTE_ADDRESS%": `127.0.0.1:${first.clientPort}`,
     "%UPSTREAM_LOCAL_ADDRESS%": `127.0.0.1:${upstreamPorts[0]}`,
+    // Plain HTTP: no handshake to report (test/telemetry/https-telemetry.test.ts has TLS).
+    "%REQUESTED_SERVER_NAME%": "-",
+    "%DOWNSTREAM_TLS_VERSION%": "-",
+    "%DOWNSTREAM_TLS_CIPHER%": "-",
   };
   for (const [op, expected] of Object.entries(expectedFirst)) assert.equal(v(0, op as (typeof OPERATORS)[number]), expected, op);
 

@@ -45,7 +45,14 @@ export function activationOf(ex: Exchange, f: RequestFacts, forwarded: HeaderBag
       headers: flatHeaders(responseHeadersOf(ex)),
       size: BigInt(f.bytesSent),
     },
-    connection: { id: BigInt(f.connectionId), client_address: f.clientAddress, client_port: BigInt(f.peerPort), mtls: false },
+    connection: {
+      id: BigInt(f.connectionId),
+      client_address: f.clientAddress,
+      client_port: BigInt(f.peerPort),
+      mtls: false,
+      requested_server_name: f.downstreamTls?.serverName ?? "",
+      tls_version: f.downstreamTls?.version ?? "",
+    },
     upstream: { address: f.upstreamHost ?? "", port: BigInt(f.upstreamEndpoint?.port ?? 0) },
     route: {
       name: r?.route.ref.name ?? "",

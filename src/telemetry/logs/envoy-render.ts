@@ -159,6 +159,12 @@ function operator(name: SimpleOperator): Render {
       return (f) => (f.localPort > 0 ? String(f.localPort) : "-");
     case "CONNECTION_ID":
       return (f) => String(f.connectionId);
+    case "REQUESTED_SERVER_NAME":
+      return (f) => f.downstreamTls?.serverName || "-";
+    case "DOWNSTREAM_TLS_VERSION":
+      return (f) => f.downstreamTls?.version || "-";
+    case "DOWNSTREAM_TLS_CIPHER":
+      return (f) => f.downstreamTls?.cipher || "-";
     case "HOSTNAME":
       return () => HOST;
   }

@@ -8,6 +8,7 @@ import { type HeaderBag, responseHeadersOf } from "../response-headers.ts";
 import { serverSpanOf } from "../metrics/trace-context.ts";
 import { shownHeaderValue } from "../trace/attributes.ts";
 import { connectionIdOf } from "./connection-id.ts";
+import { type DownstreamTls, downstreamTlsOf } from "./downstream-tls.ts";
 import { loggedRequestHeader } from "./logged-request-headers.ts";
 
 const NONE: readonly (string | undefined)[] = [];
@@ -28,6 +29,8 @@ export class RequestFacts {
   readonly upstreamServiceTimeMs: number;
   /** Process-unique id of the downstream connection. */
   readonly connectionId: number;
+  /** The downstream connection's TLS (an HTTPS listener); undefined for plain HTTP. */
+  readonly downstreamTls: DownstreamTls | undefined;
   readonly method: string;
   readonly path: string;
   readonly query: string;
@@ -93,6 +96,7 @@ export class RequestFacts {
     this.peerPort = ex.peerPort;
     const socket = ex.socket;
     this.connectionId = connectionIdOf(socket);
+    this.downstreamTls = downstreamTlsOf(socket);
     this.localAddress = socket.localAddress ?? "";
     this.localPort = socket.localPort ?? 0;
     // user_agent.original is what the client sent, whatever a filter forwarded.
