@@ -2,21 +2,26 @@
 // the access-log record and the request duration metric say `url.scheme: https`, and a Host
 // without a port is port 443. What each handshake settled reaches the access log through
 // Envoy's TLS operators and CEL's connection.* fields.
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import assert from "node:assert/strict";
 import https from "node:https";
-import { startOtlpReceiver } from "../support/otlp-receiver.ts";
+import { type OtlpReceiver, startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { createTestPki, issueServerCertificate } from "../support/test-certs.ts";
 import type { TLSSocket } from "node:tls";
 import { gatewayYaml, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
 
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "100" };
 
-test("a request over TLS: url.scheme https on the SERVER span, the access log and the duration metric; server.port 443", async (t) => {
+/**
+ * A test CA with shop.example's certificate, an OTLP receiver and an upstream (all removed
+ * after the test), and the harness Gateway's YAML with its listener on 8080 made HTTPS with
+ * that certificate; `extra` adds documents.
+ */
+async function httpsRig(t: TestContext, receiver: "http" | "grpc", extra: (rx: OtlpReceiver) => string = () => "") {
   const pki = await createTestPki();
   t.after(() => pki.remove());
   const pair = await issueServerCertificate(pki, "shop", ["shop.example"]);
-  const rx = await startOtlpReceiver("http");
+  const rx = await startOtlpReceiver(receiver);
   t.after(() => rx.close());
   const upstream = await startUpstream();
   t.after(() => upstream.close());
@@ -27,8 +32,13 @@ kind: Secret
 metadata: {name: shop-tls, namespace: kgateway-system}
 type: kubernetes.io/tls
 data: {tls.crt: ${pair.cert.toString("base64")}, tls.key: ${pair.key.toString("base64")}}
-`,
+${extra(rx)}`,
   }).replace("{name: http, protocol: HTTP, port: 8080,", "{name: https, protocol: HTTPS, port: 8080, tls: {certificateRefs: [{name: shop-tls}]},");
+  return { pki, rx, yaml };
+}
+
+test("a request over TLS: url.scheme https on the SERVER span, the access log and the duration metric; server.port 443", async (t) => {
+  const { pki, rx, yaml } = await httpsRig(t, "http");
   const gw = await startTracedGateway(yaml, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
   t.after(() => gw.close());
   const port = Number(new URL(gw.url(8080, "/")).port);
@@ -61,27 +71,13 @@ data: {tls.crt: ${pair.cert.toString("base64")}, tls.key: ${pair.key.toString("b
 });
 
 test("the TLS operators and CEL fields: each request's SNI name, TLS version and cipher as its client negotiated them", async (t) => {
-  const pki = await createTestPki();
-  t.after(() => pki.remove());
-  const pair = await issueServerCertificate(pki, "shop", ["shop.example"]);
-  const rx = await startOtlpReceiver("grpc");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const accessLog = otelAccessLogPolicyYaml("tls", rx.port, '      body: "%REQ(:PATH)%|%REQUESTED_SERVER_NAME%|%DOWNSTREAM_TLS_VERSION%|%DOWNSTREAM_TLS_CIPHER%"\n').replace(
-    "  - openTelemetry:",
-    `  - filter: {celFilter: {match: 'connection.requested_server_name == "shop.example" && connection.tls_version != ""'}}\n    openTelemetry:`,
+  const { pki, rx, yaml } = await httpsRig(t, "grpc", (receiver) =>
+    "---\n" +
+    otelAccessLogPolicyYaml("tls", receiver.port, '      body: "%REQ(:PATH)%|%REQUESTED_SERVER_NAME%|%DOWNSTREAM_TLS_VERSION%|%DOWNSTREAM_TLS_CIPHER%"\n').replace(
+      "  - openTelemetry:",
+      `  - filter: {celFilter: {match: 'connection.requested_server_name == "shop.example" && connection.tls_version != ""'}}\n    openTelemetry:`,
+    ),
   );
-  const yaml = gatewayYaml({
-    upstreamPort: upstream.port,
-    extra: `apiVersion: v1
-kind: Secret
-metadata: {name: shop-tls, namespace: kgateway-system}
-type: kubernetes.io/tls
-data: {tls.crt: ${pair.cert.toString("base64")}, tls.key: ${pair.key.toString("base64")}}
----
-${accessLog}`,
-  }).replace("{name: http, protocol: HTTP, port: 8080,", "{name: https, protocol: HTTPS, port: 8080, tls: {certificateRefs: [{name: shop-tls}]},");
   const gw = await startTracedGateway(yaml, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_METRICS_EXPORTER: "none" });
   t.after(() => gw.close());
   const port = Number(new URL(gw.url(8080, "/")).port);
