@@ -70,7 +70,7 @@ export class UpstreamTls {
    * against the certificate's subjectAltNames only, never its subject CN.
    */
   checkIdentity(certificate: PeerCertificate): Error | undefined {
-    if (this.unusable !== undefined) return identityError(`BackendTLSPolicy ${this.policy} cannot be used: ${this.unusable}`, "ERR_TLS_POLICY_UNUSABLE");
+    if (this.unusable !== undefined) return this.unusableError();
     const leaf = new X509Certificate(certificate.raw);
     if (this.subjectAltNames.length === 0) {
       if (leaf.checkHost(this.hostname, { subject: "never" }) !== undefined) return undefined;
@@ -82,6 +82,11 @@ export class UpstreamTls {
     }
     const shown = this.subjectAltNames.map((s) => `${s.type === "URI" ? "URI" : "DNS"}:${s.value}`).join(", ");
     return identityError(`the upstream certificate (${certificate.subjectaltname ?? "no subjectAltName"}) carries none of ${shown}, which BackendTLSPolicy ${this.policy} asks for`);
+  }
+
+  /** What a connection under a policy that cannot be used fails with. */
+  unusableError(): Error {
+    return identityError(`BackendTLSPolicy ${this.policy} cannot be used: ${this.unusable ?? ""}`, "ERR_TLS_POLICY_UNUSABLE");
   }
 
   toJSON(): { policy: string; hostname: string; trust: UpstreamTrust; subjectAltNames: readonly SubjectAltName[]; unusable?: string } {

@@ -439,7 +439,7 @@ export class UpstreamPools {
     const connect: BuildConnector.connector =
       tls?.unusable !== undefined
         ? // A policy that cannot be used fails closed: the backend is not even dialled.
-          (_opts, callback) => queueMicrotask(() => callback(unusablePolicyError(tls), null))
+          (_opts, callback) => queueMicrotask(() => callback(tls.unusableError(), null))
         : literal && tls === undefined
           ? connector
           : (opts, callback) =>
@@ -495,10 +495,6 @@ function localAwareClient(origin: string | URL, options: PoolType.Options, serve
     return !aware.holdsSlot;
   };
   return client;
-}
-
-function unusablePolicyError(tls: UpstreamTls): Error {
-  return Object.assign(new Error(`BackendTLSPolicy ${tls.policy} cannot be used: ${tls.unusable ?? ""}`), { code: "ERR_TLS_POLICY_UNUSABLE" });
 }
 
 function chain(head: PoolEntry | undefined): PoolEntry[] {
