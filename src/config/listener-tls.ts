@@ -1,44 +1,8 @@
 // What an HTTPS listener presents: its certificates, read from kubernetes.io/tls Secrets,
 // and the TLS contexts built from them. The private keys stay in private fields: the resolved
 // config is walked for the admin API and printed in diagnostics, and neither may show a key.
-import type { X509Certificate } from "node:crypto";
 import { type SecureContext, createSecureContext } from "node:tls";
-
-/** One certificate chain and its key, from one Secret. */
-export class ListenerCertificate {
-  /** `namespace/name` of the Secret. */
-  readonly secret: string;
-  /** The leaf certificate's expiry, as the certificate states it. */
-  readonly notAfter: string;
-  readonly #certificatePem: string;
-  readonly #keyPem: string;
-  readonly #leaf: X509Certificate;
-
-  constructor(secret: string, certificatePem: string, keyPem: string, leaf: X509Certificate) {
-    this.secret = secret;
-    this.notAfter = leaf.validTo;
-    this.#certificatePem = certificatePem;
-    this.#keyPem = keyPem;
-    this.#leaf = leaf;
-  }
-
-  get certificatePem(): string {
-    return this.#certificatePem;
-  }
-
-  get keyPem(): string {
-    return this.#keyPem;
-  }
-
-  /** Whether the leaf certificate is valid for `serverName` (its subjectAltName). */
-  covers(serverName: string): boolean {
-    return this.#leaf.checkHost(serverName, { subject: "never" }) !== undefined;
-  }
-
-  toJSON(): { secret: string; notAfter: string } {
-    return { secret: this.secret, notAfter: this.notAfter };
-  }
-}
+import type { SecretCertificate } from "./secret-certificate.ts";
 
 /**
  * An HTTPS listener's certificates, each its own TLS context: a handshake gets the first
@@ -48,10 +12,10 @@ export class ListenerCertificate {
  * the first listed is served.
  */
 export class ListenerTls {
-  readonly certificates: readonly ListenerCertificate[];
+  readonly certificates: readonly SecretCertificate[];
   readonly #contexts: (SecureContext | undefined)[];
 
-  constructor(certificates: readonly ListenerCertificate[]) {
+  constructor(certificates: readonly SecretCertificate[]) {
     this.certificates = certificates;
     this.#contexts = certificates.map(() => undefined);
   }
@@ -97,7 +61,7 @@ export class ListenerTls {
     return this.certificates.every((c, i) => c.certificatePem === other.certificates[i]!.certificatePem && c.keyPem === other.certificates[i]!.keyPem);
   }
 
-  toJSON(): { certificates: readonly ListenerCertificate[] } {
+  toJSON(): { certificates: readonly SecretCertificate[] } {
     return { certificates: this.certificates };
   }
 }

@@ -136,6 +136,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     listeners: g.listeners,
     settings: policies.settings.get(key(g.resource))!,
     telemetry: policies.telemetry.get(key(g.resource))!,
+    backendClientCertificate: g.backendClientCertificate,
   }));
   const routes: RouteModel[] = routeDrafts
     .filter((d) => d.parents.length > 0)

@@ -4,6 +4,7 @@
 
 import type { UpstreamTls } from "./upstream-tls.ts";
 import type { ListenerTls } from "./listener-tls.ts";
+import type { SecretCertificate } from "./secret-certificate.ts";
 import type { NamespaceSelection } from "./namespace-selection.ts";
 
 /** Where a value came from, so later stages (compile, admin, reload logs) can point at it. */
@@ -47,6 +48,8 @@ export interface GatewayModel {
   /** From HTTPListenerPolicy / ListenerPolicy targeting this gateway, defaults applied. */
   readonly settings: ListenerSettings;
   readonly telemetry: GatewayTelemetryModel;
+  /** Presented to upstreams reached under a BackendTLSPolicy that ask for a client certificate (`spec.tls.backend`). */
+  readonly backendClientCertificate: SecretCertificate | undefined;
 }
 
 export interface ListenerModel {

@@ -1,5 +1,7 @@
 // Gateways and their listeners: protocol support, certificates, duplicates and conflicts, allowedRoutes.
-import { type ListenerCertificate, ListenerTls } from "./listener-tls.ts";
+import { ListenerTls } from "./listener-tls.ts";
+import type { SecretCertificate } from "./secret-certificate.ts";
+import { backendClientCertificate } from "./gateway-backend-tls.ts";
 import type { ListenerModel } from "./model.ts";
 import { type CertificateRef, type TlsSecrets, certificateCovers } from "./tls-secrets.ts";
 import type { NamespaceSelection } from "./namespace-selection.ts";
@@ -13,6 +15,7 @@ export interface GatewayDraft {
   readonly listeners: readonly ListenerModel[];
   /** allowedRoutes.kinds per listener name, when restricted. */
   readonly allowedKinds: ReadonlyMap<string, readonly string[]>;
+  readonly backendClientCertificate: SecretCertificate | undefined;
 }
 
 const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
@@ -23,11 +26,7 @@ export function resolveGateway(r: Resource, reporter: Reporter, secrets: TlsSecr
   const names = new Map<string, number>();
   const portHosts = new Map<string, number>();
   const portProtocols = new Map<number, { protocol: string; index: number }>();
-  if (r.spec["tls"] !== undefined) {
-    // Dropped silently, a client certificate the backends demand or a client validation the
-    // listeners must do would be security config the gateway does not apply.
-    reporter.error(r, ["spec", "tls"], "spec.tls (a client certificate for backends, client certificate validation on listeners) is not supported yet", "remove spec.tls; BackendTLSPolicy gives TLS to backends without a client certificate");
-  }
+  const clientCertificate = backendClientCertificate(r, reporter, secrets);
   (r.spec["listeners"] as Record<string, any>[]).forEach((l, i) => {
     const at = ["spec", "listeners", i];
     const name = String(l["name"]);
@@ -95,7 +94,7 @@ export function resolveGateway(r: Resource, reporter: Reporter, secrets: TlsSecr
       source: reporter.source(r, at),
     });
   });
-  return { resource: r, listeners, allowedKinds };
+  return { resource: r, listeners, allowedKinds, backendClientCertificate: clientCertificate };
 }
 
 const NO_NAMESPACE: NamespaceSelection = { only: [], except: [] };
@@ -122,7 +121,7 @@ function listenerTls(r: Resource, tls: Record<string, any> | undefined, at: Segm
     reporter.error(r, tls["certificateRefs"] === undefined ? at : [...at, "certificateRefs"], "an HTTPS listener that terminates TLS needs at least one certificate", "add certificateRefs: [{kind: Secret, name: ...}] naming a kubernetes.io/tls Secret");
     return undefined;
   }
-  const certificates: ListenerCertificate[] = [];
+  const certificates: SecretCertificate[] = [];
   refs.forEach((ref, i) => {
     const certificate = secrets.certificate(r, ref, [...at, "certificateRefs", i]);
     if (certificate !== undefined) certificates.push(certificate);

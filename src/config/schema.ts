@@ -60,6 +60,11 @@ const metadata = obj(
 
 // ---------------------------------------------------------------- Gateway API
 
+/** A reference to a kubernetes.io/tls Secret, as Gateway API writes one. */
+function secretRef(description?: string): Schema {
+  return obj({ group: str('"" (core)'), kind: str("Secret"), name: str(undefined, { minLength: 1 }), namespace: str(undefined, { minLength: 1 }) }, ["name"], description === undefined ? {} : { description });
+}
+
 const gatewaySpec = obj(
   {
     gatewayClassName: str("GatewayClass name (recorded, not interpreted)", { minLength: 1 }),
@@ -72,10 +77,7 @@ const gatewaySpec = obj(
           protocol: str("HTTP or HTTPS (TLS/TCP/UDP are not supported yet)"),
           tls: obj({
             mode: str("Terminate (the default; Passthrough needs a TLS listener, not supported yet)", { enum: ["Terminate", "Passthrough"] }),
-            certificateRefs: arr(
-              obj({ group: str('"" (core)'), kind: str("Secret"), name: str(undefined, { minLength: 1 }), namespace: str(undefined, { minLength: 1 }) }, ["name"]),
-              { maxItems: 64 },
-            ),
+            certificateRefs: arr(secretRef(), { maxItems: 64 }),
             options: stringMap("implementation-specific TLS options (none are read)"),
             frontendValidation: anyObject("client certificate validation (not supported yet)"),
           }),
@@ -94,8 +96,11 @@ const gatewaySpec = obj(
       annotations: stringMap(),
       parametersRef: obj({ group: str(), kind: str(), name: str() }, ["group", "kind", "name"]),
     }),
-    backendTLS: anyObject("accepted, not used"),
-    tls: anyObject("Gateway-level TLS: client certificates to backends, frontend client validation (not supported yet)"),
+    backendTLS: obj({ clientCertificateRef: secretRef("the client certificate for TLS backends (the experimental channel's place for it before v1.4)") }),
+    tls: obj({
+      backend: obj({ clientCertificateRef: secretRef("the client certificate the gateway presents to backends reached under a BackendTLSPolicy") }),
+      frontend: anyObject("client certificate validation on listeners (not supported yet)"),
+    }),
     allowedListeners: anyObject("accepted, not used"),
   },
   ["gatewayClassName", "listeners"],

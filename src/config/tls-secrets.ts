@@ -1,10 +1,11 @@
-// The kubernetes.io/tls Secrets HTTPS listeners name in `tls.certificateRefs`: found (across
-// namespaces only with a ReferenceGrant), decoded and checked the way a handshake would use
-// them, so a bad certificate fails the load with its position rather than the first client.
-// A Secret no listener names is not read at all, and no message ever quotes a Secret's values.
+// The kubernetes.io/tls Secrets a Gateway names: its HTTPS listeners' `tls.certificateRefs`
+// and the client certificate it presents to backends. Each is found (across namespaces only
+// with a ReferenceGrant), decoded and checked the way a handshake would use it, so a bad
+// certificate fails the load with its position rather than the first connection. A Secret
+// nothing names is not read at all, and no message ever quotes a Secret's values.
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { createSecureContext } from "node:tls";
-import { ListenerCertificate } from "./listener-tls.ts";
+import { SecretCertificate } from "./secret-certificate.ts";
 import type { ReferenceGrants } from "./reference-grants.ts";
 import type { Severity } from "./diagnostics.ts";
 import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
@@ -15,6 +16,14 @@ const KEY_KEY = "tls.key";
 const TLS_SECRET_TYPE = "kubernetes.io/tls";
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const MAKE_ONE_HINT = "make one with: kubectl create secret tls NAME --cert=tls.crt --key=tls.key --dry-run=client -o yaml";
+
+/** What a certificate is for, as messages name it and say who would refuse it. */
+export type CertificateUse = "listener" | "backend client";
+
+const USE_WORDS: Record<CertificateUse, { what: string; refusedBy: string }> = {
+  listener: { what: "a listener certificate", refusedBy: "clients" },
+  "backend client": { what: "the client certificate for backends", refusedBy: "upstreams that ask for it" },
+};
 
 export interface CertificateRef {
   readonly group?: string;
@@ -30,8 +39,8 @@ export class TlsSecrets {
   readonly #secrets = new Map<string, Resource[]>();
   readonly #grants: ReferenceGrants;
   readonly #reporter: Reporter;
-  /** Each Secret is read once, however many listeners name it; null when it is unusable (already reported). */
-  readonly #read = new Map<string, ListenerCertificate | null>();
+  /** Each Secret is read once, however many places name it; null when it is unusable (already reported). */
+  readonly #read = new Map<string, SecretCertificate | null>();
 
   constructor(secrets: readonly Resource[], grants: ReferenceGrants, reporter: Reporter) {
     for (const secret of secrets) {
@@ -44,11 +53,11 @@ export class TlsSecrets {
   }
 
   /** The certificate `ref` (at `at` in `gateway`) names; undefined after reporting why there is none. */
-  certificate(gateway: Resource, ref: CertificateRef, at: Segments): ListenerCertificate | undefined {
+  certificate(gateway: Resource, ref: CertificateRef, at: Segments, use: CertificateUse = "listener"): SecretCertificate | undefined {
     const group = ref.group ?? "";
     const kind = ref.kind ?? "Secret";
     if (group !== "" || kind !== "Secret") {
-      this.#reporter.error(gateway, at, `a listener certificate comes from a Secret, not ${group === "" ? "" : `${group}/`}${kind}`, 'reference a kubernetes.io/tls Secret: {kind: Secret, name: ...} (group "")');
+      this.#reporter.error(gateway, at, `${USE_WORDS[use].what} comes from a Secret, not ${group === "" ? "" : `${group}/`}${kind}`, 'reference a kubernetes.io/tls Secret: {kind: Secret, name: ...} (group "")');
       return undefined;
     }
     const namespace = ref.namespace ?? gateway.namespace;
@@ -66,7 +75,7 @@ export class TlsSecrets {
     }
     let read = this.#read.get(id);
     if (read === undefined) {
-      read = readTlsSecret(secret, this.#reporter) ?? null;
+      read = readTlsSecret(secret, this.#reporter, use) ?? null;
       this.#read.set(id, read);
     }
     return read ?? undefined;
@@ -74,19 +83,20 @@ export class TlsSecrets {
 }
 
 /** Whether `certificate` is valid for every name `hostname` (exact, or `*.suffix`) admits. */
-export function certificateCovers(certificate: ListenerCertificate, hostname: string): boolean {
+export function certificateCovers(certificate: SecretCertificate, hostname: string): boolean {
   // A wildcard listener admits any one-label name under its suffix; a probe name stands for them.
   const probe = hostname.startsWith("*.") ? `tollgate-probe${hostname.slice(1)}` : hostname;
   return certificate.covers(probe);
 }
 
-function readTlsSecret(secret: Resource, reporter: Reporter): ListenerCertificate | undefined {
+function readTlsSecret(secret: Resource, reporter: Reporter, use: CertificateUse): SecretCertificate | undefined {
+  const { what, refusedBy } = USE_WORDS[use];
   const document = secret.doc.value as Record<string, unknown>;
   const type = document["type"];
   if (type !== TLS_SECRET_TYPE) {
     const at = type === undefined ? [] : ["type"];
     const shown = type === undefined ? "Opaque (no type)" : typeof type === "string" ? type : `a ${typeof type}`;
-    reporter.error(secret, at, `a listener certificate needs a Secret of type ${TLS_SECRET_TYPE}, not ${shown}`, `set type: ${TLS_SECRET_TYPE}; ${MAKE_ONE_HINT}`);
+    reporter.error(secret, at, `${what} needs a Secret of type ${TLS_SECRET_TYPE}, not ${shown}`, `set type: ${TLS_SECRET_TYPE}; ${MAKE_ONE_HINT}`);
     return undefined;
   }
   for (const field of ["data", "stringData"]) {
@@ -132,11 +142,11 @@ function readTlsSecret(secret: Resource, reporter: Reporter): ListenerCertificat
   }
   const now = Date.now();
   if (Date.parse(leaf.validTo) < now) {
-    reporter.warn(secret, certificatePem.at, `the certificate in ${CERT_KEY} expired on ${leaf.validTo}: clients will refuse it`, "renew the certificate");
+    reporter.warn(secret, certificatePem.at, `the certificate in ${CERT_KEY} expired on ${leaf.validTo}: ${refusedBy} will refuse it`, "renew the certificate");
   } else if (Date.parse(leaf.validFrom) > now) {
-    reporter.warn(secret, certificatePem.at, `the certificate in ${CERT_KEY} is not valid before ${leaf.validFrom}: clients will refuse it until then`, "check the issuer's clock, or wait");
+    reporter.warn(secret, certificatePem.at, `the certificate in ${CERT_KEY} is not valid before ${leaf.validFrom}: ${refusedBy} will refuse it until then`, "check the issuer's clock, or wait");
   }
-  return new ListenerCertificate(key(secret), certificatePem.text, keyPem.text, leaf);
+  return new SecretCertificate(key(secret), certificatePem.text, keyPem.text, leaf);
 }
 
 /** How a problem with a Secret value is reported: what the Secret should hold, how severe, and what follows. */

@@ -1,9 +1,11 @@
 // How the gateway reaches a backend over TLS and decides whether to trust it, as the
 // BackendTLSPolicy targeting the backend says: the SNI name, the CA certificates, and the
-// names the upstream's certificate must carry. Built once per load; each connection to the
+// names the upstream's certificate must carry; and, from the Gateway the request came
+// through, the client certificate it presents. Built once per load; each connection to the
 // backend's endpoints uses the same options object.
 import { X509Certificate, createHash } from "node:crypto";
 import { type ConnectionOptions, type PeerCertificate, createSecureContext, getCACertificates } from "node:tls";
+import type { SecretCertificate } from "./secret-certificate.ts";
 
 export interface SubjectAltName {
   readonly type: "Hostname" | "URI";
@@ -26,23 +28,52 @@ export class UpstreamTls {
    * reached neither in plain text nor with less trust than the policy asked for.
    */
   readonly unusable: string | undefined;
-  /** Tells apart two policies' connections to one endpoint: pools are keyed by origin and this. */
+  /** What the gateway presents when the upstream asks for a client certificate (the Gateway's `tls.backend`). */
+  readonly clientCertificate: SecretCertificate | undefined;
+  /**
+   * Tells apart two policies' (or two client certificates') connections to one endpoint:
+   * pools are keyed by origin and this.
+   */
   readonly fingerprint: string;
   readonly #caPem: string | undefined;
   #connectOptions: ConnectionOptions | undefined;
+  /** One variant per client certificate, so every endpoint of a backend shares its context. */
+  readonly #withClient = new Map<SecretCertificate, UpstreamTls>();
 
   /** `caPem` undefined: the well-known CAs (see wellKnownCaPem). */
-  constructor(policy: string, hostname: string, trust: UpstreamTrust, caPem: string | undefined, subjectAltNames: readonly SubjectAltName[], unusable?: string) {
+  constructor(
+    policy: string,
+    hostname: string,
+    trust: UpstreamTrust,
+    caPem: string | undefined,
+    subjectAltNames: readonly SubjectAltName[],
+    unusable?: string,
+    clientCertificate?: SecretCertificate,
+  ) {
     this.policy = policy;
     this.hostname = hostname;
     this.trust = trust;
     this.subjectAltNames = subjectAltNames;
     this.unusable = unusable;
+    this.clientCertificate = clientCertificate;
     this.#caPem = caPem;
+    // The client key is hashed in too: a rotated key in the same Secret must not reuse
+    // connections that authenticated with the old one.
+    const client = clientCertificate === undefined ? null : [clientCertificate.secret, clientCertificate.certificatePem, clientCertificate.keyPem];
     this.fingerprint = createHash("sha256")
-      .update(JSON.stringify([policy, hostname, caPem ?? null, subjectAltNames, unusable ?? null]))
+      .update(JSON.stringify([policy, hostname, caPem ?? null, subjectAltNames, unusable ?? null, client]))
       .digest("hex")
       .slice(0, 16);
+  }
+
+  /** The same policy, presenting `certificate` to upstreams that ask for a client certificate. */
+  withClientCertificate(certificate: SecretCertificate): UpstreamTls {
+    let variant = this.#withClient.get(certificate);
+    if (variant === undefined) {
+      variant = new UpstreamTls(this.policy, this.hostname, this.trust, this.#caPem, this.subjectAltNames, this.unusable, certificate);
+      this.#withClient.set(certificate, variant);
+    }
+    return variant;
   }
 
   /** The PEM certificates trusted: the policy's own, or the well-known set. */
@@ -58,7 +89,10 @@ export class UpstreamTls {
   get connectOptions(): ConnectionOptions {
     this.#connectOptions ??= Object.freeze({
       servername: this.hostname,
-      secureContext: createSecureContext({ ca: this.trustedCaPem }),
+      secureContext: createSecureContext({
+        ca: this.trustedCaPem,
+        ...(this.clientCertificate === undefined ? {} : { cert: this.clientCertificate.certificatePem, key: this.clientCertificate.keyPem }),
+      }),
       rejectUnauthorized: true,
       checkServerIdentity: (_host: string, certificate: PeerCertificate) => this.checkIdentity(certificate),
     });
@@ -89,8 +123,15 @@ export class UpstreamTls {
     return identityError(`BackendTLSPolicy ${this.policy} cannot be used: ${this.unusable ?? ""}`, "ERR_TLS_POLICY_UNUSABLE");
   }
 
-  toJSON(): { policy: string; hostname: string; trust: UpstreamTrust; subjectAltNames: readonly SubjectAltName[]; unusable?: string } {
-    return { policy: this.policy, hostname: this.hostname, trust: this.trust, subjectAltNames: this.subjectAltNames, ...(this.unusable === undefined ? {} : { unusable: this.unusable }) };
+  toJSON(): { policy: string; hostname: string; trust: UpstreamTrust; subjectAltNames: readonly SubjectAltName[]; unusable?: string; clientCertificate?: SecretCertificate } {
+    return {
+      policy: this.policy,
+      hostname: this.hostname,
+      trust: this.trust,
+      subjectAltNames: this.subjectAltNames,
+      ...(this.unusable === undefined ? {} : { unusable: this.unusable }),
+      ...(this.clientCertificate === undefined ? {} : { clientCertificate: this.clientCertificate }),
+    };
   }
 }
 

@@ -16,6 +16,7 @@ import { effectiveHostnames, normalizeHostname } from "../router/hostnames.ts";
 import { ListenerRouter } from "../router/listener-router.ts";
 import { CompiledRouter, type RouterEntry } from "../router/router.ts";
 import { compileBackend, compileBackendSet } from "./backends.ts";
+import { GatewayBackends } from "./gateway-backends.ts";
 import { PortTls } from "./port-tls.ts";
 import { matchTemplate } from "./http-route.ts";
 import type { BackendSet, CompiledBackend, CompiledFilters, CompiledListener, CompiledRule, RuntimePlan } from "./types.ts";
@@ -34,12 +35,14 @@ interface Attachment {
 export function compilePlan(config: ResolvedConfig, generation: number, compileFilters: FilterCompiler): RuntimePlan {
   const backends = new Map<string, CompiledBackend>();
   for (const b of config.backends) backends.set(b.key, compileBackend(b));
+  const gatewayBackends = new GatewayBackends(backends);
 
   const gateways = [...config.gateways].sort(compareObjects);
   const attachments = attachRoutes(gateways, [...config.routes].sort(compareObjects));
 
-  // A rule attached to several listeners shares its filters and backends.
-  const perRule = new Map<RuleModel, { filters: CompiledFilters; backends: BackendSet }>();
+  // A rule attached to several listeners shares its filters and backends, unless their
+  // Gateways present different client certificates to TLS backends.
+  const perRule = new Map<RuleModel, Map<ReadonlyMap<string, CompiledBackend>, { filters: CompiledFilters; backends: BackendSet }>>();
   const rules: CompiledRule[] = [];
   const entriesByPort = new Map<number, Map<string | undefined, RouterEntry[]>>();
   // Every listener gets its table, routes or not: a host it admits is its own (listener isolation).
@@ -47,13 +50,16 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
   attachments.forEach((a, attachmentIndex) => {
     const candidates: Candidate[] = [];
     for (const rule of a.route.rules) {
-      let shared = perRule.get(rule);
+      const reached = gatewayBackends.of(a.gateway);
+      let variants = perRule.get(rule);
+      if (variants === undefined) perRule.set(rule, (variants = new Map()));
+      let shared = variants.get(reached);
       if (shared === undefined) {
         shared = {
-          filters: compileFilters(rule.filters, backends),
-          backends: compileBackendSet(rule.backends, backends, compileFilters, rule.source),
+          filters: compileFilters(rule.filters, reached),
+          backends: compileBackendSet(rule.backends, reached, compileFilters, rule.source),
         };
-        perRule.set(rule, shared);
+        variants.set(reached, shared);
       }
       // One compiled rule per `http.route` template: Exact `/login` and PathPrefix `/auth` in
       // one rule report `/login` and `/auth/*`, each keyed apart in spans, metrics and logs.
@@ -117,6 +123,7 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
     listenerByPort: new Map(listeners.map((l) => [l.port, l])),
     rules: Object.freeze(rules),
     backends,
+    upstreams: Object.freeze(gatewayBackends.all()),
   });
 }
 

@@ -25,7 +25,13 @@ export interface RuntimePlan {
   readonly listenerByPort: ReadonlyMap<number, CompiledListener>;
   /** Every rule of the plan; `rules[r.id] === r`, so telemetry can index per-rule state by id. */
   readonly rules: readonly CompiledRule[];
+  /** Every backend by key, as a Gateway without a client certificate reaches it. */
   readonly backends: ReadonlyMap<string, CompiledBackend>;
+  /**
+   * Every compiled backend the plan's rules and filters may use: `backends`, and the copies
+   * compiled for Gateways that present a client certificate to TLS backends.
+   */
+  readonly upstreams: readonly CompiledBackend[];
 }
 
 export interface CompiledListener {

@@ -161,10 +161,14 @@ function channelTarget(host: string, port: number): string {
 
 /**
  * TLS to the service as its BackendTLSPolicy says: the policy's CAs (or the well-known
- * ones), its hostname as SNI (the channel's ssl_target_name_override), and its identity check.
+ * ones), its hostname as SNI (the channel's ssl_target_name_override), and its identity
+ * check; and the Gateway's client certificate when it has one.
  */
 function tlsCredentials(tls: UpstreamTls): ChannelCredentials {
-  return credentials.createSsl(Buffer.from(tls.trustedCaPem), null, null, {
+  const client = tls.clientCertificate;
+  const key = client === undefined ? null : Buffer.from(client.keyPem);
+  const chain = client === undefined ? null : Buffer.from(client.certificatePem);
+  return credentials.createSsl(Buffer.from(tls.trustedCaPem), key, chain, {
     checkServerIdentity: (_host, certificate) => tls.checkIdentity(certificate),
   });
 }

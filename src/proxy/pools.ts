@@ -18,6 +18,7 @@ import { Client, Pool, buildConnector } from "./undici-core.ts";
 import { warnContainedBug } from "./contained-bug.ts";
 import { GrpcChannels } from "./grpc-channels.ts";
 import { markTlsHandshakeError } from "./failures.ts";
+import { keepTlsAlerts } from "./tls-alerts.ts";
 import type { UpstreamTls } from "../config/upstream-tls.ts";
 
 /**
@@ -446,6 +447,7 @@ export class UpstreamPools {
             connector(opts, (...args) => {
               if (args[0] === null) {
                 if (!literal && entry !== undefined) recordPeer(entry, args[1]);
+                if (tls !== undefined) keepTlsAlerts(args[1]);
               } else if (tls !== undefined) markTlsHandshakeError(args[0]);
               callback(...args);
             });

@@ -63,7 +63,7 @@ export const engine: Engine = {
   retainPools(pools, plan) {
     const origins = new Set<string>();
     const limits = new Map<string, Set<number | undefined>>();
-    for (const backend of plan.backends.values()) {
+    for (const backend of plan.upstreams) {
       // Built now, at the reload, rather than by the first request to the backend: a context
       // holding the well-known CAs takes tens of milliseconds.
       if (backend.model.tls !== undefined && backend.model.tls.unusable === undefined) void backend.model.tls.connectOptions;
@@ -103,11 +103,12 @@ export const engine: Engine = {
 function perBackend(plan: RuntimePlan | undefined, perOrigin: Iterable<[origin: string, count: number]>): [string, number][] {
   if (plan === undefined) return [];
   const byOrigin = new Map(perOrigin);
-  const out: [string, number][] = [];
-  for (const backend of plan.backends.values()) {
-    let count = 0;
+  // A backend compiled again for a Gateway's client certificate counts under the same name.
+  const byName = new Map<string, number>();
+  for (const backend of plan.upstreams) {
+    let count = byName.get(backend.displayName) ?? 0;
     for (const e of backend.endpoints) count += byOrigin.get(e.poolKey) ?? 0;
-    out.push([backend.displayName, count]);
+    byName.set(backend.displayName, count);
   }
-  return out;
+  return [...byName];
 }

@@ -15,6 +15,8 @@ export interface SeenCheck {
   readonly deadlineMs: number;
   /** When the service saw the call cancelled (epoch ms); undefined while it was not. */
   cancelledAtMs: number | undefined;
+  /** The subject CN of the client certificate the caller presented, if any. */
+  readonly peerCommonName: string | undefined;
 }
 
 export interface DecodedCheckRequest {
@@ -150,8 +152,11 @@ function answerFor(authorization: string | undefined, headers: Record<string, st
   }
 }
 
-/** `tls`: serve over TLS with this certificate and key (the gateway then needs a BackendTLSPolicy). */
-export async function startGrpcAuthzService(tls?: { readonly cert: Buffer; readonly key: Buffer }): Promise<GrpcAuthzService> {
+/**
+ * `tls`: serve over TLS with this certificate and key (the gateway then needs a
+ * BackendTLSPolicy); with `clientCa`, only to callers presenting a certificate it signed.
+ */
+export async function startGrpcAuthzService(tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer }): Promise<GrpcAuthzService> {
   const definition = loadSync(PROTO, { keepCase: true, longs: Number, enums: Number, defaults: true });
   const loaded = loadPackageDefinition(definition) as GrpcObject;
   const auth = ((loaded["envoy"] as GrpcObject)["service"] as GrpcObject)["auth"] as GrpcObject;
@@ -165,7 +170,9 @@ export async function startGrpcAuthzService(tls?: { readonly cert: Buffer; reado
       const metadata: Record<string, string> = {};
       for (const [key, value] of Object.entries(call.metadata.getMap())) metadata[key] = String(value);
       const deadline = call.getDeadline();
-      const record: SeenCheck = { request: call.request, metadata, deadlineMs: deadline instanceof Date ? deadline.getTime() : deadline, cancelledAtMs: undefined };
+      const cn = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
+      const peerCommonName = Array.isArray(cn) ? cn.join(",") : cn;
+      const record: SeenCheck = { request: call.request, metadata, deadlineMs: deadline instanceof Date ? deadline.getTime() : deadline, cancelledAtMs: undefined, peerCommonName };
       seen.push(record);
       call.on("cancelled", () => (record.cancelledAtMs = Date.now()));
       const sent = call.request.attributes.request.http.headers;
@@ -177,7 +184,7 @@ export async function startGrpcAuthzService(tls?: { readonly cert: Buffer; reado
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", tls === undefined ? ServerCredentials.createInsecure() : ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false), (error, bound) => (error === null ? resolve(bound) : reject(error))),
+    server.bindAsync("127.0.0.1:0", tls === undefined ? ServerCredentials.createInsecure() : ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.clientCa !== undefined), (error, bound) => (error === null ? resolve(bound) : reject(error))),
   );
   return {
     port,

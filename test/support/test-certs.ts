@@ -159,3 +159,10 @@ export async function issueServerCertificate(pki: TestPki, name: string, dnsName
   const [cert, key] = await Promise.all([readFile(join(pki.dir, `${name}.crt`)), readFile(join(pki.dir, `${name}.key`))]);
   return { cert, key };
 }
+
+/** A client certificate (extendedKeyUsage clientAuth) for the subject CN `commonName`, signed by the PKI's CA. */
+export async function issueClientCertificate(pki: TestPki, name: string, commonName: string): Promise<PemPair> {
+  await issue(pki.dir, name, commonName, ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=clientAuth", ""].join("\n"));
+  const [cert, key] = await Promise.all([readFile(join(pki.dir, `${name}.crt`)), readFile(join(pki.dir, `${name}.key`))]);
+  return { cert, key };
+}

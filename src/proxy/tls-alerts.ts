@@ -1,0 +1,14 @@
+// A TLS 1.3 server checks the client's certificate after the client has finished its side
+// of the handshake, so a refusal (no certificate, an untrusted one) arrives as an alert on a
+// connection the request was already written to: a read error, then the end of the stream.
+// undici reports the end ("other side closed") in place of the error, and the refusal would
+// read as the upstream resetting the request. Closing the socket at the alert leaves the
+// alert as the request's error, classified as the TLS failure it is.
+import type { Socket } from "node:net";
+
+/** Watches a connected TLS socket for the peer's alerts for the rest of its life. */
+export function keepTlsAlerts(socket: Socket): void {
+  socket.on("error", (error: Error & { code?: unknown }) => {
+    if (typeof error.code === "string" && error.code.startsWith("ERR_SSL_")) socket.destroy();
+  });
+}
