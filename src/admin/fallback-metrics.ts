@@ -64,7 +64,7 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
         {
           name: "tollgate_listener_tls_handshake_errors",
           type: "counter",
-          help: "TLS handshakes an HTTPS listener failed, by port and reason: timeout, no_certificate, client_closed or protocol.",
+          help: "TLS handshakes an HTTPS listener failed, by port and reason: timeout, no_certificate, client_certificate, client_closed or protocol.",
           samples: [...(stats.tlsHandshakeErrors?.entries() ?? [])].map(([port, reason, value]) => ({ labels: { server_port: String(port), reason }, value })),
         },
         {

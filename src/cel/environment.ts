@@ -44,12 +44,20 @@ export const ACCESS_LOG_VARIABLES = {
     id: "int",
     client_address: "string",
     client_port: "int",
-    /** Always false: HTTPS listeners ask for no client certificate. */
+    /** Whether the client presented a certificate that verified (a port with client validation). */
     mtls: "bool",
     /** The SNI name of the client's TLS handshake; '' on plain HTTP or without SNI. */
     requested_server_name: "string",
     /** `TLSv1.3`, `TLSv1.2`; '' on plain HTTP. */
     tls_version: "string",
+    /** The client certificate's subject (RFC 2253); '' without one. */
+    subject_peer_certificate: "string",
+    /** The first URI subjectAltName of the client certificate (a SPIFFE ID); ''. */
+    uri_san_peer_certificate: "string",
+    /** The first DNS subjectAltName of the client certificate; ''. */
+    dns_san_peer_certificate: "string",
+    /** SHA-256 of the client certificate, lower-case hex; ''. */
+    sha256_peer_certificate_digest: "string",
   },
   upstream: {
     /** `host:port` of the endpoint that served the request; '' when none. */
@@ -99,6 +107,10 @@ export interface AccessLogActivation {
     readonly mtls: boolean;
     readonly requested_server_name: string;
     readonly tls_version: string;
+    readonly subject_peer_certificate: string;
+    readonly uri_san_peer_certificate: string;
+    readonly dns_san_peer_certificate: string;
+    readonly sha256_peer_certificate_digest: string;
   };
   readonly upstream: { readonly address: string; readonly port: bigint };
   readonly route: {

@@ -9,6 +9,12 @@ import { type Reporter, type Resource, type Segments, key } from "./resources.ts
 import type { ServicePorts } from "./service-ports.ts";
 import { type SubjectAltName, UpstreamTls } from "./upstream-tls.ts";
 
+/**
+ * A CA that cannot be read fails its policy closed rather than the whole file, as Gateway API
+ * asks: the rest of the gateway keeps serving, and the policy's backends are never reached.
+ */
+const POLICY_UNUSABLE = "; the BackendTLSPolicy naming it cannot be used, and requests to its backends are answered 502 upstream_tls_failed";
+
 interface TargetRef {
   readonly group?: string;
   readonly kind: string;
@@ -129,7 +135,7 @@ function readPolicy(policy: Resource, bundles: CaBundles, reporter: Reporter): U
     reporter.report("error", policy, at, "validation names no CA: set caCertificateRefs or wellKnownCACertificates", "add caCertificateRefs: [{group: \"\", kind: ConfigMap, name: ...}] or wellKnownCACertificates: System", { atKey: true });
     broken = true;
   }
-  const pems = refs.map((ref, index) => bundles.pem(policy, ref, [...at, "caCertificateRefs", index]));
+  const pems = refs.map((ref, index) => bundles.pem(policy, ref, [...at, "caCertificateRefs", index], { namespace: policy.namespace, consequence: POLICY_UNUSABLE }));
   const subjectAltNames = readSubjectAltNames(policy, validation.subjectAltNames ?? [], reporter);
   if (broken || subjectAltNames === undefined) return undefined;
   // Past here the policy is well-formed, and a CA that cannot be had fails it closed (each

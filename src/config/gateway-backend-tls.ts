@@ -12,11 +12,6 @@ const EXPERIMENTAL_AT = ["spec", "backendTLS", "clientCertificateRef"];
 /** The client certificate `gateway` presents to TLS backends; undefined when it names none, or after reporting why it cannot. */
 export function backendClientCertificate(gateway: Resource, reporter: Reporter, secrets: TlsSecrets): SecretCertificate | undefined {
   const tls = gateway.spec["tls"] as Record<string, unknown> | undefined;
-  if (tls?.["frontend"] !== undefined) {
-    // Dropped silently, a client validation the listeners must do would be security config
-    // the gateway does not apply.
-    reporter.error(gateway, ["spec", "tls", "frontend"], "client certificate validation on listeners (spec.tls.frontend) is not supported yet", "remove spec.tls.frontend; HTTPS listeners then accept clients without a certificate");
-  }
   const standard = (tls?.["backend"] as Record<string, unknown> | undefined)?.["clientCertificateRef"] as CertificateRef | undefined;
   const experimental = (gateway.spec["backendTLS"] as Record<string, unknown> | undefined)?.["clientCertificateRef"] as CertificateRef | undefined;
   if (standard !== undefined && experimental !== undefined && !sameRef(standard, experimental, gateway.namespace)) {

@@ -3,6 +3,7 @@
 // config is walked for the admin API and printed in diagnostics, and neither may show a key.
 import { type SecureContext, createSecureContext } from "node:tls";
 import type { SecretCertificate } from "./secret-certificate.ts";
+import type { ClientValidation } from "./client-validation.ts";
 
 /**
  * An HTTPS listener's certificates, each its own TLS context: a handshake gets the first
@@ -13,10 +14,13 @@ import type { SecretCertificate } from "./secret-certificate.ts";
  */
 export class ListenerTls {
   readonly certificates: readonly SecretCertificate[];
+  /** How the listener's port checks client certificates (the Gateway's `spec.tls.frontend`); undefined: it asks for none. */
+  readonly clientValidation: ClientValidation | undefined;
   readonly #contexts: (SecureContext | undefined)[];
 
-  constructor(certificates: readonly SecretCertificate[]) {
+  constructor(certificates: readonly SecretCertificate[], clientValidation?: ClientValidation) {
     this.certificates = certificates;
+    this.clientValidation = clientValidation;
     this.#contexts = certificates.map(() => undefined);
   }
 
@@ -31,8 +35,18 @@ export class ListenerTls {
   }
 
   /** The options of the context a handshake without SNI gets (a server's default context is made from options). */
-  defaultContextOptions(): { cert: string; key: string } {
-    return { cert: this.certificates[0]!.certificatePem, key: this.certificates[0]!.keyPem };
+  defaultContextOptions(): { cert: string; key: string; ca?: string } {
+    return this.#contextOptions(0);
+  }
+
+  /**
+   * A context verifies client certificates against the CAs it holds, so each carries the
+   * port's validation CAs (a handshake's context is the one chosen by SNI).
+   */
+  #contextOptions(index: number): { cert: string; key: string; ca?: string } {
+    const certificate = this.certificates[index]!;
+    const ca = this.clientValidation?.caPem;
+    return { cert: certificate.certificatePem, key: certificate.keyPem, ...(ca === undefined ? {} : { ca }) };
   }
 
   /** Builds every context now; the reason when one cannot be built. */
@@ -48,20 +62,20 @@ export class ListenerTls {
   #context(index: number): SecureContext {
     let context = this.#contexts[index];
     if (context === undefined) {
-      const certificate = this.certificates[index]!;
-      context = createSecureContext({ cert: certificate.certificatePem, key: certificate.keyPem });
+      context = createSecureContext(this.#contextOptions(index));
       this.#contexts[index] = context;
     }
     return context;
   }
 
-  /** The same certificates and keys, in the same order (a reload that changed nothing here). */
+  /** The same certificates and keys, in the same order, and the same client validation (a reload that changed nothing here). */
   sameAs(other: ListenerTls | undefined): boolean {
     if (other === undefined || other.certificates.length !== this.certificates.length) return false;
+    if (this.clientValidation === undefined ? other.clientValidation !== undefined : !this.clientValidation.sameAs(other.clientValidation)) return false;
     return this.certificates.every((c, i) => c.certificatePem === other.certificates[i]!.certificatePem && c.keyPem === other.certificates[i]!.keyPem);
   }
 
-  toJSON(): { certificates: readonly SecretCertificate[] } {
-    return { certificates: this.certificates };
+  toJSON(): { certificates: readonly SecretCertificate[]; clientValidation?: ClientValidation } {
+    return { certificates: this.certificates, ...(this.clientValidation === undefined ? {} : { clientValidation: this.clientValidation }) };
   }
 }

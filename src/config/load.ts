@@ -25,6 +25,7 @@ import { isIP } from "node:net";
 import { hostnameProblem } from "./hostnames.ts";
 import { formatPath, parseYamlFile } from "./yaml-source.ts";
 import type { ParsedFile, SourceDocument } from "./yaml-source.ts";
+import type { ClientValidation } from "./client-validation.ts";
 
 export interface LoadResult {
   /** undefined when any error was found. */
@@ -95,8 +96,9 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
 
   const gatewayDrafts = new Map<string, GatewayDraft>();
   const secrets = new TlsSecrets(resources.secrets, grants, reporter);
-  for (const g of byKind("Gateway")) gatewayDrafts.set(key(g), resolveGateway(g, reporter, secrets));
+  for (const g of byKind("Gateway")) gatewayDrafts.set(key(g), resolveGateway(g, reporter, secrets, { bundles: caBundles, grants }));
   warnCrossGatewayConflicts([...gatewayDrafts.values()], reporter);
+  checkPortClientValidation([...gatewayDrafts.values()], reporter);
 
   const routeDrafts: RouteDraft[] = byKind("HTTPRoute").map((r) => resolveRoute(r, reporter, gatewayDrafts, backendResolver, directResponses));
 
@@ -339,6 +341,31 @@ function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], reporter: 
       }
     });
   }
+}
+
+/**
+ * One TLS connection carries requests for every listener of its port, so a port checks
+ * client certificates one way only: Gateways sharing an HTTPS port must agree.
+ */
+function checkPortClientValidation(gateways: readonly GatewayDraft[], reporter: Reporter): void {
+  const first = new Map<number, { gateway: GatewayDraft; validation: ClientValidation | undefined }>();
+  for (const g of gateways) {
+    const reported = new Set<number>();
+    for (const l of g.listeners) {
+      if (l.tls === undefined) continue;
+      const seen = first.get(l.port);
+      if (seen === undefined) first.set(l.port, { gateway: g, validation: l.tls.clientValidation });
+      else if (seen.gateway !== g && !reported.has(l.port) && !sameValidation(seen.validation, l.tls.clientValidation)) {
+        reported.add(l.port);
+        const at = g.resource.spec["tls"] === undefined ? ["spec", "listeners", (g.resource.spec["listeners"] as { name: string }[]).findIndex((x) => x.name === l.name)] : ["spec", "tls"];
+        reporter.error(g.resource, at, `port ${l.port} is also an HTTPS port of Gateway ${key(seen.gateway.resource)}, which checks client certificates differently there`, "give both Gateways the same spec.tls.frontend validation for this port, or use different ports");
+      }
+    }
+  }
+}
+
+function sameValidation(a: ClientValidation | undefined, b: ClientValidation | undefined): boolean {
+  return a === undefined ? b === undefined : a.sameAs(b);
 }
 
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });

@@ -2,6 +2,10 @@
 import { ListenerTls } from "./listener-tls.ts";
 import type { SecretCertificate } from "./secret-certificate.ts";
 import { backendClientCertificate } from "./gateway-backend-tls.ts";
+import { frontendValidations } from "./gateway-frontend-tls.ts";
+import type { ClientValidation } from "./client-validation.ts";
+import type { CaBundles } from "./ca-bundles.ts";
+import type { ReferenceGrants } from "./reference-grants.ts";
 import type { ListenerModel } from "./model.ts";
 import { type CertificateRef, type TlsSecrets, certificateCovers } from "./tls-secrets.ts";
 import type { NamespaceSelection } from "./namespace-selection.ts";
@@ -20,13 +24,21 @@ export interface GatewayDraft {
 
 const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
-export function resolveGateway(r: Resource, reporter: Reporter, secrets: TlsSecrets): GatewayDraft {
+/** Where a Gateway's CA references are looked up: `spec.tls.frontend` names ConfigMaps, across namespaces with a ReferenceGrant. */
+export interface CaSources {
+  readonly bundles: CaBundles;
+  readonly grants: ReferenceGrants;
+}
+
+export function resolveGateway(r: Resource, reporter: Reporter, secrets: TlsSecrets, cas: CaSources): GatewayDraft {
   const listeners: ListenerModel[] = [];
   const allowedKinds = new Map<string, readonly string[]>();
   const names = new Map<string, number>();
   const portHosts = new Map<string, number>();
   const portProtocols = new Map<number, { protocol: string; index: number }>();
   const clientCertificate = backendClientCertificate(r, reporter, secrets);
+  const httpsPorts = new Set((r.spec["listeners"] as Record<string, unknown>[]).filter((l) => l["protocol"] === "HTTPS").map((l) => Number(l["port"])));
+  const clientValidation = frontendValidations(r, httpsPorts, reporter, cas.bundles, cas.grants);
   (r.spec["listeners"] as Record<string, any>[]).forEach((l, i) => {
     const at = ["spec", "listeners", i];
     const name = String(l["name"]);
@@ -55,7 +67,7 @@ export function resolveGateway(r: Resource, reporter: Reporter, secrets: TlsSecr
     }
     let tls: ListenerTls | undefined;
     if (protocol === "HTTPS") {
-      tls = listenerTls(r, l["tls"] as Record<string, any> | undefined, [...at, "tls"], reporter, secrets);
+      tls = listenerTls(r, l["tls"] as Record<string, any> | undefined, [...at, "tls"], reporter, secrets, clientValidation(port));
       if (tls === undefined) return;
       if (hostname !== undefined && !tls.certificates.some((c) => certificateCovers(c, hostname.toLowerCase()))) {
         reporter.warn(r, [...at, "hostname"], `no certificate of listener "${name}" is valid for ${hostname}: clients that check the name will refuse the handshake`, `add a certificate whose subjectAltName covers ${hostname} to tls.certificateRefs`);
@@ -100,7 +112,7 @@ export function resolveGateway(r: Resource, reporter: Reporter, secrets: TlsSecr
 const NO_NAMESPACE: NamespaceSelection = { only: [], except: [] };
 
 /** An HTTPS listener's `tls`: Terminate with at least one usable certificate; undefined after reporting why not. */
-function listenerTls(r: Resource, tls: Record<string, any> | undefined, at: Segments, reporter: Reporter, secrets: TlsSecrets): ListenerTls | undefined {
+function listenerTls(r: Resource, tls: Record<string, any> | undefined, at: Segments, reporter: Reporter, secrets: TlsSecrets, clientValidation: ClientValidation | undefined): ListenerTls | undefined {
   if (tls === undefined) {
     reporter.error(r, at.slice(0, -1), "an HTTPS listener needs tls with certificateRefs", "add tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: ...}]}");
     return undefined;
@@ -110,7 +122,12 @@ function listenerTls(r: Resource, tls: Record<string, any> | undefined, at: Segm
     return undefined;
   }
   if (tls["frontendValidation"] !== undefined) {
-    reporter.error(r, [...at, "frontendValidation"], "client certificate validation is not supported yet", "remove frontendValidation");
+    reporter.error(
+      r,
+      [...at, "frontendValidation"],
+      "a listener's frontendValidation (Gateway API before v1.4) is not read: client certificate validation binds to a port, not a listener",
+      "move it to the Gateway's spec.tls.frontend: {default: {validation: {caCertificateRefs: [...]}}}, or perPort for this port",
+    );
     return undefined;
   }
   if (tls["options"] !== undefined && Object.keys(tls["options"]).length > 0) {
@@ -127,7 +144,7 @@ function listenerTls(r: Resource, tls: Record<string, any> | undefined, at: Segm
     if (certificate !== undefined) certificates.push(certificate);
   });
   if (certificates.length !== refs.length) return undefined;
-  const listenerTls = new ListenerTls(certificates);
+  const listenerTls = new ListenerTls(certificates, clientValidation);
   const problem = listenerTls.check();
   if (problem !== undefined) {
     reporter.error(r, [...at, "certificateRefs"], `the listener's certificates cannot be served: ${problem}`, "check that each Secret's tls.key belongs to its tls.crt");

@@ -65,6 +65,18 @@ function secretRef(description?: string): Schema {
   return obj({ group: str('"" (core)'), kind: str("Secret"), name: str(undefined, { minLength: 1 }), namespace: str(undefined, { minLength: 1 }) }, ["name"], description === undefined ? {} : { description });
 }
 
+/** Client certificate validation of a Gateway's HTTPS ports (`spec.tls.frontend`). */
+const clientValidation = obj(
+  {
+    caCertificateRefs: arr(
+      obj({ group: str('"" (core)'), kind: str("ConfigMap (ca.crt), or a Secret"), name: str(undefined, { minLength: 1 }), namespace: str(undefined, { minLength: 1 }) }, ["kind", "name"]),
+      { minItems: 1, maxItems: 8 },
+    ),
+    mode: str("AllowValidOnly (the default) refuses clients without a valid certificate; AllowInsecureFallback serves them as unauthenticated", { enum: ["AllowValidOnly", "AllowInsecureFallback"] }),
+  },
+  ["caCertificateRefs"],
+);
+
 const gatewaySpec = obj(
   {
     gatewayClassName: str("GatewayClass name (recorded, not interpreted)", { minLength: 1 }),
@@ -79,7 +91,7 @@ const gatewaySpec = obj(
             mode: str("Terminate (the default; Passthrough needs a TLS listener, not supported yet)", { enum: ["Terminate", "Passthrough"] }),
             certificateRefs: arr(secretRef(), { maxItems: 64 }),
             options: stringMap("implementation-specific TLS options (none are read)"),
-            frontendValidation: anyObject("client certificate validation (not supported yet)"),
+            frontendValidation: anyObject("before Gateway API v1.4; an error: use the Gateway's spec.tls.frontend"),
           }),
           allowedRoutes: obj({
             namespaces: obj({ from: str(undefined, { enum: ["Same", "All", "Selector"] }), selector: labelSelector }),
@@ -99,7 +111,13 @@ const gatewaySpec = obj(
     backendTLS: obj({ clientCertificateRef: secretRef("the client certificate for TLS backends (the experimental channel's place for it before v1.4)") }),
     tls: obj({
       backend: obj({ clientCertificateRef: secretRef("the client certificate the gateway presents to backends reached under a BackendTLSPolicy") }),
-      frontend: anyObject("client certificate validation on listeners (not supported yet)"),
+      frontend: obj(
+        {
+          default: obj({ validation: clientValidation }),
+          perPort: arr(obj({ port, tls: obj({ validation: clientValidation }) }, ["port", "tls"]), { maxItems: 64 }),
+        },
+        ["default"],
+      ),
     }),
     allowedListeners: anyObject("accepted, not used"),
   },

@@ -6,6 +6,7 @@
 import { X509Certificate, createHash } from "node:crypto";
 import { type ConnectionOptions, type PeerCertificate, createSecureContext, getCACertificates } from "node:tls";
 import type { SecretCertificate } from "./secret-certificate.ts";
+import { subjectAltNames } from "./subject-alt-names.ts";
 
 export interface SubjectAltName {
   readonly type: "Hostname" | "URI";
@@ -110,7 +111,7 @@ export class UpstreamTls {
       if (leaf.checkHost(this.hostname, { subject: "never" }) !== undefined) return undefined;
       return identityError(`the upstream certificate (${certificate.subjectaltname ?? "no subjectAltName"}) does not name ${this.hostname}, the hostname of BackendTLSPolicy ${this.policy}`);
     }
-    const names = certificateNames(certificate);
+    const names = subjectAltNames(certificate.subjectaltname);
     for (const wanted of this.subjectAltNames) {
       if (wanted.type === "URI" ? names.uris.includes(wanted.value) : names.dns.includes(wanted.value) || leaf.checkHost(wanted.value, { subject: "never" }) !== undefined) return undefined;
     }
@@ -149,25 +150,4 @@ let wellKnown: string | undefined;
 export function wellKnownCaPem(): string {
   wellKnown ??= [...new Set([...getCACertificates("default"), ...getCACertificates("system")])].join("\n");
   return wellKnown;
-}
-
-/** The DNS and URI entries of a certificate's subjectAltName, as Node prints it (`DNS:a, URI:b`). */
-function certificateNames(certificate: PeerCertificate): { dns: string[]; uris: string[] } {
-  const dns: string[] = [];
-  const uris: string[] = [];
-  for (const entry of (certificate.subjectaltname ?? "").split(", ")) {
-    if (entry.startsWith("DNS:")) dns.push(entry.slice(4).toLowerCase());
-    else if (entry.startsWith("URI:")) uris.push(unquote(entry.slice(4)));
-  }
-  return { dns, uris };
-}
-
-/** Node quotes a name holding a comma or quote as a JSON string. */
-function unquote(value: string): string {
-  if (!value.startsWith('"')) return value;
-  try {
-    return String(JSON.parse(value));
-  } catch {
-    return value;
-  }
 }

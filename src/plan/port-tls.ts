@@ -4,6 +4,7 @@
 // clients that send no name). Listeners of several Gateways may share a port; the first by
 // precedence keeps a hostname.
 import type { ListenerTls } from "../config/listener-tls.ts";
+import type { ClientValidation } from "../config/client-validation.ts";
 import type { ListenerModel } from "../config/model.ts";
 import { hostnameAdmits, isWildcardHostname, normalizeHostname } from "../router/hostnames.ts";
 
@@ -13,12 +14,18 @@ export class PortTls {
   readonly #wildcards: { readonly pattern: string; readonly tls: ListenerTls }[] = [];
   /** The listener with no hostname: names no other listener admits, and handshakes without SNI. */
   readonly fallback: ListenerTls | undefined;
+  /** How the port checks client certificates; the config stage made every listener of the port agree. */
+  readonly clientValidation: ClientValidation | undefined;
 
   /** `listeners`: the port's HTTPS listeners, in precedence order. */
   constructor(listeners: readonly ListenerModel[]) {
     let fallback: ListenerTls | undefined;
+    let clientValidation: ClientValidation | undefined;
+    let first = true;
     for (const l of listeners) {
       if (l.tls === undefined) continue;
+      if (first) clientValidation = l.tls.clientValidation;
+      first = false;
       if (l.hostname === undefined) {
         fallback ??= l.tls;
         continue;
@@ -31,6 +38,7 @@ export class PortTls {
     // Stable: of two listeners with one wildcard, the first by precedence stays ahead.
     this.#wildcards.sort((a, b) => b.pattern.length - a.pattern.length);
     this.fallback = fallback;
+    this.clientValidation = clientValidation;
   }
 
   /** The certificates for a client that sent `serverName`; undefined when no listener of the port admits it. */

@@ -1,13 +1,15 @@
 // An HTTPS listener port: node:https terminating TLS with the certificates the current plan
-// gives the port, picked per handshake by SNI (see PortTls). A reload swaps the certificates
-// for the handshakes after it; connections already open keep theirs.
+// gives the port, picked per handshake by SNI (see PortTls), and checking client
+// certificates when the port has a client validation. A reload swaps both for the
+// handshakes after it; connections already open keep theirs.
 import type * as Http from "node:http";
 import type { Server } from "node:http";
 import type * as Https from "node:https";
+import type { TLSSocket } from "node:tls";
 import type { ListenerTls } from "../config/listener-tls.ts";
 import type { PortTls } from "../plan/port-tls.ts";
 import type { ProxyHandlers } from "./handler.ts";
-import { NO_LISTENER_FOR_NAME } from "./tls-handshake-errors.ts";
+import { CLIENT_CERTIFICATE_REFUSED, NO_LISTENER_FOR_NAME } from "./tls-handshake-errors.ts";
 
 const https: typeof Https = process.getBuiltinModule("node:https");
 
@@ -22,6 +24,10 @@ export function createTlsServer(options: Http.ServerOptions, handlers: ProxyHand
   const secure: Https.ServerOptions = {
     ...options,
     ...tls.fallback?.defaultContextOptions(),
+    requestCert: tls.clientValidation !== undefined,
+    // The gateway admits or refuses the client itself (refuseUnverifiedClient): Node's own
+    // refusal would be silent, uncounted, and blind to AllowInsecureFallback.
+    rejectUnauthorized: false,
     // HTTP/1.1 only: the listener is a node:http server behind TLS.
     ALPNProtocols: ["http/1.1"],
     // A handshake is part of receiving the request head: the headers timeout bounds it too,
@@ -41,8 +47,24 @@ export function createTlsServer(options: Http.ServerOptions, handlers: ProxyHand
   server = https.createServer(secure, handlers.request) as unknown as Server;
   // Node still destroys the socket; the handler counts the failure.
   server.on("tlsClientError", handlers.tlsError);
+  // Ahead of node:http's own listener, so a refused client never gets a request parsed.
+  server.prependListener("secureConnection", (socket: TLSSocket) => refuseUnverifiedClient(server!, socket, handlers));
   current.set(server, { tls, fallback: tls.fallback });
   return server;
+}
+
+/**
+ * Closes a connection whose client certificate the port's validation does not admit: none
+ * or an unverified one under AllowValidOnly, any under a validation whose CAs could not be
+ * had. Counted as a failed handshake (`client_certificate`). A TLS 1.3 client has already
+ * sent its request by then; it sees the connection close unanswered.
+ */
+function refuseUnverifiedClient(server: Server, socket: TLSSocket, handlers: ProxyHandlers): void {
+  const validation = current.get(server)?.tls.clientValidation;
+  if (validation === undefined || validation.admits(socket.authorized)) return;
+  const why = validation.unusable ?? (socket.getPeerCertificate().raw === undefined ? "no client certificate" : `the client certificate did not verify: ${String(socket.authorizationError)}`);
+  handlers.tlsError(Object.assign(new Error(why), { code: CLIENT_CERTIFICATE_REFUSED }));
+  socket.destroy();
 }
 
 export function servesTls(server: Server): boolean {
@@ -54,6 +76,8 @@ export function applyPortTls(server: Server, tls: PortTls): void {
   const state = current.get(server);
   if (state === undefined) return;
   state.tls = tls;
+  // Read by node:tls for each new connection (it has no setter); connections already open keep theirs.
+  (server as unknown as { requestCert: boolean }).requestCert = tls.clientValidation !== undefined;
   // A new default context would also drop the session tickets clients hold: only on a change.
   if (state.fallback === tls.fallback || (tls.fallback?.sameAs(state.fallback) ?? state.fallback === undefined)) return;
   // A handshake without SNI gets the server's default context, which is made from options.

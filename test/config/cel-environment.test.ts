@@ -7,7 +7,7 @@ function activation(code: bigint, durationMs: number, headers: Record<string, st
   return {
     request: { method: "GET", path: "/a?b=1", url_path: "/a", query: "b=1", host: "example.com", scheme: "http", protocol: "HTTP/1.1", headers, useragent: "curl", id: "r1", size: 0n, duration: celDuration(durationMs), time: new Date(0) },
     response: { code, code_details: "via_upstream", flags: "", headers: {}, size: 12n },
-    connection: { id: 1n, client_address: "127.0.0.1", client_port: 50000n, mtls: false, requested_server_name: "", tls_version: "" },
+    connection: { id: 1n, client_address: "127.0.0.1", client_port: 50000n, mtls: false, requested_server_name: "", tls_version: "", subject_peer_certificate: "", uri_san_peer_certificate: "", dns_san_peer_certificate: "", sha256_peer_certificate_digest: "" },
     upstream: { address: "127.0.0.1:9000", port: 9000n },
     route: { name: "web", namespace: "default", rule: "0", gateway: "default/gw", listener: "http", backend: "default/echo" },
   };

@@ -99,7 +99,6 @@ test("each way the client certificate can be wrong is an error at the field that
       gateway(backendTls("{name: gateway-client}") + "  backendTLS:\n    clientCertificateRef: {name: other-client}\n") + secret("gateway-client", pki.client),
       "t.yaml:11:27: spec.backendTLS.clientCertificateRef: spec.backendTLS.clientCertificateRef and spec.tls.backend.clientCertificateRef name different Secrets",
     ],
-    [gateway("  tls:\n    frontend:\n      default: {validation: {caCertificateRefs: [{name: ca}]}}\n"), "t.yaml:9:7: spec.tls.frontend: client certificate validation on listeners (spec.tls.frontend) is not supported yet"],
   ];
   for (const [text, expected] of cases) {
     const errors = lines(load(text), "error").map((l) => l.replace(/ \(hint: .*\)$/, ""));

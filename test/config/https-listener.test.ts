@@ -155,7 +155,7 @@ test("each way an HTTPS listener or its Secret can be wrong is an error at the f
     [gateway("  - name: tls\n    port: 8443\n    protocol: TLS\n"), "t.yaml:9:15: spec.listeners[0].protocol: TLS listeners (TLSRoute, passthrough) are not supported yet (hint: use protocol: HTTPS to terminate TLS at the gateway)"],
     [
       gateway(httpsListener("https", "", "[{name: shop-tls}]\n      frontendValidation: {caCertificateRefs: [{name: ca}]}")) + secret("shop-tls", shop),
-      "t.yaml:13:27: spec.listeners[0].tls.frontendValidation: client certificate validation is not supported yet (hint: remove frontendValidation)",
+      "t.yaml:13:27: spec.listeners[0].tls.frontendValidation: a listener's frontendValidation (Gateway API before v1.4) is not read: client certificate validation binds to a port, not a listener (hint: move it to the Gateway's spec.tls.frontend: {default: {validation: {caCertificateRefs: [...]}}}, or perPort for this port)",
     ],
   ];
   const mismatches: string[] = [];

@@ -50,9 +50,9 @@ async function openssl(dir: string, args: readonly string[]): Promise<void> {
 
 const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
 
-/** A key and a certificate for `cn`, signed by the CA in `dir`, with the given extensions. */
+/** A key and a certificate for `cn` (or a whole `/A=b/CN=c` subject), signed by the CA in `dir`, with the given extensions. */
 async function issue(dir: string, name: string, cn: string, extensions: string, key: readonly string[] = EC_KEY): Promise<void> {
-  await openssl(dir, ["req", ...key, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`]);
+  await openssl(dir, ["req", ...key, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", cn.startsWith("/") ? cn : `/CN=${cn}`]);
   await writeFile(join(dir, `${name}.ext`), extensions);
   await openssl(dir, [
     "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
@@ -160,9 +160,11 @@ export async function issueServerCertificate(pki: TestPki, name: string, dnsName
   return { cert, key };
 }
 
-/** A client certificate (extendedKeyUsage clientAuth) for the subject CN `commonName`, signed by the PKI's CA. */
-export async function issueClientCertificate(pki: TestPki, name: string, commonName: string): Promise<PemPair> {
-  await issue(pki.dir, name, commonName, ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=clientAuth", ""].join("\n"));
+/** A client certificate (extendedKeyUsage clientAuth) for the subject CN `commonName` (or a whole `/O=a/CN=b` subject), signed by the PKI's CA, with optional subjectAltNames. */
+export async function issueClientCertificate(pki: TestPki, name: string, commonName: string, sans: { readonly uris?: readonly string[]; readonly dnsNames?: readonly string[] } = {}): Promise<PemPair> {
+  const names = [...(sans.uris ?? []).map((u) => `URI:${u}`), ...(sans.dnsNames ?? []).map((d) => `DNS:${d}`)];
+  const extensions = ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=clientAuth", ...(names.length === 0 ? [] : [`subjectAltName=${names.join(",")}`]), ""];
+  await issue(pki.dir, name, commonName, extensions.join("\n"));
   const [cert, key] = await Promise.all([readFile(join(pki.dir, `${name}.crt`)), readFile(join(pki.dir, `${name}.key`))]);
   return { cert, key };
 }

@@ -1,12 +1,14 @@
 // A request on an HTTPS listener in the exported telemetry, decoded from OTLP: the SERVER span,
 // the access-log record and the request duration metric say `url.scheme: https`, and a Host
 // without a port is port 443. What each handshake settled reaches the access log through
-// Envoy's TLS operators and CEL's connection.* fields.
+// Envoy's TLS operators and CEL's connection.* fields, and so does the client certificate on a
+// port that checks them.
 import { type TestContext, test } from "node:test";
 import assert from "node:assert/strict";
 import https from "node:https";
 import { type OtlpReceiver, startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { createTestPki, issueServerCertificate } from "../support/test-certs.ts";
+import { X509Certificate } from "node:crypto";
+import { type PemPair, createTestPki, issueClientCertificate, issueServerCertificate } from "../support/test-certs.ts";
 import type { TLSSocket } from "node:tls";
 import { gatewayYaml, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
 
@@ -110,4 +112,57 @@ test("the TLS operators and CEL fields: each request's SNI name, TLS version and
     [`/api/tls13|shop.example|TLSv1.3|${modern.cipher}`, `/api/tls12|shop.example|TLSv1.2|${older.cipher}`],
     "the request without SNI fails connection.requested_server_name and is not logged",
   );
+});
+
+test("a client certificate on a port that checks them: Envoy's %DOWNSTREAM_PEER_*% operators and CEL's connection.mtls and *_peer_certificate fields", async (t) => {
+  const [clientPki, strangerPki] = await Promise.all([createTestPki("tollgate-pki-client-"), createTestPki("tollgate-pki-stranger-")]);
+  t.after(() => Promise.all([clientPki.remove(), strangerPki.remove()]));
+  const spiffeId = "spiffe://cluster.local/ns/shop/sa/web";
+  const workload = await issueClientCertificate(clientPki, "workload", "/O=Acme, Inc/OU=shop/CN=workload one", { uris: [spiffeId], dnsNames: ["web.shop.svc", "web.shop"] });
+  const leaf = new X509Certificate(workload.cert);
+  const sha256 = leaf.fingerprint256.replaceAll(":", "").toLowerCase();
+  // Same subject and names from an untrusted CA: only connection.mtls tells it apart.
+  const impostor = await issueClientCertificate(strangerPki, "impostor", "/O=Acme, Inc/OU=shop/CN=workload one", { uris: [spiffeId], dnsNames: ["web.shop.svc", "web.shop"] });
+  const filter = `connection.mtls && connection.subject_peer_certificate == "CN=workload one,OU=shop,O=Acme\\\\, Inc" && connection.uri_san_peer_certificate == "${spiffeId}" && connection.dns_san_peer_certificate == "web.shop.svc" && connection.sha256_peer_certificate_digest.size() == 64`;
+  const { pki, rx, yaml } = await httpsRig(t, "grpc", (receiver) =>
+    `---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: client-ca, namespace: kgateway-system}
+data: {ca.crt: ${JSON.stringify(clientPki.ca.toString())}}
+---
+` +
+    otelAccessLogPolicyYaml("mtls", receiver.port, '      body: "%REQ(:PATH)%|%DOWNSTREAM_PEER_SUBJECT%|%DOWNSTREAM_PEER_ISSUER%|%DOWNSTREAM_PEER_URI_SAN%|%DOWNSTREAM_PEER_DNS_SAN%|%DOWNSTREAM_PEER_FINGERPRINT_256%|%DOWNSTREAM_PEER_SERIAL%"\n').replace(
+      "  - openTelemetry:",
+      `  - filter: {celFilter: {match: '${filter}'}}\n    openTelemetry:`,
+    ),
+  );
+  const validated = yaml.replace(
+    "allowedRoutes: {namespaces: {from: All}}}\n---",
+    "allowedRoutes: {namespaces: {from: All}}}\n  tls:\n    frontend:\n      default:\n        validation: {caCertificateRefs: [{kind: ConfigMap, name: client-ca}], mode: AllowInsecureFallback}\n---",
+  );
+  assert.notEqual(validated, yaml, "the Gateway got its client validation");
+  const gw = await startTracedGateway(validated, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_METRICS_EXPORTER: "none" });
+  t.after(() => gw.close());
+  const port = Number(new URL(gw.url(8080, "/")).port);
+
+  const send = (path: string, client: PemPair | undefined): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = https.request({ host: "127.0.0.1", port, path, servername: "shop.example", ca: pki.ca, agent: false, ...(client === undefined ? {} : { cert: client.cert, key: client.key }) }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  // AllowInsecureFallback serves all three; only the verified certificate passes the filter.
+  // First: records leave in the order their requests ended.
+  assert.equal(await send("/api/impostor", impostor), 200);
+  assert.equal(await send("/api/anonymous", undefined), 200);
+  assert.equal(await send("/api/workload", workload), 200);
+
+  const logs = await rx.waitForLogs((l) => l.some((r) => String(r.body).startsWith("/api/workload|")));
+  assert.deepEqual(logs.map((l) => String(l.body)), [
+    `/api/workload|CN=workload one,OU=shop,O=Acme\\, Inc|CN=${clientPki.names.ca}|${spiffeId}|web.shop.svc,web.shop|${sha256}|${leaf.serialNumber.toLowerCase()}`,
+  ]);
 });

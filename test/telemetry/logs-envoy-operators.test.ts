@@ -38,6 +38,9 @@ const OPERATORS = [
   "%REQUESTED_SERVER_NAME%",
   "%DOWNSTREAM_TLS_VERSION%",
   "%DOWNSTREAM_TLS_CIPHER%",
+  "%DOWNSTREAM_PEER_SUBJECT%",
+  "%DOWNSTREAM_PEER_URI_SAN%",
+  "%DOWNSTREAM_PEER_FINGERPRINT_256%",
 ] as const;
 
 interface Sent {
@@ -150,6 +153,9 @@ test("Envoy operators render exactly what happened for a known request", async (
     "%REQUESTED_SERVER_NAME%": "-",
     "%DOWNSTREAM_TLS_VERSION%": "-",
     "%DOWNSTREAM_TLS_CIPHER%": "-",
+    "%DOWNSTREAM_PEER_SUBJECT%": "-",
+    "%DOWNSTREAM_PEER_URI_SAN%": "-",
+    "%DOWNSTREAM_PEER_FINGERPRINT_256%": "-",
   };
   for (const [op, expected] of Object.entries(expectedFirst)) assert.equal(v(0, op as (typeof OPERATORS)[number]), expected, op);
 

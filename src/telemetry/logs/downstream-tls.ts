@@ -1,8 +1,25 @@
 // What the client's TLS handshake settled, for Envoy's %REQUESTED_SERVER_NAME%,
-// %DOWNSTREAM_TLS_VERSION% and %DOWNSTREAM_TLS_CIPHER% and CEL's `connection.*`: read once
-// per connection, the first time one of its requests is logged, and kept on the socket.
+// %DOWNSTREAM_TLS_VERSION%, %DOWNSTREAM_TLS_CIPHER% and %DOWNSTREAM_PEER_*% and CEL's
+// `connection.*`: read once per connection, the first time one of its requests is logged,
+// and kept on the socket.
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import { subjectAltNames } from "../../config/subject-alt-names.ts";
+
+/** The certificate the client presented (on a port that asks for one). */
+export interface DownstreamPeer {
+  /** Whether it chained to the port's CAs; false only under AllowInsecureFallback. */
+  readonly verified: boolean;
+  /** RFC 2253, as Envoy prints it: `CN=client,O=Acme\, Inc,C=US`. */
+  readonly subject: string;
+  readonly issuer: string;
+  readonly uriSans: readonly string[];
+  readonly dnsSans: readonly string[];
+  /** SHA-256 of the DER certificate, lower-case hex without separators. */
+  readonly sha256: string;
+  /** Lower-case hex. */
+  readonly serial: string;
+}
 
 export interface DownstreamTls {
   /** The SNI name the client sent; '' without one. */
@@ -11,6 +28,8 @@ export interface DownstreamTls {
   readonly version: string;
   /** OpenSSL's name of the cipher suite, e.g. `TLS_AES_256_GCM_SHA384`. */
   readonly cipher: string;
+  /** undefined when the client presented no certificate. */
+  readonly peer: DownstreamPeer | undefined;
 }
 
 const kDownstreamTls = Symbol("tollgate.downstreamTls");
@@ -25,8 +44,28 @@ export function downstreamTlsOf(socket: Socket): DownstreamTls | undefined {
   if (tls === undefined) {
     const secure = socket as TLSSocket;
     const serverName = secure.servername;
-    tls = { serverName: typeof serverName === "string" ? serverName : "", version: secure.getProtocol() ?? "", cipher: secure.getCipher()?.name ?? "" };
+    tls = { serverName: typeof serverName === "string" ? serverName : "", version: secure.getProtocol() ?? "", cipher: secure.getCipher()?.name ?? "", peer: peerOf(secure) };
     noted[kDownstreamTls] = tls;
   }
   return tls;
+}
+
+function peerOf(socket: TLSSocket): DownstreamPeer | undefined {
+  const certificate = socket.getPeerX509Certificate();
+  if (certificate === undefined) return undefined;
+  const names = subjectAltNames(certificate.subjectAltName);
+  return {
+    verified: socket.authorized,
+    subject: rfc2253(certificate.subject),
+    issuer: rfc2253(certificate.issuer),
+    uriSans: names.uris,
+    dnsSans: names.dns,
+    sha256: certificate.fingerprint256.replaceAll(":", "").toLowerCase(),
+    serial: certificate.serialNumber.toLowerCase(),
+  };
+}
+
+/** Node lists a name's attributes one per line, most significant first (escaped already); RFC 2253 reverses them. */
+function rfc2253(name: string): string {
+  return name.split("\n").reverse().join(",");
 }

@@ -165,6 +165,18 @@ function operator(name: SimpleOperator): Render {
       return (f) => f.downstreamTls?.version || "-";
     case "DOWNSTREAM_TLS_CIPHER":
       return (f) => f.downstreamTls?.cipher || "-";
+    case "DOWNSTREAM_PEER_SUBJECT":
+      return (f) => f.downstreamTls?.peer?.subject || "-";
+    case "DOWNSTREAM_PEER_ISSUER":
+      return (f) => f.downstreamTls?.peer?.issuer || "-";
+    case "DOWNSTREAM_PEER_URI_SAN":
+      return (f) => f.downstreamTls?.peer?.uriSans.join(",") || "-";
+    case "DOWNSTREAM_PEER_DNS_SAN":
+      return (f) => f.downstreamTls?.peer?.dnsSans.join(",") || "-";
+    case "DOWNSTREAM_PEER_FINGERPRINT_256":
+      return (f) => f.downstreamTls?.peer?.sha256 || "-";
+    case "DOWNSTREAM_PEER_SERIAL":
+      return (f) => f.downstreamTls?.peer?.serial || "-";
     case "HOSTNAME":
       return () => HOST;
   }

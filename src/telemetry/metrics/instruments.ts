@@ -89,7 +89,7 @@ export const MIRRORS_DROPPED: InstrumentDescriptor = {
 export const TLS_HANDSHAKE_ERRORS: InstrumentDescriptor = {
   name: "tollgate.listener.tls_handshake_errors",
   unit: "{handshake}",
-  description: "TLS handshakes an HTTPS listener failed, by port and reason: timeout, no_certificate, client_closed or protocol.",
+  description: "TLS handshakes an HTTPS listener failed, by port and reason: timeout, no_certificate, client_certificate, client_closed or protocol.",
   kind: "counter",
   valueType: "int",
 };

@@ -1,0 +1,151 @@
+// Client certificate validation on HTTPS listeners (the Gateway's `spec.tls.frontend`) end to
+// end: real TLS clients with certificates from a trusted CA, from a stranger CA, or none,
+// against gateways whose port requires one (AllowValidOnly), lets clients without one through
+// (AllowInsecureFallback), turns it off per port, or cannot have its CA (fails closed); and
+// reloads that turn validation on and off for the connections after them.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import https from "node:https";
+import { applyListenerSettings } from "../../src/proxy/listener.ts";
+import { type PemPair, type TestPki, createTestPki } from "../support/test-certs.ts";
+import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { until } from "../support/until.ts";
+import { CONFIG_PORT, type GatewayUnderTest, backendYaml, catchAllRouteYaml, compileYaml, startGateway } from "./harness.ts";
+
+let serverPki: TestPki;
+let clientPki: TestPki;
+let strangerPki: TestPki;
+let app: TestUpstream;
+let strict: GatewayUnderTest;
+let lenient: GatewayUnderTest;
+let portOff: GatewayUnderTest;
+let broken: GatewayUnderTest;
+let late: GatewayUnderTest;
+
+/** A Gateway with one HTTPS listener on CONFIG_PORT whose `spec.tls` is `tls` (YAML under `tls:`). */
+function config(tls: string): string {
+  return `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: default}
+spec:
+  gatewayClassName: tollgate
+  listeners:
+  - {name: https, protocol: HTTPS, port: ${CONFIG_PORT}, tls: {certificateRefs: [{name: local-tls}]}}
+${tls === "" ? "" : `  tls:\n${tls}`}${catchAllRouteYaml("app")}${backendYaml("app", app.port)}---
+apiVersion: v1
+kind: Secret
+metadata: {name: local-tls, namespace: default}
+type: kubernetes.io/tls
+data: {tls.crt: ${serverPki.server.cert.toString("base64")}, tls.key: ${serverPki.server.key.toString("base64")}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: client-ca, namespace: default}
+data: {ca.crt: ${JSON.stringify(clientPki.ca.toString())}}
+`;
+}
+
+const validation = (mode: string, configMap = "client-ca"): string => `    frontend:\n      default:\n        validation: {caCertificateRefs: [{group: '', kind: ConfigMap, name: ${configMap}}], mode: ${mode}}\n`;
+
+type Outcome = { status: number; body: Record<string, unknown> } | { error: string };
+
+/** One request over a fresh TLS connection, presenting `client` (or no certificate). */
+function askWith(port: number, client: PemPair | undefined, path = "/who", maxVersion: "TLSv1.2" | "TLSv1.3" = "TLSv1.3"): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const req = https.request(
+      { host: "127.0.0.1", port, path, ca: serverPki.ca, agent: false, servername: "localhost", maxVersion, ...(client === undefined ? {} : { cert: client.cert, key: client.key }) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || "{}") as Record<string, unknown> }));
+      },
+    );
+    req.on("error", (error: Error & { code?: string }) => resolve({ error: error.code ?? error.message }));
+    req.end();
+  });
+}
+
+function refusedCount(gateway: GatewayUnderTest): number {
+  return [...(gateway.stats.tlsHandshakeErrors?.entries() ?? [])].filter(([port, reason]) => port === CONFIG_PORT && reason === "client_certificate").reduce((sum, [, , n]) => sum + n, 0);
+}
+
+before(async () => {
+  [serverPki, clientPki, strangerPki] = await Promise.all([createTestPki("tollgate-pki-server-"), createTestPki("tollgate-pki-client-"), createTestPki("tollgate-pki-stranger-")]);
+  app = await startUpstream("app");
+  strict = await startGateway(config(validation("AllowValidOnly")));
+  lenient = await startGateway(config(validation("AllowInsecureFallback")));
+  portOff = await startGateway(config(validation("AllowValidOnly") + `      perPort:\n      - {port: ${CONFIG_PORT}, tls: {}}\n`));
+  broken = await startGateway(config(validation("AllowInsecureFallback", "absent-ca")));
+  late = await startGateway(config(""));
+});
+
+after(async () => {
+  await Promise.all([strict?.close(), lenient?.close(), portOff?.close(), broken?.close(), late?.close()]);
+  await Promise.all([app?.close(), serverPki?.remove(), clientPki?.remove(), strangerPki?.remove()]);
+});
+
+test("AllowValidOnly: a client with a certificate from the trusted CA is served", async () => {
+  const reply = await askWith(strict.port, clientPki.client);
+  assert.deepEqual("status" in reply ? reply.status : reply, 200);
+  assert.equal(refusedCount(strict), 0);
+});
+
+test("AllowValidOnly: no certificate, or one from another CA, under TLS 1.3 or 1.2, gets no answer; each is counted and the upstream sees nothing", async () => {
+  const upstreamBefore = app.requests.length;
+  const cases: [PemPair | undefined, "TLSv1.2" | "TLSv1.3", string][] = [
+    [undefined, "TLSv1.3", "no certificate, TLS 1.3"],
+    [strangerPki.client, "TLSv1.3", "a stranger's certificate, TLS 1.3"],
+    [undefined, "TLSv1.2", "no certificate, TLS 1.2"],
+    [strangerPki.client, "TLSv1.2", "a stranger's certificate, TLS 1.2"],
+  ];
+  for (const [client, version, why] of cases) {
+    const outcome = await askWith(strict.port, client, `/refused`, version);
+    assert.ok("error" in outcome, `${why}: ${JSON.stringify(outcome)}`);
+  }
+  await until(() => refusedCount(strict) === 4);
+  assert.equal(app.requests.length, upstreamBefore);
+});
+
+test("AllowInsecureFallback: clients without a valid certificate are served too", async () => {
+  for (const client of [undefined, strangerPki.client, clientPki.client]) {
+    const reply = await askWith(lenient.port, client);
+    assert.deepEqual("status" in reply ? reply.status : reply, 200);
+  }
+  assert.equal(refusedCount(lenient), 0);
+});
+
+test("a perPort entry without validation turns the default off for its port", async () => {
+  assert.equal(portOff.plan.listenerByPort.get(CONFIG_PORT)!.tls!.clientValidation, undefined);
+  const reply = await askWith(portOff.port, undefined);
+  assert.deepEqual("status" in reply ? reply.status : reply, 200);
+});
+
+test("a validation whose CA cannot be had fails closed, even under AllowInsecureFallback: every client is refused", async () => {
+  for (const client of [clientPki.client, undefined]) {
+    const outcome = await askWith(broken.port, client);
+    assert.ok("error" in outcome, JSON.stringify(outcome));
+  }
+  await until(() => refusedCount(broken) === 2);
+});
+
+test("a reload turns validation on and off again for the connections after it", async () => {
+  const reload = (yaml: string, generation: number): void => {
+    late.plan = compileYaml(yaml, generation);
+    const listener = late.plan.listenerByPort.get(CONFIG_PORT)!;
+    applyListenerSettings(late.server, listener.settings, listener.tls);
+  };
+  const open = await askWith(late.port, undefined);
+  assert.deepEqual("status" in open ? open.status : open, 200, "no validation yet: a client without a certificate is served");
+
+  reload(config(validation("AllowValidOnly")), 2);
+  const closed = await askWith(late.port, undefined);
+  assert.ok("error" in closed, JSON.stringify(closed));
+  await until(() => refusedCount(late) === 1);
+  const trusted = await askWith(late.port, clientPki.client);
+  assert.deepEqual("status" in trusted ? trusted.status : trusted, 200, "the port now asks for the certificate the trusted client holds");
+
+  reload(config(""), 3);
+  const openAgain = await askWith(late.port, undefined);
+  assert.deepEqual("status" in openAgain ? openAgain.status : openAgain, 200);
+  assert.equal(refusedCount(late), 1);
+});
