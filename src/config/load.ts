@@ -26,6 +26,7 @@ import { hostnameProblem } from "./hostnames.ts";
 import { formatPath, parseYamlFile } from "./yaml-source.ts";
 import type { ParsedFile, SourceDocument } from "./yaml-source.ts";
 import type { ClientValidation } from "./client-validation.ts";
+import type { SecretCertificate } from "./secret-certificate.ts";
 
 export interface LoadResult {
   /** undefined when any error was found. */
@@ -338,6 +339,10 @@ function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], reporter: 
       else if (first !== g) {
         const index = (g.resource.spec["listeners"] as { name: string }[]).findIndex((x) => x.name === l.name);
         reporter.warn(g.resource, ["spec", "listeners", index], `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}; the two listeners share one route table, where match precedence and then the older route decide`, "give the listeners distinct hostnames or ports");
+        if (!sameClientCertificate(first.backendClientCertificate, g.backendClientCertificate)) {
+          // A route on both would reach TLS backends as whichever Gateway the tie-break picked.
+          reporter.error(g.resource, ["spec", "listeners", index], `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}, which presents another client certificate to backends (spec.tls.backend)`, "give the listeners distinct hostnames or ports, or both Gateways the same clientCertificateRef");
+        }
       }
     });
   }
@@ -362,6 +367,11 @@ function checkPortClientValidation(gateways: readonly GatewayDraft[], reporter: 
       }
     }
   }
+}
+
+function sameClientCertificate(a: SecretCertificate | undefined, b: SecretCertificate | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.certificatePem === b.certificatePem && a.keyPem === b.keyPem;
 }
 
 function sameValidation(a: ClientValidation | undefined, b: ClientValidation | undefined): boolean {

@@ -14,9 +14,9 @@ let expiredSecretYaml: string;
 before(async () => {
   pki = await createTestPki();
   serverOnly = await issueServerCertificate(pki, "server-only", ["gateway.example"]);
-  const expired = await issueServerCertificate(pki, "expired", ["gateway.example"], { notBefore: "20200101000000Z", notAfter: "20200201000000Z" });
-  // An expired certificate that is still a client certificate: only the expiry is wrong.
-  expiredSecretYaml = secret("expired", { cert: expired.cert, key: expired.key });
+  // A client certificate whose only fault is its expiry.
+  const expired = await issueServerCertificate(pki, "expired", ["gateway.example"], { notBefore: "20200101000000Z", notAfter: "20200201000000Z", extendedKeyUsage: "clientAuth" });
+  expiredSecretYaml = secret("expired", expired);
 });
 after(() => pki.remove());
 
@@ -115,8 +115,18 @@ test("a certificate not meant for client authentication, or expired, loads with 
   ]);
   const expired = load(gateway(backendTls("{name: expired}")) + expiredSecretYaml);
   assert.deepEqual(lines(expired, "error"), []);
-  assert.ok(
-    lines(expired, "warning").some((l) => /^t\.yaml:\d+:\d+: data\.tls\.crt: warning: the certificate in tls\.crt expired on Feb {2}1 00:00:00 2020 GMT: upstreams that ask for it will refuse it/.test(l)),
-    lines(expired, "warning").join("\n"),
-  );
+  assert.deepEqual(lines(expired, "warning"), [
+    "t.yaml:15:17: data.tls.crt: warning: the certificate in tls.crt expired on Feb  1 00:00:00 2020 GMT: upstreams that ask for it will refuse it (hint: renew the certificate)",
+  ]);
+});
+
+test("Gateways sharing a listener's port and hostname must present the same client certificate to backends", () => {
+  const second = (tls: string): string =>
+    `---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: second, namespace: default, creationTimestamp: "2030-01-01T00:00:00Z"}\nspec:\n  gatewayClassName: tollgate\n  listeners: [{name: web, protocol: HTTP, port: 8080}]\n${tls}`;
+  const differ = load(gateway(backendTls("{name: gateway-client}")) + second("") + secret("gateway-client", pki.client));
+  assert.deepEqual(lines(differ, "error"), [
+    "t.yaml:6:15: spec.listeners[0]: port 8080 hostname (any) is also served by Gateway default/second, which presents another client certificate to backends (spec.tls.backend) (hint: give the listeners distinct hostnames or ports, or both Gateways the same clientCertificateRef)",
+  ]);
+  const same = load(gateway(backendTls("{name: gateway-client}")) + second(backendTls("{name: gateway-client}")) + secret("gateway-client", pki.client));
+  assert.deepEqual(lines(same, "error"), []);
 });

@@ -9,6 +9,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import https from "node:https";
 import { type TLSSocket, type SecureVersion } from "node:tls";
+import { WebSocket, WebSocketServer } from "ws";
+import { until } from "../support/until.ts";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -37,6 +39,7 @@ class MutualTlsUpstream {
       res.end(`hello ${cn}`);
     });
     this.server.on("secureConnection", () => this.handshakes++);
+    new WebSocketServer({ server: this.server }).on("connection", (socket, req) => socket.send(`hello ${String((req.socket as TLSSocket).getPeerCertificate().subject?.CN ?? "")}`));
   }
 
   async listen(): Promise<number> {
@@ -138,6 +141,16 @@ spec:
       backendRefs: [${ref("strict12")}]
     - matches: [{path: {type: PathPrefix, value: /plain}}]
       backendRefs: [${ref("plain")}]
+    - matches: [{path: {type: PathPrefix, value: /mirrored}}]
+      filters: [{type: RequestMirror, requestMirror: {backendRef: ${ref("api")}}}]
+      backendRefs: [${ref("plain")}]
+    - matches: [{path: {type: PathPrefix, value: /http-authed}}]
+      filters:
+      - type: ExternalAuth
+        externalAuth: {protocol: HTTP, backendRef: ${ref("api")}, http: {path: /check}}
+      backendRefs: [${ref("plain")}]
+    - matches: [{path: {type: PathPrefix, value: /socket}}]
+      backendRefs: [${ref("api")}]
     - matches: [{path: {type: PathPrefix, value: /authed}}]
       filters:
       - type: ExternalAuth
@@ -212,6 +225,28 @@ test("a backend without a BackendTLSPolicy is reached in plain HTTP from every G
   }
 });
 
+test("mirror copies, HTTP ExternalAuth checks and WebSocket upgrades present the Gateway's client certificate too", async () => {
+  const mirrored = await ask(gw.port, { path: "/mirrored/m1", headers: { host: "trusted.example" } });
+  assert.equal(mirrored.status, 200);
+  await until(() => api.seen.some((s) => s.path === "/mirrored/m1"));
+  assert.equal(api.seen.find((s) => s.path === "/mirrored/m1")!.cn, clientPki.names.client);
+
+  const checked = await ask(gw.port, { path: "/http-authed/h1", headers: { host: "trusted.example" } });
+  assert.equal(checked.status, 200, "the check reached the upstream, which allowed it");
+  const check = api.seen.find((s) => s.path.startsWith("/check"));
+  assert.equal(check?.cn, clientPki.names.client);
+  const refused = await ask(gw.port, { path: "/http-authed/h2", headers: { host: "anonymous.example" } });
+  assert.equal(refused.status, 403, "a check that cannot be made denies");
+
+  const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/socket`, { headers: { host: "trusted.example" } });
+  try {
+    const [message] = (await once(ws, "message")) as [Buffer];
+    assert.equal(message.toString(), `hello ${clientPki.names.client}`);
+  } finally {
+    ws.close();
+  }
+});
+
 test("a gRPC ExternalAuth check over TLS presents the Gateway's client certificate", async () => {
   const allowed = await ask(gw.port, { path: "/authed/a", headers: { host: "trusted.example" } });
   assert.equal(allowed.status, 200);
@@ -238,6 +273,10 @@ test("a reload with a renewed client certificate never reuses a connection made 
   assert.equal(reply.status, 200);
   assert.equal(api.seen.at(-1)?.cn, "tollgate-gateway-renewed.test");
   const inUse = gw.pools.entry(trustedBackend(reloaded).endpoints[0]!, undefined);
-  engine.retainPools(gw.pools, reloaded);
-  assert.equal(inUse.pool.closed, false, "a reload keeps the pools of every Gateway's variant its plan still uses");
+  const unchanged = compileYaml(configYaml(renewed), 3);
+  gw.plan = unchanged;
+  engine.retainPools(gw.pools, unchanged);
+  assert.equal(trustedBackend(unchanged).endpoints[0]!.poolKey, trustedBackend(reloaded).endpoints[0]!.poolKey, "the same certificate gives the same pool key");
+  assert.equal(inUse.pool.closed, false, "a reload that changed nothing keeps the pools of every Gateway's variant");
+  assert.equal(gw.pools.entry(trustedBackend(unchanged).endpoints[0]!, undefined), inUse);
 });

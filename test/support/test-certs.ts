@@ -124,6 +124,8 @@ export interface CertificateOptions {
   readonly uris?: readonly string[];
   /** The subject CN (default: the first DNS name). */
   readonly commonName?: string;
+  /** What the certificate is for (default serverAuth). */
+  readonly extendedKeyUsage?: "serverAuth" | "clientAuth";
 }
 
 /**
@@ -135,7 +137,7 @@ export async function issueServerCertificate(pki: TestPki, name: string, dnsName
   const extensions = [
     "basicConstraints=critical,CA:FALSE",
     "keyUsage=critical,digitalSignature",
-    "extendedKeyUsage=serverAuth",
+    `extendedKeyUsage=${options.extendedKeyUsage ?? "serverAuth"}`,
     `subjectAltName=${[...dnsNames.map((n) => `DNS:${n}`), ...(options.uris ?? []).map((u) => `URI:${u}`)].join(",")}`,
     "",
   ].join("\n");
