@@ -50,7 +50,7 @@ export const ACCESS_LOG_VARIABLES = {
     requested_server_name: "string",
     /** `TLSv1.3`, `TLSv1.2`; '' on plain HTTP. */
     tls_version: "string",
-    /** The client certificate's subject (RFC 2253); '' without one. */
+    /** The subject (RFC 2253) of the certificate the client presented, verified or not (test `mtls` too); '' without one. */
     subject_peer_certificate: "string",
     /** The first URI subjectAltName of the client certificate (a SPIFFE ID); ''. */
     uri_san_peer_certificate: "string",

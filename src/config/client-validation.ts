@@ -34,6 +34,11 @@ export class ClientValidation {
     return other !== undefined && other.mode === this.mode && other.caPem === this.caPem && other.unusable === this.unusable;
   }
 
+  /** Whether two ports' (or two plans') validations, either possibly absent, check clients alike. */
+  static same(a: ClientValidation | undefined, b: ClientValidation | undefined): boolean {
+    return a === undefined ? b === undefined : a.sameAs(b);
+  }
+
   toJSON(): { caRefs: readonly string[]; mode: ClientValidationMode; unusable?: string } {
     return { caRefs: this.caRefs, mode: this.mode, ...(this.unusable === undefined ? {} : { unusable: this.unusable }) };
   }

@@ -3,7 +3,7 @@
 // config is walked for the admin API and printed in diagnostics, and neither may show a key.
 import { type SecureContext, createSecureContext } from "node:tls";
 import type { SecretCertificate } from "./secret-certificate.ts";
-import type { ClientValidation } from "./client-validation.ts";
+import { ClientValidation } from "./client-validation.ts";
 
 /**
  * An HTTPS listener's certificates, each its own TLS context: a handshake gets the first
@@ -71,7 +71,7 @@ export class ListenerTls {
   /** The same certificates and keys, in the same order, and the same client validation (a reload that changed nothing here). */
   sameAs(other: ListenerTls | undefined): boolean {
     if (other === undefined || other.certificates.length !== this.certificates.length) return false;
-    if (this.clientValidation === undefined ? other.clientValidation !== undefined : !this.clientValidation.sameAs(other.clientValidation)) return false;
+    if (!ClientValidation.same(this.clientValidation, other.clientValidation)) return false;
     return this.certificates.every((c, i) => c.certificatePem === other.certificates[i]!.certificatePem && c.keyPem === other.certificates[i]!.keyPem);
   }
 

@@ -25,7 +25,7 @@ import { isIP } from "node:net";
 import { hostnameProblem } from "./hostnames.ts";
 import { formatPath, parseYamlFile } from "./yaml-source.ts";
 import type { ParsedFile, SourceDocument } from "./yaml-source.ts";
-import type { ClientValidation } from "./client-validation.ts";
+import { ClientValidation } from "./client-validation.ts";
 import type { SecretCertificate } from "./secret-certificate.ts";
 
 export interface LoadResult {
@@ -360,7 +360,7 @@ function checkPortClientValidation(gateways: readonly GatewayDraft[], reporter: 
       if (l.tls === undefined) continue;
       const seen = first.get(l.port);
       if (seen === undefined) first.set(l.port, { gateway: g, validation: l.tls.clientValidation });
-      else if (seen.gateway !== g && !reported.has(l.port) && !sameValidation(seen.validation, l.tls.clientValidation)) {
+      else if (seen.gateway !== g && !reported.has(l.port) && !ClientValidation.same(seen.validation, l.tls.clientValidation)) {
         reported.add(l.port);
         const at = g.resource.spec["tls"] === undefined ? ["spec", "listeners", (g.resource.spec["listeners"] as { name: string }[]).findIndex((x) => x.name === l.name)] : ["spec", "tls"];
         reporter.error(g.resource, at, `port ${l.port} is also an HTTPS port of Gateway ${key(seen.gateway.resource)}, which checks client certificates differently there`, "give both Gateways the same spec.tls.frontend validation for this port, or use different ports");
@@ -374,9 +374,6 @@ function sameClientCertificate(a: SecretCertificate | undefined, b: SecretCertif
   return a.certificatePem === b.certificatePem && a.keyPem === b.keyPem;
 }
 
-function sameValidation(a: ClientValidation | undefined, b: ClientValidation | undefined): boolean {
-  return a === undefined ? b === undefined : a.sameAs(b);
-}
 
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 

@@ -3,7 +3,7 @@
 // and what the access log shows of a client's certificate.
 
 export interface SubjectAltNames {
-  /** Lower-cased, as DNS names compare. */
+  /** As issued (DNS names compare without case). */
   readonly dns: readonly string[];
   readonly uris: readonly string[];
 }
@@ -12,7 +12,7 @@ export function subjectAltNames(text: string | undefined): SubjectAltNames {
   const dns: string[] = [];
   const uris: string[] = [];
   for (const entry of (text ?? "").split(", ")) {
-    if (entry.startsWith("DNS:")) dns.push(entry.slice(4).toLowerCase());
+    if (entry.startsWith("DNS:")) dns.push(entry.slice(4));
     else if (entry.startsWith("URI:")) uris.push(unquote(entry.slice(4)));
   }
   return { dns, uris };

@@ -113,7 +113,7 @@ export class UpstreamTls {
     }
     const names = subjectAltNames(certificate.subjectaltname);
     for (const wanted of this.subjectAltNames) {
-      if (wanted.type === "URI" ? names.uris.includes(wanted.value) : names.dns.includes(wanted.value) || leaf.checkHost(wanted.value, { subject: "never" }) !== undefined) return undefined;
+      if (wanted.type === "URI" ? names.uris.includes(wanted.value) : names.dns.some((name) => name.toLowerCase() === wanted.value.toLowerCase()) || leaf.checkHost(wanted.value, { subject: "never" }) !== undefined) return undefined;
     }
     const shown = this.subjectAltNames.map((s) => `${s.type === "URI" ? "URI" : "DNS"}:${s.value}`).join(", ");
     return identityError(`the upstream certificate (${certificate.subjectaltname ?? "no subjectAltName"}) carries none of ${shown}, which BackendTLSPolicy ${this.policy} asks for`);

@@ -5,7 +5,9 @@
 import type * as Http from "node:http";
 import type { Server } from "node:http";
 import type * as Https from "node:https";
-import type { TLSSocket } from "node:tls";
+import { randomBytes } from "node:crypto";
+import type { Server as TlsServer, TLSSocket } from "node:tls";
+import { ClientValidation } from "../config/client-validation.ts";
 import type { ListenerTls } from "../config/listener-tls.ts";
 import type { PortTls } from "../plan/port-tls.ts";
 import type { ProxyHandlers } from "./handler.ts";
@@ -13,8 +15,8 @@ import { CLIENT_CERTIFICATE_REFUSED, NO_LISTENER_FOR_NAME } from "./tls-handshak
 
 const https: typeof Https = process.getBuiltinModule("node:https");
 
-/** The certificates each HTTPS server currently presents; replaced on reload. */
-const current = new WeakMap<Server, { tls: PortTls; fallback: ListenerTls | undefined }>();
+/** The certificates each HTTPS server currently presents, replaced on reload, and its open TLS connections. */
+const current = new WeakMap<Server, { tls: PortTls; fallback: ListenerTls | undefined; readonly open: Set<TLSSocket> }>();
 
 /** How long a TLS handshake may take when the listener has no headers timeout (node's default). */
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 120_000;
@@ -49,7 +51,7 @@ export function createTlsServer(options: Http.ServerOptions, handlers: ProxyHand
   server.on("tlsClientError", handlers.tlsError);
   // Ahead of node:http's own listener, so a refused client never gets a request parsed.
   server.prependListener("secureConnection", (socket: TLSSocket) => refuseUnverifiedClient(server!, socket, handlers));
-  current.set(server, { tls, fallback: tls.fallback });
+  current.set(server, { tls, fallback: tls.fallback, open: new Set() });
   return server;
 }
 
@@ -60,8 +62,14 @@ export function createTlsServer(options: Http.ServerOptions, handlers: ProxyHand
  * sent its request by then; it sees the connection close unanswered.
  */
 function refuseUnverifiedClient(server: Server, socket: TLSSocket, handlers: ProxyHandlers): void {
-  const validation = current.get(server)?.tls.clientValidation;
-  if (validation === undefined || validation.admits(socket.authorized)) return;
+  const state = current.get(server);
+  const validation = state?.tls.clientValidation;
+  if (validation === undefined || validation.admits(socket.authorized)) {
+    // Kept so a reload that tightens the validation can close it (see applyPortTls).
+    state?.open.add(socket);
+    socket.once("close", () => state?.open.delete(socket));
+    return;
+  }
   const why = validation.unusable ?? (socket.getPeerCertificate().raw === undefined ? "no client certificate" : `the client certificate did not verify: ${String(socket.authorizationError)}`);
   handlers.tlsError(Object.assign(new Error(why), { code: CLIENT_CERTIFICATE_REFUSED }));
   socket.destroy();
@@ -75,12 +83,29 @@ export function servesTls(server: Server): boolean {
 export function applyPortTls(server: Server, tls: PortTls): void {
   const state = current.get(server);
   if (state === undefined) return;
+  const before = state.tls.clientValidation;
   state.tls = tls;
-  // Read by node:tls for each new connection (it has no setter); connections already open keep theirs.
+  // Read by node:tls for each new connection (it has no setter).
   (server as unknown as { requestCert: boolean }).requestCert = tls.clientValidation !== undefined;
+  if (!ClientValidation.same(before, tls.clientValidation)) revalidate(server, state.open, tls.clientValidation);
   // A new default context would also drop the session tickets clients hold: only on a change.
   if (state.fallback === tls.fallback || (tls.fallback?.sameAs(state.fallback) ?? state.fallback === undefined)) return;
   // A handshake without SNI gets the server's default context, which is made from options.
   (server as unknown as Https.Server).setSecureContext(tls.fallback?.defaultContextOptions() ?? {});
   state.fallback = tls.fallback;
+}
+
+/**
+ * A changed client validation reaches the clients already in: a session resumed from a
+ * ticket keeps the verdict of the handshake that issued it, and an open connection keeps
+ * its socket. New ticket keys make every client prove itself again (tickets are sealed by
+ * the server's first context, whichever context SNI picks), and each open connection the
+ * new validation does not admit is closed now, a response in flight to it included.
+ */
+function revalidate(server: Server, open: Set<TLSSocket>, validation: ClientValidation | undefined): void {
+  if (validation === undefined) return;
+  (server as unknown as TlsServer).setTicketKeys(randomBytes(48));
+  for (const socket of open) {
+    if (!validation.admits(socket.authorized)) socket.destroy();
+  }
 }

@@ -6,6 +6,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import https from "node:https";
+import tls from "node:tls";
+import { once } from "node:events";
 import { applyListenerSettings } from "../../src/proxy/listener.ts";
 import { type PemPair, type TestPki, createTestPki } from "../support/test-certs.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
@@ -21,16 +23,18 @@ let lenient: GatewayUnderTest;
 let portOff: GatewayUnderTest;
 let broken: GatewayUnderTest;
 let late: GatewayUnderTest;
+let rotating: GatewayUnderTest;
+let portOffAgain: GatewayUnderTest;
 
-/** A Gateway with one HTTPS listener on CONFIG_PORT whose `spec.tls` is `tls` (YAML under `tls:`). */
-function config(tls: string): string {
+/** A Gateway with one HTTPS listener on CONFIG_PORT (for `hostname`, or any) whose `spec.tls` is `tls` (YAML under `tls:`); `clientCa` is the CA ConfigMap's. */
+function config(tls: string, hostname?: string, clientCa: Buffer = clientPki.ca): string {
   return `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: edge, namespace: default}
 spec:
   gatewayClassName: tollgate
   listeners:
-  - {name: https, protocol: HTTPS, port: ${CONFIG_PORT}, tls: {certificateRefs: [{name: local-tls}]}}
+  - {name: https, protocol: HTTPS, port: ${CONFIG_PORT},${hostname === undefined ? "" : ` hostname: ${hostname},`} tls: {certificateRefs: [{name: local-tls}]}}
 ${tls === "" ? "" : `  tls:\n${tls}`}${catchAllRouteYaml("app")}${backendYaml("app", app.port)}---
 apiVersion: v1
 kind: Secret
@@ -41,7 +45,7 @@ data: {tls.crt: ${serverPki.server.cert.toString("base64")}, tls.key: ${serverPk
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: client-ca, namespace: default}
-data: {ca.crt: ${JSON.stringify(clientPki.ca.toString())}}
+data: {ca.crt: ${JSON.stringify(clientCa.toString())}}
 `;
 }
 
@@ -77,10 +81,13 @@ before(async () => {
   portOff = await startGateway(config(validation("AllowValidOnly") + `      perPort:\n      - {port: ${CONFIG_PORT}, tls: {}}\n`));
   broken = await startGateway(config(validation("AllowInsecureFallback", "absent-ca")));
   late = await startGateway(config(""));
+  // Every listener has a hostname: no default certificate changes with the validation.
+  rotating = await startGateway(config(validation("AllowValidOnly"), "localhost"));
+  portOffAgain = await startGateway(config(""));
 });
 
 after(async () => {
-  await Promise.all([strict?.close(), lenient?.close(), portOff?.close(), broken?.close(), late?.close()]);
+  await Promise.all([strict?.close(), lenient?.close(), portOff?.close(), broken?.close(), late?.close(), rotating?.close(), portOffAgain?.close()]);
   await Promise.all([app?.close(), serverPki?.remove(), clientPki?.remove(), strangerPki?.remove()]);
 });
 
@@ -148,4 +155,69 @@ test("a reload turns validation on and off again for the connections after it", 
   const openAgain = await askWith(late.port, undefined);
   assert.deepEqual("status" in openAgain ? openAgain.status : openAgain, 200);
   assert.equal(refusedCount(late), 1);
+});
+
+/** One request on a raw TLS connection; the session to resume it with, whether it resumed one, and the status (0: closed unanswered). */
+async function rawRequest(port: number, options: tls.ConnectionOptions): Promise<{ status: number; reused: boolean; session: Buffer | undefined }> {
+  const socket = tls.connect({ host: "127.0.0.1", port, servername: "localhost", ca: serverPki.ca, ...options });
+  let session: Buffer | undefined;
+  socket.on("session", (s: Buffer) => (session = s));
+  socket.on("error", () => undefined);
+  await Promise.race([once(socket, "secureConnect"), once(socket, "close")]);
+  const reused = socket.isSessionReused();
+  // The server closes after answering (Connection: close); a TLS end from here would cut the answer.
+  if (!socket.destroyed) socket.write("GET /who HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  const chunks: Buffer[] = [];
+  socket.on("data", (c: Buffer) => chunks.push(c));
+  if (!socket.destroyed) await once(socket, "close");
+  const head = /^HTTP\/1\.1 (\d{3})/.exec(Buffer.concat(chunks).toString("latin1"));
+  return { status: head === null ? 0 : Number(head[1]), reused, session };
+}
+
+test("a reload that changes the CAs makes every client prove itself again: a session ticket from before resumes nothing", async () => {
+  const first = await rawRequest(rotating.port, { cert: clientPki.client.cert, key: clientPki.client.key });
+  assert.equal(first.status, 200);
+  assert.ok(first.session, "the gateway issued a session ticket");
+  const resumed = await rawRequest(rotating.port, { session: first.session });
+  assert.deepEqual([resumed.status, resumed.reused], [200, true], "before the reload the ticket resumes the verified session, no certificate sent");
+
+  rotating.plan = compileYaml(config(validation("AllowValidOnly"), "localhost", strangerPki.ca), 2);
+  const listener = rotating.plan.listenerByPort.get(CONFIG_PORT)!;
+  applyListenerSettings(rotating.server, listener.settings, listener.tls);
+  const after = await rawRequest(rotating.port, { session: resumed.session ?? first.session });
+  assert.deepEqual([after.status, after.reused], [0, false], "the old ticket no longer resumes, and without a certificate the client is refused");
+  const stranger = await rawRequest(rotating.port, { cert: strangerPki.client.cert, key: strangerPki.client.key });
+  assert.equal(stranger.status, 200, "the new CA's clients are served");
+});
+
+test("a reload that starts requiring certificates closes the connections already open without one", async () => {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const socketOf = (): Promise<{ status: number; socket: tls.TLSSocket }> =>
+      new Promise((resolve, reject) => {
+        const req = https.request({ host: "127.0.0.1", port: portOffAgain.port, path: "/who", ca: serverPki.ca, agent, servername: "localhost" }, (res) => {
+          const socket = res.socket as tls.TLSSocket;
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, socket }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    const { status, socket } = await socketOf();
+    assert.equal(status, 200);
+    assert.equal(socket.destroyed, false, "kept alive");
+    const closed = once(socket, "close");
+    portOffAgain.plan = compileYaml(config(validation("AllowValidOnly")), 2);
+    const listener = portOffAgain.plan.listenerByPort.get(CONFIG_PORT)!;
+    applyListenerSettings(portOffAgain.server, listener.settings, listener.tls);
+    // Sent at once, on the kept-alive connection if it were still open: it must not be served.
+    const next = await socketOf().then(
+      (reply) => reply.status,
+      (error: Error & { code?: string }) => error.code ?? error.message,
+    );
+    assert.notEqual(next, 200);
+    await closed;
+  } finally {
+    agent.destroy();
+  }
 });

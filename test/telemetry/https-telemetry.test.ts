@@ -118,12 +118,12 @@ test("a client certificate on a port that checks them: Envoy's %DOWNSTREAM_PEER_
   const [clientPki, strangerPki] = await Promise.all([createTestPki("tollgate-pki-client-"), createTestPki("tollgate-pki-stranger-")]);
   t.after(() => Promise.all([clientPki.remove(), strangerPki.remove()]));
   const spiffeId = "spiffe://cluster.local/ns/shop/sa/web";
-  const workload = await issueClientCertificate(clientPki, "workload", "/O=Acme, Inc/OU=shop/CN=workload one", { uris: [spiffeId], dnsNames: ["web.shop.svc", "web.shop"] });
+  const workload = await issueClientCertificate(clientPki, "workload", "/O=Acme, Inc/OU=shop/CN=workload one", { uris: [spiffeId], dnsNames: ["Web.Shop.svc", "web.shop"] });
   const leaf = new X509Certificate(workload.cert);
   const sha256 = leaf.fingerprint256.replaceAll(":", "").toLowerCase();
   // Same subject and names from an untrusted CA: only connection.mtls tells it apart.
-  const impostor = await issueClientCertificate(strangerPki, "impostor", "/O=Acme, Inc/OU=shop/CN=workload one", { uris: [spiffeId], dnsNames: ["web.shop.svc", "web.shop"] });
-  const filter = `connection.mtls && connection.subject_peer_certificate == "CN=workload one,OU=shop,O=Acme\\\\, Inc" && connection.uri_san_peer_certificate == "${spiffeId}" && connection.dns_san_peer_certificate == "web.shop.svc" && connection.sha256_peer_certificate_digest.size() == 64`;
+  const impostor = await issueClientCertificate(strangerPki, "impostor", "/O=Acme, Inc/OU=shop/CN=workload one", { uris: [spiffeId], dnsNames: ["Web.Shop.svc", "web.shop"] });
+  const filter = `connection.mtls && connection.subject_peer_certificate == "CN=workload one,OU=shop,O=Acme\\\\, Inc" && connection.uri_san_peer_certificate == "${spiffeId}" && connection.dns_san_peer_certificate == "Web.Shop.svc" && connection.sha256_peer_certificate_digest.size() == 64`;
   const { pki, rx, yaml } = await httpsRig(t, "grpc", (receiver) =>
     `---
 apiVersion: v1
@@ -163,6 +163,6 @@ data: {ca.crt: ${JSON.stringify(clientPki.ca.toString())}}
 
   const logs = await rx.waitForLogs((l) => l.some((r) => String(r.body).startsWith("/api/workload|")));
   assert.deepEqual(logs.map((l) => String(l.body)), [
-    `/api/workload|CN=workload one,OU=shop,O=Acme\\, Inc|CN=${clientPki.names.ca}|${spiffeId}|web.shop.svc,web.shop|${sha256}|${leaf.serialNumber.toLowerCase()}`,
+    `/api/workload|CN=workload one,OU=shop,O=Acme\\, Inc|CN=${clientPki.names.ca}|${spiffeId}|Web.Shop.svc,web.shop|${sha256}|${leaf.serialNumber.toLowerCase()}`,
   ]);
 });

@@ -5,6 +5,7 @@
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { subjectAltNames } from "../../config/subject-alt-names.ts";
+import { rfc2253Name } from "./rfc2253-name.ts";
 
 /** The certificate the client presented (on a port that asks for one). */
 export interface DownstreamPeer {
@@ -56,16 +57,11 @@ function peerOf(socket: TLSSocket): DownstreamPeer | undefined {
   const names = subjectAltNames(certificate.subjectAltName);
   return {
     verified: socket.authorized,
-    subject: rfc2253(certificate.subject),
-    issuer: rfc2253(certificate.issuer),
+    subject: rfc2253Name(certificate.subject),
+    issuer: rfc2253Name(certificate.issuer),
     uriSans: names.uris,
     dnsSans: names.dns,
     sha256: certificate.fingerprint256.replaceAll(":", "").toLowerCase(),
     serial: certificate.serialNumber.toLowerCase(),
   };
-}
-
-/** Node lists a name's attributes one per line, most significant first (escaped already); RFC 2253 reverses them. */
-function rfc2253(name: string): string {
-  return name.split("\n").reverse().join(",");
 }
