@@ -4,6 +4,7 @@
 import { type SecureContext, createSecureContext } from "node:tls";
 import type { SecretCertificate } from "./secret-certificate.ts";
 import { ClientValidation } from "./client-validation.ts";
+import { ListenerTlsOptions, type TlsParameters } from "./listener-tls-options.ts";
 
 /**
  * An HTTPS listener's certificates, each its own TLS context: a handshake gets the first
@@ -16,11 +17,14 @@ export class ListenerTls {
   readonly certificates: readonly SecretCertificate[];
   /** How the listener's port checks client certificates (the Gateway's `spec.tls.frontend`); undefined: it asks for none. */
   readonly clientValidation: ClientValidation | undefined;
+  /** Protocol versions, ciphers, groups, signature algorithms (`tls.options`); undefined: OpenSSL's defaults. */
+  readonly options: ListenerTlsOptions | undefined;
   readonly #contexts: (SecureContext | undefined)[];
 
-  constructor(certificates: readonly SecretCertificate[], clientValidation?: ClientValidation) {
+  constructor(certificates: readonly SecretCertificate[], clientValidation?: ClientValidation, options?: ListenerTlsOptions) {
     this.certificates = certificates;
     this.clientValidation = clientValidation;
+    this.options = options;
     this.#contexts = certificates.map(() => undefined);
   }
 
@@ -35,7 +39,7 @@ export class ListenerTls {
   }
 
   /** The options of the context a handshake without SNI gets (a server's default context is made from options). */
-  defaultContextOptions(): { cert: string; key: string; ca?: string } {
+  defaultContextOptions(): { cert: string; key: string; ca?: string } & TlsParameters {
     return this.#contextOptions(0);
   }
 
@@ -43,10 +47,10 @@ export class ListenerTls {
    * A context verifies client certificates against the CAs it holds, so each carries the
    * port's validation CAs (a handshake's context is the one chosen by SNI).
    */
-  #contextOptions(index: number): { cert: string; key: string; ca?: string } {
+  #contextOptions(index: number): { cert: string; key: string; ca?: string } & TlsParameters {
     const certificate = this.certificates[index]!;
     const ca = this.clientValidation?.caPem;
-    return { cert: certificate.certificatePem, key: certificate.keyPem, ...(ca === undefined ? {} : { ca }) };
+    return { ...this.options?.parameters, cert: certificate.certificatePem, key: certificate.keyPem, ...(ca === undefined ? {} : { ca }) };
   }
 
   /** Builds every context now; the reason when one cannot be built. */
@@ -71,11 +75,15 @@ export class ListenerTls {
   /** The same certificates and keys, in the same order, and the same client validation (a reload that changed nothing here). */
   sameAs(other: ListenerTls | undefined): boolean {
     if (other === undefined || other.certificates.length !== this.certificates.length) return false;
-    if (!ClientValidation.same(this.clientValidation, other.clientValidation)) return false;
+    if (!ClientValidation.same(this.clientValidation, other.clientValidation) || !ListenerTlsOptions.same(this.options, other.options)) return false;
     return this.certificates.every((c, i) => c.certificatePem === other.certificates[i]!.certificatePem && c.keyPem === other.certificates[i]!.keyPem);
   }
 
-  toJSON(): { certificates: readonly SecretCertificate[]; clientValidation?: ClientValidation } {
-    return { certificates: this.certificates, ...(this.clientValidation === undefined ? {} : { clientValidation: this.clientValidation }) };
+  toJSON(): { certificates: readonly SecretCertificate[]; clientValidation?: ClientValidation; options?: ListenerTlsOptions } {
+    return {
+      certificates: this.certificates,
+      ...(this.clientValidation === undefined ? {} : { clientValidation: this.clientValidation }),
+      ...(this.options === undefined ? {} : { options: this.options }),
+    };
   }
 }

@@ -26,6 +26,7 @@ import { hostnameProblem } from "./hostnames.ts";
 import { formatPath, parseYamlFile } from "./yaml-source.ts";
 import type { ParsedFile, SourceDocument } from "./yaml-source.ts";
 import { ClientValidation } from "./client-validation.ts";
+import { ListenerTlsOptions } from "./listener-tls-options.ts";
 import type { SecretCertificate } from "./secret-certificate.ts";
 
 export interface LoadResult {
@@ -99,7 +100,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   const secrets = new TlsSecrets(resources.secrets, grants, reporter);
   for (const g of byKind("Gateway")) gatewayDrafts.set(key(g), resolveGateway(g, reporter, secrets, { bundles: caBundles, grants }));
   warnCrossGatewayConflicts([...gatewayDrafts.values()], reporter);
-  checkPortClientValidation([...gatewayDrafts.values()], reporter);
+  checkPortTls([...gatewayDrafts.values()], reporter);
 
   const routeDrafts: RouteDraft[] = byKind("HTTPRoute").map((r) => resolveRoute(r, reporter, gatewayDrafts, backendResolver, directResponses));
 
@@ -349,20 +350,30 @@ function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], reporter: 
 }
 
 /**
- * One TLS connection carries requests for every listener of its port, so a port checks
- * client certificates one way only: Gateways sharing an HTTPS port must agree.
+ * One TLS connection carries requests for every listener of its port, and OpenSSL settles
+ * its protocol version and cipher before SNI picks a listener: a port checks client
+ * certificates one way only, and has one set of `tls.options`. Gateways (and listeners)
+ * sharing an HTTPS port must agree.
  */
-function checkPortClientValidation(gateways: readonly GatewayDraft[], reporter: Reporter): void {
-  const first = new Map<number, { gateway: GatewayDraft; validation: ClientValidation | undefined }>();
+function checkPortTls(gateways: readonly GatewayDraft[], reporter: Reporter): void {
+  const first = new Map<number, { gateway: GatewayDraft; listener: string; validation: ClientValidation | undefined; options: ListenerTlsOptions | undefined }>();
   for (const g of gateways) {
     const reported = new Set<number>();
+    const indexOf = (name: string): number => (g.resource.spec["listeners"] as { name: string }[]).findIndex((x) => x.name === name);
     for (const l of g.listeners) {
       if (l.tls === undefined) continue;
       const seen = first.get(l.port);
-      if (seen === undefined) first.set(l.port, { gateway: g, validation: l.tls.clientValidation });
-      else if (seen.gateway !== g && !reported.has(l.port) && !ClientValidation.same(seen.validation, l.tls.clientValidation)) {
+      if (seen === undefined) {
+        first.set(l.port, { gateway: g, listener: l.name, validation: l.tls.clientValidation, options: l.tls.options });
+        continue;
+      }
+      if (!ListenerTlsOptions.same(seen.options, l.tls.options)) {
+        const other = seen.gateway === g ? `listener "${seen.listener}"` : `listener "${seen.listener}" of Gateway ${key(seen.gateway.resource)}`;
+        reporter.error(g.resource, ["spec", "listeners", indexOf(l.name), "tls", ...(l.tls.options === undefined ? [] : ["options"])], `port ${l.port} is also served by ${other} with other tls.options; a port offers one set of TLS versions and ciphers`, "give every HTTPS listener of the port the same tls.options, or move this one to another port");
+      }
+      if (seen.gateway !== g && !reported.has(l.port) && !ClientValidation.same(seen.validation, l.tls.clientValidation)) {
         reported.add(l.port);
-        const at = g.resource.spec["tls"] === undefined ? ["spec", "listeners", (g.resource.spec["listeners"] as { name: string }[]).findIndex((x) => x.name === l.name)] : ["spec", "tls"];
+        const at = g.resource.spec["tls"] === undefined ? ["spec", "listeners", indexOf(l.name)] : ["spec", "tls"];
         reporter.error(g.resource, at, `port ${l.port} is also an HTTPS port of Gateway ${key(seen.gateway.resource)}, which checks client certificates differently there`, "give both Gateways the same spec.tls.frontend validation for this port, or use different ports");
       }
     }

@@ -3,6 +3,7 @@ import { ListenerTls } from "./listener-tls.ts";
 import type { SecretCertificate } from "./secret-certificate.ts";
 import { backendClientCertificate } from "./gateway-backend-tls.ts";
 import { frontendValidations } from "./gateway-frontend-tls.ts";
+import { listenerTlsOptions } from "./listener-tls-options.ts";
 import type { ClientValidation } from "./client-validation.ts";
 import type { CaBundles } from "./ca-bundles.ts";
 import type { ReferenceGrants } from "./reference-grants.ts";
@@ -130,9 +131,8 @@ function listenerTls(r: Resource, tls: Record<string, any> | undefined, at: Segm
     );
     return undefined;
   }
-  if (tls["options"] !== undefined && Object.keys(tls["options"]).length > 0) {
-    reporter.warn(r, [...at, "options"], "no implementation-specific TLS options are read: these are ignored", "remove options");
-  }
+  const options = listenerTlsOptions(r, tls["options"] as Record<string, string> | undefined, [...at, "options"], reporter);
+  if (options === null) return undefined;
   const refs = (tls["certificateRefs"] ?? []) as CertificateRef[];
   if (refs.length === 0) {
     reporter.error(r, tls["certificateRefs"] === undefined ? at : [...at, "certificateRefs"], "an HTTPS listener that terminates TLS needs at least one certificate", "add certificateRefs: [{kind: Secret, name: ...}] naming a kubernetes.io/tls Secret");
@@ -144,7 +144,7 @@ function listenerTls(r: Resource, tls: Record<string, any> | undefined, at: Segm
     if (certificate !== undefined) certificates.push(certificate);
   });
   if (certificates.length !== refs.length) return undefined;
-  const listenerTls = new ListenerTls(certificates, clientValidation);
+  const listenerTls = new ListenerTls(certificates, clientValidation, options);
   const problem = listenerTls.check();
   if (problem !== undefined) {
     reporter.error(r, [...at, "certificateRefs"], `the listener's certificates cannot be served: ${problem}`, "check that each Secret's tls.key belongs to its tls.crt");

@@ -5,6 +5,7 @@
 // precedence keeps a hostname.
 import type { ListenerTls } from "../config/listener-tls.ts";
 import type { ClientValidation } from "../config/client-validation.ts";
+import type { ListenerTlsOptions, TlsParameters } from "../config/listener-tls-options.ts";
 import type { ListenerModel } from "../config/model.ts";
 import { hostnameAdmits, isWildcardHostname, normalizeHostname } from "../router/hostnames.ts";
 
@@ -16,15 +17,21 @@ export class PortTls {
   readonly fallback: ListenerTls | undefined;
   /** How the port checks client certificates; the config stage made every listener of the port agree. */
   readonly clientValidation: ClientValidation | undefined;
+  /** The port's protocol versions, ciphers and groups; the config stage made every listener of the port agree. */
+  readonly options: ListenerTlsOptions | undefined;
 
   /** `listeners`: the port's HTTPS listeners, in precedence order. */
   constructor(listeners: readonly ListenerModel[]) {
     let fallback: ListenerTls | undefined;
     let clientValidation: ClientValidation | undefined;
+    let options: ListenerTlsOptions | undefined;
     let first = true;
     for (const l of listeners) {
       if (l.tls === undefined) continue;
-      if (first) clientValidation = l.tls.clientValidation;
+      if (first) {
+        clientValidation = l.tls.clientValidation;
+        options = l.tls.options;
+      }
       first = false;
       if (l.hostname === undefined) {
         fallback ??= l.tls;
@@ -39,6 +46,16 @@ export class PortTls {
     this.#wildcards.sort((a, b) => b.pattern.length - a.pattern.length);
     this.fallback = fallback;
     this.clientValidation = clientValidation;
+    this.options = options;
+  }
+
+  /**
+   * What the server's default context is made of: it serves handshakes without SNI, and
+   * OpenSSL takes a connection's protocol versions and ciphers from it before SNI picks a
+   * listener's context, so it carries the port's options even with no listener to fall back on.
+   */
+  defaultContextOptions(): { cert?: string; key?: string; ca?: string } & TlsParameters {
+    return this.fallback?.defaultContextOptions() ?? { ...this.options?.parameters };
   }
 
   /** The certificates for a client that sent `serverName`; undefined when no listener of the port admits it. */

@@ -8,6 +8,7 @@ import type * as Https from "node:https";
 import { randomBytes } from "node:crypto";
 import type { Server as TlsServer, TLSSocket } from "node:tls";
 import { ClientValidation } from "../config/client-validation.ts";
+import { ListenerTlsOptions } from "../config/listener-tls-options.ts";
 import type { ListenerTls } from "../config/listener-tls.ts";
 import type { PortTls } from "../plan/port-tls.ts";
 import type { ProxyHandlers } from "./handler.ts";
@@ -25,7 +26,7 @@ export function createTlsServer(options: Http.ServerOptions, handlers: ProxyHand
   let server: Server | undefined;
   const secure: Https.ServerOptions = {
     ...options,
-    ...tls.fallback?.defaultContextOptions(),
+    ...tls.defaultContextOptions(),
     requestCert: tls.clientValidation !== undefined,
     // The gateway admits or refuses the client itself (refuseUnverifiedClient): Node's own
     // refusal would be silent, uncounted, and blind to AllowInsecureFallback.
@@ -83,15 +84,16 @@ export function servesTls(server: Server): boolean {
 export function applyPortTls(server: Server, tls: PortTls): void {
   const state = current.get(server);
   if (state === undefined) return;
-  const before = state.tls.clientValidation;
+  const before = state.tls;
   state.tls = tls;
   // Read by node:tls for each new connection (it has no setter).
   (server as unknown as { requestCert: boolean }).requestCert = tls.clientValidation !== undefined;
-  if (!ClientValidation.same(before, tls.clientValidation)) revalidate(server, state.open, tls.clientValidation);
+  if (!ClientValidation.same(before.clientValidation, tls.clientValidation)) revalidate(server, state.open, tls.clientValidation);
   // A new default context would also drop the session tickets clients hold: only on a change.
-  if (state.fallback === tls.fallback || (tls.fallback?.sameAs(state.fallback) ?? state.fallback === undefined)) return;
+  const sameDefault = state.fallback === tls.fallback || (tls.fallback?.sameAs(state.fallback) ?? state.fallback === undefined);
+  if (sameDefault && ListenerTlsOptions.same(before.options, tls.options)) return;
   // A handshake without SNI gets the server's default context, which is made from options.
-  (server as unknown as Https.Server).setSecureContext(tls.fallback?.defaultContextOptions() ?? {});
+  (server as unknown as Https.Server).setSecureContext(tls.defaultContextOptions());
   state.fallback = tls.fallback;
 }
 

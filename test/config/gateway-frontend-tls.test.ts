@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { redactConfigForAdmin } from "../../src/config/redact.ts";
-import { type TestPki, createTestPki } from "../support/test-certs.ts";
+import { type TestPki, createTestPki, tlsSecretYaml } from "../support/test-certs.ts";
 import { lines, load } from "./helpers.ts";
 
 let pki: TestPki;
@@ -15,13 +15,7 @@ before(async () => {
 });
 after(() => Promise.all([pki.remove(), clientPki.remove()]));
 
-const listenerSecret = (): string => `---
-apiVersion: v1
-kind: Secret
-metadata: {name: local-tls, namespace: default}
-type: kubernetes.io/tls
-data: {tls.crt: ${pki.server.cert.toString("base64")}, tls.key: ${pki.server.key.toString("base64")}}
-`;
+const listenerSecret = (): string => tlsSecretYaml("local-tls", pki.server);
 
 const caConfigMap = (name: string, namespace = "default"): string => `---
 apiVersion: v1

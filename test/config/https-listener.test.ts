@@ -195,7 +195,7 @@ spec:
   assert.match(found[0]!, /spec\.listeners\[0\]\.protocol: port 8443 serves HTTPS for Gateway default\/gw; one port cannot also serve HTTP \(hint: a port speaks one protocol/);
 });
 
-test("warnings: an expired or not yet valid certificate, a hostname no certificate covers, TLS options that are not read", () => {
+test("warnings: an expired or not yet valid certificate, a hostname no certificate covers, TLS options that are not Tollgate's", () => {
   const expiredLines = lines(load(gateway(httpsListener("https")) + secret("shop-tls", expired)), "warning");
   assert.deepEqual(expiredLines, ["t.yaml:19:12: data.tls.crt: warning: the certificate in tls.crt expired on Feb  1 00:00:00 2020 GMT: clients will refuse it (hint: renew the certificate)"]);
   const futureLines = lines(load(gateway(httpsListener("https")) + secret("shop-tls", future)), "warning");
@@ -211,7 +211,7 @@ test("warnings: an expired or not yet valid certificate, a hostname no certifica
   assert.equal(narrower.length, 1, "a certificate for one name does not cover a wildcard listener");
 
   const options = lines(load(gateway(httpsListener("https", "", "[{name: shop-tls}]\n      options: {min-version: '1.3'}")) + secret("shop-tls", shop)), "warning");
-  assert.deepEqual(options, ["t.yaml:13:16: spec.listeners[0].tls.options: warning: no implementation-specific TLS options are read: these are ignored (hint: remove options)"]);
+  assert.deepEqual(options, ["t.yaml:13:30: spec.listeners[0].tls.options.min-version: warning: min-version is not one of the kgateway.dev/* options Tollgate reads: ignored (hint: Tollgate reads the kgateway.dev/* options kgateway defines (min-tls-version, max-tls-version, cipher-suites, ecdh-curves, signature-algorithms, alpn-protocols))"]);
 });
 
 test("a Secret no listener names is not read, nor listed as skipped; no message quotes a Secret's values", () => {

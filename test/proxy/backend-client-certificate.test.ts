@@ -16,7 +16,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { type GrpcAuthzService, startGrpcAuthzService } from "../support/grpc-authz-service.ts";
 import { type OpensslServer, startOpensslServer } from "../support/openssl-server.ts";
-import { type PemPair, type TestPki, createTestPki, issueClientCertificate, issueServerCertificate } from "../support/test-certs.ts";
+import { type PemPair, type TestPki, createTestPki, issueClientCertificate, issueServerCertificate, tlsSecretYaml } from "../support/test-certs.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { engine } from "../../src/server/engine.ts";
 import { CONFIG_PORT, type GatewayUnderTest, ask, backendYaml, compileYaml, ref, startGateway } from "./harness.ts";
@@ -63,14 +63,6 @@ let gw: GatewayUnderTest;
 let configYaml: (gatewayClient: PemPair) => string;
 const telemetry = new RecordingTelemetry();
 
-const tlsSecret = (name: string, pair: PemPair): string => `---
-apiVersion: v1
-kind: Secret
-metadata: {name: ${name}, namespace: default}
-type: kubernetes.io/tls
-data: {tls.crt: ${pair.cert.toString("base64")}, tls.key: ${pair.key.toString("base64")}}
-`;
-
 const gateway = (name: string, hostname: string, clientTls: string): string => `---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -108,8 +100,8 @@ before(async () => {
     // The experimental channel's spelling before Gateway API v1.4.
     gateway("stranger", "stranger.example", "  backendTLS:\n    clientCertificateRef: {name: stranger-client}\n") +
     gateway("anonymous", "anonymous.example", "") +
-    tlsSecret("gateway-client", gatewayClient) +
-    tlsSecret("stranger-client", strangerPki.client) +
+    tlsSecretYaml("gateway-client", gatewayClient) +
+    tlsSecretYaml("stranger-client", strangerPki.client) +
     `---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: server-ca, namespace: default}\ndata: {ca.crt: ${JSON.stringify(serverPki.ca.toString())}}\n` +
     backendYaml("api", apiPort) +
     backendYaml("legacy", legacyPort) +

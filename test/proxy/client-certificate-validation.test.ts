@@ -9,7 +9,7 @@ import https from "node:https";
 import tls from "node:tls";
 import { once } from "node:events";
 import { applyListenerSettings } from "../../src/proxy/listener.ts";
-import { type PemPair, type TestPki, createTestPki } from "../support/test-certs.ts";
+import { type PemPair, type TestPki, createTestPki, tlsSecretYaml } from "../support/test-certs.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { until } from "../support/until.ts";
 import { CONFIG_PORT, type GatewayUnderTest, backendYaml, catchAllRouteYaml, compileYaml, startGateway } from "./harness.ts";
@@ -35,13 +35,7 @@ spec:
   gatewayClassName: tollgate
   listeners:
   - {name: https, protocol: HTTPS, port: ${CONFIG_PORT},${hostname === undefined ? "" : ` hostname: ${hostname},`} tls: {certificateRefs: [{name: local-tls}]}}
-${tls === "" ? "" : `  tls:\n${tls}`}${catchAllRouteYaml("app")}${backendYaml("app", app.port)}---
-apiVersion: v1
-kind: Secret
-metadata: {name: local-tls, namespace: default}
-type: kubernetes.io/tls
-data: {tls.crt: ${serverPki.server.cert.toString("base64")}, tls.key: ${serverPki.server.key.toString("base64")}}
----
+${tls === "" ? "" : `  tls:\n${tls}`}${catchAllRouteYaml("app")}${backendYaml("app", app.port)}${tlsSecretYaml("local-tls", serverPki.server)}---
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: client-ca, namespace: default}

@@ -170,3 +170,14 @@ export async function issueClientCertificate(pki: TestPki, name: string, commonN
   const [cert, key] = await Promise.all([readFile(join(pki.dir, `${name}.crt`)), readFile(join(pki.dir, `${name}.key`))]);
   return { cert, key };
 }
+
+/** A `---`-led YAML document: the kubernetes.io/tls Secret `namespace/name` holding `pair`. */
+export function tlsSecretYaml(name: string, pair: PemPair, namespace = "default"): string {
+  return `---
+apiVersion: v1
+kind: Secret
+metadata: {name: ${name}, namespace: ${namespace}}
+type: kubernetes.io/tls
+data: {tls.crt: ${pair.cert.toString("base64")}, tls.key: ${pair.key.toString("base64")}}
+`;
+}
