@@ -4,7 +4,7 @@
 // before SNI picks a listener, so they bind to the port like client validation: listeners
 // sharing a port must agree. Every value is checked at load; an option that would change
 // what clients may do and that Tollgate cannot apply is an error, never dropped.
-import { createSecureContext, getCiphers } from "node:tls";
+import { DEFAULT_CIPHERS, createSecureContext, getCiphers } from "node:tls";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 
 const PREFIX = "kgateway.dev/";
@@ -42,7 +42,10 @@ export class ListenerTlsOptions {
   }
 
   sameAs(other: ListenerTlsOptions | undefined): boolean {
-    return other !== undefined && JSON.stringify(other.parameters) === JSON.stringify(this.parameters);
+    if (other === undefined) return false;
+    const a = this.parameters;
+    const b = other.parameters;
+    return a.minVersion === b.minVersion && a.maxVersion === b.maxVersion && a.ciphers === b.ciphers && a.ecdhCurve === b.ecdhCurve && a.sigalgs === b.sigalgs;
   }
 
   static same(a: ListenerTlsOptions | undefined, b: ListenerTlsOptions | undefined): boolean {
@@ -72,6 +75,11 @@ export function listenerTlsOptions(gateway: Resource, options: Readonly<Record<s
     const value = String(raw).trim();
     const list = value.split(",").map((v) => v.trim()).filter((v) => v !== "");
     written[key] = value;
+    if (list.length === 0) {
+      // An empty list would leave OpenSSL nothing to offer: every handshake would fail.
+      fail(key, `${key} is empty`, "list at least one value, or remove the option");
+      continue;
+    }
     switch (key.slice(PREFIX.length)) {
       case "min-tls-version":
       case "max-tls-version": {
@@ -95,9 +103,15 @@ export function listenerTlsOptions(gateway: Resource, options: Readonly<Record<s
         if (usable({ sigalgs: list.join(":") })) parameters.sigalgs = list.join(":");
         else fail(key, `"${value}" holds a signature algorithm OpenSSL does not know`, "use TLS 1.3 names such as ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256");
         break;
-      case "alpn-protocols":
-        if (list.some((p) => p !== "http/1.1")) fail(key, `HTTP/1.1 is the only protocol an HTTPS listener speaks; it cannot offer ${list.filter((p) => p !== "http/1.1").join(", ")}`, 'remove the option, or write "http/1.1"');
+      case "alpn-protocols": {
+        // kgateway's default is "h2,http/1.1"; clients offering both get HTTP/1.1 here, and
+        // ones offering none are served too (kgateway's "allow-empty").
+        const unknown = list.filter((p) => p !== "http/1.1" && p !== "h2" && p !== "allow-empty");
+        if (unknown.length > 0) fail(key, `unknown ALPN protocol ${unknown.join(", ")}`, 'write "http/1.1" (HTTPS listeners speak HTTP/1.1 only)');
+        else if (!list.includes("http/1.1")) fail(key, `HTTP/1.1 is the only protocol an HTTPS listener speaks, and ${key} leaves it out`, 'add "http/1.1"');
+        else if (list.includes("h2")) reporter.warn(gateway, [...at, key], "h2 is not offered: HTTPS listeners speak HTTP/1.1 only, which clients offering both get", 'write "http/1.1"');
         break;
+      }
       case "verify-subject-alt-names":
       case "verify-certificate-hash":
         fail(key, `${key} (checks on the client's certificate) is not supported yet`, "remove it; spec.tls.frontend checks client certificates against CAs");
@@ -113,17 +127,24 @@ export function listenerTlsOptions(gateway: Resource, options: Readonly<Record<s
   return Object.keys(parameters).length === 0 ? undefined : new ListenerTlsOptions(parameters, written);
 }
 
-/** OpenSSL's cipher string for `names`, or the first name it does not know. */
+/**
+ * OpenSSL's cipher string for `names`, or the first name it does not know. Names are
+ * case-sensitive to OpenSSL (it drops a lower-case one silently), so they must be written as
+ * OpenSSL or the standard spell them. A list naming only TLS 1.2 suites keeps OpenSSL's TLS
+ * 1.3 ones, and one naming only TLS 1.3 suites keeps the TLS 1.2 defaults, so naming suites
+ * of one version never turns the other off.
+ */
 function cipherString(names: readonly string[]): string | { unknown: string } {
   const known = new Set(getCiphers());
   const tls12: string[] = [];
   const tls13: string[] = [];
   for (const name of names) {
     const openssl = IANA_TLS12_SUITES[name] ?? name;
-    if (!known.has(openssl.toLowerCase())) return { unknown: name };
+    if (openssl !== openssl.toUpperCase() || !known.has(openssl.toLowerCase())) return { unknown: name };
     (openssl.startsWith("TLS_") ? tls13 : tls12).push(openssl);
   }
-  return [...tls12, tls13.length > 0 ? tls13.join(":") : TLS13_DEFAULT_SUITES].join(":");
+  const defaults12 = DEFAULT_CIPHERS.split(":").filter((c) => !c.startsWith("TLS_"));
+  return [...(tls12.length > 0 ? tls12 : defaults12), ...(tls13.length > 0 ? tls13 : TLS13_DEFAULT_SUITES.split(":"))].join(":");
 }
 
 function usable(options: { ecdhCurve?: string; sigalgs?: string }): boolean {

@@ -6,7 +6,7 @@ import type * as Http from "node:http";
 import type { Server } from "node:http";
 import type * as Https from "node:https";
 import { randomBytes } from "node:crypto";
-import type { Server as TlsServer, TLSSocket } from "node:tls";
+import type { SecureContext, Server as TlsServer, TLSSocket } from "node:tls";
 import { ClientValidation } from "../config/client-validation.ts";
 import { ListenerTlsOptions } from "../config/listener-tls-options.ts";
 import type { ListenerTls } from "../config/listener-tls.ts";
@@ -16,8 +16,19 @@ import { CLIENT_CERTIFICATE_REFUSED, NO_LISTENER_FOR_NAME } from "./tls-handshak
 
 const https: typeof Https = process.getBuiltinModule("node:https");
 
-/** The certificates each HTTPS server currently presents, replaced on reload, and its open TLS connections. */
-const current = new WeakMap<Server, { tls: PortTls; fallback: ListenerTls | undefined; readonly open: Set<TLSSocket> }>();
+/**
+ * The certificates each HTTPS server currently presents, replaced on reload; the client
+ * validation its default context (handshakes without SNI) was built with; its open TLS
+ * connections.
+ */
+const current = new WeakMap<Server, { tls: PortTls; fallback: ListenerTls | undefined; defaultValidation: ClientValidation | undefined; readonly open: Set<TLSSocket> }>();
+
+/**
+ * The client validation whose CAs verified each connection's certificate (the context SNI
+ * picked carries them): a verdict reached under other CAs than the port's current ones is
+ * stale, whichever way it went.
+ */
+const verifiedUnder = new WeakMap<TLSSocket, ClientValidation | undefined>();
 
 /** How long a TLS handshake may take when the listener has no headers timeout (node's default). */
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 120_000;
@@ -36,11 +47,16 @@ export function createTlsServer(options: Http.ServerOptions, handlers: ProxyHand
     // A handshake is part of receiving the request head: the headers timeout bounds it too,
     // which node's http server starts only once TLS is up.
     handshakeTimeout: headersTimeoutMs > 0 ? headersTimeoutMs : DEFAULT_HANDSHAKE_TIMEOUT_MS,
-    SNICallback: (serverName, done) => {
+    // A function, not an arrow: node calls it with the handshake's socket as `this`.
+    SNICallback: function (this: TLSSocket, serverName: string, done: (error: Error | null, context?: SecureContext) => void) {
       try {
-        const chosen = current.get(server!)?.tls.forServerName(serverName);
+        const port = current.get(server!)?.tls;
+        const chosen = port?.forServerName(serverName);
         if (chosen === undefined) done(Object.assign(new Error(`no HTTPS listener of this port admits ${serverName}`), { code: NO_LISTENER_FOR_NAME }), undefined);
-        else done(null, chosen.contextFor(serverName));
+        else {
+          verifiedUnder.set(this, port!.clientValidation);
+          done(null, chosen.contextFor(serverName));
+        }
       } catch (error) {
         // Only this handshake fails; the contexts were checked at load.
         done(error instanceof Error ? error : new Error(String(error)), undefined);
@@ -52,7 +68,7 @@ export function createTlsServer(options: Http.ServerOptions, handlers: ProxyHand
   server.on("tlsClientError", handlers.tlsError);
   // Ahead of node:http's own listener, so a refused client never gets a request parsed.
   server.prependListener("secureConnection", (socket: TLSSocket) => refuseUnverifiedClient(server!, socket, handlers));
-  current.set(server, { tls, fallback: tls.fallback, open: new Set() });
+  current.set(server, { tls, fallback: tls.fallback, defaultValidation: tls.clientValidation, open: new Set() });
   return server;
 }
 
@@ -65,13 +81,20 @@ export function createTlsServer(options: Http.ServerOptions, handlers: ProxyHand
 function refuseUnverifiedClient(server: Server, socket: TLSSocket, handlers: ProxyHandlers): void {
   const state = current.get(server);
   const validation = state?.tls.clientValidation;
-  if (validation === undefined || validation.admits(socket.authorized)) {
+  if (!verifiedUnder.has(socket)) verifiedUnder.set(socket, state?.defaultValidation);
+  if (validation === undefined || admitted(socket, validation)) {
     // Kept so a reload that tightens the validation can close it (see applyPortTls).
     state?.open.add(socket);
     socket.once("close", () => state?.open.delete(socket));
     return;
   }
-  const why = validation.unusable ?? (socket.getPeerCertificate().raw === undefined ? "no client certificate" : `the client certificate did not verify: ${String(socket.authorizationError)}`);
+  const why =
+    validation.unusable ??
+    (!ClientValidation.same(verifiedUnder.get(socket), validation)
+      ? "the handshake was checked under client validation a reload has since replaced"
+      : socket.getPeerCertificate().raw === undefined
+        ? "no client certificate"
+        : `the client certificate did not verify: ${String(socket.authorizationError)}`);
   handlers.tlsError(Object.assign(new Error(why), { code: CLIENT_CERTIFICATE_REFUSED }));
   socket.destroy();
 }
@@ -95,6 +118,7 @@ export function applyPortTls(server: Server, tls: PortTls): void {
   // A handshake without SNI gets the server's default context, which is made from options.
   (server as unknown as Https.Server).setSecureContext(tls.defaultContextOptions());
   state.fallback = tls.fallback;
+  state.defaultValidation = tls.clientValidation;
 }
 
 /**
@@ -108,6 +132,15 @@ function revalidate(server: Server, open: Set<TLSSocket>, validation: ClientVali
   if (validation === undefined) return;
   (server as unknown as TlsServer).setTicketKeys(randomBytes(48));
   for (const socket of open) {
-    if (!validation.admits(socket.authorized)) socket.destroy();
+    if (!admitted(socket, validation)) socket.destroy();
   }
+}
+
+/**
+ * Whether `socket`'s client passes `validation`: verified under its very CAs, and admitted by
+ * its mode. A stale verdict is refused even under AllowInsecureFallback, whose logs would
+ * otherwise call the client verified: it reconnects and is checked afresh.
+ */
+function admitted(socket: TLSSocket, validation: ClientValidation): boolean {
+  return ClientValidation.same(verifiedUnder.get(socket), validation) && validation.admits(socket.authorized);
 }

@@ -25,6 +25,7 @@ let broken: GatewayUnderTest;
 let late: GatewayUnderTest;
 let rotating: GatewayUnderTest;
 let portOffAgain: GatewayUnderTest;
+let swapping: GatewayUnderTest;
 
 /** A Gateway with one HTTPS listener on CONFIG_PORT (for `hostname`, or any) whose `spec.tls` is `tls` (YAML under `tls:`); `clientCa` is the CA ConfigMap's. */
 function config(tls: string, hostname?: string, clientCa: Buffer = clientPki.ca): string {
@@ -78,10 +79,11 @@ before(async () => {
   // Every listener has a hostname: no default certificate changes with the validation.
   rotating = await startGateway(config(validation("AllowValidOnly"), "localhost"));
   portOffAgain = await startGateway(config(""));
+  swapping = await startGateway(config(validation("AllowValidOnly"), "localhost"));
 });
 
 after(async () => {
-  await Promise.all([strict?.close(), lenient?.close(), portOff?.close(), broken?.close(), late?.close(), rotating?.close(), portOffAgain?.close()]);
+  await Promise.all([strict?.close(), lenient?.close(), portOff?.close(), broken?.close(), late?.close(), rotating?.close(), portOffAgain?.close(), swapping?.close()]);
   await Promise.all([app?.close(), serverPki?.remove(), clientPki?.remove(), strangerPki?.remove()]);
 });
 
@@ -210,6 +212,36 @@ test("a reload that starts requiring certificates closes the connections already
       (error: Error & { code?: string }) => error.code ?? error.message,
     );
     assert.notEqual(next, 200);
+    await closed;
+  } finally {
+    agent.destroy();
+  }
+});
+
+test("a reload that replaces the CAs closes the connections the old ones verified", async () => {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const ask = (): Promise<{ status: number; socket: tls.TLSSocket }> =>
+      new Promise((resolve, reject) => {
+        const req = https.request({ host: "127.0.0.1", port: swapping.port, path: "/who", ca: serverPki.ca, agent, servername: "localhost", headers: { host: "localhost" }, cert: clientPki.client.cert, key: clientPki.client.key }, (res) => {
+          const socket = res.socket as tls.TLSSocket;
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, socket }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    const { status, socket } = await ask();
+    assert.equal(status, 200);
+    const closed = once(socket, "close");
+    swapping.plan = compileYaml(config(validation("AllowValidOnly"), "localhost", strangerPki.ca), 2);
+    const listener = swapping.plan.listenerByPort.get(CONFIG_PORT)!;
+    applyListenerSettings(swapping.server, listener.settings, listener.tls);
+    const next = await ask().then(
+      (reply) => reply.status,
+      (error: Error & { code?: string }) => error.code ?? error.message,
+    );
+    assert.notEqual(next, 200, "the old CA's client is not served on its kept-alive connection, nor on a new one");
     await closed;
   } finally {
     agent.destroy();

@@ -80,4 +80,9 @@ test("a reload that changes the options applies to the handshakes after it", asy
   // Each client was refused before the reload.
   assert.deepEqual(await handshake(modern.port, { maxVersion: "TLSv1.2" }), { version: "TLSv1.2", cipher: "ECDHE-ECDSA-AES128-GCM-SHA256" });
   assert.deepEqual(await handshake(modern.port, { ecdhCurve: "X25519" }), { version: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384" });
+
+  modern.plan = compileYaml(config(MODERN), 3);
+  const again = modern.plan.listenerByPort.get(CONFIG_PORT)!;
+  applyListenerSettings(modern.server, again.settings, again.tls);
+  assert.ok("error" in (await handshake(modern.port, { maxVersion: "TLSv1.2" })), "a reload that adds options applies them too");
 });
