@@ -1,7 +1,8 @@
 // An HTTPS listener port: node:https terminating TLS with the certificates the current plan
 // gives the port, picked per handshake by SNI (see PortTls), and checking client
 // certificates when the port has a client validation. A reload swaps both for the
-// handshakes after it; connections already open keep theirs.
+// handshakes after it; connections already open keep their certificates, but one a changed
+// client validation no longer admits is closed (see revalidate).
 import type * as Http from "node:http";
 import type { Server } from "node:http";
 import type * as Https from "node:https";
