@@ -131,23 +131,25 @@ test("a validation whose CA cannot be had fails closed, even under AllowInsecure
   await until(() => refusedCount(broken) === 2);
 });
 
+/** Swaps `gateway`'s plan for `yaml`'s and applies its listener, as a reload does. */
+function reload(gateway: GatewayUnderTest, yaml: string, generation: number): void {
+  gateway.plan = compileYaml(yaml, generation);
+  const listener = gateway.plan.listenerByPort.get(CONFIG_PORT)!;
+  applyListenerSettings(gateway.server, listener.settings, listener.tls);
+}
+
 test("a reload turns validation on and off again for the connections after it", async () => {
-  const reload = (yaml: string, generation: number): void => {
-    late.plan = compileYaml(yaml, generation);
-    const listener = late.plan.listenerByPort.get(CONFIG_PORT)!;
-    applyListenerSettings(late.server, listener.settings, listener.tls);
-  };
   const open = await askWith(late.port, undefined);
   assert.deepEqual("status" in open ? open.status : open, 200, "no validation yet: a client without a certificate is served");
 
-  reload(config(validation("AllowValidOnly")), 2);
+  reload(late, config(validation("AllowValidOnly")), 2);
   const closed = await askWith(late.port, undefined);
   assert.ok("error" in closed, JSON.stringify(closed));
   await until(() => refusedCount(late) === 1);
   const trusted = await askWith(late.port, clientPki.client);
   assert.deepEqual("status" in trusted ? trusted.status : trusted, 200, "the port now asks for the certificate the trusted client holds");
 
-  reload(config(""), 3);
+  reload(late, config(""), 3);
   const openAgain = await askWith(late.port, undefined);
   assert.deepEqual("status" in openAgain ? openAgain.status : openAgain, 200);
   assert.equal(refusedCount(late), 1);
@@ -177,53 +179,25 @@ test("a reload that changes the CAs makes every client prove itself again: a ses
   const resumed = await rawRequest(rotating.port, { session: first.session });
   assert.deepEqual([resumed.status, resumed.reused], [200, true], "before the reload the ticket resumes the verified session, no certificate sent");
 
-  rotating.plan = compileYaml(config(validation("AllowValidOnly"), "localhost", strangerPki.ca), 2);
-  const listener = rotating.plan.listenerByPort.get(CONFIG_PORT)!;
-  applyListenerSettings(rotating.server, listener.settings, listener.tls);
+  reload(rotating, config(validation("AllowValidOnly"), "localhost", strangerPki.ca), 2);
   const after = await rawRequest(rotating.port, { session: resumed.session ?? first.session });
   assert.deepEqual([after.status, after.reused], [0, false], "the old ticket no longer resumes, and without a certificate the client is refused");
   const stranger = await rawRequest(rotating.port, { cert: strangerPki.client.cert, key: strangerPki.client.key });
   assert.equal(stranger.status, 200, "the new CA's clients are served");
 });
 
-test("a reload that starts requiring certificates closes the connections already open without one", async () => {
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-  try {
-    const socketOf = (): Promise<{ status: number; socket: tls.TLSSocket }> =>
-      new Promise((resolve, reject) => {
-        const req = https.request({ host: "127.0.0.1", port: portOffAgain.port, path: "/who", ca: serverPki.ca, agent, servername: "localhost" }, (res) => {
-          const socket = res.socket as tls.TLSSocket;
-          res.resume();
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, socket }));
-        });
-        req.on("error", reject);
-        req.end();
-      });
-    const { status, socket } = await socketOf();
-    assert.equal(status, 200);
-    assert.equal(socket.destroyed, false, "kept alive");
-    const closed = once(socket, "close");
-    portOffAgain.plan = compileYaml(config(validation("AllowValidOnly")), 2);
-    const listener = portOffAgain.plan.listenerByPort.get(CONFIG_PORT)!;
-    applyListenerSettings(portOffAgain.server, listener.settings, listener.tls);
-    // Sent at once, on the kept-alive connection if it were still open: it must not be served.
-    const next = await socketOf().then(
-      (reply) => reply.status,
-      (error: Error & { code?: string }) => error.code ?? error.message,
-    );
-    assert.notEqual(next, 200);
-    await closed;
-  } finally {
-    agent.destroy();
-  }
-});
-
-test("a reload that replaces the CAs closes the connections the old ones verified", async () => {
+/**
+ * Opens a kept-alive connection to `gateway` as `client` (no certificate when undefined) and
+ * has it served, then reloads `gateway` with `yaml`: the connection must close, and the same
+ * request sent at once (on that connection, were it still open) must not be served.
+ */
+async function assertReloadShutsOut(gateway: GatewayUnderTest, client: PemPair | undefined, yaml: string, why: string): Promise<void> {
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
   try {
     const ask = (): Promise<{ status: number; socket: tls.TLSSocket }> =>
       new Promise((resolve, reject) => {
-        const req = https.request({ host: "127.0.0.1", port: swapping.port, path: "/who", ca: serverPki.ca, agent, servername: "localhost", headers: { host: "localhost" }, cert: clientPki.client.cert, key: clientPki.client.key }, (res) => {
+        const identity = client === undefined ? {} : { cert: client.cert, key: client.key };
+        const req = https.request({ host: "127.0.0.1", port: gateway.port, path: "/who", ca: serverPki.ca, agent, servername: "localhost", headers: { host: "localhost" }, ...identity }, (res) => {
           const socket = res.socket as tls.TLSSocket;
           res.resume();
           res.on("end", () => resolve({ status: res.statusCode ?? 0, socket }));
@@ -232,18 +206,25 @@ test("a reload that replaces the CAs closes the connections the old ones verifie
         req.end();
       });
     const { status, socket } = await ask();
-    assert.equal(status, 200);
+    assert.equal(status, 200, `${why}: served before the reload`);
+    assert.equal(socket.destroyed, false, `${why}: kept alive`);
     const closed = once(socket, "close");
-    swapping.plan = compileYaml(config(validation("AllowValidOnly"), "localhost", strangerPki.ca), 2);
-    const listener = swapping.plan.listenerByPort.get(CONFIG_PORT)!;
-    applyListenerSettings(swapping.server, listener.settings, listener.tls);
+    reload(gateway, yaml, 2);
     const next = await ask().then(
       (reply) => reply.status,
       (error: Error & { code?: string }) => error.code ?? error.message,
     );
-    assert.notEqual(next, 200, "the old CA's client is not served on its kept-alive connection, nor on a new one");
+    assert.notEqual(next, 200, `${why}: not served after the reload, on its kept-alive connection nor on a new one`);
     await closed;
   } finally {
     agent.destroy();
   }
+}
+
+test("a reload that starts requiring certificates closes the connections already open without one", async () => {
+  await assertReloadShutsOut(portOffAgain, undefined, config(validation("AllowValidOnly")), "a client without a certificate");
+});
+
+test("a reload that replaces the CAs closes the connections the old ones verified", async () => {
+  await assertReloadShutsOut(swapping, clientPki.client, config(validation("AllowValidOnly"), "localhost", strangerPki.ca), "the old CA's client");
 });
