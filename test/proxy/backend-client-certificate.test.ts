@@ -19,7 +19,7 @@ import { type OpensslServer, startOpensslServer } from "../support/openssl-serve
 import { type PemPair, type TestPki, createTestPki, issueClientCertificate, issueServerCertificate, tlsSecretYaml } from "../support/test-certs.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { engine } from "../../src/server/engine.ts";
-import { CONFIG_PORT, type GatewayUnderTest, ask, backendYaml, compileYaml, ref, startGateway } from "./harness.ts";
+import { CONFIG_PORT, type GatewayUnderTest, ask, backendTlsPolicyYaml, backendYaml, caConfigMapYaml, compileYaml, ref, startGateway } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
 
 const API_NAME = "api.internal.test";
@@ -72,14 +72,7 @@ spec:
   listeners: [{name: web, protocol: HTTP, port: ${CONFIG_PORT}, hostname: ${hostname}}]
 ${clientTls}`;
 
-const policy = (backend: string): string => `---
-apiVersion: gateway.networking.k8s.io/v1
-kind: BackendTLSPolicy
-metadata: {name: ${backend}, namespace: default}
-spec:
-  targetRefs: [{group: gateway.tollgate.dev, kind: Backend, name: ${backend}}]
-  validation: {caCertificateRefs: [{group: '', kind: ConfigMap, name: server-ca}], hostname: ${API_NAME}}
-`;
+const policy = (backend: string): string => backendTlsPolicyYaml(backend, "server-ca", API_NAME);
 
 before(async () => {
   [serverPki, clientPki, strangerPki] = await Promise.all([createTestPki("tollgate-pki-server-"), createTestPki("tollgate-pki-client-"), createTestPki("tollgate-pki-stranger-")]);
@@ -102,7 +95,7 @@ before(async () => {
     gateway("anonymous", "anonymous.example", "") +
     tlsSecretYaml("gateway-client", gatewayClient) +
     tlsSecretYaml("stranger-client", strangerPki.client) +
-    `---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: server-ca, namespace: default}\ndata: {ca.crt: ${JSON.stringify(serverPki.ca.toString())}}\n` +
+    caConfigMapYaml("server-ca", serverPki.ca) +
     backendYaml("api", apiPort) +
     backendYaml("legacy", legacyPort) +
     backendYaml("strict", strict.port) +
@@ -113,7 +106,7 @@ before(async () => {
     policy("legacy") +
     policy("strict") +
     policy("strict12") +
-    `---\napiVersion: gateway.networking.k8s.io/v1\nkind: BackendTLSPolicy\nmetadata: {name: authz, namespace: default}\nspec:\n  targetRefs: [{group: gateway.tollgate.dev, kind: Backend, name: authz}]\n  validation: {caCertificateRefs: [{group: '', kind: ConfigMap, name: server-ca}], hostname: authz.internal.test}\n` +
+    backendTlsPolicyYaml("authz", "server-ca", "authz.internal.test") +
     `---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute

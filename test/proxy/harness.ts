@@ -140,6 +140,24 @@ ${spec}`;
 export const ref = (name: string, weight?: number): string =>
   `{group: gateway.tollgate.dev, kind: Backend, name: ${name}${weight === undefined ? "" : `, weight: ${weight}`}}`;
 
+/** A ConfigMap `default/name` holding `ca` as its `ca.crt`, as a BackendTLSPolicy names it. */
+export const caConfigMapYaml = (name: string, ca: Buffer): string => `---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: ${name}, namespace: default}
+data: {ca.crt: ${JSON.stringify(ca.toString())}}
+`;
+
+/** A BackendTLSPolicy on the Backend `default/backend`: TLS with SNI `hostname`, trusting the ConfigMap `caConfigMap`. */
+export const backendTlsPolicyYaml = (backend: string, caConfigMap: string, hostname: string): string => `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: BackendTLSPolicy
+metadata: {name: ${backend}, namespace: default}
+spec:
+  targetRefs: [{group: gateway.tollgate.dev, kind: Backend, name: ${backend}}]
+  validation: {caCertificateRefs: [{group: '', kind: ConfigMap, name: ${caConfigMap}}], hostname: ${hostname}}
+`;
+
 /** An HTTPRoute `r` on the test Gateway with these rules (YAML list items indented four spaces). */
 export const routeYaml = (rules: string): string => `---
 apiVersion: gateway.networking.k8s.io/v1

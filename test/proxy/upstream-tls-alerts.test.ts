@@ -10,7 +10,7 @@ import net, { type AddressInfo } from "node:net";
 import tls from "node:tls";
 import { once } from "node:events";
 import { type TestPki, createTestPki, issueServerCertificate } from "../support/test-certs.ts";
-import { type GatewayUnderTest, GATEWAY_YAML, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
+import { type GatewayUnderTest, GATEWAY_YAML, ask, backendTlsPolicyYaml, backendYaml, caConfigMapYaml, ref, routeYaml, startGateway } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
 
 const NAME = "api.internal.test";
@@ -47,21 +47,13 @@ before(async () => {
   // fails with ERR_SSL_*), then the end of the stream, as a peer that sends an alert closes.
   garbling = await startBreakingUpstream(context, (raw) => raw.end(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20]), Buffer.alloc(32, 0xab)])));
   cutting = await startBreakingUpstream(context, (raw) => raw.end());
-  const policy = (backend: string): string => `---
-apiVersion: gateway.networking.k8s.io/v1
-kind: BackendTLSPolicy
-metadata: {name: ${backend}, namespace: default}
-spec:
-  targetRefs: [{group: gateway.tollgate.dev, kind: Backend, name: ${backend}}]
-  validation: {caCertificateRefs: [{group: '', kind: ConfigMap, name: ca}], hostname: ${NAME}}
-`;
   gw = await startGateway(
     GATEWAY_YAML +
       backendYaml("garbling", (garbling.address() as AddressInfo).port) +
       backendYaml("cutting", (cutting.address() as AddressInfo).port) +
-      policy("garbling") +
-      policy("cutting") +
-      `---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ca, namespace: default}\ndata: {ca.crt: ${JSON.stringify(pki.ca.toString())}}\n` +
+      backendTlsPolicyYaml("garbling", "ca", NAME) +
+      backendTlsPolicyYaml("cutting", "ca", NAME) +
+      caConfigMapYaml("ca", pki.ca) +
       routeYaml(
         `    - matches: [{path: {type: PathPrefix, value: /garbled}}]\n      backendRefs: [${ref("garbling")}]\n` +
           `    - matches: [{path: {type: PathPrefix, value: /cut}}]\n      backendRefs: [${ref("cutting")}]\n`,
