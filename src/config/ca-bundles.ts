@@ -33,7 +33,7 @@ export class CaBundles {
   readonly #reporter: Reporter;
   /** Each bundle is read once however many name it; null when unusable (already reported). */
   readonly #read = new Map<string, string | null>();
-  /** Where each unusable bundle was reported (its line), for a later reader with another consequence. */
+  /** The consequences each bundle's problem was reported with: a later reader with another one says its own. */
   readonly #reportedFor = new Map<string, Set<string>>();
   /** `namespace/name` of the ConfigMaps read: they are not reported as skipped. */
   readonly readConfigMaps = new Set<string>();

@@ -57,7 +57,7 @@ export class ListenerTlsOptions {
   }
 }
 
-/** The listener's `tls.options` (at `at`); undefined when they set nothing Tollgate applies, or after reporting why not. */
+/** The listener's `tls.options` (at `at`); undefined when they set nothing Tollgate applies; null after reporting an error. */
 export function listenerTlsOptions(gateway: Resource, options: Readonly<Record<string, string>> | undefined, at: Segments, reporter: Reporter): ListenerTlsOptions | undefined | null {
   if (options === undefined || Object.keys(options).length === 0) return undefined;
   const parameters: { -readonly [K in keyof TlsParameters]: TlsParameters[K] } = {};
