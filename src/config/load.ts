@@ -4,7 +4,7 @@ import { open } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatDiagnostic } from "./diagnostics.ts";
-import type { CorsModel, GatewayModel, ResolvedConfig, RouteModel, RuleModel } from "./model.ts";
+import type { CorsModel, FilterModel, GatewayModel, LocalRateLimitModel, ResolvedConfig, RouteModel, RuleModel } from "./model.ts";
 import { ReferenceGrants } from "./reference-grants.ts";
 import { BackendResolver } from "./resolve-backends.ts";
 import { resolveGateway } from "./resolve-gateways.ts";
@@ -148,7 +148,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       ref: d.resource.ref,
       parents: d.parents,
       hostnames: d.hostnames,
-      rules: withPolicyCors(d.rules, policies.routeCors.get(key(d.resource))),
+      rules: withPolicyFilters(d.rules, policies.routeCors.get(key(d.resource)), policies.routeRateLimits.get(key(d.resource))),
       tracing: policies.routeTracing.get(key(d.resource)),
     }));
 
@@ -412,10 +412,18 @@ function firstInvalidUtf8(bytes: Buffer): { line: number; col: number; offset: n
 }
 
 /** A TrafficPolicy's CORS goes to each rule it covers that has no CORS filter of its own: the rule's filter is the more specific. */
-function withPolicyCors(rules: readonly RuleModel[], byRule: ReadonlyMap<number, CorsModel> | undefined): readonly RuleModel[] {
-  if (byRule === undefined) return rules;
+/**
+ * A TrafficPolicy's CORS and local rate limit, as filters of the rules they cover. A rule's
+ * own CORS filter is the more specific and keeps its place.
+ */
+function withPolicyFilters(rules: readonly RuleModel[], cors: ReadonlyMap<number, CorsModel> | undefined, rateLimits: ReadonlyMap<number, LocalRateLimitModel> | undefined): readonly RuleModel[] {
+  if (cors === undefined && rateLimits === undefined) return rules;
   return rules.map((rule) => {
-    const cors = byRule.get(rule.index);
-    return cors === undefined || rule.filters.some((f) => f.type === "CORS") ? rule : { ...rule, filters: [...rule.filters, cors] };
+    const added: FilterModel[] = [];
+    const policyCors = cors?.get(rule.index);
+    if (policyCors !== undefined && !rule.filters.some((f) => f.type === "CORS")) added.push(policyCors);
+    const rateLimit = rateLimits?.get(rule.index);
+    if (rateLimit !== undefined) added.push(rateLimit);
+    return added.length === 0 ? rule : { ...rule, filters: [...rule.filters, ...added] };
   });
 }

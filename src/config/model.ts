@@ -200,9 +200,30 @@ export type FilterModel =
       readonly allowedResponseHeaders: readonly string[];
       /** `forwardBody.maxSize`: the body, up to this many bytes, goes with the check; 0 sends none. */
       readonly forwardBodyBytes: number;
+    }
+  /**
+   * kgateway TrafficPolicy `rateLimit.local`: a token bucket per rule the policy covers, as
+   * Envoy's local_ratelimit filter. `bucketKey` names the bucket (policy, route, rule), so a
+   * reload that keeps the key and the bucket's sizes keeps its tokens.
+   */
+  | {
+      readonly type: "LocalRateLimit";
+      readonly maxTokens: number;
+      readonly tokensPerFill: number;
+      readonly fillIntervalMs: number;
+      /** `percentEnabled` / 100: the share of requests the bucket is consulted for. */
+      readonly enabledShare: number;
+      /** `percentEnforced` / 100: the share of over-limit requests refused; the rest pass, counted. */
+      readonly enforcedShare: number;
+      readonly bucketKey: string;
+      /** `namespace/name` of the policy, the route and the rule's name or `rule-N`: for metrics and messages. */
+      readonly policyName: string;
+      readonly routeName: string;
+      readonly ruleName: string;
     };
 
 export type CorsModel = Extract<FilterModel, { type: "CORS" }>;
+export type LocalRateLimitModel = Extract<FilterModel, { type: "LocalRateLimit" }>;
 export type ExternalAuthModel = Extract<FilterModel, { type: "ExternalAuth" }>;
 
 export interface RetryModel {

@@ -7,6 +7,7 @@ import { parseEnvoyFormat } from "../format/envoy-operators.ts";
 import { corsFilter } from "./cors-filter.ts";
 import { parseDuration } from "./duration.ts";
 import { fractionRatio } from "./fraction.ts";
+import { type LocalRateLimitSpec, localRateLimit } from "./local-rate-limit.ts";
 import { redactUrlCredentials } from "./url-credentials.ts";
 import { regexProblem } from "./regex-check.ts";
 import type {
@@ -16,8 +17,10 @@ import type {
   ExporterTargetModel,
   GatewayTelemetryModel,
   ListenerSettings,
+  LocalRateLimitModel,
   MetricsModel,
   RouteTracingModel,
+  RuleModel,
   SamplingModel,
   TracingModel,
 } from "./model.ts";
@@ -57,6 +60,8 @@ export interface PolicyResult {
   readonly routeTracing: ReadonlyMap<string, RouteTracingModel>;
   /** The CORS filter a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeCors: ReadonlyMap<string, ReadonlyMap<number, CorsModel>>;
+  /** The local rate limit a TrafficPolicy gives each rule of a route (by index), by route key. */
+  readonly routeRateLimits: ReadonlyMap<string, ReadonlyMap<number, LocalRateLimitModel>>;
 }
 
 interface Attached {
@@ -178,7 +183,8 @@ export function resolvePolicies(
   const trafficByRoute = attach(input.trafficPolicies, "HTTPRoute", routeKeys, reporter, true);
   const routeTracing = resolveRouteTracing(trafficByRoute, routes, telemetry, reporter);
   const routeCors = resolveRouteCors(input.trafficPolicies, trafficByRoute, routes, reporter);
-  return { settings, telemetry, routeTracing, routeCors };
+  const routeRateLimits = resolveRouteRateLimits(input.trafficPolicies, trafficByRoute, routes, reporter);
+  return { settings, telemetry, routeTracing, routeCors, routeRateLimits };
 }
 
 // ---------------------------------------------------------------- GEP TelemetryPolicy
@@ -512,7 +518,7 @@ function resolveRouteTracing(
   return out;
 }
 
-// ---------------------------------------------------------------- TrafficPolicy (route CORS)
+// ---------------------------------------------------------------- TrafficPolicy (per rule)
 
 /**
  * kgateway's TrafficPolicy `cors` holds the HTTPRoute CORS filter's fields; a targetRef's
@@ -530,11 +536,48 @@ function resolveRouteCors(
     const cfg = p.spec["cors"] as Record<string, unknown> | undefined;
     if (cfg !== undefined) models.set(p, corsFilter(p, reporter, cfg, ["spec", "cors"]));
   }
+  return resolvePerRule("cors", models, byRoute, routes, reporter, (model) => model);
+}
+
+/**
+ * kgateway's TrafficPolicy `rateLimit.local`: each rule it covers gets a bucket of its own,
+ * as each Envoy route does, rather than one the route's rules would share.
+ */
+function resolveRouteRateLimits(
+  policies: readonly Resource[],
+  byRoute: ReadonlyMap<string, readonly Attached[]>,
+  routes: readonly RouteDraft[],
+  reporter: Reporter,
+): Map<string, Map<number, LocalRateLimitModel>> {
+  const specs = new Map<Resource, LocalRateLimitSpec>();
+  for (const p of policies) {
+    const cfg = p.spec["rateLimit"] as Record<string, unknown> | undefined;
+    const spec = cfg === undefined ? undefined : localRateLimit(p, reporter, cfg);
+    if (spec !== undefined) specs.set(p, spec);
+  }
+  return resolvePerRule("rateLimit", specs, byRoute, routes, reporter, (spec, routeKey, rule) => {
+    const ruleName = rule.name ?? `rule-${rule.index}`;
+    return { type: "LocalRateLimit", ...spec, routeName: routeKey, ruleName, bucketKey: `${spec.policyName} ${routeKey} ${rule.name ?? `#${rule.index}`}` };
+  });
+}
+
+/**
+ * One TrafficPolicy section per rule: a targetRef's sectionName narrows the policy to the
+ * rule of that name, and per rule the oldest policy that covers it wins.
+ */
+function resolvePerRule<M, T>(
+  section: string,
+  models: ReadonlyMap<Resource, M>,
+  byRoute: ReadonlyMap<string, readonly Attached[]>,
+  routes: readonly RouteDraft[],
+  reporter: Reporter,
+  forRule: (model: M, routeKey: string, rule: RuleModel) => T,
+): Map<string, Map<number, T>> {
   const routeByKey = new Map(routes.map((r) => [key(r.resource), r]));
-  const out = new Map<string, Map<number, CorsModel>>();
+  const out = new Map<string, Map<number, T>>();
   for (const [rk, attached] of byRoute) {
     const rules = routeByKey.get(rk)!.rules;
-    const byRule = new Map<number, CorsModel>();
+    const byRule = new Map<number, T>();
     const winners = new Map<number, Resource>();
     for (const a of attached) {
       const model = models.get(a.policy);
@@ -543,19 +586,19 @@ function resolveRouteCors(
       if (a.sections !== undefined) {
         for (const name of a.sections.names) {
           if (!rules.some((rule) => rule.name === name)) {
-            reporter.warn(a.policy, ["spec", "targetRefs", a.sections.at, "sectionName"], `HTTPRoute ${rk} has no rule named "${name}"; cors applies to no rule through it`, `name a rule of the route: ${rules.map((r) => r.name).filter((n) => n !== undefined).join(", ") || "(its rules have no names)"}`);
+            reporter.warn(a.policy, ["spec", "targetRefs", a.sections.at, "sectionName"], `HTTPRoute ${rk} has no rule named "${name}"; ${section} applies to no rule through it`, `name a rule of the route: ${rules.map((r) => r.name).filter((n) => n !== undefined).join(", ") || "(its rules have no names)"}`);
           }
         }
       }
       const older = covered.map((rule) => winners.get(rule.index)).find((w) => w !== undefined);
       if (older !== undefined && covered.every((rule) => winners.has(rule.index))) {
-        reporter.warn(a.policy, ["spec", "cors"], `HTTPRoute ${rk} already gets cors from TrafficPolicy ${key(older)}, which is older; this one is ignored for it`, undefined);
+        reporter.warn(a.policy, ["spec", section], `HTTPRoute ${rk} already gets ${section} from TrafficPolicy ${key(older)}, which is older; this one is ignored for it`, undefined);
         continue;
       }
       for (const rule of covered) {
         if (winners.has(rule.index)) continue;
         winners.set(rule.index, a.policy);
-        byRule.set(rule.index, model);
+        byRule.set(rule.index, forRule(model, rk, rule));
       }
     }
     if (byRule.size > 0) out.set(rk, byRule);

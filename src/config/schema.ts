@@ -404,7 +404,23 @@ const listenerPolicySpec = obj(
   },
   ["targetRefs"],
 );
-const trafficPolicySpec = obj({ targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }), tracing: kgRouteTracing, cors }, ["targetRefs"]);
+const wholePercent = (description: string): Schema => int(description, { minimum: 0, maximum: 100 });
+const kgRateLimit = obj({
+  local: obj({
+    tokenBucket: obj(
+      {
+        maxTokens: int("the bucket's size (the burst), and what it holds at first", { minimum: 1, maximum: 2147483647 }),
+        tokensPerFill: int("tokens added each fillInterval (default 1)", { minimum: 1, maximum: 2147483647 }),
+        fillInterval: duration,
+      },
+      ["maxTokens", "fillInterval"],
+    ),
+    percentEnabled: wholePercent("share of requests the limit is checked for (default 100)"),
+    percentEnforced: wholePercent("share of over-limit requests refused; the rest pass and are only counted (default 100)"),
+  }),
+  global: anyObject("needs a rate limit service: not supported yet"),
+});
+const trafficPolicySpec = obj({ targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }), tracing: kgRouteTracing, cors, rateLimit: kgRateLimit }, ["targetRefs"]);
 const backendTlsPolicySpec = obj(
   {
     targetRefs: arr(
@@ -454,7 +470,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing and CORS)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and local rate limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];
 

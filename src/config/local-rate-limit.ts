@@ -1,0 +1,44 @@
+// kgateway's TrafficPolicy `rateLimit`: the local token bucket, checked as kgateway's CRD
+// validates it. A global limit needs a rate limit service, which Tollgate does not call: it
+// is an error rather than a warning, since ignoring it would leave the route unlimited.
+import { parseDuration } from "./duration.ts";
+import type { LocalRateLimitModel } from "./model.ts";
+import type { Reporter, Resource } from "./resources.ts";
+import { key } from "./resources.ts";
+
+/** What one policy sets, before it is given to each rule it covers. */
+export type LocalRateLimitSpec = Omit<LocalRateLimitModel, "type" | "bucketKey" | "routeName" | "ruleName">;
+
+/** kgateway's CRD floor: Envoy refills on a timer, and finer intervals cost more than they limit. */
+const MIN_FILL_INTERVAL_MS = 50;
+
+export function localRateLimit(p: Resource, reporter: Reporter, cfg: Record<string, unknown>): LocalRateLimitSpec | undefined {
+  const at = ["spec", "rateLimit"];
+  if (cfg["global"] !== undefined) {
+    reporter.error(p, [...at, "global"], "global rate limiting needs a rate limit service, which Tollgate does not support yet", "use rateLimit.local: a token bucket each gateway process enforces on its own");
+  }
+  const local = cfg["local"] as Record<string, unknown> | undefined;
+  if (local === undefined) {
+    if (cfg["global"] === undefined) reporter.warn(p, at, "rateLimit sets no local limit: it limits nothing", "add local.tokenBucket {maxTokens, fillInterval}");
+    return undefined;
+  }
+  const bucket = local["tokenBucket"] as Record<string, unknown> | undefined;
+  if (bucket === undefined) {
+    reporter.error(p, [...at, "local"], "a local rate limit needs tokenBucket", "add tokenBucket {maxTokens: 10, tokensPerFill: 10, fillInterval: 1s}");
+    return undefined;
+  }
+  const fillIntervalMs = parseDuration(String(bucket["fillInterval"]));
+  if (fillIntervalMs === undefined) return undefined;
+  if (fillIntervalMs < MIN_FILL_INTERVAL_MS) {
+    reporter.error(p, [...at, "local", "tokenBucket", "fillInterval"], `fillInterval must be at least ${MIN_FILL_INTERVAL_MS}ms`, "for a finer rate, raise tokensPerFill and maxTokens over a longer interval");
+    return undefined;
+  }
+  return {
+    maxTokens: bucket["maxTokens"] as number,
+    tokensPerFill: (bucket["tokensPerFill"] as number | undefined) ?? 1,
+    fillIntervalMs,
+    enabledShare: ((local["percentEnabled"] as number | undefined) ?? 100) / 100,
+    enforcedShare: ((local["percentEnforced"] as number | undefined) ?? 100) / 100,
+    policyName: key(p),
+  };
+}

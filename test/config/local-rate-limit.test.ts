@@ -1,0 +1,99 @@
+// kgateway TrafficPolicy `rateLimit.local` in the config: what each rule it covers loads to
+// (its own bucket key), kgateway's defaults, and the exact text of each error and warning.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { LocalRateLimitModel } from "../../src/config/model.ts";
+import { GATEWAY, errors, load, warnings } from "./helpers.ts";
+
+const ROUTES = `${GATEWAY}---
+apiVersion: v1
+kind: Service
+metadata: {name: app}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - name: a
+    matches: [{path: {type: PathPrefix, value: /a}}]
+    backendRefs: [{name: app, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /b}}]
+    backendRefs: [{name: app, port: 80}]
+`;
+
+const policy = (name: string, rateLimit: string, targets = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]", created = "2026-01-01T00:00:00Z"): string => `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: ${name}, creationTimestamp: "${created}"}
+spec:
+  targetRefs: ${targets}
+  rateLimit: ${rateLimit}
+`;
+
+/** The rate limit filter of each rule of route `web`, '-' where it has none. */
+function limitsOfRules(text: string): (LocalRateLimitModel | "-")[] {
+  const { config, diagnostics } = load(text);
+  assert.ok(config, diagnostics.map((d) => d.message).join("\n"));
+  return config.routes[0]!.rules.map((rule) => {
+    const limits = rule.filters.filter((f) => f.type === "LocalRateLimit");
+    assert.ok(limits.length <= 1, "a rule never gets two rate limits");
+    return limits[0] ?? "-";
+  });
+}
+
+test("a local token bucket gives each rule of the route its own bucket, with kgateway's defaults for tokensPerFill and the percentages", () => {
+  const text = ROUTES + policy("limit", "{local: {tokenBucket: {maxTokens: 10, fillInterval: 1m30s}}}");
+  const common = { type: "LocalRateLimit", maxTokens: 10, tokensPerFill: 1, fillIntervalMs: 90_000, enabledShare: 1, enforcedShare: 1, policyName: "default/limit", routeName: "default/web" };
+  assert.deepEqual(limitsOfRules(text), [
+    { ...common, ruleName: "a", bucketKey: "default/limit default/web a" },
+    { ...common, ruleName: "rule-1", bucketKey: "default/limit default/web #1" },
+  ]);
+  assert.deepEqual(warnings(text), []);
+  assert.deepEqual(limitsOfRules(ROUTES), ["-", "-"]);
+});
+
+test("every field is read: tokensPerFill, percentEnabled and percentEnforced as shares", () => {
+  const [a] = limitsOfRules(ROUTES + policy("limit", "{local: {tokenBucket: {maxTokens: 5, tokensPerFill: 2, fillInterval: 500ms}, percentEnabled: 40, percentEnforced: 0}}"));
+  assert.ok(a !== undefined && a !== "-");
+  assert.deepEqual([a.maxTokens, a.tokensPerFill, a.fillIntervalMs, a.enabledShare, a.enforcedShare], [5, 2, 500, 0.4, 0]);
+});
+
+test("sectionName narrows the limit to that rule; of two policies on one rule the older wins, with a warning at the newer", () => {
+  const toRuleA = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: a}]";
+  const narrowed = limitsOfRules(ROUTES + policy("limit", "{local: {tokenBucket: {maxTokens: 3, fillInterval: 1s}}}", toRuleA));
+  assert.equal(narrowed[1], "-");
+  assert.equal((narrowed[0] as LocalRateLimitModel).maxTokens, 3);
+
+  const text = ROUTES + policy("newer", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 1s}}}") + policy("older", "{local: {tokenBucket: {maxTokens: 2, fillInterval: 1s}}}", undefined, "2025-01-01T00:00:00Z");
+  assert.deepEqual(
+    limitsOfRules(text).map((l) => (l === "-" ? l : l.policyName)),
+    ["default/older", "default/older"],
+  );
+  assert.deepEqual(warnings(text), ["t.yaml:34:14: spec.rateLimit: warning: HTTPRoute default/web already gets rateLimit from TrafficPolicy default/older, which is older; this one is ignored for it"]);
+});
+
+test("a global limit, a local one without tokenBucket and a fill interval under 50ms are errors; an empty rateLimit is a warning", () => {
+  assert.deepEqual(errors(ROUTES + policy("limit", "{global: {descriptors: [{entries: [{type: RemoteAddress}]}], extensionRef: {name: rls}}}")), [
+    "t.yaml:34:23: spec.rateLimit.global: global rate limiting needs a rate limit service, which Tollgate does not support yet (hint: use rateLimit.local: a token bucket each gateway process enforces on its own)",
+  ]);
+  assert.deepEqual(errors(ROUTES + policy("limit", "{local: {percentEnabled: 50}}")), [
+    "t.yaml:34:22: spec.rateLimit.local: a local rate limit needs tokenBucket (hint: add tokenBucket {maxTokens: 10, tokensPerFill: 10, fillInterval: 1s})",
+  ]);
+  assert.deepEqual(errors(ROUTES + policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 49ms}}}")), [
+    "t.yaml:34:65: spec.rateLimit.local.tokenBucket.fillInterval: fillInterval must be at least 50ms (hint: for a finer rate, raise tokensPerFill and maxTokens over a longer interval)",
+  ]);
+  assert.deepEqual(warnings(ROUTES + policy("limit", "{}")), ["t.yaml:34:14: spec.rateLimit: warning: rateLimit sets no local limit: it limits nothing (hint: add local.tokenBucket {maxTokens, fillInterval})"]);
+  assert.deepEqual(limitsOfRules(ROUTES + policy("limit", "{}")), ["-", "-"]);
+});
+
+test("the schema refuses what kgateway's CRD refuses: maxTokens 0, tokensPerFill 0, a percentage over 100, a malformed interval", () => {
+  const problems = errors(ROUTES + policy("limit", "{local: {tokenBucket: {maxTokens: 0, tokensPerFill: 0, fillInterval: 1sec}, percentEnforced: 101}}"));
+  assert.deepEqual(
+    problems.map((p) => p.split(": ")[1]),
+    ["spec.rateLimit.local.tokenBucket.maxTokens", "spec.rateLimit.local.tokenBucket.tokensPerFill", "spec.rateLimit.local.tokenBucket.fillInterval", "spec.rateLimit.local.percentEnforced"],
+  );
+  assert.match(problems[2]!, /"1sec" is not a Gateway API duration/);
+});
