@@ -18,6 +18,7 @@ export const Flag = {
   downstreamConnectionTermination: "DC",
   streamIdleTimeout: "SI",
   unauthorizedExternalService: "UAEX",
+  rateLimited: "RL",
 } as const;
 
 /** OTel `error.type` values for causes below HTTP (docs/proxy.md has the table). */
@@ -80,8 +81,9 @@ export function errorBody(code: string, message: string): Buffer {
 /**
  * Answers the exchange with a JSON error unless response headers already went out; then the
  * only honest signal left is to cut the connection so the client sees an incomplete body.
+ * `extraHeaders` go with it (lower-case names).
  */
-export function sendError(exchange: Exchange, status: number, code: string, message: string): void {
+export function sendError(exchange: Exchange, status: number, code: string, message: string, extraHeaders?: Readonly<Record<string, string>>): void {
   const res = exchange.res;
   if (res.headersSent) {
     res.destroy();
@@ -92,13 +94,14 @@ export function sendError(exchange: Exchange, status: number, code: string, mess
   exchange.responseStartPerfMs = performance.now();
   exchange.bytesSent += body.length;
   const cors = exchange.cors;
-  if (cors === undefined) {
+  if (cors === undefined && extraHeaders === undefined) {
     writeJson(res, status, body);
     return;
   }
-  // A browser shows a script the gateway's error only with the rule's CORS headers on it.
   const headers = jsonHeaders(body);
-  cors.decorate(exchange.req.headers.origin, headers);
+  if (extraHeaders !== undefined) Object.assign(headers, extraHeaders);
+  // A browser shows a script the gateway's error only with the rule's CORS headers on it.
+  cors?.decorate(exchange.req.headers.origin, headers);
   res.writeHead(status, headers);
   res.end(body);
 }
@@ -113,13 +116,16 @@ function jsonHeaders(body: Buffer): Record<string, string> {
 }
 
 /** A complete HTTP/1.1 response for a raw socket (client errors, upgrade failures). */
-export function rawErrorResponse(status: number, reason: string, code: string, message: string): string {
+export function rawErrorResponse(status: number, reason: string, code: string, message: string, extraHeaders?: Readonly<Record<string, string>>): string {
   const body = JSON.stringify({ error: code, message }) + "\n";
+  let extra = "";
+  if (extraHeaders !== undefined) for (const name in extraHeaders) extra += `${name}: ${extraHeaders[name]}\r\n`;
   return (
     `HTTP/1.1 ${status} ${reason}\r\n` +
     "content-type: application/json\r\n" +
     `content-length: ${Buffer.byteLength(body)}\r\n` +
     "cache-control: no-store\r\n" +
+    extra +
     "connection: close\r\n\r\n" +
     body
   );

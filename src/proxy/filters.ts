@@ -6,6 +6,8 @@ import type { CompiledBackend, CompiledFilters, CompiledMatch } from "../plan/ty
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { CorsPolicy } from "./cors.ts";
 import { ExternalAuthPolicy } from "./external-auth.ts";
+import { LocalRateLimit } from "./local-rate-limit.ts";
+import { RateLimitBuckets } from "./rate-limit-buckets.ts";
 import { MirrorTarget } from "./mirror.ts";
 
 /** One header operation list; names lower-cased at compile time. */
@@ -86,6 +88,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly cors: CorsPolicy | undefined;
   /** The rule's ExternalAuth filter (a backendRef cannot have one). */
   readonly externalAuth: ExternalAuthPolicy | undefined;
+  /** The rule's local rate limit, from a TrafficPolicy. */
+  readonly rateLimit: LocalRateLimit | undefined;
 
   constructor(
     requestHeaders: HeaderOps | undefined,
@@ -96,6 +100,7 @@ export class ProxyFilters implements CompiledFilters {
     mirrors: readonly MirrorTarget[] | undefined,
     cors: CorsPolicy | undefined,
     externalAuth: ExternalAuthPolicy | undefined,
+    rateLimit: LocalRateLimit | undefined,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
@@ -105,17 +110,19 @@ export class ProxyFilters implements CompiledFilters {
     this.mirrors = mirrors;
     this.cors = cors;
     this.externalAuth = externalAuth;
+    this.rateLimit = rateLimit;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
 
 /**
  * Several filters of one kind merge in order (later `set` wins, `add` accumulates), which is
- * what applying them one after another would do.
+ * what applying them one after another would do. `buckets` holds the plan's rate limit
+ * buckets (a rule compiled for several Gateways shares one); without it each gets its own.
  */
-export function compileFilters(filters: readonly FilterModel[], backends: ReadonlyMap<string, CompiledBackend>): ProxyFilters {
+export function compileFilters(filters: readonly FilterModel[], backends: ReadonlyMap<string, CompiledBackend>, buckets?: RateLimitBuckets): ProxyFilters {
   if (filters.length === 0) return noFilters;
   const mirrors: MirrorTarget[] = [];
   const requestMods: HeaderModifierModel[] = [];
@@ -125,6 +132,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let direct: DirectResponse | undefined;
   let cors: CorsPolicy | undefined;
   let externalAuth: ExternalAuthPolicy | undefined;
+  let rateLimit: LocalRateLimit | undefined;
   for (const filter of filters) {
     switch (filter.type) {
       case "RequestHeaderModifier":
@@ -151,9 +159,12 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
       case "ExternalAuth":
         externalAuth = new ExternalAuthPolicy(backendNamed(backends, filter.backendKey, filter.type), filter);
         break;
+      case "LocalRateLimit":
+        rateLimit = new LocalRateLimit(filter, buckets ?? new RateLimitBuckets());
+        break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit);
 }
 
 /** The config stage lists every backend a filter names; a miss is a bug, not a config error. */

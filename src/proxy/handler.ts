@@ -58,6 +58,7 @@ type TrackedResponse = CallResponse;
 
 const noRoute = new Failure("404", Flag.noRoute, 404, "no_route", "", false, false);
 const corsOriginRefused = new Failure("403", "", 403, "cors_origin_not_allowed", "", false, false);
+const rateLimited = new Failure("429", Flag.rateLimited, 429, "local_rate_limited", "", false, false);
 const authCheckFailed = new Failure("403", Flag.unauthorizedExternalService, 403, "ext_authz_error", "", false, false);
 /** Why a body an ExternalAuth check forwards was not read whole; the idle and timeout answers are the proxy's usual ones. */
 const bodyRefusals: Readonly<Record<BodyReadRefusal, Failure>> = {
@@ -158,6 +159,16 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       const requestHeaders = exchange.req.headers;
       if (isPreflight(exchange.method, requestHeaders)) {
         answerPreflight(exchange, cors, requestHeaders);
+        return;
+      }
+    }
+    // Before the authorization check, as in kgateway: a flood spends tokens, not checks.
+    const rateLimit = ruleFilters.rateLimit;
+    if (rateLimit !== undefined) {
+      const refusal = rateLimit.check(exchange.startPerfMs, deps.stats?.rateLimits);
+      if (refusal !== undefined) {
+        exchange.localReplyDetails = "local_rate_limited";
+        refuse(exchange, rateLimited, refusal.message, refusal.headers);
         return;
       }
     }
@@ -296,8 +307,8 @@ function mirrorTargets(rule: readonly MirrorTarget[] | undefined, backend: reado
   return rule === undefined ? backend : [...rule, ...backend];
 }
 
-function refuse(exchange: Exchange, failure: Failure, message: string): void {
-  sendError(exchange, failure.status, failure.code, message);
+function refuse(exchange: Exchange, failure: Failure, message: string, extraHeaders?: Readonly<Record<string, string>>): void {
+  sendError(exchange, failure.status, failure.code, message, extraHeaders);
   exchange.errorType = failure.serverErrorType;
   if (failure.flag !== "") addFlag(exchange, failure.flag);
   watchAnswerStall(exchange);

@@ -1,5 +1,6 @@
 // Retry policy pieces: which methods may be repeated and how long to wait before doing so.
 import type { HookErrorCounts } from "./guarded-telemetry.ts";
+import type { RateLimitCounts } from "./local-rate-limit.ts";
 import type { MirrorDrops } from "./mirror.ts";
 import type { TlsHandshakeErrors } from "./tls-handshake-errors.ts";
 
@@ -42,6 +43,8 @@ export interface ProxyStats {
   readonly mirrorDrops?: MirrorDrops;
   /** TLS handshakes the HTTPS listeners failed, per port and reason. */
   readonly tlsHandshakeErrors?: TlsHandshakeErrors;
+  /** Requests local rate limits found over their limit, per route, rule and enforcement. */
+  readonly rateLimits?: RateLimitCounts;
 }
 
 export function countRetry(stats: ProxyStats | undefined, backend: string): void {

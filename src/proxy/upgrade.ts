@@ -70,6 +70,15 @@ export function createUpgradeHandler(
       return;
     }
     const ruleFilters = proxyFiltersOf(match.rule.filters);
+    const rateLimit = ruleFilters.rateLimit;
+    if (rateLimit !== undefined) {
+      const refusal = rateLimit.check(startPerfMs, ctx.stats?.rateLimits);
+      if (refusal !== undefined) {
+        exchange.localReplyDetails = "local_rate_limited";
+        tunnel.refuse(429, "Too Many Requests", "local_rate_limited", refusal.message, "429", Flag.rateLimited, refusal.headers);
+        return;
+      }
+    }
     const auth = ruleFilters.externalAuth;
     if (auth === undefined) {
       proceed(tunnel, match, facts, ruleFilters, undefined, port);
@@ -166,14 +175,14 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     client.on("close", onClientClose);
   }
 
-  refuse(status: number, reason: string, code: string, message: string, errorType: string, flag: string): void {
+  refuse(status: number, reason: string, code: string, message: string, errorType: string, flag: string, extraHeaders?: Readonly<Record<string, string>>): void {
     const exchange = this.exchange;
     exchange.status = status;
     // As for plain requests: a 4xx refusal is the client's error, not the server's.
     if (status >= 500) exchange.errorType = errorType;
     if (flag !== "") addFlag(exchange, flag);
     exchange.responseStartPerfMs = performance.now();
-    const text = rawErrorResponse(status, reason, code, message);
+    const text = rawErrorResponse(status, reason, code, message, extraHeaders);
     exchange.bytesSent += Buffer.byteLength(text);
     this.responding = true;
     this.endClient(text);

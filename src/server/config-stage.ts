@@ -8,6 +8,7 @@ import { compilePlan } from "../plan/compile.ts";
 import { PlanCompileError } from "../plan/errors.ts";
 import type { RuntimePlan } from "../plan/types.ts";
 import { compileFilters } from "../proxy/filters.ts";
+import { RateLimitBuckets } from "../proxy/rate-limit-buckets.ts";
 
 export interface LoadResult {
   readonly config: ResolvedConfig | undefined;
@@ -21,9 +22,16 @@ export async function loadConfig(path: string): Promise<LoadResult> {
   return { config, diagnostics };
 }
 
-export function compileConfig(config: ResolvedConfig, generation: number): CompileResult {
+/** Each plan's rate limit buckets, which the plan that replaces it takes over. */
+const bucketsOfPlan = new WeakMap<RuntimePlan, RateLimitBuckets>();
+
+/** `previous`: the plan serving now, whose rate limit buckets the new plan keeps where they did not change. */
+export function compileConfig(config: ResolvedConfig, generation: number, previous?: RuntimePlan): CompileResult {
   try {
-    return { plan: compilePlan(config, generation, compileFilters) };
+    const buckets = new RateLimitBuckets(previous === undefined ? undefined : bucketsOfPlan.get(previous));
+    const plan = compilePlan(config, generation, (filters, backends) => compileFilters(filters, backends, buckets));
+    bucketsOfPlan.set(plan, buckets);
+    return { plan };
   } catch (error) {
     if (error instanceof PlanCompileError) return { error: error.message };
     return { error: `compiling the plan failed: ${error instanceof Error ? error.message : String(error)}` };

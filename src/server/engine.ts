@@ -32,7 +32,8 @@ export interface ProxyDeps {
 
 export interface Engine {
   load(path: string): Promise<LoadResult>;
-  compile(config: ResolvedConfig, generation: number): CompileResult;
+  /** `previous`: the plan serving now; state that outlives a reload (rate limit buckets) passes from it. */
+  compile(config: ResolvedConfig, generation: number, previous?: RuntimePlan): CompileResult;
   redact(config: ResolvedConfig): unknown;
   createPools(): Pools;
   /** After a swap: close the pools of origins the new plan no longer uses. */

@@ -189,7 +189,7 @@ export class Gateway {
     }
 
     const generation = this.generation + 1;
-    const compiled = engine.compile(loaded.config, generation);
+    const compiled = engine.compile(loaded.config, generation, this.#plan);
     if (compiled.plan === undefined) return this.#failed(trigger, [compiled.error], others);
     const plan = compiled.plan;
     // A file caught half-written (truncated, then filled) or one that lost its Gateway would

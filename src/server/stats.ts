@@ -2,6 +2,7 @@
 // and telemetry hook failures counted by the proxy, open upstream connections and
 // pending requests read live from the pools.
 import type { HookErrorCounts } from "../proxy/guarded-telemetry.ts";
+import { RateLimitCounts } from "../proxy/local-rate-limit.ts";
 import { MirrorDrops } from "../proxy/mirror.ts";
 import { TlsHandshakeErrors } from "../proxy/tls-handshake-errors.ts";
 import type { GatewayStats } from "../telemetry/hooks.ts";
@@ -17,6 +18,7 @@ export class ProcessStats implements GatewayStats {
   readonly telemetryHookErrors: HookErrorCounts = new Map();
   readonly mirrorDrops = new MirrorDrops();
   readonly tlsHandshakeErrors = new TlsHandshakeErrors();
+  readonly rateLimits = new RateLimitCounts();
   #upstreams: UpstreamSource | undefined;
 
   /** The pools arrive after the stats object is created; until then there are no connections. */

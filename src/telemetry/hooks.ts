@@ -4,6 +4,7 @@
 // work, no JSON serialisation, no AsyncLocalStorage.
 import type { Exchange, UpstreamAttempt } from "../proxy/exchange.ts";
 import type { HookErrorCounts } from "../proxy/guarded-telemetry.ts";
+import type { RateLimitCounts } from "../proxy/local-rate-limit.ts";
 import type { MirrorDrops } from "../proxy/mirror.ts";
 import type { TlsHandshakeErrors } from "../proxy/tls-handshake-errors.ts";
 import type { RuntimePlan } from "../plan/types.ts";
@@ -37,6 +38,8 @@ export interface GatewayStats {
   readonly mirrorDrops?: MirrorDrops;
   /** TLS handshakes the HTTPS listeners failed since start, per config port and reason. */
   readonly tlsHandshakeErrors?: TlsHandshakeErrors;
+  /** Requests local rate limits found over their limit since start, per route, rule and enforcement. */
+  readonly rateLimits?: RateLimitCounts;
   /** Telemetry hook calls that threw (contained by the proxy) since start, per hook name. */
   readonly telemetryHookErrors: HookErrorCounts;
   /** Open upstream connections right now, per backend display name. */

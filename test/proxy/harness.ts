@@ -1,16 +1,16 @@
-// Proxy tests run the real pipeline: YAML → loadConfigText → compilePlan(…, compileFilters)
+// Proxy tests run the real pipeline: YAML → loadConfigText → compileConfig (compilePlan with compileFilters)
 // → createProxyHandlers on a real http.Server on 127.0.0.1:0 → real upstreams.
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { once } from "node:events";
 import { loadConfigText } from "../../src/config/load.ts";
-import { compilePlan } from "../../src/plan/compile.ts";
 import type { RuntimePlan } from "../../src/plan/types.ts";
-import { compileFilters } from "../../src/proxy/filters.ts";
+import { compileConfig } from "../../src/server/config-stage.ts";
 import { type ProxyHandlers, createProxyHandlers } from "../../src/proxy/handler.ts";
 import { createListenerServer } from "../../src/proxy/listener.ts";
 import type { HookWarnSink } from "../../src/proxy/guarded-telemetry.ts";
+import { RateLimitCounts } from "../../src/proxy/local-rate-limit.ts";
 import { MirrorDrops } from "../../src/proxy/mirror.ts";
 import { TlsHandshakeErrors } from "../../src/proxy/tls-handshake-errors.ts";
 import { UpstreamPools } from "../../src/proxy/pools.ts";
@@ -30,15 +30,18 @@ export interface GatewayUnderTest {
   close(): Promise<void>;
 }
 
-export function compileYaml(yaml: string, generation = 1): RuntimePlan {
+/** `previous`: the plan a reload replaces, as the gateway passes it (rate limit buckets carry over). */
+export function compileYaml(yaml: string, generation = 1, previous?: RuntimePlan): RuntimePlan {
   const { config, diagnostics } = loadConfigText(yaml, "proxy-test.yaml");
   assert.ok(config, diagnostics.map((d) => `${d.line}:${d.col} ${d.path}: ${d.message}`).join("\n"));
-  return compilePlan(config, generation, compileFilters);
+  const compiled = compileConfig(config, generation, previous);
+  assert.ok(compiled.plan, compiled.error);
+  return compiled.plan;
 }
 
 export async function startGateway(yaml: string, telemetry: RequestTelemetry = noopTelemetry, warn?: HookWarnSink): Promise<GatewayUnderTest> {
   const pools = new UpstreamPools();
-  const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map(), mirrorDrops: new MirrorDrops(), tlsHandshakeErrors: new TlsHandshakeErrors() };
+  const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map(), mirrorDrops: new MirrorDrops(), tlsHandshakeErrors: new TlsHandshakeErrors(), rateLimits: new RateLimitCounts() };
   const gateway: Partial<GatewayUnderTest> & { plan: RuntimePlan } = { plan: compileYaml(yaml) };
   const listener = gateway.plan.listenerByPort.get(CONFIG_PORT);
   assert.ok(listener, `the test config must declare a listener on port ${CONFIG_PORT}`);

@@ -1,0 +1,73 @@
+// A rule's local rate limit (kgateway TrafficPolicy `rateLimit.local`), as Envoy's
+// local_ratelimit filter decides: a request the limit is enabled for takes a token; without
+// one it is refused with 429, or, outside the enforced share, let through and only counted.
+import type { LocalRateLimitModel } from "../config/model.ts";
+import type { RateLimitBuckets } from "./rate-limit-buckets.ts";
+import type { TokenBucket } from "./token-bucket.ts";
+
+export type RateLimitVerdict = "pass" | "refuse" | "shadow";
+
+/** What a refused request is answered with, on the request and the upgrade path alike. */
+export interface RateLimitRefusal {
+  readonly message: string;
+  /** As Envoy's filter: `x-envoy-ratelimited`; and RFC 6585's Retry-After, until the next fill. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export class LocalRateLimit {
+  readonly bucket: TokenBucket;
+  readonly enabledShare: number;
+  readonly enforcedShare: number;
+  readonly routeName: string;
+  readonly ruleName: string;
+
+  constructor(model: LocalRateLimitModel, buckets: RateLimitBuckets) {
+    this.bucket = buckets.bucket(model.bucketKey, model.maxTokens, model.tokensPerFill, model.fillIntervalMs);
+    this.enabledShare = model.enabledShare;
+    this.enforcedShare = model.enforcedShare;
+    this.routeName = model.routeName;
+    this.ruleName = model.ruleName;
+  }
+
+  /** undefined when the request goes on (counting it when it was over the limit but shadowed). */
+  check(nowMs: number, counts: RateLimitCounts | undefined): RateLimitRefusal | undefined {
+    const verdict = this.verdict(nowMs);
+    if (verdict === "pass") return undefined;
+    counts?.count(this, verdict === "refuse");
+    if (verdict === "shadow") return undefined;
+    const seconds = this.bucket.secondsToNextFill(nowMs);
+    return {
+      message: `the route's local rate limit allows no more requests now; retry in ${seconds} s`,
+      headers: { "x-envoy-ratelimited": "true", "retry-after": String(seconds) },
+    };
+  }
+
+  verdict(nowMs: number): RateLimitVerdict {
+    if (this.enabledShare < 1 && Math.random() >= this.enabledShare) return "pass";
+    if (this.bucket.take(nowMs)) return "pass";
+    return this.enforcedShare >= 1 || Math.random() < this.enforcedShare ? "refuse" : "shadow";
+  }
+}
+
+/**
+ * Requests a local rate limit found over its limit, per route, rule and whether they were
+ * refused (`tollgate.rate_limit.over_limit`); a shadowed one passed.
+ */
+export class RateLimitCounts {
+  readonly #counts = new Map<string, { route: string; rule: string; refused: number; shadowed: number }>();
+
+  count(limit: LocalRateLimit, refused: boolean): void {
+    const k = `${limit.routeName} ${limit.ruleName}`;
+    let entry = this.#counts.get(k);
+    if (entry === undefined) this.#counts.set(k, (entry = { route: limit.routeName, rule: limit.ruleName, refused: 0, shadowed: 0 }));
+    if (refused) entry.refused++;
+    else entry.shadowed++;
+  }
+
+  *entries(): Iterable<readonly [route: string, rule: string, enforced: boolean, count: number]> {
+    for (const e of this.#counts.values()) {
+      if (e.refused > 0) yield [e.route, e.rule, true, e.refused];
+      if (e.shadowed > 0) yield [e.route, e.rule, false, e.shadowed];
+    }
+  }
+}
