@@ -62,6 +62,12 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
           samples: [...(stats.mirrorDrops?.entries() ?? [])].map(([backend, reason, value]) => ({ labels: { backend, reason }, value })),
         },
         {
+          name: "tollgate_rate_limit_over_limit",
+          type: "counter",
+          help: "Requests a local rate limit found over its limit, by route, rule and whether they were refused (enforced) or let through.",
+          samples: [...(stats.rateLimits?.entries() ?? [])].map(([route, rule, enforced, value]) => ({ labels: { route, rule, enforced: String(enforced) }, value })),
+        },
+        {
           name: "tollgate_listener_tls_handshake_errors",
           type: "counter",
           help: "TLS handshakes an HTTPS listener failed, by port and reason: timeout, no_certificate, client_certificate, client_closed or protocol.",

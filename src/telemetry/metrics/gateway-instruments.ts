@@ -10,6 +10,7 @@ import {
   MIRRORS_DROPPED,
   OPEN_CONNECTIONS,
   PENDING_REQUESTS,
+  RATE_LIMITED,
   RETRIES,
   TELEMETRY_DROPPED,
   TELEMETRY_HOOK_ERRORS,
@@ -44,6 +45,11 @@ export function gatewayInstruments(stats: GatewayStats | undefined, drops: Telem
       {
         descriptor: MIRRORS_DROPPED,
         observe: () => [...(stats.mirrorDrops?.entries() ?? [])].map(([backend, reason, n]) => [{ "tollgate.backend.name": backend, reason }, n] as const),
+      },
+      {
+        descriptor: RATE_LIMITED,
+        observe: () =>
+          [...(stats.rateLimits?.entries() ?? [])].map(([route, rule, enforced, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, enforced }, n] as const),
       },
       {
         descriptor: TLS_HANDSHAKE_ERRORS,

@@ -86,6 +86,14 @@ export const MIRRORS_DROPPED: InstrumentDescriptor = {
   valueType: "int",
 };
 
+export const RATE_LIMITED: InstrumentDescriptor = {
+  name: "tollgate.rate_limit.over_limit",
+  unit: "{request}",
+  description: "Requests a local rate limit (TrafficPolicy rateLimit.local) found over its limit, by route and rule; enforced false counts those let through outside percentEnforced.",
+  kind: "counter",
+  valueType: "int",
+};
+
 export const TLS_HANDSHAKE_ERRORS: InstrumentDescriptor = {
   name: "tollgate.listener.tls_handshake_errors",
   unit: "{handshake}",

@@ -1,0 +1,75 @@
+// A local rate limit in the exported telemetry, decoded from OTLP: the refused request's
+// access log record (status 429, Envoy's RL flag and `local_rate_limited` details) and
+// tollgate.rate_limit.over_limit, refused and shadowed requests apart.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ProcessStats } from "../../src/server/stats.ts";
+import { startOtlpReceiver } from "../support/otlp-receiver.ts";
+import { gatewayYaml, get, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+
+const NS = "kgateway-system";
+const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
+
+const rule = (name: string, prefix: string): string => `  - name: ${name}
+    matches: [{path: {type: PathPrefix, value: ${prefix}}}]
+    backendRefs: [{name: upstream, kind: Backend, group: gateway.tollgate.dev}]
+`;
+const policy = (name: string, section: string, local: string): string => `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: ${name}, namespace: ${NS}}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: httpbin, sectionName: ${section}}]
+  rateLimit: {local: ${local}}
+`;
+
+test("a refused request's access log record says 429, RL and local_rate_limited; over-limit requests are counted, enforced or not", async (t) => {
+  const rx = await startOtlpReceiver("http");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const yaml = gatewayYaml({
+    upstreamPort: upstream.port,
+    rules: rule("limited", "/limited") + rule("shadow", "/shadow"),
+    extra:
+      policy("limited", "limited", "{tokenBucket: {maxTokens: 1, fillInterval: 1h}}").slice(4) +
+      policy("shadow", "shadow", "{tokenBucket: {maxTokens: 1, fillInterval: 1h}, percentEnforced: 0}") +
+      `---
+apiVersion: gateway.networking.x-k8s.io/v1alpha1
+kind: TelemetryPolicy
+metadata: {name: logs, namespace: ${NS}}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  accessLogs:
+    mode: "On"
+    fields: [{name: details, type: Standard, standardValue: ResponseCodeDetails}]
+`,
+  });
+  const gw = await startTracedGateway(yaml, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
+  t.after(() => gw.close());
+
+  assert.equal((await get(gw.url(8080, "/limited/1"))).status, 200);
+  assert.equal((await get(gw.url(8080, "/limited/2"))).status, 429);
+  assert.equal((await get(gw.url(8080, "/limited/3"))).status, 429);
+  for (let i = 1; i <= 3; i++) assert.equal((await get(gw.url(8080, `/shadow/${i}`))).status, 200);
+
+  const logs = await rx.waitForLogs((l) => l.filter((r) => r.attributes["url.path"] !== undefined).length >= 6);
+  const refused = logs.find((r) => r.attributes["url.path"] === "/limited/2")!;
+  assert.equal(refused.attributes["http.response.status_code"], 429);
+  assert.equal(refused.attributes["tollgate.response.flags"], "RL");
+  assert.equal(refused.attributes["details"], "local_rate_limited");
+  assert.equal(refused.attributes["error.type"], undefined);
+  assert.equal(logs.find((r) => r.attributes["url.path"] === "/shadow/3")!.attributes["tollgate.response.flags"], undefined, "a shadowed request is logged as it went");
+
+  await gw.telemetry.flush(5000);
+  const metrics = await rx.waitForMetrics((m) => m.some((x) => x.name === "tollgate.rate_limit.over_limit"));
+  const overLimit = metrics.find((m) => m.name === "tollgate.rate_limit.over_limit")!;
+  assert.equal(overLimit.unit, "{request}");
+  assert.deepEqual(
+    sumPoints(overLimit).sort((a, b) => String(a.attributes["tollgate.rule.name"]).localeCompare(String(b.attributes["tollgate.rule.name"]))),
+    [
+      { attributes: { "tollgate.route.name": `${NS}/httpbin`, "tollgate.rule.name": "limited", enforced: true }, value: 2 },
+      { attributes: { "tollgate.route.name": `${NS}/httpbin`, "tollgate.rule.name": "shadow", enforced: false }, value: 2 },
+    ],
+  );
+});
