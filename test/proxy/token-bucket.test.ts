@@ -1,5 +1,5 @@
-// The token bucket's arithmetic on a clock the test sets: Envoy's whole-interval fills, the
-// cap at maxTokens, and the wait it reports to a refused client.
+// The token bucket's arithmetic on a clock the test sets: Envoy's continuous refill, the cap
+// at maxTokens, and the wait it reports to a refused client.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { TokenBucket } from "../../src/proxy/token-bucket.ts";
@@ -12,23 +12,35 @@ function drain(bucket: TokenBucket, nowMs: number): number {
   return taken;
 }
 
-test("a bucket starts full, gains tokensPerFill at each whole interval only, and never holds more than maxTokens", () => {
-  const bucket = new TokenBucket(5, 2, 1000, 10_000);
-  assert.equal(drain(bucket, 10_000), 5);
-  assert.equal(drain(bucket, 10_999), 0, "no fill before a whole interval");
-  assert.equal(drain(bucket, 11_000), 2);
-  assert.equal(drain(bucket, 13_500), 4, "two more fills by 13 000");
-  assert.equal(drain(bucket, 14_000), 2, "the fill at 14 000 still comes on time after a late read");
-  assert.equal(drain(bucket, 100_000), 5, "eighty-six fills add up to maxTokens, no more");
+test("a bucket starts full, refills at tokensPerFill per fillInterval as time passes, whole tokens only, never beyond maxTokens", () => {
+  // 100 tokens an hour: one every 36 s, as current Envoy refills, not 100 at once on the hour.
+  const bucket = new TokenBucket(100, 100, 3_600_000, 0);
+  assert.equal(drain(bucket, 0), 100);
+  assert.equal(drain(bucket, 35_999), 0, "not a whole token yet");
+  assert.equal(drain(bucket, 36_000), 1);
+  assert.equal(drain(bucket, 36_000 + 3 * 36_000 + 18_000), 3, "three and a half tokens came back: three are whole");
+  assert.equal(drain(bucket, 36_000 + 4 * 36_000), 1, "the half kept counts toward the next");
+  assert.equal(drain(bucket, 100_000_000), 100, "a long idle fills it to maxTokens, no more");
+
+  const tenths = new TokenBucket(1, 1, 100, 0);
+  assert.equal(drain(tenths, 0), 1);
+  let whole = 0;
+  for (let t = 10; t <= 1000; t += 10) whole += drain(tenths, t);
+  assert.equal(whole, 10, "a hundred reads of a tenth each add up to ten whole tokens, floating point or not");
 });
 
-test("secondsToNextFill rounds up to whole seconds and says at least 1", () => {
+test("secondsToNextToken rounds up to whole seconds and says at least 1", () => {
   const bucket = new TokenBucket(1, 1, 90_000, 0);
-  assert.equal(bucket.secondsToNextFill(0), 90);
-  assert.equal(bucket.secondsToNextFill(89_001), 1);
-  assert.equal(bucket.secondsToNextFill(89_999.5), 1);
-  const fast = new TokenBucket(1, 1, 50, 0);
-  assert.equal(fast.secondsToNextFill(10), 1);
+  assert.equal(drain(bucket, 0), 1);
+  assert.equal(bucket.secondsToNextToken(0), 90);
+  assert.equal(bucket.secondsToNextToken(45_000), 45);
+  assert.equal(bucket.secondsToNextToken(89_001), 1);
+  const quick = new TokenBucket(1, 1, 50, 0);
+  assert.equal(drain(quick, 0), 1);
+  assert.equal(quick.secondsToNextToken(10), 1);
+  const many = new TokenBucket(10, 5, 60_000, 0);
+  assert.equal(drain(many, 0), 10);
+  assert.equal(many.secondsToNextToken(0), 12, "five a minute: one every 12 s");
 });
 
 test("a plan's buckets: one per key, the previous plan's kept at the same sizes, a new one for new sizes", () => {
