@@ -6,8 +6,11 @@ import type { LocalRateLimitModel } from "./model.ts";
 import type { Reporter, Resource } from "./resources.ts";
 import { key } from "./resources.ts";
 
-/** What one policy sets, before it is given to each rule it covers. */
-export type LocalRateLimitSpec = Omit<LocalRateLimitModel, "type" | "bucketKey" | "routeName" | "ruleName">;
+/**
+ * What one policy sets, before it is given to each rule it covers. `off`: kgateway's
+ * `local: {}`, which turns off the limit another policy would give the rule.
+ */
+export type LocalRateLimitSpec = Omit<LocalRateLimitModel, "type" | "bucketKey" | "routeName" | "ruleName"> | "off";
 
 /** kgateway's CRD floor: Envoy refills on a timer, and finer intervals cost more than they limit. */
 const MIN_FILL_INTERVAL_MS = 50;
@@ -24,7 +27,8 @@ export function localRateLimit(p: Resource, reporter: Reporter, cfg: Record<stri
   }
   const bucket = local["tokenBucket"] as Record<string, unknown> | undefined;
   if (bucket === undefined) {
-    reporter.error(p, [...at, "local"], "a local rate limit needs tokenBucket", "add tokenBucket {maxTokens: 10, tokensPerFill: 10, fillInterval: 1s}");
+    if (Object.keys(local).length === 0) return "off";
+    reporter.error(p, [...at, "local"], "percentEnabled and percentEnforced need a tokenBucket", "add tokenBucket {maxTokens: 10, tokensPerFill: 10, fillInterval: 1s}, or write local: {} to turn the limit off");
     return undefined;
   }
   const fillIntervalMs = parseDuration(String(bucket["fillInterval"]));

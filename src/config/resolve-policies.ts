@@ -182,6 +182,7 @@ export function resolvePolicies(
   const routeKeys = new Set(routes.map((r) => key(r.resource)));
   const trafficByRoute = attach(input.trafficPolicies, "HTTPRoute", routeKeys, reporter, true);
   const routeTracing = resolveRouteTracing(trafficByRoute, routes, telemetry, reporter);
+  warnUnknownRules(trafficByRoute, routes, reporter);
   const routeCors = resolveRouteCors(input.trafficPolicies, trafficByRoute, routes, reporter);
   const routeRateLimits = resolveRouteRateLimits(input.trafficPolicies, trafficByRoute, routes, reporter);
   return { settings, telemetry, routeTracing, routeCors, routeRateLimits };
@@ -556,9 +557,41 @@ function resolveRouteRateLimits(
     if (spec !== undefined) specs.set(p, spec);
   }
   return resolvePerRule("rateLimit", specs, byRoute, routes, reporter, (spec, routeKey, rule) => {
+    if (spec === "off") return undefined;
     const ruleName = rule.name ?? `rule-${rule.index}`;
-    return { type: "LocalRateLimit", ...spec, routeName: routeKey, ruleName, bucketKey: `${spec.policyName} ${routeKey} ${rule.name ?? `#${rule.index}`}` };
+    return { type: "LocalRateLimit", ...spec, routeName: routeKey, ruleName, bucketKey: `${spec.policyName} ${routeKey} ${rule.name ?? matchesKey(rule)}` };
   });
+}
+
+/**
+ * What names an unnamed rule's bucket: its matches, which a reload that inserts or reorders
+ * rules does not change, where its index would hand one rule's tokens to another.
+ */
+function matchesKey(rule: RuleModel): string {
+  return JSON.stringify(rule.matches.map((m) => [m.path.type, m.path.value, m.method ?? "", m.headers, m.queryParams]));
+}
+
+/** The per-rule sections of a TrafficPolicy, in the order warnings name them. */
+const PER_RULE_SECTIONS = ["cors", "rateLimit"] as const;
+
+/**
+ * A targetRef's sectionName that names no rule of the route, warned once per policy
+ * whatever per-rule sections it sets (tracing has its own warning: it covers whole routes).
+ */
+function warnUnknownRules(byRoute: ReadonlyMap<string, readonly Attached[]>, routes: readonly RouteDraft[], reporter: Reporter): void {
+  const routeByKey = new Map(routes.map((r) => [key(r.resource), r]));
+  for (const [rk, attached] of byRoute) {
+    const rules = routeByKey.get(rk)!.rules;
+    for (const a of attached) {
+      const set = PER_RULE_SECTIONS.filter((section) => a.policy.spec[section] !== undefined);
+      if (a.sections === undefined || set.length === 0) continue;
+      for (const name of a.sections.names) {
+        if (rules.some((rule) => rule.name === name)) continue;
+        const what = set.length === 1 ? `${set[0]} applies` : `${set.join(" and ")} apply`;
+        reporter.warn(a.policy, ["spec", "targetRefs", a.sections.at, "sectionName"], `HTTPRoute ${rk} has no rule named "${name}"; ${what} to no rule through it`, `name a rule of the route: ${rules.map((r) => r.name).filter((n) => n !== undefined).join(", ") || "(its rules have no names)"}`);
+      }
+    }
+  }
 }
 
 /**
@@ -571,7 +604,7 @@ function resolvePerRule<M, T>(
   byRoute: ReadonlyMap<string, readonly Attached[]>,
   routes: readonly RouteDraft[],
   reporter: Reporter,
-  forRule: (model: M, routeKey: string, rule: RuleModel) => T,
+  forRule: (model: M, routeKey: string, rule: RuleModel) => T | undefined,
 ): Map<string, Map<number, T>> {
   const routeByKey = new Map(routes.map((r) => [key(r.resource), r]));
   const out = new Map<string, Map<number, T>>();
@@ -583,13 +616,6 @@ function resolvePerRule<M, T>(
       const model = models.get(a.policy);
       if (model === undefined) continue;
       const covered = rules.filter((rule) => a.sections === undefined || (rule.name !== undefined && a.sections.names.has(rule.name)));
-      if (a.sections !== undefined) {
-        for (const name of a.sections.names) {
-          if (!rules.some((rule) => rule.name === name)) {
-            reporter.warn(a.policy, ["spec", "targetRefs", a.sections.at, "sectionName"], `HTTPRoute ${rk} has no rule named "${name}"; ${section} applies to no rule through it`, `name a rule of the route: ${rules.map((r) => r.name).filter((n) => n !== undefined).join(", ") || "(its rules have no names)"}`);
-          }
-        }
-      }
       const older = covered.map((rule) => winners.get(rule.index)).find((w) => w !== undefined);
       if (older !== undefined && covered.every((rule) => winners.has(rule.index))) {
         reporter.warn(a.policy, ["spec", section], `HTTPRoute ${rk} already gets ${section} from TrafficPolicy ${key(older)}, which is older; this one is ignored for it`, undefined);
@@ -597,8 +623,10 @@ function resolvePerRule<M, T>(
       }
       for (const rule of covered) {
         if (winners.has(rule.index)) continue;
+        // A rule the winning policy gives nothing (`local: {}`) still has its winner.
         winners.set(rule.index, a.policy);
-        byRule.set(rule.index, forRule(model, rk, rule));
+        const given = forRule(model, rk, rule);
+        if (given !== undefined) byRule.set(rule.index, given);
       }
     }
     if (byRule.size > 0) out.set(rk, byRule);

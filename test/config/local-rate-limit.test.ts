@@ -49,7 +49,7 @@ test("a local token bucket gives each rule of the route its own bucket, with kga
   const common = { type: "LocalRateLimit", maxTokens: 10, tokensPerFill: 1, fillIntervalMs: 90_000, enabledShare: 1, enforcedShare: 1, policyName: "default/limit", routeName: "default/web" };
   assert.deepEqual(limitsOfRules(text), [
     { ...common, ruleName: "a", bucketKey: "default/limit default/web a" },
-    { ...common, ruleName: "rule-1", bucketKey: "default/limit default/web #1" },
+    { ...common, ruleName: "rule-1", bucketKey: 'default/limit default/web [["PathPrefix","/b","",[],[]]]' },
   ]);
   assert.deepEqual(warnings(text), []);
   assert.deepEqual(limitsOfRules(ROUTES), ["-", "-"]);
@@ -75,12 +75,44 @@ test("sectionName narrows the limit to that rule; of two policies on one rule th
   assert.deepEqual(warnings(text), ["t.yaml:34:14: spec.rateLimit: warning: HTTPRoute default/web already gets rateLimit from TrafficPolicy default/older, which is older; this one is ignored for it"]);
 });
 
+test("kgateway's local: {} turns the limit off: as the oldest policy on a rule it keeps a newer policy's limit away, with the usual warning", () => {
+  const off = ROUTES + policy("off", "{local: {}}", undefined, "2025-01-01T00:00:00Z") + policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 1s}}}");
+  assert.deepEqual(limitsOfRules(off), ["-", "-"]);
+  assert.deepEqual(errors(off), []);
+  assert.deepEqual(warnings(off), ["t.yaml:41:14: spec.rateLimit: warning: HTTPRoute default/web already gets rateLimit from TrafficPolicy default/off, which is older; this one is ignored for it"]);
+  const toRuleA = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: a}]";
+  const partly = ROUTES + policy("off", "{local: {}}", toRuleA, "2025-01-01T00:00:00Z") + policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 1s}}}");
+  assert.deepEqual(limitsOfRules(partly).map((l) => (l === "-" ? l : l.ruleName)), ["-", "rule-1"]);
+});
+
+test("an unnamed rule's bucket is named by its matches, so inserting a rule before it keeps its bucket", () => {
+  const keys = (text: string): string[] => limitsOfRules(text).map((l) => (l === "-" ? l : l.bucketKey));
+  const limit = policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 1s}}}");
+  const before = keys(ROUTES + limit);
+  const inserted = ROUTES.replace("  - name: a\n", "  - matches: [{path: {type: Exact, value: /new}}]\n    backendRefs: [{name: app, port: 80}]\n  - name: a\n");
+  const after = keys(inserted + limit);
+  assert.equal(after.length, 3);
+  assert.deepEqual(after.slice(1), before, "rule a by name, the unnamed /b rule by its matches");
+  assert.ok(!before.includes(after[0]!), "the new rule gets a bucket of its own");
+});
+
+test("a sectionName no rule has is warned once, naming every per-rule section the policy sets", () => {
+  const toRuleC = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: c}]";
+  assert.deepEqual(warnings(ROUTES + policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 1s}}}", toRuleC)), [
+    't.yaml:33:92: spec.targetRefs[0].sectionName: warning: HTTPRoute default/web has no rule named "c"; rateLimit applies to no rule through it (hint: name a rule of the route: a)',
+  ]);
+  const both = ROUTES + policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 1s}}}", toRuleC) + '  cors: {allowOrigins: ["https://a.example"]}\n';
+  assert.deepEqual(warnings(both), [
+    't.yaml:33:92: spec.targetRefs[0].sectionName: warning: HTTPRoute default/web has no rule named "c"; cors and rateLimit apply to no rule through it (hint: name a rule of the route: a)',
+  ]);
+});
+
 test("a global limit, a local one without tokenBucket and a fill interval under 50ms are errors; an empty rateLimit is a warning", () => {
   assert.deepEqual(errors(ROUTES + policy("limit", "{global: {descriptors: [{entries: [{type: RemoteAddress}]}], extensionRef: {name: rls}}}")), [
     "t.yaml:34:23: spec.rateLimit.global: global rate limiting needs a rate limit service, which Tollgate does not support yet (hint: use rateLimit.local: a token bucket each gateway process enforces on its own)",
   ]);
   assert.deepEqual(errors(ROUTES + policy("limit", "{local: {percentEnabled: 50}}")), [
-    "t.yaml:34:22: spec.rateLimit.local: a local rate limit needs tokenBucket (hint: add tokenBucket {maxTokens: 10, tokensPerFill: 10, fillInterval: 1s})",
+    "t.yaml:34:22: spec.rateLimit.local: percentEnabled and percentEnforced need a tokenBucket (hint: add tokenBucket {maxTokens: 10, tokensPerFill: 10, fillInterval: 1s}, or write local: {} to turn the limit off)",
   ]);
   assert.deepEqual(errors(ROUTES + policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 49ms}}}")), [
     "t.yaml:34:65: spec.rateLimit.local.tokenBucket.fillInterval: fillInterval must be at least 50ms (hint: for a finer rate, raise tokensPerFill and maxTokens over a longer interval)",
