@@ -26,6 +26,7 @@ import { AuthBodyRead, type BodyReadRefusal } from "./auth-body.ts";
 import type { AuthContext } from "./auth-check.ts";
 import { type AuthGrant, applyMutations } from "./auth-grant.ts";
 import { type ExternalAuthPolicy, checkTimeoutMs, requestTimeLeftMs, startAuthCheck } from "./external-auth.ts";
+import type { LocalRateLimit } from "./local-rate-limit.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
@@ -162,16 +163,6 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
         return;
       }
     }
-    // Before the authorization check, as in kgateway: a flood spends tokens, not checks.
-    const rateLimit = ruleFilters.rateLimit;
-    if (rateLimit !== undefined) {
-      const refusal = rateLimit.check(exchange.startPerfMs, deps.stats?.rateLimits);
-      if (refusal !== undefined) {
-        exchange.localReplyDetails = "local_rate_limited";
-        refuse(exchange, rateLimited, refusal.message, refusal.headers);
-        return;
-      }
-    }
     const auth = ruleFilters.externalAuth;
     if (auth !== undefined) {
       checkThenForward(exchange, match, requestFacts, ruleFilters, auth);
@@ -240,6 +231,10 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   ): void {
     const rule = match.rule;
     if (grant !== undefined) exchange.authResponseMutations = grant.responseMutations;
+    // After the authorization check, as kgateway and Envoy Gateway order their filters: a
+    // request the service denies takes no token from the clients it lets in.
+    const rateLimit = ruleFilters.rateLimit;
+    if (rateLimit !== undefined && overLimit(exchange, rateLimit)) return;
     if (ruleFilters.terminal) {
       answerTerminal(exchange, ruleFilters, match, requestFacts, port);
       return;
@@ -267,6 +262,18 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     const template = mirroredRequest(exchange, rule.timeouts, target, headers, hasBody, body);
     call.start(requestTimeoutMs);
     if (!call.settled) call.mirrorCopies = startMirrors(mirrorCtx, exchange, mirrors, template);
+  }
+
+  /** Answers 429 when the rule's local rate limit has no token for the request. */
+  function overLimit(exchange: Exchange, limit: LocalRateLimit): boolean {
+    const refusal = limit.check(performance.now(), deps.stats?.rateLimits);
+    if (refusal === undefined) return false;
+    exchange.localReplyDetails = "local_rate_limited";
+    // The body is not read: ending the connection after the answer keeps a refused client
+    // from making the gateway read an upload no one wants.
+    if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
+    refuse(exchange, rateLimited, refusal.message, refusal.headers);
+    return true;
   }
 
   const upgrade = createUpgradeHandler(deps, ctx, port);

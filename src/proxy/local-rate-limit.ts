@@ -10,7 +10,10 @@ export type RateLimitVerdict = "pass" | "refuse" | "shadow";
 /** What a refused request is answered with, on the request and the upgrade path alike. */
 export interface RateLimitRefusal {
   readonly message: string;
-  /** As Envoy's filter: `x-envoy-ratelimited`; and RFC 6585's Retry-After, until the next fill. */
+  /**
+   * RFC 6585's Retry-After, until a token is back. Not `x-envoy-ratelimited`: Envoy's global
+   * rate limit sets that, not its local one, and an Envoy in front retries on it.
+   */
   readonly headers: Readonly<Record<string, string>>;
 }
 
@@ -35,10 +38,10 @@ export class LocalRateLimit {
     if (verdict === "pass") return undefined;
     counts?.count(this, verdict === "refuse");
     if (verdict === "shadow") return undefined;
-    const seconds = this.bucket.secondsToNextFill(nowMs);
+    const seconds = this.bucket.secondsToNextToken(nowMs);
     return {
       message: `the route's local rate limit allows no more requests now; retry in ${seconds} s`,
-      headers: { "x-envoy-ratelimited": "true", "retry-after": String(seconds) },
+      headers: { "retry-after": String(seconds) },
     };
   }
 

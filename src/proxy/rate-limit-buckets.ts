@@ -4,12 +4,17 @@
 import { TokenBucket } from "./token-bucket.ts";
 
 export class RateLimitBuckets {
-  /** The previous plan's buckets (its map, not its registry, so plans do not chain in memory). */
-  readonly #previous: ReadonlyMap<string, TokenBucket> | undefined;
+  /** The previous plan's buckets, until the new plan is compiled. */
+  #previous: ReadonlyMap<string, TokenBucket> | undefined;
   readonly #byKey = new Map<string, TokenBucket>();
 
   constructor(previous?: RateLimitBuckets) {
     this.#previous = previous === undefined ? undefined : previous.#byKey;
+  }
+
+  /** The new plan is compiled: the buckets it did not take go with the old plan. */
+  settle(): void {
+    this.#previous = undefined;
   }
 
   /** The bucket of `key`: this plan's, else the previous plan's of the same sizes, else a full new one. */

@@ -70,15 +70,6 @@ export function createUpgradeHandler(
       return;
     }
     const ruleFilters = proxyFiltersOf(match.rule.filters);
-    const rateLimit = ruleFilters.rateLimit;
-    if (rateLimit !== undefined) {
-      const refusal = rateLimit.check(startPerfMs, ctx.stats?.rateLimits);
-      if (refusal !== undefined) {
-        exchange.localReplyDetails = "local_rate_limited";
-        tunnel.refuse(429, "Too Many Requests", "local_rate_limited", refusal.message, "429", Flag.rateLimited, refusal.headers);
-        return;
-      }
-    }
     const auth = ruleFilters.externalAuth;
     if (auth === undefined) {
       proceed(tunnel, match, facts, ruleFilters, undefined, port);
@@ -106,6 +97,13 @@ export function createUpgradeHandler(
 function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, grant: AuthGrant | undefined, port: number): void {
   const exchange = tunnel.exchange;
   if (grant !== undefined) exchange.authResponseMutations = grant.responseMutations;
+  // As for plain requests: after the authorization check, before anything else of the rule.
+  const refusal = ruleFilters.rateLimit?.check(performance.now(), tunnel.ctx.stats?.rateLimits);
+  if (refusal !== undefined) {
+    exchange.localReplyDetails = "local_rate_limited";
+    tunnel.refuse(429, "Too Many Requests", "local_rate_limited", refusal.message, "429", Flag.rateLimited, refusal.headers);
+    return;
+  }
   if (ruleFilters.terminal) {
     tunnel.answerTerminal(ruleFilters, match, facts.routeHost === "" ? exchange.serverAddress : facts.routeHost, port);
     return;

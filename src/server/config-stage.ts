@@ -30,6 +30,7 @@ export function compileConfig(config: ResolvedConfig, generation: number, previo
   try {
     const buckets = new RateLimitBuckets(previous === undefined ? undefined : bucketsOfPlan.get(previous));
     const plan = compilePlan(config, generation, (filters, backends) => compileFilters(filters, backends, buckets));
+    buckets.settle();
     bucketsOfPlan.set(plan, buckets);
     return { plan };
   } catch (error) {
