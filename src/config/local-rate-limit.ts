@@ -27,8 +27,9 @@ export function localRateLimit(p: Resource, reporter: Reporter, cfg: Record<stri
   }
   const bucket = local["tokenBucket"] as Record<string, unknown> | undefined;
   if (bucket === undefined) {
-    if (Object.keys(local).length === 0) return "off";
-    reporter.error(p, [...at, "local"], "percentEnabled and percentEnforced need a tokenBucket", "add tokenBucket {maxTokens: 10, tokensPerFill: 10, fillInterval: 1s}, or write local: {} to turn the limit off");
+    const set = Object.keys(local);
+    if (set.length === 0) return "off";
+    reporter.error(p, [...at, "local"], `${set.join(" and ")} ${set.length === 1 ? "needs" : "need"} a tokenBucket`, "add tokenBucket {maxTokens: 10, tokensPerFill: 10, fillInterval: 1s}, or write local: {} to turn the limit off");
     return undefined;
   }
   const fillIntervalMs = parseDuration(String(bucket["fillInterval"]));

@@ -72,7 +72,7 @@ interface Attached {
    * index; undefined when one of them targets the whole object. Only kept where the caller
    * supports sectionName.
    */
-  sections: { readonly names: Set<string>; readonly at: number } | undefined;
+  sections: { readonly names: Map<string, number>; readonly at: number } | undefined;
 }
 
 /** Policies grouped by the key of the object they target (targets not in the file are warned about). */
@@ -107,13 +107,13 @@ function attach(
         return;
       }
       const list = out.get(k) ?? [];
-      const narrowed = sectionsSupported && section !== undefined ? { names: new Set([section]), at: i } : undefined;
+      const narrowed = sectionsSupported && section !== undefined ? { names: new Map([[section, i]]), at: i } : undefined;
       const seen = list.find((a) => a.policy === p);
       if (seen === undefined) list.push({ policy: p, targetIndex: i, sections: narrowed });
       // A second targetRef to the same object widens the first: to more rules, or to all.
       else if (seen.sections !== undefined) {
         if (narrowed === undefined) seen.sections = undefined;
-        else seen.sections.names.add(section!);
+        else if (!seen.sections.names.has(section!)) seen.sections.names.set(section!, i);
       }
       out.set(k, list);
     });
@@ -585,10 +585,10 @@ function warnUnknownRules(byRoute: ReadonlyMap<string, readonly Attached[]>, rou
     for (const a of attached) {
       const set = PER_RULE_SECTIONS.filter((section) => a.policy.spec[section] !== undefined);
       if (a.sections === undefined || set.length === 0) continue;
-      for (const name of a.sections.names) {
+      for (const [name, targetIndex] of a.sections.names) {
         if (rules.some((rule) => rule.name === name)) continue;
         const what = set.length === 1 ? `${set[0]} applies` : `${set.join(" and ")} apply`;
-        reporter.warn(a.policy, ["spec", "targetRefs", a.sections.at, "sectionName"], `HTTPRoute ${rk} has no rule named "${name}"; ${what} to no rule through it`, `name a rule of the route: ${rules.map((r) => r.name).filter((n) => n !== undefined).join(", ") || "(its rules have no names)"}`);
+        reporter.warn(a.policy, ["spec", "targetRefs", targetIndex, "sectionName"], `HTTPRoute ${rk} has no rule named "${name}"; ${what} to no rule through it`, `name a rule of the route: ${rules.map((r) => r.name).filter((n) => n !== undefined).join(", ") || "(its rules have no names)"}`);
       }
     }
   }

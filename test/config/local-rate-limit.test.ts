@@ -101,6 +101,12 @@ test("a sectionName no rule has is warned once, naming every per-rule section th
   assert.deepEqual(warnings(ROUTES + policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 1s}}}", toRuleC)), [
     't.yaml:33:92: spec.targetRefs[0].sectionName: warning: HTTPRoute default/web has no rule named "c"; rateLimit applies to no rule through it (hint: name a rule of the route: a)',
   ]);
+  // The warning points at the targetRef that names the missing rule, not at the first one.
+  const second = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: a}, {group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: c}]";
+  assert.deepEqual(
+    warnings(ROUTES + policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 1s}}}", second)).map((w) => w.split(": warning")[0]),
+    ["t.yaml:33:172: spec.targetRefs[1].sectionName"],
+  );
   const both = ROUTES + policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 1s}}}", toRuleC) + '  cors: {allowOrigins: ["https://a.example"]}\n';
   assert.deepEqual(warnings(both), [
     't.yaml:33:92: spec.targetRefs[0].sectionName: warning: HTTPRoute default/web has no rule named "c"; cors and rateLimit apply to no rule through it (hint: name a rule of the route: a)',
@@ -112,7 +118,7 @@ test("a global limit, a local one without tokenBucket and a fill interval under 
     "t.yaml:34:23: spec.rateLimit.global: global rate limiting needs a rate limit service, which Tollgate does not support yet (hint: use rateLimit.local: a token bucket each gateway process enforces on its own)",
   ]);
   assert.deepEqual(errors(ROUTES + policy("limit", "{local: {percentEnabled: 50}}")), [
-    "t.yaml:34:22: spec.rateLimit.local: percentEnabled and percentEnforced need a tokenBucket (hint: add tokenBucket {maxTokens: 10, tokensPerFill: 10, fillInterval: 1s}, or write local: {} to turn the limit off)",
+    "t.yaml:34:22: spec.rateLimit.local: percentEnabled needs a tokenBucket (hint: add tokenBucket {maxTokens: 10, tokensPerFill: 10, fillInterval: 1s}, or write local: {} to turn the limit off)",
   ]);
   assert.deepEqual(errors(ROUTES + policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 49ms}}}")), [
     "t.yaml:34:65: spec.rateLimit.local.tokenBucket.fillInterval: fillInterval must be at least 50ms (hint: for a finer rate, raise tokensPerFill and maxTokens over a longer interval)",

@@ -54,7 +54,7 @@ function config(options: { keptTokens?: number; unrelatedHeader?: boolean } = {}
         rule("resized", "/resized"),
     ) +
     policy("pair", ["two", "also-two"], HOUR_BUCKET(2)) +
-    policy("refill", ["refill"], "{tokenBucket: {maxTokens: 1, tokensPerFill: 1, fillInterval: 1s}}") +
+    policy("refill", ["refill"], "{tokenBucket: {maxTokens: 1, tokensPerFill: 1, fillInterval: 2s}}") +
     policy("shadow", ["shadow"], `{tokenBucket: {maxTokens: 1, fillInterval: 1h}, percentEnforced: 0}`) +
     policy("sampled-out", ["sampled-out"], `{tokenBucket: {maxTokens: 1, fillInterval: 1h}, percentEnabled: 0}`) +
     policy("one", ["cors", "checked", "socket", "upload", "direct", "kept"], HOUR_BUCKET(1)) +
@@ -129,11 +129,13 @@ test("each rule has its own bucket: over it, 429 local_rate_limited with Retry-A
 });
 
 test("a drained bucket lets a request through once a whole token has refilled", async () => {
+  // One token every 2 s: the arithmetic is token-bucket.test.ts's, on a set clock; this is the
+  // end to end check, with the two requests far closer together than 2 s.
   assert.equal((await ask(gw.port, { path: "/refill/1" })).status, 200);
   const second = await ask(gw.port, { path: "/refill/2" });
   assert.equal(second.status, 429);
-  assert.equal(second.headers["retry-after"], "1");
-  await new Promise((resolve) => setTimeout(resolve, 1100));
+  assert.ok(["1", "2"].includes(String(second.headers["retry-after"])), `Retry-After ${second.headers["retry-after"]}`);
+  await new Promise((resolve) => setTimeout(resolve, 2100));
   assert.equal((await ask(gw.port, { path: "/refill/3" })).status, 200);
   assert.equal(reached("/refill/"), 2);
 });

@@ -53,4 +53,9 @@ test("a plan's buckets: one per key, the previous plan's kept at the same sizes,
   assert.notEqual(second.bucket("p r b", 3, 1, 1000), first.bucket("p r b", 2, 1, 1000));
   const third = new RateLimitBuckets(second);
   assert.notEqual(third.bucket("p r a", 2, 1, 2000), a, "a new interval is a new bucket");
+  // Once settled, a plan's buckets are its own: the previous plan's map is let go.
+  const fourth = new RateLimitBuckets(first);
+  fourth.settle();
+  assert.notEqual(fourth.bucket("p r a", 2, 1, 1000), a, "a key first asked for after settle() is a new bucket");
+  assert.equal(new RateLimitBuckets(fourth).bucket("p r a", 2, 1, 1000), fourth.bucket("p r a", 2, 1, 1000), "and the next plan takes it over");
 });

@@ -5,9 +5,8 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadConfigText } from "../../src/config/load.ts";
-import { compilePlan } from "../../src/plan/compile.ts";
 import type { RuntimePlan } from "../../src/plan/types.ts";
-import { compileFilters } from "../../src/proxy/filters.ts";
+import { compileConfig } from "../../src/server/config-stage.ts";
 import { createProxyHandlers } from "../../src/proxy/handler.ts";
 import { createListenerServer } from "../../src/proxy/listener.ts";
 import { UpstreamPools } from "../../src/proxy/pools.ts";
@@ -55,13 +54,16 @@ export interface TracedGateway {
   close(): Promise<void>;
 }
 
-function loadPlan(yaml: string, generation: number): RuntimePlan {
+/** `previous`: the plan a reload replaces, as the gateway hands it over. */
+function loadPlan(yaml: string, generation: number, previous?: RuntimePlan): RuntimePlan {
   const result = loadConfigText(yaml, "telemetry-test.yaml");
   if (result.config === undefined) {
     const errors = result.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.line}:${d.col} ${d.path}: ${d.message}`);
     throw new Error(`config did not load:\n${errors.join("\n")}`);
   }
-  return compilePlan(result.config, generation, compileFilters);
+  const compiled = compileConfig(result.config, generation, previous);
+  if (compiled.plan === undefined) throw new Error(`config did not compile: ${compiled.error}`);
+  return compiled.plan;
 }
 
 /**
@@ -113,7 +115,7 @@ export async function startTracedGateway(yaml: string, givenEnv: Record<string, 
       return `http://127.0.0.1:${(s.address() as AddressInfo).port}${path}`;
     },
     reload(text) {
-      plan = loadPlan(text, ++generation);
+      plan = loadPlan(text, ++generation, plan);
       telemetry.onPlan(plan);
     },
     async close() {
