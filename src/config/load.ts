@@ -4,7 +4,7 @@ import { open } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatDiagnostic } from "./diagnostics.ts";
-import type { CorsModel, FilterModel, GatewayModel, LocalRateLimitModel, ResolvedConfig, RouteModel, RuleModel } from "./model.ts";
+import type { CorsModel, FilterModel, GatewayModel, ResolvedConfig, RouteModel, RuleModel, RuleRateLimitModel } from "./model.ts";
 import { ReferenceGrants } from "./reference-grants.ts";
 import { BackendResolver } from "./resolve-backends.ts";
 import { resolveGateway } from "./resolve-gateways.ts";
@@ -141,6 +141,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     settings: policies.settings.get(key(g.resource))!,
     telemetry: policies.telemetry.get(key(g.resource))!,
     backendClientCertificate: g.backendClientCertificate,
+    rateLimit: policies.gatewayRateLimits.get(key(g.resource)),
   }));
   const routes: RouteModel[] = routeDrafts
     .filter((d) => d.parents.length > 0)
@@ -416,7 +417,7 @@ function firstInvalidUtf8(bytes: Buffer): { line: number; col: number; offset: n
  * A TrafficPolicy's CORS and local rate limit, as filters of the rules they cover. A rule's
  * own CORS filter is the more specific and keeps its place.
  */
-function withPolicyFilters(rules: readonly RuleModel[], cors: ReadonlyMap<number, CorsModel> | undefined, rateLimits: ReadonlyMap<number, LocalRateLimitModel> | undefined): readonly RuleModel[] {
+function withPolicyFilters(rules: readonly RuleModel[], cors: ReadonlyMap<number, CorsModel> | undefined, rateLimits: ReadonlyMap<number, RuleRateLimitModel> | undefined): readonly RuleModel[] {
   if (cors === undefined && rateLimits === undefined) return rules;
   return rules.map((rule) => {
     const added: FilterModel[] = [];

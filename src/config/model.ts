@@ -50,6 +50,11 @@ export interface GatewayModel {
   readonly telemetry: GatewayTelemetryModel;
   /** Presented to upstreams reached under a BackendTLSPolicy that ask for a client certificate (`spec.tls.backend`). */
   readonly backendClientCertificate: SecretCertificate | undefined;
+  /**
+   * A TrafficPolicy's `rateLimit.local` on the Gateway: one bucket for every rule reached
+   * through it that has no limit of its own (its route and rule names are filled per rule).
+   */
+  readonly rateLimit?: LocalRateLimitModel;
 }
 
 export interface ListenerModel {
@@ -220,10 +225,14 @@ export type FilterModel =
       readonly policyName: string;
       readonly routeName: string;
       readonly ruleName: string;
-    };
+    }
+  /** kgateway's `rateLimit.local: {}` on a route: the rule has no limit, not even its Gateway's. */
+  | { readonly type: "NoLocalRateLimit" };
 
 export type CorsModel = Extract<FilterModel, { type: "CORS" }>;
 export type LocalRateLimitModel = Extract<FilterModel, { type: "LocalRateLimit" }>;
+/** What a route's TrafficPolicy gives a rule: a limit of its own, or none (`local: {}`), which a Gateway's limit then does not replace. */
+export type RuleRateLimitModel = LocalRateLimitModel | Extract<FilterModel, { type: "NoLocalRateLimit" }>;
 export type ExternalAuthModel = Extract<FilterModel, { type: "ExternalAuth" }>;
 
 export interface RetryModel {

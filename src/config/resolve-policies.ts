@@ -21,6 +21,7 @@ import type {
   MetricsModel,
   RouteTracingModel,
   RuleModel,
+  RuleRateLimitModel,
   SamplingModel,
   TracingModel,
 } from "./model.ts";
@@ -60,8 +61,10 @@ export interface PolicyResult {
   readonly routeTracing: ReadonlyMap<string, RouteTracingModel>;
   /** The CORS filter a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeCors: ReadonlyMap<string, ReadonlyMap<number, CorsModel>>;
-  /** The local rate limit a TrafficPolicy gives each rule of a route (by index), by route key. */
-  readonly routeRateLimits: ReadonlyMap<string, ReadonlyMap<number, LocalRateLimitModel>>;
+  /** The local rate limit (or its absence) a TrafficPolicy gives each rule of a route (by index), by route key. */
+  readonly routeRateLimits: ReadonlyMap<string, ReadonlyMap<number, RuleRateLimitModel>>;
+  /** The local rate limit a TrafficPolicy gives a Gateway, by gateway key. */
+  readonly gatewayRateLimits: ReadonlyMap<string, LocalRateLimitModel>;
 }
 
 interface Attached {
@@ -83,15 +86,32 @@ function attach(
   reporter: Reporter,
   sectionsSupported = false,
 ): Map<string, Attached[]> {
-  const out = new Map<string, Attached[]>();
+  return attachByKind(policies, new Map([[targetKind, known]]), reporter, sectionsSupported ? [targetKind] : []).get(targetKind)!;
+}
+
+/**
+ * Policies grouped by the kind, then the key, of the object they target; `known` holds the
+ * keys of each kind the policies may target, in the order warnings name the kinds.
+ */
+function attachByKind(
+  policies: readonly Resource[],
+  known: ReadonlyMap<string, ReadonlySet<string>>,
+  reporter: Reporter,
+  sectionKinds: readonly string[],
+): Map<string, Map<string, Attached[]>> {
+  const byKind = new Map([...known.keys()].map((kind) => [kind, new Map<string, Attached[]>()]));
+  const kinds = [...known.keys()];
   for (const p of policies) {
     (p.spec["targetRefs"] as Record<string, any>[]).forEach((t, i) => {
       const at = ["spec", "targetRefs", i];
       const group = (t["group"] ?? GATEWAY_GROUP) as string;
-      if (group !== GATEWAY_GROUP || t["kind"] !== targetKind) {
-        reporter.warn(p, at, `${p.kind} here can target a ${targetKind} only; this targetRef (${group}/${String(t["kind"])}) is ignored`, `kind: ${targetKind}, group: ${GATEWAY_GROUP}`);
+      const targetKind = String(t["kind"]);
+      const out = group === GATEWAY_GROUP ? byKind.get(targetKind) : undefined;
+      if (out === undefined) {
+        reporter.warn(p, at, `${p.kind} here can target a ${kinds.join(" or a ")} only; this targetRef (${group}/${targetKind}) is ignored`, `kind: ${kinds.join(" or ")}, group: ${GATEWAY_GROUP}`);
         return;
       }
+      const sectionsSupported = sectionKinds.includes(targetKind);
       if (t["namespace"] !== undefined && t["namespace"] !== p.namespace) {
         reporter.warn(p, [...at, "namespace"], "a policy can target objects in its own namespace only; this targetRef is ignored", `move the policy to namespace "${String(t["namespace"])}"`);
         return;
@@ -101,7 +121,7 @@ function attach(
         reporter.warn(p, [...at, "sectionName"], "sectionName is not supported; the policy applies to the whole " + targetKind, "remove sectionName");
       }
       const k = `${p.namespace}/${String(t["name"])}`;
-      if (!known.has(k)) {
+      if (!known.get(targetKind)!.has(k)) {
         if (reporter.isBroken(targetKind, p.namespace, String(t["name"]))) return;
         reporter.warn(p, [...at, "name"], `${targetKind} ${k} is not in the file; this targetRef has no effect`, undefined);
         return;
@@ -118,8 +138,8 @@ function attach(
       out.set(k, list);
     });
   }
-  for (const list of out.values()) list.sort((a, b) => byPrecedence(a.policy, b.policy));
-  return out;
+  for (const out of byKind.values()) for (const list of out.values()) list.sort((a, b) => byPrecedence(a.policy, b.policy));
+  return byKind;
 }
 
 const ON_MODES = new Set(["On", "Enabled", "ImplementationDefault"]);
@@ -180,12 +200,23 @@ export function resolvePolicies(
   }
 
   const routeKeys = new Set(routes.map((r) => key(r.resource)));
-  const trafficByRoute = attach(input.trafficPolicies, "HTTPRoute", routeKeys, reporter, true);
+  const traffic = attachByKind(
+    input.trafficPolicies,
+    new Map([
+      ["HTTPRoute", routeKeys],
+      ["Gateway", gatewayKeys],
+    ]),
+    reporter,
+    ["HTTPRoute"],
+  );
+  const trafficByRoute = traffic.get("HTTPRoute")!;
   const routeTracing = resolveRouteTracing(trafficByRoute, routes, telemetry, reporter);
   warnUnknownRules(trafficByRoute, routes, reporter);
   const routeCors = resolveRouteCors(input.trafficPolicies, trafficByRoute, routes, reporter);
-  const routeRateLimits = resolveRouteRateLimits(input.trafficPolicies, trafficByRoute, routes, reporter);
-  return { settings, telemetry, routeTracing, routeCors, routeRateLimits };
+  const specs = rateLimitSpecs(input.trafficPolicies, reporter);
+  const routeRateLimits = resolveRouteRateLimits(specs, trafficByRoute, routes, reporter);
+  const gatewayRateLimits = resolveGatewayRateLimits(specs, traffic.get("Gateway")!, reporter);
+  return { settings, telemetry, routeTracing, routeCors, routeRateLimits, gatewayRateLimits };
 }
 
 // ---------------------------------------------------------------- GEP TelemetryPolicy
@@ -540,27 +571,65 @@ function resolveRouteCors(
   return resolvePerRule("cors", models, byRoute, routes, reporter, (model) => model);
 }
 
-/**
- * kgateway's TrafficPolicy `rateLimit.local`: each rule it covers gets a bucket of its own,
- * as each Envoy route does, rather than one the route's rules would share.
- */
-function resolveRouteRateLimits(
-  policies: readonly Resource[],
-  byRoute: ReadonlyMap<string, readonly Attached[]>,
-  routes: readonly RouteDraft[],
-  reporter: Reporter,
-): Map<string, Map<number, LocalRateLimitModel>> {
+/** Each TrafficPolicy's `rateLimit`, checked once whatever it targets. */
+function rateLimitSpecs(policies: readonly Resource[], reporter: Reporter): Map<Resource, LocalRateLimitSpec> {
   const specs = new Map<Resource, LocalRateLimitSpec>();
   for (const p of policies) {
     const cfg = p.spec["rateLimit"] as Record<string, unknown> | undefined;
     const spec = cfg === undefined ? undefined : localRateLimit(p, reporter, cfg);
     if (spec !== undefined) specs.set(p, spec);
   }
-  return resolvePerRule("rateLimit", specs, byRoute, routes, reporter, (spec, routeKey, rule) => {
-    if (spec === "off") return undefined;
+  return specs;
+}
+
+/**
+ * kgateway's TrafficPolicy `rateLimit.local` on routes: each rule it covers gets a bucket of
+ * its own, rather than one the route's rules would share; `local: {}` leaves the rule without
+ * a limit, its Gateway's included.
+ */
+function resolveRouteRateLimits(
+  specs: ReadonlyMap<Resource, LocalRateLimitSpec>,
+  byRoute: ReadonlyMap<string, readonly Attached[]>,
+  routes: readonly RouteDraft[],
+  reporter: Reporter,
+): Map<string, Map<number, RuleRateLimitModel>> {
+  return resolvePerRule("rateLimit", specs, byRoute, routes, reporter, (spec, routeKey, rule): RuleRateLimitModel => {
+    if (spec === "off") return { type: "NoLocalRateLimit" };
     const ruleName = rule.name ?? `rule-${rule.index}`;
     return { type: "LocalRateLimit", ...spec, routeName: routeKey, ruleName, bucketKey: `${spec.policyName} ${routeKey} ${rule.name ?? matchesKey(rule)}` };
   });
+}
+
+/**
+ * kgateway's TrafficPolicy `rateLimit.local` on a Gateway: one bucket for all the Gateway's
+ * traffic that no route-level policy limits (or exempts) itself. The oldest policy wins;
+ * the other fields of a TrafficPolicy do not apply to a Gateway here (warned).
+ */
+function resolveGatewayRateLimits(
+  specs: ReadonlyMap<Resource, LocalRateLimitSpec>,
+  byGateway: ReadonlyMap<string, readonly Attached[]>,
+  reporter: Reporter,
+): Map<string, LocalRateLimitModel> {
+  const out = new Map<string, LocalRateLimitModel>();
+  for (const [gk, attached] of byGateway) {
+    let winner: Resource | undefined;
+    for (const a of attached) {
+      for (const section of ["cors", "tracing"]) {
+        if (a.policy.spec[section] !== undefined) {
+          reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only rateLimit does); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
+        }
+      }
+      const spec = specs.get(a.policy);
+      if (spec === undefined) continue;
+      if (winner !== undefined) {
+        reporter.warn(a.policy, ["spec", "rateLimit"], `Gateway ${gk} already gets rateLimit from TrafficPolicy ${key(winner)}, which is older; this one is ignored for it`, undefined);
+        continue;
+      }
+      winner = a.policy;
+      if (spec !== "off") out.set(gk, { type: "LocalRateLimit", ...spec, routeName: "", ruleName: "", bucketKey: `${spec.policyName} Gateway ${gk}` });
+    }
+  }
+  return out;
 }
 
 /**

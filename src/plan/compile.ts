@@ -17,6 +17,7 @@ import { ListenerRouter } from "../router/listener-router.ts";
 import { CompiledRouter, type RouterEntry } from "../router/router.ts";
 import { compileBackend, compileBackendSet } from "./backends.ts";
 import { GatewayBackends } from "./gateway-backends.ts";
+import { filtersThrough } from "./gateway-rate-limit.ts";
 import { PortTls } from "./port-tls.ts";
 import { matchTemplate } from "./http-route.ts";
 import type { BackendSet, CompiledBackend, CompiledFilters, CompiledListener, CompiledRule, RuntimePlan } from "./types.ts";
@@ -41,8 +42,10 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
   const attachments = attachRoutes(gateways, [...config.routes].sort(compareObjects));
 
   // A rule attached to several listeners shares its filters and backends, unless their
-  // Gateways present different client certificates to TLS backends.
-  const perRule = new Map<RuleModel, Map<ReadonlyMap<string, CompiledBackend>, { filters: CompiledFilters; backends: BackendSet }>>();
+  // Gateways present different client certificates to TLS backends or have rate limits of
+  // their own.
+  const perRule = new Map<RuleModel, Map<string, { filters: CompiledFilters; backends: BackendSet }>>();
+  const variantIds = new Map<ReadonlyMap<string, CompiledBackend>, number>();
   const rules: CompiledRule[] = [];
   const entriesByPort = new Map<number, Map<string | undefined, RouterEntry[]>>();
   // Every listener gets its table, routes or not: a host it admits is its own (listener isolation).
@@ -51,15 +54,19 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
     const candidates: Candidate[] = [];
     for (const rule of a.route.rules) {
       const reached = gatewayBackends.of(a.gateway);
+      const filterModels = filtersThrough(rule, a.gateway, objectKey(a.route.ref));
+      let reachedId = variantIds.get(reached);
+      if (reachedId === undefined) variantIds.set(reached, (reachedId = variantIds.size));
+      const variant = filterModels === rule.filters ? `${reachedId}` : `${reachedId} ${a.gateway.rateLimit!.bucketKey}`;
       let variants = perRule.get(rule);
       if (variants === undefined) perRule.set(rule, (variants = new Map()));
-      let shared = variants.get(reached);
+      let shared = variants.get(variant);
       if (shared === undefined) {
         shared = {
-          filters: compileFilters(rule.filters, reached),
+          filters: compileFilters(filterModels, reached),
           backends: compileBackendSet(rule.backends, reached, compileFilters, rule.source),
         };
-        variants.set(reached, shared);
+        variants.set(variant, shared);
       }
       // One compiled rule per `http.route` template: Exact `/login` and PathPrefix `/auth` in
       // one rule report `/login` and `/auth/*`, each keyed apart in spans, metrics and logs.

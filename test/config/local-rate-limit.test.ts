@@ -135,3 +135,37 @@ test("the schema refuses what kgateway's CRD refuses: maxTokens 0, tokensPerFill
   );
   assert.match(problems[2]!, /"1sec" is not a Gateway API duration/);
 });
+
+test("on a Gateway: one model with the Gateway's bucket key; the oldest policy wins; cors and tracing there are warned and ignored", () => {
+  const onGateway = (name: string, rateLimit: string, created: string, extra = ""): string => `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: ${name}, creationTimestamp: "${created}"}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  rateLimit: ${rateLimit}
+${extra}`;
+  const text = ROUTES + onGateway("newer", "{local: {tokenBucket: {maxTokens: 9, fillInterval: 1s}}}", "2026-02-01T00:00:00Z", '  cors: {allowOrigins: ["https://a.example"]}\n') + onGateway("older", "{local: {tokenBucket: {maxTokens: 5, fillInterval: 1s}}}", "2025-01-01T00:00:00Z");
+  const { config } = load(text);
+  assert.deepEqual(config!.gateways[0]!.rateLimit, {
+    type: "LocalRateLimit",
+    maxTokens: 5,
+    tokensPerFill: 1,
+    fillIntervalMs: 1000,
+    enabledShare: 1,
+    enforcedShare: 1,
+    policyName: "default/older",
+    routeName: "",
+    ruleName: "",
+    bucketKey: "default/older Gateway default/gw",
+  });
+  assert.deepEqual(limitsOfRules(text), ["-", "-"], "the routes' rules get it at compile time, per Gateway");
+  assert.deepEqual(warnings(text), [
+    't.yaml:33:16: spec.targetRefs[0]: warning: cors does not apply to a Gateway (only rateLimit does); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for cors)',
+    "t.yaml:34:14: spec.rateLimit: warning: Gateway default/gw already gets rateLimit from TrafficPolicy default/older, which is older; this one is ignored for it",
+  ]);
+  // Another kind still is not a target.
+  assert.deepEqual(warnings(ROUTES + policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 1s}}}", "[{group: '', kind: Service, name: app}]")), [
+    "t.yaml:33:16: spec.targetRefs[0]: warning: TrafficPolicy here can target a HTTPRoute or a Gateway only; this targetRef (/Service) is ignored (hint: kind: HTTPRoute or Gateway, group: gateway.networking.k8s.io)",
+  ]);
+});
