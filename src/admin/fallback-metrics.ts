@@ -64,8 +64,8 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
         {
           name: "tollgate_rate_limit_over_limit",
           type: "counter",
-          help: "Requests a local rate limit found over its limit, by route, rule and whether they were refused (enforced) or let through.",
-          samples: [...(stats.rateLimits?.entries() ?? [])].map(([route, rule, enforced, value]) => ({ labels: { route, rule, enforced: String(enforced) }, value })),
+          help: "Requests a local rate limit found over its limit, by route, rule, the TrafficPolicy whose limit it was, and whether they were refused (enforced) or let through.",
+          samples: [...(stats.rateLimits?.entries() ?? [])].map(([route, rule, policy, enforced, value]) => ({ labels: { route, rule, policy, enforced: String(enforced) }, value })),
         },
         {
           name: "tollgate_listener_tls_handshake_errors",

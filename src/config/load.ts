@@ -4,7 +4,7 @@ import { open } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatDiagnostic } from "./diagnostics.ts";
-import type { CorsModel, FilterModel, GatewayModel, ResolvedConfig, RouteModel, RuleModel, RuleRateLimitModel } from "./model.ts";
+import type { CorsModel, FilterModel, GatewayModel, LocalRateLimitModel, ResolvedConfig, RouteModel, RuleModel, RuleRateLimitModel } from "./model.ts";
 import { ReferenceGrants } from "./reference-grants.ts";
 import { BackendResolver } from "./resolve-backends.ts";
 import { resolveGateway } from "./resolve-gateways.ts";
@@ -116,6 +116,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     backendResolver,
     reporter,
   );
+  checkSharedListenerRateLimits([...gatewayDrafts.values()], policies.gatewayRateLimits, reporter);
 
   // A ConfigMap or Service a BackendTLSPolicy read is in use, not skipped.
   const unread = resources.skipped.filter((s) => s.readable === undefined || !(s.readable.kind === "ConfigMap" ? caBundles.readConfigMaps : servicePorts.read).has(s.readable.key));
@@ -378,6 +379,32 @@ function checkPortTls(gateways: readonly GatewayDraft[], reporter: Reporter): vo
         reporter.error(g.resource, at, `port ${l.port} is also an HTTPS port of Gateway ${key(seen.gateway.resource)}, which checks client certificates differently there`, "give both Gateways the same spec.tls.frontend validation for this port, or use different ports");
       }
     }
+  }
+}
+
+/**
+ * Gateways sharing a listener (port and hostname) share its route table, so a route on both
+ * is served as whichever Gateway the table's tie-break picked: their rate limits must come
+ * from the same TrafficPolicy, or a parentRef's order would decide whether a limit applies.
+ */
+function checkSharedListenerRateLimits(gateways: readonly GatewayDraft[], limits: ReadonlyMap<string, LocalRateLimitModel>, reporter: Reporter): void {
+  const owner = new Map<string, GatewayDraft>();
+  for (const g of gateways) {
+    g.listeners.forEach((l) => {
+      const k = `${l.port}|${l.hostname ?? ""}`;
+      const first = owner.get(k);
+      if (first === undefined) owner.set(k, g);
+      if (first === undefined || first === g) return;
+      const theirs = limits.get(key(first.resource))?.policyName;
+      if (theirs === limits.get(key(g.resource))?.policyName) return;
+      const index = (g.resource.spec["listeners"] as { name: string }[]).findIndex((x) => x.name === l.name);
+      reporter.error(
+        g.resource,
+        ["spec", "listeners", index],
+        `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}, ${theirs === undefined ? "which has no rate limit" : `whose rate limit comes from TrafficPolicy ${theirs}`}; a route on both would be limited as whichever Gateway the route table picked`,
+        "give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy rateLimit",
+      );
+    });
   }
 }
 

@@ -86,8 +86,15 @@ function attach(
   reporter: Reporter,
   sectionsSupported = false,
 ): Map<string, Attached[]> {
-  return attachByKind(policies, new Map([[targetKind, known]]), reporter, sectionsSupported ? [targetKind] : []).get(targetKind)!;
+  return attachByKind(policies, new Map([[targetKind, known]]), reporter, sectionsSupported ? new Map([[targetKind, "narrow"]]) : new Map()).get(targetKind)!;
 }
+
+/**
+ * What a targetRef's sectionName does per kind: `narrow` the policy to the rules of that
+ * name; `refuse` the targetRef, where applying the policy to the whole object would reach
+ * more than was asked for. Other kinds ignore it and cover the whole object (a warning).
+ */
+type SectionHandling = ReadonlyMap<string, "narrow" | "refuse">;
 
 /**
  * Policies grouped by the kind, then the key, of the object they target; `known` holds the
@@ -97,7 +104,7 @@ function attachByKind(
   policies: readonly Resource[],
   known: ReadonlyMap<string, ReadonlySet<string>>,
   reporter: Reporter,
-  sectionKinds: readonly string[],
+  sectionHandling: SectionHandling,
 ): Map<string, Map<string, Attached[]>> {
   const byKind = new Map([...known.keys()].map((kind) => [kind, new Map<string, Attached[]>()]));
   const kinds = [...known.keys()];
@@ -111,12 +118,16 @@ function attachByKind(
         reporter.warn(p, at, `${p.kind} here can target a ${kinds.join(" or a ")} only; this targetRef (${group}/${targetKind}) is ignored`, `kind: ${kinds.join(" or ")}, group: ${GATEWAY_GROUP}`);
         return;
       }
-      const sectionsSupported = sectionKinds.includes(targetKind);
+      const sectionsSupported = sectionHandling.get(targetKind) === "narrow";
       if (t["namespace"] !== undefined && t["namespace"] !== p.namespace) {
         reporter.warn(p, [...at, "namespace"], "a policy can target objects in its own namespace only; this targetRef is ignored", `move the policy to namespace "${String(t["namespace"])}"`);
         return;
       }
       const section = t["sectionName"] as string | undefined;
+      if (section !== undefined && sectionHandling.get(targetKind) === "refuse") {
+        reporter.warn(p, [...at, "sectionName"], `sectionName on a ${targetKind} is not supported; this targetRef is ignored rather than applied to the whole ${targetKind}`, `remove sectionName to apply the policy to the whole ${targetKind}`);
+        return;
+      }
       if (section !== undefined && !sectionsSupported) {
         reporter.warn(p, [...at, "sectionName"], "sectionName is not supported; the policy applies to the whole " + targetKind, "remove sectionName");
       }
@@ -207,7 +218,10 @@ export function resolvePolicies(
       ["Gateway", gatewayKeys],
     ]),
     reporter,
-    ["HTTPRoute"],
+    new Map([
+      ["HTTPRoute", "narrow"],
+      ["Gateway", "refuse"],
+    ]),
   );
   const trafficByRoute = traffic.get("HTTPRoute")!;
   const routeTracing = resolveRouteTracing(trafficByRoute, routes, telemetry, reporter);

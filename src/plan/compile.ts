@@ -54,16 +54,16 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
     const candidates: Candidate[] = [];
     for (const rule of a.route.rules) {
       const reached = gatewayBackends.of(a.gateway);
-      const filterModels = filtersThrough(rule, a.gateway, objectKey(a.route.ref));
+      const through = filtersThrough(rule, a.gateway, a.listener.port, objectKey(a.route.ref));
       let reachedId = variantIds.get(reached);
       if (reachedId === undefined) variantIds.set(reached, (reachedId = variantIds.size));
-      const variant = filterModels === rule.filters ? `${reachedId}` : `${reachedId} ${a.gateway.rateLimit!.bucketKey}`;
+      const variant = `${reachedId} ${through.variant}`;
       let variants = perRule.get(rule);
       if (variants === undefined) perRule.set(rule, (variants = new Map()));
       let shared = variants.get(variant);
       if (shared === undefined) {
         shared = {
-          filters: compileFilters(filterModels, reached),
+          filters: compileFilters(through.models, reached),
           backends: compileBackendSet(rule.backends, reached, compileFilters, rule.source),
         };
         variants.set(variant, shared);

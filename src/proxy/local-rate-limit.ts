@@ -21,6 +21,7 @@ export class LocalRateLimit {
   readonly bucket: TokenBucket;
   readonly enabledShare: number;
   readonly enforcedShare: number;
+  readonly policyName: string;
   readonly routeName: string;
   readonly ruleName: string;
 
@@ -28,6 +29,7 @@ export class LocalRateLimit {
     this.bucket = buckets.bucket(model.bucketKey, model.maxTokens, model.tokensPerFill, model.fillIntervalMs);
     this.enabledShare = model.enabledShare;
     this.enforcedShare = model.enforcedShare;
+    this.policyName = model.policyName;
     this.routeName = model.routeName;
     this.ruleName = model.ruleName;
   }
@@ -40,7 +42,7 @@ export class LocalRateLimit {
     if (verdict === "shadow") return undefined;
     const seconds = this.bucket.secondsToNextToken(nowMs);
     return {
-      message: `the route's local rate limit allows no more requests now; retry in ${seconds} s`,
+      message: `a local rate limit allows no more requests now; retry in ${seconds} s`,
       headers: { "retry-after": String(seconds) },
     };
   }
@@ -53,24 +55,25 @@ export class LocalRateLimit {
 }
 
 /**
- * Requests a local rate limit found over its limit, per route, rule and whether they were
- * refused (`tollgate.rate_limit.over_limit`); a shadowed one passed.
+ * Requests a local rate limit found over its limit, per route, rule, the policy whose limit
+ * it was (a route's or its Gateway's) and whether they were refused
+ * (`tollgate.rate_limit.over_limit`); a shadowed one passed.
  */
 export class RateLimitCounts {
-  readonly #counts = new Map<string, { route: string; rule: string; refused: number; shadowed: number }>();
+  readonly #counts = new Map<string, { policy: string; route: string; rule: string; refused: number; shadowed: number }>();
 
   count(limit: LocalRateLimit, refused: boolean): void {
-    const k = `${limit.routeName} ${limit.ruleName}`;
+    const k = `${limit.policyName} ${limit.routeName} ${limit.ruleName}`;
     let entry = this.#counts.get(k);
-    if (entry === undefined) this.#counts.set(k, (entry = { route: limit.routeName, rule: limit.ruleName, refused: 0, shadowed: 0 }));
+    if (entry === undefined) this.#counts.set(k, (entry = { policy: limit.policyName, route: limit.routeName, rule: limit.ruleName, refused: 0, shadowed: 0 }));
     if (refused) entry.refused++;
     else entry.shadowed++;
   }
 
-  *entries(): Iterable<readonly [route: string, rule: string, enforced: boolean, count: number]> {
+  *entries(): Iterable<readonly [route: string, rule: string, policy: string, enforced: boolean, count: number]> {
     for (const e of this.#counts.values()) {
-      if (e.refused > 0) yield [e.route, e.rule, true, e.refused];
-      if (e.shadowed > 0) yield [e.route, e.rule, false, e.shadowed];
+      if (e.refused > 0) yield [e.route, e.rule, e.policy, true, e.refused];
+      if (e.shadowed > 0) yield [e.route, e.rule, e.policy, false, e.shadowed];
     }
   }
 }

@@ -125,7 +125,7 @@ test("each rule has its own bucket: over it, 429 local_rate_limited with Retry-A
   assert.equal(exchange.responseFlags, "RL");
   assert.equal(responseCodeDetails(new RequestFacts(exchange, forwardedViewOf(exchange), [], [])), "local_rate_limited");
   assert.equal(exchange.errorType, undefined, "a 429 is the client's error, as any 4xx on the server side");
-  assert.deepEqual([...gw.stats.rateLimits!.entries()].filter(([, rule]) => rule === "two"), [["default/r", "two", true, 2]]);
+  assert.deepEqual([...gw.stats.rateLimits!.entries()].filter(([, rule]) => rule === "two"), [["default/r", "two", "default/pair", true, 2]]);
 });
 
 test("a drained bucket lets a request through once a whole token has refilled", async () => {
@@ -145,7 +145,7 @@ test("percentEnforced 0 lets over-limit requests through and counts them as not 
   for (let i = 0; i < 3; i++) assert.equal((await ask(gw.port, { path: `/sampled-out/${i}` })).status, 200);
   assert.equal(reached("/shadow/"), 3);
   const counts = [...gw.stats.rateLimits!.entries()];
-  assert.deepEqual(counts.filter(([, rule]) => rule === "shadow"), [["default/r", "shadow", false, 2]]);
+  assert.deepEqual(counts.filter(([, rule]) => rule === "shadow"), [["default/r", "shadow", "default/shadow", false, 2]]);
   assert.deepEqual(counts.filter(([, rule]) => rule === "sampled-out"), []);
   for (const path of ["/shadow/2", "/sampled-out/2"]) assert.equal((await recorder.endOf(path)).responseFlags, "", `${path} carries no RL flag`);
 });

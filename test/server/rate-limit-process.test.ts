@@ -76,7 +76,7 @@ test("a reload keeps the bucket's tokens through an unrelated edit and starts a 
 
   const exposition = (await httpRequest(gw.opsUrl("/metrics"))).body;
   assert.match(exposition, /^# TYPE tollgate_rate_limit_over_limit_total counter$/m);
-  assert.match(exposition, /^tollgate_rate_limit_over_limit_total\{route="default\/app",rule="limited",enforced="true"\} 3$/m);
+  assert.match(exposition, /^tollgate_rate_limit_over_limit_total\{route="default\/app",rule="limited",policy="default\/limit",enforced="true"\} 3$/m);
   const lint = spawnSync("/usr/bin/promtool", ["check", "metrics"], { input: exposition, encoding: "utf8" });
   assert.equal(lint.status, 0, lint.stdout + lint.stderr);
 });

@@ -68,8 +68,8 @@ spec:
   assert.deepEqual(
     sumPoints(overLimit).sort((a, b) => String(a.attributes["tollgate.rule.name"]).localeCompare(String(b.attributes["tollgate.rule.name"]))),
     [
-      { attributes: { "tollgate.route.name": `${NS}/httpbin`, "tollgate.rule.name": "limited", enforced: true }, value: 2 },
-      { attributes: { "tollgate.route.name": `${NS}/httpbin`, "tollgate.rule.name": "shadow", enforced: false }, value: 2 },
+      { attributes: { "tollgate.route.name": `${NS}/httpbin`, "tollgate.rule.name": "limited", "tollgate.rate_limit.policy": `${NS}/limited`, enforced: true }, value: 2 },
+      { attributes: { "tollgate.route.name": `${NS}/httpbin`, "tollgate.rule.name": "shadow", "tollgate.rate_limit.policy": `${NS}/shadow`, enforced: false }, value: 2 },
     ],
   );
 });

@@ -49,7 +49,7 @@ export function gatewayInstruments(stats: GatewayStats | undefined, drops: Telem
       {
         descriptor: RATE_LIMITED,
         observe: () =>
-          [...(stats.rateLimits?.entries() ?? [])].map(([route, rule, enforced, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, enforced }, n] as const),
+          [...(stats.rateLimits?.entries() ?? [])].map(([route, rule, policy, enforced, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.rate_limit.policy": policy, enforced }, n] as const),
       },
       {
         descriptor: TLS_HANDSHAKE_ERRORS,

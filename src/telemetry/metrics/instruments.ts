@@ -89,7 +89,7 @@ export const MIRRORS_DROPPED: InstrumentDescriptor = {
 export const RATE_LIMITED: InstrumentDescriptor = {
   name: "tollgate.rate_limit.over_limit",
   unit: "{request}",
-  description: "Requests a local rate limit (TrafficPolicy rateLimit.local) found over its limit, by route and rule; enforced false counts those let through outside percentEnforced.",
+  description: "Requests a local rate limit (TrafficPolicy rateLimit.local) found over its limit, by route, rule and policy; enforced false counts those let through outside percentEnforced.",
   kind: "counter",
   valueType: "int",
 };
