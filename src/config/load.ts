@@ -99,7 +99,6 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   const gatewayDrafts = new Map<string, GatewayDraft>();
   const secrets = new TlsSecrets(resources.secrets, grants, reporter);
   for (const g of byKind("Gateway")) gatewayDrafts.set(key(g), resolveGateway(g, reporter, secrets, { bundles: caBundles, grants }));
-  warnCrossGatewayConflicts([...gatewayDrafts.values()], reporter);
   checkPortTls([...gatewayDrafts.values()], reporter);
 
   const routeDrafts: RouteDraft[] = byKind("HTTPRoute").map((r) => resolveRoute(r, reporter, gatewayDrafts, backendResolver, directResponses));
@@ -116,7 +115,8 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     backendResolver,
     reporter,
   );
-  checkSharedListenerRateLimits([...gatewayDrafts.values()], policies.gatewayRateLimits, reporter);
+  // After the policies: Gateways sharing a listener must also agree on their rate limits.
+  warnCrossGatewayConflicts([...gatewayDrafts.values()], policies.gatewayRateLimits, reporter);
 
   // A ConfigMap or Service a BackendTLSPolicy read is in use, not skipped.
   const unread = resources.skipped.filter((s) => s.readable === undefined || !(s.readable.kind === "ConfigMap" ? caBundles.readConfigMaps : servicePorts.read).has(s.readable.key));
@@ -325,7 +325,7 @@ function checkBackend(b: Resource, reporter: Reporter): void {
   });
 }
 
-function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], reporter: Reporter): void {
+function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], rateLimits: ReadonlyMap<string, LocalRateLimitModel>, reporter: Reporter): void {
   const owner = new Map<string, GatewayDraft>();
   const portProtocol = new Map<number, { gateway: GatewayDraft; protocol: string }>();
   for (const g of gateways) {
@@ -345,6 +345,16 @@ function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], reporter: 
         if (!sameClientCertificate(first.backendClientCertificate, g.backendClientCertificate)) {
           // A route on both would reach TLS backends as whichever Gateway the tie-break picked.
           reporter.error(g.resource, ["spec", "listeners", index], `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}, which presents another client certificate to backends (spec.tls.backend)`, "give the listeners distinct hostnames or ports, or both Gateways the same clientCertificateRef");
+        }
+        // Likewise a parentRef's order would decide whether a Gateway's rate limit applies.
+        const theirs = rateLimits.get(key(first.resource))?.policyName;
+        if (theirs !== rateLimits.get(key(g.resource))?.policyName) {
+          reporter.error(
+            g.resource,
+            ["spec", "listeners", index],
+            `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}, ${theirs === undefined ? "which has no rate limit" : `whose rate limit comes from TrafficPolicy ${theirs}`}; a route on both would be limited as whichever Gateway the route table picked`,
+            "give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy rateLimit",
+          );
         }
       }
     });
@@ -382,32 +392,6 @@ function checkPortTls(gateways: readonly GatewayDraft[], reporter: Reporter): vo
   }
 }
 
-/**
- * Gateways sharing a listener (port and hostname) share its route table, so a route on both
- * is served as whichever Gateway the table's tie-break picked: their rate limits must come
- * from the same TrafficPolicy, or a parentRef's order would decide whether a limit applies.
- */
-function checkSharedListenerRateLimits(gateways: readonly GatewayDraft[], limits: ReadonlyMap<string, LocalRateLimitModel>, reporter: Reporter): void {
-  const owner = new Map<string, GatewayDraft>();
-  for (const g of gateways) {
-    g.listeners.forEach((l) => {
-      const k = `${l.port}|${l.hostname ?? ""}`;
-      const first = owner.get(k);
-      if (first === undefined) owner.set(k, g);
-      if (first === undefined || first === g) return;
-      const theirs = limits.get(key(first.resource))?.policyName;
-      if (theirs === limits.get(key(g.resource))?.policyName) return;
-      const index = (g.resource.spec["listeners"] as { name: string }[]).findIndex((x) => x.name === l.name);
-      reporter.error(
-        g.resource,
-        ["spec", "listeners", index],
-        `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}, ${theirs === undefined ? "which has no rate limit" : `whose rate limit comes from TrafficPolicy ${theirs}`}; a route on both would be limited as whichever Gateway the route table picked`,
-        "give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy rateLimit",
-      );
-    });
-  }
-}
-
 function sameClientCertificate(a: SecretCertificate | undefined, b: SecretCertificate | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.certificatePem === b.certificatePem && a.keyPem === b.keyPem;
@@ -439,7 +423,6 @@ function firstInvalidUtf8(bytes: Buffer): { line: number; col: number; offset: n
   return { line: lines.length, col: lines[lines.length - 1]!.length + 1, offset };
 }
 
-/** A TrafficPolicy's CORS goes to each rule it covers that has no CORS filter of its own: the rule's filter is the more specific. */
 /**
  * A TrafficPolicy's CORS and local rate limit, as filters of the rules they cover. A rule's
  * own CORS filter is the more specific and keeps its place.

@@ -12,7 +12,7 @@ import { key } from "./resources.ts";
  */
 export type LocalRateLimitSpec = Omit<LocalRateLimitModel, "type" | "bucketKey" | "routeName" | "ruleName"> | "off";
 
-/** kgateway's CRD floor: Envoy refills on a timer, and finer intervals cost more than they limit. */
+/** kgateway's CRD floor for fillInterval (a finer rate is a larger tokensPerFill over a longer one). */
 const MIN_FILL_INTERVAL_MS = 50;
 
 export function localRateLimit(p: Resource, reporter: Reporter, cfg: Record<string, unknown>): LocalRateLimitSpec | undefined {

@@ -207,8 +207,8 @@ export type FilterModel =
       readonly forwardBodyBytes: number;
     }
   /**
-   * kgateway TrafficPolicy `rateLimit.local`: a token bucket per rule the policy covers, as
-   * Envoy's local_ratelimit filter. `bucketKey` names the bucket (policy, route, rule), so a
+   * kgateway TrafficPolicy `rateLimit.local`: a token bucket per rule the policy covers (or per
+   * Gateway and port), as Envoy's local_ratelimit filter. `bucketKey` names the bucket, so a
    * reload that keeps the key and the bucket's sizes keeps its tokens.
    */
   | {

@@ -38,7 +38,7 @@ export interface GatewayStats {
   readonly mirrorDrops?: MirrorDrops;
   /** TLS handshakes the HTTPS listeners failed since start, per config port and reason. */
   readonly tlsHandshakeErrors?: TlsHandshakeErrors;
-  /** Requests local rate limits found over their limit since start, per route, rule and enforcement. */
+  /** Requests local rate limits found over their limit since start, per route, rule, policy and enforcement. */
   readonly rateLimits?: RateLimitCounts;
   /** Telemetry hook calls that threw (contained by the proxy) since start, per hook name. */
   readonly telemetryHookErrors: HookErrorCounts;
