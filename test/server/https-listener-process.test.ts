@@ -199,15 +199,22 @@ describe("an HTTPS port served by cluster workers", () => {
   const recentLogs = (): string => gw.logs().slice(-25).map((l) => JSON.stringify(l)).join("\n");
 
   it("a worker restarted after a refused switch to HTTP does not serve the port as HTTP; it comes back once the file asks for HTTPS again", { timeout: 90_000 }, async () => {
-    let from = gw.logs().length;
-    await gw.writeConfig(config(upstream.port, pair, "HTTP"));
-    await gw.waitForLog((l) => l.msg === "config reload failed; the previous config keeps serving", { from });
     const pids = [...new Set(gw.logs().filter((l) => l.msg === "worker ready" && typeof l["workerPid"] === "number").map((l) => l["workerPid"] as number))];
     assert.equal(pids.length, 2, "two workers serve");
+    let from = gw.logs().length;
+    await gw.writeConfig(config(upstream.port, pair, "HTTP"));
+    for (const pid of pids) await gw.waitForLog((l) => l.msg === "config reload failed; the previous config keeps serving" && l["pid"] === pid, { from });
 
+    // The requests wait for the replacement's own refusal: by then the primary has seen the
+    // kill. A connection sent in the instant between a worker's death and the primary noticing
+    // it is lost inside Node's round-robin cluster (see docs/operations.md); that is not what
+    // this test is about.
     from = gw.logs().length;
     process.kill(pids[0]!, "SIGKILL");
-    const refused = await gw.waitForLog((l) => l.msg === "config error" && /would become HTTP/.test(String(l["diagnostic"])), { from, timeoutMs: 30_000 });
+    const refused = await gw.waitForLog(
+      (l) => l.msg === "config error" && !pids.includes(l["pid"] as number) && /would become HTTP/.test(String(l["diagnostic"])),
+      { from, timeoutMs: 30_000 },
+    );
     assert.match(String(refused["diagnostic"]), /spec\.listeners\[0\]\.protocol: port 8443 serves HTTPS and would become HTTP/);
     const answers = [];
     for (let i = 0; i < 12; i++) answers.push(await overTls());
