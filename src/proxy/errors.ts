@@ -2,7 +2,10 @@
 // OTel `error.type` and the Envoy-style response flag. Bodies are small and built only on
 // the error path; the happy path never touches this module.
 import type { ServerResponse } from "node:http";
+import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import { type HeaderMutation, applyMutations } from "./auth-grant.ts";
 import type { Exchange } from "./exchange.ts";
+import { headerLines, statusLine } from "./raw-head.ts";
 
 /** Envoy response flags Tollgate sets (docs/proxy.md has the table). */
 export const Flag = {
@@ -94,12 +97,12 @@ export function sendError(exchange: Exchange, status: number, code: string, mess
   exchange.responseStartPerfMs = performance.now();
   exchange.bytesSent += body.length;
   const cors = exchange.cors;
-  if (cors === undefined && extraHeaders === undefined) {
+  const granted = exchange.authResponseMutations;
+  if (cors === undefined && extraHeaders === undefined && granted === undefined) {
     writeJson(res, status, body);
     return;
   }
-  const headers = jsonHeaders(body);
-  if (extraHeaders !== undefined) Object.assign(headers, extraHeaders);
+  const headers = errorHeaders(body.length, extraHeaders, granted);
   // A browser shows a script the gateway's error only with the rule's CORS headers on it.
   cors?.decorate(exchange.req.headers.origin, headers);
   res.writeHead(status, headers);
@@ -107,26 +110,35 @@ export function sendError(exchange: Exchange, status: number, code: string, mess
 }
 
 export function writeJson(res: ServerResponse, status: number, body: Buffer): void {
-  res.writeHead(status, jsonHeaders(body));
+  res.writeHead(status, errorHeaders(body.length, undefined, undefined));
   res.end(body);
 }
 
-function jsonHeaders(body: Buffer): Record<string, string> {
-  return { "content-type": "application/json", "content-length": String(body.length), "cache-control": "no-store" };
+/**
+ * An error answer's headers: JSON never to be cached, the refusing filter's own (Retry-After),
+ * then what an ExternalAuth service that allowed the request asked to add to its answer. As
+ * Envoy's ext_authz filter adds those to a local reply of a filter after it (a rate limit, the
+ * router's 503), a client the service let in gets them on every answer.
+ */
+function errorHeaders(length: number, extraHeaders: Readonly<Record<string, string>> | undefined, granted: readonly HeaderMutation[] | undefined): OutgoingHeaders {
+  const headers: OutgoingHeaders = { "content-type": "application/json", "content-length": String(length), "cache-control": "no-store" };
+  if (extraHeaders !== undefined) Object.assign(headers, extraHeaders);
+  if (granted !== undefined) applyMutations(granted, headers);
+  return headers;
 }
 
-/** A complete HTTP/1.1 response for a raw socket (client errors, upgrade failures). */
-export function rawErrorResponse(status: number, reason: string, code: string, message: string, extraHeaders?: Readonly<Record<string, string>>): string {
+/**
+ * A complete HTTP/1.1 response for a raw socket (client errors, upgrade failures). `granted`:
+ * an allowing ExternalAuth service's answer headers, as on `sendError`'s answers.
+ */
+export function rawErrorResponse(
+  status: number,
+  reason: string,
+  code: string,
+  message: string,
+  extraHeaders?: Readonly<Record<string, string>>,
+  granted?: readonly HeaderMutation[],
+): string {
   const body = JSON.stringify({ error: code, message }) + "\n";
-  let extra = "";
-  if (extraHeaders !== undefined) for (const name in extraHeaders) extra += `${name}: ${extraHeaders[name]}\r\n`;
-  return (
-    `HTTP/1.1 ${status} ${reason}\r\n` +
-    "content-type: application/json\r\n" +
-    `content-length: ${Buffer.byteLength(body)}\r\n` +
-    "cache-control: no-store\r\n" +
-    extra +
-    "connection: close\r\n\r\n" +
-    body
-  );
+  return statusLine(status, reason) + headerLines(errorHeaders(Buffer.byteLength(body), extraHeaders, granted)) + "connection: close\r\n\r\n" + body;
 }

@@ -20,6 +20,7 @@ import { Failure, Failures, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import type { ProxyDeps } from "./handler.ts";
 import { removeUpstreamCorsGrant } from "./cors.ts";
+import { headerLines, reasonPhrase, statusLine } from "./raw-head.ts";
 import { connectionTokens, isHopByHop } from "./headers.ts";
 import { http } from "./node-http.ts";
 import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, startGranted } from "./pools.ts";
@@ -180,7 +181,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     if (status >= 500) exchange.errorType = errorType;
     if (flag !== "") addFlag(exchange, flag);
     exchange.responseStartPerfMs = performance.now();
-    const text = rawErrorResponse(status, reason, code, message, extraHeaders);
+    const text = rawErrorResponse(status, reason, code, message, extraHeaders, exchange.authResponseMutations);
     exchange.bytesSent += Buffer.byteLength(text);
     this.responding = true;
     this.endClient(text);
@@ -629,23 +630,3 @@ const PLAIN_REASON = /^[\t\x20-\x7e]+$/;
 /** A 101's own headers, which stay as the upstream sent them. */
 const SWITCH_HEADERS = ["upgrade", "connection"] as const;
 
-function statusLine(status: number, reason: string): string {
-  return `HTTP/1.1 ${status} ${reason}\r\n`;
-}
-
-function headerLine(name: string, value: string | string[]): string {
-  if (typeof value === "string") return `${name}: ${value}\r\n`;
-  let out = "";
-  for (const v of value) out += `${name}: ${v}\r\n`;
-  return out;
-}
-
-function headerLines(headers: Record<string, string | string[]>): string {
-  let out = "";
-  for (const name in headers) out += headerLine(name, headers[name]!);
-  return out;
-}
-
-function reasonPhrase(status: number): string {
-  return http.STATUS_CODES[status] ?? "Unknown";
-}

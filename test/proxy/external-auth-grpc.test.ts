@@ -33,6 +33,7 @@ before(async () => {
       backendYaml("app", app.port) +
       backendYaml("authz", authz.port) +
       backendYaml("authz-down", down) +
+      backendYaml("app-down", down) +
       routeYaml(`    - matches: [{path: {type: PathPrefix, value: /app}}]
       timeouts: {request: 400ms}
       filters:
@@ -59,6 +60,17 @@ ${grpcFilter("authz-down")}      backendRefs: [${ref("app")}]
       filters:
 ${grpcFilter("authz")}      - type: RequestRedirect
         requestRedirect: {hostname: elsewhere.example, statusCode: 302}
+    - name: limited
+      matches: [{path: {type: PathPrefix, value: /limited}}]
+      filters:
+${grpcFilter("authz")}      backendRefs: [${ref("app")}]
+    - name: limited-socket
+      matches: [{path: {type: PathPrefix, value: /upgrade-limited}}]
+      filters:
+${grpcFilter("authz")}      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /dead}}]
+      filters:
+${grpcFilter("authz")}      backendRefs: [${ref("app-down")}]
     - matches: [{path: {type: PathPrefix, value: /socket}}]
       filters:
 ${grpcFilter("authz")}      backendRefs:
@@ -74,6 +86,15 @@ apiVersion: gateway.kgateway.dev/v1alpha1
 kind: DirectResponse
 metadata: {name: teapot, namespace: default}
 spec: {status: 418, body: short and stout}
+---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: one-each, namespace: default}
+spec:
+  targetRefs:
+  - {group: gateway.networking.k8s.io, kind: HTTPRoute, name: r, sectionName: limited}
+  - {group: gateway.networking.k8s.io, kind: HTTPRoute, name: r, sectionName: limited-socket}
+  rateLimit: {local: {tokenBucket: {maxTokens: 1, fillInterval: 1h}}}
 `,
     telemetry,
   );
@@ -319,6 +340,37 @@ test("an allowed redirect carries the service's answer headers too", async () =>
   assert.equal(reply.status, 302);
   assert.equal(reply.headers.location, "http://elsewhere.example:8080/moved/x");
   assert.equal(reply.headers["x-auth-served"], "yes");
+});
+
+test("an allowed request the gateway answers itself (a rate limit's 429, a dead upstream's 502, an upgrade's raw 429) carries the service's answer headers too", async () => {
+  const good = { authorization: "Bearer good" };
+  assert.equal((await ask(gw.port, { path: "/limited/1", headers: good })).status, 200);
+  const limited = await ask(gw.port, { path: "/limited/2", headers: good });
+  assert.equal(limited.status, 429);
+  assert.equal(limited.json()["error"], "local_rate_limited");
+  assert.ok(Number(limited.headers["retry-after"]) > 0, `Retry-After ${limited.headers["retry-after"]}`);
+  assert.equal(limited.headers["x-auth-served"], "yes");
+  assert.deepEqual(limited.headers["set-cookie"], ["auth=1"]);
+  assert.equal(limited.headers["content-type"], "application/json", "the gateway's own headers stay");
+
+  const dead = await ask(gw.port, { path: "/dead/1", headers: good });
+  assert.equal(dead.status, 502);
+  assert.equal(dead.headers["x-auth-served"], "yes");
+  assert.deepEqual(dead.headers["set-cookie"], ["auth=1"]);
+  assert.equal((await ask(gw.port, { path: "/dead/2", headers: { authorization: "Bearer plain-deny" } })).headers["x-auth-served"], undefined, "a denied request gets none");
+
+  const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/upgrade-limited/first`, { headers: good });
+  try {
+    const [response] = (await once(ws, "upgrade")) as [http.IncomingMessage];
+    assert.equal(response.statusCode, 101, "the first upgrade takes the rule's one token");
+  } finally {
+    ws.terminate();
+  }
+  const refused = await upgradeHead(gw.port, "/upgrade-limited/second", good);
+  assert.match(refused.toString("latin1"), /^HTTP\/1\.1 429 Too Many Requests\r\n/);
+  const lines = headLines(refused);
+  assert.ok(lines.includes("x-auth-served: yes") && lines.includes("set-cookie: auth=1") && lines.includes("connection: close"), lines.join(" | "));
+  assert.equal(lines.filter((l) => l.startsWith("content-type:")).length, 1);
 });
 
 test("an upgrade is checked over gRPC too: denied, the client gets the denial; allowed, the 101 carries the answer headers", async () => {
