@@ -167,6 +167,8 @@ describe("drain", () => {
         OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
         OTEL_LOGS_EXPORTER: "otlp",
         OTEL_METRICS_EXPORTER: "none",
+        // The helper's 1 s default is meant for dead collectors; this one is alive.
+        TOLLGATE_TELEMETRY_SHUTDOWN_TIMEOUT_MS: "15000",
       },
     });
     upstream.hold();
@@ -175,6 +177,7 @@ describe("drain", () => {
     gw.signal("SIGTERM");
     assert.deepEqual(await gw.waitForExit(), { code: 0, signal: null });
     assert.equal(await stuck, "ECONNRESET");
+    assert.ok(gw.logs().some((l) => l.msg === "drain: telemetry flushed"), "the final flush finished rather than timing out");
     // The final flush exported them before the exit.
     const server = rx.spans.find((s) => s.kind === 2 && s.attributes["url.path"] === "/app/stuck");
     const client = rx.spans.find((s) => s.kind === 3 && s.parentSpanId === server?.spanId);

@@ -334,6 +334,15 @@ export interface HttpResponse {
  * One HTTP/1.1 request on its own connection (no agent, so no keep-alive state leaks
  * between tests or into a drain). Rejects on connection errors.
  */
+/**
+ * The lines of a child's output that are complete: a line the child is still writing (a pipe
+ * read can end in the middle of one) waits for the next read instead of failing a parse.
+ */
+export function completeLines(text: string): string[] {
+  const end = text.lastIndexOf("\n");
+  return end < 0 ? [] : text.slice(0, end).split("\n").filter((l) => l !== "");
+}
+
 export function httpRequest(
   url: string,
   options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},

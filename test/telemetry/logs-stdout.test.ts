@@ -4,18 +4,14 @@
 // mixed with the gateway's own stderr log, and bounded when nobody reads stdout.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { httpRequest, startGateway, type GatewayProcess } from "../support/gateway-process.ts";
+import { completeLines, httpRequest, startGateway, type GatewayProcess } from "../support/gateway-process.ts";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { gatewayYaml, startUpstream } from "./harness.ts";
 
 type Line = Record<string, unknown> & { attributes: Record<string, unknown> };
 
 function stdoutLines(gw: GatewayProcess): Line[] {
-  return gw
-    .stdout()
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as Line);
+  return completeLines(gw.stdout()).map((l) => JSON.parse(l) as Line);
 }
 
 async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {

@@ -5,7 +5,7 @@
 // prometheus, none) against the always-present GET /metrics.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { httpRequest, startGateway } from "../support/gateway-process.ts";
+import { completeLines, httpRequest, startGateway } from "../support/gateway-process.ts";
 import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
 import { accessLogMatchPolicyYaml, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
 import { startRig } from "./rig.ts";
@@ -142,8 +142,7 @@ test("OTEL_METRICS_EXPORTER: console writes JSON lines to stdout, prometheus is 
   const deadline = Date.now() + 15_000;
   let counted: number | undefined;
   while (counted === undefined && Date.now() < deadline) {
-    for (const raw of consoleGw.stdout().split("\n")) {
-      if (raw === "") continue;
+    for (const raw of completeLines(consoleGw.stdout())) {
       const line = JSON.parse(raw) as { metric: { name: string; unit: string }; aggregationTemporality: number; dataPoints: { value: { count: number } }[]; resource: Record<string, string> };
       if (line.metric.name === "http.server.request.duration" && line.dataPoints[0]?.value.count === 3) {
         assert.equal(line.metric.unit, "s");
