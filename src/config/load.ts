@@ -28,6 +28,7 @@ import type { ParsedFile, SourceDocument } from "./yaml-source.ts";
 import { ClientValidation } from "./client-validation.ts";
 import { ListenerTlsOptions } from "./listener-tls-options.ts";
 import type { SecretCertificate } from "./secret-certificate.ts";
+import { withPolicyRetryAndTimeouts } from "./traffic-retry-timeouts.ts";
 
 export interface LoadResult {
   /** undefined when any error was found. */
@@ -150,7 +151,13 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       ref: d.resource.ref,
       parents: d.parents,
       hostnames: d.hostnames,
-      rules: withPolicyFilters(d.rules, policies.routeCors.get(key(d.resource)), policies.routeRateLimits.get(key(d.resource))),
+      rules: withPolicyRetryAndTimeouts(
+        d.resource,
+        withPolicyFilters(d.rules, policies.routeCors.get(key(d.resource)), policies.routeRateLimits.get(key(d.resource))),
+        policies.routeRetries.get(key(d.resource)),
+        policies.routeTimeouts.get(key(d.resource)),
+        reporter,
+      ),
       tracing: policies.routeTracing.get(key(d.resource)),
     }));
 

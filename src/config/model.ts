@@ -126,9 +126,18 @@ export interface RuleModel {
   readonly filters: readonly FilterModel[];
   /** Empty with no direct response/redirect filter means: 500 per Gateway API. */
   readonly backends: readonly WeightedBackendModel[];
-  readonly timeouts: { readonly requestMs: number | undefined; readonly backendRequestMs: number | undefined };
+  readonly timeouts: RuleTimeouts;
   readonly retry: RetryModel | undefined;
   readonly source: SourceRef;
+}
+
+export interface RuleTimeouts {
+  /** The whole exchange, every attempt included; undefined: none. */
+  readonly requestMs: number | undefined;
+  /** One attempt (Gateway API backendRequest, kgateway retry.perTryTimeout); undefined: none. */
+  readonly backendRequestMs: number | undefined;
+  /** The rule's own stream idle limit (kgateway timeouts.streamIdle; 0 turns it off); undefined: the listener's. */
+  readonly streamIdleMs: number | undefined;
 }
 
 export type PathMatchType = "Exact" | "PathPrefix" | "RegularExpression";
@@ -236,11 +245,17 @@ export type RuleRateLimitModel = LocalRateLimitModel | Extract<FilterModel, { ty
 export type ExternalAuthModel = Extract<FilterModel, { type: "ExternalAuth" }>;
 
 export interface RetryModel {
-  /** HTTP status codes that trigger a retry (connect failures always do). */
+  /** HTTP status codes that trigger a retry. */
   readonly codes: readonly number[];
   /** Total attempts including the first. */
   readonly attempts: number;
   readonly backoffMs: number;
+  /** A connection that could not be made (refused, unreachable, DNS, TLS, connect timeout). */
+  readonly onConnectFailure: boolean;
+  /** No answer on a connection made: a reset before the response, or the per-attempt timeout. */
+  readonly onReset: boolean;
+  /** An answer carrying `x-envoy-ratelimited` (kgateway's `envoy-ratelimited`). */
+  readonly onRateLimited: boolean;
 }
 
 export interface WeightedBackendModel {

@@ -8,6 +8,7 @@ import { corsFilter } from "./cors-filter.ts";
 import { parseDuration } from "./duration.ts";
 import { fractionRatio } from "./fraction.ts";
 import { type LocalRateLimitSpec, localRateLimit } from "./local-rate-limit.ts";
+import { type PolicyRetry, type PolicyTimeouts, policyRetry, policyTimeouts } from "./traffic-retry-timeouts.ts";
 import { redactUrlCredentials } from "./url-credentials.ts";
 import { regexProblem } from "./regex-check.ts";
 import type {
@@ -65,6 +66,9 @@ export interface PolicyResult {
   readonly routeRateLimits: ReadonlyMap<string, ReadonlyMap<number, RuleRateLimitModel>>;
   /** The local rate limit a TrafficPolicy gives a Gateway, by gateway key. */
   readonly gatewayRateLimits: ReadonlyMap<string, LocalRateLimitModel>;
+  /** The retry and timeouts a TrafficPolicy gives each rule of a route (by index), by route key. */
+  readonly routeRetries: ReadonlyMap<string, ReadonlyMap<number, PolicyRetry>>;
+  readonly routeTimeouts: ReadonlyMap<string, ReadonlyMap<number, PolicyTimeouts>>;
 }
 
 interface Attached {
@@ -230,7 +234,9 @@ export function resolvePolicies(
   const specs = rateLimitSpecs(input.trafficPolicies, reporter);
   const routeRateLimits = resolveRouteRateLimits(specs, trafficByRoute, routes, reporter);
   const gatewayRateLimits = resolveGatewayRateLimits(specs, traffic.get("Gateway")!, reporter);
-  return { settings, telemetry, routeTracing, routeCors, routeRateLimits, gatewayRateLimits };
+  const routeRetries = resolvePerRule("retry", sectionModels(input.trafficPolicies, "retry", (p, cfg) => policyRetry(p, reporter, cfg)), trafficByRoute, routes, reporter, (m) => m);
+  const routeTimeouts = resolvePerRule("timeouts", sectionModels(input.trafficPolicies, "timeouts", (p, cfg) => policyTimeouts(p, reporter, cfg)), trafficByRoute, routes, reporter, (m) => m);
+  return { settings, telemetry, routeTracing, routeCors, routeRateLimits, gatewayRateLimits, routeRetries, routeTimeouts };
 }
 
 // ---------------------------------------------------------------- GEP TelemetryPolicy
@@ -585,6 +591,18 @@ function resolveRouteCors(
   return resolvePerRule("cors", models, byRoute, routes, reporter, (model) => model);
 }
 
+/** Each TrafficPolicy's `section`, read once whatever it targets. */
+function sectionModels<M>(policies: readonly Resource[], section: string, read: (p: Resource, cfg: Record<string, unknown>) => M | undefined): Map<Resource, M> {
+  const models = new Map<Resource, M>();
+  for (const p of policies) {
+    const cfg = p.spec[section] as Record<string, unknown> | undefined;
+    if (cfg === undefined) continue;
+    const model = read(p, cfg);
+    if (model !== undefined) models.set(p, model);
+  }
+  return models;
+}
+
 /** Each TrafficPolicy's `rateLimit`, checked once whatever it targets. */
 function rateLimitSpecs(policies: readonly Resource[], reporter: Reporter): Map<Resource, LocalRateLimitSpec> {
   const specs = new Map<Resource, LocalRateLimitSpec>();
@@ -628,7 +646,7 @@ function resolveGatewayRateLimits(
   for (const [gk, attached] of byGateway) {
     let winner: Resource | undefined;
     for (const a of attached) {
-      for (const section of ["cors", "tracing"]) {
+      for (const section of ["cors", "tracing", "retry", "timeouts"]) {
         if (a.policy.spec[section] !== undefined) {
           reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only rateLimit does); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
         }
@@ -655,7 +673,7 @@ function matchesKey(rule: RuleModel): string {
 }
 
 /** The per-rule sections of a TrafficPolicy, in the order warnings name them. */
-const PER_RULE_SECTIONS = ["cors", "rateLimit"] as const;
+const PER_RULE_SECTIONS = ["cors", "rateLimit", "retry", "timeouts"] as const;
 
 /**
  * A targetRef's sectionName that names no rule of the route, warned once per policy

@@ -332,7 +332,7 @@ function resolveRule(r: Resource, reporter: Reporter, rule: Record<string, any>,
 }
 
 function resolveTimeouts(r: Resource, reporter: Reporter, t: Record<string, string> | undefined, at: Segments): RuleModel["timeouts"] {
-  if (t === undefined) return { requestMs: undefined, backendRequestMs: undefined };
+  if (t === undefined) return { requestMs: undefined, backendRequestMs: undefined, streamIdleMs: undefined };
   // The schema already rejected malformed durations; a zero duration means "no timeout".
   const ms = (v: string | undefined): number | undefined => {
     const d = v === undefined ? undefined : parseDuration(v);
@@ -343,7 +343,7 @@ function resolveTimeouts(r: Resource, reporter: Reporter, t: Record<string, stri
   if (requestMs !== undefined && backendRequestMs !== undefined && backendRequestMs > requestMs) {
     reporter.error(r, [...at, "backendRequest"], `backendRequest (${t["backendRequest"]}) is longer than request (${t["request"]})`, "backendRequest must not exceed request");
   }
-  return { requestMs, backendRequestMs };
+  return { requestMs, backendRequestMs, streamIdleMs: undefined };
 }
 
 function resolveRetry(r: Resource, reporter: Reporter, retry: Record<string, any> | undefined, at: Segments): RetryModel | undefined {
@@ -357,5 +357,9 @@ function resolveRetry(r: Resource, reporter: Reporter, retry: Record<string, any
     codes: [...new Set(codes)],
     attempts: attempts + 1,
     backoffMs: backoff === undefined ? DEFAULT_RETRY.backoffMs : (parseDuration(backoff) ?? DEFAULT_RETRY.backoffMs),
+    // Gateway API leaves these to the implementation; Envoy-based ones retry them.
+    onConnectFailure: true,
+    onReset: true,
+    onRateLimited: false,
   };
 }

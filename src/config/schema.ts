@@ -420,7 +420,21 @@ const kgRateLimit = obj({
   }),
   global: anyObject("needs a rate limit service: not supported yet"),
 });
-const trafficPolicySpec = obj({ targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }), tracing: kgRouteTracing, cors, rateLimit: kgRateLimit }, ["targetRefs"]);
+const kgTimeouts = obj({ request: duration, streamIdle: duration });
+const kgRetry = obj({
+  retryOn: arr(
+    str("a condition that triggers a retry", {
+      enum: ["5xx", "gateway-error", "reset", "reset-before-request", "connect-failure", "envoy-ratelimited", "retriable-4xx", "refused-stream", "retriable-status-codes", "http3-post-connect-failure", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"],
+    }),
+    { minItems: 1 },
+  ),
+  attempts: int("retries after the first attempt (default 1; 0 turns retries off)", { minimum: 0, maximum: 100 }),
+  perTryTimeout: duration,
+  statusCodes: arr(int(undefined, { minimum: 400, maximum: 599 }), { minItems: 1 }),
+  backoffBaseInterval: duration,
+  retryHostPredicates: arr(str("a retry goes to the backend's next endpoint anyway; there are no canary hosts", { enum: ["PreviousHosts", "OmitCanaryHosts"] }), { minItems: 1 }),
+});
+const trafficPolicySpec = obj({ targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }), tracing: kgRouteTracing, cors, rateLimit: kgRateLimit, timeouts: kgTimeouts, retry: kgRetry }, ["targetRefs"]);
 const backendTlsPolicySpec = obj(
   {
     targetRefs: arr(
@@ -470,7 +484,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing and CORS; local rate limits on routes and Gateways)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS, retry and timeouts; local rate limits on routes and Gateways)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];
 

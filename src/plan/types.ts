@@ -10,6 +10,7 @@ import type {
   ListenerModel,
   ListenerSettings,
   ResolvedConfig,
+  RuleTimeouts,
   RetryModel,
   RouteModel,
   RouteTracingModel,
@@ -88,7 +89,7 @@ export interface CompiledRule {
   readonly ruleName: string;
   readonly filters: CompiledFilters;
   readonly backends: BackendSet;
-  readonly timeouts: { readonly requestMs: number | undefined; readonly backendRequestMs: number | undefined };
+  readonly timeouts: RuleTimeouts;
   readonly retry: RetryModel | undefined;
   readonly tracing: RouteTracingModel | undefined;
 }

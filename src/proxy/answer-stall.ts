@@ -41,7 +41,7 @@ export function endedByStalledConnection(exchange: Exchange): boolean {
 export function watchAnswerStall(exchange: Exchange): void {
   const res = exchange.res as MarkedResponse;
   if (answerTaken(res)) return;
-  const idleMs = exchange.listener.settings.streamIdleTimeoutMs;
+  const idleMs = exchange.streamIdleMs();
   if (idleMs <= 0) return;
   const watch = new StallWatch(exchange.req.socket, idleMs, new AnswerStall(exchange));
   res[kStallWatch] = watch;

@@ -22,7 +22,7 @@ import type { GuardedTelemetry } from "./guarded-telemetry.ts";
 import { removeUpstreamCorsGrant } from "./cors.ts";
 import { forwardedResponseHeaders, isChunkedAlone, stripResponseHopByHop } from "./headers.ts";
 import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, type UpstreamPools, noteConnection, startGranted } from "./pools.ts";
-import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent } from "./retry.ts";
+import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent, retriesAnswer, retriesFailure } from "./retry.ts";
 import { expectsContinue } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { StallWatch, type StallSubject } from "./stall-watch.ts";
@@ -78,7 +78,7 @@ export class ProxyCall implements StallSubject {
   readBody: Buffer | undefined = undefined;
   readonly retry: RetryModel | undefined;
   readonly attemptTimeoutMs: number | undefined;
-  /** The listener's streamIdleTimeout; 0 = off. */
+  /** The stream idle limit in force (the rule's own, else the listener's); 0 = off. */
   readonly streamIdleTimeoutMs: number;
 
   attemptsStarted = 0;
@@ -126,7 +126,7 @@ export class ProxyCall implements StallSubject {
     this.hasBody = hasBody;
     this.retry = retry;
     this.attemptTimeoutMs = attemptTimeoutMs;
-    this.streamIdleTimeoutMs = exchange.listener.settings.streamIdleTimeoutMs;
+    this.streamIdleTimeoutMs = exchange.streamIdleMs();
   }
 
   start(requestTimeoutMs: number | undefined): void {
@@ -251,7 +251,7 @@ export class ProxyCall implements StallSubject {
       return;
     }
     const retry = this.retry;
-    if (retry !== undefined && !this.settled && retry.codes.includes(status)) {
+    if (retry !== undefined && !this.settled && retriesAnswer(retry, status, headers)) {
       // An upstream that answered may have read part of a request body: those never repeat.
       if (this.mayRetry(true)) {
         // Read the rest of this answer away (keeps the connection) and try again after it.
@@ -345,7 +345,7 @@ export class ProxyCall implements StallSubject {
       return;
     }
     if (this.settled) return;
-    const retryWanted = handler.discard || failure.retryable;
+    const retryWanted = handler.discard || (failure.retryable && retriesFailure(this.retry, failure));
     if (retryWanted && this.mayRetry(!failure.beforeConnect || handler.cancelled)) {
       this.scheduleRetry();
       return;
@@ -459,7 +459,7 @@ export class ProxyCall implements StallSubject {
     addFlag(exchange, Flag.streamIdleTimeout);
     // A 408 is the client's error; a stream cut after the response head is the gateway's.
     if (this.res.headersSent) exchange.errorType = ErrorType.timeout;
-    this.answerLocally(408, "stream_idle_timeout", "no request body arrived within the listener's streamIdleTimeout");
+    this.answerLocally(408, "stream_idle_timeout", "no request body arrived within the stream idle timeout");
   }
 
   /**

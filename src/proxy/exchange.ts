@@ -82,6 +82,11 @@ export class Exchange {
   backend: CompiledBackend | undefined = undefined;
   readonly attempts: UpstreamAttempt[] = [];
 
+  /** The stream idle limit in force: the matched rule's own (kgateway timeouts.streamIdle), else the listener's. 0: none. */
+  streamIdleMs(): number {
+    return this.match?.rule.timeouts.streamIdleMs ?? this.listener.settings.streamIdleTimeoutMs;
+  }
+
   /** Upstream response headers as forwarded to the client (after filters); unset for responses the proxy made itself. */
   get responseHeaders(): Readonly<Record<string, string | string[] | undefined>> | undefined {
     if (this.#responseHeaders === undefined && this.responseHeaderList !== undefined) this.#responseHeaders = headerRecord(this.responseHeaderList);

@@ -58,7 +58,7 @@ export const Failures = {
     Flag.streamIdleTimeout,
     504,
     "upstream_timeout",
-    "the upstream neither read nor sent a byte for longer than the listener's streamIdleTimeout",
+    "the upstream neither read nor sent a byte for longer than the stream idle timeout",
     false,
     // The listener's limit bounds the stream, not one try (Envoy does not retry it either):
     // retrying a silent upstream would make the client wait attempts × streamIdleTimeout.
@@ -70,7 +70,7 @@ export const Failures = {
     Flag.streamIdleTimeout,
     504,
     "upstream_timeout",
-    "no connection to the upstream came free within the listener's streamIdleTimeout",
+    "no connection to the upstream came free within the stream idle timeout",
     true,
     false,
   ),
@@ -181,7 +181,7 @@ export function classifyUpstreamError(err: Error | null | undefined): Failure {
     case "UND_ERR_SOCKET":
     case "UND_ERR_CLOSED":
       return Failures.reset;
-    // undici's header and body timeouts are set per request to the listener's streamIdleTimeout.
+    // undici's header and body timeouts are set per request to the stream idle limit in force.
     case "UND_ERR_HEADERS_TIMEOUT":
     case "UND_ERR_BODY_TIMEOUT":
       return Failures.upstreamIdle;

@@ -64,7 +64,7 @@ const authCheckFailed = new Failure("403", Flag.unauthorizedExternalService, 403
 /** Why a body an ExternalAuth check forwards was not read whole; the idle and timeout answers are the proxy's usual ones. */
 const bodyRefusals: Readonly<Record<BodyReadRefusal, Failure>> = {
   too_large: new Failure("413", "", 413, "request_body_too_large", "", false, false),
-  idle: new Failure(ErrorType.timeout, Flag.streamIdleTimeout, 408, "stream_idle_timeout", "no request body arrived within the listener's streamIdleTimeout", false, false),
+  idle: new Failure(ErrorType.timeout, Flag.streamIdleTimeout, 408, "stream_idle_timeout", "no request body arrived within the stream idle timeout", false, false),
   request_timeout: new Failure(ErrorType.timeout, Flag.upstreamRequestTimeout, 504, "request_timeout", "the route's request timeout ran out while the request body was read", false, false),
 };
 
@@ -195,7 +195,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     new AuthBodyRead(exchange, limit, declared, (outcome) => {
       if ("body" in outcome) check(exchange, match, facts, ruleFilters, auth, outcome.body);
       else refuseUnreadBody(exchange, bodyRefusals[outcome.refused], limit);
-    }).start(exchange.listener.settings.streamIdleTimeoutMs, requestTimeLeftMs(exchange, match));
+    }).start(exchange.streamIdleMs(), requestTimeLeftMs(exchange, match));
   }
 
   function check(exchange: Exchange, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, auth: ExternalAuthPolicy, body: Buffer | undefined): void {

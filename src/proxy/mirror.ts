@@ -4,6 +4,7 @@
 // chunk by chunk, and a copy that falls too far behind is given up rather than buffered.
 import { PassThrough } from "node:stream";
 import type { Dispatcher } from "undici";
+import type { RuleTimeouts } from "../config/model.ts";
 import type { CompiledBackend, CompiledEndpoint } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
@@ -74,7 +75,7 @@ export interface MirroredRequest {
   /** The body, when an ExternalAuth check read it whole: every copy is sent that buffer. */
   readonly readBody: Buffer | undefined;
   readonly timeoutMs: number;
-  /** The listener's streamIdleTimeout (0 = off): silence from the mirror backend. */
+  /** The original's stream idle limit (0 = off): silence from the mirror backend. */
   readonly idleTimeoutMs: number;
 }
 
@@ -84,7 +85,7 @@ export interface MirroredRequest {
  */
 export function mirroredRequest(
   exchange: Exchange,
-  timeouts: { readonly requestMs: number | undefined; readonly backendRequestMs: number | undefined },
+  timeouts: RuleTimeouts,
   path: string,
   headers: OutgoingHeaders,
   hasBody: boolean,
@@ -98,7 +99,7 @@ export function mirroredRequest(
     hasBody,
     readBody,
     timeoutMs: timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : DEFAULT_MIRROR_TIMEOUT_MS,
-    idleTimeoutMs: exchange.listener.settings.streamIdleTimeoutMs,
+    idleTimeoutMs: exchange.streamIdleMs(),
   };
 }
 

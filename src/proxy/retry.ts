@@ -1,4 +1,6 @@
 // Retry policy pieces: which methods may be repeated and how long to wait before doing so.
+import type { RetryModel } from "../config/model.ts";
+import type { Failure } from "./failures.ts";
 import type { HookErrorCounts } from "./guarded-telemetry.ts";
 import type { RateLimitCounts } from "./local-rate-limit.ts";
 import type { MirrorDrops } from "./mirror.ts";
@@ -17,6 +19,21 @@ export function isIdempotent(method: string): boolean {
     default:
       return false;
   }
+}
+
+/** Whether the rule's retry asks for another attempt after this answer (its status, or Envoy's rate limit mark). */
+export function retriesAnswer(retry: RetryModel, status: number, headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+  return retry.codes.includes(status) || (retry.onRateLimited && headers["x-envoy-ratelimited"] !== undefined);
+}
+
+/**
+ * Whether a failure without an answer is one the rule retries: a connection never made, or
+ * one made that gave no answer (reset, per-attempt timeout). Without a retry policy nothing
+ * is retried whatever this says.
+ */
+export function retriesFailure(retry: RetryModel | undefined, failure: Failure): boolean {
+  if (retry === undefined) return true;
+  return failure.beforeConnect ? retry.onConnectFailure : retry.onReset;
 }
 
 /** The longest wait, as a multiple of the configured base backoff. */

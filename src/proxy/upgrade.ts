@@ -37,7 +37,7 @@ interface TunnelSocket extends Duplex {
 }
 
 const clientGone = new Error("client closed the connection");
-const clientStalled = new Error("the client took no response byte within the listener's streamIdleTimeout");
+const clientStalled = new Error("the client took no response byte within the stream idle timeout");
 
 export function createUpgradeHandler(
   deps: ProxyDeps,
@@ -276,7 +276,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
       attempt.peerPort = entry.peerPort;
     }
     // The wait for the upstream's 101 is bounded like any response head (streamIdleTimeout).
-    const idleMs = exchange.listener.settings.streamIdleTimeoutMs;
+    const idleMs = exchange.streamIdleMs();
     this.entry = entry;
     this.dispatchOptions = { path, method: exchange.method as Dispatcher.HttpMethod, headers, upgrade: protocol, headersTimeout: idleMs };
     if (entry.takeSlot(this)) {
@@ -429,7 +429,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     // As Envoy's stream idle timeout on upgraded streams: a tunnel that moves no byte either
     // way for the limit is closed, so a peer gone without a FIN does not hold two sockets.
     // Both ends count: an upstream that takes a large upload slowly is still taking it.
-    const idleMs = exchange.listener.settings.streamIdleTimeoutMs;
+    const idleMs = exchange.streamIdleMs();
     if (idleMs > 0) {
       const upstreamSocket = upstream as Duplex as Socket;
       this.stall = new StallWatch(client as Duplex as Socket, idleMs, this, (clientSocket) => bytesMovedBy(clientSocket) + bytesTakenBy(upstreamSocket));
@@ -478,7 +478,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
 
   /** The stream idle limit for a client that stopped taking a relayed answer. */
   watchClient(): void {
-    const idleMs = this.exchange.listener.settings.streamIdleTimeoutMs;
+    const idleMs = this.exchange.streamIdleMs();
     if (idleMs <= 0) return;
     this.stall ??= new StallWatch(this.client as Duplex as Socket, idleMs, this);
     this.stall.watch();

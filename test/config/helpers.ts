@@ -25,6 +25,35 @@ spec:
   - name: gw
 `;
 
+/** GATEWAY, a Service `app` and an HTTPRoute `web` with a rule named `a` (/a) and an unnamed one (/b). */
+export const TWO_RULE_ROUTE = `${GATEWAY}---
+apiVersion: v1
+kind: Service
+metadata: {name: app}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - name: a
+    matches: [{path: {type: PathPrefix, value: /a}}]
+    backendRefs: [{name: app, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /b}}]
+    backendRefs: [{name: app, port: 80}]
+`;
+
+/** A kgateway TrafficPolicy with `body` (indented spec fields) after its targetRefs, by default all of route `web`. */
+export const trafficPolicy = (name: string, body: string, targets = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]", created = "2026-01-01T00:00:00Z"): string => `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: ${name}, creationTimestamp: "${created}"}
+spec:
+  targetRefs: ${targets}
+${body}`;
+
 export function load(text: string, file = "t.yaml"): LoadResult {
   return loadConfigText(text, file);
 }

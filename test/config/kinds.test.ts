@@ -268,8 +268,8 @@ spec:
         filters: [{ type: "RequestHeaderModifier", modifier: { set: [{ name: "x-canary", value: "true" }], add: [], remove: [] } }],
       },
     ]);
-    assert.deepEqual(exact!.timeouts, { requestMs: 10000, backendRequestMs: 2500 });
-    assert.deepEqual(exact!.retry, { codes: [503], attempts: 4, backoffMs: 100 });
+    assert.deepEqual(exact!.timeouts, { requestMs: 10000, backendRequestMs: 2500, streamIdleMs: undefined });
+    assert.deepEqual(exact!.retry, { codes: [503], attempts: 4, backoffMs: 100, onConnectFailure: true, onReset: true, onRateLimited: false });
     assert.deepEqual(redirect!.matches[0]!.path, { type: "PathPrefix", value: "/old" });
     assert.deepEqual(redirect!.filters, [
       { type: "RequestRedirect", scheme: "https", hostname: undefined, port: undefined, path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/new" }, statusCode: 301 },
@@ -278,7 +278,7 @@ spec:
     assert.deepEqual(regex!.filters, [{ type: "DirectResponse", status: 200, body: "hello from tollgate", contentType: "text/plain; charset=utf-8" }]);
     assert.deepEqual(regex!.backends, []);
     assert.deepEqual(fallback!.matches.map((x) => x.path), [{ type: "PathPrefix", value: "/" }]);
-    assert.deepEqual(fallback!.retry, { codes: [502, 503, 504], attempts: 2, backoffMs: 25 });
+    assert.deepEqual(fallback!.retry, { codes: [502, 503, 504], attempts: 2, backoffMs: 25, onConnectFailure: true, onReset: true, onRateLimited: false });
     assert.deepEqual(
       config.backends.map((b) => [b.key, b.endpoints]),
       [

@@ -3,35 +3,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { LocalRateLimitModel } from "../../src/config/model.ts";
-import { GATEWAY, errors, load, warnings } from "./helpers.ts";
+import { TWO_RULE_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers.ts";
 
-const ROUTES = `${GATEWAY}---
-apiVersion: v1
-kind: Service
-metadata: {name: app}
-spec: {ports: [{port: 80}]}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: web}
-spec:
-  parentRefs: [{name: gw}]
-  rules:
-  - name: a
-    matches: [{path: {type: PathPrefix, value: /a}}]
-    backendRefs: [{name: app, port: 80}]
-  - matches: [{path: {type: PathPrefix, value: /b}}]
-    backendRefs: [{name: app, port: 80}]
-`;
+const ROUTES = TWO_RULE_ROUTE;
 
-const policy = (name: string, rateLimit: string, targets = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]", created = "2026-01-01T00:00:00Z"): string => `---
-apiVersion: gateway.kgateway.dev/v1alpha1
-kind: TrafficPolicy
-metadata: {name: ${name}, creationTimestamp: "${created}"}
-spec:
-  targetRefs: ${targets}
-  rateLimit: ${rateLimit}
-`;
+const policy = (name: string, rateLimit: string, targets?: string, created?: string): string => trafficPolicy(name, `  rateLimit: ${rateLimit}\n`, targets, created);
 
 /** The rate limit filter of each rule of route `web`, '-' where it has none. */
 function limitsOfRules(text: string): (LocalRateLimitModel | "-")[] {

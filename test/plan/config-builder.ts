@@ -115,7 +115,7 @@ export function route(name: string, spec: RouteSpec): RouteModel {
         matches: r.matches ?? [prefix("/")],
         filters: r.filters ?? [],
         backends: r.backends ?? [{ weight: 1, backendKey: "default/echo:80", filters: [] }],
-        timeouts: { requestMs: undefined, backendRequestMs: undefined },
+        timeouts: { requestMs: undefined, backendRequestMs: undefined, streamIdleMs: undefined },
         retry: undefined,
         source: src(`spec.rules[${index}]`),
       }),

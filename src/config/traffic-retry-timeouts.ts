@@ -1,0 +1,163 @@
+// kgateway's TrafficPolicy `retry` and `timeouts`, read into the rule models HTTPRoute's own
+// `retry` and `timeouts` produce. kgateway's retryOn names Envoy's retry conditions; each is
+// mapped to what it means for an HTTP/1.1 upstream, and the ones that cannot happen there
+// (HTTP/2 and HTTP/3 streams, gRPC statuses) are warned about rather than silently dropped.
+import { DEFAULT_RETRY } from "./resolve-routes.ts";
+import { parseDuration } from "./duration.ts";
+import type { RetryModel, RuleModel } from "./model.ts";
+import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
+
+export interface PolicyRetry {
+  readonly policy: Resource;
+  readonly retry: RetryModel;
+  /** retry.perTryTimeout: one attempt's limit, as HTTPRoute's timeouts.backendRequest. */
+  readonly perTryTimeoutMs: number | undefined;
+}
+
+export interface PolicyTimeouts {
+  readonly policy: Resource;
+  /** 0 (kgateway: "disables the timeout") reads as none. */
+  readonly requestMs: number | undefined;
+  /** 0 turns the listener's stream idle limit off for the rule. */
+  readonly streamIdleMs: number | undefined;
+}
+
+const ALL_5XX = Array.from({ length: 100 }, (_, i) => 500 + i);
+const GATEWAY_ERRORS = [502, 503, 504];
+/** Envoy's retriable-4xx: 409 Conflict alone. */
+const RETRIABLE_4XX = [409];
+/** Conditions an HTTP/1.1 upstream without gRPC never meets. */
+const NEVER_MET: Readonly<Record<string, string>> = {
+  "refused-stream": "an HTTP/2 stream refusal",
+  "http3-post-connect-failure": "an HTTP/3 failure",
+  cancelled: "a gRPC status",
+  "deadline-exceeded": "a gRPC status",
+  internal: "a gRPC status",
+  "resource-exhausted": "a gRPC status",
+  unavailable: "a gRPC status",
+};
+/** kgateway's floor for perTryTimeout and backoffBaseInterval. */
+const MIN_INTERVAL_MS = 1;
+
+export function policyRetry(p: Resource, reporter: Reporter, cfg: Record<string, unknown>): PolicyRetry | undefined {
+  const at = ["spec", "retry"];
+  const retryOn = (cfg["retryOn"] as string[] | undefined) ?? [];
+  const statusCodes = (cfg["statusCodes"] as number[] | undefined) ?? [];
+  if (retryOn.length === 0 && statusCodes.length === 0) {
+    reporter.error(p, at, "retryOn or statusCodes must be set", "add retryOn: [gateway-error] (or statusCodes: [503])");
+    return undefined;
+  }
+  const codes = new Set<number>();
+  let onConnectFailure = false;
+  let onReset = false;
+  let onRateLimited = false;
+  retryOn.forEach((condition, i) => {
+    switch (condition) {
+      case "5xx":
+      case "gateway-error":
+        for (const code of condition === "5xx" ? ALL_5XX : GATEWAY_ERRORS) codes.add(code);
+        onConnectFailure = onReset = true;
+        break;
+      case "reset":
+        onConnectFailure = onReset = true;
+        break;
+      // The gateway writes the request as soon as the connection is up, so nothing resets
+      // between the two: before the request means before a connection.
+      case "reset-before-request":
+      case "connect-failure":
+        onConnectFailure = true;
+        break;
+      case "retriable-4xx":
+        for (const code of RETRIABLE_4XX) codes.add(code);
+        break;
+      case "retriable-status-codes":
+        if (statusCodes.length === 0) reporter.warn(p, [...at, "retryOn", i], "retriable-status-codes retries the statusCodes, and none are listed", "add statusCodes");
+        break;
+      case "envoy-ratelimited":
+        onRateLimited = true;
+        break;
+      default:
+        reporter.warn(p, [...at, "retryOn", i], `${condition} waits for ${NEVER_MET[condition] ?? "a condition"}, which an HTTP/1.1 upstream never gives; it never triggers a retry`, undefined);
+    }
+  });
+  // kgateway retries the statusCodes in addition to the retryOn conditions.
+  for (const code of statusCodes) codes.add(code);
+  const perTryTimeoutMs = atLeastOneMs(p, reporter, cfg["perTryTimeout"], [...at, "perTryTimeout"]);
+  const backoffMs = atLeastOneMs(p, reporter, cfg["backoffBaseInterval"], [...at, "backoffBaseInterval"]);
+  const attempts = (cfg["attempts"] as number | undefined) ?? 1;
+  return {
+    policy: p,
+    retry: { codes: [...codes].sort((a, b) => a - b), attempts: attempts + 1, backoffMs: backoffMs ?? DEFAULT_RETRY.backoffMs, onConnectFailure, onReset, onRateLimited },
+    perTryTimeoutMs,
+  };
+}
+
+export function policyTimeouts(p: Resource, reporter: Reporter, cfg: Record<string, unknown>): PolicyTimeouts {
+  const ms = (value: unknown): number | undefined => (value === undefined ? undefined : parseDuration(String(value)));
+  const requestMs = ms(cfg["request"]);
+  // kgateway's CRD rule, for the two fields of one policy.
+  const perTry = (p.spec["retry"] as Record<string, unknown> | undefined)?.["perTryTimeout"];
+  const perTryMs = ms(perTry);
+  if (requestMs !== undefined && requestMs > 0 && perTryMs !== undefined && perTryMs >= requestMs) {
+    reporter.error(p, ["spec", "retry", "perTryTimeout"], `retry.perTryTimeout (${String(perTry)}) must be less than timeouts.request (${String(cfg["request"])})`, "shorten perTryTimeout, so that a retry fits in the request's time");
+  }
+  return { policy: p, requestMs: requestMs === 0 ? undefined : requestMs, streamIdleMs: ms(cfg["streamIdle"]) };
+}
+
+/**
+ * A rule's retry and timeouts with its TrafficPolicy's: as kgateway, the route's own (HTTPRoute
+ * `retry`, `timeouts.request`, `timeouts.backendRequest`) take precedence, field by field for
+ * timeouts and whole for retry (with its perTryTimeout); a policy setting the rule overrides
+ * is warned about once per rule.
+ */
+export function withPolicyRetryAndTimeouts(
+  route: Resource,
+  rules: readonly RuleModel[],
+  retries: ReadonlyMap<number, PolicyRetry> | undefined,
+  timeouts: ReadonlyMap<number, PolicyTimeouts> | undefined,
+  reporter: Reporter,
+): readonly RuleModel[] {
+  if (retries === undefined && timeouts === undefined) return rules;
+  return rules.map((rule) => {
+    const policyRetry = retries?.get(rule.index);
+    const policyTimeouts = timeouts?.get(rule.index);
+    if (policyRetry === undefined && policyTimeouts === undefined) return rule;
+    const ruleName = `HTTPRoute ${key(route)} rule ${rule.name ?? `#${rule.index}`}`;
+    let { requestMs, backendRequestMs } = rule.timeouts;
+    let retry = rule.retry;
+    let perTryFrom: Resource | undefined;
+    let requestFrom: Resource | undefined;
+    if (policyRetry !== undefined) {
+      if (retry !== undefined) {
+        reporter.warn(policyRetry.policy, ["spec", "retry"], `${ruleName} sets its own retry, which takes precedence; this policy's retry does not apply to it`, undefined);
+      } else {
+        retry = policyRetry.retry;
+        if (policyRetry.perTryTimeoutMs !== undefined) {
+          if (backendRequestMs !== undefined) reporter.warn(policyRetry.policy, ["spec", "retry", "perTryTimeout"], `${ruleName} sets its own timeouts.backendRequest, which takes precedence over perTryTimeout`, undefined);
+          else [backendRequestMs, perTryFrom] = [policyRetry.perTryTimeoutMs, policyRetry.policy];
+        }
+      }
+    }
+    if (policyTimeouts?.requestMs !== undefined) {
+      if (requestMs !== undefined) reporter.warn(policyTimeouts.policy, ["spec", "timeouts", "request"], `${ruleName} sets its own timeouts.request, which takes precedence`, undefined);
+      else [requestMs, requestFrom] = [policyTimeouts.requestMs, policyTimeouts.policy];
+    }
+    // One policy's pair was checked as it was read; the route's own pair by its HTTPRoute.
+    if (requestMs !== undefined && backendRequestMs !== undefined && backendRequestMs > requestMs && perTryFrom !== requestFrom) {
+      const message = `${ruleName} would get a per-attempt timeout (${backendRequestMs} ms) longer than its request timeout (${requestMs} ms)`;
+      if (perTryFrom !== undefined) reporter.error(perTryFrom, ["spec", "retry", "perTryTimeout"], message, "shorten perTryTimeout below the request timeout");
+      else reporter.error(requestFrom!, ["spec", "timeouts", "request"], message, "lengthen timeouts.request beyond the per-attempt timeout");
+    }
+    return { ...rule, retry, timeouts: { requestMs, backendRequestMs, streamIdleMs: policyTimeouts?.streamIdleMs ?? rule.timeouts.streamIdleMs } };
+  });
+}
+
+function atLeastOneMs(p: Resource, reporter: Reporter, value: unknown, at: Segments): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(String(value));
+  if (ms !== undefined && ms < MIN_INTERVAL_MS) {
+    reporter.error(p, at, `${String(at.at(-1))} must be at least 1ms`, "set a positive duration, or leave the field out");
+    return undefined;
+  }
+  return ms;
+}

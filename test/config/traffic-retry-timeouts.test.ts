@@ -1,0 +1,105 @@
+// kgateway TrafficPolicy `retry` and `timeouts` in the config: what each retryOn condition
+// loads to, kgateway's defaults, precedence of the route's own settings, and the exact text
+// of each error and warning.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { RuleModel } from "../../src/config/model.ts";
+import { TWO_RULE_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers.ts";
+
+const routes = (): string => TWO_RULE_ROUTE;
+const policy = trafficPolicy;
+
+function rules(text: string): readonly RuleModel[] {
+  const { config, diagnostics } = load(text);
+  assert.ok(config, diagnostics.map((d) => d.message).join("\n"));
+  return config.routes[0]!.rules;
+}
+
+const retryOf = (retryOn: string, extra = ""): RuleModel["retry"] => rules(routes() + policy("p", `  retry: {retryOn: ${retryOn}${extra}}\n`))[0]!.retry;
+
+test("each retryOn condition loads to the statuses and failures it retries, with kgateway's defaults", () => {
+  const defaults = { attempts: 2, backoffMs: 25, onRateLimited: false };
+  assert.deepEqual(retryOf("[gateway-error]"), { ...defaults, codes: [502, 503, 504], onConnectFailure: true, onReset: true });
+  const fiveXx = retryOf("[5xx]")!;
+  assert.deepEqual([fiveXx.codes.length, fiveXx.codes[0], fiveXx.codes.at(-1), fiveXx.onConnectFailure, fiveXx.onReset], [100, 500, 599, true, true]);
+  assert.deepEqual(retryOf("[reset]"), { ...defaults, codes: [], onConnectFailure: true, onReset: true });
+  assert.deepEqual(retryOf("[connect-failure]"), { ...defaults, codes: [], onConnectFailure: true, onReset: false });
+  assert.deepEqual(retryOf("[reset-before-request]"), { ...defaults, codes: [], onConnectFailure: true, onReset: false });
+  assert.deepEqual(retryOf("[retriable-4xx]", ", statusCodes: [503, 409]"), { ...defaults, codes: [409, 503], onConnectFailure: false, onReset: false });
+  assert.deepEqual(retryOf("[envoy-ratelimited]"), { ...defaults, codes: [], onConnectFailure: false, onReset: false, onRateLimited: true });
+  assert.deepEqual(retryOf("[retriable-status-codes]", ", statusCodes: [500]"), { ...defaults, codes: [500], onConnectFailure: false, onReset: false });
+});
+
+test("attempts, perTryTimeout, backoffBaseInterval and both timeouts are read; 0s turns a timeout off", () => {
+  const text = routes() + policy("p", "  retry: {retryOn: [reset], attempts: 0, perTryTimeout: 1s500ms, backoffBaseInterval: 100ms, retryHostPredicates: [PreviousHosts]}\n  timeouts: {request: 10s, streamIdle: 0s}\n");
+  const [a, b] = rules(text);
+  assert.deepEqual([a!.retry!.attempts, a!.retry!.backoffMs], [1, 100], "attempts 0: the first try only");
+  assert.deepEqual(a!.timeouts, { requestMs: 10_000, backendRequestMs: 1500, streamIdleMs: 0 });
+  assert.deepEqual(b!.timeouts, a!.timeouts, "without sectionName every rule of the route");
+  assert.deepEqual(warnings(text), []);
+  assert.deepEqual(rules(routes() + policy("p", "  timeouts: {request: 0s, streamIdle: 2m}\n"))[0]!.timeouts, { requestMs: undefined, backendRequestMs: undefined, streamIdleMs: 120_000 });
+  assert.deepEqual(rules(routes())[0]!.timeouts, { requestMs: undefined, backendRequestMs: undefined, streamIdleMs: undefined }, "no policy: the listener's stream idle limit");
+});
+
+test("conditions an HTTP/1.1 upstream never meets are warned about; an empty retry is an error", () => {
+  const text = routes() + policy("p", "  retry: {retryOn: [refused-stream, unavailable, retriable-status-codes]}\n");
+  assert.deepEqual(warnings(text), [
+    "t.yaml:34:21: spec.retry.retryOn[0]: warning: refused-stream waits for an HTTP/2 stream refusal, which an HTTP/1.1 upstream never gives; it never triggers a retry",
+    "t.yaml:34:37: spec.retry.retryOn[1]: warning: unavailable waits for a gRPC status, which an HTTP/1.1 upstream never gives; it never triggers a retry",
+    "t.yaml:34:50: spec.retry.retryOn[2]: warning: retriable-status-codes retries the statusCodes, and none are listed (hint: add statusCodes)",
+  ]);
+  assert.deepEqual(errors(routes() + policy("p", "  retry: {attempts: 3}\n")), ["t.yaml:34:10: spec.retry: retryOn or statusCodes must be set (hint: add retryOn: [gateway-error] (or statusCodes: [503]))"]);
+  assert.deepEqual(errors(routes() + policy("p", "  retry: {retryOn: [reset], perTryTimeout: 0ms}\n")), ["t.yaml:34:44: spec.retry.perTryTimeout: perTryTimeout must be at least 1ms (hint: set a positive duration, or leave the field out)"]);
+  assert.match(errors(routes() + policy("p", "  retry: {retryOn: [sometimes]}\n"))[0] ?? "", /^t\.yaml:34:21: spec\.retry\.retryOn\[0\]: the string "sometimes" is not allowed \(hint: one of 5xx, gateway-error, /);
+});
+
+test("a per-attempt timeout longer than the request's is refused, within one policy and across the route and a policy", () => {
+  assert.deepEqual(errors(routes() + policy("p", "  retry: {retryOn: [reset], perTryTimeout: 2s}\n  timeouts: {request: 2s}\n")), [
+    "t.yaml:34:44: spec.retry.perTryTimeout: retry.perTryTimeout (2s) must be less than timeouts.request (2s) (hint: shorten perTryTimeout, so that a retry fits in the request's time)",
+  ]);
+  const text = routes().replace("  - name: a\n", "  - name: a\n    timeouts: {request: 1s}\n") + policy("p", "  retry: {retryOn: [reset], perTryTimeout: 3s}\n");
+  assert.deepEqual(errors(text), [
+    "t.yaml:35:44: spec.retry.perTryTimeout: HTTPRoute default/web rule a would get a per-attempt timeout (3000 ms) longer than its request timeout (1000 ms) (hint: shorten perTryTimeout below the request timeout)",
+  ]);
+  const reversed = routes().replace("  - name: a\n", "  - name: a\n    timeouts: {backendRequest: 3s}\n") + policy("p", "  timeouts: {request: 1s}\n");
+  assert.deepEqual(errors(reversed), [
+    "t.yaml:35:23: spec.timeouts.request: HTTPRoute default/web rule a would get a per-attempt timeout (3000 ms) longer than its request timeout (1000 ms) (hint: lengthen timeouts.request beyond the per-attempt timeout)",
+  ]);
+});
+
+test("the route's own retry and timeouts take precedence, with a warning; sectionName narrows; the older policy wins", () => {
+  const own = routes().replace("  - name: a\n", "  - name: a\n    retry: {codes: [500]}\n    timeouts: {request: 9s, backendRequest: 4s}\n");
+  const text = own + policy("p", "  retry: {retryOn: [gateway-error], perTryTimeout: 1s}\n  timeouts: {request: 5s, streamIdle: 30s}\n");
+  const [a, b] = rules(text);
+  assert.deepEqual(a!.retry!.codes, [500]);
+  assert.deepEqual(a!.timeouts, { requestMs: 9000, backendRequestMs: 4000, streamIdleMs: 30_000 }, "streamIdle has no HTTPRoute field, so the policy's applies");
+  assert.deepEqual(b!.retry!.codes, [502, 503, 504]);
+  assert.deepEqual(b!.timeouts, { requestMs: 5000, backendRequestMs: 1000, streamIdleMs: 30_000 });
+  assert.deepEqual(warnings(text), [
+    "t.yaml:36:10: spec.retry: warning: HTTPRoute default/web rule a sets its own retry, which takes precedence; this policy's retry does not apply to it",
+    "t.yaml:37:23: spec.timeouts.request: warning: HTTPRoute default/web rule a sets its own timeouts.request, which takes precedence",
+  ]);
+
+  const perTry = routes().replace("  - name: a\n", "  - name: a\n    timeouts: {backendRequest: 4s}\n") + policy("p", "  retry: {retryOn: [reset], perTryTimeout: 1s}\n");
+  assert.equal(rules(perTry)[0]!.timeouts.backendRequestMs, 4000);
+  assert.deepEqual(warnings(perTry), ["t.yaml:35:44: spec.retry.perTryTimeout: warning: HTTPRoute default/web rule a sets its own timeouts.backendRequest, which takes precedence over perTryTimeout"]);
+
+  const toRuleA = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: a}]";
+  const narrowed = rules(routes() + policy("p", "  timeouts: {request: 5s}\n", toRuleA));
+  assert.deepEqual(narrowed.map((r) => r.timeouts.requestMs), [5000, undefined]);
+  const missing = routes() + policy("p", "  timeouts: {request: 5s}\n", "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: zz}]");
+  assert.deepEqual(warnings(missing), ['t.yaml:33:92: spec.targetRefs[0].sectionName: warning: HTTPRoute default/web has no rule named "zz"; timeouts applies to no rule through it (hint: name a rule of the route: a)']);
+
+  const two = routes() + policy("newer", "  retry: {retryOn: [reset]}\n") + policy("older", "  retry: {retryOn: [5xx]}\n", undefined, "2025-01-01T00:00:00Z");
+  assert.deepEqual(rules(two).map((r) => r.retry!.codes.length), [100, 100]);
+  assert.deepEqual(warnings(two), ["t.yaml:34:10: spec.retry: warning: HTTPRoute default/web already gets retry from TrafficPolicy default/older, which is older; this one is ignored for it"]);
+});
+
+test("on a Gateway, retry and timeouts are warned about and ignored", () => {
+  const text = routes() + policy("p", "  retry: {retryOn: [reset]}\n  timeouts: {request: 1s}\n", "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]");
+  assert.deepEqual(warnings(text), [
+    "t.yaml:33:16: spec.targetRefs[0]: warning: retry does not apply to a Gateway (only rateLimit does); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for retry)",
+    "t.yaml:33:16: spec.targetRefs[0]: warning: timeouts does not apply to a Gateway (only rateLimit does); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for timeouts)",
+  ]);
+  assert.equal(rules(text)[0]!.retry, undefined);
+});
