@@ -132,9 +132,9 @@ export interface RuleModel {
 }
 
 export interface RuleTimeouts {
-  /** The whole exchange, every attempt included; undefined: none. */
+  /** The whole exchange, every attempt included; undefined (not set) or 0 (set to 0s): none. */
   readonly requestMs: number | undefined;
-  /** One attempt (Gateway API backendRequest, kgateway retry.perTryTimeout); undefined: none. */
+  /** One attempt (Gateway API backendRequest, kgateway retry.perTryTimeout); undefined or 0: none. */
   readonly backendRequestMs: number | undefined;
   /** The rule's own stream idle limit (kgateway timeouts.streamIdle; 0 turns it off); undefined: the listener's. */
   readonly streamIdleMs: number | undefined;

@@ -333,14 +333,12 @@ function resolveRule(r: Resource, reporter: Reporter, rule: Record<string, any>,
 
 function resolveTimeouts(r: Resource, reporter: Reporter, t: Record<string, string> | undefined, at: Segments): RuleModel["timeouts"] {
   if (t === undefined) return { requestMs: undefined, backendRequestMs: undefined, streamIdleMs: undefined };
-  // The schema already rejected malformed durations; a zero duration means "no timeout".
-  const ms = (v: string | undefined): number | undefined => {
-    const d = v === undefined ? undefined : parseDuration(v);
-    return d === 0 ? undefined : d;
-  };
+  // The schema already rejected malformed durations. A zero duration means "no timeout"; it
+  // stays 0 (the proxy treats 0 as off) so that a TrafficPolicy's timeout does not fill it.
+  const ms = (v: string | undefined): number | undefined => (v === undefined ? undefined : parseDuration(v));
   const requestMs = ms(t["request"]);
   const backendRequestMs = ms(t["backendRequest"]);
-  if (requestMs !== undefined && backendRequestMs !== undefined && backendRequestMs > requestMs) {
+  if (requestMs !== undefined && requestMs > 0 && backendRequestMs !== undefined && backendRequestMs > requestMs) {
     reporter.error(r, [...at, "backendRequest"], `backendRequest (${t["backendRequest"]}) is longer than request (${t["request"]})`, "backendRequest must not exceed request");
   }
   return { requestMs, backendRequestMs, streamIdleMs: undefined };

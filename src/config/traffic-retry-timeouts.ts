@@ -139,14 +139,15 @@ export function withPolicyRetryAndTimeouts(
       }
     }
     if (policyTimeouts?.requestMs !== undefined) {
-      if (requestMs !== undefined) reporter.warn(policyTimeouts.policy, ["spec", "timeouts", "request"], `${ruleName} sets its own timeouts.request, which takes precedence`, undefined);
+      // As kgateway, where any timeout of the rule's sets the route's: the policy fills none.
+      const own = rule.timeouts.requestMs !== undefined ? "timeouts.request" : rule.timeouts.backendRequestMs !== undefined ? "timeouts.backendRequest" : undefined;
+      if (own !== undefined) reporter.warn(policyTimeouts.policy, ["spec", "timeouts", "request"], `${ruleName} sets its own ${own}, which takes precedence over this policy's timeouts.request`, undefined);
       else [requestMs, requestFrom] = [policyTimeouts.requestMs, policyTimeouts.policy];
     }
-    // One policy's pair was checked as it was read; the route's own pair by its HTTPRoute.
-    if (requestMs !== undefined && backendRequestMs !== undefined && backendRequestMs > requestMs && perTryFrom !== requestFrom) {
-      const message = `${ruleName} would get a per-attempt timeout (${backendRequestMs} ms) longer than its request timeout (${requestMs} ms)`;
-      if (perTryFrom !== undefined) reporter.error(perTryFrom, ["spec", "retry", "perTryTimeout"], message, "shorten perTryTimeout below the request timeout");
-      else reporter.error(requestFrom!, ["spec", "timeouts", "request"], message, "lengthen timeouts.request beyond the per-attempt timeout");
+    // One policy's pair was checked as it was read (kgateway's CRD rule); across objects Envoy
+    // lets the request timeout end a longer attempt, so a warning says which one will.
+    if (requestMs !== undefined && requestMs > 0 && backendRequestMs !== undefined && backendRequestMs > requestMs && perTryFrom !== undefined && perTryFrom !== requestFrom) {
+      reporter.warn(perTryFrom, ["spec", "retry", "perTryTimeout"], `${ruleName} has a request timeout (${requestMs} ms) shorter than perTryTimeout (${backendRequestMs} ms): it ends the exchange first, so no retry follows a timed-out attempt`, "shorten perTryTimeout below the request timeout");
     }
     return { ...rule, retry, timeouts: { requestMs, backendRequestMs, streamIdleMs: policyTimeouts?.streamIdleMs ?? rule.timeouts.streamIdleMs } };
   });

@@ -91,7 +91,7 @@ export function mirroredRequest(
   hasBody: boolean,
   readBody: Buffer | undefined,
 ): MirroredRequest {
-  const timeoutMs = timeouts.requestMs ?? timeouts.backendRequestMs;
+  const timeoutMs = timeouts.requestMs !== undefined && timeouts.requestMs > 0 ? timeouts.requestMs : timeouts.backendRequestMs;
   return {
     method: exchange.method,
     path,

@@ -21,8 +21,13 @@ export function isIdempotent(method: string): boolean {
   }
 }
 
-/** Whether the rule's retry asks for another attempt after this answer (its status, or Envoy's rate limit mark). */
+/**
+ * Whether the rule's retry asks for another attempt after this answer (its status, or Envoy's
+ * rate limit mark). As in Envoy, an answer an Envoy behind the gateway marked overloaded is
+ * never retried: a retry would add to the overload.
+ */
 export function retriesAnswer(retry: RetryModel, status: number, headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+  if (headers["x-envoy-overloaded"] !== undefined) return false;
   return retry.codes.includes(status) || (retry.onRateLimited && headers["x-envoy-ratelimited"] !== undefined);
 }
 

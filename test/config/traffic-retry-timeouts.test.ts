@@ -53,18 +53,30 @@ test("conditions an HTTP/1.1 upstream never meets are warned about; an empty ret
   assert.match(errors(routes() + policy("p", "  retry: {retryOn: [sometimes]}\n"))[0] ?? "", /^t\.yaml:34:21: spec\.retry\.retryOn\[0\]: the string "sometimes" is not allowed \(hint: one of 5xx, gateway-error, /);
 });
 
-test("a per-attempt timeout longer than the request's is refused, within one policy and across the route and a policy", () => {
+test("a per-attempt timeout longer than the request's: refused within one policy, warned across the route and a policy", () => {
   assert.deepEqual(errors(routes() + policy("p", "  retry: {retryOn: [reset], perTryTimeout: 2s}\n  timeouts: {request: 2s}\n")), [
     "t.yaml:34:44: spec.retry.perTryTimeout: retry.perTryTimeout (2s) must be less than timeouts.request (2s) (hint: shorten perTryTimeout, so that a retry fits in the request's time)",
   ]);
   const text = routes().replace("  - name: a\n", "  - name: a\n    timeouts: {request: 1s}\n") + policy("p", "  retry: {retryOn: [reset], perTryTimeout: 3s}\n");
-  assert.deepEqual(errors(text), [
-    "t.yaml:35:44: spec.retry.perTryTimeout: HTTPRoute default/web rule a would get a per-attempt timeout (3000 ms) longer than its request timeout (1000 ms) (hint: shorten perTryTimeout below the request timeout)",
+  assert.deepEqual(rules(text)[0]!.timeouts, { requestMs: 1000, backendRequestMs: 3000, streamIdleMs: undefined }, "Envoy lets the request timeout end the attempt");
+  assert.deepEqual(warnings(text), [
+    "t.yaml:35:44: spec.retry.perTryTimeout: warning: HTTPRoute default/web rule a has a request timeout (1000 ms) shorter than perTryTimeout (3000 ms): it ends the exchange first, so no retry follows a timed-out attempt (hint: shorten perTryTimeout below the request timeout)",
   ]);
-  const reversed = routes().replace("  - name: a\n", "  - name: a\n    timeouts: {backendRequest: 3s}\n") + policy("p", "  timeouts: {request: 1s}\n");
-  assert.deepEqual(errors(reversed), [
-    "t.yaml:35:23: spec.timeouts.request: HTTPRoute default/web rule a would get a per-attempt timeout (3000 ms) longer than its request timeout (1000 ms) (hint: lengthen timeouts.request beyond the per-attempt timeout)",
-  ]);
+});
+
+test("any timeout of the route's own keeps the policy's timeouts.request away, 0s and backendRequest included", () => {
+  const backendOnly = routes().replace("  - name: a\n", "  - name: a\n    timeouts: {backendRequest: 3s}\n") + policy("p", "  timeouts: {request: 1s}\n");
+  assert.deepEqual(
+    rules(backendOnly).map((r) => r.timeouts),
+    [
+      { requestMs: undefined, backendRequestMs: 3000, streamIdleMs: undefined },
+      { requestMs: 1000, backendRequestMs: undefined, streamIdleMs: undefined },
+    ],
+  );
+  assert.deepEqual(warnings(backendOnly), ["t.yaml:35:23: spec.timeouts.request: warning: HTTPRoute default/web rule a sets its own timeouts.backendRequest, which takes precedence over this policy's timeouts.request"]);
+  const off = routes().replace("  - name: a\n", "  - name: a\n    timeouts: {request: 0s}\n") + policy("p", "  timeouts: {request: 5s}\n");
+  assert.equal(rules(off)[0]!.timeouts.requestMs, 0, "a route that turned its timeout off keeps it off");
+  assert.deepEqual(warnings(off), ["t.yaml:35:23: spec.timeouts.request: warning: HTTPRoute default/web rule a sets its own timeouts.request, which takes precedence over this policy's timeouts.request"]);
 });
 
 test("the route's own retry and timeouts take precedence, with a warning; sectionName narrows; the older policy wins", () => {
@@ -77,7 +89,7 @@ test("the route's own retry and timeouts take precedence, with a warning; sectio
   assert.deepEqual(b!.timeouts, { requestMs: 5000, backendRequestMs: 1000, streamIdleMs: 30_000 });
   assert.deepEqual(warnings(text), [
     "t.yaml:36:10: spec.retry: warning: HTTPRoute default/web rule a sets its own retry, which takes precedence; this policy's retry does not apply to it",
-    "t.yaml:37:23: spec.timeouts.request: warning: HTTPRoute default/web rule a sets its own timeouts.request, which takes precedence",
+    "t.yaml:37:23: spec.timeouts.request: warning: HTTPRoute default/web rule a sets its own timeouts.request, which takes precedence over this policy's timeouts.request",
   ]);
 
   const perTry = routes().replace("  - name: a\n", "  - name: a\n    timeouts: {backendRequest: 4s}\n") + policy("p", "  retry: {retryOn: [reset], perTryTimeout: 1s}\n");

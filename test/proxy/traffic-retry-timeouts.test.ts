@@ -7,6 +7,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { once } from "node:events";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { type TestUpstream, closedPort, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
@@ -24,13 +25,16 @@ const rule = (name: string, prefix: string, backend = "up", extra = ""): string 
 ${extra}      backendRefs: [${ref(backend)}]
 `;
 
-const policy = (name: string, rules: readonly string[], body: string): string => `---
+/** A second route: a route holds at most 16 rules. */
+const secondRouteYaml = (rules: string): string => routeYaml(rules).replace("metadata: {name: r,", "metadata: {name: r2,");
+
+const policy = (name: string, rules: readonly string[], body: string, route = "r"): string => `---
 apiVersion: gateway.kgateway.dev/v1alpha1
 kind: TrafficPolicy
 metadata: {name: ${name}, namespace: default}
 spec:
   targetRefs:
-${rules.map((r) => `  - {group: gateway.networking.k8s.io, kind: HTTPRoute, name: r, sectionName: ${r}}`).join("\n")}
+${rules.map((r) => `  - {group: gateway.networking.k8s.io, kind: HTTPRoute, name: ${route}, sectionName: ${r}}`).join("\n")}
 ${body}`;
 
 before(async () => {
@@ -39,6 +43,11 @@ before(async () => {
   const dead = await closedPort();
   const seenPaths = new Set<string>();
   const server = http.createServer((req, res) => {
+    if (req.url?.startsWith("/overloaded") === true) {
+      req.resume();
+      res.writeHead(503, { "x-envoy-overloaded": "true", "content-length": "0" }).end();
+      return;
+    }
     const first = !seenPaths.has(req.url ?? "");
     seenPaths.add(req.url ?? "");
     req.resume();
@@ -64,11 +73,17 @@ before(async () => {
           rule("marked", "/marked", "limiter") +
           rule("unmarked", "/unmarked", "limiter") +
           rule("per-try", "/slow/2000") +
+          rule("per-try-connect", "/slow/1500") +
+          rule("overloaded", "/overloaded", "limiter") +
           rule("own-retry", "/flaky/own", "up", "      retry: {codes: [500], attempts: 1, backoff: 1ms}\n") +
-          rule("own-retry-500", "/flaky/own500", "up", "      retry: {codes: [500], attempts: 1, backoff: 1ms}\n") +
-          rule("deadline", "/hang/deadline") +
+          rule("own-retry-500", "/flaky/own500", "up", "      retry: {codes: [500], attempts: 1, backoff: 1ms}\n"),
+      ) +
+      secondRouteYaml(
+        rule("deadline", "/hang/deadline") +
           rule("own-deadline", "/slow/600", "up", "      timeouts: {request: 5s}\n") +
           rule("idle", "/hang/idle") +
+          rule("idle-upload", "/sink/idle") +
+          rule("idle-socket", "/socket/idle") +
           rule("listener-idle", "/slow/400"),
       ) +
       policy("gateway-error", ["ge", "ge-500", "ge-failover", "own-retry", "own-retry-500"], "  retry: {retryOn: [gateway-error], attempts: 2, backoffBaseInterval: 1ms}\n") +
@@ -76,10 +91,11 @@ before(async () => {
       policy("connect-only", ["connect-only"], "  retry: {retryOn: [connect-failure], backoffBaseInterval: 1ms}\n") +
       policy("codes-only", ["codes-only"], "  retry: {statusCodes: [503], backoffBaseInterval: 1ms}\n") +
       policy("marked", ["marked"], "  retry: {retryOn: [envoy-ratelimited], backoffBaseInterval: 1ms}\n") +
-      policy("unmarked", ["unmarked"], "  retry: {retryOn: [gateway-error], backoffBaseInterval: 1ms}\n") +
+      policy("unmarked", ["unmarked", "overloaded"], "  retry: {retryOn: [gateway-error], backoffBaseInterval: 1ms}\n") +
       policy("per-try", ["per-try"], "  retry: {retryOn: [reset], perTryTimeout: 150ms, backoffBaseInterval: 1ms}\n") +
-      policy("deadline", ["deadline", "own-deadline"], "  timeouts: {request: 300ms}\n") +
-      policy("idle", ["idle"], "  timeouts: {streamIdle: 200ms}\n"),
+      policy("per-try-connect", ["per-try-connect"], "  retry: {retryOn: [connect-failure], perTryTimeout: 150ms, backoffBaseInterval: 1ms}\n") +
+      policy("deadline", ["deadline", "own-deadline"], "  timeouts: {request: 300ms}\n", "r2") +
+      policy("idle", ["idle", "idle-upload", "idle-socket"], "  timeouts: {streamIdle: 200ms}\n", "r2"),
     recorder,
   );
 });
@@ -140,6 +156,15 @@ test("perTryTimeout bounds each attempt, and reset retries one that ran out", as
   assert.equal(seen(up, "/slow/2000") - before, 2);
 });
 
+test("a per-attempt timeout is not retried under connect-failure alone; an answer marked x-envoy-overloaded never is", async () => {
+  const before = seen(up, "/slow/1500");
+  assert.equal((await ask(gw.port, { path: "/slow/1500" })).status, 504);
+  assert.equal(seen(up, "/slow/1500") - before, 1);
+  // gateway-error lists 503, but an Envoy behind the gateway said it is overloaded.
+  assert.equal((await ask(gw.port, { path: "/overloaded/a" })).status, 503);
+  assert.equal((await recorder.endOf("/overloaded/a")).attempts.length, 1);
+});
+
 test("a route's own retry takes precedence over the policy's", async () => {
   // The policy (gateway-error) would retry a 503; the rule's own retry lists 500 only.
   const reply = await ask(gw.port, { path: "/flaky/own/1/503" });
@@ -164,4 +189,23 @@ test("the policy's streamIdle limits its rule's silent upstream; the listener's 
   assert.equal((await recorder.endOf("/hang/idle")).responseFlags, "SI");
   // The listener's limit is its default 5 minutes: a 400 ms pause passes.
   assert.equal((await ask(gw.port, { path: "/slow/400" })).status, 200);
+});
+
+test("the rule's streamIdle also bounds a stalled upload and an idle WebSocket tunnel", { timeout: 20_000 }, async () => {
+  const socket = net.connect(gw.port, "127.0.0.1");
+  socket.on("error", () => {});
+  let answer = "";
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => (answer += chunk));
+  const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+  socket.write("POST /sink/idle HTTP/1.1\r\nHost: idle.example\r\nContent-Length: 1000\r\n\r\n0123456789");
+  await closed;
+  assert.match(answer, /^HTTP\/1\.1 408 /, answer);
+  assert.match(answer, /"error":"stream_idle_timeout"/);
+
+  const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/socket/idle`);
+  const code = new Promise<number>((resolve) => ws.addEventListener("close", (event) => resolve(event.code)));
+  // 1006: the connection ended without a close frame, which is the gateway's cut of a quiet tunnel.
+  assert.equal(await code, 1006);
+  assert.equal((await recorder.endOf("/socket/idle")).responseFlags, "SI");
 });
