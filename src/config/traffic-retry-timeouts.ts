@@ -105,10 +105,10 @@ export function policyTimeouts(p: Resource, reporter: Reporter, cfg: Record<stri
 }
 
 /**
- * A rule's retry and timeouts with its TrafficPolicy's: as kgateway, the route's own (HTTPRoute
- * `retry`, `timeouts.request`, `timeouts.backendRequest`) take precedence, field by field for
- * timeouts and whole for retry (with its perTryTimeout); a policy setting the rule overrides
- * is warned about once per rule.
+ * A rule's retry and timeouts with its TrafficPolicy's, in kgateway's precedence: the route's
+ * own `retry` replaces the policy's whole, its own `timeouts.backendRequest` replaces
+ * perTryTimeout, and any timeout of its own keeps the policy's request timeout away. Each
+ * override is warned about at the policy.
  */
 export function withPolicyRetryAndTimeouts(
   route: Resource,
