@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FilterModel } from "../../src/config/model.ts";
-import { GATEWAY, WEB_ROUTE, errors, load, warnings } from "./helpers.ts";
+import { GATEWAY, WEB_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers.ts";
 
 /** An HTTPRoute `web` on the test Gateway, up to its first rule's `- `. */
 const ROUTE_HEAD = `${WEB_ROUTE}  rules:
@@ -141,14 +141,7 @@ spec:
 `;
 
 const BOTH_ROUTES = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}, {group: gateway.networking.k8s.io, kind: HTTPRoute, name: api}]";
-const trafficPolicy = (name: string, cors: string, targets = BOTH_ROUTES, created = "2026-01-01T00:00:00Z"): string => `---
-apiVersion: gateway.kgateway.dev/v1alpha1
-kind: TrafficPolicy
-metadata: {name: ${name}, creationTimestamp: "${created}"}
-spec:
-  targetRefs: ${targets}
-  cors: ${cors}
-`;
+const corsPolicy = (name: string, cors: string, targets = BOTH_ROUTES, created?: string): string => trafficPolicy(name, `  cors: ${cors}\n`, targets, created);
 
 /** Each rule's allowed origins, by `route[rule]`; '-' for a rule without CORS. */
 function corsOfRules(text: string): Record<string, string> {
@@ -166,14 +159,14 @@ function corsOfRules(text: string): Record<string, string> {
 }
 
 test("kgateway TrafficPolicy cors gives every rule of its routes the filter, unless the rule has a CORS filter of its own", () => {
-  assert.deepEqual(corsOfRules(ROUTES + trafficPolicy("tp", '{allowOrigins: ["https://APP.example:443"], allowCredentials: true}')), {
+  assert.deepEqual(corsOfRules(ROUTES + corsPolicy("tp", '{allowOrigins: ["https://APP.example:443"], allowCredentials: true}')), {
     "web[0]": "https://app.example",
     "web[1]": "https://app.example",
     "api[0]": "https://own.example",
     "api[1]": "https://app.example",
   });
   assert.deepEqual(corsOfRules(ROUTES), { "web[0]": "-", "web[1]": "-", "api[0]": "https://own.example", "api[1]": "-" });
-  const { config } = load(ROUTES + trafficPolicy("tp", '{allowOrigins: ["https://APP.example:443"], allowCredentials: true, allowMethods: [PUT], allowHeaders: [X-A], exposeHeaders: [x-b], maxAge: 60}'));
+  const { config } = load(ROUTES + corsPolicy("tp", '{allowOrigins: ["https://APP.example:443"], allowCredentials: true, allowMethods: [PUT], allowHeaders: [X-A], exposeHeaders: [x-b], maxAge: 60}'));
   assert.deepEqual(config!.routes.find((r) => r.ref.name === "web")!.rules[0]!.filters, [
     { type: "CORS", allowOrigins: ["https://app.example"], allowCredentials: true, allowMethods: ["PUT"], allowHeaders: ["x-a"], exposeHeaders: ["x-b"], maxAgeSeconds: 60 },
   ]);
@@ -183,27 +176,27 @@ test("of two TrafficPolicies with cors on one route the older wins, with a warni
   // By creationTimestamp first: the policy named second is the older one here.
   const text =
     ROUTES +
-    trafficPolicy("a-newer", '{allowOrigins: ["https://a.example"]}') +
-    trafficPolicy("b-older", '{allowOrigins: ["https://b.example"]}', "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]", "2025-01-01T00:00:00Z");
+    corsPolicy("a-newer", '{allowOrigins: ["https://a.example"]}') +
+    corsPolicy("b-older", '{allowOrigins: ["https://b.example"]}', "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]", "2025-01-01T00:00:00Z");
   assert.deepEqual(corsOfRules(text), { "web[0]": "https://b.example", "web[1]": "https://b.example", "api[0]": "https://own.example", "api[1]": "https://a.example" });
   assert.deepEqual(warnings(text), [
     "t.yaml:42:9: spec.cors: warning: HTTPRoute default/web already gets cors from TrafficPolicy default/b-older, which is older; this one is ignored for it",
   ]);
-  assert.deepEqual(errors(ROUTES + trafficPolicy("tp", '{allowOrigins: ["https://a.example/"]}')), [
+  assert.deepEqual(errors(ROUTES + corsPolicy("tp", '{allowOrigins: ["https://a.example/"]}')), [
     't.yaml:42:25: spec.cors.allowOrigins[0]: "https://a.example/" is not a CORS origin (hint: an origin has no path, not even a trailing "/": write https://a.example)',
   ]);
 });
 
 test("a targetRef's sectionName narrows cors to the rule of that name; a name the route lacks is warned; tracing there still covers the whole route", () => {
   const toRule = (section: string): string => `[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: ${section}}]`;
-  const narrowed = ROUTES + trafficPolicy("tp", '{allowOrigins: ["https://a.example"], allowCredentials: true}', toRule("b"));
+  const narrowed = ROUTES + corsPolicy("tp", '{allowOrigins: ["https://a.example"], allowCredentials: true}', toRule("b"));
   assert.deepEqual(corsOfRules(narrowed), { "web[0]": "-", "web[1]": "https://a.example", "api[0]": "https://own.example", "api[1]": "-" });
   assert.deepEqual(warnings(narrowed), []);
   // A policy for the whole route still fills the rules a narrower, older one left.
-  const layered = narrowed + trafficPolicy("wide", '{allowOrigins: ["https://w.example"]}', "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]", "2026-06-01T00:00:00Z");
+  const layered = narrowed + corsPolicy("wide", '{allowOrigins: ["https://w.example"]}', "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]", "2026-06-01T00:00:00Z");
   assert.deepEqual(corsOfRules(layered), { "web[0]": "https://w.example", "web[1]": "https://a.example", "api[0]": "https://own.example", "api[1]": "-" });
   assert.deepEqual(warnings(layered), []);
-  const missing = ROUTES + trafficPolicy("tp", '{allowOrigins: ["https://a.example"]}', toRule("c"));
+  const missing = ROUTES + corsPolicy("tp", '{allowOrigins: ["https://a.example"]}', toRule("c"));
   assert.deepEqual(corsOfRules(missing), { "web[0]": "-", "web[1]": "-", "api[0]": "https://own.example", "api[1]": "-" });
   assert.deepEqual(warnings(missing), [
     't.yaml:41:92: spec.targetRefs[0].sectionName: warning: HTTPRoute default/web has no rule named "c"; cors applies to no rule through it (hint: name a rule of the route: a, b)',
