@@ -644,12 +644,4 @@ export async function blackHoleServer(): Promise<BlackHole> {
   };
 }
 
-/** A port that was just free: connecting to it is refused. */
-export async function closedPort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const addr = server.address();
-  if (addr === null || typeof addr === "string") throw new Error("no port");
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return addr.port;
-}
+export { closedPort } from "./upstreams.ts";

@@ -259,12 +259,24 @@ function tickThenEnd(res: http.ServerResponse, ms: number, last: string | Buffer
   });
 }
 
-/** A port on 127.0.0.1 with nothing listening (bound once, then released). */
+/**
+ * A port on 127.0.0.1 that refuses connections. It is taken below 1024, outside the
+ * ephemeral range every `listen(0)` draws from: a port that was merely free a moment ago
+ * can be handed to another server (this test's own upstream, or one in a test file running
+ * in parallel) before the gateway dials it, and the "refused" request then gets a 200.
+ */
 export async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  for (let port = 1; port < 1024; port++) if (await refusesConnections(port)) return port;
+  throw new Error("every port below 1024 on 127.0.0.1 accepts connections");
+}
+
+function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ECONNREFUSED"));
+  });
 }
