@@ -4,7 +4,7 @@ import { open } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatDiagnostic } from "./diagnostics.ts";
-import type { CorsModel, FilterModel, GatewayModel, LocalRateLimitModel, ResolvedConfig, RouteModel, RuleModel, RuleRateLimitModel } from "./model.ts";
+import type { CorsModel, FilterModel, GatewayModel, ResolvedConfig, RouteModel, RuleModel, RuleRateLimitModel } from "./model.ts";
 import { ReferenceGrants } from "./reference-grants.ts";
 import { BackendResolver } from "./resolve-backends.ts";
 import { resolveGateway } from "./resolve-gateways.ts";
@@ -28,7 +28,7 @@ import type { ParsedFile, SourceDocument } from "./yaml-source.ts";
 import { ClientValidation } from "./client-validation.ts";
 import { ListenerTlsOptions } from "./listener-tls-options.ts";
 import type { SecretCertificate } from "./secret-certificate.ts";
-import { withPolicyRetryAndTimeouts } from "./traffic-retry-timeouts.ts";
+import { withRetryAndTimeouts } from "./gateway-retry-timeouts.ts";
 
 export interface LoadResult {
   /** undefined when any error was found. */
@@ -116,8 +116,16 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     backendResolver,
     reporter,
   );
-  // After the policies: Gateways sharing a listener must also agree on their rate limits.
-  warnCrossGatewayConflicts([...gatewayDrafts.values()], policies.gatewayRateLimits, reporter);
+  // After the policies: Gateways sharing a listener must also agree on their TrafficPolicies.
+  warnCrossGatewayConflicts(
+    [...gatewayDrafts.values()],
+    {
+      rateLimit: (gk) => policies.gatewayRateLimits.get(gk)?.policyName,
+      retry: (gk) => policyKey(policies.gatewayRetries.get(gk)?.policy),
+      timeouts: (gk) => policyKey(policies.gatewayTimeouts.get(gk)?.policy),
+    },
+    reporter,
+  );
 
   // A ConfigMap or Service a BackendTLSPolicy read is in use, not skipped.
   const unread = resources.skipped.filter((s) => s.readable === undefined || !(s.readable.kind === "ConfigMap" ? caBundles.readConfigMaps : servicePorts.read).has(s.readable.key));
@@ -151,11 +159,16 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       ref: d.resource.ref,
       parents: d.parents,
       hostnames: d.hostnames,
-      rules: withPolicyRetryAndTimeouts(
+      rules: withRetryAndTimeouts(
         d.resource,
         withPolicyFilters(d.rules, policies.routeCors.get(key(d.resource)), policies.routeRateLimits.get(key(d.resource))),
-        policies.routeRetries.get(key(d.resource)),
-        policies.routeTimeouts.get(key(d.resource)),
+        d.parents.map((p) => p.gatewayKey),
+        {
+          routeRetries: policies.routeRetries.get(key(d.resource)),
+          routeTimeouts: policies.routeTimeouts.get(key(d.resource)),
+          gatewayRetries: policies.gatewayRetries,
+          gatewayTimeouts: policies.gatewayTimeouts,
+        },
         reporter,
       ),
       tracing: policies.routeTracing.get(key(d.resource)),
@@ -332,7 +345,12 @@ function checkBackend(b: Resource, reporter: Reporter): void {
   });
 }
 
-function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], rateLimits: ReadonlyMap<string, LocalRateLimitModel>, reporter: Reporter): void {
+const policyKey = (policy: Resource | undefined): string | undefined => (policy === undefined ? undefined : key(policy));
+
+/** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section. */
+type GatewayTrafficPolicies = Readonly<Record<"rateLimit" | "retry" | "timeouts", (gatewayKey: string) => string | undefined>>;
+
+function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], trafficPolicyOf: GatewayTrafficPolicies, reporter: Reporter): void {
   const owner = new Map<string, GatewayDraft>();
   const portProtocol = new Map<number, { gateway: GatewayDraft; protocol: string }>();
   for (const g of gateways) {
@@ -353,14 +371,15 @@ function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], rateLimits
           // A route on both would reach TLS backends as whichever Gateway the tie-break picked.
           reporter.error(g.resource, ["spec", "listeners", index], `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}, which presents another client certificate to backends (spec.tls.backend)`, "give the listeners distinct hostnames or ports, or both Gateways the same clientCertificateRef");
         }
-        // Likewise a parentRef's order would decide whether a Gateway's rate limit applies.
-        const theirs = rateLimits.get(key(first.resource))?.policyName;
-        if (theirs !== rateLimits.get(key(g.resource))?.policyName) {
+        // Likewise a parentRef's order would decide which Gateway's TrafficPolicy applies.
+        for (const [section, policyOf] of Object.entries(trafficPolicyOf)) {
+          const theirs = policyOf(key(first.resource));
+          if (theirs === policyOf(key(g.resource))) continue;
           reporter.error(
             g.resource,
             ["spec", "listeners", index],
-            `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}, ${theirs === undefined ? "which has no rate limit" : `whose rate limit comes from TrafficPolicy ${theirs}`}; a route on both would be limited as whichever Gateway the route table picked`,
-            "give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy rateLimit",
+            `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}, ${theirs === undefined ? `which has no ${section}` : `whose ${section} comes from TrafficPolicy ${theirs}`}; a route on both would get the ${section} of whichever Gateway the route table picked`,
+            `give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy ${section}`,
           );
         }
       }

@@ -128,7 +128,18 @@ export interface RuleModel {
   readonly backends: readonly WeightedBackendModel[];
   readonly timeouts: RuleTimeouts;
   readonly retry: RetryModel | undefined;
+  /**
+   * By gateway key: the retry and timeouts requests through that Gateway get instead, where a
+   * TrafficPolicy on the Gateway fills what no route-level setting does. Absent: the same
+   * through every Gateway.
+   */
+  readonly throughGateway?: Readonly<Record<string, RuleRetryAndTimeouts>>;
   readonly source: SourceRef;
+}
+
+export interface RuleRetryAndTimeouts {
+  readonly retry: RetryModel | undefined;
+  readonly timeouts: RuleTimeouts;
 }
 
 export interface RuleTimeouts {

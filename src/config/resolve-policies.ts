@@ -69,6 +69,9 @@ export interface PolicyResult {
   /** The retry and timeouts a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeRetries: ReadonlyMap<string, ReadonlyMap<number, PolicyRetry>>;
   readonly routeTimeouts: ReadonlyMap<string, ReadonlyMap<number, PolicyTimeouts>>;
+  /** The retry and timeouts a TrafficPolicy gives a Gateway, for the rules no route-level policy covers, by gateway key. */
+  readonly gatewayRetries: ReadonlyMap<string, PolicyRetry>;
+  readonly gatewayTimeouts: ReadonlyMap<string, PolicyTimeouts>;
 }
 
 interface Attached {
@@ -233,10 +236,23 @@ export function resolvePolicies(
   const routeCors = resolveRouteCors(input.trafficPolicies, trafficByRoute, routes, reporter);
   const specs = rateLimitSpecs(input.trafficPolicies, reporter);
   const routeRateLimits = resolveRouteRateLimits(specs, trafficByRoute, routes, reporter);
-  const gatewayRateLimits = resolveGatewayRateLimits(specs, traffic.get("Gateway")!, reporter);
-  const routeRetries = resolvePerRule("retry", sectionModels(input.trafficPolicies, "retry", (p, cfg) => policyRetry(p, reporter, cfg)), trafficByRoute, routes, reporter, (m) => m);
-  const routeTimeouts = resolvePerRule("timeouts", sectionModels(input.trafficPolicies, "timeouts", (p, cfg) => policyTimeouts(p, reporter, cfg)), trafficByRoute, routes, reporter, (m) => m);
-  return { settings, telemetry, routeTracing, routeCors, routeRateLimits, gatewayRateLimits, routeRetries, routeTimeouts };
+  const trafficByGateway = traffic.get("Gateway")!;
+  warnRouteOnlySections(trafficByGateway, reporter);
+  const gatewayRateLimits = resolveGatewayRateLimits(specs, trafficByGateway, reporter);
+  const retries = sectionModels(input.trafficPolicies, "retry", (p, cfg) => policyRetry(p, reporter, cfg));
+  const timeouts = sectionModels(input.trafficPolicies, "timeouts", (p, cfg) => policyTimeouts(p, reporter, cfg));
+  return {
+    settings,
+    telemetry,
+    routeTracing,
+    routeCors,
+    routeRateLimits,
+    gatewayRateLimits,
+    routeRetries: resolvePerRule("retry", retries, trafficByRoute, routes, reporter, (m) => m),
+    routeTimeouts: resolvePerRule("timeouts", timeouts, trafficByRoute, routes, reporter, (m) => m),
+    gatewayRetries: oldestPerGateway("retry", retries, trafficByGateway, reporter),
+    gatewayTimeouts: oldestPerGateway("timeouts", timeouts, trafficByGateway, reporter),
+  };
 }
 
 // ---------------------------------------------------------------- GEP TelemetryPolicy
@@ -632,10 +648,21 @@ function resolveRouteRateLimits(
   });
 }
 
+/** TrafficPolicy sections kgateway honours on routes alone: on a Gateway they are warned about and ignored. */
+function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): void {
+  for (const [gk, attached] of byGateway) {
+    for (const a of attached) {
+      for (const section of ["cors", "tracing"]) {
+        if (a.policy.spec[section] === undefined) continue;
+        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only rateLimit, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
+      }
+    }
+  }
+}
+
 /**
  * kgateway's TrafficPolicy `rateLimit.local` on a Gateway: one bucket for all the Gateway's
- * traffic that no route-level policy limits (or exempts) itself. The oldest policy wins;
- * the other fields of a TrafficPolicy do not apply to a Gateway here (warned).
+ * traffic that no route-level policy limits (or exempts) itself.
  */
 function resolveGatewayRateLimits(
   specs: ReadonlyMap<Resource, LocalRateLimitSpec>,
@@ -643,22 +670,26 @@ function resolveGatewayRateLimits(
   reporter: Reporter,
 ): Map<string, LocalRateLimitModel> {
   const out = new Map<string, LocalRateLimitModel>();
+  for (const [gk, spec] of oldestPerGateway("rateLimit", specs, byGateway, reporter)) {
+    if (spec !== "off") out.set(gk, { type: "LocalRateLimit", ...spec, routeName: "", ruleName: "", bucketKey: `${spec.policyName} Gateway ${gk}` });
+  }
+  return out;
+}
+
+/** One TrafficPolicy section per Gateway: the oldest policy that sets it wins (`local: {}` included). */
+function oldestPerGateway<M>(section: string, models: ReadonlyMap<Resource, M>, byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): Map<string, M> {
+  const out = new Map<string, M>();
   for (const [gk, attached] of byGateway) {
     let winner: Resource | undefined;
     for (const a of attached) {
-      for (const section of ["cors", "tracing", "retry", "timeouts"]) {
-        if (a.policy.spec[section] !== undefined) {
-          reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only rateLimit does); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
-        }
-      }
-      const spec = specs.get(a.policy);
-      if (spec === undefined) continue;
+      const model = models.get(a.policy);
+      if (model === undefined) continue;
       if (winner !== undefined) {
-        reporter.warn(a.policy, ["spec", "rateLimit"], `Gateway ${gk} already gets rateLimit from TrafficPolicy ${key(winner)}, which is older; this one is ignored for it`, undefined);
+        reporter.warn(a.policy, ["spec", section], `Gateway ${gk} already gets ${section} from TrafficPolicy ${key(winner)}, which is older; this one is ignored for it`, undefined);
         continue;
       }
       winner = a.policy;
-      if (spec !== "off") out.set(gk, { type: "LocalRateLimit", ...spec, routeName: "", ruleName: "", bucketKey: `${spec.policyName} Gateway ${gk}` });
+      out.set(gk, model);
     }
   }
   return out;

@@ -51,6 +51,7 @@ export class Reporter {
   readonly diagnostics: Diagnostic[] = [];
   /** `Kind/namespace/name` of documents that failed the schema: references to them are not reported again. */
   readonly broken = new Set<string>();
+  readonly #reported = new Set<string>();
 
   isBroken(kind: string, namespace: string, name: string): boolean {
     return this.broken.has(`${kind}/${namespace}/${name}`);
@@ -64,6 +65,10 @@ export class Reporter {
 
   report(severity: Severity, r: Resource, segments: Segments, message: string, hint?: string, opts: { atKey?: boolean; missing?: boolean } = {}): void {
     const { line, col } = this.at(r.file, r.doc, segments, opts);
+    // A check run once per Gateway a route is served through finds the same thing each time.
+    const identity = `${severity} ${r.file.file}:${line}:${col} ${message}`;
+    if (this.#reported.has(identity)) return;
+    this.#reported.add(identity);
     this.diagnostics.push({ severity, file: r.file.file, line, col, path: formatPath(segments) || "-", message, hint });
   }
 

@@ -108,7 +108,7 @@ export function policyTimeouts(p: Resource, reporter: Reporter, cfg: Record<stri
  * A rule's retry and timeouts with its TrafficPolicy's, in kgateway's precedence: the route's
  * own `retry` replaces the policy's whole, its own `timeouts.backendRequest` replaces
  * perTryTimeout, and any timeout of its own keeps the policy's request timeout away. Each
- * override is warned about at the policy.
+ * override is warned about at the policy, unless the policy is `quiet`.
  */
 export function withPolicyRetryAndTimeouts(
   route: Resource,
@@ -116,6 +116,8 @@ export function withPolicyRetryAndTimeouts(
   retries: ReadonlyMap<number, PolicyRetry> | undefined,
   timeouts: ReadonlyMap<number, PolicyTimeouts> | undefined,
   reporter: Reporter,
+  /** Policies whose place in the hierarchy makes an override expected, not worth a warning. */
+  quiet: ReadonlySet<Resource> = new Set(),
 ): readonly RuleModel[] {
   if (retries === undefined && timeouts === undefined) return rules;
   return rules.map((rule) => {
@@ -129,20 +131,22 @@ export function withPolicyRetryAndTimeouts(
     let requestFrom: Resource | undefined;
     if (policyRetry !== undefined) {
       if (retry !== undefined) {
-        reporter.warn(policyRetry.policy, ["spec", "retry"], `${ruleName} sets its own retry, which takes precedence; this policy's retry does not apply to it`, undefined);
+        if (!quiet.has(policyRetry.policy)) reporter.warn(policyRetry.policy, ["spec", "retry"], `${ruleName} sets its own retry, which takes precedence; this policy's retry does not apply to it`, undefined);
       } else {
         retry = policyRetry.retry;
         if (policyRetry.perTryTimeoutMs !== undefined) {
-          if (backendRequestMs !== undefined) reporter.warn(policyRetry.policy, ["spec", "retry", "perTryTimeout"], `${ruleName} sets its own timeouts.backendRequest, which takes precedence over perTryTimeout`, undefined);
-          else [backendRequestMs, perTryFrom] = [policyRetry.perTryTimeoutMs, policyRetry.policy];
+          if (backendRequestMs !== undefined) {
+            if (!quiet.has(policyRetry.policy)) reporter.warn(policyRetry.policy, ["spec", "retry", "perTryTimeout"], `${ruleName} sets its own timeouts.backendRequest, which takes precedence over perTryTimeout`, undefined);
+          } else [backendRequestMs, perTryFrom] = [policyRetry.perTryTimeoutMs, policyRetry.policy];
         }
       }
     }
     if (policyTimeouts?.requestMs !== undefined) {
       // As kgateway, where any timeout of the rule's sets the route's: the policy fills none.
       const own = rule.timeouts.requestMs !== undefined ? "timeouts.request" : rule.timeouts.backendRequestMs !== undefined ? "timeouts.backendRequest" : undefined;
-      if (own !== undefined) reporter.warn(policyTimeouts.policy, ["spec", "timeouts", "request"], `${ruleName} sets its own ${own}, which takes precedence over this policy's timeouts.request`, undefined);
-      else [requestMs, requestFrom] = [policyTimeouts.requestMs, policyTimeouts.policy];
+      if (own !== undefined) {
+        if (!quiet.has(policyTimeouts.policy)) reporter.warn(policyTimeouts.policy, ["spec", "timeouts", "request"], `${ruleName} sets its own ${own}, which takes precedence over this policy's timeouts.request`, undefined);
+      } else [requestMs, requestFrom] = [policyTimeouts.requestMs, policyTimeouts.policy];
     }
     // One policy's pair was checked as it was read (kgateway's CRD rule); across objects Envoy
     // lets the request timeout end a longer attempt, so a warning says which one will.

@@ -72,6 +72,7 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
       // one rule report `/login` and `/auth/*`, each keyed apart in spans, metrics and logs.
       // The copies share filters and backends, so they route and proxy as the one rule they are.
       const byTemplate = new Map<string, CompiledRule>();
+      const via = rule.throughGateway?.[objectKey(a.gateway.ref)];
       const { filters, backends: backendSet } = shared;
       matchesOf(rule).forEach((m, i) => {
         const httpRoute = matchTemplate(m.path);
@@ -88,8 +89,8 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
             ruleName: rule.name ?? `rule-${rule.index}`,
             filters,
             backends: backendSet,
-            timeouts: rule.timeouts,
-            retry: rule.retry,
+            timeouts: via?.timeouts ?? rule.timeouts,
+            retry: via === undefined ? rule.retry : via.retry,
             tracing: a.route.tracing,
           });
           rules.push(compiled);

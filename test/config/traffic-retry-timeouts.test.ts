@@ -107,11 +107,76 @@ test("the route's own retry and timeouts take precedence, with a warning; sectio
   assert.deepEqual(warnings(two), ["t.yaml:34:10: spec.retry: warning: HTTPRoute default/web already gets retry from TrafficPolicy default/older, which is older; this one is ignored for it"]);
 });
 
-test("on a Gateway, retry and timeouts are warned about and ignored", () => {
-  const text = routes() + policy("p", "  retry: {retryOn: [reset]}\n  timeouts: {request: 1s}\n", "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]");
-  assert.deepEqual(warnings(text), [
-    "t.yaml:33:16: spec.targetRefs[0]: warning: retry does not apply to a Gateway (only rateLimit does); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for retry)",
-    "t.yaml:33:16: spec.targetRefs[0]: warning: timeouts does not apply to a Gateway (only rateLimit does); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for timeouts)",
+const TO_GATEWAY = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]";
+const TO_RULE_A = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: a}]";
+const GATEWAY_RETRY = { codes: [502, 503, 504], attempts: 3, backoffMs: 25, onConnectFailure: true, onReset: true, onRateLimited: false };
+
+test("on a Gateway, retry and timeouts reach every rule through it that nothing route-level covers, silently below the route", () => {
+  const onGateway = policy("edge", "  retry: {retryOn: [gateway-error], attempts: 2, perTryTimeout: 500ms}\n  timeouts: {request: 4s, streamIdle: 30s}\n", TO_GATEWAY);
+  const [a, b] = rules(routes() + onGateway);
+  assert.equal(a!.retry, undefined, "the rule as a route on another Gateway would get it");
+  const viaGateway = { retry: GATEWAY_RETRY, timeouts: { requestMs: 4000, backendRequestMs: 500, streamIdleMs: 30_000 } };
+  assert.deepEqual(a!.throughGateway, { "default/gw": viaGateway });
+  assert.deepEqual(b!.throughGateway, { "default/gw": viaGateway });
+  assert.deepEqual(warnings(routes() + onGateway), []);
+
+  // Per section: a route-level policy's retry on rule a keeps the Gateway's retry from it, not its timeouts.
+  const routeRetry = policy("mine", "  retry: {retryOn: [reset], perTryTimeout: 200ms}\n", TO_RULE_A);
+  const [a2, b2] = rules(routes() + onGateway + routeRetry);
+  assert.deepEqual(a2!.retry, { codes: [], attempts: 2, backoffMs: 25, onConnectFailure: true, onReset: true, onRateLimited: false });
+  assert.deepEqual(a2!.throughGateway, { "default/gw": { retry: a2!.retry, timeouts: { requestMs: 4000, backendRequestMs: 200, streamIdleMs: 30_000 } } });
+  assert.deepEqual(b2!.throughGateway, { "default/gw": viaGateway });
+
+  // The HTTPRoute's own retry and timeouts beat the Gateway's, as they beat a route-level policy's, without a warning.
+  const own = routes().replace("  - name: a\n", "  - name: a\n    retry: {codes: [500], attempts: 4}\n    timeouts: {backendRequest: 1s}\n");
+  const [a3] = rules(own + onGateway);
+  assert.deepEqual(a3!.throughGateway, { "default/gw": { retry: a3!.retry, timeouts: { requestMs: undefined, backendRequestMs: 1000, streamIdleMs: 30_000 } } });
+  assert.deepEqual(a3!.retry!.codes, [500]);
+  assert.deepEqual(warnings(own + onGateway), []);
+  // A route-level policy's override is still warned about, once, though the rule is worked out again for the Gateway.
+  assert.deepEqual(warnings(own + onGateway + routeRetry), [
+    "t.yaml:44:10: spec.retry: warning: HTTPRoute default/web rule a sets its own retry, which takes precedence; this policy's retry does not apply to it",
   ]);
-  assert.equal(rules(text)[0]!.retry, undefined);
+
+  // A rule every section of which is route-level is the same through the Gateway.
+  const everything = policy("all", "  retry: {retryOn: [reset]}\n  timeouts: {request: 9s}\n", TO_RULE_A);
+  assert.equal(rules(routes() + onGateway + everything)[0]!.throughGateway, undefined);
+});
+
+test("on a Gateway: the oldest policy wins each section; a route policy's attempt longer than the Gateway's request timeout is warned once", () => {
+  const older = policy("older", "  retry: {retryOn: [reset]}\n", TO_GATEWAY, "2025-01-01T00:00:00Z");
+  const newer = policy("newer", "  retry: {retryOn: [5xx]}\n  timeouts: {request: 2s}\n", TO_GATEWAY);
+  const text = routes() + newer + older;
+  const via = rules(text)[1]!.throughGateway!["default/gw"]!;
+  assert.deepEqual([via.retry!.codes, via.timeouts.requestMs], [[], 2000], "retry from the older, timeouts from the only one that sets them");
+  assert.deepEqual(warnings(text), ["t.yaml:34:10: spec.retry: warning: Gateway default/gw already gets retry from TrafficPolicy default/older, which is older; this one is ignored for it"]);
+
+  const longAttempt = routes() + policy("edge", "  timeouts: {request: 1s}\n", TO_GATEWAY) + policy("mine", "  retry: {retryOn: [reset], perTryTimeout: 3s}\n", TO_RULE_A);
+  assert.deepEqual(warnings(longAttempt), [
+    "t.yaml:41:44: spec.retry.perTryTimeout: warning: HTTPRoute default/web rule a has a request timeout (1000 ms) shorter than perTryTimeout (3000 ms): it ends the exchange first, so no retry follows a timed-out attempt (hint: shorten perTryTimeout below the request timeout)",
+  ]);
+});
+
+test("a Gateway's cors and tracing are still warned about and ignored", () => {
+  const text = routes() + policy("p", "  cors: {allowOrigins: ['*']}\n  timeouts: {request: 1s}\n", TO_GATEWAY);
+  assert.deepEqual(warnings(text), [
+    "t.yaml:33:16: spec.targetRefs[0]: warning: cors does not apply to a Gateway (only rateLimit, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for cors)",
+  ]);
+  assert.equal(rules(text)[0]!.throughGateway!["default/gw"]!.timeouts.requestMs, 1000);
+});
+
+test("Gateways sharing a listener must take retry and timeouts from the same policy", () => {
+  const second = "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw2}\nspec:\n  gatewayClassName: tollgate\n  listeners: [{name: http, port: 8080, protocol: HTTP}]\n";
+  const shared = routes().replace("  parentRefs: [{name: gw}]", "  parentRefs: [{name: gw}, {name: gw2}]") + second;
+  assert.deepEqual(errors(shared + policy("edge", "  timeouts: {request: 1s}\n", TO_GATEWAY)), [
+    "t.yaml:34:15: spec.listeners[0]: port 8080 hostname (any) is also served by Gateway default/gw, whose timeouts comes from TrafficPolicy default/edge; a route on both would get the timeouts of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy timeouts)",
+  ]);
+  assert.deepEqual(
+    errors(shared + policy("edge", "  retry: {retryOn: [reset]}\n", TO_GATEWAY)).map((e) => e.replace(/^.*whose /, "")),
+    ["retry comes from TrafficPolicy default/edge; a route on both would get the retry of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy retry)"],
+  );
+  const both = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw}, {group: gateway.networking.k8s.io, kind: Gateway, name: gw2}]";
+  assert.deepEqual(errors(shared + policy("edge", "  retry: {retryOn: [reset]}\n  timeouts: {request: 1s}\n", both)), []);
+  const [a] = rules(shared + policy("edge", "  retry: {retryOn: [reset]}\n", both));
+  assert.deepEqual(Object.keys(a!.throughGateway!), ["default/gw", "default/gw2"]);
 });

@@ -6,36 +6,11 @@ import assert from "node:assert/strict";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { loadConfigText } from "../../src/config/load.ts";
 import { formatDiagnostic } from "../../src/config/diagnostics.ts";
-import { type GatewayUnderTest, ask, backendYaml, compileYaml, ref, startGateway } from "./harness.ts";
+import { type GatewayUnderTest, appRouteYaml, ask, backendYaml, compileYaml, hostGatewayYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 
-const gateway = (name: string, hostname: string): string => `---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: ${name}, namespace: default}
-spec:
-  gatewayClassName: tollgate
-  listeners: [{name: web, protocol: HTTP, port: 8080, hostname: ${hostname}}]
-`;
-
-const route = (name: string, parents: readonly string[], prefix: string): string => `---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: ${name}, namespace: default}
-spec:
-  parentRefs: [${parents.map((p) => `{name: ${p}}`).join(", ")}]
-  rules:
-  - matches: [{path: {type: PathPrefix, value: ${prefix}}}]
-    backendRefs: [${ref("app")}]
-`;
-
-const policy = (name: string, kind: "Gateway" | "HTTPRoute", target: string, local: string): string => `---
-apiVersion: gateway.kgateway.dev/v1alpha1
-kind: TrafficPolicy
-metadata: {name: ${name}, namespace: default}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: ${kind}, name: ${target}}]
-  rateLimit: {local: ${local}}
-`;
+const gateway = hostGatewayYaml;
+const route = (name: string, parents: readonly string[], prefix: string): string => appRouteYaml(name, parents, [prefix]);
+const policy = (name: string, kind: "Gateway" | "HTTPRoute", target: string, local: string): string => targetedTrafficPolicyYaml(name, kind, target, `  rateLimit: {local: ${local}}\n`);
 
 function config(app: TestUpstream, gatewayTokens = 2): string {
   return (
@@ -119,7 +94,7 @@ spec:
 `;
   const shared = sameListener("limited") + sameListener("open") + route("shared", ["open", "limited"], "/shared") + backendYaml("app", 9);
   assert.deepEqual(diagnostics(shared + policy("edge", "Gateway", "limited", "{tokenBucket: {maxTokens: 1, fillInterval: 1h}}")), [
-    "t.yaml:14:15: spec.listeners[0]: port 8080 hostname (any) is also served by Gateway default/limited, whose rate limit comes from TrafficPolicy default/edge; a route on both would be limited as whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy rateLimit)",
+    "t.yaml:14:15: spec.listeners[0]: port 8080 hostname (any) is also served by Gateway default/limited, whose rateLimit comes from TrafficPolicy default/edge; a route on both would get the rateLimit of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy rateLimit)",
     "t.yaml:14:15: spec.listeners[0]: warning: port 8080 hostname (any) is also served by Gateway default/limited; the two listeners share one route table, where match precedence and then the older route decide (hint: give the listeners distinct hostnames or ports)",
   ]);
   const both = `---

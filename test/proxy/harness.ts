@@ -171,6 +171,37 @@ spec:
   rules:
 ${rules}`;
 
+/** A Gateway of its own with one HTTP listener on port 8080 for `hostname`: several share the port. */
+export const hostGatewayYaml = (name: string, hostname: string): string => `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: ${name}, namespace: default}
+spec:
+  gatewayClassName: tollgate
+  listeners: [{name: web, protocol: HTTP, port: 8080, hostname: ${hostname}}]
+`;
+
+/** An HTTPRoute on these Gateways with one rule: these path prefixes to Backend `app`, `extra` (rule fields, indented four spaces) before its backendRefs. */
+export const appRouteYaml = (name: string, parents: readonly string[], prefixes: readonly string[], extra = ""): string => `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: ${name}, namespace: default}
+spec:
+  parentRefs: [${parents.map((p) => `{name: ${p}}`).join(", ")}]
+  rules:
+  - matches: [${prefixes.map((p) => `{path: {type: PathPrefix, value: ${p}}}`).join(", ")}]
+${extra}    backendRefs: [${ref("app")}]
+`;
+
+/** A kgateway TrafficPolicy on one Gateway or HTTPRoute, with `body` (spec fields, indented two spaces). */
+export const targetedTrafficPolicyYaml = (name: string, kind: "Gateway" | "HTTPRoute", target: string, body: string): string => `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: ${name}, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: ${kind}, name: ${target}}]
+${body}`;
+
 /** An HTTPRoute `r` on the test Gateway sending every request to one Backend. */
 export const catchAllRouteYaml = (backend: string): string => routeYaml(`    - backendRefs: [${ref(backend)}]
 `);
