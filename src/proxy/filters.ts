@@ -10,16 +10,18 @@ import { LocalRateLimit } from "./local-rate-limit.ts";
 import { RateLimitBuckets } from "./rate-limit-buckets.ts";
 import { MirrorTarget } from "./mirror.ts";
 
-/** One header operation list; names lower-cased at compile time. */
+/** One header modifier's operations, names lower-cased at compile time; `next` is applied after them. */
 export class HeaderOps {
   readonly set: readonly (readonly [name: string, value: string])[];
   readonly add: readonly (readonly [name: string, value: string])[];
   readonly remove: readonly string[];
+  readonly next: HeaderOps | undefined;
 
-  constructor(set: readonly (readonly [string, string])[], add: readonly (readonly [string, string])[], remove: readonly string[]) {
+  constructor(set: readonly (readonly [string, string])[], add: readonly (readonly [string, string])[], remove: readonly string[], next?: HeaderOps) {
     this.set = set;
     this.add = add;
     this.remove = remove;
+    this.next = next;
   }
 }
 
@@ -118,8 +120,7 @@ export class ProxyFilters implements CompiledFilters {
 export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
 
 /**
- * Several filters of one kind merge in order (later `set` wins, `add` accumulates), which is
- * what applying them one after another would do. `buckets` holds the plan's rate limit
+ * Several header modifiers of one direction apply one after another, in order. `buckets` holds the plan's rate limit
  * buckets (a rule compiled for several Gateways shares one); without it each gets its own.
  */
 export function compileFilters(filters: readonly FilterModel[], backends: ReadonlyMap<string, CompiledBackend>, buckets?: RateLimitBuckets): ProxyFilters {
@@ -179,18 +180,23 @@ export function proxyFiltersOf(filters: CompiledFilters): ProxyFilters {
   return filters instanceof ProxyFilters ? filters : noFilters;
 }
 
+/**
+ * Modifiers in the order they apply, each whole before the next: a TrafficPolicy's comes
+ * before the HTTPRoute filter, so the route's `set` or `remove` of a name has the last word.
+ */
 function compileHeaderOps(mods: readonly HeaderModifierModel[]): HeaderOps | undefined {
-  if (mods.length === 0) return undefined;
-  const set: [string, string][] = [];
-  const add: [string, string][] = [];
-  const remove: string[] = [];
-  for (const mod of mods) {
-    for (const h of mod.set) set.push([h.name.toLowerCase(), h.value]);
-    for (const h of mod.add) add.push([h.name.toLowerCase(), h.value]);
-    for (const name of mod.remove) remove.push(name.toLowerCase());
+  let ops: HeaderOps | undefined;
+  for (let i = mods.length - 1; i >= 0; i--) {
+    const mod = mods[i]!;
+    if (mod.set.length + mod.add.length + mod.remove.length === 0) continue;
+    ops = new HeaderOps(
+      mod.set.map((h) => [h.name.toLowerCase(), h.value]),
+      mod.add.map((h) => [h.name.toLowerCase(), h.value]),
+      mod.remove.map((name) => name.toLowerCase()),
+      ops,
+    );
   }
-  if (set.length + add.length + remove.length === 0) return undefined;
-  return new HeaderOps(set, add, remove);
+  return ops;
 }
 
 function compilePath(path: PathModifierModel | undefined): PathRewrite | undefined {
@@ -209,7 +215,11 @@ function stripTrailingSlash(value: string): string {
  * Gateway API header modification: set replaces, add appends to an existing value with a
  * comma (set-cookie stays a list), remove deletes. Works on request and response headers.
  */
-export function applyHeaderOps(ops: HeaderOps, headers: OutgoingHeaders): void {
+export function applyHeaderOps(first: HeaderOps, headers: OutgoingHeaders): void {
+  for (let ops: HeaderOps | undefined = first; ops !== undefined; ops = ops.next) applyOneModifier(ops, headers);
+}
+
+function applyOneModifier(ops: HeaderOps, headers: OutgoingHeaders): void {
   const set = ops.set;
   for (let i = 0; i < set.length; i++) {
     const op = set[i]!;
