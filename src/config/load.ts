@@ -4,7 +4,7 @@ import { open } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatDiagnostic } from "./diagnostics.ts";
-import type { CorsModel, FilterModel, GatewayModel, ResolvedConfig, RouteModel, RuleModel, RuleRateLimitModel } from "./model.ts";
+import type { CorsModel, FilterModel, GatewayModel, PolicyHeaderModifiersModel, ResolvedConfig, RouteModel, RuleModel, RuleRateLimitModel } from "./model.ts";
 import { ReferenceGrants } from "./reference-grants.ts";
 import { BackendResolver } from "./resolve-backends.ts";
 import { resolveGateway } from "./resolve-gateways.ts";
@@ -123,6 +123,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       rateLimit: (gk) => policies.gatewayRateLimits.get(gk)?.policyName,
       retry: (gk) => policyKey(policies.gatewayRetries.get(gk)?.policy),
       timeouts: (gk) => policyKey(policies.gatewayTimeouts.get(gk)?.policy),
+      headerModifiers: (gk) => policies.gatewayHeaderModifiers.get(gk)?.policyName,
     },
     reporter,
   );
@@ -152,6 +153,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     telemetry: policies.telemetry.get(key(g.resource))!,
     backendClientCertificate: g.backendClientCertificate,
     rateLimit: policies.gatewayRateLimits.get(key(g.resource)),
+    headerModifiers: policies.gatewayHeaderModifiers.get(key(g.resource)),
   }));
   const routes: RouteModel[] = routeDrafts
     .filter((d) => d.parents.length > 0)
@@ -161,7 +163,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       hostnames: d.hostnames,
       rules: withRetryAndTimeouts(
         d.resource,
-        withPolicyFilters(d.rules, policies.routeCors.get(key(d.resource)), policies.routeRateLimits.get(key(d.resource))),
+        withPolicyFilters(d.rules, policies.routeCors.get(key(d.resource)), policies.routeRateLimits.get(key(d.resource)), policies.routeHeaderModifiers.get(key(d.resource))),
         d.parents.map((p) => p.gatewayKey),
         {
           routeRetries: policies.routeRetries.get(key(d.resource)),
@@ -348,7 +350,7 @@ function checkBackend(b: Resource, reporter: Reporter): void {
 const policyKey = (policy: Resource | undefined): string | undefined => (policy === undefined ? undefined : key(policy));
 
 /** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section. */
-type GatewayTrafficPolicies = Readonly<Record<"rateLimit" | "retry" | "timeouts", (gatewayKey: string) => string | undefined>>;
+type GatewayTrafficPolicies = Readonly<Record<"rateLimit" | "retry" | "timeouts" | "headerModifiers", (gatewayKey: string) => string | undefined>>;
 
 function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], trafficPolicyOf: GatewayTrafficPolicies, reporter: Reporter): void {
   const owner = new Map<string, GatewayDraft>();
@@ -453,14 +455,21 @@ function firstInvalidUtf8(bytes: Buffer): { line: number; col: number; offset: n
  * A TrafficPolicy's CORS and local rate limit, as filters of the rules they cover. A rule's
  * own CORS filter is the more specific and keeps its place.
  */
-function withPolicyFilters(rules: readonly RuleModel[], cors: ReadonlyMap<number, CorsModel> | undefined, rateLimits: ReadonlyMap<number, RuleRateLimitModel> | undefined): readonly RuleModel[] {
-  if (cors === undefined && rateLimits === undefined) return rules;
+function withPolicyFilters(
+  rules: readonly RuleModel[],
+  cors: ReadonlyMap<number, CorsModel> | undefined,
+  rateLimits: ReadonlyMap<number, RuleRateLimitModel> | undefined,
+  headerModifiers: ReadonlyMap<number, PolicyHeaderModifiersModel> | undefined,
+): readonly RuleModel[] {
+  if (cors === undefined && rateLimits === undefined && headerModifiers === undefined) return rules;
   return rules.map((rule) => {
     const added: FilterModel[] = [];
     const policyCors = cors?.get(rule.index);
     if (policyCors !== undefined && !rule.filters.some((f) => f.type === "CORS")) added.push(policyCors);
     const rateLimit = rateLimits?.get(rule.index);
     if (rateLimit !== undefined) added.push(rateLimit);
-    return added.length === 0 ? rule : { ...rule, filters: [...rule.filters, ...added] };
+    // Before the rule's own: the HTTPRoute's header modifiers apply after, and so have the last word.
+    const before = headerModifiers?.get(rule.index)?.filters ?? [];
+    return added.length + before.length === 0 ? rule : { ...rule, filters: [...before, ...rule.filters, ...added] };
   });
 }

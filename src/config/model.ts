@@ -55,6 +55,18 @@ export interface GatewayModel {
    * through it that has no limit of its own (its route and rule names are filled per rule).
    */
   readonly rateLimit?: LocalRateLimitModel;
+  /**
+   * A TrafficPolicy's `headerModifiers` on the Gateway, for every rule reached through it that
+   * no route-level policy's cover: RequestHeaderModifier and ResponseHeaderModifier filters.
+   */
+  readonly headerModifiers?: PolicyHeaderModifiersModel;
+}
+
+export interface PolicyHeaderModifiersModel {
+  /** `namespace/name` of the TrafficPolicy. */
+  readonly policyName: string;
+  /** A RequestHeaderModifier and/or a ResponseHeaderModifier, each marked with the policy. */
+  readonly filters: readonly FilterModel[];
 }
 
 export interface ListenerModel {
@@ -174,8 +186,9 @@ export type PathModifierModel =
   | { readonly type: "ReplacePrefixMatch"; readonly replacePrefixMatch: string };
 
 export type FilterModel =
-  | { readonly type: "RequestHeaderModifier"; readonly modifier: HeaderModifierModel }
-  | { readonly type: "ResponseHeaderModifier"; readonly modifier: HeaderModifierModel }
+  /** `policy`: the TrafficPolicy (`namespace/name`) whose `headerModifiers` it is; absent for the HTTPRoute's own filter. */
+  | { readonly type: "RequestHeaderModifier"; readonly modifier: HeaderModifierModel; readonly policy?: string }
+  | { readonly type: "ResponseHeaderModifier"; readonly modifier: HeaderModifierModel; readonly policy?: string }
   | {
       readonly type: "RequestRedirect";
       readonly scheme: "http" | "https" | undefined;

@@ -184,7 +184,7 @@ function isGatewayFramedResponseHeader(name: string, value: unknown): boolean {
   return GATEWAY_FRAMED_RESPONSE_HEADERS.has(lower);
 }
 
-function headerModifier(r: Resource, reporter: Reporter, cfg: Record<string, any>, at: Segments, requestSide: boolean): HeaderModifierModel {
+export function headerModifier(r: Resource, reporter: Reporter, cfg: Record<string, any>, at: Segments, requestSide: boolean): HeaderModifierModel {
   const names = new Map<string, string>();
   const note = (name: string, where: Segments): void => {
     const lower = name.toLowerCase();

@@ -9,6 +9,7 @@ import { parseDuration } from "./duration.ts";
 import { fractionRatio } from "./fraction.ts";
 import { type LocalRateLimitSpec, localRateLimit } from "./local-rate-limit.ts";
 import { type PolicyRetry, type PolicyTimeouts, policyRetry, policyTimeouts } from "./traffic-retry-timeouts.ts";
+import { policyHeaderModifiers } from "./traffic-header-modifiers.ts";
 import { redactUrlCredentials } from "./url-credentials.ts";
 import { regexProblem } from "./regex-check.ts";
 import type {
@@ -20,6 +21,7 @@ import type {
   ListenerSettings,
   LocalRateLimitModel,
   MetricsModel,
+  PolicyHeaderModifiersModel,
   RouteTracingModel,
   RuleModel,
   RuleRateLimitModel,
@@ -72,6 +74,9 @@ export interface PolicyResult {
   /** The retry and timeouts a TrafficPolicy gives a Gateway, for the rules no route-level policy covers, by gateway key. */
   readonly gatewayRetries: ReadonlyMap<string, PolicyRetry>;
   readonly gatewayTimeouts: ReadonlyMap<string, PolicyTimeouts>;
+  /** The header modifier filters a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
+  readonly routeHeaderModifiers: ReadonlyMap<string, ReadonlyMap<number, PolicyHeaderModifiersModel>>;
+  readonly gatewayHeaderModifiers: ReadonlyMap<string, PolicyHeaderModifiersModel>;
 }
 
 interface Attached {
@@ -241,6 +246,7 @@ export function resolvePolicies(
   const gatewayRateLimits = resolveGatewayRateLimits(specs, trafficByGateway, reporter);
   const retries = sectionModels(input.trafficPolicies, "retry", (p, cfg) => policyRetry(p, reporter, cfg));
   const timeouts = sectionModels(input.trafficPolicies, "timeouts", (p, cfg) => policyTimeouts(p, reporter, cfg));
+  const headerModifiers = sectionModels(input.trafficPolicies, "headerModifiers", (p, cfg) => policyHeaderModifiers(p, reporter, cfg));
   return {
     settings,
     telemetry,
@@ -252,6 +258,8 @@ export function resolvePolicies(
     routeTimeouts: resolvePerRule("timeouts", timeouts, trafficByRoute, routes, reporter, (m) => m),
     gatewayRetries: oldestPerGateway("retry", retries, trafficByGateway, reporter),
     gatewayTimeouts: oldestPerGateway("timeouts", timeouts, trafficByGateway, reporter),
+    routeHeaderModifiers: resolvePerRule("headerModifiers", headerModifiers, trafficByRoute, routes, reporter, (m) => m),
+    gatewayHeaderModifiers: oldestPerGateway("headerModifiers", headerModifiers, trafficByGateway, reporter),
   };
 }
 
@@ -654,7 +662,7 @@ function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[
     for (const a of attached) {
       for (const section of ["cors", "tracing"]) {
         if (a.policy.spec[section] === undefined) continue;
-        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only rateLimit, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
+        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only headerModifiers, rateLimit, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
       }
     }
   }
@@ -704,7 +712,7 @@ function matchesKey(rule: RuleModel): string {
 }
 
 /** The per-rule sections of a TrafficPolicy, in the order warnings name them. */
-const PER_RULE_SECTIONS = ["cors", "rateLimit", "retry", "timeouts"] as const;
+const PER_RULE_SECTIONS = ["cors", "headerModifiers", "rateLimit", "retry", "timeouts"] as const;
 
 /**
  * A targetRef's sectionName that names no rule of the route, warned once per policy

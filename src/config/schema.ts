@@ -434,7 +434,7 @@ const kgRetry = obj({
   backoffBaseInterval: duration,
   retryHostPredicates: arr(str("a retry goes to the backend's next endpoint anyway; there are no canary hosts", { enum: ["PreviousHosts", "OmitCanaryHosts"] }), { minItems: 1 }),
 });
-const trafficPolicySpec = obj({ targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }), tracing: kgRouteTracing, cors, rateLimit: kgRateLimit, timeouts: kgTimeouts, retry: kgRetry }, ["targetRefs"]);
+const trafficPolicySpec = obj({ targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }), tracing: kgRouteTracing, cors, rateLimit: kgRateLimit, timeouts: kgTimeouts, retry: kgRetry, headerModifiers: obj({ request: headerModifier, response: headerModifier }) }, ["targetRefs"]);
 const backendTlsPolicySpec = obj(
   {
     targetRefs: arr(

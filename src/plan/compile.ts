@@ -17,7 +17,7 @@ import { ListenerRouter } from "../router/listener-router.ts";
 import { CompiledRouter, type RouterEntry } from "../router/router.ts";
 import { compileBackend, compileBackendSet } from "./backends.ts";
 import { GatewayBackends } from "./gateway-backends.ts";
-import { filtersThrough } from "./gateway-rate-limit.ts";
+import { filtersThrough } from "./gateway-filters.ts";
 import { PortTls } from "./port-tls.ts";
 import { matchTemplate } from "./http-route.ts";
 import type { BackendSet, CompiledBackend, CompiledFilters, CompiledListener, CompiledRule, RuntimePlan } from "./types.ts";
@@ -42,8 +42,8 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
   const attachments = attachRoutes(gateways, [...config.routes].sort(compareObjects));
 
   // A rule attached to several listeners shares its filters and backends, unless their
-  // Gateways present different client certificates to TLS backends or have rate limits of
-  // their own.
+  // Gateways present different client certificates to TLS backends or add TrafficPolicy
+  // filters of their own (a rate limit, header modifiers).
   const perRule = new Map<RuleModel, Map<string, { filters: CompiledFilters; backends: BackendSet }>>();
   const variantIds = new Map<ReadonlyMap<string, CompiledBackend>, number>();
   const rules: CompiledRule[] = [];

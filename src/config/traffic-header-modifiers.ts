@@ -1,0 +1,27 @@
+// kgateway's TrafficPolicy `headerModifiers`: Gateway API header filters for the request and
+// the response, read into the filter models an HTTPRoute's RequestHeaderModifier and
+// ResponseHeaderModifier produce, marked with the policy they come from. They go before the
+// rule's own filters, so that the HTTPRoute's modifier, applied after, takes precedence.
+import type { FilterModel, PolicyHeaderModifiersModel } from "./model.ts";
+import { headerModifier } from "./resolve-filters.ts";
+import { type Reporter, type Resource, key } from "./resources.ts";
+
+export function policyHeaderModifiers(p: Resource, reporter: Reporter, cfg: Record<string, unknown>): PolicyHeaderModifiersModel | undefined {
+  const at = ["spec", "headerModifiers"];
+  const request = cfg["request"] as Record<string, unknown> | undefined;
+  const response = cfg["response"] as Record<string, unknown> | undefined;
+  if (request === undefined && response === undefined) {
+    reporter.error(p, at, "request or response must be set", "add request: {set: [{name: x-env, value: prod}]} or a response the same way");
+    return undefined;
+  }
+  const filters: FilterModel[] = [];
+  const policy = key(p);
+  if (request !== undefined) filters.push({ type: "RequestHeaderModifier", modifier: headerModifier(p, reporter, request, [...at, "request"], true), policy });
+  if (response !== undefined) filters.push({ type: "ResponseHeaderModifier", modifier: headerModifier(p, reporter, response, [...at, "response"], false), policy });
+  return { policyName: policy, filters };
+}
+
+/** Whether a TrafficPolicy's headerModifiers already cover these filters (a Gateway's then stay away). */
+export function hasPolicyHeaderModifiers(filters: readonly FilterModel[]): boolean {
+  return filters.some((f) => (f.type === "RequestHeaderModifier" || f.type === "ResponseHeaderModifier") && f.policy !== undefined);
+}

@@ -1,0 +1,32 @@
+// The filters a Gateway's TrafficPolicy adds to each rule served through it, where nothing
+// route-level sets the same section:
+// - its local rate limit, as a filter of that rule named for the rule in metrics, drawing on
+//   one bucket per Gateway and port (as kgateway gives each port of a Gateway its own route
+//   configuration, and so its own bucket);
+// - its header modifiers, before the rule's own, so the HTTPRoute's have the last word.
+import type { FilterModel, GatewayModel, RuleModel } from "../config/model.ts";
+import { hasPolicyHeaderModifiers } from "../config/traffic-header-modifiers.ts";
+
+export interface FiltersThrough {
+  /** `rule.filters` as requests through the Gateway meet them: the same array when it adds nothing. */
+  readonly models: readonly FilterModel[];
+  /** What sets these filters apart from the rule's own: '' when nothing does. */
+  readonly variant: string;
+}
+
+export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: number, routeKey: string): FiltersThrough {
+  const limit = gateway.rateLimit;
+  const addsLimit = limit !== undefined && !rule.filters.some((f) => f.type === "LocalRateLimit" || f.type === "NoLocalRateLimit");
+  const modifiers = gateway.headerModifiers;
+  const addsModifiers = modifiers !== undefined && !hasPolicyHeaderModifiers(rule.filters);
+  if (!addsLimit && !addsModifiers) return { models: rule.filters, variant: "" };
+  const bucketKey = addsLimit ? `${limit.bucketKey} port ${port}` : "";
+  return {
+    models: [
+      ...(addsModifiers ? modifiers.filters : []),
+      ...rule.filters,
+      ...(addsLimit ? [{ ...limit, bucketKey, routeName: routeKey, ruleName: rule.name ?? `rule-${rule.index}` }] : []),
+    ],
+    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}`,
+  };
+}
