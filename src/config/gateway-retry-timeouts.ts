@@ -26,7 +26,7 @@ export function withRetryAndTimeouts(route: Resource, rules: readonly RuleModel[
     if (retry === undefined && timeouts === undefined) continue;
     // A route being overridden is the hierarchy working, so the Gateway's policy stays quiet about it.
     const quiet = new Set([retry?.policy, timeouts?.policy].filter((p) => p !== undefined));
-    const viaGateway = withPolicyRetryAndTimeouts(route, rules, below(policies.routeRetries, retry, rules), below(policies.routeTimeouts, timeouts, rules), reporter, quiet);
+    const viaGateway = withPolicyRetryAndTimeouts(route, rules, below(policies.routeRetries, retry, rules), below(policies.routeTimeouts, timeouts, rules), reporter, { gateway: gk, policies: quiet });
     viaGateway.forEach((rule, i) => {
       const own = served[i]!;
       if (rule.retry !== own.retry || !sameTimeouts(rule.timeouts, own.timeouts)) through[i]![gk] = { retry: rule.retry, timeouts: rule.timeouts };

@@ -119,6 +119,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   // After the policies: Gateways sharing a listener must also agree on their TrafficPolicies.
   warnCrossGatewayConflicts(
     [...gatewayDrafts.values()],
+    routeDrafts,
     {
       rateLimit: (gk) => policies.gatewayRateLimits.get(gk)?.policyName,
       retry: (gk) => policyKey(policies.gatewayRetries.get(gk)?.policy),
@@ -352,8 +353,8 @@ const policyKey = (policy: Resource | undefined): string | undefined => (policy 
 /** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section. */
 type GatewayTrafficPolicies = Readonly<Record<"rateLimit" | "retry" | "timeouts" | "headerModifiers", (gatewayKey: string) => string | undefined>>;
 
-function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], trafficPolicyOf: GatewayTrafficPolicies, reporter: Reporter): void {
-  const owner = new Map<string, GatewayDraft>();
+function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], routes: readonly RouteDraft[], trafficPolicyOf: GatewayTrafficPolicies, reporter: Reporter): void {
+  const owner = new Map<string, { gateway: GatewayDraft; listener: string }>();
   const portProtocol = new Map<number, { gateway: GatewayDraft; protocol: string }>();
   for (const g of gateways) {
     g.listeners.forEach((l) => {
@@ -364,29 +365,37 @@ function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], trafficPol
         reporter.error(g.resource, ["spec", "listeners", index, "protocol"], `port ${l.port} serves ${onPort.protocol} for Gateway ${key(onPort.gateway.resource)}; one port cannot also serve ${l.protocol}`, "a port speaks one protocol: move one of the listeners to another port");
       }
       const k = `${l.port}|${l.hostname ?? ""}`;
-      const first = owner.get(k);
-      if (first === undefined) owner.set(k, g);
-      else if (first !== g) {
+      const shared = owner.get(k);
+      if (shared === undefined) owner.set(k, { gateway: g, listener: l.name });
+      else if (shared.gateway !== g) {
+        const first = shared.gateway;
         const index = (g.resource.spec["listeners"] as { name: string }[]).findIndex((x) => x.name === l.name);
         reporter.warn(g.resource, ["spec", "listeners", index], `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}; the two listeners share one route table, where match precedence and then the older route decide`, "give the listeners distinct hostnames or ports");
         if (!sameClientCertificate(first.backendClientCertificate, g.backendClientCertificate)) {
           // A route on both would reach TLS backends as whichever Gateway the tie-break picked.
           reporter.error(g.resource, ["spec", "listeners", index], `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}, which presents another client certificate to backends (spec.tls.backend)`, "give the listeners distinct hostnames or ports, or both Gateways the same clientCertificateRef");
         }
-        // Likewise a parentRef's order would decide which Gateway's TrafficPolicy applies.
+        // Likewise a parentRef's order would decide which Gateway's TrafficPolicy a route on
+        // both gets; a route on one of them gets its own Gateway's.
+        const onBoth = routes.find((r) => attachedThrough(r, first, shared.listener) && attachedThrough(r, g, l.name));
+        if (onBoth === undefined) return;
         for (const [section, policyOf] of Object.entries(trafficPolicyOf)) {
           const theirs = policyOf(key(first.resource));
           if (theirs === policyOf(key(g.resource))) continue;
           reporter.error(
             g.resource,
             ["spec", "listeners", index],
-            `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}, ${theirs === undefined ? `which has no ${section}` : `whose ${section} comes from TrafficPolicy ${theirs}`}; a route on both would get the ${section} of whichever Gateway the route table picked`,
+            `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}, ${theirs === undefined ? `which has no ${section}` : `whose ${section} comes from TrafficPolicy ${theirs}`}; HTTPRoute ${key(onBoth.resource)} is on both and would get the ${section} of whichever Gateway the route table picked`,
             `give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy ${section}`,
           );
         }
       }
     });
   }
+}
+
+function attachedThrough(route: RouteDraft, gateway: GatewayDraft, listener: string): boolean {
+  return route.parents.some((p) => p.gatewayKey === key(gateway.resource) && (p.listenerNames === undefined || p.listenerNames.includes(listener)));
 }
 
 /**

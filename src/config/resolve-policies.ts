@@ -8,7 +8,7 @@ import { corsFilter } from "./cors-filter.ts";
 import { parseDuration } from "./duration.ts";
 import { fractionRatio } from "./fraction.ts";
 import { type LocalRateLimitSpec, localRateLimit } from "./local-rate-limit.ts";
-import { type PolicyRetry, type PolicyTimeouts, policyRetry, policyTimeouts } from "./traffic-retry-timeouts.ts";
+import { type PolicyRetry, type PolicyTimeouts, policyRetry, policyTimeouts, warnGatewayAttemptLongerThanRequest } from "./traffic-retry-timeouts.ts";
 import { policyHeaderModifiers } from "./traffic-header-modifiers.ts";
 import { redactUrlCredentials } from "./url-credentials.ts";
 import { regexProblem } from "./regex-check.ts";
@@ -247,6 +247,9 @@ export function resolvePolicies(
   const retries = sectionModels(input.trafficPolicies, "retry", (p, cfg) => policyRetry(p, reporter, cfg));
   const timeouts = sectionModels(input.trafficPolicies, "timeouts", (p, cfg) => policyTimeouts(p, reporter, cfg));
   const headerModifiers = sectionModels(input.trafficPolicies, "headerModifiers", (p, cfg) => policyHeaderModifiers(p, reporter, cfg));
+  const gatewayRetries = oldestPerGateway("retry", retries, trafficByGateway, reporter);
+  const gatewayTimeouts = oldestPerGateway("timeouts", timeouts, trafficByGateway, reporter);
+  warnGatewayAttemptLongerThanRequest(gatewayRetries, gatewayTimeouts, reporter);
   return {
     settings,
     telemetry,
@@ -256,8 +259,8 @@ export function resolvePolicies(
     gatewayRateLimits,
     routeRetries: resolvePerRule("retry", retries, trafficByRoute, routes, reporter, (m) => m),
     routeTimeouts: resolvePerRule("timeouts", timeouts, trafficByRoute, routes, reporter, (m) => m),
-    gatewayRetries: oldestPerGateway("retry", retries, trafficByGateway, reporter),
-    gatewayTimeouts: oldestPerGateway("timeouts", timeouts, trafficByGateway, reporter),
+    gatewayRetries,
+    gatewayTimeouts,
     routeHeaderModifiers: resolvePerRule("headerModifiers", headerModifiers, trafficByRoute, routes, reporter, (m) => m),
     gatewayHeaderModifiers: oldestPerGateway("headerModifiers", headerModifiers, trafficByGateway, reporter),
   };

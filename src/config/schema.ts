@@ -484,7 +484,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS, retry and timeouts; local rate limits on routes and Gateways)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing and CORS; header modifiers, local rate limits, retry and timeouts on routes and Gateways)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];
 

@@ -14,6 +14,11 @@ export function policyHeaderModifiers(p: Resource, reporter: Reporter, cfg: Reco
     reporter.error(p, at, "request or response must be set", "add request: {set: [{name: x-env, value: prod}]} or a response the same way");
     return undefined;
   }
+  for (const side of ["request", "response"] as const) {
+    const modifier = cfg[side] as Record<string, unknown[] | undefined> | undefined;
+    if (modifier === undefined || (modifier["set"]?.length ?? 0) + (modifier["add"]?.length ?? 0) + (modifier["remove"]?.length ?? 0) > 0) continue;
+    reporter.warn(p, [...at, side], `this ${side} modifier is empty: it changes no header, but still keeps a Gateway's headerModifiers from the rules the policy covers`, "add set, add or remove entries, or leave it out");
+  }
   const filters: FilterModel[] = [];
   const policy = key(p);
   if (request !== undefined) filters.push({ type: "RequestHeaderModifier", modifier: headerModifier(p, reporter, request, [...at, "request"], true), policy });

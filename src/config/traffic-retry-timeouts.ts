@@ -94,6 +94,9 @@ export function policyRetry(p: Resource, reporter: Reporter, cfg: Record<string,
 
 export function policyTimeouts(p: Resource, reporter: Reporter, cfg: Record<string, unknown>): PolicyTimeouts {
   const ms = (value: unknown): number | undefined => (value === undefined ? undefined : parseDuration(String(value)));
+  if (cfg["request"] === undefined && cfg["streamIdle"] === undefined) {
+    reporter.warn(p, ["spec", "timeouts"], "timeouts sets neither request nor streamIdle: it changes nothing, except that a Gateway's timeouts no longer reach the rules it covers", "set request or streamIdle, or remove timeouts");
+  }
   const requestMs = ms(cfg["request"]);
   // kgateway's CRD rule, for the two fields of one policy.
   const perTry = (p.spec["retry"] as Record<string, unknown> | undefined)?.["perTryTimeout"];
@@ -108,7 +111,7 @@ export function policyTimeouts(p: Resource, reporter: Reporter, cfg: Record<stri
  * A rule's retry and timeouts with its TrafficPolicy's, in kgateway's precedence: the route's
  * own `retry` replaces the policy's whole, its own `timeouts.backendRequest` replaces
  * perTryTimeout, and any timeout of its own keeps the policy's request timeout away. Each
- * override is warned about at the policy, unless the policy is `quiet`.
+ * override is warned about at the policy, unless it is the Gateway's `through` names.
  */
 export function withPolicyRetryAndTimeouts(
   route: Resource,
@@ -116,10 +119,14 @@ export function withPolicyRetryAndTimeouts(
   retries: ReadonlyMap<number, PolicyRetry> | undefined,
   timeouts: ReadonlyMap<number, PolicyTimeouts> | undefined,
   reporter: Reporter,
-  /** Policies whose place in the hierarchy makes an override expected, not worth a warning. */
-  quiet: ReadonlySet<Resource> = new Set(),
+  /**
+   * The Gateway (by key) the rules are worked out for, and its policies among the models: a
+   * route overriding them is the hierarchy at work, not worth a warning.
+   */
+  through?: { readonly gateway: string; readonly policies: ReadonlySet<Resource> },
 ): readonly RuleModel[] {
   if (retries === undefined && timeouts === undefined) return rules;
+  const quiet = through?.policies ?? new Set<Resource>();
   return rules.map((rule) => {
     const policyRetry = retries?.get(rule.index);
     const policyTimeouts = timeouts?.get(rule.index);
@@ -149,12 +156,28 @@ export function withPolicyRetryAndTimeouts(
       } else [requestMs, requestFrom] = [policyTimeouts.requestMs, policyTimeouts.policy];
     }
     // One policy's pair was checked as it was read (kgateway's CRD rule); across objects Envoy
-    // lets the request timeout end a longer attempt, so a warning says which one will.
-    if (requestMs !== undefined && requestMs > 0 && backendRequestMs !== undefined && backendRequestMs > requestMs && perTryFrom !== undefined && perTryFrom !== requestFrom) {
-      reporter.warn(perTryFrom, ["spec", "retry", "perTryTimeout"], `${ruleName} has a request timeout (${requestMs} ms) shorter than perTryTimeout (${backendRequestMs} ms): it ends the exchange first, so no retry follows a timed-out attempt`, "shorten perTryTimeout below the request timeout");
+    // lets the request timeout end a longer attempt, so a warning says which one will. A
+    // Gateway's perTryTimeout is the route's business to override, and against the Gateway's
+    // own request timeout it is warned about once (warnGatewayAttemptLongerThanRequest).
+    const gatewayPerTry = perTryFrom !== undefined && quiet.has(perTryFrom);
+    if (requestMs !== undefined && requestMs > 0 && backendRequestMs !== undefined && backendRequestMs > requestMs && perTryFrom !== undefined && perTryFrom !== requestFrom && !gatewayPerTry) {
+      const where = requestFrom !== undefined && quiet.has(requestFrom) ? `${ruleName}, through Gateway ${through!.gateway},` : ruleName;
+      reporter.warn(perTryFrom, ["spec", "retry", "perTryTimeout"], `${where} has a request timeout (${requestMs} ms) shorter than perTryTimeout (${backendRequestMs} ms): it ends the exchange first, so no retry follows a timed-out attempt`, "shorten perTryTimeout below the request timeout");
     }
     return { ...rule, retry, timeouts: { requestMs, backendRequestMs, streamIdleMs: policyTimeouts?.streamIdleMs ?? rule.timeouts.streamIdleMs } };
   });
+}
+
+/** A Gateway whose retry and timeouts come from two policies, the attempt outlasting the request. */
+export function warnGatewayAttemptLongerThanRequest(retries: ReadonlyMap<string, PolicyRetry>, timeouts: ReadonlyMap<string, PolicyTimeouts>, reporter: Reporter): void {
+  for (const [gk, retry] of retries) {
+    const timeout = timeouts.get(gk);
+    const requestMs = timeout?.requestMs;
+    const perTryMs = retry.perTryTimeoutMs;
+    // Within one policy it is an error already (policyTimeouts).
+    if (timeout === undefined || timeout.policy === retry.policy || requestMs === undefined || requestMs <= 0 || perTryMs === undefined || perTryMs <= requestMs) continue;
+    reporter.warn(retry.policy, ["spec", "retry", "perTryTimeout"], `Gateway ${gk} has a request timeout (${requestMs} ms, from TrafficPolicy ${key(timeout.policy)}) shorter than perTryTimeout (${perTryMs} ms): it ends the exchange first, so no retry follows a timed-out attempt`, "shorten perTryTimeout below the request timeout");
+  }
 }
 
 function atLeastOneMs(p: Resource, reporter: Reporter, value: unknown, at: Segments): number | undefined {

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FilterModel, RuleModel } from "../../src/config/model.ts";
+import { REDACTED, redactConfigForAdmin } from "../../src/config/redact.ts";
 import { TWO_RULE_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers.ts";
 
 const policy = trafficPolicy;
@@ -37,11 +38,24 @@ test("on a route: request and response modifiers marked with the policy, before 
   assert.deepEqual(warnings(two), ["t.yaml:35:5: spec.headerModifiers: warning: HTTPRoute default/web already gets headerModifiers from TrafficPolicy default/older, which is older; this one is ignored for it"]);
 });
 
-test("on a Gateway: one model for the Gateway, not copied into the route's rules", () => {
+test("on a Gateway: one model for the Gateway, not copied into the route's rules; a credential it sets is redacted in the admin view", () => {
   const { rules, gatewayModifiers } = loaded(TWO_RULE_ROUTE + policy("p", MODIFIERS, TO_GATEWAY));
   assert.deepEqual(gatewayModifiers, { policyName: "default/p", filters: POLICY_FILTERS });
   assert.deepEqual(rules[0]!.filters, []);
   assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", MODIFIERS, TO_GATEWAY)), []);
+
+  const credential = load(TWO_RULE_ROUTE + policy("p", "  headerModifiers: {request: {set: [{name: Authorization, value: Bearer s3cret}, {name: x-env, value: prod}]}}\n", TO_GATEWAY)).config!;
+  const shown = JSON.stringify(redactConfigForAdmin(credential));
+  assert.ok(!shown.includes("s3cret"), shown);
+  assert.ok(shown.includes(`{"name":"authorization","value":"${REDACTED}"}`), shown);
+  assert.ok(shown.includes('{"name":"x-env","value":"prod"}'), shown);
+});
+
+test("an empty modifier is warned about: it changes nothing, yet keeps the Gateway's away", () => {
+  const text = TWO_RULE_ROUTE + policy("edge", MODIFIERS, TO_GATEWAY) + policy("p", "  headerModifiers: {request: {}}\n", TO_RULE_A);
+  assert.deepEqual(warnings(text), [
+    "t.yaml:43:30: spec.headerModifiers.request: warning: this request modifier is empty: it changes no header, but still keeps a Gateway's headerModifiers from the rules the policy covers (hint: add set, add or remove entries, or leave it out)",
+  ]);
 });
 
 test("bad modifiers are errors at the field: none set, a name twice, an invalid name, a header the gateway frames", () => {
@@ -60,6 +74,6 @@ test("Gateways sharing a listener must take headerModifiers from the same policy
   const shared = TWO_RULE_ROUTE.replace("  parentRefs: [{name: gw}]", "  parentRefs: [{name: gw}, {name: gw2}]") + second;
   assert.deepEqual(
     errors(shared + policy("p", MODIFIERS, TO_GATEWAY)).map((e) => e.replace(/^.*whose /, "")),
-    ["headerModifiers comes from TrafficPolicy default/p; a route on both would get the headerModifiers of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy headerModifiers)"],
+    ["headerModifiers comes from TrafficPolicy default/p; HTTPRoute default/web is on both and would get the headerModifiers of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy headerModifiers)"],
   );
 });

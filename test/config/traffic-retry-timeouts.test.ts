@@ -138,12 +138,20 @@ test("on a Gateway, retry and timeouts reach every rule through it that nothing 
     "t.yaml:44:10: spec.retry: warning: HTTPRoute default/web rule a sets its own retry, which takes precedence; this policy's retry does not apply to it",
   ]);
 
+  // A route policy's request: 0s or empty timeouts still take the section from the Gateway (the empty one warned).
+  assert.equal(rules(routes() + onGateway + policy("off", "  timeouts: {request: 0s}\n", TO_RULE_A))[0]!.throughGateway!["default/gw"]!.timeouts.requestMs, undefined);
+  const empty = routes() + onGateway + policy("empty", "  timeouts: {}\n", TO_RULE_A);
+  assert.equal(rules(empty)[0]!.throughGateway!["default/gw"]!.timeouts.requestMs, undefined);
+  assert.deepEqual(warnings(empty), [
+    "t.yaml:42:13: spec.timeouts: warning: timeouts sets neither request nor streamIdle: it changes nothing, except that a Gateway's timeouts no longer reach the rules it covers (hint: set request or streamIdle, or remove timeouts)",
+  ]);
+
   // A rule every section of which is route-level is the same through the Gateway.
   const everything = policy("all", "  retry: {retryOn: [reset]}\n  timeouts: {request: 9s}\n", TO_RULE_A);
   assert.equal(rules(routes() + onGateway + everything)[0]!.throughGateway, undefined);
 });
 
-test("on a Gateway: the oldest policy wins each section; a route policy's attempt longer than the Gateway's request timeout is warned once", () => {
+test("on a Gateway: the oldest policy wins each section; an attempt longer than the request timeout through it is warned where it is set", () => {
   const older = policy("older", "  retry: {retryOn: [reset]}\n", TO_GATEWAY, "2025-01-01T00:00:00Z");
   const newer = policy("newer", "  retry: {retryOn: [5xx]}\n  timeouts: {request: 2s}\n", TO_GATEWAY);
   const text = routes() + newer + older;
@@ -153,8 +161,21 @@ test("on a Gateway: the oldest policy wins each section; a route policy's attemp
 
   const longAttempt = routes() + policy("edge", "  timeouts: {request: 1s}\n", TO_GATEWAY) + policy("mine", "  retry: {retryOn: [reset], perTryTimeout: 3s}\n", TO_RULE_A);
   assert.deepEqual(warnings(longAttempt), [
-    "t.yaml:41:44: spec.retry.perTryTimeout: warning: HTTPRoute default/web rule a has a request timeout (1000 ms) shorter than perTryTimeout (3000 ms): it ends the exchange first, so no retry follows a timed-out attempt (hint: shorten perTryTimeout below the request timeout)",
+    "t.yaml:41:44: spec.retry.perTryTimeout: warning: HTTPRoute default/web rule a, through Gateway default/gw, has a request timeout (1000 ms) shorter than perTryTimeout (3000 ms): it ends the exchange first, so no retry follows a timed-out attempt (hint: shorten perTryTimeout below the request timeout)",
   ]);
+
+  // Both from the Gateway, in two policies: one warning for the Gateway, whatever the number of rules.
+  const bothOnGateway = routes() + policy("tries", "  retry: {retryOn: [reset], perTryTimeout: 3s}\n", TO_GATEWAY) + policy("deadline", "  timeouts: {request: 2s}\n", TO_GATEWAY);
+  assert.deepEqual(warnings(bothOnGateway), [
+    "t.yaml:34:44: spec.retry.perTryTimeout: warning: Gateway default/gw has a request timeout (2000 ms, from TrafficPolicy default/deadline) shorter than perTryTimeout (3000 ms): it ends the exchange first, so no retry follows a timed-out attempt (hint: shorten perTryTimeout below the request timeout)",
+  ]);
+  // In one policy it is the error it is on a route, and no more.
+  const onePolicy = load(routes() + policy("both", "  retry: {retryOn: [reset], perTryTimeout: 3s}\n  timeouts: {request: 2s}\n", TO_GATEWAY)).diagnostics;
+  assert.deepEqual(onePolicy.filter((d) => d.severity !== "info").map((d) => [d.severity, d.path]), [["error", "spec.retry.perTryTimeout"]]);
+  // The Gateway's long attempt against a rule's own short request timeout is the route's choice.
+  const ownShort = routes().replace("  - name: a\n", "  - name: a\n    timeouts: {request: 1s}\n") + policy("tries", "  retry: {retryOn: [reset], perTryTimeout: 3s}\n", TO_GATEWAY);
+  assert.deepEqual(warnings(ownShort), []);
+  assert.deepEqual(rules(ownShort)[0]!.throughGateway!["default/gw"]!.timeouts, { requestMs: 1000, backendRequestMs: 3000, streamIdleMs: undefined });
 });
 
 test("a Gateway's cors and tracing are still warned about and ignored", () => {
@@ -169,14 +190,16 @@ test("Gateways sharing a listener must take retry and timeouts from the same pol
   const second = "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw2}\nspec:\n  gatewayClassName: tollgate\n  listeners: [{name: http, port: 8080, protocol: HTTP}]\n";
   const shared = routes().replace("  parentRefs: [{name: gw}]", "  parentRefs: [{name: gw}, {name: gw2}]") + second;
   assert.deepEqual(errors(shared + policy("edge", "  timeouts: {request: 1s}\n", TO_GATEWAY)), [
-    "t.yaml:34:15: spec.listeners[0]: port 8080 hostname (any) is also served by Gateway default/gw, whose timeouts comes from TrafficPolicy default/edge; a route on both would get the timeouts of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy timeouts)",
+    "t.yaml:34:15: spec.listeners[0]: port 8080 hostname (any) is also served by Gateway default/gw, whose timeouts comes from TrafficPolicy default/edge; HTTPRoute default/web is on both and would get the timeouts of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy timeouts)",
   ]);
   assert.deepEqual(
     errors(shared + policy("edge", "  retry: {retryOn: [reset]}\n", TO_GATEWAY)).map((e) => e.replace(/^.*whose /, "")),
-    ["retry comes from TrafficPolicy default/edge; a route on both would get the retry of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy retry)"],
+    ["retry comes from TrafficPolicy default/edge; HTTPRoute default/web is on both and would get the retry of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy retry)"],
   );
   const both = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw}, {group: gateway.networking.k8s.io, kind: Gateway, name: gw2}]";
   assert.deepEqual(errors(shared + policy("edge", "  retry: {retryOn: [reset]}\n  timeouts: {request: 1s}\n", both)), []);
+  // A route on one of them gets its own Gateway's: nothing to pick between.
+  assert.deepEqual(errors(routes() + second + policy("edge", "  retry: {retryOn: [reset]}\n", TO_GATEWAY)), []);
   const [a] = rules(shared + policy("edge", "  retry: {retryOn: [reset]}\n", both));
   assert.deepEqual(Object.keys(a!.throughGateway!), ["default/gw", "default/gw2"]);
 });
