@@ -29,6 +29,7 @@ import { ClientValidation } from "./client-validation.ts";
 import { ListenerTlsOptions } from "./listener-tls-options.ts";
 import type { SecretCertificate } from "./secret-certificate.ts";
 import { withRetryAndTimeouts } from "./gateway-retry-timeouts.ts";
+import { withPolicyUrlRewrite } from "./traffic-url-rewrite.ts";
 
 export interface LoadResult {
   /** undefined when any error was found. */
@@ -164,7 +165,12 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       hostnames: d.hostnames,
       rules: withRetryAndTimeouts(
         d.resource,
-        withPolicyFilters(d.rules, policies.routeCors.get(key(d.resource)), policies.routeRateLimits.get(key(d.resource)), policies.routeHeaderModifiers.get(key(d.resource))),
+        withPolicyUrlRewrite(
+          d.resource,
+          withPolicyFilters(d.rules, policies.routeCors.get(key(d.resource)), policies.routeRateLimits.get(key(d.resource)), policies.routeHeaderModifiers.get(key(d.resource))),
+          policies.routeUrlRewrites.get(key(d.resource)),
+          reporter,
+        ),
         d.parents.map((p) => p.gatewayKey),
         {
           routeRetries: policies.routeRetries.get(key(d.resource)),

@@ -183,7 +183,9 @@ export interface HeaderModifierModel {
 
 export type PathModifierModel =
   | { readonly type: "ReplaceFullPath"; readonly replaceFullPath: string }
-  | { readonly type: "ReplacePrefixMatch"; readonly replacePrefixMatch: string };
+  | { readonly type: "ReplacePrefixMatch"; readonly replacePrefixMatch: string }
+  /** kgateway TrafficPolicy `urlRewrite.pathRegex` (Envoy's regex_rewrite): every match of `pattern` in the path, replaced. */
+  | { readonly type: "RegexReplace"; readonly pattern: string; readonly substitution: string };
 
 export type FilterModel =
   /** `policy`: the TrafficPolicy (`namespace/name`) whose `headerModifiers` it is; absent for the HTTPRoute's own filter. */

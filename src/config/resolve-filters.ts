@@ -229,7 +229,7 @@ function describeBadChar(value: string): string {
 }
 
 /** A rewritten path also becomes a redirect's Location header: it may hold only what a header value can. */
-function checkPathCharacters(r: Resource, reporter: Reporter, value: string, at: Segments): void {
+export function checkPathCharacters(r: Resource, reporter: Reporter, value: string, at: Segments): void {
   if (isFieldValue(value)) return;
   reporter.error(r, at, `the path holds a character no HTTP header or request line may carry (${describeBadChar(value)})`, "percent-encode it, e.g. %0A for LF");
 }

@@ -10,6 +10,7 @@ import { fractionRatio } from "./fraction.ts";
 import { type LocalRateLimitSpec, localRateLimit } from "./local-rate-limit.ts";
 import { type PolicyRetry, type PolicyTimeouts, policyRetry, policyTimeouts, warnGatewayAttemptLongerThanRequest } from "./traffic-retry-timeouts.ts";
 import { policyHeaderModifiers } from "./traffic-header-modifiers.ts";
+import { type PolicyUrlRewrite, policyUrlRewrite } from "./traffic-url-rewrite.ts";
 import { redactUrlCredentials } from "./url-credentials.ts";
 import { regexProblem } from "./regex-check.ts";
 import type {
@@ -77,6 +78,8 @@ export interface PolicyResult {
   /** The header modifier filters a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
   readonly routeHeaderModifiers: ReadonlyMap<string, ReadonlyMap<number, PolicyHeaderModifiersModel>>;
   readonly gatewayHeaderModifiers: ReadonlyMap<string, PolicyHeaderModifiersModel>;
+  /** The regex path rewrite a TrafficPolicy gives each rule of a route (by index), by route key. */
+  readonly routeUrlRewrites: ReadonlyMap<string, ReadonlyMap<number, PolicyUrlRewrite>>;
 }
 
 interface Attached {
@@ -247,6 +250,7 @@ export function resolvePolicies(
   const retries = sectionModels(input.trafficPolicies, "retry", (p, cfg) => policyRetry(p, reporter, cfg));
   const timeouts = sectionModels(input.trafficPolicies, "timeouts", (p, cfg) => policyTimeouts(p, reporter, cfg));
   const headerModifiers = sectionModels(input.trafficPolicies, "headerModifiers", (p, cfg) => policyHeaderModifiers(p, reporter, cfg));
+  const urlRewrites = sectionModels(input.trafficPolicies, "urlRewrite", (p, cfg) => policyUrlRewrite(p, reporter, cfg));
   const gatewayRetries = oldestPerGateway("retry", retries, trafficByGateway, reporter);
   const gatewayTimeouts = oldestPerGateway("timeouts", timeouts, trafficByGateway, reporter);
   warnGatewayAttemptLongerThanRequest(gatewayRetries, gatewayTimeouts, reporter);
@@ -263,6 +267,7 @@ export function resolvePolicies(
     gatewayTimeouts,
     routeHeaderModifiers: resolvePerRule("headerModifiers", headerModifiers, trafficByRoute, routes, reporter, (m) => m),
     gatewayHeaderModifiers: oldestPerGateway("headerModifiers", headerModifiers, trafficByGateway, reporter),
+    routeUrlRewrites: resolvePerRule("urlRewrite", urlRewrites, trafficByRoute, routes, reporter, (m) => m),
   };
 }
 
@@ -663,7 +668,7 @@ function resolveRouteRateLimits(
 function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): void {
   for (const [gk, attached] of byGateway) {
     for (const a of attached) {
-      for (const section of ["cors", "tracing"]) {
+      for (const section of ["cors", "tracing", "urlRewrite"]) {
         if (a.policy.spec[section] === undefined) continue;
         reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only headerModifiers, rateLimit, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
       }
@@ -715,7 +720,7 @@ function matchesKey(rule: RuleModel): string {
 }
 
 /** The per-rule sections of a TrafficPolicy, in the order warnings name them. */
-const PER_RULE_SECTIONS = ["cors", "headerModifiers", "rateLimit", "retry", "timeouts"] as const;
+const PER_RULE_SECTIONS = ["cors", "headerModifiers", "rateLimit", "retry", "timeouts", "urlRewrite"] as const;
 
 /**
  * A targetRef's sectionName that names no rule of the route, warned once per policy

@@ -434,7 +434,19 @@ const kgRetry = obj({
   backoffBaseInterval: duration,
   retryHostPredicates: arr(str("a retry goes to the backend's next endpoint anyway; there are no canary hosts", { enum: ["PreviousHosts", "OmitCanaryHosts"] }), { minItems: 1 }),
 });
-const trafficPolicySpec = obj({ targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }), tracing: kgRouteTracing, cors, rateLimit: kgRateLimit, timeouts: kgTimeouts, retry: kgRetry, headerModifiers: obj({ request: headerModifier, response: headerModifier }) }, ["targetRefs"]);
+const trafficPolicySpec = obj(
+  {
+    targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
+    tracing: kgRouteTracing,
+    cors,
+    rateLimit: kgRateLimit,
+    timeouts: kgTimeouts,
+    retry: kgRetry,
+    headerModifiers: obj({ request: headerModifier, response: headerModifier }),
+    urlRewrite: obj({ pathRegex: obj({ pattern: str(undefined, { minLength: 1, maxLength: 1024 }), substitution: str(undefined, { minLength: 1, maxLength: 1024 }) }, ["pattern", "substitution"]) }),
+  },
+  ["targetRefs"],
+);
 const backendTlsPolicySpec = obj(
   {
     targetRefs: arr(
@@ -484,7 +496,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing and CORS; header modifiers, local rate limits, retry and timeouts on routes and Gateways)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; header modifiers, local rate limits, retry and timeouts on routes and Gateways)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];
 

@@ -9,6 +9,8 @@ import { ExternalAuthPolicy } from "./external-auth.ts";
 import { LocalRateLimit } from "./local-rate-limit.ts";
 import { RateLimitBuckets } from "./rate-limit-buckets.ts";
 import { MirrorTarget } from "./mirror.ts";
+import { compileEveryMatch } from "../router/regex.ts";
+import { replacementOf } from "../config/traffic-url-rewrite.ts";
 
 /** One header modifier's operations, names lower-cased at compile time; `next` is applied after them. */
 export class HeaderOps {
@@ -28,7 +30,9 @@ export class HeaderOps {
 export type PathRewrite =
   | { readonly kind: "full"; readonly path: string }
   /** `replacement` has no trailing slash, so `replacement + rest` is the new path ('' stands for '/'). */
-  | { readonly kind: "prefix"; readonly replacement: string };
+  | { readonly kind: "prefix"; readonly replacement: string }
+  /** Every match of `pattern` (global) replaced by `replacement`, in String.prototype.replace's syntax. */
+  | { readonly kind: "regex"; readonly pattern: RegExp; readonly replacement: string };
 
 export class Redirect {
   readonly scheme: "http" | "https" | undefined;
@@ -202,6 +206,7 @@ function compileHeaderOps(mods: readonly HeaderModifierModel[]): HeaderOps | und
 function compilePath(path: PathModifierModel | undefined): PathRewrite | undefined {
   if (path === undefined) return undefined;
   if (path.type === "ReplaceFullPath") return { kind: "full", path: path.replaceFullPath };
+  if (path.type === "RegexReplace") return { kind: "regex", pattern: compileEveryMatch(path.pattern), replacement: replacementOf(path.substitution) };
   return { kind: "prefix", replacement: stripTrailingSlash(path.replacePrefixMatch) };
 }
 
@@ -242,16 +247,21 @@ function applyOneModifier(ops: HeaderOps, headers: OutgoingHeaders): void {
  * The path after a rewrite. ReplacePrefixMatch replaces the matched prefix element-wise, per
  * the Gateway API table: prefix `/foo` + replacement `/bar` turns `/foo/x` into `/bar/x` and
  * `/foo` into `/bar`; replacement `/` turns `/foo/x` into `/x` and `/foo` into `/`.
- * Only a PathPrefix match has a prefix to replace; other matches keep the path.
+ * Only a PathPrefix match has a prefix to replace; other matches keep the path. A regex
+ * rewrite replaces every match of its pattern, whatever the rule matched with.
  */
 export function rewritePath(rewrite: PathRewrite, path: string, match: CompiledMatch): string {
   if (rewrite.kind === "full") return rewrite.path;
+  if (rewrite.kind === "regex") return rootedPath(path.replace(rewrite.pattern, rewrite.replacement));
   if (match.pathType !== "PathPrefix") return path;
   const prefix = match.pathValue;
   let prefixLength = prefix.length;
   while (prefixLength > 0 && prefix.charCodeAt(prefixLength - 1) === 47) prefixLength--;
   if (prefixLength > path.length) return path;
-  const result = rewrite.replacement + path.slice(prefixLength);
+  return rootedPath(rewrite.replacement + path.slice(prefixLength));
+}
+
+function rootedPath(result: string): string {
   return result === "" ? "/" : result.charCodeAt(0) === 47 ? result : `/${result}`;
 }
 

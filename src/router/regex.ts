@@ -22,6 +22,14 @@ export function compileFullMatch(pattern: string, source: SourceRef): RegExp {
 }
 
 /**
+ * A pattern for String.prototype.replace of every match (Envoy's regex_rewrite): `g`, whose
+ * `lastIndex` replace() starts from 0 and leaves at 0, so one RegExp serves every request.
+ */
+export function compileEveryMatch(pattern: string): RegExp {
+  return new RegExp(pattern, "g");
+}
+
+/**
  * The literal text every match of `pattern` must start with, or '' when unknown. Lets the
  * router skip regexes that cannot match a path without running them. Conservative: it
  * stops at the first metacharacter, drops a character a quantifier makes optional, and
