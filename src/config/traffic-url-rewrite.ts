@@ -2,6 +2,7 @@
 // of the pattern in the path (the query stays as it is) is replaced by the substitution, in
 // which `\1` to `\9` name the pattern's groups and `\0` the whole match. It becomes the path
 // of the rule's URLRewrite filter, and so meets the HTTPRoute's own filters there.
+import { hasLinearFallback } from "../router/linear-regex.ts";
 import type { FilterModel, PathModifierModel, RuleModel } from "./model.ts";
 import { regexProblem } from "./regex-check.ts";
 import { checkPathCharacters } from "./resolve-filters.ts";
@@ -26,6 +27,13 @@ export function policyUrlRewrite(p: Resource, reporter: Reporter, cfg: Record<st
     reporter.report(problem.severity, p, [...at, "pattern"], problem.message, problem.hint);
     if (problem.severity === "error") return undefined;
   }
+  // A rewrite searches the whole path from every position, which takes a backtracking
+  // engine quadratic time even on shapes a full match runs fast; so it runs on V8's
+  // linear-time engine alone, as RE2 would.
+  if (!hasLinearFallback(pattern)) {
+    reporter.error(p, [...at, "pattern"], "a path rewrite runs on V8's linear-time engine, which cannot run this pattern (it takes no repeat count above 16 and no inline modifier such as (?i:…))", "use a smaller repeat count, or spell the alternatives out");
+    return undefined;
+  }
   // A pattern that also matches '' reports its group count in the match's length.
   const groups = new RegExp(`${pattern}|`).exec("")!.length - 1;
   const escape = badEscape(substitution, groups);
@@ -34,16 +42,37 @@ export function policyUrlRewrite(p: Resource, reporter: Reporter, cfg: Record<st
     return undefined;
   }
   checkPathCharacters(p, reporter, substitution, [...at, "substitution"]);
+  const notInTarget = /[ \t#]/.exec(substitution);
+  if (notInTarget !== null) {
+    reporter.error(p, [...at, "substitution"], `the substitution holds ${notInTarget[0] === "#" ? "#, which starts a fragment" : "whitespace"}, which a request target cannot carry`, "percent-encode it (%20 for a space, %23 for #)");
+  } else if (substitution.includes("?")) {
+    reporter.warn(p, [...at, "substitution"], "the substitution holds ?, so the rewritten path carries a query of its own before the request's (as in Envoy)", "leave queries to the client, or percent-encode it (%3F)");
+  }
   return { policy: p, path: { type: "RegexReplace", pattern, substitution } };
 }
 
-/** The substitution as a String.prototype.replace replacement: `\N` to `$N`, `\0` to `$&`, `$` kept literal. */
-export function replacementOf(substitution: string): string {
-  return substitution.replace(/\\(\d|\\)|\$/g, (token: string, escaped: string | undefined) => {
-    if (token === "$") return "$$";
-    if (escaped === "\\") return "\\";
-    return escaped === "0" ? "$&" : `$${escaped}`;
-  });
+/** The substitution (its escapes checked) as literal text and group numbers, `\0` being the whole match. */
+export function substitutionParts(substitution: string): readonly (string | number)[] {
+  const parts: (string | number)[] = [];
+  let text = "";
+  for (let i = 0; i < substitution.length; i++) {
+    const ch = substitution[i]!;
+    const next = substitution[i + 1];
+    if (ch !== "\\" || next === undefined) {
+      text += ch;
+      continue;
+    }
+    i++;
+    if (next === "\\") {
+      text += "\\";
+      continue;
+    }
+    if (text !== "") parts.push(text);
+    text = "";
+    parts.push(Number(next));
+  }
+  if (text !== "") parts.push(text);
+  return parts;
 }
 
 function badEscape(substitution: string, groups: number): string | undefined {
@@ -80,6 +109,10 @@ export function withPolicyUrlRewrite(route: Resource, rules: readonly RuleModel[
       return rule;
     }
     const own = rule.filters.find((f): f is Extract<FilterModel, { type: "URLRewrite" }> => f.type === "URLRewrite");
+    if (rule.backends.some((b) => b.filters.some((f) => f.type === "URLRewrite" && f.path !== undefined))) {
+      reporter.warn(rewrite.policy, ["spec", "urlRewrite"], `${ruleName} has a backendRef whose URLRewrite filter sets a path, which takes precedence; this policy's urlRewrite does not apply to it`, undefined);
+      return rule;
+    }
     if (own?.path !== undefined) {
       reporter.warn(rewrite.policy, ["spec", "urlRewrite"], `${ruleName} has a URLRewrite filter with a path of its own, which takes precedence; this policy's urlRewrite does not apply to it`, undefined);
       return rule;

@@ -9,8 +9,7 @@ import { ExternalAuthPolicy } from "./external-auth.ts";
 import { LocalRateLimit } from "./local-rate-limit.ts";
 import { RateLimitBuckets } from "./rate-limit-buckets.ts";
 import { MirrorTarget } from "./mirror.ts";
-import { compileEveryMatch } from "../router/regex.ts";
-import { replacementOf } from "../config/traffic-url-rewrite.ts";
+import { RegexRewrite } from "./regex-rewrite.ts";
 
 /** One header modifier's operations, names lower-cased at compile time; `next` is applied after them. */
 export class HeaderOps {
@@ -31,8 +30,7 @@ export type PathRewrite =
   | { readonly kind: "full"; readonly path: string }
   /** `replacement` has no trailing slash, so `replacement + rest` is the new path ('' stands for '/'). */
   | { readonly kind: "prefix"; readonly replacement: string }
-  /** Every match of `pattern` (global) replaced by `replacement`, in String.prototype.replace's syntax. */
-  | { readonly kind: "regex"; readonly pattern: RegExp; readonly replacement: string };
+  | { readonly kind: "regex"; readonly rewrite: RegexRewrite };
 
 export class Redirect {
   readonly scheme: "http" | "https" | undefined;
@@ -206,7 +204,7 @@ function compileHeaderOps(mods: readonly HeaderModifierModel[]): HeaderOps | und
 function compilePath(path: PathModifierModel | undefined): PathRewrite | undefined {
   if (path === undefined) return undefined;
   if (path.type === "ReplaceFullPath") return { kind: "full", path: path.replaceFullPath };
-  if (path.type === "RegexReplace") return { kind: "regex", pattern: compileEveryMatch(path.pattern), replacement: replacementOf(path.substitution) };
+  if (path.type === "RegexReplace") return { kind: "regex", rewrite: new RegexRewrite(path.pattern, path.substitution) };
   return { kind: "prefix", replacement: stripTrailingSlash(path.replacePrefixMatch) };
 }
 
@@ -252,7 +250,7 @@ function applyOneModifier(ops: HeaderOps, headers: OutgoingHeaders): void {
  */
 export function rewritePath(rewrite: PathRewrite, path: string, match: CompiledMatch): string {
   if (rewrite.kind === "full") return rewrite.path;
-  if (rewrite.kind === "regex") return rootedPath(path.replace(rewrite.pattern, rewrite.replacement));
+  if (rewrite.kind === "regex") return rootedPath(rewrite.rewrite.apply(path));
   if (match.pathType !== "PathPrefix") return path;
   const prefix = match.pathValue;
   let prefixLength = prefix.length;

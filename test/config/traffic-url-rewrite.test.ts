@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FilterModel, RuleModel } from "../../src/config/model.ts";
-import { replacementOf } from "../../src/config/traffic-url-rewrite.ts";
+import { substitutionParts } from "../../src/config/traffic-url-rewrite.ts";
 import { TWO_RULE_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers.ts";
 
 const policy = trafficPolicy;
@@ -57,9 +57,27 @@ test("bad patterns and substitutions are errors at the field; on a Gateway urlRe
   assert.deepEqual(rules(onGateway)[0]!.filters, []);
 });
 
-test("the substitution becomes a replace() replacement: groups, the whole match, a literal $ and backslash", () => {
-  assert.equal(replacementOf("\\2/instance/\\1"), "$2/instance/$1");
-  assert.equal(replacementOf("/x\\0y"), "/x$&y");
-  assert.equal(replacementOf("/price$1/\\\\"), "/price$$1/\\");
-  assert.equal("/a/b".replace(/^\/a\/(.*)$/g, replacementOf("/cost$\\1")), "/cost$b");
+test("the substitution splits into literal text and group numbers: \\0 the whole match, \\\\ a backslash, $ literal", () => {
+  assert.deepEqual(substitutionParts("\\2/instance/\\1"), [2, "/instance/", 1]);
+  assert.deepEqual(substitutionParts("/x\\0y"), ["/x", 0, "y"]);
+  assert.deepEqual(substitutionParts("/price$1/\\\\"), ["/price$1/\\"]);
+  assert.deepEqual(substitutionParts("/\\10"), ["/", 1, "0"], "RE2 reads \\10 as group 1, then 0");
+});
+
+test("a pattern only the backtracking engine runs, whitespace or # in the substitution are errors; ? is a warning", () => {
+  const at = (pattern: string, substitution: string, pick: typeof errors): string[] => pick(TWO_RULE_ROUTE + policy("p", `  urlRewrite: {pathRegex: {pattern: '${pattern}', substitution: '${substitution}'}}\n`));
+  assert.deepEqual(at("a{0,17}[a-z]*X", "/b", errors), [
+    "t.yaml:34:37: spec.urlRewrite.pathRegex.pattern: a path rewrite runs on V8's linear-time engine, which cannot run this pattern (it takes no repeat count above 16 and no inline modifier such as (?i:…)) (hint: use a smaller repeat count, or spell the alternatives out)",
+  ]);
+  assert.deepEqual(at("^/sp", "/a b", errors), ["t.yaml:34:59: spec.urlRewrite.pathRegex.substitution: the substitution holds whitespace, which a request target cannot carry (hint: percent-encode it (%20 for a space, %23 for #))"]);
+  assert.deepEqual(at("^/h", "/a#b", errors), ["t.yaml:34:58: spec.urlRewrite.pathRegex.substitution: the substitution holds #, which starts a fragment, which a request target cannot carry (hint: percent-encode it (%20 for a space, %23 for #))"]);
+  assert.deepEqual(at("^/q", "/x?y=1", warnings), ["t.yaml:34:58: spec.urlRewrite.pathRegex.substitution: warning: the substitution holds ?, so the rewritten path carries a query of its own before the request's (as in Envoy) (hint: leave queries to the client, or percent-encode it (%3F))"]);
+});
+
+test("a backendRef's own URLRewrite path takes precedence too, warned", () => {
+  const text = TWO_RULE_ROUTE.replace("    backendRefs: [{name: app, port: 80}]\n", "    backendRefs: [{name: app, port: 80, filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplaceFullPath, replaceFullPath: /b}}}]}]\n") + policy("p", REWRITE, "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: a}]");
+  assert.deepEqual(rules(text)[0]!.filters, []);
+  assert.deepEqual(warnings(text), [
+    "t.yaml:34:15: spec.urlRewrite: warning: HTTPRoute default/web rule a has a backendRef whose URLRewrite filter sets a path, which takes precedence; this policy's urlRewrite does not apply to it",
+  ]);
 });

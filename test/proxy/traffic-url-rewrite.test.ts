@@ -32,12 +32,14 @@ before(async () => {
           rule("every", "/all") +
           rule("cash", "/cash") +
           rule("strip", "/strip") +
+          rule("index", "/idx") +
           rule("host", "/host", "      filters: [{type: URLRewrite, urlRewrite: {hostname: internal.example}}]\n"),
       ) +
       rewrite("groups", "groups", "^/service/([^/]+)(/.*)$", "\\2/instance/\\1") +
       rewrite("every", "every", "one", "two") +
       rewrite("cash", "cash", "^/cash/(.*)$", "/price$/\\1") +
       rewrite("strip", "strip", "^/strip/(.*)$", "\\1") +
+      rewrite("index", "index", "/?$", "/index.html") +
       rewrite("host", "host", "^/host", "/internal"),
   );
 });
@@ -62,6 +64,11 @@ test("groups of the pattern land where the substitution names them; the query is
 
 test("every match in the path is replaced, none in the query", async () => {
   assert.equal((await upstreamSaw("/all/one/x/one?q=one")).url, "/all/two/x/two?q=one");
+});
+
+test("an empty match right after a replaced one is skipped, as in Envoy: one index page", async () => {
+  assert.equal((await upstreamSaw("/idx/docs/")).url, "/idx/docs/index.html");
+  assert.equal((await upstreamSaw("/idx/docs")).url, "/idx/docs/index.html");
 });
 
 test("a $ in the substitution is a literal", async () => {
