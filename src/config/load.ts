@@ -360,7 +360,7 @@ const policyKey = (policy: Resource | undefined): string | undefined => (policy 
 type GatewayTrafficPolicies = Readonly<Record<"rateLimit" | "retry" | "timeouts" | "headerModifiers", (gatewayKey: string) => string | undefined>>;
 
 function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], routes: readonly RouteDraft[], trafficPolicyOf: GatewayTrafficPolicies, reporter: Reporter): void {
-  const owner = new Map<string, { gateway: GatewayDraft; listener: string }>();
+  const sharing = new Map<string, { gateway: GatewayDraft; listener: string }[]>();
   const portProtocol = new Map<number, { gateway: GatewayDraft; protocol: string }>();
   for (const g of gateways) {
     g.listeners.forEach((l) => {
@@ -371,27 +371,32 @@ function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], routes: re
         reporter.error(g.resource, ["spec", "listeners", index, "protocol"], `port ${l.port} serves ${onPort.protocol} for Gateway ${key(onPort.gateway.resource)}; one port cannot also serve ${l.protocol}`, "a port speaks one protocol: move one of the listeners to another port");
       }
       const k = `${l.port}|${l.hostname ?? ""}`;
-      const shared = owner.get(k);
-      if (shared === undefined) owner.set(k, { gateway: g, listener: l.name });
-      else if (shared.gateway !== g) {
-        const first = shared.gateway;
-        const index = (g.resource.spec["listeners"] as { name: string }[]).findIndex((x) => x.name === l.name);
-        reporter.warn(g.resource, ["spec", "listeners", index], `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}; the two listeners share one route table, where match precedence and then the older route decide`, "give the listeners distinct hostnames or ports");
-        if (!sameClientCertificate(first.backendClientCertificate, g.backendClientCertificate)) {
+      const earlier = sharing.get(k) ?? [];
+      if (earlier.length === 0) sharing.set(k, earlier);
+      const others = earlier.filter((e) => e.gateway !== g);
+      earlier.push({ gateway: g, listener: l.name });
+      if (others.length === 0) return;
+      const index = (g.resource.spec["listeners"] as { name: string }[]).findIndex((x) => x.name === l.name);
+      const first = others[0]!.gateway;
+      reporter.warn(g.resource, ["spec", "listeners", index], `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}; the two listeners share one route table, where match precedence and then the older route decide`, "give the listeners distinct hostnames or ports");
+      // Every earlier Gateway on the listener, not only the first: a third may disagree with the second.
+      for (const shared of others) {
+        const other = shared.gateway;
+        if (!sameClientCertificate(other.backendClientCertificate, g.backendClientCertificate)) {
           // A route on both would reach TLS backends as whichever Gateway the tie-break picked.
-          reporter.error(g.resource, ["spec", "listeners", index], `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}, which presents another client certificate to backends (spec.tls.backend)`, "give the listeners distinct hostnames or ports, or both Gateways the same clientCertificateRef");
+          reporter.error(g.resource, ["spec", "listeners", index], `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(other.resource)}, which presents another client certificate to backends (spec.tls.backend)`, "give the listeners distinct hostnames or ports, or both Gateways the same clientCertificateRef");
         }
         // Likewise a parentRef's order would decide which Gateway's TrafficPolicy a route on
         // both gets; a route on one of them gets its own Gateway's.
-        const onBoth = routes.find((r) => attachedThrough(r, first, shared.listener) && attachedThrough(r, g, l.name));
-        if (onBoth === undefined) return;
+        const onBoth = routes.find((r) => attachedThrough(r, other, shared.listener) && attachedThrough(r, g, l.name));
+        if (onBoth === undefined) continue;
         for (const [section, policyOf] of Object.entries(trafficPolicyOf)) {
-          const theirs = policyOf(key(first.resource));
+          const theirs = policyOf(key(other.resource));
           if (theirs === policyOf(key(g.resource))) continue;
           reporter.error(
             g.resource,
             ["spec", "listeners", index],
-            `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(first.resource)}, ${theirs === undefined ? `which has no ${section}` : `whose ${section} comes from TrafficPolicy ${theirs}`}; HTTPRoute ${key(onBoth.resource)} is on both and would get the ${section} of whichever Gateway the route table picked`,
+            `port ${l.port} hostname ${l.hostname ?? "(any)"} is also served by Gateway ${key(other.resource)}, ${theirs === undefined ? `which has no ${section}` : `whose ${section} comes from TrafficPolicy ${theirs}`}; HTTPRoute ${key(onBoth.resource)} is on both and would get the ${section} of whichever Gateway the route table picked`,
             `give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy ${section}`,
           );
         }

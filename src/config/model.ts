@@ -185,7 +185,7 @@ export type PathModifierModel =
   | { readonly type: "ReplaceFullPath"; readonly replaceFullPath: string }
   | { readonly type: "ReplacePrefixMatch"; readonly replacePrefixMatch: string }
   /** kgateway TrafficPolicy `urlRewrite.pathRegex` (Envoy's regex_rewrite): every match of `pattern` in the path, replaced. */
-  | { readonly type: "RegexReplace"; readonly pattern: string; readonly substitution: string };
+  | { readonly type: "RegexReplace"; readonly pattern: string; readonly substitution: string; readonly source: SourceRef };
 
 export type FilterModel =
   /** `policy`: the TrafficPolicy (`namespace/name`) whose `headerModifiers` it is; absent for the HTTPRoute's own filter. */

@@ -17,7 +17,7 @@ export function policyHeaderModifiers(p: Resource, reporter: Reporter, cfg: Reco
   for (const side of ["request", "response"] as const) {
     const modifier = cfg[side] as Record<string, unknown[] | undefined> | undefined;
     if (modifier === undefined || (modifier["set"]?.length ?? 0) + (modifier["add"]?.length ?? 0) + (modifier["remove"]?.length ?? 0) > 0) continue;
-    reporter.warn(p, [...at, side], `this ${side} modifier is empty: it changes no header, but still keeps a Gateway's headerModifiers from the rules the policy covers`, "add set, add or remove entries, or leave it out");
+    reporter.warn(p, [...at, side], `this ${side} modifier is empty: it changes no header, yet where this policy applies no other headerModifiers do (a Gateway's, or a newer policy's)`, "add set, add or remove entries, or leave it out");
   }
   const filters: FilterModel[] = [];
   const policy = key(p);

@@ -2,7 +2,7 @@
 // of the pattern in the path (the query stays as it is) is replaced by the substitution, in
 // which `\1` to `\9` name the pattern's groups and `\0` the whole match. It becomes the path
 // of the rule's URLRewrite filter, and so meets the HTTPRoute's own filters there.
-import { hasLinearFallback } from "../router/linear-regex.ts";
+import { canSearchLinearly } from "../router/linear-regex.ts";
 import type { FilterModel, PathModifierModel, RuleModel } from "./model.ts";
 import { regexProblem } from "./regex-check.ts";
 import { checkPathCharacters } from "./resolve-filters.ts";
@@ -23,14 +23,14 @@ export function policyUrlRewrite(p: Resource, reporter: Reporter, cfg: Record<st
   const pattern = String(regex["pattern"]);
   const substitution = String(regex["substitution"]);
   const problem = regexProblem(pattern);
-  if (problem !== undefined) {
-    reporter.report(problem.severity, p, [...at, "pattern"], problem.message, problem.hint);
-    if (problem.severity === "error") return undefined;
+  if (problem?.severity === "error") {
+    reporter.error(p, [...at, "pattern"], problem.message, problem.hint);
+    return undefined;
   }
   // A rewrite searches the whole path from every position, which takes a backtracking
   // engine quadratic time even on shapes a full match runs fast; so it runs on V8's
-  // linear-time engine alone, as RE2 would.
-  if (!hasLinearFallback(pattern)) {
+  // linear-time engine alone, as RE2 would (and the fallback warnings do not apply).
+  if (!canSearchLinearly(pattern)) {
     reporter.error(p, [...at, "pattern"], "a path rewrite runs on V8's linear-time engine, which cannot run this pattern (it takes no repeat count above 16 and no inline modifier such as (?i:…))", "use a smaller repeat count, or spell the alternatives out");
     return undefined;
   }
@@ -48,7 +48,7 @@ export function policyUrlRewrite(p: Resource, reporter: Reporter, cfg: Record<st
   } else if (substitution.includes("?")) {
     reporter.warn(p, [...at, "substitution"], "the substitution holds ?, so the rewritten path carries a query of its own before the request's (as in Envoy)", "leave queries to the client, or percent-encode it (%3F)");
   }
-  return { policy: p, path: { type: "RegexReplace", pattern, substitution } };
+  return { policy: p, path: { type: "RegexReplace", pattern, substitution, source: reporter.source(p, [...at, "pattern"]) } };
 }
 
 /** The substitution (its escapes checked) as literal text and group numbers, `\0` being the whole match. */

@@ -204,7 +204,7 @@ function compileHeaderOps(mods: readonly HeaderModifierModel[]): HeaderOps | und
 function compilePath(path: PathModifierModel | undefined): PathRewrite | undefined {
   if (path === undefined) return undefined;
   if (path.type === "ReplaceFullPath") return { kind: "full", path: path.replaceFullPath };
-  if (path.type === "RegexReplace") return { kind: "regex", rewrite: new RegexRewrite(path.pattern, path.substitution) };
+  if (path.type === "RegexReplace") return { kind: "regex", rewrite: new RegexRewrite(path.pattern, path.substitution, path.source) };
   return { kind: "prefix", replacement: stripTrailingSlash(path.replacePrefixMatch) };
 }
 

@@ -24,6 +24,16 @@ export function hasLinearFallback(pattern: string): boolean {
   }
 }
 
+/** True when V8's linear-time engine alone can search a value with `pattern` (see regex.ts compileEveryMatch). */
+export function canSearchLinearly(pattern: string): boolean {
+  try {
+    new RegExp(pattern, "gl");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A group that repeats (`*`, `+`, `{n,}`, a count of 2 or more) around a body that can match the same text several ways. */
 export interface AmbiguousRepeat {
   /** The group with its repeat, as written (`(a+)+`). */

@@ -27,8 +27,12 @@ export function compileFullMatch(pattern: string, source: SourceRef): RegExp {
  * backtracking engine quadratic time on shapes a full match runs fast. The config checks
  * that the engine can run it.
  */
-export function compileEveryMatch(pattern: string): RegExp {
-  return new RegExp(pattern, "gl");
+export function compileEveryMatch(pattern: string, source: SourceRef): RegExp {
+  try {
+    return new RegExp(pattern, "gl");
+  } catch (err) {
+    throw new PlanCompileError(source, `regular expression ${JSON.stringify(pattern)} cannot run on the linear-time engine: ${(err as Error).message}`, "the config check should have refused it; report this");
+  }
 }
 
 /**

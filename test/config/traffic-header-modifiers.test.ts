@@ -54,7 +54,7 @@ test("on a Gateway: one model for the Gateway, not copied into the route's rules
 test("an empty modifier is warned about: it changes nothing, yet keeps the Gateway's away", () => {
   const text = TWO_RULE_ROUTE + policy("edge", MODIFIERS, TO_GATEWAY) + policy("p", "  headerModifiers: {request: {}}\n", TO_RULE_A);
   assert.deepEqual(warnings(text), [
-    "t.yaml:43:30: spec.headerModifiers.request: warning: this request modifier is empty: it changes no header, but still keeps a Gateway's headerModifiers from the rules the policy covers (hint: add set, add or remove entries, or leave it out)",
+    "t.yaml:43:30: spec.headerModifiers.request: warning: this request modifier is empty: it changes no header, yet where this policy applies no other headerModifiers do (a Gateway's, or a newer policy's) (hint: add set, add or remove entries, or leave it out)",
   ]);
 });
 

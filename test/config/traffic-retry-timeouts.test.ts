@@ -198,6 +198,13 @@ test("Gateways sharing a listener must take retry and timeouts from the same pol
   );
   const both = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw}, {group: gateway.networking.k8s.io, kind: Gateway, name: gw2}]";
   assert.deepEqual(errors(shared + policy("edge", "  retry: {retryOn: [reset]}\n  timeouts: {request: 1s}\n", both)), []);
+  // Checked against every Gateway on the listener, not only the first one there.
+  const third = second.replace("name: gw2", "name: gw3");
+  const onSecondAndThird = routes().replace("  parentRefs: [{name: gw}]", "  parentRefs: [{name: gw2}, {name: gw3}]") + second + third;
+  assert.deepEqual(
+    errors(onSecondAndThird + policy("edge", "  timeouts: {request: 1s}\n", "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw3}]")).map((e) => e.replace(/^.*also served by /, "")),
+    ["Gateway default/gw2, which has no timeouts; HTTPRoute default/web is on both and would get the timeouts of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy timeouts)"],
+  );
   // A route on one of them gets its own Gateway's: nothing to pick between.
   assert.deepEqual(errors(routes() + second + policy("edge", "  retry: {retryOn: [reset]}\n", TO_GATEWAY)), []);
   const [a] = rules(shared + policy("edge", "  retry: {retryOn: [reset]}\n", both));

@@ -9,12 +9,16 @@ import { TWO_RULE_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers
 
 const policy = trafficPolicy;
 const REWRITE = "  urlRewrite: {pathRegex: {pattern: '^/a/([^/]+)(/.*)$', substitution: '\\2/instance/\\1'}}\n";
-const REGEX_PATH = { type: "RegexReplace", pattern: "^/a/([^/]+)(/.*)$", substitution: "\\2/instance/\\1" } as const;
+const REGEX_PATH = { type: "RegexReplace", pattern: "^/a/([^/]+)(/.*)$", substitution: "\\2/instance/\\1", source: undefined as never } as const;
 
+/** The rules, without the source positions of regex rewrites (compared where they matter). */
 function rules(text: string): readonly RuleModel[] {
   const { config, diagnostics } = load(text);
   assert.ok(config, diagnostics.map((d) => d.message).join("\n"));
-  return config.routes[0]!.rules;
+  return config.routes[0]!.rules.map((rule) => ({
+    ...rule,
+    filters: rule.filters.map((f) => (f.type === "URLRewrite" && f.path?.type === "RegexReplace" ? { ...f, path: { ...f.path, source: undefined as never } } : f)),
+  }));
 }
 const withOwnFilter = (filter: string): string => TWO_RULE_ROUTE.replace("  - name: a\n", `  - name: a\n    filters: [${filter}]\n`);
 
@@ -26,6 +30,9 @@ test("a URLRewrite filter with the regex path, added to the rule or completing i
   const hostOnly = withOwnFilter("{type: URLRewrite, urlRewrite: {hostname: internal.example}}");
   assert.deepEqual(rules(hostOnly + policy("p", REWRITE))[0]!.filters, [{ type: "URLRewrite", hostname: "internal.example", path: REGEX_PATH }]);
   assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", REWRITE)), []);
+  const loaded = load(TWO_RULE_ROUTE + policy("p", REWRITE)).config!.routes[0]!.rules[0]!.filters[0];
+  const path = loaded?.type === "URLRewrite" ? loaded.path : undefined;
+  assert.deepEqual(path?.type === "RegexReplace" ? [path.source.line, path.source.path] : [], [34, "spec.urlRewrite.pathRegex.pattern"], "a plan compile error would point at the pattern");
 });
 
 test("the rule's own URLRewrite path wins, and a redirecting rule is left alone, each warned at the policy", () => {
