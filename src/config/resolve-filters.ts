@@ -70,7 +70,7 @@ export function resolveFilters(
           scheme: cfg["scheme"],
           hostname,
           port: cfg["port"],
-          path: pathModifier(r, reporter, cfg["path"], [...fat, field, "path"], matches),
+          path: pathModifier(r, reporter, cfg["path"], [...fat, field, "path"], matches, false),
           statusCode: (cfg["statusCode"] ?? 302) as 301 | 302 | 303 | 307 | 308,
         });
         return;
@@ -78,7 +78,7 @@ export function resolveFilters(
       case "URLRewrite": {
         const hostname = cfg["hostname"] as string | undefined;
         if (hostname !== undefined) checkHost(r, reporter, hostname, [...fat, field, "hostname"]);
-        out.push({ type, hostname, path: pathModifier(r, reporter, cfg["path"], [...fat, field, "path"], matches) });
+        out.push({ type, hostname, path: pathModifier(r, reporter, cfg["path"], [...fat, field, "path"], matches, true) });
         return;
       }
       case "ExtensionRef": {
@@ -234,7 +234,22 @@ export function checkPathCharacters(r: Resource, reporter: Reporter, value: stri
   reporter.error(r, at, `the path holds a character no HTTP header or request line may carry (${describeBadChar(value)})`, "percent-encode it, e.g. %0A for LF");
 }
 
-function pathModifier(r: Resource, reporter: Reporter, cfg: Record<string, any> | undefined, at: Segments, matches: readonly MatchModel[]): PathModifierModel | undefined {
+/**
+ * A path the gateway forwards goes into the request line, which takes no whitespace, and a
+ * `#` there would start a fragment the upstream never sees as path. Errors, but `?`, which
+ * starts a query of its own before the request's, is a warning (Envoy allows it).
+ */
+export function checkRequestTargetCharacters(r: Resource, reporter: Reporter, value: string, at: Segments, what: string): void {
+  const bad = /[ \t#]/.exec(value);
+  if (bad !== null) {
+    reporter.error(r, at, `${what} holds ${bad[0] === "#" ? "#, which starts a fragment" : "whitespace"}, which a request target cannot carry`, "percent-encode it (%20 for a space, %23 for #)");
+  } else if (value.includes("?")) {
+    reporter.warn(r, at, `${what} holds ?, so the rewritten path carries a query of its own before the request's (as in Envoy)`, "leave queries to the client, or percent-encode it (%3F)");
+  }
+}
+
+/** `forwarded`: the path of a URLRewrite, which goes upstream, rather than a redirect's Location. */
+function pathModifier(r: Resource, reporter: Reporter, cfg: Record<string, any> | undefined, at: Segments, matches: readonly MatchModel[], forwarded: boolean): PathModifierModel | undefined {
   if (cfg === undefined) return undefined;
   if (cfg["type"] === "ReplaceFullPath") {
     if (cfg["replacePrefixMatch"] !== undefined) reporter.error(r, [...at, "replacePrefixMatch"], "replacePrefixMatch is set but type is ReplaceFullPath", "remove it");
@@ -245,6 +260,7 @@ function pathModifier(r: Resource, reporter: Reporter, cfg: Record<string, any> 
     }
     if (!value.startsWith("/")) reporter.error(r, [...at, "replaceFullPath"], "the path must start with /", `write "/${value}"`);
     checkPathCharacters(r, reporter, value, [...at, "replaceFullPath"]);
+    if (forwarded) checkRequestTargetCharacters(r, reporter, value, [...at, "replaceFullPath"], "the path");
     return { type: "ReplaceFullPath", replaceFullPath: value };
   }
   if (cfg["replaceFullPath"] !== undefined) reporter.error(r, [...at, "replaceFullPath"], "replaceFullPath is set but type is ReplacePrefixMatch", "remove it");
@@ -255,6 +271,7 @@ function pathModifier(r: Resource, reporter: Reporter, cfg: Record<string, any> 
   }
   if (!value.startsWith("/")) reporter.error(r, [...at, "replacePrefixMatch"], "the prefix must start with /", `write "/${value}"`);
   checkPathCharacters(r, reporter, value, [...at, "replacePrefixMatch"]);
+  if (forwarded) checkRequestTargetCharacters(r, reporter, value, [...at, "replacePrefixMatch"], "the prefix");
   if (matches.some((m) => m.path.type !== "PathPrefix")) {
     reporter.error(r, [...at, "type"], "ReplacePrefixMatch needs every match of the rule to be a PathPrefix match", "use ReplaceFullPath, or PathPrefix matches");
   }

@@ -5,7 +5,7 @@
 import { canSearchLinearly } from "../router/linear-regex.ts";
 import type { FilterModel, PathModifierModel, RuleModel } from "./model.ts";
 import { regexProblem } from "./regex-check.ts";
-import { checkPathCharacters } from "./resolve-filters.ts";
+import { checkPathCharacters, checkRequestTargetCharacters } from "./resolve-filters.ts";
 import { type Reporter, type Resource, key } from "./resources.ts";
 
 export interface PolicyUrlRewrite {
@@ -42,12 +42,7 @@ export function policyUrlRewrite(p: Resource, reporter: Reporter, cfg: Record<st
     return undefined;
   }
   checkPathCharacters(p, reporter, substitution, [...at, "substitution"]);
-  const notInTarget = /[ \t#]/.exec(substitution);
-  if (notInTarget !== null) {
-    reporter.error(p, [...at, "substitution"], `the substitution holds ${notInTarget[0] === "#" ? "#, which starts a fragment" : "whitespace"}, which a request target cannot carry`, "percent-encode it (%20 for a space, %23 for #)");
-  } else if (substitution.includes("?")) {
-    reporter.warn(p, [...at, "substitution"], "the substitution holds ?, so the rewritten path carries a query of its own before the request's (as in Envoy)", "leave queries to the client, or percent-encode it (%3F)");
-  }
+  checkRequestTargetCharacters(p, reporter, substitution, [...at, "substitution"], "the substitution");
   return { policy: p, path: { type: "RegexReplace", pattern, substitution, source: reporter.source(p, [...at, "pattern"]) } };
 }
 
@@ -94,9 +89,9 @@ function badEscape(substitution: string, groups: number): string | undefined {
 }
 
 /**
- * Each rule's URLRewrite with its TrafficPolicy's path: the HTTPRoute's own URLRewrite path
- * takes precedence, and a rule that answers without forwarding has nothing to rewrite; both
- * are warned about at the policy.
+ * Each rule's URLRewrite with its TrafficPolicy's path: a URLRewrite path of the rule's own
+ * or of a backendRef's takes precedence, and a rule that answers without forwarding has
+ * nothing to rewrite; each case is warned about at the policy.
  */
 export function withPolicyUrlRewrite(route: Resource, rules: readonly RuleModel[], rewrites: ReadonlyMap<number, PolicyUrlRewrite> | undefined, reporter: Reporter): readonly RuleModel[] {
   if (rewrites === undefined) return rules;

@@ -290,6 +290,30 @@ describe("semantic errors", () => {
     );
   });
 
+  test("a forwarded rewrite path with whitespace or # is a config error, ? a warning; a redirect's path may hold #", () => {
+    const rewrite = (path: string): string => route(`  - matches:
+    - path: {type: PathPrefix, value: /w}
+    filters:
+    - type: URLRewrite
+      urlRewrite: {path: ${path}}
+    backendRefs:
+    - {name: echo, port: 80}
+`);
+    const hint = "(hint: percent-encode it (%20 for a space, %23 for #))";
+    assert.deepEqual(errors(rewrite('{type: ReplaceFullPath, replaceFullPath: "/a b"}')).filter((e) => e.includes("urlRewrite")), [`t.yaml:24:67: spec.rules[0].filters[0].urlRewrite.path.replaceFullPath: the path holds whitespace, which a request target cannot carry ${hint}`]);
+    assert.deepEqual(errors(rewrite('{type: ReplacePrefixMatch, replacePrefixMatch: "/a#b"}')).filter((e) => e.includes("urlRewrite")), [`t.yaml:24:73: spec.rules[0].filters[0].urlRewrite.path.replacePrefixMatch: the prefix holds #, which starts a fragment, which a request target cannot carry ${hint}`]);
+    assert.deepEqual(warnings(rewrite('{type: ReplaceFullPath, replaceFullPath: "/a?b=1"}')).filter((e) => e.includes("urlRewrite")), [
+      "t.yaml:24:67: spec.rules[0].filters[0].urlRewrite.path.replaceFullPath: warning: the path holds ?, so the rewritten path carries a query of its own before the request's (as in Envoy) (hint: leave queries to the client, or percent-encode it (%3F))",
+    ]);
+    const redirect = route(`  - matches:
+    - path: {type: PathPrefix, value: /w}
+    filters:
+    - type: RequestRedirect
+      requestRedirect: {path: {type: ReplaceFullPath, replaceFullPath: "/docs#intro"}}
+`);
+    assert.deepEqual(errors(redirect), []);
+  });
+
   test("match names, path characters and section names follow the Gateway API formats", () => {
     const text = route(`  - name: Bad_Rule
     matches:
