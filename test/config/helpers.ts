@@ -45,6 +45,17 @@ spec:
     backendRefs: [{name: app, port: 80}]
 `;
 
+/** TrafficPolicy targetRefs: the Gateway `gw`, and rule `a` of route `web`. */
+export const TO_GATEWAY = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]";
+export const TO_RULE_A = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: a}]";
+
+/** A Gateway of this name with GATEWAY's listener (port 8080, any hostname), so the two share it. */
+export const sameListenerGateway = (name: string): string =>
+  `---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: ${name}}\nspec:\n  gatewayClassName: tollgate\n  listeners: [{name: http, port: 8080, protocol: HTTP}]\n`;
+
+/** TWO_RULE_ROUTE with route `web` attached to `gw` and the Gateway `gw2` sharing its listener. */
+export const ROUTE_ON_SHARED_LISTENER = TWO_RULE_ROUTE.replace("  parentRefs: [{name: gw}]", "  parentRefs: [{name: gw}, {name: gw2}]") + sameListenerGateway("gw2");
+
 /** A kgateway TrafficPolicy with `body` (indented spec fields) after its targetRefs, by default all of route `web`. */
 export const trafficPolicy = (name: string, body: string, targets = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]", created = "2026-01-01T00:00:00Z"): string => `---
 apiVersion: gateway.kgateway.dev/v1alpha1

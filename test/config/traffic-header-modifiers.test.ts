@@ -5,11 +5,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FilterModel, RuleModel } from "../../src/config/model.ts";
 import { REDACTED, redactConfigForAdmin } from "../../src/config/redact.ts";
-import { TWO_RULE_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers.ts";
+import { ROUTE_ON_SHARED_LISTENER, TO_GATEWAY, TO_RULE_A, TWO_RULE_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers.ts";
 
 const policy = trafficPolicy;
-const TO_GATEWAY = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]";
-const TO_RULE_A = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: a}]";
 const MODIFIERS = "  headerModifiers:\n    request: {set: [{name: X-Env, value: prod}], add: [{name: x-team, value: web}], remove: [x-debug]}\n    response: {set: [{name: x-served-by, value: edge}]}\n";
 
 function loaded(text: string): { rules: readonly RuleModel[]; gatewayModifiers: unknown } {
@@ -70,10 +68,8 @@ test("bad modifiers are errors at the field: none set, a name twice, an invalid 
 });
 
 test("Gateways sharing a listener must take headerModifiers from the same policy", () => {
-  const second = "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw2}\nspec:\n  gatewayClassName: tollgate\n  listeners: [{name: http, port: 8080, protocol: HTTP}]\n";
-  const shared = TWO_RULE_ROUTE.replace("  parentRefs: [{name: gw}]", "  parentRefs: [{name: gw}, {name: gw2}]") + second;
   assert.deepEqual(
-    errors(shared + policy("p", MODIFIERS, TO_GATEWAY)).map((e) => e.replace(/^.*whose /, "")),
+    errors(ROUTE_ON_SHARED_LISTENER + policy("p", MODIFIERS, TO_GATEWAY)).map((e) => e.replace(/^.*whose /, "")),
     ["headerModifiers comes from TrafficPolicy default/p; HTTPRoute default/web is on both and would get the headerModifiers of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy headerModifiers)"],
   );
 });

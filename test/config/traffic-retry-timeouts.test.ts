@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { RuleModel } from "../../src/config/model.ts";
-import { TWO_RULE_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers.ts";
+import { ROUTE_ON_SHARED_LISTENER, TO_GATEWAY, TO_RULE_A, TWO_RULE_ROUTE, errors, load, sameListenerGateway, trafficPolicy, warnings } from "./helpers.ts";
 
 const routes = (): string => TWO_RULE_ROUTE;
 const policy = trafficPolicy;
@@ -107,8 +107,6 @@ test("the route's own retry and timeouts take precedence, with a warning; sectio
   assert.deepEqual(warnings(two), ["t.yaml:34:10: spec.retry: warning: HTTPRoute default/web already gets retry from TrafficPolicy default/older, which is older; this one is ignored for it"]);
 });
 
-const TO_GATEWAY = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]";
-const TO_RULE_A = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: a}]";
 const GATEWAY_RETRY = { codes: [502, 503, 504], attempts: 3, backoffMs: 25, onConnectFailure: true, onReset: true, onRateLimited: false };
 
 test("on a Gateway, retry and timeouts reach every rule through it that nothing route-level covers, silently below the route", () => {
@@ -187,8 +185,8 @@ test("a Gateway's cors and tracing are still warned about and ignored", () => {
 });
 
 test("Gateways sharing a listener must take retry and timeouts from the same policy", () => {
-  const second = "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw2}\nspec:\n  gatewayClassName: tollgate\n  listeners: [{name: http, port: 8080, protocol: HTTP}]\n";
-  const shared = routes().replace("  parentRefs: [{name: gw}]", "  parentRefs: [{name: gw}, {name: gw2}]") + second;
+  const shared = ROUTE_ON_SHARED_LISTENER;
+  const [second, third] = [sameListenerGateway("gw2"), sameListenerGateway("gw3")];
   assert.deepEqual(errors(shared + policy("edge", "  timeouts: {request: 1s}\n", TO_GATEWAY)), [
     "t.yaml:34:15: spec.listeners[0]: port 8080 hostname (any) is also served by Gateway default/gw, whose timeouts comes from TrafficPolicy default/edge; HTTPRoute default/web is on both and would get the timeouts of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy timeouts)",
   ]);
@@ -199,7 +197,6 @@ test("Gateways sharing a listener must take retry and timeouts from the same pol
   const both = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw}, {group: gateway.networking.k8s.io, kind: Gateway, name: gw2}]";
   assert.deepEqual(errors(shared + policy("edge", "  retry: {retryOn: [reset]}\n  timeouts: {request: 1s}\n", both)), []);
   // Checked against every Gateway on the listener, not only the first one there.
-  const third = second.replace("name: gw2", "name: gw3");
   const onSecondAndThird = routes().replace("  parentRefs: [{name: gw}]", "  parentRefs: [{name: gw2}, {name: gw3}]") + second + third;
   assert.deepEqual(
     errors(onSecondAndThird + policy("edge", "  timeouts: {request: 1s}\n", "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw3}]")).map((e) => e.replace(/^.*also served by /, "")),

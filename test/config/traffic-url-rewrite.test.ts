@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FilterModel, RuleModel } from "../../src/config/model.ts";
 import { substitutionParts } from "../../src/config/traffic-url-rewrite.ts";
-import { TWO_RULE_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers.ts";
+import { TO_GATEWAY, TO_RULE_A, TWO_RULE_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers.ts";
 
 const policy = trafficPolicy;
 const REWRITE = "  urlRewrite: {pathRegex: {pattern: '^/a/([^/]+)(/.*)$', substitution: '\\2/instance/\\1'}}\n";
@@ -57,7 +57,7 @@ test("bad patterns and substitutions are errors at the field; on a Gateway urlRe
   assert.match(rewrite("^/(a)\\1", "/b")[0] ?? "", /^t\.yaml:34:37: spec\.urlRewrite\.pathRegex\.pattern: the backreference \\1 is not RE2 syntax/);
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", "  urlRewrite: {}\n")), ["t.yaml:34:15: spec.urlRewrite: pathRegex must be set (hint: add pathRegex: {pattern: '^/v1/(.*)$', substitution: '/\\1'})"]);
 
-  const onGateway = TWO_RULE_ROUTE + policy("p", REWRITE, "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]");
+  const onGateway = TWO_RULE_ROUTE + policy("p", REWRITE, TO_GATEWAY);
   assert.deepEqual(warnings(onGateway), [
     "t.yaml:33:16: spec.targetRefs[0]: warning: urlRewrite does not apply to a Gateway (only headerModifiers, rateLimit, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for urlRewrite)",
   ]);
@@ -82,7 +82,7 @@ test("a pattern only the backtracking engine runs, whitespace or # in the substi
 });
 
 test("a backendRef's own URLRewrite path takes precedence too, warned", () => {
-  const text = TWO_RULE_ROUTE.replace("    backendRefs: [{name: app, port: 80}]\n", "    backendRefs: [{name: app, port: 80, filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplaceFullPath, replaceFullPath: /b}}}]}]\n") + policy("p", REWRITE, "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: a}]");
+  const text = TWO_RULE_ROUTE.replace("    backendRefs: [{name: app, port: 80}]\n", "    backendRefs: [{name: app, port: 80, filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplaceFullPath, replaceFullPath: /b}}}]}]\n") + policy("p", REWRITE, TO_RULE_A);
   assert.deepEqual(rules(text)[0]!.filters, []);
   assert.deepEqual(warnings(text), [
     "t.yaml:34:15: spec.urlRewrite: warning: HTTPRoute default/web rule a has a backendRef whose URLRewrite filter sets a path, which takes precedence; this policy's urlRewrite does not apply to it",
