@@ -16,6 +16,7 @@ import { Reporter, byPrecedence, key, precedenceMs } from "./resources.ts";
 import type { Resource } from "./resources.ts";
 import { checkSchema, findKind } from "./schema-check.ts";
 import { skippedKindWarning } from "./skipped-kinds.ts";
+import { checkPortSettings } from "./port-settings.ts";
 import { SECRET_KIND, TlsSecrets } from "./tls-secrets.ts";
 import { CONFIG_MAP_KIND, CaBundles } from "./ca-bundles.ts";
 import { BackendTlsPolicies } from "./backend-tls-policies.ts";
@@ -117,6 +118,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     backendResolver,
     reporter,
   );
+  checkPortSettings([...gatewayDrafts.values()], policies.settings, reporter);
   // After the policies: Gateways sharing a listener must also agree on their TrafficPolicies.
   warnCrossGatewayConflicts(
     [...gatewayDrafts.values()],
