@@ -4,7 +4,7 @@ import { open } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatDiagnostic } from "./diagnostics.ts";
-import type { CorsModel, FilterModel, GatewayModel, PolicyHeaderModifiersModel, ResolvedConfig, RouteModel, RuleModel, RuleRateLimitModel } from "./model.ts";
+import type { AuthorizationModel, CorsModel, FilterModel, GatewayModel, PolicyHeaderModifiersModel, ResolvedConfig, RouteModel, RuleModel, RuleRateLimitModel } from "./model.ts";
 import { ReferenceGrants } from "./reference-grants.ts";
 import { BackendResolver } from "./resolve-backends.ts";
 import { resolveGateway } from "./resolve-gateways.ts";
@@ -128,6 +128,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       retry: (gk) => policyKey(policies.gatewayRetries.get(gk)?.policy),
       timeouts: (gk) => policyKey(policies.gatewayTimeouts.get(gk)?.policy),
       headerModifiers: (gk) => policies.gatewayHeaderModifiers.get(gk)?.policyName,
+      rbac: (gk) => policies.gatewayAuthorizations.get(gk)?.policy,
     },
     reporter,
   );
@@ -158,6 +159,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     backendClientCertificate: g.backendClientCertificate,
     rateLimit: policies.gatewayRateLimits.get(key(g.resource)),
     headerModifiers: policies.gatewayHeaderModifiers.get(key(g.resource)),
+    authorization: policies.gatewayAuthorizations.get(key(g.resource)),
   }));
   const routes: RouteModel[] = routeDrafts
     .filter((d) => d.parents.length > 0)
@@ -169,7 +171,12 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
         d.resource,
         withPolicyUrlRewrite(
           d.resource,
-          withPolicyFilters(d.rules, policies.routeCors.get(key(d.resource)), policies.routeRateLimits.get(key(d.resource)), policies.routeHeaderModifiers.get(key(d.resource))),
+          withPolicyFilters(d.rules, {
+            cors: policies.routeCors.get(key(d.resource)),
+            rateLimits: policies.routeRateLimits.get(key(d.resource)),
+            headerModifiers: policies.routeHeaderModifiers.get(key(d.resource)),
+            authorizations: policies.routeAuthorizations.get(key(d.resource)),
+          }),
           policies.routeUrlRewrites.get(key(d.resource)),
           reporter,
         ),
@@ -359,7 +366,7 @@ function checkBackend(b: Resource, reporter: Reporter): void {
 const policyKey = (policy: Resource | undefined): string | undefined => (policy === undefined ? undefined : key(policy));
 
 /** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section. */
-type GatewayTrafficPolicies = Readonly<Record<"rateLimit" | "retry" | "timeouts" | "headerModifiers", (gatewayKey: string) => string | undefined>>;
+type GatewayTrafficPolicies = Readonly<Record<"rateLimit" | "retry" | "timeouts" | "headerModifiers" | "rbac", (gatewayKey: string) => string | undefined>>;
 
 function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], routes: readonly RouteDraft[], trafficPolicyOf: GatewayTrafficPolicies, reporter: Reporter): void {
   const sharing = new Map<string, { gateway: GatewayDraft; listener: string }[]>();
@@ -473,25 +480,30 @@ function firstInvalidUtf8(bytes: Buffer): { line: number; col: number; offset: n
   return { line: lines.length, col: lines[lines.length - 1]!.length + 1, offset };
 }
 
+/** What TrafficPolicies give the rules of one route, by rule index. */
+interface RulePolicyFilters {
+  readonly cors: ReadonlyMap<number, CorsModel> | undefined;
+  readonly rateLimits: ReadonlyMap<number, RuleRateLimitModel> | undefined;
+  readonly headerModifiers: ReadonlyMap<number, PolicyHeaderModifiersModel> | undefined;
+  readonly authorizations: ReadonlyMap<number, AuthorizationModel> | undefined;
+}
+
 /**
- * A TrafficPolicy's CORS and local rate limit, as filters of the rules they cover. A rule's
- * own CORS filter is the more specific and keeps its place.
+ * A TrafficPolicy's CORS, local rate limit, header modifiers and rbac, as filters of the rules
+ * they cover. A rule's own CORS filter is the more specific and keeps its place.
  */
-function withPolicyFilters(
-  rules: readonly RuleModel[],
-  cors: ReadonlyMap<number, CorsModel> | undefined,
-  rateLimits: ReadonlyMap<number, RuleRateLimitModel> | undefined,
-  headerModifiers: ReadonlyMap<number, PolicyHeaderModifiersModel> | undefined,
-): readonly RuleModel[] {
-  if (cors === undefined && rateLimits === undefined && headerModifiers === undefined) return rules;
+function withPolicyFilters(rules: readonly RuleModel[], from: RulePolicyFilters): readonly RuleModel[] {
+  if (Object.values(from).every((byRule) => byRule === undefined)) return rules;
   return rules.map((rule) => {
     const added: FilterModel[] = [];
-    const policyCors = cors?.get(rule.index);
+    const policyCors = from.cors?.get(rule.index);
     if (policyCors !== undefined && !rule.filters.some((f) => f.type === "CORS")) added.push(policyCors);
-    const rateLimit = rateLimits?.get(rule.index);
+    const authorization = from.authorizations?.get(rule.index);
+    if (authorization !== undefined) added.push(authorization);
+    const rateLimit = from.rateLimits?.get(rule.index);
     if (rateLimit !== undefined) added.push(rateLimit);
     // Before the rule's own: the HTTPRoute's header modifiers apply after, and so have the last word.
-    const before = headerModifiers?.get(rule.index)?.filters ?? [];
+    const before = from.headerModifiers?.get(rule.index)?.filters ?? [];
     return added.length + before.length === 0 ? rule : { ...rule, filters: [...before, ...rule.filters, ...added] };
   });
 }

@@ -60,6 +60,8 @@ export interface GatewayModel {
    * no route-level policy's cover: RequestHeaderModifier and ResponseHeaderModifier filters.
    */
   readonly headerModifiers?: PolicyHeaderModifiersModel;
+  /** A TrafficPolicy's `rbac` on the Gateway, for every rule reached through it that no route-level policy's covers. */
+  readonly authorization?: AuthorizationModel;
 }
 
 export interface PolicyHeaderModifiersModel {
@@ -262,13 +264,29 @@ export type FilterModel =
       readonly ruleName: string;
     }
   /** kgateway's `rateLimit.local: {}` on a route: the rule has no limit, not even its Gateway's. */
-  | { readonly type: "NoLocalRateLimit" };
+  | { readonly type: "NoLocalRateLimit" }
+  /**
+   * kgateway TrafficPolicy `rbac`: a request matches when its effective client IP is in none
+   * of `blockedCidrs`, in one of `allowedCidrs` (when set), and one of `expressions` (CEL, when
+   * set) is true. `Allow` lets only matching requests through, `Deny` refuses them.
+   */
+  | {
+      readonly type: "Authorization";
+      /** `namespace/name` of the TrafficPolicy: in the 403's details and the access log. */
+      readonly policy: string;
+      readonly action: "Allow" | "Deny";
+      readonly expressions: readonly string[];
+      /** CIDRs as written, each checked. */
+      readonly allowedCidrs: readonly string[];
+      readonly blockedCidrs: readonly string[];
+    };
 
 export type CorsModel = Extract<FilterModel, { type: "CORS" }>;
 export type LocalRateLimitModel = Extract<FilterModel, { type: "LocalRateLimit" }>;
 /** What a route's TrafficPolicy gives a rule: a limit of its own, or none (`local: {}`), which a Gateway's limit then does not replace. */
 export type RuleRateLimitModel = LocalRateLimitModel | Extract<FilterModel, { type: "NoLocalRateLimit" }>;
 export type ExternalAuthModel = Extract<FilterModel, { type: "ExternalAuth" }>;
+export type AuthorizationModel = Extract<FilterModel, { type: "Authorization" }>;
 
 export interface RetryModel {
   /** HTTP status codes that trigger a retry. */

@@ -1,6 +1,7 @@
 // The effective config as JSON for the admin `GET /config`, with secrets removed: values of
-// credential-carrying headers (in header modifiers and literal attributes) and credentials
-// embedded in URLs.
+// credential-carrying headers (in header modifiers and literal attributes), rbac expressions
+// that read such a header, and credentials embedded in URLs.
+import { expressionNames } from "../cel/expression-names.ts";
 import type { ResolvedConfig } from "./model.ts";
 import { isSensitiveHeader, isSensitiveQueryParam } from "./sensitive.ts";
 import { REDACTED, redactUrlCredentials } from "./url-credentials.ts";
@@ -18,6 +19,10 @@ function redact(value: unknown): unknown {
   const obj = value as Record<string, unknown>;
   // A model class says what of it may be shown (UpstreamTls: where trust comes from, not the PEM).
   if (typeof obj["toJSON"] === "function") return redact((obj["toJSON"] as () => unknown)());
+  // An rbac expression that reads a credential header likely holds the credential it expects.
+  if (obj["type"] === "Authorization" && Array.isArray(obj["expressions"])) {
+    return { ...obj, expressions: (obj["expressions"] as string[]).map((expr) => (expressionNames(expr).some(isSensitiveHeader) ? REDACTED : redactUrlCredentials(expr))) };
+  }
   const name = typeof obj["name"] === "string" ? obj["name"] : undefined;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {

@@ -2,19 +2,20 @@
 // (gateway level) and TrafficPolicy (route level), merged into each gateway's telemetry
 // model and listener settings.
 import { compileAccessLogFilter } from "../cel/environment.ts";
-import { matchesPatterns } from "../cel/matches-patterns.ts";
 import { parseEnvoyFormat } from "../format/envoy-operators.ts";
+import { checkMatchesPatterns } from "./cel-patterns.ts";
 import { corsFilter } from "./cors-filter.ts";
 import { parseDuration } from "./duration.ts";
 import { fractionRatio } from "./fraction.ts";
 import { type LocalRateLimitSpec, localRateLimit } from "./local-rate-limit.ts";
 import { type PolicyRetry, type PolicyTimeouts, policyRetry, policyTimeouts, warnGatewayAttemptLongerThanRequest } from "./traffic-retry-timeouts.ts";
 import { policyHeaderModifiers } from "./traffic-header-modifiers.ts";
+import { policyAuthorization } from "./traffic-rbac.ts";
 import { type PolicyUrlRewrite, policyUrlRewrite } from "./traffic-url-rewrite.ts";
 import { redactUrlCredentials } from "./url-credentials.ts";
-import { regexProblem } from "./regex-check.ts";
 import type {
   AccessLogModel,
+  AuthorizationModel,
   CorsModel,
   CustomAttributeModel,
   ExporterTargetModel,
@@ -78,6 +79,9 @@ export interface PolicyResult {
   /** The header modifier filters a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
   readonly routeHeaderModifiers: ReadonlyMap<string, ReadonlyMap<number, PolicyHeaderModifiersModel>>;
   readonly gatewayHeaderModifiers: ReadonlyMap<string, PolicyHeaderModifiersModel>;
+  /** The `rbac` a TrafficPolicy gives each rule of a route (by index), by route key. */
+  readonly routeAuthorizations: ReadonlyMap<string, ReadonlyMap<number, AuthorizationModel>>;
+  readonly gatewayAuthorizations: ReadonlyMap<string, AuthorizationModel>;
   /** The regex path rewrite a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeUrlRewrites: ReadonlyMap<string, ReadonlyMap<number, PolicyUrlRewrite>>;
 }
@@ -251,6 +255,7 @@ export function resolvePolicies(
   const timeouts = sectionModels(input.trafficPolicies, "timeouts", (p, cfg) => policyTimeouts(p, reporter, cfg));
   const headerModifiers = sectionModels(input.trafficPolicies, "headerModifiers", (p, cfg) => policyHeaderModifiers(p, reporter, cfg));
   const urlRewrites = sectionModels(input.trafficPolicies, "urlRewrite", (p, cfg) => policyUrlRewrite(p, reporter, cfg));
+  const authorizations = sectionModels(input.trafficPolicies, "rbac", (p, cfg) => policyAuthorization(p, reporter, cfg));
   const gatewayRetries = oldestPerGateway("retry", retries, trafficByGateway, reporter);
   const gatewayTimeouts = oldestPerGateway("timeouts", timeouts, trafficByGateway, reporter);
   warnGatewayAttemptLongerThanRequest(gatewayRetries, gatewayTimeouts, reporter);
@@ -268,6 +273,8 @@ export function resolvePolicies(
     routeHeaderModifiers: resolvePerRule("headerModifiers", headerModifiers, trafficByRoute, routes, reporter, (m) => m),
     gatewayHeaderModifiers: oldestPerGateway("headerModifiers", headerModifiers, trafficByGateway, reporter),
     routeUrlRewrites: resolvePerRule("urlRewrite", urlRewrites, trafficByRoute, routes, reporter, (m) => m),
+    routeAuthorizations: resolvePerRule("rbac", authorizations, trafficByRoute, routes, reporter, (m) => m),
+    gatewayAuthorizations: oldestPerGateway("rbac", authorizations, trafficByGateway, reporter),
   };
 }
 
@@ -354,18 +361,7 @@ function celFilter(p: Resource, reporter: Reporter, expr: string | undefined, at
     reporter.errorInString(p, at, compiled.offset, `invalid CEL filter: ${compiled.message}`, "variables: request, response, connection, upstream, route (see docs/configuration.md)");
     return undefined;
   }
-  let usable = true;
-  for (const { pattern, offset } of matchesPatterns(compiled.program)) {
-    if (pattern === undefined) {
-      const message = "this matches() pattern is computed, so the config cannot check it, and a pattern built from the request could take time exponential in the request to match";
-      reporter.reportInString("warning", p, at, offset, message, "write the pattern as a string literal");
-      continue;
-    }
-    const problem = regexProblem(pattern);
-    if (problem === undefined) continue;
-    reporter.reportInString(problem.severity, p, at, offset, `matches(): ${problem.message}`, problem.hint);
-    usable &&= problem.severity !== "error";
-  }
+  const usable = checkMatchesPatterns(p, reporter, at, compiled.program, "warning");
   return usable ? { expression: expr, source: reporter.source(p, at) } : undefined;
 }
 
@@ -670,7 +666,7 @@ function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[
     for (const a of attached) {
       for (const section of ["cors", "tracing", "urlRewrite"]) {
         if (a.policy.spec[section] === undefined) continue;
-        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only headerModifiers, rateLimit, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
+        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only headerModifiers, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
       }
     }
   }
@@ -720,7 +716,7 @@ function matchesKey(rule: RuleModel): string {
 }
 
 /** The per-rule sections of a TrafficPolicy, in the order warnings name them. */
-const PER_RULE_SECTIONS = ["cors", "headerModifiers", "rateLimit", "retry", "timeouts", "urlRewrite"] as const;
+const PER_RULE_SECTIONS = ["cors", "headerModifiers", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
 
 /**
  * A targetRef's sectionName that names no rule of the route, warned once per policy

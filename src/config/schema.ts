@@ -434,6 +434,18 @@ const kgRetry = obj({
   backoffBaseInterval: duration,
   retryHostPredicates: arr(str("a retry goes to the backend's next endpoint anyway; there are no canary hosts", { enum: ["PreviousHosts", "OmitCanaryHosts"] }), { minItems: 1 }),
 });
+const cidrList = arr(str("an IPv4 or IPv6 range in CIDR notation (10.0.0.0/8), or one address", { minLength: 1 }), { minItems: 1, maxItems: 256 });
+const kgAuthorization = obj(
+  {
+    policy: obj({
+      matchExpressions: arr(str("a CEL expression over the request (see docs/configuration.md)", { minLength: 1, maxLength: 16384 }), { minItems: 1, maxItems: 256 }),
+      allowedCIDRs: cidrList,
+      blockedCIDRs: cidrList,
+    }),
+    action: str("what a matching request gets (default Allow: a request the policy does not match is denied)", { enum: ["Allow", "Deny"] }),
+  },
+  ["policy"],
+);
 const trafficPolicySpec = obj(
   {
     targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
@@ -443,6 +455,7 @@ const trafficPolicySpec = obj(
     timeouts: kgTimeouts,
     retry: kgRetry,
     headerModifiers: obj({ request: headerModifier, response: headerModifier }),
+    rbac: kgAuthorization,
     urlRewrite: obj({ pathRegex: obj({ pattern: str(undefined, { minLength: 1, maxLength: 1024 }), substitution: str(undefined, { minLength: 1, maxLength: 1024 }) }, ["pattern", "substitution"]) }),
   },
   ["targetRefs"],
@@ -496,7 +509,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; header modifiers, local rate limits, retry and timeouts on routes and Gateways)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; header modifiers, local rate limits, rbac, retry and timeouts on routes and Gateways)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];
 

@@ -3,7 +3,8 @@
 // - its local rate limit, as a filter of that rule named for the rule in metrics, drawing on
 //   one bucket per Gateway and port (as kgateway gives each port of a Gateway its own route
 //   configuration, and so its own bucket);
-// - its header modifiers, before the rule's own, so the HTTPRoute's have the last word.
+// - its header modifiers, before the rule's own, so the HTTPRoute's have the last word;
+// - its rbac, which a route-level policy's replaces whole (the most specific is enforced).
 import type { FilterModel, GatewayModel, RuleModel } from "../config/model.ts";
 import { hasPolicyHeaderModifiers } from "../config/traffic-header-modifiers.ts";
 
@@ -19,14 +20,17 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
   const addsLimit = limit !== undefined && !rule.filters.some((f) => f.type === "LocalRateLimit" || f.type === "NoLocalRateLimit");
   const modifiers = gateway.headerModifiers;
   const addsModifiers = modifiers !== undefined && !hasPolicyHeaderModifiers(rule.filters);
-  if (!addsLimit && !addsModifiers) return { models: rule.filters, variant: "" };
+  const authorization = gateway.authorization;
+  const addsAuthorization = authorization !== undefined && !rule.filters.some((f) => f.type === "Authorization");
+  if (!addsLimit && !addsModifiers && !addsAuthorization) return { models: rule.filters, variant: "" };
   const bucketKey = addsLimit ? `${limit.bucketKey} port ${port}` : "";
   return {
     models: [
       ...(addsModifiers ? modifiers.filters : []),
       ...rule.filters,
+      ...(addsAuthorization ? [authorization] : []),
       ...(addsLimit ? [{ ...limit, bucketKey, routeName: routeKey, ruleName: rule.name ?? `rule-${rule.index}` }] : []),
     ],
-    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}`,
+    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}`,
   };
 }

@@ -4,6 +4,7 @@
 import type { FilterModel, HeaderModifierModel, PathModifierModel } from "../config/model.ts";
 import type { CompiledBackend, CompiledFilters, CompiledMatch } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import { AuthorizationPolicy } from "./authorization.ts";
 import { CorsPolicy } from "./cors.ts";
 import { ExternalAuthPolicy } from "./external-auth.ts";
 import { LocalRateLimit } from "./local-rate-limit.ts";
@@ -94,6 +95,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly externalAuth: ExternalAuthPolicy | undefined;
   /** The rule's local rate limit, from a TrafficPolicy. */
   readonly rateLimit: LocalRateLimit | undefined;
+  /** The rule's rbac, from a TrafficPolicy on its route or Gateway. */
+  readonly authorization: AuthorizationPolicy | undefined;
 
   constructor(
     requestHeaders: HeaderOps | undefined,
@@ -105,6 +108,7 @@ export class ProxyFilters implements CompiledFilters {
     cors: CorsPolicy | undefined,
     externalAuth: ExternalAuthPolicy | undefined,
     rateLimit: LocalRateLimit | undefined,
+    authorization: AuthorizationPolicy | undefined,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
@@ -115,11 +119,12 @@ export class ProxyFilters implements CompiledFilters {
     this.cors = cors;
     this.externalAuth = externalAuth;
     this.rateLimit = rateLimit;
+    this.authorization = authorization;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
 
 /**
  * Several header modifiers of one direction apply one after another, in order. `buckets` holds the plan's rate limit
@@ -136,6 +141,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let cors: CorsPolicy | undefined;
   let externalAuth: ExternalAuthPolicy | undefined;
   let rateLimit: LocalRateLimit | undefined;
+  let authorization: AuthorizationPolicy | undefined;
   for (const filter of filters) {
     switch (filter.type) {
       case "RequestHeaderModifier":
@@ -165,9 +171,12 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
       case "LocalRateLimit":
         rateLimit = new LocalRateLimit(filter, buckets ?? new RateLimitBuckets());
         break;
+      case "Authorization":
+        authorization = new AuthorizationPolicy(filter);
+        break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization);
 }
 
 /** The config stage lists every backend a filter names; a miss is a bug, not a config error. */

@@ -27,6 +27,7 @@ import type { AuthContext } from "./auth-check.ts";
 import { type AuthGrant, applyMutations } from "./auth-grant.ts";
 import { type ExternalAuthPolicy, checkTimeoutMs, requestTimeLeftMs, startAuthCheck } from "./external-auth.ts";
 import type { LocalRateLimit } from "./local-rate-limit.ts";
+import { type AuthorizationPolicy, rbacDenialDetails } from "./authorization.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
@@ -60,6 +61,7 @@ type TrackedResponse = CallResponse;
 const noRoute = new Failure("404", Flag.noRoute, 404, "no_route", "", false, false);
 const corsOriginRefused = new Failure("403", "", 403, "cors_origin_not_allowed", "", false, false);
 const rateLimited = new Failure("429", Flag.rateLimited, 429, "local_rate_limited", "", false, false);
+const rbacDenied = new Failure("403", "", 403, "rbac_access_denied", "", false, false);
 const authCheckFailed = new Failure("403", Flag.unauthorizedExternalService, 403, "ext_authz_error", "", false, false);
 /** Why a body an ExternalAuth check forwards was not read whole; the idle and timeout answers are the proxy's usual ones. */
 const bodyRefusals: Readonly<Record<BodyReadRefusal, Failure>> = {
@@ -231,8 +233,14 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   ): void {
     const rule = match.rule;
     if (grant !== undefined) exchange.authResponseMutations = grant.responseMutations;
-    // After the authorization check, as kgateway and Envoy Gateway order their filters: a
-    // request the service denies takes no token from the clients it lets in.
+    // rbac sees what the ExternalAuth check added, as Envoy's rbac filter runs after ext_authz.
+    const authorization = ruleFilters.authorization;
+    if (authorization !== undefined && !authorization.allows(exchange, rule, grant)) {
+      deny(exchange, authorization);
+      return;
+    }
+    // After the authorization checks, as kgateway and Envoy Gateway order their filters: a
+    // request they deny takes no token from the clients they let in.
     const rateLimit = ruleFilters.rateLimit;
     if (rateLimit !== undefined && overLimit(exchange, rateLimit)) return;
     if (ruleFilters.terminal) {
@@ -262,6 +270,13 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     const template = mirroredRequest(exchange, rule.timeouts, target, headers, hasBody, body);
     call.start(requestTimeoutMs);
     if (!call.settled) call.mirrorCopies = startMirrors(mirrorCtx, exchange, mirrors, template);
+  }
+
+  function deny(exchange: Exchange, authorization: AuthorizationPolicy): void {
+    exchange.localReplyDetails = rbacDenialDetails(authorization);
+    // As for a refused rate limit: the unread body is not waited for.
+    if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
+    refuse(exchange, rbacDenied, "");
   }
 
   /** Answers 429 when the rule's local rate limit has no token for the request. */

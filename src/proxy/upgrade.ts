@@ -15,6 +15,7 @@ import { ErrorType, Flag, addFlag, rawErrorResponse } from "./errors.ts";
 import { Exchange, UpstreamAttempt } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts";
 import { type AuthGrant, applyMutations } from "./auth-grant.ts";
+import { rbacDenialDetails } from "./authorization.ts";
 import { checkTimeoutMs, startAuthCheck } from "./external-auth.ts";
 import { Failure, Failures, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
@@ -98,7 +99,13 @@ export function createUpgradeHandler(
 function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, grant: AuthGrant | undefined, port: number): void {
   const exchange = tunnel.exchange;
   if (grant !== undefined) exchange.authResponseMutations = grant.responseMutations;
-  // As for plain requests: after the authorization check, before anything else of the rule.
+  // As for plain requests: rbac after the ExternalAuth check, then the rate limit.
+  const authorization = ruleFilters.authorization;
+  if (authorization !== undefined && !authorization.allows(exchange, match.rule, grant)) {
+    exchange.localReplyDetails = rbacDenialDetails(authorization);
+    tunnel.refuse(403, "Forbidden", "rbac_access_denied", "", "403", "");
+    return;
+  }
   const refusal = ruleFilters.rateLimit?.check(performance.now(), tunnel.ctx.stats?.rateLimits);
   if (refusal !== undefined) {
     exchange.localReplyDetails = "local_rate_limited";

@@ -5,14 +5,13 @@
 // too). Each test has rules and buckets of its own.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import net from "node:net";
-import type { AddressInfo } from "node:net";
 import { once } from "node:events";
 import { RequestFacts } from "../../src/telemetry/logs/facts.ts";
 import { responseCodeDetails } from "../../src/telemetry/logs/envoy-render.ts";
 import { forwardedViewOf } from "../../src/telemetry/logs/logged-request-headers.ts";
 import { type RawUpgradeUpstream, headLines, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
+import { type HttpService, startHttpService } from "../support/http-service.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { until } from "../support/until.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, compileYaml, ref, routeYaml, startGateway } from "./harness.ts";
@@ -74,21 +73,19 @@ spec: {status: 418, body: short and stout}
 let app: TestUpstream;
 let raw: RawUpgradeUpstream;
 /** Allows every request but those carrying `x-deny`; counts the checks. */
-let authz: http.Server & { checks: number; port: number };
+let authz: HttpService;
+let authzChecks = 0;
 let gw: GatewayUnderTest;
 const recorder = new RecordingTelemetry();
 
 before(async () => {
   app = await startUpstream("app");
   raw = await startRawUpgradeUpstream();
-  const server = http.createServer((req, res) => {
-    authz.checks++;
+  authz = await startHttpService((req, res) => {
+    authzChecks++;
     req.resume();
     res.writeHead(req.headers["x-deny"] === undefined ? 200 : 403).end();
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  authz = Object.assign(server, { checks: 0, port: (server.address() as AddressInfo).port });
   gw = await startGateway(config(), recorder);
 });
 
@@ -96,8 +93,7 @@ after(async () => {
   await gw.close();
   await app.close();
   await raw.close();
-  authz.closeAllConnections();
-  await new Promise<void>((resolve) => authz.close(() => resolve()));
+  await authz.close();
 });
 
 const reached = (prefix: string): number => app.requests.filter((r) => r.url.startsWith(prefix)).length;
@@ -163,7 +159,7 @@ test("the ExternalAuth check runs first: a request it denies takes no token; one
   assert.equal((await ask(gw.port, { path: "/checked/denied", headers: { "x-deny": "1" } })).status, 403);
   assert.equal((await ask(gw.port, { path: "/checked/1" })).status, 200, "the denial left the one token");
   assert.equal((await ask(gw.port, { path: "/checked/2" })).status, 429);
-  assert.equal(authz.checks, 3, "each request was checked, the refused one too");
+  assert.equal(authzChecks, 3, "each request was checked, the refused one too");
   assert.equal(reached("/checked/"), 1);
 });
 

@@ -5,10 +5,8 @@
 // upstream path key, so the tests do not share counters.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
-import { once } from "node:events";
 import net from "node:net";
-import type { AddressInfo } from "node:net";
+import { type HttpService, startHttpService } from "../support/http-service.ts";
 import { type TestUpstream, closedPort, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
@@ -16,7 +14,7 @@ import { RecordingTelemetry } from "./recording-telemetry.ts";
 let up: TestUpstream;
 let other: TestUpstream;
 /** Answers 429 with Envoy's `x-envoy-ratelimited` to the first request of each path, 200 after. */
-let limiter: http.Server & { port: number };
+let limiter: HttpService;
 let gw: GatewayUnderTest;
 const recorder = new RecordingTelemetry();
 
@@ -42,7 +40,7 @@ before(async () => {
   other = await startUpstream("other");
   const dead = await closedPort();
   const seenPaths = new Set<string>();
-  const server = http.createServer((req, res) => {
+  limiter = await startHttpService((req, res) => {
     if (req.url?.startsWith("/overloaded") === true) {
       req.resume();
       res.writeHead(503, { "x-envoy-overloaded": "true", "content-length": "0" }).end();
@@ -54,9 +52,6 @@ before(async () => {
     if (first) res.writeHead(429, { "x-envoy-ratelimited": "true", "content-length": "0" }).end();
     else res.writeHead(200, { "content-length": "2" }).end("ok");
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  limiter = Object.assign(server, { port: (server.address() as AddressInfo).port });
   gw = await startGateway(
     GATEWAY_YAML +
       backendYaml("up", up.port) +
@@ -104,8 +99,7 @@ after(async () => {
   await gw.close();
   await up.close();
   await other.close();
-  limiter.closeAllConnections();
-  await new Promise<void>((resolve) => limiter.close(() => resolve()));
+  await limiter.close();
 });
 
 const seen = (u: TestUpstream, prefix: string): number => u.requests.filter((r) => r.url.startsWith(prefix)).length;

@@ -1,0 +1,142 @@
+// A rule's rbac (kgateway TrafficPolicy `rbac`), decided before the request is forwarded: after
+// CORS and ExternalAuth, before the local rate limit, as kgateway stages Envoy's rbac filter.
+// Blocked client ranges are refused whatever the action; otherwise the policy matches when the
+// client is in an allowed range (if any are listed) and one expression is true (if any are).
+import { BlockList, isIP } from "node:net";
+import type { ParseResult } from "@marcbachmann/cel-js";
+import { type AuthorizationActivation, compileAuthorizationExpression } from "../cel/authorization-environment.ts";
+import { parseCidr } from "../config/cidr.ts";
+import type { AuthorizationModel } from "../config/model.ts";
+import type { CompiledRule } from "../plan/types.ts";
+import { connectionIdOf } from "../telemetry/logs/connection-id.ts";
+import { downstreamTlsOf } from "../telemetry/logs/downstream-tls.ts";
+import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import type { AuthGrant } from "./auth-grant.ts";
+import type { Exchange } from "./exchange.ts";
+import { normalizeAddress } from "./facts.ts";
+import { REQUEST_ID_HEADER } from "./request-id.ts";
+
+export class AuthorizationPolicy {
+  /** `namespace/name` of the TrafficPolicy. */
+  readonly policy: string;
+  readonly #allowOnMatch: boolean;
+  readonly #programs: readonly ParseResult[];
+  readonly #allowed: BlockList | undefined;
+  readonly #blocked: BlockList | undefined;
+
+  constructor(model: AuthorizationModel) {
+    this.policy = model.policy;
+    this.#allowOnMatch = model.action === "Allow";
+    // The config stage compiled each expression already; one that fails here is a bug.
+    this.#programs = model.expressions.map((expr) => {
+      const compiled = compileAuthorizationExpression(expr);
+      if (!compiled.ok) throw new Error(`rbac expression of ${model.policy} does not compile: ${compiled.message}`);
+      return compiled.program;
+    });
+    this.#allowed = blockListOf(model.allowedCidrs);
+    this.#blocked = blockListOf(model.blockedCidrs);
+  }
+
+  /** Whether the request may go on; `grant` is what an ExternalAuth check added to its headers. */
+  allows(exchange: Exchange, rule: CompiledRule, grant: AuthGrant | undefined): boolean {
+    const ip = exchange.clientAddress;
+    const family = familyOf(ip);
+    if (this.#blocked !== undefined && family !== undefined && this.#blocked.check(ip, family)) return false;
+    // A policy of blocked ranges alone lets the rest through, whatever its action.
+    if (this.#programs.length === 0 && this.#allowed === undefined) return true;
+    let matched = this.#allowed === undefined || (family !== undefined && this.#allowed.check(ip, family));
+    if (matched && this.#programs.length > 0) matched = this.#anyTrue(activationOf(exchange, rule, grant));
+    return matched === this.#allowOnMatch;
+  }
+
+  /**
+   * As Envoy's CEL matcher: an expression that fails at run time (a header the request does
+   * not have, read with `[]` rather than tested with `in`) does not match.
+   */
+  #anyTrue(activation: AuthorizationActivation): boolean {
+    for (const program of this.#programs) {
+      try {
+        if (program(activation) === true) return true;
+      } catch {
+        // no match
+      }
+    }
+    return false;
+  }
+}
+
+function blockListOf(cidrs: readonly string[]): BlockList | undefined {
+  if (cidrs.length === 0) return undefined;
+  const list = new BlockList();
+  for (const text of cidrs) {
+    const cidr = parseCidr(text);
+    if ("problem" in cidr) throw new Error(`rbac CIDR ${text}: ${cidr.problem}`);
+    list.addSubnet(cidr.address, cidr.prefix, cidr.family);
+  }
+  return list;
+}
+
+function familyOf(ip: string): "ipv4" | "ipv6" | undefined {
+  const version = isIP(ip);
+  return version === 4 ? "ipv4" : version === 6 ? "ipv6" : undefined;
+}
+
+function activationOf(exchange: Exchange, rule: CompiledRule, grant: AuthGrant | undefined): AuthorizationActivation {
+  const req = exchange.req;
+  const socket = req.socket;
+  const tls = downstreamTlsOf(socket);
+  const peer = tls?.peer;
+  const headers = requestHeaders(exchange, grant);
+  return {
+    request: {
+      method: exchange.method,
+      path: exchange.query === "" ? exchange.path : `${exchange.path}?${exchange.query}`,
+      url_path: exchange.path,
+      query: exchange.query,
+      host: exchange.hostHeader ?? "",
+      scheme: exchange.scheme,
+      protocol: `HTTP/${exchange.protocolVersion}`,
+      headers,
+      useragent: headers["user-agent"] ?? "",
+      referer: headers["referer"] ?? "",
+      id: headers[REQUEST_ID_HEADER] ?? "",
+      time: new Date(exchange.startTimeMs),
+    },
+    source: { address: exchange.clientAddress, port: BigInt(exchange.peerPort) },
+    destination: { address: normalizeAddress(socket.localAddress ?? ""), port: BigInt(socket.localPort ?? 0) },
+    connection: {
+      id: BigInt(connectionIdOf(socket)),
+      mtls: peer?.verified === true,
+      requested_server_name: tls?.serverName ?? "",
+      tls_version: tls?.version ?? "",
+      subject_peer_certificate: peer?.subject ?? "",
+      uri_san_peer_certificate: peer?.uriSans[0] ?? "",
+      dns_san_peer_certificate: peer?.dnsSans[0] ?? "",
+      sha256_peer_certificate_digest: peer?.sha256 ?? "",
+    },
+    route: {
+      name: rule.route.ref.name,
+      namespace: rule.route.ref.namespace,
+      rule: rule.ruleName,
+      gateway: `${rule.gateway.ref.namespace}/${rule.gateway.ref.name}`,
+      listener: rule.listener.name,
+    },
+  };
+}
+
+/** The client's headers with what an ExternalAuth check set or removed; repeated values joined with `,` as Envoy does. */
+function requestHeaders(exchange: Exchange, grant: AuthGrant | undefined): Record<string, string> {
+  const distinct: OutgoingHeaders = { ...exchange.req.headersDistinct } as OutgoingHeaders;
+  grant?.applyTo(distinct);
+  const out: Record<string, string> = {};
+  for (const name in distinct) {
+    const value = distinct[name]!;
+    out[name] = typeof value === "string" ? value : value.join(",");
+  }
+  return out;
+}
+
+/** Envoy's response code details for an rbac denial, naming the policy (never sent to the client). */
+export function rbacDenialDetails(authorization: AuthorizationPolicy): string {
+  return `rbac_access_denied_matched_policy[${authorization.policy}]`;
+}
