@@ -18,8 +18,9 @@ import {
 
 /**
  * Declared variables. CEL `int` fields are passed as BigInt, `google.protobuf.Timestamp` as a
- * Date. `request.headers` holds every request header as the client sent it, credentials
- * included (this is not telemetry), with repeated values joined with `,` as Envoy joins them.
+ * Date. `request.headers` holds the request headers as the upstream gets them, credentials
+ * included (this is not telemetry): node keeps the first of a repeated Authorization or
+ * User-Agent and joins other repeated headers with `, `.
  */
 export const AUTHORIZATION_VARIABLES = {
   request: { ...REQUEST_FIELDS, referer: "string" },

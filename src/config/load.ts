@@ -4,7 +4,7 @@ import { open } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatDiagnostic } from "./diagnostics.ts";
-import type { AuthorizationModel, CorsModel, FilterModel, GatewayModel, PolicyHeaderModifiersModel, ResolvedConfig, RouteModel, RuleModel, RuleRateLimitModel } from "./model.ts";
+import type { AuthorizationModel, ClientAclModel, CorsModel, FilterModel, GatewayModel, PolicyHeaderModifiersModel, ResolvedConfig, RouteModel, RuleModel, RuleRateLimitModel } from "./model.ts";
 import { ReferenceGrants } from "./reference-grants.ts";
 import { BackendResolver } from "./resolve-backends.ts";
 import { resolveGateway } from "./resolve-gateways.ts";
@@ -129,6 +129,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       timeouts: (gk) => policyKey(policies.gatewayTimeouts.get(gk)?.policy),
       headerModifiers: (gk) => policies.gatewayHeaderModifiers.get(gk)?.policyName,
       rbac: (gk) => policies.gatewayAuthorizations.get(gk)?.policy,
+      acl: (gk) => policies.gatewayClientAcls.get(gk)?.policy,
     },
     reporter,
   );
@@ -160,6 +161,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     rateLimit: policies.gatewayRateLimits.get(key(g.resource)),
     headerModifiers: policies.gatewayHeaderModifiers.get(key(g.resource)),
     authorization: policies.gatewayAuthorizations.get(key(g.resource)),
+    acl: policies.gatewayClientAcls.get(key(g.resource)),
   }));
   const routes: RouteModel[] = routeDrafts
     .filter((d) => d.parents.length > 0)
@@ -176,6 +178,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
             rateLimits: policies.routeRateLimits.get(key(d.resource)),
             headerModifiers: policies.routeHeaderModifiers.get(key(d.resource)),
             authorizations: policies.routeAuthorizations.get(key(d.resource)),
+            clientAcls: policies.routeClientAcls.get(key(d.resource)),
           }),
           policies.routeUrlRewrites.get(key(d.resource)),
           reporter,
@@ -366,7 +369,7 @@ function checkBackend(b: Resource, reporter: Reporter): void {
 const policyKey = (policy: Resource | undefined): string | undefined => (policy === undefined ? undefined : key(policy));
 
 /** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section. */
-type GatewayTrafficPolicies = Readonly<Record<"rateLimit" | "retry" | "timeouts" | "headerModifiers" | "rbac", (gatewayKey: string) => string | undefined>>;
+type GatewayTrafficPolicies = Readonly<Record<"rateLimit" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl", (gatewayKey: string) => string | undefined>>;
 
 function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], routes: readonly RouteDraft[], trafficPolicyOf: GatewayTrafficPolicies, reporter: Reporter): void {
   const sharing = new Map<string, { gateway: GatewayDraft; listener: string }[]>();
@@ -486,10 +489,11 @@ interface RulePolicyFilters {
   readonly rateLimits: ReadonlyMap<number, RuleRateLimitModel> | undefined;
   readonly headerModifiers: ReadonlyMap<number, PolicyHeaderModifiersModel> | undefined;
   readonly authorizations: ReadonlyMap<number, AuthorizationModel> | undefined;
+  readonly clientAcls: ReadonlyMap<number, ClientAclModel> | undefined;
 }
 
 /**
- * A TrafficPolicy's CORS, local rate limit, header modifiers and rbac, as filters of the rules
+ * A TrafficPolicy's CORS, local rate limit, header modifiers, acl and rbac, as filters of the rules
  * they cover. A rule's own CORS filter is the more specific and keeps its place.
  */
 function withPolicyFilters(rules: readonly RuleModel[], from: RulePolicyFilters): readonly RuleModel[] {
@@ -498,6 +502,8 @@ function withPolicyFilters(rules: readonly RuleModel[], from: RulePolicyFilters)
     const added: FilterModel[] = [];
     const policyCors = from.cors?.get(rule.index);
     if (policyCors !== undefined && !rule.filters.some((f) => f.type === "CORS")) added.push(policyCors);
+    const acl = from.clientAcls?.get(rule.index);
+    if (acl !== undefined) added.push(acl);
     const authorization = from.authorizations?.get(rule.index);
     if (authorization !== undefined) added.push(authorization);
     const rateLimit = from.rateLimits?.get(rule.index);

@@ -62,6 +62,8 @@ export interface GatewayModel {
   readonly headerModifiers?: PolicyHeaderModifiersModel;
   /** A TrafficPolicy's `rbac` on the Gateway, for every rule reached through it that no route-level policy's covers. */
   readonly authorization?: AuthorizationModel;
+  /** A TrafficPolicy's `acl` on the Gateway, likewise. */
+  readonly acl?: ClientAclModel;
 }
 
 export interface PolicyHeaderModifiersModel {
@@ -279,6 +281,22 @@ export type FilterModel =
       /** CIDRs as written, each checked. */
       readonly allowedCidrs: readonly string[];
       readonly blockedCidrs: readonly string[];
+    }
+  /**
+   * kgateway TrafficPolicy `acl`: the rule whose range holds the effective client IP with the
+   * longest prefix decides, else `defaultAction`; a denial answers `denyStatus`.
+   */
+  | {
+      readonly type: "ClientAcl";
+      /** `namespace/name` of the TrafficPolicy. */
+      readonly policy: string;
+      readonly defaultAction: "allow" | "deny";
+      readonly rules: readonly { readonly name: string | undefined; readonly cidrs: readonly string[]; readonly action: "allow" | "deny" }[];
+      readonly denyStatus: number;
+      /** Extra headers of a denial, names lower-cased. */
+      readonly denyHeaders: readonly { readonly name: string; readonly value: string }[];
+      /** A header naming what denied (the rule's name, `rule`, or `default`); lower-cased. */
+      readonly blockedByHeader: string | undefined;
     };
 
 export type CorsModel = Extract<FilterModel, { type: "CORS" }>;
@@ -287,6 +305,7 @@ export type LocalRateLimitModel = Extract<FilterModel, { type: "LocalRateLimit" 
 export type RuleRateLimitModel = LocalRateLimitModel | Extract<FilterModel, { type: "NoLocalRateLimit" }>;
 export type ExternalAuthModel = Extract<FilterModel, { type: "ExternalAuth" }>;
 export type AuthorizationModel = Extract<FilterModel, { type: "Authorization" }>;
+export type ClientAclModel = Extract<FilterModel, { type: "ClientAcl" }>;
 
 export interface RetryModel {
   /** HTTP status codes that trigger a retry. */

@@ -19,9 +19,10 @@ function redact(value: unknown): unknown {
   const obj = value as Record<string, unknown>;
   // A model class says what of it may be shown (UpstreamTls: where trust comes from, not the PEM).
   if (typeof obj["toJSON"] === "function") return redact((obj["toJSON"] as () => unknown)());
-  // An rbac expression that reads a credential header likely holds the credential it expects.
+  // An rbac expression that reads a credential header likely holds the credential it expects;
+  // one whose names cannot be read is hidden too.
   if (obj["type"] === "Authorization" && Array.isArray(obj["expressions"])) {
-    return { ...obj, expressions: (obj["expressions"] as string[]).map((expr) => (expressionNames(expr).some(isSensitiveHeader) ? REDACTED : redactUrlCredentials(expr))) };
+    return { ...obj, expressions: (obj["expressions"] as string[]).map((expr) => (expressionNames(expr)?.some(isSensitiveHeader) !== false ? REDACTED : redactUrlCredentials(expr))) };
   }
   const name = typeof obj["name"] === "string" ? obj["name"] : undefined;
   const out: Record<string, unknown> = {};

@@ -178,7 +178,7 @@ const GATEWAY_FRAMED_REQUEST_HEADERS = new Set(["connection", "content-length", 
  */
 const GATEWAY_FRAMED_RESPONSE_HEADERS = new Set(["connection", "content-length", "keep-alive", "trailer", "transfer-encoding", "upgrade"]);
 
-function isGatewayFramedResponseHeader(name: string, value: unknown): boolean {
+export function isGatewayFramedResponseHeader(name: string, value: unknown): boolean {
   const lower = name.toLowerCase();
   if (lower === "connection") return typeof value !== "string" || value.trim().toLowerCase() !== "close";
   return GATEWAY_FRAMED_RESPONSE_HEADERS.has(lower);

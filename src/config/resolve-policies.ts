@@ -11,11 +11,13 @@ import { type LocalRateLimitSpec, localRateLimit } from "./local-rate-limit.ts";
 import { type PolicyRetry, type PolicyTimeouts, policyRetry, policyTimeouts, warnGatewayAttemptLongerThanRequest } from "./traffic-retry-timeouts.ts";
 import { policyHeaderModifiers } from "./traffic-header-modifiers.ts";
 import { policyAuthorization } from "./traffic-rbac.ts";
+import { policyClientAcl } from "./traffic-acl.ts";
 import { type PolicyUrlRewrite, policyUrlRewrite } from "./traffic-url-rewrite.ts";
 import { redactUrlCredentials } from "./url-credentials.ts";
 import type {
   AccessLogModel,
   AuthorizationModel,
+  ClientAclModel,
   CorsModel,
   CustomAttributeModel,
   ExporterTargetModel,
@@ -82,6 +84,9 @@ export interface PolicyResult {
   /** The `rbac` a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeAuthorizations: ReadonlyMap<string, ReadonlyMap<number, AuthorizationModel>>;
   readonly gatewayAuthorizations: ReadonlyMap<string, AuthorizationModel>;
+  /** The `acl` a TrafficPolicy gives each rule of a route (by index), by route key. */
+  readonly routeClientAcls: ReadonlyMap<string, ReadonlyMap<number, ClientAclModel>>;
+  readonly gatewayClientAcls: ReadonlyMap<string, ClientAclModel>;
   /** The regex path rewrite a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeUrlRewrites: ReadonlyMap<string, ReadonlyMap<number, PolicyUrlRewrite>>;
 }
@@ -144,7 +149,11 @@ function attachByKind(
       }
       const section = t["sectionName"] as string | undefined;
       if (section !== undefined && sectionHandling.get(targetKind) === "refuse") {
-        reporter.warn(p, [...at, "sectionName"], `sectionName on a ${targetKind} is not supported; this targetRef is ignored rather than applied to the whole ${targetKind}`, `remove sectionName to apply the policy to the whole ${targetKind}`);
+        // An access control ignored would leave the listener open: that fails the load.
+        const controls = ACCESS_CONTROL_SECTIONS.filter((name) => p.spec[name] !== undefined);
+        const message = `sectionName on a ${targetKind} is not supported; this targetRef is ignored rather than applied to the whole ${targetKind}`;
+        if (controls.length === 0) reporter.warn(p, [...at, "sectionName"], message, `remove sectionName to apply the policy to the whole ${targetKind}`);
+        else reporter.error(p, [...at, "sectionName"], `${message}, which would leave that listener without the policy's ${controls.join(" and ")}`, `remove sectionName to apply the policy to the whole ${targetKind}, or give the listener a Gateway of its own`);
         return;
       }
       if (section !== undefined && !sectionsSupported) {
@@ -171,6 +180,9 @@ function attachByKind(
   for (const out of byKind.values()) for (const list of out.values()) list.sort((a, b) => byPrecedence(a.policy, b.policy));
   return byKind;
 }
+
+/** Sections whose policy, ignored, would let through what it should refuse. */
+const ACCESS_CONTROL_SECTIONS = ["acl", "rbac"] as const;
 
 const ON_MODES = new Set(["On", "Enabled", "ImplementationDefault"]);
 const isOn = (mode: unknown): boolean => mode === undefined || ON_MODES.has(String(mode));
@@ -256,6 +268,7 @@ export function resolvePolicies(
   const headerModifiers = sectionModels(input.trafficPolicies, "headerModifiers", (p, cfg) => policyHeaderModifiers(p, reporter, cfg));
   const urlRewrites = sectionModels(input.trafficPolicies, "urlRewrite", (p, cfg) => policyUrlRewrite(p, reporter, cfg));
   const authorizations = sectionModels(input.trafficPolicies, "rbac", (p, cfg) => policyAuthorization(p, reporter, cfg));
+  const clientAcls = sectionModels(input.trafficPolicies, "acl", (p, cfg) => policyClientAcl(p, reporter, cfg));
   const gatewayRetries = oldestPerGateway("retry", retries, trafficByGateway, reporter);
   const gatewayTimeouts = oldestPerGateway("timeouts", timeouts, trafficByGateway, reporter);
   warnGatewayAttemptLongerThanRequest(gatewayRetries, gatewayTimeouts, reporter);
@@ -275,6 +288,8 @@ export function resolvePolicies(
     routeUrlRewrites: resolvePerRule("urlRewrite", urlRewrites, trafficByRoute, routes, reporter, (m) => m),
     routeAuthorizations: resolvePerRule("rbac", authorizations, trafficByRoute, routes, reporter, (m) => m),
     gatewayAuthorizations: oldestPerGateway("rbac", authorizations, trafficByGateway, reporter),
+    routeClientAcls: resolvePerRule("acl", clientAcls, trafficByRoute, routes, reporter, (m) => m),
+    gatewayClientAcls: oldestPerGateway("acl", clientAcls, trafficByGateway, reporter),
   };
 }
 
@@ -666,7 +681,7 @@ function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[
     for (const a of attached) {
       for (const section of ["cors", "tracing", "urlRewrite"]) {
         if (a.policy.spec[section] === undefined) continue;
-        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only headerModifiers, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
+        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, headerModifiers, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
       }
     }
   }
@@ -716,7 +731,7 @@ function matchesKey(rule: RuleModel): string {
 }
 
 /** The per-rule sections of a TrafficPolicy, in the order warnings name them. */
-const PER_RULE_SECTIONS = ["cors", "headerModifiers", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
+const PER_RULE_SECTIONS = ["acl", "cors", "headerModifiers", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
 
 /**
  * A targetRef's sectionName that names no rule of the route, warned once per policy

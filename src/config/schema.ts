@@ -446,6 +446,29 @@ const kgAuthorization = obj(
   },
   ["policy"],
 );
+const aclAction = str("allow or deny", { enum: ["allow", "deny"] });
+const kgAcl = obj(
+  {
+    defaultAction: aclAction,
+    rules: arr(
+      obj(
+        {
+          name: str("named in the blocked-by header and the access log when this rule denies", { minLength: 1, maxLength: 256 }),
+          cidrs: cidrList,
+          action: aclAction,
+        },
+        ["cidrs", "action"],
+      ),
+      { maxItems: 256 },
+    ),
+    denyResponse: obj({
+      statusCode: int("the status a denied request gets (default 403)", { minimum: 100, maximum: 599 }),
+      headers: arr(obj({ name: str(undefined, { minLength: 1, maxLength: 256 }), value: str(undefined, { maxLength: 4096 }) }, ["name", "value"]), { maxItems: 16 }),
+      addBlockedByHeader: str("a header naming the rule that denied: its name, `rule` when unnamed, `default` for the default action", { minLength: 1, maxLength: 256 }),
+    }),
+  },
+  ["defaultAction"],
+);
 const trafficPolicySpec = obj(
   {
     targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
@@ -456,6 +479,7 @@ const trafficPolicySpec = obj(
     retry: kgRetry,
     headerModifiers: obj({ request: headerModifier, response: headerModifier }),
     rbac: kgAuthorization,
+    acl: kgAcl,
     urlRewrite: obj({ pathRegex: obj({ pattern: str(undefined, { minLength: 1, maxLength: 1024 }), substitution: str(undefined, { minLength: 1, maxLength: 1024 }) }, ["pattern", "substitution"]) }),
   },
   ["targetRefs"],
@@ -509,7 +533,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; header modifiers, local rate limits, rbac, retry and timeouts on routes and Gateways)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; header modifiers, local rate limits, rbac, acl, retry and timeouts on routes and Gateways)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];
 

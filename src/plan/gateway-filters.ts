@@ -4,7 +4,8 @@
 //   one bucket per Gateway and port (as kgateway gives each port of a Gateway its own route
 //   configuration, and so its own bucket);
 // - its header modifiers, before the rule's own, so the HTTPRoute's have the last word;
-// - its rbac, which a route-level policy's replaces whole (the most specific is enforced).
+// - its rbac and its acl, which a route-level policy's replace whole (the most specific is
+//   enforced).
 import type { FilterModel, GatewayModel, RuleModel } from "../config/model.ts";
 import { hasPolicyHeaderModifiers } from "../config/traffic-header-modifiers.ts";
 
@@ -22,15 +23,18 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
   const addsModifiers = modifiers !== undefined && !hasPolicyHeaderModifiers(rule.filters);
   const authorization = gateway.authorization;
   const addsAuthorization = authorization !== undefined && !rule.filters.some((f) => f.type === "Authorization");
-  if (!addsLimit && !addsModifiers && !addsAuthorization) return { models: rule.filters, variant: "" };
+  const acl = gateway.acl;
+  const addsAcl = acl !== undefined && !rule.filters.some((f) => f.type === "ClientAcl");
+  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl) return { models: rule.filters, variant: "" };
   const bucketKey = addsLimit ? `${limit.bucketKey} port ${port}` : "";
   return {
     models: [
       ...(addsModifiers ? modifiers.filters : []),
       ...rule.filters,
       ...(addsAuthorization ? [authorization] : []),
+      ...(addsAcl ? [acl] : []),
       ...(addsLimit ? [{ ...limit, bucketKey, routeName: routeKey, ruleName: rule.name ?? `rule-${rule.index}` }] : []),
     ],
-    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}`,
+    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}`,
   };
 }

@@ -2,16 +2,18 @@
 // CORS and ExternalAuth, before the local rate limit, as kgateway stages Envoy's rbac filter.
 // Blocked client ranges are refused whatever the action; otherwise the policy matches when the
 // client is in an allowed range (if any are listed) and one expression is true (if any are).
-import { BlockList, isIP } from "node:net";
 import type { ParseResult } from "@marcbachmann/cel-js";
 import { type AuthorizationActivation, compileAuthorizationExpression } from "../cel/authorization-environment.ts";
-import { parseCidr } from "../config/cidr.ts";
 import type { AuthorizationModel } from "../config/model.ts";
 import type { CompiledRule } from "../plan/types.ts";
+// matches() patterns run with JavaScript's RegExp: the linear-time fallback must be on.
+import "../router/linear-regex.ts";
 import { connectionIdOf } from "../telemetry/logs/connection-id.ts";
 import { downstreamTlsOf } from "../telemetry/logs/downstream-tls.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import type { AuthGrant } from "./auth-grant.ts";
+import { type ClientIp, clientIpOf } from "./client-ip.ts";
+import { ClientRanges } from "./client-ranges.ts";
 import type { Exchange } from "./exchange.ts";
 import { normalizeAddress } from "./facts.ts";
 import { REQUEST_ID_HEADER } from "./request-id.ts";
@@ -21,8 +23,8 @@ export class AuthorizationPolicy {
   readonly policy: string;
   readonly #allowOnMatch: boolean;
   readonly #programs: readonly ParseResult[];
-  readonly #allowed: BlockList | undefined;
-  readonly #blocked: BlockList | undefined;
+  readonly #allowed: ClientRanges | undefined;
+  readonly #blocked: ClientRanges | undefined;
 
   constructor(model: AuthorizationModel) {
     this.policy = model.policy;
@@ -33,19 +35,18 @@ export class AuthorizationPolicy {
       if (!compiled.ok) throw new Error(`rbac expression of ${model.policy} does not compile: ${compiled.message}`);
       return compiled.program;
     });
-    this.#allowed = blockListOf(model.allowedCidrs);
-    this.#blocked = blockListOf(model.blockedCidrs);
+    this.#allowed = model.allowedCidrs.length === 0 ? undefined : new ClientRanges(model.allowedCidrs);
+    this.#blocked = model.blockedCidrs.length === 0 ? undefined : new ClientRanges(model.blockedCidrs);
   }
 
   /** Whether the request may go on; `grant` is what an ExternalAuth check added to its headers. */
   allows(exchange: Exchange, rule: CompiledRule, grant: AuthGrant | undefined): boolean {
-    const ip = exchange.clientAddress;
-    const family = familyOf(ip);
-    if (this.#blocked !== undefined && family !== undefined && this.#blocked.check(ip, family)) return false;
+    const client = clientIpOf(exchange);
+    if (this.#blocked?.has(client) === true) return false;
     // A policy of blocked ranges alone lets the rest through, whatever its action.
     if (this.#programs.length === 0 && this.#allowed === undefined) return true;
-    let matched = this.#allowed === undefined || (family !== undefined && this.#allowed.check(ip, family));
-    if (matched && this.#programs.length > 0) matched = this.#anyTrue(activationOf(exchange, rule, grant));
+    let matched = this.#allowed === undefined || this.#allowed.has(client);
+    if (matched && this.#programs.length > 0) matched = this.#anyTrue(activationOf(exchange, client, rule, grant));
     return matched === this.#allowOnMatch;
   }
 
@@ -65,23 +66,7 @@ export class AuthorizationPolicy {
   }
 }
 
-function blockListOf(cidrs: readonly string[]): BlockList | undefined {
-  if (cidrs.length === 0) return undefined;
-  const list = new BlockList();
-  for (const text of cidrs) {
-    const cidr = parseCidr(text);
-    if ("problem" in cidr) throw new Error(`rbac CIDR ${text}: ${cidr.problem}`);
-    list.addSubnet(cidr.address, cidr.prefix, cidr.family);
-  }
-  return list;
-}
-
-function familyOf(ip: string): "ipv4" | "ipv6" | undefined {
-  const version = isIP(ip);
-  return version === 4 ? "ipv4" : version === 6 ? "ipv6" : undefined;
-}
-
-function activationOf(exchange: Exchange, rule: CompiledRule, grant: AuthGrant | undefined): AuthorizationActivation {
+function activationOf(exchange: Exchange, client: ClientIp, rule: CompiledRule, grant: AuthGrant | undefined): AuthorizationActivation {
   const req = exchange.req;
   const socket = req.socket;
   const tls = downstreamTlsOf(socket);
@@ -102,7 +87,7 @@ function activationOf(exchange: Exchange, rule: CompiledRule, grant: AuthGrant |
       id: headers[REQUEST_ID_HEADER] ?? "",
       time: new Date(exchange.startTimeMs),
     },
-    source: { address: exchange.clientAddress, port: BigInt(exchange.peerPort) },
+    source: { address: client.address, port: BigInt(exchange.peerPort) },
     destination: { address: normalizeAddress(socket.localAddress ?? ""), port: BigInt(socket.localPort ?? 0) },
     connection: {
       id: BigInt(connectionIdOf(socket)),
@@ -124,14 +109,23 @@ function activationOf(exchange: Exchange, rule: CompiledRule, grant: AuthGrant |
   };
 }
 
-/** The client's headers with what an ExternalAuth check set or removed; repeated values joined with `,` as Envoy does. */
+/**
+ * The headers as the upstream gets them, with what an ExternalAuth check set or removed: the
+ * decision is on the values forwarded (node keeps the first of a repeated Authorization or
+ * User-Agent and joins other repeated headers with `, `), never on a value that is not.
+ */
 function requestHeaders(exchange: Exchange, grant: AuthGrant | undefined): Record<string, string> {
-  const distinct: OutgoingHeaders = { ...exchange.req.headersDistinct } as OutgoingHeaders;
-  grant?.applyTo(distinct);
+  const received = exchange.req.headers;
+  const headers: OutgoingHeaders = {};
+  for (const name in received) {
+    const value = received[name];
+    if (value !== undefined) headers[name] = value;
+  }
+  grant?.applyTo(headers);
   const out: Record<string, string> = {};
-  for (const name in distinct) {
-    const value = distinct[name]!;
-    out[name] = typeof value === "string" ? value : value.join(",");
+  for (const name in headers) {
+    const value = headers[name]!;
+    out[name] = typeof value === "string" ? value : value.join(", ");
   }
   return out;
 }

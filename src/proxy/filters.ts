@@ -5,6 +5,7 @@ import type { FilterModel, HeaderModifierModel, PathModifierModel } from "../con
 import type { CompiledBackend, CompiledFilters, CompiledMatch } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { AuthorizationPolicy } from "./authorization.ts";
+import { ClientAcl } from "./client-acl.ts";
 import { CorsPolicy } from "./cors.ts";
 import { ExternalAuthPolicy } from "./external-auth.ts";
 import { LocalRateLimit } from "./local-rate-limit.ts";
@@ -97,6 +98,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly rateLimit: LocalRateLimit | undefined;
   /** The rule's rbac, from a TrafficPolicy on its route or Gateway. */
   readonly authorization: AuthorizationPolicy | undefined;
+  /** The rule's acl, likewise. */
+  readonly acl: ClientAcl | undefined;
 
   constructor(
     requestHeaders: HeaderOps | undefined,
@@ -109,6 +112,7 @@ export class ProxyFilters implements CompiledFilters {
     externalAuth: ExternalAuthPolicy | undefined,
     rateLimit: LocalRateLimit | undefined,
     authorization: AuthorizationPolicy | undefined,
+    acl: ClientAcl | undefined,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
@@ -120,11 +124,12 @@ export class ProxyFilters implements CompiledFilters {
     this.externalAuth = externalAuth;
     this.rateLimit = rateLimit;
     this.authorization = authorization;
+    this.acl = acl;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
 
 /**
  * Several header modifiers of one direction apply one after another, in order. `buckets` holds the plan's rate limit
@@ -142,6 +147,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let externalAuth: ExternalAuthPolicy | undefined;
   let rateLimit: LocalRateLimit | undefined;
   let authorization: AuthorizationPolicy | undefined;
+  let acl: ClientAcl | undefined;
   for (const filter of filters) {
     switch (filter.type) {
       case "RequestHeaderModifier":
@@ -174,9 +180,12 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
       case "Authorization":
         authorization = new AuthorizationPolicy(filter);
         break;
+      case "ClientAcl":
+        acl = new ClientAcl(filter);
+        break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl);
 }
 
 /** The config stage lists every backend a filter names; a miss is a bug, not a config error. */

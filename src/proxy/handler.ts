@@ -28,6 +28,8 @@ import { type AuthGrant, applyMutations } from "./auth-grant.ts";
 import { type ExternalAuthPolicy, checkTimeoutMs, requestTimeLeftMs, startAuthCheck } from "./external-auth.ts";
 import type { LocalRateLimit } from "./local-rate-limit.ts";
 import { type AuthorizationPolicy, rbacDenialDetails } from "./authorization.ts";
+import { aclDenialDetails } from "./client-acl.ts";
+import { clientIpOf } from "./client-ip.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
@@ -165,6 +167,15 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
         return;
       }
     }
+    const acl = ruleFilters.acl;
+    if (acl !== undefined) {
+      const blockedBy = acl.denial(clientIpOf(exchange));
+      if (blockedBy !== undefined) {
+        exchange.localReplyDetails = aclDenialDetails(acl, blockedBy);
+        refuseUnread(exchange, acl.failure, acl.denialHeaders(blockedBy));
+        return;
+      }
+    }
     const auth = ruleFilters.externalAuth;
     if (auth !== undefined) {
       checkThenForward(exchange, match, requestFacts, ruleFilters, auth);
@@ -274,9 +285,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
 
   function deny(exchange: Exchange, authorization: AuthorizationPolicy): void {
     exchange.localReplyDetails = rbacDenialDetails(authorization);
-    // As for a refused rate limit: the unread body is not waited for.
-    if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
-    refuse(exchange, rbacDenied, "");
+    refuseUnread(exchange, rbacDenied);
   }
 
   /** Answers 429 when the rule's local rate limit has no token for the request. */
@@ -334,6 +343,12 @@ function refuse(exchange: Exchange, failure: Failure, message: string, extraHead
   exchange.errorType = failure.serverErrorType;
   if (failure.flag !== "") addFlag(exchange, failure.flag);
   watchAnswerStall(exchange);
+}
+
+/** An access control's refusal: as for a refused rate limit, an unread body is not waited for. */
+function refuseUnread(exchange: Exchange, failure: Failure, extraHeaders?: Readonly<Record<string, string>>): void {
+  if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
+  refuse(exchange, failure, "", extraHeaders);
 }
 
 /** RequestRedirect or DirectResponse: the rule answers without an upstream. */

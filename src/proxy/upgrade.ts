@@ -16,6 +16,8 @@ import { Exchange, UpstreamAttempt } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts";
 import { type AuthGrant, applyMutations } from "./auth-grant.ts";
 import { rbacDenialDetails } from "./authorization.ts";
+import { aclDenialDetails } from "./client-acl.ts";
+import { clientIpOf } from "./client-ip.ts";
 import { checkTimeoutMs, startAuthCheck } from "./external-auth.ts";
 import { Failure, Failures, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
@@ -72,6 +74,13 @@ export function createUpgradeHandler(
       return;
     }
     const ruleFilters = proxyFiltersOf(match.rule.filters);
+    const acl = ruleFilters.acl;
+    const blockedBy = acl?.denial(clientIpOf(exchange));
+    if (acl !== undefined && blockedBy !== undefined) {
+      exchange.localReplyDetails = aclDenialDetails(acl, blockedBy);
+      tunnel.refuse(acl.failure.status, reasonPhrase(acl.failure.status), "acl_denied", "", acl.failure.type, "", acl.denialHeaders(blockedBy));
+      return;
+    }
     const auth = ruleFilters.externalAuth;
     if (auth === undefined) {
       proceed(tunnel, match, facts, ruleFilters, undefined, port);

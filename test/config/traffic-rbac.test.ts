@@ -80,9 +80,26 @@ test("Gateways sharing a listener must take rbac from the same policy", () => {
 });
 
 test("the admin view hides an expression that reads a credential header, however it names it, and shows the others", () => {
-  const body = `  rbac:\n    policy: {matchExpressions: ["request.headers['Authorization'] == 'Bearer s3cret'", "request.headers.cookie.contains('session=abc')", "request.url_path == '/public'"]}\n`;
+  const expressions = [
+    "request.headers['Authorization'] == 'Bearer s3cret'",
+    "request.headers.cookie.contains('session=abc')",
+    "request.headers.?authorization.orValue('') == 'Bearer opt1'",
+    "request.headers[?'cookie'].orValue('') == 'sid=opt2'",
+    "request.url_path == '/public'",
+  ];
+  const body = `  rbac:\n    policy: {matchExpressions: ${JSON.stringify(expressions)}}\n`;
   const shown = JSON.stringify(redactConfigForAdmin(load(TWO_RULE_ROUTE + policy("p", body, TO_GATEWAY)).config!));
-  assert.ok(!shown.includes("s3cret") && !shown.includes("session=abc"), shown);
-  assert.ok(shown.includes(`"expressions":["${REDACTED}","${REDACTED}","request.url_path == '/public'"]`), shown);
+  for (const secret of ["s3cret", "session=abc", "opt1", "opt2"]) assert.ok(!shown.includes(secret), shown);
+  assert.ok(shown.includes(`"expressions":["${REDACTED}","${REDACTED}","${REDACTED}","${REDACTED}","request.url_path == '/public'"]`), shown);
   assert.ok(shown.includes('"policy":"default/p","action":"Allow"'), shown);
+});
+
+test("a Gateway targetRef with sectionName fails the load for rbac, which ignored would leave the listener open; other sections get a warning", () => {
+  const toListener = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]";
+  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", "  rbac: {policy: {matchExpressions: ['false']}}\n", toListener)), [
+    "t.yaml:33:89: spec.targetRefs[0].sectionName: sectionName on a Gateway is not supported; this targetRef is ignored rather than applied to the whole Gateway, which would leave that listener without the policy's rbac (hint: remove sectionName to apply the policy to the whole Gateway, or give the listener a Gateway of its own)",
+  ]);
+  const modifiers = TWO_RULE_ROUTE + policy("p", "  headerModifiers: {request: {set: [{name: x, value: y}]}}\n", toListener);
+  assert.deepEqual(errors(modifiers), []);
+  assert.equal(warnings(modifiers).length, 1);
 });

@@ -193,6 +193,16 @@ spec:
 ${extra}    backendRefs: [${ref("app")}]
 `;
 
+/** An HTTPRoute on one Gateway sending every request to one Backend. */
+export const catchAllOnYaml = (name: string, parent: string, backend: string): string => `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: ${name}, namespace: default}
+spec:
+  parentRefs: [{name: ${parent}}]
+  rules: [{backendRefs: [${ref(backend)}]}]
+`;
+
 /** A kgateway TrafficPolicy on one Gateway or HTTPRoute, with `body` (spec fields, indented two spaces). */
 export const targetedTrafficPolicyYaml = (name: string, kind: "Gateway" | "HTTPRoute", target: string, body: string): string => `---
 apiVersion: gateway.kgateway.dev/v1alpha1

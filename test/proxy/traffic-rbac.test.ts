@@ -12,7 +12,7 @@ import { forwardedViewOf } from "../../src/telemetry/logs/logged-request-headers
 import { type RawUpgradeUpstream, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
 import { type HttpService, startHttpService } from "../support/http-service.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { type GatewayUnderTest, appRouteYaml, ask, backendYaml, hostGatewayYaml, ref, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
+import { type GatewayUnderTest, appRouteYaml, catchAllOnYaml, ask, backendYaml, hostGatewayYaml, ref, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
 
 let app: TestUpstream;
@@ -28,7 +28,7 @@ const rbac = (body: string): string => `  rbac: ${body}\n`;
 const EVERY_VARIABLE = [
   "request.method == 'GET' && request.path == '/vars/x?q=1' && request.url_path == '/vars/x' && request.query == 'q=1'",
   "request.host == 'open.example' && request.scheme == 'http' && request.protocol == 'HTTP/1.1'",
-  "request.useragent == 'probe' && request.referer == 'https://ref.example/' && request.id == 'req-7' && request.headers['x-two'] == 'a,b'",
+  "request.useragent == 'probe' && request.referer == 'https://ref.example/' && request.id == 'req-7' && request.headers['x-two'] == 'a, b'",
   "request.time > timestamp('2026-01-01T00:00:00Z')",
   "source.address == '127.0.0.1' && source.port > 1023 && destination.address == '127.0.0.1' && destination.port > 0",
   "connection.id > 0 && !connection.mtls && connection.tls_version == '' && connection.requested_server_name == ''",
@@ -47,15 +47,11 @@ function config(): string {
     appRouteYaml("both", ["open"], ["/both"]) +
     appRouteYaml("partners", ["open"], ["/partners"]) +
     appRouteYaml("vars", ["open"], ["/vars"]) +
+    appRouteYaml("v6-blocked", ["open"], ["/v6-blocked"]) +
+    appRouteYaml("no-leaked", ["open"], ["/no-leaked"]) +
+    appRouteYaml("ids", ["open"], ["/ids"]) +
     appRouteYaml("checked", ["open"], ["/checked"], `    filters: [{type: ExternalAuth, externalAuth: {protocol: HTTP, backendRef: ${ref("authz")}, http: {}}}]\n`) +
-    `---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: socket, namespace: default}
-spec:
-  parentRefs: [{name: raw}]
-  rules: [{backendRefs: [${ref("raw")}]}]
-` +
+    catchAllOnYaml("socket", "raw", "raw") +
     targetedTrafficPolicyYaml("admins", "Gateway", "guarded", rbac(`{policy: {matchExpressions: ["request.headers['x-role'] == 'admin'", "source.address == '10.9.9.9'", "dyn(request.headers)['x-role']"]}}`)) +
     targetedTrafficPolicyYaml("no-secrets", "HTTPRoute", "covered", rbac(`{action: Deny, policy: {matchExpressions: ["request.url_path.startsWith('/covered/secret')"]}}`)) +
     targetedTrafficPolicyYaml("blocked", "HTTPRoute", "blocked", rbac(`{policy: {blockedCIDRs: [127.0.0.0/8], matchExpressions: ["true"]}}`)) +
@@ -73,6 +69,9 @@ spec:
   xffNumTrustedHops: 1
 ` +
     targetedTrafficPolicyYaml("vars", "HTTPRoute", "vars", rbac(`{policy: {matchExpressions: [${JSON.stringify(EVERY_VARIABLE)}]}}`)) +
+    targetedTrafficPolicyYaml("v6-blocked", "HTTPRoute", "v6-blocked", rbac(`{policy: {blockedCIDRs: ["::/0"]}}`)) +
+    targetedTrafficPolicyYaml("no-leaked", "HTTPRoute", "no-leaked", rbac(`{action: Deny, policy: {matchExpressions: ["request.headers['authorization'] == 'Bearer leaked'", "request.useragent == 'BadBot'"]}}`)) +
+    targetedTrafficPolicyYaml("ids", "HTTPRoute", "ids", rbac(`{policy: {matchExpressions: ["request.id.size() >= 32"]}}`)) +
     targetedTrafficPolicyYaml("no-evil", "Gateway", "raw", rbac(`{action: Deny, policy: {matchExpressions: ["request.headers['x-evil'] == '1'"]}}`)) +
     backendYaml("app", app.port) +
     backendYaml("authz", authz.port) +
@@ -139,6 +138,30 @@ test("client ranges: a blocked range refuses even what the policy allows, an all
   assert.equal(reached("/blocked") + reached("/lan") + reached("/both/y") + reached("/both/z"), 0);
 });
 
+test("an IPv6 range holds no IPv4 client, and a forwarded client that is no IP address is judged by the peer", async () => {
+  assert.equal(await status("open.example", "/v6-blocked/x"), 200, "::/0 blocks IPv6 clients only");
+  // The one trusted hop names "unknown": the peer, 127.0.0.1, is what the blocked range is tested against.
+  assert.equal(await status("open.example", "/blocked/x", { "x-forwarded-for": "unknown, 10.0.0.1" }), 403);
+  assert.equal(await status("open.example", "/blocked/y", { forwarded: "for=_hidden, for=10.0.0.1" }), 403);
+});
+
+test("the decision is on the header values the upstream gets: a repeated Authorization or User-Agent is judged by the first, which is forwarded", async () => {
+  const sent = (path: string, rawHeaders: string[]): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port: gw.port, path, headers: ["host", "open.example", ...rawHeaders], agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  assert.equal(await sent("/no-leaked/1", ["authorization", "Bearer leaked", "authorization", "x"]), 403);
+  assert.equal(await sent("/no-leaked/2", ["user-agent", "BadBot", "user-agent", "curl"]), 403);
+  assert.equal(await sent("/no-leaked/3", ["authorization", "x", "authorization", "Bearer leaked"]), 200);
+  assert.equal(app.requests.find((r) => r.url === "/no-leaked/3")?.headers["authorization"], "x", "what was judged is what went upstream");
+  assert.equal(reached("/no-leaked/1") + reached("/no-leaked/2"), 0);
+});
+
 test("client ranges test the effective client: the X-Forwarded-For entry the listener's one trusted hop points at, else the peer", async () => {
   // With one trusted hop the client is the entry before the right-most one (Envoy's xff_num_trusted_hops).
   assert.equal(await status("open.example", "/partners/1", { "x-forwarded-for": "203.0.113.7, 10.0.0.1" }), 200);
@@ -161,7 +184,13 @@ test("every variable reads what the request and its connection show", async () =
     });
   assert.equal(await seen("/vars/x?q=1", rawHeaders), 200);
   assert.equal(await seen("/vars/x?q=2", rawHeaders), 403);
-  assert.equal(await seen("/vars/x?q=1", ["x-two", "a"]), 403, "a repeated header's values are joined with a bare comma, as Envoy joins them");
+  assert.equal(await seen("/vars/x?q=1", ["x-two", "a"]), 403, "a repeated header's values are joined, as they are forwarded");
+});
+
+test("request.id is the id the gateway generated when the request had none, the one the upstream gets", async () => {
+  assert.equal(await status("open.example", "/ids/x"), 200);
+  const generated = app.requests.find((r) => r.url === "/ids/x")?.headers["x-request-id"];
+  assert.match(String(generated), /^[0-9a-f-]{36}$/);
 });
 
 test("the policy sees the headers an ExternalAuth check put on the request, not what the client claimed", async () => {

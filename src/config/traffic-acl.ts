@@ -1,0 +1,71 @@
+// kgateway's TrafficPolicy `acl`: client IP rules where the longest matching prefix decides,
+// a default action, and the answer a denied request gets. Checked here so the proxy builds
+// its ranges and its denial from values known to be good.
+import { parseCidr } from "./cidr.ts";
+import type { ClientAclModel } from "./model.ts";
+import { FIELD_VALUE_HINT, HTTP_TOKEN_HINT, isFieldValue, isHttpToken } from "./name-formats.ts";
+import { isGatewayFramedResponseHeader } from "./resolve-filters.ts";
+import { type Reporter, type Resource, key } from "./resources.ts";
+
+type AclAction = "allow" | "deny";
+
+/** Statuses whose answer carries no body: a denial's JSON body could not go with them. */
+const BODYLESS = new Set([204, 205, 304]);
+
+export function policyClientAcl(p: Resource, reporter: Reporter, cfg: Record<string, unknown>): ClientAclModel | undefined {
+  const at = ["spec", "acl"];
+  let usable = true;
+  const rules = ((cfg["rules"] as Record<string, unknown>[] | undefined) ?? []).map((rule, i) => {
+    const cidrs = rule["cidrs"] as string[];
+    const name = rule["name"] as string | undefined;
+    // The name is what the blocked-by header says.
+    if (name !== undefined && !isFieldValue(name)) {
+      reporter.error(p, [...at, "rules", i, "name"], "the name holds a character no HTTP header may carry", FIELD_VALUE_HINT);
+      usable = false;
+    }
+    cidrs.forEach((text, j) => {
+      const cidr = parseCidr(text);
+      if (!("problem" in cidr)) return;
+      reporter.error(p, [...at, "rules", i, "cidrs", j], `invalid CIDR: ${cidr.problem}`, "write an address, or an address and a prefix length, such as 10.0.0.0/8 or 2001:db8::/32");
+      usable = false;
+    });
+    return { name, cidrs, action: rule["action"] as AclAction };
+  });
+  const deny = (cfg["denyResponse"] as Record<string, unknown> | undefined) ?? {};
+  const status = (deny["statusCode"] as number | undefined) ?? 403;
+  if (status < 200 || BODYLESS.has(status)) {
+    reporter.error(p, [...at, "denyResponse", "statusCode"], `a denial answered ${status} could not carry its body${status < 200 ? " (an informational status is no final answer)" : ""}`, "use a 4xx status such as 403, or leave statusCode out");
+    usable = false;
+  }
+  const seen = new Set<string>();
+  const denyHeaders = ((deny["headers"] as { name: string; value: string }[] | undefined) ?? []).map((h, i) => {
+    const where = [...at, "denyResponse", "headers", i];
+    const name = h.name.toLowerCase();
+    if (!isHttpToken(h.name)) reporter.error(p, [...where, "name"], `"${h.name}" is not a valid header name`, HTTP_TOKEN_HINT);
+    else if (isGatewayFramedResponseHeader(h.name, h.value)) reporter.error(p, [...where, "name"], `header "${h.name}" cannot be set on a denial: the gateway writes it from how it frames the answer`, "remove this entry");
+    else if (seen.has(name)) reporter.error(p, [...where, "name"], `header "${h.name}" is listed twice`, "list each header once");
+    else if (!isFieldValue(h.value)) reporter.error(p, [...where, "value"], `the value of header "${h.name}" holds a character no HTTP header may carry`, FIELD_VALUE_HINT);
+    else {
+      seen.add(name);
+      return { name, value: h.value };
+    }
+    usable = false;
+    return { name, value: h.value };
+  });
+  const blockedBy = deny["addBlockedByHeader"] as string | undefined;
+  if (blockedBy !== undefined && (!isHttpToken(blockedBy) || seen.has(blockedBy.toLowerCase()))) {
+    const problem = isHttpToken(blockedBy) ? `"${blockedBy}" is also one of headers` : `"${blockedBy}" is not a valid header name`;
+    reporter.error(p, [...at, "denyResponse", "addBlockedByHeader"], problem, isHttpToken(blockedBy) ? "name another header" : HTTP_TOKEN_HINT);
+    usable = false;
+  }
+  if (!usable) return undefined;
+  return {
+    type: "ClientAcl",
+    policy: key(p),
+    defaultAction: cfg["defaultAction"] as AclAction,
+    rules,
+    denyStatus: status,
+    denyHeaders,
+    blockedByHeader: blockedBy?.toLowerCase(),
+  };
+}

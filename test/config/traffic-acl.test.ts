@@ -1,0 +1,58 @@
+// kgateway TrafficPolicy `acl` in the config: the model on routes and Gateways, and the exact
+// text of each error: bad CIDRs, a deny status that cannot carry the answer, deny headers the
+// gateway frames or that repeat, bad names; a Gateway targetRef with sectionName.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { FilterModel } from "../../src/config/model.ts";
+import { TO_GATEWAY, TWO_RULE_ROUTE, errors, load, trafficPolicy as policy, warnings } from "./helpers.ts";
+
+const OFFICE = "  acl:\n    defaultAction: deny\n    rules:\n    - {name: office, cidrs: [10.0.0.0/8, '::1'], action: allow}\n    - {cidrs: [10.1.0.0/16], action: deny}\n    denyResponse: {statusCode: 451, headers: [{name: X-Why, value: geo}], addBlockedByHeader: X-Blocked-By}\n";
+const OFFICE_MODEL: FilterModel = {
+  type: "ClientAcl",
+  policy: "default/p",
+  defaultAction: "deny",
+  rules: [
+    { name: "office", cidrs: ["10.0.0.0/8", "::1"], action: "allow" },
+    { name: undefined, cidrs: ["10.1.0.0/16"], action: "deny" },
+  ],
+  denyStatus: 451,
+  denyHeaders: [{ name: "x-why", value: "geo" }],
+  blockedByHeader: "x-blocked-by",
+};
+
+test("on a route each rule gets the ClientAcl filter; on a Gateway one model for the Gateway; 403 by default", () => {
+  const route = load(TWO_RULE_ROUTE + policy("p", OFFICE)).config!;
+  assert.deepEqual(route.routes[0]!.rules.map((r) => r.filters), [[OFFICE_MODEL], [OFFICE_MODEL]]);
+  assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", OFFICE)), []);
+  const gateway = load(TWO_RULE_ROUTE + policy("p", OFFICE, TO_GATEWAY)).config!;
+  assert.deepEqual(gateway.gateways[0]!.acl, OFFICE_MODEL);
+  assert.deepEqual(gateway.routes[0]!.rules.map((r) => r.filters), [[], []]);
+  const plain = load(TWO_RULE_ROUTE + policy("p", "  acl: {defaultAction: allow}\n")).config!;
+  assert.deepEqual(plain.routes[0]!.rules[0]!.filters, [{ type: "ClientAcl", policy: "default/p", defaultAction: "allow", rules: [], denyStatus: 403, denyHeaders: [], blockedByHeader: undefined }]);
+});
+
+test("bad rules and deny responses are errors at the field", () => {
+  const body =
+    "  acl:\n    defaultAction: deny\n    rules:\n    - {name: \"bad\\nname\", cidrs: [10.0.0.0/33], action: allow}\n" +
+    "    denyResponse: {statusCode: 204, headers: [{name: content-length, value: '3'}, {name: x-a, value: '1'}, {name: X-A, value: '2'}, {name: 'bad name', value: v}], addBlockedByHeader: x-a}\n";
+  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", body)), [
+    "t.yaml:37:14: spec.acl.rules[0].name: the name holds a character no HTTP header may carry (hint: use visible characters, spaces and tabs only: no CR, LF, NUL or other control character, and nothing outside Latin-1)",
+    't.yaml:37:35: spec.acl.rules[0].cidrs[0]: invalid CIDR: the prefix length "33" must be a whole number from 0 to 32 (hint: write an address, or an address and a prefix length, such as 10.0.0.0/8 or 2001:db8::/32)',
+    "t.yaml:38:32: spec.acl.denyResponse.statusCode: a denial answered 204 could not carry its body (hint: use a 4xx status such as 403, or leave statusCode out)",
+    't.yaml:38:54: spec.acl.denyResponse.headers[0].name: header "content-length" cannot be set on a denial: the gateway writes it from how it frames the answer (hint: remove this entry)',
+    't.yaml:38:115: spec.acl.denyResponse.headers[2].name: header "X-A" is listed twice (hint: list each header once)',
+    't.yaml:38:140: spec.acl.denyResponse.headers[3].name: "bad name" is not a valid header name (hint: use letters, digits and !#$%&\'*+-.^_`|~ only (an RFC 9110 token))',
+    't.yaml:38:184: spec.acl.denyResponse.addBlockedByHeader: "x-a" is also one of headers (hint: name another header)',
+  ]);
+  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", "  acl: {defaultAction: allow, denyResponse: {statusCode: 100}}\n")), [
+    "t.yaml:34:58: spec.acl.denyResponse.statusCode: a denial answered 100 could not carry its body (an informational status is no final answer) (hint: use a 4xx status such as 403, or leave statusCode out)",
+  ]);
+  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", "  acl: {rules: [{cidrs: [10.0.0.0/8], action: allow}]}\n")), ['t.yaml:34:8: spec.acl.defaultAction: missing required field (hint: add "defaultAction")']);
+});
+
+test("a Gateway targetRef with sectionName fails the load for acl", () => {
+  const toListener = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]";
+  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", "  acl: {defaultAction: deny}\n", toListener)), [
+    "t.yaml:33:89: spec.targetRefs[0].sectionName: sectionName on a Gateway is not supported; this targetRef is ignored rather than applied to the whole Gateway, which would leave that listener without the policy's acl (hint: remove sectionName to apply the policy to the whole Gateway, or give the listener a Gateway of its own)",
+  ]);
+});
