@@ -1,7 +1,7 @@
 // The effective config as JSON for the admin `GET /config`, with secrets removed: values of
-// credential-carrying headers (in header modifiers and literal attributes), rbac expressions
-// that read such a header, and credentials embedded in URLs.
-import { expressionNames } from "../cel/expression-names.ts";
+// credential-carrying headers (in header modifiers and literal attributes), the values rbac
+// expressions compare with, and credentials embedded in URLs.
+import { withRedactedLiterals } from "../cel/redacted-literals.ts";
 import type { ResolvedConfig } from "./model.ts";
 import { isSensitiveHeader, isSensitiveQueryParam } from "./sensitive.ts";
 import { REDACTED, redactUrlCredentials } from "./url-credentials.ts";
@@ -19,10 +19,9 @@ function redact(value: unknown): unknown {
   const obj = value as Record<string, unknown>;
   // A model class says what of it may be shown (UpstreamTls: where trust comes from, not the PEM).
   if (typeof obj["toJSON"] === "function") return redact((obj["toJSON"] as () => unknown)());
-  // An rbac expression that reads a credential header likely holds the credential it expects;
-  // one whose names cannot be read is hidden too.
+  // What an rbac expression compares the request with may be a credential: values are hidden.
   if (obj["type"] === "Authorization" && Array.isArray(obj["expressions"])) {
-    return { ...obj, expressions: (obj["expressions"] as string[]).map((expr) => (expressionNames(expr)?.some(isSensitiveHeader) !== false ? REDACTED : redactUrlCredentials(expr))) };
+    return { ...obj, expressions: (obj["expressions"] as string[]).map((expr) => withRedactedLiterals(expr, REDACTED)) };
   }
   const name = typeof obj["name"] === "string" ? obj["name"] : undefined;
   const out: Record<string, unknown> = {};

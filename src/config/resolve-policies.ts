@@ -747,7 +747,9 @@ function warnUnknownRules(byRoute: ReadonlyMap<string, readonly Attached[]>, rou
       for (const [name, targetIndex] of a.sections.names) {
         if (rules.some((rule) => rule.name === name)) continue;
         const what = set.length === 1 ? `${set[0]} applies` : `${set.join(" and ")} apply`;
-        reporter.warn(a.policy, ["spec", "targetRefs", targetIndex, "sectionName"], `HTTPRoute ${rk} has no rule named "${name}"; ${what} to no rule through it`, `name a rule of the route: ${rules.map((r) => r.name).filter((n) => n !== undefined).join(", ") || "(its rules have no names)"}`);
+        // A misspelt rule name would leave the rule without the access control it was meant to get.
+        const severity = set.some((section) => (ACCESS_CONTROL_SECTIONS as readonly string[]).includes(section)) ? "error" : "warning";
+        reporter.report(severity, a.policy, ["spec", "targetRefs", targetIndex, "sectionName"], `HTTPRoute ${rk} has no rule named "${name}"; ${what} to no rule through it`, `name a rule of the route: ${rules.map((r) => r.name).filter((n) => n !== undefined).join(", ") || "(its rules have no names)"}`);
       }
     }
   }

@@ -9,9 +9,6 @@ import { type Reporter, type Resource, key } from "./resources.ts";
 
 type AclAction = "allow" | "deny";
 
-/** Statuses whose answer carries no body: a denial's JSON body could not go with them. */
-const BODYLESS = new Set([204, 205, 304]);
-
 export function policyClientAcl(p: Resource, reporter: Reporter, cfg: Record<string, unknown>): ClientAclModel | undefined {
   const at = ["spec", "acl"];
   let usable = true;
@@ -33,8 +30,9 @@ export function policyClientAcl(p: Resource, reporter: Reporter, cfg: Record<str
   });
   const deny = (cfg["denyResponse"] as Record<string, unknown> | undefined) ?? {};
   const status = (deny["statusCode"] as number | undefined) ?? 403;
-  if (status < 200 || BODYLESS.has(status)) {
-    reporter.error(p, [...at, "denyResponse", "statusCode"], `a denial answered ${status} could not carry its body${status < 200 ? " (an informational status is no final answer)" : ""}`, "use a 4xx status such as 403, or leave statusCode out");
+  // A 2xx would log a refusal as a success, a 3xx redirect nowhere, a 1xx is no answer at all.
+  if (status < 400) {
+    reporter.error(p, [...at, "denyResponse", "statusCode"], `a denial must answer with a 4xx or 5xx status, not ${status}`, "use 403 (the default), or another 4xx such as 451");
     usable = false;
   }
   const seen = new Set<string>();

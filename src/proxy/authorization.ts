@@ -15,6 +15,7 @@ import type { AuthGrant } from "./auth-grant.ts";
 import { type ClientIp, clientIpOf } from "./client-ip.ts";
 import { ClientRanges } from "./client-ranges.ts";
 import type { Exchange } from "./exchange.ts";
+import { Failure } from "./failures.ts";
 import { normalizeAddress } from "./facts.ts";
 import { REQUEST_ID_HEADER } from "./request-id.ts";
 
@@ -129,6 +130,9 @@ function requestHeaders(exchange: Exchange, grant: AuthGrant | undefined): Recor
   }
   return out;
 }
+
+/** The answer to a refused request: no policy name reaches the client. */
+export const rbacDenied = new Failure("403", "", 403, "rbac_access_denied", "access denied by the route's authorization policy", false, false);
 
 /** Envoy's response code details for an rbac denial, naming the policy (never sent to the client). */
 export function rbacDenialDetails(authorization: AuthorizationPolicy): string {

@@ -4,6 +4,7 @@
 // XFF entry it cannot parse, the peer is used then, so no range check is skipped.
 import { isIP } from "node:net";
 import type { Exchange } from "./exchange.ts";
+import { mappedIpv4 } from "./ip-bits.ts";
 
 export type IpFamily = "ipv4" | "ipv6";
 
@@ -14,12 +15,18 @@ export interface ClientIp {
 }
 
 export function clientIpOf(exchange: Exchange): ClientIp {
-  const forwarded = familyOf(exchange.clientAddress);
-  if (forwarded !== undefined) return { address: exchange.clientAddress, family: forwarded };
-  return { address: exchange.peerAddress, family: familyOf(exchange.peerAddress) };
+  const forwarded = ipOf(exchange.clientAddress);
+  return forwarded.family !== undefined ? forwarded : ipOf(exchange.peerAddress);
 }
 
-function familyOf(address: string): IpFamily | undefined {
+/**
+ * An IPv4-mapped IPv6 address in any spelling (`::ffff:7f00:1`, `0:0:0:0:0:ffff:127.0.0.1`,
+ * as a dual-stack proxy may forward it) is its IPv4 address, so IPv4 ranges judge it.
+ */
+function ipOf(address: string): ClientIp {
   const version = isIP(address);
-  return version === 4 ? "ipv4" : version === 6 ? "ipv6" : undefined;
+  if (version === 4) return { address, family: "ipv4" };
+  if (version !== 6) return { address, family: undefined };
+  const v4 = mappedIpv4(address);
+  return v4 === undefined ? { address, family: "ipv6" } : { address: v4, family: "ipv4" };
 }

@@ -178,14 +178,28 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
         rateLimit = new LocalRateLimit(filter, buckets ?? new RateLimitBuckets());
         break;
       case "Authorization":
-        authorization = new AuthorizationPolicy(filter);
+        authorization = built(authorizations, filter, () => new AuthorizationPolicy(filter));
         break;
       case "ClientAcl":
-        acl = new ClientAcl(filter);
+        acl = built(clientAcls, filter, () => new ClientAcl(filter));
         break;
     }
   }
   return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl);
+}
+
+// A Gateway's policy, or a route's, covers many rules with one model: its expressions and
+// range tables are built once per model, not once per rule.
+const authorizations = new WeakMap<object, AuthorizationPolicy>();
+const clientAcls = new WeakMap<object, ClientAcl>();
+
+function built<T>(cache: WeakMap<object, T>, model: object, build: () => T): T {
+  let compiled = cache.get(model);
+  if (compiled === undefined) {
+    compiled = build();
+    cache.set(model, compiled);
+  }
+  return compiled;
 }
 
 /** The config stage lists every backend a filter names; a miss is a bug, not a config error. */

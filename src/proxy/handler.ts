@@ -27,7 +27,7 @@ import type { AuthContext } from "./auth-check.ts";
 import { type AuthGrant, applyMutations } from "./auth-grant.ts";
 import { type ExternalAuthPolicy, checkTimeoutMs, requestTimeLeftMs, startAuthCheck } from "./external-auth.ts";
 import type { LocalRateLimit } from "./local-rate-limit.ts";
-import { type AuthorizationPolicy, rbacDenialDetails } from "./authorization.ts";
+import { type AuthorizationPolicy, rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
@@ -63,7 +63,6 @@ type TrackedResponse = CallResponse;
 const noRoute = new Failure("404", Flag.noRoute, 404, "no_route", "", false, false);
 const corsOriginRefused = new Failure("403", "", 403, "cors_origin_not_allowed", "", false, false);
 const rateLimited = new Failure("429", Flag.rateLimited, 429, "local_rate_limited", "", false, false);
-const rbacDenied = new Failure("403", "", 403, "rbac_access_denied", "", false, false);
 const authCheckFailed = new Failure("403", Flag.unauthorizedExternalService, 403, "ext_authz_error", "", false, false);
 /** Why a body an ExternalAuth check forwards was not read whole; the idle and timeout answers are the proxy's usual ones. */
 const bodyRefusals: Readonly<Record<BodyReadRefusal, Failure>> = {
@@ -348,7 +347,7 @@ function refuse(exchange: Exchange, failure: Failure, message: string, extraHead
 /** An access control's refusal: as for a refused rate limit, an unread body is not waited for. */
 function refuseUnread(exchange: Exchange, failure: Failure, extraHeaders?: Readonly<Record<string, string>>): void {
   if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
-  refuse(exchange, failure, "", extraHeaders);
+  refuse(exchange, failure, failure.message, extraHeaders);
 }
 
 /** RequestRedirect or DirectResponse: the rule answers without an upstream. */

@@ -15,7 +15,7 @@ import { ErrorType, Flag, addFlag, rawErrorResponse } from "./errors.ts";
 import { Exchange, UpstreamAttempt } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts";
 import { type AuthGrant, applyMutations } from "./auth-grant.ts";
-import { rbacDenialDetails } from "./authorization.ts";
+import { rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { checkTimeoutMs, startAuthCheck } from "./external-auth.ts";
@@ -78,7 +78,7 @@ export function createUpgradeHandler(
     const blockedBy = acl?.denial(clientIpOf(exchange));
     if (acl !== undefined && blockedBy !== undefined) {
       exchange.localReplyDetails = aclDenialDetails(acl, blockedBy);
-      tunnel.refuse(acl.failure.status, reasonPhrase(acl.failure.status), "acl_denied", "", acl.failure.type, "", acl.denialHeaders(blockedBy));
+      tunnel.refuse(acl.failure.status, reasonPhrase(acl.failure.status), acl.failure.code, acl.failure.message, acl.failure.type, "", acl.denialHeaders(blockedBy));
       return;
     }
     const auth = ruleFilters.externalAuth;
@@ -112,7 +112,7 @@ function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, rule
   const authorization = ruleFilters.authorization;
   if (authorization !== undefined && !authorization.allows(exchange, match.rule, grant)) {
     exchange.localReplyDetails = rbacDenialDetails(authorization);
-    tunnel.refuse(403, "Forbidden", "rbac_access_denied", "", "403", "");
+    tunnel.refuseWith(rbacDenied);
     return;
   }
   const refusal = ruleFilters.rateLimit?.check(performance.now(), tunnel.ctx.stats?.rateLimits);

@@ -38,15 +38,16 @@ test("bad rules and deny responses are errors at the field", () => {
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", body)), [
     "t.yaml:37:14: spec.acl.rules[0].name: the name holds a character no HTTP header may carry (hint: use visible characters, spaces and tabs only: no CR, LF, NUL or other control character, and nothing outside Latin-1)",
     't.yaml:37:35: spec.acl.rules[0].cidrs[0]: invalid CIDR: the prefix length "33" must be a whole number from 0 to 32 (hint: write an address, or an address and a prefix length, such as 10.0.0.0/8 or 2001:db8::/32)',
-    "t.yaml:38:32: spec.acl.denyResponse.statusCode: a denial answered 204 could not carry its body (hint: use a 4xx status such as 403, or leave statusCode out)",
+    "t.yaml:38:32: spec.acl.denyResponse.statusCode: a denial must answer with a 4xx or 5xx status, not 204 (hint: use 403 (the default), or another 4xx such as 451)",
     't.yaml:38:54: spec.acl.denyResponse.headers[0].name: header "content-length" cannot be set on a denial: the gateway writes it from how it frames the answer (hint: remove this entry)',
     't.yaml:38:115: spec.acl.denyResponse.headers[2].name: header "X-A" is listed twice (hint: list each header once)',
     't.yaml:38:140: spec.acl.denyResponse.headers[3].name: "bad name" is not a valid header name (hint: use letters, digits and !#$%&\'*+-.^_`|~ only (an RFC 9110 token))',
     't.yaml:38:184: spec.acl.denyResponse.addBlockedByHeader: "x-a" is also one of headers (hint: name another header)',
   ]);
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", "  acl: {defaultAction: allow, denyResponse: {statusCode: 100}}\n")), [
-    "t.yaml:34:58: spec.acl.denyResponse.statusCode: a denial answered 100 could not carry its body (an informational status is no final answer) (hint: use a 4xx status such as 403, or leave statusCode out)",
+    "t.yaml:34:58: spec.acl.denyResponse.statusCode: a denial must answer with a 4xx or 5xx status, not 100 (hint: use 403 (the default), or another 4xx such as 451)",
   ]);
+  assert.equal(errors(TWO_RULE_ROUTE + policy("p", "  acl: {defaultAction: allow, denyResponse: {statusCode: 301}}\n")).length, 1);
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", "  acl: {rules: [{cidrs: [10.0.0.0/8], action: allow}]}\n")), ['t.yaml:34:8: spec.acl.defaultAction: missing required field (hint: add "defaultAction")']);
 });
 

@@ -50,6 +50,18 @@ before(async () => {
       targetedTrafficPolicyYaml("front", "HTTPRoute", "front", acl("{defaultAction: deny, rules: [{cidrs: ['127.0.0.1'], action: allow}]}")) +
       targetedTrafficPolicyYaml("closed", "HTTPRoute", "closed", acl("{defaultAction: deny, rules: [{name: lan, cidrs: [10.0.0.0/8], action: allow}]}")) +
       targetedTrafficPolicyYaml("checked", "HTTPRoute", "checked", acl("{defaultAction: deny}")) +
+      appRouteYaml("tie", ["lobby"], ["/tie"]) +
+      appRouteYaml("v6", ["lobby"], ["/v6"]) +
+      targetedTrafficPolicyYaml("tie", "HTTPRoute", "tie", acl("{defaultAction: allow, rules: [{name: first, cidrs: [127.0.0.1/32], action: deny}, {name: second, cidrs: [127.0.0.1], action: allow}], denyResponse: {addBlockedByHeader: x-blocked-by}}")) +
+      targetedTrafficPolicyYaml("v6", "HTTPRoute", "v6", acl("{defaultAction: deny, rules: [{name: lab, cidrs: ['2001:db8::/32'], action: allow}, {name: lab-printers, cidrs: ['2001:db8:0:9::/64'], action: deny}, {name: v4-office, cidrs: ['::ffff:198.51.100.0/120'], action: allow}]}")) +
+      `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: behind-lb, namespace: default}
+spec:
+  targetRefs: [${["office", "lobby", "raw"].map((name) => `{group: gateway.networking.k8s.io, kind: Gateway, name: ${name}}`).join(", ")}]
+  xffNumTrustedHops: 1
+` +
       targetedTrafficPolicyYaml("raw", "Gateway", "raw", acl("{defaultAction: deny, denyResponse: {headers: [{name: x-why, value: closed}]}}")) +
       backendYaml("app", app.port) +
       backendYaml("authz", authz.port) +
@@ -88,6 +100,27 @@ test("a single address is a one-address range; with no rule matching the default
   assert.equal(closed.status, 403);
   assert.equal(closed.headers["x-blocked-by"], undefined, "no blocked-by header unless asked for");
   assert.equal(await details("/closed/x"), "acl_denied[default/closed:default]");
+});
+
+test("two rules on the same range: the one listed first decides", async () => {
+  const tie = await ask(gw.port, { path: "/tie/x", headers: { host: "lobby.example" } });
+  assert.equal(tie.status, 403);
+  assert.equal(tie.headers["x-blocked-by"], "first");
+});
+
+test("IPv6 clients by the longest IPv6 range; an IPv4-mapped client in any spelling is judged as IPv4", async () => {
+  const from = async (client: string, path: string): Promise<number> => (await ask(gw.port, { path, headers: { host: "lobby.example", "x-forwarded-for": `${client}, 10.0.0.1` } })).status;
+  assert.equal(await from("2001:db8:0:1::5", "/v6/a"), 200);
+  assert.equal(await from("2001:db8:0:9::5", "/v6/b"), 403, "the /64 deny is longer than the /32 allow");
+  assert.equal(await from("2001:db9::5", "/v6/c"), 403);
+  assert.equal(await from("198.51.100.7", "/v6/d"), 200, "an IPv4-mapped range is its IPv4 range");
+  // The office Gateway denies 127.0.0.1/32: every spelling of it as a mapped address is denied too.
+  for (const spelling of ["::ffff:127.0.0.1", "::ffff:7f00:1", "0:0:0:0:0:ffff:127.0.0.1", "[::ffff:127.0.0.1]"]) {
+    const reply = await ask(gw.port, { path: "/desk", headers: { host: "office.example", "x-forwarded-for": `${spelling}, 10.0.0.1` } });
+    assert.equal(reply.status, 451, spelling);
+  }
+  const forwarded = await ask(gw.port, { path: "/desk", headers: { host: "office.example", forwarded: 'for="[::ffff:127.0.0.1]:80", for=10.0.0.1' } });
+  assert.equal(forwarded.status, 451);
 });
 
 test("a route's acl replaces its Gateway's whole", async () => {

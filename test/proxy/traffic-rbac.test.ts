@@ -158,7 +158,8 @@ test("the decision is on the header values the upstream gets: a repeated Authori
   assert.equal(await sent("/no-leaked/1", ["authorization", "Bearer leaked", "authorization", "x"]), 403);
   assert.equal(await sent("/no-leaked/2", ["user-agent", "BadBot", "user-agent", "curl"]), 403);
   assert.equal(await sent("/no-leaked/3", ["authorization", "x", "authorization", "Bearer leaked"]), 200);
-  assert.equal(app.requests.find((r) => r.url === "/no-leaked/3")?.headers["authorization"], "x", "what was judged is what went upstream");
+  const forwarded = app.requests.find((r) => r.url === "/no-leaked/3")!.rawHeaders;
+  assert.deepEqual(forwarded.filter((_, i) => i % 2 === 1 && forwarded[i - 1]!.toLowerCase() === "authorization"), ["x"], "what was judged is all that went upstream");
   assert.equal(reached("/no-leaked/1") + reached("/no-leaked/2"), 0);
 });
 

@@ -11,6 +11,8 @@ export interface SeenRequest {
   readonly method: string;
   readonly url: string;
   readonly headers: http.IncomingHttpHeaders;
+  /** Names and values as they arrived, repeats included. */
+  readonly rawHeaders: readonly string[];
   /** Body bytes the upstream read (filled when the body ends). */
   bodyBytes: number;
   /** The connection went away before the upstream finished answering. */
@@ -72,6 +74,7 @@ export async function startUpstream(name = "upstream"): Promise<TestUpstream> {
       method: req.method ?? "",
       url: req.url ?? "",
       headers: req.headers,
+      rawHeaders: req.rawHeaders,
       bodyBytes: 0,
       aborted: false,
       remotePort: req.socket.remotePort ?? 0,
