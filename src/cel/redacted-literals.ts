@@ -24,7 +24,12 @@ export function withRedactedLiterals(expr: string, placeholder: string): string 
     out += `${expr.slice(at, range.start)}${JSON.stringify(placeholder)}`;
     at = range.end;
   }
-  return out + expr.slice(at);
+  // With the values gone, a `//` left can only start a comment, which may quote one.
+  return (out + expr.slice(at)).replace(/\/\/[^\n]*/g, "");
+}
+
+function isFieldSelection(value: unknown): boolean {
+  return typeof value === "object" && value !== null && "op" in value && (value as ASTNode).op === ".";
 }
 
 function collect(value: unknown, ranges: { start: number; end: number }[], isName: boolean): void {
@@ -35,7 +40,7 @@ function collect(value: unknown, ranges: { start: number; end: number }[], isNam
   if (typeof value !== "object" || value === null || !("op" in value) || !("args" in value)) return;
   const node = value as ASTNode;
   if (node.op === "value") {
-    if (typeof node.args === "string" && !isName) ranges.push({ start: node.start, end: node.end });
+    if ((typeof node.args === "string" || node.args instanceof Uint8Array) && !isName) ranges.push({ start: node.start, end: node.end });
     return;
   }
   const args = node.args as unknown[];
@@ -45,8 +50,9 @@ function collect(value: unknown, ranges: { start: number; end: number }[], isNam
     collect(args[1], ranges, true);
     return;
   }
+  // `'x' in request.headers` tests a key; `'x' in [...]` or in a computed list compares a value.
   if (node.op === "in" && Array.isArray(args)) {
-    collect(args[0], ranges, true);
+    collect(args[0], ranges, isFieldSelection(args[1]));
     collect(args[1], ranges, false);
     return;
   }

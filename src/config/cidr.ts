@@ -1,6 +1,6 @@
 // An IP range in CIDR notation, as an rbac policy lists them: checked in the config stage, so
 // the proxy hands net.BlockList (which does the matching) only ranges known to be good.
-import { isIP } from "node:net";
+import { BlockList, isIP } from "node:net";
 
 export interface Cidr {
   readonly address: string;
@@ -21,3 +21,18 @@ export function parseCidr(text: string): Cidr | { readonly problem: string } {
   }
   return { address, prefix: Number(prefixText), family: version === 4 ? "ipv4" : "ipv6" };
 }
+
+/**
+ * Whether an IPv6 range wider than /96 holds the IPv4-mapped block (`::/0`, `::/80`): the
+ * proxy judges clients written `::ffff:a.b.c.d` as IPv4, so that part of the range never
+ * matches them.
+ */
+export function holdsIpv4Mapped(cidr: Cidr): boolean {
+  if (cidr.family !== "ipv6" || cidr.prefix >= 96) return false;
+  const range = new BlockList();
+  range.addSubnet(cidr.address, cidr.prefix, "ipv6");
+  return range.check("::ffff:0:0", "ipv6");
+}
+
+export const IPV4_MAPPED_WARNING = "this IPv6 range holds the IPv4-mapped block ::ffff:0:0/96, but a client forwarded as ::ffff:a.b.c.d is judged as its IPv4 address, which IPv6 ranges never hold";
+export const IPV4_MAPPED_HINT = "list the IPv4 range too (0.0.0.0/0 for all of them)";

@@ -1,13 +1,16 @@
 // kgateway's TrafficPolicy `acl`: client IP rules where the longest matching prefix decides,
 // a default action, and the answer a denied request gets. Checked here so the proxy builds
 // its ranges and its denial from values known to be good.
-import { parseCidr } from "./cidr.ts";
+import { IPV4_MAPPED_HINT, IPV4_MAPPED_WARNING, holdsIpv4Mapped, parseCidr } from "./cidr.ts";
 import type { ClientAclModel } from "./model.ts";
 import { FIELD_VALUE_HINT, HTTP_TOKEN_HINT, isFieldValue, isHttpToken } from "./name-formats.ts";
 import { isGatewayFramedResponseHeader } from "./resolve-filters.ts";
 import { type Reporter, type Resource, key } from "./resources.ts";
 
 type AclAction = "allow" | "deny";
+
+/** Statuses RFC 9110 says a response must carry a header with. */
+const HEADER_A_STATUS_NEEDS: Readonly<Record<number, string>> = { 401: "www-authenticate", 405: "allow", 407: "proxy-authenticate" };
 
 export function policyClientAcl(p: Resource, reporter: Reporter, cfg: Record<string, unknown>): ClientAclModel | undefined {
   const at = ["spec", "acl"];
@@ -22,7 +25,10 @@ export function policyClientAcl(p: Resource, reporter: Reporter, cfg: Record<str
     }
     cidrs.forEach((text, j) => {
       const cidr = parseCidr(text);
-      if (!("problem" in cidr)) return;
+      if (!("problem" in cidr)) {
+        if (holdsIpv4Mapped(cidr)) reporter.warn(p, [...at, "rules", i, "cidrs", j], IPV4_MAPPED_WARNING, IPV4_MAPPED_HINT);
+        return;
+      }
       reporter.error(p, [...at, "rules", i, "cidrs", j], `invalid CIDR: ${cidr.problem}`, "write an address, or an address and a prefix length, such as 10.0.0.0/8 or 2001:db8::/32");
       usable = false;
     });
@@ -50,6 +56,10 @@ export function policyClientAcl(p: Resource, reporter: Reporter, cfg: Record<str
     usable = false;
     return { name, value: h.value };
   });
+  const needed = HEADER_A_STATUS_NEEDS[status];
+  if (needed !== undefined && !seen.has(needed)) {
+    reporter.warn(p, [...at, "denyResponse", "statusCode"], `a ${status} answer needs a ${needed} header, which this denial does not carry`, `add {name: ${needed}, value: ...} to headers, or answer 403`);
+  }
   const blockedBy = deny["addBlockedByHeader"] as string | undefined;
   if (blockedBy !== undefined && (!isHttpToken(blockedBy) || seen.has(blockedBy.toLowerCase()))) {
     const problem = isHttpToken(blockedBy) ? `"${blockedBy}" is also one of headers` : `"${blockedBy}" is not a valid header name`;

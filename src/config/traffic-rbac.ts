@@ -3,7 +3,7 @@
 // only ever compiles what is known to be good.
 import { AUTHORIZATION_VARIABLE_NAMES, compileAuthorizationExpression } from "../cel/authorization-environment.ts";
 import { checkMatchesPatterns } from "./cel-patterns.ts";
-import { parseCidr } from "./cidr.ts";
+import { IPV4_MAPPED_HINT, IPV4_MAPPED_WARNING, holdsIpv4Mapped, parseCidr } from "./cidr.ts";
 import type { AuthorizationModel } from "./model.ts";
 import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
 
@@ -24,7 +24,10 @@ export function policyAuthorization(p: Resource, reporter: Reporter, cfg: Record
   for (const [field, list] of [["allowedCIDRs", allowed], ["blockedCIDRs", blocked]] as const) {
     list.forEach((text, i) => {
       const cidr = parseCidr(text);
-      if (!("problem" in cidr)) return;
+      if (!("problem" in cidr)) {
+        if (holdsIpv4Mapped(cidr)) reporter.warn(p, [...at, field, i], IPV4_MAPPED_WARNING, IPV4_MAPPED_HINT);
+        return;
+      }
       reporter.error(p, [...at, field, i], `invalid CIDR: ${cidr.problem}`, "write an address and a prefix length, such as 10.0.0.0/8 or 2001:db8::/32");
       usable = false;
     });

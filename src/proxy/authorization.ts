@@ -111,9 +111,9 @@ function activationOf(exchange: Exchange, client: ClientIp, rule: CompiledRule, 
 }
 
 /**
- * The headers as the upstream gets them, with what an ExternalAuth check set or removed: the
- * decision is on the values forwarded (node keeps the first of a repeated Authorization or
- * User-Agent and joins other repeated headers with `, `), never on a value that is not.
+ * The headers as received, with what an ExternalAuth check set or removed (the rule's header
+ * filters run later, as in Envoy): of a repeated Authorization or User-Agent node keeps the
+ * first, which is the one forwarded, so the decision is never on a value that is not.
  */
 function requestHeaders(exchange: Exchange, grant: AuthGrant | undefined): Record<string, string> {
   const received = exchange.req.headers;

@@ -57,3 +57,10 @@ test("a Gateway targetRef with sectionName fails the load for acl", () => {
     "t.yaml:33:89: spec.targetRefs[0].sectionName: sectionName on a Gateway is not supported; this targetRef is ignored rather than applied to the whole Gateway, which would leave that listener without the policy's acl (hint: remove sectionName to apply the policy to the whole Gateway, or give the listener a Gateway of its own)",
   ]);
 });
+
+test("a 401, 405 or 407 denial without the header that status needs is warned about", () => {
+  assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", "  acl: {defaultAction: deny, denyResponse: {statusCode: 401}}\n")), [
+    "t.yaml:34:57: spec.acl.denyResponse.statusCode: warning: a 401 answer needs a www-authenticate header, which this denial does not carry (hint: add {name: www-authenticate, value: ...} to headers, or answer 403)",
+  ]);
+  assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", "  acl: {defaultAction: deny, denyResponse: {statusCode: 401, headers: [{name: WWW-Authenticate, value: Basic}]}}\n")), []);
+});

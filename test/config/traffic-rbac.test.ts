@@ -86,10 +86,12 @@ test("the admin view shows each expression's shape, the names it looks up, and n
     "request.headers.?authorization.orValue('') == 'Bearer opt1'",
     "request.headers[?'cookie'].orValue('') == 'sid=opt2'",
     "request.url_path == '/public'",
+    "bytes(request.headers['x-api-key']) == b'bytes1'",
+    "'inlist1' in [request.headers['x-api-key']] // was: comment1",
   ];
   const body = `  rbac:\n    policy: {matchExpressions: ${JSON.stringify(expressions)}}\n`;
   const shown = JSON.stringify(redactConfigForAdmin(load(TWO_RULE_ROUTE + policy("p", body, TO_GATEWAY)).config!));
-  for (const secret of ["s3cret", "session=abc", "opt1", "opt2"]) assert.ok(!shown.includes(secret), shown);
+  for (const secret of ["s3cret", "session=abc", "opt1", "opt2", "bytes1", "inlist1", "comment1"]) assert.ok(!shown.includes(secret), shown);
   const r = JSON.stringify(REDACTED);
   assert.deepEqual((JSON.parse(shown) as { gateways: { authorization: { expressions: string[] } }[] }).gateways[0]!.authorization.expressions, [
     `request.headers['Authorization'] == ${r}`,
@@ -97,6 +99,8 @@ test("the admin view shows each expression's shape, the names it looks up, and n
     `request.headers.?authorization.orValue(${r}) == ${r}`,
     `request.headers[?'cookie'].orValue(${r}) == ${r}`,
     `request.url_path == ${r}`,
+    `bytes(request.headers['x-api-key']) == ${r}`,
+    `${r} in [request.headers['x-api-key']] `,
   ]);
   assert.ok(shown.includes('"policy":"default/p","action":"Allow"'), shown);
 });
@@ -115,4 +119,10 @@ test("a Gateway targetRef with sectionName fails the load for rbac, which ignore
   const modifiers = TWO_RULE_ROUTE + policy("p", "  headerModifiers: {request: {set: [{name: x, value: y}]}}\n", toListener);
   assert.deepEqual(errors(modifiers), []);
   assert.equal(warnings(modifiers).length, 1);
+});
+
+test("an IPv6 range wider than /96 that holds the IPv4-mapped block is warned about: mapped clients are judged as IPv4", () => {
+  assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", "  rbac: {policy: {blockedCIDRs: ['::/0', '2001:db8::/32', '::ffff:0:0/96']}}\n")), [
+    "t.yaml:34:34: spec.rbac.policy.blockedCIDRs[0]: warning: this IPv6 range holds the IPv4-mapped block ::ffff:0:0/96, but a client forwarded as ::ffff:a.b.c.d is judged as its IPv4 address, which IPv6 ranges never hold (hint: list the IPv4 range too (0.0.0.0/0 for all of them))",
+  ]);
 });
