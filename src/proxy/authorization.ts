@@ -9,7 +9,7 @@ import type { CompiledRule } from "../plan/types.ts";
 // matches() patterns run with JavaScript's RegExp: the linear-time fallback must be on.
 import "../router/linear-regex.ts";
 import { connectionIdOf } from "../telemetry/logs/connection-id.ts";
-import { downstreamTlsOf } from "../telemetry/logs/downstream-tls.ts";
+import { celConnectionTls, downstreamTlsOf } from "../telemetry/logs/downstream-tls.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import type { AuthGrant } from "./auth-grant.ts";
 import { type ClientIp, clientIpOf } from "./client-ip.ts";
@@ -70,8 +70,6 @@ export class AuthorizationPolicy {
 function activationOf(exchange: Exchange, client: ClientIp, rule: CompiledRule, grant: AuthGrant | undefined): AuthorizationActivation {
   const req = exchange.req;
   const socket = req.socket;
-  const tls = downstreamTlsOf(socket);
-  const peer = tls?.peer;
   const headers = requestHeaders(exchange, grant);
   return {
     request: {
@@ -92,13 +90,7 @@ function activationOf(exchange: Exchange, client: ClientIp, rule: CompiledRule, 
     destination: { address: normalizeAddress(socket.localAddress ?? ""), port: BigInt(socket.localPort ?? 0) },
     connection: {
       id: BigInt(connectionIdOf(socket)),
-      mtls: peer?.verified === true,
-      requested_server_name: tls?.serverName ?? "",
-      tls_version: tls?.version ?? "",
-      subject_peer_certificate: peer?.subject ?? "",
-      uri_san_peer_certificate: peer?.uriSans[0] ?? "",
-      dns_san_peer_certificate: peer?.dnsSans[0] ?? "",
-      sha256_peer_certificate_digest: peer?.sha256 ?? "",
+      ...celConnectionTls(downstreamTlsOf(socket)),
     },
     route: {
       name: rule.route.ref.name,

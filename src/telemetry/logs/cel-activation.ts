@@ -7,6 +7,7 @@ import type { RequestFacts } from "./facts.ts";
 import { responseHeadersOf, type HeaderBag } from "../response-headers.ts";
 import { responseCodeDetails } from "./envoy-render.ts";
 import { loggedRequestHeaders } from "./logged-request-headers.ts";
+import { celConnectionTls } from "./downstream-tls.ts";
 
 
 function flatHeaders(headers: HeaderBag): Record<string, string> {
@@ -49,13 +50,7 @@ export function activationOf(ex: Exchange, f: RequestFacts, forwarded: HeaderBag
       id: BigInt(f.connectionId),
       client_address: f.clientAddress,
       client_port: BigInt(f.peerPort),
-      mtls: f.downstreamTls?.peer?.verified === true,
-      requested_server_name: f.downstreamTls?.serverName ?? "",
-      tls_version: f.downstreamTls?.version ?? "",
-      subject_peer_certificate: f.downstreamTls?.peer?.subject ?? "",
-      uri_san_peer_certificate: f.downstreamTls?.peer?.uriSans[0] ?? "",
-      dns_san_peer_certificate: f.downstreamTls?.peer?.dnsSans[0] ?? "",
-      sha256_peer_certificate_digest: f.downstreamTls?.peer?.sha256 ?? "",
+      ...celConnectionTls(f.downstreamTls),
     },
     upstream: { address: f.upstreamHost ?? "", port: BigInt(f.upstreamEndpoint?.port ?? 0) },
     route: {

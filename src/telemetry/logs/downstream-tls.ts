@@ -4,6 +4,7 @@
 // and kept on the socket.
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import type { ConnectionTlsActivation } from "../../cel/environment.ts";
 import { subjectAltNames } from "../../config/subject-alt-names.ts";
 import { rfc2253Name } from "./rfc2253-name.ts";
 
@@ -63,5 +64,19 @@ function peerOf(socket: TLSSocket): DownstreamPeer | undefined {
     dnsSans: names.dns,
     sha256: certificate.fingerprint256.replaceAll(":", "").toLowerCase(),
     serial: certificate.serialNumber.toLowerCase(),
+  };
+}
+
+/** The `connection` fields CEL environments read from the handshake; '' (and false) on plain HTTP or without a certificate. */
+export function celConnectionTls(tls: DownstreamTls | undefined): ConnectionTlsActivation {
+  const peer = tls?.peer;
+  return {
+    mtls: peer?.verified === true,
+    requested_server_name: tls?.serverName ?? "",
+    tls_version: tls?.version ?? "",
+    subject_peer_certificate: peer?.subject ?? "",
+    uri_san_peer_certificate: peer?.uriSans[0] ?? "",
+    dns_san_peer_certificate: peer?.dnsSans[0] ?? "",
+    sha256_peer_certificate_digest: peer?.sha256 ?? "",
   };
 }
