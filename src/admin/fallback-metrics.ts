@@ -68,6 +68,12 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
           samples: [...(stats.rateLimits?.entries() ?? [])].map(([route, rule, policy, enforced, value]) => ({ labels: { route, rule, policy, enforced: String(enforced) }, value })),
         },
         {
+          name: "tollgate_rate_limit_checks",
+          type: "counter",
+          help: "Global rate limit checks, by route, rule, the TrafficPolicy whose limit it was, and outcome: ok, over_limit, error_allowed or error_refused.",
+          samples: [...(stats.globalRateLimits?.entries() ?? [])].map(([route, rule, policy, outcome, value]) => ({ labels: { route, rule, policy, outcome }, value })),
+        },
+        {
           name: "tollgate_listener_tls_handshake_errors",
           type: "counter",
           help: "TLS handshakes an HTTPS listener failed, by port and reason: timeout, no_certificate, client_certificate, client_closed or protocol.",

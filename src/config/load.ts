@@ -4,7 +4,8 @@ import { open } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatDiagnostic } from "./diagnostics.ts";
-import type { AuthorizationModel, ClientAclModel, CorsModel, FilterModel, GatewayModel, PolicyHeaderModifiersModel, ResolvedConfig, RouteModel, RuleModel, RuleRateLimitModel } from "./model.ts";
+import type { AuthorizationModel, ClientAclModel, CorsModel, FilterModel, GatewayModel, PolicyHeaderModifiersModel, ResolvedConfig, RouteModel, RuleModel } from "./model.ts";
+import { GatewayExtensions } from "./gateway-extensions.ts";
 import { ReferenceGrants } from "./reference-grants.ts";
 import { BackendResolver } from "./resolve-backends.ts";
 import { resolveGateway } from "./resolve-gateways.ts";
@@ -97,6 +98,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   const backendTls = new BackendTlsPolicies(byKind("BackendTLSPolicy"), caBundles, servicePorts, reporter);
   const backendResolver = new BackendResolver(byKind("Backend"), grants, reporter, backendTls);
   for (const b of byKind("Backend")) checkBackend(b, reporter);
+  const extensions = new GatewayExtensions(byKind("GatewayExtension"), backendResolver, reporter);
   const directResponses = new Map(byKind("DirectResponse").map((d) => [key(d), d]));
 
   const gatewayDrafts = new Map<string, GatewayDraft>();
@@ -116,6 +118,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     gatewayDrafts,
     routeDrafts,
     backendResolver,
+    extensions,
     reporter,
   );
   checkPortSettings([...gatewayDrafts.values()], policies.settings, reporter);
@@ -124,7 +127,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     [...gatewayDrafts.values()],
     routeDrafts,
     {
-      rateLimit: (gk) => policies.gatewayRateLimits.get(gk)?.policyName,
+      rateLimit: (gk) => policies.gatewayRateLimits.get(gk)?.policyName ?? policies.gatewayGlobalRateLimits.get(gk)?.policyName,
       retry: (gk) => policyKey(policies.gatewayRetries.get(gk)?.policy),
       timeouts: (gk) => policyKey(policies.gatewayTimeouts.get(gk)?.policy),
       headerModifiers: (gk) => policies.gatewayHeaderModifiers.get(gk)?.policyName,
@@ -159,6 +162,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     telemetry: policies.telemetry.get(key(g.resource))!,
     backendClientCertificate: g.backendClientCertificate,
     rateLimit: policies.gatewayRateLimits.get(key(g.resource)),
+    globalRateLimit: policies.gatewayGlobalRateLimits.get(key(g.resource)),
     headerModifiers: policies.gatewayHeaderModifiers.get(key(g.resource)),
     authorization: policies.gatewayAuthorizations.get(key(g.resource)),
     acl: policies.gatewayClientAcls.get(key(g.resource)),
@@ -486,7 +490,7 @@ function firstInvalidUtf8(bytes: Buffer): { line: number; col: number; offset: n
 /** What TrafficPolicies give the rules of one route, by rule index. */
 interface RulePolicyFilters {
   readonly cors: ReadonlyMap<number, CorsModel> | undefined;
-  readonly rateLimits: ReadonlyMap<number, RuleRateLimitModel> | undefined;
+  readonly rateLimits: ReadonlyMap<number, readonly FilterModel[]> | undefined;
   readonly headerModifiers: ReadonlyMap<number, PolicyHeaderModifiersModel> | undefined;
   readonly authorizations: ReadonlyMap<number, AuthorizationModel> | undefined;
   readonly clientAcls: ReadonlyMap<number, ClientAclModel> | undefined;
@@ -506,8 +510,8 @@ function withPolicyFilters(rules: readonly RuleModel[], from: RulePolicyFilters)
     if (acl !== undefined) added.push(acl);
     const authorization = from.authorizations?.get(rule.index);
     if (authorization !== undefined) added.push(authorization);
-    const rateLimit = from.rateLimits?.get(rule.index);
-    if (rateLimit !== undefined) added.push(rateLimit);
+    const rateLimits = from.rateLimits?.get(rule.index);
+    if (rateLimits !== undefined) added.push(...rateLimits);
     // Before the rule's own: the HTTPRoute's header modifiers apply after, and so have the last word.
     const before = from.headerModifiers?.get(rule.index)?.filters ?? [];
     return added.length + before.length === 0 ? rule : { ...rule, filters: [...before, ...rule.filters, ...added] };

@@ -1,6 +1,5 @@
-// kgateway's TrafficPolicy `rateLimit`: the local token bucket, checked as kgateway's CRD
-// validates it. A global limit needs a rate limit service, which Tollgate does not call: it
-// is an error rather than a warning, since ignoring it would leave the route unlimited.
+// kgateway's TrafficPolicy `rateLimit.local`: the token bucket, checked as kgateway's CRD
+// validates it.
 import { parseDuration } from "./duration.ts";
 import type { LocalRateLimitModel } from "./model.ts";
 import type { Reporter, Resource } from "./resources.ts";
@@ -17,12 +16,9 @@ const MIN_FILL_INTERVAL_MS = 50;
 
 export function localRateLimit(p: Resource, reporter: Reporter, cfg: Record<string, unknown>): LocalRateLimitSpec | undefined {
   const at = ["spec", "rateLimit"];
-  if (cfg["global"] !== undefined) {
-    reporter.error(p, [...at, "global"], "global rate limiting needs a rate limit service, which Tollgate does not support yet", "use rateLimit.local: a token bucket each gateway process enforces on its own");
-  }
   const local = cfg["local"] as Record<string, unknown> | undefined;
   if (local === undefined) {
-    if (cfg["global"] === undefined) reporter.warn(p, at, "rateLimit sets no local limit: it limits nothing", "add local.tokenBucket {maxTokens, fillInterval}");
+    if (cfg["global"] === undefined) reporter.warn(p, at, "rateLimit sets neither a local nor a global limit: it limits nothing", "add local.tokenBucket {maxTokens, fillInterval}, or global {descriptors, extensionRef}");
     return undefined;
   }
   const bucket = local["tokenBucket"] as Record<string, unknown> | undefined;

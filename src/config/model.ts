@@ -55,6 +55,8 @@ export interface GatewayModel {
    * through it that has no limit of its own (its route and rule names are filled per rule).
    */
   readonly rateLimit?: LocalRateLimitModel;
+  /** Its TrafficPolicy's `rateLimit.global`, for the rules of its routes that have none; route and rule names are filled in per rule. */
+  readonly globalRateLimit?: GlobalRateLimitModel;
   /**
    * A TrafficPolicy's `headerModifiers` on the Gateway, for every rule reached through it that
    * no route-level policy's cover: RequestHeaderModifier and ResponseHeaderModifier filters.
@@ -268,6 +270,29 @@ export type FilterModel =
   /** kgateway's `rateLimit.local: {}` on a route: the rule has no limit, not even its Gateway's. */
   | { readonly type: "NoLocalRateLimit" }
   /**
+   * kgateway TrafficPolicy `rateLimit.global`: each request of the rule is put to a rate limit
+   * service (Envoy's rls gRPC protocol) as the descriptors it yields, and refused with 429 when
+   * the service says any is over its limit. The service and how to call it come from the
+   * GatewayExtension the policy names.
+   */
+  | {
+      readonly type: "GlobalRateLimit";
+      /** `namespace/name` of the TrafficPolicy, of the GatewayExtension, the route and the rule's name or `rule-N`. */
+      readonly policyName: string;
+      readonly extension: string;
+      readonly routeName: string;
+      readonly ruleName: string;
+      /** A key into ResolvedConfig.backends: the rate limit service. */
+      readonly backendKey: string;
+      readonly domain: string;
+      readonly descriptors: readonly RateLimitDescriptorModel[];
+      /** The service cannot be asked or gives no verdict: true lets the request through, false answers 500. */
+      readonly failOpen: boolean;
+      readonly timeoutMs: number;
+      /** `xRateLimitHeaders: DraftVersion03`: X-RateLimit-Limit, -Remaining and -Reset on answers. */
+      readonly rateLimitHeaders: boolean;
+    }
+  /**
    * kgateway TrafficPolicy `rbac`: a request matches when its effective client IP is in none
    * of `blockedCidrs`, in one of `allowedCidrs` (when set), and one of `expressions` (CEL, when
    * set) is true. `Allow` lets only matching requests through, `Deny` refuses them.
@@ -301,9 +326,21 @@ export type FilterModel =
 
 export type CorsModel = Extract<FilterModel, { type: "CORS" }>;
 export type LocalRateLimitModel = Extract<FilterModel, { type: "LocalRateLimit" }>;
-/** What a route's TrafficPolicy gives a rule: a limit of its own, or none (`local: {}`), which a Gateway's limit then does not replace. */
-export type RuleRateLimitModel = LocalRateLimitModel | Extract<FilterModel, { type: "NoLocalRateLimit" }>;
 export type ExternalAuthModel = Extract<FilterModel, { type: "ExternalAuth" }>;
+export type GlobalRateLimitModel = Extract<FilterModel, { type: "GlobalRateLimit" }>;
+
+/**
+ * One descriptor sent to a rate limit service: its entries in order. Generic entries are
+ * fixed; Header takes the request header's value (named by `header`, lower case; a request
+ * without it sends no such descriptor); RemoteAddress the effective client IP (`remote_address`);
+ * Path the path and query as received (`path`).
+ */
+export type RateLimitDescriptorModel = readonly (
+  | { readonly type: "Generic"; readonly key: string; readonly value: string }
+  | { readonly type: "Header"; readonly key: string; readonly header: string }
+  | { readonly type: "RemoteAddress" }
+  | { readonly type: "Path" }
+)[];
 export type AuthorizationModel = Extract<FilterModel, { type: "Authorization" }>;
 export type ClientAclModel = Extract<FilterModel, { type: "ClientAcl" }>;
 

@@ -8,6 +8,8 @@ import { corsFilter } from "./cors-filter.ts";
 import { parseDuration } from "./duration.ts";
 import { fractionRatio } from "./fraction.ts";
 import { type LocalRateLimitSpec, localRateLimit } from "./local-rate-limit.ts";
+import { type GlobalRateLimitSpec, globalRateLimit } from "./global-rate-limit.ts";
+import type { GatewayExtensions } from "./gateway-extensions.ts";
 import { type PolicyRetry, type PolicyTimeouts, policyRetry, policyTimeouts, warnGatewayAttemptLongerThanRequest } from "./traffic-retry-timeouts.ts";
 import { policyHeaderModifiers } from "./traffic-header-modifiers.ts";
 import { policyAuthorization } from "./traffic-rbac.ts";
@@ -21,14 +23,15 @@ import type {
   CorsModel,
   CustomAttributeModel,
   ExporterTargetModel,
+  FilterModel,
   GatewayTelemetryModel,
+  GlobalRateLimitModel,
   ListenerSettings,
   LocalRateLimitModel,
   MetricsModel,
   PolicyHeaderModifiersModel,
   RouteTracingModel,
   RuleModel,
-  RuleRateLimitModel,
   SamplingModel,
   TracingModel,
 } from "./model.ts";
@@ -68,10 +71,14 @@ export interface PolicyResult {
   readonly routeTracing: ReadonlyMap<string, RouteTracingModel>;
   /** The CORS filter a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeCors: ReadonlyMap<string, ReadonlyMap<number, CorsModel>>;
-  /** The local rate limit (or its absence) a TrafficPolicy gives each rule of a route (by index), by route key. */
-  readonly routeRateLimits: ReadonlyMap<string, ReadonlyMap<number, RuleRateLimitModel>>;
-  /** The local rate limit a TrafficPolicy gives a Gateway, by gateway key. */
+  /**
+   * The rate limit filters a TrafficPolicy gives each rule of a route (by index), by route key:
+   * its local limit (or NoLocalRateLimit) and its global one.
+   */
+  readonly routeRateLimits: ReadonlyMap<string, ReadonlyMap<number, readonly FilterModel[]>>;
+  /** The local and global rate limits a TrafficPolicy gives a Gateway, by gateway key; the global one's route and rule are filled in per rule. */
   readonly gatewayRateLimits: ReadonlyMap<string, LocalRateLimitModel>;
+  readonly gatewayGlobalRateLimits: ReadonlyMap<string, GlobalRateLimitModel>;
   /** The retry and timeouts a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeRetries: ReadonlyMap<string, ReadonlyMap<number, PolicyRetry>>;
   readonly routeTimeouts: ReadonlyMap<string, ReadonlyMap<number, PolicyTimeouts>>;
@@ -192,6 +199,7 @@ export function resolvePolicies(
   gateways: ReadonlyMap<string, GatewayDraft>,
   routes: readonly RouteDraft[],
   backends: BackendResolver,
+  extensions: GatewayExtensions,
   reporter: Reporter,
 ): PolicyResult {
   const gatewayKeys = new Set(gateways.keys());
@@ -258,11 +266,13 @@ export function resolvePolicies(
   const routeTracing = resolveRouteTracing(trafficByRoute, routes, telemetry, reporter);
   warnUnknownRules(trafficByRoute, routes, reporter);
   const routeCors = resolveRouteCors(input.trafficPolicies, trafficByRoute, routes, reporter);
-  const specs = rateLimitSpecs(input.trafficPolicies, reporter);
+  const specs = rateLimitSpecs(input.trafficPolicies, extensions, reporter);
   const routeRateLimits = resolveRouteRateLimits(specs, trafficByRoute, routes, reporter);
   const trafficByGateway = traffic.get("Gateway")!;
   warnRouteOnlySections(trafficByGateway, reporter);
-  const gatewayRateLimits = resolveGatewayRateLimits(specs, trafficByGateway, reporter);
+  const gatewayRateLimitSpecs = oldestPerGateway("rateLimit", specs, trafficByGateway, reporter);
+  const gatewayRateLimits = resolveGatewayRateLimits(gatewayRateLimitSpecs);
+  const gatewayGlobalRateLimits = resolveGatewayGlobalRateLimits(gatewayRateLimitSpecs);
   const retries = sectionModels(input.trafficPolicies, "retry", (p, cfg) => policyRetry(p, reporter, cfg));
   const timeouts = sectionModels(input.trafficPolicies, "timeouts", (p, cfg) => policyTimeouts(p, reporter, cfg));
   const headerModifiers = sectionModels(input.trafficPolicies, "headerModifiers", (p, cfg) => policyHeaderModifiers(p, reporter, cfg));
@@ -279,6 +289,7 @@ export function resolvePolicies(
     routeCors,
     routeRateLimits,
     gatewayRateLimits,
+    gatewayGlobalRateLimits,
     routeRetries: resolvePerRule("retry", retries, trafficByRoute, routes, reporter, (m) => m),
     routeTimeouts: resolvePerRule("timeouts", timeouts, trafficByRoute, routes, reporter, (m) => m),
     gatewayRetries,
@@ -646,33 +657,62 @@ function sectionModels<M>(policies: readonly Resource[], section: string, read: 
   return models;
 }
 
+/** One policy's `rateLimit`: its local limit, its global one, or both. */
+interface RateLimitSpec {
+  readonly local: LocalRateLimitSpec | undefined;
+  readonly global: GlobalRateLimitSpec | undefined;
+}
+
 /** Each TrafficPolicy's `rateLimit`, checked once whatever it targets. */
-function rateLimitSpecs(policies: readonly Resource[], reporter: Reporter): Map<Resource, LocalRateLimitSpec> {
-  const specs = new Map<Resource, LocalRateLimitSpec>();
+function rateLimitSpecs(policies: readonly Resource[], extensions: GatewayExtensions, reporter: Reporter): Map<Resource, RateLimitSpec> {
+  const specs = new Map<Resource, RateLimitSpec>();
   for (const p of policies) {
     const cfg = p.spec["rateLimit"] as Record<string, unknown> | undefined;
-    const spec = cfg === undefined ? undefined : localRateLimit(p, reporter, cfg);
-    if (spec !== undefined) specs.set(p, spec);
+    if (cfg === undefined) continue;
+    const local = localRateLimit(p, reporter, cfg);
+    const globalCfg = cfg["global"] as Record<string, unknown> | undefined;
+    const global = globalCfg === undefined ? undefined : globalRateLimit(p, reporter, globalCfg, extensions);
+    if (local !== undefined || global !== undefined) specs.set(p, { local, global });
   }
   return specs;
 }
 
 /**
- * kgateway's TrafficPolicy `rateLimit.local` on routes: each rule it covers gets a bucket of
- * its own, rather than one the route's rules would share; `local: {}` leaves the rule without
- * a limit, its Gateway's included.
+ * kgateway's TrafficPolicy `rateLimit` on routes. Each rule a local limit covers gets a bucket
+ * of its own, rather than one the route's rules would share; `local: {}` leaves the rule
+ * without a local limit, its Gateway's included. A global limit asks its service per request.
  */
 function resolveRouteRateLimits(
-  specs: ReadonlyMap<Resource, LocalRateLimitSpec>,
+  specs: ReadonlyMap<Resource, RateLimitSpec>,
   byRoute: ReadonlyMap<string, readonly Attached[]>,
   routes: readonly RouteDraft[],
   reporter: Reporter,
-): Map<string, Map<number, RuleRateLimitModel>> {
-  return resolvePerRule("rateLimit", specs, byRoute, routes, reporter, (spec, routeKey, rule): RuleRateLimitModel => {
-    if (spec === "off") return { type: "NoLocalRateLimit" };
+): Map<string, Map<number, readonly FilterModel[]>> {
+  return resolvePerRule("rateLimit", specs, byRoute, routes, reporter, ({ local, global }, routeKey, rule): readonly FilterModel[] => {
     const ruleName = rule.name ?? `rule-${rule.index}`;
-    return { type: "LocalRateLimit", ...spec, routeName: routeKey, ruleName, bucketKey: `${spec.policyName} ${routeKey} ${rule.name ?? matchesKey(rule)}` };
+    const given: FilterModel[] = [];
+    if (local === "off") given.push({ type: "NoLocalRateLimit" });
+    else if (local !== undefined) given.push({ type: "LocalRateLimit", ...local, routeName: routeKey, ruleName, bucketKey: `${local.policyName} ${routeKey} ${rule.name ?? matchesKey(rule)}` });
+    if (global !== undefined) given.push(globalRateLimitModel(global, routeKey, ruleName));
+    return given;
   });
+}
+
+export function globalRateLimitModel(spec: GlobalRateLimitSpec, routeName: string, ruleName: string): GlobalRateLimitModel {
+  const provider = spec.provider;
+  return {
+    type: "GlobalRateLimit",
+    policyName: spec.policyName,
+    extension: provider.name,
+    routeName,
+    ruleName,
+    backendKey: provider.backendKey,
+    domain: provider.domain,
+    descriptors: spec.descriptors,
+    failOpen: provider.failOpen,
+    timeoutMs: provider.timeoutMs,
+    rateLimitHeaders: provider.rateLimitHeaders,
+  };
 }
 
 /** TrafficPolicy sections kgateway honours on routes alone: on a Gateway they are warned about and ignored. */
@@ -691,14 +731,22 @@ function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[
  * kgateway's TrafficPolicy `rateLimit.local` on a Gateway: one bucket for all the Gateway's
  * traffic that no route-level policy limits (or exempts) itself.
  */
-function resolveGatewayRateLimits(
-  specs: ReadonlyMap<Resource, LocalRateLimitSpec>,
-  byGateway: ReadonlyMap<string, readonly Attached[]>,
-  reporter: Reporter,
-): Map<string, LocalRateLimitModel> {
+function resolveGatewayRateLimits(winners: ReadonlyMap<string, RateLimitSpec>): Map<string, LocalRateLimitModel> {
   const out = new Map<string, LocalRateLimitModel>();
-  for (const [gk, spec] of oldestPerGateway("rateLimit", specs, byGateway, reporter)) {
-    if (spec !== "off") out.set(gk, { type: "LocalRateLimit", ...spec, routeName: "", ruleName: "", bucketKey: `${spec.policyName} Gateway ${gk}` });
+  for (const [gk, { local }] of winners) {
+    if (local !== undefined && local !== "off") out.set(gk, { type: "LocalRateLimit", ...local, routeName: "", ruleName: "", bucketKey: `${local.policyName} Gateway ${gk}` });
+  }
+  return out;
+}
+
+/**
+ * kgateway's TrafficPolicy `rateLimit.global` on a Gateway: every rule served through it that
+ * no route-level policy gives a global limit asks the Gateway's service.
+ */
+function resolveGatewayGlobalRateLimits(winners: ReadonlyMap<string, RateLimitSpec>): Map<string, GlobalRateLimitModel> {
+  const out = new Map<string, GlobalRateLimitModel>();
+  for (const [gk, { global }] of winners) {
+    if (global !== undefined) out.set(gk, globalRateLimitModel(global, "", ""));
   }
   return out;
 }

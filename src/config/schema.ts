@@ -418,7 +418,31 @@ const kgRateLimit = obj({
     percentEnabled: wholePercent("share of requests the limit is checked for (default 100)"),
     percentEnforced: wholePercent("share of over-limit requests refused; the rest pass and are only counted (default 100)"),
   }),
-  global: anyObject("needs a rate limit service: not supported yet"),
+  global: obj(
+    {
+      descriptors: arr(
+        obj(
+          {
+            entries: arr(
+              obj(
+                {
+                  type: str("what the entry's value is", { enum: ["Generic", "Header", "RemoteAddress", "Path"] }),
+                  generic: obj({ key: str(undefined, { minLength: 1 }), value: str(undefined, { minLength: 1 }) }, ["key", "value"]),
+                  header: str("the request header whose value the entry takes (type Header)", { minLength: 1 }),
+                },
+                ["type"],
+              ),
+              { minItems: 1 },
+            ),
+          },
+          ["entries"],
+        ),
+        { minItems: 1 },
+      ),
+      extensionRef: obj({ name: str("a GatewayExtension with spec.rateLimit", { minLength: 1 }), namespace: str("default: the policy's namespace", { minLength: 1 }) }, ["name"]),
+    },
+    ["descriptors", "extensionRef"],
+  ),
 });
 const kgTimeouts = obj({ request: duration, streamIdle: duration });
 const kgRetry = obj({
@@ -503,6 +527,31 @@ const backendTlsPolicySpec = obj(
   },
   ["targetRefs", "validation"],
 );
+const gatewayExtensionSpec = obj({
+  type: str("deprecated by kgateway; when set, it must name the block that is set", { enum: ["ExtAuth", "ExtProc", "RateLimit", "JWT", "OAuth2"] }),
+  rateLimit: obj(
+    {
+      grpcService: obj(
+        {
+          backendRef: obj(backendRefBase, ["name"]),
+          authority: str("not applied"),
+          requestTimeout: duration,
+          retry: anyObject("not applied"),
+        },
+        ["backendRef"],
+      ),
+      domain: str("the rate limit service's configuration to use", { minLength: 1 }),
+      failOpen: bool("let requests through when the service cannot be asked (default true)"),
+      timeout: duration,
+      xRateLimitHeaders: str("DraftVersion03 adds X-RateLimit-Limit, -Remaining and -Reset to answers (default Off)", { enum: ["Off", "DraftVersion03"] }),
+    },
+    ["grpcService", "domain"],
+  ),
+  extAuth: anyObject("not implemented"),
+  extProc: anyObject("not implemented"),
+  jwt: anyObject("not implemented"),
+  oauth2: anyObject("not implemented"),
+});
 const directResponseSpec = obj({ status: int(undefined, { minimum: 200, maximum: 599 }), body: str() }, ["status"]);
 
 // ---------------------------------------------------------------- kinds
@@ -533,7 +582,8 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; header modifiers, local rate limits, rbac, acl, retry and timeouts on routes and Gateways)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS, regex path rewrites and global rate limits; header modifiers, local rate limits, rbac, acl, retry and timeouts on routes and Gateways)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "GatewayExtension", spec: gatewayExtensionSpec, description: "kgateway GatewayExtension: the rate limit service TrafficPolicy rateLimit.global calls" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];
 

@@ -3,6 +3,8 @@
 // - its local rate limit, as a filter of that rule named for the rule in metrics, drawing on
 //   one bucket per Gateway and port (as kgateway gives each port of a Gateway its own route
 //   configuration, and so its own bucket);
+// - its global rate limit, named for the rule likewise, unless a route-level policy gives the
+//   rule one;
 // - its header modifiers, before the rule's own, so the HTTPRoute's have the last word;
 // - its rbac and its acl, which a route-level policy's replace whole (the most specific is
 //   enforced).
@@ -25,7 +27,10 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
   const addsAuthorization = authorization !== undefined && !rule.filters.some((f) => f.type === "Authorization");
   const acl = gateway.acl;
   const addsAcl = acl !== undefined && !rule.filters.some((f) => f.type === "ClientAcl");
-  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl) return { models: rule.filters, variant: "" };
+  const global = gateway.globalRateLimit;
+  const addsGlobal = global !== undefined && !rule.filters.some((f) => f.type === "GlobalRateLimit");
+  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl && !addsGlobal) return { models: rule.filters, variant: "" };
+  const ruleName = rule.name ?? `rule-${rule.index}`;
   const bucketKey = addsLimit ? `${limit.bucketKey} port ${port}` : "";
   return {
     models: [
@@ -33,8 +38,9 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
       ...rule.filters,
       ...(addsAuthorization ? [authorization] : []),
       ...(addsAcl ? [acl] : []),
-      ...(addsLimit ? [{ ...limit, bucketKey, routeName: routeKey, ruleName: rule.name ?? `rule-${rule.index}` }] : []),
+      ...(addsLimit ? [{ ...limit, bucketKey, routeName: routeKey, ruleName }] : []),
+      ...(addsGlobal ? [{ ...global, routeName: routeKey, ruleName }] : []),
     ],
-    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}`,
+    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}|${addsGlobal ? global.policyName : ""}`,
   };
 }

@@ -1,5 +1,6 @@
-// What every ExternalAuth check shares, whatever protocol it speaks: where its verdict goes,
-// its CLIENT span, its time limit, and the one-verdict rule (a cancelled check says nothing).
+// What every check a request waits on shares (an ExternalAuth check, whatever protocol it
+// speaks, and a global rate limit check): where its verdict goes, its CLIENT span, its time
+// limit, and the one-verdict rule (a cancelled check says nothing).
 import { warnContainedBug } from "./contained-bug.ts";
 import { ErrorType } from "./errors.ts";
 import type { Exchange, UpstreamAttempt } from "./exchange.ts";
@@ -16,16 +17,20 @@ export interface AuthContext {
   readonly pools: UpstreamPools;
 }
 
-/** Where a check's verdict goes: the plain request path or an upgrade's tunnel. */
-export interface AuthVerdictSink {
+/** Where any check's verdict goes: the plain request path or an upgrade's tunnel. */
+export interface CheckSink {
+  /** No usable answer (an HTTP 5xx or a failed gRPC call included). */
+  checkFailed(message: string): void;
+  /** A bug while answering: the client's connection is closed, as nothing sensible can be sent. */
+  abandon(): void;
+}
+
+/** Where an ExternalAuth check's verdict goes; a failed check is a 403 naming why. */
+export interface AuthVerdictSink extends CheckSink {
   /** The service allowed the request: the grant's headers go onto the forwarded request. */
   authAllowed(grant: AuthGrant): void;
   /** The service denied: the client gets that answer (hop-by-hop headers and Host out, the body whole). */
   authDenied(status: number, headers: Record<string, string | string[]>, body: Buffer): void;
-  /** No usable answer (an HTTP 5xx or a failed gRPC call included): the client gets a 403 naming why. */
-  authFailed(message: string): void;
-  /** A bug while answering: the client's connection is closed, as nothing sensible can be sent. */
-  abandon(): void;
 }
 
 export class AuthCheckError extends Error {
@@ -36,16 +41,16 @@ export const denialTooLarge = new AuthCheckError(`the authorization service's de
 export const requestGone = new AuthCheckError("the request ended during the authorization check");
 
 /** One check in flight: its span, its timer and its single verdict. */
-export abstract class CheckInFlight {
+export abstract class CheckInFlight<Sink extends CheckSink = AuthVerdictSink> {
   readonly ctx: AuthContext;
   readonly exchange: Exchange;
-  readonly sink: AuthVerdictSink;
+  readonly sink: Sink;
   attempt: UpstreamAttempt | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
   /** The verdict went out, or the check was cancelled: nothing more happens. */
   done = false;
 
-  constructor(ctx: AuthContext, exchange: Exchange, sink: AuthVerdictSink) {
+  constructor(ctx: AuthContext, exchange: Exchange, sink: Sink) {
     this.ctx = ctx;
     this.exchange = exchange;
     this.sink = sink;
@@ -63,10 +68,10 @@ export abstract class CheckInFlight {
     this.end(cause);
   }
 
-  /** No check could be made, or it went wrong: the client gets a 403. */
+  /** No check could be made, or it went wrong. */
   fail(message: string, errorType: string = ErrorType.upstreamError): void {
     this.end(errorType);
-    this.verdict(() => this.sink.authFailed(message));
+    this.verdict(() => this.sink.checkFailed(message));
   }
 
   /** Stops the timer and closes the check's span; `done` stays for `verdict` to set. */
@@ -91,11 +96,11 @@ export abstract class CheckInFlight {
     try {
       deliver();
     } catch (thrown) {
-      warnContainedBug("answering after an authorization check failed", thrown);
+      warnContainedBug("answering after a check failed", thrown);
       try {
         this.sink.abandon();
       } catch (second) {
-        warnContainedBug("closing the connection after an authorization check failed", second);
+        warnContainedBug("closing the connection after a check failed", second);
       }
     }
   }

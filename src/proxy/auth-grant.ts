@@ -37,6 +37,18 @@ export class AuthGrant {
   }
 }
 
+/**
+ * Two grants applied one after the other (an ExternalAuth check's, then a rate limit
+ * service's): the second's headers are set after the first's, and a header the first removes
+ * but the second sets stays.
+ */
+export function combinedGrant(first: AuthGrant | undefined, second: AuthGrant | undefined): AuthGrant | undefined {
+  if (first === undefined || second === undefined) return first ?? second;
+  const set = new Set(second.mutations.map((m) => m.name));
+  const responseMutations = first.responseMutations === undefined ? second.responseMutations : second.responseMutations === undefined ? first.responseMutations : [...first.responseMutations, ...second.responseMutations];
+  return new AuthGrant([...first.mutations, ...second.mutations], first.remove.filter((name) => !set.has(name)), responseMutations);
+}
+
 export function applyMutations(mutations: readonly HeaderMutation[], headers: OutgoingHeaders): void {
   for (const m of mutations) {
     // Own keys only: `constructor` must read as absent, not as Object's.

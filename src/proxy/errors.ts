@@ -22,6 +22,7 @@ export const Flag = {
   streamIdleTimeout: "SI",
   unauthorizedExternalService: "UAEX",
   rateLimited: "RL",
+  rateLimitServiceError: "RLSE",
 } as const;
 
 /** OTel `error.type` values for causes below HTTP (docs/proxy.md has the table). */

@@ -180,7 +180,9 @@ export class UpstreamAttempt {
   mirror = false;
   /** The ExternalAuth check of the request, not an attempt of it: not in `Exchange.attempts` either. */
   externalAuth = false;
-  /** `service/method` when the attempt is a gRPC call (an ExternalAuth check with protocol GRPC). */
+  /** The global rate limit check of the request: not in `Exchange.attempts` either. */
+  rateLimitCheck = false;
+  /** `service/method` when the attempt is a gRPC call (an ExternalAuth check with protocol GRPC, a global rate limit check). */
   rpcMethod: string | undefined = undefined;
   /** That call's gRPC status code; -1 until it has one. */
   grpcStatus = -1;

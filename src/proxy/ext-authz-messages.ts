@@ -2,8 +2,7 @@
 // that the gateway writes and reads, declared by field number for protobufjs. Only the fields
 // Tollgate uses are declared: protobuf skips the others on decode, and a field left unset is
 // absent on the wire, so this subset reads and writes the same bytes as Envoy's full API.
-import { createRequire } from "node:module";
-import type { INamespace, Type } from "protobufjs/light.js";
+import { encodeMessage, lazyMessagePair } from "./proto-types.ts";
 
 const headerValue = { fields: { key: { type: "string", id: 1 }, value: { type: "string", id: 2 }, rawValue: { type: "bytes", id: 3 } } };
 const headerValueOption = {
@@ -113,17 +112,7 @@ const descriptor = {
   },
 };
 
-/** Loaded on the first gRPC check: a gateway without one never pays for protobufjs. */
-let messageTypes: { readonly request: Type; readonly response: Type } | undefined;
-
-function types(): { readonly request: Type; readonly response: Type } {
-  if (messageTypes === undefined) {
-    const protobuf = createRequire(import.meta.url)("protobufjs/light.js") as typeof import("protobufjs/light.js");
-    const root = protobuf.Root.fromJSON(descriptor as INamespace);
-    messageTypes = { request: root.lookupType("envoy.service.auth.v3.CheckRequest"), response: root.lookupType("envoy.service.auth.v3.CheckResponse") };
-  }
-  return messageTypes;
-}
+const types = lazyMessagePair(descriptor, "envoy.service.auth.v3.CheckRequest", "envoy.service.auth.v3.CheckResponse");
 
 /** The gRPC method the check calls. */
 export const CHECK_METHOD_PATH = "/envoy.service.auth.v3.Authorization/Check";
@@ -176,9 +165,7 @@ export interface CheckResponseMessage {
 }
 
 export function encodeCheckRequest(request: CheckRequestMessage): Buffer {
-  const type = types().request;
-  const bytes = type.encode(type.fromObject(request as unknown as Record<string, unknown>)).finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return encodeMessage(types().request, request);
 }
 
 /** Throws on bytes that are not a CheckResponse. */

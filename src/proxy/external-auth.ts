@@ -211,7 +211,7 @@ export class AuthCheck extends CheckInFlight implements Dispatcher.DispatchHandl
     this.releaseSlot();
     if (this.done) return;
     this.end(classifyUpstreamError(error).type);
-    this.verdict(() => this.sink.authFailed("the authorization check failed to start"));
+    this.verdict(() => this.sink.checkFailed("the authorization check failed to start"));
   }
 
   releaseSlot(): void {

@@ -9,6 +9,7 @@ import { ClientAcl } from "./client-acl.ts";
 import { CorsPolicy } from "./cors.ts";
 import { ExternalAuthPolicy } from "./external-auth.ts";
 import { LocalRateLimit } from "./local-rate-limit.ts";
+import { GlobalRateLimitPolicy } from "./global-rate-limit.ts";
 import { RateLimitBuckets } from "./rate-limit-buckets.ts";
 import { MirrorTarget } from "./mirror.ts";
 import { RegexRewrite } from "./regex-rewrite.ts";
@@ -96,6 +97,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly externalAuth: ExternalAuthPolicy | undefined;
   /** The rule's local rate limit, from a TrafficPolicy. */
   readonly rateLimit: LocalRateLimit | undefined;
+  /** The rule's global rate limit, from a TrafficPolicy on its route or Gateway. */
+  readonly globalRateLimit: GlobalRateLimitPolicy | undefined;
   /** The rule's rbac, from a TrafficPolicy on its route or Gateway. */
   readonly authorization: AuthorizationPolicy | undefined;
   /** The rule's acl, likewise. */
@@ -113,6 +116,7 @@ export class ProxyFilters implements CompiledFilters {
     rateLimit: LocalRateLimit | undefined,
     authorization: AuthorizationPolicy | undefined,
     acl: ClientAcl | undefined,
+    globalRateLimit: GlobalRateLimitPolicy | undefined,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
@@ -125,11 +129,12 @@ export class ProxyFilters implements CompiledFilters {
     this.rateLimit = rateLimit;
     this.authorization = authorization;
     this.acl = acl;
+    this.globalRateLimit = globalRateLimit;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
 
 /**
  * Several header modifiers of one direction apply one after another, in order. `buckets` holds the plan's rate limit
@@ -148,6 +153,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let rateLimit: LocalRateLimit | undefined;
   let authorization: AuthorizationPolicy | undefined;
   let acl: ClientAcl | undefined;
+  let globalRateLimit: GlobalRateLimitPolicy | undefined;
   for (const filter of filters) {
     switch (filter.type) {
       case "RequestHeaderModifier":
@@ -183,9 +189,12 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
       case "ClientAcl":
         acl = built(clientAcls, filter, () => new ClientAcl(filter));
         break;
+      case "GlobalRateLimit":
+        globalRateLimit = new GlobalRateLimitPolicy(backendNamed(backends, filter.backendKey, filter.type), filter);
+        break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit);
 }
 
 // A Gateway's policy, or a route's, covers many rules with one model: its expressions and

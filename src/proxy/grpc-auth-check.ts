@@ -5,29 +5,16 @@
 // names some) and the body with forwardBody. The call carries the check's own trace context
 // and its time limit as its gRPC deadline. A failed call (unreachable, a deadline, any status
 // but OK) is a 403, failing closed as Envoy does; the answer is read in ext-authz-verdict.ts.
-import { type ClientUnaryCall, Metadata, type ServiceError, status as GrpcStatus } from "@grpc/grpc-js";
 import { isUtf8 } from "node:buffer";
-import type { OutgoingHeaders } from "../telemetry/hooks.ts";
-import { epochMsAt } from "../telemetry/wall-clock.ts";
-import { type AuthCheckError, type AuthContext, type AuthVerdictSink, CheckInFlight, checkTimedOut } from "./auth-check.ts";
-import { warnContainedBug } from "./contained-bug.ts";
+import type { AuthContext, AuthVerdictSink } from "./auth-check.ts";
 import { ErrorType } from "./errors.ts";
-import { type Exchange, UpstreamAttempt } from "./exchange.ts";
+import type { Exchange } from "./exchange.ts";
 import type { ExternalAuthPolicy } from "./external-auth.ts";
 import { CHECK_METHOD_PATH, type CheckRequestMessage, decodeCheckResponse, encodeCheckRequest } from "./ext-authz-messages.ts";
 import { readGrpcVerdict } from "./ext-authz-verdict.ts";
-import { nextEndpoint } from "./round-robin.ts";
-import type { GrpcChannel } from "./grpc-channels.ts";
+import { GrpcCheck } from "./grpc-check.ts";
+import { asText } from "./header-text.ts";
 import { forwardingHeaders } from "./upstream-request.ts";
-
-const passBytes = (bytes: Buffer): Buffer => bytes;
-/**
- * grpc-js's deadline timer may fire a millisecond or two before the wall clock reaches the
- * deadline (timers run on the monotonic clock); a DEADLINE_EXCEEDED that close to it is the
- * gateway's own, not one the service sent about its work.
- */
-const DEADLINE_TIMER_SLACK_MS = 20;
-const NON_ASCII = /[^\x00-\x7f]/;
 
 export function startGrpcAuthCheck(
   ctx: AuthContext,
@@ -39,130 +26,31 @@ export function startGrpcAuthCheck(
   sink: AuthVerdictSink,
 ): GrpcAuthCheck {
   const check = new GrpcAuthCheck(ctx, exchange, sink);
-  const backend = policy.backend;
-  const endpoint = nextEndpoint(backend);
-  if (endpoint === undefined) {
-    check.fail("the authorization service's Backend has no endpoint");
-    return check;
-  }
-  let channel: GrpcChannel;
-  try {
-    channel = ctx.pools.grpc.channel(endpoint);
-  } catch {
-    check.fail("the gateway is closing its upstream connections");
-    return check;
-  }
-  const now = performance.now();
-  check.channel = channel;
-  check.startedAtPerfMs = now;
-  const attempt = new UpstreamAttempt(0, backend, endpoint, "POST", endpoint.origin + CHECK_METHOD_PATH, epochMsAt(now), now);
-  attempt.externalAuth = true;
-  attempt.rpcMethod = CHECK_METHOD_PATH.slice(1);
-  check.attempt = attempt;
-  const propagated: OutgoingHeaders = {};
-  ctx.telemetry.attemptStart(exchange, attempt, propagated);
-  let call: ClientUnaryCall;
-  try {
-    const message = encodeCheckRequest(checkRequest(exchange, policy, target, body));
-    check.deadlineMs = Date.now() + timeoutMs;
-    call = channel.client.makeUnaryRequest(CHECK_METHOD_PATH, passBytes, passBytes, message, callMetadata(propagated), { deadline: check.deadlineMs }, (error, answer) =>
-      check.answered(error, answer),
-    );
-  } catch (thrown) {
-    // A gateway bug: the check fails closed and its span ends, as for a check that could not be sent.
-    warnContainedBug("starting a gRPC authorization check", thrown);
-    check.fail("the authorization check failed to start");
-    return check;
-  }
-  check.call = call;
-  ctx.pools.grpc.track(call);
-  call.on("metadata", () => {
-    channel.heard();
-    check.answerStarted();
-  });
-  call.on("status", ({ code }) => {
-    ctx.pools.grpc.untrack(call);
-    if (channel.transient) channel.retire();
-    if (check.statusFromService(code)) channel.heard();
-  });
+  check.start(
+    policy.backend,
+    CHECK_METHOD_PATH,
+    () => encodeCheckRequest(checkRequest(exchange, policy, target, body)),
+    timeoutMs,
+    (attempt) => {
+      attempt.externalAuth = true;
+    },
+  );
   return check;
 }
 
-/**
- * The propagation headers as call metadata. gRPC metadata holds printable ASCII only: a
- * value a client sent with other bytes (a `baggage` the tracer passes on) is left off rather
- * than fail the call.
- */
-function callMetadata(propagated: OutgoingHeaders): Metadata {
-  const metadata = new Metadata();
-  for (const name in propagated) {
-    const value = propagated[name]!;
-    for (const one of typeof value === "string" ? [value] : value) if (PRINTABLE_ASCII.test(one)) metadata.add(name, one);
-  }
-  return metadata;
-}
-
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
-
 /** The check's one gRPC call. */
-export class GrpcAuthCheck extends CheckInFlight {
-  call: ClientUnaryCall | undefined = undefined;
-  channel: GrpcChannel | undefined = undefined;
-  /** When the call was made (`performance.now()`). */
-  startedAtPerfMs = 0;
-  /** The call's deadline (epoch ms). */
-  deadlineMs = 0;
+export class GrpcAuthCheck extends GrpcCheck<AuthVerdictSink> {
+  readonly service = "the authorization service";
+  readonly checkName = "the authorization check";
 
-  /**
-   * Whether a status came from the service: not the gateway's own cancel, nor its deadline
-   * passing (a DEADLINE_EXCEEDED well before it is the service's). A lost connection's
-   * UNAVAILABLE also counts: the channel is no longer connected then, so nothing is replaced.
-   */
-  statusFromService(code: GrpcStatus): boolean {
-    if (code === GrpcStatus.CANCELLED) return false;
-    return code !== GrpcStatus.DEADLINE_EXCEEDED || !this.ownDeadlinePassed();
+  failedCallMessage(name: string): string {
+    return `the authorization service failed the check (gRPC ${name})`;
   }
 
-  ownDeadlinePassed(): boolean {
-    return Date.now() >= this.deadlineMs - DEADLINE_TIMER_SLACK_MS;
-  }
-
-  override cut(_reason: AuthCheckError): void {
-    // What the call reports once cancelled is ignored: its span says so here.
-    if (this.attempt !== undefined && this.attempt.grpcStatus < 0) this.attempt.grpcStatus = GrpcStatus.CANCELLED;
-    this.call?.cancel();
-  }
-
-  /** The service's response headers arrived: the HTTP/2 exchange under the call answered 200. */
-  answerStarted(): void {
-    const attempt = this.attempt;
-    if (attempt === undefined || this.done) return;
-    attempt.status = 200;
-    const peer = this.call?.getPeer();
-    const colon = peer?.lastIndexOf(":") ?? -1;
-    if (peer !== undefined && colon > 0) {
-      attempt.peerAddress = peer.slice(0, colon).replace(/^\[|\]$/g, "");
-      attempt.peerPort = Number(peer.slice(colon + 1));
-    }
-  }
-
-  answered(error: ServiceError | null, answer: Buffer | undefined): void {
-    if (this.done) return;
-    if (this.attempt !== undefined) this.attempt.grpcStatus = error === null ? GrpcStatus.OK : error.code;
-    if (error !== null) {
-      // The gateway's own deadline, not a DEADLINE_EXCEEDED the service sent about its own work.
-      if (error.code === GrpcStatus.DEADLINE_EXCEEDED && this.ownDeadlinePassed()) {
-        if (this.channel !== undefined) this.ctx.pools.grpc.deadlinePassedUnanswered(this.channel, this.startedAtPerfMs);
-        this.fail(checkTimedOut.message, ErrorType.timeout);
-      } else {
-        const name = GrpcStatus[error.code] ?? String(error.code);
-        this.fail(`the authorization service failed the check (gRPC ${name})`, name);
-      }
-      return;
-    }
+  answeredOk(answer: Buffer): void {
     let verdict;
     try {
-      verdict = readGrpcVerdict(decodeCheckResponse(answer ?? Buffer.alloc(0)));
+      verdict = readGrpcVerdict(decodeCheckResponse(answer));
     } catch {
       this.fail("the authorization service's answer is not a CheckResponse", ErrorType.upstreamProtocolError);
       return;
@@ -231,15 +119,4 @@ function peer(address: string, port: number): CheckRequestMessage["attributes"][
 function joined(value: string | string[] | undefined): string | undefined {
   if (value === undefined) return undefined;
   return asText(typeof value === "string" ? value : value.join(","));
-}
-
-/**
- * Node reads header bytes as Latin-1 characters; the service gets UTF-8 text, so bytes that
- * are UTF-8 (a client's `José`) go as that text. Other bytes cannot travel in a protobuf
- * string: each goes as its Latin-1 character, which names the byte.
- */
-function asText(latin1: string): string {
-  if (!NON_ASCII.test(latin1)) return latin1;
-  const bytes = Buffer.from(latin1, "latin1");
-  return isUtf8(bytes) ? bytes.toString("utf8") : latin1;
 }

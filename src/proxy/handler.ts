@@ -24,7 +24,8 @@ import { createUpgradeHandler } from "./upgrade.ts";
 import { type CorsPolicy, type PreflightHeaders, isPreflight, removeUpstreamCorsGrant } from "./cors.ts";
 import { AuthBodyRead, type BodyReadRefusal } from "./auth-body.ts";
 import type { AuthContext } from "./auth-check.ts";
-import { type AuthGrant, applyMutations } from "./auth-grant.ts";
+import { type AuthGrant, applyMutations, combinedGrant } from "./auth-grant.ts";
+import { type GlobalRateLimitPolicy, rateLimitTimeoutMs, startRateLimitCheck } from "./global-rate-limit.ts";
 import { type ExternalAuthPolicy, checkTimeoutMs, requestTimeLeftMs, startAuthCheck } from "./external-auth.ts";
 import type { LocalRateLimit } from "./local-rate-limit.ts";
 import { type AuthorizationPolicy, rbacDenialDetails, rbacDenied } from "./authorization.ts";
@@ -64,6 +65,8 @@ const noRoute = new Failure("404", Flag.noRoute, 404, "no_route", "", false, fal
 const corsOriginRefused = new Failure("403", "", 403, "cors_origin_not_allowed", "", false, false);
 const rateLimited = new Failure("429", Flag.rateLimited, 429, "local_rate_limited", "", false, false);
 const authCheckFailed = new Failure("403", Flag.unauthorizedExternalService, 403, "ext_authz_error", "", false, false);
+const globallyRateLimited = new Failure("429", Flag.rateLimited, 429, "request_rate_limited", "a global rate limit allows no more requests now", false, false);
+const rateLimitCheckFailed = new Failure(ErrorType.upstreamError, Flag.rateLimitServiceError, 500, "rate_limiter_error", "", false, false);
 /** Why a body an ExternalAuth check forwards was not read whole; the idle and timeout answers are the proxy's usual ones. */
 const bodyRefusals: Readonly<Record<BodyReadRefusal, Failure>> = {
   too_large: new Failure("413", "", 413, "request_body_too_large", "", false, false),
@@ -216,17 +219,14 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
         proceed(exchange, match, facts, ruleFilters, grant, requestTimeLeftMs(exchange, match), body);
       },
       authDenied(status, headers, denial) {
-        relayDenial(exchange, ruleFilters, status, headers, denial);
+        relayAnswer(exchange, ruleFilters, "ext_authz_denied", Flag.unauthorizedExternalService, status, headers, denial);
       },
-      authFailed(message) {
+      checkFailed(message) {
         exchange.localReplyDetails = "ext_authz_error";
         refuse(exchange, authCheckFailed, message);
       },
       abandon() {
-        // The gateway's own bug, not the client's doing: as a contained bug elsewhere.
-        exchange.errorType = ErrorType.upstreamError;
-        (exchange.res as TrackedResponse)[kCutByProxy] = true;
-        exchange.res.destroy();
+        abandonRequest(exchange);
       },
     });
   }
@@ -253,6 +253,72 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     // request they deny takes no token from the clients they let in.
     const rateLimit = ruleFilters.rateLimit;
     if (rateLimit !== undefined && overLimit(exchange, rateLimit)) return;
+    const globalRateLimit = ruleFilters.globalRateLimit;
+    if (globalRateLimit !== undefined) {
+      askRateLimitService(exchange, match, requestFacts, ruleFilters, grant, requestTimeoutMs, body, globalRateLimit);
+      return;
+    }
+    dispatch(exchange, match, requestFacts, ruleFilters, grant, requestTimeoutMs, body);
+  }
+
+  /**
+   * The rule's global rate limit, after its local one, as kgateway orders Envoy's filters: the
+   * service is asked only about requests every other check let through. The rule's request
+   * timeout covers the call too.
+   */
+  function askRateLimitService(
+    exchange: Exchange,
+    match: CompiledMatch,
+    requestFacts: RequestFacts,
+    ruleFilters: ProxyFilters,
+    grant: AuthGrant | undefined,
+    requestTimeoutMs: number | undefined,
+    body: Buffer | undefined,
+    policy: GlobalRateLimitPolicy,
+  ): void {
+    // The listener reuses its facts object for the next request while this one waits.
+    const facts = { ...requestFacts };
+    const check = startRateLimitCheck(authCtx, exchange, policy, facts.target, rateLimitTimeoutMs(policy, requestTimeLeftMs(exchange, match)), deps.stats?.globalRateLimits, {
+      withinLimit(serviceGrant) {
+        const combined = combinedGrant(grant, serviceGrant);
+        if (combined !== undefined) exchange.authResponseMutations = combined.responseMutations;
+        dispatch(exchange, match, facts, ruleFilters, combined, requestTimeLeftMs(exchange, match), body);
+      },
+      overLimit(headers, denial) {
+        // As for a local limit: an unread body is not waited for.
+        if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
+        if (denial === undefined) {
+          exchange.localReplyDetails = "request_rate_limited";
+          refuse(exchange, globallyRateLimited, globallyRateLimited.message, headers);
+        } else relayAnswer(exchange, ruleFilters, "request_rate_limited", Flag.rateLimited, 429, headers, denial);
+      },
+      checkFailed(message) {
+        if (policy.model.failOpen) {
+          dispatch(exchange, match, facts, ruleFilters, grant, requestTimeLeftMs(exchange, match), body);
+          return;
+        }
+        exchange.localReplyDetails = "rate_limiter_error";
+        if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
+        refuse(exchange, rateLimitCheckFailed, message);
+      },
+      abandon() {
+        abandonRequest(exchange);
+      },
+    });
+    if (check === undefined) dispatch(exchange, match, requestFacts, ruleFilters, grant, requestTimeoutMs, body);
+  }
+
+  /** The rule answers itself, or the request goes to a backend (with its mirrors). */
+  function dispatch(
+    exchange: Exchange,
+    match: CompiledMatch,
+    requestFacts: RequestFacts,
+    ruleFilters: ProxyFilters,
+    grant: AuthGrant | undefined,
+    requestTimeoutMs: number | undefined,
+    body: Buffer | undefined,
+  ): void {
+    const rule = match.rule;
     if (ruleFilters.terminal) {
       answerTerminal(exchange, ruleFilters, match, requestFacts, port);
       return;
@@ -310,6 +376,13 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   }
 
   return { request, upgrade, clientError, tlsError };
+}
+
+/** A bug while answering after a check: the gateway's own, not the client's doing, so the connection is cut as for a contained bug elsewhere. */
+function abandonRequest(exchange: Exchange): void {
+  exchange.errorType = ErrorType.upstreamError;
+  (exchange.res as TrackedResponse)[kCutByProxy] = true;
+  exchange.res.destroy();
 }
 
 /** The request's Content-Length, when it declares one. */
@@ -386,12 +459,12 @@ function answerTerminal(exchange: Exchange, filters: ProxyFilters, match: Compil
 }
 
 /**
- * The authorization service's denial, relayed as it wrote it (its status, headers and body),
- * with the rule's response filters, as Envoy relays an ext_authz denial.
+ * A service's refusal, relayed as it wrote it (its status, headers and body), with the rule's
+ * response filters, as Envoy relays an ext_authz denial or a rate limit service's body.
  */
-function relayDenial(exchange: Exchange, filters: ProxyFilters, status: number, headers: Record<string, string | string[]>, body: Buffer): void {
-  exchange.localReplyDetails = "ext_authz_denied";
-  addFlag(exchange, Flag.unauthorizedExternalService);
+function relayAnswer(exchange: Exchange, filters: ProxyFilters, details: string, flag: string, status: number, headers: Record<string, string | string[]>, body: Buffer): void {
+  exchange.localReplyDetails = details;
+  addFlag(exchange, flag);
   exchange.status = status;
   exchange.responseStartPerfMs = performance.now();
   // RFC 9110 §6.4.1: these answers end at their head, whatever the service sent after it.

@@ -3,6 +3,7 @@ import type { RetryModel } from "../config/model.ts";
 import type { Failure } from "./failures.ts";
 import type { HookErrorCounts } from "./guarded-telemetry.ts";
 import type { RateLimitCounts } from "./local-rate-limit.ts";
+import type { GlobalRateLimitCounts } from "./global-rate-limit.ts";
 import type { MirrorDrops } from "./mirror.ts";
 import type { TlsHandshakeErrors } from "./tls-handshake-errors.ts";
 
@@ -67,6 +68,8 @@ export interface ProxyStats {
   readonly tlsHandshakeErrors?: TlsHandshakeErrors;
   /** Requests local rate limits found over their limit, per route, rule and enforcement. */
   readonly rateLimits?: RateLimitCounts;
+  /** What global rate limit checks decided, per route, rule, policy and outcome. */
+  readonly globalRateLimits?: GlobalRateLimitCounts;
 }
 
 export function countRetry(stats: ProxyStats | undefined, backend: string): void {

@@ -14,11 +14,12 @@ import { endAndLinger } from "./linger.ts";
 import { ErrorType, Flag, addFlag, rawErrorResponse } from "./errors.ts";
 import { Exchange, UpstreamAttempt } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts";
-import { type AuthGrant, applyMutations } from "./auth-grant.ts";
+import { type AuthGrant, applyMutations, combinedGrant } from "./auth-grant.ts";
+import { rateLimitTimeoutMs, startRateLimitCheck } from "./global-rate-limit.ts";
 import { rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { clientIpOf } from "./client-ip.ts";
-import { checkTimeoutMs, startAuthCheck } from "./external-auth.ts";
+import { checkTimeoutMs, requestTimeLeftMs, startAuthCheck } from "./external-auth.ts";
 import { Failure, Failures, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import type { ProxyDeps } from "./handler.ts";
@@ -91,8 +92,8 @@ export function createUpgradeHandler(
     // An upgrade's check carries no body: a request that upgrades has none to forward.
     startAuthCheck(ctx, exchange, auth, kept.target, undefined, checkTimeoutMs(exchange, match), {
       authAllowed: (grant) => proceed(tunnel, match, kept, ruleFilters, grant, port),
-      authDenied: (status, headers, body) => tunnel.relayDenial(ruleFilters, status, headers, body),
-      authFailed: (message) => {
+      authDenied: (status, headers, body) => tunnel.relayAnswer(ruleFilters, "ext_authz_denied", Flag.unauthorizedExternalService, status, headers, body),
+      checkFailed: (message) => {
         exchange.localReplyDetails = "ext_authz_error";
         tunnel.refuse(403, "Forbidden", "ext_authz_error", message, "403", Flag.unauthorizedExternalService);
       },
@@ -121,6 +122,45 @@ function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, rule
     tunnel.refuse(429, "Too Many Requests", "local_rate_limited", refusal.message, "429", Flag.rateLimited, refusal.headers);
     return;
   }
+  const policy = ruleFilters.globalRateLimit;
+  if (policy === undefined) {
+    open(tunnel, match, facts, ruleFilters, grant, port);
+    return;
+  }
+  // The listener reuses its facts object for the next request while this one waits.
+  const kept = { ...facts };
+  const check = startRateLimitCheck(tunnel.ctx, exchange, policy, kept.target, rateLimitTimeoutMs(policy, requestTimeLeftMs(exchange, match)), tunnel.ctx.stats?.globalRateLimits, {
+    withinLimit: (serviceGrant) => {
+      const combined = combinedGrant(grant, serviceGrant);
+      if (combined !== undefined) exchange.authResponseMutations = combined.responseMutations;
+      open(tunnel, match, kept, ruleFilters, combined, port);
+    },
+    overLimit: (headers, body) => {
+      if (body === undefined) {
+        exchange.localReplyDetails = "request_rate_limited";
+        tunnel.refuse(429, "Too Many Requests", "request_rate_limited", "a global rate limit allows no more requests now", "429", Flag.rateLimited, headers);
+      } else tunnel.relayAnswer(ruleFilters, "request_rate_limited", Flag.rateLimited, 429, headers, body);
+    },
+    checkFailed: (message) => {
+      if (policy.model.failOpen) {
+        open(tunnel, match, kept, ruleFilters, grant, port);
+        return;
+      }
+      exchange.localReplyDetails = "rate_limiter_error";
+      tunnel.refuse(500, "Internal Server Error", "rate_limiter_error", message, ErrorType.upstreamError, Flag.rateLimitServiceError);
+    },
+    abandon: () => {
+      exchange.errorType = ErrorType.upstreamError;
+      tunnel.responding = true;
+      tunnel.client.destroy();
+    },
+  });
+  if (check === undefined) open(tunnel, match, facts, ruleFilters, grant, port);
+}
+
+/** The rule answers itself, or the upgrade goes to a backend. */
+function open(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, grant: AuthGrant | undefined, port: number): void {
+  const exchange = tunnel.exchange;
   if (ruleFilters.terminal) {
     tunnel.answerTerminal(ruleFilters, match, facts.routeHost === "" ? exchange.serverAddress : facts.routeHost, port);
     return;
@@ -234,10 +274,11 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   }
 
   /** An ExternalAuth denial, relayed as the service wrote it, with the rule's response filters. */
-  relayDenial(filters: ProxyFilters, status: number, headers: Record<string, string | string[]>, body: Buffer): void {
+  /** A service's refusal (an ExternalAuth denial, a rate limit service's body), relayed as it wrote it. */
+  relayAnswer(filters: ProxyFilters, details: string, flag: string, status: number, headers: Record<string, string | string[]>, body: Buffer): void {
     const exchange = this.exchange;
-    exchange.localReplyDetails = "ext_authz_denied";
-    addFlag(exchange, Flag.unauthorizedExternalService);
+    exchange.localReplyDetails = details;
+    addFlag(exchange, flag);
     exchange.status = status;
     const bodyless = exchange.method === "HEAD" || status === 204 || status === 304;
     if (!bodyless) headers["content-length"] = String(body.length);

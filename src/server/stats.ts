@@ -3,6 +3,7 @@
 // pending requests read live from the pools.
 import type { HookErrorCounts } from "../proxy/guarded-telemetry.ts";
 import { RateLimitCounts } from "../proxy/local-rate-limit.ts";
+import { GlobalRateLimitCounts } from "../proxy/global-rate-limit.ts";
 import { MirrorDrops } from "../proxy/mirror.ts";
 import { TlsHandshakeErrors } from "../proxy/tls-handshake-errors.ts";
 import type { GatewayStats } from "../telemetry/hooks.ts";
@@ -19,6 +20,7 @@ export class ProcessStats implements GatewayStats {
   readonly mirrorDrops = new MirrorDrops();
   readonly tlsHandshakeErrors = new TlsHandshakeErrors();
   readonly rateLimits = new RateLimitCounts();
+  readonly globalRateLimits = new GlobalRateLimitCounts();
   #upstreams: UpstreamSource | undefined;
 
   /** The pools arrive after the stats object is created; until then there are no connections. */

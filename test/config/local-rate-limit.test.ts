@@ -89,17 +89,16 @@ test("a sectionName no rule has is warned once, naming every per-rule section th
   ]);
 });
 
-test("a global limit, a local one without tokenBucket and a fill interval under 50ms are errors; an empty rateLimit is a warning", () => {
-  assert.deepEqual(errors(ROUTES + policy("limit", "{global: {descriptors: [{entries: [{type: RemoteAddress}]}], extensionRef: {name: rls}}}")), [
-    "t.yaml:34:23: spec.rateLimit.global: global rate limiting needs a rate limit service, which Tollgate does not support yet (hint: use rateLimit.local: a token bucket each gateway process enforces on its own)",
-  ]);
+test("a local limit without tokenBucket and a fill interval under 50ms are errors; an empty rateLimit is a warning", () => {
   assert.deepEqual(errors(ROUTES + policy("limit", "{local: {percentEnabled: 50}}")), [
     "t.yaml:34:22: spec.rateLimit.local: percentEnabled needs a tokenBucket (hint: add tokenBucket {maxTokens: 10, tokensPerFill: 10, fillInterval: 1s}, or write local: {} to turn the limit off)",
   ]);
   assert.deepEqual(errors(ROUTES + policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 49ms}}}")), [
     "t.yaml:34:65: spec.rateLimit.local.tokenBucket.fillInterval: fillInterval must be at least 50ms (hint: for a finer rate, raise tokensPerFill and maxTokens over a longer interval)",
   ]);
-  assert.deepEqual(warnings(ROUTES + policy("limit", "{}")), ["t.yaml:34:14: spec.rateLimit: warning: rateLimit sets no local limit: it limits nothing (hint: add local.tokenBucket {maxTokens, fillInterval})"]);
+  assert.deepEqual(warnings(ROUTES + policy("limit", "{}")), [
+    "t.yaml:34:14: spec.rateLimit: warning: rateLimit sets neither a local nor a global limit: it limits nothing (hint: add local.tokenBucket {maxTokens, fillInterval}, or global {descriptors, extensionRef})",
+  ]);
   assert.deepEqual(limitsOfRules(ROUTES + policy("limit", "{}")), ["-", "-"]);
 });
 

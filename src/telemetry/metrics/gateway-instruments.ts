@@ -11,6 +11,7 @@ import {
   OPEN_CONNECTIONS,
   PENDING_REQUESTS,
   RATE_LIMITED,
+  RATE_LIMIT_CHECKS,
   RETRIES,
   TELEMETRY_DROPPED,
   TELEMETRY_HOOK_ERRORS,
@@ -50,6 +51,13 @@ export function gatewayInstruments(stats: GatewayStats | undefined, drops: Telem
         descriptor: RATE_LIMITED,
         observe: () =>
           [...(stats.rateLimits?.entries() ?? [])].map(([route, rule, policy, enforced, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.rate_limit.policy": policy, enforced }, n] as const),
+      },
+      {
+        descriptor: RATE_LIMIT_CHECKS,
+        observe: () =>
+          [...(stats.globalRateLimits?.entries() ?? [])].map(
+            ([route, rule, policy, outcome, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.rate_limit.policy": policy, "tollgate.rate_limit.outcome": outcome }, n] as const,
+          ),
       },
       {
         descriptor: TLS_HANDSHAKE_ERRORS,

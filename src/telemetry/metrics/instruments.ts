@@ -94,6 +94,14 @@ export const RATE_LIMITED: InstrumentDescriptor = {
   valueType: "int",
 };
 
+export const RATE_LIMIT_CHECKS: InstrumentDescriptor = {
+  name: "tollgate.rate_limit.checks",
+  unit: "{request}",
+  description: "Global rate limit checks (TrafficPolicy rateLimit.global) by route, rule, policy and outcome: ok, over_limit, error_allowed (failOpen) or error_refused.",
+  kind: "counter",
+  valueType: "int",
+};
+
 export const TLS_HANDSHAKE_ERRORS: InstrumentDescriptor = {
   name: "tollgate.listener.tls_handshake_errors",
   unit: "{handshake}",

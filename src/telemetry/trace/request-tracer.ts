@@ -133,6 +133,7 @@ export class RequestTracer {
         if (s.rt.capture.clientRequest.length > 0) c.requestHeaders = captureHeaders(s.rt.capture.clientRequest, headers);
         if (attempt.mirror) c.mirror = true;
         if (attempt.externalAuth) c.externalAuth = true;
+        if (attempt.rateLimitCheck) c.rateLimitCheck = true;
         if (attempt.rpcMethod !== undefined) c.rpcMethod = attempt.rpcMethod;
         attempt.telemetry = c;
       } else attempt.telemetry = spanId; // no span to record, but the upstream's parent id is this one

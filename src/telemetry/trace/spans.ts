@@ -283,7 +283,9 @@ export class ClientSpan extends BaseSpan {
   mirror = false;
   /** The request's ExternalAuth check rather than an attempt of it. */
   externalAuth = false;
-  /** `service/method` of a gRPC call (an ExternalAuth check over gRPC): the span is named by it and carries rpc.*. */
+  /** The request's global rate limit check. */
+  rateLimitCheck = false;
+  /** `service/method` of a gRPC call (an ExternalAuth check over gRPC, a rate limit check): the span is named by it and carries rpc.*. */
   rpcMethod: string | undefined = undefined;
   grpcStatus = -1;
 
@@ -348,6 +350,7 @@ export class ClientSpan extends BaseSpan {
     sink.put("tollgate.backend.name", this.backendName);
     if (this.mirror) sink.put("tollgate.mirror", true);
     if (this.externalAuth) sink.put("tollgate.ext_authz", true);
+    if (this.rateLimitCheck) sink.put("tollgate.rate_limit_check", true);
     if (this.rpcMethod !== undefined) putRpc(sink, this.rpcMethod, this.grpcStatus);
     putDynamic(sink, rt, this.server.headerValues, this.server.responseHeaderValues, this.backendName);
     putCaptured(sink, "http.request.header.", this.requestHeaders);

@@ -1,0 +1,92 @@
+// A rate limit service's RateLimitResponse, read as Envoy's ratelimit filter reads it: OK lets
+// the request through with the service's request headers on it and its response headers on
+// the answer; OVER_LIMIT refuses it with 429, `x-envoy-ratelimited: true`, the service's
+// response headers and its raw body; any other code is no verdict. With
+// `xRateLimitHeaders: DraftVersion03`, X-RateLimit-Limit, -Remaining and -Reset describe the
+// descriptor with the least left, as draft-polli-ratelimit-headers-03 writes them.
+import { isFieldValue, isHttpToken } from "../config/name-formats.ts";
+import { DENIAL_BODY_LIMIT_BYTES } from "./auth-check.ts";
+import { AuthGrant, type HeaderMutation } from "./auth-grant.ts";
+import { isHopByHop } from "./headers.ts";
+import { type DescriptorStatusMessage, type HeaderValueMessage, RLS_OK, RLS_OVER_LIMIT, type RateLimitResponseMessage } from "./rls-messages.ts";
+
+export type RlsVerdict =
+  | { readonly kind: "ok"; readonly grant: AuthGrant }
+  | { readonly kind: "over_limit"; readonly headers: Record<string, string>; readonly body: Buffer | undefined }
+  | { readonly kind: "invalid"; readonly message: string };
+
+/** Headers a service cannot write: the gateway frames every message and owns each connection; the request keeps its Host. */
+const GATEWAY_OWNED = new Set(["host", "content-length", "transfer-encoding", "expect"]);
+
+/** RateLimitResponse.RateLimit.Unit by number, in seconds (a month is 30 days, a year 365, as Envoy counts them). */
+const UNIT_SECONDS: readonly number[] = [0, 1, 60, 3_600, 86_400, 2_592_000, 31_536_000, 604_800];
+
+class InvalidAnswer extends Error {}
+
+export function readRlsVerdict(answer: RateLimitResponseMessage, rateLimitHeaders: boolean): RlsVerdict {
+  try {
+    const code = answer.overallCode;
+    if (code !== RLS_OK && code !== RLS_OVER_LIMIT) return { kind: "invalid", message: `the rate limit service gave no verdict (overall code ${code})` };
+    const responseHeaders = mutationsOf(answer.responseHeadersToAdd);
+    if (rateLimitHeaders) responseHeaders.push(...draft03Headers(answer.statuses));
+    if (code === RLS_OK) {
+      return { kind: "ok", grant: new AuthGrant(mutationsOf(answer.requestHeadersToAdd), [], responseHeaders.length === 0 ? undefined : responseHeaders) };
+    }
+    const headers: Record<string, string> = {};
+    for (const m of responseHeaders) headers[m.name] = typeof m.value === "string" ? m.value : m.value.join(", ");
+    headers["x-envoy-ratelimited"] = "true";
+    const raw = answer.rawBody;
+    if (raw.length > DENIAL_BODY_LIMIT_BYTES) throw new InvalidAnswer(`the rate limit service's body is larger than ${DENIAL_BODY_LIMIT_BYTES} bytes`);
+    return { kind: "over_limit", headers, body: raw.length === 0 ? undefined : Buffer.from(raw) };
+  } catch (error) {
+    if (error instanceof InvalidAnswer) return { kind: "invalid", message: error.message };
+    throw error;
+  }
+}
+
+/** Each header replaces one of its name; a later one of the same name replaces an earlier. */
+function mutationsOf(values: readonly HeaderValueMessage[]): HeaderMutation[] {
+  const out: HeaderMutation[] = [];
+  for (const header of values) {
+    const name = header.key.toLowerCase();
+    // `__proto__` is a token, but as a key of a headers object it would replace the object's prototype.
+    if (!isHttpToken(name) || name === "__proto__") throw new InvalidAnswer(`the rate limit service set a header named ${JSON.stringify(header.key.slice(0, 64))}, which is not a valid header name`);
+    if (GATEWAY_OWNED.has(name) || isHopByHop(name)) continue;
+    // Header values travel as bytes: UTF-8 text goes out as its UTF-8 bytes.
+    const value = header.value !== "" ? Buffer.from(header.value, "utf8").toString("latin1") : Buffer.from(header.rawValue).toString("latin1");
+    if (!isFieldValue(value)) throw new InvalidAnswer(`the rate limit service set header ${name} to a value with a control character`);
+    out.push({ name, value, action: "overwrite" });
+  }
+  return out;
+}
+
+/**
+ * The draft's three headers from the statuses that carry a limit: the one with the least
+ * remaining names the limit, the remaining count and the reset; every limit is listed as a
+ * quota policy (`10;w=60;name="per-user"`) after it.
+ */
+function draft03Headers(statuses: readonly DescriptorStatusMessage[]): HeaderMutation[] {
+  let least: DescriptorStatusMessage | undefined;
+  const policies: string[] = [];
+  for (const s of statuses) {
+    const limit = s.currentLimit;
+    if (limit === undefined || limit === null) continue;
+    if (least === undefined || s.limitRemaining < least.limitRemaining) least = s;
+    const window = UNIT_SECONDS[limit.unit] ?? 0;
+    let policy = `${limit.requestsPerUnit}`;
+    if (window > 0) policy += `;w=${window}`;
+    if (limit.name !== "" && isFieldValue(limit.name) && !/["\\]/.test(limit.name)) policy += `;name="${limit.name}"`;
+    policies.push(policy);
+  }
+  if (least === undefined) return [];
+  const out: HeaderMutation[] = [
+    { name: "x-ratelimit-limit", value: [String(least.currentLimit!.requestsPerUnit), ...policies].join(", "), action: "overwrite" },
+    { name: "x-ratelimit-remaining", value: String(least.limitRemaining), action: "overwrite" },
+  ];
+  const reset = least.durationUntilReset;
+  if (reset !== undefined && reset !== null) {
+    const seconds = typeof reset.seconds === "number" ? reset.seconds : reset.seconds.toNumber();
+    out.push({ name: "x-ratelimit-reset", value: String(Math.max(0, seconds + (reset.nanos > 0 ? 1 : 0))), action: "overwrite" });
+  }
+  return out;
+}

@@ -1,0 +1,203 @@
+// TrafficPolicy rateLimit.global end to end: a real rate limit service speaking Envoy's rls
+// protocol (grpc-js, test/support/grpc-rls-service.ts) and real upstreams on 127.0.0.1. What
+// the service is asked, how its verdicts reach the client and the upstream, and what a
+// service that fails, hangs or answers nonsense means with failOpen on and off.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { WebSocket } from "ws";
+import { closedPort } from "../support/otlp-receiver.ts";
+import { type GrpcRlsService, startGrpcRlsService } from "../support/grpc-rls-service.ts";
+import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
+import { RecordingTelemetry } from "./recording-telemetry.ts";
+
+const LIMIT = 2;
+
+const extension = (name: string, backend: string, extra = ""): string => `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: GatewayExtension
+metadata: {name: ${name}, namespace: default}
+spec:
+  type: RateLimit
+  rateLimit:
+    grpcService:
+      backendRef: {group: gateway.tollgate.dev, kind: Backend, name: ${backend}}
+    domain: edge
+${extra}`;
+
+/** A policy on one rule of route `r`: a per-test descriptor, the client, the path, `x-user` and `x-scenario`. */
+const policy = (name: string, rule: string, ext: string): string =>
+  targetedTrafficPolicyYaml(name, "HTTPRoute", "r", `  rateLimit:
+    global:
+      extensionRef: {name: ${ext}}
+      descriptors:
+      - entries:
+        - {type: Generic, generic: {key: rule, value: ${rule}}}
+        - {type: RemoteAddress}
+      - entries:
+        - {type: Path}
+      - entries:
+        - {type: Header, header: X-User}
+      - entries:
+        - {type: Header, header: x-scenario}
+`).replace("name: r}]", `name: r, sectionName: ${rule}}]`);
+
+const rule = (name: string, prefix: string): string => `    - name: ${name}
+      matches: [{path: {type: PathPrefix, value: ${prefix}}}]
+      backendRefs: [${ref("app")}]
+`;
+
+let app: TestUpstream;
+let rls: GrpcRlsService;
+let gw: GatewayUnderTest;
+const telemetry = new RecordingTelemetry();
+
+before(async () => {
+  app = await startUpstream("app");
+  rls = await startGrpcRlsService(LIMIT);
+  const down = await closedPort();
+  gw = await startGateway(
+    GATEWAY_YAML +
+      backendYaml("app", app.port) +
+      backendYaml("rls", rls.port) +
+      backendYaml("rls-down", down) +
+      extension("limits", "rls", "    xRateLimitHeaders: DraftVersion03\n") +
+      extension("strict", "rls", "    failOpen: false\n    timeout: 150ms\n") +
+      extension("lenient", "rls", "    timeout: 150ms\n") +
+      extension("strict-down", "rls-down", "    failOpen: false\n") +
+      routeYaml(rule("counted", "/counted") + rule("strict", "/strict") + rule("lenient", "/lenient") + rule("down", "/down") + rule("free", "/free") + rule("sockets", "/sockets")) +
+      policy("counted", "counted", "limits") +
+      policy("strict", "strict", "strict") +
+      policy("lenient", "lenient", "lenient") +
+      policy("down", "down", "strict-down") +
+      policy("sockets", "sockets", "limits"),
+    telemetry,
+  );
+});
+
+after(async () => {
+  await gw.close();
+  await rls.close();
+  await app.close();
+});
+
+const callsFor = (rule: string) => rls.seen.filter((c) => c.request.descriptors[0]?.entries[0]?.value === rule);
+
+test("the service is asked with the policy's domain and each descriptor the request yields; a Header entry the request lacks leaves its descriptor out", async () => {
+  const before = rls.seen.length;
+  const reply = await ask(gw.port, { path: "/lenient/a?q=1", headers: { "x-user": "José" } });
+  assert.equal(reply.status, 200);
+  const call = rls.seen[before]!;
+  assert.equal(call.request.domain, "edge");
+  assert.deepEqual(
+    call.request.descriptors.map((d) => d.entries.map((e) => [e.key, e.value])),
+    [
+      [["rule", "lenient"], ["remote_address", "127.0.0.1"]],
+      [["path", "/lenient/a?q=1"]],
+      [["X-User", "José"]],
+    ],
+  );
+  assert.match(call.metadata["traceparent"] ?? "", /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/, "the call carries its own trace context");
+  assert.ok(call.deadlineMs <= Date.now() + 150, "the extension's timeout is the call's deadline");
+  const attempt = telemetry.endedAttempts.find((a) => a.rateLimitCheck && a.rpcMethod === "envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit");
+  assert.ok(attempt, "the check is an attempt of its own (its CLIENT span)");
+  assert.equal(attempt.grpcStatus, 0);
+});
+
+test("within the limit the request goes on with the service's headers; past it, 429 with x-envoy-ratelimited and the draft's X-RateLimit headers, and the upstream never sees it", async () => {
+  const seenBefore = app.requests.length;
+  for (let i = 0; i < LIMIT; i++) {
+    const reply = await ask(gw.port, { path: "/counted/x" });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers["x-rls-served"], "yes", "the service's response headers reach the client");
+    assert.equal(reply.headers["x-ratelimit-remaining"], String(LIMIT - 1 - i));
+  }
+  const refused = await ask(gw.port, { path: "/counted/x" });
+  assert.equal(refused.status, 429);
+  assert.equal(refused.headers["x-envoy-ratelimited"], "true");
+  assert.equal(refused.headers["x-rls-served"], "yes");
+  // The least remaining names the limit; each descriptor's limit follows as a quota policy.
+  assert.equal(refused.headers["x-ratelimit-limit"], `${LIMIT}, ${LIMIT};w=60;name="limit-0", ${2 * LIMIT};w=60;name="limit-1"`);
+  assert.equal(refused.headers["x-ratelimit-remaining"], "0");
+  assert.equal(refused.headers["x-ratelimit-reset"], "42");
+  assert.deepEqual(refused.json(), { error: "request_rate_limited", message: "a global rate limit allows no more requests now" });
+  assert.equal(app.requests.length - seenBefore, LIMIT, "the refused request never reached the upstream");
+  assert.deepEqual(
+    [...gw.stats.globalRateLimits!.entries()].filter(([, rule]) => rule === "counted"),
+    [
+      ["default/r", "counted", "default/counted", "ok", LIMIT],
+      ["default/r", "counted", "default/counted", "over_limit", 1],
+    ],
+  );
+});
+
+test("a request that yields no descriptor is not checked", async () => {
+  const before = rls.seen.length;
+  assert.equal((await ask(gw.port, { path: "/free" })).status, 200);
+  assert.equal(rls.seen.length, before);
+});
+
+test("an OK answer's request headers go upstream and its response headers to the client; an OVER_LIMIT body is relayed with its headers", async () => {
+  const ok = await ask(gw.port, { path: "/lenient/h", headers: { "x-scenario": "headers" } });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers["x-rls-note"], "counted");
+  assert.equal(app.requests.at(-1)!.headers["x-rls-tier"], "gold");
+  assert.equal(ok.headers["x-ratelimit-limit"], undefined, "X-RateLimit headers only where the extension asks for them");
+
+  const over = await ask(gw.port, { path: "/lenient/b", headers: { "x-scenario": "body" } });
+  assert.equal(over.status, 429);
+  assert.equal(over.body.toString(), "slow down, please");
+  assert.equal(over.headers["content-type"], "text/plain");
+  assert.equal(over.headers["x-envoy-ratelimited"], "true");
+});
+
+test("no verdict (an error, a hang past the timeout, an UNKNOWN code, an unwritable header) lets the request through with failOpen and is a 500 without", async () => {
+  for (const scenario of ["unavailable", "hang", "unknown", "crlf"]) {
+    const lenient = await ask(gw.port, { path: "/lenient/f", headers: { "x-scenario": scenario } });
+    assert.equal(lenient.status, 200, `${scenario}: failOpen lets the request through`);
+    assert.equal(app.requests.at(-1)!.headers["x-injected"], undefined);
+    const strict = await ask(gw.port, { path: "/strict/f", headers: { "x-scenario": scenario } });
+    assert.equal(strict.status, 500, `${scenario}: without failOpen the request is refused`);
+    assert.equal(strict.json()["error"], "rate_limiter_error");
+  }
+  const timedOut = await ask(gw.port, { path: "/strict/t", headers: { "x-scenario": "hang" } });
+  assert.deepEqual(timedOut.json(), { error: "rate_limiter_error", message: "the rate limit service did not answer in time" });
+  const unknown = await ask(gw.port, { path: "/strict/u", headers: { "x-scenario": "unknown" } });
+  assert.deepEqual(unknown.json(), { error: "rate_limiter_error", message: "the rate limit service gave no verdict (overall code 0)" });
+  const down = await ask(gw.port, { path: "/down" });
+  assert.equal(down.status, 500);
+  assert.equal(down.json()["message"], "the rate limit service failed the check (gRPC UNAVAILABLE)");
+  const outcomes = [...gw.stats.globalRateLimits!.entries()].filter(([, rule]) => rule === "strict" || rule === "lenient").map(([, rule, , outcome, n]) => `${rule} ${outcome} ${n}`);
+  assert.ok(outcomes.includes("strict error_refused 6"), outcomes.join("; "));
+  assert.ok(outcomes.includes("lenient error_allowed 4"), outcomes.join("; "));
+});
+
+test("a hung check is given up at its deadline, and the service sees the call end", async () => {
+  const before = callsFor("strict").length;
+  await ask(gw.port, { path: "/strict/c", headers: { "x-scenario": "hang" } });
+  const call = callsFor("strict")[before]!;
+  assert.ok(call, "the service was asked");
+  // grpc-js cancels the call on the server side once its deadline passes.
+  for (let i = 0; i < 100 && !call.cancelled; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(call.cancelled, true);
+});
+
+test("a WebSocket upgrade is limited as any request of the rule", async () => {
+  const opened: number[] = [];
+  for (let i = 0; i < LIMIT + 1; i++) {
+    const status = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/sockets/echo`);
+      ws.on("open", () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.on("unexpected-response", (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+      });
+      ws.on("error", () => resolve(-1));
+    });
+    opened.push(status);
+  }
+  assert.deepEqual(opened, [...Array(LIMIT).fill(101), 429]);
+});
