@@ -5,15 +5,10 @@
 // Envoy's CheckResponse, header actions and denials included.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { createInterface } from "node:readline";
-import { promisify } from "node:util";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "../proxy/harness.ts";
 import { RecordingTelemetry } from "../proxy/recording-telemetry.ts";
+import { type EnvoyApiPeer, startEnvoyApiPeer } from "../support/envoy-api-peer.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-
-const BUILD_SCRIPT = new URL("../../scripts/build-ext-authz-peer.sh", import.meta.url).pathname;
 
 /** A CheckRequest as Envoy's protojson prints it (lowerCamelCase names, int64 as strings). */
 interface PrintedCheck {
@@ -41,24 +36,16 @@ interface PrintedCheck {
   };
 }
 
-let peer: ChildProcess;
-const checks: PrintedCheck[] = [];
+let peer: EnvoyApiPeer;
+let checks: PrintedCheck[];
 let app: TestUpstream;
 let gw: GatewayUnderTest;
 const telemetry = new RecordingTelemetry();
 
 before(async () => {
-  const { stdout } = await promisify(execFile)(BUILD_SCRIPT, [], { maxBuffer: 16 * 1024 * 1024 });
-  peer = spawn(stdout.trim(), [], { stdio: ["ignore", "pipe", "inherit"] });
-  const lines = createInterface({ input: peer.stdout! });
-  const port = await new Promise<number>((resolve, reject) => {
-    peer.once("exit", (code) => reject(new Error(`ext-authz-peer exited with ${code} before listening`)));
-    lines.on("line", (line) => {
-      const listening = /^listening (\d+)$/.exec(line);
-      if (listening !== null) resolve(Number(listening[1]));
-      else checks.push(JSON.parse(line) as PrintedCheck);
-    });
-  });
+  peer = await startEnvoyApiPeer();
+  checks = peer.calls as unknown as PrintedCheck[];
+  const port = peer.port;
   app = await startUpstream("app");
   gw = await startGateway(
     GATEWAY_YAML +
@@ -77,8 +64,7 @@ before(async () => {
 after(async () => {
   await gw.close();
   await app.close();
-  peer.kill();
-  if (peer.exitCode === null) await once(peer, "exit");
+  await peer.stop();
 });
 
 function checkOf(path: string): PrintedCheck {
