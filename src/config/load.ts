@@ -127,7 +127,8 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     [...gatewayDrafts.values()],
     routeDrafts,
     {
-      rateLimit: (gk) => policies.gatewayRateLimits.get(gk)?.policyName ?? policies.gatewayGlobalRateLimits.get(gk)?.policyName,
+      "rateLimit.local": (gk) => policies.gatewayRateLimits.get(gk)?.policyName,
+      "rateLimit.global": (gk) => policies.gatewayGlobalRateLimits.get(gk)?.policyName,
       retry: (gk) => policyKey(policies.gatewayRetries.get(gk)?.policy),
       timeouts: (gk) => policyKey(policies.gatewayTimeouts.get(gk)?.policy),
       headerModifiers: (gk) => policies.gatewayHeaderModifiers.get(gk)?.policyName,
@@ -373,7 +374,7 @@ function checkBackend(b: Resource, reporter: Reporter): void {
 const policyKey = (policy: Resource | undefined): string | undefined => (policy === undefined ? undefined : key(policy));
 
 /** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section. */
-type GatewayTrafficPolicies = Readonly<Record<"rateLimit" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl", (gatewayKey: string) => string | undefined>>;
+type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl", (gatewayKey: string) => string | undefined>>;
 
 function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], routes: readonly RouteDraft[], trafficPolicyOf: GatewayTrafficPolicies, reporter: Reporter): void {
   const sharing = new Map<string, { gateway: GatewayDraft; listener: string }[]>();

@@ -270,9 +270,8 @@ export function resolvePolicies(
   const routeRateLimits = resolveRouteRateLimits(specs, trafficByRoute, routes, reporter);
   const trafficByGateway = traffic.get("Gateway")!;
   warnRouteOnlySections(trafficByGateway, reporter);
-  const gatewayRateLimitSpecs = oldestPerGateway("rateLimit", specs, trafficByGateway, reporter);
-  const gatewayRateLimits = resolveGatewayRateLimits(gatewayRateLimitSpecs);
-  const gatewayGlobalRateLimits = resolveGatewayGlobalRateLimits(gatewayRateLimitSpecs);
+  const gatewayRateLimits = resolveGatewayRateLimits(oldestPerGateway("rateLimit.local", specs.local, trafficByGateway, reporter));
+  const gatewayGlobalRateLimits = resolveGatewayGlobalRateLimits(oldestPerGateway("rateLimit.global", specs.global, trafficByGateway, reporter));
   const retries = sectionModels(input.trafficPolicies, "retry", (p, cfg) => policyRetry(p, reporter, cfg));
   const timeouts = sectionModels(input.trafficPolicies, "timeouts", (p, cfg) => policyTimeouts(p, reporter, cfg));
   const headerModifiers = sectionModels(input.trafficPolicies, "headerModifiers", (p, cfg) => policyHeaderModifiers(p, reporter, cfg));
@@ -657,24 +656,29 @@ function sectionModels<M>(policies: readonly Resource[], section: string, read: 
   return models;
 }
 
-/** One policy's `rateLimit`: its local limit, its global one, or both. */
-interface RateLimitSpec {
-  readonly local: LocalRateLimitSpec | undefined;
-  readonly global: GlobalRateLimitSpec | undefined;
+/**
+ * The TrafficPolicies' `rateLimit.local` and `rateLimit.global`, each checked once whatever it
+ * targets. They are resolved apart, as kgateway merges them: the oldest policy with a local
+ * limit and the oldest with a global one may be two policies.
+ */
+interface RateLimitSpecs {
+  readonly local: ReadonlyMap<Resource, LocalRateLimitSpec>;
+  readonly global: ReadonlyMap<Resource, GlobalRateLimitSpec>;
 }
 
-/** Each TrafficPolicy's `rateLimit`, checked once whatever it targets. */
-function rateLimitSpecs(policies: readonly Resource[], extensions: GatewayExtensions, reporter: Reporter): Map<Resource, RateLimitSpec> {
-  const specs = new Map<Resource, RateLimitSpec>();
+function rateLimitSpecs(policies: readonly Resource[], extensions: GatewayExtensions, reporter: Reporter): RateLimitSpecs {
+  const local = new Map<Resource, LocalRateLimitSpec>();
+  const global = new Map<Resource, GlobalRateLimitSpec>();
   for (const p of policies) {
     const cfg = p.spec["rateLimit"] as Record<string, unknown> | undefined;
     if (cfg === undefined) continue;
-    const local = localRateLimit(p, reporter, cfg);
+    const localSpec = localRateLimit(p, reporter, cfg);
+    if (localSpec !== undefined) local.set(p, localSpec);
     const globalCfg = cfg["global"] as Record<string, unknown> | undefined;
-    const global = globalCfg === undefined ? undefined : globalRateLimit(p, reporter, globalCfg, extensions);
-    if (local !== undefined || global !== undefined) specs.set(p, { local, global });
+    const globalSpec = globalCfg === undefined ? undefined : globalRateLimit(p, reporter, globalCfg, extensions);
+    if (globalSpec !== undefined) global.set(p, globalSpec);
   }
-  return specs;
+  return { local, global };
 }
 
 /**
@@ -683,19 +687,25 @@ function rateLimitSpecs(policies: readonly Resource[], extensions: GatewayExtens
  * without a local limit, its Gateway's included. A global limit asks its service per request.
  */
 function resolveRouteRateLimits(
-  specs: ReadonlyMap<Resource, RateLimitSpec>,
+  specs: RateLimitSpecs,
   byRoute: ReadonlyMap<string, readonly Attached[]>,
   routes: readonly RouteDraft[],
   reporter: Reporter,
 ): Map<string, Map<number, readonly FilterModel[]>> {
-  return resolvePerRule("rateLimit", specs, byRoute, routes, reporter, ({ local, global }, routeKey, rule): readonly FilterModel[] => {
-    const ruleName = rule.name ?? `rule-${rule.index}`;
-    const given: FilterModel[] = [];
-    if (local === "off") given.push({ type: "NoLocalRateLimit" });
-    else if (local !== undefined) given.push({ type: "LocalRateLimit", ...local, routeName: routeKey, ruleName, bucketKey: `${local.policyName} ${routeKey} ${rule.name ?? matchesKey(rule)}` });
-    if (global !== undefined) given.push(globalRateLimitModel(global, routeKey, ruleName));
-    return given;
+  const locals = resolvePerRule("rateLimit.local", specs.local, byRoute, routes, reporter, (local, routeKey, rule): FilterModel => {
+    if (local === "off") return { type: "NoLocalRateLimit" };
+    return { type: "LocalRateLimit", ...local, routeName: routeKey, ruleName: rule.name ?? `rule-${rule.index}`, bucketKey: `${local.policyName} ${routeKey} ${rule.name ?? matchesKey(rule)}` };
   });
+  const globals = resolvePerRule("rateLimit.global", specs.global, byRoute, routes, reporter, (global, routeKey, rule): FilterModel => globalRateLimitModel(global, routeKey, rule.name ?? `rule-${rule.index}`));
+  const out = new Map<string, Map<number, FilterModel[]>>();
+  for (const byRule of [locals, globals]) {
+    for (const [routeKey, models] of byRule) {
+      let merged = out.get(routeKey);
+      if (merged === undefined) out.set(routeKey, (merged = new Map()));
+      for (const [index, model] of models) merged.set(index, [...(merged.get(index) ?? []), model]);
+    }
+  }
+  return out;
 }
 
 export function globalRateLimitModel(spec: GlobalRateLimitSpec, routeName: string, ruleName: string): GlobalRateLimitModel {
@@ -731,10 +741,10 @@ function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[
  * kgateway's TrafficPolicy `rateLimit.local` on a Gateway: one bucket for all the Gateway's
  * traffic that no route-level policy limits (or exempts) itself.
  */
-function resolveGatewayRateLimits(winners: ReadonlyMap<string, RateLimitSpec>): Map<string, LocalRateLimitModel> {
+function resolveGatewayRateLimits(winners: ReadonlyMap<string, LocalRateLimitSpec>): Map<string, LocalRateLimitModel> {
   const out = new Map<string, LocalRateLimitModel>();
-  for (const [gk, { local }] of winners) {
-    if (local !== undefined && local !== "off") out.set(gk, { type: "LocalRateLimit", ...local, routeName: "", ruleName: "", bucketKey: `${local.policyName} Gateway ${gk}` });
+  for (const [gk, local] of winners) {
+    if (local !== "off") out.set(gk, { type: "LocalRateLimit", ...local, routeName: "", ruleName: "", bucketKey: `${local.policyName} Gateway ${gk}` });
   }
   return out;
 }
@@ -743,11 +753,9 @@ function resolveGatewayRateLimits(winners: ReadonlyMap<string, RateLimitSpec>): 
  * kgateway's TrafficPolicy `rateLimit.global` on a Gateway: every rule served through it that
  * no route-level policy gives a global limit asks the Gateway's service.
  */
-function resolveGatewayGlobalRateLimits(winners: ReadonlyMap<string, RateLimitSpec>): Map<string, GlobalRateLimitModel> {
+function resolveGatewayGlobalRateLimits(winners: ReadonlyMap<string, GlobalRateLimitSpec>): Map<string, GlobalRateLimitModel> {
   const out = new Map<string, GlobalRateLimitModel>();
-  for (const [gk, { global }] of winners) {
-    if (global !== undefined) out.set(gk, globalRateLimitModel(global, "", ""));
-  }
+  for (const [gk, global] of winners) out.set(gk, globalRateLimitModel(global, "", ""));
   return out;
 }
 
@@ -760,7 +768,7 @@ function oldestPerGateway<M>(section: string, models: ReadonlyMap<Resource, M>, 
       const model = models.get(a.policy);
       if (model === undefined) continue;
       if (winner !== undefined) {
-        reporter.warn(a.policy, ["spec", section], `Gateway ${gk} already gets ${section} from TrafficPolicy ${key(winner)}, which is older; this one is ignored for it`, undefined);
+        reporter.warn(a.policy, ["spec", ...section.split(".")], `Gateway ${gk} already gets ${section} from TrafficPolicy ${key(winner)}, which is older; this one is ignored for it`, undefined);
         continue;
       }
       winner = a.policy;
@@ -827,7 +835,7 @@ function resolvePerRule<M, T>(
       const covered = rules.filter((rule) => a.sections === undefined || (rule.name !== undefined && a.sections.names.has(rule.name)));
       const older = covered.map((rule) => winners.get(rule.index)).find((w) => w !== undefined);
       if (older !== undefined && covered.every((rule) => winners.has(rule.index))) {
-        reporter.warn(a.policy, ["spec", section], `HTTPRoute ${rk} already gets ${section} from TrafficPolicy ${key(older)}, which is older; this one is ignored for it`, undefined);
+        reporter.warn(a.policy, ["spec", ...section.split(".")], `HTTPRoute ${rk} already gets ${section} from TrafficPolicy ${key(older)}, which is older; this one is ignored for it`, undefined);
         continue;
       }
       for (const rule of covered) {

@@ -8,6 +8,7 @@ import type { GlobalRateLimitModel, RateLimitDescriptorModel } from "../config/m
 import type { CompiledBackend } from "../plan/types.ts";
 import type { AuthContext, CheckSink } from "./auth-check.ts";
 import type { AuthGrant } from "./auth-grant.ts";
+import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { ErrorType } from "./errors.ts";
 import type { Exchange } from "./exchange.ts";
@@ -44,18 +45,21 @@ export function rateLimitTimeoutMs(policy: GlobalRateLimitPolicy, requestTimeLef
 
 /**
  * Starts the check of `exchange` against `policy`; undefined when the request yields no
- * descriptor, and so is not limited. `target` is path?query as received.
+ * descriptor, and so is not limited. `target` is path?query as received; `grant` is what an
+ * ExternalAuth check set on and removed from the request, which Header entries see, as
+ * Envoy's rate limit filter runs after ext_authz.
  */
 export function startRateLimitCheck(
   ctx: AuthContext,
   exchange: Exchange,
   policy: GlobalRateLimitPolicy,
   target: string,
+  grant: AuthGrant | undefined,
   timeoutMs: number,
   counts: GlobalRateLimitCounts | undefined,
   sink: RateLimitSink,
 ): RateLimitCheck | undefined {
-  const descriptors = descriptorsOf(exchange, policy.model.descriptors, target);
+  const descriptors = descriptorsOf(exchange, policy.model.descriptors, target, grant);
   if (descriptors.length === 0) return undefined;
   const check = new RateLimitCheck(ctx, exchange, sink, policy, counts);
   const request: RateLimitRequestMessage = { domain: policy.model.domain, descriptors };
@@ -66,8 +70,9 @@ export function startRateLimitCheck(
 }
 
 /** The descriptors, in order; one with a Header entry the request lacks is left out, as Envoy leaves it. */
-function descriptorsOf(exchange: Exchange, models: readonly RateLimitDescriptorModel[], target: string): RateLimitRequestMessage["descriptors"] {
+function descriptorsOf(exchange: Exchange, models: readonly RateLimitDescriptorModel[], target: string, grant: AuthGrant | undefined): RateLimitRequestMessage["descriptors"] {
   const out: { entries: { key: string; value: string }[] }[] = [];
+  let headers: OutgoingHeaders | undefined;
   for (const model of models) {
     const entries: { key: string; value: string }[] = [];
     for (const entry of model) {
@@ -76,9 +81,10 @@ function descriptorsOf(exchange: Exchange, models: readonly RateLimitDescriptorM
           entries.push({ key: entry.key, value: entry.value });
           break;
         case "Header": {
-          const value = firstHeaderValue(exchange.req.rawHeaders, entry.header);
+          headers ??= headersAfterGrant(exchange.req.rawHeaders, grant);
+          const value = Object.hasOwn(headers, entry.header) ? headers[entry.header] : undefined;
           if (value === undefined) break;
-          entries.push({ key: entry.key, value: asText(value) });
+          entries.push({ key: entry.key, value: asText(typeof value === "string" ? value : value[0]!) });
           break;
         }
         case "RemoteAddress":
@@ -94,10 +100,20 @@ function descriptorsOf(exchange: Exchange, models: readonly RateLimitDescriptorM
   return out;
 }
 
-/** The first value of header `name` (lower case) as the client sent it; a repeated header's first. */
-function firstHeaderValue(raw: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1];
-  return undefined;
+/**
+ * The request's headers by lower-case name, each with its first value as the client sent it
+ * (a repeated header's first, as Envoy's request_headers action reads it), then with what the
+ * ExternalAuth grant set or removed.
+ */
+function headersAfterGrant(raw: readonly string[], grant: AuthGrant | undefined): OutgoingHeaders {
+  // No prototype: a client's `__proto__` header is a name like any other.
+  const headers = Object.create(null) as OutgoingHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!Object.hasOwn(headers, name)) headers[name] = raw[i + 1]!;
+  }
+  grant?.applyTo(headers);
+  return headers;
 }
 
 export class RateLimitCheck extends GrpcCheck<RateLimitSink> {

@@ -249,10 +249,8 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       deny(exchange, authorization);
       return;
     }
-    // After the authorization checks, as kgateway and Envoy Gateway order their filters: a
-    // request they deny takes no token from the clients they let in.
-    const rateLimit = ruleFilters.rateLimit;
-    if (rateLimit !== undefined && overLimit(exchange, rateLimit)) return;
+    // The rate limits come after the authorization checks, as kgateway and Envoy Gateway order
+    // their filters: a request they deny counts against no limit of the clients they let in.
     const globalRateLimit = ruleFilters.globalRateLimit;
     if (globalRateLimit !== undefined) {
       askRateLimitService(exchange, match, requestFacts, ruleFilters, grant, requestTimeoutMs, body, globalRateLimit);
@@ -262,9 +260,10 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   }
 
   /**
-   * The rule's global rate limit, after its local one, as kgateway orders Envoy's filters: the
-   * service is asked only about requests every other check let through. The rule's request
-   * timeout covers the call too.
+   * The rule's global rate limit, before its local one, as kgateway orders Envoy's filters
+   * (the rate limit stage, then the local limit just before the request is accepted): a
+   * request the service refuses takes no local token. The rule's request timeout covers the
+   * call too.
    */
   function askRateLimitService(
     exchange: Exchange,
@@ -278,7 +277,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   ): void {
     // The listener reuses its facts object for the next request while this one waits.
     const facts = { ...requestFacts };
-    const check = startRateLimitCheck(authCtx, exchange, policy, facts.target, rateLimitTimeoutMs(policy, requestTimeLeftMs(exchange, match)), deps.stats?.globalRateLimits, {
+    const check = startRateLimitCheck(authCtx, exchange, policy, facts.target, grant, rateLimitTimeoutMs(policy, requestTimeLeftMs(exchange, match)), deps.stats?.globalRateLimits, {
       withinLimit(serviceGrant) {
         const combined = combinedGrant(grant, serviceGrant);
         if (combined !== undefined) exchange.authResponseMutations = combined.responseMutations;
@@ -308,7 +307,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     if (check === undefined) dispatch(exchange, match, requestFacts, ruleFilters, grant, requestTimeoutMs, body);
   }
 
-  /** The rule answers itself, or the request goes to a backend (with its mirrors). */
+  /** The rule's local rate limit; then the rule answers itself, or the request goes to a backend (with its mirrors). */
   function dispatch(
     exchange: Exchange,
     match: CompiledMatch,
@@ -318,6 +317,8 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     requestTimeoutMs: number | undefined,
     body: Buffer | undefined,
   ): void {
+    const rateLimit = ruleFilters.rateLimit;
+    if (rateLimit !== undefined && overLimit(exchange, rateLimit)) return;
     const rule = match.rule;
     if (ruleFilters.terminal) {
       answerTerminal(exchange, ruleFilters, match, requestFacts, port);

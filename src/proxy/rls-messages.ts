@@ -83,8 +83,7 @@ const types = lazyMessagePair(descriptor, "envoy.service.ratelimit.v3.RateLimitR
 /** The gRPC method a rate limit check calls. */
 export const SHOULD_RATE_LIMIT_PATH = "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit";
 
-/** RateLimitResponse.Code. */
-export const RLS_OK = 1;
+/** RateLimitResponse.Code OVER_LIMIT (OK is 1, UNKNOWN 0). */
 export const RLS_OVER_LIMIT = 2;
 
 export interface RateLimitRequestMessage {

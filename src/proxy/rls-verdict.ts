@@ -1,14 +1,15 @@
-// A rate limit service's RateLimitResponse, read as Envoy's ratelimit filter reads it: OK lets
-// the request through with the service's request headers on it and its response headers on
-// the answer; OVER_LIMIT refuses it with 429, `x-envoy-ratelimited: true`, the service's
-// response headers and its raw body; any other code is no verdict. With
+// A rate limit service's RateLimitResponse, read as Envoy's ratelimit filter reads it:
+// OVER_LIMIT refuses the request with 429, `x-envoy-ratelimited: true`, the service's response
+// headers and its raw body; any other overall code (OK, and UNKNOWN, which a release Envoy
+// takes as OK) lets it through with the service's request headers on it and its response
+// headers added to the answer. An answer the gateway cannot write is no verdict. With
 // `xRateLimitHeaders: DraftVersion03`, X-RateLimit-Limit, -Remaining and -Reset describe the
 // descriptor with the least left, as draft-polli-ratelimit-headers-03 writes them.
 import { isFieldValue, isHttpToken } from "../config/name-formats.ts";
 import { DENIAL_BODY_LIMIT_BYTES } from "./auth-check.ts";
-import { AuthGrant, type HeaderMutation } from "./auth-grant.ts";
+import { AuthGrant, type HeaderAction, type HeaderMutation } from "./auth-grant.ts";
 import { isHopByHop } from "./headers.ts";
-import { type DescriptorStatusMessage, type HeaderValueMessage, RLS_OK, RLS_OVER_LIMIT, type RateLimitResponseMessage } from "./rls-messages.ts";
+import { type DescriptorStatusMessage, type HeaderValueMessage, RLS_OVER_LIMIT, type RateLimitResponseMessage } from "./rls-messages.ts";
 
 export type RlsVerdict =
   | { readonly kind: "ok"; readonly grant: AuthGrant }
@@ -25,15 +26,17 @@ class InvalidAnswer extends Error {}
 
 export function readRlsVerdict(answer: RateLimitResponseMessage, rateLimitHeaders: boolean): RlsVerdict {
   try {
-    const code = answer.overallCode;
-    if (code !== RLS_OK && code !== RLS_OVER_LIMIT) return { kind: "invalid", message: `the rate limit service gave no verdict (overall code ${code})` };
-    const responseHeaders = mutationsOf(answer.responseHeadersToAdd);
+    // The service's response headers are added beside the answer's own, as Envoy adds them.
+    const responseHeaders = mutationsOf(answer.responseHeadersToAdd, "append");
     if (rateLimitHeaders) responseHeaders.push(...draft03Headers(answer.statuses));
-    if (code === RLS_OK) {
-      return { kind: "ok", grant: new AuthGrant(mutationsOf(answer.requestHeadersToAdd), [], responseHeaders.length === 0 ? undefined : responseHeaders) };
+    if (answer.overallCode !== RLS_OVER_LIMIT) {
+      return { kind: "ok", grant: new AuthGrant(mutationsOf(answer.requestHeadersToAdd, "overwrite"), [], responseHeaders.length === 0 ? undefined : responseHeaders) };
     }
     const headers: Record<string, string> = {};
-    for (const m of responseHeaders) headers[m.name] = typeof m.value === "string" ? m.value : m.value.join(", ");
+    for (const m of responseHeaders) {
+      const value = typeof m.value === "string" ? m.value : m.value.join(", ");
+      headers[m.name] = m.action === "append" && Object.hasOwn(headers, m.name) ? `${headers[m.name]}, ${value}` : value;
+    }
     headers["x-envoy-ratelimited"] = "true";
     const raw = answer.rawBody;
     if (raw.length > DENIAL_BODY_LIMIT_BYTES) throw new InvalidAnswer(`the rate limit service's body is larger than ${DENIAL_BODY_LIMIT_BYTES} bytes`);
@@ -44,8 +47,8 @@ export function readRlsVerdict(answer: RateLimitResponseMessage, rateLimitHeader
   }
 }
 
-/** Each header replaces one of its name; a later one of the same name replaces an earlier. */
-function mutationsOf(values: readonly HeaderValueMessage[]): HeaderMutation[] {
+/** The service's headers, each written with `action`. */
+function mutationsOf(values: readonly HeaderValueMessage[], action: HeaderAction): HeaderMutation[] {
   const out: HeaderMutation[] = [];
   for (const header of values) {
     const name = header.key.toLowerCase();
@@ -55,7 +58,7 @@ function mutationsOf(values: readonly HeaderValueMessage[]): HeaderMutation[] {
     // Header values travel as bytes: UTF-8 text goes out as its UTF-8 bytes.
     const value = header.value !== "" ? Buffer.from(header.value, "utf8").toString("latin1") : Buffer.from(header.rawValue).toString("latin1");
     if (!isFieldValue(value)) throw new InvalidAnswer(`the rate limit service set header ${name} to a value with a control character`);
-    out.push({ name, value, action: "overwrite" });
+    out.push({ name, value, action });
   }
   return out;
 }
@@ -72,9 +75,10 @@ function draft03Headers(statuses: readonly DescriptorStatusMessage[]): HeaderMut
     const limit = s.currentLimit;
     if (limit === undefined || limit === null) continue;
     if (least === undefined || s.limitRemaining < least.limitRemaining) least = s;
+    // A limit in a unit the gateway does not know has no window to name: it is left out of the list, as Envoy leaves it.
     const window = UNIT_SECONDS[limit.unit] ?? 0;
-    let policy = `${limit.requestsPerUnit}`;
-    if (window > 0) policy += `;w=${window}`;
+    if (window === 0) continue;
+    let policy = `${limit.requestsPerUnit};w=${window}`;
     if (limit.name !== "" && isFieldValue(limit.name) && !/["\\]/.test(limit.name)) policy += `;name="${limit.name}"`;
     policies.push(policy);
   }

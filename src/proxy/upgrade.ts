@@ -109,17 +109,11 @@ export function createUpgradeHandler(
 function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, grant: AuthGrant | undefined, port: number): void {
   const exchange = tunnel.exchange;
   if (grant !== undefined) exchange.authResponseMutations = grant.responseMutations;
-  // As for plain requests: rbac after the ExternalAuth check, then the rate limit.
+  // As for plain requests: rbac after the ExternalAuth check, then the global rate limit, then the local one.
   const authorization = ruleFilters.authorization;
   if (authorization !== undefined && !authorization.allows(exchange, match.rule, grant)) {
     exchange.localReplyDetails = rbacDenialDetails(authorization);
     tunnel.refuseWith(rbacDenied);
-    return;
-  }
-  const refusal = ruleFilters.rateLimit?.check(performance.now(), tunnel.ctx.stats?.rateLimits);
-  if (refusal !== undefined) {
-    exchange.localReplyDetails = "local_rate_limited";
-    tunnel.refuse(429, "Too Many Requests", "local_rate_limited", refusal.message, "429", Flag.rateLimited, refusal.headers);
     return;
   }
   const policy = ruleFilters.globalRateLimit;
@@ -129,7 +123,7 @@ function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, rule
   }
   // The listener reuses its facts object for the next request while this one waits.
   const kept = { ...facts };
-  const check = startRateLimitCheck(tunnel.ctx, exchange, policy, kept.target, rateLimitTimeoutMs(policy, requestTimeLeftMs(exchange, match)), tunnel.ctx.stats?.globalRateLimits, {
+  const check = startRateLimitCheck(tunnel.ctx, exchange, policy, kept.target, grant, rateLimitTimeoutMs(policy, requestTimeLeftMs(exchange, match)), tunnel.ctx.stats?.globalRateLimits, {
     withinLimit: (serviceGrant) => {
       const combined = combinedGrant(grant, serviceGrant);
       if (combined !== undefined) exchange.authResponseMutations = combined.responseMutations;
@@ -158,9 +152,15 @@ function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, rule
   if (check === undefined) open(tunnel, match, facts, ruleFilters, grant, port);
 }
 
-/** The rule answers itself, or the upgrade goes to a backend. */
+/** The rule's local rate limit; then the rule answers itself, or the upgrade goes to a backend. */
 function open(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, grant: AuthGrant | undefined, port: number): void {
   const exchange = tunnel.exchange;
+  const refusal = ruleFilters.rateLimit?.check(performance.now(), tunnel.ctx.stats?.rateLimits);
+  if (refusal !== undefined) {
+    exchange.localReplyDetails = "local_rate_limited";
+    tunnel.refuse(429, "Too Many Requests", "local_rate_limited", refusal.message, "429", Flag.rateLimited, refusal.headers);
+    return;
+  }
   if (ruleFilters.terminal) {
     tunnel.answerTerminal(ruleFilters, match, facts.routeHost === "" ? exchange.serverAddress : facts.routeHost, port);
     return;

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { GlobalRateLimitModel } from "../../src/config/model.ts";
 import { filtersThrough } from "../../src/plan/gateway-filters.ts";
-import { TO_GATEWAY, TO_RULE_A, TWO_RULE_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers.ts";
+import { ROUTE_ON_SHARED_LISTENER, TO_GATEWAY, TO_RULE_A, TWO_RULE_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers.ts";
 
 const extension = (name: string, spec: string): string => `---
 apiVersion: gateway.kgateway.dev/v1alpha1
@@ -148,5 +148,34 @@ test("a GatewayExtension is checked whether or not a policy names it: one block,
   ]);
   assert.deepEqual(errors(TWO_RULE_ROUTE + RLS.replace("    domain: api\n", "    domain: api\n    descriptors: []\n")), [
     't.yaml:37:5: spec.rateLimit.descriptors: unknown field "descriptors" (hint: valid fields here: grpcService, domain, failOpen, timeout, xRateLimitHeaders)',
+  ]);
+});
+
+test("local and global limits are resolved apart, as kgateway merges them: an older local-only policy and a newer global-only one both apply", () => {
+  const text = TWO_RULE_ROUTE + RLS + policy("local", "{local: {tokenBucket: {maxTokens: 5, fillInterval: 1s}}}", undefined, "2025-01-01T00:00:00Z") + policy("global", GLOBAL);
+  const { config, diagnostics } = load(text);
+  assert.ok(config, diagnostics.map((d) => d.message).join("\n"));
+  assert.deepEqual(
+    config.routes[0]!.rules.map((rule) => rule.filters.map((f) => f.type)),
+    [
+      ["LocalRateLimit", "GlobalRateLimit"],
+      ["LocalRateLimit", "GlobalRateLimit"],
+    ],
+  );
+  assert.deepEqual(warnings(text), []);
+  const twoGlobals = TWO_RULE_ROUTE + RLS + policy("older", GLOBAL, undefined, "2025-01-01T00:00:00Z") + policy("newer", GLOBAL);
+  assert.deepEqual(
+    globalsOfRules(twoGlobals).map((g) => (g === "-" ? g : g.policyName)),
+    ["default/older", "default/older"],
+  );
+  assert.deepEqual(warnings(twoGlobals), [
+    "t.yaml:50:23: spec.rateLimit.global: warning: HTTPRoute default/web already gets rateLimit.global from TrafficPolicy default/older, which is older; this one is ignored for it",
+  ]);
+});
+
+test("Gateways sharing a listener with a route on both must take their global limits from the same policy", () => {
+  const text = ROUTE_ON_SHARED_LISTENER + RLS + policy("edge", GLOBAL, TO_GATEWAY);
+  assert.deepEqual(errors(text), [
+    "t.yaml:34:15: spec.listeners[0]: port 8080 hostname (any) is also served by Gateway default/gw, whose rateLimit.global comes from TrafficPolicy default/edge; HTTPRoute default/web is on both and would get the rateLimit.global of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy rateLimit.global)",
   ]);
 });

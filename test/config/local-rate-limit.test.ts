@@ -48,14 +48,14 @@ test("sectionName narrows the limit to that rule; of two policies on one rule th
     limitsOfRules(text).map((l) => (l === "-" ? l : l.policyName)),
     ["default/older", "default/older"],
   );
-  assert.deepEqual(warnings(text), ["t.yaml:34:14: spec.rateLimit: warning: HTTPRoute default/web already gets rateLimit from TrafficPolicy default/older, which is older; this one is ignored for it"]);
+  assert.deepEqual(warnings(text), ["t.yaml:34:22: spec.rateLimit.local: warning: HTTPRoute default/web already gets rateLimit.local from TrafficPolicy default/older, which is older; this one is ignored for it"]);
 });
 
 test("kgateway's local: {} turns the limit off: as the oldest policy on a rule it keeps a newer policy's limit away, with the usual warning", () => {
   const off = ROUTES + policy("off", "{local: {}}", undefined, "2025-01-01T00:00:00Z") + policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 1s}}}");
   assert.deepEqual(limitsOfRules(off), ["-", "-"]);
   assert.deepEqual(errors(off), []);
-  assert.deepEqual(warnings(off), ["t.yaml:41:14: spec.rateLimit: warning: HTTPRoute default/web already gets rateLimit from TrafficPolicy default/off, which is older; this one is ignored for it"]);
+  assert.deepEqual(warnings(off), ["t.yaml:41:22: spec.rateLimit.local: warning: HTTPRoute default/web already gets rateLimit.local from TrafficPolicy default/off, which is older; this one is ignored for it"]);
   const toRuleA = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: a}]";
   const partly = ROUTES + policy("off", "{local: {}}", toRuleA, "2025-01-01T00:00:00Z") + policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 1s}}}");
   assert.deepEqual(limitsOfRules(partly).map((l) => (l === "-" ? l : l.ruleName)), ["-", "rule-1"]);
@@ -137,7 +137,7 @@ ${extra}`;
   assert.deepEqual(limitsOfRules(text), ["-", "-"], "the routes' rules get it at compile time, per Gateway");
   assert.deepEqual(warnings(text), [
     't.yaml:33:16: spec.targetRefs[0]: warning: cors does not apply to a Gateway (only acl, headerModifiers, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for cors)',
-    "t.yaml:34:14: spec.rateLimit: warning: Gateway default/gw already gets rateLimit from TrafficPolicy default/older, which is older; this one is ignored for it",
+    "t.yaml:34:22: spec.rateLimit.local: warning: Gateway default/gw already gets rateLimit.local from TrafficPolicy default/older, which is older; this one is ignored for it",
   ]);
   // Another kind still is not a target.
   assert.deepEqual(warnings(ROUTES + policy("limit", "{local: {tokenBucket: {maxTokens: 1, fillInterval: 1s}}}", "[{group: '', kind: Service, name: app}]")), [

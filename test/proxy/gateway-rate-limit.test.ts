@@ -94,7 +94,7 @@ spec:
 `;
   const shared = sameListener("limited") + sameListener("open") + route("shared", ["open", "limited"], "/shared") + backendYaml("app", 9);
   assert.deepEqual(diagnostics(shared + policy("edge", "Gateway", "limited", "{tokenBucket: {maxTokens: 1, fillInterval: 1h}}")), [
-    "t.yaml:14:15: spec.listeners[0]: port 8080 hostname (any) is also served by Gateway default/limited, whose rateLimit comes from TrafficPolicy default/edge; HTTPRoute default/shared is on both and would get the rateLimit of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy rateLimit)",
+    "t.yaml:14:15: spec.listeners[0]: port 8080 hostname (any) is also served by Gateway default/limited, whose rateLimit.local comes from TrafficPolicy default/edge; HTTPRoute default/shared is on both and would get the rateLimit.local of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy rateLimit.local)",
     "t.yaml:14:15: spec.listeners[0]: warning: port 8080 hostname (any) is also served by Gateway default/limited; the two listeners share one route table, where match precedence and then the older route decide (hint: give the listeners distinct hostnames or ports)",
   ]);
   const both = `---

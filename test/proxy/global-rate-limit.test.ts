@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { WebSocket } from "ws";
 import { closedPort } from "../support/otlp-receiver.ts";
 import { type GrpcRlsService, startGrpcRlsService } from "../support/grpc-rls-service.ts";
+import { type GrpcAuthzService, startGrpcAuthzService } from "../support/grpc-authz-service.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
@@ -49,28 +50,62 @@ const rule = (name: string, prefix: string): string => `    - name: ${name}
 
 let app: TestUpstream;
 let rls: GrpcRlsService;
+let authz: GrpcAuthzService;
 let gw: GatewayUnderTest;
 const telemetry = new RecordingTelemetry();
 
 before(async () => {
   app = await startUpstream("app");
   rls = await startGrpcRlsService(LIMIT);
+  authz = await startGrpcAuthzService();
   const down = await closedPort();
   gw = await startGateway(
     GATEWAY_YAML +
       backendYaml("app", app.port) +
       backendYaml("rls", rls.port) +
       backendYaml("rls-down", down) +
+      backendYaml("authz", authz.port) +
       extension("limits", "rls", "    xRateLimitHeaders: DraftVersion03\n") +
       extension("strict", "rls", "    failOpen: false\n    timeout: 150ms\n") +
       extension("lenient", "rls", "    timeout: 150ms\n") +
       extension("strict-down", "rls-down", "    failOpen: false\n") +
-      routeYaml(rule("counted", "/counted") + rule("strict", "/strict") + rule("lenient", "/lenient") + rule("down", "/down") + rule("free", "/free") + rule("sockets", "/sockets")) +
+      extension("patient", "rls", "    failOpen: false\n    timeout: 10s\n") +
+      routeYaml(
+        rule("counted", "/counted") +
+          rule("strict", "/strict") +
+          rule("lenient", "/lenient") +
+          rule("down", "/down") +
+          rule("free", "/free") +
+          rule("sockets", "/sockets") +
+          rule("both", "/both") +
+          `    - name: short
+      matches: [{path: {type: PathPrefix, value: /short}}]
+      timeouts: {request: 100ms}
+      backendRefs: [${ref("app")}]
+    - name: authed
+      matches: [{path: {type: PathPrefix, value: /authed}}]
+      filters:
+      - type: ExternalAuth
+        externalAuth: {protocol: GRPC, backendRef: ${ref("authz")}}
+      backendRefs: [${ref("app")}]
+`,
+      ) +
       policy("counted", "counted", "limits") +
       policy("strict", "strict", "strict") +
       policy("lenient", "lenient", "lenient") +
       policy("down", "down", "strict-down") +
-      policy("sockets", "sockets", "limits"),
+      policy("sockets", "sockets", "limits") +
+      policy("short", "short", "patient") +
+      policy("both", "both", "lenient").replace("  rateLimit:\n", "  rateLimit:\n    local: {tokenBucket: {maxTokens: 1, fillInterval: 1h}}\n") +
+      targetedTrafficPolicyYaml("authed", "HTTPRoute", "r", `  rateLimit:
+    global:
+      extensionRef: {name: lenient}
+      descriptors:
+      - entries: [{type: Generic, generic: {key: rule, value: authed}}]
+      - entries: [{type: Header, header: x-user-id}]
+      - entries: [{type: Header, header: authorization}]
+      - entries: [{type: Header, header: x-scenario}]
+`).replace("name: r}]", "name: r, sectionName: authed}]"),
     telemetry,
   );
 });
@@ -78,6 +113,7 @@ before(async () => {
 after(async () => {
   await gw.close();
   await rls.close();
+  await authz.close();
   await app.close();
 });
 
@@ -85,7 +121,7 @@ const callsFor = (rule: string) => rls.seen.filter((c) => c.request.descriptors[
 
 test("the service is asked with the policy's domain and each descriptor the request yields; a Header entry the request lacks leaves its descriptor out", async () => {
   const before = rls.seen.length;
-  const reply = await ask(gw.port, { path: "/lenient/a?q=1", headers: { "x-user": "José" } });
+  const reply = await ask(gw.port, { path: "/lenient/a?q=1", headers: { "X-USER": "José" } });
   assert.equal(reply.status, 200);
   const call = rls.seen[before]!;
   assert.equal(call.request.domain, "edge");
@@ -140,7 +176,7 @@ test("a request that yields no descriptor is not checked", async () => {
 test("an OK answer's request headers go upstream and its response headers to the client; an OVER_LIMIT body is relayed with its headers", async () => {
   const ok = await ask(gw.port, { path: "/lenient/h", headers: { "x-scenario": "headers" } });
   assert.equal(ok.status, 200);
-  assert.equal(ok.headers["x-rls-note"], "counted");
+  assert.equal(ok.headers["x-rls-note"], "counted,again", "the service's response headers are added, not replaced, as Envoy adds them");
   assert.equal(app.requests.at(-1)!.headers["x-rls-tier"], "gold");
   assert.equal(ok.headers["x-ratelimit-limit"], undefined, "X-RateLimit headers only where the extension asks for them");
 
@@ -149,10 +185,12 @@ test("an OK answer's request headers go upstream and its response headers to the
   assert.equal(over.body.toString(), "slow down, please");
   assert.equal(over.headers["content-type"], "text/plain");
   assert.equal(over.headers["x-envoy-ratelimited"], "true");
+  assert.equal(over.headers["x-rls-why"], "burst, daily");
 });
 
-test("no verdict (an error, a hang past the timeout, an UNKNOWN code, an unwritable header) lets the request through with failOpen and is a 500 without", async () => {
-  for (const scenario of ["unavailable", "hang", "unknown", "crlf"]) {
+test("no verdict (an error, a hang past the timeout, an unwritable header, a body too large to relay) lets the request through with failOpen and is a 500 without; UNKNOWN is OK, as in Envoy", async () => {
+  const scenarios = ["unavailable", "hang", "crlf", "proto", "huge-body"];
+  for (const scenario of scenarios) {
     const lenient = await ask(gw.port, { path: "/lenient/f", headers: { "x-scenario": scenario } });
     assert.equal(lenient.status, 200, `${scenario}: failOpen lets the request through`);
     assert.equal(app.requests.at(-1)!.headers["x-injected"], undefined);
@@ -162,14 +200,88 @@ test("no verdict (an error, a hang past the timeout, an UNKNOWN code, an unwrita
   }
   const timedOut = await ask(gw.port, { path: "/strict/t", headers: { "x-scenario": "hang" } });
   assert.deepEqual(timedOut.json(), { error: "rate_limiter_error", message: "the rate limit service did not answer in time" });
+  const proto = await ask(gw.port, { path: "/strict/p", headers: { "x-scenario": "proto" } });
+  assert.deepEqual(proto.json(), { error: "rate_limiter_error", message: 'the rate limit service set a header named "__proto__", which is not a valid header name' });
+  const huge = await ask(gw.port, { path: "/strict/b", headers: { "x-scenario": "huge-body" } });
+  assert.deepEqual(huge.json(), { error: "rate_limiter_error", message: "the rate limit service's body is larger than 65536 bytes" });
   const unknown = await ask(gw.port, { path: "/strict/u", headers: { "x-scenario": "unknown" } });
-  assert.deepEqual(unknown.json(), { error: "rate_limiter_error", message: "the rate limit service gave no verdict (overall code 0)" });
+  assert.equal(unknown.status, 200, "overall code UNKNOWN lets the request through, as a release Envoy reads it");
   const down = await ask(gw.port, { path: "/down" });
   assert.equal(down.status, 500);
   assert.equal(down.json()["message"], "the rate limit service failed the check (gRPC UNAVAILABLE)");
   const outcomes = [...gw.stats.globalRateLimits!.entries()].filter(([, rule]) => rule === "strict" || rule === "lenient").map(([, rule, , outcome, n]) => `${rule} ${outcome} ${n}`);
-  assert.ok(outcomes.includes("strict error_refused 6"), outcomes.join("; "));
-  assert.ok(outcomes.includes("lenient error_allowed 4"), outcomes.join("; "));
+  assert.ok(outcomes.includes(`strict error_refused ${scenarios.length + 3}`), outcomes.join("; "));
+  assert.ok(outcomes.includes(`lenient error_allowed ${scenarios.length}`), outcomes.join("; "));
+});
+
+test("headers the gateway frames or owns are never taken from the service; the others are", async () => {
+  const reply = await ask(gw.port, { path: "/lenient/o", headers: { "x-scenario": "owned", host: "shop.example" } });
+  assert.equal(reply.status, 200);
+  assert.equal(reply.headers["x-rls-note"], "kept");
+  assert.equal(reply.headers["transfer-encoding"], undefined);
+  assert.notEqual(reply.headers["content-length"], "999");
+  const seen = app.requests.at(-1)!;
+  assert.equal(seen.headers["x-rls-tier"], "gold");
+  assert.equal(seen.headers["host"], "shop.example");
+  assert.equal(seen.headers["content-length"], undefined);
+  assert.equal(seen.headers["transfer-encoding"], undefined);
+});
+
+test("Header entries see the request as the ExternalAuth check left it, and the upstream gets both services' headers", async () => {
+  const before = rls.seen.length;
+  const reply = await ask(gw.port, { path: "/authed/x", headers: { authorization: "Bearer good", "x-user-id": "mallory", "x-scenario": "headers" } });
+  assert.equal(reply.status, 200);
+  const call = rls.seen[before]!;
+  assert.deepEqual(
+    call.request.descriptors.map((d) => d.entries.map((e) => [e.key, e.value])),
+    [[["rule", "authed"]], [["x-user-id", "mallory,alice"]], [["x-scenario", "headers"]]],
+    "the service's appended user id, and no Authorization (the check removed it)",
+  );
+  const seen = app.requests.at(-1)!;
+  assert.equal(seen.headers["x-user-id"], "mallory,alice");
+  assert.equal(seen.headers["x-rls-tier"], "gold");
+  assert.equal(seen.headers["authorization"], undefined);
+  assert.equal(reply.headers["x-auth-served"], "yes", "the ExternalAuth check's response header");
+  assert.equal(reply.headers["x-rls-note"], "counted,again", "and the rate limit service's");
+});
+
+test("the global limit is asked before the local one: a request the service refuses takes no local token", async () => {
+  const refused = await ask(gw.port, { path: "/both/1", headers: { "x-scenario": "body" } });
+  assert.equal(refused.status, 429);
+  assert.equal(refused.body.toString(), "slow down, please");
+  assert.equal((await ask(gw.port, { path: "/both/2" })).status, 200, "the one local token is still there");
+  const local = await ask(gw.port, { path: "/both/3" });
+  assert.equal(local.status, 429);
+  assert.equal(local.json()["error"], "local_rate_limited");
+});
+
+test("the rule's request timeout bounds the check when it is shorter than the extension's", async () => {
+  const reply = await ask(gw.port, { path: "/short/x", headers: { "x-scenario": "hang" } });
+  const receivedAt = Date.now();
+  assert.deepEqual(reply.json(), { error: "rate_limiter_error", message: "the rate limit service did not answer in time" });
+  const call = callsFor("short").at(-1)!;
+  assert.ok(call.deadlineMs <= receivedAt + 100, `the call's deadline is the rule's 100ms, not the extension's 10s (${call.deadlineMs - receivedAt} ms after the answer)`);
+});
+
+test("a refusal leaves an unread body unread and closes the connection", async () => {
+  const over = await ask(gw.port, { method: "POST", path: "/lenient/post", headers: { "x-scenario": "body" }, body: "x".repeat(10) });
+  assert.equal(over.status, 429);
+  assert.equal(over.headers.connection, "close");
+  const failed = await ask(gw.port, { method: "POST", path: "/strict/post", headers: { "x-scenario": "unavailable" }, body: "x".repeat(10) });
+  assert.equal(failed.status, 500);
+  assert.equal(failed.headers.connection, "close");
+});
+
+test("concurrent checks each ask about their own request", async () => {
+  const paths = Array.from({ length: 20 }, (_, i) => `/lenient/concurrent-${i}`);
+  const before = rls.seen.length;
+  // The `headers` scenario answers OK without counting, so only what each check asked about matters.
+  const replies = await Promise.all(paths.map((path) => ask(gw.port, { path, headers: { "x-scenario": "headers" } })));
+  assert.deepEqual(replies.map((r) => r.status), paths.map(() => 200));
+  const asked = rls.seen.slice(before).map((c) => c.request.descriptors.find((d) => d.entries[0]!.key === "path")!.entries[0]!.value);
+  assert.deepEqual(asked.sort(), [...paths].sort());
+  const served = app.requests.slice(-paths.length).map((r) => r.url);
+  assert.deepEqual(served.sort(), [...paths].sort());
 });
 
 test("a hung check is given up at its deadline, and the service sees the call end", async () => {
@@ -182,22 +294,47 @@ test("a hung check is given up at its deadline, and the service sees the call en
   assert.equal(call.cancelled, true);
 });
 
+function upgradeStatus(path: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.port}${path}`, { headers });
+    ws.on("open", () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.on("unexpected-response", (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+    });
+    ws.on("error", () => resolve(-1));
+  });
+}
+
+test("a WebSocket upgrade without a verdict opens with failOpen and is refused 500 without", async () => {
+  assert.equal(await upgradeStatus("/lenient/socket", { "x-scenario": "unavailable" }), 101);
+  assert.equal(await upgradeStatus("/strict/socket", { "x-scenario": "unavailable" }), 500);
+  assert.equal(await upgradeStatus("/lenient/socket", { "x-scenario": "body" }), 429);
+});
+
+test("concurrent upgrades each open the tunnel they asked about", async () => {
+  const paths = Array.from({ length: 10 }, (_, i) => `/lenient/ws-${i}`);
+  const greetings = await Promise.all(
+    paths.map(
+      (path) =>
+        new Promise<string>((resolve, reject) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${gw.port}${path}`, { headers: { "x-scenario": "headers" } });
+          ws.once("message", (data) => {
+            resolve(String(data).split(" ")[1]!);
+            ws.close();
+          });
+          ws.on("error", reject);
+        }),
+    ),
+  );
+  assert.deepEqual(greetings, paths, "each upstream greeting names its own path");
+});
+
 test("a WebSocket upgrade is limited as any request of the rule", async () => {
   const opened: number[] = [];
-  for (let i = 0; i < LIMIT + 1; i++) {
-    const status = await new Promise<number>((resolve) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/sockets/echo`);
-      ws.on("open", () => {
-        ws.close();
-        resolve(101);
-      });
-      ws.on("unexpected-response", (_req, res) => {
-        resolve(res.statusCode ?? 0);
-        res.resume();
-      });
-      ws.on("error", () => resolve(-1));
-    });
-    opened.push(status);
-  }
+  for (let i = 0; i < LIMIT + 1; i++) opened.push(await upgradeStatus("/sockets/echo"));
   assert.deepEqual(opened, [...Array(LIMIT).fill(101), 429]);
 });

@@ -35,21 +35,24 @@ const MINUTE = 2;
 type Answer = { readonly error: { code: status; details: string } } | { readonly response: Record<string, unknown> } | undefined;
 
 /**
- * - `headers`: OK, with a header for the forwarded request and one for the answer
+ * - `headers`: OK, with a header for the forwarded request and one given twice for the answer
  * - `body`: OVER_LIMIT with a text body and its content type
  * - `unavailable`: the call fails with UNAVAILABLE
  * - `hang`: never answered
- * - `unknown`: overall code UNKNOWN (no verdict)
+ * - `unknown`: overall code UNKNOWN, which Envoy takes as OK
  * - `crlf`: OK, but a header value holds CR LF
+ * - `proto`: OK, setting a header named `__proto__`
+ * - `huge-body`: OVER_LIMIT with a body over the 64 KiB the gateway relays
+ * - `owned`: OK, with headers the gateway frames or owns beside one it passes on
  * - anything else, or no scenario: counted against the limit
  */
 function scenarioAnswer(scenario: string): Answer | "count" {
   const header = (key: string, value: string): Record<string, unknown> => ({ key, value });
   switch (scenario) {
     case "headers":
-      return { response: { overall_code: OK, request_headers_to_add: [header("x-rls-tier", "gold")], response_headers_to_add: [header("x-rls-note", "counted")] } };
+      return { response: { overall_code: OK, request_headers_to_add: [header("x-rls-tier", "gold")], response_headers_to_add: [header("x-rls-note", "counted"), header("x-rls-note", "again")] } };
     case "body":
-      return { response: { overall_code: OVER_LIMIT, response_headers_to_add: [header("content-type", "text/plain")], raw_body: Buffer.from("slow down, please") } };
+      return { response: { overall_code: OVER_LIMIT, response_headers_to_add: [header("content-type", "text/plain"), header("x-rls-why", "burst"), header("x-rls-why", "daily")], raw_body: Buffer.from("slow down, please") } };
     case "unavailable":
       return { error: { code: status.UNAVAILABLE, details: "redis down" } };
     case "hang":
@@ -58,6 +61,14 @@ function scenarioAnswer(scenario: string): Answer | "count" {
       return { response: { overall_code: 0 } };
     case "crlf":
       return { response: { overall_code: OK, request_headers_to_add: [header("x-rls-tier", "gold\r\nx-injected: 1")] } };
+    case "proto":
+      return { response: { overall_code: OK, request_headers_to_add: [header("__proto__", "p1")] } };
+    case "huge-body":
+      return { response: { overall_code: OVER_LIMIT, raw_body: Buffer.alloc(64 * 1024 + 1, 0x61) } };
+    case "owned": {
+      const owned = [header("content-length", "999"), header("transfer-encoding", "chunked"), header("connection", "close"), header("host", "evil.example")];
+      return { response: { overall_code: OK, request_headers_to_add: [...owned, header("x-rls-tier", "gold")], response_headers_to_add: [...owned.slice(0, 3), header("x-rls-note", "kept")] } };
+    }
     default:
       return "count";
   }
@@ -97,7 +108,7 @@ export async function startGrpcRlsService(limit: number): Promise<GrpcRlsService
           code: count > allowed ? OVER_LIMIT : OK,
           current_limit: { name: `limit-${i}`, requests_per_unit: allowed, unit: MINUTE },
           limit_remaining: Math.max(0, allowed - count),
-          duration_until_reset: { seconds: 42, nanos: 0 },
+          duration_until_reset: { seconds: 41, nanos: 500_000_000 },
         };
       });
       const over = statuses.some((s) => s.code === OVER_LIMIT);

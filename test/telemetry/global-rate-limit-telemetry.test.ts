@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { ProcessStats } from "../../src/server/stats.ts";
 import { startGrpcRlsService } from "../support/grpc-rls-service.ts";
 import { closedPort, startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { collectorBackend, detailsLogPolicy, gatewayYaml, get, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
 
 const NS = "kgateway-system";
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
@@ -56,16 +56,7 @@ test("a global rate limit check is an RPC CLIENT span; refusals and failures are
       extension("strict", "rls-down", "    failOpen: false\n") +
       policy("limited", "limited", "limits") +
       policy("closed", "closed", "strict") +
-      `---
-apiVersion: gateway.networking.x-k8s.io/v1alpha1
-kind: TelemetryPolicy
-metadata: {name: logs, namespace: ${NS}}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  accessLogs:
-    mode: "On"
-    fields: [{name: details, type: Standard, standardValue: ResponseCodeDetails}]
-`,
+      detailsLogPolicy(NS, "http"),
   });
   const gw = await startTracedGateway(yaml, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
   t.after(() => gw.close());

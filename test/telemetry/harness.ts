@@ -202,6 +202,20 @@ spec:
 ${opts.extra === undefined ? "" : "---\n" + opts.extra}`;
 }
 
+/** A TelemetryPolicy turning access logs on for Gateway `gateway`, with `%RESPONSE_CODE_DETAILS%` as the field `details`. */
+export function detailsLogPolicy(namespace: string, gateway: string): string {
+  return `---
+apiVersion: gateway.networking.x-k8s.io/v1alpha1
+kind: TelemetryPolicy
+metadata: {name: logs, namespace: ${namespace}}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: ${gateway}}]
+  accessLogs:
+    mode: "On"
+    fields: [{name: details, type: Standard, standardValue: ResponseCodeDetails}]
+`;
+}
+
 /** A Backend standing in for a collector Service: the seed's name, our receiver's port. */
 export function collectorBackend(name: string, namespace: string, port: number): string {
   return `apiVersion: gateway.tollgate.dev/v1alpha1

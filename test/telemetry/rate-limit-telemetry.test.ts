@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ProcessStats } from "../../src/server/stats.ts";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { gatewayYaml, get, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { detailsLogPolicy, gatewayYaml, get, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
 
 const NS = "kgateway-system";
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
@@ -34,16 +34,7 @@ test("a refused request's access log record says 429, RL and local_rate_limited;
     extra:
       policy("limited", "limited", "{tokenBucket: {maxTokens: 1, fillInterval: 1h}}").slice(4) +
       policy("shadow", "shadow", "{tokenBucket: {maxTokens: 1, fillInterval: 1h}, percentEnforced: 0}") +
-      `---
-apiVersion: gateway.networking.x-k8s.io/v1alpha1
-kind: TelemetryPolicy
-metadata: {name: logs, namespace: ${NS}}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  accessLogs:
-    mode: "On"
-    fields: [{name: details, type: Standard, standardValue: ResponseCodeDetails}]
-`,
+      detailsLogPolicy(NS, "http"),
   });
   const gw = await startTracedGateway(yaml, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
   t.after(() => gw.close());

@@ -86,7 +86,7 @@ func answer(authorization string) (*authv3.CheckResponse, error) {
 }
 
 // rateLimitAnswer: "over" is OVER_LIMIT with two descriptor statuses, a response header and
-// a body; "unknown" has overall code UNKNOWN; anything else is OK with a header for the
+// a body; "unknown" has overall code UNKNOWN (which Envoy takes as OK); anything else is OK with a header for the
 // forwarded request, one for the answer and a status per descriptor.
 func rateLimitAnswer(req *rlsv3.RateLimitRequest) *rlsv3.RateLimitResponse {
 	scenario := ""
