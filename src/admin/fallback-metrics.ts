@@ -74,6 +74,12 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
           samples: [...(stats.globalRateLimits?.entries() ?? [])].map(([route, rule, policy, outcome, value]) => ({ labels: { route, rule, policy, outcome }, value })),
         },
         {
+          name: "tollgate_access_control_denied",
+          type: "counter",
+          help: "Requests a TrafficPolicy rbac or acl refused, by route, rule, the policy that refused them, and kind (rbac or acl).",
+          samples: [...(stats.accessDenials?.entries() ?? [])].map(([route, rule, policy, kind, value]) => ({ labels: { route, rule, policy, kind }, value })),
+        },
+        {
           name: "tollgate_listener_tls_handshake_errors",
           type: "counter",
           help: "TLS handshakes an HTTPS listener failed, by port and reason: timeout, no_certificate, client_certificate, client_closed or protocol.",

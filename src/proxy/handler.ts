@@ -174,6 +174,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       const blockedBy = acl.denial(clientIpOf(exchange));
       if (blockedBy !== undefined) {
         exchange.localReplyDetails = aclDenialDetails(acl, blockedBy);
+        deps.stats?.accessDenials?.count("acl", acl.policy, rule.routeKey, rule.ruleName);
         refuseUnread(exchange, acl.failure, acl.denialHeaders(blockedBy));
         return;
       }
@@ -351,6 +352,8 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
 
   function deny(exchange: Exchange, authorization: AuthorizationPolicy): void {
     exchange.localReplyDetails = rbacDenialDetails(authorization);
+    const rule = exchange.match!.rule;
+    deps.stats?.accessDenials?.count("rbac", authorization.policy, rule.routeKey, rule.ruleName);
     refuseUnread(exchange, rbacDenied);
   }
 

@@ -4,6 +4,7 @@ import type { Failure } from "./failures.ts";
 import type { HookErrorCounts } from "./guarded-telemetry.ts";
 import type { RateLimitCounts } from "./local-rate-limit.ts";
 import type { GlobalRateLimitCounts } from "./global-rate-limit.ts";
+import type { AccessDenials } from "./access-denials.ts";
 import type { MirrorDrops } from "./mirror.ts";
 import type { TlsHandshakeErrors } from "./tls-handshake-errors.ts";
 
@@ -70,6 +71,8 @@ export interface ProxyStats {
   readonly rateLimits?: RateLimitCounts;
   /** What global rate limit checks decided, per route, rule, policy and outcome. */
   readonly globalRateLimits?: GlobalRateLimitCounts;
+  /** Requests rbac and acl refused, per route, rule, policy and kind. */
+  readonly accessDenials?: AccessDenials;
 }
 
 export function countRetry(stats: ProxyStats | undefined, backend: string): void {

@@ -79,6 +79,7 @@ export function createUpgradeHandler(
     const blockedBy = acl?.denial(clientIpOf(exchange));
     if (acl !== undefined && blockedBy !== undefined) {
       exchange.localReplyDetails = aclDenialDetails(acl, blockedBy);
+      ctx.stats?.accessDenials?.count("acl", acl.policy, match.rule.routeKey, match.rule.ruleName);
       tunnel.refuse(acl.failure.status, reasonPhrase(acl.failure.status), acl.failure.code, acl.failure.message, acl.failure.type, "", acl.denialHeaders(blockedBy));
       return;
     }
@@ -113,6 +114,7 @@ function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, rule
   const authorization = ruleFilters.authorization;
   if (authorization !== undefined && !authorization.allows(exchange, match.rule, grant)) {
     exchange.localReplyDetails = rbacDenialDetails(authorization);
+    tunnel.ctx.stats?.accessDenials?.count("rbac", authorization.policy, match.rule.routeKey, match.rule.ruleName);
     tunnel.refuseWith(rbacDenied);
     return;
   }

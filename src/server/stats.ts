@@ -4,6 +4,7 @@
 import type { HookErrorCounts } from "../proxy/guarded-telemetry.ts";
 import { RateLimitCounts } from "../proxy/local-rate-limit.ts";
 import { GlobalRateLimitCounts } from "../proxy/global-rate-limit.ts";
+import { AccessDenials } from "../proxy/access-denials.ts";
 import { MirrorDrops } from "../proxy/mirror.ts";
 import { TlsHandshakeErrors } from "../proxy/tls-handshake-errors.ts";
 import type { GatewayStats } from "../telemetry/hooks.ts";
@@ -21,6 +22,7 @@ export class ProcessStats implements GatewayStats {
   readonly tlsHandshakeErrors = new TlsHandshakeErrors();
   readonly rateLimits = new RateLimitCounts();
   readonly globalRateLimits = new GlobalRateLimitCounts();
+  readonly accessDenials = new AccessDenials();
   #upstreams: UpstreamSource | undefined;
 
   /** The pools arrive after the stats object is created; until then there are no connections. */

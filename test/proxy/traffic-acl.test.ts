@@ -91,7 +91,13 @@ test("the longest matching range decides whatever the rules' order; the deny res
   assert.equal(refused.headers["x-blocked-by"], "me");
   assert.equal(reached("/desk"), 0);
   assert.equal(await details("/desk"), "acl_denied[default/office:me]");
-  assert.equal((await recorder.endOf("/desk")).errorType, undefined);
+  const exchange = await recorder.endOf("/desk");
+  assert.equal(exchange.errorType, undefined);
+  const rule = exchange.match!.rule;
+  assert.deepEqual(
+    [...gw.stats.accessDenials!.entries()].filter(([, , policy]) => policy === "default/office"),
+    [[rule.routeKey, rule.ruleName, "default/office", "acl", 1]],
+  );
 });
 
 test("a single address is a one-address range; with no rule matching the default action decides, named `default`", async () => {
@@ -138,4 +144,9 @@ test("an upgrade offer from a refused client gets the raw denial with the policy
   assert.match(head.toString("latin1"), /^HTTP\/1\.1 403 Forbidden\r\n/);
   assert.ok(headLines(head).includes("x-why: closed"), head.toString("latin1"));
   assert.equal(await details("/switch"), "acl_denied[default/raw:default]");
+  assert.deepEqual(
+    [...gw.stats.accessDenials!.entries()].filter(([, , policy]) => policy === "default/raw").map(([, , , kind, n]) => [kind, n]),
+    [["acl", 1]],
+    "a refused upgrade is counted too",
+  );
 });

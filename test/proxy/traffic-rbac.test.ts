@@ -119,6 +119,12 @@ test("a Gateway's Allow policy lets matching requests through it, refuses the re
   assert.equal(responseCodeDetails(new RequestFacts(exchange, forwardedViewOf(exchange), [], [])), "rbac_access_denied_matched_policy[default/admins]");
   assert.equal(exchange.responseFlags, "");
   assert.equal(exchange.errorType, undefined, "a 403 is the client's error, as any 4xx on the server side");
+  const rule = exchange.match!.rule;
+  assert.deepEqual(
+    [...gw.stats.accessDenials!.entries()].filter(([, , policy]) => policy === "default/admins"),
+    [[rule.routeKey, rule.ruleName, "default/admins", "rbac", 2]],
+    "each refusal is counted under the route and rule it refused, with the policy and kind",
+  );
 });
 
 test("a route's policy replaces its Gateway's whole: a Deny policy refuses what it matches and lets the rest through", async () => {
@@ -208,4 +214,9 @@ test("an upgrade is decided like any request: a Deny policy refuses the offer it
   assert.doesNotMatch(refused, /x-name/i, "the gateway's own refusal: the upstream (which would also say 403 here) never saw it");
   const exchange = await recorder.endOf("/switch-evil");
   assert.equal(responseCodeDetails(new RequestFacts(exchange, forwardedViewOf(exchange), [], [])), "rbac_access_denied_matched_policy[default/no-evil]");
+  assert.deepEqual(
+    [...gw.stats.accessDenials!.entries()].filter(([, , policy]) => policy === "default/no-evil").map(([, , , kind, n]) => [kind, n]),
+    [["rbac", 1]],
+    "a refused upgrade is counted too",
+  );
 });

@@ -12,6 +12,7 @@ import {
   PENDING_REQUESTS,
   RATE_LIMITED,
   RATE_LIMIT_CHECKS,
+  ACCESS_DENIED,
   RETRIES,
   TELEMETRY_DROPPED,
   TELEMETRY_HOOK_ERRORS,
@@ -57,6 +58,13 @@ export function gatewayInstruments(stats: GatewayStats | undefined, drops: Telem
         observe: () =>
           [...(stats.globalRateLimits?.entries() ?? [])].map(
             ([route, rule, policy, outcome, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.rate_limit.policy": policy, "tollgate.rate_limit.outcome": outcome }, n] as const,
+          ),
+      },
+      {
+        descriptor: ACCESS_DENIED,
+        observe: () =>
+          [...(stats.accessDenials?.entries() ?? [])].map(
+            ([route, rule, policy, kind, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.access_control.policy": policy, "tollgate.access_control.kind": kind }, n] as const,
           ),
       },
       {

@@ -102,6 +102,14 @@ export const RATE_LIMIT_CHECKS: InstrumentDescriptor = {
   valueType: "int",
 };
 
+export const ACCESS_DENIED: InstrumentDescriptor = {
+  name: "tollgate.access_control.denied",
+  unit: "{request}",
+  description: "Requests a TrafficPolicy rbac or acl refused, by route, rule, policy and kind.",
+  kind: "counter",
+  valueType: "int",
+};
+
 export const TLS_HANDSHAKE_ERRORS: InstrumentDescriptor = {
   name: "tollgate.listener.tls_handshake_errors",
   unit: "{handshake}",

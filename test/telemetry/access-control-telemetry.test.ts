@@ -1,0 +1,62 @@
+// rbac and acl refusals in the exported telemetry, decoded from OTLP:
+// tollgate.access_control.denied by route, rule, policy and kind, beside the access log's
+// details of each refusal.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ProcessStats } from "../../src/server/stats.ts";
+import { startOtlpReceiver } from "../support/otlp-receiver.ts";
+import { detailsLogPolicy, gatewayYaml, get, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+
+const NS = "kgateway-system";
+const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
+
+const rule = (name: string, prefix: string): string => `  - name: ${name}
+    matches: [{path: {type: PathPrefix, value: ${prefix}}}]
+    backendRefs: [{name: upstream, kind: Backend, group: gateway.tollgate.dev}]
+`;
+const policy = (name: string, section: string, body: string): string => `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: ${name}, namespace: ${NS}}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: httpbin, sectionName: ${section}}]
+${body}`;
+
+test("each rbac and acl refusal is counted under its route, rule, policy and kind; allowed requests are not", async (t) => {
+  const rx = await startOtlpReceiver("http");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const yaml = gatewayYaml({
+    upstreamPort: upstream.port,
+    rules: rule("admin", "/admin") + rule("office", "/office"),
+    extra:
+      policy("admins-only", "admin", `  rbac: {policy: {matchExpressions: ["request.headers['x-role'] == 'admin'"]}}\n`).slice(4) +
+      policy("office-only", "office", "  acl: {defaultAction: deny, rules: [{name: lan, cidrs: [10.0.0.0/8], action: allow}]}\n") +
+      detailsLogPolicy(NS, "http"),
+  });
+  const gw = await startTracedGateway(yaml, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
+  t.after(() => gw.close());
+
+  assert.equal((await get(gw.url(8080, "/admin/1"), { "x-role": "admin" })).status, 200);
+  assert.equal((await get(gw.url(8080, "/admin/2"))).status, 403);
+  assert.equal((await get(gw.url(8080, "/admin/3"), { "x-role": "user" })).status, 403);
+  assert.equal((await get(gw.url(8080, "/office/1"))).status, 403);
+
+  const logs = await rx.waitForLogs((l) => l.filter((r) => r.attributes["url.path"] !== undefined).length >= 4);
+  assert.equal(logs.find((r) => r.attributes["url.path"] === "/admin/2")!.attributes["details"], `rbac_access_denied_matched_policy[${NS}/admins-only]`);
+  assert.equal(logs.find((r) => r.attributes["url.path"] === "/office/1")!.attributes["details"], `acl_denied[${NS}/office-only:default]`);
+
+  await gw.telemetry.flush(5000);
+  const metrics = await rx.waitForMetrics((m) => m.some((x) => x.name === "tollgate.access_control.denied"));
+  const denied = metrics.find((m) => m.name === "tollgate.access_control.denied")!;
+  assert.equal(denied.unit, "{request}");
+  const route = `${NS}/httpbin`;
+  assert.deepEqual(
+    sumPoints(denied).sort((a, b) => String(a.attributes["tollgate.rule.name"]).localeCompare(String(b.attributes["tollgate.rule.name"]))),
+    [
+      { attributes: { "tollgate.route.name": route, "tollgate.rule.name": "admin", "tollgate.access_control.policy": `${NS}/admins-only`, "tollgate.access_control.kind": "rbac" }, value: 2 },
+      { attributes: { "tollgate.route.name": route, "tollgate.rule.name": "office", "tollgate.access_control.policy": `${NS}/office-only`, "tollgate.access_control.kind": "acl" }, value: 1 },
+    ],
+  );
+});
