@@ -87,7 +87,7 @@ export function errorBody(code: string, message: string): Buffer {
  * only honest signal left is to cut the connection so the client sees an incomplete body.
  * `extraHeaders` go with it (lower-case names).
  */
-export function sendError(exchange: Exchange, status: number, code: string, message: string, extraHeaders?: Readonly<Record<string, string>>): void {
+export function sendError(exchange: Exchange, status: number, code: string, message: string, extraHeaders?: Readonly<OutgoingHeaders>): void {
   const res = exchange.res;
   if (res.headersSent) {
     res.destroy();
@@ -121,7 +121,7 @@ export function writeJson(res: ServerResponse, status: number, body: Buffer): vo
  * Envoy's ext_authz filter adds those to a local reply of a filter after it (a rate limit, the
  * router's 503), a client the service let in gets them on every answer.
  */
-function errorHeaders(length: number, extraHeaders: Readonly<Record<string, string>> | undefined, granted: readonly HeaderMutation[] | undefined): OutgoingHeaders {
+function errorHeaders(length: number, extraHeaders: Readonly<OutgoingHeaders> | undefined, granted: readonly HeaderMutation[] | undefined): OutgoingHeaders {
   const headers: OutgoingHeaders = { "content-type": "application/json", "content-length": String(length), "cache-control": "no-store" };
   if (extraHeaders !== undefined) Object.assign(headers, extraHeaders);
   if (granted !== undefined) applyMutations(granted, headers);
@@ -137,7 +137,7 @@ export function rawErrorResponse(
   reason: string,
   code: string,
   message: string,
-  extraHeaders?: Readonly<Record<string, string>>,
+  extraHeaders?: Readonly<OutgoingHeaders>,
   granted?: readonly HeaderMutation[],
 ): string {
   const body = JSON.stringify({ error: code, message }) + "\n";

@@ -19,10 +19,10 @@ import { readRlsVerdict } from "./rls-verdict.ts";
 
 /** Where a rate limit check's verdict goes: the plain request path or an upgrade's tunnel. */
 export interface RateLimitSink extends CheckSink {
-  /** Under every limit (or the service failed and the extension fails open): the grant carries the service's headers. */
+  /** Under every limit: the grant carries the service's headers. */
   withinLimit(grant: AuthGrant | undefined): void;
-  /** Over a limit: 429 with these headers, and the service's body when it gave one. */
-  overLimit(headers: Record<string, string>, body: Buffer | undefined): void;
+  /** Over a limit: 429 with these headers, and the service's body when it gave one (else see `jsonRefusalHeaders`). */
+  overLimit(headers: OutgoingHeaders, body: Buffer | undefined): void;
 }
 
 export type GlobalRateLimitOutcome = "ok" | "over_limit" | "error_allowed" | "error_refused";
@@ -36,6 +36,15 @@ export class GlobalRateLimitPolicy {
     this.backend = backend;
     this.model = model;
   }
+}
+
+/**
+ * The service's headers on the gateway's own JSON refusal (when the service sent no body):
+ * its Content-Type described a body that is not there.
+ */
+export function jsonRefusalHeaders(headers: OutgoingHeaders): OutgoingHeaders {
+  const { "content-type": _described, ...rest } = headers;
+  return rest;
 }
 
 /** The check's limit: the extension's timeout, or what is left of the rule's request timeout when that is shorter. */

@@ -25,7 +25,7 @@ import { type CorsPolicy, type PreflightHeaders, isPreflight, removeUpstreamCors
 import { AuthBodyRead, type BodyReadRefusal } from "./auth-body.ts";
 import type { AuthContext } from "./auth-check.ts";
 import { type AuthGrant, applyMutations, combinedGrant } from "./auth-grant.ts";
-import { type GlobalRateLimitPolicy, rateLimitTimeoutMs, startRateLimitCheck } from "./global-rate-limit.ts";
+import { type GlobalRateLimitPolicy, jsonRefusalHeaders, rateLimitTimeoutMs, startRateLimitCheck } from "./global-rate-limit.ts";
 import { type ExternalAuthPolicy, checkTimeoutMs, requestTimeLeftMs, startAuthCheck } from "./external-auth.ts";
 import type { LocalRateLimit } from "./local-rate-limit.ts";
 import { type AuthorizationPolicy, rbacDenialDetails, rbacDenied } from "./authorization.ts";
@@ -289,7 +289,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
         if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
         if (denial === undefined) {
           exchange.localReplyDetails = "request_rate_limited";
-          refuse(exchange, globallyRateLimited, globallyRateLimited.message, headers);
+          refuse(exchange, globallyRateLimited, globallyRateLimited.message, jsonRefusalHeaders(headers));
         } else relayAnswer(exchange, ruleFilters, "request_rate_limited", Flag.rateLimited, 429, headers, denial);
       },
       checkFailed(message) {
@@ -414,7 +414,7 @@ function mirrorTargets(rule: readonly MirrorTarget[] | undefined, backend: reado
   return rule === undefined ? backend : [...rule, ...backend];
 }
 
-function refuse(exchange: Exchange, failure: Failure, message: string, extraHeaders?: Readonly<Record<string, string>>): void {
+function refuse(exchange: Exchange, failure: Failure, message: string, extraHeaders?: Readonly<OutgoingHeaders>): void {
   sendError(exchange, failure.status, failure.code, message, extraHeaders);
   exchange.errorType = failure.serverErrorType;
   if (failure.flag !== "") addFlag(exchange, failure.flag);
@@ -422,7 +422,7 @@ function refuse(exchange: Exchange, failure: Failure, message: string, extraHead
 }
 
 /** An access control's refusal: as for a refused rate limit, an unread body is not waited for. */
-function refuseUnread(exchange: Exchange, failure: Failure, extraHeaders?: Readonly<Record<string, string>>): void {
+function refuseUnread(exchange: Exchange, failure: Failure, extraHeaders?: Readonly<OutgoingHeaders>): void {
   if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
   refuse(exchange, failure, failure.message, extraHeaders);
 }

@@ -7,13 +7,14 @@
 // descriptor with the least left, as draft-polli-ratelimit-headers-03 writes them.
 import { isFieldValue, isHttpToken } from "../config/name-formats.ts";
 import { DENIAL_BODY_LIMIT_BYTES } from "./auth-check.ts";
-import { AuthGrant, type HeaderAction, type HeaderMutation } from "./auth-grant.ts";
+import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import { AuthGrant, type HeaderAction, type HeaderMutation, applyMutations } from "./auth-grant.ts";
 import { isHopByHop } from "./headers.ts";
 import { type DescriptorStatusMessage, type HeaderValueMessage, RLS_OVER_LIMIT, type RateLimitResponseMessage } from "./rls-messages.ts";
 
 export type RlsVerdict =
   | { readonly kind: "ok"; readonly grant: AuthGrant }
-  | { readonly kind: "over_limit"; readonly headers: Record<string, string>; readonly body: Buffer | undefined }
+  | { readonly kind: "over_limit"; readonly headers: OutgoingHeaders; readonly body: Buffer | undefined }
   | { readonly kind: "invalid"; readonly message: string };
 
 /** Headers a service cannot write: the gateway frames every message and owns each connection; the request keeps its Host. */
@@ -32,11 +33,9 @@ export function readRlsVerdict(answer: RateLimitResponseMessage, rateLimitHeader
     if (answer.overallCode !== RLS_OVER_LIMIT) {
       return { kind: "ok", grant: new AuthGrant(mutationsOf(answer.requestHeadersToAdd, "overwrite"), [], responseHeaders.length === 0 ? undefined : responseHeaders) };
     }
-    const headers: Record<string, string> = {};
-    for (const m of responseHeaders) {
-      const value = typeof m.value === "string" ? m.value : m.value.join(", ");
-      headers[m.name] = m.action === "append" && Object.hasOwn(headers, m.name) ? `${headers[m.name]}, ${value}` : value;
-    }
+    // As on an answer from the upstream: repeated names are joined, Set-Cookie kept apart.
+    const headers: OutgoingHeaders = {};
+    applyMutations(responseHeaders, headers);
     headers["x-envoy-ratelimited"] = "true";
     const raw = answer.rawBody;
     if (raw.length > DENIAL_BODY_LIMIT_BYTES) throw new InvalidAnswer(`the rate limit service's body is larger than ${DENIAL_BODY_LIMIT_BYTES} bytes`);
@@ -83,14 +82,15 @@ function draft03Headers(statuses: readonly DescriptorStatusMessage[]): HeaderMut
     policies.push(policy);
   }
   if (least === undefined) return [];
+  // Added beside any the upstream sent, as Envoy adds them.
   const out: HeaderMutation[] = [
-    { name: "x-ratelimit-limit", value: [String(least.currentLimit!.requestsPerUnit), ...policies].join(", "), action: "overwrite" },
-    { name: "x-ratelimit-remaining", value: String(least.limitRemaining), action: "overwrite" },
+    { name: "x-ratelimit-limit", value: [String(least.currentLimit!.requestsPerUnit), ...policies].join(", "), action: "append" },
+    { name: "x-ratelimit-remaining", value: String(least.limitRemaining), action: "append" },
   ];
   const reset = least.durationUntilReset;
   if (reset !== undefined && reset !== null) {
     const seconds = typeof reset.seconds === "number" ? reset.seconds : reset.seconds.toNumber();
-    out.push({ name: "x-ratelimit-reset", value: String(Math.max(0, seconds + (reset.nanos > 0 ? 1 : 0))), action: "overwrite" });
+    out.push({ name: "x-ratelimit-reset", value: String(Math.max(0, seconds + (reset.nanos > 0 ? 1 : 0))), action: "append" });
   }
   return out;
 }

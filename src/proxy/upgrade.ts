@@ -15,7 +15,7 @@ import { ErrorType, Flag, addFlag, rawErrorResponse } from "./errors.ts";
 import { Exchange, UpstreamAttempt } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts";
 import { type AuthGrant, applyMutations, combinedGrant } from "./auth-grant.ts";
-import { rateLimitTimeoutMs, startRateLimitCheck } from "./global-rate-limit.ts";
+import { jsonRefusalHeaders, rateLimitTimeoutMs, startRateLimitCheck } from "./global-rate-limit.ts";
 import { rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { clientIpOf } from "./client-ip.ts";
@@ -134,7 +134,7 @@ function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, rule
     overLimit: (headers, body) => {
       if (body === undefined) {
         exchange.localReplyDetails = "request_rate_limited";
-        tunnel.refuse(429, "Too Many Requests", "request_rate_limited", "a global rate limit allows no more requests now", "429", Flag.rateLimited, headers);
+        tunnel.refuse(429, "Too Many Requests", "request_rate_limited", "a global rate limit allows no more requests now", "429", Flag.rateLimited, jsonRefusalHeaders(headers));
       } else tunnel.relayAnswer(ruleFilters, "request_rate_limited", Flag.rateLimited, 429, headers, body);
     },
     checkFailed: (message) => {
@@ -232,7 +232,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     client.on("close", onClientClose);
   }
 
-  refuse(status: number, reason: string, code: string, message: string, errorType: string, flag: string, extraHeaders?: Readonly<Record<string, string>>): void {
+  refuse(status: number, reason: string, code: string, message: string, errorType: string, flag: string, extraHeaders?: Readonly<OutgoingHeaders>): void {
     const exchange = this.exchange;
     exchange.status = status;
     // As for plain requests: a 4xx refusal is the client's error, not the server's.

@@ -4,10 +4,13 @@
 // service that fails, hangs or answers nonsense means with failOpen on and off.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import net from "node:net";
 import { WebSocket } from "ws";
 import { closedPort } from "../support/otlp-receiver.ts";
 import { type GrpcRlsService, startGrpcRlsService } from "../support/grpc-rls-service.ts";
 import { type GrpcAuthzService, startGrpcAuthzService } from "../support/grpc-authz-service.ts";
+import { headLines, upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
@@ -41,6 +44,8 @@ const policy = (name: string, rule: string, ext: string): string =>
         - {type: Header, header: X-User}
       - entries:
         - {type: Header, header: x-scenario}
+      - entries:
+        - {type: Header, header: __proto__}
 `).replace("name: r}]", `name: r, sectionName: ${rule}}]`);
 
 const rule = (name: string, prefix: string): string => `    - name: ${name}
@@ -51,6 +56,9 @@ const rule = (name: string, prefix: string): string => `    - name: ${name}
 let app: TestUpstream;
 let rls: GrpcRlsService;
 let authz: GrpcAuthzService;
+/** An upstream that answers every upgrade with a 101 and keeps each request head it got. */
+let heads: net.Server;
+const upgradeHeads: string[] = [];
 let gw: GatewayUnderTest;
 const telemetry = new RecordingTelemetry();
 
@@ -58,6 +66,18 @@ before(async () => {
   app = await startUpstream("app");
   rls = await startGrpcRlsService(LIMIT);
   authz = await startGrpcAuthzService();
+  heads = net.createServer((socket) => {
+    let head = "";
+    socket.on("data", (chunk: Buffer) => {
+      head += chunk.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      upgradeHeads.push(head);
+      socket.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    });
+    socket.on("error", () => {});
+  });
+  heads.listen(0, "127.0.0.1");
+  await once(heads, "listening");
   const down = await closedPort();
   gw = await startGateway(
     GATEWAY_YAML +
@@ -65,6 +85,7 @@ before(async () => {
       backendYaml("rls", rls.port) +
       backendYaml("rls-down", down) +
       backendYaml("authz", authz.port) +
+      backendYaml("heads", (heads.address() as net.AddressInfo).port) +
       extension("limits", "rls", "    xRateLimitHeaders: DraftVersion03\n") +
       extension("strict", "rls", "    failOpen: false\n    timeout: 150ms\n") +
       extension("lenient", "rls", "    timeout: 150ms\n") +
@@ -78,10 +99,17 @@ before(async () => {
           rule("free", "/free") +
           rule("sockets", "/sockets") +
           rule("both", "/both") +
+          rule("both-ws", "/both-ws") +
           `    - name: short
       matches: [{path: {type: PathPrefix, value: /short}}]
       timeouts: {request: 100ms}
       backendRefs: [${ref("app")}]
+    - name: authed-ws
+      matches: [{path: {type: PathPrefix, value: /authed-ws}}]
+      filters:
+      - type: ExternalAuth
+        externalAuth: {protocol: GRPC, backendRef: ${ref("authz")}}
+      backendRefs: [${ref("heads")}]
     - name: authed
       matches: [{path: {type: PathPrefix, value: /authed}}]
       filters:
@@ -97,6 +125,7 @@ before(async () => {
       policy("sockets", "sockets", "limits") +
       policy("short", "short", "patient") +
       policy("both", "both", "lenient").replace("  rateLimit:\n", "  rateLimit:\n    local: {tokenBucket: {maxTokens: 1, fillInterval: 1h}}\n") +
+      policy("both-ws", "both-ws", "lenient").replace("  rateLimit:\n", "  rateLimit:\n    local: {tokenBucket: {maxTokens: 1, fillInterval: 1h}}\n") +
       targetedTrafficPolicyYaml("authed", "HTTPRoute", "r", `  rateLimit:
     global:
       extensionRef: {name: lenient}
@@ -105,7 +134,15 @@ before(async () => {
       - entries: [{type: Header, header: x-user-id}]
       - entries: [{type: Header, header: authorization}]
       - entries: [{type: Header, header: x-scenario}]
-`).replace("name: r}]", "name: r, sectionName: authed}]"),
+`).replace("name: r}]", "name: r, sectionName: authed}]") +
+      targetedTrafficPolicyYaml("authed-ws", "HTTPRoute", "r", `  rateLimit:
+    global:
+      extensionRef: {name: lenient}
+      descriptors:
+      - entries: [{type: Generic, generic: {key: rule, value: authed-ws}}]
+      - entries: [{type: Header, header: x-user-id}]
+      - entries: [{type: Header, header: x-scenario}]
+`).replace("name: r}]", "name: r, sectionName: authed-ws}]"),
     telemetry,
   );
 });
@@ -114,6 +151,7 @@ after(async () => {
   await gw.close();
   await rls.close();
   await authz.close();
+  await new Promise<void>((resolve) => heads.close(() => resolve()));
   await app.close();
 });
 
@@ -185,7 +223,13 @@ test("an OK answer's request headers go upstream and its response headers to the
   assert.equal(over.body.toString(), "slow down, please");
   assert.equal(over.headers["content-type"], "text/plain");
   assert.equal(over.headers["x-envoy-ratelimited"], "true");
-  assert.equal(over.headers["x-rls-why"], "burst, daily");
+  assert.equal(over.headers["x-rls-why"], "burst,daily");
+
+  const typed = await ask(gw.port, { path: "/lenient/t", headers: { "x-scenario": "typed-over" } });
+  assert.equal(typed.status, 429);
+  assert.equal(typed.headers["content-type"], "application/json", "the gateway's own JSON refusal keeps its type: the service's described a body it did not send");
+  assert.equal(typed.headers["x-rls-why"], "burst");
+  assert.equal(typed.json()["error"], "request_rate_limited");
 });
 
 test("no verdict (an error, a hang past the timeout, an unwritable header, a body too large to relay) lets the request through with failOpen and is a 500 without; UNKNOWN is OK, as in Envoy", async () => {
@@ -263,13 +307,37 @@ test("the rule's request timeout bounds the check when it is shorter than the ex
   assert.ok(call.deadlineMs <= receivedAt + 100, `the call's deadline is the rule's 100ms, not the extension's 10s (${call.deadlineMs - receivedAt} ms after the answer)`);
 });
 
-test("a refusal leaves an unread body unread and closes the connection", async () => {
-  const over = await ask(gw.port, { method: "POST", path: "/lenient/post", headers: { "x-scenario": "body" }, body: "x".repeat(10) });
-  assert.equal(over.status, 429);
-  assert.equal(over.headers.connection, "close");
-  const failed = await ask(gw.port, { method: "POST", path: "/strict/post", headers: { "x-scenario": "unavailable" }, body: "x".repeat(10) });
-  assert.equal(failed.status, 500);
-  assert.equal(failed.headers.connection, "close");
+/** A POST on a kept-alive connection that announces a body it has not sent yet: what the gateway answers, once it closes the connection. */
+async function answerToUnsentBody(path: string, scenario: string): Promise<string> {
+  const socket = net.connect(gw.port, "127.0.0.1");
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: a.example\r\nx-scenario: ${scenario}\r\nContent-Length: 67108864\r\n\r\n` + "x".repeat(1024));
+  const chunks: Buffer[] = [];
+  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  socket.on("error", () => {});
+  await once(socket, "close");
+  return Buffer.concat(chunks).toString("latin1");
+}
+
+test("a refusal leaves an unread body unread: the answer says Connection: close and the connection ends", { timeout: 30_000 }, async () => {
+  const over = await answerToUnsentBody("/lenient/post", "body");
+  assert.match(over, /^HTTP\/1\.1 429 /);
+  assert.match(over, /\r\nconnection: close\r\n/i);
+  const failed = await answerToUnsentBody("/strict/post", "unavailable");
+  assert.match(failed, /^HTTP\/1\.1 500 /);
+  assert.match(failed, /\r\nconnection: close\r\n/i);
+  assert.equal(app.requests.some((r) => r.url.endsWith("/post")), false);
+});
+
+test("a Header entry takes a repeated header's first value, and any header name, __proto__ included", async () => {
+  const before = rls.seen.length;
+  const socket = net.connect(gw.port, "127.0.0.1");
+  socket.write("GET /lenient/raw HTTP/1.1\r\nHost: a.example\r\nX-User: first\r\nx-user: second\r\n__proto__: p\r\nx-scenario: headers\r\nConnection: close\r\n\r\n");
+  const chunks: Buffer[] = [];
+  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  await once(socket, "close");
+  assert.match(Buffer.concat(chunks).toString("latin1"), /^HTTP\/1\.1 200 /);
+  const entries = rls.seen[before]!.request.descriptors.slice(2).map((d) => d.entries.map((e) => [e.key, e.value]));
+  assert.deepEqual(entries, [[["X-User", "first"]], [["x-scenario", "headers"]], [["__proto__", "p"]]]);
 });
 
 test("concurrent checks each ask about their own request", async () => {
@@ -313,6 +381,36 @@ test("a WebSocket upgrade without a verdict opens with failOpen and is refused 5
   assert.equal(await upgradeStatus("/lenient/socket", { "x-scenario": "unavailable" }), 101);
   assert.equal(await upgradeStatus("/strict/socket", { "x-scenario": "unavailable" }), 500);
   assert.equal(await upgradeStatus("/lenient/socket", { "x-scenario": "body" }), 429);
+});
+
+test("an upgrade is asked about before the local limit, sees the ExternalAuth check's headers, and gets both services' answer headers", async () => {
+  const refused = (await upgradeHead(gw.port, "/both-ws/1", { "x-scenario": "body" })).toString("latin1");
+  assert.match(refused, /^HTTP\/1\.1 429 /);
+  assert.equal(await upgradeStatus("/both-ws/2"), 101, "the one local token is still there");
+  const local = await upgradeHead(gw.port, "/both-ws/3");
+  assert.match(local.toString("latin1"), /^HTTP\/1\.1 429 /);
+  assert.ok(headLines(local).some((line) => /^retry-after: /.test(line)), "the local limit's refusal, which says when a token is back");
+
+  const before = rls.seen.length;
+  const answerHeaders = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/authed/socket`, { headers: { authorization: "Bearer good", "x-user-id": "mallory", "x-scenario": "headers" } });
+    ws.on("upgrade", (res) => resolve(res.headers));
+    ws.on("open", () => ws.close());
+    ws.on("error", reject);
+  });
+  assert.deepEqual(
+    rls.seen[before]!.request.descriptors.map((d) => d.entries.map((e) => [e.key, e.value])),
+    [[["rule", "authed"]], [["x-user-id", "mallory,alice"]], [["x-scenario", "headers"]]],
+  );
+  assert.equal(answerHeaders["x-auth-served"], "yes");
+  assert.equal(answerHeaders["x-rls-note"], "counted,again");
+
+  const raw = await upgradeHead(gw.port, "/authed-ws/x", { authorization: "Bearer good", "x-user-id": "mallory", "x-scenario": "headers" });
+  assert.match(raw.toString("latin1"), /^HTTP\/1\.1 101 /);
+  const forwarded = upgradeHeads.at(-1)!.toLowerCase();
+  assert.match(forwarded, /\r\nx-rls-tier: gold\r\n/, "the rate limit service's request header reaches the upstream");
+  assert.match(forwarded, /\r\nx-user-id: mallory,alice\r\n/, "beside the ExternalAuth check's");
+  assert.doesNotMatch(forwarded, /\r\nauthorization:/);
 });
 
 test("concurrent upgrades each open the tunnel they asked about", async () => {

@@ -37,6 +37,7 @@ type Answer = { readonly error: { code: status; details: string } } | { readonly
 /**
  * - `headers`: OK, with a header for the forwarded request and one given twice for the answer
  * - `body`: OVER_LIMIT with a text body and its content type
+ * - `typed-over`: OVER_LIMIT with a content type but no body
  * - `unavailable`: the call fails with UNAVAILABLE
  * - `hang`: never answered
  * - `unknown`: overall code UNKNOWN, which Envoy takes as OK
@@ -53,6 +54,8 @@ function scenarioAnswer(scenario: string): Answer | "count" {
       return { response: { overall_code: OK, request_headers_to_add: [header("x-rls-tier", "gold")], response_headers_to_add: [header("x-rls-note", "counted"), header("x-rls-note", "again")] } };
     case "body":
       return { response: { overall_code: OVER_LIMIT, response_headers_to_add: [header("content-type", "text/plain"), header("x-rls-why", "burst"), header("x-rls-why", "daily")], raw_body: Buffer.from("slow down, please") } };
+    case "typed-over":
+      return { response: { overall_code: OVER_LIMIT, response_headers_to_add: [header("content-type", "text/plain"), header("x-rls-why", "burst")] } };
     case "unavailable":
       return { error: { code: status.UNAVAILABLE, details: "redis down" } };
     case "hang":
