@@ -36,6 +36,7 @@ spec:
     grpcService: {backendRef: {group: gateway.tollgate.dev, kind: Backend, name: rls}}
     domain: storefront
     failOpen: false
+    timeout: 10s
     xRateLimitHeaders: DraftVersion03
 ` +
       routeYaml(`    - matches: [{path: {type: PathPrefix, value: /shop}}]

@@ -52,7 +52,7 @@ test("a global rate limit check is an RPC CLIENT span; refusals and failures are
       collectorBackend("rls", NS, rls.port) +
       "---\n" +
       collectorBackend("rls-down", NS, down) +
-      extension("limits", "rls", "") +
+      extension("limits", "rls", "    timeout: 10s\n") +
       extension("strict", "rls-down", "    failOpen: false\n") +
       policy("limited", "limited", "limits") +
       policy("closed", "closed", "strict") +
