@@ -134,6 +134,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       headerModifiers: (gk) => policies.gatewayHeaderModifiers.get(gk)?.policyName,
       rbac: (gk) => policies.gatewayAuthorizations.get(gk)?.policy,
       acl: (gk) => policies.gatewayClientAcls.get(gk)?.policy,
+      buffer: (gk) => bufferPolicyOf(policies.gatewayBuffers.get(gk)),
     },
     reporter,
   );
@@ -167,6 +168,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     headerModifiers: policies.gatewayHeaderModifiers.get(key(g.resource)),
     authorization: policies.gatewayAuthorizations.get(key(g.resource)),
     acl: policies.gatewayClientAcls.get(key(g.resource)),
+    buffer: policies.gatewayBuffers.get(key(g.resource)),
   }));
   const routes: RouteModel[] = routeDrafts
     .filter((d) => d.parents.length > 0)
@@ -184,6 +186,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
             headerModifiers: policies.routeHeaderModifiers.get(key(d.resource)),
             authorizations: policies.routeAuthorizations.get(key(d.resource)),
             clientAcls: policies.routeClientAcls.get(key(d.resource)),
+            buffers: policies.routeBuffers.get(key(d.resource)),
           }),
           policies.routeUrlRewrites.get(key(d.resource)),
           reporter,
@@ -374,7 +377,12 @@ function checkBackend(b: Resource, reporter: Reporter): void {
 const policyKey = (policy: Resource | undefined): string | undefined => (policy === undefined ? undefined : key(policy));
 
 /** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section. */
-type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl", (gatewayKey: string) => string | undefined>>;
+type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "buffer", (gatewayKey: string) => string | undefined>>;
+
+/** What names a Gateway's buffer for the shared-listener check: its policy, or none for `disable: {}` (which buffers nothing). */
+function bufferPolicyOf(model: FilterModel | undefined): string | undefined {
+  return model?.type === "Buffer" ? model.policyName : undefined;
+}
 
 function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], routes: readonly RouteDraft[], trafficPolicyOf: GatewayTrafficPolicies, reporter: Reporter): void {
   const sharing = new Map<string, { gateway: GatewayDraft; listener: string }[]>();
@@ -495,6 +503,7 @@ interface RulePolicyFilters {
   readonly headerModifiers: ReadonlyMap<number, PolicyHeaderModifiersModel> | undefined;
   readonly authorizations: ReadonlyMap<number, AuthorizationModel> | undefined;
   readonly clientAcls: ReadonlyMap<number, ClientAclModel> | undefined;
+  readonly buffers: ReadonlyMap<number, FilterModel> | undefined;
 }
 
 /**
@@ -513,6 +522,8 @@ function withPolicyFilters(rules: readonly RuleModel[], from: RulePolicyFilters)
     if (authorization !== undefined) added.push(authorization);
     const rateLimits = from.rateLimits?.get(rule.index);
     if (rateLimits !== undefined) added.push(...rateLimits);
+    const buffer = from.buffers?.get(rule.index);
+    if (buffer !== undefined) added.push(buffer);
     // Before the rule's own: the HTTPRoute's header modifiers apply after, and so have the last word.
     const before = from.headerModifiers?.get(rule.index)?.filters ?? [];
     return added.length + before.length === 0 ? rule : { ...rule, filters: [...before, ...rule.filters, ...added] };

@@ -55,6 +55,8 @@ export interface GatewayModel {
    * through it that has no limit of its own (its route and rule names are filled per rule).
    */
   readonly rateLimit?: LocalRateLimitModel;
+  /** Its TrafficPolicy's `buffer`, for the rules of its routes whose own policy sets none. */
+  readonly buffer?: Extract<FilterModel, { type: "Buffer" | "NoBuffer" }>;
   /** Its TrafficPolicy's `rateLimit.global`, for the rules of its routes that have none; route and rule names are filled in per rule. */
   readonly globalRateLimit?: GlobalRateLimitModel;
   /**
@@ -267,6 +269,13 @@ export type FilterModel =
       readonly routeName: string;
       readonly ruleName: string;
     }
+  /**
+   * kgateway TrafficPolicy `buffer`: the body is read whole, up to `maxBytes`, before the
+   * request goes on; a larger one is refused with 413 (Envoy's buffer filter).
+   */
+  | { readonly type: "Buffer"; readonly maxBytes: number; readonly policyName: string }
+  /** kgateway's `buffer.disable: {}`: the rule is not buffered, not even by its Gateway's policy. */
+  | { readonly type: "NoBuffer" }
   /** kgateway's `rateLimit.local: {}` on a route: the rule has no limit, not even its Gateway's. */
   | { readonly type: "NoLocalRateLimit" }
   /**

@@ -14,6 +14,7 @@ import { type PolicyRetry, type PolicyTimeouts, policyRetry, policyTimeouts, war
 import { policyHeaderModifiers } from "./traffic-header-modifiers.ts";
 import { policyAuthorization } from "./traffic-rbac.ts";
 import { policyClientAcl } from "./traffic-acl.ts";
+import { type BufferModel, policyBuffer } from "./traffic-buffer.ts";
 import { type PolicyUrlRewrite, policyUrlRewrite } from "./traffic-url-rewrite.ts";
 import { redactUrlCredentials } from "./url-credentials.ts";
 import type {
@@ -94,6 +95,9 @@ export interface PolicyResult {
   /** The `acl` a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeClientAcls: ReadonlyMap<string, ReadonlyMap<number, ClientAclModel>>;
   readonly gatewayClientAcls: ReadonlyMap<string, ClientAclModel>;
+  /** The `buffer` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
+  readonly routeBuffers: ReadonlyMap<string, ReadonlyMap<number, BufferModel>>;
+  readonly gatewayBuffers: ReadonlyMap<string, BufferModel>;
   /** The regex path rewrite a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeUrlRewrites: ReadonlyMap<string, ReadonlyMap<number, PolicyUrlRewrite>>;
 }
@@ -278,6 +282,7 @@ export function resolvePolicies(
   const urlRewrites = sectionModels(input.trafficPolicies, "urlRewrite", (p, cfg) => policyUrlRewrite(p, reporter, cfg));
   const authorizations = sectionModels(input.trafficPolicies, "rbac", (p, cfg) => policyAuthorization(p, reporter, cfg));
   const clientAcls = sectionModels(input.trafficPolicies, "acl", (p, cfg) => policyClientAcl(p, reporter, cfg));
+  const buffers = sectionModels(input.trafficPolicies, "buffer", (p, cfg) => policyBuffer(p, reporter, cfg));
   const gatewayRetries = oldestPerGateway("retry", retries, trafficByGateway, reporter);
   const gatewayTimeouts = oldestPerGateway("timeouts", timeouts, trafficByGateway, reporter);
   warnGatewayAttemptLongerThanRequest(gatewayRetries, gatewayTimeouts, reporter);
@@ -300,6 +305,8 @@ export function resolvePolicies(
     gatewayAuthorizations: oldestPerGateway("rbac", authorizations, trafficByGateway, reporter),
     routeClientAcls: resolvePerRule("acl", clientAcls, trafficByRoute, routes, reporter, (m) => m),
     gatewayClientAcls: oldestPerGateway("acl", clientAcls, trafficByGateway, reporter),
+    routeBuffers: resolvePerRule("buffer", buffers, trafficByRoute, routes, reporter, (m) => m),
+    gatewayBuffers: oldestPerGateway("buffer", buffers, trafficByGateway, reporter),
   };
 }
 
@@ -731,7 +738,7 @@ function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[
     for (const a of attached) {
       for (const section of ["cors", "tracing", "urlRewrite"]) {
         if (a.policy.spec[section] === undefined) continue;
-        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, headerModifiers, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
+        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, buffer, headerModifiers, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
       }
     }
   }

@@ -502,6 +502,10 @@ const trafficPolicySpec = obj(
     timeouts: kgTimeouts,
     retry: kgRetry,
     headerModifiers: obj({ request: headerModifier, response: headerModifier }),
+    buffer: obj({
+      maxRequestSize: { type: ["string", "integer"], description: 'the most body bytes buffered: a byte count or a quantity ("512Ki", "1Mi"); a larger body is refused with 413' },
+      disable: empty("turn off the buffer a Gateway's policy gives the rule; exclusive with maxRequestSize"),
+    }),
     rbac: kgAuthorization,
     acl: kgAcl,
     urlRewrite: obj({ pathRegex: obj({ pattern: str(undefined, { minLength: 1, maxLength: 1024 }), substitution: str(undefined, { minLength: 1, maxLength: 1024 }) }, ["pattern", "substitution"]) }),

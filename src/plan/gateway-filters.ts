@@ -7,7 +7,8 @@
 //   rule one;
 // - its header modifiers, before the rule's own, so the HTTPRoute's have the last word;
 // - its rbac and its acl, which a route-level policy's replace whole (the most specific is
-//   enforced).
+//   enforced);
+// - its buffer, unless a route-level policy buffers the rule or turns buffering off.
 import type { FilterModel, GatewayModel, RuleModel } from "../config/model.ts";
 import { hasPolicyHeaderModifiers } from "../config/traffic-header-modifiers.ts";
 
@@ -29,7 +30,9 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
   const addsAcl = acl !== undefined && !rule.filters.some((f) => f.type === "ClientAcl");
   const global = gateway.globalRateLimit;
   const addsGlobal = global !== undefined && !rule.filters.some((f) => f.type === "GlobalRateLimit");
-  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl && !addsGlobal) return { models: rule.filters, variant: "" };
+  const buffer = gateway.buffer;
+  const addsBuffer = buffer?.type === "Buffer" && !rule.filters.some((f) => f.type === "Buffer" || f.type === "NoBuffer");
+  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl && !addsGlobal && !addsBuffer) return { models: rule.filters, variant: "" };
   const ruleName = rule.name ?? `rule-${rule.index}`;
   const bucketKey = addsLimit ? `${limit.bucketKey} port ${port}` : "";
   return {
@@ -40,7 +43,8 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
       ...(addsAcl ? [acl] : []),
       ...(addsLimit ? [{ ...limit, bucketKey, routeName: routeKey, ruleName }] : []),
       ...(addsGlobal ? [{ ...global, routeName: routeKey, ruleName }] : []),
+      ...(addsBuffer ? [buffer] : []),
     ],
-    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}|${addsGlobal ? global.policyName : ""}`,
+    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}|${addsGlobal ? global.policyName : ""}|${addsBuffer ? buffer.policyName : ""}`,
   };
 }

@@ -97,6 +97,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly externalAuth: ExternalAuthPolicy | undefined;
   /** The rule's local rate limit, from a TrafficPolicy. */
   readonly rateLimit: LocalRateLimit | undefined;
+  /** The rule's TrafficPolicy `buffer`: the body is read whole, up to this many bytes, before the request goes on. */
+  readonly bufferBytes: number | undefined;
   /** The rule's global rate limit, from a TrafficPolicy on its route or Gateway. */
   readonly globalRateLimit: GlobalRateLimitPolicy | undefined;
   /** The rule's rbac, from a TrafficPolicy on its route or Gateway. */
@@ -117,6 +119,7 @@ export class ProxyFilters implements CompiledFilters {
     authorization: AuthorizationPolicy | undefined,
     acl: ClientAcl | undefined,
     globalRateLimit: GlobalRateLimitPolicy | undefined,
+    bufferBytes: number | undefined,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
@@ -130,11 +133,12 @@ export class ProxyFilters implements CompiledFilters {
     this.authorization = authorization;
     this.acl = acl;
     this.globalRateLimit = globalRateLimit;
+    this.bufferBytes = bufferBytes;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
 
 /**
  * Several header modifiers of one direction apply one after another, in order. `buckets` holds the plan's rate limit
@@ -154,6 +158,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let authorization: AuthorizationPolicy | undefined;
   let acl: ClientAcl | undefined;
   let globalRateLimit: GlobalRateLimitPolicy | undefined;
+  let bufferBytes: number | undefined;
   for (const filter of filters) {
     switch (filter.type) {
       case "RequestHeaderModifier":
@@ -189,12 +194,15 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
       case "ClientAcl":
         acl = built(clientAcls, filter, () => new ClientAcl(filter));
         break;
+      case "Buffer":
+        bufferBytes = filter.maxBytes;
+        break;
       case "GlobalRateLimit":
         globalRateLimit = new GlobalRateLimitPolicy(backendNamed(backends, filter.backendKey, filter.type), filter);
         break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes);
 }
 
 // A Gateway's policy, or a route's, covers many rules with one model: its expressions and

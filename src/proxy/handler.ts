@@ -67,6 +67,8 @@ const rateLimited = new Failure("429", Flag.rateLimited, 429, "local_rate_limite
 const authCheckFailed = new Failure("403", Flag.unauthorizedExternalService, 403, "ext_authz_error", "", false, false);
 const globallyRateLimited = new Failure("429", Flag.rateLimited, 429, "request_rate_limited", "a global rate limit allows no more requests now", false, false);
 const rateLimitCheckFailed = new Failure(ErrorType.upstreamError, Flag.rateLimitServiceError, 500, "rate_limiter_error", "", false, false);
+/** A body larger than the rule's TrafficPolicy `buffer` takes. */
+const bufferTooLarge = new Failure("413", "", 413, "request_body_too_large", "", false, false);
 /** Why a body an ExternalAuth check forwards was not read whole; the idle and timeout answers are the proxy's usual ones. */
 const bodyRefusals: Readonly<Record<BodyReadRefusal, Failure>> = {
   too_large: new Failure("413", "", 413, "request_body_too_large", "", false, false),
@@ -308,7 +310,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     if (check === undefined) dispatch(exchange, match, requestFacts, ruleFilters, grant, requestTimeoutMs, body);
   }
 
-  /** The rule's local rate limit; then the rule answers itself, or the request goes to a backend (with its mirrors). */
+  /** The rule's local rate limit and its buffer; then `route`. */
   function dispatch(
     exchange: Exchange,
     match: CompiledMatch,
@@ -320,6 +322,66 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   ): void {
     const rateLimit = ruleFilters.rateLimit;
     if (rateLimit !== undefined && overLimit(exchange, rateLimit)) return;
+    const bufferBytes = ruleFilters.bufferBytes;
+    if (bufferBytes !== undefined && requestHasBody(exchange)) {
+      bufferThenRoute(exchange, match, requestFacts, ruleFilters, grant, requestTimeoutMs, body, bufferBytes);
+      return;
+    }
+    route(exchange, match, requestFacts, ruleFilters, grant, requestTimeoutMs, body);
+  }
+
+  /**
+   * The rule's TrafficPolicy `buffer`, as Envoy's buffer filter: the body is read whole before
+   * the request goes on, after every check that may refuse it (so no client is buffered for
+   * nothing), and one larger than the limit is refused with 413. A body an ExternalAuth check
+   * already read is only measured. The rule's request timeout covers the read.
+   */
+  function bufferThenRoute(
+    exchange: Exchange,
+    match: CompiledMatch,
+    requestFacts: RequestFacts,
+    ruleFilters: ProxyFilters,
+    grant: AuthGrant | undefined,
+    requestTimeoutMs: number | undefined,
+    body: Buffer | undefined,
+    limit: number,
+  ): void {
+    const refuseTooLarge = (): void => {
+      exchange.localReplyDetails = "request_payload_too_large";
+      exchange.res.shouldKeepAlive = false;
+      refuse(exchange, bufferTooLarge, `the request body is larger than the ${limit} bytes the route buffers`);
+    };
+    if (body !== undefined) {
+      if (body.length > limit) refuseTooLarge();
+      else route(exchange, match, requestFacts, ruleFilters, grant, requestTimeoutMs, body);
+      return;
+    }
+    const declared = declaredLength(exchange);
+    if (declared !== undefined && declared > limit) {
+      // Refused before a byte of it is read (and before any 100 Continue asks for it).
+      refuseTooLarge();
+      return;
+    }
+    // The listener reuses its facts object for the next request while this one's body comes in.
+    const facts = { ...requestFacts };
+    if (expectsContinue(exchange.req)) exchange.res.writeContinue();
+    new AuthBodyRead(exchange, limit, declared, (outcome) => {
+      if ("body" in outcome) route(exchange, match, facts, ruleFilters, grant, requestTimeLeftMs(exchange, match), outcome.body);
+      else if (outcome.refused === "too_large") refuseTooLarge();
+      else refuseUnreadBody(exchange, bodyRefusals[outcome.refused], limit);
+    }).start(exchange.streamIdleMs(), requestTimeLeftMs(exchange, match));
+  }
+
+  /** The rule answers itself, or the request goes to a backend (with its mirrors). */
+  function route(
+    exchange: Exchange,
+    match: CompiledMatch,
+    requestFacts: RequestFacts,
+    ruleFilters: ProxyFilters,
+    grant: AuthGrant | undefined,
+    requestTimeoutMs: number | undefined,
+    body: Buffer | undefined,
+  ): void {
     const rule = match.rule;
     if (ruleFilters.terminal) {
       answerTerminal(exchange, ruleFilters, match, requestFacts, port);
