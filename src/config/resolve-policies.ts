@@ -306,7 +306,7 @@ export function resolvePolicies(
     routeClientAcls: resolvePerRule("acl", clientAcls, trafficByRoute, routes, reporter, (m) => m),
     gatewayClientAcls: oldestPerGateway("acl", clientAcls, trafficByGateway, reporter),
     routeBuffers: resolvePerRule("buffer", buffers, trafficByRoute, routes, reporter, (m) => m),
-    gatewayBuffers: oldestPerGateway("buffer", buffers, trafficByGateway, reporter),
+    gatewayBuffers: oldestPerGateway("buffer", gatewayBufferSizes(buffers, trafficByGateway, reporter), trafficByGateway, reporter),
   };
 }
 
@@ -730,6 +730,23 @@ export function globalRateLimitModel(spec: GlobalRateLimitSpec, routeName: strin
     timeoutMs: provider.timeoutMs,
     rateLimitHeaders: provider.rateLimitHeaders,
   };
+}
+
+/**
+ * The buffers a Gateway can take: `disable: {}` turns off a buffer of a higher level, and a
+ * Gateway has none, so on a Gateway it is warned about and left out (it would otherwise, as
+ * the oldest, keep a newer policy's size off the Gateway).
+ */
+function gatewayBufferSizes(buffers: ReadonlyMap<Resource, BufferModel>, byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): Map<Resource, BufferModel> {
+  const sizes = new Map<Resource, BufferModel>();
+  for (const [policy, model] of buffers) if (model.type === "Buffer") sizes.set(policy, model);
+  for (const [gk, attached] of byGateway) {
+    for (const a of attached) {
+      if (buffers.get(a.policy)?.type !== "NoBuffer") continue;
+      reporter.warn(a.policy, ["spec", "buffer", "disable"], `buffer.disable turns off nothing on Gateway ${gk}: a Gateway's buffer is the one a route's disable turns off`, "target the HTTPRoutes whose rules should not be buffered");
+    }
+  }
+  return sizes;
 }
 
 /** TrafficPolicy sections kgateway honours on routes alone: on a Gateway they are warned about and ignored. */

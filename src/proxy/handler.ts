@@ -202,16 +202,22 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       return;
     }
     const limit = auth.forwardBodyBytes;
+    // The rule's buffer refuses a larger body later anyway: it is refused now, unread and unchecked.
+    const buffer = ruleFilters.bufferBytes;
+    const bufferRefuses = buffer !== undefined && buffer < limit;
+    const readLimit = bufferRefuses ? buffer : limit;
+    const tooLarge = (): void => (bufferRefuses ? refuseOverBuffer(exchange, buffer) : refuseUnreadBody(exchange, bodyRefusals.too_large, limit));
     const declared = declaredLength(exchange);
-    if (declared !== undefined && declared > limit) {
+    if (declared !== undefined && declared > readLimit) {
       // Refused before a byte of it is read (and before any 100 Continue asks for it).
-      refuseUnreadBody(exchange, bodyRefusals.too_large, limit);
+      tooLarge();
       return;
     }
     // The client may wait for 100 Continue before it sends the body the check needs.
     if (expectsContinue(exchange.req)) exchange.res.writeContinue();
-    new AuthBodyRead(exchange, limit, declared, (outcome) => {
+    new AuthBodyRead(exchange, readLimit, declared, (outcome) => {
       if ("body" in outcome) check(exchange, match, facts, ruleFilters, auth, outcome.body);
+      else if (outcome.refused === "too_large") tooLarge();
       else refuseUnreadBody(exchange, bodyRefusals[outcome.refused], limit);
     }).start(exchange.streamIdleMs(), requestTimeLeftMs(exchange, match));
   }
@@ -346,11 +352,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     body: Buffer | undefined,
     limit: number,
   ): void {
-    const refuseTooLarge = (): void => {
-      exchange.localReplyDetails = "request_payload_too_large";
-      exchange.res.shouldKeepAlive = false;
-      refuse(exchange, bufferTooLarge, `the request body is larger than the ${limit} bytes the route buffers`);
-    };
+    const refuseTooLarge = (): void => refuseOverBuffer(exchange, limit);
     if (body !== undefined) {
       if (body.length > limit) refuseTooLarge();
       else route(exchange, match, requestFacts, ruleFilters, grant, requestTimeoutMs, body);
@@ -468,6 +470,13 @@ function declaredLength(exchange: Exchange): number | undefined {
 function refuseUnreadBody(exchange: Exchange, failure: Failure, limit: number): void {
   exchange.res.shouldKeepAlive = false;
   refuse(exchange, failure, failure === bodyRefusals.too_large ? `the request body is larger than the ${limit} bytes the authorization check takes` : failure.message);
+}
+
+/** A body over the rule's buffer: the rest is never read, so the connection ends after the answer. */
+function refuseOverBuffer(exchange: Exchange, limit: number): void {
+  exchange.localReplyDetails = "request_payload_too_large";
+  exchange.res.shouldKeepAlive = false;
+  refuse(exchange, bufferTooLarge, `the request body is larger than the ${limit} bytes the route buffers`);
 }
 
 /** The rule's mirrors, then the chosen backendRef's. */
