@@ -5,22 +5,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ProcessStats } from "../../src/server/stats.ts";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { detailsLogPolicy, gatewayYaml, get, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { detailsLogPolicy, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
 
 const NS = "kgateway-system";
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
 
-const rule = (name: string, prefix: string): string => `  - name: ${name}
-    matches: [{path: {type: PathPrefix, value: ${prefix}}}]
-    backendRefs: [{name: upstream, kind: Backend, group: gateway.tollgate.dev}]
-`;
-const policy = (name: string, section: string, body: string): string => `---
-apiVersion: gateway.kgateway.dev/v1alpha1
-kind: TrafficPolicy
-metadata: {name: ${name}, namespace: ${NS}}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: httpbin, sectionName: ${section}}]
-${body}`;
+const policy = (name: string, section: string, body: string): string => rulePolicy(NS, name, section, body);
 
 test("each rbac and acl refusal is counted under its route, rule, policy and kind; allowed requests are not", async (t) => {
   const rx = await startOtlpReceiver("http");
@@ -29,7 +19,7 @@ test("each rbac and acl refusal is counted under its route, rule, policy and kin
   t.after(() => upstream.close());
   const yaml = gatewayYaml({
     upstreamPort: upstream.port,
-    rules: rule("admin", "/admin") + rule("office", "/office"),
+    rules: namedRule("admin", "/admin") + namedRule("office", "/office"),
     extra:
       policy("admins-only", "admin", `  rbac: {policy: {matchExpressions: ["request.headers['x-role'] == 'admin'"]}}\n`).slice(4) +
       policy("office-only", "office", "  acl: {defaultAction: deny, rules: [{name: lan, cidrs: [10.0.0.0/8], action: allow}]}\n") +

@@ -7,15 +7,11 @@ import assert from "node:assert/strict";
 import { ProcessStats } from "../../src/server/stats.ts";
 import { startGrpcRlsService } from "../support/grpc-rls-service.ts";
 import { closedPort, startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { collectorBackend, detailsLogPolicy, gatewayYaml, get, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { collectorBackend, detailsLogPolicy, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
 
 const NS = "kgateway-system";
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
 
-const rule = (name: string, prefix: string): string => `  - name: ${name}
-    matches: [{path: {type: PathPrefix, value: ${prefix}}}]
-    backendRefs: [{name: upstream, kind: Backend, group: gateway.tollgate.dev}]
-`;
 const extension = (name: string, backend: string, extra: string): string => `---
 apiVersion: gateway.kgateway.dev/v1alpha1
 kind: GatewayExtension
@@ -25,17 +21,17 @@ spec:
     grpcService: {backendRef: {group: gateway.tollgate.dev, kind: Backend, name: ${backend}}}
     domain: edge
 ${extra}`;
-const policy = (name: string, section: string, ext: string): string => `---
-apiVersion: gateway.kgateway.dev/v1alpha1
-kind: TrafficPolicy
-metadata: {name: ${name}, namespace: ${NS}}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: httpbin, sectionName: ${section}}]
-  rateLimit:
+const policy = (name: string, section: string, ext: string): string =>
+  rulePolicy(
+    NS,
+    name,
+    section,
+    `  rateLimit:
     global:
       extensionRef: {name: ${ext}}
       descriptors: [{entries: [{type: Generic, generic: {key: rule, value: ${section}}}]}]
-`;
+`,
+  );
 
 test("a global rate limit check is an RPC CLIENT span; refusals and failures are logged with Envoy's flags and details and counted by outcome", async (t) => {
   const rx = await startOtlpReceiver("http");
@@ -47,7 +43,7 @@ test("a global rate limit check is an RPC CLIENT span; refusals and failures are
   const down = await closedPort();
   const yaml = gatewayYaml({
     upstreamPort: upstream.port,
-    rules: rule("limited", "/limited") + rule("closed", "/closed"),
+    rules: namedRule("limited", "/limited") + namedRule("closed", "/closed"),
     extra:
       collectorBackend("rls", NS, rls.port) +
       "---\n" +

@@ -202,6 +202,25 @@ spec:
 ${opts.extra === undefined ? "" : "---\n" + opts.extra}`;
 }
 
+/** A named rule of the `httpbin` route for this path prefix, to the `upstream` Backend (an item of gatewayYaml's `rules`). */
+export function namedRule(name: string, prefix: string): string {
+  return `  - name: ${name}
+    matches: [{path: {type: PathPrefix, value: ${prefix}}}]
+    backendRefs: [{name: upstream, kind: Backend, group: gateway.tollgate.dev}]
+`;
+}
+
+/** A kgateway TrafficPolicy on rule `section` of the `httpbin` route, with `body` (spec fields, indented two spaces). */
+export function rulePolicy(namespace: string, name: string, section: string, body: string): string {
+  return `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: httpbin, sectionName: ${section}}]
+${body}`;
+}
+
 /** A TelemetryPolicy turning access logs on for Gateway `gateway`, with `%RESPONSE_CODE_DETAILS%` as the field `details`. */
 export function detailsLogPolicy(namespace: string, gateway: string): string {
   return `---

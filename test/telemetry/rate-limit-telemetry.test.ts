@@ -5,23 +5,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ProcessStats } from "../../src/server/stats.ts";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { detailsLogPolicy, gatewayYaml, get, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { detailsLogPolicy, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
 
 const NS = "kgateway-system";
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
 
-const rule = (name: string, prefix: string): string => `  - name: ${name}
-    matches: [{path: {type: PathPrefix, value: ${prefix}}}]
-    backendRefs: [{name: upstream, kind: Backend, group: gateway.tollgate.dev}]
-`;
-const policy = (name: string, section: string, local: string): string => `---
-apiVersion: gateway.kgateway.dev/v1alpha1
-kind: TrafficPolicy
-metadata: {name: ${name}, namespace: ${NS}}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: httpbin, sectionName: ${section}}]
-  rateLimit: {local: ${local}}
-`;
+const policy = (name: string, section: string, local: string): string => rulePolicy(NS, name, section, `  rateLimit: {local: ${local}}\n`);
 
 test("a refused request's access log record says 429, RL and local_rate_limited; over-limit requests are counted, enforced or not", async (t) => {
   const rx = await startOtlpReceiver("http");
@@ -30,7 +19,7 @@ test("a refused request's access log record says 429, RL and local_rate_limited;
   t.after(() => upstream.close());
   const yaml = gatewayYaml({
     upstreamPort: upstream.port,
-    rules: rule("limited", "/limited") + rule("shadow", "/shadow"),
+    rules: namedRule("limited", "/limited") + namedRule("shadow", "/shadow"),
     extra:
       policy("limited", "limited", "{tokenBucket: {maxTokens: 1, fillInterval: 1h}}").slice(4) +
       policy("shadow", "shadow", "{tokenBucket: {maxTokens: 1, fillInterval: 1h}, percentEnforced: 0}") +
