@@ -339,8 +339,8 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   /**
    * The rule's TrafficPolicy `buffer`, as Envoy's buffer filter: the body is read whole before
    * the request goes on, after every check that may refuse it (so no client is buffered for
-   * nothing), and one larger than the limit is refused with 413. A body an ExternalAuth check
-   * already read is only measured. The rule's request timeout covers the read.
+   * nothing), and one larger than the limit is refused with 413. The rule's request timeout
+   * covers the read.
    */
   function bufferThenRoute(
     exchange: Exchange,
@@ -352,12 +352,12 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     body: Buffer | undefined,
     limit: number,
   ): void {
-    const refuseTooLarge = (): void => refuseOverBuffer(exchange, limit);
+    // An ExternalAuth check that forwards the body read it already, never past this limit.
     if (body !== undefined) {
-      if (body.length > limit) refuseTooLarge();
-      else route(exchange, match, requestFacts, ruleFilters, grant, requestTimeoutMs, body);
+      route(exchange, match, requestFacts, ruleFilters, grant, requestTimeoutMs, body);
       return;
     }
+    const refuseTooLarge = (): void => refuseOverBuffer(exchange, limit);
     const declared = declaredLength(exchange);
     if (declared !== undefined && declared > limit) {
       // Refused before a byte of it is read (and before any 100 Continue asks for it).
