@@ -74,6 +74,12 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
           samples: [...(stats.globalRateLimits?.entries() ?? [])].map(([route, rule, policy, outcome, value]) => ({ labels: { route, rule, policy, outcome }, value })),
         },
         {
+          name: "tollgate_ext_authz_checks",
+          type: "counter",
+          help: "ExternalAuth checks, by route, rule, the TrafficPolicy that gave the check (none for the HTTPRoute filter), and outcome: ok, denied, error_allowed, error_refused or not_sampled.",
+          samples: [...(stats.externalAuthChecks?.entries() ?? [])].map(([route, rule, policy, outcome, value]) => ({ labels: { route, rule, policy, outcome }, value })),
+        },
+        {
           name: "tollgate_access_control_denied",
           type: "counter",
           help: "Requests a TrafficPolicy rbac or acl refused, by route, rule, the policy that refused them, and kind (rbac or acl).",

@@ -7,6 +7,24 @@ import type { BackendRefSpec, BackendResolver } from "./resolve-backends.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 import { headerName, uniqueList } from "./set-lists.ts";
 
+/**
+ * What Gateway API leaves to the implementation, as Envoy Gateway and Envoy's ext_authz
+ * default it: fail closed with 403, a 10 s limit (Envoy Gateway's), every request checked.
+ */
+const GATEWAY_API_DEFAULTS = {
+  type: "ExternalAuth",
+  policyName: "",
+  timeoutMs: 10_000,
+  failOpen: false,
+  statusOnError: 403,
+  percentEnabled: 100,
+  bodyAsBytes: false,
+  contextExtensions: {},
+  checkHeadersToAdd: [],
+  clientHeadersOnDenial: undefined,
+  clientHeadersOnSuccess: [],
+} as const;
+
 /** The CRD's pattern for `http.path`: the characters of a path, and percent-escapes. */
 const AUTH_PATH = /^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+$/;
 
@@ -50,7 +68,16 @@ export function externalAuthFilter(r: Resource, reporter: Reporter, cfg: Record<
   // Resolved even when the filter is already refused, so one load reports every problem of it.
   const backend = backends.resolve(r, "gateway.networking.k8s.io", cfg["backendRef"] as BackendRefSpec, [...at, "backendRef"]);
   if (!usable || backend === undefined || pathPrefix === undefined) return undefined;
-  return { type: "ExternalAuth", protocol, backendKey: backend.key, pathPrefix, allowedRequestHeaders, allowedResponseHeaders, forwardBodyBytes };
+  return {
+    ...GATEWAY_API_DEFAULTS,
+    protocol,
+    backendKey: backend.key,
+    pathPrefix,
+    allowedRequestHeaders,
+    allowedResponseHeaders,
+    answerHeadersWhenUnlisted: "all",
+    forwardBodyBytes,
+  };
 }
 
 /**
@@ -68,7 +95,7 @@ const NEVER_COPIED = new Set([
  * `allowedResponseHeaders` (the answer's, put on the forwarded request), lower-cased;
  * undefined (reported) when it is `*`, not a token, or never copied there.
  */
-function listedHeader(r: Resource, reporter: Reporter, value: string, at: Segments, list: "request" | "response"): string | undefined {
+export function listedHeader(r: Resource, reporter: Reporter, value: string, at: Segments, list: "request" | "response"): string | undefined {
   if (value === "*") {
     reporter.error(r, at, `"*" is not a wildcard here: Gateway API has none for these lists`, "list the header names");
     return undefined;
@@ -90,7 +117,7 @@ function refusalOf(name: string, list: "request" | "response"): string | undefin
 }
 
 /** The path prefix without its trailing `/` ('' when unset), or undefined when it is invalid (reported). */
-function authPathPrefix(r: Resource, reporter: Reporter, raw: unknown, at: Segments): string | undefined {
+export function authPathPrefix(r: Resource, reporter: Reporter, raw: unknown, at: Segments): string | undefined {
   if (raw === undefined || raw === "") return "";
   const path = String(raw);
   if (!AUTH_PATH.test(path)) {

@@ -1,8 +1,10 @@
 // kgateway's GatewayExtension: a service the gateway calls on behalf of the policies that name
-// it. Tollgate calls rate limit services (`rateLimit`, Envoy's rls gRPC protocol); the other
-// kinds of extension (extAuth, extProc, jwt, oauth2) are read as written but not implemented,
-// so a TrafficPolicy naming one fails the load rather than leave its routes unguarded.
-import { parseDuration } from "./duration.ts";
+// it. Tollgate calls rate limit services (`rateLimit`, Envoy's rls gRPC protocol) and
+// authorization services (`extAuth`, ext-auth-provider.ts); the other kinds of extension
+// (extProc, jwt, oauth2) are read as written but not implemented, so a TrafficPolicy naming
+// one fails the load rather than leave its routes unguarded.
+import { serviceTimeoutMs, warnUnappliedServiceFields } from "./extension-service.ts";
+import { type ExternalAuthProvider, readExtAuthProvider } from "./ext-auth-provider.ts";
 import type { BackendRefSpec, BackendResolver } from "./resolve-backends.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 import { key } from "./resources.ts";
@@ -24,7 +26,17 @@ export interface RateLimitProvider {
   readonly rateLimitHeaders: boolean;
 }
 
-type Provider = { readonly field: (typeof PROVIDER_FIELDS)[number]; readonly rateLimit: RateLimitProvider | undefined };
+/** `provider` is undefined for the kinds Tollgate does not call, and for a broken extension (reported). */
+type Provider =
+  | { readonly field: "rateLimit"; readonly provider: RateLimitProvider | undefined }
+  | { readonly field: "extAuth"; readonly provider: ExternalAuthProvider | undefined }
+  | { readonly field: "extProc" | "jwt" | "oauth2"; readonly provider: undefined };
+
+/** The spec block a TrafficPolicy section needs, and how to write one. */
+const WANTED = {
+  rateLimit: { type: "RateLimit", example: "spec.rateLimit {grpcService, domain}" },
+  extAuth: { type: "ExtAuth", example: "spec.extAuth {grpcService} or {httpService}" },
+} as const;
 
 export class GatewayExtensions {
   readonly #byKey = new Map<string, Provider>();
@@ -43,22 +55,38 @@ export class GatewayExtensions {
    * The rate limit service `ref` names, from `from` at `at`; undefined (reported, unless the
    * extension itself already failed) when there is none to call.
    */
-  rateLimitProvider(from: Resource, ref: { readonly name: string; readonly namespace?: string }, at: Segments): RateLimitProvider | undefined {
+  rateLimitProvider(from: Resource, ref: ExtensionRef, at: Segments): RateLimitProvider | undefined {
+    const found = this.#provider(from, ref, at, "rateLimit");
+    return found?.field === "rateLimit" ? found.provider : undefined;
+  }
+
+  /** The authorization service `ref` names, likewise. */
+  externalAuthProvider(from: Resource, ref: ExtensionRef, at: Segments): ExternalAuthProvider | undefined {
+    const found = this.#provider(from, ref, at, "extAuth");
+    return found?.field === "extAuth" ? found.provider : undefined;
+  }
+
+  #provider(from: Resource, ref: ExtensionRef, at: Segments, field: keyof typeof WANTED): Provider | undefined {
     const namespace = ref.namespace ?? from.namespace;
     const wanted = `${namespace}/${ref.name}`;
     if (this.#reporter.isBroken("GatewayExtension", namespace, ref.name)) return undefined;
     const provider = this.#byKey.get(wanted);
+    const { type, example } = WANTED[field];
     if (provider === undefined) {
-      this.#reporter.error(from, at, `GatewayExtension ${wanted} is not in the file`, "add a gateway.kgateway.dev/v1alpha1 GatewayExtension with spec.rateLimit {grpcService, domain}, or fix the name");
+      this.#reporter.error(from, at, `GatewayExtension ${wanted} is not in the file`, `add a gateway.kgateway.dev/v1alpha1 GatewayExtension with ${example}, or fix the name`);
       return undefined;
     }
-    if (provider.field !== "rateLimit") {
-      this.#reporter.error(from, at, `GatewayExtension ${wanted} is of type ${TYPE_OF_FIELD[provider.field]}, not RateLimit`, "name a GatewayExtension that sets spec.rateLimit");
+    if (provider.field !== field) {
+      this.#reporter.error(from, at, `GatewayExtension ${wanted} is of type ${TYPE_OF_FIELD[provider.field]}, not ${type}`, `name a GatewayExtension that sets spec.${field}`);
       return undefined;
     }
-    // undefined: its own errors are already reported.
-    return provider.rateLimit;
+    return provider;
   }
+}
+
+export interface ExtensionRef {
+  readonly name: string;
+  readonly namespace?: string;
 }
 
 function readExtension(e: Resource, backends: BackendResolver, reporter: Reporter): Provider | undefined {
@@ -74,36 +102,26 @@ function readExtension(e: Resource, backends: BackendResolver, reporter: Reporte
     reporter.error(e, ["spec", "type"], `type ${declared} does not match ${field}, which is set`, `write type: ${TYPE_OF_FIELD[field]}, or remove type (kgateway deprecated it)`);
     return undefined;
   }
-  if (field !== "rateLimit") return { field, rateLimit: undefined };
-  return { field, rateLimit: readRateLimit(e, backends, reporter, spec["rateLimit"] as Record<string, unknown>) };
+  if (field === "rateLimit") return { field, provider: readRateLimit(e, backends, reporter, spec["rateLimit"] as Record<string, unknown>) };
+  if (field === "extAuth") return { field, provider: readExtAuthProvider(e, backends, reporter, spec["extAuth"] as Record<string, unknown>) };
+  return { field, provider: undefined };
 }
 
 function readRateLimit(e: Resource, backends: BackendResolver, reporter: Reporter, cfg: Record<string, unknown>): RateLimitProvider | undefined {
   const at = ["spec", "rateLimit"];
   const grpc = cfg["grpcService"] as Record<string, unknown>;
-  if (grpc["authority"] !== undefined) {
-    reporter.warn(e, [...at, "grpcService", "authority"], "authority is not applied: calls carry the service's host as their :authority", "remove authority, or point backendRef at the name the service expects");
-  }
-  if (grpc["retry"] !== undefined) {
-    reporter.warn(e, [...at, "grpcService", "retry"], "retry is not applied: a failed call is not repeated (failOpen decides what the request gets)", "remove retry");
-  }
+  warnUnappliedServiceFields(e, reporter, grpc, [...at, "grpcService"], "failOpen");
   // The call's limit: `timeout`, or the grpcService's requestTimeout when that is shorter.
-  const timeoutMs = cfg["timeout"] === undefined ? DEFAULT_RATE_LIMIT_TIMEOUT_MS : parseDuration(String(cfg["timeout"]));
-  const requestTimeoutMs = grpc["requestTimeout"] === undefined ? undefined : parseDuration(String(grpc["requestTimeout"]));
-  for (const [ms, where] of [
-    [timeoutMs, [...at, "timeout"]],
-    [requestTimeoutMs, [...at, "grpcService", "requestTimeout"]],
-  ] as const) {
-    if (ms === 0) reporter.error(e, where, "a rate limit call cannot have a zero time limit", "use at least 1ms; kgateway's default is 100ms");
-  }
+  const timeoutMs = serviceTimeoutMs(e, reporter, cfg["timeout"], [...at, "timeout"], DEFAULT_RATE_LIMIT_TIMEOUT_MS, "a rate limit call", "kgateway's default is 100ms");
+  const requestTimeoutMs = serviceTimeoutMs(e, reporter, grpc["requestTimeout"], [...at, "grpcService", "requestTimeout"], Number.POSITIVE_INFINITY, "a rate limit call", "kgateway's default is 100ms");
   const backend = backends.resolve(e, "gateway.kgateway.dev", grpc["backendRef"] as BackendRefSpec, [...at, "grpcService", "backendRef"]);
-  if (backend === undefined || timeoutMs === undefined || timeoutMs === 0 || requestTimeoutMs === 0) return undefined;
+  if (backend === undefined || timeoutMs === undefined || requestTimeoutMs === undefined) return undefined;
   return {
     name: key(e),
     backendKey: backend.key,
     domain: String(cfg["domain"]),
     failOpen: (cfg["failOpen"] as boolean | undefined) ?? true,
-    timeoutMs: requestTimeoutMs === undefined ? timeoutMs : Math.min(timeoutMs, requestTimeoutMs),
+    timeoutMs: Math.min(timeoutMs, requestTimeoutMs),
     rateLimitHeaders: cfg["xRateLimitHeaders"] === "DraftVersion03",
   };
 }

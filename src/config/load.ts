@@ -135,6 +135,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       rbac: (gk) => policies.gatewayAuthorizations.get(gk)?.policy,
       acl: (gk) => policies.gatewayClientAcls.get(gk)?.policy,
       buffer: (gk) => bufferPolicyOf(policies.gatewayBuffers.get(gk)),
+      extAuth: (gk) => policies.gatewayExternalAuths.get(gk)?.policyName,
     },
     reporter,
   );
@@ -169,6 +170,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     authorization: policies.gatewayAuthorizations.get(key(g.resource)),
     acl: policies.gatewayClientAcls.get(key(g.resource)),
     buffer: policies.gatewayBuffers.get(key(g.resource)),
+    externalAuth: policies.gatewayExternalAuths.get(key(g.resource)),
   }));
   const routes: RouteModel[] = routeDrafts
     .filter((d) => d.parents.length > 0)
@@ -180,13 +182,14 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
         d.resource,
         withPolicyUrlRewrite(
           d.resource,
-          withPolicyFilters(d.rules, {
+          withPolicyFilters(d.resource, reporter, d.rules, {
             cors: policies.routeCors.get(key(d.resource)),
             rateLimits: policies.routeRateLimits.get(key(d.resource)),
             headerModifiers: policies.routeHeaderModifiers.get(key(d.resource)),
             authorizations: policies.routeAuthorizations.get(key(d.resource)),
             clientAcls: policies.routeClientAcls.get(key(d.resource)),
             buffers: policies.routeBuffers.get(key(d.resource)),
+            externalAuths: policies.routeExternalAuths.get(key(d.resource)),
           }),
           policies.routeUrlRewrites.get(key(d.resource)),
           reporter,
@@ -377,7 +380,7 @@ function checkBackend(b: Resource, reporter: Reporter): void {
 const policyKey = (policy: Resource | undefined): string | undefined => (policy === undefined ? undefined : key(policy));
 
 /** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section. */
-type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "buffer", (gatewayKey: string) => string | undefined>>;
+type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "buffer" | "extAuth", (gatewayKey: string) => string | undefined>>;
 
 /** What names a Gateway's buffer for the shared-listener check: its policy, or none for `disable: {}` (which buffers nothing). */
 function bufferPolicyOf(model: FilterModel | undefined): string | undefined {
@@ -504,18 +507,28 @@ interface RulePolicyFilters {
   readonly authorizations: ReadonlyMap<number, AuthorizationModel> | undefined;
   readonly clientAcls: ReadonlyMap<number, ClientAclModel> | undefined;
   readonly buffers: ReadonlyMap<number, FilterModel> | undefined;
+  readonly externalAuths: ReadonlyMap<number, FilterModel> | undefined;
 }
 
 /**
- * A TrafficPolicy's CORS, local rate limit, header modifiers, acl and rbac, as filters of the rules
- * they cover. A rule's own CORS filter is the more specific and keeps its place.
+ * A TrafficPolicy's CORS, extAuth, local rate limit, header modifiers, acl and rbac, as filters of the rules
+ * they cover. A rule's own CORS and ExternalAuth filters are the more specific and keep their
+ * place (the policy's extAuth is warned about: the rule is checked by its filter's service).
  */
-function withPolicyFilters(rules: readonly RuleModel[], from: RulePolicyFilters): readonly RuleModel[] {
+function withPolicyFilters(route: Resource, reporter: Reporter, rules: readonly RuleModel[], from: RulePolicyFilters): readonly RuleModel[] {
   if (Object.values(from).every((byRule) => byRule === undefined)) return rules;
   return rules.map((rule) => {
     const added: FilterModel[] = [];
     const policyCors = from.cors?.get(rule.index);
     if (policyCors !== undefined && !rule.filters.some((f) => f.type === "CORS")) added.push(policyCors);
+    const externalAuth = from.externalAuths?.get(rule.index);
+    if (externalAuth !== undefined) {
+      const own = rule.filters.some((f) => f.type === "ExternalAuth");
+      if (!own) added.push(externalAuth);
+      else if (externalAuth.type === "ExternalAuth") {
+        reporter.warn(route, ["spec", "rules", rule.index, "filters"], `rule ${rule.name ?? rule.index} has an ExternalAuth filter of its own; TrafficPolicy ${externalAuth.policyName}'s extAuth does not apply to it`, "keep one authorization check per rule: remove the filter, or narrow the policy with sectionName");
+      }
+    }
     const acl = from.clientAcls?.get(rule.index);
     if (acl !== undefined) added.push(acl);
     const authorization = from.authorizations?.get(rule.index);

@@ -57,6 +57,8 @@ export interface GatewayModel {
   readonly rateLimit?: LocalRateLimitModel;
   /** Its TrafficPolicy's `buffer`, for the rules of its routes whose own policy sets none. */
   readonly buffer?: Extract<FilterModel, { type: "Buffer" | "NoBuffer" }>;
+  /** Its TrafficPolicy's `extAuth`, for the rules of its routes with no ExternalAuth of their own (filter or policy) and no `extAuth.disable`. */
+  readonly externalAuth?: ExternalAuthModel;
   /** Its TrafficPolicy's `rateLimit.global`, for the rules of its routes that have none; route and rule names are filled in per rule. */
   readonly globalRateLimit?: GlobalRateLimitModel;
   /**
@@ -246,9 +248,36 @@ export type FilterModel =
       readonly allowedRequestHeaders: readonly string[];
       /** HTTP: headers of an allowing answer copied onto the forwarded request; empty means all but the answer's own. Lower case. */
       readonly allowedResponseHeaders: readonly string[];
-      /** `forwardBody.maxSize`: the body, up to this many bytes, goes with the check; 0 sends none. */
+      /**
+       * The answer's headers an allowing HTTP answer hands on when `allowedResponseHeaders` is
+       * empty: `all` but the answer's own (Gateway API), or `none` (kgateway's headersToBackend).
+       */
+      readonly answerHeadersWhenUnlisted: "all" | "none";
+      /** `forwardBody.maxSize` (`withRequestBody.maxRequestBytes`): the body, up to this many bytes, goes with the check; 0 sends none. */
       readonly forwardBodyBytes: number;
+      /** GRPC: the body always travels as bytes (`raw_body`), never as text. */
+      readonly bodyAsBytes: boolean;
+      /** `namespace/name` of the TrafficPolicy that gave the check; '' for the HTTPRoute filter. */
+      readonly policyName: string;
+      /** The check's limit, unless what is left of the rule's request timeout is shorter. */
+      readonly timeoutMs: number;
+      /** No verdict (unreachable, too slow, failing): let the request through rather than refuse it. */
+      readonly failOpen: boolean;
+      /** The status of a refusal for want of a verdict. */
+      readonly statusOnError: number;
+      /** The share of requests checked, 0-100; the others pass unchecked. */
+      readonly percentEnabled: number;
+      /** GRPC: `attributes.context_extensions` of every check. */
+      readonly contextExtensions: Readonly<Record<string, string>>;
+      /** HTTP: headers set on the check (replacing the request's own); lower-case names. */
+      readonly checkHeadersToAdd: readonly { readonly name: string; readonly value: string }[];
+      /** HTTP: the denial's headers the client gets; undefined means all of them. Lower case. */
+      readonly clientHeadersOnDenial: readonly string[] | undefined;
+      /** HTTP: headers of an allowing answer added to the client's response. Lower case. */
+      readonly clientHeadersOnSuccess: readonly string[];
     }
+  /** kgateway TrafficPolicy `extAuth.disable`: the rule is not checked by its Gateway's extAuth. */
+  | { readonly type: "NoExternalAuth" }
   /**
    * kgateway TrafficPolicy `rateLimit.local`: a token bucket per rule the policy covers (or per
    * Gateway and port), as Envoy's local_ratelimit filter. `bucketKey` names the bucket, so a

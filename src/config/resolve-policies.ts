@@ -15,6 +15,7 @@ import { policyHeaderModifiers } from "./traffic-header-modifiers.ts";
 import { policyAuthorization } from "./traffic-rbac.ts";
 import { policyClientAcl } from "./traffic-acl.ts";
 import { type BufferModel, policyBuffer } from "./traffic-buffer.ts";
+import { type PolicyExternalAuthModel, policyExternalAuth } from "./traffic-ext-auth.ts";
 import { type PolicyUrlRewrite, policyUrlRewrite } from "./traffic-url-rewrite.ts";
 import { redactUrlCredentials } from "./url-credentials.ts";
 import type {
@@ -24,6 +25,7 @@ import type {
   CorsModel,
   CustomAttributeModel,
   ExporterTargetModel,
+  ExternalAuthModel,
   FilterModel,
   GatewayTelemetryModel,
   GlobalRateLimitModel,
@@ -98,6 +100,9 @@ export interface PolicyResult {
   /** The `buffer` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
   readonly routeBuffers: ReadonlyMap<string, ReadonlyMap<number, BufferModel>>;
   readonly gatewayBuffers: ReadonlyMap<string, BufferModel>;
+  /** The `extAuth` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
+  readonly routeExternalAuths: ReadonlyMap<string, ReadonlyMap<number, PolicyExternalAuthModel>>;
+  readonly gatewayExternalAuths: ReadonlyMap<string, ExternalAuthModel>;
   /** The regex path rewrite a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeUrlRewrites: ReadonlyMap<string, ReadonlyMap<number, PolicyUrlRewrite>>;
 }
@@ -193,7 +198,7 @@ function attachByKind(
 }
 
 /** Sections whose policy, ignored, would let through what it should refuse. */
-const ACCESS_CONTROL_SECTIONS = ["acl", "rbac"] as const;
+const ACCESS_CONTROL_SECTIONS = ["acl", "extAuth", "rbac"] as const;
 
 const ON_MODES = new Set(["On", "Enabled", "ImplementationDefault"]);
 const isOn = (mode: unknown): boolean => mode === undefined || ON_MODES.has(String(mode));
@@ -283,6 +288,7 @@ export function resolvePolicies(
   const authorizations = sectionModels(input.trafficPolicies, "rbac", (p, cfg) => policyAuthorization(p, reporter, cfg));
   const clientAcls = sectionModels(input.trafficPolicies, "acl", (p, cfg) => policyClientAcl(p, reporter, cfg));
   const buffers = sectionModels(input.trafficPolicies, "buffer", (p, cfg) => policyBuffer(p, reporter, cfg));
+  const externalAuths = sectionModels(input.trafficPolicies, "extAuth", (p, cfg) => policyExternalAuth(p, reporter, cfg, extensions));
   const gatewayRetries = oldestPerGateway("retry", retries, trafficByGateway, reporter);
   const gatewayTimeouts = oldestPerGateway("timeouts", timeouts, trafficByGateway, reporter);
   warnGatewayAttemptLongerThanRequest(gatewayRetries, gatewayTimeouts, reporter);
@@ -306,7 +312,9 @@ export function resolvePolicies(
     routeClientAcls: resolvePerRule("acl", clientAcls, trafficByRoute, routes, reporter, (m) => m),
     gatewayClientAcls: oldestPerGateway("acl", clientAcls, trafficByGateway, reporter),
     routeBuffers: resolvePerRule("buffer", buffers, trafficByRoute, routes, reporter, (m) => m),
-    gatewayBuffers: oldestPerGateway("buffer", gatewayBufferSizes(buffers, trafficByGateway, reporter), trafficByGateway, reporter),
+    gatewayBuffers: oldestPerGateway("buffer", gatewayOnly("buffer", "buffered", buffers, (m) => (m.type === "Buffer" ? m : undefined), trafficByGateway, reporter), trafficByGateway, reporter),
+    routeExternalAuths: resolvePerRule("extAuth", externalAuths, trafficByRoute, routes, reporter, (m) => m),
+    gatewayExternalAuths: oldestPerGateway("extAuth", gatewayOnly("extAuth", "checked", externalAuths, (m) => (m.type === "ExternalAuth" ? m : undefined), trafficByGateway, reporter), trafficByGateway, reporter),
   };
 }
 
@@ -733,20 +741,24 @@ export function globalRateLimitModel(spec: GlobalRateLimitSpec, routeName: strin
 }
 
 /**
- * The buffers a Gateway can take: `disable: {}` turns off a buffer of a higher level, and a
- * Gateway has none, so on a Gateway it is warned about and left out (it would otherwise, as
- * the oldest, keep a newer policy's size off the Gateway).
+ * The models of `section` a Gateway can take: `disable: {}` turns off a section of a higher
+ * level, and a Gateway has none, so on a Gateway it is warned about and left out (it would
+ * otherwise, as the oldest, keep a newer policy's section off the Gateway).
  */
-function gatewayBufferSizes(buffers: ReadonlyMap<Resource, BufferModel>, byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): Map<Resource, BufferModel> {
-  const sizes = new Map<Resource, BufferModel>();
-  for (const [policy, model] of buffers) if (model.type === "Buffer") sizes.set(policy, model);
+function gatewayOnly<M, G extends M>(section: string, exempted: string, models: ReadonlyMap<Resource, M>, enabled: (model: M) => G | undefined, byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): Map<Resource, G> {
+  const kept = new Map<Resource, G>();
+  for (const [policy, model] of models) {
+    const given = enabled(model);
+    if (given !== undefined) kept.set(policy, given);
+  }
   for (const [gk, attached] of byGateway) {
     for (const a of attached) {
-      if (buffers.get(a.policy)?.type !== "NoBuffer") continue;
-      reporter.warn(a.policy, ["spec", "buffer", "disable"], `buffer.disable turns off nothing on Gateway ${gk}: a Gateway's buffer is the one a route's disable turns off`, "target the HTTPRoutes whose rules should not be buffered");
+      const model = models.get(a.policy);
+      if (model === undefined || kept.has(a.policy)) continue;
+      reporter.warn(a.policy, ["spec", section, "disable"], `${section}.disable turns off nothing on Gateway ${gk}: a Gateway's ${section} is the one a route's disable turns off`, `target the HTTPRoutes whose rules should not be ${exempted}`);
     }
   }
-  return sizes;
+  return kept;
 }
 
 /** TrafficPolicy sections kgateway honours on routes alone: on a Gateway they are warned about and ignored. */
@@ -755,7 +767,7 @@ function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[
     for (const a of attached) {
       for (const section of ["cors", "tracing", "urlRewrite"]) {
         if (a.policy.spec[section] === undefined) continue;
-        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, buffer, headerModifiers, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
+        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, buffer, extAuth, headerModifiers, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
       }
     }
   }
@@ -811,7 +823,7 @@ function matchesKey(rule: RuleModel): string {
 }
 
 /** The per-rule sections of a TrafficPolicy, in the order warnings name them. */
-const PER_RULE_SECTIONS = ["acl", "cors", "headerModifiers", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
+const PER_RULE_SECTIONS = ["acl", "buffer", "cors", "extAuth", "headerModifiers", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
 
 /**
  * A targetRef's sectionName that names no rule of the route, warned once per policy

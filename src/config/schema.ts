@@ -493,6 +493,15 @@ const kgAcl = obj(
   },
   ["defaultAction"],
 );
+/** kgateway ExtAuthBufferSettings: the request body sent with an authorization check. */
+const extAuthBody = obj(
+  {
+    maxRequestBytes: int("the most body bytes sent; a larger body gets 413", { minimum: 1, maximum: 2147483647 }),
+    allowPartialMessage: bool("true is not supported: a body over maxRequestBytes gets 413"),
+    packAsBytes: bool("gRPC: send the body as bytes (raw_body) even when it is text (default false)"),
+  },
+  ["maxRequestBytes"],
+);
 const trafficPolicySpec = obj(
   {
     targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
@@ -508,6 +517,12 @@ const trafficPolicySpec = obj(
     }),
     rbac: kgAuthorization,
     acl: kgAcl,
+    extAuth: obj({
+      extensionRef: obj({ name: str(undefined, { minLength: 1 }), namespace: str(undefined, { minLength: 1 }) }, ["name"]),
+      withRequestBody: extAuthBody,
+      contextExtensions: stringMap("gRPC: sent with every check as context_extensions"),
+      disable: empty("exempt the rules from their Gateway's extAuth; exclusive with extensionRef"),
+    }),
     urlRewrite: obj({ pathRegex: obj({ pattern: str(undefined, { minLength: 1, maxLength: 1024 }), substitution: str(undefined, { minLength: 1, maxLength: 1024 }) }, ["pattern", "substitution"]) }),
   },
   ["targetRefs"],
@@ -531,19 +546,21 @@ const backendTlsPolicySpec = obj(
   },
   ["targetRefs", "validation"],
 );
+/** A GatewayExtension's gRPC service (kgateway ExtGrpcService). */
+const extGrpcService = obj(
+  {
+    backendRef: obj(backendRefBase, ["name"]),
+    authority: str("not applied"),
+    requestTimeout: duration,
+    retry: anyObject("not applied"),
+  },
+  ["backendRef"],
+);
 const gatewayExtensionSpec = obj({
   type: str("deprecated by kgateway; when set, it must name the block that is set", { enum: ["ExtAuth", "ExtProc", "RateLimit", "JWT", "OAuth2"] }),
   rateLimit: obj(
     {
-      grpcService: obj(
-        {
-          backendRef: obj(backendRefBase, ["name"]),
-          authority: str("not applied"),
-          requestTimeout: duration,
-          retry: anyObject("not applied"),
-        },
-        ["backendRef"],
-      ),
+      grpcService: extGrpcService,
       domain: str("the rate limit service's configuration to use", { minLength: 1 }),
       failOpen: bool("let requests through when the service cannot be asked (default true)"),
       timeout: duration,
@@ -551,7 +568,31 @@ const gatewayExtensionSpec = obj({
     },
     ["grpcService", "domain"],
   ),
-  extAuth: anyObject("not implemented"),
+  extAuth: obj({
+    grpcService: extGrpcService,
+    httpService: obj(
+      {
+        backendRef: obj(backendRefBase, ["name"]),
+        pathPrefix: str("put before the request's path in the check", { maxLength: 1024 }),
+        requestTimeout: duration,
+        authorizationRequest: obj({ headersToAdd: stringMap("headers set on the check; literal values (Envoy's format operators are refused)") }),
+        authorizationResponse: obj({
+          headersToBackend: headerNameList,
+          headersToClient: headerNameList,
+          headersToClientOnSuccess: headerNameList,
+        }),
+        retry: anyObject("not applied"),
+      },
+      ["backendRef"],
+    ),
+    headersToForward: headerNameList,
+    failOpen: bool("let requests through when the service gives no verdict (default false)"),
+    clearRouteCache: bool("not applied"),
+    withRequestBody: extAuthBody,
+    statusOnError: int("the status when the service gives no verdict (default 403)", { minimum: 100, maximum: 511 }),
+    statPrefix: str("not applied", { minLength: 1 }),
+    percentageEnabled: int("share of requests checked (default 100); the others pass unchecked", { minimum: 0, maximum: 100 }),
+  }),
   extProc: anyObject("not implemented"),
   jwt: anyObject("not implemented"),
   oauth2: anyObject("not implemented"),
@@ -586,8 +627,8 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; header modifiers, local and global rate limits, rbac, acl, buffer, retry and timeouts on routes and Gateways)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "GatewayExtension", spec: gatewayExtensionSpec, description: "kgateway GatewayExtension: the rate limit service TrafficPolicy rateLimit.global calls" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; extAuth, header modifiers, local and global rate limits, rbac, acl, buffer, retry and timeouts on routes and Gateways)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "GatewayExtension", spec: gatewayExtensionSpec, description: "kgateway GatewayExtension: the rate limit service TrafficPolicy rateLimit.global calls, or the authorization service of TrafficPolicy extAuth" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];
 

@@ -8,7 +8,9 @@
 // - its header modifiers, before the rule's own, so the HTTPRoute's have the last word;
 // - its rbac and its acl, which a route-level policy's replace whole (the most specific is
 //   enforced);
-// - its buffer, unless a route-level policy buffers the rule or turns buffering off.
+// - its buffer, unless a route-level policy buffers the rule or turns buffering off;
+// - its extAuth, unless the rule has an ExternalAuth of its own (its HTTPRoute filter or a
+//   route-level policy's) or a route-level policy's `extAuth.disable`.
 import type { FilterModel, GatewayModel, RuleModel } from "../config/model.ts";
 import { hasPolicyHeaderModifiers } from "../config/traffic-header-modifiers.ts";
 
@@ -32,7 +34,9 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
   const addsGlobal = global !== undefined && !rule.filters.some((f) => f.type === "GlobalRateLimit");
   const buffer = gateway.buffer;
   const addsBuffer = buffer?.type === "Buffer" && !rule.filters.some((f) => f.type === "Buffer" || f.type === "NoBuffer");
-  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl && !addsGlobal && !addsBuffer) return { models: rule.filters, variant: "" };
+  const externalAuth = gateway.externalAuth;
+  const addsExternalAuth = externalAuth !== undefined && !rule.filters.some((f) => f.type === "ExternalAuth" || f.type === "NoExternalAuth");
+  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl && !addsGlobal && !addsBuffer && !addsExternalAuth) return { models: rule.filters, variant: "" };
   const ruleName = rule.name ?? `rule-${rule.index}`;
   const bucketKey = addsLimit ? `${limit.bucketKey} port ${port}` : "";
   return {
@@ -44,7 +48,8 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
       ...(addsLimit ? [{ ...limit, bucketKey, routeName: routeKey, ruleName }] : []),
       ...(addsGlobal ? [{ ...global, routeName: routeKey, ruleName }] : []),
       ...(addsBuffer ? [buffer] : []),
+      ...(addsExternalAuth ? [externalAuth] : []),
     ],
-    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}|${addsGlobal ? global.policyName : ""}|${addsBuffer ? buffer.policyName : ""}`,
+    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}|${addsGlobal ? global.policyName : ""}|${addsBuffer ? buffer.policyName : ""}|${addsExternalAuth ? externalAuth.policyName : ""}`,
   };
 }

@@ -59,6 +59,7 @@ const descriptor = {
                         source: { type: "Peer", id: 1 },
                         destination: { type: "Peer", id: 2 },
                         request: { type: "Request", id: 4 },
+                        contextExtensions: { keyType: "string", type: "string", id: 10 },
                       },
                       nested: {
                         Peer: { fields: { address: { type: "envoy.config.core.v3.Address", id: 1 } } },
@@ -140,6 +141,8 @@ export interface CheckRequestMessage {
         readonly rawBody?: Buffer;
       };
     };
+    /** kgateway TrafficPolicy extAuth.contextExtensions; absent for none. */
+    readonly contextExtensions?: Readonly<Record<string, string>>;
   };
 }
 

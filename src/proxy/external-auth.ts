@@ -12,21 +12,14 @@ import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { AuthCheckError, type AuthContext, type AuthVerdictSink, CheckInFlight, DENIAL_BODY_LIMIT_BYTES, checkTimedOut, denialTooLarge } from "./auth-check.ts";
 import { AuthGrant, type HeaderMutation } from "./auth-grant.ts";
-import { ErrorType } from "./errors.ts";
+import { ErrorType, Flag } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
-import { classifyUpstreamError } from "./failures.ts";
+import { Failure, classifyUpstreamError } from "./failures.ts";
 import { startGrpcAuthCheck } from "./grpc-auth-check.ts";
 import { connectionTokens, isHopByHop } from "./headers.ts";
 import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, noteConnection, startGranted } from "./pools.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { forwardingHeaders } from "./upstream-request.ts";
-
-/**
- * How long a check may take, waiting for a connection included, unless the rule's request
- * timeout is shorter: Envoy Gateway's default for its external authorization. Gateway API
- * has no field for it.
- */
-const EXTERNAL_AUTH_TIMEOUT_MS = 10_000;
 
 /**
  * Headers of an allowing answer that describe that answer itself, or that the gateway owns on
@@ -48,7 +41,7 @@ function isAnswerOnly(name: string): boolean {
   return false;
 }
 
-/** One rule's ExternalAuth filter, compiled. */
+/** One rule's ExternalAuth filter (or TrafficPolicy extAuth), compiled. */
 export class ExternalAuthPolicy {
   readonly backend: CompiledBackend;
   readonly pathPrefix: string;
@@ -58,8 +51,23 @@ export class ExternalAuthPolicy {
   readonly responseHeaders: ReadonlySet<string> | undefined;
   /** The body, up to this many bytes, goes with the check (a larger one is refused); 0 sends none. */
   readonly forwardBodyBytes: number;
-
+  readonly bodyAsBytes: boolean;
   readonly protocol: "HTTP" | "GRPC";
+  /** The TrafficPolicy that gave the check; '' for the HTTPRoute filter. */
+  readonly policyName: string;
+  readonly timeoutMs: number;
+  readonly failOpen: boolean;
+  /** What a refusal for want of a verdict answers. */
+  readonly failure: Failure;
+  /** The share of requests checked, as a fraction; 1 checks all. */
+  readonly checkedShare: number;
+  readonly contextExtensions: Readonly<Record<string, string>>;
+  readonly hasContextExtensions: boolean;
+  readonly checkHeadersToAdd: readonly { readonly name: string; readonly value: string }[];
+  /** HTTP: the denial's headers the client gets; undefined means all. */
+  readonly clientHeadersOnDenial: ReadonlySet<string> | undefined;
+  /** HTTP: headers of an allowing answer added to the client's response. */
+  readonly clientHeadersOnSuccess: readonly string[];
 
   constructor(backend: CompiledBackend, model: ExternalAuthModel) {
     this.protocol = model.protocol;
@@ -68,15 +76,31 @@ export class ExternalAuthPolicy {
     // Always sent already; the check's Content-Length is that of the body it carries, if any.
     this.requestHeaders =
       model.protocol === "GRPC" ? model.allowedRequestHeaders : model.allowedRequestHeaders.filter((name) => name !== "host" && name !== "authorization" && name !== "content-length");
-    this.responseHeaders = model.allowedResponseHeaders.length === 0 ? undefined : new Set(model.allowedResponseHeaders);
+    this.responseHeaders = model.allowedResponseHeaders.length === 0 && model.answerHeadersWhenUnlisted === "all" ? undefined : new Set(model.allowedResponseHeaders);
     this.forwardBodyBytes = model.forwardBodyBytes;
+    this.bodyAsBytes = model.bodyAsBytes;
+    this.policyName = model.policyName;
+    this.timeoutMs = model.timeoutMs;
+    this.failOpen = model.failOpen;
+    this.failure = new Failure(String(model.statusOnError), Flag.unauthorizedExternalService, model.statusOnError, "ext_authz_error", "", false, false);
+    this.checkedShare = model.percentEnabled / 100;
+    this.contextExtensions = model.contextExtensions;
+    this.hasContextExtensions = Object.keys(model.contextExtensions).length > 0;
+    this.checkHeadersToAdd = model.checkHeadersToAdd;
+    this.clientHeadersOnDenial = model.clientHeadersOnDenial === undefined ? undefined : new Set(model.clientHeadersOnDenial);
+    this.clientHeadersOnSuccess = model.clientHeadersOnSuccess;
+  }
+
+  /** Whether this request is checked (kgateway percentageEnabled); the others pass unchecked. */
+  sampled(): boolean {
+    return this.checkedShare >= 1 || Math.random() < this.checkedShare;
   }
 }
 
-/** The check's limit: 10 s, or what is left of the rule's request timeout when that is shorter. */
-export function checkTimeoutMs(exchange: Exchange, match: CompiledMatch): number {
+/** The check's limit: the policy's, or what is left of the rule's request timeout when that is shorter. */
+export function checkTimeoutMs(policy: ExternalAuthPolicy, exchange: Exchange, match: CompiledMatch): number {
   const left = requestTimeLeftMs(exchange, match);
-  return left === undefined ? EXTERNAL_AUTH_TIMEOUT_MS : Math.min(left, EXTERNAL_AUTH_TIMEOUT_MS);
+  return left === undefined ? policy.timeoutMs : Math.min(left, policy.timeoutMs);
 }
 
 /** What is left of the rule's request timeout (at least 1 ms); undefined when it has none. */
@@ -105,7 +129,7 @@ export function startAuthCheck(
   const path = policy.pathPrefix + target;
   const headers = checkHeaders(exchange, policy, body);
   const now = performance.now();
-  const check = new AuthCheck(ctx, exchange, sink, policy.responseHeaders, path, headers, body);
+  const check = new AuthCheck(ctx, exchange, sink, policy, path, headers, body);
   if (endpoint === undefined) {
     check.fail("the authorization service's Backend has no endpoint");
     return check;
@@ -133,7 +157,8 @@ export function startAuthCheck(
 
 /**
  * Host (as received, before any URLRewrite, as in Envoy where the rewrite comes later) and
- * Authorization always, then the allowed headers the request has. Without `forwardBody` no
+ * Authorization always, then the allowed headers the request has, then the policy's own
+ * (kgateway headersToAdd, replacing the request's). Without `forwardBody` no
  * body is sent: `Content-Length: 0` goes out on methods that carry a body; undici leaves it
  * off the others, which HTTP reads the same way. With it, the length of the body read.
  */
@@ -148,14 +173,14 @@ function checkHeaders(exchange: Exchange, policy: ExternalAuthPolicy, body: Buff
     // Own keys only: a listed `constructor` must not read Object's.
     if (Object.hasOwn(forwarded, name)) out[name] = forwarded[name]!;
   }
+  for (const added of policy.checkHeadersToAdd) out[added.name] = added.value;
   out["content-length"] = body === undefined ? "0" : String(body.length);
   return out;
 }
 
 /** One HTTP check in flight: a pool waiter, then an undici handler that reads the service's answer. */
 export class AuthCheck extends CheckInFlight implements Dispatcher.DispatchHandler, PoolWaiter, LocalAwareHandler {
-  /** Headers of an allowing answer to hand on; undefined means all but the answer's own. */
-  readonly passOn: ReadonlySet<string> | undefined;
+  readonly policy: ExternalAuthPolicy;
   readonly path: string;
   readonly headers: OutgoingHeaders;
   /** The request body read for `forwardBody`; undefined sends none. */
@@ -174,9 +199,9 @@ export class AuthCheck extends CheckInFlight implements Dispatcher.DispatchHandl
   chunks: Buffer[] = [];
   bodyBytes = 0;
 
-  constructor(ctx: AuthContext, exchange: Exchange, sink: AuthVerdictSink, passOn: ReadonlySet<string> | undefined, path: string, headers: OutgoingHeaders, body: Buffer | undefined) {
+  constructor(ctx: AuthContext, exchange: Exchange, sink: AuthVerdictSink, policy: ExternalAuthPolicy, path: string, headers: OutgoingHeaders, body: Buffer | undefined) {
     super(ctx, exchange, sink);
-    this.passOn = passOn;
+    this.policy = policy;
     this.path = path;
     this.headers = headers;
     this.body = body;
@@ -268,12 +293,12 @@ export class AuthCheck extends CheckInFlight implements Dispatcher.DispatchHandl
     this.end(undefined);
     const headers = this.answerHeaders ?? {};
     if (this.status === 200) {
-      const grant = new AuthGrant(handedOn(headers, this.passOn), headersToRemove(headers["x-envoy-auth-headers-to-remove"]), undefined);
+      const grant = new AuthGrant(handedOn(headers, this.policy.responseHeaders), headersToRemove(headers["x-envoy-auth-headers-to-remove"]), toClientOnSuccess(headers, this.policy.clientHeadersOnSuccess));
       this.verdict(() => this.sink.authAllowed(grant));
       return;
     }
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    this.verdict(() => this.sink.authDenied(this.status, relayedHeaders(headers), body));
+    this.verdict(() => this.sink.authDenied(this.status, relayedHeaders(headers, this.policy.clientHeadersOnDenial), body));
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
@@ -329,13 +354,30 @@ function headersToRemove(value: string | string[] | undefined): string[] {
   return names;
 }
 
-/** A denial as the client gets it: hop-by-hop headers and Host out (as Envoy); framing is the gateway's to write. */
-function relayedHeaders(answer: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+/**
+ * kgateway's headersToClientOnSuccess: those headers of an allowing answer are added to the
+ * client's response (Envoy's allowed_client_headers_on_success); undefined when none are.
+ */
+function toClientOnSuccess(answer: Record<string, string | string[] | undefined>, names: readonly string[]): HeaderMutation[] | undefined {
+  let out: HeaderMutation[] | undefined;
+  for (const name of names) {
+    const value = Object.hasOwn(answer, name) ? answer[name] : undefined;
+    if (value !== undefined) (out ??= []).push({ name, value, action: "append" });
+  }
+  return out;
+}
+
+/**
+ * A denial as the client gets it: hop-by-hop headers and Host out (as Envoy); framing is the
+ * gateway's to write. `only` (kgateway headersToClient) keeps the listed ones alone.
+ */
+function relayedHeaders(answer: Record<string, string | string[] | undefined>, only: ReadonlySet<string> | undefined): Record<string, string | string[]> {
   const listed = answer["connection"] === undefined ? undefined : connectionTokens(answer["connection"]);
   const out: Record<string, string | string[]> = {};
   for (const name in answer) {
     const value = answer[name];
     if (value === undefined || isHopByHop(name) || name === "content-length" || name === "host" || listed?.includes(name) === true) continue;
+    if (only !== undefined && !only.has(name)) continue;
     out[name] = value;
   }
   return out;

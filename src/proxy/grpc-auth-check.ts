@@ -2,7 +2,7 @@
 // (envoy.service.auth.v3.Authorization/Check) carrying the request's attributes: method, the
 // path and query as received, Host, scheme, protocol, the request id, peer and local
 // addresses, the headers (all of them, pseudo-headers included, unless `grpc.allowedHeaders`
-// names some) and the body with forwardBody. The call carries the check's own trace context
+// names some), the body with forwardBody, and a TrafficPolicy's context extensions. The call carries the check's own trace context
 // and its time limit as its gRPC deadline. A failed call (unreachable, a deadline, any status
 // but OK) is a 403, failing closed as Envoy does; the answer is read in ext-authz-verdict.ts.
 import { isUtf8 } from "node:buffer";
@@ -68,8 +68,8 @@ export class GrpcAuthCheck extends GrpcCheck<AuthVerdictSink> {
 /**
  * The request as Envoy describes it to the service. Without a header list every header goes,
  * the pseudo-headers included (`:authority`, `:method`, `:path`, `:scheme`, as Envoy's map has
- * them); repeated headers are joined with a comma. The body travels as text when it is UTF-8,
- * else as bytes in `raw_body`.
+ * them); repeated headers are joined with a comma. The body travels as text when it is UTF-8
+ * (unless the policy packs it as bytes), else as bytes in `raw_body`.
  */
 function checkRequest(exchange: Exchange, policy: ExternalAuthPolicy, target: string, body: Buffer | undefined): CheckRequestMessage {
   const forwarded = forwardingHeaders(exchange);
@@ -104,9 +104,10 @@ function checkRequest(exchange: Exchange, policy: ExternalAuthPolicy, target: st
           scheme: exchange.scheme,
           size,
           protocol: `HTTP/${exchange.protocolVersion}`,
-          ...(body === undefined || body.length === 0 ? {} : isUtf8(body) ? { body: body.toString("utf8") } : { rawBody: body }),
+          ...(body === undefined || body.length === 0 ? {} : !policy.bodyAsBytes && isUtf8(body) ? { body: body.toString("utf8") } : { rawBody: body }),
         },
       },
+      ...(policy.hasContextExtensions ? { contextExtensions: policy.contextExtensions } : {}),
     },
   };
 }

@@ -64,7 +64,6 @@ type TrackedResponse = CallResponse;
 const noRoute = new Failure("404", Flag.noRoute, 404, "no_route", "", false, false);
 const corsOriginRefused = new Failure("403", "", 403, "cors_origin_not_allowed", "", false, false);
 const rateLimited = new Failure("429", Flag.rateLimited, 429, "local_rate_limited", "", false, false);
-const authCheckFailed = new Failure("403", Flag.unauthorizedExternalService, 403, "ext_authz_error", "", false, false);
 const globallyRateLimited = new Failure("429", Flag.rateLimited, 429, "request_rate_limited", "a global rate limit allows no more requests now", false, false);
 const rateLimitCheckFailed = new Failure(ErrorType.upstreamError, Flag.rateLimitServiceError, 500, "rate_limiter_error", "", false, false);
 /** A body larger than the rule's TrafficPolicy `buffer` takes. */
@@ -183,8 +182,11 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     }
     const auth = ruleFilters.externalAuth;
     if (auth !== undefined) {
-      checkThenForward(exchange, match, requestFacts, ruleFilters, auth);
-      return;
+      if (auth.sampled()) {
+        checkThenForward(exchange, match, requestFacts, ruleFilters, auth);
+        return;
+      }
+      deps.stats?.externalAuthChecks?.count("not_sampled", auth.policyName, rule.routeKey, rule.ruleName);
     }
     proceed(exchange, match, requestFacts, ruleFilters, undefined, rule.timeouts.requestMs, undefined);
   }
@@ -223,16 +225,26 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   }
 
   function check(exchange: Exchange, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, auth: ExternalAuthPolicy, body: Buffer | undefined): void {
-    startAuthCheck(authCtx, exchange, auth, facts.target, body, checkTimeoutMs(exchange, match), {
+    const rule = match.rule;
+    const counts = deps.stats?.externalAuthChecks;
+    startAuthCheck(authCtx, exchange, auth, facts.target, body, checkTimeoutMs(auth, exchange, match), {
       authAllowed(grant) {
+        counts?.count("ok", auth.policyName, rule.routeKey, rule.ruleName);
         proceed(exchange, match, facts, ruleFilters, grant, requestTimeLeftMs(exchange, match), body);
       },
       authDenied(status, headers, denial) {
+        counts?.count("denied", auth.policyName, rule.routeKey, rule.ruleName);
         relayAnswer(exchange, ruleFilters, "ext_authz_denied", Flag.unauthorizedExternalService, status, headers, denial);
       },
       checkFailed(message) {
+        if (auth.failOpen) {
+          counts?.count("error_allowed", auth.policyName, rule.routeKey, rule.ruleName);
+          proceed(exchange, match, facts, ruleFilters, undefined, requestTimeLeftMs(exchange, match), body);
+          return;
+        }
+        counts?.count("error_refused", auth.policyName, rule.routeKey, rule.ruleName);
         exchange.localReplyDetails = "ext_authz_error";
-        refuse(exchange, authCheckFailed, message);
+        refuse(exchange, auth.failure, message);
       },
       abandon() {
         abandonRequest(exchange);

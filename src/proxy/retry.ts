@@ -5,6 +5,7 @@ import type { HookErrorCounts } from "./guarded-telemetry.ts";
 import type { RateLimitCounts } from "./local-rate-limit.ts";
 import type { GlobalRateLimitCounts } from "./global-rate-limit.ts";
 import type { AccessDenials } from "./access-denials.ts";
+import type { ExternalAuthCounts } from "./external-auth-counts.ts";
 import type { MirrorDrops } from "./mirror.ts";
 import type { TlsHandshakeErrors } from "./tls-handshake-errors.ts";
 
@@ -73,6 +74,8 @@ export interface ProxyStats {
   readonly globalRateLimits?: GlobalRateLimitCounts;
   /** Requests rbac and acl refused, per route, rule, policy and kind. */
   readonly accessDenials?: AccessDenials;
+  /** What ExternalAuth checks decided, per route, rule, policy and outcome. */
+  readonly externalAuthChecks?: ExternalAuthCounts;
 }
 
 export function countRetry(stats: ProxyStats | undefined, backend: string): void {

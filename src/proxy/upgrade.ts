@@ -84,19 +84,35 @@ export function createUpgradeHandler(
       return;
     }
     const auth = ruleFilters.externalAuth;
-    if (auth === undefined) {
+    const rule = match.rule;
+    const counts = ctx.stats?.externalAuthChecks;
+    if (auth === undefined || !auth.sampled()) {
+      if (auth !== undefined) counts?.count("not_sampled", auth.policyName, rule.routeKey, rule.ruleName);
       proceed(tunnel, match, facts, ruleFilters, undefined, port);
       return;
     }
     // An upgrade is checked as any request of the rule is, before anything else of it runs.
     const kept = { ...facts };
     // An upgrade's check carries no body: a request that upgrades has none to forward.
-    startAuthCheck(ctx, exchange, auth, kept.target, undefined, checkTimeoutMs(exchange, match), {
-      authAllowed: (grant) => proceed(tunnel, match, kept, ruleFilters, grant, port),
-      authDenied: (status, headers, body) => tunnel.relayAnswer(ruleFilters, "ext_authz_denied", Flag.unauthorizedExternalService, status, headers, body),
+    startAuthCheck(ctx, exchange, auth, kept.target, undefined, checkTimeoutMs(auth, exchange, match), {
+      authAllowed: (grant) => {
+        counts?.count("ok", auth.policyName, rule.routeKey, rule.ruleName);
+        proceed(tunnel, match, kept, ruleFilters, grant, port);
+      },
+      authDenied: (status, headers, body) => {
+        counts?.count("denied", auth.policyName, rule.routeKey, rule.ruleName);
+        tunnel.relayAnswer(ruleFilters, "ext_authz_denied", Flag.unauthorizedExternalService, status, headers, body);
+      },
       checkFailed: (message) => {
+        if (auth.failOpen) {
+          counts?.count("error_allowed", auth.policyName, rule.routeKey, rule.ruleName);
+          proceed(tunnel, match, kept, ruleFilters, undefined, port);
+          return;
+        }
+        counts?.count("error_refused", auth.policyName, rule.routeKey, rule.ruleName);
         exchange.localReplyDetails = "ext_authz_error";
-        tunnel.refuse(403, "Forbidden", "ext_authz_error", message, "403", Flag.unauthorizedExternalService);
+        const failure = auth.failure;
+        tunnel.refuse(failure.status, reasonPhrase(failure.status), failure.code, message, failure.type, failure.flag);
       },
       abandon: () => {
         exchange.errorType = ErrorType.upstreamError;

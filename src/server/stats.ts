@@ -5,6 +5,7 @@ import type { HookErrorCounts } from "../proxy/guarded-telemetry.ts";
 import { RateLimitCounts } from "../proxy/local-rate-limit.ts";
 import { GlobalRateLimitCounts } from "../proxy/global-rate-limit.ts";
 import { AccessDenials } from "../proxy/access-denials.ts";
+import { ExternalAuthCounts } from "../proxy/external-auth-counts.ts";
 import { MirrorDrops } from "../proxy/mirror.ts";
 import { TlsHandshakeErrors } from "../proxy/tls-handshake-errors.ts";
 import type { GatewayStats } from "../telemetry/hooks.ts";
@@ -23,6 +24,7 @@ export class ProcessStats implements GatewayStats {
   readonly rateLimits = new RateLimitCounts();
   readonly globalRateLimits = new GlobalRateLimitCounts();
   readonly accessDenials = new AccessDenials();
+  readonly externalAuthChecks = new ExternalAuthCounts();
   #upstreams: UpstreamSource | undefined;
 
   /** The pools arrive after the stats object is created; until then there are no connections. */

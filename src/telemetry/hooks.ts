@@ -7,6 +7,7 @@ import type { HookErrorCounts } from "../proxy/guarded-telemetry.ts";
 import type { RateLimitCounts } from "../proxy/local-rate-limit.ts";
 import type { GlobalRateLimitCounts } from "../proxy/global-rate-limit.ts";
 import type { AccessDenials } from "../proxy/access-denials.ts";
+import type { ExternalAuthCounts } from "../proxy/external-auth-counts.ts";
 import type { MirrorDrops } from "../proxy/mirror.ts";
 import type { TlsHandshakeErrors } from "../proxy/tls-handshake-errors.ts";
 import type { RuntimePlan } from "../plan/types.ts";
@@ -46,6 +47,8 @@ export interface GatewayStats {
   readonly globalRateLimits?: GlobalRateLimitCounts;
   /** Requests rbac and acl refused since start, per route, rule, policy and kind. */
   readonly accessDenials?: AccessDenials;
+  /** What ExternalAuth checks decided since start, per route, rule, policy and outcome. */
+  readonly externalAuthChecks?: ExternalAuthCounts;
   /** Telemetry hook calls that threw (contained by the proxy) since start, per hook name. */
   readonly telemetryHookErrors: HookErrorCounts;
   /** Open upstream connections right now, per backend display name. */

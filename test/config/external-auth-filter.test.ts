@@ -22,6 +22,21 @@ ${externalAuth}    backendRefs:
     - {name: app, port: 80}
 ${AUTHZ_BACKEND}`;
 
+/** What Gateway API leaves to the implementation: Envoy's and Envoy Gateway's defaults. */
+const GATEWAY_API_DEFAULTS = {
+  answerHeadersWhenUnlisted: "all",
+  bodyAsBytes: false,
+  policyName: "",
+  timeoutMs: 10_000,
+  failOpen: false,
+  statusOnError: 403,
+  percentEnabled: 100,
+  contextExtensions: {},
+  checkHeadersToAdd: [],
+  clientHeadersOnDenial: undefined,
+  clientHeadersOnSuccess: [],
+} as const;
+
 function ruleFilters(text: string): readonly FilterModel[] {
   const { config, diagnostics } = load(text);
   assert.ok(config, diagnostics.map((d) => d.message).join("\n"));
@@ -40,7 +55,7 @@ test("an HTTP filter loads with its backend, the prefix without its trailing sla
         forwardBody: {maxSize: 0}
 `),
     ),
-    [{ type: "ExternalAuth", protocol: "HTTP", backendKey: "default/authz", pathPrefix: "/ext-auth", allowedRequestHeaders: ["x-tenant", "authorization"], allowedResponseHeaders: ["x-user-id"], forwardBodyBytes: 0 }],
+    [{ type: "ExternalAuth", protocol: "HTTP", backendKey: "default/authz", pathPrefix: "/ext-auth", allowedRequestHeaders: ["x-tenant", "authorization"], allowedResponseHeaders: ["x-user-id"], forwardBodyBytes: 0, ...GATEWAY_API_DEFAULTS }],
   );
   const config = load(route("        protocol: HTTP\n        backendRef: {group: gateway.tollgate.dev, kind: Backend, name: authz}\n        http: {}\n")).config;
   assert.ok(config?.backends.some((b) => b.key === "default/authz"), "the service's Backend is in the plan, so it gets a pool");
@@ -48,16 +63,16 @@ test("an HTTP filter loads with its backend, the prefix without its trailing sla
 
 test("a Service reference resolves to its cluster DNS name", () => {
   assert.deepEqual(ruleFilters(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 8080}\n        http: {}\n")), [
-    { type: "ExternalAuth", protocol: "HTTP", backendKey: "default/ext-authz:8080", pathPrefix: "", allowedRequestHeaders: [], allowedResponseHeaders: [], forwardBodyBytes: 0 },
+    { type: "ExternalAuth", protocol: "HTTP", backendKey: "default/ext-authz:8080", pathPrefix: "", allowedRequestHeaders: [], allowedResponseHeaders: [], forwardBodyBytes: 0, ...GATEWAY_API_DEFAULTS },
   ]);
 });
 
 test("a GRPC filter loads with its header list in lower case, and without grpc sends every header", () => {
   assert.deepEqual(ruleFilters(route("        protocol: GRPC\n        backendRef: {name: ext-authz, port: 9000}\n        grpc: {allowedHeaders: [X-Tenant, authorization]}\n        forwardBody: {maxSize: 512}\n")), [
-    { type: "ExternalAuth", protocol: "GRPC", backendKey: "default/ext-authz:9000", pathPrefix: "", allowedRequestHeaders: ["x-tenant", "authorization"], allowedResponseHeaders: [], forwardBodyBytes: 512 },
+    { type: "ExternalAuth", protocol: "GRPC", backendKey: "default/ext-authz:9000", pathPrefix: "", allowedRequestHeaders: ["x-tenant", "authorization"], allowedResponseHeaders: [], forwardBodyBytes: 512, ...GATEWAY_API_DEFAULTS },
   ]);
   assert.deepEqual(ruleFilters(route("        protocol: GRPC\n        backendRef: {name: ext-authz, port: 9000}\n")), [
-    { type: "ExternalAuth", protocol: "GRPC", backendKey: "default/ext-authz:9000", pathPrefix: "", allowedRequestHeaders: [], allowedResponseHeaders: [], forwardBodyBytes: 0 },
+    { type: "ExternalAuth", protocol: "GRPC", backendKey: "default/ext-authz:9000", pathPrefix: "", allowedRequestHeaders: [], allowedResponseHeaders: [], forwardBodyBytes: 0, ...GATEWAY_API_DEFAULTS },
   ]);
 });
 
@@ -121,7 +136,7 @@ test("Expect and Transfer-Encoding are refused in either list", () => {
 
 test("Host, Authorization and Content-Length in allowedHeaders are always sent anyway, so they load", () => {
   const [filter] = ruleFilters(route("        protocol: HTTP\n        backendRef: {name: ext-authz, port: 9000}\n        http: {allowedHeaders: [Host, authorization, Content-Length, x-b]}\n"));
-  assert.deepEqual(filter, { type: "ExternalAuth", protocol: "HTTP", backendKey: "default/ext-authz:9000", pathPrefix: "", allowedRequestHeaders: ["host", "authorization", "content-length", "x-b"], allowedResponseHeaders: [], forwardBodyBytes: 0 });
+  assert.deepEqual(filter, { type: "ExternalAuth", protocol: "HTTP", backendKey: "default/ext-authz:9000", pathPrefix: "", allowedRequestHeaders: ["host", "authorization", "content-length", "x-b"], allowedResponseHeaders: [], forwardBodyBytes: 0, ...GATEWAY_API_DEFAULTS });
 });
 
 test("a second ExternalAuth in a rule is refused with a hint of its own", () => {

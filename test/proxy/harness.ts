@@ -12,6 +12,7 @@ import { createListenerServer } from "../../src/proxy/listener.ts";
 import type { HookWarnSink } from "../../src/proxy/guarded-telemetry.ts";
 import { GlobalRateLimitCounts } from "../../src/proxy/global-rate-limit.ts";
 import { AccessDenials } from "../../src/proxy/access-denials.ts";
+import { ExternalAuthCounts } from "../../src/proxy/external-auth-counts.ts";
 import { RateLimitCounts } from "../../src/proxy/local-rate-limit.ts";
 import { MirrorDrops } from "../../src/proxy/mirror.ts";
 import { TlsHandshakeErrors } from "../../src/proxy/tls-handshake-errors.ts";
@@ -43,7 +44,7 @@ export function compileYaml(yaml: string, generation = 1, previous?: RuntimePlan
 
 export async function startGateway(yaml: string, telemetry: RequestTelemetry = noopTelemetry, warn?: HookWarnSink): Promise<GatewayUnderTest> {
   const pools = new UpstreamPools();
-  const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map(), mirrorDrops: new MirrorDrops(), tlsHandshakeErrors: new TlsHandshakeErrors(), rateLimits: new RateLimitCounts(), globalRateLimits: new GlobalRateLimitCounts(), accessDenials: new AccessDenials() };
+  const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map(), mirrorDrops: new MirrorDrops(), tlsHandshakeErrors: new TlsHandshakeErrors(), rateLimits: new RateLimitCounts(), globalRateLimits: new GlobalRateLimitCounts(), accessDenials: new AccessDenials(), externalAuthChecks: new ExternalAuthCounts() };
   const gateway: Partial<GatewayUnderTest> & { plan: RuntimePlan } = { plan: compileYaml(yaml) };
   const listener = gateway.plan.listenerByPort.get(CONFIG_PORT);
   assert.ok(listener, `the test config must declare a listener on port ${CONFIG_PORT}`);

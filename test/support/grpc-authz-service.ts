@@ -38,6 +38,7 @@ export interface DecodedCheckRequest {
         readonly raw_body: Buffer;
       };
     };
+    readonly context_extensions: Record<string, string>;
   };
 }
 

@@ -13,6 +13,7 @@ import {
   RATE_LIMITED,
   RATE_LIMIT_CHECKS,
   ACCESS_DENIED,
+  EXT_AUTHZ_CHECKS,
   RETRIES,
   TELEMETRY_DROPPED,
   TELEMETRY_HOOK_ERRORS,
@@ -58,6 +59,14 @@ export function gatewayInstruments(stats: GatewayStats | undefined, drops: Telem
         observe: () =>
           [...(stats.globalRateLimits?.entries() ?? [])].map(
             ([route, rule, policy, outcome, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.rate_limit.policy": policy, "tollgate.rate_limit.outcome": outcome }, n] as const,
+          ),
+      },
+      {
+        descriptor: EXT_AUTHZ_CHECKS,
+        observe: () =>
+          [...(stats.externalAuthChecks?.entries() ?? [])].map(
+            ([route, rule, policy, outcome, n]) =>
+              [{ "tollgate.route.name": route, "tollgate.rule.name": rule, ...(policy === "" ? {} : { "tollgate.ext_authz.policy": policy }), "tollgate.ext_authz.outcome": outcome }, n] as const,
           ),
       },
       {

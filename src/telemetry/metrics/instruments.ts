@@ -102,6 +102,14 @@ export const RATE_LIMIT_CHECKS: InstrumentDescriptor = {
   valueType: "int",
 };
 
+export const EXT_AUTHZ_CHECKS: InstrumentDescriptor = {
+  name: "tollgate.ext_authz.checks",
+  unit: "{request}",
+  description: "ExternalAuth checks (HTTPRoute filter or TrafficPolicy extAuth) by route, rule, policy and outcome: ok, denied, error_allowed (failOpen), error_refused or not_sampled (percentageEnabled).",
+  kind: "counter",
+  valueType: "int",
+};
+
 export const ACCESS_DENIED: InstrumentDescriptor = {
   name: "tollgate.access_control.denied",
   unit: "{request}",

@@ -1,0 +1,227 @@
+// kgateway TrafficPolicy `extAuth` and GatewayExtensions of type ExtAuth in the config: what
+// each rule loads to, the extension's defaults (Envoy's and kgateway's), how a Gateway's
+// extAuth reaches the rules served through it, and the exact text of each error and warning.
+// A check that cannot be made must fail the load: leaving it out would open the route.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { ExternalAuthModel, FilterModel } from "../../src/config/model.ts";
+import { filtersThrough } from "../../src/plan/gateway-filters.ts";
+import { ROUTE_ON_SHARED_LISTENER, TO_GATEWAY, TO_RULE_A, TWO_RULE_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers.ts";
+
+const extension = (name: string, spec: string): string => `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: GatewayExtension
+metadata: {name: ${name}}
+spec:
+${spec}`;
+
+const GRPC = extension("authz", "  type: ExtAuth\n  extAuth:\n    grpcService: {backendRef: {name: authz, port: 9000}}\n");
+const policy = (name: string, body: string, targets?: string): string => trafficPolicy(name, `  extAuth: ${body}\n`, targets);
+
+/** The ExternalAuth-related filters of each rule of route `web`. */
+function authOfRules(text: string): FilterModel[][] {
+  const { config, diagnostics } = load(text);
+  assert.ok(config, diagnostics.map((d) => d.message).join("\n"));
+  return config.routes[0]!.rules.map((rule) => rule.filters.filter((f) => f.type === "ExternalAuth" || f.type === "NoExternalAuth"));
+}
+
+const GRPC_MODEL: ExternalAuthModel = {
+  type: "ExternalAuth",
+  protocol: "GRPC",
+  backendKey: "default/authz:9000",
+  pathPrefix: "",
+  allowedRequestHeaders: [],
+  allowedResponseHeaders: [],
+  answerHeadersWhenUnlisted: "none",
+  forwardBodyBytes: 0,
+  bodyAsBytes: false,
+  policyName: "default/p",
+  timeoutMs: 200,
+  failOpen: false,
+  statusOnError: 403,
+  percentEnabled: 100,
+  contextExtensions: {},
+  checkHeadersToAdd: [],
+  clientHeadersOnDenial: undefined,
+  clientHeadersOnSuccess: [],
+};
+
+test("a gRPC extension: Envoy's defaults (200 ms, fail closed with 403, every header, every request); the policy's context extensions and body", () => {
+  assert.deepEqual(authOfRules(TWO_RULE_ROUTE + GRPC + policy("p", "{extensionRef: {name: authz}}")), [[GRPC_MODEL], [GRPC_MODEL]]);
+  const tuned = extension(
+    "authz",
+    `  extAuth:
+    grpcService: {backendRef: {name: authz, port: 9000}, requestTimeout: 1s}
+    headersToForward: [X-Tenant, authorization]
+    failOpen: true
+    statusOnError: 503
+    percentageEnabled: 25
+    withRequestBody: {maxRequestBytes: 1024}
+`,
+  );
+  const [a, b] = authOfRules(TWO_RULE_ROUTE + tuned + policy("p", "{extensionRef: {name: authz}, contextExtensions: {tier: gold}, withRequestBody: {maxRequestBytes: 64, packAsBytes: true}}", TO_RULE_A));
+  assert.deepEqual(a, [
+    {
+      ...GRPC_MODEL,
+      allowedRequestHeaders: ["x-tenant", "authorization"],
+      forwardBodyBytes: 64,
+      bodyAsBytes: true,
+      timeoutMs: 1000,
+      failOpen: true,
+      statusOnError: 503,
+      percentEnabled: 25,
+      contextExtensions: { tier: "gold" },
+    },
+  ]);
+  assert.deepEqual(b, [], "sectionName narrows the policy to rule a");
+  const [bodyFromExtension] = authOfRules(TWO_RULE_ROUTE + tuned + policy("p", "{extensionRef: {name: authz}}"));
+  assert.equal((bodyFromExtension![0] as ExternalAuthModel).forwardBodyBytes, 1024, "without its own withRequestBody the policy takes the extension's");
+});
+
+test("an HTTP extension: kgateway's 2 s default, the prefix, literal headers to add and the three answer lists (a listed denial always lets WWW-Authenticate and Location through)", () => {
+  const http = extension(
+    "authz",
+    `  extAuth:
+    httpService:
+      backendRef: {name: authz, port: 9000}
+      pathPrefix: /verify/
+      authorizationRequest: {headersToAdd: {X-Gateway: "tollgate 100%%"}}
+      authorizationResponse: {headersToBackend: [X-User-Id], headersToClient: [X-Reason], headersToClientOnSuccess: [Set-Cookie]}
+    headersToForward: [x-tenant]
+`,
+  );
+  const [[a]] = authOfRules(TWO_RULE_ROUTE + http + policy("p", "{extensionRef: {name: authz}}"));
+  assert.deepEqual(a, {
+    ...GRPC_MODEL,
+    protocol: "HTTP",
+    pathPrefix: "/verify",
+    allowedRequestHeaders: ["x-tenant"],
+    allowedResponseHeaders: ["x-user-id"],
+    timeoutMs: 2000,
+    checkHeadersToAdd: [{ name: "x-gateway", value: "tollgate 100%" }],
+    clientHeadersOnDenial: ["x-reason", "www-authenticate", "location"],
+    clientHeadersOnSuccess: ["set-cookie"],
+  });
+  assert.deepEqual(errors(TWO_RULE_ROUTE + http + policy("p", "{extensionRef: {name: authz}}")), []);
+});
+
+test("a Gateway's extAuth reaches every rule without an ExternalAuth of its own or a route's disable; a route-level policy replaces it", () => {
+  const text = TWO_RULE_ROUTE + GRPC + policy("edge", "{extensionRef: {name: authz}}", TO_GATEWAY) + policy("off", "{disable: {}}", TO_RULE_A);
+  const config = load(text).config!;
+  const gateway = config.gateways[0]!;
+  assert.equal(gateway.externalAuth?.policyName, "default/edge");
+  const [a, b] = config.routes[0]!.rules.map((rule) => filtersThrough(rule, gateway, 8080, "default/web"));
+  const authOf = (through: ReturnType<typeof filtersThrough>) => through.models.filter((f) => f.type === "ExternalAuth").map((f) => (f as ExternalAuthModel).policyName);
+  assert.deepEqual(authOf(a!), [], "rule a's route disables the Gateway's check");
+  assert.deepEqual(authOf(b!), ["default/edge"]);
+  assert.notEqual(b!.variant, "", "the Gateway's check sets the rule's filters apart");
+  const own = load(TWO_RULE_ROUTE + GRPC + policy("edge", "{extensionRef: {name: authz}}", TO_GATEWAY) + policy("route", "{extensionRef: {name: authz}}", TO_RULE_A)).config!;
+  assert.deepEqual(authOf(filtersThrough(own.routes[0]!.rules[0]!, own.gateways[0]!, 8080, "default/web")), ["default/route"]);
+});
+
+test("a GatewayExtension with both or neither service, a policy with both or neither of extensionRef and disable, and a missing or mistyped extension are errors", () => {
+  assert.deepEqual(errors(TWO_RULE_ROUTE + extension("authz", "  extAuth:\n    grpcService: {backendRef: {name: authz, port: 9000}}\n    httpService: {backendRef: {name: authz, port: 9000}}\n") + policy("p", "{extensionRef: {name: authz}}")), [
+    "t.yaml:34:5: spec.extAuth: grpcService and httpService are both set; extAuth holds exactly one (hint: keep the one the authorization service speaks)",
+  ]);
+  assert.deepEqual(errors(TWO_RULE_ROUTE + extension("authz", "  extAuth: {failOpen: true}\n") + policy("p", "{extensionRef: {name: authz}}")), [
+    "t.yaml:33:12: spec.extAuth: extAuth needs grpcService or httpService (hint: keep the one the authorization service speaks)",
+  ]);
+  const hint = "(hint: write extensionRef: {name: <GatewayExtension>} to check requests, or disable: {} to exempt the rules from their Gateway's extAuth)";
+  assert.deepEqual(errors(TWO_RULE_ROUTE + GRPC + policy("p", "{extensionRef: {name: authz}, disable: {}}")), [`t.yaml:42:12: spec.extAuth: extensionRef and disable are both set; extAuth holds exactly one ${hint}`]);
+  assert.deepEqual(errors(TWO_RULE_ROUTE + GRPC + policy("p", "{}")), [`t.yaml:42:12: spec.extAuth: extAuth needs extensionRef or disable ${hint}`]);
+  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", "{extensionRef: {name: authz}}")), [
+    "t.yaml:34:27: spec.extAuth.extensionRef: GatewayExtension default/authz is not in the file (hint: add a gateway.kgateway.dev/v1alpha1 GatewayExtension with spec.extAuth {grpcService} or {httpService}, or fix the name)",
+  ]);
+  assert.deepEqual(errors(TWO_RULE_ROUTE + extension("authz", "  rateLimit: {grpcService: {backendRef: {name: rls, port: 8081}}, domain: api}\n") + policy("p", "{extensionRef: {name: authz}}")), [
+    "t.yaml:40:27: spec.extAuth.extensionRef: GatewayExtension default/authz is of type RateLimit, not ExtAuth (hint: name a GatewayExtension that sets spec.extAuth)",
+  ]);
+});
+
+test("the extension's fields are checked where they stand: a zero time limit, the prefix, headers to add (literal values only), header lists, statusOnError and allowPartialMessage", () => {
+  const bad = extension(
+    "authz",
+    `  extAuth:
+    httpService:
+      backendRef: {name: authz, port: 9000}
+      requestTimeout: 0s
+      pathPrefix: /a/../b
+      authorizationRequest: {headersToAdd: {X-Op: "%REQ(x-user)%", Host: h, Connection: close, "bad name": v, X-Pct: "5%"}}
+      authorizationResponse: {headersToBackend: [content-length], headersToClient: [x-a, X-A]}
+    headersToForward: [te]
+    statusOnError: 150
+    withRequestBody: {maxRequestBytes: 10, allowPartialMessage: true}
+`,
+  );
+  assert.deepEqual(errors(TWO_RULE_ROUTE + bad + policy("p", "{extensionRef: {name: authz}}")), [
+    "t.yaml:36:23: spec.extAuth.httpService.requestTimeout: an authorization check cannot have a zero time limit (hint: use at least 1ms; the default is 2s)",
+    't.yaml:37:19: spec.extAuth.httpService.pathPrefix: "/a/../b" is not a normalised path: it holds "//", a "." or ".." segment (plain or encoded), or an encoded "/" (hint: write the path as the service expects it, e.g. /auth/verify)',
+    't.yaml:38:51: spec.extAuth.httpService.authorizationRequest.headersToAdd.X-Op: "%REQ(x-user)%" uses a command operator; the check\'s headers take literal values only (hint: write the value itself (%% for a percent sign); the service sees the request\'s headers through headersToForward)',
+    "t.yaml:38:74: spec.extAuth.httpService.authorizationRequest.headersToAdd.Host: host cannot be set on the check: the gateway writes it from the request (hint: remove this entry)",
+    't.yaml:38:89: spec.extAuth.httpService.authorizationRequest.headersToAdd.Connection: header "Connection" cannot be copied here: it names one connection and never leaves it (hint: remove this entry)',
+    't.yaml:38:108: spec.extAuth.httpService.authorizationRequest.headersToAdd.bad name: "bad name" is not a valid header name (hint: use letters, digits and !#$%&\'*+-.^_`|~ only (an RFC 9110 token))',
+    't.yaml:38:118: spec.extAuth.httpService.authorizationRequest.headersToAdd.X-Pct: "5%": a lone \'%\' does not start a command operator (write %% for a literal percent) (hint: write the value itself (%% for a percent sign); the service sees the request\'s headers through headersToForward)',
+    't.yaml:39:50: spec.extAuth.httpService.authorizationResponse.headersToBackend[0]: header "content-length" cannot be copied here: the gateway frames the forwarded request and runs its connection itself (hint: remove this entry)',
+    't.yaml:39:90: spec.extAuth.httpService.authorizationResponse.headersToClient[1]: "X-A" appears twice (also [0]) (hint: list each value once)',
+    't.yaml:40:24: spec.extAuth.headersToForward[0]: header "te" cannot be copied here: it names one connection and never leaves it (hint: remove this entry)',
+    "t.yaml:41:20: spec.extAuth.statusOnError: 150 is not a final status: the client must get an answer (hint: use a status from 200 to 511; the default is 403)",
+    "t.yaml:42:65: spec.extAuth.withRequestBody.allowPartialMessage: allowPartialMessage is not supported: a body the check reads is held whole, so a larger one cannot be checked in part (hint: remove it (a body over maxRequestBytes then gets 413), or raise maxRequestBytes to the largest body the route takes)",
+  ]);
+});
+
+test("fields Tollgate reads but does not apply are warned about, as are context extensions for an HTTP service and what disable makes moot", () => {
+  const text =
+    TWO_RULE_ROUTE +
+    extension(
+      "authz",
+      `  extAuth:
+    grpcService: {backendRef: {name: authz, port: 9000}, authority: a.example, retry: {attempts: 2}}
+    clearRouteCache: true
+    statPrefix: edge
+`,
+    ) +
+    extension("h", "  extAuth: {httpService: {backendRef: {name: h, port: 80}, retry: {attempts: 1}}}\n") +
+    policy("p", "{extensionRef: {name: authz}}", TO_RULE_A) +
+    policy("q", "{extensionRef: {name: h}, contextExtensions: {a: b}}", TO_GATEWAY);
+  assert.deepEqual(errors(text), []);
+  assert.deepEqual(warnings(text), [
+    "t.yaml:34:69: spec.extAuth.grpcService.authority: warning: authority is not applied: calls carry the service's host as their :authority (hint: remove authority, or point backendRef at the name the service expects)",
+    "t.yaml:34:87: spec.extAuth.grpcService.retry: warning: retry is not applied: a failed call is not repeated (failOpen decides what the request gets) (hint: remove retry)",
+    "t.yaml:35:22: spec.extAuth.clearRouteCache: warning: clearRouteCache is not applied: the route is chosen before the check and headers the service sets do not choose another (hint: remove clearRouteCache, or match the route on what the client sends)",
+    "t.yaml:36:17: spec.extAuth.statPrefix: warning: statPrefix is not applied: tollgate.ext_authz.checks names the TrafficPolicy instead (hint: remove statPrefix)",
+    "t.yaml:42:67: spec.extAuth.httpService.retry: warning: retry is not applied: a failed call is not repeated (failOpen decides what the request gets) (hint: remove retry)",
+    "t.yaml:56:57: spec.extAuth.contextExtensions: warning: contextExtensions are not sent: GatewayExtension default/h is an HTTP service, and only gRPC checks carry them (hint: remove contextExtensions, or use a gRPC service)",
+  ]);
+  const moot = TWO_RULE_ROUTE + GRPC + policy("p", "{disable: {}, contextExtensions: {a: b}, withRequestBody: {maxRequestBytes: 5}}") + policy("g", "{disable: {}}", TO_GATEWAY);
+  assert.deepEqual(warnings(moot), [
+    "t.yaml:42:45: spec.extAuth.contextExtensions: warning: contextExtensions does nothing beside disable: the rules are not checked (hint: remove contextExtensions)",
+    "t.yaml:42:70: spec.extAuth.withRequestBody: warning: withRequestBody does nothing beside disable: the rules are not checked (hint: remove withRequestBody)",
+    "t.yaml:49:22: spec.extAuth.disable: warning: extAuth.disable turns off nothing on Gateway default/gw: a Gateway's extAuth is the one a route's disable turns off (hint: target the HTTPRoutes whose rules should not be checked)",
+  ]);
+  assert.equal(load(moot).config!.gateways[0]!.externalAuth, undefined);
+});
+
+test("a rule's own ExternalAuth filter keeps its place beside a route's extAuth, with a warning", () => {
+  const withFilter = TWO_RULE_ROUTE.replace(
+    "  - name: a\n    matches: [{path: {type: PathPrefix, value: /a}}]\n",
+    "  - name: a\n    matches: [{path: {type: PathPrefix, value: /a}}]\n    filters: [{type: ExternalAuth, externalAuth: {protocol: GRPC, backendRef: {name: authz, port: 9000}}}]\n",
+  );
+  const text = withFilter + GRPC + policy("p", "{extensionRef: {name: authz}}");
+  assert.deepEqual(warnings(text), [
+    "t.yaml:25:14: spec.rules[0].filters: warning: rule a has an ExternalAuth filter of its own; TrafficPolicy default/p's extAuth does not apply to it (hint: keep one authorization check per rule: remove the filter, or narrow the policy with sectionName)",
+  ]);
+  const [a, b] = authOfRules(text);
+  assert.deepEqual(a!.map((f) => (f as ExternalAuthModel).policyName), [""]);
+  assert.deepEqual(b!.map((f) => (f as ExternalAuthModel).policyName), ["default/p"]);
+});
+
+test("extAuth is access control: a sectionName naming no rule, a Gateway sectionName, and Gateways sharing a listener with different extAuth are errors", () => {
+  assert.deepEqual(errors(TWO_RULE_ROUTE + GRPC + policy("p", "{extensionRef: {name: authz}}", "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: nope}]")), [
+    't.yaml:41:92: spec.targetRefs[0].sectionName: HTTPRoute default/web has no rule named "nope"; extAuth applies to no rule through it (hint: name a rule of the route: a)',
+  ]);
+  assert.deepEqual(errors(TWO_RULE_ROUTE + GRPC + policy("p", "{extensionRef: {name: authz}}", "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]")), [
+    "t.yaml:41:89: spec.targetRefs[0].sectionName: sectionName on a Gateway is not supported; this targetRef is ignored rather than applied to the whole Gateway, which would leave that listener without the policy's extAuth (hint: remove sectionName to apply the policy to the whole Gateway, or give the listener a Gateway of its own)",
+  ]);
+  assert.deepEqual(errors(ROUTE_ON_SHARED_LISTENER + GRPC + policy("edge", "{extensionRef: {name: authz}}", TO_GATEWAY)), [
+    "t.yaml:34:15: spec.listeners[0]: port 8080 hostname (any) is also served by Gateway default/gw, whose extAuth comes from TrafficPolicy default/edge; HTTPRoute default/web is on both and would get the extAuth of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy extAuth)",
+  ]);
+});

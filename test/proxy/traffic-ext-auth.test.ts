@@ -1,0 +1,289 @@
+// TrafficPolicy extAuth end to end: GatewayExtensions of type ExtAuth pointing at a real
+// ext_authz gRPC service (grpc-js, test/support/grpc-authz-service.ts) and a real HTTP
+// authorization service, real upstreams on 127.0.0.1. Gateway- and route-level policies,
+// disable, failOpen and statusOnError, the gRPC default time limit, context extensions, the
+// body, percentageEnabled, and the HTTP service's header lists.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { once } from "node:events";
+import { WebSocket } from "ws";
+import { closedPort } from "../support/otlp-receiver.ts";
+import { type GrpcAuthzService, startGrpcAuthzService } from "../support/grpc-authz-service.ts";
+import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
+
+interface SeenHttpCheck {
+  readonly url: string;
+  readonly headers: http.IncomingHttpHeaders;
+}
+
+/**
+ * The HTTP authorization service: `Bearer good` is allowed with a user id, groups and a
+ * cookie; `Bearer bad` is denied with a 401, a challenge, a reason, a debug header and a body.
+ */
+async function startHttpAuthz(): Promise<{ port: number; seen: SeenHttpCheck[]; close(): Promise<void> }> {
+  const seen: SeenHttpCheck[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push({ url: req.url ?? "", headers: req.headers });
+    req.resume();
+    req.on("end", () => {
+      if (req.headers.authorization === "Bearer good") {
+        res.writeHead(200, { "x-user-id": "alice", "x-auth-groups": "admins", "set-cookie": "session=1" });
+        res.end();
+        return;
+      }
+      res.writeHead(401, { "www-authenticate": 'Bearer realm="edge"', "x-auth-reason": "expired", "x-auth-debug": "token-dump", "content-type": "text/plain" });
+      res.end("no");
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    port: (server.address() as AddressInfo).port,
+    seen,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const extension = (name: string, body: string): string => `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: GatewayExtension
+metadata: {name: ${name}, namespace: default}
+spec:
+  type: ExtAuth
+  extAuth:
+${body}`;
+
+const grpcService = (backend: string, extra = ""): string => `    grpcService:
+      backendRef: ${ref(backend)}
+${extra}`;
+
+/** A TrafficPolicy on rule `rule` of route `r`. */
+const rulePolicy = (name: string, rule: string, extAuth: string): string =>
+  targetedTrafficPolicyYaml(name, "HTTPRoute", "r", `  extAuth:\n${extAuth}`).replace("name: r}]", `name: r, sectionName: ${rule}}]`);
+
+const rule = (name: string, extra = ""): string => `    - name: ${name}
+      matches: [{path: {type: PathPrefix, value: /${name}}}]
+${extra}      backendRefs: [${ref("app")}]
+`;
+
+let app: TestUpstream;
+let grpcAuthz: GrpcAuthzService;
+let httpAuthz: Awaited<ReturnType<typeof startHttpAuthz>>;
+let gw: GatewayUnderTest;
+
+before(async () => {
+  app = await startUpstream("app");
+  grpcAuthz = await startGrpcAuthzService();
+  httpAuthz = await startHttpAuthz();
+  const down = await closedPort();
+  gw = await startGateway(
+    GATEWAY_YAML +
+      backendYaml("app", app.port) +
+      backendYaml("grpc-authz", grpcAuthz.port) +
+      backendYaml("http-authz", httpAuthz.port) +
+      backendYaml("down", down) +
+      // Time limits far above a loaded machine's round trip wherever a test expects a verdict;
+      // only "default-limit" leaves requestTimeout unset, as its test waits the default out.
+      extension("default-limit", grpcService("grpc-authz") + "    statusOnError: 503\n") +
+      extension("grpc-patient", grpcService("grpc-authz", "      requestTimeout: 10s\n")) +
+      extension("open", grpcService("down") + "    failOpen: true\n") +
+      extension("closed", grpcService("down") + "    statusOnError: 503\n") +
+      extension("unsampled", grpcService("grpc-authz", "      requestTimeout: 10s\n") + "    percentageEnabled: 0\n") +
+      extension(
+        "http",
+        `    httpService:
+      backendRef: ${ref("http-authz")}
+      pathPrefix: /verify
+      requestTimeout: 10s
+      authorizationRequest:
+        headersToAdd: {X-Gateway: "tollgate 100%%"}
+      authorizationResponse:
+        headersToBackend: [X-User-Id]
+        headersToClient: [x-auth-reason]
+        headersToClientOnSuccess: [set-cookie]
+    headersToForward: [x-tenant]
+`,
+      ) +
+      extension("http-bare", `    httpService:\n      backendRef: ${ref("http-authz")}\n      requestTimeout: 10s\n`) +
+      routeYaml(
+        rule("gw") +
+          rule("http-bare") +
+          rule("default-limit") +
+          rule("exempt") +
+          rule("http") +
+          rule("fail-open") +
+          rule("fail-closed") +
+          rule("unsampled") +
+          rule("body") +
+          rule(
+            "own",
+            `      filters:
+      - type: ExternalAuth
+        externalAuth: {protocol: HTTP, backendRef: ${ref("http-authz")}, http: {path: /own}}
+`,
+          ),
+      ) +
+      targetedTrafficPolicyYaml("gateway-auth", "Gateway", "edge", "  extAuth:\n    extensionRef: {name: grpc-patient}\n    contextExtensions: {tier: gold, zone: edge-1}\n") +
+      rulePolicy("default-limit", "default-limit", "    extensionRef: {name: default-limit}\n") +
+      rulePolicy("exempt", "exempt", "    disable: {}\n") +
+      rulePolicy("http", "http", "    extensionRef: {name: http}\n") +
+      rulePolicy("http-bare", "http-bare", "    extensionRef: {name: http-bare}\n") +
+      rulePolicy("fail-open", "fail-open", "    extensionRef: {name: open}\n") +
+      rulePolicy("fail-closed", "fail-closed", "    extensionRef: {name: closed}\n") +
+      rulePolicy("unsampled", "unsampled", "    extensionRef: {name: unsampled}\n") +
+      rulePolicy("body", "body", "    extensionRef: {name: grpc-patient}\n    withRequestBody: {maxRequestBytes: 16, packAsBytes: true}\n"),
+  );
+});
+
+after(async () => {
+  await gw.close();
+  await grpcAuthz.close();
+  await httpAuthz.close();
+  await app.close();
+});
+
+/** `outcome count` per rule, as tollgate.ext_authz.checks counts them; `policy` '' for the HTTPRoute filter. */
+const counted = (rule: string): string[] =>
+  [...gw.stats.externalAuthChecks!.entries()].filter(([, r]) => r === rule).map(([, , policy, outcome, n]) => `${policy || "(filter)"} ${outcome} ${n}`);
+
+test("a Gateway's extAuth checks the rules of its routes over gRPC, with the policy's context extensions; a denial stops the request, an allowing answer's headers reach the upstream", async () => {
+  const upstreamBefore = app.requests.length;
+  const checksBefore = grpcAuthz.seen.length;
+  const denied = await ask(gw.port, { path: "/gw/a", headers: { authorization: "Bearer plain-deny" } });
+  assert.equal(denied.status, 403);
+  assert.equal(app.requests.length, upstreamBefore, "a denied request never reaches the upstream");
+  const allowed = await ask(gw.port, { path: "/gw/b", headers: { authorization: "Bearer good" } });
+  assert.equal(allowed.status, 200);
+  assert.equal(app.requests.at(-1)!.headers["x-user-id"], "alice");
+  const checks = grpcAuthz.seen.slice(checksBefore);
+  assert.equal(checks.length, 2);
+  assert.deepEqual(checks[0]!.request.attributes.context_extensions, { tier: "gold", zone: "edge-1" });
+  assert.equal(checks[1]!.request.attributes.request.http.path, "/gw/b");
+  assert.deepEqual(counted("gw"), ["default/gateway-auth denied 1", "default/gateway-auth ok 1"]);
+});
+
+test("a route's extAuth.disable exempts its rule from the Gateway's check", async () => {
+  const checksBefore = grpcAuthz.seen.length;
+  const reply = await ask(gw.port, { path: "/exempt/x", headers: { authorization: "Bearer plain-deny" } });
+  assert.equal(reply.status, 200);
+  assert.equal(grpcAuthz.seen.length, checksBefore, "the service was not asked");
+  assert.deepEqual(counted("exempt"), []);
+});
+
+test("a rule's own ExternalAuth filter is its check: the Gateway's extAuth does not apply to it", async () => {
+  const grpcBefore = grpcAuthz.seen.length;
+  const httpBefore = httpAuthz.seen.length;
+  const reply = await ask(gw.port, { path: "/own/x", headers: { authorization: "Bearer good" } });
+  assert.equal(reply.status, 200);
+  assert.equal(grpcAuthz.seen.length, grpcBefore);
+  assert.equal(httpAuthz.seen.at(-1)!.url, "/own/own/x");
+  assert.equal(httpAuthz.seen.length, httpBefore + 1);
+  assert.deepEqual(counted("own"), ["(filter) ok 1"]);
+});
+
+test("a gRPC extension without requestTimeout gives a check 200 ms (Envoy's default), then answers statusOnError", async () => {
+  const sentAt = Date.now();
+  const checksBefore = grpcAuthz.seen.length;
+  const reply = await ask(gw.port, { path: "/default-limit/x", headers: { authorization: "Bearer hang" } });
+  assert.equal(reply.status, 503);
+  assert.deepEqual(Object.keys(reply.json()), ["error", "message"]);
+  assert.equal(reply.json()["error"], "ext_authz_error");
+  const deadline = grpcAuthz.seen[checksBefore]!.deadlineMs;
+  // Far from both the 200 ms asked for and the 10 s of the HTTPRoute filter: a clock, not a speed, is checked.
+  assert.ok(deadline >= sentAt + 150 && deadline < sentAt + 5_000, `the call's deadline is ${deadline - sentAt} ms after the request`);
+  assert.deepEqual(counted("default-limit"), ["default/default-limit error_refused 1"]);
+});
+
+test("failOpen lets a request through when the service cannot be reached, and counts it; without it the client gets statusOnError", async () => {
+  const open = await ask(gw.port, { path: "/fail-open/x" });
+  assert.equal(open.status, 200);
+  assert.equal(app.requests.at(-1)!.url, "/fail-open/x");
+  assert.deepEqual(counted("fail-open"), ["default/fail-open error_allowed 1"]);
+  const upstreamBefore = app.requests.length;
+  const closed = await ask(gw.port, { path: "/fail-closed/x" });
+  assert.equal(closed.status, 503);
+  assert.equal(closed.json()["error"], "ext_authz_error");
+  assert.equal(app.requests.length, upstreamBefore);
+  assert.deepEqual(counted("fail-closed"), ["default/fail-closed error_refused 1"]);
+});
+
+test("an HTTP extension: pathPrefix, headersToForward and headersToAdd shape the check; only headersToBackend reach the upstream; headersToClient and headersToClientOnSuccess reach the client", async () => {
+  const allowed = await ask(gw.port, { path: "/http/a?q=1", headers: { authorization: "Bearer good", "x-tenant": "t1", "x-other": "o", "x-gateway": "client's" } });
+  assert.equal(allowed.status, 200);
+  const check = httpAuthz.seen.at(-1)!;
+  assert.equal(check.url, "/verify/http/a?q=1");
+  assert.equal(check.headers["x-tenant"], "t1");
+  assert.equal(check.headers["x-other"], undefined, "only the listed headers go beside Host and Authorization");
+  assert.equal(check.headers["x-gateway"], "tollgate 100%", "headersToAdd replaces the client's value");
+  const upstream = app.requests.at(-1)!;
+  assert.equal(upstream.headers["x-user-id"], "alice");
+  assert.equal(upstream.headers["x-auth-groups"], undefined, "an unlisted answer header stays behind");
+  assert.deepEqual(allowed.headers["set-cookie"], ["session=1"]);
+  const denied = await ask(gw.port, { path: "/http/b", headers: { authorization: "Bearer bad" } });
+  assert.equal(denied.status, 401);
+  assert.equal(denied.body.toString(), "no");
+  assert.equal(denied.headers["x-auth-reason"], "expired");
+  assert.equal(denied.headers["www-authenticate"], 'Bearer realm="edge"', "a challenge always reaches the client");
+  assert.equal(denied.headers["x-auth-debug"], undefined, "an unlisted denial header stays behind");
+  assert.deepEqual(counted("http"), ["default/http ok 1", "default/http denied 1"]);
+});
+
+test("an HTTP extension without header lists hands none of an allowing answer's headers on (Envoy's http_service), and relays a denial whole", async () => {
+  const allowed = await ask(gw.port, { path: "/http-bare/a", headers: { authorization: "Bearer good" } });
+  assert.equal(allowed.status, 200);
+  assert.equal(httpAuthz.seen.at(-1)!.url, "/http-bare/a");
+  const upstream = app.requests.at(-1)!;
+  assert.equal(upstream.url, "/http-bare/a");
+  assert.equal(upstream.headers["x-user-id"], undefined);
+  assert.equal(allowed.headers["set-cookie"], undefined);
+  const denied = await ask(gw.port, { path: "/http-bare/b", headers: { authorization: "Bearer bad" } });
+  assert.equal(denied.status, 401);
+  assert.equal(denied.headers["x-auth-debug"], "token-dump");
+  assert.equal(denied.headers["content-type"], "text/plain");
+});
+
+test("withRequestBody on the policy sends the body as bytes with the check; a larger body gets 413 without a check", async () => {
+  const checksBefore = grpcAuthz.seen.length;
+  const reply = await ask(gw.port, { method: "POST", path: "/body/x", body: "small body" });
+  assert.equal(reply.status, 200);
+  const http = grpcAuthz.seen[checksBefore]!.request.attributes.request.http;
+  assert.equal(http.body, "", "packAsBytes: not sent as text");
+  assert.equal(http.raw_body.toString(), "small body");
+  assert.equal(app.requests.at(-1)!.bodyBytes, 10);
+  const large = await ask(gw.port, { method: "POST", path: "/body/y", body: "x".repeat(17) });
+  assert.equal(large.status, 413);
+  assert.equal(grpcAuthz.seen.length, checksBefore + 1);
+});
+
+test("percentageEnabled 0 lets every request through unchecked, counted as not_sampled", async () => {
+  const checksBefore = grpcAuthz.seen.length;
+  for (let i = 0; i < 3; i++) assert.equal((await ask(gw.port, { path: "/unsampled/x", headers: { authorization: "Bearer plain-deny" } })).status, 200);
+  assert.equal(grpcAuthz.seen.length, checksBefore);
+  assert.deepEqual(counted("unsampled"), ["default/unsampled not_sampled 3"]);
+});
+
+test("an upgrade is checked too: statusOnError refuses it when the service cannot be reached, failOpen lets it through", async () => {
+  const refusal = await new Promise<number>((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/fail-closed/ws`);
+    ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on("open", () => reject(new Error("the upgrade went through")));
+    ws.on("error", () => {});
+  });
+  assert.equal(refusal, 503);
+  const opened = await new Promise<boolean>((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/fail-open/ws`);
+    ws.on("open", () => {
+      ws.close();
+      resolve(true);
+    });
+    ws.on("unexpected-response", () => resolve(false));
+    ws.on("error", () => resolve(false));
+  });
+  assert.ok(opened, "failOpen lets the upgrade through");
+});

@@ -1,0 +1,89 @@
+// ExternalAuth checks in the exported telemetry, decoded from OTLP: tollgate.ext_authz.checks
+// by route, rule, the TrafficPolicy that gave the check (absent for the HTTPRoute filter) and
+// outcome, so a check that failed open is visible without reading access logs.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { once } from "node:events";
+import { ProcessStats } from "../../src/server/stats.ts";
+import { closedPort, startOtlpReceiver } from "../support/otlp-receiver.ts";
+import { gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+
+const NS = "kgateway-system";
+const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
+
+const backend = (name: string, port: number): string => `---
+apiVersion: gateway.tollgate.dev/v1alpha1
+kind: Backend
+metadata: {name: ${name}, namespace: ${NS}}
+spec: {endpoints: [{ip: {address: 127.0.0.1, port: ${port}}}]}
+`;
+
+const extension = (name: string, body: string): string => `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: GatewayExtension
+metadata: {name: ${name}, namespace: ${NS}}
+spec:
+  extAuth:
+${body}`;
+
+test("each check is counted by route, rule, policy and outcome: allowed, denied, failed open, and the HTTPRoute filter's without a policy", async (t) => {
+  const rx = await startOtlpReceiver("http");
+  t.after(() => rx.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  // Allows `Bearer good`, denies anything else.
+  const authz = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(req.headers.authorization === "Bearer good" ? 200 : 403).end();
+  });
+  authz.listen(0, "127.0.0.1");
+  await once(authz, "listening");
+  t.after(() => new Promise<void>((resolve) => authz.close(() => resolve())));
+  const authzPort = (authz.address() as AddressInfo).port;
+  const down = await closedPort();
+  const service = (name: string) => `{group: gateway.tollgate.dev, kind: Backend, name: ${name}}`;
+  const yaml = gatewayYaml({
+    upstreamPort: upstream.port,
+    rules:
+      namedRule("guarded", "/guarded") +
+      namedRule("lenient", "/lenient") +
+      `  - name: filtered
+    matches: [{path: {type: PathPrefix, value: /filtered}}]
+    filters: [{type: ExternalAuth, externalAuth: {protocol: HTTP, backendRef: ${service("authz")}, http: {}}}]
+    backendRefs: [{name: upstream, kind: Backend, group: gateway.tollgate.dev}]
+`,
+    extra:
+      backend("authz", authzPort) +
+      backend("authz-down", down) +
+      extension("http-authz", `    httpService: {backendRef: ${service("authz")}, requestTimeout: 10s}\n`) +
+      extension("down", `    grpcService: {backendRef: ${service("authz-down")}, requestTimeout: 10s}\n    failOpen: true\n`) +
+      rulePolicy(NS, "guard", "guarded", "  extAuth: {extensionRef: {name: http-authz}}\n") +
+      rulePolicy(NS, "lenient", "lenient", "  extAuth: {extensionRef: {name: down}}\n"),
+  });
+  const gw = await startTracedGateway(yaml, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
+  t.after(() => gw.close());
+
+  assert.equal((await get(gw.url(8080, "/guarded/1"), { authorization: "Bearer good" })).status, 200);
+  assert.equal((await get(gw.url(8080, "/guarded/2"))).status, 403);
+  assert.equal((await get(gw.url(8080, "/guarded/3"))).status, 403);
+  assert.equal((await get(gw.url(8080, "/lenient/1"))).status, 200);
+  assert.equal((await get(gw.url(8080, "/filtered/1"), { authorization: "Bearer good" })).status, 200);
+
+  await gw.telemetry.flush(5000);
+  const metrics = await rx.waitForMetrics((m) => m.some((x) => x.name === "tollgate.ext_authz.checks"));
+  const checks = metrics.find((m) => m.name === "tollgate.ext_authz.checks")!;
+  assert.equal(checks.unit, "{request}");
+  const route = `${NS}/httpbin`;
+  const key = (p: { attributes: Record<string, unknown> }) => `${String(p.attributes["tollgate.rule.name"])} ${String(p.attributes["tollgate.ext_authz.outcome"])}`;
+  assert.deepEqual(
+    sumPoints(checks).sort((a, b) => key(a).localeCompare(key(b))),
+    [
+      { attributes: { "tollgate.route.name": route, "tollgate.rule.name": "filtered", "tollgate.ext_authz.outcome": "ok" }, value: 1 },
+      { attributes: { "tollgate.route.name": route, "tollgate.rule.name": "guarded", "tollgate.ext_authz.policy": `${NS}/guard`, "tollgate.ext_authz.outcome": "denied" }, value: 2 },
+      { attributes: { "tollgate.route.name": route, "tollgate.rule.name": "guarded", "tollgate.ext_authz.policy": `${NS}/guard`, "tollgate.ext_authz.outcome": "ok" }, value: 1 },
+      { attributes: { "tollgate.route.name": route, "tollgate.rule.name": "lenient", "tollgate.ext_authz.policy": `${NS}/lenient`, "tollgate.ext_authz.outcome": "error_allowed" }, value: 1 },
+    ],
+  );
+});
