@@ -5,7 +5,7 @@
 // Envoy's CheckResponse, header actions and denials included.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "../proxy/harness.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway, targetedTrafficPolicyYaml } from "../proxy/harness.ts";
 import { RecordingTelemetry } from "../proxy/recording-telemetry.ts";
 import { type EnvoyApiPeer, startEnvoyApiPeer } from "../support/envoy-api-peer.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
@@ -32,6 +32,7 @@ interface PrintedCheck {
           readonly rawBody?: string;
         };
       };
+      readonly contextExtensions?: Record<string, string>;
     };
   };
 }
@@ -56,7 +57,24 @@ before(async () => {
       - type: ExternalAuth
         externalAuth: {protocol: GRPC, backendRef: ${ref("authz")}, forwardBody: {maxSize: 1024}}
       backendRefs: [${ref("app")}]
-`),
+    - name: policy
+      matches: [{path: {type: PathPrefix, value: /policy}}]
+      backendRefs: [${ref("app")}]
+`) +
+      `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: GatewayExtension
+metadata: {name: authz, namespace: default}
+spec:
+  extAuth:
+    grpcService: {backendRef: ${ref("authz")}, requestTimeout: 10s}
+` +
+      targetedTrafficPolicyYaml(
+        "policy",
+        "HTTPRoute",
+        "r",
+        "  extAuth:\n    extensionRef: {name: authz}\n    contextExtensions: {tier: gold, zone: edge-1}\n    withRequestBody: {maxRequestBytes: 64, packAsBytes: true}\n",
+      ).replace("name: r}]", "name: r, sectionName: policy}]"),
     telemetry,
   );
 });
@@ -126,4 +144,15 @@ test("Envoy's CheckResponse: an OK answer's header actions, removals and respons
   assert.equal(failed.status, 403);
   assert.equal(failed.json()["error"], "ext_authz_error");
   assert.equal(app.requests.some((r) => r.url === "/app/denied" || r.url === "/app/failed"), false);
+});
+
+test("a TrafficPolicy extAuth's context extensions and packed body decode as Envoy's context_extensions and raw_body", async () => {
+  const reply = await ask(gw.port, { method: "POST", path: "/policy/x", headers: { authorization: "Bearer good" }, body: "text body" });
+  assert.equal(reply.status, 200, reply.body.toString());
+  const check = checkOf("/policy/x");
+  assert.deepEqual(check.request.attributes.contextExtensions, { tier: "gold", zone: "edge-1" });
+  assert.equal(check.request.attributes.request.http.body, undefined);
+  assert.equal(check.request.attributes.request.http.rawBody, Buffer.from("text body").toString("base64"));
+  assert.equal((await ask(gw.port, { path: "/app/no-extensions" })).status, 200);
+  assert.equal(checkOf("/app/no-extensions").request.attributes.contextExtensions, undefined, "the HTTPRoute filter sends none");
 });

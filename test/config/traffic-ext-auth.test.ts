@@ -90,7 +90,7 @@ test("an HTTP extension: kgateway's 2 s default, the prefix, literal headers to 
     headersToForward: [x-tenant]
 `,
   );
-  const [[a]] = authOfRules(TWO_RULE_ROUTE + http + policy("p", "{extensionRef: {name: authz}}"));
+  const a = authOfRules(TWO_RULE_ROUTE + http + policy("p", "{extensionRef: {name: authz}}"))[0]![0];
   assert.deepEqual(a, {
     ...GRPC_MODEL,
     protocol: "HTTP",
