@@ -75,13 +75,14 @@ export function readExtAuthProvider(e: Resource, backends: BackendResolver, repo
   const request = uniqueList(e, reporter, cfg["headersToForward"], [...at, "headersToForward"], (value, where) => listedHeader(e, reporter, value, where, "request"), true);
   const answer = (http?.["authorizationResponse"] ?? {}) as Record<string, unknown>;
   const responseAt = [...serviceAt, "authorizationResponse"];
-  const responseList = (field: string): string[] => uniqueList(e, reporter, answer[field], [...responseAt, field], (value, where) => listedHeader(e, reporter, value, where, "response"), true);
+  const responseList = (field: string, list: "response" | "client"): string[] => uniqueList(e, reporter, answer[field], [...responseAt, field], (value, where) => listedHeader(e, reporter, value, where, list), true);
   const pathPrefix = http === undefined ? "" : authPathPrefix(e, reporter, http["pathPrefix"], [...serviceAt, "pathPrefix"]);
   const checkHeadersToAdd = http === undefined ? [] : headersToAdd(e, reporter, http["authorizationRequest"], [...serviceAt, "authorizationRequest", "headersToAdd"]);
-  const clientList = answer["headersToClient"];
-  const clientHeadersOnDenial = clientList === undefined ? undefined : responseList("headersToClient");
-  const allowedResponseHeaders = responseList("headersToBackend");
-  const clientHeadersOnSuccess = responseList("headersToClientOnSuccess");
+  // An empty list is no list, as kgateway builds no matcher from one: the whole denial goes.
+  const clientList = answer["headersToClient"] as unknown[] | undefined;
+  const clientHeadersOnDenial = clientList === undefined || clientList.length === 0 ? undefined : responseList("headersToClient", "client");
+  const allowedResponseHeaders = responseList("headersToBackend", "response");
+  const clientHeadersOnSuccess = responseList("headersToClientOnSuccess", "client");
   const statusOnError = (cfg["statusOnError"] as number | undefined) ?? 403;
   if (statusOnError < 200) reporter.error(e, [...at, "statusOnError"], `${statusOnError} is not a final status: the client must get an answer`, "use a status from 200 to 511; the default is 403");
   const body = cfg["withRequestBody"] === undefined ? undefined : readExtAuthBody(e, reporter, cfg["withRequestBody"] as Record<string, unknown>, [...at, "withRequestBody"]);

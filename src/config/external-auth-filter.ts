@@ -91,13 +91,14 @@ const NEVER_COPIED = new Set([
 ]);
 
 /**
- * A header name of `allowedHeaders` (the request's, sent on the check) or
- * `allowedResponseHeaders` (the answer's, put on the forwarded request), lower-cased;
- * undefined (reported) when it is `*`, not a token, or never copied there.
+ * A header name of a list of the check: the request's, sent on the check (`request`); the
+ * answer's, put on the forwarded request (`response`); or the answer's, put on the client's
+ * (`client`). Lower-cased; undefined (reported) when it is `*`, not a token, or never copied
+ * there.
  */
-export function listedHeader(r: Resource, reporter: Reporter, value: string, at: Segments, list: "request" | "response"): string | undefined {
+export function listedHeader(r: Resource, reporter: Reporter, value: string, at: Segments, list: "request" | "response" | "client"): string | undefined {
   if (value === "*") {
-    reporter.error(r, at, `"*" is not a wildcard here: Gateway API has none for these lists`, "list the header names");
+    reporter.error(r, at, `"*" is not a wildcard here: these lists have none`, "list the header names");
     return undefined;
   }
   const name = headerName(r, reporter, value, at);
@@ -109,7 +110,8 @@ export function listedHeader(r: Resource, reporter: Reporter, value: string, at:
 }
 
 /** Why `name` cannot stand in that list; undefined when it can. */
-function refusalOf(name: string, list: "request" | "response"): string | undefined {
+function refusalOf(name: string, list: "request" | "response" | "client"): string | undefined {
+  if (list === "client") return NEVER_COPIED.has(name) || name === "content-length" ? "the gateway frames the client's answer and runs its connection itself" : undefined;
   if (name === "expect") return "the gateway answers Expect: 100-continue itself";
   if (list === "request") return NEVER_COPIED.has(name) ? "it names one connection and never leaves it" : undefined;
   if (name === "host") return "the forwarded request keeps the client's Host";

@@ -6,6 +6,7 @@ import type { Diagnostic } from "./diagnostics.ts";
 import { formatDiagnostic } from "./diagnostics.ts";
 import type { AuthorizationModel, ClientAclModel, CorsModel, FilterModel, GatewayModel, PolicyHeaderModifiersModel, ResolvedConfig, RouteModel, RuleModel } from "./model.ts";
 import { GatewayExtensions } from "./gateway-extensions.ts";
+import { warnGatewayExtAuthReplaced } from "./ext-auth-precedence.ts";
 import { ReferenceGrants } from "./reference-grants.ts";
 import { BackendResolver } from "./resolve-backends.ts";
 import { resolveGateway } from "./resolve-gateways.ts";
@@ -122,6 +123,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     reporter,
   );
   checkPortSettings([...gatewayDrafts.values()], policies.settings, reporter);
+  warnGatewayExtAuthReplaced(routeDrafts, policies.gatewayExternalAuths, reporter);
   // After the policies: Gateways sharing a listener must also agree on their TrafficPolicies.
   warnCrossGatewayConflicts(
     [...gatewayDrafts.values()],

@@ -496,7 +496,7 @@ const kgAcl = obj(
 /** kgateway ExtAuthBufferSettings: the request body sent with an authorization check. */
 const extAuthBody = obj(
   {
-    maxRequestBytes: int("the most body bytes sent; a larger body gets 413", { minimum: 1, maximum: 2147483647 }),
+    maxRequestBytes: int("the most body bytes sent; a larger body gets 413 (at most 64Mi: the body is held whole)", { minimum: 1, maximum: 67108864 }),
     allowPartialMessage: bool("true is not supported: a body over maxRequestBytes gets 413"),
     packAsBytes: bool("gRPC: send the body as bytes (raw_body) even when it is text (default false)"),
   },

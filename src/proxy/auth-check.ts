@@ -25,12 +25,17 @@ export interface CheckSink {
   abandon(): void;
 }
 
-/** Where an ExternalAuth check's verdict goes; a failed check is a 403 naming why. */
+/**
+ * Where an ExternalAuth check's verdict goes. `checkFailed` means no verdict, which the
+ * policy answers (statusOnError, or failOpen); a denial is never a failure.
+ */
 export interface AuthVerdictSink extends CheckSink {
   /** The service allowed the request: the grant's headers go onto the forwarded request. */
   authAllowed(grant: AuthGrant): void;
   /** The service denied: the client gets that answer (hop-by-hop headers and Host out, the body whole). */
   authDenied(status: number, headers: Record<string, string | string[]>, body: Buffer): void;
+  /** The service denied, but its answer cannot be relayed (too large, not writable): refused all the same, whatever failOpen says. */
+  unusableDenial(message: string): void;
 }
 
 export class AuthCheckError extends Error {

@@ -2,7 +2,8 @@
 // status OK allows (with the ok_response's header changes), any other status denies (with the
 // denied_response's status, 403 when it names none, headers and body). An answer the gateway
 // could not write to the wire (a header name that is not a token, a CR or LF in a value, a
-// status outside 200-599, a denial body over the limit) fails the check rather than be trimmed.
+// status outside 200-599, a denial body over the limit) is not trimmed: an allowing one is no
+// verdict, a denying one is refused all the same.
 import { isFieldValue, isHttpToken } from "../config/name-formats.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { DENIAL_BODY_LIMIT_BYTES } from "./auth-check.ts";
@@ -13,7 +14,8 @@ import { isHopByHop } from "./headers.ts";
 export type GrpcVerdict =
   | { readonly kind: "allow"; readonly grant: AuthGrant }
   | { readonly kind: "deny"; readonly status: number; readonly headers: Record<string, string | string[]>; readonly body: Buffer }
-  | { readonly kind: "invalid"; readonly message: string };
+  /** `denied`: the service refused the request, so the answer, though unusable, is no allow. */
+  | { readonly kind: "invalid"; readonly message: string; readonly denied: boolean };
 
 /** google.rpc.Code OK. */
 const GRPC_OK = 0;
@@ -32,11 +34,11 @@ const GATEWAY_OWNED = new Set(["host", "content-length", "transfer-encoding", "e
 class InvalidAnswer extends Error {}
 
 export function readGrpcVerdict(answer: CheckResponseMessage): GrpcVerdict {
+  const allowed = (answer.status?.code ?? GRPC_OK) === GRPC_OK;
   try {
-    if ((answer.status?.code ?? GRPC_OK) === GRPC_OK) return { kind: "allow", grant: grantOf(answer) };
-    return denialOf(answer);
+    return allowed ? { kind: "allow", grant: grantOf(answer) } : denialOf(answer);
   } catch (error) {
-    if (error instanceof InvalidAnswer) return { kind: "invalid", message: error.message };
+    if (error instanceof InvalidAnswer) return { kind: "invalid", message: error.message, denied: !allowed };
     throw error;
   }
 }

@@ -1,20 +1,20 @@
-// Gateway API ExternalAuth, protocol HTTP: before a request of the rule goes anywhere, the
-// gateway asks an authorization service with the request's method, path (behind the filter's
-// prefix), Host, Authorization and the allowed headers, and the body only with forwardBody
-// (read whole first, auth-body.ts). A 200 lets the request through with the service's headers
-// on it; a 2xx-4xx denial goes back to the client as the service wrote it; a 5xx or no answer
-// (refused, reset, timed out) is a 403, failing closed as Envoy's ext_authz does by default.
-// Protocol GRPC runs the same policy through grpc-auth-check.ts instead.
+// Gateway API ExternalAuth (and kgateway TrafficPolicy extAuth), protocol HTTP: before a
+// request of the rule goes anywhere, the gateway asks an authorization service with the
+// request's method, path (behind the prefix), Host, Authorization and the allowed headers,
+// and the body only with forwardBody (read whole first, auth-body.ts). A 200 lets the request
+// through with the service's headers on it; a 2xx-4xx denial goes back to the client as the
+// service wrote it; a 5xx or no answer (refused, reset, timed out) is no verdict, which the
+// policy answers (external-auth-verdicts.ts). Protocol GRPC runs the same policy through
+// grpc-auth-check.ts instead.
 import type { Dispatcher } from "undici";
-import type { ExternalAuthModel } from "../config/model.ts";
-import type { CompiledBackend, CompiledMatch } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { AuthCheckError, type AuthContext, type AuthVerdictSink, CheckInFlight, DENIAL_BODY_LIMIT_BYTES, checkTimedOut, denialTooLarge } from "./auth-check.ts";
 import { AuthGrant, type HeaderMutation } from "./auth-grant.ts";
-import { ErrorType, Flag } from "./errors.ts";
+import { ErrorType } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
-import { Failure, classifyUpstreamError } from "./failures.ts";
+import type { ExternalAuthPolicy } from "./external-auth-policy.ts";
+import { classifyUpstreamError } from "./failures.ts";
 import { startGrpcAuthCheck } from "./grpc-auth-check.ts";
 import { connectionTokens, isHopByHop } from "./headers.ts";
 import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, noteConnection, startGranted } from "./pools.ts";
@@ -39,75 +39,6 @@ function isAnswerOnly(name: string): boolean {
   if (ANSWER_ONLY_HEADERS.has(name)) return true;
   for (const prefix of ANSWER_ONLY_PREFIXES) if (name.startsWith(prefix)) return true;
   return false;
-}
-
-/** One rule's ExternalAuth filter (or TrafficPolicy extAuth), compiled. */
-export class ExternalAuthPolicy {
-  readonly backend: CompiledBackend;
-  readonly pathPrefix: string;
-  /** HTTP: sent when the request has them, beside Host and Authorization. GRPC: the only ones sent; empty sends all. */
-  readonly requestHeaders: readonly string[];
-  /** Copied from an allowing answer; undefined means every header but the answer's own. */
-  readonly responseHeaders: ReadonlySet<string> | undefined;
-  /** The body, up to this many bytes, goes with the check (a larger one is refused); 0 sends none. */
-  readonly forwardBodyBytes: number;
-  readonly bodyAsBytes: boolean;
-  readonly protocol: "HTTP" | "GRPC";
-  /** The TrafficPolicy that gave the check; '' for the HTTPRoute filter. */
-  readonly policyName: string;
-  readonly timeoutMs: number;
-  readonly failOpen: boolean;
-  /** What a refusal for want of a verdict answers. */
-  readonly failure: Failure;
-  /** The share of requests checked, as a fraction; 1 checks all. */
-  readonly checkedShare: number;
-  readonly contextExtensions: Readonly<Record<string, string>>;
-  readonly hasContextExtensions: boolean;
-  readonly checkHeadersToAdd: readonly { readonly name: string; readonly value: string }[];
-  /** HTTP: the denial's headers the client gets; undefined means all. */
-  readonly clientHeadersOnDenial: ReadonlySet<string> | undefined;
-  /** HTTP: headers of an allowing answer added to the client's response. */
-  readonly clientHeadersOnSuccess: readonly string[];
-
-  constructor(backend: CompiledBackend, model: ExternalAuthModel) {
-    this.protocol = model.protocol;
-    this.backend = backend;
-    this.pathPrefix = model.pathPrefix;
-    // Always sent already; the check's Content-Length is that of the body it carries, if any.
-    this.requestHeaders =
-      model.protocol === "GRPC" ? model.allowedRequestHeaders : model.allowedRequestHeaders.filter((name) => name !== "host" && name !== "authorization" && name !== "content-length");
-    this.responseHeaders = model.allowedResponseHeaders.length === 0 && model.answerHeadersWhenUnlisted === "all" ? undefined : new Set(model.allowedResponseHeaders);
-    this.forwardBodyBytes = model.forwardBodyBytes;
-    this.bodyAsBytes = model.bodyAsBytes;
-    this.policyName = model.policyName;
-    this.timeoutMs = model.timeoutMs;
-    this.failOpen = model.failOpen;
-    this.failure = new Failure(String(model.statusOnError), Flag.unauthorizedExternalService, model.statusOnError, "ext_authz_error", "", false, false);
-    this.checkedShare = model.percentEnabled / 100;
-    this.contextExtensions = model.contextExtensions;
-    this.hasContextExtensions = Object.keys(model.contextExtensions).length > 0;
-    this.checkHeadersToAdd = model.checkHeadersToAdd;
-    this.clientHeadersOnDenial = model.clientHeadersOnDenial === undefined ? undefined : new Set(model.clientHeadersOnDenial);
-    this.clientHeadersOnSuccess = model.clientHeadersOnSuccess;
-  }
-
-  /** Whether this request is checked (kgateway percentageEnabled); the others pass unchecked. */
-  sampled(): boolean {
-    return this.checkedShare >= 1 || Math.random() < this.checkedShare;
-  }
-}
-
-/** The check's limit: the policy's, or what is left of the rule's request timeout when that is shorter. */
-export function checkTimeoutMs(policy: ExternalAuthPolicy, exchange: Exchange, match: CompiledMatch): number {
-  const left = requestTimeLeftMs(exchange, match);
-  return left === undefined ? policy.timeoutMs : Math.min(left, policy.timeoutMs);
-}
-
-/** What is left of the rule's request timeout (at least 1 ms); undefined when it has none. */
-export function requestTimeLeftMs(exchange: Exchange, match: CompiledMatch): number | undefined {
-  const requestMs = match.rule.timeouts.requestMs;
-  if (requestMs === undefined || requestMs <= 0) return undefined;
-  return Math.max(1, requestMs - (performance.now() - exchange.startPerfMs));
 }
 
 /**
@@ -306,7 +237,11 @@ export class AuthCheck extends CheckInFlight implements Dispatcher.DispatchHandl
     if (this.done) return;
     const reason = this.cutReason;
     if (reason === checkTimedOut) this.fail(reason.message, ErrorType.timeout);
-    else if (reason !== undefined) this.fail(reason.message, ErrorType.upstreamError);
+    else if (reason === denialTooLarge) {
+      // A denial all the same: failOpen must not turn it into an allow.
+      this.end(ErrorType.upstreamError);
+      this.verdict(() => this.sink.unusableDenial(reason.message));
+    } else if (reason !== undefined) this.fail(reason.message, ErrorType.upstreamError);
     else {
       const type = classifyUpstreamError(err).type;
       this.fail(`the authorization service could not be reached (${type})`, type);

@@ -7,7 +7,7 @@ import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { AuthorizationPolicy } from "./authorization.ts";
 import { ClientAcl } from "./client-acl.ts";
 import { CorsPolicy } from "./cors.ts";
-import { ExternalAuthPolicy } from "./external-auth.ts";
+import { ExternalAuthPolicy } from "./external-auth-policy.ts";
 import { LocalRateLimit } from "./local-rate-limit.ts";
 import { GlobalRateLimitPolicy } from "./global-rate-limit.ts";
 import { RateLimitBuckets } from "./rate-limit-buckets.ts";

@@ -4,6 +4,7 @@
 // yields none is not asked about. The verdict is read in rls-verdict.ts; a call that fails or
 // gives no verdict lets the request through when the extension fails open (kgateway's
 // default) and is answered 500 otherwise, as Envoy's `failure_mode_deny`.
+import { RuleCounts } from "./rule-counts.ts";
 import type { GlobalRateLimitModel, RateLimitDescriptorModel } from "../config/model.ts";
 import type { CompiledBackend } from "../plan/types.ts";
 import type { AuthContext, CheckSink } from "./auth-check.ts";
@@ -143,7 +144,7 @@ export class RateLimitCheck extends GrpcCheck<RateLimitSink> {
 
   /** No verdict: counted, then failed open or closed as the extension says (the sink decides what each means). */
   override fail(message: string, errorType: string = ErrorType.upstreamError): void {
-    if (!this.done) this.counts?.count(this.policy.model, this.policy.model.failOpen ? "error_allowed" : "error_refused");
+    if (!this.done) this.counts?.count(this.policy.model.failOpen ? "error_allowed" : "error_refused", this.policy.model.policyName, this.policy.model.routeName, this.policy.model.ruleName);
     super.fail(message, errorType);
   }
 
@@ -160,7 +161,7 @@ export class RateLimitCheck extends GrpcCheck<RateLimitSink> {
       return;
     }
     this.end(undefined);
-    this.counts?.count(this.policy.model, verdict.kind);
+    this.counts?.count(verdict.kind, this.policy.model.policyName, this.policy.model.routeName, this.policy.model.ruleName);
     if (verdict.kind === "ok") this.verdict(() => this.sink.withinLimit(verdict.grant));
     else this.verdict(() => this.sink.overLimit(verdict.headers, verdict.body));
   }
@@ -171,17 +172,4 @@ export class RateLimitCheck extends GrpcCheck<RateLimitSink> {
  * the outcome (`tollgate.rate_limit.checks`), as Envoy counts `ratelimit.ok`, `over_limit`,
  * `error` and `failure_mode_allowed`.
  */
-export class GlobalRateLimitCounts {
-  readonly #counts = new Map<string, { policy: string; route: string; rule: string; outcome: GlobalRateLimitOutcome; n: number }>();
-
-  count(model: GlobalRateLimitModel, outcome: GlobalRateLimitOutcome): void {
-    const k = `${model.policyName} ${model.routeName} ${model.ruleName} ${outcome}`;
-    let entry = this.#counts.get(k);
-    if (entry === undefined) this.#counts.set(k, (entry = { policy: model.policyName, route: model.routeName, rule: model.ruleName, outcome, n: 0 }));
-    entry.n++;
-  }
-
-  *entries(): Iterable<readonly [route: string, rule: string, policy: string, outcome: GlobalRateLimitOutcome, count: number]> {
-    for (const e of this.#counts.values()) yield [e.route, e.rule, e.policy, e.outcome, e.n];
-  }
-}
+export class GlobalRateLimitCounts extends RuleCounts<GlobalRateLimitOutcome> {}

@@ -4,12 +4,12 @@
 // addresses, the headers (all of them, pseudo-headers included, unless `grpc.allowedHeaders`
 // names some), the body with forwardBody, and a TrafficPolicy's context extensions. The call carries the check's own trace context
 // and its time limit as its gRPC deadline. A failed call (unreachable, a deadline, any status
-// but OK) is a 403, failing closed as Envoy does; the answer is read in ext-authz-verdict.ts.
+// but OK) is no verdict, which the policy answers; the answer is read in ext-authz-verdict.ts.
 import { isUtf8 } from "node:buffer";
 import type { AuthContext, AuthVerdictSink } from "./auth-check.ts";
 import { ErrorType } from "./errors.ts";
 import type { Exchange } from "./exchange.ts";
-import type { ExternalAuthPolicy } from "./external-auth.ts";
+import type { ExternalAuthPolicy } from "./external-auth-policy.ts";
 import { CHECK_METHOD_PATH, type CheckRequestMessage, decodeCheckResponse, encodeCheckRequest } from "./ext-authz-messages.ts";
 import { readGrpcVerdict } from "./ext-authz-verdict.ts";
 import { GrpcCheck } from "./grpc-check.ts";
@@ -56,7 +56,12 @@ export class GrpcAuthCheck extends GrpcCheck<AuthVerdictSink> {
       return;
     }
     if (verdict.kind === "invalid") {
-      this.fail(verdict.message, ErrorType.upstreamProtocolError);
+      if (!verdict.denied) {
+        this.fail(verdict.message, ErrorType.upstreamProtocolError);
+        return;
+      }
+      this.end(ErrorType.upstreamProtocolError);
+      this.verdict(() => this.sink.unusableDenial(verdict.message));
       return;
     }
     this.end(undefined);

@@ -26,7 +26,9 @@ import { AuthBodyRead, type BodyReadRefusal } from "./auth-body.ts";
 import type { AuthContext } from "./auth-check.ts";
 import { type AuthGrant, applyMutations, combinedGrant } from "./auth-grant.ts";
 import { type GlobalRateLimitPolicy, jsonRefusalHeaders, rateLimitTimeoutMs, startRateLimitCheck } from "./global-rate-limit.ts";
-import { type ExternalAuthPolicy, checkTimeoutMs, requestTimeLeftMs, startAuthCheck } from "./external-auth.ts";
+import { type ExternalAuthPolicy, checkTimeoutMs, requestTimeLeftMs } from "./external-auth-policy.ts";
+import { startAuthCheck } from "./external-auth.ts";
+import { countedVerdicts } from "./external-auth-verdicts.ts";
 import type { LocalRateLimit } from "./local-rate-limit.ts";
 import { type AuthorizationPolicy, rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
@@ -225,31 +227,22 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   }
 
   function check(exchange: Exchange, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, auth: ExternalAuthPolicy, body: Buffer | undefined): void {
-    const rule = match.rule;
-    const counts = deps.stats?.externalAuthChecks;
-    startAuthCheck(authCtx, exchange, auth, facts.target, body, checkTimeoutMs(auth, exchange, match), {
-      authAllowed(grant) {
-        counts?.count("ok", auth.policyName, rule.routeKey, rule.ruleName);
+    const sink = countedVerdicts(auth, match.rule.routeKey, match.rule.ruleName, deps.stats?.externalAuthChecks, {
+      allow(grant) {
         proceed(exchange, match, facts, ruleFilters, grant, requestTimeLeftMs(exchange, match), body);
       },
-      authDenied(status, headers, denial) {
-        counts?.count("denied", auth.policyName, rule.routeKey, rule.ruleName);
+      deny(status, headers, denial) {
         relayAnswer(exchange, ruleFilters, "ext_authz_denied", Flag.unauthorizedExternalService, status, headers, denial);
       },
-      checkFailed(message) {
-        if (auth.failOpen) {
-          counts?.count("error_allowed", auth.policyName, rule.routeKey, rule.ruleName);
-          proceed(exchange, match, facts, ruleFilters, undefined, requestTimeLeftMs(exchange, match), body);
-          return;
-        }
-        counts?.count("error_refused", auth.policyName, rule.routeKey, rule.ruleName);
+      refuse(failure, message) {
         exchange.localReplyDetails = "ext_authz_error";
-        refuse(exchange, auth.failure, message);
+        refuse(exchange, failure, message);
       },
       abandon() {
         abandonRequest(exchange);
       },
     });
+    startAuthCheck(authCtx, exchange, auth, facts.target, body, checkTimeoutMs(auth, exchange, match), sink);
   }
 
   /** `body`: the request body, when an ExternalAuth check already read it whole (`forwardBody`). */

@@ -19,7 +19,9 @@ import { jsonRefusalHeaders, rateLimitTimeoutMs, startRateLimitCheck } from "./g
 import { rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { clientIpOf } from "./client-ip.ts";
-import { checkTimeoutMs, requestTimeLeftMs, startAuthCheck } from "./external-auth.ts";
+import { checkTimeoutMs, requestTimeLeftMs } from "./external-auth-policy.ts";
+import { startAuthCheck } from "./external-auth.ts";
+import { countedVerdicts } from "./external-auth-verdicts.ts";
 import { Failure, Failures, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import type { ProxyDeps } from "./handler.ts";
@@ -94,24 +96,11 @@ export function createUpgradeHandler(
     // An upgrade is checked as any request of the rule is, before anything else of it runs.
     const kept = { ...facts };
     // An upgrade's check carries no body: a request that upgrades has none to forward.
-    startAuthCheck(ctx, exchange, auth, kept.target, undefined, checkTimeoutMs(auth, exchange, match), {
-      authAllowed: (grant) => {
-        counts?.count("ok", auth.policyName, rule.routeKey, rule.ruleName);
-        proceed(tunnel, match, kept, ruleFilters, grant, port);
-      },
-      authDenied: (status, headers, body) => {
-        counts?.count("denied", auth.policyName, rule.routeKey, rule.ruleName);
-        tunnel.relayAnswer(ruleFilters, "ext_authz_denied", Flag.unauthorizedExternalService, status, headers, body);
-      },
-      checkFailed: (message) => {
-        if (auth.failOpen) {
-          counts?.count("error_allowed", auth.policyName, rule.routeKey, rule.ruleName);
-          proceed(tunnel, match, kept, ruleFilters, undefined, port);
-          return;
-        }
-        counts?.count("error_refused", auth.policyName, rule.routeKey, rule.ruleName);
+    const sink = countedVerdicts(auth, rule.routeKey, rule.ruleName, counts, {
+      allow: (grant) => proceed(tunnel, match, kept, ruleFilters, grant, port),
+      deny: (status, headers, body) => tunnel.relayAnswer(ruleFilters, "ext_authz_denied", Flag.unauthorizedExternalService, status, headers, body),
+      refuse: (failure, message) => {
         exchange.localReplyDetails = "ext_authz_error";
-        const failure = auth.failure;
         tunnel.refuse(failure.status, reasonPhrase(failure.status), failure.code, message, failure.type, failure.flag);
       },
       abandon: () => {
@@ -120,6 +109,7 @@ export function createUpgradeHandler(
         tunnel.client.destroy();
       },
     });
+    startAuthCheck(ctx, exchange, auth, kept.target, undefined, checkTimeoutMs(auth, exchange, match), sink);
   };
 }
 

@@ -109,7 +109,7 @@ test("a path outside the CRD's pattern, not normalised or without a leading slas
       't.yaml:27:33: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[1]: "X-A" appears twice (also [0]) (hint: list each value once)',
       't.yaml:27:38: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[2]: "bad name" is not a valid header name (hint: use letters, digits and !#$%&\'*+-.^_`|~ only (an RFC 9110 token))',
       't.yaml:27:50: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[3]: header "Connection" cannot be copied here: it names one connection and never leaves it (hint: remove this entry)',
-      't.yaml:27:62: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[4]: "*" is not a wildcard here: Gateway API has none for these lists (hint: list the header names)',
+      't.yaml:27:62: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[4]: "*" is not a wildcard here: these lists have none (hint: list the header names)',
       't.yaml:27:67: spec.rules[0].filters[0].externalAuth.http.allowedHeaders[5]: header "proxy-authorization" cannot be copied here: it names one connection and never leaves it (hint: remove this entry)',
       't.yaml:28:36: spec.rules[0].filters[0].externalAuth.http.allowedResponseHeaders[0]: header "content-length" cannot be copied here: the gateway frames the forwarded request and runs its connection itself (hint: remove this entry)',
       't.yaml:28:52: spec.rules[0].filters[0].externalAuth.http.allowedResponseHeaders[1]: header "host" cannot be copied here: the forwarded request keeps the client\'s Host (hint: remove this entry)',

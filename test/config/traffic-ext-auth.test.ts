@@ -103,6 +103,9 @@ test("an HTTP extension: kgateway's 2 s default, the prefix, literal headers to 
     clientHeadersOnSuccess: ["set-cookie"],
   });
   assert.deepEqual(errors(TWO_RULE_ROUTE + http + policy("p", "{extensionRef: {name: authz}}")), []);
+  const emptyList = http.replace("headersToClient: [X-Reason]", "headersToClient: []");
+  const b = authOfRules(TWO_RULE_ROUTE + emptyList + policy("p", "{extensionRef: {name: authz}}"))[0]![0] as ExternalAuthModel;
+  assert.equal(b.clientHeadersOnDenial, undefined, "an empty headersToClient is no list (kgateway builds no matcher): the whole denial goes");
 });
 
 test("a Gateway's extAuth reaches every rule without an ExternalAuth of its own or a route's disable; a route-level policy replaces it", () => {
@@ -152,6 +155,9 @@ test("the extension's fields are checked where they stand: a zero time limit, th
     withRequestBody: {maxRequestBytes: 10, allowPartialMessage: true}
 `,
   );
+  assert.deepEqual(errors(TWO_RULE_ROUTE + GRPC.replace("port: 9000}}", "port: 9000}}\n    withRequestBody: {maxRequestBytes: 67108865}") + policy("p", "{extensionRef: {name: authz}}")), [
+    "t.yaml:36:40: spec.extAuth.withRequestBody.maxRequestBytes: 67108865 is out of range: must be <= 67108864 (hint: use 67108864 or less)",
+  ]);
   assert.deepEqual(errors(TWO_RULE_ROUTE + bad + policy("p", "{extensionRef: {name: authz}}")), [
     "t.yaml:36:23: spec.extAuth.httpService.requestTimeout: an authorization check cannot have a zero time limit (hint: use at least 1ms; the default is 2s)",
     't.yaml:37:19: spec.extAuth.httpService.pathPrefix: "/a/../b" is not a normalised path: it holds "//", a "." or ".." segment (plain or encoded), or an encoded "/" (hint: write the path as the service expects it, e.g. /auth/verify)',
@@ -198,6 +204,17 @@ test("fields Tollgate reads but does not apply are warned about, as are context 
     "t.yaml:49:22: spec.extAuth.disable: warning: extAuth.disable turns off nothing on Gateway default/gw: a Gateway's extAuth is the one a route's disable turns off (hint: target the HTTPRoutes whose rules should not be checked)",
   ]);
   assert.equal(load(moot).config!.gateways[0]!.externalAuth, undefined);
+});
+
+test("a rule's own ExternalAuth filter replaces its Gateway's extAuth, with a warning per rule", () => {
+  const withFilter = TWO_RULE_ROUTE.replace(
+    "  - name: a\n    matches: [{path: {type: PathPrefix, value: /a}}]\n",
+    "  - name: a\n    matches: [{path: {type: PathPrefix, value: /a}}]\n    filters: [{type: ExternalAuth, externalAuth: {protocol: GRPC, backendRef: {name: authz, port: 9000}}}]\n",
+  );
+  assert.deepEqual(warnings(withFilter + GRPC + policy("edge", "{extensionRef: {name: authz}}", TO_GATEWAY)), [
+    "t.yaml:25:14: spec.rules[0].filters: warning: rule a is checked by its own ExternalAuth filter; Gateway default/gw's extAuth (TrafficPolicy default/edge) does not apply to it (hint: remove the filter to keep the Gateway's check; a rule meant to differ says so in a route TrafficPolicy extAuth)",
+  ]);
+  assert.deepEqual(warnings(TWO_RULE_ROUTE + GRPC + policy("edge", "{extensionRef: {name: authz}}", TO_GATEWAY)), [], "rules without a filter of their own take the Gateway's check silently");
 });
 
 test("a rule's own ExternalAuth filter keeps its place beside a route's extAuth, with a warning", () => {

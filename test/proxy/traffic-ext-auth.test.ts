@@ -5,12 +5,12 @@
 // body, percentageEnabled, and the HTTP service's header lists.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { once } from "node:events";
+import type http from "node:http";
+import { DENIAL_BODY_LIMIT_BYTES } from "../../src/proxy/auth-check.ts";
 import { WebSocket } from "ws";
 import { closedPort } from "../support/otlp-receiver.ts";
 import { type GrpcAuthzService, startGrpcAuthzService } from "../support/grpc-authz-service.ts";
+import { type HttpService, startHttpService } from "../support/http-service.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 
@@ -21,33 +21,31 @@ interface SeenHttpCheck {
 
 /**
  * The HTTP authorization service: `Bearer good` is allowed with a user id, groups and a
- * cookie; `Bearer bad` is denied with a 401, a challenge, a reason, a debug header and a body.
+ * cookie; `Bearer busy` gets a 500; `Bearer huge` a 403 whose body is over the relay limit;
+ * anything else is denied with a 401, a challenge, a reason, a debug header and a body.
  */
-async function startHttpAuthz(): Promise<{ port: number; seen: SeenHttpCheck[]; close(): Promise<void> }> {
+async function startHttpAuthz(): Promise<HttpService & { seen: SeenHttpCheck[] }> {
   const seen: SeenHttpCheck[] = [];
-  const server = http.createServer((req, res) => {
+  const service = await startHttpService((req, res) => {
     seen.push({ url: req.url ?? "", headers: req.headers });
     req.resume();
     req.on("end", () => {
-      if (req.headers.authorization === "Bearer good") {
-        res.writeHead(200, { "x-user-id": "alice", "x-auth-groups": "admins", "set-cookie": "session=1" });
-        res.end();
-        return;
+      switch (req.headers.authorization) {
+        case "Bearer good":
+          res.writeHead(200, { "x-user-id": "alice", "x-auth-groups": "admins", "set-cookie": "session=1" }).end();
+          return;
+        case "Bearer busy":
+          res.writeHead(500).end("panic");
+          return;
+        case "Bearer huge":
+          res.writeHead(403, { "content-type": "text/plain" }).end(Buffer.alloc(DENIAL_BODY_LIMIT_BYTES + 1, 97));
+          return;
+        default:
+          res.writeHead(401, { "www-authenticate": 'Bearer realm="edge"', "x-auth-reason": "expired", "x-auth-debug": "token-dump", "content-type": "text/plain" }).end("no");
       }
-      res.writeHead(401, { "www-authenticate": 'Bearer realm="edge"', "x-auth-reason": "expired", "x-auth-debug": "token-dump", "content-type": "text/plain" });
-      res.end("no");
     });
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return {
-    port: (server.address() as AddressInfo).port,
-    seen,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
+  return Object.assign(service, { seen });
 }
 
 const extension = (name: string, body: string): string => `---
@@ -67,20 +65,26 @@ ${extra}`;
 const rulePolicy = (name: string, rule: string, extAuth: string): string =>
   targetedTrafficPolicyYaml(name, "HTTPRoute", "r", `  extAuth:\n${extAuth}`).replace("name: r}]", `name: r, sectionName: ${rule}}]`);
 
-const rule = (name: string, extra = ""): string => `    - name: ${name}
+const rule = (name: string, extra = "", backend = "app"): string => `    - name: ${name}
       matches: [{path: {type: PathPrefix, value: /${name}}}]
-${extra}      backendRefs: [${ref("app")}]
+${extra}      backendRefs: [${ref(backend)}]
 `;
 
 let app: TestUpstream;
 let grpcAuthz: GrpcAuthzService;
 let httpAuthz: Awaited<ReturnType<typeof startHttpAuthz>>;
+/** An upstream whose every answer sets a cookie of its own. */
+let cookies: HttpService;
 let gw: GatewayUnderTest;
 
 before(async () => {
   app = await startUpstream("app");
   grpcAuthz = await startGrpcAuthzService();
   httpAuthz = await startHttpAuthz();
+  cookies = await startHttpService((req, res) => {
+    req.resume();
+    res.writeHead(200, { "set-cookie": "upstream=1" }).end("ok");
+  });
   const down = await closedPort();
   gw = await startGateway(
     GATEWAY_YAML +
@@ -88,12 +92,16 @@ before(async () => {
       backendYaml("grpc-authz", grpcAuthz.port) +
       backendYaml("http-authz", httpAuthz.port) +
       backendYaml("down", down) +
+      backendYaml("cookies", cookies.port) +
       // Time limits far above a loaded machine's round trip wherever a test expects a verdict;
       // only "default-limit" leaves requestTimeout unset, as its test waits the default out.
       extension("default-limit", grpcService("grpc-authz") + "    statusOnError: 503\n") +
       extension("grpc-patient", grpcService("grpc-authz", "      requestTimeout: 10s\n")) +
       extension("open", grpcService("down") + "    failOpen: true\n") +
+      extension("open-denials", grpcService("grpc-authz", "      requestTimeout: 10s\n") + "    failOpen: true\n") +
+      extension("http-open", `    httpService:\n      backendRef: ${ref("http-authz")}\n      requestTimeout: 10s\n    failOpen: true\n`) +
       extension("closed", grpcService("down") + "    statusOnError: 503\n") +
+      extension("quarter", grpcService("grpc-authz", "      requestTimeout: 10s\n") + "    percentageEnabled: 25\n") +
       extension("unsampled", grpcService("grpc-authz", "      requestTimeout: 10s\n") + "    percentageEnabled: 0\n") +
       extension(
         "http",
@@ -107,7 +115,8 @@ before(async () => {
         headersToBackend: [X-User-Id]
         headersToClient: [x-auth-reason]
         headersToClientOnSuccess: [set-cookie]
-    headersToForward: [x-tenant]
+    headersToForward: [x-tenant, x-gateway]
+    statusOnError: 502
 `,
       ) +
       extension("http-bare", `    httpService:\n      backendRef: ${ref("http-authz")}\n      requestTimeout: 10s\n`) +
@@ -116,10 +125,15 @@ before(async () => {
           rule("http-bare") +
           rule("default-limit") +
           rule("exempt") +
+          rule("http-cookie", "", "cookies") +
+          rule("open-denials") +
+          rule("http-open") +
+          rule("fail-open-body") +
           rule("http") +
           rule("fail-open") +
           rule("fail-closed") +
           rule("unsampled") +
+          rule("quarter") +
           rule("body") +
           rule(
             "own",
@@ -134,9 +148,14 @@ before(async () => {
       rulePolicy("exempt", "exempt", "    disable: {}\n") +
       rulePolicy("http", "http", "    extensionRef: {name: http}\n") +
       rulePolicy("http-bare", "http-bare", "    extensionRef: {name: http-bare}\n") +
+      rulePolicy("http-cookie", "http-cookie", "    extensionRef: {name: http}\n") +
+      rulePolicy("open-denials", "open-denials", "    extensionRef: {name: open-denials}\n") +
+      rulePolicy("http-open", "http-open", "    extensionRef: {name: http-open}\n") +
+      rulePolicy("fail-open-body", "fail-open-body", "    extensionRef: {name: open}\n    withRequestBody: {maxRequestBytes: 64}\n") +
       rulePolicy("fail-open", "fail-open", "    extensionRef: {name: open}\n") +
       rulePolicy("fail-closed", "fail-closed", "    extensionRef: {name: closed}\n") +
       rulePolicy("unsampled", "unsampled", "    extensionRef: {name: unsampled}\n") +
+      rulePolicy("quarter", "quarter", "    extensionRef: {name: quarter}\n") +
       rulePolicy("body", "body", "    extensionRef: {name: grpc-patient}\n    withRequestBody: {maxRequestBytes: 16, packAsBytes: true}\n"),
   );
 });
@@ -145,6 +164,7 @@ after(async () => {
   await gw.close();
   await grpcAuthz.close();
   await httpAuthz.close();
+  await cookies.close();
   await app.close();
 });
 
@@ -196,7 +216,7 @@ test("a gRPC extension without requestTimeout gives a check 200 ms (Envoy's defa
   assert.equal(reply.json()["error"], "ext_authz_error");
   const deadline = grpcAuthz.seen[checksBefore]!.deadlineMs;
   // Far from both the 200 ms asked for and the 10 s of the HTTPRoute filter: a clock, not a speed, is checked.
-  assert.ok(deadline >= sentAt + 150 && deadline < sentAt + 5_000, `the call's deadline is ${deadline - sentAt} ms after the request`);
+  assert.ok(deadline >= sentAt + 150 && deadline < sentAt + 1_500, `the call's deadline is ${deadline - sentAt} ms after the request`);
   assert.deepEqual(counted("default-limit"), ["default/default-limit error_refused 1"]);
 });
 
@@ -211,6 +231,31 @@ test("failOpen lets a request through when the service cannot be reached, and co
   assert.equal(closed.json()["error"], "ext_authz_error");
   assert.equal(app.requests.length, upstreamBefore);
   assert.deepEqual(counted("fail-closed"), ["default/fail-closed error_refused 1"]);
+});
+
+test("failOpen never lets a denial through: one the gateway cannot relay (a status outside 200-599, a body over the limit) is refused with 403 and counted as denied", async () => {
+  const upstreamBefore = app.requests.length;
+  for (const authorization of ["Bearer odd-status", "Bearer status-600", "Bearer body-70000", "Bearer plain-deny"]) {
+    const reply = await ask(gw.port, { path: "/open-denials/x", headers: { authorization } });
+    assert.equal(reply.status, 403, authorization);
+  }
+  const huge = await ask(gw.port, { path: "/http-open/x", headers: { authorization: "Bearer huge" } });
+  assert.equal(huge.status, 403);
+  assert.equal(huge.json()["error"], "ext_authz_error");
+  assert.equal(app.requests.length, upstreamBefore, "no denial reached the upstream");
+  assert.deepEqual(counted("open-denials"), ["default/open-denials denied 4"]);
+  assert.deepEqual(counted("http-open"), ["default/http-open denied 1"]);
+  const busy = await ask(gw.port, { path: "/http-open/y", headers: { authorization: "Bearer busy" } });
+  assert.equal(busy.status, 200, "a 5xx is no verdict: failOpen lets the request through");
+});
+
+test("failOpen with withRequestBody: the body read for the check that never came reaches the upstream whole", async () => {
+  const reply = await ask(gw.port, { method: "POST", path: "/fail-open-body/x", body: "the whole body" });
+  assert.equal(reply.status, 200);
+  const seen = app.requests.at(-1)!;
+  assert.equal(seen.url, "/fail-open-body/x");
+  assert.equal(seen.bodyBytes, 14);
+  assert.deepEqual(counted("fail-open-body"), ["default/fail-open-body error_allowed 1"]);
 });
 
 test("an HTTP extension: pathPrefix, headersToForward and headersToAdd shape the check; only headersToBackend reach the upstream; headersToClient and headersToClientOnSuccess reach the client", async () => {
@@ -231,7 +276,12 @@ test("an HTTP extension: pathPrefix, headersToForward and headersToAdd shape the
   assert.equal(denied.headers["x-auth-reason"], "expired");
   assert.equal(denied.headers["www-authenticate"], 'Bearer realm="edge"', "a challenge always reaches the client");
   assert.equal(denied.headers["x-auth-debug"], undefined, "an unlisted denial header stays behind");
-  assert.deepEqual(counted("http"), ["default/http ok 1", "default/http denied 1"]);
+  const busy = await ask(gw.port, { path: "/http/c", headers: { authorization: "Bearer busy" } });
+  assert.equal(busy.status, 502, "a 5xx is no verdict: statusOnError");
+  assert.equal(busy.json()["error"], "ext_authz_error");
+  assert.deepEqual(counted("http"), ["default/http ok 1", "default/http denied 1", "default/http error_refused 1"]);
+  const withCookie = await ask(gw.port, { path: "/http-cookie/a", headers: { authorization: "Bearer good" } });
+  assert.deepEqual(withCookie.headers["set-cookie"], ["upstream=1", "session=1"], "headersToClientOnSuccess adds to the upstream's cookies");
 });
 
 test("an HTTP extension without header lists hands none of an allowing answer's headers on (Envoy's http_service), and relays a denial whole", async () => {
@@ -268,7 +318,19 @@ test("percentageEnabled 0 lets every request through unchecked, counted as not_s
   assert.deepEqual(counted("unsampled"), ["default/unsampled not_sampled 3"]);
 });
 
-test("an upgrade is checked too: statusOnError refuses it when the service cannot be reached, failOpen lets it through", async () => {
+test("percentageEnabled 25 checks a request whose draw falls in the first quarter, and only those", async (t) => {
+  const checksBefore = grpcAuthz.seen.length;
+  const draw = t.mock.method(Math, "random", () => 0.2);
+  assert.equal((await ask(gw.port, { path: "/quarter/in", headers: { authorization: "Bearer plain-deny" } })).status, 403);
+  draw.mock.mockImplementation(() => 0.25);
+  assert.equal((await ask(gw.port, { path: "/quarter/out", headers: { authorization: "Bearer plain-deny" } })).status, 200);
+  draw.mock.restore();
+  assert.equal(grpcAuthz.seen.length, checksBefore + 1);
+  assert.deepEqual(counted("quarter"), ["default/quarter denied 1", "default/quarter not_sampled 1"]);
+});
+
+test("an upgrade is checked too: statusOnError refuses it when the service cannot be reached, failOpen lets it through; both are counted", async () => {
+  const before = [...counted("fail-closed"), ...counted("fail-open")];
   const refusal = await new Promise<number>((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/fail-closed/ws`);
     ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
@@ -286,4 +348,6 @@ test("an upgrade is checked too: statusOnError refuses it when the service canno
     ws.on("error", () => resolve(false));
   });
   assert.ok(opened, "failOpen lets the upgrade through");
+  const bump = (line: string): string => line.replace(/(\d+)$/, (n) => String(Number(n) + 1));
+  assert.deepEqual([...counted("fail-closed"), ...counted("fail-open")], before.map(bump));
 });

@@ -3,10 +3,10 @@
 // outcome, so a check that failed open is visible without reading access logs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { once } from "node:events";
+import { spawnSync } from "node:child_process";
+import { fallbackMetrics } from "../../src/admin/fallback-metrics.ts";
 import { ProcessStats } from "../../src/server/stats.ts";
+import { startHttpService } from "../support/http-service.ts";
 import { closedPort, startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
 
@@ -34,14 +34,12 @@ test("each check is counted by route, rule, policy and outcome: allowed, denied,
   const upstream = await startUpstream();
   t.after(() => upstream.close());
   // Allows `Bearer good`, denies anything else.
-  const authz = http.createServer((req, res) => {
+  const authz = await startHttpService((req, res) => {
     req.resume();
     res.writeHead(req.headers.authorization === "Bearer good" ? 200 : 403).end();
   });
-  authz.listen(0, "127.0.0.1");
-  await once(authz, "listening");
-  t.after(() => new Promise<void>((resolve) => authz.close(() => resolve())));
-  const authzPort = (authz.address() as AddressInfo).port;
+  t.after(() => authz.close());
+  const authzPort = authz.port;
   const down = await closedPort();
   const service = (name: string) => `{group: gateway.tollgate.dev, kind: Backend, name: ${name}}`;
   const yaml = gatewayYaml({
@@ -86,4 +84,17 @@ test("each check is counted by route, rule, policy and outcome: allowed, denied,
       { attributes: { "tollgate.route.name": route, "tollgate.rule.name": "lenient", "tollgate.ext_authz.policy": `${NS}/lenient`, "tollgate.ext_authz.outcome": "error_allowed" }, value: 1 },
     ],
   );
+});
+
+test("without a metrics exporter, /metrics serves the same counts as tollgate_ext_authz_checks_total, which promtool accepts", async () => {
+  const stats = new ProcessStats();
+  stats.externalAuthChecks.count("error_allowed", "shop/lenient", "shop/api", "orders");
+  stats.externalAuthChecks.count("error_allowed", "shop/lenient", "shop/api", "orders");
+  stats.externalAuthChecks.count("ok", "", "shop/api", "filtered");
+  const body = (await fallbackMetrics(stats, { version: "0.0.0-test" }, () => 1).render(undefined)).body;
+  assert.match(body, /^# TYPE tollgate_ext_authz_checks_total counter$/m);
+  assert.match(body, /^tollgate_ext_authz_checks_total\{route="shop\/api",rule="orders",policy="shop\/lenient",outcome="error_allowed"\} 2$/m);
+  assert.match(body, /^tollgate_ext_authz_checks_total\{route="shop\/api",rule="filtered",policy="",outcome="ok"\} 1$/m);
+  const lint = spawnSync("/usr/bin/promtool", ["check", "metrics"], { input: body, encoding: "utf8" });
+  assert.equal(lint.status, 0, lint.stdout + lint.stderr);
 });
