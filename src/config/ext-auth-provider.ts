@@ -8,6 +8,7 @@ import { serviceTimeoutMs, warnUnappliedServiceFields } from "./extension-servic
 import type { BackendRefSpec, BackendResolver } from "./resolve-backends.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 import { key } from "./resources.ts";
+import { isSensitiveHeader } from "./sensitive.ts";
 import { uniqueList } from "./set-lists.ts";
 
 /** Envoy's ext_authz default for a gRPC check (kgateway sets none). */
@@ -142,7 +143,9 @@ function headersToAdd(e: Resource, reporter: Reporter, raw: unknown, at: Segment
     const { parts, errors } = parseEnvoyFormat(value);
     const unsupported = parts.find((p) => p.kind !== "literal");
     if (errors.length > 0 || unsupported !== undefined) {
-      reporter.error(e, [...at, rawName], errors.length > 0 ? `"${value}": ${errors[0]!.message}` : `"${value}" uses a command operator; the check's headers take literal values only`, "write the value itself (%% for a percent sign); the service sees the request's headers through headersToForward");
+      // A credential's value stays out of load errors, as out of every other view of the config.
+      const shown = isSensitiveHeader(name) ? "the value" : `"${value}"`;
+      reporter.error(e, [...at, rawName], errors.length > 0 ? `${shown}: ${errors[0]!.message}` : `${shown} uses a command operator; the check's headers take literal values only`, "write the value itself (%% for a percent sign); the service sees the request's headers through headersToForward");
       usable = false;
       continue;
     }

@@ -6,6 +6,7 @@ import type { CompiledBackend, CompiledMatch } from "../plan/types.ts";
 import { Flag } from "./errors.ts";
 import type { Exchange } from "./exchange.ts";
 import { Failure } from "./failures.ts";
+import { requestTimeLeftMs } from "./request-time-left.ts";
 
 /** One rule's ExternalAuth filter (or TrafficPolicy extAuth), compiled. */
 export class ExternalAuthPolicy {
@@ -67,11 +68,4 @@ export class ExternalAuthPolicy {
 export function checkTimeoutMs(policy: ExternalAuthPolicy, exchange: Exchange, match: CompiledMatch): number {
   const left = requestTimeLeftMs(exchange, match);
   return left === undefined ? policy.timeoutMs : Math.min(left, policy.timeoutMs);
-}
-
-/** What is left of the rule's request timeout (at least 1 ms); undefined when it has none. */
-export function requestTimeLeftMs(exchange: Exchange, match: CompiledMatch): number | undefined {
-  const requestMs = match.rule.timeouts.requestMs;
-  if (requestMs === undefined || requestMs <= 0) return undefined;
-  return Math.max(1, requestMs - (performance.now() - exchange.startPerfMs));
 }

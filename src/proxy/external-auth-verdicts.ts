@@ -1,16 +1,18 @@
-// What a rule does with each verdict of its ExternalAuth check, the same for plain requests
-// and upgrades: every verdict counted (tollgate.ext_authz.checks), and no verdict answered as
-// the policy says, refused with its statusOnError or, with failOpen, let through unchecked.
-// A denial is never "no verdict": failOpen never lets one through.
+// What a rule does with its ExternalAuth check, the same for plain requests and upgrades:
+// whether this request is checked at all (percentageEnabled), every verdict counted
+// (tollgate.ext_authz.checks), and no verdict answered as the policy says, refused with its
+// statusOnError or, with failOpen, let through unchecked. A denial is never "no verdict":
+// failOpen never lets one through.
 import type { AuthVerdictSink } from "./auth-check.ts";
 import type { AuthGrant } from "./auth-grant.ts";
 import { Flag } from "./errors.ts";
-import type { ExternalAuthCounts } from "./external-auth-counts.ts";
+import type { ExternalAuthCounts, ExternalAuthOutcome } from "./external-auth-counts.ts";
 import type { ExternalAuthPolicy } from "./external-auth-policy.ts";
 import { Failure } from "./failures.ts";
+import type { RuleCountKey } from "./rule-counts.ts";
 
 /** A denial whose answer cannot be relayed: Envoy's default denial status, the gateway's JSON. */
-export const unusableDenial = new Failure("403", Flag.unauthorizedExternalService, 403, "ext_authz_error", "", false, false);
+export const unrelayableDenialRefusal = new Failure("403", Flag.unauthorizedExternalService, 403, "ext_authz_error", "", false, false);
 
 /** How the request path or the upgrade path carries out a verdict. */
 export interface ExternalAuthActions {
@@ -23,8 +25,20 @@ export interface ExternalAuthActions {
   abandon(): void;
 }
 
-export function countedVerdicts(policy: ExternalAuthPolicy, route: string, rule: string, counts: ExternalAuthCounts | undefined, act: ExternalAuthActions): AuthVerdictSink {
-  const count = (outcome: Parameters<ExternalAuthCounts["count"]>[0]): void => counts?.count(outcome, policy.policyName, route, rule);
+/** Where the rule's checks count. */
+export function checkCountKey(policy: ExternalAuthPolicy, route: string, rule: string): RuleCountKey {
+  return { route, rule, policy: policy.policyName };
+}
+
+/** Whether this request is checked; one percentageEnabled leaves out is counted as `not_sampled`. */
+export function checksThisRequest(policy: ExternalAuthPolicy, key: RuleCountKey, counts: ExternalAuthCounts | undefined): boolean {
+  if (policy.sampled()) return true;
+  counts?.count("not_sampled", key);
+  return false;
+}
+
+export function countedVerdicts(policy: ExternalAuthPolicy, key: RuleCountKey, counts: ExternalAuthCounts | undefined, act: ExternalAuthActions): AuthVerdictSink {
+  const count = (outcome: ExternalAuthOutcome): void => counts?.count(outcome, key);
   return {
     authAllowed(grant) {
       count("ok");
@@ -36,7 +50,7 @@ export function countedVerdicts(policy: ExternalAuthPolicy, route: string, rule:
     },
     unusableDenial(message) {
       count("denied");
-      act.refuse(unusableDenial, message);
+      act.refuse(unrelayableDenialRefusal, message);
     },
     checkFailed(message) {
       if (policy.failOpen) {

@@ -216,9 +216,14 @@ export class AuthCheck extends CheckInFlight implements Dispatcher.DispatchHandl
   onResponseEnd(): void {
     this.releaseSlot();
     if (this.done) return;
-    if (this.status >= 500) {
+    if (this.status >= 500 && this.status <= 599) {
       // As in Envoy: the service failed rather than denied, and its error page is not the client's.
       this.fail(`the authorization service answered ${this.status}`, String(this.status));
+      return;
+    }
+    if (this.status > 599) {
+      this.end(ErrorType.upstreamProtocolError);
+      this.verdict(() => this.sink.unusableDenial(`the authorization service denied with HTTP status ${this.status}, which is not a final status`));
       return;
     }
     this.end(undefined);
@@ -236,18 +241,22 @@ export class AuthCheck extends CheckInFlight implements Dispatcher.DispatchHandl
     this.releaseSlot();
     if (this.done) return;
     const reason = this.cutReason;
-    if (reason === checkTimedOut) this.fail(reason.message, ErrorType.timeout);
-    else if (reason === denialTooLarge) {
-      // A denial all the same: failOpen must not turn it into an allow.
-      this.end(ErrorType.upstreamError);
-      this.verdict(() => this.sink.unusableDenial(reason.message));
-    } else if (reason !== undefined) this.fail(reason.message, ErrorType.upstreamError);
-    else {
-      const type = classifyUpstreamError(err).type;
-      this.fail(`the authorization service could not be reached (${type})`, type);
+    const type = reason === checkTimedOut ? ErrorType.timeout : reason !== undefined ? ErrorType.upstreamError : classifyUpstreamError(err).type;
+    if (isDenial(this.status)) {
+      // A denial cut short (over the relay limit, reset, stalled) is a denial all the same:
+      // failOpen must not turn it into an allow.
+      this.end(type);
+      this.verdict(() => this.sink.unusableDenial(reason?.message ?? `the authorization service's denial broke off (${type})`));
+      return;
     }
+    this.fail(reason?.message ?? `the authorization service could not be reached (${type})`, type);
   }
 
+}
+
+/** An answer's status that denies: any but 200 and the 5xx of a failing service; 0 while none arrived. */
+function isDenial(status: number): boolean {
+  return status !== 0 && status !== 200 && !(status >= 500 && status <= 599);
 }
 
 function onCheckTimeout(check: AuthCheck): void {

@@ -4,7 +4,7 @@
 // yields none is not asked about. The verdict is read in rls-verdict.ts; a call that fails or
 // gives no verdict lets the request through when the extension fails open (kgateway's
 // default) and is answered 500 otherwise, as Envoy's `failure_mode_deny`.
-import { RuleCounts } from "./rule-counts.ts";
+import { RuleCounts, type RuleCountKey } from "./rule-counts.ts";
 import type { GlobalRateLimitModel, RateLimitDescriptorModel } from "../config/model.ts";
 import type { CompiledBackend } from "../plan/types.ts";
 import type { AuthContext, CheckSink } from "./auth-check.ts";
@@ -32,10 +32,13 @@ export type GlobalRateLimitOutcome = "ok" | "over_limit" | "error_allowed" | "er
 export class GlobalRateLimitPolicy {
   readonly backend: CompiledBackend;
   readonly model: GlobalRateLimitModel;
+  /** Where its checks count in tollgate.rate_limit.checks. */
+  readonly countKey: RuleCountKey;
 
   constructor(backend: CompiledBackend, model: GlobalRateLimitModel) {
     this.backend = backend;
     this.model = model;
+    this.countKey = { route: model.routeName, rule: model.ruleName, policy: model.policyName };
   }
 }
 
@@ -144,7 +147,7 @@ export class RateLimitCheck extends GrpcCheck<RateLimitSink> {
 
   /** No verdict: counted, then failed open or closed as the extension says (the sink decides what each means). */
   override fail(message: string, errorType: string = ErrorType.upstreamError): void {
-    if (!this.done) this.counts?.count(this.policy.model.failOpen ? "error_allowed" : "error_refused", this.policy.model.policyName, this.policy.model.routeName, this.policy.model.ruleName);
+    if (!this.done) this.counts?.count(this.policy.model.failOpen ? "error_allowed" : "error_refused", this.policy.countKey);
     super.fail(message, errorType);
   }
 
@@ -161,7 +164,7 @@ export class RateLimitCheck extends GrpcCheck<RateLimitSink> {
       return;
     }
     this.end(undefined);
-    this.counts?.count(verdict.kind, this.policy.model.policyName, this.policy.model.routeName, this.policy.model.ruleName);
+    this.counts?.count(verdict.kind, this.policy.countKey);
     if (verdict.kind === "ok") this.verdict(() => this.sink.withinLimit(verdict.grant));
     else this.verdict(() => this.sink.overLimit(verdict.headers, verdict.body));
   }

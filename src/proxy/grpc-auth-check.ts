@@ -11,7 +11,8 @@ import { ErrorType } from "./errors.ts";
 import type { Exchange } from "./exchange.ts";
 import type { ExternalAuthPolicy } from "./external-auth-policy.ts";
 import { CHECK_METHOD_PATH, type CheckRequestMessage, decodeCheckResponse, encodeCheckRequest } from "./ext-authz-messages.ts";
-import { readGrpcVerdict } from "./ext-authz-verdict.ts";
+import { type GrpcVerdict, readGrpcVerdict } from "./ext-authz-verdict.ts";
+import { warnContainedBug } from "./contained-bug.ts";
 import { GrpcCheck } from "./grpc-check.ts";
 import { asText } from "./header-text.ts";
 import { forwardingHeaders } from "./upstream-request.ts";
@@ -48,12 +49,20 @@ export class GrpcAuthCheck extends GrpcCheck<AuthVerdictSink> {
   }
 
   answeredOk(answer: Buffer): void {
-    let verdict;
+    let message;
     try {
-      verdict = readGrpcVerdict(decodeCheckResponse(answer));
+      message = decodeCheckResponse(answer);
     } catch {
       this.fail("the authorization service's answer is not a CheckResponse", ErrorType.upstreamProtocolError);
       return;
+    }
+    let verdict: GrpcVerdict;
+    try {
+      verdict = readGrpcVerdict(message);
+    } catch (thrown) {
+      // A bug reading the answer: a denial stays one, so failOpen cannot let it through.
+      warnContainedBug("reading an authorization service's CheckResponse", thrown);
+      verdict = { kind: "invalid", message: "the gateway could not read the authorization service's answer", denied: (message.status?.code ?? 0) !== 0 };
     }
     if (verdict.kind === "invalid") {
       if (!verdict.denied) {

@@ -26,9 +26,10 @@ import { AuthBodyRead, type BodyReadRefusal } from "./auth-body.ts";
 import type { AuthContext } from "./auth-check.ts";
 import { type AuthGrant, applyMutations, combinedGrant } from "./auth-grant.ts";
 import { type GlobalRateLimitPolicy, jsonRefusalHeaders, rateLimitTimeoutMs, startRateLimitCheck } from "./global-rate-limit.ts";
-import { type ExternalAuthPolicy, checkTimeoutMs, requestTimeLeftMs } from "./external-auth-policy.ts";
+import { type ExternalAuthPolicy, checkTimeoutMs } from "./external-auth-policy.ts";
+import { requestTimeLeftMs } from "./request-time-left.ts";
 import { startAuthCheck } from "./external-auth.ts";
-import { countedVerdicts } from "./external-auth-verdicts.ts";
+import { checkCountKey, checksThisRequest, countedVerdicts } from "./external-auth-verdicts.ts";
 import type { LocalRateLimit } from "./local-rate-limit.ts";
 import { type AuthorizationPolicy, rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
@@ -177,18 +178,15 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       const blockedBy = acl.denial(clientIpOf(exchange));
       if (blockedBy !== undefined) {
         exchange.localReplyDetails = aclDenialDetails(acl, blockedBy);
-        deps.stats?.accessDenials?.count("acl", acl.policy, rule.routeKey, rule.ruleName);
+        deps.stats?.accessDenials?.count("acl", { route: rule.routeKey, rule: rule.ruleName, policy: acl.policy });
         refuseUnread(exchange, acl.failure, acl.denialHeaders(blockedBy));
         return;
       }
     }
     const auth = ruleFilters.externalAuth;
-    if (auth !== undefined) {
-      if (auth.sampled()) {
-        checkThenForward(exchange, match, requestFacts, ruleFilters, auth);
-        return;
-      }
-      deps.stats?.externalAuthChecks?.count("not_sampled", auth.policyName, rule.routeKey, rule.ruleName);
+    if (auth !== undefined && checksThisRequest(auth, checkCountKey(auth, rule.routeKey, rule.ruleName), deps.stats?.externalAuthChecks)) {
+      checkThenForward(exchange, match, requestFacts, ruleFilters, auth);
+      return;
     }
     proceed(exchange, match, requestFacts, ruleFilters, undefined, rule.timeouts.requestMs, undefined);
   }
@@ -227,7 +225,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   }
 
   function check(exchange: Exchange, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, auth: ExternalAuthPolicy, body: Buffer | undefined): void {
-    const sink = countedVerdicts(auth, match.rule.routeKey, match.rule.ruleName, deps.stats?.externalAuthChecks, {
+    const sink = countedVerdicts(auth, checkCountKey(auth, match.rule.routeKey, match.rule.ruleName), deps.stats?.externalAuthChecks, {
       allow(grant) {
         proceed(exchange, match, facts, ruleFilters, grant, requestTimeLeftMs(exchange, match), body);
       },
@@ -422,7 +420,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   function deny(exchange: Exchange, authorization: AuthorizationPolicy): void {
     exchange.localReplyDetails = rbacDenialDetails(authorization);
     const rule = exchange.match!.rule;
-    deps.stats?.accessDenials?.count("rbac", authorization.policy, rule.routeKey, rule.ruleName);
+    deps.stats?.accessDenials?.count("rbac", { route: rule.routeKey, rule: rule.ruleName, policy: authorization.policy });
     refuseUnread(exchange, rbacDenied);
   }
 

@@ -19,9 +19,10 @@ import { jsonRefusalHeaders, rateLimitTimeoutMs, startRateLimitCheck } from "./g
 import { rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { clientIpOf } from "./client-ip.ts";
-import { checkTimeoutMs, requestTimeLeftMs } from "./external-auth-policy.ts";
+import { checkTimeoutMs } from "./external-auth-policy.ts";
+import { requestTimeLeftMs } from "./request-time-left.ts";
 import { startAuthCheck } from "./external-auth.ts";
-import { countedVerdicts } from "./external-auth-verdicts.ts";
+import { checkCountKey, checksThisRequest, countedVerdicts } from "./external-auth-verdicts.ts";
 import { Failure, Failures, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import type { ProxyDeps } from "./handler.ts";
@@ -81,22 +82,25 @@ export function createUpgradeHandler(
     const blockedBy = acl?.denial(clientIpOf(exchange));
     if (acl !== undefined && blockedBy !== undefined) {
       exchange.localReplyDetails = aclDenialDetails(acl, blockedBy);
-      ctx.stats?.accessDenials?.count("acl", acl.policy, match.rule.routeKey, match.rule.ruleName);
+      ctx.stats?.accessDenials?.count("acl", { route: match.rule.routeKey, rule: match.rule.ruleName, policy: acl.policy });
       tunnel.refuse(acl.failure.status, reasonPhrase(acl.failure.status), acl.failure.code, acl.failure.message, acl.failure.type, "", acl.denialHeaders(blockedBy));
       return;
     }
     const auth = ruleFilters.externalAuth;
-    const rule = match.rule;
+    if (auth === undefined) {
+      proceed(tunnel, match, facts, ruleFilters, undefined, port);
+      return;
+    }
     const counts = ctx.stats?.externalAuthChecks;
-    if (auth === undefined || !auth.sampled()) {
-      if (auth !== undefined) counts?.count("not_sampled", auth.policyName, rule.routeKey, rule.ruleName);
+    const key = checkCountKey(auth, match.rule.routeKey, match.rule.ruleName);
+    if (!checksThisRequest(auth, key, counts)) {
       proceed(tunnel, match, facts, ruleFilters, undefined, port);
       return;
     }
     // An upgrade is checked as any request of the rule is, before anything else of it runs.
     const kept = { ...facts };
     // An upgrade's check carries no body: a request that upgrades has none to forward.
-    const sink = countedVerdicts(auth, rule.routeKey, rule.ruleName, counts, {
+    const sink = countedVerdicts(auth, key, counts, {
       allow: (grant) => proceed(tunnel, match, kept, ruleFilters, grant, port),
       deny: (status, headers, body) => tunnel.relayAnswer(ruleFilters, "ext_authz_denied", Flag.unauthorizedExternalService, status, headers, body),
       refuse: (failure, message) => {
@@ -120,7 +124,7 @@ function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, rule
   const authorization = ruleFilters.authorization;
   if (authorization !== undefined && !authorization.allows(exchange, match.rule, grant)) {
     exchange.localReplyDetails = rbacDenialDetails(authorization);
-    tunnel.ctx.stats?.accessDenials?.count("rbac", authorization.policy, match.rule.routeKey, match.rule.ruleName);
+    tunnel.ctx.stats?.accessDenials?.count("rbac", { route: match.rule.routeKey, rule: match.rule.ruleName, policy: authorization.policy });
     tunnel.refuseWith(rbacDenied);
     return;
   }

@@ -22,7 +22,9 @@ interface SeenHttpCheck {
 /**
  * The HTTP authorization service: `Bearer good` is allowed with a user id, groups and a
  * cookie; `Bearer busy` gets a 500; `Bearer huge` a 403 whose body is over the relay limit;
- * anything else is denied with a 401, a challenge, a reason, a debug header and a body.
+ * `Bearer cut-denial` a 403 whose connection resets mid-body, `Bearer stalled-denial` one
+ * whose body never ends, `Bearer status-600` a status past 599; anything else is denied with
+ * a 401, a challenge, a reason, a debug header and a body.
  */
 async function startHttpAuthz(): Promise<HttpService & { seen: SeenHttpCheck[] }> {
   const seen: SeenHttpCheck[] = [];
@@ -39,6 +41,17 @@ async function startHttpAuthz(): Promise<HttpService & { seen: SeenHttpCheck[] }
           return;
         case "Bearer huge":
           res.writeHead(403, { "content-type": "text/plain" }).end(Buffer.alloc(DENIAL_BODY_LIMIT_BYTES + 1, 97));
+          return;
+        case "Bearer cut-denial":
+          res.writeHead(403, { "content-length": "100" });
+          res.write("partial", () => res.socket?.destroy());
+          return;
+        case "Bearer stalled-denial":
+          res.writeHead(403, { "content-type": "text/plain" });
+          res.write("partial");
+          return;
+        case "Bearer status-600":
+          res.writeHead(600).end();
           return;
         default:
           res.writeHead(401, { "www-authenticate": 'Bearer realm="edge"', "x-auth-reason": "expired", "x-auth-debug": "token-dump", "content-type": "text/plain" }).end("no");
@@ -100,6 +113,8 @@ before(async () => {
       extension("open", grpcService("down") + "    failOpen: true\n") +
       extension("open-denials", grpcService("grpc-authz", "      requestTimeout: 10s\n") + "    failOpen: true\n") +
       extension("http-open", `    httpService:\n      backendRef: ${ref("http-authz")}\n      requestTimeout: 10s\n    failOpen: true\n`) +
+      // The stalled denial waits this out.
+      extension("http-open-short", `    httpService:\n      backendRef: ${ref("http-authz")}\n      requestTimeout: 300ms\n    failOpen: true\n`) +
       extension("closed", grpcService("down") + "    statusOnError: 503\n") +
       extension("quarter", grpcService("grpc-authz", "      requestTimeout: 10s\n") + "    percentageEnabled: 25\n") +
       extension("unsampled", grpcService("grpc-authz", "      requestTimeout: 10s\n") + "    percentageEnabled: 0\n") +
@@ -128,6 +143,7 @@ before(async () => {
           rule("http-cookie", "", "cookies") +
           rule("open-denials") +
           rule("http-open") +
+          rule("http-open-short") +
           rule("fail-open-body") +
           rule("http") +
           rule("fail-open") +
@@ -151,6 +167,7 @@ before(async () => {
       rulePolicy("http-cookie", "http-cookie", "    extensionRef: {name: http}\n") +
       rulePolicy("open-denials", "open-denials", "    extensionRef: {name: open-denials}\n") +
       rulePolicy("http-open", "http-open", "    extensionRef: {name: http-open}\n") +
+      rulePolicy("http-open-short", "http-open-short", "    extensionRef: {name: http-open-short}\n") +
       rulePolicy("fail-open-body", "fail-open-body", "    extensionRef: {name: open}\n    withRequestBody: {maxRequestBytes: 64}\n") +
       rulePolicy("fail-open", "fail-open", "    extensionRef: {name: open}\n") +
       rulePolicy("fail-closed", "fail-closed", "    extensionRef: {name: closed}\n") +
@@ -167,6 +184,9 @@ after(async () => {
   await cookies.close();
   await app.close();
 });
+
+/** How many checks of `rule` had `outcome`. */
+const countOf = (rule: string, outcome: string): number => [...gw.stats.externalAuthChecks!.entries()].find(([, r, , o]) => r === rule && o === outcome)?.[4] ?? 0;
 
 /** `outcome count` per rule, as tollgate.ext_authz.checks counts them; `policy` '' for the HTTPRoute filter. */
 const counted = (rule: string): string[] =>
@@ -249,6 +269,17 @@ test("failOpen never lets a denial through: one the gateway cannot relay (a stat
   assert.equal(busy.status, 200, "a 5xx is no verdict: failOpen lets the request through");
 });
 
+test("failOpen never lets an HTTP denial through that broke off (reset mid-body, stalled past the time limit) or has a status past 599", async () => {
+  const upstreamBefore = app.requests.length;
+  for (const authorization of ["Bearer cut-denial", "Bearer stalled-denial", "Bearer status-600"]) {
+    const reply = await ask(gw.port, { path: "/http-open-short/x", headers: { authorization } });
+    assert.equal(reply.status, 403, authorization);
+    assert.equal(reply.json()["error"], "ext_authz_error", authorization);
+  }
+  assert.equal(app.requests.length, upstreamBefore);
+  assert.deepEqual(counted("http-open-short"), ["default/http-open-short denied 3"]);
+});
+
 test("failOpen with withRequestBody: the body read for the check that never came reaches the upstream whole", async () => {
   const reply = await ask(gw.port, { method: "POST", path: "/fail-open-body/x", body: "the whole body" });
   assert.equal(reply.status, 200);
@@ -329,25 +360,40 @@ test("percentageEnabled 25 checks a request whose draw falls in the first quarte
   assert.deepEqual(counted("quarter"), ["default/quarter denied 1", "default/quarter not_sampled 1"]);
 });
 
-test("an upgrade is checked too: statusOnError refuses it when the service cannot be reached, failOpen lets it through; both are counted", async () => {
-  const before = [...counted("fail-closed"), ...counted("fail-open")];
-  const refusal = await new Promise<number>((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/fail-closed/ws`);
-    ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
-    ws.on("open", () => reject(new Error("the upgrade went through")));
-    ws.on("error", () => {});
-  });
-  assert.equal(refusal, 503);
-  const opened = await new Promise<boolean>((resolve) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/fail-open/ws`);
+/** Whether an upgrade to `path` opens (true) or is refused (its status). */
+function upgrade(path: string, headers: Record<string, string> = {}): Promise<true | number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.port}${path}`, { headers });
     ws.on("open", () => {
       ws.close();
       resolve(true);
     });
-    ws.on("unexpected-response", () => resolve(false));
-    ws.on("error", () => resolve(false));
+    ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on("error", reject);
   });
-  assert.ok(opened, "failOpen lets the upgrade through");
-  const bump = (line: string): string => line.replace(/(\d+)$/, (n) => String(Number(n) + 1));
-  assert.deepEqual([...counted("fail-closed"), ...counted("fail-open")], before.map(bump));
+}
+
+test("an upgrade is checked too: statusOnError refuses it when the service cannot be reached, failOpen lets it through; both are counted", async () => {
+  const refusedBefore = countOf("fail-closed", "error_refused");
+  const allowedBefore = countOf("fail-open", "error_allowed");
+  assert.equal(await upgrade("/fail-closed/ws"), 503);
+  assert.equal(await upgrade("/fail-open/ws"), true, "failOpen lets the upgrade through");
+  assert.equal(countOf("fail-closed", "error_refused"), refusedBefore + 1);
+  assert.equal(countOf("fail-open", "error_allowed"), allowedBefore + 1);
 });
+
+test("an upgrade is sampled as any request: percentageEnabled 0 opens it unchecked, counted as not_sampled; a draw inside the share checks it", async (t) => {
+  const checksBefore = grpcAuthz.seen.length;
+  const unsampledBefore = countOf("unsampled", "not_sampled");
+  assert.equal(await upgrade("/unsampled/ws", { authorization: "Bearer plain-deny" }), true);
+  assert.equal(countOf("unsampled", "not_sampled"), unsampledBefore + 1);
+  assert.equal(grpcAuthz.seen.length, checksBefore);
+  const deniedBefore = countOf("quarter", "denied");
+  const draw = t.mock.method(Math, "random", () => 0.1);
+  const refused = await upgrade("/quarter/ws", { authorization: "Bearer plain-deny" });
+  draw.mock.restore();
+  assert.equal(refused, 403);
+  assert.equal(countOf("quarter", "denied"), deniedBefore + 1);
+});
+
+

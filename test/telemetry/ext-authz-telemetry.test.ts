@@ -88,9 +88,9 @@ test("each check is counted by route, rule, policy and outcome: allowed, denied,
 
 test("without a metrics exporter, /metrics serves the same counts as tollgate_ext_authz_checks_total, which promtool accepts", async () => {
   const stats = new ProcessStats();
-  stats.externalAuthChecks.count("error_allowed", "shop/lenient", "shop/api", "orders");
-  stats.externalAuthChecks.count("error_allowed", "shop/lenient", "shop/api", "orders");
-  stats.externalAuthChecks.count("ok", "", "shop/api", "filtered");
+  stats.externalAuthChecks.count("error_allowed", { route: "shop/api", rule: "orders", policy: "shop/lenient" });
+  stats.externalAuthChecks.count("error_allowed", { route: "shop/api", rule: "orders", policy: "shop/lenient" });
+  stats.externalAuthChecks.count("ok", { route: "shop/api", rule: "filtered", policy: "" });
   const body = (await fallbackMetrics(stats, { version: "0.0.0-test" }, () => 1).render(undefined)).body;
   assert.match(body, /^# TYPE tollgate_ext_authz_checks_total counter$/m);
   assert.match(body, /^tollgate_ext_authz_checks_total\{route="shop\/api",rule="orders",policy="shop\/lenient",outcome="error_allowed"\} 2$/m);
