@@ -155,6 +155,10 @@ test("the extension's fields are checked where they stand: a zero time limit, th
     withRequestBody: {maxRequestBytes: 10, allowPartialMessage: true}
 `,
   );
+  const secret = extension("authz", '  extAuth:\n    httpService: {backendRef: {name: authz, port: 9000}, authorizationRequest: {headersToAdd: {Authorization: "Bearer s3cr%t"}}}\n');
+  const [secretError] = errors(TWO_RULE_ROUTE + secret + policy("p", "{extensionRef: {name: authz}}"));
+  assert.match(secretError!, /headersToAdd\.Authorization: the value: a lone '%' does not start a command operator/);
+  assert.doesNotMatch(secretError!, /s3cr/, "a credential stays out of load errors");
   assert.deepEqual(errors(TWO_RULE_ROUTE + GRPC.replace("port: 9000}}", "port: 9000}}\n    withRequestBody: {maxRequestBytes: 67108865}") + policy("p", "{extensionRef: {name: authz}}")), [
     "t.yaml:36:40: spec.extAuth.withRequestBody.maxRequestBytes: 67108865 is out of range: must be <= 67108864 (hint: use 67108864 or less)",
   ]);
