@@ -8,11 +8,14 @@ import { serviceTimeoutMs, warnUnappliedServiceFields } from "./extension-servic
 import type { BackendRefSpec, BackendResolver } from "./resolve-backends.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 import { key } from "./resources.ts";
+import { FIELD_VALUE_HINT, isFieldValue } from "./name-formats.ts";
 import { isSensitiveHeader } from "./sensitive.ts";
 import { uniqueList } from "./set-lists.ts";
 
 /** Envoy's ext_authz default for a gRPC check (kgateway sets none). */
 const GRPC_DEFAULT_TIMEOUT_MS = 200;
+/** Statuses whose answer has no body (RFC 9110 §15.3.5, §15.3.6, §15.4.5): never a refusal's. */
+const BODILESS_STATUSES = new Set([204, 205, 304]);
 /** kgateway's default for an HTTP check. */
 const HTTP_DEFAULT_TIMEOUT_MS = 2_000;
 
@@ -85,7 +88,10 @@ export function readExtAuthProvider(e: Resource, backends: BackendResolver, repo
   const allowedResponseHeaders = responseList("headersToBackend", "response");
   const clientHeadersOnSuccess = responseList("headersToClientOnSuccess", "client");
   const statusOnError = (cfg["statusOnError"] as number | undefined) ?? 403;
-  if (statusOnError < 200) reporter.error(e, [...at, "statusOnError"], `${statusOnError} is not a final status: the client must get an answer`, "use a status from 200 to 511; the default is 403");
+  if (statusOnError < 200 || BODILESS_STATUSES.has(statusOnError)) {
+    const why = statusOnError < 200 ? "is not a final status: the client must get an answer" : "carries no body, and the refusal is a JSON body";
+    reporter.error(e, [...at, "statusOnError"], `${statusOnError} ${why}`, "use a status from 200 to 511 other than 204, 205 and 304; the default is 403");
+  }
   const body = cfg["withRequestBody"] === undefined ? undefined : readExtAuthBody(e, reporter, cfg["withRequestBody"] as Record<string, unknown>, [...at, "withRequestBody"]);
   const backend = backends.resolve(e, "gateway.kgateway.dev", service["backendRef"] as BackendRefSpec, [...serviceAt, "backendRef"]);
   if (backend === undefined || timeoutMs === undefined || pathPrefix === undefined || checkHeadersToAdd === undefined) return undefined;
@@ -149,7 +155,14 @@ function headersToAdd(e: Resource, reporter: Reporter, raw: unknown, at: Segment
       usable = false;
       continue;
     }
-    out.push({ name, value: parts.map((p) => (p.kind === "literal" ? p.text : "")).join("") });
+    const rendered = parts.map((p) => (p.kind === "literal" ? p.text : "")).join("");
+    if (!isFieldValue(rendered)) {
+      // Caught here, or every check would fail to start (and failOpen let every request through).
+      reporter.error(e, [...at, rawName], `the value of header "${rawName}" holds a character no HTTP header may carry`, FIELD_VALUE_HINT);
+      usable = false;
+      continue;
+    }
+    out.push({ name, value: rendered });
   }
   return usable ? out : undefined;
 }

@@ -589,7 +589,7 @@ const gatewayExtensionSpec = obj({
     failOpen: bool("let requests through when the service gives no verdict (default false)"),
     clearRouteCache: bool("not applied"),
     withRequestBody: extAuthBody,
-    statusOnError: int("the status when the service gives no verdict (default 403)", { minimum: 100, maximum: 511 }),
+    statusOnError: int("the status when the service gives no verdict (default 403; 200-511 but 204, 205 and 304)", { minimum: 100, maximum: 511 }),
     statPrefix: str("not applied", { minLength: 1 }),
     percentageEnabled: int("share of requests checked (default 100); the others pass unchecked", { minimum: 0, maximum: 100 }),
   }),

@@ -230,9 +230,11 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
         proceed(exchange, match, facts, ruleFilters, grant, requestTimeLeftMs(exchange, match), body);
       },
       deny(status, headers, denial) {
+        endAfterAnswer(exchange);
         relayAnswer(exchange, ruleFilters, "ext_authz_denied", Flag.unauthorizedExternalService, status, headers, denial);
       },
       refuse(failure, message) {
+        endAfterAnswer(exchange);
         exchange.localReplyDetails = "ext_authz_error";
         refuse(exchange, failure, message);
       },
@@ -297,7 +299,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       },
       overLimit(headers, denial) {
         // As for a local limit: an unread body is not waited for.
-        if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
+        endAfterAnswer(exchange);
         if (denial === undefined) {
           exchange.localReplyDetails = "request_rate_limited";
           refuse(exchange, globallyRateLimited, globallyRateLimited.message, jsonRefusalHeaders(headers));
@@ -309,7 +311,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
           return;
         }
         exchange.localReplyDetails = "rate_limiter_error";
-        if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
+        endAfterAnswer(exchange);
         refuse(exchange, rateLimitCheckFailed, message);
       },
       abandon() {
@@ -431,7 +433,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     exchange.localReplyDetails = "local_rate_limited";
     // The body is not read: ending the connection after the answer keeps a refused client
     // from making the gateway read an upload no one wants.
-    if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
+    endAfterAnswer(exchange);
     refuse(exchange, rateLimited, refusal.message, refusal.headers);
     return true;
   }
@@ -488,6 +490,15 @@ function mirrorTargets(rule: readonly MirrorTarget[] | undefined, backend: reado
   return rule === undefined ? backend : [...rule, ...backend];
 }
 
+/**
+ * A refusal sent before the request body was read: the connection ends after it, as Envoy
+ * ends an HTTP/1 connection after a local reply to an unfinished request, rather than read
+ * an upload nobody wants.
+ */
+function endAfterAnswer(exchange: Exchange): void {
+  if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
+}
+
 function refuse(exchange: Exchange, failure: Failure, message: string, extraHeaders?: Readonly<OutgoingHeaders>): void {
   sendError(exchange, failure.status, failure.code, message, extraHeaders);
   exchange.errorType = failure.serverErrorType;
@@ -497,7 +508,7 @@ function refuse(exchange: Exchange, failure: Failure, message: string, extraHead
 
 /** An access control's refusal: as for a refused rate limit, an unread body is not waited for. */
 function refuseUnread(exchange: Exchange, failure: Failure, extraHeaders?: Readonly<OutgoingHeaders>): void {
-  if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
+  endAfterAnswer(exchange);
   refuse(exchange, failure, failure.message, extraHeaders);
 }
 

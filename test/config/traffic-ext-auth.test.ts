@@ -155,6 +155,14 @@ test("the extension's fields are checked where they stand: a zero time limit, th
     withRequestBody: {maxRequestBytes: 10, allowPartialMessage: true}
 `,
   );
+  const http = (spec: string): string => extension("authz", `  extAuth:\n    httpService: {backendRef: {name: authz, port: 9000}${spec}}\n`);
+  assert.deepEqual(errors(TWO_RULE_ROUTE + http(', authorizationRequest: {headersToAdd: {X-A: "a\\r\\nx-injected: 1", Content-Length: "5"}}') + policy("p", "{extensionRef: {name: authz}}")), [
+    't.yaml:34:101: spec.extAuth.httpService.authorizationRequest.headersToAdd.X-A: the value of header "X-A" holds a character no HTTP header may carry (hint: use visible characters, spaces and tabs only: no CR, LF, NUL or other control character, and nothing outside Latin-1)',
+    "t.yaml:34:139: spec.extAuth.httpService.authorizationRequest.headersToAdd.Content-Length: content-length cannot be set on the check: the gateway writes it from the request (hint: remove this entry)",
+  ]);
+  assert.deepEqual(errors(TWO_RULE_ROUTE + GRPC.replace("port: 9000}}", "port: 9000}}\n    statusOnError: 204") + policy("p", "{extensionRef: {name: authz}}")), [
+    "t.yaml:36:20: spec.extAuth.statusOnError: 204 carries no body, and the refusal is a JSON body (hint: use a status from 200 to 511 other than 204, 205 and 304; the default is 403)",
+  ]);
   const secret = extension("authz", '  extAuth:\n    httpService: {backendRef: {name: authz, port: 9000}, authorizationRequest: {headersToAdd: {Authorization: "Bearer s3cr%t"}}}\n');
   const [secretError] = errors(TWO_RULE_ROUTE + secret + policy("p", "{extensionRef: {name: authz}}"));
   assert.match(secretError!, /headersToAdd\.Authorization: the value: a lone '%' does not start a command operator/);
@@ -173,7 +181,7 @@ test("the extension's fields are checked where they stand: a zero time limit, th
     't.yaml:39:50: spec.extAuth.httpService.authorizationResponse.headersToBackend[0]: header "content-length" cannot be copied here: the gateway frames the forwarded request and runs its connection itself (hint: remove this entry)',
     't.yaml:39:90: spec.extAuth.httpService.authorizationResponse.headersToClient[1]: "X-A" appears twice (also [0]) (hint: list each value once)',
     't.yaml:40:24: spec.extAuth.headersToForward[0]: header "te" cannot be copied here: it names one connection and never leaves it (hint: remove this entry)',
-    "t.yaml:41:20: spec.extAuth.statusOnError: 150 is not a final status: the client must get an answer (hint: use a status from 200 to 511; the default is 403)",
+    "t.yaml:41:20: spec.extAuth.statusOnError: 150 is not a final status: the client must get an answer (hint: use a status from 200 to 511 other than 204, 205 and 304; the default is 403)",
     "t.yaml:42:65: spec.extAuth.withRequestBody.allowPartialMessage: allowPartialMessage is not supported: a body the check reads is held whole, so a larger one cannot be checked in part (hint: remove it (a body over maxRequestBytes then gets 413), or raise maxRequestBytes to the largest body the route takes)",
   ]);
 });
@@ -233,6 +241,20 @@ test("a rule's own ExternalAuth filter keeps its place beside a route's extAuth,
   const [a, b] = authOfRules(text);
   assert.deepEqual(a!.map((f) => (f as ExternalAuthModel).policyName), [""]);
   assert.deepEqual(b!.map((f) => (f as ExternalAuthModel).policyName), ["default/p"]);
+});
+
+test("one route on two Gateways with different extAuth compiles apart for each: the Gateway's policy sets the rule's filters apart", () => {
+  const twoGateways =
+    TWO_RULE_ROUTE.replace("  parentRefs: [{name: gw}]", "  parentRefs: [{name: gw}, {name: gw2}]") +
+    `---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw2}\nspec:\n  gatewayClassName: tollgate\n  listeners: [{name: http, port: 9090, protocol: HTTP}]\n` +
+    GRPC +
+    policy("pa", "{extensionRef: {name: authz}}", TO_GATEWAY) +
+    policy("pb", "{extensionRef: {name: authz}}", TO_GATEWAY.replace("name: gw}", "name: gw2}"));
+  const config = load(twoGateways).config!;
+  const rule = config.routes[0]!.rules[0]!;
+  const [a, b] = config.gateways.map((g) => filtersThrough(rule, g, g.listeners[0]!.port, "default/web"));
+  assert.deepEqual([a!, b!].map((t) => (t.models.find((f) => f.type === "ExternalAuth") as ExternalAuthModel).policyName), ["default/pa", "default/pb"]);
+  assert.notEqual(a!.variant, b!.variant, "a plan that shared one compiled rule between them would check one Gateway's requests with the other's policy");
 });
 
 test("extAuth is access control: a sectionName naming no rule, a Gateway sectionName, and Gateways sharing a listener with different extAuth are errors", () => {

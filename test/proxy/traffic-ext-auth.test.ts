@@ -7,6 +7,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type http from "node:http";
 import { DENIAL_BODY_LIMIT_BYTES } from "../../src/proxy/auth-check.ts";
+import net from "node:net";
+import { once } from "node:events";
 import { WebSocket } from "ws";
 import { closedPort } from "../support/otlp-receiver.ts";
 import { type GrpcAuthzService, startGrpcAuthzService } from "../support/grpc-authz-service.ts";
@@ -23,7 +25,8 @@ interface SeenHttpCheck {
  * The HTTP authorization service: `Bearer good` is allowed with a user id, groups and a
  * cookie; `Bearer busy` gets a 500; `Bearer huge` a 403 whose body is over the relay limit;
  * `Bearer cut-denial` a 403 whose connection resets mid-body, `Bearer stalled-denial` one
- * whose body never ends, `Bearer status-600` a status past 599; anything else is denied with
+ * whose body never ends, `Bearer busy-cut` a 500 that resets mid-body, `Bearer status-600` a
+ * status past 599; anything else is denied with
  * a 401, a challenge, a reason, a debug header and a body.
  */
 async function startHttpAuthz(): Promise<HttpService & { seen: SeenHttpCheck[] }> {
@@ -49,6 +52,10 @@ async function startHttpAuthz(): Promise<HttpService & { seen: SeenHttpCheck[] }
         case "Bearer stalled-denial":
           res.writeHead(403, { "content-type": "text/plain" });
           res.write("partial");
+          return;
+        case "Bearer busy-cut":
+          res.writeHead(500, { "content-length": "100" });
+          res.write("partial", () => res.socket?.destroy());
           return;
         case "Bearer status-600":
           res.writeHead(600).end();
@@ -111,10 +118,11 @@ before(async () => {
       extension("default-limit", grpcService("grpc-authz") + "    statusOnError: 503\n") +
       extension("grpc-patient", grpcService("grpc-authz", "      requestTimeout: 10s\n")) +
       extension("open", grpcService("down") + "    failOpen: true\n") +
-      extension("open-denials", grpcService("grpc-authz", "      requestTimeout: 10s\n") + "    failOpen: true\n") +
+      // statusOnError 503: an unrelayable denial is Envoy's 403 all the same.
+      extension("open-denials", grpcService("grpc-authz", "      requestTimeout: 10s\n") + "    failOpen: true\n    statusOnError: 503\n") +
       extension("http-open", `    httpService:\n      backendRef: ${ref("http-authz")}\n      requestTimeout: 10s\n    failOpen: true\n`) +
       // The stalled denial waits this out.
-      extension("http-open-short", `    httpService:\n      backendRef: ${ref("http-authz")}\n      requestTimeout: 300ms\n    failOpen: true\n`) +
+      extension("http-open-short", `    httpService:\n      backendRef: ${ref("http-authz")}\n      requestTimeout: 300ms\n    failOpen: true\n    statusOnError: 503\n`) +
       extension("closed", grpcService("down") + "    statusOnError: 503\n") +
       extension("quarter", grpcService("grpc-authz", "      requestTimeout: 10s\n") + "    percentageEnabled: 25\n") +
       extension("unsampled", grpcService("grpc-authz", "      requestTimeout: 10s\n") + "    percentageEnabled: 0\n") +
@@ -278,6 +286,25 @@ test("failOpen never lets an HTTP denial through that broke off (reset mid-body,
   }
   assert.equal(app.requests.length, upstreamBefore);
   assert.deepEqual(counted("http-open-short"), ["default/http-open-short denied 3"]);
+  const failing = await ask(gw.port, { path: "/http-open-short/y", headers: { authorization: "Bearer busy-cut" } });
+  assert.equal(failing.status, 200, "a 5xx that breaks off is still no verdict");
+  assert.equal(countOf("http-open-short", "error_allowed"), 1);
+});
+
+test("a denial or refusal sent before the request body was read ends the connection rather than read the upload", async () => {
+  for (const [path, authorization, status] of [
+    ["/http-bare/upload", "Bearer bad", "401"],
+    ["/fail-closed/upload", "Bearer good", "503"],
+  ] as const) {
+    const socket = net.connect(gw.port, "127.0.0.1");
+    await once(socket, "connect");
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Length: 100000\r\n\r\nabc`);
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString("latin1")));
+    await once(socket, "close");
+    assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), path);
+    assert.match(answer, /\r\nconnection: close\r\n/i, path);
+  }
 });
 
 test("failOpen with withRequestBody: the body read for the check that never came reaches the upstream whole", async () => {
