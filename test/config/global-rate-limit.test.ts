@@ -5,16 +5,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { GlobalRateLimitModel } from "../../src/config/model.ts";
 import { filtersThrough } from "../../src/plan/gateway-filters.ts";
-import { ROUTE_ON_SHARED_LISTENER, TO_GATEWAY, TO_RULE_A, TWO_RULE_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers.ts";
+import { ROUTE_ON_SHARED_LISTENER, TO_GATEWAY, TO_RULE_A, TWO_RULE_ROUTE, errors, gatewayExtension, load, trafficPolicy, warnings } from "./helpers.ts";
 
-const extension = (name: string, spec: string): string => `---
-apiVersion: gateway.kgateway.dev/v1alpha1
-kind: GatewayExtension
-metadata: {name: ${name}}
-spec:
-${spec}`;
 
-const RLS = extension(
+const RLS = gatewayExtension(
   "rls",
   `  type: RateLimit
   rateLimit:
@@ -66,7 +60,7 @@ test("each rule the policy covers asks the extension's service with the policy's
 });
 
 test("the extension's options: failOpen false, the shorter of timeout and requestTimeout, DraftVersion03 headers; a local limit beside the global one stays", () => {
-  const strict = extension(
+  const strict = gatewayExtension(
     "rls",
     `  rateLimit:
     grpcService: {backendRef: {name: ratelimit, port: 8081}, requestTimeout: 40ms}
@@ -113,7 +107,7 @@ test("a missing GatewayExtension, one of another type and malformed descriptor e
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("limit", GLOBAL)), [
     "t.yaml:34:38: spec.rateLimit.global.extensionRef: GatewayExtension default/rls is not in the file (hint: add a gateway.kgateway.dev/v1alpha1 GatewayExtension with spec.rateLimit {grpcService, domain}, or fix the name)",
   ]);
-  const authExtension = extension("rls", "  extAuth: {grpcService: {backendRef: {name: authz, port: 9000}}}\n");
+  const authExtension = gatewayExtension("rls", "  extAuth: {grpcService: {backendRef: {name: authz, port: 9000}}}\n");
   assert.deepEqual(errors(TWO_RULE_ROUTE + authExtension + policy("limit", GLOBAL)), [
     "t.yaml:40:38: spec.rateLimit.global.extensionRef: GatewayExtension default/rls is of type ExtAuth, not RateLimit (hint: name a GatewayExtension that sets spec.rateLimit)",
   ]);
@@ -130,13 +124,13 @@ test("a missing GatewayExtension, one of another type and malformed descriptor e
 });
 
 test("a GatewayExtension is checked whether or not a policy names it: one block, a type that matches it, a reachable service and a time limit above zero; authority and retry are warned about", () => {
-  assert.deepEqual(errors(TWO_RULE_ROUTE + extension("none", "  type: RateLimit\n")), [
+  assert.deepEqual(errors(TWO_RULE_ROUTE + gatewayExtension("none", "  type: RateLimit\n")), [
     "t.yaml:33:3: spec: a GatewayExtension needs one of extAuth, extProc, rateLimit, jwt or oauth2 (hint: keep the one this extension is for)",
   ]);
   assert.deepEqual(errors(TWO_RULE_ROUTE + RLS.replace("type: RateLimit", "type: ExtAuth")), [
     "t.yaml:33:9: spec.type: type ExtAuth does not match rateLimit, which is set (hint: write type: RateLimit, or remove type (kgateway deprecated it))",
   ]);
-  const unreachable = extension("rls", "  rateLimit:\n    grpcService: {backendRef: {group: gateway.tollgate.dev, kind: Backend, name: missing}}\n    domain: api\n    timeout: 0s\n");
+  const unreachable = gatewayExtension("rls", "  rateLimit:\n    grpcService: {backendRef: {group: gateway.tollgate.dev, kind: Backend, name: missing}}\n    domain: api\n    timeout: 0s\n");
   assert.deepEqual(errors(TWO_RULE_ROUTE + unreachable), [
     't.yaml:34:82: spec.rateLimit.grpcService.backendRef.name: Backend default/missing is not defined in the file (hint: add a gateway.tollgate.dev/v1alpha1 Backend named "missing" in namespace "default")',
     "t.yaml:36:14: spec.rateLimit.timeout: a rate limit call cannot have a zero time limit (hint: use at least 1ms; kgateway's default is 100ms)",

@@ -56,6 +56,14 @@ export const sameListenerGateway = (name: string): string =>
 /** TWO_RULE_ROUTE with route `web` attached to `gw` and the Gateway `gw2` sharing its listener. */
 export const ROUTE_ON_SHARED_LISTENER = TWO_RULE_ROUTE.replace("  parentRefs: [{name: gw}]", "  parentRefs: [{name: gw}, {name: gw2}]") + sameListenerGateway("gw2");
 
+/** A kgateway GatewayExtension `name` in the default namespace, with `spec` (indented spec fields). */
+export const gatewayExtension = (name: string, spec: string): string => `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: GatewayExtension
+metadata: {name: ${name}}
+spec:
+${spec}`;
+
 /** A kgateway TrafficPolicy with `body` (indented spec fields) after its targetRefs, by default all of route `web`. */
 export const trafficPolicy = (name: string, body: string, targets = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]", created = "2026-01-01T00:00:00Z"): string => `---
 apiVersion: gateway.kgateway.dev/v1alpha1

@@ -6,16 +6,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ExternalAuthModel, FilterModel } from "../../src/config/model.ts";
 import { filtersThrough } from "../../src/plan/gateway-filters.ts";
-import { ROUTE_ON_SHARED_LISTENER, TO_GATEWAY, TO_RULE_A, TWO_RULE_ROUTE, errors, load, trafficPolicy, warnings } from "./helpers.ts";
+import { ROUTE_ON_SHARED_LISTENER, TO_GATEWAY, TO_RULE_A, TWO_RULE_ROUTE, errors, gatewayExtension, load, trafficPolicy, warnings } from "./helpers.ts";
 
-const extension = (name: string, spec: string): string => `---
-apiVersion: gateway.kgateway.dev/v1alpha1
-kind: GatewayExtension
-metadata: {name: ${name}}
-spec:
-${spec}`;
 
-const GRPC = extension("authz", "  type: ExtAuth\n  extAuth:\n    grpcService: {backendRef: {name: authz, port: 9000}}\n");
+const GRPC = gatewayExtension("authz", "  type: ExtAuth\n  extAuth:\n    grpcService: {backendRef: {name: authz, port: 9000}}\n");
 const policy = (name: string, body: string, targets?: string): string => trafficPolicy(name, `  extAuth: ${body}\n`, targets);
 
 /** The ExternalAuth-related filters of each rule of route `web`. */
@@ -48,7 +42,7 @@ const GRPC_MODEL: ExternalAuthModel = {
 
 test("a gRPC extension: Envoy's defaults (200 ms, fail closed with 403, every header, every request); the policy's context extensions and body", () => {
   assert.deepEqual(authOfRules(TWO_RULE_ROUTE + GRPC + policy("p", "{extensionRef: {name: authz}}")), [[GRPC_MODEL], [GRPC_MODEL]]);
-  const tuned = extension(
+  const tuned = gatewayExtension(
     "authz",
     `  extAuth:
     grpcService: {backendRef: {name: authz, port: 9000}, requestTimeout: 1s}
@@ -79,7 +73,7 @@ test("a gRPC extension: Envoy's defaults (200 ms, fail closed with 403, every he
 });
 
 test("an HTTP extension: kgateway's 2 s default, the prefix, literal headers to add and the three answer lists (a listed denial always lets WWW-Authenticate and Location through)", () => {
-  const http = extension(
+  const http = gatewayExtension(
     "authz",
     `  extAuth:
     httpService:
@@ -123,10 +117,10 @@ test("a Gateway's extAuth reaches every rule without an ExternalAuth of its own 
 });
 
 test("a GatewayExtension with both or neither service, a policy with both or neither of extensionRef and disable, and a missing or mistyped extension are errors", () => {
-  assert.deepEqual(errors(TWO_RULE_ROUTE + extension("authz", "  extAuth:\n    grpcService: {backendRef: {name: authz, port: 9000}}\n    httpService: {backendRef: {name: authz, port: 9000}}\n") + policy("p", "{extensionRef: {name: authz}}")), [
+  assert.deepEqual(errors(TWO_RULE_ROUTE + gatewayExtension("authz", "  extAuth:\n    grpcService: {backendRef: {name: authz, port: 9000}}\n    httpService: {backendRef: {name: authz, port: 9000}}\n") + policy("p", "{extensionRef: {name: authz}}")), [
     "t.yaml:34:5: spec.extAuth: grpcService and httpService are both set; extAuth holds exactly one (hint: keep the one the authorization service speaks)",
   ]);
-  assert.deepEqual(errors(TWO_RULE_ROUTE + extension("authz", "  extAuth: {failOpen: true}\n") + policy("p", "{extensionRef: {name: authz}}")), [
+  assert.deepEqual(errors(TWO_RULE_ROUTE + gatewayExtension("authz", "  extAuth: {failOpen: true}\n") + policy("p", "{extensionRef: {name: authz}}")), [
     "t.yaml:33:12: spec.extAuth: extAuth needs grpcService or httpService (hint: keep the one the authorization service speaks)",
   ]);
   const hint = "(hint: write extensionRef: {name: <GatewayExtension>} to check requests, or disable: {} to exempt the rules from their Gateway's extAuth)";
@@ -135,13 +129,13 @@ test("a GatewayExtension with both or neither service, a policy with both or nei
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", "{extensionRef: {name: authz}}")), [
     "t.yaml:34:27: spec.extAuth.extensionRef: GatewayExtension default/authz is not in the file (hint: add a gateway.kgateway.dev/v1alpha1 GatewayExtension with spec.extAuth {grpcService} or {httpService}, or fix the name)",
   ]);
-  assert.deepEqual(errors(TWO_RULE_ROUTE + extension("authz", "  rateLimit: {grpcService: {backendRef: {name: rls, port: 8081}}, domain: api}\n") + policy("p", "{extensionRef: {name: authz}}")), [
+  assert.deepEqual(errors(TWO_RULE_ROUTE + gatewayExtension("authz", "  rateLimit: {grpcService: {backendRef: {name: rls, port: 8081}}, domain: api}\n") + policy("p", "{extensionRef: {name: authz}}")), [
     "t.yaml:40:27: spec.extAuth.extensionRef: GatewayExtension default/authz is of type RateLimit, not ExtAuth (hint: name a GatewayExtension that sets spec.extAuth)",
   ]);
 });
 
 test("the extension's fields are checked where they stand: a zero time limit, the prefix, headers to add (literal values only), header lists, statusOnError and allowPartialMessage", () => {
-  const bad = extension(
+  const bad = gatewayExtension(
     "authz",
     `  extAuth:
     httpService:
@@ -155,7 +149,7 @@ test("the extension's fields are checked where they stand: a zero time limit, th
     withRequestBody: {maxRequestBytes: 10, allowPartialMessage: true}
 `,
   );
-  const http = (spec: string): string => extension("authz", `  extAuth:\n    httpService: {backendRef: {name: authz, port: 9000}${spec}}\n`);
+  const http = (spec: string): string => gatewayExtension("authz", `  extAuth:\n    httpService: {backendRef: {name: authz, port: 9000}${spec}}\n`);
   assert.deepEqual(errors(TWO_RULE_ROUTE + http(', authorizationRequest: {headersToAdd: {X-A: "a\\r\\nx-injected: 1", Content-Length: "5"}}') + policy("p", "{extensionRef: {name: authz}}")), [
     't.yaml:34:101: spec.extAuth.httpService.authorizationRequest.headersToAdd.X-A: the value of header "X-A" holds a character no HTTP header may carry (hint: use visible characters, spaces and tabs only: no CR, LF, NUL or other control character, and nothing outside Latin-1)',
     "t.yaml:34:139: spec.extAuth.httpService.authorizationRequest.headersToAdd.Content-Length: content-length cannot be set on the check: the gateway writes it from the request (hint: remove this entry)",
@@ -163,7 +157,7 @@ test("the extension's fields are checked where they stand: a zero time limit, th
   assert.deepEqual(errors(TWO_RULE_ROUTE + GRPC.replace("port: 9000}}", "port: 9000}}\n    statusOnError: 204") + policy("p", "{extensionRef: {name: authz}}")), [
     "t.yaml:36:20: spec.extAuth.statusOnError: 204 carries no body, and the refusal is a JSON body (hint: use a status from 200 to 511 other than 204, 205 and 304; the default is 403)",
   ]);
-  const secret = extension("authz", '  extAuth:\n    httpService: {backendRef: {name: authz, port: 9000}, authorizationRequest: {headersToAdd: {Authorization: "Bearer s3cr%t"}}}\n');
+  const secret = gatewayExtension("authz", '  extAuth:\n    httpService: {backendRef: {name: authz, port: 9000}, authorizationRequest: {headersToAdd: {Authorization: "Bearer s3cr%t"}}}\n');
   const [secretError] = errors(TWO_RULE_ROUTE + secret + policy("p", "{extensionRef: {name: authz}}"));
   assert.match(secretError!, /headersToAdd\.Authorization: the value: a lone '%' does not start a command operator/);
   assert.doesNotMatch(secretError!, /s3cr/, "a credential stays out of load errors");
@@ -189,7 +183,7 @@ test("the extension's fields are checked where they stand: a zero time limit, th
 test("fields Tollgate reads but does not apply are warned about, as are context extensions for an HTTP service and what disable makes moot", () => {
   const text =
     TWO_RULE_ROUTE +
-    extension(
+    gatewayExtension(
       "authz",
       `  extAuth:
     grpcService: {backendRef: {name: authz, port: 9000}, authority: a.example, retry: {attempts: 2}}
@@ -197,7 +191,7 @@ test("fields Tollgate reads but does not apply are warned about, as are context 
     statPrefix: edge
 `,
     ) +
-    extension("h", "  extAuth: {httpService: {backendRef: {name: h, port: 80}, retry: {attempts: 1}}}\n") +
+    gatewayExtension("h", "  extAuth: {httpService: {backendRef: {name: h, port: 80}, retry: {attempts: 1}}}\n") +
     policy("p", "{extensionRef: {name: authz}}", TO_RULE_A) +
     policy("q", "{extensionRef: {name: h}, contextExtensions: {a: b}}", TO_GATEWAY);
   assert.deepEqual(errors(text), []);
