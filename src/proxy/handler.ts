@@ -30,6 +30,7 @@ import { type ExternalAuthPolicy, checkTimeoutMs } from "./external-auth-policy.
 import { requestTimeLeftMs } from "./request-time-left.ts";
 import { startAuthCheck } from "./external-auth.ts";
 import { checkCountKey, checksThisRequest, countedVerdicts } from "./external-auth-verdicts.ts";
+import type { RuleCountKey } from "./rule-counts.ts";
 import type { LocalRateLimit } from "./local-rate-limit.ts";
 import { type AuthorizationPolicy, rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
@@ -184,9 +185,12 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       }
     }
     const auth = ruleFilters.externalAuth;
-    if (auth !== undefined && checksThisRequest(auth, checkCountKey(auth, rule.routeKey, rule.ruleName), deps.stats?.externalAuthChecks)) {
-      checkThenForward(exchange, match, requestFacts, ruleFilters, auth);
-      return;
+    if (auth !== undefined) {
+      const countKey = checkCountKey(auth, rule.routeKey, rule.ruleName);
+      if (checksThisRequest(auth, countKey, deps.stats?.externalAuthChecks)) {
+        checkThenForward(exchange, match, requestFacts, ruleFilters, auth, countKey);
+        return;
+      }
     }
     proceed(exchange, match, requestFacts, ruleFilters, undefined, rule.timeouts.requestMs, undefined);
   }
@@ -196,11 +200,11 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
    * router: a redirect, direct response or upstream comes only after an allowing answer. The
    * rule's request timeout covers the check (and reading a body it forwards) too.
    */
-  function checkThenForward(exchange: Exchange, match: CompiledMatch, requestFacts: RequestFacts, ruleFilters: ProxyFilters, auth: ExternalAuthPolicy): void {
+  function checkThenForward(exchange: Exchange, match: CompiledMatch, requestFacts: RequestFacts, ruleFilters: ProxyFilters, auth: ExternalAuthPolicy, countKey: RuleCountKey): void {
     // The listener reuses its facts object for the next request while this one waits.
     const facts = { ...requestFacts };
     if (auth.forwardBodyBytes === 0 || !requestHasBody(exchange)) {
-      check(exchange, match, facts, ruleFilters, auth, undefined);
+      check(exchange, match, facts, ruleFilters, auth, countKey, undefined);
       return;
     }
     const limit = auth.forwardBodyBytes;
@@ -218,14 +222,14 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     // The client may wait for 100 Continue before it sends the body the check needs.
     if (expectsContinue(exchange.req)) exchange.res.writeContinue();
     new AuthBodyRead(exchange, readLimit, declared, (outcome) => {
-      if ("body" in outcome) check(exchange, match, facts, ruleFilters, auth, outcome.body);
+      if ("body" in outcome) check(exchange, match, facts, ruleFilters, auth, countKey, outcome.body);
       else if (outcome.refused === "too_large") tooLarge();
       else refuseUnreadBody(exchange, bodyRefusals[outcome.refused], limit);
     }).start(exchange.streamIdleMs(), requestTimeLeftMs(exchange, match));
   }
 
-  function check(exchange: Exchange, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, auth: ExternalAuthPolicy, body: Buffer | undefined): void {
-    const sink = countedVerdicts(auth, checkCountKey(auth, match.rule.routeKey, match.rule.ruleName), deps.stats?.externalAuthChecks, {
+  function check(exchange: Exchange, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, auth: ExternalAuthPolicy, countKey: RuleCountKey, body: Buffer | undefined): void {
+    const sink = countedVerdicts(auth, countKey, deps.stats?.externalAuthChecks, {
       allow(grant) {
         proceed(exchange, match, facts, ruleFilters, grant, requestTimeLeftMs(exchange, match), body);
       },
