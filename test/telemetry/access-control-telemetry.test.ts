@@ -5,10 +5,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ProcessStats } from "../../src/server/stats.ts";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { detailsLogPolicy, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { detailsLogPolicy, FAST_EXPORTS, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
 
 const NS = "kgateway-system";
-const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
 
 const policy = (name: string, section: string, body: string): string => rulePolicy(NS, name, section, body);
 
@@ -25,7 +24,7 @@ test("each rbac and acl refusal is counted under its route, rule, policy and kin
       policy("office-only", "office", "  acl: {defaultAction: deny, rules: [{name: lan, cidrs: [10.0.0.0/8], action: allow}]}\n") +
       detailsLogPolicy(NS, "http"),
   });
-  const gw = await startTracedGateway(yaml, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
+  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
   t.after(() => gw.close());
 
   assert.equal((await get(gw.url(8080, "/admin/1"), { "x-role": "admin" })).status, 200);

@@ -8,10 +8,9 @@ import { fallbackMetrics } from "../../src/admin/fallback-metrics.ts";
 import { ProcessStats } from "../../src/server/stats.ts";
 import { startHttpService } from "../support/http-service.ts";
 import { closedPort, startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { FAST_EXPORTS, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
 
 const NS = "kgateway-system";
-const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
 
 const backend = (name: string, port: number): string => `---
 apiVersion: gateway.tollgate.dev/v1alpha1
@@ -60,7 +59,7 @@ test("each check is counted by route, rule, policy and outcome: allowed, denied,
       rulePolicy(NS, "guard", "guarded", "  extAuth: {extensionRef: {name: http-authz}}\n") +
       rulePolicy(NS, "lenient", "lenient", "  extAuth: {extensionRef: {name: down}}\n"),
   });
-  const gw = await startTracedGateway(yaml, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
+  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
   t.after(() => gw.close());
 
   assert.equal((await get(gw.url(8080, "/guarded/1"), { authorization: "Bearer good" })).status, 200);

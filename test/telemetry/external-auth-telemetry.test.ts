@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import { startGrpcAuthzService } from "../support/grpc-authz-service.ts";
 import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
 import { until } from "../support/until.ts";
-import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { collectorBackend, FAST_EXPORTS, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
 
 const NS = "kgateway-system";
-const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
 
 function durationCounts(metrics: readonly ReceivedMetric[]): Map<string, number> {
   const out = new Map<string, number>();
@@ -50,7 +49,7 @@ test("an ExternalAuth check: its own CLIENT span and traceparent, its duration u
     - {name: upstream, kind: Backend, group: gateway.tollgate.dev}`,
     extra: collectorBackend("authz", NS, authz.port),
   });
-  const gw = await startTracedGateway(yaml, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
+  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
   t.after(() => gw.close());
 
   assert.equal((await get(gw.url(8080, "/api/allowed"), { authorization: "Bearer good" })).status, 200);
@@ -108,7 +107,7 @@ test("an ExternalAuth check over gRPC: an RPC CLIENT span named by its method, i
     - {name: upstream, kind: Backend, group: gateway.tollgate.dev}`,
     extra: collectorBackend("authz", NS, authz.port),
   });
-  const gw = await startTracedGateway(yaml, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
+  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
   t.after(() => gw.close());
 
   assert.equal((await get(gw.url(8080, "/api/allowed"), { authorization: "Bearer good" })).status, 200);

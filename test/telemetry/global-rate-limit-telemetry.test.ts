@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import { ProcessStats } from "../../src/server/stats.ts";
 import { startGrpcRlsService } from "../support/grpc-rls-service.ts";
 import { closedPort, startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { collectorBackend, detailsLogPolicy, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { collectorBackend, detailsLogPolicy, FAST_EXPORTS, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
 
 const NS = "kgateway-system";
-const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
 
 const extension = (name: string, backend: string, extra: string): string => `---
 apiVersion: gateway.kgateway.dev/v1alpha1
@@ -54,7 +53,7 @@ test("a global rate limit check is an RPC CLIENT span; refusals and failures are
       policy("closed", "closed", "strict") +
       detailsLogPolicy(NS, "http"),
   });
-  const gw = await startTracedGateway(yaml, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
+  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
   t.after(() => gw.close());
 
   assert.equal((await get(gw.url(8080, "/limited/1"))).status, 200);

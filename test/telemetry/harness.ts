@@ -66,6 +66,9 @@ function loadPlan(yaml: string, generation: number, previous?: RuntimePlan): Run
   return compiled.plan;
 }
 
+/** Spans and log records leave within 20 ms; metrics only when a test flushes them. */
+export const FAST_EXPORTS = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
+
 /**
  * The env the harness hands to telemetry. A test that names no logs exporter (no
  * OTEL_LOGS_EXPORTER, no OTLP endpoint that would select OTLP) would otherwise get the

@@ -7,10 +7,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Agent, request as httpRequest } from "node:http";
 import { closedPort, startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
-import { accessLogMatchPolicyYaml, gatewayYaml, get, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
+import { accessLogMatchPolicyYaml, FAST_EXPORTS, gatewayYaml, get, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
 import { startRig } from "./rig.ts";
 
-const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
 
 type Point = Record<string, unknown>;
 function points(m: ReceivedMetric | undefined): Point[] {
@@ -42,7 +41,7 @@ test("kgateway accessLog: attributes and resourceAttributes on the LogRecords, f
   const { rx, gw } = await startRig(t, {
     transport: "grpc",
     yaml: (upstreamPort, rx) => gatewayYaml({ upstreamPort, extra: otelAccessLogPolicyYaml("access-logs", rx.port, entry) }),
-    env: () => ({ ...FAST, OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" }),
+    env: () => ({ ...FAST_EXPORTS, OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" }),
   });
   const sent: Array<[string, Record<string, string>, number]> = [
     ["/api/ok", {}, 200],
@@ -88,7 +87,7 @@ test("TelemetryPolicy accessLogs CEL over connection.*: client_port and client_a
   const { rx, upstream, gw } = await startRig(t, {
     transport: "http",
     yaml: (upstreamPort) => gatewayYaml({ upstreamPort, extra: accessLogMatchPolicyYaml("connection.client_port == 0") }),
-    env: (rx) => ({ ...FAST, OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }),
+    env: (rx) => ({ ...FAST_EXPORTS, OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }),
   });
   const yamlFor = (matches: string): string => gatewayYaml({ upstreamPort: upstream.port, extra: accessLogMatchPolicyYaml(matches) });
   const kept = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -172,7 +171,7 @@ spec:
       - {name: chosen_backend, type: Metadata, metadataKey: backend}
       - {name: gw, type: Metadata, metadataKey: gateway}
 `;
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: policy }), { ...FAST, OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
+  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: policy }), { ...FAST_EXPORTS, OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
   try {
     for (let i = 0; i < 3; i++) assert.equal((await get(gw.url(8080, `/api/${mode}-${i}`))).status, 200);
     await gw.telemetry.flush(5000);
@@ -219,7 +218,7 @@ spec:
   t.after(() => rx.close());
   const upstream = await startUpstream();
   t.after(() => upstream.close());
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: policy }), { ...FAST, OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
+  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: policy }), { ...FAST_EXPORTS, OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url });
   t.after(() => gw.close());
   for (const tenant of ["acme", "acme", "globex"]) assert.equal((await get(gw.url(8080, "/api/x"), { "x-tenant": tenant })).status, 200);
   await gw.telemetry.flush(5000);

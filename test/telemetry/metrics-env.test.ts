@@ -7,10 +7,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { completeLines, httpRequest, startGateway } from "../support/gateway-process.ts";
 import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
-import { accessLogMatchPolicyYaml, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { accessLogMatchPolicyYaml, FAST_EXPORTS, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
 import { startRig } from "./rig.ts";
 
-const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
 const DELTA = 1;
 const CUMULATIVE = 2;
 
@@ -38,7 +37,7 @@ for (const preference of ["delta", "lowmemory"] as const) {
     const upstream = await startUpstream();
     t.after(() => upstream.close());
     const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: FAILING_FILTER }), {
-      ...FAST,
+      ...FAST_EXPORTS,
       OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
       OTEL_TRACES_EXPORTER: "none",
       OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: preference,
@@ -78,7 +77,7 @@ test("OTEL_METRICS_EXEMPLAR_FILTER=always_on: unsampled requests still carry exe
   const { rx, upstream, gw } = await startRig(t, {
     transport: "http",
     env: (rx) => ({
-      ...FAST,
+      ...FAST_EXPORTS,
       OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
       OTEL_TRACES_SAMPLER: "always_off",
       OTEL_METRICS_EXEMPLAR_FILTER: "always_on",
@@ -106,7 +105,7 @@ test("OTEL_METRICS_EXEMPLAR_FILTER=always_off: sampled requests carry no exempla
   const { rx, gw } = await startRig(t, {
     transport: "http",
     env: (rx) => ({
-      ...FAST,
+      ...FAST_EXPORTS,
       OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
       OTEL_TRACES_SAMPLER: "always_on",
       OTEL_METRICS_EXEMPLAR_FILTER: "always_off",

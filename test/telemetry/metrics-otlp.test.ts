@@ -5,11 +5,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { snippetWith } from "../config/seed-snippets.ts";
 import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
-import { gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { FAST_EXPORTS, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
 import { startRig } from "./rig.ts";
 import { isRegisteredAttribute, TELEMETRY_REGISTRY } from "../../src/telemetry/registry.ts";
 
-const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
 
 type Point = Record<string, unknown>;
 function points(m: ReceivedMetric): Point[] {
@@ -28,7 +27,7 @@ for (const protocol of ["grpc", "http/protobuf", "http/json"] as const) {
     t.after(() => rx.close());
     const upstream = await startUpstream();
     t.after(() => upstream.close());
-    const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol });
+    const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port }), { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol });
     t.after(() => gw.close());
     const sent = 7;
     for (let i = 0; i < sent; i++) await get(gw.url(8080, `/api/item/${i}?q=${i}`));
@@ -72,7 +71,7 @@ for (const protocol of ["grpc", "http/protobuf", "http/json"] as const) {
 test("trace_based exemplar filter (the default): measurements in unsampled spans carry no exemplar", async (t) => {
   const { rx, gw } = await startRig(t, {
     transport: "http",
-    env: (rx) => ({ ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_SAMPLER: "always_off" }),
+    env: (rx) => ({ ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_SAMPLER: "always_off" }),
   });
   await get(gw.url(8080, "/api/a"));
   await gw.telemetry.flush(5000);
@@ -86,7 +85,7 @@ test("delta temporality and base-2 exponential histograms from env", async (t) =
   const { rx, gw } = await startRig(t, {
     transport: "grpc",
     env: (rx) => ({
-      ...FAST,
+      ...FAST_EXPORTS,
       OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
       OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: "delta",
@@ -116,7 +115,7 @@ test("seed 002 metrics overrides: request_count adds Header/Literal attributes t
     transport: "http",
     yaml: (upstreamPort) => gatewayYaml({ upstreamPort, gateway: "my-gateway", namespace: "prod-ns", extra: policy }),
     env: (rx) => ({
-      ...FAST,
+      ...FAST_EXPORTS,
       OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${rx.url}/v1/metrics`,
     }),
   });
@@ -137,7 +136,7 @@ test("seed 002 metrics overrides: request_count adds Header/Literal attributes t
 test("cardinality limit: attribute sets beyond it go to the otel.metric.overflow series", async (t) => {
   const { rx, gw } = await startRig(t, {
     transport: "http",
-    env: (rx) => ({ ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, TOLLGATE_METRICS_CARDINALITY_LIMIT: "3" }),
+    env: (rx) => ({ ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, TOLLGATE_METRICS_CARDINALITY_LIMIT: "3" }),
   });
   for (const s of [200, 201, 202, 203, 204]) await get(gw.url(8080, "/api/a"), { "x-status": String(s) });
   await gw.telemetry.flush(5000);
@@ -153,7 +152,7 @@ test("cardinality limit: attribute sets beyond it go to the otel.metric.overflow
 test("interleaved attribute sets on one rule keep their own series (method, status, upstream status)", async (t) => {
   const { rx, gw } = await startRig(t, {
     transport: "http",
-    env: (rx) => ({ ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" }),
+    env: (rx) => ({ ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_TRACES_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" }),
   });
   const sequence: Array<[string, string]> = [["GET", "200"], ["GET", "404"], ["POST", "200"], ["GET", "200"], ["GET", "404"], ["GET", "200"], ["POST", "200"]];
   for (const [method, status] of sequence) assert.equal((await get(gw.url(8080, "/api/a"), { "x-status": status }, method)).status, Number(status));

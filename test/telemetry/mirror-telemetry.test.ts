@@ -8,10 +8,9 @@ import net from "node:net";
 import { ProcessStats } from "../../src/server/stats.ts";
 import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
 import { until } from "../support/until.ts";
-import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream, tracingPolicyYaml } from "./harness.ts";
+import { collectorBackend, FAST_EXPORTS, gatewayYaml, get, startTracedGateway, startUpstream, tracingPolicyYaml } from "./harness.ts";
 
 const NS = "kgateway-system";
-const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "3600000" };
 
 type Point = Record<string, unknown>;
 function points(m: ReceivedMetric | undefined): Point[] {
@@ -56,7 +55,7 @@ test("a mirrored request: its own CLIENT span and traceparent, its duration unde
     rules: mirrorRule("/api", "shadow") + mirrorRule("/held", "stuck", "    timeouts: {request: 300ms}\n"),
     extra: `${collectorBackend("shadow", NS, shadow.port)}---\n${collectorBackend("stuck", NS, stuckPort)}  connectionPool: {maxConnections: 1}\n`,
   });
-  const gw = await startTracedGateway(yaml, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
+  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
   t.after(() => gw.close());
 
   assert.equal((await get(gw.url(8080, "/api/x"))).status, 200);
