@@ -20,6 +20,7 @@ import { checkSchema, findKind } from "./schema-check.ts";
 import { skippedKindWarning } from "./skipped-kinds.ts";
 import { checkPortSettings } from "./port-settings.ts";
 import { SECRET_KIND, TlsSecrets } from "./tls-secrets.ts";
+import { SecretStore } from "./secret-store.ts";
 import { CONFIG_MAP_KIND, CaBundles } from "./ca-bundles.ts";
 import { BackendTlsPolicies } from "./backend-tls-policies.ts";
 import { SERVICE_KIND, ServicePorts } from "./service-ports.ts";
@@ -103,7 +104,8 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   const directResponses = new Map(byKind("DirectResponse").map((d) => [key(d), d]));
 
   const gatewayDrafts = new Map<string, GatewayDraft>();
-  const secrets = new TlsSecrets(resources.secrets, grants, reporter);
+  const secretStore = new SecretStore(resources.secrets, grants, reporter);
+  const secrets = new TlsSecrets(secretStore, reporter);
   for (const g of byKind("Gateway")) gatewayDrafts.set(key(g), resolveGateway(g, reporter, secrets, { bundles: caBundles, grants }));
   checkPortTls([...gatewayDrafts.values()], reporter);
 
@@ -120,6 +122,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     routeDrafts,
     backendResolver,
     extensions,
+    secretStore,
     reporter,
   );
   checkPortSettings([...gatewayDrafts.values()], policies.settings, reporter);
@@ -138,6 +141,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       acl: (gk) => policies.gatewayClientAcls.get(gk)?.policy,
       buffer: (gk) => bufferPolicyOf(policies.gatewayBuffers.get(gk)),
       extAuth: (gk) => policies.gatewayExternalAuths.get(gk)?.policyName,
+      basicAuth: (gk) => policies.gatewayBasicAuths.get(gk)?.policy,
     },
     reporter,
   );
@@ -173,6 +177,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     acl: policies.gatewayClientAcls.get(key(g.resource)),
     buffer: policies.gatewayBuffers.get(key(g.resource)),
     externalAuth: policies.gatewayExternalAuths.get(key(g.resource)),
+    basicAuth: policies.gatewayBasicAuths.get(key(g.resource)),
   }));
   const routes: RouteModel[] = routeDrafts
     .filter((d) => d.parents.length > 0)
@@ -192,6 +197,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
             clientAcls: policies.routeClientAcls.get(key(d.resource)),
             buffers: policies.routeBuffers.get(key(d.resource)),
             externalAuths: policies.routeExternalAuths.get(key(d.resource)),
+            basicAuths: policies.routeBasicAuths.get(key(d.resource)),
           }),
           policies.routeUrlRewrites.get(key(d.resource)),
           reporter,
@@ -382,7 +388,7 @@ function checkBackend(b: Resource, reporter: Reporter): void {
 const policyKey = (policy: Resource | undefined): string | undefined => (policy === undefined ? undefined : key(policy));
 
 /** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section. */
-type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "buffer" | "extAuth", (gatewayKey: string) => string | undefined>>;
+type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "buffer" | "extAuth" | "basicAuth", (gatewayKey: string) => string | undefined>>;
 
 /** What names a Gateway's buffer for the shared-listener check: its policy, or none for `disable: {}` (which buffers nothing). */
 function bufferPolicyOf(model: FilterModel | undefined): string | undefined {
@@ -510,10 +516,11 @@ interface RulePolicyFilters {
   readonly clientAcls: ReadonlyMap<number, ClientAclModel> | undefined;
   readonly buffers: ReadonlyMap<number, FilterModel> | undefined;
   readonly externalAuths: ReadonlyMap<number, FilterModel> | undefined;
+  readonly basicAuths: ReadonlyMap<number, FilterModel> | undefined;
 }
 
 /**
- * A TrafficPolicy's CORS, extAuth, local rate limit, header modifiers, acl and rbac, as filters of the rules
+ * A TrafficPolicy's CORS, extAuth, basicAuth, local rate limit, header modifiers, acl and rbac, as filters of the rules
  * they cover. A rule's own CORS and ExternalAuth filters are the more specific and keep their
  * place (the policy's extAuth is warned about: the rule is checked by its filter's service).
  */
@@ -533,6 +540,8 @@ function withPolicyFilters(route: Resource, reporter: Reporter, rules: readonly 
     }
     const acl = from.clientAcls?.get(rule.index);
     if (acl !== undefined) added.push(acl);
+    const basicAuth = from.basicAuths?.get(rule.index);
+    if (basicAuth !== undefined) added.push(basicAuth);
     const authorization = from.authorizations?.get(rule.index);
     if (authorization !== undefined) added.push(authorization);
     const rateLimits = from.rateLimits?.get(rule.index);

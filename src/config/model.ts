@@ -6,6 +6,7 @@ import type { UpstreamTls } from "./upstream-tls.ts";
 import type { ListenerTls } from "./listener-tls.ts";
 import type { SecretCertificate } from "./secret-certificate.ts";
 import type { NamespaceSelection } from "./namespace-selection.ts";
+import type { HtpasswdUsers } from "./htpasswd.ts";
 
 /** Where a value came from, so later stages (compile, admin, reload logs) can point at it. */
 export interface SourceRef {
@@ -59,6 +60,8 @@ export interface GatewayModel {
   readonly buffer?: Extract<FilterModel, { type: "Buffer" | "NoBuffer" }>;
   /** Its TrafficPolicy's `extAuth`, for the rules of its routes with no ExternalAuth of their own (filter or policy) and no `extAuth.disable`. */
   readonly externalAuth?: ExternalAuthModel;
+  /** Its TrafficPolicy's `basicAuth`, for the rules of its routes whose own policy sets none (nor `basicAuth.disable`). */
+  readonly basicAuth?: Extract<FilterModel, { type: "BasicAuth" }>;
   /** Its TrafficPolicy's `rateLimit.global`, for the rules of its routes that have none; route and rule names are filled in per rule. */
   readonly globalRateLimit?: GlobalRateLimitModel;
   /**
@@ -278,6 +281,14 @@ export type FilterModel =
     }
   /** kgateway TrafficPolicy `extAuth.disable`: the rule is not checked by its Gateway's extAuth. */
   | { readonly type: "NoExternalAuth" }
+  /**
+   * kgateway TrafficPolicy `basicAuth` (Envoy's basic_auth filter): a request of the rule needs
+   * `Authorization: Basic` credentials of one of `users`, else it gets 401; the user's name goes
+   * upstream in x-envoy-basic-auth-user. `policy` is the TrafficPolicy's `namespace/name`.
+   */
+  | { readonly type: "BasicAuth"; readonly policy: string; readonly users: HtpasswdUsers }
+  /** kgateway's `basicAuth.disable: {}`: the rule is not checked by its Gateway's basicAuth. */
+  | { readonly type: "NoBasicAuth" }
   /**
    * kgateway TrafficPolicy `rateLimit.local`: a token bucket per rule the policy covers (or per
    * Gateway and port), as Envoy's local_ratelimit filter. `bucketKey` names the bucket, so a

@@ -524,6 +524,18 @@ const trafficPolicySpec = obj(
       disable: empty("exempt the rules from their Gateway's extAuth; exclusive with extensionRef"),
     }),
     urlRewrite: obj({ pathRegex: obj({ pattern: str(undefined, { minLength: 1, maxLength: 1024 }), substitution: str(undefined, { minLength: 1, maxLength: 1024 }) }, ["pattern", "substitution"]) }),
+    basicAuth: obj({
+      users: arr(str("an htpasswd line, USER:{SHA}DIGEST (the base64 SHA-1 of the password, as htpasswd -s writes it)"), { minItems: 1, maxItems: 256 }),
+      secretRef: obj(
+        {
+          name: str("a Secret holding htpasswd text", { minLength: 1 }),
+          namespace: str("default: the policy's namespace; another needs a ReferenceGrant", { minLength: 1 }),
+          key: str('the Secret key holding the htpasswd text (default ".htpasswd")', { minLength: 1 }),
+        },
+        ["name"],
+      ),
+      disable: empty("exempt the rules from their Gateway's basicAuth; exclusive with users and secretRef"),
+    }),
   },
   ["targetRefs"],
 );
@@ -627,7 +639,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; extAuth, header modifiers, local and global rate limits, rbac, acl, buffer, retry and timeouts on routes and Gateways)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; basicAuth, extAuth, header modifiers, local and global rate limits, rbac, acl, buffer, retry and timeouts on routes and Gateways)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "GatewayExtension", spec: gatewayExtensionSpec, description: "kgateway GatewayExtension: the rate limit service TrafficPolicy rateLimit.global calls, or the authorization service of TrafficPolicy extAuth" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];

@@ -6,7 +6,7 @@
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import { SecretCertificate } from "./secret-certificate.ts";
-import type { ReferenceGrants } from "./reference-grants.ts";
+import type { SecretStore } from "./secret-store.ts";
 import type { Severity } from "./diagnostics.ts";
 import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
 import type { KindSchema } from "./schema.ts";
@@ -33,22 +33,16 @@ export interface CertificateRef {
 }
 
 /** Stands for core Secrets in the resource list; they have no schema of their own here. */
-export const SECRET_KIND: KindSchema = { apiVersions: ["v1"], kind: "Secret", spec: {}, description: "Kubernetes Secret: the certificate and key of an HTTPS listener" };
+export const SECRET_KIND: KindSchema = { apiVersions: ["v1"], kind: "Secret", spec: {}, description: "Kubernetes Secret: certificates and keys, CA bundles, htpasswd text for basicAuth" };
 
 export class TlsSecrets {
-  readonly #secrets = new Map<string, Resource[]>();
-  readonly #grants: ReferenceGrants;
+  readonly #store: SecretStore;
   readonly #reporter: Reporter;
   /** Each Secret is read once, however many places name it; null when it is unusable (already reported). */
   readonly #read = new Map<string, SecretCertificate | null>();
 
-  constructor(secrets: readonly Resource[], grants: ReferenceGrants, reporter: Reporter) {
-    for (const secret of secrets) {
-      const same = this.#secrets.get(key(secret));
-      if (same === undefined) this.#secrets.set(key(secret), [secret]);
-      else same.push(secret);
-    }
-    this.#grants = grants;
+  constructor(store: SecretStore, reporter: Reporter) {
+    this.#store = store;
     this.#reporter = reporter;
   }
 
@@ -60,19 +54,9 @@ export class TlsSecrets {
       this.#reporter.error(gateway, at, `${USE_WORDS[use].what} comes from a Secret, not ${group === "" ? "" : `${group}/`}${kind}`, 'reference a kubernetes.io/tls Secret: {kind: Secret, name: ...} (group "")');
       return undefined;
     }
-    const namespace = ref.namespace ?? gateway.namespace;
-    if (!this.#grants.check(this.#reporter, gateway, "gateway.networking.k8s.io", { group: "", kind: "Secret", name: ref.name, namespace }, at)) return undefined;
-    const id = `${namespace}/${ref.name}`;
-    const found = this.#secrets.get(id);
-    if (found === undefined) {
-      this.#reporter.error(gateway, [...at, "name"], `Secret ${id} is not in the config file`, `add the kubernetes.io/tls Secret to the file; ${MAKE_ONE_HINT}`);
-      return undefined;
-    }
-    const secret = found[0]!;
-    if (found.length > 1) {
-      this.#reporter.error(gateway, [...at, "name"], `the file holds ${found.length} Secrets ${id} (lines ${found.map((f) => f.ref.source.line).join(", ")})`, "keep one of them");
-      return undefined;
-    }
+    const secret = this.#store.find(gateway, "gateway.networking.k8s.io", ref, at, `add the kubernetes.io/tls Secret to the file; ${MAKE_ONE_HINT}`);
+    if (secret === undefined) return undefined;
+    const id = key(secret);
     let read = this.#read.get(id);
     if (read === undefined) {
       read = readTlsSecret(secret, this.#reporter, use) ?? null;

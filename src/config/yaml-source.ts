@@ -176,6 +176,8 @@ export function formatPath(segments: readonly (string | number)[]): string {
   let out = "";
   for (const s of segments) {
     if (typeof s === "number") out += `[${s}]`;
+    // `data..htpasswd` would read as a typo: a key a dot cannot follow is quoted, `data[".htpasswd"]`.
+    else if (s === "" || s.startsWith(".")) out += `[${JSON.stringify(s)}]`;
     else out += out === "" ? s : `.${s}`;
   }
   return out;

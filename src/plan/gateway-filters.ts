@@ -9,6 +9,7 @@
 // - its rbac and its acl, which a route-level policy's replace whole (the most specific is
 //   enforced);
 // - its buffer, unless a route-level policy buffers the rule or turns buffering off;
+// - its basicAuth, unless a route-level policy gives the rule one or turns it off;
 // - its extAuth, unless the rule has an ExternalAuth of its own (its HTTPRoute filter or a
 //   route-level policy's) or a route-level policy's `extAuth.disable`.
 import type { FilterModel, GatewayModel, RuleModel } from "../config/model.ts";
@@ -36,7 +37,9 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
   const addsBuffer = buffer?.type === "Buffer" && !rule.filters.some((f) => f.type === "Buffer" || f.type === "NoBuffer");
   const externalAuth = gateway.externalAuth;
   const addsExternalAuth = externalAuth !== undefined && !rule.filters.some((f) => f.type === "ExternalAuth" || f.type === "NoExternalAuth");
-  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl && !addsGlobal && !addsBuffer && !addsExternalAuth) return { models: rule.filters, variant: "" };
+  const basicAuth = gateway.basicAuth;
+  const addsBasicAuth = basicAuth !== undefined && !rule.filters.some((f) => f.type === "BasicAuth" || f.type === "NoBasicAuth");
+  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl && !addsGlobal && !addsBuffer && !addsExternalAuth && !addsBasicAuth) return { models: rule.filters, variant: "" };
   const ruleName = rule.name ?? `rule-${rule.index}`;
   const bucketKey = addsLimit ? `${limit.bucketKey} port ${port}` : "";
   return {
@@ -49,7 +52,8 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
       ...(addsGlobal ? [{ ...global, routeName: routeKey, ruleName }] : []),
       ...(addsBuffer ? [buffer] : []),
       ...(addsExternalAuth ? [externalAuth] : []),
+      ...(addsBasicAuth ? [basicAuth] : []),
     ],
-    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}|${addsGlobal ? global.policyName : ""}|${addsBuffer ? buffer.policyName : ""}|${addsExternalAuth ? externalAuth.policyName : ""}`,
+    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}|${addsGlobal ? global.policyName : ""}|${addsBuffer ? buffer.policyName : ""}|${addsExternalAuth ? externalAuth.policyName : ""}|${addsBasicAuth ? basicAuth.policy : ""}`,
   };
 }
