@@ -82,7 +82,7 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
         {
           name: "tollgate_access_control_denied",
           type: "counter",
-          help: "Requests a TrafficPolicy rbac or acl refused, by route, rule, the policy that refused them, and kind (rbac or acl).",
+          help: "Requests a TrafficPolicy rbac, acl or basicAuth refused, by route, rule, the policy that refused them, and kind (rbac, acl or basic_auth).",
           samples: [...(stats.accessDenials?.entries() ?? [])].map(([route, rule, policy, kind, value]) => ({ labels: { route, rule, policy, kind }, value })),
         },
         {

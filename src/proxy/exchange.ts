@@ -38,6 +38,8 @@ export class Exchange {
   authCheck: { cancel(cause: string): void } | undefined = undefined;
   /** Headers an allowing gRPC ExternalAuth check adds to the client's answer (`response_headers_to_add`). */
   authResponseMutations: readonly HeaderMutation[] | undefined = undefined;
+  /** The user a basicAuth policy let in, as header text (x-envoy-basic-auth-user); unset otherwise. */
+  basicAuthUser: string | undefined = undefined;
 
   /** Method as received. */
   readonly method: string;

@@ -5,6 +5,7 @@ import type { FilterModel, HeaderModifierModel, PathModifierModel } from "../con
 import type { CompiledBackend, CompiledFilters, CompiledMatch } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { AuthorizationPolicy } from "./authorization.ts";
+import { BasicAuthPolicy } from "./basic-auth.ts";
 import { ClientAcl } from "./client-acl.ts";
 import { CorsPolicy } from "./cors.ts";
 import { ExternalAuthPolicy } from "./external-auth-policy.ts";
@@ -105,6 +106,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly authorization: AuthorizationPolicy | undefined;
   /** The rule's acl, likewise. */
   readonly acl: ClientAcl | undefined;
+  /** The rule's basicAuth, likewise. */
+  readonly basicAuth: BasicAuthPolicy | undefined;
 
   constructor(
     requestHeaders: HeaderOps | undefined,
@@ -120,6 +123,7 @@ export class ProxyFilters implements CompiledFilters {
     acl: ClientAcl | undefined,
     globalRateLimit: GlobalRateLimitPolicy | undefined,
     bufferBytes: number | undefined,
+    basicAuth: BasicAuthPolicy | undefined,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
@@ -134,11 +138,12 @@ export class ProxyFilters implements CompiledFilters {
     this.acl = acl;
     this.globalRateLimit = globalRateLimit;
     this.bufferBytes = bufferBytes;
+    this.basicAuth = basicAuth;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
 
 /**
  * Several header modifiers of one direction apply one after another, in order. `buckets` holds the plan's rate limit
@@ -159,6 +164,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let acl: ClientAcl | undefined;
   let globalRateLimit: GlobalRateLimitPolicy | undefined;
   let bufferBytes: number | undefined;
+  let basicAuth: BasicAuthPolicy | undefined;
   for (const filter of filters) {
     switch (filter.type) {
       case "RequestHeaderModifier":
@@ -197,12 +203,15 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
       case "Buffer":
         bufferBytes = filter.maxBytes;
         break;
+      case "BasicAuth":
+        basicAuth = new BasicAuthPolicy(filter);
+        break;
       case "GlobalRateLimit":
         globalRateLimit = new GlobalRateLimitPolicy(backendNamed(backends, filter.backendKey, filter.type), filter);
         break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth);
 }
 
 // A Gateway's policy, or a route's, covers many rules with one model: its expressions and

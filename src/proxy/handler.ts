@@ -33,6 +33,7 @@ import { checkCountKey, checksThisRequest, countedVerdicts } from "./external-au
 import type { RuleCountKey } from "./rule-counts.ts";
 import type { LocalRateLimit } from "./local-rate-limit.ts";
 import { type AuthorizationPolicy, rbacDenialDetails, rbacDenied } from "./authorization.ts";
+import { basicAuthChallenge, basicAuthDenial } from "./basic-auth.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
@@ -181,6 +182,14 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
         exchange.localReplyDetails = aclDenialDetails(acl, blockedBy);
         deps.stats?.accessDenials?.count("acl", { route: rule.routeKey, rule: rule.ruleName, policy: acl.policy });
         refuseUnread(exchange, acl.failure, acl.denialHeaders(blockedBy));
+        return;
+      }
+    }
+    const basicAuth = ruleFilters.basicAuth;
+    if (basicAuth !== undefined) {
+      const denied = basicAuthDenial(exchange, basicAuth, deps.stats?.accessDenials);
+      if (denied !== undefined) {
+        refuseUnread(exchange, denied.failure, basicAuthChallenge(exchange));
         return;
       }
     }

@@ -18,6 +18,7 @@ import { type AuthGrant, applyMutations, combinedGrant } from "./auth-grant.ts";
 import { jsonRefusalHeaders, rateLimitTimeoutMs, startRateLimitCheck } from "./global-rate-limit.ts";
 import { rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
+import { basicAuthChallenge, basicAuthDenial } from "./basic-auth.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { checkTimeoutMs } from "./external-auth-policy.ts";
 import { requestTimeLeftMs } from "./request-time-left.ts";
@@ -84,6 +85,12 @@ export function createUpgradeHandler(
       exchange.localReplyDetails = aclDenialDetails(acl, blockedBy);
       ctx.stats?.accessDenials?.count("acl", { route: match.rule.routeKey, rule: match.rule.ruleName, policy: acl.policy });
       tunnel.refuse(acl.failure.status, reasonPhrase(acl.failure.status), acl.failure.code, acl.failure.message, acl.failure.type, "", acl.denialHeaders(blockedBy));
+      return;
+    }
+    const basicAuth = ruleFilters.basicAuth;
+    const denied = basicAuth === undefined ? undefined : basicAuthDenial(exchange, basicAuth, ctx.stats?.accessDenials);
+    if (denied !== undefined) {
+      tunnel.refuse(401, reasonPhrase(401), denied.failure.code, denied.failure.message, denied.failure.type, "", basicAuthChallenge(exchange));
       return;
     }
     const auth = ruleFilters.externalAuth;

@@ -9,6 +9,7 @@ import { type RequestFacts, connectionScheme } from "./facts.ts";
 import { type ProxyFilters, applyHeaderOps, rewritePath } from "./filters.ts";
 import { Failure } from "./failures.ts";
 import { buildUpstreamHeaders } from "./headers.ts";
+import { BASIC_AUTH_USER_HEADER } from "./basic-auth.ts";
 
 const ORIGINAL_PATH = "x-envoy-original-path";
 
@@ -52,7 +53,11 @@ export function upstreamHeaders(exchange: Exchange, ruleFilters: ProxyFilters, b
  * X-Forwarded-* and Host as the listener's trust settings make them), before any filter.
  */
 export function forwardingHeaders(exchange: Exchange): OutgoingHeaders {
-  return buildUpstreamHeaders(exchange.req.headers, exchange.listener.settings.trustForwardedHeaders, exchange.peerAddress, connectionScheme(exchange.req.socket), exchange.hostHeader);
+  const headers = buildUpstreamHeaders(exchange.req.headers, exchange.listener.settings.trustForwardedHeaders, exchange.peerAddress, connectionScheme(exchange.req.socket), exchange.hostHeader);
+  // Set by the gateway, so kept where a client's X-Envoy-* is dropped, and replacing one a trusted proxy sent.
+  const user = exchange.basicAuthUser;
+  if (user !== undefined) headers[BASIC_AUTH_USER_HEADER] = user;
+  return headers;
 }
 
 /**

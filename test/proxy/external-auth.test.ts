@@ -13,6 +13,7 @@ import { DENIAL_BODY_LIMIT_BYTES } from "../../src/proxy/auth-check.ts";
 import { closedPort } from "../support/otlp-receiver.ts";
 import { throwOnDispatchOf } from "../support/throw-on-dispatch.ts";
 import { headLines, upgradeHead } from "../support/raw-upgrade.ts";
+import { rawExchange } from "../support/raw-exchange.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { until } from "../support/until.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, type Reply, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
@@ -344,7 +345,7 @@ test("a 5xx from the service is a failed check, as in Envoy: 403 ext_authz_error
 });
 
 test("a denial of a HEAD ends at its head: the next request on the connection is answered cleanly", async () => {
-  const text = await rawExchange("HEAD /app/head HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer bad\r\n\r\nGET /app/after HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer bad\r\nConnection: close\r\n\r\n");
+  const text = await rawExchange(gw.port, "HEAD /app/head HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer bad\r\n\r\nGET /app/after HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer bad\r\nConnection: close\r\n\r\n");
   const [head, rest] = [text.slice(0, text.indexOf("\r\n\r\n") + 4), text.slice(text.indexOf("\r\n\r\n") + 4)];
   assert.match(head, /^HTTP\/1\.1 401 /);
   assert.match(rest, /^HTTP\/1\.1 401 [^]*\r\n\r\n\{"error":"token expired"\}$/, "the second answer starts right after the first head");
@@ -410,7 +411,7 @@ test("a check whose dispatch throws (a gateway bug) fails closed and gives its s
 
 test("pipelined requests each keep their own target while their checks run", async () => {
   const request = (path: string, last: boolean): string => `GET ${path} HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer slow\r\n${last ? "Connection: close\r\n" : ""}\r\n`;
-  const text = await rawExchange(request("/app/first", false) + request("/app/second", true));
+  const text = await rawExchange(gw.port, request("/app/first", false) + request("/app/second", true));
   assert.equal(text.match(/HTTP\/1\.1 200 /g)?.length, 2, text);
   assert.ok(upstreamSaw("/app/first") && upstreamSaw("/app/second"), app.requests.map((r) => r.url).join(", "));
 });
@@ -539,16 +540,16 @@ test("forwardBody: a chunked body and one sent after 100 Continue are read whole
 
 test("forwardBody: a body over maxSize is refused with 413 before any check, and the connection ends", async () => {
   // Declared too long: refused at once, before a 100 Continue would ask for it.
-  const declared = await rawExchange("POST /body/declared HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n");
+  const declared = await rawExchange(gw.port, "POST /body/declared HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n");
   assert.match(declared, /^HTTP\/1\.1 413 /, "no 100 Continue first");
   assert.match(declared, /\r\nconnection: close\r\n/i);
   assert.match(declared, /"error":"request_body_too_large"/);
   // A request sent right behind a refused body is not served: the connection ends at the 413.
-  const behind = await rawExchange("POST /body/declared-behind HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nContent-Length: 20\r\n\r\n01234567890123456789GET /app/behind HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\n\r\n");
+  const behind = await rawExchange(gw.port, "POST /body/declared-behind HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nContent-Length: 20\r\n\r\n01234567890123456789GET /app/behind HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\n\r\n");
   assert.equal(behind.match(/HTTP\/1\.1 /g)?.length, 1, behind);
   assert.equal(upstreamSaw("/app/behind"), undefined);
   // Chunked: refused once the bytes read pass the limit.
-  const chunked = await rawExchange("POST /body/chunked-large HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\na\r\n0123456789\r\n");
+  const chunked = await rawExchange(gw.port, "POST /body/chunked-large HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\na\r\n0123456789\r\n");
   assert.match(chunked, /^HTTP\/1\.1 413 /);
   assert.match(chunked, /\r\nconnection: close\r\n/i);
   assert.match(chunked, /"message":"the request body is larger than the 16 bytes the authorization check takes"/);
@@ -574,7 +575,7 @@ test("forwardBody: a body over maxSize is refused with 413 before any check, and
 });
 
 test("forwardBody: a body that stops arriving runs out of the rule's request timeout: 504 request_timeout (UT)", async () => {
-  const text = await rawExchange("POST /body/stalled HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nContent-Length: 10\r\n\r\nabc");
+  const text = await rawExchange(gw.port, "POST /body/stalled HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer good\r\nContent-Length: 10\r\n\r\nabc");
   assert.match(text, /^HTTP\/1\.1 504 /);
   assert.match(text, /"error":"request_timeout"/);
   const ended = await telemetry.endOf("/body/stalled");
@@ -606,13 +607,3 @@ function collect(res: http.IncomingMessage, resolve: (r: Reply) => void, reject:
   });
 }
 
-/** Writes `bytes` on a fresh connection and returns everything the gateway sent until it closed. */
-async function rawExchange(bytes: string): Promise<string> {
-  const socket = net.connect(gw.port, "127.0.0.1");
-  await once(socket, "connect");
-  let text = "";
-  socket.on("data", (c: Buffer) => (text += c.toString("latin1")));
-  socket.write(bytes);
-  await once(socket, "close");
-  return text;
-}

@@ -1,8 +1,9 @@
-// rbac and acl refusals in the exported telemetry, decoded from OTLP:
+// rbac, acl and basicAuth refusals in the exported telemetry, decoded from OTLP:
 // tollgate.access_control.denied by route, rule, policy and kind, beside the access log's
 // details of each refusal.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { ProcessStats } from "../../src/server/stats.ts";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { detailsLogPolicy, FAST_EXPORTS, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
@@ -11,17 +12,18 @@ const NS = "kgateway-system";
 
 const policy = (name: string, section: string, body: string): string => rulePolicy(NS, name, section, body);
 
-test("each rbac and acl refusal is counted under its route, rule, policy and kind; allowed requests are not", async (t) => {
+test("each rbac, acl and basicAuth refusal is counted under its route, rule, policy and kind; allowed requests are not", async (t) => {
   const rx = await startOtlpReceiver("http");
   t.after(() => rx.close());
   const upstream = await startUpstream();
   t.after(() => upstream.close());
   const yaml = gatewayYaml({
     upstreamPort: upstream.port,
-    rules: namedRule("admin", "/admin") + namedRule("office", "/office"),
+    rules: namedRule("admin", "/admin") + namedRule("office", "/office") + namedRule("staff", "/staff"),
     extra:
       policy("admins-only", "admin", `  rbac: {policy: {matchExpressions: ["request.headers['x-role'] == 'admin'"]}}\n`).slice(4) +
       policy("office-only", "office", "  acl: {defaultAction: deny, rules: [{name: lan, cidrs: [10.0.0.0/8], action: allow}]}\n") +
+      policy("staff-login", "staff", `  basicAuth: {users: ["ann:{SHA}${createHash("sha1").update("pw").digest("base64")}"]}\n`) +
       detailsLogPolicy(NS, "http"),
   });
   const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
@@ -31,10 +33,13 @@ test("each rbac and acl refusal is counted under its route, rule, policy and kin
   assert.equal((await get(gw.url(8080, "/admin/2"))).status, 403);
   assert.equal((await get(gw.url(8080, "/admin/3"), { "x-role": "user" })).status, 403);
   assert.equal((await get(gw.url(8080, "/office/1"))).status, 403);
+  assert.equal((await get(gw.url(8080, "/staff/1"), { authorization: `Basic ${Buffer.from("ann:pw").toString("base64")}` })).status, 200);
+  assert.equal((await get(gw.url(8080, "/staff/2"), { authorization: `Basic ${Buffer.from("ann:nope").toString("base64")}` })).status, 401);
 
-  const logs = await rx.waitForLogs((l) => l.filter((r) => r.attributes["url.path"] !== undefined).length >= 4);
+  const logs = await rx.waitForLogs((l) => l.filter((r) => r.attributes["url.path"] !== undefined).length >= 6);
   assert.equal(logs.find((r) => r.attributes["url.path"] === "/admin/2")!.attributes["details"], `rbac_access_denied_matched_policy[${NS}/admins-only]`);
   assert.equal(logs.find((r) => r.attributes["url.path"] === "/office/1")!.attributes["details"], `acl_denied[${NS}/office-only:default]`);
+  assert.equal(logs.find((r) => r.attributes["url.path"] === "/staff/2")!.attributes["details"], "invalid_credential_for_basic_auth");
 
   await gw.telemetry.flush(5000);
   const metrics = await rx.waitForMetrics((m) => m.some((x) => x.name === "tollgate.access_control.denied"));
@@ -46,6 +51,7 @@ test("each rbac and acl refusal is counted under its route, rule, policy and kin
     [
       { attributes: { "tollgate.route.name": route, "tollgate.rule.name": "admin", "tollgate.access_control.policy": `${NS}/admins-only`, "tollgate.access_control.kind": "rbac" }, value: 2 },
       { attributes: { "tollgate.route.name": route, "tollgate.rule.name": "office", "tollgate.access_control.policy": `${NS}/office-only`, "tollgate.access_control.kind": "acl" }, value: 1 },
+      { attributes: { "tollgate.route.name": route, "tollgate.rule.name": "staff", "tollgate.access_control.policy": `${NS}/staff-login`, "tollgate.access_control.kind": "basic_auth" }, value: 1 },
     ],
   );
 });

@@ -1,0 +1,92 @@
+// A rule's basicAuth (kgateway TrafficPolicy `basicAuth`, Envoy's basic_auth filter): the
+// request needs `Authorization: Basic` credentials of one of the policy's users. A refusal is
+// 401 with a WWW-Authenticate challenge, so a browser asks for a login; a request let in goes
+// upstream with the user's name in x-envoy-basic-auth-user (replacing any the client sent).
+// Decided after the acl and before the ExternalAuth check, as Envoy runs authentication
+// before authorization: a client without credentials costs no call to the service.
+import type { HtpasswdUsers } from "../config/htpasswd.ts";
+import type { FilterModel } from "../config/model.ts";
+import type { AccessDenials } from "./access-denials.ts";
+import type { Exchange } from "./exchange.ts";
+import { Failure } from "./failures.ts";
+
+/** The header kgateway's basicAuth names the user in, upstream. */
+export const BASIC_AUTH_USER_HEADER = "x-envoy-basic-auth-user";
+const BASE64_TOKEN = /^[A-Za-z0-9+/]+={0,2}$/;
+const COLON = 0x3a;
+
+type BasicAuthModel = Extract<FilterModel, { type: "BasicAuth" }>;
+
+/** Why a request was refused: its answer and Envoy's response code details. */
+export interface BasicAuthDenial {
+  readonly failure: Failure;
+  readonly details: string;
+}
+
+const denial = (message: string, details: string): BasicAuthDenial => ({
+  failure: new Failure("401", "", 401, "unauthorized", `user authentication failed: ${message}`, false, false),
+  details,
+});
+
+export const BasicAuthDenials = {
+  missing: denial("the request has no username and password (Authorization: Basic)", "no_credential_for_basic_auth"),
+  scheme: denial("the Authorization header does not use the Basic scheme", "invalid_scheme_for_basic_auth"),
+  format: denial("the Basic credentials are not base64 of username:password", "invalid_format_for_basic_auth"),
+  invalid: denial("invalid username/password combination", "invalid_credential_for_basic_auth"),
+} as const;
+
+export class BasicAuthPolicy {
+  /** `namespace/name` of the TrafficPolicy. */
+  readonly policy: string;
+  readonly #users: HtpasswdUsers;
+
+  constructor(model: BasicAuthModel) {
+    this.policy = model.policy;
+    this.#users = model.users;
+  }
+
+  /** The user the request's Authorization header logs in as (its name as header text), or why it is refused. */
+  check(authorization: string | undefined): string | BasicAuthDenial {
+    if (authorization === undefined) return BasicAuthDenials.missing;
+    // RFC 9110 §11.1: the scheme is case-insensitive; one or more spaces end it.
+    if (authorization.length < 6 || authorization.slice(0, 5).toLowerCase() !== "basic" || authorization.charCodeAt(5) !== 32) return BasicAuthDenials.scheme;
+    const token = authorization.slice(6).trim();
+    if (!BASE64_TOKEN.test(token)) return BasicAuthDenials.format;
+    const decoded = Buffer.from(token, "base64");
+    const colon = decoded.indexOf(COLON);
+    if (colon < 0) return BasicAuthDenials.format;
+    // RFC 7617: the credentials are UTF-8; the password is hashed as the bytes sent.
+    const user = decoded.subarray(0, colon).toString("utf8");
+    if (!this.#users.verify(user, decoded.subarray(colon + 1))) return BasicAuthDenials.invalid;
+    // Header values are byte strings: the name goes upstream as the UTF-8 bytes it arrived as.
+    return decoded.subarray(0, colon).toString("latin1");
+  }
+}
+
+/**
+ * The challenge a refusal carries, as Envoy words it: the realm is the URL the request asked
+ * for (without its query), so a browser's login prompt says what it is for.
+ */
+export function basicAuthChallenge(exchange: Exchange): Readonly<Record<string, string>> {
+  const authority = exchange.hostHeader ?? exchange.serverAddress;
+  const realm = `${exchange.scheme}://${authority}${exchange.path}`.replace(/["\\]/g, "\\$&");
+  return { "www-authenticate": `Basic realm="${realm}"` };
+}
+
+/**
+ * Lets the request in, naming its user upstream, or returns how it is refused, counted under
+ * its rule and with its response code details set.
+ */
+export function basicAuthDenial(exchange: Exchange, policy: BasicAuthPolicy, denials: AccessDenials | undefined): BasicAuthDenial | undefined {
+  const verdict = policy.check(exchange.req.headers.authorization);
+  if (typeof verdict === "string") {
+    // Among the request's headers from here on, as Envoy's filter sets it: the ExternalAuth
+    // check, rbac's request.headers and the upstream all see it (forwardingHeaders).
+    exchange.basicAuthUser = verdict;
+    return undefined;
+  }
+  exchange.localReplyDetails = verdict.details;
+  const rule = exchange.match!.rule;
+  denials?.count("basic_auth", { route: rule.routeKey, rule: rule.ruleName, policy: policy.policy });
+  return verdict;
+}
