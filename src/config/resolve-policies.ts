@@ -171,7 +171,8 @@ function attachByKind(
       const section = t["sectionName"] as string | undefined;
       if (section !== undefined && sectionHandling.get(targetKind) === "refuse") {
         // An access control ignored would leave the listener open: that fails the load.
-        const controls = ACCESS_CONTROL_SECTIONS.filter((name) => p.spec[name] !== undefined);
+        // A `disable` on a Gateway turns nothing off (gatewayOnly), so ignoring it opens nothing.
+        const controls = ACCESS_CONTROL_SECTIONS.filter((name) => p.spec[name] !== undefined && (p.spec[name] as Record<string, unknown>)["disable"] === undefined);
         const message = `sectionName on a ${targetKind} is not supported; this targetRef is ignored rather than applied to the whole ${targetKind}`;
         if (controls.length === 0) reporter.warn(p, [...at, "sectionName"], message, `remove sectionName to apply the policy to the whole ${targetKind}`);
         else reporter.error(p, [...at, "sectionName"], `${message}, which would leave that listener without the policy's ${controls.join(" and ")}`, `remove sectionName to apply the policy to the whole ${targetKind}, or give the listener a Gateway of its own`);

@@ -71,7 +71,7 @@ function pointerSegments(pointer: string, root: unknown): (string | number)[] {
   return out;
 }
 
-function describe(v: unknown): string {
+function describeValue(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
@@ -92,6 +92,9 @@ function toProblem(e: ErrorObject, root: unknown): SchemaProblem | undefined {
   const segs = pointerSegments(e.instancePath, root);
   const params = e.params as Record<string, unknown>;
   const actual = valueAt(root, segs);
+  // A field marked `sensitive` (htpasswd lines) is never quoted, whatever is wrong with it.
+  const hidden = (e.parentSchema as Record<string, unknown> | undefined)?.["sensitive"] === true;
+  const describe = (v: unknown): string => (hidden && typeof v === "string" ? "a string" : describeValue(v));
   switch (e.keyword) {
     case "additionalProperties": {
       const field = String(params["additionalProperty"]);

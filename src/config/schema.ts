@@ -525,7 +525,8 @@ const trafficPolicySpec = obj(
     }),
     urlRewrite: obj({ pathRegex: obj({ pattern: str(undefined, { minLength: 1, maxLength: 1024 }), substitution: str(undefined, { minLength: 1, maxLength: 1024 }) }, ["pattern", "substitution"]) }),
     basicAuth: obj({
-      users: arr(str("an htpasswd line, USER:{SHA}DIGEST (the base64 SHA-1 of the password, as htpasswd -s writes it)"), { minItems: 1, maxItems: 256 }),
+      // `sensitive`: a schema error says "a string" rather than quote a line and its digest.
+      users: arr(str("an htpasswd line, USER:{SHA}DIGEST (the base64 SHA-1 of the password, as htpasswd -s writes it)", { sensitive: true }), { minItems: 1, maxItems: 256, sensitive: true }),
       secretRef: obj(
         {
           name: str("a Secret holding htpasswd text", { minLength: 1 }),

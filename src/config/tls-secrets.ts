@@ -6,6 +6,7 @@
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import { SecretCertificate } from "./secret-certificate.ts";
+import { formatPath } from "./yaml-source.ts";
 import type { SecretStore } from "./secret-store.ts";
 import type { Severity } from "./diagnostics.ts";
 import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
@@ -136,6 +137,8 @@ function readTlsSecret(secret: Resource, reporter: Reporter, use: CertificateUse
 /** How a problem with a Secret value is reported: what the Secret should hold, how severe, and what follows. */
 export interface SecretValueReport {
   readonly missingHint: string;
+  /** What the value holds, as messages name it; default "the PEM text". */
+  readonly content?: string;
   readonly severity?: Severity;
   /** Appended to each message (e.g. what the gateway does without the value). */
   readonly consequence?: string;
@@ -147,21 +150,22 @@ export function secretValue(secret: Resource, document: Record<string, unknown>,
     reporter.report(how.severity ?? "error", secret, at, message + (how.consequence ?? ""), hint);
     return undefined;
   };
+  const content = how.content ?? "the PEM text";
   const plain = (document["stringData"] as Record<string, unknown> | undefined)?.[name];
   if (plain !== undefined) {
     if (typeof plain === "string") return { text: plain, at: ["stringData", name] };
-    return fail(["stringData", name], `stringData.${name} must be a string (the PEM text)`, "write the PEM text as a YAML block scalar (|)");
+    return fail(["stringData", name], `${formatPath(["stringData", name])} must be a string (${content})`, `write ${content} as a YAML block scalar (|)`);
   }
   const encoded = (document["data"] as Record<string, unknown> | undefined)?.[name];
   if (typeof encoded !== "string" && encoded !== undefined) {
-    return fail(["data", name], `data.${name} must be a string (base64 of the PEM text)`, "write the base64 text (base64 -w0 FILE)");
+    return fail(["data", name], `${formatPath(["data", name])} must be a string (base64 of ${content})`, "write the base64 text (base64 -w0 FILE)");
   }
   if (encoded === undefined) {
     return fail(document["data"] === undefined ? [] : ["data"], `the Secret has no ${name}`, how.missingHint);
   }
   const text = decodeBase64Value(encoded);
   if (text === undefined) {
-    return fail(["data", name], `data.${name} is not base64`, "data values are base64 of the PEM text (base64 -w0 FILE); put plain PEM under stringData instead");
+    return fail(["data", name], `${formatPath(["data", name])} is not base64`, `data values are base64 of ${content} (base64 -w0 FILE); put ${content} under stringData instead`);
   }
   return { text, at: ["data", name] };
 }

@@ -13,7 +13,6 @@ export type BasicAuthModel = Extract<FilterModel, { type: "BasicAuth" | "NoBasic
 /** kgateway's default key of the htpasswd text in the Secret. */
 export const DEFAULT_HTPASSWD_KEY = ".htpasswd";
 const FIELDS = ["users", "secretRef", "disable"] as const;
-const MAKE_SECRET_HINT = "kubectl create secret generic NAME --from-file=.htpasswd --dry-run=client -o yaml";
 
 export function policyBasicAuth(p: Resource, reporter: Reporter, cfg: Record<string, unknown>, secrets: SecretStore): BasicAuthModel | undefined {
   const at = ["spec", "basicAuth"];
@@ -29,42 +28,66 @@ export function policyBasicAuth(p: Resource, reporter: Reporter, cfg: Record<str
 }
 
 function fromInline(p: Resource, reporter: Reporter, lines: readonly string[], at: Segments): HtpasswdUsers | undefined {
-  const digests = readLines(lines, "item", (i, message, hint) => reporter.error(p, [...at, i], message, hint));
-  return digests === undefined ? undefined : new HtpasswdUsers("inline", digests);
+  const digests = readLines(lines, "item", {
+    fail: (i, message, hint) => reporter.error(p, [...at, i], message, hint),
+    // kgateway skips it too; in a list, unlike a file, a comment is more likely a mistake.
+    comment: (i) => reporter.warn(p, [...at, i], "a blank or # comment item holds no user and is skipped", "remove the item"),
+  });
+  if (digests === undefined) return undefined;
+  if (digests.size === 0) {
+    reporter.error(p, at, "users holds no user: every item is blank or a # comment", HTPASSWD_HINT);
+    return undefined;
+  }
+  return new HtpasswdUsers("inline", digests);
 }
 
 function fromSecret(p: Resource, reporter: Reporter, ref: Record<string, string>, at: Segments, secrets: SecretStore): HtpasswdUsers | undefined {
   const name = ref["key"] ?? DEFAULT_HTPASSWD_KEY;
-  const secret = secrets.find(p, "gateway.kgateway.dev", { name: ref["name"]!, namespace: ref["namespace"] }, at, `add a Secret with the htpasswd text under ${name}; ${MAKE_SECRET_HINT}`);
+  const makeHint = `kubectl create secret generic NAME --from-file=${name}=PATH --dry-run=client -o yaml`;
+  const secret = secrets.find(p, "gateway.kgateway.dev", { name: ref["name"]!, namespace: ref["namespace"] }, at, `add a Secret with the htpasswd text under ${name}; ${makeHint}`);
   if (secret === undefined) return undefined;
   const value = secretValue(secret, secret.doc.value as Record<string, unknown>, name, reporter, {
-    missingHint: `put the htpasswd text under ${name} (data, base64), or set secretRef.key to the key that holds it; ${MAKE_SECRET_HINT}`,
+    missingHint: `put the htpasswd text under ${name} (data, base64), or set secretRef.key to the key that holds it; ${makeHint}`,
+    content: "the htpasswd text",
   });
   if (value === undefined) return undefined;
-  // Numbered from 1 as an editor shows them; blank lines (a final newline) hold no user.
-  const lines = value.text.split("\n").map((line) => (line.trim() === "" ? undefined : line));
-  const digests = readLines(lines, "line", (i, message, hint) => reporter.error(secret, value.at, `line ${i + 1} of the htpasswd text under ${name}: ${message}`, hint), 1);
+  // Numbered from 1 as an editor shows them.
+  const digests = readLines(value.text.split("\n"), "line", {
+    fail: (i, message, hint) => reporter.error(secret, value.at, `line ${i + 1} of the htpasswd text under ${name}: ${message}`, hint),
+    comment: () => {},
+    firstNumber: 1,
+  });
   if (digests === undefined) return undefined;
   if (digests.size === 0) {
-    reporter.error(secret, value.at, `the htpasswd text under ${name} holds no user`, `${HTPASSWD_HINT}; ${MAKE_SECRET_HINT}`);
+    reporter.error(secret, value.at, `the htpasswd text under ${name} holds no user`, `${HTPASSWD_HINT}; ${makeHint}`);
     return undefined;
   }
   return new HtpasswdUsers(`Secret ${key(secret)} ${name}`, digests);
 }
 
-/** Each user's digest; undefined once `fail` has been told of every bad or repeated line (undefined lines are skipped). */
-function readLines(lines: readonly (string | undefined)[], unit: "item" | "line", fail: (index: number, message: string, hint: string) => void, firstNumber = 0): Map<string, Buffer> | undefined {
+interface LineReports {
+  fail(index: number, message: string, hint: string): void;
+  /** A blank or `#` comment line, which holds no user. */
+  comment(index: number): void;
+  /** What the first line is called in messages: 0 for list items, 1 for lines of text. */
+  readonly firstNumber?: number;
+}
+
+/** Each user's digest; undefined once `fail` has been told of every bad or repeated line. */
+function readLines(lines: readonly string[], unit: "item" | "line", reports: LineReports): Map<string, Buffer> | undefined {
   const digests = new Map<string, Buffer>();
   const firstIndex = new Map<string, number>();
+  const first = reports.firstNumber ?? 0;
   let usable = true;
   lines.forEach((line, i) => {
-    if (line === undefined) return;
-    const parsed = parseHtpasswdLine(line.trimEnd());
-    if ("problem" in parsed) {
-      fail(i, parsed.problem, HTPASSWD_HINT);
+    const parsed = parseHtpasswdLine(line);
+    if ("comment" in parsed) {
+      reports.comment(i);
+    } else if ("problem" in parsed) {
+      reports.fail(i, parsed.problem, HTPASSWD_HINT);
       usable = false;
     } else if (digests.has(parsed.user)) {
-      fail(i, `user "${parsed.user}" is listed twice (${unit}s ${firstIndex.get(parsed.user)! + firstNumber} and ${i + firstNumber})`, "keep one line per user");
+      reports.fail(i, `user ${JSON.stringify(parsed.user)} is listed twice (${unit}s ${firstIndex.get(parsed.user)! + first} and ${i + first})`, "keep one line per user");
       usable = false;
     } else {
       digests.set(parsed.user, parsed.digest);

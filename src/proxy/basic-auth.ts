@@ -9,11 +9,13 @@ import type { FilterModel } from "../config/model.ts";
 import type { AccessDenials } from "./access-denials.ts";
 import type { Exchange } from "./exchange.ts";
 import { Failure } from "./failures.ts";
+import { isUtf8 } from "node:buffer";
 
 /** The header kgateway's basicAuth names the user in, upstream. */
 export const BASIC_AUTH_USER_HEADER = "x-envoy-basic-auth-user";
 const BASE64_TOKEN = /^[A-Za-z0-9+/]+={0,2}$/;
 const COLON = 0x3a;
+const REALM_MAX_CHARS = 256;
 
 type BasicAuthModel = Extract<FilterModel, { type: "BasicAuth" }>;
 
@@ -45,7 +47,7 @@ export class BasicAuthPolicy {
     this.#users = model.users;
   }
 
-  /** The user the request's Authorization header logs in as (its name as header text), or why it is refused. */
+  /** The user the request's Authorization header logs in as, or why it is refused. */
   check(authorization: string | undefined): string | BasicAuthDenial {
     if (authorization === undefined) return BasicAuthDenials.missing;
     // RFC 9110 §11.1: the scheme is case-insensitive; one or more spaces end it.
@@ -53,13 +55,19 @@ export class BasicAuthPolicy {
     const token = authorization.slice(6).trim();
     if (!BASE64_TOKEN.test(token)) return BasicAuthDenials.format;
     const decoded = Buffer.from(token, "base64");
+    // Node's decoder skips what it cannot read (a stray character, wrong padding); the
+    // token must be the bytes' one spelling, with its padding or without.
+    const canonical = decoded.toString("base64");
+    if (token !== canonical && token !== canonical.replace(/=+$/, "")) return BasicAuthDenials.format;
     const colon = decoded.indexOf(COLON);
     if (colon < 0) return BasicAuthDenials.format;
-    // RFC 7617: the credentials are UTF-8; the password is hashed as the bytes sent.
-    const user = decoded.subarray(0, colon).toString("utf8");
+    // RFC 7617: the credentials are UTF-8. A name that is not would read as U+FFFD, which
+    // many byte strings share; the password is hashed as the bytes sent.
+    const name = decoded.subarray(0, colon);
+    if (!isUtf8(name)) return BasicAuthDenials.format;
+    const user = name.toString("utf8");
     if (!this.#users.verify(user, decoded.subarray(colon + 1))) return BasicAuthDenials.invalid;
-    // Header values are byte strings: the name goes upstream as the UTF-8 bytes it arrived as.
-    return decoded.subarray(0, colon).toString("latin1");
+    return user;
   }
 }
 
@@ -69,8 +77,14 @@ export class BasicAuthPolicy {
  */
 export function basicAuthChallenge(exchange: Exchange): Readonly<Record<string, string>> {
   const authority = exchange.hostHeader ?? exchange.serverAddress;
-  const realm = `${exchange.scheme}://${authority}${exchange.path}`.replace(/["\\]/g, "\\$&");
-  return { "www-authenticate": `Basic realm="${realm}"` };
+  // At most 256 characters, as Envoy cuts it: a long path must not make the answer's head too large for a proxy in front.
+  const url = `${exchange.scheme}://${authority}${exchange.path}`.slice(0, REALM_MAX_CHARS);
+  return { "www-authenticate": `Basic realm="${url.replace(/["\\]/g, "\\$&")}"` };
+}
+
+/** Header values are byte strings, which node writes as Latin-1 characters: the name goes as its UTF-8 bytes. */
+function headerText(name: string): string {
+  return Buffer.from(name, "utf8").toString("latin1");
 }
 
 /**
@@ -82,7 +96,7 @@ export function basicAuthDenial(exchange: Exchange, policy: BasicAuthPolicy, den
   if (typeof verdict === "string") {
     // Among the request's headers from here on, as Envoy's filter sets it: the ExternalAuth
     // check, rbac's request.headers and the upstream all see it (forwardingHeaders).
-    exchange.basicAuthUser = verdict;
+    exchange.basicAuthUser = headerText(verdict);
     return undefined;
   }
   exchange.localReplyDetails = verdict.details;

@@ -135,7 +135,7 @@ test("each way an HTTPS listener or its Secret can be wrong is an error at the f
     [gateway(httpsListener("https")) + secret("shop-tls", shop, "default", "Opaque"), "t.yaml:17:7: type: a listener certificate needs a Secret of type kubernetes.io/tls, not Opaque"],
     [
       gateway(httpsListener("https")) + secret("shop-tls", shop).replace(/tls\.key: .*/, "tls.key: not*base64"),
-      "t.yaml:20:12: data.tls.key: data.tls.key is not base64 (hint: data values are base64 of the PEM text (base64 -w0 FILE); put plain PEM under stringData instead)",
+      "t.yaml:20:12: data.tls.key: data.tls.key is not base64 (hint: data values are base64 of the PEM text (base64 -w0 FILE); put the PEM text under stringData instead)",
     ],
     [gateway(httpsListener("https")) + secret("shop-tls", shop).replace(/  tls\.key: .*\n/, ""), "t.yaml:19:3: data: the Secret has no tls.key"],
     [gateway(httpsListener("https")) + secret("shop-tls", { cert: Buffer.from("hello"), key: shop.key }), "t.yaml:19:12: data.tls.crt: tls.crt holds no PEM certificate"],

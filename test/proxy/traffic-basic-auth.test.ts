@@ -10,6 +10,7 @@ import { responseCodeDetails } from "../../src/telemetry/logs/envoy-render.ts";
 import { forwardedViewOf } from "../../src/telemetry/logs/logged-request-headers.ts";
 import { rawExchange } from "../support/raw-exchange.ts";
 import { type RawUpgradeUpstream, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
+import { type HttpService, startHttpService } from "../support/http-service.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
@@ -24,22 +25,41 @@ const rule = (name: string, prefix: string, backend = "app"): string => `    - n
 
 let app: TestUpstream;
 let raw: RawUpgradeUpstream;
+/** Allows every request; records the basicAuth user each check carried. */
+let authz: HttpService;
+const checkedUsers: (string | undefined)[] = [];
 let gw: GatewayUnderTest;
 const recorder = new RecordingTelemetry();
 
 before(async () => {
   app = await startUpstream("app");
   raw = await startRawUpgradeUpstream();
+  authz = await startHttpService((req, res) => {
+    req.resume();
+    checkedUsers.push(req.headers["x-envoy-basic-auth-user"] as string | undefined);
+    res.writeHead(200).end();
+  });
   const secretText = `${htpasswd("bob", "hunter2")}\r\n\n`;
   gw = await startGateway(
     GATEWAY_YAML +
       backendYaml("app", app.port) +
       backendYaml("raw", raw.port) +
-      routeYaml(rule("inline", "/inline") + rule("secret", "/secret") + rule("gateway", "/gateway") + rule("exempt", "/exempt") + rule("rbac", "/rbac") + rule("socket", "/switch", "raw")) +
+      backendYaml("authz", authz.port) +
+      routeYaml(
+        rule("inline", "/inline") +
+          rule("secret", "/secret") +
+          rule("gateway", "/gateway") +
+          rule("exempt", "/exempt") +
+          rule("rbac", "/rbac") +
+          rule("deny-john", "/deny-john") +
+          rule("socket", "/switch", "raw") +
+          rule("checked", "/checked").replace("      backendRefs:", `      filters: [{type: ExternalAuth, externalAuth: {protocol: HTTP, backendRef: ${ref("authz")}, http: {allowedHeaders: [x-envoy-basic-auth-user]}}}]\n      backendRefs:`),
+      ) +
       targetedTrafficPolicyYaml("inline", "HTTPRoute", "r", `  basicAuth: {users: ["${htpasswd("alice", "secret")}", "${htpasswd("jöhn", "pässword")}"]}\n`).replace(/targetRefs: .*/, `targetRefs: ${toRule("inline")}`) +
       targetedTrafficPolicyYaml("from-secret", "HTTPRoute", "r", "  basicAuth: {secretRef: {name: htpasswd}}\n").replace(/targetRefs: .*/, `targetRefs: ${toRule("secret")}`) +
       targetedTrafficPolicyYaml("edge-users", "Gateway", "edge", `  basicAuth: {users: ["${htpasswd("carol", "pw")}"]}\n`) +
       targetedTrafficPolicyYaml("open", "HTTPRoute", "r", "  basicAuth: {disable: {}}\n").replace(/targetRefs: .*/, `targetRefs: ${toRule("exempt")}`) +
+      targetedTrafficPolicyYaml("no-john", "HTTPRoute", "r", `  basicAuth: {users: ["${htpasswd("jöhn", "pässword")}", "${htpasswd("ann", "pw")}"]}\n  rbac: {action: Deny, policy: {matchExpressions: ["request.headers['x-envoy-basic-auth-user'] == 'jöhn'"]}}\n`).replace(/targetRefs: .*/, `targetRefs: ${toRule("deny-john")}`) +
       targetedTrafficPolicyYaml("alice-only", "HTTPRoute", "r", `  basicAuth: {users: ["${htpasswd("alice", "secret")}", "${htpasswd("bob", "hunter2")}"]}\n  rbac: {policy: {matchExpressions: ["request.headers['x-envoy-basic-auth-user'] == 'alice'"]}}\n`).replace(/targetRefs: .*/, `targetRefs: ${toRule("rbac")}`) +
       // Behind a trusted proxy, whose X-Envoy-* headers go on: the user header must still be the gateway's own.
       `---\napiVersion: gateway.kgateway.dev/v1alpha1\nkind: HTTPListenerPolicy\nmetadata: {name: behind-lb, namespace: default}\nspec:\n  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: edge}]\n  trustForwardedHeaders: true\n` +
@@ -51,6 +71,7 @@ before(async () => {
 after(async () => {
   await gw.close();
   await raw.close();
+  await authz.close();
   await app.close();
 });
 
@@ -67,6 +88,8 @@ test("a request without credentials gets 401 with a Basic challenge for the URL 
   const refused = await get("/inline/page?q=1");
   assert.equal(refused.status, 401);
   assert.equal(refused.headers["www-authenticate"], 'Basic realm="http://a.example/inline/page"');
+  const long = await get(`/inline/${"x".repeat(400)}`);
+  assert.equal(long.headers["www-authenticate"], `Basic realm="${`http://a.example/inline/${"x".repeat(400)}`.slice(0, 256)}"`, "cut at 256 characters, as Envoy does");
   assert.equal(refused.headers["content-type"], "application/json");
   assert.deepEqual(refused.json(), { error: "unauthorized", message: "user authentication failed: the request has no username and password (Authorization: Basic)" });
   assert.equal(reached("/inline/page"), 0);
@@ -82,6 +105,9 @@ test("another scheme, credentials that are not base64 of user:password, and a wr
     ["/inline/garbage", "Basic !!!", "invalid_format_for_basic_auth", "the Basic credentials are not base64 of username:password"],
     // Lenient base64 decoding would skip the `!` and find alice:secret; as in Envoy, it is no base64.
     ["/inline/junk", "Basic YWxpY2U6c2VjcmV0!", "invalid_format_for_basic_auth", "the Basic credentials are not base64 of username:password"],
+    ["/inline/stray", "Basic YWxpY2U6c2VjcmV0A", "invalid_format_for_basic_auth", "the Basic credentials are not base64 of username:password"],
+    ["/inline/padded", "Basic YWxpY2U6c2VjcmV0==", "invalid_format_for_basic_auth", "the Basic credentials are not base64 of username:password"],
+    ["/inline/latin1-name", `Basic ${Buffer.from([0x61, 0xff, 0x3a, 0x70]).toString("base64")}`, "invalid_format_for_basic_auth", "the Basic credentials are not base64 of username:password"],
     ["/inline/no-colon", `Basic ${Buffer.from("alice").toString("base64")}`, "invalid_format_for_basic_auth", "the Basic credentials are not base64 of username:password"],
     ["/inline/wrong-password", basic("alice", "Secret"), "invalid_credential_for_basic_auth", "invalid username/password combination"],
     ["/inline/unknown-user", basic("mallory", "secret"), "invalid_credential_for_basic_auth", "invalid username/password combination"],
@@ -105,6 +131,8 @@ test("the right credentials go through with the user's name upstream, replacing 
   assert.equal(seen.headers["authorization"], basic("alice", "secret"));
   // RFC 9110: the scheme is case-insensitive; a password may hold a colon.
   assert.equal((await get("/inline/lower", { authorization: `basic  ${Buffer.from("alice:secret").toString("base64")}` })).status, 200);
+  // Padding may be left out, as Envoy decodes it.
+  assert.equal((await get("/inline/unpadded", { authorization: basic("alice", "secret").replace(/=+$/, "") })).status, 200);
 });
 
 test("a UTF-8 name and password log in, and the name goes upstream as the bytes it arrived as", async () => {
@@ -134,23 +162,37 @@ test("rbac runs after basicAuth and sees the user it let in", async () => {
   assert.equal(bob.status, 403);
   assert.equal(bob.json()["error"], "rbac_access_denied");
   assert.equal((await get("/rbac/nobody")).status, 401, "authentication first: no credentials is 401, not 403");
+  assert.equal((await get("/deny-john/x", { authorization: basic("jöhn", "pässword") })).status, 403, "rbac reads the UTF-8 name as the text an expression writes");
+  assert.equal((await get("/deny-john/y", { authorization: basic("ann", "pw") })).status, 200);
+});
+
+test("a rule with an ExternalAuth check asks for credentials first: no call for a refused client, the user in the check", async () => {
+  assert.equal((await get("/checked/none")).status, 401);
+  assert.deepEqual(checkedUsers, [], "no credentials, no call to the authorization service");
+  assert.equal((await get("/checked/alice", { authorization: basic("carol", "pw") })).status, 200);
+  assert.deepEqual(checkedUsers, ["carol"]);
 });
 
 test("an upgrade needs credentials too: refused raw with the challenge, let through with them", async () => {
   const refused = (await upgradeHead(gw.port, "/switch")).toString("latin1");
   assert.match(refused, /^HTTP\/1\.1 401 Unauthorized\r\n/);
   assert.match(refused, /\r\nwww-authenticate: Basic realm="http:\/\/raw\.example\/switch"\r\n/i);
-  assert.match((await upgradeHead(gw.port, "/switch", { authorization: basic("carol", "pw") })).toString("latin1"), /^HTTP\/1\.1 101 /);
+  const wrong = (await upgradeHead(gw.port, "/switch/wrong", { authorization: basic("carol", "nope") })).toString("latin1");
+  assert.match(wrong, /^HTTP\/1\.1 401 Unauthorized\r\n/);
+  const upgraded = (await upgradeHead(gw.port, "/switch", { authorization: basic("carol", "pw") })).toString("latin1");
+  assert.match(upgraded, /^HTTP\/1\.1 101 /);
+  assert.match(upgraded, /\r\nx-seen-user: carol\r\n/i, "the upstream got the user");
 });
 
 test("each refusal is counted under its route, rule and policy, with kind basic_auth", () => {
   const counted = [...gw.stats.accessDenials!.entries()].filter(([, , , kind]) => kind === "basic_auth");
   const byRulePolicy = Object.fromEntries(counted.map(([, ruleName, policy, , n]) => [`${ruleName} ${policy}`, n]));
   assert.deepEqual(byRulePolicy, {
-    "inline default/inline": 11,
+    "inline default/inline": 15,
     "secret default/from-secret": 1,
     "gateway default/edge-users": 1,
     "rbac default/alice-only": 1,
-    "socket default/edge-users": 1,
+    "socket default/edge-users": 2,
+    "checked default/edge-users": 1,
   });
 });
