@@ -86,8 +86,10 @@ function readLines(lines: readonly string[], unit: "item" | "line", reports: Lin
     } else if ("problem" in parsed) {
       reports.fail(i, parsed.problem, HTPASSWD_HINT);
       usable = false;
+    } else if (digests.get(parsed.user)?.equals(parsed.digest) === true) {
+      // The same line twice (a file appended to itself) lets in no one else; kgateway keeps one.
     } else if (digests.has(parsed.user)) {
-      reports.fail(i, `user ${JSON.stringify(parsed.user)} is listed twice (${unit}s ${firstIndex.get(parsed.user)! + first} and ${i + first})`, "keep one line per user");
+      reports.fail(i, `user ${JSON.stringify(parsed.user)} is listed twice with different passwords (${unit}s ${firstIndex.get(parsed.user)! + first} and ${i + first})`, "keep one line per user");
       usable = false;
     } else {
       digests.set(parsed.user, parsed.digest);

@@ -13,7 +13,7 @@ import { celConnectionTls, downstreamTlsOf } from "../telemetry/logs/downstream-
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import type { AuthGrant } from "./auth-grant.ts";
 import { BASIC_AUTH_USER_HEADER } from "./basic-auth.ts";
-import { asText } from "./header-text.ts";
+import { utf8Text } from "./header-text.ts";
 import { type ClientIp, clientIpOf } from "./client-ip.ts";
 import { ClientRanges } from "./client-ranges.ts";
 import type { Exchange } from "./exchange.ts";
@@ -124,7 +124,7 @@ function requestHeaders(exchange: Exchange, grant: AuthGrant | undefined): Recor
     const value = headers[name]!;
     // Node reads header bytes as Latin-1; CEL compares text, so UTF-8 bytes (a client's
     // `José`, a basicAuth user) are read as the text an expression would write.
-    out[name] = asText(typeof value === "string" ? value : value.join(", "));
+    out[name] = utf8Text(typeof value === "string" ? value : value.join(", "));
   }
   return out;
 }

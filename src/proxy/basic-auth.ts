@@ -1,7 +1,8 @@
 // A rule's basicAuth (kgateway TrafficPolicy `basicAuth`, Envoy's basic_auth filter): the
 // request needs `Authorization: Basic` credentials of one of the policy's users. A refusal is
 // 401 with a WWW-Authenticate challenge, so a browser asks for a login; a request let in goes
-// upstream with the user's name in x-envoy-basic-auth-user (replacing any the client sent).
+// upstream with the user's name in x-envoy-basic-auth-user, as kgateway's API documents
+// (replacing any a trusted proxy sent).
 // Decided after the acl and before the ExternalAuth check, as Envoy runs authentication
 // before authorization: a client without credentials costs no call to the service.
 import type { HtpasswdUsers } from "../config/htpasswd.ts";
@@ -11,11 +12,11 @@ import type { Exchange } from "./exchange.ts";
 import { Failure } from "./failures.ts";
 import { isUtf8 } from "node:buffer";
 
-/** The header kgateway's basicAuth names the user in, upstream. */
+/** The header kgateway's BasicAuthPolicy documents for the user's name, upstream (Envoy's forward_username_header). */
 export const BASIC_AUTH_USER_HEADER = "x-envoy-basic-auth-user";
 const BASE64_TOKEN = /^[A-Za-z0-9+/]+={0,2}$/;
 const COLON = 0x3a;
-const REALM_MAX_CHARS = 256;
+const REALM_PATH_MAX_CHARS = 256;
 
 type BasicAuthModel = Extract<FilterModel, { type: "BasicAuth" }>;
 
@@ -34,6 +35,7 @@ export const BasicAuthDenials = {
   missing: denial("the request has no username and password (Authorization: Basic)", "no_credential_for_basic_auth"),
   scheme: denial("the Authorization header does not use the Basic scheme", "invalid_scheme_for_basic_auth"),
   format: denial("the Basic credentials are not base64 of username:password", "invalid_format_for_basic_auth"),
+  encoding: denial("the Basic credentials' username is not UTF-8", "invalid_format_for_basic_auth"),
   invalid: denial("invalid username/password combination", "invalid_credential_for_basic_auth"),
 } as const;
 
@@ -64,7 +66,7 @@ export class BasicAuthPolicy {
     // RFC 7617: the credentials are UTF-8. A name that is not would read as U+FFFD, which
     // many byte strings share; the password is hashed as the bytes sent.
     const name = decoded.subarray(0, colon);
-    if (!isUtf8(name)) return BasicAuthDenials.format;
+    if (!isUtf8(name)) return BasicAuthDenials.encoding;
     const user = name.toString("utf8");
     if (!this.#users.verify(user, decoded.subarray(colon + 1))) return BasicAuthDenials.invalid;
     return user;
@@ -73,12 +75,13 @@ export class BasicAuthPolicy {
 
 /**
  * The challenge a refusal carries, as Envoy words it: the realm is the URL the request asked
- * for (without its query), so a browser's login prompt says what it is for.
+ * for, so a browser's login prompt says what it is for. Unlike Envoy's, without the query,
+ * which may hold a token that has no business in a response header.
  */
 export function basicAuthChallenge(exchange: Exchange): Readonly<Record<string, string>> {
   const authority = exchange.hostHeader ?? exchange.serverAddress;
-  // At most 256 characters, as Envoy cuts it: a long path must not make the answer's head too large for a proxy in front.
-  const url = `${exchange.scheme}://${authority}${exchange.path}`.slice(0, REALM_MAX_CHARS);
+  // The path cut at 256 characters, as Envoy cuts it: a long one must not make the answer's head too large for a proxy in front.
+  const url = `${exchange.scheme}://${authority}${exchange.path.slice(0, REALM_PATH_MAX_CHARS)}`;
   return { "www-authenticate": `Basic realm="${url.replace(/["\\]/g, "\\$&")}"` };
 }
 

@@ -76,7 +76,7 @@ test("a line that is not USER:{SHA}DIGEST, a scheme other than SHA-1, and a repe
     `t.yaml:34:130: spec.basicAuth.users[4]: user "dave" has a SHA-crypt hash; only SHA-1 ({SHA}) entries are supported, as in Envoy's basic_auth ${hint}`,
     `t.yaml:34:151: spec.basicAuth.users[5]: user "erin" has a crypt(3) hash or a plain-text password; only SHA-1 ({SHA}) entries are supported, as in Envoy's basic_auth ${hint}`,
     `t.yaml:34:167: spec.basicAuth.users[6]: user "frank": {SHA} must be followed by the base64 of a 20-byte SHA-1 digest (28 characters, ending in =) ${hint}`,
-    `t.yaml:34:233: spec.basicAuth.users[8]: user "alice" is listed twice (items 7 and 8) (hint: keep one line per user)`,
+    `t.yaml:34:233: spec.basicAuth.users[8]: user "alice" is listed twice with different passwords (items 7 and 8) (hint: keep one line per user)`,
     `t.yaml:34:276: spec.basicAuth.users[9]: the user name holds a control character ${hint}`,
   ]);
   for (const message of found) assert.doesNotMatch(message, new RegExp(`${digest("a")}|${digest("b")}|${digest("x")}|c2hvcnQ|abcdefghij|\\$def|hunter2`.replaceAll("+", "\\+")), "no digest or password text in any message");
@@ -92,7 +92,7 @@ test("a Secret that is missing, lacks the key, or holds bad or no lines fails th
   ]);
   assert.deepEqual(errors(TWO_RULE_ROUTE + ref + secret("pw", `${line("a", "a")}\nb:$apr1$x$y\n${line("a", "c")}\n`)), [
     't.yaml:41:14: data[".htpasswd"]: line 2 of the htpasswd text under .htpasswd: user "b" has an Apache MD5 ($apr1$) hash; only SHA-1 ({SHA}) entries are supported, as in Envoy\'s basic_auth (hint: make the line with `htpasswd -nbs USER PASSWORD`, or `printf \'%s:{SHA}%s\\n\' USER "$(printf %s PASSWORD | openssl sha1 -binary | base64)"`)',
-    't.yaml:41:14: data[".htpasswd"]: line 3 of the htpasswd text under .htpasswd: user "a" is listed twice (lines 1 and 3) (hint: keep one line per user)',
+    't.yaml:41:14: data[".htpasswd"]: line 3 of the htpasswd text under .htpasswd: user "a" is listed twice with different passwords (lines 1 and 3) (hint: keep one line per user)',
   ]);
   assert.deepEqual(errors(TWO_RULE_ROUTE + ref + secret("pw", "\n\n")), [
     "t.yaml:41:14: data[\".htpasswd\"]: the htpasswd text under .htpasswd holds no user (hint: make the line with `htpasswd -nbs USER PASSWORD`, or `printf '%s:{SHA}%s\\n' USER \"$(printf %s PASSWORD | openssl sha1 -binary | base64)\"`; kubectl create secret generic NAME --from-file=.htpasswd=PATH --dry-run=client -o yaml)",
@@ -139,6 +139,12 @@ test("lines are trimmed, and blank lines and # comments hold no user: a commente
   assert.deepEqual(errors(TWO_RULE_ROUTE + trafficPolicy("p", inline("# nobody"))), [
     "t.yaml:34:22: spec.basicAuth.users: users holds no user: every item is blank or a # comment (hint: make the line with `htpasswd -nbs USER PASSWORD`, or `printf '%s:{SHA}%s\\n' USER \"$(printf %s PASSWORD | openssl sha1 -binary | base64)\"`)",
   ]);
+});
+
+test("the same line twice (a file appended to itself) is one user, as kgateway keeps it", () => {
+  const text = TWO_RULE_ROUTE + trafficPolicy("s", "  basicAuth: {secretRef: {name: pw}}\n") + secret("pw", `${line("bob", "b")}\n${line("bob", "b")}\n`);
+  assert.deepEqual(lines(load(text), "error"), []);
+  assert.deepEqual(JSON.parse(JSON.stringify(load(text).config!.routes[0]!.rules[0]!.filters[0])).users.users, ["bob"]);
 });
 
 test("a user name ending in whitespace is an error: the upstream's parser would trim it to another name", () => {
