@@ -13,6 +13,8 @@ export interface SeenCheck {
   readonly metadata: Record<string, string>;
   /** The call's deadline as the service received it (epoch ms), Infinity when it had none. */
   readonly deadlineMs: number;
+  /** When the handler ran (epoch ms): after grpc-js set the deadline from the call's grpc-timeout. */
+  readonly receivedAtMs: number;
   /** When the service saw the call cancelled (epoch ms); undefined while it was not. */
   cancelledAtMs: number | undefined;
   /** The subject CN of the client certificate the caller presented, if any. */
@@ -173,7 +175,7 @@ export async function startGrpcAuthzService(tls?: { readonly cert: Buffer; reado
       const deadline = call.getDeadline();
       const cn = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
       const peerCommonName = Array.isArray(cn) ? cn.join(",") : cn;
-      const record: SeenCheck = { request: call.request, metadata, deadlineMs: deadline instanceof Date ? deadline.getTime() : deadline, cancelledAtMs: undefined, peerCommonName };
+      const record: SeenCheck = { request: call.request, metadata, deadlineMs: deadline instanceof Date ? deadline.getTime() : deadline, receivedAtMs: Date.now(), cancelledAtMs: undefined, peerCommonName };
       seen.push(record);
       call.on("cancelled", () => (record.cancelledAtMs = Date.now()));
       const sent = call.request.attributes.request.http.headers;
