@@ -21,6 +21,8 @@ import { skippedKindWarning } from "./skipped-kinds.ts";
 import { checkPortSettings } from "./port-settings.ts";
 import { SECRET_KIND, TlsSecrets } from "./tls-secrets.ts";
 import { SecretStore } from "./secret-store.ts";
+import { credentialNames } from "./traffic-api-key-auth.ts";
+import { markCredentialNames } from "./sensitive.ts";
 import { CONFIG_MAP_KIND, CaBundles } from "./ca-bundles.ts";
 import { BackendTlsPolicies } from "./backend-tls-policies.ts";
 import { SERVICE_KIND, ServicePorts } from "./service-ports.ts";
@@ -94,6 +96,10 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   const parsed = parseYamlFile(text, fileName, reporter.diagnostics);
   const resources = collectResources(parsed, reporter);
   const byKind = (kind: string): Resource[] => resources.ok.filter((r) => r.kind === kind).sort(byPrecedence);
+  // Before anything is compiled: a header or query parameter an apiKeyAuth reads keys from is
+  // a credential in every view (spans, access logs, the admin API), as Authorization is.
+  const credentials = credentialNames(byKind("TrafficPolicy"));
+  markCredentialNames(credentials.headers, credentials.queryParams);
   const grants = new ReferenceGrants(byKind("ReferenceGrant"));
   const caBundles = new CaBundles(resources.configMaps, resources.secrets, reporter);
   const servicePorts = new ServicePorts(resources.services);
@@ -142,6 +148,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       buffer: (gk) => bufferPolicyOf(policies.gatewayBuffers.get(gk)),
       extAuth: (gk) => policies.gatewayExternalAuths.get(gk)?.policyName,
       basicAuth: (gk) => policies.gatewayBasicAuths.get(gk)?.policy,
+      apiKeyAuth: (gk) => policies.gatewayApiKeyAuths.get(gk)?.policy,
     },
     reporter,
   );
@@ -178,6 +185,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     buffer: policies.gatewayBuffers.get(key(g.resource)),
     externalAuth: policies.gatewayExternalAuths.get(key(g.resource)),
     basicAuth: policies.gatewayBasicAuths.get(key(g.resource)),
+    apiKeyAuth: policies.gatewayApiKeyAuths.get(key(g.resource)),
   }));
   const routes: RouteModel[] = routeDrafts
     .filter((d) => d.parents.length > 0)
@@ -198,6 +206,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
             buffers: policies.routeBuffers.get(key(d.resource)),
             externalAuths: policies.routeExternalAuths.get(key(d.resource)),
             basicAuths: policies.routeBasicAuths.get(key(d.resource)),
+            apiKeyAuths: policies.routeApiKeyAuths.get(key(d.resource)),
           }),
           policies.routeUrlRewrites.get(key(d.resource)),
           reporter,
@@ -388,7 +397,7 @@ function checkBackend(b: Resource, reporter: Reporter): void {
 const policyKey = (policy: Resource | undefined): string | undefined => (policy === undefined ? undefined : key(policy));
 
 /** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section. */
-type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "buffer" | "extAuth" | "basicAuth", (gatewayKey: string) => string | undefined>>;
+type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "buffer" | "extAuth" | "basicAuth" | "apiKeyAuth", (gatewayKey: string) => string | undefined>>;
 
 /** What names a Gateway's buffer for the shared-listener check: its policy, or none for `disable: {}` (which buffers nothing). */
 function bufferPolicyOf(model: FilterModel | undefined): string | undefined {
@@ -517,10 +526,11 @@ interface RulePolicyFilters {
   readonly buffers: ReadonlyMap<number, FilterModel> | undefined;
   readonly externalAuths: ReadonlyMap<number, FilterModel> | undefined;
   readonly basicAuths: ReadonlyMap<number, FilterModel> | undefined;
+  readonly apiKeyAuths: ReadonlyMap<number, FilterModel> | undefined;
 }
 
 /**
- * A TrafficPolicy's CORS, extAuth, basicAuth, local rate limit, header modifiers, acl and rbac, as filters of the rules
+ * A TrafficPolicy's CORS, extAuth, basicAuth, apiKeyAuth, local rate limit, header modifiers, acl and rbac, as filters of the rules
  * they cover. A rule's own CORS and ExternalAuth filters are the more specific and keep their
  * place (the policy's extAuth is warned about: the rule is checked by its filter's service).
  */
@@ -542,6 +552,8 @@ function withPolicyFilters(route: Resource, reporter: Reporter, rules: readonly 
     if (acl !== undefined) added.push(acl);
     const basicAuth = from.basicAuths?.get(rule.index);
     if (basicAuth !== undefined) added.push(basicAuth);
+    const apiKeyAuth = from.apiKeyAuths?.get(rule.index);
+    if (apiKeyAuth !== undefined) added.push(apiKeyAuth);
     const authorization = from.authorizations?.get(rule.index);
     if (authorization !== undefined) added.push(authorization);
     const rateLimits = from.rateLimits?.get(rule.index);

@@ -7,6 +7,14 @@ import type { ListenerTls } from "./listener-tls.ts";
 import type { SecretCertificate } from "./secret-certificate.ts";
 import type { NamespaceSelection } from "./namespace-selection.ts";
 import type { HtpasswdUsers } from "./htpasswd.ts";
+import type { ApiKeys } from "./api-keys.ts";
+
+/** One of kgateway's apiKeyAuth keySources: where a request's key may be, tried in this order. */
+export interface ApiKeySourceModel {
+  readonly header?: string;
+  readonly query?: string;
+  readonly cookie?: string;
+}
 
 /** Where a value came from, so later stages (compile, admin, reload logs) can point at it. */
 export interface SourceRef {
@@ -62,6 +70,8 @@ export interface GatewayModel {
   readonly externalAuth?: ExternalAuthModel;
   /** Its TrafficPolicy's `basicAuth`, for the rules of its routes whose own policy sets none (nor `basicAuth.disable`). */
   readonly basicAuth?: Extract<FilterModel, { type: "BasicAuth" }>;
+  /** Its TrafficPolicy's `apiKeyAuth`, for the rules of its routes whose own policy sets none (nor `apiKeyAuth.disable`). */
+  readonly apiKeyAuth?: Extract<FilterModel, { type: "ApiKeyAuth" }>;
   /** Its TrafficPolicy's `rateLimit.global`, for the rules of its routes that have none; route and rule names are filled in per rule. */
   readonly globalRateLimit?: GlobalRateLimitModel;
   /**
@@ -289,6 +299,23 @@ export type FilterModel =
   | { readonly type: "BasicAuth"; readonly policy: string; readonly users: HtpasswdUsers }
   /** kgateway's `basicAuth.disable: {}`: the rule is not checked by its Gateway's basicAuth. */
   | { readonly type: "NoBasicAuth" }
+  /**
+   * kgateway TrafficPolicy `apiKeyAuth` (Envoy's api_key_auth filter): a request of the rule
+   * needs one of `keys`, found in the first of `sources` that holds one, else it gets 401.
+   */
+  | {
+      readonly type: "ApiKeyAuth";
+      readonly policy: string;
+      /** In order; within one, a header before a query parameter before a cookie. Header names lower case. */
+      readonly sources: readonly ApiKeySourceModel[];
+      /** false: the key is taken off the request (every source's) before it goes on. */
+      readonly forwardCredential: boolean;
+      /** Lower case; the client's id goes upstream in it. */
+      readonly clientIdHeader: string | undefined;
+      readonly keys: ApiKeys;
+    }
+  /** kgateway's `apiKeyAuth.disable: {}`: the rule is not checked by its Gateway's apiKeyAuth. */
+  | { readonly type: "NoApiKeyAuth" }
   /**
    * kgateway TrafficPolicy `rateLimit.local`: a token bucket per rule the policy covers (or per
    * Gateway and port), as Envoy's local_ratelimit filter. `bucketKey` names the bucket, so a

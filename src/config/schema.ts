@@ -537,6 +537,29 @@ const trafficPolicySpec = obj(
       ),
       disable: empty("exempt the rules from their Gateway's basicAuth; exclusive with users and secretRef"),
     }),
+    apiKeyAuth: obj({
+      keySources: arr(
+        obj({
+          header: str("a request header holding the key (a `Bearer ` prefix is taken off)", { minLength: 1, maxLength: 256 }),
+          query: str("a query parameter holding the key", { minLength: 1, maxLength: 256 }),
+          cookie: str("a cookie holding the key", { minLength: 1, maxLength: 256 }),
+        }),
+        { maxItems: 16 },
+      ),
+      forwardCredential: bool("send the key on to the upstream (default false: it is taken off the request)"),
+      clientIdHeader: str("a request header the upstream gets the client's id in", { minLength: 1, maxLength: 256 }),
+      secretRef: obj(
+        {
+          group: str('"" (core)'),
+          kind: str("Secret"),
+          name: str("a Secret whose entries are client ids and their keys", { minLength: 1 }),
+          namespace: str("default: the policy's namespace; another needs a ReferenceGrant", { minLength: 1 }),
+        },
+        ["name"],
+      ),
+      secretSelector: obj({ matchLabels: stringMap("the labels of the policy's namespace's Secrets whose entries are client ids and their keys") }, ["matchLabels"]),
+      disable: empty("exempt the rules from their Gateway's apiKeyAuth; exclusive with secretRef and secretSelector"),
+    }),
   },
   ["targetRefs"],
 );
@@ -640,7 +663,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; basicAuth, extAuth, header modifiers, local and global rate limits, rbac, acl, buffer, retry and timeouts on routes and Gateways)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; basicAuth, apiKeyAuth, extAuth, header modifiers, local and global rate limits, rbac, acl, buffer, retry and timeouts on routes and Gateways)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "GatewayExtension", spec: gatewayExtensionSpec, description: "kgateway GatewayExtension: the rate limit service TrafficPolicy rateLimit.global calls, or the authorization service of TrafficPolicy extAuth" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];

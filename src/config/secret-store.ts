@@ -44,4 +44,19 @@ export class SecretStore {
     }
     return found[0];
   }
+
+  /** The Secrets of `namespace` whose labels hold every one of `labels`, in the file's order. */
+  withLabels(namespace: string, labels: Readonly<Record<string, string>>): Resource[] {
+    const out: Resource[] = [];
+    for (const [id, found] of this.#secrets) {
+      if (!id.startsWith(`${namespace}/`)) continue;
+      for (const secret of found) {
+        const metadata = (secret.doc.value as Record<string, unknown>)["metadata"] as Record<string, unknown> | undefined;
+        const own = metadata?.["labels"];
+        if (own === null || typeof own !== "object") continue;
+        if (Object.entries(labels).every(([k, v]) => (own as Record<string, unknown>)[k] === v)) out.push(secret);
+      }
+    }
+    return out.sort((a, b) => a.ref.source.line - b.ref.source.line);
+  }
 }

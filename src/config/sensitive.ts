@@ -1,6 +1,8 @@
 // What counts as a secret in a header or a query parameter. Every view agrees on it: spans,
 // access logs, the admin API and config messages. The lists are read once per process: the
-// primary (admin redaction) and the workers (telemetry) inherit the same environment.
+// primary (admin redaction) and the workers (telemetry) inherit the same environment. A
+// config adds the names its apiKeyAuth policies read keys from (markCredentialNames), before
+// anything of it is compiled; names are never taken off again, so a reload can only hide more.
 
 /** Headers that carry credentials in every HTTP deployment. */
 export const DEFAULT_SENSITIVE_HEADERS: readonly string[] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
@@ -14,7 +16,7 @@ export function sensitiveHeaders(value: string | undefined): ReadonlySet<string>
   return new Set([...DEFAULT_SENSITIVE_HEADERS, ...added]);
 }
 
-const SENSITIVE_HEADERS: ReadonlySet<string> = sensitiveHeaders(process.env[SENSITIVE_HEADERS_ENV]);
+const SENSITIVE_HEADERS = new Set(sensitiveHeaders(process.env[SENSITIVE_HEADERS_ENV]));
 
 /** Whether a header's values are credentials: never captured or shown unless explicitly allowed. */
 export function isSensitiveHeader(name: string): boolean {
@@ -46,7 +48,14 @@ export function sensitiveQueryParams(value: string | undefined): readonly string
   return [...DEFAULT_SENSITIVE_QUERY_PARAMS, ...new Set(added)];
 }
 
-export const SENSITIVE_QUERY_PARAMS: readonly string[] = sensitiveQueryParams(process.env[SENSITIVE_QUERY_PARAMS_ENV]);
+const QUERY_PARAMS = [...sensitiveQueryParams(process.env[SENSITIVE_QUERY_PARAMS_ENV])];
+export const SENSITIVE_QUERY_PARAMS: readonly string[] = QUERY_PARAMS;
+
+/** Header names (any case) and query parameter names (as written) that carry credentials in this config too. */
+export function markCredentialNames(headers: readonly string[], queryParams: readonly string[]): void {
+  for (const name of headers) SENSITIVE_HEADERS.add(name.toLowerCase());
+  for (const name of queryParams) if (!QUERY_PARAMS.includes(name)) QUERY_PARAMS.push(name);
+}
 
 export function isSensitiveQueryParam(name: string): boolean {
   return SENSITIVE_QUERY_PARAMS.includes(name);

@@ -171,13 +171,15 @@ function hugoSnippet(node: Node): string | undefined {
   return m?.[1];
 }
 
+const PLAIN_KEY = /^[A-Za-z0-9_/-][A-Za-z0-9_./-]*$/;
+
 /** `spec.rules[0].matches` from path segments. */
 export function formatPath(segments: readonly (string | number)[]): string {
   let out = "";
   for (const s of segments) {
     if (typeof s === "number") out += `[${s}]`;
-    // `data..htpasswd` would read as a typo: a key a dot cannot follow is quoted, `data[".htpasswd"]`.
-    else if (s === "" || s.startsWith(".")) out += `[${JSON.stringify(s)}]`;
+    // `data..htpasswd` or `data.a b` would read as a typo: such a key is quoted, `data[".htpasswd"]`.
+    else if (!PLAIN_KEY.test(s)) out += `[${JSON.stringify(s)}]`;
     else out += out === "" ? s : `.${s}`;
   }
   return out;

@@ -12,7 +12,7 @@ import { connectionIdOf } from "../telemetry/logs/connection-id.ts";
 import { celConnectionTls, downstreamTlsOf } from "../telemetry/logs/downstream-tls.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import type { AuthGrant } from "./auth-grant.ts";
-import { BASIC_AUTH_USER_HEADER } from "./basic-auth.ts";
+import { applyIdentity } from "./authenticated-identity.ts";
 import { utf8Text } from "./header-text.ts";
 import { type ClientIp, clientIpOf } from "./client-ip.ts";
 import { ClientRanges } from "./client-ranges.ts";
@@ -105,7 +105,7 @@ function activationOf(exchange: Exchange, client: ClientIp, rule: CompiledRule, 
 }
 
 /**
- * The headers as received, with the basicAuth user and what an ExternalAuth check set or removed (the rule's header
+ * The headers as received, as the authentication policies left them (applyIdentity), with what an ExternalAuth check set or removed (the rule's header
  * filters run later, as in Envoy): of a repeated Authorization or User-Agent node keeps the
  * first, which is the one forwarded, so the decision is never on a value that is not.
  */
@@ -116,8 +116,7 @@ function requestHeaders(exchange: Exchange, grant: AuthGrant | undefined): Recor
     const value = received[name];
     if (value !== undefined) headers[name] = value;
   }
-  const user = exchange.basicAuthUser;
-  if (user !== undefined) headers[BASIC_AUTH_USER_HEADER] = user;
+  applyIdentity(exchange, headers);
   grant?.applyTo(headers);
   const out: Record<string, string> = {};
   for (const name in headers) {

@@ -86,7 +86,7 @@ export function basicAuthChallenge(exchange: Exchange): Readonly<Record<string, 
 }
 
 /** Header values are byte strings, which node writes as Latin-1 characters: the name goes as its UTF-8 bytes. */
-function headerText(name: string): string {
+export function headerText(name: string): string {
   return Buffer.from(name, "utf8").toString("latin1");
 }
 

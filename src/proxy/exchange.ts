@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { CompiledBackend, CompiledEndpoint, CompiledListener, CompiledMatch, RuntimePlan } from "../plan/types.ts";
+import type { ApiKeyAuthPolicy } from "./api-key-auth.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import type { HeaderMutation } from "./auth-grant.ts";
 import type { CorsPolicy } from "./cors.ts";
@@ -40,6 +41,8 @@ export class Exchange {
   authResponseMutations: readonly HeaderMutation[] | undefined = undefined;
   /** The user a basicAuth policy let in, as header text (x-envoy-basic-auth-user); unset otherwise. */
   basicAuthUser: string | undefined = undefined;
+  /** The client an apiKeyAuth policy let in, and that policy; unset otherwise. */
+  apiKeyGrant: { readonly policy: ApiKeyAuthPolicy; readonly client: string } | undefined = undefined;
 
   /** Method as received. */
   readonly method: string;

@@ -6,6 +6,7 @@ import type { CompiledBackend, CompiledFilters, CompiledMatch } from "../plan/ty
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { AuthorizationPolicy } from "./authorization.ts";
 import { BasicAuthPolicy } from "./basic-auth.ts";
+import { ApiKeyAuthPolicy } from "./api-key-auth.ts";
 import { ClientAcl } from "./client-acl.ts";
 import { CorsPolicy } from "./cors.ts";
 import { ExternalAuthPolicy } from "./external-auth-policy.ts";
@@ -108,6 +109,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly acl: ClientAcl | undefined;
   /** The rule's basicAuth, likewise. */
   readonly basicAuth: BasicAuthPolicy | undefined;
+  /** The rule's apiKeyAuth, likewise. */
+  readonly apiKeyAuth: ApiKeyAuthPolicy | undefined;
 
   constructor(
     requestHeaders: HeaderOps | undefined,
@@ -124,6 +127,7 @@ export class ProxyFilters implements CompiledFilters {
     globalRateLimit: GlobalRateLimitPolicy | undefined,
     bufferBytes: number | undefined,
     basicAuth: BasicAuthPolicy | undefined,
+    apiKeyAuth: ApiKeyAuthPolicy | undefined,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
@@ -139,11 +143,12 @@ export class ProxyFilters implements CompiledFilters {
     this.globalRateLimit = globalRateLimit;
     this.bufferBytes = bufferBytes;
     this.basicAuth = basicAuth;
+    this.apiKeyAuth = apiKeyAuth;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
 
 /**
  * Several header modifiers of one direction apply one after another, in order. `buckets` holds the plan's rate limit
@@ -165,6 +170,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let globalRateLimit: GlobalRateLimitPolicy | undefined;
   let bufferBytes: number | undefined;
   let basicAuth: BasicAuthPolicy | undefined;
+  let apiKeyAuth: ApiKeyAuthPolicy | undefined;
   for (const filter of filters) {
     switch (filter.type) {
       case "RequestHeaderModifier":
@@ -206,12 +212,15 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
       case "BasicAuth":
         basicAuth = new BasicAuthPolicy(filter);
         break;
+      case "ApiKeyAuth":
+        apiKeyAuth = new ApiKeyAuthPolicy(filter);
+        break;
       case "GlobalRateLimit":
         globalRateLimit = new GlobalRateLimitPolicy(backendNamed(backends, filter.backendKey, filter.type), filter);
         break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth, apiKeyAuth);
 }
 
 // A Gateway's policy, or a route's, covers many rules with one model: its expressions and

@@ -34,6 +34,8 @@ import type { RuleCountKey } from "./rule-counts.ts";
 import type { LocalRateLimit } from "./local-rate-limit.ts";
 import { type AuthorizationPolicy, rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { basicAuthChallenge, basicAuthDenial } from "./basic-auth.ts";
+import { apiKeyDenial } from "./api-key-auth.ts";
+import { upstreamTargetShown, withoutHiddenQuery } from "./authenticated-identity.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
@@ -193,6 +195,14 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
         return;
       }
     }
+    const apiKeyAuth = ruleFilters.apiKeyAuth;
+    if (apiKeyAuth !== undefined) {
+      const denied = apiKeyDenial(exchange, apiKeyAuth, deps.stats?.accessDenials);
+      if (denied !== undefined) {
+        refuseUnread(exchange, denied.failure);
+        return;
+      }
+    }
     const auth = ruleFilters.externalAuth;
     if (auth !== undefined) {
       const countKey = checkCountKey(auth, rule.routeKey, rule.ruleName);
@@ -255,7 +265,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
         abandonRequest(exchange);
       },
     });
-    startAuthCheck(authCtx, exchange, auth, facts.target, body, checkTimeoutMs(auth, exchange, match), sink);
+    startAuthCheck(authCtx, exchange, auth, withoutHiddenQuery(exchange, facts.target), body, checkTimeoutMs(auth, exchange, match), sink);
   }
 
   /** `body`: the request body, when an ExternalAuth check already read it whole (`forwardBody`). */
@@ -304,7 +314,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   ): void {
     // The listener reuses its facts object for the next request while this one waits.
     const facts = { ...requestFacts };
-    const check = startRateLimitCheck(authCtx, exchange, policy, facts.target, grant, rateLimitTimeoutMs(policy, requestTimeLeftMs(exchange, match)), deps.stats?.globalRateLimits, {
+    const check = startRateLimitCheck(authCtx, exchange, policy, withoutHiddenQuery(exchange, facts.target), grant, rateLimitTimeoutMs(policy, requestTimeLeftMs(exchange, match)), deps.stats?.globalRateLimits, {
       withinLimit(serviceGrant) {
         const combined = combinedGrant(grant, serviceGrant);
         if (combined !== undefined) exchange.authResponseMutations = combined.responseMutations;
@@ -414,7 +424,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     }
     const backendFilters = proxyFiltersOf(chosen.filters);
     const headers = upstreamHeaders(exchange, ruleFilters, backendFilters, grant);
-    const target = upstreamTarget(requestFacts, match, ruleFilters, backendFilters, headers);
+    const target = upstreamTargetShown(exchange, upstreamTarget(requestFacts, match, ruleFilters, backendFilters, headers), headers);
     const hasBody = requestHasBody(exchange);
     const call = new ProxyCall(ctx, exchange, chosen.backend, ruleFilters, backendFilters, headers, target, hasBody, rule.retry, rule.timeouts.backendRequestMs);
     call.readBody = body;

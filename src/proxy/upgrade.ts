@@ -19,6 +19,8 @@ import { jsonRefusalHeaders, rateLimitTimeoutMs, startRateLimitCheck } from "./g
 import { rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { basicAuthChallenge, basicAuthDenial } from "./basic-auth.ts";
+import { apiKeyDenial } from "./api-key-auth.ts";
+import { upstreamTargetShown, withoutHiddenQuery } from "./authenticated-identity.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { checkTimeoutMs } from "./external-auth-policy.ts";
 import { requestTimeLeftMs } from "./request-time-left.ts";
@@ -93,6 +95,12 @@ export function createUpgradeHandler(
       tunnel.refuse(401, reasonPhrase(401), denied.failure.code, denied.failure.message, denied.failure.type, "", basicAuthChallenge(exchange));
       return;
     }
+    const apiKeyAuth = ruleFilters.apiKeyAuth;
+    const keyDenied = apiKeyAuth === undefined ? undefined : apiKeyDenial(exchange, apiKeyAuth, ctx.stats?.accessDenials);
+    if (keyDenied !== undefined) {
+      tunnel.refuse(401, reasonPhrase(401), keyDenied.failure.code, keyDenied.failure.message, keyDenied.failure.type, "");
+      return;
+    }
     const auth = ruleFilters.externalAuth;
     if (auth === undefined) {
       proceed(tunnel, match, facts, ruleFilters, undefined, port);
@@ -120,7 +128,7 @@ export function createUpgradeHandler(
         tunnel.client.destroy();
       },
     });
-    startAuthCheck(ctx, exchange, auth, kept.target, undefined, checkTimeoutMs(auth, exchange, match), sink);
+    startAuthCheck(ctx, exchange, auth, withoutHiddenQuery(exchange, kept.target), undefined, checkTimeoutMs(auth, exchange, match), sink);
   };
 }
 
@@ -142,7 +150,7 @@ function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, rule
   }
   // The listener reuses its facts object for the next request while this one waits.
   const kept = { ...facts };
-  const check = startRateLimitCheck(tunnel.ctx, exchange, policy, kept.target, grant, rateLimitTimeoutMs(policy, requestTimeLeftMs(exchange, match)), tunnel.ctx.stats?.globalRateLimits, {
+  const check = startRateLimitCheck(tunnel.ctx, exchange, policy, withoutHiddenQuery(exchange, kept.target), grant, rateLimitTimeoutMs(policy, requestTimeLeftMs(exchange, match)), tunnel.ctx.stats?.globalRateLimits, {
     withinLimit: (serviceGrant) => {
       const combined = combinedGrant(grant, serviceGrant);
       if (combined !== undefined) exchange.authResponseMutations = combined.responseMutations;
@@ -193,7 +201,7 @@ function open(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, ruleFil
   tunnel.ruleFilters = ruleFilters;
   tunnel.backendFilters = backendFilters;
   const headers = upstreamHeaders(exchange, ruleFilters, backendFilters, grant);
-  tunnel.connect(chosen.backend, headers, upstreamTarget(facts, match, ruleFilters, backendFilters, headers), forwardedUpgrade(exchange.req.headers.upgrade) ?? "websocket");
+  tunnel.connect(chosen.backend, headers, upstreamTargetShown(exchange, upstreamTarget(facts, match, ruleFilters, backendFilters, headers), headers), forwardedUpgrade(exchange.req.headers.upgrade) ?? "websocket");
 }
 
 function destroyOnError(this: Duplex): void {

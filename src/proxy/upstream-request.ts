@@ -9,7 +9,7 @@ import { type RequestFacts, connectionScheme } from "./facts.ts";
 import { type ProxyFilters, applyHeaderOps, rewritePath } from "./filters.ts";
 import { Failure } from "./failures.ts";
 import { buildUpstreamHeaders } from "./headers.ts";
-import { BASIC_AUTH_USER_HEADER } from "./basic-auth.ts";
+import { applyIdentity } from "./authenticated-identity.ts";
 
 const ORIGINAL_PATH = "x-envoy-original-path";
 
@@ -54,9 +54,9 @@ export function upstreamHeaders(exchange: Exchange, ruleFilters: ProxyFilters, b
  */
 export function forwardingHeaders(exchange: Exchange): OutgoingHeaders {
   const headers = buildUpstreamHeaders(exchange.req.headers, exchange.listener.settings.trustForwardedHeaders, exchange.peerAddress, connectionScheme(exchange.req.socket), exchange.hostHeader);
-  // Set by the gateway, so kept where a client's X-Envoy-* is dropped, and replacing one a trusted proxy sent.
-  const user = exchange.basicAuthUser;
-  if (user !== undefined) headers[BASIC_AUTH_USER_HEADER] = user;
+  // Set by the gateway after the forwarding rules, so kept where a client's X-Envoy-* is
+  // dropped, and replacing what a trusted proxy sent.
+  applyIdentity(exchange, headers);
   return headers;
 }
 

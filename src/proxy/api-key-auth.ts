@@ -1,0 +1,162 @@
+// A rule's apiKeyAuth (kgateway TrafficPolicy `apiKeyAuth`, Envoy's api_key_auth filter): the
+// request needs one of the policy's API keys, found in the first key source that holds one
+// (within a source: its header, then its query parameter, then its cookie; a header's
+// `Bearer ` prefix is taken off). A request without one, or with an unknown one, gets 401.
+// One let in goes on with the client's id in `clientIdHeader` (when set) and, unless
+// `forwardCredential`, without the key in any source (header, query parameter, cookie):
+// the upstream, the ExternalAuth check and rbac all see the request that way. Decided after
+// basicAuth and before the ExternalAuth check.
+import type { ApiKeySourceModel, FilterModel } from "../config/model.ts";
+import type { ApiKeys } from "../config/api-keys.ts";
+import type { AccessDenials } from "./access-denials.ts";
+import type { Exchange } from "./exchange.ts";
+import { Failure } from "./failures.ts";
+
+type ApiKeyAuthModel = Extract<FilterModel, { type: "ApiKeyAuth" }>;
+
+const BEARER = "Bearer ";
+
+/** Why a request was refused: its answer and Envoy's response code details (Envoy's spelling). */
+export interface ApiKeyDenial {
+  readonly failure: Failure;
+  readonly details: string;
+}
+
+const denial = (message: string, details: string): ApiKeyDenial => ({
+  failure: new Failure("401", "", 401, "unauthorized", `client authentication failed: ${message}`, false, false),
+  details,
+});
+
+export const ApiKeyDenials = {
+  missing: denial("the request carries no API key", "missing_api_key"),
+  unknown: denial("the API key is not known", "unkonwn_api_key"),
+} as const;
+
+export class ApiKeyAuthPolicy {
+  /** `namespace/name` of the TrafficPolicy. */
+  readonly policy: string;
+  readonly clientIdHeader: string | undefined;
+  /** What is taken off a request let in (none when the policy forwards the key). */
+  readonly hiddenHeaders: readonly string[];
+  readonly hiddenQueryParams: readonly string[];
+  readonly hiddenCookies: readonly string[];
+  readonly #sources: readonly ApiKeySourceModel[];
+  readonly #keys: ApiKeys;
+
+  constructor(model: ApiKeyAuthModel) {
+    this.policy = model.policy;
+    this.clientIdHeader = model.clientIdHeader;
+    this.#sources = model.sources;
+    this.#keys = model.keys;
+    const hidden = (field: keyof ApiKeySourceModel): string[] => (model.forwardCredential ? [] : [...new Set(model.sources.flatMap((s) => (s[field] === undefined ? [] : [s[field]])))]);
+    this.hiddenHeaders = hidden("header");
+    this.hiddenQueryParams = hidden("query");
+    this.hiddenCookies = hidden("cookie");
+  }
+
+  /** The client whose key the request carries, or why it is refused. */
+  check(headers: Readonly<Record<string, string | string[] | undefined>>, query: string): string | ApiKeyDenial {
+    const key = this.#keyOf(headers, query);
+    if (key === undefined) return ApiKeyDenials.missing;
+    return this.#keys.clientOf(key) ?? ApiKeyDenials.unknown;
+  }
+
+  #keyOf(headers: Readonly<Record<string, string | string[] | undefined>>, query: string): Buffer | undefined {
+    for (const source of this.#sources) {
+      if (source.header !== undefined) {
+        const value = headers[source.header];
+        const text = typeof value === "string" ? value : value?.[0];
+        if (text !== undefined && text !== "") {
+          const key = text.startsWith(BEARER) ? text.slice(BEARER.length) : text;
+          // Node reads header bytes as Latin-1 characters: these are the bytes sent.
+          if (key !== "") return Buffer.from(key, "latin1");
+        }
+      }
+      if (source.query !== undefined) {
+        const key = queryValue(query, source.query);
+        if (key !== undefined && key.length > 0) return key;
+      }
+      if (source.cookie !== undefined) {
+        const cookie = headers["cookie"];
+        const key = cookieValue(typeof cookie === "string" ? cookie : cookie?.join("; "), source.cookie);
+        if (key !== undefined && key !== "") return Buffer.from(key, "latin1");
+      }
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Lets the request in, noting its client, or returns how it is refused, counted under its
+ * rule and with its response code details set.
+ */
+export function apiKeyDenial(exchange: Exchange, policy: ApiKeyAuthPolicy, denials: AccessDenials | undefined): ApiKeyDenial | undefined {
+  const verdict = policy.check(exchange.req.headers, exchange.query);
+  if (typeof verdict === "string") {
+    exchange.apiKeyGrant = { policy, client: verdict };
+    return undefined;
+  }
+  exchange.localReplyDetails = verdict.details;
+  const rule = exchange.match!.rule;
+  denials?.count("api_key_auth", { route: rule.routeKey, rule: rule.ruleName, policy: policy.policy });
+  return verdict;
+}
+
+/** The first value of query parameter `name` (names and values percent-decoded, as bytes), or undefined. */
+export function queryValue(query: string, name: string): Buffer | undefined {
+  if (query === "") return undefined;
+  for (const pair of query.split("&")) {
+    const eq = pair.indexOf("=");
+    const rawName = eq < 0 ? pair : pair.slice(0, eq);
+    if (percentDecoded(rawName).toString("utf8") !== name) continue;
+    return eq < 0 ? Buffer.alloc(0) : percentDecoded(pair.slice(eq + 1));
+  }
+  return undefined;
+}
+
+/** `query` without the parameters named in `names` (matched decoded); the same string when none is there. */
+export function withoutQueryParams(query: string, names: readonly string[]): string {
+  if (query === "" || names.length === 0) return query;
+  const pairs = query.split("&");
+  const kept = pairs.filter((pair) => {
+    const eq = pair.indexOf("=");
+    return !names.includes(percentDecoded(eq < 0 ? pair : pair.slice(0, eq)).toString("utf8"));
+  });
+  return kept.length === pairs.length ? query : kept.join("&");
+}
+
+/** The value of cookie `name` in a Cookie header, surrounding quotes taken off. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    const value = part.slice(eq + 1).trim();
+    return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+  }
+  return undefined;
+}
+
+/** A Cookie header without the cookies named in `names`; undefined when none is left. */
+export function withoutCookies(header: string, names: readonly string[]): string | undefined {
+  const kept = header.split(";").filter((part) => {
+    const eq = part.indexOf("=");
+    return !names.includes((eq < 0 ? part : part.slice(0, eq)).trim());
+  });
+  const joined = kept.map((part) => part.trim()).filter((part) => part !== "").join("; ");
+  return joined === "" ? undefined : joined;
+}
+
+/** Percent escapes as the bytes they stand for (a `+` stays a `+`, as Envoy reads a query); a bad escape stays as written. */
+function percentDecoded(text: string): Buffer {
+  if (text.indexOf("%") < 0) return Buffer.from(text, "latin1");
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 37 && i + 2 < text.length && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(c & 0xff);
+  }
+  return Buffer.from(bytes);
+}

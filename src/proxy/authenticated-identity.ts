@@ -1,0 +1,49 @@
+// What the authentication policies changed about a request they let in, applied wherever
+// the request's headers are built again: the upstream request, the ExternalAuth check and
+// rbac's `request.headers` all see it as Envoy's filters would have left it.
+import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import { headerText } from "./basic-auth.ts";
+import { BASIC_AUTH_USER_HEADER } from "./basic-auth.ts";
+import { withoutCookies, withoutQueryParams } from "./api-key-auth.ts";
+import type { Exchange } from "./exchange.ts";
+
+const ORIGINAL_PATH = "x-envoy-original-path";
+
+/** The basicAuth user and the apiKeyAuth client named, and a key the client must not forward taken off. */
+export function applyIdentity(exchange: Exchange, headers: OutgoingHeaders): void {
+  const user = exchange.basicAuthUser;
+  if (user !== undefined) headers[BASIC_AUTH_USER_HEADER] = user;
+  const grant = exchange.apiKeyGrant;
+  if (grant === undefined) return;
+  const { policy, client } = grant;
+  for (const name of policy.hiddenHeaders) delete headers[name];
+  if (policy.hiddenCookies.length > 0) {
+    const cookie = headers["cookie"];
+    const kept = cookie === undefined ? undefined : withoutCookies(typeof cookie === "string" ? cookie : cookie.join("; "), policy.hiddenCookies);
+    if (kept === undefined) delete headers["cookie"];
+    else headers["cookie"] = kept;
+  }
+  // After the key's header is gone: a clientIdHeader that is also a key source names the client.
+  if (policy.clientIdHeader !== undefined) headers[policy.clientIdHeader] = headerText(client);
+}
+
+/**
+ * The upstream target without a query parameter the apiKeyAuth that let the request in
+ * hides, nor in the X-Envoy-Original-Path a path rewrite put in `headers`.
+ */
+export function upstreamTargetShown(exchange: Exchange, target: string, headers: OutgoingHeaders): string {
+  if (exchange.apiKeyGrant === undefined) return target;
+  const original = headers[ORIGINAL_PATH];
+  if (typeof original === "string") headers[ORIGINAL_PATH] = withoutHiddenQuery(exchange, original);
+  return withoutHiddenQuery(exchange, target);
+}
+
+/** `target` (path?query) without a query parameter the apiKeyAuth that let the request in hides. */
+export function withoutHiddenQuery(exchange: Exchange, target: string): string {
+  const names = exchange.apiKeyGrant?.policy.hiddenQueryParams;
+  if (names === undefined || names.length === 0) return target;
+  const mark = target.indexOf("?");
+  if (mark < 0) return target;
+  const query = withoutQueryParams(target.slice(mark + 1), names);
+  return query === "" ? target.slice(0, mark) : `${target.slice(0, mark)}?${query}`;
+}

@@ -1,0 +1,165 @@
+// kgateway TrafficPolicy `apiKeyAuth` end to end, against real upstreams on 127.0.0.1: keys
+// from a Secret and from labelled Secrets, each key source (header with its Bearer prefix,
+// query parameter, cookie) in order, the key taken off the request unless forwarded, the
+// client id upstream, Envoy's 401s and their details, a Gateway's policy and `disable`,
+// the ExternalAuth check seeing what the upstream sees, and upgrades.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { RequestFacts } from "../../src/telemetry/logs/facts.ts";
+import { responseCodeDetails } from "../../src/telemetry/logs/envoy-render.ts";
+import { forwardedViewOf } from "../../src/telemetry/logs/logged-request-headers.ts";
+import { type HttpService, startHttpService } from "../support/http-service.ts";
+import { type RawUpgradeUpstream, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
+import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
+import { RecordingTelemetry } from "./recording-telemetry.ts";
+
+const toRule = (name: string): string => `[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: r, sectionName: ${name}}]`;
+const rule = (name: string, prefix: string, backend = "app"): string => `    - name: ${name}
+      matches: [{path: {type: PathPrefix, value: ${prefix}}}]
+      backendRefs: [${ref(backend)}]
+`;
+const secret = (name: string, entries: Record<string, string>, labels = ""): string =>
+  `---\napiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: default${labels === "" ? "" : `, labels: ${labels}`}}\ntype: Opaque\ndata:\n${Object.entries(entries)
+    .map(([client, key]) => `  ${client}: ${Buffer.from(key).toString("base64")}\n`)
+    .join("")}`;
+
+let app: TestUpstream;
+let raw: RawUpgradeUpstream;
+let authz: HttpService;
+const checked: { keyHeader: string | undefined; client: string | undefined; url: string | undefined }[] = [];
+let gw: GatewayUnderTest;
+const recorder = new RecordingTelemetry();
+
+before(async () => {
+  app = await startUpstream("app");
+  raw = await startRawUpgradeUpstream();
+  authz = await startHttpService((req, res) => {
+    req.resume();
+    checked.push({ keyHeader: req.headers["x-api-key"] as string | undefined, client: req.headers["x-client-id"] as string | undefined, url: req.url });
+    res.writeHead(200).end();
+  });
+  const sources = "keySources: [{header: x-api-key}, {query: api_key}, {header: authorization, cookie: token}]";
+  gw = await startGateway(
+    GATEWAY_YAML +
+      backendYaml("app", app.port) +
+      backendYaml("raw", raw.port) +
+      backendYaml("authz", authz.port) +
+      routeYaml(
+        rule("default-source", "/default") +
+          rule("sources", "/sources") +
+          rule("forwarded", "/forwarded") +
+          rule("selected", "/selected") +
+          rule("gateway", "/gateway") +
+          rule("exempt", "/exempt") +
+          rule("socket", "/switch", "raw") +
+          rule("checked", "/checked").replace("      backendRefs:", `      filters: [{type: ExternalAuth, externalAuth: {protocol: HTTP, backendRef: ${ref("authz")}, http: {allowedHeaders: [x-api-key, x-client-id]}}}]\n      backendRefs:`),
+      ) +
+      targetedTrafficPolicyYaml("default-source", "HTTPRoute", "r", "  apiKeyAuth: {secretRef: {name: keys}, clientIdHeader: x-client-id}\n").replace(/targetRefs: .*/, `targetRefs: ${toRule("default-source")}`) +
+      targetedTrafficPolicyYaml("sources", "HTTPRoute", "r", `  apiKeyAuth: {secretRef: {name: keys}, clientIdHeader: x-client-id, ${sources}}\n`).replace(/targetRefs: .*/, `targetRefs: ${toRule("sources")}`) +
+      targetedTrafficPolicyYaml("forwarded", "HTTPRoute", "r", `  apiKeyAuth: {secretRef: {name: keys}, forwardCredential: true, ${sources}}\n`).replace(/targetRefs: .*/, `targetRefs: ${toRule("forwarded")}`) +
+      targetedTrafficPolicyYaml("selected", "HTTPRoute", "r", "  apiKeyAuth: {secretSelector: {matchLabels: {team: partners}}, clientIdHeader: x-client-id}\n").replace(/targetRefs: .*/, `targetRefs: ${toRule("selected")}`) +
+      targetedTrafficPolicyYaml("edge-keys", "Gateway", "edge", "  apiKeyAuth: {secretRef: {name: edge-keys}, clientIdHeader: x-client-id, keySources: [{header: x-api-key}]}\n") +
+      targetedTrafficPolicyYaml("checked", "HTTPRoute", "r", "  apiKeyAuth: {secretRef: {name: keys}, clientIdHeader: x-client-id, keySources: [{query: api_key}]}\n").replace(/targetRefs: .*/, `targetRefs: ${toRule("checked")}`) +
+      targetedTrafficPolicyYaml("open", "HTTPRoute", "r", "  apiKeyAuth: {disable: {}}\n").replace(/targetRefs: .*/, `targetRefs: ${toRule("exempt")}`) +
+      secret("keys", { client1: "k-123", client2: "k-456" }) +
+      secret("partner-a", { acme: "p-aaa" }, "{team: partners}") +
+      secret("partner-b", { globex: "p-bbb" }, "{team: partners}") +
+      secret("unlabelled", { stranger: "p-ccc" }) +
+      secret("edge-keys", { edge: "e-999" }),
+    recorder,
+  );
+});
+
+after(async () => {
+  await gw.close();
+  await raw.close();
+  await authz.close();
+  await app.close();
+});
+
+const get = (path: string, headers: Record<string, string> = {}) => ask(gw.port, { path, headers: { host: "a.example", ...headers } });
+const seen = (url: string) => app.requests.find((r) => r.url === url);
+const details = async (path: string): Promise<string> => {
+  const exchange = await recorder.endOf(path);
+  return responseCodeDetails(new RequestFacts(exchange, forwardedViewOf(exchange), [], []));
+};
+
+test("no key, or an unknown one, is refused with 401 and Envoy's details, and never reaches the upstream", async () => {
+  const missing = await get("/default/none");
+  assert.equal(missing.status, 401);
+  assert.deepEqual(missing.json(), { error: "unauthorized", message: "client authentication failed: the request carries no API key" });
+  assert.equal(await details("/default/none"), "missing_api_key");
+  const unknown = await get("/default/unknown", { "api-key": "k-999" });
+  assert.equal(unknown.status, 401);
+  assert.deepEqual(unknown.json(), { error: "unauthorized", message: "client authentication failed: the API key is not known" });
+  assert.equal(await details("/default/unknown"), "unkonwn_api_key", "Envoy's own spelling");
+  assert.equal(app.requests.filter((r) => r.url.startsWith("/default/")).length, 0);
+});
+
+test("the default source is the api-key header; the key is taken off and the client named upstream", async () => {
+  assert.equal((await get("/default/ok", { "api-key": "k-456", "x-client-id": "forged" })).status, 200);
+  const upstream = seen("/default/ok")!;
+  assert.equal(upstream.headers["api-key"], undefined, "the key does not go on (forwardCredential is false by default)");
+  assert.equal(upstream.headers["x-client-id"], "client2", "the gateway's client id, not the one the request claimed");
+});
+
+test("each source in order: a header (Bearer prefix taken off), a query parameter, a cookie; each taken off when let in", async () => {
+  assert.equal((await get("/sources/query?x=1&api_key=k-123&y=2")).status, 200);
+  assert.equal(seen("/sources/query?x=1&y=2")?.headers["x-client-id"], "client1", "the query parameter is gone, the rest kept in order");
+  assert.equal((await get("/sources/encoded?api%5Fkey=k%2D123")).status, 200, "names and values are read percent-decoded");
+  assert.ok(seen("/sources/encoded"), "the only parameter gone, the ? with it");
+  assert.equal((await get("/sources/bearer", { authorization: "Bearer k-456" })).status, 200);
+  assert.equal(seen("/sources/bearer")!.headers["authorization"], undefined);
+  assert.equal((await get("/sources/cookie", { cookie: 'a=1; token="k-123"; b=2' })).status, 200);
+  assert.equal(seen("/sources/cookie")!.headers["cookie"], "a=1; b=2");
+  const first = await get("/sources/first?api_key=k-123", { "x-api-key": "wrong" });
+  assert.equal(first.status, 401, "the first source that holds a key decides; a later right one does not rescue a wrong one");
+  assert.equal((await get("/sources/later?api_key=", { "x-api-key": "" })).status, 401, "empty values hold no key");
+  assert.equal(await details("/sources/later"), "missing_api_key");
+});
+
+test("forwardCredential: true sends the key on in whichever source it came", async () => {
+  assert.equal((await get("/forwarded/q?api_key=k-123")).status, 200);
+  assert.ok(seen("/forwarded/q?api_key=k-123"));
+  assert.equal((await get("/forwarded/h", { "x-api-key": "k-123" })).status, 200);
+  assert.equal(seen("/forwarded/h")!.headers["x-api-key"], "k-123");
+});
+
+test("secretSelector reads every labelled Secret of the policy's namespace, and only those", async () => {
+  assert.equal((await get("/selected/a", { "api-key": "p-aaa" })).status, 200);
+  assert.equal(seen("/selected/a")!.headers["x-client-id"], "acme");
+  assert.equal((await get("/selected/b", { "api-key": "p-bbb" })).status, 200);
+  assert.equal(seen("/selected/b")!.headers["x-client-id"], "globex");
+  assert.equal((await get("/selected/c", { "api-key": "p-ccc" })).status, 401);
+});
+
+test("a Gateway's apiKeyAuth covers rules whose policy sets none; a route's replaces it, and disable: {} exempts a rule", async () => {
+  assert.equal((await get("/gateway/x", { "x-api-key": "e-999" })).status, 200);
+  assert.equal(seen("/gateway/x")!.headers["x-client-id"], "edge");
+  assert.equal((await get("/gateway/y")).status, 401);
+  assert.equal((await get("/default/edge-key", { "api-key": "e-999" })).status, 401, "the route's own keys, not the Gateway's");
+  assert.equal((await get("/exempt/anyone")).status, 200);
+});
+
+test("the ExternalAuth check sees the request as the upstream will: the client named, the key gone", async () => {
+  assert.equal((await get("/checked/x?api_key=k-123&q=1", { "x-api-key": "not a source here" })).status, 200);
+  assert.deepEqual(checked.at(-1), { keyHeader: "not a source here", client: "client1", url: "/checked/x?q=1" }, "the query parameter the policy read is gone; a header it does not read stays");
+  assert.ok(seen("/checked/x?q=1"));
+});
+
+test("an upgrade needs a key too", async () => {
+  assert.match((await upgradeHead(gw.port, "/switch")).toString("latin1"), /^HTTP\/1\.1 401 Unauthorized\r\n/);
+  assert.match((await upgradeHead(gw.port, "/switch", { "x-api-key": "e-999" })).toString("latin1"), /^HTTP\/1\.1 101 /);
+});
+
+test("each refusal is counted under its route, rule and policy, with kind api_key_auth", () => {
+  const counted = [...gw.stats.accessDenials!.entries()].filter(([, , , kind]) => kind === "api_key_auth");
+  assert.deepEqual(Object.fromEntries(counted.map(([, ruleName, policy, , n]) => [`${ruleName} ${policy}`, n])), {
+    "default-source default/default-source": 3,
+    "sources default/sources": 2,
+    "selected default/selected": 1,
+    "gateway default/edge-keys": 1,
+    "socket default/edge-keys": 1,
+  });
+});
