@@ -8,10 +8,10 @@ export class ApiKeys {
   readonly sources: readonly string[];
   readonly #clients: ReadonlyMap<string, string>;
 
-  /** `clients`: each client's key, by client id. */
-  constructor(sources: readonly string[], clients: ReadonlyMap<string, string>) {
+  /** `keys`: each key and its client; a client may have several (a key being rotated). */
+  constructor(sources: readonly string[], keys: readonly (readonly [key: string, client: string])[]) {
     this.sources = sources;
-    this.#clients = new Map([...clients].map(([client, key]) => [digestOf(Buffer.from(key, "utf8")), client]));
+    this.#clients = new Map(keys.map(([key, client]) => [digestOf(Buffer.from(key, "utf8")), client]));
   }
 
   get size(): number {
@@ -25,7 +25,7 @@ export class ApiKeys {
 
   /** The admin API shows the clients and where their keys come from, never a key. */
   toJSON(): { sources: readonly string[]; clients: readonly string[] } {
-    return { sources: this.sources, clients: [...this.#clients.values()].sort() };
+    return { sources: this.sources, clients: [...new Set(this.#clients.values())].sort() };
   }
 }
 

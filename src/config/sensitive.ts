@@ -16,11 +16,24 @@ export function sensitiveHeaders(value: string | undefined): ReadonlySet<string>
   return new Set([...DEFAULT_SENSITIVE_HEADERS, ...added]);
 }
 
-const SENSITIVE_HEADERS = new Set(sensitiveHeaders(process.env[SENSITIVE_HEADERS_ENV]));
+const CONFIGURED_HEADERS: ReadonlySet<string> = sensitiveHeaders(process.env[SENSITIVE_HEADERS_ENV]);
+const SENSITIVE_HEADERS = new Set(CONFIGURED_HEADERS);
+/** The names the config loaded last reads API keys from. */
+let configCredentialHeaders: ReadonlySet<string> = new Set();
 
 /** Whether a header's values are credentials: never captured or shown unless explicitly allowed. */
 export function isSensitiveHeader(name: string): boolean {
   return SENSITIVE_HEADERS.has(name.toLowerCase());
+}
+
+/**
+ * The same for a config's own checks: the defaults, the environment's and this config's
+ * apiKeyAuth names, not those of configs loaded before it, so that whether a file loads does
+ * not depend on what the process loaded earlier (a respawned worker must agree).
+ */
+export function isCredentialHeaderForConfig(name: string): boolean {
+  const lower = name.toLowerCase();
+  return CONFIGURED_HEADERS.has(lower) || configCredentialHeaders.has(lower);
 }
 
 /**
@@ -53,7 +66,8 @@ export const SENSITIVE_QUERY_PARAMS: readonly string[] = QUERY_PARAMS;
 
 /** Header names (any case) and query parameter names (as written) that carry credentials in this config too. */
 export function markCredentialNames(headers: readonly string[], queryParams: readonly string[]): void {
-  for (const name of headers) SENSITIVE_HEADERS.add(name.toLowerCase());
+  configCredentialHeaders = new Set(headers.map((name) => name.toLowerCase()));
+  for (const name of configCredentialHeaders) SENSITIVE_HEADERS.add(name);
   for (const name of queryParams) if (!QUERY_PARAMS.includes(name)) QUERY_PARAMS.push(name);
 }
 

@@ -18,6 +18,9 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 // RFC 9110 token: a header name the gateway can read.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Headers the gateway frames or sets itself: a client id in one would break or forge the request. */
+const GATEWAY_HEADERS = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "expect", "forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-envoy-original-path", "x-request-id", "traceparent", "tracestate"]);
+const isHeaderName = (name: string): boolean => TOKEN.test(name) && name !== "__proto__";
 
 export function policyApiKeyAuth(p: Resource, reporter: Reporter, cfg: Record<string, unknown>, secrets: SecretStore): ApiKeyAuthModel | undefined {
   const at = ["spec", "apiKeyAuth"];
@@ -27,12 +30,19 @@ export function policyApiKeyAuth(p: Resource, reporter: Reporter, cfg: Record<st
     reporter.error(p, at, message, "write secretRef: {name: api-keys}, secretSelector: {matchLabels: {app: api}}, or disable: {} to exempt the rules from their Gateway's apiKeyAuth");
     return undefined;
   }
-  if (cfg["disable"] !== undefined) return { type: "NoApiKeyAuth" };
+  if (cfg["disable"] !== undefined) {
+    const ignored = ["keySources", "forwardCredential", "clientIdHeader"].filter((field) => cfg[field] !== undefined);
+    if (ignored.length > 0) reporter.warn(p, [...at, ignored[0]!], `${ignored.join(" and ")} ${ignored.length === 1 ? "has" : "have"} no effect with disable`, "remove them, or disable in a policy of its own");
+    return { type: "NoApiKeyAuth" };
+  }
   const sources = keySources(p, reporter, cfg["keySources"] as Record<string, string>[] | undefined, [...at, "keySources"]);
   const clientIdHeader = cfg["clientIdHeader"] as string | undefined;
   let usable = sources !== undefined;
-  if (clientIdHeader !== undefined && !TOKEN.test(clientIdHeader)) {
+  if (clientIdHeader !== undefined && !isHeaderName(clientIdHeader)) {
     reporter.error(p, [...at, "clientIdHeader"], `${JSON.stringify(clientIdHeader)} is not a header name`, "use letters, digits and - (x-client-id)");
+    usable = false;
+  } else if (clientIdHeader !== undefined && GATEWAY_HEADERS.has(clientIdHeader.toLowerCase())) {
+    reporter.error(p, [...at, "clientIdHeader"], `${clientIdHeader} is a header the gateway frames or sets itself; a client id there would break or forge the request`, "use a header of its own (x-client-id)");
     usable = false;
   }
   const found = cfg["secretRef"] !== undefined ? referencedSecret(p, reporter, cfg["secretRef"] as Record<string, string>, [...at, "secretRef"], secrets) : selectedSecrets(p, reporter, cfg["secretSelector"] as Record<string, Record<string, string>>, [...at, "secretSelector"], secrets);
@@ -65,8 +75,20 @@ function keySources(p: Resource, reporter: Reporter, listed: readonly Record<str
       reporter.error(p, [...at, i], "a key source needs a header, a query parameter or a cookie", "write {header: x-api-key}, {query: api_key} or {cookie: api_key}");
       usable = false;
     }
-    if (source["header"] !== undefined && !TOKEN.test(source["header"])) {
+    if (source["header"] !== undefined && !isHeaderName(source["header"])) {
       reporter.error(p, [...at, i, "header"], `${JSON.stringify(source["header"])} is not a header name`, "use letters, digits and - (x-api-key)");
+      usable = false;
+    } else if (source["header"] !== undefined && GATEWAY_HEADERS.has(source["header"].toLowerCase())) {
+      reporter.error(p, [...at, i, "header"], `${source["header"]} is a header the gateway frames or sets itself, not one a client sends a key in`, "use a header of its own (x-api-key)");
+      usable = false;
+    }
+    // A name a query or Cookie header splits on could never be found.
+    if (source["query"] !== undefined && /[&=#\s]/.test(source["query"])) {
+      reporter.error(p, [...at, i, "query"], `${JSON.stringify(source["query"])} holds a character a query splits on, so no request could carry it`, "name the parameter with letters, digits, - and _");
+      usable = false;
+    }
+    if (source["cookie"] !== undefined && !isHeaderName(source["cookie"])) {
+      reporter.error(p, [...at, i, "cookie"], `${JSON.stringify(source["cookie"])} is not a cookie name`, "name the cookie with letters, digits, - and _ (RFC 6265)");
       usable = false;
     }
     return { ...(source["header"] === undefined ? {} : { header: source["header"].toLowerCase() }), ...(source["query"] === undefined ? {} : { query: source["query"] }), ...(source["cookie"] === undefined ? {} : { cookie: source["cookie"] }) };
@@ -99,10 +121,14 @@ function selectedSecrets(p: Resource, reporter: Reporter, selector: Record<strin
   return selected;
 }
 
-/** Every entry of the Secrets as a client id and its key; undefined after reporting each bad entry. */
+/**
+ * Every entry of the Secrets as a client id and its key; undefined after reporting each bad
+ * entry. As kgateway reads them: an empty key is skipped (warned here), the same client with
+ * the same key in two Secrets is one entry, and a client may have several keys; two clients
+ * with one key is an error (the key would name either).
+ */
 function keysOf(p: Resource, reporter: Reporter, found: readonly Resource[], at: Segments): ApiKeys | undefined {
-  const clients = new Map<string, string>();
-  const ownerOfKey = new Map<string, string>();
+  const owners = new Map<string, { client: string; secret: string }>();
   let usable = true;
   for (const secret of found) {
     const document = secret.doc.value as Record<string, unknown>;
@@ -124,30 +150,27 @@ function keysOf(p: Resource, reporter: Reporter, found: readonly Resource[], at:
         usable = false;
         continue;
       }
-      if (value.text === "" || CONTROL.test(value.text)) {
-        reporter.error(secret, value.at, `the key of client ${JSON.stringify(name)} is ${value.text === "" ? "empty" : "holds a control character"}`, "a key is one line of text, as a client sends it in a header or a query");
+      if (value.text === "") {
+        reporter.warn(secret, value.at, `the key of client ${JSON.stringify(name)} is empty and is skipped, as kgateway skips it`, "give the client a key, or remove the entry");
+        continue;
+      }
+      if (CONTROL.test(value.text)) {
+        reporter.error(secret, value.at, `the key of client ${JSON.stringify(name)} holds a control character`, "a key is one line of text, as a client sends it in a header or a query");
         usable = false;
         continue;
       }
-      const holder = ownerOfKey.get(value.text);
-      if (holder !== undefined) {
-        reporter.error(secret, value.at, `client ${JSON.stringify(name)} has the same key as ${holder}`, "give each client a key of its own: a key names one client");
+      const owner = owners.get(value.text);
+      if (owner === undefined) owners.set(value.text, { client: name, secret: key(secret) });
+      else if (owner.client !== name) {
+        reporter.error(secret, value.at, `client ${JSON.stringify(name)} has the same key as client ${JSON.stringify(owner.client)} of Secret ${owner.secret}`, "give each client a key of its own: a key names one client");
         usable = false;
-        continue;
       }
-      ownerOfKey.set(value.text, `client ${JSON.stringify(name)} of Secret ${key(secret)}`);
-      if (clients.has(name)) {
-        reporter.error(secret, value.at, `client ${JSON.stringify(name)} also has a key in another selected Secret`, "give each client one key, in one Secret");
-        usable = false;
-        continue;
-      }
-      clients.set(name, value.text);
     }
   }
   if (!usable) return undefined;
-  if (clients.size === 0) {
+  if (owners.size === 0) {
     reporter.error(p, at, `the Secrets ${found.map((s) => key(s)).join(", ")} hold no key`, `put one entry per client in data: CLIENT_ID: base64 of its key; ${MAKE_SECRET_HINT}`);
     return undefined;
   }
-  return new ApiKeys(found.map((s) => `Secret ${key(s)}`), clients);
+  return new ApiKeys(found.map((s) => `Secret ${key(s)}`), [...owners].map(([k, owner]) => [k, owner.client] as const));
 }

@@ -4,7 +4,7 @@ import { closest } from "./did-you-mean.ts";
 import { isKnownMetadataKey, METADATA_KEY_ALIASES, METADATA_KEYS } from "./metadata-keys.ts";
 import type { CustomAttributeModel, LogFieldModel } from "./model.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
-import { isSensitiveHeader } from "./sensitive.ts";
+import { isCredentialHeaderForConfig } from "./sensitive.ts";
 import { isStandardLogField, STANDARD_LOG_FIELDS } from "./standard-fields.ts";
 
 const GEP_VALUE_FIELD = { Header: "headerName", Metadata: "metadataKey", Literal: "literalValue", Standard: "standardValue" } as const;
@@ -26,7 +26,7 @@ function checkGepShape(r: Resource, reporter: Reporter, a: Record<string, any>, 
 }
 
 function checkHeader(r: Resource, reporter: Reporter, header: string, allowSensitive: boolean, at: Segments, allowAt: Segments): boolean {
-  if (isSensitiveHeader(header) && !allowSensitive) {
+  if (isCredentialHeaderForConfig(header) && !allowSensitive) {
     reporter.error(r, at, `header "${header}" carries credentials and is not captured by default`, `add ${String(allowAt[allowAt.length - 1])}: true next to it to capture it anyway`);
     return false;
   }

@@ -38,6 +38,12 @@ export function upstreamTargetShown(exchange: Exchange, target: string, headers:
   return withoutHiddenQuery(exchange, target);
 }
 
+/** The request's query (without `?`) without a parameter the apiKeyAuth that let it in hides: for a redirect's Location and rbac. */
+export function queryShown(exchange: Exchange): string {
+  const names = exchange.apiKeyGrant?.policy.hiddenQueryParams;
+  return names === undefined || names.length === 0 ? exchange.query : withoutQueryParams(exchange.query, names);
+}
+
 /** `target` (path?query) without a query parameter the apiKeyAuth that let the request in hides. */
 export function withoutHiddenQuery(exchange: Exchange, target: string): string {
   const names = exchange.apiKeyGrant?.policy.hiddenQueryParams;

@@ -12,7 +12,7 @@ import { connectionIdOf } from "../telemetry/logs/connection-id.ts";
 import { celConnectionTls, downstreamTlsOf } from "../telemetry/logs/downstream-tls.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import type { AuthGrant } from "./auth-grant.ts";
-import { applyIdentity } from "./authenticated-identity.ts";
+import { applyIdentity, queryShown } from "./authenticated-identity.ts";
 import { utf8Text } from "./header-text.ts";
 import { type ClientIp, clientIpOf } from "./client-ip.ts";
 import { ClientRanges } from "./client-ranges.ts";
@@ -73,12 +73,14 @@ function activationOf(exchange: Exchange, client: ClientIp, rule: CompiledRule, 
   const req = exchange.req;
   const socket = req.socket;
   const headers = requestHeaders(exchange, grant);
+  // As the upstream will see it: without an API key the apiKeyAuth took off.
+  const query = queryShown(exchange);
   return {
     request: {
       method: exchange.method,
-      path: exchange.query === "" ? exchange.path : `${exchange.path}?${exchange.query}`,
+      path: query === "" ? exchange.path : `${exchange.path}?${query}`,
       url_path: exchange.path,
-      query: exchange.query,
+      query,
       host: exchange.hostHeader ?? "",
       scheme: exchange.scheme,
       protocol: `HTTP/${exchange.protocolVersion}`,

@@ -14,6 +14,7 @@ import { clientIpOf } from "./client-ip.ts";
 import { ErrorType } from "./errors.ts";
 import type { Exchange } from "./exchange.ts";
 import { GrpcCheck } from "./grpc-check.ts";
+import { applyIdentity } from "./authenticated-identity.ts";
 import { asText } from "./header-text.ts";
 import { type RateLimitRequestMessage, SHOULD_RATE_LIMIT_PATH, decodeRateLimitResponse, encodeRateLimitRequest } from "./rls-messages.ts";
 import { readRlsVerdict } from "./rls-verdict.ts";
@@ -94,7 +95,7 @@ function descriptorsOf(exchange: Exchange, models: readonly RateLimitDescriptorM
           entries.push({ key: entry.key, value: entry.value });
           break;
         case "Header": {
-          headers ??= headersAfterGrant(exchange.req.rawHeaders, grant);
+          headers ??= headersAfterGrant(exchange, grant);
           const value = Object.hasOwn(headers, entry.header) ? headers[entry.header] : undefined;
           if (value === undefined) break;
           entries.push({ key: entry.key, value: asText(typeof value === "string" ? value : value[0]!) });
@@ -115,16 +116,19 @@ function descriptorsOf(exchange: Exchange, models: readonly RateLimitDescriptorM
 
 /**
  * The request's headers by lower-case name, each with its first value as the client sent it
- * (a repeated header's first, as Envoy's request_headers action reads it), then with what the
- * ExternalAuth grant set or removed.
+ * (a repeated header's first, as Envoy's request_headers action reads it), as the
+ * authentication policies left them (a client id is the gateway's, a hidden key gone), then
+ * with what the ExternalAuth grant set or removed.
  */
-function headersAfterGrant(raw: readonly string[], grant: AuthGrant | undefined): OutgoingHeaders {
+function headersAfterGrant(exchange: Exchange, grant: AuthGrant | undefined): OutgoingHeaders {
+  const raw = exchange.req.rawHeaders;
   // No prototype: a client's `__proto__` header is a name like any other.
   const headers = Object.create(null) as OutgoingHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     if (!Object.hasOwn(headers, name)) headers[name] = raw[i + 1]!;
   }
+  applyIdentity(exchange, headers);
   grant?.applyTo(headers);
   return headers;
 }

@@ -35,7 +35,7 @@ import type { LocalRateLimit } from "./local-rate-limit.ts";
 import { type AuthorizationPolicy, rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { basicAuthChallenge, basicAuthDenial } from "./basic-auth.ts";
 import { apiKeyDenial } from "./api-key-auth.ts";
-import { upstreamTargetShown, withoutHiddenQuery } from "./authenticated-identity.ts";
+import { queryShown, upstreamTargetShown, withoutHiddenQuery } from "./authenticated-identity.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
@@ -542,7 +542,7 @@ function answerTerminal(exchange: Exchange, filters: ProxyFilters, match: Compil
   exchange.responseStartPerfMs = performance.now();
   if (redirect !== undefined) {
     const host = facts.routeHost === "" ? exchange.serverAddress : facts.routeHost;
-    const location = redirectLocation(redirect, exchange.scheme, host, port, exchange.path, exchange.query, match);
+    const location = redirectLocation(redirect, exchange.scheme, host, port, exchange.path, queryShown(exchange), match);
     exchange.status = redirect.statusCode;
     if (filters.responseHeaders === undefined && filters.cors === undefined && exchange.authResponseMutations === undefined) {
       res.writeHead(redirect.statusCode, { location, "content-length": "0" });

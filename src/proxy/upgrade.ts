@@ -20,7 +20,7 @@ import { rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { basicAuthChallenge, basicAuthDenial } from "./basic-auth.ts";
 import { apiKeyDenial } from "./api-key-auth.ts";
-import { upstreamTargetShown, withoutHiddenQuery } from "./authenticated-identity.ts";
+import { queryShown, upstreamTargetShown, withoutHiddenQuery } from "./authenticated-identity.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { checkTimeoutMs } from "./external-auth-policy.ts";
 import { requestTimeLeftMs } from "./request-time-left.ts";
@@ -281,7 +281,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     let body: Buffer | undefined;
     if (filters.redirect !== undefined) {
       status = filters.redirect.statusCode;
-      headers.location = redirectLocation(filters.redirect, exchange.scheme, host, port, exchange.path, exchange.query, match);
+      headers.location = redirectLocation(filters.redirect, exchange.scheme, host, port, exchange.path, queryShown(exchange), match);
       headers["content-length"] = "0";
     } else {
       const direct = filters.direct!;

@@ -5,8 +5,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { redactConfigForAdmin } from "../../src/config/redact.ts";
+import type { Resource } from "../../src/config/resources.ts";
+import { credentialNames } from "../../src/config/traffic-api-key-auth.ts";
 import { isSensitiveHeader, isSensitiveQueryParam, redactQueryValues } from "../../src/config/sensitive.ts";
-import { TO_GATEWAY, TO_RULE_A, TWO_RULE_ROUTE, errors, lines, load, trafficPolicy, warnings } from "./helpers.ts";
+import { filtersThrough } from "../../src/plan/gateway-filters.ts";
+import { ROUTE_ON_SHARED_LISTENER, TO_GATEWAY, TO_RULE_A, TWO_RULE_ROUTE, errors, lines, load, trafficPolicy, warnings } from "./helpers.ts";
 
 const secret = (name: string, entries: Record<string, string>, extra = ""): string =>
   `---\napiVersion: v1\nkind: Secret\nmetadata: {name: ${name}${extra}}\ntype: Opaque\ndata:\n${Object.entries(entries)
@@ -43,9 +46,19 @@ test("the header and query names a policy reads keys from become credentials in 
 });
 
 test("secretSelector reads the labelled Secrets of the policy's namespace; none, or an empty selector, is an error", () => {
-  const labelled = (name: string, entries: Record<string, string>) => secret(name, entries, ", labels: {team: partners}");
-  const text = TWO_RULE_ROUTE + policy("{secretSelector: {matchLabels: {team: partners}}}") + labelled("a", { acme: "1" }) + labelled("b", { globex: "2" }) + secret("c", { other: "3" });
-  assert.deepEqual((modelOf(text)["keys"] as Record<string, unknown>)["sources"], ["Secret default/a", "Secret default/b"]);
+  const labelled = (name: string, entries: Record<string, string>, labels = "{team: partners, tier: gold}") => secret(name, entries, `, labels: ${labels}`);
+  const text =
+    TWO_RULE_ROUTE +
+    policy("{secretSelector: {matchLabels: {team: partners, tier: gold}}}") +
+    labelled("a", { acme: "1" }) +
+    labelled("b", { globex: "2", acme: "1" }) +
+    labelled("c", { other: "3" }, "{team: partners}") +
+    labelled("d", { elsewhere: "4" }).replace("metadata: {name: d", "metadata: {name: d, namespace: other");
+  const keys = modelOf(text)["keys"] as Record<string, unknown>;
+  assert.deepEqual(keys, { sources: ["Secret default/a", "Secret default/b"], clients: ["acme", "globex"] }, "every label must match, in the policy's namespace only; a copied client and key is one client");
+  const rotated = TWO_RULE_ROUTE + policy("{secretSelector: {matchLabels: {team: partners}}}") + labelled("a", { acme: "old" }, "{team: partners}") + labelled("b", { acme: "new" }, "{team: partners}");
+  const filter = load(rotated).config!.routes[0]!.rules[0]!.filters[0]!;
+  assert.ok(filter.type === "ApiKeyAuth" && filter.keys.clientOf(Buffer.from("old")) === "acme" && filter.keys.clientOf(Buffer.from("new")) === "acme", "a client may have two keys, as while one is rotated");
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("{secretSelector: {matchLabels: {team: nobody}}}") + secret("c", { other: "3" })).map((e) => e.replace(/ \(hint: .*$/, "")), [
     't.yaml:34:46: spec.apiKeyAuth.secretSelector.matchLabels: no Secret in namespace default carries the labels {"team":"nobody"}',
   ]);
@@ -54,19 +67,42 @@ test("secretSelector reads the labelled Secrets of the policy's namespace; none,
   ]);
 });
 
-test("two clients with one key, an empty key, a client id Kubernetes would refuse, and a Secret with no entry are errors that never quote a key", () => {
-  const found = errors(TWO_RULE_ROUTE + policy("{secretRef: {name: api}}") + secret("api", { one: "shared-key", two: "shared-key", three: "" }));
+test("two clients with one key, a key with a control character, a client id Kubernetes would refuse, and a Secret with no entry are errors that never quote a key; an empty key is skipped", () => {
+  const text = TWO_RULE_ROUTE + policy("{secretRef: {name: api}}") + secret("api", { one: "shared-key", two: "shared-key", three: "bad\nkey" });
+  const found = errors(text);
   assert.deepEqual(found.map((e) => e.replace(/ \(hint: .*$/, "")), [
     't.yaml:42:8: data.two: client "two" has the same key as client "one" of Secret default/api',
-    't.yaml:43:10: data.three: the key of client "three" is empty',
+    't.yaml:43:10: data.three: the key of client "three" holds a control character',
   ]);
-  for (const message of found) assert.doesNotMatch(message, /shared-key|c2hhcmVkLWtleQ/);
+  for (const message of found) assert.doesNotMatch(message, /shared-key|c2hhcmVkLWtleQ|bad/);
+  const withEmpty = TWO_RULE_ROUTE + policy("{secretRef: {name: api}}") + secret("api", { one: "k-1", none: "" });
+  assert.deepEqual((modelOf(withEmpty)["keys"] as Record<string, unknown>)["clients"], ["one"]);
+  assert.deepEqual(warnings(withEmpty).map((w) => w.replace(/ \(hint: .*$/, "")), ['t.yaml:42:9: data.none: warning: the key of client "none" is empty and is skipped, as kgateway skips it']);
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("{secretRef: {name: api}}") + secret("api", { "a b": "k" }).replace("  a b:", '  "a b":')).map((e) => e.replace(/ \(hint: .*$/, "")), [
     't.yaml:41:3: data["a b"]: "a b" is not a Secret key Kubernetes accepts, so it cannot be a client id',
   ]);
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("{secretRef: {name: api}}") + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: api}\ndata: {}\n").map((e) => e.replace(/ \(hint: .*$/, "")), [
     "t.yaml:34:15: spec.apiKeyAuth: the Secrets default/api hold no key",
   ]);
+});
+
+test("headers the gateway frames cannot hold a key or a client id; query and cookie names must be findable; disable ignores the rest, with a warning", () => {
+  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("{secretRef: {name: api}, keySources: [{header: Host}, {query: 'a&b'}, {cookie: 'a b'}], clientIdHeader: Content-Length}") + secret("api", { c: "k" })).map((e) => e.replace(/^t\.yaml:\d+:\d+: /, "").replace(/ \(hint: .*$/, "")), [
+    "spec.apiKeyAuth.keySources[0].header: Host is a header the gateway frames or sets itself, not one a client sends a key in",
+    'spec.apiKeyAuth.keySources[1].query: "a&b" holds a character a query splits on, so no request could carry it',
+    'spec.apiKeyAuth.keySources[2].cookie: "a b" is not a cookie name',
+    "spec.apiKeyAuth.clientIdHeader: Content-Length is a header the gateway frames or sets itself; a client id there would break or forge the request",
+  ]);
+  assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("{disable: {}, clientIdHeader: x-client-id}")).map((w) => w.replace(/^t\.yaml:\d+:\d+: /, "").replace(/ \(hint: .*$/, "")), ["spec.apiKeyAuth.clientIdHeader: warning: clientIdHeader has no effect with disable"]);
+});
+
+test("an empty keySources list is the default source, for the check and for redaction", () => {
+  assert.deepEqual(modelOf(TWO_RULE_ROUTE + policy("{secretRef: {name: api}, keySources: []}") + secret("api", { c: "k" }))["sources"], [{ header: "api-key" }]);
+  const asPolicy = (apiKeyAuth: Record<string, unknown>) => ({ spec: { apiKeyAuth } }) as unknown as Resource;
+  assert.deepEqual(credentialNames([asPolicy({ secretRef: { name: "a" }, keySources: [] }), asPolicy({ disable: {}, keySources: [{ header: "x-ignored" }] }), asPolicy({ secretRef: { name: "a" }, keySources: [{ header: "X-K", query: "k", cookie: "c" }] })]), {
+    headers: ["api-key", "X-K"],
+    queryParams: ["k"],
+  });
 });
 
 test("exactly one of secretRef, secretSelector and disable; a key source needs a field; header names are tokens", () => {
@@ -90,6 +126,7 @@ test("a Secret elsewhere needs a ReferenceGrant; a missing Secret, or a ref to a
   assert.deepEqual(lines(load(text + grant), "error"), []);
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("{secretRef: {name: api}}")).map((e) => e.replace(/ \(hint: .*$/, "")), ["t.yaml:34:34: spec.apiKeyAuth.secretRef.name: Secret default/api is not in the config file"]);
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("{secretRef: {name: api, kind: ConfigMap}}")).map((e) => e.replace(/ \(hint: .*$/, "")), ["t.yaml:34:27: spec.apiKeyAuth.secretRef: API keys come from a Secret, not ConfigMap"]);
+  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("{secretRef: {name: api, group: example.com}}")).map((e) => e.replace(/ \(hint: .*$/, "")), ["t.yaml:34:27: spec.apiKeyAuth.secretRef: API keys come from a Secret, not example.com/Secret"]);
 });
 
 test("apiKeyAuth is access control: a Gateway sectionName fails the load, a Gateway's disable is warned about", () => {
@@ -98,5 +135,23 @@ test("apiKeyAuth is access control: a Gateway sectionName fails the load, a Gate
   ]);
   assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("{disable: {}}", TO_GATEWAY)).map((w) => w.replace(/ \(hint: .*$/, "")), [
     "t.yaml:34:25: spec.apiKeyAuth.disable: warning: apiKeyAuth.disable turns off nothing on Gateway default/gw: a Gateway's apiKeyAuth is the one a route's disable turns off",
+  ]);
+});
+
+test("a route on two Gateways with different apiKeyAuth compiles apart for each; Gateways sharing a listener must agree", () => {
+  const twoGateways =
+    TWO_RULE_ROUTE.replace("  parentRefs: [{name: gw}]", "  parentRefs: [{name: gw}, {name: gw2}]") +
+    `---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw2}\nspec:\n  gatewayClassName: tollgate\n  listeners: [{name: http, port: 9090, protocol: HTTP}]\n` +
+    trafficPolicy("pa", "  apiKeyAuth: {secretRef: {name: a}}\n", TO_GATEWAY) +
+    trafficPolicy("pb", "  apiKeyAuth: {secretRef: {name: b}}\n", TO_GATEWAY.replace("name: gw}", "name: gw2}")) +
+    secret("a", { ca: "k-a" }) +
+    secret("b", { cb: "k-b" });
+  const config = load(twoGateways).config!;
+  const rule = config.routes[0]!.rules[0]!;
+  const [a, b] = config.gateways.map((g) => filtersThrough(rule, g, g.listeners[0]!.port, "default/web"));
+  assert.deepEqual([a!, b!].map((t) => t.models.flatMap((f) => (f.type === "ApiKeyAuth" ? [f.policy] : []))), [["default/pa"], ["default/pb"]]);
+  assert.notEqual(a!.variant, b!.variant, "one compiled rule for both would let one Gateway's clients in through the other");
+  assert.deepEqual(errors(ROUTE_ON_SHARED_LISTENER + policy("{secretRef: {name: a}}", TO_GATEWAY) + secret("a", { ca: "k-a" })).map((e) => e.replace(/ \(hint: .*$/, "")), [
+    "t.yaml:34:15: spec.listeners[0]: port 8080 hostname (any) is also served by Gateway default/gw, whose apiKeyAuth comes from TrafficPolicy default/keys; HTTPRoute default/web is on both and would get the apiKeyAuth of whichever Gateway the route table picked",
   ]);
 });

@@ -5,9 +5,11 @@
 // the ExternalAuth check seeing what the upstream sees, and upgrades.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { RequestFacts } from "../../src/telemetry/logs/facts.ts";
 import { responseCodeDetails } from "../../src/telemetry/logs/envoy-render.ts";
 import { forwardedViewOf } from "../../src/telemetry/logs/logged-request-headers.ts";
+import { type GrpcRlsService, startGrpcRlsService } from "../support/grpc-rls-service.ts";
 import { type HttpService, startHttpService } from "../support/http-service.ts";
 import { type RawUpgradeUpstream, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
@@ -27,6 +29,7 @@ const secret = (name: string, entries: Record<string, string>, labels = ""): str
 let app: TestUpstream;
 let raw: RawUpgradeUpstream;
 let authz: HttpService;
+let rls: GrpcRlsService;
 const checked: { keyHeader: string | undefined; client: string | undefined; url: string | undefined }[] = [];
 let gw: GatewayUnderTest;
 const recorder = new RecordingTelemetry();
@@ -34,6 +37,7 @@ const recorder = new RecordingTelemetry();
 before(async () => {
   app = await startUpstream("app");
   raw = await startRawUpgradeUpstream();
+  rls = await startGrpcRlsService(100);
   authz = await startHttpService((req, res) => {
     req.resume();
     checked.push({ keyHeader: req.headers["x-api-key"] as string | undefined, client: req.headers["x-client-id"] as string | undefined, url: req.url });
@@ -45,6 +49,8 @@ before(async () => {
       backendYaml("app", app.port) +
       backendYaml("raw", raw.port) +
       backendYaml("authz", authz.port) +
+      backendYaml("rls", rls.port) +
+      `---\napiVersion: gateway.kgateway.dev/v1alpha1\nkind: GatewayExtension\nmetadata: {name: limits, namespace: default}\nspec:\n  type: RateLimit\n  rateLimit:\n    grpcService:\n      backendRef: {group: gateway.tollgate.dev, kind: Backend, name: rls}\n    domain: edge\n` +
       routeYaml(
         rule("default-source", "/default") +
           rule("sources", "/sources") +
@@ -53,6 +59,12 @@ before(async () => {
           rule("gateway", "/gateway") +
           rule("exempt", "/exempt") +
           rule("socket", "/switch", "raw") +
+          rule("limited", "/limited") +
+          rule("rewritten", "/rewritten").replace("      backendRefs:", "      filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /inner}}}]\n      backendRefs:") +
+          rule("same-header", "/same-header") +
+          rule("both", "/both") +
+          rule("keyed-socket", "/switch/keyed", "raw") +
+          rule("moved", "/moved").replace("      backendRefs:", "      filters: [{type: RequestRedirect, requestRedirect: {hostname: other.example, statusCode: 302}}]\n      backendRefs:") +
           rule("checked", "/checked").replace("      backendRefs:", `      filters: [{type: ExternalAuth, externalAuth: {protocol: HTTP, backendRef: ${ref("authz")}, http: {allowedHeaders: [x-api-key, x-client-id]}}}]\n      backendRefs:`),
       ) +
       targetedTrafficPolicyYaml("default-source", "HTTPRoute", "r", "  apiKeyAuth: {secretRef: {name: keys}, clientIdHeader: x-client-id}\n").replace(/targetRefs: .*/, `targetRefs: ${toRule("default-source")}`) +
@@ -61,6 +73,21 @@ before(async () => {
       targetedTrafficPolicyYaml("selected", "HTTPRoute", "r", "  apiKeyAuth: {secretSelector: {matchLabels: {team: partners}}, clientIdHeader: x-client-id}\n").replace(/targetRefs: .*/, `targetRefs: ${toRule("selected")}`) +
       targetedTrafficPolicyYaml("edge-keys", "Gateway", "edge", "  apiKeyAuth: {secretRef: {name: edge-keys}, clientIdHeader: x-client-id, keySources: [{header: x-api-key}]}\n") +
       targetedTrafficPolicyYaml("checked", "HTTPRoute", "r", "  apiKeyAuth: {secretRef: {name: keys}, clientIdHeader: x-client-id, keySources: [{query: api_key}]}\n").replace(/targetRefs: .*/, `targetRefs: ${toRule("checked")}`) +
+      targetedTrafficPolicyYaml("limited", "HTTPRoute", "r", `  apiKeyAuth: {secretRef: {name: keys}, clientIdHeader: x-client-id, ${sources}}
+  rateLimit:
+    global:
+      extensionRef: {name: limits}
+      descriptors:
+      - entries: [{type: Header, header: x-client-id}]
+      - entries: [{type: Header, header: x-api-key}]
+      - entries: [{type: Path}]
+  rbac: {action: Deny, policy: {matchExpressions: ["request.query.contains('k-') || request.path.contains('k-')"]}}
+`).replace(/targetRefs: .*/, `targetRefs: ${toRule("limited")}`) +
+      targetedTrafficPolicyYaml("moved", "HTTPRoute", "r", `  apiKeyAuth: {secretRef: {name: keys}, ${sources}}\n`).replace(/targetRefs: .*/, `targetRefs: ${toRule("moved")}`) +
+      targetedTrafficPolicyYaml("rewritten", "HTTPRoute", "r", `  apiKeyAuth: {secretRef: {name: keys}, ${sources}}\n`).replace(/targetRefs: .*/, `targetRefs: ${toRule("rewritten")}`) +
+      targetedTrafficPolicyYaml("same-header", "HTTPRoute", "r", "  apiKeyAuth: {secretRef: {name: keys}, keySources: [{header: x-client-id}], clientIdHeader: x-client-id}\n").replace(/targetRefs: .*/, `targetRefs: ${toRule("same-header")}`) +
+      targetedTrafficPolicyYaml("both", "HTTPRoute", "r", `  basicAuth: {users: ["ann:{SHA}${createHash("sha1").update("pw").digest("base64")}"]}\n  apiKeyAuth: {secretRef: {name: keys}}\n`).replace(/targetRefs: .*/, `targetRefs: ${toRule("both")}`) +
+      targetedTrafficPolicyYaml("keyed-socket", "HTTPRoute", "r", "  apiKeyAuth: {secretRef: {name: keys}, keySources: [{query: api_key}]}\n").replace(/targetRefs: .*/, `targetRefs: ${toRule("keyed-socket")}`) +
       targetedTrafficPolicyYaml("open", "HTTPRoute", "r", "  apiKeyAuth: {disable: {}}\n").replace(/targetRefs: .*/, `targetRefs: ${toRule("exempt")}`) +
       secret("keys", { client1: "k-123", client2: "k-456" }) +
       secret("partner-a", { acme: "p-aaa" }, "{team: partners}") +
@@ -75,6 +102,7 @@ after(async () => {
   await gw.close();
   await raw.close();
   await authz.close();
+  await rls.close();
   await app.close();
 });
 
@@ -116,6 +144,9 @@ test("each source in order: a header (Bearer prefix taken off), a query paramete
   const first = await get("/sources/first?api_key=k-123", { "x-api-key": "wrong" });
   assert.equal(first.status, 401, "the first source that holds a key decides; a later right one does not rescue a wrong one");
   assert.equal((await get("/sources/later?api_key=", { "x-api-key": "" })).status, 401, "empty values hold no key");
+  assert.equal((await get("/sources/repeat?api_key=&api_key=k-123")).status, 401, "the first value of a repeated parameter is the one read, as Envoy reads it");
+  assert.equal((await get("/sources/all?api_key=k-123", { authorization: "Basic abc" })).status, 200);
+  assert.equal(seen("/sources/all")!.headers["authorization"], undefined, "every source's header goes, not only the one that held the key");
   assert.equal(await details("/sources/later"), "missing_api_key");
 });
 
@@ -148,17 +179,56 @@ test("the ExternalAuth check sees the request as the upstream will: the client n
   assert.ok(seen("/checked/x?q=1"));
 });
 
+test("a global rate limit and rbac see the request as the upstream will: the gateway's client id, no key", async () => {
+  assert.equal((await get("/limited/h", { "x-api-key": "k-123", "x-client-id": "client2" })).status, 200);
+  const byHeader = rls.seen.at(-1)!.request.descriptors.map((d) => d.entries.map((e) => `${e.key}=${e.value}`).join(","));
+  assert.deepEqual(byHeader, ["x-client-id=client1", "path=/limited/h"], "the client id the key names, not the one the request claimed; the key's header gone, so its descriptor is left out");
+  assert.equal((await get("/limited/q?api_key=k-456&page=2")).status, 200, "rbac's Deny on a key in the query did not match: the key is gone from request.query and request.path");
+  const byQuery = rls.seen.at(-1)!.request.descriptors.map((d) => d.entries.map((e) => `${e.key}=${e.value}`).join(","));
+  assert.deepEqual(byQuery, ["x-client-id=client2", "path=/limited/q?page=2"], "the Path descriptor has no key");
+});
+
+test("a path rewrite's X-Envoy-Original-Path carries no key; a clientIdHeader that is also a key source names the client", async () => {
+  assert.equal((await get("/rewritten/a?api_key=k-123&x=1")).status, 200);
+  const upstream = seen("/inner/a?x=1")!;
+  assert.equal(upstream.headers["x-envoy-original-path"], "/rewritten/a?x=1");
+  assert.equal((await get("/same-header/a", { "x-client-id": "k-456" })).status, 200);
+  assert.equal(seen("/same-header/a")!.headers["x-client-id"], "client2", "the key is taken off first, then the client named");
+});
+
+test("basicAuth and apiKeyAuth on one rule: both must let the request in, basicAuth first", async () => {
+  const basic = `Basic ${Buffer.from("ann:pw").toString("base64")}`;
+  const noUser = await get("/both/a", { "api-key": "k-123" });
+  assert.equal(noUser.status, 401);
+  assert.match(String(noUser.headers["www-authenticate"]), /^Basic /);
+  const noKey = await get("/both/b", { authorization: basic });
+  assert.equal(noKey.status, 401);
+  assert.equal(noKey.json()["message"], "client authentication failed: the request carries no API key");
+  assert.equal((await get("/both/c", { authorization: basic, "api-key": "k-123" })).status, 200);
+  assert.equal(seen("/both/c")!.headers["x-envoy-basic-auth-user"], "ann");
+});
+
+test("a redirect sends no key on to where it points", async () => {
+  const moved = await get("/moved/a?api_key=k-123&x=1");
+  assert.equal(moved.status, 302);
+  assert.equal(moved.headers["location"], "http://other.example:8080/moved/a?x=1");
+});
+
 test("an upgrade needs a key too", async () => {
   assert.match((await upgradeHead(gw.port, "/switch")).toString("latin1"), /^HTTP\/1\.1 401 Unauthorized\r\n/);
   assert.match((await upgradeHead(gw.port, "/switch", { "x-api-key": "e-999" })).toString("latin1"), /^HTTP\/1\.1 101 /);
+  const keyed = (await upgradeHead(gw.port, "/switch/keyed?api_key=k-123&room=7")).toString("latin1");
+  assert.match(keyed, /^HTTP\/1\.1 101 /);
+  assert.match(keyed, /\r\nx-seen-target: \/switch\/keyed\?room=7\r\n/i, "the upgrade's upstream target has no key");
 });
 
 test("each refusal is counted under its route, rule and policy, with kind api_key_auth", () => {
   const counted = [...gw.stats.accessDenials!.entries()].filter(([, , , kind]) => kind === "api_key_auth");
   assert.deepEqual(Object.fromEntries(counted.map(([, ruleName, policy, , n]) => [`${ruleName} ${policy}`, n])), {
     "default-source default/default-source": 3,
-    "sources default/sources": 2,
+    "sources default/sources": 3,
     "selected default/selected": 1,
+    "both default/both": 1,
     "gateway default/edge-keys": 1,
     "socket default/edge-keys": 1,
   });

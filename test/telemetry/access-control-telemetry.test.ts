@@ -24,11 +24,11 @@ test("each rbac, acl, basicAuth and apiKeyAuth refusal is counted under its rout
       policy("admins-only", "admin", `  rbac: {policy: {matchExpressions: ["request.headers['x-role'] == 'admin'"]}}\n`).slice(4) +
       policy("office-only", "office", "  acl: {defaultAction: deny, rules: [{name: lan, cidrs: [10.0.0.0/8], action: allow}]}\n") +
       policy("staff-login", "staff", `  basicAuth: {users: ["ann:{SHA}${createHash("sha1").update("pw").digest("base64")}"]}\n`) +
-      policy("partner-keys", "partner", "  apiKeyAuth: {secretRef: {name: partner-keys}, keySources: [{query: partner_key}]}\n") +
+      policy("partner-keys", "partner", "  apiKeyAuth: {secretRef: {name: partner-keys}, keySources: [{query: partner_key}, {header: x-partner-key}]}\n") +
       `---\napiVersion: v1\nkind: Secret\nmetadata: {name: partner-keys, namespace: ${NS}}\nstringData: {acme: k-acme}\n` +
       detailsLogPolicy(NS, "http"),
   });
-  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
+  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_REQUEST_HEADERS: "x-partner-key,x-other" }, { stats: new ProcessStats() });
   t.after(() => gw.close());
 
   assert.equal((await get(gw.url(8080, "/admin/1"), { "x-role": "admin" })).status, 200);
@@ -39,8 +39,9 @@ test("each rbac, acl, basicAuth and apiKeyAuth refusal is counted under its rout
   assert.equal((await get(gw.url(8080, "/staff/2"), { authorization: `Basic ${Buffer.from("ann:nope").toString("base64")}` })).status, 401);
   assert.equal((await get(gw.url(8080, "/partner/1?partner_key=k-acme&page=2"))).status, 200);
   assert.equal((await get(gw.url(8080, "/partner/2?partner_key=k-other"))).status, 401);
+  assert.equal((await get(gw.url(8080, "/partner/3"), { "x-partner-key": "k-acme", "x-other": "shown" })).status, 200);
 
-  const logs = await rx.waitForLogs((l) => l.filter((r) => r.attributes["url.path"] !== undefined).length >= 8);
+  const logs = await rx.waitForLogs((l) => l.filter((r) => r.attributes["url.path"] !== undefined).length >= 9);
   assert.equal(logs.find((r) => r.attributes["url.path"] === "/admin/2")!.attributes["details"], `rbac_access_denied_matched_policy[${NS}/admins-only]`);
   assert.equal(logs.find((r) => r.attributes["url.path"] === "/office/1")!.attributes["details"], `acl_denied[${NS}/office-only:default]`);
   assert.equal(logs.find((r) => r.attributes["url.path"] === "/staff/2")!.attributes["details"], "invalid_credential_for_basic_auth");
@@ -49,6 +50,10 @@ test("each rbac, acl, basicAuth and apiKeyAuth refusal is counted under its rout
   assert.equal(logs.find((r) => r.attributes["url.path"] === "/partner/1")!.attributes["url.query"], "partner_key=REDACTED&page=2");
   const spans = await rx.waitForSpans((all) => all.some((x) => x.attributes["url.path"] === "/partner/2"));
   assert.equal(spans.find((x) => x.attributes["url.path"] === "/partner/2")!.attributes["url.query"], "partner_key=REDACTED");
+  // Capture was set up from the environment before the config made x-partner-key a credential.
+  const captured = (await rx.waitForSpans((all) => all.some((x) => x.attributes["url.path"] === "/partner/3"))).find((x) => x.attributes["url.path"] === "/partner/3")!;
+  assert.deepEqual(captured.attributes["http.request.header.x-other"], ["shown"], "capture works for other headers");
+  assert.equal(captured.attributes["http.request.header.x-partner-key"], undefined, "the key header is never captured");
 
   await gw.telemetry.flush(5000);
   const metrics = await rx.waitForMetrics((m) => m.some((x) => x.name === "tollgate.access_control.denied"));

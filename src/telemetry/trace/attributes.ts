@@ -156,12 +156,15 @@ export type CapturedHeaders = Array<readonly [string, string[]]>;
 type HeaderBag = Readonly<Record<string, string | string[] | number | undefined>>;
 
 /** Values as string arrays, the semconv shape; undefined when none of the names is present. */
-export function captureHeaders(names: readonly string[], headers: HeaderBag): CapturedHeaders | undefined {
+export function captureHeaders(names: readonly string[], headers: HeaderBag, allowedSensitive: ReadonlySet<string>): CapturedHeaders | undefined {
   let out: CapturedHeaders | undefined;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
     const v = headers[name];
     if (v === undefined) continue;
+    // Checked again per request: a config loaded after the lists were read may have made the
+    // name a credential (the key source of an apiKeyAuth).
+    if (isSensitiveHeader(name) && !allowedSensitive.has(name)) continue;
     const values = Array.isArray(v) ? v.slice() : [String(v)];
     if (URL_VALUED_HEADERS.has(name)) for (let j = 0; j < values.length; j++) values[j] = sanitizeUrlHeader(values[j]!);
     (out ??= []).push([name, values]);

@@ -103,7 +103,7 @@ export class RequestTracer {
       ua,
       headerValues,
     );
-    if (sampled && rt.capture.serverRequest.length > 0) span.requestHeaders = captureHeaders(rt.capture.serverRequest, headers);
+    if (sampled && rt.capture.serverRequest.length > 0) span.requestHeaders = captureHeaders(rt.capture.serverRequest, headers, rt.capture.allowedSensitive);
     ex.telemetry = span;
   }
 
@@ -130,7 +130,7 @@ export class RequestTracer {
           attempt.endpoint.port,
           attempt.backend.displayName,
         );
-        if (s.rt.capture.clientRequest.length > 0) c.requestHeaders = captureHeaders(s.rt.capture.clientRequest, headers);
+        if (s.rt.capture.clientRequest.length > 0) c.requestHeaders = captureHeaders(s.rt.capture.clientRequest, headers, s.rt.capture.allowedSensitive);
         if (attempt.mirror) c.mirror = true;
         if (attempt.externalAuth) c.externalAuth = true;
         if (attempt.rateLimitCheck) c.rateLimitCheck = true;
@@ -170,7 +170,7 @@ export class RequestTracer {
     const rt = s.rt;
     if (rt.capture.serverResponse.length > 0 || rt.responseHeaderAttrs.length > 0) {
       const resHeaders = responseHeadersOf(ex);
-      if (rt.capture.serverResponse.length > 0) s.responseHeaders = captureHeaders(rt.capture.serverResponse, resHeaders);
+      if (rt.capture.serverResponse.length > 0) s.responseHeaders = captureHeaders(rt.capture.serverResponse, resHeaders, rt.capture.allowedSensitive);
       if (rt.responseHeaderAttrs.length > 0) {
         s.responseHeaderValues = rt.responseHeaderAttrs.map((h) => {
           const v = resHeaders[h.header];
