@@ -10,22 +10,16 @@ import type { ApiKeySourceModel, FilterModel } from "../config/model.ts";
 import type { ApiKeys } from "../config/api-keys.ts";
 import type { AccessDenials } from "./access-denials.ts";
 import type { Exchange } from "./exchange.ts";
-import { Failure } from "./failures.ts";
+import { type AuthenticationDenial, countedDenial, unauthorized } from "./authentication-denial.ts";
 
 type ApiKeyAuthModel = Extract<FilterModel, { type: "ApiKeyAuth" }>;
 
 const BEARER = "Bearer ";
 
-/** Why a request was refused: its answer and Envoy's response code details (Envoy's spelling). */
-export interface ApiKeyDenial {
-  readonly failure: Failure;
-  readonly details: string;
-}
+export type ApiKeyDenial = AuthenticationDenial;
 
-const denial = (message: string, details: string): ApiKeyDenial => ({
-  failure: new Failure("401", "", 401, "unauthorized", `client authentication failed: ${message}`, false, false),
-  details,
-});
+// Envoy's details, its spelling included.
+const denial = (message: string, details: string): ApiKeyDenial => unauthorized("client authentication failed", message, details);
 
 export const ApiKeyDenials = {
   missing: denial("the request carries no API key", "missing_api_key"),
@@ -96,10 +90,7 @@ export function apiKeyDenial(exchange: Exchange, policy: ApiKeyAuthPolicy, denia
     exchange.apiKeyGrant = { policy, client: verdict };
     return undefined;
   }
-  exchange.localReplyDetails = verdict.details;
-  const rule = exchange.match!.rule;
-  denials?.count("api_key_auth", { route: rule.routeKey, rule: rule.ruleName, policy: policy.policy });
-  return verdict;
+  return countedDenial(exchange, verdict, "api_key_auth", policy.policy, denials);
 }
 
 /** The first value of query parameter `name` (names and values percent-decoded, as bytes), or undefined. */

@@ -9,7 +9,7 @@ import type { HtpasswdUsers } from "../config/htpasswd.ts";
 import type { FilterModel } from "../config/model.ts";
 import type { AccessDenials } from "./access-denials.ts";
 import type { Exchange } from "./exchange.ts";
-import { Failure } from "./failures.ts";
+import { type AuthenticationDenial, countedDenial, unauthorized } from "./authentication-denial.ts";
 import { isUtf8 } from "node:buffer";
 
 /** The header kgateway's BasicAuthPolicy documents for the user's name, upstream (Envoy's forward_username_header). */
@@ -20,16 +20,9 @@ const REALM_PATH_MAX_CHARS = 256;
 
 type BasicAuthModel = Extract<FilterModel, { type: "BasicAuth" }>;
 
-/** Why a request was refused: its answer and Envoy's response code details. */
-export interface BasicAuthDenial {
-  readonly failure: Failure;
-  readonly details: string;
-}
+export type BasicAuthDenial = AuthenticationDenial;
 
-const denial = (message: string, details: string): BasicAuthDenial => ({
-  failure: new Failure("401", "", 401, "unauthorized", `user authentication failed: ${message}`, false, false),
-  details,
-});
+const denial = (message: string, details: string): BasicAuthDenial => unauthorized("user authentication failed", message, details);
 
 export const BasicAuthDenials = {
   missing: denial("the request has no username and password (Authorization: Basic)", "no_credential_for_basic_auth"),
@@ -102,8 +95,5 @@ export function basicAuthDenial(exchange: Exchange, policy: BasicAuthPolicy, den
     exchange.basicAuthUser = headerText(verdict);
     return undefined;
   }
-  exchange.localReplyDetails = verdict.details;
-  const rule = exchange.match!.rule;
-  denials?.count("basic_auth", { route: rule.routeKey, rule: rule.ruleName, policy: policy.policy });
-  return verdict;
+  return countedDenial(exchange, verdict, "basic_auth", policy.policy, denials);
 }
