@@ -22,7 +22,7 @@ import { checkPortSettings } from "./port-settings.ts";
 import { SECRET_KIND, TlsSecrets } from "./tls-secrets.ts";
 import { SecretStore } from "./secret-store.ts";
 import { credentialNames } from "./traffic-api-key-auth.ts";
-import { markCredentialNames } from "./sensitive.ts";
+import { markCredentialNames, useConfigCredentialHeaders } from "./sensitive.ts";
 import { CONFIG_MAP_KIND, CaBundles } from "./ca-bundles.ts";
 import { BackendTlsPolicies } from "./backend-tls-policies.ts";
 import { SERVICE_KIND, ServicePorts } from "./service-ports.ts";
@@ -96,10 +96,10 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   const parsed = parseYamlFile(text, fileName, reporter.diagnostics);
   const resources = collectResources(parsed, reporter);
   const byKind = (kind: string): Resource[] => resources.ok.filter((r) => r.kind === kind).sort(byPrecedence);
-  // Before anything is compiled: a header or query parameter an apiKeyAuth reads keys from is
-  // a credential in every view (spans, access logs, the admin API), as Authorization is.
+  // A header an apiKeyAuth reads keys from is a credential, as Authorization is: for this
+  // config's checks now, and (once it loads) in every view, before anything of it is compiled.
   const credentials = credentialNames(byKind("TrafficPolicy"));
-  markCredentialNames(credentials.headers, credentials.queryParams);
+  useConfigCredentialHeaders(credentials.headers);
   const grants = new ReferenceGrants(byKind("ReferenceGrant"));
   const caBundles = new CaBundles(resources.configMaps, resources.secrets, reporter);
   const servicePorts = new ServicePorts(resources.services);
@@ -228,6 +228,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   }
   const diagnostics = sortDiagnostics(reporter.diagnostics);
   if (diagnostics.some((d) => d.severity === "error")) return { config: undefined, diagnostics };
+  markCredentialNames(credentials.headers, credentials.queryParams);
   const config: ResolvedConfig = {
     files: [absolutePath],
     gateways,

@@ -1,8 +1,9 @@
 // What counts as a secret in a header or a query parameter. Every view agrees on it: spans,
 // access logs, the admin API and config messages. The lists are read once per process: the
 // primary (admin redaction) and the workers (telemetry) inherit the same environment. A
-// config adds the names its apiKeyAuth policies read keys from (markCredentialNames), before
-// anything of it is compiled; names are never taken off again, so a reload can only hide more.
+// config that loads adds the names its apiKeyAuth policies read keys from (markCredentialNames),
+// before anything of it is compiled; names are never taken off again, so a reload can only
+// hide more. Its own checks see its own names only (isCredentialHeaderForConfig).
 
 /** Headers that carry credentials in every HTTP deployment. */
 export const DEFAULT_SENSITIVE_HEADERS: readonly string[] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
@@ -64,10 +65,17 @@ export function sensitiveQueryParams(value: string | undefined): readonly string
 const QUERY_PARAMS = [...sensitiveQueryParams(process.env[SENSITIVE_QUERY_PARAMS_ENV])];
 export const SENSITIVE_QUERY_PARAMS: readonly string[] = QUERY_PARAMS;
 
-/** Header names (any case) and query parameter names (as written) that carry credentials in this config too. */
-export function markCredentialNames(headers: readonly string[], queryParams: readonly string[]): void {
+/** The header names (any case) the config being loaded reads API keys from, for its own checks (isCredentialHeaderForConfig). */
+export function useConfigCredentialHeaders(headers: readonly string[]): void {
   configCredentialHeaders = new Set(headers.map((name) => name.toLowerCase()));
-  for (const name of configCredentialHeaders) SENSITIVE_HEADERS.add(name);
+}
+
+/**
+ * Header names (any case) and query parameter names (as written) that carry credentials in a
+ * config that loaded, for every view from now on.
+ */
+export function markCredentialNames(headers: readonly string[], queryParams: readonly string[]): void {
+  for (const name of headers) SENSITIVE_HEADERS.add(name.toLowerCase());
   for (const name of queryParams) if (!QUERY_PARAMS.includes(name)) QUERY_PARAMS.push(name);
 }
 

@@ -21,6 +21,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Headers the gateway frames or sets itself: a client id in one would break or forge the request. */
 const GATEWAY_HEADERS = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "expect", "forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-envoy-original-path", "x-request-id", "traceparent", "tracestate"]);
 const isHeaderName = (name: string): boolean => TOKEN.test(name) && name !== "__proto__";
+/** The gateway's own: the headers above, and X-Envoy-* (x-envoy-basic-auth-user, x-envoy-original-path, ...). */
+const isGatewayHeader = (name: string): boolean => GATEWAY_HEADERS.has(name.toLowerCase()) || name.toLowerCase().startsWith("x-envoy-");
 
 export function policyApiKeyAuth(p: Resource, reporter: Reporter, cfg: Record<string, unknown>, secrets: SecretStore): ApiKeyAuthModel | undefined {
   const at = ["spec", "apiKeyAuth"];
@@ -41,7 +43,7 @@ export function policyApiKeyAuth(p: Resource, reporter: Reporter, cfg: Record<st
   if (clientIdHeader !== undefined && !isHeaderName(clientIdHeader)) {
     reporter.error(p, [...at, "clientIdHeader"], `${JSON.stringify(clientIdHeader)} is not a header name`, "use letters, digits and - (x-client-id)");
     usable = false;
-  } else if (clientIdHeader !== undefined && GATEWAY_HEADERS.has(clientIdHeader.toLowerCase())) {
+  } else if (clientIdHeader !== undefined && isGatewayHeader(clientIdHeader)) {
     reporter.error(p, [...at, "clientIdHeader"], `${clientIdHeader} is a header the gateway frames or sets itself; a client id there would break or forge the request`, "use a header of its own (x-client-id)");
     usable = false;
   }
@@ -78,7 +80,7 @@ function keySources(p: Resource, reporter: Reporter, listed: readonly Record<str
     if (source["header"] !== undefined && !isHeaderName(source["header"])) {
       reporter.error(p, [...at, i, "header"], `${JSON.stringify(source["header"])} is not a header name`, "use letters, digits and - (x-api-key)");
       usable = false;
-    } else if (source["header"] !== undefined && GATEWAY_HEADERS.has(source["header"].toLowerCase())) {
+    } else if (source["header"] !== undefined && isGatewayHeader(source["header"])) {
       reporter.error(p, [...at, i, "header"], `${source["header"]} is a header the gateway frames or sets itself, not one a client sends a key in`, "use a header of its own (x-api-key)");
       usable = false;
     }

@@ -59,6 +59,7 @@ test("secretSelector reads the labelled Secrets of the policy's namespace; none,
   const rotated = TWO_RULE_ROUTE + policy("{secretSelector: {matchLabels: {team: partners}}}") + labelled("a", { acme: "old" }, "{team: partners}") + labelled("b", { acme: "new" }, "{team: partners}");
   const filter = load(rotated).config!.routes[0]!.rules[0]!.filters[0]!;
   assert.ok(filter.type === "ApiKeyAuth" && filter.keys.clientOf(Buffer.from("old")) === "acme" && filter.keys.clientOf(Buffer.from("new")) === "acme", "a client may have two keys, as while one is rotated");
+  assert.deepEqual(JSON.parse(JSON.stringify(filter)).keys.clients, ["acme"], "the admin API names the client once");
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("{secretSelector: {matchLabels: {team: nobody}}}") + secret("c", { other: "3" })).map((e) => e.replace(/ \(hint: .*$/, "")), [
     't.yaml:34:46: spec.apiKeyAuth.secretSelector.matchLabels: no Secret in namespace default carries the labels {"team":"nobody"}',
   ]);
@@ -87,13 +88,20 @@ test("two clients with one key, a key with a control character, a client id Kube
 });
 
 test("headers the gateway frames cannot hold a key or a client id; query and cookie names must be findable; disable ignores the rest, with a warning", () => {
-  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("{secretRef: {name: api}, keySources: [{header: Host}, {query: 'a&b'}, {cookie: 'a b'}], clientIdHeader: Content-Length}") + secret("api", { c: "k" })).map((e) => e.replace(/^t\.yaml:\d+:\d+: /, "").replace(/ \(hint: .*$/, "")), [
+  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("{secretRef: {name: api}, keySources: [{header: Host}, {query: 'a&b'}, {cookie: 'a b'}, {header: __proto__}, {query: 'k=v'}, {header: X-Envoy-Basic-Auth-User}], clientIdHeader: Content-Length}") + secret("api", { c: "k" })).map((e) => e.replace(/^t\.yaml:\d+:\d+: /, "").replace(/ \(hint: .*$/, "")), [
     "spec.apiKeyAuth.keySources[0].header: Host is a header the gateway frames or sets itself, not one a client sends a key in",
     'spec.apiKeyAuth.keySources[1].query: "a&b" holds a character a query splits on, so no request could carry it',
     'spec.apiKeyAuth.keySources[2].cookie: "a b" is not a cookie name',
+    'spec.apiKeyAuth.keySources[3].header: "__proto__" is not a header name',
+    'spec.apiKeyAuth.keySources[4].query: "k=v" holds a character a query splits on, so no request could carry it',
+    "spec.apiKeyAuth.keySources[5].header: X-Envoy-Basic-Auth-User is a header the gateway frames or sets itself, not one a client sends a key in",
     "spec.apiKeyAuth.clientIdHeader: Content-Length is a header the gateway frames or sets itself; a client id there would break or forge the request",
   ]);
+  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("{secretRef: {name: api}, clientIdHeader: x-envoy-basic-auth-user}") + secret("api", { c: "k" })).map((e) => e.replace(/^t\.yaml:\d+:\d+: /, "").replace(/ \(hint: .*$/, "")), [
+    "spec.apiKeyAuth.clientIdHeader: x-envoy-basic-auth-user is a header the gateway frames or sets itself; a client id there would break or forge the request",
+  ]);
   assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("{disable: {}, clientIdHeader: x-client-id}")).map((w) => w.replace(/^t\.yaml:\d+:\d+: /, "").replace(/ \(hint: .*$/, "")), ["spec.apiKeyAuth.clientIdHeader: warning: clientIdHeader has no effect with disable"]);
+  assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("{disable: {}, keySources: [{header: x}], forwardCredential: true}")).map((w) => w.replace(/^t\.yaml:\d+:\d+: /, "").replace(/ \(hint: .*$/, "")), ["spec.apiKeyAuth.keySources: warning: keySources and forwardCredential have no effect with disable"]);
 });
 
 test("an empty keySources list is the default source, for the check and for redaction", () => {
@@ -154,4 +162,18 @@ test("a route on two Gateways with different apiKeyAuth compiles apart for each;
   assert.deepEqual(errors(ROUTE_ON_SHARED_LISTENER + policy("{secretRef: {name: a}}", TO_GATEWAY) + secret("a", { ca: "k-a" })).map((e) => e.replace(/ \(hint: .*$/, "")), [
     "t.yaml:34:15: spec.listeners[0]: port 8080 hostname (any) is also served by Gateway default/gw, whose apiKeyAuth comes from TrafficPolicy default/keys; HTTPRoute default/web is on both and would get the apiKeyAuth of whichever Gateway the route table picked",
   ]);
+});
+
+test("a config's checks see its own key sources only; a config that fails marks nothing", () => {
+  const logField = (header: string) =>
+    `---\napiVersion: gateway.networking.x-k8s.io/v1alpha1\nkind: TelemetryPolicy\nmetadata: {name: tp}\nspec:\n  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]\n  accessLogs:\n    fields: [{name: k, type: Header, headerName: ${header}}]\n`;
+  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("{secretRef: {name: api}, keySources: [{header: x-own-key}]}") + secret("api", { c: "k" }) + logField("x-own-key")).map((e) => e.replace(/ \(hint: .*$/, "")), [
+    't.yaml:49:50: spec.accessLogs.fields[0].headerName: header "x-own-key" carries credentials and is not captured by default',
+  ]);
+  assert.deepEqual(lines(load(TWO_RULE_ROUTE + policy("{secretRef: {name: api}, keySources: [{header: x-earlier-key}]}") + secret("api", { c: "k" })), "error"), []);
+  assert.deepEqual(errors(TWO_RULE_ROUTE + logField("x-earlier-key")), [], "a key source of a config loaded before does not decide whether this one loads (a respawned worker must agree)");
+  assert.equal(isSensitiveHeader("x-earlier-key"), true, "but it stays redacted");
+  assert.ok(errors(TWO_RULE_ROUTE + policy("{secretRef: {name: missing}, keySources: [{header: x-never-loaded}, {query: never_loaded}]}")).length > 0);
+  assert.equal(isSensitiveHeader("x-never-loaded"), false, "a config that failed to load marks nothing");
+  assert.equal(isSensitiveQueryParam("never_loaded"), false);
 });

@@ -212,6 +212,9 @@ test("a redirect sends no key on to where it points", async () => {
   const moved = await get("/moved/a?api_key=k-123&x=1");
   assert.equal(moved.status, 302);
   assert.equal(moved.headers["location"], "http://other.example:8080/moved/a?x=1");
+  const upgrade = (await upgradeHead(gw.port, "/moved/b?api_key=k-123&x=2")).toString("latin1");
+  assert.match(upgrade, /^HTTP\/1\.1 302 /);
+  assert.match(upgrade, /\r\nlocation: http:\/\/other\.example:8080\/moved\/b\?x=2\r\n/i, "an upgrade's redirect likewise");
 });
 
 test("an upgrade needs a key too", async () => {

@@ -50,7 +50,8 @@ test("each rbac, acl, basicAuth and apiKeyAuth refusal is counted under its rout
   assert.equal(logs.find((r) => r.attributes["url.path"] === "/partner/1")!.attributes["url.query"], "partner_key=REDACTED&page=2");
   const spans = await rx.waitForSpans((all) => all.some((x) => x.attributes["url.path"] === "/partner/2"));
   assert.equal(spans.find((x) => x.attributes["url.path"] === "/partner/2")!.attributes["url.query"], "partner_key=REDACTED");
-  // Capture was set up from the environment before the config made x-partner-key a credential.
+  // Header capture from the environment (test/telemetry/header-capture-credentials.test.ts
+  // covers capture set up before the config marks the name).
   const captured = (await rx.waitForSpans((all) => all.some((x) => x.attributes["url.path"] === "/partner/3"))).find((x) => x.attributes["url.path"] === "/partner/3")!;
   assert.deepEqual(captured.attributes["http.request.header.x-other"], ["shown"], "capture works for other headers");
   assert.equal(captured.attributes["http.request.header.x-partner-key"], undefined, "the key header is never captured");
