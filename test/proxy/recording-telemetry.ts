@@ -3,6 +3,9 @@
 import type { Exchange, UpstreamAttempt } from "../../src/proxy/exchange.ts";
 import type { OutgoingHeaders, RequestTelemetry } from "../../src/telemetry/hooks.ts";
 import type { RuntimePlan } from "../../src/plan/types.ts";
+import { RequestFacts } from "../../src/telemetry/logs/facts.ts";
+import { responseCodeDetails } from "../../src/telemetry/logs/envoy-render.ts";
+import { forwardedViewOf } from "../../src/telemetry/logs/logged-request-headers.ts";
 
 export class RecordingTelemetry implements RequestTelemetry {
   readonly events: string[] = [];
@@ -45,4 +48,9 @@ export class RecordingTelemetry implements RequestTelemetry {
   eventsFor(path: string): string[] {
     return this.events.filter((e) => e.split(" ")[1] === path);
   }
+}
+
+/** `%RESPONSE_CODE_DETAILS%` of a finished exchange, as the access log renders it. */
+export function responseDetailsOf(exchange: Exchange): string {
+  return responseCodeDetails(new RequestFacts(exchange, forwardedViewOf(exchange), [], []));
 }

@@ -5,14 +5,11 @@
 // call; upgrades refused too.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { RequestFacts } from "../../src/telemetry/logs/facts.ts";
-import { responseCodeDetails } from "../../src/telemetry/logs/envoy-render.ts";
-import { forwardedViewOf } from "../../src/telemetry/logs/logged-request-headers.ts";
 import { type HttpService, startHttpService } from "../support/http-service.ts";
 import { type RawUpgradeUpstream, headLines, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { type GatewayUnderTest, appRouteYaml, catchAllOnYaml, ask, backendYaml, hostGatewayYaml, ref, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
-import { RecordingTelemetry } from "./recording-telemetry.ts";
+import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
 
 let app: TestUpstream;
 let raw: RawUpgradeUpstream;
@@ -80,7 +77,7 @@ after(async () => {
 const reached = (prefix: string): number => app.requests.filter((r) => r.url.startsWith(prefix)).length;
 const details = async (path: string): Promise<string> => {
   const exchange = await recorder.endOf(path);
-  return responseCodeDetails(new RequestFacts(exchange, forwardedViewOf(exchange), [], []));
+  return responseDetailsOf(exchange);
 };
 
 test("the longest matching range decides whatever the rules' order; the deny response carries its status, headers and what blocked", async () => {

@@ -6,15 +6,12 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { RequestFacts } from "../../src/telemetry/logs/facts.ts";
-import { responseCodeDetails } from "../../src/telemetry/logs/envoy-render.ts";
-import { forwardedViewOf } from "../../src/telemetry/logs/logged-request-headers.ts";
 import { type GrpcRlsService, startGrpcRlsService } from "../support/grpc-rls-service.ts";
 import { type HttpService, startHttpService } from "../support/http-service.ts";
 import { type RawUpgradeUpstream, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
-import { RecordingTelemetry } from "./recording-telemetry.ts";
+import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
 
 const toRule = (name: string): string => `[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: r, sectionName: ${name}}]`;
 const rule = (name: string, prefix: string, backend = "app"): string => `    - name: ${name}
@@ -110,7 +107,7 @@ const get = (path: string, headers: Record<string, string> = {}) => ask(gw.port,
 const seen = (url: string) => app.requests.find((r) => r.url === url);
 const details = async (path: string): Promise<string> => {
   const exchange = await recorder.endOf(path);
-  return responseCodeDetails(new RequestFacts(exchange, forwardedViewOf(exchange), [], []));
+  return responseDetailsOf(exchange);
 };
 
 test("no key, or an unknown one, is refused with 401 and Envoy's details, and never reaches the upstream", async () => {

@@ -5,15 +5,12 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { RequestFacts } from "../../src/telemetry/logs/facts.ts";
-import { responseCodeDetails } from "../../src/telemetry/logs/envoy-render.ts";
-import { forwardedViewOf } from "../../src/telemetry/logs/logged-request-headers.ts";
 import { rawExchange } from "../support/raw-exchange.ts";
 import { type RawUpgradeUpstream, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
 import { type HttpService, startHttpService } from "../support/http-service.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
-import { RecordingTelemetry } from "./recording-telemetry.ts";
+import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
 
 const htpasswd = (user: string, password: string): string => `${user}:{SHA}${createHash("sha1").update(password, "utf8").digest("base64")}`;
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`, "utf8").toString("base64")}`;
@@ -78,7 +75,7 @@ after(async () => {
 const reached = (prefix: string): number => app.requests.filter((r) => r.url.startsWith(prefix)).length;
 const details = async (path: string): Promise<string> => {
   const exchange = await recorder.endOf(path);
-  return responseCodeDetails(new RequestFacts(exchange, forwardedViewOf(exchange), [], []));
+  return responseDetailsOf(exchange);
 };
 const get = (path: string, headers: Record<string, string> = {}) => ask(gw.port, { path, headers: { host: "a.example", ...headers } });
 

@@ -6,14 +6,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { RequestFacts } from "../../src/telemetry/logs/facts.ts";
-import { responseCodeDetails } from "../../src/telemetry/logs/envoy-render.ts";
-import { forwardedViewOf } from "../../src/telemetry/logs/logged-request-headers.ts";
 import { type RawUpgradeUpstream, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
 import { type HttpService, startHttpService } from "../support/http-service.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { type GatewayUnderTest, appRouteYaml, catchAllOnYaml, ask, backendYaml, hostGatewayYaml, ref, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
-import { RecordingTelemetry } from "./recording-telemetry.ts";
+import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
 
 let app: TestUpstream;
 let raw: RawUpgradeUpstream;
@@ -116,7 +113,7 @@ test("a Gateway's Allow policy lets matching requests through it, refuses the re
   assert.equal(await status("open.example", "/no-role-open"), 200);
 
   const exchange = await recorder.endOf("/no-role");
-  assert.equal(responseCodeDetails(new RequestFacts(exchange, forwardedViewOf(exchange), [], [])), "rbac_access_denied_matched_policy[default/admins]");
+  assert.equal(responseDetailsOf(exchange), "rbac_access_denied_matched_policy[default/admins]");
   assert.equal(exchange.responseFlags, "");
   assert.equal(exchange.errorType, undefined, "a 403 is the client's error, as any 4xx on the server side");
   const rule = exchange.match!.rule;
@@ -132,7 +129,7 @@ test("a route's policy replaces its Gateway's whole: a Deny policy refuses what 
   assert.equal(await status("guarded.example", "/covered/secret/x", { "x-role": "admin" }), 403);
   assert.equal(reached("/covered/secret"), 0);
   const exchange = await recorder.endOf("/covered/secret/x");
-  assert.equal(responseCodeDetails(new RequestFacts(exchange, forwardedViewOf(exchange), [], [])), "rbac_access_denied_matched_policy[default/no-secrets]");
+  assert.equal(responseDetailsOf(exchange), "rbac_access_denied_matched_policy[default/no-secrets]");
 });
 
 test("client ranges: a blocked range refuses even what the policy allows, an allowed range must hold beside the expressions", async () => {
@@ -213,7 +210,7 @@ test("an upgrade is decided like any request: a Deny policy refuses the offer it
   assert.match(refused, /^HTTP\/1\.1 403 Forbidden\r\n/);
   assert.doesNotMatch(refused, /x-name/i, "the gateway's own refusal: the upstream (which would also say 403 here) never saw it");
   const exchange = await recorder.endOf("/switch-evil");
-  assert.equal(responseCodeDetails(new RequestFacts(exchange, forwardedViewOf(exchange), [], [])), "rbac_access_denied_matched_policy[default/no-evil]");
+  assert.equal(responseDetailsOf(exchange), "rbac_access_denied_matched_policy[default/no-evil]");
   assert.deepEqual(
     [...gw.stats.accessDenials!.entries()].filter(([, , policy]) => policy === "default/no-evil").map(([, , , kind, n]) => [kind, n]),
     [["rbac", 1]],
