@@ -1,11 +1,14 @@
 // kgateway's GatewayExtension: a service the gateway calls on behalf of the policies that name
 // it. Tollgate calls rate limit services (`rateLimit`, Envoy's rls gRPC protocol) and
-// authorization services (`extAuth`, ext-auth-provider.ts); the other kinds of extension
-// (extProc, jwt, oauth2) are read as written but not implemented, so a TrafficPolicy naming
-// one fails the load rather than leave its routes unguarded.
+// authorization services (`extAuth`, ext-auth-provider.ts) and verifies tokens with JWT
+// providers (`jwt`, jwt-providers.ts); the other kinds of extension (extProc, oauth2) are read
+// as written but not implemented, so a TrafficPolicy naming one fails the load rather than
+// leave its routes unguarded.
 import { serviceTimeoutMs, warnUnappliedServiceFields } from "./extension-service.ts";
 import { type ExternalAuthProvider, readExtAuthProvider } from "./ext-auth-provider.ts";
 import type { BackendRefSpec, BackendResolver } from "./resolve-backends.ts";
+import type { ConfigMapStore } from "./config-maps.ts";
+import { type JwtProviderSet, readJwtProviderSet } from "./jwt-providers.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 import { key } from "./resources.ts";
 
@@ -30,12 +33,14 @@ export interface RateLimitProvider {
 type Provider =
   | { readonly field: "rateLimit"; readonly provider: RateLimitProvider | undefined }
   | { readonly field: "extAuth"; readonly provider: ExternalAuthProvider | undefined }
-  | { readonly field: "extProc" | "jwt" | "oauth2"; readonly provider: undefined };
+  | { readonly field: "jwt"; readonly provider: JwtProviderSet | undefined }
+  | { readonly field: "extProc" | "oauth2"; readonly provider: undefined };
 
 /** The spec block a TrafficPolicy section needs, and how to write one. */
 const WANTED = {
   rateLimit: { type: "RateLimit", example: "spec.rateLimit {grpcService, domain}" },
   extAuth: { type: "ExtAuth", example: "spec.extAuth {grpcService} or {httpService}" },
+  jwt: { type: "JWT", example: "spec.jwt {providers}" },
 } as const;
 
 export class GatewayExtensions {
@@ -43,10 +48,10 @@ export class GatewayExtensions {
   readonly #reporter: Reporter;
 
   /** Reads every GatewayExtension once, so a broken one is reported whether or not a policy names it. */
-  constructor(extensions: readonly Resource[], backends: BackendResolver, reporter: Reporter) {
+  constructor(extensions: readonly Resource[], backends: BackendResolver, configMaps: ConfigMapStore, reporter: Reporter) {
     this.#reporter = reporter;
     for (const e of extensions) {
-      const provider = readExtension(e, backends, reporter);
+      const provider = readExtension(e, backends, configMaps, reporter);
       if (provider !== undefined) this.#byKey.set(key(e), provider);
     }
   }
@@ -64,6 +69,12 @@ export class GatewayExtensions {
   externalAuthProvider(from: Resource, ref: ExtensionRef, at: Segments): ExternalAuthProvider | undefined {
     const found = this.#provider(from, ref, at, "extAuth");
     return found?.field === "extAuth" ? found.provider : undefined;
+  }
+
+  /** The JWT providers `ref` names, likewise. */
+  jwtProviders(from: Resource, ref: ExtensionRef, at: Segments): JwtProviderSet | undefined {
+    const found = this.#provider(from, ref, at, "jwt");
+    return found?.field === "jwt" ? found.provider : undefined;
   }
 
   #provider(from: Resource, ref: ExtensionRef, at: Segments, field: keyof typeof WANTED): Provider | undefined {
@@ -89,7 +100,7 @@ export interface ExtensionRef {
   readonly namespace?: string;
 }
 
-function readExtension(e: Resource, backends: BackendResolver, reporter: Reporter): Provider | undefined {
+function readExtension(e: Resource, backends: BackendResolver, configMaps: ConfigMapStore, reporter: Reporter): Provider | undefined {
   const spec = e.spec;
   const set = PROVIDER_FIELDS.filter((f) => spec[f] !== undefined);
   if (set.length !== 1) {
@@ -104,6 +115,7 @@ function readExtension(e: Resource, backends: BackendResolver, reporter: Reporte
   }
   if (field === "rateLimit") return { field, provider: readRateLimit(e, backends, reporter, spec["rateLimit"] as Record<string, unknown>) };
   if (field === "extAuth") return { field, provider: readExtAuthProvider(e, backends, reporter, spec["extAuth"] as Record<string, unknown>) };
+  if (field === "jwt") return { field, provider: readJwtProviderSet(e, reporter, spec["jwt"] as Record<string, unknown>, configMaps) };
   return { field, provider: undefined };
 }
 

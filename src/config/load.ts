@@ -22,6 +22,8 @@ import { checkPortSettings } from "./port-settings.ts";
 import { SECRET_KIND, TlsSecrets } from "./tls-secrets.ts";
 import { SecretStore } from "./secret-store.ts";
 import { credentialNames } from "./traffic-api-key-auth.ts";
+import { jwtCredentialNames } from "./jwt-providers.ts";
+import { ConfigMapStore } from "./config-maps.ts";
 import { markCredentialNames, useConfigCredentialHeaders } from "./sensitive.ts";
 import { CONFIG_MAP_KIND, CaBundles } from "./ca-bundles.ts";
 import { BackendTlsPolicies } from "./backend-tls-policies.ts";
@@ -98,7 +100,9 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   const byKind = (kind: string): Resource[] => resources.ok.filter((r) => r.kind === kind).sort(byPrecedence);
   // A header an apiKeyAuth reads keys from is a credential, as Authorization is: for this
   // config's checks now, and (once it loads) in every view, before anything of it is compiled.
-  const credentials = credentialNames(byKind("TrafficPolicy"));
+  const keyNames = credentialNames(byKind("TrafficPolicy"));
+  const tokenNames = jwtCredentialNames(byKind("GatewayExtension"));
+  const credentials = { headers: [...keyNames.headers, ...tokenNames.headers], queryParams: [...keyNames.queryParams, ...tokenNames.queryParams] };
   useConfigCredentialHeaders(credentials.headers);
   const grants = new ReferenceGrants(byKind("ReferenceGrant"));
   const caBundles = new CaBundles(resources.configMaps, resources.secrets, reporter);
@@ -106,7 +110,8 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   const backendTls = new BackendTlsPolicies(byKind("BackendTLSPolicy"), caBundles, servicePorts, reporter);
   const backendResolver = new BackendResolver(byKind("Backend"), grants, reporter, backendTls);
   for (const b of byKind("Backend")) checkBackend(b, reporter);
-  const extensions = new GatewayExtensions(byKind("GatewayExtension"), backendResolver, reporter);
+  const configMaps = new ConfigMapStore(resources.configMaps, reporter);
+  const extensions = new GatewayExtensions(byKind("GatewayExtension"), backendResolver, configMaps, reporter);
   const directResponses = new Map(byKind("DirectResponse").map((d) => [key(d), d]));
 
   const gatewayDrafts = new Map<string, GatewayDraft>();
@@ -149,12 +154,14 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       extAuth: (gk) => policies.gatewayExternalAuths.get(gk)?.policyName,
       basicAuth: (gk) => policies.gatewayBasicAuths.get(gk)?.policy,
       apiKeyAuth: (gk) => policies.gatewayApiKeyAuths.get(gk)?.policy,
+      jwtAuth: (gk) => policies.gatewayJwtAuths.get(gk)?.policy,
     },
     reporter,
   );
 
-  // A ConfigMap or Service a BackendTLSPolicy read is in use, not skipped.
-  const unread = resources.skipped.filter((s) => s.readable === undefined || !(s.readable.kind === "ConfigMap" ? caBundles.readConfigMaps : servicePorts.read).has(s.readable.key));
+  // A ConfigMap or Service a BackendTLSPolicy or a GatewayExtension read is in use, not skipped.
+  const isRead = (readable: { kind: "ConfigMap" | "Service"; key: string }): boolean => (readable.kind === "ConfigMap" ? caBundles.readConfigMaps.has(readable.key) || configMaps.read.has(readable.key) : servicePorts.read.has(readable.key));
+  const unread = resources.skipped.filter((s) => s.readable === undefined || !isRead(s.readable));
   const skipped = [...new Set(unread.map((s) => s.label))];
   if (unread.length > 0) {
     const first = unread[0]!;
@@ -186,6 +193,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     externalAuth: policies.gatewayExternalAuths.get(key(g.resource)),
     basicAuth: policies.gatewayBasicAuths.get(key(g.resource)),
     apiKeyAuth: policies.gatewayApiKeyAuths.get(key(g.resource)),
+    jwtAuth: policies.gatewayJwtAuths.get(key(g.resource)),
   }));
   const routes: RouteModel[] = routeDrafts
     .filter((d) => d.parents.length > 0)
@@ -207,6 +215,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
             externalAuths: policies.routeExternalAuths.get(key(d.resource)),
             basicAuths: policies.routeBasicAuths.get(key(d.resource)),
             apiKeyAuths: policies.routeApiKeyAuths.get(key(d.resource)),
+            jwtAuths: policies.routeJwtAuths.get(key(d.resource)),
           }),
           policies.routeUrlRewrites.get(key(d.resource)),
           reporter,
@@ -398,7 +407,7 @@ function checkBackend(b: Resource, reporter: Reporter): void {
 const policyKey = (policy: Resource | undefined): string | undefined => (policy === undefined ? undefined : key(policy));
 
 /** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section. */
-type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "buffer" | "extAuth" | "basicAuth" | "apiKeyAuth", (gatewayKey: string) => string | undefined>>;
+type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "buffer" | "extAuth" | "basicAuth" | "apiKeyAuth" | "jwtAuth", (gatewayKey: string) => string | undefined>>;
 
 /** What names a Gateway's buffer for the shared-listener check: its policy, or none for `disable: {}` (which buffers nothing). */
 function bufferPolicyOf(model: FilterModel | undefined): string | undefined {
@@ -528,10 +537,11 @@ interface RulePolicyFilters {
   readonly externalAuths: ReadonlyMap<number, FilterModel> | undefined;
   readonly basicAuths: ReadonlyMap<number, FilterModel> | undefined;
   readonly apiKeyAuths: ReadonlyMap<number, FilterModel> | undefined;
+  readonly jwtAuths: ReadonlyMap<number, FilterModel> | undefined;
 }
 
 /**
- * A TrafficPolicy's CORS, extAuth, basicAuth, apiKeyAuth, local rate limit, header modifiers, acl and rbac, as filters of the rules
+ * A TrafficPolicy's CORS, extAuth, jwtAuth, basicAuth, apiKeyAuth, local rate limit, header modifiers, acl and rbac, as filters of the rules
  * they cover. A rule's own CORS and ExternalAuth filters are the more specific and keep their
  * place (the policy's extAuth is warned about: the rule is checked by its filter's service).
  */
@@ -551,6 +561,8 @@ function withPolicyFilters(route: Resource, reporter: Reporter, rules: readonly 
     }
     const acl = from.clientAcls?.get(rule.index);
     if (acl !== undefined) added.push(acl);
+    const jwtAuth = from.jwtAuths?.get(rule.index);
+    if (jwtAuth !== undefined) added.push(jwtAuth);
     const basicAuth = from.basicAuths?.get(rule.index);
     if (basicAuth !== undefined) added.push(basicAuth);
     const apiKeyAuth = from.apiKeyAuths?.get(rule.index);

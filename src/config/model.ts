@@ -8,12 +8,32 @@ import type { SecretCertificate } from "./secret-certificate.ts";
 import type { NamespaceSelection } from "./namespace-selection.ts";
 import type { HtpasswdUsers } from "./htpasswd.ts";
 import type { ApiKeys } from "./api-keys.ts";
+import type { VerificationKey } from "./jwks.ts";
 
 /** One of kgateway's apiKeyAuth keySources: where a request's key may be, tried in this order. */
 export interface ApiKeySourceModel {
   readonly header?: string;
   readonly query?: string;
   readonly cookie?: string;
+}
+
+/** Where a JWT provider finds a request's token: a header (its prefix taken off) or a query parameter. */
+export type JwtTokenSourceModel = { readonly header: string; readonly prefix: string } | { readonly query: string };
+
+/** One of a GatewayExtension's JWT providers (kgateway JWTProvider, Envoy's JwtProvider). */
+export interface JwtProviderModel {
+  readonly name: string;
+  /** The iss a token must carry; undefined: any. */
+  readonly issuer: string | undefined;
+  /** A token's aud must hold one of these; empty: not checked. */
+  readonly audiences: readonly string[];
+  /** Header names lower case. */
+  readonly sources: readonly JwtTokenSourceModel[];
+  /** Header names lower case. */
+  readonly claimsToHeaders: readonly { readonly claim: string; readonly header: string }[];
+  /** false: a token's header is taken off the request let in. */
+  readonly forwardToken: boolean;
+  readonly keys: readonly VerificationKey[];
 }
 
 /** Where a value came from, so later stages (compile, admin, reload logs) can point at it. */
@@ -70,6 +90,8 @@ export interface GatewayModel {
   readonly externalAuth?: ExternalAuthModel;
   /** Its TrafficPolicy's `basicAuth`, for the rules of its routes whose own policy sets none (nor `basicAuth.disable`). */
   readonly basicAuth?: Extract<FilterModel, { type: "BasicAuth" }>;
+  /** Its TrafficPolicy's `jwtAuth`, for the rules of its routes whose own policy sets none (nor `jwtAuth.disable`). */
+  readonly jwtAuth?: Extract<FilterModel, { type: "JwtAuth" }>;
   /** Its TrafficPolicy's `apiKeyAuth`, for the rules of its routes whose own policy sets none (nor `apiKeyAuth.disable`). */
   readonly apiKeyAuth?: Extract<FilterModel, { type: "ApiKeyAuth" }>;
   /** Its TrafficPolicy's `rateLimit.global`, for the rules of its routes that have none; route and rule names are filled in per rule. */
@@ -316,6 +338,21 @@ export type FilterModel =
     }
   /** kgateway's `apiKeyAuth.disable: {}`: the rule is not checked by its Gateway's apiKeyAuth. */
   | { readonly type: "NoApiKeyAuth" }
+  /**
+   * kgateway TrafficPolicy `jwtAuth` (Envoy's jwt_authn filter): a request of the rule needs a
+   * token one of `providers` verifies (or, with `allowMissing`, no token at all), else 401
+   * (403 for an audience not allowed).
+   */
+  | {
+      readonly type: "JwtAuth";
+      readonly policy: string;
+      /** `namespace/name` of the GatewayExtension holding the providers. */
+      readonly extension: string;
+      readonly allowMissing: boolean;
+      readonly providers: readonly JwtProviderModel[];
+    }
+  /** kgateway's `jwtAuth.disable: {}`: the rule is not checked by its Gateway's jwtAuth. */
+  | { readonly type: "NoJwtAuth" }
   /**
    * kgateway TrafficPolicy `rateLimit.local`: a token bucket per rule the policy covers (or per
    * Gateway and port), as Envoy's local_ratelimit filter. `bucketKey` names the bucket, so a

@@ -15,6 +15,7 @@ import { policyHeaderModifiers } from "./traffic-header-modifiers.ts";
 import { policyAuthorization } from "./traffic-rbac.ts";
 import { type BasicAuthModel, policyBasicAuth } from "./traffic-basic-auth.ts";
 import { type ApiKeyAuthModel, policyApiKeyAuth } from "./traffic-api-key-auth.ts";
+import { type JwtAuthModel, policyJwtAuth } from "./traffic-jwt-auth.ts";
 import type { SecretStore } from "./secret-store.ts";
 import { policyClientAcl } from "./traffic-acl.ts";
 import { type BufferModel, policyBuffer } from "./traffic-buffer.ts";
@@ -112,6 +113,9 @@ export interface PolicyResult {
   /** The `apiKeyAuth` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
   readonly routeApiKeyAuths: ReadonlyMap<string, ReadonlyMap<number, ApiKeyAuthModel>>;
   readonly gatewayApiKeyAuths: ReadonlyMap<string, Extract<ApiKeyAuthModel, { type: "ApiKeyAuth" }>>;
+  /** The `jwtAuth` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
+  readonly routeJwtAuths: ReadonlyMap<string, ReadonlyMap<number, JwtAuthModel>>;
+  readonly gatewayJwtAuths: ReadonlyMap<string, Extract<JwtAuthModel, { type: "JwtAuth" }>>;
   /** The regex path rewrite a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeUrlRewrites: ReadonlyMap<string, ReadonlyMap<number, PolicyUrlRewrite>>;
 }
@@ -208,7 +212,7 @@ function attachByKind(
 }
 
 /** Sections whose policy, ignored, would let through what it should refuse. */
-const ACCESS_CONTROL_SECTIONS = ["acl", "apiKeyAuth", "basicAuth", "extAuth", "rbac"] as const;
+const ACCESS_CONTROL_SECTIONS = ["acl", "apiKeyAuth", "basicAuth", "extAuth", "jwtAuth", "rbac"] as const;
 
 const ON_MODES = new Set(["On", "Enabled", "ImplementationDefault"]);
 const isOn = (mode: unknown): boolean => mode === undefined || ON_MODES.has(String(mode));
@@ -302,6 +306,7 @@ export function resolvePolicies(
   const externalAuths = sectionModels(input.trafficPolicies, "extAuth", (p, cfg) => policyExternalAuth(p, reporter, cfg, extensions));
   const basicAuths = sectionModels(input.trafficPolicies, "basicAuth", (p, cfg) => policyBasicAuth(p, reporter, cfg, secrets));
   const apiKeyAuths = sectionModels(input.trafficPolicies, "apiKeyAuth", (p, cfg) => policyApiKeyAuth(p, reporter, cfg, secrets));
+  const jwtAuths = sectionModels(input.trafficPolicies, "jwtAuth", (p, cfg) => policyJwtAuth(p, reporter, cfg, extensions));
   const gatewayRetries = oldestPerGateway("retry", retries, trafficByGateway, reporter);
   const gatewayTimeouts = oldestPerGateway("timeouts", timeouts, trafficByGateway, reporter);
   warnGatewayAttemptLongerThanRequest(gatewayRetries, gatewayTimeouts, reporter);
@@ -332,6 +337,8 @@ export function resolvePolicies(
     gatewayBasicAuths: oldestPerGateway("basicAuth", gatewayOnly("basicAuth", "asked for credentials", basicAuths, (m) => (m.type === "BasicAuth" ? m : undefined), trafficByGateway, reporter), trafficByGateway, reporter),
     routeApiKeyAuths: resolvePerRule("apiKeyAuth", apiKeyAuths, trafficByRoute, routes, reporter, (m) => m),
     gatewayApiKeyAuths: oldestPerGateway("apiKeyAuth", gatewayOnly("apiKeyAuth", "asked for an API key", apiKeyAuths, (m) => (m.type === "ApiKeyAuth" ? m : undefined), trafficByGateway, reporter), trafficByGateway, reporter),
+    routeJwtAuths: resolvePerRule("jwtAuth", jwtAuths, trafficByRoute, routes, reporter, (m) => m),
+    gatewayJwtAuths: oldestPerGateway("jwtAuth", gatewayOnly("jwtAuth", "asked for a token", jwtAuths, (m) => (m.type === "JwtAuth" ? m : undefined), trafficByGateway, reporter), trafficByGateway, reporter),
   };
 }
 
@@ -784,7 +791,7 @@ function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[
     for (const a of attached) {
       for (const section of ["cors", "tracing", "urlRewrite"]) {
         if (a.policy.spec[section] === undefined) continue;
-        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, extAuth, headerModifiers, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
+        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, extAuth, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
       }
     }
   }
@@ -840,7 +847,7 @@ function matchesKey(rule: RuleModel): string {
 }
 
 /** The per-rule sections of a TrafficPolicy, in the order warnings name them. */
-const PER_RULE_SECTIONS = ["acl", "apiKeyAuth", "basicAuth", "buffer", "cors", "extAuth", "headerModifiers", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
+const PER_RULE_SECTIONS = ["acl", "apiKeyAuth", "basicAuth", "buffer", "cors", "extAuth", "headerModifiers", "jwtAuth", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
 
 /**
  * A targetRef's sectionName that names no rule of the route, warned once per policy

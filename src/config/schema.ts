@@ -537,6 +537,10 @@ const trafficPolicySpec = obj(
       ),
       disable: empty("exempt the rules from their Gateway's basicAuth; exclusive with users and secretRef"),
     }),
+    jwtAuth: obj({
+      extensionRef: obj({ name: str("a GatewayExtension with spec.jwt", { minLength: 1 }), namespace: str("default: the policy's namespace", { minLength: 1 }) }, ["name"]),
+      disable: empty("exempt the rules from their Gateway's jwtAuth; exclusive with extensionRef"),
+    }),
     apiKeyAuth: obj({
       keySources: arr(
         obj({
@@ -630,7 +634,40 @@ const gatewayExtensionSpec = obj({
     percentageEnabled: int("share of requests checked (default 100); the others pass unchecked", { minimum: 0, maximum: 100 }),
   }),
   extProc: anyObject("not implemented"),
-  jwt: anyObject("not implemented"),
+  jwt: obj({
+    validationMode: str("Strict (default): a request needs a valid token; AllowMissing: one without a token passes, one with a bad token does not", { enum: ["Strict", "AllowMissing"] }),
+    providers: arr(
+      obj(
+        {
+          name: str("unique within the extension", { minLength: 1, maxLength: 253 }),
+          issuer: str("the iss a token must carry (default: any)", { maxLength: 2048 }),
+          audiences: arr(str(undefined, { minLength: 1 }), { minItems: 1, maxItems: 32 }),
+          tokenSource: obj({
+            header: obj({ header: str(undefined, { minLength: 1, maxLength: 2048 }), prefix: str('written before the token, e.g. "Bearer "', { minLength: 1, maxLength: 2048 }) }, ["header"]),
+            queryParameter: str("a query parameter holding the token", { minLength: 1, maxLength: 2048 }),
+          }),
+          claimsToHeaders: arr(obj({ name: str('a claim; "a.b" reads claim b of object claim a', { minLength: 1, maxLength: 2048 }), header: str(undefined, { minLength: 1, maxLength: 2048 }) }, ["name", "header"]), { minItems: 1, maxItems: 32 }),
+          jwks: obj({
+            local: obj({
+              inline: str("a JWKS, one JWK or a PEM public key", { minLength: 1, maxLength: 16384 }),
+              configMapRef: obj({ name: str("a ConfigMap of the extension's namespace holding the keys under data.jwks", { minLength: 1 }) }, ["name"]),
+            }),
+            remote: obj(
+              {
+                url: str("the JWKS URL, fetched through backendRef", { minLength: 1, maxLength: 2048 }),
+                backendRef: obj(backendRefBase, ["name"]),
+                cacheDuration: duration,
+              },
+              ["url", "backendRef"],
+            ),
+          }),
+          forwardToken: bool("keep the token on the request sent upstream (default false: its header is removed)"),
+        },
+        ["name", "jwks"],
+      ),
+      { maxItems: 32 },
+    ),
+  }),
   oauth2: anyObject("not implemented"),
 });
 const directResponseSpec = obj({ status: int(undefined, { minimum: 200, maximum: 599 }), body: str() }, ["status"]);

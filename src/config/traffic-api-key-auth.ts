@@ -7,6 +7,7 @@ import type { ApiKeySourceModel, FilterModel } from "./model.ts";
 import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
 import type { SecretStore } from "./secret-store.ts";
 import { secretValue } from "./tls-secrets.ts";
+import { isGatewayHeader, isHeaderName } from "./header-names.ts";
 
 export type ApiKeyAuthModel = Extract<FilterModel, { type: "ApiKeyAuth" | "NoApiKeyAuth" }>;
 
@@ -16,13 +17,6 @@ const FIELDS = ["secretRef", "secretSelector", "disable"] as const;
 const MAKE_SECRET_HINT = "kubectl create secret generic NAME --from-literal=CLIENT_ID=KEY --dry-run=client -o yaml";
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
-// RFC 9110 token: a header name the gateway can read.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Headers the gateway frames or sets itself: a client id in one would break or forge the request. */
-const GATEWAY_HEADERS = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "expect", "forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-envoy-original-path", "x-request-id", "traceparent", "tracestate"]);
-const isHeaderName = (name: string): boolean => TOKEN.test(name) && name !== "__proto__";
-/** The gateway's own: the headers above, and X-Envoy-* (x-envoy-basic-auth-user, x-envoy-original-path, ...). */
-const isGatewayHeader = (name: string): boolean => GATEWAY_HEADERS.has(name.toLowerCase()) || name.toLowerCase().startsWith("x-envoy-");
 
 export function policyApiKeyAuth(p: Resource, reporter: Reporter, cfg: Record<string, unknown>, secrets: SecretStore): ApiKeyAuthModel | undefined {
   const at = ["spec", "apiKeyAuth"];

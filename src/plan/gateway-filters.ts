@@ -9,7 +9,7 @@
 // - its rbac and its acl, which a route-level policy's replace whole (the most specific is
 //   enforced);
 // - its buffer, unless a route-level policy buffers the rule or turns buffering off;
-// - its basicAuth and its apiKeyAuth, each unless a route-level policy gives the rule one or turns it off;
+// - its jwtAuth, its basicAuth and its apiKeyAuth, each unless a route-level policy gives the rule one or turns it off;
 // - its extAuth, unless the rule has an ExternalAuth of its own (its HTTPRoute filter or a
 //   route-level policy's) or a route-level policy's `extAuth.disable`.
 import type { FilterModel, GatewayModel, RuleModel } from "../config/model.ts";
@@ -41,7 +41,9 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
   const addsBasicAuth = basicAuth !== undefined && !rule.filters.some((f) => f.type === "BasicAuth" || f.type === "NoBasicAuth");
   const apiKeyAuth = gateway.apiKeyAuth;
   const addsApiKeyAuth = apiKeyAuth !== undefined && !rule.filters.some((f) => f.type === "ApiKeyAuth" || f.type === "NoApiKeyAuth");
-  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl && !addsGlobal && !addsBuffer && !addsExternalAuth && !addsBasicAuth && !addsApiKeyAuth) return { models: rule.filters, variant: "" };
+  const jwtAuth = gateway.jwtAuth;
+  const addsJwtAuth = jwtAuth !== undefined && !rule.filters.some((f) => f.type === "JwtAuth" || f.type === "NoJwtAuth");
+  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl && !addsGlobal && !addsBuffer && !addsExternalAuth && !addsBasicAuth && !addsApiKeyAuth && !addsJwtAuth) return { models: rule.filters, variant: "" };
   const ruleName = rule.name ?? `rule-${rule.index}`;
   const bucketKey = addsLimit ? `${limit.bucketKey} port ${port}` : "";
   return {
@@ -56,7 +58,8 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
       ...(addsExternalAuth ? [externalAuth] : []),
       ...(addsBasicAuth ? [basicAuth] : []),
       ...(addsApiKeyAuth ? [apiKeyAuth] : []),
+      ...(addsJwtAuth ? [jwtAuth] : []),
     ],
-    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}|${addsGlobal ? global.policyName : ""}|${addsBuffer ? buffer.policyName : ""}|${addsExternalAuth ? externalAuth.policyName : ""}|${addsBasicAuth ? basicAuth.policy : ""}|${addsApiKeyAuth ? apiKeyAuth.policy : ""}`,
+    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}|${addsGlobal ? global.policyName : ""}|${addsBuffer ? buffer.policyName : ""}|${addsExternalAuth ? externalAuth.policyName : ""}|${addsBasicAuth ? basicAuth.policy : ""}|${addsApiKeyAuth ? apiKeyAuth.policy : ""}|${addsJwtAuth ? jwtAuth.policy : ""}`,
   };
 }

@@ -1,4 +1,4 @@
-// What the authentication policies changed about a request they let in, applied wherever
+// What the authentication policies (jwtAuth, basicAuth, apiKeyAuth) changed about a request they let in, applied wherever
 // the request's headers are built again: the upstream request, the ExternalAuth check, a
 // global rate limit's descriptors and rbac's `request` all see it as Envoy's filters would
 // have left it.
@@ -9,8 +9,21 @@ import type { Exchange } from "./exchange.ts";
 
 const ORIGINAL_PATH = "x-envoy-original-path";
 
-/** The basicAuth user and the apiKeyAuth client named, and a key the client must not forward taken off. */
+/**
+ * The jwtAuth's verified claims, the basicAuth user and the apiKeyAuth client named, and a
+ * token or key the client must not forward taken off.
+ */
 export function applyIdentity(exchange: Exchange, headers: OutgoingHeaders): void {
+  const jwt = exchange.jwtGrant;
+  if (jwt !== undefined) {
+    // A client's own values of the claim headers go, whichever provider (if any) let it in.
+    for (const name of jwt.policy.claimHeaders) delete headers[name];
+    for (const name of jwt.hiddenHeaders) delete headers[name];
+    for (const [name, value] of jwt.claims) {
+      const had = headers[name];
+      headers[name] = had === undefined ? value : [...(typeof had === "string" ? [had] : had), value];
+    }
+  }
   const user = exchange.basicAuthUser;
   if (user !== undefined) headers[BASIC_AUTH_USER_HEADER] = user;
   const grant = exchange.apiKeyGrant;
@@ -28,28 +41,37 @@ export function applyIdentity(exchange: Exchange, headers: OutgoingHeaders): voi
 }
 
 /**
- * The upstream target without a query parameter the apiKeyAuth that let the request in
+ * The upstream target without a query parameter the apiKeyAuth or jwtAuth that let the request in
  * hides, nor in the X-Envoy-Original-Path a path rewrite put in `headers`.
  */
 export function upstreamTargetShown(exchange: Exchange, target: string, headers: OutgoingHeaders): string {
-  if (exchange.apiKeyGrant === undefined) return target;
+  if (hiddenQueryParams(exchange).length === 0) return target;
   const original = headers[ORIGINAL_PATH];
   if (typeof original === "string") headers[ORIGINAL_PATH] = withoutHiddenQuery(exchange, original);
   return withoutHiddenQuery(exchange, target);
 }
 
-/** The request's query (without `?`) without a parameter the apiKeyAuth that let it in hides: for a redirect's Location and rbac. */
+/** The request's query (without `?`) without a parameter the apiKeyAuth or jwtAuth that let it in hides: for a redirect's Location and rbac. */
 export function queryShown(exchange: Exchange): string {
-  const names = exchange.apiKeyGrant?.policy.hiddenQueryParams;
-  return names === undefined || names.length === 0 ? exchange.query : withoutQueryParams(exchange.query, names);
+  const names = hiddenQueryParams(exchange);
+  return names.length === 0 ? exchange.query : withoutQueryParams(exchange.query, names);
 }
 
-/** `target` (path?query) without a query parameter the apiKeyAuth that let the request in hides. */
+/** `target` (path?query) without a query parameter the apiKeyAuth or jwtAuth that let the request in hides. */
 export function withoutHiddenQuery(exchange: Exchange, target: string): string {
-  const names = exchange.apiKeyGrant?.policy.hiddenQueryParams;
-  if (names === undefined || names.length === 0) return target;
+  const names = hiddenQueryParams(exchange);
+  if (names.length === 0) return target;
   const mark = target.indexOf("?");
   if (mark < 0) return target;
   const query = withoutQueryParams(target.slice(mark + 1), names);
   return query === "" ? target.slice(0, mark) : `${target.slice(0, mark)}?${query}`;
+}
+
+const NONE: readonly string[] = [];
+
+/** The query parameters holding a key or token the client must not forward. */
+function hiddenQueryParams(exchange: Exchange): readonly string[] {
+  const keys = exchange.apiKeyGrant?.policy.hiddenQueryParams ?? NONE;
+  const tokens = exchange.jwtGrant?.hiddenQueryParams ?? NONE;
+  return tokens.length === 0 ? keys : keys.length === 0 ? tokens : [...keys, ...tokens];
 }

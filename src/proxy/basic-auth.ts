@@ -72,10 +72,15 @@ export class BasicAuthPolicy {
  * which may hold a token that has no business in a response header.
  */
 export function basicAuthChallenge(exchange: Exchange): Readonly<Record<string, string>> {
+  return { "www-authenticate": `Basic realm="${requestRealm(exchange)}"` };
+}
+
+/** The URL a request asked for, without its query, as a quoted-string's content (Basic and Bearer challenges). */
+export function requestRealm(exchange: Exchange): string {
   const authority = exchange.hostHeader ?? exchange.serverAddress;
   // The path cut at 256 characters, as Envoy cuts it: a long one must not make the answer's head too large for a proxy in front.
   const url = `${exchange.scheme}://${authority}${exchange.path.slice(0, REALM_PATH_MAX_CHARS)}`;
-  return { "www-authenticate": `Basic realm="${url.replace(/["\\]/g, "\\$&")}"` };
+  return url.replace(/["\\]/g, "\\$&");
 }
 
 /** Header values are byte strings, which node writes as Latin-1 characters: the name goes as its UTF-8 bytes. */

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { CompiledBackend, CompiledEndpoint, CompiledListener, CompiledMatch, RuntimePlan } from "../plan/types.ts";
 import type { ApiKeyAuthPolicy } from "./api-key-auth.ts";
+import type { JwtGrant } from "./jwt-auth.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import type { HeaderMutation } from "./auth-grant.ts";
 import type { CorsPolicy } from "./cors.ts";
@@ -43,6 +44,8 @@ export class Exchange {
   basicAuthUser: string | undefined = undefined;
   /** The client an apiKeyAuth policy let in, and that policy; unset otherwise. */
   apiKeyGrant: { readonly policy: ApiKeyAuthPolicy; readonly client: string } | undefined = undefined;
+  /** What a jwtAuth policy that let the request in changed (claims, the token's header); unset otherwise. */
+  jwtGrant: JwtGrant | undefined = undefined;
 
   /** Method as received. */
   readonly method: string;

@@ -7,6 +7,7 @@ import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { AuthorizationPolicy } from "./authorization.ts";
 import { BasicAuthPolicy } from "./basic-auth.ts";
 import { ApiKeyAuthPolicy } from "./api-key-auth.ts";
+import { JwtAuthPolicy } from "./jwt-auth.ts";
 import { ClientAcl } from "./client-acl.ts";
 import { CorsPolicy } from "./cors.ts";
 import { ExternalAuthPolicy } from "./external-auth-policy.ts";
@@ -111,6 +112,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly basicAuth: BasicAuthPolicy | undefined;
   /** The rule's apiKeyAuth, likewise. */
   readonly apiKeyAuth: ApiKeyAuthPolicy | undefined;
+  /** The rule's jwtAuth, likewise. */
+  readonly jwtAuth: JwtAuthPolicy | undefined;
 
   constructor(
     requestHeaders: HeaderOps | undefined,
@@ -128,6 +131,7 @@ export class ProxyFilters implements CompiledFilters {
     bufferBytes: number | undefined,
     basicAuth: BasicAuthPolicy | undefined,
     apiKeyAuth: ApiKeyAuthPolicy | undefined,
+    jwtAuth: JwtAuthPolicy | undefined,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
@@ -144,11 +148,12 @@ export class ProxyFilters implements CompiledFilters {
     this.bufferBytes = bufferBytes;
     this.basicAuth = basicAuth;
     this.apiKeyAuth = apiKeyAuth;
+    this.jwtAuth = jwtAuth;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
 
 /**
  * Several header modifiers of one direction apply one after another, in order. `buckets` holds the plan's rate limit
@@ -171,6 +176,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let bufferBytes: number | undefined;
   let basicAuth: BasicAuthPolicy | undefined;
   let apiKeyAuth: ApiKeyAuthPolicy | undefined;
+  let jwtAuth: JwtAuthPolicy | undefined;
   for (const filter of filters) {
     switch (filter.type) {
       case "RequestHeaderModifier":
@@ -215,12 +221,15 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
       case "ApiKeyAuth":
         apiKeyAuth = new ApiKeyAuthPolicy(filter);
         break;
+      case "JwtAuth":
+        jwtAuth = new JwtAuthPolicy(filter);
+        break;
       case "GlobalRateLimit":
         globalRateLimit = new GlobalRateLimitPolicy(backendNamed(backends, filter.backendKey, filter.type), filter);
         break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth, apiKeyAuth);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth, apiKeyAuth, jwtAuth);
 }
 
 // A Gateway's policy, or a route's, covers many rules with one model: its expressions and

@@ -35,6 +35,7 @@ import type { LocalRateLimit } from "./local-rate-limit.ts";
 import { type AuthorizationPolicy, rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { basicAuthChallenge, basicAuthDenial } from "./basic-auth.ts";
 import { apiKeyDenial } from "./api-key-auth.ts";
+import { startJwtCheck } from "./jwt-auth.ts";
 import { queryShown, upstreamTargetShown, withoutHiddenQuery } from "./authenticated-identity.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { clientIpOf } from "./client-ip.ts";
@@ -187,6 +188,28 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
         return;
       }
     }
+    const jwtAuth = ruleFilters.jwtAuth;
+    if (jwtAuth !== undefined) {
+      // The listener reuses its facts object for the next request while this one waits.
+      const facts = { ...requestFacts };
+      startJwtCheck(
+        exchange,
+        jwtAuth,
+        deps.stats?.accessDenials,
+        (denied) => {
+          if (denied !== undefined) refuseUnread(exchange, denied.failure, denied.challenge);
+          else authenticate(exchange, match, facts, ruleFilters);
+        },
+        () => abandonRequest(exchange),
+      );
+      return;
+    }
+    authenticate(exchange, match, requestFacts, ruleFilters);
+  }
+
+  /** After jwtAuth: basicAuth, apiKeyAuth, then the ExternalAuth check, each refusing or passing the request on. */
+  function authenticate(exchange: Exchange, match: CompiledMatch, requestFacts: RequestFacts, ruleFilters: ProxyFilters): void {
+    const rule = match.rule;
     const basicAuth = ruleFilters.basicAuth;
     if (basicAuth !== undefined) {
       const denied = basicAuthDenial(exchange, basicAuth, deps.stats?.accessDenials);

@@ -20,6 +20,7 @@ import { rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { basicAuthChallenge, basicAuthDenial } from "./basic-auth.ts";
 import { apiKeyDenial } from "./api-key-auth.ts";
+import { startJwtCheck } from "./jwt-auth.ts";
 import { queryShown, upstreamTargetShown, withoutHiddenQuery } from "./authenticated-identity.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { checkTimeoutMs } from "./external-auth-policy.ts";
@@ -89,47 +90,65 @@ export function createUpgradeHandler(
       tunnel.refuse(acl.failure.status, reasonPhrase(acl.failure.status), acl.failure.code, acl.failure.message, acl.failure.type, "", acl.denialHeaders(blockedBy));
       return;
     }
-    const basicAuth = ruleFilters.basicAuth;
-    const denied = basicAuth === undefined ? undefined : basicAuthDenial(exchange, basicAuth, ctx.stats?.accessDenials);
-    if (denied !== undefined) {
-      tunnel.refuse(401, reasonPhrase(401), denied.failure.code, denied.failure.message, denied.failure.type, "", basicAuthChallenge(exchange));
+    const jwtAuth = ruleFilters.jwtAuth;
+    if (jwtAuth === undefined) {
+      authenticate(tunnel, match, facts, ruleFilters, port);
       return;
     }
-    const apiKeyAuth = ruleFilters.apiKeyAuth;
-    const keyDenied = apiKeyAuth === undefined ? undefined : apiKeyDenial(exchange, apiKeyAuth, ctx.stats?.accessDenials);
-    if (keyDenied !== undefined) {
-      tunnel.refuse(401, reasonPhrase(401), keyDenied.failure.code, keyDenied.failure.message, keyDenied.failure.type, "");
-      return;
-    }
-    const auth = ruleFilters.externalAuth;
-    if (auth === undefined) {
-      proceed(tunnel, match, facts, ruleFilters, undefined, port);
-      return;
-    }
-    const counts = ctx.stats?.externalAuthChecks;
-    const key = checkCountKey(auth, match.rule.routeKey, match.rule.ruleName);
-    if (!checksThisRequest(auth, key, counts)) {
-      proceed(tunnel, match, facts, ruleFilters, undefined, port);
-      return;
-    }
-    // An upgrade is checked as any request of the rule is, before anything else of it runs.
+    // The listener reuses its facts object for the next request while this one waits.
     const kept = { ...facts };
-    // An upgrade's check carries no body: a request that upgrades has none to forward.
-    const sink = countedVerdicts(auth, key, counts, {
-      allow: (grant) => proceed(tunnel, match, kept, ruleFilters, grant, port),
-      deny: (status, headers, body) => tunnel.relayAnswer(ruleFilters, "ext_authz_denied", Flag.unauthorizedExternalService, status, headers, body),
-      refuse: (failure, message) => {
-        exchange.localReplyDetails = "ext_authz_error";
-        tunnel.refuse(failure.status, reasonPhrase(failure.status), failure.code, message, failure.type, failure.flag);
+    startJwtCheck(
+      exchange,
+      jwtAuth,
+      ctx.stats?.accessDenials,
+      (denied) => {
+        if (denied === undefined) authenticate(tunnel, match, kept, ruleFilters, port);
+        else tunnel.refuse(denied.failure.status, reasonPhrase(denied.failure.status), denied.failure.code, denied.failure.message, denied.failure.type, "", denied.challenge);
       },
-      abandon: () => {
-        exchange.errorType = ErrorType.upstreamError;
-        tunnel.responding = true;
-        tunnel.client.destroy();
-      },
-    });
-    startAuthCheck(ctx, exchange, auth, withoutHiddenQuery(exchange, kept.target), undefined, checkTimeoutMs(auth, exchange, match), sink);
+      () => abandonTunnel(tunnel),
+    );
   };
+}
+
+/** After jwtAuth: basicAuth, apiKeyAuth, then the ExternalAuth check, each refusing or passing the upgrade on. */
+function authenticate(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, port: number): void {
+  const { ctx, exchange } = tunnel;
+  const basicAuth = ruleFilters.basicAuth;
+  const denied = basicAuth === undefined ? undefined : basicAuthDenial(exchange, basicAuth, ctx.stats?.accessDenials);
+  if (denied !== undefined) {
+    tunnel.refuse(401, reasonPhrase(401), denied.failure.code, denied.failure.message, denied.failure.type, "", basicAuthChallenge(exchange));
+    return;
+  }
+  const apiKeyAuth = ruleFilters.apiKeyAuth;
+  const keyDenied = apiKeyAuth === undefined ? undefined : apiKeyDenial(exchange, apiKeyAuth, ctx.stats?.accessDenials);
+  if (keyDenied !== undefined) {
+    tunnel.refuse(401, reasonPhrase(401), keyDenied.failure.code, keyDenied.failure.message, keyDenied.failure.type, "");
+    return;
+  }
+  const auth = ruleFilters.externalAuth;
+  if (auth === undefined) {
+    proceed(tunnel, match, facts, ruleFilters, undefined, port);
+    return;
+  }
+  const counts = ctx.stats?.externalAuthChecks;
+  const key = checkCountKey(auth, match.rule.routeKey, match.rule.ruleName);
+  if (!checksThisRequest(auth, key, counts)) {
+    proceed(tunnel, match, facts, ruleFilters, undefined, port);
+    return;
+  }
+  // An upgrade is checked as any request of the rule is, before anything else of it runs.
+  const kept = { ...facts };
+  // An upgrade's check carries no body: a request that upgrades has none to forward.
+  const sink = countedVerdicts(auth, key, counts, {
+    allow: (grant) => proceed(tunnel, match, kept, ruleFilters, grant, port),
+    deny: (status, headers, body) => tunnel.relayAnswer(ruleFilters, "ext_authz_denied", Flag.unauthorizedExternalService, status, headers, body),
+    refuse: (failure, message) => {
+      exchange.localReplyDetails = "ext_authz_error";
+      tunnel.refuse(failure.status, reasonPhrase(failure.status), failure.code, message, failure.type, failure.flag);
+    },
+    abandon: () => abandonTunnel(tunnel),
+  });
+  startAuthCheck(ctx, exchange, auth, withoutHiddenQuery(exchange, kept.target), undefined, checkTimeoutMs(auth, exchange, match), sink);
 }
 
 function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, grant: AuthGrant | undefined, port: number): void {
@@ -202,6 +221,13 @@ function open(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, ruleFil
   tunnel.backendFilters = backendFilters;
   const headers = upstreamHeaders(exchange, ruleFilters, backendFilters, grant);
   tunnel.connect(chosen.backend, headers, upstreamTargetShown(exchange, upstreamTarget(facts, match, ruleFilters, backendFilters, headers), headers), forwardedUpgrade(exchange.req.headers.upgrade) ?? "websocket");
+}
+
+/** A bug while authorizing: the client's connection is closed, as nothing sensible can be sent. */
+function abandonTunnel(tunnel: Tunnel): void {
+  tunnel.exchange.errorType = ErrorType.upstreamError;
+  tunnel.responding = true;
+  tunnel.client.destroy();
 }
 
 function destroyOnError(this: Duplex): void {

@@ -1,0 +1,157 @@
+// One JWT provider at request time, as Envoy's jwt_authn authenticator checks a token: found in
+// the provider's sources, parsed, its issuer, time window (60 s of clock skew) and audiences
+// checked, then its signature verified with the provider's keys (jose). Every token the
+// request carries in the provider's sources must pass, so a good token cannot carry a bad one
+// past the gateway. Failures are Envoy's statuses, worded as Envoy words them.
+import { type JWTPayload, type JWTVerifyGetKey, compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors } from "jose";
+import { JWS_ALGORITHMS } from "../config/jwks.ts";
+import type { JwtProviderModel, JwtTokenSourceModel } from "../config/model.ts";
+import { queryValue } from "./api-key-auth.ts";
+
+/** Envoy's default clock skew: a token is still good this long past exp, and this long before nbf. */
+const CLOCK_SKEW_SECONDS = 60;
+// The characters of a compact JWS: base64url parts, dots, and the padding some issuers leave.
+const TOKEN_CHARS = /^[A-Za-z0-9\-_.=]+/;
+
+/** A status of Envoy's jwt_verify_lib, by its message; `forbidden` for the one Envoy answers with 403. */
+export class JwtFailure {
+  readonly message: string;
+  readonly forbidden: boolean;
+
+  constructor(message: string, forbidden = false) {
+    this.message = message;
+    this.forbidden = forbidden;
+  }
+}
+const failure = (message: string, forbidden = false): JwtFailure => new JwtFailure(message, forbidden);
+
+export const JwtFailures = {
+  missing: failure("Jwt is missing"),
+  badFormat: failure("Jwt is not in the form of Header.Payload.Signature"),
+  headerParse: failure("Jwt header is an invalid Base64url input or an invalid JSON"),
+  headerBadAlg: failure("Jwt header [alg] field is not a string"),
+  headerUnknownAlg: failure("Jwt header [alg] field value is invalid"),
+  headerBadKid: failure("Jwt header [kid] field is not a string"),
+  payloadParse: failure("Jwt payload is an invalid Base64 or an invalid JSON"),
+  unknownIssuer: failure("Jwt issuer is not configured"),
+  notYetValid: failure("Jwt not yet valid"),
+  expired: failure("Jwt is expired"),
+  audienceNotAllowed: failure("Audiences in Jwt are not allowed", true),
+  kidAlgMismatch: failure("Jwks doesn't have key to match kid or alg from Jwt"),
+  verificationFails: failure("Jwt verification fails"),
+} as const;
+
+/** A token found in a request, and where. */
+export interface FoundToken {
+  readonly token: string;
+  readonly source: JwtTokenSourceModel;
+}
+
+export class JwtProviderVerifier {
+  readonly model: JwtProviderModel;
+  readonly #keys: JWTVerifyGetKey;
+  readonly #audiences: ReadonlySet<string>;
+
+  constructor(model: JwtProviderModel) {
+    this.model = model;
+    this.#keys = createLocalJWKSet({ keys: model.keys.map((k) => ({ ...k })) });
+    this.#audiences = new Set(model.audiences.map(normalizedAudience));
+  }
+
+  /** The tokens in the provider's sources, in their order. */
+  tokensOf(headers: Readonly<Record<string, string | string[] | undefined>>, query: string): FoundToken[] {
+    const found: FoundToken[] = [];
+    for (const source of this.model.sources) {
+      const token = "header" in source ? headerToken(headers[source.header], source.prefix) : queryToken(query, source.query);
+      if (token !== undefined) found.push({ token, source });
+    }
+    return found;
+  }
+
+  /** The payload of `token`, or why it does not verify. */
+  async verify(token: string, nowSeconds: number): Promise<JWTPayload | JwtFailure> {
+    const parsed = parse(token);
+    if (parsed instanceof JwtFailure) return parsed;
+    const { payload } = parsed;
+    const issuer = this.model.issuer;
+    if (issuer !== undefined && payload.iss !== issuer) return JwtFailures.unknownIssuer;
+    if (typeof payload.nbf === "number" && payload.nbf > nowSeconds + CLOCK_SKEW_SECONDS) return JwtFailures.notYetValid;
+    if (typeof payload.exp === "number" && payload.exp + CLOCK_SKEW_SECONDS < nowSeconds) return JwtFailures.expired;
+    if (this.#audiences.size > 0 && !audiencesOf(payload).some((a) => this.#audiences.has(normalizedAudience(a)))) return JwtFailures.audienceNotAllowed;
+    return (await this.#signatureFailure(token)) ?? payload;
+  }
+
+  async #signatureFailure(token: string): Promise<JwtFailure | undefined> {
+    try {
+      await compactVerify(token, this.#keys, { algorithms: [...JWS_ALGORITHMS] });
+      return undefined;
+    } catch (e) {
+      if (e instanceof errors.JWKSMultipleMatchingKeys) return this.#anyKeyVerifies(token, e);
+      if (e instanceof errors.JWKSNoMatchingKey) return JwtFailures.kidAlgMismatch;
+      return JwtFailures.verificationFails;
+    }
+  }
+
+  /** Several keys fit the token's kid and alg (or it has no kid): any one of them may have signed it. */
+  async #anyKeyVerifies(token: string, candidates: errors.JWKSMultipleMatchingKeys): Promise<JwtFailure | undefined> {
+    for await (const key of candidates) {
+      try {
+        await compactVerify(token, key, { algorithms: [...JWS_ALGORITHMS] });
+        return undefined;
+      } catch {
+        // the next key
+      }
+    }
+    return JwtFailures.verificationFails;
+  }
+}
+
+/** The token after `prefix` (found anywhere in the value, as Envoy finds it), up to the first character no JWS has. */
+function headerToken(value: string | string[] | undefined, prefix: string): string | undefined {
+  const text = typeof value === "string" ? value : value?.[0];
+  if (text === undefined) return undefined;
+  const at = prefix === "" ? 0 : text.indexOf(prefix);
+  if (at < 0) return undefined;
+  return TOKEN_CHARS.exec(text.slice(at + prefix.length))?.[0];
+}
+
+function queryToken(query: string, name: string): string | undefined {
+  const value = queryValue(query, name)?.toString("latin1");
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function parse(token: string): { payload: JWTPayload } | JwtFailure {
+  if (token.split(".").length !== 3) return JwtFailures.badFormat;
+  let header: Record<string, unknown>;
+  try {
+    header = decodeProtectedHeader(token) as Record<string, unknown>;
+  } catch {
+    return JwtFailures.headerParse;
+  }
+  if (typeof header["alg"] !== "string") return JwtFailures.headerBadAlg;
+  if (!JWS_ALGORITHMS.includes(header["alg"])) return JwtFailures.headerUnknownAlg;
+  if (header["kid"] !== undefined && typeof header["kid"] !== "string") return JwtFailures.headerBadKid;
+  let payload: JWTPayload;
+  try {
+    payload = decodeJwt(token);
+  } catch {
+    return JwtFailures.payloadParse;
+  }
+  // jwt_verify_lib refuses registered claims of the wrong type as a payload that does not parse.
+  const { iss, exp, nbf, aud } = payload;
+  if (iss !== undefined && typeof iss !== "string") return JwtFailures.payloadParse;
+  if ((exp !== undefined && typeof exp !== "number") || (nbf !== undefined && typeof nbf !== "number")) return JwtFailures.payloadParse;
+  if (aud !== undefined && typeof aud !== "string" && !(Array.isArray(aud) && aud.every((a) => typeof a === "string"))) return JwtFailures.payloadParse;
+  return { payload };
+}
+
+function audiencesOf(payload: JWTPayload): string[] {
+  const aud = payload.aud;
+  return aud === undefined ? [] : typeof aud === "string" ? [aud] : aud;
+}
+
+/** As jwt_verify_lib compares audiences: without an http(s):// scheme and a trailing slash. */
+function normalizedAudience(audience: string): string {
+  const bare = audience.startsWith("https://") ? audience.slice(8) : audience.startsWith("http://") ? audience.slice(7) : audience;
+  return bare.endsWith("/") ? bare.slice(0, -1) : bare;
+}
