@@ -82,7 +82,7 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
         {
           name: "tollgate_access_control_denied",
           type: "counter",
-          help: "Requests a TrafficPolicy rbac, acl, basicAuth or apiKeyAuth refused, by route, rule, the policy that refused them, and kind (rbac, acl, basic_auth or api_key_auth).",
+          help: "Requests a TrafficPolicy rbac, acl, basicAuth, apiKeyAuth or jwtAuth refused, by route, rule, the policy that refused them, and kind (rbac, acl, basic_auth, api_key_auth or jwt_auth).",
           samples: [...(stats.accessDenials?.entries() ?? [])].map(([route, rule, policy, kind, value]) => ({ labels: { route, rule, policy, kind }, value })),
         },
         {

@@ -115,7 +115,7 @@ function readExtension(e: Resource, backends: BackendResolver, configMaps: Confi
   }
   if (field === "rateLimit") return { field, provider: readRateLimit(e, backends, reporter, spec["rateLimit"] as Record<string, unknown>) };
   if (field === "extAuth") return { field, provider: readExtAuthProvider(e, backends, reporter, spec["extAuth"] as Record<string, unknown>) };
-  if (field === "jwt") return { field, provider: readJwtProviderSet(e, reporter, spec["jwt"] as Record<string, unknown>, configMaps) };
+  if (field === "jwt") return { field, provider: readJwtProviderSet(e, reporter, spec["jwt"] as Record<string, unknown>, { configMaps, backends }) };
   return { field, provider: undefined };
 }
 

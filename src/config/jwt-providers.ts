@@ -3,12 +3,14 @@
 // whether a request without a token passes (validationMode AllowMissing). Each provider names
 // where tokens are (default: `Authorization: Bearer`, then the `access_token` query
 // parameter, as Envoy), the issuer and audiences a token must carry, the keys (a local JWKS,
-// inline or in a ConfigMap's `jwks`), the claims copied to headers, and whether the token
-// goes on upstream.
+// inline or in a ConfigMap's `jwks`, or a remote one fetched through a backendRef), the claims
+// copied to headers, and whether the token goes on upstream.
 import type { ConfigMapStore } from "./config-maps.ts";
+import { parseDuration } from "./duration.ts";
+import type { BackendRefSpec, BackendResolver } from "./resolve-backends.ts";
 import { isGatewayHeader, isHeaderName } from "./header-names.ts";
 import { readJwks } from "./jwks.ts";
-import type { JwtProviderModel, JwtTokenSourceModel } from "./model.ts";
+import type { JwksSourceModel, JwtProviderModel, JwtTokenSourceModel } from "./model.ts";
 import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
 
 /** A GatewayExtension of type JWT, as a jwtAuth policy uses it. */
@@ -22,9 +24,19 @@ export interface JwtProviderSet {
 /** Envoy's token locations when a provider names none. */
 export const DEFAULT_TOKEN_SOURCES: readonly JwtTokenSourceModel[] = [{ header: "authorization", prefix: "Bearer " }, { query: "access_token" }];
 const JWKS_CONFIG_MAP_KEY = "jwks";
+/** kgateway's default for remote.cacheDuration. */
+const DEFAULT_CACHE_DURATION_MS = 5 * 60_000;
+/** kgateway's limit on a remote JWKS fetch (remoteJWKSTimeoutSecs). */
+const REMOTE_JWKS_TIMEOUT_MS = 5_000;
 const CONFIG_MAP_HINT = `put the JWKS under data.${JWKS_CONFIG_MAP_KEY}: kubectl create configmap NAME --from-file=${JWKS_CONFIG_MAP_KEY}=jwks.json --dry-run=client -o yaml`;
 
-export function readJwtProviderSet(e: Resource, reporter: Reporter, cfg: Record<string, unknown>, configMaps: ConfigMapStore): JwtProviderSet | undefined {
+/** Where providers find what they need: ConfigMaps for local keys, backends for remote ones. */
+export interface JwtKeySources {
+  readonly configMaps: ConfigMapStore;
+  readonly backends: BackendResolver;
+}
+
+export function readJwtProviderSet(e: Resource, reporter: Reporter, cfg: Record<string, unknown>, sources: JwtKeySources): JwtProviderSet | undefined {
   const at = ["spec", "jwt"];
   const listed = (cfg["providers"] ?? []) as Record<string, unknown>[];
   if (listed.length === 0) {
@@ -43,7 +55,7 @@ export function readJwtProviderSet(e: Resource, reporter: Reporter, cfg: Record<
       continue;
     }
     seen.set(name, index);
-    const read = readProvider(e, reporter, provider, [...at, "providers", index], configMaps);
+    const read = readProvider(e, reporter, provider, [...at, "providers", index], sources);
     if (read === undefined) usable = false;
     else providers.push(read);
   }
@@ -51,11 +63,11 @@ export function readJwtProviderSet(e: Resource, reporter: Reporter, cfg: Record<
   return { name: key(e), allowMissing: cfg["validationMode"] === "AllowMissing", providers };
 }
 
-function readProvider(e: Resource, reporter: Reporter, cfg: Record<string, unknown>, at: Segments, configMaps: ConfigMapStore): JwtProviderModel | undefined {
+function readProvider(e: Resource, reporter: Reporter, cfg: Record<string, unknown>, at: Segments, keySources: JwtKeySources): JwtProviderModel | undefined {
   const sources = tokenSources(e, reporter, cfg["tokenSource"] as Record<string, unknown> | undefined, [...at, "tokenSource"]);
   const claims = claimHeaders(e, reporter, (cfg["claimsToHeaders"] ?? []) as Record<string, string>[], [...at, "claimsToHeaders"]);
-  const keys = providerKeys(e, reporter, cfg["jwks"] as Record<string, unknown>, [...at, "jwks"], configMaps);
-  if (sources === undefined || claims === undefined || keys === undefined) return undefined;
+  const jwks = providerKeys(e, reporter, cfg["jwks"] as Record<string, unknown>, [...at, "jwks"], keySources);
+  if (sources === undefined || claims === undefined || jwks === undefined) return undefined;
   const issuer = cfg["issuer"] as string | undefined;
   return {
     name: String(cfg["name"]),
@@ -64,7 +76,7 @@ function readProvider(e: Resource, reporter: Reporter, cfg: Record<string, unkno
     sources,
     claimsToHeaders: claims,
     forwardToken: cfg["forwardToken"] === true,
-    keys,
+    jwks,
   };
 }
 
@@ -112,17 +124,14 @@ function claimHeaders(e: Resource, reporter: Reporter, listed: readonly Record<s
   return usable ? out : undefined;
 }
 
-function providerKeys(e: Resource, reporter: Reporter, cfg: Record<string, unknown>, at: Segments, configMaps: ConfigMapStore): JwtProviderModel["keys"] | undefined {
+function providerKeys(e: Resource, reporter: Reporter, cfg: Record<string, unknown>, at: Segments, { configMaps, backends }: JwtKeySources): JwksSourceModel | undefined {
   const local = cfg["local"] as Record<string, unknown> | undefined;
-  const remote = cfg["remote"];
+  const remote = cfg["remote"] as Record<string, unknown> | undefined;
   if ((local === undefined) === (remote === undefined)) {
-    reporter.error(e, at, local === undefined ? "jwks needs local or remote" : "local and remote are both set; jwks holds exactly one", "write local: {inline: <JWKS>} or local: {configMapRef: {name: ...}}");
+    reporter.error(e, at, local === undefined ? "jwks needs local or remote" : "local and remote are both set; jwks holds exactly one", "write local: {inline: <JWKS>}, local: {configMapRef: {name: ...}}, or remote: {url: ..., backendRef: {name: ...}}");
     return undefined;
   }
-  if (local === undefined) {
-    reporter.error(e, [...at, "remote"], "remote JWKS are not implemented yet", `fetch the JWKS into a ConfigMap (data.${JWKS_CONFIG_MAP_KEY}) and write local: {configMapRef: {name: ...}}`);
-    return undefined;
-  }
+  if (local === undefined) return remoteJwks(e, reporter, remote!, [...at, "remote"], backends);
   const inline = local["inline"] as string | undefined;
   const ref = local["configMapRef"] as { name: string } | undefined;
   if ((inline === undefined) === (ref === undefined)) {
@@ -138,7 +147,33 @@ function providerKeys(e: Resource, reporter: Reporter, cfg: Record<string, unkno
     return undefined;
   }
   for (const warning of read.warnings) reporter.warn(found.source, found.at, warning, "publish only the public key");
-  return read.keys;
+  return { type: "Local", keys: read.keys };
+}
+
+function remoteJwks(e: Resource, reporter: Reporter, cfg: Record<string, unknown>, at: Segments, backends: BackendResolver): JwksSourceModel | undefined {
+  const text = String(cfg["url"]);
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  let usable = true;
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") {
+    reporter.error(e, [...at, "url"], `${JSON.stringify(text)} is not an http or https URL`, "write the full URL the issuer publishes its keys at: https://idp.example.com/.well-known/jwks.json");
+    usable = false;
+  } else if (url.username !== "" || url.password !== "") {
+    reporter.error(e, [...at, "url"], "the URL holds a user name or password, which the fetch does not send", "give the JWKS URL without user:password@");
+    usable = false;
+  }
+  const duration = cfg["cacheDuration"] === undefined ? DEFAULT_CACHE_DURATION_MS : parseDuration(String(cfg["cacheDuration"]));
+  if (duration === undefined || duration < 1) {
+    reporter.error(e, [...at, "cacheDuration"], "cacheDuration must be at least 1ms", "write a duration such as 5m (kgateway's default)");
+    usable = false;
+  }
+  const backend = backends.resolve(e, "gateway.kgateway.dev", cfg["backendRef"] as BackendRefSpec, [...at, "backendRef"]);
+  if (!usable || backend === undefined) return undefined;
+  return { type: "Remote", url: url!.href, backendKey: backend.key, cacheDurationMs: duration!, timeoutMs: REMOTE_JWKS_TIMEOUT_MS };
 }
 
 const withAt = <T extends object>(found: T | undefined, at: Segments): (T & { at: Segments }) | undefined => (found === undefined ? undefined : { ...found, at });

@@ -33,8 +33,20 @@ export interface JwtProviderModel {
   readonly claimsToHeaders: readonly { readonly claim: string; readonly header: string }[];
   /** false: a token's header is taken off the request let in. */
   readonly forwardToken: boolean;
-  readonly keys: readonly VerificationKey[];
+  readonly jwks: JwksSourceModel;
 }
+
+/** A JWT provider's keys: given in the config, or fetched from a JWKS URL through a backend. */
+export type JwksSourceModel =
+  | { readonly type: "Local"; readonly keys: readonly VerificationKey[] }
+  | {
+      readonly type: "Remote";
+      readonly url: string;
+      readonly backendKey: string;
+      /** How long fetched keys are used before a token needing them fetches them again. */
+      readonly cacheDurationMs: number;
+      readonly timeoutMs: number;
+    };
 
 /** Where a value came from, so later stages (compile, admin, reload logs) can point at it. */
 export interface SourceRef {

@@ -1,7 +1,7 @@
-// What the authentication policies (jwtAuth, basicAuth, apiKeyAuth) changed about a request they let in, applied wherever
-// the request's headers are built again: the upstream request, the ExternalAuth check, a
-// global rate limit's descriptors and rbac's `request` all see it as Envoy's filters would
-// have left it.
+// What the authentication policies (jwtAuth, basicAuth, apiKeyAuth) changed about a request
+// they let in, applied wherever the request's headers are built again: the upstream request,
+// the ExternalAuth check, a global rate limit's descriptors and rbac's `request` all see it as
+// Envoy's filters would have left it.
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { BASIC_AUTH_USER_HEADER, headerText } from "./basic-auth.ts";
 import { withoutCookies, withoutQueryParams } from "./api-key-auth.ts";

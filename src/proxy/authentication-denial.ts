@@ -1,5 +1,6 @@
-// A 401 an authentication policy (basicAuth, apiKeyAuth) answers: its JSON error and Envoy's
-// response code details, counted in tollgate.access_control.denied under the request's rule.
+// A refusal an authentication policy (jwtAuth, basicAuth, apiKeyAuth) answers: its JSON error
+// and Envoy's response code details, counted in tollgate.access_control.denied under the
+// request's rule.
 import type { AccessControlKind, AccessDenials } from "./access-denials.ts";
 import type { Exchange } from "./exchange.ts";
 import { Failure } from "./failures.ts";

@@ -222,7 +222,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
         apiKeyAuth = new ApiKeyAuthPolicy(filter);
         break;
       case "JwtAuth":
-        jwtAuth = new JwtAuthPolicy(filter);
+        jwtAuth = new JwtAuthPolicy(filter, backends);
         break;
       case "GlobalRateLimit":
         globalRateLimit = new GlobalRateLimitPolicy(backendNamed(backends, filter.backendKey, filter.type), filter);

@@ -195,6 +195,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       startJwtCheck(
         exchange,
         jwtAuth,
+        deps.pools,
         deps.stats?.accessDenials,
         (denied) => {
           if (denied !== undefined) refuseUnread(exchange, denied.failure, denied.challenge);

@@ -15,7 +15,10 @@ import { requestRealm } from "./basic-auth.ts";
 import { warnContainedBug } from "./contained-bug.ts";
 import type { Exchange } from "./exchange.ts";
 import { Failure } from "./failures.ts";
-import { type FoundToken, JwtFailure, JwtFailures, JwtProviderVerifier } from "./jwt-verifier.ts";
+import { JwtFailure, JwtFailures } from "./jwt-failures.ts";
+import { type FoundToken, JwtProviderVerifier } from "./jwt-verifier.ts";
+import type { UpstreamPools } from "./pools.ts";
+import type { CompiledBackend } from "../plan/types.ts";
 
 type JwtAuthModel = Extract<FilterModel, { type: "JwtAuth" }>;
 
@@ -41,10 +44,11 @@ export class JwtAuthPolicy {
   readonly #allowMissing: boolean;
   readonly #providers: readonly JwtProviderVerifier[];
 
-  constructor(model: JwtAuthModel) {
+  /** `backends`: the plan's, for providers whose keys are fetched. */
+  constructor(model: JwtAuthModel, backends: ReadonlyMap<string, CompiledBackend>) {
     this.policy = model.policy;
     this.#allowMissing = model.allowMissing;
-    this.#providers = model.providers.map((p) => new JwtProviderVerifier(p));
+    this.#providers = model.providers.map((p) => new JwtProviderVerifier(p, backends));
     this.claimHeaders = [...new Set(model.providers.flatMap((p) => p.claimsToHeaders.map((c) => c.header)))];
   }
 
@@ -53,13 +57,13 @@ export class JwtAuthPolicy {
    * first that verifies them all lets the request in. When none does, the failure told is the
    * first that is about a token the provider was for (not a missing token nor another issuer's).
    */
-  async check(headers: Readonly<Record<string, string | string[] | undefined>>, query: string, nowSeconds: number): Promise<JwtGrant | JwtFailure> {
+  async check(headers: Readonly<Record<string, string | string[] | undefined>>, query: string, nowMs: number, pools: UpstreamPools): Promise<JwtGrant | JwtFailure> {
     let told: JwtFailure | undefined;
     let anyToken = false;
     for (const provider of this.#providers) {
       const tokens = provider.tokensOf(headers, query);
       if (tokens.length > 0) anyToken = true;
-      const verdict = tokens.length === 0 ? JwtFailures.missing : await verifyAll(provider, tokens, nowSeconds);
+      const verdict = tokens.length === 0 ? JwtFailures.missing : await verifyAll(provider, tokens, nowMs, pools);
       if (!(verdict instanceof JwtFailure)) return this.#grant(provider, tokens, verdict);
       if (told === undefined || rank(verdict) > rank(told)) told = verdict;
     }
@@ -84,10 +88,10 @@ export class JwtAuthPolicy {
 }
 
 /** Every token must verify; the claims come from the first. */
-async function verifyAll(provider: JwtProviderVerifier, tokens: readonly FoundToken[], nowSeconds: number): Promise<JWTPayload | JwtFailure> {
+async function verifyAll(provider: JwtProviderVerifier, tokens: readonly FoundToken[], nowMs: number, pools: UpstreamPools): Promise<JWTPayload | JwtFailure> {
   let first: JWTPayload | undefined;
   for (const { token } of tokens) {
-    const verdict = await provider.verify(token, nowSeconds);
+    const verdict = await provider.verify(token, nowMs, pools);
     if (verdict instanceof JwtFailure) return verdict;
     first ??= verdict;
   }
@@ -136,7 +140,7 @@ export function jwtDenialDetails(f: JwtFailure): string {
  * waits on the check as on any other: when the request ends first, `done` is never called.
  * A bug while checking closes the client's connection (`abandon`): nothing sensible can be sent.
  */
-export function startJwtCheck(exchange: Exchange, policy: JwtAuthPolicy, denials: AccessDenials | undefined, done: (denied: JwtDenial | undefined) => void, abandon: () => void): void {
+export function startJwtCheck(exchange: Exchange, policy: JwtAuthPolicy, pools: UpstreamPools, denials: AccessDenials | undefined, done: (denied: JwtDenial | undefined) => void, abandon: () => void): void {
   let cancelled = false;
   const pending = {
     cancel(): void {
@@ -144,7 +148,7 @@ export function startJwtCheck(exchange: Exchange, policy: JwtAuthPolicy, denials
     },
   };
   exchange.authCheck = pending;
-  policy.check(exchange.req.headers, exchange.query, Math.floor(Date.now() / 1000)).then(
+  policy.check(exchange.req.headers, exchange.query, Date.now(), pools).then(
     (verdict) => {
       if (cancelled) return;
       exchange.authCheck = undefined;

@@ -1,45 +1,22 @@
 // One JWT provider at request time, as Envoy's jwt_authn authenticator checks a token: found in
 // the provider's sources, parsed, its issuer, time window (60 s of clock skew) and audiences
-// checked, then its signature verified with the provider's keys (jose). Every token the
+// checked, then its signature verified with the provider's keys (jose), given or fetched
+// (remote-jwks.ts). Every token the
 // request carries in the provider's sources must pass, so a good token cannot carry a bad one
 // past the gateway. Failures are Envoy's statuses, worded as Envoy words them.
 import { type JWTPayload, type JWTVerifyGetKey, compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors } from "jose";
 import { JWS_ALGORITHMS } from "../config/jwks.ts";
 import type { JwtProviderModel, JwtTokenSourceModel } from "../config/model.ts";
 import { queryValue } from "./api-key-auth.ts";
+import { JwtFailure, JwtFailures } from "./jwt-failures.ts";
+import type { UpstreamPools } from "./pools.ts";
+import { RemoteJwks, remoteJwksOf } from "./remote-jwks.ts";
+import type { CompiledBackend } from "../plan/types.ts";
 
 /** Envoy's default clock skew: a token is still good this long past exp, and this long before nbf. */
 const CLOCK_SKEW_SECONDS = 60;
 // The characters of a compact JWS: base64url parts, dots, and the padding some issuers leave.
 const TOKEN_CHARS = /^[A-Za-z0-9\-_.=]+/;
-
-/** A status of Envoy's jwt_verify_lib, by its message; `forbidden` for the one Envoy answers with 403. */
-export class JwtFailure {
-  readonly message: string;
-  readonly forbidden: boolean;
-
-  constructor(message: string, forbidden = false) {
-    this.message = message;
-    this.forbidden = forbidden;
-  }
-}
-const failure = (message: string, forbidden = false): JwtFailure => new JwtFailure(message, forbidden);
-
-export const JwtFailures = {
-  missing: failure("Jwt is missing"),
-  badFormat: failure("Jwt is not in the form of Header.Payload.Signature"),
-  headerParse: failure("Jwt header is an invalid Base64url input or an invalid JSON"),
-  headerBadAlg: failure("Jwt header [alg] field is not a string"),
-  headerUnknownAlg: failure("Jwt header [alg] field value is invalid"),
-  headerBadKid: failure("Jwt header [kid] field is not a string"),
-  payloadParse: failure("Jwt payload is an invalid Base64 or an invalid JSON"),
-  unknownIssuer: failure("Jwt issuer is not configured"),
-  notYetValid: failure("Jwt not yet valid"),
-  expired: failure("Jwt is expired"),
-  audienceNotAllowed: failure("Audiences in Jwt are not allowed", true),
-  kidAlgMismatch: failure("Jwks doesn't have key to match kid or alg from Jwt"),
-  verificationFails: failure("Jwt verification fails"),
-} as const;
 
 /** A token found in a request, and where. */
 export interface FoundToken {
@@ -49,12 +26,19 @@ export interface FoundToken {
 
 export class JwtProviderVerifier {
   readonly model: JwtProviderModel;
-  readonly #keys: JWTVerifyGetKey;
+  readonly #keys: JWTVerifyGetKey | RemoteJwks;
   readonly #audiences: ReadonlySet<string>;
 
-  constructor(model: JwtProviderModel) {
+  /** `backends`: the plan's, one of which a remote JWKS is fetched through. */
+  constructor(model: JwtProviderModel, backends: ReadonlyMap<string, CompiledBackend>) {
     this.model = model;
-    this.#keys = createLocalJWKSet({ keys: model.keys.map((k) => ({ ...k })) });
+    const jwks = model.jwks;
+    if (jwks.type === "Local") this.#keys = createLocalJWKSet({ keys: jwks.keys.map((k) => ({ ...k })) });
+    else {
+      const backend = backends.get(jwks.backendKey);
+      if (backend === undefined) throw new Error(`JWT provider ${model.name} names backend ${jwks.backendKey}, which the plan does not hold`);
+      this.#keys = remoteJwksOf(backend, jwks);
+    }
     this.#audiences = new Set(model.audiences.map(normalizedAudience));
   }
 
@@ -69,7 +53,8 @@ export class JwtProviderVerifier {
   }
 
   /** The payload of `token`, or why it does not verify. */
-  async verify(token: string, nowSeconds: number): Promise<JWTPayload | JwtFailure> {
+  async verify(token: string, nowMs: number, pools: UpstreamPools): Promise<JWTPayload | JwtFailure> {
+    const nowSeconds = Math.floor(nowMs / 1000);
     const parsed = parse(token);
     if (parsed instanceof JwtFailure) return parsed;
     const { payload } = parsed;
@@ -78,32 +63,34 @@ export class JwtProviderVerifier {
     if (typeof payload.nbf === "number" && payload.nbf > nowSeconds + CLOCK_SKEW_SECONDS) return JwtFailures.notYetValid;
     if (typeof payload.exp === "number" && payload.exp + CLOCK_SKEW_SECONDS < nowSeconds) return JwtFailures.expired;
     if (this.#audiences.size > 0 && !audiencesOf(payload).some((a) => this.#audiences.has(normalizedAudience(a)))) return JwtFailures.audienceNotAllowed;
-    return (await this.#signatureFailure(token)) ?? payload;
+    const keys = this.#keys instanceof RemoteJwks ? await this.#keys.keys(pools, nowMs) : this.#keys;
+    if (keys instanceof JwtFailure) return keys;
+    return (await signatureFailure(token, keys)) ?? payload;
   }
+}
 
-  async #signatureFailure(token: string): Promise<JwtFailure | undefined> {
-    try {
-      await compactVerify(token, this.#keys, { algorithms: [...JWS_ALGORITHMS] });
-      return undefined;
-    } catch (e) {
-      if (e instanceof errors.JWKSMultipleMatchingKeys) return this.#anyKeyVerifies(token, e);
-      if (e instanceof errors.JWKSNoMatchingKey) return JwtFailures.kidAlgMismatch;
-      return JwtFailures.verificationFails;
-    }
-  }
-
-  /** Several keys fit the token's kid and alg (or it has no kid): any one of them may have signed it. */
-  async #anyKeyVerifies(token: string, candidates: errors.JWKSMultipleMatchingKeys): Promise<JwtFailure | undefined> {
-    for await (const key of candidates) {
-      try {
-        await compactVerify(token, key, { algorithms: [...JWS_ALGORITHMS] });
-        return undefined;
-      } catch {
-        // the next key
-      }
-    }
+async function signatureFailure(token: string, keys: JWTVerifyGetKey): Promise<JwtFailure | undefined> {
+  try {
+    await compactVerify(token, keys, { algorithms: [...JWS_ALGORITHMS] });
+    return undefined;
+  } catch (e) {
+    if (e instanceof errors.JWKSMultipleMatchingKeys) return anyKeyVerifies(token, e);
+    if (e instanceof errors.JWKSNoMatchingKey) return JwtFailures.kidAlgMismatch;
     return JwtFailures.verificationFails;
   }
+}
+
+/** Several keys fit the token's kid and alg (or it has no kid): any one of them may have signed it. */
+async function anyKeyVerifies(token: string, candidates: errors.JWKSMultipleMatchingKeys): Promise<JwtFailure | undefined> {
+  for await (const key of candidates) {
+    try {
+      await compactVerify(token, key, { algorithms: [...JWS_ALGORITHMS] });
+      return undefined;
+    } catch {
+      // the next key
+    }
+  }
+  return JwtFailures.verificationFails;
 }
 
 /** The token after `prefix` (found anywhere in the value, as Envoy finds it), up to the first character no JWS has. */

@@ -1,7 +1,7 @@
-// The three undici parts the proxy uses: Pool, Client and buildConnector. undici's index
-// also loads fetch, WebSocket, the cache, mocks and EventSource (over 100 modules, about
-// 9 MB of RSS) that a proxy never calls, so the parts are loaded from their own files;
-// should a future undici move them, the index still provides them.
+// The undici parts the proxy uses: Pool, Client, buildConnector and, loaded when first needed,
+// request. undici's index also loads fetch, WebSocket, the cache, mocks and EventSource (over
+// 100 modules, about 9 MB of RSS) that a proxy never calls, so the parts are loaded from their
+// own files; should a future undici move them, the index still provides them.
 import { createRequire } from "node:module";
 import type * as Undici from "undici";
 
@@ -26,3 +26,23 @@ function loadCore(): UndiciCore {
 }
 
 export const { Pool, Client, buildConnector } = loadCore();
+
+type RequestApi = (this: Undici.Dispatcher, options: Undici.Dispatcher.RequestOptions) => Promise<Undici.Dispatcher.ResponseData>;
+let requestApi: RequestApi | undefined;
+
+/**
+ * undici's `request` on one of the gateway's pools, for the gateway's own rare calls (a remote
+ * JWKS): loaded on first use, so a gateway that never makes one never loads it.
+ */
+export function dispatcherRequest(pool: Undici.Dispatcher, options: Undici.Dispatcher.RequestOptions): Promise<Undici.Dispatcher.ResponseData> {
+  if (requestApi === undefined) {
+    const require = createRequire(import.meta.url);
+    try {
+      requestApi = require("undici/lib/api/api-request.js") as RequestApi;
+    } catch {
+      const undici = require("undici") as typeof Undici;
+      requestApi = undici.Dispatcher.prototype.request as RequestApi;
+    }
+  }
+  return requestApi.call(pool, options);
+}

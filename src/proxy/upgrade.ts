@@ -100,6 +100,7 @@ export function createUpgradeHandler(
     startJwtCheck(
       exchange,
       jwtAuth,
+      ctx.pools,
       ctx.stats?.accessDenials,
       (denied) => {
         if (denied === undefined) authenticate(tunnel, match, kept, ruleFilters, port);

@@ -16,6 +16,12 @@ const extension = (providers: string, more = ""): string => gatewayExtension("jw
 const inline = (keys: string): string => `{local: {inline: ${JSON.stringify(keys)}}}`;
 const provider = (fields = ""): string => `[{name: idp, issuer: "https://idp.example", jwks: ${inline(jwksOf(rsa))}${fields}}]`;
 const bare = (list: string[]): string[] => list.map((e) => e.replace(/^t\.yaml:\d+:\d+: /, "").replace(/ \(hint: .*$/, ""));
+/** The keys of a model's first provider, which must be local. */
+const localKeys = (model: Record<string, unknown>): unknown => {
+  const jwks = (model["providers"] as Record<string, Record<string, unknown>>[])[0]!["jwks"]!;
+  assert.equal(jwks["type"], "Local");
+  return jwks["keys"];
+};
 const modelOf = (text: string): Record<string, unknown> => JSON.parse(JSON.stringify(load(text).config!.routes[0]!.rules[0]!.filters[0])) as Record<string, unknown>;
 
 test("a policy's providers go on each rule it covers, with Envoy's token sources by default; a Gateway's and disable are read", () => {
@@ -34,7 +40,7 @@ test("a policy's providers go on each rule it covers, with Envoy's token sources
         sources: [{ header: "authorization", prefix: "Bearer " }, { query: "access_token" }],
         claimsToHeaders: [{ claim: "sub", header: "x-sub" }],
         forwardToken: false,
-        keys: [rsa.jwk],
+        jwks: { type: "Local", keys: [rsa.jwk] },
       },
     ],
   });
@@ -48,7 +54,7 @@ test("a policy's providers go on each rule it covers, with Envoy's token sources
 });
 
 test("keys come as a JWKS, one JWK or a PEM public key (its alg from its type and curve), inline or from a ConfigMap's data.jwks", () => {
-  const keysOf = (jwks: string): unknown => (modelOf(TWO_RULE_ROUTE + policy() + extension(`[{name: idp, jwks: ${jwks}}]`))["providers"] as Record<string, unknown>[])[0]!["keys"];
+  const keysOf = (jwks: string): unknown => localKeys(modelOf(TWO_RULE_ROUTE + policy() + extension(`[{name: idp, jwks: ${jwks}}]`)));
   assert.deepEqual(keysOf(inline(JSON.stringify(rsa.jwk))), [rsa.jwk]);
   const ec = signingKey("ES384");
   const ed = signingKey("EdDSA");
@@ -58,13 +64,13 @@ test("keys come as a JWKS, one JWK or a PEM public key (its alg from its type an
   const configMap = `---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: idp-keys}\ndata:\n  jwks: ${JSON.stringify(jwksOf(rsa, ec))}\n`;
   const fromMap = TWO_RULE_ROUTE + policy() + extension("[{name: idp, jwks: {local: {configMapRef: {name: idp-keys}}}}]") + configMap;
   assert.deepEqual(errors(fromMap), []);
-  assert.deepEqual((modelOf(fromMap)["providers"] as Record<string, unknown>[])[0]!["keys"], [rsa.jwk, ec.jwk]);
+  assert.deepEqual(localKeys(modelOf(fromMap)), [rsa.jwk, ec.jwk]);
   assert.deepEqual(lines(load(fromMap), "info"), lines(load(TWO_RULE_ROUTE), "info"), "a ConfigMap a provider reads is not reported as skipped");
   assert.match(lines(load(TWO_RULE_ROUTE + configMap), "info").join(), /v1\/ConfigMap idp-keys/, "one nothing reads is");
   const privateJwk = { ...(rsa.privateKey.export({ format: "jwk" }) as Record<string, unknown>), kid: "rsa-1" };
   const stripped = TWO_RULE_ROUTE + policy() + extension(`[{name: idp, jwks: ${inline(JSON.stringify({ keys: [privateJwk] }))}}]`);
   assert.deepEqual(bare(warnings(stripped)), ["spec.jwt.providers[0].jwks.local.inline: warning: the key is a private key: only its public part is used"]);
-  assert.deepEqual(Object.keys(((modelOf(stripped)["providers"] as Record<string, unknown>[])[0]!["keys"] as Record<string, unknown>[])[0]!).sort(), ["e", "kid", "kty", "n"]);
+  assert.deepEqual(Object.keys((localKeys(modelOf(stripped)) as Record<string, unknown>[])[0]!).sort(), ["e", "kid", "kty", "n"]);
 });
 
 test("keys that could verify nothing are errors at their own position", () => {
@@ -108,7 +114,7 @@ function rsaError(jwk: Record<string, unknown>): string {
   throw new Error("the key imports");
 }
 
-test("a broken provider list, token source or claim header is an error; remote JWKS say they are not implemented", () => {
+test("a broken provider list, token source or claim header is an error", () => {
   const jwks = inline(jwksOf(rsa));
   assert.deepEqual(bare(errors(TWO_RULE_ROUTE + policy() + gatewayExtension("jwt", "  jwt: {}\n"))), ["spec.jwt: jwt names no providers, so no token could be verified"]);
   assert.deepEqual(
@@ -117,7 +123,7 @@ test("a broken provider list, token source or claim header is an error; remote J
         TWO_RULE_ROUTE +
           policy() +
           extension(
-            `[{name: a, jwks: ${jwks}}, {name: a, jwks: ${jwks}}, {name: b, jwks: ${jwks}, tokenSource: {}}, {name: c, jwks: ${jwks}, tokenSource: {header: {header: Host}}}, {name: d, jwks: ${jwks}, tokenSource: {queryParameter: 'a&b'}}, {name: e, jwks: ${jwks}, claimsToHeaders: [{name: sub, header: X-Forwarded-For}, {name: sub, header: 'a b'}]}, {name: f, jwks: {remote: {url: "https://idp/keys", backendRef: {name: idp}}}}, {name: g, jwks: {}}]`,
+            `[{name: a, jwks: ${jwks}}, {name: a, jwks: ${jwks}}, {name: b, jwks: ${jwks}, tokenSource: {}}, {name: c, jwks: ${jwks}, tokenSource: {header: {header: Host}}}, {name: d, jwks: ${jwks}, tokenSource: {queryParameter: 'a&b'}}, {name: e, jwks: ${jwks}, claimsToHeaders: [{name: sub, header: X-Forwarded-For}, {name: sub, header: 'a b'}]}, {name: f, jwks: {}}]`,
           ),
       ),
     ),
@@ -128,8 +134,7 @@ test("a broken provider list, token source or claim header is an error; remote J
       'spec.jwt.providers[4].tokenSource.queryParameter: "a&b" holds a character a query splits on, so no request could carry it',
       "spec.jwt.providers[5].claimsToHeaders[0].header: X-Forwarded-For is a header the gateway frames or sets itself; a claim there would break or forge the request",
       'spec.jwt.providers[5].claimsToHeaders[1].header: "a b" is not a header name',
-      "spec.jwt.providers[6].jwks.remote: remote JWKS are not implemented yet",
-      "spec.jwt.providers[7].jwks: jwks needs local or remote",
+      "spec.jwt.providers[6].jwks: jwks needs local or remote",
     ],
   );
   assert.deepEqual(bare(errors(TWO_RULE_ROUTE + policy("{extensionRef: {name: jwt}, disable: {}}") + extension(provider()))), ["spec.jwtAuth: extensionRef and disable are both set; jwtAuth holds exactly one"]);
@@ -144,4 +149,17 @@ test("the header and query parameter a provider reads tokens from become credent
   load(TWO_RULE_ROUTE + policy() + extension(`[{name: a, jwks: ${inline(jwksOf(rsa))}, tokenSource: {header: {header: X-IdP-Token}}}, {name: b, jwks: ${inline(jwksOf(rsa))}, tokenSource: {queryParameter: id_token}}]`));
   assert.equal(isSensitiveHeader("x-idp-token"), true);
   assert.equal(isSensitiveQueryParam("id_token"), true);
+});
+
+test("a remote JWKS is fetched through its backendRef; its URL, cache duration (default 5m) and backend are checked", () => {
+  const remote = (fields: string): string => TWO_RULE_ROUTE + policy() + extension(`[{name: idp, jwks: {remote: {${fields}}}}]`);
+  const jwks = ((modelOf(remote('url: "https://idp.example/keys?v=2", backendRef: {name: idp, port: 443}'))["providers"] as Record<string, unknown>[])[0]!["jwks"]) as Record<string, unknown>;
+  assert.deepEqual({ ...jwks, backendKey: typeof jwks["backendKey"] }, { type: "Remote", url: "https://idp.example/keys?v=2", backendKey: "string", cacheDurationMs: 300_000, timeoutMs: 5_000 });
+  const cached = ((modelOf(remote('url: "http://idp/keys", backendRef: {name: idp, port: 80}, cacheDuration: 90s'))["providers"] as Record<string, unknown>[])[0]!["jwks"]) as Record<string, unknown>;
+  assert.equal(cached["cacheDurationMs"], 90_000);
+  assert.deepEqual(bare(errors(remote('url: "ftp://idp/keys", backendRef: {name: idp}'))), [
+    'spec.jwt.providers[0].jwks.remote.url: "ftp://idp/keys" is not an http or https URL',
+    "spec.jwt.providers[0].jwks.remote.backendRef.port: a Service reference needs a port",
+  ]);
+  assert.deepEqual(bare(errors(remote('url: "https://user:pw@idp/keys", backendRef: {name: idp, port: 443}'))), ["spec.jwt.providers[0].jwks.remote.url: the URL holds a user name or password, which the fetch does not send"]);
 });

@@ -113,7 +113,7 @@ export const EXT_AUTHZ_CHECKS: InstrumentDescriptor = {
 export const ACCESS_DENIED: InstrumentDescriptor = {
   name: "tollgate.access_control.denied",
   unit: "{request}",
-  description: "Requests a TrafficPolicy rbac, acl, basicAuth or apiKeyAuth refused, by route, rule, policy and kind.",
+  description: "Requests a TrafficPolicy rbac, acl, basicAuth, apiKeyAuth or jwtAuth refused, by route, rule, policy and kind.",
   kind: "counter",
   valueType: "int",
 };

@@ -1,0 +1,101 @@
+// A JWT provider's remote JWKS (kgateway RemoteJWKS, Envoy's remote_jwks): fetched through its
+// backendRef when a token first needs it, used for cacheDuration, then fetched again when a
+// token needs it after that. Requests that need the keys while a fetch runs wait on that one
+// fetch. A fetch that fails (no answer in time, a status other than 200, a body too large, or
+// no usable key in it) fails the requests waiting on it with Envoy's status, and the next
+// request that needs the keys tries again. One cache per backend of a plan and URL: the rules
+// a Gateway's policy covers share it; a reload starts afresh.
+import { type JWTVerifyGetKey, createLocalJWKSet } from "jose";
+import { readFetchedJwks } from "../config/jwks.ts";
+import type { CompiledBackend } from "../plan/types.ts";
+import { JwtFailure, JwtFailures } from "./jwt-failures.ts";
+import type { UpstreamPools } from "./pools.ts";
+import { nextEndpoint } from "./round-robin.ts";
+import { dispatcherRequest } from "./undici-core.ts";
+
+/** The most of a JWKS answer read: a key set is a few kilobytes. */
+const MAX_JWKS_BYTES = 1024 * 1024;
+
+export interface RemoteJwksSpec {
+  readonly url: string;
+  readonly cacheDurationMs: number;
+  readonly timeoutMs: number;
+}
+
+export class RemoteJwks {
+  readonly #backend: CompiledBackend;
+  readonly #url: URL;
+  readonly #spec: RemoteJwksSpec;
+  #keys: JWTVerifyGetKey | undefined = undefined;
+  #fetchedAtMs = 0;
+  #inFlight: Promise<JWTVerifyGetKey | JwtFailure> | undefined = undefined;
+
+  constructor(backend: CompiledBackend, spec: RemoteJwksSpec) {
+    this.#backend = backend;
+    this.#url = new URL(spec.url);
+    this.#spec = spec;
+  }
+
+  /** The keys, fetched first when there are none yet or they are older than cacheDuration. */
+  keys(pools: UpstreamPools, nowMs: number): Promise<JWTVerifyGetKey | JwtFailure> | JWTVerifyGetKey {
+    if (this.#keys !== undefined && nowMs - this.#fetchedAtMs < this.#spec.cacheDurationMs) return this.#keys;
+    this.#inFlight ??= this.#fetch(pools).then((fetched) => {
+      this.#inFlight = undefined;
+      if (!(fetched instanceof JwtFailure)) {
+        this.#keys = fetched;
+        this.#fetchedAtMs = Date.now();
+      }
+      return fetched;
+    });
+    return this.#inFlight;
+  }
+
+  async #fetch(pools: UpstreamPools): Promise<JWTVerifyGetKey | JwtFailure> {
+    const endpoint = nextEndpoint(this.#backend);
+    if (endpoint === undefined) return JwtFailures.fetchFailed;
+    try {
+      const answer = await dispatcherRequest(pools.get(endpoint, this.#backend.model.maxConnections), {
+        method: "GET",
+        path: `${this.#url.pathname}${this.#url.search}`,
+        headers: { host: this.#url.host, accept: "application/json" },
+        headersTimeout: this.#spec.timeoutMs,
+        bodyTimeout: this.#spec.timeoutMs,
+        signal: AbortSignal.timeout(this.#spec.timeoutMs),
+      });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of answer.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > MAX_JWKS_BYTES) {
+          answer.body.destroy();
+          return JwtFailures.fetchFailed;
+        }
+        chunks.push(chunk);
+      }
+      if (answer.statusCode !== 200) return JwtFailures.fetchFailed;
+      const read = readFetchedJwks(Buffer.concat(chunks).toString("utf8"));
+      if (!read.ok) return new JwtFailure(read.message);
+      return createLocalJWKSet({ keys: read.keys.map((k) => ({ ...k })) });
+    } catch {
+      return JwtFailures.fetchFailed;
+    }
+  }
+}
+
+const byBackend = new WeakMap<CompiledBackend, Map<string, RemoteJwks>>();
+
+/** The cache for `spec` through `backend`, shared by every provider of the plan that names the same. */
+export function remoteJwksOf(backend: CompiledBackend, spec: RemoteJwksSpec): RemoteJwks {
+  let byUrl = byBackend.get(backend);
+  if (byUrl === undefined) {
+    byUrl = new Map();
+    byBackend.set(backend, byUrl);
+  }
+  const id = `${spec.url} ${spec.cacheDurationMs} ${spec.timeoutMs}`;
+  let found = byUrl.get(id);
+  if (found === undefined) {
+    found = new RemoteJwks(backend, spec);
+    byUrl.set(id, found);
+  }
+  return found;
+}
