@@ -9,7 +9,8 @@ import type { ConfigMapStore } from "./config-maps.ts";
 import { parseDuration } from "./duration.ts";
 import type { BackendRefSpec, BackendResolver } from "./resolve-backends.ts";
 import { isGatewayHeader, isHeaderName } from "./header-names.ts";
-import { readJwks } from "./jwks.ts";
+import { VerificationKeys, readJwks } from "./jwks.ts";
+import { redactUrlCredentials } from "./url-credentials.ts";
 import type { JwksSourceModel, JwtProviderModel, JwtTokenSourceModel } from "./model.ts";
 import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
 
@@ -146,8 +147,8 @@ function providerKeys(e: Resource, reporter: Reporter, cfg: Record<string, unkno
     reporter.error(found.source, found.at, read.message, read.hint);
     return undefined;
   }
-  for (const warning of read.warnings) reporter.warn(found.source, found.at, warning, "publish only the public key");
-  return { type: "Local", keys: read.keys };
+  for (const warning of read.warnings) reporter.warn(found.source, found.at, warning, "publish only the public signing keys");
+  return { type: "Local", keys: new VerificationKeys(read.keys) };
 }
 
 function remoteJwks(e: Resource, reporter: Reporter, cfg: Record<string, unknown>, at: Segments, backends: BackendResolver): JwksSourceModel | undefined {
@@ -160,7 +161,7 @@ function remoteJwks(e: Resource, reporter: Reporter, cfg: Record<string, unknown
   }
   let usable = true;
   if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") {
-    reporter.error(e, [...at, "url"], `${JSON.stringify(text)} is not an http or https URL`, "write the full URL the issuer publishes its keys at: https://idp.example.com/.well-known/jwks.json");
+    reporter.error(e, [...at, "url"], `${JSON.stringify(redactUrlCredentials(text))} is not an http or https URL`, "write the full URL the issuer publishes its keys at: https://idp.example.com/.well-known/jwks.json");
     usable = false;
   } else if (url.username !== "" || url.password !== "") {
     reporter.error(e, [...at, "url"], "the URL holds a user name or password, which the fetch does not send", "give the JWKS URL without user:password@");
@@ -173,6 +174,11 @@ function remoteJwks(e: Resource, reporter: Reporter, cfg: Record<string, unknown
   }
   const backend = backends.resolve(e, "gateway.kgateway.dev", cfg["backendRef"] as BackendRefSpec, [...at, "backendRef"]);
   if (!usable || backend === undefined) return undefined;
+  // The backend decides how the keys travel, as Envoy's cluster does; an https URL the user
+  // wrote over a plain backend would fetch them in the clear.
+  if (url!.protocol === "https:" && backend.tls === undefined) {
+    reporter.warn(e, [...at, "url"], `the URL is https, but backend ${backend.key} has no BackendTLSPolicy: the keys are fetched over plain HTTP`, "attach a BackendTLSPolicy to the backend, or write an http URL if plain HTTP is meant");
+  }
   return { type: "Remote", url: url!.href, backendKey: backend.key, cacheDurationMs: duration!, timeoutMs: REMOTE_JWKS_TIMEOUT_MS };
 }
 

@@ -8,7 +8,7 @@ import type { SecretCertificate } from "./secret-certificate.ts";
 import type { NamespaceSelection } from "./namespace-selection.ts";
 import type { HtpasswdUsers } from "./htpasswd.ts";
 import type { ApiKeys } from "./api-keys.ts";
-import type { VerificationKey } from "./jwks.ts";
+import type { VerificationKeys } from "./jwks.ts";
 
 /** One of kgateway's apiKeyAuth keySources: where a request's key may be, tried in this order. */
 export interface ApiKeySourceModel {
@@ -38,7 +38,7 @@ export interface JwtProviderModel {
 
 /** A JWT provider's keys: given in the config, or fetched from a JWKS URL through a backend. */
 export type JwksSourceModel =
-  | { readonly type: "Local"; readonly keys: readonly VerificationKey[] }
+  | { readonly type: "Local"; readonly keys: VerificationKeys }
   | {
       readonly type: "Remote";
       readonly url: string;

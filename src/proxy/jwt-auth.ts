@@ -4,7 +4,7 @@
 // with a bad token never does. A refusal is 401 (403 for an audience not allowed) with a
 // `Bearer` challenge, and Envoy's response code details. A request let in goes on with the
 // verified claims in the provider's claimsToHeaders and, unless forwardToken, without the
-// token: its header, and also its query parameter, which Envoy leaves in place. Whatever the verdict, a client's own values of those claim headers are taken
+// token: its header or its query parameter. Whatever the verdict, a client's own values of those claim headers are taken
 // off (Envoy's sanitizing), so a header upstream always comes from a verified token.
 // Decided first of the authentication policies, before basicAuth and apiKeyAuth.
 import type { JWTPayload } from "jose";
@@ -117,7 +117,7 @@ function claimAt(payload: JWTPayload, name: string): unknown {
 /**
  * A claim as Envoy copies it into a header: a string as is, a whole number without a fraction,
  * another number with six decimals, a boolean as true or false; anything else (and an empty
- * string) adds no header. As header text: UTF-8 bytes, without the line breaks no header holds.
+ * string) adds no header. As header text: UTF-8 bytes.
  */
 function claimText(value: unknown): string | undefined {
   let text: string;
@@ -125,7 +125,8 @@ function claimText(value: unknown): string | undefined {
   else if (typeof value === "number" && Number.isFinite(value)) text = Number.isInteger(value) && value >= 0 ? String(value) : value.toFixed(6);
   else if (typeof value === "boolean") text = String(value);
   else return undefined;
-  if (text === "" || /[\r\n\0]/.test(text)) return undefined;
+  // A control character (tab aside) makes no header value: the claim is left out, not the request failed.
+  if (text === "" || /[\u0000-\u0008\u000a-\u001f\u007f]/.test(text)) return undefined;
   return Buffer.from(text, "utf8").toString("latin1");
 }
 
@@ -152,7 +153,14 @@ export function startJwtCheck(exchange: Exchange, policy: JwtAuthPolicy, pools: 
     (verdict) => {
       if (cancelled) return;
       exchange.authCheck = undefined;
-      done(applied(exchange, policy, verdict, denials));
+      // What runs next (the other policies, the upstream call) runs here, off the listener's
+      // stack: a bug in it must not become an unhandled rejection.
+      try {
+        done(applied(exchange, policy, verdict, denials));
+      } catch (e) {
+        warnContainedBug(`a request after jwtAuth of ${policy.policy}`, e);
+        abandon();
+      }
     },
     (e: unknown) => {
       if (cancelled) return;

@@ -1,22 +1,23 @@
 // One JWT provider at request time, as Envoy's jwt_authn authenticator checks a token: found in
 // the provider's sources, parsed, its issuer, time window (60 s of clock skew) and audiences
-// checked, then its signature verified with the provider's keys (jose), given or fetched
-// (remote-jwks.ts). Every token the
+// checked, then its signature verified with the provider's keys (jwt-keys.ts), given or
+// fetched (remote-jwks.ts). Every token the
 // request carries in the provider's sources must pass, so a good token cannot carry a bad one
 // past the gateway. Failures are Envoy's statuses, worded as Envoy words them.
-import { type JWTPayload, type JWTVerifyGetKey, compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors } from "jose";
+import { type JWTPayload, decodeJwt, decodeProtectedHeader } from "jose";
 import { JWS_ALGORITHMS } from "../config/jwks.ts";
 import type { JwtProviderModel, JwtTokenSourceModel } from "../config/model.ts";
 import { queryValue } from "./api-key-auth.ts";
 import { JwtFailure, JwtFailures } from "./jwt-failures.ts";
+import { JwtKeySet } from "./jwt-keys.ts";
 import type { UpstreamPools } from "./pools.ts";
 import { RemoteJwks, remoteJwksOf } from "./remote-jwks.ts";
 import type { CompiledBackend } from "../plan/types.ts";
 
 /** Envoy's default clock skew: a token is still good this long past exp, and this long before nbf. */
 const CLOCK_SKEW_SECONDS = 60;
-// The characters of a compact JWS: base64url parts, dots, and the padding some issuers leave.
-const TOKEN_CHARS = /^[A-Za-z0-9\-_.=]+/;
+// A character of a compact JWS: base64url, the dots, and the padding some issuers leave.
+const TOKEN_CHAR = /[A-Za-z0-9\-_.=]/;
 
 /** A token found in a request, and where. */
 export interface FoundToken {
@@ -26,14 +27,14 @@ export interface FoundToken {
 
 export class JwtProviderVerifier {
   readonly model: JwtProviderModel;
-  readonly #keys: JWTVerifyGetKey | RemoteJwks;
+  readonly #keys: JwtKeySet | RemoteJwks;
   readonly #audiences: ReadonlySet<string>;
 
   /** `backends`: the plan's, one of which a remote JWKS is fetched through. */
   constructor(model: JwtProviderModel, backends: ReadonlyMap<string, CompiledBackend>) {
     this.model = model;
     const jwks = model.jwks;
-    if (jwks.type === "Local") this.#keys = createLocalJWKSet({ keys: jwks.keys.map((k) => ({ ...k })) });
+    if (jwks.type === "Local") this.#keys = new JwtKeySet(jwks.keys.list);
     else {
       const backend = backends.get(jwks.backendKey);
       if (backend === undefined) throw new Error(`JWT provider ${model.name} names backend ${jwks.backendKey}, which the plan does not hold`);
@@ -57,7 +58,7 @@ export class JwtProviderVerifier {
     const nowSeconds = Math.floor(nowMs / 1000);
     const parsed = parse(token);
     if (parsed instanceof JwtFailure) return parsed;
-    const { payload } = parsed;
+    const { payload, alg, kid } = parsed;
     const issuer = this.model.issuer;
     if (issuer !== undefined && payload.iss !== issuer) return JwtFailures.unknownIssuer;
     if (typeof payload.nbf === "number" && payload.nbf > nowSeconds + CLOCK_SKEW_SECONDS) return JwtFailures.notYetValid;
@@ -65,49 +66,33 @@ export class JwtProviderVerifier {
     if (this.#audiences.size > 0 && !audiencesOf(payload).some((a) => this.#audiences.has(normalizedAudience(a)))) return JwtFailures.audienceNotAllowed;
     const keys = this.#keys instanceof RemoteJwks ? await this.#keys.keys(pools, nowMs) : this.#keys;
     if (keys instanceof JwtFailure) return keys;
-    return (await signatureFailure(token, keys)) ?? payload;
+    return (await keys.signatureFailure(token, alg, kid)) ?? payload;
   }
 }
 
-async function signatureFailure(token: string, keys: JWTVerifyGetKey): Promise<JwtFailure | undefined> {
-  try {
-    await compactVerify(token, keys, { algorithms: [...JWS_ALGORITHMS] });
-    return undefined;
-  } catch (e) {
-    if (e instanceof errors.JWKSMultipleMatchingKeys) return anyKeyVerifies(token, e);
-    if (e instanceof errors.JWKSNoMatchingKey) return JwtFailures.kidAlgMismatch;
-    return JwtFailures.verificationFails;
-  }
-}
-
-/** Several keys fit the token's kid and alg (or it has no kid): any one of them may have signed it. */
-async function anyKeyVerifies(token: string, candidates: errors.JWKSMultipleMatchingKeys): Promise<JwtFailure | undefined> {
-  for await (const key of candidates) {
-    try {
-      await compactVerify(token, key, { algorithms: [...JWS_ALGORITHMS] });
-      return undefined;
-    } catch {
-      // the next key
-    }
-  }
-  return JwtFailures.verificationFails;
-}
-
-/** The token after `prefix` (found anywhere in the value, as Envoy finds it), up to the first character no JWS has. */
+/**
+ * As Envoy extracts a token from a header: without a prefix, the whole value; with one found in
+ * the value, what follows it from its first token character on (the rest whole, so trailing
+ * text fails the token rather than being ignored), or the whole value when no token character
+ * follows. A header present is a token present: a malformed one is refused, never "missing".
+ */
 function headerToken(value: string | string[] | undefined, prefix: string): string | undefined {
   const text = typeof value === "string" ? value : value?.[0];
   if (text === undefined) return undefined;
-  const at = prefix === "" ? 0 : text.indexOf(prefix);
+  if (prefix === "") return text;
+  const at = text.indexOf(prefix);
   if (at < 0) return undefined;
-  return TOKEN_CHARS.exec(text.slice(at + prefix.length))?.[0];
+  const rest = text.slice(at + prefix.length);
+  const start = rest.search(TOKEN_CHAR);
+  return start < 0 ? text : rest.slice(start);
 }
 
+/** The first value of the parameter, an empty one included (a token that fails, as in Envoy). */
 function queryToken(query: string, name: string): string | undefined {
-  const value = queryValue(query, name)?.toString("latin1");
-  return value === undefined || value === "" ? undefined : value;
+  return queryValue(query, name)?.toString("latin1");
 }
 
-function parse(token: string): { payload: JWTPayload } | JwtFailure {
+function parse(token: string): { payload: JWTPayload; alg: string; kid: string | undefined } | JwtFailure {
   if (token.split(".").length !== 3) return JwtFailures.badFormat;
   let header: Record<string, unknown>;
   try {
@@ -129,7 +114,7 @@ function parse(token: string): { payload: JWTPayload } | JwtFailure {
   if (iss !== undefined && typeof iss !== "string") return JwtFailures.payloadParse;
   if ((exp !== undefined && typeof exp !== "number") || (nbf !== undefined && typeof nbf !== "number")) return JwtFailures.payloadParse;
   if (aud !== undefined && typeof aud !== "string" && !(Array.isArray(aud) && aud.every((a) => typeof a === "string"))) return JwtFailures.payloadParse;
-  return { payload };
+  return { payload, alg: header["alg"], kid: header["kid"] as string | undefined };
 }
 
 function audiencesOf(payload: JWTPayload): string[] {

@@ -5,10 +5,10 @@
 // no usable key in it) fails the requests waiting on it with Envoy's status, and the next
 // request that needs the keys tries again. One cache per backend of a plan and URL: the rules
 // a Gateway's policy covers share it; a reload starts afresh.
-import { type JWTVerifyGetKey, createLocalJWKSet } from "jose";
 import { readFetchedJwks } from "../config/jwks.ts";
 import type { CompiledBackend } from "../plan/types.ts";
 import { JwtFailure, JwtFailures } from "./jwt-failures.ts";
+import { JwtKeySet } from "./jwt-keys.ts";
 import type { UpstreamPools } from "./pools.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { dispatcherRequest } from "./undici-core.ts";
@@ -26,9 +26,9 @@ export class RemoteJwks {
   readonly #backend: CompiledBackend;
   readonly #url: URL;
   readonly #spec: RemoteJwksSpec;
-  #keys: JWTVerifyGetKey | undefined = undefined;
+  #keys: JwtKeySet | undefined = undefined;
   #fetchedAtMs = 0;
-  #inFlight: Promise<JWTVerifyGetKey | JwtFailure> | undefined = undefined;
+  #inFlight: Promise<JwtKeySet | JwtFailure> | undefined = undefined;
 
   constructor(backend: CompiledBackend, spec: RemoteJwksSpec) {
     this.#backend = backend;
@@ -37,7 +37,7 @@ export class RemoteJwks {
   }
 
   /** The keys, fetched first when there are none yet or they are older than cacheDuration. */
-  keys(pools: UpstreamPools, nowMs: number): Promise<JWTVerifyGetKey | JwtFailure> | JWTVerifyGetKey {
+  keys(pools: UpstreamPools, nowMs: number): Promise<JwtKeySet | JwtFailure> | JwtKeySet {
     if (this.#keys !== undefined && nowMs - this.#fetchedAtMs < this.#spec.cacheDurationMs) return this.#keys;
     this.#inFlight ??= this.#fetch(pools).then((fetched) => {
       this.#inFlight = undefined;
@@ -50,7 +50,7 @@ export class RemoteJwks {
     return this.#inFlight;
   }
 
-  async #fetch(pools: UpstreamPools): Promise<JWTVerifyGetKey | JwtFailure> {
+  async #fetch(pools: UpstreamPools): Promise<JwtKeySet | JwtFailure> {
     const endpoint = nextEndpoint(this.#backend);
     if (endpoint === undefined) return JwtFailures.fetchFailed;
     try {
@@ -75,7 +75,7 @@ export class RemoteJwks {
       if (answer.statusCode !== 200) return JwtFailures.fetchFailed;
       const read = readFetchedJwks(Buffer.concat(chunks).toString("utf8"));
       if (!read.ok) return new JwtFailure(read.message);
-      return createLocalJWKSet({ keys: read.keys.map((k) => ({ ...k })) });
+      return new JwtKeySet(read.keys);
     } catch {
       return JwtFailures.fetchFailed;
     }

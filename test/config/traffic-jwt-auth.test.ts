@@ -4,12 +4,22 @@
 // each error.
 import assert from "node:assert/strict";
 import { type JsonWebKey, createPublicKey } from "node:crypto";
-import { test } from "node:test";
+import { after, before, test } from "node:test";
 import { isSensitiveHeader, isSensitiveQueryParam } from "../../src/config/sensitive.ts";
+import { redactConfigForAdmin } from "../../src/config/redact.ts";
+import { readFetchedJwks, readJwks } from "../../src/config/jwks.ts";
+import { type TestPki, createTestPki } from "../support/test-certs.ts";
 import { TO_GATEWAY, TO_RULE_A, TWO_RULE_ROUTE, errors, gatewayExtension, lines, load, trafficPolicy, warnings } from "./helpers.ts";
 import { jwksOf, signingKey } from "../support/jwt-issuer.ts";
 
 const rsa = signingKey("RS256", "rsa-1");
+let pki: TestPki;
+before(async () => {
+  pki = await createTestPki("tollgate-jwks-");
+});
+after(async () => {
+  await pki.remove();
+});
 const policy = (body = "{extensionRef: {name: jwt}}", targets?: string): string => trafficPolicy("tokens", `  jwtAuth: ${body}\n`, targets);
 /** A GatewayExtension `jwt` with `providers` (YAML flow text). */
 const extension = (providers: string, more = ""): string => gatewayExtension("jwt", `  jwt:\n${more}    providers: ${providers}\n`);
@@ -155,6 +165,10 @@ test("a remote JWKS is fetched through its backendRef; its URL, cache duration (
   const remote = (fields: string): string => TWO_RULE_ROUTE + policy() + extension(`[{name: idp, jwks: {remote: {${fields}}}}]`);
   const jwks = ((modelOf(remote('url: "https://idp.example/keys?v=2", backendRef: {name: idp, port: 443}'))["providers"] as Record<string, unknown>[])[0]!["jwks"]) as Record<string, unknown>;
   assert.deepEqual({ ...jwks, backendKey: typeof jwks["backendKey"] }, { type: "Remote", url: "https://idp.example/keys?v=2", backendKey: "string", cacheDurationMs: 300_000, timeoutMs: 5_000 });
+  assert.deepEqual(bare(warnings(remote('url: "https://idp.example/keys?v=2", backendRef: {name: idp, port: 443}'))), [
+    `spec.jwt.providers[0].jwks.remote.url: warning: the URL is https, but backend ${String(jwks["backendKey"])} has no BackendTLSPolicy: the keys are fetched over plain HTTP`,
+  ]);
+  assert.deepEqual(warnings(remote('url: "http://idp/keys", backendRef: {name: idp, port: 80}')), [], "an http URL says what it does");
   const cached = ((modelOf(remote('url: "http://idp/keys", backendRef: {name: idp, port: 80}, cacheDuration: 90s'))["providers"] as Record<string, unknown>[])[0]!["jwks"]) as Record<string, unknown>;
   assert.equal(cached["cacheDurationMs"], 90_000);
   assert.deepEqual(bare(errors(remote('url: "ftp://idp/keys", backendRef: {name: idp}'))), [
@@ -162,4 +176,49 @@ test("a remote JWKS is fetched through its backendRef; its URL, cache duration (
     "spec.jwt.providers[0].jwks.remote.backendRef.port: a Service reference needs a port",
   ]);
   assert.deepEqual(bare(errors(remote('url: "https://user:pw@idp/keys", backendRef: {name: idp, port: 443}'))), ["spec.jwt.providers[0].jwks.remote.url: the URL holds a user name or password, which the fetch does not send"]);
+});
+
+test("keys in the forms issuers publish: PKCS#1 PEM, PEM after other text, a key id to certificate map; encryption keys are left out with a warning", () => {
+  const pkcs1 = rsa.publicKey.export({ format: "pem", type: "pkcs1" }).toString();
+  const fromPkcs1 = readJwks(pkcs1);
+  assert.ok(fromPkcs1.ok && fromPkcs1.keys[0]!["n"] === rsa.jwk["n"] && fromPkcs1.keys[0]!.alg === "RS256");
+  const afterText = readJwks(`Bag Attributes: issuer key\n${rsa.pem}`);
+  assert.ok(afterText.ok && afterText.keys[0]!["n"] === rsa.jwk["n"], "text before the block is skipped, as kgateway's PEM decoding skips it");
+  const certificate = pki.server.cert.toString();
+  const map = readJwks(JSON.stringify({ "cert-1": certificate }));
+  assert.ok(map.ok && map.keys[0]!.kid === "cert-1" && map.keys[0]!.alg === "ES256", "Google's x509 form, which Envoy reads; the alg from the certificate's key");
+  const fetchedMap = readFetchedJwks(JSON.stringify({ "cert-1": certificate }));
+  assert.ok(fetchedMap.ok && fetchedMap.keys.length === 1);
+  const withEnc = TWO_RULE_ROUTE + policy() + extension(`[{name: idp, jwks: ${inline(JSON.stringify({ keys: [rsa.jwk, { kty: "RSA", n: rsa.jwk["n"], e: "AQAB", use: "enc", alg: "RSA-OAEP" }] }))}}]`);
+  assert.deepEqual(errors(withEnc), []);
+  assert.deepEqual(bare(warnings(withEnc)), ["spec.jwt.providers[0].jwks.local.inline: warning: key 2 is for encryption (use enc), not signatures: it is left out"]);
+  assert.deepEqual(localKeys(modelOf(withEnc)), [rsa.jwk]);
+});
+
+test("keys that verify nothing here: short RSA, curves and PEM blocks Envoy does not take", async () => {
+  const { generateKeyPairSync } = await import("node:crypto");
+  const short = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey;
+  const k1 = generateKeyPairSync("ec", { namedCurve: "secp256k1" }).publicKey.export({ format: "jwk" });
+  const x25519 = generateKeyPairSync("x25519").publicKey.export({ format: "jwk" });
+  const messages = [readJwks(JSON.stringify(short.export({ format: "jwk" }))), readJwks(JSON.stringify(k1)), readJwks(JSON.stringify(x25519)), readJwks(pki.server.cert.toString())].map((r) => (r.ok ? "loaded" : `${r.message} (hint: ${r.hint})`));
+  assert.deepEqual(messages, [
+    "the key is a 1024-bit RSA key; RSA keys of 2048 bits or more verify tokens (hint: publish the issuer's public signing keys as RFC 7517 JWKs (kty RSA, EC, OKP or oct))",
+    'the key is an EC key on curve "secp256k1"; P-256, P-384 and P-521 keys verify tokens (hint: publish the issuer\'s public signing keys as RFC 7517 JWKs (kty RSA, EC, OKP or oct))',
+    'the key is an OKP key on curve "X25519"; Ed25519 keys verify tokens (hint: publish the issuer\'s public signing keys as RFC 7517 JWKs (kty RSA, EC, OKP or oct))',
+    "the PEM block is a CERTIFICATE, not a public key (hint: give its public key: openssl x509 -in cert.pem -pubkey -noout)",
+  ]);
+  const fetched = readFetchedJwks(JSON.stringify({ keys: [short.export({ format: "jwk" }), rsa.jwk] }));
+  assert.ok(fetched.ok && fetched.keys.length === 1 && fetched.warnings.length === 1, "a fetched set leaves the short key out and keeps the rest");
+});
+
+test("the admin API shows an HMAC key without its secret; a URL's password is never echoed", () => {
+  const secret = Buffer.from("the-hmac-secret-of-this-provider").toString("base64url");
+  const text = TWO_RULE_ROUTE + policy() + extension(`[{name: idp, jwks: ${inline(JSON.stringify({ keys: [{ kty: "oct", kid: "h", k: secret }, rsa.jwk] }))}}]`);
+  const shown = JSON.stringify(redactConfigForAdmin(load(text).config!));
+  assert.equal(shown.includes(secret), false);
+  assert.match(shown, /"kty":"oct","kid":"h","k":"\[REDACTED\]"/);
+  assert.ok(shown.includes(String(rsa.jwk["n"])), "public keys are shown whole");
+  const leaked = errors(TWO_RULE_ROUTE + policy() + extension('[{name: idp, jwks: {remote: {url: "ftp://svc:hunter2@login.example/jwks.json", backendRef: {name: idp, port: 443}}}}]'));
+  assert.equal(leaked.length, 1);
+  assert.equal(leaked.join().includes("hunter2"), false);
 });

@@ -6,6 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
+import net from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type HttpService, startHttpService } from "../support/http-service.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
@@ -29,7 +30,7 @@ const rule = (name: string): string => `    - name: ${name}
       backendRefs: [${ref("app")}]
 `;
 const remoteProvider = (name: string, path: string, cache = "5m"): string =>
-  `---\napiVersion: gateway.kgateway.dev/v1alpha1\nkind: GatewayExtension\nmetadata: {name: ${name}, namespace: default}\nspec:\n  jwt:\n    providers: [{name: ${name}, issuer: idp, jwks: {remote: {url: "https://login.example${path}", backendRef: {group: gateway.tollgate.dev, kind: Backend, name: keys}, cacheDuration: ${cache}}}}]\n`;
+  `---\napiVersion: gateway.kgateway.dev/v1alpha1\nkind: GatewayExtension\nmetadata: {name: ${name}, namespace: default}\nspec:\n  jwt:\n    providers: [{name: ${name}, issuer: idp, jwks: {remote: {url: "http://login.example${path}", backendRef: {group: gateway.tollgate.dev, kind: Backend, name: keys}, cacheDuration: ${cache}}}}]\n`;
 const rulePolicy = (name: string): string => targetedTrafficPolicyYaml(name, "HTTPRoute", "r", `  jwtAuth: {extensionRef: {name: ${name}}}\n`).replace(/targetRefs: .*/, `targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: r, sectionName: ${name}}]`);
 
 before(async () => {
@@ -41,7 +42,7 @@ before(async () => {
     // A server that never answers holds the request open until the listener closes.
     if (answer.delayMs !== Number.POSITIVE_INFINITY) setTimeout(() => res.writeHead(answer.status, { "content-type": "application/json" }).end(answer.body), answer.delayMs);
   });
-  const names = ["cached", "shared", "rotating", "failing", "broken", "silent"];
+  const names = ["cached", "shared", "rotating", "failing", "broken", "silent", "left"];
   gw = await startGateway(
     GATEWAY_YAML +
       backendYaml("app", app.port) +
@@ -123,4 +124,22 @@ test("a key server that does not answer within kgateway's 5 s fails the fetch", 
   assert.equal(reply.status, 401);
   assert.equal(reply.json()["message"], "JWT authentication failed: Jwks remote fetch is failed");
   assert.ok(Date.now() - started >= 4900, "it waited for the limit, not less");
+});
+
+test("a client that leaves while its token waits for the keys ends its request; the late keys answer no one", async () => {
+  serve("left", 200, jwksOf(first), 300);
+  const token = await signToken(first, { iss: "idp" });
+  const socket = net.connect(gw.port, "127.0.0.1");
+  socket.on("error", () => {});
+  socket.write(`GET /left/a HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+  await sleep(100);
+  socket.destroy();
+  const ended = await recorder.endOf("/left/a");
+  assert.equal(ended.clientAborted, true);
+  assert.equal(ended.errorType, "client_aborted");
+  await sleep(400);
+  assert.equal(fetchesOf("left"), 1, "the fetch went on for the next request's sake");
+  assert.equal(app.requests.some((r) => r.url.startsWith("/left/")), false, "nothing was forwarded when the keys came");
+  assert.equal((await get("/left/b", token)).status, 200, "the keys it fetched serve the next request");
+  assert.equal(fetchesOf("left"), 1);
 });

@@ -6,6 +6,7 @@
 // rbac deciding on a claim, upgrades, and the denial counts.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { SignJWT } from "jose";
 import { type RawUpgradeUpstream, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { jwksOf, nowSeconds, signToken, signingKey } from "../support/jwt-issuer.ts";
@@ -17,6 +18,8 @@ const idp = signingKey("RS256", "idp-1");
 const rotated = signingKey("ES256", "idp-2");
 const impostor = signingKey("RS256", "idp-1");
 const partner = signingKey("EdDSA", undefined, false);
+const hmacSecret = Buffer.from("a shared secret of thirty-two bytes!");
+const hmacJwk = { kty: "oct", kid: "shared", k: hmacSecret.toString("base64url") };
 
 const toRule = (name: string): string => `[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: r, sectionName: ${name}}]`;
 const rule = (name: string, prefix: string, backend = "app"): string => `    - name: ${name}
@@ -43,6 +46,8 @@ before(async () => {
       extension("idp", `    providers: [${idpProvider}]\n`) +
       extension("both", `    providers: [${idpProvider}, ${partnerProvider}]\n`) +
       extension("optional", `    validationMode: AllowMissing\n    providers: [${idpProvider}]\n`) +
+      extension("pem", `    providers: [{name: pem, jwks: {local: {inline: ${JSON.stringify(`issued by the IdP team\n${idp.pem}`)}}}, claimsToHeaders: [{name: sub, header: x-jwt-sub}]}]\n`) +
+      extension("hmac", `    providers: [{name: hmac, jwks: {local: {inline: ${JSON.stringify(JSON.stringify({ keys: [hmacJwk, idp.jwk] }))}}}}]\n`) +
       extension("edge", `    providers: [{name: edge, jwks: {local: {inline: ${JSON.stringify(jwksOf(idp))}}}, tokenSource: {queryParameter: token}}]\n`) +
       `---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: partner-keys, namespace: default}\ndata:\n  jwks: ${JSON.stringify(jwksOf(partner))}\n` +
       routeYaml(
@@ -51,6 +56,8 @@ before(async () => {
           rule("optional", "/optional") +
           rule("gateway", "/gateway") +
           rule("exempt", "/exempt") +
+          rule("pem", "/pem") +
+          rule("hmac", "/hmac") +
           rule("admins", "/admins") +
           rule("socket", "/switch", "raw") +
           rule("moved", "/moved").replace("      backendRefs:", "      filters: [{type: RequestRedirect, requestRedirect: {hostname: other.example, statusCode: 302}}]\n      backendRefs:"),
@@ -59,6 +66,8 @@ before(async () => {
       rulePolicy("two", "  jwtAuth: {extensionRef: {name: both}}\n") +
       rulePolicy("optional", "  jwtAuth: {extensionRef: {name: optional}}\n") +
       rulePolicy("exempt", "  jwtAuth: {disable: {}}\n") +
+      rulePolicy("pem", "  jwtAuth: {extensionRef: {name: pem}}\n") +
+      rulePolicy("hmac", "  jwtAuth: {extensionRef: {name: hmac}}\n") +
       rulePolicy("admins", `  jwtAuth: {extensionRef: {name: idp}}\n  rbac: {action: Allow, policy: {matchExpressions: ["request.headers['x-jwt-admin'] == 'true'"]}}\n`) +
       rulePolicy("moved", "  jwtAuth: {extensionRef: {name: edge}}\n") +
       targetedTrafficPolicyYaml("edge", "Gateway", "edge", "  jwtAuth: {extensionRef: {name: edge}}\n"),
@@ -188,12 +197,51 @@ test("an upgrade needs a token too, and is refused with the same challenge", asy
   assert.match(opened, /\r\nx-seen-target: \/switch\?room=7\r\n/i, "the upgrade's upstream target has no token");
 });
 
+test("a key without a kid verifies a token with one (a PEM key has none), as jwt_verify_lib matches kids", async () => {
+  assert.equal((await get("/pem/a", bearer(await good()))).status, 200);
+  assert.equal(seen("/pem/a")!.headers["x-jwt-sub"], "alice");
+  assert.equal((await get("/pem/b", bearer(await signToken(impostor, {})))).json()["message"], "JWT authentication failed: Jwt verification fails");
+});
+
+test("an HMAC key verifies HS256 tokens; an RSA key's public bytes used as an HMAC secret verify nothing", async () => {
+  const hs = await new SignJWT({ sub: "svc" }).setProtectedHeader({ alg: "HS256", kid: "shared" }).sign(hmacSecret);
+  assert.equal((await get("/hmac/a", bearer(hs))).status, 200);
+  const confused = await new SignJWT({ sub: "mallory" }).setProtectedHeader({ alg: "HS256" }).sign(Buffer.from(idp.pem));
+  assert.equal((await get("/hmac/b", bearer(confused))).json()["message"], "JWT authentication failed: Jwt verification fails", "HS256 is checked against oct keys only");
+  const wrongKid = await new SignJWT({}).setProtectedHeader({ alg: "HS256", kid: "other" }).sign(hmacSecret);
+  assert.equal((await get("/hmac/c", bearer(wrongKid))).json()["message"], "JWT authentication failed: Jwks doesn't have key to match kid or alg from Jwt");
+});
+
+test("a token present but malformed is refused, never taken as missing: AllowMissing lets none of these through", async () => {
+  const forged = await signToken(impostor, { iss: ISSUER, aud: "api.example" });
+  for (const [path, headers] of [
+    [`/optional/empty-first?access_token=&access_token=${await good()}`, {}],
+    ["/optional/junk-before", { authorization: `Bearer !${forged}` }],
+    ["/optional/junk-after", { authorization: `Bearer ${await good()} ${forged}` }],
+    ["/optional/no-token-chars", { authorization: "Bearer !!!" }],
+  ] as const) {
+    const reply = await get(path, headers);
+    assert.equal(reply.status, 401, path);
+  }
+  assert.equal(app.requests.filter((r) => r.url.startsWith("/optional/empty-first") || r.url.startsWith("/optional/junk") || r.url.startsWith("/optional/no-token")).length, 0);
+  const partnerToken = await signToken(partner, { iss: "partner", sub: "globex" });
+  assert.equal((await get("/two/trailing", { "x-partner-token": `${partnerToken} ${forged}` })).status, 401, "a header without a prefix is the token whole");
+});
+
+test("a claim holding a control character adds no header; the request goes on", async () => {
+  assert.equal((await get("/strict/control", bearer(await good({ sub: "a\u0001b", level: 7 })))).status, 200);
+  const upstream = seen("/strict/control")!;
+  assert.deepEqual([upstream.headers["x-jwt-sub"], upstream.headers["x-jwt-level"]], [undefined, "7"]);
+});
+
 test("each refusal is counted under its route, rule and policy, with kind jwt_auth", () => {
   const counted = [...gw.stats.accessDenials!.entries()].filter(([, , , kind]) => kind === "jwt_auth");
   assert.deepEqual(Object.fromEntries(counted.map(([, ruleName, policy, , n]) => [`${ruleName} ${policy}`, n])), {
     "strict default/strict": 14,
-    "two default/two": 2,
-    "optional default/optional": 1,
+    "two default/two": 3,
+    "optional default/optional": 5,
+    "pem default/pem": 1,
+    "hmac default/hmac": 2,
     "gateway default/edge": 1,
     "socket default/edge": 1,
   });
