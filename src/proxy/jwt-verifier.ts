@@ -3,7 +3,8 @@
 // checked, then its signature verified with the provider's keys (jwt-keys.ts), given or
 // fetched (remote-jwks.ts). Every token the
 // request carries in the provider's sources must pass, so a good token cannot carry a bad one
-// past the gateway. Failures are Envoy's statuses, worded as Envoy words them.
+// past the gateway. Failures are Envoy's statuses, worded as Envoy words them. Tokens that
+// verified are kept (verified-tokens.ts), as Envoy's JWT cache keeps them.
 import { type JWTPayload, decodeJwt, decodeProtectedHeader } from "jose";
 import { JWS_ALGORITHMS } from "../config/jwks.ts";
 import type { JwtProviderModel, JwtTokenSourceModel } from "../config/model.ts";
@@ -12,6 +13,7 @@ import { JwtFailure, JwtFailures } from "./jwt-failures.ts";
 import { JwtKeySet } from "./jwt-keys.ts";
 import type { UpstreamPools } from "./pools.ts";
 import { RemoteJwks, remoteJwksOf } from "./remote-jwks.ts";
+import { VerifiedTokens } from "./verified-tokens.ts";
 import type { CompiledBackend } from "../plan/types.ts";
 
 /** Envoy's default clock skew: a token is still good this long past exp, and this long before nbf. */
@@ -29,6 +31,7 @@ export class JwtProviderVerifier {
   readonly model: JwtProviderModel;
   readonly #keys: JwtKeySet | RemoteJwks;
   readonly #audiences: ReadonlySet<string>;
+  readonly #verified = new VerifiedTokens();
 
   /** `backends`: the plan's, one of which a remote JWKS is fetched through. */
   constructor(model: JwtProviderModel, backends: ReadonlyMap<string, CompiledBackend>) {
@@ -56,17 +59,23 @@ export class JwtProviderVerifier {
   /** The payload of `token`, or why it does not verify. */
   async verify(token: string, nowMs: number, pools: UpstreamPools): Promise<JWTPayload | JwtFailure> {
     const nowSeconds = Math.floor(nowMs / 1000);
+    // A token verified before passed every check but time, which only time can change.
+    const known = this.#verified.get(token);
+    if (known !== undefined) return timeFailure(known, nowSeconds) ?? known;
     const parsed = parse(token);
     if (parsed instanceof JwtFailure) return parsed;
     const { payload, alg, kid } = parsed;
     const issuer = this.model.issuer;
     if (issuer !== undefined && payload.iss !== issuer) return JwtFailures.unknownIssuer;
-    if (typeof payload.nbf === "number" && payload.nbf > nowSeconds + CLOCK_SKEW_SECONDS) return JwtFailures.notYetValid;
-    if (typeof payload.exp === "number" && payload.exp + CLOCK_SKEW_SECONDS < nowSeconds) return JwtFailures.expired;
+    const early = timeFailure(payload, nowSeconds);
+    if (early !== undefined) return early;
     if (this.#audiences.size > 0 && !audiencesOf(payload).some((a) => this.#audiences.has(normalizedAudience(a)))) return JwtFailures.audienceNotAllowed;
     const keys = this.#keys instanceof RemoteJwks ? await this.#keys.keys(pools, nowMs) : this.#keys;
     if (keys instanceof JwtFailure) return keys;
-    return (await keys.signatureFailure(token, alg, kid)) ?? payload;
+    const failed = await keys.signatureFailure(token, alg, kid);
+    if (failed !== undefined) return failed;
+    this.#verified.add(token, payload);
+    return payload;
   }
 }
 
@@ -115,6 +124,13 @@ function parse(token: string): { payload: JWTPayload; alg: string; kid: string |
   if ((exp !== undefined && typeof exp !== "number") || (nbf !== undefined && typeof nbf !== "number")) return JwtFailures.payloadParse;
   if (aud !== undefined && typeof aud !== "string" && !(Array.isArray(aud) && aud.every((a) => typeof a === "string"))) return JwtFailures.payloadParse;
   return { payload, alg: header["alg"], kid: header["kid"] as string | undefined };
+}
+
+/** Envoy's time checks, with its clock skew: not before nbf, not after exp. */
+function timeFailure(payload: JWTPayload, nowSeconds: number): JwtFailure | undefined {
+  if (typeof payload.nbf === "number" && payload.nbf > nowSeconds + CLOCK_SKEW_SECONDS) return JwtFailures.notYetValid;
+  if (typeof payload.exp === "number" && payload.exp + CLOCK_SKEW_SECONDS < nowSeconds) return JwtFailures.expired;
+  return undefined;
 }
 
 function audiencesOf(payload: JWTPayload): string[] {
