@@ -42,6 +42,7 @@ const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth"];
 /** jose verifies with RSA keys of this many bits or more. */
 const MIN_RSA_BITS = 2048;
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const KEY_HINT = "publish the issuer's public signing keys as RFC 7517 JWKs (kty RSA, EC, OKP or oct)";
 
 const fail = (message: string, hint: string): JwksRead => ({ ok: false, message, hint });
@@ -61,7 +62,7 @@ export function readJwks(text: string): JwksRead {
   const record = parsed as Record<string, unknown>;
   if (record["keys"] === undefined) {
     if (record["kty"] !== undefined) return readKeys([record], true);
-    return readCertificateMap(record) ?? fail('the JSON is neither a JWKS (no "keys") nor a JWK (no "kty")', 'write {"keys": [{"kty": ...}]}');
+    return readCertificateMap(record, true) ?? fail('the JSON is neither a JWKS (no "keys") nor a JWK (no "kty")', 'write {"keys": [{"kty": ...}]}');
   }
   if (!Array.isArray(record["keys"])) return fail('"keys" must be an array of JWKs', 'write {"keys": [{"kty": ...}]}');
   if (record["keys"].length === 0) return fail('"keys" is empty: no token could be verified', "add the issuer's public keys");
@@ -81,7 +82,7 @@ export function readFetchedJwks(text: string): JwksRead {
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return fail("Jwks is an invalid JSON", "");
   const keys = (parsed as Record<string, unknown>)["keys"];
-  if (keys === undefined) return readCertificateMap(parsed as Record<string, unknown>) ?? fail("Jwks does not have [keys] field", "");
+  if (keys === undefined) return readCertificateMap(parsed as Record<string, unknown>, false) ?? fail("Jwks does not have [keys] field", "");
   if (!Array.isArray(keys)) return fail("[keys] in Jwks is not an array", "");
   return readKeys(keys, false);
 }
@@ -125,25 +126,25 @@ function readKey(entry: unknown, name: string): KeyRead {
   if (jwk["kid"] !== undefined && typeof jwk["kid"] !== "string") return { problem: `${name} has a kid that is not a string` };
   if (kty === "oct") {
     const k = jwk["k"];
-    if (typeof k !== "string" || Buffer.from(k, "base64url").length === 0) return { problem: `${name} is an oct key without its k (the base64url secret)` };
+    if (typeof k !== "string" || !BASE64URL.test(k)) return { problem: `${name} is an oct key without its k as base64url (the secret, without + / or padding)` };
     return { key: jwk as VerificationKey };
   }
-  if (kty === "EC" && EC_ALGORITHM_OF_CURVE[String(jwk["crv"])] === undefined) return { problem: `${name} is an EC key on curve ${JSON.stringify(jwk["crv"])}; P-256, P-384 and P-521 keys verify tokens` };
+  const curveAlg = EC_ALGORITHM_OF_CURVE[String(jwk["crv"])];
+  if (kty === "EC" && curveAlg === undefined) return { problem: `${name} is an EC key on curve ${JSON.stringify(jwk["crv"])}; P-256, P-384 and P-521 keys verify tokens` };
+  if (kty === "EC" && alg !== undefined && alg !== curveAlg) return { problem: `${name} is an EC key on ${String(jwk["crv"])} with alg ${String(alg)}; that curve verifies ${curveAlg}` };
   if (kty === "OKP" && jwk["crv"] !== "Ed25519") return { problem: `${name} is an OKP key on curve ${JSON.stringify(jwk["crv"])}; Ed25519 keys verify tokens` };
   let warning: string | undefined;
   if (PRIVATE_MEMBERS.some((m) => jwk[m] !== undefined)) {
     for (const m of PRIVATE_MEMBERS) delete jwk[m];
     warning = `${name} is a private key: only its public part is used`;
   }
+  let bits: number | undefined;
   try {
-    createPublicKey({ key: jwk as JsonWebKey, format: "jwk" });
+    bits = createPublicKey({ key: jwk as JsonWebKey, format: "jwk" }).asymmetricKeyDetails?.modulusLength;
   } catch (e) {
     return { problem: `${name} is not a usable ${kty} public key (${(e as Error).message})` };
   }
-  if (kty === "RSA") {
-    const bits = Buffer.from(String(jwk["n"]), "base64url").length * 8;
-    if (bits < MIN_RSA_BITS) return { problem: `${name} is a ${bits}-bit RSA key; RSA keys of ${MIN_RSA_BITS} bits or more verify tokens` };
-  }
+  if (kty === "RSA" && (bits ?? 0) < MIN_RSA_BITS) return { problem: `${name} is a ${bits ?? 0}-bit RSA key; RSA keys of ${MIN_RSA_BITS} bits or more verify tokens` };
   return warning === undefined ? { key: jwk as VerificationKey } : { key: jwk as VerificationKey, warning };
 }
 
@@ -152,37 +153,47 @@ function readPem(text: string): JwksRead {
   const label = block[1]!;
   if (label.endsWith("PRIVATE KEY")) return fail("the PEM block is a private key", "give the public key: openssl pkey -in key.pem -pubout");
   if (label !== "PUBLIC KEY" && label !== "RSA PUBLIC KEY") return fail(`the PEM block is a ${label}, not a public key`, label === "CERTIFICATE" ? "give its public key: openssl x509 -in cert.pem -pubkey -noout" : "give a PEM public key (-----BEGIN PUBLIC KEY-----)");
-  const read = pemKey(block[0]);
+  const read = pemKey(block[0], { alg: true });
   return typeof read === "string" ? fail(read, "give the issuer's signing key: RSA, EC (P-256, P-384, P-521) or Ed25519") : { ok: true, keys: [read], warnings: [] };
 }
 
-/** A PEM public key or certificate's key as a JWK with the alg its type implies, or why it cannot be one. */
-function pemKey(pem: string, kid?: string): VerificationKey | string {
+/**
+ * A PEM public key or certificate's key as a JWK, or why it cannot be one. `alg`: with the alg
+ * its type implies (kgateway gives a PEM key one; Envoy gives a certificate's key none, so it
+ * verifies any of the type's algs).
+ */
+function pemKey(pem: string, how: { alg: boolean; kid?: string }): VerificationKey | string {
   let jwk: JsonWebKey;
   let type: string | undefined;
+  let bits: number | undefined;
   try {
     const key = createPublicKey(pem);
     type = key.asymmetricKeyType;
+    bits = key.asymmetricKeyDetails?.modulusLength;
     jwk = key.export({ format: "jwk" });
   } catch (e) {
     return `the PEM block is not a public key (${(e as Error).message})`;
   }
   const alg = type === "rsa" ? "RS256" : type === "ec" ? EC_ALGORITHM_OF_CURVE[String(jwk.crv)] : type === "ed25519" ? "EdDSA" : undefined;
   if (alg === undefined) return `the PEM public key is of type ${type ?? "unknown"}${jwk.crv === undefined ? "" : ` (${jwk.crv})`}; RSA, EC (P-256, P-384, P-521) and Ed25519 keys verify tokens`;
-  if (type === "rsa" && Buffer.from(String(jwk.n), "base64url").length * 8 < MIN_RSA_BITS) return `the PEM key is an RSA key of fewer than ${MIN_RSA_BITS} bits, too short to verify tokens`;
-  return { ...jwk, kty: String(jwk.kty), alg, use: "sig", ...(kid === undefined ? {} : { kid }) };
+  if (type === "rsa" && (bits ?? 0) < MIN_RSA_BITS) return `the PEM key is a ${bits ?? 0}-bit RSA key; RSA keys of ${MIN_RSA_BITS} bits or more verify tokens`;
+  return { ...jwk, kty: String(jwk.kty), ...(how.alg ? { alg } : {}), use: "sig", ...(how.kid === undefined ? {} : { kid: how.kid }) };
 }
 
-/** `{"kid": "-----BEGIN CERTIFICATE-----..."}`: each certificate's key under its kid; undefined when the object is not that. */
-function readCertificateMap(record: Record<string, unknown>): JwksRead | undefined {
+/**
+ * `{"kid": "-----BEGIN CERTIFICATE-----..."}`: each certificate's key under its kid; undefined
+ * when the object is not that. `strict` (the config's own): a certificate that cannot be used is an error.
+ */
+function readCertificateMap(record: Record<string, unknown>, strict: boolean): JwksRead | undefined {
   const entries = Object.entries(record);
   if (entries.length === 0 || !entries.every(([, v]) => typeof v === "string" && v.includes("-----BEGIN CERTIFICATE-----"))) return undefined;
   const keys: VerificationKey[] = [];
   const warnings: string[] = [];
   for (const [kid, pem] of entries) {
-    const read = pemKey(pem as string, kid);
-    if (typeof read === "string") warnings.push(`certificate ${JSON.stringify(kid)}: ${read}`);
-    else keys.push(read);
+    const read = pemKey(pem as string, { alg: false, kid });
+    if (typeof read !== "string") keys.push(read);
+    else if (strict) return fail(`certificate ${JSON.stringify(kid)}: ${read}`, KEY_HINT);
+    else warnings.push(`certificate ${JSON.stringify(kid)}: ${read}`);
   }
   return keys.length === 0 ? fail("Jwks doesn't have any valid public key", KEY_HINT) : { ok: true, keys, warnings };
 }

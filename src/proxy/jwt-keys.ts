@@ -1,9 +1,9 @@
 // A JWT provider's keys at request time, chosen for a token as Envoy's jwt_verify_lib chooses:
-// a key whose type and curve fit the token's alg, whose own alg (if any) is that alg, whose
-// use (if any) is `sig`, and whose kid matches the token's when both have one (a key without a
-// kid fits any token, and a token without a kid any key). No key fitting is Envoy's "kid or
-// alg" failure; otherwise the token verifies if any fitting key's signature check passes
-// (jose). Each key is imported once per alg.
+// a key whose kid matches the token's when both have one (a key without a kid fits any token,
+// and a token without a kid any key; an empty kid is none) and whose own alg, if any, is the
+// token's. None such is Envoy's "kid or alg" failure. Of those, the keys of the type and curve
+// the alg needs, for signatures, are tried (jose); any one may have signed the token. Each
+// key is imported once per alg.
 import { compactVerify, importJWK } from "jose";
 import type { VerificationKey } from "../config/jwks.ts";
 import { type JwtFailure, JwtFailures } from "./jwt-failures.ts";
@@ -29,11 +29,15 @@ export class JwtKeySet {
 
   /** Undefined when `token` (whose header holds `alg` and `kid`) is signed by one of the keys. */
   async signatureFailure(token: string, alg: string, kid: string | undefined): Promise<JwtFailure | undefined> {
-    let fitting = 0;
+    let matched = 0;
     for (const [index, key] of this.#keys.entries()) {
-      if (!fits(key, alg) || (key.alg !== undefined && key.alg !== alg) || (key.use !== undefined && key.use !== "sig")) continue;
-      if (kid !== undefined && key.kid !== undefined && key.kid !== kid) continue;
-      fitting++;
+      // jwt_verify_lib: an empty kid is none, on either side.
+      if (kid !== undefined && kid !== "" && key.kid !== undefined && key.kid !== "" && key.kid !== kid) continue;
+      if (key.alg !== undefined && key.alg !== alg) continue;
+      matched++;
+      // Matched by kid and alg, as jwt_verify_lib counts; only a key of the type and curve the
+      // alg needs, for signatures, is tried.
+      if (!fits(key, alg) || (key.use !== undefined && key.use !== "sig")) continue;
       const imported = await this.#import(index, key, alg);
       if (imported === undefined) continue;
       try {
@@ -43,7 +47,7 @@ export class JwtKeySet {
         // the next key
       }
     }
-    return fitting === 0 ? JwtFailures.kidAlgMismatch : JwtFailures.verificationFails;
+    return matched === 0 ? JwtFailures.kidAlgMismatch : JwtFailures.verificationFails;
   }
 
   /** The key as jose verifies with it for `alg`; undefined when jose will not (the load checked what it could). */
@@ -51,7 +55,10 @@ export class JwtKeySet {
     const id = `${index} ${alg}`;
     let imported = this.#imported.get(id);
     if (imported === undefined) {
-      imported = importJWK({ ...key, alg }, alg).catch(() => undefined);
+      // As in Envoy, what a key may do is its alg and use: WebCrypto would hold key_ops and
+      // ext against it and refuse every token for a key Envoy verifies with.
+      const { key_ops: _ops, ext: _ext, ...usable } = key as VerificationKey & { key_ops?: unknown; ext?: unknown };
+      imported = importJWK({ ...usable, alg }, alg).catch(() => undefined);
       this.#imported.set(id, imported);
     }
     return imported;

@@ -81,7 +81,7 @@ export class JwtProviderVerifier {
 
 /**
  * As Envoy extracts a token from a header: without a prefix, the whole value; with one found in
- * the value, what follows it from its first token character on (the rest whole, so trailing
+ * the value (in any case), what follows it from its first token character on (the rest whole, so trailing
  * text fails the token rather than being ignored), or the whole value when no token character
  * follows. A header present is a token present: a malformed one is refused, never "missing".
  */
@@ -89,7 +89,9 @@ function headerToken(value: string | string[] | undefined, prefix: string): stri
   const text = typeof value === "string" ? value : value?.[0];
   if (text === undefined) return undefined;
   if (prefix === "") return text;
-  const at = text.indexOf(prefix);
+  // An auth scheme is case-insensitive (RFC 9110 §11.1): `bearer <token>` is a token present,
+  // never one missing that AllowMissing would let through unverified.
+  const at = text.toLowerCase().indexOf(prefix.toLowerCase());
   if (at < 0) return undefined;
   const rest = text.slice(at + prefix.length);
   const start = rest.search(TOKEN_CHAR);

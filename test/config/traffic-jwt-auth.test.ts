@@ -103,7 +103,7 @@ test("keys that could verify nothing are errors at their own position", () => {
       ['spec.jwt.providers[0].jwks.local.inline: the JSON is neither a JWKS (no "keys") nor a JWK (no "kty")'],
       [`spec.jwt.providers[0].jwks.local.inline: key 2 is not a usable RSA public key (${rsaError({ kty: "RSA", n: "AQAB", e: 5 })})`],
       ['spec.jwt.providers[0].jwks.local.inline: the key has alg "ES256", which a RSA key cannot verify (RS256, RS384, RS512, PS256, PS384, PS512)'],
-      ["spec.jwt.providers[0].jwks.local.inline: the key is an oct key without its k (the base64url secret)"],
+      ["spec.jwt.providers[0].jwks.local.inline: the key is an oct key without its k as base64url (the secret, without + / or padding)"],
       ['spec.jwt.providers[0].jwks.local.inline: the key has kty "X"; RSA, EC, OKP and oct keys verify tokens'],
       ["spec.jwt.providers[0].jwks.local.inline: the PEM block is a private key"],
     ],
@@ -186,7 +186,7 @@ test("keys in the forms issuers publish: PKCS#1 PEM, PEM after other text, a key
   assert.ok(afterText.ok && afterText.keys[0]!["n"] === rsa.jwk["n"], "text before the block is skipped, as kgateway's PEM decoding skips it");
   const certificate = pki.server.cert.toString();
   const map = readJwks(JSON.stringify({ "cert-1": certificate }));
-  assert.ok(map.ok && map.keys[0]!.kid === "cert-1" && map.keys[0]!.alg === "ES256", "Google's x509 form, which Envoy reads; the alg from the certificate's key");
+  assert.ok(map.ok && map.keys[0]!.kid === "cert-1" && map.keys[0]!.kty === "EC" && map.keys[0]!.alg === undefined, "Google's x509 form, which Envoy reads; no alg, as Envoy gives the certificate's key none");
   const fetchedMap = readFetchedJwks(JSON.stringify({ "cert-1": certificate }));
   assert.ok(fetchedMap.ok && fetchedMap.keys.length === 1);
   const withEnc = TWO_RULE_ROUTE + policy() + extension(`[{name: idp, jwks: ${inline(JSON.stringify({ keys: [rsa.jwk, { kty: "RSA", n: rsa.jwk["n"], e: "AQAB", use: "enc", alg: "RSA-OAEP" }] }))}}]`);
@@ -200,12 +200,22 @@ test("keys that verify nothing here: short RSA, curves and PEM blocks Envoy does
   const short = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey;
   const k1 = generateKeyPairSync("ec", { namedCurve: "secp256k1" }).publicKey.export({ format: "jwk" });
   const x25519 = generateKeyPairSync("x25519").publicKey.export({ format: "jwk" });
-  const messages = [readJwks(JSON.stringify(short.export({ format: "jwk" }))), readJwks(JSON.stringify(k1)), readJwks(JSON.stringify(x25519)), readJwks(pki.server.cert.toString())].map((r) => (r.ok ? "loaded" : `${r.message} (hint: ${r.hint})`));
+  const p384 = signingKey("ES384");
+  const messages = [
+    readJwks(JSON.stringify(short.export({ format: "jwk" }))),
+    readJwks(JSON.stringify(k1)),
+    readJwks(JSON.stringify(x25519)),
+    readJwks(pki.server.cert.toString()),
+    readJwks(JSON.stringify({ ...p384.jwk, alg: "ES256" })),
+    readJwks(JSON.stringify({ kty: "oct", k: "c2VjcmV0+/==" })),
+  ].map((r) => (r.ok ? "loaded" : `${r.message} (hint: ${r.hint})`));
   assert.deepEqual(messages, [
     "the key is a 1024-bit RSA key; RSA keys of 2048 bits or more verify tokens (hint: publish the issuer's public signing keys as RFC 7517 JWKs (kty RSA, EC, OKP or oct))",
     'the key is an EC key on curve "secp256k1"; P-256, P-384 and P-521 keys verify tokens (hint: publish the issuer\'s public signing keys as RFC 7517 JWKs (kty RSA, EC, OKP or oct))',
     'the key is an OKP key on curve "X25519"; Ed25519 keys verify tokens (hint: publish the issuer\'s public signing keys as RFC 7517 JWKs (kty RSA, EC, OKP or oct))',
     "the PEM block is a CERTIFICATE, not a public key (hint: give its public key: openssl x509 -in cert.pem -pubkey -noout)",
+    "the key is an EC key on P-384 with alg ES256; that curve verifies ES384 (hint: publish the issuer's public signing keys as RFC 7517 JWKs (kty RSA, EC, OKP or oct))",
+    "the key is an oct key without its k as base64url (the secret, without + / or padding) (hint: publish the issuer's public signing keys as RFC 7517 JWKs (kty RSA, EC, OKP or oct))",
   ]);
   const fetched = readFetchedJwks(JSON.stringify({ keys: [short.export({ format: "jwk" }), rsa.jwk] }));
   assert.ok(fetched.ok && fetched.keys.length === 1 && fetched.warnings.length === 1, "a fetched set leaves the short key out and keeps the rest");

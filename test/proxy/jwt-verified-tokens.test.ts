@@ -1,5 +1,6 @@
-// The per-provider cache of verified tokens: the least recently used goes first, and a token
-// found there still has its time window checked, so it expires as any other.
+// One provider's verification, below the proxy: the cache of verified tokens (the least
+// recently used goes first; a token found there still has its time window checked), and keys
+// chosen as jwt_verify_lib chooses them, as issuers publish them.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { VerificationKeys } from "../../src/config/jwks.ts";
@@ -9,6 +10,7 @@ import { JwtProviderVerifier } from "../../src/proxy/jwt-verifier.ts";
 import type { UpstreamPools } from "../../src/proxy/pools.ts";
 import { VerifiedTokens } from "../../src/proxy/verified-tokens.ts";
 import { signToken, signingKey } from "../support/jwt-issuer.ts";
+import { SignJWT } from "jose";
 
 test("the least recently used token is dropped first", () => {
   const cache = new VerifiedTokens(2);
@@ -30,9 +32,31 @@ test("a token verified once is not verified again, but still expires", async () 
   const nowMs = Date.now();
   const exp = Math.floor(nowMs / 1000) + 100;
   const token = await signToken(key, { iss: "idp", exp });
-  const noPools = undefined as unknown as UpstreamPools;
   assert.deepEqual(await verifier.verify(token, nowMs, noPools), { iss: "idp", exp });
   assert.deepEqual(await verifier.verify(token, nowMs + 1000, noPools), { iss: "idp", exp }, "from the cache");
   assert.equal(await verifier.verify(token, (exp + 61) * 1000, noPools), JwtFailures.expired, "past exp and the 60 s of skew, the cached token is refused");
   assert.equal(await verifier.verify(await signToken(other, { iss: "idp", exp }), nowMs, noPools), JwtFailures.verificationFails, "another key's token is not taken for a known one");
+});
+
+const noPools = undefined as unknown as UpstreamPools;
+const verifierOf = (keys: readonly Record<string, unknown>[]): JwtProviderVerifier =>
+  new JwtProviderVerifier({ name: "p", issuer: undefined, audiences: [], sources: [], claimsToHeaders: [], forwardToken: false, jwks: { type: "Local", keys: new VerificationKeys(keys as VerificationKey[]) } }, new Map());
+
+test("keys as issuers publish them: key_ops and ext are not held against a token, an empty kid is none", async () => {
+  const key = signingKey("RS256", "k1");
+  const now = Date.now();
+  const published = verifierOf([{ ...key.jwk, key_ops: ["sign", "verify"], ext: "true" }]);
+  assert.deepEqual(await published.verify(await signToken(key, { sub: "a" }), now, noPools), { sub: "a" });
+  const keyless = signingKey("RS256", "");
+  assert.deepEqual(await verifierOf([key.jwk]).verify(await signToken(keyless, { sub: "b" }), now, noPools), JwtFailures.verificationFails, "a token with an empty kid is tried against every key");
+  assert.deepEqual(await verifierOf([{ ...key.jwk, kid: "" }]).verify(await signToken(signingKey("RS256", "x"), {}), now, noPools), JwtFailures.verificationFails, "a key with an empty kid fits any token");
+  const emptyKid = await new SignJWT({ sub: "c" }).setProtectedHeader({ alg: "RS256", kid: "" }).sign(key.privateKey);
+  assert.deepEqual(await verifierOf([key.jwk]).verify(emptyKid, now, noPools), { sub: "c" });
+});
+
+test("a key matched by kid and alg but of another type is a failed verification, as jwt_verify_lib counts", async () => {
+  const rsa = signingKey("RS256", undefined, false);
+  const ec = signingKey("ES256");
+  assert.equal(await verifierOf([rsa.jwk]).verify(await signToken(ec, {}), Date.now(), noPools), JwtFailures.verificationFails);
+  assert.equal(await verifierOf([{ ...rsa.jwk, alg: "RS256" }]).verify(await signToken(ec, {}), Date.now(), noPools), JwtFailures.kidAlgMismatch, "a key whose alg is another matches nothing");
 });

@@ -219,11 +219,13 @@ test("a token present but malformed is refused, never taken as missing: AllowMis
     ["/optional/junk-before", { authorization: `Bearer !${forged}` }],
     ["/optional/junk-after", { authorization: `Bearer ${await good()} ${forged}` }],
     ["/optional/no-token-chars", { authorization: "Bearer !!!" }],
+    ["/optional/lowercase", { authorization: `bearer ${forged}` }],
   ] as const) {
     const reply = await get(path, headers);
     assert.equal(reply.status, 401, path);
   }
-  assert.equal(app.requests.filter((r) => r.url.startsWith("/optional/empty-first") || r.url.startsWith("/optional/junk") || r.url.startsWith("/optional/no-token")).length, 0);
+  assert.equal(app.requests.filter((r) => r.url.startsWith("/optional/empty-first") || r.url.startsWith("/optional/junk") || r.url.startsWith("/optional/no-token") || r.url.startsWith("/optional/lowercase")).length, 0);
+  assert.equal((await get("/strict/lowercase", { authorization: `bearer ${await good()}` })).status, 200, "the scheme is case-insensitive (RFC 9110)");
   const partnerToken = await signToken(partner, { iss: "partner", sub: "globex" });
   assert.equal((await get("/two/trailing", { "x-partner-token": `${partnerToken} ${forged}` })).status, 401, "a header without a prefix is the token whole");
 });
@@ -239,7 +241,7 @@ test("each refusal is counted under its route, rule and policy, with kind jwt_au
   assert.deepEqual(Object.fromEntries(counted.map(([, ruleName, policy, , n]) => [`${ruleName} ${policy}`, n])), {
     "strict default/strict": 14,
     "two default/two": 3,
-    "optional default/optional": 5,
+    "optional default/optional": 6,
     "pem default/pem": 1,
     "hmac default/hmac": 2,
     "gateway default/edge": 1,
