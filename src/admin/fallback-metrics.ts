@@ -56,6 +56,12 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
           samples: [...stats.retries].map(([backend, value]) => ({ labels: { backend }, value })),
         },
         {
+          name: "tollgate_jwt_jwks_fetches",
+          type: "counter",
+          help: "Remote JWKS fetches of JWT providers since start, by provider (namespace/extension/provider) and outcome (success or failure).",
+          samples: [...(stats.jwksFetches?.entries() ?? [])].map(([provider, outcome, value]) => ({ labels: { provider, outcome }, value })),
+        },
+        {
           name: "tollgate_upstream_mirrors_dropped",
           type: "counter",
           help: "RequestMirror copies not sent or given up mid-body, by backend and reason.",

@@ -36,6 +36,7 @@ import { type AuthorizationPolicy, rbacDenialDetails, rbacDenied } from "./autho
 import { basicAuthChallenge, basicAuthDenial } from "./basic-auth.ts";
 import { apiKeyDenial } from "./api-key-auth.ts";
 import { startJwtCheck } from "./jwt-auth.ts";
+import type { JwksFetchContext } from "./remote-jwks.ts";
 import { queryShown, upstreamTargetShown, withoutHiddenQuery } from "./authenticated-identity.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { clientIpOf } from "./client-ip.ts";
@@ -96,6 +97,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   const ctx: CallContext = { telemetry, pools: deps.pools, stats: deps.stats };
   const mirrorCtx: MirrorContext = { telemetry, pools: deps.pools, mirrorDrops: deps.stats?.mirrorDrops };
   const authCtx: AuthContext = { telemetry, pools: deps.pools };
+  const jwksCtx: JwksFetchContext = { pools: deps.pools, jwksFetches: deps.stats?.jwksFetches };
   const facts = newRequestFacts();
 
   const responseClosed = deps.responseClosed;
@@ -195,7 +197,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       startJwtCheck(
         exchange,
         jwtAuth,
-        deps.pools,
+        jwksCtx,
         deps.stats?.accessDenials,
         (denied) => {
           if (denied !== undefined) refuseUnread(exchange, denied.failure, denied.challenge);

@@ -17,7 +17,7 @@ import type { Exchange } from "./exchange.ts";
 import { Failure } from "./failures.ts";
 import { JwtFailure, JwtFailures } from "./jwt-failures.ts";
 import { type FoundToken, JwtProviderVerifier } from "./jwt-verifier.ts";
-import type { UpstreamPools } from "./pools.ts";
+import type { JwksFetchContext } from "./remote-jwks.ts";
 import type { CompiledBackend } from "../plan/types.ts";
 
 type JwtAuthModel = Extract<FilterModel, { type: "JwtAuth" }>;
@@ -48,7 +48,7 @@ export class JwtAuthPolicy {
   constructor(model: JwtAuthModel, backends: ReadonlyMap<string, CompiledBackend>) {
     this.policy = model.policy;
     this.#allowMissing = model.allowMissing;
-    this.#providers = model.providers.map((p) => new JwtProviderVerifier(p, backends));
+    this.#providers = model.providers.map((p) => new JwtProviderVerifier(p, backends, `${model.extension}/${p.name}`));
     this.claimHeaders = [...new Set(model.providers.flatMap((p) => p.claimsToHeaders.map((c) => c.header)))];
   }
 
@@ -57,13 +57,13 @@ export class JwtAuthPolicy {
    * first that verifies them all lets the request in. When none does, the failure told is the
    * first that is about a token the provider was for (not a missing token nor another issuer's).
    */
-  async check(headers: Readonly<Record<string, string | string[] | undefined>>, query: string, nowMs: number, pools: UpstreamPools): Promise<JwtGrant | JwtFailure> {
+  async check(headers: Readonly<Record<string, string | string[] | undefined>>, query: string, nowMs: number, ctx: JwksFetchContext): Promise<JwtGrant | JwtFailure> {
     let told: JwtFailure | undefined;
     let anyToken = false;
     for (const provider of this.#providers) {
       const tokens = provider.tokensOf(headers, query);
       if (tokens.length > 0) anyToken = true;
-      const verdict = tokens.length === 0 ? JwtFailures.missing : await verifyAll(provider, tokens, nowMs, pools);
+      const verdict = tokens.length === 0 ? JwtFailures.missing : await verifyAll(provider, tokens, nowMs, ctx);
       if (!(verdict instanceof JwtFailure)) return this.#grant(provider, tokens, verdict);
       if (told === undefined || rank(verdict) > rank(told)) told = verdict;
     }
@@ -88,10 +88,10 @@ export class JwtAuthPolicy {
 }
 
 /** Every token must verify; the claims come from the first. */
-async function verifyAll(provider: JwtProviderVerifier, tokens: readonly FoundToken[], nowMs: number, pools: UpstreamPools): Promise<JWTPayload | JwtFailure> {
+async function verifyAll(provider: JwtProviderVerifier, tokens: readonly FoundToken[], nowMs: number, ctx: JwksFetchContext): Promise<JWTPayload | JwtFailure> {
   let first: JWTPayload | undefined;
   for (const { token } of tokens) {
-    const verdict = await provider.verify(token, nowMs, pools);
+    const verdict = await provider.verify(token, nowMs, ctx);
     if (verdict instanceof JwtFailure) return verdict;
     first ??= verdict;
   }
@@ -141,7 +141,7 @@ export function jwtDenialDetails(f: JwtFailure): string {
  * waits on the check as on any other: when the request ends first, `done` is never called.
  * A bug while checking closes the client's connection (`abandon`): nothing sensible can be sent.
  */
-export function startJwtCheck(exchange: Exchange, policy: JwtAuthPolicy, pools: UpstreamPools, denials: AccessDenials | undefined, done: (denied: JwtDenial | undefined) => void, abandon: () => void): void {
+export function startJwtCheck(exchange: Exchange, policy: JwtAuthPolicy, ctx: JwksFetchContext, denials: AccessDenials | undefined, done: (denied: JwtDenial | undefined) => void, abandon: () => void): void {
   let cancelled = false;
   const pending = {
     cancel(): void {
@@ -149,7 +149,7 @@ export function startJwtCheck(exchange: Exchange, policy: JwtAuthPolicy, pools: 
     },
   };
   exchange.authCheck = pending;
-  policy.check(exchange.req.headers, exchange.query, Date.now(), pools).then(
+  policy.check(exchange.req.headers, exchange.query, Date.now(), ctx).then(
     (verdict) => {
       if (cancelled) return;
       exchange.authCheck = undefined;

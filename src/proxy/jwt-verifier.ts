@@ -11,8 +11,7 @@ import type { JwtProviderModel, JwtTokenSourceModel } from "../config/model.ts";
 import { queryValue } from "./api-key-auth.ts";
 import { JwtFailure, JwtFailures } from "./jwt-failures.ts";
 import { JwtKeySet } from "./jwt-keys.ts";
-import type { UpstreamPools } from "./pools.ts";
-import { RemoteJwks, remoteJwksOf } from "./remote-jwks.ts";
+import { type JwksFetchContext, RemoteJwks, remoteJwksOf } from "./remote-jwks.ts";
 import { VerifiedTokens } from "./verified-tokens.ts";
 import type { CompiledBackend } from "../plan/types.ts";
 
@@ -33,15 +32,15 @@ export class JwtProviderVerifier {
   readonly #audiences: ReadonlySet<string>;
   readonly #verified = new VerifiedTokens();
 
-  /** `backends`: the plan's, one of which a remote JWKS is fetched through. */
-  constructor(model: JwtProviderModel, backends: ReadonlyMap<string, CompiledBackend>) {
+  /** `backends`: the plan's, one of which a remote JWKS is fetched through; `id`: `namespace/extension/provider`. */
+  constructor(model: JwtProviderModel, backends: ReadonlyMap<string, CompiledBackend>, id: string) {
     this.model = model;
     const jwks = model.jwks;
     if (jwks.type === "Local") this.#keys = new JwtKeySet(jwks.keys.list);
     else {
       const backend = backends.get(jwks.backendKey);
       if (backend === undefined) throw new Error(`JWT provider ${model.name} names backend ${jwks.backendKey}, which the plan does not hold`);
-      this.#keys = remoteJwksOf(backend, jwks);
+      this.#keys = remoteJwksOf(backend, jwks, id);
     }
     this.#audiences = new Set(model.audiences.map(normalizedAudience));
   }
@@ -57,7 +56,7 @@ export class JwtProviderVerifier {
   }
 
   /** The payload of `token`, or why it does not verify. */
-  async verify(token: string, nowMs: number, pools: UpstreamPools): Promise<JWTPayload | JwtFailure> {
+  async verify(token: string, nowMs: number, ctx: JwksFetchContext): Promise<JWTPayload | JwtFailure> {
     const nowSeconds = Math.floor(nowMs / 1000);
     // A token verified before passed every check but time, which only time can change.
     const known = this.#verified.get(token);
@@ -70,7 +69,7 @@ export class JwtProviderVerifier {
     const early = timeFailure(payload, nowSeconds);
     if (early !== undefined) return early;
     if (this.#audiences.size > 0 && !audiencesOf(payload).some((a) => this.#audiences.has(normalizedAudience(a)))) return JwtFailures.audienceNotAllowed;
-    const keys = this.#keys instanceof RemoteJwks ? await this.#keys.keys(pools, nowMs) : this.#keys;
+    const keys = this.#keys instanceof RemoteJwks ? await this.#keys.keys(ctx, nowMs) : this.#keys;
     if (keys instanceof JwtFailure) return keys;
     const failed = await keys.signatureFailure(token, alg, kid);
     if (failed !== undefined) return failed;

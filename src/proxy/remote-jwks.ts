@@ -3,18 +3,25 @@
 // token needs it after that. Requests that need the keys while a fetch runs wait on that one
 // fetch. A fetch that fails (no answer in time, a status other than 200, a body too large, or
 // no usable key in it) fails the requests waiting on it with Envoy's status, and the next
-// request that needs the keys tries again. One cache per backend of a plan and URL: the rules
-// a Gateway's policy covers share it; a reload starts afresh.
+// request that needs the keys tries again. One cache per provider and backend of a plan: the
+// rules a Gateway's policy covers share it; a reload starts afresh. Fetches are counted.
 import { readFetchedJwks } from "../config/jwks.ts";
 import type { CompiledBackend } from "../plan/types.ts";
 import { JwtFailure, JwtFailures } from "./jwt-failures.ts";
 import { JwtKeySet } from "./jwt-keys.ts";
+import type { JwksFetchCounts } from "./jwks-fetches.ts";
 import type { UpstreamPools } from "./pools.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { dispatcherRequest } from "./undici-core.ts";
 
 /** The most of a JWKS answer read: a key set is a few kilobytes. */
 const MAX_JWKS_BYTES = 1024 * 1024;
+
+/** What a fetch needs from the listener: the pools it goes through, and where it is counted. */
+export interface JwksFetchContext {
+  readonly pools: UpstreamPools;
+  readonly jwksFetches: JwksFetchCounts | undefined;
+}
 
 export interface RemoteJwksSpec {
   readonly url: string;
@@ -26,21 +33,25 @@ export class RemoteJwks {
   readonly #backend: CompiledBackend;
   readonly #url: URL;
   readonly #spec: RemoteJwksSpec;
+  /** `namespace/extension/provider`, for the fetch counts. */
+  readonly #provider: string;
   #keys: JwtKeySet | undefined = undefined;
   #fetchedAtMs = 0;
   #inFlight: Promise<JwtKeySet | JwtFailure> | undefined = undefined;
 
-  constructor(backend: CompiledBackend, spec: RemoteJwksSpec) {
+  constructor(backend: CompiledBackend, spec: RemoteJwksSpec, provider: string) {
     this.#backend = backend;
+    this.#provider = provider;
     this.#url = new URL(spec.url);
     this.#spec = spec;
   }
 
   /** The keys, fetched first when there are none yet or they are older than cacheDuration. */
-  keys(pools: UpstreamPools, nowMs: number): Promise<JwtKeySet | JwtFailure> | JwtKeySet {
+  keys(ctx: JwksFetchContext, nowMs: number): Promise<JwtKeySet | JwtFailure> | JwtKeySet {
     if (this.#keys !== undefined && nowMs - this.#fetchedAtMs < this.#spec.cacheDurationMs) return this.#keys;
-    this.#inFlight ??= this.#fetch(pools).then((fetched) => {
+    this.#inFlight ??= this.#fetch(ctx.pools).then((fetched) => {
       this.#inFlight = undefined;
+      ctx.jwksFetches?.count(this.#provider, fetched instanceof JwtFailure ? "failure" : "success");
       if (!(fetched instanceof JwtFailure)) {
         this.#keys = fetched;
         this.#fetchedAtMs = Date.now();
@@ -84,17 +95,17 @@ export class RemoteJwks {
 
 const byBackend = new WeakMap<CompiledBackend, Map<string, RemoteJwks>>();
 
-/** The cache for `spec` through `backend`, shared by every provider of the plan that names the same. */
-export function remoteJwksOf(backend: CompiledBackend, spec: RemoteJwksSpec): RemoteJwks {
+/** The cache of `provider` (`namespace/extension/provider`) for `spec` through `backend`: the rules its policies cover share it. */
+export function remoteJwksOf(backend: CompiledBackend, spec: RemoteJwksSpec, provider: string): RemoteJwks {
   let byUrl = byBackend.get(backend);
   if (byUrl === undefined) {
     byUrl = new Map();
     byBackend.set(backend, byUrl);
   }
-  const id = `${spec.url} ${spec.cacheDurationMs} ${spec.timeoutMs}`;
+  const id = `${provider} ${spec.url} ${spec.cacheDurationMs} ${spec.timeoutMs}`;
   let found = byUrl.get(id);
   if (found === undefined) {
-    found = new RemoteJwks(backend, spec);
+    found = new RemoteJwks(backend, spec, provider);
     byUrl.set(id, found);
   }
   return found;

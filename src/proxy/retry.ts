@@ -6,6 +6,7 @@ import type { RateLimitCounts } from "./local-rate-limit.ts";
 import type { GlobalRateLimitCounts } from "./global-rate-limit.ts";
 import type { AccessDenials } from "./access-denials.ts";
 import type { ExternalAuthCounts } from "./external-auth-counts.ts";
+import type { JwksFetchCounts } from "./jwks-fetches.ts";
 import type { MirrorDrops } from "./mirror.ts";
 import type { TlsHandshakeErrors } from "./tls-handshake-errors.ts";
 
@@ -72,10 +73,12 @@ export interface ProxyStats {
   readonly rateLimits?: RateLimitCounts;
   /** What global rate limit checks decided, per route, rule, policy and outcome. */
   readonly globalRateLimits?: GlobalRateLimitCounts;
-  /** Requests rbac and acl refused, per route, rule, policy and kind. */
+  /** Requests the access controls refused, per route, rule, policy and kind. */
   readonly accessDenials?: AccessDenials;
   /** What ExternalAuth checks decided, per route, rule, policy and outcome. */
   readonly externalAuthChecks?: ExternalAuthCounts;
+  /** Remote JWKS fetches, per JWT provider and outcome. */
+  readonly jwksFetches?: JwksFetchCounts;
 }
 
 export function countRetry(stats: ProxyStats | undefined, backend: string): void {

@@ -100,7 +100,7 @@ export function createUpgradeHandler(
     startJwtCheck(
       exchange,
       jwtAuth,
-      ctx.pools,
+      { pools: ctx.pools, jwksFetches: ctx.stats?.jwksFetches },
       ctx.stats?.accessDenials,
       (denied) => {
         if (denied === undefined) authenticate(tunnel, match, kept, ruleFilters, port);

@@ -7,6 +7,7 @@ import { GlobalRateLimitCounts } from "../proxy/global-rate-limit.ts";
 import { AccessDenials } from "../proxy/access-denials.ts";
 import { ExternalAuthCounts } from "../proxy/external-auth-counts.ts";
 import { MirrorDrops } from "../proxy/mirror.ts";
+import { JwksFetchCounts } from "../proxy/jwks-fetches.ts";
 import { TlsHandshakeErrors } from "../proxy/tls-handshake-errors.ts";
 import type { GatewayStats } from "../telemetry/hooks.ts";
 
@@ -25,6 +26,7 @@ export class ProcessStats implements GatewayStats {
   readonly globalRateLimits = new GlobalRateLimitCounts();
   readonly accessDenials = new AccessDenials();
   readonly externalAuthChecks = new ExternalAuthCounts();
+  readonly jwksFetches = new JwksFetchCounts();
   #upstreams: UpstreamSource | undefined;
 
   /** The pools arrive after the stats object is created; until then there are no connections. */

@@ -8,6 +8,7 @@ import type { RateLimitCounts } from "../proxy/local-rate-limit.ts";
 import type { GlobalRateLimitCounts } from "../proxy/global-rate-limit.ts";
 import type { AccessDenials } from "../proxy/access-denials.ts";
 import type { ExternalAuthCounts } from "../proxy/external-auth-counts.ts";
+import type { JwksFetchCounts } from "../proxy/jwks-fetches.ts";
 import type { MirrorDrops } from "../proxy/mirror.ts";
 import type { TlsHandshakeErrors } from "../proxy/tls-handshake-errors.ts";
 import type { RuntimePlan } from "../plan/types.ts";
@@ -45,10 +46,12 @@ export interface GatewayStats {
   readonly rateLimits?: RateLimitCounts;
   /** What global rate limit checks decided since start, per route, rule, policy and outcome. */
   readonly globalRateLimits?: GlobalRateLimitCounts;
-  /** Requests rbac and acl refused since start, per route, rule, policy and kind. */
+  /** Requests the access controls (rbac, acl, jwtAuth, basicAuth, apiKeyAuth) refused since start, per route, rule, policy and kind. */
   readonly accessDenials?: AccessDenials;
   /** What ExternalAuth checks decided since start, per route, rule, policy and outcome. */
   readonly externalAuthChecks?: ExternalAuthCounts;
+  /** Remote JWKS fetches since start, per JWT provider and outcome. */
+  readonly jwksFetches?: JwksFetchCounts;
   /** Telemetry hook calls that threw (contained by the proxy) since start, per hook name. */
   readonly telemetryHookErrors: HookErrorCounts;
   /** Open upstream connections right now, per backend display name. */

@@ -2,7 +2,7 @@
 // fetched with the URL's host and path when a token first needs the keys, one fetch for the
 // requests that wait on it, kept for cacheDuration and fetched again after, and a fetch that
 // fails (an error status, no answer in time, a set with no usable key) answered as Envoy
-// answers it, then tried again by the next request.
+// answers it, then tried again by the next request; each fetch counted.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -142,4 +142,19 @@ test("a client that leaves while its token waits for the keys ends its request; 
   assert.equal(app.requests.some((r) => r.url.startsWith("/left/")), false, "nothing was forwarded when the keys came");
   assert.equal((await get("/left/b", token)).status, 200, "the keys it fetched serve the next request");
   assert.equal(fetchesOf("left"), 1);
+});
+
+test("every fetch is counted by provider and outcome", () => {
+  const counted = Object.fromEntries([...gw.stats.jwksFetches!.entries()].map(([provider, outcome, n]) => [`${provider} ${outcome}`, n]));
+  assert.deepEqual(counted, {
+    "default/cached/cached success": 1,
+    "default/shared/shared success": 1,
+    "default/rotating/rotating success": 2,
+    "default/failing/failing failure": 1,
+    "default/failing/failing success": 1,
+    "default/broken/broken failure": 2,
+    "default/broken/broken success": 1,
+    "default/silent/silent failure": 1,
+    "default/left/left success": 1,
+  });
 });

@@ -7,7 +7,7 @@ import { VerificationKeys } from "../../src/config/jwks.ts";
 import type { VerificationKey } from "../../src/config/jwks.ts";
 import { JwtFailures } from "../../src/proxy/jwt-failures.ts";
 import { JwtProviderVerifier } from "../../src/proxy/jwt-verifier.ts";
-import type { UpstreamPools } from "../../src/proxy/pools.ts";
+import type { JwksFetchContext } from "../../src/proxy/remote-jwks.ts";
 import { VerifiedTokens } from "../../src/proxy/verified-tokens.ts";
 import { signToken, signingKey } from "../support/jwt-issuer.ts";
 import { SignJWT } from "jose";
@@ -28,6 +28,7 @@ test("a token verified once is not verified again, but still expires", async () 
   const verifier = new JwtProviderVerifier(
     { name: "p", issuer: "idp", audiences: [], sources: [], claimsToHeaders: [], forwardToken: false, jwks: { type: "Local", keys: new VerificationKeys([key.jwk as VerificationKey]) } },
     new Map(),
+    "default/jwt/p",
   );
   const nowMs = Date.now();
   const exp = Math.floor(nowMs / 1000) + 100;
@@ -38,9 +39,10 @@ test("a token verified once is not verified again, but still expires", async () 
   assert.equal(await verifier.verify(await signToken(other, { iss: "idp", exp }), nowMs, noPools), JwtFailures.verificationFails, "another key's token is not taken for a known one");
 });
 
-const noPools = undefined as unknown as UpstreamPools;
+/** Local keys fetch nothing. */
+const noPools: JwksFetchContext = { pools: undefined as never, jwksFetches: undefined };
 const verifierOf = (keys: readonly Record<string, unknown>[]): JwtProviderVerifier =>
-  new JwtProviderVerifier({ name: "p", issuer: undefined, audiences: [], sources: [], claimsToHeaders: [], forwardToken: false, jwks: { type: "Local", keys: new VerificationKeys(keys as VerificationKey[]) } }, new Map());
+  new JwtProviderVerifier({ name: "p", issuer: undefined, audiences: [], sources: [], claimsToHeaders: [], forwardToken: false, jwks: { type: "Local", keys: new VerificationKeys(keys as VerificationKey[]) } }, new Map(), "default/jwt/p");
 
 test("keys as issuers publish them: key_ops and ext are not held against a token, an empty kid is none", async () => {
   const key = signingKey("RS256", "k1");

@@ -14,6 +14,7 @@ import {
   RATE_LIMIT_CHECKS,
   ACCESS_DENIED,
   EXT_AUTHZ_CHECKS,
+  JWKS_FETCHES,
   RETRIES,
   TELEMETRY_DROPPED,
   TELEMETRY_HOOK_ERRORS,
@@ -60,6 +61,10 @@ export function gatewayInstruments(stats: GatewayStats | undefined, drops: Telem
           [...(stats.globalRateLimits?.entries() ?? [])].map(
             ([route, rule, policy, outcome, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.rate_limit.policy": policy, "tollgate.rate_limit.outcome": outcome }, n] as const,
           ),
+      },
+      {
+        descriptor: JWKS_FETCHES,
+        observe: () => [...(stats.jwksFetches?.entries() ?? [])].map(([provider, outcome, n]) => [{ "tollgate.jwt.provider": provider, "tollgate.jwt.jwks_fetch.outcome": outcome }, n] as const),
       },
       {
         descriptor: EXT_AUTHZ_CHECKS,

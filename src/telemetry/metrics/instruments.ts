@@ -110,6 +110,14 @@ export const EXT_AUTHZ_CHECKS: InstrumentDescriptor = {
   valueType: "int",
 };
 
+export const JWKS_FETCHES: InstrumentDescriptor = {
+  name: "tollgate.jwt.jwks_fetches",
+  unit: "{fetch}",
+  description: "Remote JWKS fetches by JWT provider and outcome: success or failure.",
+  kind: "counter",
+  valueType: "int",
+};
+
 export const ACCESS_DENIED: InstrumentDescriptor = {
   name: "tollgate.access_control.denied",
   unit: "{request}",
