@@ -40,6 +40,12 @@ export const AUTHORIZATION_VARIABLES = {
   },
   connection: { id: "int", ...CONNECTION_TLS_FIELDS },
   route: ROUTE_FIELDS,
+  /**
+   * Envoy's dynamic metadata, as far as Tollgate has any: the payload of the token a jwtAuth
+   * verified, at `filter_metadata['envoy.filters.http.jwt_authn']['payload']` (kgateway's
+   * payload_in_metadata). Numbers are doubles, as in a protobuf Struct.
+   */
+  metadata: { filter_metadata: "map<string, dyn>" },
 } as const;
 
 export interface AuthorizationActivation {
@@ -48,6 +54,7 @@ export interface AuthorizationActivation {
   readonly destination: { readonly address: string; readonly port: bigint };
   readonly connection: ConnectionTlsActivation & { readonly id: bigint };
   readonly route: RouteActivation;
+  readonly metadata: { readonly filter_metadata: Readonly<Record<string, unknown>> };
 }
 
 let environment: Environment | undefined;

@@ -96,6 +96,7 @@ function activationOf(exchange: Exchange, client: ClientIp, rule: CompiledRule, 
       id: BigInt(connectionIdOf(socket)),
       ...celConnectionTls(downstreamTlsOf(socket)),
     },
+    metadata: { filter_metadata: jwtMetadata(exchange) },
     route: {
       name: rule.route.ref.name,
       namespace: rule.route.ref.namespace,
@@ -128,6 +129,14 @@ function requestHeaders(exchange: Exchange, grant: AuthGrant | undefined): Recor
     out[name] = utf8Text(typeof value === "string" ? value : value.join(", "));
   }
   return out;
+}
+
+const NO_METADATA: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** Where Envoy's jwt_authn puts a verified payload under kgateway's payload_in_metadata. */
+function jwtMetadata(exchange: Exchange): Readonly<Record<string, unknown>> {
+  const payload = exchange.jwtGrant?.payload;
+  return payload === undefined ? NO_METADATA : { "envoy.filters.http.jwt_authn": { payload } };
 }
 
 /** The answer to a refused request: no policy name reaches the client. */

@@ -31,6 +31,8 @@ export interface JwtGrant {
   readonly policy: JwtAuthPolicy;
   /** Claim headers and their values, as header text. */
   readonly claims: readonly (readonly [string, string])[];
+  /** The verified token's payload; undefined when AllowMissing let a request without one in. */
+  readonly payload: JWTPayload | undefined;
   /** The header and query parameter a verified token came in, when the provider does not forward it. */
   readonly hiddenHeaders: readonly string[];
   readonly hiddenQueryParams: readonly string[];
@@ -67,7 +69,7 @@ export class JwtAuthPolicy {
       if (!(verdict instanceof JwtFailure)) return this.#grant(provider, tokens, verdict);
       if (told === undefined || rank(verdict) > rank(told)) told = verdict;
     }
-    if (!anyToken && this.#allowMissing) return { policy: this, claims: [], hiddenHeaders: [], hiddenQueryParams: [] };
+    if (!anyToken && this.#allowMissing) return { policy: this, payload: undefined, claims: [], hiddenHeaders: [], hiddenQueryParams: [] };
     return told ?? JwtFailures.missing;
   }
 
@@ -80,6 +82,7 @@ export class JwtAuthPolicy {
     const hidden = provider.model.forwardToken ? [] : tokens.map((t) => t.source);
     return {
       policy: this,
+      payload,
       claims,
       hiddenHeaders: hidden.flatMap((source) => ("header" in source ? [source.header] : [])),
       hiddenQueryParams: hidden.flatMap((source) => ("query" in source ? [source.query] : [])),

@@ -48,9 +48,11 @@ test("on a Gateway: one model for the Gateway, no warning, not copied into the r
 
 test("bad expressions are errors at their place in the string: syntax, an unknown variable, a non-bool result, a computed matches() pattern", () => {
   const expression = (expr: string): string[] => errors(TWO_RULE_ROUTE + policy("p", `  rbac: {policy: {matchExpressions: [${JSON.stringify(expr)}]}}\n`));
-  const hint = "(hint: variables: request, source, destination, connection, route (see docs/configuration.md))";
+  const hint = "(hint: variables: request, source, destination, connection, route, metadata (see docs/configuration.md))";
   assert.deepEqual(expression("request.method == "), [`t.yaml:34:57: spec.rbac.policy.matchExpressions[0]: invalid CEL expression: Unexpected token: EOF (at character 19) ${hint}`]);
-  assert.deepEqual(expression("metadata.filter_metadata['x'] == 'y'"), [`t.yaml:34:39: spec.rbac.policy.matchExpressions[0]: invalid CEL expression: Unknown variable: metadata (at character 1) ${hint}`]);
+  assert.deepEqual(expression("claims.sub == 'y'"), [`t.yaml:34:39: spec.rbac.policy.matchExpressions[0]: invalid CEL expression: Unknown variable: claims (at character 1) ${hint}`]);
+  assert.deepEqual(expression("metadata.filter_metadata['envoy.filters.http.jwt_authn']['payload']['sub'] == 'y'"), [], "the verified JWT payload, where kgateway users read it");
+  assert.deepEqual(expression("metadata.filters == 'y'").length, 1, "metadata holds filter_metadata only");
   assert.deepEqual(expression("request.method"), [`t.yaml:34:38: spec.rbac.policy.matchExpressions[0]: invalid CEL expression: the expression must be a bool expression, this one is string ${hint}`]);
   assert.deepEqual(expression("request.path.matches(request.headers['x-p'])"), [
     "t.yaml:34:60: spec.rbac.policy.matchExpressions[0]: this matches() pattern is computed, so the config cannot check it, and a pattern built from the request could take time exponential in the request to match (at character 22) (hint: write the pattern as a string literal)",

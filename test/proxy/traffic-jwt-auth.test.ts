@@ -59,6 +59,7 @@ before(async () => {
           rule("pem", "/pem") +
           rule("hmac", "/hmac") +
           rule("admins", "/admins") +
+          rule("staff", "/staff") +
           rule("socket", "/switch", "raw") +
           rule("moved", "/moved").replace("      backendRefs:", "      filters: [{type: RequestRedirect, requestRedirect: {hostname: other.example, statusCode: 302}}]\n      backendRefs:"),
       ) +
@@ -69,6 +70,7 @@ before(async () => {
       rulePolicy("pem", "  jwtAuth: {extensionRef: {name: pem}}\n") +
       rulePolicy("hmac", "  jwtAuth: {extensionRef: {name: hmac}}\n") +
       rulePolicy("admins", `  jwtAuth: {extensionRef: {name: idp}}\n  rbac: {action: Allow, policy: {matchExpressions: ["request.headers['x-jwt-admin'] == 'true'"]}}\n`) +
+      rulePolicy("staff", `  jwtAuth: {extensionRef: {name: optional}}\n  rbac: {action: Allow, policy: {matchExpressions: ["'staff' in metadata.filter_metadata['envoy.filters.http.jwt_authn']['payload']['roles'] && metadata.filter_metadata['envoy.filters.http.jwt_authn'].payload.org.id == 'acme'"]}}\n`) +
       rulePolicy("moved", "  jwtAuth: {extensionRef: {name: edge}}\n") +
       targetedTrafficPolicyYaml("edge", "Gateway", "edge", "  jwtAuth: {extensionRef: {name: edge}}\n"),
     recorder,
@@ -179,6 +181,12 @@ test("a Gateway's jwtAuth covers rules whose policy sets none; a route's replace
 test("rbac decides on a verified claim, which a client cannot forge", async () => {
   assert.equal((await get("/admins/a", bearer(await good({ admin: true })))).status, 200);
   assert.equal((await get("/admins/b", { ...bearer(await good({ admin: false })), "x-jwt-admin": "true" })).status, 403);
+});
+
+test("rbac reads the verified payload as Envoy's metadata, where kgateway users read claims; without a token there is none", async () => {
+  assert.equal((await get("/staff/a", bearer(await good({ roles: ["staff"], org: { id: "acme" } })))).status, 200);
+  assert.equal((await get("/staff/b", bearer(await good({ roles: ["guest"], org: { id: "acme" } })))).status, 403);
+  assert.equal((await get("/staff/c")).status, 403, "AllowMissing let it in without a token: no payload, so the expression does not match");
 });
 
 test("a redirect carries no token on to where it points", async () => {
