@@ -2,6 +2,7 @@
 // away unseen. A copy must never cost the original anything: it takes a free connection of
 // its backend or is dropped (never queues), its body is what the original's upstream took,
 // chunk by chunk, and a copy that falls too far behind is given up rather than buffered.
+import { NamedCounts } from "./named-counts.ts";
 import { PassThrough } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { RuleTimeouts } from "../config/model.ts";
@@ -43,19 +44,7 @@ const DEFAULT_MIRROR_TIMEOUT_MS = 15_000;
 export type MirrorDropReason = "no_free_connection" | "body_overflow";
 
 /** Copies not sent, or given up mid-body, per mirror backend and reason (`tollgate.upstream.mirrors_dropped`). */
-export class MirrorDrops {
-  readonly #counts = new Map<string, Map<MirrorDropReason, number>>();
-
-  count(backend: string, reason: MirrorDropReason): void {
-    let byReason = this.#counts.get(backend);
-    if (byReason === undefined) this.#counts.set(backend, (byReason = new Map()));
-    byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
-  }
-
-  *entries(): Iterable<readonly [backend: string, reason: MirrorDropReason, count: number]> {
-    for (const [backend, byReason] of this.#counts) for (const [reason, n] of byReason) yield [backend, reason, n];
-  }
-}
+export class MirrorDrops extends NamedCounts<MirrorDropReason> {}
 
 /** What a copy needs from the listener's call context. */
 export interface MirrorContext {
