@@ -222,7 +222,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
         apiKeyAuth = new ApiKeyAuthPolicy(filter);
         break;
       case "JwtAuth":
-        jwtAuth = new JwtAuthPolicy(filter, backends);
+        jwtAuth = built(jwtAuthsOf(backends), filter, () => new JwtAuthPolicy(filter, backends));
         break;
       case "GlobalRateLimit":
         globalRateLimit = new GlobalRateLimitPolicy(backendNamed(backends, filter.backendKey, filter.type), filter);
@@ -236,6 +236,15 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
 // range tables are built once per model, not once per rule.
 const authorizations = new WeakMap<object, AuthorizationPolicy>();
 const clientAcls = new WeakMap<object, ClientAcl>();
+// A jwtAuth also holds its providers' verified tokens and fetched keys: one per model and plan
+// (the plan's backends), so the rules one policy covers share them.
+const jwtAuths = new WeakMap<ReadonlyMap<string, CompiledBackend>, WeakMap<object, JwtAuthPolicy>>();
+
+function jwtAuthsOf(backends: ReadonlyMap<string, CompiledBackend>): WeakMap<object, JwtAuthPolicy> {
+  let byModel = jwtAuths.get(backends);
+  if (byModel === undefined) jwtAuths.set(backends, (byModel = new WeakMap()));
+  return byModel;
+}
 
 function built<T>(cache: WeakMap<object, T>, model: object, build: () => T): T {
   let compiled = cache.get(model);

@@ -58,9 +58,10 @@ export class JwtProviderVerifier {
   /** The payload of `token`, or why it does not verify. */
   async verify(token: string, nowMs: number, ctx: JwksFetchContext): Promise<JWTPayload | JwtFailure> {
     const nowSeconds = Math.floor(nowMs / 1000);
-    // A token verified before passed every check but time, which only time can change.
+    // A token verified before passed every check but time, which only time can change, as
+    // long as the keys that verified it are the ones held (a remote set may have moved on).
     const known = this.#verified.get(token);
-    if (known !== undefined) return timeFailure(known, nowSeconds) ?? known;
+    if (known !== undefined && known.keys === this.#heldKeys(nowMs)) return timeFailure(known.payload, nowSeconds) ?? known.payload;
     const parsed = parse(token);
     if (parsed instanceof JwtFailure) return parsed;
     const { payload, alg, kid } = parsed;
@@ -73,8 +74,12 @@ export class JwtProviderVerifier {
     if (keys instanceof JwtFailure) return keys;
     const failed = await keys.signatureFailure(token, alg, kid);
     if (failed !== undefined) return failed;
-    this.#verified.add(token, payload);
+    this.#verified.add(token, { payload, keys });
     return payload;
+  }
+
+  #heldKeys(nowMs: number): JwtKeySet | undefined {
+    return this.#keys instanceof RemoteJwks ? this.#keys.current(nowMs) : this.#keys;
   }
 }
 

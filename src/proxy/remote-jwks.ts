@@ -46,9 +46,15 @@ export class RemoteJwks {
     this.#spec = spec;
   }
 
+  /** The keys held and not older than cacheDuration, or undefined. */
+  current(nowMs: number): JwtKeySet | undefined {
+    return this.#keys !== undefined && nowMs - this.#fetchedAtMs < this.#spec.cacheDurationMs ? this.#keys : undefined;
+  }
+
   /** The keys, fetched first when there are none yet or they are older than cacheDuration. */
   keys(ctx: JwksFetchContext, nowMs: number): Promise<JwtKeySet | JwtFailure> | JwtKeySet {
-    if (this.#keys !== undefined && nowMs - this.#fetchedAtMs < this.#spec.cacheDurationMs) return this.#keys;
+    const held = this.current(nowMs);
+    if (held !== undefined) return held;
     this.#inFlight ??= this.#fetch(ctx.pools).then((fetched) => {
       this.#inFlight = undefined;
       ctx.jwksFetches?.count(this.#provider, fetched instanceof JwtFailure ? "failure" : "success");

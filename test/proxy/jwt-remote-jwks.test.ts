@@ -84,7 +84,9 @@ test("requests that need the keys while they are fetched wait on that one fetch"
 
 test("after cacheDuration the next token that needs the keys fetches them again, so a rotated key is learnt", async () => {
   serve("rotating", 200, jwksOf(first));
-  assert.equal((await get("/rotating/a", await signToken(first, { iss: "idp" }))).status, 200);
+  const firstToken = await signToken(first, { iss: "idp" });
+  assert.equal((await get("/rotating/a", firstToken)).status, 200);
+  assert.equal((await get("/rotating/a2", firstToken)).status, 200, "kept: the same token again");
   const fetchedAt = Date.now();
   serve("rotating", 200, jwksOf(second));
   const early = await get("/rotating/b", await signToken(second, { iss: "idp" }));
@@ -93,6 +95,7 @@ test("after cacheDuration the next token that needs the keys fetches them again,
   await sleep(2100 - (Date.now() - fetchedAt));
   assert.equal((await get("/rotating/c", await signToken(second, { iss: "idp" }))).status, 200);
   assert.equal(fetchesOf("rotating"), 2);
+  assert.equal((await get("/rotating/d", firstToken)).status, 401, "a token the old keys verified (and the gateway kept) is checked again against the new set");
 });
 
 test("a failed fetch is Envoy's 401 for it, and the next request fetches again", async () => {

@@ -10,16 +10,33 @@ import { JwtProviderVerifier } from "../../src/proxy/jwt-verifier.ts";
 import type { JwksFetchContext } from "../../src/proxy/remote-jwks.ts";
 import { VerifiedTokens } from "../../src/proxy/verified-tokens.ts";
 import { signToken, signingKey } from "../support/jwt-issuer.ts";
+import { proxyFiltersOf } from "../../src/proxy/filters.ts";
+import { GATEWAY_YAML, backendYaml, compileYaml, ref, routeYaml, targetedTrafficPolicyYaml } from "./harness.ts";
 import { SignJWT } from "jose";
 
-test("the least recently used token is dropped first", () => {
+test("the least recently used token is dropped first; a token over 4 KiB is not kept", () => {
+  const keys = {};
   const cache = new VerifiedTokens(2);
-  cache.add("a", { sub: "a" });
-  cache.add("b", { sub: "b" });
-  assert.deepEqual(cache.get("a"), { sub: "a" }, "a is now the most recently used");
-  cache.add("c", { sub: "c" });
+  cache.add("a", { payload: { sub: "a" }, keys });
+  cache.add("b", { payload: { sub: "b" }, keys });
+  assert.deepEqual(cache.get("a")?.payload, { sub: "a" }, "a is now the most recently used");
+  cache.add("c", { payload: { sub: "c" }, keys });
   assert.equal(cache.get("b"), undefined);
-  assert.deepEqual([cache.get("a"), cache.get("c")], [{ sub: "a" }, { sub: "c" }]);
+  assert.deepEqual([cache.get("a")?.payload, cache.get("c")?.payload], [{ sub: "a" }, { sub: "c" }]);
+  const long = "x".repeat(4097);
+  cache.add(long, { payload: {}, keys });
+  assert.equal(cache.get(long), undefined, "Envoy's max_token_size");
+});
+
+test("the rules one jwtAuth covers share one policy, and so its verified tokens and keys", () => {
+  const plan = compileYaml(
+    `${GATEWAY_YAML}${backendYaml("app", 9)}${routeYaml(`    - name: a\n      matches: [{path: {type: PathPrefix, value: /a}}]\n      backendRefs: [${ref("app")}]\n    - name: b\n      matches: [{path: {type: PathPrefix, value: /b}}]\n      backendRefs: [${ref("app")}]\n`)}` +
+      `---\napiVersion: gateway.kgateway.dev/v1alpha1\nkind: GatewayExtension\nmetadata: {name: idp, namespace: default}\nspec:\n  jwt:\n    providers: [{name: p, jwks: {local: {inline: ${JSON.stringify(JSON.stringify(signingKey("ES256").jwk))}}}}]\n` +
+      targetedTrafficPolicyYaml("edge", "Gateway", "edge", "  jwtAuth: {extensionRef: {name: idp}}\n"),
+  );
+  const policies = plan.rules.map((r) => proxyFiltersOf(r.filters).jwtAuth);
+  assert.equal(policies.length, 2);
+  assert.ok(policies[0] !== undefined && policies[0] === policies[1]);
 });
 
 test("a token verified once is not verified again, but still expires", async () => {
