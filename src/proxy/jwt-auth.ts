@@ -4,9 +4,10 @@
 // with a bad token never does. A refusal is 401 (403 for an audience not allowed) with a
 // `Bearer` challenge, and Envoy's response code details. A request let in goes on with the
 // verified claims in the provider's claimsToHeaders and, unless forwardToken, without the
-// token: its header or its query parameter. Whatever the verdict, a client's own values of those claim headers are taken
-// off (Envoy's sanitizing), so a header upstream always comes from a verified token.
-// Decided first of the authentication policies, before basicAuth and apiKeyAuth.
+// token (its header or its query parameter). Whatever the verdict, a client's own values of
+// those claim headers are taken off (Envoy's sanitizing), so a header upstream always comes
+// from a verified token. Decided first of the authentication policies, before basicAuth and
+// apiKeyAuth.
 import type { JWTPayload } from "jose";
 import type { FilterModel } from "../config/model.ts";
 import type { AccessDenials } from "./access-denials.ts";
@@ -118,8 +119,8 @@ function claimAt(payload: JWTPayload, name: string): unknown {
 }
 
 /**
- * A claim as Envoy copies it into a header: a string as is, a whole number without a fraction,
- * another number with six decimals, a boolean as true or false; anything else (and an empty
+ * A claim as Envoy copies it into a header: a string as is, a whole number of 0 or more without
+ * a fraction, another number with six decimals (as C's %f), a boolean as true or false; anything else (and an empty
  * string) adds no header. As header text: UTF-8 bytes.
  */
 function claimText(value: unknown): string | undefined {
