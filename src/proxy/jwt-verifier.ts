@@ -124,10 +124,12 @@ function parse(token: string): { payload: JWTPayload; alg: string; kid: string |
   } catch {
     return JwtFailures.payloadParse;
   }
-  // jwt_verify_lib refuses registered claims of the wrong type as a payload that does not parse.
-  const { iss, exp, nbf, aud } = payload;
-  if (iss !== undefined && typeof iss !== "string") return JwtFailures.payloadParse;
-  if ((exp !== undefined && typeof exp !== "number") || (nbf !== undefined && typeof nbf !== "number")) return JwtFailures.payloadParse;
+  // jwt_verify_lib refuses registered claims of the wrong type as a payload that does not
+  // parse: iss, sub and jti strings, iat, nbf and exp numbers of 0 or more, aud a string or a
+  // list of them.
+  const { iss, sub, jti, iat, exp, nbf, aud } = payload;
+  if (![iss, sub, jti].every((v) => v === undefined || typeof v === "string")) return JwtFailures.payloadParse;
+  if (![iat, nbf, exp].every((v) => v === undefined || (typeof v === "number" && v >= 0))) return JwtFailures.payloadParse;
   if (aud !== undefined && typeof aud !== "string" && !(Array.isArray(aud) && aud.every((a) => typeof a === "string"))) return JwtFailures.payloadParse;
   return { payload, alg: header["alg"], kid: header["kid"] as string | undefined };
 }

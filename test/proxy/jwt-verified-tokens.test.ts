@@ -12,7 +12,7 @@ import { VerifiedTokens } from "../../src/proxy/verified-tokens.ts";
 import { signToken, signingKey } from "../support/jwt-issuer.ts";
 import { proxyFiltersOf } from "../../src/proxy/filters.ts";
 import { GATEWAY_YAML, backendYaml, compileYaml, ref, routeYaml, targetedTrafficPolicyYaml } from "./harness.ts";
-import { SignJWT } from "jose";
+import { type JWTPayload, SignJWT } from "jose";
 
 test("the least recently used token is dropped first; a token over 4 KiB is not kept", () => {
   const keys = {};
@@ -78,4 +78,16 @@ test("a key matched by kid and alg but of another type is a failed verification,
   const ec = signingKey("ES256");
   assert.equal(await verifierOf([rsa.jwk]).verify(await signToken(ec, {}), Date.now(), noPools), JwtFailures.verificationFails);
   assert.equal(await verifierOf([{ ...rsa.jwk, alg: "RS256" }]).verify(await signToken(ec, {}), Date.now(), noPools), JwtFailures.kidAlgMismatch, "a key whose alg is another matches nothing");
+});
+
+test("registered claims of the wrong type are a payload that does not parse, as jwt_verify_lib reads them", async () => {
+  const key = signingKey("ES256", "k");
+  const verifier = verifierOf([key.jwk]);
+  const now = Date.now();
+  // A payload no issuer library would write: jose's types refuse it, so it goes in untyped.
+  const wrong: Record<string, unknown>[] = [{ sub: 123 }, { jti: ["a"] }, { iat: "yesterday" }, { exp: -1 }, { nbf: "soon" }, { iss: 1 }, { aud: [1] }];
+  for (const claims of wrong) {
+    assert.equal(await verifier.verify(await signToken(key, claims as JWTPayload), now, noPools), JwtFailures.payloadParse, JSON.stringify(claims));
+  }
+  assert.deepEqual(await verifier.verify(await signToken(key, { sub: "a", jti: "j", iat: 1, aud: ["x"] }), now, noPools), { sub: "a", jti: "j", iat: 1, aud: ["x"] });
 });
