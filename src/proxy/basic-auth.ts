@@ -9,14 +9,13 @@ import type { HtpasswdUsers } from "../config/htpasswd.ts";
 import type { FilterModel } from "../config/model.ts";
 import type { AccessDenials } from "./access-denials.ts";
 import type { Exchange } from "./exchange.ts";
-import { type AuthenticationDenial, countedDenial, unauthorized } from "./authentication-denial.ts";
+import { type AuthenticationDenial, countedDenial, requestRealm, unauthorized } from "./authentication-denial.ts";
 import { isUtf8 } from "node:buffer";
 
 /** The header kgateway's BasicAuthPolicy documents for the user's name, upstream (Envoy's forward_username_header). */
 export const BASIC_AUTH_USER_HEADER = "x-envoy-basic-auth-user";
 const BASE64_TOKEN = /^[A-Za-z0-9+/]+={0,2}$/;
 const COLON = 0x3a;
-const REALM_PATH_MAX_CHARS = 256;
 
 type BasicAuthModel = Extract<FilterModel, { type: "BasicAuth" }>;
 
@@ -73,14 +72,6 @@ export class BasicAuthPolicy {
  */
 export function basicAuthChallenge(exchange: Exchange): Readonly<Record<string, string>> {
   return { "www-authenticate": `Basic realm="${requestRealm(exchange)}"` };
-}
-
-/** The URL a request asked for, without its query, as a quoted-string's content (Basic and Bearer challenges). */
-export function requestRealm(exchange: Exchange): string {
-  const authority = exchange.hostHeader ?? exchange.serverAddress;
-  // The path cut at 256 characters, as Envoy cuts it: a long one must not make the answer's head too large for a proxy in front.
-  const url = `${exchange.scheme}://${authority}${exchange.path.slice(0, REALM_PATH_MAX_CHARS)}`;
-  return url.replace(/["\\]/g, "\\$&");
 }
 
 /** Header values are byte strings, which node writes as Latin-1 characters: the name goes as its UTF-8 bytes. */

@@ -11,8 +11,7 @@
 import type { JWTPayload } from "jose";
 import type { FilterModel } from "../config/model.ts";
 import type { AccessDenials } from "./access-denials.ts";
-import { type AuthenticationDenial, countedDenial } from "./authentication-denial.ts";
-import { requestRealm } from "./basic-auth.ts";
+import { type AuthenticationDenial, countedDenial, requestRealm } from "./authentication-denial.ts";
 import { warnContainedBug } from "./contained-bug.ts";
 import type { Exchange } from "./exchange.ts";
 import { Failure } from "./failures.ts";
