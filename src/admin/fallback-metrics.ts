@@ -88,8 +88,14 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
         {
           name: "tollgate_access_control_denied",
           type: "counter",
-          help: "Requests a TrafficPolicy rbac, acl, basicAuth, apiKeyAuth or jwtAuth refused, by route, rule, the policy that refused them, and kind (rbac, acl, basic_auth, api_key_auth or jwt_auth).",
+          help: "Requests a TrafficPolicy rbac, acl, basicAuth, apiKeyAuth, jwtAuth or csrf refused, by route, rule, the policy that refused them, and kind (rbac, acl, basic_auth, api_key_auth, jwt_auth or csrf).",
           samples: [...(stats.accessDenials?.entries() ?? [])].map(([route, rule, policy, kind, value]) => ({ labels: { route, rule, policy, kind }, value })),
+        },
+        {
+          name: "tollgate_csrf_checks",
+          type: "counter",
+          help: "State-changing requests a TrafficPolicy csrf checked, enforced or shadowed, by route, rule, policy and outcome: valid, invalid or missing_origin.",
+          samples: [...(stats.csrfChecks?.entries() ?? [])].map(([route, rule, policy, outcome, value]) => ({ labels: { route, rule, policy, outcome }, value })),
         },
         {
           name: "tollgate_listener_tls_handshake_errors",

@@ -4,7 +4,7 @@ import { open } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatDiagnostic } from "./diagnostics.ts";
-import type { AuthorizationModel, ClientAclModel, CorsModel, FilterModel, GatewayModel, PolicyHeaderModifiersModel, ResolvedConfig, RouteModel, RuleModel } from "./model.ts";
+import type { AuthorizationModel, ClientAclModel, CorsModel, CsrfModel, FilterModel, GatewayModel, PolicyHeaderModifiersModel, ResolvedConfig, RouteModel, RuleModel } from "./model.ts";
 import { GatewayExtensions } from "./gateway-extensions.ts";
 import { warnGatewayExtAuthReplaced } from "./ext-auth-precedence.ts";
 import { ReferenceGrants } from "./reference-grants.ts";
@@ -150,6 +150,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       headerModifiers: (gk) => policies.gatewayHeaderModifiers.get(gk)?.policyName,
       rbac: (gk) => policies.gatewayAuthorizations.get(gk)?.policy,
       acl: (gk) => policies.gatewayClientAcls.get(gk)?.policy,
+      csrf: (gk) => policies.gatewayCsrfs.get(gk)?.policy,
       buffer: (gk) => bufferPolicyOf(policies.gatewayBuffers.get(gk)),
       extAuth: (gk) => policies.gatewayExternalAuths.get(gk)?.policyName,
       basicAuth: (gk) => policies.gatewayBasicAuths.get(gk)?.policy,
@@ -189,6 +190,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     headerModifiers: policies.gatewayHeaderModifiers.get(key(g.resource)),
     authorization: policies.gatewayAuthorizations.get(key(g.resource)),
     acl: policies.gatewayClientAcls.get(key(g.resource)),
+    csrf: policies.gatewayCsrfs.get(key(g.resource)),
     buffer: policies.gatewayBuffers.get(key(g.resource)),
     externalAuth: policies.gatewayExternalAuths.get(key(g.resource)),
     basicAuth: policies.gatewayBasicAuths.get(key(g.resource)),
@@ -211,6 +213,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
             headerModifiers: policies.routeHeaderModifiers.get(key(d.resource)),
             authorizations: policies.routeAuthorizations.get(key(d.resource)),
             clientAcls: policies.routeClientAcls.get(key(d.resource)),
+            csrfs: policies.routeCsrfs.get(key(d.resource)),
             buffers: policies.routeBuffers.get(key(d.resource)),
             externalAuths: policies.routeExternalAuths.get(key(d.resource)),
             basicAuths: policies.routeBasicAuths.get(key(d.resource)),
@@ -407,7 +410,7 @@ function checkBackend(b: Resource, reporter: Reporter): void {
 const policyKey = (policy: Resource | undefined): string | undefined => (policy === undefined ? undefined : key(policy));
 
 /** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section. */
-type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "buffer" | "extAuth" | "basicAuth" | "apiKeyAuth" | "jwtAuth", (gatewayKey: string) => string | undefined>>;
+type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "csrf" | "buffer" | "extAuth" | "basicAuth" | "apiKeyAuth" | "jwtAuth", (gatewayKey: string) => string | undefined>>;
 
 /** What names a Gateway's buffer for the shared-listener check: its policy, or none for `disable: {}` (which buffers nothing). */
 function bufferPolicyOf(model: FilterModel | undefined): string | undefined {
@@ -533,6 +536,7 @@ interface RulePolicyFilters {
   readonly headerModifiers: ReadonlyMap<number, PolicyHeaderModifiersModel> | undefined;
   readonly authorizations: ReadonlyMap<number, AuthorizationModel> | undefined;
   readonly clientAcls: ReadonlyMap<number, ClientAclModel> | undefined;
+  readonly csrfs: ReadonlyMap<number, CsrfModel> | undefined;
   readonly buffers: ReadonlyMap<number, FilterModel> | undefined;
   readonly externalAuths: ReadonlyMap<number, FilterModel> | undefined;
   readonly basicAuths: ReadonlyMap<number, FilterModel> | undefined;
@@ -541,7 +545,7 @@ interface RulePolicyFilters {
 }
 
 /**
- * A TrafficPolicy's CORS, extAuth, jwtAuth, basicAuth, apiKeyAuth, local rate limit, header modifiers, acl and rbac, as filters of the rules
+ * A TrafficPolicy's CORS, extAuth, jwtAuth, basicAuth, apiKeyAuth, local rate limit, header modifiers, acl, csrf and rbac, as filters of the rules
  * they cover. A rule's own CORS and ExternalAuth filters are the more specific and keep their
  * place (the policy's extAuth is warned about: the rule is checked by its filter's service).
  */
@@ -561,6 +565,8 @@ function withPolicyFilters(route: Resource, reporter: Reporter, rules: readonly 
     }
     const acl = from.clientAcls?.get(rule.index);
     if (acl !== undefined) added.push(acl);
+    const csrf = from.csrfs?.get(rule.index);
+    if (csrf !== undefined) added.push(csrf);
     const jwtAuth = from.jwtAuths?.get(rule.index);
     if (jwtAuth !== undefined) added.push(jwtAuth);
     const basicAuth = from.basicAuths?.get(rule.index);

@@ -117,6 +117,8 @@ export interface GatewayModel {
   readonly authorization?: AuthorizationModel;
   /** A TrafficPolicy's `acl` on the Gateway, likewise. */
   readonly acl?: ClientAclModel;
+  /** A TrafficPolicy's `csrf` on the Gateway, likewise. */
+  readonly csrf?: CsrfModel;
 }
 
 export interface PolicyHeaderModifiersModel {
@@ -447,7 +449,30 @@ export type FilterModel =
       readonly denyHeaders: readonly { readonly name: string; readonly value: string }[];
       /** A header naming what denied (the rule's name, `rule`, or `default`); lower-cased. */
       readonly blockedByHeader: string | undefined;
+    }
+  /**
+   * kgateway TrafficPolicy `csrf` (Envoy's CSRF filter): a POST, PUT, DELETE or PATCH whose
+   * source origin (Origin, else Referer) is neither the request's own host nor one of
+   * `additionalOrigins` is refused with 403 on `enabledShare` of requests; on `shadowShare`
+   * of them it is checked and counted, never refused.
+   */
+  | {
+      readonly type: "Csrf";
+      /** `namespace/name` of the TrafficPolicy. */
+      readonly policy: string;
+      /** In [0, 1]. */
+      readonly enabledShare: number;
+      /** In [0, 1]; 0 when percentageShadowed is unset. */
+      readonly shadowShare: number;
+      readonly additionalOrigins: readonly StringMatcherModel[];
     };
+
+/** kgateway's (and Envoy's) StringMatcher; `ignoreCase` never applies to `safeRegex`. */
+export interface StringMatcherModel {
+  readonly kind: "exact" | "prefix" | "suffix" | "contains" | "safeRegex";
+  readonly value: string;
+  readonly ignoreCase: boolean;
+}
 
 export type CorsModel = Extract<FilterModel, { type: "CORS" }>;
 export type LocalRateLimitModel = Extract<FilterModel, { type: "LocalRateLimit" }>;
@@ -468,6 +493,7 @@ export type RateLimitDescriptorModel = readonly (
 )[];
 export type AuthorizationModel = Extract<FilterModel, { type: "Authorization" }>;
 export type ClientAclModel = Extract<FilterModel, { type: "ClientAcl" }>;
+export type CsrfModel = Extract<FilterModel, { type: "Csrf" }>;
 
 export interface RetryModel {
   /** HTTP status codes that trigger a retry. */

@@ -18,6 +18,7 @@ import { type ApiKeyAuthModel, policyApiKeyAuth } from "./traffic-api-key-auth.t
 import { type JwtAuthModel, policyJwtAuth } from "./traffic-jwt-auth.ts";
 import type { SecretStore } from "./secret-store.ts";
 import { policyClientAcl } from "./traffic-acl.ts";
+import { policyCsrf } from "./traffic-csrf.ts";
 import { type BufferModel, policyBuffer } from "./traffic-buffer.ts";
 import { type PolicyExternalAuthModel, policyExternalAuth } from "./traffic-ext-auth.ts";
 import { type PolicyUrlRewrite, policyUrlRewrite } from "./traffic-url-rewrite.ts";
@@ -26,6 +27,7 @@ import type {
   AccessLogModel,
   AuthorizationModel,
   ClientAclModel,
+  CsrfModel,
   CorsModel,
   CustomAttributeModel,
   ExporterTargetModel,
@@ -101,6 +103,9 @@ export interface PolicyResult {
   /** The `acl` a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeClientAcls: ReadonlyMap<string, ReadonlyMap<number, ClientAclModel>>;
   readonly gatewayClientAcls: ReadonlyMap<string, ClientAclModel>;
+  /** The `csrf` a TrafficPolicy gives each rule of a route (by index), by route key. */
+  readonly routeCsrfs: ReadonlyMap<string, ReadonlyMap<number, CsrfModel>>;
+  readonly gatewayCsrfs: ReadonlyMap<string, CsrfModel>;
   /** The `buffer` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
   readonly routeBuffers: ReadonlyMap<string, ReadonlyMap<number, BufferModel>>;
   readonly gatewayBuffers: ReadonlyMap<string, BufferModel>;
@@ -212,7 +217,7 @@ function attachByKind(
 }
 
 /** Sections whose policy, ignored, would let through what it should refuse. */
-const ACCESS_CONTROL_SECTIONS = ["acl", "apiKeyAuth", "basicAuth", "extAuth", "jwtAuth", "rbac"] as const;
+const ACCESS_CONTROL_SECTIONS = ["acl", "apiKeyAuth", "basicAuth", "csrf", "extAuth", "jwtAuth", "rbac"] as const;
 
 const ON_MODES = new Set(["On", "Enabled", "ImplementationDefault"]);
 const isOn = (mode: unknown): boolean => mode === undefined || ON_MODES.has(String(mode));
@@ -302,6 +307,7 @@ export function resolvePolicies(
   const urlRewrites = sectionModels(input.trafficPolicies, "urlRewrite", (p, cfg) => policyUrlRewrite(p, reporter, cfg));
   const authorizations = sectionModels(input.trafficPolicies, "rbac", (p, cfg) => policyAuthorization(p, reporter, cfg));
   const clientAcls = sectionModels(input.trafficPolicies, "acl", (p, cfg) => policyClientAcl(p, reporter, cfg));
+  const csrfs = sectionModels(input.trafficPolicies, "csrf", (p, cfg) => policyCsrf(p, reporter, cfg));
   const buffers = sectionModels(input.trafficPolicies, "buffer", (p, cfg) => policyBuffer(p, reporter, cfg));
   const externalAuths = sectionModels(input.trafficPolicies, "extAuth", (p, cfg) => policyExternalAuth(p, reporter, cfg, extensions));
   const basicAuths = sectionModels(input.trafficPolicies, "basicAuth", (p, cfg) => policyBasicAuth(p, reporter, cfg, secrets));
@@ -329,6 +335,8 @@ export function resolvePolicies(
     gatewayAuthorizations: oldestPerGateway("rbac", authorizations, trafficByGateway, reporter),
     routeClientAcls: resolvePerRule("acl", clientAcls, trafficByRoute, routes, reporter, (m) => m),
     gatewayClientAcls: oldestPerGateway("acl", clientAcls, trafficByGateway, reporter),
+    routeCsrfs: resolvePerRule("csrf", csrfs, trafficByRoute, routes, reporter, (m) => m),
+    gatewayCsrfs: oldestPerGateway("csrf", csrfs, trafficByGateway, reporter),
     routeBuffers: resolvePerRule("buffer", buffers, trafficByRoute, routes, reporter, (m) => m),
     gatewayBuffers: oldestPerGateway("buffer", gatewayOnly("buffer", "buffered", buffers, (m) => (m.type === "Buffer" ? m : undefined), trafficByGateway, reporter), trafficByGateway, reporter),
     routeExternalAuths: resolvePerRule("extAuth", externalAuths, trafficByRoute, routes, reporter, (m) => m),
@@ -791,7 +799,7 @@ function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[
     for (const a of attached) {
       for (const section of ["cors", "tracing", "urlRewrite"]) {
         if (a.policy.spec[section] === undefined) continue;
-        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, extAuth, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
+        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, csrf, extAuth, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
       }
     }
   }
@@ -847,7 +855,7 @@ function matchesKey(rule: RuleModel): string {
 }
 
 /** The per-rule sections of a TrafficPolicy, in the order warnings name them. */
-const PER_RULE_SECTIONS = ["acl", "apiKeyAuth", "basicAuth", "buffer", "cors", "extAuth", "headerModifiers", "jwtAuth", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
+const PER_RULE_SECTIONS = ["acl", "apiKeyAuth", "basicAuth", "buffer", "cors", "csrf", "extAuth", "headerModifiers", "jwtAuth", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
 
 /**
  * A targetRef's sectionName that names no rule of the route, warned once per policy

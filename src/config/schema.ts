@@ -502,6 +502,15 @@ const extAuthBody = obj(
   },
   ["maxRequestBytes"],
 );
+/** kgateway (and Envoy) StringMatcher: exactly one of the five ways, checked in code. */
+const stringMatcher = obj({
+  exact: str(undefined, { maxLength: 1024 }),
+  prefix: str("not empty", { minLength: 1, maxLength: 1024 }),
+  suffix: str("not empty", { minLength: 1, maxLength: 1024 }),
+  contains: str(undefined, { minLength: 1, maxLength: 1024 }),
+  safeRegex: str("an RE2 regular expression the whole value must match", { minLength: 1, maxLength: 1024 }),
+  ignoreCase: bool("exact, prefix, suffix and contains ignore case (not safeRegex)"),
+});
 const trafficPolicySpec = obj(
   {
     targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
@@ -517,6 +526,11 @@ const trafficPolicySpec = obj(
     }),
     rbac: kgAuthorization,
     acl: kgAcl,
+    csrf: obj({
+      percentageEnabled: int("share of requests whose origin is checked and enforced (default 0: kgateway leaves the filter off)", { minimum: 0, maximum: 100 }),
+      percentageShadowed: int("share of requests whose origin is checked and counted but never refused; exclusive with percentageEnabled", { minimum: 0, maximum: 100 }),
+      additionalOrigins: arr(stringMatcher, { maxItems: 16 }),
+    }),
     extAuth: obj({
       extensionRef: obj({ name: str(undefined, { minLength: 1 }), namespace: str(undefined, { minLength: 1 }) }, ["name"]),
       withRequestBody: extAuthBody,
@@ -700,7 +714,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; jwtAuth, basicAuth, apiKeyAuth, extAuth, header modifiers, local and global rate limits, rbac, acl, buffer, retry and timeouts on routes and Gateways)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; jwtAuth, basicAuth, apiKeyAuth, extAuth, header modifiers, local and global rate limits, rbac, acl, csrf, buffer, retry and timeouts on routes and Gateways)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "GatewayExtension", spec: gatewayExtensionSpec, description: "kgateway GatewayExtension: the rate limit service TrafficPolicy rateLimit.global calls, the authorization service of TrafficPolicy extAuth, or the JWT providers of TrafficPolicy jwtAuth" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];

@@ -6,8 +6,8 @@
 // - its global rate limit, named for the rule likewise, unless a route-level policy gives the
 //   rule one;
 // - its header modifiers, before the rule's own, so the HTTPRoute's have the last word;
-// - its rbac and its acl, which a route-level policy's replace whole (the most specific is
-//   enforced);
+// - its rbac, its acl and its csrf, which a route-level policy's replace whole (the most
+//   specific is enforced);
 // - its buffer, unless a route-level policy buffers the rule or turns buffering off;
 // - its jwtAuth, its basicAuth and its apiKeyAuth, each unless a route-level policy gives the rule one or turns it off;
 // - its extAuth, unless the rule has an ExternalAuth of its own (its HTTPRoute filter or a
@@ -31,6 +31,8 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
   const addsAuthorization = authorization !== undefined && !rule.filters.some((f) => f.type === "Authorization");
   const acl = gateway.acl;
   const addsAcl = acl !== undefined && !rule.filters.some((f) => f.type === "ClientAcl");
+  const csrf = gateway.csrf;
+  const addsCsrf = csrf !== undefined && !rule.filters.some((f) => f.type === "Csrf");
   const global = gateway.globalRateLimit;
   const addsGlobal = global !== undefined && !rule.filters.some((f) => f.type === "GlobalRateLimit");
   const buffer = gateway.buffer;
@@ -43,7 +45,7 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
   const addsApiKeyAuth = apiKeyAuth !== undefined && !rule.filters.some((f) => f.type === "ApiKeyAuth" || f.type === "NoApiKeyAuth");
   const jwtAuth = gateway.jwtAuth;
   const addsJwtAuth = jwtAuth !== undefined && !rule.filters.some((f) => f.type === "JwtAuth" || f.type === "NoJwtAuth");
-  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl && !addsGlobal && !addsBuffer && !addsExternalAuth && !addsBasicAuth && !addsApiKeyAuth && !addsJwtAuth) return { models: rule.filters, variant: "" };
+  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl && !addsCsrf && !addsGlobal && !addsBuffer && !addsExternalAuth && !addsBasicAuth && !addsApiKeyAuth && !addsJwtAuth) return { models: rule.filters, variant: "" };
   const ruleName = rule.name ?? `rule-${rule.index}`;
   const bucketKey = addsLimit ? `${limit.bucketKey} port ${port}` : "";
   return {
@@ -52,6 +54,7 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
       ...rule.filters,
       ...(addsAuthorization ? [authorization] : []),
       ...(addsAcl ? [acl] : []),
+      ...(addsCsrf ? [csrf] : []),
       ...(addsLimit ? [{ ...limit, bucketKey, routeName: routeKey, ruleName }] : []),
       ...(addsGlobal ? [{ ...global, routeName: routeKey, ruleName }] : []),
       ...(addsBuffer ? [buffer] : []),
@@ -60,6 +63,6 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
       ...(addsApiKeyAuth ? [apiKeyAuth] : []),
       ...(addsJwtAuth ? [jwtAuth] : []),
     ],
-    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}|${addsGlobal ? global.policyName : ""}|${addsBuffer ? buffer.policyName : ""}|${addsExternalAuth ? externalAuth.policyName : ""}|${addsBasicAuth ? basicAuth.policy : ""}|${addsApiKeyAuth ? apiKeyAuth.policy : ""}|${addsJwtAuth ? jwtAuth.policy : ""}`,
+    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}|${addsCsrf ? csrf.policy : ""}|${addsGlobal ? global.policyName : ""}|${addsBuffer ? buffer.policyName : ""}|${addsExternalAuth ? externalAuth.policyName : ""}|${addsBasicAuth ? basicAuth.policy : ""}|${addsApiKeyAuth ? apiKeyAuth.policy : ""}|${addsJwtAuth ? jwtAuth.policy : ""}`,
   };
 }

@@ -4,6 +4,6 @@
 // access logs.
 import { RuleCounts } from "./rule-counts.ts";
 
-export type AccessControlKind = "rbac" | "acl" | "basic_auth" | "api_key_auth" | "jwt_auth";
+export type AccessControlKind = "rbac" | "acl" | "basic_auth" | "api_key_auth" | "jwt_auth" | "csrf";
 
 export class AccessDenials extends RuleCounts<AccessControlKind> {}

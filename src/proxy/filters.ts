@@ -9,6 +9,7 @@ import { BasicAuthPolicy } from "./basic-auth.ts";
 import { ApiKeyAuthPolicy } from "./api-key-auth.ts";
 import { JwtAuthPolicy } from "./jwt-auth.ts";
 import { ClientAcl } from "./client-acl.ts";
+import { CsrfPolicy } from "./csrf.ts";
 import { CorsPolicy } from "./cors.ts";
 import { ExternalAuthPolicy } from "./external-auth-policy.ts";
 import { LocalRateLimit } from "./local-rate-limit.ts";
@@ -114,6 +115,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly apiKeyAuth: ApiKeyAuthPolicy | undefined;
   /** The rule's jwtAuth, likewise. */
   readonly jwtAuth: JwtAuthPolicy | undefined;
+  /** The rule's csrf, likewise. */
+  readonly csrf: CsrfPolicy | undefined;
 
   constructor(
     requestHeaders: HeaderOps | undefined,
@@ -132,6 +135,7 @@ export class ProxyFilters implements CompiledFilters {
     basicAuth: BasicAuthPolicy | undefined,
     apiKeyAuth: ApiKeyAuthPolicy | undefined,
     jwtAuth: JwtAuthPolicy | undefined,
+    csrf: CsrfPolicy | undefined,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
@@ -149,11 +153,12 @@ export class ProxyFilters implements CompiledFilters {
     this.basicAuth = basicAuth;
     this.apiKeyAuth = apiKeyAuth;
     this.jwtAuth = jwtAuth;
+    this.csrf = csrf;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
 
 /**
  * Several header modifiers of one direction apply one after another, in order. `buckets` holds the plan's rate limit
@@ -177,6 +182,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let basicAuth: BasicAuthPolicy | undefined;
   let apiKeyAuth: ApiKeyAuthPolicy | undefined;
   let jwtAuth: JwtAuthPolicy | undefined;
+  let csrf: CsrfPolicy | undefined;
   for (const filter of filters) {
     switch (filter.type) {
       case "RequestHeaderModifier":
@@ -212,6 +218,9 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
       case "ClientAcl":
         acl = built(clientAcls, filter, () => new ClientAcl(filter));
         break;
+      case "Csrf":
+        csrf = built(csrfs, filter, () => new CsrfPolicy(filter));
+        break;
       case "Buffer":
         bufferBytes = filter.maxBytes;
         break;
@@ -229,13 +238,14 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
         break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth, apiKeyAuth, jwtAuth);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth, apiKeyAuth, jwtAuth, csrf);
 }
 
 // A Gateway's policy, or a route's, covers many rules with one model: its expressions and
 // range tables are built once per model, not once per rule.
 const authorizations = new WeakMap<object, AuthorizationPolicy>();
 const clientAcls = new WeakMap<object, ClientAcl>();
+const csrfs = new WeakMap<object, CsrfPolicy>();
 // A jwtAuth also holds its providers' verified tokens and fetched keys: one per model and plan
 // (the plan's backends), so the rules one policy covers share them.
 const jwtAuths = new WeakMap<ReadonlyMap<string, CompiledBackend>, WeakMap<object, JwtAuthPolicy>>();

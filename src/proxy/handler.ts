@@ -39,6 +39,7 @@ import { startJwtCheck } from "./jwt-auth.ts";
 import type { JwksFetchContext } from "./remote-jwks.ts";
 import { queryShown, upstreamTargetShown, withoutHiddenQuery } from "./authenticated-identity.ts";
 import { aclDenialDetails } from "./client-acl.ts";
+import { csrfRefused, csrfRefuses } from "./csrf.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
@@ -370,7 +371,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     if (check === undefined) dispatch(exchange, match, requestFacts, ruleFilters, grant, requestTimeoutMs, body);
   }
 
-  /** The rule's local rate limit and its buffer; then `route`. */
+  /** The rule's local rate limit, its csrf and its buffer; then `route`. */
   function dispatch(
     exchange: Exchange,
     match: CompiledMatch,
@@ -382,6 +383,11 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   ): void {
     const rateLimit = ruleFilters.rateLimit;
     if (rateLimit !== undefined && overLimit(exchange, rateLimit)) return;
+    const csrf = ruleFilters.csrf;
+    if (csrf !== undefined && csrfRefuses(exchange, match.rule, csrf, deps.stats)) {
+      refuseUnread(exchange, csrfRefused);
+      return;
+    }
     const bufferBytes = ruleFilters.bufferBytes;
     if (bufferBytes !== undefined && requestHasBody(exchange)) {
       bufferThenRoute(exchange, match, requestFacts, ruleFilters, grant, requestTimeoutMs, body, bufferBytes);

@@ -7,6 +7,7 @@ import type { GlobalRateLimitCounts } from "./global-rate-limit.ts";
 import type { AccessDenials } from "./access-denials.ts";
 import type { ExternalAuthCounts } from "./external-auth-counts.ts";
 import type { JwksFetchCounts } from "./jwks-fetches.ts";
+import type { CsrfChecks } from "./csrf-checks.ts";
 import type { MirrorDrops } from "./mirror.ts";
 import type { TlsHandshakeErrors } from "./tls-handshake-errors.ts";
 
@@ -79,6 +80,8 @@ export interface ProxyStats {
   readonly externalAuthChecks?: ExternalAuthCounts;
   /** Remote JWKS fetches, per JWT provider and outcome. */
   readonly jwksFetches?: JwksFetchCounts;
+  /** What csrf checks found, per route, rule, policy and outcome. */
+  readonly csrfChecks?: CsrfChecks;
 }
 
 export function countRetry(stats: ProxyStats | undefined, backend: string): void {

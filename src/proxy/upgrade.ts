@@ -18,6 +18,7 @@ import { type AuthGrant, applyMutations, combinedGrant } from "./auth-grant.ts";
 import { jsonRefusalHeaders, rateLimitTimeoutMs, startRateLimitCheck } from "./global-rate-limit.ts";
 import { rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
+import { csrfRefused, csrfRefuses } from "./csrf.ts";
 import { basicAuthChallenge, basicAuthDenial } from "./basic-auth.ts";
 import { apiKeyDenial } from "./api-key-auth.ts";
 import { startJwtCheck } from "./jwt-auth.ts";
@@ -199,13 +200,18 @@ function proceed(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, rule
   if (check === undefined) open(tunnel, match, facts, ruleFilters, grant, port);
 }
 
-/** The rule's local rate limit; then the rule answers itself, or the upgrade goes to a backend. */
+/** The rule's local rate limit and its csrf; then the rule answers itself, or the upgrade goes to a backend. */
 function open(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, grant: AuthGrant | undefined, port: number): void {
   const exchange = tunnel.exchange;
   const refusal = ruleFilters.rateLimit?.check(performance.now(), tunnel.ctx.stats?.rateLimits);
   if (refusal !== undefined) {
     exchange.localReplyDetails = "local_rate_limited";
     tunnel.refuse(429, "Too Many Requests", "local_rate_limited", refusal.message, "429", Flag.rateLimited, refusal.headers);
+    return;
+  }
+  const csrf = ruleFilters.csrf;
+  if (csrf !== undefined && csrfRefuses(exchange, match.rule, csrf, tunnel.ctx.stats)) {
+    tunnel.refuseWith(csrfRefused);
     return;
   }
   if (ruleFilters.terminal) {

@@ -5,6 +5,7 @@ import type { HookErrorCounts } from "../proxy/guarded-telemetry.ts";
 import { RateLimitCounts } from "../proxy/local-rate-limit.ts";
 import { GlobalRateLimitCounts } from "../proxy/global-rate-limit.ts";
 import { AccessDenials } from "../proxy/access-denials.ts";
+import { CsrfChecks } from "../proxy/csrf-checks.ts";
 import { ExternalAuthCounts } from "../proxy/external-auth-counts.ts";
 import { MirrorDrops } from "../proxy/mirror.ts";
 import { JwksFetchCounts } from "../proxy/jwks-fetches.ts";
@@ -25,6 +26,7 @@ export class ProcessStats implements GatewayStats {
   readonly rateLimits = new RateLimitCounts();
   readonly globalRateLimits = new GlobalRateLimitCounts();
   readonly accessDenials = new AccessDenials();
+  readonly csrfChecks = new CsrfChecks();
   readonly externalAuthChecks = new ExternalAuthCounts();
   readonly jwksFetches = new JwksFetchCounts();
   #upstreams: UpstreamSource | undefined;

@@ -7,6 +7,7 @@ import type { HookErrorCounts } from "../proxy/guarded-telemetry.ts";
 import type { RateLimitCounts } from "../proxy/local-rate-limit.ts";
 import type { GlobalRateLimitCounts } from "../proxy/global-rate-limit.ts";
 import type { AccessDenials } from "../proxy/access-denials.ts";
+import type { CsrfChecks } from "../proxy/csrf-checks.ts";
 import type { ExternalAuthCounts } from "../proxy/external-auth-counts.ts";
 import type { JwksFetchCounts } from "../proxy/jwks-fetches.ts";
 import type { MirrorDrops } from "../proxy/mirror.ts";
@@ -46,8 +47,10 @@ export interface GatewayStats {
   readonly rateLimits?: RateLimitCounts;
   /** What global rate limit checks decided since start, per route, rule, policy and outcome. */
   readonly globalRateLimits?: GlobalRateLimitCounts;
-  /** Requests the access controls (rbac, acl, jwtAuth, basicAuth, apiKeyAuth) refused since start, per route, rule, policy and kind. */
+  /** Requests the access controls (rbac, acl, jwtAuth, basicAuth, apiKeyAuth, csrf) refused since start, per route, rule, policy and kind. */
   readonly accessDenials?: AccessDenials;
+  /** What csrf checks found since start, per route, rule, policy and outcome. */
+  readonly csrfChecks?: CsrfChecks;
   /** What ExternalAuth checks decided since start, per route, rule, policy and outcome. */
   readonly externalAuthChecks?: ExternalAuthCounts;
   /** Remote JWKS fetches since start, per JWT provider and outcome. */

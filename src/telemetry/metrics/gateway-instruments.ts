@@ -13,6 +13,7 @@ import {
   RATE_LIMITED,
   RATE_LIMIT_CHECKS,
   ACCESS_DENIED,
+  CSRF_CHECKS,
   EXT_AUTHZ_CHECKS,
   JWKS_FETCHES,
   RETRIES,
@@ -79,6 +80,13 @@ export function gatewayInstruments(stats: GatewayStats | undefined, drops: Telem
         observe: () =>
           [...(stats.accessDenials?.entries() ?? [])].map(
             ([route, rule, policy, kind, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.access_control.policy": policy, "tollgate.access_control.kind": kind }, n] as const,
+          ),
+      },
+      {
+        descriptor: CSRF_CHECKS,
+        observe: () =>
+          [...(stats.csrfChecks?.entries() ?? [])].map(
+            ([route, rule, policy, outcome, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.csrf.policy": policy, "tollgate.csrf.outcome": outcome }, n] as const,
           ),
       },
       {

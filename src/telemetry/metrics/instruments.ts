@@ -121,7 +121,15 @@ export const JWKS_FETCHES: InstrumentDescriptor = {
 export const ACCESS_DENIED: InstrumentDescriptor = {
   name: "tollgate.access_control.denied",
   unit: "{request}",
-  description: "Requests a TrafficPolicy rbac, acl, basicAuth, apiKeyAuth or jwtAuth refused, by route, rule, policy and kind.",
+  description: "Requests a TrafficPolicy rbac, acl, basicAuth, apiKeyAuth, jwtAuth or csrf refused, by route, rule, policy and kind.",
+  kind: "counter",
+  valueType: "int",
+};
+
+export const CSRF_CHECKS: InstrumentDescriptor = {
+  name: "tollgate.csrf.checks",
+  unit: "{request}",
+  description: "State-changing requests a TrafficPolicy csrf checked (enforced or shadowed), by route, rule, policy and outcome: valid, invalid or missing_origin.",
   kind: "counter",
   valueType: "int",
 };
