@@ -56,7 +56,7 @@ test("additionalOrigins: one way per matcher, no empty prefix, RE2-safe regexes;
   const schemed = "  csrf:\n    percentageEnabled: 100\n    additionalOrigins:\n    - {exact: 'https://app.example.com'}\n    - {safeRegex: 'A.*', ignoreCase: true}\n";
   assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", schemed)), [
     't.yaml:37:15: spec.csrf.additionalOrigins[0].exact: warning: "https://app.example.com" holds a scheme, but additional origins are matched against the origin\'s host and port (as in Envoy), so it matches nothing (hint: write the host alone, with the port when it is not the scheme\'s default: app.example.com, or app.example.com:8443)',
-    "t.yaml:38:34: spec.csrf.additionalOrigins[1].ignoreCase: warning: ignoreCase does not apply to safeRegex (as in Envoy): the pattern matches case as written (hint: write the pattern to match either case, e.g. [Ee]xample)",
+    "t.yaml:38:38: spec.csrf.additionalOrigins[1].ignoreCase: warning: ignoreCase does not apply to safeRegex (as in Envoy): the pattern matches case as written (hint: write the pattern to match either case, e.g. [Ee]xample)",
   ]);
 });
 
