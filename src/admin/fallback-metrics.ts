@@ -92,6 +92,12 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
           samples: [...(stats.accessDenials?.entries() ?? [])].map(([route, rule, policy, kind, value]) => ({ labels: { route, rule, policy, kind }, value })),
         },
         {
+          name: "tollgate_fault_injections",
+          type: "counter",
+          help: "Faults a TrafficPolicy faultInjection injected, by route, rule, policy and kind: delay, abort, response_rate_limit, or overflow (none, as maxActiveFaults were active).",
+          samples: [...(stats.faultInjections?.entries() ?? [])].map(([route, rule, policy, kind, value]) => ({ labels: { route, rule, policy, kind }, value })),
+        },
+        {
           name: "tollgate_csrf_checks",
           type: "counter",
           help: "State-changing requests a TrafficPolicy csrf checked, enforced or shadowed, by route, rule, policy and outcome: valid, invalid or missing_origin.",

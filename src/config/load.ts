@@ -151,6 +151,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       rbac: (gk) => policies.gatewayAuthorizations.get(gk)?.policy,
       acl: (gk) => policies.gatewayClientAcls.get(gk)?.policy,
       csrf: (gk) => policies.gatewayCsrfs.get(gk)?.policy,
+      faultInjection: (gk) => policies.gatewayFaultInjections.get(gk)?.policy,
       buffer: (gk) => bufferPolicyOf(policies.gatewayBuffers.get(gk)),
       extAuth: (gk) => policies.gatewayExternalAuths.get(gk)?.policyName,
       basicAuth: (gk) => policies.gatewayBasicAuths.get(gk)?.policy,
@@ -191,6 +192,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     authorization: policies.gatewayAuthorizations.get(key(g.resource)),
     acl: policies.gatewayClientAcls.get(key(g.resource)),
     csrf: policies.gatewayCsrfs.get(key(g.resource)),
+    faultInjection: policies.gatewayFaultInjections.get(key(g.resource)),
     buffer: policies.gatewayBuffers.get(key(g.resource)),
     externalAuth: policies.gatewayExternalAuths.get(key(g.resource)),
     basicAuth: policies.gatewayBasicAuths.get(key(g.resource)),
@@ -214,6 +216,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
             authorizations: policies.routeAuthorizations.get(key(d.resource)),
             clientAcls: policies.routeClientAcls.get(key(d.resource)),
             csrfs: policies.routeCsrfs.get(key(d.resource)),
+            faultInjections: policies.routeFaultInjections.get(key(d.resource)),
             buffers: policies.routeBuffers.get(key(d.resource)),
             externalAuths: policies.routeExternalAuths.get(key(d.resource)),
             basicAuths: policies.routeBasicAuths.get(key(d.resource)),
@@ -410,7 +413,7 @@ function checkBackend(b: Resource, reporter: Reporter): void {
 const policyKey = (policy: Resource | undefined): string | undefined => (policy === undefined ? undefined : key(policy));
 
 /** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section. */
-type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "csrf" | "buffer" | "extAuth" | "basicAuth" | "apiKeyAuth" | "jwtAuth", (gatewayKey: string) => string | undefined>>;
+type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "csrf" | "faultInjection" | "buffer" | "extAuth" | "basicAuth" | "apiKeyAuth" | "jwtAuth", (gatewayKey: string) => string | undefined>>;
 
 /** What names a Gateway's buffer for the shared-listener check: its policy, or none for `disable: {}` (which buffers nothing). */
 function bufferPolicyOf(model: FilterModel | undefined): string | undefined {
@@ -537,6 +540,7 @@ interface RulePolicyFilters {
   readonly authorizations: ReadonlyMap<number, AuthorizationModel> | undefined;
   readonly clientAcls: ReadonlyMap<number, ClientAclModel> | undefined;
   readonly csrfs: ReadonlyMap<number, CsrfModel> | undefined;
+  readonly faultInjections: ReadonlyMap<number, FilterModel> | undefined;
   readonly buffers: ReadonlyMap<number, FilterModel> | undefined;
   readonly externalAuths: ReadonlyMap<number, FilterModel> | undefined;
   readonly basicAuths: ReadonlyMap<number, FilterModel> | undefined;
@@ -545,7 +549,7 @@ interface RulePolicyFilters {
 }
 
 /**
- * A TrafficPolicy's CORS, extAuth, jwtAuth, basicAuth, apiKeyAuth, local rate limit, header modifiers, acl, csrf and rbac, as filters of the rules
+ * A TrafficPolicy's CORS, extAuth, jwtAuth, basicAuth, apiKeyAuth, local rate limit, header modifiers, acl, csrf, fault injection and rbac, as filters of the rules
  * they cover. A rule's own CORS and ExternalAuth filters are the more specific and keep their
  * place (the policy's extAuth is warned about: the rule is checked by its filter's service).
  */
@@ -565,6 +569,8 @@ function withPolicyFilters(route: Resource, reporter: Reporter, rules: readonly 
     }
     const acl = from.clientAcls?.get(rule.index);
     if (acl !== undefined) added.push(acl);
+    const faultInjection = from.faultInjections?.get(rule.index);
+    if (faultInjection !== undefined) added.push(faultInjection);
     const csrf = from.csrfs?.get(rule.index);
     if (csrf !== undefined) added.push(csrf);
     const jwtAuth = from.jwtAuths?.get(rule.index);

@@ -119,6 +119,8 @@ export interface GatewayModel {
   readonly acl?: ClientAclModel;
   /** A TrafficPolicy's `csrf` on the Gateway, likewise. */
   readonly csrf?: CsrfModel;
+  /** Its TrafficPolicy's `faultInjection`, for the rules of its routes whose own policy sets none (nor `faultInjection.disable`). */
+  readonly faultInjection?: FaultInjectionModel;
 }
 
 export interface PolicyHeaderModifiersModel {
@@ -456,6 +458,24 @@ export type FilterModel =
    * `additionalOrigins` is refused with 403 on `enabledShare` of requests; on `shadowShare`
    * of them it is checked and counted, never refused.
    */
+  /**
+   * kgateway TrafficPolicy `faultInjection` (Envoy's fault filter): before anything else of
+   * the rule, a share of requests is delayed, a share aborted with a status, and a share of
+   * responses slowed; `maxActiveFaults` bounds the requests of the policy delayed or slowed at
+   * once. Each share is in [0, 1].
+   */
+  | {
+      readonly type: "FaultInjection";
+      /** `namespace/name` of the TrafficPolicy. */
+      readonly policy: string;
+      readonly delay: { readonly ms: number; readonly share: number } | undefined;
+      /** `grpcStatus` set: HTTP 200 with that grpc-status to a gRPC request (Envoy's trailers-only answer). */
+      readonly abort: { readonly httpStatus: number | undefined; readonly grpcStatus: number | undefined; readonly share: number } | undefined;
+      readonly responseRateLimit: { readonly bytesPerSecond: number; readonly share: number } | undefined;
+      readonly maxActiveFaults: number | undefined;
+    }
+  /** `faultInjection.disable`: the rule gets no fault injection from its Gateway's policy. */
+  | { readonly type: "NoFaultInjection" }
   | {
       readonly type: "Csrf";
       /** `namespace/name` of the TrafficPolicy. */
@@ -494,6 +514,7 @@ export type RateLimitDescriptorModel = readonly (
 export type AuthorizationModel = Extract<FilterModel, { type: "Authorization" }>;
 export type ClientAclModel = Extract<FilterModel, { type: "ClientAcl" }>;
 export type CsrfModel = Extract<FilterModel, { type: "Csrf" }>;
+export type FaultInjectionModel = Extract<FilterModel, { type: "FaultInjection" }>;
 
 export interface RetryModel {
   /** HTTP status codes that trigger a retry. */

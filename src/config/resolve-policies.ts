@@ -19,6 +19,7 @@ import { type JwtAuthModel, policyJwtAuth } from "./traffic-jwt-auth.ts";
 import type { SecretStore } from "./secret-store.ts";
 import { policyClientAcl } from "./traffic-acl.ts";
 import { policyCsrf } from "./traffic-csrf.ts";
+import { type FaultInjectionPolicyModel, policyFaultInjection } from "./traffic-fault-injection.ts";
 import { type BufferModel, policyBuffer } from "./traffic-buffer.ts";
 import { type PolicyExternalAuthModel, policyExternalAuth } from "./traffic-ext-auth.ts";
 import { type PolicyUrlRewrite, policyUrlRewrite } from "./traffic-url-rewrite.ts";
@@ -28,6 +29,7 @@ import type {
   AuthorizationModel,
   ClientAclModel,
   CsrfModel,
+  FaultInjectionModel,
   CorsModel,
   CustomAttributeModel,
   ExporterTargetModel,
@@ -106,6 +108,9 @@ export interface PolicyResult {
   /** The `csrf` a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeCsrfs: ReadonlyMap<string, ReadonlyMap<number, CsrfModel>>;
   readonly gatewayCsrfs: ReadonlyMap<string, CsrfModel>;
+  /** The `faultInjection` a TrafficPolicy gives each rule of a route (by index; `disable` included), by route key. */
+  readonly routeFaultInjections: ReadonlyMap<string, ReadonlyMap<number, FaultInjectionPolicyModel>>;
+  readonly gatewayFaultInjections: ReadonlyMap<string, FaultInjectionModel>;
   /** The `buffer` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
   readonly routeBuffers: ReadonlyMap<string, ReadonlyMap<number, BufferModel>>;
   readonly gatewayBuffers: ReadonlyMap<string, BufferModel>;
@@ -308,6 +313,7 @@ export function resolvePolicies(
   const authorizations = sectionModels(input.trafficPolicies, "rbac", (p, cfg) => policyAuthorization(p, reporter, cfg));
   const clientAcls = sectionModels(input.trafficPolicies, "acl", (p, cfg) => policyClientAcl(p, reporter, cfg));
   const csrfs = sectionModels(input.trafficPolicies, "csrf", (p, cfg) => policyCsrf(p, reporter, cfg));
+  const faultInjections = sectionModels(input.trafficPolicies, "faultInjection", (p, cfg) => policyFaultInjection(p, reporter, cfg));
   const buffers = sectionModels(input.trafficPolicies, "buffer", (p, cfg) => policyBuffer(p, reporter, cfg));
   const externalAuths = sectionModels(input.trafficPolicies, "extAuth", (p, cfg) => policyExternalAuth(p, reporter, cfg, extensions));
   const basicAuths = sectionModels(input.trafficPolicies, "basicAuth", (p, cfg) => policyBasicAuth(p, reporter, cfg, secrets));
@@ -337,6 +343,13 @@ export function resolvePolicies(
     gatewayClientAcls: oldestPerGateway("acl", clientAcls, trafficByGateway, reporter),
     routeCsrfs: resolvePerRule("csrf", csrfs, trafficByRoute, routes, reporter, (m) => m),
     gatewayCsrfs: oldestPerGateway("csrf", csrfs, trafficByGateway, reporter),
+    routeFaultInjections: resolvePerRule("faultInjection", faultInjections, trafficByRoute, routes, reporter, (m) => m),
+    gatewayFaultInjections: oldestPerGateway(
+      "faultInjection",
+      gatewayOnly("faultInjection", "given faults", faultInjections, (m) => (m.type === "FaultInjection" ? m : undefined), trafficByGateway, reporter),
+      trafficByGateway,
+      reporter,
+    ),
     routeBuffers: resolvePerRule("buffer", buffers, trafficByRoute, routes, reporter, (m) => m),
     gatewayBuffers: oldestPerGateway("buffer", gatewayOnly("buffer", "buffered", buffers, (m) => (m.type === "Buffer" ? m : undefined), trafficByGateway, reporter), trafficByGateway, reporter),
     routeExternalAuths: resolvePerRule("extAuth", externalAuths, trafficByRoute, routes, reporter, (m) => m),
@@ -799,7 +812,7 @@ function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[
     for (const a of attached) {
       for (const section of ["cors", "tracing", "urlRewrite"]) {
         if (a.policy.spec[section] === undefined) continue;
-        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, csrf, extAuth, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
+        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
       }
     }
   }
@@ -855,7 +868,7 @@ function matchesKey(rule: RuleModel): string {
 }
 
 /** The per-rule sections of a TrafficPolicy, in the order warnings name them. */
-const PER_RULE_SECTIONS = ["acl", "apiKeyAuth", "basicAuth", "buffer", "cors", "csrf", "extAuth", "headerModifiers", "jwtAuth", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
+const PER_RULE_SECTIONS = ["acl", "apiKeyAuth", "basicAuth", "buffer", "cors", "csrf", "extAuth", "faultInjection", "headerModifiers", "jwtAuth", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
 
 /**
  * A targetRef's sectionName that names no rule of the route, warned once per policy

@@ -526,6 +526,17 @@ const trafficPolicySpec = obj(
     }),
     rbac: kgAuthorization,
     acl: kgAcl,
+    faultInjection: obj({
+      delay: obj({ fixedDelay: duration, percentage: int("share of requests delayed (default 100)", { minimum: 0, maximum: 100 }) }, ["fixedDelay"]),
+      abort: obj({
+        httpStatus: int("the status an aborted request gets", { minimum: 200, maximum: 599 }),
+        grpcStatus: int("the gRPC status an aborted request gets (HTTP 200, grpc-status in the answer's headers); exclusive with httpStatus", { minimum: 0, maximum: 16 }),
+        percentage: int("share of requests aborted (default 100)", { minimum: 0, maximum: 100 }),
+      }),
+      responseRateLimit: obj({ kbitsPerSecond: int("the response body rate, in 1024-bit units per second", { minimum: 1 }), percentage: int("share of responses slowed (default 100)", { minimum: 0, maximum: 100 }) }, ["kbitsPerSecond"]),
+      maxActiveFaults: int("at most this many requests of the policy delayed or slowed at once; past it no fault is injected (default: no limit)", { minimum: 0 }),
+      disable: empty("turn off the fault injection a Gateway's policy gives the rules; exclusive with the other fields"),
+    }),
     csrf: obj({
       percentageEnabled: int("share of requests whose origin is checked and enforced (default 0: kgateway leaves the filter off)", { minimum: 0, maximum: 100 }),
       percentageShadowed: int("share of requests whose origin is checked and counted but never refused; exclusive with percentageEnabled", { minimum: 0, maximum: 100 }),
@@ -714,7 +725,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; jwtAuth, basicAuth, apiKeyAuth, extAuth, header modifiers, local and global rate limits, rbac, acl, csrf, buffer, retry and timeouts on routes and Gateways)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; jwtAuth, basicAuth, apiKeyAuth, extAuth, header modifiers, local and global rate limits, rbac, acl, csrf, fault injection, buffer, retry and timeouts on routes and Gateways)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "GatewayExtension", spec: gatewayExtensionSpec, description: "kgateway GatewayExtension: the rate limit service TrafficPolicy rateLimit.global calls, the authorization service of TrafficPolicy extAuth, or the JWT providers of TrafficPolicy jwtAuth" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];

@@ -28,6 +28,7 @@ import { nextEndpoint } from "./round-robin.ts";
 import { StallWatch, type StallSubject } from "./stall-watch.ts";
 import { type MarkedResponse, kCall } from "./marks.ts";
 import type { MirrorCopies } from "./mirror.ts";
+import { ResponseThrottle, type ThrottledSink } from "./response-throttle.ts";
 
 /** The ServerResponse carries its call so shared listeners (drain, close) can find it. */
 export type CallResponse = MarkedResponse<ProxyCall>;
@@ -99,6 +100,8 @@ export class ProxyCall implements StallSubject {
   clientStall: StallWatch | undefined = undefined;
   /** RequestMirror copies that take the request body as this call's upstream takes it. */
   mirrorCopies: MirrorCopies | undefined = undefined;
+  /** A fault injection's response rate limit, set when the answer's head goes out. */
+  throttle: ResponseThrottle | undefined = undefined;
 
   constructor(
     ctx: CallContext,
@@ -272,6 +275,8 @@ export class ProxyCall implements StallSubject {
     if (status >= 500) exchange.errorType = String(status);
     exchange.responseStartPerfMs = performance.now();
     handler.streaming = true;
+    const rate = exchange.responseBytesPerSecond;
+    if (rate !== undefined) this.throttle = new ResponseThrottle(rate, throttledSink(this));
     const ruleOps = this.ruleFilters.responseHeaders;
     const backendOps = this.backendFilters.responseHeaders;
     const cors = this.ruleFilters.cors;
@@ -298,35 +303,56 @@ export class ProxyCall implements StallSubject {
     // A response still streaming while the upload waits is a live full-duplex exchange.
     handler.bodyIdleTimer?.refresh();
     if (handler.discard) return;
-    this.exchange.bytesSent += chunk.length;
-    if (this.res.write(chunk)) return;
-    // Backpressure: pause the upstream until the client drains. Most responses never get
-    // here, so the drain listener is added on demand rather than for every response.
+    const throttle = this.throttle;
+    if (throttle !== undefined) {
+      throttle.push(chunk);
+      return;
+    }
+    if (this.writeToClient(chunk)) return;
+    // Backpressure: pause the upstream until the client drains.
     handler.controller?.pause();
+  }
+
+  /** False when the client backed up: its stall is watched until it drains. */
+  writeToClient(chunk: Buffer): boolean {
+    this.exchange.bytesSent += chunk.length;
+    if (this.res.write(chunk)) return true;
     this.watchClient();
+    // Most responses never get here, so the drain listener is added on demand rather than for every response.
     if (!this.drainListening) {
       this.drainListening = true;
       this.res.on("drain", onResponseDrain);
     }
+    return false;
   }
 
   onResponseEnd(handler: AttemptHandler): void {
     const discarded = handler.discard;
     this.settleAttempt(handler, undefined);
+    const throttle = this.throttle;
+    if (!discarded && throttle !== undefined && throttle.queuedBytes > 0) {
+      throttle.finish(() => this.endResponse());
+      return;
+    }
     if (!discarded) {
-      // The upstream finished before the whole upload (a 413 or 401 from one that reads no
-      // body): undici drops the rest of the body and node stops reading the connection, so a
-      // request after this one would never be read. The connection ends after the answer. An
-      // upload that completed while its answer streamed (full duplex) keeps the connection.
-      // The socket is held here: by 'finish', node and undici have detached it from res and req.
-      if (this.hasBody && !this.req.complete) this.res.once("finish", endAndLinger.bind(undefined, this.clientSocket, undefined));
-      this.res.end();
-      // The last bytes may still wait for a client that stopped reading; node puts no limit
-      // on a response being written, so the stream idle limit still applies until it finishes.
-      if (this.res.writableLength > 0) this.watchClient();
+      this.endResponse();
       return;
     }
     if (!this.settled && !this.closed) this.scheduleRetry();
+  }
+
+  /** Every byte of the answer was given to the client. */
+  endResponse(): void {
+    // The upstream finished before the whole upload (a 413 or 401 from one that reads no
+    // body): undici drops the rest of the body and node stops reading the connection, so a
+    // request after this one would never be read. The connection ends after the answer. An
+    // upload that completed while its answer streamed (full duplex) keeps the connection.
+    // The socket is held here: by 'finish', node and undici have detached it from res and req.
+    if (this.hasBody && !this.req.complete) this.res.once("finish", endAndLinger.bind(undefined, this.clientSocket, undefined));
+    this.res.end();
+    // The last bytes may still wait for a client that stopped reading; node puts no limit
+    // on a response being written, so the stream idle limit still applies until it finishes.
+    if (this.res.writableLength > 0) this.watchClient();
   }
 
   /** undici reported the attempt failed, or a proxy timer gave up on it. */
@@ -475,10 +501,12 @@ export class ProxyCall implements StallSubject {
     this.clientStall.watch();
   }
 
-  /** The client's socket drained: the upstream may send again. */
+  /** The client's socket drained: the upstream may send again (when a throttle holds little). */
   clientDrained(): void {
     this.waitingForClient = false;
-    this.handler?.controller?.resume();
+    const throttle = this.throttle;
+    if (throttle !== undefined) throttle.drained();
+    else this.handler?.controller?.resume();
   }
 
   stallWaitOver(): boolean {
@@ -536,6 +564,7 @@ export class ProxyCall implements StallSubject {
       this.backoffTimer = undefined;
     }
     this.clientStall?.stop();
+    this.throttle?.stop();
     this.mirrorCopies?.abandon();
     const handler = this.handler;
     if (handler !== undefined && !handler.done) {
@@ -740,6 +769,15 @@ function onBackoffDone(call: ProxyCall): void {
   call.backoffTimer = undefined;
   if (call.closed || call.settled) return;
   call.startAttempt();
+}
+
+/** The throttle writes to the client and pauses the attempt's upstream as the call would. */
+function throttledSink(call: ProxyCall): ThrottledSink {
+  return {
+    write: (chunk) => call.writeToClient(chunk),
+    pauseUpstream: () => call.handler?.controller?.pause(),
+    resumeUpstream: () => call.handler?.controller?.resume(),
+  };
 }
 
 function onResponseDrain(this: CallResponse): void {

@@ -23,6 +23,8 @@ export const Flag = {
   unauthorizedExternalService: "UAEX",
   rateLimited: "RL",
   rateLimitServiceError: "RLSE",
+  delayInjected: "DI",
+  faultInjected: "FI",
 } as const;
 
 /** OTel `error.type` values for causes below HTTP (docs/proxy.md has the table). */

@@ -36,8 +36,12 @@ export class Exchange {
   cors: CorsPolicy | undefined = undefined;
   /** `%RESPONSE_CODE_DETAILS%` of an answer a filter made itself (a CORS preflight); unset otherwise. */
   localReplyDetails: string | undefined = undefined;
-  /** The ExternalAuth check in flight: the request's end cancels it. */
+  /** What the request waits on before it goes on (an ExternalAuth check, a body read, an injected delay): the request's end cancels it. */
   authCheck: { cancel(cause: string): void } | undefined = undefined;
+  /** A fault injection's delay the request waited: the rule's request timeout starts after it, as Envoy's route timeout starts at its router. */
+  injectedDelayMs = 0;
+  /** A fault injection's response rate limit, in bytes a second; unset when the response is not slowed. */
+  responseBytesPerSecond: number | undefined = undefined;
   /** Headers an allowing gRPC ExternalAuth check adds to the client's answer (`response_headers_to_add`). */
   authResponseMutations: readonly HeaderMutation[] | undefined = undefined;
   /** The user a basicAuth policy let in, as header text (x-envoy-basic-auth-user); unset otherwise. */

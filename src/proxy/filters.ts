@@ -10,6 +10,7 @@ import { ApiKeyAuthPolicy } from "./api-key-auth.ts";
 import { JwtAuthPolicy } from "./jwt-auth.ts";
 import { ClientAcl } from "./client-acl.ts";
 import { CsrfPolicy } from "./csrf.ts";
+import { FaultInjectionPolicy } from "./fault-injection.ts";
 import { CorsPolicy } from "./cors.ts";
 import { ExternalAuthPolicy } from "./external-auth-policy.ts";
 import { LocalRateLimit } from "./local-rate-limit.ts";
@@ -117,6 +118,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly jwtAuth: JwtAuthPolicy | undefined;
   /** The rule's csrf, likewise. */
   readonly csrf: CsrfPolicy | undefined;
+  /** The rule's fault injection, likewise. */
+  readonly faultInjection: FaultInjectionPolicy | undefined;
 
   constructor(
     requestHeaders: HeaderOps | undefined,
@@ -136,6 +139,7 @@ export class ProxyFilters implements CompiledFilters {
     apiKeyAuth: ApiKeyAuthPolicy | undefined,
     jwtAuth: JwtAuthPolicy | undefined,
     csrf: CsrfPolicy | undefined,
+    faultInjection: FaultInjectionPolicy | undefined,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
@@ -154,11 +158,12 @@ export class ProxyFilters implements CompiledFilters {
     this.apiKeyAuth = apiKeyAuth;
     this.jwtAuth = jwtAuth;
     this.csrf = csrf;
+    this.faultInjection = faultInjection;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
 
 /**
  * Several header modifiers of one direction apply one after another, in order. `buckets` holds the plan's rate limit
@@ -183,6 +188,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let apiKeyAuth: ApiKeyAuthPolicy | undefined;
   let jwtAuth: JwtAuthPolicy | undefined;
   let csrf: CsrfPolicy | undefined;
+  let faultInjection: FaultInjectionPolicy | undefined;
   for (const filter of filters) {
     switch (filter.type) {
       case "RequestHeaderModifier":
@@ -221,6 +227,10 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
       case "Csrf":
         csrf = built(csrfs, filter, () => new CsrfPolicy(filter));
         break;
+      case "FaultInjection":
+        // One per model: maxActiveFaults counts across the rules one policy covers.
+        faultInjection = built(faultInjections, filter, () => new FaultInjectionPolicy(filter));
+        break;
       case "Buffer":
         bufferBytes = filter.maxBytes;
         break;
@@ -238,7 +248,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
         break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth, apiKeyAuth, jwtAuth, csrf);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth, apiKeyAuth, jwtAuth, csrf, faultInjection);
 }
 
 // A Gateway's policy, or a route's, covers many rules with one model: its expressions and
@@ -246,6 +256,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
 const authorizations = new WeakMap<object, AuthorizationPolicy>();
 const clientAcls = new WeakMap<object, ClientAcl>();
 const csrfs = new WeakMap<object, CsrfPolicy>();
+const faultInjections = new WeakMap<object, FaultInjectionPolicy>();
 // A jwtAuth also holds its providers' verified tokens and fetched keys: one per model and plan
 // (the plan's backends), so the rules one policy covers share them.
 const jwtAuths = new WeakMap<ReadonlyMap<string, CompiledBackend>, WeakMap<object, JwtAuthPolicy>>();

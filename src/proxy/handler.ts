@@ -40,6 +40,7 @@ import type { JwksFetchContext } from "./remote-jwks.ts";
 import { queryShown, upstreamTargetShown, withoutHiddenQuery } from "./authenticated-identity.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { csrfRefused, csrfRefuses } from "./csrf.ts";
+import { type FaultInjectionPolicy, delayForFault, isGrpcRequest } from "./fault-injection.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
@@ -168,9 +169,36 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     forward(exchange, match, facts);
   }
 
+  /** The rule's fault injection first, as kgateway puts Envoy's fault filter first; then `admit`. */
   function forward(exchange: Exchange, match: CompiledMatch, requestFacts: RequestFacts): void {
     const rule = match.rule;
     const ruleFilters = proxyFiltersOf(rule.filters);
+    const fault = ruleFilters.faultInjection;
+    const faults = fault?.draw({ route: rule.routeKey, rule: rule.ruleName, policy: fault.policy }, deps.stats?.faultInjections, exchange.res);
+    if (faults === undefined) {
+      admit(exchange, match, requestFacts, ruleFilters);
+      return;
+    }
+    exchange.responseBytesPerSecond = faults.responseBytesPerSecond;
+    const delayMs = faults.delayMs;
+    if (delayMs === undefined) {
+      if (faults.abort) abortForFault(exchange, fault!);
+      else admit(exchange, match, requestFacts, ruleFilters);
+      return;
+    }
+    // The listener reuses its facts object for the next request while this one waits.
+    const facts = { ...requestFacts };
+    delayForFault(
+      exchange,
+      delayMs,
+      () => (faults.abort ? abortForFault(exchange, fault!) : admit(exchange, match, facts, ruleFilters)),
+      () => abandonRequest(exchange),
+    );
+  }
+
+  /** A CORS preflight is answered; then the acl and jwtAuth, then `authenticate`. */
+  function admit(exchange: Exchange, match: CompiledMatch, requestFacts: RequestFacts, ruleFilters: ProxyFilters): void {
+    const rule = match.rule;
     const cors = ruleFilters.cors;
     if (cors !== undefined) {
       exchange.cors = cors;
@@ -558,6 +586,25 @@ function refuse(exchange: Exchange, failure: Failure, message: string, extraHead
   sendError(exchange, failure.status, failure.code, message, extraHeaders);
   exchange.errorType = failure.serverErrorType;
   if (failure.flag !== "") addFlag(exchange, failure.flag);
+  watchAnswerStall(exchange);
+}
+
+/**
+ * A fault injection's abort, with Envoy's details and FI flag: its status and JSON body, or to
+ * a gRPC request with a grpcStatus, HTTP 200 with the status in the head (trailers-only).
+ */
+function abortForFault(exchange: Exchange, fault: FaultInjectionPolicy): void {
+  exchange.localReplyDetails = "fault_filter_abort";
+  if (fault.grpcStatus === undefined || !isGrpcRequest(exchange.req.headers["content-type"])) {
+    refuseUnread(exchange, fault.abortFailure!);
+    return;
+  }
+  endAfterAnswer(exchange);
+  addFlag(exchange, Flag.faultInjected);
+  exchange.status = 200;
+  exchange.responseStartPerfMs = performance.now();
+  exchange.res.writeHead(200, { ...fault.grpcAbortHeaders(), "content-length": "0" });
+  exchange.res.end();
   watchAnswerStall(exchange);
 }
 

@@ -8,6 +8,7 @@ import type { AccessDenials } from "./access-denials.ts";
 import type { ExternalAuthCounts } from "./external-auth-counts.ts";
 import type { JwksFetchCounts } from "./jwks-fetches.ts";
 import type { CsrfChecks } from "./csrf-checks.ts";
+import type { FaultInjections } from "./fault-injection.ts";
 import type { MirrorDrops } from "./mirror.ts";
 import type { TlsHandshakeErrors } from "./tls-handshake-errors.ts";
 
@@ -82,6 +83,8 @@ export interface ProxyStats {
   readonly jwksFetches?: JwksFetchCounts;
   /** What csrf checks found, per route, rule, policy and outcome. */
   readonly csrfChecks?: CsrfChecks;
+  /** Faults injected, per route, rule, policy and kind. */
+  readonly faultInjections?: FaultInjections;
 }
 
 export function countRetry(stats: ProxyStats | undefined, backend: string): void {

@@ -19,6 +19,7 @@ import { jsonRefusalHeaders, rateLimitTimeoutMs, startRateLimitCheck } from "./g
 import { rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { csrfRefused, csrfRefuses } from "./csrf.ts";
+import { type FaultInjectionPolicy, delayForFault } from "./fault-injection.ts";
 import { basicAuthChallenge, basicAuthDenial } from "./basic-auth.ts";
 import { apiKeyDenial } from "./api-key-auth.ts";
 import { startJwtCheck } from "./jwt-auth.ts";
@@ -83,33 +84,62 @@ export function createUpgradeHandler(
       return;
     }
     const ruleFilters = proxyFiltersOf(match.rule.filters);
-    const acl = ruleFilters.acl;
-    const blockedBy = acl?.denial(clientIpOf(exchange));
-    if (acl !== undefined && blockedBy !== undefined) {
-      exchange.localReplyDetails = aclDenialDetails(acl, blockedBy);
-      ctx.stats?.accessDenials?.count("acl", { route: match.rule.routeKey, rule: match.rule.ruleName, policy: acl.policy });
-      tunnel.refuse(acl.failure.status, reasonPhrase(acl.failure.status), acl.failure.code, acl.failure.message, acl.failure.type, "", acl.denialHeaders(blockedBy));
+    // The rule's fault injection first, as for requests.
+    const fault = ruleFilters.faultInjection;
+    const faults = fault?.draw({ route: match.rule.routeKey, rule: match.rule.ruleName, policy: fault.policy }, ctx.stats?.faultInjections, socket);
+    if (faults === undefined) {
+      admit(tunnel, match, facts, ruleFilters, port);
       return;
     }
-    const jwtAuth = ruleFilters.jwtAuth;
-    if (jwtAuth === undefined) {
-      authenticate(tunnel, match, facts, ruleFilters, port);
+    const delayMs = faults.delayMs;
+    if (delayMs === undefined) {
+      if (faults.abort) abortForFault(tunnel, fault!);
+      else admit(tunnel, match, facts, ruleFilters, port);
       return;
     }
     // The listener reuses its facts object for the next request while this one waits.
     const kept = { ...facts };
-    startJwtCheck(
-      exchange,
-      jwtAuth,
-      { pools: ctx.pools, jwksFetches: ctx.stats?.jwksFetches },
-      ctx.stats?.accessDenials,
-      (denied) => {
-        if (denied === undefined) authenticate(tunnel, match, kept, ruleFilters, port);
-        else tunnel.refuse(denied.failure.status, reasonPhrase(denied.failure.status), denied.failure.code, denied.failure.message, denied.failure.type, "", denied.challenge);
-      },
-      () => abandonTunnel(tunnel),
-    );
+    delayForFault(exchange, delayMs, () => (faults.abort ? abortForFault(tunnel, fault!) : admit(tunnel, match, kept, ruleFilters, port)), () => abandonTunnel(tunnel));
   };
+}
+
+/** An upgrade offer aborted by a fault injection gets the abort's status raw (a gRPC abort's 200: no upgrade). */
+function abortForFault(tunnel: Tunnel, fault: FaultInjectionPolicy): void {
+  const failure = fault.abortFailure!;
+  tunnel.exchange.localReplyDetails = "fault_filter_abort";
+  tunnel.refuse(failure.status, reasonPhrase(failure.status), failure.code, failure.message, failure.type, failure.flag);
+}
+
+/** The acl and jwtAuth, then `authenticate`. */
+function admit(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, ruleFilters: ProxyFilters, port: number): void {
+  const exchange = tunnel.exchange;
+  const ctx = tunnel.ctx;
+  const acl = ruleFilters.acl;
+  const blockedBy = acl?.denial(clientIpOf(exchange));
+  if (acl !== undefined && blockedBy !== undefined) {
+    exchange.localReplyDetails = aclDenialDetails(acl, blockedBy);
+    ctx.stats?.accessDenials?.count("acl", { route: match.rule.routeKey, rule: match.rule.ruleName, policy: acl.policy });
+    tunnel.refuse(acl.failure.status, reasonPhrase(acl.failure.status), acl.failure.code, acl.failure.message, acl.failure.type, "", acl.denialHeaders(blockedBy));
+    return;
+  }
+  const jwtAuth = ruleFilters.jwtAuth;
+  if (jwtAuth === undefined) {
+    authenticate(tunnel, match, facts, ruleFilters, port);
+    return;
+  }
+  // The listener reuses its facts object for the next request while this one waits.
+  const kept = { ...facts };
+  startJwtCheck(
+    exchange,
+    jwtAuth,
+    { pools: ctx.pools, jwksFetches: ctx.stats?.jwksFetches },
+    ctx.stats?.accessDenials,
+    (denied) => {
+      if (denied === undefined) authenticate(tunnel, match, kept, ruleFilters, port);
+      else tunnel.refuse(denied.failure.status, reasonPhrase(denied.failure.status), denied.failure.code, denied.failure.message, denied.failure.type, "", denied.challenge);
+    },
+    () => abandonTunnel(tunnel),
+  );
 }
 
 /** After jwtAuth: basicAuth, apiKeyAuth, then the ExternalAuth check, each refusing or passing the upgrade on. */

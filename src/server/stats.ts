@@ -6,6 +6,7 @@ import { RateLimitCounts } from "../proxy/local-rate-limit.ts";
 import { GlobalRateLimitCounts } from "../proxy/global-rate-limit.ts";
 import { AccessDenials } from "../proxy/access-denials.ts";
 import { CsrfChecks } from "../proxy/csrf-checks.ts";
+import { FaultInjections } from "../proxy/fault-injection.ts";
 import { ExternalAuthCounts } from "../proxy/external-auth-counts.ts";
 import { MirrorDrops } from "../proxy/mirror.ts";
 import { JwksFetchCounts } from "../proxy/jwks-fetches.ts";
@@ -27,6 +28,7 @@ export class ProcessStats implements GatewayStats {
   readonly globalRateLimits = new GlobalRateLimitCounts();
   readonly accessDenials = new AccessDenials();
   readonly csrfChecks = new CsrfChecks();
+  readonly faultInjections = new FaultInjections();
   readonly externalAuthChecks = new ExternalAuthCounts();
   readonly jwksFetches = new JwksFetchCounts();
   #upstreams: UpstreamSource | undefined;

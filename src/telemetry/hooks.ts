@@ -8,6 +8,7 @@ import type { RateLimitCounts } from "../proxy/local-rate-limit.ts";
 import type { GlobalRateLimitCounts } from "../proxy/global-rate-limit.ts";
 import type { AccessDenials } from "../proxy/access-denials.ts";
 import type { CsrfChecks } from "../proxy/csrf-checks.ts";
+import type { FaultInjections } from "../proxy/fault-injection.ts";
 import type { ExternalAuthCounts } from "../proxy/external-auth-counts.ts";
 import type { JwksFetchCounts } from "../proxy/jwks-fetches.ts";
 import type { MirrorDrops } from "../proxy/mirror.ts";
@@ -51,6 +52,8 @@ export interface GatewayStats {
   readonly accessDenials?: AccessDenials;
   /** What csrf checks found since start, per route, rule, policy and outcome. */
   readonly csrfChecks?: CsrfChecks;
+  /** Faults injected since start (and requests maxActiveFaults spared), per route, rule, policy and kind. */
+  readonly faultInjections?: FaultInjections;
   /** What ExternalAuth checks decided since start, per route, rule, policy and outcome. */
   readonly externalAuthChecks?: ExternalAuthCounts;
   /** Remote JWKS fetches since start, per JWT provider and outcome. */

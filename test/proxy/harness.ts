@@ -1,6 +1,7 @@
 // Proxy tests run the real pipeline: YAML → loadConfigText → compileConfig (compilePlan with compileFilters)
 // → createProxyHandlers on a real http.Server on 127.0.0.1:0 → real upstreams.
 import { CsrfChecks } from "../../src/proxy/csrf-checks.ts";
+import { FaultInjections } from "../../src/proxy/fault-injection.ts";
 import { JwksFetchCounts } from "../../src/proxy/jwks-fetches.ts";
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -46,7 +47,7 @@ export function compileYaml(yaml: string, generation = 1, previous?: RuntimePlan
 
 export async function startGateway(yaml: string, telemetry: RequestTelemetry = noopTelemetry, warn?: HookWarnSink): Promise<GatewayUnderTest> {
   const pools = new UpstreamPools();
-  const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map(), mirrorDrops: new MirrorDrops(), tlsHandshakeErrors: new TlsHandshakeErrors(), rateLimits: new RateLimitCounts(), globalRateLimits: new GlobalRateLimitCounts(), accessDenials: new AccessDenials(), externalAuthChecks: new ExternalAuthCounts(), jwksFetches: new JwksFetchCounts(), csrfChecks: new CsrfChecks() };
+  const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map(), mirrorDrops: new MirrorDrops(), tlsHandshakeErrors: new TlsHandshakeErrors(), rateLimits: new RateLimitCounts(), globalRateLimits: new GlobalRateLimitCounts(), accessDenials: new AccessDenials(), externalAuthChecks: new ExternalAuthCounts(), jwksFetches: new JwksFetchCounts(), csrfChecks: new CsrfChecks(), faultInjections: new FaultInjections() };
   const gateway: Partial<GatewayUnderTest> & { plan: RuntimePlan } = { plan: compileYaml(yaml) };
   const listener = gateway.plan.listenerByPort.get(CONFIG_PORT);
   assert.ok(listener, `the test config must declare a listener on port ${CONFIG_PORT}`);

@@ -6,7 +6,7 @@
 // the check after rbac; a state-changing upgrade offer refused too.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
+import { upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { type GatewayUnderTest, appRouteYaml, ask, backendYaml, hostGatewayYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
@@ -126,20 +126,8 @@ test("csrf runs after rbac (kgateway's route stage): a request rbac refuses is r
 });
 
 test("a state-changing upgrade offer from another origin gets the raw 403", async () => {
-  const head = await new Promise<string>((resolve, reject) => {
-    const socket = net.connect(gw.port, "127.0.0.1");
-    let text = "";
-    socket.on("data", (chunk: Buffer) => {
-      text += chunk.toString("latin1");
-      if (text.includes("\r\n\r\n")) {
-        socket.destroy();
-        resolve(text);
-      }
-    });
-    socket.on("error", reject);
-    socket.write("POST /ws HTTP/1.1\r\nHost: shop.example\r\nOrigin: https://evil.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 0\r\n\r\n");
-  });
-  assert.match(head, /^HTTP\/1\.1 403 Forbidden\r\n/);
+  const head = await upgradeHead(gw.port, "/ws", { origin: "https://evil.example", "content-length": "0" }, "shop.example", "POST");
+  assert.match(head.toString("latin1"), /^HTTP\/1\.1 403 Forbidden\r\n/);
   assert.equal(responseDetailsOf(await recorder.endOf("/ws")), "csrf_origin_mismatch");
   assert.equal(reached("/ws"), 0);
 });

@@ -45,7 +45,7 @@ export async function startRawUpgradeUpstream(): Promise<RawUpgradeUpstream> {
 }
 
 /** Sends a WebSocket upgrade offer for `path` (with `headers` beside its own) to the gateway and returns the response head's bytes. */
-export function upgradeHead(port: number, path: string, headers: Record<string, string> = {}): Promise<Buffer> {
+export function upgradeHead(port: number, path: string, headers: Record<string, string> = {}, host = "raw.example", method = "GET"): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
@@ -59,7 +59,7 @@ export function upgradeHead(port: number, path: string, headers: Record<string, 
     });
     socket.on("error", reject);
     const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("");
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: raw.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${extra}\r\n`);
+    socket.write(`${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${extra}\r\n`);
   });
 }
 

@@ -14,6 +14,7 @@ import {
   RATE_LIMIT_CHECKS,
   ACCESS_DENIED,
   CSRF_CHECKS,
+  FAULT_INJECTIONS,
   EXT_AUTHZ_CHECKS,
   JWKS_FETCHES,
   RETRIES,
@@ -87,6 +88,13 @@ export function gatewayInstruments(stats: GatewayStats | undefined, drops: Telem
         observe: () =>
           [...(stats.csrfChecks?.entries() ?? [])].map(
             ([route, rule, policy, outcome, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.csrf.policy": policy, "tollgate.csrf.outcome": outcome }, n] as const,
+          ),
+      },
+      {
+        descriptor: FAULT_INJECTIONS,
+        observe: () =>
+          [...(stats.faultInjections?.entries() ?? [])].map(
+            ([route, rule, policy, kind, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.fault.policy": policy, "tollgate.fault.kind": kind }, n] as const,
           ),
       },
       {

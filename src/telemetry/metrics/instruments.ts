@@ -134,6 +134,14 @@ export const CSRF_CHECKS: InstrumentDescriptor = {
   valueType: "int",
 };
 
+export const FAULT_INJECTIONS: InstrumentDescriptor = {
+  name: "tollgate.fault.injections",
+  unit: "{request}",
+  description: "Faults a TrafficPolicy faultInjection injected, by route, rule, policy and kind: delay, abort, response_rate_limit, or overflow (none, as maxActiveFaults were active).",
+  kind: "counter",
+  valueType: "int",
+};
+
 export const TLS_HANDSHAKE_ERRORS: InstrumentDescriptor = {
   name: "tollgate.listener.tls_handshake_errors",
   unit: "{handshake}",

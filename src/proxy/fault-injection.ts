@@ -1,0 +1,118 @@
+// A rule's fault injection (kgateway TrafficPolicy `faultInjection`, Envoy's fault filter):
+// before anything else of the rule runs, a share of requests waits `delay`, a share is
+// answered with the abort's status, and a share of responses is slowed to a byte rate. Each
+// share is drawn on its own, as Envoy's runtime fractions are. `maxActiveFaults` bounds the
+// requests of the policy with a fault at once (from injection to the end of the exchange);
+// past it a request gets none, counted as `overflow`.
+import type { FaultInjectionModel } from "../config/model.ts";
+import type { RuleCountKey } from "./rule-counts.ts";
+import { RuleCounts } from "./rule-counts.ts";
+import { warnContainedBug } from "./contained-bug.ts";
+import { Flag, addFlag } from "./errors.ts";
+import type { Exchange } from "./exchange.ts";
+import { Failure } from "./failures.ts";
+
+/** What a request got (`tollgate.fault.injections`); `overflow`: none, as maxActiveFaults were active. */
+export type FaultKind = "delay" | "abort" | "response_rate_limit" | "overflow";
+
+export class FaultInjections extends RuleCounts<FaultKind> {}
+
+/** The faults one request gets; at least one is set. */
+export interface InjectedFaults {
+  readonly delayMs: number | undefined;
+  readonly abort: boolean;
+  readonly responseBytesPerSecond: number | undefined;
+}
+
+/** Envoy's words; its details `fault_filter_abort`. */
+const ABORT_CODE = "fault_filter_abort";
+const ABORT_MESSAGE = "fault filter abort";
+
+interface Closable {
+  once(event: "close", listener: () => void): unknown;
+}
+
+export class FaultInjectionPolicy {
+  /** `namespace/name` of the TrafficPolicy. */
+  readonly policy: string;
+  /** The abort's answer to an HTTP client: its httpStatus, or 200 for a gRPC abort (as Envoy answers); undefined without an abort. */
+  readonly abortFailure: Failure | undefined;
+  /** The gRPC abort's status. */
+  readonly grpcStatus: number | undefined;
+  readonly #model: FaultInjectionModel;
+  #active = 0;
+  readonly #released = (): void => {
+    this.#active--;
+  };
+
+  constructor(model: FaultInjectionModel) {
+    this.policy = model.policy;
+    this.#model = model;
+    const abort = model.abort;
+    const status = abort === undefined ? undefined : (abort.httpStatus ?? 200);
+    this.abortFailure = status === undefined ? undefined : new Failure(String(status), Flag.faultInjected, status, ABORT_CODE, ABORT_MESSAGE, false, false);
+    this.grpcStatus = model.abort?.grpcStatus;
+  }
+
+  /**
+   * Draws the faults for one request and counts them; undefined when it gets none. A request
+   * with a fault holds one of maxActiveFaults until `exchangeEnd` closes.
+   */
+  draw(key: RuleCountKey, counts: FaultInjections | undefined, exchangeEnd: Closable): InjectedFaults | undefined {
+    const m = this.#model;
+    const max = m.maxActiveFaults;
+    if (max !== undefined && this.#active >= max) {
+      counts?.count("overflow", key);
+      return undefined;
+    }
+    const delayMs = m.delay !== undefined && sampled(m.delay.share) ? m.delay.ms : undefined;
+    const abort = m.abort !== undefined && sampled(m.abort.share);
+    const responseBytesPerSecond = m.responseRateLimit !== undefined && sampled(m.responseRateLimit.share) ? m.responseRateLimit.bytesPerSecond : undefined;
+    if (delayMs === undefined && !abort && responseBytesPerSecond === undefined) return undefined;
+    if (delayMs !== undefined) counts?.count("delay", key);
+    if (abort) counts?.count("abort", key);
+    if (responseBytesPerSecond !== undefined) counts?.count("response_rate_limit", key);
+    if (max !== undefined) {
+      this.#active++;
+      exchangeEnd.once("close", this.#released);
+    }
+    return { delayMs, abort, responseBytesPerSecond };
+  }
+
+  /** The headers of a gRPC abort: Envoy's trailers-only answer, its status and message in the head. */
+  grpcAbortHeaders(): Record<string, string> {
+    return { "content-type": "application/grpc", "grpc-status": String(this.grpcStatus), "grpc-message": ABORT_MESSAGE };
+  }
+}
+
+/** A gRPC request, which a gRPC abort answers in gRPC's terms (any other gets HTTP 200 and the JSON body, as from Envoy). */
+export function isGrpcRequest(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.toLowerCase().startsWith("application/grpc");
+}
+
+function sampled(share: number): boolean {
+  return share >= 1 || (share > 0 && Math.random() < share);
+}
+
+/**
+ * Waits the injected delay, then `next`; the exchange's end cancels the wait. A bug in what
+ * runs next closes the client's connection (`abandon`): nothing sensible can be sent.
+ */
+export function delayForFault(exchange: Exchange, delayMs: number, next: () => void, abandon: () => void): void {
+  addFlag(exchange, Flag.delayInjected);
+  const timer = setTimeout(() => {
+    exchange.authCheck = undefined;
+    exchange.injectedDelayMs = delayMs;
+    try {
+      next();
+    } catch (e) {
+      warnContainedBug("a request after an injected delay", e);
+      abandon();
+    }
+  }, delayMs);
+  exchange.authCheck = {
+    cancel(): void {
+      clearTimeout(timer);
+    },
+  };
+}

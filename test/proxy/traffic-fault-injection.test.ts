@@ -1,0 +1,183 @@
+// kgateway TrafficPolicy `faultInjection` end to end, against real upstreams on 127.0.0.1:
+// aborts with Envoy's details and FI flag (an HTTP status; a gRPC status in gRPC's terms),
+// delays with the DI flag that do not eat the route's request timeout, a delay then an abort,
+// a client leaving during a delay, maxActiveFaults, a Gateway's faults and a route's
+// `disable`, a zero percentage, a response slowed to its byte rate, and an upgrade aborted.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { upgradeHead } from "../support/raw-upgrade.ts";
+import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { type GatewayUnderTest, ask, backendYaml, catchAllOnYaml, hostGatewayYaml, ref, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
+import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
+
+let app: TestUpstream;
+let gw: GatewayUnderTest;
+const recorder = new RecordingTelemetry();
+
+/** A Gateway for `host`.example, a catch-all route of the same name to `app`, and a route-level policy with `faults`. */
+const lab = (name: string, faults: string): string =>
+  hostGatewayYaml(name, `${name}.example`) + catchAllOnYaml(name, name, "app") + targetedTrafficPolicyYaml(name, "HTTPRoute", name, `  faultInjection: ${faults}\n`);
+
+before(async () => {
+  app = await startUpstream("app");
+  gw = await startGateway(
+    lab("abort", "{abort: {httpStatus: 503}}") +
+      lab("grpc", "{abort: {grpcStatus: 14, percentage: 100}}") +
+      lab("both", "{delay: {fixedDelay: 200ms}, abort: {httpStatus: 429}}") +
+      lab("max", "{delay: {fixedDelay: 700ms}, maxActiveFaults: 1}") +
+      lab("slow", "{responseRateLimit: {kbitsPerSecond: 256}}") +
+      lab("never", "{abort: {httpStatus: 500, percentage: 0}, delay: {fixedDelay: 1h, percentage: 0}}") +
+      hostGatewayYaml("delay", "delay.example") +
+      `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: delay, namespace: default}
+spec:
+  parentRefs: [{name: delay}]
+  rules: [{backendRefs: [${ref("app")}], timeouts: {request: 250ms}}]
+` +
+      targetedTrafficPolicyYaml("delay", "HTTPRoute", "delay", "  faultInjection: {delay: {fixedDelay: 400ms}}\n  buffer: {maxRequestSize: 1Mi}\n") +
+      hostGatewayYaml("gate", "gate.example") +
+      catchAllOnYaml("gate", "gate", "app") +
+      `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: gate-open, namespace: default}
+spec:
+  parentRefs: [{name: gate}]
+  rules: [{matches: [{path: {type: PathPrefix, value: /open}}], backendRefs: [${ref("app")}]}]
+` +
+      targetedTrafficPolicyYaml("gate", "Gateway", "gate", "  faultInjection: {abort: {httpStatus: 502}}\n") +
+      targetedTrafficPolicyYaml("gate-open", "HTTPRoute", "gate-open", "  faultInjection: {disable: {}}\n") +
+      backendYaml("app", app.port),
+    recorder,
+  );
+});
+
+after(async () => {
+  await gw.close();
+  await app.close();
+});
+
+const reached = (prefix: string): number => app.requests.filter((r) => r.url.startsWith(prefix)).length;
+const injected = (policy: string): [string, number][] =>
+  [...gw.stats.faultInjections!.entries()]
+    .filter(([, , p]) => p === `default/${policy}`)
+    .map(([, , , kind, n]): [string, number] => [kind, n])
+    .sort();
+
+test("an abort answers its status with Envoy's words, details and FI flag; the upstream never sees the request", async () => {
+  const reply = await ask(gw.port, { method: "POST", path: "/a/1", headers: { host: "abort.example" }, body: "x" });
+  assert.equal(reply.status, 503);
+  assert.deepEqual(reply.json(), { error: "fault_filter_abort", message: "fault filter abort" });
+  assert.equal(reached("/a/"), 0);
+  const exchange = await recorder.endOf("/a/1");
+  assert.equal(responseDetailsOf(exchange), "fault_filter_abort");
+  assert.equal(exchange.responseFlags, "FI");
+  assert.deepEqual(injected("abort"), [["abort", 1]]);
+});
+
+test("a gRPC abort answers a gRPC request with HTTP 200 and grpc-status in the head; any other request gets 200 and the JSON body", async () => {
+  const grpc = await ask(gw.port, { method: "POST", path: "/pkg.Svc/Call", headers: { host: "grpc.example", "content-type": "application/grpc+proto", te: "trailers" }, body: Buffer.alloc(5) });
+  assert.equal(grpc.status, 200);
+  assert.deepEqual([grpc.headers["content-type"], grpc.headers["grpc-status"], grpc.headers["grpc-message"], grpc.body.length], ["application/grpc", "14", "fault filter abort", 0]);
+  assert.equal((await recorder.endOf("/pkg.Svc/Call")).responseFlags, "FI");
+  const plain = await ask(gw.port, { path: "/plain", headers: { host: "grpc.example" } });
+  assert.equal(plain.status, 200);
+  assert.equal(plain.json()["error"], "fault_filter_abort");
+  assert.equal(reached("/pkg.Svc/") + reached("/plain"), 0);
+});
+
+test("a delay holds the request, flagged DI, and the route's request timeout (which covers a body read) starts after it", async () => {
+  const started = performance.now();
+  const reply = await ask(gw.port, { method: "POST", path: "/slow/100", headers: { host: "delay.example" }, body: "buffered after the delay" });
+  const took = performance.now() - started;
+  // 400 ms of delay, the body buffered, then a 100 ms upstream, against a 250 ms request timeout: not a 504.
+  assert.equal(reply.status, 200);
+  assert.ok(took >= 495, `the delay and the upstream's 100 ms passed, not ${took} ms`);
+  const exchange = await recorder.endOf("/slow/100");
+  assert.equal(exchange.responseFlags, "DI");
+  // The timeout still applies after the delay.
+  assert.equal((await ask(gw.port, { path: "/slow/600", headers: { host: "delay.example" } })).status, 504);
+});
+
+test("a delay then an abort: the abort's status after the delay, flagged DI,FI, counted once each", async () => {
+  const started = performance.now();
+  const reply = await ask(gw.port, { path: "/b/1", headers: { host: "both.example" } });
+  assert.equal(reply.status, 429);
+  assert.ok(performance.now() - started >= 195);
+  assert.equal((await recorder.endOf("/b/1")).responseFlags, "DI,FI");
+  assert.equal(reached("/b/"), 0);
+  assert.deepEqual(injected("both"), [
+    ["abort", 1],
+    ["delay", 1],
+  ]);
+});
+
+test("maxActiveFaults: while one request holds its delay another gets no fault (overflow); the slot frees when the client leaves", async () => {
+  const first = http.request({ host: "127.0.0.1", port: gw.port, path: "/m/1", headers: { host: "max.example" }, agent: false });
+  first.on("error", () => {});
+  first.end();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal((await ask(gw.port, { path: "/m/2", headers: { host: "max.example" } })).status, 200);
+  assert.equal((await recorder.endOf("/m/2")).responseFlags, "", "the second request was not delayed");
+  first.destroy();
+  const left = await recorder.endOf("/m/1");
+  assert.equal(left.responseFlags, "DI,DC");
+  assert.equal(reached("/m/1"), 0, "a client that left during its delay never reaches the upstream");
+  const third = performance.now();
+  assert.equal((await ask(gw.port, { path: "/m/3", headers: { host: "max.example" } })).status, 200);
+  assert.ok(performance.now() - third >= 695, "the slot came free: the third request was delayed");
+  assert.equal(reached("/m/1"), 0, "the left request's delay was cancelled, not merely outwaited");
+  assert.deepEqual(injected("max"), [
+    ["delay", 2],
+    ["overflow", 1],
+  ]);
+});
+
+test("a Gateway's faults reach every route without its own; a route's disable turns them off", async () => {
+  assert.equal((await ask(gw.port, { path: "/g/1", headers: { host: "gate.example" } })).status, 502);
+  assert.equal((await ask(gw.port, { path: "/open/1", headers: { host: "gate.example" } })).status, 200);
+  assert.equal(reached("/open/1"), 1);
+  assert.deepEqual(injected("gate"), [["abort", 1]]);
+});
+
+test("percentage 0 injects nothing and counts nothing", async () => {
+  assert.equal((await ask(gw.port, { path: "/n/1", headers: { host: "never.example" } })).status, 200);
+  assert.deepEqual(injected("never"), []);
+});
+
+test("a response rate limit slows the upstream's body to its rate, in many small writes, whole", async () => {
+  // 256 kbit/s is 32 KiB/s: 48 KiB take about 1.5 s, released every 50 ms.
+  const chunks: number[] = [];
+  const started = performance.now();
+  const body = await new Promise<Buffer>((resolve, reject) => {
+    http
+      .get({ host: "127.0.0.1", port: gw.port, path: "/bytes/49152", headers: { host: "slow.example" }, agent: false }, (res) => {
+        const parts: Buffer[] = [];
+        res.on("data", (c: Buffer) => {
+          parts.push(c);
+          chunks.push(c.length);
+        });
+        res.on("end", () => resolve(Buffer.concat(parts)));
+        res.on("error", reject);
+      })
+      .on("error", reject);
+  });
+  const took = performance.now() - started;
+  assert.equal(body.length, 49152);
+  assert.ok(took >= 1400, `48 KiB at 32 KiB/s took ${took} ms`);
+  assert.ok(Math.max(...chunks) <= 1639, `no write exceeds one 50 ms tick's worth (1638.4 bytes): ${Math.max(...chunks)}`);
+  const exchange = await recorder.endOf("/bytes/49152");
+  assert.equal(exchange.bytesSent, 49152);
+  assert.deepEqual(injected("slow"), [["response_rate_limit", 1]]);
+});
+
+test("an upgrade offer gets the abort's status raw", async () => {
+  const head = await upgradeHead(gw.port, "/ws", {}, "abort.example");
+  assert.match(head.toString("latin1"), /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+  const exchange = await recorder.endOf("/ws");
+  assert.equal(responseDetailsOf(exchange), "fault_filter_abort");
+  assert.equal(exchange.responseFlags, "FI");
+});
