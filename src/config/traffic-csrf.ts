@@ -12,9 +12,10 @@ export function policyCsrf(p: Resource, reporter: Reporter, cfg: Record<string, 
     reporter.error(p, [...at, "percentageShadowed"], "percentageEnabled and percentageShadowed are both set; kgateway takes at most one", "keep percentageEnabled to refuse cross-origin requests, or percentageShadowed to only count them");
     return undefined;
   }
-  if ((enabled ?? 0) === 0 && (shadowed ?? 0) === 0) {
+  if (enabled === undefined && shadowed === undefined) {
     // kgateway turns the filter on for percentageEnabled of requests, and that defaults to 0.
-    reporter.warn(p, at, "csrf checks no request: percentageEnabled defaults to 0 (as in kgateway), and percentageShadowed is not above 0", "set percentageEnabled: 100 to refuse cross-origin requests, or percentageShadowed: 100 to count them first");
+    // A 0 written out is left alone: it is how a route turns its Gateway's csrf off.
+    reporter.warn(p, at, "csrf checks no request: percentageEnabled defaults to 0 (as in kgateway)", "set percentageEnabled: 100 to refuse cross-origin requests, or percentageShadowed: 100 to count them first");
   }
   let usable = true;
   const additionalOrigins: StringMatcherModel[] = [];
@@ -25,9 +26,10 @@ export function policyCsrf(p: Resource, reporter: Reporter, cfg: Record<string, 
       usable = false;
       return;
     }
-    // The filter compares host[:port]; an origin written whole would never match.
-    if (matcher.kind !== "safeRegex" && matcher.value.includes("://")) {
-      reporter.warn(p, [...where, matcher.kind], `"${matcher.value}" holds a scheme, but additional origins are matched against the origin's host and port (as in Envoy), so it matches nothing`, "write the host alone, with the port when it is not the scheme's default: app.example.com, or app.example.com:8443");
+    // An http(s) origin is compared as host[:port], so one written whole would never match;
+    // any other (capacitor://localhost, chrome-extension://id) is compared whole, as written.
+    if (matcher.kind !== "safeRegex" && /^https?:\/\//i.test(matcher.value)) {
+      reporter.warn(p, [...where, matcher.kind], `"${matcher.value}" holds an http(s) scheme, but such origins are matched by their host and port (as in Envoy), so it matches nothing`, "write the host alone, with the port when it is not the scheme's default: app.example.com, or app.example.com:8443");
     }
     additionalOrigins.push(matcher);
   });

@@ -1,7 +1,8 @@
 // A rule's csrf (kgateway TrafficPolicy `csrf`, Envoy's CSRF filter): a request that changes
 // state (POST, PUT, DELETE, PATCH) must come from the origin it is sent to, or from one of the
 // additional origins. The source is the Origin header's host and port, else the Referer's;
-// the target is the Host header's, both without the scheme's default port. A request without
+// the target is the host the request is served for (the Host header, or an absolute-form
+// target's authority, as routing reads it), both without the scheme's default port. A request without
 // either header is refused too: a browser sends Origin on every cross-origin POST.
 // Checked after authentication, authorization and the rate limits (kgateway runs the filter in
 // its route stage), before the buffer, so a refused request is never buffered.
@@ -42,14 +43,14 @@ export class CsrfPolicy {
   }
 
   /** undefined when the request is not checked: not sampled, or a method that changes nothing. */
-  check(method: string, headers: IncomingHttpHeaders, scheme: "http" | "https"): CsrfVerdict | undefined {
-    // Both shares are drawn for every request, as Envoy's runtime fractions are.
+  check(method: string, headers: IncomingHttpHeaders, host: string | undefined, scheme: "http" | "https"): CsrfVerdict | undefined {
+    // kgateway sets at most one of the shares: the other is 0 and draws nothing.
     const enforced = sampled(this.#enabledShare);
     const shadowed = sampled(this.#shadowShare);
     if (!enforced && !shadowed) return undefined;
     if (!STATE_CHANGING.has(method)) return undefined;
     const source = sourceOrigin(headers);
-    const outcome: CsrfOutcome = source === "" ? "missing_origin" : this.#allows(source, headers.host, scheme) ? "valid" : "invalid";
+    const outcome: CsrfOutcome = source === "" ? "missing_origin" : this.#allows(source, host, scheme) ? "valid" : "invalid";
     return { outcome, refused: outcome !== "valid" && enforced };
   }
 
@@ -89,7 +90,7 @@ function hostAndPort(value: string | undefined): string {
  * is refused (its response code details and the denial counted), false when it goes on.
  */
 export function csrfRefuses(exchange: Exchange, rule: CompiledRule, csrf: CsrfPolicy, stats: ProxyStats | undefined): boolean {
-  const verdict = csrf.check(exchange.method, exchange.req.headers, exchange.scheme);
+  const verdict = csrf.check(exchange.method, exchange.req.headers, exchange.hostHeader, exchange.scheme);
   if (verdict === undefined) return false;
   const key = { route: rule.routeKey, rule: rule.ruleName, policy: csrf.policy };
   stats?.csrfChecks?.count(verdict.outcome, key);

@@ -1,15 +1,13 @@
 // kgateway's StringMatcher as a predicate, compiled once per plan: ignoreCase lower-cases both
 // sides (exact, prefix, suffix, contains); safeRegex is a full match, case as written, as in Envoy.
 import type { StringMatcherModel } from "../config/model.ts";
-// Imported first for its V8 flags: a safeRegex falls back to the linear-time engine.
-import "../router/linear-regex.ts";
+import { fullMatchRegExp } from "../router/regex.ts";
 
 export type StringMatch = (input: string) => boolean;
 
 export function compileStringMatcher(m: StringMatcherModel): StringMatch {
   if (m.kind === "safeRegex") {
-    // No g/y flag: test() keeps no state between requests. The config checked the pattern.
-    const pattern = new RegExp(`^(?:${m.value})$`);
+    const pattern = fullMatchRegExp(m.value);
     return (input) => pattern.test(input);
   }
   const expected = m.ignoreCase ? m.value.toLowerCase() : m.value;

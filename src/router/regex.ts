@@ -11,7 +11,7 @@ import "./linear-regex.ts";
  */
 export function compileFullMatch(pattern: string, source: SourceRef): RegExp {
   try {
-    return new RegExp(`^(?:${pattern})$`);
+    return fullMatchRegExp(pattern);
   } catch (err) {
     throw new PlanCompileError(
       source,
@@ -19,6 +19,11 @@ export function compileFullMatch(pattern: string, source: SourceRef): RegExp {
       "use JavaScript/RE2-compatible syntax; the pattern must match the whole value",
     );
   }
+}
+
+/** A full match of a pattern the config checked; throws as `new RegExp` does. */
+export function fullMatchRegExp(pattern: string): RegExp {
+  return new RegExp(`^(?:${pattern})$`);
 }
 
 /**

@@ -31,13 +31,15 @@ test("on a route each rule gets the Csrf filter; on a Gateway one model for the 
   assert.deepEqual(shadow.routes[0]!.rules[0]!.filters, [{ type: "Csrf", policy: "default/p", enabledShare: 0, shadowShare: 0.25, additionalOrigins: [] }]);
 });
 
-test("both shares set is an error; a policy that checks nothing is warned about", () => {
+test("both shares set is an error; a policy that leaves the shares unset is warned about", () => {
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", "  csrf: {percentageEnabled: 50, percentageShadowed: 50}\n")), [
     "t.yaml:34:53: spec.csrf.percentageShadowed: percentageEnabled and percentageShadowed are both set; kgateway takes at most one (hint: keep percentageEnabled to refuse cross-origin requests, or percentageShadowed to only count them)",
   ]);
-  const nothing = "t.yaml:34:9: spec.csrf: warning: csrf checks no request: percentageEnabled defaults to 0 (as in kgateway), and percentageShadowed is not above 0 (hint: set percentageEnabled: 100 to refuse cross-origin requests, or percentageShadowed: 100 to count them first)";
-  assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", "  csrf: {additionalOrigins: [{exact: a.example}]}\n")), [nothing]);
-  assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", "  csrf: {percentageShadowed: 0}\n")), [nothing]);
+  assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", "  csrf: {additionalOrigins: [{exact: a.example}]}\n")), [
+    "t.yaml:34:9: spec.csrf: warning: csrf checks no request: percentageEnabled defaults to 0 (as in kgateway) (hint: set percentageEnabled: 100 to refuse cross-origin requests, or percentageShadowed: 100 to count them first)",
+  ]);
+  // A 0 written out is a route turning its Gateway's csrf off (kgateway's csrf has no disable).
+  assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", "  csrf: {percentageEnabled: 0}\n")), []);
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", "  csrf: {percentageEnabled: 101}\n")).length, 1);
 });
 
@@ -53,9 +55,9 @@ test("additionalOrigins: one way per matcher, no empty prefix, RE2-safe regexes;
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", "  csrf:\n    percentageEnabled: 100\n    additionalOrigins: [{prefix: ''}]\n")), [
     "t.yaml:36:34: spec.csrf.additionalOrigins[0].prefix: must not be empty (hint: give it a value, or remove the field if it is optional)",
   ]);
-  const schemed = "  csrf:\n    percentageEnabled: 100\n    additionalOrigins:\n    - {exact: 'https://app.example.com'}\n    - {safeRegex: 'A.*', ignoreCase: true}\n";
+  const schemed = "  csrf:\n    percentageEnabled: 100\n    additionalOrigins:\n    - {exact: 'https://app.example.com'}\n    - {safeRegex: 'A.*', ignoreCase: true}\n    - {exact: 'capacitor://localhost'}\n";
   assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", schemed)), [
-    't.yaml:37:15: spec.csrf.additionalOrigins[0].exact: warning: "https://app.example.com" holds a scheme, but additional origins are matched against the origin\'s host and port (as in Envoy), so it matches nothing (hint: write the host alone, with the port when it is not the scheme\'s default: app.example.com, or app.example.com:8443)',
+    't.yaml:37:15: spec.csrf.additionalOrigins[0].exact: warning: "https://app.example.com" holds an http(s) scheme, but such origins are matched by their host and port (as in Envoy), so it matches nothing (hint: write the host alone, with the port when it is not the scheme\'s default: app.example.com, or app.example.com:8443)',
     "t.yaml:38:38: spec.csrf.additionalOrigins[1].ignoreCase: warning: ignoreCase does not apply to safeRegex (as in Envoy): the pattern matches case as written (hint: write the pattern to match either case, e.g. [Ee]xample)",
   ]);
 });

@@ -25,6 +25,8 @@ before(async () => {
       appRouteYaml("feedback", ["shop"], ["/feedback"]) +
       appRouteYaml("partners", ["shop"], ["/partners"]) +
       appRouteYaml("admin", ["shop"], ["/admin"]) +
+      appRouteYaml("limited", ["shop"], ["/limited"]) +
+      appRouteYaml("upload", ["shop"], ["/upload"]) +
       targetedTrafficPolicyYaml("shop-csrf", "Gateway", "shop", csrf("{percentageEnabled: 100}")) +
       targetedTrafficPolicyYaml("feedback-shadow", "HTTPRoute", "feedback", csrf("{percentageShadowed: 100}")) +
       targetedTrafficPolicyYaml(
@@ -34,6 +36,8 @@ before(async () => {
         csrf("{percentageEnabled: 100, additionalOrigins: [{exact: app.example.com}, {suffix: .Partner.Example, ignoreCase: true}, {safeRegex: 'tools-[0-9]+\\.example\\.com:8443'}]}"),
       ) +
       targetedTrafficPolicyYaml("admins-only", "HTTPRoute", "admin", `  rbac: {policy: {matchExpressions: ["request.headers['x-role'] == 'admin'"]}}\n` + csrf("{percentageEnabled: 100}")) +
+      targetedTrafficPolicyYaml("one-a-day", "HTTPRoute", "limited", "  rateLimit: {local: {tokenBucket: {maxTokens: 1, fillInterval: 1h}}}\n" + csrf("{percentageEnabled: 100}")) +
+      targetedTrafficPolicyYaml("small-uploads", "HTTPRoute", "upload", "  buffer: {maxRequestSize: 16}\n") +
       backendYaml("app", app.port),
     recorder,
   );
@@ -123,6 +127,22 @@ test("csrf runs after rbac (kgateway's route stage): a request rbac refuses is r
   const checked = await ask(gw.port, { method: "POST", path: "/admin/2", headers: { host: "shop.example", origin: "https://evil.example", "x-role": "admin" } });
   assert.equal(checked.json()["error"], "csrf_origin_mismatch");
   assert.deepEqual(csrfChecks("admins-only"), [["invalid", 1]]);
+});
+
+test("the target is the host the request is served for: an absolute-form target's authority, not a Host header beside it", async () => {
+  const absolute = (host: string, origin: string): Promise<number> => ask(gw.port, { method: "POST", path: "http://shop.example/abs", headers: { host, origin } }).then((r) => r.status);
+  assert.equal(await absolute("evil.example", "http://evil.example"), 403);
+  assert.equal(await absolute("other.example", "http://shop.example"), 200);
+});
+
+test("csrf runs after the local rate limit and before the buffer: a refused request took its token, and is refused unread", async () => {
+  assert.equal(await send("POST", "/limited/1", { origin: "https://evil.example" }), 403);
+  assert.equal(await send("POST", "/limited/2", { origin: "http://shop.example" }), 429, "the refused request took the only token");
+  const big = "x".repeat(100);
+  const crossSite = await ask(gw.port, { method: "POST", path: "/upload/1", headers: { host: "shop.example", origin: "https://evil.example" }, body: big });
+  assert.equal(crossSite.json()["error"], "csrf_origin_mismatch");
+  const sameSite = await ask(gw.port, { method: "POST", path: "/upload/2", headers: { host: "shop.example", origin: "http://shop.example" }, body: big });
+  assert.equal(sameSite.status, 413);
 });
 
 test("a state-changing upgrade offer from another origin gets the raw 403", async () => {
