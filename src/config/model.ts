@@ -461,7 +461,7 @@ export type FilterModel =
   /**
    * kgateway TrafficPolicy `faultInjection` (Envoy's fault filter): before anything else of
    * the rule, a share of requests is delayed, a share aborted with a status, and a share of
-   * responses slowed; `maxActiveFaults` bounds the requests of the policy delayed or slowed at
+   * responses slowed; `maxActiveFaults` bounds the requests of the policy with a fault at
    * once. Each share is in [0, 1].
    */
   | {

@@ -533,8 +533,8 @@ const trafficPolicySpec = obj(
         grpcStatus: int("the gRPC status an aborted request gets (HTTP 200, grpc-status in the answer's headers); exclusive with httpStatus", { minimum: 0, maximum: 16 }),
         percentage: int("share of requests aborted (default 100)", { minimum: 0, maximum: 100 }),
       }),
-      responseRateLimit: obj({ kbitsPerSecond: int("the response body rate, in 1024-bit units per second", { minimum: 1 }), percentage: int("share of responses slowed (default 100)", { minimum: 0, maximum: 100 }) }, ["kbitsPerSecond"]),
-      maxActiveFaults: int("at most this many requests of the policy delayed or slowed at once; past it no fault is injected (default: no limit)", { minimum: 0 }),
+      responseRateLimit: obj({ kbitsPerSecond: int("the response body rate in KiB/s, as Envoy reads the value kgateway passes it (despite the name)", { minimum: 1 }), percentage: int("share of responses slowed (default 100)", { minimum: 0, maximum: 100 }) }, ["kbitsPerSecond"]),
+      maxActiveFaults: int("at most this many requests of the policy with a fault at once (through a delay or an abort, or a slowed response); past it no fault is injected (default: no limit)", { minimum: 0 }),
       disable: empty("turn off the fault injection a Gateway's policy gives the rules; exclusive with the other fields"),
     }),
     csrf: obj({

@@ -48,8 +48,9 @@ export function policyFaultInjection(p: Resource, reporter: Reporter, cfg: Recor
   }
 
   const r = cfg["responseRateLimit"] as Record<string, unknown> | undefined;
-  // Envoy's kbps is 1024 bits a second: 128 bytes.
-  const responseRateLimit = r === undefined ? undefined : { bytesPerSecond: (r["kbitsPerSecond"] as number) * 128, share: share(r) };
+  // kgateway hands the number to Envoy's limit_kbps, which Envoy reads as KiB/s whatever the
+  // field's name says: users tuned their rates by what Envoy did.
+  const responseRateLimit = r === undefined ? undefined : { bytesPerSecond: (r["kbitsPerSecond"] as number) * 1024, share: share(r) };
 
   if (!usable) return undefined;
   return { type: "FaultInjection", policy: key(p), delay, abort, responseRateLimit, maxActiveFaults: cfg["maxActiveFaults"] as number | undefined };

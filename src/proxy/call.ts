@@ -331,6 +331,11 @@ export class ProxyCall implements StallSubject {
     this.settleAttempt(handler, undefined);
     const throttle = this.throttle;
     if (!discarded && throttle !== undefined && throttle.queuedBytes > 0) {
+      // The upstream is complete: as in Envoy, the route timeout has nothing left to bound.
+      if (this.requestTimer !== undefined) {
+        clearTimeout(this.requestTimer);
+        this.requestTimer = undefined;
+      }
       throttle.finish(() => this.endResponse());
       return;
     }
@@ -501,12 +506,10 @@ export class ProxyCall implements StallSubject {
     this.clientStall.watch();
   }
 
-  /** The client's socket drained: the upstream may send again (when a throttle holds little). */
+  /** The client's socket drained: the upstream may send again (a throttle resumes it itself). */
   clientDrained(): void {
     this.waitingForClient = false;
-    const throttle = this.throttle;
-    if (throttle !== undefined) throttle.drained();
-    else this.handler?.controller?.resume();
+    if (this.throttle === undefined) this.handler?.controller?.resume();
   }
 
   stallWaitOver(): boolean {
@@ -774,7 +777,10 @@ function onBackoffDone(call: ProxyCall): void {
 /** The throttle writes to the client and pauses the attempt's upstream as the call would. */
 function throttledSink(call: ProxyCall): ThrottledSink {
   return {
-    write: (chunk) => call.writeToClient(chunk),
+    write: (chunk) => {
+      call.writeToClient(chunk);
+    },
+    pendingBytes: () => call.res.writableLength,
     pauseUpstream: () => call.handler?.controller?.pause(),
     resumeUpstream: () => call.handler?.controller?.resume(),
   };

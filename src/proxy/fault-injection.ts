@@ -2,14 +2,13 @@
 // before anything else of the rule runs, a share of requests waits `delay`, a share is
 // answered with the abort's status, and a share of responses is slowed to a byte rate. Each
 // share is drawn on its own, as Envoy's runtime fractions are. `maxActiveFaults` bounds the
-// requests of the policy with a fault at once (from injection to the end of the exchange);
-// past it a request gets none, counted as `overflow`.
+// requests of the policy with a fault at once, as Envoy counts them: a request holds its slot
+// through its delay (or its abort), and through its whole response when that is slowed; one
+// drawn a fault past the bound gets none, counted as `overflow`.
 import type { FaultInjectionModel } from "../config/model.ts";
 import type { RuleCountKey } from "./rule-counts.ts";
 import { RuleCounts } from "./rule-counts.ts";
-import { warnContainedBug } from "./contained-bug.ts";
-import { Flag, addFlag } from "./errors.ts";
-import type { Exchange } from "./exchange.ts";
+import { Flag } from "./errors.ts";
 import { Failure } from "./failures.ts";
 
 /** What a request got (`tollgate.fault.injections`); `overflow`: none, as maxActiveFaults were active. */
@@ -22,6 +21,8 @@ export interface InjectedFaults {
   readonly delayMs: number | undefined;
   readonly abort: boolean;
   readonly responseBytesPerSecond: number | undefined;
+  /** Gives the request's slot of maxActiveFaults back once its delay or abort is over; a no-op for a slowed response, which holds it to its end. */
+  readonly releaseSlot: () => void;
 }
 
 /** Envoy's words; its details `fault_filter_abort`. */
@@ -31,6 +32,8 @@ const ABORT_MESSAGE = "fault filter abort";
 interface Closable {
   once(event: "close", listener: () => void): unknown;
 }
+
+const noop = (): void => {};
 
 export class FaultInjectionPolicy {
   /** `namespace/name` of the TrafficPolicy. */
@@ -51,32 +54,34 @@ export class FaultInjectionPolicy {
     const abort = model.abort;
     const status = abort === undefined ? undefined : (abort.httpStatus ?? 200);
     this.abortFailure = status === undefined ? undefined : new Failure(String(status), Flag.faultInjected, status, ABORT_CODE, ABORT_MESSAGE, false, false);
-    this.grpcStatus = model.abort?.grpcStatus;
+    this.grpcStatus = abort?.grpcStatus;
   }
 
   /**
-   * Draws the faults for one request and counts them; undefined when it gets none. A request
-   * with a fault holds one of maxActiveFaults until `exchangeEnd` closes.
+   * Draws the faults for one request; undefined when it gets none. Counts the delay and the
+   * response rate limit (the abort is counted when it is sent, after any delay). `slows`:
+   * false for an upgrade, whose tunnel is never slowed. A slowed response holds its slot
+   * until `exchangeEnd` closes.
    */
-  draw(key: RuleCountKey, counts: FaultInjections | undefined, exchangeEnd: Closable): InjectedFaults | undefined {
+  draw(key: RuleCountKey, counts: FaultInjections | undefined, exchangeEnd: Closable, slows: boolean): InjectedFaults | undefined {
     const m = this.#model;
-    const max = m.maxActiveFaults;
-    if (max !== undefined && this.#active >= max) {
-      counts?.count("overflow", key);
-      return undefined;
-    }
     const delayMs = m.delay !== undefined && sampled(m.delay.share) ? m.delay.ms : undefined;
     const abort = m.abort !== undefined && sampled(m.abort.share);
-    const responseBytesPerSecond = m.responseRateLimit !== undefined && sampled(m.responseRateLimit.share) ? m.responseRateLimit.bytesPerSecond : undefined;
+    const responseBytesPerSecond = slows && m.responseRateLimit !== undefined && sampled(m.responseRateLimit.share) ? m.responseRateLimit.bytesPerSecond : undefined;
     if (delayMs === undefined && !abort && responseBytesPerSecond === undefined) return undefined;
-    if (delayMs !== undefined) counts?.count("delay", key);
-    if (abort) counts?.count("abort", key);
-    if (responseBytesPerSecond !== undefined) counts?.count("response_rate_limit", key);
-    if (max !== undefined) {
+    let releaseSlot = noop;
+    if (m.maxActiveFaults !== undefined) {
+      if (this.#active >= m.maxActiveFaults) {
+        counts?.count("overflow", key);
+        return undefined;
+      }
       this.#active++;
-      exchangeEnd.once("close", this.#released);
+      if (responseBytesPerSecond !== undefined) exchangeEnd.once("close", this.#released);
+      else releaseSlot = onceOnly(this.#released);
     }
-    return { delayMs, abort, responseBytesPerSecond };
+    if (delayMs !== undefined) counts?.count("delay", key);
+    if (responseBytesPerSecond !== undefined) counts?.count("response_rate_limit", key);
+    return { delayMs, abort, responseBytesPerSecond, releaseSlot };
   }
 
   /** The headers of a gRPC abort: Envoy's trailers-only answer, its status and message in the head. */
@@ -94,25 +99,11 @@ function sampled(share: number): boolean {
   return share >= 1 || (share > 0 && Math.random() < share);
 }
 
-/**
- * Waits the injected delay, then `next`; the exchange's end cancels the wait. A bug in what
- * runs next closes the client's connection (`abandon`): nothing sensible can be sent.
- */
-export function delayForFault(exchange: Exchange, delayMs: number, next: () => void, abandon: () => void): void {
-  addFlag(exchange, Flag.delayInjected);
-  const timer = setTimeout(() => {
-    exchange.authCheck = undefined;
-    exchange.injectedDelayMs = delayMs;
-    try {
-      next();
-    } catch (e) {
-      warnContainedBug("a request after an injected delay", e);
-      abandon();
-    }
-  }, delayMs);
-  exchange.authCheck = {
-    cancel(): void {
-      clearTimeout(timer);
-    },
+function onceOnly(release: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    release();
   };
 }

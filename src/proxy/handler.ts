@@ -40,7 +40,8 @@ import type { JwksFetchContext } from "./remote-jwks.ts";
 import { queryShown, upstreamTargetShown, withoutHiddenQuery } from "./authenticated-identity.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { csrfRefused, csrfRefuses } from "./csrf.ts";
-import { type FaultInjectionPolicy, delayForFault, isGrpcRequest } from "./fault-injection.ts";
+import { type FaultInjectionPolicy, type FaultInjections, isGrpcRequest } from "./fault-injection.ts";
+import { delayForFault } from "./fault-delay.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
@@ -174,7 +175,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     const rule = match.rule;
     const ruleFilters = proxyFiltersOf(rule.filters);
     const fault = ruleFilters.faultInjection;
-    const faults = fault?.draw({ route: rule.routeKey, rule: rule.ruleName, policy: fault.policy }, deps.stats?.faultInjections, exchange.res);
+    const faults = fault?.draw({ route: rule.routeKey, rule: rule.ruleName, policy: fault.policy }, deps.stats?.faultInjections, exchange.res, true);
     if (faults === undefined) {
       admit(exchange, match, requestFacts, ruleFilters);
       return;
@@ -182,8 +183,9 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     exchange.responseBytesPerSecond = faults.responseBytesPerSecond;
     const delayMs = faults.delayMs;
     if (delayMs === undefined) {
-      if (faults.abort) abortForFault(exchange, fault!);
+      if (faults.abort) abortForFault(exchange, fault!, deps.stats?.faultInjections);
       else admit(exchange, match, requestFacts, ruleFilters);
+      faults.releaseSlot();
       return;
     }
     // The listener reuses its facts object for the next request while this one waits.
@@ -191,7 +193,8 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     delayForFault(
       exchange,
       delayMs,
-      () => (faults.abort ? abortForFault(exchange, fault!) : admit(exchange, match, facts, ruleFilters)),
+      faults.releaseSlot,
+      () => (faults.abort ? abortForFault(exchange, fault!, deps.stats?.faultInjections) : admit(exchange, match, facts, ruleFilters)),
       () => abandonRequest(exchange),
     );
   }
@@ -593,7 +596,9 @@ function refuse(exchange: Exchange, failure: Failure, message: string, extraHead
  * A fault injection's abort, with Envoy's details and FI flag: its status and JSON body, or to
  * a gRPC request with a grpcStatus, HTTP 200 with the status in the head (trailers-only).
  */
-function abortForFault(exchange: Exchange, fault: FaultInjectionPolicy): void {
+function abortForFault(exchange: Exchange, fault: FaultInjectionPolicy, counts: FaultInjections | undefined): void {
+  const rule = exchange.match!.rule;
+  counts?.count("abort", { route: rule.routeKey, rule: rule.ruleName, policy: fault.policy });
   exchange.localReplyDetails = "fault_filter_abort";
   if (fault.grpcStatus === undefined || !isGrpcRequest(exchange.req.headers["content-type"])) {
     refuseUnread(exchange, fault.abortFailure!);

@@ -1,35 +1,40 @@
 // A fault injection's response rate limit (Envoy's fault filter response_rate_limit): the
-// upstream's body reaches the client at most `bytesPerSecond`, released every 50 ms as Envoy's
-// stream rate limiter does, so a slow network is simulated rather than a stall and a burst.
-// While more than a second's worth (at least 64 KiB) waits, the upstream is paused: the
-// gateway never holds much more than that for one response.
+// upstream's body reaches the client at most `bytesPerSecond`, a slice every 50 ms as Envoy's
+// stream rate limiter releases it, so a slow network is simulated rather than a stall and a
+// burst. A slice is written whatever the socket says (as Envoy writes past its watermark),
+// unless the client has not taken the previous two: then the rate is the client's. While more
+// than a second's worth waits (64 KiB to 1 MiB), the upstream is paused, so the gateway holds
+// at most about that much per response.
 const TICK_MS = 50;
 const MIN_HIGH_WATER = 64 * 1024;
+const MAX_HIGH_WATER = 1024 * 1024;
 
 export interface ThrottledSink {
-  /** Writes to the client; false when it should wait for `drained`. */
-  write(chunk: Buffer): boolean;
+  write(chunk: Buffer): void;
+  /** Bytes written and not yet taken by the client. */
+  pendingBytes(): number;
   pauseUpstream(): void;
   resumeUpstream(): void;
 }
 
 export class ResponseThrottle {
   readonly #perTick: number;
+  /** What the client may have pending before a slice waits for it. */
+  readonly #pendingLimit: number;
   readonly #highWater: number;
   readonly #sink: ThrottledSink;
   readonly #queue: Buffer[] = [];
   #queued = 0;
-  /** Bytes the rate allows now; fractional, as a slow rate allows less than a byte a tick. */
+  /** Bytes the rate allows now; the fraction a slow rate leaves is carried to the next tick. */
   #allowance = 0;
   #timer: NodeJS.Timeout | undefined = undefined;
-  #clientFull = false;
   #upstreamPaused = false;
   #finished: (() => void) | undefined = undefined;
-  #stopped = false;
 
   constructor(bytesPerSecond: number, sink: ThrottledSink) {
     this.#perTick = (bytesPerSecond * TICK_MS) / 1000;
-    this.#highWater = Math.max(MIN_HIGH_WATER, bytesPerSecond);
+    this.#pendingLimit = Math.max(2 * this.#perTick, 16 * 1024);
+    this.#highWater = Math.min(Math.max(MIN_HIGH_WATER, bytesPerSecond), MAX_HIGH_WATER);
     this.#sink = sink;
   }
 
@@ -38,7 +43,7 @@ export class ResponseThrottle {
   }
 
   push(chunk: Buffer): void {
-    if (this.#stopped || chunk.length === 0) return;
+    if (chunk.length === 0) return;
     this.#queue.push(chunk);
     this.#queued += chunk.length;
     this.#timer ??= setInterval(onTick, TICK_MS, this);
@@ -54,14 +59,8 @@ export class ResponseThrottle {
     else this.#finished = done;
   }
 
-  /** The client took what it had been given. */
-  drained(): void {
-    this.#clientFull = false;
-  }
-
   /** The response closed: nothing more is sent. */
   stop(): void {
-    this.#stopped = true;
     this.#queue.length = 0;
     this.#queued = 0;
     this.#finished = undefined;
@@ -70,9 +69,9 @@ export class ResponseThrottle {
   }
 
   tick(): void {
-    if (this.#clientFull) return;
-    // A tick's worth at most: what a stalled client did not take is not sent in a burst later.
-    this.#allowance = Math.min(this.#allowance + this.#perTick, Math.max(this.#perTick, 1));
+    // Unused allowance does not pile up into a burst: at most one slice and the carried fraction.
+    this.#allowance = Math.min(this.#allowance + this.#perTick, this.#perTick + 1);
+    if (this.#sink.pendingBytes() > this.#pendingLimit) return;
     let allowed = Math.floor(this.#allowance);
     while (allowed > 0 && this.#queued > 0) {
       const head = this.#queue[0]!;
@@ -82,10 +81,7 @@ export class ResponseThrottle {
       this.#queued -= slice.length;
       this.#allowance -= slice.length;
       allowed -= slice.length;
-      if (!this.#sink.write(slice)) {
-        this.#clientFull = true;
-        break;
-      }
+      this.#sink.write(slice);
     }
     if (this.#upstreamPaused && this.#queued <= this.#highWater / 2) {
       this.#upstreamPaused = false;

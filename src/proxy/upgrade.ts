@@ -19,7 +19,8 @@ import { jsonRefusalHeaders, rateLimitTimeoutMs, startRateLimitCheck } from "./g
 import { rbacDenialDetails, rbacDenied } from "./authorization.ts";
 import { aclDenialDetails } from "./client-acl.ts";
 import { csrfRefused, csrfRefuses } from "./csrf.ts";
-import { type FaultInjectionPolicy, delayForFault } from "./fault-injection.ts";
+import type { FaultInjectionPolicy } from "./fault-injection.ts";
+import { delayForFault } from "./fault-delay.ts";
 import { basicAuthChallenge, basicAuthDenial } from "./basic-auth.ts";
 import { apiKeyDenial } from "./api-key-auth.ts";
 import { startJwtCheck } from "./jwt-auth.ts";
@@ -86,25 +87,29 @@ export function createUpgradeHandler(
     const ruleFilters = proxyFiltersOf(match.rule.filters);
     // The rule's fault injection first, as for requests.
     const fault = ruleFilters.faultInjection;
-    const faults = fault?.draw({ route: match.rule.routeKey, rule: match.rule.ruleName, policy: fault.policy }, ctx.stats?.faultInjections, socket);
+    // A tunnel is never slowed: no response rate limit is drawn for it.
+    const faults = fault?.draw({ route: match.rule.routeKey, rule: match.rule.ruleName, policy: fault.policy }, ctx.stats?.faultInjections, socket, false);
     if (faults === undefined) {
       admit(tunnel, match, facts, ruleFilters, port);
       return;
     }
     const delayMs = faults.delayMs;
     if (delayMs === undefined) {
-      if (faults.abort) abortForFault(tunnel, fault!);
-      else admit(tunnel, match, facts, ruleFilters, port);
+      // Only an abort is left to an upgrade with no delay.
+      abortForFault(tunnel, fault!);
+      faults.releaseSlot();
       return;
     }
     // The listener reuses its facts object for the next request while this one waits.
     const kept = { ...facts };
-    delayForFault(exchange, delayMs, () => (faults.abort ? abortForFault(tunnel, fault!) : admit(tunnel, match, kept, ruleFilters, port)), () => abandonTunnel(tunnel));
+    delayForFault(exchange, delayMs, faults.releaseSlot, () => (faults.abort ? abortForFault(tunnel, fault!) : admit(tunnel, match, kept, ruleFilters, port)), () => abandonTunnel(tunnel));
   };
 }
 
 /** An upgrade offer aborted by a fault injection gets the abort's status raw (a gRPC abort's 200: no upgrade). */
 function abortForFault(tunnel: Tunnel, fault: FaultInjectionPolicy): void {
+  const rule = tunnel.exchange.match!.rule;
+  tunnel.ctx.stats?.faultInjections?.count("abort", { route: rule.routeKey, rule: rule.ruleName, policy: fault.policy });
   const failure = fault.abortFailure!;
   tunnel.exchange.localReplyDetails = "fault_filter_abort";
   tunnel.refuse(failure.status, reasonPhrase(failure.status), failure.code, failure.message, failure.type, failure.flag);

@@ -1,5 +1,5 @@
 // kgateway TrafficPolicy `faultInjection` in the config: the model on routes and Gateways
-// (percentages as shares, kbit/s as bytes), `disable` on a route and on a Gateway, and the
+// (percentages as shares, the rate in KiB/s as Envoy reads it), `disable` on a route and on a Gateway, and the
 // exact text of each error: no fault, disable with faults, both abort statuses or neither, a
 // delay out of kgateway's bounds.
 import assert from "node:assert/strict";
@@ -13,7 +13,7 @@ const CHAOS_MODEL: FilterModel = {
   policy: "default/p",
   delay: { ms: 1500, share: 0.25 },
   abort: { httpStatus: 503, grpcStatus: undefined, share: 0.1 },
-  responseRateLimit: { bytesPerSecond: 8192, share: 1 },
+  responseRateLimit: { bytesPerSecond: 65536, share: 1 },
   maxActiveFaults: 20,
 };
 

@@ -5,13 +5,16 @@
 // `disable`, a zero percentage, a response slowed to its byte rate, and an upgrade aborted.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import http from "node:http";
-import { upgradeHead } from "../support/raw-upgrade.ts";
+import net from "node:net";
+import { type RawUpgradeUpstream, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { type GatewayUnderTest, ask, backendYaml, catchAllOnYaml, hostGatewayYaml, ref, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
 
 let app: TestUpstream;
+let raw: RawUpgradeUpstream;
 let gw: GatewayUnderTest;
 const recorder = new RecordingTelemetry();
 
@@ -21,12 +24,26 @@ const lab = (name: string, faults: string): string =>
 
 before(async () => {
   app = await startUpstream("app");
+  raw = await startRawUpgradeUpstream();
   gw = await startGateway(
     lab("abort", "{abort: {httpStatus: 503}}") +
       lab("grpc", "{abort: {grpcStatus: 14, percentage: 100}}") +
       lab("both", "{delay: {fixedDelay: 200ms}, abort: {httpStatus: 429}}") +
       lab("max", "{delay: {fixedDelay: 700ms}, maxActiveFaults: 1}") +
-      lab("slow", "{responseRateLimit: {kbitsPerSecond: 256}}") +
+      lab("slow", "{responseRateLimit: {kbitsPerSecond: 32}}") +
+      hostGatewayYaml("tail", "tail.example") +
+      `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: tail, namespace: default}
+spec:
+  parentRefs: [{name: tail}]
+  rules: [{backendRefs: [${ref("app")}], timeouts: {request: 500ms}}]
+` +
+      targetedTrafficPolicyYaml("tail", "HTTPRoute", "tail", "  faultInjection: {responseRateLimit: {kbitsPerSecond: 1}}\n") +
+      hostGatewayYaml("ws", "ws.example") +
+      catchAllOnYaml("ws", "ws", "raw") +
+      targetedTrafficPolicyYaml("ws", "HTTPRoute", "ws", "  faultInjection: {delay: {fixedDelay: 200ms}, responseRateLimit: {kbitsPerSecond: 1}, maxActiveFaults: 1}\n") +
       lab("never", "{abort: {httpStatus: 500, percentage: 0}, delay: {fixedDelay: 1h, percentage: 0}}") +
       hostGatewayYaml("delay", "delay.example") +
       `---
@@ -50,7 +67,8 @@ spec:
 ` +
       targetedTrafficPolicyYaml("gate", "Gateway", "gate", "  faultInjection: {abort: {httpStatus: 502}}\n") +
       targetedTrafficPolicyYaml("gate-open", "HTTPRoute", "gate-open", "  faultInjection: {disable: {}}\n") +
-      backendYaml("app", app.port),
+      backendYaml("app", app.port) +
+      backendYaml("raw", raw.port),
     recorder,
   );
 });
@@ -58,6 +76,7 @@ spec:
 after(async () => {
   await gw.close();
   await app.close();
+  await raw.close();
 });
 
 const reached = (prefix: string): number => app.requests.filter((r) => r.url.startsWith(prefix)).length;
@@ -113,6 +132,18 @@ test("a delay then an abort: the abort's status after the delay, flagged DI,FI, 
     ["abort", 1],
     ["delay", 1],
   ]);
+  // As in Envoy, the abort is decided after the delay: a client gone by then is not counted as aborted.
+  const gone = http.request({ host: "127.0.0.1", port: gw.port, path: "/b/2", headers: { host: "both.example" }, agent: false });
+  gone.on("error", () => {});
+  gone.end();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  gone.destroy();
+  assert.equal((await recorder.endOf("/b/2")).responseFlags, "DI,DC");
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  assert.deepEqual(injected("both"), [
+    ["abort", 1],
+    ["delay", 2],
+  ]);
 });
 
 test("maxActiveFaults: while one request holds its delay another gets no fault (overflow); the slot frees when the client leaves", async () => {
@@ -149,7 +180,7 @@ test("percentage 0 injects nothing and counts nothing", async () => {
 });
 
 test("a response rate limit slows the upstream's body to its rate, in many small writes, whole", async () => {
-  // 256 kbit/s is 32 KiB/s: 48 KiB take about 1.5 s, released every 50 ms.
+  // kbitsPerSecond 32 is 32 KiB/s as Envoy reads it: 48 KiB take about 1.5 s, released every 50 ms.
   const chunks: number[] = [];
   const started = performance.now();
   const body = await new Promise<Buffer>((resolve, reject) => {
@@ -172,6 +203,34 @@ test("a response rate limit slows the upstream's body to its rate, in many small
   const exchange = await recorder.endOf("/bytes/49152");
   assert.equal(exchange.bytesSent, 49152);
   assert.deepEqual(injected("slow"), [["response_rate_limit", 1]]);
+});
+
+test("once the upstream's body is whole, the request timeout no longer cuts the slowed rest", async () => {
+  // 1 KiB/s: 1500 bytes take about 1.4 s, well past the route's 500 ms request timeout.
+  const reply = await ask(gw.port, { path: "/bytes/1500", headers: { host: "tail.example" } });
+  assert.equal(reply.status, 200);
+  assert.equal(reply.body.length, 1500);
+  const exchange = await recorder.endOf("/bytes/1500");
+  assert.equal(exchange.responseFlags, "");
+  assert.equal(exchange.errorType, undefined);
+});
+
+test("an upgrade offer waits out the delay (DI) and then opens, never slowed, its slot back after the delay", async () => {
+  const started = performance.now();
+  // The first tunnel stays open while the second is offered.
+  const first = net.connect(gw.port, "127.0.0.1");
+  first.on("error", () => {});
+  first.write("GET /switch/1 HTTP/1.1\r\nHost: ws.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+  const [firstHead] = (await once(first, "data")) as [Buffer];
+  assert.match(firstHead.toString("latin1"), /^HTTP\/1\.1 101 /);
+  assert.ok(performance.now() - started >= 195);
+  // maxActiveFaults 1: had the open tunnel kept its slot (or drawn the rate limit), this one would get no delay (overflow).
+  const second = await upgradeHead(gw.port, "/switch/2", {}, "ws.example");
+  assert.match(second.toString("latin1"), /^HTTP\/1\.1 101 /);
+  assert.equal((await recorder.endOf("/switch/2")).responseFlags, "DI");
+  first.destroy();
+  assert.equal((await recorder.endOf("/switch/1")).responseFlags, "DI");
+  assert.deepEqual(injected("ws"), [["delay", 2]]);
 });
 
 test("an upgrade offer gets the abort's status raw", async () => {
