@@ -217,6 +217,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
             clientAcls: policies.routeClientAcls.get(key(d.resource)),
             csrfs: policies.routeCsrfs.get(key(d.resource)),
             faultInjections: policies.routeFaultInjections.get(key(d.resource)),
+            autoHostRewrites: policies.routeAutoHostRewrites.get(key(d.resource)),
             buffers: policies.routeBuffers.get(key(d.resource)),
             externalAuths: policies.routeExternalAuths.get(key(d.resource)),
             basicAuths: policies.routeBasicAuths.get(key(d.resource)),
@@ -541,6 +542,7 @@ interface RulePolicyFilters {
   readonly clientAcls: ReadonlyMap<number, ClientAclModel> | undefined;
   readonly csrfs: ReadonlyMap<number, CsrfModel> | undefined;
   readonly faultInjections: ReadonlyMap<number, FilterModel> | undefined;
+  readonly autoHostRewrites: ReadonlyMap<number, FilterModel> | undefined;
   readonly buffers: ReadonlyMap<number, FilterModel> | undefined;
   readonly externalAuths: ReadonlyMap<number, FilterModel> | undefined;
   readonly basicAuths: ReadonlyMap<number, FilterModel> | undefined;
@@ -569,6 +571,8 @@ function withPolicyFilters(route: Resource, reporter: Reporter, rules: readonly 
     }
     const acl = from.clientAcls?.get(rule.index);
     if (acl !== undefined) added.push(acl);
+    const autoHostRewrite = from.autoHostRewrites?.get(rule.index);
+    if (autoHostRewrite !== undefined) added.push(autoHostRewrite);
     const faultInjection = from.faultInjections?.get(rule.index);
     if (faultInjection !== undefined) added.push(faultInjection);
     const csrf = from.csrfs?.get(rule.index);

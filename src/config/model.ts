@@ -474,6 +474,11 @@ export type FilterModel =
       readonly responseRateLimit: { readonly bytesPerSecond: number; readonly share: number } | undefined;
       readonly maxActiveFaults: number | undefined;
     }
+  /**
+   * kgateway TrafficPolicy `autoHostRewrite: true` (Envoy's auto_host_rewrite): each attempt
+   * sends the chosen endpoint's DNS name as Host, when it has one; a URLRewrite hostname wins.
+   */
+  | { readonly type: "AutoHostRewrite" }
   /** `faultInjection.disable`: the rule gets no fault injection from its Gateway's policy. */
   | { readonly type: "NoFaultInjection" }
   | {

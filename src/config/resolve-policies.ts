@@ -111,6 +111,8 @@ export interface PolicyResult {
   /** The `faultInjection` a TrafficPolicy gives each rule of a route (by index; `disable` included), by route key. */
   readonly routeFaultInjections: ReadonlyMap<string, ReadonlyMap<number, FaultInjectionPolicyModel>>;
   readonly gatewayFaultInjections: ReadonlyMap<string, FaultInjectionModel>;
+  /** The rules a TrafficPolicy's `autoHostRewrite: true` covers (by index), by route key. */
+  readonly routeAutoHostRewrites: ReadonlyMap<string, ReadonlyMap<number, FilterModel>>;
   /** The `buffer` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
   readonly routeBuffers: ReadonlyMap<string, ReadonlyMap<number, BufferModel>>;
   readonly gatewayBuffers: ReadonlyMap<string, BufferModel>;
@@ -313,6 +315,8 @@ export function resolvePolicies(
   const authorizations = sectionModels(input.trafficPolicies, "rbac", (p, cfg) => policyAuthorization(p, reporter, cfg));
   const clientAcls = sectionModels(input.trafficPolicies, "acl", (p, cfg) => policyClientAcl(p, reporter, cfg));
   const csrfs = sectionModels(input.trafficPolicies, "csrf", (p, cfg) => policyCsrf(p, reporter, cfg));
+  // A boolean, not a block: `false` from an older policy keeps a newer one's `true` off the rule.
+  const autoHostRewrites = new Map(input.trafficPolicies.filter((p) => typeof p.spec["autoHostRewrite"] === "boolean").map((p) => [p, p.spec["autoHostRewrite"] as boolean]));
   const faultInjections = sectionModels(input.trafficPolicies, "faultInjection", (p, cfg) => policyFaultInjection(p, reporter, cfg));
   const buffers = sectionModels(input.trafficPolicies, "buffer", (p, cfg) => policyBuffer(p, reporter, cfg));
   const externalAuths = sectionModels(input.trafficPolicies, "extAuth", (p, cfg) => policyExternalAuth(p, reporter, cfg, extensions));
@@ -343,6 +347,7 @@ export function resolvePolicies(
     gatewayClientAcls: oldestPerGateway("acl", clientAcls, trafficByGateway, reporter),
     routeCsrfs: resolvePerRule("csrf", csrfs, trafficByRoute, routes, reporter, (m) => m),
     gatewayCsrfs: oldestPerGateway("csrf", csrfs, trafficByGateway, reporter),
+    routeAutoHostRewrites: resolvePerRule("autoHostRewrite", autoHostRewrites, trafficByRoute, routes, reporter, (on): FilterModel | undefined => (on ? { type: "AutoHostRewrite" } : undefined)),
     routeFaultInjections: resolvePerRule("faultInjection", faultInjections, trafficByRoute, routes, reporter, (m) => m),
     gatewayFaultInjections: oldestPerGateway(
       "faultInjection",
@@ -810,7 +815,7 @@ function gatewayOnly<M, G extends M>(section: string, exempted: string, models: 
 function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): void {
   for (const [gk, attached] of byGateway) {
     for (const a of attached) {
-      for (const section of ["cors", "tracing", "urlRewrite"]) {
+      for (const section of ["autoHostRewrite", "cors", "tracing", "urlRewrite"]) {
         if (a.policy.spec[section] === undefined) continue;
         reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
       }
@@ -868,7 +873,7 @@ function matchesKey(rule: RuleModel): string {
 }
 
 /** The per-rule sections of a TrafficPolicy, in the order warnings name them. */
-const PER_RULE_SECTIONS = ["acl", "apiKeyAuth", "basicAuth", "buffer", "cors", "csrf", "extAuth", "faultInjection", "headerModifiers", "jwtAuth", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
+const PER_RULE_SECTIONS = ["acl", "apiKeyAuth", "autoHostRewrite", "basicAuth", "buffer", "cors", "csrf", "extAuth", "faultInjection", "headerModifiers", "jwtAuth", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
 
 /**
  * A targetRef's sectionName that names no rule of the route, warned once per policy

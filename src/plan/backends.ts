@@ -9,7 +9,8 @@ export function compileBackend(model: BackendModel): CompiledBackend {
   const endpoints = model.endpoints.map((e): CompiledEndpoint => {
     const host = stripBrackets(e.host);
     const origin = endpointOrigin(host, e.port, tls === undefined ? "http" : "https");
-    return Object.freeze({ host, port: e.port, origin, tls, poolKey: upstreamPoolKey(origin, tls) });
+    const dnsName = model.kind === "Backend" && e.kind === "fqdn" ? host : undefined;
+    return Object.freeze({ host, port: e.port, origin, tls, poolKey: upstreamPoolKey(origin, tls), dnsName });
   });
   return Object.freeze({
     key: model.key,

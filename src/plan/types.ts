@@ -103,6 +103,12 @@ export interface CompiledEndpoint {
   readonly tls: UpstreamTls | undefined;
   /** The connection pool's key: the origin, plus the TLS fingerprint. */
   readonly poolKey: string;
+  /**
+   * A Backend endpoint's DNS name (its `fqdn`), which TrafficPolicy autoHostRewrite sends as
+   * Host; undefined for an IP and for a Service, whose endpoints are its pods' addresses in
+   * kgateway (Envoy rewrites only to an endpoint's hostname).
+   */
+  readonly dnsName: string | undefined;
 }
 
 export interface CompiledBackend {

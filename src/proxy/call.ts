@@ -8,6 +8,7 @@ import type { Dispatcher } from "undici";
 import type { RetryModel } from "../config/model.ts";
 import type { CompiledBackend } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
+import { autoHostBase, rewriteHostFor } from "./upstream-request.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import { answerTaken, cutForStall, cutStalledConnection } from "./answer-stall.ts";
 import { cutForShutdown } from "./shutdown-cut.ts";
@@ -102,6 +103,8 @@ export class ProxyCall implements StallSubject {
   mirrorCopies: MirrorCopies | undefined = undefined;
   /** A fault injection's response rate limit, set when the answer's head goes out. */
   throttle: ResponseThrottle | undefined = undefined;
+  /** TrafficPolicy autoHostRewrite: the Host an attempt to an endpoint without a DNS name sends. */
+  readonly autoHost: { readonly host: string | string[] | undefined } | undefined;
 
   constructor(
     ctx: CallContext,
@@ -130,6 +133,7 @@ export class ProxyCall implements StallSubject {
     this.retry = retry;
     this.attemptTimeoutMs = attemptTimeoutMs;
     this.streamIdleTimeoutMs = exchange.streamIdleMs();
+    this.autoHost = autoHostBase(ruleFilters, backendFilters, headers);
   }
 
   start(requestTimeoutMs: number | undefined): void {
@@ -164,6 +168,7 @@ export class ProxyCall implements StallSubject {
       addFlag(this.exchange, overflow.flag);
       return;
     }
+    if (this.autoHost !== undefined) rewriteHostFor(endpoint, this.autoHost, this.headers);
     const index = this.attemptsStarted++;
     const now = performance.now();
     const attempt = new UpstreamAttempt(

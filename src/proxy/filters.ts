@@ -120,6 +120,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly csrf: CsrfPolicy | undefined;
   /** The rule's fault injection, likewise. */
   readonly faultInjection: FaultInjectionPolicy | undefined;
+  /** The rule's TrafficPolicy `autoHostRewrite`: each attempt sends the chosen endpoint's DNS name as Host. */
+  readonly autoHostRewrite: boolean;
 
   constructor(
     requestHeaders: HeaderOps | undefined,
@@ -140,6 +142,7 @@ export class ProxyFilters implements CompiledFilters {
     jwtAuth: JwtAuthPolicy | undefined,
     csrf: CsrfPolicy | undefined,
     faultInjection: FaultInjectionPolicy | undefined,
+    autoHostRewrite: boolean,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
@@ -159,11 +162,12 @@ export class ProxyFilters implements CompiledFilters {
     this.jwtAuth = jwtAuth;
     this.csrf = csrf;
     this.faultInjection = faultInjection;
+    this.autoHostRewrite = autoHostRewrite;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, false);
 
 /**
  * Several header modifiers of one direction apply one after another, in order. `buckets` holds the plan's rate limit
@@ -189,6 +193,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let jwtAuth: JwtAuthPolicy | undefined;
   let csrf: CsrfPolicy | undefined;
   let faultInjection: FaultInjectionPolicy | undefined;
+  let autoHostRewrite = false;
   for (const filter of filters) {
     switch (filter.type) {
       case "RequestHeaderModifier":
@@ -227,6 +232,9 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
       case "Csrf":
         csrf = built(csrfs, filter, () => new CsrfPolicy(filter));
         break;
+      case "AutoHostRewrite":
+        autoHostRewrite = true;
+        break;
       case "FaultInjection":
         // One per model: maxActiveFaults counts across the rules one policy covers.
         faultInjection = built(faultInjections, filter, () => new FaultInjectionPolicy(filter));
@@ -248,7 +256,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
         break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth, apiKeyAuth, jwtAuth, csrf, faultInjection);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth, apiKeyAuth, jwtAuth, csrf, faultInjection, autoHostRewrite);
 }
 
 // A Gateway's policy, or a route's, covers many rules with one model: its expressions and

@@ -42,7 +42,7 @@ import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { StallWatch, type StallSubject, bytesMovedBy, bytesTakenBy } from "./stall-watch.ts";
 import { cutForShutdown } from "./shutdown-cut.ts";
-import { chooseBackend, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
+import { autoHostBase, chooseBackend, rewriteHostFor, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
 const kTunnel = Symbol("tollgate.tunnel");
 
@@ -262,6 +262,7 @@ function open(tunnel: Tunnel, match: CompiledMatch, facts: RequestFacts, ruleFil
   tunnel.ruleFilters = ruleFilters;
   tunnel.backendFilters = backendFilters;
   const headers = upstreamHeaders(exchange, ruleFilters, backendFilters, grant);
+  tunnel.autoHost = autoHostBase(ruleFilters, backendFilters, headers);
   tunnel.connect(chosen.backend, headers, upstreamTargetShown(exchange, upstreamTarget(facts, match, ruleFilters, backendFilters, headers), headers), forwardedUpgrade(exchange.req.headers.upgrade) ?? "websocket");
 }
 
@@ -315,6 +316,8 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
    */
   ruleFilters: ProxyFilters | undefined = undefined;
   backendFilters: ProxyFilters | undefined = undefined;
+  /** TrafficPolicy autoHostRewrite: the Host sent to an endpoint without a DNS name. */
+  autoHost: { readonly host: string | string[] | undefined } | undefined = undefined;
 
   constructor(ctx: CallContext, exchange: Exchange, client: TunnelSocket, head: Buffer) {
     this.ctx = ctx;
@@ -406,6 +409,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   connect(backend: CompiledBackend, headers: OutgoingHeaders, path: string, protocol: string): void {
     this.offered = protocol;
     const endpoint = nextEndpoint(backend)!;
+    if (this.autoHost !== undefined) rewriteHostFor(endpoint, this.autoHost, headers);
     let entry: PoolEntry;
     try {
       entry = this.ctx.pools.entry(endpoint, backend.model.maxConnections);

@@ -1,6 +1,6 @@
 // What a matched rule sends upstream: which backend, which headers, which path. Shared by
 // plain requests and upgrades.
-import type { CompiledMatch, CompiledRule, WeightedBackend } from "../plan/types.ts";
+import type { CompiledEndpoint, CompiledMatch, CompiledRule, WeightedBackend } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { ErrorType, Flag } from "./errors.ts";
 import type { AuthGrant } from "./auth-grant.ts";
@@ -46,6 +46,23 @@ export function upstreamHeaders(exchange: Exchange, ruleFilters: ProxyFilters, b
   if (hostname !== undefined) headers.host = hostname;
   exchange.forwardedHeaders = headers;
   return headers;
+}
+
+/**
+ * TrafficPolicy autoHostRewrite: the Host each attempt sends when it applies (the one the
+ * filters left, for an endpoint without a DNS name); undefined when it does not: off, or a
+ * URLRewrite hostname set Host (which wins, as kgateway documents).
+ */
+export function autoHostBase(ruleFilters: ProxyFilters, backendFilters: ProxyFilters, headers: OutgoingHeaders): { readonly host: string | string[] | undefined } | undefined {
+  if (!ruleFilters.autoHostRewrite || (backendFilters.rewrite?.hostname ?? ruleFilters.rewrite?.hostname) !== undefined) return undefined;
+  return { host: headers.host };
+}
+
+/** The attempt's Host: the chosen endpoint's DNS name, else the one the filters left. */
+export function rewriteHostFor(endpoint: CompiledEndpoint, base: { readonly host: string | string[] | undefined }, headers: OutgoingHeaders): void {
+  const host = endpoint.dnsName ?? base.host;
+  if (host === undefined) delete headers.host;
+  else headers.host = host;
 }
 
 /**

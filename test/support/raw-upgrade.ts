@@ -2,7 +2,7 @@
 // bytes: the upstream answers `/switch` with a 101, `/reason` with a reason phrase that is
 // not ASCII, anything else with a 403; each answer carries `X-Name: café` as latin1 bytes,
 // and the 101 and the 403 a CORS grant to any origin, with credentials. The 101 echoes an
-// x-envoy-basic-auth-user it got as X-Seen-User, and its request target as X-Seen-Target.
+// x-envoy-basic-auth-user it got as X-Seen-User, its request target as X-Seen-Target and its Host as X-Seen-Host.
 import { once } from "node:events";
 import net from "node:net";
 
@@ -22,8 +22,9 @@ export async function startRawUpgradeUpstream(): Promise<RawUpgradeUpstream> {
       head += chunk.toString("latin1");
       if (!head.includes("\r\n\r\n")) return;
       const user = /\r\nx-envoy-basic-auth-user: ([^\r]*)\r\n/i.exec(head)?.[1];
+      const host = /\r\nhost: ([^\r]*)\r\n/i.exec(head)?.[1] ?? "";
       const answer = head.startsWith("GET /switch")
-        ? `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Name: caf\xe9\r\n${user === undefined ? "" : `X-Seen-User: ${user}\r\n`}X-Seen-Target: ${head.split(" ", 2)[1]}\r\n${CORS_GRANT}\r\n`
+        ? `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Name: caf\xe9\r\n${user === undefined ? "" : `X-Seen-User: ${user}\r\n`}X-Seen-Target: ${head.split(" ", 2)[1]}\r\nX-Seen-Host: ${host}\r\n${CORS_GRANT}\r\n`
         : head.startsWith("GET /reason")
           ? // UTF-8 for U+010D U+010A: their low bytes are CR and LF.
             "HTTP/1.1 404 Not\xc4\x8d\xc4\x8aX-Evil: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno"
