@@ -535,7 +535,7 @@ const trafficPolicySpec = obj(
         percentage: int("share of requests aborted (default 100)", { minimum: 0, maximum: 100 }),
       }),
       responseRateLimit: obj({ kbitsPerSecond: int("the response body rate in KiB/s, as Envoy reads the value kgateway passes it (despite the name)", { minimum: 1 }), percentage: int("share of responses slowed (default 100)", { minimum: 0, maximum: 100 }) }, ["kbitsPerSecond"]),
-      maxActiveFaults: int("at most this many requests of the policy with a fault at once (through a delay or an abort, or a slowed response); past it no fault is injected (default: no limit)", { minimum: 0 }),
+      maxActiveFaults: int("at most this many requests of the policy with a fault at once (held to the end of the exchange, or a delay alone to its end, as in Envoy); past it no fault is injected (default: no limit)", { minimum: 0 }),
       disable: empty("turn off the fault injection a Gateway's policy gives the rules; exclusive with the other fields"),
     }),
     csrf: obj({

@@ -783,7 +783,12 @@ function onBackoffDone(call: ProxyCall): void {
 function throttledSink(call: ProxyCall): ThrottledSink {
   return {
     write: (chunk) => {
-      call.writeToClient(chunk);
+      // A cut in the same timer phase as the tick: nothing more goes out, nor is counted.
+      if (!call.res.destroyed && !call.res.writableEnded) call.writeToClient(chunk);
+    },
+    clientBackedUp: () => call.watchClient(),
+    clientCaughtUp: () => {
+      call.waitingForClient = false;
     },
     pendingBytes: () => call.res.writableLength,
     pauseUpstream: () => call.handler?.controller?.pause(),

@@ -2,9 +2,10 @@
 // before anything else of the rule runs, a share of requests waits `delay`, a share is
 // answered with the abort's status, and a share of responses is slowed to a byte rate. Each
 // share is drawn on its own, as Envoy's runtime fractions are. `maxActiveFaults` bounds the
-// requests of the policy with a fault at once, as Envoy counts them: a request holds its slot
-// through its delay (or its abort), and through its whole response when that is slowed; one
-// drawn a fault past the bound gets none, counted as `overflow`.
+// requests of the policy with a fault at once, held as Envoy holds them: to the end of the
+// exchange, except a delay with no abort on a policy with no response rate limit, which gives
+// its slot back when the delay is over. A request drawn a fault past the bound gets none,
+// counted once as `overflow` (Envoy counts each fault it would have injected).
 import type { FaultInjectionModel } from "../config/model.ts";
 import type { RuleCountKey } from "./rule-counts.ts";
 import { RuleCounts } from "./rule-counts.ts";
@@ -21,7 +22,7 @@ export interface InjectedFaults {
   readonly delayMs: number | undefined;
   readonly abort: boolean;
   readonly responseBytesPerSecond: number | undefined;
-  /** Gives the request's slot of maxActiveFaults back once its delay or abort is over; a no-op for a slowed response, which holds it to its end. */
+  /** Gives the request's slot of maxActiveFaults back once its delay is over, where Envoy does; a no-op where the slot is held to the exchange's end. */
   readonly releaseSlot: () => void;
 }
 
@@ -60,8 +61,8 @@ export class FaultInjectionPolicy {
   /**
    * Draws the faults for one request; undefined when it gets none. Counts the delay and the
    * response rate limit (the abort is counted when it is sent, after any delay). `slows`:
-   * false for an upgrade, whose tunnel is never slowed. A slowed response holds its slot
-   * until `exchangeEnd` closes.
+   * false for an upgrade, whose tunnel is never slowed. A slot not given back after a delay
+   * is held until `exchangeEnd` closes.
    */
   draw(key: RuleCountKey, counts: FaultInjections | undefined, exchangeEnd: Closable, slows: boolean): InjectedFaults | undefined {
     const m = this.#model;
@@ -76,8 +77,9 @@ export class FaultInjectionPolicy {
         return undefined;
       }
       this.#active++;
-      if (responseBytesPerSecond !== undefined) exchangeEnd.once("close", this.#released);
-      else releaseSlot = onceOnly(this.#released);
+      // Envoy frees the slot after a delay unless an abort follows or responses may be slowed.
+      if (delayMs !== undefined && !abort && m.responseRateLimit === undefined) releaseSlot = onceOnly(this.#released);
+      else exchangeEnd.once("close", this.#released);
     }
     if (delayMs !== undefined) counts?.count("delay", key);
     if (responseBytesPerSecond !== undefined) counts?.count("response_rate_limit", key);

@@ -185,7 +185,6 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     if (delayMs === undefined) {
       if (faults.abort) abortForFault(exchange, fault!, deps.stats?.faultInjections);
       else admit(exchange, match, requestFacts, ruleFilters);
-      faults.releaseSlot();
       return;
     }
     // The listener reuses its facts object for the next request while this one waits.

@@ -2,15 +2,20 @@
 // upstream's body reaches the client at most `bytesPerSecond`, a slice every 50 ms as Envoy's
 // stream rate limiter releases it, so a slow network is simulated rather than a stall and a
 // burst. A slice is written whatever the socket says (as Envoy writes past its watermark),
-// unless the client has not taken the previous two: then the rate is the client's. While more
-// than a second's worth waits (64 KiB to 1 MiB), the upstream is paused, so the gateway holds
-// at most about that much per response.
+// unless the client has not taken the previous two: then the rate is the client's, and a
+// client that takes nothing is cut by the stream idle limit as any stalled client is. While
+// more than a second's worth waits (64 KiB to 1 MiB), the upstream is paused, so the gateway
+// holds at most about twice that per response.
 const TICK_MS = 50;
 const MIN_HIGH_WATER = 64 * 1024;
 const MAX_HIGH_WATER = 1024 * 1024;
 
 export interface ThrottledSink {
   write(chunk: Buffer): void;
+  /** The client stopped taking what it was given: its stall is watched. */
+  clientBackedUp(): void;
+  /** The client took it: the throttle writes again. */
+  clientCaughtUp(): void;
   /** Bytes written and not yet taken by the client. */
   pendingBytes(): number;
   pauseUpstream(): void;
@@ -30,10 +35,11 @@ export class ResponseThrottle {
   #timer: NodeJS.Timeout | undefined = undefined;
   #upstreamPaused = false;
   #finished: (() => void) | undefined = undefined;
+  #waitingForClient = false;
 
   constructor(bytesPerSecond: number, sink: ThrottledSink) {
     this.#perTick = (bytesPerSecond * TICK_MS) / 1000;
-    this.#pendingLimit = Math.max(2 * this.#perTick, 16 * 1024);
+    this.#pendingLimit = Math.min(Math.max(2 * this.#perTick, 16 * 1024), MAX_HIGH_WATER);
     this.#highWater = Math.min(Math.max(MIN_HIGH_WATER, bytesPerSecond), MAX_HIGH_WATER);
     this.#sink = sink;
   }
@@ -71,7 +77,17 @@ export class ResponseThrottle {
   tick(): void {
     // Unused allowance does not pile up into a burst: at most one slice and the carried fraction.
     this.#allowance = Math.min(this.#allowance + this.#perTick, this.#perTick + 1);
-    if (this.#sink.pendingBytes() > this.#pendingLimit) return;
+    if (this.#sink.pendingBytes() > this.#pendingLimit) {
+      if (!this.#waitingForClient) {
+        this.#waitingForClient = true;
+        this.#sink.clientBackedUp();
+      }
+      return;
+    }
+    if (this.#waitingForClient) {
+      this.#waitingForClient = false;
+      this.#sink.clientCaughtUp();
+    }
     let allowed = Math.floor(this.#allowance);
     while (allowed > 0 && this.#queued > 0) {
       const head = this.#queue[0]!;

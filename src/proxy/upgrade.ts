@@ -97,7 +97,6 @@ export function createUpgradeHandler(
     if (delayMs === undefined) {
       // Only an abort is left to an upgrade with no delay.
       abortForFault(tunnel, fault!);
-      faults.releaseSlot();
       return;
     }
     // The listener reuses its facts object for the next request while this one waits.

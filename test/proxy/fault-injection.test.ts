@@ -1,6 +1,6 @@
 // The fault injection policy on its own: each share drawn per request, maxActiveFaults
-// counting only requests that drew a fault, a slowed response holding its slot to its end
-// and a delay or abort giving it back once over.
+// counting only requests that drew a fault, and slots held as Envoy holds them: to the
+// exchange's end, but for a delay alone on a policy that slows no response.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
@@ -51,6 +51,20 @@ test("maxActiveFaults counts overflow only for requests that drew a fault; a slo
   delayed.releaseSlot();
   assert.equal(delayedOnly.draw(key, delayCounts, new EventEmitter(), true)?.delayMs, 10, "its delay over, the slot came back (once)");
   assert.equal(delayedOnly.draw(key, delayCounts, new EventEmitter(), true), undefined, "released twice, it still counted once");
+});
+
+test("as in Envoy, an abort, or a delay on a policy that may slow responses, holds its slot to the exchange's end", (t) => {
+  t.mock.method(Math, "random", () => 0.1);
+  for (const faults of [{ abort: { httpStatus: 503, grpcStatus: undefined, share: 1 } }, { delay: { ms: 10, share: 1 }, responseRateLimit: { bytesPerSecond: 1024, share: 0.05 } }]) {
+    const policy = new FaultInjectionPolicy(model({ ...faults, maxActiveFaults: 1 }));
+    const end = new EventEmitter();
+    const first = policy.draw(key, undefined, end, true)!;
+    assert.equal(first.responseBytesPerSecond, undefined);
+    first.releaseSlot();
+    assert.equal(policy.draw(key, undefined, new EventEmitter(), true), undefined, JSON.stringify(faults));
+    end.emit("close");
+    assert.notEqual(policy.draw(key, undefined, new EventEmitter(), true), undefined);
+  }
 });
 
 test("an upgrade draws no response rate limit: a tunnel is never slowed", () => {

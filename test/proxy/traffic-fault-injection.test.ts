@@ -30,7 +30,7 @@ before(async () => {
       lab("grpc", "{abort: {grpcStatus: 14, percentage: 100}}") +
       lab("both", "{delay: {fixedDelay: 200ms}, abort: {httpStatus: 429}}") +
       lab("max", "{delay: {fixedDelay: 700ms}, maxActiveFaults: 1}") +
-      lab("slow", "{responseRateLimit: {kbitsPerSecond: 32}}") +
+      lab("slow", "{responseRateLimit: {kbitsPerSecond: 64}}") +
       hostGatewayYaml("tail", "tail.example") +
       `---
 apiVersion: gateway.networking.k8s.io/v1
@@ -43,7 +43,7 @@ spec:
       targetedTrafficPolicyYaml("tail", "HTTPRoute", "tail", "  faultInjection: {responseRateLimit: {kbitsPerSecond: 1}}\n") +
       hostGatewayYaml("ws", "ws.example") +
       catchAllOnYaml("ws", "ws", "raw") +
-      targetedTrafficPolicyYaml("ws", "HTTPRoute", "ws", "  faultInjection: {delay: {fixedDelay: 200ms}, responseRateLimit: {kbitsPerSecond: 1}, maxActiveFaults: 1}\n") +
+      targetedTrafficPolicyYaml("ws", "HTTPRoute", "ws", "  faultInjection: {delay: {fixedDelay: 200ms}, maxActiveFaults: 1}\n") +
       lab("never", "{abort: {httpStatus: 500, percentage: 0}, delay: {fixedDelay: 1h, percentage: 0}}") +
       hostGatewayYaml("delay", "delay.example") +
       `---
@@ -180,12 +180,13 @@ test("percentage 0 injects nothing and counts nothing", async () => {
 });
 
 test("a response rate limit slows the upstream's body to its rate, in many small writes, whole", async () => {
-  // kbitsPerSecond 32 is 32 KiB/s as Envoy reads it: 48 KiB take about 1.5 s, released every 50 ms.
+  // kbitsPerSecond 64 is 64 KiB/s as Envoy reads it: 100 KiB take about 1.5 s, released every
+  // 50 ms; past 64 KiB waiting the upstream is paused, and resumed (the body ends whole).
   const chunks: number[] = [];
   const started = performance.now();
   const body = await new Promise<Buffer>((resolve, reject) => {
     http
-      .get({ host: "127.0.0.1", port: gw.port, path: "/bytes/49152", headers: { host: "slow.example" }, agent: false }, (res) => {
+      .get({ host: "127.0.0.1", port: gw.port, path: "/bytes/102400", headers: { host: "slow.example" }, agent: false }, (res) => {
         const parts: Buffer[] = [];
         res.on("data", (c: Buffer) => {
           parts.push(c);
@@ -197,11 +198,11 @@ test("a response rate limit slows the upstream's body to its rate, in many small
       .on("error", reject);
   });
   const took = performance.now() - started;
-  assert.equal(body.length, 49152);
-  assert.ok(took >= 1400, `48 KiB at 32 KiB/s took ${took} ms`);
-  assert.ok(Math.max(...chunks) <= 1639, `no write exceeds one 50 ms tick's worth (1638.4 bytes): ${Math.max(...chunks)}`);
-  const exchange = await recorder.endOf("/bytes/49152");
-  assert.equal(exchange.bytesSent, 49152);
+  assert.equal(body.length, 102400);
+  assert.ok(took >= 1450, `100 KiB at 64 KiB/s took ${took} ms`);
+  assert.ok(Math.max(...chunks) <= 3277, `no write exceeds one 50 ms tick's worth (3276.8 bytes): ${Math.max(...chunks)}`);
+  const exchange = await recorder.endOf("/bytes/102400");
+  assert.equal(exchange.bytesSent, 102400);
   assert.deepEqual(injected("slow"), [["response_rate_limit", 1]]);
 });
 
@@ -224,7 +225,7 @@ test("an upgrade offer waits out the delay (DI) and then opens, never slowed, it
   const [firstHead] = (await once(first, "data")) as [Buffer];
   assert.match(firstHead.toString("latin1"), /^HTTP\/1\.1 101 /);
   assert.ok(performance.now() - started >= 195);
-  // maxActiveFaults 1: had the open tunnel kept its slot (or drawn the rate limit), this one would get no delay (overflow).
+  // maxActiveFaults 1: had the open tunnel kept its slot past its delay, this one would get no delay (overflow).
   const second = await upgradeHead(gw.port, "/switch/2", {}, "ws.example");
   assert.match(second.toString("latin1"), /^HTTP\/1\.1 101 /);
   assert.equal((await recorder.endOf("/switch/2")).responseFlags, "DI");
@@ -239,4 +240,5 @@ test("an upgrade offer gets the abort's status raw", async () => {
   const exchange = await recorder.endOf("/ws");
   assert.equal(responseDetailsOf(exchange), "fault_filter_abort");
   assert.equal(exchange.responseFlags, "FI");
+  assert.deepEqual(injected("abort"), [["abort", 2]], "the request earlier and this upgrade");
 });
