@@ -199,14 +199,14 @@ spec:
 ${extra}    backendRefs: [${ref("app")}]
 `;
 
-/** An HTTPRoute on one Gateway sending every request to one Backend. */
-export const catchAllOnYaml = (name: string, parent: string, backend: string): string => `---
+/** An HTTPRoute on one Gateway sending every request to one Backend; `fields`: more of the rule's fields, flow style (`timeouts: {request: 1s}`). */
+export const catchAllOnYaml = (name: string, parent: string, backend: string, fields = ""): string => `---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: ${name}, namespace: default}
 spec:
   parentRefs: [{name: ${parent}}]
-  rules: [{backendRefs: [${ref(backend)}]}]
+  rules: [{${fields === "" ? "" : `${fields}, `}backendRefs: [${ref(backend)}]}]
 `;
 
 /** A kgateway TrafficPolicy on one Gateway or HTTPRoute, with `body` (spec fields, indented two spaces). */

@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type RawUpgradeUpstream, headLines, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { type GatewayUnderTest, ask, catchAllOnYaml, hostGatewayYaml, ref, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
+import { type GatewayUnderTest, ask, catchAllOnYaml, hostGatewayYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 
 let app: TestUpstream;
 let raw: RawUpgradeUpstream;
@@ -32,24 +32,10 @@ before(async () => {
       hostGatewayYaml("plain", "plain.example") +
       catchAllOnYaml("plain", "plain", "mixed") +
       hostGatewayYaml("pinned", "pinned.example") +
-      `---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: pinned, namespace: default}
-spec:
-  parentRefs: [{name: pinned}]
-  rules: [{filters: [{type: URLRewrite, urlRewrite: {hostname: api.internal}}], backendRefs: [${ref("mixed")}]}]
-` +
+      catchAllOnYaml("pinned", "pinned", "mixed", "filters: [{type: URLRewrite, urlRewrite: {hostname: api.internal}}]") +
       rewrite("pinned") +
       hostGatewayYaml("retried", "retried.example") +
-      `---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: retried, namespace: default}
-spec:
-  parentRefs: [{name: retried}]
-  rules: [{backendRefs: [${ref("mixed")}], retry: {codes: [503], attempts: 2}}]
-` +
+      catchAllOnYaml("retried", "retried", "mixed", "retry: {codes: [503], attempts: 2}") +
       rewrite("retried") +
       hostGatewayYaml("ws", "ws.example") +
       catchAllOnYaml("ws", "ws", "rawnamed") +

@@ -10,7 +10,7 @@ import http from "node:http";
 import net from "node:net";
 import { type RawUpgradeUpstream, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { type GatewayUnderTest, ask, backendYaml, catchAllOnYaml, hostGatewayYaml, ref, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
+import { type GatewayUnderTest, ask, backendYaml, catchAllOnYaml, hostGatewayYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
 
 let app: TestUpstream;
@@ -32,39 +32,18 @@ before(async () => {
       lab("max", "{delay: {fixedDelay: 700ms}, maxActiveFaults: 1}") +
       lab("slow", "{responseRateLimit: {kbitsPerSecond: 64}}") +
       hostGatewayYaml("tail", "tail.example") +
-      `---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: tail, namespace: default}
-spec:
-  parentRefs: [{name: tail}]
-  rules: [{backendRefs: [${ref("app")}], timeouts: {request: 500ms}}]
-` +
+      catchAllOnYaml("tail", "tail", "app", "timeouts: {request: 500ms}") +
       targetedTrafficPolicyYaml("tail", "HTTPRoute", "tail", "  faultInjection: {responseRateLimit: {kbitsPerSecond: 1}}\n") +
       hostGatewayYaml("ws", "ws.example") +
       catchAllOnYaml("ws", "ws", "raw") +
       targetedTrafficPolicyYaml("ws", "HTTPRoute", "ws", "  faultInjection: {delay: {fixedDelay: 200ms}, maxActiveFaults: 1}\n") +
       lab("never", "{abort: {httpStatus: 500, percentage: 0}, delay: {fixedDelay: 1h, percentage: 0}}") +
       hostGatewayYaml("delay", "delay.example") +
-      `---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: delay, namespace: default}
-spec:
-  parentRefs: [{name: delay}]
-  rules: [{backendRefs: [${ref("app")}], timeouts: {request: 250ms}}]
-` +
+      catchAllOnYaml("delay", "delay", "app", "timeouts: {request: 250ms}") +
       targetedTrafficPolicyYaml("delay", "HTTPRoute", "delay", "  faultInjection: {delay: {fixedDelay: 400ms}}\n  buffer: {maxRequestSize: 1Mi}\n") +
       hostGatewayYaml("gate", "gate.example") +
       catchAllOnYaml("gate", "gate", "app") +
-      `---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: gate-open, namespace: default}
-spec:
-  parentRefs: [{name: gate}]
-  rules: [{matches: [{path: {type: PathPrefix, value: /open}}], backendRefs: [${ref("app")}]}]
-` +
+      catchAllOnYaml("gate-open", "gate", "app", "matches: [{path: {type: PathPrefix, value: /open}}]") +
       targetedTrafficPolicyYaml("gate", "Gateway", "gate", "  faultInjection: {abort: {httpStatus: 502}}\n") +
       targetedTrafficPolicyYaml("gate-open", "HTTPRoute", "gate-open", "  faultInjection: {disable: {}}\n") +
       backendYaml("app", app.port) +
