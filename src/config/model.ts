@@ -478,7 +478,11 @@ export type FilterModel =
    * kgateway TrafficPolicy `autoHostRewrite: true` (Envoy's auto_host_rewrite): each attempt
    * sends the chosen endpoint's DNS name as Host, when it has one; a URLRewrite hostname wins.
    */
-  | { readonly type: "AutoHostRewrite" }
+  | {
+      readonly type: "AutoHostRewrite";
+      /** `namespace/name` of the TrafficPolicy. */
+      readonly policy: string;
+    }
   /** `faultInjection.disable`: the rule gets no fault injection from its Gateway's policy. */
   | { readonly type: "NoFaultInjection" }
   | {

@@ -316,7 +316,7 @@ export function resolvePolicies(
   const clientAcls = sectionModels(input.trafficPolicies, "acl", (p, cfg) => policyClientAcl(p, reporter, cfg));
   const csrfs = sectionModels(input.trafficPolicies, "csrf", (p, cfg) => policyCsrf(p, reporter, cfg));
   // A boolean, not a block: `false` from an older policy keeps a newer one's `true` off the rule.
-  const autoHostRewrites = new Map(input.trafficPolicies.filter((p) => typeof p.spec["autoHostRewrite"] === "boolean").map((p) => [p, p.spec["autoHostRewrite"] as boolean]));
+  const autoHostRewrites = new Map(input.trafficPolicies.filter((p) => typeof p.spec["autoHostRewrite"] === "boolean").map((p) => [p, { on: p.spec["autoHostRewrite"] === true, policy: key(p) }]));
   const faultInjections = sectionModels(input.trafficPolicies, "faultInjection", (p, cfg) => policyFaultInjection(p, reporter, cfg));
   const buffers = sectionModels(input.trafficPolicies, "buffer", (p, cfg) => policyBuffer(p, reporter, cfg));
   const externalAuths = sectionModels(input.trafficPolicies, "extAuth", (p, cfg) => policyExternalAuth(p, reporter, cfg, extensions));
@@ -347,7 +347,7 @@ export function resolvePolicies(
     gatewayClientAcls: oldestPerGateway("acl", clientAcls, trafficByGateway, reporter),
     routeCsrfs: resolvePerRule("csrf", csrfs, trafficByRoute, routes, reporter, (m) => m),
     gatewayCsrfs: oldestPerGateway("csrf", csrfs, trafficByGateway, reporter),
-    routeAutoHostRewrites: resolvePerRule("autoHostRewrite", autoHostRewrites, trafficByRoute, routes, reporter, (on): FilterModel | undefined => (on ? { type: "AutoHostRewrite" } : undefined)),
+    routeAutoHostRewrites: resolvePerRule("autoHostRewrite", autoHostRewrites, trafficByRoute, routes, reporter, (m): FilterModel | undefined => (m.on ? { type: "AutoHostRewrite", policy: m.policy } : undefined)),
     routeFaultInjections: resolvePerRule("faultInjection", faultInjections, trafficByRoute, routes, reporter, (m) => m),
     gatewayFaultInjections: oldestPerGateway(
       "faultInjection",

@@ -526,7 +526,7 @@ const trafficPolicySpec = obj(
     }),
     rbac: kgAuthorization,
     acl: kgAcl,
-    autoHostRewrite: bool("send a Backend's DNS name (the chosen fqdn endpoint's) as Host; a URLRewrite hostname wins (HTTPRoutes only)"),
+    autoHostRewrite: bool("send the chosen Backend endpoint's name (its fqdn or IP) as Host; a URLRewrite hostname wins (HTTPRoutes only)"),
     faultInjection: obj({
       delay: obj({ fixedDelay: duration, percentage: int("share of requests delayed (default 100)", { minimum: 0, maximum: 100 }) }, ["fixedDelay"]),
       abort: obj({

@@ -9,7 +9,8 @@ export function compileBackend(model: BackendModel): CompiledBackend {
   const endpoints = model.endpoints.map((e): CompiledEndpoint => {
     const host = stripBrackets(e.host);
     const origin = endpointOrigin(host, e.port, tls === undefined ? "http" : "https");
-    const dnsName = model.kind === "Backend" && e.kind === "fqdn" ? host : undefined;
+    // kgateway names every static host of a Backend, an IP literal too (bracketed: a Host value).
+    const dnsName = model.kind !== "Backend" ? undefined : e.kind === "fqdn" || !host.includes(":") ? host : `[${host}]`;
     return Object.freeze({ host, port: e.port, origin, tls, poolKey: upstreamPoolKey(origin, tls), dnsName });
   });
   return Object.freeze({

@@ -104,9 +104,9 @@ export interface CompiledEndpoint {
   /** The connection pool's key: the origin, plus the TLS fingerprint. */
   readonly poolKey: string;
   /**
-   * A Backend endpoint's DNS name (its `fqdn`), which TrafficPolicy autoHostRewrite sends as
-   * Host; undefined for an IP and for a Service, whose endpoints are its pods' addresses in
-   * kgateway (Envoy rewrites only to an endpoint's hostname).
+   * The name TrafficPolicy autoHostRewrite sends as Host: a Backend endpoint's fqdn, or its IP
+   * (kgateway names every static host); undefined for a Service, whose endpoints are its pods
+   * in kgateway, with no hostname for Envoy to rewrite to.
    */
   readonly dnsName: string | undefined;
 }

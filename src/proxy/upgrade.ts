@@ -408,7 +408,6 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   connect(backend: CompiledBackend, headers: OutgoingHeaders, path: string, protocol: string): void {
     this.offered = protocol;
     const endpoint = nextEndpoint(backend)!;
-    if (this.autoHost !== undefined) rewriteHostFor(endpoint, this.autoHost, headers);
     let entry: PoolEntry;
     try {
       entry = this.ctx.pools.entry(endpoint, backend.model.maxConnections);
@@ -420,6 +419,8 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
       this.refuseWith(Failures.overflow);
       return;
     }
+    // Only once a connection may be had, as for a request: a refused upgrade logs the Host it was sent with.
+    if (this.autoHost !== undefined) rewriteHostFor(endpoint, this.autoHost, headers);
     const exchange = this.exchange;
     const now = performance.now();
     const attempt = new UpstreamAttempt(0, backend, endpoint, exchange.method, endpoint.origin + path, epochMsAt(now), now);

@@ -7,9 +7,10 @@ import { TO_GATEWAY, TO_RULE_A, TWO_RULE_ROUTE, load, trafficPolicy as policy, w
 
 test("true gives the covered rules the AutoHostRewrite filter; sectionName narrows it", () => {
   const all = load(TWO_RULE_ROUTE + policy("p", "  autoHostRewrite: true\n")).config!;
-  assert.deepEqual(all.routes[0]!.rules.map((r) => r.filters), [[{ type: "AutoHostRewrite" }], [{ type: "AutoHostRewrite" }]]);
+  const on = { type: "AutoHostRewrite", policy: "default/p" };
+  assert.deepEqual(all.routes[0]!.rules.map((r) => r.filters), [[on], [on]]);
   const one = load(TWO_RULE_ROUTE + policy("p", "  autoHostRewrite: true\n", TO_RULE_A)).config!;
-  assert.deepEqual(one.routes[0]!.rules.map((r) => r.filters), [[{ type: "AutoHostRewrite" }], []]);
+  assert.deepEqual(one.routes[0]!.rules.map((r) => r.filters), [[on], []]);
 });
 
 test("an older policy's false wins over a newer true, with a warning for the newer", () => {
