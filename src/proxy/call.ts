@@ -103,7 +103,7 @@ export class ProxyCall implements StallSubject {
   mirrorCopies: MirrorCopies | undefined = undefined;
   /** A fault injection's response rate limit, set when the answer's head goes out. */
   throttle: ResponseThrottle | undefined = undefined;
-  /** TrafficPolicy autoHostRewrite: the Host an attempt to an endpoint without a DNS name sends. */
+  /** TrafficPolicy autoHostRewrite: the Host an attempt to an endpoint with no name (a Service's) sends. */
   readonly autoHost: { readonly host: string | string[] | undefined } | undefined;
 
   constructor(

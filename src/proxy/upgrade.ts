@@ -315,7 +315,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
    */
   ruleFilters: ProxyFilters | undefined = undefined;
   backendFilters: ProxyFilters | undefined = undefined;
-  /** TrafficPolicy autoHostRewrite: the Host sent to an endpoint without a DNS name. */
+  /** TrafficPolicy autoHostRewrite: the Host sent to an endpoint with no name (a Service's). */
   autoHost: { readonly host: string | string[] | undefined } | undefined = undefined;
 
   constructor(ctx: CallContext, exchange: Exchange, client: TunnelSocket, head: Buffer) {

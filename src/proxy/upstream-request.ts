@@ -50,7 +50,7 @@ export function upstreamHeaders(exchange: Exchange, ruleFilters: ProxyFilters, b
 
 /**
  * TrafficPolicy autoHostRewrite: the Host each attempt sends when it applies (the one the
- * filters left, for an endpoint without a DNS name); undefined when it does not: off, or a
+ * filters left, for an endpoint with no name: a Service's); undefined when it does not: off, or a
  * URLRewrite hostname set Host (which wins, as kgateway documents).
  */
 export function autoHostBase(ruleFilters: ProxyFilters, backendFilters: ProxyFilters, headers: OutgoingHeaders): { readonly host: string | string[] | undefined } | undefined {
@@ -58,7 +58,7 @@ export function autoHostBase(ruleFilters: ProxyFilters, backendFilters: ProxyFil
   return { host: headers.host };
 }
 
-/** The attempt's Host: the chosen endpoint's DNS name, else the one the filters left. */
+/** The attempt's Host: the chosen endpoint's name (a Backend's fqdn or IP), else the one the filters left. */
 export function rewriteHostFor(endpoint: CompiledEndpoint, base: { readonly host: string | string[] | undefined }, headers: OutgoingHeaders): void {
   const host = endpoint.dnsName ?? base.host;
   if (host === undefined) delete headers.host;
