@@ -18,9 +18,12 @@ let raw: RawUpgradeUpstream;
 let gw: GatewayUnderTest;
 const recorder = new RecordingTelemetry();
 
-/** A Gateway for `host`.example, a catch-all route of the same name to `app`, and a route-level policy with `faults`. */
-const lab = (name: string, faults: string): string =>
-  hostGatewayYaml(name, `${name}.example`) + catchAllOnYaml(name, name, "app") + targetedTrafficPolicyYaml(name, "HTTPRoute", name, `  faultInjection: ${faults}\n`);
+/**
+ * A Gateway for `name`.example, a catch-all route of the same name to `backend` with the rule's
+ * other `ruleFields`, and a route-level policy with `faults` (and `more` spec lines).
+ */
+const lab = (name: string, faults: string, { backend = "app", ruleFields = "", more = "" } = {}): string =>
+  hostGatewayYaml(name, `${name}.example`) + catchAllOnYaml(name, name, backend, ruleFields) + targetedTrafficPolicyYaml(name, "HTTPRoute", name, `  faultInjection: ${faults}\n${more}`);
 
 before(async () => {
   app = await startUpstream("app");
@@ -31,16 +34,10 @@ before(async () => {
       lab("both", "{delay: {fixedDelay: 200ms}, abort: {httpStatus: 429}}") +
       lab("max", "{delay: {fixedDelay: 700ms}, maxActiveFaults: 1}") +
       lab("slow", "{responseRateLimit: {kbitsPerSecond: 64}}") +
-      hostGatewayYaml("tail", "tail.example") +
-      catchAllOnYaml("tail", "tail", "app", "timeouts: {request: 500ms}") +
-      targetedTrafficPolicyYaml("tail", "HTTPRoute", "tail", "  faultInjection: {responseRateLimit: {kbitsPerSecond: 1}}\n") +
-      hostGatewayYaml("ws", "ws.example") +
-      catchAllOnYaml("ws", "ws", "raw") +
-      targetedTrafficPolicyYaml("ws", "HTTPRoute", "ws", "  faultInjection: {delay: {fixedDelay: 200ms}, maxActiveFaults: 1}\n") +
+      lab("tail", "{responseRateLimit: {kbitsPerSecond: 1}}", { ruleFields: "timeouts: {request: 500ms}" }) +
+      lab("ws", "{delay: {fixedDelay: 200ms}, maxActiveFaults: 1}", { backend: "raw" }) +
       lab("never", "{abort: {httpStatus: 500, percentage: 0}, delay: {fixedDelay: 1h, percentage: 0}}") +
-      hostGatewayYaml("delay", "delay.example") +
-      catchAllOnYaml("delay", "delay", "app", "timeouts: {request: 250ms}") +
-      targetedTrafficPolicyYaml("delay", "HTTPRoute", "delay", "  faultInjection: {delay: {fixedDelay: 400ms}}\n  buffer: {maxRequestSize: 1Mi}\n") +
+      lab("delay", "{delay: {fixedDelay: 400ms}}", { ruleFields: "timeouts: {request: 250ms}", more: "  buffer: {maxRequestSize: 1Mi}\n" }) +
       hostGatewayYaml("gate", "gate.example") +
       catchAllOnYaml("gate", "gate", "app") +
       catchAllOnYaml("gate-open", "gate", "app", "matches: [{path: {type: PathPrefix, value: /open}}]") +
