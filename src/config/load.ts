@@ -218,6 +218,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
             csrfs: policies.routeCsrfs.get(key(d.resource)),
             faultInjections: policies.routeFaultInjections.get(key(d.resource)),
             autoHostRewrites: policies.routeAutoHostRewrites.get(key(d.resource)),
+            compressions: policies.routeCompressions.get(key(d.resource)),
             buffers: policies.routeBuffers.get(key(d.resource)),
             externalAuths: policies.routeExternalAuths.get(key(d.resource)),
             basicAuths: policies.routeBasicAuths.get(key(d.resource)),
@@ -543,6 +544,7 @@ interface RulePolicyFilters {
   readonly csrfs: ReadonlyMap<number, CsrfModel> | undefined;
   readonly faultInjections: ReadonlyMap<number, FilterModel> | undefined;
   readonly autoHostRewrites: ReadonlyMap<number, FilterModel> | undefined;
+  readonly compressions: ReadonlyMap<number, FilterModel> | undefined;
   readonly buffers: ReadonlyMap<number, FilterModel> | undefined;
   readonly externalAuths: ReadonlyMap<number, FilterModel> | undefined;
   readonly basicAuths: ReadonlyMap<number, FilterModel> | undefined;
@@ -573,6 +575,8 @@ function withPolicyFilters(route: Resource, reporter: Reporter, rules: readonly 
     if (acl !== undefined) added.push(acl);
     const autoHostRewrite = from.autoHostRewrites?.get(rule.index);
     if (autoHostRewrite !== undefined) added.push(autoHostRewrite);
+    const compression = from.compressions?.get(rule.index);
+    if (compression !== undefined) added.push(compression);
     const faultInjection = from.faultInjections?.get(rule.index);
     if (faultInjection !== undefined) added.push(faultInjection);
     const csrf = from.csrfs?.get(rule.index);

@@ -453,12 +453,6 @@ export type FilterModel =
       readonly blockedByHeader: string | undefined;
     }
   /**
-   * kgateway TrafficPolicy `csrf` (Envoy's CSRF filter): a POST, PUT, DELETE or PATCH whose
-   * source origin (Origin, else Referer) is neither the request's own host nor one of
-   * `additionalOrigins` is refused with 403 on `enabledShare` of requests; on `shadowShare`
-   * of them it is checked and counted, never refused.
-   */
-  /**
    * kgateway TrafficPolicy `faultInjection` (Envoy's fault filter): before anything else of
    * the rule, a share of requests is delayed, a share aborted with a status, and a share of
    * responses slowed; `maxActiveFaults` bounds the requests of the policy with a fault at
@@ -485,6 +479,25 @@ export type FilterModel =
     }
   /** `faultInjection.disable`: the rule gets no fault injection from its Gateway's policy. */
   | { readonly type: "NoFaultInjection" }
+  /**
+   * kgateway TrafficPolicy `compression` (Envoy's compressor and decompressor filters): the
+   * rule's responses compressed in an encoding the client accepts, and its request bodies
+   * decompressed; a half a policy leaves out or disables is undefined.
+   */
+  | {
+      readonly type: "Compression";
+      /** `namespace/name` of the TrafficPolicy. */
+      readonly policy: string;
+      readonly response: ResponseCompressionModel | undefined;
+      /** The encodings whose request bodies are decompressed (a request's Content-Encoding picks one). */
+      readonly request: { readonly encodings: readonly ContentCoding[] } | undefined;
+    }
+  /**
+   * kgateway TrafficPolicy `csrf` (Envoy's CSRF filter): a POST, PUT, DELETE or PATCH whose
+   * source origin (Origin, else Referer) is neither the request's own host nor one of
+   * `additionalOrigins` is refused with 403 on `enabledShare` of requests; on `shadowShare`
+   * of them it is checked and counted, never refused.
+   */
   | {
       readonly type: "Csrf";
       /** `namespace/name` of the TrafficPolicy. */
@@ -495,6 +508,20 @@ export type FilterModel =
       readonly shadowShare: number;
       readonly additionalOrigins: readonly StringMatcherModel[];
     };
+
+/** The content codings kgateway's compression libraries produce and read (Gzip, Brotli, Zstd). */
+export type ContentCoding = "gzip" | "br" | "zstd";
+
+export interface ResponseCompressionModel {
+  /** Offered in this order; the client's Accept-Encoding picks among them. */
+  readonly encodings: readonly ContentCoding[];
+  /** A response whose Content-Length is smaller goes out as it is. */
+  readonly minContentLength: number;
+  /** Media types (lower case, no parameters) whose responses are compressed; undefined: Envoy's default list. */
+  readonly contentTypes: readonly string[] | undefined;
+  /** A response with an ETag: compressed and its strong ETag removed (Envoy's default), left alone, or compressed and its ETag weakened. */
+  readonly etag: "remove-strong" | "skip" | "weaken";
+}
 
 /** kgateway's (and Envoy's) StringMatcher; `ignoreCase` never applies to `safeRegex`. */
 export interface StringMatcherModel {
@@ -524,6 +551,7 @@ export type AuthorizationModel = Extract<FilterModel, { type: "Authorization" }>
 export type ClientAclModel = Extract<FilterModel, { type: "ClientAcl" }>;
 export type CsrfModel = Extract<FilterModel, { type: "Csrf" }>;
 export type FaultInjectionModel = Extract<FilterModel, { type: "FaultInjection" }>;
+export type CompressionModel = Extract<FilterModel, { type: "Compression" }>;
 
 export interface RetryModel {
   /** HTTP status codes that trigger a retry. */

@@ -19,6 +19,7 @@ import { type JwtAuthModel, policyJwtAuth } from "./traffic-jwt-auth.ts";
 import type { SecretStore } from "./secret-store.ts";
 import { policyClientAcl } from "./traffic-acl.ts";
 import { policyCsrf } from "./traffic-csrf.ts";
+import { policyCompression } from "./traffic-compression.ts";
 import { type FaultInjectionPolicyModel, policyFaultInjection } from "./traffic-fault-injection.ts";
 import { type BufferModel, policyBuffer } from "./traffic-buffer.ts";
 import { type PolicyExternalAuthModel, policyExternalAuth } from "./traffic-ext-auth.ts";
@@ -111,6 +112,8 @@ export interface PolicyResult {
   /** The `faultInjection` a TrafficPolicy gives each rule of a route (by index; `disable` included), by route key. */
   readonly routeFaultInjections: ReadonlyMap<string, ReadonlyMap<number, FaultInjectionPolicyModel>>;
   readonly gatewayFaultInjections: ReadonlyMap<string, FaultInjectionModel>;
+  /** The `compression` a TrafficPolicy gives each rule of a route (by index), by route key. */
+  readonly routeCompressions: ReadonlyMap<string, ReadonlyMap<number, FilterModel>>;
   /** The rules a TrafficPolicy's `autoHostRewrite: true` covers (by index), by route key. */
   readonly routeAutoHostRewrites: ReadonlyMap<string, ReadonlyMap<number, FilterModel>>;
   /** The `buffer` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
@@ -317,6 +320,7 @@ export function resolvePolicies(
   const csrfs = sectionModels(input.trafficPolicies, "csrf", (p, cfg) => policyCsrf(p, reporter, cfg));
   // A boolean, not a block: `false` from an older policy keeps a newer one's `true` off the rule.
   const autoHostRewrites = new Map(input.trafficPolicies.filter((p) => typeof p.spec["autoHostRewrite"] === "boolean").map((p) => [p, { on: p.spec["autoHostRewrite"] === true, policy: key(p) }]));
+  const compressions = sectionModels(input.trafficPolicies, "compression", (p, cfg) => policyCompression(p, reporter, cfg));
   const faultInjections = sectionModels(input.trafficPolicies, "faultInjection", (p, cfg) => policyFaultInjection(p, reporter, cfg));
   const buffers = sectionModels(input.trafficPolicies, "buffer", (p, cfg) => policyBuffer(p, reporter, cfg));
   const externalAuths = sectionModels(input.trafficPolicies, "extAuth", (p, cfg) => policyExternalAuth(p, reporter, cfg, extensions));
@@ -348,6 +352,8 @@ export function resolvePolicies(
     routeCsrfs: resolvePerRule("csrf", csrfs, trafficByRoute, routes, reporter, (m) => m),
     gatewayCsrfs: oldestPerGateway("csrf", csrfs, trafficByGateway, reporter),
     routeAutoHostRewrites: resolvePerRule("autoHostRewrite", autoHostRewrites, trafficByRoute, routes, reporter, (m): FilterModel | undefined => (m.on ? { type: "AutoHostRewrite", policy: m.policy } : undefined)),
+    // A policy whose halves are both disabled still wins the rule: that is how a route turns compression off.
+    routeCompressions: resolvePerRule("compression", compressions, trafficByRoute, routes, reporter, (m): FilterModel | undefined => (m.response === undefined && m.request === undefined ? undefined : m)),
     routeFaultInjections: resolvePerRule("faultInjection", faultInjections, trafficByRoute, routes, reporter, (m) => m),
     gatewayFaultInjections: oldestPerGateway(
       "faultInjection",
@@ -815,7 +821,7 @@ function gatewayOnly<M, G extends M>(section: string, exempted: string, models: 
 function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): void {
   for (const [gk, attached] of byGateway) {
     for (const a of attached) {
-      for (const section of ["autoHostRewrite", "cors", "tracing", "urlRewrite"]) {
+      for (const section of ["autoHostRewrite", "compression", "cors", "tracing", "urlRewrite"]) {
         if (a.policy.spec[section] === undefined) continue;
         reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
       }
@@ -873,7 +879,7 @@ function matchesKey(rule: RuleModel): string {
 }
 
 /** The per-rule sections of a TrafficPolicy, in the order warnings name them. */
-const PER_RULE_SECTIONS = ["acl", "apiKeyAuth", "autoHostRewrite", "basicAuth", "buffer", "cors", "csrf", "extAuth", "faultInjection", "headerModifiers", "jwtAuth", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
+const PER_RULE_SECTIONS = ["acl", "apiKeyAuth", "autoHostRewrite", "basicAuth", "buffer", "compression", "cors", "csrf", "extAuth", "faultInjection", "headerModifiers", "jwtAuth", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
 
 /**
  * A targetRef's sectionName that names no rule of the route, warned once per policy

@@ -538,6 +538,20 @@ const trafficPolicySpec = obj(
       maxActiveFaults: int("at most this many requests of the policy with a fault at once (held to the end of the exchange, or a delay alone to its end, as in Envoy); past it no fault is injected (default: no limit)", { minimum: 0 }),
       disable: empty("turn off the fault injection a Gateway's policy gives the rules; exclusive with the other fields"),
     }),
+    compression: obj({
+      responseCompression: obj({
+        libraries: arr(str(undefined, { enum: ["Gzip", "Brotli", "Zstd"] }), { minItems: 1, maxItems: 3 }),
+        minContentLengthBytes: int("a response with a smaller Content-Length is sent as it is (default 30); one without Content-Length is always eligible", { minimum: 0 }),
+        contentTypes: arr(str(undefined, { minLength: 1 }), { minItems: 1 }),
+        disableOnEtag: bool("leave responses that carry an ETag uncompressed"),
+        weakenEtagOnCompress: bool("weaken a strong ETag (W/) instead of removing it when compressing; wins over disableOnEtag"),
+        disable: empty("no response compression for the rules; exclusive with the other fields"),
+      }),
+      requestDecompression: obj({
+        libraries: arr(str(undefined, { enum: ["Gzip", "Brotli", "Zstd"] }), { minItems: 1, maxItems: 3 }),
+        disable: empty("no request decompression for the rules; exclusive with libraries"),
+      }),
+    }),
     csrf: obj({
       percentageEnabled: int("share of requests whose origin is checked and enforced (default 0: kgateway leaves the filter off)", { minimum: 0, maximum: 100 }),
       percentageShadowed: int("share of requests whose origin is checked and counted but never refused; exclusive with percentageEnabled", { minimum: 0, maximum: 100 }),
@@ -726,7 +740,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; jwtAuth, basicAuth, apiKeyAuth, extAuth, header modifiers, local and global rate limits, rbac, acl, csrf, fault injection, buffer, retry and timeouts on routes and Gateways)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; jwtAuth, basicAuth, apiKeyAuth, extAuth, header modifiers, local and global rate limits, rbac, acl, csrf, fault injection, buffer, retry and timeouts on routes and Gateways; compression and autoHostRewrite on routes)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "GatewayExtension", spec: gatewayExtensionSpec, description: "kgateway GatewayExtension: the rate limit service TrafficPolicy rateLimit.global calls, the authorization service of TrafficPolicy extAuth, or the JWT providers of TrafficPolicy jwtAuth" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];
