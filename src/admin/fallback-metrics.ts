@@ -104,6 +104,18 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
           samples: [...(stats.csrfChecks?.entries() ?? [])].map(([route, rule, policy, outcome, value]) => ({ labels: { route, rule, policy, outcome }, value })),
         },
         {
+          name: "tollgate_compression_responses",
+          type: "counter",
+          help: "Upstream responses of rules with a TrafficPolicy responseCompression, by route, rule, policy and outcome: the coding compressed in (gzip, br, zstd), or why not.",
+          samples: [...(stats.compressions?.entries() ?? [])].map(([route, rule, policy, outcome, value]) => ({ labels: { route, rule, policy, outcome }, value })),
+        },
+        {
+          name: "tollgate_compression_bytes",
+          type: "counter",
+          help: "Response body bytes through TrafficPolicy responseCompression, by route, rule, policy and stage: uncompressed (in) or compressed (out).",
+          samples: [...(stats.compressionBytes?.entries() ?? [])].map(([route, rule, policy, stage, value]) => ({ labels: { route, rule, policy, stage }, value })),
+        },
+        {
           name: "tollgate_listener_tls_handshake_errors",
           type: "counter",
           help: "TLS handshakes an HTTPS listener failed, by port and reason: timeout, no_certificate, client_certificate, client_closed or protocol.",

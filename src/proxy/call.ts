@@ -30,6 +30,8 @@ import { StallWatch, type StallSubject } from "./stall-watch.ts";
 import { type MarkedResponse, kCall } from "./marks.ts";
 import type { MirrorCopies } from "./mirror.ts";
 import { ResponseThrottle, type ThrottledSink } from "./response-throttle.ts";
+import { CompressedBody, type CompressedSink } from "./compressed-body.ts";
+import { type ResponseCompressionPolicy, isCoding } from "./response-compression.ts";
 
 /** The ServerResponse carries its call so shared listeners (drain, close) can find it. */
 export type CallResponse = MarkedResponse<ProxyCall>;
@@ -103,6 +105,8 @@ export class ProxyCall implements StallSubject {
   mirrorCopies: MirrorCopies | undefined = undefined;
   /** A fault injection's response rate limit, set when the answer's head goes out. */
   throttle: ResponseThrottle | undefined = undefined;
+  /** TrafficPolicy responseCompression compressing this answer, set when its head goes out. */
+  encoder: CompressedBody | undefined = undefined;
   /** TrafficPolicy autoHostRewrite: the Host an attempt to an endpoint with no name (a Service's) sends. */
   readonly autoHost: { readonly host: string | string[] | undefined } | undefined;
 
@@ -286,7 +290,8 @@ export class ProxyCall implements StallSubject {
     const backendOps = this.backendFilters.responseHeaders;
     const cors = this.ruleFilters.cors;
     const authMutations = exchange.authResponseMutations;
-    if (ruleOps === undefined && backendOps === undefined && cors === undefined && authMutations === undefined) {
+    const compression = this.ruleFilters.responseCompression;
+    if (ruleOps === undefined && backendOps === undefined && cors === undefined && authMutations === undefined && compression === undefined) {
       const list = forwardedResponseHeaders(headers);
       exchange.responseHeaderList = list;
       this.res.writeHead(status, list as string[]);
@@ -300,14 +305,30 @@ export class ProxyCall implements StallSubject {
     if (authMutations !== undefined) applyMutations(authMutations, headers as OutgoingHeaders);
     // Last, as Envoy's CORS filter writes after the route's header modifiers.
     if (cors !== undefined) cors.decorate(exchange.req.headers.origin, headers as OutgoingHeaders);
+    // Last of all, as Envoy's compressor sees the head every other filter wrote.
+    if (compression !== undefined) this.startCompression(compression, status, headers as OutgoingHeaders);
     exchange.responseHeaders = headers;
     this.res.writeHead(status, headers as OutgoingHeaders);
+  }
+
+  /** Decides whether the answer is compressed, rewrites its head if so, and counts the outcome. */
+  startCompression(compression: ResponseCompressionPolicy, status: number, headers: OutgoingHeaders): void {
+    const outcome = compression.decide(this.method, this.req.headers["accept-encoding"], status, headers);
+    const rule = this.exchange.match?.rule;
+    const key = { route: rule?.routeKey ?? "", rule: rule?.ruleName ?? "", policy: compression.policy };
+    this.ctx.stats?.compressions?.count(outcome, key);
+    if (isCoding(outcome)) this.encoder = new CompressedBody(outcome, key, compressedSink(this));
   }
 
   onResponseData(handler: AttemptHandler, chunk: Buffer): void {
     // A response still streaming while the upload waits is a live full-duplex exchange.
     handler.bodyIdleTimer?.refresh();
     if (handler.discard) return;
+    const encoder = this.encoder;
+    if (encoder !== undefined) {
+      encoder.write(chunk);
+      return;
+    }
     const throttle = this.throttle;
     if (throttle !== undefined) {
       throttle.push(chunk);
@@ -334,21 +355,35 @@ export class ProxyCall implements StallSubject {
   onResponseEnd(handler: AttemptHandler): void {
     const discarded = handler.discard;
     this.settleAttempt(handler, undefined);
+    if (discarded) {
+      if (!this.settled && !this.closed) this.scheduleRetry();
+      return;
+    }
+    const encoder = this.encoder;
+    if (encoder === undefined) {
+      this.upstreamBodyDelivered();
+      return;
+    }
+    // The upstream is complete: as in Envoy, the route timeout has nothing left to bound.
+    this.stopRequestTimer();
+    encoder.end();
+  }
+
+  /** The upstream's body went through (compressed, when it is): the throttle, if any, passes on the rest. */
+  upstreamBodyDelivered(): void {
     const throttle = this.throttle;
-    if (!discarded && throttle !== undefined && throttle.queuedBytes > 0) {
-      // The upstream is complete: as in Envoy, the route timeout has nothing left to bound.
-      if (this.requestTimer !== undefined) {
-        clearTimeout(this.requestTimer);
-        this.requestTimer = undefined;
-      }
+    if (throttle !== undefined && throttle.queuedBytes > 0) {
+      this.stopRequestTimer();
       throttle.finish(() => this.endResponse());
       return;
     }
-    if (!discarded) {
-      this.endResponse();
-      return;
-    }
-    if (!this.settled && !this.closed) this.scheduleRetry();
+    this.endResponse();
+  }
+
+  stopRequestTimer(): void {
+    if (this.requestTimer === undefined) return;
+    clearTimeout(this.requestTimer);
+    this.requestTimer = undefined;
   }
 
   /** Every byte of the answer was given to the client. */
@@ -514,7 +549,9 @@ export class ProxyCall implements StallSubject {
   /** The client's socket drained: the upstream may send again (a throttle resumes it itself). */
   clientDrained(): void {
     this.waitingForClient = false;
-    if (this.throttle === undefined) this.handler?.controller?.resume();
+    if (this.throttle !== undefined) return;
+    if (this.encoder !== undefined) this.encoder.resumeOutput();
+    else this.handler?.controller?.resume();
   }
 
   stallWaitOver(): boolean {
@@ -573,6 +610,12 @@ export class ProxyCall implements StallSubject {
     }
     this.clientStall?.stop();
     this.throttle?.stop();
+    const encoder = this.encoder;
+    if (encoder !== undefined) {
+      encoder.destroy();
+      this.ctx.stats?.compressionBytes?.count("uncompressed", encoder.countKey, encoder.uncompressedBytes);
+      this.ctx.stats?.compressionBytes?.count("compressed", encoder.countKey, encoder.compressedBytes);
+    }
     this.mirrorCopies?.abandon();
     const handler = this.handler;
     if (handler !== undefined && !handler.done) {
@@ -791,8 +834,32 @@ function throttledSink(call: ProxyCall): ThrottledSink {
       call.waitingForClient = false;
     },
     pendingBytes: () => call.res.writableLength,
+    // Behind a compressor the throttle holds back the compressor's output, which in turn
+    // holds back the upstream.
+    pauseUpstream: () => (call.encoder !== undefined ? call.encoder.pauseOutput() : call.handler?.controller?.pause()),
+    resumeUpstream: () => (call.encoder !== undefined ? call.encoder.resumeOutput() : call.handler?.controller?.resume()),
+  };
+}
+
+/** The compressor hands its output to the throttle or the client, and holds back the attempt's upstream. */
+function compressedSink(call: ProxyCall): CompressedSink {
+  return {
+    deliver: (chunk) => {
+      if (call.res.destroyed || call.res.writableEnded) return true;
+      const throttle = call.throttle;
+      if (throttle === undefined) return call.writeToClient(chunk);
+      throttle.push(chunk);
+      return true;
+    },
     pauseUpstream: () => call.handler?.controller?.pause(),
     resumeUpstream: () => call.handler?.controller?.resume(),
+    finished: () => {
+      if (!call.closed) call.upstreamBodyDelivered();
+    },
+    failed: (error) => {
+      warnContainedBug("compressing a response failed", error);
+      if (!call.closed) call.cutClient();
+    },
   };
 }
 

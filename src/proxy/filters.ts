@@ -11,6 +11,7 @@ import { JwtAuthPolicy } from "./jwt-auth.ts";
 import { ClientAcl } from "./client-acl.ts";
 import { CsrfPolicy } from "./csrf.ts";
 import { FaultInjectionPolicy } from "./fault-injection.ts";
+import { ResponseCompressionPolicy } from "./response-compression.ts";
 import { CorsPolicy } from "./cors.ts";
 import { ExternalAuthPolicy } from "./external-auth-policy.ts";
 import { LocalRateLimit } from "./local-rate-limit.ts";
@@ -122,6 +123,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly faultInjection: FaultInjectionPolicy | undefined;
   /** The rule's TrafficPolicy `autoHostRewrite`: each attempt sends the chosen endpoint's DNS name as Host. */
   readonly autoHostRewrite: boolean;
+  /** The rule's TrafficPolicy `compression.responseCompression`. */
+  readonly responseCompression: ResponseCompressionPolicy | undefined;
 
   constructor(
     requestHeaders: HeaderOps | undefined,
@@ -143,6 +146,7 @@ export class ProxyFilters implements CompiledFilters {
     csrf: CsrfPolicy | undefined,
     faultInjection: FaultInjectionPolicy | undefined,
     autoHostRewrite: boolean,
+    responseCompression: ResponseCompressionPolicy | undefined,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
@@ -163,11 +167,12 @@ export class ProxyFilters implements CompiledFilters {
     this.csrf = csrf;
     this.faultInjection = faultInjection;
     this.autoHostRewrite = autoHostRewrite;
+    this.responseCompression = responseCompression;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, false);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, false, undefined);
 
 /**
  * Several header modifiers of one direction apply one after another, in order. `buckets` holds the plan's rate limit
@@ -194,6 +199,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let csrf: CsrfPolicy | undefined;
   let faultInjection: FaultInjectionPolicy | undefined;
   let autoHostRewrite = false;
+  let responseCompression: ResponseCompressionPolicy | undefined;
   for (const filter of filters) {
     switch (filter.type) {
       case "RequestHeaderModifier":
@@ -235,6 +241,9 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
       case "AutoHostRewrite":
         autoHostRewrite = true;
         break;
+      case "Compression":
+        if (filter.response !== undefined) responseCompression = new ResponseCompressionPolicy(filter.policy, filter.response);
+        break;
       case "FaultInjection":
         // One per model: maxActiveFaults counts across the rules one policy covers.
         faultInjection = built(faultInjections, filter, () => new FaultInjectionPolicy(filter));
@@ -256,7 +265,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
         break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth, apiKeyAuth, jwtAuth, csrf, faultInjection, autoHostRewrite);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth, apiKeyAuth, jwtAuth, csrf, faultInjection, autoHostRewrite, responseCompression);
 }
 
 // A Gateway's policy, or a route's, covers many rules with one model: its expressions and

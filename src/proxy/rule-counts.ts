@@ -13,11 +13,11 @@ export interface RuleCountKey {
 export class RuleCounts<Kind extends string> {
   readonly #counts = new Map<string, { route: string; rule: string; policy: string; kind: Kind; n: number }>();
 
-  count(kind: Kind, key: RuleCountKey): void {
+  count(kind: Kind, key: RuleCountKey, n = 1): void {
     const k = `${kind} ${key.policy} ${key.route} ${key.rule}`;
     let entry = this.#counts.get(k);
     if (entry === undefined) this.#counts.set(k, (entry = { route: key.route, rule: key.rule, policy: key.policy, kind, n: 0 }));
-    entry.n++;
+    entry.n += n;
   }
 
   /** In the order of the metric's attributes: route, rule, policy, kind. */

@@ -8,6 +8,7 @@ import type { RateLimitCounts } from "../proxy/local-rate-limit.ts";
 import type { GlobalRateLimitCounts } from "../proxy/global-rate-limit.ts";
 import type { AccessDenials } from "../proxy/access-denials.ts";
 import type { CsrfChecks } from "../proxy/csrf-checks.ts";
+import type { CompressionBytes, CompressionCounts } from "../proxy/compression-counts.ts";
 import type { FaultInjections } from "../proxy/fault-injection.ts";
 import type { ExternalAuthCounts } from "../proxy/external-auth-counts.ts";
 import type { JwksFetchCounts } from "../proxy/jwks-fetches.ts";
@@ -54,6 +55,10 @@ export interface GatewayStats {
   readonly csrfChecks?: CsrfChecks;
   /** Faults injected since start (and requests maxActiveFaults spared), per route, rule, policy and kind. */
   readonly faultInjections?: FaultInjections;
+  /** Responses of rules with TrafficPolicy compression since start, per route, rule, policy and outcome (a coding, or why not). */
+  readonly compressions?: CompressionCounts;
+  /** Response body bytes through compressors since start, per route, rule, policy and stage (uncompressed, compressed). */
+  readonly compressionBytes?: CompressionBytes;
   /** What ExternalAuth checks decided since start, per route, rule, policy and outcome. */
   readonly externalAuthChecks?: ExternalAuthCounts;
   /** Remote JWKS fetches since start, per JWT provider and outcome. */

@@ -14,6 +14,8 @@ import {
   RATE_LIMIT_CHECKS,
   ACCESS_DENIED,
   CSRF_CHECKS,
+  COMPRESSION_BYTES,
+  COMPRESSION_RESPONSES,
   FAULT_INJECTIONS,
   EXT_AUTHZ_CHECKS,
   JWKS_FETCHES,
@@ -95,6 +97,20 @@ export function gatewayInstruments(stats: GatewayStats | undefined, drops: Telem
         observe: () =>
           [...(stats.faultInjections?.entries() ?? [])].map(
             ([route, rule, policy, kind, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.fault.policy": policy, "tollgate.fault.kind": kind }, n] as const,
+          ),
+      },
+      {
+        descriptor: COMPRESSION_RESPONSES,
+        observe: () =>
+          [...(stats.compressions?.entries() ?? [])].map(
+            ([route, rule, policy, outcome, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.compression.policy": policy, "tollgate.compression.outcome": outcome }, n] as const,
+          ),
+      },
+      {
+        descriptor: COMPRESSION_BYTES,
+        observe: () =>
+          [...(stats.compressionBytes?.entries() ?? [])].map(
+            ([route, rule, policy, stage, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.compression.policy": policy, "tollgate.compression.stage": stage }, n] as const,
           ),
       },
       {

@@ -142,6 +142,22 @@ export const FAULT_INJECTIONS: InstrumentDescriptor = {
   valueType: "int",
 };
 
+export const COMPRESSION_RESPONSES: InstrumentDescriptor = {
+  name: "tollgate.compression.responses",
+  unit: "{response}",
+  description: "Upstream responses of rules with a TrafficPolicy responseCompression, by route, rule, policy and outcome: the coding compressed in, or why not.",
+  kind: "counter",
+  valueType: "int",
+};
+
+export const COMPRESSION_BYTES: InstrumentDescriptor = {
+  name: "tollgate.compression.bytes",
+  unit: "By",
+  description: "Response body bytes through TrafficPolicy responseCompression, by route, rule, policy and stage: uncompressed (in) or compressed (out).",
+  kind: "counter",
+  valueType: "int",
+};
+
 export const TLS_HANDSHAKE_ERRORS: InstrumentDescriptor = {
   name: "tollgate.listener.tls_handshake_errors",
   unit: "{handshake}",
