@@ -116,6 +116,12 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
           samples: [...(stats.compressionBytes?.entries() ?? [])].map(([route, rule, policy, stage, value]) => ({ labels: { route, rule, policy, stage }, value })),
         },
         {
+          name: "tollgate_decompression_requests",
+          type: "counter",
+          help: "Request bodies a TrafficPolicy requestDecompression decoded, by route, rule, policy, encoding and outcome: decompressed, invalid, inflate_limit or abandoned.",
+          samples: [...(stats.decompressions?.byCoding() ?? [])].map(([route, rule, policy, encoding, outcome, value]) => ({ labels: { route, rule, policy, encoding, outcome }, value })),
+        },
+        {
           name: "tollgate_listener_tls_handshake_errors",
           type: "counter",
           help: "TLS handshakes an HTTPS listener failed, by port and reason: timeout, no_certificate, client_certificate, client_closed or protocol.",

@@ -31,6 +31,9 @@ import { type MarkedResponse, kCall } from "./marks.ts";
 import type { MirrorCopies } from "./mirror.ts";
 import { ResponseThrottle, type ThrottledSink } from "./response-throttle.ts";
 import { CompressedBody, type CompressedSink } from "./compressed-body.ts";
+import { InflatedBody, type InflationSink } from "./inflated-body.ts";
+import { requestBodyInflateLimit, requestBodyInvalid } from "./request-decompression.ts";
+import type { ContentCoding } from "../config/model.ts";
 import { type ResponseCompressionPolicy, isCoding } from "./response-compression.ts";
 
 /** The ServerResponse carries its call so shared listeners (drain, close) can find it. */
@@ -107,6 +110,10 @@ export class ProxyCall implements StallSubject {
   throttle: ResponseThrottle | undefined = undefined;
   /** TrafficPolicy responseCompression compressing this answer, set when its head goes out. */
   encoder: CompressedBody | undefined = undefined;
+  /** TrafficPolicy requestDecompression: the coding the streamed request body is decoded from. */
+  inflation: { readonly coding: ContentCoding; readonly policy: string } | undefined = undefined;
+  /** The decoding of the streamed body, from the first attempt on. */
+  inflater: InflatedBody | undefined = undefined;
   /** TrafficPolicy autoHostRewrite: the Host an attempt to an endpoint with no name (a Service's) sends. */
   readonly autoHost: { readonly host: string | string[] | undefined } | undefined;
 
@@ -213,7 +220,7 @@ export class ProxyCall implements StallSubject {
         path: this.upstreamPath,
         method: this.method as Dispatcher.HttpMethod,
         headers: this.headers,
-        body: this.hasBody ? (this.readBody ?? this.req) : null,
+        body: this.hasBody ? (this.readBody ?? this.requestBody()) : null,
         // Silence from the upstream: before its response head (counted from the last request
         // byte) and between response chunks. A stalled upload is the handler's own timer.
         headersTimeout: this.streamIdleTimeoutMs,
@@ -221,6 +228,33 @@ export class ProxyCall implements StallSubject {
       },
       handler,
     );
+  }
+
+  /** The client's body as the upstream gets it: decoded, under requestDecompression. */
+  requestBody(): IncomingMessage | InflatedBody["stream"] {
+    const inflation = this.inflation;
+    if (inflation === undefined) return this.req;
+    this.inflater ??= new InflatedBody(this.req, inflation.coding, inflationSink(this));
+    return this.inflater.stream;
+  }
+
+  /** The body did not decode or inflated too far: the attempt is given up and the client refused. */
+  onRequestBodyUndecodable(outcome: "invalid" | "inflate_limit", error: Error): void {
+    const handler = this.handler;
+    if (handler !== undefined && !handler.done) {
+      this.settleAttempt(handler, ErrorType.invalidRequestBody);
+      handler.cancel(error);
+    }
+    this.mirrorCopies?.abandon();
+    if (this.closed || this.clientSocket.destroyed) return;
+    const exchange = this.exchange;
+    if (outcome === "invalid") {
+      exchange.localReplyDetails = "request_decompression_failed";
+      this.answerLocally(requestBodyInvalid.status, requestBodyInvalid.code, `the request body is not valid ${this.inflation?.coding ?? ""} data`);
+    } else {
+      exchange.localReplyDetails = "request_payload_too_large";
+      this.answerLocally(requestBodyInflateLimit.status, requestBodyInflateLimit.code, "the request body inflates to more than 100 times its compressed size");
+    }
   }
 
   /** Ends the attempt's bookkeeping exactly once: timer, peer, end time, the telemetry hook. */
@@ -520,7 +554,7 @@ export class ProxyCall implements StallSubject {
    */
   onRequestBodyIdle(handler: AttemptHandler): void {
     if (this.clientSocket.destroyed) return; // the close listener finishes the exchange
-    if (this.req.readableLength > 0) {
+    if (this.req.readableLength > 0 || (this.inflater?.pendingBytes ?? 0) > 0) {
       this.onAttemptFailure(handler, upstreamIdle, true);
       return;
     }
@@ -610,6 +644,12 @@ export class ProxyCall implements StallSubject {
     }
     this.clientStall?.stop();
     this.throttle?.stop();
+    const inflater = this.inflater;
+    if (inflater !== undefined) {
+      inflater.destroy();
+      const rule = this.exchange.match?.rule;
+      this.ctx.stats?.decompressions?.count(`${inflater.coding} ${inflater.outcome ?? "abandoned"}`, { route: rule?.routeKey ?? "", rule: rule?.ruleName ?? "", policy: this.inflation!.policy });
+    }
     const encoder = this.encoder;
     if (encoder !== undefined) {
       encoder.destroy();
@@ -684,7 +724,8 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
 
   onBodySent(chunk: Buffer): void {
     // A body read for an ExternalAuth check was counted as it arrived; each attempt resends it.
-    if (this.call.readBody === undefined) this.call.exchange.bytesReceived += chunk.length;
+    // A decoded body is counted as the client sent it, compressed.
+    if (this.call.readBody === undefined && this.call.inflation === undefined) this.call.exchange.bytesReceived += chunk.length;
     this.bodyIdleTimer?.refresh();
     // Copies of a buffered body were given the whole buffer; they take nothing from here.
     this.call.mirrorCopies?.write(chunk);
@@ -838,6 +879,16 @@ function throttledSink(call: ProxyCall): ThrottledSink {
     // holds back the upstream.
     pauseUpstream: () => (call.encoder !== undefined ? call.encoder.pauseOutput() : call.handler?.controller?.pause()),
     resumeUpstream: () => (call.encoder !== undefined ? call.encoder.resumeOutput() : call.handler?.controller?.resume()),
+  };
+}
+
+/** The decoded body counts the client's bytes and refuses the request when it fails. */
+function inflationSink(call: ProxyCall): InflationSink {
+  return {
+    received: (bytes) => {
+      call.exchange.bytesReceived += bytes;
+    },
+    failed: (outcome, error) => call.onRequestBodyUndecodable(outcome, error),
   };
 }
 

@@ -50,6 +50,8 @@ export const ErrorType = {
    * says whose, so backend timeout panels do not count slow clients.
    */
   clientStalled: "client_stalled",
+  /** The client's request body did not decode, or inflated past its bound (TrafficPolicy requestDecompression). */
+  invalidRequestBody: "invalid_request_body",
   /** The gateway cut the request's connection because its drain ran out of time. */
   gatewayShutdown: "gateway_shutdown",
 } as const;

@@ -12,6 +12,7 @@ import { ClientAcl } from "./client-acl.ts";
 import { CsrfPolicy } from "./csrf.ts";
 import { FaultInjectionPolicy } from "./fault-injection.ts";
 import { ResponseCompressionPolicy } from "./response-compression.ts";
+import { RequestDecompressionPolicy } from "./request-decompression.ts";
 import { CorsPolicy } from "./cors.ts";
 import { ExternalAuthPolicy } from "./external-auth-policy.ts";
 import { LocalRateLimit } from "./local-rate-limit.ts";
@@ -125,6 +126,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly autoHostRewrite: boolean;
   /** The rule's TrafficPolicy `compression.responseCompression`. */
   readonly responseCompression: ResponseCompressionPolicy | undefined;
+  /** The rule's TrafficPolicy `compression.requestDecompression`. */
+  readonly requestDecompression: RequestDecompressionPolicy | undefined;
 
   constructor(
     requestHeaders: HeaderOps | undefined,
@@ -147,6 +150,7 @@ export class ProxyFilters implements CompiledFilters {
     faultInjection: FaultInjectionPolicy | undefined,
     autoHostRewrite: boolean,
     responseCompression: ResponseCompressionPolicy | undefined,
+    requestDecompression: RequestDecompressionPolicy | undefined,
   ) {
     this.requestHeaders = requestHeaders;
     this.responseHeaders = responseHeaders;
@@ -168,11 +172,12 @@ export class ProxyFilters implements CompiledFilters {
     this.faultInjection = faultInjection;
     this.autoHostRewrite = autoHostRewrite;
     this.responseCompression = responseCompression;
+    this.requestDecompression = requestDecompression;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, false, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, false, undefined, undefined);
 
 /**
  * Several header modifiers of one direction apply one after another, in order. `buckets` holds the plan's rate limit
@@ -200,6 +205,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let faultInjection: FaultInjectionPolicy | undefined;
   let autoHostRewrite = false;
   let responseCompression: ResponseCompressionPolicy | undefined;
+  let requestDecompression: RequestDecompressionPolicy | undefined;
   for (const filter of filters) {
     switch (filter.type) {
       case "RequestHeaderModifier":
@@ -243,6 +249,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
         break;
       case "Compression":
         if (filter.response !== undefined) responseCompression = new ResponseCompressionPolicy(filter.policy, filter.response);
+        if (filter.request !== undefined) requestDecompression = new RequestDecompressionPolicy(filter.policy, filter.request.encodings);
         break;
       case "FaultInjection":
         // One per model: maxActiveFaults counts across the rules one policy covers.
@@ -265,7 +272,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
         break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth, apiKeyAuth, jwtAuth, csrf, faultInjection, autoHostRewrite, responseCompression);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth, apiKeyAuth, jwtAuth, csrf, faultInjection, autoHostRewrite, responseCompression, requestDecompression);
 }
 
 // A Gateway's policy, or a route's, covers many rules with one model: its expressions and

@@ -28,6 +28,9 @@ import { type AuthGrant, applyMutations, combinedGrant } from "./auth-grant.ts";
 import { type GlobalRateLimitPolicy, jsonRefusalHeaders, rateLimitTimeoutMs, startRateLimitCheck } from "./global-rate-limit.ts";
 import { type ExternalAuthPolicy, checkTimeoutMs } from "./external-auth-policy.ts";
 import { requestTimeLeftMs } from "./request-time-left.ts";
+import { inflateWhole, requestBodyInflateLimit, requestBodyInvalid } from "./request-decompression.ts";
+import type { ContentCoding } from "../config/model.ts";
+import type { CompiledBackend } from "../plan/types.ts";
 import { startAuthCheck } from "./external-auth.ts";
 import { checkCountKey, checksThisRequest, countedVerdicts } from "./external-auth-verdicts.ts";
 import type { RuleCountKey } from "./rule-counts.ts";
@@ -488,8 +491,49 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     const headers = upstreamHeaders(exchange, ruleFilters, backendFilters, grant);
     const target = upstreamTargetShown(exchange, upstreamTarget(requestFacts, match, ruleFilters, backendFilters, headers), headers);
     const hasBody = requestHasBody(exchange);
-    const call = new ProxyCall(ctx, exchange, chosen.backend, ruleFilters, backendFilters, headers, target, hasBody, rule.retry, rule.timeouts.backendRequestMs);
+    const decompression = ruleFilters.requestDecompression;
+    const coding = hasBody && decompression !== undefined ? decompression.takeCoding(exchange.req.headers, headers) : undefined;
+    if (coding === undefined) {
+      send(exchange, chosen.backend, ruleFilters, backendFilters, headers, target, hasBody, requestTimeoutMs, body, undefined);
+      return;
+    }
+    if (body === undefined) {
+      send(exchange, chosen.backend, ruleFilters, backendFilters, headers, target, hasBody, requestTimeoutMs, undefined, { coding, policy: decompression!.policy });
+      return;
+    }
+    const countKey = { route: rule.routeKey, rule: rule.ruleName, policy: decompression!.policy };
+    inflateWhole(body, coding, (result) => {
+      if (exchange.res.destroyed || exchange.res.writableEnded) {
+        deps.stats?.decompressions?.count(`${coding} abandoned`, countKey);
+        return;
+      }
+      if (typeof result === "string") {
+        deps.stats?.decompressions?.count(`${coding} ${result}`, countKey);
+        refuseUndecodable(exchange, coding, result);
+        return;
+      }
+      deps.stats?.decompressions?.count(`${coding} decompressed`, countKey);
+      send(exchange, chosen.backend, ruleFilters, backendFilters, headers, target, hasBody, requestTimeLeftMs(exchange, match), result, undefined);
+    });
+  }
+
+  /** The request goes to the chosen backend (with its mirrors); `body` when it was read whole, `inflation` when it streams decoded. */
+  function send(
+    exchange: Exchange,
+    backend: CompiledBackend,
+    ruleFilters: ProxyFilters,
+    backendFilters: ProxyFilters,
+    headers: OutgoingHeaders,
+    target: string,
+    hasBody: boolean,
+    requestTimeoutMs: number | undefined,
+    body: Buffer | undefined,
+    inflation: ProxyCall["inflation"],
+  ): void {
+    const rule = exchange.match!.rule;
+    const call = new ProxyCall(ctx, exchange, backend, ruleFilters, backendFilters, headers, target, hasBody, rule.retry, rule.timeouts.backendRequestMs);
     call.readBody = body;
+    call.inflation = inflation;
     const mirrors = mirrorTargets(ruleFilters.mirrors, backendFilters.mirrors);
     if (mirrors === undefined) {
       call.start(requestTimeoutMs);
@@ -560,6 +604,17 @@ function declaredLength(exchange: Exchange): number | undefined {
 function refuseUnreadBody(exchange: Exchange, failure: Failure, limit: number): void {
   exchange.res.shouldKeepAlive = false;
   refuse(exchange, failure, failure === bodyRefusals.too_large ? `the request body is larger than the ${limit} bytes the authorization check takes` : failure.message);
+}
+
+/** A body read whole that did not decode, or inflated past the bound (TrafficPolicy requestDecompression). */
+function refuseUndecodable(exchange: Exchange, coding: ContentCoding, outcome: "invalid" | "inflate_limit"): void {
+  if (outcome === "invalid") {
+    exchange.localReplyDetails = "request_decompression_failed";
+    refuse(exchange, requestBodyInvalid, `the request body is not valid ${coding} data`);
+  } else {
+    exchange.localReplyDetails = "request_payload_too_large";
+    refuse(exchange, requestBodyInflateLimit, "the request body inflates to more than 100 times its compressed size");
+  }
 }
 
 /** A body over the rule's buffer: the rest is never read, so the connection ends after the answer. */

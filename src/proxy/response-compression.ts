@@ -99,7 +99,7 @@ function mediaType(contentType: string): string {
   return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
 }
 
-function hasNoTransform(cacheControl: string | string[] | undefined): boolean {
+export function hasNoTransform(cacheControl: string | string[] | undefined): boolean {
   if (cacheControl === undefined) return false;
   const text = typeof cacheControl === "string" ? cacheControl : cacheControl.join(",");
   return text.split(",").some((d) => d.trim().toLowerCase() === "no-transform");

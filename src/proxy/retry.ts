@@ -8,7 +8,7 @@ import type { AccessDenials } from "./access-denials.ts";
 import type { ExternalAuthCounts } from "./external-auth-counts.ts";
 import type { JwksFetchCounts } from "./jwks-fetches.ts";
 import type { CsrfChecks } from "./csrf-checks.ts";
-import type { CompressionBytes, CompressionCounts } from "./compression-counts.ts";
+import type { CompressionBytes, CompressionCounts, DecompressionCounts } from "./compression-counts.ts";
 import type { FaultInjections } from "./fault-injection.ts";
 import type { MirrorDrops } from "./mirror.ts";
 import type { TlsHandshakeErrors } from "./tls-handshake-errors.ts";
@@ -89,6 +89,8 @@ export interface ProxyStats {
   /** Responses of rules with compression, per route, rule, policy and outcome, and their body bytes. */
   readonly compressions?: CompressionCounts;
   readonly compressionBytes?: CompressionBytes;
+  /** Decoded request bodies, per route, rule, policy, coding and outcome. */
+  readonly decompressions?: DecompressionCounts;
 }
 
 export function countRetry(stats: ProxyStats | undefined, backend: string): void {

@@ -7,7 +7,7 @@ import { GlobalRateLimitCounts } from "../proxy/global-rate-limit.ts";
 import { AccessDenials } from "../proxy/access-denials.ts";
 import { CsrfChecks } from "../proxy/csrf-checks.ts";
 import { FaultInjections } from "../proxy/fault-injection.ts";
-import { CompressionBytes, CompressionCounts } from "../proxy/compression-counts.ts";
+import { CompressionBytes, CompressionCounts, DecompressionCounts } from "../proxy/compression-counts.ts";
 import { ExternalAuthCounts } from "../proxy/external-auth-counts.ts";
 import { MirrorDrops } from "../proxy/mirror.ts";
 import { JwksFetchCounts } from "../proxy/jwks-fetches.ts";
@@ -32,6 +32,7 @@ export class ProcessStats implements GatewayStats {
   readonly faultInjections = new FaultInjections();
   readonly compressions = new CompressionCounts();
   readonly compressionBytes = new CompressionBytes();
+  readonly decompressions = new DecompressionCounts();
   readonly externalAuthChecks = new ExternalAuthCounts();
   readonly jwksFetches = new JwksFetchCounts();
   #upstreams: UpstreamSource | undefined;

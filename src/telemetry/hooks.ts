@@ -8,7 +8,7 @@ import type { RateLimitCounts } from "../proxy/local-rate-limit.ts";
 import type { GlobalRateLimitCounts } from "../proxy/global-rate-limit.ts";
 import type { AccessDenials } from "../proxy/access-denials.ts";
 import type { CsrfChecks } from "../proxy/csrf-checks.ts";
-import type { CompressionBytes, CompressionCounts } from "../proxy/compression-counts.ts";
+import type { CompressionBytes, CompressionCounts, DecompressionCounts } from "../proxy/compression-counts.ts";
 import type { FaultInjections } from "../proxy/fault-injection.ts";
 import type { ExternalAuthCounts } from "../proxy/external-auth-counts.ts";
 import type { JwksFetchCounts } from "../proxy/jwks-fetches.ts";
@@ -59,6 +59,8 @@ export interface GatewayStats {
   readonly compressions?: CompressionCounts;
   /** Response body bytes through compressors since start, per route, rule, policy and stage (uncompressed, compressed). */
   readonly compressionBytes?: CompressionBytes;
+  /** Request bodies TrafficPolicy requestDecompression decoded since start, per route, rule, policy, coding and outcome. */
+  readonly decompressions?: DecompressionCounts;
   /** What ExternalAuth checks decided since start, per route, rule, policy and outcome. */
   readonly externalAuthChecks?: ExternalAuthCounts;
   /** Remote JWKS fetches since start, per JWT provider and outcome. */

@@ -2,7 +2,7 @@
 // → createProxyHandlers on a real http.Server on 127.0.0.1:0 → real upstreams.
 import { CsrfChecks } from "../../src/proxy/csrf-checks.ts";
 import { FaultInjections } from "../../src/proxy/fault-injection.ts";
-import { CompressionBytes, CompressionCounts } from "../../src/proxy/compression-counts.ts";
+import { CompressionBytes, CompressionCounts, DecompressionCounts } from "../../src/proxy/compression-counts.ts";
 import { JwksFetchCounts } from "../../src/proxy/jwks-fetches.ts";
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -48,7 +48,7 @@ export function compileYaml(yaml: string, generation = 1, previous?: RuntimePlan
 
 export async function startGateway(yaml: string, telemetry: RequestTelemetry = noopTelemetry, warn?: HookWarnSink): Promise<GatewayUnderTest> {
   const pools = new UpstreamPools();
-  const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map(), mirrorDrops: new MirrorDrops(), tlsHandshakeErrors: new TlsHandshakeErrors(), rateLimits: new RateLimitCounts(), globalRateLimits: new GlobalRateLimitCounts(), accessDenials: new AccessDenials(), externalAuthChecks: new ExternalAuthCounts(), jwksFetches: new JwksFetchCounts(), csrfChecks: new CsrfChecks(), faultInjections: new FaultInjections(), compressions: new CompressionCounts(), compressionBytes: new CompressionBytes() };
+  const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map(), mirrorDrops: new MirrorDrops(), tlsHandshakeErrors: new TlsHandshakeErrors(), rateLimits: new RateLimitCounts(), globalRateLimits: new GlobalRateLimitCounts(), accessDenials: new AccessDenials(), externalAuthChecks: new ExternalAuthCounts(), jwksFetches: new JwksFetchCounts(), csrfChecks: new CsrfChecks(), faultInjections: new FaultInjections(), compressions: new CompressionCounts(), compressionBytes: new CompressionBytes(), decompressions: new DecompressionCounts() };
   const gateway: Partial<GatewayUnderTest> & { plan: RuntimePlan } = { plan: compileYaml(yaml) };
   const listener = gateway.plan.listenerByPort.get(CONFIG_PORT);
   assert.ok(listener, `the test config must declare a listener on port ${CONFIG_PORT}`);

@@ -16,6 +16,7 @@ import {
   CSRF_CHECKS,
   COMPRESSION_BYTES,
   COMPRESSION_RESPONSES,
+  DECOMPRESSION_REQUESTS,
   FAULT_INJECTIONS,
   EXT_AUTHZ_CHECKS,
   JWKS_FETCHES,
@@ -111,6 +112,14 @@ export function gatewayInstruments(stats: GatewayStats | undefined, drops: Telem
         observe: () =>
           [...(stats.compressionBytes?.entries() ?? [])].map(
             ([route, rule, policy, stage, n]) => [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.compression.policy": policy, "tollgate.compression.stage": stage }, n] as const,
+          ),
+      },
+      {
+        descriptor: DECOMPRESSION_REQUESTS,
+        observe: () =>
+          [...(stats.decompressions?.byCoding() ?? [])].map(
+            ([route, rule, policy, coding, outcome, n]) =>
+              [{ "tollgate.route.name": route, "tollgate.rule.name": rule, "tollgate.compression.policy": policy, "tollgate.decompression.encoding": coding, "tollgate.decompression.outcome": outcome }, n] as const,
           ),
       },
       {

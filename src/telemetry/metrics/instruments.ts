@@ -158,6 +158,14 @@ export const COMPRESSION_BYTES: InstrumentDescriptor = {
   valueType: "int",
 };
 
+export const DECOMPRESSION_REQUESTS: InstrumentDescriptor = {
+  name: "tollgate.decompression.requests",
+  unit: "{request}",
+  description: "Request bodies a TrafficPolicy requestDecompression decoded, by route, rule, policy, coding and outcome: decompressed, invalid, inflate_limit or abandoned.",
+  kind: "counter",
+  valueType: "int",
+};
+
 export const TLS_HANDSHAKE_ERRORS: InstrumentDescriptor = {
   name: "tollgate.listener.tls_handshake_errors",
   unit: "{handshake}",
