@@ -79,44 +79,37 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse): void {
       res.writeHead(200, { "content-type": "text/plain", etag: '"v2"' });
       res.end(BIG);
       return;
-    case "/noise": {
+    case "/noise":
       // Barely compressible, so the compressed stream is as large as the sockets' buffers many times over.
       res.writeHead(200, { "content-type": "text/plain" });
       noiseSent = 0;
-      const more = (): void => {
-        while (noiseSent < NOISE.length) {
-          const chunk = NOISE.subarray(noiseSent, noiseSent + 64 * 1024);
-          noiseSent += chunk.length;
-          if (!res.write(chunk)) {
-            res.once("drain", more);
-            return;
-          }
-        }
-        res.end();
-      };
-      more();
+      writeWithBackpressure(res, NOISE, (sent) => (noiseSent = sent));
       return;
-    }
-    case "/big": {
+    case "/big":
       res.writeHead(200, { "content-type": "text/plain", "content-length": BIG.length });
-      let at = 0;
-      const more = (): void => {
-        while (at < BIG.length) {
-          const chunk = BIG.subarray(at, at + 64 * 1024);
-          at += chunk.length;
-          if (!res.write(chunk)) {
-            res.once("drain", more);
-            return;
-          }
-        }
-        res.end();
-      };
-      more();
+      writeWithBackpressure(res, BIG, () => {});
       return;
-    }
     default:
       res.writeHead(404).end();
   }
+}
+
+/** Writes `body` in 64 KiB chunks, each only once the previous one was taken; `progress` hears the bytes written so far. */
+function writeWithBackpressure(res: http.ServerResponse, body: Buffer, progress: (sent: number) => void): void {
+  let at = 0;
+  const more = (): void => {
+    while (at < body.length) {
+      const chunk = body.subarray(at, at + 64 * 1024);
+      at += chunk.length;
+      progress(at);
+      if (!res.write(chunk)) {
+        res.once("drain", more);
+        return;
+      }
+    }
+    res.end();
+  };
+  more();
 }
 
 const policy = (name: string, body: string): string => targetedTrafficPolicyYaml(name, "HTTPRoute", name, body);
