@@ -56,9 +56,14 @@ export class InflatedBody {
     };
     decoder.on("error", (error: Error) => {
       fail(error);
-      guard.destroy(error);
+      // Without an error: the upstream's reader sees the body cut, and the attempt is settled already.
+      guard.destroy();
     });
-    guard.on("error", fail);
+    // undici destroys the body with its own error when the upstream fails mid-upload: that is
+    // the attempt's failure, answered as one; only the inflation bound is the body's.
+    guard.on("error", (error: Error) => {
+      if (error instanceof InflateLimitError) fail(error);
+    });
     guard.once("end", () => {
       this.outcome ??= "decompressed";
     });

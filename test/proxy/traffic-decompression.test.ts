@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import { once } from "node:events";
+import { randomBytes } from "node:crypto";
 import { brotliCompressSync, deflateSync, gzipSync, zstdCompressSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 import { type GatewayUnderTest, ask, backendYaml, catchAllOnYaml, hostGatewayYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
@@ -34,6 +35,10 @@ before(async () => {
   upstream = http.createServer((req, res) => {
     const entry: Received = { url: req.url ?? "", headers: req.headers, body: Buffer.alloc(0), whole: false };
     received.push(entry);
+    if (entry.url === "/reset-mid-body") {
+      req.once("data", () => req.socket.destroy());
+      return;
+    }
     req.on("data", (c: Buffer) => (entry.body = Buffer.concat([entry.body, c])));
     req.on("end", () => {
       entry.whole = true;
@@ -148,6 +153,16 @@ test("a client that stops mid-body leaves the decoding abandoned and counted so"
   // Once the upstream has the request, the decoding is under way.
   while (seen("/abandoned") === undefined) await new Promise((r) => setTimeout(r, 20));
   socket.destroy();
+  while (countOf("gz", "gzip abandoned") === before) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(countOf("gz", "gzip abandoned"), before + 1);
+});
+
+test("an upstream that fails mid-upload is an upstream failure (502), not a body the gateway refuses", async () => {
+  const before = countOf("gz", "gzip abandoned");
+  const gz = gzipSync(Buffer.from(randomBytes(6 * 1024 * 1024).toString("base64")));
+  const reply = await post("gz", "/reset-mid-body", gz, { "content-encoding": "gzip" });
+  assert.equal(reply.status, 502);
+  assert.notEqual(reply.json()["error"], "invalid_request_body");
   while (countOf("gz", "gzip abandoned") === before) await new Promise((r) => setTimeout(r, 20));
   assert.equal(countOf("gz", "gzip abandoned"), before + 1);
 });
