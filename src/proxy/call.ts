@@ -238,15 +238,19 @@ export class ProxyCall implements StallSubject {
     return this.inflater.stream;
   }
 
-  /** The body did not decode or inflated too far: the attempt is given up and the client refused. */
-  onRequestBodyUndecodable(outcome: "invalid" | "inflate_limit", error: Error): void {
+  /**
+   * The body did not decode or inflated too far: the attempt is given up and the client
+   * refused (true). Once the upstream's answer is under way it stands (false): the upstream
+   * answered without needing the rest.
+   */
+  onRequestBodyUndecodable(outcome: "invalid" | "inflate_limit", error: Error): boolean {
+    if (this.res.headersSent || this.closed || this.clientSocket.destroyed) return false;
     const handler = this.handler;
     if (handler !== undefined && !handler.done) {
       this.settleAttempt(handler, ErrorType.invalidRequestBody);
       handler.cancel(error);
     }
     this.mirrorCopies?.abandon();
-    if (this.closed || this.clientSocket.destroyed) return;
     const exchange = this.exchange;
     if (outcome === "invalid") {
       exchange.localReplyDetails = "request_decompression_failed";
@@ -255,6 +259,7 @@ export class ProxyCall implements StallSubject {
       exchange.localReplyDetails = "request_payload_too_large";
       this.answerLocally(requestBodyInflateLimit.status, requestBodyInflateLimit.code, "the request body inflates to more than 100 times its compressed size");
     }
+    return true;
   }
 
   /** Ends the attempt's bookkeeping exactly once: timer, peer, end time, the telemetry hook. */

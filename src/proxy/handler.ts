@@ -28,7 +28,8 @@ import { type AuthGrant, applyMutations, combinedGrant } from "./auth-grant.ts";
 import { type GlobalRateLimitPolicy, jsonRefusalHeaders, rateLimitTimeoutMs, startRateLimitCheck } from "./global-rate-limit.ts";
 import { type ExternalAuthPolicy, checkTimeoutMs } from "./external-auth-policy.ts";
 import { requestTimeLeftMs } from "./request-time-left.ts";
-import { inflateWhole, requestBodyInflateLimit, requestBodyInvalid } from "./request-decompression.ts";
+import { warnContainedBug } from "./contained-bug.ts";
+import { WHOLE_BODY_DECODED_MAX, inflateLimit, inflateWhole, requestBodyInflateLimit, requestBodyInvalid } from "./request-decompression.ts";
 import type { ContentCoding } from "../config/model.ts";
 import type { CompiledBackend } from "../plan/types.ts";
 import { startAuthCheck } from "./external-auth.ts";
@@ -502,18 +503,21 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       return;
     }
     const countKey = { route: rule.routeKey, rule: rule.ruleName, policy: decompression!.policy };
-    inflateWhole(body, coding, (result) => {
+    // The buffer's limit bounds the body it holds, so it bounds the decoded body too.
+    const maxBytes = Math.min(inflateLimit(body.length), ruleFilters.bufferBytes ?? WHOLE_BODY_DECODED_MAX);
+    inflateWhole(body, coding, maxBytes, (result) => {
       if (exchange.res.destroyed || exchange.res.writableEnded) {
         deps.stats?.decompressions?.count(`${coding} abandoned`, countKey);
         return;
       }
-      if (typeof result === "string") {
-        deps.stats?.decompressions?.count(`${coding} ${result}`, countKey);
-        refuseUndecodable(exchange, coding, result);
-        return;
+      deps.stats?.decompressions?.count(`${coding} ${typeof result === "string" ? result : "decompressed"}`, countKey);
+      try {
+        if (typeof result === "string") refuseUndecodable(exchange, coding, result, maxBytes);
+        else send(exchange, chosen.backend, ruleFilters, backendFilters, headers, target, hasBody, requestTimeLeftMs(exchange, match), result, undefined);
+      } catch (thrown) {
+        warnContainedBug("sending a decoded request body failed", thrown);
+        abandonRequest(exchange);
       }
-      deps.stats?.decompressions?.count(`${coding} decompressed`, countKey);
-      send(exchange, chosen.backend, ruleFilters, backendFilters, headers, target, hasBody, requestTimeLeftMs(exchange, match), result, undefined);
     });
   }
 
@@ -606,14 +610,14 @@ function refuseUnreadBody(exchange: Exchange, failure: Failure, limit: number): 
   refuse(exchange, failure, failure === bodyRefusals.too_large ? `the request body is larger than the ${limit} bytes the authorization check takes` : failure.message);
 }
 
-/** A body read whole that did not decode, or inflated past the bound (TrafficPolicy requestDecompression). */
-function refuseUndecodable(exchange: Exchange, coding: ContentCoding, outcome: "invalid" | "inflate_limit"): void {
+/** A body read whole that did not decode, or decoded past `maxBytes` (TrafficPolicy requestDecompression). */
+function refuseUndecodable(exchange: Exchange, coding: ContentCoding, outcome: "invalid" | "inflate_limit", maxBytes: number): void {
   if (outcome === "invalid") {
     exchange.localReplyDetails = "request_decompression_failed";
     refuse(exchange, requestBodyInvalid, `the request body is not valid ${coding} data`);
   } else {
     exchange.localReplyDetails = "request_payload_too_large";
-    refuse(exchange, requestBodyInflateLimit, "the request body inflates to more than 100 times its compressed size");
+    refuse(exchange, requestBodyInflateLimit, `the decoded request body is larger than ${maxBytes} bytes`);
   }
 }
 

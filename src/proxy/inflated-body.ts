@@ -15,8 +15,11 @@ export class InflateLimitError extends Error {
 export interface InflationSink {
   /** Body bytes as the client sent them (compressed). */
   received(bytes: number): void;
-  /** The body did not decode, or inflated past the limit. */
-  failed(outcome: "invalid" | "inflate_limit", error: Error): void;
+  /**
+   * The body did not decode, or inflated past the limit. True when the request was refused
+   * for it; false when the upstream's answer was already under way and stands.
+   */
+  failed(outcome: "invalid" | "inflate_limit", error: Error): boolean;
 }
 
 export class InflatedBody {
@@ -25,6 +28,8 @@ export class InflatedBody {
   readonly stream: Transform;
   readonly #source: Readable;
   readonly #decoder: Transform;
+  readonly #sink: InflationSink;
+  #started = false;
   compressedBytes = 0;
   uncompressedBytes = 0;
   outcome: DecompressionOutcome | undefined = undefined;
@@ -32,42 +37,54 @@ export class InflatedBody {
   constructor(source: Readable, coding: ContentCoding, sink: InflationSink) {
     this.coding = coding;
     this.#source = source;
+    this.#sink = sink;
     const decoder = decoderFor(coding);
     this.#decoder = decoder;
-    const guard = new Transform({
-      transform: (chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) => {
-        this.uncompressedBytes += chunk.length;
-        if (this.uncompressedBytes > inflateLimit(this.compressedBytes)) done(new InflateLimitError(`the request body inflates past ${inflateLimit(this.compressedBytes)} bytes`));
-        else done(null, chunk);
-      },
+    // Nothing is read from the client until the upstream reads (undici starts once connected),
+    // so an attempt that never connected leaves the body untouched for a retry.
+    const guard = new ReadStartingTransform(() => this.#start(), (chunk, done) => {
+      this.uncompressedBytes += chunk.length;
+      if (this.uncompressedBytes > inflateLimit(this.compressedBytes)) done(new InflateLimitError(`the request body inflates past ${inflateLimit(this.compressedBytes)} bytes`));
+      else done(null, chunk);
     });
     this.stream = guard;
-    source.on("data", (chunk: Buffer) => {
-      this.compressedBytes += chunk.length;
-      sink.received(chunk.length);
-    });
-    // Listeners added before the upstream's own: the gateway answers before undici reports the body failed.
-    const fail = (error: Error): void => {
-      if (this.outcome !== undefined) return;
-      this.outcome = error instanceof InflateLimitError ? "inflate_limit" : "invalid";
-      source.unpipe(decoder);
-      decoder.destroy();
-      sink.failed(this.outcome, error);
-    };
     decoder.on("error", (error: Error) => {
-      fail(error);
-      // Without an error: the upstream's reader sees the body cut, and the attempt is settled already.
-      guard.destroy();
+      // Refused: the attempt is settled already and its reader sees the body cut. Otherwise
+      // the upstream answered before this part of the body: it gets the body cut short but
+      // well formed, as Envoy's decompressor truncates it, and its answer goes on.
+      if (this.#fail(error)) guard.destroy();
+      else guard.end();
     });
     // undici destroys the body with its own error when the upstream fails mid-upload: that is
     // the attempt's failure, answered as one; only the inflation bound is the body's.
     guard.on("error", (error: Error) => {
-      if (error instanceof InflateLimitError) fail(error);
+      if (error instanceof InflateLimitError) this.#fail(error);
     });
     guard.once("end", () => {
       this.outcome ??= "decompressed";
     });
-    source.pipe(decoder).pipe(guard);
+    // The upstream let go of the body before its end (it answered early, or failed): stop decoding.
+    guard.once("close", () => {
+      if (this.outcome === undefined) this.destroy();
+    });
+  }
+
+  #start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#source.on("data", (chunk: Buffer) => {
+      this.compressedBytes += chunk.length;
+      this.#sink.received(chunk.length);
+    });
+    this.#source.pipe(this.#decoder).pipe(this.stream);
+  }
+
+  #fail(error: Error): boolean {
+    if (this.outcome !== undefined) return true;
+    this.outcome = error instanceof InflateLimitError ? "inflate_limit" : "invalid";
+    this.#source.unpipe(this.#decoder);
+    this.#decoder.destroy();
+    return this.#sink.failed(this.outcome, error);
   }
 
   /** Decoded bytes the upstream has not taken yet, and compressed ones not decoded yet. */
@@ -75,12 +92,33 @@ export class InflatedBody {
     return this.#decoder.writableLength + this.#decoder.readableLength + this.stream.writableLength + this.stream.readableLength;
   }
 
-  /** The exchange ended first: stop decoding. */
+  /** The exchange ended first, or the upstream let go of the body: stop decoding. */
   destroy(): void {
     this.outcome ??= "abandoned";
     this.#source.unpipe(this.#decoder);
     this.#decoder.destroy();
     this.stream.destroy();
+  }
+}
+
+/** A Transform that calls `onFirstRead` when its reader first asks for data. */
+class ReadStartingTransform extends Transform {
+  readonly #onFirstRead: () => void;
+  readonly #check: (chunk: Buffer, done: TransformCallback) => void;
+
+  constructor(onFirstRead: () => void, check: (chunk: Buffer, done: TransformCallback) => void) {
+    super();
+    this.#onFirstRead = onFirstRead;
+    this.#check = check;
+  }
+
+  override _read(size: number): void {
+    this.#onFirstRead();
+    super._read(size);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#check(chunk, done);
   }
 }
 

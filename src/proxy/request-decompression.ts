@@ -54,9 +54,15 @@ export class RequestDecompressionPolicy {
   }
 }
 
-/** A body already read whole (for a buffer or an ExternalAuth check), decoded off the event loop. */
-export function inflateWhole(body: Buffer, coding: ContentCoding, done: (result: Buffer | "invalid" | "inflate_limit") => void): void {
-  const options = { maxOutputLength: inflateLimit(body.length) };
+/** The most a body read whole is decoded to without a buffer limit: an ExternalAuth check's largest body. */
+export const WHOLE_BODY_DECODED_MAX = 64 * 1024 * 1024;
+
+/**
+ * A body already read whole (for a buffer or an ExternalAuth check), decoded off the event
+ * loop into at most `maxBytes` (over it: `inflate_limit`).
+ */
+export function inflateWhole(body: Buffer, coding: ContentCoding, maxBytes: number, done: (result: Buffer | "invalid" | "inflate_limit") => void): void {
+  const options = { maxOutputLength: maxBytes };
   const settle = (error: Error | null, out: Buffer): void => {
     if (error === null) done(out);
     else done((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE" ? "inflate_limit" : "invalid");

@@ -65,7 +65,7 @@ export class ResponseCompressionPolicy {
     if (etag !== undefined && this.#model.etag === "skip") return "etag";
     if (headers["content-encoding"] !== undefined) return "already_encoded";
     varyOnAcceptEncoding(headers);
-    if (method === "HEAD" || status === 204 || status === 304) return "no_body";
+    if (method === "HEAD" || status === 204 || status === 304 || (length !== undefined && Number(first(length)) === 0)) return "no_body";
     const coding = chooseCoding(acceptEncoding, this.#model.encodings);
     if (coding === "no_accept_encoding" || coding === "not_accepted") return coding;
     delete headers["content-length"];

@@ -11,6 +11,7 @@ import { once } from "node:events";
 import { randomBytes } from "node:crypto";
 import { brotliCompressSync, deflateSync, gzipSync, zstdCompressSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
+import { closedPort } from "../support/upstreams.ts";
 import { type GatewayUnderTest, ask, backendYaml, catchAllOnYaml, hostGatewayYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 
 const JSON_BODY = Buffer.from(JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ id: i, name: `item ${i}` })) }));
@@ -50,8 +51,10 @@ before(async () => {
   gw = await startGateway(
     site("gz", "  compression: {requestDecompression: {}}\n") +
       site("all", "  compression: {requestDecompression: {libraries: [Gzip, Brotli, Zstd]}}\n") +
+      site("retried", "  compression: {requestDecompression: {}}\n").replace("backendRefs: [", "retry: {codes: [503], attempts: 2}, backendRefs: [").replace("name: app}", "name: half-closed}") +
       site("buffered", "  compression: {requestDecompression: {libraries: [Zstd, Gzip]}}\n  buffer: {maxRequestSize: 1Mi}\n") +
-      backendYaml("app", (upstream.address() as AddressInfo).port),
+      backendYaml("app", (upstream.address() as AddressInfo).port) +
+      backendYaml("half-closed", await closedPort(), (upstream.address() as AddressInfo).port),
   );
 });
 
@@ -137,6 +140,7 @@ test("a body that is not valid gzip is refused with 400; one inflating past 100x
     const reply = await post(host, `/bomb-${host}`, bomb, { "content-encoding": "gzip" });
     assert.equal(reply.status, 413, host);
     assert.equal(reply.json()["error"], "request_body_too_large", host);
+    if (host === "buffered") assert.equal(reply.json()["message"], "the decoded request body is larger than 1048576 bytes", "the buffer's limit bounds the decoded body");
     assert.equal(countOf(host, "gzip inflate_limit"), before + 1, host);
     const got = seen(`/bomb-${host}`);
     assert.ok(got === undefined || !got.whole, `${host}: the upstream never got a whole request`);
@@ -165,4 +169,12 @@ test("an upstream that fails mid-upload is an upstream failure (502), not a body
   assert.notEqual(reply.json()["error"], "invalid_request_body");
   while (countOf("gz", "gzip abandoned") === before) await new Promise((r) => setTimeout(r, 20));
   assert.equal(countOf("gz", "gzip abandoned"), before + 1);
+});
+
+test("a decoded body is retried when the first attempt never connected: the body is only read once an upstream reads it", async () => {
+  for (const n of [1, 2]) {
+    const reply = await ask(gw.port, { method: "PUT", path: `/retried/${n}`, body: gzipSync(JSON_BODY), headers: { host: "retried.example", "content-encoding": "gzip" } });
+    assert.equal(reply.status, 200, `request ${n}`);
+    assert.deepEqual(seen(`/retried/${n}`)!.body, JSON_BODY, `request ${n}`);
+  }
 });
