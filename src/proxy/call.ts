@@ -244,7 +244,9 @@ export class ProxyCall implements StallSubject {
    * answered without needing the rest.
    */
   onRequestBodyUndecodable(outcome: "invalid" | "inflate_limit", error: Error): boolean {
-    if (this.res.headersSent || this.closed || this.clientSocket.destroyed) return false;
+    // Nobody to answer: the upstream's request is cut all the same, never ended short.
+    if (this.closed || this.clientSocket.destroyed) return true;
+    if (this.res.headersSent) return false;
     const handler = this.handler;
     if (handler !== undefined && !handler.done) {
       this.settleAttempt(handler, ErrorType.invalidRequestBody);
@@ -342,10 +344,11 @@ export class ProxyCall implements StallSubject {
     if (backendOps !== undefined) applyHeaderOps(backendOps, headers as OutgoingHeaders);
     // As Envoy's ext_authz filter writes its response_headers_to_add after the route's.
     if (authMutations !== undefined) applyMutations(authMutations, headers as OutgoingHeaders);
-    // Last, as Envoy's CORS filter writes after the route's header modifiers.
-    if (cors !== undefined) cors.decorate(exchange.req.headers.origin, headers as OutgoingHeaders);
-    // Last of all, as Envoy's compressor sees the head every other filter wrote.
+    // Before CORS, whose exposed headers must name the head the client gets, compressed or not.
     if (compression !== undefined) this.startCompression(compression, status, headers as OutgoingHeaders);
+    // Last, as Envoy's CORS filter writes after the route's header modifiers; the headers it
+    // exposes are the ones the client gets.
+    if (cors !== undefined) cors.decorate(exchange.req.headers.origin, headers as OutgoingHeaders);
     exchange.responseHeaders = headers;
     this.res.writeHead(status, headers as OutgoingHeaders);
   }
@@ -649,11 +652,13 @@ export class ProxyCall implements StallSubject {
     }
     this.clientStall?.stop();
     this.throttle?.stop();
-    const inflater = this.inflater;
-    if (inflater !== undefined) {
-      inflater.destroy();
+    const inflation = this.inflation;
+    if (inflation !== undefined) {
+      // No attempt may have taken the body at all (a 503 overflow, a timeout in the queue).
+      const inflater = this.inflater;
+      inflater?.destroy();
       const rule = this.exchange.match?.rule;
-      this.ctx.stats?.decompressions?.count(`${inflater.coding} ${inflater.outcome ?? "abandoned"}`, { route: rule?.routeKey ?? "", rule: rule?.ruleName ?? "", policy: this.inflation!.policy });
+      this.ctx.stats?.decompressions?.count(`${inflation.coding} ${inflater?.outcome ?? "abandoned"}`, { route: rule?.routeKey ?? "", rule: rule?.ruleName ?? "", policy: inflation.policy });
     }
     const encoder = this.encoder;
     if (encoder !== undefined) {

@@ -43,9 +43,14 @@ export class InflatedBody {
     // Nothing is read from the client until the upstream reads (undici starts once connected),
     // so an attempt that never connected leaves the body untouched for a retry.
     const guard = new ReadStartingTransform(() => this.#start(), (chunk, done) => {
+      // Decoded before a failure and still on its way: dropped.
+      if (this.outcome !== undefined) return done();
       this.uncompressedBytes += chunk.length;
-      if (this.uncompressedBytes > inflateLimit(this.compressedBytes)) done(new InflateLimitError(`the request body inflates past ${inflateLimit(this.compressedBytes)} bytes`));
-      else done(null, chunk);
+      if (this.uncompressedBytes <= inflateLimit(this.compressedBytes)) return done(null, chunk);
+      const error = new InflateLimitError(`the request body inflates past ${inflateLimit(this.compressedBytes)} bytes`);
+      if (this.#fail(error)) return done(error);
+      done();
+      guard.end();
     });
     this.stream = guard;
     decoder.on("error", (error: Error) => {
@@ -55,11 +60,9 @@ export class InflatedBody {
       if (this.#fail(error)) guard.destroy();
       else guard.end();
     });
-    // undici destroys the body with its own error when the upstream fails mid-upload: that is
-    // the attempt's failure, answered as one; only the inflation bound is the body's.
-    guard.on("error", (error: Error) => {
-      if (error instanceof InflateLimitError) this.#fail(error);
-    });
+    // Its own bound, already handled; or undici's error when the upstream fails mid-upload,
+    // which is the attempt's failure and answered as one.
+    guard.on("error", ignore);
     guard.once("end", () => {
       this.outcome ??= "decompressed";
     });
@@ -100,6 +103,8 @@ export class InflatedBody {
     this.stream.destroy();
   }
 }
+
+function ignore(): void {}
 
 /** A Transform that calls `onFirstRead` when its reader first asks for data. */
 class ReadStartingTransform extends Transform {

@@ -136,6 +136,7 @@ before(async () => {
       site("slow", "  compression: {responseCompression: {}}\n  faultInjection: {responseRateLimit: {kbitsPerSecond: 512}}\n") +
       site("plain", undefined) +
       site("zero", "  compression: {responseCompression: {minContentLengthBytes: 0}}\n") +
+      site("shared", '  compression: {responseCompression: {}}\n  cors: {allowOrigins: ["https://app.example"], allowCredentials: true, exposeHeaders: ["*"]}\n') +
       backendYaml("app", (upstream.address() as AddressInfo).port),
   );
 });
@@ -298,4 +299,13 @@ test("a client that stops reading holds the upstream back through the compressor
   const parts: Buffer[] = [];
   for await (const part of gunzip) parts.push(part as Buffer);
   assert.deepEqual(Buffer.concat(parts), NOISE);
+});
+
+test("CORS exposes the head the client gets: Content-Encoding, not the ETag compression removed", async () => {
+  const reply = await ask(gw.port, { path: "/strong-etag", headers: { host: "shared.example", origin: "https://app.example", "accept-encoding": "gzip" } });
+  assert.equal(reply.headers["content-encoding"], "gzip");
+  assert.equal(reply.headers.etag, undefined);
+  const exposed = String(reply.headers["access-control-expose-headers"]).split(",").map((h) => h.trim());
+  assert.ok(exposed.includes("content-encoding"), exposed.join());
+  assert.ok(!exposed.includes("etag"), exposed.join());
 });

@@ -27,6 +27,8 @@ interface Received {
 /** Records each request as it comes, its body as it arrives. */
 const received: Received[] = [];
 let upstream: http.Server;
+/** Answers the request held at `/hold`. */
+let holding: (() => void) | undefined;
 let gw: GatewayUnderTest;
 
 const policy = (name: string, body: string): string => targetedTrafficPolicyYaml(name, "HTTPRoute", name, body);
@@ -43,7 +45,9 @@ before(async () => {
     req.on("data", (c: Buffer) => (entry.body = Buffer.concat([entry.body, c])));
     req.on("end", () => {
       entry.whole = true;
-      res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
+      const answer = (): void => void res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
+      if (entry.url === "/hold") holding = answer;
+      else answer();
     });
   });
   upstream.listen(0, "127.0.0.1");
@@ -54,6 +58,11 @@ before(async () => {
       site("retried", "  compression: {requestDecompression: {}}\n").replace("backendRefs: [", "retry: {codes: [503], attempts: 2}, backendRefs: [").replace("name: app}", "name: half-closed}") +
       site("buffered", "  compression: {requestDecompression: {libraries: [Zstd, Gzip]}}\n  buffer: {maxRequestSize: 1Mi}\n") +
       backendYaml("app", (upstream.address() as AddressInfo).port) +
+      hostGatewayYaml("tight", "tight.example") +
+      catchAllOnYaml("tight", "tight", "one-connection") +
+      policy("tight", "  compression: {requestDecompression: {}}\n") +
+      backendYaml("one-connection", (upstream.address() as AddressInfo).port) +
+      "  connectionPool: {maxConnections: 1, maxPendingRequests: 0}\n" +
       backendYaml("half-closed", await closedPort(), (upstream.address() as AddressInfo).port),
   );
 });
@@ -177,4 +186,15 @@ test("a decoded body is retried when the first attempt never connected: the body
     assert.equal(reply.status, 200, `request ${n}`);
     assert.deepEqual(seen(`/retried/${n}`)!.body, JSON_BODY, `request ${n}`);
   }
+});
+
+test("a decoded body whose request never reached an upstream (503 overflow) is counted abandoned", async () => {
+  const before = countOf("tight", "gzip abandoned");
+  const held = ask(gw.port, { path: "/hold", headers: { host: "tight.example" } });
+  while (holding === undefined) await new Promise((r) => setTimeout(r, 20));
+  const refused = await post("tight", "/overflow", gzipSync(JSON_BODY), { "content-encoding": "gzip" });
+  assert.equal(refused.status, 503);
+  holding();
+  assert.equal((await held).status, 200);
+  assert.equal(countOf("tight", "gzip abandoned"), before + 1);
 });
