@@ -45,6 +45,11 @@ export class RecordingTelemetry implements RequestTelemetry {
     return new Promise((resolve) => this.#waiters.push({ path, resolve }));
   }
 
+  /** `%RESPONSE_CODE_DETAILS%` of the exchange for `path`, once it ended. */
+  async detailsOf(path: string): Promise<string> {
+    return responseDetailsOf(await this.endOf(path));
+  }
+
   eventsFor(path: string): string[] {
     return this.events.filter((e) => e.split(" ")[1] === path);
   }

@@ -9,7 +9,7 @@ import { type HttpService, startHttpService } from "../support/http-service.ts";
 import { type RawUpgradeUpstream, headLines, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { type GatewayUnderTest, appRouteYaml, catchAllOnYaml, ask, backendYaml, hostGatewayYaml, ref, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
-import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
+import { RecordingTelemetry } from "./recording-telemetry.ts";
 
 let app: TestUpstream;
 let raw: RawUpgradeUpstream;
@@ -75,10 +75,7 @@ after(async () => {
 });
 
 const reached = (prefix: string): number => app.requests.filter((r) => r.url.startsWith(prefix)).length;
-const details = async (path: string): Promise<string> => {
-  const exchange = await recorder.endOf(path);
-  return responseDetailsOf(exchange);
-};
+const details = (path: string): Promise<string> => recorder.detailsOf(path);
 
 test("the longest matching range decides whatever the rules' order; the deny response carries its status, headers and what blocked", async () => {
   const refused = await ask(gw.port, { path: "/desk", headers: { host: "office.example" } });

@@ -11,7 +11,7 @@ import { type HttpService, startHttpService } from "../support/http-service.ts";
 import { type RawUpgradeUpstream, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
-import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
+import { RecordingTelemetry } from "./recording-telemetry.ts";
 
 const toRule = (name: string): string => `[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: r, sectionName: ${name}}]`;
 const rule = (name: string, prefix: string, backend = "app"): string => `    - name: ${name}
@@ -105,10 +105,7 @@ after(async () => {
 
 const get = (path: string, headers: Record<string, string> = {}) => ask(gw.port, { path, headers: { host: "a.example", ...headers } });
 const seen = (url: string) => app.requests.find((r) => r.url === url);
-const details = async (path: string): Promise<string> => {
-  const exchange = await recorder.endOf(path);
-  return responseDetailsOf(exchange);
-};
+const details = (path: string): Promise<string> => recorder.detailsOf(path);
 
 test("no key, or an unknown one, is refused with 401 and Envoy's details, and never reaches the upstream", async () => {
   const missing = await get("/default/none");

@@ -10,7 +10,7 @@ import { type RawUpgradeUpstream, startRawUpgradeUpstream, upgradeHead } from ".
 import { type HttpService, startHttpService } from "../support/http-service.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
-import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
+import { RecordingTelemetry } from "./recording-telemetry.ts";
 
 const htpasswd = (user: string, password: string): string => `${user}:{SHA}${createHash("sha1").update(password, "utf8").digest("base64")}`;
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`, "utf8").toString("base64")}`;
@@ -73,10 +73,7 @@ after(async () => {
 });
 
 const reached = (prefix: string): number => app.requests.filter((r) => r.url.startsWith(prefix)).length;
-const details = async (path: string): Promise<string> => {
-  const exchange = await recorder.endOf(path);
-  return responseDetailsOf(exchange);
-};
+const details = (path: string): Promise<string> => recorder.detailsOf(path);
 const get = (path: string, headers: Record<string, string> = {}) => ask(gw.port, { path, headers: { host: "a.example", ...headers } });
 
 test("a request without credentials gets 401 with a Basic challenge for the URL it asked for, and never reaches the upstream", async () => {
