@@ -152,6 +152,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       acl: (gk) => policies.gatewayClientAcls.get(gk)?.policy,
       csrf: (gk) => policies.gatewayCsrfs.get(gk)?.policy,
       faultInjection: (gk) => policies.gatewayFaultInjections.get(gk)?.policy,
+      compression: (gk) => policies.gatewayCompressions.get(gk)?.policy,
       buffer: (gk) => bufferPolicyOf(policies.gatewayBuffers.get(gk)),
       extAuth: (gk) => policies.gatewayExternalAuths.get(gk)?.policyName,
       basicAuth: (gk) => policies.gatewayBasicAuths.get(gk)?.policy,
@@ -193,6 +194,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     acl: policies.gatewayClientAcls.get(key(g.resource)),
     csrf: policies.gatewayCsrfs.get(key(g.resource)),
     faultInjection: policies.gatewayFaultInjections.get(key(g.resource)),
+    compression: policies.gatewayCompressions.get(key(g.resource)),
     buffer: policies.gatewayBuffers.get(key(g.resource)),
     externalAuth: policies.gatewayExternalAuths.get(key(g.resource)),
     basicAuth: policies.gatewayBasicAuths.get(key(g.resource)),
@@ -415,7 +417,7 @@ function checkBackend(b: Resource, reporter: Reporter): void {
 const policyKey = (policy: Resource | undefined): string | undefined => (policy === undefined ? undefined : key(policy));
 
 /** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section. */
-type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "csrf" | "faultInjection" | "buffer" | "extAuth" | "basicAuth" | "apiKeyAuth" | "jwtAuth", (gatewayKey: string) => string | undefined>>;
+type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "csrf" | "faultInjection" | "compression" | "buffer" | "extAuth" | "basicAuth" | "apiKeyAuth" | "jwtAuth", (gatewayKey: string) => string | undefined>>;
 
 /** What names a Gateway's buffer for the shared-listener check: its policy, or none for `disable: {}` (which buffers nothing). */
 function bufferPolicyOf(model: FilterModel | undefined): string | undefined {

@@ -121,6 +121,8 @@ export interface GatewayModel {
   readonly csrf?: CsrfModel;
   /** Its TrafficPolicy's `faultInjection`, for the rules of its routes whose own policy sets none (nor `faultInjection.disable`). */
   readonly faultInjection?: FaultInjectionModel;
+  /** Its TrafficPolicy's `compression`, for the rules of its routes whose own policy sets none. */
+  readonly compression?: CompressionModel;
 }
 
 export interface PolicyHeaderModifiersModel {
@@ -477,6 +479,8 @@ export type FilterModel =
       /** `namespace/name` of the TrafficPolicy. */
       readonly policy: string;
     }
+  /** `compression` with every half disabled: the rule gets no compression from its Gateway's policy. */
+  | { readonly type: "NoCompression" }
   /** `faultInjection.disable`: the rule gets no fault injection from its Gateway's policy. */
   | { readonly type: "NoFaultInjection" }
   /**

@@ -29,6 +29,7 @@ import type {
   AccessLogModel,
   AuthorizationModel,
   ClientAclModel,
+  CompressionModel,
   CsrfModel,
   FaultInjectionModel,
   CorsModel,
@@ -114,6 +115,7 @@ export interface PolicyResult {
   readonly gatewayFaultInjections: ReadonlyMap<string, FaultInjectionModel>;
   /** The `compression` a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeCompressions: ReadonlyMap<string, ReadonlyMap<number, FilterModel>>;
+  readonly gatewayCompressions: ReadonlyMap<string, CompressionModel>;
   /** The rules a TrafficPolicy's `autoHostRewrite: true` covers (by index), by route key. */
   readonly routeAutoHostRewrites: ReadonlyMap<string, ReadonlyMap<number, FilterModel>>;
   /** The `buffer` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
@@ -353,7 +355,8 @@ export function resolvePolicies(
     gatewayCsrfs: oldestPerGateway("csrf", csrfs, trafficByGateway, reporter),
     routeAutoHostRewrites: resolvePerRule("autoHostRewrite", autoHostRewrites, trafficByRoute, routes, reporter, (m): FilterModel | undefined => (m.on ? { type: "AutoHostRewrite", policy: m.policy } : undefined)),
     // A policy whose halves are both disabled still wins the rule: that is how a route turns compression off.
-    routeCompressions: resolvePerRule("compression", compressions, trafficByRoute, routes, reporter, (m): FilterModel | undefined => (m.response === undefined && m.request === undefined ? undefined : m)),
+    routeCompressions: resolvePerRule("compression", compressions, trafficByRoute, routes, reporter, (m): FilterModel => (m.response === undefined && m.request === undefined ? { type: "NoCompression" } : m)),
+    gatewayCompressions: oldestPerGateway("compression", gatewayCompressionsOf(compressions, trafficByGateway, reporter), trafficByGateway, reporter),
     routeFaultInjections: resolvePerRule("faultInjection", faultInjections, trafficByRoute, routes, reporter, (m) => m),
     gatewayFaultInjections: oldestPerGateway(
       "faultInjection",
@@ -817,13 +820,28 @@ function gatewayOnly<M, G extends M>(section: string, exempted: string, models: 
   return kept;
 }
 
+/**
+ * The compressions that do something on a Gateway: one whose halves are all disabled turns
+ * off nothing there (a Gateway's compression is what a route's disable turns off).
+ */
+function gatewayCompressionsOf(models: ReadonlyMap<Resource, CompressionModel>, byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): Map<Resource, CompressionModel> {
+  const kept = new Map([...models].filter(([, m]) => m.response !== undefined || m.request !== undefined));
+  for (const [gk, attached] of byGateway) {
+    for (const a of attached) {
+      if (!models.has(a.policy) || kept.has(a.policy)) continue;
+      reporter.warn(a.policy, ["spec", "compression"], `compression with every half disabled turns off nothing on Gateway ${gk}: a Gateway's compression is the one a route's disable turns off`, "target the HTTPRoutes whose rules should not be compressed");
+    }
+  }
+  return kept;
+}
+
 /** TrafficPolicy sections kgateway honours on routes alone: on a Gateway they are warned about and ignored. */
 function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): void {
   for (const [gk, attached] of byGateway) {
     for (const a of attached) {
-      for (const section of ["autoHostRewrite", "compression", "cors", "tracing", "urlRewrite"]) {
+      for (const section of ["autoHostRewrite", "cors", "tracing", "urlRewrite"]) {
         if (a.policy.spec[section] === undefined) continue;
-        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
+        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
       }
     }
   }

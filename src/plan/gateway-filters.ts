@@ -10,6 +10,7 @@
 //   specific is enforced);
 // - its buffer, unless a route-level policy buffers the rule or turns buffering off;
 // - its faultInjection, unless a route-level policy gives the rule one or turns it off;
+// - its compression, unless a route-level policy gives the rule one or turns it off;
 // - its jwtAuth, its basicAuth and its apiKeyAuth, each unless a route-level policy gives the rule one or turns it off;
 // - its extAuth, unless the rule has an ExternalAuth of its own (its HTTPRoute filter or a
 //   route-level policy's) or a route-level policy's `extAuth.disable`.
@@ -34,6 +35,8 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
   const addsAcl = acl !== undefined && !rule.filters.some((f) => f.type === "ClientAcl");
   const faultInjection = gateway.faultInjection;
   const addsFaultInjection = faultInjection !== undefined && !rule.filters.some((f) => f.type === "FaultInjection" || f.type === "NoFaultInjection");
+  const compression = gateway.compression;
+  const addsCompression = compression !== undefined && !rule.filters.some((f) => f.type === "Compression" || f.type === "NoCompression");
   const csrf = gateway.csrf;
   const addsCsrf = csrf !== undefined && !rule.filters.some((f) => f.type === "Csrf");
   const global = gateway.globalRateLimit;
@@ -48,7 +51,7 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
   const addsApiKeyAuth = apiKeyAuth !== undefined && !rule.filters.some((f) => f.type === "ApiKeyAuth" || f.type === "NoApiKeyAuth");
   const jwtAuth = gateway.jwtAuth;
   const addsJwtAuth = jwtAuth !== undefined && !rule.filters.some((f) => f.type === "JwtAuth" || f.type === "NoJwtAuth");
-  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl && !addsCsrf && !addsFaultInjection && !addsGlobal && !addsBuffer && !addsExternalAuth && !addsBasicAuth && !addsApiKeyAuth && !addsJwtAuth) return { models: rule.filters, variant: "" };
+  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl && !addsCsrf && !addsFaultInjection && !addsCompression && !addsGlobal && !addsBuffer && !addsExternalAuth && !addsBasicAuth && !addsApiKeyAuth && !addsJwtAuth) return { models: rule.filters, variant: "" };
   const ruleName = rule.name ?? `rule-${rule.index}`;
   const bucketKey = addsLimit ? `${limit.bucketKey} port ${port}` : "";
   return {
@@ -59,6 +62,7 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
       ...(addsAcl ? [acl] : []),
       ...(addsCsrf ? [csrf] : []),
       ...(addsFaultInjection ? [faultInjection] : []),
+      ...(addsCompression ? [compression] : []),
       ...(addsLimit ? [{ ...limit, bucketKey, routeName: routeKey, ruleName }] : []),
       ...(addsGlobal ? [{ ...global, routeName: routeKey, ruleName }] : []),
       ...(addsBuffer ? [buffer] : []),
@@ -67,6 +71,6 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: num
       ...(addsApiKeyAuth ? [apiKeyAuth] : []),
       ...(addsJwtAuth ? [jwtAuth] : []),
     ],
-    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}|${addsCsrf ? csrf.policy : ""}|${addsFaultInjection ? faultInjection.policy : ""}|${addsGlobal ? global.policyName : ""}|${addsBuffer ? buffer.policyName : ""}|${addsExternalAuth ? externalAuth.policyName : ""}|${addsBasicAuth ? basicAuth.policy : ""}|${addsApiKeyAuth ? apiKeyAuth.policy : ""}|${addsJwtAuth ? jwtAuth.policy : ""}`,
+    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}|${addsCsrf ? csrf.policy : ""}|${addsFaultInjection ? faultInjection.policy : ""}|${addsCompression ? compression.policy : ""}|${addsGlobal ? global.policyName : ""}|${addsBuffer ? buffer.policyName : ""}|${addsExternalAuth ? externalAuth.policyName : ""}|${addsBasicAuth ? basicAuth.policy : ""}|${addsApiKeyAuth ? apiKeyAuth.policy : ""}|${addsJwtAuth ? jwtAuth.policy : ""}`,
   };
 }

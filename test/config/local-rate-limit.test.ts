@@ -136,7 +136,7 @@ ${extra}`;
   });
   assert.deepEqual(limitsOfRules(text), ["-", "-"], "the routes' rules get it at compile time, per Gateway");
   assert.deepEqual(warnings(text), [
-    't.yaml:33:16: spec.targetRefs[0]: warning: cors does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for cors)',
+    't.yaml:33:16: spec.targetRefs[0]: warning: cors does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for cors)',
     "t.yaml:34:22: spec.rateLimit.local: warning: Gateway default/gw already gets rateLimit.local from TrafficPolicy default/older, which is older; this one is ignored for it",
   ]);
   // Another kind still is not a target.

@@ -1,6 +1,6 @@
 // kgateway TrafficPolicy `compression` in the config: the model (codings in order, Envoy's
-// defaults, ETag handling), sectionName, a route's disable winning over a newer policy, a
-// Gateway target warned about, and the exact text of each error.
+// defaults, ETag handling), sectionName, a route's disable winning over a newer policy and
+// over its Gateway's, a Gateway's model, and the exact text of each warning and error.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FilterModel } from "../../src/config/model.ts";
@@ -38,15 +38,20 @@ test("the policy's halves become one Compression filter on the covered rules; de
 test("an older policy's disable keeps a newer one's compression off the route", () => {
   const toRoute = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]";
   const yaml = TWO_RULE_ROUTE + policy("a-off", "  compression: {responseCompression: {disable: {}}}\n") + policy("b-on", FULL, toRoute, "2026-02-01T00:00:00Z");
-  assert.deepEqual(load(yaml).config!.routes[0]!.rules.map((r) => r.filters), [[], []]);
+  assert.deepEqual(load(yaml).config!.routes[0]!.rules.map((r) => r.filters), [[{ type: "NoCompression" }], [{ type: "NoCompression" }]]);
   assert.ok(warnings(yaml).some((w) => w.includes("spec.compression: warning: HTTPRoute default/web already gets compression from TrafficPolicy default/a-off, which is older; this one is ignored for it")), warnings(yaml).join("\n"));
 });
 
-test("on a Gateway it is ignored with a warning; weakenEtagOnCompress with disableOnEtag is warned about", () => {
-  const yaml = TWO_RULE_ROUTE + policy("p", "  compression: {responseCompression: {}}\n", TO_GATEWAY);
-  assert.deepEqual(load(yaml).config!.routes[0]!.rules.map((r) => r.filters), [[], []]);
-  assert.deepEqual(warnings(yaml), [
-    "t.yaml:33:16: spec.targetRefs[0]: warning: compression does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for compression)",
+test("on a Gateway one model for the rules no route-level policy gives compression; a route's disable turns it off; all-disabled on a Gateway is warned about", () => {
+  const onGateway = load(TWO_RULE_ROUTE + policy("p", FULL, TO_GATEWAY)).config!;
+  assert.equal(onGateway.gateways[0]!.compression?.policy, "default/p");
+  assert.deepEqual(onGateway.gateways[0]!.compression?.response?.encodings, ["br", "zstd", "gzip"]);
+  assert.deepEqual(onGateway.routes[0]!.rules.map((r) => r.filters), [[], []]);
+  assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", FULL, TO_GATEWAY)), []);
+  const optOut = load(TWO_RULE_ROUTE + policy("gw-wide", FULL, TO_GATEWAY) + policy("p", "  compression: {responseCompression: {disable: {}}}\n", TO_RULE_A)).config!;
+  assert.deepEqual(optOut.routes[0]!.rules.map((r) => r.filters), [[{ type: "NoCompression" }], []]);
+  assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", "  compression: {requestDecompression: {disable: {}}}\n", TO_GATEWAY)), [
+    "t.yaml:34:16: spec.compression: warning: compression with every half disabled turns off nothing on Gateway default/gw: a Gateway's compression is the one a route's disable turns off (hint: target the HTTPRoutes whose rules should not be compressed)",
   ]);
   assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", "  compression: {responseCompression: {disableOnEtag: true, weakenEtagOnCompress: true}}\n")), [
     "t.yaml:34:54: spec.compression.responseCompression.disableOnEtag: warning: disableOnEtag has no effect: weakenEtagOnCompress wins, so responses with an ETag are compressed and their ETag weakened (hint: remove one of the two)",

@@ -179,7 +179,7 @@ test("on a Gateway: the oldest policy wins each section; an attempt longer than 
 test("a Gateway's cors and tracing are still warned about and ignored", () => {
   const text = routes() + policy("p", "  cors: {allowOrigins: ['*']}\n  timeouts: {request: 1s}\n", TO_GATEWAY);
   assert.deepEqual(warnings(text), [
-    "t.yaml:33:16: spec.targetRefs[0]: warning: cors does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for cors)",
+    "t.yaml:33:16: spec.targetRefs[0]: warning: cors does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for cors)",
   ]);
   assert.equal(rules(text)[0]!.throughGateway!["default/gw"]!.timeouts.requestMs, 1000);
 });

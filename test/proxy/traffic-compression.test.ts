@@ -11,7 +11,7 @@ import { once } from "node:events";
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { brotliDecompressSync, createGunzip, gunzipSync, gzipSync, zstdDecompressSync } from "node:zlib";
-import { type GatewayUnderTest, ask, backendYaml, catchAllOnYaml, hostGatewayYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
+import { type GatewayUnderTest, appRouteYaml, ask, backendYaml, catchAllOnYaml, hostGatewayYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 
 const PAGE = Buffer.from("<html><body>" + "tollgate compresses what the client accepts. ".repeat(100) + "</body></html>");
 /** 3 MiB that compress, but not to nothing: lines with a counter. */
@@ -98,6 +98,11 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse): void {
       writeWithBackpressure(res, BIG, () => {});
       return;
     default:
+      if (path.startsWith("/on/") || path.startsWith("/off/")) {
+        res.writeHead(200, { ...html, "content-length": PAGE.length });
+        res.end(PAGE);
+        return;
+      }
       res.writeHead(404).end();
   }
 }
@@ -135,6 +140,11 @@ before(async () => {
       site("keep-etag", "  compression: {responseCompression: {disableOnEtag: true}}\n") +
       site("slow", "  compression: {responseCompression: {}}\n  faultInjection: {responseRateLimit: {kbitsPerSecond: 512}}\n") +
       site("plain", undefined) +
+      hostGatewayYaml("wide", "wide.example") +
+      appRouteYaml("wide-on", ["wide"], ["/on"]) +
+      appRouteYaml("wide-off", ["wide"], ["/off"]) +
+      targetedTrafficPolicyYaml("wide-gw", "Gateway", "wide", "  compression: {responseCompression: {}}\n") +
+      targetedTrafficPolicyYaml("wide-off", "HTTPRoute", "wide-off", "  compression: {responseCompression: {disable: {}}}\n") +
       site("zero", "  compression: {responseCompression: {minContentLengthBytes: 0}}\n") +
       site("shared", '  compression: {responseCompression: {}}\n  cors: {allowOrigins: ["https://app.example"], allowCredentials: true, exposeHeaders: ["*"]}\n') +
       backendYaml("app", (upstream.address() as AddressInfo).port),
@@ -308,4 +318,17 @@ test("CORS exposes the head the client gets: Content-Encoding, not the ETag comp
   const exposed = String(reply.headers["access-control-expose-headers"]).split(",").map((h) => h.trim());
   assert.ok(exposed.includes("content-encoding"), exposed.join());
   assert.ok(!exposed.includes("etag"), exposed.join());
+});
+
+test("a Gateway's compression covers its routes' rules, under the Gateway's policy; a route's disable turns it off", async () => {
+  const counted = (): number => [...gw.stats.compressions!.entries()].filter(([r, , p, o]) => r === "default/wide-on" && p === "default/wide-gw" && o === "gzip").reduce((n, [, , , , c]) => n + c, 0);
+  const before = counted();
+  const on = await get("wide", "/on/page", "gzip");
+  assert.equal(on.headers["content-encoding"], "gzip");
+  assert.deepEqual(gunzipSync(on.body), PAGE);
+  assert.equal(counted(), before + 1);
+  const off = await get("wide", "/off/page", "gzip");
+  assert.equal(off.headers["content-encoding"], undefined);
+  assert.equal(off.headers.vary, undefined);
+  assert.deepEqual(off.body, PAGE);
 });
