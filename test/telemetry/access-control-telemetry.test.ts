@@ -4,19 +4,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { ProcessStats } from "../../src/server/stats.ts";
-import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { detailsLogPolicy, FAST_EXPORTS, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { detailsLogPolicy, gatewayYaml, get, namedRule, rulePolicy, startCountingGateway, startPolicyLab, sumPoints } from "./harness.ts";
 
 const NS = "kgateway-system";
 
 const policy = (name: string, section: string, body: string): string => rulePolicy(NS, name, section, body);
 
 test("each rbac, acl, basicAuth and apiKeyAuth refusal is counted under its route, rule, policy and kind; allowed requests are not", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
+  const { rx, upstream } = await startPolicyLab(t);
   const yaml = gatewayYaml({
     upstreamPort: upstream.port,
     rules: namedRule("admin", "/admin") + namedRule("office", "/office") + namedRule("staff", "/staff") + namedRule("partner", "/partner"),
@@ -28,8 +23,7 @@ test("each rbac, acl, basicAuth and apiKeyAuth refusal is counted under its rout
       `---\napiVersion: v1\nkind: Secret\nmetadata: {name: partner-keys, namespace: ${NS}}\nstringData: {acme: k-acme}\n` +
       detailsLogPolicy(NS, "http"),
   });
-  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_REQUEST_HEADERS: "x-partner-key,x-other" }, { stats: new ProcessStats() });
-  t.after(() => gw.close());
+  const gw = await startCountingGateway(t, yaml, rx, { OTEL_INSTRUMENTATION_HTTP_SERVER_CAPTURE_REQUEST_HEADERS: "x-partner-key,x-other" });
 
   assert.equal((await get(gw.url(8080, "/admin/1"), { "x-role": "admin" })).status, 200);
   assert.equal((await get(gw.url(8080, "/admin/2"))).status, 403);

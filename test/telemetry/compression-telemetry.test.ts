@@ -10,8 +10,7 @@ import { once } from "node:events";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { fallbackMetrics } from "../../src/admin/fallback-metrics.ts";
 import { ProcessStats } from "../../src/server/stats.ts";
-import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { FAST_EXPORTS, detailsLogPolicy, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { detailsLogPolicy, gatewayYaml, get, namedRule, rulePolicy, startCountingGateway, startPolicyLab, sumPoints } from "./harness.ts";
 import { assertPromtoolAccepts } from "../support/promtool.ts";
 
 const NS = "kgateway-system";
@@ -19,12 +18,9 @@ const TEXT = "an answer worth compressing, ".repeat(40);
 const UPLOAD = Buffer.from("a request body sent compressed, ".repeat(50));
 
 test("compressed responses and decoded request bodies are counted; access logs give the bytes on the wire", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream((req, res) => {
+  const { rx, upstream } = await startPolicyLab(t, (req, res) => {
     res.writeHead(200, { "content-type": "text/plain", "content-length": Buffer.byteLength(TEXT) }).end(TEXT);
   });
-  t.after(() => upstream.close());
   const yaml = gatewayYaml({
     upstreamPort: upstream.port,
     rules: namedRule("zipped", "/zipped") + namedRule("inflated", "/inflated"),
@@ -33,8 +29,7 @@ test("compressed responses and decoded request bodies are counted; access logs g
       rulePolicy(NS, "unzip", "inflated", "  compression: {requestDecompression: {}}\n") +
       detailsLogPolicy(NS, "http"),
   });
-  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
-  t.after(() => gw.close());
+  const gw = await startCountingGateway(t, yaml, rx);
 
   const zipped = await new Promise<Buffer>((resolve, reject) => {
     const req = httpRequest(gw.url(8080, "/zipped/1"), { headers: { "accept-encoding": "gzip" }, agent: false }, (res) => {

@@ -6,24 +6,19 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fallbackMetrics } from "../../src/admin/fallback-metrics.ts";
 import { ProcessStats } from "../../src/server/stats.ts";
-import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { FAST_EXPORTS, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { gatewayYaml, get, namedRule, rulePolicy, startCountingGateway, startPolicyLab, sumPoints } from "./harness.ts";
 import { assertPromtoolAccepts } from "../support/promtool.ts";
 
 const NS = "kgateway-system";
 
 test("csrf checks are counted by outcome; only enforced refusals count as access_control.denied kind csrf", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
+  const { rx, upstream } = await startPolicyLab(t);
   const yaml = gatewayYaml({
     upstreamPort: upstream.port,
     rules: namedRule("forms", "/forms") + namedRule("survey", "/survey"),
     extra: rulePolicy(NS, "same-site", "forms", "  csrf: {percentageEnabled: 100}\n") + rulePolicy(NS, "trial", "survey", "  csrf: {percentageShadowed: 100}\n"),
   });
-  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
-  t.after(() => gw.close());
+  const gw = await startCountingGateway(t, yaml, rx);
 
   const post = (path: string, headers: Record<string, string>) => get(gw.url(8080, path), headers, "POST");
   const self = `http://${new URL(gw.url(8080, "/")).host}`;

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { fallbackMetrics } from "../../src/admin/fallback-metrics.ts";
 import { ProcessStats } from "../../src/server/stats.ts";
 import { startHttpService } from "../support/http-service.ts";
-import { closedPort, startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { FAST_EXPORTS, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { closedPort } from "../support/otlp-receiver.ts";
+import { gatewayYaml, get, namedRule, rulePolicy, startCountingGateway, startPolicyLab, sumPoints } from "./harness.ts";
 import { assertPromtoolAccepts } from "../support/promtool.ts";
 
 const NS = "kgateway-system";
@@ -28,10 +28,7 @@ spec:
 ${body}`;
 
 test("each check is counted by route, rule, policy and outcome: allowed, denied, failed open, and the HTTPRoute filter's without a policy", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
+  const { rx, upstream } = await startPolicyLab(t);
   // Allows `Bearer good`, denies anything else.
   const authz = await startHttpService((req, res) => {
     req.resume();
@@ -59,8 +56,7 @@ test("each check is counted by route, rule, policy and outcome: allowed, denied,
       rulePolicy(NS, "guard", "guarded", "  extAuth: {extensionRef: {name: http-authz}}\n") +
       rulePolicy(NS, "lenient", "lenient", "  extAuth: {extensionRef: {name: down}}\n"),
   });
-  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
-  t.after(() => gw.close());
+  const gw = await startCountingGateway(t, yaml, rx);
 
   assert.equal((await get(gw.url(8080, "/guarded/1"), { authorization: "Bearer good" })).status, 200);
   assert.equal((await get(gw.url(8080, "/guarded/2"))).status, 403);

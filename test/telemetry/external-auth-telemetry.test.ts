@@ -5,9 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startGrpcAuthzService } from "../support/grpc-authz-service.ts";
-import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
+import type { ReceivedMetric } from "../support/otlp-receiver.ts";
 import { until } from "../support/until.ts";
-import { collectorBackend, FAST_EXPORTS, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
+import { collectorBackend, FAST_EXPORTS, gatewayYaml, get, startPolicyLab, startTracedGateway, startUpstream } from "./harness.ts";
 
 const NS = "kgateway-system";
 
@@ -26,10 +26,7 @@ function durationCounts(metrics: readonly ReceivedMetric[]): Map<string, number>
 }
 
 test("an ExternalAuth check: its own CLIENT span and traceparent, its duration under the service's backend, a denial's log flagged UAEX", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
+  const { rx, upstream } = await startPolicyLab(t);
   const authz = await startUpstream((req, res) => {
     if (req.headers.authorization === "Bearer good") res.writeHead(200, { "x-user-id": "alice" }).end();
     else res.writeHead(401, { "content-type": "text/plain" }).end("no");
@@ -88,10 +85,7 @@ test("an ExternalAuth check: its own CLIENT span and traceparent, its duration u
 });
 
 test("an ExternalAuth check over gRPC: an RPC CLIENT span named by its method, its traceparent at the service, its status", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
+  const { rx, upstream } = await startPolicyLab(t);
   const authz = await startGrpcAuthzService();
   t.after(() => authz.close());
   const yaml = gatewayYaml({

@@ -6,17 +6,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fallbackMetrics } from "../../src/admin/fallback-metrics.ts";
 import { ProcessStats } from "../../src/server/stats.ts";
-import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { FAST_EXPORTS, detailsLogPolicy, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { detailsLogPolicy, gatewayYaml, get, namedRule, rulePolicy, startCountingGateway, startPolicyLab, sumPoints } from "./harness.ts";
 import { assertPromtoolAccepts } from "../support/promtool.ts";
 
 const NS = "kgateway-system";
 
 test("injected faults are counted by kind; their access log records carry DI, FI and Envoy's details", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
+  const { rx, upstream } = await startPolicyLab(t);
   const yaml = gatewayYaml({
     upstreamPort: upstream.port,
     rules: namedRule("flaky", "/flaky") + namedRule("laggy", "/laggy"),
@@ -25,8 +21,7 @@ test("injected faults are counted by kind; their access log records carry DI, FI
       rulePolicy(NS, "lag", "laggy", "  faultInjection: {delay: {fixedDelay: 50ms}}\n") +
       detailsLogPolicy(NS, "http"),
   });
-  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
-  t.after(() => gw.close());
+  const gw = await startCountingGateway(t, yaml, rx);
 
   assert.equal((await get(gw.url(8080, "/flaky/1"))).status, 503);
   assert.equal((await get(gw.url(8080, "/laggy/1"))).status, 200);

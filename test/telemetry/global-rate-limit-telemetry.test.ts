@@ -4,10 +4,9 @@
 // closed one's (500, RLSE, rate_limiter_error), and tollgate.rate_limit.checks by outcome.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ProcessStats } from "../../src/server/stats.ts";
 import { startGrpcRlsService } from "../support/grpc-rls-service.ts";
-import { closedPort, startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { collectorBackend, detailsLogPolicy, FAST_EXPORTS, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { closedPort } from "../support/otlp-receiver.ts";
+import { collectorBackend, detailsLogPolicy, gatewayYaml, get, namedRule, rulePolicy, startCountingGateway, startPolicyLab, sumPoints } from "./harness.ts";
 
 const NS = "kgateway-system";
 
@@ -33,10 +32,7 @@ const policy = (name: string, section: string, ext: string): string =>
   );
 
 test("a global rate limit check is an RPC CLIENT span; refusals and failures are logged with Envoy's flags and details and counted by outcome", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
+  const { rx, upstream } = await startPolicyLab(t);
   const rls = await startGrpcRlsService(1);
   t.after(() => rls.close());
   const down = await closedPort();
@@ -53,8 +49,7 @@ test("a global rate limit check is an RPC CLIENT span; refusals and failures are
       policy("closed", "closed", "strict") +
       detailsLogPolicy(NS, "http"),
   });
-  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
-  t.after(() => gw.close());
+  const gw = await startCountingGateway(t, yaml, rx);
 
   assert.equal((await get(gw.url(8080, "/limited/1"))).status, 200);
   assert.equal((await get(gw.url(8080, "/limited/2"))).status, 429);

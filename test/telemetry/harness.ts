@@ -10,10 +10,11 @@ import { compileConfig } from "../../src/server/config-stage.ts";
 import { createProxyHandlers } from "../../src/proxy/handler.ts";
 import { createListenerServer } from "../../src/proxy/listener.ts";
 import { UpstreamPools } from "../../src/proxy/pools.ts";
-import type { ProcessStats } from "../../src/server/stats.ts";
+import { ProcessStats } from "../../src/server/stats.ts";
 import type { RequestTelemetry } from "../../src/telemetry/hooks.ts";
 import { createTelemetry, type Telemetry } from "../../src/telemetry/index.ts";
-import type { ReceivedMetric } from "../support/otlp-receiver.ts";
+import type { TestContext } from "node:test";
+import { type OtlpReceiver, type ReceivedMetric, startOtlpReceiver } from "../support/otlp-receiver.ts";
 
 export interface Upstream {
   readonly port: number;
@@ -323,4 +324,20 @@ spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: ${gateway}}]
   trustForwardedHeaders: true
 `;
+}
+
+/** For a per-policy counter test: an OTLP/HTTP receiver and a real upstream, both closed when `t` ends. */
+export async function startPolicyLab(t: TestContext, handler?: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ rx: OtlpReceiver; upstream: Upstream }> {
+  const rx = await startOtlpReceiver("http");
+  t.after(() => rx.close());
+  const upstream = await startUpstream(handler);
+  t.after(() => upstream.close());
+  return { rx, upstream };
+}
+
+/** The gateway serving `yaml` with process stats, exporting to `rx` at once (plus `env`); closed when `t` ends. */
+export async function startCountingGateway(t: TestContext, yaml: string, rx: OtlpReceiver, env: Record<string, string> = {}): Promise<TracedGateway> {
+  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, ...env }, { stats: new ProcessStats() });
+  t.after(() => gw.close());
+  return gw;
 }

@@ -7,18 +7,14 @@ import { fallbackMetrics } from "../../src/admin/fallback-metrics.ts";
 import { ProcessStats } from "../../src/server/stats.ts";
 import { startHttpService } from "../support/http-service.ts";
 import { jwksOf, signToken, signingKey } from "../support/jwt-issuer.ts";
-import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { FAST_EXPORTS, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { gatewayYaml, get, namedRule, rulePolicy, startCountingGateway, startPolicyLab, sumPoints } from "./harness.ts";
 import { assertPromtoolAccepts } from "../support/promtool.ts";
 
 const NS = "kgateway-system";
 const key = signingKey("ES256", "k1");
 
 test("remote JWKS fetches are counted by provider and outcome; refusals by kind jwt_auth", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
+  const { rx, upstream } = await startPolicyLab(t);
   let healthy = false;
   const keys = await startHttpService((req, res) => {
     req.resume();
@@ -34,8 +30,7 @@ test("remote JWKS fetches are counted by provider and outcome; refusals by kind 
       `---\napiVersion: gateway.kgateway.dev/v1alpha1\nkind: GatewayExtension\nmetadata: {name: idp, namespace: ${NS}}\nspec:\n  jwt:\n    providers: [{name: corp, jwks: {remote: {url: "http://login.example/jwks.json", backendRef: {group: gateway.tollgate.dev, kind: Backend, name: keys}}}}]\n` +
       rulePolicy(NS, "signed-in", "signed", "  jwtAuth: {extensionRef: {name: idp}}\n"),
   });
-  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
-  t.after(() => gw.close());
+  const gw = await startCountingGateway(t, yaml, rx);
 
   const token = await signToken(key, { sub: "alice" });
   assert.equal((await get(gw.url(8080, "/signed/1"), { authorization: `Bearer ${token}` })).status, 401, "the key server is down");

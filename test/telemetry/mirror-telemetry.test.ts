@@ -5,10 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { ProcessStats } from "../../src/server/stats.ts";
-import { startOtlpReceiver, type ReceivedMetric } from "../support/otlp-receiver.ts";
+import type { ReceivedMetric } from "../support/otlp-receiver.ts";
 import { until } from "../support/until.ts";
-import { collectorBackend, FAST_EXPORTS, gatewayYaml, get, startTracedGateway, startUpstream, tracingPolicyYaml } from "./harness.ts";
+import { collectorBackend, gatewayYaml, get, startCountingGateway, startPolicyLab, startTracedGateway, startUpstream, tracingPolicyYaml } from "./harness.ts";
 
 const NS = "kgateway-system";
 
@@ -34,10 +33,7 @@ const mirrorRule = (prefix: string, backend: string, extra = ""): string => `  -
 ${extra}`;
 
 test("a mirrored request: its own CLIENT span and traceparent, its duration under the mirror backend, dropped copies counted", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
+  const { rx, upstream } = await startPolicyLab(t);
   const shadow = await startUpstream();
   t.after(() => shadow.close());
   // A mirror backend that takes a connection and never answers, one connection at most.
@@ -55,8 +51,7 @@ test("a mirrored request: its own CLIENT span and traceparent, its duration unde
     rules: mirrorRule("/api", "shadow") + mirrorRule("/held", "stuck", "    timeouts: {request: 300ms}\n"),
     extra: `${collectorBackend("shadow", NS, shadow.port)}---\n${collectorBackend("stuck", NS, stuckPort)}  connectionPool: {maxConnections: 1}\n`,
   });
-  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
-  t.after(() => gw.close());
+  const gw = await startCountingGateway(t, yaml, rx);
 
   assert.equal((await get(gw.url(8080, "/api/x"))).status, 200);
   const spans = await rx.waitForSpans((s) => s.filter((x) => x.kind === 3).length >= 2);
@@ -95,10 +90,7 @@ test("a mirrored request: its own CLIENT span and traceparent, its duration unde
 });
 
 test("a copy still running across a reload that renames the service is exported under the old identity once it ends", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
+  const { rx, upstream } = await startPolicyLab(t);
   let release: () => void = () => {};
   const held = new Promise<void>((resolve) => (release = resolve));
   const shadow = await startUpstream((_req, res) => void held.then(() => res.writeHead(200).end("ignored")));

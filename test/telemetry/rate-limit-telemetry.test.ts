@@ -3,19 +3,14 @@
 // tollgate.rate_limit.over_limit, refused and shadowed requests apart.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ProcessStats } from "../../src/server/stats.ts";
-import { startOtlpReceiver } from "../support/otlp-receiver.ts";
-import { detailsLogPolicy, FAST_EXPORTS, gatewayYaml, get, namedRule, rulePolicy, startTracedGateway, startUpstream, sumPoints } from "./harness.ts";
+import { detailsLogPolicy, gatewayYaml, get, namedRule, rulePolicy, startCountingGateway, startPolicyLab, sumPoints } from "./harness.ts";
 
 const NS = "kgateway-system";
 
 const policy = (name: string, section: string, local: string): string => rulePolicy(NS, name, section, `  rateLimit: {local: ${local}}\n`);
 
 test("a refused request's access log record says 429, RL and local_rate_limited; over-limit requests are counted, enforced or not", async (t) => {
-  const rx = await startOtlpReceiver("http");
-  t.after(() => rx.close());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
+  const { rx, upstream } = await startPolicyLab(t);
   const yaml = gatewayYaml({
     upstreamPort: upstream.port,
     rules: namedRule("limited", "/limited") + namedRule("shadow", "/shadow"),
@@ -24,8 +19,7 @@ test("a refused request's access log record says 429, RL and local_rate_limited;
       policy("shadow", "shadow", "{tokenBucket: {maxTokens: 1, fillInterval: 1h}, percentEnforced: 0}") +
       detailsLogPolicy(NS, "http"),
   });
-  const gw = await startTracedGateway(yaml, { ...FAST_EXPORTS, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url }, { stats: new ProcessStats() });
-  t.after(() => gw.close());
+  const gw = await startCountingGateway(t, yaml, rx);
 
   assert.equal((await get(gw.url(8080, "/limited/1"))).status, 200);
   assert.equal((await get(gw.url(8080, "/limited/2"))).status, 429);
