@@ -4,7 +4,7 @@
 // Always JSON, always closing.
 import type { Duplex } from "node:stream";
 import { rawErrorResponse } from "./errors.ts";
-import { endAndLinger } from "./linger.ts";
+import { endAndLinger, isLingering } from "./linger.ts";
 import { type MarkedResponse, kCutByProxy, kExchange } from "./marks.ts";
 
 interface ParserError extends Error {
@@ -22,7 +22,14 @@ export function handleClientError(err: Error, rawSocket: Duplex): void {
   const code = (err as ParserError).code;
   // A reset, or a FIN before the request was whole (HPE_INVALID_EOF_STATE): the client left,
   // so there is nobody to answer and nothing the gateway did wrong (DC client_aborted).
-  if (code === "ECONNRESET" || code === "EPIPE" || code === "HPE_INVALID_EOF_STATE" || !socket.writable) {
+  if (code === "ECONNRESET" || code === "EPIPE" || code === "HPE_INVALID_EOF_STATE") {
+    socket.destroy();
+    return;
+  }
+  // node's parser fails again on every later chunk of a request it already refused (a 431
+  // while the client still sends): the answer is out, and lingering drops those bytes.
+  if (isLingering(socket)) return;
+  if (!socket.writable) {
     socket.destroy();
     return;
   }

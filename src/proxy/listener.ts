@@ -8,6 +8,7 @@ import type { PortTls } from "../plan/port-tls.ts";
 import type { ListenerSettings } from "../config/model.ts";
 import type { ProxyHandlers } from "./handler.ts";
 import { http } from "./node-http.ts";
+import { closeByLingering } from "./linger.ts";
 import { forwardedUpgrade } from "./request-checks.ts";
 import { applyPortTls, createTlsServer } from "./tls-listener.ts";
 
@@ -44,6 +45,8 @@ export function createListenerServer(settings: ListenerSettings, handlers: Proxy
   // (501) with telemetry like any refused request.
   server.on("connect", handlers.upgrade);
   server.on("clientError", handlers.clientError);
+  // The socket node:http serves: the TLS socket on an HTTPS port, not the TCP one under it.
+  server.on(tls === undefined ? "connection" : "secureConnection", closeByLingering);
   applyListenerSettings(server, settings);
   return server;
 }

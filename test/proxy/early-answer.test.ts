@@ -4,9 +4,11 @@
 // exchange whose upload completes while its answer streams keeps its connection.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import http from "node:http";
-import { type AddressInfo, connect } from "node:net";
-import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, startGateway } from "./harness.ts";
+import { type AddressInfo, type Socket, connect } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
 
 const BODY_BYTES = 3 * 1024 * 1024;
 let upstream: http.Server;
@@ -36,7 +38,16 @@ before(async () => {
   });
   await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
   // A long idle limit: a connection the gateway failed to end would stay open past the test's timeout.
-  gw = await startGateway(`${GATEWAY_YAML}${backendYaml("up", (upstream.address() as AddressInfo).port)}${catchAllRouteYaml("up")}---
+  // Nothing listens there: the gateway answers 502 itself, before reading the body.
+  const closed = http.createServer();
+  await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+  const closedPort = (closed.address() as AddressInfo).port;
+  await new Promise((resolve) => closed.close(resolve));
+  const rules = `    - matches: [{path: {type: PathPrefix, value: /down}}]
+      backendRefs: [${ref("down")}]
+    - backendRefs: [${ref("up")}]
+`;
+  gw = await startGateway(`${GATEWAY_YAML}${backendYaml("up", (upstream.address() as AddressInfo).port)}${backendYaml("down", closedPort)}${routeYaml(rules)}---
 apiVersion: gateway.kgateway.dev/v1alpha1
 kind: HTTPListenerPolicy
 metadata: {name: limits, namespace: default}
@@ -142,4 +153,70 @@ test("an early answer behind a pipelined one still ends the connection after it"
   // Kept alive, the connection would stay open past the test's timeout (idleTimeout: 10m).
   await closed;
   assert.match(received, /^HTTP\/1\.1 200 [\s\S]*slow[\s\S]*HTTP\/1\.1 413 [\s\S]*too large$/);
+});
+
+/** Sends the head of a POST whose body never completes, with `firstBytes` of it. */
+function startUpload(socket: Socket, path: string, firstBytes: number, connection = "keep-alive"): void {
+  socket.write(`POST ${path} HTTP/1.1\r\nhost: x\r\nconnection: ${connection}\r\ncontent-length: ${BODY_BYTES}\r\n\r\n`);
+  socket.write(Buffer.alloc(firstBytes, 97));
+}
+
+function written(socket: Socket, data: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => socket.write(data, (error) => (error ? reject(error) : resolve())));
+}
+
+const earlyAnswers = [
+  { what: "the upstream's answer to a request that asked for Connection: close", path: "/too-large", connection: "close", answer: /^HTTP\/1\.1 413 [\s\S]*\r\n\r\ntoo large$/ },
+  { what: "the upstream's answer that went out keep-alive", path: "/too-large", connection: "keep-alive", answer: /^HTTP\/1\.1 413 [\s\S]*\r\n\r\ntoo large$/ },
+  { what: "the gateway's own answer", path: "/down", connection: "keep-alive", answer: /^HTTP\/1\.1 502 [\s\S]*\r\nconnection: close\r\n[\s\S]*\{"error":"upstream_connect_failed"[^\n]*\}\n$/i },
+];
+
+for (const early of earlyAnswers) {
+  test(`a client that goes on uploading after an early answer it has not read yet still reads it whole: ${early.what}`, { timeout: 30_000 }, async () => {
+    // The client reads nothing until its upload went out, as a client writing before it
+    // reads does. Closed at once after the answer, the connection met the later upload bytes
+    // with a reset, and the reset threw the unread answer away on the client's side.
+    const socket = connect(gw.port, "127.0.0.1");
+    const connected = once(socket, "connect");
+    socket.pause();
+    await connected;
+    startUpload(socket, early.path, 64 * 1024, early.connection);
+    await delay(300); // the answer went out and the gateway ended its side
+    await written(socket, Buffer.alloc(1024 * 1024, 98));
+    await delay(300); // the late bytes reached the gateway
+    let received = "";
+    let failure: Error | undefined;
+    socket.on("error", (error) => (failure = error));
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => (received += chunk));
+    socket.resume();
+    await once(socket, "close");
+    assert.equal(failure, undefined);
+    assert.match(received, early.answer);
+  });
+}
+
+test("a client that never closes its side after an early answer is closed by the gateway", { timeout: 30_000 }, async () => {
+  // Lingering waits for the client's FIN: a client that never sends one must not hold the
+  // connection (the listener's idle limit is 10 minutes, past this test's timeout).
+  const socket = connect({ port: gw.port, host: "127.0.0.1", allowHalfOpen: true });
+  socket.on("error", () => {});
+  await once(socket, "connect");
+  let received = "";
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => (received += chunk));
+  const ended = once(socket, "end");
+  // Not events.once: the reset's error would reject it.
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  startUpload(socket, "/down", 1024);
+  await ended;
+  assert.match(received, /^HTTP\/1\.1 502 [\s\S]*upstream_connect_failed/);
+  // The gateway reads and drops what comes while it lingers; once it gave up, more upload
+  // bytes meet a closed connection and the client's side is reset.
+  const more = Buffer.alloc(1024, 99);
+  while (!socket.destroyed) {
+    socket.write(more);
+    await Promise.race([delay(100), closed]);
+  }
+  await closed;
 });

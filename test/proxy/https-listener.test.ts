@@ -9,6 +9,7 @@ import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
 import { once } from "node:events";
+import { setTimeout as delay } from "node:timers/promises";
 import { type ClientOptions, WebSocket } from "ws";
 import { applyListenerSettings } from "../../src/proxy/listener.ts";
 import { type PemPair, type TestPki, createTestPki, issueServerCertificate } from "../support/test-certs.ts";
@@ -295,6 +296,30 @@ test("a Host that belongs to another listener, with other certificates, than the
   const [, response] = (await once(ws, "unexpected-response")) as [unknown, { statusCode: number }];
   assert.equal(response.statusCode, 421, "an upgrade too");
   ws.terminate();
+});
+
+test("a 421 answered while the client still uploads reaches it whole over TLS: the gateway lingers instead of resetting", async () => {
+  // The client reads nothing until its upload went out. Closed at once after the answer, the
+  // connection met the later bytes with a reset, which threw the unread 421 away.
+  const socket = tls.connect({ host: "127.0.0.1", port: gw.port, servername: "api.example.net", ca: pki.ca });
+  const connected = once(socket, "secureConnect");
+  socket.pause();
+  await connected;
+  const sent = (data: string | Buffer): Promise<void> => new Promise((resolve, reject) => socket.write(data, (error) => (error ? reject(error) : resolve())));
+  await sent(`POST /crossed-upload HTTP/1.1\r\nhost: shop-alias.example\r\ncontent-length: ${8 * 1024 * 1024}\r\n\r\n`);
+  await sent(Buffer.alloc(64 * 1024, 97));
+  await delay(300); // the 421 went out and the gateway ended its side
+  await sent(Buffer.alloc(1024 * 1024, 98));
+  await delay(300); // the late bytes reached the gateway
+  let received = "";
+  let failure: Error | undefined;
+  socket.on("error", (error) => (failure = error));
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => (received += chunk));
+  socket.resume();
+  await new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  assert.equal(failure, undefined);
+  assert.match(received, /^HTTP\/1\.1 421 [\s\S]*\r\nconnection: close\r\n[\s\S]*\{"error":"misdirected_request"[^\n]*\}\n$/i);
 });
 
 test("a TLS 1.2 session resumed from a ticket (no SNI seen by the server) is not refused as misdirected", async () => {

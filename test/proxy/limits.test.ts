@@ -5,6 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { once } from "node:events";
+import { setTimeout as delay } from "node:timers/promises";
 import { until } from "../support/until.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, startGateway } from "./harness.ts";
@@ -61,6 +62,30 @@ describe("listener limits", () => {
     const r = parse(await raw(tight.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(4096)}\r\n\r\n`));
     assert.equal(r.status, 431);
     assert.match(r.headers, /content-type: application\/json/);
+    assert.equal(r.body.error, "header_too_large");
+  });
+
+  test("a 431 reaches a client that goes on sending before it reads: the gateway lingers instead of resetting", async () => {
+    // node's parser refuses every later chunk again; closed at once after the answer, the
+    // connection met those bytes with a reset, which threw the unread 431 away.
+    const socket = net.connect(tight.port, "127.0.0.1");
+    const connected = once(socket, "connect");
+    socket.pause();
+    await connected;
+    socket.write(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(100_000)}`);
+    await delay(200); // the 431 went out and the gateway ended its side
+    await new Promise<void>((resolve, reject) => socket.write(Buffer.alloc(2 * 1024 * 1024, 98), (error) => (error ? reject(error) : resolve())));
+    await delay(200); // the late bytes reached the gateway
+    let received = "";
+    let failure: Error | undefined;
+    socket.on("error", (error) => (failure = error));
+    socket.setEncoding("utf8");
+    socket.on("data", (c: string) => (received += c));
+    socket.resume();
+    await new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    assert.equal(failure, undefined);
+    const r = parse(received);
+    assert.equal(r.status, 431);
     assert.equal(r.body.error, "header_too_large");
   });
 
