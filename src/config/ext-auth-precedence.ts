@@ -2,13 +2,17 @@
 // TrafficPolicy does not run for it. The platform team that owns the Gateway and the route's
 // author may be different people: the replacement is warned about rule by rule, where a
 // route-level extAuth or `disable: {}` states it in a policy.
+import { listenerScope } from "./listener-scope.ts";
 import type { ExternalAuthModel } from "./model.ts";
 import type { RouteDraft } from "./resolve-routes.ts";
 import type { Reporter } from "./resources.ts";
 
-export function warnGatewayExtAuthReplaced(routes: readonly RouteDraft[], gatewayExtAuth: ReadonlyMap<string, ExternalAuthModel>, reporter: Reporter): void {
+/** `gatewayExtAuth`: by gateway key and listener scope key, null where a listener's policy turns it off. */
+export function warnGatewayExtAuthReplaced(routes: readonly RouteDraft[], gatewayExtAuth: ReadonlyMap<string, ExternalAuthModel | null>, reporter: Reporter): void {
   for (const route of routes) {
-    const checked = [...new Set(route.parents.map((p) => p.gatewayKey))].filter((gk) => gatewayExtAuth.has(gk));
+    // A Gateway's scopes: the whole Gateway, and each listener a policy may target alone.
+    const scopes = route.parents.flatMap((p) => [p.gatewayKey, ...(p.listenerNames ?? []).map((l) => listenerScope(p.gatewayKey, l))]);
+    const checked = [...new Set(scopes)].filter((scope) => (gatewayExtAuth.get(scope) ?? undefined) !== undefined);
     if (checked.length === 0) continue;
     for (const rule of route.rules) {
       if (!rule.filters.some((f) => f.type === "ExternalAuth")) continue;

@@ -4,14 +4,15 @@ import { open } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatDiagnostic } from "./diagnostics.ts";
-import type { AuthorizationModel, ClientAclModel, CorsModel, CsrfModel, FilterModel, GatewayModel, PolicyHeaderModifiersModel, ResolvedConfig, RouteModel, RuleModel } from "./model.ts";
+import type { AuthorizationModel, ClientAclModel, CorsModel, CsrfModel, FilterModel, GatewayModel, GatewayPolicies, ListenerModel, PolicyHeaderModifiersModel, ResolvedConfig, RouteModel, RuleModel } from "./model.ts";
 import { GatewayExtensions } from "./gateway-extensions.ts";
 import { warnGatewayExtAuthReplaced } from "./ext-auth-precedence.ts";
 import { ReferenceGrants } from "./reference-grants.ts";
 import { BackendResolver } from "./resolve-backends.ts";
 import { resolveGateway } from "./resolve-gateways.ts";
 import type { GatewayDraft } from "./resolve-gateways.ts";
-import { resolvePolicies } from "./resolve-policies.ts";
+import { type PolicyResult, resolvePolicies } from "./resolve-policies.ts";
+import { listenerScope, throughListener } from "./listener-scope.ts";
 import { resolveRoute } from "./resolve-routes.ts";
 import type { RouteDraft } from "./resolve-routes.ts";
 import { Reporter, byPrecedence, key, precedenceMs } from "./resources.ts";
@@ -143,21 +144,21 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     [...gatewayDrafts.values()],
     routeDrafts,
     {
-      "rateLimit.local": (gk) => policies.gatewayRateLimits.get(gk)?.policyName,
-      "rateLimit.global": (gk) => policies.gatewayGlobalRateLimits.get(gk)?.policyName,
-      retry: (gk) => policyKey(policies.gatewayRetries.get(gk)?.policy),
-      timeouts: (gk) => policyKey(policies.gatewayTimeouts.get(gk)?.policy),
-      headerModifiers: (gk) => policies.gatewayHeaderModifiers.get(gk)?.policyName,
-      rbac: (gk) => policies.gatewayAuthorizations.get(gk)?.policy,
-      acl: (gk) => policies.gatewayClientAcls.get(gk)?.policy,
-      csrf: (gk) => policies.gatewayCsrfs.get(gk)?.policy,
-      faultInjection: (gk) => policies.gatewayFaultInjections.get(gk)?.policy,
-      compression: (gk) => policies.gatewayCompressions.get(gk)?.policy,
-      buffer: (gk) => bufferPolicyOf(policies.gatewayBuffers.get(gk)),
-      extAuth: (gk) => policies.gatewayExternalAuths.get(gk)?.policyName,
-      basicAuth: (gk) => policies.gatewayBasicAuths.get(gk)?.policy,
-      apiKeyAuth: (gk) => policies.gatewayApiKeyAuths.get(gk)?.policy,
-      jwtAuth: (gk) => policies.gatewayJwtAuths.get(gk)?.policy,
+      "rateLimit.local": (gk, l) => throughListener(policies.gatewayRateLimits, gk, l)?.policyName,
+      "rateLimit.global": (gk, l) => throughListener(policies.gatewayGlobalRateLimits, gk, l)?.policyName,
+      retry: (gk, l) => policyKey(throughListener(policies.gatewayRetries, gk, l)?.policy),
+      timeouts: (gk, l) => policyKey(throughListener(policies.gatewayTimeouts, gk, l)?.policy),
+      headerModifiers: (gk, l) => throughListener(policies.gatewayHeaderModifiers, gk, l)?.policyName,
+      rbac: (gk, l) => throughListener(policies.gatewayAuthorizations, gk, l)?.policy,
+      acl: (gk, l) => throughListener(policies.gatewayClientAcls, gk, l)?.policy,
+      csrf: (gk, l) => throughListener(policies.gatewayCsrfs, gk, l)?.policy,
+      faultInjection: (gk, l) => throughListener(policies.gatewayFaultInjections, gk, l)?.policy,
+      compression: (gk, l) => throughListener(policies.gatewayCompressions, gk, l)?.policy,
+      buffer: (gk, l) => bufferPolicyOf(throughListener(policies.gatewayBuffers, gk, l)),
+      extAuth: (gk, l) => throughListener(policies.gatewayExternalAuths, gk, l)?.policyName,
+      basicAuth: (gk, l) => throughListener(policies.gatewayBasicAuths, gk, l)?.policy,
+      apiKeyAuth: (gk, l) => throughListener(policies.gatewayApiKeyAuths, gk, l)?.policy,
+      jwtAuth: (gk, l) => throughListener(policies.gatewayJwtAuths, gk, l)?.policy,
     },
     reporter,
   );
@@ -187,19 +188,8 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     settings: policies.settings.get(key(g.resource))!,
     telemetry: policies.telemetry.get(key(g.resource))!,
     backendClientCertificate: g.backendClientCertificate,
-    rateLimit: policies.gatewayRateLimits.get(key(g.resource)),
-    globalRateLimit: policies.gatewayGlobalRateLimits.get(key(g.resource)),
-    headerModifiers: policies.gatewayHeaderModifiers.get(key(g.resource)),
-    authorization: policies.gatewayAuthorizations.get(key(g.resource)),
-    acl: policies.gatewayClientAcls.get(key(g.resource)),
-    csrf: policies.gatewayCsrfs.get(key(g.resource)),
-    faultInjection: policies.gatewayFaultInjections.get(key(g.resource)),
-    compression: policies.gatewayCompressions.get(key(g.resource)),
-    buffer: policies.gatewayBuffers.get(key(g.resource)),
-    externalAuth: policies.gatewayExternalAuths.get(key(g.resource)),
-    basicAuth: policies.gatewayBasicAuths.get(key(g.resource)),
-    apiKeyAuth: policies.gatewayApiKeyAuths.get(key(g.resource)),
-    jwtAuth: policies.gatewayJwtAuths.get(key(g.resource)),
+    ...gatewayPolicies(policies, key(g.resource), undefined),
+    listenerPolicies: listenerPolicies(policies, key(g.resource), g.listeners),
   }));
   const routes: RouteModel[] = routeDrafts
     .filter((d) => d.parents.length > 0)
@@ -230,7 +220,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
           policies.routeUrlRewrites.get(key(d.resource)),
           reporter,
         ),
-        d.parents.map((p) => p.gatewayKey),
+        d.parents,
         {
           routeRetries: policies.routeRetries.get(key(d.resource)),
           routeTimeouts: policies.routeTimeouts.get(key(d.resource)),
@@ -416,8 +406,35 @@ function checkBackend(b: Resource, reporter: Reporter): void {
 
 const policyKey = (policy: Resource | undefined): string | undefined => (policy === undefined ? undefined : key(policy));
 
-/** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section. */
-type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "csrf" | "faultInjection" | "compression" | "buffer" | "extAuth" | "basicAuth" | "apiKeyAuth" | "jwtAuth", (gatewayKey: string) => string | undefined>>;
+/** What a Gateway gives the rules served through it, or through `listener` when given (its own policies first). */
+function gatewayPolicies(policies: PolicyResult, gatewayKey: string, listener: string | undefined): GatewayPolicies {
+  const of = <M>(byScope: ReadonlyMap<string, M | null>): M | undefined => (listener === undefined ? (byScope.get(gatewayKey) ?? undefined) : throughListener(byScope, gatewayKey, listener));
+  return {
+    rateLimit: of(policies.gatewayRateLimits),
+    globalRateLimit: of(policies.gatewayGlobalRateLimits),
+    headerModifiers: of(policies.gatewayHeaderModifiers),
+    authorization: of(policies.gatewayAuthorizations),
+    acl: of(policies.gatewayClientAcls),
+    csrf: of(policies.gatewayCsrfs),
+    faultInjection: of(policies.gatewayFaultInjections),
+    compression: of(policies.gatewayCompressions),
+    buffer: of(policies.gatewayBuffers),
+    externalAuth: of(policies.gatewayExternalAuths),
+    basicAuth: of(policies.gatewayBasicAuths),
+    apiKeyAuth: of(policies.gatewayApiKeyAuths),
+    jwtAuth: of(policies.gatewayJwtAuths),
+  };
+}
+
+/** The listeners a TrafficPolicy targets by sectionName, with what requests through each get. */
+function listenerPolicies(policies: PolicyResult, gatewayKey: string, listeners: readonly ListenerModel[]): ReadonlyMap<string, GatewayPolicies> | undefined {
+  const targeted = listeners.filter((l) => policies.targetedListeners.has(listenerScope(gatewayKey, l.name)));
+  if (targeted.length === 0) return undefined;
+  return new Map(targeted.map((l) => [l.name, gatewayPolicies(policies, gatewayKey, l.name)]));
+}
+
+/** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section through one of its listeners. */
+type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "csrf" | "faultInjection" | "compression" | "buffer" | "extAuth" | "basicAuth" | "apiKeyAuth" | "jwtAuth", (gatewayKey: string, listener: string) => string | undefined>>;
 
 /** What names a Gateway's buffer for the shared-listener check: its policy, or none for `disable: {}` (which buffers nothing). */
 function bufferPolicyOf(model: FilterModel | undefined): string | undefined {
@@ -456,8 +473,8 @@ function warnCrossGatewayConflicts(gateways: readonly GatewayDraft[], routes: re
         const onBoth = routes.find((r) => attachedThrough(r, other, shared.listener) && attachedThrough(r, g, l.name));
         if (onBoth === undefined) continue;
         for (const [section, policyOf] of Object.entries(trafficPolicyOf)) {
-          const theirs = policyOf(key(other.resource));
-          if (theirs === policyOf(key(g.resource))) continue;
+          const theirs = policyOf(key(other.resource), shared.listener);
+          if (theirs === policyOf(key(g.resource), l.name)) continue;
           reporter.error(
             g.resource,
             ["spec", "listeners", index],

@@ -82,7 +82,7 @@ export interface ResolvedConfig {
 
 // ---------------------------------------------------------------- Gateway & listeners
 
-export interface GatewayModel {
+export interface GatewayModel extends GatewayPolicies {
   readonly ref: ObjectRef;
   readonly gatewayClassName: string;
   readonly listeners: readonly ListenerModel[];
@@ -91,6 +91,16 @@ export interface GatewayModel {
   readonly telemetry: GatewayTelemetryModel;
   /** Presented to upstreams reached under a BackendTLSPolicy that ask for a client certificate (`spec.tls.backend`). */
   readonly backendClientCertificate: SecretCertificate | undefined;
+  /**
+   * By listener name, for the listeners a TrafficPolicy targets by `sectionName`: what
+   * requests through that listener get, section by section the listener's policy's, else
+   * the Gateway's. Listeners not in it get the Gateway's.
+   */
+  readonly listenerPolicies?: ReadonlyMap<string, GatewayPolicies>;
+}
+
+/** The TrafficPolicy sections a Gateway (or one of its listeners) gives the rules served through it. */
+export interface GatewayPolicies {
   /**
    * A TrafficPolicy's `rateLimit.local` on the Gateway: one bucket for every rule reached
    * through it that has no limit of its own (its route and rule names are filled per rule).
@@ -204,9 +214,10 @@ export interface RuleModel {
   readonly timeouts: RuleTimeouts;
   readonly retry: RetryModel | undefined;
   /**
-   * By gateway key: the retry and timeouts requests through that Gateway get instead, where a
-   * TrafficPolicy on the Gateway fills what no route-level setting does. Absent: the same
-   * through every Gateway.
+   * By gateway key, or by `listenerScope` key for a listener a TrafficPolicy targets by
+   * sectionName (which then comes first): the retry and timeouts requests through that
+   * Gateway or listener get instead, where its TrafficPolicy fills what no route-level
+   * setting does. Absent: the same through every Gateway.
    */
   readonly throughGateway?: Readonly<Record<string, RuleRetryAndTimeouts>>;
   readonly source: SourceRef;

@@ -51,6 +51,7 @@ import type {
 import type { BackendResolver } from "./resolve-backends.ts";
 import type { GatewayDraft } from "./resolve-gateways.ts";
 import type { RouteDraft } from "./resolve-routes.ts";
+import { isListenerScope, listenerScope } from "./listener-scope.ts";
 import { byPrecedence, key } from "./resources.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 import { gepAttributes, gepLogFields, kgatewayAttributes } from "./value-sources.ts";
@@ -90,11 +91,17 @@ export interface PolicyResult {
    */
   readonly routeRateLimits: ReadonlyMap<string, ReadonlyMap<number, readonly FilterModel[]>>;
   /** The local and global rate limits a TrafficPolicy gives a Gateway, by gateway key; the global one's route and rule are filled in per rule. */
-  readonly gatewayRateLimits: ReadonlyMap<string, LocalRateLimitModel>;
+  readonly gatewayRateLimits: ReadonlyMap<string, LocalRateLimitModel | null>;
   readonly gatewayGlobalRateLimits: ReadonlyMap<string, GlobalRateLimitModel>;
   /** The retry and timeouts a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeRetries: ReadonlyMap<string, ReadonlyMap<number, PolicyRetry>>;
   readonly routeTimeouts: ReadonlyMap<string, ReadonlyMap<number, PolicyTimeouts>>;
+  /**
+   * The `listenerScope` keys of the listeners a TrafficPolicy targets by sectionName. Every
+   * map here "by gateway key" holds such keys too, for the sections a listener's policy sets;
+   * null there is a listener's `disable` (read them with throughListener).
+   */
+  readonly targetedListeners: ReadonlySet<string>;
   /** The retry and timeouts a TrafficPolicy gives a Gateway, for the rules no route-level policy covers, by gateway key. */
   readonly gatewayRetries: ReadonlyMap<string, PolicyRetry>;
   readonly gatewayTimeouts: ReadonlyMap<string, PolicyTimeouts>;
@@ -112,27 +119,27 @@ export interface PolicyResult {
   readonly gatewayCsrfs: ReadonlyMap<string, CsrfModel>;
   /** The `faultInjection` a TrafficPolicy gives each rule of a route (by index; `disable` included), by route key. */
   readonly routeFaultInjections: ReadonlyMap<string, ReadonlyMap<number, FaultInjectionPolicyModel>>;
-  readonly gatewayFaultInjections: ReadonlyMap<string, FaultInjectionModel>;
+  readonly gatewayFaultInjections: ReadonlyMap<string, FaultInjectionModel | null>;
   /** The `compression` a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeCompressions: ReadonlyMap<string, ReadonlyMap<number, FilterModel>>;
-  readonly gatewayCompressions: ReadonlyMap<string, CompressionModel>;
+  readonly gatewayCompressions: ReadonlyMap<string, CompressionModel | null>;
   /** The rules a TrafficPolicy's `autoHostRewrite: true` covers (by index), by route key. */
   readonly routeAutoHostRewrites: ReadonlyMap<string, ReadonlyMap<number, FilterModel>>;
   /** The `buffer` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
   readonly routeBuffers: ReadonlyMap<string, ReadonlyMap<number, BufferModel>>;
-  readonly gatewayBuffers: ReadonlyMap<string, BufferModel>;
+  readonly gatewayBuffers: ReadonlyMap<string, BufferModel | null>;
   /** The `extAuth` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
   readonly routeExternalAuths: ReadonlyMap<string, ReadonlyMap<number, PolicyExternalAuthModel>>;
-  readonly gatewayExternalAuths: ReadonlyMap<string, ExternalAuthModel>;
+  readonly gatewayExternalAuths: ReadonlyMap<string, ExternalAuthModel | null>;
   /** The `basicAuth` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
   readonly routeBasicAuths: ReadonlyMap<string, ReadonlyMap<number, BasicAuthModel>>;
-  readonly gatewayBasicAuths: ReadonlyMap<string, Extract<BasicAuthModel, { type: "BasicAuth" }>>;
+  readonly gatewayBasicAuths: ReadonlyMap<string, Extract<BasicAuthModel, { type: "BasicAuth" }> | null>;
   /** The `apiKeyAuth` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
   readonly routeApiKeyAuths: ReadonlyMap<string, ReadonlyMap<number, ApiKeyAuthModel>>;
-  readonly gatewayApiKeyAuths: ReadonlyMap<string, Extract<ApiKeyAuthModel, { type: "ApiKeyAuth" }>>;
+  readonly gatewayApiKeyAuths: ReadonlyMap<string, Extract<ApiKeyAuthModel, { type: "ApiKeyAuth" }> | null>;
   /** The `jwtAuth` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
   readonly routeJwtAuths: ReadonlyMap<string, ReadonlyMap<number, JwtAuthModel>>;
-  readonly gatewayJwtAuths: ReadonlyMap<string, Extract<JwtAuthModel, { type: "JwtAuth" }>>;
+  readonly gatewayJwtAuths: ReadonlyMap<string, Extract<JwtAuthModel, { type: "JwtAuth" }> | null>;
   /** The regex path rewrite a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeUrlRewrites: ReadonlyMap<string, ReadonlyMap<number, PolicyUrlRewrite>>;
 }
@@ -161,10 +168,11 @@ function attach(
 
 /**
  * What a targetRef's sectionName does per kind: `narrow` the policy to the rules of that
- * name; `refuse` the targetRef, where applying the policy to the whole object would reach
- * more than was asked for. Other kinds ignore it and cover the whole object (a warning).
+ * name; `listener`: attach it to that listener of the Gateway, kept under its
+ * `listenerScope` key (which `known` must hold for each listener). Other kinds ignore it and
+ * cover the whole object (a warning).
  */
-type SectionHandling = ReadonlyMap<string, "narrow" | "refuse">;
+type SectionHandling = ReadonlyMap<string, "narrow" | "listener">;
 
 /**
  * Policies grouped by the kind, then the key, of the object they target; `known` holds the
@@ -194,22 +202,20 @@ function attachByKind(
         return;
       }
       const section = t["sectionName"] as string | undefined;
-      if (section !== undefined && sectionHandling.get(targetKind) === "refuse") {
-        // An access control ignored would leave the listener open: that fails the load.
-        // A `disable` on a Gateway turns nothing off (gatewayOnly), so ignoring it opens nothing.
-        const controls = ACCESS_CONTROL_SECTIONS.filter((name) => p.spec[name] !== undefined && (p.spec[name] as Record<string, unknown>)["disable"] === undefined);
-        const message = `sectionName on a ${targetKind} is not supported; this targetRef is ignored rather than applied to the whole ${targetKind}`;
-        if (controls.length === 0) reporter.warn(p, [...at, "sectionName"], message, `remove sectionName to apply the policy to the whole ${targetKind}`);
-        else reporter.error(p, [...at, "sectionName"], `${message}, which would leave that listener without the policy's ${controls.join(" and ")}`, `remove sectionName to apply the policy to the whole ${targetKind}, or give the listener a Gateway of its own`);
-        return;
-      }
-      if (section !== undefined && !sectionsSupported) {
+      const toListener = section !== undefined && sectionHandling.get(targetKind) === "listener";
+      if (section !== undefined && !sectionsSupported && !toListener) {
         reporter.warn(p, [...at, "sectionName"], "sectionName is not supported; the policy applies to the whole " + targetKind, "remove sectionName");
       }
-      const k = `${p.namespace}/${String(t["name"])}`;
-      if (!known.get(targetKind)!.has(k)) {
+      const objectKey = `${p.namespace}/${String(t["name"])}`;
+      if (!known.get(targetKind)!.has(objectKey)) {
         if (reporter.isBroken(targetKind, p.namespace, String(t["name"]))) return;
-        reporter.warn(p, [...at, "name"], `${targetKind} ${k} is not in the file; this targetRef has no effect`, undefined);
+        reporter.warn(p, [...at, "name"], `${targetKind} ${objectKey} is not in the file; this targetRef has no effect`, undefined);
+        return;
+      }
+      const k = toListener ? listenerScope(objectKey, section) : objectKey;
+      if (toListener && !known.get(targetKind)!.has(k)) {
+        // Nothing is served through a listener that does not exist, so nothing is left open.
+        reporter.warn(p, [...at, "sectionName"], `${targetKind} ${objectKey} has no listener named "${section}"; this targetRef has no effect`, "name one of the Gateway's spec.listeners, or remove sectionName to cover the whole Gateway");
         return;
       }
       const list = out.get(k) ?? [];
@@ -295,12 +301,12 @@ export function resolvePolicies(
     input.trafficPolicies,
     new Map([
       ["HTTPRoute", routeKeys],
-      ["Gateway", gatewayKeys],
+      ["Gateway", new Set([...gatewayKeys, ...[...gateways].flatMap(([gk, g]) => g.listeners.map((l) => listenerScope(gk, l.name)))])],
     ]),
     reporter,
     new Map([
       ["HTTPRoute", "narrow"],
-      ["Gateway", "refuse"],
+      ["Gateway", "listener"],
     ]),
   );
   const trafficByRoute = traffic.get("HTTPRoute")!;
@@ -335,6 +341,7 @@ export function resolvePolicies(
   return {
     settings,
     telemetry,
+    targetedListeners: new Set([...trafficByGateway.keys()].filter((k) => !gatewayKeys.has(k))),
     routeTracing,
     routeCors,
     routeRateLimits,
@@ -800,36 +807,36 @@ export function globalRateLimitModel(spec: GlobalRateLimitSpec, routeName: strin
 }
 
 /**
- * The models of `section` a Gateway can take: `disable: {}` turns off a section of a higher
- * level, and a Gateway has none, so on a Gateway it is warned about and left out (it would
+ * The models of `section` a Gateway can take, null for a `disable: {}`. It turns off what a
+ * higher level gives: through a listener a policy targets by sectionName, the Gateway's
+ * section. A Gateway has no higher level, so there it is warned about and left out (it would
  * otherwise, as the oldest, keep a newer policy's section off the Gateway).
  */
-function gatewayOnly<M, G extends M>(section: string, exempted: string, models: ReadonlyMap<Resource, M>, enabled: (model: M) => G | undefined, byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): Map<Resource, G> {
-  const kept = new Map<Resource, G>();
-  for (const [policy, model] of models) {
-    const given = enabled(model);
-    if (given !== undefined) kept.set(policy, given);
-  }
+function gatewayOnly<M, G extends M>(section: string, exempted: string, models: ReadonlyMap<Resource, M>, enabled: (model: M) => G | undefined, byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): Map<Resource, G | null> {
+  const kept = new Map<Resource, G | null>();
+  for (const [policy, model] of models) kept.set(policy, enabled(model) ?? null);
   for (const [gk, attached] of byGateway) {
+    if (isListenerScope(gk)) continue;
     for (const a of attached) {
-      const model = models.get(a.policy);
-      if (model === undefined || kept.has(a.policy)) continue;
-      reporter.warn(a.policy, ["spec", section, "disable"], `${section}.disable turns off nothing on Gateway ${gk}: a Gateway's ${section} is the one a route's disable turns off`, `target the HTTPRoutes whose rules should not be ${exempted}`);
+      if (kept.get(a.policy) !== null) continue;
+      reporter.warn(a.policy, ["spec", section, "disable"], `${section}.disable turns off nothing on Gateway ${gk}: a Gateway's ${section} is the one a route's, or a listener's, disable turns off`, `target the HTTPRoutes whose rules should not be ${exempted}, or the listener by sectionName`);
     }
   }
   return kept;
 }
 
 /**
- * The compressions that do something on a Gateway: one whose halves are all disabled turns
- * off nothing there (a Gateway's compression is what a route's disable turns off).
+ * The compressions of a Gateway, null for one whose halves are all disabled: as a `disable`
+ * in gatewayOnly, it turns off the Gateway's compression through a listener, and nothing on
+ * the Gateway itself.
  */
-function gatewayCompressionsOf(models: ReadonlyMap<Resource, CompressionModel>, byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): Map<Resource, CompressionModel> {
-  const kept = new Map([...models].filter(([, m]) => m.response !== undefined || m.request !== undefined));
+function gatewayCompressionsOf(models: ReadonlyMap<Resource, CompressionModel>, byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): Map<Resource, CompressionModel | null> {
+  const kept = new Map([...models].map(([p, m]) => [p, m.response !== undefined || m.request !== undefined ? m : null]));
   for (const [gk, attached] of byGateway) {
+    if (isListenerScope(gk)) continue;
     for (const a of attached) {
-      if (!models.has(a.policy) || kept.has(a.policy)) continue;
-      reporter.warn(a.policy, ["spec", "compression"], `compression with every half disabled turns off nothing on Gateway ${gk}: a Gateway's compression is the one a route's disable turns off`, "target the HTTPRoutes whose rules should not be compressed");
+      if (kept.get(a.policy) !== null) continue;
+      reporter.warn(a.policy, ["spec", "compression"], `compression with every half disabled turns off nothing on Gateway ${gk}: a Gateway's compression is the one a route's, or a listener's, disable turns off`, "target the HTTPRoutes whose rules should not be compressed, or the listener by sectionName");
     }
   }
   return kept;
@@ -851,10 +858,13 @@ function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[
  * kgateway's TrafficPolicy `rateLimit.local` on a Gateway: one bucket for all the Gateway's
  * traffic that no route-level policy limits (or exempts) itself.
  */
-function resolveGatewayRateLimits(winners: ReadonlyMap<string, LocalRateLimitSpec>): Map<string, LocalRateLimitModel> {
-  const out = new Map<string, LocalRateLimitModel>();
+function resolveGatewayRateLimits(winners: ReadonlyMap<string, LocalRateLimitSpec | null>): Map<string, LocalRateLimitModel | null> {
+  const out = new Map<string, LocalRateLimitModel | null>();
   for (const [gk, local] of winners) {
-    if (local !== "off") out.set(gk, { type: "LocalRateLimit", ...local, routeName: "", ruleName: "", bucketKey: `${local.policyName} Gateway ${gk}` });
+    // `local: {}` through a listener turns the Gateway's limit off there; on a Gateway it limits nothing.
+    if (local === "off" || local === null) {
+      if (isListenerScope(gk)) out.set(gk, null);
+    } else out.set(gk, { type: "LocalRateLimit", ...local, routeName: "", ruleName: "", bucketKey: `${local.policyName} Gateway ${gk}` });
   }
   return out;
 }
@@ -869,14 +879,19 @@ function resolveGatewayGlobalRateLimits(winners: ReadonlyMap<string, GlobalRateL
   return out;
 }
 
-/** One TrafficPolicy section per Gateway: the oldest policy that sets it wins (`local: {}` included). */
+/**
+ * One TrafficPolicy section per Gateway, and per listener a policy targets by sectionName:
+ * the oldest policy that sets it wins (`local: {}` included). A null model (a `disable`) wins
+ * only through a listener, where it turns the Gateway's section off.
+ */
 function oldestPerGateway<M>(section: string, models: ReadonlyMap<Resource, M>, byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): Map<string, M> {
   const out = new Map<string, M>();
   for (const [gk, attached] of byGateway) {
+    const listener = isListenerScope(gk);
     let winner: Resource | undefined;
     for (const a of attached) {
       const model = models.get(a.policy);
-      if (model === undefined) continue;
+      if (model === undefined || (model === null && !listener)) continue;
       if (winner !== undefined) {
         reporter.warn(a.policy, ["spec", ...section.split(".")], `Gateway ${gk} already gets ${section} from TrafficPolicy ${key(winner)}, which is older; this one is ignored for it`, undefined);
         continue;

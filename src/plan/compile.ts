@@ -18,6 +18,7 @@ import { CompiledRouter, type RouterEntry } from "../router/router.ts";
 import { compileBackend, compileBackendSet } from "./backends.ts";
 import { GatewayBackends } from "./gateway-backends.ts";
 import { filtersThrough } from "./gateway-filters.ts";
+import { listenerScope } from "../config/listener-scope.ts";
 import { PortTls } from "./port-tls.ts";
 import { matchTemplate } from "./http-route.ts";
 import type { BackendSet, CompiledBackend, CompiledFilters, CompiledListener, CompiledRule, RuntimePlan } from "./types.ts";
@@ -54,7 +55,7 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
     const candidates: Candidate[] = [];
     for (const rule of a.route.rules) {
       const reached = gatewayBackends.of(a.gateway);
-      const through = filtersThrough(rule, a.gateway, a.listener.port, objectKey(a.route.ref));
+      const through = filtersThrough(rule, a.gateway.listenerPolicies?.get(a.listener.name) ?? a.gateway, a.listener.port, objectKey(a.route.ref));
       let reachedId = variantIds.get(reached);
       if (reachedId === undefined) variantIds.set(reached, (reachedId = variantIds.size));
       const variant = `${reachedId} ${through.variant}`;
@@ -72,7 +73,7 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
       // one rule report `/login` and `/auth/*`, each keyed apart in spans, metrics and logs.
       // The copies share filters and backends, so they route and proxy as the one rule they are.
       const byTemplate = new Map<string, CompiledRule>();
-      const via = rule.throughGateway?.[objectKey(a.gateway.ref)];
+      const via = rule.throughGateway === undefined ? undefined : (rule.throughGateway[listenerScope(objectKey(a.gateway.ref), a.listener.name)] ?? rule.throughGateway[objectKey(a.gateway.ref)]);
       const { filters, backends: backendSet } = shared;
       matchesOf(rule).forEach((m, i) => {
         const httpRoute = matchTemplate(m.path);

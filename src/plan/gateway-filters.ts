@@ -14,7 +14,7 @@
 // - its jwtAuth, its basicAuth and its apiKeyAuth, each unless a route-level policy gives the rule one or turns it off;
 // - its extAuth, unless the rule has an ExternalAuth of its own (its HTTPRoute filter or a
 //   route-level policy's) or a route-level policy's `extAuth.disable`.
-import type { FilterModel, GatewayModel, RuleModel } from "../config/model.ts";
+import type { FilterModel, GatewayPolicies, RuleModel } from "../config/model.ts";
 import { hasPolicyHeaderModifiers } from "../config/traffic-header-modifiers.ts";
 
 export interface FiltersThrough {
@@ -24,7 +24,8 @@ export interface FiltersThrough {
   readonly variant: string;
 }
 
-export function filtersThrough(rule: RuleModel, gateway: GatewayModel, port: number, routeKey: string): FiltersThrough {
+/** `gateway`: what the Gateway, or the listener the rule is reached through, gives (GatewayModel.listenerPolicies). */
+export function filtersThrough(rule: RuleModel, gateway: GatewayPolicies, port: number, routeKey: string): FiltersThrough {
   const limit = gateway.rateLimit;
   const addsLimit = limit !== undefined && !rule.filters.some((f) => f.type === "LocalRateLimit" || f.type === "NoLocalRateLimit");
   const modifiers = gateway.headerModifiers;

@@ -51,11 +51,13 @@ test("bad rules and deny responses are errors at the field", () => {
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", "  acl: {rules: [{cidrs: [10.0.0.0/8], action: allow}]}\n")), ['t.yaml:34:8: spec.acl.defaultAction: missing required field (hint: add "defaultAction")']);
 });
 
-test("a Gateway targetRef with sectionName fails the load for acl", () => {
+test("a Gateway targetRef with sectionName gives that listener the acl, which beats the Gateway's there", () => {
   const toListener = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]";
-  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", "  acl: {defaultAction: deny}\n", toListener)), [
-    "t.yaml:33:89: spec.targetRefs[0].sectionName: sectionName on a Gateway is not supported; this targetRef is ignored rather than applied to the whole Gateway, which would leave that listener without the policy's acl (hint: remove sectionName to apply the policy to the whole Gateway, or give the listener a Gateway of its own)",
-  ]);
+  const text = TWO_RULE_ROUTE + policy("all", "  acl: {defaultAction: allow}\n", TO_GATEWAY, "2025-01-01T00:00:00Z") + policy("p", "  acl: {defaultAction: deny}\n", toListener);
+  assert.deepEqual([errors(text), warnings(text)], [[], []]);
+  const gateway = load(text).config!.gateways[0]!;
+  assert.equal(gateway.acl?.policy, "default/all");
+  assert.equal(gateway.listenerPolicies?.get("http")?.acl?.policy, "default/p");
 });
 
 test("a 401, 405 or 407 denial without the header that status needs is warned about", () => {

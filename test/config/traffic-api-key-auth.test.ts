@@ -137,12 +137,14 @@ test("a Secret elsewhere needs a ReferenceGrant; a missing Secret, or a ref to a
   assert.deepEqual(errors(TWO_RULE_ROUTE + policy("{secretRef: {name: api, group: example.com}}")).map((e) => e.replace(/ \(hint: .*$/, "")), ["t.yaml:34:27: spec.apiKeyAuth.secretRef: API keys come from a Secret, not example.com/Secret"]);
 });
 
-test("apiKeyAuth is access control: a Gateway sectionName fails the load, a Gateway's disable is warned about", () => {
-  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("{secretRef: {name: api}}", "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]") + secret("api", { c: "k" })).map((e) => e.replace(/ \(hint: .*$/, "")), [
-    "t.yaml:33:89: spec.targetRefs[0].sectionName: sectionName on a Gateway is not supported; this targetRef is ignored rather than applied to the whole Gateway, which would leave that listener without the policy's apiKeyAuth",
-  ]);
+test("apiKeyAuth on a Gateway targetRef with sectionName applies through that listener; a Gateway's disable is warned about", () => {
+  const text = TWO_RULE_ROUTE + policy("{secretRef: {name: api}}", "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]") + secret("api", { c: "k" });
+  assert.deepEqual([errors(text), warnings(text)], [[], []]);
+  const gateway = load(text).config!.gateways[0]!;
+  assert.equal(gateway.apiKeyAuth, undefined);
+  assert.equal(gateway.listenerPolicies?.get("http")?.apiKeyAuth?.policy, "default/keys");
   assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("{disable: {}}", TO_GATEWAY)).map((w) => w.replace(/ \(hint: .*$/, "")), [
-    "t.yaml:34:25: spec.apiKeyAuth.disable: warning: apiKeyAuth.disable turns off nothing on Gateway default/gw: a Gateway's apiKeyAuth is the one a route's disable turns off",
+    "t.yaml:34:25: spec.apiKeyAuth.disable: warning: apiKeyAuth.disable turns off nothing on Gateway default/gw: a Gateway's apiKeyAuth is the one a route's, or a listener's, disable turns off",
   ]);
 });
 

@@ -105,15 +105,17 @@ test("none, or more than one, of users, secretRef and disable is an error", () =
   assert.deepEqual(errors(TWO_RULE_ROUTE + trafficPolicy("p", `  basicAuth: {users: ["${line("a", "a")}"], disable: {}}\n`)), [`t.yaml:34:14: spec.basicAuth: users and disable are set; basicAuth holds exactly one of users, secretRef and disable ${hint}`]);
 });
 
-test("disable: {} on a Gateway turns nothing off; sectionName on a Gateway, or naming no rule, fails the load rather than leave rules open", () => {
+test("disable: {} on a Gateway turns nothing off; sectionName on a Gateway gives that listener the basicAuth; one naming no rule fails the load rather than leave rules open", () => {
   const text = TWO_RULE_ROUTE + trafficPolicy("off", "  basicAuth: {disable: {}}\n", TO_GATEWAY);
   assert.deepEqual(warnings(text), [
-    "t.yaml:34:24: spec.basicAuth.disable: warning: basicAuth.disable turns off nothing on Gateway default/gw: a Gateway's basicAuth is the one a route's disable turns off (hint: target the HTTPRoutes whose rules should not be asked for credentials)",
+    "t.yaml:34:24: spec.basicAuth.disable: warning: basicAuth.disable turns off nothing on Gateway default/gw: a Gateway's basicAuth is the one a route's, or a listener's, disable turns off (hint: target the HTTPRoutes whose rules should not be asked for credentials, or the listener by sectionName)",
   ]);
   assert.equal(load(text).config!.gateways[0]!.basicAuth, undefined);
-  assert.deepEqual(errors(TWO_RULE_ROUTE + trafficPolicy("l", inline(line("a", "a")), "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]")), [
-    "t.yaml:33:89: spec.targetRefs[0].sectionName: sectionName on a Gateway is not supported; this targetRef is ignored rather than applied to the whole Gateway, which would leave that listener without the policy's basicAuth (hint: remove sectionName to apply the policy to the whole Gateway, or give the listener a Gateway of its own)",
-  ]);
+  const toListener = TWO_RULE_ROUTE + trafficPolicy("l", inline(line("a", "a")), "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]");
+  assert.deepEqual([errors(toListener), warnings(toListener)], [[], []]);
+  const gateway = load(toListener).config!.gateways[0]!;
+  assert.equal(gateway.basicAuth, undefined);
+  assert.equal(gateway.listenerPolicies?.get("http")?.basicAuth?.policy, "default/l");
   assert.deepEqual(errors(TWO_RULE_ROUTE + trafficPolicy("l", inline(line("a", "a")), "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: typo}]")), [
     't.yaml:33:92: spec.targetRefs[0].sectionName: HTTPRoute default/web has no rule named "typo"; basicAuth applies to no rule through it (hint: name a rule of the route: a)',
   ]);
@@ -212,10 +214,11 @@ test("a route on two Gateways with different basicAuth compiles apart for each; 
   ]);
 });
 
-test("a Gateway targetRef with sectionName and only basicAuth.disable opens nothing: warned, not an error", () => {
-  const text = TWO_RULE_ROUTE + trafficPolicy("off", "  basicAuth: {disable: {}}\n", "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]");
-  assert.deepEqual(errors(text), []);
-  assert.deepEqual(warnings(text).map((w) => w.replace(/ \(hint: .*$/, "")), [
-    "t.yaml:33:89: spec.targetRefs[0].sectionName: warning: sectionName on a Gateway is not supported; this targetRef is ignored rather than applied to the whole Gateway",
-  ]);
+test("basicAuth.disable on a Gateway targetRef with sectionName turns the Gateway's basicAuth off through that listener", () => {
+  const text = TWO_RULE_ROUTE + trafficPolicy("all", inline(line("a", "a")), TO_GATEWAY) + trafficPolicy("off", "  basicAuth: {disable: {}}\n", "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]");
+  assert.deepEqual([errors(text), warnings(text)], [[], []]);
+  const gateway = load(text).config!.gateways[0]!;
+  assert.equal(gateway.basicAuth?.policy, "default/all");
+  assert.equal(gateway.listenerPolicies?.get("http")?.basicAuth, undefined);
+  assert.equal(gateway.listenerPolicies?.has("http"), true);
 });

@@ -51,6 +51,6 @@ test("disable: {} on a Gateway turns nothing off: warned and left out, so a newe
   const text = TWO_RULE_ROUTE + trafficPolicy("off", "  buffer: {disable: {}}\n", TO_GATEWAY, "2025-01-01T00:00:00Z") + policy('{maxRequestSize: "1Ki"}', TO_GATEWAY);
   assert.deepEqual(load(text).config!.gateways[0]!.buffer, { type: "Buffer", maxBytes: 1024, policyName: "default/buf" });
   assert.deepEqual(warnings(text), [
-    "t.yaml:34:21: spec.buffer.disable: warning: buffer.disable turns off nothing on Gateway default/gw: a Gateway's buffer is the one a route's disable turns off (hint: target the HTTPRoutes whose rules should not be buffered)",
+    "t.yaml:34:21: spec.buffer.disable: warning: buffer.disable turns off nothing on Gateway default/gw: a Gateway's buffer is the one a route's, or a listener's, disable turns off (hint: target the HTTPRoutes whose rules should not be buffered, or the listener by sectionName)",
   ]);
 });

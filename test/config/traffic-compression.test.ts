@@ -51,7 +51,7 @@ test("on a Gateway one model for the rules no route-level policy gives compressi
   const optOut = load(TWO_RULE_ROUTE + policy("gw-wide", FULL, TO_GATEWAY) + policy("p", "  compression: {responseCompression: {disable: {}}}\n", TO_RULE_A)).config!;
   assert.deepEqual(optOut.routes[0]!.rules.map((r) => r.filters), [[{ type: "NoCompression" }], []]);
   assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", "  compression: {requestDecompression: {disable: {}}}\n", TO_GATEWAY)), [
-    "t.yaml:34:16: spec.compression: warning: compression with every half disabled turns off nothing on Gateway default/gw: a Gateway's compression is the one a route's disable turns off (hint: target the HTTPRoutes whose rules should not be compressed)",
+    "t.yaml:34:16: spec.compression: warning: compression with every half disabled turns off nothing on Gateway default/gw: a Gateway's compression is the one a route's, or a listener's, disable turns off (hint: target the HTTPRoutes whose rules should not be compressed, or the listener by sectionName)",
   ]);
   assert.deepEqual(warnings(TWO_RULE_ROUTE + policy("p", "  compression: {responseCompression: {disableOnEtag: true, weakenEtagOnCompress: true}}\n")), [
     "t.yaml:34:54: spec.compression.responseCompression.disableOnEtag: warning: disableOnEtag has no effect: weakenEtagOnCompress wins, so responses with an ETag are compressed and their ETag weakened (hint: remove one of the two)",

@@ -207,7 +207,7 @@ test("fields Tollgate reads but does not apply are warned about, as are context 
   assert.deepEqual(warnings(moot), [
     "t.yaml:42:45: spec.extAuth.contextExtensions: warning: contextExtensions does nothing beside disable: the rules are not checked (hint: remove contextExtensions)",
     "t.yaml:42:70: spec.extAuth.withRequestBody: warning: withRequestBody does nothing beside disable: the rules are not checked (hint: remove withRequestBody)",
-    "t.yaml:49:22: spec.extAuth.disable: warning: extAuth.disable turns off nothing on Gateway default/gw: a Gateway's extAuth is the one a route's disable turns off (hint: target the HTTPRoutes whose rules should not be checked)",
+    "t.yaml:49:22: spec.extAuth.disable: warning: extAuth.disable turns off nothing on Gateway default/gw: a Gateway's extAuth is the one a route's, or a listener's, disable turns off (hint: target the HTTPRoutes whose rules should not be checked, or the listener by sectionName)",
   ]);
   assert.equal(load(moot).config!.gateways[0]!.externalAuth, undefined);
 });
@@ -251,14 +251,15 @@ test("one route on two Gateways with different extAuth compiles apart for each: 
   assert.notEqual(a!.variant, b!.variant, "a plan that shared one compiled rule between them would check one Gateway's requests with the other's policy");
 });
 
-test("extAuth is access control: a sectionName naming no rule, a Gateway sectionName, and Gateways sharing a listener with different extAuth are errors", () => {
+test("extAuth is access control: a sectionName naming no rule, and Gateways sharing a listener with different extAuth (whole or through the listener) are errors; a Gateway sectionName gives the listener its extAuth", () => {
   assert.deepEqual(errors(TWO_RULE_ROUTE + GRPC + policy("p", "{extensionRef: {name: authz}}", "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: nope}]")), [
     't.yaml:41:92: spec.targetRefs[0].sectionName: HTTPRoute default/web has no rule named "nope"; extAuth applies to no rule through it (hint: name a rule of the route: a)',
   ]);
-  assert.deepEqual(errors(TWO_RULE_ROUTE + GRPC + policy("p", "{extensionRef: {name: authz}}", "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]")), [
-    "t.yaml:41:89: spec.targetRefs[0].sectionName: sectionName on a Gateway is not supported; this targetRef is ignored rather than applied to the whole Gateway, which would leave that listener without the policy's extAuth (hint: remove sectionName to apply the policy to the whole Gateway, or give the listener a Gateway of its own)",
-  ]);
-  assert.deepEqual(errors(ROUTE_ON_SHARED_LISTENER + GRPC + policy("edge", "{extensionRef: {name: authz}}", TO_GATEWAY)), [
-    "t.yaml:34:15: spec.listeners[0]: port 8080 hostname (any) is also served by Gateway default/gw, whose extAuth comes from TrafficPolicy default/edge; HTTPRoute default/web is on both and would get the extAuth of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy extAuth)",
-  ]);
+  const toListener = TWO_RULE_ROUTE + GRPC + policy("p", "{extensionRef: {name: authz}}", "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]");
+  assert.deepEqual(errors(toListener), []);
+  assert.equal(load(toListener).config!.gateways[0]!.listenerPolicies?.get("http")?.externalAuth?.policyName, "default/p");
+  const shared = "t.yaml:34:15: spec.listeners[0]: port 8080 hostname (any) is also served by Gateway default/gw, whose extAuth comes from TrafficPolicy default/edge; HTTPRoute default/web is on both and would get the extAuth of whichever Gateway the route table picked (hint: give the listeners distinct hostnames or ports, or target both Gateways with the same TrafficPolicy extAuth)";
+  assert.deepEqual(errors(ROUTE_ON_SHARED_LISTENER + GRPC + policy("edge", "{extensionRef: {name: authz}}", TO_GATEWAY)), [shared]);
+  // The same through the shared listener alone: the check compares what each listener gets.
+  assert.deepEqual(errors(ROUTE_ON_SHARED_LISTENER + GRPC + policy("edge", "{extensionRef: {name: authz}}", "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]")), [shared]);
 });

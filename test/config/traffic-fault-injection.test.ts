@@ -36,7 +36,7 @@ test("on a route each rule gets the FaultInjection filter; on a Gateway one mode
 test("disable on a Gateway turns off nothing and is warned about", () => {
   const found = warnings(TWO_RULE_ROUTE + policy("p", "  faultInjection: {disable: {}}\n", TO_GATEWAY));
   assert.deepEqual(found, [
-    "t.yaml:34:29: spec.faultInjection.disable: warning: faultInjection.disable turns off nothing on Gateway default/gw: a Gateway's faultInjection is the one a route's disable turns off (hint: target the HTTPRoutes whose rules should not be given faults)",
+    "t.yaml:34:29: spec.faultInjection.disable: warning: faultInjection.disable turns off nothing on Gateway default/gw: a Gateway's faultInjection is the one a route's, or a listener's, disable turns off (hint: target the HTTPRoutes whose rules should not be given faults, or the listener by sectionName)",
   ]);
 });
 

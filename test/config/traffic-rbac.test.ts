@@ -113,14 +113,20 @@ test("a route sectionName that names no rule fails the load for rbac, which woul
   ]);
 });
 
-test("a Gateway targetRef with sectionName fails the load for rbac, which ignored would leave the listener open; other sections get a warning", () => {
-  const toListener = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]";
-  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", "  rbac: {policy: {matchExpressions: ['false']}}\n", toListener)), [
-    "t.yaml:33:89: spec.targetRefs[0].sectionName: sectionName on a Gateway is not supported; this targetRef is ignored rather than applied to the whole Gateway, which would leave that listener without the policy's rbac (hint: remove sectionName to apply the policy to the whole Gateway, or give the listener a Gateway of its own)",
+test("a Gateway targetRef with sectionName gives that listener the rbac, not the whole Gateway; a listener the Gateway lacks is warned about", () => {
+  const toListener = (section: string): string => `[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: ${section}}]`;
+  const text = TWO_RULE_ROUTE + policy("p", ADMINS, toListener("http"));
+  assert.deepEqual([errors(text), warnings(text)], [[], []]);
+  const gateway = load(text).config!.gateways[0]!;
+  assert.equal(gateway.authorization, undefined);
+  assert.deepEqual(gateway.listenerPolicies?.get("http")?.authorization, ADMINS_MODEL);
+  // Nothing is served through a listener that does not exist, so nothing is left open.
+  const missing = TWO_RULE_ROUTE + policy("p", ADMINS, toListener("https"));
+  assert.deepEqual(errors(missing), []);
+  assert.deepEqual(warnings(missing), [
+    `t.yaml:33:89: spec.targetRefs[0].sectionName: warning: Gateway default/gw has no listener named "https"; this targetRef has no effect (hint: name one of the Gateway's spec.listeners, or remove sectionName to cover the whole Gateway)`,
   ]);
-  const modifiers = TWO_RULE_ROUTE + policy("p", "  headerModifiers: {request: {set: [{name: x, value: y}]}}\n", toListener);
-  assert.deepEqual(errors(modifiers), []);
-  assert.equal(warnings(modifiers).length, 1);
+  assert.equal(load(missing).config!.gateways[0]!.listenerPolicies, undefined);
 });
 
 test("an IPv6 range wider than /96 that holds the IPv4-mapped block is warned about: mapped clients are judged as IPv4", () => {

@@ -82,7 +82,7 @@ ${route("shared", ["limited"], "/shared")}${policy("edge", "Gateway", "limited",
   assert.notEqual(limits[0]!.rateLimit.bucket, limits[1]!.rateLimit.bucket);
 });
 
-test("Gateways sharing a listener must take their rate limits from the same policy; a sectionName on a Gateway target is refused, not widened", () => {
+test("Gateways sharing a listener must take their rate limits from the same policy; a sectionName on a Gateway target limits that listener alone", () => {
   const diagnostics = (text: string): string[] => loadConfigText(text, "t.yaml").diagnostics.filter((d) => d.severity !== "info").map(formatDiagnostic);
   const sameListener = (name: string): string => `---
 apiVersion: gateway.networking.k8s.io/v1
@@ -109,10 +109,9 @@ spec:
 
   const narrowed = gateway("limited", "a.example") + route("shared", ["limited"], "/shared") + backendYaml("app", 9) + policy("edge", "Gateway", "limited", "{tokenBucket: {maxTokens: 1, fillInterval: 1h}}").replace("name: limited}]", "name: limited, sectionName: web}]");
   const { config, diagnostics: found } = loadConfigText(narrowed, "t.yaml");
-  assert.equal(config!.gateways[0]!.rateLimit, undefined, "the targetRef is ignored");
-  assert.deepEqual(found.filter((d) => d.severity === "warning").map(formatDiagnostic), [
-    "t.yaml:29:94: spec.targetRefs[0].sectionName: warning: sectionName on a Gateway is not supported; this targetRef is ignored rather than applied to the whole Gateway (hint: remove sectionName to apply the policy to the whole Gateway)",
-  ]);
+  assert.equal(config!.gateways[0]!.rateLimit, undefined, "not the whole Gateway's");
+  assert.equal(config!.gateways[0]!.listenerPolicies?.get("web")?.rateLimit?.bucketKey, "default/edge Gateway default/limited listener web", "a bucket of the listener's own");
+  assert.deepEqual(found.filter((d) => d.severity === "warning").map(formatDiagnostic), []);
 });
 
 test("a rule through two limited Gateways draws on each Gateway's bucket and is counted under each policy apart", async (t) => {
