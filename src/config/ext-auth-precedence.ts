@@ -2,7 +2,7 @@
 // TrafficPolicy does not run for it. The platform team that owns the Gateway and the route's
 // author may be different people: the replacement is warned about rule by rule, where a
 // route-level extAuth or `disable: {}` states it in a policy.
-import { listenerScope } from "./listener-scope.ts";
+import { listenerScope, throughListener } from "./listener-scope.ts";
 import type { ExternalAuthModel } from "./model.ts";
 import type { RouteDraft } from "./resolve-routes.ts";
 import type { Reporter } from "./resources.ts";
@@ -10,20 +10,40 @@ import type { Reporter } from "./resources.ts";
 /** `gatewayExtAuth`: by gateway key and listener scope key, null where a listener's policy turns it off. */
 export function warnGatewayExtAuthReplaced(routes: readonly RouteDraft[], gatewayExtAuth: ReadonlyMap<string, ExternalAuthModel | null>, reporter: Reporter): void {
   for (const route of routes) {
-    // A Gateway's scopes: the whole Gateway, and each listener a policy may target alone.
-    const scopes = route.parents.flatMap((p) => [p.gatewayKey, ...(p.listenerNames ?? []).map((l) => listenerScope(p.gatewayKey, l))]);
-    const checked = [...new Set(scopes)].filter((scope) => (gatewayExtAuth.get(scope) ?? undefined) !== undefined);
-    if (checked.length === 0) continue;
+    const replaced = replacedChecks(route, gatewayExtAuth);
+    if (replaced.size === 0) continue;
     for (const rule of route.rules) {
       if (!rule.filters.some((f) => f.type === "ExternalAuth")) continue;
-      for (const gk of checked) {
+      for (const [where, policyName] of replaced) {
         reporter.warn(
           route.resource,
           ["spec", "rules", rule.index, "filters"],
-          `rule ${rule.name ?? rule.index} is checked by its own ExternalAuth filter; Gateway ${gk}'s extAuth (TrafficPolicy ${gatewayExtAuth.get(gk)!.policyName}) does not apply to it`,
-          "remove the filter to keep the Gateway's check; a rule meant to differ says so in a route TrafficPolicy extAuth",
+          `rule ${rule.name ?? rule.index} is checked by its own ExternalAuth filter; the extAuth of ${where} (TrafficPolicy ${policyName}) does not apply to it`,
+          "remove the filter to keep that check; a rule meant to differ says so in a route TrafficPolicy extAuth",
         );
       }
     }
   }
+}
+
+/**
+ * The Gateway checks a filter replaces, by where they come from: through each listener the
+ * route is on, its own policy's (a `disable` there replaces nothing), else its Gateway's.
+ */
+function replacedChecks(route: RouteDraft, gatewayExtAuth: ReadonlyMap<string, ExternalAuthModel | null>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of route.parents) {
+    const listeners = p.listenerNames;
+    if (listeners === undefined) {
+      const whole = gatewayExtAuth.get(p.gatewayKey);
+      if (whole) out.set(`Gateway ${p.gatewayKey}`, whole.policyName);
+      continue;
+    }
+    for (const listener of listeners) {
+      const own = gatewayExtAuth.has(listenerScope(p.gatewayKey, listener));
+      const model = throughListener(gatewayExtAuth, p.gatewayKey, listener);
+      if (model !== undefined) out.set(own ? `listener ${listener} of Gateway ${p.gatewayKey}` : `Gateway ${p.gatewayKey}`, model.policyName);
+    }
+  }
+  return out;
 }

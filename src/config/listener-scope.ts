@@ -5,13 +5,21 @@
 
 /** The key a listener's policies are kept under, beside its Gateway's key (`namespace/name`). */
 export function listenerScope(gatewayKey: string, listenerName: string): string {
-  return `${gatewayKey} listener ${listenerName}`;
+  return `${gatewayKey}${SEPARATOR}${listenerName}`;
+}
+
+const SEPARATOR = " listener ";
+
+/** The gateway key and listener name of a `listenerScope` key; undefined for a gateway key. */
+export function scopeListener(key: string): { gatewayKey: string; listener: string } | undefined {
+  const at = key.indexOf(SEPARATOR);
+  return at < 0 ? undefined : { gatewayKey: key.slice(0, at), listener: key.slice(at + SEPARATOR.length) };
 }
 
 /** Whether `key` is a `listenerScope` key rather than a gateway key. */
 export function isListenerScope(key: string): boolean {
   // Kubernetes names hold no spaces.
-  return key.includes(" listener ");
+  return key.includes(SEPARATOR);
 }
 
 /**

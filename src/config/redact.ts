@@ -33,6 +33,11 @@ function redact(value: unknown): unknown {
       else out[k] = redact(v);
       continue;
     }
+    // By listener name; a Map would show as {}. Each value is redacted as the Gateway's own sections are.
+    if (k === "listenerPolicies" && v instanceof Map) {
+      out[k] = Object.fromEntries([...(v as Map<string, unknown>)].map(([listener, policies]) => [listener, redact(policies)]));
+      continue;
+    }
     if (k === "resourceAttributes" && v !== null && typeof v === "object" && !Array.isArray(v)) {
       out[k] = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([rk, rv]) => [rk, isSensitiveHeader(rk) ? REDACTED : redact(rv)]));
       continue;

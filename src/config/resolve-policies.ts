@@ -214,8 +214,11 @@ function attachByKind(
       }
       const k = toListener ? listenerScope(objectKey, section) : objectKey;
       if (toListener && !known.get(targetKind)!.has(k)) {
-        // Nothing is served through a listener that does not exist, so nothing is left open.
-        reporter.warn(p, [...at, "sectionName"], `${targetKind} ${objectKey} has no listener named "${section}"; this targetRef has no effect`, "name one of the Gateway's spec.listeners, or remove sectionName to cover the whole Gateway");
+        // A misspelt listener would leave the one meant without the access control: that
+        // fails the load, as a rule name a route lacks does. A `disable` opens nothing.
+        const controls = ACCESS_CONTROL_SECTIONS.filter((name) => p.spec[name] !== undefined && (p.spec[name] as Record<string, unknown>)["disable"] === undefined);
+        const message = `${targetKind} ${objectKey} has no listener named "${section}"; ${controls.length === 0 ? "this targetRef has no effect" : `${controls.join(" and ")} ${controls.length === 1 ? "applies" : "apply"} to no listener through it`}`;
+        reporter.report(controls.length === 0 ? "warning" : "error", p, [...at, "sectionName"], message, "name one of the Gateway's spec.listeners, or remove sectionName to cover the whole Gateway");
         return;
       }
       const list = out.get(k) ?? [];

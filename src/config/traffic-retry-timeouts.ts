@@ -2,6 +2,7 @@
 // `retry` and `timeouts` produce. kgateway's retryOn names Envoy's retry conditions; each is
 // mapped to what it means for an HTTP/1.1 upstream, and the ones that cannot happen there
 // (HTTP/2 and HTTP/3 streams, gRPC statuses) are warned about rather than silently dropped.
+import { scopeListener, throughListener } from "./listener-scope.ts";
 import { DEFAULT_RETRY } from "./resolve-routes.ts";
 import { parseDuration } from "./duration.ts";
 import type { RetryModel, RuleModel } from "./model.ts";
@@ -170,8 +171,12 @@ export function withPolicyRetryAndTimeouts(
 
 /** A Gateway whose retry and timeouts come from two policies, the attempt outlasting the request. */
 export function warnGatewayAttemptLongerThanRequest(retries: ReadonlyMap<string, PolicyRetry>, timeouts: ReadonlyMap<string, PolicyTimeouts>, reporter: Reporter): void {
-  for (const [gk, retry] of retries) {
-    const timeout = timeouts.get(gk);
+  // Per Gateway, and per listener a policy targets, with what it takes from its Gateway.
+  for (const gk of new Set([...retries.keys(), ...timeouts.keys()])) {
+    const listener = scopeListener(gk);
+    const retry = listener === undefined ? retries.get(gk) : throughListener(retries, listener.gatewayKey, listener.listener);
+    const timeout = listener === undefined ? timeouts.get(gk) : throughListener(timeouts, listener.gatewayKey, listener.listener);
+    if (retry === undefined) continue;
     const requestMs = timeout?.requestMs;
     const perTryMs = retry.perTryTimeoutMs;
     // Within one policy it is an error already (policyTimeouts).

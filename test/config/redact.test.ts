@@ -52,3 +52,23 @@ spec:
   // The config itself is untouched.
   assert.equal(config.routes[0]!.rules[0]!.filters[0]!.type === "RequestHeaderModifier" && config.routes[0]!.rules[0]!.filters[0]!.modifier.set[0]!.value, "Bearer s3cr3t");
 });
+
+test("GET /config shows what each listener a TrafficPolicy targets gets, redacted as the Gateway's own sections", () => {
+  const { config } = load(`${GATEWAY}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: listener-only}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]
+  rbac: {policy: {matchExpressions: ["request.headers['authorization'] == 'Bearer s3cr3t'"]}}
+  headerModifiers: {request: {set: [{name: Authorization, value: "Bearer t0ken"}, {name: X-Env, value: prod}]}}
+`);
+  assert.ok(config);
+  const shown = JSON.stringify(redactConfigForAdmin(config));
+  const gateway = (JSON.parse(shown) as { gateways: { listenerPolicies: Record<string, { authorization: { policy: string }; headerModifiers: { policyName: string } }> }[] }).gateways[0]!;
+  assert.deepEqual(Object.keys(gateway.listenerPolicies), ["http"]);
+  assert.equal(gateway.listenerPolicies["http"]!.authorization.policy, "default/listener-only");
+  assert.equal(gateway.listenerPolicies["http"]!.headerModifiers.policyName, "default/listener-only");
+  assert.ok(shown.includes("prod"));
+  for (const secret of ["s3cr3t", "t0ken"]) assert.equal(shown.includes(secret), false, `${secret} is shown`);
+});

@@ -218,9 +218,16 @@ test("a rule's own ExternalAuth filter replaces its Gateway's extAuth, with a wa
     "  - name: a\n    matches: [{path: {type: PathPrefix, value: /a}}]\n    filters: [{type: ExternalAuth, externalAuth: {protocol: GRPC, backendRef: {name: authz, port: 9000}}}]\n",
   );
   assert.deepEqual(warnings(withFilter + GRPC + policy("edge", "{extensionRef: {name: authz}}", TO_GATEWAY)), [
-    "t.yaml:25:14: spec.rules[0].filters: warning: rule a is checked by its own ExternalAuth filter; Gateway default/gw's extAuth (TrafficPolicy default/edge) does not apply to it (hint: remove the filter to keep the Gateway's check; a rule meant to differ says so in a route TrafficPolicy extAuth)",
+    "t.yaml:25:14: spec.rules[0].filters: warning: rule a is checked by its own ExternalAuth filter; the extAuth of Gateway default/gw (TrafficPolicy default/edge) does not apply to it (hint: remove the filter to keep that check; a rule meant to differ says so in a route TrafficPolicy extAuth)",
   ]);
   assert.deepEqual(warnings(TWO_RULE_ROUTE + GRPC + policy("edge", "{extensionRef: {name: authz}}", TO_GATEWAY)), [], "rules without a filter of their own take the Gateway's check silently");
+  // Through a listener, what the listener gets is what the filter replaces: its own policy's,
+  // or nothing where its policy turns the Gateway's off.
+  const toListener = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]";
+  assert.deepEqual(warnings(withFilter + GRPC + policy("edge", "{extensionRef: {name: authz}}", TO_GATEWAY) + policy("listener", "{extensionRef: {name: authz}}", toListener)), [
+    "t.yaml:25:14: spec.rules[0].filters: warning: rule a is checked by its own ExternalAuth filter; the extAuth of listener http of Gateway default/gw (TrafficPolicy default/listener) does not apply to it (hint: remove the filter to keep that check; a rule meant to differ says so in a route TrafficPolicy extAuth)",
+  ]);
+  assert.deepEqual(warnings(withFilter + GRPC + policy("edge", "{extensionRef: {name: authz}}", TO_GATEWAY) + policy("open", "{disable: {}}", toListener)), []);
 });
 
 test("a rule's own ExternalAuth filter keeps its place beside a route's extAuth, with a warning", () => {

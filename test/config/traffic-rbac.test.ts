@@ -113,20 +113,24 @@ test("a route sectionName that names no rule fails the load for rbac, which woul
   ]);
 });
 
-test("a Gateway targetRef with sectionName gives that listener the rbac, not the whole Gateway; a listener the Gateway lacks is warned about", () => {
+test("a Gateway targetRef with sectionName gives that listener the rbac, not the whole Gateway; a listener the Gateway lacks fails the load", () => {
   const toListener = (section: string): string => `[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: ${section}}]`;
   const text = TWO_RULE_ROUTE + policy("p", ADMINS, toListener("http"));
   assert.deepEqual([errors(text), warnings(text)], [[], []]);
   const gateway = load(text).config!.gateways[0]!;
   assert.equal(gateway.authorization, undefined);
   assert.deepEqual(gateway.listenerPolicies?.get("http")?.authorization, ADMINS_MODEL);
-  // Nothing is served through a listener that does not exist, so nothing is left open.
-  const missing = TWO_RULE_ROUTE + policy("p", ADMINS, toListener("https"));
-  assert.deepEqual(errors(missing), []);
-  assert.deepEqual(warnings(missing), [
+  // A misspelt listener would leave the one meant open: an error, as for a rule name.
+  assert.deepEqual(errors(TWO_RULE_ROUTE + policy("p", ADMINS, toListener("https"))), [
+    `t.yaml:33:89: spec.targetRefs[0].sectionName: Gateway default/gw has no listener named "https"; rbac applies to no listener through it (hint: name one of the Gateway's spec.listeners, or remove sectionName to cover the whole Gateway)`,
+  ]);
+  // Without an access control the targetRef only has no effect.
+  const modifiers = TWO_RULE_ROUTE + policy("p", "  headerModifiers: {request: {set: [{name: x, value: y}]}}\n", toListener("https"));
+  assert.deepEqual(errors(modifiers), []);
+  assert.deepEqual(warnings(modifiers), [
     `t.yaml:33:89: spec.targetRefs[0].sectionName: warning: Gateway default/gw has no listener named "https"; this targetRef has no effect (hint: name one of the Gateway's spec.listeners, or remove sectionName to cover the whole Gateway)`,
   ]);
-  assert.equal(load(missing).config!.gateways[0]!.listenerPolicies, undefined);
+  assert.equal(load(modifiers).config!.gateways[0]!.listenerPolicies, undefined);
 });
 
 test("an IPv6 range wider than /96 that holds the IPv4-mapped block is warned about: mapped clients are judged as IPv4", () => {

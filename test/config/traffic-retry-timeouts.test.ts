@@ -167,6 +167,12 @@ test("on a Gateway: the oldest policy wins each section; an attempt longer than 
   assert.deepEqual(warnings(bothOnGateway), [
     "t.yaml:34:44: spec.retry.perTryTimeout: warning: Gateway default/gw has a request timeout (2000 ms, from TrafficPolicy default/deadline) shorter than perTryTimeout (3000 ms): it ends the exchange first, so no retry follows a timed-out attempt (hint: shorten perTryTimeout below the request timeout)",
   ]);
+  // A listener's timeouts against its Gateway's attempt limit: warned for that listener.
+  const toListener = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]";
+  const listenerDeadline = routes() + policy("tries", "  retry: {retryOn: [reset], perTryTimeout: 3s}\n", TO_GATEWAY) + policy("deadline", "  timeouts: {request: 2s}\n", toListener);
+  assert.deepEqual(warnings(listenerDeadline), [
+    "t.yaml:34:44: spec.retry.perTryTimeout: warning: Gateway default/gw listener http has a request timeout (2000 ms, from TrafficPolicy default/deadline) shorter than perTryTimeout (3000 ms): it ends the exchange first, so no retry follows a timed-out attempt (hint: shorten perTryTimeout below the request timeout)",
+  ]);
   // In one policy it is the error it is on a route, and no more.
   const onePolicy = load(routes() + policy("both", "  retry: {retryOn: [reset], perTryTimeout: 3s}\n  timeouts: {request: 2s}\n", TO_GATEWAY)).diagnostics;
   assert.deepEqual(onePolicy.filter((d) => d.severity !== "info").map((d) => [d.severity, d.path]), [["error", "spec.retry.perTryTimeout"]]);
