@@ -4,6 +4,7 @@
 // LINGER_MS after the answer left. Closing at once instead has the kernel answer those later
 // bytes with a reset, and a reset makes the client's kernel throw away whatever of the answer
 // the client had not read yet: a client still uploading saw ECONNRESET instead of its 413.
+import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 
@@ -51,9 +52,34 @@ function lingerOnceFlushed(socket: Duplex): void {
   if (!socket.writableFinished) socket.once("finish", () => timer.refresh());
   // The client's FIN: it has read what it wanted.
   socket.once("end", destroyOnceFlushed);
-  // node may have stopped reading (an unread body under backpressure); flowing again, bytes
-  // nobody will read are dropped instead of left in the kernel to draw the reset.
+  // Bytes nobody will read are dropped instead of left in the kernel to draw the reset: the
+  // rest of the request's body (node's parser stops reading for a body its consumer gave
+  // up, such as undici once the upstream answered), and whatever the socket still holds.
+  dropUnreadBody(socket);
   socket.resume();
+}
+
+/**
+ * A request that came in on a connection the gateway already ended cannot be answered: it is
+ * neither served nor seen, and its body is dropped with the rest.
+ */
+export function ignoreBehindClose(req: IncomingMessage): void {
+  req.removeAllListeners("data");
+  req.resume();
+}
+
+/** node's parser and the request it is reading, on a socket node:http serves (its internals). */
+interface ParsedSocket {
+  parser?: { incoming?: (IncomingMessage & { _dump?: () => void }) | null } | null;
+}
+
+function dropUnreadBody(socket: Duplex): void {
+  const incoming = (socket as ParsedSocket).parser?.incoming;
+  if (incoming === undefined || incoming === null || incoming.complete) return;
+  // What node does itself to a body nobody consumed: the parser skips pushing what follows,
+  // where pushing into a request its consumer destroyed would pause the socket again.
+  if (typeof incoming._dump === "function") incoming._dump();
+  else ignoreBehindClose(incoming);
 }
 
 function destroyOnceFlushed(this: Duplex): void {

@@ -12,10 +12,13 @@ import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, 
 
 const BODY_BYTES = 3 * 1024 * 1024;
 let upstream: http.Server;
+/** Every request the upstream got, as `METHOD path`. */
+const served: string[] = [];
 let gw: GatewayUnderTest;
 
 before(async () => {
   upstream = http.createServer((req, res) => {
+    served.push(`${req.method} ${req.url}`);
     if (req.url === "/duplex") {
       // The head goes out at once; the body echoes the upload and ends with it.
       res.writeHead(200, { "content-type": "text/plain" });
@@ -182,8 +185,9 @@ for (const early of earlyAnswers) {
     await connected;
     startUpload(socket, early.path, 64 * 1024, early.connection);
     await delay(300); // the answer went out and the gateway ended its side
-    await written(socket, Buffer.alloc(1024 * 1024, 98));
-    await delay(300); // the late bytes reached the gateway
+    // More than the kernel's buffers on both sides hold: the gateway must read and drop it.
+    await written(socket, Buffer.alloc(8 * 1024 * 1024, 98));
+    await delay(300);
     let received = "";
     let failure: Error | undefined;
     socket.on("error", (error) => (failure = error));
@@ -220,3 +224,40 @@ test("a client that never closes its side after an early answer is closed by the
   }
   await closed;
 });
+
+const behindClose = [
+  { what: "the rest of a body the gateway answered before reading", first: "POST /down HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nabc", rest: "x".repeat(97), answer: /^HTTP\/1\.1 502 / },
+  { what: "an answer that said Connection: close to a request without a body", first: "GET /a%2Fb;x HTTP/1.1\r\nhost: x\r\n\r\n", rest: "", answer: /^HTTP\/1\.1 400 / },
+  { what: "the upstream's early answer to an upload", first: "POST /too-large HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nabc", rest: "x".repeat(97), answer: /^HTTP\/1\.1 413 / },
+];
+
+for (const behind of behindClose) {
+  test(`a request sent behind a connection's last answer is not served while the gateway lingers: ${behind.what}`, { timeout: 30_000 }, async () => {
+    // Its answer could never go out: served, it would run upstream while the client, seeing
+    // the connection close unanswered, may send it again elsewhere.
+    const socket = connect({ port: gw.port, host: "127.0.0.1", allowHalfOpen: true });
+    socket.on("error", () => {});
+    await once(socket, "connect");
+    let received = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => (received += chunk));
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    const ended = once(socket, "end");
+    socket.write(behind.first);
+    await ended;
+    const before = served.length;
+    socket.write(`${behind.rest}DELETE /side-effect HTTP/1.1\r\nhost: x\r\n\r\nGET /after HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n\r\nabc`);
+    // The client keeps its side open: the gateway ends the connection when its linger runs
+    // out, long after a served request would have reached the upstream. Writing then meets
+    // the closed connection.
+    while (!socket.destroyed) {
+      socket.write("\r\n");
+      await Promise.race([delay(200), closed]);
+    }
+    await closed;
+    assert.match(received, behind.answer);
+    assert.equal(received.match(/HTTP\/1\.1 /g)?.length, 1, "one answer on the connection");
+    // A request served would have reached the upstream by the time the gateway closed.
+    assert.deepEqual(served.slice(before), []);
+  });
+}
