@@ -6,8 +6,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import http from "node:http";
-import { type AddressInfo, type Socket, connect } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
+import { readAfterLateUpload } from "../support/late-upload.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
 
 const BODY_BYTES = 3 * 1024 * 1024;
@@ -158,14 +159,9 @@ test("an early answer behind a pipelined one still ends the connection after it"
   assert.match(received, /^HTTP\/1\.1 200 [\s\S]*slow[\s\S]*HTTP\/1\.1 413 [\s\S]*too large$/);
 });
 
-/** Sends the head of a POST whose body never completes, with `firstBytes` of it. */
-function startUpload(socket: Socket, path: string, firstBytes: number, connection = "keep-alive"): void {
-  socket.write(`POST ${path} HTTP/1.1\r\nhost: x\r\nconnection: ${connection}\r\ncontent-length: ${BODY_BYTES}\r\n\r\n`);
-  socket.write(Buffer.alloc(firstBytes, 97));
-}
-
-function written(socket: Socket, data: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => socket.write(data, (error) => (error ? reject(error) : resolve())));
+/** The head of a POST whose body never completes. */
+function uploadHead(path: string, connection = "keep-alive"): string {
+  return `POST ${path} HTTP/1.1\r\nhost: x\r\nconnection: ${connection}\r\ncontent-length: ${BODY_BYTES}\r\n\r\n`;
 }
 
 const earlyAnswers = [
@@ -183,26 +179,19 @@ for (const early of earlyAnswers) {
     const connected = once(socket, "connect");
     socket.pause();
     await connected;
-    startUpload(socket, early.path, 64 * 1024, early.connection);
-    await delay(300); // the answer went out and the gateway ended its side
-    // More than the kernel's buffers on both sides hold: the gateway must read and drop it.
-    await written(socket, Buffer.alloc(8 * 1024 * 1024, 98));
-    await delay(300);
-    let received = "";
-    let failure: Error | undefined;
-    socket.on("error", (error) => (failure = error));
-    socket.setEncoding("latin1");
-    socket.on("data", (chunk: string) => (received += chunk));
-    socket.resume();
-    await once(socket, "close");
+    const { received, failure } = await readAfterLateUpload(socket, [uploadHead(early.path, early.connection), Buffer.alloc(64 * 1024, 97)]);
     assert.equal(failure, undefined);
     assert.match(received, early.answer);
   });
 }
 
-test("a client that never closes its side after an early answer is closed by the gateway", { timeout: 30_000 }, async () => {
-  // Lingering waits for the client's FIN: a client that never sends one must not hold the
-  // connection (the listener's idle limit is 10 minutes, past this test's timeout).
+/**
+ * A client that never closes its side: sends `first`, reads the answer up to the gateway's
+ * FIN, then sends `after` and keeps writing until the gateway, its linger run out, cuts the
+ * connection (the listener's idle limit is 10 minutes, past the tests' timeouts). What it
+ * read, and how many requests the upstream got once the answer was in.
+ */
+async function halfOpenClient(first: readonly (string | Buffer)[], after: string): Promise<{ received: string; servedAfter: string[] }> {
   const socket = connect({ port: gw.port, host: "127.0.0.1", allowHalfOpen: true });
   socket.on("error", () => {});
   await once(socket, "connect");
@@ -212,17 +201,23 @@ test("a client that never closes its side after an early answer is closed by the
   const ended = once(socket, "end");
   // Not events.once: the reset's error would reject it.
   const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-  startUpload(socket, "/down", 1024);
+  for (const part of first) socket.write(part);
   await ended;
-  assert.match(received, /^HTTP\/1\.1 502 [\s\S]*upstream_connect_failed/);
-  // The gateway reads and drops what comes while it lingers; once it gave up, more upload
-  // bytes meet a closed connection and the client's side is reset.
-  const more = Buffer.alloc(1024, 99);
+  const before = served.length;
+  socket.write(after);
+  // The gateway reads and drops what comes while it lingers; once it gave up, more bytes
+  // meet a closed connection and the client's side is reset.
   while (!socket.destroyed) {
-    socket.write(more);
-    await Promise.race([delay(100), closed]);
+    socket.write("\r\n");
+    await Promise.race([delay(200), closed]);
   }
   await closed;
+  return { received, servedAfter: served.slice(before) };
+}
+
+test("a client that never closes its side after an early answer is closed by the gateway", { timeout: 30_000 }, async () => {
+  const { received } = await halfOpenClient([uploadHead("/down"), Buffer.alloc(1024, 97)], "c".repeat(1024));
+  assert.match(received, /^HTTP\/1\.1 502 [\s\S]*upstream_connect_failed/);
 });
 
 const behindClose = [
@@ -235,29 +230,10 @@ for (const behind of behindClose) {
   test(`a request sent behind a connection's last answer is not served while the gateway lingers: ${behind.what}`, { timeout: 30_000 }, async () => {
     // Its answer could never go out: served, it would run upstream while the client, seeing
     // the connection close unanswered, may send it again elsewhere.
-    const socket = connect({ port: gw.port, host: "127.0.0.1", allowHalfOpen: true });
-    socket.on("error", () => {});
-    await once(socket, "connect");
-    let received = "";
-    socket.setEncoding("latin1");
-    socket.on("data", (chunk: string) => (received += chunk));
-    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-    const ended = once(socket, "end");
-    socket.write(behind.first);
-    await ended;
-    const before = served.length;
-    socket.write(`${behind.rest}DELETE /side-effect HTTP/1.1\r\nhost: x\r\n\r\nGET /after HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n\r\nabc`);
-    // The client keeps its side open: the gateway ends the connection when its linger runs
-    // out, long after a served request would have reached the upstream. Writing then meets
-    // the closed connection.
-    while (!socket.destroyed) {
-      socket.write("\r\n");
-      await Promise.race([delay(200), closed]);
-    }
-    await closed;
+    const { received, servedAfter } = await halfOpenClient([behind.first], `${behind.rest}DELETE /side-effect HTTP/1.1\r\nhost: x\r\n\r\nGET /after HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n\r\nabc`);
     assert.match(received, behind.answer);
     assert.equal(received.match(/HTTP\/1\.1 /g)?.length, 1, "one answer on the connection");
-    // A request served would have reached the upstream by the time the gateway closed.
-    assert.deepEqual(served.slice(before), []);
+    // The gateway closed 2 s after its answer: a request served would have reached the upstream.
+    assert.deepEqual(servedAfter, []);
   });
 }

@@ -9,11 +9,11 @@ import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
 import { once } from "node:events";
-import { setTimeout as delay } from "node:timers/promises";
 import { type ClientOptions, WebSocket } from "ws";
 import { applyListenerSettings } from "../../src/proxy/listener.ts";
 import { type PemPair, type TestPki, createTestPki, issueServerCertificate } from "../support/test-certs.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { readAfterLateUpload } from "../support/late-upload.ts";
 import { until } from "../support/until.ts";
 import { CONFIG_PORT, type GatewayUnderTest, backendYaml, catchAllRouteYaml, compileYaml, startGateway } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
@@ -305,19 +305,7 @@ test("a 421 answered while the client still uploads reaches it whole over TLS: t
   const connected = once(socket, "secureConnect");
   socket.pause();
   await connected;
-  const sent = (data: string | Buffer): Promise<void> => new Promise((resolve, reject) => socket.write(data, (error) => (error ? reject(error) : resolve())));
-  await sent(`POST /crossed-upload HTTP/1.1\r\nhost: shop-alias.example\r\ncontent-length: ${8 * 1024 * 1024}\r\n\r\n`);
-  await sent(Buffer.alloc(64 * 1024, 97));
-  await delay(300); // the 421 went out and the gateway ended its side
-  await sent(Buffer.alloc(1024 * 1024, 98));
-  await delay(300); // the late bytes reached the gateway
-  let received = "";
-  let failure: Error | undefined;
-  socket.on("error", (error) => (failure = error));
-  socket.setEncoding("latin1");
-  socket.on("data", (chunk: string) => (received += chunk));
-  socket.resume();
-  await new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  const { received, failure } = await readAfterLateUpload(socket, [`POST /crossed-upload HTTP/1.1\r\nhost: shop-alias.example\r\ncontent-length: ${16 * 1024 * 1024}\r\n\r\n`, Buffer.alloc(64 * 1024, 97)]);
   assert.equal(failure, undefined);
   assert.match(received, /^HTTP\/1\.1 421 [\s\S]*\r\nconnection: close\r\n[\s\S]*\{"error":"misdirected_request"[^\n]*\}\n$/i);
 });

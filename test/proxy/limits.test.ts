@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { once } from "node:events";
-import { setTimeout as delay } from "node:timers/promises";
+import { readAfterLateUpload } from "../support/late-upload.ts";
 import { until } from "../support/until.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, startGateway } from "./harness.ts";
@@ -72,17 +72,7 @@ describe("listener limits", () => {
     const connected = once(socket, "connect");
     socket.pause();
     await connected;
-    socket.write(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(100_000)}`);
-    await delay(200); // the 431 went out and the gateway ended its side
-    await new Promise<void>((resolve, reject) => socket.write(Buffer.alloc(2 * 1024 * 1024, 98), (error) => (error ? reject(error) : resolve())));
-    await delay(200); // the late bytes reached the gateway
-    let received = "";
-    let failure: Error | undefined;
-    socket.on("error", (error) => (failure = error));
-    socket.setEncoding("utf8");
-    socket.on("data", (c: string) => (received += c));
-    socket.resume();
-    await new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    const { received, failure } = await readAfterLateUpload(socket, [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(100_000)}`]);
     assert.equal(failure, undefined);
     const r = parse(received);
     assert.equal(r.status, 431);

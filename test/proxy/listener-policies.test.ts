@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { type GatewayUnderTest, ask, backendYaml, compileYaml, ref, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
+import { type GatewayUnderTest, ask, backendYaml, compileYaml, ref, routeYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 
 let app: TestUpstream;
 let gw: GatewayUnderTest;
@@ -16,31 +16,28 @@ const htpasswd = (user: string, password: string): string => `${user}:{SHA}${cre
 const toListener = (name: string): string => `[{group: gateway.networking.k8s.io, kind: Gateway, name: edge, sectionName: ${name}}]`;
 const policyOn = (name: string, listener: string, body: string): string => targetedTrafficPolicyYaml(name, "Gateway", "edge", body).replace(/targetRefs: .*/, `targetRefs: ${toListener(listener)}`);
 
-before(async () => {
-  app = await startUpstream("app");
-  gw = await startGateway(
-    `apiVersion: gateway.networking.k8s.io/v1
+/** Gateway `edge` with one HTTP listener per name on port 8080 (hostname NAME.example), and HTTPRoute `r` on all of them with `rules`. */
+function edgeWithRoute(listeners: readonly string[], rules: string): string {
+  return `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: edge, namespace: default}
 spec:
   gatewayClassName: tollgate
   listeners:
-  - {name: shop, protocol: HTTP, port: 8080, hostname: shop.example}
-  - {name: status, protocol: HTTP, port: 8080, hostname: status.example}
-  - {name: other, protocol: HTTP, port: 8080, hostname: other.example}
-  - {name: metered, protocol: HTTP, port: 8080, hostname: metered.example}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: r, namespace: default}
-spec:
-  parentRefs: [{name: edge}]
-  rules:
-  - name: pinned
+${listeners.map((name) => `  - {name: ${name}, protocol: HTTP, port: 8080, hostname: ${name}.example}\n`).join("")}${routeYaml(rules)}`;
+}
+
+before(async () => {
+  app = await startUpstream("app");
+  gw = await startGateway(
+    edgeWithRoute(
+      ["shop", "status", "other", "metered"],
+      `  - name: pinned
     matches: [{path: {type: PathPrefix, value: /pinned}}]
     backendRefs: [${ref("app")}]
   - backendRefs: [${ref("app")}]
-` +
+`,
+    ) +
       backendYaml("app", app.port) +
       targetedTrafficPolicyYaml(
         "edge-wide",
@@ -103,24 +100,12 @@ test("a listener's timeouts that change nothing of the rule's own still keep the
   // The HTTPRoute's own request timeout beats both policies' (as a route-level policy's): the
   // listener's policy leaves the rule as it is, the Gateway's adds its streamIdle.
   const plan = compileYaml(
-    `apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: default}
-spec:
-  gatewayClassName: tollgate
-  listeners:
-  - {name: a, protocol: HTTP, port: 8080, hostname: a.example}
-  - {name: b, protocol: HTTP, port: 8080, hostname: b.example}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: r, namespace: default}
-spec:
-  parentRefs: [{name: edge}]
-  rules:
-  - timeouts: {request: 1s}
+    edgeWithRoute(
+      ["a", "b"],
+      `  - timeouts: {request: 1s}
     backendRefs: [${ref("app")}]
-` +
+`,
+    ) +
       backendYaml("app", 9) +
       targetedTrafficPolicyYaml("edge-wide", "Gateway", "edge", "  timeouts: {streamIdle: 5s}\n") +
       policyOn("a-only", "a", "  timeouts: {request: 2s}\n"),

@@ -1,0 +1,39 @@
+// A client that writes before it reads: it sends a request's start, waits while the gateway
+// answers and ends its side, sends more, and only then reads. Against a gateway that closed
+// at once, the late bytes drew a reset that threw the unread answer away.
+import type { Socket } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
+
+export interface LateUploadOutcome {
+  /** Everything the client read, as Latin-1. */
+  readonly received: string;
+  /** The error the connection ended with, if any (ECONNRESET when the answer was lost). */
+  readonly failure: Error | undefined;
+}
+
+/** More than the kernel's buffers on both sides hold: the gateway must read and drop it. */
+export const LATE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * `socket`: connected and paused since before it connected. Writes `first`, then `lateBytes`
+ * once the answer had time to go out, then reads until the connection closes.
+ */
+export async function readAfterLateUpload(socket: Socket, first: readonly (string | Buffer)[], lateBytes = LATE_BYTES): Promise<LateUploadOutcome> {
+  for (const part of first) await written(socket, part);
+  await delay(300); // the answer went out and the gateway ended its side
+  await written(socket, Buffer.alloc(lateBytes, 98));
+  await delay(300); // the late bytes reached the gateway
+  let received = "";
+  let failure: Error | undefined;
+  socket.on("error", (error) => (failure = error));
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => (received += chunk));
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  socket.resume();
+  await closed;
+  return { received, failure };
+}
+
+export function written(socket: Socket, data: string | Buffer): Promise<void> {
+  return new Promise((resolve, reject) => socket.write(data, (error) => (error ? reject(error) : resolve())));
+}
