@@ -1,10 +1,10 @@
 // How the gateway closes a client connection after its last answer: a lingering close, as
 // Envoy's delayed close. The answer goes out with a FIN, and what the client still sends
-// (the rest of an upload nobody read) is read and dropped until the client closes too, or
-// LINGER_MS after the answer left. Closing at once instead has the kernel answer those later
-// bytes with a reset, and a reset makes the client's kernel throw away whatever of the answer
-// the client had not read yet: a client still uploading saw ECONNRESET instead of its 413.
-import type { IncomingMessage } from "node:http";
+// (the rest of an upload nobody read, requests behind the answer) is read and dropped, never
+// parsed, until the client closes too, or LINGER_MS after the answer left. Closing at once
+// instead has the kernel answer those later bytes with a reset, and a reset makes the
+// client's kernel throw away whatever of the answer the client had not read yet: a client
+// still uploading saw ECONNRESET instead of its 413.
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 
@@ -52,35 +52,49 @@ function lingerOnceFlushed(socket: Duplex): void {
   if (!socket.writableFinished) socket.once("finish", () => timer.refresh());
   // The client's FIN: it has read what it wanted.
   socket.once("end", destroyOnceFlushed);
-  // Bytes nobody will read are dropped instead of left in the kernel to draw the reset: the
-  // rest of the request's body (node's parser stops reading for a body its consumer gave
-  // up, such as undici once the upstream answered), and whatever the socket still holds.
-  dropUnreadBody(socket);
+  // A reset while lingering is the client going away: nothing to report.
+  socket.on("error", ignoreError);
+  stopParsing(socket);
   socket.resume();
+  restartReads(socket);
+}
+
+/** A socket's native handle, as node:http drives it while its parser reads the socket. */
+interface HandledSocket {
+  _handle?: { reading?: boolean; readStart?: () => number } | null;
 }
 
 /**
- * A request that came in on a connection the gateway already ended cannot be answered: it is
- * neither served nor seen, and its body is dropped with the rest.
+ * node:http, while its parser read the socket, stopped the handle's reads for a body it held
+ * back, beneath a stream that still reads as flowing, so resuming the stream does not start
+ * them again. This starts them as node:http itself does on its socket's 'resume'.
  */
-export function ignoreBehindClose(req: IncomingMessage): void {
-  req.removeAllListeners("data");
-  req.resume();
+function restartReads(socket: Duplex): void {
+  const handle = (socket as HandledSocket)._handle;
+  if (handle === undefined || handle === null || handle.reading !== false || typeof handle.readStart !== "function") return;
+  handle.reading = true;
+  handle.readStart();
 }
 
-/** node's parser and the request it is reading, on a socket node:http serves (its internals). */
-interface ParsedSocket {
-  parser?: { incoming?: (IncomingMessage & { _dump?: () => void }) | null } | null;
+/**
+ * Bytes that come in once the gateway ended the connection are dropped, never parsed: the
+ * rest of a request body (which node's parser would stop reading once its consumer, such as
+ * undici after the upstream answered, gave up), and requests sent behind the last answer.
+ * Parsed, such a request would be served where its answer can never go out, and a flood of
+ * them would queue without bound in node's pipelining queues. Listening for 'data' makes
+ * node:http hand the socket's bytes back to JavaScript (it stops feeding its parser
+ * directly); then only this listener gets them.
+ */
+function stopParsing(socket: Duplex): void {
+  socket.on("data", dropData);
+  for (const listener of socket.listeners("data")) {
+    if (listener !== dropData) socket.off("data", listener as (chunk: Buffer) => void);
+  }
 }
 
-function dropUnreadBody(socket: Duplex): void {
-  const incoming = (socket as ParsedSocket).parser?.incoming;
-  if (incoming === undefined || incoming === null || incoming.complete) return;
-  // What node does itself to a body nobody consumed: the parser skips pushing what follows,
-  // where pushing into a request its consumer destroyed would pause the socket again.
-  if (typeof incoming._dump === "function") incoming._dump();
-  else ignoreBehindClose(incoming);
-}
+function dropData(): void {}
+
+function ignoreError(): void {}
 
 function destroyOnceFlushed(this: Duplex): void {
   if (this.writableFinished) this.destroy();

@@ -3,13 +3,12 @@
 // keep-alive timeout and max connections. Limits and certificates change in place on
 // reload; the socket stays bound.
 import type * as Http from "node:http";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { Duplex } from "node:stream";
+import type { IncomingMessage, Server } from "node:http";
 import type { PortTls } from "../plan/port-tls.ts";
 import type { ListenerSettings } from "../config/model.ts";
 import type { ProxyHandlers } from "./handler.ts";
 import { http } from "./node-http.ts";
-import { closeByLingering, ignoreBehindClose, isLingering } from "./linger.ts";
+import { closeByLingering } from "./linger.ts";
 import { forwardedUpgrade } from "./request-checks.ts";
 import { applyPortTls, createTlsServer } from "./tls-listener.ts";
 
@@ -35,43 +34,21 @@ export function createListenerServer(settings: ListenerSettings, handlers: Proxy
     // HTTP/2 on; the gateway declines the offer and proxies the request, body included.
     shouldUpgradeCallback: acceptsUpgrade,
   };
-  const request = requestsUnlessLingering(handlers.request);
-  const upgrade = upgradesUnlessLingering(handlers.upgrade);
-  const server = tls === undefined ? http.createServer(options, request) : createTlsServer(options, { ...handlers, request }, tls, timeouts.headersTimeout);
+  const server = tls === undefined ? http.createServer(options, handlers.request) : createTlsServer(options, handlers, tls, timeouts.headersTimeout);
   // Registering checkContinue makes node leave `100 Continue` to the proxy, which sends it
   // only when the request is really forwarded.
-  server.on("checkContinue", request);
+  server.on("checkContinue", handlers.request);
   // Without it node answers other expectations with a bare 417 that no telemetry sees.
-  server.on("checkExpectation", request);
-  server.on("upgrade", upgrade);
+  server.on("checkExpectation", handlers.request);
+  server.on("upgrade", handlers.upgrade);
   // Without a listener node closes a CONNECT without a word; the upgrade path answers it
   // (501) with telemetry like any refused request.
-  server.on("connect", upgrade);
+  server.on("connect", handlers.upgrade);
   server.on("clientError", handlers.clientError);
   // The socket node:http serves: the TLS socket on an HTTPS port, not the TCP one under it.
   server.on(tls === undefined ? "connection" : "secureConnection", closeByLingering);
   applyListenerSettings(server, settings);
   return server;
-}
-
-/**
- * node goes on parsing a connection the gateway ended and lingers on: a request behind the
- * last answer would be served where its answer can never go out (and served twice, should
- * the client retry it elsewhere). It is ignored, as Envoy reads nothing after a close.
- */
-function requestsUnlessLingering(serve: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    if (isLingering(req.socket)) ignoreBehindClose(req);
-    else serve(req, res);
-  };
-}
-
-/** The same for an upgrade or CONNECT: node has let go of the socket, which lingers on. */
-function upgradesUnlessLingering(serve: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
-  return (req, socket, head) => {
-    if (isLingering(socket)) socket.resume();
-    else serve(req, socket, head);
-  };
 }
 
 function acceptsUpgrade(req: IncomingMessage): boolean {

@@ -237,3 +237,26 @@ for (const behind of behindClose) {
     assert.deepEqual(servedAfter, []);
   });
 }
+
+test("requests pipelined behind a connection's last answer are never parsed, however many", { timeout: 30_000 }, async () => {
+  // Parsed and left unanswered, each would sit in node's pipelining queues until the close,
+  // which then empties them one by one: a flood held the event loop for seconds.
+  let dispatched = 0;
+  const count = (): void => {
+    dispatched++;
+  };
+  gw.server.on("request", count);
+  gw.server.on("connect", count);
+  gw.server.on("upgrade", count);
+  try {
+    const flood = "GET /flood HTTP/1.1\r\nhost: x\r\n\r\n".repeat(20_000);
+    const { received, servedAfter } = await halfOpenClient(["GET /a%2Fb;x HTTP/1.1\r\nhost: x\r\n\r\n"], `${flood}CONNECT x:443 HTTP/1.1\r\nhost: x:443\r\n\r\n`);
+    assert.match(received, /^HTTP\/1\.1 400 /);
+    assert.deepEqual(servedAfter, []);
+    assert.equal(dispatched, 1, "only the first request reached the gateway");
+  } finally {
+    gw.server.off("request", count);
+    gw.server.off("connect", count);
+    gw.server.off("upgrade", count);
+  }
+});

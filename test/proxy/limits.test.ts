@@ -79,6 +79,20 @@ describe("listener limits", () => {
     assert.equal(r.body.error, "header_too_large");
   });
 
+  test("a connection lingering after an early answer is not cut by the listener's requestTimeout", async () => {
+    // The request is still unfinished when its timeout (600 ms) runs out, but its answer is
+    // out and the connection lingers: cut then, the late upload would draw the reset that
+    // loses the unread answer.
+    const socket = net.connect(tight.port, "127.0.0.1");
+    const connected = once(socket, "connect");
+    socket.pause();
+    await connected;
+    const { received, failure } = await readAfterLateUpload(socket, ["POST /a%2Fb;x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\nabc"], undefined, { beforeLateMs: 900, afterLateMs: 100 });
+    assert.equal(failure, undefined);
+    const r = parse(received);
+    assert.equal(r.status, 400);
+  });
+
   test("headers under the limit pass", async () => {
     const reply = await ask(tight.port, { path: "/ok", headers: { "x-fine": "a".repeat(1000) } });
     assert.equal(reply.status, 200);

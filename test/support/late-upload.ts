@@ -11,18 +11,28 @@ export interface LateUploadOutcome {
   readonly failure: Error | undefined;
 }
 
-/** More than the kernel's buffers on both sides hold: the gateway must read and drop it. */
+/**
+ * The late upload: a gateway that does not read and drop it still holds it in the kernel when
+ * it closes, and the close becomes the reset (the loopback buffers may hold all of it).
+ */
 export const LATE_BYTES = 8 * 1024 * 1024;
+
+export interface LateUploadTiming {
+  /** How long after `first` the late bytes go: the answer went out and the gateway ended its side. */
+  readonly beforeLateMs?: number;
+  /** How long after the late bytes the client reads: they reached the gateway. */
+  readonly afterLateMs?: number;
+}
 
 /**
  * `socket`: connected and paused since before it connected. Writes `first`, then `lateBytes`
  * once the answer had time to go out, then reads until the connection closes.
  */
-export async function readAfterLateUpload(socket: Socket, first: readonly (string | Buffer)[], lateBytes = LATE_BYTES): Promise<LateUploadOutcome> {
+export async function readAfterLateUpload(socket: Socket, first: readonly (string | Buffer)[], lateBytes = LATE_BYTES, timing: LateUploadTiming = {}): Promise<LateUploadOutcome> {
   for (const part of first) await written(socket, part);
-  await delay(300); // the answer went out and the gateway ended its side
+  await delay(timing.beforeLateMs ?? 300);
   await written(socket, Buffer.alloc(lateBytes, 98));
-  await delay(300); // the late bytes reached the gateway
+  await delay(timing.afterLateMs ?? 300);
   let received = "";
   let failure: Error | undefined;
   socket.on("error", (error) => (failure = error));
