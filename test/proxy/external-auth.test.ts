@@ -560,8 +560,8 @@ test("forwardBody: a body over maxSize is refused with 413 before any check, and
   );
   assert.equal((await telemetry.endOf("/body/chunked-large")).status, 413);
 
-  // With much of a large upload still unread, the answer still reaches the client (on
-  // loopback; node closes without a lingering wait, see docs/proxy.md).
+  // With much of a large upload still unread, the answer still reaches the client (the
+  // connection lingers after it, see docs/proxy.md).
   const uploader = net.connect(gw.port, "127.0.0.1");
   await once(uploader, "connect");
   let answer = "";
