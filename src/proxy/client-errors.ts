@@ -26,8 +26,8 @@ export function handleClientError(err: Error, rawSocket: Duplex): void {
     socket.destroy();
     return;
   }
-  // node's parser fails again on every later chunk of a request it already refused (a 431
-  // while the client still sends): the answer is out, and lingering drops those bytes.
+  // The answer is out and the connection lingers: node's later word on it (its
+  // requestTimeout for the unfinished request) must not cut the linger short.
   if (isLingering(socket)) return;
   if (!socket.writable) {
     socket.destroy();
