@@ -8,7 +8,7 @@ import { once } from "node:events";
 import http from "node:http";
 import { type AddressInfo, connect } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
-import { readAfterLateUpload } from "../support/late-upload.ts";
+import { pausedConnection, readAfterLateUpload } from "../support/late-upload.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, ref, routeYaml, startGateway } from "./harness.ts";
 
 const BODY_BYTES = 3 * 1024 * 1024;
@@ -175,10 +175,7 @@ for (const early of earlyAnswers) {
     // The client reads nothing until its upload went out, as a client writing before it
     // reads does. Closed at once after the answer, the connection met the later upload bytes
     // with a reset, and the reset threw the unread answer away on the client's side.
-    const socket = connect(gw.port, "127.0.0.1");
-    const connected = once(socket, "connect");
-    socket.pause();
-    await connected;
+    const socket = await pausedConnection(gw.port);
     const { received, failure } = await readAfterLateUpload(socket, [uploadHead(early.path, early.connection), Buffer.alloc(64 * 1024, 97)]);
     assert.equal(failure, undefined);
     assert.match(received, early.answer);

@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { once } from "node:events";
-import { readAfterLateUpload } from "../support/late-upload.ts";
+import { pausedConnection, readAfterLateUpload } from "../support/late-upload.ts";
 import { until } from "../support/until.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, startGateway } from "./harness.ts";
@@ -66,12 +66,9 @@ describe("listener limits", () => {
   });
 
   test("a 431 reaches a client that goes on sending before it reads: the gateway lingers instead of resetting", async () => {
-    // node's parser refuses every later chunk again; closed at once after the answer, the
-    // connection met those bytes with a reset, which threw the unread 431 away.
-    const socket = net.connect(tight.port, "127.0.0.1");
-    const connected = once(socket, "connect");
-    socket.pause();
-    await connected;
+    // Closed at once after the answer, the connection met the later bytes with a reset, which
+    // threw the unread 431 away.
+    const socket = await pausedConnection(tight.port);
     const { received, failure } = await readAfterLateUpload(socket, [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(100_000)}`]);
     assert.equal(failure, undefined);
     const r = parse(received);
@@ -83,10 +80,7 @@ describe("listener limits", () => {
     // The request is still unfinished when its timeout (600 ms) runs out, but its answer is
     // out and the connection lingers: cut then, the late upload would draw the reset that
     // loses the unread answer.
-    const socket = net.connect(tight.port, "127.0.0.1");
-    const connected = once(socket, "connect");
-    socket.pause();
-    await connected;
+    const socket = await pausedConnection(tight.port);
     const { received, failure } = await readAfterLateUpload(socket, ["POST /a%2Fb;x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\nabc"], undefined, { beforeLateMs: 900, afterLateMs: 100 });
     assert.equal(failure, undefined);
     const r = parse(received);

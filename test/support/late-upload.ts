@@ -1,7 +1,8 @@
 // A client that writes before it reads: it sends a request's start, waits while the gateway
 // answers and ends its side, sends more, and only then reads. Against a gateway that closed
 // at once, the late bytes drew a reset that threw the unread answer away.
-import type { Socket } from "node:net";
+import { once } from "node:events";
+import { type Socket, connect } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 
 export interface LateUploadOutcome {
@@ -24,8 +25,17 @@ export interface LateUploadTiming {
   readonly afterLateMs?: number;
 }
 
+/** A plain TCP connection to 127.0.0.1:`port`, paused from before it connected: the client reads nothing yet. */
+export async function pausedConnection(port: number): Promise<Socket> {
+  const socket = connect(port, "127.0.0.1");
+  const connected = once(socket, "connect");
+  socket.pause();
+  await connected;
+  return socket;
+}
+
 /**
- * `socket`: connected and paused since before it connected. Writes `first`, then `lateBytes`
+ * `socket`: connected and paused since before it connected (pausedConnection, or a TLS one). Writes `first`, then `lateBytes`
  * once the answer had time to go out, then reads until the connection closes.
  */
 export async function readAfterLateUpload(socket: Socket, first: readonly (string | Buffer)[], lateBytes = LATE_BYTES, timing: LateUploadTiming = {}): Promise<LateUploadOutcome> {
