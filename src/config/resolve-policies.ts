@@ -51,8 +51,9 @@ import type {
 import type { BackendResolver } from "./resolve-backends.ts";
 import type { GatewayDraft } from "./resolve-gateways.ts";
 import type { RouteDraft } from "./resolve-routes.ts";
-import { isListenerScope, listenerScope } from "./listener-scope.ts";
-import { byPrecedence, key } from "./resources.ts";
+import { isListenerScope } from "./listener-scope.ts";
+import { ACCESS_CONTROL_SECTIONS, type Attached, type TargetKind, attachPolicies } from "./policy-targets.ts";
+import { key } from "./resources.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 import { gepAttributes, gepLogFields, kgatewayAttributes } from "./value-sources.ts";
 
@@ -69,7 +70,6 @@ export const DEFAULT_LISTENER_SETTINGS: ListenerSettings = {
   maxConnections: 0,
 };
 
-const GATEWAY_GROUP = "gateway.networking.k8s.io";
 const KGATEWAY_GROUP = "gateway.kgateway.dev";
 
 export interface PolicyInput {
@@ -144,102 +144,6 @@ export interface PolicyResult {
   readonly routeUrlRewrites: ReadonlyMap<string, ReadonlyMap<number, PolicyUrlRewrite>>;
 }
 
-interface Attached {
-  readonly policy: Resource;
-  readonly targetIndex: number;
-  /**
-   * The rules (by name) the policy's targetRefs narrow to, with the first such targetRef's
-   * index; undefined when one of them targets the whole object. Only kept where the caller
-   * supports sectionName.
-   */
-  sections: { readonly names: Map<string, number>; readonly at: number } | undefined;
-}
-
-/** Policies grouped by the key of the object they target (targets not in the file are warned about). */
-function attach(
-  policies: readonly Resource[],
-  targetKind: string,
-  known: ReadonlySet<string>,
-  reporter: Reporter,
-  sectionsSupported = false,
-): Map<string, Attached[]> {
-  return attachByKind(policies, new Map([[targetKind, known]]), reporter, sectionsSupported ? new Map([[targetKind, "narrow"]]) : new Map()).get(targetKind)!;
-}
-
-/**
- * What a targetRef's sectionName does per kind: `narrow` the policy to the rules of that
- * name; `listener`: attach it to that listener of the Gateway, kept under its
- * `listenerScope` key (which `known` must hold for each listener). Other kinds ignore it and
- * cover the whole object (a warning).
- */
-type SectionHandling = ReadonlyMap<string, "narrow" | "listener">;
-
-/**
- * Policies grouped by the kind, then the key, of the object they target; `known` holds the
- * keys of each kind the policies may target, in the order warnings name the kinds.
- */
-function attachByKind(
-  policies: readonly Resource[],
-  known: ReadonlyMap<string, ReadonlySet<string>>,
-  reporter: Reporter,
-  sectionHandling: SectionHandling,
-): Map<string, Map<string, Attached[]>> {
-  const byKind = new Map([...known.keys()].map((kind) => [kind, new Map<string, Attached[]>()]));
-  const kinds = [...known.keys()];
-  for (const p of policies) {
-    (p.spec["targetRefs"] as Record<string, any>[]).forEach((t, i) => {
-      const at = ["spec", "targetRefs", i];
-      const group = (t["group"] ?? GATEWAY_GROUP) as string;
-      const targetKind = String(t["kind"]);
-      const out = group === GATEWAY_GROUP ? byKind.get(targetKind) : undefined;
-      if (out === undefined) {
-        reporter.warn(p, at, `${p.kind} here can target a ${kinds.join(" or a ")} only; this targetRef (${group}/${targetKind}) is ignored`, `kind: ${kinds.join(" or ")}, group: ${GATEWAY_GROUP}`);
-        return;
-      }
-      const sectionsSupported = sectionHandling.get(targetKind) === "narrow";
-      if (t["namespace"] !== undefined && t["namespace"] !== p.namespace) {
-        reporter.warn(p, [...at, "namespace"], "a policy can target objects in its own namespace only; this targetRef is ignored", `move the policy to namespace "${String(t["namespace"])}"`);
-        return;
-      }
-      const section = t["sectionName"] as string | undefined;
-      const toListener = section !== undefined && sectionHandling.get(targetKind) === "listener";
-      if (section !== undefined && !sectionsSupported && !toListener) {
-        reporter.warn(p, [...at, "sectionName"], "sectionName is not supported; the policy applies to the whole " + targetKind, "remove sectionName");
-      }
-      const objectKey = `${p.namespace}/${String(t["name"])}`;
-      if (!known.get(targetKind)!.has(objectKey)) {
-        if (reporter.isBroken(targetKind, p.namespace, String(t["name"]))) return;
-        reporter.warn(p, [...at, "name"], `${targetKind} ${objectKey} is not in the file; this targetRef has no effect`, undefined);
-        return;
-      }
-      const k = toListener ? listenerScope(objectKey, section) : objectKey;
-      if (toListener && !known.get(targetKind)!.has(k)) {
-        // A misspelt listener would leave the one meant without the access control: that
-        // fails the load, as a rule name a route lacks does. A `disable` opens nothing.
-        const controls = ACCESS_CONTROL_SECTIONS.filter((name) => p.spec[name] !== undefined && (p.spec[name] as Record<string, unknown>)["disable"] === undefined);
-        const message = `${targetKind} ${objectKey} has no listener named "${section}"; ${controls.length === 0 ? "this targetRef has no effect" : `${controls.join(" and ")} ${controls.length === 1 ? "applies" : "apply"} to no listener through it`}`;
-        reporter.report(controls.length === 0 ? "warning" : "error", p, [...at, "sectionName"], message, "name one of the Gateway's spec.listeners, or remove sectionName to cover the whole Gateway");
-        return;
-      }
-      const list = out.get(k) ?? [];
-      const narrowed = sectionsSupported && section !== undefined ? { names: new Map([[section, i]]), at: i } : undefined;
-      const seen = list.find((a) => a.policy === p);
-      if (seen === undefined) list.push({ policy: p, targetIndex: i, sections: narrowed });
-      // A second targetRef to the same object widens the first: to more rules, or to all.
-      else if (seen.sections !== undefined) {
-        if (narrowed === undefined) seen.sections = undefined;
-        else if (!seen.sections.names.has(section!)) seen.sections.names.set(section!, i);
-      }
-      out.set(k, list);
-    });
-  }
-  for (const out of byKind.values()) for (const list of out.values()) list.sort((a, b) => byPrecedence(a.policy, b.policy));
-  return byKind;
-}
-
-/** Sections whose policy, ignored, would let through what it should refuse. */
-const ACCESS_CONTROL_SECTIONS = ["acl", "apiKeyAuth", "basicAuth", "csrf", "extAuth", "jwtAuth", "rbac"] as const;
-
 const ON_MODES = new Set(["On", "Enabled", "ImplementationDefault"]);
 const isOn = (mode: unknown): boolean => mode === undefined || ON_MODES.has(String(mode));
 
@@ -263,13 +167,15 @@ export function resolvePolicies(
   for (const p of input.listenerPolicies) kgModels.set(p, kgListenerPolicy(p, ["spec", "default", "httpSettings"], backends, reporter));
   for (const p of input.httpListenerPolicies) kgModels.set(p, kgListenerPolicy(p, ["spec"], backends, reporter));
 
-  const gepByGateway = attach(input.telemetryPolicies, "Gateway", gatewayKeys, reporter);
-  const kgByGateway = attach([...input.listenerPolicies, ...input.httpListenerPolicies], "Gateway", gatewayKeys, reporter);
+  const gatewayObjects = new Map([...gateways].map(([gk, g]) => [gk, { resource: g.resource, sections: new Set(g.listeners.map((l) => l.name)) }]));
+  const wholeGateways = new Map([["Gateway", { objects: gatewayObjects, sectionName: "ignored" } as const]]);
+  const gepByGateway = attachPolicies(input.telemetryPolicies, wholeGateways, reporter).get("Gateway")!;
+  const kgByGateway = attachPolicies([...input.listenerPolicies, ...input.httpListenerPolicies], wholeGateways, reporter).get("Gateway")!;
 
   for (const gk of gatewayKeys) {
     const gep = gepByGateway.get(gk) ?? [];
     for (const loser of gep.slice(1)) {
-      reporter.warn(loser.policy, ["spec", "targetRefs", loser.targetIndex], `Gateway ${gk} already has TelemetryPolicy ${key(gep[0]!.policy)}, which is older; this policy is ignored for it`, "only one TelemetryPolicy may target a Gateway");
+      reporter.warn(loser.policy, loser.at, `Gateway ${gk} already has TelemetryPolicy ${key(gep[0]!.policy)}, which is older; this policy is ignored for it`, "only one TelemetryPolicy may target a Gateway");
     }
     const g = gep[0] === undefined ? undefined : telemetryModels.get(gep[0].policy);
     const kg = (kgByGateway.get(gk) ?? []).map((a) => ({ ...a, model: kgModels.get(a.policy)! }));
@@ -299,18 +205,14 @@ export function resolvePolicies(
     telemetry.set(gk, { tracing, accessLogs, metrics: g?.metrics, resourceAttributes: {} });
   }
 
-  const routeKeys = new Set(routes.map((r) => key(r.resource)));
-  const traffic = attachByKind(
+  const routeObjects = new Map(routes.map((r) => [key(r.resource), { resource: r.resource, sections: new Set(r.rules.flatMap((rule) => (rule.name === undefined ? [] : [rule.name]))) }]));
+  const traffic = attachPolicies(
     input.trafficPolicies,
-    new Map([
-      ["HTTPRoute", routeKeys],
-      ["Gateway", new Set([...gatewayKeys, ...[...gateways].flatMap(([gk, g]) => g.listeners.map((l) => listenerScope(gk, l.name)))])],
+    new Map<string, TargetKind>([
+      ["HTTPRoute", { objects: routeObjects, sectionName: "narrow" }],
+      ["Gateway", { objects: gatewayObjects, sectionName: "listener" }],
     ]),
     reporter,
-    new Map([
-      ["HTTPRoute", "narrow"],
-      ["Gateway", "listener"],
-    ]),
   );
   const trafficByRoute = traffic.get("HTTPRoute")!;
   const routeTracing = resolveRouteTracing(trafficByRoute, routes, telemetry, reporter);
@@ -668,7 +570,7 @@ function resolveRouteTracing(
     const withTracing = attached.filter((a) => a.policy.spec["tracing"] !== undefined);
     for (const a of withTracing) {
       if (a.sections === undefined) continue;
-      reporter.warn(a.policy, ["spec", "targetRefs", a.sections.at, "sectionName"], "sectionName is not supported for tracing; the policy's tracing applies to the whole HTTPRoute", "remove sectionName, or move tracing to a policy without it");
+      reporter.warn(a.policy, [...a.sections.at, "sectionName"], "sectionName is not supported for tracing; the policy's tracing applies to the whole HTTPRoute", "remove sectionName, or move tracing to a policy without it");
     }
     const winner = withTracing[0];
     if (winner === undefined) continue;
@@ -851,7 +753,7 @@ function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[
     for (const a of attached) {
       for (const section of ["autoHostRewrite", "cors", "tracing", "urlRewrite"]) {
         if (a.policy.spec[section] === undefined) continue;
-        reporter.warn(a.policy, ["spec", "targetRefs", a.targetIndex], `${section} does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
+        reporter.warn(a.policy, a.at, `${section} does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
       }
     }
   }
@@ -928,12 +830,12 @@ function warnUnknownRules(byRoute: ReadonlyMap<string, readonly Attached[]>, rou
     for (const a of attached) {
       const set = PER_RULE_SECTIONS.filter((section) => a.policy.spec[section] !== undefined);
       if (a.sections === undefined || set.length === 0) continue;
-      for (const [name, targetIndex] of a.sections.names) {
+      for (const [name, at] of a.sections.names) {
         if (rules.some((rule) => rule.name === name)) continue;
         const what = set.length === 1 ? `${set[0]} applies` : `${set.join(" and ")} apply`;
         // A misspelt rule name would leave the rule without the access control it was meant to get.
         const severity = set.some((section) => (ACCESS_CONTROL_SECTIONS as readonly string[]).includes(section)) ? "error" : "warning";
-        reporter.report(severity, a.policy, ["spec", "targetRefs", targetIndex, "sectionName"], `HTTPRoute ${rk} has no rule named "${name}"; ${what} to no rule through it`, `name a rule of the route: ${rules.map((r) => r.name).filter((n) => n !== undefined).join(", ") || "(its rules have no names)"}`);
+        reporter.report(severity, a.policy, [...at, "sectionName"], `HTTPRoute ${rk} has no rule named "${name}"; ${what} to no rule through it`, `name a rule of the route: ${rules.map((r) => r.name).filter((n) => n !== undefined).join(", ") || "(its rules have no names)"}`);
       }
     }
   }

@@ -43,6 +43,14 @@ export function byPrecedence(a: Resource, b: Resource): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
+/** Kubernetes label selection: every label asked for, with the same value (none asked: every resource). */
+export function hasLabels(r: Resource, matchLabels: Readonly<Record<string, string>>): boolean {
+  const metadata = (r.doc.value as Record<string, unknown>)["metadata"] as Record<string, unknown> | undefined;
+  const own = metadata?.["labels"];
+  const labels = own !== null && typeof own === "object" ? (own as Record<string, unknown>) : {};
+  return Object.entries(matchLabels).every(([name, value]) => labels[name] === value);
+}
+
 export function key(r: { namespace: string; name: string }): string {
   return `${r.namespace}/${r.name}`;
 }

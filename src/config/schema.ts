@@ -275,6 +275,19 @@ const backendSpec = obj(
 // ---------------------------------------------------------------- TelemetryPolicy (GEP)
 
 const targetRef = obj({ group: str(), kind: str(undefined, { minLength: 1 }), name: str(undefined, { minLength: 1 }), namespace: str(), sectionName: str() }, ["kind", "name"]);
+/** kgateway's label-selected targets, in the policy's namespace; a policy needs these or targetRefs (checked in code). */
+const targetSelectors = arr(
+  obj(
+    {
+      group: str(),
+      kind: str(undefined, { minLength: 1 }),
+      matchLabels: stringMap("labels every selected object carries; {} selects every object of the kind in the namespace"),
+      sectionName: str("per selected object: a rule name of a route, a listener name of a Gateway"),
+    },
+    ["kind", "matchLabels"],
+  ),
+  { minItems: 1, maxItems: 16 },
+);
 const gepAttribute = obj(
   {
     name: str(undefined, { minLength: 1 }),
@@ -393,17 +406,18 @@ const listenerLimits: Record<string, Schema> = {
   streamIdleTimeout: duration,
   maxConnections: int("0 = unlimited", { minimum: 0 }),
 };
-const httpListenerPolicySpec = obj(
-  { targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }), tracing: kgListenerTracing, accessLog: arr(kgAccessLog, { maxItems: 16 }), ...listenerLimits },
-  ["targetRefs"],
-);
-const listenerPolicySpec = obj(
-  {
-    targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
-    default: obj({ httpSettings: obj({ tracing: kgListenerTracing, accessLog: arr(kgAccessLog, { maxItems: 16 }), ...listenerLimits }) }),
-  },
-  ["targetRefs"],
-);
+const httpListenerPolicySpec = obj({
+  targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
+  targetSelectors,
+  tracing: kgListenerTracing,
+  accessLog: arr(kgAccessLog, { maxItems: 16 }),
+  ...listenerLimits,
+});
+const listenerPolicySpec = obj({
+  targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
+  targetSelectors,
+  default: obj({ httpSettings: obj({ tracing: kgListenerTracing, accessLog: arr(kgAccessLog, { maxItems: 16 }), ...listenerLimits }) }),
+});
 const wholePercent = (description: string): Schema => int(description, { minimum: 0, maximum: 100 });
 const kgRateLimit = obj({
   local: obj({
@@ -514,6 +528,7 @@ const stringMatcher = obj({
 const trafficPolicySpec = obj(
   {
     targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
+    targetSelectors,
     tracing: kgRouteTracing,
     cors,
     rateLimit: kgRateLimit,
@@ -605,7 +620,6 @@ const trafficPolicySpec = obj(
       disable: empty("exempt the rules from their Gateway's apiKeyAuth; exclusive with secretRef and secretSelector"),
     }),
   },
-  ["targetRefs"],
 );
 const backendTlsPolicySpec = obj(
   {

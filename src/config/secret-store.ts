@@ -2,7 +2,7 @@
 // ReferenceGrant, and never when the file holds two of the same name (which one a cluster
 // would hold is unknown). What a Secret must contain is for the caller to check.
 import type { ReferenceGrants } from "./reference-grants.ts";
-import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
+import { type Reporter, type Resource, type Segments, hasLabels, key } from "./resources.ts";
 
 export interface SecretRef {
   readonly name: string;
@@ -51,10 +51,7 @@ export class SecretStore {
     for (const [id, found] of this.#secrets) {
       if (!id.startsWith(`${namespace}/`)) continue;
       for (const secret of found) {
-        const metadata = (secret.doc.value as Record<string, unknown>)["metadata"] as Record<string, unknown> | undefined;
-        const own = metadata?.["labels"];
-        if (own === null || typeof own !== "object") continue;
-        if (Object.entries(labels).every(([k, v]) => (own as Record<string, unknown>)[k] === v)) out.push(secret);
+        if (hasLabels(secret, labels)) out.push(secret);
       }
     }
     return out.sort((a, b) => a.ref.source.line - b.ref.source.line);
