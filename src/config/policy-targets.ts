@@ -99,20 +99,34 @@ export function attachPolicies(policies: readonly Resource[], kinds: ReadonlyMap
       const targetKind = kinds.get(kind)!;
       const section = sectionOf(p, s, at, kind, targetKind, reporter);
       const matchLabels = s["matchLabels"] as Readonly<Record<string, string>>;
+      if (Object.keys(matchLabels).length === 0) {
+        // kgateway selects nothing with it, Kubernetes label selection everything: either
+        // reading would surprise someone, and one of them opens what a policy guards.
+        reporter.error(p, [...at, "matchLabels"], `an empty matchLabels selects no ${kind} in kgateway, and every one of the namespace in a Kubernetes label selector`, `name the labels the ${kind}s the policy is for carry, e.g. {tier: public}`);
+        return;
+      }
       const selected = [...targetKind.objects].filter(([, o]) => o.resource.namespace === p.namespace && hasLabels(o.resource, matchLabels));
+      const controls = accessControlsOf(p);
       if (selected.length === 0) {
-        reporter.warn(p, [...at, "matchLabels"], `no ${kind} in namespace ${p.namespace} carries the labels ${JSON.stringify(matchLabels)}; this targetSelector has no effect`, `label the ${kind}s the policy is for (metadata.labels), or change matchLabels`);
+        if (reporter.hasBroken(kind, p.namespace)) return;
+        // A misspelt label would leave the objects meant without the access control.
+        const consequence = controls.length === 0 ? "this targetSelector has no effect" : `${controls.join(" and ")} ${controls.length === 1 ? "applies" : "apply"} to nothing through it`;
+        reporter.report(controls.length === 0 ? "warning" : "error", p, [...at, "matchLabels"], `no ${kind} in namespace ${p.namespace} carries the labels ${JSON.stringify(matchLabels)}; ${consequence}`, `label the ${kind}s the policy is for (metadata.labels), or change matchLabels`);
         return;
       }
       // A selected object without the named section is passed over: the selector names the
       // section of each object that has one.
       const withSection = section === undefined || targetKind.sectionName === "ignored" ? selected : selected.filter(([, o]) => o.sections.has(section));
+      const what = targetKind.sectionName === "listener" ? "listener" : "rule";
       if (withSection.length === 0) {
-        const what = targetKind.sectionName === "listener" ? "listener" : "rule";
         const message = `no ${kind} this targetSelector selects (${selected.map(([k]) => k).join(", ")}) has a ${what} named "${section}"`;
         if (what === "listener") reportMissingListener(p, [...at, "sectionName"], message, "targetSelector", reporter);
         else reportMissingRule(p, [...at, "sectionName"], message, reporter);
         return;
+      }
+      if (controls.length > 0 && withSection.length < selected.length) {
+        const passed = selected.filter(([, o]) => !o.sections.has(section!)).map(([k]) => k);
+        reporter.warn(p, [...at, "sectionName"], `${controls.join(" and ")} ${controls.length === 1 ? "does" : "do"} not apply to ${kind} ${passed.join(", ")} through this targetSelector: ${passed.length === 1 ? "it has" : "they have"} no ${what} named "${section}"`, `if ${passed.length === 1 ? "it is" : "they are"} meant to be guarded, check the ${what} names, or target ${passed.length === 1 ? "it" : "them"} by another reference`);
       }
       for (const [objectKey] of withSection) attach(at, kind, objectKey, section);
     });
@@ -154,8 +168,9 @@ function reportMissingListener(p: Resource, at: Segments, message: string, what:
   reporter.report(controls.length === 0 ? "warning" : "error", p, at, `${message}; ${consequence}`, "name one of the Gateway's spec.listeners, or remove sectionName to cover the whole Gateway");
 }
 
+/** As a targetRef's rule name a route lacks: an error for any access-control section, a `disable` too. */
 function reportMissingRule(p: Resource, at: Segments, message: string, reporter: Reporter): void {
-  const controls = accessControlsOf(p);
+  const controls = ACCESS_CONTROL_SECTIONS.filter((name) => p.spec[name] !== undefined);
   const consequence = controls.length === 0 ? "this targetSelector has no effect" : `${controls.join(" and ")} ${controls.length === 1 ? "applies" : "apply"} to no rule through it`;
   reporter.report(controls.length === 0 ? "warning" : "error", p, at, `${message}; ${consequence}`, "name a rule the selected routes have (spec.rules[].name), or remove sectionName to cover their rules");
 }

@@ -65,6 +65,13 @@ export class Reporter {
     return this.broken.has(`${kind}/${namespace}/${name}`);
   }
 
+  /** Whether some document of `kind` in `namespace` failed the schema (a selector might have meant it). */
+  hasBroken(kind: string, namespace: string): boolean {
+    const prefix = `${kind}/${namespace}/`;
+    for (const id of this.broken) if (id.startsWith(prefix)) return true;
+    return false;
+  }
+
   at(file: ParsedFile, doc: SourceDocument, segments: Segments, opts: { atKey?: boolean; missing?: boolean } = {}): { line: number; col: number } {
     const found = nodeAt(doc.doc, segments);
     const node = opts.atKey && found.keyNode !== undefined ? found.keyNode : found.node;

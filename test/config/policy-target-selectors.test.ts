@@ -14,8 +14,8 @@ const route = (name: string, labels: string, rules: readonly string[]): string =
   `---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: ${name}, labels: ${labels}}\nspec:\n  parentRefs: [{name: gw}]\n  rules:\n` +
   rules.map((rule, i) => `  - ${rule === "" ? "" : `name: ${rule}\n    `}matches: [{path: {type: PathPrefix, value: /${name}/${i}}}]\n    backendRefs: [{name: app, port: 80}]\n`).join("");
 
-/** Routes `web` (tier public, team a; rules a and unnamed), `docs` (tier public; rule b) and `admin` (tier internal; rule a). */
-const ROUTES = GATEWAY + APP_SERVICE + route("web", "{tier: public, team: a}", ["a", ""]) + route("docs", "{tier: public}", ["b"]) + route("admin", "{tier: internal}", ["a"]);
+/** Routes `web` (tier public, team a; rules a and unnamed), `docs` (tier public; rule b) and `admin` (tier internal; rule a), all labelled app: shop. */
+const ROUTES = GATEWAY + APP_SERVICE + route("web", "{app: shop, tier: public, team: a}", ["a", ""]) + route("docs", "{app: shop, tier: public}", ["b"]) + route("admin", "{app: shop, tier: internal}", ["a"]);
 
 const policy = (kind: string, name: string, selectors: string, body: string, created = "2026-01-01T00:00:00Z"): string =>
   `---\napiVersion: gateway.kgateway.dev/v1alpha1\nkind: ${kind}\nmetadata: {name: ${name}, creationTimestamp: "${created}"}\nspec:\n  targetSelectors: ${selectors}\n${body}`;
@@ -33,22 +33,42 @@ function policiesByRule(text: string): Record<string, (string | undefined)[][]> 
   return Object.fromEntries(config.routes.map((r) => [r.ref.name, r.rules.map(policiesOf)]));
 }
 
-test("a selector attaches the policy to each route of its namespace that carries every label asked for; {} selects them all", () => {
+test("a selector attaches the policy to each route of its namespace that carries every label asked for", () => {
   assert.deepEqual(policiesByRule(ROUTES + trafficPolicy("p", routesWith("{tier: public}"), SET_SCOPE("p"))), {
     web: [["default/p"], ["default/p"]],
     docs: [["default/p"]],
     admin: [[]],
   });
   assert.deepEqual(policiesByRule(ROUTES + trafficPolicy("p", routesWith("{tier: public, team: a}"), SET_SCOPE("p"))), { web: [["default/p"], ["default/p"]], docs: [[]], admin: [[]] });
-  assert.deepEqual(policiesByRule(ROUTES + trafficPolicy("p", routesWith("{}"), SET_SCOPE("p"))), { web: [["default/p"], ["default/p"]], docs: [["default/p"]], admin: [["default/p"]] });
+  assert.deepEqual(policiesByRule(ROUTES + trafficPolicy("p", routesWith("{app: shop}"), SET_SCOPE("p"))), { web: [["default/p"], ["default/p"]], docs: [["default/p"]], admin: [["default/p"]] });
   assert.deepEqual(warnings(ROUTES + trafficPolicy("p", routesWith("{tier: public}"), SET_SCOPE("p"))), []);
+
+  const elsewhere = ROUTES + trafficPolicy("p", routesWith("{tier: public}"), SET_SCOPE("p")).replace("metadata: {name: p,", "metadata: {name: p, namespace: other,");
+  assert.deepEqual(policiesByRule(elsewhere), { web: [[], []], docs: [[]], admin: [[]] }, "a policy in another namespace selects none of these routes");
+  assert.deepEqual(warnings(elsewhere), [
+    't.yaml:53:86: spec.targetSelectors[0].matchLabels: warning: no HTTPRoute in namespace other carries the labels {"tier":"public"}; this targetSelector has no effect (hint: label the HTTPRoutes the policy is for (metadata.labels), or change matchLabels)',
+  ]);
 });
 
-test("a selector's sectionName narrows each selected route to its rule of that name; a selected route without one is passed over", () => {
-  const text = ROUTES + trafficPolicy("p", routesWith("{}", "a"), BASIC_AUTH);
+test("an empty matchLabels fails the load: kgateway selects nothing with it, a Kubernetes selector everything", () => {
+  for (const body of [SET_SCOPE("p"), "  basicAuth: {disable: {}}\n"]) {
+    const text = ROUTES + trafficPolicy("p", routesWith("{}"), body);
+    assert.deepEqual(errors(text), [
+      "t.yaml:53:86: spec.targetSelectors[0].matchLabels: an empty matchLabels selects no HTTPRoute in kgateway, and every one of the namespace in a Kubernetes label selector (hint: name the labels the HTTPRoutes the policy is for carry, e.g. {tier: public})",
+    ]);
+  }
+});
+
+test("a selector's sectionName narrows each selected route to its rule of that name; a selected route without one is passed over, with a warning where it loses an access control", () => {
+  const text = ROUTES + trafficPolicy("p", routesWith("{app: shop}", "a"), BASIC_AUTH);
   assert.deepEqual(policiesByRule(text), { web: [["default/p"], []], docs: [[]], admin: [["default/p"]] });
-  assert.deepEqual(warnings(text), []);
   assert.deepEqual(errors(text), []);
+  assert.deepEqual(warnings(text), [
+    't.yaml:53:112: spec.targetSelectors[0].sectionName: warning: basicAuth does not apply to HTTPRoute default/docs through this targetSelector: it has no rule named "a" (hint: if it is meant to be guarded, check the rule names, or target it by another reference)',
+  ]);
+  const headers = ROUTES + trafficPolicy("p", routesWith("{app: shop}", "a"), SET_SCOPE("p"));
+  assert.deepEqual(policiesByRule(headers), { web: [["default/p"], []], docs: [[]], admin: [["default/p"]] });
+  assert.deepEqual(warnings(headers), [], "nothing guarded is lost: passing over is what the selector says");
 });
 
 test("a selector and a targetRef to the same route widen each other; between policies the oldest wins, however each attached", () => {
@@ -106,6 +126,15 @@ test("what a selector cannot do is warned about where it is written; a lost acce
   assert.deepEqual(errors(ROUTES + trafficPolicy("p", routesWith("{tier: public}", "c"), BASIC_AUTH)), [
     't.yaml:53:115: spec.targetSelectors[0].sectionName: no HTTPRoute this targetSelector selects (default/docs, default/web) has a rule named "c"; basicAuth applies to no rule through it (hint: name a rule the selected routes have (spec.rules[].name), or remove sectionName to cover their rules)',
   ]);
+  assert.deepEqual(errors(ROUTES + trafficPolicy("p", routesWith("{tier: public}", "c"), "  basicAuth: {disable: {}}\n")), [
+    't.yaml:53:115: spec.targetSelectors[0].sectionName: no HTTPRoute this targetSelector selects (default/docs, default/web) has a rule named "c"; basicAuth applies to no rule through it (hint: name a rule the selected routes have (spec.rules[].name), or remove sectionName to cover their rules)',
+  ], "as for a targetRef's rule name, a disable too");
+  assert.deepEqual(errors(ROUTES + trafficPolicy("p", routesWith("{tier: pubic}"), BASIC_AUTH)), [
+    't.yaml:53:86: spec.targetSelectors[0].matchLabels: no HTTPRoute in namespace default carries the labels {"tier":"pubic"}; basicAuth applies to nothing through it (hint: label the HTTPRoutes the policy is for (metadata.labels), or change matchLabels)',
+  ], "a misspelt label would leave the routes meant unguarded");
+  const broken = ROUTES.replace("{app: shop, tier: internal}", "{app: shop, tier: 1}");
+  assert.deepEqual(warnings(broken + trafficPolicy("p", routesWith("{tier: internal}"), SET_SCOPE("p"))), [], "a route that failed the schema may be the one meant: its own error says enough");
+  assert.equal(errors(broken + trafficPolicy("p", routesWith("{tier: internal}"), SET_SCOPE("p"))).length, 1);
   assert.deepEqual(errors(LABELLED_GATEWAYS + trafficPolicy("p", gatewaysWith('{edge: "yes"}', "admin"), BASIC_AUTH)), [
     't.yaml:25:112: spec.targetSelectors[0].sectionName: no Gateway this targetSelector selects (default/gw) has a listener named "admin"; basicAuth applies to no listener through it (hint: name one of the Gateway\'s spec.listeners, or remove sectionName to cover the whole Gateway)',
   ]);
