@@ -128,6 +128,12 @@ export function fallbackMetrics(stats: GatewayStats, build: BuildInfo, generatio
           samples: [...(stats.tlsHandshakeErrors?.entries() ?? [])].map(([port, reason, value]) => ({ labels: { server_port: String(port), reason }, value })),
         },
         {
+          name: "tollgate_listener_proxy_protocol_errors",
+          type: "counter",
+          help: "Connections a PROXY protocol listener port closed before any request, by port and reason: invalid, timeout or client_closed.",
+          samples: [...(stats.proxyProtocolErrors?.entries() ?? [])].map(([port, reason, value]) => ({ labels: { server_port: String(port), reason }, value })),
+        },
+        {
           name: "tollgate_upstream_open_connections",
           type: "gauge",
           help: "Open upstream connections, by backend.",

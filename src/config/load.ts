@@ -137,7 +137,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     secretStore,
     reporter,
   );
-  checkPortSettings([...gatewayDrafts.values()], policies.settings, reporter);
+  checkPortSettings([...gatewayDrafts.values()], policies.settings, policies.proxyProtocolPorts, reporter);
   warnGatewayExtAuthReplaced(routeDrafts, policies.gatewayExternalAuths, reporter);
   // After the policies: Gateways sharing a listener must also agree on their TrafficPolicies.
   warnCrossGatewayConflicts(
@@ -188,6 +188,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
     settings: policies.settings.get(key(g.resource))!,
     telemetry: policies.telemetry.get(key(g.resource))!,
     backendClientCertificate: g.backendClientCertificate,
+    proxyProtocolPorts: policies.proxyProtocolPorts.get(key(g.resource)) ?? [],
     ...gatewayPolicies(policies, key(g.resource), undefined),
     listenerPolicies: listenerPolicies(policies, key(g.resource), g.listeners),
   }));

@@ -91,6 +91,8 @@ export interface GatewayModel extends GatewayPolicies {
   readonly telemetry: GatewayTelemetryModel;
   /** Presented to upstreams reached under a BackendTLSPolicy that ask for a client certificate (`spec.tls.backend`). */
   readonly backendClientCertificate: SecretCertificate | undefined;
+  /** Its listener ports whose connections start with a PROXY protocol header (ListenerPolicy `proxyProtocol`), ascending. */
+  readonly proxyProtocolPorts: readonly number[];
   /**
    * By listener name, for the listeners a TrafficPolicy targets by `sectionName`: what
    * requests through that listener get, section by section the listener's policy's, else

@@ -7,7 +7,8 @@ import type { ListenerSettings } from "./model.ts";
 import type { GatewayDraft } from "./resolve-gateways.ts";
 import { type Reporter, key } from "./resources.ts";
 
-export function checkPortSettings(gateways: readonly GatewayDraft[], settingsOf: ReadonlyMap<string, ListenerSettings>, reporter: Reporter): void {
+export function checkPortSettings(gateways: readonly GatewayDraft[], settingsOf: ReadonlyMap<string, ListenerSettings>, proxyProtocolPorts: ReadonlyMap<string, readonly number[]>, reporter: Reporter): void {
+  const expectsProxyHeader = (g: GatewayDraft, port: number): boolean => proxyProtocolPorts.get(key(g.resource))?.includes(port) ?? false;
   const first = new Map<number, GatewayDraft>();
   for (const g of gateways) {
     const reported = new Set<number>();
@@ -19,6 +20,10 @@ export function checkPortSettings(gateways: readonly GatewayDraft[], settingsOf:
       }
       if (seen === g || reported.has(l.port)) return;
       const differences = differingSettings(settingsOf.get(key(seen.resource))!, settingsOf.get(key(g.resource))!);
+      // A connection's first bytes say nothing of the Gateway it is for: the port expects a PROXY header or not.
+      const ours = expectsProxyHeader(g, l.port);
+      const theirs = expectsProxyHeader(seen, l.port);
+      if (ours !== theirs) differences.push(`proxyProtocol ${ours ? "on" : "off"} here, ${theirs ? "on" : "off"} there`);
       if (differences.length === 0) return;
       reported.add(l.port);
       const index = (g.resource.spec["listeners"] as { name: string }[]).findIndex((x) => x.name === l.name);

@@ -52,6 +52,7 @@ import type { BackendResolver } from "./resolve-backends.ts";
 import type { GatewayDraft } from "./resolve-gateways.ts";
 import type { RouteDraft } from "./resolve-routes.ts";
 import { isListenerScope } from "./listener-scope.ts";
+import { resolveProxyProtocolPorts } from "./proxy-protocol-ports.ts";
 import { ACCESS_CONTROL_SECTIONS, type Attached, type TargetKind, attachPolicies } from "./policy-targets.ts";
 import { key } from "./resources.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
@@ -102,6 +103,8 @@ export interface PolicyResult {
    * null there is a listener's `disable` (read them with throughListener).
    */
   readonly targetedListeners: ReadonlySet<string>;
+  /** Per Gateway key, its ports whose connections start with a PROXY protocol header (ListenerPolicy `proxyProtocol`). */
+  readonly proxyProtocolPorts: ReadonlyMap<string, readonly number[]>;
   /** The retry and timeouts a TrafficPolicy gives a Gateway, for the rules no route-level policy covers, by gateway key. */
   readonly gatewayRetries: ReadonlyMap<string, PolicyRetry>;
   readonly gatewayTimeouts: ReadonlyMap<string, PolicyTimeouts>;
@@ -247,6 +250,7 @@ export function resolvePolicies(
     settings,
     telemetry,
     targetedListeners: new Set([...trafficByGateway.keys()].filter((k) => !gatewayKeys.has(k))),
+    proxyProtocolPorts: resolveProxyProtocolPorts(input.listenerPolicies, kgByGateway, gateways, reporter),
     routeTracing,
     routeCors,
     routeRateLimits,

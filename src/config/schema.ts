@@ -406,6 +406,11 @@ const listenerLimits: Record<string, Schema> = {
   streamIdleTimeout: duration,
   maxConnections: int("0 = unlimited", { minimum: 0 }),
 };
+/** kgateway ListenerConfig: a whole Gateway's (`default`) or one port's (`perPort`, replacing the default there). */
+const listenerConnection: Record<string, Schema> = {
+  proxyProtocol: empty("every connection starts with a PROXY protocol (v1 or v2) header naming the client, as a load balancer in front writes it"),
+  perConnectionBufferLimitBytes: int("not applied (a warning)", { minimum: 0 }),
+};
 const httpListenerPolicySpec = obj({
   targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
   targetSelectors,
@@ -416,7 +421,8 @@ const httpListenerPolicySpec = obj({
 const listenerPolicySpec = obj({
   targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
   targetSelectors,
-  default: obj({ httpSettings: obj({ tracing: kgListenerTracing, accessLog: arr(kgAccessLog, { maxItems: 16 }), ...listenerLimits }) }),
+  default: obj({ ...listenerConnection, httpSettings: obj({ tracing: kgListenerTracing, accessLog: arr(kgAccessLog, { maxItems: 16 }), ...listenerLimits }) }),
+  perPort: arr(obj({ port, listener: obj(listenerConnection) }, ["port", "listener"]), { maxItems: 64 }),
 });
 const wholePercent = (description: string): Schema => int(description, { minimum: 0, maximum: 100 });
 const kgRateLimit = obj({

@@ -119,6 +119,7 @@ export function compilePlan(config: ResolvedConfig, generation: number, compileF
       return Object.freeze({
         port,
         settings: gws[0]!.settings,
+        proxyProtocol: gws[0]!.proxyProtocolPorts.includes(port),
         tls: onPort.some((l) => l.protocol === "HTTPS") ? new PortTls(onPort) : undefined,
         gateways: Object.freeze(gws),
         router: portRouter(entriesByPort.get(port)!),

@@ -41,6 +41,8 @@ export interface CompiledListener {
   readonly settings: ListenerSettings;
   /** An HTTPS port's certificates by SNI; undefined for an HTTP port (a port serves one protocol). */
   readonly tls: PortTls | undefined;
+  /** Each connection starts with a PROXY protocol header (a ListenerPolicy's `proxyProtocol`; the Gateways on the port agree). */
+  readonly proxyProtocol: boolean;
   readonly gateways: readonly GatewayModel[];
   readonly router: Router;
 }

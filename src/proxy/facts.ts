@@ -1,6 +1,7 @@
 // Request facts the Exchange records: where the client addressed us, who the client is, the
 // path and query. Forwarding headers count only when the listener trusts them. Everything
 // here is index arithmetic on strings the parser already produced; no regex.
+import { proxiedPeerOf } from "./proxy-protocol.ts";
 import type { IncomingMessage } from "node:http";
 import type { ListenerSettings } from "../config/model.ts";
 import type { ExchangeFacts } from "./exchange.ts";
@@ -55,8 +56,14 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   const socket = req.socket;
   into.method = req.method ?? "GET";
   into.protocolVersion = req.httpVersion;
-  into.peerAddress = normalizeAddress(socket.remoteAddress ?? "");
-  into.peerPort = socket.remotePort ?? 0;
+  const proxied = proxiedPeerOf(socket);
+  if (proxied === undefined) {
+    into.peerAddress = normalizeAddress(socket.remoteAddress ?? "");
+    into.peerPort = socket.remotePort ?? 0;
+  } else {
+    into.peerAddress = proxied.address;
+    into.peerPort = proxied.port;
+  }
 
   let url = req.url ?? "/";
   const receivedHost = headers.host;

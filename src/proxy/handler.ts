@@ -1,6 +1,7 @@
 // The listener's request entry point: capture the start time, read the plan once, build the
 // Exchange, route, then answer directly (errors, redirects, direct responses) or hand the
 // request to a ProxyCall. onRequestEnd fires exactly once, from the response's close event.
+import type { ProxyHeaderFailure } from "./proxy-protocol.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { CompiledMatch, RuntimePlan } from "../plan/types.ts";
@@ -73,6 +74,8 @@ export interface ProxyHandlers {
   clientError(err: Error, socket: Duplex): void;
   /** A TLS handshake on an HTTPS port failed (node destroys the socket). */
   tlsError(err: Error): void;
+  /** A PROXY protocol port closed a connection for its header. */
+  proxyProtocolError(reason: ProxyHeaderFailure): void;
 }
 
 type TrackedResponse = CallResponse;
@@ -581,7 +584,11 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     deps.stats?.tlsHandshakeErrors?.count(port, err);
   }
 
-  return { request, upgrade, clientError, tlsError };
+  function proxyProtocolError(reason: ProxyHeaderFailure): void {
+    deps.stats?.proxyProtocolErrors?.count(port, reason);
+  }
+
+  return { request, upgrade, clientError, tlsError, proxyProtocolError };
 }
 
 /** A bug while answering after a check: the gateway's own, not the client's doing, so the connection is cut as for a contained bug elsewhere. */

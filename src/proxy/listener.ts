@@ -9,6 +9,7 @@ import type { ListenerSettings } from "../config/model.ts";
 import type { ProxyHandlers } from "./handler.ts";
 import { http } from "./node-http.ts";
 import { closeByLingering } from "./linger.ts";
+import { deferConnectionHandling, expectProxyHeaders } from "./proxy-protocol.ts";
 import { forwardedUpgrade } from "./request-checks.ts";
 import { applyPortTls, createTlsServer } from "./tls-listener.ts";
 
@@ -17,8 +18,10 @@ export type { ProxyHandlers } from "./handler.ts";
 /** Upper bound for how often node checks connections for the headers/request timeouts. */
 const MAX_CHECK_INTERVAL_MS = 1_000;
 const MIN_CHECK_INTERVAL_MS = 50;
+/** How long a PROXY header may take when the listener has no headers timeout (Envoy's listener filter timeout). */
+const PROXY_HEADER_TIMEOUT_MS = 15_000;
 
-export function createListenerServer(settings: ListenerSettings, handlers: ProxyHandlers, tls?: PortTls): Server {
+export function createListenerServer(settings: ListenerSettings, handlers: ProxyHandlers, tls?: PortTls, proxyProtocol = false): Server {
   const timeouts = effectiveTimeouts(settings);
   const options: Http.ServerOptions = {
     maxHeaderSize: settings.maxRequestHeadersBytes,
@@ -35,6 +38,8 @@ export function createListenerServer(settings: ListenerSettings, handlers: Proxy
     shouldUpgradeCallback: acceptsUpgrade,
   };
   const server = tls === undefined ? http.createServer(options, handlers.request) : createTlsServer(options, handlers, tls, timeouts.headersTimeout);
+  // Before any other connection listener: only node's own wait for a PROXY header.
+  deferConnectionHandling(server, handlers.proxyProtocolError, tls !== undefined);
   // Registering checkContinue makes node leave `100 Continue` to the proxy, which sends it
   // only when the request is really forwarded.
   server.on("checkContinue", handlers.request);
@@ -47,7 +52,7 @@ export function createListenerServer(settings: ListenerSettings, handlers: Proxy
   server.on("clientError", handlers.clientError);
   // The socket node:http serves: the TLS socket on an HTTPS port, not the TCP one under it.
   server.on(tls === undefined ? "connection" : "secureConnection", closeByLingering);
-  applyListenerSettings(server, settings);
+  applyListenerSettings(server, settings, undefined, proxyProtocol);
   return server;
 }
 
@@ -56,8 +61,10 @@ function acceptsUpgrade(req: IncomingMessage): boolean {
 }
 
 /** Applies (re)loaded settings to a running server; new values govern new checks and connections. */
-export function applyListenerSettings(server: Server, settings: ListenerSettings, tls?: PortTls): void {
+export function applyListenerSettings(server: Server, settings: ListenerSettings, tls?: PortTls, proxyProtocol = false): void {
   if (tls !== undefined) applyPortTls(server, tls);
+  // The header is the first thing a connection sends: the headers timeout bounds it too.
+  expectProxyHeaders(server, proxyProtocol ? { timeoutMs: settings.requestHeadersTimeoutMs > 0 ? settings.requestHeadersTimeoutMs : PROXY_HEADER_TIMEOUT_MS } : undefined);
   const timeouts = effectiveTimeouts(settings);
   // Read by node for every new connection's parser, so a reload applies to new connections.
   (server as Server & { maxHeaderSize: number }).maxHeaderSize = settings.maxRequestHeadersBytes;

@@ -12,6 +12,7 @@ import type { CompressionBytes, CompressionCounts, DecompressionCounts } from ".
 import type { FaultInjections } from "./fault-injection.ts";
 import type { MirrorDrops } from "./mirror.ts";
 import type { TlsHandshakeErrors } from "./tls-handshake-errors.ts";
+import type { ProxyProtocolErrors } from "./proxy-protocol-errors.ts";
 
 /** RFC 9110 §9.2.2 idempotent methods; only these are ever sent twice. */
 export function isIdempotent(method: string): boolean {
@@ -72,6 +73,8 @@ export interface ProxyStats {
   readonly mirrorDrops?: MirrorDrops;
   /** TLS handshakes the HTTPS listeners failed, per port and reason. */
   readonly tlsHandshakeErrors?: TlsHandshakeErrors;
+  /** Connections the PROXY protocol ports closed for their header, per port and reason. */
+  readonly proxyProtocolErrors?: ProxyProtocolErrors;
   /** Requests local rate limits found over their limit, per route, rule and enforcement. */
   readonly rateLimits?: RateLimitCounts;
   /** What global rate limit checks decided, per route, rule, policy and outcome. */

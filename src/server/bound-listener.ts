@@ -4,6 +4,7 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
+import { closeConnectionsAwaitingHeaders } from "../proxy/proxy-protocol.ts";
 import { markCutForShutdown } from "../proxy/shutdown-cut.ts";
 import type { ListenerHandlers } from "./engine.ts";
 
@@ -71,6 +72,7 @@ export class BoundListener {
       },
       clientError: (error: Error, socket: Duplex) => inner.clientError(error, socket),
       tlsError: (error: Error) => inner.tlsError(error),
+      proxyProtocolError: (reason) => inner.proxyProtocolError(reason),
     };
   }
 
@@ -101,6 +103,7 @@ export class BoundListener {
     this.#stopped = true;
     this.#server.close();
     this.#server.closeIdleConnections();
+    closeConnectionsAwaitingHeaders(this.#server);
     this.#settled();
   }
 

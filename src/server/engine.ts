@@ -90,10 +90,10 @@ export const engine: Engine = {
     );
   },
   createServer(listener, handlers) {
-    return createListenerServer(listener.settings, handlers, listener.tls);
+    return createListenerServer(listener.settings, handlers, listener.tls, listener.proxyProtocol);
   },
   applySettings(server, listener) {
-    applyListenerSettings(server, listener.settings, listener.tls);
+    applyListenerSettings(server, listener.settings, listener.tls, listener.proxyProtocol);
   },
   servesTls(server) {
     return servesTls(server);

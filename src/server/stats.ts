@@ -12,6 +12,7 @@ import { ExternalAuthCounts } from "../proxy/external-auth-counts.ts";
 import { MirrorDrops } from "../proxy/mirror.ts";
 import { JwksFetchCounts } from "../proxy/jwks-fetches.ts";
 import { TlsHandshakeErrors } from "../proxy/tls-handshake-errors.ts";
+import { ProxyProtocolErrors } from "../proxy/proxy-protocol-errors.ts";
 import type { GatewayStats } from "../telemetry/hooks.ts";
 
 export interface UpstreamSource {
@@ -25,6 +26,7 @@ export class ProcessStats implements GatewayStats {
   readonly telemetryHookErrors: HookErrorCounts = new Map();
   readonly mirrorDrops = new MirrorDrops();
   readonly tlsHandshakeErrors = new TlsHandshakeErrors();
+  readonly proxyProtocolErrors = new ProxyProtocolErrors();
   readonly rateLimits = new RateLimitCounts();
   readonly globalRateLimits = new GlobalRateLimitCounts();
   readonly accessDenials = new AccessDenials();

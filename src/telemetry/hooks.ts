@@ -14,6 +14,7 @@ import type { ExternalAuthCounts } from "../proxy/external-auth-counts.ts";
 import type { JwksFetchCounts } from "../proxy/jwks-fetches.ts";
 import type { MirrorDrops } from "../proxy/mirror.ts";
 import type { TlsHandshakeErrors } from "../proxy/tls-handshake-errors.ts";
+import type { ProxyProtocolErrors } from "../proxy/proxy-protocol-errors.ts";
 import type { RuntimePlan } from "../plan/types.ts";
 
 /** Outgoing upstream headers as undici takes them. */
@@ -45,6 +46,8 @@ export interface GatewayStats {
   readonly mirrorDrops?: MirrorDrops;
   /** TLS handshakes the HTTPS listeners failed since start, per config port and reason. */
   readonly tlsHandshakeErrors?: TlsHandshakeErrors;
+  /** Connections the PROXY protocol ports closed for a missing, malformed or late header since start, per config port and reason. */
+  readonly proxyProtocolErrors?: ProxyProtocolErrors;
   /** Requests local rate limits found over their limit since start, per route, rule, policy and enforcement. */
   readonly rateLimits?: RateLimitCounts;
   /** What global rate limit checks decided since start, per route, rule, policy and outcome. */

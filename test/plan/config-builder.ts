@@ -62,6 +62,7 @@ export function gateway(name: string, listeners: ListenerSpec[], opts: { namespa
     settings: DEFAULT_SETTINGS,
     telemetry: { tracing: undefined, accessLogs: [], metrics: undefined, resourceAttributes: {} },
     backendClientCertificate: undefined,
+    proxyProtocolPorts: [],
   };
 }
 

@@ -19,6 +19,7 @@ import { AccessDenials } from "../../src/proxy/access-denials.ts";
 import { ExternalAuthCounts } from "../../src/proxy/external-auth-counts.ts";
 import { RateLimitCounts } from "../../src/proxy/local-rate-limit.ts";
 import { MirrorDrops } from "../../src/proxy/mirror.ts";
+import { ProxyProtocolErrors } from "../../src/proxy/proxy-protocol-errors.ts";
 import { TlsHandshakeErrors } from "../../src/proxy/tls-handshake-errors.ts";
 import { UpstreamPools } from "../../src/proxy/pools.ts";
 import type { ProxyStats } from "../../src/proxy/retry.ts";
@@ -48,12 +49,12 @@ export function compileYaml(yaml: string, generation = 1, previous?: RuntimePlan
 
 export async function startGateway(yaml: string, telemetry: RequestTelemetry = noopTelemetry, warn?: HookWarnSink): Promise<GatewayUnderTest> {
   const pools = new UpstreamPools();
-  const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map(), mirrorDrops: new MirrorDrops(), tlsHandshakeErrors: new TlsHandshakeErrors(), rateLimits: new RateLimitCounts(), globalRateLimits: new GlobalRateLimitCounts(), accessDenials: new AccessDenials(), externalAuthChecks: new ExternalAuthCounts(), jwksFetches: new JwksFetchCounts(), csrfChecks: new CsrfChecks(), faultInjections: new FaultInjections(), compressions: new CompressionCounts(), compressionBytes: new CompressionBytes(), decompressions: new DecompressionCounts() };
+  const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map(), mirrorDrops: new MirrorDrops(), tlsHandshakeErrors: new TlsHandshakeErrors(), proxyProtocolErrors: new ProxyProtocolErrors(), rateLimits: new RateLimitCounts(), globalRateLimits: new GlobalRateLimitCounts(), accessDenials: new AccessDenials(), externalAuthChecks: new ExternalAuthCounts(), jwksFetches: new JwksFetchCounts(), csrfChecks: new CsrfChecks(), faultInjections: new FaultInjections(), compressions: new CompressionCounts(), compressionBytes: new CompressionBytes(), decompressions: new DecompressionCounts() };
   const gateway: Partial<GatewayUnderTest> & { plan: RuntimePlan } = { plan: compileYaml(yaml) };
   const listener = gateway.plan.listenerByPort.get(CONFIG_PORT);
   assert.ok(listener, `the test config must declare a listener on port ${CONFIG_PORT}`);
   const handlers = createProxyHandlers({ currentPlan: () => gateway.plan, telemetry, pools, stats, warn }, CONFIG_PORT);
-  const server = createListenerServer(listener.settings, handlers, listener.tls);
+  const server = createListenerServer(listener.settings, handlers, listener.tls, listener.proxyProtocol);
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   return Object.assign(gateway, {

@@ -24,6 +24,7 @@ import {
   TELEMETRY_DROPPED,
   TELEMETRY_HOOK_ERRORS,
   TLS_HANDSHAKE_ERRORS,
+  PROXY_PROTOCOL_ERRORS,
 } from "./instruments.ts";
 import type { ObservableInstrument } from "./store.ts";
 
@@ -125,6 +126,10 @@ export function gatewayInstruments(stats: GatewayStats | undefined, drops: Telem
       {
         descriptor: TLS_HANDSHAKE_ERRORS,
         observe: () => [...(stats.tlsHandshakeErrors?.entries() ?? [])].map(([port, reason, n]) => [{ "server.port": port, reason }, n] as const),
+      },
+      {
+        descriptor: PROXY_PROTOCOL_ERRORS,
+        observe: () => [...(stats.proxyProtocolErrors?.entries() ?? [])].map(([port, reason, n]) => [{ "server.port": port, reason }, n] as const),
       },
       { descriptor: OPEN_CONNECTIONS, observe: () => [...stats.openConnections()].map(([backend, n]) => [{ "tollgate.backend.name": backend }, n] as const) },
       { descriptor: PENDING_REQUESTS, observe: () => [...stats.pendingRequests()].map(([backend, n]) => [{ "tollgate.backend.name": backend }, n] as const) },

@@ -174,6 +174,14 @@ export const TLS_HANDSHAKE_ERRORS: InstrumentDescriptor = {
   valueType: "int",
 };
 
+export const PROXY_PROTOCOL_ERRORS: InstrumentDescriptor = {
+  name: "tollgate.listener.proxy_protocol_errors",
+  unit: "{connection}",
+  description: "Connections a PROXY protocol listener port closed before any request, by port and reason: invalid, timeout or client_closed.",
+  kind: "counter",
+  valueType: "int",
+};
+
 export const TELEMETRY_DROPPED: InstrumentDescriptor = {
   name: "tollgate.telemetry.dropped",
   unit: "{item}",
