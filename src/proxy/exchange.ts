@@ -63,8 +63,12 @@ export class Exchange {
   readonly query: string;
   /** client.address: the forwarded client when trusted, else the peer. */
   readonly clientAddress: string;
+  /** The connection's remote address: the client a PROXY protocol header named, else the socket's peer (Envoy's downstream remote address). */
   readonly peerAddress: string;
   readonly peerPort: number;
+  /** The socket's own peer (network.peer.*): the balancer behind a PROXY protocol header, else the same as peerAddress. */
+  readonly directPeerAddress: string;
+  readonly directPeerPort: number;
   /** `1.0` or `1.1`. */
   readonly protocolVersion: string;
   /** The absolute-form authority or the Host header (see ExchangeFacts). */
@@ -138,6 +142,8 @@ export class Exchange {
     this.clientAddress = facts.clientAddress;
     this.peerAddress = facts.peerAddress;
     this.peerPort = facts.peerPort;
+    this.directPeerAddress = facts.directPeerAddress;
+    this.directPeerPort = facts.directPeerPort;
     this.protocolVersion = facts.protocolVersion;
     this.hostHeader = facts.hostHeader;
   }
@@ -160,6 +166,8 @@ export interface ExchangeFacts {
   readonly clientAddress: string;
   readonly peerAddress: string;
   readonly peerPort: number;
+  readonly directPeerAddress: string;
+  readonly directPeerPort: number;
   readonly protocolVersion: string;
   /**
    * The Host the upstream gets: the target's authority for an absolute-form request (RFC

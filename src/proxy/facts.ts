@@ -1,7 +1,6 @@
 // Request facts the Exchange records: where the client addressed us, who the client is, the
 // path and query. Forwarding headers count only when the listener trusts them. Everything
 // here is index arithmetic on strings the parser already produced; no regex.
-import { proxiedPeerOf } from "./proxy-protocol.ts";
 import type { IncomingMessage } from "node:http";
 import type { ListenerSettings } from "../config/model.ts";
 import type { ExchangeFacts } from "./exchange.ts";
@@ -9,6 +8,7 @@ import { stripForwardedUserinfo, withoutUserinfo } from "./forwarded-userinfo.ts
 import { type ForwardedPair, forwardedParam, parseForwarded } from "./forwarded-header.ts";
 import { alternateReading, normalizePath, pathNeedsWork } from "../router/path-normalize.ts";
 import { ensureRequestId } from "./request-id.ts";
+import { proxiedConnectionOf } from "./proxy-protocol.ts";
 
 /** Mutable twin of ExchangeFacts; the Exchange constructor copies it, so one instance serves every request. */
 export type MutableFacts = { -readonly [K in keyof ExchangeFacts]: ExchangeFacts[K] };
@@ -41,6 +41,8 @@ export function newRequestFacts(): RequestFacts {
     clientAddress: "",
     peerAddress: "",
     peerPort: 0,
+    directPeerAddress: "",
+    directPeerPort: 0,
     protocolVersion: "1.1",
     routeHost: "",
     target: "/",
@@ -56,13 +58,15 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   const socket = req.socket;
   into.method = req.method ?? "GET";
   into.protocolVersion = req.httpVersion;
-  const proxied = proxiedPeerOf(socket);
+  into.directPeerAddress = normalizeAddress(socket.remoteAddress ?? "");
+  into.directPeerPort = socket.remotePort ?? 0;
+  const proxied = proxiedConnectionOf(socket);
   if (proxied === undefined) {
-    into.peerAddress = normalizeAddress(socket.remoteAddress ?? "");
-    into.peerPort = socket.remotePort ?? 0;
+    into.peerAddress = into.directPeerAddress;
+    into.peerPort = into.directPeerPort;
   } else {
-    into.peerAddress = proxied.address;
-    into.peerPort = proxied.port;
+    into.peerAddress = proxied.source.address;
+    into.peerPort = proxied.source.port;
   }
 
   let url = req.url ?? "/";
@@ -150,8 +154,10 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   into.scheme = scheme;
   into.clientAddress = clientAddress;
   if (authority === undefined || authority === "") {
-    into.serverAddress = normalizeAddress(socket.localAddress ?? "");
-    into.serverPort = socket.localPort ?? 0;
+    // Behind a PROXY protocol header, the address the client reached at the balancer.
+    const local = proxied?.destination;
+    into.serverAddress = local === undefined ? normalizeAddress(socket.localAddress ?? "") : local.address;
+    into.serverPort = local === undefined ? (socket.localPort ?? 0) : local.port;
   } else {
     const colon = portColon(authority);
     if (colon < 0) {

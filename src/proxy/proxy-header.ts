@@ -1,21 +1,28 @@
 // The PROXY protocol header a load balancer writes before a connection's first byte (v1
-// text, v2 binary; haproxy's proxy-protocol.txt): how many bytes it takes, and the client
-// address it carries. proxy-protocol-js decodes a whole header; framing it out of a TCP
-// stream, and checking what v1's loose grammar lets through, is done here.
-import { isIPv4, isIPv6 } from "node:net";
-import { AddressFamilyType, Command, INETProtocol, IPv4ProxyAddress, IPv6ProxyAddress, V1ProxyProtocol, V2ProxyProtocol } from "proxy-protocol-js";
+// text, v2 binary; haproxy's proxy-protocol.txt): how many bytes it takes, and the addresses
+// it carries. proxy-protocol-js decodes a whole header; framing it out of a TCP stream, and
+// checking what v1's loose grammar lets through, is done here. Nothing here may throw: it
+// runs on bytes any client can send.
+import { SocketAddress, isIPv4, isIPv6 } from "node:net";
+import { AddressFamilyType, INETProtocol, IPv4ProxyAddress, IPv6ProxyAddress, V1ProxyProtocol, V2ProxyProtocol } from "proxy-protocol-js";
 
-/** The client the header names: the connection's remote address from now on. */
-export interface ProxiedPeer {
+export interface ProxiedEndpoint {
   readonly address: string;
   readonly port: number;
 }
 
+/** What the header says of the connection: the client, and the address it connected to at the balancer. */
+export interface ProxiedConnection {
+  readonly source: ProxiedEndpoint;
+  readonly destination: ProxiedEndpoint;
+}
+
 export type ProxyHeaderRead =
-  | { readonly kind: "incomplete" }
+  /** `needs`: how many bytes the header takes in all, once that is known (a v2 header's declared length). */
+  | { readonly kind: "incomplete"; readonly needs?: number }
   | { readonly kind: "invalid"; readonly why: string }
-  /** `peer` undefined: a v2 LOCAL header (the balancer's own health check), a v1 UNKNOWN one, or a v2 family without an IP address: the connection's own address stands. */
-  | { readonly kind: "complete"; readonly length: number; readonly peer: ProxiedPeer | undefined };
+  /** `connection` undefined: a v2 LOCAL header (the balancer's own health check) or a v1 UNKNOWN one: the connection's own addresses stand. */
+  | { readonly kind: "complete"; readonly length: number; readonly connection: ProxiedConnection | undefined };
 
 const V1_PREFIX = Buffer.from("PROXY ", "latin1");
 /** The spec's bound on a v1 line, CRLF included. */
@@ -23,6 +30,8 @@ const V1_MAX_BYTES = 107;
 const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 /** Signature, version and command, family and transport, and the 16-bit length. */
 const V2_FIXED_BYTES = 16;
+const V2_VERSION_LOCAL = 0x20;
+const V2_VERSION_PROXY = 0x21;
 const INCOMPLETE: ProxyHeaderRead = Object.freeze({ kind: "incomplete" });
 
 /** Reads the header at the start of `received` (all bytes the connection sent so far). */
@@ -30,7 +39,7 @@ export function readProxyHeader(received: Buffer): ProxyHeaderRead {
   if (startsLike(received, V2_SIGNATURE)) {
     if (received.length < V2_FIXED_BYTES) return INCOMPLETE;
     const length = V2_FIXED_BYTES + received.readUInt16BE(14);
-    if (received.length < length) return INCOMPLETE;
+    if (received.length < length) return { kind: "incomplete", needs: length };
     return readV2(received.subarray(0, length));
   }
   if (startsLike(received, V1_PREFIX)) {
@@ -49,54 +58,68 @@ function startsLike(received: Buffer, prefix: Buffer): boolean {
 }
 
 function readV1(line: string): ProxyHeaderRead {
-  if (line === "PROXY UNKNOWN\r\n" || line.startsWith("PROXY UNKNOWN ")) return { kind: "complete", length: line.length, peer: undefined };
+  if (line === "PROXY UNKNOWN\r\n" || line.startsWith("PROXY UNKNOWN ")) return { kind: "complete", length: line.length, connection: undefined };
   let header: V1ProxyProtocol;
   try {
     header = V1ProxyProtocol.parse(line);
   } catch {
     return { kind: "invalid", why: "a malformed v1 header" };
   }
-  const isAddress = header.inetProtocol === INETProtocol.TCP4 ? isIPv4 : isIPv6;
+  const v4 = header.inetProtocol === INETProtocol.TCP4;
   const { source, destination } = header;
+  // node's checks take an IPv6 zone (`fe80::1%eth0`), which no client address has (Envoy's inet_pton refuses it too).
+  const isAddress = (text: string): boolean => !text.includes("%") && (v4 ? isIPv4(text) : isIPv6(text));
   if (!isAddress(source.ipAddress) || !isAddress(destination.ipAddress)) return { kind: "invalid", why: `a v1 header whose addresses are not ${header.inetProtocol}` };
   if (!isPort(source.port) || !isPort(destination.port)) return { kind: "invalid", why: "a v1 header with a port out of range" };
-  const address = header.inetProtocol === INETProtocol.TCP4 ? source.ipAddress : canonicalIpv6(source.ipAddress);
-  return { kind: "complete", length: line.length, peer: { address, port: source.port } };
+  const text = v4 ? (address: string): string => address : ipv6Text;
+  return {
+    kind: "complete",
+    length: line.length,
+    connection: { source: { address: text(source.ipAddress), port: source.port }, destination: { address: text(destination.ipAddress), port: destination.port } },
+  };
 }
 
 function readV2(header: Buffer): ProxyHeaderRead {
+  // LOCAL: the balancer speaking for itself; the family and addresses mean nothing (and may be absent).
+  if (header[12] === V2_VERSION_LOCAL) return { kind: "complete", length: header.length, connection: undefined };
+  if (header[12] !== V2_VERSION_PROXY) return { kind: "invalid", why: "a v2 header of another version or command" };
   let parsed: V2ProxyProtocol;
   try {
     parsed = V2ProxyProtocol.parse(header);
   } catch {
     return { kind: "invalid", why: "a malformed v2 header" };
   }
-  if (parsed.command === Command.LOCAL) return { kind: "complete", length: header.length, peer: undefined };
   const address = parsed.proxyAddress;
   if (parsed.addressFamilyType === AddressFamilyType.INET && address instanceof IPv4ProxyAddress) {
-    return { kind: "complete", length: header.length, peer: { address: address.sourceAddress.address.join("."), port: address.sourcePort } };
+    return {
+      kind: "complete",
+      length: header.length,
+      connection: { source: { address: address.sourceAddress.address.join("."), port: address.sourcePort }, destination: { address: address.destinationAddress.address.join("."), port: address.destinationPort } },
+    };
   }
   if (parsed.addressFamilyType === AddressFamilyType.INET6 && address instanceof IPv6ProxyAddress) {
-    return { kind: "complete", length: header.length, peer: { address: ipv6Text(address.sourceAddress.address), port: address.sourcePort } };
+    return {
+      kind: "complete",
+      length: header.length,
+      connection: { source: { address: ipv6FromBytes(address.sourceAddress.address), port: address.sourcePort }, destination: { address: ipv6FromBytes(address.destinationAddress.address), port: address.destinationPort } },
+    };
   }
-  // AF_UNSPEC or AF_UNIX: nothing an HTTP client address could be.
-  return { kind: "complete", length: header.length, peer: undefined };
+  // A PROXY command for AF_UNSPEC or AF_UNIX names no client an HTTP gateway can use (Envoy closes these too).
+  return { kind: "invalid", why: "a v2 header for an address family other than IPv4 or IPv6" };
 }
 
 function isPort(port: number): boolean {
   return Number.isInteger(port) && port >= 0 && port <= 65535;
 }
 
-/** The text of 16 address bytes. */
-function ipv6Text(bytes: readonly number[]): string {
-  // An IPv4-mapped source is the IPv4 client, as node reports a dual-stack socket's peer.
-  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return bytes.slice(12).join(".");
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  return canonicalIpv6(groups.join(":"));
+/** One text per IPv6 address, as node reports a socket's peer: inet_ntop's, an IPv4-mapped one as the IPv4 address. */
+function ipv6Text(address: string): string {
+  const text = new SocketAddress({ address, family: "ipv6" }).address;
+  return text.startsWith("::ffff:") && text.includes(".") ? text.slice(7) : text;
 }
 
-/** One text per IPv6 address, as node reports a socket's (the WHATWG URL parser's RFC 5952 form). */
-function canonicalIpv6(text: string): string {
-  return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+function ipv6FromBytes(bytes: readonly number[]): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return ipv6Text(groups.join(":"));
 }

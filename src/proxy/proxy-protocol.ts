@@ -5,7 +5,7 @@
 // connection whose header is malformed, missing or late is closed without a byte (no HTTP
 // answer can carry the failure) and counted.
 import type { Server, Socket } from "node:net";
-import { type ProxiedPeer, readProxyHeader } from "./proxy-header.ts";
+import { type ProxiedConnection, type ProxyHeaderRead, readProxyHeader } from "./proxy-header.ts";
 
 export type ProxyHeaderFailure = "invalid" | "timeout" | "client_closed";
 
@@ -25,7 +25,7 @@ interface PortState {
 }
 
 const ports = new WeakMap<Server, PortState>();
-const proxiedPeers = new WeakMap<object, ProxiedPeer>();
+const proxiedConnections = new WeakMap<object, ProxiedConnection>();
 /** Until a header names a client, no request needs the lookup. */
 let anyProxied = false;
 
@@ -69,27 +69,46 @@ export function closeConnectionsAwaitingHeaders(server: Server): void {
   for (const close of [...state.awaiting.values()]) close();
 }
 
-/** The client a PROXY header named for this connection (for a TLS socket, the TCP one under it), if any. */
-export function proxiedPeerOf(socket: object): ProxiedPeer | undefined {
+/** What a PROXY header said of this connection (for a TLS socket, of the TCP one under it), if it named a client. */
+export function proxiedConnectionOf(socket: object): ProxiedConnection | undefined {
   if (!anyProxied) return undefined;
-  return proxiedPeers.get(socket) ?? proxiedPeers.get((socket as { _parent?: object })._parent ?? socket);
+  return proxiedConnections.get(socket) ?? proxiedConnections.get((socket as { _parent?: object })._parent ?? socket);
 }
 
-const EMPTY: Buffer = Buffer.alloc(0);
+/** node's timers take at most a signed 32-bit delay; a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function awaitHeader(server: Server, socket: Socket, state: PortState): void {
-  let received = EMPTY;
-  const timer = setTimeout(() => fail("timeout"), state.timeoutMs);
+  // Chunks are joined only when a header could be complete: a v2 header may declare 64 KiB,
+  // and joining at every read of a trickle would cost the square of its size.
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let needs = 0;
+  const timer = setTimeout(() => fail("timeout"), Math.min(state.timeoutMs, MAX_TIMER_MS));
   const onData = (chunk: Buffer): void => {
-    received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
-    const read = readProxyHeader(received);
-    if (read.kind === "incomplete") return;
+    chunks.push(chunk);
+    bytes += chunk.length;
+    if (bytes < needs) return;
+    const received = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
+    chunks.length = 0;
+    chunks.push(received);
+    let read: ProxyHeaderRead;
+    try {
+      read = readProxyHeader(received);
+    } catch {
+      // Bytes any client sends must never take the process down.
+      read = { kind: "invalid", why: "a header the decoder could not read" };
+    }
+    if (read.kind === "incomplete") {
+      needs = read.needs ?? 0;
+      return;
+    }
     if (read.kind === "invalid") return fail("invalid");
     stop();
     // Held until node's handling is in place, so no byte after the header is read past it.
     socket.pause();
-    if (read.peer !== undefined) {
-      proxiedPeers.set(socket, read.peer);
+    if (read.connection !== undefined) {
+      proxiedConnections.set(socket, read.connection);
       anyProxied = true;
     }
     if (received.length > read.length) socket.unshift(received.subarray(read.length));

@@ -73,7 +73,7 @@ test("a v1 header's client is the remote address: X-Forwarded-For upstream, the 
   assert.match(answer, /^HTTP\/1\.1 200 /);
   assert.deepEqual(forwardedFor(answer), ["203.0.113.7"]);
   const ended = await telemetry.endOf("/v1");
-  assert.deepEqual([ended.peerAddress, ended.peerPort, ended.clientAddress], ["203.0.113.7", 51000, "203.0.113.7"]);
+  assert.deepEqual([ended.peerAddress, ended.peerPort, ended.clientAddress, ended.directPeerAddress], ["203.0.113.7", 51000, "203.0.113.7", "127.0.0.1"]);
 });
 
 test("v2 headers: an IPv4 client, an IPv6 client (compressed text), a LOCAL health check keeping the connection's own address", async () => {
@@ -86,11 +86,16 @@ test("v2 headers: an IPv4 client, an IPv6 client (compressed text), a LOCAL heal
   assert.deepEqual([ended.peerAddress, ended.peerPort], ["2001:db8::9", 443]);
 });
 
-test("a header split across reads, and a keep-alive connection: every request on it has the header's client", async () => {
+test("a header split across reads (v1, and v2 with TLVs), and a keep-alive connection: every request on it has the header's client", async () => {
   const header = v1("192.0.2.44", 1234);
   const answers = await rawExchange(gw.port, header.subarray(0, 3), header.subarray(3, 20), Buffer.concat([header.subarray(20), request("/first", false)]), request("/second"));
   assert.deepEqual(forwardedFor(answers), ["192.0.2.44", "192.0.2.44"]);
   assert.equal(answers.match(/HTTP\/1\.1 200 /g)?.length, 2);
+  // A v2 header with 4 KB of TLVs past its addresses, in reads that end inside it.
+  const withTlvs = Buffer.concat([v2ipv4([198, 51, 100, 9], 7), Buffer.alloc(4096, 0x04)]);
+  withTlvs.writeUInt16BE(withTlvs.length - 16, 14);
+  const split = await rawExchange(gw.port, withTlvs.subarray(0, 10), withTlvs.subarray(10, 2000), withTlvs.subarray(2000, 4000), Buffer.concat([withTlvs.subarray(4000), request("/tlvs")]));
+  assert.deepEqual(forwardedFor(split), ["198.51.100.9"]);
 });
 
 test("no header, a malformed one, or a client gone before it ends: closed without a byte, and counted", async () => {
@@ -98,13 +103,20 @@ test("no header, a malformed one, or a client gone before it ends: closed withou
   assert.equal(await rawExchange(gw.port, request("/plain")), "");
   assert.equal(await rawExchange(gw.port, Buffer.from("PROXY TCP4 203.0.113.999 127.0.0.1 1 2\r\n"), request("/bad-address")), "");
   assert.equal(await rawExchange(gw.port, Buffer.from(`PROXY TCP4 ${"1".repeat(120)}`)), "", "a v1 line past its 107 bytes");
+  assert.equal(await rawExchange(gw.port, Buffer.from("PROXY TCP6 fe80::1%eth0 ::1 1 2\r\n"), request("/zone")), "", "an IPv6 zone, which once threw inside the socket's data handler");
+  const reset = net.connect(gw.port, "127.0.0.1");
+  await once(reset, "connect");
+  reset.write("PROXY TCP4 ");
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  reset.resetAndDestroy();
   const half = net.connect(gw.port, "127.0.0.1");
   await once(half, "connect");
   half.end(v1("203.0.113.7", 1).subarray(0, 10));
   await once(half, "close");
   const counted = (): Record<string, number> => Object.fromEntries([...gw.stats.proxyProtocolErrors!.entries()].map(([, reason, n]) => [reason, n - (before.get(reason) ?? 0)]));
-  await until(() => counted()["client_closed"] === 1);
-  assert.deepEqual(counted(), { invalid: 3, client_closed: 1 });
+  await until(() => counted()["client_closed"] === 2);
+  assert.deepEqual(counted(), { invalid: 4, client_closed: 2 });
+  assert.match(await rawExchange(gw.port, Buffer.concat([v1("203.0.113.7", 1), request("/still-serving")])), /^HTTP\/1\.1 200 /);
   assert.equal(telemetry.ended.some((e) => e.path === "/plain" || e.path === "/bad-address"), false, "no request was read");
 });
 
@@ -121,6 +133,14 @@ test("a header not complete within the listener's requestHeadersTimeout closes t
     assert.deepEqual([...slow.stats.proxyProtocolErrors!.entries()], [[CONFIG_PORT, "timeout", 1]]);
   } finally {
     await slow.close();
+  }
+  // Past what node's timers hold (2^31-1 ms): the wait is bounded there, not cut at once.
+  const patient = await startGateway(behindBalancer("HTTP", "600h"));
+  try {
+    assert.match(await rawExchange(patient.port, v1("203.0.113.7", 1), request("/patient")), /^HTTP\/1\.1 200 /);
+    assert.deepEqual([...patient.stats.proxyProtocolErrors!.entries()], []);
+  } finally {
+    await patient.close();
   }
 });
 
@@ -154,7 +174,8 @@ async function tlsRequest(port: number, header: Buffer, path: string, together: 
 }
 
 test("over TLS: the header comes before the handshake, in the same read as the ClientHello or not; the TLS connection's requests get its client", async () => {
-  const secure = await startGateway(behindBalancer("HTTPS"), telemetry);
+  // A headers timeout past what node's timers hold (2^31-1 ms) bounds the header wait there, not at once.
+  const secure = await startGateway(behindBalancer("HTTPS", "600h"), telemetry);
   try {
     assert.deepEqual(forwardedFor(await tlsRequest(secure.port, v2ipv4([203, 0, 113, 80], 6000), "/tls-together", true)), ["203.0.113.80"]);
     assert.deepEqual(forwardedFor(await tlsRequest(secure.port, v1("203.0.113.81", 6001), "/tls-apart", false)), ["203.0.113.81"]);

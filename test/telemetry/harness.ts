@@ -102,7 +102,7 @@ export async function startTracedGateway(yaml: string, givenEnv: Record<string, 
   for (const l of plan.listeners) {
     const handlers = createProxyHandlers({ currentPlan: () => plan, telemetry: hooks, pools, stats, warn }, l.port);
     // The product's own listener wiring (upgrades, CONNECT, client errors, limits).
-    const server = createListenerServer(l.settings, handlers, l.tls);
+    const server = createListenerServer(l.settings, handlers, l.tls, l.proxyProtocol);
     await listen(server);
     servers.set(l.port, server);
   }

@@ -77,6 +77,8 @@ function facts(i: number): RequestFacts {
     clientAddress: "10.0.0.1",
     peerAddress: "127.0.0.1",
     peerPort: 50000 + i,
+    directPeerAddress: "127.0.0.1",
+    directPeerPort: 50000 + i,
     userAgent: i % 2 === 0 ? "curl/8" : undefined,
     backendName: "ns/b",
     upstreamHost: i % 2 === 0 ? "127.0.0.1:9000" : undefined,

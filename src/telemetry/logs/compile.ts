@@ -237,8 +237,9 @@ export function writeSemconvAttributes(sink: AttributeSink, f: RequestFacts, gat
   sink.put("server.address", f.serverAddress);
   if (f.serverPort > 0) sink.put("server.port", f.serverPort);
   sink.put("client.address", f.clientAddress);
-  sink.put("network.peer.address", f.peerAddress);
-  if (f.peerPort > 0) sink.put("network.peer.port", f.peerPort);
+  // The socket's peer: behind a PROXY protocol header, the balancer (client.address is the client).
+  sink.put("network.peer.address", f.directPeerAddress);
+  if (f.directPeerPort > 0) sink.put("network.peer.port", f.directPeerPort);
   sink.put("network.protocol.version", f.protocolVersion);
   if (f.userAgent !== undefined) sink.put("user_agent.original", f.userAgent);
   if (f.status > 0) sink.put("http.response.status_code", f.status);

@@ -151,6 +151,12 @@ function operator(name: SimpleOperator): Render {
       return (f) => f.peerAddress || "-";
     case "DOWNSTREAM_REMOTE_PORT":
       return (f) => (f.peerPort > 0 ? String(f.peerPort) : "-");
+    case "DOWNSTREAM_DIRECT_REMOTE_ADDRESS":
+      return (f) => withPort(f.directPeerAddress, f.directPeerPort);
+    case "DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT":
+      return (f) => f.directPeerAddress || "-";
+    case "DOWNSTREAM_DIRECT_REMOTE_PORT":
+      return (f) => (f.directPeerPort > 0 ? String(f.directPeerPort) : "-");
     case "DOWNSTREAM_LOCAL_ADDRESS":
       return (f) => withPort(f.localAddress, f.localPort);
     case "DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT":

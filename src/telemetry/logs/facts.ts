@@ -1,6 +1,7 @@
 // The facts of one finished request that access logs need, copied from the Exchange at
 // the end hook so the Exchange (and its sockets) can be released before export. Header
 // values are captured only for the names some access log of the gateway renders.
+import { proxiedConnectionOf } from "../../proxy/proxy-protocol.ts";
 import type { CompiledEndpoint, CompiledRule } from "../../plan/types.ts";
 import type { Exchange } from "../../proxy/exchange.ts";
 import { headerValue } from "../metrics/value-sources.ts";
@@ -46,6 +47,9 @@ export class RequestFacts {
   readonly clientAddress: string;
   readonly peerAddress: string;
   readonly peerPort: number;
+  /** The socket's own peer: the balancer behind a PROXY protocol header. */
+  readonly directPeerAddress: string;
+  readonly directPeerPort: number;
   readonly localAddress: string;
   readonly localPort: number;
   readonly userAgent: string | undefined;
@@ -94,11 +98,15 @@ export class RequestFacts {
     this.clientAddress = ex.clientAddress;
     this.peerAddress = ex.peerAddress;
     this.peerPort = ex.peerPort;
+    this.directPeerAddress = ex.directPeerAddress;
+    this.directPeerPort = ex.directPeerPort;
     const socket = ex.socket;
     this.connectionId = connectionIdOf(socket);
     this.downstreamTls = downstreamTlsOf(socket);
-    this.localAddress = socket.localAddress ?? "";
-    this.localPort = socket.localPort ?? 0;
+    // Behind a PROXY protocol header, the address the client connected to at the balancer (as Envoy restores it).
+    const local = proxiedConnectionOf(socket)?.destination;
+    this.localAddress = local?.address ?? socket.localAddress ?? "";
+    this.localPort = local?.port ?? socket.localPort ?? 0;
     // user_agent.original is what the client sent, whatever a filter forwarded.
     this.userAgent = ex.req.headers["user-agent"];
     this.backendName = ex.backend?.displayName;

@@ -97,8 +97,9 @@ export class RequestTracer {
       ex.serverAddress,
       ex.serverPort,
       ex.clientAddress,
-      ex.peerAddress,
-      ex.peerPort,
+      // network.peer.*: the socket's peer, the balancer behind a PROXY protocol header.
+      ex.directPeerAddress,
+      ex.directPeerPort,
       ex.protocolVersion,
       ua,
       headerValues,
