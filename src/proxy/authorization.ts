@@ -18,7 +18,7 @@ import { type ClientIp, clientIpOf } from "./client-ip.ts";
 import { ClientRanges } from "./client-ranges.ts";
 import type { Exchange } from "./exchange.ts";
 import { Failure } from "./failures.ts";
-import { normalizeAddress } from "./facts.ts";
+import { downstreamLocalOf } from "./facts.ts";
 import { REQUEST_ID_HEADER } from "./request-id.ts";
 
 export class AuthorizationPolicy {
@@ -72,6 +72,7 @@ export class AuthorizationPolicy {
 function activationOf(exchange: Exchange, client: ClientIp, rule: CompiledRule, grant: AuthGrant | undefined): AuthorizationActivation {
   const req = exchange.req;
   const socket = req.socket;
+  const local = downstreamLocalOf(socket);
   const headers = requestHeaders(exchange, grant);
   // As the upstream will see it: without an API key the apiKeyAuth took off.
   const query = queryShown(exchange);
@@ -91,7 +92,7 @@ function activationOf(exchange: Exchange, client: ClientIp, rule: CompiledRule, 
       time: new Date(exchange.startTimeMs),
     },
     source: { address: client.address, port: BigInt(exchange.peerPort) },
-    destination: { address: normalizeAddress(socket.localAddress ?? ""), port: BigInt(socket.localPort ?? 0) },
+    destination: { address: local.address, port: BigInt(local.port) },
     connection: {
       id: BigInt(connectionIdOf(socket)),
       ...celConnectionTls(downstreamTlsOf(socket)),

@@ -2,6 +2,7 @@
 // path and query. Forwarding headers count only when the listener trusts them. Everything
 // here is index arithmetic on strings the parser already produced; no regex.
 import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import type { ListenerSettings } from "../config/model.ts";
 import type { ExchangeFacts } from "./exchange.ts";
 import { stripForwardedUserinfo, withoutUserinfo } from "./forwarded-userinfo.ts";
@@ -155,9 +156,9 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   into.clientAddress = clientAddress;
   if (authority === undefined || authority === "") {
     // Behind a PROXY protocol header, the address the client reached at the balancer.
-    const local = proxied?.destination;
-    into.serverAddress = local === undefined ? normalizeAddress(socket.localAddress ?? "") : local.address;
-    into.serverPort = local === undefined ? (socket.localPort ?? 0) : local.port;
+    const local = downstreamLocalOf(socket);
+    into.serverAddress = local.address;
+    into.serverPort = local.port;
   } else {
     const colon = portColon(authority);
     if (colon < 0) {
@@ -230,6 +231,14 @@ function parsePort(text: string): number {
 }
 
 /** `::ffff:10.0.0.1` → `10.0.0.1`, so dual-stack listeners report plain IPv4 peers. */
+/**
+ * The address the client connected to: behind a PROXY protocol header, the destination it
+ * names (Envoy restores it as the local address), else the socket's own.
+ */
+export function downstreamLocalOf(socket: Socket): { readonly address: string; readonly port: number } {
+  return proxiedConnectionOf(socket)?.destination ?? { address: normalizeAddress(socket.localAddress ?? ""), port: socket.localPort ?? 0 };
+}
+
 export function normalizeAddress(address: string): string {
   return address.length > 7 && address.startsWith("::ffff:") && address.indexOf(".") > 0 ? address.slice(7) : address;
 }

@@ -14,6 +14,7 @@ import { CHECK_METHOD_PATH, type CheckRequestMessage, decodeCheckResponse, encod
 import { type GrpcVerdict, readGrpcVerdict } from "./ext-authz-verdict.ts";
 import { warnContainedBug } from "./contained-bug.ts";
 import { GrpcCheck } from "./grpc-check.ts";
+import { downstreamLocalOf } from "./facts.ts";
 import { asText } from "./header-text.ts";
 import { forwardingHeaders } from "./upstream-request.ts";
 
@@ -100,13 +101,13 @@ function checkRequest(exchange: Exchange, policy: ExternalAuthPolicy, target: st
     // Own keys only: a listed `constructor` must not read Object's.
     for (const name of policy.requestHeaders) if (Object.hasOwn(forwarded, name)) headers[name] = joined(forwarded[name])!;
   }
-  const socket = exchange.req.socket;
+  const local = downstreamLocalOf(exchange.req.socket);
   const declared = exchange.req.headers["content-length"];
   const size = body !== undefined ? body.length : declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : -1;
   return {
     attributes: {
       source: peer(exchange.peerAddress, exchange.peerPort),
-      destination: peer(socket.localAddress ?? "", socket.localPort ?? 0),
+      destination: peer(local.address, local.port),
       request: {
         time: { seconds: Math.floor(exchange.startTimeMs / 1000), nanos: Math.round((exchange.startTimeMs % 1000) * 1e6) },
         http: {

@@ -51,6 +51,8 @@ export function createListenerServer(settings: ListenerSettings, handlers: Proxy
   server.on("connect", handlers.upgrade);
   server.on("clientError", handlers.clientError);
   // The socket node:http serves: the TLS socket on an HTTPS port, not the TCP one under it.
+  // On a PROXY protocol port it runs at accept, before the header: it only replaces
+  // destroySoon, which nothing calls on a socket node has not been handed yet.
   server.on(tls === undefined ? "connection" : "secureConnection", closeByLingering);
   applyListenerSettings(server, settings, undefined, proxyProtocol);
   return server;

@@ -12,11 +12,13 @@ import { once } from "node:events";
 import { duplexPair } from "node:stream";
 import { Command, INETProtocol, IPv4Address, IPv4ProxyAddress, IPv6Address, IPv6ProxyAddress, Peer, TransportProtocol, UnspecProxyAddress, V1ProxyProtocol, V2ProxyProtocol } from "proxy-protocol-js";
 import { applyListenerSettings } from "../../src/proxy/listener.ts";
+import { closeConnectionsAwaitingHeaders } from "../../src/proxy/proxy-protocol.ts";
 import { type TestPki, createTestPki, tlsSecretYaml } from "../support/test-certs.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { startGrpcAuthzService } from "../support/grpc-authz-service.ts";
 import { rawExchange } from "../support/raw-exchange.ts";
 import { until } from "../support/until.ts";
-import { CONFIG_PORT, type GatewayUnderTest, backendYaml, catchAllRouteYaml, startGateway } from "./harness.ts";
+import { CONFIG_PORT, type GatewayUnderTest, backendYaml, catchAllRouteYaml, ref, routeYaml, startGateway } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
 
 let app: TestUpstream;
@@ -120,6 +122,22 @@ test("no header, a malformed one, or a client gone before it ends: closed withou
   assert.equal(telemetry.ended.some((e) => e.path === "/plain" || e.path === "/bad-address"), false, "no request was read");
 });
 
+test("a drain closes connections still waiting for their header, uncounted: the gateway closed them", async () => {
+  const before = [...gw.stats.proxyProtocolErrors!.entries()];
+  const waiting = net.connect(gw.port, "127.0.0.1");
+  await once(waiting, "connect");
+  let received = "";
+  waiting.on("data", (c: Buffer) => (received += c.toString("latin1")));
+  const closed = once(waiting, "close");
+  waiting.write("PROXY TCP4 203.0.113.7");
+  // The header's first bytes reach the gateway before the drain does.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  closeConnectionsAwaitingHeaders(gw.server);
+  await closed;
+  assert.equal(received, "");
+  assert.deepEqual([...gw.stats.proxyProtocolErrors!.entries()], before);
+});
+
 test("a header not complete within the listener's requestHeadersTimeout closes the connection, counted as timeout", async () => {
   const slow = await startGateway(behindBalancer("HTTP", "200ms"));
   try {
@@ -183,6 +201,39 @@ test("over TLS: the header comes before the handshake, in the same read as the C
     assert.equal(ended.peerAddress, "203.0.113.80");
   } finally {
     await secure.close();
+  }
+});
+
+test("rbac and a gRPC ext_authz check see the header's client as the source and the address it reached as the destination", async () => {
+  const authz = await startGrpcAuthzService();
+  const checked = await startGateway(
+    behindBalancer("HTTP").replace(catchAllRouteYaml("app"), routeYaml(`    - filters:
+      - type: ExternalAuth
+        externalAuth: {protocol: GRPC, backendRef: ${ref("authz")}}
+      backendRefs: [${ref("app")}]
+`)) +
+      backendYaml("authz", authz.port) +
+      `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: via-nlb-443, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: edge}]
+  rbac: {policy: {matchExpressions: ["source.address == '203.0.113.7' && destination.address == '198.51.100.1' && destination.port == 443"]}}
+`,
+  );
+  try {
+    const through = (source: string, destinationPort: number, path: string): Promise<string> =>
+      rawExchange(checked.port, `PROXY TCP4 ${source} 198.51.100.1 40000 ${destinationPort}\r\nGET ${path} HTTP/1.1\r\nHost: edge.example\r\nAuthorization: Bearer good\r\nConnection: close\r\n\r\n`);
+    assert.match(await through("203.0.113.7", 443, "/allowed"), /^HTTP\/1\.1 200 /);
+    assert.match(await through("203.0.113.8", 443, "/other-client"), /^HTTP\/1\.1 403 /);
+    assert.match(await through("203.0.113.7", 80, "/other-port"), /^HTTP\/1\.1 403 /);
+    const check = authz.seen.find((c) => c.request.attributes.request.http.path === "/allowed")!;
+    assert.deepEqual(check.request.attributes.source.address.socket_address, { address: "203.0.113.7", port_value: 40000 });
+    assert.deepEqual(check.request.attributes.destination.address.socket_address, { address: "198.51.100.1", port_value: 443 });
+  } finally {
+    await checked.close();
+    await authz.close();
   }
 });
 

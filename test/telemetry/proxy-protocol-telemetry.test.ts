@@ -7,6 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
+import { Command, TransportProtocol, UnspecProxyAddress, V2ProxyProtocol } from "proxy-protocol-js";
 import { rawExchange } from "../support/raw-exchange.ts";
 import { gatewayYaml, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
 
@@ -47,4 +48,13 @@ test("the SERVER span and the access log name the header's client as client.addr
     assert.equal(attributes["network.peer.port"], Number(directPort), what);
   }
   assert.deepEqual([server.attributes["server.address"], server.attributes["server.port"]], ["198.51.100.1", 443]);
+
+  // A v2 LOCAL header (the balancer's health check) keeps the connection's own addresses everywhere.
+  const healthCheck = Buffer.from(new V2ProxyProtocol(Command.LOCAL, TransportProtocol.UNSPEC, new UnspecProxyAddress()).build());
+  assert.match(await rawExchange(port, Buffer.concat([healthCheck, Buffer.from("GET /api/health HTTP/1.0\r\n\r\n")])), /^HTTP\/1\.1 200 /);
+  const logs = await rx.waitForLogs((l) => l.length >= 2);
+  const [ownRemote, ownRemotePort, ownDirect, ownDirectPort, ownLocal] = String(logs[1]!.body).split("|");
+  assert.deepEqual([ownRemote, ownDirect, ownLocal], [`127.0.0.1:${ownRemotePort}`, "127.0.0.1", `127.0.0.1:${port}`]);
+  assert.equal(ownRemotePort, ownDirectPort);
+  assert.equal(logs[1]!.attributes["client.address"], "127.0.0.1");
 });

@@ -1,7 +1,7 @@
 // The facts of one finished request that access logs need, copied from the Exchange at
 // the end hook so the Exchange (and its sockets) can be released before export. Header
 // values are captured only for the names some access log of the gateway renders.
-import { proxiedConnectionOf } from "../../proxy/proxy-protocol.ts";
+import { downstreamLocalOf } from "../../proxy/facts.ts";
 import type { CompiledEndpoint, CompiledRule } from "../../plan/types.ts";
 import type { Exchange } from "../../proxy/exchange.ts";
 import { headerValue } from "../metrics/value-sources.ts";
@@ -104,9 +104,9 @@ export class RequestFacts {
     this.connectionId = connectionIdOf(socket);
     this.downstreamTls = downstreamTlsOf(socket);
     // Behind a PROXY protocol header, the address the client connected to at the balancer (as Envoy restores it).
-    const local = proxiedConnectionOf(socket)?.destination;
-    this.localAddress = local?.address ?? socket.localAddress ?? "";
-    this.localPort = local?.port ?? socket.localPort ?? 0;
+    const local = downstreamLocalOf(socket);
+    this.localAddress = local.address;
+    this.localPort = local.port;
     // user_agent.original is what the client sent, whatever a filter forwarded.
     this.userAgent = ex.req.headers["user-agent"];
     this.backendName = ex.backend?.displayName;
