@@ -75,16 +75,13 @@ export function proxiedConnectionOf(socket: object): ProxiedConnection | undefin
   return proxiedConnections.get(socket) ?? proxiedConnections.get((socket as { _parent?: object })._parent ?? socket);
 }
 
-/** node's timers take at most a signed 32-bit delay; a longer one fires at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 function awaitHeader(server: Server, socket: Socket, state: PortState): void {
   // Chunks are joined only when a header could be complete: a v2 header may declare 64 KiB,
   // and joining at every read of a trickle would cost the square of its size.
   const chunks: Buffer[] = [];
   let bytes = 0;
   let needs = 0;
-  const timer = setTimeout(() => fail("timeout"), Math.min(state.timeoutMs, MAX_TIMER_MS));
+  const timer = setTimeout(() => fail("timeout"), state.timeoutMs);
   const onData = (chunk: Buffer): void => {
     chunks.push(chunk);
     bytes += chunk.length;

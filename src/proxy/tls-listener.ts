@@ -33,7 +33,6 @@ const verifiedUnder = new WeakMap<TLSSocket, ClientValidation | undefined>();
 
 /** How long a TLS handshake may take when the listener has no headers timeout (node's default). */
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 120_000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function createTlsServer(options: Http.ServerOptions, handlers: ProxyHandlers, tls: PortTls, headersTimeoutMs: number): Server {
   let server: Server | undefined;
@@ -48,8 +47,7 @@ export function createTlsServer(options: Http.ServerOptions, handlers: ProxyHand
     ALPNProtocols: ["http/1.1"],
     // A handshake is part of receiving the request head: the headers timeout bounds it too,
     // which node's http server starts only once TLS is up.
-    // node holds at most 2^31-1 ms here; it truncates a longer one, with a warning on stderr.
-    handshakeTimeout: headersTimeoutMs > 0 ? Math.min(headersTimeoutMs, MAX_TIMER_MS) : DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    handshakeTimeout: headersTimeoutMs > 0 ? headersTimeoutMs : DEFAULT_HANDSHAKE_TIMEOUT_MS,
     // A function, not an arrow: node calls it with the handshake's socket as `this`.
     SNICallback: function (this: TLSSocket, serverName: string, done: (error: Error | null, context?: SecureContext) => void) {
       try {

@@ -152,7 +152,7 @@ test("a header not complete within the listener's requestHeadersTimeout closes t
   } finally {
     await slow.close();
   }
-  // Past what node's timers hold (2^31-1 ms): the wait is bounded there, not cut at once.
+  // Past what node's timers hold (2^31-1 ms): the duration is read as that, not as a wait cut at once.
   const patient = await startGateway(behindBalancer("HTTP", "600h"));
   try {
     assert.match(await rawExchange(patient.port, v1("203.0.113.7", 1), request("/patient")), /^HTTP\/1\.1 200 /);
@@ -192,7 +192,7 @@ async function tlsRequest(port: number, header: Buffer, path: string, together: 
 }
 
 test("over TLS: the header comes before the handshake, in the same read as the ClientHello or not; the TLS connection's requests get its client", async () => {
-  // A headers timeout past what node's timers hold (2^31-1 ms) bounds the header wait there, not at once.
+  // A headers timeout past what node's timers hold (2^31-1 ms) is read as that, not as a wait cut at once.
   const secure = await startGateway(behindBalancer("HTTPS", "600h"), telemetry);
   try {
     assert.deepEqual(forwardedFor(await tlsRequest(secure.port, v2ipv4([203, 0, 113, 80], 6000), "/tls-together", true)), ["203.0.113.80"]);

@@ -41,6 +41,12 @@ before(async () => {
       timeouts: {request: 5s, backendRequest: 150ms}
       retry: {codes: [503], attempts: 1, backoff: 1ms}
       backendRefs: [${ref("up")}]
+    - matches: [{path: {type: PathPrefix, value: /patient}}]
+      timeouts: {request: 99999h, backendRequest: 600h}
+      filters:
+        - type: URLRewrite
+          urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /slow}}
+      backendRefs: [${ref("up")}]
     - matches: [{path: {type: PathPrefix, value: /reset-mid-body}}]
       backendRefs: [${ref("up")}]
     - matches: [{path: {type: PathPrefix, value: /abort}}]
@@ -122,6 +128,12 @@ describe("upstream failures", () => {
     assert.equal(r.status, 504);
     assert.equal(r.json().error, "request_timeout");
     await aborted;
+  });
+
+  test("timeouts past what node's timers hold (2^31-1 ms) are read as that, not as a timer that fires at once", async () => {
+    const res = await ask(gw.port, { path: "/patient/50" });
+    assert.equal(res.status, 200);
+    assert.equal(res.json()["slow"], 50);
   });
 
   test("the backend request timeout is per attempt and retryable", async () => {
