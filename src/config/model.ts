@@ -681,11 +681,25 @@ export type LogFieldModel =
   | { readonly name: string; readonly type: "Literal"; readonly value: string }
   | { readonly name: string; readonly type: "Metadata"; readonly key: string };
 
+/** kgateway's access log filter (Envoy's AccessLogFilter), as the config read it. */
+export type AccessLogCondition =
+  | { readonly kind: "statusCode" | "duration"; readonly op: "EQ" | "GE" | "LE"; readonly value: number }
+  | { readonly kind: "notHealthCheck" }
+  | { readonly kind: "traceable" }
+  | { readonly kind: "header"; readonly name: string; readonly type: "Exact" | "RegularExpression"; readonly value: string }
+  | { readonly kind: "responseFlags"; readonly flags: readonly string[] }
+  /** gRPC status codes; `exclude` keeps the records whose status is not among them. */
+  | { readonly kind: "grpcStatus"; readonly statuses: readonly number[]; readonly exclude: boolean }
+  | { readonly kind: "cel"; readonly expression: string; readonly source: SourceRef }
+  | { readonly kind: "and" | "or"; readonly conditions: readonly AccessLogCondition[] };
+
 export interface AccessLogModel {
   readonly enabled: boolean;
   readonly sink: { readonly kind: "otlp"; readonly target: ExporterTargetModel | undefined } | { readonly kind: "stdout" };
   /** CEL source, already checked to compile. */
   readonly filter: { readonly expression: string; readonly source: SourceRef } | undefined;
+  /** kgateway's other access log filters (and a CEL one inside an and/or): a record is kept when it holds. */
+  readonly condition?: AccessLogCondition;
   readonly fields: readonly LogFieldModel[];
   /** Envoy command-operator template, already checked for unknown operators. */
   readonly body: string | undefined;

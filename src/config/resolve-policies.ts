@@ -4,6 +4,7 @@
 import { compileAccessLogFilter } from "../cel/environment.ts";
 import { parseEnvoyFormat } from "../format/envoy-operators.ts";
 import { checkMatchesPatterns } from "./cel-patterns.ts";
+import { accessLogCondition } from "./access-log-conditions.ts";
 import { corsFilter } from "./cors-filter.ts";
 import { parseDuration } from "./duration.ts";
 import { fractionRatio } from "./fraction.ts";
@@ -484,10 +485,14 @@ function kgAccessLog(p: Resource, l: Record<string, any>, at: Segments, backends
     );
     return undefined;
   }
-  const filter = celFilter(p, reporter, l["filter"]?.["celFilter"]?.["match"], [...at, "filter", "celFilter", "match"]);
+  // A lone celFilter is the CEL filter TelemetryPolicy's `matches` is too; any other condition is kgateway's.
+  const given = l["filter"] as Record<string, unknown> | undefined;
+  const onlyCel = given === undefined || (Object.keys(given).length === 1 && given["celFilter"] !== undefined);
+  const filter = onlyCel ? celFilter(p, reporter, l["filter"]?.["celFilter"]?.["match"], [...at, "filter", "celFilter", "match"]) : undefined;
+  const condition = onlyCel ? undefined : accessLogCondition(p, given, [...at, "filter"], reporter);
   if (file !== undefined) {
     const body = envoyBody(p, reporter, file["stringFormat"], [...at, "fileSink", "stringFormat"]);
-    return { enabled: true, sink: { kind: "stdout" }, filter, fields: [], body, logName: undefined, attributes: [], resourceAttributes: {}, source: reporter.source(p, at) };
+    return { enabled: true, sink: { kind: "stdout" }, filter, ...(condition === undefined ? {} : { condition }), fields: [], body, logName: undefined, attributes: [], resourceAttributes: {}, source: reporter.source(p, at) };
   }
   const oat = [...at, "openTelemetry"];
   const grpc = otel!["grpcService"] as Record<string, any>;
@@ -508,6 +513,7 @@ function kgAccessLog(p: Resource, l: Record<string, any>, at: Segments, backends
     enabled: true,
     sink: { kind: "otlp", target },
     filter,
+    ...(condition === undefined ? {} : { condition }),
     fields: [],
     body: envoyBody(p, reporter, otel!["body"], [...oat, "body"]),
     logName: outer ?? inner,

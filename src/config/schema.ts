@@ -4,6 +4,8 @@
 // Unions (`fqdn` or `ip`, `literal` or `requestHeader`, ...) are plain objects here and
 // "exactly one of" is checked in code, which gives far clearer errors than `oneOf`.
 
+import { GRPC_STATUS_NAMES } from "./grpc-status-names.ts";
+
 type Schema = Record<string, unknown>;
 
 const str = (description?: string, extra: Schema = {}): Schema => ({ type: "string", ...(description ? { description } : {}), ...extra });
@@ -380,6 +382,18 @@ const kgRouteTracing = obj({
 const keyAnyValueList = obj({
   values: arr(obj({ key: str(undefined, { minLength: 1 }), value: obj({ stringValue: str(), boolValue: bool(), intValue: int(), doubleValue: num() }) }, ["key", "value"])),
 });
+/** kgateway's FilterType (Envoy's AccessLogFilter): one of these per filter object, checked in code. */
+const comparison = (what: string): Schema => obj({ op: str(undefined, { enum: ["EQ", "GE", "LE"] }), value: int(what, { minimum: 0, maximum: 4294967295 }) }, ["op"]);
+const accessLogConditions: Record<string, Schema> = {
+  statusCodeFilter: comparison("HTTP status code"),
+  durationFilter: comparison("total request duration in milliseconds"),
+  notHealthCheckFilter: bool("leave out health check requests"),
+  traceableFilter: bool("only requests whose trace is sampled"),
+  headerFilter: obj({ header: valueMatch }, ["header"]),
+  responseFlagFilter: obj({ flags: arr(str("an Envoy response flag, e.g. UF"), { minItems: 1 }) }, ["flags"]),
+  grpcStatusFilter: obj({ statuses: arr(str(undefined, { enum: [...GRPC_STATUS_NAMES] }), { minItems: 1 }), exclude: bool("keep the records whose status is not listed") }, ["statuses"]),
+  celFilter: obj({ match: str("CEL expression") }, ["match"]),
+};
 const kgAccessLog = obj({
   openTelemetry: obj(
     {
@@ -393,7 +407,7 @@ const kgAccessLog = obj({
     ["grpcService"],
   ),
   fileSink: obj({ path: str("only /dev/stdout: the stdout JSON sink", { enum: ["/dev/stdout"] }), stringFormat: str("Envoy command-operator template for the body") }, ["path"]),
-  filter: obj({ celFilter: obj({ match: str("CEL expression") }, ["match"]) }),
+  filter: obj({ ...accessLogConditions, andFilter: arr(obj(accessLogConditions), { minItems: 2 }), orFilter: arr(obj(accessLogConditions), { minItems: 2 }) }),
 });
 const listenerLimits: Record<string, Schema> = {
   xffNumTrustedHops: int("right-most X-Forwarded-For hops to trust", { minimum: 0, maximum: 32 }),

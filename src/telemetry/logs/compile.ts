@@ -17,6 +17,7 @@ import { metadataSource } from "../metrics/value-sources.ts";
 import { compileTemplateParts, DEFAULT_BODY_TEMPLATE, isoTime, joinRenders, protocolName, responseCodeDetails, withPort, type HeaderIndex, type Render } from "./envoy-render.ts";
 import type { RequestFacts } from "./facts.ts";
 import type { FilterErrorCount, FilterErrors } from "./filter-errors.ts";
+import { type AccessLogPredicate, compileCondition } from "./access-log-conditions.ts";
 
 export type FieldValue = (f: RequestFacts) => AttributeValue | undefined;
 
@@ -24,6 +25,8 @@ export interface CompiledAccessLog {
   readonly filter: AccessLogFilterProgram | undefined;
   /** The filter's CEL source, for the rate-limited warning when it fails. */
   readonly filterExpression: string;
+  /** kgateway's other access log filters: the record is kept only when it holds. */
+  readonly condition: AccessLogPredicate | undefined;
   readonly body: Render;
   /** The body's parts, in order: body(f) is their renders joined. */
   readonly bodyParts: readonly Render[];
@@ -43,7 +46,7 @@ export interface GatewayLogs {
   readonly logs: readonly CompiledAccessLog[];
   readonly requestHeaders: readonly string[];
   readonly responseHeaders: readonly string[];
-  /** Any log has a CEL filter: the end hook builds the activation. */
+  /** Any log has a CEL filter: the end hook builds the activation (a kgateway filter's CEL condition builds it when it runs). */
   readonly needsActivation: boolean;
   /** Run-time filter failures of this gateway. */
   readonly filterErrors: FilterErrorCount;
@@ -112,6 +115,7 @@ export function compileGatewayLogs(gateway: GatewayModel, models: readonly Acces
     logs.push({
       filter,
       filterExpression: m.filter?.expression ?? "",
+      condition: m.condition === undefined ? undefined : compileCondition(m.condition),
       body: joinRenders(bodyParts),
       bodyParts,
       fields: m.fields.map((field) => [field.name, compileField(field, gateway, index)] as const),

@@ -7,6 +7,7 @@
 // JSON; anything else → OTEL_LOGS_EXPORTER (otlp, console/stdout → stdout JSON, none).
 // When OTEL_LOGS_EXPORTER is unset, OTLP is used if an OTLP endpoint is configured in the
 // environment, else stdout JSON.
+import type { ConditionInput } from "./access-log-conditions.ts";
 import type { Resource } from "@opentelemetry/resources";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import type { AccessLogModel, GatewayModel } from "../../config/model.ts";
@@ -165,10 +166,20 @@ export class LogsSignal {
     // Built once: the facts keep only the values they name, the CEL activation reads it whole.
     const forwarded = forwardedViewOf(ex);
     const facts = new RequestFacts(ex, forwarded, gl.requestHeaders, gl.responseHeaders);
-    const activation = gl.needsActivation ? activationOf(ex, facts, forwarded) : undefined;
+    let activation = gl.needsActivation ? activationOf(ex, facts, forwarded) : undefined;
+    let input: ConditionInput | undefined;
     for (let i = 0; i < gl.logs.length; i++) {
       const log = gl.logs[i]!;
       if (log.filter !== undefined && !this.#keep(gl, log, activation!)) continue;
+      if (log.condition !== undefined) {
+        input ??= {
+          facts,
+          exchange: ex,
+          activation: () => (activation ??= activationOf(ex, facts, forwarded)),
+          celFailed: (expression, error) => this.#filterErrors.failed(gl.filterErrors, expression, error),
+        };
+        if (!log.condition(input)) continue;
+      }
       const record = new AccessLogRecord(facts, log, gl.gatewayName, this.#o.methods, this.#limits);
       for (let q = 0; q < log.queues.length; q++) log.queues[q]!.push(record);
     }

@@ -1,0 +1,125 @@
+// kgateway's access log filters (Envoy's AccessLogFilter) as predicates over a finished
+// request, compiled once per plan. They read the log facts and the exchange directly; only a
+// CEL condition needs the CEL activation, built on first use.
+import { type AccessLogActivation, compileAccessLogFilter } from "../../cel/environment.ts";
+import type { AccessLogCondition } from "../../config/model.ts";
+import type { Exchange } from "../../proxy/exchange.ts";
+import { fullMatchRegExp } from "../../router/regex.ts";
+import { responseHeadersOf } from "../response-headers.ts";
+import type { RequestFacts } from "./facts.ts";
+
+/** What a condition reads: the facts, the exchange, the CEL activation (built on demand), and where a CEL failure is reported. */
+export interface ConditionInput {
+  readonly facts: RequestFacts;
+  readonly exchange: Exchange;
+  activation(): AccessLogActivation;
+  /** A CEL condition threw or gave a non-bool: it does not hold, and the failure is counted. */
+  celFailed(expression: string, error: unknown): void;
+}
+
+export type AccessLogPredicate = (input: ConditionInput) => boolean;
+
+export function compileCondition(condition: AccessLogCondition): AccessLogPredicate {
+  switch (condition.kind) {
+    case "statusCode":
+      return comparing(condition.op, condition.value, (input) => input.facts.status);
+    case "duration":
+      return comparing(condition.op, condition.value, (input) => Math.floor(input.facts.durationMs));
+    case "notHealthCheck":
+      // Tollgate answers no health checks itself (kgateway's healthCheck is not built), so no
+      // request is one: Envoy marks only what its health_check filter answered.
+      return () => true;
+    case "traceable":
+      // Envoy's traceable: a trace decision that samples the request. Here: its SERVER span is sampled.
+      return (input) => (input.facts.traceFlags & 1) === 1;
+    case "header":
+      return headerPredicate(condition.name, condition.type, condition.value);
+    case "responseFlags": {
+      const wanted = new Set(condition.flags);
+      return (input) => input.facts.responseFlags !== "" && input.facts.responseFlags.split(",").some((flag) => wanted.has(flag));
+    }
+    case "grpcStatus": {
+      const statuses = new Set(condition.statuses);
+      const exclude = condition.exclude;
+      return (input) => statuses.has(grpcStatusOf(input)) !== exclude;
+    }
+    case "cel":
+      return celPredicate(condition.expression);
+    case "and": {
+      const parts = condition.conditions.map(compileCondition);
+      return (input) => parts.every((part) => part(input));
+    }
+    case "or": {
+      const parts = condition.conditions.map(compileCondition);
+      return (input) => parts.some((part) => part(input));
+    }
+  }
+}
+
+function comparing(op: "EQ" | "GE" | "LE", value: number, read: (input: ConditionInput) => number): AccessLogPredicate {
+  if (op === "EQ") return (input) => read(input) === value;
+  if (op === "GE") return (input) => read(input) >= value;
+  return (input) => read(input) <= value;
+}
+
+/** Envoy's HeaderMatcher on the request as received: present, and the value equal or fully matched. */
+function headerPredicate(name: string, type: "Exact" | "RegularExpression", value: string): AccessLogPredicate {
+  const read = (input: ConditionInput): string | undefined => {
+    const v = input.exchange.req.headers[name];
+    return v === undefined ? undefined : Array.isArray(v) ? v.join(",") : v;
+  };
+  if (type === "Exact") return (input) => read(input) === value;
+  const pattern = fullMatchRegExp(value);
+  return (input) => {
+    const v = read(input);
+    return v !== undefined && pattern.test(v);
+  };
+}
+
+function celPredicate(expression: string): AccessLogPredicate {
+  const compiled = compileAccessLogFilter(expression);
+  // The config stage refused expressions that do not compile; one that still fails keeps nothing.
+  if (!compiled.ok) return () => false;
+  const program = compiled.program;
+  return (input) => {
+    let result: unknown;
+    try {
+      result = program(input.activation());
+    } catch (error) {
+      input.celFailed(expression, error);
+      return false;
+    }
+    if (typeof result === "boolean") return result;
+    input.celFailed(expression, new TypeError(`the filter gave ${typeof result}, not a bool`));
+    return false;
+  };
+}
+
+/**
+ * The response's gRPC status as Envoy's filter reads it: its `grpc-status` header, else the
+ * HTTP status mapped to one (Envoy's httpToGrpcStatus). Trailers are not read: the gateway
+ * carries HTTP/1.1, where a gRPC status comes in the head (trailers-only answers).
+ */
+function grpcStatusOf(input: ConditionInput): number {
+  const header = responseHeadersOf(input.exchange)["grpc-status"];
+  const text = Array.isArray(header) ? header[0] : header;
+  if (typeof text === "string" && /^\d{1,2}$/.test(text)) return Number(text);
+  if (typeof text === "number") return text;
+  switch (input.facts.status) {
+    case 400:
+      return 13; // INTERNAL
+    case 401:
+      return 16; // UNAUTHENTICATED
+    case 403:
+      return 7; // PERMISSION_DENIED
+    case 404:
+      return 12; // UNIMPLEMENTED
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return 14; // UNAVAILABLE
+    default:
+      return 2; // UNKNOWN
+  }
+}
