@@ -43,6 +43,7 @@ function single(p: Resource, filter: Record<string, unknown>, at: Segments, repo
     case "notHealthCheckFilter":
       return { kind: "notHealthCheck" };
     case "traceableFilter":
+      reporter.warn(p, fat, "traceableFilter keeps only force-traced requests (Envoy's x-envoy-force-trace), and Tollgate force-traces none: this access log keeps nothing", "drop the filter, or the access log");
       return { kind: "traceable" };
     case "headerFilter":
       return headerCondition(p, value["header"] as Record<string, string>, [...fat, "header"], reporter);
@@ -56,7 +57,7 @@ function single(p: Resource, filter: Record<string, unknown>, at: Segments, repo
       return { kind: "responseFlags", flags };
     }
     case "grpcStatusFilter":
-      return { kind: "grpcStatus", statuses: (value["statuses"] as string[]).map((s) => GRPC_STATUS_NAMES.indexOf(s as (typeof GRPC_STATUS_NAMES)[number])), exclude: value["exclude"] === true };
+      return { kind: "grpcStatus", statuses: ((value["statuses"] ?? []) as string[]).map((s) => GRPC_STATUS_NAMES.indexOf(s as (typeof GRPC_STATUS_NAMES)[number])), exclude: value["exclude"] === true };
     default: {
       const match = value["match"] as string;
       const compiled = compileAccessLogFilter(match);
@@ -87,9 +88,9 @@ function headerCondition(p: Resource, header: Record<string, string>, at: Segmen
   return { kind: "header", name: name.toLowerCase(), type, value: header["value"]! };
 }
 
-/** kgateway writes unset booleans as false: `notHealthCheckFilter: false` sets nothing. */
+/** kgateway's boolean conditions are pointers, set when present: `notHealthCheckFilter: false` is the filter too. */
 function isSet(value: unknown): boolean {
-  return value !== undefined && value !== false;
+  return value !== undefined;
 }
 
 function exactlyOne(p: Resource, set: readonly string[], at: Segments, choices: readonly string[], reporter: Reporter): undefined {

@@ -391,7 +391,7 @@ const accessLogConditions: Record<string, Schema> = {
   traceableFilter: bool("only requests whose trace is sampled"),
   headerFilter: obj({ header: valueMatch }, ["header"]),
   responseFlagFilter: obj({ flags: arr(str("an Envoy response flag, e.g. UF"), { minItems: 1 }) }, ["flags"]),
-  grpcStatusFilter: obj({ statuses: arr(str(undefined, { enum: [...GRPC_STATUS_NAMES] }), { minItems: 1 }), exclude: bool("keep the records whose status is not listed") }, ["statuses"]),
+  grpcStatusFilter: obj({ statuses: arr(str(undefined, { enum: [...GRPC_STATUS_NAMES] })), exclude: bool("keep the records whose status is not listed") }),
   celFilter: obj({ match: str("CEL expression") }, ["match"]),
 };
 const kgAccessLog = obj({

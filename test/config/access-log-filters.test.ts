@@ -27,6 +27,11 @@ test("each filter type is read into its condition; and/or hold a list of them", 
   assert.deepEqual(logOf("{durationFilter: {op: LE}}").condition, { kind: "duration", op: "LE", value: 0 }, "value defaults to 0, as in Envoy's proto");
   assert.deepEqual(logOf("{notHealthCheckFilter: true}").condition, { kind: "notHealthCheck" });
   assert.deepEqual(logOf("{traceableFilter: true}").condition, { kind: "traceable" });
+  assert.deepEqual(logOf("{notHealthCheckFilter: false}").condition, { kind: "notHealthCheck" }, "kgateway's booleans are pointers: present is set");
+  assert.deepEqual(logOf("{grpcStatusFilter: {exclude: true}}").condition, { kind: "grpcStatus", statuses: [], exclude: true }, "statuses are optional, as in kgateway");
+  assert.deepEqual(warnings(GATEWAY + policy("{traceableFilter: true}")), [
+    "t.yaml:19:31: spec.accessLog[0].filter.traceableFilter: warning: traceableFilter keeps only force-traced requests (Envoy's x-envoy-force-trace), and Tollgate force-traces none: this access log keeps nothing (hint: drop the filter, or the access log)",
+  ]);
   assert.deepEqual(logOf("{headerFilter: {header: {name: X-Debug, value: on}}}").condition, { kind: "header", name: "x-debug", type: "Exact", value: "on" });
   assert.deepEqual(logOf("{responseFlagFilter: {flags: [UF, URX]}}").condition, { kind: "responseFlags", flags: ["UF", "URX"] });
   assert.deepEqual(logOf("{grpcStatusFilter: {statuses: [CANCELED, UNAUTHENTICATED], exclude: true}}").condition, { kind: "grpcStatus", statuses: [1, 16], exclude: true });
@@ -36,11 +41,11 @@ test("each filter type is read into its condition; and/or hold a list of them", 
   assert.deepEqual(both.condition?.kind === "and" ? both.condition.conditions.map((c) => c.kind) : [], ["statusCode", "cel"]);
   const lone = logOf("{celFilter: {match: 'response.code >= 400'}}");
   assert.deepEqual([lone.filter?.expression, lone.condition], ["response.code >= 400", undefined], "a lone celFilter stays the CEL filter");
-  assert.deepEqual(warnings(GATEWAY + policy("{orFilter: [{traceableFilter: true}, {responseFlagFilter: {flags: [NR]}}]}")), []);
+  assert.deepEqual(warnings(GATEWAY + policy("{orFilter: [{notHealthCheckFilter: true}, {responseFlagFilter: {flags: [NR]}}]}")), []);
 });
 
 test("a filter sets exactly one condition; flags, header names, regexes and CEL are checked where written", () => {
-  assert.deepEqual(errors(GATEWAY + policy("{notHealthCheckFilter: false}")), [
+  assert.deepEqual(errors(GATEWAY + policy("{}")), [
     "t.yaml:19:13: spec.accessLog[0].filter: an access log filter needs one condition (hint: one of statusCodeFilter, durationFilter, notHealthCheckFilter, traceableFilter, headerFilter, responseFlagFilter, grpcStatusFilter, celFilter, andFilter, orFilter)",
   ]);
   assert.deepEqual(errors(GATEWAY + policy("{traceableFilter: true, statusCodeFilter: {op: EQ, value: 200}}")), [

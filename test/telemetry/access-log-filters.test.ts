@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
+import { rawExchange } from "../support/raw-exchange.ts";
 import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream } from "./harness.ts";
 
 /** An OTLP access log named `name` whose body is the request path, kept by `filter` (YAML flow). */
@@ -18,17 +19,23 @@ const logEntry = (name: string, filter: string): string => `  - openTelemetry:
 
 const FILTERS: Record<string, string> = {
   errors: "{statusCodeFilter: {op: GE, value: 500}}",
-  exact404: "{statusCodeFilter: {op: EQ, value: 404}}",
   slow: "{durationFilter: {op: GE, value: 250}}",
-  debug: "{headerFilter: {header: {name: X-Debug, value: 'on'}}}",
   tenants: "{headerFilter: {header: {type: RegularExpression, name: x-tenant, value: 'team-[a-c]'}}}",
   noRoute: "{responseFlagFilter: {flags: [NR, UF]}}",
   unavailable: "{grpcStatusFilter: {statuses: [UNAVAILABLE]}}",
   notOk: "{grpcStatusFilter: {statuses: [OK], exclude: true}}",
   traced: "{traceableFilter: true}",
-  healthy: "{notHealthCheckFilter: true}",
-  slowOrDebug: "{orFilter: [{durationFilter: {op: GE, value: 250}}, {headerFilter: {header: {name: x-debug, value: 'on'}}}]}",
-  celAnd: "{andFilter: [{statusCodeFilter: {op: LE, value: 299}}, {celFilter: {match: 'request.method == \"POST\"'}}]}",
+  // As forwarded: a route filter sets x-team, and the client's X-Forwarded-For is not what goes upstream.
+  rewritten: "{headerFilter: {header: {name: x-team, value: edge}}}",
+  spoofed: "{headerFilter: {header: {name: x-forwarded-for, value: 6.6.6.6}}}",
+  repeated: "{headerFilter: {header: {name: x-tag, value: 'a,b'}}}",
+  durationEq0: "{andFilter: [{durationFilter: {op: LE, value: 249}}, {statusCodeFilter: {op: EQ, value: 200}}]}",
+  malformedGrpc: "{grpcStatusFilter: {statuses: [UNKNOWN]}}",
+  nonBool: "{orFilter: [{statusCodeFilter: {op: EQ, value: 599}}, {celFilter: {match: 'dyn(request.method)'}}]}",
+  // A header name in any case; its value compared exactly (x-debug: On is not on).
+  slowOrDebug: "{orFilter: [{durationFilter: {op: GE, value: 250}}, {headerFilter: {header: {name: X-Debug, value: 'on'}}}]}",
+  // notHealthCheckFilter always holds: no request is a health check.
+  celAnd: "{andFilter: [{statusCodeFilter: {op: LE, value: 299}}, {celFilter: {match: 'request.method == \"POST\"'}}, {notHealthCheckFilter: true}]}",
   // Reading an absent map key is a run-time error in CEL: such a request is not kept, and the failure is reported.
   celFailing: "{orFilter: [{statusCodeFilter: {op: EQ, value: 404}}, {celFilter: {match: 'request.headers[\"x-tenant\"] == \"team-b\"'}}]}",
 };
@@ -40,6 +47,7 @@ test("each access log keeps the records its kgateway filter holds for", async (t
     if (req.url === "/api/slow") return void setTimeout(() => res.writeHead(200).end("slow"), 300);
     if (req.url === "/api/grpc-ok") return void res.writeHead(200, { "content-type": "application/grpc", "grpc-status": "0" }).end();
     if (req.url === "/api/grpc-unavailable") return void res.writeHead(200, { "content-type": "application/grpc", "grpc-status": "14" }).end();
+    if (req.url === "/api/grpc-garbled") return void res.writeHead(200, { "content-type": "application/grpc", "grpc-status": "abc" }).end();
     res.writeHead(Number(req.headers["x-status"] ?? 200)).end("ok");
   });
   t.after(() => upstream.close());
@@ -52,12 +60,18 @@ spec:
 ${Object.entries(FILTERS).map(([name, filter]) => logEntry(name, filter)).join("")}---
 ${collectorBackend("collector", "kgateway-system", rx.port)}`;
   // Half the requests are traced: the sampler keeps each with a traceparent flag of 01.
-  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: policy }), {
+  const backend = `{name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstream.port}}`;
+  const rules = `  - matches: [{path: {type: PathPrefix, value: /api/team}}]
+    filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-team, value: edge}]}}]
+    backendRefs: [${backend}]
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    backendRefs: [${backend}]`;
+  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, rules, extra: policy }), {
     OTEL_BLRP_SCHEDULE_DELAY: "20",
     OTEL_BSP_SCHEDULE_DELAY: "20",
     OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
     OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
-    OTEL_METRICS_EXPORTER: "none",
+    OTEL_METRIC_EXPORT_INTERVAL: "3600000",
     OTEL_TRACES_SAMPLER: "parentbased_always_off",
   });
   t.after(() => gw.close());
@@ -76,27 +90,41 @@ ${collectorBackend("collector", "kgateway-system", rx.port)}`;
     ["/api/grpc-unavailable", {}],
     ["/api/traced", { traceparent: sampled }],
     ["/api/posted", {}, "POST"],
+    ["/api/spoofed", { "x-forwarded-for": "6.6.6.6" }],
+    ["/api/team", {}],
+    ["/api/grpc-garbled", {}],
   ];
   for (const [path, headers, method] of requests) await get(gw.url(8080, path), headers, method ?? "GET");
+  // A header the client repeats: Envoy joins the values with a bare comma.
+  const port = Number(new URL(gw.url(8080, "/")).port);
+  assert.match(await rawExchange(port, "GET /api/tagged HTTP/1.1\r\nHost: gw.example\r\nx-tag: a\r\nx-tag: b\r\nConnection: close\r\n\r\n"), /^HTTP\/1\.1 200 /);
+  requests.push(["/api/tagged", {}]);
 
-  const logs = await rx.waitForLogs((l) => l.some((r) => r.scope.name === "healthy" && r.body === "/api/posted"));
+  const logs = await rx.waitForLogs((l) => l.some((r) => r.scope.name === "notOk" && r.body === "/api/tagged"));
   const kept = (name: string): string[] => logs.filter((r) => r.scope.name === name).map((r) => String(r.body)).sort();
   const all = requests.map(([path]) => path).sort();
   assert.deepEqual(kept("errors"), ["/api/fail"]);
-  assert.deepEqual(kept("exact404"), ["/nowhere"]);
   assert.deepEqual(kept("slow"), ["/api/slow"]);
-  assert.deepEqual(kept("debug"), ["/api/debugged"], "an exact match is case-sensitive in the value");
   assert.deepEqual(kept("tenants"), ["/api/tenant-b"]);
   assert.deepEqual(kept("noRoute"), ["/nowhere"]);
   // No grpc-status: the HTTP status mapped as Envoy maps it (503 and 404 are UNAVAILABLE and UNIMPLEMENTED, 200 UNKNOWN).
   assert.deepEqual(kept("unavailable"), ["/api/fail", "/api/grpc-unavailable"]);
   assert.deepEqual(kept("notOk"), all.filter((p) => p !== "/api/grpc-ok"));
-  assert.deepEqual(kept("traced"), ["/api/traced"]);
-  assert.deepEqual(kept("healthy"), all, "no request is a health check");
+  assert.deepEqual(kept("traced"), [], "force-traced requests only, and Tollgate force-traces none");
+  assert.deepEqual(kept("rewritten"), ["/api/team"]);
+  assert.deepEqual(kept("spoofed"), [], "the client's X-Forwarded-For is replaced before the filter reads it");
+  assert.deepEqual(kept("repeated"), ["/api/tagged"]);
+  assert.deepEqual(kept("durationEq0"), all.filter((p) => !["/api/slow", "/api/fail", "/nowhere"].includes(p)));
+  assert.deepEqual(kept("malformedGrpc"), all.filter((p) => !["/api/fail", "/nowhere", "/api/grpc-ok", "/api/grpc-unavailable", "/api/grpc-garbled"].includes(p)), "a grpc-status that is no status matches none");
+  assert.deepEqual(kept("nonBool"), []);
   assert.deepEqual(kept("slowOrDebug"), ["/api/debugged", "/api/slow"]);
   assert.deepEqual(kept("celAnd"), ["/api/posted"]);
   assert.deepEqual(kept("celFailing"), ["/api/tenant-b", "/nowhere"]);
+  // Every failed CEL evaluation is counted: celFailing's 13 (the 404 short-circuits, two requests carry x-tenant) and nonBool's 16.
+  const exposition = await gw.telemetry.metrics!.render(undefined);
+  assert.match(exposition.body, /^tollgate_access_log_filter_errors_total\{tollgate_gateway_name="kgateway-system\/http"[^}]*\} 29$/m);
   const failed = gw.warnings.filter((w) => w.message.startsWith("access-log filter failed to evaluate"));
-  assert.equal(failed.length, 1, "once a minute");
-  assert.equal(failed[0]!.fields["expression"], 'request.headers["x-tenant"] == "team-b"');
+  assert.equal(failed.length, 1, "one warning a minute per gateway");
+  assert.equal(failed[0]!.fields["expression"], "dyn(request.method)", "the first to fail (nonBool precedes celFailing)");
+  assert.match(failed[0]!.message, /evaluated to string, not bool/, "worded as for a lone CEL filter");
 });

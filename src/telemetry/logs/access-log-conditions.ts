@@ -5,13 +5,17 @@ import { type AccessLogActivation, compileAccessLogFilter } from "../../cel/envi
 import type { AccessLogCondition } from "../../config/model.ts";
 import type { Exchange } from "../../proxy/exchange.ts";
 import { fullMatchRegExp } from "../../router/regex.ts";
-import { responseHeadersOf } from "../response-headers.ts";
+import { type HeaderBag, responseHeadersOf } from "../response-headers.ts";
 import type { RequestFacts } from "./facts.ts";
+import { NotBoolResultError } from "./filter-errors.ts";
+import { requestHeaderAsLogged } from "./logged-request-headers.ts";
 
-/** What a condition reads: the facts, the exchange, the CEL activation (built on demand), and where a CEL failure is reported. */
+/** What a condition reads: the facts, the exchange and its forwarded headers, the CEL activation (built on demand), and where a CEL failure is reported. */
 export interface ConditionInput {
   readonly facts: RequestFacts;
   readonly exchange: Exchange;
+  /** forwardedViewOf(exchange): the request headers as the gateway forwarded them. */
+  readonly forwarded: HeaderBag;
   activation(): AccessLogActivation;
   /** A CEL condition threw or gave a non-bool: it does not hold, and the failure is counted. */
   celFailed(expression: string, error: unknown): void;
@@ -30,8 +34,9 @@ export function compileCondition(condition: AccessLogCondition): AccessLogPredic
       // request is one: Envoy marks only what its health_check filter answered.
       return () => true;
     case "traceable":
-      // Envoy's traceable: a trace decision that samples the request. Here: its SERVER span is sampled.
-      return (input) => (input.facts.traceFlags & 1) === 1;
+      // Envoy's TraceableRequestFilter holds for force-traced requests alone (x-envoy-force-trace
+      // on an internal request); Tollgate force-traces none (the config warns).
+      return () => false;
     case "header":
       return headerPredicate(condition.name, condition.type, condition.value);
     case "responseFlags": {
@@ -62,12 +67,9 @@ function comparing(op: "EQ" | "GE" | "LE", value: number, read: (input: Conditio
   return (input) => read(input) <= value;
 }
 
-/** Envoy's HeaderMatcher on the request as received: present, and the value equal or fully matched. */
+/** Envoy's HeaderMatcher on the request headers as rewritten (what %REQ()% shows): present, and the value equal or fully matched. */
 function headerPredicate(name: string, type: "Exact" | "RegularExpression", value: string): AccessLogPredicate {
-  const read = (input: ConditionInput): string | undefined => {
-    const v = input.exchange.req.headers[name];
-    return v === undefined ? undefined : Array.isArray(v) ? v.join(",") : v;
-  };
+  const read = (input: ConditionInput): string | undefined => requestHeaderAsLogged(input.exchange, input.forwarded, name);
   if (type === "Exact") return (input) => read(input) === value;
   const pattern = fullMatchRegExp(value);
   return (input) => {
@@ -90,7 +92,7 @@ function celPredicate(expression: string): AccessLogPredicate {
       return false;
     }
     if (typeof result === "boolean") return result;
-    input.celFailed(expression, new TypeError(`the filter gave ${typeof result}, not a bool`));
+    input.celFailed(expression, new NotBoolResultError(result));
     return false;
   };
 }
@@ -103,8 +105,9 @@ function celPredicate(expression: string): AccessLogPredicate {
 function grpcStatusOf(input: ConditionInput): number {
   const header = responseHeadersOf(input.exchange)["grpc-status"];
   const text = Array.isArray(header) ? header[0] : header;
-  if (typeof text === "string" && /^\d{1,2}$/.test(text)) return Number(text);
   if (typeof text === "number") return text;
+  // Present but not a status: Envoy's InvalidCode, which no listed status matches.
+  if (typeof text === "string") return /^\d{1,9}$/.test(text) ? Number(text) : -1;
   switch (input.facts.status) {
     case 400:
       return 13; // INTERNAL

@@ -175,6 +175,7 @@ export class LogsSignal {
         input ??= {
           facts,
           exchange: ex,
+          forwarded,
           activation: () => (activation ??= activationOf(ex, facts, forwarded)),
           celFailed: (expression, error) => this.#filterErrors.failed(gl.filterErrors, expression, error),
         };

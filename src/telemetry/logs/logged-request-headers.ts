@@ -28,10 +28,23 @@ function consumedByGateway(name: string): boolean {
 
 /** One request header as access logs show it; `forwarded` is forwardedViewOf(ex). */
 export function loggedRequestHeader(ex: Exchange, forwarded: HeaderBag, name: string): string | undefined {
+  const value = headerValue(forwarded, name) ?? (consumedByGateway(name) ? headerValue(ex.req.headers, name) : undefined);
+  return value === undefined ? undefined : shownHeaderValue(name, value);
+}
+
+/**
+ * One request header in the view access logs read, its credentials not redacted (for an
+ * access log filter, as Envoy's HeaderFilter reads its rewritten header map). A header the
+ * client repeated and the gateway left alone is its values joined with `,`, as Envoy joins
+ * them (node joins them with `, `).
+ */
+export function requestHeaderAsLogged(ex: Exchange, forwarded: HeaderBag, name: string): string | undefined {
   const value = headerValue(forwarded, name);
-  if (value !== undefined) return shownHeaderValue(name, value);
-  const received = consumedByGateway(name) ? headerValue(ex.req.headers, name) : undefined;
-  return received === undefined ? received : shownHeaderValue(name, received);
+  if (value !== undefined) {
+    const distinct = ex.req.headersDistinct[name];
+    return distinct !== undefined && distinct.length > 1 && value === headerValue(ex.req.headers, name) ? distinct.join(",") : value;
+  }
+  return consumedByGateway(name) ? headerValue(ex.req.headers, name) : undefined;
 }
 
 /** Every request header as access logs show it (for CEL's `request.headers`); `forwarded` is forwardedViewOf(ex). */
