@@ -2,6 +2,7 @@
 // comparison, a request header match, response flags, gRPC statuses, traceable, not a health
 // check, a CEL expression, or an and/or of those. Each filter object sets exactly one of them.
 import { compileAccessLogFilter } from "../cel/environment.ts";
+import { ENVOY_RESPONSE_FLAGS } from "../format/envoy-response-flags.ts";
 import { checkMatchesPatterns } from "./cel-patterns.ts";
 import { GRPC_STATUS_NAMES } from "./grpc-status-names.ts";
 import { isHeaderName } from "./header-names.ts";
@@ -11,8 +12,6 @@ import type { Reporter, Resource, Segments } from "./resources.ts";
 
 const SINGLE_CONDITIONS = ["statusCodeFilter", "durationFilter", "notHealthCheckFilter", "traceableFilter", "headerFilter", "responseFlagFilter", "grpcStatusFilter", "celFilter"] as const;
 
-/** The response flags a filter may name: Envoy's short names. */
-const ENVOY_RESPONSE_FLAGS = new Set(["LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE", "DC", "URX", "SI", "IH", "DPE", "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF", "DO", "DR"]);
 
 
 /** The condition an access log `filter` sets, or undefined when it is broken (reported). */
@@ -49,9 +48,9 @@ function single(p: Resource, filter: Record<string, unknown>, at: Segments, repo
       return headerCondition(p, value["header"] as Record<string, string>, [...fat, "header"], reporter);
     case "responseFlagFilter": {
       const flags = value["flags"] as string[];
-      const unknown = flags.findIndex((f) => !ENVOY_RESPONSE_FLAGS.has(f));
+      const unknown = flags.findIndex((f) => !ENVOY_RESPONSE_FLAGS.includes(f));
       if (unknown >= 0) {
-        reporter.error(p, [...fat, "flags", unknown], `"${flags[unknown]}" is not an Envoy response flag`, `one of ${[...ENVOY_RESPONSE_FLAGS].join(", ")}`);
+        reporter.error(p, [...fat, "flags", unknown], `"${flags[unknown]}" is not an Envoy response flag`, `one of ${ENVOY_RESPONSE_FLAGS.join(", ")}`);
         return undefined;
       }
       return { kind: "responseFlags", flags };

@@ -2,6 +2,7 @@
 // OTel `error.type` and the Envoy-style response flag. Bodies are small and built only on
 // the error path; the happy path never touches this module.
 import type { ServerResponse } from "node:http";
+import { ENVOY_RESPONSE_FLAGS } from "../format/envoy-response-flags.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { type HeaderMutation, applyMutations } from "./auth-grant.ts";
 import type { Exchange } from "./exchange.ts";
@@ -60,13 +61,12 @@ export const ErrorType = {
  * Envoy prints `%RESPONSE_FLAGS%` in one fixed order, whatever order they were set in
  * (`UF,URX` for a retried connect failure); log parsers and dashboards match on that text.
  */
-const ENVOY_FLAG_ORDER: readonly string[] = ["LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE", "DC", "URX", "SI", "IH", "DPE", "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF", "DO", "DR"];
 
 export function addFlag(exchange: Exchange, flag: string): void {
   const current = exchange.responseFlags;
   if (current === "") exchange.responseFlags = flag;
   else if (!hasFlag(current, flag)) {
-    exchange.responseFlags = [...current.split(","), flag].sort((a, b) => ENVOY_FLAG_ORDER.indexOf(a) - ENVOY_FLAG_ORDER.indexOf(b)).join(",");
+    exchange.responseFlags = [...current.split(","), flag].sort((a, b) => ENVOY_RESPONSE_FLAGS.indexOf(a) - ENVOY_RESPONSE_FLAGS.indexOf(b)).join(",");
   }
 }
 
