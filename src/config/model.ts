@@ -177,6 +177,11 @@ export interface ListenerSettings {
   readonly streamIdleTimeoutMs: number;
   /** 0 = unlimited. */
   readonly maxConnections: number;
+  /**
+   * Envoy's health_check filter (no pass-through): a request for exactly this path (query
+   * included) is answered by the gateway, 200 or 503 while it drains, on every host; unset: none.
+   */
+  readonly healthCheckPath: string | undefined;
 }
 
 // ---------------------------------------------------------------- Routes

@@ -38,5 +38,6 @@ export function checkPortSettings(gateways: readonly GatewayDraft[], settingsOf:
 }
 
 function differingSettings(theirs: ListenerSettings, ours: ListenerSettings): string[] {
-  return (Object.keys(ours) as (keyof ListenerSettings)[]).filter((name) => theirs[name] !== ours[name]).map((name) => `${name} ${String(ours[name])} here, ${String(theirs[name])} there`);
+  const shown = (value: ListenerSettings[keyof ListenerSettings]): string => (value === undefined ? "none" : String(value));
+  return (Object.keys(ours) as (keyof ListenerSettings)[]).filter((name) => theirs[name] !== ours[name]).map((name) => `${name} ${shown(ours[name])} here, ${shown(theirs[name])} there`);
 }

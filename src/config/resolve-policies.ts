@@ -70,6 +70,7 @@ export const DEFAULT_LISTENER_SETTINGS: ListenerSettings = {
   // upstream connection, without cutting slow but moving transfers.
   streamIdleTimeoutMs: 300_000,
   maxConnections: 0,
+  healthCheckPath: undefined,
 };
 
 const KGATEWAY_GROUP = "gateway.kgateway.dev";
@@ -393,6 +394,8 @@ interface KgLimits {
   readonly requestTimeout: number | undefined;
   readonly streamIdleTimeout: number | undefined;
   readonly maxConnections: number | undefined;
+  /** The health check's path (kgateway's `healthCheck.path`). */
+  readonly healthCheck: string | undefined;
 }
 
 interface KgListenerPolicy {
@@ -446,6 +449,7 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     requestTimeout: dur("requestTimeout", true),
     streamIdleTimeout: dur("streamIdleTimeout", true),
     maxConnections: s["maxConnections"],
+    healthCheck: s["healthCheck"]?.["path"],
   };
   if (limits.trustForwardedHeaders === false && limits.useRemoteAddress === false) {
     reporter.error(p, [...base, "useRemoteAddress"], "useRemoteAddress: false trusts X-Forwarded-For, but trustForwardedHeaders is false", "set only one of them");
@@ -561,6 +565,7 @@ function listenerSettings(limit: <K extends keyof KgLimits>(field: K) => KgLimit
     keepAliveTimeoutMs: limit("idleTimeout") ?? d.keepAliveTimeoutMs,
     streamIdleTimeoutMs: limit("streamIdleTimeout") ?? d.streamIdleTimeoutMs,
     maxConnections: limit("maxConnections") ?? d.maxConnections,
+    healthCheckPath: limit("healthCheck") ?? d.healthCheckPath,
   };
 }
 

@@ -419,6 +419,15 @@ const listenerLimits: Record<string, Schema> = {
   requestTimeout: duration,
   streamIdleTimeout: duration,
   maxConnections: int("0 = unlimited", { minimum: 0 }),
+  healthCheck: obj(
+    {
+      path: str("the exact request path (with its query, if any) the gateway answers itself on every listener: 200, or 503 while it drains", {
+        pattern: "^/[-a-zA-Z0-9@:%.+~#?&/=_]+$",
+        maxLength: 2048,
+      }),
+    },
+    ["path"],
+  ),
 };
 /** kgateway ListenerConfig: a whole Gateway's (`default`) or one port's (`perPort`, replacing the default there). */
 const listenerConnection: Record<string, Schema> = {
@@ -773,7 +782,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
     description: "GEP Telemetry API policy attached to Gateways",
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits, health checks)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; jwtAuth, basicAuth, apiKeyAuth, extAuth, header modifiers, local and global rate limits, rbac, acl, csrf, fault injection, buffer, compression, retry and timeouts on routes, Gateways and listeners; autoHostRewrite on routes)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "GatewayExtension", spec: gatewayExtensionSpec, description: "kgateway GatewayExtension: the rate limit service TrafficPolicy rateLimit.global calls, the authorization service of TrafficPolicy extAuth, or the JWT providers of TrafficPolicy jwtAuth" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },

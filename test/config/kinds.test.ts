@@ -64,6 +64,7 @@ spec:
       keepAliveTimeoutMs: 5000,
       streamIdleTimeoutMs: 300000,
       maxConnections: 0,
+      healthCheckPath: undefined,
     });
     assert.deepEqual(g.telemetry, { tracing: undefined, accessLogs: [], metrics: undefined, resourceAttributes: {} });
   });
@@ -397,6 +398,7 @@ spec:
   requestTimeout: 1m
   streamIdleTimeout: 90s
   maxConnections: 1000
+  healthCheck: {path: /healthz}
 `);
     assert.deepEqual(config.gateways[0]!.settings, {
       trustForwardedHeaders: true,
@@ -407,6 +409,7 @@ spec:
       keepAliveTimeoutMs: 30000,
       streamIdleTimeoutMs: 90000,
       maxConnections: 1000,
+      healthCheckPath: "/healthz",
     });
   });
 

@@ -33,6 +33,7 @@ export const DEFAULT_SETTINGS: ListenerSettings = {
   keepAliveTimeoutMs: 5000,
   streamIdleTimeoutMs: 300000,
   maxConnections: 0,
+  healthCheckPath: undefined,
 };
 
 export interface ListenerSpec {
