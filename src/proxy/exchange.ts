@@ -34,6 +34,8 @@ export class Exchange {
   match: CompiledMatch | undefined = undefined;
   /** The matched rule's CORS filter, which every answer of the rule (errors too) applies. */
   cors: CorsPolicy | undefined = undefined;
+  /** The listener's health check path was asked for: the gateway answered it, untraced (Envoy's health check stream). */
+  healthCheck = false;
   /** `%RESPONSE_CODE_DETAILS%` of an answer a filter made itself (a CORS preflight); unset otherwise. */
   localReplyDetails: string | undefined = undefined;
   /** What the request waits on before it goes on (an ExternalAuth check, a body read, an injected delay): the request's end cancels it. */

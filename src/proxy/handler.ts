@@ -50,6 +50,7 @@ import { delayForFault } from "./fault-delay.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
+import { HealthCheckDetails, IMMEDIATE_FAIL_HEADERS, answerHealthy, healthCheckFailed } from "./health-check.ts";
 
 export interface ProxyDeps {
   /** Read once per request; the request keeps that plan to the end (reload safety). */
@@ -66,6 +67,8 @@ export interface ProxyDeps {
   readonly responseClosed?: (res: ServerResponse) => void;
   /** The gateway's log: a telemetry hook that throws is reported there, once a minute at most. */
   readonly warn?: HookWarnSink;
+  /** Whether this listener is draining (the gateway's drain, or a reload removed its port): health checks fail then. */
+  readonly draining?: () => boolean;
 }
 
 export interface ProxyHandlers {
@@ -158,6 +161,11 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     readRequestFacts(req, listener.settings, facts);
     const exchange = new Exchange(req, res, plan, listener, startTimeMs, startPerfMs, facts);
     (res as TrackedResponse)[kExchange] = exchange;
+    const healthCheckPath = listener.settings.healthCheckPath;
+    if (healthCheckPath !== undefined && facts.target === healthCheckPath) {
+      answerHealthCheck(exchange);
+      return;
+    }
 
     const routed = routeRequest(req, facts, listener);
     const match = routed instanceof Failure ? undefined : routed;
@@ -175,6 +183,19 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       return;
     }
     forward(exchange, match, facts);
+  }
+
+  /** Before routing, as Envoy's health_check filter: 200, or 503 once this listener drains. */
+  function answerHealthCheck(exchange: Exchange): void {
+    exchange.healthCheck = true;
+    telemetry.requestStart(exchange);
+    endAfterAnswer(exchange);
+    if (deps.draining?.() !== true) {
+      answerHealthy(exchange);
+      return;
+    }
+    exchange.localReplyDetails = HealthCheckDetails.failed;
+    refuse(exchange, healthCheckFailed, healthCheckFailed.message, IMMEDIATE_FAIL_HEADERS);
   }
 
   /** The rule's fault injection first, as kgateway puts Envoy's fault filter first; then `admit`. */

@@ -42,6 +42,7 @@ import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { StallWatch, type StallSubject, bytesMovedBy, bytesTakenBy } from "./stall-watch.ts";
 import { cutForShutdown } from "./shutdown-cut.ts";
+import { HealthCheckDetails, IMMEDIATE_FAIL_HEADERS, healthCheckFailed } from "./health-check.ts";
 import { autoHostBase, chooseBackend, rewriteHostFor, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
 const kTunnel = Symbol("tollgate.tunnel");
@@ -71,6 +72,14 @@ export function createUpgradeHandler(
     }
     readRequestFacts(req, listener.settings, facts);
     const exchange = new Exchange(req, new http.ServerResponse(req), plan, listener, startTimeMs, startPerfMs, facts);
+    const healthCheckPath = listener.settings.healthCheckPath;
+    if (healthCheckPath !== undefined && facts.target === healthCheckPath) {
+      exchange.healthCheck = true;
+      const tunnel = new Tunnel(ctx, exchange, socket as TunnelSocket, head);
+      ctx.telemetry.requestStart(exchange);
+      tunnel.answerHealthCheck(deps.draining?.() === true);
+      return;
+    }
     const routed = routeRequest(req, facts, listener);
     const match = routed instanceof Failure ? undefined : routed;
     exchange.match = match;
@@ -340,6 +349,23 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     this.endClient(text);
   }
 
+  /** The listener's health check path, asked for with an upgrade offer: answered as without one, and not upgraded. */
+  answerHealthCheck(draining: boolean): void {
+    const exchange = this.exchange;
+    if (draining) {
+      exchange.localReplyDetails = HealthCheckDetails.failed;
+      const failed = healthCheckFailed;
+      this.refuse(failed.status, reasonPhrase(failed.status), failed.code, failed.message, failed.type, failed.flag, IMMEDIATE_FAIL_HEADERS);
+      return;
+    }
+    exchange.localReplyDetails = HealthCheckDetails.ok;
+    exchange.status = 200;
+    exchange.responseStartPerfMs = performance.now();
+    this.responding = true;
+    this.client.write(statusLine(200, reasonPhrase(200)) + headerLines({ "content-length": "0", connection: "close" }) + "\r\n", "latin1");
+    this.endClient(undefined);
+  }
+
   refuseWith(failure: Failure): void {
     this.refuse(failure.status, reasonPhrase(failure.status), failure.code, failure.message, failure.type, failure.flag);
   }
@@ -370,7 +396,6 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     this.endClient(body);
   }
 
-  /** An ExternalAuth denial, relayed as the service wrote it, with the rule's response filters. */
   /** A service's refusal (an ExternalAuth denial, a rate limit service's body), relayed as it wrote it. */
   relayAnswer(filters: ProxyFilters, details: string, flag: string, status: number, headers: Record<string, string | string[]>, body: Buffer): void {
     const exchange = this.exchange;

@@ -28,6 +28,8 @@ export interface ProxyDeps {
   readonly responseClosed?: (res: ServerResponse) => void;
   /** Where a telemetry hook that throws is reported (rate-limited by the proxy). */
   readonly warn?: (message: string, fields: Readonly<Record<string, unknown>>) => void;
+  /** Whether the listener drains (its health checks answer 503 then). */
+  readonly draining?: () => boolean;
 }
 
 export interface Engine {
@@ -85,7 +87,7 @@ export const engine: Engine = {
   },
   createHandlers(deps, pools, configPort) {
     return createProxyHandlers(
-      { currentPlan: deps.currentPlan, telemetry: deps.telemetry, pools, stats: deps.stats, responseClosed: deps.responseClosed, warn: deps.warn },
+      { currentPlan: deps.currentPlan, telemetry: deps.telemetry, pools, stats: deps.stats, responseClosed: deps.responseClosed, warn: deps.warn, draining: deps.draining },
       configPort,
     );
   },

@@ -217,7 +217,7 @@ export class Gateway {
         if (this.#listeners.has(listener.port)) continue;
         binding = listener.port;
         const bound = new BoundListener(listener.port, this.#options.listenerHost);
-        const handlers = bound.track(engine.createHandlers({ ...deps, responseClosed: bound.responseClosed }, this.#pools, listener.port));
+        const handlers = bound.track(engine.createHandlers({ ...deps, responseClosed: bound.responseClosed, draining: bound.isDraining }, this.#pools, listener.port));
         const server = engine.createServer(listener, handlers);
         await bound.listen(server, await this.#options.resolvePort(listener.port));
         added.push(bound);

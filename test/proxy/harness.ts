@@ -47,13 +47,14 @@ export function compileYaml(yaml: string, generation = 1, previous?: RuntimePlan
   return compiled.plan;
 }
 
-export async function startGateway(yaml: string, telemetry: RequestTelemetry = noopTelemetry, warn?: HookWarnSink): Promise<GatewayUnderTest> {
+/** `draining`: what the listener says of its drain (a gateway's BoundListener), for health checks. */
+export async function startGateway(yaml: string, telemetry: RequestTelemetry = noopTelemetry, warn?: HookWarnSink, draining?: () => boolean): Promise<GatewayUnderTest> {
   const pools = new UpstreamPools();
   const stats: ProxyStats = { retries: new Map(), telemetryHookErrors: new Map(), mirrorDrops: new MirrorDrops(), tlsHandshakeErrors: new TlsHandshakeErrors(), proxyProtocolErrors: new ProxyProtocolErrors(), rateLimits: new RateLimitCounts(), globalRateLimits: new GlobalRateLimitCounts(), accessDenials: new AccessDenials(), externalAuthChecks: new ExternalAuthCounts(), jwksFetches: new JwksFetchCounts(), csrfChecks: new CsrfChecks(), faultInjections: new FaultInjections(), compressions: new CompressionCounts(), compressionBytes: new CompressionBytes(), decompressions: new DecompressionCounts() };
   const gateway: Partial<GatewayUnderTest> & { plan: RuntimePlan } = { plan: compileYaml(yaml) };
   const listener = gateway.plan.listenerByPort.get(CONFIG_PORT);
   assert.ok(listener, `the test config must declare a listener on port ${CONFIG_PORT}`);
-  const handlers = createProxyHandlers({ currentPlan: () => gateway.plan, telemetry, pools, stats, warn }, CONFIG_PORT);
+  const handlers = createProxyHandlers({ currentPlan: () => gateway.plan, telemetry, pools, stats, warn, draining }, CONFIG_PORT);
   const server = createListenerServer(listener.settings, handlers, listener.tls, listener.proxyProtocol);
   server.listen(0, "127.0.0.1");
   await once(server, "listening");

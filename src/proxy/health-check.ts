@@ -1,0 +1,28 @@
+// kgateway's HTTPListenerPolicy healthCheck: Envoy's health_check filter without pass-through.
+// A request whose target is exactly the configured path is answered here, before routing,
+// whatever its host or method: 200 while the gateway serves, 503 once it drains, so the load
+// balancer in front stops sending new connections during the drain's grace period.
+import type { Exchange } from "./exchange.ts";
+import { Failure } from "./failures.ts";
+import { watchAnswerStall } from "./answer-stall.ts";
+
+/** Envoy's FailedLocalHealthCheck response flag. */
+export const FAILED_LOCAL_HEALTH_CHECK_FLAG = "LH";
+
+export const healthCheckFailed = new Failure("503", FAILED_LOCAL_HEALTH_CHECK_FLAG, 503, "health_check_failed", "the gateway is draining", false, false);
+
+/** What Envoy adds to a failing health check's answer, so an Envoy health-checking this one drops it at once. */
+export const IMMEDIATE_FAIL_HEADERS: Readonly<Record<string, string>> = { "x-envoy-immediate-health-check-fail": "true" };
+
+/** Envoy's %RESPONSE_CODE_DETAILS% for the two answers. */
+export const HealthCheckDetails = { ok: "health_check_ok", failed: "health_check_failed" } as const;
+
+/** Envoy's answer to a passing check: 200 with no body. */
+export function answerHealthy(exchange: Exchange): void {
+  exchange.localReplyDetails = HealthCheckDetails.ok;
+  exchange.status = 200;
+  exchange.responseStartPerfMs = performance.now();
+  exchange.res.writeHead(200, { "content-length": "0" });
+  exchange.res.end();
+  watchAnswerStall(exchange);
+}
