@@ -34,7 +34,7 @@ const FILTERS: Record<string, string> = {
   nonBool: "{orFilter: [{statusCodeFilter: {op: EQ, value: 599}}, {celFilter: {match: 'dyn(request.method)'}}]}",
   // A header name in any case; its value compared exactly (x-debug: On is not on).
   slowOrDebug: "{orFilter: [{durationFilter: {op: GE, value: 250}}, {headerFilter: {header: {name: X-Debug, value: 'on'}}}]}",
-  // notHealthCheckFilter always holds: no request is a health check.
+  // notHealthCheckFilter holds for every request here: no healthCheck is configured.
   celAnd: "{andFilter: [{statusCodeFilter: {op: LE, value: 299}}, {celFilter: {match: 'request.method == \"POST\"'}}, {notHealthCheckFilter: true}]}",
   // Reading an absent map key is a run-time error in CEL: such a request is not kept, and the failure is reported.
   celFailing: "{orFilter: [{statusCodeFilter: {op: EQ, value: 404}}, {celFilter: {match: 'request.headers[\"x-tenant\"] == \"team-b\"'}}]}",

@@ -86,6 +86,8 @@ export interface TracedGatewayOptions {
   readonly stats?: ProcessStats;
   /** What the proxy calls instead of the telemetry itself (e.g. to inject a failing hook). */
   readonly hooks?: (telemetry: Telemetry) => RequestTelemetry;
+  /** What the listeners say of their drain (a gateway's BoundListener), for health checks. */
+  readonly draining?: () => boolean;
 }
 
 export async function startTracedGateway(yaml: string, givenEnv: Record<string, string>, options: TracedGatewayOptions = {}): Promise<TracedGateway> {
@@ -100,7 +102,7 @@ export async function startTracedGateway(yaml: string, givenEnv: Record<string, 
   const pools = new UpstreamPools();
   const servers = new Map<number, Server>();
   for (const l of plan.listeners) {
-    const handlers = createProxyHandlers({ currentPlan: () => plan, telemetry: hooks, pools, stats, warn }, l.port);
+    const handlers = createProxyHandlers({ currentPlan: () => plan, telemetry: hooks, pools, stats, warn, draining: options.draining }, l.port);
     // The product's own listener wiring (upgrades, CONNECT, client errors, limits).
     const server = createListenerServer(l.settings, handlers, l.tls, l.proxyProtocol);
     await listen(server);

@@ -30,9 +30,8 @@ export function compileCondition(condition: AccessLogCondition): AccessLogPredic
     case "duration":
       return comparing(condition.op, condition.value, (input) => Math.floor(input.facts.durationMs));
     case "notHealthCheck":
-      // Tollgate answers no health checks itself (kgateway's healthCheck is not built), so no
-      // request is one: Envoy marks only what its health_check filter answered.
-      return () => true;
+      // As Envoy, a health check is a request the listener's health check answered (HTTPListenerPolicy healthCheck).
+      return (input) => !input.exchange.healthCheck;
     case "traceable":
       // Envoy's TraceableRequestFilter holds for force-traced requests alone (x-envoy-force-trace
       // on an internal request); Tollgate force-traces none (the config warns).

@@ -37,8 +37,9 @@ export function protocolName(f: RequestFacts): string {
 
 export function responseCodeDetails(f: RequestFacts): string {
   if (f.status === 0) return f.clientAborted ? "downstream_remote_disconnect" : (f.errorType ?? "-");
-  if (!f.matched) return "route_not_found";
+  // A health check is answered before routing, with details of its own.
   if (f.localReplyDetails !== undefined) return f.localReplyDetails;
+  if (!f.matched) return "route_not_found";
   if (f.upstreamAttempts === 0) return "direct_response";
   if (f.errorType !== undefined && f.responseFlags !== "") return f.errorType;
   return "via_upstream";

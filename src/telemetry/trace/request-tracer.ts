@@ -54,7 +54,8 @@ export class RequestTracer {
     const pt = this.#forPlan(ex.plan);
     const match = ex.match;
     const rt = match !== undefined ? pt.rules[match.rule.id] : pt.listeners.get(ex.listener);
-    if (rt === undefined || !rt.enabled) {
+    // Envoy traces no health check: probes every few seconds would bury the traces that matter.
+    if (rt === undefined || !rt.enabled || ex.healthCheck) {
       ex.telemetry = PASSTHROUGH;
       return;
     }
