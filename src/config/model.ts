@@ -182,6 +182,11 @@ export interface ListenerSettings {
    * included) is answered by the gateway, 200 or 503 while it drains, on every host; unset: none.
    */
   readonly healthCheckPath: string | undefined;
+  /**
+   * Envoy's server_header_transformation: `Overwrite` sets `server: tollgate` on every answer,
+   * `AppendIfAbsent` on those without one, `PassThrough` leaves the upstream's (and adds none).
+   */
+  readonly serverHeader: "Overwrite" | "AppendIfAbsent" | "PassThrough";
 }
 
 // ---------------------------------------------------------------- Routes

@@ -71,6 +71,8 @@ export const DEFAULT_LISTENER_SETTINGS: ListenerSettings = {
   streamIdleTimeoutMs: 300_000,
   maxConnections: 0,
   healthCheckPath: undefined,
+  // Envoy overwrites with its own name by default; Tollgate leaves the upstream's Server unless told.
+  serverHeader: "PassThrough",
 };
 
 const KGATEWAY_GROUP = "gateway.kgateway.dev";
@@ -396,6 +398,7 @@ interface KgLimits {
   readonly maxConnections: number | undefined;
   /** The health check's path (kgateway's `healthCheck.path`). */
   readonly healthCheck: string | undefined;
+  readonly serverHeaderTransformation: ListenerSettings["serverHeader"] | undefined;
 }
 
 interface KgListenerPolicy {
@@ -450,7 +453,9 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     streamIdleTimeout: dur("streamIdleTimeout", true),
     maxConnections: s["maxConnections"],
     healthCheck: s["healthCheck"]?.["path"],
+    serverHeaderTransformation: s["serverHeaderTransformation"],
   };
+  if (s["preserveHttp1HeaderCase"] === true) warnNoEffect(p, reporter, [...base, "preserveHttp1HeaderCase"], "preserveHttp1HeaderCase", "header names are forwarded lower-case both ways, as HTTP/2 and Envoy's default write them");
   if (limits.trustForwardedHeaders === false && limits.useRemoteAddress === false) {
     reporter.error(p, [...base, "useRemoteAddress"], "useRemoteAddress: false trusts X-Forwarded-For, but trustForwardedHeaders is false", "set only one of them");
   }
@@ -566,6 +571,7 @@ function listenerSettings(limit: <K extends keyof KgLimits>(field: K) => KgLimit
     streamIdleTimeoutMs: limit("streamIdleTimeout") ?? d.streamIdleTimeoutMs,
     maxConnections: limit("maxConnections") ?? d.maxConnections,
     healthCheckPath: limit("healthCheck") ?? d.healthCheckPath,
+    serverHeader: limit("serverHeaderTransformation") ?? d.serverHeader,
   };
 }
 

@@ -419,6 +419,10 @@ const listenerLimits: Record<string, Schema> = {
   requestTimeout: duration,
   streamIdleTimeout: duration,
   maxConnections: int("0 = unlimited", { minimum: 0 }),
+  serverHeaderTransformation: str("the Server header of every answer: Overwrite (always the gateway's), AppendIfAbsent (the gateway's when the upstream sent none), PassThrough (the upstream's, the default)", {
+    enum: ["Overwrite", "AppendIfAbsent", "PassThrough"],
+  }),
+  preserveHttp1HeaderCase: bool("not applied (a warning when true): header names go upstream and back lower-case"),
   healthCheck: obj(
     {
       path: str("the exact request path (with its query, if any) the gateway answers itself on every listener: 200, or 503 while it drains", {
@@ -782,7 +786,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
     description: "GEP Telemetry API policy attached to Gateways",
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits, health checks)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits, health checks, the Server header)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; jwtAuth, basicAuth, apiKeyAuth, extAuth, header modifiers, local and global rate limits, rbac, acl, csrf, fault injection, buffer, compression, retry and timeouts on routes, Gateways and listeners; autoHostRewrite on routes)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "GatewayExtension", spec: gatewayExtensionSpec, description: "kgateway GatewayExtension: the rate limit service TrafficPolicy rateLimit.global calls, the authorization service of TrafficPolicy extAuth, or the JWT providers of TrafficPolicy jwtAuth" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },

@@ -65,6 +65,7 @@ spec:
       streamIdleTimeoutMs: 300000,
       maxConnections: 0,
       healthCheckPath: undefined,
+      serverHeader: "PassThrough",
     });
     assert.deepEqual(g.telemetry, { tracing: undefined, accessLogs: [], metrics: undefined, resourceAttributes: {} });
   });
@@ -399,6 +400,7 @@ spec:
   streamIdleTimeout: 90s
   maxConnections: 1000
   healthCheck: {path: /healthz}
+  serverHeaderTransformation: Overwrite
 `);
     assert.deepEqual(config.gateways[0]!.settings, {
       trustForwardedHeaders: true,
@@ -410,6 +412,7 @@ spec:
       streamIdleTimeoutMs: 90000,
       maxConnections: 1000,
       healthCheckPath: "/healthz",
+      serverHeader: "Overwrite",
     });
   });
 

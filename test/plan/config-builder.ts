@@ -34,6 +34,7 @@ export const DEFAULT_SETTINGS: ListenerSettings = {
   streamIdleTimeoutMs: 300000,
   maxConnections: 0,
   healthCheckPath: undefined,
+  serverHeader: "PassThrough",
 };
 
 export interface ListenerSpec {

@@ -1,0 +1,44 @@
+// kgateway `serverHeaderTransformation` and `preserveHttp1HeaderCase` (HTTPListenerPolicy, and
+// ListenerPolicy default.httpSettings) in the config: the mode a Gateway's listener settings
+// get, kgateway's enum, the shared-port check, and the warning for the case Tollgate cannot keep.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { GATEWAY, errors, load, sameListenerGateway, warnings } from "./helpers.ts";
+
+const policy = (kind: "HTTPListenerPolicy" | "ListenerPolicy", fields: string): string => {
+  const indent = kind === "HTTPListenerPolicy" ? "  " : "      ";
+  const body = fields
+    .split("\n")
+    .map((line) => indent + line)
+    .join("\n");
+  return `---\napiVersion: gateway.kgateway.dev/v1alpha1\nkind: ${kind}\nmetadata: {name: p}\nspec:\n  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]\n${kind === "ListenerPolicy" ? "  default:\n    httpSettings:\n" : ""}${body}\n`;
+};
+
+const modeOf = (text: string): string => {
+  const { config, diagnostics } = load(text);
+  assert.ok(config, diagnostics.map((d) => d.message).join("\n"));
+  return config.gateways[0]!.settings.serverHeader;
+};
+
+test("serverHeaderTransformation sets the mode of the Gateway's listener settings; PassThrough when unset", () => {
+  assert.equal(modeOf(GATEWAY), "PassThrough");
+  assert.equal(modeOf(GATEWAY + policy("HTTPListenerPolicy", "serverHeaderTransformation: Overwrite")), "Overwrite");
+  assert.equal(modeOf(GATEWAY + policy("ListenerPolicy", "serverHeaderTransformation: AppendIfAbsent")), "AppendIfAbsent");
+  assert.deepEqual(errors(GATEWAY + policy("HTTPListenerPolicy", "serverHeaderTransformation: overwrite")), [
+    't.yaml:17:31: spec.serverHeaderTransformation: the string "overwrite" is not allowed (hint: did you mean "Overwrite"? (one of Overwrite, AppendIfAbsent, PassThrough))',
+  ]);
+});
+
+test("Gateways sharing a port must agree on the Server header", () => {
+  const found = errors(GATEWAY + sameListenerGateway("gw2") + policy("HTTPListenerPolicy", "serverHeaderTransformation: Overwrite"));
+  assert.equal(found.length, 1);
+  assert.match(found[0]!, /listener settings differ: serverHeader PassThrough here, Overwrite there/);
+});
+
+test("preserveHttp1HeaderCase: true loads with a warning at its field; false is what Tollgate does", () => {
+  assert.deepEqual(warnings(GATEWAY + policy("HTTPListenerPolicy", "preserveHttp1HeaderCase: true")), [
+    "t.yaml:17:28: spec.preserveHttp1HeaderCase: warning: preserveHttp1HeaderCase has no effect in Tollgate: header names are forwarded lower-case both ways, as HTTP/2 and Envoy's default write them",
+  ]);
+  assert.deepEqual(warnings(GATEWAY + policy("ListenerPolicy", "preserveHttp1HeaderCase: false")), []);
+  assert.equal(warnings(GATEWAY + policy("ListenerPolicy", "preserveHttp1HeaderCase: true")).length, 1);
+});
