@@ -2,6 +2,7 @@
 // backoff, the request and per-attempt timeouts, streaming the response with backpressure
 // and tearing down on client abort. State lives on this object and on one small handler per
 // attempt; timers get the object as their argument, so nothing closes over the request.
+import { transformServerHeader, transformServerHeaderList } from "./server-header.ts";
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Dispatcher } from "undici";
@@ -334,6 +335,8 @@ export class ProxyCall implements StallSubject {
     const compression = this.ruleFilters.responseCompression;
     if (ruleOps === undefined && backendOps === undefined && cors === undefined && authMutations === undefined && compression === undefined) {
       const list = forwardedResponseHeaders(headers);
+      const serverMode = exchange.listener.settings.serverHeader;
+      if (serverMode !== "PassThrough") transformServerHeaderList(serverMode, list);
       exchange.responseHeaderList = list;
       this.res.writeHead(status, list as string[]);
       return;
@@ -349,6 +352,8 @@ export class ProxyCall implements StallSubject {
     // Last, as Envoy's CORS filter writes after the route's header modifiers; the headers it
     // exposes are the ones the client gets.
     if (cors !== undefined) cors.decorate(exchange.req.headers.origin, headers as OutgoingHeaders);
+    // After every filter, as Envoy writes its server_name.
+    transformServerHeader(exchange.listener.settings.serverHeader, headers);
     exchange.responseHeaders = headers;
     this.res.writeHead(status, headers as OutgoingHeaders);
   }

@@ -2,6 +2,7 @@
 // oversized headers → 431, slow or stalled requests → 408, malformed framing (both
 // Content-Length and Transfer-Encoding, bad chunking) → 400, the HTTP/2 preface → 505.
 // Always JSON, always closing.
+import { type ServerHeaderMode, withServerLine } from "./server-header.ts";
 import type { Duplex } from "node:stream";
 import { rawErrorResponse } from "./errors.ts";
 import { endAndLinger, isLingering } from "./linger.ts";
@@ -17,7 +18,8 @@ interface ServerSocket extends Duplex {
   _httpMessage?: MarkedResponse | null;
 }
 
-export function handleClientError(err: Error, rawSocket: Duplex): void {
+/** `serverHeader`: the port's serverHeaderTransformation, for the Server line of the answer. */
+export function handleClientError(err: Error, rawSocket: Duplex, serverHeader: ServerHeaderMode): void {
   const socket = rawSocket as ServerSocket;
   const code = (err as ParserError).code;
   // A reset, or a FIN before the request was whole (HPE_INVALID_EOF_STATE): the client left,
@@ -50,7 +52,7 @@ export function handleClientError(err: Error, rawSocket: Duplex): void {
       if (response.status >= 500) exchange.errorType = String(response.status);
     }
   }
-  endAndLinger(socket, response.text);
+  endAndLinger(socket, withServerLine(serverHeader, response.text));
 }
 
 export interface ClientErrorResponse {

@@ -50,6 +50,7 @@ import { delayForFault } from "./fault-delay.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
+import { SERVER_NAME } from "./server-header.ts";
 import { HealthCheckDetails, IMMEDIATE_FAIL_HEADERS, answerHealthy, healthCheckFailed } from "./health-check.ts";
 
 export interface ProxyDeps {
@@ -158,6 +159,8 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       return;
     }
     req.on("error", noop);
+    // Every answer the gateway writes itself carries it; a proxied head sets its own (call.ts).
+    if (listener.settings.serverHeader !== "PassThrough") res.setHeader("server", SERVER_NAME);
     readRequestFacts(req, listener.settings, facts);
     const exchange = new Exchange(req, res, plan, listener, startTimeMs, startPerfMs, facts);
     (res as TrackedResponse)[kExchange] = exchange;
@@ -598,7 +601,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   const upgrade = createUpgradeHandler(deps, ctx, port);
 
   function clientError(err: Error, socket: Duplex): void {
-    handleClientError(err, socket);
+    handleClientError(err, socket, deps.currentPlan().listenerByPort.get(port)?.settings.serverHeader ?? "PassThrough");
   }
 
   function tlsError(err: Error): void {
@@ -766,6 +769,8 @@ function decorateAnswer(exchange: Exchange, filters: ProxyFilters, headers: Reco
   if (filters.responseHeaders !== undefined) applyHeaderOps(filters.responseHeaders, headers);
   if (exchange.authResponseMutations !== undefined) applyMutations(exchange.authResponseMutations, headers);
   filters.cors?.decorate(exchange.req.headers.origin, headers);
+  // Overwrite beats a route's modifier here too; otherwise the Server set at the start stands.
+  if (exchange.listener.settings.serverHeader === "Overwrite") headers["server"] = SERVER_NAME;
 }
 
 /**

@@ -43,6 +43,7 @@ import { nextEndpoint } from "./round-robin.ts";
 import { StallWatch, type StallSubject, bytesMovedBy, bytesTakenBy } from "./stall-watch.ts";
 import { cutForShutdown } from "./shutdown-cut.ts";
 import { HealthCheckDetails, IMMEDIATE_FAIL_HEADERS, healthCheckFailed } from "./health-check.ts";
+import { SERVER_NAME, transformServerHeader } from "./server-header.ts";
 import { autoHostBase, chooseBackend, rewriteHostFor, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
 const kTunnel = Symbol("tollgate.tunnel");
@@ -343,7 +344,9 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     if (status >= 500) exchange.errorType = errorType;
     if (flag !== "") addFlag(exchange, flag);
     exchange.responseStartPerfMs = performance.now();
-    const text = rawErrorResponse(status, reason, code, message, extraHeaders, exchange.authResponseMutations);
+    const serverMode = exchange.listener.settings.serverHeader;
+    const head = serverMode === "PassThrough" ? extraHeaders : { ...extraHeaders, server: SERVER_NAME };
+    const text = rawErrorResponse(status, reason, code, message, head, exchange.authResponseMutations);
     exchange.bytesSent += Buffer.byteLength(text);
     this.responding = true;
     this.endClient(text);
@@ -362,7 +365,9 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     exchange.status = 200;
     exchange.responseStartPerfMs = performance.now();
     this.responding = true;
-    this.client.write(statusLine(200, reasonPhrase(200)) + headerLines({ "content-length": "0", connection: "close" }) + "\r\n", "latin1");
+    const headers: Record<string, string> = { "content-length": "0", connection: "close" };
+    transformServerHeader(exchange.listener.settings.serverHeader, headers);
+    this.client.write(statusLine(200, reasonPhrase(200)) + headerLines(headers) + "\r\n", "latin1");
     this.endClient(undefined);
   }
 
@@ -387,6 +392,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     }
     if (filters.responseHeaders !== undefined) applyHeaderOps(filters.responseHeaders, headers);
     if (exchange.authResponseMutations !== undefined) applyMutations(exchange.authResponseMutations, headers);
+    transformServerHeader(exchange.listener.settings.serverHeader, headers);
     headers.connection = "close";
     exchange.status = status;
     exchange.responseStartPerfMs = performance.now();
@@ -428,6 +434,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     if (backendOps !== undefined) applyHeaderOps(backendOps, answer);
     const authMutations = this.exchange.authResponseMutations;
     if (authMutations !== undefined) applyMutations(authMutations, answer);
+    transformServerHeader(this.exchange.listener.settings.serverHeader, answer);
   }
 
   connect(backend: CompiledBackend, headers: OutgoingHeaders, path: string, protocol: string): void {

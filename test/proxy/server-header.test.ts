@@ -1,0 +1,134 @@
+// HTTPListenerPolicy serverHeaderTransformation (Envoy's server_header_transformation), end to
+// end against a real upstream on 127.0.0.1 that names itself on some answers: for each mode,
+// the Server header of proxied answers (with and without the upstream's, through a route's
+// header modifier), of the gateway's own answers, of node-level refusals and of upgrades.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { rawExchange } from "../support/raw-exchange.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, compileYaml, ref, routeYaml, startGateway } from "./harness.ts";
+
+let upstream: http.Server;
+let upstreamPort: number;
+let gw: GatewayUnderTest;
+
+before(async () => {
+  upstream = http.createServer((req, res) => {
+    const named = req.url!.startsWith("/app/named");
+    res.writeHead(200, named ? { server: "upstream/1.0", "content-length": "2" } : { "content-length": "2" });
+    res.end("ok");
+  });
+  upstream.on("upgrade", (req: http.IncomingMessage, socket: Duplex) => {
+    socket.end(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade}\r\nConnection: Upgrade\r\nServer: upstream/1.0\r\n\r\n`);
+  });
+  upstream.listen(0, "127.0.0.1");
+  await once(upstream, "listening");
+  upstreamPort = (upstream.address() as AddressInfo).port;
+  gw = await startGateway(configFor(undefined));
+});
+
+after(async () => {
+  await gw?.close();
+  upstream?.close();
+});
+
+/** The test Gateway, its route (`/app`, and `/app/modified` with a modifier setting Server; redirects with and without one), and a policy with `mode` when given. */
+function configFor(mode: string | undefined): string {
+  const policy =
+    mode === undefined
+      ? ""
+      : `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: server, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: edge}]
+  serverHeaderTransformation: ${mode}
+`;
+  return (
+    GATEWAY_YAML +
+    backendYaml("app", upstreamPort) +
+    routeYaml(`    - matches: [{path: {type: PathPrefix, value: /app/modified}}]
+      filters: [{type: ResponseHeaderModifier, responseHeaderModifier: {set: [{name: server, value: route-set}]}}]
+      backendRefs: [${ref("app")}]
+    - matches: [{path: {type: PathPrefix, value: /redirect-modified}}]
+      filters:
+      - {type: RequestRedirect, requestRedirect: {hostname: elsewhere.example, statusCode: 302}}
+      - {type: ResponseHeaderModifier, responseHeaderModifier: {set: [{name: server, value: route-set}]}}
+    - matches: [{path: {type: PathPrefix, value: /redirect}}]
+      filters: [{type: RequestRedirect, requestRedirect: {hostname: elsewhere.example, statusCode: 302}}]
+    - matches: [{path: {type: PathPrefix, value: /app}}]
+      backendRefs: [${ref("app")}]
+`) +
+    policy
+  );
+}
+
+/** The Server value of each kind of answer under the current plan; undefined: none. */
+async function serverHeaders(): Promise<Record<string, string | undefined>> {
+  const serverOf = (head: string): string | undefined => /\r\nserver: ([^\r]*)\r\n/i.exec(head)?.[1];
+  const header = async (path: string): Promise<string | undefined> => {
+    const reply = await ask(gw.port, { path });
+    const value = reply.headers["server"];
+    return Array.isArray(value) ? value.join("|") : value;
+  };
+  const upgrade = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: gw.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`;
+  return {
+    upstreamNamed: await header("/app/named"),
+    upstreamSilent: await header("/app/silent"),
+    routeModifier: await header("/app/modified"),
+    gatewayError: await header("/nowhere"),
+    redirect: await header("/redirect"),
+    redirectModified: await header("/redirect-modified"),
+    parserRefusal: serverOf(await rawExchange(gw.port, "NOT-HTTP\r\n\r\n")),
+    upgraded: serverOf(await rawExchange(gw.port, upgrade("/app/named"))),
+    upgradeRefused: serverOf(await rawExchange(gw.port, upgrade("/nowhere"))),
+  };
+}
+
+test("unset and PassThrough: the upstream's Server as sent, none on the gateway's own answers", async (t) => {
+  const plan = gw.plan;
+  t.after(() => (gw.plan = plan));
+  const passThrough = {
+    upstreamNamed: "upstream/1.0",
+    upstreamSilent: undefined,
+    routeModifier: "route-set",
+    gatewayError: undefined,
+    redirect: undefined,
+    redirectModified: "route-set",
+    parserRefusal: undefined,
+    upgraded: "upstream/1.0",
+    upgradeRefused: undefined,
+  };
+  assert.deepEqual(await serverHeaders(), passThrough);
+  gw.plan = compileYaml(configFor("PassThrough"), 2);
+  assert.deepEqual(await serverHeaders(), passThrough);
+});
+
+test("AppendIfAbsent: the gateway's name wherever the answer has none", async (t) => {
+  const plan = gw.plan;
+  t.after(() => (gw.plan = plan));
+  gw.plan = compileYaml(configFor("AppendIfAbsent"), 2);
+  assert.deepEqual(await serverHeaders(), {
+    upstreamNamed: "upstream/1.0",
+    upstreamSilent: "tollgate",
+    routeModifier: "route-set",
+    gatewayError: "tollgate",
+    redirect: "tollgate",
+    redirectModified: "route-set",
+    parserRefusal: "tollgate",
+    upgraded: "upstream/1.0",
+    upgradeRefused: "tollgate",
+  });
+});
+
+test("Overwrite: the gateway's name on every answer, over the upstream's and a route's modifier", async (t) => {
+  const plan = gw.plan;
+  t.after(() => (gw.plan = plan));
+  gw.plan = compileYaml(configFor("Overwrite"), 2);
+  const all = await serverHeaders();
+  assert.deepEqual(all, Object.fromEntries(Object.keys(all).map((k) => [k, "tollgate"])));
+});
