@@ -455,6 +455,7 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     healthCheck: s["healthCheck"]?.["path"],
     serverHeaderTransformation: s["serverHeaderTransformation"],
   };
+  warnUpgradesNotForwarded(p, reporter, s["upgradeConfig"]?.["enabledUpgrades"] as readonly string[] | undefined, [...base, "upgradeConfig", "enabledUpgrades"]);
   if (s["preserveHttp1HeaderCase"] === true) warnNoEffect(p, reporter, [...base, "preserveHttp1HeaderCase"], "preserveHttp1HeaderCase", "header names are forwarded lower-case both ways, as HTTP/2 and Envoy's default write them");
   if (limits.trustForwardedHeaders === false && limits.useRemoteAddress === false) {
     reporter.error(p, [...base, "useRemoteAddress"], "useRemoteAddress: false trusts X-Forwarded-For, but trustForwardedHeaders is false", "set only one of them");
@@ -463,6 +464,19 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     reporter.error(p, [...base, "xffNumTrustedHops"], "xffNumTrustedHops needs trusted forwarding headers, but trustForwardedHeaders is false", "remove one of them");
   }
   return { base, tracing, accessLogs, limits };
+}
+
+/**
+ * kgateway adds `enabledUpgrades` to the upgrades its Envoy allows. Tollgate forwards every
+ * Upgrade protocol a route's upstream may accept already, but h2c (declined, the request goes
+ * on as HTTP/1.1) and CONNECT (refused with 501): those two are warned about.
+ */
+function warnUpgradesNotForwarded(p: Resource, reporter: Reporter, upgrades: readonly string[] | undefined, at: Segments): void {
+  upgrades?.forEach((upgrade, i) => {
+    const name = upgrade.trim().toLowerCase();
+    if (name === "connect") reporter.warn(p, [...at, i], "CONNECT is not tunnelled by Tollgate: a CONNECT request is answered 501", "remove it; other upgrades need no entry");
+    else if (name === "h2c") reporter.warn(p, [...at, i], "an h2c upgrade is declined by Tollgate: the request goes upstream as HTTP/1.1", "remove it; other upgrades need no entry");
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-// kgateway `serverHeaderTransformation` and `preserveHttp1HeaderCase` (HTTPListenerPolicy, and
+// kgateway `serverHeaderTransformation`, `preserveHttp1HeaderCase` and `upgradeConfig` (HTTPListenerPolicy, and
 // ListenerPolicy default.httpSettings) in the config: the mode a Gateway's listener settings
 // get, kgateway's enum, the shared-port check, and the warning for the case Tollgate cannot keep.
 import assert from "node:assert/strict";
@@ -41,4 +41,13 @@ test("preserveHttp1HeaderCase: true loads with a warning at its field; false is 
   ]);
   assert.deepEqual(warnings(GATEWAY + policy("ListenerPolicy", "preserveHttp1HeaderCase: false")), []);
   assert.equal(warnings(GATEWAY + policy("ListenerPolicy", "preserveHttp1HeaderCase: true")).length, 1);
+});
+
+test("upgradeConfig loads: the upgrades it names are forwarded already; CONNECT and h2c, which Tollgate does not pass on, are warned about", () => {
+  assert.deepEqual(warnings(GATEWAY + policy("HTTPListenerPolicy", "upgradeConfig: {enabledUpgrades: [websocket, spdy/3.1]}")), []);
+  assert.deepEqual(warnings(GATEWAY + policy("ListenerPolicy", "upgradeConfig:\n  enabledUpgrades: [websocket, CONNECT, H2C]")), [
+    "t.yaml:20:38: spec.default.httpSettings.upgradeConfig.enabledUpgrades[1]: warning: CONNECT is not tunnelled by Tollgate: a CONNECT request is answered 501 (hint: remove it; other upgrades need no entry)",
+    "t.yaml:20:47: spec.default.httpSettings.upgradeConfig.enabledUpgrades[2]: warning: an h2c upgrade is declined by Tollgate: the request goes upstream as HTTP/1.1 (hint: remove it; other upgrades need no entry)",
+  ]);
+  assert.equal(errors(GATEWAY + policy("HTTPListenerPolicy", "upgradeConfig: {enabledUpgrades: []}")).length, 1, "at least one, as kgateway's CRD says");
 });
