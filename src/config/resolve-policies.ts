@@ -54,6 +54,7 @@ import type { GatewayDraft } from "./resolve-gateways.ts";
 import type { RouteDraft } from "./resolve-routes.ts";
 import { isListenerScope } from "./listener-scope.ts";
 import { resolveProxyProtocolPorts } from "./proxy-protocol-ports.ts";
+import { warnUnmatchableHealthCheckPath } from "./health-check-path.ts";
 import { ACCESS_CONTROL_SECTIONS, type Attached, type TargetKind, attachPolicies } from "./policy-targets.ts";
 import { key } from "./resources.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
@@ -455,6 +456,7 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     healthCheck: s["healthCheck"]?.["path"],
     serverHeaderTransformation: s["serverHeaderTransformation"],
   };
+  warnUnmatchableHealthCheckPath(p, reporter, limits.healthCheck, [...base, "healthCheck", "path"]);
   warnUpgradesNotForwarded(p, reporter, s["upgradeConfig"]?.["enabledUpgrades"] as readonly string[] | undefined, [...base, "upgradeConfig", "enabledUpgrades"]);
   if (s["preserveHttp1HeaderCase"] === true) warnNoEffect(p, reporter, [...base, "preserveHttp1HeaderCase"], "preserveHttp1HeaderCase", "header names are forwarded lower-case both ways, as HTTP/2 and Envoy's default write them");
   if (limits.trustForwardedHeaders === false && limits.useRemoteAddress === false) {

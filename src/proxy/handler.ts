@@ -16,7 +16,7 @@ import { ErrorType, Flag, addFlag, errorBody, sendError, writeJson } from "./err
 import { Exchange } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, readRequestFacts } from "./facts.ts";
 import { Failure } from "./failures.ts";
-import { expectsContinue, isDeclinedUpgrade, routeRequest } from "./request-checks.ts";
+import { expectsContinue, isDeclinedUpgrade, requestRefusal, routeRequest } from "./request-checks.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import { GuardedTelemetry, type HookWarnSink } from "./guarded-telemetry.ts";
 import type { UpstreamPools } from "./pools.ts";
@@ -51,7 +51,7 @@ import { clientIpOf } from "./client-ip.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 import { SERVER_NAME } from "./server-header.ts";
-import { HealthCheckDetails, IMMEDIATE_FAIL_HEADERS, answerHealthy, healthCheckFailed } from "./health-check.ts";
+import { HealthCheckDetails, IMMEDIATE_FAIL_HEADER, answerHealthy, healthCheckFailed } from "./health-check.ts";
 
 export interface ProxyDeps {
   /** Read once per request; the request keeps that plan to the end (reload safety). */
@@ -68,7 +68,7 @@ export interface ProxyDeps {
   readonly responseClosed?: (res: ServerResponse) => void;
   /** The gateway's log: a telemetry hook that throws is reported there, once a minute at most. */
   readonly warn?: HookWarnSink;
-  /** Whether this listener is draining (the gateway's drain, or a reload removed its port): health checks fail then. */
+  /** Whether this listener is draining (from the first step of the gateway's drain on): health checks fail then. */
   readonly draining?: () => boolean;
 }
 
@@ -165,9 +165,14 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     const exchange = new Exchange(req, res, plan, listener, startTimeMs, startPerfMs, facts);
     (res as TrackedResponse)[kExchange] = exchange;
     const healthCheckPath = listener.settings.healthCheckPath;
-    if (healthCheckPath !== undefined && facts.target === healthCheckPath) {
-      answerHealthCheck(exchange);
-      return;
+    if (healthCheckPath !== undefined) {
+      // A request the gateway refuses is refused whatever its path (routeRequest below).
+      if (facts.target === healthCheckPath && requestRefusal(req, facts) === undefined) {
+        answerHealthCheck(exchange);
+        return;
+      }
+      // As Envoy's health_check filter while it fails: every other answer tells an Envoy in front to stop sending here.
+      if (deps.draining?.() === true) res.setHeader(IMMEDIATE_FAIL_HEADER, "true");
     }
 
     const routed = routeRequest(req, facts, listener);
@@ -198,7 +203,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       return;
     }
     exchange.localReplyDetails = HealthCheckDetails.failed;
-    refuse(exchange, healthCheckFailed, healthCheckFailed.message, IMMEDIATE_FAIL_HEADERS);
+    refuse(exchange, healthCheckFailed, healthCheckFailed.message);
   }
 
   /** The rule's fault injection first, as kgateway puts Envoy's fault filter first; then `admit`. */

@@ -11,8 +11,11 @@ export const FAILED_LOCAL_HEALTH_CHECK_FLAG = "LH";
 
 export const healthCheckFailed = new Failure("503", FAILED_LOCAL_HEALTH_CHECK_FLAG, 503, "health_check_failed", "the gateway is draining", false, false);
 
-/** What Envoy adds to a failing health check's answer, so an Envoy health-checking this one drops it at once. */
-export const IMMEDIATE_FAIL_HEADERS: Readonly<Record<string, string>> = { "x-envoy-immediate-health-check-fail": "true" };
+/**
+ * What Envoy's health_check filter adds to every other answer while it fails: an Envoy in
+ * front that health-checks this gateway takes it out at once, on ordinary traffic.
+ */
+export const IMMEDIATE_FAIL_HEADER = "x-envoy-immediate-health-check-fail";
 
 /** Envoy's %RESPONSE_CODE_DETAILS% for the two answers. */
 export const HealthCheckDetails = { ok: "health_check_ok", failed: "health_check_failed" } as const;

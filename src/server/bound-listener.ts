@@ -89,7 +89,7 @@ export class BoundListener {
     this.#port = (server.address() as AddressInfo).port;
   }
 
-  /** From step 1 of a close on: the proxy's health checks answer 503. */
+  /** From step 1 of a drain on: the proxy's health checks answer 503. */
   readonly isDraining = (): boolean => this.#draining;
 
   /** Step 1 of a close: responses not yet started will carry `Connection: close`. */

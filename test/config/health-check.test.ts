@@ -51,3 +51,19 @@ test("Gateways sharing a port must agree on the health check, as on every listen
   assert.deepEqual(errors(both), []);
   assert.deepEqual(pathsOf(both), { gw: "/healthz", gw2: "/healthz" });
 });
+
+test("a path no request can match loads with a warning that says what to write", () => {
+  assert.deepEqual(warnings(GATEWAY + policy("HTTPListenerPolicy", "probes", "{path: '/health%7Ez'}")), [
+    "t.yaml:17:23: spec.healthCheck.path: warning: requests are matched on their normalised path, and /health%7Ez reads as /health~z: health check path /health%7Ez matches no request (hint: write /health~z)",
+  ]);
+  assert.deepEqual(warnings(GATEWAY + policy("HTTPListenerPolicy", "probes", "{path: '/a//b/./c?x=1'}")), [
+    "t.yaml:17:23: spec.healthCheck.path: warning: requests are matched on their normalised path, and /a//b/./c reads as /a/b/c: health check path /a//b/./c?x=1 matches no request (hint: write /a/b/c?x=1)",
+  ]);
+  assert.deepEqual(warnings(GATEWAY + policy("HTTPListenerPolicy", "probes", "{path: '/healthz#top'}")), [
+    "t.yaml:17:23: spec.healthCheck.path: warning: no request target carries a fragment ('#'): health check path /healthz#top matches no request (hint: remove the '#' and what follows it)",
+  ]);
+  assert.deepEqual(warnings(GATEWAY + policy("HTTPListenerPolicy", "probes", "{path: '/bad%zz'}")), [
+    "t.yaml:17:23: spec.healthCheck.path: warning: health check path /bad%zz holds a '%' that starts no escape (or an escaped NUL): a request for it is refused, so it matches no request (hint: write the path as a client sends it)",
+  ]);
+  assert.deepEqual(warnings(GATEWAY + policy("HTTPListenerPolicy", "probes", "{path: '/api/v1/health%2Fz?probe=lb&x=a:b'}")), [], "an escaped slash stays escaped, as a client sends it");
+});

@@ -4,9 +4,10 @@
 // target, a near miss included, is routed as usual.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { rawExchange } from "../support/raw-exchange.ts";
-import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, compileYaml, startGateway } from "./harness.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, compileYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 
 let app: TestUpstream;
 let gw: GatewayUnderTest;
@@ -46,6 +47,27 @@ test("the health check path is answered by the gateway on any host and method: 2
   assert.equal(upstreamSaw("/healthz"), 0, "nothing reaches the upstream");
 });
 
+test("requests the gateway refuses are refused on the health check path too, before it answers", async () => {
+  draining = false;
+  const missingHost = await rawExchange(gw.port, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+  assert.match(missingHost, /^HTTP\/1\.1 400 /);
+  assert.match(missingHost, /"error":"missing_host"/);
+  const twoHosts = await rawExchange(gw.port, "GET /healthz HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n");
+  assert.match(twoHosts, /^HTTP\/1\.1 400 /);
+  const fragment = await rawExchange(gw.port, "GET /healthz#x HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n");
+  assert.match(fragment, /^HTTP\/1\.1 400 /);
+});
+
+test("the health check matches the target as the router reads it, normalised", async () => {
+  draining = false;
+  for (const target of ["//healthz", "/%68ealthz", "/x/../healthz"]) {
+    const reply = await ask(gw.port, { path: target });
+    assert.equal(reply.status, 200, target);
+    assert.equal(reply.headers["content-length"], "0", target);
+  }
+  assert.equal(app.requests.filter((r) => r.url.endsWith("healthz")).length, 0);
+});
+
 test("only the exact target is the health check: a query, a trailing slash or another case is routed", async () => {
   draining = false;
   for (const target of ["/healthz?verbose=1", "/healthz/", "/HEALTHZ", "/healthz-extra"]) {
@@ -56,7 +78,8 @@ test("only the exact target is the health check: a query, a trailing slash or an
   }
 });
 
-test("while the listener drains the health check answers 503 with a JSON body and Envoy's immediate-fail header; other requests still go through", async () => {
+test("while the listener drains the health check answers 503 with a JSON body; other requests still go through, carrying Envoy's immediate-fail header", async () => {
+  assert.equal((await ask(gw.port, { path: "/before-drain" })).headers["x-envoy-immediate-health-check-fail"], undefined, "not while serving");
   draining = true;
   try {
     const reply = await ask(gw.port, { path: "/healthz" });
@@ -64,14 +87,18 @@ test("while the listener drains the health check answers 503 with a JSON body an
     assert.deepEqual(reply.json(), { error: "health_check_failed", message: "the gateway is draining" });
     assert.equal(reply.headers["content-type"], "application/json");
     assert.equal(reply.headers["cache-control"], "no-store");
-    assert.equal(reply.headers["x-envoy-immediate-health-check-fail"], "true");
+    assert.equal(reply.headers["x-envoy-immediate-health-check-fail"], undefined, "as in Envoy, the failing check's own answer says it with its status");
     const routed = await ask(gw.port, { path: "/during-drain" });
     assert.equal(routed.status, 200);
+    assert.equal(routed.headers["x-envoy-immediate-health-check-fail"], "true");
     assert.equal(upstreamSaw("/during-drain"), 1);
+    const refused = await ask(gw.port, { path: "/healthz", headers: { expect: "something-else" } });
+    assert.equal(refused.status, 417, "a request the gateway refuses is refused on the health check path too");
+    assert.equal(refused.headers["x-envoy-immediate-health-check-fail"], "true");
   } finally {
     draining = false;
   }
-  assert.equal((await ask(gw.port, { path: "/healthz" })).status, 200, "passing again once the drain is over (a reload re-added the port)");
+  assert.equal((await ask(gw.port, { path: "/healthz" })).status, 200, "the listener's own word decides, request by request");
 });
 
 test("a health check with a body still coming is answered at once and its connection closed, as for other local replies", async () => {
@@ -88,11 +115,11 @@ test("an upgrade offer for the health check path gets the health check's answer,
   const healthy = await rawExchange(gw.port, offer);
   assert.match(healthy, /^HTTP\/1\.1 200 OK\r\n/);
   assert.match(healthy, /\r\ncontent-length: 0\r\n/i);
+  assert.match(healthy, /\r\nconnection: close\r\n/i);
   draining = true;
   try {
     const failing = await rawExchange(gw.port, offer);
     assert.match(failing, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
-    assert.match(failing, /\r\nx-envoy-immediate-health-check-fail: true\r\n/i);
     assert.match(failing, /"error":"health_check_failed"/);
   } finally {
     draining = false;
@@ -104,7 +131,10 @@ test("a configured query is part of the path; a reload without healthCheck route
   const plan = gw.plan;
   t.after(() => (gw.plan = plan));
   gw.plan = compileYaml(configWith(healthCheckPolicy("/ready?full=1")), 2);
-  assert.equal((await ask(gw.port, { path: "/ready?full=1" })).headers["x-upstream"], undefined, "answered by the gateway");
+  const answered = await ask(gw.port, { path: "/ready?full=1" });
+  assert.equal(answered.status, 200);
+  assert.equal(answered.headers["content-length"], "0");
+  assert.equal(answered.headers["x-upstream"], undefined, "answered by the gateway");
   assert.equal(upstreamSaw("/ready?full=1"), 0);
   assert.equal((await ask(gw.port, { path: "/ready" })).headers["x-upstream"], "app");
   assert.equal((await ask(gw.port, { path: "/healthz" })).headers["x-upstream"], "app", "the old path is routed again");
@@ -112,4 +142,15 @@ test("a configured query is part of the path; a reload without healthCheck route
   gw.plan = compileYaml(configWith(""), 3);
   assert.equal((await ask(gw.port, { path: "/ready?full=1" })).headers["x-upstream"], "app");
   assert.equal(upstreamSaw("/ready?full=1"), 1);
+});
+
+test("the Gateway's TrafficPolicies (here basicAuth) do not reach the health check: a load balancer cannot log in", async (t) => {
+  const plan = gw.plan;
+  t.after(() => (gw.plan = plan));
+  const user = `carol:{SHA}${createHash("sha1").update("pw", "utf8").digest("base64")}`;
+  gw.plan = compileYaml(configWith(healthCheckPolicy("/healthz") + targetedTrafficPolicyYaml("locked", "Gateway", "edge", `  basicAuth: {users: ["${user}"]}\n`)), 2);
+  assert.equal((await ask(gw.port, { path: "/locked" })).status, 401);
+  const probe = await ask(gw.port, { path: "/healthz" });
+  assert.equal(probe.status, 200);
+  assert.equal(probe.headers["www-authenticate"], undefined);
 });
