@@ -703,6 +703,11 @@ export type AccessLogCondition =
   | { readonly kind: "cel"; readonly expression: string; readonly source: SourceRef }
   | { readonly kind: "and" | "or"; readonly conditions: readonly AccessLogCondition[] };
 
+/** Envoy's format dictionary: keys to command-operator templates (checked), literals, or nested dictionaries. */
+export interface JsonFormatModel {
+  readonly [key: string]: string | number | boolean | null | JsonFormatModel;
+}
+
 export interface AccessLogModel {
   readonly enabled: boolean;
   readonly sink: { readonly kind: "otlp"; readonly target: ExporterTargetModel | undefined } | { readonly kind: "stdout" };
@@ -713,6 +718,8 @@ export interface AccessLogModel {
   readonly fields: readonly LogFieldModel[];
   /** Envoy command-operator template, already checked for unknown operators. */
   readonly body: string | undefined;
+  /** kgateway fileSink `jsonFormat` (Envoy's format dictionary): the body is this object rendered; `body` is then unset. */
+  readonly jsonBody?: JsonFormatModel;
   readonly logName: string | undefined;
   readonly attributes: readonly CustomAttributeModel[];
   readonly resourceAttributes: Readonly<Record<string, string | number | boolean>>;

@@ -55,6 +55,7 @@ import type { RouteDraft } from "./resolve-routes.ts";
 import { isListenerScope } from "./listener-scope.ts";
 import { resolveProxyProtocolPorts } from "./proxy-protocol-ports.ts";
 import { warnUnmatchableHealthCheckPath } from "./health-check-path.ts";
+import { checkJsonFormat } from "./json-format.ts";
 import { ACCESS_CONTROL_SECTIONS, type Attached, type TargetKind, attachPolicies } from "./policy-targets.ts";
 import { key } from "./resources.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
@@ -517,7 +518,24 @@ function kgAccessLog(p: Resource, l: Record<string, any>, at: Segments, backends
   const condition = onlyCel ? undefined : accessLogCondition(p, given, [...at, "filter"], reporter);
   if (file !== undefined) {
     const body = envoyBody(p, reporter, file["stringFormat"], [...at, "fileSink", "stringFormat"]);
-    return { enabled: true, sink: { kind: "stdout" }, filter, ...(condition === undefined ? {} : { condition }), fields: [], body, logName: undefined, attributes: [], resourceAttributes: {}, source: reporter.source(p, at) };
+    const json = file["jsonFormat"] as Record<string, unknown> | undefined;
+    if (json !== undefined && body !== undefined) {
+      reporter.error(p, [...at, "fileSink", "jsonFormat"], "a fileSink has either stringFormat or jsonFormat, not both", "keep one of them");
+    }
+    const jsonBody = json === undefined ? undefined : checkJsonFormat(p, reporter, json, [...at, "fileSink", "jsonFormat"]);
+    return {
+      enabled: true,
+      sink: { kind: "stdout" },
+      filter,
+      ...(condition === undefined ? {} : { condition }),
+      fields: [],
+      body: jsonBody === undefined ? body : undefined,
+      ...(jsonBody === undefined ? {} : { jsonBody }),
+      logName: undefined,
+      attributes: [],
+      resourceAttributes: {},
+      source: reporter.source(p, at),
+    };
   }
   const oat = [...at, "openTelemetry"];
   const grpc = otel!["grpcService"] as Record<string, any>;

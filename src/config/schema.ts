@@ -406,7 +406,14 @@ const kgAccessLog = obj({
     },
     ["grpcService"],
   ),
-  fileSink: obj({ path: str("only /dev/stdout: the stdout JSON sink", { enum: ["/dev/stdout"] }), stringFormat: str("Envoy command-operator template for the body") }, ["path"]),
+  fileSink: obj(
+    {
+      path: str("only /dev/stdout: the stdout JSON sink", { enum: ["/dev/stdout"] }),
+      stringFormat: str("Envoy command-operator template for the body"),
+      jsonFormat: anyObject("Envoy format dictionary: keys to command-operator templates, literals or nested dictionaries; the body is the object it renders"),
+    },
+    ["path"],
+  ),
   filter: obj({ ...accessLogConditions, andFilter: arr(obj(accessLogConditions), { minItems: 2 }), orFilter: arr(obj(accessLogConditions), { minItems: 2 }) }),
 });
 const listenerLimits: Record<string, Schema> = {

@@ -199,3 +199,59 @@ spec:
   assert.equal(line!["body"], "REDACTED REDACTED REDACTED REDACTED REDACTED REDACTED REDACTED file-ua");
   assert.doesNotMatch(gw.stdout(), /file-(authz|proxy|cookie|req-set-cookie|set-cookie|resp-authz|resp-cookie)/);
 });
+
+test("kgateway fileSink jsonFormat: the stdout line's body is the dictionary rendered, typed as Envoy types it, secrets redacted", async (t) => {
+  const upstream = await startUpstream((_req, res) => {
+    res.writeHead(201, { "content-type": "text/plain", "x-served-by": "json-upstream" }).end("created");
+  });
+  t.after(() => upstream.close());
+  const policy = `apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: json-logs, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  accessLog:
+  - fileSink:
+      path: /dev/stdout
+      jsonFormat:
+        status: "%RESPONSE_CODE%"
+        duration: "%DURATION%"
+        sent: "%BYTES_SENT%"
+        flags: "%RESPONSE_FLAGS%"
+        upstream: "%UPSTREAM_HOST%"
+        request:
+          line: "%REQ(:METHOD)% %REQ(:PATH)%"
+          authorization: "%REQ(Authorization)%"
+          absent: "%REQ(X-Absent)%"
+          servedBy: "%RESP(X-Served-By)%"
+        schema: 2
+        internal: false
+        note: null
+        kind: access
+`;
+  const gw = await startGateway({ config: gatewayYaml({ upstreamPort: upstream.port, extra: policy }), env: QUIET });
+  t.after(() => gw.stop());
+  const res = await httpRequest(gw.url(8080, "/api/json?x=1"), { headers: { authorization: "Bearer json-secret" } });
+  assert.equal(res.status, 201);
+  const [line] = await until("the jsonFormat line", () => {
+    const l = stdoutLines(gw);
+    return l.length >= 1 ? l : undefined;
+  });
+  const body = line!["body"] as Record<string, unknown>;
+  assert.equal(typeof body["duration"], "number");
+  assert.ok((body["duration"] as number) >= 0);
+  assert.deepEqual({ ...body, duration: 0 }, {
+    status: 201,
+    duration: 0,
+    sent: 7,
+    flags: "-",
+    upstream: `127.0.0.1:${upstream.port}`,
+    request: { line: "GET /api/json?x=1", authorization: "REDACTED", absent: null, servedBy: "json-upstream" },
+    schema: 2,
+    internal: false,
+    note: null,
+    kind: "access",
+  });
+  assert.match(String(line!["trace_id"]), /^[0-9a-f]{32}$/, "the envelope keeps the trace context");
+  assert.doesNotMatch(gw.stdout(), /json-secret/);
+});

@@ -18,6 +18,7 @@ import { compileTemplateParts, DEFAULT_BODY_TEMPLATE, isoTime, joinRenders, prot
 import type { RequestFacts } from "./facts.ts";
 import type { FilterErrorCount, FilterErrors } from "./filter-errors.ts";
 import { type AccessLogPredicate, compileCondition } from "./access-log-conditions.ts";
+import { type JsonBodyRender, compileJsonBody } from "./json-body.ts";
 
 export type FieldValue = (f: RequestFacts) => AttributeValue | undefined;
 
@@ -30,6 +31,8 @@ export interface CompiledAccessLog {
   readonly body: Render;
   /** The body's parts, in order: body(f) is their renders joined. */
   readonly bodyParts: readonly Render[];
+  /** A fileSink's jsonFormat: the body is this object, not `body`'s text. */
+  readonly jsonBody: JsonBodyRender | undefined;
   readonly fields: ReadonlyArray<readonly [string, FieldValue]>;
   readonly staticAttributes: ReadonlyArray<readonly [string, AttributeValue]>;
   readonly logName: string | undefined;
@@ -108,7 +111,8 @@ export function compileGatewayLogs(gateway: GatewayModel, models: readonly Acces
       filter = compiled.ok ? compiled.program : undefined;
       if (!compiled.ok) continue;
     }
-    const parts = m.body === undefined ? DEFAULT_BODY : parseEnvoyFormat(m.body).parts;
+    // A jsonFormat body reads only the headers its own templates name.
+    const parts = m.jsonBody !== undefined ? [] : m.body === undefined ? DEFAULT_BODY : parseEnvoyFormat(m.body).parts;
     const bodyParts = compileTemplateParts(parts, index, ctx.allowSensitive);
     const base = ctx.resourceFor(gateway);
     const resource = Object.keys(m.resourceAttributes).length === 0 ? base : base.merge(resourceFromAttributes({ ...m.resourceAttributes }));
@@ -118,6 +122,7 @@ export function compileGatewayLogs(gateway: GatewayModel, models: readonly Acces
       condition: m.condition === undefined ? undefined : compileCondition(m.condition),
       body: joinRenders(bodyParts),
       bodyParts,
+      jsonBody: m.jsonBody === undefined ? undefined : compileJsonBody(m.jsonBody, index, ctx.allowSensitive),
       fields: m.fields.map((field) => [field.name, compileField(field, gateway, index)] as const),
       staticAttributes: m.attributes.flatMap((a) => (a.value.from === "literal" ? [[a.name, a.value.typed ?? a.value.value] as const] : [])),
       logName: m.logName,

@@ -2,6 +2,7 @@
 // compiled log. The OTLP protobuf exporters encode it straight from those facts as it is
 // queued; as the SDK's ReadableLogRecord, its attributes and body are built lazily, once,
 // for the JSON and stdout sinks. Dropped records are never encoded or built.
+import type { JsonBody } from "./json-body.ts";
 import type { Attributes, HrTime, SpanContext } from "@opentelemetry/api";
 import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
@@ -35,6 +36,7 @@ export class AccessLogRecord implements ReadableLogRecord {
   #attributes: Attributes | undefined = undefined;
   #dropped = 0;
   #body: string | undefined = undefined;
+  #jsonBody: JsonBody | undefined = undefined;
 
   constructor(facts: RequestFacts, log: CompiledAccessLog, gatewayName: string, methods: MethodNormalizer, limits: AttributeLimits) {
     this.facts = facts;
@@ -67,7 +69,9 @@ export class AccessLogRecord implements ReadableLogRecord {
     return n >= SEVERITY_ERROR ? "ERROR" : n >= SEVERITY_WARN ? "WARN" : "INFO";
   }
 
-  get body(): string {
+  get body(): string | JsonBody {
+    const json = this.log.jsonBody;
+    if (json !== undefined) return (this.#jsonBody ??= json(this.facts));
     this.#body ??= this.log.body(this.facts);
     return this.#body;
   }

@@ -90,6 +90,13 @@ function writeLogRecord(w: ProtoWriter, r: ReadableLogRecord): void {
  * the body is then rewritten from the joined string.
  */
 function writeAccessBody(w: ProtoWriter, r: AccessLogRecord): void {
+  if (r.log.jsonBody !== undefined) {
+    w.uint32(TAG_BODY);
+    const map = w.begin(2);
+    writeAnyValue(w, r.body);
+    w.end(map);
+    return;
+  }
   const parts = r.log.bodyParts;
   const f = r.facts;
   w.uint32(TAG_BODY);
@@ -101,7 +108,7 @@ function writeAccessBody(w: ProtoWriter, r: AccessLogRecord): void {
     const part = parts[i]!(f);
     if (endsWithHighSurrogate(part)) {
       w.pos = textStart;
-      w.utf8(r.body);
+      w.utf8(r.log.body(f));
       break;
     }
     w.utf8(part);
