@@ -429,12 +429,9 @@ const listenerLimits: Record<string, Schema> = {
   serverHeaderTransformation: str("the Server header of every answer: Overwrite (always the gateway's), AppendIfAbsent (the gateway's when the upstream sent none), PassThrough (the upstream's, the default)", {
     enum: ["Overwrite", "AppendIfAbsent", "PassThrough"],
   }),
-  upgradeConfig: obj(
-    {
-      enabledUpgrades: arr(str("an Upgrade protocol, e.g. websocket; every one but h2c is forwarded already, CONNECT is refused", { minLength: 1 }), { minItems: 1 }),
-    },
-    ["enabledUpgrades"],
-  ),
+  upgradeConfig: obj({
+    enabledUpgrades: arr(str("an Upgrade protocol, e.g. websocket; every one but h2c is forwarded already, CONNECT is refused", { minLength: 1 }), { minItems: 1 }),
+  }),
   preserveHttp1HeaderCase: bool("not applied (a warning when true): header names go upstream and back lower-case"),
   healthCheck: obj(
     {

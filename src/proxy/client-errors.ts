@@ -18,7 +18,7 @@ interface ServerSocket extends Duplex {
   _httpMessage?: MarkedResponse | null;
 }
 
-/** `serverHeader`: the port's serverHeaderTransformation, for the Server line of the answer. */
+/** `serverHeader`: the port's serverHeaderTransformation now, for the Server line of an answer no request is in flight for. */
 export function handleClientError(err: Error, rawSocket: Duplex, serverHeader: ServerHeaderMode): void {
   const socket = rawSocket as ServerSocket;
   const code = (err as ParserError).code;
@@ -44,15 +44,18 @@ export function handleClientError(err: Error, rawSocket: Duplex, serverHeader: S
     }
   }
   const response = clientErrorResponse(code, (err as ParserError).reason);
+  // A request in flight answers under its own plan's settings, as its telemetry reads them.
+  let mode = serverHeader;
   if (inFlight !== undefined) {
     const exchange = inFlight[kExchange];
     if (exchange !== undefined) {
       exchange.status = response.status;
       // A 4xx is the client's error: semconv leaves the server's error.type unset for it.
       if (response.status >= 500) exchange.errorType = String(response.status);
+      mode = exchange.listener.settings.serverHeader;
     }
   }
-  endAndLinger(socket, withServerLine(serverHeader, response.text));
+  endAndLinger(socket, withServerLine(mode, response.text));
 }
 
 export interface ClientErrorResponse {

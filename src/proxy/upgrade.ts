@@ -11,7 +11,7 @@ import { epochMsAt } from "../telemetry/wall-clock.ts";
 import type { CallContext } from "./call.ts";
 import { warnContainedBug } from "./contained-bug.ts";
 import { endAndLinger } from "./linger.ts";
-import { ErrorType, Flag, addFlag, rawErrorResponse } from "./errors.ts";
+import { ErrorType, Flag, addFlag, rawErrorAnswer, rawErrorResponse } from "./errors.ts";
 import { Exchange, UpstreamAttempt } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, normalizeAddress, readRequestFacts } from "./facts.ts";
 import { type AuthGrant, applyMutations, combinedGrant } from "./auth-grant.ts";
@@ -43,7 +43,7 @@ import { nextEndpoint } from "./round-robin.ts";
 import { StallWatch, type StallSubject, bytesMovedBy, bytesTakenBy } from "./stall-watch.ts";
 import { cutForShutdown } from "./shutdown-cut.ts";
 import { HealthCheckDetails, healthCheckFailed } from "./health-check.ts";
-import { SERVER_NAME, transformServerHeader } from "./server-header.ts";
+import { transformServerHeader } from "./server-header.ts";
 import { autoHostBase, chooseBackend, rewriteHostFor, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
 const kTunnel = Symbol("tollgate.tunnel");
@@ -344,9 +344,8 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     if (status >= 500) exchange.errorType = errorType;
     if (flag !== "") addFlag(exchange, flag);
     exchange.responseStartPerfMs = performance.now();
-    const serverMode = exchange.listener.settings.serverHeader;
-    const head = serverMode === "PassThrough" ? extraHeaders : { ...extraHeaders, server: SERVER_NAME };
-    const text = rawErrorResponse(status, reason, code, message, head, exchange.authResponseMutations);
+    const { headers, text } = rawErrorAnswer(status, reason, code, message, extraHeaders, exchange.authResponseMutations, exchange.listener.settings.serverHeader);
+    exchange.responseHeaders = headers;
     exchange.bytesSent += Buffer.byteLength(text);
     this.responding = true;
     this.endClient(text);
@@ -367,6 +366,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     this.responding = true;
     const headers: Record<string, string> = { "content-length": "0", connection: "close" };
     transformServerHeader(exchange.listener.settings.serverHeader, headers);
+    exchange.responseHeaders = headers;
     this.client.write(statusLine(200, reasonPhrase(200)) + headerLines(headers) + "\r\n", "latin1");
     this.endClient(undefined);
   }
@@ -394,6 +394,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     if (exchange.authResponseMutations !== undefined) applyMutations(exchange.authResponseMutations, headers);
     transformServerHeader(exchange.listener.settings.serverHeader, headers);
     headers.connection = "close";
+    exchange.responseHeaders = headers;
     exchange.status = status;
     exchange.responseStartPerfMs = performance.now();
     this.responding = true;

@@ -50,4 +50,5 @@ test("upgradeConfig loads: the upgrades it names are forwarded already; CONNECT 
     "t.yaml:20:47: spec.default.httpSettings.upgradeConfig.enabledUpgrades[2]: warning: an h2c upgrade is declined by Tollgate: the request goes upstream as HTTP/1.1 (hint: remove it; other upgrades need no entry)",
   ]);
   assert.equal(errors(GATEWAY + policy("HTTPListenerPolicy", "upgradeConfig: {enabledUpgrades: []}")).length, 1, "at least one, as kgateway's CRD says");
+  assert.deepEqual(errors(GATEWAY + policy("HTTPListenerPolicy", "upgradeConfig: {}")), [], "the list itself is optional in kgateway's API");
 });

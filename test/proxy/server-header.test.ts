@@ -6,17 +6,30 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { once } from "node:events";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { rawExchange } from "../support/raw-exchange.ts";
-import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, compileYaml, ref, routeYaml, startGateway } from "./harness.ts";
+import { responseHeadersOf } from "../../src/telemetry/response-headers.ts";
+import { RecordingTelemetry } from "./recording-telemetry.ts";
+import { closedPort as freePortNobodyListensOn } from "../support/upstreams.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, compileYaml, ref, routeYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 
 let upstream: http.Server;
 let upstreamPort: number;
+let authz: http.Server;
+let authzPort: number;
+let closedPort: number;
 let gw: GatewayUnderTest;
 
 before(async () => {
   upstream = http.createServer((req, res) => {
+    if (req.url!.startsWith("/app/wait")) {
+      waits++;
+      req.resume();
+      req.on("end", () => res.end("ok"));
+      return;
+    }
     const named = req.url!.startsWith("/app/named");
     res.writeHead(200, named ? { server: "upstream/1.0", "content-length": "2" } : { "content-length": "2" });
     res.end("ok");
@@ -27,13 +40,37 @@ before(async () => {
   upstream.listen(0, "127.0.0.1");
   await once(upstream, "listening");
   upstreamPort = (upstream.address() as AddressInfo).port;
-  gw = await startGateway(configFor(undefined));
+  // An authorization service that allows every request and names itself in its answer.
+  authz = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(200, { server: "authsvc/2.0", "content-length": "0" }).end());
+  });
+  authz.listen(0, "127.0.0.1");
+  await once(authz, "listening");
+  authzPort = (authz.address() as AddressInfo).port;
+  closedPort = await freePortNobodyListensOn();
+  gw = await startGateway(configFor(undefined), recorder);
 });
 
 after(async () => {
   await gw?.close();
   upstream?.close();
+  authz?.close();
 });
+
+const recorder = new RecordingTelemetry();
+/** The answers whose telemetry the Overwrite test reads, by path. */
+const STATUS_OF: Readonly<Record<string, number>> = {
+  "/app/named-seen": 200,
+  "/nowhere-seen": 404,
+  "/nowhere-upgrade-seen": 404,
+  "/authorized/upgrade-seen": 502,
+  "/redirect/upgrade-seen": 302,
+  "/app/named-upgrade-seen": 101,
+};
+
+/** Requests to /app/wait the upstream has seen (it answers them when their body ends). */
+let waits = 0;
 
 /** The test Gateway, its route (`/app`, and `/app/modified` with a modifier setting Server; redirects with and without one), and a policy with `mode` when given. */
 function configFor(mode: string | undefined): string {
@@ -60,9 +97,26 @@ spec:
       - {type: ResponseHeaderModifier, responseHeaderModifier: {set: [{name: server, value: route-set}]}}
     - matches: [{path: {type: PathPrefix, value: /redirect}}]
       filters: [{type: RequestRedirect, requestRedirect: {hostname: elsewhere.example, statusCode: 302}}]
+    - name: authorized
+      matches: [{path: {type: PathPrefix, value: /authorized}}]
+      backendRefs: [${ref("down")}]
     - matches: [{path: {type: PathPrefix, value: /app}}]
       backendRefs: [${ref("app")}]
 `) +
+    backendYaml("authz", authzPort) +
+    backendYaml("down", closedPort) +
+    `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: GatewayExtension
+metadata: {name: authz, namespace: default}
+spec:
+  type: ExtAuth
+  extAuth:
+    httpService:
+      backendRef: ${ref("authz")}
+      authorizationResponse: {headersToClientOnSuccess: [server]}
+` +
+    targetedTrafficPolicyYaml("authorized", "HTTPRoute", "r", "  extAuth: {extensionRef: {name: authz}}\n").replace("name: r}]", "name: r, sectionName: authorized}]") +
     policy
   );
 }
@@ -86,6 +140,9 @@ async function serverHeaders(): Promise<Record<string, string | undefined>> {
     parserRefusal: serverOf(await rawExchange(gw.port, "NOT-HTTP\r\n\r\n")),
     upgraded: serverOf(await rawExchange(gw.port, upgrade("/app/named"))),
     upgradeRefused: serverOf(await rawExchange(gw.port, upgrade("/nowhere"))),
+    // The service allowed the request and asked for its Server on the answer; the backend is down (502).
+    authorizedError: await header("/authorized"),
+    authorizedUpgradeError: serverOf(await rawExchange(gw.port, upgrade("/authorized"))),
   };
 }
 
@@ -102,6 +159,8 @@ test("unset and PassThrough: the upstream's Server as sent, none on the gateway'
     parserRefusal: undefined,
     upgraded: "upstream/1.0",
     upgradeRefused: undefined,
+    authorizedError: "authsvc/2.0",
+    authorizedUpgradeError: "authsvc/2.0",
   };
   assert.deepEqual(await serverHeaders(), passThrough);
   gw.plan = compileYaml(configFor("PassThrough"), 2);
@@ -122,6 +181,8 @@ test("AppendIfAbsent: the gateway's name wherever the answer has none", async (t
     parserRefusal: "tollgate",
     upgraded: "upstream/1.0",
     upgradeRefused: "tollgate",
+    authorizedError: "authsvc/2.0",
+    authorizedUpgradeError: "authsvc/2.0",
   });
 });
 
@@ -131,4 +192,33 @@ test("Overwrite: the gateway's name on every answer, over the upstream's and a r
   gw.plan = compileYaml(configFor("Overwrite"), 2);
   const all = await serverHeaders();
   assert.deepEqual(all, Object.fromEntries(Object.keys(all).map((k) => [k, "tollgate"])));
+  // What telemetry reads (%RESP(SERVER)%, header capture, CEL) is what the client got.
+  const upgrade = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: gw.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`;
+  await ask(gw.port, { path: "/app/named-seen" });
+  await ask(gw.port, { path: "/nowhere-seen" });
+  for (const path of ["/nowhere-upgrade-seen", "/authorized/upgrade-seen", "/redirect/upgrade-seen", "/app/named-upgrade-seen"]) await rawExchange(gw.port, upgrade(path));
+  for (const path of ["/app/named-seen", "/nowhere-seen", "/nowhere-upgrade-seen", "/authorized/upgrade-seen", "/redirect/upgrade-seen", "/app/named-upgrade-seen"]) {
+    const exchange = await recorder.endOf(path);
+    assert.equal(exchange.status, STATUS_OF[path], path);
+    assert.equal(responseHeadersOf(exchange)["server"], "tollgate", path);
+  }
+});
+
+test("a request in flight across a reload is refused under its own plan's mode when its body turns out malformed", async (t) => {
+  const plan = gw.plan;
+  t.after(() => (gw.plan = plan));
+  gw.plan = compileYaml(configFor("Overwrite"), 2);
+  const socket = net.connect(gw.port, "127.0.0.1");
+  await once(socket, "connect");
+  let answer = "";
+  socket.on("data", (chunk: Buffer) => (answer += chunk.toString("latin1")));
+  const closed = once(socket, "close");
+  socket.write("POST /app/wait HTTP/1.1\r\nHost: gw.example\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n");
+  // The request is in flight (its upstream waits for the body) when the plan changes.
+  while (waits === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  gw.plan = compileYaml(configFor("PassThrough"), 3);
+  socket.write("zz\r\n");
+  await closed;
+  assert.match(answer, /^HTTP\/1\.1 400 /);
+  assert.match(answer, /\r\nserver: tollgate\r\n/i, "the request began under Overwrite");
 });
