@@ -703,10 +703,11 @@ export type AccessLogCondition =
   | { readonly kind: "cel"; readonly expression: string; readonly source: SourceRef }
   | { readonly kind: "and" | "or"; readonly conditions: readonly AccessLogCondition[] };
 
-/** Envoy's format dictionary: keys to command-operator templates (checked), literals, or nested dictionaries. */
+/** Envoy's format dictionary: keys to command-operator templates (checked), literals, lists, or nested dictionaries. */
 export interface JsonFormatModel {
-  readonly [key: string]: string | number | boolean | null | JsonFormatModel;
+  readonly [key: string]: JsonFormatValue;
 }
+export type JsonFormatValue = string | number | boolean | null | readonly JsonFormatValue[] | JsonFormatModel;
 
 export interface AccessLogModel {
   readonly enabled: boolean;

@@ -44,6 +44,21 @@ export const SIMPLE_OPERATORS = [
 ] as const;
 export type SimpleOperator = (typeof SIMPLE_OPERATORS)[number];
 
+/** Operators whose value is a number: a format dictionary writes it as one, as Envoy does, and no `:N` truncates it. */
+export const NUMBER_OPERATORS: ReadonlySet<SimpleOperator> = new Set([
+  "RESPONSE_CODE",
+  "DURATION",
+  "REQUEST_DURATION",
+  "RESPONSE_DURATION",
+  "BYTES_RECEIVED",
+  "BYTES_SENT",
+  "UPSTREAM_REQUEST_ATTEMPT_COUNT",
+  "DOWNSTREAM_REMOTE_PORT",
+  "DOWNSTREAM_DIRECT_REMOTE_PORT",
+  "DOWNSTREAM_LOCAL_PORT",
+  "CONNECTION_ID",
+]);
+
 /** Operators that read a header: `%REQ(X?Y):N%`. */
 const HEADER_OPERATORS = ["REQ", "RESP", "TRAILER", "REQ_WITHOUT_QUERY"] as const;
 

@@ -200,7 +200,7 @@ spec:
   assert.doesNotMatch(gw.stdout(), /file-(authz|proxy|cookie|req-set-cookie|set-cookie|resp-authz|resp-cookie)/);
 });
 
-test("kgateway fileSink jsonFormat: the stdout line's body is the dictionary rendered, typed as Envoy types it, secrets redacted", async (t) => {
+test("kgateway fileSink jsonFormat: the stdout line's body is the dictionary rendered, typed as Envoy types it (a header that is `-` stays text), keys sorted, secrets redacted", async (t) => {
   const upstream = await startUpstream((_req, res) => {
     res.writeHead(201, { "content-type": "text/plain", "x-served-by": "json-upstream" }).end("created");
   });
@@ -228,10 +228,14 @@ spec:
         internal: false
         note: null
         kind: access
+        referer: "%REQ(Referer)%"
+        around: "[%REQ(X-Absent)%]"
+        percent: "100%%"
+        tags: ["%REQ(:METHOD)%", 1, {code: "%RESPONSE_CODE%"}]
 `;
   const gw = await startGateway({ config: gatewayYaml({ upstreamPort: upstream.port, extra: policy }), env: QUIET });
   t.after(() => gw.stop());
-  const res = await httpRequest(gw.url(8080, "/api/json?x=1"), { headers: { authorization: "Bearer json-secret" } });
+  const res = await httpRequest(gw.url(8080, "/api/json?x=1"), { headers: { authorization: "Bearer json-secret", referer: "-" } });
   assert.equal(res.status, 201);
   const [line] = await until("the jsonFormat line", () => {
     const l = stdoutLines(gw);
@@ -251,7 +255,13 @@ spec:
     internal: false,
     note: null,
     kind: "access",
+    referer: "-",
+    around: "[-]",
+    percent: "100%",
+    tags: ["GET", 1, { code: 201 }],
   });
+  assert.deepEqual(Object.keys(body), Object.keys(body).sort(), "keys in sorted order, as Envoy writes them");
+  assert.deepEqual(Object.keys(body["request"] as object), ["absent", "authorization", "line", "servedBy"]);
   assert.match(String(line!["trace_id"]), /^[0-9a-f]{32}$/, "the envelope keeps the trace context");
   assert.doesNotMatch(gw.stdout(), /json-secret/);
 });

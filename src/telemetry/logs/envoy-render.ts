@@ -225,28 +225,36 @@ export function compileTemplateParts(parts: readonly EnvoyFormatPart[], index: H
         const format = p.format;
         return format === undefined ? (f) => isoTime(f.startTimeMs) : (f) => strftime(f.startTimeMs, format);
       }
-      case "requestHeader": {
-        const primary = requestHeader(p.header, p.withoutQuery, index, allowSensitive);
-        const fallback = p.fallback === undefined ? undefined : requestHeader(p.fallback, p.withoutQuery, index, allowSensitive);
-        return truncate((f) => primary(f) ?? fallback?.(f) ?? "-", p.maxLength);
-      }
+      case "requestHeader":
       case "responseHeader":
       case "responseTrailer": {
-        // Trailers are not proxied separately; a trailer reads as absent.
-        if (p.kind === "responseTrailer") return () => "-";
-        const read = (h: string): ((f: RequestFacts) => string | undefined) => {
-          // Envoy's router sets this header from its own measure, whatever the upstream sent.
-          if (h === UPSTREAM_SERVICE_TIME) return (f) => (f.upstreamServiceTimeMs < 0 ? undefined : String(f.upstreamServiceTimeMs));
-          const i = index.response(h);
-          if (isSensitiveHeader(h) && !allowSensitive.has(h)) return (f) => (f.responseHeaders[i] === undefined ? undefined : REDACTED);
-          return (f) => f.responseHeaders[i];
-        };
-        const primary = read(p.header);
-        const fallback = p.fallback === undefined ? undefined : read(p.fallback);
-        return truncate((f) => primary(f) ?? fallback?.(f) ?? "-", p.maxLength);
+        const value = compileHeaderValue(p, index, allowSensitive);
+        return (f) => value(f) ?? "-";
       }
     }
   });
+}
+
+export type HeaderPart = Extract<EnvoyFormatPart, { kind: "requestHeader" | "responseHeader" | "responseTrailer" }>;
+
+/** A header operator's value, truncated, or undefined when the header (and its fallback) is absent: text prints `-` for it. */
+export function compileHeaderValue(p: HeaderPart, index: HeaderIndex, allowSensitive: ReadonlySet<string>): (f: RequestFacts) => string | undefined {
+  // Trailers are not proxied separately; a trailer reads as absent.
+  if (p.kind === "responseTrailer") return () => undefined;
+  const read = (h: string): ((f: RequestFacts) => string | undefined) => {
+    if (p.kind === "requestHeader") return requestHeader(h, p.withoutQuery, index, allowSensitive);
+    // Envoy's router sets this header from its own measure, whatever the upstream sent.
+    if (h === UPSTREAM_SERVICE_TIME) return (f) => (f.upstreamServiceTimeMs < 0 ? undefined : String(f.upstreamServiceTimeMs));
+    const i = index.response(h);
+    if (isSensitiveHeader(h) && !allowSensitive.has(h)) return (f) => (f.responseHeaders[i] === undefined ? undefined : REDACTED);
+    return (f) => f.responseHeaders[i];
+  };
+  const primary = read(p.header);
+  const fallback = p.fallback === undefined ? undefined : read(p.fallback);
+  const max = p.maxLength;
+  const value = fallback === undefined ? primary : (f: RequestFacts): string | undefined => primary(f) ?? fallback(f);
+  if (max === undefined) return value;
+  return (f) => value(f)?.slice(0, max);
 }
 
 /** The parts' renders as one string. */

@@ -1,65 +1,59 @@
 // A fileSink's `jsonFormat` (Envoy's format dictionary) compiled once per plan into a render
-// of the record's body as an object. As Envoy writes it: a value that is one command operator
-// keeps its type (a number for %RESPONSE_CODE%, %DURATION%, byte counts and ports) and is null
-// when absent, where a text template would print `-` (`%RESPONSE_FLAGS%` without flags stays
-// `-`, as in Envoy); a value with more than one part is
-// text; literals are written as they are.
-import type { JsonFormatModel } from "../../config/model.ts";
-import { parseEnvoyFormat, type SimpleOperator } from "../../format/envoy-operators.ts";
-import { compileTemplateParts, joinRenders, type HeaderIndex, type Render } from "./envoy-render.ts";
+// of the record's body as an object. As Envoy writes it: keys in sorted order; a value that is
+// one command operator keeps its type (a number for %RESPONSE_CODE%, %DURATION%, byte counts
+// and ports) and is null when it has no value, where a text template would print `-`
+// (`%RESPONSE_FLAGS%` without flags stays `-`, as in Envoy, and so does a header whose value
+// is `-`); a value with more than one part is text; lists and literals are kept.
+import type { JsonFormatModel, JsonFormatValue } from "../../config/model.ts";
+import { NUMBER_OPERATORS, parseEnvoyFormat } from "../../format/envoy-operators.ts";
+import { compileHeaderValue, compileTemplateParts, joinRenders, type HeaderIndex } from "./envoy-render.ts";
 import type { RequestFacts } from "./facts.ts";
 
-export type JsonBody = { [key: string]: string | number | boolean | null | JsonBody };
+export type JsonBodyValue = string | number | boolean | null | JsonBodyValue[] | JsonBody;
+export type JsonBody = { [key: string]: JsonBodyValue };
 export type JsonBodyRender = (f: RequestFacts) => JsonBody;
 
-const NUMERIC_OPERATORS: ReadonlySet<SimpleOperator> = new Set([
-  "RESPONSE_CODE",
-  "DURATION",
-  "REQUEST_DURATION",
-  "RESPONSE_DURATION",
-  "BYTES_RECEIVED",
-  "BYTES_SENT",
-  "UPSTREAM_REQUEST_ATTEMPT_COUNT",
-  "DOWNSTREAM_REMOTE_PORT",
-  "DOWNSTREAM_DIRECT_REMOTE_PORT",
-  "DOWNSTREAM_LOCAL_PORT",
-  "CONNECTION_ID",
-]);
-
-type ValueRender = (f: RequestFacts) => string | number | boolean | null | JsonBody;
+type ValueRender = (f: RequestFacts) => JsonBodyValue;
 
 export function compileJsonBody(model: JsonFormatModel, index: HeaderIndex, allowSensitive: ReadonlySet<string>): JsonBodyRender {
-  const entries: [string, ValueRender][] = Object.entries(model).map(([key, value]) => [key, compileValue(value, index, allowSensitive)]);
+  const entries = Object.keys(model)
+    .sort()
+    .map((key): [string, ValueRender] => [key, compileValue(model[key]!, index, allowSensitive)]);
   return (f) => {
     const out: JsonBody = {};
-    for (let i = 0; i < entries.length; i++) out[entries[i]![0]] = entries[i]![1](f);
+    // A key such as `__proto__` is a key here, not the object's prototype.
+    for (let i = 0; i < entries.length; i++) Object.defineProperty(out, entries[i]![0], { value: entries[i]![1](f), enumerable: true, writable: true, configurable: true });
     return out;
   };
 }
 
-function compileValue(value: JsonFormatModel[string], index: HeaderIndex, allowSensitive: ReadonlySet<string>): ValueRender {
+function compileValue(value: JsonFormatValue, index: HeaderIndex, allowSensitive: ReadonlySet<string>): ValueRender {
   if (value === null || typeof value === "number" || typeof value === "boolean") return () => value;
-  if (typeof value !== "string") return compileJsonBody(value, index, allowSensitive);
-  const parts = parseEnvoyFormat(value).parts;
-  const renders = compileTemplateParts(parts, index, allowSensitive);
-  const only = parts.length === 1 ? parts[0]! : undefined;
-  if (only === undefined || only.kind === "literal" || only.kind === "startTime") {
-    const text: Render = joinRenders(renders);
-    return (f) => text(f);
+  if (Array.isArray(value)) {
+    const items = value.map((item) => compileValue(item, index, allowSensitive));
+    return (f) => items.map((item) => item(f));
   }
-  const render = renders[0]!;
+  if (typeof value !== "string") return compileJsonBody(value as JsonFormatModel, index, allowSensitive);
+  const parts = parseEnvoyFormat(value).parts;
+  const only = parts.length === 1 ? parts[0]! : undefined;
+  if (only?.kind === "requestHeader" || only?.kind === "responseHeader" || only?.kind === "responseTrailer") {
+    const header = compileHeaderValue(only, index, allowSensitive);
+    return (f) => header(f) ?? null;
+  }
+  const text = joinRenders(compileTemplateParts(parts, index, allowSensitive));
+  if (only?.kind !== "operator") return text;
   // No flags is Envoy's `-` here too: a value, not an absence.
-  if (only.kind === "operator" && only.name === "RESPONSE_FLAGS") return render;
-  if (only.kind === "operator" && NUMERIC_OPERATORS.has(only.name)) {
+  if (only.name === "RESPONSE_FLAGS") return text;
+  if (NUMBER_OPERATORS.has(only.name)) {
     return (f) => {
-      const text = render(f);
-      if (text === "-") return null;
-      const n = Number(text);
-      return text !== "" && Number.isFinite(n) ? n : text;
+      const rendered = text(f);
+      if (rendered === "-") return null;
+      const n = Number(rendered);
+      return rendered !== "" && Number.isFinite(n) ? n : rendered;
     };
   }
   return (f) => {
-    const text = render(f);
-    return text === "-" ? null : text;
+    const rendered = text(f);
+    return rendered === "-" ? null : rendered;
   };
 }
