@@ -170,6 +170,25 @@ test("access log records: the SDK's exact bytes with trace context, without it, 
   sameLogBytes([...accessLogRecords(3), ...accessLogRecords(3, other), ...accessLogRecords(2)]);
 });
 
+test("a jsonFormat body is written as the SDK writes a map body, and decodes as a kvlist with the official protos", async () => {
+  const jsonBody = (f: RequestFacts): Record<string, unknown> => ({ path: f.path, big: 2 ** 40, absent: null, ok: true, ratio: 0.5, tags: ["GET", 1], nested: { code: f.status } });
+  const bytes = sameLogBytes(accessLogRecords(3, accessLog({ jsonBody })));
+  const Request = await officialType("opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest");
+  const decoded = Request.toObject(Request.decode(bytes), { longs: String }) as {
+    resource_logs: { scope_logs: { log_records: { body: { kvlist_value: { values: { key: string; value: Record<string, unknown> }[] } } }[] }[] }[];
+  };
+  const body = Object.fromEntries(decoded.resource_logs[0]!.scope_logs[0]!.log_records[2]!.body.kvlist_value.values.map((kv) => [kv.key, kv.value]));
+  assert.deepEqual(body, {
+    path: { string_value: "/api/2" },
+    big: { int_value: String(2 ** 40) },
+    absent: {},
+    ok: { bool_value: true },
+    ratio: { double_value: 0.5 },
+    tags: { array_value: { values: [{ string_value: "GET" }, { int_value: "1" }] } },
+    nested: { kvlist_value: { values: [{ key: "code", value: { int_value: "200" } }] } },
+  });
+});
+
 test("batches encoded as their items are queued give the same request bytes, over several resources and scopes", () => {
   const spans = ownSpans(40, ruleTracing({ requestHeaderAttrs: [{ name: "tenant", header: "x-tenant", defaultValue: undefined }] }));
   const expected = sameTraceBytes(spans);

@@ -90,8 +90,7 @@ function writeLogRecord(w: ProtoWriter, r: ReadableLogRecord): void {
  * the body is then rewritten from the joined string.
  */
 function writeAccessBody(w: ProtoWriter, r: AccessLogRecord): void {
-  // A jsonFormat body is a map. kgateway offers it on fileSink alone, which Tollgate writes to
-  // stdout, so this serves a log that reaches OTLP some other way.
+  // A jsonFormat body is a map (kgateway offers it on fileSink, which goes to stdout today).
   if (r.log.jsonBody !== undefined) {
     w.uint32(TAG_BODY);
     const map = w.begin(2);
