@@ -2,7 +2,9 @@
 // oversized headers → 431, slow or stalled requests → 408, malformed framing (both
 // Content-Length and Transfer-Encoding, bad chunking) → 400, the HTTP/2 preface → 505.
 // Always JSON, always closing.
-import { type ServerHeaderMode, withServerLine } from "./server-header.ts";
+import type { ListenerSettings } from "../config/model.ts";
+import { IMMEDIATE_FAIL_HEADER } from "./health-check.ts";
+import { withHeaderLine, withServerLine } from "./server-header.ts";
 import type { Duplex } from "node:stream";
 import { rawErrorResponse } from "./errors.ts";
 import { endAndLinger, isLingering } from "./linger.ts";
@@ -18,8 +20,11 @@ interface ServerSocket extends Duplex {
   _httpMessage?: MarkedResponse | null;
 }
 
-/** `serverHeader`: the port's serverHeaderTransformation now, for the Server line of an answer no request is in flight for. */
-export function handleClientError(err: Error, rawSocket: Duplex, serverHeader: ServerHeaderMode): void {
+/**
+ * `current`: the port's listener settings now, for an answer no request is in flight for (its
+ * Server line; with a health check, the drain signal while `draining`).
+ */
+export function handleClientError(err: Error, rawSocket: Duplex, current: ListenerSettings | undefined, draining: boolean): void {
   const socket = rawSocket as ServerSocket;
   const code = (err as ParserError).code;
   // A reset, or a FIN before the request was whole (HPE_INVALID_EOF_STATE): the client left,
@@ -45,17 +50,19 @@ export function handleClientError(err: Error, rawSocket: Duplex, serverHeader: S
   }
   const response = clientErrorResponse(code, (err as ParserError).reason);
   // A request in flight answers under its own plan's settings, as its telemetry reads them.
-  let mode = serverHeader;
+  let settings = current;
   if (inFlight !== undefined) {
     const exchange = inFlight[kExchange];
     if (exchange !== undefined) {
       exchange.status = response.status;
       // A 4xx is the client's error: semconv leaves the server's error.type unset for it.
       if (response.status >= 500) exchange.errorType = String(response.status);
-      mode = exchange.listener.settings.serverHeader;
+      settings = exchange.listener.settings;
     }
   }
-  endAndLinger(socket, withServerLine(mode, response.text));
+  let text = withServerLine(settings?.serverHeader ?? "PassThrough", response.text);
+  if (draining && settings?.healthCheckPath !== undefined) text = withHeaderLine(text, `${IMMEDIATE_FAIL_HEADER}: true`);
+  endAndLinger(socket, text);
 }
 
 export interface ClientErrorResponse {

@@ -606,7 +606,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
   const upgrade = createUpgradeHandler(deps, ctx, port);
 
   function clientError(err: Error, socket: Duplex): void {
-    handleClientError(err, socket, deps.currentPlan().listenerByPort.get(port)?.settings.serverHeader ?? "PassThrough");
+    handleClientError(err, socket, deps.currentPlan().listenerByPort.get(port)?.settings, deps.draining?.() === true);
   }
 
   function tlsError(err: Error): void {

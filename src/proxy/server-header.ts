@@ -26,7 +26,11 @@ export function transformServerHeaderList(mode: ServerHeaderMode, list: (string 
 
 /** A raw answer (`HTTP/1.1 ...\r\n` and its head), with the gateway's Server line when the mode adds one. */
 export function withServerLine(mode: ServerHeaderMode, response: string): string {
-  if (mode === "PassThrough") return response;
+  return mode === "PassThrough" ? response : withHeaderLine(response, `server: ${SERVER_NAME}`);
+}
+
+/** A raw answer with `line` (`name: value`) right after its status line. */
+export function withHeaderLine(response: string, line: string): string {
   const endOfStatus = response.indexOf("\r\n");
-  return `${response.slice(0, endOfStatus)}\r\nserver: ${SERVER_NAME}${response.slice(endOfStatus)}`;
+  return `${response.slice(0, endOfStatus)}\r\n${line}${response.slice(endOfStatus)}`;
 }

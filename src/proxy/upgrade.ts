@@ -42,7 +42,7 @@ import { forwardedUpgrade, requestRefusal, routeRequest } from "./request-checks
 import { nextEndpoint } from "./round-robin.ts";
 import { StallWatch, type StallSubject, bytesMovedBy, bytesTakenBy } from "./stall-watch.ts";
 import { cutForShutdown } from "./shutdown-cut.ts";
-import { HealthCheckDetails, healthCheckFailed } from "./health-check.ts";
+import { HealthCheckDetails, IMMEDIATE_FAIL_HEADER, healthCheckFailed } from "./health-check.ts";
 import { transformServerHeader } from "./server-header.ts";
 import { autoHostBase, chooseBackend, rewriteHostFor, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
@@ -85,6 +85,8 @@ export function createUpgradeHandler(
     const match = routed instanceof Failure ? undefined : routed;
     exchange.match = match;
     const tunnel = new Tunnel(ctx, exchange, socket as TunnelSocket, head);
+    // As for plain requests: while the listener's health check fails, every answer says so.
+    if (healthCheckPath !== undefined && deps.draining?.() === true) tunnel.signalsDrain = true;
     ctx.telemetry.requestStart(exchange);
     if (routed instanceof Failure) {
       tunnel.refuseWith(routed);
@@ -311,6 +313,8 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   offered = "";
   /** Response bytes already went to the client. */
   responding = false;
+  /** The listener's health check fails (a drain): every head carries Envoy's immediate-fail header. */
+  signalsDrain = false;
   attemptDone = false;
   ended = false;
   /**
@@ -344,7 +348,8 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     if (status >= 500) exchange.errorType = errorType;
     if (flag !== "") addFlag(exchange, flag);
     exchange.responseStartPerfMs = performance.now();
-    const { headers, text } = rawErrorAnswer(status, reason, code, message, extraHeaders, exchange.authResponseMutations, exchange.listener.settings.serverHeader);
+    const extra = this.signalsDrain ? { ...extraHeaders, [IMMEDIATE_FAIL_HEADER]: "true" } : extraHeaders;
+    const { headers, text } = rawErrorAnswer(status, reason, code, message, extra, exchange.authResponseMutations, exchange.listener.settings.serverHeader);
     exchange.responseHeaders = headers;
     exchange.bytesSent += Buffer.byteLength(text);
     this.responding = true;
@@ -392,7 +397,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     }
     if (filters.responseHeaders !== undefined) applyHeaderOps(filters.responseHeaders, headers);
     if (exchange.authResponseMutations !== undefined) applyMutations(exchange.authResponseMutations, headers);
-    transformServerHeader(exchange.listener.settings.serverHeader, headers);
+    this.finishHead(headers);
     headers.connection = "close";
     exchange.responseHeaders = headers;
     exchange.status = status;
@@ -435,7 +440,13 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     if (backendOps !== undefined) applyHeaderOps(backendOps, answer);
     const authMutations = this.exchange.authResponseMutations;
     if (authMutations !== undefined) applyMutations(authMutations, answer);
-    transformServerHeader(this.exchange.listener.settings.serverHeader, answer);
+    this.finishHead(answer);
+  }
+
+  /** What the gateway writes last on every head it relays or makes: its Server, and the drain signal. */
+  private finishHead(headers: Record<string, string | string[]>): void {
+    transformServerHeader(this.exchange.listener.settings.serverHeader, headers);
+    if (this.signalsDrain) headers[IMMEDIATE_FAIL_HEADER] = "true";
   }
 
   connect(backend: CompiledBackend, headers: OutgoingHeaders, path: string, protocol: string): void {

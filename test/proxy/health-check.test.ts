@@ -101,6 +101,32 @@ test("while the listener drains the health check answers 503 with a JSON body; o
   assert.equal((await ask(gw.port, { path: "/healthz" })).status, 200, "the listener's own word decides, request by request");
 });
 
+test("during the drain the answers to upgrade offers and to requests that do not parse carry the drain signal too", async () => {
+  const offer = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: gw.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`;
+  const signal = /\r\nx-envoy-immediate-health-check-fail: true\r\n/i;
+  draining = false;
+  assert.doesNotMatch(await rawExchange(gw.port, offer("/ws")), signal);
+  assert.doesNotMatch(await rawExchange(gw.port, "NOT-HTTP\r\n\r\n"), signal);
+  draining = true;
+  try {
+    // The upstream declines this offer (no Sec-WebSocket-Key) with its own 400, which is relayed.
+    const relayed = await rawExchange(gw.port, offer("/ws"));
+    assert.match(relayed, /^HTTP\/1\.1 400 /);
+    assert.match(relayed, /Sec-WebSocket-Key/);
+    assert.match(relayed, signal);
+    const refused = await rawExchange(gw.port, "NOT-HTTP\r\n\r\n");
+    assert.match(refused, /^HTTP\/1\.1 400 /);
+    assert.match(refused, signal);
+    const malformedUpgrade = await rawExchange(gw.port, offer("/ws#x"));
+    assert.match(malformedUpgrade, /^HTTP\/1\.1 400 /);
+    assert.match(malformedUpgrade, /"error":"/, "the gateway's own refusal");
+    assert.match(malformedUpgrade, signal);
+    assert.doesNotMatch(await rawExchange(gw.port, offer("/healthz")), signal, "not the failing check's own answer");
+  } finally {
+    draining = false;
+  }
+});
+
 test("a health check with a body still coming is answered at once and its connection closed, as for other local replies", async () => {
   draining = false;
   const answer = await rawExchange(gw.port, "POST /healthz HTTP/1.1\r\nHost: gw.example\r\nContent-Length: 100\r\n\r\npartial");

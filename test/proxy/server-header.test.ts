@@ -72,19 +72,17 @@ const STATUS_OF: Readonly<Record<string, number>> = {
 /** Requests to /app/wait the upstream has seen (it answers them when their body ends). */
 let waits = 0;
 
-/** The test Gateway, its route (`/app`, and `/app/modified` with a modifier setting Server; redirects with and without one), and a policy with `mode` when given. */
+/** The test Gateway, its route (`/app`, and `/app/modified` with a modifier setting Server; redirects with and without one), and a policy with the health check and `mode` when given. */
 function configFor(mode: string | undefined): string {
-  const policy =
-    mode === undefined
-      ? ""
-      : `---
+  // Every plan has the health check; the mode is set only when given.
+  const policy = `---
 apiVersion: gateway.kgateway.dev/v1alpha1
 kind: HTTPListenerPolicy
 metadata: {name: server, namespace: default}
 spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: edge}]
-  serverHeaderTransformation: ${mode}
-`;
+  healthCheck: {path: /healthz}
+${mode === undefined ? "" : `  serverHeaderTransformation: ${mode}\n`}`;
   return (
     GATEWAY_YAML +
     backendYaml("app", upstreamPort) +
@@ -124,6 +122,10 @@ spec:
 /** The Server value of each kind of answer under the current plan; undefined: none. */
 async function serverHeaders(): Promise<Record<string, string | undefined>> {
   const serverOf = (head: string): string | undefined => /\r\nserver: ([^\r]*)\r\n/i.exec(head)?.[1];
+  const refused = (answer: string, status: number): string => {
+    assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `));
+    return answer;
+  };
   const header = async (path: string): Promise<string | undefined> => {
     const reply = await ask(gw.port, { path });
     const value = reply.headers["server"];
@@ -138,6 +140,9 @@ async function serverHeaders(): Promise<Record<string, string | undefined>> {
     redirect: await header("/redirect"),
     redirectModified: await header("/redirect-modified"),
     parserRefusal: serverOf(await rawExchange(gw.port, "NOT-HTTP\r\n\r\n")),
+    headersTooLarge: serverOf(refused(await rawExchange(gw.port, `GET /app/x HTTP/1.1\r\nHost: gw.example\r\nx-big: ${"a".repeat(70 * 1024)}\r\n\r\n`), 431)),
+    http2Preface: serverOf(refused(await rawExchange(gw.port, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 505)),
+    healthCheck: await header("/healthz"),
     upgraded: serverOf(await rawExchange(gw.port, upgrade("/app/named"))),
     upgradeRefused: serverOf(await rawExchange(gw.port, upgrade("/nowhere"))),
     // The service allowed the request and asked for its Server on the answer; the backend is down (502).
@@ -157,6 +162,9 @@ test("unset and PassThrough: the upstream's Server as sent, none on the gateway'
     redirect: undefined,
     redirectModified: "route-set",
     parserRefusal: undefined,
+    headersTooLarge: undefined,
+    http2Preface: undefined,
+    healthCheck: undefined,
     upgraded: "upstream/1.0",
     upgradeRefused: undefined,
     authorizedError: "authsvc/2.0",
@@ -179,6 +187,9 @@ test("AppendIfAbsent: the gateway's name wherever the answer has none", async (t
     redirect: "tollgate",
     redirectModified: "route-set",
     parserRefusal: "tollgate",
+    headersTooLarge: "tollgate",
+    http2Preface: "tollgate",
+    healthCheck: "tollgate",
     upgraded: "upstream/1.0",
     upgradeRefused: "tollgate",
     authorizedError: "authsvc/2.0",
