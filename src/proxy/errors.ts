@@ -27,6 +27,7 @@ export const Flag = {
   rateLimitServiceError: "RLSE",
   delayInjected: "DI",
   faultInjected: "FI",
+  failedLocalHealthCheck: "LH",
 } as const;
 
 /** OTel `error.type` values for causes below HTTP (docs/proxy.md has the table). */

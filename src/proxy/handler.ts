@@ -16,7 +16,7 @@ import { ErrorType, Flag, addFlag, errorBody, sendError, writeJson } from "./err
 import { Exchange } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, readRequestFacts } from "./facts.ts";
 import { Failure } from "./failures.ts";
-import { expectsContinue, isDeclinedUpgrade, requestRefusal, routeRequest } from "./request-checks.ts";
+import { expectsContinue, isDeclinedUpgrade, routeRequest } from "./request-checks.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import { GuardedTelemetry, type HookWarnSink } from "./guarded-telemetry.ts";
 import type { UpstreamPools } from "./pools.ts";
@@ -51,7 +51,7 @@ import { clientIpOf } from "./client-ip.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 import { SERVER_NAME } from "./server-header.ts";
-import { HealthCheckDetails, IMMEDIATE_FAIL_HEADER, answerHealthy, healthCheckFailed } from "./health-check.ts";
+import { HealthCheckDetails, IMMEDIATE_FAIL_HEADER, answerHealthy, asksForHealthCheck, healthCheckFailed } from "./health-check.ts";
 
 export interface ProxyDeps {
   /** Read once per request; the request keeps that plan to the end (reload safety). */
@@ -166,8 +166,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     (res as TrackedResponse)[kExchange] = exchange;
     const healthCheckPath = listener.settings.healthCheckPath;
     if (healthCheckPath !== undefined) {
-      // A request the gateway refuses is refused whatever its path (routeRequest below).
-      if (facts.target === healthCheckPath && requestRefusal(req, facts) === undefined) {
+      if (asksForHealthCheck(healthCheckPath, req, facts)) {
         answerHealthCheck(exchange);
         return;
       }

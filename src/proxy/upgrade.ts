@@ -38,11 +38,11 @@ import { headerLines, reasonPhrase, statusLine } from "./raw-head.ts";
 import { connectionTokens, isHopByHop } from "./headers.ts";
 import { http } from "./node-http.ts";
 import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, startGranted } from "./pools.ts";
-import { forwardedUpgrade, requestRefusal, routeRequest } from "./request-checks.ts";
+import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
 import { StallWatch, type StallSubject, bytesMovedBy, bytesTakenBy } from "./stall-watch.ts";
 import { cutForShutdown } from "./shutdown-cut.ts";
-import { HealthCheckDetails, IMMEDIATE_FAIL_HEADER, healthCheckFailed } from "./health-check.ts";
+import { HealthCheckDetails, IMMEDIATE_FAIL_HEADER, asksForHealthCheck, healthCheckFailed } from "./health-check.ts";
 import { transformServerHeader } from "./server-header.ts";
 import { autoHostBase, chooseBackend, rewriteHostFor, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
 
@@ -74,7 +74,7 @@ export function createUpgradeHandler(
     readRequestFacts(req, listener.settings, facts);
     const exchange = new Exchange(req, new http.ServerResponse(req), plan, listener, startTimeMs, startPerfMs, facts);
     const healthCheckPath = listener.settings.healthCheckPath;
-    if (healthCheckPath !== undefined && facts.target === healthCheckPath && requestRefusal(req, facts) === undefined) {
+    if (asksForHealthCheck(healthCheckPath, req, facts)) {
       exchange.healthCheck = true;
       const tunnel = new Tunnel(ctx, exchange, socket as TunnelSocket, head);
       ctx.telemetry.requestStart(exchange);
