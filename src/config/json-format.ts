@@ -43,9 +43,14 @@ function checkValue(p: Resource, reporter: Reporter, value: unknown, at: Segment
   return ok ? out : undefined;
 }
 
+/** Each error of a parsed command-operator template, at its character in the field. */
+export function reportTemplateErrors(p: Resource, reporter: Reporter, parsed: ReturnType<typeof parseEnvoyFormat>, at: Segments): void {
+  for (const e of parsed.errors) reporter.errorInString(p, at, e.offset, e.message, "see docs/configuration.md for the command operators Tollgate renders");
+}
+
 function checkTemplate(p: Resource, reporter: Reporter, template: string, at: Segments): boolean {
   const parsed = parseEnvoyFormat(template);
-  for (const e of parsed.errors) reporter.errorInString(p, at, e.offset, e.message, "see docs/configuration.md for the command operators Tollgate renders");
+  reportTemplateErrors(p, reporter, parsed, at);
   const truncatedNumber = parsed.parts.find((part) => part.kind === "operator" && part.maxLength !== undefined && NUMBER_OPERATORS.has(part.name));
   if (truncatedNumber?.kind === "operator") {
     reporter.error(p, at, `%${truncatedNumber.name}% is a number and takes no :N length`, `write %${truncatedNumber.name}%`);

@@ -55,7 +55,7 @@ import type { RouteDraft } from "./resolve-routes.ts";
 import { isListenerScope } from "./listener-scope.ts";
 import { resolveProxyProtocolPorts } from "./proxy-protocol-ports.ts";
 import { warnUnmatchableHealthCheckPath } from "./health-check-path.ts";
-import { checkJsonFormat } from "./json-format.ts";
+import { checkJsonFormat, reportTemplateErrors } from "./json-format.ts";
 import { ACCESS_CONTROL_SECTIONS, type Attached, type TargetKind, attachPolicies } from "./policy-targets.ts";
 import { key } from "./resources.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
@@ -568,8 +568,7 @@ function kgAccessLog(p: Resource, l: Record<string, any>, at: Segments, backends
 
 function envoyBody(p: Resource, reporter: Reporter, body: string | undefined, at: Segments): string | undefined {
   if (body === undefined) return undefined;
-  const parsed = parseEnvoyFormat(body);
-  for (const e of parsed.errors) reporter.errorInString(p, at, e.offset, e.message, "see docs/configuration.md for the command operators Tollgate renders");
+  reportTemplateErrors(p, reporter, parseEnvoyFormat(body), at);
   return body;
 }
 
