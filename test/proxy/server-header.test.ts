@@ -12,14 +12,15 @@ import type { Duplex } from "node:stream";
 import { rawExchange } from "../support/raw-exchange.ts";
 import { responseHeadersOf } from "../../src/telemetry/response-headers.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
-import { closedPort as freePortNobodyListensOn } from "../support/upstreams.ts";
+import { closedPort } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, compileYaml, ref, routeYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 
 let upstream: http.Server;
 let upstreamPort: number;
 let authz: http.Server;
 let authzPort: number;
-let closedPort: number;
+/** A port nobody listens on: the `down` backend's. */
+let downPort: number;
 let gw: GatewayUnderTest;
 
 before(async () => {
@@ -48,7 +49,7 @@ before(async () => {
   authz.listen(0, "127.0.0.1");
   await once(authz, "listening");
   authzPort = (authz.address() as AddressInfo).port;
-  closedPort = await freePortNobodyListensOn();
+  downPort = await closedPort();
   gw = await startGateway(configFor(undefined), recorder);
 });
 
@@ -102,7 +103,7 @@ ${mode === undefined ? "" : `  serverHeaderTransformation: ${mode}\n`}`;
       backendRefs: [${ref("app")}]
 `) +
     backendYaml("authz", authzPort) +
-    backendYaml("down", closedPort) +
+    backendYaml("down", downPort) +
     `---
 apiVersion: gateway.kgateway.dev/v1alpha1
 kind: GatewayExtension
