@@ -711,7 +711,11 @@ export type JsonFormatValue = string | number | boolean | null | readonly JsonFo
 
 export interface AccessLogModel {
   readonly enabled: boolean;
-  readonly sink: { readonly kind: "otlp"; readonly target: ExporterTargetModel | undefined } | { readonly kind: "stdout" };
+  readonly sink:
+    | { readonly kind: "otlp"; readonly target: ExporterTargetModel | undefined }
+    | { readonly kind: "stdout" }
+    /** kgateway `grpcService`: Envoy's gRPC access log service (ALS). */
+    | { readonly kind: "grpc"; readonly target: AccessLogServiceModel };
   /** CEL source, already checked to compile. */
   readonly filter: { readonly expression: string; readonly source: SourceRef } | undefined;
   /** kgateway's other access log filters (and a CEL one inside an and/or): a record is kept when it holds. */
@@ -725,6 +729,25 @@ export interface AccessLogModel {
   readonly attributes: readonly CustomAttributeModel[];
   readonly resourceAttributes: Readonly<Record<string, string | number | boolean>>;
   readonly source: SourceRef;
+}
+
+/** An access log service (Envoy's `envoy.service.accesslog.v3.AccessLogService`) and what each entry carries. */
+export interface AccessLogServiceModel {
+  /** `host:port` of the service's Backend endpoint (IPv6 bracketed). */
+  readonly address: string;
+  /** The Identifier's log_name on every stream. */
+  readonly logName: string;
+  /** The calls' :authority; undefined: the address. */
+  readonly authority: string | undefined;
+  /** kgateway `initialMetadata`: sent with every stream. */
+  readonly metadata: ReadonlyArray<readonly [key: string, value: string]>;
+  /** A batch's stream must finish within this; undefined: OTEL_BLRP_EXPORT_TIMEOUT. */
+  readonly timeoutMs: number | undefined;
+  /** The stream reconnects after backoff from base to max (kgateway `retryPolicy.retryBackOff`). */
+  readonly reconnectBackoffMs: { readonly base: number; readonly max: number } | undefined;
+  /** Lower-case names, in the order written. */
+  readonly requestHeaders: readonly string[];
+  readonly responseHeaders: readonly string[];
 }
 
 export interface MetricOverrideModel {

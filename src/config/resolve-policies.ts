@@ -56,6 +56,7 @@ import { isListenerScope } from "./listener-scope.ts";
 import { resolveProxyProtocolPorts } from "./proxy-protocol-ports.ts";
 import { warnUnmatchableHealthCheckPath } from "./health-check-path.ts";
 import { checkJsonFormat, reportTemplateErrors } from "./json-format.ts";
+import { accessLogService, warnOtlpServiceFields } from "./access-log-service.ts";
 import { ACCESS_CONTROL_SECTIONS, type Attached, type TargetKind, attachPolicies } from "./policy-targets.ts";
 import { key } from "./resources.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
@@ -502,12 +503,14 @@ function warnNoEffect(p: Resource, reporter: Reporter, at: Segments, field: stri
 function kgAccessLog(p: Resource, l: Record<string, any>, at: Segments, backends: BackendResolver, reporter: Reporter): AccessLogModel | undefined {
   const otel = l["openTelemetry"] as Record<string, any> | undefined;
   const file = l["fileSink"] as Record<string, any> | undefined;
-  if ((otel === undefined) === (file === undefined)) {
+  const service = l["grpcService"] as Record<string, any> | undefined;
+  const sinks = [otel === undefined ? [] : ["openTelemetry"], file === undefined ? [] : ["fileSink"], service === undefined ? [] : ["grpcService"]].flat();
+  if (sinks.length !== 1) {
     reporter.error(
       p,
       at,
-      otel === undefined ? "an access log needs openTelemetry or fileSink" : "an access log has either openTelemetry or fileSink, not both",
-      otel === undefined ? "add openTelemetry (export over OTLP) or fileSink (write to stdout or a file)" : "split it into two access logs, one for each",
+      sinks.length === 0 ? "an access log needs openTelemetry, fileSink or grpcService" : `an access log has one of openTelemetry, fileSink and grpcService, not ${sinks.join(" and ")}`,
+      sinks.length === 0 ? "add openTelemetry (export over OTLP), fileSink (write to stdout) or grpcService (Envoy's access log service)" : "split it into one access log for each",
     );
     return undefined;
   }
@@ -537,9 +540,26 @@ function kgAccessLog(p: Resource, l: Record<string, any>, at: Segments, backends
       source: reporter.source(p, at),
     };
   }
+  if (service !== undefined) {
+    const sat = [...at, "grpcService"];
+    const als = accessLogService(p, service, sat, backends, reporter);
+    if (als === undefined) return undefined;
+    return {
+      enabled: true,
+      sink: { kind: "grpc", target: als },
+      filter,
+      ...(condition === undefined ? {} : { condition }),
+      fields: [],
+      body: undefined,
+      logName: als.logName,
+      attributes: [],
+      resourceAttributes: {},
+      source: reporter.source(p, at),
+    };
+  }
   const oat = [...at, "openTelemetry"];
   const grpc = otel!["grpcService"] as Record<string, any>;
-  if (grpc["authority"] !== undefined) warnNoEffect(p, reporter, [...oat, "grpcService", "authority"], "authority", "the exporter sends the collector's own host as :authority");
+  warnOtlpServiceFields(p, grpc, [...oat, "grpcService"], reporter);
   const target = backends.exporter(p, KGATEWAY_GROUP, grpc["backendRef"], [...oat, "grpcService", "backendRef"]);
   // kgateway documents logName next to grpcService; some guides nest it inside. Accept both.
   const outer = otel!["logName"] as string | undefined;

@@ -394,10 +394,34 @@ const accessLogConditions: Record<string, Schema> = {
   grpcStatusFilter: obj({ statuses: arr(str(undefined, { enum: [...GRPC_STATUS_NAMES] })), exclude: bool("keep the records whose status is not listed") }),
   celFilter: obj({ match: str("CEL expression") }, ["match"]),
 };
+/** kgateway CommonAccessLogGrpcService (Envoy's envoy_grpc GrpcService with a log name). */
+const accessLogGrpcFields: Record<string, Schema> = {
+  backendRef: serviceRef,
+  authority: str("the calls' :authority (default: the service's host:port)", { minLength: 1 }),
+  maxReceiveMessageLength: int("the largest message taken from the service, in bytes (0, the default: no limit)", { minimum: 0, maximum: 4294967295 }),
+  skipEnvoyHeaders: bool("Tollgate adds no x-envoy-* headers to its gRPC calls, so either value behaves as true"),
+  timeout: duration,
+  initialMetadata: arr(obj({ key: str("a gRPC metadata (header) name", { minLength: 1, maxLength: 256 }), value: str(undefined, { maxLength: 16384 }) }, ["key"]), { maxItems: 32 }),
+  retryPolicy: obj({
+    retryBackOff: obj({ baseInterval: duration, maxInterval: duration }, ["baseInterval"]),
+    numRetries: int("not applied: a batch the service did not take is dropped and counted", { minimum: 0 }),
+  }),
+  logName: str(),
+};
 const kgAccessLog = obj({
+  grpcService: obj(
+    {
+      ...accessLogGrpcFields,
+      logName: str("the Identifier's log_name on every stream", { minLength: 1 }),
+      additionalRequestHeadersToLog: headerNameList,
+      additionalResponseHeadersToLog: headerNameList,
+      additionalResponseTrailersToLog: headerNameList,
+    },
+    ["backendRef", "logName"],
+  ),
   openTelemetry: obj(
     {
-      grpcService: obj({ backendRef: serviceRef, authority: str(), logName: str() }, ["backendRef"]),
+      grpcService: obj(accessLogGrpcFields, ["backendRef"]),
       logName: str(),
       body: str("Envoy command-operator template"),
       disableBuiltinLabels: bool(),

@@ -80,23 +80,27 @@ export class SignalPipelines<T> {
           }
         }
       }
-      inUse.add(key);
-      let pipeline = this.#live.get(key);
-      if (pipeline === undefined) {
-        const endpoint = config === undefined ? "console" : displayEndpoint(config);
-        const exporter = config === undefined ? this.#o.createConsole() : this.#o.createOtlp(config);
-        const queue = new BatchQueue<T, unknown>(exporter, {
-          signal: this.#o.signal,
-          ...this.#o.batch,
-          drops: this.#o.drops,
-          warning: new RateLimitedWarning(endpoint, this.#o.warn),
-        });
-        pipeline = { key, endpoint, queue };
-        this.#live.set(key, pipeline);
-      }
-      out.push(pipeline);
+      const c = config;
+      out.push(this.resolveWith(key, c === undefined ? "console" : displayEndpoint(c), () => (c === undefined ? this.#o.createConsole() : this.#o.createOtlp(c)), inUse));
     }
     return out;
+  }
+
+  /** The pipeline under `key`, made with `create` when there is none (an exporter of another protocol); `inUse` as for resolve. */
+  resolveWith(key: string, endpoint: string, create: () => ItemExporter<T, unknown>, inUse: Set<string>): Pipeline<T> {
+    inUse.add(key);
+    let pipeline = this.#live.get(key);
+    if (pipeline === undefined) {
+      const queue = new BatchQueue<T, unknown>(create(), {
+        signal: this.#o.signal,
+        ...this.#o.batch,
+        drops: this.#o.drops,
+        warning: new RateLimitedWarning(endpoint, this.#o.warn),
+      });
+      pipeline = { key, endpoint, queue };
+      this.#live.set(key, pipeline);
+    }
+    return pipeline;
   }
 
   /** Close pipelines no plan uses any more; their queued items are flushed first. */

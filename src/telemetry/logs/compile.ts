@@ -19,6 +19,7 @@ import type { RequestFacts } from "./facts.ts";
 import type { FilterErrorCount, FilterErrors } from "./filter-errors.ts";
 import { type AccessLogPredicate, compileCondition } from "./access-log-conditions.ts";
 import { type JsonBodyRender, compileJsonBody } from "./json-body.ts";
+import { type AlsEntryRender, compileAlsEntry } from "./als-entry.ts";
 
 export type FieldValue = (f: RequestFacts) => AttributeValue | undefined;
 
@@ -40,6 +41,8 @@ export interface CompiledAccessLog {
   readonly scope: InstrumentationScope;
   readonly resource: Resource;
   readonly queues: readonly BatchQueue<ReadableLogRecord>[];
+  /** A `grpcService` log's HTTPAccessLogEntry (built at export time). */
+  readonly alsEntry: AlsEntryRender | undefined;
 }
 
 /** Every access log of one gateway, and the union of headers they read. */
@@ -77,7 +80,7 @@ export class HeaderIndexBuilder implements HeaderIndex {
 
 export interface LogCompileContext {
   readonly resourceFor: (g: GatewayModel) => Resource;
-  readonly queuesFor: (model: AccessLogModel) => BatchQueue<ReadableLogRecord>[];
+  readonly queuesFor: (model: AccessLogModel, gateway: GatewayModel, resource: Resource) => BatchQueue<ReadableLogRecord>[];
   readonly allowSensitive: ReadonlySet<string>;
   readonly filterErrors: FilterErrors;
 }
@@ -102,7 +105,9 @@ export function compileGatewayLogs(gateway: GatewayModel, models: readonly Acces
   const logs: CompiledAccessLog[] = [];
   for (const m of models) {
     if (!m.enabled) continue;
-    const queues = ctx.queuesFor(m);
+    const base = ctx.resourceFor(gateway);
+    const resource = Object.keys(m.resourceAttributes).length === 0 ? base : base.merge(resourceFromAttributes({ ...m.resourceAttributes }));
+    const queues = ctx.queuesFor(m, gateway, resource);
     if (queues.length === 0) continue;
     let filter: AccessLogFilterProgram | undefined;
     if (m.filter !== undefined) {
@@ -114,8 +119,6 @@ export function compileGatewayLogs(gateway: GatewayModel, models: readonly Acces
     // A jsonFormat body reads only the headers its own templates name.
     const parts = m.jsonBody !== undefined ? [] : m.body === undefined ? DEFAULT_BODY : parseEnvoyFormat(m.body).parts;
     const bodyParts = compileTemplateParts(parts, index, ctx.allowSensitive);
-    const base = ctx.resourceFor(gateway);
-    const resource = Object.keys(m.resourceAttributes).length === 0 ? base : base.merge(resourceFromAttributes({ ...m.resourceAttributes }));
     logs.push({
       filter,
       filterExpression: m.filter?.expression ?? "",
@@ -129,6 +132,7 @@ export function compileGatewayLogs(gateway: GatewayModel, models: readonly Acces
       scope: scopeFor(m.logName),
       resource,
       queues,
+      alsEntry: m.sink.kind === "grpc" ? compileAlsEntry(m.sink.target, index, ctx.allowSensitive) : undefined,
     });
   }
   const gatewayName = `${gateway.ref.namespace}/${gateway.ref.name}`;

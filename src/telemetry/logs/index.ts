@@ -10,13 +10,13 @@
 import type { ConditionInput } from "./access-log-conditions.ts";
 import type { Resource } from "@opentelemetry/resources";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
-import type { AccessLogModel, GatewayModel } from "../../config/model.ts";
+import type { AccessLogModel, AccessLogServiceModel, GatewayModel } from "../../config/model.ts";
 import type { CompiledListener, RuntimePlan } from "../../plan/types.ts";
 import type { Exchange } from "../../proxy/exchange.ts";
 import { envList, envNumber, envString, type Env } from "../env.ts";
 import type { BatchQueue } from "../export/batch-queue.ts";
 import type { TelemetryDrops } from "../export/drops.ts";
-import { batchSettingsFromEnv, SignalPipelines, type BatchSettings } from "../export/pipelines.ts";
+import { batchSettingsFromEnv, type Pipeline, SignalPipelines, type BatchSettings } from "../export/pipelines.ts";
 import type { WarnSink } from "../export/warnings.ts";
 import type { AttributeLimits, MethodNormalizer } from "../trace/attributes.ts";
 import { activationOf } from "./cel-activation.ts";
@@ -28,6 +28,8 @@ import { stdoutWriter } from "./stdout-writer.ts";
 import { createOtlpLogExporter, createStdoutLogExporter } from "./exporters.ts";
 import { exportThreadFromEnv, threadedLogExporter } from "../export/export-thread.ts";
 import { RequestFacts } from "./facts.ts";
+import { AccessLogServiceExporter, type AlsNode } from "./als-exporter.ts";
+import { TOLLGATE_VERSION } from "../version.ts";
 import { AccessLogRecord } from "./record.ts";
 
 type SinkKind = "otlp" | "console";
@@ -119,8 +121,9 @@ export class LogsSignal {
 
   #compile(plan: RuntimePlan, inUseEnv: Set<string>, inUseStdout: Set<string>): PlanLogs {
     const byGateway = new Map<GatewayModel, GatewayLogs>();
-    const queuesFor = (m: AccessLogModel): BatchQueue<ReadableLogRecord>[] => {
+    const queuesFor = (m: AccessLogModel, gateway: GatewayModel, resource: Resource): BatchQueue<ReadableLogRecord>[] => {
       if (m.sink.kind === "stdout") return this.#stdoutPipelines.resolve(undefined, inUseStdout).map((p) => p.queue);
+      if (m.sink.kind === "grpc") return [this.#accessLogService(m.sink.target, resource, inUseEnv).queue];
       return this.#envPipelines.resolve(m.sink.target, inUseEnv).map((p) => p.queue);
     };
     const forGateway = (g: GatewayModel): GatewayLogs => {
@@ -139,6 +142,14 @@ export class LogsSignal {
       if (g !== undefined) listeners.set(l, forGateway(g));
     }
     return { plan, rules, listeners };
+  }
+
+  /** One pipeline per service, log name and sending node (a gateway's service.name). */
+  #accessLogService(service: AccessLogServiceModel, resource: Resource, inUse: Set<string>): Pipeline<ReadableLogRecord> {
+    const attributes = resource.attributes;
+    const node: AlsNode = { id: String(attributes["service.instance.id"] ?? ""), cluster: String(attributes["service.name"] ?? ""), userAgentVersion: TOLLGATE_VERSION };
+    const key = `als:${JSON.stringify([service, node])}`;
+    return this.#envPipelines.resolveWith(key, `grpc://${service.address} (access log service)`, () => new AccessLogServiceExporter(service, node, this.#batch.exportTimeoutMs), inUse);
   }
 
   onPlan(plan: RuntimePlan): void {

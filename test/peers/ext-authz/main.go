@@ -1,12 +1,14 @@
 // Command ext-authz-peer is the authorization service of Tollgate's gRPC ExternalAuth
-// end-to-end test, and the rate limit service of its global rate limit one: grpc-go serving
-// Envoy's ext_authz and rls APIs through Envoy's own generated types (go-control-plane), so
-// the tests check the gateway's messages against Envoy's definitions rather than against a
-// copy of them.
+// end-to-end test, the rate limit service of its global rate limit one and the access log
+// service of its grpcService access log one: grpc-go serving Envoy's ext_authz, rls and ALS
+// APIs through Envoy's own generated types (go-control-plane), so the tests check the
+// gateway's messages against Envoy's definitions rather than against a copy of them.
 //
 // It listens on 127.0.0.1 (a free port), prints "listening PORT", then one JSON line per
 // call: {"traceparent": "...", "request": <the CheckRequest in protojson>} for a check,
-// {"traceparent": "...", "rls": <the RateLimitRequest in protojson>} for a rate limit call.
+// {"traceparent": "...", "rls": <the RateLimitRequest in protojson>} for a rate limit call,
+// {"traceparent": "", "als": <the StreamAccessLogsMessage in protojson>} for each message of
+// an access log stream.
 // What it answers is chosen by the checked request's Authorization header (see answer), or
 // by the rate limit request's `x-scenario` entry (see rateLimitAnswer).
 package main
@@ -15,11 +17,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sync"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	alsv3 "github.com/envoyproxy/go-control-plane/envoy/service/accesslog/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	rlsv3 "github.com/envoyproxy/go-control-plane/envoy/service/ratelimit/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
@@ -41,6 +45,11 @@ type authorizer struct {
 
 type rateLimiter struct {
 	rlsv3.UnimplementedRateLimitServiceServer
+	out *sync.Mutex
+}
+
+type accessLogs struct {
+	alsv3.UnimplementedAccessLogServiceServer
 	out *sync.Mutex
 }
 
@@ -157,6 +166,23 @@ func (r *rateLimiter) ShouldRateLimit(ctx context.Context, req *rlsv3.RateLimitR
 	return rateLimitAnswer(req), nil
 }
 
+// StreamAccessLogs prints each message of the stream, and ends it as Envoy's own access log
+// servers do: with OK and no message (the API's response is never sent).
+func (l *accessLogs) StreamAccessLogs(stream alsv3.AccessLogService_StreamAccessLogsServer) error {
+	for {
+		message, err := stream.Recv()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := printCall(stream.Context(), l.out, "als", message); err != nil {
+			return err
+		}
+	}
+}
+
 func main() {
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -167,6 +193,7 @@ func main() {
 	out := &sync.Mutex{}
 	authv3.RegisterAuthorizationServer(server, &authorizer{out: out})
 	rlsv3.RegisterRateLimitServiceServer(server, &rateLimiter{out: out})
+	alsv3.RegisterAccessLogServiceServer(server, &accessLogs{out: out})
 	fmt.Printf("listening %d\n", listener.Addr().(*net.TCPAddr).Port)
 	if err := server.Serve(listener); err != nil {
 		fmt.Fprintln(os.Stderr, "ext-authz-peer:", err)

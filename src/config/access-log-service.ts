@@ -1,0 +1,114 @@
+// kgateway's access log `grpcService` (Envoy's HttpGrpcAccessLogConfig): where entries go and
+// what each carries. The gRPC service fields kgateway shares with the openTelemetry access log
+// are read here too: that sink's exporter is an OTLP one, configured by the OTEL_* variables,
+// so the fields it cannot honour are said so rather than silently dropped.
+import { parseDuration } from "./duration.ts";
+import { isHeaderName } from "./header-names.ts";
+import type { AccessLogServiceModel, ExporterTargetModel } from "./model.ts";
+import type { BackendRefSpec, BackendResolver } from "./resolve-backends.ts";
+import type { Reporter, Resource, Segments } from "./resources.ts";
+
+type GrpcServiceSpec = Record<string, unknown>;
+
+const KGATEWAY_GROUP = "gateway.kgateway.dev";
+
+/** The access log service a kgateway `grpcService` access log names, or undefined when it cannot be reached (reported). */
+export function accessLogService(p: Resource, spec: GrpcServiceSpec, at: Segments, backends: BackendResolver, reporter: Reporter): AccessLogServiceModel | undefined {
+  const target = backends.exporter(p, KGATEWAY_GROUP, spec["backendRef"] as BackendRefSpec, [...at, "backendRef"]);
+  const timeout = durationMs(p, spec["timeout"], [...at, "timeout"], reporter);
+  const reconnectBackoffMs = backoff(p, spec["retryPolicy"] as GrpcServiceSpec | undefined, [...at, "retryPolicy"], reporter);
+  const requestHeaders = headerNames(p, spec["additionalRequestHeadersToLog"], [...at, "additionalRequestHeadersToLog"], reporter);
+  const responseHeaders = headerNames(p, spec["additionalResponseHeadersToLog"], [...at, "additionalResponseHeadersToLog"], reporter);
+  const trailers = spec["additionalResponseTrailersToLog"] as readonly string[] | undefined;
+  if (trailers !== undefined && trailers.length > 0) {
+    reporter.warn(p, [...at, "additionalResponseTrailersToLog"], "response trailers are not logged: Tollgate does not keep an upstream's trailers apart from its answer", "remove additionalResponseTrailersToLog");
+  }
+  const retries = (spec["retryPolicy"] as GrpcServiceSpec | undefined)?.["numRetries"];
+  if (retries !== undefined) {
+    reporter.warn(p, [...at, "retryPolicy", "numRetries"], "numRetries has no effect: a batch the service did not take is dropped and counted (tollgate.telemetry.dropped), as Envoy drops it", "remove numRetries");
+  }
+  const metadata = initialMetadata(p, spec["initialMetadata"], [...at, "initialMetadata"], reporter);
+  if (target === undefined || metadata === undefined) return undefined;
+  return {
+    address: addressOf(target),
+    logName: spec["logName"] as string,
+    authority: spec["authority"] as string | undefined,
+    metadata,
+    timeoutMs: timeout,
+    reconnectBackoffMs,
+    requestHeaders,
+    responseHeaders,
+  };
+}
+
+/** The gRPC service fields of an openTelemetry access log that its OTLP exporter does not read. */
+export function warnOtlpServiceFields(p: Resource, spec: GrpcServiceSpec, at: Segments, reporter: Reporter): void {
+  const instead: Record<string, string> = {
+    authority: "the exporter sends the collector's own host as :authority",
+    maxReceiveMessageLength: "the OTLP exporter takes the collector's answers whole",
+    timeout: "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT sets the export timeout",
+    initialMetadata: "OTEL_EXPORTER_OTLP_LOGS_HEADERS sets the export's headers",
+    retryPolicy: "the OTLP exporter retries as the OTLP specification says",
+  };
+  for (const [field, text] of Object.entries(instead)) {
+    if (spec[field] !== undefined) reporter.warn(p, [...at, field], `${field} has no effect in Tollgate: ${text}`, undefined);
+  }
+}
+
+/** `http://host:port` → `host:port`, as gRPC names a target. */
+function addressOf(target: ExporterTargetModel): string {
+  return target.endpoint.slice("http://".length);
+}
+
+function durationMs(p: Resource, text: unknown, at: Segments, reporter: Reporter): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDuration(String(text));
+  if (ms === undefined || ms < 1) {
+    reporter.error(p, at, `"${String(text)}" is not a duration of at least 1ms`, "write a duration such as 5s");
+    return undefined;
+  }
+  return ms;
+}
+
+function backoff(p: Resource, policy: GrpcServiceSpec | undefined, at: Segments, reporter: Reporter): AccessLogServiceModel["reconnectBackoffMs"] {
+  const spec = policy?.["retryBackOff"] as GrpcServiceSpec | undefined;
+  if (spec === undefined) return undefined;
+  const base = durationMs(p, spec["baseInterval"], [...at, "retryBackOff", "baseInterval"], reporter);
+  if (base === undefined) return undefined;
+  // Envoy: the maximum defaults to ten times the base.
+  const max = spec["maxInterval"] === undefined ? base * 10 : durationMs(p, spec["maxInterval"], [...at, "retryBackOff", "maxInterval"], reporter);
+  if (max === undefined) return undefined;
+  if (max < base) {
+    reporter.error(p, [...at, "retryBackOff", "maxInterval"], `maxInterval (${String(spec["maxInterval"])}) is shorter than baseInterval (${String(spec["baseInterval"])})`, "make maxInterval at least baseInterval, or leave it out (ten times baseInterval)");
+    return undefined;
+  }
+  return { base, max };
+}
+
+function headerNames(p: Resource, names: unknown, at: Segments, reporter: Reporter): string[] {
+  const out: string[] = [];
+  ((names as readonly string[] | undefined) ?? []).forEach((name, i) => {
+    const lower = name.toLowerCase();
+    // Envoy reads pseudo-headers (:authority, :path) by name as well.
+    if (!isHeaderName(lower) && !(lower.startsWith(":") && isHeaderName(lower.slice(1)))) {
+      reporter.error(p, [...at, i], `"${name}" is not a header name`, "write a header name such as x-tenant");
+    } else if (!out.includes(lower)) out.push(lower);
+  });
+  return out;
+}
+
+function initialMetadata(p: Resource, list: unknown, at: Segments, reporter: Reporter): AccessLogServiceModel["metadata"] | undefined {
+  const out: Array<readonly [string, string]> = [];
+  let ok = true;
+  ((list as readonly { key: string; value?: string }[] | undefined) ?? []).forEach((entry, i) => {
+    const key = entry.key.toLowerCase();
+    // grpc-js refuses these (HTTP/2 framing, or its own call headers) or carries binary for -bin.
+    if (!isHeaderName(key) || key.endsWith("-bin") || key.startsWith("grpc-") || ["content-type", "te", "user-agent", "host", "connection"].includes(key)) {
+      reporter.error(p, [...at, i, "key"], `"${entry.key}" cannot be sent as gRPC metadata`, "use a header name the gRPC call does not set itself (not grpc-*, content-type, te, user-agent or a -bin name)");
+      ok = false;
+      return;
+    }
+    out.push([key, entry.value ?? ""]);
+  });
+  return ok ? out : undefined;
+}

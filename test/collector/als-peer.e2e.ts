@@ -1,0 +1,111 @@
+// kgateway's access log `grpcService` against an access log service built on Envoy's own
+// generated ALS types (test/peers/ext-authz: go-control-plane and grpc-go). The gateway
+// declares the messages itself; this proves that what it streams decodes as Envoy's
+// StreamAccessLogsMessage, field by field, and that a service ending the stream as Envoy's
+// servers do (OK, no message) acknowledges the batch.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { type EnvoyApiPeer, startEnvoyApiPeer } from "../support/envoy-api-peer.ts";
+import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream, type TracedGateway, type Upstream } from "../telemetry/harness.ts";
+
+/** A StreamAccessLogsMessage as Envoy's protojson prints it (lowerCamelCase names, 64-bit integers as strings). */
+interface PrintedMessage {
+  readonly identifier?: { readonly node: Record<string, string>; readonly logName: string };
+  readonly httpLogs: { readonly logEntry: PrintedEntry[] };
+}
+interface PrintedEntry {
+  readonly commonProperties: Record<string, unknown> & {
+    readonly responseFlags?: Record<string, unknown>;
+    readonly upstreamRemoteAddress?: { readonly socketAddress: { readonly address: string; readonly portValue: number } };
+  };
+  readonly protocolVersion: string;
+  readonly request: Record<string, unknown>;
+  readonly response: Record<string, unknown>;
+}
+
+let peer: EnvoyApiPeer;
+let upstream: Upstream;
+let gw: TracedGateway;
+
+before(async () => {
+  peer = await startEnvoyApiPeer();
+  upstream = await startUpstream((req, res) => res.writeHead(Number(req.headers["x-status"] ?? 200), { "x-upstream-version": "v7" }).end("upstream ok"));
+  gw = await startTracedGateway(
+    gatewayYaml({
+      upstreamPort: upstream.port,
+      extra: `apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: als, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  accessLog:
+  - grpcService:
+      backendRef: {name: als, namespace: kgateway-system, port: 9001}
+      logName: edge-access
+      additionalRequestHeadersToLog: [x-tenant]
+      additionalResponseHeadersToLog: [x-upstream-version]
+---
+${collectorBackend("als", "kgateway-system", peer.port)}`,
+    }),
+    { OTEL_BLRP_SCHEDULE_DELAY: "20" },
+  );
+});
+
+after(async () => {
+  await gw?.close();
+  await upstream?.close();
+  await peer?.stop();
+});
+
+test("the entries decode as Envoy's HTTPAccessLogEntry, and the service's OK without a message acknowledges the batch", async () => {
+  assert.equal((await get(gw.url(8080, "/api/ok?page=2"), { "user-agent": "als-e2e", "x-tenant": "acme", "x-request-id": "req-9", referer: "https://shop.example/" })).status, 200);
+  assert.equal((await get(gw.url(8080, "/nowhere"), {}, "DELETE")).status, 404);
+  for (let i = 0; i < 250 && gw.telemetry.exportedLogRecords() < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(gw.telemetry.exportedLogRecords(), 2, "both entries acknowledged");
+  assert.equal(gw.telemetry.drops.get("logs"), 0);
+  const messages = peer.calls.filter((c) => c["als"] !== undefined).map((c) => c["als"] as PrintedMessage);
+  assert.ok(messages.length >= 1);
+  for (const m of messages) {
+    assert.equal(m.identifier?.logName, "edge-access", "every stream starts with the Identifier");
+    assert.equal(m.identifier?.node["cluster"], "http.kgateway-system");
+    assert.equal(m.identifier?.node["userAgentName"], "tollgate");
+    assert.ok((m.identifier?.node["id"] ?? "").length > 0);
+  }
+  const entries = messages.flatMap((m) => m.httpLogs.logEntry);
+  const ok = entries.find((e) => e.request["path"] === "/api/ok?page=2")!;
+  assert.ok(ok, JSON.stringify(entries));
+  assert.equal(ok.protocolVersion, "HTTP11");
+  assert.deepEqual(
+    { ...ok.request, authority: undefined },
+    {
+      requestMethod: "GET",
+      scheme: "http",
+      authority: undefined,
+      path: "/api/ok?page=2",
+      userAgent: "als-e2e",
+      referer: "https://shop.example/",
+      forwardedFor: "127.0.0.1",
+      requestId: "req-9",
+      requestHeaders: { "x-tenant": "acme" },
+    },
+    "a body-less GET has requestBodyBytes 0: protojson leaves a zero out",
+  );
+  assert.match(String(ok.request["authority"]), /^127\.0\.0\.1:\d+$/);
+  assert.deepEqual(ok.response, { responseCode: 200, responseBodyBytes: String("upstream ok".length), responseHeaders: { "x-upstream-version": "v7" }, responseCodeDetails: "via_upstream" });
+  const c = ok.commonProperties;
+  assert.equal(c["upstreamCluster"], "kgateway-system/upstream");
+  assert.deepEqual(c.upstreamRemoteAddress, { socketAddress: { address: "127.0.0.1", portValue: upstream.port } });
+  assert.equal(c["routeName"], "kgateway-system/httpbin");
+  assert.equal(c["upstreamRequestAttemptCount"], 1);
+  assert.equal(c["streamId"], "req-9");
+  assert.equal(c["accessLogType"], "DownstreamEnd");
+  assert.match(String(c["startTime"]), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+  for (const d of ["timeToLastRxByte", "timeToFirstDownstreamTxByte", "timeToLastDownstreamTxByte", "duration"]) assert.match(String(c[d]), /^\d+(\.\d+)?s$/, d);
+  for (const a of ["downstreamRemoteAddress", "downstreamLocalAddress", "downstreamDirectRemoteAddress", "upstreamLocalAddress"]) {
+    assert.equal((c[a] as { socketAddress: { address: string } }).socketAddress.address, "127.0.0.1", a);
+  }
+  const missing = entries.find((e) => e.request["path"] === "/nowhere")!;
+  assert.equal(missing.request["requestMethod"], "DELETE");
+  assert.deepEqual(missing.commonProperties.responseFlags, { noRouteFound: true });
+  assert.equal(missing.response["responseCodeDetails"], "route_not_found");
+});

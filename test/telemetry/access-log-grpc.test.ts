@@ -1,0 +1,161 @@
+// kgateway's access log `grpcService`: HTTPAccessLogEntries streamed to an Envoy gRPC access
+// log service (a grpc-js server decoding with Envoy's field numbers, test/fixtures/als), from
+// real requests through the proxy to a real upstream.
+import { test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { type DecodedEntry, type GrpcAlsService, startGrpcAlsService } from "../support/grpc-als-service.ts";
+import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream, type TracedGateway } from "./harness.ts";
+
+const FAST = { OTEL_BLRP_SCHEDULE_DELAY: "20" };
+
+function alsPolicyYaml(servicePort: number, grpcService: string, filter = ""): string {
+  return `apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: als, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  accessLog:
+  - grpcService:
+      backendRef: {name: als, namespace: kgateway-system, port: 9001}
+${grpcService}${filter}---
+${collectorBackend("als", "kgateway-system", servicePort)}`;
+}
+
+async function rig(t: TestContext, grpcService: string, env: Record<string, string> = {}, filter = ""): Promise<{ als: GrpcAlsService; gw: TracedGateway; upstreamPort: number }> {
+  const als = await startGrpcAlsService();
+  t.after(() => als.close());
+  const upstream = await startUpstream((req, res) => {
+    res.writeHead(Number(req.headers["x-status"] ?? 200), { "content-type": "text/plain", "x-upstream-version": "v7", "set-cookie": "session=s3cret" }).end("upstream ok");
+  });
+  t.after(() => upstream.close());
+  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: alsPolicyYaml(als.port, grpcService, filter) }), { ...FAST, ...env });
+  t.after(() => gw.close());
+  return { als, gw, upstreamPort: upstream.port };
+}
+
+async function waitFor<T>(read: () => T | undefined, what: string): Promise<T> {
+  for (let i = 0; i < 250; i++) {
+    const value = read();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const entriesFor = (als: GrpcAlsService, n: number): Promise<DecodedEntry[]> => waitFor(() => (als.entries().length >= n ? als.entries() : undefined), `${n} entries`);
+
+test("a grpcService access log streams one HTTPAccessLogEntry per request, with the Identifier, metadata and authority it names", async (t) => {
+  const { als, gw, upstreamPort } = await rig(
+    t,
+    `      logName: edge-access
+      authority: als.example
+      initialMetadata: [{key: x-api-key, value: k-123}]
+      additionalRequestHeadersToLog: [x-tenant, authorization, X-Missing]
+      additionalResponseHeadersToLog: [x-upstream-version, set-cookie]
+`,
+  );
+  const ok = await get(gw.url(8080, "/api/ok?access_token=hunter2&page=2"), {
+    "user-agent": "als-test",
+    referer: "https://user:pw@shop.example/cart?sig=abc",
+    "x-tenant": "acme",
+    authorization: "Bearer secret-token",
+    "x-request-id": "req-1",
+  });
+  assert.equal(ok.status, 200);
+  const entries = await entriesFor(als, 1);
+  assert.equal(entries.length, 1);
+  const stream = als.streams[0]!;
+  const identifier = stream.messages[0]!.identifier!;
+  assert.equal(identifier.log_name, "edge-access");
+  assert.equal(identifier.node.user_agent_name, "tollgate");
+  assert.match(identifier.node.user_agent_version, /^\d+\.\d+\.\d+/);
+  assert.equal(identifier.node.cluster, "http.kgateway-system", "the gateway's service.name");
+  assert.ok(identifier.node.id.length > 0, "service.instance.id");
+  assert.equal(stream.metadata["x-api-key"], "k-123");
+  assert.equal(stream.authority, "als.example");
+  assert.ok(stream.ended, "the batch's stream is half-closed");
+
+  const e = entries[0]!;
+  const c = e.common_properties;
+  assert.equal(e.protocol_version, 2, "HTTP11");
+  assert.equal(e.request.request_method, 1, "GET");
+  assert.equal(e.request.scheme, "http");
+  assert.match(e.request.authority, /^127\.0\.0\.1:\d+$/);
+  assert.equal(e.request.path, "/api/ok?access_token=REDACTED&page=2", "the query's credentials redacted, as in %REQ(:PATH)%");
+  assert.equal(e.request.user_agent, "als-test");
+  assert.equal(e.request.referer, "https://REDACTED:REDACTED@shop.example/cart?sig=REDACTED");
+  assert.equal(e.request.forwarded_for, "127.0.0.1", "X-Forwarded-For as forwarded");
+  assert.equal(e.request.request_id, "req-1");
+  assert.equal(c.stream_id, "req-1");
+  assert.deepEqual(e.request.request_headers, { "x-tenant": "acme", authorization: "REDACTED" }, "a header the request lacks is left out; credentials are redacted");
+  assert.equal(e.response.response_code?.value, 200);
+  assert.equal(e.response.response_body_bytes, "upstream ok".length);
+  assert.deepEqual(e.response.response_headers, { "x-upstream-version": "v7", "set-cookie": "REDACTED" });
+  assert.equal(e.response.response_code_details, "via_upstream");
+  assert.equal(c.upstream_cluster, "kgateway-system/upstream");
+  assert.deepEqual(c.upstream_remote_address?.socket_address, { address: "127.0.0.1", port_value: upstreamPort });
+  assert.equal(c.upstream_local_address?.socket_address.address, "127.0.0.1");
+  assert.ok(c.upstream_local_address!.socket_address.port_value > 0);
+  assert.equal(c.downstream_remote_address?.socket_address.address, "127.0.0.1");
+  assert.equal(c.downstream_direct_remote_address?.socket_address.address, "127.0.0.1");
+  assert.equal(c.downstream_local_address?.socket_address.port_value, Number(new URL(gw.url(8080, "/")).port));
+  assert.equal(c.route_name, "kgateway-system/httpbin");
+  assert.equal(c.upstream_request_attempt_count, 1);
+  assert.equal(c.access_log_type, 6, "DownstreamEnd");
+  assert.equal(c.response_flags, null, "no flags: no ResponseFlags message");
+  assert.equal(c.tls_properties, null, "plain HTTP");
+  const startMs = c.start_time.seconds * 1000 + c.start_time.nanos / 1e6;
+  assert.ok(Math.abs(startMs - Date.now()) < 60_000, "start_time is the request's wall-clock start");
+  const ms = (d: { seconds: number; nanos: number } | null): number => (d === null ? -1 : d.seconds * 1000 + d.nanos / 1e6);
+  assert.ok(ms(c.time_to_last_rx_byte) >= 0);
+  assert.ok(ms(c.time_to_first_downstream_tx_byte) >= ms(c.time_to_last_rx_byte));
+  assert.ok(ms(c.time_to_last_downstream_tx_byte) >= ms(c.time_to_first_downstream_tx_byte));
+  assert.ok(ms(c.duration) >= ms(c.time_to_last_downstream_tx_byte));
+  assert.equal(gw.warnings.length, 0, JSON.stringify(gw.warnings));
+});
+
+test("response flags become ResponseFlags fields; methods Envoy does not name are METHOD_UNSPECIFIED; a kgateway filter applies", async (t) => {
+  const { als, gw } = await rig(t, "      logName: flags\n", {}, "    filter:\n      statusCodeFilter: {op: GE, value: 400}\n");
+  assert.equal((await get(gw.url(8080, "/api/fine"))).status, 200);
+  assert.equal((await get(gw.url(8080, "/nowhere"), {}, "PROPFIND")).status, 404);
+  assert.equal((await get(gw.url(8080, "/api/broken"), { "x-status": "503" }, "POST")).status, 503);
+  const entries = await entriesFor(als, 2);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(als.entries().length, 2, "the 200 is filtered out");
+  const byPath = new Map(entries.map((e) => [e.request.path, e]));
+  const missing = byPath.get("/nowhere")!;
+  assert.equal(missing.request.request_method, 0, "PROPFIND has no RequestMethod value");
+  assert.deepEqual(missing.common_properties.response_flags, { no_route_found: true, failed_local_healthcheck: false, no_healthy_upstream: false, upstream_request_timeout: false, upstream_connection_failure: false, rate_limited: false, unauthorized_details: null, upstream_retry_limit_exceeded: false });
+  assert.equal(missing.response.response_code_details, "route_not_found");
+  assert.equal(missing.common_properties.upstream_request_attempt_count, 0, "never attempted upstream: the field is left out");
+  assert.equal(missing.common_properties.route_name, "");
+  const broken = byPath.get("/api/broken")!;
+  assert.equal(broken.request.request_method, 3, "POST");
+  assert.equal(broken.response.response_code?.value, 503);
+  assert.equal(broken.common_properties.response_flags, null, "an upstream's own 503 carries no flag");
+});
+
+test("a service that fails the stream loses the batch, counted as dropped; an OK with the empty response is taken too", async (t) => {
+  const { als, gw } = await rig(t, "      logName: lossy\n");
+  als.ending = "unavailable";
+  assert.equal((await get(gw.url(8080, "/api/a"))).status, 200, "the request is served whatever the log service does");
+  await waitFor(() => (gw.telemetry.drops.get("logs", "export_failed") === 1 ? true : undefined), "the failed batch to be counted");
+  assert.equal(als.entries().length, 1, "the service received it, then failed the stream");
+  als.ending = "reply";
+  assert.equal((await get(gw.url(8080, "/api/b"))).status, 200);
+  await waitFor(() => (gw.telemetry.exportedLogRecords() === 1 ? true : undefined), "the second batch to be acknowledged");
+  assert.equal(gw.telemetry.drops.get("logs"), 1);
+});
+
+test("an unreachable service: requests are served, the batch is dropped and counted", async (t) => {
+  const als = await startGrpcAlsService();
+  const port = als.port;
+  await als.close();
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, extra: alsPolicyYaml(port, "      logName: gone\n      timeout: 1s\n") }), FAST);
+  t.after(() => gw.close());
+  assert.equal((await get(gw.url(8080, "/api/x"))).status, 200);
+  await waitFor(() => (gw.telemetry.drops.get("logs") === 1 ? true : undefined), "the batch to be dropped");
+  assert.equal(gw.telemetry.drops.get("logs", "export_failed"), 1);
+});
