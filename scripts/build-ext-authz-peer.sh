@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds test/peers/ext-authz (an Envoy ext_authz gRPC service on Envoy's own generated
-# types) with Go, from modules fetched through the Go module proxy at the versions its go.sum
+# Builds test/peers/ext-authz (Envoy's ext_authz, rls and access log gRPC services on Envoy's
+# own generated types) with Go, from modules fetched through the Go module proxy at the versions its go.sum
 # pins. The binary is cached outside the tree, keyed by the peer's sources:
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/tollgate/ext-authz-peer-<sha256>/ext-authz-peer
 # Only the binary's path is printed on stdout; progress goes to stderr. There is no

@@ -3,6 +3,8 @@
 // real requests through the proxy to a real upstream.
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
+import https from "node:https";
+import { createTestPki, issueClientCertificate, issueServerCertificate } from "../support/test-certs.ts";
 import { type DecodedEntry, type GrpcAlsService, startGrpcAlsService } from "../support/grpc-als-service.ts";
 import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream, type TracedGateway } from "./harness.ts";
 
@@ -158,4 +160,52 @@ test("an unreachable service: requests are served, the batch is dropped and coun
   assert.equal((await get(gw.url(8080, "/api/x"))).status, 200);
   await waitFor(() => (gw.telemetry.drops.get("logs") === 1 ? true : undefined), "the batch to be dropped");
   assert.equal(gw.telemetry.drops.get("logs", "export_failed"), 1);
+});
+
+test("on an HTTPS listener that checks client certificates, the entry's tls_properties name the version, the SNI name and the client's certificate", async (t) => {
+  const [pki, clientPki] = await Promise.all([createTestPki(), createTestPki("tollgate-pki-client-")]);
+  t.after(() => Promise.all([pki.remove(), clientPki.remove()]));
+  const pair = await issueServerCertificate(pki, "shop", ["shop.example"]);
+  const spiffeId = "spiffe://cluster.local/ns/shop/sa/web";
+  const client = await issueClientCertificate(clientPki, "workload", "/O=Acme/CN=workload", { uris: [spiffeId], dnsNames: ["web.shop"] });
+  const als = await startGrpcAlsService();
+  t.after(() => als.close());
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const yaml = gatewayYaml({
+    upstreamPort: upstream.port,
+    extra: `apiVersion: v1
+kind: Secret
+metadata: {name: shop-tls, namespace: kgateway-system}
+type: kubernetes.io/tls
+data: {tls.crt: ${pair.cert.toString("base64")}, tls.key: ${pair.key.toString("base64")}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: client-ca, namespace: kgateway-system}
+data: {ca.crt: ${JSON.stringify(clientPki.ca.toString())}}
+---
+${alsPolicyYaml(als.port, "      logName: tls\n")}`,
+  })
+    .replace("{name: http, protocol: HTTP, port: 8080,", "{name: https, protocol: HTTPS, port: 8080, tls: {certificateRefs: [{name: shop-tls}]},")
+    .replace("allowedRoutes: {namespaces: {from: All}}}\n---", "allowedRoutes: {namespaces: {from: All}}}\n  tls:\n    frontend:\n      default:\n        validation: {caCertificateRefs: [{kind: ConfigMap, name: client-ca}]}\n---");
+  const gw = await startTracedGateway(yaml, FAST);
+  t.after(() => gw.close());
+  const port = Number(new URL(gw.url(8080, "/")).port);
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = https.request({ host: "127.0.0.1", port, path: "/api/tls", servername: "shop.example", ca: pki.ca, cert: client.cert, key: client.key, maxVersion: "TLSv1.2", agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+  assert.equal(status, 200);
+  const [entry] = await entriesFor(als, 1);
+  assert.equal(entry!.request.scheme, "https");
+  assert.deepEqual(entry!.common_properties.tls_properties, {
+    tls_version: 3,
+    tls_sni_hostname: "shop.example",
+    peer_certificate_properties: { subject: "CN=workload,O=Acme", issuer: `CN=${clientPki.names.ca}`, subject_alt_name: [{ uri: spiffeId, san: "uri" }, { dns: "web.shop", san: "dns" }] },
+  });
 });
