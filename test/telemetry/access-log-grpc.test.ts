@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import https from "node:https";
 import { createTestPki, issueClientCertificate, issueServerCertificate } from "../support/test-certs.ts";
 import { type DecodedEntry, type GrpcAlsService, startGrpcAlsService } from "../support/grpc-als-service.ts";
-import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream, type TracedGateway } from "./harness.ts";
+import { collectorBackend, gatewayYaml, get, httpsGatewayYaml, startTracedGateway, startUpstream, type TracedGateway } from "./harness.ts";
 
 const FAST = { OTEL_BLRP_SCHEDULE_DELAY: "20" };
 
@@ -172,23 +172,17 @@ test("on an HTTPS listener that checks client certificates, the entry's tls_prop
   t.after(() => als.close());
   const upstream = await startUpstream();
   t.after(() => upstream.close());
-  const yaml = gatewayYaml({
-    upstreamPort: upstream.port,
-    extra: `apiVersion: v1
-kind: Secret
-metadata: {name: shop-tls, namespace: kgateway-system}
-type: kubernetes.io/tls
-data: {tls.crt: ${pair.cert.toString("base64")}, tls.key: ${pair.key.toString("base64")}}
----
+  const yaml = httpsGatewayYaml(
+    upstream.port,
+    pair,
+    `---
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: client-ca, namespace: kgateway-system}
 data: {ca.crt: ${JSON.stringify(clientPki.ca.toString())}}
 ---
 ${alsPolicyYaml(als.port, "      logName: tls\n")}`,
-  })
-    .replace("{name: http, protocol: HTTP, port: 8080,", "{name: https, protocol: HTTPS, port: 8080, tls: {certificateRefs: [{name: shop-tls}]},")
-    .replace("allowedRoutes: {namespaces: {from: All}}}\n---", "allowedRoutes: {namespaces: {from: All}}}\n  tls:\n    frontend:\n      default:\n        validation: {caCertificateRefs: [{kind: ConfigMap, name: client-ca}]}\n---");
+  ).replace("allowedRoutes: {namespaces: {from: All}}}\n---", "allowedRoutes: {namespaces: {from: All}}}\n  tls:\n    frontend:\n      default:\n        validation: {caCertificateRefs: [{kind: ConfigMap, name: client-ca}]}\n---");
   const gw = await startTracedGateway(yaml, FAST);
   t.after(() => gw.close());
   const port = Number(new URL(gw.url(8080, "/")).port);

@@ -15,6 +15,7 @@ import type { RequestTelemetry } from "../../src/telemetry/hooks.ts";
 import { createTelemetry, type Telemetry } from "../../src/telemetry/index.ts";
 import type { TestContext } from "node:test";
 import { type OtlpReceiver, type ReceivedMetric, startOtlpReceiver } from "../support/otlp-receiver.ts";
+import type { PemPair } from "../support/test-certs.ts";
 
 export interface Upstream {
   readonly port: number;
@@ -242,6 +243,22 @@ spec:
 }
 
 /** A Backend standing in for a collector Service: the seed's name, our receiver's port. */
+/**
+ * The harness Gateway's YAML (with `extra` documents) with its listener on 8080 made HTTPS,
+ * serving `pair` from the Secret kgateway-system/shop-tls.
+ */
+export function httpsGatewayYaml(upstreamPort: number, pair: PemPair, extra: string): string {
+  return gatewayYaml({
+    upstreamPort,
+    extra: `apiVersion: v1
+kind: Secret
+metadata: {name: shop-tls, namespace: kgateway-system}
+type: kubernetes.io/tls
+data: {tls.crt: ${pair.cert.toString("base64")}, tls.key: ${pair.key.toString("base64")}}
+${extra}`,
+  }).replace("{name: http, protocol: HTTP, port: 8080,", "{name: https, protocol: HTTPS, port: 8080, tls: {certificateRefs: [{name: shop-tls}]},");
+}
+
 export function collectorBackend(name: string, namespace: string, port: number): string {
   return `apiVersion: gateway.tollgate.dev/v1alpha1
 kind: Backend

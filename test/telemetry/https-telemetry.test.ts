@@ -10,7 +10,7 @@ import { type OtlpReceiver, startOtlpReceiver } from "../support/otlp-receiver.t
 import { X509Certificate } from "node:crypto";
 import { type PemPair, createTestPki, issueClientCertificate, issueServerCertificate } from "../support/test-certs.ts";
 import type { TLSSocket } from "node:tls";
-import { gatewayYaml, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
+import { httpsGatewayYaml, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
 
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "100" };
 
@@ -27,15 +27,7 @@ async function httpsRig(t: TestContext, receiver: "http" | "grpc", extra: (rx: O
   t.after(() => rx.close());
   const upstream = await startUpstream();
   t.after(() => upstream.close());
-  const yaml = gatewayYaml({
-    upstreamPort: upstream.port,
-    extra: `apiVersion: v1
-kind: Secret
-metadata: {name: shop-tls, namespace: kgateway-system}
-type: kubernetes.io/tls
-data: {tls.crt: ${pair.cert.toString("base64")}, tls.key: ${pair.key.toString("base64")}}
-${extra(rx)}`,
-  }).replace("{name: http, protocol: HTTP, port: 8080,", "{name: https, protocol: HTTPS, port: 8080, tls: {certificateRefs: [{name: shop-tls}]},");
+  const yaml = httpsGatewayYaml(upstream.port, pair, extra(rx));
   return { pki, rx, yaml };
 }
 
