@@ -14,7 +14,10 @@ const KGATEWAY_GROUP = "gateway.kgateway.dev";
 
 /** The access log service a kgateway `grpcService` access log names, or undefined when it cannot be reached (reported). */
 export function accessLogService(p: Resource, spec: GrpcServiceSpec, at: Segments, backends: BackendResolver, reporter: Reporter): AccessLogServiceModel | undefined {
-  const target = backends.exporter(p, KGATEWAY_GROUP, spec["backendRef"] as BackendRefSpec, [...at, "backendRef"]);
+  const target = backends.exporter(p, KGATEWAY_GROUP, spec["backendRef"] as BackendRefSpec, [...at, "backendRef"], "reach the access log service over a path you trust (a sidecar or the node's network), or use the openTelemetry sink with OTEL_EXPORTER_OTLP_CERTIFICATE");
+  const authority = spec["authority"] as string | undefined;
+  const authorityOk = authority === undefined || authority === "" || AUTHORITY.test(authority);
+  if (!authorityOk) reporter.error(p, [...at, "authority"], "authority is not a host[:port] the gRPC call can send", "write a host name, optionally with a port, e.g. als.observability:9001");
   const timeout = durationMs(p, spec["timeout"], [...at, "timeout"], reporter);
   const reconnectBackoffMs = backoff(p, spec["retryPolicy"] as GrpcServiceSpec | undefined, [...at, "retryPolicy"], reporter);
   const requestHeaders = headerNames(p, spec["additionalRequestHeadersToLog"], [...at, "additionalRequestHeadersToLog"], reporter);
@@ -28,11 +31,12 @@ export function accessLogService(p: Resource, spec: GrpcServiceSpec, at: Segment
     reporter.warn(p, [...at, "retryPolicy", "numRetries"], "numRetries has no effect: a batch the service did not take is dropped and counted (tollgate.telemetry.dropped), as Envoy drops it", "remove numRetries");
   }
   const metadata = initialMetadata(p, spec["initialMetadata"], [...at, "initialMetadata"], reporter);
-  if (target === undefined || metadata === undefined) return undefined;
+  if (target === undefined || metadata === undefined || !authorityOk) return undefined;
   return {
     address: addressOf(target),
     logName: spec["logName"] as string,
-    authority: spec["authority"] as string | undefined,
+    // kgateway's empty authority is unset, as Envoy falls back to the cluster name.
+    authority: authority === "" ? undefined : authority,
     metadata,
     timeoutMs: timeout,
     reconnectBackoffMs,
@@ -97,18 +101,34 @@ function headerNames(p: Resource, names: unknown, at: Segments, reporter: Report
   return out;
 }
 
+/** RFC 3986 reg-name or IP literal, with an optional port: printable, no spaces. */
+const AUTHORITY = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(:[0-9]{1,5})?$/;
+/** What grpc-js sends as a metadata key: lower-case letters, digits, `_`, `.` and `-`. */
+const METADATA_KEY = /^[0-9a-z_.-]+$/;
+/** What grpc-js sends as a text metadata value: printable ASCII. */
+const METADATA_VALUE = /^[\x20-\x7e]*$/;
+/** Headers gRPC sets itself or HTTP/2 forbids (connection-specific). */
+const RESERVED_METADATA = new Set(["content-type", "te", "user-agent", "host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
+
 function initialMetadata(p: Resource, list: unknown, at: Segments, reporter: Reporter): AccessLogServiceModel["metadata"] | undefined {
   const out: Array<readonly [string, string]> = [];
   let ok = true;
   ((list as readonly { key: string; value?: string }[] | undefined) ?? []).forEach((entry, i) => {
     const key = entry.key.toLowerCase();
-    // grpc-js refuses these (HTTP/2 framing, or its own call headers) or carries binary for -bin.
-    if (!isHeaderName(key) || key.endsWith("-bin") || key.startsWith("grpc-") || ["content-type", "te", "user-agent", "host", "connection"].includes(key)) {
-      reporter.error(p, [...at, i, "key"], `"${entry.key}" cannot be sent as gRPC metadata`, "use a header name the gRPC call does not set itself (not grpc-*, content-type, te, user-agent or a -bin name)");
+    // grpc-js refuses these (its own call headers, HTTP/2's connection-specific ones) or carries binary for -bin.
+    if (!METADATA_KEY.test(key) || key.endsWith("-bin") || key.startsWith("grpc-") || RESERVED_METADATA.has(key)) {
+      reporter.error(p, [...at, i, "key"], `"${entry.key}" cannot be sent as gRPC metadata`, "use letters, digits, _, . and - in a name the call does not set itself (not grpc-*, content-type, te, user-agent, a connection header or a -bin name)");
       ok = false;
       return;
     }
-    out.push([key, entry.value ?? ""]);
+    const value = entry.value ?? "";
+    // The value may be a credential: the error never quotes it.
+    if (!METADATA_VALUE.test(value)) {
+      reporter.error(p, [...at, i, "value"], "the value holds characters gRPC metadata cannot carry (only printable ASCII: a line break from a YAML block scalar, a tab or a non-ASCII letter is refused)", "write the value on one line in quotes, without a trailing line break");
+      ok = false;
+      return;
+    }
+    out.push([key, value]);
   });
   return ok ? out : undefined;
 }

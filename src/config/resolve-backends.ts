@@ -123,8 +123,11 @@ export class BackendResolver {
     return model;
   }
 
-  /** A collector reference as an OTLP gRPC exporter target. */
-  exporter(from: Resource, fromGroup: string, ref: BackendRefSpec, segments: Segments): ExporterTargetModel | undefined {
+  /**
+   * A collector reference as an OTLP gRPC exporter target; `tlsHint` says how to get TLS to it
+   * (a BackendTLSPolicy is not read for telemetry).
+   */
+  exporter(from: Resource, fromGroup: string, ref: BackendRefSpec, segments: Segments, tlsHint = OTLP_TLS_HINT): ExporterTargetModel | undefined {
     const model = this.resolve(from, fromGroup, ref, segments);
     const ep = model?.endpoints[0];
     if (ep === undefined) return undefined;
@@ -132,12 +135,14 @@ export class BackendResolver {
       this.#reporter.warn(from, segments, `Backend ${model.namespace}/${model.name} has ${model.endpoints.length} endpoints; the collector exporter uses the first`);
     }
     if (model?.tls !== undefined) {
-      this.#reporter.warn(from, segments, `BackendTLSPolicy ${model.tls.policy} targets this collector, but telemetry export does not read BackendTLSPolicy: it is sent without TLS`, "configure the exporter's TLS with OTEL_EXPORTER_OTLP_CERTIFICATE and an https:// OTEL_EXPORTER_OTLP_ENDPOINT");
+      this.#reporter.warn(from, segments, `BackendTLSPolicy ${model.tls.policy} targets this collector, but telemetry export does not read BackendTLSPolicy: it is sent without TLS`, tlsHint);
     }
     const host = ep.kind === "ip" && ep.host.includes(":") ? `[${ep.host}]` : ep.host;
     return { endpoint: `http://${host}:${ep.port}`, protocol: "grpc", source: this.#reporter.source(from, segments) };
   }
 }
+
+const OTLP_TLS_HINT = "configure the exporter's TLS with OTEL_EXPORTER_OTLP_CERTIFICATE and an https:// OTEL_EXPORTER_OTLP_ENDPOINT";
 
 function withTls(model: BackendModel, tls: UpstreamTls | undefined): BackendModel {
   return tls === undefined ? model : { ...model, tls };

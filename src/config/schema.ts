@@ -397,7 +397,7 @@ const accessLogConditions: Record<string, Schema> = {
 /** kgateway CommonAccessLogGrpcService (Envoy's envoy_grpc GrpcService with a log name). */
 const accessLogGrpcFields: Record<string, Schema> = {
   backendRef: serviceRef,
-  authority: str("the calls' :authority (default: the service's host:port)", { minLength: 1 }),
+  authority: str("the calls' :authority (default: the service's host:port)"),
   maxReceiveMessageLength: int("the largest message taken from the service, in bytes (0, the default: no limit)", { minimum: 0, maximum: 4294967295 }),
   skipEnvoyHeaders: bool("Tollgate adds no x-envoy-* headers to its gRPC calls, so either value behaves as true"),
   timeout: duration,

@@ -1,7 +1,7 @@
 // Protobuf message types declared as JSON descriptors (the gRPC services the gateway calls),
 // built on first use: a gateway that never calls one never loads protobufjs.
 import { createRequire } from "node:module";
-import type { INamespace, Type } from "protobufjs/light.js";
+import type { INamespace, Type, Writer } from "protobufjs/light.js";
 
 export interface MessagePair {
   readonly request: Type;
@@ -25,4 +25,10 @@ export function lazyMessagePair(descriptor: object, requestName: string, respons
 export function encodeMessage(type: Type, message: object): Buffer {
   const bytes = type.encode(type.fromObject(message as Record<string, unknown>)).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A protobufjs Writer, for messages framed by hand (fields of already-encoded bytes). */
+export function protobufWriter(): Writer {
+  const protobuf = createRequire(import.meta.url)("protobufjs/light.js") as typeof import("protobufjs/light.js");
+  return protobuf.Writer.create();
 }

@@ -67,11 +67,36 @@ test("each problem of a grpcService access log is an error at its own field", ()
     ),
     [
       't.yaml:21:39: spec.accessLog[0].grpcService.additionalRequestHeadersToLog[0]: "bad name" is not a header name (hint: write a header name such as x-tenant)',
-      't.yaml:22:31: spec.accessLog[0].grpcService.initialMetadata[0].key: "grpc-timeout" cannot be sent as gRPC metadata (hint: use a header name the gRPC call does not set itself (not grpc-*, content-type, te, user-agent or a -bin name))',
-      't.yaml:22:65: spec.accessLog[0].grpcService.initialMetadata[1].key: "auth-bin" cannot be sent as gRPC metadata (hint: use a header name the gRPC call does not set itself (not grpc-*, content-type, te, user-agent or a -bin name))',
+      't.yaml:22:31: spec.accessLog[0].grpcService.initialMetadata[0].key: "grpc-timeout" cannot be sent as gRPC metadata (hint: use letters, digits, _, . and - in a name the call does not set itself (not grpc-*, content-type, te, user-agent, a connection header or a -bin name))',
+      't.yaml:22:65: spec.accessLog[0].grpcService.initialMetadata[1].key: "auth-bin" cannot be sent as gRPC metadata (hint: use letters, digits, _, . and - in a name the call does not set itself (not grpc-*, content-type, te, user-agent, a connection header or a -bin name))',
       't.yaml:23:67: spec.accessLog[0].grpcService.retryPolicy.retryBackOff.maxInterval: maxInterval (1s) is shorter than baseInterval (2s) (hint: make maxInterval at least baseInterval, or leave it out (ten times baseInterval))',
     ],
   );
+  const valueHint = "the value holds characters gRPC metadata cannot carry (only printable ASCII: a line break from a YAML block scalar, a tab or a non-ASCII letter is refused) (hint: write the value on one line in quotes, without a trailing line break)";
+  const refused = errors(
+    service(`      logName: a
+      authority: "a b"
+      initialMetadata:
+      - {key: x+tenant, value: v}
+      - {key: keep-alive, value: v}
+      - key: x-token
+        value: |
+          Bearer s3cret-token
+      - {key: x-name, value: "café"}
+`),
+  );
+  assert.deepEqual(refused, [
+    "t.yaml:21:18: spec.accessLog[0].grpcService.authority: authority is not a host[:port] the gRPC call can send (hint: write a host name, optionally with a port, e.g. als.observability:9001)",
+    `t.yaml:23:15: spec.accessLog[0].grpcService.initialMetadata[0].key: "x+tenant" cannot be sent as gRPC metadata (hint: use letters, digits, _, . and - in a name the call does not set itself (not grpc-*, content-type, te, user-agent, a connection header or a -bin name))`,
+    `t.yaml:24:15: spec.accessLog[0].grpcService.initialMetadata[1].key: "keep-alive" cannot be sent as gRPC metadata (hint: use letters, digits, _, . and - in a name the call does not set itself (not grpc-*, content-type, te, user-agent, a connection header or a -bin name))`,
+    `t.yaml:26:16: spec.accessLog[0].grpcService.initialMetadata[2].value: ${valueHint}`,
+    `t.yaml:28:30: spec.accessLog[0].grpcService.initialMetadata[3].value: ${valueHint}`,
+  ]);
+  assert.ok(!refused.some((e) => e.includes("s3cret")), "a refused value is never quoted");
+  const emptyAuthority = load(service('      logName: a\n      authority: ""\n'));
+  assert.deepEqual(emptyAuthority.diagnostics.filter((d) => d.severity === "error"), []);
+  const sink = emptyAuthority.config!.gateways[0]!.telemetry.accessLogs[0]!.sink;
+  assert.equal(sink.kind === "grpc" ? sink.target.authority : "not grpc", undefined, "an empty authority is unset, as kgateway writes it");
   assert.deepEqual(errors(service("      additionalRequestHeadersToLog: [x]\n")), ['t.yaml:19:7: spec.accessLog[0].grpcService.logName: missing required field (hint: add "logName")']);
   assert.deepEqual(errors(service("      logName: a\n    fileSink: {path: /dev/stdout}\n")), [
     "t.yaml:18:5: spec.accessLog[0]: an access log has one of openTelemetry, fileSink and grpcService, not fileSink and grpcService (hint: split it into one access log for each)",

@@ -86,6 +86,8 @@ export interface GrpcAlsService {
   entries(): DecodedEntry[];
   /** How the next streams end (default "ok"). */
   ending: StreamEnding;
+  /** How long the next streams wait after the gateway's half-close before they end (default 0). */
+  endDelayMs: number;
   close(): Promise<void>;
 }
 
@@ -100,6 +102,7 @@ export async function startGrpcAlsService(): Promise<GrpcAlsService> {
     port: 0,
     streams,
     ending: "ok",
+    endDelayMs: 0,
     entries: () => streams.flatMap((s) => s.messages.flatMap((m) => m.http_logs?.log_entry ?? [])),
     close: () => {
       server.forceShutdown();
@@ -115,14 +118,17 @@ export async function startGrpcAlsService(): Promise<GrpcAlsService> {
       const seen: SeenStream = { messages: [], metadata, authority: call.getHost(), ended: false };
       streams.push(seen);
       const ending = service.ending;
+      const delayMs = service.endDelayMs;
       call.on("data", (message: DecodedMessage) => seen.messages.push(message));
       call.on("end", () => {
         seen.ended = true;
-        if (ending === "unavailable") call.emit("error", { code: status.UNAVAILABLE, details: "log store down" });
-        else {
-          if (ending === "reply") call.write({});
-          call.end();
-        }
+        setTimeout(() => {
+          if (ending === "unavailable") call.emit("error", { code: status.UNAVAILABLE, details: "log store down" });
+          else {
+            if (ending === "reply") call.write({});
+            call.end();
+          }
+        }, delayMs);
       });
     },
     method.responseSerialize,

@@ -149,6 +149,31 @@ test("a service that fails the stream loses the batch, counted as dropped; an OK
   assert.equal(gw.telemetry.drops.get("logs"), 1);
 });
 
+test("the grpcService timeout is the batch's time limit, also past OTEL_BLRP_EXPORT_TIMEOUT", async (t) => {
+  const { als, gw } = await rig(t, "      logName: slow\n      timeout: 20s\n", { OTEL_BLRP_EXPORT_TIMEOUT: "200" });
+  als.endDelayMs = 1000;
+  assert.equal((await get(gw.url(8080, "/api/slow"))).status, 200);
+  await waitFor(() => (gw.telemetry.exportedLogRecords() === 1 ? true : undefined), "the slow acknowledgement");
+  assert.equal(gw.telemetry.drops.get("logs"), 0, "acknowledged after OTEL_BLRP_EXPORT_TIMEOUT but within the service's timeout: not dropped");
+});
+
+test("a batch larger than a gRPC message should be goes as several messages on one stream, the Identifier in the first", async (t) => {
+  const { als, gw } = await rig(t, "      logName: big\n      additionalRequestHeadersToLog: [x-big]\n", { OTEL_BLRP_SCHEDULE_DELAY: "5000" });
+  const big = "b".repeat(12 * 1024);
+  const statuses = await Promise.all(Array.from({ length: 200 }, (_, i) => get(gw.url(8080, `/api/big/${i}`), { "x-big": big }).then((r) => r.status)));
+  assert.deepEqual(new Set(statuses), new Set([200]));
+  const entries = await entriesFor(als, 200);
+  assert.equal(entries.length, 200);
+  assert.ok(entries.every((e) => e.request.request_headers["x-big"] === big));
+  assert.ok(als.streams.some((s) => s.messages.length >= 2), `2.4 MiB of entries in one batch go as several messages: ${als.streams.map((s) => s.messages.length).join(",")}`);
+  for (const stream of als.streams) {
+    assert.equal(stream.messages[0]!.identifier?.log_name, "big");
+    assert.ok(stream.messages.slice(1).every((m) => m.identifier === null), "the Identifier only opens the stream");
+    // At most 1 MiB of entries per message (a 12 KiB entry over it starts the next).
+    for (const m of stream.messages) assert.ok(m.http_logs!.log_entry.length <= Math.ceil((1024 * 1024) / (12 * 1024)), `${m.http_logs!.log_entry.length} entries in one message`);
+  }
+});
+
 test("an unreachable service: requests are served, the batch is dropped and counted", async (t) => {
   const als = await startGrpcAlsService();
   const port = als.port;

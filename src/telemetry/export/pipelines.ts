@@ -86,14 +86,19 @@ export class SignalPipelines<T> {
     return out;
   }
 
-  /** The pipeline under `key`, made with `create` when there is none (an exporter of another protocol); `inUse` as for resolve. */
-  resolveWith(key: string, endpoint: string, create: () => ItemExporter<T, unknown>, inUse: Set<string>): Pipeline<T> {
+  /**
+   * The pipeline under `key`, made with `create` when there is none (an exporter of another
+   * protocol); `inUse` as for resolve; `exportTimeoutMs` replaces the signal's when the
+   * exporter has a time limit of its own (the key must then name it).
+   */
+  resolveWith(key: string, endpoint: string, create: () => ItemExporter<T, unknown>, inUse: Set<string>, exportTimeoutMs?: number): Pipeline<T> {
     inUse.add(key);
     let pipeline = this.#live.get(key);
     if (pipeline === undefined) {
       const queue = new BatchQueue<T, unknown>(create(), {
         signal: this.#o.signal,
         ...this.#o.batch,
+        ...(exportTimeoutMs === undefined ? {} : { exportTimeoutMs }),
         drops: this.#o.drops,
         warning: new RateLimitedWarning(endpoint, this.#o.warn),
       });

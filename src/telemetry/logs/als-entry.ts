@@ -15,7 +15,7 @@ export type AlsEntryRender = (f: RequestFacts) => AlsEntry;
 /** envoy.config.core.v3.RequestMethod; any other method is METHOD_UNSPECIFIED (0). */
 const REQUEST_METHODS: Readonly<Record<string, number>> = { GET: 1, HEAD: 2, POST: 3, PUT: 4, DELETE: 5, CONNECT: 6, OPTIONS: 7, TRACE: 8, PATCH: 9 };
 /** HTTPAccessLogEntry.HTTPVersion by network.protocol.version. */
-const HTTP_VERSIONS: Readonly<Record<string, number>> = { "1.0": 1, "1.1": 2, "2": 3, "3": 4 };
+const HTTP_VERSIONS: Readonly<Record<string, number>> = { "1.0": 1, "1.1": 2, "2": 3, "2.0": 3, "3": 4, "3.0": 4 };
 /** TLSProperties.TLSVersion by OpenSSL's name. */
 const TLS_VERSIONS: Readonly<Record<string, number>> = { TLSv1: 1, "TLSv1.1": 2, "TLSv1.2": 3, "TLSv1.3": 4 };
 /** ResponseFlags.Unauthorized.Reason.EXTERNAL_SERVICE. */

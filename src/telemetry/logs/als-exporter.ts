@@ -1,6 +1,6 @@
 // Exports access log batches to an Envoy gRPC access log service (StreamAccessLogs). Each
-// batch is one StreamAccessLogsMessage on a stream of its own: the Identifier (node and log
-// name) and the batch's entries, then a half-close. Envoy keeps one stream open for ever and
+// batch goes on a stream of its own: the Identifier (node and log name) and the batch's
+// entries, in messages of at most MAX_MESSAGE_BYTES, then a half-close. Envoy keeps one stream open for ever and
 // never hears back; a stream per batch lets the service's end of the stream acknowledge the
 // batch, so a batch the service did not take is counted as dropped like any failed export.
 // The service ends the stream with OK, usually without a message (the API's response is
@@ -9,7 +9,7 @@ import { Client, type ClientDuplexStream, credentials, Metadata, type StatusObje
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import type { AccessLogServiceModel } from "../../config/model.ts";
 import type { ExportResultLike, ItemExporter } from "../export/batch-queue.ts";
-import { encodeStreamAccessLogsMessage, STREAM_ACCESS_LOGS_PATH } from "./als-messages.ts";
+import { encodeAccessLogEntry, encodeStreamAccessLogsMessages, STREAM_ACCESS_LOGS_PATH } from "./als-messages.ts";
 import type { AccessLogRecord } from "./record.ts";
 
 /** Envoy's RetryPolicy defaults: 1 s, and ten times that at most. */
@@ -49,13 +49,13 @@ export class AccessLogServiceExporter implements ItemExporter<ReadableLogRecord>
   }
 
   export(items: ReadableLogRecord[], done: (result: ExportResultLike) => void): void {
-    let bytes: Buffer;
+    let messages: Buffer[];
     try {
-      const logEntry = items.map((item) => {
+      const entries = items.map((item) => {
         const record = item as AccessLogRecord;
-        return record.log.alsEntry!(record.facts);
+        return encodeAccessLogEntry(record.log.alsEntry!(record.facts));
       });
-      bytes = encodeStreamAccessLogsMessage({ identifier: this.#identifier, httpLogs: { logEntry } });
+      messages = encodeStreamAccessLogsMessages(this.#identifier, entries);
     } catch (err) {
       done({ code: 1, error: err as Error });
       return;
@@ -79,7 +79,7 @@ export class AccessLogServiceExporter implements ItemExporter<ReadableLogRecord>
       if (s.code === GrpcStatus.OK) done({ code: 0 });
       else done({ code: 1, error: new Error(`StreamAccessLogs failed: ${GrpcStatus[s.code] ?? s.code}${s.details === "" ? "" : `: ${s.details}`}`) });
     });
-    call.write(bytes);
+    for (const message of messages) call.write(message);
     call.end();
   }
 

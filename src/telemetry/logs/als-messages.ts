@@ -3,7 +3,7 @@
 // fields Tollgate fills are declared: a field left unset is absent on the wire, so this subset
 // writes the same bytes as Envoy's full API. The collector suite decodes them with Envoy's own
 // generated types (test/peers/ext-authz).
-import { encodeMessage, lazyMessagePair } from "../../proxy/proto-types.ts";
+import { encodeMessage, lazyMessagePair, protobufWriter } from "../../proxy/proto-types.ts";
 
 const duration = "google.protobuf.Duration";
 const address = "envoy.config.core.v3.Address";
@@ -197,7 +197,49 @@ export const STREAM_ACCESS_LOGS_PATH = "/envoy.service.accesslog.v3.AccessLogSer
 /** envoy.data.accesslog.v3.AccessLogType.DownstreamEnd: the entry of a finished request. */
 export const ACCESS_LOG_TYPE_DOWNSTREAM_END = 6;
 
-/** StreamAccessLogsMessage (plain fields, camelCase) as wire bytes. */
-export function encodeStreamAccessLogsMessage(message: object): Buffer {
-  return encodeMessage(types().request, message);
+/**
+ * A message's bytes at most, but for one entry larger alone: gRPC servers refuse messages
+ * over 4 MiB by default, so a batch of large entries goes as several messages on its stream.
+ */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/** StreamAccessLogsMessage field tags (length-delimited): identifier = 1, http_logs = 2; HTTPAccessLogEntries.log_entry = 1. */
+const IDENTIFIER_TAG = (1 << 3) | 2;
+const HTTP_LOGS_TAG = (2 << 3) | 2;
+const LOG_ENTRY_TAG = (1 << 3) | 2;
+
+/** One HTTPAccessLogEntry (plain fields, camelCase) as wire bytes. */
+export function encodeAccessLogEntry(entry: object): Buffer {
+  return encodeMessage(types().request.lookupType("envoy.data.accesslog.v3.HTTPAccessLogEntry"), entry);
+}
+
+/**
+ * The StreamAccessLogsMessages of one stream: the entries (encoded) in order, grouped so that
+ * each message stays under MAX_MESSAGE_BYTES; the Identifier (plain fields) goes in the first
+ * only, as Envoy sends it once per stream.
+ */
+export function encodeStreamAccessLogsMessages(identifier: object, entries: readonly Buffer[]): Buffer[] {
+  const identifierBytes = encodeMessage(types().request.lookupType("envoy.service.accesslog.v3.StreamAccessLogsMessage.Identifier"), identifier);
+  const messages: Buffer[] = [];
+  let group: Buffer[] = [];
+  let size = identifierBytes.length;
+  const flush = (): void => {
+    const writer = protobufWriter();
+    if (messages.length === 0) writer.uint32(IDENTIFIER_TAG).bytes(identifierBytes);
+    writer.uint32(HTTP_LOGS_TAG).fork();
+    for (const entry of group) writer.uint32(LOG_ENTRY_TAG).bytes(entry);
+    writer.ldelim();
+    const bytes = writer.finish();
+    messages.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    group = [];
+    size = 0;
+  };
+  for (const entry of entries) {
+    // Each entry costs its bytes, a tag and a length of up to five bytes.
+    if (group.length > 0 && size + entry.length + 6 > MAX_MESSAGE_BYTES) flush();
+    group.push(entry);
+    size += entry.length + 6;
+  }
+  if (group.length > 0) flush();
+  return messages;
 }

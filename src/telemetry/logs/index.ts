@@ -148,8 +148,10 @@ export class LogsSignal {
   #accessLogService(service: AccessLogServiceModel, resource: Resource, inUse: Set<string>): Pipeline<ReadableLogRecord> {
     const attributes = resource.attributes;
     const node: AlsNode = { id: String(attributes["service.instance.id"] ?? ""), cluster: String(attributes["service.name"] ?? ""), userAgentVersion: TOLLGATE_VERSION };
-    const key = `als:${JSON.stringify([service, node])}`;
-    return this.#envPipelines.resolveWith(key, `grpc://${service.address} (access log service)`, () => new AccessLogServiceExporter(service, node, this.#batch.exportTimeoutMs), inUse);
+    // What the exporter reads: a change of the headers to log keeps the stream's channel.
+    const key = `als:${JSON.stringify([service.address, service.logName, service.authority, service.metadata, service.timeoutMs, service.reconnectBackoffMs, node])}`;
+    const timeoutMs = service.timeoutMs ?? this.#batch.exportTimeoutMs;
+    return this.#envPipelines.resolveWith(key, `grpc://${service.address} (access log service)`, () => new AccessLogServiceExporter(service, node, timeoutMs), inUse, timeoutMs);
   }
 
   onPlan(plan: RuntimePlan): void {
