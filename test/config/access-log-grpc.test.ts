@@ -61,14 +61,17 @@ test("each problem of a grpcService access log is an error at its own field", ()
     errors(
       service(`      logName: a
       additionalRequestHeadersToLog: ["bad name"]
-      initialMetadata: [{key: grpc-timeout, value: "1S"}, {key: auth-bin, value: x}]
+      initialMetadata: [{key: Grpc-Timeout, value: "1S"}, {key: Auth-Bin, value: x}, {key: content-type, value: x}, {key: User-Agent, value: x}, {key: te, value: x}]
       retryPolicy: {retryBackOff: {baseInterval: 2s, maxInterval: 1s}}
 `),
     ),
     [
       't.yaml:21:39: spec.accessLog[0].grpcService.additionalRequestHeadersToLog[0]: "bad name" is not a header name (hint: write a header name such as x-tenant)',
-      't.yaml:22:31: spec.accessLog[0].grpcService.initialMetadata[0].key: "grpc-timeout" cannot be sent as gRPC metadata (hint: use letters, digits, _, . and - in a name the call does not set itself (not grpc-*, content-type, te, user-agent, a connection header or a -bin name))',
-      't.yaml:22:65: spec.accessLog[0].grpcService.initialMetadata[1].key: "auth-bin" cannot be sent as gRPC metadata (hint: use letters, digits, _, . and - in a name the call does not set itself (not grpc-*, content-type, te, user-agent, a connection header or a -bin name))',
+      't.yaml:22:31: spec.accessLog[0].grpcService.initialMetadata[0].key: "Grpc-Timeout" cannot be sent as gRPC metadata (hint: use letters, digits, _, . and - in a name the call does not set itself (not grpc-*, content-type, te, user-agent, a connection header or a -bin name))',
+      't.yaml:22:65: spec.accessLog[0].grpcService.initialMetadata[1].key: "Auth-Bin" cannot be sent as gRPC metadata (hint: use letters, digits, _, . and - in a name the call does not set itself (not grpc-*, content-type, te, user-agent, a connection header or a -bin name))',
+      't.yaml:22:92: spec.accessLog[0].grpcService.initialMetadata[2].key: "content-type" cannot be sent as gRPC metadata (hint: use letters, digits, _, . and - in a name the call does not set itself (not grpc-*, content-type, te, user-agent, a connection header or a -bin name))',
+      't.yaml:22:123: spec.accessLog[0].grpcService.initialMetadata[3].key: "User-Agent" cannot be sent as gRPC metadata (hint: use letters, digits, _, . and - in a name the call does not set itself (not grpc-*, content-type, te, user-agent, a connection header or a -bin name))',
+      't.yaml:22:152: spec.accessLog[0].grpcService.initialMetadata[4].key: "te" cannot be sent as gRPC metadata (hint: use letters, digits, _, . and - in a name the call does not set itself (not grpc-*, content-type, te, user-agent, a connection header or a -bin name))',
       't.yaml:23:67: spec.accessLog[0].grpcService.retryPolicy.retryBackOff.maxInterval: maxInterval (1s) is shorter than baseInterval (2s) (hint: make maxInterval at least baseInterval, or leave it out (ten times baseInterval))',
     ],
   );
@@ -104,6 +107,9 @@ test("each problem of a grpcService access log is an error at its own field", ()
   assert.deepEqual(errors(withAccessLog("  - filter: {traceableFilter: true}\n")), [
     "t.yaml:18:5: spec.accessLog[0]: an access log needs openTelemetry, fileSink or grpcService (hint: add openTelemetry (export over OTLP), fileSink (write to stdout) or grpcService (Envoy's access log service))",
   ]);
+  assert.deepEqual(errors(service("      logName: a\n      timeout: 0s\n      retryPolicy: {retryBackOff: {baseInterval: 1s, maxInterval: 1s}}\n")), [
+    't.yaml:21:16: spec.accessLog[0].grpcService.timeout: "0s" is not a duration of at least 1ms (hint: write a duration such as 5s)',
+  ], "a zero timeout is refused; a maxInterval equal to baseInterval is not");
   assert.equal(load(service("      logName: a\n      backendRef: {name: missing, kind: Backend, group: gateway.tollgate.dev}\n")).config, undefined, "a service that does not resolve fails the load");
 });
 
@@ -120,11 +126,13 @@ test("grpcService fields Tollgate cannot honour load with a warning; openTelemet
         initialMetadata: [{key: x-api-key, value: k1}]
         retryPolicy: {numRetries: 2}
         skipEnvoyHeaders: false
+        maxReceiveMessageLength: 4096
 `);
   assert.deepEqual(errors(otel), []);
   assert.deepEqual(warnings(otel), [
     "t.yaml:22:18: spec.accessLog[0].openTelemetry.grpcService.timeout: warning: timeout has no effect in Tollgate: OTEL_EXPORTER_OTLP_LOGS_TIMEOUT sets the export timeout",
     "t.yaml:23:26: spec.accessLog[0].openTelemetry.grpcService.initialMetadata: warning: initialMetadata has no effect in Tollgate: OTEL_EXPORTER_OTLP_LOGS_HEADERS sets the export's headers",
     "t.yaml:24:22: spec.accessLog[0].openTelemetry.grpcService.retryPolicy: warning: retryPolicy has no effect in Tollgate: the OTLP exporter retries as the OTLP specification says",
+    "t.yaml:26:34: spec.accessLog[0].openTelemetry.grpcService.maxReceiveMessageLength: warning: maxReceiveMessageLength has no effect in Tollgate: the OTLP exporter takes the collector's answers whole",
   ]);
 });

@@ -77,14 +77,14 @@ export interface SeenStream {
   ended: boolean;
 }
 
-export type StreamEnding = "ok" | "reply" | "unavailable";
+export type StreamEnding = "ok" | "reply" | "unavailable" | "hang";
 
 export interface GrpcAlsService {
   readonly port: number;
   readonly streams: SeenStream[];
   /** Every entry of every stream, in arrival order. */
   entries(): DecodedEntry[];
-  /** How the next streams end (default "ok"). */
+  /** How the next streams end (default "ok"; "hang": never). */
   ending: StreamEnding;
   /** How long the next streams wait after the gateway's half-close before they end (default 0). */
   endDelayMs: number;
@@ -122,6 +122,7 @@ export async function startGrpcAlsService(): Promise<GrpcAlsService> {
       call.on("data", (message: DecodedMessage) => seen.messages.push(message));
       call.on("end", () => {
         seen.ended = true;
+        if (ending === "hang") return;
         setTimeout(() => {
           if (ending === "unavailable") call.emit("error", { code: status.UNAVAILABLE, details: "log store down" });
           else {

@@ -13,11 +13,11 @@ export type AlsEntry = Record<string, unknown>;
 export type AlsEntryRender = (f: RequestFacts) => AlsEntry;
 
 /** envoy.config.core.v3.RequestMethod; any other method is METHOD_UNSPECIFIED (0). */
-const REQUEST_METHODS: Readonly<Record<string, number>> = { GET: 1, HEAD: 2, POST: 3, PUT: 4, DELETE: 5, CONNECT: 6, OPTIONS: 7, TRACE: 8, PATCH: 9 };
+export const REQUEST_METHODS: Readonly<Record<string, number>> = { GET: 1, HEAD: 2, POST: 3, PUT: 4, DELETE: 5, CONNECT: 6, OPTIONS: 7, TRACE: 8, PATCH: 9 };
 /** HTTPAccessLogEntry.HTTPVersion by network.protocol.version. */
-const HTTP_VERSIONS: Readonly<Record<string, number>> = { "1.0": 1, "1.1": 2, "2": 3, "2.0": 3, "3": 4, "3.0": 4 };
+export const HTTP_VERSIONS: Readonly<Record<string, number>> = { "1.0": 1, "1.1": 2, "2": 3, "2.0": 3, "3": 4, "3.0": 4 };
 /** TLSProperties.TLSVersion by OpenSSL's name. */
-const TLS_VERSIONS: Readonly<Record<string, number>> = { TLSv1: 1, "TLSv1.1": 2, "TLSv1.2": 3, "TLSv1.3": 4 };
+export const TLS_VERSIONS: Readonly<Record<string, number>> = { TLSv1: 1, "TLSv1.1": 2, "TLSv1.2": 3, "TLSv1.3": 4 };
 /** ResponseFlags.Unauthorized.Reason.EXTERNAL_SERVICE. */
 const UNAUTHORIZED_EXTERNAL_SERVICE = 1;
 
@@ -46,7 +46,8 @@ function seconds(ms: number): { seconds: number; nanos: number } {
   return { seconds: whole, nanos: Math.min(999_999_999, Math.round((ms - whole * 1000) * 1e6)) };
 }
 
-function responseFlags(flags: string): Record<string, unknown> | undefined {
+/** ResponseFlags for `%RESPONSE_FLAGS%` (comma-separated short names); undefined without flags. */
+export function responseFlagsMessage(flags: string): Record<string, unknown> | undefined {
   if (flags === "") return undefined;
   const out: Record<string, unknown> = {};
   for (const flag of flags.split(",")) {
@@ -99,7 +100,7 @@ export function compileAlsEntry(service: AccessLogServiceModel, index: HeaderInd
       upstreamRemoteAddress: ep === undefined ? undefined : address(ep.host, ep.port),
       upstreamLocalAddress: address(f.upstreamLocalAddress, f.upstreamLocalPort),
       upstreamCluster: f.backendName,
-      responseFlags: responseFlags(f.responseFlags),
+      responseFlags: responseFlagsMessage(f.responseFlags),
       routeName: f.rule?.routeKey,
       downstreamDirectRemoteAddress: address(f.directPeerAddress, f.directPeerPort),
       duration: seconds(f.durationMs),

@@ -15,6 +15,8 @@ import type { AccessLogRecord } from "./record.ts";
 /** Envoy's RetryPolicy defaults: 1 s, and ten times that at most. */
 const DEFAULT_BACKOFF_MS = { base: 1000, max: 10_000 };
 const passBytes = (bytes: Buffer): Buffer => bytes;
+/** How long past the batch's time limit its stream is kept (see export). */
+const DEADLINE_SLACK_MS = 1000;
 
 /** Who is sending: the Identifier's node. */
 export interface AlsNode {
@@ -32,7 +34,8 @@ export class AccessLogServiceExporter implements ItemExporter<ReadableLogRecord>
   readonly #timeoutMs: number;
   readonly #calls = new Set<ClientDuplexStream<Buffer, Buffer>>();
 
-  constructor(service: AccessLogServiceModel, node: AlsNode, exportTimeoutMs: number) {
+  /** `timeoutMs`: the batch's time limit, the queue's too. */
+  constructor(service: AccessLogServiceModel, node: AlsNode, timeoutMs: number) {
     const backoff = service.reconnectBackoffMs ?? DEFAULT_BACKOFF_MS;
     this.#client = new Client(service.address, credentials.createInsecure(), {
       ...(service.authority === undefined ? {} : { "grpc.default_authority": service.authority }),
@@ -45,7 +48,7 @@ export class AccessLogServiceExporter implements ItemExporter<ReadableLogRecord>
     });
     this.#identifier = { node: { id: node.id, cluster: node.cluster, userAgentName: "tollgate", userAgentVersion: node.userAgentVersion }, logName: service.logName };
     this.#metadata = service.metadata;
-    this.#timeoutMs = service.timeoutMs ?? exportTimeoutMs;
+    this.#timeoutMs = timeoutMs;
   }
 
   export(items: ReadableLogRecord[], done: (result: ExportResultLike) => void): void {
@@ -64,7 +67,9 @@ export class AccessLogServiceExporter implements ItemExporter<ReadableLogRecord>
     for (const [key, value] of this.#metadata) metadata.add(key, value);
     let call: ClientDuplexStream<Buffer, Buffer>;
     try {
-      call = this.#client.makeBidiStreamRequest(STREAM_ACCESS_LOGS_PATH, passBytes, passBytes, metadata, { deadline: Date.now() + this.#timeoutMs });
+      // The queue's timer (the same limit) counts an unanswered batch as export_timeout; the
+      // deadline, a little later, then frees the stream.
+      call = this.#client.makeBidiStreamRequest(STREAM_ACCESS_LOGS_PATH, passBytes, passBytes, metadata, { deadline: Date.now() + this.#timeoutMs + DEADLINE_SLACK_MS });
     } catch (err) {
       // The client is closed: the pipeline was retired while this batch waited.
       done({ code: 1, error: err as Error });
