@@ -12,7 +12,7 @@ import type { ExportResultLike } from "../../src/telemetry/export/batch-queue.ts
 import { HTTP_VERSIONS, REQUEST_METHODS, responseFlagsMessage, TLS_VERSIONS } from "../../src/telemetry/logs/als-entry.ts";
 import { AccessLogServiceExporter } from "../../src/telemetry/logs/als-exporter.ts";
 import { type EnvoyApiPeer, startEnvoyApiPeer } from "../support/envoy-api-peer.ts";
-import { collectorBackend, gatewayYaml, get, startTracedGateway, startUpstream, type TracedGateway, type Upstream } from "../telemetry/harness.ts";
+import { alsPolicyYaml, gatewayYaml, get, startTracedGateway, startUpstream, type TracedGateway, type Upstream } from "../telemetry/harness.ts";
 
 /** A StreamAccessLogsMessage as Envoy's protojson prints it (lowerCamelCase names, 64-bit integers as strings). */
 interface PrintedMessage {
@@ -37,22 +37,7 @@ before(async () => {
   peer = await startEnvoyApiPeer();
   upstream = await startUpstream((req, res) => res.writeHead(Number(req.headers["x-status"] ?? 200), { "x-upstream-version": "v7" }).end("upstream ok"));
   gw = await startTracedGateway(
-    gatewayYaml({
-      upstreamPort: upstream.port,
-      extra: `apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: als, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  accessLog:
-  - grpcService:
-      backendRef: {name: als, namespace: kgateway-system, port: 9001}
-      logName: edge-access
-      additionalRequestHeadersToLog: [x-tenant]
-      additionalResponseHeadersToLog: [x-upstream-version]
----
-${collectorBackend("als", "kgateway-system", peer.port)}`,
-    }),
+    gatewayYaml({ upstreamPort: upstream.port, extra: alsPolicyYaml(peer.port, "      logName: edge-access\n      additionalRequestHeadersToLog: [x-tenant]\n      additionalResponseHeadersToLog: [x-upstream-version]\n") }),
     { OTEL_BLRP_SCHEDULE_DELAY: "20" },
   );
 });

@@ -7,22 +7,9 @@ import https from "node:https";
 import { request as httpRequest } from "node:http";
 import { createTestPki, issueClientCertificate, issueServerCertificate } from "../support/test-certs.ts";
 import { type DecodedEntry, type GrpcAlsService, startGrpcAlsService } from "../support/grpc-als-service.ts";
-import { collectorBackend, gatewayYaml, get, httpsGatewayYaml, startTracedGateway, startUpstream, type TracedGateway } from "./harness.ts";
+import { alsPolicyYaml, gatewayYaml, get, httpsGatewayYaml, startTracedGateway, startUpstream, type TracedGateway } from "./harness.ts";
 
 const FAST = { OTEL_BLRP_SCHEDULE_DELAY: "20" };
-
-function alsPolicyYaml(servicePort: number, grpcService: string, filter = ""): string {
-  return `apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: als, namespace: kgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
-  accessLog:
-  - grpcService:
-      backendRef: {name: als, namespace: kgateway-system, port: 9001}
-${grpcService}${filter}---
-${collectorBackend("als", "kgateway-system", servicePort)}`;
-}
 
 async function rig(t: TestContext, grpcService: string, env: Record<string, string> = {}, filter = "", rules?: (upstreamPort: number) => string): Promise<{ als: GrpcAlsService; gw: TracedGateway; upstreamPort: number }> {
   const als = await startGrpcAlsService();

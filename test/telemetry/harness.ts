@@ -259,6 +259,24 @@ ${extra}`,
   }).replace("{name: http, protocol: HTTP, port: 8080,", "{name: https, protocol: HTTPS, port: 8080, tls: {certificateRefs: [{name: shop-tls}]},");
 }
 
+/**
+ * kgateway's HTTPListenerPolicy on Gateway kgateway-system/http with a `grpcService` access
+ * log to the Backend `als` (declared too, on `servicePort`); `grpcService` holds more keys of
+ * it and `filter` the log's filter, each line indented six and four spaces.
+ */
+export function alsPolicyYaml(servicePort: number, grpcService: string, filter = ""): string {
+  return `apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: als, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  accessLog:
+  - grpcService:
+      backendRef: {name: als, namespace: kgateway-system, port: 9001}
+${grpcService}${filter}---
+${collectorBackend("als", "kgateway-system", servicePort)}`;
+}
+
 export function collectorBackend(name: string, namespace: string, port: number): string {
   return `apiVersion: gateway.tollgate.dev/v1alpha1
 kind: Backend
