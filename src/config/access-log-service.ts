@@ -20,7 +20,7 @@ export function accessLogService(p: Resource, spec: GrpcServiceSpec, at: Segment
   if (!authorityOk) reporter.error(p, [...at, "authority"], "authority is not a host[:port] the gRPC call can send", "write a host name, optionally with a port, e.g. als.observability:9001");
   const timeout = durationMs(p, spec["timeout"], [...at, "timeout"], reporter);
   const reconnectBackoffMs = backoff(p, spec["retryPolicy"] as GrpcServiceSpec | undefined, [...at, "retryPolicy"], reporter);
-  const requestHeaders = headerNames(p, spec["additionalRequestHeadersToLog"], [...at, "additionalRequestHeadersToLog"], reporter);
+  const requestHeaders = headerNames(p, spec["additionalRequestHeadersToLog"], [...at, "additionalRequestHeadersToLog"], reporter, REQUEST_PSEUDO_HEADERS);
   const responseHeaders = headerNames(p, spec["additionalResponseHeadersToLog"], [...at, "additionalResponseHeadersToLog"], reporter);
   const trailers = spec["additionalResponseTrailersToLog"] as readonly string[] | undefined;
   if (trailers !== undefined && trailers.length > 0) {
@@ -89,12 +89,17 @@ function backoff(p: Resource, policy: GrpcServiceSpec | undefined, at: Segments,
   return { base, max };
 }
 
-function headerNames(p: Resource, names: unknown, at: Segments, reporter: Reporter): string[] {
+/** The request pseudo-headers a log reads (as `%REQ(:AUTHORITY)%` does); a response has none to read. */
+const REQUEST_PSEUDO_HEADERS: ReadonlySet<string> = new Set([":authority", ":path", ":method", ":scheme"]);
+
+function headerNames(p: Resource, names: unknown, at: Segments, reporter: Reporter, pseudo: ReadonlySet<string> = new Set()): string[] {
   const out: string[] = [];
   ((names as readonly string[] | undefined) ?? []).forEach((name, i) => {
     const lower = name.toLowerCase();
-    // Envoy reads pseudo-headers (:authority, :path) by name as well.
-    if (!isHeaderName(lower) && !(lower.startsWith(":") && isHeaderName(lower.slice(1)))) {
+    if (lower.startsWith(":") && !pseudo.has(lower)) {
+      const known = [...pseudo].join(", ");
+      reporter.error(p, [...at, i], `"${name}" is no pseudo-header this list can log`, known === "" ? "list response headers by name; a response's status is response_code" : `use one of ${known}, or a header name`);
+    } else if (!lower.startsWith(":") && !isHeaderName(lower)) {
       reporter.error(p, [...at, i], `"${name}" is not a header name`, "write a header name such as x-tenant");
     } else if (!out.includes(lower)) out.push(lower);
   });

@@ -107,6 +107,10 @@ test("each problem of a grpcService access log is an error at its own field", ()
   assert.deepEqual(errors(withAccessLog("  - filter: {traceableFilter: true}\n")), [
     "t.yaml:18:5: spec.accessLog[0]: an access log needs openTelemetry, fileSink or grpcService (hint: add openTelemetry (export over OTLP), fileSink (write to stdout) or grpcService (Envoy's access log service))",
   ]);
+  assert.deepEqual(errors(service("      logName: a\n      additionalRequestHeadersToLog: [\":Path\", \":bogus\"]\n      additionalResponseHeadersToLog: [\":status\"]\n")), [
+    't.yaml:21:48: spec.accessLog[0].grpcService.additionalRequestHeadersToLog[1]: ":bogus" is no pseudo-header this list can log (hint: use one of :authority, :path, :method, :scheme, or a header name)',
+    't.yaml:22:40: spec.accessLog[0].grpcService.additionalResponseHeadersToLog[0]: ":status" is no pseudo-header this list can log (hint: list response headers by name; a response\'s status is response_code)',
+  ]);
   assert.deepEqual(errors(service("      logName: a\n      timeout: 0s\n      retryPolicy: {retryBackOff: {baseInterval: 1s, maxInterval: 1s}}\n")), [
     't.yaml:21:16: spec.accessLog[0].grpcService.timeout: "0s" is not a duration of at least 1ms (hint: write a duration such as 5s)',
   ], "a zero timeout is refused; a maxInterval equal to baseInterval is not");
