@@ -80,7 +80,8 @@ export class HeaderIndexBuilder implements HeaderIndex {
 
 export interface LogCompileContext {
   readonly resourceFor: (g: GatewayModel) => Resource;
-  readonly queuesFor: (model: AccessLogModel, gateway: GatewayModel, resource: Resource) => BatchQueue<ReadableLogRecord>[];
+  /** `resource`: the log's (the gateway's, with the log's resourceAttributes). */
+  readonly queuesFor: (model: AccessLogModel, resource: Resource) => BatchQueue<ReadableLogRecord>[];
   readonly allowSensitive: ReadonlySet<string>;
   readonly filterErrors: FilterErrors;
 }
@@ -107,7 +108,7 @@ export function compileGatewayLogs(gateway: GatewayModel, models: readonly Acces
     if (!m.enabled) continue;
     const base = ctx.resourceFor(gateway);
     const resource = Object.keys(m.resourceAttributes).length === 0 ? base : base.merge(resourceFromAttributes({ ...m.resourceAttributes }));
-    const queues = ctx.queuesFor(m, gateway, resource);
+    const queues = ctx.queuesFor(m, resource);
     if (queues.length === 0) continue;
     let filter: AccessLogFilterProgram | undefined;
     if (m.filter !== undefined) {

@@ -121,7 +121,7 @@ export class LogsSignal {
 
   #compile(plan: RuntimePlan, inUseEnv: Set<string>, inUseStdout: Set<string>): PlanLogs {
     const byGateway = new Map<GatewayModel, GatewayLogs>();
-    const queuesFor = (m: AccessLogModel, gateway: GatewayModel, resource: Resource): BatchQueue<ReadableLogRecord>[] => {
+    const queuesFor = (m: AccessLogModel, resource: Resource): BatchQueue<ReadableLogRecord>[] => {
       if (m.sink.kind === "stdout") return this.#stdoutPipelines.resolve(undefined, inUseStdout).map((p) => p.queue);
       if (m.sink.kind === "grpc") return [this.#accessLogService(m.sink.target, resource, inUseEnv).queue];
       return this.#envPipelines.resolve(m.sink.target, inUseEnv).map((p) => p.queue);
