@@ -3,21 +3,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { AccessLogModel } from "../../src/config/model.ts";
-import { GATEWAY, errors, load, warnings } from "./helpers.ts";
+import { accessLogPolicy, errors, load, warnings } from "./helpers.ts";
 
-const policy = (filter: string): string => `---
-apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: logs}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
-  accessLog:
-  - fileSink: {path: /dev/stdout, stringFormat: "%RESPONSE_CODE%"}
+const withFilter = (filter: string): string => accessLogPolicy(`  - fileSink: {path: /dev/stdout, stringFormat: "%RESPONSE_CODE%"}
     filter: ${filter}
-`;
+`);
 
 function logOf(filter: string): AccessLogModel {
-  const { config, diagnostics } = load(GATEWAY + policy(filter));
+  const { config, diagnostics } = load(withFilter(filter));
   assert.ok(config, diagnostics.map((d) => d.message).join("\n"));
   return config.gateways[0]!.telemetry.accessLogs[0]!;
 }
@@ -29,7 +22,7 @@ test("each filter type is read into its condition; and/or hold a list of them", 
   assert.deepEqual(logOf("{traceableFilter: true}").condition, { kind: "traceable" });
   assert.deepEqual(logOf("{notHealthCheckFilter: false}").condition, { kind: "notHealthCheck" }, "kgateway's booleans are pointers: present is set");
   assert.deepEqual(logOf("{grpcStatusFilter: {exclude: true}}").condition, { kind: "grpcStatus", statuses: [], exclude: true }, "statuses are optional, as in kgateway");
-  assert.deepEqual(warnings(GATEWAY + policy("{traceableFilter: true}")), [
+  assert.deepEqual(warnings(withFilter("{traceableFilter: true}")), [
     "t.yaml:19:31: spec.accessLog[0].filter.traceableFilter: warning: traceableFilter keeps only force-traced requests (Envoy's x-envoy-force-trace), and Tollgate force-traces none: this access log keeps nothing (hint: drop the filter, or the access log)",
   ]);
   assert.deepEqual(logOf("{headerFilter: {header: {name: X-Debug, value: on}}}").condition, { kind: "header", name: "x-debug", type: "Exact", value: "on" });
@@ -41,29 +34,29 @@ test("each filter type is read into its condition; and/or hold a list of them", 
   assert.deepEqual(both.condition?.kind === "and" ? both.condition.conditions.map((c) => c.kind) : [], ["statusCode", "cel"]);
   const lone = logOf("{celFilter: {match: 'response.code >= 400'}}");
   assert.deepEqual([lone.filter?.expression, lone.condition], ["response.code >= 400", undefined], "a lone celFilter stays the CEL filter");
-  assert.deepEqual(warnings(GATEWAY + policy("{orFilter: [{notHealthCheckFilter: true}, {responseFlagFilter: {flags: [NR]}}]}")), []);
+  assert.deepEqual(warnings(withFilter("{orFilter: [{notHealthCheckFilter: true}, {responseFlagFilter: {flags: [NR]}}]}")), []);
 });
 
 test("a filter sets exactly one condition; flags, header names, regexes and CEL are checked where written", () => {
-  assert.deepEqual(errors(GATEWAY + policy("{}")), [
+  assert.deepEqual(errors(withFilter("{}")), [
     "t.yaml:19:13: spec.accessLog[0].filter: an access log filter needs one condition (hint: one of statusCodeFilter, durationFilter, notHealthCheckFilter, traceableFilter, headerFilter, responseFlagFilter, grpcStatusFilter, celFilter, andFilter, orFilter)",
   ]);
-  assert.deepEqual(errors(GATEWAY + policy("{traceableFilter: true, statusCodeFilter: {op: EQ, value: 200}}")), [
+  assert.deepEqual(errors(withFilter("{traceableFilter: true, statusCodeFilter: {op: EQ, value: 200}}")), [
     "t.yaml:19:55: spec.accessLog[0].filter.statusCodeFilter: an access log filter sets one condition; this one sets traceableFilter and statusCodeFilter (hint: combine conditions with andFilter or orFilter)",
   ]);
-  assert.deepEqual(errors(GATEWAY + policy("{andFilter: [{traceableFilter: true}, {orFilter: [{traceableFilter: true}]}]}")), [
+  assert.deepEqual(errors(withFilter("{andFilter: [{traceableFilter: true}, {orFilter: [{traceableFilter: true}]}]}")), [
     't.yaml:19:52: spec.accessLog[0].filter.andFilter[1].orFilter: unknown field "orFilter" (hint: did you mean "celFilter"?)',
   ], "no nesting: andFilter lists single conditions, as in kgateway's API");
-  assert.deepEqual(errors(GATEWAY + policy("{responseFlagFilter: {flags: [UF, XX]}}")), [
+  assert.deepEqual(errors(withFilter("{responseFlagFilter: {flags: [UF, XX]}}")), [
     't.yaml:19:47: spec.accessLog[0].filter.responseFlagFilter.flags[1]: "XX" is not an Envoy response flag (hint: one of LH, UH, UT, LR, UR, UF, UC, UO, NR, DI, FI, RL, UAEX, RLSE, DC, URX, SI, IH, DPE, UMSDR, RFCF, NFCF, DT, UPE, NC, OM, DF, DO, DR)',
   ]);
-  assert.deepEqual(errors(GATEWAY + policy("{headerFilter: {header: {name: 'x debug', value: on}}}")), [
+  assert.deepEqual(errors(withFilter("{headerFilter: {header: {name: 'x debug', value: on}}}")), [
     `t.yaml:19:44: spec.accessLog[0].filter.headerFilter.header.name: "x debug" is not a header name (hint: letters, digits and !#$%&'*+-.^_\`|~)`,
   ]);
-  assert.deepEqual(errors(GATEWAY + policy("{headerFilter: {header: {type: RegularExpression, name: x-a, value: '(a'}}}")), [
+  assert.deepEqual(errors(withFilter("{headerFilter: {header: {type: RegularExpression, name: x-a, value: '(a'}}}")), [
     "t.yaml:19:81: spec.accessLog[0].filter.headerFilter.header.value: invalid regular expression: Unterminated group (hint: use ECMAScript regular expression syntax)",
   ]);
-  assert.match(errors(GATEWAY + policy("{orFilter: [{traceableFilter: true}, {celFilter: {match: 'response.cod > 1'}}]}"))[0]!, /^t\.yaml:19:80: spec\.accessLog\[0\]\.filter\.orFilter\[1\]\.celFilter\.match: invalid CEL filter: /);
-  assert.match(errors(GATEWAY + policy("{grpcStatusFilter: {statuses: [CANCELLED]}}"))[0]!, /spec\.accessLog\[0\]\.filter\.grpcStatusFilter\.statuses\[0\]/);
-  assert.match(errors(GATEWAY + policy("{statusCodeFilter: {op: GT, value: 1}}"))[0]!, /spec\.accessLog\[0\]\.filter\.statusCodeFilter\.op/);
+  assert.match(errors(withFilter("{orFilter: [{traceableFilter: true}, {celFilter: {match: 'response.cod > 1'}}]}"))[0]!, /^t\.yaml:19:80: spec\.accessLog\[0\]\.filter\.orFilter\[1\]\.celFilter\.match: invalid CEL filter: /);
+  assert.match(errors(withFilter("{grpcStatusFilter: {statuses: [CANCELLED]}}"))[0]!, /spec\.accessLog\[0\]\.filter\.grpcStatusFilter\.statuses\[0\]/);
+  assert.match(errors(withFilter("{statusCodeFilter: {op: GT, value: 1}}"))[0]!, /spec\.accessLog\[0\]\.filter\.statusCodeFilter\.op/);
 });

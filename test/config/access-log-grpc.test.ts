@@ -3,16 +3,9 @@
 // gRPC service fields of an openTelemetry access log (which load, with a warning each).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { GATEWAY, errors, load, warnings } from "./helpers.ts";
+import { accessLogPolicy, errors, load, warnings } from "./helpers.ts";
 
-const withAccessLog = (entry: string): string => `${GATEWAY}---
-apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: logs}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
-  accessLog:
-${entry}---
+const withAccessLog = (entry: string): string => `${accessLogPolicy(entry)}---
 apiVersion: gateway.tollgate.dev/v1alpha1
 kind: Backend
 metadata: {name: als}

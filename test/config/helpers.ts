@@ -73,6 +73,16 @@ spec:
   targetRefs: ${targets}
 ${body}`;
 
+/** GATEWAY and an HTTPListenerPolicy on it whose `accessLog:` list is `entries` (each line indented two spaces or more). */
+export const accessLogPolicy = (entries: string): string => `${GATEWAY}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: logs}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  accessLog:
+${entries}`;
+
 export function load(text: string, file = "t.yaml"): LoadResult {
   return loadConfigText(text, file);
 }

@@ -3,18 +3,11 @@
 // a truncated number, nesting too deep, an empty dictionary, and both formats on one sink.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { GATEWAY, errors, load } from "./helpers.ts";
+import { accessLogPolicy, errors, load } from "./helpers.ts";
 
-const withFileSink = (sink: string): string => `${GATEWAY}---
-apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: logs}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
-  accessLog:
-  - fileSink:
+const withFileSink = (sink: string): string => accessLogPolicy(`  - fileSink:
       path: /dev/stdout
-${sink}`;
+${sink}`);
 
 test("a format dictionary loads as written: templates, literals, lists and nested dictionaries", () => {
   const { config, diagnostics } = load(

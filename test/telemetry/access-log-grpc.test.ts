@@ -3,11 +3,10 @@
 // real requests through the proxy to a real upstream.
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import https from "node:https";
 import { request as httpRequest } from "node:http";
 import { createTestPki, issueClientCertificate, issueServerCertificate } from "../support/test-certs.ts";
 import { type DecodedEntry, type GrpcAlsService, startGrpcAlsService } from "../support/grpc-als-service.ts";
-import { alsPolicyYaml, gatewayYaml, get, httpsGatewayYaml, startTracedGateway, startUpstream, type TracedGateway } from "./harness.ts";
+import { alsPolicyYaml, gatewayYaml, get, httpsGatewayYaml, httpsStatus, withClientValidation, startTracedGateway, startUpstream, type TracedGateway } from "./harness.ts";
 
 const FAST = { OTEL_BLRP_SCHEDULE_DELAY: "20" };
 
@@ -233,28 +232,10 @@ test("on an HTTPS listener that checks client certificates, the entry's tls_prop
   t.after(() => als.close());
   const upstream = await startUpstream();
   t.after(() => upstream.close());
-  const yaml = httpsGatewayYaml(
-    upstream.port,
-    pair,
-    `---
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: client-ca, namespace: kgateway-system}
-data: {ca.crt: ${JSON.stringify(clientPki.ca.toString())}}
----
-${alsPolicyYaml(als.port, "      logName: tls\n")}`,
-  ).replace("allowedRoutes: {namespaces: {from: All}}}\n---", "allowedRoutes: {namespaces: {from: All}}}\n  tls:\n    frontend:\n      default:\n        validation: {caCertificateRefs: [{kind: ConfigMap, name: client-ca}]}\n---");
-  const gw = await startTracedGateway(yaml, FAST);
+  const gw = await startTracedGateway(withClientValidation(httpsGatewayYaml(upstream.port, pair, `---\n${alsPolicyYaml(als.port, "      logName: tls\n")}`), clientPki.ca), FAST);
   t.after(() => gw.close());
   const port = Number(new URL(gw.url(8080, "/")).port);
-  const status = await new Promise<number>((resolve, reject) => {
-    const req = https.request({ host: "127.0.0.1", port, path: "/api/tls", servername: "shop.example", ca: pki.ca, cert: client.cert, key: client.key, maxVersion: "TLSv1.2", agent: false }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.on("error", reject);
-    req.end();
-  });
+  const status = await httpsStatus({ port, path: "/api/tls", servername: "shop.example", ca: pki.ca, cert: client.cert, key: client.key, maxVersion: "TLSv1.2" });
   assert.equal(status, 200);
   const [entry] = await entriesFor(als, 1);
   assert.equal(entry!.request.scheme, "https");

@@ -3,6 +3,7 @@
 // plus real upstream HTTP servers. Keeping it in-process lets tests read the telemetry
 // runtime's drop counters directly while everything on the wire stays real.
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { request as httpsRequest, type RequestOptions as HttpsRequestOptions } from "node:https";
 import type { AddressInfo } from "node:net";
 import { loadConfigText } from "../../src/config/load.ts";
 import type { RuntimePlan } from "../../src/plan/types.ts";
@@ -275,6 +276,34 @@ spec:
       backendRef: {name: als, namespace: kgateway-system, port: 9001}
 ${grpcService}${filter}---
 ${collectorBackend("als", "kgateway-system", servicePort)}`;
+}
+
+/**
+ * `yaml` (from httpsGatewayYaml) with its Gateway checking client certificates against the
+ * ConfigMap kgateway-system/client-ca, added holding `ca`; `mode` as Gateway API's.
+ */
+export function withClientValidation(yaml: string, ca: Buffer, mode?: "AllowInsecureFallback"): string {
+  const validation = `validation: {caCertificateRefs: [{kind: ConfigMap, name: client-ca}]${mode === undefined ? "" : `, mode: ${mode}`}}`;
+  const validated = yaml.replace("allowedRoutes: {namespaces: {from: All}}}\n---", `allowedRoutes: {namespaces: {from: All}}}\n  tls:\n    frontend:\n      default:\n        ${validation}\n---`);
+  if (validated === yaml) throw new Error("the Gateway's listeners were not where withClientValidation looks for them");
+  return `${validated}---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: client-ca, namespace: kgateway-system}
+data: {ca.crt: ${JSON.stringify(ca.toString())}}
+`;
+}
+
+/** The status of one HTTPS request to 127.0.0.1; `options` names the port, path, SNI name, CA and any client certificate. */
+export function httpsStatus(options: HttpsRequestOptions): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: "127.0.0.1", agent: false, ...options }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 export function collectorBackend(name: string, namespace: string, port: number): string {

@@ -10,7 +10,7 @@ import { type OtlpReceiver, startOtlpReceiver } from "../support/otlp-receiver.t
 import { X509Certificate } from "node:crypto";
 import { type PemPair, createTestPki, issueClientCertificate, issueServerCertificate } from "../support/test-certs.ts";
 import type { TLSSocket } from "node:tls";
-import { httpsGatewayYaml, otelAccessLogPolicyYaml, startTracedGateway, startUpstream } from "./harness.ts";
+import { httpsGatewayYaml, httpsStatus, otelAccessLogPolicyYaml, startTracedGateway, startUpstream, withClientValidation } from "./harness.ts";
 
 const FAST = { OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_METRIC_EXPORT_INTERVAL: "100" };
 
@@ -37,14 +37,7 @@ test("a request over TLS: url.scheme https on the SERVER span, the access log an
   t.after(() => gw.close());
   const port = Number(new URL(gw.url(8080, "/")).port);
 
-  const status = await new Promise<number>((resolve, reject) => {
-    const req = https.request({ host: "127.0.0.1", port, path: "/api/secure?x=1", servername: "shop.example", headers: { host: "shop.example" }, ca: pki.ca, agent: false }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.on("error", reject);
-    req.end();
-  });
+  const status = await httpsStatus({ port, path: "/api/secure?x=1", servername: "shop.example", headers: { host: "shop.example" }, ca: pki.ca });
   assert.equal(status, 200);
 
   const spans = await rx.waitForSpans((s) => s.some((x) => x.kind === 2));
@@ -117,36 +110,18 @@ test("a client certificate on a port that checks them: Envoy's %DOWNSTREAM_PEER_
   const impostor = await issueClientCertificate(strangerPki, "impostor", "/O=Acme, Inc/OU=shop/CN=workload one", { uris: [spiffeId], dnsNames: ["Web.Shop.svc", "web.shop"] });
   const filter = `connection.mtls && connection.subject_peer_certificate == "CN=workload one,OU=shop,O=Acme\\\\, Inc" && connection.uri_san_peer_certificate == "${spiffeId}" && connection.dns_san_peer_certificate == "Web.Shop.svc" && connection.sha256_peer_certificate_digest.size() == 64`;
   const { pki, rx, yaml } = await httpsRig(t, "grpc", (receiver) =>
-    `---
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: client-ca, namespace: kgateway-system}
-data: {ca.crt: ${JSON.stringify(clientPki.ca.toString())}}
----
-` +
+    "---\n" +
     otelAccessLogPolicyYaml("mtls", receiver.port, '      body: "%REQ(:PATH)%|%DOWNSTREAM_PEER_SUBJECT%|%DOWNSTREAM_PEER_ISSUER%|%DOWNSTREAM_PEER_URI_SAN%|%DOWNSTREAM_PEER_DNS_SAN%|%DOWNSTREAM_PEER_FINGERPRINT_256%|%DOWNSTREAM_PEER_SERIAL%"\n').replace(
       "  - openTelemetry:",
       `  - filter: {celFilter: {match: '${filter}'}}\n    openTelemetry:`,
     ),
   );
-  const validated = yaml.replace(
-    "allowedRoutes: {namespaces: {from: All}}}\n---",
-    "allowedRoutes: {namespaces: {from: All}}}\n  tls:\n    frontend:\n      default:\n        validation: {caCertificateRefs: [{kind: ConfigMap, name: client-ca}], mode: AllowInsecureFallback}\n---",
-  );
-  assert.notEqual(validated, yaml, "the Gateway got its client validation");
-  const gw = await startTracedGateway(validated, { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_METRICS_EXPORTER: "none" });
+  const gw = await startTracedGateway(withClientValidation(yaml, clientPki.ca, "AllowInsecureFallback"), { ...FAST, OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_METRICS_EXPORTER: "none" });
   t.after(() => gw.close());
   const port = Number(new URL(gw.url(8080, "/")).port);
 
   const send = (path: string, client: PemPair | undefined): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const req = https.request({ host: "127.0.0.1", port, path, servername: "shop.example", ca: pki.ca, agent: false, ...(client === undefined ? {} : { cert: client.cert, key: client.key }) }, (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      });
-      req.on("error", reject);
-      req.end();
-    });
+    httpsStatus({ port, path, servername: "shop.example", ca: pki.ca, ...(client === undefined ? {} : { cert: client.cert, key: client.key }) });
   // AllowInsecureFallback serves all three; only the verified certificate passes the filter.
   // First: records leave in the order their requests ended.
   assert.equal(await send("/api/impostor", impostor), 200);
