@@ -2,9 +2,8 @@
 // of the pattern in the path (the query stays as it is) is replaced by the substitution, in
 // which `\1` to `\9` name the pattern's groups and `\0` the whole match. It becomes the path
 // of the rule's URLRewrite filter, and so meets the HTTPRoute's own filters there.
-import { canSearchLinearly } from "../router/linear-regex.ts";
 import type { FilterModel, PathModifierModel, RuleModel } from "./model.ts";
-import { regexProblem } from "./regex-check.ts";
+import { checkRegexSubstitution } from "./regex-substitution.ts";
 import { checkPathCharacters, checkRequestTargetCharacters } from "./resolve-filters.ts";
 import { type Reporter, type Resource, key } from "./resources.ts";
 
@@ -22,25 +21,7 @@ export function policyUrlRewrite(p: Resource, reporter: Reporter, cfg: Record<st
   const at = ["spec", "urlRewrite", "pathRegex"];
   const pattern = String(regex["pattern"]);
   const substitution = String(regex["substitution"]);
-  const problem = regexProblem(pattern);
-  if (problem?.severity === "error") {
-    reporter.error(p, [...at, "pattern"], problem.message, problem.hint);
-    return undefined;
-  }
-  // A rewrite searches the whole path from every position, which takes a backtracking
-  // engine quadratic time even on shapes a full match runs fast; so it runs on V8's
-  // linear-time engine alone, as RE2 would (and the fallback warnings do not apply).
-  if (!canSearchLinearly(pattern)) {
-    reporter.error(p, [...at, "pattern"], "a path rewrite runs on V8's linear-time engine, which cannot run this pattern (it takes no repeat count above 16 and no inline modifier such as (?i:…))", "use a smaller repeat count, or spell the alternatives out");
-    return undefined;
-  }
-  // A pattern that also matches '' reports its group count in the match's length.
-  const groups = new RegExp(`${pattern}|`).exec("")!.length - 1;
-  const escape = badEscape(substitution, groups);
-  if (escape !== undefined) {
-    reporter.error(p, [...at, "substitution"], escape, "write \\1 to \\9 for a group of the pattern, \\0 for the whole match, \\\\ for a backslash");
-    return undefined;
-  }
+  if (!checkRegexSubstitution(p, reporter, at, pattern, substitution, "a path rewrite")) return undefined;
   checkPathCharacters(p, reporter, substitution, [...at, "substitution"]);
   checkRequestTargetCharacters(p, reporter, substitution, [...at, "substitution"], "the substitution");
   return { policy: p, path: { type: "RegexReplace", pattern, substitution, source: reporter.source(p, [...at, "pattern"]) } };
@@ -70,23 +51,6 @@ export function substitutionParts(substitution: string): readonly (string | numb
   return parts;
 }
 
-function badEscape(substitution: string, groups: number): string | undefined {
-  for (let i = 0; i < substitution.length; i++) {
-    if (substitution[i] !== "\\") continue;
-    const next = substitution[i + 1];
-    if (next === "\\") {
-      i++;
-      continue;
-    }
-    if (next !== undefined && next >= "0" && next <= "9") {
-      if (Number(next) > groups) return `\\${next} names group ${next}, and the pattern has ${groups === 0 ? "no groups" : groups === 1 ? "1 group" : `${groups} groups`}`;
-      i++;
-      continue;
-    }
-    return next === undefined ? "the substitution ends with a lone backslash" : `\\${next} is not a substitution escape`;
-  }
-  return undefined;
-}
 
 /**
  * Each rule's URLRewrite with its TrafficPolicy's path: a URLRewrite path of the rule's own
