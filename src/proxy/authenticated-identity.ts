@@ -4,7 +4,7 @@
 // Envoy's filters would have left it.
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { BASIC_AUTH_USER_HEADER, headerText } from "./basic-auth.ts";
-import { withoutCookies, withoutQueryParams } from "./api-key-auth.ts";
+import { withoutCookies, withoutQueryParams } from "./request-values.ts";
 import type { Exchange } from "./exchange.ts";
 
 const ORIGINAL_PATH = "x-envoy-original-path";

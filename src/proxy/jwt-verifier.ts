@@ -8,7 +8,7 @@
 import { type JWTPayload, decodeJwt, decodeProtectedHeader } from "jose";
 import { JWS_ALGORITHMS } from "../config/jwks.ts";
 import type { JwtProviderModel, JwtTokenSourceModel } from "../config/model.ts";
-import { queryValue } from "./api-key-auth.ts";
+import { queryValue } from "./request-values.ts";
 import { JwtFailure, JwtFailures } from "./jwt-failures.ts";
 import { JwtKeySet } from "./jwt-keys.ts";
 import { type JwksFetchContext, RemoteJwks, remoteJwksOf } from "./remote-jwks.ts";
