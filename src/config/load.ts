@@ -211,6 +211,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
             csrfs: policies.routeCsrfs.get(key(d.resource)),
             faultInjections: policies.routeFaultInjections.get(key(d.resource)),
             autoHostRewrites: policies.routeAutoHostRewrites.get(key(d.resource)),
+            consistentHashes: policies.routeConsistentHashes.get(key(d.resource)),
             compressions: policies.routeCompressions.get(key(d.resource)),
             buffers: policies.routeBuffers.get(key(d.resource)),
             externalAuths: policies.routeExternalAuths.get(key(d.resource)),
@@ -564,6 +565,7 @@ interface RulePolicyFilters {
   readonly csrfs: ReadonlyMap<number, CsrfModel> | undefined;
   readonly faultInjections: ReadonlyMap<number, FilterModel> | undefined;
   readonly autoHostRewrites: ReadonlyMap<number, FilterModel> | undefined;
+  readonly consistentHashes: ReadonlyMap<number, FilterModel> | undefined;
   readonly compressions: ReadonlyMap<number, FilterModel> | undefined;
   readonly buffers: ReadonlyMap<number, FilterModel> | undefined;
   readonly externalAuths: ReadonlyMap<number, FilterModel> | undefined;
@@ -573,7 +575,7 @@ interface RulePolicyFilters {
 }
 
 /**
- * A TrafficPolicy's CORS, extAuth, jwtAuth, basicAuth, apiKeyAuth, local rate limit, header modifiers, acl, csrf, fault injection and rbac, as filters of the rules
+ * A TrafficPolicy's CORS, extAuth, jwtAuth, basicAuth, apiKeyAuth, local rate limit, header modifiers, acl, csrf, fault injection, consistentHash and rbac, as filters of the rules
  * they cover. A rule's own CORS and ExternalAuth filters are the more specific and keep their
  * place (the policy's extAuth is warned about: the rule is checked by its filter's service).
  */
@@ -595,6 +597,8 @@ function withPolicyFilters(route: Resource, reporter: Reporter, rules: readonly 
     if (acl !== undefined) added.push(acl);
     const autoHostRewrite = from.autoHostRewrites?.get(rule.index);
     if (autoHostRewrite !== undefined) added.push(autoHostRewrite);
+    const consistentHash = from.consistentHashes?.get(rule.index);
+    if (consistentHash !== undefined) added.push(consistentHash);
     const compression = from.compressions?.get(rule.index);
     if (compression !== undefined) added.push(compression);
     const faultInjection = from.faultInjections?.get(rule.index);

@@ -273,6 +273,22 @@ export type PathModifierModel =
   /** kgateway TrafficPolicy `urlRewrite.pathRegex` (Envoy's regex_rewrite): every match of `pattern` in the path, replaced. */
   | { readonly type: "RegexReplace"; readonly pattern: string; readonly substitution: string; readonly source: SourceRef };
 
+/** One part of a consistent hash key; `terminal`: once the key has a value, later parts are skipped. */
+export type HashPolicyModel =
+  /** `name` lower-cased; `:authority`, `:path` and `:method` read the request line. */
+  | { readonly kind: "header"; readonly name: string; readonly regexRewrite: { readonly pattern: string; readonly substitution: string; readonly source: SourceRef } | undefined; readonly terminal: boolean }
+  /** `ttlSeconds` set: a request without the cookie gets one (0: a session cookie). */
+  | {
+      readonly kind: "cookie";
+      readonly name: string;
+      readonly ttlSeconds: number | undefined;
+      readonly path: string | undefined;
+      readonly attributes: readonly { readonly name: string; readonly value: string }[];
+      readonly terminal: boolean;
+    }
+  | { readonly kind: "queryParameter"; readonly name: string; readonly terminal: boolean }
+  | { readonly kind: "sourceIp"; readonly terminal: boolean };
+
 export type FilterModel =
   /** `policy`: the TrafficPolicy (`namespace/name`) whose `headerModifiers` it is; absent for the HTTPRoute's own filter. */
   | { readonly type: "RequestHeaderModifier"; readonly modifier: HeaderModifierModel; readonly policy?: string }
@@ -502,6 +518,13 @@ export type FilterModel =
       /** `namespace/name` of the TrafficPolicy. */
       readonly policy: string;
     }
+  /**
+   * kgateway TrafficPolicy `consistentHash` (Envoy's route hash policies): the endpoint of the
+   * chosen backend is picked on a hash ring by a key built from the request, so requests with
+   * the same key reach the same endpoint. `policies` (the TrafficPolicies merged, in the order
+   * their parts are evaluated) is never empty.
+   */
+  | { readonly type: "ConsistentHash"; readonly policies: readonly string[]; readonly hashPolicies: readonly HashPolicyModel[] }
   /** `compression` with every half disabled: the rule gets no compression from its Gateway's policy. */
   | { readonly type: "NoCompression" }
   /** `faultInjection.disable`: the rule gets no fault injection from its Gateway's policy. */

@@ -19,6 +19,7 @@ import { type ApiKeyAuthModel, policyApiKeyAuth } from "./traffic-api-key-auth.t
 import { type JwtAuthModel, policyJwtAuth } from "./traffic-jwt-auth.ts";
 import type { SecretStore } from "./secret-store.ts";
 import { policyClientAcl } from "./traffic-acl.ts";
+import { policyConsistentHash, resolveRouteConsistentHashes } from "./traffic-consistent-hash.ts";
 import { policyCsrf } from "./traffic-csrf.ts";
 import { policyCompression } from "./traffic-compression.ts";
 import { type FaultInjectionPolicyModel, policyFaultInjection } from "./traffic-fault-injection.ts";
@@ -150,6 +151,8 @@ export interface PolicyResult {
   /** The `jwtAuth` a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
   readonly routeJwtAuths: ReadonlyMap<string, ReadonlyMap<number, JwtAuthModel>>;
   readonly gatewayJwtAuths: ReadonlyMap<string, Extract<JwtAuthModel, { type: "JwtAuth" }> | null>;
+  /** The merged `consistentHash` of the TrafficPolicies covering each rule of a route (by index), by route key. */
+  readonly routeConsistentHashes: ReadonlyMap<string, ReadonlyMap<number, FilterModel>>;
   /** The regex path rewrite a TrafficPolicy gives each rule of a route (by index), by route key. */
   readonly routeUrlRewrites: ReadonlyMap<string, ReadonlyMap<number, PolicyUrlRewrite>>;
 }
@@ -250,6 +253,7 @@ export function resolvePolicies(
   const basicAuths = sectionModels(input.trafficPolicies, "basicAuth", (p, cfg) => policyBasicAuth(p, reporter, cfg, secrets));
   const apiKeyAuths = sectionModels(input.trafficPolicies, "apiKeyAuth", (p, cfg) => policyApiKeyAuth(p, reporter, cfg, secrets));
   const jwtAuths = sectionModels(input.trafficPolicies, "jwtAuth", (p, cfg) => policyJwtAuth(p, reporter, cfg, extensions));
+  const consistentHashes = sectionModels(input.trafficPolicies, "consistentHash", (p, cfg) => policyConsistentHash(p, reporter, cfg));
   const gatewayRetries = oldestPerGateway("retry", retries, trafficByGateway, reporter);
   const gatewayTimeouts = oldestPerGateway("timeouts", timeouts, trafficByGateway, reporter);
   warnGatewayAttemptLongerThanRequest(gatewayRetries, gatewayTimeouts, reporter);
@@ -270,6 +274,7 @@ export function resolvePolicies(
     routeHeaderModifiers: resolvePerRule("headerModifiers", headerModifiers, trafficByRoute, routes, reporter, (m) => m),
     gatewayHeaderModifiers: oldestPerGateway("headerModifiers", headerModifiers, trafficByGateway, reporter),
     routeUrlRewrites: resolvePerRule("urlRewrite", urlRewrites, trafficByRoute, routes, reporter, (m) => m),
+    routeConsistentHashes: resolveRouteConsistentHashes(consistentHashes, trafficByRoute, routes),
     routeAuthorizations: resolvePerRule("rbac", authorizations, trafficByRoute, routes, reporter, (m) => m),
     gatewayAuthorizations: oldestPerGateway("rbac", authorizations, trafficByGateway, reporter),
     routeClientAcls: resolvePerRule("acl", clientAcls, trafficByRoute, routes, reporter, (m) => m),
@@ -825,7 +830,7 @@ function gatewayCompressionsOf(models: ReadonlyMap<Resource, CompressionModel>, 
 function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): void {
   for (const [gk, attached] of byGateway) {
     for (const a of attached) {
-      for (const section of ["autoHostRewrite", "cors", "tracing", "urlRewrite"]) {
+      for (const section of ["autoHostRewrite", "consistentHash", "cors", "tracing", "urlRewrite"]) {
         if (a.policy.spec[section] === undefined) continue;
         reporter.warn(a.policy, a.at, `${section} does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
       }
@@ -891,7 +896,7 @@ function matchesKey(rule: RuleModel): string {
 }
 
 /** The per-rule sections of a TrafficPolicy, in the order warnings name them. */
-const PER_RULE_SECTIONS = ["acl", "apiKeyAuth", "autoHostRewrite", "basicAuth", "buffer", "compression", "cors", "csrf", "extAuth", "faultInjection", "headerModifiers", "jwtAuth", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
+const PER_RULE_SECTIONS = ["acl", "apiKeyAuth", "autoHostRewrite", "basicAuth", "buffer", "compression", "consistentHash", "cors", "csrf", "extAuth", "faultInjection", "headerModifiers", "jwtAuth", "rateLimit", "rbac", "retry", "timeouts", "urlRewrite"] as const;
 
 /**
  * A targetRef's sectionName that names no rule of the route, warned once per policy

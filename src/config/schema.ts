@@ -592,6 +592,8 @@ const stringMatcher = obj({
   safeRegex: str("an RE2 regular expression the whole value must match", { minLength: 1, maxLength: 1024 }),
   ignoreCase: bool("exact, prefix, suffix and contains ignore case (not safeRegex)"),
 });
+/** A hash policy entry that, once the key has a value, ends the list. */
+const hashTerminal = bool("once the key has a value after this entry, the entries after it are skipped (default false)");
 const trafficPolicySpec = obj(
   {
     targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
@@ -646,6 +648,34 @@ const trafficPolicySpec = obj(
       disable: empty("exempt the rules from their Gateway's extAuth; exclusive with extensionRef"),
     }),
     urlRewrite: obj({ pathRegex: obj({ pattern: str(undefined, { minLength: 1, maxLength: 1024 }), substitution: str(undefined, { minLength: 1, maxLength: 1024 }) }, ["pattern", "substitution"]) }),
+    consistentHash: obj({
+      disable: bool("no hash for the rules, not even one a less preferred policy gives them; exclusive with the other fields"),
+      headers: arr(
+        obj(
+          {
+            headerName: str("a request header (or :authority, :path, :method) whose value is hashed; absent: no part of the key", { minLength: 1, maxLength: 256 }),
+            regexRewrite: obj({ pattern: str("an RE2 pattern", { minLength: 1, maxLength: 1024 }), substitution: str("\\1 to \\9 name the pattern's groups", { minLength: 1, maxLength: 1024 }) }, ["pattern", "substitution"]),
+            terminal: hashTerminal,
+          },
+          ["headerName"],
+        )
+      ),
+      cookies: arr(
+        obj(
+          {
+            name: str("a cookie whose value is hashed", { minLength: 1, maxLength: 256 }),
+            ttl: { type: ["string", "integer"], description: 'set: a request without the cookie gets one with this lifetime ("1h30m", or seconds; 0 a session cookie); unset: only a cookie the client sends is hashed' },
+            path: str("the Path of a generated cookie", { minLength: 1, maxLength: 1024 }),
+            attributes: arr(obj({ name: str(undefined, { minLength: 1, maxLength: 256 }), value: str("empty for a flag such as Secure", { maxLength: 1024 }) }, ["name", "value"])),
+            terminal: hashTerminal,
+          },
+          ["name"],
+        )
+      ),
+      queryParameters: arr(obj({ name: str("a query parameter whose first value is hashed", { minLength: 1, maxLength: 256 }), terminal: hashTerminal }, ["name"])),
+      filterState: arr(obj({ key: str("an Envoy filter state key: the gateway has none, so the entry never adds to the key", { minLength: 1 }), terminal: hashTerminal }, ["key"])),
+      sourceIp: obj({ terminal: hashTerminal }),
+    }),
     basicAuth: obj({
       // `sensitive`: a schema error says "a string" rather than quote a line and its digest.
       users: arr(str("an htpasswd line, USER:{SHA}DIGEST (the base64 SHA-1 of the password, as htpasswd -s writes it)", { sensitive: true }), { minItems: 1, maxItems: 256, sensitive: true }),
@@ -821,7 +851,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "ListenerPolicy", spec: listenerPolicySpec, description: "kgateway ListenerPolicy (tracing, access logs, listener limits)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits, health checks, the Server header)" },
-  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; jwtAuth, basicAuth, apiKeyAuth, extAuth, header modifiers, local and global rate limits, rbac, acl, csrf, fault injection, buffer, compression, retry and timeouts on routes, Gateways and listeners; autoHostRewrite on routes)" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; jwtAuth, basicAuth, apiKeyAuth, extAuth, header modifiers, local and global rate limits, rbac, acl, csrf, fault injection, buffer, compression, retry and timeouts on routes, Gateways and listeners; autoHostRewrite and consistentHash on routes)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "GatewayExtension", spec: gatewayExtensionSpec, description: "kgateway GatewayExtension: the rate limit service TrafficPolicy rateLimit.global calls, the authorization service of TrafficPolicy extAuth, or the JWT providers of TrafficPolicy jwtAuth" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];

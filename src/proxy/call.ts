@@ -27,6 +27,8 @@ import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamL
 import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent, retriesAnswer, retriesFailure } from "./retry.ts";
 import { expectsContinue } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
+import { endpointForHash } from "./hash-ring.ts";
+import { addSetCookies } from "./consistent-hash.ts";
 import { StallWatch, type StallSubject } from "./stall-watch.ts";
 import { type MarkedResponse, kCall } from "./marks.ts";
 import type { MirrorCopies } from "./mirror.ts";
@@ -115,6 +117,10 @@ export class ProxyCall implements StallSubject {
   inflation: { readonly coding: ContentCoding; readonly policy: string } | undefined = undefined;
   /** The decoding of the streamed body, from the first attempt on. */
   inflater: InflatedBody | undefined = undefined;
+  /** TrafficPolicy consistentHash: the key every attempt's endpoint is picked by on the ring (undefined: round-robin). */
+  readonly hashKey: number | undefined;
+  /** TrafficPolicy consistentHash: the cookies made for this request's key, set on the upstream's answer. */
+  readonly affinityCookies: string[] | undefined;
   /** TrafficPolicy autoHostRewrite: the Host an attempt to an endpoint with no name (a Service's) sends. */
   readonly autoHost: { readonly host: string | string[] | undefined } | undefined;
 
@@ -146,6 +152,10 @@ export class ProxyCall implements StallSubject {
     this.attemptTimeoutMs = attemptTimeoutMs;
     this.streamIdleTimeoutMs = exchange.streamIdleMs();
     this.autoHost = autoHostBase(ruleFilters, backendFilters, headers);
+    const hashing = ruleFilters.consistentHash;
+    const key = hashing?.keyOf(exchange);
+    this.hashKey = key?.hash;
+    this.affinityCookies = key?.setCookies;
   }
 
   start(requestTimeoutMs: number | undefined): void {
@@ -161,7 +171,8 @@ export class ProxyCall implements StallSubject {
   }
 
   startAttempt(): void {
-    const endpoint = nextEndpoint(this.backend)!;
+    const hashKey = this.hashKey;
+    const endpoint = (hashKey === undefined ? nextEndpoint(this.backend) : endpointForHash(this.backend, hashKey))!;
     let entry: PoolEntry;
     try {
       entry = this.ctx.pools.entry(endpoint, this.backend.model.maxConnections);
@@ -333,7 +344,8 @@ export class ProxyCall implements StallSubject {
     const cors = this.ruleFilters.cors;
     const authMutations = exchange.authResponseMutations;
     const compression = this.ruleFilters.responseCompression;
-    if (ruleOps === undefined && backendOps === undefined && cors === undefined && authMutations === undefined && compression === undefined) {
+    const affinityCookies = this.affinityCookies;
+    if (ruleOps === undefined && backendOps === undefined && cors === undefined && authMutations === undefined && compression === undefined && affinityCookies === undefined) {
       const list = forwardedResponseHeaders(headers);
       const serverMode = exchange.listener.settings.serverHeader;
       if (serverMode !== "PassThrough") transformServerHeaderList(serverMode, list);
@@ -345,6 +357,8 @@ export class ProxyCall implements StallSubject {
     if (cors !== undefined) removeUpstreamCorsGrant(headers as OutgoingHeaders);
     if (ruleOps !== undefined) applyHeaderOps(ruleOps, headers as OutgoingHeaders);
     if (backendOps !== undefined) applyHeaderOps(backendOps, headers as OutgoingHeaders);
+    // After the route's header modifiers, as Envoy's router adds the cookies it made.
+    if (affinityCookies !== undefined) addSetCookies(headers as OutgoingHeaders, affinityCookies);
     // As Envoy's ext_authz filter writes its response_headers_to_add after the route's.
     if (authMutations !== undefined) applyMutations(authMutations, headers as OutgoingHeaders);
     // Before CORS, whose exposed headers must name the head the client gets, compressed or not.

@@ -1,6 +1,7 @@
 // Gateway API filters, compiled once per plan into plain data the proxy applies with a few
 // property writes and string concatenations per request. compileFilters is injected into
 // the plan compiler, so plans carry ProxyFilters wherever the contract says CompiledFilters.
+import { ConsistentHashPolicy } from "./consistent-hash.ts";
 import type { FilterModel, HeaderModifierModel, PathModifierModel } from "../config/model.ts";
 import type { CompiledBackend, CompiledFilters, CompiledMatch } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
@@ -124,6 +125,8 @@ export class ProxyFilters implements CompiledFilters {
   readonly faultInjection: FaultInjectionPolicy | undefined;
   /** The rule's TrafficPolicy `autoHostRewrite`: each attempt sends the chosen endpoint's DNS name as Host. */
   readonly autoHostRewrite: boolean;
+  /** The rule's TrafficPolicy `consistentHash`: the key its endpoint is picked by. */
+  readonly consistentHash: ConsistentHashPolicy | undefined;
   /** The rule's TrafficPolicy `compression.responseCompression`. */
   readonly responseCompression: ResponseCompressionPolicy | undefined;
   /** The rule's TrafficPolicy `compression.requestDecompression`. */
@@ -149,6 +152,7 @@ export class ProxyFilters implements CompiledFilters {
     csrf: CsrfPolicy | undefined,
     faultInjection: FaultInjectionPolicy | undefined,
     autoHostRewrite: boolean,
+    consistentHash: ConsistentHashPolicy | undefined,
     responseCompression: ResponseCompressionPolicy | undefined,
     requestDecompression: RequestDecompressionPolicy | undefined,
   ) {
@@ -171,13 +175,14 @@ export class ProxyFilters implements CompiledFilters {
     this.csrf = csrf;
     this.faultInjection = faultInjection;
     this.autoHostRewrite = autoHostRewrite;
+    this.consistentHash = consistentHash;
     this.responseCompression = responseCompression;
     this.requestDecompression = requestDecompression;
     this.terminal = redirect !== undefined || direct !== undefined;
   }
 }
 
-export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, false, undefined, undefined);
+export const noFilters = new ProxyFilters(undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, false, undefined, undefined, undefined);
 
 /**
  * Several header modifiers of one direction apply one after another, in order. `buckets` holds the plan's rate limit
@@ -204,6 +209,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
   let csrf: CsrfPolicy | undefined;
   let faultInjection: FaultInjectionPolicy | undefined;
   let autoHostRewrite = false;
+  let consistentHash: ConsistentHashPolicy | undefined;
   let responseCompression: ResponseCompressionPolicy | undefined;
   let requestDecompression: RequestDecompressionPolicy | undefined;
   for (const filter of filters) {
@@ -247,6 +253,9 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
       case "AutoHostRewrite":
         autoHostRewrite = true;
         break;
+      case "ConsistentHash":
+        consistentHash = new ConsistentHashPolicy(filter.policies, filter.hashPolicies);
+        break;
       case "Compression":
         if (filter.response !== undefined) responseCompression = new ResponseCompressionPolicy(filter.policy, filter.response);
         if (filter.request !== undefined) requestDecompression = new RequestDecompressionPolicy(filter.policy, filter.request.encodings);
@@ -272,7 +281,7 @@ export function compileFilters(filters: readonly FilterModel[], backends: Readon
         break;
     }
   }
-  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth, apiKeyAuth, jwtAuth, csrf, faultInjection, autoHostRewrite, responseCompression, requestDecompression);
+  return new ProxyFilters(compileHeaderOps(requestMods), compileHeaderOps(responseMods), redirect, rewrite, direct, mirrors.length === 0 ? undefined : mirrors, cors, externalAuth, rateLimit, authorization, acl, globalRateLimit, bufferBytes, basicAuth, apiKeyAuth, jwtAuth, csrf, faultInjection, autoHostRewrite, consistentHash, responseCompression, requestDecompression);
 }
 
 // A Gateway's policy, or a route's, covers many rules with one model: its expressions and

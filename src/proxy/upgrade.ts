@@ -40,6 +40,8 @@ import { http } from "./node-http.ts";
 import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, startGranted } from "./pools.ts";
 import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
 import { nextEndpoint } from "./round-robin.ts";
+import { endpointForHash } from "./hash-ring.ts";
+import { addSetCookies } from "./consistent-hash.ts";
 import { StallWatch, type StallSubject, bytesMovedBy, bytesTakenBy } from "./stall-watch.ts";
 import { cutForShutdown } from "./shutdown-cut.ts";
 import { HealthCheckDetails, IMMEDIATE_FAIL_HEADER, asksForHealthCheck, healthCheckFailed } from "./health-check.ts";
@@ -331,6 +333,8 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   backendFilters: ProxyFilters | undefined = undefined;
   /** TrafficPolicy autoHostRewrite: the Host sent to an endpoint with no name (a Service's). */
   autoHost: { readonly host: string | string[] | undefined } | undefined = undefined;
+  /** TrafficPolicy consistentHash: the cookies made for the upgrade's key, set on the upstream's answer. */
+  affinityCookies: string[] | undefined = undefined;
 
   constructor(ctx: CallContext, exchange: Exchange, client: TunnelSocket, head: Buffer) {
     this.ctx = ctx;
@@ -432,12 +436,14 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
    * the upstream's grant is removed first, as on any response of the rule; the filter adds
    * nothing, since browsers apply no CORS to an upgrade.
    */
-  private applyResponseFilters(answer: Record<string, string | string[]>): void {
+  private applyResponseFilters(answer: Record<string, string | string[]>, fromUpstream = false): void {
     if (this.ruleFilters?.cors !== undefined) removeUpstreamCorsGrant(answer);
     const ruleOps = this.ruleFilters?.responseHeaders;
     const backendOps = this.backendFilters?.responseHeaders;
     if (ruleOps !== undefined) applyHeaderOps(ruleOps, answer);
     if (backendOps !== undefined) applyHeaderOps(backendOps, answer);
+    // The consistentHash cookies go on the upstream's answers only, as Envoy's router adds them.
+    if (fromUpstream && this.affinityCookies !== undefined) addSetCookies(answer, this.affinityCookies);
     const authMutations = this.exchange.authResponseMutations;
     if (authMutations !== undefined) applyMutations(authMutations, answer);
     this.finishHead(answer);
@@ -451,7 +457,11 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
 
   connect(backend: CompiledBackend, headers: OutgoingHeaders, path: string, protocol: string): void {
     this.offered = protocol;
-    const endpoint = nextEndpoint(backend)!;
+    // A WebSocket keeps to its key's endpoint as a request does: affinity matters most to long-lived sessions.
+    const key = this.ruleFilters?.consistentHash?.keyOf(this.exchange);
+    const hashKey = key?.hash;
+    this.affinityCookies = key?.setCookies;
+    const endpoint = (hashKey === undefined ? nextEndpoint(backend) : endpointForHash(backend, hashKey))!;
     let entry: PoolEntry;
     try {
       entry = this.ctx.pools.entry(endpoint, backend.model.maxConnections);
@@ -612,7 +622,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
       if (name !== "upgrade" && name !== "connection" && (isHopByHop(name) || (listed !== undefined && listed.includes(name)))) continue;
       answer[name] = headers[name]!;
     }
-    this.applyResponseFilters(answer);
+    this.applyResponseFilters(answer, true);
     // The switch is the upstream's: a modifier can neither drop nor rewrite it.
     for (const name of SWITCH_HEADERS) {
       const value = headers[name];
@@ -655,7 +665,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
       if (value === undefined || isHopByHop(name) || name === "content-length") continue;
       answer[name] = value;
     }
-    this.applyResponseFilters(answer);
+    this.applyResponseFilters(answer, true);
     // Without Content-Length or chunking the body runs to the end of the connection.
     answer.connection = "close";
     exchange.responseHeaders = answer;

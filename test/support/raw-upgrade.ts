@@ -10,12 +10,16 @@ const CORS_GRANT = "Access-Control-Allow-Origin: https://evil.example\r\nAccess-
 
 export interface RawUpgradeUpstream {
   readonly port: number;
+  /** Connections accepted so far: which of several upstreams an upgrade reached. */
+  readonly accepted: number;
   close(): Promise<void>;
 }
 
 export async function startRawUpgradeUpstream(): Promise<RawUpgradeUpstream> {
   const sockets = new Set<net.Socket>();
+  let accepted = 0;
   const server = net.createServer((socket) => {
+    accepted++;
     sockets.add(socket);
     let head = "";
     socket.on("data", (chunk: Buffer) => {
@@ -38,6 +42,9 @@ export async function startRawUpgradeUpstream(): Promise<RawUpgradeUpstream> {
   await once(server, "listening");
   return {
     port: (server.address() as net.AddressInfo).port,
+    get accepted() {
+      return accepted;
+    },
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

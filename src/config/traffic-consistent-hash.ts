@@ -1,0 +1,218 @@
+// kgateway's TrafficPolicy `consistentHash` (Envoy's route hash policies): which parts of a
+// request make the key that picks a backend's endpoint, and how the policies covering one rule
+// merge into a single list, as kgateway documents it: the preferred policy's entries first,
+// then the others', duplicates dropped, `sourceIp` and `disable` from the preferred policy alone.
+import type { FilterModel, HashPolicyModel, RuleModel } from "./model.ts";
+import type { Attached } from "./policy-targets.ts";
+import { checkRegexSubstitution } from "./regex-substitution.ts";
+import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
+import type { RouteDraft } from "./resolve-routes.ts";
+import { isHeaderName } from "./header-names.ts";
+
+type HeaderPolicy = Extract<HashPolicyModel, { kind: "header" }>;
+type CookiePolicy = Extract<HashPolicyModel, { kind: "cookie" }>;
+type QueryPolicy = Extract<HashPolicyModel, { kind: "queryParameter" }>;
+type SourceIpPolicy = Extract<HashPolicyModel, { kind: "sourceIp" }>;
+
+/** One policy's `consistentHash`, checked, each list without its own duplicates. */
+export interface ConsistentHashSpec {
+  readonly policy: string;
+  readonly disable: boolean;
+  readonly headers: readonly HeaderPolicy[];
+  readonly cookies: readonly CookiePolicy[];
+  readonly queryParameters: readonly QueryPolicy[];
+  readonly sourceIp: SourceIpPolicy | undefined;
+}
+
+/** The pseudo-headers a hash may read: each names a part of the request line. */
+const PSEUDO_HEADERS = new Set([":authority", ":path", ":method"]);
+/** What kgateway lets a time to live in seconds be: what a protobuf Duration holds. */
+const MAX_TTL_SECONDS = 315_576_000_000;
+// No separator or control character: a value that holds one would end the Set-Cookie attribute early.
+const COOKIE_TEXT = /^[^\x00-\x1f\x7f;]*$/;
+
+export function policyConsistentHash(p: Resource, reporter: Reporter, cfg: Record<string, unknown>): ConsistentHashSpec | undefined {
+  const at = ["spec", "consistentHash"];
+  const lists = ["headers", "cookies", "queryParameters", "filterState", "sourceIp"].filter((f) => cfg[f] !== undefined);
+  const disable = cfg["disable"] === true;
+  if (disable && lists.length > 0) {
+    reporter.error(p, [...at, "disable"], `consistentHash.disable cannot be combined with ${lists.join(", ")}`, "keep disable: true to turn hashing off for the rules, or remove it to hash on the fields");
+    return undefined;
+  }
+  let usable = true;
+  const headers = unique(list(cfg, "headers"), (h) => String(h["headerName"]).toLowerCase()).flatMap(({ entry, index }): HeaderPolicy[] => {
+    const policy = headerPolicy(p, reporter, entry, [...at, "headers", index]);
+    if (policy === undefined) usable = false;
+    return policy === undefined ? [] : [policy];
+  });
+  const cookies = unique(list(cfg, "cookies"), (c) => String(c["name"])).flatMap(({ entry, index }): CookiePolicy[] => {
+    const policy = cookiePolicy(p, reporter, entry, [...at, "cookies", index]);
+    if (policy === undefined) usable = false;
+    return policy === undefined ? [] : [policy];
+  });
+  const queryParameters = unique(list(cfg, "queryParameters"), (q) => String(q["name"])).map(({ entry }): QueryPolicy => ({ kind: "queryParameter", name: String(entry["name"]), terminal: entry["terminal"] === true }));
+  if (cfg["filterState"] !== undefined) {
+    reporter.warn(p, [...at, "filterState"], "filterState entries never add to the hash key: the gateway keeps no Envoy filter state (as Envoy, an entry whose object is absent is skipped)", "hash on a header, cookie, query parameter or sourceIp instead");
+  }
+  const sourceIpCfg = cfg["sourceIp"] as Record<string, unknown> | undefined;
+  const sourceIp: SourceIpPolicy | undefined = sourceIpCfg === undefined ? undefined : { kind: "sourceIp", terminal: sourceIpCfg["terminal"] === true };
+  if (!usable) return undefined;
+  return { policy: key(p), disable, headers, cookies, queryParameters, sourceIp };
+}
+
+function list(cfg: Record<string, unknown>, field: string): readonly Record<string, unknown>[] {
+  return (cfg[field] as Record<string, unknown>[] | undefined) ?? [];
+}
+
+/** Each entry with its index, the later duplicates (by `id`) dropped, as kgateway drops them. */
+function unique(entries: readonly Record<string, unknown>[], id: (entry: Record<string, unknown>) => string): { entry: Record<string, unknown>; index: number }[] {
+  const seen = new Set<string>();
+  const out: { entry: Record<string, unknown>; index: number }[] = [];
+  entries.forEach((entry, index) => {
+    const k = id(entry);
+    if (seen.has(k)) return;
+    seen.add(k);
+    out.push({ entry, index });
+  });
+  return out;
+}
+
+function headerPolicy(p: Resource, reporter: Reporter, entry: Record<string, unknown>, at: Segments): HeaderPolicy | undefined {
+  const name = String(entry["headerName"]).toLowerCase();
+  if (name.startsWith(":") ? !PSEUDO_HEADERS.has(name) : !isHeaderName(name)) {
+    reporter.error(p, [...at, "headerName"], `${JSON.stringify(entry["headerName"])} is not a header the hash can read`, "name a request header (letters, digits and !#$%&'*+-.^_`|~), or :authority, :path or :method");
+    return undefined;
+  }
+  const rewrite = entry["regexRewrite"] as Record<string, unknown> | undefined;
+  let regexRewrite: HeaderPolicy["regexRewrite"];
+  if (rewrite !== undefined) {
+    const pattern = String(rewrite["pattern"]);
+    const substitution = String(rewrite["substitution"]);
+    if (!checkRegexSubstitution(p, reporter, [...at, "regexRewrite"], pattern, substitution, "a hash key rewrite")) return undefined;
+    regexRewrite = { pattern, substitution, source: reporter.source(p, [...at, "regexRewrite", "pattern"]) };
+  }
+  return { kind: "header", name, regexRewrite, terminal: entry["terminal"] === true };
+}
+
+function cookiePolicy(p: Resource, reporter: Reporter, entry: Record<string, unknown>, at: Segments): CookiePolicy | undefined {
+  const name = String(entry["name"]);
+  if (!isHeaderName(name)) {
+    reporter.error(p, [...at, "name"], `${JSON.stringify(name)} is not a cookie name`, "name the cookie with letters, digits, - and _ (RFC 6265)");
+    return undefined;
+  }
+  let ttlSeconds: number | undefined;
+  if (entry["ttl"] !== undefined) {
+    ttlSeconds = cookieTtlSeconds(entry["ttl"]);
+    if (ttlSeconds === undefined) {
+      reporter.error(p, [...at, "ttl"], `${JSON.stringify(entry["ttl"])} is not a cookie lifetime`, 'write a duration ("1h30m", "90s") or a whole number of seconds ("3600"), at least 0; 0 makes a session cookie');
+      return undefined;
+    }
+    if (ttlSeconds === 0 && !isZeroText(entry["ttl"])) {
+      reporter.warn(p, [...at, "ttl"], `${JSON.stringify(entry["ttl"])} is under a second, so the generated cookie is a session cookie (a lifetime counts whole seconds)`, 'write "0" for a session cookie, or at least "1s"');
+    }
+  }
+  const path = entry["path"] as string | undefined;
+  if (path !== undefined && !COOKIE_TEXT.test(path)) {
+    reporter.error(p, [...at, "path"], "the cookie path holds a ';' or a control character, which would end the Set-Cookie attribute early", "write the path alone, e.g. /");
+    return undefined;
+  }
+  const attributes: { name: string; value: string }[] = [];
+  for (const [i, attribute] of list(entry, "attributes").entries()) {
+    const attributeName = String(attribute["name"]);
+    const value = String(attribute["value"]);
+    if (!isHeaderName(attributeName)) {
+      reporter.error(p, [...at, "attributes", i, "name"], `${JSON.stringify(attributeName)} is not a cookie attribute name`, "write a token such as SameSite or Secure");
+      return undefined;
+    }
+    if (!COOKIE_TEXT.test(value)) {
+      reporter.error(p, [...at, "attributes", i, "value"], "the attribute value holds a ';' or a control character, which would end the Set-Cookie attribute early", "write one value, e.g. Strict");
+      return undefined;
+    }
+    attributes.push({ name: attributeName, value });
+  }
+  return { kind: "cookie", name, ttlSeconds, path, attributes, terminal: entry["terminal"] === true };
+}
+
+const GO_DURATION = /^\+?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$/;
+const GO_DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g;
+const UNIT_SECONDS: Readonly<Record<string, number>> = { ns: 1e-9, us: 1e-6, µs: 1e-6, μs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/**
+ * Whole seconds (as Envoy keeps a cookie's lifetime) from a Go duration or a count of seconds;
+ * undefined for anything else, a negative lifetime (a cookie the client drops at once, so no
+ * affinity) or one past what kgateway can pass on.
+ */
+export function cookieTtlSeconds(ttl: unknown): number | undefined {
+  let seconds: number;
+  if (typeof ttl === "number") seconds = ttl;
+  else if (typeof ttl !== "string") return undefined;
+  else if (/^\+?\d+$/.test(ttl)) seconds = Number(ttl);
+  else if (GO_DURATION.test(ttl)) {
+    seconds = 0;
+    for (const m of ttl.matchAll(GO_DURATION_PART)) seconds += Number(m[1]) * UNIT_SECONDS[m[2]!]!;
+  } else return undefined;
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_TTL_SECONDS) return undefined;
+  return Math.floor(seconds);
+}
+
+function isZeroText(ttl: unknown): boolean {
+  return ttl === 0 || (typeof ttl === "string" && /^\+?0+$/.test(ttl));
+}
+
+/**
+ * The merged hash policies of each rule a TrafficPolicy's `consistentHash` covers, by route key
+ * then rule index. The policies covering a rule are ordered as kgateway orders them: one
+ * attached to the rule (by sectionName) ahead of one attached to the whole route, the older
+ * first within each; the first is the preferred one.
+ */
+export function resolveRouteConsistentHashes(specs: ReadonlyMap<Resource, ConsistentHashSpec>, byRoute: ReadonlyMap<string, readonly Attached[]>, routes: readonly RouteDraft[]): Map<string, Map<number, FilterModel>> {
+  const out = new Map<string, Map<number, FilterModel>>();
+  if (specs.size === 0) return out;
+  const routeByKey = new Map(routes.map((r) => [key(r.resource), r]));
+  for (const [rk, attached] of byRoute) {
+    const withSpecs = attached.filter((a) => specs.has(a.policy));
+    if (withSpecs.length === 0) continue;
+    const ordered = [...withSpecs.filter((a) => a.sections !== undefined), ...withSpecs.filter((a) => a.sections === undefined)];
+    const byRule = new Map<number, FilterModel>();
+    for (const rule of routeByKey.get(rk)!.rules) {
+      const covering = ordered.filter((a) => covers(a, rule)).map((a) => specs.get(a.policy)!);
+      const merged = covering.length === 0 ? undefined : mergeConsistentHash(covering);
+      if (merged !== undefined) byRule.set(rule.index, merged);
+    }
+    if (byRule.size > 0) out.set(rk, byRule);
+  }
+  return out;
+}
+
+function covers(a: Attached, rule: RuleModel): boolean {
+  return a.sections === undefined || (rule.name !== undefined && a.sections.names.has(rule.name));
+}
+
+/** kgateway's merge, `specs` preferred first: undefined when the preferred one disables hashing. */
+export function mergeConsistentHash(specs: readonly ConsistentHashSpec[]): FilterModel | undefined {
+  const preferred = specs[0]!;
+  if (preferred.disable) return undefined;
+  const contributing = specs.filter((s) => !s.disable);
+  const headers = mergedList(contributing, (s) => s.headers, (h) => h.name);
+  const cookies = mergedList(contributing, (s) => s.cookies, (c) => c.name);
+  const queryParameters = mergedList(contributing, (s) => s.queryParameters, (q) => q.name);
+  const hashPolicies: HashPolicyModel[] = [...headers, ...cookies, ...queryParameters];
+  // Only the preferred policy's own sourceIp counts; with nothing retained the key is the client's address.
+  if (preferred.sourceIp !== undefined) hashPolicies.push(preferred.sourceIp);
+  if (hashPolicies.length === 0) hashPolicies.push({ kind: "sourceIp", terminal: false });
+  return { type: "ConsistentHash", policies: contributing.map((s) => s.policy), hashPolicies };
+}
+
+function mergedList<T>(specs: readonly ConsistentHashSpec[], field: (s: ConsistentHashSpec) => readonly T[], id: (entry: T) => string): T[] {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const spec of specs) {
+    for (const entry of field(spec)) {
+      const k = id(entry);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push(entry);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,78 @@
+// A hash ring over a backend's endpoints (Envoy's ring hash load balancer): each endpoint owns
+// many points on a 32-bit circle, and a key goes to the endpoint owning the first point at or
+// after it. Adding or removing one endpoint moves only the keys that endpoint owns or takes.
+// The points come from the endpoints' addresses alone, so every gateway replica, whatever
+// order it lists the endpoints in, sends a key to the same endpoint.
+import type { CompiledBackend, CompiledEndpoint } from "../plan/types.ts";
+
+/**
+ * Points per endpoint. A fixed count (Envoy divides a ring size among the hosts instead) keeps
+ * every other endpoint's points where they are when one comes or goes, so only its own keys
+ * move; 256 spreads keys over two or three endpoints within a few percent.
+ */
+const POINTS_PER_ENDPOINT = 256;
+
+/** A 32-bit hash of a string's UTF-16 code units: FNV-1a, then murmur3's finaliser to spread close inputs. */
+export function hashString(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Two parts of a key into one, as Envoy combines them: rotating the older keeps equal parts from cancelling. */
+export function combineHashes(older: number, part: number): number {
+  return (((older << 1) | (older >>> 31)) ^ part) >>> 0;
+}
+
+class HashRing {
+  readonly points: Uint32Array;
+  /** The endpoint owning each point, by index into the backend's endpoints. */
+  readonly owners: Uint32Array;
+
+  constructor(endpoints: readonly CompiledEndpoint[]) {
+    const entries: { point: number; address: string; owner: number }[] = [];
+    endpoints.forEach((endpoint, owner) => {
+      const address = `${endpoint.host}:${endpoint.port}`;
+      for (let i = 0; i < POINTS_PER_ENDPOINT; i++) entries.push({ point: hashString(`${address}_${i}`), address, owner });
+    });
+    // A tie goes to the smaller address, so the order endpoints are listed in never matters.
+    entries.sort((a, b) => a.point - b.point || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+    this.points = Uint32Array.from(entries, (e) => e.point);
+    this.owners = Uint32Array.from(entries, (e) => e.owner);
+  }
+
+  ownerOf(hash: number): number {
+    const points = this.points;
+    let low = 0;
+    let high = points.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (points[mid]! < hash) low = mid + 1;
+      else high = mid;
+    }
+    return this.owners[low === points.length ? 0 : low]!;
+  }
+}
+
+// Backends are frozen plan objects: the ring lives beside each in a WeakMap and dies with its plan.
+const rings = new WeakMap<CompiledBackend, HashRing>();
+
+/** The endpoint of the backend that `hash` falls to; undefined when it has none. */
+export function endpointForHash(backend: CompiledBackend, hash: number): CompiledEndpoint | undefined {
+  const endpoints = backend.endpoints;
+  if (endpoints.length <= 1) return endpoints[0];
+  let ring = rings.get(backend);
+  if (ring === undefined) {
+    ring = new HashRing(endpoints);
+    rings.set(backend, ring);
+  }
+  return endpoints[ring.ownerOf(hash)];
+}

@@ -1,0 +1,66 @@
+// The hash ring TrafficPolicy consistentHash picks endpoints on: the same key always reaches
+// the same endpoint, whatever order the endpoints are listed in (so gateway replicas agree);
+// removing an endpoint moves only the keys it owned; keys spread over every endpoint; and the
+// key parts combine as Envoy combines them (order matters, equal parts do not cancel).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { BackendModel } from "../../src/config/model.ts";
+import { compileBackend } from "../../src/plan/backends.ts";
+import type { CompiledBackend } from "../../src/plan/types.ts";
+import { combineHashes, endpointForHash, hashString } from "../../src/proxy/hash-ring.ts";
+
+function backend(...hosts: string[]): CompiledBackend {
+  const model: BackendModel = { key: "default/ring", kind: "Backend", name: "ring", namespace: "default", endpoints: hosts.map((host) => ({ host, port: 8080, kind: "ip" as const })) };
+  return compileBackend(model);
+}
+
+const KEYS = Array.from({ length: 20_000 }, (_, i) => hashString(`user-${i}`));
+const ownerOf = (b: CompiledBackend, hash: number): string => endpointForHash(b, hash)!.host;
+
+test("a key reaches the same endpoint every time, and in any endpoint order", () => {
+  const listed = backend("10.0.0.1", "10.0.0.2", "10.0.0.3");
+  const reversed = backend("10.0.0.3", "10.0.0.2", "10.0.0.1");
+  for (const hash of KEYS) {
+    const owner = ownerOf(listed, hash);
+    assert.equal(ownerOf(listed, hash), owner);
+    assert.equal(ownerOf(reversed, hash), owner);
+  }
+});
+
+test("removing an endpoint moves only the keys it owned; adding one takes keys only to itself", () => {
+  const four = backend("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4");
+  const three = backend("10.0.0.1", "10.0.0.2", "10.0.0.3");
+  let moved = 0;
+  for (const hash of KEYS) {
+    const before = ownerOf(four, hash);
+    const after = ownerOf(three, hash);
+    if (before === "10.0.0.4") moved++;
+    else assert.equal(after, before, `key ${hash} moved from ${before} to ${after}`);
+  }
+  // The removed endpoint did own a share of the keys, so the check above covered a real change.
+  assert.ok(moved > KEYS.length / 8, `the fourth endpoint owned ${moved} keys`);
+});
+
+test("keys spread over every endpoint", () => {
+  const three = backend("10.0.0.1", "10.0.0.2", "10.0.0.3");
+  const counts = new Map<string, number>();
+  for (const hash of KEYS) counts.set(ownerOf(three, hash), (counts.get(ownerOf(three, hash)) ?? 0) + 1);
+  assert.deepEqual([...counts.keys()].sort(), ["10.0.0.1", "10.0.0.2", "10.0.0.3"]);
+  for (const [host, count] of counts) assert.ok(count > KEYS.length * 0.25 && count < KEYS.length * 0.42, `${host} owns ${count} of ${KEYS.length} keys`);
+});
+
+test("one endpoint, or none: no ring", () => {
+  assert.equal(endpointForHash(backend("10.0.0.9"), 12345)!.host, "10.0.0.9");
+  assert.equal(endpointForHash(backend(), 12345), undefined);
+});
+
+test("parts combine in order, and two equal parts do not cancel", () => {
+  const a = hashString("alice");
+  const b = hashString("bob");
+  assert.notEqual(combineHashes(a, b), combineHashes(b, a));
+  assert.notEqual(combineHashes(a, a), 0);
+  assert.equal(combineHashes(a, b), combineHashes(a, b));
+  assert.ok(combineHashes(0xffffffff, 1) >= 0 && combineHashes(0xffffffff, 1) <= 0xffffffff);
+  // Close inputs land far apart: the finaliser spreads them.
+  assert.notEqual(hashString("user-1") >>> 24, hashString("user-2") >>> 24);
+});
