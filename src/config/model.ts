@@ -522,7 +522,7 @@ export type FilterModel =
    * kgateway TrafficPolicy `consistentHash` (Envoy's route hash policies): the endpoint of the
    * chosen backend is picked on a hash ring by a key built from the request, so requests with
    * the same key reach the same endpoint. `policies` (the TrafficPolicies merged, in the order
-   * their parts are evaluated) is never empty.
+   * their parts are evaluated) is empty only when filterState entries alone were written.
    */
   | { readonly type: "ConsistentHash"; readonly policies: readonly string[]; readonly hashPolicies: readonly HashPolicyModel[] }
   /** `compression` with every half disabled: the rule gets no compression from its Gateway's policy. */

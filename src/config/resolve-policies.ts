@@ -274,7 +274,7 @@ export function resolvePolicies(
     routeHeaderModifiers: resolvePerRule("headerModifiers", headerModifiers, trafficByRoute, routes, reporter, (m) => m),
     gatewayHeaderModifiers: oldestPerGateway("headerModifiers", headerModifiers, trafficByGateway, reporter),
     routeUrlRewrites: resolvePerRule("urlRewrite", urlRewrites, trafficByRoute, routes, reporter, (m) => m),
-    routeConsistentHashes: resolveRouteConsistentHashes(consistentHashes, trafficByRoute, routes),
+    routeConsistentHashes: resolveRouteConsistentHashes(consistentHashes, trafficByRoute, routes, backends.used, reporter),
     routeAuthorizations: resolvePerRule("rbac", authorizations, trafficByRoute, routes, reporter, (m) => m),
     gatewayAuthorizations: oldestPerGateway("rbac", authorizations, trafficByGateway, reporter),
     routeClientAcls: resolvePerRule("acl", clientAcls, trafficByRoute, routes, reporter, (m) => m),

@@ -537,7 +537,7 @@ const kgRetry = obj({
   perTryTimeout: duration,
   statusCodes: arr(int(undefined, { minimum: 400, maximum: 599 }), { minItems: 1 }),
   backoffBaseInterval: duration,
-  retryHostPredicates: arr(str("a retry goes to the backend's next endpoint anyway; there are no canary hosts", { enum: ["PreviousHosts", "OmitCanaryHosts"] }), { minItems: 1 }),
+  retryHostPredicates: arr(str("a retry goes to the backend's next endpoint anyway (on the hash ring with consistentHash); there are no canary hosts", { enum: ["PreviousHosts", "OmitCanaryHosts"] }), { minItems: 1 }),
 });
 const cidrList = arr(str("an IPv4 or IPv6 range in CIDR notation (10.0.0.0/8), or one address", { minLength: 1 }), { minItems: 1, maxItems: 256 });
 const kgAuthorization = obj(

@@ -2,7 +2,7 @@
 // request make the key that picks a backend's endpoint, and how the policies covering one rule
 // merge into a single list, as kgateway documents it: the preferred policy's entries first,
 // then the others', duplicates dropped, `sourceIp` and `disable` from the preferred policy alone.
-import type { FilterModel, HashPolicyModel, RuleModel } from "./model.ts";
+import type { BackendModel, FilterModel, HashPolicyModel, RuleModel } from "./model.ts";
 import type { Attached } from "./policy-targets.ts";
 import { checkRegexSubstitution } from "./regex-substitution.ts";
 import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
@@ -22,14 +22,17 @@ export interface ConsistentHashSpec {
   readonly cookies: readonly CookiePolicy[];
   readonly queryParameters: readonly QueryPolicy[];
   readonly sourceIp: SourceIpPolicy | undefined;
+  /** filterState entries were written: they count as retained (no default sourceIp), and never give a value. */
+  readonly filterState: boolean;
 }
 
 /** The pseudo-headers a hash may read: each names a part of the request line. */
 const PSEUDO_HEADERS = new Set([":authority", ":path", ":method"]);
 /** What kgateway lets a time to live in seconds be: what a protobuf Duration holds. */
 const MAX_TTL_SECONDS = 315_576_000_000;
-// No separator or control character: a value that holds one would end the Set-Cookie attribute early.
-const COOKIE_TEXT = /^[^\x00-\x1f\x7f;]*$/;
+// Printable ASCII but the separator: a ';' would end the Set-Cookie attribute early, and a
+// header value cannot carry a control character or one past ASCII (RFC 6265 allows neither).
+const COOKIE_TEXT = /^[\x20-\x3a\x3c-\x7e]*$/;
 
 export function policyConsistentHash(p: Resource, reporter: Reporter, cfg: Record<string, unknown>): ConsistentHashSpec | undefined {
   const at = ["spec", "consistentHash"];
@@ -52,12 +55,12 @@ export function policyConsistentHash(p: Resource, reporter: Reporter, cfg: Recor
   });
   const queryParameters = unique(list(cfg, "queryParameters"), (q) => String(q["name"])).map(({ entry }): QueryPolicy => ({ kind: "queryParameter", name: String(entry["name"]), terminal: entry["terminal"] === true }));
   if (cfg["filterState"] !== undefined) {
-    reporter.warn(p, [...at, "filterState"], "filterState entries never add to the hash key: the gateway keeps no Envoy filter state (as Envoy, an entry whose object is absent is skipped)", "hash on a header, cookie, query parameter or sourceIp instead");
+    reporter.warn(p, [...at, "filterState"], "filterState entries never add to the hash key: the gateway keeps no Envoy filter state (as Envoy, an entry whose object is absent is skipped); a rule whose key has no other part goes round-robin", "hash on a header, cookie, query parameter or sourceIp instead");
   }
   const sourceIpCfg = cfg["sourceIp"] as Record<string, unknown> | undefined;
   const sourceIp: SourceIpPolicy | undefined = sourceIpCfg === undefined ? undefined : { kind: "sourceIp", terminal: sourceIpCfg["terminal"] === true };
   if (!usable) return undefined;
-  return { policy: key(p), disable, headers, cookies, queryParameters, sourceIp };
+  return { policy: key(p), disable, headers, cookies, queryParameters, sourceIp, filterState: list(cfg, "filterState").length > 0 };
 }
 
 function list(cfg: Record<string, unknown>, field: string): readonly Record<string, unknown>[] {
@@ -113,7 +116,7 @@ function cookiePolicy(p: Resource, reporter: Reporter, entry: Record<string, unk
   }
   const path = entry["path"] as string | undefined;
   if (path !== undefined && !COOKIE_TEXT.test(path)) {
-    reporter.error(p, [...at, "path"], "the cookie path holds a ';' or a control character, which would end the Set-Cookie attribute early", "write the path alone, e.g. /");
+    reporter.error(p, [...at, "path"], "the cookie path holds a ';', a control character or a character outside ASCII, which a Set-Cookie attribute cannot carry", "write the path alone, e.g. /");
     return undefined;
   }
   const attributes: { name: string; value: string }[] = [];
@@ -125,7 +128,7 @@ function cookiePolicy(p: Resource, reporter: Reporter, entry: Record<string, unk
       return undefined;
     }
     if (!COOKIE_TEXT.test(value)) {
-      reporter.error(p, [...at, "attributes", i, "value"], "the attribute value holds a ';' or a control character, which would end the Set-Cookie attribute early", "write one value, e.g. Strict");
+      reporter.error(p, [...at, "attributes", i, "value"], "the attribute value holds a ';', a control character or a character outside ASCII, which a Set-Cookie attribute cannot carry", "write one value, e.g. Strict");
       return undefined;
     }
     attributes.push({ name: attributeName, value });
@@ -165,7 +168,13 @@ function isZeroText(ttl: unknown): boolean {
  * attached to the rule (by sectionName) ahead of one attached to the whole route, the older
  * first within each; the first is the preferred one.
  */
-export function resolveRouteConsistentHashes(specs: ReadonlyMap<Resource, ConsistentHashSpec>, byRoute: ReadonlyMap<string, readonly Attached[]>, routes: readonly RouteDraft[]): Map<string, Map<number, FilterModel>> {
+export function resolveRouteConsistentHashes(
+  specs: ReadonlyMap<Resource, ConsistentHashSpec>,
+  byRoute: ReadonlyMap<string, readonly Attached[]>,
+  routes: readonly RouteDraft[],
+  backends: ReadonlyMap<string, BackendModel>,
+  reporter: Reporter,
+): Map<string, Map<number, FilterModel>> {
   const out = new Map<string, Map<number, FilterModel>>();
   if (specs.size === 0) return out;
   const routeByKey = new Map(routes.map((r) => [key(r.resource), r]));
@@ -174,14 +183,32 @@ export function resolveRouteConsistentHashes(specs: ReadonlyMap<Resource, Consis
     if (withSpecs.length === 0) continue;
     const ordered = [...withSpecs.filter((a) => a.sections !== undefined), ...withSpecs.filter((a) => a.sections === undefined)];
     const byRule = new Map<number, FilterModel>();
+    const warned = new Set<string>();
     for (const rule of routeByKey.get(rk)!.rules) {
-      const covering = ordered.filter((a) => covers(a, rule)).map((a) => specs.get(a.policy)!);
-      const merged = covering.length === 0 ? undefined : mergeConsistentHash(covering);
-      if (merged !== undefined) byRule.set(rule.index, merged);
+      const covering = ordered.filter((a) => covers(a, rule));
+      const merged = covering.length === 0 ? undefined : mergeConsistentHash(covering.map((a) => specs.get(a.policy)!));
+      if (merged === undefined) continue;
+      byRule.set(rule.index, merged);
+      warnSingleEndpoints(covering[0]!.policy, rk, rule, backends, warned, reporter);
     }
     if (byRule.size > 0) out.set(rk, byRule);
   }
   return out;
+}
+
+/**
+ * A backend with one endpoint has nothing to pick among: a Service is reached by its cluster
+ * DNS name, where kube-proxy picks the pod, so the hash would pin nothing while made cookies
+ * still go out. Warned once per policy and backend.
+ */
+function warnSingleEndpoints(policy: Resource, routeKey: string, rule: RuleModel, backends: ReadonlyMap<string, BackendModel>, warned: Set<string>, reporter: Reporter): void {
+  for (const ref of rule.backends) {
+    const backend = backends.get(ref.backendKey);
+    if (backend === undefined || backend.endpoints.length > 1 || warned.has(`${key(policy)} ${ref.backendKey}`)) continue;
+    warned.add(`${key(policy)} ${ref.backendKey}`);
+    const what = backend.kind === "Service" ? `Service ${ref.backendKey}, reached by its cluster DNS name (kube-proxy picks the pod)` : `Backend ${ref.backendKey}, which has one endpoint`;
+    reporter.warn(policy, ["spec", "consistentHash"], `HTTPRoute ${routeKey} rule ${rule.name ?? `#${rule.index}`} sends to ${what}: consistentHash picks among a backend's endpoints, so it pins nothing there`, "send to a Backend that lists the endpoints (its static hosts) for affinity");
+  }
 }
 
 function covers(a: Attached, rule: RuleModel): boolean {
@@ -197,9 +224,11 @@ export function mergeConsistentHash(specs: readonly ConsistentHashSpec[]): Filte
   const cookies = mergedList(contributing, (s) => s.cookies, (c) => c.name);
   const queryParameters = mergedList(contributing, (s) => s.queryParameters, (q) => q.name);
   const hashPolicies: HashPolicyModel[] = [...headers, ...cookies, ...queryParameters];
-  // Only the preferred policy's own sourceIp counts; with nothing retained the key is the client's address.
+  // Only the preferred policy's own sourceIp counts; with nothing retained the key is the
+  // client's address. A filterState entry is retained, as kgateway counts it, though it never
+  // gives a value here: such a rule has no key and goes round-robin (Envoy: a random host).
   if (preferred.sourceIp !== undefined) hashPolicies.push(preferred.sourceIp);
-  if (hashPolicies.length === 0) hashPolicies.push({ kind: "sourceIp", terminal: false });
+  if (hashPolicies.length === 0 && !contributing.some((s) => s.filterState)) hashPolicies.push({ kind: "sourceIp", terminal: false });
   return { type: "ConsistentHash", policies: contributing.map((s) => s.policy), hashPolicies };
 }
 

@@ -172,7 +172,7 @@ export class ProxyCall implements StallSubject {
 
   startAttempt(): void {
     const hashKey = this.hashKey;
-    const endpoint = (hashKey === undefined ? nextEndpoint(this.backend) : endpointForHash(this.backend, hashKey))!;
+    const endpoint = (hashKey === undefined ? nextEndpoint(this.backend) : endpointForHash(this.backend, hashKey, this.attemptsStarted))!;
     let entry: PoolEntry;
     try {
       entry = this.ctx.pools.entry(endpoint, this.backend.model.maxConnections);
@@ -355,10 +355,11 @@ export class ProxyCall implements StallSubject {
     }
     stripResponseHopByHop(headers);
     if (cors !== undefined) removeUpstreamCorsGrant(headers as OutgoingHeaders);
+    // Before the route's header modifiers, as Envoy's router adds the cookies it made: a
+    // modifier that removes or sets Set-Cookie acts on them too.
+    if (affinityCookies !== undefined) addSetCookies(headers as OutgoingHeaders, affinityCookies);
     if (ruleOps !== undefined) applyHeaderOps(ruleOps, headers as OutgoingHeaders);
     if (backendOps !== undefined) applyHeaderOps(backendOps, headers as OutgoingHeaders);
-    // After the route's header modifiers, as Envoy's router adds the cookies it made.
-    if (affinityCookies !== undefined) addSetCookies(headers as OutgoingHeaders, affinityCookies);
     // As Envoy's ext_authz filter writes its response_headers_to_add after the route's.
     if (authMutations !== undefined) applyMutations(authMutations, headers as OutgoingHeaders);
     // Before CORS, whose exposed headers must name the head the client gets, compressed or not.

@@ -4,13 +4,14 @@
 // a part that finds none adds nothing; a `terminal` part with a key so far ends the list. A
 // request none of whose parts finds a value goes round-robin (Envoy picks a random host then).
 import { randomBytes } from "node:crypto";
+import type { Socket } from "node:net";
 import type { HashPolicyModel } from "../config/model.ts";
 import type { Exchange } from "./exchange.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { combineHashes, hashString } from "./hash-ring.ts";
 import { RegexRewrite } from "./regex-rewrite.ts";
-import { cookieValue, queryValue } from "./request-values.ts";
+import { cookieValue, rawQueryValue } from "./request-values.ts";
 
 /** The hash to pick by (undefined: none), and the cookies made for it that the answer sets. */
 export interface HashKey {
@@ -55,12 +56,13 @@ function compilePart(model: HashPolicyModel): Part {
       return {
         terminal,
         value: (exchange, made) => {
-          const cookie = exchange.req.headers.cookie;
-          const sent = cookieValue(cookie, name);
-          if (sent !== undefined || ttlSeconds === undefined) return sent;
+          const sent = cookieValue(exchange.req.headers.cookie, name);
+          // An empty value is no cookie, as Envoy reads it.
+          if (sent !== undefined && sent !== "") return sent;
+          if (ttlSeconds === undefined) return undefined;
           // As Envoy: no cookie but a lifetime, so the gateway makes one; this request and
           // every later one that sends it back hash the same value.
-          const value = randomBytes(8).toString("hex");
+          const value = madeCookieValue(exchange.req.socket);
           made.push(setCookieValue(model, value));
           return value;
         },
@@ -68,14 +70,15 @@ function compilePart(model: HashPolicyModel): Part {
     }
     case "queryParameter": {
       const name = model.name;
-      return { terminal, value: (exchange) => queryValue(exchange.query, name)?.toString("latin1") };
+      return { terminal, value: (exchange) => rawQueryValue(exchange.query, name) };
     }
     case "sourceIp":
       return {
         terminal,
         value: (exchange) => {
           const ip = clientIpOf(exchange);
-          return ip.family === undefined ? undefined : ip.address;
+          // A forwarded IPv6 address may be spelt many ways; the key is its canonical text, as Envoy's.
+          return ip.family === undefined ? undefined : ip.family === "ipv6" ? canonicalIpv6(ip.address) : ip.address;
         },
       };
   }
@@ -84,10 +87,11 @@ function compilePart(model: HashPolicyModel): Part {
 /** Every value of the header (several lines kept apart); `:authority`, `:path` and `:method` read the request line. */
 function headerReader(name: string): (exchange: Exchange) => readonly string[] | undefined {
   switch (name) {
+    // An absolute-form target gives the authority and path, as Envoy's pseudo-headers hold them.
     case ":authority":
-      return (exchange) => single(exchange.req.headers.host);
+      return (exchange) => single(exchange.hostHeader);
     case ":path":
-      return (exchange) => single(exchange.req.url);
+      return (exchange) => [exchange.query === "" ? exchange.path : `${exchange.path}?${exchange.query}`];
     case ":method":
       return (exchange) => single(exchange.req.method);
     default:
@@ -105,6 +109,29 @@ function headerKey(values: readonly string[] | undefined, rewrite: RegexRewrite 
   if (values.length === 1) return rewrite === undefined ? values[0] : rewrite.apply(values[0]!);
   const each = rewrite === undefined ? [...values] : values.map((v) => rewrite.apply(v));
   return each.sort().join("\n");
+}
+
+/**
+ * One value per connection, so the requests a client sends on it before it has the cookie
+ * share their endpoint (Envoy derives the value from the connection's addresses for that reason).
+ */
+const madeOnConnection = new WeakMap<Socket, string>();
+
+function madeCookieValue(socket: Socket): string {
+  let value = madeOnConnection.get(socket);
+  if (value === undefined) {
+    value = randomBytes(8).toString("hex");
+    madeOnConnection.set(socket, value);
+  }
+  return value;
+}
+
+function canonicalIpv6(address: string): string {
+  try {
+    return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return address;
+  }
 }
 
 /** The Set-Cookie value Envoy writes for a cookie it made: quoted, then Max-Age (not for a session cookie), Path, the attributes, HttpOnly. */

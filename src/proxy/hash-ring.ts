@@ -49,7 +49,11 @@ class HashRing {
     this.owners = Uint32Array.from(entries, (e) => e.owner);
   }
 
-  ownerOf(hash: number): number {
+  /**
+   * The endpoint owning the first point at or after `hash`; for `nth` > 0, the nth other
+   * endpoint met walking on from there, so retries visit the endpoints in an order fixed by the key.
+   */
+  ownerOf(hash: number, nth: number): number {
     const points = this.points;
     let low = 0;
     let high = points.length;
@@ -58,15 +62,28 @@ class HashRing {
       if (points[mid]! < hash) low = mid + 1;
       else high = mid;
     }
-    return this.owners[low === points.length ? 0 : low]!;
+    const start = low === points.length ? 0 : low;
+    const first = this.owners[start]!;
+    if (nth === 0) return first;
+    const met = [first];
+    for (let step = 1; step < points.length; step++) {
+      const owner = this.owners[(start + step) % points.length]!;
+      if (met.includes(owner)) continue;
+      if (met.push(owner) > nth) return owner;
+    }
+    return first;
   }
 }
 
 // Backends are frozen plan objects: the ring lives beside each in a WeakMap and dies with its plan.
 const rings = new WeakMap<CompiledBackend, HashRing>();
 
-/** The endpoint of the backend that `hash` falls to; undefined when it has none. */
-export function endpointForHash(backend: CompiledBackend, hash: number): CompiledEndpoint | undefined {
+/**
+ * The endpoint of the backend that `hash` falls to; undefined when it has none. Attempt n of a
+ * request (0 the first) goes to the nth next endpoint on the ring, as Envoy's ring hash with the
+ * PreviousHosts retry predicate: a retry never repeats an endpoint until every one was tried.
+ */
+export function endpointForHash(backend: CompiledBackend, hash: number, attempt = 0): CompiledEndpoint | undefined {
   const endpoints = backend.endpoints;
   if (endpoints.length <= 1) return endpoints[0];
   let ring = rings.get(backend);
@@ -74,5 +91,5 @@ export function endpointForHash(backend: CompiledBackend, hash: number): Compile
     ring = new HashRing(endpoints);
     rings.set(backend, ring);
   }
-  return endpoints[ring.ownerOf(hash)];
+  return endpoints[ring.ownerOf(hash, attempt % endpoints.length)];
 }

@@ -24,6 +24,16 @@ export function withoutQueryParams(query: string, names: readonly string[]): str
   return kept.length === pairs.length ? query : kept.join("&");
 }
 
+/** The first value of query parameter `name` as written (no percent-decoding, as Envoy's hash policy reads it), or undefined. */
+export function rawQueryValue(query: string, name: string): string | undefined {
+  if (query === "") return undefined;
+  for (const pair of query.split("&")) {
+    const eq = pair.indexOf("=");
+    if ((eq < 0 ? pair : pair.slice(0, eq)) === name) return eq < 0 ? "" : pair.slice(eq + 1);
+  }
+  return undefined;
+}
+
 /** The value of cookie `name` in a Cookie header, surrounding quotes taken off. */
 export function cookieValue(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;

@@ -440,10 +440,11 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     if (this.ruleFilters?.cors !== undefined) removeUpstreamCorsGrant(answer);
     const ruleOps = this.ruleFilters?.responseHeaders;
     const backendOps = this.backendFilters?.responseHeaders;
+    // The consistentHash cookies go on the upstream's answers only, before the route's
+    // header modifiers, as Envoy's router adds them.
+    if (fromUpstream && this.affinityCookies !== undefined) addSetCookies(answer, this.affinityCookies);
     if (ruleOps !== undefined) applyHeaderOps(ruleOps, answer);
     if (backendOps !== undefined) applyHeaderOps(backendOps, answer);
-    // The consistentHash cookies go on the upstream's answers only, as Envoy's router adds them.
-    if (fromUpstream && this.affinityCookies !== undefined) addSetCookies(answer, this.affinityCookies);
     const authMutations = this.exchange.authResponseMutations;
     if (authMutations !== undefined) applyMutations(authMutations, answer);
     this.finishHead(answer);

@@ -64,3 +64,17 @@ test("parts combine in order, and two equal parts do not cancel", () => {
   // Close inputs land far apart: the finaliser spreads them.
   assert.notEqual(hashString("user-1") >>> 24, hashString("user-2") >>> 24);
 });
+
+test("attempt n goes to the nth next endpoint on the ring: every endpoint once, then round again", () => {
+  const three = backend("10.0.0.1", "10.0.0.2", "10.0.0.3");
+  const orders = new Set<string>();
+  for (const hash of KEYS.slice(0, 200)) {
+    const order = [0, 1, 2].map((attempt) => endpointForHash(three, hash, attempt)!.host);
+    assert.equal(new Set(order).size, 3, order.join(", "));
+    assert.equal(order[0], ownerOf(three, hash));
+    assert.equal(endpointForHash(three, hash, 3)!.host, order[0]);
+    orders.add(order.join(" "));
+  }
+  // The order depends on the key, not only on its first endpoint.
+  assert.ok(orders.size > 3, `${orders.size} orders`);
+});

@@ -2,9 +2,10 @@
 // 127.0.0.1 behind one Backend: requests with the same key (a header, a cookie the gateway
 // makes, a query parameter, the client's address, a rewritten header) reach the same upstream,
 // different keys spread; a terminal part ends the key; a request with no key goes round-robin;
-// a retry keeps to the key's upstream; a WebSocket upgrade does too.
+// a retry goes to the next endpoint on the ring; a WebSocket upgrade keeps to its key's upstream.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import { type RawUpgradeUpstream, startRawUpgradeUpstream, upgradeHead } from "../support/raw-upgrade.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { type GatewayUnderTest, ask, backendYaml, catchAllOnYaml, hostGatewayYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
@@ -34,7 +35,10 @@ before(async () => {
       site("rewrite", "trio", "    headers: [{headerName: x-session, regexRewrite: {pattern: '^([a-z]+)-.*$', substitution: '\\1'}}]\n") +
       site("terminal", "trio", "    headers: [{headerName: x-user, terminal: true}]\n    queryParameters: [{name: q}]\n") +
       site("nonterminal", "trio", "    headers: [{headerName: x-user}]\n    queryParameters: [{name: q}]\n") +
-      site("ws", "rawtrio", "    headers: [{headerName: x-user}]\n"),
+      site("ws", "rawtrio", "    headers: [{headerName: x-user}]\n") +
+      site("wscookie", "rawtrio", "    cookies: [{name: wsaff, ttl: 60s}]\n") +
+      site("stripped", "trio", "    cookies: [{name: aff, ttl: 60s}]\n", "filters: [{type: ResponseHeaderModifier, responseHeaderModifier: {remove: [set-cookie]}}]") +
+      site("filterstate", "trio", "    filterState: [{key: some.key}]\n"),
   );
 });
 
@@ -75,17 +79,30 @@ test("a header's value keeps its requests on one upstream; values spread; withou
   assert.deepEqual(distinct(await upstreamsFor(3, "header", () => ({}))), ["a", "b", "c"]);
 });
 
-test("a retry goes back to the key's upstream", async () => {
+test("a retry goes to the next endpoint on the ring, the same one for the same key", async () => {
   const owner = await upstreamFor("header", "/", { "x-user": "retried" });
-  const reply = await ask(gw.port, { path: "/flaky/hash/1/503", headers: { host: "header.example", "x-user": "retried" } });
-  assert.equal(reply.status, 200);
-  const attempts = upstreams.map((u) => u.requests.filter((r) => r.url === "/flaky/hash/1/503").length);
-  assert.deepEqual(attempts, upstreams.map((u) => (u.name === owner ? 2 : 0)));
+  const retriedTo: string[] = [];
+  for (const key of ["one", "two"]) {
+    const path = `/flaky/hash-${key}/1/503`;
+    // Each upstream fails its first request for the path: spend that on the others directly, so
+    // only the key's upstream fails through the gateway and the retry is answered.
+    for (const u of upstreams) if (u.name !== owner) assert.equal((await fetch(u.origin + path)).status, 503);
+    const before = upstreams.map((u) => u.requests.filter((r) => r.url === path).length);
+    const reply = await ask(gw.port, { path, headers: { host: "header.example", "x-user": "retried" } });
+    assert.equal(reply.status, 200);
+    const attempts = upstreams.map((u, i) => u.requests.filter((r) => r.url === path).length - before[i]!);
+    // The first attempt at the key's upstream, the retry at another one.
+    assert.equal(attempts[upstreams.findIndex((u) => u.name === owner)], 1, attempts.join(", "));
+    assert.equal(attempts.reduce((a, b) => a + b), 2);
+    retriedTo.push(String(reply.headers["x-upstream"]));
+  }
+  assert.notEqual(retriedTo[0], owner);
+  assert.equal(retriedTo[1], retriedTo[0]);
 });
 
 test("a cookie the gateway makes: Set-Cookie as Envoy writes it, and every request sending it back reaches the first one's upstream", async () => {
   const owners: string[] = [];
-  for (let client = 0; client < 8; client++) {
+  for (let client = 0; client < 16; client++) {
     const first = await ask(gw.port, { headers: { host: "cookie.example" } });
     assert.equal(first.status, 200);
     const made = first.headers["set-cookie"];
@@ -99,7 +116,44 @@ test("a cookie the gateway makes: Set-Cookie as Envoy writes it, and every reque
     assert.equal(quoted.headers["x-upstream"], owner);
     assert.deepEqual(distinct(await upstreamsFor(3, "cookie", () => ({ headers: { cookie: `affinity=${match[1]}` } }))), [owner]);
   }
-  assert.ok(distinct(owners).length >= 2, `8 clients all reached ${owners[0]}`);
+  assert.ok(distinct(owners).length >= 2, `16 clients all reached ${owners[0]}`);
+});
+
+test("requests on one connection before the client has the cookie get the same made cookie", async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const made: string[] = [];
+    const ports = new Set<number>();
+    for (let i = 0; i < 3; i++) {
+      const reply = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = http.get({ host: "127.0.0.1", port: gw.port, path: `/conn/${i}`, headers: { host: "cookie.example" }, agent }, resolve);
+        req.on("error", reject);
+      });
+      ports.add(reply.socket.localPort!);
+      reply.resume();
+      await new Promise((resolve) => reply.on("end", resolve));
+      made.push(reply.headers["set-cookie"]![0]!);
+    }
+    assert.equal(ports.size, 1, "the three requests shared one connection");
+    assert.equal(new Set(made).size, 1, made.join(" | "));
+    // A new connection gets a cookie of its own.
+    const other = await ask(gw.port, { headers: { host: "cookie.example" } });
+    assert.notEqual(other.headers["set-cookie"]![0], made[0]);
+  } finally {
+    agent.destroy();
+  }
+});
+
+test("an empty cookie value is no cookie: one is made; a route's ResponseHeaderModifier can remove the made cookie", async () => {
+  const empty = await ask(gw.port, { headers: { host: "cookie.example", cookie: "affinity=" } });
+  assert.match(empty.headers["set-cookie"]![0]!, /^affinity="[0-9a-f]{16}"; /);
+  const stripped = await ask(gw.port, { headers: { host: "stripped.example" } });
+  assert.equal(stripped.status, 200);
+  assert.equal(stripped.headers["set-cookie"], undefined);
+});
+
+test("filterState alone gives no key: round-robin", async () => {
+  assert.deepEqual(distinct(await upstreamsFor(3, "filterstate", () => ({}))), ["a", "b", "c"]);
 });
 
 test("ttl 0 makes a session cookie (no Max-Age); a cookie without ttl is never made", async () => {
@@ -140,6 +194,16 @@ test("a terminal header ends the key: the query parameter after it changes nothi
   const byQuery = await upstreamsFor(20, "terminal", (i) => ({ path: `/?q=${i}` }));
   assert.ok(distinct(byQuery).length >= 2);
   assert.deepEqual(await upstreamsFor(20, "terminal", (i) => ({ path: `/?q=${i}` })), byQuery);
+});
+
+test("an upgrade's 101 carries the made cookie", async () => {
+  const head = (await upgradeHead(gw.port, "/switch", {}, "wscookie.example")).toString("latin1");
+  assert.match(head, /^HTTP\/1\.1 101 /);
+  assert.match(head, /\r\nset-cookie: wsaff="[0-9a-f]{16}"; Max-Age=60; HttpOnly\r\n/i);
+  // A refused upgrade is the upstream's answer too: it carries the cookie as any answer would.
+  const refused = (await upgradeHead(gw.port, "/other", {}, "wscookie.example")).toString("latin1");
+  assert.match(refused, /^HTTP\/1\.1 403 /);
+  assert.match(refused, /\r\nset-cookie: wsaff="[0-9a-f]{16}"; Max-Age=60; HttpOnly\r\n/i);
 });
 
 test("a WebSocket upgrade keeps to its key's upstream", async () => {
