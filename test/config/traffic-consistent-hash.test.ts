@@ -22,7 +22,7 @@ const query = (name: string, terminal = false): HashPolicyModel => ({ kind: "que
 test("one policy: canonical order (headers, cookies, queryParameters, sourceIp), duplicates dropped, names as kgateway keeps them", () => {
   const body = `  consistentHash:
     sourceIp: {terminal: true}
-    queryParameters: [{name: Tenant}, {name: tenant}, {name: Tenant, terminal: true}]
+    queryParameters: [{name: Tenant}, {name: tenant}, {name: Tenant, terminal: true}, {name: page, terminal: true}]
     cookies:
     - {name: session, ttl: 1h30m, path: /, attributes: [{name: SameSite, value: Strict}, {name: Secure, value: ''}], terminal: true}
     - {name: session}
@@ -45,6 +45,7 @@ test("one policy: canonical order (headers, cookies, queryParameters, sourceIp),
       { kind: "cookie", name: "session", ttlSeconds: 5400, path: "/", attributes: [{ name: "SameSite", value: "Strict" }, { name: "Secure", value: "" }], terminal: true },
       query("Tenant"),
       query("tenant"),
+      query("page", true),
       sourceIp(true),
     ],
   };
@@ -106,6 +107,8 @@ test("header names, rewrites, cookie names, paths and attributes that would brea
     - {name: ok4, ttl: -1h}
     - {name: ok5, ttl: soon}
     - {name: ok6, ttl: '315576000001'}
+    - {name: ok7, path: "/a\tb"}
+    - {name: ok8, attributes: [{name: Domain, value: "caf\u00e9.example"}]}
 `;
   assert.deepEqual(errors(ROUTE + policy("p", body)), [
     't.yaml:36:20: spec.consistentHash.headers[0].headerName: ":status" is not a header the hash can read (hint: name a request header (letters, digits and !#$%&\'*+-.^_`|~), or :authority, :path or :method)',
@@ -119,6 +122,8 @@ test("header names, rewrites, cookie names, paths and attributes that would brea
     't.yaml:47:24: spec.consistentHash.cookies[4].ttl: "-1h" is not a cookie lifetime (hint: write a duration ("1h30m", "90s") or a whole number of seconds ("3600"), at least 0; 0 makes a session cookie)',
     't.yaml:48:24: spec.consistentHash.cookies[5].ttl: "soon" is not a cookie lifetime (hint: write a duration ("1h30m", "90s") or a whole number of seconds ("3600"), at least 0; 0 makes a session cookie)',
     't.yaml:49:24: spec.consistentHash.cookies[6].ttl: "315576000001" is not a cookie lifetime (hint: write a duration ("1h30m", "90s") or a whole number of seconds ("3600"), at least 0; 0 makes a session cookie)',
+    "t.yaml:50:25: spec.consistentHash.cookies[7].path: the cookie path holds a ';', a control character or a character outside ASCII, which a Set-Cookie attribute cannot carry (hint: write the path alone, e.g. /)",
+    "t.yaml:51:54: spec.consistentHash.cookies[8].attributes[0].value: the attribute value holds a ';', a control character or a character outside ASCII, which a Set-Cookie attribute cannot carry (hint: write one value, e.g. Strict)",
   ]);
 });
 
@@ -133,8 +138,11 @@ test("cookie lifetimes: Go durations and counts of seconds, in whole seconds; un
   assert.equal(cookieTtlSeconds("315576000000"), 315576000000);
   assert.equal(cookieTtlSeconds("1d"), undefined);
   assert.equal(cookieTtlSeconds("-5"), undefined);
+  assert.equal(cookieTtlSeconds(-5), undefined);
+  assert.equal(cookieTtlSeconds("+60"), 60);
+  assert.equal(cookieTtlSeconds("1e3"), undefined);
   assert.equal(cookieTtlSeconds(""), undefined);
-  assert.deepEqual(warnings(ROUTE + policy("p", "  consistentHash:\n    cookies: [{name: s, ttl: 500ms}, {name: t, ttl: '0'}]\n")), [
+  assert.deepEqual(warnings(ROUTE + policy("p", "  consistentHash:\n    cookies: [{name: s, ttl: 500ms}, {name: t, ttl: '0'}, {name: u, ttl: 0}]\n")), [
     't.yaml:35:30: spec.consistentHash.cookies[0].ttl: warning: "500ms" is under a second, so the generated cookie is a session cookie (a lifetime counts whole seconds) (hint: write "0" for a session cookie, or at least "1s")',
   ]);
 });
