@@ -10,6 +10,7 @@ import type { AccessLogServiceModel } from "../../src/config/model.ts";
 import { ENVOY_RESPONSE_FLAGS } from "../../src/format/envoy-response-flags.ts";
 import type { ExportResultLike } from "../../src/telemetry/export/batch-queue.ts";
 import { HTTP_VERSIONS, REQUEST_METHODS, responseFlagsMessage, TLS_VERSIONS } from "../../src/telemetry/logs/als-entry.ts";
+import { CIPHER_SUITE_NUMBERS } from "../../src/telemetry/logs/cipher-suite-numbers.ts";
 import { AccessLogServiceExporter } from "../../src/telemetry/logs/als-exporter.ts";
 import { type EnvoyApiPeer, startEnvoyApiPeer } from "../support/envoy-api-peer.ts";
 import { alsPolicyYaml, gatewayYaml, get, startTracedGateway, startUpstream, type TracedGateway, type Upstream } from "../telemetry/harness.ts";
@@ -112,6 +113,7 @@ test("Envoy's enums and every response flag read as Envoy names them", async () 
     ...methodNames.map((m) => ({ request: { path: `/method/${m}`, requestMethod: REQUEST_METHODS[m] } })),
     ...Object.keys(HTTP_VERSIONS).map((v) => ({ protocolVersion: HTTP_VERSIONS[v], request: { path: `/http/${v}` } })),
     ...Object.keys(TLS_VERSIONS).map((v) => ({ commonProperties: { tlsProperties: { tlsVersion: TLS_VERSIONS[v] } }, request: { path: `/tls/${v}` } })),
+    { commonProperties: { tlsProperties: { tlsVersion: TLS_VERSIONS["TLSv1.2"], tlsCipherSuite: { value: CIPHER_SUITE_NUMBERS["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"] } } }, request: { path: "/tls/cipher" } },
     { commonProperties: { responseFlags: responseFlagsMessage(ENVOY_RESPONSE_FLAGS.join(",")) }, request: { path: "/flags" } },
   ];
   const items = entries.map((entry) => ({ log: { alsEntry: () => entry }, facts: {} })) as unknown as ReadableLogRecord[];
@@ -129,6 +131,8 @@ test("Envoy's enums and every response flag read as Envoy names them", async () 
   const tlsNames: Record<string, string> = { TLSv1: "TLSv1", "TLSv1.1": "TLSv1_1", "TLSv1.2": "TLSv1_2", "TLSv1.3": "TLSv1_3" };
   assert.deepEqual(Object.keys(TLS_VERSIONS).sort(), Object.keys(tlsNames).sort());
   for (const [v, name] of Object.entries(tlsNames)) assert.deepEqual(byPath.get(`/tls/${v}`)!.commonProperties["tlsProperties"], { tlsVersion: name }, v);
+  // The cipher suite as a UInt32Value, which protojson prints as the bare number.
+  assert.deepEqual(byPath.get("/tls/cipher")!.commonProperties["tlsProperties"], { tlsVersion: "TLSv1_2", tlsCipherSuite: 0xc02c });
   // Envoy's ResponseFlags by its own field names: DO (drop overload) has no field.
   assert.deepEqual(byPath.get("/flags")!.commonProperties.responseFlags, {
     failedLocalHealthcheck: true,

@@ -222,7 +222,7 @@ test("a POST through a rewritten path: body bytes, the original path, the method
   assert.deepEqual(entry!.request.request_headers, { authorization: "Bearer shown", cookie: "REDACTED" });
 });
 
-test("on an HTTPS listener that checks client certificates, the entry's tls_properties name the version, the SNI name and the client's certificate", async (t) => {
+test("on an HTTPS listener that checks client certificates, the entry's tls_properties name the version, the cipher suite's number, the SNI name and the client's certificate", async (t) => {
   const [pki, clientPki] = await Promise.all([createTestPki(), createTestPki("tollgate-pki-client-")]);
   t.after(() => Promise.all([pki.remove(), clientPki.remove()]));
   const pair = await issueServerCertificate(pki, "shop", ["shop.example"]);
@@ -235,12 +235,14 @@ test("on an HTTPS listener that checks client certificates, the entry's tls_prop
   const gw = await startTracedGateway(withClientValidation(httpsGatewayYaml(upstream.port, pair, `---\n${alsPolicyYaml(als.port, "      logName: tls\n")}`), clientPki.ca), FAST);
   t.after(() => gw.close());
   const port = Number(new URL(gw.url(8080, "/")).port);
-  const status = await httpsStatus({ port, path: "/api/tls", servername: "shop.example", ca: pki.ca, cert: client.cert, key: client.key, maxVersion: "TLSv1.2" });
+  // One suite, so the number the entry carries is known: 0xC02C in the IANA registry.
+  const status = await httpsStatus({ port, path: "/api/tls", servername: "shop.example", ca: pki.ca, cert: client.cert, key: client.key, maxVersion: "TLSv1.2", ciphers: "ECDHE-ECDSA-AES256-GCM-SHA384" });
   assert.equal(status, 200);
   const [entry] = await entriesFor(als, 1);
   assert.equal(entry!.request.scheme, "https");
   assert.deepEqual(entry!.common_properties.tls_properties, {
     tls_version: 3,
+    tls_cipher_suite: { value: 0xc02c },
     tls_sni_hostname: "shop.example",
     peer_certificate_properties: { subject: "CN=workload,O=Acme", issuer: `CN=${clientPki.names.ca}`, subject_alt_name: [{ uri: spiffeId, san: "uri" }, { dns: "web.shop", san: "dns" }] },
   });

@@ -67,6 +67,7 @@ function tlsProperties(f: RequestFacts): Record<string, unknown> | undefined {
   const peer = tls.peer;
   return {
     tlsVersion: TLS_VERSIONS[tls.version] ?? 0,
+    tlsCipherSuite: tls.cipherNumber === undefined ? undefined : { value: tls.cipherNumber },
     tlsSniHostname: tls.serverName,
     peerCertificateProperties:
       peer === undefined

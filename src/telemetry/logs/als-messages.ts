@@ -113,6 +113,7 @@ const descriptor = {
                     TLSProperties: {
                       fields: {
                         tlsVersion: { type: "int32", id: 1 },
+                        tlsCipherSuite: { type: "google.protobuf.UInt32Value", id: 2 },
                         tlsSniHostname: { type: "string", id: 3 },
                         peerCertificateProperties: { type: "CertificateProperties", id: 5 },
                       },

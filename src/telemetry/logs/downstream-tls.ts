@@ -7,6 +7,7 @@ import type { TLSSocket } from "node:tls";
 import type { ConnectionTlsActivation } from "../../cel/environment.ts";
 import { subjectAltNames } from "../../config/subject-alt-names.ts";
 import { rfc2253Name } from "./rfc2253-name.ts";
+import { CIPHER_SUITE_NUMBERS } from "./cipher-suite-numbers.ts";
 
 /** The certificate the client presented (on a port that asks for one). */
 export interface DownstreamPeer {
@@ -30,6 +31,8 @@ export interface DownstreamTls {
   readonly version: string;
   /** OpenSSL's name of the cipher suite, e.g. `TLS_AES_256_GCM_SHA384`. */
   readonly cipher: string;
+  /** Its IANA registry number (0xC02F for TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256); undefined for one not in the table. */
+  readonly cipherNumber: number | undefined;
   /** undefined when the client presented no certificate. */
   readonly peer: DownstreamPeer | undefined;
 }
@@ -46,7 +49,15 @@ export function downstreamTlsOf(socket: Socket): DownstreamTls | undefined {
   if (tls === undefined) {
     const secure = socket as TLSSocket;
     const serverName = secure.servername;
-    tls = { serverName: typeof serverName === "string" ? serverName : "", version: secure.getProtocol() ?? "", cipher: secure.getCipher()?.name ?? "", peer: peerOf(secure) };
+    const cipher = secure.getCipher();
+    const standardName = cipher?.standardName;
+    tls = {
+      serverName: typeof serverName === "string" ? serverName : "",
+      version: secure.getProtocol() ?? "",
+      cipher: cipher?.name ?? "",
+      cipherNumber: standardName === undefined ? undefined : CIPHER_SUITE_NUMBERS[standardName],
+      peer: peerOf(secure),
+    };
     noted[kDownstreamTls] = tls;
   }
   return tls;
