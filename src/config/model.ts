@@ -521,8 +521,9 @@ export type FilterModel =
   /**
    * kgateway TrafficPolicy `consistentHash` (Envoy's route hash policies): the endpoint of the
    * chosen backend is picked on a hash ring by a key built from the request, so requests with
-   * the same key reach the same endpoint. `policies` (the TrafficPolicies merged, in the order
-   * their parts are evaluated) is empty only when filterState entries alone were written.
+   * the same key reach the same endpoint. `policies`: the TrafficPolicies merged, preferred
+   * first. `hashPolicies`, in the order they are evaluated, is empty only when filterState
+   * entries alone were written (no key: round-robin).
    */
   | { readonly type: "ConsistentHash"; readonly policies: readonly string[]; readonly hashPolicies: readonly HashPolicyModel[] }
   /** `compression` with every half disabled: the rule gets no compression from its Gateway's policy. */

@@ -672,8 +672,8 @@ const trafficPolicySpec = obj(
           ["name"],
         )
       ),
-      queryParameters: arr(obj({ name: str("a query parameter whose first value is hashed", { minLength: 1, maxLength: 256 }), terminal: hashTerminal }, ["name"])),
-      filterState: arr(obj({ key: str("an Envoy filter state key: the gateway has none, so the entry never adds to the key", { minLength: 1 }), terminal: hashTerminal }, ["key"])),
+      queryParameters: arr(obj({ name: str("a query parameter whose first value is hashed, name and value as written (not percent-decoded)", { minLength: 1, maxLength: 256 }), terminal: hashTerminal }, ["name"])),
+      filterState: arr(obj({ key: str("an Envoy filter state key: the gateway has none, so the entry never adds to the key, and (as kgateway counts it) a policy with filterState alone has no key: round-robin", { minLength: 1 }), terminal: hashTerminal }, ["key"])),
       sourceIp: obj({ terminal: hashTerminal }),
     }),
     basicAuth: obj({

@@ -8,6 +8,7 @@ import { checkRegexSubstitution } from "./regex-substitution.ts";
 import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
 import type { RouteDraft } from "./resolve-routes.ts";
 import { isHeaderName } from "./header-names.ts";
+import { addressKey } from "./address-key.ts";
 
 type HeaderPolicy = Extract<HashPolicyModel, { kind: "header" }>;
 type CookiePolicy = Extract<HashPolicyModel, { kind: "cookie" }>;
@@ -189,7 +190,7 @@ export function resolveRouteConsistentHashes(
       const merged = covering.length === 0 ? undefined : mergeConsistentHash(covering.map((a) => specs.get(a.policy)!));
       if (merged === undefined) continue;
       byRule.set(rule.index, merged);
-      warnSingleEndpoints(covering[0]!.policy, rk, rule, backends, warned, reporter);
+      if (merged.type === "ConsistentHash" && merged.hashPolicies.length > 0) warnSingleEndpoints(covering[0]!.policy, rk, rule, backends, warned, reporter);
     }
     if (byRule.size > 0) out.set(rk, byRule);
   }
@@ -197,18 +198,25 @@ export function resolveRouteConsistentHashes(
 }
 
 /**
- * A backend with one endpoint has nothing to pick among: a Service is reached by its cluster
+ * A backend with one address has nothing to pick among: a Service is reached by its cluster
  * DNS name, where kube-proxy picks the pod, so the hash would pin nothing while made cookies
- * still go out. Warned once per policy and backend.
+ * still go out. Warned once per route, policy and backend; not for a rule that answers
+ * itself (a redirect, a direct response) or a backendRef of weight 0, which take no request.
  */
 function warnSingleEndpoints(policy: Resource, routeKey: string, rule: RuleModel, backends: ReadonlyMap<string, BackendModel>, warned: Set<string>, reporter: Reporter): void {
+  if (rule.filters.some((f) => f.type === "RequestRedirect" || f.type === "DirectResponse")) return;
   for (const ref of rule.backends) {
     const backend = backends.get(ref.backendKey);
-    if (backend === undefined || backend.endpoints.length > 1 || warned.has(`${key(policy)} ${ref.backendKey}`)) continue;
+    if (backend === undefined || ref.weight === 0 || distinctAddresses(backend) > 1 || warned.has(`${key(policy)} ${ref.backendKey}`)) continue;
     warned.add(`${key(policy)} ${ref.backendKey}`);
-    const what = backend.kind === "Service" ? `Service ${ref.backendKey}, reached by its cluster DNS name (kube-proxy picks the pod)` : `Backend ${ref.backendKey}, which has one endpoint`;
+    const what = backend.kind === "Service" ? `Service ${ref.backendKey}, reached by its cluster DNS name (kube-proxy picks the pod)` : `Backend ${ref.backendKey}, which has one endpoint address`;
     reporter.warn(policy, ["spec", "consistentHash"], `HTTPRoute ${routeKey} rule ${rule.name ?? `#${rule.index}`} sends to ${what}: consistentHash picks among a backend's endpoints, so it pins nothing there`, "send to a Backend that lists the endpoints (its static hosts) for affinity");
   }
+}
+
+/** Distinct `host:port`s, IPv6 literals compared by address (the ring places each address once). */
+function distinctAddresses(backend: BackendModel): number {
+  return new Set(backend.endpoints.map((e) => addressKey(e.host, e.port))).size;
 }
 
 function covers(a: Attached, rule: RuleModel): boolean {

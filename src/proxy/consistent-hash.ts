@@ -9,6 +9,7 @@ import type { HashPolicyModel } from "../config/model.ts";
 import type { Exchange } from "./exchange.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { clientIpOf } from "./client-ip.ts";
+import { canonicalIpv6 } from "../config/address-key.ts";
 import { combineHashes, hashString } from "./hash-ring.ts";
 import { RegexRewrite } from "./regex-rewrite.ts";
 import { cookieValue, rawQueryValue } from "./request-values.ts";
@@ -126,13 +127,6 @@ function madeCookieValue(socket: Socket): string {
   return value;
 }
 
-function canonicalIpv6(address: string): string {
-  try {
-    return new URL(`http://[${address}]/`).hostname.slice(1, -1);
-  } catch {
-    return address;
-  }
-}
 
 /** The Set-Cookie value Envoy writes for a cookie it made: quoted, then Max-Age (not for a session cookie), Path, the attributes, HttpOnly. */
 export function setCookieValue(model: Extract<HashPolicyModel, { kind: "cookie" }>, value: string): string {

@@ -4,6 +4,7 @@
 // The points come from the endpoints' addresses alone, so every gateway replica, whatever
 // order it lists the endpoints in, sends a key to the same endpoint.
 import type { CompiledBackend, CompiledEndpoint } from "../plan/types.ts";
+import { addressKey } from "../config/address-key.ts";
 
 /**
  * Points per endpoint. A fixed count (Envoy divides a ring size among the hosts instead) keeps
@@ -19,6 +20,11 @@ export function hashString(text: string): number {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  return finalise(h);
+}
+
+/** murmur3's 32-bit finaliser: every input bit moves about half the output bits. */
+function finalise(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -27,26 +33,52 @@ export function hashString(text: string): number {
   return h >>> 0;
 }
 
+/** Point `i` of an address on the ring: its hash stepped by the golden ratio, then finalised (no string per point). */
+export function ringPoint(addressHash: number, i: number): number {
+  return finalise((addressHash + Math.imul(i + 1, 0x9e3779b9)) | 0);
+}
+
 /** Two parts of a key into one, as Envoy combines them: rotating the older keeps equal parts from cancelling. */
 export function combineHashes(older: number, part: number): number {
   return (((older << 1) | (older >>> 31)) ^ part) >>> 0;
 }
 
+/** Ranks fit below the point in one float: 2^32 points times 2^20 ranks stays under 2^53. */
+const RANK_SPACE = 2 ** 20;
+
 class HashRing {
   readonly points: Uint32Array;
   /** The endpoint owning each point, by index into the backend's endpoints. */
   readonly owners: Uint32Array;
+  /** Distinct addresses: a Backend listing one twice still has one place on the ring. */
+  readonly distinct: number;
 
   constructor(endpoints: readonly CompiledEndpoint[]) {
-    const entries: { point: number; address: string; owner: number }[] = [];
-    endpoints.forEach((endpoint, owner) => {
-      const address = `${endpoint.host}:${endpoint.port}`;
-      for (let i = 0; i < POINTS_PER_ENDPOINT; i++) entries.push({ point: hashString(`${address}_${i}`), address, owner });
+    // Each distinct address once, ranked in address order, owned by its first endpoint.
+    const firstOf = new Map<string, number>();
+    endpoints.forEach((endpoint, index) => {
+      const address = addressKey(endpoint.host, endpoint.port);
+      if (!firstOf.has(address)) firstOf.set(address, index);
     });
-    // A tie goes to the smaller address, so the order endpoints are listed in never matters.
-    entries.sort((a, b) => a.point - b.point || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-    this.points = Uint32Array.from(entries, (e) => e.point);
-    this.owners = Uint32Array.from(entries, (e) => e.owner);
+    const addresses = [...firstOf.keys()].sort();
+    this.distinct = addresses.length;
+    // A point and its address's rank in one number, sorted natively: a tie goes to the
+    // smaller address, so the order endpoints are listed in never matters.
+    const keyed = new Float64Array(addresses.length * POINTS_PER_ENDPOINT);
+    let n = 0;
+    addresses.forEach((address, rank) => {
+      const addressHash = hashString(address);
+      for (let i = 0; i < POINTS_PER_ENDPOINT; i++) keyed[n++] = ringPoint(addressHash, i) * RANK_SPACE + rank;
+    });
+    keyed.sort();
+    const rankOwner = addresses.map((address) => firstOf.get(address)!);
+    this.points = new Uint32Array(keyed.length);
+    this.owners = new Uint32Array(keyed.length);
+    for (let i = 0; i < keyed.length; i++) {
+      const rank = keyed[i]! % RANK_SPACE;
+      this.points[i] = (keyed[i]! - rank) / RANK_SPACE;
+      this.owners[i] = rankOwner[rank]!;
+    }
   }
 
   /**
@@ -91,5 +123,5 @@ export function endpointForHash(backend: CompiledBackend, hash: number, attempt 
     ring = new HashRing(endpoints);
     rings.set(backend, ring);
   }
-  return endpoints[ring.ownerOf(hash, attempt % endpoints.length)];
+  return endpoints[ring.ownerOf(hash, attempt % ring.distinct)];
 }

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import type { FilterModel, HashPolicyModel } from "../../src/config/model.ts";
 import { cookieTtlSeconds } from "../../src/config/traffic-consistent-hash.ts";
+import { addressKey, canonicalIpv6 } from "../../src/config/address-key.ts";
 import { TO_GATEWAY, TO_RULE_A, TWO_RULE_ROUTE, errors, load, trafficPolicy as policy, warnings } from "./helpers.ts";
 
 /** TWO_RULE_ROUTE sending to a Backend with two endpoints (line for line, so positions hold): a Service has one. */
@@ -188,6 +189,29 @@ test("a backend with one endpoint (a Service, by its cluster DNS name) is warned
   ]);
   const single = ROUTE.replace(", {ip: {address: 10.0.0.2, port: 80}}", "") + policy("p", "  consistentHash: {}\n", TO_RULE_A);
   assert.deepEqual(warnings(single), [
-    "t.yaml:34:19: spec.consistentHash: warning: HTTPRoute default/web rule a sends to Backend default/app, which has one endpoint: consistentHash picks among a backend's endpoints, so it pins nothing there (hint: send to a Backend that lists the endpoints (its static hosts) for affinity)",
+    "t.yaml:34:19: spec.consistentHash: warning: HTTPRoute default/web rule a sends to Backend default/app, which has one endpoint address: consistentHash picks among a backend's endpoints, so it pins nothing there (hint: send to a Backend that lists the endpoints (its static hosts) for affinity)",
   ]);
+});
+
+test("no single-endpoint warning where nothing would be pinned: weight 0, no key, a rule that answers itself; an address listed twice is one", () => {
+  const single = TWO_RULE_ROUTE.replace("apiVersion: v1\nkind: Service\nmetadata: {name: app}\nspec: {ports: [{port: 80}]}\n", "apiVersion: gateway.tollgate.dev/v1alpha1\nkind: Backend\nmetadata: {name: app}\nspec: {endpoints: [{ip: {address: 10.0.0.1, port: 80}}, {ip: {address: 10.0.0.2, port: 80}}]}\n---\napiVersion: gateway.tollgate.dev/v1alpha1\nkind: Backend\nmetadata: {name: one}\nspec: {endpoints: [{ip: {address: 10.0.0.9, port: 80}}]}\n");
+  const rules = (a: string, b: string): string => single.replace("    backendRefs: [{name: app, port: 80}]\n  - matches", `${a}\n  - matches`).replace(/    backendRefs: \[\{name: app, port: 80\}\]\n$/, `${b}\n`);
+  const both = "    backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: app}, {group: gateway.tollgate.dev, kind: Backend, name: one, weight: 0}]";
+  const redirect = "    filters: [{type: RequestRedirect, requestRedirect: {statusCode: 302, hostname: other.example}}]\n    backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: one}]";
+  assert.deepEqual(warnings(rules(both, redirect) + policy("p", "  consistentHash: {}\n")).filter((w) => w.includes("pins nothing")), []);
+  const plain = "    backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: one}]";
+  assert.deepEqual(warnings(rules(plain, plain) + policy("p", "  consistentHash:\n    filterState: [{key: k}]\n")).filter((w) => w.includes("pins nothing")), []);
+  assert.equal(warnings(rules(plain, plain) + policy("p", "  consistentHash: {}\n")).filter((w) => w.includes("pins nothing")).length, 1);
+  const doubled = single.replace("{ip: {address: 10.0.0.9, port: 80}}", "{ip: {address: '2001:db8::9', port: 80}}, {ip: {address: '2001:DB8:0::9', port: 80}}");
+  assert.deepEqual(warnings(doubled.replace("    backendRefs: [{name: app, port: 80}]\n  - matches", `${plain}\n  - matches`) + policy("p", "  consistentHash: {}\n", TO_RULE_A)), [
+    "t.yaml:39:19: spec.consistentHash: warning: HTTPRoute default/web rule a sends to Backend default/one, which has one endpoint address: consistentHash picks among a backend's endpoints, so it pins nothing there (hint: send to a Backend that lists the endpoints (its static hosts) for affinity)",
+  ]);
+});
+
+test("addressKey: one text per address, whatever the spelling", () => {
+  assert.equal(addressKey("2001:DB8:0:0::1", 80), "2001:db8::1:80");
+  assert.equal(addressKey("[2001:db8::1]", 80), "2001:db8::1:80");
+  assert.equal(addressKey("API.Example", 443), "api.example:443");
+  assert.equal(canonicalIpv6("FE80:0::1%eth0"), "fe80::1%eth0");
+  assert.equal(canonicalIpv6("not-an-address"), "not-an-address");
 });

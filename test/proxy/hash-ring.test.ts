@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { BackendModel } from "../../src/config/model.ts";
 import { compileBackend } from "../../src/plan/backends.ts";
 import type { CompiledBackend } from "../../src/plan/types.ts";
-import { combineHashes, endpointForHash, hashString } from "../../src/proxy/hash-ring.ts";
+import { combineHashes, endpointForHash, hashString, ringPoint } from "../../src/proxy/hash-ring.ts";
 
 function backend(...hosts: string[]): CompiledBackend {
   const model: BackendModel = { key: "default/ring", kind: "Backend", name: "ring", namespace: "default", endpoints: hosts.map((host) => ({ host, port: 8080, kind: "ip" as const })) };
@@ -15,7 +15,7 @@ function backend(...hosts: string[]): CompiledBackend {
 }
 
 const KEYS = Array.from({ length: 20_000 }, (_, i) => hashString(`user-${i}`));
-const ownerOf = (b: CompiledBackend, hash: number): string => endpointForHash(b, hash)!.host;
+const ownerOf = (b: CompiledBackend, hash: number, attempt = 0): string => endpointForHash(b, hash, attempt)!.host;
 
 test("a key reaches the same endpoint every time, and in any endpoint order", () => {
   const listed = backend("10.0.0.1", "10.0.0.2", "10.0.0.3");
@@ -85,10 +85,27 @@ test("attempt n goes to the nth next endpoint on the ring: every endpoint once, 
 test("a key goes to the owner of the first point at or after it, wrapping past the last", () => {
   // Hosts whose lowest and highest points have different owners, so the wrap is seen.
   const hosts = ["10.1.0.1", "10.1.0.2", "10.1.0.3", "10.1.0.4"];
-  const points = hosts.flatMap((host) => Array.from({ length: 256 }, (_, i) => ({ point: hashString(`${host}:8080_${i}`), host }))).sort((x, y) => x.point - y.point || (x.host < y.host ? -1 : 1));
+  const points = hosts.flatMap((host) => Array.from({ length: 256 }, (_, i) => ({ point: ringPoint(hashString(`${host}:8080`), i), host }))).sort((x, y) => x.point - y.point || (x.host < y.host ? -1 : 1));
   assert.notEqual(points[0]!.host, points[points.length - 1]!.host);
   const ring = backend(...hosts);
   const reference = (probe: number): string => (points.find((p) => p.point >= probe) ?? points[0]!).host;
   const probes = [0, 0xffffffff, ...points.flatMap((p) => [p.point, Math.min(p.point + 1, 0xffffffff)])];
   for (const probe of probes) assert.equal(ownerOf(ring, probe), reference(probe), `probe ${probe}`);
+});
+
+test("an address listed twice, or spelt two ways, has one place: a retry never goes back to it", () => {
+  const doubled = backend("10.0.0.1", "10.0.0.1", "10.0.0.2");
+  const spelt = backend("2001:db8::1", "2001:DB8:0:0::1", "2001:db8::2");
+  for (const hash of KEYS.slice(0, 500)) {
+    const order = [0, 1].map((attempt) => ownerOf(doubled, hash, attempt));
+    assert.notEqual(order[1], order[0], `key ${hash}: ${order.join(", ")}`);
+    // Two distinct addresses: the third attempt is the first's again.
+    assert.equal(ownerOf(doubled, hash, 2), order[0]);
+    // The second spelling is the first's address: never picked apart from it.
+    const v6 = [0, 1].map((attempt) => ownerOf(spelt, hash, attempt));
+    assert.deepEqual([...v6].sort(), ["2001:db8::1", "2001:db8::2"]);
+  }
+  // The same keys land as on the list without the repeat.
+  const single = backend("10.0.0.1", "10.0.0.2");
+  for (const hash of KEYS.slice(0, 500)) assert.equal(ownerOf(doubled, hash), ownerOf(single, hash));
 });
