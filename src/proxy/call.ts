@@ -298,6 +298,7 @@ export class ProxyCall implements StallSubject {
   onResponseStart(handler: AttemptHandler, status: number, headers: Record<string, string | string[] | undefined>): void {
     const attempt = handler.attempt;
     attempt.status = status;
+    attempt.responseStartPerfMs = performance.now();
     // Before the checks below, so that an attempt refused for its framing still names its peer.
     noteConnection(attempt, handler.entry, handler.upstreamLocal);
     const transferEncoding = headers["transfer-encoding"];
@@ -335,7 +336,8 @@ export class ProxyCall implements StallSubject {
     const exchange = this.exchange;
     exchange.status = status;
     if (status >= 500) exchange.errorType = String(status);
-    exchange.responseStartPerfMs = performance.now();
+    // The head goes out in this same turn: the time it was read is when the answer started.
+    exchange.responseStartPerfMs = attempt.responseStartPerfMs;
     handler.streaming = true;
     const rate = exchange.responseBytesPerSecond;
     if (rate !== undefined) this.throttle = new ResponseThrottle(rate, throttledSink(this));
@@ -417,6 +419,7 @@ export class ProxyCall implements StallSubject {
   onResponseEnd(handler: AttemptHandler): void {
     const discarded = handler.discard;
     this.settleAttempt(handler, undefined);
+    handler.attempt.responseEndPerfMs = handler.attempt.endPerfMs;
     if (discarded) {
       if (!this.settled && !this.closed) this.scheduleRetry();
       return;
@@ -741,6 +744,8 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    // undici calls this on the connection, right before it writes the request head.
+    this.attempt.requestStartPerfMs = performance.now();
     this.controller = controller;
     if (this.cancelled) {
       controller.abort(this.cancelReason ?? clientGone);
@@ -765,7 +770,9 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
   onRequestSent(): void {
     this.stopBodyIdleTimer();
     const exchange = this.call.exchange;
-    if (this.call.hasBody && exchange.requestEndPerfMs === 0) exchange.requestEndPerfMs = performance.now();
+    const now = performance.now();
+    this.attempt.requestSentPerfMs = now;
+    if (this.call.hasBody && exchange.requestEndPerfMs === 0) exchange.requestEndPerfMs = now;
     this.call.mirrorCopies?.end();
   }
 

@@ -190,6 +190,15 @@ export class UpstreamAttempt {
   readonly startTimeMs: number;
   readonly startPerfMs: number;
   endPerfMs = 0;
+  /**
+   * Envoy's upstream timing, in performance.now() ms (0: not reached): the request head about to
+   * be written on the connection, the request's last byte written, the response head read, the
+   * response's last byte read.
+   */
+  requestStartPerfMs = 0;
+  requestSentPerfMs = 0;
+  responseStartPerfMs = 0;
+  responseEndPerfMs = 0;
   /** Upstream status; 0 when none was received. */
   status = 0;
   errorType: string | undefined = undefined;

@@ -24,11 +24,16 @@ export interface DecodedEntry {
     readonly downstream_direct_remote_address: DecodedAddress | null;
     readonly tls_properties: {
       readonly tls_version: number;
+      readonly tls_cipher_suite: { readonly value: number } | null;
       readonly tls_sni_hostname: string;
       readonly peer_certificate_properties: { readonly subject: string; readonly issuer: string; readonly subject_alt_name: { readonly uri?: string; readonly dns?: string }[] } | null;
     } | null;
     readonly start_time: DecodedDuration;
     readonly time_to_last_rx_byte: DecodedDuration | null;
+    readonly time_to_first_upstream_tx_byte: DecodedDuration | null;
+    readonly time_to_last_upstream_tx_byte: DecodedDuration | null;
+    readonly time_to_first_upstream_rx_byte: DecodedDuration | null;
+    readonly time_to_last_upstream_rx_byte: DecodedDuration | null;
     readonly time_to_first_downstream_tx_byte: DecodedDuration | null;
     readonly time_to_last_downstream_tx_byte: DecodedDuration | null;
     readonly duration: DecodedDuration;

@@ -103,6 +103,12 @@ test("a grpcService access log streams one HTTPAccessLogEntry per request, with 
   assert.ok(startMs >= before - 1 && startMs <= after + 1, `start_time ${startMs} is the request's wall-clock start, between ${before} and ${after}`);
   const ms = (d: { seconds: number; nanos: number } | null): number => (d === null ? -1 : d.seconds * 1000 + d.nanos / 1e6);
   assert.ok(ms(c.time_to_last_rx_byte) >= 0);
+  // The upstream's timing, in the order its bytes moved: head out, request's end out, answer's head in, its end in.
+  const upstream = [c.time_to_first_upstream_tx_byte, c.time_to_last_upstream_tx_byte, c.time_to_first_upstream_rx_byte, c.time_to_last_upstream_rx_byte].map(ms);
+  assert.ok(upstream[0]! >= 0, JSON.stringify(upstream));
+  for (let i = 1; i < 4; i++) assert.ok(upstream[i]! >= upstream[i - 1]!, JSON.stringify(upstream));
+  assert.ok(ms(c.time_to_first_downstream_tx_byte) >= upstream[2]!, "the answer went out after its head came in");
+  assert.ok(ms(c.time_to_last_downstream_tx_byte) >= upstream[3]!, "the answer's end went out after it came in");
   assert.ok(ms(c.time_to_first_downstream_tx_byte) >= ms(c.time_to_last_rx_byte));
   assert.ok(ms(c.time_to_last_downstream_tx_byte) >= ms(c.time_to_first_downstream_tx_byte));
   assert.ok(ms(c.duration) >= ms(c.time_to_last_downstream_tx_byte));
@@ -122,6 +128,9 @@ test("response flags become ResponseFlags fields; methods Envoy does not name ar
   assert.equal(missing.request.request_method, 0, "PROPFIND has no RequestMethod value");
   assert.deepEqual(missing.common_properties.response_flags, { no_route_found: true, failed_local_healthcheck: false, no_healthy_upstream: false, upstream_request_timeout: false, upstream_connection_failure: false, rate_limited: false, unauthorized_details: null, upstream_retry_limit_exceeded: false });
   assert.equal(missing.response.response_code_details, "route_not_found");
+  for (const timing of ["time_to_first_upstream_tx_byte", "time_to_last_upstream_tx_byte", "time_to_first_upstream_rx_byte", "time_to_last_upstream_rx_byte"] as const) {
+    assert.equal(missing.common_properties[timing], null, `${timing}: never sent upstream`);
+  }
   assert.equal(missing.common_properties.upstream_request_attempt_count, 0, "never attempted upstream: 0, which proto3 leaves off the wire");
   assert.equal(missing.common_properties.route_name, "");
   const broken = byPath.get("/api/broken")!;

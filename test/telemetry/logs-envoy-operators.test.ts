@@ -1,4 +1,5 @@
 // Every Envoy command operator issue 4 lists, plus %REQUEST_DURATION%, %RESPONSE_DURATION%,
+// %REQUEST_TX_DURATION%, %RESPONSE_TX_DURATION%,
 // %CONNECTION_ID%, %UPSTREAM_LOCAL_ADDRESS% and the downstream TLS operators, rendered in a kgateway access-log body for
 // known requests and compared with what the test itself observed: its own sockets, the
 // upstream's view of the connection, the exported SERVER span.
@@ -275,7 +276,7 @@ test("a request whose small body came with its head, then waited for the one poo
 });
 
 test("a request answered without reading its body renders REQUEST_DURATION and the upstream fields as '-'", async (t) => {
-  const body = `      body: "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQUEST_DURATION% %UPSTREAM_HOST% %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %ROUTE_NAME% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%"\n`;
+  const body = `      body: "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQUEST_DURATION% %UPSTREAM_HOST% %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %ROUTE_NAME% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% %REQUEST_TX_DURATION% %RESPONSE_TX_DURATION%"\n`;
   const { rx, gw } = await startRig(t, {
     transport: "grpc",
     yaml: (upstreamPort, rx) => gatewayYaml({ upstreamPort, extra: otelAccessLogPolicyYaml("operators", rx.port, body) }),
@@ -294,5 +295,39 @@ test("a request answered without reading its body renders REQUEST_DURATION and t
   });
   assert.equal(sent, 404);
   const [log] = await rx.waitForLogs((l) => l.length >= 1);
-  assert.equal(log!.body, "404 NR - - - - - -");
+  assert.equal(log!.body, "404 NR - - - - - - - -");
+});
+
+test("REQUEST_TX_DURATION ends with the last byte sent upstream; RESPONSE_TX_DURATION runs from the upstream's first byte to the last one sent downstream", async (t) => {
+  const rx = await startOtlpReceiver("grpc");
+  t.after(() => rx.close());
+  let onArrival: (() => void) | undefined;
+  // Reads the whole body, sends the head and a first chunk, and the rest 150 ms later.
+  const upstreamServer = createServer((req, res) => {
+    onArrival?.();
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("first ");
+      setTimeout(() => res.end("last"), 150);
+    });
+  });
+  await new Promise<void>((r) => upstreamServer.listen(0, "127.0.0.1", r));
+  t.after(() => new Promise<void>((r) => { upstreamServer.closeAllConnections(); upstreamServer.close(() => r()); }));
+  const port = (upstreamServer.address() as AddressInfo).port;
+  const ops = "%REQUEST_DURATION%|%REQUEST_TX_DURATION%|%RESPONSE_DURATION%|%RESPONSE_TX_DURATION%|%DURATION%";
+  const yaml = gatewayYaml({ upstreamPort: port, extra: otelAccessLogPolicyYaml("operators", rx.port, `      body: "${ops}"\n`) });
+  const gw = await startTracedGateway(yaml, { OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" });
+  t.after(() => gw.close());
+  const arrived = new Promise<void>((r) => (onArrival = r));
+  const sent = await send(gw.url(8080, "/api/tx"), new Agent({ keepAlive: false }), "POST", { "content-length": "11" }, ["hello ", "world"], arrived);
+  assert.equal(sent.status, 200);
+  const [log] = await rx.waitForLogs((l) => l.length >= 1);
+  const [requestMs, requestTxMs, responseMs, responseTxMs, totalMs] = String(log!.body).split("|").map((v, i) => wholeMs(v, ops.split("|")[i]!));
+  // The body's last byte went upstream the moment it came in: one mark, both operators.
+  assert.equal(requestTxMs, requestMs);
+  assert.ok(requestTxMs! <= responseMs!, `request sent at ${requestTxMs} ms, answer at ${responseMs} ms`);
+  // The upstream held its last chunk 150 ms: the answer cannot have left the gateway sooner.
+  assert.ok(responseTxMs! >= 140, `response tx ${responseTxMs} ms`);
+  assert.ok(Math.abs(responseTxMs! - (totalMs! - responseMs!)) <= 1, `${responseTxMs} ms is the ${totalMs! - responseMs!} ms from the answer's first byte to the end`);
 });

@@ -216,6 +216,8 @@ spec:
       jsonFormat:
         status: "%RESPONSE_CODE%"
         duration: "%DURATION%"
+        requestTx: "%REQUEST_TX_DURATION%"
+        responseTx: "%RESPONSE_TX_DURATION%"
         sent: "%BYTES_SENT%"
         flags: "%RESPONSE_FLAGS%"
         upstream: "%UPSTREAM_HOST%"
@@ -242,11 +244,15 @@ spec:
     return l.length >= 1 ? l : undefined;
   });
   const body = line!["body"] as Record<string, unknown>;
-  assert.equal(typeof body["duration"], "number");
-  assert.ok((body["duration"] as number) >= 0);
-  assert.deepEqual({ ...body, duration: 0 }, {
+  for (const key of ["duration", "requestTx", "responseTx"]) {
+    assert.equal(typeof body[key], "number", key);
+    assert.ok((body[key] as number) >= 0, key);
+  }
+  assert.deepEqual({ ...body, duration: 0, requestTx: 0, responseTx: 0 }, {
     status: 201,
     duration: 0,
+    requestTx: 0,
+    responseTx: 0,
     sent: 7,
     flags: "-",
     upstream: `127.0.0.1:${upstream.port}`,

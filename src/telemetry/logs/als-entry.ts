@@ -95,6 +95,10 @@ export function compileAlsEntry(service: AccessLogServiceModel, index: HeaderInd
       tlsProperties: tlsProperties(f),
       startTime: seconds(f.startTimeMs),
       timeToLastRxByte: f.requestDurationMs < 0 ? undefined : seconds(f.requestDurationMs),
+      timeToFirstUpstreamTxByte: f.upstreamTxStartMs < 0 ? undefined : seconds(f.upstreamTxStartMs),
+      timeToLastUpstreamTxByte: f.upstreamTxEndMs < 0 ? undefined : seconds(f.upstreamTxEndMs),
+      timeToFirstUpstreamRxByte: f.upstreamRxStartMs < 0 ? undefined : seconds(f.upstreamRxStartMs),
+      timeToLastUpstreamRxByte: f.upstreamRxEndMs < 0 ? undefined : seconds(f.upstreamRxEndMs),
       timeToFirstDownstreamTxByte: f.responseStartMs < 0 ? undefined : seconds(f.responseStartMs),
       // The last byte went out when the exchange ended, unless it never finished sending.
       timeToLastDownstreamTxByte: f.responseStartMs < 0 || f.clientAborted ? undefined : seconds(f.durationMs),

@@ -108,6 +108,15 @@ function truncate(render: Render, maxLength: number | undefined): Render {
   return (f) => render(f).slice(0, maxLength);
 }
 
+/**
+ * From the upstream's first response byte to the last byte sent downstream, as Envoy's
+ * %RESPONSE_TX_DURATION%: -1 without an upstream answer, or one the client did not take whole.
+ */
+export function responseTxMs(f: RequestFacts): number {
+  if (f.upstreamRxStartMs < 0 || f.responseStartMs < 0 || f.clientAborted) return -1;
+  return Math.max(0, f.durationMs - f.upstreamRxStartMs);
+}
+
 function operator(name: SimpleOperator): Render {
   switch (name) {
     case "RESPONSE_CODE":
@@ -122,6 +131,13 @@ function operator(name: SimpleOperator): Render {
       return (f) => (f.requestDurationMs < 0 ? "-" : String(Math.round(f.requestDurationMs)));
     case "RESPONSE_DURATION":
       return (f) => (f.responseStartMs < 0 ? "-" : String(Math.round(f.responseStartMs)));
+    case "REQUEST_TX_DURATION":
+      return (f) => (f.upstreamTxEndMs < 0 ? "-" : String(Math.round(f.upstreamTxEndMs)));
+    case "RESPONSE_TX_DURATION":
+      return (f) => {
+        const ms = responseTxMs(f);
+        return ms < 0 ? "-" : String(Math.round(ms));
+      };
     case "PROTOCOL":
       return protocolName;
     case "UPSTREAM_PROTOCOL":

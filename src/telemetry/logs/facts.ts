@@ -28,6 +28,15 @@ export class RequestFacts {
    * forwarded, or it came before the request was whole.
    */
   readonly upstreamServiceTimeMs: number;
+  /**
+   * The last upstream attempt's timing, in ms from arrival (-1: not reached), as Envoy's
+   * upstream timing: its request head written, its last request byte written, its response
+   * head read, its last response byte read.
+   */
+  readonly upstreamTxStartMs: number;
+  readonly upstreamTxEndMs: number;
+  readonly upstreamRxStartMs: number;
+  readonly upstreamRxEndMs: number;
   /** Process-unique id of the downstream connection. */
   readonly connectionId: number;
   /** The downstream connection's TLS (an HTTPS listener); undefined for plain HTTP. */
@@ -116,6 +125,11 @@ export class RequestFacts {
     this.upstreamLocalAddress = last?.localAddress ?? "";
     this.upstreamLocalPort = last === undefined ? 0 : last.localPort;
     this.upstreamAttempts = attempts.length;
+    const since = (mark: number | undefined): number => (mark === undefined || mark === 0 ? -1 : Math.max(0, mark - ex.startPerfMs));
+    this.upstreamTxStartMs = since(last?.requestStartPerfMs);
+    this.upstreamTxEndMs = since(last?.requestSentPerfMs);
+    this.upstreamRxStartMs = since(last?.responseStartPerfMs);
+    this.upstreamRxEndMs = since(last?.responseEndPerfMs);
     // The answer is the last attempt's only when its status is the one sent (not a gateway-made 502 after it).
     const upstreamAnswered = last !== undefined && last.status > 0 && last.status === ex.status && this.responseStartMs >= 0;
     this.upstreamServiceTimeMs =
