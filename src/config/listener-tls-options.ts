@@ -139,7 +139,7 @@ function cipherString(names: readonly string[]): string | { unknown: string } {
   const tls12: string[] = [];
   const tls13: string[] = [];
   for (const name of names) {
-    const openssl = IANA_TLS12_SUITES[name] ?? name;
+    const openssl = Object.hasOwn(IANA_TLS12_SUITES, name) ? IANA_TLS12_SUITES[name]! : name;
     if (openssl !== openssl.toUpperCase() || !known.has(openssl.toLowerCase())) return { unknown: name };
     (openssl.startsWith("TLS_") ? tls13 : tls12).push(openssl);
   }

@@ -418,8 +418,9 @@ export class ProxyCall implements StallSubject {
 
   onResponseEnd(handler: AttemptHandler): void {
     const discarded = handler.discard;
+    // Before settling, so the attempt's end hook sees it.
+    handler.attempt.responseEndPerfMs = performance.now();
     this.settleAttempt(handler, undefined);
-    handler.attempt.responseEndPerfMs = handler.attempt.endPerfMs;
     if (discarded) {
       if (!this.settled && !this.closed) this.scheduleRetry();
       return;
@@ -744,13 +745,15 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    // undici calls this on the connection, right before it writes the request head.
-    this.attempt.requestStartPerfMs = performance.now();
     this.controller = controller;
     if (this.cancelled) {
       controller.abort(this.cancelReason ?? clientGone);
       return;
     }
+    // undici calls this on the connection, before it writes: the head goes now, unless the body
+    // streams, when it goes with the body's first chunk (onBodySent marks that).
+    const streamed = this.call.hasBody && this.call.readBody === undefined;
+    if (!streamed) this.attempt.requestStartPerfMs = performance.now();
     // undici holds its own header timeout while it writes a body, so a client that stops
     // sending mid-body would hold this pooled connection for good without this timer.
     const call = this.call;
@@ -761,6 +764,7 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
     // A body read for an ExternalAuth check was counted as it arrived; each attempt resends it.
     // A decoded body is counted as the client sent it, compressed.
     if (this.call.readBody === undefined && this.call.inflation === undefined) this.call.exchange.bytesReceived += chunk.length;
+    if (this.attempt.requestStartPerfMs === 0) this.attempt.requestStartPerfMs = performance.now();
     this.bodyIdleTimer?.refresh();
     // Copies of a buffered body were given the whole buffer; they take nothing from here.
     this.call.mirrorCopies?.write(chunk);
@@ -772,6 +776,8 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
     const exchange = this.call.exchange;
     const now = performance.now();
     this.attempt.requestSentPerfMs = now;
+    // A streamed body that turned out empty: the head went out with its end.
+    if (this.attempt.requestStartPerfMs === 0) this.attempt.requestStartPerfMs = now;
     if (this.call.hasBody && exchange.requestEndPerfMs === 0) exchange.requestEndPerfMs = now;
     this.call.mirrorCopies?.end();
   }

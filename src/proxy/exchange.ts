@@ -24,6 +24,8 @@ export class Exchange {
    * 0 when unknown or no body.
    */
   requestEndPerfMs = 0;
+  /** The answer reached its end (false: the client left, or the gateway cut it, before its last byte). */
+  responseWhole = true;
 
   readonly req: IncomingMessage;
   readonly res: ServerResponse;

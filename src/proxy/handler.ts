@@ -136,6 +136,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     const check = exchange.authCheck;
     if (check !== undefined) check.cancel(cutForShutdown(exchange.req.socket) ? ErrorType.gatewayShutdown : ErrorType.clientAborted);
     exchange.endPerfMs = performance.now();
+    if (!res.writableFinished) exchange.responseWhole = false;
     if (!res.writableFinished && !cut && !endedByStalledConnection(exchange)) {
       if (cutForShutdown(exchange.req.socket)) exchange.errorType ??= ErrorType.gatewayShutdown;
       else {

@@ -545,7 +545,16 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.ended) controller.abort(clientGone);
+    if (this.ended) {
+      controller.abort(clientGone);
+      return;
+    }
+    // An upgrade has no body: undici writes the whole request head now.
+    if (this.attempt !== undefined) this.attempt.requestStartPerfMs = performance.now();
+  }
+
+  onRequestSent(): void {
+    if (this.attempt !== undefined) this.attempt.requestSentPerfMs = performance.now();
   }
 
   // undici destroys the upgraded socket on what onRequestUpgrade throws, and swallows what
@@ -606,7 +615,9 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
       attempt.peerPort = (socket as { remotePort?: number }).remotePort ?? 0;
     }
     exchange.status = statusCode;
-    exchange.responseStartPerfMs = performance.now();
+    const now = performance.now();
+    attempt.responseStartPerfMs = now;
+    exchange.responseStartPerfMs = now;
     this.responding = true;
     this.upstream = upstream;
     upstream[kTunnel] = this;
@@ -655,7 +666,9 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     if (statusCode >= 400) this.attempt!.errorType = String(statusCode);
     exchange.status = statusCode;
     if (statusCode >= 500) exchange.errorType = String(statusCode);
-    exchange.responseStartPerfMs = performance.now();
+    const now = performance.now();
+    this.attempt!.responseStartPerfMs = now;
+    exchange.responseStartPerfMs = now;
     this.responding = true;
     // undici decodes the reason phrase as UTF-8 and the head goes out as latin1: a character
     // such as U+010D would become a CR. Only a plain ASCII phrase is passed on.
@@ -718,6 +731,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
 
   onResponseEnd(): void {
     this.releaseSlot();
+    if (this.attempt !== undefined) this.attempt.responseEndPerfMs = performance.now();
     this.settleAttempt(undefined);
     this.endClient(undefined);
   }
@@ -774,6 +788,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
       } else {
         this.settleAttempt(ErrorType.clientAborted);
         exchange.clientAborted = true;
+        exchange.responseWhole = false;
         addFlag(exchange, Flag.downstreamConnectionTermination);
         exchange.errorType ??= ErrorType.clientAborted;
       }

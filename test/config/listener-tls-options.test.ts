@@ -65,6 +65,8 @@ test("each option Tollgate cannot apply is an error at that option", () => {
     ['        kgateway.dev/min-tls-version: "1.1"\n', 'spec.listeners[0].tls.options.kgateway.dev/min-tls-version: "1.1" is not a TLS version Tollgate offers (hint: TLS 1.0 and 1.1 are not offered (insecure, and refused by OpenSSL\'s defaults); use 1.2 or 1.3)'],
     ['        kgateway.dev/min-tls-version: "1.3"\n        kgateway.dev/max-tls-version: "1.2"\n', "spec.listeners[0].tls.options.kgateway.dev/max-tls-version: the maximum TLS version TLSv1.2 is below the minimum TLSv1.3 (hint: raise the maximum or lower the minimum)"],
     ['        kgateway.dev/cipher-suites: "ECDHE-RSA-AES128-GCM-SHA256,RC5-NOPE"\n', "spec.listeners[0].tls.options.kgateway.dev/cipher-suites: unknown cipher suite RC5-NOPE"],
+    // A name that is also an Object.prototype key is a name like any other.
+    ['        kgateway.dev/cipher-suites: "constructor"\n', "spec.listeners[0].tls.options.kgateway.dev/cipher-suites: unknown cipher suite constructor"],
     ['        kgateway.dev/ecdh-curves: "X25519,P-999"\n', 'spec.listeners[0].tls.options.kgateway.dev/ecdh-curves: "X25519,P-999" holds a group OpenSSL does not know (hint: use names such as X25519, P-256, P-384, X25519MLKEM768)'],
     ['        kgateway.dev/signature-algorithms: "made_up_sha1"\n', 'spec.listeners[0].tls.options.kgateway.dev/signature-algorithms: "made_up_sha1" holds a signature algorithm OpenSSL does not know (hint: use TLS 1.3 names such as ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256)'],
     ['        kgateway.dev/alpn-protocols: "h2"\n', 'spec.listeners[0].tls.options.kgateway.dev/alpn-protocols: HTTP/1.1 is the only protocol an HTTPS listener speaks, and kgateway.dev/alpn-protocols leaves it out (hint: add "http/1.1")'],

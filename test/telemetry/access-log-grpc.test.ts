@@ -256,3 +256,23 @@ test("on an HTTPS listener that checks client certificates, the entry's tls_prop
     peer_certificate_properties: { subject: "CN=workload,O=Acme", issuer: `CN=${clientPki.names.ca}`, subject_alt_name: [{ uri: spiffeId, san: "uri" }, { dns: "web.shop", san: "dns" }] },
   });
 });
+
+test("a streamed body: the first upstream byte is the head with the body's first chunk, not the dispatch", async (t) => {
+  const { als, gw } = await rig(t, "      logName: streamed\n");
+  // The head reaches the gateway at once; the body only 300 ms later, and the head goes upstream with it.
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = httpRequest(gw.url(8080, "/api/streamed"), { method: "POST", headers: { "content-length": "5" } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.flushHeaders();
+    setTimeout(() => req.end("hello"), 300);
+  });
+  assert.equal(status, 200);
+  const [entry] = await entriesFor(als, 1);
+  const c = entry!.common_properties;
+  const ms = (d: { seconds: number; nanos: number } | null): number => (d === null ? -1 : d.seconds * 1000 + d.nanos / 1e6);
+  assert.ok(ms(c.time_to_first_upstream_tx_byte) >= 250, `first upstream tx byte at ${ms(c.time_to_first_upstream_tx_byte)} ms`);
+  assert.ok(ms(c.time_to_last_upstream_tx_byte) >= ms(c.time_to_first_upstream_tx_byte));
+});

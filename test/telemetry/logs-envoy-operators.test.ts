@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Agent, createServer, request as httpRequest, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { gatewayYaml, otelAccessLogPolicyYaml, startTracedGateway } from "./harness.ts";
 import { startRig } from "./rig.ts";
@@ -330,4 +330,76 @@ test("REQUEST_TX_DURATION ends with the last byte sent upstream; RESPONSE_TX_DUR
   // The upstream held its last chunk 150 ms: the answer cannot have left the gateway sooner.
   assert.ok(responseTxMs! >= 140, `response tx ${responseTxMs} ms`);
   assert.ok(Math.abs(responseTxMs! - (totalMs! - responseMs!)) <= 1, `${responseTxMs} ms is the ${totalMs! - responseMs!} ms from the answer's first byte to the end`);
+});
+
+/** A gateway whose one route (extra rule fields: `rule`) goes to `handler`, logging the timing operators. */
+async function timingRig(t: import("node:test").TestContext, handler: Parameters<typeof createServer>[1], rule = "", onUpgrade?: (req: IncomingMessage, socket: import("node:net").Socket) => void) {
+  const rx = await startOtlpReceiver("grpc");
+  t.after(() => rx.close());
+  const upstreamServer = createServer(handler);
+  if (onUpgrade !== undefined) upstreamServer.on("upgrade", onUpgrade);
+  await new Promise<void>((r) => upstreamServer.listen(0, "127.0.0.1", r));
+  t.after(() => new Promise<void>((r) => { upstreamServer.closeAllConnections(); upstreamServer.close(() => r()); }));
+  const port = (upstreamServer.address() as AddressInfo).port;
+  const rules = `  - matches:\n    - path: {type: PathPrefix, value: /api}\n${rule}    backendRefs:\n    - {name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${port}}`;
+  const yaml = gatewayYaml({ upstreamPort: port, rules, extra: otelAccessLogPolicyYaml("operators", rx.port, `      body: "%RESPONSE_CODE%|%RESPONSE_FLAGS%|%REQUEST_TX_DURATION%|%RESPONSE_DURATION%|%RESPONSE_TX_DURATION%"\n`) });
+  const gw = await startTracedGateway(yaml, { OTEL_BLRP_SCHEDULE_DELAY: "20", OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" });
+  t.after(() => gw.close());
+  return { rx, gw };
+}
+
+/** GET, resolving however the answer ends (whole, cut, refused). */
+function getSettled(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { agent: new Agent({ keepAlive: false }) }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+      res.on("error", () => resolve(res.statusCode ?? 0));
+      res.on("aborted", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", () => resolve(0));
+    req.end();
+  });
+}
+
+test("RESPONSE_TX_DURATION is '-' for an answer the gateway made after an upstream one it discarded, and for one cut mid-body", async (t) => {
+  // A 503 retried after a 2 s backoff, which the 300 ms request timeout cuts short: a 504 of the gateway's.
+  const retried = await timingRig(t, (_req, res) => res.writeHead(503).end("busy"), "    timeouts: {request: 300ms}\n    retry: {codes: [503], attempts: 3, backoff: 2s}\n");
+  assert.equal(await getSettled(retried.gw.url(8080, "/api/x")), 504);
+  const [timedOut] = await retried.rx.waitForLogs((l) => l.length >= 1);
+  const [code, , requestTx, , responseTx] = String(timedOut!.body).split("|");
+  assert.equal(code, "504");
+  assert.match(requestTx!, /^\d+$/, "the request did go upstream");
+  assert.equal(responseTx, "-");
+  // 7 bytes of a declared 100, then a reset: the client never gets the last byte.
+  const cut = await timingRig(t, (_req, res) => {
+    res.writeHead(200, { "content-length": "100" });
+    res.write("partial");
+    setTimeout(() => res.socket?.destroy(), 50);
+  });
+  await getSettled(cut.gw.url(8080, "/api/x"));
+  const [truncated] = await cut.rx.waitForLogs((l) => l.length >= 1);
+  const fields = String(truncated!.body).split("|");
+  assert.equal(fields[0], "200");
+  assert.equal(fields[4], "-", String(truncated!.body));
+});
+
+test("an upgrade's request head went upstream: REQUEST_TX_DURATION and RESPONSE_DURATION are its own", async (t) => {
+  const { rx, gw } = await timingRig(t, (_req, res) => res.end(), "", (_req, socket) => {
+    socket.write("HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n");
+    socket.end();
+  });
+  const url = new URL(gw.url(8080, "/api/ws"));
+  await new Promise<void>((resolve, reject) => {
+    const s = connect(Number(url.port), url.hostname, () => {
+      s.write("GET /api/ws HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n");
+    });
+    s.on("data", () => {});
+    s.on("close", () => resolve());
+    s.on("error", reject);
+  });
+  const [log] = await rx.waitForLogs((l) => l.length >= 1);
+  const [code, , requestTx, response] = String(log!.body).split("|");
+  assert.equal(code, "101");
+  assert.ok(wholeMs(requestTx!, "%REQUEST_TX_DURATION%") <= wholeMs(response!, "%RESPONSE_DURATION%"));
 });

@@ -101,7 +101,7 @@ export function compileAlsEntry(service: AccessLogServiceModel, index: HeaderInd
       timeToLastUpstreamRxByte: f.upstreamRxEndMs < 0 ? undefined : seconds(f.upstreamRxEndMs),
       timeToFirstDownstreamTxByte: f.responseStartMs < 0 ? undefined : seconds(f.responseStartMs),
       // The last byte went out when the exchange ended, unless it never finished sending.
-      timeToLastDownstreamTxByte: f.responseStartMs < 0 || f.clientAborted ? undefined : seconds(f.durationMs),
+      timeToLastDownstreamTxByte: f.responseStartMs < 0 || !f.responseWhole ? undefined : seconds(f.durationMs),
       upstreamRemoteAddress: ep === undefined ? undefined : address(ep.host, ep.port),
       upstreamLocalAddress: address(f.upstreamLocalAddress, f.upstreamLocalPort),
       upstreamCluster: f.backendName,

@@ -55,7 +55,7 @@ export function downstreamTlsOf(socket: Socket): DownstreamTls | undefined {
       serverName: typeof serverName === "string" ? serverName : "",
       version: secure.getProtocol() ?? "",
       cipher: cipher?.name ?? "",
-      cipherNumber: standardName === undefined ? undefined : CIPHER_SUITE_NUMBERS[standardName],
+      cipherNumber: standardName !== undefined && Object.hasOwn(CIPHER_SUITE_NUMBERS, standardName) ? CIPHER_SUITE_NUMBERS[standardName] : undefined,
       peer: peerOf(secure),
     };
     noted[kDownstreamTls] = tls;

@@ -110,10 +110,10 @@ function truncate(render: Render, maxLength: number | undefined): Render {
 
 /**
  * From the upstream's first response byte to the last byte sent downstream, as Envoy's
- * %RESPONSE_TX_DURATION%: -1 without an upstream answer, or one the client did not take whole.
+ * %RESPONSE_TX_DURATION%: -1 without an upstream answer, or one that did not reach its end.
  */
 export function responseTxMs(f: RequestFacts): number {
-  if (f.upstreamRxStartMs < 0 || f.responseStartMs < 0 || f.clientAborted) return -1;
+  if (f.upstreamRxStartMs < 0 || f.responseStartMs < 0 || !f.responseWhole) return -1;
   return Math.max(0, f.durationMs - f.upstreamRxStartMs);
 }
 

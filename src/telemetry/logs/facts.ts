@@ -14,6 +14,11 @@ import { loggedRequestHeader } from "./logged-request-headers.ts";
 
 const NONE: readonly (string | undefined)[] = [];
 
+/** ms from the exchange's start to a performance.now() mark; -1 for a mark not reached (0). */
+function sinceStart(mark: number | undefined, startPerfMs: number): number {
+  return mark === undefined || mark === 0 ? -1 : Math.max(0, mark - startPerfMs);
+}
+
 export class RequestFacts {
   readonly startTimeMs: number;
   readonly observedTimeMs: number;
@@ -37,6 +42,8 @@ export class RequestFacts {
   readonly upstreamTxEndMs: number;
   readonly upstreamRxStartMs: number;
   readonly upstreamRxEndMs: number;
+  /** The answer reached its last byte (false: the client left, or the gateway cut it). */
+  readonly responseWhole: boolean;
   /** Process-unique id of the downstream connection. */
   readonly connectionId: number;
   /** The downstream connection's TLS (an HTTPS listener); undefined for plain HTTP. */
@@ -125,13 +132,16 @@ export class RequestFacts {
     this.upstreamLocalAddress = last?.localAddress ?? "";
     this.upstreamLocalPort = last === undefined ? 0 : last.localPort;
     this.upstreamAttempts = attempts.length;
-    const since = (mark: number | undefined): number => (mark === undefined || mark === 0 ? -1 : Math.max(0, mark - ex.startPerfMs));
-    this.upstreamTxStartMs = since(last?.requestStartPerfMs);
-    this.upstreamTxEndMs = since(last?.requestSentPerfMs);
-    this.upstreamRxStartMs = since(last?.responseStartPerfMs);
-    this.upstreamRxEndMs = since(last?.responseEndPerfMs);
+    const start = ex.startPerfMs;
+    this.upstreamTxStartMs = sinceStart(last?.requestStartPerfMs, start);
+    this.upstreamTxEndMs = sinceStart(last?.requestSentPerfMs, start);
     // The answer is the last attempt's only when its status is the one sent (not a gateway-made 502 after it).
     const upstreamAnswered = last !== undefined && last.status > 0 && last.status === ex.status && this.responseStartMs >= 0;
+    // The answer's marks count only when the client got that answer (not one the gateway made
+    // after it: a retry's timeout, a refused 204 with a body).
+    this.upstreamRxStartMs = upstreamAnswered ? sinceStart(last.responseStartPerfMs, start) : -1;
+    this.upstreamRxEndMs = upstreamAnswered ? sinceStart(last.responseEndPerfMs, start) : -1;
+    this.responseWhole = ex.responseWhole;
     this.upstreamServiceTimeMs =
       upstreamAnswered && this.requestDurationMs >= 0 && this.responseStartMs >= this.requestDurationMs ? Math.floor(this.responseStartMs - this.requestDurationMs) : -1;
     this.matched = ex.match !== undefined;
