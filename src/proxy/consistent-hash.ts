@@ -127,7 +127,6 @@ function madeCookieValue(socket: Socket): string {
   return value;
 }
 
-
 /** The Set-Cookie value Envoy writes for a cookie it made: quoted, then Max-Age (not for a session cookie), Path, the attributes, HttpOnly. */
 export function setCookieValue(model: Extract<HashPolicyModel, { kind: "cookie" }>, value: string): string {
   let text = `${model.name}="${value}"`;
