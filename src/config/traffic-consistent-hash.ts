@@ -14,8 +14,9 @@ type HeaderPolicy = Extract<HashPolicyModel, { kind: "header" }>;
 type CookiePolicy = Extract<HashPolicyModel, { kind: "cookie" }>;
 type QueryPolicy = Extract<HashPolicyModel, { kind: "queryParameter" }>;
 type SourceIpPolicy = Extract<HashPolicyModel, { kind: "sourceIp" }>;
+type ConsistentHashModel = Extract<FilterModel, { type: "ConsistentHash" }>;
 
-/** One policy's `consistentHash`, checked, each list without its own duplicates. */
+/** One policy's `consistentHash`, checked; its lists as written (mergeConsistentHash drops duplicates). */
 export interface ConsistentHashSpec {
   readonly policy: string;
   readonly disable: boolean;
@@ -44,17 +45,18 @@ export function policyConsistentHash(p: Resource, reporter: Reporter, cfg: Recor
     return undefined;
   }
   let usable = true;
-  const headers = unique(list(cfg, "headers"), (h) => String(h["headerName"]).toLowerCase()).flatMap(({ entry, index }): HeaderPolicy[] => {
+  // Duplicates stay until the merge, which drops every later one across the policies alike.
+  const headers = list(cfg, "headers").flatMap((entry, index): HeaderPolicy[] => {
     const policy = headerPolicy(p, reporter, entry, [...at, "headers", index]);
     if (policy === undefined) usable = false;
     return policy === undefined ? [] : [policy];
   });
-  const cookies = unique(list(cfg, "cookies"), (c) => String(c["name"])).flatMap(({ entry, index }): CookiePolicy[] => {
+  const cookies = list(cfg, "cookies").flatMap((entry, index): CookiePolicy[] => {
     const policy = cookiePolicy(p, reporter, entry, [...at, "cookies", index]);
     if (policy === undefined) usable = false;
     return policy === undefined ? [] : [policy];
   });
-  const queryParameters = unique(list(cfg, "queryParameters"), (q) => String(q["name"])).map(({ entry }): QueryPolicy => ({ kind: "queryParameter", name: String(entry["name"]), terminal: entry["terminal"] === true }));
+  const queryParameters = list(cfg, "queryParameters").map((entry): QueryPolicy => ({ kind: "queryParameter", name: String(entry["name"]), terminal: entry["terminal"] === true }));
   if (cfg["filterState"] !== undefined) {
     reporter.warn(p, [...at, "filterState"], "filterState entries never add to the hash key: the gateway keeps no Envoy filter state (as Envoy, an entry whose object is absent is skipped); a rule whose key has no other part goes round-robin", "hash on a header, cookie, query parameter or sourceIp instead");
   }
@@ -66,19 +68,6 @@ export function policyConsistentHash(p: Resource, reporter: Reporter, cfg: Recor
 
 function list(cfg: Record<string, unknown>, field: string): readonly Record<string, unknown>[] {
   return (cfg[field] as Record<string, unknown>[] | undefined) ?? [];
-}
-
-/** Each entry with its index, the later duplicates (by `id`) dropped, as kgateway drops them. */
-function unique(entries: readonly Record<string, unknown>[], id: (entry: Record<string, unknown>) => string): { entry: Record<string, unknown>; index: number }[] {
-  const seen = new Set<string>();
-  const out: { entry: Record<string, unknown>; index: number }[] = [];
-  entries.forEach((entry, index) => {
-    const k = id(entry);
-    if (seen.has(k)) return;
-    seen.add(k);
-    out.push({ entry, index });
-  });
-  return out;
 }
 
 function headerPolicy(p: Resource, reporter: Reporter, entry: Record<string, unknown>, at: Segments): HeaderPolicy | undefined {
@@ -190,7 +179,7 @@ export function resolveRouteConsistentHashes(
       const merged = covering.length === 0 ? undefined : mergeConsistentHash(covering.map((a) => specs.get(a.policy)!));
       if (merged === undefined) continue;
       byRule.set(rule.index, merged);
-      if (merged.type === "ConsistentHash" && merged.hashPolicies.length > 0) warnSingleEndpoints(covering[0]!.policy, rk, rule, backends, warned, reporter);
+      if (merged.hashPolicies.length > 0) warnSingleEndpoints(covering[0]!.policy, rk, rule, backends, warned, reporter);
     }
     if (byRule.size > 0) out.set(rk, byRule);
   }
@@ -224,7 +213,7 @@ function covers(a: Attached, rule: RuleModel): boolean {
 }
 
 /** kgateway's merge, `specs` preferred first: undefined when the preferred one disables hashing. */
-export function mergeConsistentHash(specs: readonly ConsistentHashSpec[]): FilterModel | undefined {
+export function mergeConsistentHash(specs: readonly ConsistentHashSpec[]): ConsistentHashModel | undefined {
   const preferred = specs[0]!;
   if (preferred.disable) return undefined;
   const contributing = specs.filter((s) => !s.disable);
