@@ -5,8 +5,9 @@
 import type { CaBundles, CaCertificateRef } from "./ca-bundles.ts";
 import { hostnameProblem } from "./hostnames.ts";
 import { BACKEND_GROUP } from "./resolve-backends.ts";
-import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
+import { type Reporter, type Resource, key } from "./resources.ts";
 import type { ServicePorts } from "./service-ports.ts";
+import { backendTargetId } from "./target-section-port.ts";
 import { type SubjectAltName, UpstreamTls } from "./upstream-tls.ts";
 
 /**
@@ -54,12 +55,8 @@ export class BackendTlsPolicies {
           reporter.warn(policy, [...at, "kind"], `a BackendTLSPolicy applies to Services and ${BACKEND_GROUP} Backends; this targetRef (${group === "" ? "" : `${group}/`}${target.kind}) is ignored`, `target {group: "", kind: Service, name: ...}`);
           return;
         }
-        let id = `${kind}/${policy.namespace}/${target.name}`;
-        if (target.sectionName !== undefined) {
-          const port = sectionPort(policy, target, kind, services, reporter, [...at, "sectionName"]);
-          if (port === undefined) return;
-          id += `:${port}`;
-        }
+        const id = backendTargetId(policy, target, kind, services, reporter, at);
+        if (id === undefined) return;
         if (tls === undefined) return;
         const holder = this.#byTarget.get(id);
         if (holder === undefined) this.#byTarget.set(id, { tls, policy });
@@ -81,36 +78,6 @@ export class BackendTlsPolicies {
     const found = (kind === "Backend" ? this.#byTarget.get(`Backend/${namespace}/${name}`) : undefined) ?? (port === undefined ? undefined : this.#byTarget.get(`${service}:${port}`)) ?? this.#byTarget.get(service);
     return found?.tls;
   }
-}
-
-/**
- * The Service port a targetRef's sectionName names: by the Service's own port names when the
- * file holds the Service, else a number taken as the port itself (a Kubernetes port name
- * always holds a letter). Undefined, after reporting why, when it names none.
- */
-function sectionPort(policy: Resource, target: TargetRef, kind: "Service" | "Backend", services: ServicePorts, reporter: Reporter, at: Segments): number | undefined {
-  const section = target.sectionName!;
-  if (kind === "Backend") {
-    reporter.error(policy, at, `a ${BACKEND_GROUP} Backend has no sections; sectionName ${JSON.stringify(section)} cannot apply`, "remove sectionName: the policy applies to every endpoint of the Backend");
-    return undefined;
-  }
-  const numbered = /^[0-9]{1,5}$/.test(section) ? Number(section) : undefined;
-  const named = services.port(policy.namespace, target.name, section);
-  if (typeof named === "number") return named;
-  if (numbered !== undefined && numbered >= 1 && numbered <= 65535) return numbered;
-  if (typeof named === "object") {
-    reporter.error(policy, at, `sectionName ${JSON.stringify(section)} cannot be resolved: the file holds Service ${policy.namespace}/${target.name} ${named.duplicateLines.length} times (lines ${named.duplicateLines.join(", ")})`, "keep one of them");
-    return undefined;
-  }
-  if (named === "no-port") {
-    // An error, not a warning: a misspelt port name would leave the port meant in plain text.
-    reporter.error(policy, at, `Service ${policy.namespace}/${target.name} has no port named ${JSON.stringify(section)}`, "name one of the Service's spec.ports, or remove sectionName to cover every port");
-    return undefined;
-  }
-  // Without the Service its ports are unknown, and a policy silently left off would send the
-  // port's traffic in plain text.
-  reporter.error(policy, at, `sectionName ${JSON.stringify(section)} names a port of Service ${policy.namespace}/${target.name}, which is not in the config file`, "add the v1 Service to the file so its port names resolve, set sectionName to the port number, or remove it to cover every port");
-  return undefined;
 }
 
 function readPolicy(policy: Resource, bundles: CaBundles, reporter: Reporter): UpstreamTls | undefined {

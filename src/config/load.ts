@@ -28,6 +28,7 @@ import { ConfigMapStore } from "./config-maps.ts";
 import { markCredentialNames, useConfigCredentialHeaders } from "./sensitive.ts";
 import { CONFIG_MAP_KIND, CaBundles } from "./ca-bundles.ts";
 import { BackendTlsPolicies } from "./backend-tls-policies.ts";
+import { BackendConfigPolicies } from "./backend-config-policies.ts";
 import { SERVICE_KIND, ServicePorts } from "./service-ports.ts";
 import { gatewayParametersEnv } from "./gateway-parameters-env.ts";
 import { isIP } from "node:net";
@@ -109,7 +110,8 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
   const caBundles = new CaBundles(resources.configMaps, resources.secrets, reporter);
   const servicePorts = new ServicePorts(resources.services);
   const backendTls = new BackendTlsPolicies(byKind("BackendTLSPolicy"), caBundles, servicePorts, reporter);
-  const backendResolver = new BackendResolver(byKind("Backend"), grants, reporter, backendTls);
+  const backendConfigs = new BackendConfigPolicies(byKind("BackendConfigPolicy"), servicePorts, { services: resources.services, backends: byKind("Backend") }, reporter);
+  const backendResolver = new BackendResolver(byKind("Backend"), grants, reporter, { tls: backendTls, config: backendConfigs });
   for (const b of byKind("Backend")) checkBackend(b, reporter);
   const configMaps = new ConfigMapStore(resources.configMaps, reporter);
   const extensions = new GatewayExtensions(byKind("GatewayExtension"), backendResolver, configMaps, reporter);

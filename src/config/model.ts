@@ -646,6 +646,33 @@ export interface BackendModel {
   readonly maxPendingRequests?: number;
   /** From the BackendTLSPolicy targeting it: the gateway connects over TLS and verifies the upstream. */
   readonly tls?: UpstreamTls;
+  /** From the BackendConfigPolicies targeting it: how an endpoint is picked; undefined = round-robin. */
+  readonly loadBalancer?: LoadBalancerModel;
+  /** From the BackendConfigPolicies targeting it: how its upstream connections are opened and kept. */
+  readonly connection?: UpstreamConnectionModel;
+  /** The BackendConfigPolicies (`namespace/name`) that gave it any of the above, oldest first. */
+  readonly configPolicies?: readonly string[];
+}
+
+/** kgateway's BackendConfigPolicy `loadBalancer`: Envoy's cluster load-balancing policy. */
+export type LoadBalancerModel =
+  | { readonly kind: "RoundRobin" }
+  | { readonly kind: "Random" }
+  /** The least busy of `choiceCount` endpoints drawn at random (power of two choices). */
+  | { readonly kind: "LeastRequest"; readonly choiceCount: number }
+  /** A ring of `minimumRingSize` to `maximumRingSize` points, split evenly among the addresses. */
+  | { readonly kind: "RingHash"; readonly minimumRingSize: number; readonly maximumRingSize: number }
+  | { readonly kind: "Maglev" };
+
+/** kgateway's BackendConfigPolicy connection settings, each unset = the gateway's default. */
+export interface UpstreamConnectionModel {
+  readonly connectTimeoutMs?: number;
+  /** How long a connection may sit idle before it is closed; 0 = never. */
+  readonly idleTimeoutMs?: number;
+  /** Requests one connection carries before it is closed; unset = unlimited. */
+  readonly maxRequestsPerConnection?: number;
+  /** TCP keep-alive: idle time before the first probe. */
+  readonly keepAliveTimeMs?: number;
 }
 
 // ---------------------------------------------------------------- Telemetry policy

@@ -2,6 +2,7 @@
 // a Tollgate Backend of the same name and namespace when the file has one, else the
 // Service's cluster DNS name.
 import type { BackendTlsPolicies } from "./backend-tls-policies.ts";
+import { type BackendConfig, type BackendConfigPolicies, backendConfigKey, withBackendConfig } from "./backend-config-policies.ts";
 import type { BackendEndpoint, BackendModel, ExporterTargetModel } from "./model.ts";
 import type { Severity } from "./diagnostics.ts";
 import type { ReferenceGrants } from "./reference-grants.ts";
@@ -33,13 +34,15 @@ export class BackendResolver {
   readonly #grants: ReferenceGrants;
   readonly #reporter: Reporter;
   readonly #tls: BackendTlsPolicies | undefined;
+  readonly #config: BackendConfigPolicies | undefined;
   readonly used = new Map<string, BackendModel>();
 
-  constructor(backends: readonly Resource[], grants: ReferenceGrants, reporter: Reporter, tls?: BackendTlsPolicies) {
+  constructor(backends: readonly Resource[], grants: ReferenceGrants, reporter: Reporter, policies: { readonly tls?: BackendTlsPolicies; readonly config?: BackendConfigPolicies } = {}) {
     this.#backends = new Map(backends.map((b) => [key(b), b]));
     this.#grants = grants;
     this.#reporter = reporter;
-    this.#tls = tls;
+    this.#tls = policies.tls;
+    this.#config = policies.config;
   }
 
   /** The BackendModel for a ref, recorded as used; undefined (with an error reported) when it cannot resolve. */
@@ -83,7 +86,9 @@ export class BackendResolver {
     if (!this.#grants.check(this.#reporter, from, fromGroup, { group, kind, name: ref.name, namespace }, segments, severity, consequence)) return displayName;
     const backend = this.#backends.get(`${namespace}/${ref.name}`);
     if (backend !== undefined) {
-      const model = withTls(backendModel(backend), this.#tls?.forBackend("Backend", namespace, ref.name, isService ? ref.port : undefined));
+      const port = isService ? ref.port : undefined;
+      const config = this.#config?.forBackend("Backend", namespace, ref.name, port);
+      const model = withBackendConfig(withTls(backendModel(backend), this.#tls?.forBackend("Backend", namespace, ref.name, port)), config);
       // One Backend is one set of pools, whatever Service port a reference names. Reached
       // with a policy through one reference and without through another, it keeps the
       // policy (fail closed: a port a policy covers is never reached in plain text); with
@@ -96,6 +101,12 @@ export class BackendResolver {
         this.used.set(model.key, keptModel);
         return keptModel;
       }
+      if (first !== undefined && backendConfigKey(first) !== backendConfigKey(model)) {
+        const policyOf = (m: BackendModel): string => (m.configPolicies === undefined ? "no BackendConfigPolicy" : `BackendConfigPolicy ${m.configPolicies.join(" and ")}`);
+        this.#reporter.warn(from, segments, `Backend ${model.key} is reached with ${policyOf(first)} through an earlier reference and with ${policyOf(model)} through this one; every reference to it uses the first`, "target the Backend (or the whole Service) with the BackendConfigPolicy, not one Service port");
+        return first;
+      }
+      if (first === undefined && config !== undefined) this.#warnPoolOverride(from, segments, backend, config);
       this.used.set(model.key, model);
       return model;
     }
@@ -109,18 +120,29 @@ export class BackendResolver {
       this.#reporter.report("error", from, [...segments, "port"], "a Service reference needs a port", "add port: <service port>", { missing: true });
       return displayName;
     }
-    const model = withTls(
-      {
-        key: `${namespace}/${ref.name}:${ref.port}`,
-        kind: "Service",
-        name: ref.name,
-        namespace,
-        endpoints: [{ host: `${ref.name}.${namespace}.svc.cluster.local`, port: ref.port, kind: "fqdn" }],
-      },
-      this.#tls?.forBackend("Service", namespace, ref.name, ref.port),
+    const model = withBackendConfig(
+      withTls(
+        {
+          key: `${namespace}/${ref.name}:${ref.port}`,
+          kind: "Service",
+          name: ref.name,
+          namespace,
+          endpoints: [{ host: `${ref.name}.${namespace}.svc.cluster.local`, port: ref.port, kind: "fqdn" }],
+        },
+        this.#tls?.forBackend("Service", namespace, ref.name, ref.port),
+      ),
+      this.#config?.forBackend("Service", namespace, ref.name, ref.port),
     );
     this.used.set(model.key, model);
     return model;
+  }
+
+  /** A Backend's own connectionPool is more specific than a policy's circuitBreakers: said once, where the Backend is first used. */
+  #warnPoolOverride(from: Resource, segments: Segments, backend: Resource, config: BackendConfig): void {
+    const pool = (backend.spec["connectionPool"] ?? {}) as Record<string, unknown>;
+    const overridden = (["maxConnections", "maxPendingRequests"] as const).filter((field) => pool[field] !== undefined && config[field] !== undefined);
+    if (overridden.length === 0) return;
+    this.#reporter.warn(from, segments, `Backend ${key(backend)} sets connectionPool.${overridden.join(" and ")}, which ${overridden.length === 1 ? "is" : "are"} used rather than the circuitBreakers of BackendConfigPolicy ${config.policies.join(" and ")}`, "set the limit in one place");
   }
 
   /**

@@ -821,6 +821,55 @@ const gatewayExtensionSpec = obj({
   }),
   oauth2: anyObject("not implemented"),
 });
+// ---------------------------------------------------------------- kgateway BackendConfigPolicy
+
+const notRead = (what: string): Schema => anyObject(`not read: ${what} (a warning says so)`);
+const slowStart = anyObject("not read: endpoints take their full share at once (a warning says so)");
+const backendHashPolicies = arr(anyObject("not read here: hash policies go in the routes' TrafficPolicy consistentHash (a warning says so)"), { minItems: 1, maxItems: 16 });
+const ringSize = int("points on the ring, split evenly among the endpoint addresses (Envoy's defaults: minimum 1024, maximum 8388608)", { minimum: 1, maximum: 8_388_608 });
+const backendConfigPolicySpec = obj({
+  targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
+  targetSelectors,
+  connectTimeout: duration,
+  dns: notRead("endpoint names are resolved by the system resolver on each new connection"),
+  perConnectionBufferLimitBytes: int("not read: bodies stream through Node's own buffers (a warning says so)", { minimum: 0 }),
+  tcpKeepalive: obj({
+    keepAliveProbes: int("not read: the kernel's net.ipv4.tcp_keepalive_probes applies (a warning says so)", { minimum: 0 }),
+    keepAliveTime: duration,
+    keepAliveInterval: duration,
+  }),
+  commonHttpProtocolOptions: obj({
+    idleTimeout: duration,
+    maxHeadersCount: int("not read (a warning says so)", { minimum: 1 }),
+    maxStreamDuration: duration,
+    maxRequestsPerConnection: int("0 or unset: unlimited", { minimum: 0 }),
+  }),
+  http1ProtocolOptions: obj({ enableTrailers: bool(), preserveHttp1HeaderCase: bool(), overrideStreamErrorOnInvalidHttpMessage: bool() }),
+  http2ProtocolOptions: notRead("the gateway speaks HTTP/1.1 to upstreams"),
+  tls: anyObject("not implemented: an error; a BackendTLSPolicy gives a backend TLS"),
+  loadBalancer: obj({
+    healthyPanicThreshold: int("not read: there are no health checks (a warning says so)", { minimum: 0, maximum: 100 }),
+    updateMergeWindow: duration,
+    leastRequest: obj({ choiceCount: int("endpoints drawn per request, the least busy taken (default 2)", { minimum: 0 }), slowStart }),
+    roundRobin: obj({ slowStart }),
+    ringHash: obj({ minimumRingSize: ringSize, maximumRingSize: ringSize, useHostnameForHashing: bool("endpoints are placed by what the Backend lists, a hostname or an IP"), hashPolicies: backendHashPolicies }),
+    maglev: obj({ useHostnameForHashing: bool("endpoints are placed by what the Backend lists, a hostname or an IP"), hashPolicies: backendHashPolicies }),
+    random: empty("a random endpoint for each request"),
+    localityType: str("not read: endpoints have no locality", { enum: ["WeightedLb"] }),
+    closeConnectionsOnHostSetChange: bool("not read (a warning says so)"),
+  }),
+  healthCheck: notRead("no active health checks: every endpoint stays in rotation"),
+  outlierDetection: notRead("no outlier detection: every endpoint stays in rotation"),
+  circuitBreakers: obj({
+    maxConnections: int("connections to the backend, split evenly among its endpoints", { minimum: 1 }),
+    maxPendingRequests: int("requests waiting for a connection, split evenly among its endpoints", { minimum: 1 }),
+    maxRequests: int("not read (a warning says so)", { minimum: 1 }),
+    maxRetries: int("not read (a warning says so)", { minimum: 0 }),
+    trackRemaining: bool("not read"),
+  }),
+  upstreamProxyProtocol: notRead("no PROXY protocol header is sent to upstreams"),
+});
+
 const directResponseSpec = obj({ status: int(undefined, { minimum: 200, maximum: 599 }), body: str() }, ["status"]);
 
 // ---------------------------------------------------------------- kinds
@@ -853,6 +902,7 @@ export const IMPLEMENTED_KINDS: readonly KindSchema[] = [
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "HTTPListenerPolicy", spec: httpListenerPolicySpec, description: "kgateway HTTPListenerPolicy (tracing, access logs, listener limits, health checks, the Server header)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "TrafficPolicy", spec: trafficPolicySpec, description: "kgateway TrafficPolicy (per-route tracing, CORS and regex path rewrites; jwtAuth, basicAuth, apiKeyAuth, extAuth, header modifiers, local and global rate limits, rbac, acl, csrf, fault injection, buffer, compression, retry and timeouts on routes, Gateways and listeners; autoHostRewrite and consistentHash on routes)" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "GatewayExtension", spec: gatewayExtensionSpec, description: "kgateway GatewayExtension: the rate limit service TrafficPolicy rateLimit.global calls, the authorization service of TrafficPolicy extAuth, or the JWT providers of TrafficPolicy jwtAuth" },
+  { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "BackendConfigPolicy", spec: backendConfigPolicySpec, description: "kgateway BackendConfigPolicy: load balancing and connection settings of Services and Backends" },
   { apiVersions: ["gateway.kgateway.dev/v1alpha1"], kind: "DirectResponse", spec: directResponseSpec, description: "kgateway DirectResponse, used from an HTTPRoute ExtensionRef filter" },
 ];
 

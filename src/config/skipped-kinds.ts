@@ -19,7 +19,6 @@ const KNOWN_UNIMPLEMENTED: ReadonlySet<string> = new Set([
   "ListenerSet",
   "XListenerSet",
   "XBackendTrafficPolicy",
-  "BackendConfigPolicy",
 ]);
 
 function groupOf(apiVersion: string): string {

@@ -9,6 +9,7 @@ import { type Reporter, type Resource, type Segments, key } from "./resources.ts
 import type { RouteDraft } from "./resolve-routes.ts";
 import { isHeaderName } from "./header-names.ts";
 import { addressKey } from "./address-key.ts";
+import { hashesRequests } from "./backend-load-balancer.ts";
 
 type HeaderPolicy = Extract<HashPolicyModel, { kind: "header" }>;
 type CookiePolicy = Extract<HashPolicyModel, { kind: "cookie" }>;
@@ -179,7 +180,7 @@ export function resolveRouteConsistentHashes(
       const merged = covering.length === 0 ? undefined : mergeConsistentHash(covering.map((a) => specs.get(a.policy)!));
       if (merged === undefined) continue;
       byRule.set(rule.index, merged);
-      if (merged.hashPolicies.length > 0) warnSingleEndpoints(covering[0]!.policy, rk, rule, backends, warned, reporter);
+      if (merged.hashPolicies.length > 0) warnUnpinnedBackends(covering[0]!.policy, rk, rule, backends, warned, reporter);
     }
     if (byRule.size > 0) out.set(rk, byRule);
   }
@@ -189,14 +190,21 @@ export function resolveRouteConsistentHashes(
 /**
  * A backend with one address has nothing to pick among: a Service is reached by its cluster
  * DNS name, where kube-proxy picks the pod, so the hash would pin nothing while made cookies
- * still go out. Warned once per route, policy and backend; not for a rule that answers
+ * still go out. A backend whose BackendConfigPolicy balancer reads no key (round-robin, random,
+ * least request) ignores the hash, as Envoy's does. Warned once per route, policy and backend; not for a rule that answers
  * itself (a redirect, a direct response) or a backendRef of weight 0, which take no request.
  */
-function warnSingleEndpoints(policy: Resource, routeKey: string, rule: RuleModel, backends: ReadonlyMap<string, BackendModel>, warned: Set<string>, reporter: Reporter): void {
+function warnUnpinnedBackends(policy: Resource, routeKey: string, rule: RuleModel, backends: ReadonlyMap<string, BackendModel>, warned: Set<string>, reporter: Reporter): void {
   if (rule.filters.some((f) => f.type === "RequestRedirect" || f.type === "DirectResponse")) return;
   for (const ref of rule.backends) {
     const backend = backends.get(ref.backendKey);
-    if (backend === undefined || ref.weight === 0 || distinctAddresses(backend) > 1 || warned.has(`${key(policy)} ${ref.backendKey}`)) continue;
+    if (backend === undefined || ref.weight === 0 || warned.has(`${key(policy)} ${ref.backendKey}`)) continue;
+    if (!hashesRequests(backend.loadBalancer)) {
+      warned.add(`${key(policy)} ${ref.backendKey}`);
+      reporter.warn(policy, ["spec", "consistentHash"], `HTTPRoute ${routeKey} rule ${rule.name ?? `#${rule.index}`} sends to ${ref.backendKey}, whose BackendConfigPolicy ${backend.configPolicies!.join(" and ")} balances by ${backend.loadBalancer!.kind}, which reads no hash key: consistentHash pins nothing there and makes no cookie`, "set loadBalancer ringHash: {} or maglev: {} in the BackendConfigPolicy");
+      continue;
+    }
+    if (distinctAddresses(backend) > 1) continue;
     warned.add(`${key(policy)} ${ref.backendKey}`);
     const what = backend.kind === "Service" ? `Service ${ref.backendKey}, reached by its cluster DNS name (kube-proxy picks the pod)` : `Backend ${ref.backendKey}, which has one endpoint address`;
     reporter.warn(policy, ["spec", "consistentHash"], `HTTPRoute ${routeKey} rule ${rule.name ?? `#${rule.index}`} sends to ${what}: consistentHash picks among a backend's endpoints, so it pins nothing there`, "send to a Backend that lists the endpoints (its static hosts) for affinity");

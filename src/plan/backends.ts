@@ -1,5 +1,5 @@
 // Backends and the weighted sets rules pick from.
-import type { BackendModel, FilterModel, SourceRef, WeightedBackendModel } from "../config/model.ts";
+import type { BackendModel, FilterModel, SourceRef, UpstreamConnectionModel, WeightedBackendModel } from "../config/model.ts";
 import type { BackendSet, CompiledBackend, CompiledEndpoint, CompiledFilters, WeightedBackend } from "./types.ts";
 import { PlanCompileError } from "./errors.ts";
 import type { UpstreamTls } from "../config/upstream-tls.ts";
@@ -11,7 +11,7 @@ export function compileBackend(model: BackendModel): CompiledBackend {
     const origin = endpointOrigin(host, e.port, tls === undefined ? "http" : "https");
     // kgateway names every static host of a Backend, an IP literal too (bracketed: a Host value).
     const dnsName = model.kind !== "Backend" ? undefined : e.kind === "fqdn" || !host.includes(":") ? host : `[${host}]`;
-    return Object.freeze({ host, port: e.port, origin, tls, poolKey: upstreamPoolKey(origin, tls), dnsName });
+    return Object.freeze({ host, port: e.port, origin, tls, connection: model.connection, poolKey: upstreamPoolKey(origin, tls, model.connection), dnsName });
   });
   return Object.freeze({
     key: model.key,
@@ -36,11 +36,15 @@ export function endpointOrigin(host: string, port: number, scheme: "http" | "htt
 }
 
 /**
- * What the connection pools are keyed by: the origin, and for TLS the policy's fingerprint, so
- * two policies' connections to one endpoint (or a reload that changed the CA) never share.
+ * What the connection pools are keyed by: the origin, for TLS the policy's fingerprint, and
+ * the BackendConfigPolicy's connection settings, so two policies' connections to one endpoint
+ * (or a reload that changed the CA or a timeout) never share.
  */
-export function upstreamPoolKey(origin: string, tls: UpstreamTls | undefined): string {
-  return tls === undefined ? origin : `${origin}#${tls.fingerprint}`;
+export function upstreamPoolKey(origin: string, tls: UpstreamTls | undefined, connection?: UpstreamConnectionModel): string {
+  const base = tls === undefined ? origin : `${origin}#${tls.fingerprint}`;
+  if (connection === undefined) return base;
+  const { connectTimeoutMs: c, idleTimeoutMs: i, maxRequestsPerConnection: r, keepAliveTimeMs: k } = connection;
+  return `${base}|c=${c ?? ""};i=${i ?? ""};r=${r ?? ""};k=${k ?? ""}`;
 }
 
 /** Backend → `namespace/name`; Service → `namespace/name:port` (a Service name alone does not say which port). */

@@ -15,6 +15,7 @@ import type {
   RouteModel,
   RouteTracingModel,
   RuleModel,
+  UpstreamConnectionModel,
 } from "../config/model.ts";
 
 export interface RuntimePlan {
@@ -103,7 +104,9 @@ export interface CompiledEndpoint {
   readonly origin: string;
   /** The BackendTLSPolicy's TLS (SNI, trust, names), undefined for plain HTTP. */
   readonly tls: UpstreamTls | undefined;
-  /** The connection pool's key: the origin, plus the TLS fingerprint. */
+  /** The BackendConfigPolicy's connection settings; undefined = the gateway's defaults. */
+  readonly connection: UpstreamConnectionModel | undefined;
+  /** The connection pool's key: the origin, plus the TLS fingerprint and connection settings. */
   readonly poolKey: string;
   /**
    * The name TrafficPolicy autoHostRewrite sends as Host: a Backend endpoint's fqdn, or its IP

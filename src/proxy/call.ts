@@ -26,8 +26,8 @@ import { forwardedResponseHeaders, isChunkedAlone, stripResponseHopByHop } from 
 import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, type UpstreamPools, noteConnection, startGranted } from "./pools.ts";
 import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent, retriesAnswer, retriesFailure } from "./retry.ts";
 import { expectsContinue } from "./request-checks.ts";
-import { nextEndpoint } from "./round-robin.ts";
-import { endpointForHash } from "./hash-ring.ts";
+import { chooseEndpoint } from "./load-balancer.ts";
+import { hashesRequests } from "../config/backend-load-balancer.ts";
 import { addSetCookies } from "./consistent-hash.ts";
 import { StallWatch, type StallSubject } from "./stall-watch.ts";
 import { type MarkedResponse, kCall } from "./marks.ts";
@@ -117,7 +117,7 @@ export class ProxyCall implements StallSubject {
   inflation: { readonly coding: ContentCoding; readonly policy: string } | undefined = undefined;
   /** The decoding of the streamed body, from the first attempt on. */
   inflater: InflatedBody | undefined = undefined;
-  /** TrafficPolicy consistentHash: the key every attempt's endpoint is picked by on the ring (undefined: round-robin). */
+  /** TrafficPolicy consistentHash: the key every attempt's endpoint is picked by (undefined: none, or a balancer that reads none). */
   readonly hashKey: number | undefined;
   /** TrafficPolicy consistentHash: the cookies made for this request's key, set on the upstream's answer. */
   readonly affinityCookies: string[] | undefined;
@@ -152,7 +152,8 @@ export class ProxyCall implements StallSubject {
     this.attemptTimeoutMs = attemptTimeoutMs;
     this.streamIdleTimeoutMs = exchange.streamIdleMs();
     this.autoHost = autoHostBase(ruleFilters, backendFilters, headers);
-    const hashing = ruleFilters.consistentHash;
+    // A balancer that reads no key makes none: no affinity cookie goes out for it (as Envoy).
+    const hashing = hashesRequests(backend.model.loadBalancer) ? ruleFilters.consistentHash : undefined;
     const key = hashing?.keyOf(exchange);
     this.hashKey = key?.hash;
     this.affinityCookies = key?.setCookies;
@@ -171,8 +172,7 @@ export class ProxyCall implements StallSubject {
   }
 
   startAttempt(): void {
-    const hashKey = this.hashKey;
-    const endpoint = (hashKey === undefined ? nextEndpoint(this.backend) : endpointForHash(this.backend, hashKey, this.attemptsStarted))!;
+    const endpoint = chooseEndpoint(this.backend, this.hashKey, this.attemptsStarted, this.ctx.pools)!;
     let entry: PoolEntry;
     try {
       entry = this.ctx.pools.entry(endpoint, this.backend.model.maxConnections);

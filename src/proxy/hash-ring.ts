@@ -3,15 +3,24 @@
 // after it. Adding or removing one endpoint moves only the keys that endpoint owns or takes.
 // The points come from the endpoints' addresses alone, so every gateway replica, whatever
 // order it lists the endpoints in, sends a key to the same endpoint.
-import type { CompiledBackend, CompiledEndpoint } from "../plan/types.ts";
-import { addressKey } from "../config/address-key.ts";
+import type { CompiledEndpoint } from "../plan/types.ts";
+import { distinctAddresses } from "./endpoint-addresses.ts";
 
 /**
- * Points per endpoint. A fixed count (Envoy divides a ring size among the hosts instead) keeps
- * every other endpoint's points where they are when one comes or goes, so only its own keys
- * move; 256 spreads keys over two or three endpoints within a few percent.
+ * Points per address when no BackendConfigPolicy sizes the ring. A fixed count (Envoy divides a
+ * ring size among the hosts instead) keeps every other address's points where they are when one
+ * comes or goes, so only its own keys move; 256 spreads keys over two or three endpoints within
+ * a few percent.
  */
-const POINTS_PER_ENDPOINT = 256;
+export const DEFAULT_POINTS_PER_ADDRESS = 256;
+
+/**
+ * Points per address for a ring of `minimumRingSize` to `maximumRingSize` points over `addresses`
+ * (Envoy's ring_hash_lb_config): the minimum split evenly, rounded up, within the maximum; one at least.
+ */
+export function pointsPerAddress(addresses: number, minimumRingSize: number, maximumRingSize: number): number {
+  return Math.max(1, Math.min(Math.ceil(minimumRingSize / addresses), Math.floor(maximumRingSize / addresses)));
+}
 
 /** A 32-bit hash of a string's UTF-16 code units: FNV-1a, then murmur3's finaliser to spread close inputs. */
 export function hashString(text: string): number {
@@ -46,38 +55,32 @@ export function combineHashes(older: number, part: number): number {
 /** Ranks fit below the point in one float: 2^32 points times 2^20 ranks stays under 2^53. */
 const RANK_SPACE = 2 ** 20;
 
-class HashRing {
+export class HashRing {
   readonly points: Uint32Array;
   /** The endpoint owning each point, by index into the backend's endpoints. */
   readonly owners: Uint32Array;
   /** Distinct addresses: a Backend listing one twice still has one place on the ring. */
   readonly distinct: number;
 
-  constructor(endpoints: readonly CompiledEndpoint[]) {
-    // Each distinct address once, ranked in address order, owned by its first endpoint.
-    const firstOf = new Map<string, number>();
-    endpoints.forEach((endpoint, index) => {
-      const address = addressKey(endpoint.host, endpoint.port);
-      if (!firstOf.has(address)) firstOf.set(address, index);
-    });
-    const addresses = [...firstOf.keys()].sort();
+  constructor(endpoints: readonly CompiledEndpoint[], points: (addresses: number) => number = () => DEFAULT_POINTS_PER_ADDRESS) {
+    const { addresses, ownerOf } = distinctAddresses(endpoints);
     this.distinct = addresses.length;
+    const perAddress = points(addresses.length);
     // A point and its address's rank in one number, sorted natively: a tie goes to the
     // smaller address, so the order endpoints are listed in never matters.
-    const keyed = new Float64Array(addresses.length * POINTS_PER_ENDPOINT);
+    const keyed = new Float64Array(addresses.length * perAddress);
     let n = 0;
     addresses.forEach((address, rank) => {
       const addressHash = hashString(address);
-      for (let i = 0; i < POINTS_PER_ENDPOINT; i++) keyed[n++] = ringPoint(addressHash, i) * RANK_SPACE + rank;
+      for (let i = 0; i < perAddress; i++) keyed[n++] = ringPoint(addressHash, i) * RANK_SPACE + rank;
     });
     keyed.sort();
-    const rankOwner = addresses.map((address) => firstOf.get(address)!);
     this.points = new Uint32Array(keyed.length);
     this.owners = new Uint32Array(keyed.length);
     for (let i = 0; i < keyed.length; i++) {
       const rank = keyed[i]! % RANK_SPACE;
       this.points[i] = (keyed[i]! - rank) / RANK_SPACE;
-      this.owners[i] = rankOwner[rank]!;
+      this.owners[i] = ownerOf[rank]!;
     }
   }
 
@@ -94,34 +97,19 @@ class HashRing {
       if (points[mid]! < hash) low = mid + 1;
       else high = mid;
     }
-    const start = low === points.length ? 0 : low;
-    const first = this.owners[start]!;
-    if (nth === 0) return first;
-    const met = [first];
-    for (let step = 1; step < points.length; step++) {
-      const owner = this.owners[(start + step) % points.length]!;
-      if (met.includes(owner)) continue;
-      if (met.push(owner) > nth) return owner;
-    }
-    return first;
+    return nthOwnerFrom(this.owners, low === points.length ? 0 : low, nth);
   }
 }
 
-// Backends are frozen plan objects: the ring lives beside each in a WeakMap and dies with its plan.
-const rings = new WeakMap<CompiledBackend, HashRing>();
-
-/**
- * The endpoint of the backend that `hash` falls to; undefined when it has none. Attempt n of a
- * request (0 the first) goes to the nth next endpoint on the ring, as Envoy's ring hash with the
- * PreviousHosts retry predicate: a retry never repeats an endpoint until every one was tried.
- */
-export function endpointForHash(backend: CompiledBackend, hash: number, attempt = 0): CompiledEndpoint | undefined {
-  const endpoints = backend.endpoints;
-  if (endpoints.length <= 1) return endpoints[0];
-  let ring = rings.get(backend);
-  if (ring === undefined) {
-    ring = new HashRing(endpoints);
-    rings.set(backend, ring);
+/** The owner at `start`, or for `nth` > 0 the nth other owner met reading on (around) from there. */
+export function nthOwnerFrom(owners: Uint32Array, start: number, nth: number): number {
+  const first = owners[start]!;
+  if (nth === 0) return first;
+  const met = [first];
+  for (let step = 1; step < owners.length; step++) {
+    const owner = owners[(start + step) % owners.length]!;
+    if (met.includes(owner)) continue;
+    if (met.push(owner) > nth) return owner;
   }
-  return endpoints[ring.ownerOf(hash, attempt % ring.distinct)];
+  return first;
 }

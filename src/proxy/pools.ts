@@ -20,6 +20,8 @@ import { GrpcChannels } from "./grpc-channels.ts";
 import { markTlsHandshakeError } from "./failures.ts";
 import { keepTlsAlerts } from "./tls-alerts.ts";
 import type { UpstreamTls } from "../config/upstream-tls.ts";
+import type { UpstreamConnectionModel } from "../config/model.ts";
+import { MAX_DURATION_MS } from "../config/duration.ts";
 
 /**
  * Connections per endpoint when its Backend sets none. A 1,000-connection closed-loop load
@@ -57,6 +59,8 @@ export interface PoolTarget {
   /** The origin, plus the TLS fingerprint (see upstreamPoolKey). */
   readonly poolKey: string;
   readonly tls: UpstreamTls | undefined;
+  /** A BackendConfigPolicy's settings for the pool's connections (part of poolKey); undefined = the gateway's. */
+  readonly connection?: UpstreamConnectionModel | undefined;
 }
 
 /** The local address of one pooled Client's current connection; the Client's dispatches point their handler at it. */
@@ -308,6 +312,13 @@ export class UpstreamPools {
     return created;
   }
 
+  /** The requests holding or waiting for a connection of `target`'s pool at this limit; 0 before its first. */
+  inFlight(target: PoolTarget, maxConnections: number | undefined): number {
+    const limit = maxConnections ?? this.#defaultMaxConnections;
+    for (let e = this.#entries.get(target.poolKey); e !== undefined; e = e.next) if (e.maxConnections === limit) return e.inFlight;
+    return 0;
+  }
+
   /** Whether the plan last passed to `retain` uses `origin` at this limit (true before any). */
   #isRetained(origin: string, limit: number): boolean {
     const retained = this.#retained;
@@ -427,10 +438,13 @@ export class UpstreamPools {
     const port = Number(url.port || (tls === undefined ? 80 : 443));
     const literal = isIP(host) !== 0;
     const o = this.#options;
+    const settings = target.connection;
+    const connectTimeoutMs = settings?.connectTimeoutMs ?? o.connectTimeoutMs;
     // HTTP/1.1 only, over TLS too: undici would otherwise offer h2 by ALPN, and the proxy
     // path (upgrades, one request per connection, the slot gate) is built on HTTP/1.1.
     const connector = buildConnector({
-      ...(o.connectTimeoutMs === undefined ? {} : { timeout: o.connectTimeoutMs }),
+      ...(connectTimeoutMs === undefined ? {} : { timeout: connectTimeoutMs }),
+      ...(settings?.keepAliveTimeMs === undefined ? {} : { keepAlive: true, keepAliveInitialDelay: settings.keepAliveTimeMs }),
       ...(tls === undefined || tls.unusable !== undefined ? {} : { ...tls.connectOptions, allowH2: false }),
     } as BuildConnector.BuildOptions);
     // An IP endpoint is its own peer; a DNS name's peer is whatever the last connect reached.
@@ -453,7 +467,8 @@ export class UpstreamPools {
             });
     const pool = new Pool(target.origin, {
       connections: maxConnections,
-      keepAliveTimeout: o.keepAliveTimeoutMs ?? 4_000,
+      ...(settings?.idleTimeoutMs === undefined ? { keepAliveTimeout: o.keepAliveTimeoutMs ?? 4_000 } : idleTimeoutOptions(settings.idleTimeoutMs)),
+      ...(settings?.maxRequestsPerConnection === undefined ? {} : { maxRequestsPerClient: settings.maxRequestsPerConnection }),
       maxHeaderSize: UPSTREAM_MAX_HEADER_BYTES,
       connect,
       factory: (origin, options) => localAwareClient(origin, options, tls?.hostname),
@@ -497,6 +512,16 @@ function localAwareClient(origin: string | URL, options: PoolType.Options, serve
     return !aware.holdsSlot;
   };
   return client;
+}
+
+/**
+ * undici's idle keep-alive for a policy's idle timeout, which also bounds the time an upstream's
+ * Keep-Alive hint may ask for: a longer hint never holds a connection past it. 0 (Envoy: never
+ * close an idle connection) is the longest timer Node has.
+ */
+function idleTimeoutOptions(idleMs: number): { keepAliveTimeout: number; keepAliveMaxTimeout: number } {
+  const ms = idleMs === 0 ? MAX_DURATION_MS : idleMs;
+  return { keepAliveTimeout: ms, keepAliveMaxTimeout: ms };
 }
 
 function chain(head: PoolEntry | undefined): PoolEntry[] {

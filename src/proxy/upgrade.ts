@@ -39,8 +39,8 @@ import { connectionTokens, isHopByHop } from "./headers.ts";
 import { http } from "./node-http.ts";
 import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, startGranted } from "./pools.ts";
 import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
-import { nextEndpoint } from "./round-robin.ts";
-import { endpointForHash } from "./hash-ring.ts";
+import { chooseEndpoint } from "./load-balancer.ts";
+import { hashesRequests } from "../config/backend-load-balancer.ts";
 import { addSetCookies } from "./consistent-hash.ts";
 import { StallWatch, type StallSubject, bytesMovedBy, bytesTakenBy } from "./stall-watch.ts";
 import { cutForShutdown } from "./shutdown-cut.ts";
@@ -459,10 +459,9 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   connect(backend: CompiledBackend, headers: OutgoingHeaders, path: string, protocol: string): void {
     this.offered = protocol;
     // A WebSocket keeps to its key's endpoint as a request does: affinity matters most to long-lived sessions.
-    const key = this.ruleFilters?.consistentHash?.keyOf(this.exchange);
-    const hashKey = key?.hash;
+    const key = hashesRequests(backend.model.loadBalancer) ? this.ruleFilters?.consistentHash?.keyOf(this.exchange) : undefined;
     this.affinityCookies = key?.setCookies;
-    const endpoint = (hashKey === undefined ? nextEndpoint(backend) : endpointForHash(backend, hashKey))!;
+    const endpoint = chooseEndpoint(backend, key?.hash, 0, this.ctx.pools)!;
     let entry: PoolEntry;
     try {
       entry = this.ctx.pools.entry(endpoint, backend.model.maxConnections);

@@ -89,7 +89,7 @@ test("endpoint origins bracket IPv6 literals", () => {
     namespace: "default",
     endpoints: [{ host: "[::1]", port: 9000, kind: "ip" }],
   });
-  assert.deepEqual(compiled.endpoints[0], { host: "::1", port: 9000, origin: "http://[::1]:9000", tls: undefined, poolKey: "http://[::1]:9000", dnsName: "[::1]" });
+  assert.deepEqual(compiled.endpoints[0], { host: "::1", port: 9000, origin: "http://[::1]:9000", tls: undefined, connection: undefined, poolKey: "http://[::1]:9000", dnsName: "[::1]" });
 });
 
 test("rules get backend sets with their backendRef weights", () => {

@@ -7,7 +7,7 @@ import { endpointOrigin } from "../../src/plan/backends.ts";
 
 const endpoint = (port: number) => {
   const origin = endpointOrigin("127.0.0.1", port);
-  return { host: "127.0.0.1", port, origin, poolKey: origin, tls: undefined, dnsName: undefined };
+  return { host: "127.0.0.1", port, origin, poolKey: origin, tls: undefined, connection: undefined, dnsName: undefined };
 };
 
 test("an endpoint keeps one channel; after a reload drops it, each check gets a transient channel that is never kept", () => {

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import type { BackendModel } from "../../src/config/model.ts";
 import { compileBackend } from "../../src/plan/backends.ts";
 import type { CompiledBackend } from "../../src/plan/types.ts";
-import { combineHashes, endpointForHash, hashString, ringPoint } from "../../src/proxy/hash-ring.ts";
+import { combineHashes, hashString, ringPoint } from "../../src/proxy/hash-ring.ts";
+import { endpointForHash } from "../../src/proxy/load-balancer.ts";
 
 function backend(...hosts: string[]): CompiledBackend {
   const model: BackendModel = { key: "default/ring", kind: "Backend", name: "ring", namespace: "default", endpoints: hosts.map((host) => ({ host, port: 8080, kind: "ip" as const })) };

@@ -1,0 +1,255 @@
+// kgateway's BackendConfigPolicy: how the gateway reaches the Services and Backends a policy
+// targets (in its own namespace, by name or by labels): which endpoint takes a request, and
+// how connections to them are opened, kept and bounded. Several policies covering one
+// backend merge field by field: a policy on the Backend itself, then one on the Service port
+// the reference names, then one on the whole Service; within each, the older policy's field.
+import { readLoadBalancer } from "./backend-load-balancer.ts";
+import { parseDuration } from "./duration.ts";
+import { addressKey } from "./address-key.ts";
+import type { BackendModel, LoadBalancerModel, UpstreamConnectionModel } from "./model.ts";
+import { BACKEND_GROUP } from "./resolve-backends.ts";
+import { type Reporter, type Resource, type Segments, hasLabels, key } from "./resources.ts";
+import type { ServicePorts } from "./service-ports.ts";
+import { backendTargetId } from "./target-section-port.ts";
+
+/** What the policies give one backend. */
+export interface BackendConfig {
+  /** The policies that gave any field, `namespace/name`, in the order they were preferred. */
+  readonly policies: readonly string[];
+  readonly loadBalancer?: LoadBalancerModel;
+  readonly connection?: UpstreamConnectionModel;
+  /** circuitBreakers: the backend's totals, split among its endpoints where the backend is resolved. */
+  readonly maxConnections?: number;
+  readonly maxPendingRequests?: number;
+}
+
+/** One policy's fields, each unset when the policy leaves it to another or the default. */
+interface PolicyFields {
+  loadBalancer?: LoadBalancerModel;
+  connectTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  maxRequestsPerConnection?: number;
+  keepAliveTimeMs?: number;
+  maxConnections?: number;
+  maxPendingRequests?: number;
+}
+
+const FIELD_NAMES: readonly (keyof PolicyFields)[] = ["loadBalancer", "connectTimeoutMs", "idleTimeoutMs", "maxRequestsPerConnection", "keepAliveTimeMs", "maxConnections", "maxPendingRequests"];
+
+/** Sections with nothing here to act on, and what that means for traffic. */
+const IGNORED_SECTIONS: readonly (readonly [field: string, consequence: string, hint: string])[] = [
+  ["dns", "endpoint names are resolved by the system resolver for each new connection", "remove dns"],
+  ["perConnectionBufferLimitBytes", "bodies stream through Node's own socket buffers", "remove perConnectionBufferLimitBytes"],
+  ["http2ProtocolOptions", "the gateway speaks HTTP/1.1 to upstreams", "remove http2ProtocolOptions"],
+  ["healthCheck", "there are no active health checks: every endpoint stays in rotation, and a retry moves on from one that fails", "remove healthCheck, and set TrafficPolicy retry on the routes to ride over a failing endpoint"],
+  ["outlierDetection", "no endpoint is ejected: every endpoint stays in rotation, and a retry moves on from one that fails", "remove outlierDetection, and set TrafficPolicy retry on the routes to ride over a failing endpoint"],
+  ["upstreamProxyProtocol", "no PROXY protocol header is sent: an upstream that requires one refuses the connections, and the client's address travels in X-Forwarded-For", "remove upstreamProxyProtocol"],
+];
+
+interface TargetRef {
+  readonly group?: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly sectionName?: string;
+}
+
+interface TargetSelector {
+  readonly group?: string;
+  readonly kind: string;
+  readonly matchLabels: Readonly<Record<string, string>>;
+}
+
+export class BackendConfigPolicies {
+  /** `Backend/ns/name`, `Service/ns/name:port` or `Service/ns/name` → the policies targeting it, oldest first. */
+  readonly #byTarget = new Map<string, { readonly policy: string; readonly fields: PolicyFields }[]>();
+
+  /**
+   * `policies` in precedence order (oldest first); `services` and `backends` are the file's,
+   * for port names and label selection.
+   */
+  constructor(policies: readonly Resource[], services: ServicePorts, selectable: { readonly services: readonly Resource[]; readonly backends: readonly Resource[] }, reporter: Reporter) {
+    const backendKeys = new Set(selectable.backends.map(key));
+    for (const policy of policies) {
+      const fields = readFields(policy, reporter);
+      const add = (id: string): void => {
+        const list = this.#byTarget.get(id) ?? [];
+        if (!list.some((entry) => entry.policy === key(policy))) list.push({ policy: key(policy), fields });
+        this.#byTarget.set(id, list);
+      };
+      const refs = (policy.spec["targetRefs"] ?? []) as TargetRef[];
+      const selectors = (policy.spec["targetSelectors"] ?? []) as TargetSelector[];
+      if (refs.length === 0 && selectors.length === 0) {
+        reporter.error(policy, ["spec"], "BackendConfigPolicy attaches to nothing: it has neither targetRefs nor targetSelectors", `targetRefs: [{group: "", kind: Service, name: ...}], or targetSelectors: [{group: "", kind: Service, matchLabels: {...}}]`);
+        continue;
+      }
+      refs.forEach((target, index) => {
+        const at = ["spec", "targetRefs", index];
+        const kind = targetKind(policy, target, at, reporter);
+        if (kind === undefined) return;
+        if (kind === "Backend" && !backendKeys.has(`${policy.namespace}/${target.name}`)) {
+          if (!reporter.isBroken("Backend", policy.namespace, target.name)) reporter.warn(policy, [...at, "name"], `Backend ${policy.namespace}/${target.name} is not in the file; this targetRef has no effect`, `add a ${BACKEND_GROUP}/v1alpha1 Backend named "${target.name}", or fix the name`);
+          return;
+        }
+        const id = backendTargetId(policy, target, kind, services, reporter, at);
+        if (id === undefined) return;
+        add(id);
+      });
+      selectors.forEach((selector, index) => {
+        const at = ["spec", "targetSelectors", index];
+        const kind = targetKind(policy, selector, at, reporter);
+        if (kind === undefined) return;
+        if (Object.keys(selector.matchLabels).length === 0) {
+          reporter.warn(policy, [...at, "matchLabels"], `an empty matchLabels selects no ${kind} in kgateway, and every one of the namespace in a Kubernetes label selector; this targetSelector has no effect`, `name the labels the ${kind}s the policy is for carry, e.g. {tier: backend}`);
+          return;
+        }
+        const pool = kind === "Service" ? selectable.services : selectable.backends;
+        const selected = pool.filter((r) => r.namespace === policy.namespace && hasLabels(r, selector.matchLabels));
+        if (selected.length === 0) {
+          const where = kind === "Service" ? "(a Service is selected by the labels of its v1 Service manifest in the file)" : "";
+          reporter.warn(policy, [...at, "matchLabels"], `no ${kind} in namespace ${policy.namespace} in the file carries the labels ${JSON.stringify(selector.matchLabels)}${where === "" ? "" : " " + where}; this targetSelector has no effect`, `label the ${kind}s the policy is for (metadata.labels), or change matchLabels`);
+          return;
+        }
+        for (const r of selected) add(`${kind}/${r.namespace}/${r.name}`);
+      });
+    }
+  }
+
+  /**
+   * What a backend reached through a reference with `port` (a Service port; undefined for a
+   * Backend reference) is given. A Tollgate Backend answers to policies targeting it as a
+   * Backend or as the Service of the same name (a Service reference resolves to it).
+   */
+  forBackend(kind: "Backend" | "Service", namespace: string, name: string, port: number | undefined): BackendConfig | undefined {
+    const service = `Service/${namespace}/${name}`;
+    const lists = [kind === "Backend" ? this.#byTarget.get(`Backend/${namespace}/${name}`) : undefined, port === undefined ? undefined : this.#byTarget.get(`${service}:${port}`), this.#byTarget.get(service)];
+    const ordered = lists.flatMap((list) => list ?? []);
+    if (ordered.length === 0) return undefined;
+    const merged: PolicyFields = {};
+    const policies: string[] = [];
+    for (const field of FIELD_NAMES) {
+      const giver = ordered.find((entry) => entry.fields[field] !== undefined);
+      if (giver === undefined) continue;
+      (merged as Record<string, unknown>)[field] = giver.fields[field];
+      if (!policies.includes(giver.policy)) policies.push(giver.policy);
+    }
+    if (policies.length === 0) return undefined;
+    const connection: UpstreamConnectionModel = {
+      ...(merged.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: merged.connectTimeoutMs }),
+      ...(merged.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: merged.idleTimeoutMs }),
+      ...(merged.maxRequestsPerConnection === undefined ? {} : { maxRequestsPerConnection: merged.maxRequestsPerConnection }),
+      ...(merged.keepAliveTimeMs === undefined ? {} : { keepAliveTimeMs: merged.keepAliveTimeMs }),
+    };
+    return {
+      policies,
+      ...(merged.loadBalancer === undefined ? {} : { loadBalancer: merged.loadBalancer }),
+      ...(Object.keys(connection).length === 0 ? {} : { connection }),
+      ...(merged.maxConnections === undefined ? {} : { maxConnections: merged.maxConnections }),
+      ...(merged.maxPendingRequests === undefined ? {} : { maxPendingRequests: merged.maxPendingRequests }),
+    };
+  }
+}
+
+/** Service (group "") or a Tollgate Backend; anything else is warned about and skipped. */
+function targetKind(policy: Resource, target: { readonly group?: string; readonly kind: string }, at: Segments, reporter: Reporter): "Service" | "Backend" | undefined {
+  const group = target.group ?? "";
+  if (group === "" && target.kind === "Service") return "Service";
+  if (group === BACKEND_GROUP && target.kind === "Backend") return "Backend";
+  const hint = target.kind === "Backend" ? `Tollgate's Backends are group ${BACKEND_GROUP}: write group: ${BACKEND_GROUP}` : `target {group: "", kind: Service, name: ...} or {group: ${BACKEND_GROUP}, kind: Backend, name: ...}`;
+  reporter.warn(policy, at, `a BackendConfigPolicy applies to Services and ${BACKEND_GROUP} Backends; this target (${group === "" ? "" : `${group}/`}${target.kind}) is ignored`, hint);
+  return undefined;
+}
+
+function readFields(policy: Resource, reporter: Reporter): PolicyFields {
+  const spec = policy.spec;
+  const fields: PolicyFields = {};
+  if (spec["tls"] !== undefined) {
+    // Ignored, it would send in plain text what the policy asks to encrypt.
+    reporter.error(policy, ["spec", "tls"], "BackendConfigPolicy tls is not implemented, and ignoring it would reach the backends without TLS", "give the backends TLS with a gateway.networking.k8s.io/v1 BackendTLSPolicy (validation.hostname and caCertificateRefs)");
+  }
+  for (const [field, consequence, hint] of IGNORED_SECTIONS) {
+    if (spec[field] !== undefined) reporter.warn(policy, ["spec", field], `${field} is not read: ${consequence}`, hint);
+  }
+  const connectTimeout = durationOf(spec["connectTimeout"]);
+  if (connectTimeout === 0) reporter.error(policy, ["spec", "connectTimeout"], "connectTimeout must be more than 0", "set a time such as 5s, or remove connectTimeout for the gateway's default (10s)");
+  else if (connectTimeout !== undefined) fields.connectTimeoutMs = connectTimeout;
+  readKeepalive(policy, spec["tcpKeepalive"] as Record<string, unknown> | undefined, fields, reporter);
+  readHttpOptions(policy, spec, fields, reporter);
+  const lb = spec["loadBalancer"] as Record<string, unknown> | undefined;
+  if (lb !== undefined) {
+    const model = readLoadBalancer(policy, lb, reporter);
+    if (model !== undefined) fields.loadBalancer = model;
+  }
+  const breakers = spec["circuitBreakers"] as Record<string, number | boolean> | undefined;
+  if (breakers !== undefined) {
+    if (typeof breakers["maxConnections"] === "number") fields.maxConnections = breakers["maxConnections"];
+    if (typeof breakers["maxPendingRequests"] === "number") fields.maxPendingRequests = breakers["maxPendingRequests"];
+    for (const field of ["maxRequests", "maxRetries"]) {
+      if (breakers[field] !== undefined) reporter.warn(policy, ["spec", "circuitBreakers", field], `circuitBreakers.${field} is not read: requests are bounded by maxConnections and maxPendingRequests alone`, `remove ${field}`);
+    }
+    if (Object.keys(breakers).every((k) => k === "trackRemaining")) {
+      reporter.report("error", policy, ["spec", "circuitBreakers"], "circuitBreakers sets no threshold", "set maxConnections, maxPendingRequests, maxRequests or maxRetries", { atKey: true });
+    }
+  }
+  return fields;
+}
+
+function readKeepalive(policy: Resource, keepalive: Record<string, unknown> | undefined, fields: PolicyFields, reporter: Reporter): void {
+  if (keepalive === undefined) return;
+  const at = ["spec", "tcpKeepalive"];
+  const time = durationOf(keepalive["keepAliveTime"]);
+  if (time !== undefined && time < 1000) reporter.error(policy, [...at, "keepAliveTime"], "keepAliveTime must be at least 1 second", "set keepAliveTime: 1s or more");
+  else if (time !== undefined) fields.keepAliveTimeMs = time;
+  const interval = durationOf(keepalive["keepAliveInterval"]);
+  if (interval !== undefined && interval < 1000) reporter.error(policy, [...at, "keepAliveInterval"], "keepAliveInterval must be at least 1 second", "set keepAliveInterval: 1s or more");
+  for (const field of ["keepAliveProbes", "keepAliveInterval"]) {
+    if (keepalive[field] !== undefined) reporter.warn(policy, [...at, field], `tcpKeepalive.${field} is not read: Node sets only the idle time before the first probe, and the kernel's net.ipv4.tcp_keepalive_${field === "keepAliveProbes" ? "probes" : "intvl"} applies`, `remove ${field}, or set the sysctl on the gateway's pod`);
+  }
+}
+
+function readHttpOptions(policy: Resource, spec: Record<string, unknown>, fields: PolicyFields, reporter: Reporter): void {
+  const common = spec["commonHttpProtocolOptions"] as Record<string, unknown> | undefined;
+  if (common !== undefined) {
+    const at = ["spec", "commonHttpProtocolOptions"];
+    const idle = durationOf(common["idleTimeout"]);
+    if (idle !== undefined) fields.idleTimeoutMs = idle;
+    const perConnection = common["maxRequestsPerConnection"] as number | undefined;
+    if (perConnection !== undefined && perConnection > 0) fields.maxRequestsPerConnection = perConnection;
+    if (common["maxHeadersCount"] !== undefined) reporter.warn(policy, [...at, "maxHeadersCount"], "maxHeadersCount is not read: an upstream answer is bounded by its head's size (60 KiB), not its header count", "remove maxHeadersCount");
+    if (common["maxStreamDuration"] !== undefined) reporter.warn(policy, [...at, "maxStreamDuration"], "maxStreamDuration is not read: an upstream request is bounded by the route's timeouts", "set timeouts.request on the HTTPRoute rule, or a TrafficPolicy timeouts.request");
+  }
+  const http1 = spec["http1ProtocolOptions"] as Record<string, unknown> | undefined;
+  for (const field of Object.keys(http1 ?? {})) {
+    reporter.warn(policy, ["spec", "http1ProtocolOptions", field], `http1ProtocolOptions.${field} is not read`, `remove ${field}`);
+  }
+}
+
+function durationOf(value: unknown): number | undefined {
+  return typeof value === "string" ? parseDuration(value) : undefined;
+}
+
+/**
+ * The backend with what its policies give it. circuitBreakers bound the whole backend, as
+ * Envoy's bound a cluster; the gateway bounds each endpoint, so the totals are split evenly
+ * among the endpoint addresses (at least one each). A Backend's own connectionPool is more
+ * specific and wins.
+ */
+export function withBackendConfig(model: BackendModel, config: BackendConfig | undefined): BackendModel {
+  if (config === undefined) return model;
+  const addresses = Math.max(1, new Set(model.endpoints.map((e) => addressKey(e.host, e.port))).size);
+  const share = (total: number | undefined): number | undefined => (total === undefined ? undefined : Math.max(1, Math.floor(total / addresses)));
+  const maxConnections = model.maxConnections ?? share(config.maxConnections);
+  const maxPendingRequests = model.maxPendingRequests ?? share(config.maxPendingRequests);
+  return {
+    ...model,
+    configPolicies: config.policies,
+    ...(config.loadBalancer === undefined ? {} : { loadBalancer: config.loadBalancer }),
+    ...(config.connection === undefined ? {} : { connection: config.connection }),
+    ...(maxConnections === undefined ? {} : { maxConnections }),
+    ...(maxPendingRequests === undefined ? {} : { maxPendingRequests }),
+  };
+}
+
+/** What tells two configurations of one backend apart (the policies' names aside). */
+export function backendConfigKey(model: BackendModel): string {
+  return JSON.stringify([model.loadBalancer, model.connection, model.maxConnections, model.maxPendingRequests]);
+}

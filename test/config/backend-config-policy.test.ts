@@ -1,0 +1,236 @@
+// kgateway BackendConfigPolicy in the config: what each backend is given (load balancer,
+// connection settings, circuit breakers split among endpoints), which policy wins where
+// several cover one backend (the Backend, then the Service port, then the Service; older
+// first, field by field), label selection, the consistentHash interplay, and the exact text of
+// each error and warning.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { BackendModel } from "../../src/config/model.ts";
+import { GATEWAY, errors, load, trafficPolicy, warnings } from "./helpers.ts";
+
+const ROUTE = `${GATEWAY}---
+apiVersion: v1
+kind: Service
+metadata: {name: api, labels: {tier: api}}
+spec: {ports: [{name: http, port: 80}, {name: admin, port: 9000}]}
+---
+apiVersion: gateway.tollgate.dev/v1alpha1
+kind: Backend
+metadata: {name: pool, labels: {tier: pool}}
+spec: {endpoints: [{ip: {address: 10.0.0.1, port: 80}}, {ip: {address: 10.0.0.2, port: 80}}, {ip: {address: 10.0.0.3, port: 80}}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    backendRefs: [{name: api, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /admin}}]
+    backendRefs: [{name: api, port: 9000}]
+  - matches: [{path: {type: PathPrefix, value: /pool}}]
+    backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: pool}]
+`;
+
+const TO_API = '[{group: "", kind: Service, name: api}]';
+const TO_POOL = "[{group: gateway.tollgate.dev, kind: Backend, name: pool}]";
+
+function configPolicy(name: string, body: string, targets = TO_API, created = "2026-01-01T00:00:00Z"): string {
+  return `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: BackendConfigPolicy
+metadata: {name: ${name}, creationTimestamp: "${created}"}
+spec:
+  targetRefs: ${targets}
+${body}`;
+}
+
+function backend(text: string, key: string): BackendModel {
+  const result = load(text);
+  assert.deepEqual(errors(text), []);
+  const found = result.config!.backends.find((b) => b.key === key);
+  assert.ok(found, `backend ${key} resolved`);
+  return found;
+}
+
+test("every implemented field reaches the backend's model", () => {
+  const body = `  connectTimeout: 2s
+  tcpKeepalive: {keepAliveTime: 30s}
+  commonHttpProtocolOptions: {idleTimeout: 1m, maxRequestsPerConnection: 100}
+  loadBalancer: {leastRequest: {choiceCount: 3}}
+  circuitBreakers: {maxConnections: 10, maxPendingRequests: 7}
+`;
+  const text = ROUTE + configPolicy("p", body, TO_POOL);
+  assert.deepEqual(warnings(text), []);
+  const pool = backend(text, "default/pool");
+  assert.deepEqual(pool.loadBalancer, { kind: "LeastRequest", choiceCount: 3 });
+  assert.deepEqual(pool.connection, { connectTimeoutMs: 2000, idleTimeoutMs: 60_000, maxRequestsPerConnection: 100, keepAliveTimeMs: 30_000 });
+  // The backend's totals, split among its three addresses (at least one each).
+  assert.equal(pool.maxConnections, 3);
+  assert.equal(pool.maxPendingRequests, 2);
+  assert.deepEqual(pool.configPolicies, ["default/p"]);
+  // The Service keeps the gateway's defaults.
+  const api = backend(text, "default/api:80");
+  assert.equal(api.loadBalancer, undefined);
+  assert.equal(api.connection, undefined);
+  assert.equal(api.configPolicies, undefined);
+});
+
+test("each load balancer, with kgateway's defaults", () => {
+  const lbOf = (lb: string): BackendModel["loadBalancer"] => backend(ROUTE + configPolicy("p", `  loadBalancer: ${lb}\n`), "default/api:80").loadBalancer;
+  assert.deepEqual(lbOf("{roundRobin: {}}"), { kind: "RoundRobin" });
+  assert.deepEqual(lbOf("{random: {}}"), { kind: "Random" });
+  assert.deepEqual(lbOf("{leastRequest: {}}"), { kind: "LeastRequest", choiceCount: 2 });
+  assert.deepEqual(lbOf("{leastRequest: {choiceCount: 0}}"), { kind: "LeastRequest", choiceCount: 2 });
+  assert.deepEqual(lbOf("{ringHash: {}}"), { kind: "RingHash", minimumRingSize: 1024, maximumRingSize: 8_388_608 });
+  assert.deepEqual(lbOf("{ringHash: {minimumRingSize: 64, maximumRingSize: 4096}}"), { kind: "RingHash", minimumRingSize: 64, maximumRingSize: 4096 });
+  assert.deepEqual(lbOf("{maglev: {}}"), { kind: "Maglev" });
+  // idleTimeout 0 is Envoy's "never"; maxRequestsPerConnection 0 is unlimited (unset).
+  const never = backend(ROUTE + configPolicy("p", "  commonHttpProtocolOptions: {idleTimeout: 0s, maxRequestsPerConnection: 0}\n"), "default/api:80");
+  assert.deepEqual(never.connection, { idleTimeoutMs: 0 });
+});
+
+test("precedence: the Backend or Service port before the whole Service, then the older policy, field by field", () => {
+  const whole = configPolicy("whole", "  connectTimeout: 1s\n  loadBalancer: {random: {}}\n", TO_API, "2026-01-01T00:00:00Z");
+  const port = configPolicy("port", "  loadBalancer: {maglev: {}}\n", '[{group: "", kind: Service, name: api, sectionName: admin}]', "2026-03-01T00:00:00Z");
+  const older = configPolicy("older", "  commonHttpProtocolOptions: {idleTimeout: 5s}\n", TO_API, "2025-06-01T00:00:00Z");
+  const newer = configPolicy("newer", "  commonHttpProtocolOptions: {idleTimeout: 9s}\n  connectTimeout: 3s\n", TO_API, "2026-06-01T00:00:00Z");
+  const text = ROUTE + newer + port + whole + older;
+  const api = backend(text, "default/api:80");
+  assert.deepEqual(api.loadBalancer, { kind: "Random" });
+  assert.deepEqual(api.connection, { connectTimeoutMs: 1000, idleTimeoutMs: 5000 });
+  assert.deepEqual(api.configPolicies, ["default/whole", "default/older"]);
+  // Port 9000 is the Service's "admin": its own policy's balancer beats the whole Service's.
+  const admin = backend(text, "default/api:9000");
+  assert.deepEqual(admin.loadBalancer, { kind: "Maglev" });
+  assert.deepEqual(admin.connection, { connectTimeoutMs: 1000, idleTimeoutMs: 5000 });
+  assert.deepEqual(admin.configPolicies, ["default/port", "default/whole", "default/older"]);
+});
+
+test("targetSelectors pick Services and Backends of the file by their labels", () => {
+  const selectors = `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: BackendConfigPolicy
+metadata: {name: by-labels}
+spec:
+  targetSelectors:
+  - {group: "", kind: Service, matchLabels: {tier: api}}
+  - {group: gateway.tollgate.dev, kind: Backend, matchLabels: {tier: pool}}
+  - {group: gateway.tollgate.dev, kind: Backend, matchLabels: {tier: none}}
+  loadBalancer: {random: {}}
+`;
+  const text = ROUTE + selectors;
+  assert.deepEqual(backend(text, "default/api:80").loadBalancer, { kind: "Random" });
+  assert.deepEqual(backend(text, "default/pool").loadBalancer, { kind: "Random" });
+  assert.deepEqual(warnings(text), [
+    't.yaml:42:63: spec.targetSelectors[2].matchLabels: warning: no Backend in namespace default in the file carries the labels {"tier":"none"}; this targetSelector has no effect (hint: label the Backends the policy is for (metadata.labels), or change matchLabels)',
+  ]);
+});
+
+test("consistentHash on a rule whose backend balances without a key is warned about", () => {
+  const hash = trafficPolicy("sticky", "  consistentHash: {headers: [{headerName: x-user}]}\n");
+  const text = ROUTE + hash + configPolicy("rr", "  loadBalancer: {roundRobin: {}}\n", TO_POOL);
+  assert.deepEqual(warnings(text), [
+    "t.yaml:40:19: spec.consistentHash: warning: HTTPRoute default/web rule #2 sends to default/pool, whose BackendConfigPolicy default/rr balances by RoundRobin, which reads no hash key: consistentHash pins nothing there and makes no cookie (hint: set loadBalancer ringHash: {} or maglev: {} in the BackendConfigPolicy)",
+    // The Service rules are warned about as before: one address, nothing to pick among.
+    "t.yaml:40:19: spec.consistentHash: warning: HTTPRoute default/web rule #0 sends to Service default/api:80, reached by its cluster DNS name (kube-proxy picks the pod): consistentHash picks among a backend's endpoints, so it pins nothing there (hint: send to a Backend that lists the endpoints (its static hosts) for affinity)",
+    "t.yaml:40:19: spec.consistentHash: warning: HTTPRoute default/web rule #1 sends to Service default/api:9000, reached by its cluster DNS name (kube-proxy picks the pod): consistentHash picks among a backend's endpoints, so it pins nothing there (hint: send to a Backend that lists the endpoints (its static hosts) for affinity)",
+  ].sort());
+  // A hashing balancer takes the key without a word.
+  assert.deepEqual(warnings(ROUTE + hash + configPolicy("mg", "  loadBalancer: {maglev: {}}\n", TO_POOL)).filter((w) => w.includes("default/pool")), []);
+});
+
+test("sections with nothing to act on are warned about; tls fails the load", () => {
+  const body = `  dns: {lookupFamily: V4Only}
+  perConnectionBufferLimitBytes: 32768
+  tcpKeepalive: {keepAliveProbes: 3, keepAliveInterval: 5s}
+  commonHttpProtocolOptions: {maxHeadersCount: 50, maxStreamDuration: 30s}
+  http1ProtocolOptions: {enableTrailers: true}
+  http2ProtocolOptions: {maxConcurrentStreams: 100}
+  loadBalancer:
+    healthyPanicThreshold: 50
+    updateMergeWindow: 1s
+    roundRobin: {slowStart: {window: 10s}}
+  healthCheck: {timeout: 1s, interval: 5s, unhealthyThreshold: 2, healthyThreshold: 1, http: {path: /healthz}}
+  outlierDetection: {consecutive5xx: 5}
+  circuitBreakers: {maxRequests: 100, maxRetries: 3}
+  upstreamProxyProtocol: {version: V2}
+`;
+  const text = ROUTE + configPolicy("p", body);
+  assert.deepEqual(errors(text), []);
+  assert.deepEqual(warnings(text), [
+    "t.yaml:40:8: spec.dns: warning: dns is not read: endpoint names are resolved by the system resolver for each new connection (hint: remove dns)",
+    "t.yaml:41:34: spec.perConnectionBufferLimitBytes: warning: perConnectionBufferLimitBytes is not read: bodies stream through Node's own socket buffers (hint: remove perConnectionBufferLimitBytes)",
+    "t.yaml:42:35: spec.tcpKeepalive.keepAliveProbes: warning: tcpKeepalive.keepAliveProbes is not read: Node sets only the idle time before the first probe, and the kernel's net.ipv4.tcp_keepalive_probes applies (hint: remove keepAliveProbes, or set the sysctl on the gateway's pod)",
+    "t.yaml:42:57: spec.tcpKeepalive.keepAliveInterval: warning: tcpKeepalive.keepAliveInterval is not read: Node sets only the idle time before the first probe, and the kernel's net.ipv4.tcp_keepalive_intvl applies (hint: remove keepAliveInterval, or set the sysctl on the gateway's pod)",
+    "t.yaml:43:48: spec.commonHttpProtocolOptions.maxHeadersCount: warning: maxHeadersCount is not read: an upstream answer is bounded by its head's size (60 KiB), not its header count (hint: remove maxHeadersCount)",
+    "t.yaml:43:71: spec.commonHttpProtocolOptions.maxStreamDuration: warning: maxStreamDuration is not read: an upstream request is bounded by the route's timeouts (hint: set timeouts.request on the HTTPRoute rule, or a TrafficPolicy timeouts.request)",
+    "t.yaml:44:42: spec.http1ProtocolOptions.enableTrailers: warning: http1ProtocolOptions.enableTrailers is not read (hint: remove enableTrailers)",
+    "t.yaml:45:25: spec.http2ProtocolOptions: warning: http2ProtocolOptions is not read: the gateway speaks HTTP/1.1 to upstreams (hint: remove http2ProtocolOptions)",
+    "t.yaml:47:28: spec.loadBalancer.healthyPanicThreshold: warning: loadBalancer.healthyPanicThreshold is not read: there are no health checks, so every endpoint is always in rotation (hint: remove healthyPanicThreshold)",
+    "t.yaml:48:24: spec.loadBalancer.updateMergeWindow: warning: loadBalancer.updateMergeWindow is not read: endpoint changes take effect at the next reload (hint: remove updateMergeWindow)",
+    "t.yaml:49:29: spec.loadBalancer.roundRobin.slowStart: warning: slowStart is not read: a new endpoint takes its full share at once (hint: remove slowStart)",
+    "t.yaml:50:16: spec.healthCheck: warning: healthCheck is not read: there are no active health checks: every endpoint stays in rotation, and a retry moves on from one that fails (hint: remove healthCheck, and set TrafficPolicy retry on the routes to ride over a failing endpoint)",
+    "t.yaml:51:21: spec.outlierDetection: warning: outlierDetection is not read: no endpoint is ejected: every endpoint stays in rotation, and a retry moves on from one that fails (hint: remove outlierDetection, and set TrafficPolicy retry on the routes to ride over a failing endpoint)",
+    "t.yaml:52:34: spec.circuitBreakers.maxRequests: warning: circuitBreakers.maxRequests is not read: requests are bounded by maxConnections and maxPendingRequests alone (hint: remove maxRequests)",
+    "t.yaml:52:51: spec.circuitBreakers.maxRetries: warning: circuitBreakers.maxRetries is not read: requests are bounded by maxConnections and maxPendingRequests alone (hint: remove maxRetries)",
+    "t.yaml:53:26: spec.upstreamProxyProtocol: warning: upstreamProxyProtocol is not read: no PROXY protocol header is sent: an upstream that requires one refuses the connections, and the client's address travels in X-Forwarded-For (hint: remove upstreamProxyProtocol)",
+  ]);
+  assert.deepEqual(errors(ROUTE + configPolicy("p", "  tls: {insecureSkipVerify: true}\n")), [
+    "t.yaml:40:8: spec.tls: BackendConfigPolicy tls is not implemented, and ignoring it would reach the backends without TLS (hint: give the backends TLS with a gateway.networking.k8s.io/v1 BackendTLSPolicy (validation.hostname and caCertificateRefs))",
+  ]);
+});
+
+test("bad values are errors with the field and a hint", () => {
+  const errorsOf = (body: string, targets = TO_API): string[] => errors(ROUTE + configPolicy("p", body, targets));
+  assert.deepEqual(errorsOf("  loadBalancer: {random: {}, maglev: {}}\n"), [
+    "t.yaml:40:38: spec.loadBalancer.maglev: loadBalancer sets random and maglev; kgateway takes exactly one (hint: keep one of roundRobin: {}, random: {}, leastRequest: {}, ringHash: {}, maglev: {})",
+  ]);
+  assert.deepEqual(errorsOf("  loadBalancer: {healthyPanicThreshold: 10}\n"), [
+    "t.yaml:40:3: spec.loadBalancer: loadBalancer sets no load balancer (hint: keep one of roundRobin: {}, random: {}, leastRequest: {}, ringHash: {}, maglev: {})",
+  ]);
+  assert.deepEqual(errorsOf("  loadBalancer: {leastRequest: {choiceCount: 1}}\n"), [
+    "t.yaml:40:46: spec.loadBalancer.leastRequest.choiceCount: choiceCount 1 is a random pick, not a least-request one; Envoy requires at least 2 (hint: set choiceCount: 2 (the default), or use random: {})",
+  ]);
+  assert.deepEqual(errorsOf("  loadBalancer: {ringHash: {minimumRingSize: 5000, maximumRingSize: 4000}}\n"), [
+    "t.yaml:40:46: spec.loadBalancer.ringHash.minimumRingSize: minimumRingSize 5000 is more than maximumRingSize 4000 (hint: make minimumRingSize at most maximumRingSize)",
+  ]);
+  assert.deepEqual(errorsOf("  loadBalancer: {ringHash: {maximumRingSize: 512}}\n"), [
+    "t.yaml:40:46: spec.loadBalancer.ringHash.maximumRingSize: minimumRingSize 1024 is more than maximumRingSize 512 (hint: make minimumRingSize at most maximumRingSize)",
+  ]);
+  assert.deepEqual(errorsOf("  connectTimeout: 0s\n"), [
+    "t.yaml:40:19: spec.connectTimeout: connectTimeout must be more than 0 (hint: set a time such as 5s, or remove connectTimeout for the gateway's default (10s))",
+  ]);
+  assert.deepEqual(errorsOf("  tcpKeepalive: {keepAliveTime: 500ms}\n"), [
+    "t.yaml:40:33: spec.tcpKeepalive.keepAliveTime: keepAliveTime must be at least 1 second (hint: set keepAliveTime: 1s or more)",
+  ]);
+  assert.deepEqual(errorsOf("  circuitBreakers: {trackRemaining: true}\n"), [
+    "t.yaml:40:3: spec.circuitBreakers: circuitBreakers sets no threshold (hint: set maxConnections, maxPendingRequests, maxRequests or maxRetries)",
+  ]);
+  assert.deepEqual(errorsOf("  connectTimeout: 5 seconds\n"), [
+    't.yaml:40:19: spec.connectTimeout: the string "5 seconds" is not a Gateway API duration (hint: write e.g. 10s, 500ms, 1h2m (units h, m, s, ms))',
+  ]);
+  assert.deepEqual(errorsOf("  connectTimeout: 1s\n", '[{group: "", kind: Service, name: api, sectionName: grpc}]'), [
+    't.yaml:39:67: spec.targetRefs[0].sectionName: Service default/api has no port named "grpc" (hint: name one of the Service\'s spec.ports, or remove sectionName to cover every port)',
+  ]);
+});
+
+test("targets the policy cannot apply to are warned about", () => {
+  const text = ROUTE + configPolicy("p", "  connectTimeout: 1s\n", "[{group: gateway.kgateway.dev, kind: Backend, name: pool}, {group: gateway.tollgate.dev, kind: Backend, name: gone}]");
+  assert.deepEqual(warnings(text), [
+    "t.yaml:39:16: spec.targetRefs[0]: warning: a BackendConfigPolicy applies to Services and gateway.tollgate.dev Backends; this target (gateway.kgateway.dev/Backend) is ignored (hint: Tollgate's Backends are group gateway.tollgate.dev: write group: gateway.tollgate.dev)",
+    "t.yaml:39:125: spec.targetRefs[1].name: warning: Backend default/gone is not in the file; this targetRef has no effect (hint: add a gateway.tollgate.dev/v1alpha1 Backend named \"gone\", or fix the name)",
+  ]);
+});
+
+test("a Backend's own connectionPool beats the circuit breakers, with a warning", () => {
+  const own = ROUTE.replace("{ip: {address: 10.0.0.3, port: 80}}]}", "{ip: {address: 10.0.0.3, port: 80}}], connectionPool: {maxConnections: 4}}");
+  const text = own + configPolicy("p", "  circuitBreakers: {maxConnections: 30, maxPendingRequests: 9}\n", TO_POOL);
+  const pool = backend(text, "default/pool");
+  assert.equal(pool.maxConnections, 4);
+  assert.equal(pool.maxPendingRequests, 3);
+  assert.deepEqual(warnings(text), [
+    "t.yaml:33:19: spec.rules[2].backendRefs[0]: warning: Backend default/pool sets connectionPool.maxConnections, which is used rather than the circuitBreakers of BackendConfigPolicy default/p (hint: set the limit in one place)",
+  ]);
+});
