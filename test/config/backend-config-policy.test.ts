@@ -4,6 +4,7 @@
 // first, field by field), label selection, the consistentHash interplay, and the exact text of
 // each error and warning.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import type { BackendModel } from "../../src/config/model.ts";
 import { GATEWAY, errors, load, trafficPolicy, warnings } from "./helpers.ts";
@@ -233,4 +234,21 @@ test("a Backend's own connectionPool beats the circuit breakers, with a warning"
   assert.deepEqual(warnings(text), [
     "t.yaml:33:19: spec.rules[2].backendRefs[0]: warning: Backend default/pool sets connectionPool.maxConnections, which is used rather than the circuitBreakers of BackendConfigPolicy default/p (hint: set the limit in one place)",
   ]);
+});
+
+test("the example in docs/configuration.md loads and gives its Backend what it says", () => {
+  const docs = readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8");
+  const section = docs.slice(docs.indexOf("## BackendConfigPolicy (kgateway)"));
+  const example = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+  const shop = ROUTE.replace("metadata: {name: pool, labels: {tier: pool}}", "metadata: {name: cart, namespace: shop}")
+    .replace("backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: pool}]", "backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: cart, namespace: shop}]")
+    .concat("---\napiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {name: from-web, namespace: shop}\nspec:\n  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}]\n  to: [{group: gateway.tollgate.dev, kind: Backend}]\n");
+  const text = `${shop}---\n${example}`;
+  assert.deepEqual(warnings(text), []);
+  const cart = backend(text, "shop/cart");
+  assert.deepEqual(cart.loadBalancer, { kind: "Maglev" });
+  assert.deepEqual(cart.connection, { connectTimeoutMs: 2000, idleTimeoutMs: 60_000, maxRequestsPerConnection: 1000, keepAliveTimeMs: 30_000 });
+  // 512 connections and 2048 waiting over the Backend's three addresses.
+  assert.equal(cart.maxConnections, 170);
+  assert.equal(cart.maxPendingRequests, 682);
 });
