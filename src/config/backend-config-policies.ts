@@ -109,7 +109,11 @@ export class BackendConfigPolicies {
           reporter.warn(policy, [...at, "matchLabels"], `no ${kind} in namespace ${policy.namespace} in the file carries the labels ${JSON.stringify(selector.matchLabels)}${where === "" ? "" : " " + where}; this targetSelector has no effect`, `label the ${kind}s the policy is for (metadata.labels), or change matchLabels`);
           return;
         }
-        for (const r of selected) add(`${kind}/${r.namespace}/${r.name}`);
+        for (const r of selected) {
+          add(`${kind}/${r.namespace}/${r.name}`);
+          // Its labels were read: it is not listed as skipped.
+          if (kind === "Service") services.read.add(key(r));
+        }
       });
     }
   }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import type { BackendModel } from "../../src/config/model.ts";
-import { GATEWAY, errors, load, trafficPolicy, warnings } from "./helpers.ts";
+import { GATEWAY, errors, lines, load, trafficPolicy, warnings } from "./helpers.ts";
 
 const ROUTE = `${GATEWAY}---
 apiVersion: v1
@@ -124,6 +124,8 @@ spec:
   const text = ROUTE + selectors;
   assert.deepEqual(backend(text, "default/api:80").loadBalancer, { kind: "Random" });
   assert.deepEqual(backend(text, "default/pool").loadBalancer, { kind: "Random" });
+  // The Service's labels were read: it is not listed as skipped.
+  assert.deepEqual(lines(load(text), "info"), []);
   assert.deepEqual(warnings(text), [
     't.yaml:42:63: spec.targetSelectors[2].matchLabels: warning: no Backend in namespace default in the file carries the labels {"tier":"none"}; this targetSelector has no effect (hint: label the Backends the policy is for (metadata.labels), or change matchLabels)',
   ]);
