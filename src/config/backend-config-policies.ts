@@ -17,6 +17,8 @@ export interface BackendConfig {
   /** The policies that gave any field, `namespace/name`, in the order they were preferred. */
   readonly policies: readonly string[];
   readonly loadBalancer?: LoadBalancerModel;
+  /** The policy that gave `loadBalancer`. */
+  readonly loadBalancerPolicy?: string;
   readonly connection?: UpstreamConnectionModel;
   /** circuitBreakers: the backend's totals, split among its endpoints where the backend is resolved. */
   readonly maxConnections?: number;
@@ -33,6 +35,9 @@ interface PolicyFields {
   maxConnections?: number;
   maxPendingRequests?: number;
 }
+
+/** The longest TCP keep-alive idle time Linux accepts (MAX_TCP_KEEPIDLE, seconds). */
+const MAX_KEEPALIVE_TIME_MS = 32_767_000;
 
 const FIELD_NAMES: readonly (keyof PolicyFields)[] = ["loadBalancer", "connectTimeoutMs", "idleTimeoutMs", "maxRequestsPerConnection", "keepAliveTimeMs", "maxConnections", "maxPendingRequests"];
 
@@ -130,11 +135,13 @@ export class BackendConfigPolicies {
     if (ordered.length === 0) return undefined;
     const merged: PolicyFields = {};
     const policies: string[] = [];
+    let loadBalancerPolicy: string | undefined;
     for (const field of FIELD_NAMES) {
       const giver = ordered.find((entry) => entry.fields[field] !== undefined);
       if (giver === undefined) continue;
       (merged as Record<string, unknown>)[field] = giver.fields[field];
       if (!policies.includes(giver.policy)) policies.push(giver.policy);
+      if (field === "loadBalancer") loadBalancerPolicy = giver.policy;
     }
     if (policies.length === 0) return undefined;
     const connection: UpstreamConnectionModel = {
@@ -145,7 +152,7 @@ export class BackendConfigPolicies {
     };
     return {
       policies,
-      ...(merged.loadBalancer === undefined ? {} : { loadBalancer: merged.loadBalancer }),
+      ...(merged.loadBalancer === undefined ? {} : { loadBalancer: merged.loadBalancer, loadBalancerPolicy: loadBalancerPolicy! }),
       ...(Object.keys(connection).length === 0 ? {} : { connection }),
       ...(merged.maxConnections === undefined ? {} : { maxConnections: merged.maxConnections }),
       ...(merged.maxPendingRequests === undefined ? {} : { maxPendingRequests: merged.maxPendingRequests }),
@@ -202,11 +209,13 @@ function readKeepalive(policy: Resource, keepalive: Record<string, unknown> | un
   const at = ["spec", "tcpKeepalive"];
   const time = durationOf(keepalive["keepAliveTime"]);
   if (time !== undefined && time < 1000) reporter.error(policy, [...at, "keepAliveTime"], "keepAliveTime must be at least 1 second", "set keepAliveTime: 1s or more");
+  // Linux refuses a longer TCP_KEEPIDLE, and Node drops the refusal: the kernel's 2 h would apply unsaid.
+  else if (time !== undefined && time > MAX_KEEPALIVE_TIME_MS) reporter.error(policy, [...at, "keepAliveTime"], "keepAliveTime must be at most 32767s (9h6m7s), the longest idle time Linux accepts", "set keepAliveTime: 9h or less");
   else if (time !== undefined) fields.keepAliveTimeMs = time;
   const interval = durationOf(keepalive["keepAliveInterval"]);
   if (interval !== undefined && interval < 1000) reporter.error(policy, [...at, "keepAliveInterval"], "keepAliveInterval must be at least 1 second", "set keepAliveInterval: 1s or more");
   for (const field of ["keepAliveProbes", "keepAliveInterval"]) {
-    if (keepalive[field] !== undefined) reporter.warn(policy, [...at, field], `tcpKeepalive.${field} is not read: Node sets only the idle time before the first probe, and the kernel's net.ipv4.tcp_keepalive_${field === "keepAliveProbes" ? "probes" : "intvl"} applies`, `remove ${field}, or set the sysctl on the gateway's pod`);
+    if (keepalive[field] !== undefined) reporter.warn(policy, [...at, field], `tcpKeepalive.${field} is not read: Node's runtime sets only the idle time before the first probe, and sends ${field === "keepAliveProbes" ? "10 probes" : "its probes 1 second apart"} whatever is asked`, `remove ${field}`);
   }
 }
 
@@ -246,7 +255,7 @@ export function withBackendConfig(model: BackendModel, config: BackendConfig | u
   return {
     ...model,
     configPolicies: config.policies,
-    ...(config.loadBalancer === undefined ? {} : { loadBalancer: config.loadBalancer }),
+    ...(config.loadBalancer === undefined ? {} : { loadBalancer: config.loadBalancer, loadBalancerPolicy: config.loadBalancerPolicy! }),
     ...(config.connection === undefined ? {} : { connection: config.connection }),
     ...(maxConnections === undefined ? {} : { maxConnections }),
     ...(maxPendingRequests === undefined ? {} : { maxPendingRequests }),

@@ -648,6 +648,8 @@ export interface BackendModel {
   readonly tls?: UpstreamTls;
   /** From the BackendConfigPolicies targeting it: how an endpoint is picked; undefined = round-robin. */
   readonly loadBalancer?: LoadBalancerModel;
+  /** The BackendConfigPolicy (`namespace/name`) that gave `loadBalancer`. */
+  readonly loadBalancerPolicy?: string;
   /** From the BackendConfigPolicies targeting it: how its upstream connections are opened and kept. */
   readonly connection?: UpstreamConnectionModel;
   /** The BackendConfigPolicies (`namespace/name`) that gave it any of the above, oldest first. */

@@ -94,21 +94,23 @@ export class BackendResolver {
       // policy (fail closed: a port a policy covers is never reached in plain text); with
       // two policies, the first.
       const first = this.used.get(model.key);
-      if (first !== undefined && first.tls !== model.tls) {
+      if (first === undefined) {
+        if (config !== undefined) this.#warnPoolOverride(from, segments, backend, config);
+        this.used.set(model.key, model);
+        return model;
+      }
+      let kept = first;
+      if (first.tls !== model.tls) {
         const policyOf = (m: BackendModel): string => (m.tls === undefined ? "no BackendTLSPolicy" : `BackendTLSPolicy ${m.tls.policy}`);
-        const keptModel = first.tls === undefined ? model : first;
-        this.#reporter.warn(from, segments, `Backend ${model.key} is reached with ${policyOf(first)} through an earlier reference and with ${policyOf(model)} through this one; every reference to it uses ${policyOf(keptModel)}`, "target the Backend (or the whole Service) with one BackendTLSPolicy");
-        this.used.set(model.key, keptModel);
-        return keptModel;
+        kept = first.tls === undefined ? model : first;
+        this.#reporter.warn(from, segments, `Backend ${model.key} is reached with ${policyOf(first)} through an earlier reference and with ${policyOf(model)} through this one; every reference to it uses ${policyOf(kept)}`, "target the Backend (or the whole Service) with one BackendTLSPolicy");
       }
-      if (first !== undefined && backendConfigKey(first) !== backendConfigKey(model)) {
+      if (backendConfigKey(first) !== backendConfigKey(model)) {
         const policyOf = (m: BackendModel): string => (m.configPolicies === undefined ? "no BackendConfigPolicy" : `BackendConfigPolicy ${m.configPolicies.join(" and ")}`);
-        this.#reporter.warn(from, segments, `Backend ${model.key} is reached with ${policyOf(first)} through an earlier reference and with ${policyOf(model)} through this one; every reference to it uses the first`, "target the Backend (or the whole Service) with the BackendConfigPolicy, not one Service port");
-        return first;
+        this.#reporter.warn(from, segments, `Backend ${model.key} is reached with ${policyOf(first)} through an earlier reference and with ${policyOf(model)} through this one; every reference to it uses ${kept === first ? "the first" : "this one"}`, "target the Backend (or the whole Service) with the BackendConfigPolicy, not one Service port");
       }
-      if (first === undefined && config !== undefined) this.#warnPoolOverride(from, segments, backend, config);
-      this.used.set(model.key, model);
-      return model;
+      this.used.set(model.key, kept);
+      return kept;
     }
     if (this.#reporter.isBroken("Backend", namespace, ref.name)) return displayName;
     if (isBackend) {
@@ -133,6 +135,9 @@ export class BackendResolver {
       ),
       this.#config?.forBackend("Service", namespace, ref.name, ref.port),
     );
+    if (!this.used.has(model.key) && model.loadBalancer !== undefined && model.loadBalancer.kind !== "RoundRobin") {
+      this.#reporter.warn(from, segments, `Service ${model.key} is reached by its cluster DNS name, where kube-proxy picks the pod: the ${model.loadBalancer.kind} load balancer of BackendConfigPolicy ${model.loadBalancerPolicy} has one endpoint to pick`, `list the pods' addresses as the endpoints of a ${BACKEND_GROUP} Backend named "${ref.name}" to balance among them`);
+    }
     this.used.set(model.key, model);
     return model;
   }
@@ -158,6 +163,9 @@ export class BackendResolver {
     }
     if (model?.tls !== undefined) {
       this.#reporter.warn(from, segments, `BackendTLSPolicy ${model.tls.policy} targets this collector, but telemetry export does not read BackendTLSPolicy: it is sent without TLS`, tlsHint);
+    }
+    if (model?.configPolicies !== undefined) {
+      this.#reporter.warn(from, segments, `BackendConfigPolicy ${model.configPolicies.join(" and ")} targets this collector, but telemetry export does not read BackendConfigPolicy: the exporter's own timeouts and connection apply`, "configure the exporter with OTEL_EXPORTER_OTLP_TIMEOUT and the other OTEL_EXPORTER_OTLP_* variables");
     }
     const host = ep.kind === "ip" && ep.host.includes(":") ? `[${ep.host}]` : ep.host;
     return { endpoint: `http://${host}:${ep.port}`, protocol: "grpc", source: this.#reporter.source(from, segments) };

@@ -201,7 +201,7 @@ function warnUnpinnedBackends(policy: Resource, routeKey: string, rule: RuleMode
     if (backend === undefined || ref.weight === 0 || warned.has(`${key(policy)} ${ref.backendKey}`)) continue;
     if (!hashesRequests(backend.loadBalancer)) {
       warned.add(`${key(policy)} ${ref.backendKey}`);
-      reporter.warn(policy, ["spec", "consistentHash"], `HTTPRoute ${routeKey} rule ${rule.name ?? `#${rule.index}`} sends to ${ref.backendKey}, whose BackendConfigPolicy ${backend.configPolicies!.join(" and ")} balances by ${backend.loadBalancer!.kind}, which reads no hash key: consistentHash pins nothing there and makes no cookie`, "set loadBalancer ringHash: {} or maglev: {} in the BackendConfigPolicy");
+      reporter.warn(policy, ["spec", "consistentHash"], `HTTPRoute ${routeKey} rule ${rule.name ?? `#${rule.index}`} sends to ${ref.backendKey}, whose BackendConfigPolicy ${backend.loadBalancerPolicy} balances by ${backend.loadBalancer!.kind}, which reads no hash key: consistentHash pins nothing there and makes no cookie`, "set loadBalancer ringHash: {} or maglev: {} in the BackendConfigPolicy");
       continue;
     }
     if (distinctAddresses(backend) > 1) continue;

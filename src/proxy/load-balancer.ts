@@ -7,7 +7,7 @@ import { HashRing, pointsPerAddress } from "./hash-ring.ts";
 import { MaglevTable } from "./maglev.ts";
 import { nextEndpoint } from "./round-robin.ts";
 
-/** How busy an endpoint is now: the requests holding or waiting for one of its connections (the pools). */
+/** How busy an endpoint is now: the requests holding or waiting for one of its connections, and its open tunnels (the pools). */
 export interface EndpointLoads {
   inFlight(endpoint: CompiledEndpoint, maxConnections: number | undefined): number;
 }
@@ -23,9 +23,11 @@ const tables = new WeakMap<CompiledBackend, KeyedTable>();
 
 /**
  * The endpoint for attempt `attempt` (0 the first) of a request with `hashKey` (undefined: none);
- * undefined when the backend has no endpoint.
+ * undefined when the backend has no endpoint. `tried` lists the endpoints earlier attempts
+ * went to: random and least request pass them over while others remain, as Envoy's
+ * PreviousHosts retry predicate does (round-robin and the hashing balancers move on by themselves).
  */
-export function chooseEndpoint(backend: CompiledBackend, hashKey: number | undefined, attempt: number, loads: EndpointLoads): CompiledEndpoint | undefined {
+export function chooseEndpoint(backend: CompiledBackend, hashKey: number | undefined, attempt: number, loads: EndpointLoads, tried?: readonly CompiledEndpoint[]): CompiledEndpoint | undefined {
   const endpoints = backend.endpoints;
   if (endpoints.length <= 1) return endpoints[0];
   const lb = backend.model.loadBalancer;
@@ -35,14 +37,22 @@ export function chooseEndpoint(backend: CompiledBackend, hashKey: number | undef
     case "RoundRobin":
       return nextEndpoint(backend);
     case "Random":
-      return randomEndpoint(endpoints);
+      return randomEndpoint(endpoints, untried(endpoints, tried));
     case "LeastRequest":
-      return leastRequest(backend, lb.choiceCount, loads);
+      return leastRequest(backend, lb.choiceCount, loads, untried(endpoints, tried));
     case "RingHash":
     case "Maglev":
       // As Envoy's: a request the route gives no key goes to a random endpoint.
-      return hashKey === undefined ? randomEndpoint(endpoints) : endpointForHash(backend, hashKey, attempt);
+      return hashKey === undefined ? randomEndpoint(endpoints, untried(endpoints, tried)) : endpointForHash(backend, hashKey, attempt);
   }
+}
+
+/** Whether an endpoint may be taken: not tried yet, or everything was. */
+type Eligible = ((endpoint: CompiledEndpoint) => boolean) | undefined;
+
+function untried(endpoints: readonly CompiledEndpoint[], tried: readonly CompiledEndpoint[] | undefined): Eligible {
+  if (tried === undefined || tried.length === 0 || endpoints.every((e) => tried.includes(e))) return undefined;
+  return (endpoint) => !tried.includes(endpoint);
 }
 
 /**
@@ -61,6 +71,15 @@ export function endpointForHash(backend: CompiledBackend, hash: number, attempt 
   return endpoints[table.ownerOf(hash, attempt % table.distinct)];
 }
 
+/**
+ * Builds a ring-hash or Maglev backend's table now, at a load or reload, rather than on its
+ * first keyed request: a large ring takes long enough to stall the requests behind that one.
+ */
+export function prepareKeyedTable(backend: CompiledBackend): void {
+  const kind = backend.model.loadBalancer?.kind;
+  if ((kind === "RingHash" || kind === "Maglev") && backend.endpoints.length > 1 && !tables.has(backend)) tables.set(backend, keyedTable(backend));
+}
+
 function keyedTable(backend: CompiledBackend): KeyedTable {
   const lb = backend.model.loadBalancer;
   if (lb?.kind === "Maglev") return new MaglevTable(backend.endpoints);
@@ -68,30 +87,56 @@ function keyedTable(backend: CompiledBackend): KeyedTable {
   return new HashRing(backend.endpoints);
 }
 
-function randomEndpoint(endpoints: readonly CompiledEndpoint[]): CompiledEndpoint {
-  return endpoints[Math.floor(Math.random() * endpoints.length)]!;
+/** A random endpoint; with `eligible`, the first eligible one from a random place. */
+function randomEndpoint(endpoints: readonly CompiledEndpoint[], eligible?: Eligible): CompiledEndpoint {
+  const count = endpoints.length;
+  const start = Math.floor(Math.random() * count);
+  if (eligible === undefined) return endpoints[start]!;
+  for (let i = 0; i < count; i++) {
+    const endpoint = endpoints[(start + i) % count]!;
+    if (eligible(endpoint)) return endpoint;
+  }
+  return endpoints[start]!;
 }
+
+/** Indices drawn without replacement (a partial Fisher-Yates shuffle), reused between calls: the event loop runs one at a time. */
+let draws = new Uint32Array(16);
 
 /**
  * Envoy's least request with equal weights: the least busy of `choiceCount` endpoints drawn at
- * random. When the draws would cover the backend, every endpoint is compared instead (the
- * least busy for sure), from a random start so ties spread.
+ * random. Draws are distinct, so a busy endpoint loses to any idle one drawn beside it; when
+ * they would cover the backend, or on a retry (only endpoints not tried yet), every eligible
+ * endpoint is compared, from a random place so ties spread.
  */
-function leastRequest(backend: CompiledBackend, choiceCount: number, loads: EndpointLoads): CompiledEndpoint {
+function leastRequest(backend: CompiledBackend, choiceCount: number, loads: EndpointLoads, eligible: Eligible): CompiledEndpoint {
   const endpoints = backend.endpoints;
   const maxConnections = backend.model.maxConnections;
   const count = endpoints.length;
-  const scanAll = choiceCount >= count;
-  const start = Math.floor(Math.random() * count);
-  let best = endpoints[start]!;
-  let bestLoad = loads.inFlight(best, maxConnections);
-  for (let i = 1; i < (scanAll ? count : choiceCount); i++) {
-    const candidate = scanAll ? endpoints[(start + i) % count]! : randomEndpoint(endpoints);
-    const candidateLoad = loads.inFlight(candidate, maxConnections);
-    if (candidateLoad < bestLoad) {
+  let best: CompiledEndpoint | undefined;
+  let bestLoad = Infinity;
+  const consider = (candidate: CompiledEndpoint): void => {
+    const load = loads.inFlight(candidate, maxConnections);
+    if (load < bestLoad) {
       best = candidate;
-      bestLoad = candidateLoad;
+      bestLoad = load;
     }
+  };
+  if (choiceCount >= count || eligible !== undefined) {
+    const start = Math.floor(Math.random() * count);
+    for (let i = 0; i < count; i++) {
+      const candidate = endpoints[(start + i) % count]!;
+      if (eligible === undefined || eligible(candidate)) consider(candidate);
+    }
+    return best!;
   }
-  return best;
+  if (draws.length < count) draws = new Uint32Array(count);
+  for (let i = 0; i < count; i++) draws[i] = i;
+  for (let i = 0; i < choiceCount; i++) {
+    const j = i + Math.floor(Math.random() * (count - i));
+    const drawn = draws[j]!;
+    draws[j] = draws[i]!;
+    draws[i] = drawn;
+    consider(endpoints[drawn]!);
+  }
+  return best!;
 }

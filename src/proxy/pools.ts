@@ -112,6 +112,8 @@ export class PoolEntry {
   active = 0;
   /** Requests in the queue and not given up. */
   waiting = 0;
+  /** Upgrade tunnels open to the endpoint: they left the pool, but keep the upstream busy (least request counts them). */
+  openTunnels = 0;
   #queueHead: PoolWaiter | undefined = undefined;
   #queueTail: PoolWaiter | undefined = undefined;
   /** Slots are being handed out: a release from inside a grant joins that loop instead of recursing. */
@@ -312,10 +314,10 @@ export class UpstreamPools {
     return created;
   }
 
-  /** The requests holding or waiting for a connection of `target`'s pool at this limit; 0 before its first. */
+  /** How busy `target`'s pool at this limit is: requests holding or waiting for a connection, and open tunnels; 0 before its first. */
   inFlight(target: PoolTarget, maxConnections: number | undefined): number {
     const limit = maxConnections ?? this.#defaultMaxConnections;
-    for (let e = this.#entries.get(target.poolKey); e !== undefined; e = e.next) if (e.maxConnections === limit) return e.inFlight;
+    for (let e = this.#entries.get(target.poolKey); e !== undefined; e = e.next) if (e.maxConnections === limit) return e.inFlight + e.openTunnels;
     return 0;
   }
 

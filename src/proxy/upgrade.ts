@@ -560,8 +560,14 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   // onResponseError throws: either way the client would never be answered, and a bug would
   // look like an upstream fault.
   onRequestUpgrade(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
-    // The upgraded socket leaves undici's pool: its connection slot is free again.
+    // The upgraded socket leaves undici's pool: its connection slot is free again, but the
+    // upstream stays busy with the tunnel until it closes.
+    const entry = this.entry;
     this.releaseSlot();
+    if (entry !== undefined) {
+      entry.openTunnels++;
+      socket.once("close", () => entry.openTunnels--);
+    }
     try {
       this.openTunnel(statusCode, headers, socket);
     } catch (thrown) {

@@ -10,6 +10,7 @@ import { compileConfig, loadConfig, type CompileResult, type LoadResult } from "
 import { createProxyHandlers, type ProxyHandlers } from "../proxy/handler.ts";
 import { applyListenerSettings, createListenerServer } from "../proxy/listener.ts";
 import { UpstreamPools } from "../proxy/pools.ts";
+import { prepareKeyedTable } from "../proxy/load-balancer.ts";
 import { servesTls } from "../proxy/tls-listener.ts";
 
 /** The entry points a gateway listener dispatches to. */
@@ -70,6 +71,7 @@ export const engine: Engine = {
       // Built now, at the reload, rather than by the first request to the backend: a context
       // holding the well-known CAs takes tens of milliseconds.
       if (backend.model.tls !== undefined && backend.model.tls.unusable === undefined) void backend.model.tls.connectOptions;
+      prepareKeyedTable(backend);
       for (const e of backend.endpoints) {
         origins.add(e.poolKey);
         let used = limits.get(e.poolKey);

@@ -127,6 +127,8 @@ spec:
   // The Service's labels were read: it is not listed as skipped.
   assert.deepEqual(lines(load(text), "info"), []);
   assert.deepEqual(warnings(text), [
+    `t.yaml:29:19: spec.rules[0].backendRefs[0]: warning: Service default/api:80 is reached by its cluster DNS name, where kube-proxy picks the pod: the Random load balancer of BackendConfigPolicy default/by-labels has one endpoint to pick (hint: list the pods' addresses as the endpoints of a gateway.tollgate.dev Backend named "api" to balance among them)`,
+    `t.yaml:31:19: spec.rules[1].backendRefs[0]: warning: Service default/api:9000 is reached by its cluster DNS name, where kube-proxy picks the pod: the Random load balancer of BackendConfigPolicy default/by-labels has one endpoint to pick (hint: list the pods' addresses as the endpoints of a gateway.tollgate.dev Backend named "api" to balance among them)`,
     't.yaml:42:63: spec.targetSelectors[2].matchLabels: warning: no Backend in namespace default in the file carries the labels {"tier":"none"}; this targetSelector has no effect (hint: label the Backends the policy is for (metadata.labels), or change matchLabels)',
   ]);
 });
@@ -165,8 +167,8 @@ test("sections with nothing to act on are warned about; tls fails the load", () 
   assert.deepEqual(warnings(text), [
     "t.yaml:40:8: spec.dns: warning: dns is not read: endpoint names are resolved by the system resolver for each new connection (hint: remove dns)",
     "t.yaml:41:34: spec.perConnectionBufferLimitBytes: warning: perConnectionBufferLimitBytes is not read: bodies stream through Node's own socket buffers (hint: remove perConnectionBufferLimitBytes)",
-    "t.yaml:42:35: spec.tcpKeepalive.keepAliveProbes: warning: tcpKeepalive.keepAliveProbes is not read: Node sets only the idle time before the first probe, and the kernel's net.ipv4.tcp_keepalive_probes applies (hint: remove keepAliveProbes, or set the sysctl on the gateway's pod)",
-    "t.yaml:42:57: spec.tcpKeepalive.keepAliveInterval: warning: tcpKeepalive.keepAliveInterval is not read: Node sets only the idle time before the first probe, and the kernel's net.ipv4.tcp_keepalive_intvl applies (hint: remove keepAliveInterval, or set the sysctl on the gateway's pod)",
+    "t.yaml:42:35: spec.tcpKeepalive.keepAliveProbes: warning: tcpKeepalive.keepAliveProbes is not read: Node's runtime sets only the idle time before the first probe, and sends 10 probes whatever is asked (hint: remove keepAliveProbes)",
+    "t.yaml:42:57: spec.tcpKeepalive.keepAliveInterval: warning: tcpKeepalive.keepAliveInterval is not read: Node's runtime sets only the idle time before the first probe, and sends its probes 1 second apart whatever is asked (hint: remove keepAliveInterval)",
     "t.yaml:43:48: spec.commonHttpProtocolOptions.maxHeadersCount: warning: maxHeadersCount is not read: an upstream answer is bounded by its head's size (60 KiB), not its header count (hint: remove maxHeadersCount)",
     "t.yaml:43:71: spec.commonHttpProtocolOptions.maxStreamDuration: warning: maxStreamDuration is not read: an upstream request is bounded by the route's timeouts (hint: set timeouts.request on the HTTPRoute rule, or a TrafficPolicy timeouts.request)",
     "t.yaml:44:42: spec.http1ProtocolOptions.enableTrailers: warning: http1ProtocolOptions.enableTrailers is not read (hint: remove enableTrailers)",
@@ -208,6 +210,10 @@ test("bad values are errors with the field and a hint", () => {
   assert.deepEqual(errorsOf("  tcpKeepalive: {keepAliveTime: 500ms}\n"), [
     "t.yaml:40:33: spec.tcpKeepalive.keepAliveTime: keepAliveTime must be at least 1 second (hint: set keepAliveTime: 1s or more)",
   ]);
+  assert.deepEqual(errorsOf("  tcpKeepalive: {keepAliveTime: 9h6m8s}\n"), [
+    "t.yaml:40:33: spec.tcpKeepalive.keepAliveTime: keepAliveTime must be at most 32767s (9h6m7s), the longest idle time Linux accepts (hint: set keepAliveTime: 9h or less)",
+  ]);
+  assert.deepEqual(errorsOf("  tcpKeepalive: {keepAliveTime: 9h6m7s}\n"), []);
   assert.deepEqual(errorsOf("  circuitBreakers: {trackRemaining: true}\n"), [
     "t.yaml:40:3: spec.circuitBreakers: circuitBreakers sets no threshold (hint: set maxConnections, maxPendingRequests, maxRequests or maxRetries)",
   ]);
@@ -253,4 +259,49 @@ test("the example in docs/configuration.md loads and gives its Backend what it s
   // 512 connections and 2048 waiting over the Backend's three addresses.
   assert.equal(cart.maxConnections, 170);
   assert.equal(cart.maxPendingRequests, 682);
+});
+
+test("a Backend answers to a policy on itself before one on the Service of its name", () => {
+  const onService = configPolicy("on-service", "  loadBalancer: {random: {}}\n  connectTimeout: 4s\n", '[{group: "", kind: Service, name: pool}]', "2025-01-01T00:00:00Z");
+  const onBackend = configPolicy("on-backend", "  loadBalancer: {maglev: {}}\n", TO_POOL, "2026-06-01T00:00:00Z");
+  const pool = backend(ROUTE + onService + onBackend, "default/pool");
+  // The Backend's own policy gives the balancer though it is newer; the Service's fills the rest.
+  assert.deepEqual(pool.loadBalancer, { kind: "Maglev" });
+  assert.equal(pool.loadBalancerPolicy, "default/on-backend");
+  assert.deepEqual(pool.connection, { connectTimeoutMs: 4000 });
+  assert.deepEqual(pool.configPolicies, ["default/on-backend", "default/on-service"]);
+});
+
+test("a Backend reached through references that would configure it differently keeps one configuration, with a warning", () => {
+  // The Backend `pool` is reached as Service pool port 80 (a port policy) and as a Backend (none).
+  const twice = ROUTE.replace("    backendRefs: [{name: api, port: 9000}]", "    backendRefs: [{name: pool, port: 80}]");
+  const portPolicy = configPolicy("port80", "  loadBalancer: {maglev: {}}\n", '[{group: "", kind: Service, name: pool, sectionName: "80"}]');
+  const text = twice + portPolicy;
+  assert.deepEqual(backend(text, "default/pool").loadBalancer, { kind: "Maglev" });
+  assert.deepEqual(warnings(text), [
+    "t.yaml:33:19: spec.rules[2].backendRefs[0]: warning: Backend default/pool is reached with BackendConfigPolicy default/port80 through an earlier reference and with no BackendConfigPolicy through this one; every reference to it uses the first (hint: target the Backend (or the whole Service) with the BackendConfigPolicy, not one Service port)",
+  ]);
+});
+
+test("a collector a policy targets is warned about; a huge ring is warned about", () => {
+  const collector = `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: tracing}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  tracing:
+    provider:
+      openTelemetry:
+        serviceName: edge
+        grpcService:
+          backendRef: {name: collector, port: 4317}
+`;
+  const text = ROUTE + collector + configPolicy("otel", "  connectTimeout: 1s\n", '[{group: "", kind: Service, name: collector}]');
+  assert.deepEqual(warnings(text), [
+    "t.yaml:45:23: spec.tracing.provider.openTelemetry.grpcService.backendRef: warning: BackendConfigPolicy default/otel targets this collector, but telemetry export does not read BackendConfigPolicy: the exporter's own timeouts and connection apply (hint: configure the exporter with OTEL_EXPORTER_OTLP_TIMEOUT and the other OTEL_EXPORTER_OTLP_* variables)",
+  ]);
+  assert.deepEqual(warnings(ROUTE + configPolicy("big", "  loadBalancer: {ringHash: {minimumRingSize: 2000000}}\n", TO_POOL)), [
+    "t.yaml:40:46: spec.loadBalancer.ringHash.minimumRingSize: warning: a ring of 2000000 points is built at every load and reload, about 0.2 s per million points, while the gateway serves nothing (hint: keep minimumRingSize at 1048576 or less (Envoy's default is 1024), or use maglev: {})",
+  ]);
 });

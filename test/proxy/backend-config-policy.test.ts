@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { once } from "node:events";
-import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { type TestUpstream, closedPort, startUpstream } from "../support/upstreams.ts";
+import { type RawUpgradeUpstream, startRawUpgradeUpstream } from "../support/raw-upgrade.ts";
 import { type TestPki, createTestPki } from "../support/test-certs.ts";
 import { type GatewayUnderTest, ask, backendTlsPolicyYaml, backendYaml, caConfigMapYaml, catchAllOnYaml, hostGatewayYaml, startGateway, targetedTrafficPolicyYaml } from "./harness.ts";
 
@@ -15,6 +16,7 @@ let trio: TestUpstream[];
 let duo: TestUpstream[];
 let solo: TestUpstream;
 let plainSolo: TestUpstream;
+let raws: RawUpgradeUpstream[];
 let silent: net.Server;
 const silentSockets = new Set<net.Socket>();
 let pki: TestPki;
@@ -39,6 +41,8 @@ before(async () => {
   duo = await Promise.all(["x", "y"].map((n) => startUpstream(n)));
   solo = await startUpstream("solo");
   plainSolo = await startUpstream("plain-solo");
+  raws = await Promise.all([1, 2].map(() => startRawUpgradeUpstream()));
+  const dead = await closedPort();
   // Accepts TCP connections and never answers a TLS ClientHello: the handshake hangs.
   silent = net.createServer((socket) => {
     silentSockets.add(socket);
@@ -64,6 +68,18 @@ before(async () => {
       backendYaml("least", ...duo.map((u) => u.port)) +
       configPolicyYaml("least", "  loadBalancer: {leastRequest: {}}\n") +
       site("least") +
+      backendYaml("drawn", ...trioPorts) +
+      configPolicyYaml("drawn", "  loadBalancer: {leastRequest: {choiceCount: 2}}\n") +
+      site("drawn") +
+      backendYaml("leastdead", dead, duo[0]!.port) +
+      configPolicyYaml("leastdead", "  loadBalancer: {leastRequest: {}}\n") +
+      site("leastdead", undefined, "retry: {attempts: 2}") +
+      backendYaml("randomdead", dead, duo[0]!.port) +
+      configPolicyYaml("randomdead", "  loadBalancer: {random: {}}\n") +
+      site("randomdead", undefined, "retry: {attempts: 2}") +
+      backendYaml("tunnels", ...raws.map((r) => r.port)) +
+      configPolicyYaml("tunnels", "  loadBalancer: {leastRequest: {}}\n") +
+      site("tunnels") +
       backendYaml("once", solo.port) +
       configPolicyYaml("once", "  commonHttpProtocolOptions: {maxRequestsPerConnection: 1}\n") +
       site("once") +
@@ -87,7 +103,7 @@ after(async () => {
   await gw.close();
   for (const socket of silentSockets) socket.destroy();
   silent.close();
-  await Promise.all([...trio, ...duo, solo, plainSolo].map((u) => u.close()));
+  await Promise.all([...trio, ...duo, solo, plainSolo, ...raws].map((u) => u.close()));
 });
 
 async function upstreamsFor(count: number, host: string, headers: Record<string, string> = {}): Promise<string[]> {
@@ -121,13 +137,22 @@ test("maglev: a key stays on one upstream, keys spread; ringHash without a key g
     owners.push(seen[0]!);
   }
   assert.ok(distinct(owners).length >= 2, `12 users all reached ${owners[0]}`);
-  // A random pick: 30 requests reach more than one upstream (all on one: (1/3)^29).
-  assert.ok(distinct(await upstreamsFor(30, "nokey")).length >= 2);
+  // A random pick, not a rotation: 60 requests reach every upstream, and some twice in a row.
+  assertRandom(await upstreamsFor(60, "nokey"));
 });
 
-test("random: every upstream is reached", async () => {
-  // Missing one of three in 60 random picks: 3 * (2/3)^60, about 1e-10.
-  assert.deepEqual(distinct(await upstreamsFor(60, "random")), ["a", "b", "c"]);
+/**
+ * Picks that are random rather than a rotation: every upstream reached (one of three missed in
+ * 60 picks: 3 * (2/3)^60, about 1e-10), and some pick repeating the one before it, which a
+ * rotation over three never does (no repeat in 59 random transitions: (2/3)^59, about 4e-11).
+ */
+function assertRandom(seen: readonly string[]): void {
+  assert.deepEqual(distinct(seen), ["a", "b", "c"]);
+  assert.ok(seen.some((name, i) => i > 0 && seen[i - 1] === name), `a rotation: ${seen.join(",")}`);
+}
+
+test("random: every upstream is reached, in no rotation", async () => {
+  assertRandom(await upstreamsFor(60, "random"));
 });
 
 test("leastRequest: while one upstream holds a request, the others take every new one", async () => {
@@ -142,6 +167,56 @@ test("leastRequest: while one upstream holds a request, the others take every ne
   const after = await upstreamsFor(40, "least");
   assert.deepEqual(distinct(after), ["x", "y"]);
 });
+
+test("leastRequest with two draws of three: a busy upstream loses to any idle one drawn beside it", async () => {
+  const held = http.get({ port: gw.port, path: "/hang", headers: { host: "drawn.example" } });
+  held.on("error", () => {});
+  const busy = await Promise.race(trio.map((u) => u.waitFor("/hang").then(() => u.name)));
+  const seen = await upstreamsFor(30, "drawn");
+  assert.ok(!seen.includes(busy), `${busy} took requests while busy: ${seen.join(",")}`);
+  assert.equal(distinct(seen).length, 2);
+  held.destroy();
+  await trio.find((u) => u.name === busy)!.waitForAbort("/hang");
+});
+
+test("random and leastRequest retries pass over the endpoint already tried", async () => {
+  // One endpoint refuses connections: it holds no request, so least request would take it
+  // first every time; a retry must go to the other.
+  for (const host of ["leastdead", "randomdead"]) {
+    for (let i = 0; i < 10; i++) {
+      const reply = await ask(gw.port, { headers: { host: `${host}.example` } });
+      assert.equal(reply.status, 200, `${host}: ${reply.body.toString()}`);
+      assert.equal(reply.headers["x-upstream"], "x");
+    }
+  }
+});
+
+test("leastRequest counts open WebSocket tunnels: four tunnels over two upstreams, two each", async () => {
+  const before = raws.map((r) => r.accepted);
+  const tunnels: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 4; i++) tunnels.push(await openTunnel("tunnels.example"));
+    assert.deepEqual(raws.map((r, i) => r.accepted - before[i]!), [2, 2]);
+  } finally {
+    for (const tunnel of tunnels) tunnel.destroy();
+  }
+});
+
+/** Opens an upgrade through the gateway and keeps the tunnel open; resolves once the 101 arrived. */
+function openTunnel(host: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(gw.port, "127.0.0.1");
+    let head = "";
+    socket.on("data", (chunk: Buffer) => {
+      head += chunk.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      if (head.startsWith("HTTP/1.1 101")) resolve(socket);
+      else reject(new Error(head));
+    });
+    socket.on("error", reject);
+    socket.write(`GET /switch HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`);
+  });
+}
 
 test("maxRequestsPerConnection 1: every request opens its own upstream connection", async () => {
   const before = solo.requests.length;

@@ -82,3 +82,20 @@ test("every endpoint gets keys under each hashing balancer", () => {
     for (const [host, n] of counts) assert.ok(n > KEYS.length / 6, `${lb.kind}: ${host} got ${n} of ${KEYS.length}`);
   }
 });
+
+test("each balancer builds its own table: Maglev's for maglev, a sized ring for ringHash, 256 points otherwise", () => {
+  const hosts = ["10.0.1.1", "10.0.1.2", "10.0.1.3"];
+  const maglev = backend(MAGLEV, ...hosts);
+  const table = new MaglevTable(maglev.endpoints);
+  const ring = new HashRing(backend(undefined, ...hosts).endpoints);
+  let differsFromRing = 0;
+  for (const hash of KEYS) {
+    const owner = endpointForHash(maglev, hash)!;
+    assert.equal(owner, maglev.endpoints[table.ownerOf(hash, 0)]);
+    if (owner.host !== hosts[ring.ownerOf(hash, 0)]) differsFromRing++;
+  }
+  // The two place keys independently: about two thirds of the keys land elsewhere.
+  assert.ok(differsFromRing > KEYS.length / 3, `${differsFromRing} keys differ`);
+  const plain = backend(undefined, ...hosts);
+  for (const hash of KEYS.slice(0, 2000)) assert.equal(endpointForHash(plain, hash)!, plain.endpoints[ring.ownerOf(hash, 0)]);
+});
