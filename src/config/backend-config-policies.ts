@@ -32,14 +32,18 @@ interface PolicyFields {
   idleTimeoutMs?: number;
   maxRequestsPerConnection?: number;
   keepAliveTimeMs?: number;
+  keepAliveIntervalMs?: number;
+  keepAliveProbes?: number;
   maxConnections?: number;
   maxPendingRequests?: number;
 }
 
-/** The longest TCP keep-alive idle time Linux accepts (MAX_TCP_KEEPIDLE, seconds). */
-const MAX_KEEPALIVE_TIME_MS = 32_767_000;
+/** The longest TCP keep-alive idle time and probe interval Linux accepts (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL). */
+const MAX_KEEPALIVE_SECONDS = 32_767;
+/** The most unanswered keep-alive probes Linux accepts (MAX_TCP_KEEPCNT). */
+const MAX_KEEPALIVE_PROBES = 127;
 
-const FIELD_NAMES: readonly (keyof PolicyFields)[] = ["loadBalancer", "connectTimeoutMs", "idleTimeoutMs", "maxRequestsPerConnection", "keepAliveTimeMs", "maxConnections", "maxPendingRequests"];
+const FIELD_NAMES: readonly (keyof PolicyFields)[] = ["loadBalancer", "connectTimeoutMs", "idleTimeoutMs", "maxRequestsPerConnection", "keepAliveTimeMs", "keepAliveIntervalMs", "keepAliveProbes", "maxConnections", "maxPendingRequests"];
 
 /** Sections with nothing here to act on, and what that means for traffic. */
 const IGNORED_SECTIONS: readonly (readonly [field: string, consequence: string, hint: string])[] = [
@@ -149,6 +153,8 @@ export class BackendConfigPolicies {
       ...(merged.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: merged.idleTimeoutMs }),
       ...(merged.maxRequestsPerConnection === undefined ? {} : { maxRequestsPerConnection: merged.maxRequestsPerConnection }),
       ...(merged.keepAliveTimeMs === undefined ? {} : { keepAliveTimeMs: merged.keepAliveTimeMs }),
+      ...(merged.keepAliveIntervalMs === undefined ? {} : { keepAliveIntervalMs: merged.keepAliveIntervalMs }),
+      ...(merged.keepAliveProbes === undefined ? {} : { keepAliveProbes: merged.keepAliveProbes }),
     };
     return {
       policies,
@@ -207,16 +213,29 @@ function readFields(policy: Resource, reporter: Reporter): PolicyFields {
 function readKeepalive(policy: Resource, keepalive: Record<string, unknown> | undefined, fields: PolicyFields, reporter: Reporter): void {
   if (keepalive === undefined) return;
   const at = ["spec", "tcpKeepalive"];
-  const time = durationOf(keepalive["keepAliveTime"]);
-  if (time !== undefined && time < 1000) reporter.error(policy, [...at, "keepAliveTime"], "keepAliveTime must be at least 1 second", "set keepAliveTime: 1s or more");
-  // Linux refuses a longer TCP_KEEPIDLE, and Node drops the refusal: the kernel's 2 h would apply unsaid.
-  else if (time !== undefined && time > MAX_KEEPALIVE_TIME_MS) reporter.error(policy, [...at, "keepAliveTime"], "keepAliveTime must be at most 32767s (9h6m7s), the longest idle time Linux accepts", "set keepAliveTime: 9h or less");
-  else if (time !== undefined) fields.keepAliveTimeMs = time;
-  const interval = durationOf(keepalive["keepAliveInterval"]);
-  if (interval !== undefined && interval < 1000) reporter.error(policy, [...at, "keepAliveInterval"], "keepAliveInterval must be at least 1 second", "set keepAliveInterval: 1s or more");
-  for (const field of ["keepAliveProbes", "keepAliveInterval"]) {
-    if (keepalive[field] !== undefined) reporter.warn(policy, [...at, field], `tcpKeepalive.${field} is not read: Node's runtime sets only the idle time before the first probe, and sends ${field === "keepAliveProbes" ? "10 probes" : "its probes 1 second apart"} whatever is asked`, `remove ${field}`);
+  const time = keepaliveSeconds(policy, keepalive, "keepAliveTime", reporter);
+  if (time !== undefined) fields.keepAliveTimeMs = time;
+  const interval = keepaliveSeconds(policy, keepalive, "keepAliveInterval", reporter);
+  if (interval !== undefined) fields.keepAliveIntervalMs = interval;
+  const probes = keepalive["keepAliveProbes"] as number | undefined;
+  // Linux takes 1 to 127 (TCP_KEEPCNT), and Node drops a refusal: its default would apply unsaid.
+  if (probes !== undefined && (probes < 1 || probes > MAX_KEEPALIVE_PROBES)) reporter.error(policy, [...at, "keepAliveProbes"], `keepAliveProbes must be 1 to ${MAX_KEEPALIVE_PROBES}, what Linux accepts`, "set keepAliveProbes: 9 (the Linux default), or remove it for Node's 10");
+  else if (probes !== undefined) fields.keepAliveProbes = probes;
+}
+
+/**
+ * A keep-alive time in milliseconds, whole seconds from 1 s to 32767 s: Linux's TCP_KEEPIDLE and
+ * TCP_KEEPINTVL take seconds in that range, and Node drops a refusal, so the kernel's default
+ * would apply unsaid. Undefined (after an error) when out of range or unset.
+ */
+function keepaliveSeconds(policy: Resource, keepalive: Record<string, unknown>, field: "keepAliveTime" | "keepAliveInterval", reporter: Reporter): number | undefined {
+  const ms = durationOf(keepalive[field]);
+  if (ms === undefined) return undefined;
+  if (ms < 1000 || ms > MAX_KEEPALIVE_SECONDS * 1000 || ms % 1000 !== 0) {
+    reporter.error(policy, ["spec", "tcpKeepalive", field], `${field} must be whole seconds from 1s to ${MAX_KEEPALIVE_SECONDS}s (9h6m7s), what Linux accepts`, `set ${field} in seconds, e.g. 30s`);
+    return undefined;
   }
+  return ms;
 }
 
 function readHttpOptions(policy: Resource, spec: Record<string, unknown>, fields: PolicyFields, reporter: Reporter): void {

@@ -675,6 +675,10 @@ export interface UpstreamConnectionModel {
   readonly maxRequestsPerConnection?: number;
   /** TCP keep-alive: idle time before the first probe. */
   readonly keepAliveTimeMs?: number;
+  /** TCP keep-alive: time between probes. */
+  readonly keepAliveIntervalMs?: number;
+  /** TCP keep-alive: unanswered probes before the connection is dropped. */
+  readonly keepAliveProbes?: number;
 }
 
 // ---------------------------------------------------------------- Telemetry policy

@@ -834,7 +834,7 @@ const backendConfigPolicySpec = obj({
   dns: notRead("endpoint names are resolved by the system resolver on each new connection"),
   perConnectionBufferLimitBytes: int("not read: bodies stream through Node's own buffers (a warning says so)", { minimum: 0 }),
   tcpKeepalive: obj({
-    keepAliveProbes: int("not read: Node's runtime sends 10 probes, 1 second apart (a warning says so)", { minimum: 0 }),
+    keepAliveProbes: int("unanswered probes before the connection is dropped (1-127; default 10)", { minimum: 0 }),
     keepAliveTime: duration,
     keepAliveInterval: duration,
   }),

@@ -43,8 +43,8 @@ export function endpointOrigin(host: string, port: number, scheme: "http" | "htt
 export function upstreamPoolKey(origin: string, tls: UpstreamTls | undefined, connection?: UpstreamConnectionModel): string {
   const base = tls === undefined ? origin : `${origin}#${tls.fingerprint}`;
   if (connection === undefined) return base;
-  const { connectTimeoutMs: c, idleTimeoutMs: i, maxRequestsPerConnection: r, keepAliveTimeMs: k } = connection;
-  return `${base}|c=${c ?? ""};i=${i ?? ""};r=${r ?? ""};k=${k ?? ""}`;
+  const { connectTimeoutMs: c, idleTimeoutMs: i, maxRequestsPerConnection: r, keepAliveTimeMs: k, keepAliveIntervalMs: ki, keepAliveProbes: kp } = connection;
+  return `${base}|c=${c ?? ""};i=${i ?? ""};r=${r ?? ""};k=${k ?? ""},${ki ?? ""},${kp ?? ""}`;
 }
 
 /** Backend → `namespace/name`; Service → `namespace/name:port` (a Service name alone does not say which port). */

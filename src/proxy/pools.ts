@@ -442,11 +442,11 @@ export class UpstreamPools {
     const o = this.#options;
     const settings = target.connection;
     const connectTimeoutMs = settings?.connectTimeoutMs ?? o.connectTimeoutMs;
+    const keepAlive = keepAliveOf(settings);
     // HTTP/1.1 only, over TLS too: undici would otherwise offer h2 by ALPN, and the proxy
     // path (upgrades, one request per connection, the slot gate) is built on HTTP/1.1.
     const connector = buildConnector({
       ...(connectTimeoutMs === undefined ? {} : { timeout: connectTimeoutMs }),
-      ...(settings?.keepAliveTimeMs === undefined ? {} : { keepAlive: true, keepAliveInitialDelay: settings.keepAliveTimeMs }),
       ...(tls === undefined || tls.unusable !== undefined ? {} : { ...tls.connectOptions, allowH2: false }),
     } as BuildConnector.BuildOptions);
     // An IP endpoint is its own peer; a DNS name's peer is whatever the last connect reached.
@@ -457,11 +457,12 @@ export class UpstreamPools {
       tls?.unusable !== undefined
         ? // A policy that cannot be used fails closed: the backend is not even dialled.
           (_opts, callback) => queueMicrotask(() => callback(tls.unusableError(), null))
-        : literal && tls === undefined
+        : literal && tls === undefined && keepAlive === undefined
           ? connector
           : (opts, callback) =>
             connector(opts, (...args) => {
               if (args[0] === null) {
+                if (keepAlive !== undefined) args[1].setKeepAlive(true, keepAlive.delayMs, keepAlive.intervalMs, keepAlive.probes);
                 if (!literal && entry !== undefined) recordPeer(entry, args[1]);
                 if (tls !== undefined) keepTlsAlerts(args[1]);
               } else if (tls !== undefined) markTlsHandshakeError(args[0]);
@@ -514,6 +515,15 @@ function localAwareClient(origin: string | URL, options: PoolType.Options, serve
     return !aware.holdsSlot;
   };
   return client;
+}
+
+/**
+ * A policy's TCP keep-alive, each part unset taking what undici and Node set by default (the
+ * first probe after 60 s, then one a second, ten in all).
+ */
+function keepAliveOf(settings: UpstreamConnectionModel | undefined): { delayMs: number; intervalMs: number; probes: number } | undefined {
+  if (settings === undefined || (settings.keepAliveTimeMs === undefined && settings.keepAliveIntervalMs === undefined && settings.keepAliveProbes === undefined)) return undefined;
+  return { delayMs: settings.keepAliveTimeMs ?? 60_000, intervalMs: settings.keepAliveIntervalMs ?? 1_000, probes: settings.keepAliveProbes ?? 10 };
 }
 
 /**

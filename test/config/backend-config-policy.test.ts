@@ -57,7 +57,7 @@ function backend(text: string, key: string): BackendModel {
 
 test("every implemented field reaches the backend's model", () => {
   const body = `  connectTimeout: 2s
-  tcpKeepalive: {keepAliveTime: 30s}
+  tcpKeepalive: {keepAliveTime: 30s, keepAliveInterval: 10s, keepAliveProbes: 5}
   commonHttpProtocolOptions: {idleTimeout: 1m, maxRequestsPerConnection: 100}
   loadBalancer: {leastRequest: {choiceCount: 3}}
   circuitBreakers: {maxConnections: 10, maxPendingRequests: 7}
@@ -66,7 +66,7 @@ test("every implemented field reaches the backend's model", () => {
   assert.deepEqual(warnings(text), []);
   const pool = backend(text, "default/pool");
   assert.deepEqual(pool.loadBalancer, { kind: "LeastRequest", choiceCount: 3 });
-  assert.deepEqual(pool.connection, { connectTimeoutMs: 2000, idleTimeoutMs: 60_000, maxRequestsPerConnection: 100, keepAliveTimeMs: 30_000 });
+  assert.deepEqual(pool.connection, { connectTimeoutMs: 2000, idleTimeoutMs: 60_000, maxRequestsPerConnection: 100, keepAliveTimeMs: 30_000, keepAliveIntervalMs: 10_000, keepAliveProbes: 5 });
   // The backend's totals, split among its three addresses (at least one each).
   assert.equal(pool.maxConnections, 3);
   assert.equal(pool.maxPendingRequests, 2);
@@ -167,8 +167,6 @@ test("sections with nothing to act on are warned about; tls fails the load", () 
   assert.deepEqual(warnings(text), [
     "t.yaml:40:8: spec.dns: warning: dns is not read: endpoint names are resolved by the system resolver for each new connection (hint: remove dns)",
     "t.yaml:41:34: spec.perConnectionBufferLimitBytes: warning: perConnectionBufferLimitBytes is not read: bodies stream through Node's own socket buffers (hint: remove perConnectionBufferLimitBytes)",
-    "t.yaml:42:35: spec.tcpKeepalive.keepAliveProbes: warning: tcpKeepalive.keepAliveProbes is not read: Node's runtime sets only the idle time before the first probe, and sends 10 probes whatever is asked (hint: remove keepAliveProbes)",
-    "t.yaml:42:57: spec.tcpKeepalive.keepAliveInterval: warning: tcpKeepalive.keepAliveInterval is not read: Node's runtime sets only the idle time before the first probe, and sends its probes 1 second apart whatever is asked (hint: remove keepAliveInterval)",
     "t.yaml:43:48: spec.commonHttpProtocolOptions.maxHeadersCount: warning: maxHeadersCount is not read: an upstream answer is bounded by its head's size (60 KiB), not its header count (hint: remove maxHeadersCount)",
     "t.yaml:43:71: spec.commonHttpProtocolOptions.maxStreamDuration: warning: maxStreamDuration is not read: an upstream request is bounded by the route's timeouts (hint: set timeouts.request on the HTTPRoute rule, or a TrafficPolicy timeouts.request)",
     "t.yaml:44:42: spec.http1ProtocolOptions.enableTrailers: warning: http1ProtocolOptions.enableTrailers is not read (hint: remove enableTrailers)",
@@ -208,12 +206,19 @@ test("bad values are errors with the field and a hint", () => {
     "t.yaml:40:19: spec.connectTimeout: connectTimeout must be more than 0 (hint: set a time such as 5s, or remove connectTimeout for the gateway's default (10s))",
   ]);
   assert.deepEqual(errorsOf("  tcpKeepalive: {keepAliveTime: 500ms}\n"), [
-    "t.yaml:40:33: spec.tcpKeepalive.keepAliveTime: keepAliveTime must be at least 1 second (hint: set keepAliveTime: 1s or more)",
+    "t.yaml:40:33: spec.tcpKeepalive.keepAliveTime: keepAliveTime must be whole seconds from 1s to 32767s (9h6m7s), what Linux accepts (hint: set keepAliveTime in seconds, e.g. 30s)",
   ]);
   assert.deepEqual(errorsOf("  tcpKeepalive: {keepAliveTime: 9h6m8s}\n"), [
-    "t.yaml:40:33: spec.tcpKeepalive.keepAliveTime: keepAliveTime must be at most 32767s (9h6m7s), the longest idle time Linux accepts (hint: set keepAliveTime: 9h or less)",
+    "t.yaml:40:33: spec.tcpKeepalive.keepAliveTime: keepAliveTime must be whole seconds from 1s to 32767s (9h6m7s), what Linux accepts (hint: set keepAliveTime in seconds, e.g. 30s)",
   ]);
-  assert.deepEqual(errorsOf("  tcpKeepalive: {keepAliveTime: 9h6m7s}\n"), []);
+  assert.deepEqual(errorsOf("  tcpKeepalive: {keepAliveTime: 9h6m7s, keepAliveInterval: 1500ms}\n"), [
+    "t.yaml:40:60: spec.tcpKeepalive.keepAliveInterval: keepAliveInterval must be whole seconds from 1s to 32767s (9h6m7s), what Linux accepts (hint: set keepAliveInterval in seconds, e.g. 30s)",
+  ]);
+  assert.deepEqual(errorsOf("  tcpKeepalive: {keepAliveProbes: 0}\n"), [
+    "t.yaml:40:35: spec.tcpKeepalive.keepAliveProbes: keepAliveProbes must be 1 to 127, what Linux accepts (hint: set keepAliveProbes: 9 (the Linux default), or remove it for Node's 10)",
+  ]);
+  assert.equal(errorsOf("  tcpKeepalive: {keepAliveProbes: 128}\n").length, 1);
+  assert.deepEqual(errorsOf("  tcpKeepalive: {keepAliveTime: 9h6m7s, keepAliveInterval: 1s, keepAliveProbes: 127}\n"), []);
   assert.deepEqual(errorsOf("  circuitBreakers: {trackRemaining: true}\n"), [
     "t.yaml:40:3: spec.circuitBreakers: circuitBreakers sets no threshold (hint: set maxConnections, maxPendingRequests, maxRequests or maxRetries)",
   ]);
@@ -255,7 +260,7 @@ test("the example in docs/configuration.md loads and gives its Backend what it s
   assert.deepEqual(warnings(text), []);
   const cart = backend(text, "shop/cart");
   assert.deepEqual(cart.loadBalancer, { kind: "Maglev" });
-  assert.deepEqual(cart.connection, { connectTimeoutMs: 2000, idleTimeoutMs: 60_000, maxRequestsPerConnection: 1000, keepAliveTimeMs: 30_000 });
+  assert.deepEqual(cart.connection, { connectTimeoutMs: 2000, idleTimeoutMs: 60_000, maxRequestsPerConnection: 1000, keepAliveTimeMs: 30_000, keepAliveIntervalMs: 5000, keepAliveProbes: 3 });
   // 512 connections and 2048 waiting over the Backend's three addresses.
   assert.equal(cart.maxConnections, 170);
   assert.equal(cart.maxPendingRequests, 682);
@@ -304,4 +309,97 @@ spec:
   assert.deepEqual(warnings(ROUTE + configPolicy("big", "  loadBalancer: {ringHash: {minimumRingSize: 2000000}}\n", TO_POOL)), [
     "t.yaml:40:46: spec.loadBalancer.ringHash.minimumRingSize: warning: a ring of 2000000 points is built at every load and reload, about 0.2 s per million points, while the gateway serves nothing (hint: keep minimumRingSize at 1048576 or less (Envoy's default is 1024), or use maglev: {})",
   ]);
+});
+
+const selectorPolicy = (selector: string, body = "  loadBalancer: {random: {}}\n"): string => `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: BackendConfigPolicy
+metadata: {name: sel}
+spec:
+  targetSelectors: [${selector}]
+${body}`;
+
+test("targets: a Backend that failed its schema is not called missing; selectors need labels and stay in the policy's namespace", () => {
+  const broken = ROUTE + "---\napiVersion: gateway.tollgate.dev/v1alpha1\nkind: Backend\nmetadata: {name: bad}\nspec: {endpoints: 7}\n" + configPolicy("p", "  connectTimeout: 1s\n", "[{group: gateway.tollgate.dev, kind: Backend, name: bad}]");
+  assert.deepEqual(warnings(broken).filter((w) => w.includes("is not in the file")), []);
+  assert.equal(errors(broken).length, 1);
+  // An empty matchLabels selects nothing (kgateway), with a warning.
+  const empty = ROUTE + selectorPolicy('{group: "", kind: Service, matchLabels: {}}');
+  assert.equal(backend(empty, "default/api:80").loadBalancer, undefined);
+  assert.ok(warnings(empty).some((w) => w.includes("an empty matchLabels selects no Service in kgateway")));
+  // A labelled Service of another namespace is not selected.
+  const elsewhere = `${ROUTE}---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: other, labels: {tier: api}}
+spec: {ports: [{name: http, port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: o, namespace: other}
+spec:
+  parentRefs: [{name: gw, namespace: default}]
+  rules:
+  - backendRefs: [{name: api, port: 80}]
+${selectorPolicy('{group: "", kind: Service, matchLabels: {tier: api}}')}`;
+  assert.equal(load(elsewhere).config!.backends.find((b) => b.key === "other/api:80")!.loadBalancer, undefined);
+  assert.deepEqual(load(elsewhere).config!.backends.find((b) => b.key === "default/api:80")!.loadBalancer, { kind: "Random" });
+  assert.deepEqual(warnings(ROUTE + selectorPolicy('{group: "", kind: Service, matchLabels: {tier: none}}')).filter((w) => w.includes("tier")), [
+    't.yaml:39:61: spec.targetSelectors[0].matchLabels: warning: no Service in namespace default in the file carries the labels {"tier":"none"} (a Service is selected by the labels of its v1 Service manifest in the file); this targetSelector has no effect (hint: label the Services the policy is for (metadata.labels), or change matchLabels)',
+  ]);
+});
+
+test("what a policy gives: nothing for unread fields alone, no connection for a balancer alone, the bounds' edges", () => {
+  assert.equal(load(ROUTE + configPolicy("p", "  dns: {lookupFamily: V4Only}\n", TO_POOL)).config!.backends.find((b) => b.key === "default/pool")!.configPolicies, undefined);
+  assert.equal(backend(ROUTE + configPolicy("p", "  loadBalancer: {random: {}}\n", TO_POOL), "default/pool").connection, undefined);
+  assert.equal(backend(ROUTE + configPolicy("p", "  tcpKeepalive: {keepAliveTime: 1s}\n"), "default/api:80").connection?.keepAliveTimeMs, 1000);
+  assert.deepEqual(backend(ROUTE + configPolicy("p", "  loadBalancer: {ringHash: {minimumRingSize: 64, maximumRingSize: 64}}\n", TO_POOL), "default/pool").loadBalancer, { kind: "RingHash", minimumRingSize: 64, maximumRingSize: 64 });
+  assert.deepEqual(errors(ROUTE + configPolicy("p", "  circuitBreakers: {maxConnections: 5, trackRemaining: true}\n")), []);
+  assert.deepEqual(errors(ROUTE + configPolicy("p", "  connectTimeout: 1s\n", '[{group: "", kind: Service, name: api, sectionName: "65535"}]')), []);
+  assert.deepEqual(warnings(ROUTE + configPolicy("p", "  loadBalancer: {maglev: {hashPolicies: [{header: {name: x}}]}}\n", TO_POOL)), [
+    "t.yaml:40:41: spec.loadBalancer.maglev.hashPolicies: warning: hashPolicies are not read on a BackendConfigPolicy: the key comes from the routes' TrafficPolicy consistentHash; requests without one go to a random endpoint (hint: move the hash policies to a TrafficPolicy consistentHash on the routes to this backend)",
+  ]);
+});
+
+test("out-of-range values are schema errors at the field", () => {
+  const errorsOf = (body: string, targets = TO_API): string[] => errors(ROUTE + configPolicy("p", body, targets));
+  assert.deepEqual(errorsOf("  circuitBreakers: {maxConnections: 0}\n"), ["t.yaml:40:37: spec.circuitBreakers.maxConnections: 0 is out of range: must be >= 1 (hint: use 1 or more)"]);
+  assert.deepEqual(errorsOf("  loadBalancer: {ringHash: {maximumRingSize: 8388609}}\n"), ["t.yaml:40:46: spec.loadBalancer.ringHash.maximumRingSize: 8388609 is out of range: must be <= 8388608 (hint: use 8388608 or less)"]);
+  assert.deepEqual(errorsOf("  loadBalancer: {leastRequest: {choiceCount: -1}}\n"), ["t.yaml:40:46: spec.loadBalancer.leastRequest.choiceCount: -1 is out of range: must be >= 0 (hint: use 0 or more)"]);
+  assert.deepEqual(errorsOf("  commonHttpProtocolOptions: {maxRequestsPerConnection: -1}\n"), ["t.yaml:40:57: spec.commonHttpProtocolOptions.maxRequestsPerConnection: -1 is out of range: must be >= 0 (hint: use 0 or more)"]);
+  assert.deepEqual(errorsOf("  connectTimeout: 1s\n", "[]"), ["t.yaml:39:15: spec.targetRefs: needs at least 1 item(s) (hint: add at least 1 item(s), or remove the field if it is optional)"]);
+  assert.deepEqual(errorsOf("  tcpKeepalive: {keepAliveInterval: 500ms}\n"), ["t.yaml:40:37: spec.tcpKeepalive.keepAliveInterval: keepAliveInterval must be whole seconds from 1s to 32767s (9h6m7s), what Linux accepts (hint: set keepAliveInterval in seconds, e.g. 30s)"]);
+  assert.deepEqual(errorsOf("  connectTimeout: 1s\n", '[{group: "", kind: Service, name: api, sectionName: "0"}]'), [
+    't.yaml:39:67: spec.targetRefs[0].sectionName: Service default/api has no port named "0" (hint: name one of the Service\'s spec.ports, or remove sectionName to cover every port)',
+  ]);
+});
+
+test("circuit breakers: split by distinct addresses, one each at least; a Backend's connectionPool wins, warned once and only for what both set", () => {
+  const listedTwice = ROUTE.replace("{ip: {address: 10.0.0.3, port: 80}}]", "{ip: {address: 10.0.0.1, port: 80}}]");
+  assert.equal(backend(listedTwice + configPolicy("p", "  circuitBreakers: {maxConnections: 10}\n", TO_POOL), "default/pool").maxConnections, 5);
+  assert.equal(backend(ROUTE + configPolicy("p", "  circuitBreakers: {maxConnections: 2}\n", TO_POOL), "default/pool").maxConnections, 1);
+  const ownPending = ROUTE.replace("{ip: {address: 10.0.0.3, port: 80}}]}", "{ip: {address: 10.0.0.3, port: 80}}], connectionPool: {maxPendingRequests: 4}}");
+  assert.equal(backend(ownPending + configPolicy("p", "  circuitBreakers: {maxPendingRequests: 30}\n", TO_POOL), "default/pool").maxPendingRequests, 4);
+  const ownConnections = ROUTE.replace("{ip: {address: 10.0.0.3, port: 80}}]}", "{ip: {address: 10.0.0.3, port: 80}}], connectionPool: {maxConnections: 4}}");
+  assert.deepEqual(warnings(ownConnections + configPolicy("p", "  circuitBreakers: {maxPendingRequests: 9}\n", TO_POOL)), []);
+  const twoRules = ownConnections.replace("  - matches: [{path: {type: PathPrefix, value: /pool}}]", "  - matches: [{path: {type: PathPrefix, value: /pool2}}]\n    backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: pool}]\n  - matches: [{path: {type: PathPrefix, value: /pool}}]");
+  assert.equal(warnings(twoRules + configPolicy("p", "  circuitBreakers: {maxConnections: 30}\n", TO_POOL)).length, 1);
+});
+
+test("references: a Backend reached through two Service ports configured apart keeps the first; a Backend reference's port names no Service port", () => {
+  const apiBackend = "---\napiVersion: gateway.tollgate.dev/v1alpha1\nkind: Backend\nmetadata: {name: api}\nspec: {endpoints: [{ip: {address: 10.0.1.1, port: 80}}, {ip: {address: 10.0.1.2, port: 80}}]}\n";
+  const text = ROUTE + apiBackend + configPolicy("p", "  connectTimeout: 3s\n", '[{group: "", kind: Service, name: api, sectionName: admin}]');
+  assert.deepEqual(warnings(text), [
+    "t.yaml:31:19: spec.rules[1].backendRefs[0]: warning: Backend default/api is reached with no BackendConfigPolicy through an earlier reference and with BackendConfigPolicy default/p through this one; every reference to it uses the first (hint: target the Backend (or the whole Service) with the BackendConfigPolicy, not one Service port)",
+  ]);
+  assert.equal(load(text).config!.backends.find((b) => b.key === "default/api")!.connection, undefined);
+  const withPort = ROUTE.replace("backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: pool}]", "backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: pool, port: 80}]");
+  assert.equal(load(withPort + configPolicy("p", "  connectTimeout: 1s\n", '[{group: "", kind: Service, name: pool, sectionName: "80"}]')).config!.backends.find((b) => b.key === "default/pool")!.connection, undefined);
+});
+
+test("consistentHash warnings: one per policy and backend, and one per Service", () => {
+  const twoRules = ROUTE.replace("  - matches: [{path: {type: PathPrefix, value: /pool}}]", "  - matches: [{path: {type: PathPrefix, value: /pool2}}]\n    backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: pool}]\n  - matches: [{path: {type: PathPrefix, value: /pool}}]");
+  const sticky = trafficPolicy("sticky", "  consistentHash: {headers: [{headerName: x-user}]}\n");
+  assert.equal(warnings(twoRules + sticky + configPolicy("rr", "  loadBalancer: {roundRobin: {}}\n", TO_POOL)).filter((w) => w.includes("reads no hash key")).length, 1);
+  assert.equal(warnings(ROUTE + sticky + configPolicy("rr", "  loadBalancer: {roundRobin: {}}\n")).filter((w) => w.includes("default/api:80")).length, 1);
 });

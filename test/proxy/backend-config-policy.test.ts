@@ -77,6 +77,9 @@ before(async () => {
       backendYaml("randomdead", dead, duo[0]!.port) +
       configPolicyYaml("randomdead", "  loadBalancer: {random: {}}\n") +
       site("randomdead", undefined, "retry: {attempts: 2}") +
+      backendYaml("wsrr", ...raws.map((r) => r.port)) +
+      configPolicyYaml("wsrr", "  loadBalancer: {roundRobin: {}}\n") +
+      site("wsrr", "    cookies: [{name: wsaff, ttl: 60s}]\n") +
       backendYaml("tunnels", ...raws.map((r) => r.port)) +
       configPolicyYaml("tunnels", "  loadBalancer: {leastRequest: {}}\n") +
       site("tunnels") +
@@ -202,6 +205,9 @@ test("leastRequest counts open WebSocket tunnels: four tunnels over two upstream
   }
 });
 
+/** The 101 head each tunnel opened with. */
+const tunnelHeads = new WeakMap<net.Socket, string>();
+
 /** Opens an upgrade through the gateway and keeps the tunnel open; resolves once the 101 arrived. */
 function openTunnel(host: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -210,6 +216,7 @@ function openTunnel(host: string): Promise<net.Socket> {
     socket.on("data", (chunk: Buffer) => {
       head += chunk.toString("latin1");
       if (!head.includes("\r\n\r\n")) return;
+      tunnelHeads.set(socket, head.slice(0, head.indexOf("\r\n\r\n")));
       if (head.startsWith("HTTP/1.1 101")) resolve(socket);
       else reject(new Error(head));
     });
@@ -217,6 +224,13 @@ function openTunnel(host: string): Promise<net.Socket> {
     socket.write(`GET /switch HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`);
   });
 }
+
+test("an upgrade to a round-robin backend gets no affinity cookie from the route's consistentHash", async () => {
+  const tunnel = await openTunnel("wsrr.example");
+  tunnel.destroy();
+  assert.doesNotMatch(tunnelHeads.get(tunnel)!, /set-cookie/i);
+  assert.match(tunnelHeads.get(tunnel)!, /^HTTP\/1\.1 101 /);
+});
 
 test("maxRequestsPerConnection 1: every request opens its own upstream connection", async () => {
   const before = solo.requests.length;
