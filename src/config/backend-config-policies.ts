@@ -221,6 +221,15 @@ function readKeepalive(policy: Resource, keepalive: Record<string, unknown> | un
   // Linux takes 1 to 127 (TCP_KEEPCNT), and Node drops a refusal: its default would apply unsaid.
   if (probes !== undefined && (probes < 1 || probes > MAX_KEEPALIVE_PROBES)) reporter.error(policy, [...at, "keepAliveProbes"], `keepAliveProbes must be 1 to ${MAX_KEEPALIVE_PROBES}, what Linux accepts`, "set keepAliveProbes: 9 (the Linux default), or remove it for Node's 10");
   else if (probes !== undefined) fields.keepAliveProbes = probes;
+  if ((interval !== undefined || fields.keepAliveProbes !== undefined) && !runtimeSetsKeepAliveProbes()) {
+    reporter.warn(policy, at, `Node ${process.versions.node} sets only the keep-alive idle time: keepAliveInterval and keepAliveProbes take effect from Node 24.19 on (the kernel's apply until then)`, "run the gateway on Node 24.19 or later, as its image does");
+  }
+}
+
+/** Whether this Node's socket.setKeepAlive takes a probe interval and count (added in 24.19). */
+export function runtimeSetsKeepAliveProbes(version: string = process.versions.node): boolean {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  return major > 24 || (major === 24 && minor >= 19);
 }
 
 /**

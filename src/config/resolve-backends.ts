@@ -36,6 +36,7 @@ export class BackendResolver {
   readonly #tls: BackendTlsPolicies | undefined;
   readonly #config: BackendConfigPolicies | undefined;
   readonly used = new Map<string, BackendModel>();
+  readonly #warnedDnsBalancers = new Set<string>();
 
   constructor(backends: readonly Resource[], grants: ReferenceGrants, reporter: Reporter, policies: { readonly tls?: BackendTlsPolicies; readonly config?: BackendConfigPolicies } = {}) {
     this.#backends = new Map(backends.map((b) => [key(b), b]));
@@ -59,7 +60,21 @@ export class BackendResolver {
    */
   resolveRouteRef(from: Resource, ref: BackendRefSpec, segments: Segments): BackendModel | UnresolvedRef {
     const result = this.#lookup(from, "gateway.networking.k8s.io", ref, segments, "warning", UNRESOLVED_CONSEQUENCE);
-    return typeof result === "string" ? { unresolved: result } : result;
+    if (typeof result === "string") return { unresolved: result };
+    this.#warnDnsBalancer(from, segments, result);
+    return result;
+  }
+
+  /**
+   * A Service reached by its cluster DNS name is one endpoint (kube-proxy picks the pod): a
+   * balancer there has nothing to pick among. Said once per Service port, at the first route
+   * reference (the calls to extAuth, rate limit and collectors never use a balancer).
+   */
+  #warnDnsBalancer(from: Resource, segments: Segments, model: BackendModel): void {
+    const lb = model.loadBalancer;
+    if (model.kind !== "Service" || lb === undefined || lb.kind === "RoundRobin" || this.#warnedDnsBalancers.has(model.key)) return;
+    this.#warnedDnsBalancers.add(model.key);
+    this.#reporter.warn(from, segments, `Service ${model.key} is reached by its cluster DNS name, where kube-proxy picks the pod: the ${lb.kind} load balancer of BackendConfigPolicy ${model.loadBalancerPolicy} has one endpoint to pick`, `list the pods' addresses as the endpoints of a ${BACKEND_GROUP} Backend named "${model.name}" to balance among them`);
   }
 
   /**
@@ -109,6 +124,7 @@ export class BackendResolver {
         const policyOf = (m: BackendModel): string => (m.configPolicies === undefined ? "no BackendConfigPolicy" : `BackendConfigPolicy ${m.configPolicies.join(" and ")}`);
         this.#reporter.warn(from, segments, `Backend ${model.key} is reached with ${policyOf(first)} through an earlier reference and with ${policyOf(model)} through this one; every reference to it uses ${kept === first ? "the first" : "this one"}`, "target the Backend (or the whole Service) with the BackendConfigPolicy, not one Service port");
       }
+      if (kept !== first && config !== undefined) this.#warnPoolOverride(from, segments, backend, config);
       this.used.set(model.key, kept);
       return kept;
     }
@@ -135,9 +151,6 @@ export class BackendResolver {
       ),
       this.#config?.forBackend("Service", namespace, ref.name, ref.port),
     );
-    if (!this.used.has(model.key) && model.loadBalancer !== undefined && model.loadBalancer.kind !== "RoundRobin") {
-      this.#reporter.warn(from, segments, `Service ${model.key} is reached by its cluster DNS name, where kube-proxy picks the pod: the ${model.loadBalancer.kind} load balancer of BackendConfigPolicy ${model.loadBalancerPolicy} has one endpoint to pick`, `list the pods' addresses as the endpoints of a ${BACKEND_GROUP} Backend named "${ref.name}" to balance among them`);
-    }
     this.used.set(model.key, model);
     return model;
   }

@@ -7,7 +7,7 @@ import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Dispatcher } from "undici";
 import type { RetryModel } from "../config/model.ts";
-import type { CompiledBackend, CompiledEndpoint } from "../plan/types.ts";
+import type { CompiledBackend } from "../plan/types.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { autoHostBase, rewriteHostFor } from "./upstream-request.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
@@ -92,8 +92,6 @@ export class ProxyCall implements StallSubject {
   readonly streamIdleTimeoutMs: number;
 
   attemptsStarted = 0;
-  /** The endpoints earlier attempts went to, kept when a retry policy may start another: random and least request pass them over. */
-  triedEndpoints: CompiledEndpoint[] | undefined = undefined;
   handler: AttemptHandler | undefined = undefined;
   requestTimer: NodeJS.Timeout | undefined = undefined;
   backoffTimer: NodeJS.Timeout | undefined = undefined;
@@ -174,7 +172,7 @@ export class ProxyCall implements StallSubject {
   }
 
   startAttempt(): void {
-    const endpoint = chooseEndpoint(this.backend, this.hashKey, this.attemptsStarted, this.ctx.pools, this.triedEndpoints)!;
+    const endpoint = chooseEndpoint(this.backend, this.hashKey, this.attemptsStarted, this.ctx.pools, this.exchange.attempts)!;
     let entry: PoolEntry;
     try {
       entry = this.ctx.pools.entry(endpoint, this.backend.model.maxConnections);
@@ -194,7 +192,6 @@ export class ProxyCall implements StallSubject {
       return;
     }
     if (this.autoHost !== undefined) rewriteHostFor(endpoint, this.autoHost, this.headers);
-    if (this.retry !== undefined) (this.triedEndpoints ??= []).push(endpoint);
     const index = this.attemptsStarted++;
     const now = performance.now();
     const attempt = new UpstreamAttempt(

@@ -21,13 +21,18 @@ interface KeyedTable {
 // Backends are frozen plan objects: a table lives beside each in a WeakMap and dies with its plan.
 const tables = new WeakMap<CompiledBackend, KeyedTable>();
 
+/** What an earlier attempt went to: its endpoint (an UpstreamAttempt of the request). */
+export interface TriedAttempt {
+  readonly endpoint: CompiledEndpoint;
+}
+
 /**
  * The endpoint for attempt `attempt` (0 the first) of a request with `hashKey` (undefined: none);
- * undefined when the backend has no endpoint. `tried` lists the endpoints earlier attempts
- * went to: random and least request pass them over while others remain, as Envoy's
+ * undefined when the backend has no endpoint. `tried` are the request's earlier attempts:
+ * random and least request pass over their addresses while others remain, as Envoy's
  * PreviousHosts retry predicate does (round-robin and the hashing balancers move on by themselves).
  */
-export function chooseEndpoint(backend: CompiledBackend, hashKey: number | undefined, attempt: number, loads: EndpointLoads, tried?: readonly CompiledEndpoint[]): CompiledEndpoint | undefined {
+export function chooseEndpoint(backend: CompiledBackend, hashKey: number | undefined, attempt: number, loads: EndpointLoads, tried?: readonly TriedAttempt[]): CompiledEndpoint | undefined {
   const endpoints = backend.endpoints;
   if (endpoints.length <= 1) return endpoints[0];
   const lb = backend.model.loadBalancer;
@@ -37,22 +42,25 @@ export function chooseEndpoint(backend: CompiledBackend, hashKey: number | undef
     case "RoundRobin":
       return nextEndpoint(backend);
     case "Random":
-      return randomEndpoint(endpoints, untried(endpoints, tried));
+      return randomEndpoint(endpoints, untried(endpoints, attempt, tried));
     case "LeastRequest":
-      return leastRequest(backend, lb.choiceCount, loads, untried(endpoints, tried));
+      return leastRequest(backend, lb.choiceCount, loads, untried(endpoints, attempt, tried));
     case "RingHash":
     case "Maglev":
       // As Envoy's: a request the route gives no key goes to a random endpoint.
-      return hashKey === undefined ? randomEndpoint(endpoints, untried(endpoints, tried)) : endpointForHash(backend, hashKey, attempt);
+      return hashKey === undefined ? randomEndpoint(endpoints, untried(endpoints, attempt, tried)) : endpointForHash(backend, hashKey, attempt);
   }
 }
 
-/** Whether an endpoint may be taken: not tried yet, or everything was. */
+/** Whether an endpoint may be taken: its address not tried yet (undefined: any may). */
 type Eligible = ((endpoint: CompiledEndpoint) => boolean) | undefined;
 
-function untried(endpoints: readonly CompiledEndpoint[], tried: readonly CompiledEndpoint[] | undefined): Eligible {
-  if (tried === undefined || tried.length === 0 || endpoints.every((e) => tried.includes(e))) return undefined;
-  return (endpoint) => !tried.includes(endpoint);
+/** The endpoints of addresses no earlier attempt went to; undefined on a first attempt, or once every address was tried. */
+function untried(endpoints: readonly CompiledEndpoint[], attempt: number, tried: readonly TriedAttempt[] | undefined): Eligible {
+  if (attempt === 0 || tried === undefined || tried.length === 0) return undefined;
+  // By pool key, not object: an address a Backend lists twice is one endpoint to retry past.
+  const isTried = (endpoint: CompiledEndpoint): boolean => tried.some((t) => t.endpoint.poolKey === endpoint.poolKey);
+  return endpoints.every(isTried) ? undefined : (endpoint) => !isTried(endpoint);
 }
 
 /**
@@ -87,56 +95,64 @@ function keyedTable(backend: CompiledBackend): KeyedTable {
   return new HashRing(backend.endpoints);
 }
 
-/** A random endpoint; with `eligible`, the first eligible one from a random place. */
+/** A random endpoint; with `eligible`, a random one of the eligible, each as likely. */
 function randomEndpoint(endpoints: readonly CompiledEndpoint[], eligible?: Eligible): CompiledEndpoint {
-  const count = endpoints.length;
-  const start = Math.floor(Math.random() * count);
-  if (eligible === undefined) return endpoints[start]!;
-  for (let i = 0; i < count; i++) {
-    const endpoint = endpoints[(start + i) % count]!;
-    if (eligible(endpoint)) return endpoint;
-  }
-  return endpoints[start]!;
+  if (eligible === undefined) return endpoints[Math.floor(Math.random() * endpoints.length)]!;
+  let count = 0;
+  for (const endpoint of endpoints) if (eligible(endpoint)) count++;
+  let left = Math.floor(Math.random() * count);
+  for (const endpoint of endpoints) if (eligible(endpoint) && left-- === 0) return endpoint;
+  return endpoints[0]!;
 }
 
-/** Indices drawn without replacement (a partial Fisher-Yates shuffle), reused between calls: the event loop runs one at a time. */
-let draws = new Uint32Array(16);
+/** The indices drawn so far for one least-request pick, reused between calls: the event loop runs one at a time. */
+let drawn = new Uint32Array(8);
 
 /**
  * Envoy's least request with equal weights: the least busy of `choiceCount` endpoints drawn at
- * random. Draws are distinct, so a busy endpoint loses to any idle one drawn beside it; when
- * they would cover the backend, or on a retry (only endpoints not tried yet), every eligible
- * endpoint is compared, from a random place so ties spread.
+ * random. Draws are distinct (a repeat is drawn again), so a busy endpoint loses to any idle one
+ * drawn beside it; when they would cover the backend, or on a retry (only endpoints not tried
+ * yet), every eligible endpoint is compared, ties going to a random one of the least busy.
  */
 function leastRequest(backend: CompiledBackend, choiceCount: number, loads: EndpointLoads, eligible: Eligible): CompiledEndpoint {
   const endpoints = backend.endpoints;
   const maxConnections = backend.model.maxConnections;
   const count = endpoints.length;
-  let best: CompiledEndpoint | undefined;
+  if (choiceCount >= count || eligible !== undefined) {
+    let best = endpoints[0]!;
+    let bestLoad = Infinity;
+    let ties = 0;
+    for (const candidate of endpoints) {
+      if (eligible !== undefined && !eligible(candidate)) continue;
+      const load = loads.inFlight(candidate, maxConnections);
+      if (load < bestLoad) {
+        best = candidate;
+        bestLoad = load;
+        ties = 1;
+      } else if (load === bestLoad && Math.random() * ++ties < 1) {
+        // Each of the equally least busy is kept with the same chance (reservoir sampling).
+        best = candidate;
+      }
+    }
+    return best;
+  }
+  if (drawn.length < choiceCount) drawn = new Uint32Array(choiceCount);
+  let best = endpoints[0]!;
   let bestLoad = Infinity;
-  const consider = (candidate: CompiledEndpoint): void => {
+  for (let i = 0; i < choiceCount; i++) {
+    let index = Math.floor(Math.random() * count);
+    for (let j = 0; j < i; j++) {
+      if (drawn[j] !== index) continue;
+      index = Math.floor(Math.random() * count);
+      j = -1;
+    }
+    drawn[i] = index;
+    const candidate = endpoints[index]!;
     const load = loads.inFlight(candidate, maxConnections);
     if (load < bestLoad) {
       best = candidate;
       bestLoad = load;
     }
-  };
-  if (choiceCount >= count || eligible !== undefined) {
-    const start = Math.floor(Math.random() * count);
-    for (let i = 0; i < count; i++) {
-      const candidate = endpoints[(start + i) % count]!;
-      if (eligible === undefined || eligible(candidate)) consider(candidate);
-    }
-    return best!;
   }
-  if (draws.length < count) draws = new Uint32Array(count);
-  for (let i = 0; i < count; i++) draws[i] = i;
-  for (let i = 0; i < choiceCount; i++) {
-    const j = i + Math.floor(Math.random() * (count - i));
-    const drawn = draws[j]!;
-    draws[j] = draws[i]!;
-    draws[i] = drawn;
-    consider(endpoints[drawn]!);
-  }
-  return best!;
+  return best;
 }

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import type { BackendModel } from "../../src/config/model.ts";
 import { GATEWAY, errors, lines, load, trafficPolicy, warnings } from "./helpers.ts";
+import { runtimeSetsKeepAliveProbes } from "../../src/config/backend-config-policies.ts";
 
 const ROUTE = `${GATEWAY}---
 apiVersion: v1
@@ -302,7 +303,8 @@ spec:
         grpcService:
           backendRef: {name: collector, port: 4317}
 `;
-  const text = ROUTE + collector + configPolicy("otel", "  connectTimeout: 1s\n", '[{group: "", kind: Service, name: collector}]');
+  // A balancer on the collector's Service: only the export warning (no route reaches it).
+  const text = ROUTE + collector + configPolicy("otel", "  connectTimeout: 1s\n  loadBalancer: {random: {}}\n", '[{group: "", kind: Service, name: collector}]');
   assert.deepEqual(warnings(text), [
     "t.yaml:45:23: spec.tracing.provider.openTelemetry.grpcService.backendRef: warning: BackendConfigPolicy default/otel targets this collector, but telemetry export does not read BackendConfigPolicy: the exporter's own timeouts and connection apply (hint: configure the exporter with OTEL_EXPORTER_OTLP_TIMEOUT and the other OTEL_EXPORTER_OTLP_* variables)",
   ]);
@@ -402,4 +404,14 @@ test("consistentHash warnings: one per policy and backend, and one per Service",
   const sticky = trafficPolicy("sticky", "  consistentHash: {headers: [{headerName: x-user}]}\n");
   assert.equal(warnings(twoRules + sticky + configPolicy("rr", "  loadBalancer: {roundRobin: {}}\n", TO_POOL)).filter((w) => w.includes("reads no hash key")).length, 1);
   assert.equal(warnings(ROUTE + sticky + configPolicy("rr", "  loadBalancer: {roundRobin: {}}\n")).filter((w) => w.includes("default/api:80")).length, 1);
+});
+
+test("keepAliveInterval and keepAliveProbes need Node 24.19 or later", () => {
+  assert.equal(runtimeSetsKeepAliveProbes("24.19.0"), true);
+  assert.equal(runtimeSetsKeepAliveProbes("25.0.1"), true);
+  assert.equal(runtimeSetsKeepAliveProbes("24.18.3"), false);
+  assert.equal(runtimeSetsKeepAliveProbes("22.20.0"), false);
+  // This runtime (the pinned Node 24) sets them, so no warning.
+  assert.equal(runtimeSetsKeepAliveProbes(), true);
+  assert.deepEqual(warnings(ROUTE + configPolicy("p", "  tcpKeepalive: {keepAliveInterval: 5s, keepAliveProbes: 3}\n", TO_POOL)), []);
 });

@@ -1,7 +1,8 @@
 // What a BackendConfigPolicy's connection settings do to the upstream sockets themselves:
 // tcpKeepalive reaches the socket's keep-alive (observed on Node's own setKeepAlive, which
-// still runs; strace shows it set TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT), over plain and
-// TLS connections, and idleTimeout 0s (never close) keeps one connection and serves requests.
+// still runs; strace shows it set TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT, on TLS sockets
+// too, which these plain connections do not cover), and idleTimeout 0s (never close) keeps one
+// connection and serves requests.
 import { after, before, mock, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";

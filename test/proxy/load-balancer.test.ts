@@ -83,3 +83,28 @@ test("pool keys tell every connection setting apart; in-flight counts are per co
   low.releaseSlot();
   await pools.close();
 });
+
+test("a retry under random or least request takes each untried address as likely, and never a tried address listed twice", () => {
+  const four = ["10.0.1.1", "10.0.1.2", "10.0.1.3", "10.0.1.4"];
+  for (const lb of [{ kind: "Random" }, { kind: "LeastRequest", choiceCount: 2 }] as const) {
+    const b = backend(lb, four);
+    const tried = [{ endpoint: b.endpoints[0]! }];
+    const counts = new Map<string, number>();
+    const rounds = 6000;
+    for (let i = 0; i < rounds; i++) {
+      const host = chooseEndpoint(b, undefined, 1, IDLE, tried)!.host;
+      counts.set(host, (counts.get(host) ?? 0) + 1);
+    }
+    assert.equal(counts.get("10.0.1.1"), undefined, lb.kind);
+    // A third each, give or take 5 points (about 8 standard deviations).
+    for (const host of four.slice(1)) assert.ok(Math.abs(counts.get(host)! / rounds - 1 / 3) < 0.05, `${lb.kind}: ${JSON.stringify([...counts])}`);
+    // The first attempt is not filtered, even with attempts listed.
+    assert.ok(Array.from({ length: 200 }, () => chooseEndpoint(b, undefined, 0, IDLE, tried)!.host).includes("10.0.1.1"), lb.kind);
+  }
+  const listedTwice = backend({ kind: "Random" }, ["10.0.1.1", "10.0.1.1", "10.0.1.2"]);
+  for (let i = 0; i < 200; i++) assert.equal(chooseEndpoint(listedTwice, undefined, 1, IDLE, [{ endpoint: listedTwice.endpoints[0]! }])!.host, "10.0.1.2");
+  // Every address tried: any may be taken again.
+  const both = backend({ kind: "Random" }, ["10.0.1.1", "10.0.1.2"]);
+  const again = new Set(Array.from({ length: 200 }, () => chooseEndpoint(both, undefined, 2, IDLE, both.endpoints.map((endpoint) => ({ endpoint })))!.host));
+  assert.deepEqual([...again].sort(), ["10.0.1.1", "10.0.1.2"]);
+});
