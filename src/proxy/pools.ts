@@ -112,8 +112,6 @@ export class PoolEntry {
   active = 0;
   /** Requests in the queue and not given up. */
   waiting = 0;
-  /** Upgrade tunnels open to the endpoint: they left the pool, but keep the upstream busy (least request counts them). */
-  openTunnels = 0;
   #queueHead: PoolWaiter | undefined = undefined;
   #queueTail: PoolWaiter | undefined = undefined;
   /** Slots are being handed out: a release from inside a grant joins that loop instead of recursing. */
@@ -282,6 +280,8 @@ export class UpstreamPools {
   /** The gRPC channels of ExternalAuth services (protocol GRPC), closed with the pools. */
   readonly grpc = new GrpcChannels();
   readonly #entries = new Map<string, PoolEntry>();
+  /** Open upgrade tunnels by origin, for least request. */
+  readonly #openTunnels = new Map<string, number>();
   readonly #options: UpstreamPoolOptions;
   readonly #defaultMaxConnections: number;
   #closed = false;
@@ -314,11 +314,27 @@ export class UpstreamPools {
     return created;
   }
 
-  /** How busy `target`'s pool at this limit is: requests holding or waiting for a connection, and open tunnels; 0 before its first. */
+  /**
+   * How busy `target` is: the requests holding or waiting for a connection of its pool at this
+   * limit, and the upgrade tunnels open to its origin (they left the pool, but keep the upstream
+   * busy, across reloads that replace the pool too).
+   */
   inFlight(target: PoolTarget, maxConnections: number | undefined): number {
     const limit = maxConnections ?? this.#defaultMaxConnections;
-    for (let e = this.#entries.get(target.poolKey); e !== undefined; e = e.next) if (e.maxConnections === limit) return e.inFlight + e.openTunnels;
-    return 0;
+    const tunnels = this.#openTunnels.get(target.origin) ?? 0;
+    for (let e = this.#entries.get(target.poolKey); e !== undefined; e = e.next) if (e.maxConnections === limit) return e.inFlight + tunnels;
+    return tunnels;
+  }
+
+  /** An upgrade tunnel to `origin` opened; `tunnelClosed` when it closes. */
+  tunnelOpened(origin: string): void {
+    this.#openTunnels.set(origin, (this.#openTunnels.get(origin) ?? 0) + 1);
+  }
+
+  tunnelClosed(origin: string): void {
+    const left = (this.#openTunnels.get(origin) ?? 1) - 1;
+    if (left <= 0) this.#openTunnels.delete(origin);
+    else this.#openTunnels.set(origin, left);
   }
 
   /** Whether the plan last passed to `retain` uses `origin` at this limit (true before any). */

@@ -562,11 +562,12 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   onRequestUpgrade(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
     // The upgraded socket leaves undici's pool: its connection slot is free again, but the
     // upstream stays busy with the tunnel until it closes.
-    const entry = this.entry;
     this.releaseSlot();
-    if (entry !== undefined) {
-      entry.openTunnels++;
-      socket.once("close", () => entry.openTunnels--);
+    const origin = this.attempt?.endpoint.origin;
+    if (origin !== undefined) {
+      const pools = this.ctx.pools;
+      pools.tunnelOpened(origin);
+      socket.once("close", () => pools.tunnelClosed(origin));
     }
     try {
       this.openTunnel(statusCode, headers, socket);

@@ -77,9 +77,12 @@ test("pool keys tell every connection setting apart; in-flight counts are per co
   assert.ok(low.tryTakeSlot());
   assert.equal(pools.inFlight(target, 3), 1);
   assert.equal(pools.inFlight(target, 7), 0);
-  low.openTunnels++;
+  // Tunnels count by origin, whatever pool they left.
+  pools.tunnelOpened(target.origin);
   assert.equal(pools.inFlight(target, 3), 2);
-  low.openTunnels--;
+  assert.equal(pools.inFlight(target, 7), 1);
+  pools.tunnelClosed(target.origin);
+  assert.equal(pools.inFlight(target, 7), 0);
   low.releaseSlot();
   await pools.close();
 });
