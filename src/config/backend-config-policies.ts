@@ -222,7 +222,7 @@ function readKeepalive(policy: Resource, keepalive: Record<string, unknown> | un
   if (probes !== undefined && (probes < 1 || probes > MAX_KEEPALIVE_PROBES)) reporter.error(policy, [...at, "keepAliveProbes"], `keepAliveProbes must be 1 to ${MAX_KEEPALIVE_PROBES}, what Linux accepts`, "set keepAliveProbes: 9 (the Linux default), or remove it for Node's 10");
   else if (probes !== undefined) fields.keepAliveProbes = probes;
   if ((interval !== undefined || fields.keepAliveProbes !== undefined) && !runtimeSetsKeepAliveProbes()) {
-    reporter.warn(policy, at, `Node ${process.versions.node} sets only the keep-alive idle time: keepAliveInterval and keepAliveProbes take effect from Node 24.19 on (the kernel's apply until then)`, "run the gateway on Node 24.19 or later, as its image does");
+    reporter.warn(policy, at, `Node ${process.versions.node} sets only the keep-alive idle time: keepAliveInterval and keepAliveProbes take effect from Node 24.19 on (Node's 1s and 10 apply until then)`, "run the gateway on Node 24.19 or later, as its image does");
   }
 }
 

@@ -105,12 +105,16 @@ function randomEndpoint(endpoints: readonly CompiledEndpoint[], eligible?: Eligi
   return endpoints[0]!;
 }
 
-/** The indices drawn so far for one least-request pick, reused between calls: the event loop runs one at a time. */
-let drawn = new Uint32Array(8);
+/**
+ * Each least-request backend's endpoint indices in some order. A partial shuffle of any order
+ * draws distinct indices uniformly, so each pick shuffles only the `choiceCount` it takes and
+ * leaves the order for the next.
+ */
+const drawOrders = new WeakMap<CompiledBackend, Uint32Array>();
 
 /**
  * Envoy's least request with equal weights: the least busy of `choiceCount` endpoints drawn at
- * random. Draws are distinct (a repeat is drawn again), so a busy endpoint loses to any idle one
+ * random. Draws are distinct, so a busy endpoint loses to any idle one
  * drawn beside it; when they would cover the backend, or on a retry (only endpoints not tried
  * yet), every eligible endpoint is compared, ties going to a random one of the least busy.
  */
@@ -136,17 +140,18 @@ function leastRequest(backend: CompiledBackend, choiceCount: number, loads: Endp
     }
     return best;
   }
-  if (drawn.length < choiceCount) drawn = new Uint32Array(choiceCount);
+  let order = drawOrders.get(backend);
+  if (order === undefined) {
+    order = Uint32Array.from(endpoints.keys());
+    drawOrders.set(backend, order);
+  }
   let best = endpoints[0]!;
   let bestLoad = Infinity;
   for (let i = 0; i < choiceCount; i++) {
-    let index = Math.floor(Math.random() * count);
-    for (let j = 0; j < i; j++) {
-      if (drawn[j] !== index) continue;
-      index = Math.floor(Math.random() * count);
-      j = -1;
-    }
-    drawn[i] = index;
+    const j = i + Math.floor(Math.random() * (count - i));
+    const index = order[j]!;
+    order[j] = order[i]!;
+    order[i] = index;
     const candidate = endpoints[index]!;
     const load = loads.inFlight(candidate, maxConnections);
     if (load < bestLoad) {

@@ -415,3 +415,23 @@ test("keepAliveInterval and keepAliveProbes need Node 24.19 or later", () => {
   assert.equal(runtimeSetsKeepAliveProbes(), true);
   assert.deepEqual(warnings(ROUTE + configPolicy("p", "  tcpKeepalive: {keepAliveInterval: 5s, keepAliveProbes: 3}\n", TO_POOL)), []);
 });
+
+test("a later reference kept for its BackendTLSPolicy does not repeat the connectionPool warning of the same policy", () => {
+  const ownPool = ROUTE.replace("{ip: {address: 10.0.0.3, port: 80}}]}", "{ip: {address: 10.0.0.3, port: 80}}], connectionPool: {maxConnections: 3}}")
+    .replace("    backendRefs: [{name: api, port: 80}]", "    backendRefs: [{name: pool, port: 8080}]")
+    .replace("    backendRefs: [{name: api, port: 9000}]", "    backendRefs: [{name: pool, port: 8443}]");
+  const tls = `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: BackendTLSPolicy
+metadata: {name: pool-tls}
+spec:
+  targetRefs: [{group: "", kind: Service, name: pool, sectionName: "8443"}]
+  validation: {hostname: pool.internal.test, wellKnownCACertificates: System}
+`;
+  const text = ownPool + tls + configPolicy("cb", "  circuitBreakers: {maxConnections: 10}\n", TO_POOL);
+  assert.deepEqual(errors(text), []);
+  const found = warnings(text);
+  assert.equal(found.filter((w) => w.includes("sets connectionPool.maxConnections")).length, 1, found.join("\n"));
+  assert.equal(found.filter((w) => w.includes("BackendTLSPolicy default/pool-tls through this one")).length, 1, found.join("\n"));
+  assert.equal(load(text).config!.backends.find((b) => b.key === "default/pool")!.maxConnections, 3);
+});

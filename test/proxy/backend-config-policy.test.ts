@@ -165,7 +165,7 @@ test("leastRequest: while one upstream holds a request, the others take every ne
   const idle = duo.find((u) => u.name !== busy)!.name;
   assert.deepEqual(distinct(await upstreamsFor(6, "least")), [idle]);
   held.destroy();
-  // Once the held request is gone both take requests again (ties go to a random start).
+  // Once the held request is gone both take requests again (ties go to a random one of the least busy).
   await duo.find((u) => u.name === busy)!.waitForAbort("/hang");
   const after = await upstreamsFor(40, "least");
   assert.deepEqual(distinct(after), ["x", "y"]);

@@ -58,10 +58,12 @@ test("least request reads each endpoint's load at the backend's connection limit
   const limited = backend({ kind: "LeastRequest", choiceCount: 2 }, ["10.0.1.1", "10.0.1.2"], { maxConnections: 5 });
   const busyAtFive = { inFlight: (e: CompiledEndpoint, limit: number | undefined): number => (e.host === "10.0.1.1" && limit === 5 ? 3 : 0) };
   assert.equal(chooseEndpoint(limited, undefined, 0, busyAtFive)!.host, "10.0.1.2");
-  // Three endpoints, two draws: 0 takes the first, 0.4 the second of the two left.
-  const draws = [0, 0.4];
+  // Three endpoints, two draws, both at 0: distinct draws take the first, then the first of
+  // the two left (a draw with replacement would take the busy first endpoint twice).
+  const draws = [0, 0];
   random.mock.mockImplementation(() => draws.shift() ?? 0);
   const onlySecondIdle = { inFlight: (e: CompiledEndpoint): number => (e.host === "10.0.1.2" ? 0 : 5) };
+  // A fresh backend: its draw order starts as listed.
   assert.equal(chooseEndpoint(backend({ kind: "LeastRequest", choiceCount: 2 }, THREE), undefined, 0, onlySecondIdle)!.host, "10.0.1.2");
 });
 
