@@ -8,6 +8,11 @@ export function addressKey(host: string, port: number): string {
   return `${isIPv6(bare) ? canonicalIpv6(bare) : bare.toLowerCase()}:${port}`;
 }
 
+/** How many distinct addresses `endpoints` name, two spellings of one address counted once. */
+export function distinctAddressCount(endpoints: readonly { readonly host: string; readonly port: number }[]): number {
+  return new Set(endpoints.map((e) => addressKey(e.host, e.port))).size;
+}
+
 /** The canonical text of an IPv6 address (lower case, zeros compressed), a zone id kept; as written when it does not parse. */
 export function canonicalIpv6(address: string): string {
   const percent = address.indexOf("%");

@@ -5,7 +5,7 @@
 // the reference names, then one on the whole Service; within each, the older policy's field.
 import { readLoadBalancer } from "./backend-load-balancer.ts";
 import { parseDuration } from "./duration.ts";
-import { addressKey } from "./address-key.ts";
+import { distinctAddressCount } from "./address-key.ts";
 import type { BackendModel, LoadBalancerModel, UpstreamConnectionModel } from "./model.ts";
 import { BACKEND_GROUP } from "./resolve-backends.ts";
 import { type Reporter, type Resource, type Segments, hasLabels, key } from "./resources.ts";
@@ -276,7 +276,7 @@ function durationOf(value: unknown): number | undefined {
  */
 export function withBackendConfig(model: BackendModel, config: BackendConfig | undefined): BackendModel {
   if (config === undefined) return model;
-  const addresses = Math.max(1, new Set(model.endpoints.map((e) => addressKey(e.host, e.port))).size);
+  const addresses = Math.max(1, distinctAddressCount(model.endpoints));
   const share = (total: number | undefined): number | undefined => (total === undefined ? undefined : Math.max(1, Math.floor(total / addresses)));
   const maxConnections = model.maxConnections ?? share(config.maxConnections);
   const maxPendingRequests = model.maxPendingRequests ?? share(config.maxPendingRequests);

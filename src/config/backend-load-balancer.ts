@@ -5,8 +5,8 @@ import type { LoadBalancerModel } from "./model.ts";
 import type { Reporter, Resource } from "./resources.ts";
 
 /** Envoy's ring hash defaults: ring_hash_lb_config minimum_ring_size and maximum_ring_size. */
-export const DEFAULT_MINIMUM_RING_SIZE = 1024;
-export const DEFAULT_MAXIMUM_RING_SIZE = 8_388_608;
+const DEFAULT_MINIMUM_RING_SIZE = 1024;
+const DEFAULT_MAXIMUM_RING_SIZE = 8_388_608;
 
 /** Rings beyond this many points take a noticeable pause to build (about 0.2 s per million). */
 const LARGE_RING = 1_048_576;

@@ -120,12 +120,13 @@ export class BackendResolver {
         kept = first.tls === undefined ? model : first;
         this.#reporter.warn(from, segments, `Backend ${model.key} is reached with ${policyOf(first)} through an earlier reference and with ${policyOf(model)} through this one; every reference to it uses ${policyOf(kept)}`, "target the Backend (or the whole Service) with one BackendTLSPolicy");
       }
-      if (backendConfigKey(first) !== backendConfigKey(model)) {
+      const configDiffers = backendConfigKey(first) !== backendConfigKey(model);
+      if (configDiffers) {
         const policyOf = (m: BackendModel): string => (m.configPolicies === undefined ? "no BackendConfigPolicy" : `BackendConfigPolicy ${m.configPolicies.join(" and ")}`);
         this.#reporter.warn(from, segments, `Backend ${model.key} is reached with ${policyOf(first)} through an earlier reference and with ${policyOf(model)} through this one; every reference to it uses ${kept === first ? "the first" : "this one"}`, "target the Backend (or the whole Service) with the BackendConfigPolicy, not one Service port");
       }
       // A later reference kept for its TLS brings its own policy: said unless the first said it.
-      if (kept !== first && config !== undefined && backendConfigKey(first) !== backendConfigKey(model)) this.#warnPoolOverride(from, segments, backend, config);
+      if (kept !== first && config !== undefined && configDiffers) this.#warnPoolOverride(from, segments, backend, config);
       this.used.set(model.key, kept);
       return kept;
     }

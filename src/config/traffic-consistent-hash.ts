@@ -8,7 +8,7 @@ import { checkRegexSubstitution } from "./regex-substitution.ts";
 import { type Reporter, type Resource, type Segments, key } from "./resources.ts";
 import type { RouteDraft } from "./resolve-routes.ts";
 import { isHeaderName } from "./header-names.ts";
-import { addressKey } from "./address-key.ts";
+import { distinctAddressCount } from "./address-key.ts";
 import { hashesRequests } from "./backend-load-balancer.ts";
 
 type HeaderPolicy = Extract<HashPolicyModel, { kind: "header" }>;
@@ -204,16 +204,11 @@ function warnUnpinnedBackends(policy: Resource, routeKey: string, rule: RuleMode
       reporter.warn(policy, ["spec", "consistentHash"], `HTTPRoute ${routeKey} rule ${rule.name ?? `#${rule.index}`} sends to ${ref.backendKey}, whose BackendConfigPolicy ${backend.loadBalancerPolicy} balances by ${backend.loadBalancer!.kind}, which reads no hash key: consistentHash pins nothing there and makes no cookie`, "set loadBalancer ringHash: {} or maglev: {} in the BackendConfigPolicy");
       continue;
     }
-    if (distinctAddresses(backend) > 1) continue;
+    if (distinctAddressCount(backend.endpoints) > 1) continue;
     warned.add(`${key(policy)} ${ref.backendKey}`);
     const what = backend.kind === "Service" ? `Service ${ref.backendKey}, reached by its cluster DNS name (kube-proxy picks the pod)` : `Backend ${ref.backendKey}, which has one endpoint address`;
     reporter.warn(policy, ["spec", "consistentHash"], `HTTPRoute ${routeKey} rule ${rule.name ?? `#${rule.index}`} sends to ${what}: consistentHash picks among a backend's endpoints, so it pins nothing there`, "send to a Backend that lists the endpoints (its static hosts) for affinity");
   }
-}
-
-/** Distinct `host:port`s, IPv6 literals compared by address (the ring places each address once). */
-function distinctAddresses(backend: BackendModel): number {
-  return new Set(backend.endpoints.map((e) => addressKey(e.host, e.port))).size;
 }
 
 function covers(a: Attached, rule: RuleModel): boolean {

@@ -12,7 +12,7 @@ import { distinctAddresses } from "./endpoint-addresses.ts";
  * comes or goes, so only its own keys move; 256 spreads keys over two or three endpoints within
  * a few percent.
  */
-export const DEFAULT_POINTS_PER_ADDRESS = 256;
+const DEFAULT_POINTS_PER_ADDRESS = 256;
 
 /**
  * Points per address for a ring of `minimumRingSize` to `maximumRingSize` points over `addresses`
