@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import type { BackendModel } from "../../src/config/model.ts";
-import { GATEWAY, errors, lines, load, trafficPolicy, warnings } from "./helpers.ts";
+import { GATEWAY, TRACING_TO_COLLECTOR, errors, lines, load, trafficPolicy, warnings } from "./helpers.ts";
 import { runtimeSetsKeepAliveProbes } from "../../src/config/backend-config-policies.ts";
 
 const ROUTE = `${GATEWAY}---
@@ -290,21 +290,8 @@ test("a Backend reached through references that would configure it differently k
 });
 
 test("a collector a policy targets is warned about; a huge ring is warned about", () => {
-  const collector = `---
-apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: tracing}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
-  tracing:
-    provider:
-      openTelemetry:
-        serviceName: edge
-        grpcService:
-          backendRef: {name: collector, port: 4317}
-`;
   // A balancer on the collector's Service: only the export warning (no route reaches it).
-  const text = ROUTE + collector + configPolicy("otel", "  connectTimeout: 1s\n  loadBalancer: {random: {}}\n", '[{group: "", kind: Service, name: collector}]');
+  const text = ROUTE + TRACING_TO_COLLECTOR + configPolicy("otel", "  connectTimeout: 1s\n  loadBalancer: {random: {}}\n", '[{group: "", kind: Service, name: collector}]');
   assert.deepEqual(warnings(text), [
     "t.yaml:45:23: spec.tracing.provider.openTelemetry.grpcService.backendRef: warning: BackendConfigPolicy default/otel targets this collector, but telemetry export does not read BackendConfigPolicy: the exporter's own timeouts and connection apply (hint: configure the exporter with OTEL_EXPORTER_OTLP_TIMEOUT and the other OTEL_EXPORTER_OTLP_* variables)",
   ]);

@@ -7,7 +7,7 @@ import { redactConfigForAdmin } from "../../src/config/redact.ts";
 import type { ResolvedConfig } from "../../src/config/model.ts";
 import { wellKnownCaPem } from "../../src/config/upstream-tls.ts";
 import { type TestPki, createTestPki } from "../support/test-certs.ts";
-import { WEB_ROUTE, lines, load } from "./helpers.ts";
+import { TRACING_TO_COLLECTOR, WEB_ROUTE, lines, load } from "./helpers.ts";
 
 let pki: TestPki;
 let caPem: string;
@@ -184,19 +184,7 @@ test("a policy on a collector is reported: telemetry export does not read Backen
   const result = load(
     `${WEB_ROUTE}  rules:
   - backendRefs: [{name: api, port: 8443}]
----
-apiVersion: gateway.kgateway.dev/v1alpha1
-kind: HTTPListenerPolicy
-metadata: {name: tracing}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
-  tracing:
-    provider:
-      openTelemetry:
-        serviceName: edge
-        grpcService:
-          backendRef: {name: collector, port: 4317}
-` + systemPolicy("collector-tls", "[{group: '', kind: Service, name: collector}]", "collector.internal"),
+${TRACING_TO_COLLECTOR}` + systemPolicy("collector-tls", "[{group: '', kind: Service, name: collector}]", "collector.internal"),
   );
   assert.deepEqual(lines(result, "error"), []);
   assert.deepEqual(lines(result, "warning"), [

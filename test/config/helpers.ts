@@ -45,6 +45,21 @@ spec:
     backendRefs: [{name: app, port: 80}]
 `;
 
+/** An HTTPListenerPolicy on `gw` tracing to the Service `collector` port 4317 (a document, starting with `---`). */
+export const TRACING_TO_COLLECTOR = `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: tracing}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  tracing:
+    provider:
+      openTelemetry:
+        serviceName: edge
+        grpcService:
+          backendRef: {name: collector, port: 4317}
+`;
+
 /** TrafficPolicy targetRefs: the Gateway `gw`, and rule `a` of route `web`. */
 export const TO_GATEWAY = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]";
 export const TO_RULE_A = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: a}]";
