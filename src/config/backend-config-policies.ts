@@ -43,7 +43,10 @@ const MAX_KEEPALIVE_SECONDS = 32_767;
 /** The most unanswered keep-alive probes Linux accepts (MAX_TCP_KEEPCNT). */
 const MAX_KEEPALIVE_PROBES = 127;
 
-const FIELD_NAMES: readonly (keyof PolicyFields)[] = ["loadBalancer", "connectTimeoutMs", "idleTimeoutMs", "maxRequestsPerConnection", "keepAliveTimeMs", "keepAliveIntervalMs", "keepAliveProbes", "maxConnections", "maxPendingRequests"];
+/** The fields that make a backend's UpstreamConnectionModel (and its pool key). */
+const CONNECTION_FIELDS = ["connectTimeoutMs", "idleTimeoutMs", "maxRequestsPerConnection", "keepAliveTimeMs", "keepAliveIntervalMs", "keepAliveProbes"] as const satisfies readonly (keyof UpstreamConnectionModel & keyof PolicyFields)[];
+
+const FIELD_NAMES: readonly (keyof PolicyFields)[] = ["loadBalancer", ...CONNECTION_FIELDS, "maxConnections", "maxPendingRequests"];
 
 /** Sections with nothing here to act on, and what that means for traffic. */
 const IGNORED_SECTIONS: readonly (readonly [field: string, consequence: string, hint: string])[] = [
@@ -148,14 +151,8 @@ export class BackendConfigPolicies {
       if (field === "loadBalancer") loadBalancerPolicy = giver.policy;
     }
     if (policies.length === 0) return undefined;
-    const connection: UpstreamConnectionModel = {
-      ...(merged.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: merged.connectTimeoutMs }),
-      ...(merged.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: merged.idleTimeoutMs }),
-      ...(merged.maxRequestsPerConnection === undefined ? {} : { maxRequestsPerConnection: merged.maxRequestsPerConnection }),
-      ...(merged.keepAliveTimeMs === undefined ? {} : { keepAliveTimeMs: merged.keepAliveTimeMs }),
-      ...(merged.keepAliveIntervalMs === undefined ? {} : { keepAliveIntervalMs: merged.keepAliveIntervalMs }),
-      ...(merged.keepAliveProbes === undefined ? {} : { keepAliveProbes: merged.keepAliveProbes }),
-    };
+    const connection: { -readonly [F in (typeof CONNECTION_FIELDS)[number]]?: number } = {};
+    for (const field of CONNECTION_FIELDS) if (merged[field] !== undefined) connection[field] = merged[field];
     return {
       policies,
       ...(merged.loadBalancer === undefined ? {} : { loadBalancer: merged.loadBalancer, loadBalancerPolicy: loadBalancerPolicy! }),
