@@ -20,6 +20,8 @@ export interface BackendConfig {
   /** The policy that gave `loadBalancer`. */
   readonly loadBalancerPolicy?: string;
   readonly connection?: UpstreamConnectionModel;
+  /** commonHttpProtocolOptions.maxStreamDuration; 0 = none (a more specific policy lifting a less specific one's). */
+  readonly maxStreamDurationMs?: number;
   /** circuitBreakers: the backend's totals, split among its endpoints where the backend is resolved. */
   readonly maxConnections?: number;
   readonly maxPendingRequests?: number;
@@ -34,6 +36,7 @@ interface PolicyFields {
   keepAliveTimeMs?: number;
   keepAliveIntervalMs?: number;
   keepAliveProbes?: number;
+  maxStreamDurationMs?: number;
   maxConnections?: number;
   maxPendingRequests?: number;
 }
@@ -46,7 +49,7 @@ const MAX_KEEPALIVE_PROBES = 127;
 /** The fields that make a backend's UpstreamConnectionModel (and its pool key). */
 const CONNECTION_FIELDS = ["connectTimeoutMs", "idleTimeoutMs", "maxRequestsPerConnection", "keepAliveTimeMs", "keepAliveIntervalMs", "keepAliveProbes"] as const satisfies readonly (keyof UpstreamConnectionModel & keyof PolicyFields)[];
 
-const FIELD_NAMES: readonly (keyof PolicyFields)[] = ["loadBalancer", ...CONNECTION_FIELDS, "maxConnections", "maxPendingRequests"];
+const FIELD_NAMES: readonly (keyof PolicyFields)[] = ["loadBalancer", ...CONNECTION_FIELDS, "maxStreamDurationMs", "maxConnections", "maxPendingRequests"];
 
 /** Sections with nothing here to act on, and what that means for traffic. */
 const IGNORED_SECTIONS: readonly (readonly [field: string, consequence: string, hint: string])[] = [
@@ -157,6 +160,7 @@ export class BackendConfigPolicies {
       policies,
       ...(merged.loadBalancer === undefined ? {} : { loadBalancer: merged.loadBalancer, loadBalancerPolicy: loadBalancerPolicy! }),
       ...(Object.keys(connection).length === 0 ? {} : { connection }),
+      ...(merged.maxStreamDurationMs === undefined ? {} : { maxStreamDurationMs: merged.maxStreamDurationMs }),
       ...(merged.maxConnections === undefined ? {} : { maxConnections: merged.maxConnections }),
       ...(merged.maxPendingRequests === undefined ? {} : { maxPendingRequests: merged.maxPendingRequests }),
     };
@@ -253,7 +257,8 @@ function readHttpOptions(policy: Resource, spec: Record<string, unknown>, fields
     const perConnection = common["maxRequestsPerConnection"] as number | undefined;
     if (perConnection !== undefined && perConnection > 0) fields.maxRequestsPerConnection = perConnection;
     if (common["maxHeadersCount"] !== undefined) reporter.warn(policy, [...at, "maxHeadersCount"], "maxHeadersCount is not read: an upstream answer is bounded by its head's size (60 KiB), not its header count", "remove maxHeadersCount");
-    if (common["maxStreamDuration"] !== undefined) reporter.warn(policy, [...at, "maxStreamDuration"], "maxStreamDuration is not read: an upstream request is bounded by the route's timeouts", "set timeouts.request on the HTTPRoute rule, or a TrafficPolicy timeouts.request");
+    const streamDuration = durationOf(common["maxStreamDuration"]);
+    if (streamDuration !== undefined) fields.maxStreamDurationMs = streamDuration;
   }
   const http1 = spec["http1ProtocolOptions"] as Record<string, unknown> | undefined;
   for (const field of Object.keys(http1 ?? {})) {
@@ -282,6 +287,7 @@ export function withBackendConfig(model: BackendModel, config: BackendConfig | u
     configPolicies: config.policies,
     ...(config.loadBalancer === undefined ? {} : { loadBalancer: config.loadBalancer, loadBalancerPolicy: config.loadBalancerPolicy! }),
     ...(config.connection === undefined ? {} : { connection: config.connection }),
+    ...(config.maxStreamDurationMs === undefined || config.maxStreamDurationMs === 0 ? {} : { maxStreamDurationMs: config.maxStreamDurationMs }),
     ...(maxConnections === undefined ? {} : { maxConnections }),
     ...(maxPendingRequests === undefined ? {} : { maxPendingRequests }),
   };
@@ -289,5 +295,5 @@ export function withBackendConfig(model: BackendModel, config: BackendConfig | u
 
 /** What tells two configurations of one backend apart (the policies' names aside). */
 export function backendConfigKey(model: BackendModel): string {
-  return JSON.stringify([model.loadBalancer, model.connection, model.maxConnections, model.maxPendingRequests]);
+  return JSON.stringify([model.loadBalancer, model.connection, model.maxStreamDurationMs, model.maxConnections, model.maxPendingRequests]);
 }

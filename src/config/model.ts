@@ -652,6 +652,12 @@ export interface BackendModel {
   readonly loadBalancerPolicy?: string;
   /** From the BackendConfigPolicies targeting it: how its upstream connections are opened and kept. */
   readonly connection?: UpstreamConnectionModel;
+  /**
+   * From the BackendConfigPolicies targeting it (commonHttpProtocolOptions.maxStreamDuration):
+   * how long one attempt's upstream stream may last, from its connection to the response's
+   * end (an upgrade's tunnel included); unset = no limit.
+   */
+  readonly maxStreamDurationMs?: number;
   /** The BackendConfigPolicies (`namespace/name`) that gave it any of the above, oldest first. */
   readonly configPolicies?: readonly string[];
 }

@@ -17,7 +17,7 @@ import { warnContainedBug } from "./contained-bug.ts";
 import { endAndLinger } from "./linger.ts";
 import { ErrorType, Flag, addFlag, sendError } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
-import { AttemptTimeoutError, BodyOnNoContentError, type Failure, Failures, PoolWaitError, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
+import { AttemptTimeoutError, BodyOnNoContentError, type Failure, Failures, MaxStreamDurationError, PoolWaitError, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
 import { applyMutations } from "./auth-grant.ts";
 import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
@@ -66,6 +66,7 @@ const requestTimedOut = new RequestTimeoutError("request timeout");
 const clientIdle = new ClientIdleError("no request body arrived within the stream idle timeout");
 const clientStalled = new ClientStalledError("the client's connection took no response byte within the stream idle timeout");
 const upstreamIdle = new UpstreamIdleError("the upstream stopped reading the request body");
+const streamDurationReached = new MaxStreamDurationError("the upstream stream outlived the backend's maxStreamDuration");
 const noConnectionFree = new PoolWaitError("no connection to the upstream came free within streamIdleTimeout");
 const unsupportedTransferCoding = new UnsupportedTransferCodingError("the upstream response uses a transfer coding other than chunked");
 const bodyOnNoContent = new BodyOnNoContentError("the upstream's 204 declares a body");
@@ -286,6 +287,10 @@ export class ProxyCall implements StallSubject {
       clearTimeout(handler.timer);
       handler.timer = undefined;
     }
+    if (handler.streamTimer !== undefined) {
+      clearTimeout(handler.streamTimer);
+      handler.streamTimer = undefined;
+    }
     handler.stopQueueTimer();
     handler.stopBodyIdleTimer();
     const attempt = handler.attempt;
@@ -478,6 +483,7 @@ export class ProxyCall implements StallSubject {
       // Response bytes already went out: the client must see a truncated response.
       exchange.errorType = failure.type;
       addFlag(exchange, failure.flag);
+      if (failure.details !== undefined) exchange.localReplyDetails = failure.details;
       this.cutClient();
       return;
     }
@@ -495,10 +501,13 @@ export class ProxyCall implements StallSubject {
 
   fail(failure: Failure): void {
     const exchange = this.exchange;
+    // As Envoy: the upstream is not the one late while the client's body is still coming.
+    const answered = failure === Failures.maxStreamDuration && this.hasBody && !this.req.complete ? Failures.maxStreamDurationMidUpload : failure;
     this.closeAfterUnreadBody();
-    this.sendLocalError(failure.status, failure.code, failure.message);
-    exchange.errorType = failure.serverErrorType;
-    if (failure.flag !== "") addFlag(exchange, failure.flag);
+    this.sendLocalError(answered.status, answered.code, answered.message);
+    exchange.errorType = answered.serverErrorType;
+    if (answered.flag !== "") addFlag(exchange, answered.flag);
+    if (answered.details !== undefined) exchange.localReplyDetails = answered.details;
   }
 
   /** The gateway's own JSON error ends the exchange; the client still has to take it. */
@@ -711,6 +720,8 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
   readonly entry: PoolEntry;
   controller: Dispatcher.DispatchController | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
+  /** The backend's maxStreamDuration, from the connection on (Envoy arms it when the pool hands one over). */
+  streamTimer: NodeJS.Timeout | undefined = undefined;
   /** Runs while the request waits in the entry's queue for a connection. */
   queueTimer: NodeJS.Timeout | undefined = undefined;
   nextWaiter: PoolWaiter | undefined = undefined;
@@ -754,6 +765,8 @@ export class AttemptHandler implements Dispatcher.DispatchHandler, LocalAwareHan
     // streams, when it goes with the body's first chunk (onBodySent marks that).
     const streamed = this.call.hasBody && this.call.readBody === undefined;
     if (!streamed) this.attempt.requestStartPerfMs = performance.now();
+    const streamLimitMs = this.call.backend.model.maxStreamDurationMs;
+    if (streamLimitMs !== undefined) this.streamTimer = setTimeout(onMaxStreamDuration, streamLimitMs, this);
     // undici holds its own header timeout while it writes a body, so a client that stops
     // sending mid-body would hold this pooled connection for good without this timer.
     const call = this.call;
@@ -872,6 +885,12 @@ function onAttemptTimeout(handler: AttemptHandler): void {
   handler.timer = undefined;
   if (handler.done) return;
   handler.call.onAttemptFailure(handler, new AttemptTimeoutError("backend request timeout"), true);
+}
+
+function onMaxStreamDuration(handler: AttemptHandler): void {
+  handler.streamTimer = undefined;
+  if (handler.done) return;
+  handler.call.onAttemptFailure(handler, streamDurationReached, true);
 }
 
 function onBodyIdle(handler: AttemptHandler): void {

@@ -18,6 +18,7 @@ export const Flag = {
   upstreamConnectFailure: "UF",
   upstreamConnectionTermination: "UC",
   upstreamRequestTimeout: "UT",
+  upstreamMaxStreamDurationReached: "UMSDR",
   upstreamRetryLimitExceeded: "URX",
   upstreamProtocolError: "UPE",
   downstreamConnectionTermination: "DC",

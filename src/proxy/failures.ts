@@ -21,8 +21,10 @@ export class Failure {
    * server side (the status code says it all).
    */
   readonly serverErrorType: string | undefined;
+  /** Envoy's %RESPONSE_CODE_DETAILS% when this failure ends the exchange; unset: the error type. */
+  readonly details: string | undefined;
 
-  constructor(type: string, flag: string, status: number, code: string, message: string, beforeConnect: boolean, retryable: boolean) {
+  constructor(type: string, flag: string, status: number, code: string, message: string, beforeConnect: boolean, retryable: boolean, details?: string) {
     this.type = type;
     this.flag = flag;
     this.status = status;
@@ -31,6 +33,7 @@ export class Failure {
     this.beforeConnect = beforeConnect;
     this.retryable = retryable;
     this.serverErrorType = status >= 500 ? type : undefined;
+    this.details = details;
   }
 }
 
@@ -52,6 +55,28 @@ export const Failures = {
   connectTimeout: new Failure(ErrorType.connectTimeout, Flag.upstreamConnectFailure, 504, "upstream_connect_timeout", "connecting to the upstream timed out", true, true),
   reset: new Failure(ErrorType.connectionReset, Flag.upstreamConnectionTermination, 502, "upstream_reset", "the upstream closed the connection before a response", false, true),
   attemptTimeout: new Failure(ErrorType.timeout, Flag.upstreamRequestTimeout, 504, "upstream_timeout", "the upstream did not answer within the backend request timeout", false, true),
+  // Envoy resets the stream and retries it as any reset (retryOn reset, 5xx, gateway-error).
+  maxStreamDuration: new Failure(
+    ErrorType.timeout,
+    Flag.upstreamMaxStreamDurationReached,
+    504,
+    "upstream_max_stream_duration",
+    "the upstream stream lasted longer than the backend's maxStreamDuration",
+    false,
+    true,
+    "upstream_max_stream_duration_reached",
+  ),
+  // The same while the client is still sending its body: Envoy answers 408 then.
+  maxStreamDurationMidUpload: new Failure(
+    ErrorType.timeout,
+    Flag.upstreamMaxStreamDurationReached,
+    408,
+    "upstream_max_stream_duration",
+    "the upstream stream lasted longer than the backend's maxStreamDuration, before the request body was whole",
+    false,
+    true,
+    "upstream_max_stream_duration_reached",
+  ),
   protocol: new Failure(ErrorType.upstreamProtocolError, Flag.upstreamProtocolError, 502, "upstream_protocol_error", "the upstream sent an invalid HTTP response", false, false),
   upstreamIdle: new Failure(
     ErrorType.timeout,
@@ -112,6 +137,11 @@ export class PoolWaitError extends Error {
   override name = "PoolWaitError";
 }
 
+/** Raised when an attempt's stream outlives the backend's maxStreamDuration (BackendConfigPolicy). */
+export class MaxStreamDurationError extends Error {
+  override name = "MaxStreamDurationError";
+}
+
 /** Raised by the per-attempt timer; undici reports it back as the abort reason. */
 export class AttemptTimeoutError extends Error {
   override name = "AttemptTimeoutError";
@@ -154,6 +184,7 @@ const CERTIFICATE_VERIFY_CODES: ReadonlySet<string> = new Set([
 
 export function classifyUpstreamError(err: Error | null | undefined): Failure {
   if (err instanceof AttemptTimeoutError) return Failures.attemptTimeout;
+  if (err instanceof MaxStreamDurationError) return Failures.maxStreamDuration;
   if (err instanceof UnsupportedTransferCodingError) return Failures.transferCoding;
   if (err instanceof BodyOnNoContentError) return Failures.protocol;
   if (err instanceof UpstreamIdleError) return Failures.upstreamIdle;

@@ -30,7 +30,7 @@ import { checkTimeoutMs } from "./external-auth-policy.ts";
 import { requestTimeLeftMs } from "./request-time-left.ts";
 import { startAuthCheck } from "./external-auth.ts";
 import { checkCountKey, checksThisRequest, countedVerdicts } from "./external-auth-verdicts.ts";
-import { Failure, Failures, classifyUpstreamError } from "./failures.ts";
+import { Failure, Failures, MaxStreamDurationError, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import type { ProxyDeps } from "./handler.ts";
 import { removeUpstreamCorsGrant } from "./cors.ts";
@@ -56,6 +56,7 @@ interface TunnelSocket extends Duplex {
 
 const clientGone = new Error("client closed the connection");
 const clientStalled = new Error("the client took no response byte within the stream idle timeout");
+const streamDurationReached = new MaxStreamDurationError("the upgrade outlived the backend's maxStreamDuration");
 
 export function createUpgradeHandler(
   deps: ProxyDeps,
@@ -306,6 +307,8 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   queued = false;
   /** Runs while the upgrade waits for a connection slot. */
   queueTimer: NodeJS.Timeout | undefined = undefined;
+  /** The backend's maxStreamDuration, from the connection to the tunnel's close. */
+  streamTimer: NodeJS.Timeout | undefined = undefined;
   controller: Dispatcher.DispatchController | undefined = undefined;
   upstream: TunnelSocket | undefined = undefined;
   /** Bytes the client socket had moved when the tunnel opened. */
@@ -535,6 +538,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   settleAttempt(errorType: string | undefined): void {
     if (this.attemptDone || this.attempt === undefined) return;
     this.attemptDone = true;
+    this.stopStreamTimer();
     this.attempt.endPerfMs = performance.now();
     if (errorType !== undefined) this.attempt.errorType = errorType;
     this.ctx.telemetry.attemptEnd(this.exchange, this.attempt);
@@ -550,6 +554,34 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     }
     // An upgrade has no body: undici writes the whole request head now.
     if (this.attempt !== undefined) this.attempt.requestStartPerfMs = performance.now();
+    const streamLimitMs = this.attempt?.backend.model.maxStreamDurationMs;
+    if (streamLimitMs !== undefined) this.streamTimer = setTimeout(onTunnelMaxStreamDuration, streamLimitMs, this);
+  }
+
+  stopStreamTimer(): void {
+    if (this.streamTimer === undefined) return;
+    clearTimeout(this.streamTimer);
+    this.streamTimer = undefined;
+  }
+
+  /**
+   * The backend's maxStreamDuration ran out. An open tunnel is closed both ways, as Envoy
+   * resets an upgraded stream: the upgrade itself succeeded, so this is no error (the flag
+   * says why it closed). Before that it is a failed attempt: a 504, or a cut relayed answer.
+   */
+  onMaxStreamDuration(): void {
+    this.streamTimer = undefined;
+    if (this.ended || this.attemptDone) return;
+    const failure = Failures.maxStreamDuration;
+    if (this.upstream !== undefined) {
+      addFlag(this.exchange, failure.flag);
+      this.exchange.localReplyDetails = failure.details;
+      this.client.destroy();
+      return;
+    }
+    // Settled first, so the abort's onResponseError returns.
+    this.failAttempt(streamDurationReached);
+    this.controller?.abort(streamDurationReached);
   }
 
   onRequestSent(): void {
@@ -755,6 +787,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   failAttempt(err: Error): void {
     const failure = classifyUpstreamError(err);
     this.settleAttempt(failure.type);
+    if (failure.details !== undefined) this.exchange.localReplyDetails = failure.details;
     if (this.responding) {
       this.exchange.errorType = failure.type;
       addFlag(this.exchange, failure.flag);
@@ -779,6 +812,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     this.ended = true;
     this.stall?.stop();
     this.stopQueueTimer();
+    this.stopStreamTimer();
     if (this.queued) this.entry!.leaveQueue(this);
     const exchange = this.exchange;
     const client = this.client as unknown as { bytesRead?: number; bytesWritten?: number };
@@ -840,6 +874,10 @@ function protocolName(protocol: string): string {
 
 function onClientClose(this: TunnelSocket): void {
   this[kTunnel]?.finish();
+}
+
+function onTunnelMaxStreamDuration(tunnel: Tunnel): void {
+  tunnel.onMaxStreamDuration();
 }
 
 function onTunnelQueueWaitTimeout(tunnel: Tunnel): void {

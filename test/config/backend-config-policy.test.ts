@@ -59,7 +59,7 @@ function backend(text: string, key: string): BackendModel {
 test("every implemented field reaches the backend's model", () => {
   const body = `  connectTimeout: 2s
   tcpKeepalive: {keepAliveTime: 30s, keepAliveInterval: 10s, keepAliveProbes: 5}
-  commonHttpProtocolOptions: {idleTimeout: 1m, maxRequestsPerConnection: 100}
+  commonHttpProtocolOptions: {idleTimeout: 1m, maxRequestsPerConnection: 100, maxStreamDuration: 1m30s}
   loadBalancer: {leastRequest: {choiceCount: 3}}
   circuitBreakers: {maxConnections: 10, maxPendingRequests: 7}
 `;
@@ -68,6 +68,7 @@ test("every implemented field reaches the backend's model", () => {
   const pool = backend(text, "default/pool");
   assert.deepEqual(pool.loadBalancer, { kind: "LeastRequest", choiceCount: 3 });
   assert.deepEqual(pool.connection, { connectTimeoutMs: 2000, idleTimeoutMs: 60_000, maxRequestsPerConnection: 100, keepAliveTimeMs: 30_000, keepAliveIntervalMs: 10_000, keepAliveProbes: 5 });
+  assert.equal(pool.maxStreamDurationMs, 90_000);
   // The backend's totals, split among its three addresses (at least one each).
   assert.equal(pool.maxConnections, 3);
   assert.equal(pool.maxPendingRequests, 2);
@@ -76,7 +77,24 @@ test("every implemented field reaches the backend's model", () => {
   const api = backend(text, "default/api:80");
   assert.equal(api.loadBalancer, undefined);
   assert.equal(api.connection, undefined);
+  assert.equal(api.maxStreamDurationMs, undefined);
   assert.equal(api.configPolicies, undefined);
+});
+
+test("maxStreamDuration: merged like any field; 0s lifts a less specific policy's limit, as Envoy's 0 disables it", () => {
+  const whole = configPolicy("whole", "  commonHttpProtocolOptions: {maxStreamDuration: 10s}\n", TO_API, "2026-01-01T00:00:00Z");
+  const newer = configPolicy("newer", "  commonHttpProtocolOptions: {maxStreamDuration: 20s}\n", TO_API, "2026-06-01T00:00:00Z");
+  const adminOff = configPolicy("admin-off", "  commonHttpProtocolOptions: {maxStreamDuration: 0s}\n", '[{group: "", kind: Service, name: api, sectionName: admin}]', "2026-09-01T00:00:00Z");
+  const text = ROUTE + newer + adminOff + whole;
+  const api = backend(text, "default/api:80");
+  assert.equal(api.maxStreamDurationMs, 10_000);
+  assert.deepEqual(api.configPolicies, ["default/whole"]);
+  assert.equal(api.connection, undefined);
+  const admin = backend(text, "default/api:9000");
+  assert.equal(admin.maxStreamDurationMs, undefined);
+  assert.deepEqual(admin.configPolicies, ["default/admin-off"]);
+  // Alone, 0s is no limit either.
+  assert.equal(backend(ROUTE + configPolicy("p", "  commonHttpProtocolOptions: {maxStreamDuration: 0s}\n", TO_POOL), "default/pool").maxStreamDurationMs, undefined);
 });
 
 test("each load balancer, with kgateway's defaults", () => {
@@ -169,7 +187,6 @@ test("sections with nothing to act on are warned about; tls fails the load", () 
     "t.yaml:40:8: spec.dns: warning: dns is not read: endpoint names are resolved by the system resolver for each new connection (hint: remove dns)",
     "t.yaml:41:34: spec.perConnectionBufferLimitBytes: warning: perConnectionBufferLimitBytes is not read: bodies stream through Node's own socket buffers (hint: remove perConnectionBufferLimitBytes)",
     "t.yaml:43:48: spec.commonHttpProtocolOptions.maxHeadersCount: warning: maxHeadersCount is not read: an upstream answer is bounded by its head's size (60 KiB), not its header count (hint: remove maxHeadersCount)",
-    "t.yaml:43:71: spec.commonHttpProtocolOptions.maxStreamDuration: warning: maxStreamDuration is not read: an upstream request is bounded by the route's timeouts (hint: set timeouts.request on the HTTPRoute rule, or a TrafficPolicy timeouts.request)",
     "t.yaml:44:42: spec.http1ProtocolOptions.enableTrailers: warning: http1ProtocolOptions.enableTrailers is not read (hint: remove enableTrailers)",
     "t.yaml:45:25: spec.http2ProtocolOptions: warning: http2ProtocolOptions is not read: the gateway speaks HTTP/1.1 to upstreams (hint: remove http2ProtocolOptions)",
     "t.yaml:47:28: spec.loadBalancer.healthyPanicThreshold: warning: loadBalancer.healthyPanicThreshold is not read: there are no health checks, so every endpoint is always in rotation (hint: remove healthyPanicThreshold)",
@@ -262,6 +279,7 @@ test("the example in docs/configuration.md loads and gives its Backend what it s
   const cart = backend(text, "shop/cart");
   assert.deepEqual(cart.loadBalancer, { kind: "Maglev" });
   assert.deepEqual(cart.connection, { connectTimeoutMs: 2000, idleTimeoutMs: 60_000, maxRequestsPerConnection: 1000, keepAliveTimeMs: 30_000, keepAliveIntervalMs: 5000, keepAliveProbes: 3 });
+  assert.equal(cart.maxStreamDurationMs, 300_000);
   // 512 connections and 2048 waiting over the Backend's three addresses.
   assert.equal(cart.maxConnections, 170);
   assert.equal(cart.maxPendingRequests, 682);
@@ -382,6 +400,11 @@ test("references: a Backend reached through two Service ports configured apart k
     "t.yaml:31:19: spec.rules[1].backendRefs[0]: warning: Backend default/api is reached with no BackendConfigPolicy through an earlier reference and with BackendConfigPolicy default/p through this one; every reference to it uses the first (hint: target the Backend (or the whole Service) with the BackendConfigPolicy, not one Service port)",
   ]);
   assert.equal(load(text).config!.backends.find((b) => b.key === "default/api")!.connection, undefined);
+  // A stream limit alone configures it apart too.
+  const limited = ROUTE + apiBackend + configPolicy("p", "  commonHttpProtocolOptions: {maxStreamDuration: 5s}\n", '[{group: "", kind: Service, name: api, sectionName: admin}]');
+  assert.equal(warnings(limited).length, 1);
+  assert.match(warnings(limited)[0]!, /^t\.yaml:31:19: .*with BackendConfigPolicy default\/p through this one/);
+  assert.equal(load(limited).config!.backends.find((b) => b.key === "default/api")!.maxStreamDurationMs, undefined);
   const withPort = ROUTE.replace("backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: pool}]", "backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: pool, port: 80}]");
   assert.equal(load(withPort + configPolicy("p", "  connectTimeout: 1s\n", '[{group: "", kind: Service, name: pool, sectionName: "80"}]')).config!.backends.find((b) => b.key === "default/pool")!.connection, undefined);
 });
