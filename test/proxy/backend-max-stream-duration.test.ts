@@ -75,6 +75,17 @@ after(async () => {
   await Promise.all([up.close(), firstHangs.close()]);
 });
 
+/** Writes `bytes` on a new connection and reads everything until the gateway closes it. */
+async function rawExchange(bytes: string): Promise<string> {
+  const socket = net.connect(gw.port, "127.0.0.1");
+  await once(socket, "connect");
+  socket.write(bytes);
+  const chunks: Buffer[] = [];
+  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  await once(socket, "close");
+  return Buffer.concat(chunks).toString("latin1");
+}
+
 test("an upstream silent past maxStreamDuration: 504 upstream_max_stream_duration, flag UMSDR, Envoy's details", async () => {
   const reply = await ask(gw.port, { path: "/hang?silent", headers: { host: "capped.example" } });
   assert.equal(reply.status, 504);
@@ -118,13 +129,7 @@ test("a response still streaming at the limit is cut; one that ends in time, or 
 });
 
 test("a client still sending its body at the limit gets 408, as Envoy answers then", async () => {
-  const socket = net.connect(gw.port, "127.0.0.1");
-  await once(socket, "connect");
-  socket.write("POST /sink HTTP/1.1\r\nhost: capped.example\r\ncontent-length: 100\r\n\r\n" + "x".repeat(10));
-  const chunks: Buffer[] = [];
-  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-  await once(socket, "close");
-  const text = Buffer.concat(chunks).toString("latin1");
+  const text = await rawExchange("POST /sink HTTP/1.1\r\nhost: capped.example\r\ncontent-length: 100\r\n\r\n" + "x".repeat(10));
   assert.match(text, /^HTTP\/1\.1 408 /);
   assert.match(text, /"error":"upstream_max_stream_duration"/);
   const exchange = await recorder.endOf("/sink");
@@ -172,13 +177,7 @@ test("a WebSocket tunnel is closed at the limit: the upgrade stands (101, no err
 });
 
 test("an upgrade the upstream never answers: 504 at the limit, flag UMSDR", async () => {
-  const socket = net.connect(gw.port, "127.0.0.1");
-  await once(socket, "connect");
-  socket.write("GET /never HTTP/1.1\r\nhost: nobody.example\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
-  const chunks: Buffer[] = [];
-  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-  await once(socket, "close");
-  const text = Buffer.concat(chunks).toString("latin1");
+  const text = await rawExchange("GET /never HTTP/1.1\r\nhost: nobody.example\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
   assert.match(text, /^HTTP\/1\.1 504 /);
   assert.match(text, /"error":"upstream_max_stream_duration"/);
   const exchange = await recorder.endOf("/never");
