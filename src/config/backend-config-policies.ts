@@ -257,6 +257,9 @@ function readHttpOptions(policy: Resource, spec: Record<string, unknown>, fields
     const perConnection = common["maxRequestsPerConnection"] as number | undefined;
     if (perConnection !== undefined && perConnection > 0) fields.maxRequestsPerConnection = perConnection;
     if (common["maxHeadersCount"] !== undefined) reporter.warn(policy, [...at, "maxHeadersCount"], "maxHeadersCount is not read: an upstream answer is bounded by its head's size (60 KiB), not its header count", "remove maxHeadersCount");
+    const underscores = common["headersWithUnderscoresAction"];
+    // Envoy reads it from a listener's options only: on a cluster it changes nothing.
+    if (underscores !== undefined && underscores !== "Allow") reporter.warn(policy, [...at, "headersWithUnderscoresAction"], `headersWithUnderscoresAction ${String(underscores)} does nothing on a backend (Envoy ignores it in a cluster's options too): request headers with underscores in their names are forwarded as they came`, "remove headersWithUnderscoresAction");
     const streamDuration = durationOf(common["maxStreamDuration"]);
     if (streamDuration !== undefined) fields.maxStreamDurationMs = streamDuration;
   }

@@ -843,8 +843,14 @@ const backendConfigPolicySpec = obj({
     maxHeadersCount: int("not read (a warning says so)", { minimum: 1 }),
     maxStreamDuration: duration,
     maxRequestsPerConnection: int("0 or unset: unlimited", { minimum: 0 }),
+    headersWithUnderscoresAction: str("kgateway v2.0's field; does nothing on a backend, as in Envoy's cluster options (a warning says so unless Allow)", { enum: ["Allow", "RejectRequest", "DropHeader"] }),
   }),
-  http1ProtocolOptions: obj({ enableTrailers: bool(), preserveHttp1HeaderCase: bool(), overrideStreamErrorOnInvalidHttpMessage: bool() }),
+  http1ProtocolOptions: obj({
+    enableTrailers: bool(),
+    preserveHttp1HeaderCase: bool(),
+    headerFormat: str("kgateway v2.0's field; not read: header names go upstream in lower case (a warning says so)", { enum: ["ProperCaseHeaderKeyFormat", "PreserveCaseHeaderKeyFormat"] }),
+    overrideStreamErrorOnInvalidHttpMessage: bool(),
+  }),
   http2ProtocolOptions: notRead("the gateway speaks HTTP/1.1 to upstreams"),
   tls: anyObject("not implemented: an error; a BackendTLSPolicy gives a backend TLS"),
   loadBalancer: obj({

@@ -203,6 +203,17 @@ test("sections with nothing to act on are warned about; tls fails the load", () 
   ]);
 });
 
+test("kgateway v2.0's headersWithUnderscoresAction and http1ProtocolOptions.headerFormat load, warned about; Allow is what happens anyway", () => {
+  const text = ROUTE + configPolicy("p", "  commonHttpProtocolOptions: {headersWithUnderscoresAction: DropHeader}\n  http1ProtocolOptions: {headerFormat: ProperCaseHeaderKeyFormat}\n");
+  assert.deepEqual(errors(text), []);
+  assert.deepEqual(warnings(text), [
+    "t.yaml:40:61: spec.commonHttpProtocolOptions.headersWithUnderscoresAction: warning: headersWithUnderscoresAction DropHeader does nothing on a backend (Envoy ignores it in a cluster's options too): request headers with underscores in their names are forwarded as they came (hint: remove headersWithUnderscoresAction)",
+    "t.yaml:41:40: spec.http1ProtocolOptions.headerFormat: warning: http1ProtocolOptions.headerFormat is not read (hint: remove headerFormat)",
+  ]);
+  assert.deepEqual(warnings(ROUTE + configPolicy("p", "  commonHttpProtocolOptions: {headersWithUnderscoresAction: Allow}\n")), []);
+  assert.equal(errors(ROUTE + configPolicy("p", "  commonHttpProtocolOptions: {headersWithUnderscoresAction: Reject}\n")).length, 1);
+});
+
 test("bad values are errors with the field and a hint", () => {
   const errorsOf = (body: string, targets = TO_API): string[] => errors(ROUTE + configPolicy("p", body, targets));
   assert.deepEqual(errorsOf("  loadBalancer: {random: {}, maglev: {}}\n"), [
