@@ -22,6 +22,8 @@ export interface BackendConfig {
   readonly connection?: UpstreamConnectionModel;
   /** commonHttpProtocolOptions.maxStreamDuration; 0 = none (a more specific policy lifting a less specific one's). */
   readonly maxStreamDurationMs?: number;
+  /** commonHttpProtocolOptions.maxHeadersCount: header fields an upstream's response head may have. */
+  readonly maxHeadersCount?: number;
   /** circuitBreakers: the backend's totals, split among its endpoints where the backend is resolved. */
   readonly maxConnections?: number;
   readonly maxPendingRequests?: number;
@@ -37,6 +39,7 @@ interface PolicyFields {
   keepAliveIntervalMs?: number;
   keepAliveProbes?: number;
   maxStreamDurationMs?: number;
+  maxHeadersCount?: number;
   maxConnections?: number;
   maxPendingRequests?: number;
 }
@@ -49,7 +52,7 @@ const MAX_KEEPALIVE_PROBES = 127;
 /** The fields that make a backend's UpstreamConnectionModel (and its pool key). */
 const CONNECTION_FIELDS = ["connectTimeoutMs", "idleTimeoutMs", "maxRequestsPerConnection", "keepAliveTimeMs", "keepAliveIntervalMs", "keepAliveProbes"] as const satisfies readonly (keyof UpstreamConnectionModel & keyof PolicyFields)[];
 
-const FIELD_NAMES: readonly (keyof PolicyFields)[] = ["loadBalancer", ...CONNECTION_FIELDS, "maxStreamDurationMs", "maxConnections", "maxPendingRequests"];
+const FIELD_NAMES: readonly (keyof PolicyFields)[] = ["loadBalancer", ...CONNECTION_FIELDS, "maxStreamDurationMs", "maxHeadersCount", "maxConnections", "maxPendingRequests"];
 
 /** Sections with nothing here to act on, and what that means for traffic. */
 const IGNORED_SECTIONS: readonly (readonly [field: string, consequence: string, hint: string])[] = [
@@ -161,6 +164,7 @@ export class BackendConfigPolicies {
       ...(merged.loadBalancer === undefined ? {} : { loadBalancer: merged.loadBalancer, loadBalancerPolicy: loadBalancerPolicy! }),
       ...(Object.keys(connection).length === 0 ? {} : { connection }),
       ...(merged.maxStreamDurationMs === undefined ? {} : { maxStreamDurationMs: merged.maxStreamDurationMs }),
+      ...(merged.maxHeadersCount === undefined ? {} : { maxHeadersCount: merged.maxHeadersCount }),
       ...(merged.maxConnections === undefined ? {} : { maxConnections: merged.maxConnections }),
       ...(merged.maxPendingRequests === undefined ? {} : { maxPendingRequests: merged.maxPendingRequests }),
     };
@@ -256,7 +260,8 @@ function readHttpOptions(policy: Resource, spec: Record<string, unknown>, fields
     if (idle !== undefined) fields.idleTimeoutMs = idle;
     const perConnection = common["maxRequestsPerConnection"] as number | undefined;
     if (perConnection !== undefined && perConnection > 0) fields.maxRequestsPerConnection = perConnection;
-    if (common["maxHeadersCount"] !== undefined) reporter.warn(policy, [...at, "maxHeadersCount"], "maxHeadersCount is not read: an upstream answer is bounded by its head's size (60 KiB), not its header count", "remove maxHeadersCount");
+    const headersCount = common["maxHeadersCount"] as number | undefined;
+    if (headersCount !== undefined) fields.maxHeadersCount = headersCount;
     const underscores = common["headersWithUnderscoresAction"];
     // Envoy reads it from a listener's options only: on a cluster it changes nothing.
     if (underscores !== undefined && underscores !== "Allow") reporter.warn(policy, [...at, "headersWithUnderscoresAction"], `headersWithUnderscoresAction ${String(underscores)} does nothing on a backend (Envoy ignores it in a cluster's options too): request headers with underscores in their names are forwarded as they came`, "remove headersWithUnderscoresAction");
@@ -291,6 +296,7 @@ export function withBackendConfig(model: BackendModel, config: BackendConfig | u
     ...(config.loadBalancer === undefined ? {} : { loadBalancer: config.loadBalancer, loadBalancerPolicy: config.loadBalancerPolicy! }),
     ...(config.connection === undefined ? {} : { connection: config.connection }),
     ...(config.maxStreamDurationMs === undefined || config.maxStreamDurationMs === 0 ? {} : { maxStreamDurationMs: config.maxStreamDurationMs }),
+    ...(config.maxHeadersCount === undefined ? {} : { maxHeadersCount: config.maxHeadersCount }),
     ...(maxConnections === undefined ? {} : { maxConnections }),
     ...(maxPendingRequests === undefined ? {} : { maxPendingRequests }),
   };
@@ -298,5 +304,5 @@ export function withBackendConfig(model: BackendModel, config: BackendConfig | u
 
 /** What tells two configurations of one backend apart (the policies' names aside). */
 export function backendConfigKey(model: BackendModel): string {
-  return JSON.stringify([model.loadBalancer, model.connection, model.maxStreamDurationMs, model.maxConnections, model.maxPendingRequests]);
+  return JSON.stringify([model.loadBalancer, model.connection, model.maxStreamDurationMs, model.maxHeadersCount, model.maxConnections, model.maxPendingRequests]);
 }

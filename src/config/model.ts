@@ -658,6 +658,11 @@ export interface BackendModel {
    * end (an upgrade's tunnel included); unset = no limit.
    */
   readonly maxStreamDurationMs?: number;
+  /**
+   * From the BackendConfigPolicies targeting it (commonHttpProtocolOptions.maxHeadersCount): the
+   * most header fields an upstream's response head may carry; unset = bounded by size alone.
+   */
+  readonly maxHeadersCount?: number;
   /** The BackendConfigPolicies (`namespace/name`) that gave it any of the above, oldest first. */
   readonly configPolicies?: readonly string[];
 }

@@ -840,7 +840,7 @@ const backendConfigPolicySpec = obj({
   }),
   commonHttpProtocolOptions: obj({
     idleTimeout: duration,
-    maxHeadersCount: int("not read (a warning says so)", { minimum: 1 }),
+    maxHeadersCount: int("the most header fields an upstream's response head may carry; more is a 502 upstream_protocol_error", { minimum: 1 }),
     maxStreamDuration: duration,
     maxRequestsPerConnection: int("0 or unset: unlimited", { minimum: 0 }),
     headersWithUnderscoresAction: str("kgateway v2.0's field; does nothing on a backend, as in Envoy's cluster options (a warning says so unless Allow)", { enum: ["Allow", "RejectRequest", "DropHeader"] }),

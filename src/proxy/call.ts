@@ -17,12 +17,12 @@ import { warnContainedBug } from "./contained-bug.ts";
 import { endAndLinger } from "./linger.ts";
 import { ErrorType, Flag, addFlag, sendError } from "./errors.ts";
 import { type Exchange, UpstreamAttempt } from "./exchange.ts";
-import { AttemptTimeoutError, BodyOnNoContentError, type Failure, Failures, MaxStreamDurationError, PoolWaitError, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
+import { AttemptTimeoutError, BodyOnNoContentError, type Failure, Failures, MaxStreamDurationError, PoolWaitError, TooManyHeadersError, UnsupportedTransferCodingError, UpstreamIdleError, classifyUpstreamError } from "./failures.ts";
 import { applyMutations } from "./auth-grant.ts";
 import { type ProxyFilters, applyHeaderOps } from "./filters.ts";
 import type { GuardedTelemetry } from "./guarded-telemetry.ts";
 import { removeUpstreamCorsGrant } from "./cors.ts";
-import { forwardedResponseHeaders, isChunkedAlone, stripResponseHopByHop } from "./headers.ts";
+import { forwardedResponseHeaders, headerFieldCount, isChunkedAlone, stripResponseHopByHop } from "./headers.ts";
 import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, type UpstreamPools, noteConnection, startGranted } from "./pools.ts";
 import { type ProxyStats, backoffDelayMs, countRetry, isIdempotent, retriesAnswer, retriesFailure } from "./retry.ts";
 import { expectsContinue } from "./request-checks.ts";
@@ -70,6 +70,7 @@ const streamDurationReached = new MaxStreamDurationError("the upstream stream ou
 const noConnectionFree = new PoolWaitError("no connection to the upstream came free within streamIdleTimeout");
 const unsupportedTransferCoding = new UnsupportedTransferCodingError("the upstream response uses a transfer coding other than chunked");
 const bodyOnNoContent = new BodyOnNoContentError("the upstream's 204 declares a body");
+const tooManyHeaders = new TooManyHeadersError("the upstream's response head has more header fields than maxHeadersCount");
 
 export class ProxyCall implements StallSubject {
   readonly ctx: CallContext;
@@ -306,6 +307,11 @@ export class ProxyCall implements StallSubject {
     attempt.responseStartPerfMs = performance.now();
     // Before the checks below, so that an attempt refused for its framing still names its peer.
     noteConnection(attempt, handler.entry, handler.upstreamLocal);
+    const maxHeaders = this.backend.model.maxHeadersCount;
+    if (maxHeaders !== undefined && headerFieldCount(headers) > maxHeaders) {
+      this.onAttemptFailure(handler, tooManyHeaders, true);
+      return;
+    }
     const transferEncoding = headers["transfer-encoding"];
     if (status === 204 && (transferEncoding !== undefined || framesBody(headers["content-length"]))) {
       // RFC 9112 §6.1-6.2: a 204 carries neither, so such a head leaves where the response

@@ -78,6 +78,16 @@ export const Failures = {
     "upstream_max_stream_duration_reached",
   ),
   protocol: new Failure(ErrorType.upstreamProtocolError, Flag.upstreamProtocolError, 502, "upstream_protocol_error", "the upstream sent an invalid HTTP response", false, false),
+  // Envoy's codec refuses such a head as a protocol error, not retried.
+  tooManyHeaders: new Failure(
+    ErrorType.upstreamProtocolError,
+    Flag.upstreamProtocolError,
+    502,
+    "upstream_protocol_error",
+    "the upstream's response head has more header fields than the backend's maxHeadersCount",
+    false,
+    false,
+  ),
   upstreamIdle: new Failure(
     ErrorType.timeout,
     Flag.streamIdleTimeout,
@@ -137,6 +147,11 @@ export class PoolWaitError extends Error {
   override name = "PoolWaitError";
 }
 
+/** Raised when an upstream's response head has more header fields than the backend's maxHeadersCount. */
+export class TooManyHeadersError extends Error {
+  override name = "TooManyHeadersError";
+}
+
 /** Raised when an attempt's stream outlives the backend's maxStreamDuration (BackendConfigPolicy). */
 export class MaxStreamDurationError extends Error {
   override name = "MaxStreamDurationError";
@@ -185,6 +200,7 @@ const CERTIFICATE_VERIFY_CODES: ReadonlySet<string> = new Set([
 export function classifyUpstreamError(err: Error | null | undefined): Failure {
   if (err instanceof AttemptTimeoutError) return Failures.attemptTimeout;
   if (err instanceof MaxStreamDurationError) return Failures.maxStreamDuration;
+  if (err instanceof TooManyHeadersError) return Failures.tooManyHeaders;
   if (err instanceof UnsupportedTransferCodingError) return Failures.transferCoding;
   if (err instanceof BodyOnNoContentError) return Failures.protocol;
   if (err instanceof UpstreamIdleError) return Failures.upstreamIdle;

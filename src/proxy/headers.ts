@@ -155,3 +155,13 @@ export function stripResponseHopByHop(headers: Record<string, string | string[] 
   if (headers["http2-settings"] !== undefined) delete headers["http2-settings"];
   if (listed !== undefined) for (const name of listed) delete headers[name];
 }
+
+/** Header fields in a parsed head: a name undici joined from several lines counts each. */
+export function headerFieldCount(headers: Readonly<Record<string, string | string[] | undefined>>): number {
+  let count = 0;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined) count += typeof value === "string" ? 1 : value.length;
+  }
+  return count;
+}

@@ -30,12 +30,12 @@ import { checkTimeoutMs } from "./external-auth-policy.ts";
 import { requestTimeLeftMs } from "./request-time-left.ts";
 import { startAuthCheck } from "./external-auth.ts";
 import { checkCountKey, checksThisRequest, countedVerdicts } from "./external-auth-verdicts.ts";
-import { Failure, Failures, MaxStreamDurationError, classifyUpstreamError } from "./failures.ts";
+import { Failure, Failures, MaxStreamDurationError, TooManyHeadersError, classifyUpstreamError } from "./failures.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import type { ProxyDeps } from "./handler.ts";
 import { removeUpstreamCorsGrant } from "./cors.ts";
 import { headerLines, reasonPhrase, statusLine } from "./raw-head.ts";
-import { connectionTokens, isHopByHop } from "./headers.ts";
+import { connectionTokens, headerFieldCount, isHopByHop } from "./headers.ts";
 import { http } from "./node-http.ts";
 import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, startGranted } from "./pools.ts";
 import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
@@ -57,6 +57,7 @@ interface TunnelSocket extends Duplex {
 const clientGone = new Error("client closed the connection");
 const clientStalled = new Error("the client took no response byte within the stream idle timeout");
 const streamDurationReached = new MaxStreamDurationError("the upgrade outlived the backend's maxStreamDuration");
+const tooManyHeaders = new TooManyHeadersError("the upstream's response head has more header fields than maxHeadersCount");
 
 export function createUpgradeHandler(
   deps: ProxyDeps,
@@ -636,6 +637,11 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
       upstream.destroy();
       return;
     }
+    if (this.exceedsHeaderCount(headers)) {
+      upstream.destroy();
+      this.failAttempt(tooManyHeaders);
+      return;
+    }
     if (!isOffered(this.offered, headers.upgrade)) {
       // RFC 9110 §7.8: a 101 switches to a protocol the client asked for. Any other (h2c
       // above all) would leave an unrouted tunnel to the upstream.
@@ -697,8 +703,14 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     }
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusText?: string): void {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusText?: string): void {
     if (this.ended || statusCode < 200) return;
+    if (this.exceedsHeaderCount(headers)) {
+      // Settled first, so the abort's onResponseError returns.
+      this.failAttempt(tooManyHeaders);
+      controller.abort(tooManyHeaders);
+      return;
+    }
     const exchange = this.exchange;
     this.attempt!.status = statusCode;
     if (statusCode >= 400) this.attempt!.errorType = String(statusCode);
@@ -736,6 +748,12 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
       this.client.on("drain", onClientDrain);
     }
     this.watchClient();
+  }
+
+  /** The backend's maxHeadersCount, which an upstream's head (101 or not) must keep to. */
+  exceedsHeaderCount(headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+    const maxHeaders = this.attempt?.backend.model.maxHeadersCount;
+    return maxHeaders !== undefined && headerFieldCount(headers) > maxHeaders;
   }
 
   /** The stream idle limit for a client that stopped taking a relayed answer. */

@@ -59,7 +59,7 @@ function backend(text: string, key: string): BackendModel {
 test("every implemented field reaches the backend's model", () => {
   const body = `  connectTimeout: 2s
   tcpKeepalive: {keepAliveTime: 30s, keepAliveInterval: 10s, keepAliveProbes: 5}
-  commonHttpProtocolOptions: {idleTimeout: 1m, maxRequestsPerConnection: 100, maxStreamDuration: 1m30s}
+  commonHttpProtocolOptions: {idleTimeout: 1m, maxRequestsPerConnection: 100, maxStreamDuration: 1m30s, maxHeadersCount: 64}
   loadBalancer: {leastRequest: {choiceCount: 3}}
   circuitBreakers: {maxConnections: 10, maxPendingRequests: 7}
 `;
@@ -69,6 +69,7 @@ test("every implemented field reaches the backend's model", () => {
   assert.deepEqual(pool.loadBalancer, { kind: "LeastRequest", choiceCount: 3 });
   assert.deepEqual(pool.connection, { connectTimeoutMs: 2000, idleTimeoutMs: 60_000, maxRequestsPerConnection: 100, keepAliveTimeMs: 30_000, keepAliveIntervalMs: 10_000, keepAliveProbes: 5 });
   assert.equal(pool.maxStreamDurationMs, 90_000);
+  assert.equal(pool.maxHeadersCount, 64);
   // The backend's totals, split among its three addresses (at least one each).
   assert.equal(pool.maxConnections, 3);
   assert.equal(pool.maxPendingRequests, 2);
@@ -78,6 +79,7 @@ test("every implemented field reaches the backend's model", () => {
   assert.equal(api.loadBalancer, undefined);
   assert.equal(api.connection, undefined);
   assert.equal(api.maxStreamDurationMs, undefined);
+  assert.equal(api.maxHeadersCount, undefined);
   assert.equal(api.configPolicies, undefined);
 });
 
@@ -186,7 +188,6 @@ test("sections with nothing to act on are warned about; tls fails the load", () 
   assert.deepEqual(warnings(text), [
     "t.yaml:40:8: spec.dns: warning: dns is not read: endpoint names are resolved by the system resolver for each new connection (hint: remove dns)",
     "t.yaml:41:34: spec.perConnectionBufferLimitBytes: warning: perConnectionBufferLimitBytes is not read: bodies stream through Node's own socket buffers (hint: remove perConnectionBufferLimitBytes)",
-    "t.yaml:43:48: spec.commonHttpProtocolOptions.maxHeadersCount: warning: maxHeadersCount is not read: an upstream answer is bounded by its head's size (60 KiB), not its header count (hint: remove maxHeadersCount)",
     "t.yaml:44:42: spec.http1ProtocolOptions.enableTrailers: warning: http1ProtocolOptions.enableTrailers is not read (hint: remove enableTrailers)",
     "t.yaml:45:25: spec.http2ProtocolOptions: warning: http2ProtocolOptions is not read: the gateway speaks HTTP/1.1 to upstreams (hint: remove http2ProtocolOptions)",
     "t.yaml:47:28: spec.loadBalancer.healthyPanicThreshold: warning: loadBalancer.healthyPanicThreshold is not read: there are no health checks, so every endpoint is always in rotation (hint: remove healthyPanicThreshold)",
@@ -411,6 +412,10 @@ test("references: a Backend reached through two Service ports configured apart k
     "t.yaml:31:19: spec.rules[1].backendRefs[0]: warning: Backend default/api is reached with no BackendConfigPolicy through an earlier reference and with BackendConfigPolicy default/p through this one; every reference to it uses the first (hint: target the Backend (or the whole Service) with the BackendConfigPolicy, not one Service port)",
   ]);
   assert.equal(load(text).config!.backends.find((b) => b.key === "default/api")!.connection, undefined);
+  // A header count alone configures it apart too.
+  const counted = ROUTE + apiBackend + configPolicy("p", "  commonHttpProtocolOptions: {maxHeadersCount: 20}\n", '[{group: "", kind: Service, name: api, sectionName: admin}]');
+  assert.equal(warnings(counted).length, 1);
+  assert.equal(load(counted).config!.backends.find((b) => b.key === "default/api")!.maxHeadersCount, undefined);
   // A stream limit alone configures it apart too.
   const limited = ROUTE + apiBackend + configPolicy("p", "  commonHttpProtocolOptions: {maxStreamDuration: 5s}\n", '[{group: "", kind: Service, name: api, sectionName: admin}]');
   assert.equal(warnings(limited).length, 1);
