@@ -480,7 +480,9 @@ export class ProxyCall implements StallSubject {
   /** undici reported the attempt failed, or a proxy timer gave up on it. */
   onAttemptFailure(handler: AttemptHandler, err: Error | null, cancel: boolean): void {
     const failure = classifyUpstreamError(err);
-    this.settleAttempt(handler, failure.type);
+    // An answer being read away for a retry keeps its status as its error: that is what failed
+    // the attempt (Envoy resets it at the head), not what cut the reading.
+    this.settleAttempt(handler, handler.discard ? undefined : failure.type);
     if (cancel) handler.cancel(err ?? clientGone);
     if (this.closed) return;
     if (this.clientSocket.destroyed) return; // the close listener finishes the exchange

@@ -568,12 +568,14 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   /**
    * The backend's maxStreamDuration ran out. An open tunnel is closed both ways, as Envoy
    * resets an upgraded stream: the upgrade itself succeeded, so this is no error (the flag
-   * says why it closed). Before that it is a failed attempt: a 504, or a cut relayed answer.
+   * says why it closed). Before that it is a failed attempt: a 408, or a cut relayed answer.
+   * Envoy's codec never sees an upgrade request end (what follows its head is the tunnel's),
+   * so it answers as for a client still sending: 408.
    */
   onMaxStreamDuration(): void {
     this.streamTimer = undefined;
     if (this.ended || this.attemptDone) return;
-    const failure = Failures.maxStreamDuration;
+    const failure = Failures.maxStreamDurationMidUpload;
     if (this.upstream !== undefined) {
       addFlag(this.exchange, failure.flag);
       this.exchange.localReplyDetails = failure.details;
@@ -803,7 +805,8 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   }
 
   failAttempt(err: Error): void {
-    const failure = classifyUpstreamError(err);
+    const classified = classifyUpstreamError(err);
+    const failure = classified === Failures.maxStreamDuration ? Failures.maxStreamDurationMidUpload : classified;
     this.settleAttempt(failure.type);
     if (failure.details !== undefined) this.exchange.localReplyDetails = failure.details;
     if (this.responding) {

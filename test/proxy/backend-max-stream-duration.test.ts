@@ -19,8 +19,10 @@ const LIMIT = "300ms";
 let up: TestUpstream;
 /** Never answers the first request of each path; answers 200 at once after that. */
 let firstHangs: HttpService;
-/** Accepts connections and never answers: an upgrade gets no 101. */
+/** Accepts connections, reads and never answers: an upgrade gets no 101. */
 let silent: net.Server;
+/** Answers any request, an upgrade too, with a 200 whose chunked body never ends. */
+let streamer: net.Server;
 const silentSockets = new Set<net.Socket>();
 let gw: GatewayUnderTest;
 const recorder = new RecordingTelemetry();
@@ -45,8 +47,19 @@ before(async () => {
     const first = !seen.has(req.url ?? "");
     seen.add(req.url ?? "");
     if (!first) res.writeHead(200, { "content-type": "text/plain", "content-length": "2" }).end("ok");
+    // A 503 whose body stops short: read away for the retry until the limit cuts it.
+    else if (req.url === "/partial-503") res.writeHead(503, { "content-length": "10" }).write("ab");
   });
+  streamer = net.createServer((socket) => {
+    silentSockets.add(socket);
+    socket.on("close", () => silentSockets.delete(socket));
+    socket.once("data", () => socket.write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\n"));
+  });
+  streamer.listen(0, "127.0.0.1");
+  await once(streamer, "listening");
   silent = net.createServer((socket) => {
+    // Read (and drop) what comes, so the gateway's close is seen.
+    socket.resume();
     silentSockets.add(socket);
     socket.on("close", () => silentSockets.delete(socket));
   });
@@ -60,7 +73,10 @@ before(async () => {
       site("free") +
       backendYaml("retried", firstHangs.port) +
       limitPolicy("retried") +
-      site("retried", "retry: {attempts: 2}") +
+      site("retried", "retry: {attempts: 2, codes: [503]}") +
+      backendYaml("streamer", (streamer.address() as AddressInfo).port) +
+      limitPolicy("streamer") +
+      site("streamer") +
       backendYaml("nobody", (silent.address() as AddressInfo).port) +
       limitPolicy("nobody") +
       site("nobody"),
@@ -72,6 +88,7 @@ after(async () => {
   await gw.close();
   for (const socket of silentSockets) socket.destroy();
   silent.close();
+  streamer.close();
   await Promise.all([up.close(), firstHangs.close()]);
 });
 
@@ -176,13 +193,64 @@ test("a WebSocket tunnel is closed at the limit: the upgrade stands (101, no err
   assert.equal(exchange.attempts[0]!.errorType, undefined);
 });
 
-test("an upgrade the upstream never answers: 504 at the limit, flag UMSDR", async () => {
-  const text = await rawExchange("GET /never HTTP/1.1\r\nhost: nobody.example\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
-  assert.match(text, /^HTTP\/1\.1 504 /);
+const upgradeRequest = (path: string, host: string): string =>
+  `GET ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+
+test("an upgrade the upstream never answers: 408 at the limit, as Envoy, whose upgrade request never ends; the upstream request is cut", async () => {
+  const upstreamClosed = new Promise<void>((resolve) => silent.once("connection", (socket: net.Socket) => socket.once("close", () => resolve())));
+  const text = await rawExchange(upgradeRequest("/never", "nobody.example"));
+  assert.match(text, /^HTTP\/1\.1 408 /);
   assert.match(text, /"error":"upstream_max_stream_duration"/);
   const exchange = await recorder.endOf("/never");
   assert.equal(exchange.responseFlags, "UMSDR");
-  assert.equal(exchange.errorType, "timeout");
+  // A 408 is not the server's error; the attempt's is the timeout.
+  assert.equal(exchange.errorType, undefined);
   assert.equal(responseDetailsOf(exchange), "upstream_max_stream_duration_reached");
   assert.equal(exchange.attempts[0]!.errorType, "timeout");
+  await upstreamClosed;
+});
+
+test("a refusal of an upgrade still streaming at the limit is cut: error.type timeout, flag UMSDR, not a client abort", async () => {
+  const text = await rawExchange(upgradeRequest("/refused-stream", "streamer.example"));
+  assert.match(text, /^HTTP\/1\.1 200 /);
+  assert.match(text, /first/);
+  const exchange = await recorder.endOf("/refused-stream");
+  assert.equal(exchange.status, 200);
+  assert.equal(exchange.responseFlags, "UMSDR");
+  assert.equal(exchange.errorType, "timeout");
+  assert.equal(exchange.clientAborted, false);
+  assert.equal(exchange.attempts[0]!.errorType, "timeout");
+});
+
+test("a POST whose body came whole is the upstream's delay: 504", async () => {
+  const reply = await ask(gw.port, { method: "POST", path: "/hang/post", headers: { host: "capped.example" }, body: "whole body" });
+  assert.equal(reply.status, 504);
+  assert.equal((await recorder.endOf("/hang/post")).responseFlags, "UMSDR");
+});
+
+test("an attempt that ended in time is left alone after the limit passes", async () => {
+  const reply = await ask(gw.port, { path: "/in-time", headers: { host: "capped.example" } });
+  assert.equal(reply.status, 200);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const exchange = await recorder.endOf("/in-time");
+  assert.equal(exchange.attempts[0]!.errorType, undefined);
+  assert.equal(exchange.responseFlags, "");
+  assert.deepEqual(
+    recorder.eventsFor("/in-time").filter((e) => e.startsWith("attemptEnd")),
+    ["attemptEnd /in-time #0 status=200 error=-"],
+  );
+});
+
+test("an answer read away for a retry and cut at the limit keeps its status as the attempt's error", async () => {
+  const reply = await ask(gw.port, { path: "/partial-503", headers: { host: "retried.example" } });
+  assert.equal(reply.status, 200);
+  const exchange = await recorder.endOf("/partial-503");
+  assert.equal(exchange.responseFlags, "");
+  assert.deepEqual(
+    exchange.attempts.map((a) => [a.status, a.errorType]),
+    [
+      [503, "503"],
+      [200, undefined],
+    ],
+  );
 });
