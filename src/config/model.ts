@@ -177,6 +177,10 @@ export interface ListenerSettings {
   readonly streamIdleTimeoutMs: number;
   /** 0 = unlimited. */
   readonly maxConnections: number;
+  /** Requests one client connection carries, the last answered with `Connection: close`; 0 = unlimited. */
+  readonly maxRequestsPerConnection: number;
+  /** The most header fields a request may have (431 beyond); 0 = no count. */
+  readonly maxHeadersCount: number;
   /**
    * Envoy's health_check filter (no pass-through): a request for exactly this path (query
    * included) is answered by the gateway, 200 or 503 while it drains, on every host; unset: none.

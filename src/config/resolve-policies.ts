@@ -74,6 +74,8 @@ export const DEFAULT_LISTENER_SETTINGS: ListenerSettings = {
   // upstream connection, without cutting slow but moving transfers.
   streamIdleTimeoutMs: 300_000,
   maxConnections: 0,
+  maxRequestsPerConnection: 0,
+  maxHeadersCount: 0,
   healthCheckPath: undefined,
   // Envoy overwrites with its own name by default; Tollgate leaves the upstream's Server unless told.
   serverHeader: "PassThrough",
@@ -404,6 +406,8 @@ interface KgLimits {
   readonly requestTimeout: number | undefined;
   readonly streamIdleTimeout: number | undefined;
   readonly maxConnections: number | undefined;
+  readonly maxRequestsPerConnection: number | undefined;
+  readonly maxHeadersCount: number | undefined;
   /** The health check's path (kgateway's `healthCheck.path`). */
   readonly healthCheck: string | undefined;
   readonly serverHeaderTransformation: ListenerSettings["serverHeader"] | undefined;
@@ -460,6 +464,8 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     requestTimeout: dur("requestTimeout", true),
     streamIdleTimeout: dur("streamIdleTimeout", true),
     maxConnections: s["maxConnections"],
+    maxRequestsPerConnection: s["maxRequestsPerConnection"],
+    maxHeadersCount: s["maxHeadersCount"],
     healthCheck: s["healthCheck"]?.["path"],
     serverHeaderTransformation: s["serverHeaderTransformation"],
   };
@@ -628,6 +634,8 @@ function listenerSettings(limit: <K extends keyof KgLimits>(field: K) => KgLimit
     keepAliveTimeoutMs: limit("idleTimeout") ?? d.keepAliveTimeoutMs,
     streamIdleTimeoutMs: limit("streamIdleTimeout") ?? d.streamIdleTimeoutMs,
     maxConnections: limit("maxConnections") ?? d.maxConnections,
+    maxRequestsPerConnection: limit("maxRequestsPerConnection") ?? d.maxRequestsPerConnection,
+    maxHeadersCount: limit("maxHeadersCount") ?? d.maxHeadersCount,
     healthCheckPath: limit("healthCheck") ?? d.healthCheckPath,
     serverHeader: limit("serverHeaderTransformation") ?? d.serverHeader,
   };

@@ -1,6 +1,7 @@
 // The listener's request entry point: capture the start time, read the plan once, build the
 // Exchange, route, then answer directly (errors, redirects, direct responses) or hand the
 // request to a ProxyCall. onRequestEnd fires exactly once, from the response's close event.
+import { isLastAllowedRequest } from "./requests-per-connection.ts";
 import type { ProxyHeaderFailure } from "./proxy-protocol.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
@@ -160,6 +161,8 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
       return;
     }
     req.on("error", noop);
+    const maxRequests = listener.settings.maxRequestsPerConnection;
+    if (maxRequests > 0 && isLastAllowedRequest(req.socket, maxRequests)) res.shouldKeepAlive = false;
     // Every answer the gateway writes itself carries it; a proxied head sets its own (call.ts).
     if (listener.settings.serverHeader !== "PassThrough") res.setHeader("server", SERVER_NAME);
     readRequestFacts(req, listener.settings, facts);
@@ -680,6 +683,7 @@ function endAfterAnswer(exchange: Exchange): void {
 }
 
 function refuse(exchange: Exchange, failure: Failure, message: string, extraHeaders?: Readonly<OutgoingHeaders>): void {
+  if (failure.details !== undefined) exchange.localReplyDetails ??= failure.details;
   sendError(exchange, failure.status, failure.code, message, extraHeaders);
   exchange.errorType = failure.serverErrorType;
   if (failure.flag !== "") addFlag(exchange, failure.flag);

@@ -1,6 +1,6 @@
 // The node:http server behind one listener port (node:https for an HTTPS port), with the
 // listener's limits applied: header size (431), headers and request receive timeouts (408),
-// keep-alive timeout and max connections. Limits and certificates change in place on
+// keep-alive timeout, the header count and max connections. Limits and certificates change in place on
 // reload; the socket stays bound.
 import type * as Http from "node:http";
 import type { IncomingMessage, Server } from "node:http";
@@ -18,6 +18,8 @@ export type { ProxyHandlers } from "./handler.ts";
 /** Upper bound for how often node checks connections for the headers/request timeouts. */
 const MAX_CHECK_INTERVAL_MS = 1_000;
 const MIN_CHECK_INTERVAL_MS = 50;
+/** node's own default for server.maxHeadersCount. */
+const NODE_MAX_HEADERS_COUNT = 2000;
 /** How long a PROXY header may take when the listener has no headers timeout (Envoy's listener filter timeout). */
 const PROXY_HEADER_TIMEOUT_MS = 15_000;
 
@@ -75,6 +77,9 @@ export function applyListenerSettings(server: Server, settings: ListenerSettings
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;
   // 0 means unlimited in the config, but node 24 takes 0 literally and refuses everything.
   server.maxConnections = settings.maxConnections > 0 ? settings.maxConnections : Infinity;
+  // node's parser keeps this many fields and drops the rest unsaid: one more than the limit
+  // is kept, so that the proxy sees a request over it and answers 431 (routeRequest).
+  server.maxHeadersCount = settings.maxHeadersCount > 0 ? settings.maxHeadersCount + 1 : NODE_MAX_HEADERS_COUNT;
 }
 
 /** node requires headersTimeout ≤ requestTimeout whenever the latter is on. */

@@ -33,6 +33,16 @@ export const RequestRefusals = {
   duplicateHost: badRequest("invalid_host", "a request must not carry more than one Host header"),
   badHost: badRequest("invalid_host", "the host must be a non-empty name or bracketed IP literal, without userinfo, and any port from 1 to 65535"),
   connect: new Failure("501", "", 501, "unsupported_method", "the gateway does not tunnel CONNECT", false, false),
+  tooManyHeaders: new Failure(
+    "431",
+    "",
+    431,
+    "too_many_headers",
+    "the request has more header fields than the listener's maxHeadersCount",
+    false,
+    false,
+    "http1.too_many_headers",
+  ),
   expectation: new Failure("417", "", 417, "expectation_failed", "the only expectation the gateway meets is 100-continue", false, false),
   misdirected: new Failure(
     "421",
@@ -83,6 +93,9 @@ export function requestRefusal(req: IncomingMessage, facts: RequestFacts): Failu
 export function routeRequest(req: IncomingMessage, facts: RequestFacts, listener: CompiledListener): CompiledMatch | Failure | undefined {
   const refusal = requestRefusal(req, facts);
   if (refusal !== undefined) return refusal;
+  // node keeps at most one field over the limit (listener.ts): one over is enough to tell.
+  const maxHeaders = listener.settings.maxHeadersCount;
+  if (maxHeaders > 0 && req.rawHeaders.length > maxHeaders * 2) return RequestRefusals.tooManyHeaders;
   if (listener.tls !== undefined && isMisdirected(req, facts, listener.tls)) return RequestRefusals.misdirected;
   const router = listener.router;
   // `OPTIONS *` asks about the server, not a resource: no rule serves it (a RegularExpression

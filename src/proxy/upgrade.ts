@@ -385,6 +385,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
   }
 
   refuseWith(failure: Failure): void {
+    if (failure.details !== undefined) this.exchange.localReplyDetails ??= failure.details;
     this.refuse(failure.status, reasonPhrase(failure.status), failure.code, failure.message, failure.type, failure.flag);
   }
 

@@ -64,6 +64,8 @@ spec:
       keepAliveTimeoutMs: 5000,
       streamIdleTimeoutMs: 300000,
       maxConnections: 0,
+      maxRequestsPerConnection: 0,
+      maxHeadersCount: 0,
       healthCheckPath: undefined,
       serverHeader: "PassThrough",
     });
@@ -399,6 +401,8 @@ spec:
   requestTimeout: 1m
   streamIdleTimeout: 90s
   maxConnections: 1000
+  maxRequestsPerConnection: 100
+  maxHeadersCount: 64
   healthCheck: {path: /healthz}
   serverHeaderTransformation: Overwrite
 `);
@@ -411,6 +415,8 @@ spec:
       keepAliveTimeoutMs: 30000,
       streamIdleTimeoutMs: 90000,
       maxConnections: 1000,
+      maxRequestsPerConnection: 100,
+      maxHeadersCount: 64,
       healthCheckPath: "/healthz",
       serverHeader: "Overwrite",
     });
@@ -427,6 +433,8 @@ spec:
     httpSettings:
       trustForwardedHeaders: true
       maxConnections: 10
+      maxRequestsPerConnection: 3
+      maxHeadersCount: 50
 ---
 apiVersion: gateway.kgateway.dev/v1alpha1
 kind: HTTPListenerPolicy
@@ -438,6 +446,8 @@ spec:
     const s = result.config!.gateways[0]!.settings;
     assert.equal(s.trustForwardedHeaders, true);
     assert.equal(s.maxConnections, 10);
+    assert.equal(s.maxRequestsPerConnection, 3);
+    assert.equal(s.maxHeadersCount, 50);
     assert.deepEqual(lines(result, "warning"), [
       "t.yaml:27:19: spec.maxConnections: warning: maxConnections for Gateway default/gw is already set by ListenerPolicy default/a, which is older; this one is ignored",
     ]);

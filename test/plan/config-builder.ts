@@ -33,6 +33,8 @@ export const DEFAULT_SETTINGS: ListenerSettings = {
   keepAliveTimeoutMs: 5000,
   streamIdleTimeoutMs: 300000,
   maxConnections: 0,
+  maxRequestsPerConnection: 0,
+  maxHeadersCount: 0,
   healthCheckPath: undefined,
   serverHeader: "PassThrough",
 };

@@ -1,6 +1,6 @@
 // Listener limits from HTTPListenerPolicy, checked over raw TCP where HTTP clients would
 // refuse to misbehave: 431, CL+TE 400, slowloris 408, slow body 408, keep-alive timeout,
-// max connections.
+// max connections, requests per connection and the header count.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -9,12 +9,15 @@ import { pausedConnection, readAfterLateUpload } from "../support/late-upload.ts
 import { until } from "../support/until.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, startGateway } from "./harness.ts";
+import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
 
 let up: TestUpstream;
 let tight: GatewayUnderTest;
 let capped: GatewayUnderTest;
+let counted: GatewayUnderTest;
 
 const route = (): string => catchAllRouteYaml("up");
+const recorder = new RecordingTelemetry();
 
 const policy = (fields: string): string => `---
 apiVersion: gateway.kgateway.dev/v1alpha1
@@ -32,11 +35,13 @@ before(async () => {
     )}`,
   );
   capped = await startGateway(`${GATEWAY_YAML}${backendYaml("up", up.port)}${route()}${policy("  maxConnections: 2\n")}`);
+  counted = await startGateway(`${GATEWAY_YAML}${backendYaml("up", up.port)}${route()}${policy("  maxRequestsPerConnection: 2\n  maxHeadersCount: 5\n")}`, recorder);
 });
 
 after(async () => {
   await tight?.close();
   await capped?.close();
+  await counted?.close();
   await up?.close();
 });
 
@@ -154,3 +159,41 @@ async function waitForConnections(gw: GatewayUnderTest, count: number): Promise<
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe("requests per connection and header fields", () => {
+  test("maxRequestsPerConnection: the last request allowed is answered with Connection: close, and the connection ends", async () => {
+    const socket = net.connect(counted.port, "127.0.0.1");
+    socket.setEncoding("utf8");
+    let received = "";
+    socket.on("data", (c: string) => (received += c));
+    await once(socket, "connect");
+    socket.write("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+    await until(() => received.includes("/first"));
+    assert.doesNotMatch(received, /connection: close/i);
+    socket.write("GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+    await once(socket, "close");
+    const answers = received.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(answers.length, 2);
+    assert.match(answers[1]!, /^HTTP\/1\.1 200 /);
+    assert.match(answers[1]!, /connection: close/i);
+    assert.match(answers[1]!, /"url":"\/second"/);
+  });
+
+  test("maxHeadersCount: a request with more header fields gets 431 too_many_headers, as Envoy's http1.too_many_headers; at the count it passes", async () => {
+    const fields = (n: number): string => Array.from({ length: n - 1 }, (_, i) => `X-F${i}: ${i}\r\n`).join("");
+    const over = parse(await raw(counted.port, `GET /many HTTP/1.1\r\nHost: x\r\n${fields(6)}\r\n`));
+    assert.equal(over.status, 431);
+    assert.equal(over.body.error, "too_many_headers");
+    const exchange = await recorder.endOf("/many");
+    assert.equal(exchange.status, 431);
+    assert.equal(exchange.attempts.length, 0);
+    assert.equal(responseDetailsOf(exchange), "http1.too_many_headers");
+    // Many more than the limit: node keeps one over it, which is enough.
+    assert.equal(parse(await raw(counted.port, `GET /lots HTTP/1.1\r\nHost: x\r\n${fields(40)}\r\n`)).status, 431);
+    const within = await ask(counted.port, { path: "/five", headers: { "x-a": "1", "x-b": "2" } });
+    assert.equal(within.status, 200);
+    // An upgrade is counted too.
+    const upgrade = parse(await raw(counted.port, `GET /ws HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: websocket\r\n${fields(4)}\r\n`));
+    assert.equal(upgrade.status, 431);
+  });
+});
