@@ -18,6 +18,7 @@ const IGNORED: readonly (readonly [field: string, consequence: string])[] = [
   ["healthyPanicThreshold", "there are no health checks, so every endpoint is always in rotation"],
   ["updateMergeWindow", "endpoint changes take effect at the next reload"],
   ["localityType", "endpoints have no locality"],
+  ["zoneAware", "endpoints have no zone: each takes its share wherever it runs"],
   ["closeConnectionsOnHostSetChange", "a reload keeps the connections to the endpoints it keeps"],
 ];
 

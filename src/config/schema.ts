@@ -146,6 +146,10 @@ const backendRefBase = {
   namespace: str("default: the referring resource's namespace"),
   port,
 };
+/** A Gateway API BackendRef's weight where it names the one service a policy calls: accepted, as kgateway does, and meaningless. */
+const loneWeight = int("accepted; one service is called, so its weight changes nothing (as in kgateway)", { minimum: 0, maximum: 1000000 });
+/** A reference to the one service a GatewayExtension calls. */
+const serviceBackendRef = obj({ ...backendRefBase, weight: loneWeight }, ["name"]);
 const localObjectRef = obj({ group: str(), kind: str(), name: str(undefined, { minLength: 1 }) }, ["group", "kind", "name"]);
 const cors = obj({
   allowOrigins: arr(str('scheme://host[:port]; the host may start with "*." or be "*"; "*" alone allows any origin', { minLength: 1, maxLength: 253 }), { maxItems: 64 }),
@@ -338,7 +342,7 @@ const telemetryPolicySpec = obj(
 
 // ---------------------------------------------------------------- kgateway policies
 
-const serviceRef = obj({ group: str(), kind: str(), name: str(undefined, { minLength: 1 }), namespace: str(), port }, ["name"]);
+const serviceRef = obj({ group: str(), kind: str(), name: str(undefined, { minLength: 1 }), namespace: str(), port, weight: loneWeight }, ["name"]);
 const kgAttribute = obj(
   {
     name: str(undefined, { minLength: 1 }),
@@ -742,7 +746,7 @@ const backendTlsPolicySpec = obj(
 /** A GatewayExtension's gRPC service (kgateway ExtGrpcService). */
 const extGrpcService = obj(
   {
-    backendRef: obj(backendRefBase, ["name"]),
+    backendRef: serviceBackendRef,
     authority: str("not applied"),
     requestTimeout: duration,
     retry: anyObject("not applied"),
@@ -765,7 +769,7 @@ const gatewayExtensionSpec = obj({
     grpcService: extGrpcService,
     httpService: obj(
       {
-        backendRef: obj(backendRefBase, ["name"]),
+        backendRef: serviceBackendRef,
         pathPrefix: str("put before the request's path in the check", { maxLength: 1024 }),
         requestTimeout: duration,
         authorizationRequest: obj({ headersToAdd: stringMap("headers set on the check; literal values (Envoy's format operators are refused)") }),
@@ -864,6 +868,7 @@ const backendConfigPolicySpec = obj({
     maglev: obj({ useHostnameForHashing: bool("endpoints are placed by what the Backend lists, a hostname or an IP"), hashPolicies: backendHashPolicies }),
     random: empty("a random endpoint for each request"),
     localityType: str("not read: endpoints have no locality", { enum: ["WeightedLb"] }),
+    zoneAware: anyObject("kgateway v2.4's zone-aware routing; not read: endpoints have no zone (a warning says so)"),
     closeConnectionsOnHostSetChange: bool("not read (a warning says so)"),
   }),
   healthCheck: notRead("no active health checks: every endpoint stays in rotation"),
