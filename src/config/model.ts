@@ -191,6 +191,8 @@ export interface ListenerSettings {
    * `AppendIfAbsent` on those without one, `PassThrough` leaves the upstream's (and adds none).
    */
   readonly serverHeader: "Overwrite" | "AppendIfAbsent" | "PassThrough";
+  /** Envoy's server_name: the Server value `serverHeader` writes (`tollgate` unless a policy's serverName says). */
+  readonly serverName: string;
 }
 
 // ---------------------------------------------------------------- Routes

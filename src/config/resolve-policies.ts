@@ -79,6 +79,7 @@ export const DEFAULT_LISTENER_SETTINGS: ListenerSettings = {
   healthCheckPath: undefined,
   // Envoy overwrites with its own name by default; Tollgate leaves the upstream's Server unless told.
   serverHeader: "PassThrough",
+  serverName: "tollgate",
 };
 
 const KGATEWAY_GROUP = "gateway.kgateway.dev";
@@ -411,6 +412,7 @@ interface KgLimits {
   /** The health check's path (kgateway's `healthCheck.path`). */
   readonly healthCheck: string | undefined;
   readonly serverHeaderTransformation: ListenerSettings["serverHeader"] | undefined;
+  readonly serverName: string | undefined;
 }
 
 interface KgListenerPolicy {
@@ -468,6 +470,7 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     maxHeadersCount: s["maxHeadersCount"],
     healthCheck: s["healthCheck"]?.["path"],
     serverHeaderTransformation: s["serverHeaderTransformation"],
+    serverName: s["serverName"],
   };
   warnUnmatchableHealthCheckPath(p, reporter, limits.healthCheck, [...base, "healthCheck", "path"]);
   warnUpgradesNotForwarded(p, reporter, s["upgradeConfig"]?.["enabledUpgrades"] as readonly string[] | undefined, [...base, "upgradeConfig", "enabledUpgrades"]);
@@ -637,7 +640,9 @@ function listenerSettings(limit: <K extends keyof KgLimits>(field: K) => KgLimit
     maxRequestsPerConnection: limit("maxRequestsPerConnection") ?? d.maxRequestsPerConnection,
     maxHeadersCount: limit("maxHeadersCount") ?? d.maxHeadersCount,
     healthCheckPath: limit("healthCheck") ?? d.healthCheckPath,
-    serverHeader: limit("serverHeaderTransformation") ?? d.serverHeader,
+    // kgateway's Envoy overwrites by default: a name given alone is written on every answer there.
+    serverHeader: limit("serverHeaderTransformation") ?? (limit("serverName") === undefined ? d.serverHeader : "Overwrite"),
+    serverName: limit("serverName") ?? d.serverName,
   };
 }
 

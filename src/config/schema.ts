@@ -456,6 +456,7 @@ const listenerLimits: Record<string, Schema> = {
   maxConnections: int("0 = unlimited", { minimum: 0 }),
   maxRequestsPerConnection: int("requests one client connection carries; the last answer closes it (0 or unset: unlimited)", { minimum: 0 }),
   maxHeadersCount: int("the most header fields a request may have; more is a 431 too_many_headers (unset: no count)", { minimum: 1 }),
+  serverName: str("the Server value the gateway writes (default tollgate); alone it also means serverHeaderTransformation Overwrite, kgateway's default", { minLength: 1, pattern: "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$" }),
   serverHeaderTransformation: str("the Server header of every answer: Overwrite (always the gateway's), AppendIfAbsent (the gateway's when the upstream sent none), PassThrough (the upstream's, the default)", {
     enum: ["Overwrite", "AppendIfAbsent", "PassThrough"],
   }),

@@ -360,8 +360,8 @@ export class ProxyCall implements StallSubject {
     const affinityCookies = this.affinityCookies;
     if (ruleOps === undefined && backendOps === undefined && cors === undefined && authMutations === undefined && compression === undefined && affinityCookies === undefined) {
       const list = forwardedResponseHeaders(headers);
-      const serverMode = exchange.listener.settings.serverHeader;
-      if (serverMode !== "PassThrough") transformServerHeaderList(serverMode, list);
+      const settings = exchange.listener.settings;
+      if (settings.serverHeader !== "PassThrough") transformServerHeaderList(settings, list);
       exchange.responseHeaderList = list;
       this.res.writeHead(status, list as string[]);
       return;
@@ -381,7 +381,7 @@ export class ProxyCall implements StallSubject {
     // exposes are the ones the client gets.
     if (cors !== undefined) cors.decorate(exchange.req.headers.origin, headers as OutgoingHeaders);
     // After every filter, as Envoy writes its server_name.
-    transformServerHeader(exchange.listener.settings.serverHeader, headers);
+    transformServerHeader(exchange.listener.settings, headers);
     exchange.responseHeaders = headers;
     this.res.writeHead(status, headers as OutgoingHeaders);
   }

@@ -4,7 +4,7 @@
 // Always JSON, always closing.
 import type { ListenerSettings } from "../config/model.ts";
 import { IMMEDIATE_FAIL_HEADER } from "./health-check.ts";
-import { withHeaderLine, withServerLine } from "./server-header.ts";
+import { PASS_THROUGH, withHeaderLine, withServerLine } from "./server-header.ts";
 import type { Duplex } from "node:stream";
 import { rawErrorResponse } from "./errors.ts";
 import { endAndLinger, isLingering } from "./linger.ts";
@@ -60,7 +60,7 @@ export function handleClientError(err: Error, rawSocket: Duplex, current: Listen
       settings = exchange.listener.settings;
     }
   }
-  let text = withServerLine(settings?.serverHeader ?? "PassThrough", response.text);
+  let text = withServerLine(settings ?? PASS_THROUGH, response.text);
   if (draining && settings?.healthCheckPath !== undefined) text = withHeaderLine(text, `${IMMEDIATE_FAIL_HEADER}: true`);
   endAndLinger(socket, text);
 }

@@ -1,7 +1,7 @@
 // Error answers the proxy writes itself: a status, a short JSON body naming the cause, the
 // OTel `error.type` and the Envoy-style response flag. Bodies are small and built only on
 // the error path; the happy path never touches this module.
-import { type ServerHeaderMode, transformServerHeader } from "./server-header.ts";
+import { PASS_THROUGH, type ServerHeaderSettings, transformServerHeader } from "./server-header.ts";
 import type { ServerResponse } from "node:http";
 import { ENVOY_RESPONSE_FLAGS } from "../format/envoy-response-flags.ts";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
@@ -114,7 +114,7 @@ export function sendError(exchange: Exchange, status: number, code: string, mess
   // A browser shows a script the gateway's error only with the rule's CORS headers on it.
   cors?.decorate(exchange.req.headers.origin, headers);
   // Last, as Envoy writes its server name: over a service's Server under Overwrite.
-  transformServerHeader(exchange.listener.settings.serverHeader, headers);
+  transformServerHeader(exchange.listener.settings, headers);
   res.writeHead(status, headers);
   res.end(body);
 }
@@ -149,10 +149,10 @@ export function rawErrorResponse(
   extraHeaders?: Readonly<OutgoingHeaders>,
   granted?: readonly HeaderMutation[],
 ): string {
-  return rawErrorAnswer(status, reason, code, message, extraHeaders, granted, "PassThrough").text;
+  return rawErrorAnswer(status, reason, code, message, extraHeaders, granted, PASS_THROUGH).text;
 }
 
-/** rawErrorResponse's answer, and its head for telemetry; the Server header as `serverMode` says, after the grant. */
+/** rawErrorResponse's answer, and its head for telemetry; the Server header as `server` says, after the grant. */
 export function rawErrorAnswer(
   status: number,
   reason: string,
@@ -160,11 +160,11 @@ export function rawErrorAnswer(
   message: string,
   extraHeaders: Readonly<OutgoingHeaders> | undefined,
   granted: readonly HeaderMutation[] | undefined,
-  serverMode: ServerHeaderMode,
+  server: ServerHeaderSettings,
 ): { readonly headers: OutgoingHeaders; readonly text: string } {
   const body = JSON.stringify({ error: code, message }) + "\n";
   const headers = errorHeaders(Buffer.byteLength(body), extraHeaders, granted);
-  transformServerHeader(serverMode, headers);
+  transformServerHeader(server, headers);
   headers["connection"] = "close";
   return { headers, text: statusLine(status, reason) + headerLines(headers) + "\r\n" + body };
 }

@@ -51,7 +51,6 @@ import { delayForFault } from "./fault-delay.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { type MirrorContext, type MirrorTarget, mirroredRequest, startMirrors } from "./mirror.ts";
 import { chooseBackend, requestHasBody, upstreamHeaders, upstreamTarget } from "./upstream-request.ts";
-import { SERVER_NAME } from "./server-header.ts";
 import { HealthCheckDetails, IMMEDIATE_FAIL_HEADER, answerHealthy, asksForHealthCheck, healthCheckFailed } from "./health-check.ts";
 
 export interface ProxyDeps {
@@ -164,7 +163,7 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     const maxRequests = listener.settings.maxRequestsPerConnection;
     if (maxRequests > 0 && isLastAllowedRequest(req.socket, maxRequests)) res.shouldKeepAlive = false;
     // Every answer the gateway writes itself carries it; a proxied head sets its own (call.ts).
-    if (listener.settings.serverHeader !== "PassThrough") res.setHeader("server", SERVER_NAME);
+    if (listener.settings.serverHeader !== "PassThrough") res.setHeader("server", listener.settings.serverName);
     readRequestFacts(req, listener.settings, facts);
     const exchange = new Exchange(req, res, plan, listener, startTimeMs, startPerfMs, facts);
     (res as TrackedResponse)[kExchange] = exchange;
@@ -779,7 +778,7 @@ function decorateAnswer(exchange: Exchange, filters: ProxyFilters, headers: Reco
   if (exchange.authResponseMutations !== undefined) applyMutations(exchange.authResponseMutations, headers);
   filters.cors?.decorate(exchange.req.headers.origin, headers);
   // Overwrite beats a route's modifier here too; otherwise the Server set at the start stands.
-  if (exchange.listener.settings.serverHeader === "Overwrite") headers["server"] = SERVER_NAME;
+  if (exchange.listener.settings.serverHeader === "Overwrite") headers["server"] = exchange.listener.settings.serverName;
 }
 
 /**

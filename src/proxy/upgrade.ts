@@ -357,7 +357,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     if (flag !== "") addFlag(exchange, flag);
     exchange.responseStartPerfMs = performance.now();
     const extra = this.signalsDrain ? { ...extraHeaders, [IMMEDIATE_FAIL_HEADER]: "true" } : extraHeaders;
-    const { headers, text } = rawErrorAnswer(status, reason, code, message, extra, exchange.authResponseMutations, exchange.listener.settings.serverHeader);
+    const { headers, text } = rawErrorAnswer(status, reason, code, message, extra, exchange.authResponseMutations, exchange.listener.settings);
     exchange.responseHeaders = headers;
     exchange.bytesSent += Buffer.byteLength(text);
     this.responding = true;
@@ -378,7 +378,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     exchange.responseStartPerfMs = performance.now();
     this.responding = true;
     const headers: Record<string, string> = { "content-length": "0", connection: "close" };
-    transformServerHeader(exchange.listener.settings.serverHeader, headers);
+    transformServerHeader(exchange.listener.settings, headers);
     exchange.responseHeaders = headers;
     this.client.write(statusLine(200, reasonPhrase(200)) + headerLines(headers) + "\r\n", "latin1");
     this.endClient(undefined);
@@ -457,7 +457,7 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
 
   /** What the gateway writes last on every head it relays or makes: its Server, and the drain signal. */
   private finishHead(headers: Record<string, string | string[]>): void {
-    transformServerHeader(this.exchange.listener.settings.serverHeader, headers);
+    transformServerHeader(this.exchange.listener.settings, headers);
     if (this.signalsDrain) headers[IMMEDIATE_FAIL_HEADER] = "true";
   }
 

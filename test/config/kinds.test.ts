@@ -68,6 +68,7 @@ spec:
       maxHeadersCount: 0,
       healthCheckPath: undefined,
       serverHeader: "PassThrough",
+      serverName: "tollgate",
     });
     assert.deepEqual(g.telemetry, { tracing: undefined, accessLogs: [], metrics: undefined, resourceAttributes: {} });
   });
@@ -419,6 +420,7 @@ spec:
       maxHeadersCount: 64,
       healthCheckPath: "/healthz",
       serverHeader: "Overwrite",
+      serverName: "tollgate",
     });
   });
 

@@ -29,6 +29,24 @@ test("serverHeaderTransformation sets the mode of the Gateway's listener setting
   ]);
 });
 
+test("serverName (kgateway v2.4) names the gateway in the Server header; alone it means Overwrite, as kgateway's Envoy default", () => {
+  const settingsOf = (text: string): { serverHeader: string; serverName: string } => {
+    const { config, diagnostics } = load(text);
+    assert.ok(config, diagnostics.map((d) => d.message).join("\n"));
+    const { serverHeader, serverName } = config.gateways[0]!.settings;
+    return { serverHeader, serverName };
+  };
+  assert.deepEqual(settingsOf(GATEWAY), { serverHeader: "PassThrough", serverName: "tollgate" });
+  assert.deepEqual(settingsOf(GATEWAY + policy("HTTPListenerPolicy", "serverName: edge")), { serverHeader: "Overwrite", serverName: "edge" });
+  assert.deepEqual(settingsOf(GATEWAY + policy("ListenerPolicy", "serverName: edge proxy/1.0\nserverHeaderTransformation: PassThrough")), { serverHeader: "PassThrough", serverName: "edge proxy/1.0" });
+  // A value that would end the header line, or start or end with a space, is refused.
+  for (const bad of ['"edge\\r\\nx-injected: 1"', '" edge"', '""']) {
+    const found = errors(GATEWAY + policy("HTTPListenerPolicy", `serverName: ${bad}`));
+    assert.ok(found.length > 0, bad);
+    for (const error of found) assert.match(error, /^t\.yaml:17:\d+: spec\.serverName: /, bad);
+  }
+});
+
 test("Gateways sharing a port must agree on the Server header", () => {
   const found = errors(GATEWAY + sameListenerGateway("gw2") + policy("HTTPListenerPolicy", "serverHeaderTransformation: Overwrite"));
   assert.equal(found.length, 1);

@@ -37,6 +37,7 @@ export const DEFAULT_SETTINGS: ListenerSettings = {
   maxHeadersCount: 0,
   healthCheckPath: undefined,
   serverHeader: "PassThrough",
+  serverName: "tollgate",
 };
 
 export interface ListenerSpec {

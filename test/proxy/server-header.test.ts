@@ -74,7 +74,7 @@ const STATUS_OF: Readonly<Record<string, number>> = {
 let waits = 0;
 
 /** The test Gateway, its route (`/app`, and `/app/modified` with a modifier setting Server; redirects with and without one), and a policy with the health check and `mode` when given. */
-function configFor(mode: string | undefined): string {
+function configFor(mode: string | undefined, serverName?: string): string {
   // Every plan has the health check; the mode is set only when given.
   const policy = `---
 apiVersion: gateway.kgateway.dev/v1alpha1
@@ -83,7 +83,7 @@ metadata: {name: server, namespace: default}
 spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: edge}]
   healthCheck: {path: /healthz}
-${mode === undefined ? "" : `  serverHeaderTransformation: ${mode}\n`}`;
+${mode === undefined ? "" : `  serverHeaderTransformation: ${mode}\n`}${serverName === undefined ? "" : `  serverName: ${serverName}\n`}`;
   return (
     GATEWAY_YAML +
     backendYaml("app", upstreamPort) +
@@ -214,6 +214,27 @@ test("Overwrite: the gateway's name on every answer, over the upstream's and a r
     assert.equal(exchange.status, STATUS_OF[path], path);
     assert.equal(responseHeadersOf(exchange)["server"], "tollgate", path);
   }
+});
+
+test("serverName alone: kgateway's default Overwrite, with that name on every answer", async (t) => {
+  const plan = gw.plan;
+  t.after(() => (gw.plan = plan));
+  gw.plan = compileYaml(configFor(undefined, "edge-gw/2"), 2);
+  const all = await serverHeaders();
+  assert.deepEqual(all, Object.fromEntries(Object.keys(all).map((k) => [k, "edge-gw/2"])));
+});
+
+test("serverName with AppendIfAbsent: that name wherever the answer has none", async (t) => {
+  const plan = gw.plan;
+  t.after(() => (gw.plan = plan));
+  gw.plan = compileYaml(configFor("AppendIfAbsent", "edge-gw/2"), 2);
+  const all = await serverHeaders();
+  assert.equal(all["upstreamNamed"], "upstream/1.0");
+  assert.equal(all["upstreamSilent"], "edge-gw/2");
+  assert.equal(all["gatewayError"], "edge-gw/2");
+  assert.equal(all["parserRefusal"], "edge-gw/2");
+  assert.equal(all["upgradeRefused"], "edge-gw/2");
+  assert.equal(all["healthCheck"], "edge-gw/2");
 });
 
 test("a request in flight across a reload is refused under its own plan's mode when its body turns out malformed", async (t) => {
