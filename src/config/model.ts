@@ -164,6 +164,8 @@ export interface ListenerSettings {
   readonly trustForwardedHeaders: boolean;
   /** Envoy-style: how many right-most X-Forwarded-For hops are trusted when trust is on. */
   readonly xffNumTrustedHops: number;
+  /** Envoy's skip_xff_append: the gateway adds no address to X-Forwarded-For (a trusted chain passes as it came). */
+  readonly skipXffAppend: boolean;
   readonly maxRequestHeadersBytes: number;
   /** Time to receive the complete request headers (slowloris). */
   readonly requestHeadersTimeoutMs: number;
@@ -191,6 +193,15 @@ export interface ListenerSettings {
    * `AppendIfAbsent` on those without one, `PassThrough` leaves the upstream's (and adds none).
    */
   readonly serverHeader: "Overwrite" | "AppendIfAbsent" | "PassThrough";
+  /**
+   * kgateway's stripHostPortMode (Envoy's strip_matching_host_port / strip_any_host_port): the
+   * port leaves the Host before routing when it is the listener's own, or any port.
+   */
+  readonly stripHostPort: "None" | "MatchingPort" | "AnyPort";
+  /** Envoy's accept_http_10: HTTP/1.0 requests are served (Tollgate's default), else refused with 426. */
+  readonly acceptHttp10: boolean;
+  /** Envoy's default_host_for_http_10: the Host of an HTTP/1.0 request that sends none. */
+  readonly defaultHostForHttp10: string | undefined;
   /** Envoy's server_name: the Server value `serverHeader` writes (`tollgate` unless a policy's serverName says). */
   readonly serverName: string;
 }

@@ -66,6 +66,7 @@ import { gepAttributes, gepLogFields, kgatewayAttributes } from "./value-sources
 export const DEFAULT_LISTENER_SETTINGS: ListenerSettings = {
   trustForwardedHeaders: false,
   xffNumTrustedHops: 0,
+  skipXffAppend: false,
   maxRequestHeadersBytes: 60 * 1024,
   requestHeadersTimeoutMs: 10_000,
   requestReceiveTimeoutMs: 0,
@@ -80,6 +81,10 @@ export const DEFAULT_LISTENER_SETTINGS: ListenerSettings = {
   // Envoy overwrites with its own name by default; Tollgate leaves the upstream's Server unless told.
   serverHeader: "PassThrough",
   serverName: "tollgate",
+  stripHostPort: "None",
+  // Envoy refuses HTTP/1.0 unless told; Tollgate serves it, as node and most proxies do.
+  acceptHttp10: true,
+  defaultHostForHttp10: undefined,
 };
 
 const KGATEWAY_GROUP = "gateway.kgateway.dev";
@@ -413,6 +418,10 @@ interface KgLimits {
   readonly healthCheck: string | undefined;
   readonly serverHeaderTransformation: ListenerSettings["serverHeader"] | undefined;
   readonly serverName: string | undefined;
+  readonly stripHostPortMode: "MatchingPort" | "AnyPort" | undefined;
+  readonly skipXFFAppend: boolean | undefined;
+  readonly acceptHttp10: boolean | undefined;
+  readonly defaultHostForHttp10: string | undefined;
 }
 
 interface KgListenerPolicy {
@@ -471,6 +480,10 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     healthCheck: s["healthCheck"]?.["path"],
     serverHeaderTransformation: s["serverHeaderTransformation"],
     serverName: s["serverName"],
+    stripHostPortMode: s["stripHostPortMode"],
+    skipXFFAppend: s["skipXFFAppend"],
+    acceptHttp10: s["acceptHttp10"],
+    defaultHostForHttp10: s["defaultHostForHttp10"],
   };
   warnUnmatchableHealthCheckPath(p, reporter, limits.healthCheck, [...base, "healthCheck", "path"]);
   warnUpgradesNotForwarded(p, reporter, s["upgradeConfig"]?.["enabledUpgrades"] as readonly string[] | undefined, [...base, "upgradeConfig", "enabledUpgrades"]);
@@ -631,6 +644,7 @@ function listenerSettings(limit: <K extends keyof KgLimits>(field: K) => KgLimit
   return {
     trustForwardedHeaders: explicitTrust ?? (useRemote === false || (hops ?? 0) > 0),
     xffNumTrustedHops: hops ?? d.xffNumTrustedHops,
+    skipXffAppend: limit("skipXFFAppend") ?? d.skipXffAppend,
     maxRequestHeadersBytes: (limit("maxRequestHeadersKb") ?? d.maxRequestHeadersBytes / 1024) * 1024,
     requestHeadersTimeoutMs: limit("requestHeadersTimeout") ?? d.requestHeadersTimeoutMs,
     requestReceiveTimeoutMs: limit("requestTimeout") ?? d.requestReceiveTimeoutMs,
@@ -643,6 +657,9 @@ function listenerSettings(limit: <K extends keyof KgLimits>(field: K) => KgLimit
     // kgateway's Envoy overwrites by default: a name given alone is written on every answer there.
     serverHeader: limit("serverHeaderTransformation") ?? (limit("serverName") === undefined ? d.serverHeader : "Overwrite"),
     serverName: limit("serverName") ?? d.serverName,
+    stripHostPort: limit("stripHostPortMode") ?? d.stripHostPort,
+    acceptHttp10: limit("acceptHttp10") ?? d.acceptHttp10,
+    defaultHostForHttp10: limit("defaultHostForHttp10") ?? d.defaultHostForHttp10,
   };
 }
 

@@ -447,6 +447,7 @@ const kgAccessLog = obj({
 const listenerLimits: Record<string, Schema> = {
   xffNumTrustedHops: int("right-most X-Forwarded-For hops to trust", { minimum: 0, maximum: 32 }),
   useRemoteAddress: bool("true (default): the client address is the peer; false: trust X-Forwarded-For"),
+  skipXFFAppend: bool("the gateway adds no address to X-Forwarded-For: a trusted chain goes on as it came, an untrusted one is dropped (default false)"),
   trustForwardedHeaders: bool("trust incoming Forwarded/X-Forwarded-* headers (default false)"),
   maxRequestHeadersKb: int("request header limit in KiB (default 60)", { minimum: 1, maximum: 8192 }),
   idleTimeout: duration,
@@ -456,6 +457,9 @@ const listenerLimits: Record<string, Schema> = {
   maxConnections: int("0 = unlimited", { minimum: 0 }),
   maxRequestsPerConnection: int("requests one client connection carries; the last answer closes it (0 or unset: unlimited)", { minimum: 0 }),
   maxHeadersCount: int("the most header fields a request may have; more is a 431 too_many_headers (unset: no count)", { minimum: 1 }),
+  acceptHttp10: bool("serve HTTP/1.0 requests (Tollgate's default: true; Envoy's is false); false refuses them with 426"),
+  defaultHostForHttp10: str("the Host of an HTTP/1.0 request that sends none", { minLength: 1, pattern: "^[A-Za-z0-9.:\\[\\]-]+$" }),
+  stripHostPortMode: str("the port leaves the Host before routing: MatchingPort when it is the listener's, AnyPort always (default: kept)", { enum: ["MatchingPort", "AnyPort"] }),
   serverName: str("the Server value the gateway writes (default tollgate); alone it also means serverHeaderTransformation Overwrite, kgateway's default", { minLength: 1, pattern: "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$" }),
   serverHeaderTransformation: str("the Server header of every answer: Overwrite (always the gateway's), AppendIfAbsent (the gateway's when the upstream sent none), PassThrough (the upstream's, the default)", {
     enum: ["Overwrite", "AppendIfAbsent", "PassThrough"],

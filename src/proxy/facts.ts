@@ -71,6 +71,8 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   }
 
   let url = req.url ?? "/";
+  // An HTTP/1.0 request needs no Host: the listener's defaultHostForHttp10 stands in for it.
+  if (headers.host === undefined && settings.defaultHostForHttp10 !== undefined && req.httpVersionMinor === 0) headers.host = settings.defaultHostForHttp10;
   const receivedHost = headers.host;
   let host = receivedHost;
   let badHost = host !== undefined && !isValidAuthority(host, false);
@@ -107,6 +109,15 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   // received headers (captured `host`, header attributes) sees the Host without it too.
   if (badHost && host !== undefined) host = withoutUserinfo(host);
   if (receivedHost !== undefined && receivedHost.indexOf("@") >= 0) headers.host = withoutUserinfo(receivedHost);
+  // Before anything reads it, as Envoy's connection manager strips it before its filters:
+  // routing, the upstream's Host and telemetry all see the host without the port.
+  if (settings.stripHostPort !== "None" && host !== undefined && !badHost) {
+    const colon = portColon(host);
+    if (colon > 0 && (settings.stripHostPort === "AnyPort" || parsePort(host.slice(colon + 1)) === socket.localPort)) {
+      host = host.slice(0, colon);
+      headers.host = host;
+    }
+  }
   into.target = url;
   const q = url.indexOf("?");
   const path = q < 0 ? url : url.slice(0, q);

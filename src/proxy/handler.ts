@@ -17,7 +17,7 @@ import { ErrorType, Flag, addFlag, errorBody, sendError, writeJson } from "./err
 import { Exchange } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, readRequestFacts } from "./facts.ts";
 import { Failure } from "./failures.ts";
-import { expectsContinue, isDeclinedUpgrade, routeRequest } from "./request-checks.ts";
+import { RequestRefusals, expectsContinue, isDeclinedUpgrade, routeRequest } from "./request-checks.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import { GuardedTelemetry, type HookWarnSink } from "./guarded-telemetry.ts";
 import type { UpstreamPools } from "./pools.ts";
@@ -184,7 +184,8 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
 
     if (routed instanceof Failure) {
       res.shouldKeepAlive = false;
-      refuse(exchange, routed, routed.message);
+      // RFC 9110 §15.5.22: a 426 names the protocol to switch to.
+      refuse(exchange, routed, routed.message, routed === RequestRefusals.http10 ? HTTP11_UPGRADE : undefined);
       return;
     }
     if (isDeclinedUpgrade(req)) res.shouldKeepAlive = false;
@@ -680,6 +681,9 @@ function mirrorTargets(rule: readonly MirrorTarget[] | undefined, backend: reado
 function endAfterAnswer(exchange: Exchange): void {
   if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
 }
+
+/** What a 426 to an HTTP/1.0 request offers. */
+const HTTP11_UPGRADE: Readonly<OutgoingHeaders> = { upgrade: "HTTP/1.1" };
 
 function refuse(exchange: Exchange, failure: Failure, message: string, extraHeaders?: Readonly<OutgoingHeaders>): void {
   if (failure.details !== undefined) exchange.localReplyDetails ??= failure.details;

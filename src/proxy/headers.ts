@@ -1,6 +1,7 @@
 // Header hygiene between client and upstream: hop-by-hop headers and the names listed in
 // `Connection` never cross the proxy (RFC 9110 §7.6.1), and X-Forwarded-* are appended or
 // replaced according to the listener's trust setting. One outgoing object per request.
+import type { ListenerSettings } from "../config/model.ts";
 import type { IncomingHttpHeaders } from "node:http";
 import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 
@@ -57,12 +58,13 @@ const X_ENVOY = "x-envoy-";
  */
 export function buildUpstreamHeaders(
   incoming: IncomingHttpHeaders,
-  trustForwarded: boolean,
+  forwarding: Pick<ListenerSettings, "trustForwardedHeaders" | "skipXffAppend">,
   peerAddress: string,
   connectionScheme: string,
   hostHeader: string | undefined,
 ): OutgoingHeaders {
   const out: OutgoingHeaders = {};
+  const trustForwarded = forwarding.trustForwardedHeaders;
   const listed = connectionTokens(incoming.connection);
   for (const name in incoming) {
     switch (name) {
@@ -95,12 +97,16 @@ export function buildUpstreamHeaders(
   // An absolute-form target's authority replaces the received Host (RFC 9112 §3.2.2).
   if (hostHeader !== undefined && out.host !== hostHeader) out.host = hostHeader;
   if (trustForwarded) {
-    out["x-forwarded-for"] = appendListValue(incoming["x-forwarded-for"], peerAddress);
+    // skipXFFAppend: the trusted chain goes on as it came, without the gateway's peer.
+    const chain = incoming["x-forwarded-for"];
+    if (!forwarding.skipXffAppend) out["x-forwarded-for"] = appendListValue(chain, peerAddress);
+    else if (chain !== undefined) out["x-forwarded-for"] = chain;
     out["x-forwarded-proto"] = appendListValue(incoming["x-forwarded-proto"], connectionScheme);
     if (hostHeader !== undefined) out["x-forwarded-host"] = appendListValue(incoming["x-forwarded-host"], hostHeader);
     else if (incoming["x-forwarded-host"] !== undefined) out["x-forwarded-host"] = incoming["x-forwarded-host"];
   } else {
-    out["x-forwarded-for"] = peerAddress;
+    // An untrusted client's chain is never passed on; with skipXFFAppend nothing replaces it.
+    if (!forwarding.skipXffAppend) out["x-forwarded-for"] = peerAddress;
     out["x-forwarded-proto"] = connectionScheme;
     if (hostHeader !== undefined) out["x-forwarded-host"] = hostHeader;
   }

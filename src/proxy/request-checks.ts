@@ -33,6 +33,7 @@ export const RequestRefusals = {
   duplicateHost: badRequest("invalid_host", "a request must not carry more than one Host header"),
   badHost: badRequest("invalid_host", "the host must be a non-empty name or bracketed IP literal, without userinfo, and any port from 1 to 65535"),
   connect: new Failure("501", "", 501, "unsupported_method", "the gateway does not tunnel CONNECT", false, false),
+  http10: new Failure("426", "", 426, "upgrade_required", "the listener does not accept HTTP/1.0 (acceptHttp10 is false)", false, false, "low_version"),
   tooManyHeaders: new Failure(
     "431",
     "",
@@ -93,6 +94,7 @@ export function requestRefusal(req: IncomingMessage, facts: RequestFacts): Failu
 export function routeRequest(req: IncomingMessage, facts: RequestFacts, listener: CompiledListener): CompiledMatch | Failure | undefined {
   const refusal = requestRefusal(req, facts);
   if (refusal !== undefined) return refusal;
+  if (!listener.settings.acceptHttp10 && req.httpVersionMinor === 0) return RequestRefusals.http10;
   // node keeps at most one field over the limit (listener.ts): one over is enough to tell.
   const maxHeaders = listener.settings.maxHeadersCount;
   if (maxHeaders > 0 && req.rawHeaders.length > maxHeaders * 2) return RequestRefusals.tooManyHeaders;

@@ -70,7 +70,7 @@ export function rewriteHostFor(endpoint: CompiledEndpoint, base: { readonly host
  * X-Forwarded-* and Host as the listener's trust settings make them), before any filter.
  */
 export function forwardingHeaders(exchange: Exchange): OutgoingHeaders {
-  const headers = buildUpstreamHeaders(exchange.req.headers, exchange.listener.settings.trustForwardedHeaders, exchange.peerAddress, connectionScheme(exchange.req.socket), exchange.hostHeader);
+  const headers = buildUpstreamHeaders(exchange.req.headers, exchange.listener.settings, exchange.peerAddress, connectionScheme(exchange.req.socket), exchange.hostHeader);
   // Set by the gateway after the forwarding rules, so kept where a client's X-Envoy-* is
   // dropped, and replacing what a trusted proxy sent.
   applyIdentity(exchange, headers);

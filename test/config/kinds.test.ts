@@ -58,6 +58,7 @@ spec:
     assert.deepEqual(g.settings, {
       trustForwardedHeaders: false,
       xffNumTrustedHops: 0,
+      skipXffAppend: false,
       maxRequestHeadersBytes: 61440,
       requestHeadersTimeoutMs: 10000,
       requestReceiveTimeoutMs: 0,
@@ -69,6 +70,9 @@ spec:
       healthCheckPath: undefined,
       serverHeader: "PassThrough",
       serverName: "tollgate",
+      stripHostPort: "None",
+      acceptHttp10: true,
+      defaultHostForHttp10: undefined,
     });
     assert.deepEqual(g.telemetry, { tracing: undefined, accessLogs: [], metrics: undefined, resourceAttributes: {} });
   });
@@ -406,10 +410,16 @@ spec:
   maxHeadersCount: 64
   healthCheck: {path: /healthz}
   serverHeaderTransformation: Overwrite
+  serverName: edge
+  stripHostPortMode: MatchingPort
+  skipXFFAppend: true
+  acceptHttp10: false
+  defaultHostForHttp10: legacy.example
 `);
     assert.deepEqual(config.gateways[0]!.settings, {
       trustForwardedHeaders: true,
       xffNumTrustedHops: 2,
+      skipXffAppend: true,
       maxRequestHeadersBytes: 32768,
       requestHeadersTimeoutMs: 5000,
       requestReceiveTimeoutMs: 60000,
@@ -420,7 +430,10 @@ spec:
       maxHeadersCount: 64,
       healthCheckPath: "/healthz",
       serverHeader: "Overwrite",
-      serverName: "tollgate",
+      serverName: "edge",
+      stripHostPort: "MatchingPort",
+      acceptHttp10: false,
+      defaultHostForHttp10: "legacy.example",
     });
   });
 
@@ -451,7 +464,7 @@ spec:
     assert.equal(s.maxRequestsPerConnection, 3);
     assert.equal(s.maxHeadersCount, 50);
     assert.deepEqual(lines(result, "warning"), [
-      "t.yaml:27:19: spec.maxConnections: warning: maxConnections for Gateway default/gw is already set by ListenerPolicy default/a, which is older; this one is ignored",
+      "t.yaml:29:19: spec.maxConnections: warning: maxConnections for Gateway default/gw is already set by ListenerPolicy default/a, which is older; this one is ignored",
     ]);
   });
 

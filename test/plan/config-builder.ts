@@ -27,6 +27,7 @@ export function src(path = "-"): SourceRef {
 export const DEFAULT_SETTINGS: ListenerSettings = {
   trustForwardedHeaders: false,
   xffNumTrustedHops: 0,
+  skipXffAppend: false,
   maxRequestHeadersBytes: 16384,
   requestHeadersTimeoutMs: 10000,
   requestReceiveTimeoutMs: 0,
@@ -38,6 +39,9 @@ export const DEFAULT_SETTINGS: ListenerSettings = {
   healthCheckPath: undefined,
   serverHeader: "PassThrough",
   serverName: "tollgate",
+  stripHostPort: "None",
+  acceptHttp10: true,
+  defaultHostForHttp10: undefined,
 };
 
 export interface ListenerSpec {

@@ -1,0 +1,104 @@
+// kgateway HTTPListenerPolicy settings of v2.1 to v2.4 end to end, against a real upstream on
+// 127.0.0.1 that echoes what it received: stripHostPortMode (the Host's port, the listener's
+// or any), skipXFFAppend (trusted and untrusted), acceptHttp10 and defaultHostForHttp10.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { once } from "node:events";
+import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, startGateway } from "./harness.ts";
+import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
+
+let up: TestUpstream;
+let matching: GatewayUnderTest;
+let anyPort: GatewayUnderTest;
+let trustedSkip: GatewayUnderTest;
+let untrustedSkip: GatewayUnderTest;
+let http10: GatewayUnderTest;
+let noHttp10: GatewayUnderTest;
+const recorder = new RecordingTelemetry();
+
+const withPolicy = (fields: string): string => `${GATEWAY_YAML}${backendYaml("up", up.port)}${catchAllRouteYaml("up")}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: settings, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: edge}]
+${fields}`;
+
+before(async () => {
+  up = await startUpstream("up");
+  matching = await startGateway(withPolicy("  stripHostPortMode: MatchingPort\n"), recorder);
+  anyPort = await startGateway(withPolicy("  stripHostPortMode: AnyPort\n"));
+  trustedSkip = await startGateway(withPolicy("  xffNumTrustedHops: 1\n  skipXFFAppend: true\n"));
+  untrustedSkip = await startGateway(withPolicy("  skipXFFAppend: true\n"));
+  http10 = await startGateway(withPolicy("  defaultHostForHttp10: legacy.example\n"), recorder);
+  noHttp10 = await startGateway(withPolicy("  acceptHttp10: false\n"), recorder);
+});
+
+after(async () => {
+  for (const gw of [matching, anyPort, trustedSkip, untrustedSkip, http10, noHttp10]) await gw?.close();
+  await up?.close();
+});
+
+/** The headers the upstream received for one request. */
+async function seenHeaders(gw: GatewayUnderTest, path: string, headers: Record<string, string>): Promise<Record<string, string>> {
+  const reply = await ask(gw.port, { path, headers });
+  assert.equal(reply.status, 200, reply.body.toString());
+  return reply.json()["headers"] as Record<string, string>;
+}
+
+/** One raw request on a new connection; everything until the gateway closes it. */
+async function raw(port: number, text: string): Promise<string> {
+  const socket = net.connect(port, "127.0.0.1");
+  socket.setEncoding("latin1");
+  let received = "";
+  socket.on("data", (c: string) => (received += c));
+  socket.write(text);
+  await once(socket, "close");
+  return received;
+}
+
+test("stripHostPortMode MatchingPort: the listener's own port leaves the Host, another stays; telemetry sees what the upstream got", async () => {
+  assert.equal((await seenHeaders(matching, "/own-port", { host: `shop.example:${matching.port}` }))["host"], "shop.example");
+  assert.equal((await seenHeaders(matching, "/other-port", { host: "shop.example:9443" }))["host"], "shop.example:9443");
+  assert.equal((await seenHeaders(matching, "/ipv6", { host: `[::1]:${matching.port}` }))["host"], "[::1]");
+  assert.equal((await recorder.endOf("/own-port")).req.headers.host, "shop.example");
+});
+
+test("stripHostPortMode AnyPort: every port leaves the Host, an absolute-form target's too", async () => {
+  assert.equal((await seenHeaders(anyPort, "/any", { host: "shop.example:9443" }))["host"], "shop.example");
+  const answer = await raw(anyPort.port, "GET http://shop.example:7000/absolute HTTP/1.1\r\nHost: ignored.example\r\nConnection: close\r\n\r\n");
+  assert.match(answer, /^HTTP\/1\.1 200 /);
+  assert.match(answer, /"host":"shop\.example"/);
+});
+
+test("skipXFFAppend: a trusted chain goes on as it came; an untrusted one is dropped and none is written", async () => {
+  const trusted = await seenHeaders(trustedSkip, "/trusted", { "x-forwarded-for": "203.0.113.7, 10.0.0.2" });
+  assert.equal(trusted["x-forwarded-for"], "203.0.113.7, 10.0.0.2");
+  assert.equal((await seenHeaders(trustedSkip, "/trusted-none", {}))["x-forwarded-for"], undefined);
+  const untrusted = await seenHeaders(untrustedSkip, "/untrusted", { "x-forwarded-for": "203.0.113.7" });
+  assert.equal(untrusted["x-forwarded-for"], undefined);
+  // Without it, the gateway's peer is written (the default, for comparison).
+  assert.equal((await seenHeaders(matching, "/appended", { "x-forwarded-for": "203.0.113.7" }))["x-forwarded-for"], "127.0.0.1");
+});
+
+test("defaultHostForHttp10: an HTTP/1.0 request without Host is routed and forwarded with it; one with a Host keeps its own", async () => {
+  const answer = await raw(http10.port, "GET /old HTTP/1.0\r\n\r\n");
+  assert.match(answer, /^HTTP\/1\.1 200 /);
+  assert.match(answer, /"host":"legacy\.example"/);
+  assert.match(await raw(http10.port, "GET /old-named HTTP/1.0\r\nHost: named.example\r\n\r\n"), /"host":"named\.example"/);
+  // HTTP/1.1 still needs its own.
+  assert.match(await raw(http10.port, "GET /new HTTP/1.1\r\nConnection: close\r\n\r\n"), /^HTTP\/1\.1 400 /);
+});
+
+test("acceptHttp10: false refuses HTTP/1.0 with 426 upgrade_required (Envoy's low_version); HTTP/1.1 passes", async () => {
+  const answer = await raw(noHttp10.port, "GET /refused HTTP/1.0\r\nHost: x\r\n\r\n");
+  assert.match(answer, /^HTTP\/1\.1 426 /);
+  assert.match(answer, /\r\nupgrade: HTTP\/1\.1\r\n/i);
+  assert.match(answer, /"error":"upgrade_required"/);
+  const exchange = await recorder.endOf("/refused");
+  assert.equal(exchange.status, 426);
+  assert.equal(responseDetailsOf(exchange), "low_version");
+  assert.equal((await ask(noHttp10.port, { path: "/fine" })).status, 200);
+});
