@@ -82,6 +82,7 @@ export const DEFAULT_LISTENER_SETTINGS: ListenerSettings = {
   serverHeader: "PassThrough",
   serverName: "tollgate",
   stripHostPort: "None",
+  generateRequestId: true,
   // Envoy refuses HTTP/1.0 unless told; Tollgate serves it, as node and most proxies do.
   acceptHttp10: true,
   defaultHostForHttp10: undefined,
@@ -422,6 +423,7 @@ interface KgLimits {
   readonly skipXFFAppend: boolean | undefined;
   readonly acceptHttp10: boolean | undefined;
   readonly defaultHostForHttp10: string | undefined;
+  readonly generateRequestId: boolean | undefined;
 }
 
 interface KgListenerPolicy {
@@ -484,7 +486,14 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     skipXFFAppend: s["skipXFFAppend"],
     acceptHttp10: s["acceptHttp10"],
     defaultHostForHttp10: s["defaultHostForHttp10"],
+    generateRequestId: s["generateRequestId"],
   };
+  if (s["preserveExternalRequestId"] === false) warnNoEffect(p, reporter, [...base, "preserveExternalRequestId"], "preserveExternalRequestId: false", "a client's X-Request-Id is always kept (Envoy replaces it on edge requests)");
+  const uuid = s["uuidRequestIdConfig"] as Record<string, boolean | undefined> | undefined;
+  for (const field of ["packTraceReason", "useRequestIdForTraceSampling"]) {
+    if (uuid?.[field] === true) warnNoEffect(p, reporter, [...base, "uuidRequestIdConfig", field], field, "X-Request-Id is a plain random UUID, and trace sampling never reads it");
+  }
+  if (s["http2ProtocolOptions"] !== undefined) warnNoEffect(p, reporter, [...base, "http2ProtocolOptions"], "http2ProtocolOptions", "listeners serve HTTP/1.1; a client's HTTP/2 preface is refused with 505");
   warnUnmatchableHealthCheckPath(p, reporter, limits.healthCheck, [...base, "healthCheck", "path"]);
   warnUpgradesNotForwarded(p, reporter, s["upgradeConfig"]?.["enabledUpgrades"] as readonly string[] | undefined, [...base, "upgradeConfig", "enabledUpgrades"]);
   if (s["preserveHttp1HeaderCase"] === true) warnNoEffect(p, reporter, [...base, "preserveHttp1HeaderCase"], "preserveHttp1HeaderCase", "header names are forwarded lower-case both ways, as HTTP/2 and Envoy's default write them");
@@ -658,6 +667,7 @@ function listenerSettings(limit: <K extends keyof KgLimits>(field: K) => KgLimit
     serverHeader: limit("serverHeaderTransformation") ?? (limit("serverName") === undefined ? d.serverHeader : "Overwrite"),
     serverName: limit("serverName") ?? d.serverName,
     stripHostPort: limit("stripHostPortMode") ?? d.stripHostPort,
+    generateRequestId: limit("generateRequestId") ?? d.generateRequestId,
     acceptHttp10: limit("acceptHttp10") ?? d.acceptHttp10,
     defaultHostForHttp10: limit("defaultHostForHttp10") ?? d.defaultHostForHttp10,
   };

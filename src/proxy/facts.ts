@@ -8,7 +8,7 @@ import type { ExchangeFacts } from "./exchange.ts";
 import { stripForwardedUserinfo, withoutUserinfo } from "./forwarded-userinfo.ts";
 import { type ForwardedPair, forwardedParam, parseForwarded } from "./forwarded-header.ts";
 import { alternateReading, normalizePath, pathNeedsWork } from "../router/path-normalize.ts";
-import { ensureRequestId } from "./request-id.ts";
+import { ensureRequestId, keepClientRequestId } from "./request-id.ts";
 import { proxiedConnectionOf } from "./proxy-protocol.ts";
 
 /** Mutable twin of ExchangeFacts; the Exchange constructor copies it, so one instance serves every request. */
@@ -142,7 +142,8 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   let forwardedPort = 0;
   // On every listener: one that does not trust them still lets CEL and header capture read them.
   stripForwardedUserinfo(headers);
-  ensureRequestId(headers);
+  if (settings.generateRequestId) ensureRequestId(headers);
+  else keepClientRequestId(headers);
   if (settings.trustForwardedHeaders) {
     const xfh = firstListValue(headers["x-forwarded-host"]);
     const xfp = firstListValue(headers["x-forwarded-proto"]);

@@ -16,3 +16,11 @@ export function ensureRequestId(headers: IncomingHttpHeaders): void {
     headers[REQUEST_ID_HEADER] = randomUUID();
   }
 }
+
+/**
+ * generateRequestId: false. An id the client sent is kept; one it named in Connection is
+ * hop-by-hop and, with nothing to replace it, goes no further.
+ */
+export function keepClientRequestId(headers: IncomingHttpHeaders): void {
+  if (headers[REQUEST_ID_HEADER] !== undefined && connectionTokens(headers.connection)?.includes(REQUEST_ID_HEADER) === true) delete headers[REQUEST_ID_HEADER];
+}

@@ -71,6 +71,7 @@ spec:
       serverHeader: "PassThrough",
       serverName: "tollgate",
       stripHostPort: "None",
+      generateRequestId: true,
       acceptHttp10: true,
       defaultHostForHttp10: undefined,
     });
@@ -432,6 +433,7 @@ spec:
       serverHeader: "Overwrite",
       serverName: "edge",
       stripHostPort: "MatchingPort",
+      generateRequestId: true,
       acceptHttp10: false,
       defaultHostForHttp10: "legacy.example",
     });
@@ -465,6 +467,26 @@ spec:
     assert.equal(s.maxHeadersCount, 50);
     assert.deepEqual(lines(result, "warning"), [
       "t.yaml:29:19: spec.maxConnections: warning: maxConnections for Gateway default/gw is already set by ListenerPolicy default/a, which is older; this one is ignored",
+    ]);
+  });
+
+  test("kgateway's request id and HTTP/2 listener fields load; what Tollgate cannot honour is warned about at its field", () => {
+    const result = load(`${GATEWAY}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: ids}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  generateRequestId: false
+  preserveExternalRequestId: false
+  uuidRequestIdConfig: {packTraceReason: true, useRequestIdForTraceSampling: false}
+  http2ProtocolOptions: {maxConcurrentStreams: 100}
+`);
+    assert.equal(result.config!.gateways[0]!.settings.generateRequestId, false);
+    assert.deepEqual(lines(result, "warning"), [
+      "t.yaml:18:30: spec.preserveExternalRequestId: warning: preserveExternalRequestId: false has no effect in Tollgate: a client's X-Request-Id is always kept (Envoy replaces it on edge requests)",
+      "t.yaml:19:42: spec.uuidRequestIdConfig.packTraceReason: warning: packTraceReason has no effect in Tollgate: X-Request-Id is a plain random UUID, and trace sampling never reads it",
+      "t.yaml:20:25: spec.http2ProtocolOptions: warning: http2ProtocolOptions has no effect in Tollgate: listeners serve HTTP/1.1; a client's HTTP/2 preface is refused with 505",
     ]);
   });
 

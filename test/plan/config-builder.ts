@@ -40,6 +40,7 @@ export const DEFAULT_SETTINGS: ListenerSettings = {
   serverHeader: "PassThrough",
   serverName: "tollgate",
   stripHostPort: "None",
+  generateRequestId: true,
   acceptHttp10: true,
   defaultHostForHttp10: undefined,
 };

@@ -1,6 +1,7 @@
 // kgateway HTTPListenerPolicy settings of v2.1 to v2.4 end to end, against a real upstream on
 // 127.0.0.1 that echoes what it received: stripHostPortMode (the Host's port, the listener's
-// or any), skipXFFAppend (trusted and untrusted), acceptHttp10 and defaultHostForHttp10.
+// or any), skipXFFAppend (trusted and untrusted), acceptHttp10, defaultHostForHttp10 and
+// generateRequestId.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -16,6 +17,7 @@ let trustedSkip: GatewayUnderTest;
 let untrustedSkip: GatewayUnderTest;
 let http10: GatewayUnderTest;
 let noHttp10: GatewayUnderTest;
+let noRequestIds: GatewayUnderTest;
 const recorder = new RecordingTelemetry();
 
 const withPolicy = (fields: string): string => `${GATEWAY_YAML}${backendYaml("up", up.port)}${catchAllRouteYaml("up")}---
@@ -34,10 +36,11 @@ before(async () => {
   untrustedSkip = await startGateway(withPolicy("  skipXFFAppend: true\n"));
   http10 = await startGateway(withPolicy("  defaultHostForHttp10: legacy.example\n"), recorder);
   noHttp10 = await startGateway(withPolicy("  acceptHttp10: false\n"), recorder);
+  noRequestIds = await startGateway(withPolicy("  generateRequestId: false\n  preserveExternalRequestId: true\n"));
 });
 
 after(async () => {
-  for (const gw of [matching, anyPort, trustedSkip, untrustedSkip, http10, noHttp10]) await gw?.close();
+  for (const gw of [matching, anyPort, trustedSkip, untrustedSkip, http10, noHttp10, noRequestIds]) await gw?.close();
   await up?.close();
 });
 
@@ -101,4 +104,12 @@ test("acceptHttp10: false refuses HTTP/1.0 with 426 upgrade_required (Envoy's lo
   assert.equal(exchange.status, 426);
   assert.equal(responseDetailsOf(exchange), "low_version");
   assert.equal((await ask(noHttp10.port, { path: "/fine" })).status, 200);
+});
+
+test("generateRequestId: false sends no X-Request-Id of the gateway's own; a client's is kept, unless it named it hop-by-hop", async () => {
+  assert.equal((await seenHeaders(noRequestIds, "/no-id", {}))["x-request-id"], undefined);
+  assert.equal((await seenHeaders(noRequestIds, "/client-id", { "x-request-id": "abc-123" }))["x-request-id"], "abc-123");
+  assert.equal((await seenHeaders(noRequestIds, "/hop-id", { "x-request-id": "abc-123", connection: "x-request-id" }))["x-request-id"], undefined);
+  // The default generates one.
+  assert.match((await seenHeaders(matching, "/generated", {}))["x-request-id"] ?? "", /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 });
