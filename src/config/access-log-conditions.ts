@@ -1,6 +1,6 @@
 // kgateway's access log `filter` (Envoy's AccessLogFilter): a status code or duration
 // comparison, a request header match, response flags, gRPC statuses, traceable, not a health
-// check, a CEL expression, or an and/or of those. Each filter object sets exactly one of them.
+// check, a CEL expression, a sampled fraction (runtimeFilter), or an and/or of those. Each filter object sets exactly one of them.
 import { compileAccessLogFilter } from "../cel/environment.ts";
 import { ENVOY_RESPONSE_FLAGS } from "../format/envoy-response-flags.ts";
 import { checkMatchesPatterns } from "./cel-patterns.ts";
@@ -10,7 +10,10 @@ import type { AccessLogCondition } from "./model.ts";
 import { regexProblem } from "./regex-check.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 
-const SINGLE_CONDITIONS = ["statusCodeFilter", "durationFilter", "notHealthCheckFilter", "traceableFilter", "headerFilter", "responseFlagFilter", "grpcStatusFilter", "celFilter"] as const;
+/** Envoy's FractionalPercent denominators. */
+const DENOMINATORS = { HUNDRED: 100, TEN_THOUSAND: 10_000, MILLION: 1_000_000 } as const;
+
+const SINGLE_CONDITIONS = ["statusCodeFilter", "durationFilter", "notHealthCheckFilter", "traceableFilter", "headerFilter", "responseFlagFilter", "grpcStatusFilter", "celFilter", "runtimeFilter"] as const;
 
 
 
@@ -54,6 +57,14 @@ function single(p: Resource, filter: Record<string, unknown>, at: Segments, repo
         return undefined;
       }
       return { kind: "responseFlags", flags };
+    }
+    case "runtimeFilter": {
+      const percent = value["percentSampled"] as { numerator: number; denominator?: keyof typeof DENOMINATORS } | undefined;
+      if (percent === undefined) {
+        // Envoy's default percent_sampled is 0%, and no runtime here ever sets the key.
+        reporter.warn(p, fat, "a runtimeFilter without percentSampled keeps nothing: Tollgate has no runtime layer to set its runtimeKey, and Envoy's default is 0%", "set percentSampled, e.g. {numerator: 10} to keep 10% of the records");
+      }
+      return { kind: "runtime", numerator: percent?.numerator ?? 0, denominator: DENOMINATORS[percent?.denominator ?? "HUNDRED"], independent: value["useIndependentRandomness"] === true };
     }
     case "grpcStatusFilter":
       return { kind: "grpcStatus", statuses: ((value["statuses"] ?? []) as string[]).map((s) => GRPC_STATUS_NAMES.indexOf(s as (typeof GRPC_STATUS_NAMES)[number])), exclude: value["exclude"] === true };

@@ -788,6 +788,8 @@ export type AccessLogCondition =
   /** gRPC status codes; `exclude` keeps the records whose status is not among them. */
   | { readonly kind: "grpcStatus"; readonly statuses: readonly number[]; readonly exclude: boolean }
   | { readonly kind: "cel"; readonly expression: string; readonly source: SourceRef }
+  /** Envoy's RuntimeFilter: `numerator` in `denominator` requests, drawn from X-Request-Id unless `independent`. */
+  | { readonly kind: "runtime"; readonly numerator: number; readonly denominator: number; readonly independent: boolean }
   | { readonly kind: "and" | "or"; readonly conditions: readonly AccessLogCondition[] };
 
 /** Envoy's format dictionary: keys to command-operator templates (checked), literals, lists, or nested dictionaries. */

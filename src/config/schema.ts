@@ -397,6 +397,20 @@ const accessLogConditions: Record<string, Schema> = {
   responseFlagFilter: obj({ flags: arr(str("an Envoy response flag, e.g. UF"), { minItems: 1 }) }, ["flags"]),
   grpcStatusFilter: obj({ statuses: arr(str(undefined, { enum: [...GRPC_STATUS_NAMES] })), exclude: bool("keep the records whose status is not listed") }),
   celFilter: obj({ match: str("CEL expression") }, ["match"]),
+  runtimeFilter: obj(
+    {
+      runtimeKey: str("kgateway requires it; Tollgate has no runtime layer, so percentSampled alone decides", { minLength: 1 }),
+      percentSampled: obj(
+        {
+          numerator: int("requests in denominator that are logged", { minimum: 0 }),
+          denominator: str("default HUNDRED", { enum: ["HUNDRED", "TEN_THOUSAND", "MILLION"] }),
+        },
+        ["numerator"],
+      ),
+      useIndependentRandomness: bool("draw at random rather than from X-Request-Id (default false)"),
+    },
+    ["runtimeKey"],
+  ),
 };
 /** kgateway CommonAccessLogGrpcService (Envoy's envoy_grpc GrpcService with a log name). */
 const accessLogGrpcFields: Record<string, Schema> = {

@@ -37,9 +37,22 @@ test("each filter type is read into its condition; and/or hold a list of them", 
   assert.deepEqual(warnings(withFilter("{orFilter: [{notHealthCheckFilter: true}, {responseFlagFilter: {flags: [NR]}}]}")), []);
 });
 
+test("runtimeFilter (kgateway v2.3): percentSampled with Envoy's denominators; without it nothing is kept, and a warning says so", () => {
+  assert.deepEqual(logOf("{runtimeFilter: {runtimeKey: logs.sample, percentSampled: {numerator: 25}}}").condition, { kind: "runtime", numerator: 25, denominator: 100, independent: false });
+  assert.deepEqual(logOf("{runtimeFilter: {runtimeKey: k, percentSampled: {numerator: 5, denominator: TEN_THOUSAND}, useIndependentRandomness: true}}").condition, { kind: "runtime", numerator: 5, denominator: 10_000, independent: true });
+  assert.deepEqual(logOf("{runtimeFilter: {runtimeKey: k, percentSampled: {numerator: 7, denominator: MILLION}}}").condition, { kind: "runtime", numerator: 7, denominator: 1_000_000, independent: false });
+  assert.deepEqual(logOf("{runtimeFilter: {runtimeKey: k}}").condition, { kind: "runtime", numerator: 0, denominator: 100, independent: false });
+  assert.deepEqual(warnings(withFilter("{runtimeFilter: {runtimeKey: k}}")), [
+    "t.yaml:19:29: spec.accessLog[0].filter.runtimeFilter: warning: a runtimeFilter without percentSampled keeps nothing: Tollgate has no runtime layer to set its runtimeKey, and Envoy's default is 0% (hint: set percentSampled, e.g. {numerator: 10} to keep 10% of the records)",
+  ]);
+  assert.equal(logOf("{andFilter: [{runtimeFilter: {runtimeKey: k, percentSampled: {numerator: 1}}}, {statusCodeFilter: {op: GE, value: 500}}]}").condition?.kind, "and");
+  assert.equal(errors(withFilter("{runtimeFilter: {percentSampled: {numerator: 1}}}")).length, 1, "runtimeKey is required, as in kgateway");
+  assert.equal(errors(withFilter("{runtimeFilter: {runtimeKey: k, percentSampled: {numerator: 1, denominator: THOUSAND}}}")).length, 1);
+});
+
 test("a filter sets exactly one condition; flags, header names, regexes and CEL are checked where written", () => {
   assert.deepEqual(errors(withFilter("{}")), [
-    "t.yaml:19:13: spec.accessLog[0].filter: an access log filter needs one condition (hint: one of statusCodeFilter, durationFilter, notHealthCheckFilter, traceableFilter, headerFilter, responseFlagFilter, grpcStatusFilter, celFilter, andFilter, orFilter)",
+    "t.yaml:19:13: spec.accessLog[0].filter: an access log filter needs one condition (hint: one of statusCodeFilter, durationFilter, notHealthCheckFilter, traceableFilter, headerFilter, responseFlagFilter, grpcStatusFilter, celFilter, runtimeFilter, andFilter, orFilter)",
   ]);
   assert.deepEqual(errors(withFilter("{traceableFilter: true, statusCodeFilter: {op: EQ, value: 200}}")), [
     "t.yaml:19:55: spec.accessLog[0].filter.statusCodeFilter: an access log filter sets one condition; this one sets traceableFilter and statusCodeFilter (hint: combine conditions with andFilter or orFilter)",

@@ -120,6 +120,7 @@ ${collectorBackend("collector", "kgateway-system", rx.port)}`;
   assert.deepEqual(kept("slowOrDebug"), ["/api/debugged", "/api/slow"]);
   assert.deepEqual(kept("celAnd"), ["/api/posted"]);
   assert.deepEqual(kept("celFailing"), ["/api/tenant-b", "/nowhere"]);
+
   // Every failed CEL evaluation is counted: celFailing's 13 (the 404 short-circuits, two requests carry x-tenant) and nonBool's 16.
   const exposition = await gw.telemetry.metrics!.render(undefined);
   assert.match(exposition.body, /^tollgate_access_log_filter_errors_total\{tollgate_gateway_name="kgateway-system\/http"[^}]*\} 29$/m);
@@ -127,4 +128,52 @@ ${collectorBackend("collector", "kgateway-system", rx.port)}`;
   assert.equal(failed.length, 1, "one warning a minute per gateway");
   assert.equal(failed[0]!.fields["expression"], "dyn(request.method)", "the first to fail (nonBool precedes celFailing)");
   assert.match(failed[0]!.message, /evaluated to string, not bool/, "worded as for a lone CEL filter");
+});
+
+test("runtimeFilter keeps the fraction its X-Request-Id draws as Envoy draws it; 100% keeps all, no percentSampled none", async (t) => {
+  const rx = await startOtlpReceiver("grpc");
+  t.after(() => rx.close());
+  const upstream = await startUpstream((_req, res) => res.writeHead(200).end("ok"));
+  t.after(() => upstream.close());
+  const sampling: Record<string, string> = {
+    // Drawn from the last 8 hex digits of X-Request-Id: every proxy that sees the id decides alike.
+    half: "{runtimeFilter: {runtimeKey: access_log.half, percentSampled: {numerator: 50}}}",
+    tenThousandths: "{runtimeFilter: {runtimeKey: access_log.fine, percentSampled: {numerator: 5000, denominator: TEN_THOUSAND}}}",
+    everyOne: "{runtimeFilter: {runtimeKey: access_log.all, percentSampled: {numerator: 100}, useIndependentRandomness: true}}",
+    noRuntime: "{runtimeFilter: {runtimeKey: access_log.unset}}",
+  };
+  const policy = `apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: sampled, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: http}]
+  accessLog:
+${Object.entries(sampling).map(([name, filter]) => logEntry(name, filter)).join("")}---
+${collectorBackend("collector", "kgateway-system", rx.port)}`;
+  const backend = `{name: upstream, kind: Backend, group: gateway.tollgate.dev, port: ${upstream.port}}`;
+  const gw = await startTracedGateway(gatewayYaml({ upstreamPort: upstream.port, rules: `  - backendRefs: [${backend}]`, extra: policy }), {
+    OTEL_BLRP_SCHEDULE_DELAY: "20",
+    OTEL_BSP_SCHEDULE_DELAY: "20",
+    OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+    OTEL_METRIC_EXPORT_INTERVAL: "3600000",
+    OTEL_TRACES_SAMPLER: "always_off",
+  });
+  t.after(() => gw.close());
+  const ids: Record<string, string> = {
+    // 0x31 = 49 and 0x32 = 50 of 100; 0x1387 = 4999 and 0x1388 = 5000 of 10000.
+    "/id-49": "4bf92f35-77b3-4da6-a3ce-929d00000031",
+    "/id-50": "4bf92f35-77b3-4da6-a3ce-929d00000032",
+    "/id-4999": "4bf92f35-77b3-4da6-a3ce-929d00001387",
+    "/id-5000": "4bf92f35-77b3-4da6-a3ce-929d00001388",
+  };
+  for (const [path, id] of Object.entries(ids)) assert.equal((await get(gw.url(8080, path), { "x-request-id": id })).status, 200);
+  assert.equal((await get(gw.url(8080, "/last"))).status, 200);
+  const logs = await rx.waitForLogs((l) => l.some((r) => r.scope.name === "everyOne" && r.body === "/last"));
+  const kept = (name: string): string[] => logs.filter((r) => r.scope.name === name).map((r) => String(r.body)).sort();
+  assert.deepEqual(kept("everyOne"), ["/id-49", "/id-4999", "/id-50", "/id-5000", "/last"]);
+  // 4999 % 100 = 99 and 5000 % 100 = 0: the id decides for the 50% log too.
+  assert.deepEqual(kept("half").filter((p) => p !== "/last"), ["/id-49", "/id-5000"]);
+  assert.deepEqual(kept("tenThousandths").filter((p) => p !== "/last"), ["/id-49", "/id-4999", "/id-50"]);
+  assert.deepEqual(kept("noRuntime"), []);
 });

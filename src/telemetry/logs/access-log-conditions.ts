@@ -9,6 +9,7 @@ import { type HeaderBag, responseHeadersOf } from "../response-headers.ts";
 import type { RequestFacts } from "./facts.ts";
 import { NotBoolResultError } from "./filter-errors.ts";
 import { requestHeaderAsLogged } from "./logged-request-headers.ts";
+import { fractionHolds, independentDraw, requestIdDraw } from "./runtime-sampling.ts";
 
 /** What a condition reads: the facts, the exchange and its forwarded headers, the CEL activation (built on demand), and where a CEL failure is reported. */
 export interface ConditionInput {
@@ -49,6 +50,10 @@ export function compileCondition(condition: AccessLogCondition): AccessLogPredic
     }
     case "cel":
       return celPredicate(condition.expression);
+    case "runtime": {
+      const { numerator, denominator, independent } = condition;
+      return (input) => fractionHolds((independent ? undefined : requestIdDraw(requestIdOf(input))) ?? independentDraw(), numerator, denominator);
+    }
     case "and": {
       const parts = condition.conditions.map(compileCondition);
       return (input) => parts.every((part) => part(input));
@@ -124,4 +129,10 @@ function grpcStatusOf(input: ConditionInput): number {
     default:
       return 2; // UNKNOWN
   }
+}
+
+/** The request's X-Request-Id as it was forwarded (one value). */
+function requestIdOf(input: ConditionInput): string | undefined {
+  const value = input.forwarded["x-request-id"];
+  return typeof value === "string" ? value : undefined;
 }
