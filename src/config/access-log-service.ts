@@ -46,12 +46,12 @@ export function accessLogService(p: Resource, spec: GrpcServiceSpec, at: Segment
 }
 
 /** The gRPC service fields of an openTelemetry access log that its OTLP exporter does not read. */
-export function warnOtlpServiceFields(p: Resource, spec: GrpcServiceSpec, at: Segments, reporter: Reporter): void {
+export function warnOtlpServiceFields(p: Resource, spec: GrpcServiceSpec, at: Segments, reporter: Reporter, signal: "LOGS" | "TRACES" = "LOGS"): void {
   const instead: Record<string, string> = {
     authority: "the exporter sends the collector's own host as :authority",
     maxReceiveMessageLength: "the OTLP exporter takes the collector's answers whole",
-    timeout: "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT sets the export timeout",
-    initialMetadata: "OTEL_EXPORTER_OTLP_LOGS_HEADERS sets the export's headers",
+    timeout: `OTEL_EXPORTER_OTLP_${signal}_TIMEOUT sets the export timeout`,
+    initialMetadata: `OTEL_EXPORTER_OTLP_${signal}_HEADERS sets the export's headers`,
     retryPolicy: "the OTLP exporter retries as the OTLP specification says",
   };
   for (const [field, text] of Object.entries(instead)) {

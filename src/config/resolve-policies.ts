@@ -446,7 +446,7 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     const anySampling = ["clientSampling", "randomSampling", "overallSampling"].some((f) => t[f] !== undefined);
     if (t["verbose"] === true) warnNoEffect(p, reporter, [...at, "verbose"], "verbose", "spans carry no per-event annotations");
     if (t["maxPathTagLength"] !== undefined) warnNoEffect(p, reporter, [...at, "maxPathTagLength"], "maxPathTagLength", "url.path and url.full are never truncated; OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT bounds every attribute");
-    if (otel?.["grpcService"]?.["authority"] !== undefined) warnNoEffect(p, reporter, [...at, "provider", "openTelemetry", "grpcService", "authority"], "authority", "the exporter sends the collector's own host as :authority");
+    if (otel !== undefined) warnOtlpServiceFields(p, otel["grpcService"], [...at, "provider", "openTelemetry", "grpcService"], reporter, "TRACES");
     warnOtherResourceDetectors(p, reporter, otel?.["resourceDetectors"] as readonly Record<string, unknown>[] | undefined, [...at, "provider", "openTelemetry", "resourceDetectors"]);
     tracing = {
       enabled: true,

@@ -353,12 +353,28 @@ const kgAttribute = obj(
   },
   ["name"],
 );
+/** kgateway CommonAccessLogGrpcService (Envoy's envoy_grpc GrpcService with a log name). */
+const accessLogGrpcFields: Record<string, Schema> = {
+  backendRef: serviceRef,
+  authority: str("the calls' :authority (default: the service's host:port)"),
+  maxReceiveMessageLength: int("the largest message taken from the service, in bytes (0, the default: no limit)", { minimum: 0, maximum: 4294967295 }),
+  skipEnvoyHeaders: bool("Tollgate adds no x-envoy-* headers to its gRPC calls, so either value behaves as true"),
+  timeout: duration,
+  initialMetadata: arr(obj({ key: str("a gRPC metadata (header) name", { minLength: 1, maxLength: 256 }), value: str(undefined, { maxLength: 16384 }) }, ["key"]), { maxItems: 32 }),
+  retryPolicy: obj({
+    retryBackOff: obj({ baseInterval: duration, maxInterval: duration }, ["baseInterval"]),
+    numRetries: int("not applied: a batch the service did not take is dropped and counted", { minimum: 0 }),
+  }),
+  logName: str(),
+};
+/** kgateway's CommonGrpcService on a tracing provider (v2.1+): the access log service's fields but the log name. */
+const otlpGrpcServiceFields: Record<string, Schema> = Object.fromEntries(Object.entries(accessLogGrpcFields).filter(([name]) => name !== "logName"));
 const kgTracingFields: Record<string, Schema> = {
   provider: obj(
     {
       openTelemetry: obj(
         {
-          grpcService: obj({ backendRef: serviceRef, authority: str() }, ["backendRef"]),
+          grpcService: obj(otlpGrpcServiceFields, ["backendRef"]),
           serviceName: str(),
           resourceDetectors: arr(anyObject()),
         },
@@ -411,20 +427,6 @@ const accessLogConditions: Record<string, Schema> = {
     },
     ["runtimeKey"],
   ),
-};
-/** kgateway CommonAccessLogGrpcService (Envoy's envoy_grpc GrpcService with a log name). */
-const accessLogGrpcFields: Record<string, Schema> = {
-  backendRef: serviceRef,
-  authority: str("the calls' :authority (default: the service's host:port)"),
-  maxReceiveMessageLength: int("the largest message taken from the service, in bytes (0, the default: no limit)", { minimum: 0, maximum: 4294967295 }),
-  skipEnvoyHeaders: bool("Tollgate adds no x-envoy-* headers to its gRPC calls, so either value behaves as true"),
-  timeout: duration,
-  initialMetadata: arr(obj({ key: str("a gRPC metadata (header) name", { minLength: 1, maxLength: 256 }), value: str(undefined, { maxLength: 16384 }) }, ["key"]), { maxItems: 32 }),
-  retryPolicy: obj({
-    retryBackOff: obj({ baseInterval: duration, maxInterval: duration }, ["baseInterval"]),
-    numRetries: int("not applied: a batch the service did not take is dropped and counted", { minimum: 0 }),
-  }),
-  logName: str(),
 };
 const kgAccessLog = obj({
   grpcService: obj(

@@ -1,6 +1,7 @@
 // Fields that released kgateway versions define and that load here with the meaning they
-// have there: a lone service reference's weight (meaningless in kgateway too), and BackendConfigPolicy
-// loadBalancer.zoneAware (v2.4), warned about as there are no zones to prefer.
+// have there: a lone service reference's weight (meaningless in kgateway too), BackendConfigPolicy
+// loadBalancer.zoneAware (v2.4), warned about as there are no zones to prefer, and a tracing
+// provider's CommonGrpcService fields (v2.1).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GATEWAY, errors, gatewayExtension, load, warnings } from "./helpers.ts";
@@ -46,4 +47,36 @@ spec:
     "t.yaml:19:16: spec.loadBalancer.zoneAware: warning: loadBalancer.zoneAware is not read: endpoints have no zone: each takes its share wherever it runs (hint: remove zoneAware)",
   ]);
   assert.ok(load(text).config !== undefined);
+});
+
+test("a tracing provider's gRPC service takes kgateway v2.1's CommonGrpcService fields; each the OTLP exporter cannot honour is warned about at its field", () => {
+  const text = `${GATEWAY}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: traces}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  tracing:
+    provider:
+      openTelemetry:
+        grpcService:
+          backendRef: {name: otel-collector, port: 4317}
+          timeout: 2s
+          initialMetadata: [{key: x-tenant, value: edge}]
+          skipEnvoyHeaders: true
+          maxReceiveMessageLength: 4194304
+          retryPolicy: {retryBackOff: {baseInterval: 1s}, numRetries: 3}
+`;
+  assert.deepEqual(errors(text), []);
+  assert.deepEqual(
+    warnings(text).filter((w) => w.includes("grpcService")),
+    [
+      "t.yaml:22:20: spec.tracing.provider.openTelemetry.grpcService.timeout: warning: timeout has no effect in Tollgate: OTEL_EXPORTER_OTLP_TRACES_TIMEOUT sets the export timeout",
+      "t.yaml:23:28: spec.tracing.provider.openTelemetry.grpcService.initialMetadata: warning: initialMetadata has no effect in Tollgate: OTEL_EXPORTER_OTLP_TRACES_HEADERS sets the export's headers",
+      "t.yaml:25:36: spec.tracing.provider.openTelemetry.grpcService.maxReceiveMessageLength: warning: maxReceiveMessageLength has no effect in Tollgate: the OTLP exporter takes the collector's answers whole",
+      "t.yaml:26:24: spec.tracing.provider.openTelemetry.grpcService.retryPolicy: warning: retryPolicy has no effect in Tollgate: the OTLP exporter retries as the OTLP specification says",
+    ],
+  );
+  // logName belongs to access logs alone.
+  assert.equal(errors(text.replace("timeout: 2s", "logName: x")).length, 1);
 });
