@@ -63,6 +63,9 @@ import { key } from "./resources.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 import { gepAttributes, gepLogFields, kgatewayAttributes } from "./value-sources.ts";
 
+/** The OpenTelemetry AlwaysOn sampler: every trace, the parent's decision aside. */
+const ALWAYS_ON: SamplingModel = { kind: "fraction", ratio: 1, parentBased: false, parentRatio: 1 };
+
 export const DEFAULT_LISTENER_SETTINGS: ListenerSettings = {
   trustForwardedHeaders: false,
   xffNumTrustedHops: 0,
@@ -443,7 +446,11 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     const at = [...base, "tracing"];
     const otel = t["provider"]?.["openTelemetry"] as Record<string, any> | undefined;
     const provider = otel === undefined ? undefined : backends.exporter(p, KGATEWAY_GROUP, otel["grpcService"]["backendRef"], [...at, "provider", "openTelemetry", "grpcService", "backendRef"]);
-    const anySampling = ["clientSampling", "randomSampling", "overallSampling"].some((f) => t[f] !== undefined);
+    const percentFields = ["clientSampling", "randomSampling", "overallSampling"].filter((f) => t[f] !== undefined);
+    const anySampling = percentFields.length > 0;
+    // kgateway v2.1's sampler: with one, Envoy's OpenTelemetry tracer takes its decision instead of its own.
+    const alwaysOn = otel?.["sampler"]?.["alwaysOnConfig"] !== undefined;
+    if (alwaysOn) for (const f of percentFields) warnNoEffect(p, reporter, [...at, f], f, "the provider's AlwaysOn sampler traces every request, as Envoy's tracer lets a configured sampler decide");
     if (t["verbose"] === true) warnNoEffect(p, reporter, [...at, "verbose"], "verbose", "spans carry no per-event annotations");
     if (t["maxPathTagLength"] !== undefined) warnNoEffect(p, reporter, [...at, "maxPathTagLength"], "maxPathTagLength", "url.path and url.full are never truncated; OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT bounds every attribute");
     if (otel !== undefined) warnOtlpServiceFields(p, otel["grpcService"], [...at, "provider", "openTelemetry", "grpcService"], reporter, "TRACES");
@@ -452,7 +459,7 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
       enabled: true,
       provider,
       serviceName: otel?.["serviceName"] as string | undefined,
-      sampling: anySampling ? { kind: "percentages", client: t["clientSampling"] ?? 100, random: t["randomSampling"] ?? 100, overall: t["overallSampling"] ?? 100 } : undefined,
+      sampling: alwaysOn ? ALWAYS_ON : anySampling ? { kind: "percentages", client: t["clientSampling"] ?? 100, random: t["randomSampling"] ?? 100, overall: t["overallSampling"] ?? 100 } : undefined,
       attributes: kgatewayAttributes(p, reporter, t["attributes"], [...at, "attributes"]),
       upstreamSpans: t["spawnUpstreamSpan"] ?? true,
       source: reporter.source(p, at),

@@ -375,6 +375,7 @@ const kgTracingFields: Record<string, Schema> = {
       openTelemetry: obj(
         {
           grpcService: obj(otlpGrpcServiceFields, ["backendRef"]),
+          sampler: obj({ alwaysOnConfig: empty("every request is traced, whatever the percentages and the parent say") }, ["alwaysOnConfig"]),
           serviceName: str(),
           resourceDetectors: arr(anyObject()),
         },

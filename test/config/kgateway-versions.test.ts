@@ -80,3 +80,26 @@ spec:
   // logName belongs to access logs alone.
   assert.equal(errors(text.replace("timeout: 2s", "logName: x")).length, 1);
 });
+
+test("a tracing provider's sampler (kgateway v2.1) AlwaysOn samples every trace; the percentages it overrides are warned about", () => {
+  const text = `${GATEWAY}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: traces}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  tracing:
+    provider:
+      openTelemetry:
+        grpcService: {backendRef: {name: otel-collector, port: 4317}}
+        sampler: {alwaysOnConfig: {}}
+    randomSampling: 10
+`;
+  const result = load(text);
+  assert.deepEqual(result.config!.gateways[0]!.telemetry.tracing?.sampling, { kind: "fraction", ratio: 1, parentBased: false, parentRatio: 1 });
+  assert.deepEqual(
+    warnings(text).filter((w) => w.includes("Sampling")),
+    ["t.yaml:22:21: spec.tracing.randomSampling: warning: randomSampling has no effect in Tollgate: the provider's AlwaysOn sampler traces every request, as Envoy's tracer lets a configured sampler decide"],
+  );
+  assert.equal(errors(text.replace("sampler: {alwaysOnConfig: {}}", "sampler: {}")).length, 1, "a sampler names one");
+});

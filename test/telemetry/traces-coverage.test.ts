@@ -309,3 +309,19 @@ test("OTEL_TRACES_EXPORTER=console: spans go to the process's stdout, not to the
   assert.ok(!gw.stderr().includes(traceId), "spans stay off the stderr log");
   assert.equal(rx.spans.length, 0, "console replaces OTLP");
 });
+
+test("the provider's AlwaysOn sampler (kgateway v2.1) traces every request: over randomSampling 0 and an unsampled parent", async (t) => {
+  const { rx, upstream, gw } = await startRig(t, {
+    transport: "grpc",
+    yaml: (upstreamPort, rx) => gatewayYaml({ upstreamPort, extra: tracingPolicyYaml(rx.port, "        sampler: {alwaysOnConfig: {}}\n    randomSampling: 0\n") }),
+    env: () => ({ ...FAST, OTEL_TRACES_SAMPLER: "always_off" }),
+  });
+  assert.equal((await get(gw.url(8080, "/api/root"))).status, 200);
+  assert.equal((await get(gw.url(8080, "/api/child"), { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00" })).status, 200);
+  assert.deepEqual(upstream.seen.map((h) => sampledBit(h.traceparent)), [true, true]);
+  const spans = await rx.waitForSpans((s) => s.filter((x) => x.kind === SERVER).length >= 2);
+  const servers = spans.filter((s) => s.kind === SERVER);
+  assert.deepEqual(servers.map((s) => String(s.attributes["url.path"])).sort(), ["/api/child", "/api/root"]);
+  // The unsampled parent's trace goes on, sampled.
+  assert.ok(servers.some((s) => s.traceId === "4bf92f3577b34da6a3ce929d0e0e4736"));
+});
