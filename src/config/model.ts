@@ -747,7 +747,9 @@ export type SamplingModel =
       readonly parentRatio: number;
     }
   /** kgateway percentages 0-100. */
-  | { readonly kind: "percentages"; readonly client: number; readonly random: number; readonly overall: number };
+  | { readonly kind: "percentages"; readonly client: number; readonly random: number; readonly overall: number }
+  /** kgateway's provider sampler AlwaysOn: every trace, whatever a parent or a route's percentages say. */
+  | { readonly kind: "alwaysOn" };
 
 export interface TracingModel {
   readonly enabled: boolean;

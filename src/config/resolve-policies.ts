@@ -63,8 +63,7 @@ import { key } from "./resources.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 import { gepAttributes, gepLogFields, kgatewayAttributes } from "./value-sources.ts";
 
-/** The OpenTelemetry AlwaysOn sampler: every trace, the parent's decision aside. */
-const ALWAYS_ON: SamplingModel = { kind: "fraction", ratio: 1, parentBased: false, parentRatio: 1 };
+const ALWAYS_ON: SamplingModel = { kind: "alwaysOn" };
 
 export const DEFAULT_LISTENER_SETTINGS: ListenerSettings = {
   trustForwardedHeaders: false,

@@ -96,7 +96,7 @@ spec:
     randomSampling: 10
 `;
   const result = load(text);
-  assert.deepEqual(result.config!.gateways[0]!.telemetry.tracing?.sampling, { kind: "fraction", ratio: 1, parentBased: false, parentRatio: 1 });
+  assert.deepEqual(result.config!.gateways[0]!.telemetry.tracing?.sampling, { kind: "alwaysOn" });
   assert.deepEqual(
     warnings(text).filter((w) => w.includes("Sampling")),
     ["t.yaml:22:21: spec.tracing.randomSampling: warning: randomSampling has no effect in Tollgate: the provider's AlwaysOn sampler traces every request, as Envoy's tracer lets a configured sampler decide"],

@@ -310,10 +310,19 @@ test("OTEL_TRACES_EXPORTER=console: spans go to the process's stdout, not to the
   assert.equal(rx.spans.length, 0, "console replaces OTLP");
 });
 
-test("the provider's AlwaysOn sampler (kgateway v2.1) traces every request: over randomSampling 0 and an unsampled parent", async (t) => {
+test("the provider's AlwaysOn sampler (kgateway v2.1) traces every request: over randomSampling 0, a route's percentages and an unsampled parent", async (t) => {
+  // A route's own percentages do not override it either: Envoy's tracer asks the sampler alone.
+  const routePercentages = `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: route-sampling, namespace: kgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: httpbin}]
+  tracing: {randomSampling: 0, overallSampling: 0}
+`;
   const { rx, upstream, gw } = await startRig(t, {
     transport: "grpc",
-    yaml: (upstreamPort, rx) => gatewayYaml({ upstreamPort, extra: tracingPolicyYaml(rx.port, "        sampler: {alwaysOnConfig: {}}\n    randomSampling: 0\n") }),
+    yaml: (upstreamPort, rx) => gatewayYaml({ upstreamPort, extra: tracingPolicyYaml(rx.port, "        sampler: {alwaysOnConfig: {}}\n    randomSampling: 0\n") + routePercentages }),
     env: () => ({ ...FAST, OTEL_TRACES_SAMPLER: "always_off" }),
   });
   assert.equal((await get(gw.url(8080, "/api/root"))).status, 200);

@@ -162,7 +162,8 @@ export function mergeAttributes(listener: readonly CustomAttributeModel[], route
 function samplerFor(tracing: TracingModel | undefined, route: RouteTracingModel | undefined, defaults: TracingDefaults): TraceSampler {
   const base = tracing?.sampling;
   const o = route?.sampling;
-  if (o !== undefined && (o.client !== undefined || o.random !== undefined || o.overall !== undefined)) {
+  // A provider's sampler decides over any percentages, a route's too (Envoy's tracer asks it alone).
+  if (o !== undefined && base?.kind !== "alwaysOn" && (o.client !== undefined || o.random !== undefined || o.overall !== undefined)) {
     const inherited = base?.kind === "percentages" ? base : { client: 100, random: 100, overall: 100 };
     return envoySampler(o.client ?? inherited.client, o.random ?? inherited.random, o.overall ?? inherited.overall);
   }

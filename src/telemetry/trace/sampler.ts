@@ -126,12 +126,16 @@ export function envoySampler(client: number, random: number, overall: number): T
   };
 }
 
+/** The OpenTelemetry AlwaysOn sampler: the parent's decision aside. */
+const ALWAYS_ON_SAMPLER: TraceSampler = { description: "always_on", sample: () => true };
+
 /**
  * `envSampler` makes the root decision of a policy that sets no `samplingRate`: a policy
  * that only tunes parent-based sampling keeps the operator's OTEL_TRACES_SAMPLER ratio.
  */
 export function samplerFromModel(model: SamplingModel, envSampler: TraceSampler): TraceSampler {
   if (model.kind === "percentages") return envoySampler(model.client, model.random, model.overall);
+  if (model.kind === "alwaysOn") return ALWAYS_ON_SAMPLER;
   const root: TraceIdGate = model.ratio === undefined ? { passes: (traceId) => envSampler.sample(traceId, undefined, false) } : new ProbabilityGate(model.ratio, 1);
   const rootText = model.ratio === undefined ? `env:${envSampler.description}` : String(model.ratio);
   return ratioSampler(
