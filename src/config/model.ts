@@ -198,6 +198,8 @@ export interface ListenerSettings {
    * port leaves the Host before routing when it is the listener's own, or any port.
    */
   readonly stripHostPort: "None" | "MatchingPort" | "AnyPort";
+  /** kgateway's earlyRequestHeaderModifier: header changes made before routing (early-headers.ts). */
+  readonly earlyHeaders: HeaderModifierModel | undefined;
   /** Envoy's generate_request_id: a request without X-Request-Id gets a random UUID (request-id.ts). */
   readonly generateRequestId: boolean;
   /** Envoy's accept_http_10: HTTP/1.0 requests are served (Tollgate's default), else refused with 426. */

@@ -38,6 +38,7 @@ export function checkPortSettings(gateways: readonly GatewayDraft[], settingsOf:
 }
 
 function differingSettings(theirs: ListenerSettings, ours: ListenerSettings): string[] {
-  const shown = (value: ListenerSettings[keyof ListenerSettings]): string => (value === undefined ? "none" : String(value));
-  return (Object.keys(ours) as (keyof ListenerSettings)[]).filter((name) => theirs[name] !== ours[name]).map((name) => `${name} ${shown(ours[name])} here, ${shown(theirs[name])} there`);
+  // Each Gateway's settings are its own objects: a modifier is compared by what it does.
+  const shown = (value: ListenerSettings[keyof ListenerSettings]): string => (value === undefined ? "none" : typeof value === "object" ? JSON.stringify(value) : String(value));
+  return (Object.keys(ours) as (keyof ListenerSettings)[]).filter((name) => shown(theirs[name]) !== shown(ours[name])).map((name) => `${name} ${shown(ours[name])} here, ${shown(theirs[name])} there`);
 }

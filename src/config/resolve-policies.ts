@@ -48,6 +48,7 @@ import type {
   RouteTracingModel,
   RuleModel,
   SamplingModel,
+  HeaderModifierModel,
   TracingModel,
 } from "./model.ts";
 import type { BackendResolver } from "./resolve-backends.ts";
@@ -57,6 +58,7 @@ import { isListenerScope } from "./listener-scope.ts";
 import { resolveProxyProtocolPorts } from "./proxy-protocol-ports.ts";
 import { warnUnmatchableHealthCheckPath } from "./health-check-path.ts";
 import { checkJsonFormat, reportTemplateErrors } from "./json-format.ts";
+import { headerModifier } from "./resolve-filters.ts";
 import { accessLogService, warnOtlpServiceFields } from "./access-log-service.ts";
 import { ACCESS_CONTROL_SECTIONS, type Attached, type TargetKind, attachPolicies } from "./policy-targets.ts";
 import { key } from "./resources.ts";
@@ -84,6 +86,7 @@ export const DEFAULT_LISTENER_SETTINGS: ListenerSettings = {
   serverHeader: "PassThrough",
   serverName: "tollgate",
   stripHostPort: "None",
+  earlyHeaders: undefined,
   generateRequestId: true,
   // Envoy refuses HTTP/1.0 unless told; Tollgate serves it, as node and most proxies do.
   acceptHttp10: true,
@@ -426,6 +429,7 @@ interface KgLimits {
   readonly acceptHttp10: boolean | undefined;
   readonly defaultHostForHttp10: string | undefined;
   readonly generateRequestId: boolean | undefined;
+  readonly earlyRequestHeaderModifier: HeaderModifierModel | undefined;
 }
 
 interface KgListenerPolicy {
@@ -493,6 +497,7 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     acceptHttp10: s["acceptHttp10"],
     defaultHostForHttp10: s["defaultHostForHttp10"],
     generateRequestId: s["generateRequestId"],
+    earlyRequestHeaderModifier: s["earlyRequestHeaderModifier"] === undefined ? undefined : headerModifier(p, reporter, s["earlyRequestHeaderModifier"], [...base, "earlyRequestHeaderModifier"], true),
   };
   if (s["preserveExternalRequestId"] === false) warnNoEffect(p, reporter, [...base, "preserveExternalRequestId"], "preserveExternalRequestId: false", "a client's X-Request-Id is always kept (Envoy replaces it on edge requests)");
   const uuid = s["uuidRequestIdConfig"] as Record<string, boolean | undefined> | undefined;
@@ -673,6 +678,7 @@ function listenerSettings(limit: <K extends keyof KgLimits>(field: K) => KgLimit
     serverHeader: limit("serverHeaderTransformation") ?? (limit("serverName") === undefined ? d.serverHeader : "Overwrite"),
     serverName: limit("serverName") ?? d.serverName,
     stripHostPort: limit("stripHostPortMode") ?? d.stripHostPort,
+    earlyHeaders: limit("earlyRequestHeaderModifier") ?? d.earlyHeaders,
     generateRequestId: limit("generateRequestId") ?? d.generateRequestId,
     acceptHttp10: limit("acceptHttp10") ?? d.acceptHttp10,
     defaultHostForHttp10: limit("defaultHostForHttp10") ?? d.defaultHostForHttp10,

@@ -1,6 +1,7 @@
 // The listener's request entry point: capture the start time, read the plan once, build the
 // Exchange, route, then answer directly (errors, redirects, direct responses) or hand the
 // request to a ProxyCall. onRequestEnd fires exactly once, from the response's close event.
+import { applyEarlyHeaders } from "./early-headers.ts";
 import { isLastAllowedRequest } from "./requests-per-connection.ts";
 import type { ProxyHeaderFailure } from "./proxy-protocol.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -164,6 +165,8 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     if (maxRequests > 0 && isLastAllowedRequest(req.socket, maxRequests)) res.shouldKeepAlive = false;
     // Every answer the gateway writes itself carries it; a proxied head sets its own (call.ts).
     if (listener.settings.serverHeader !== "PassThrough") res.setHeader("server", listener.settings.serverName);
+    const early = listener.settings.earlyHeaders;
+    if (early !== undefined) applyEarlyHeaders(early, req.headers);
     readRequestFacts(req, listener.settings, facts);
     const exchange = new Exchange(req, res, plan, listener, startTimeMs, startPerfMs, facts);
     (res as TrackedResponse)[kExchange] = exchange;

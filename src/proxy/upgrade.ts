@@ -10,6 +10,7 @@ import type { OutgoingHeaders } from "../telemetry/hooks.ts";
 import { epochMsAt } from "../telemetry/wall-clock.ts";
 import type { CallContext } from "./call.ts";
 import { warnContainedBug } from "./contained-bug.ts";
+import { applyEarlyHeaders } from "./early-headers.ts";
 import { endAndLinger } from "./linger.ts";
 import { ErrorType, Flag, addFlag, rawErrorAnswer, rawErrorResponse } from "./errors.ts";
 import { Exchange, UpstreamAttempt } from "./exchange.ts";
@@ -75,6 +76,8 @@ export function createUpgradeHandler(
       socket.end(rawErrorResponse(404, "Not Found", "no_listener", "no listener is configured on this port"));
       return;
     }
+    const early = listener.settings.earlyHeaders;
+    if (early !== undefined) applyEarlyHeaders(early, req.headers);
     readRequestFacts(req, listener.settings, facts);
     const exchange = new Exchange(req, new http.ServerResponse(req), plan, listener, startTimeMs, startPerfMs, facts);
     const healthCheckPath = listener.settings.healthCheckPath;

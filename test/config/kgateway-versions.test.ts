@@ -4,7 +4,7 @@
 // provider's CommonGrpcService fields (v2.1).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { GATEWAY, errors, gatewayExtension, load, warnings } from "./helpers.ts";
+import { GATEWAY, errors, gatewayExtension, load, sameListenerGateway, warnings } from "./helpers.ts";
 
 test("a weight on the backendRef of a GatewayExtension's or an access log's gRPC service loads without a word", () => {
   const text = `${GATEWAY}${gatewayExtension("auth", "  extAuth:\n    grpcService: {backendRef: {name: authz, port: 9000, weight: 1}}\n")}${gatewayExtension(
@@ -102,4 +102,27 @@ spec:
     ["t.yaml:22:21: spec.tracing.randomSampling: warning: randomSampling has no effect in Tollgate: the provider's AlwaysOn sampler traces every request, as Envoy's tracer lets a configured sampler decide"],
   );
   assert.equal(errors(text.replace("sampler: {alwaysOnConfig: {}}", "sampler: {}")).length, 1, "a sampler names one");
+});
+
+test("earlyRequestHeaderModifier (kgateway v2.2) is checked as a route's modifier is; Gateways sharing a port agree when their modifiers do the same", () => {
+  const policy = (targets: string, modifier: string): string => `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: early-${targets.replace(/[^a-z0-9]/g, "")}}
+spec:
+  targetRefs: [${targets}]
+  earlyRequestHeaderModifier: ${modifier}
+`;
+  const toGw = "{group: gateway.networking.k8s.io, kind: Gateway, name: gw}";
+  const toGw2 = "{group: gateway.networking.k8s.io, kind: Gateway, name: gw2}";
+  const same = `${GATEWAY}${sameListenerGateway("gw2")}${policy(toGw, "{set: [{name: x-env, value: prod}]}")}${policy(toGw2, "{set: [{name: x-env, value: prod}]}")}`;
+  assert.deepEqual(errors(same), []);
+  assert.deepEqual(load(same).config!.gateways[0]!.settings.earlyHeaders, { set: [{ name: "x-env", value: "prod" }], add: [], remove: [] });
+  const differing = errors(`${GATEWAY}${sameListenerGateway("gw2")}${policy(toGw, "{set: [{name: x-env, value: prod}]}")}${policy(toGw2, "{remove: [x-env]}")}`);
+  assert.equal(differing.length, 1);
+  assert.match(differing[0]!, /listener settings differ: earlyHeaders \{"set":\[\],"add":\[\],"remove":\["x-env"\]\} here, \{"set":\[\{"name":"x-env","value":"prod"\}\],"add":\[\],"remove":\[\]\} there/);
+  assert.deepEqual(errors(`${GATEWAY}${policy(toGw, '{set: [{name: content-length, value: "1"}], add: [{name: "bad name", value: x}]}')}`), [
+    't.yaml:17:45: spec.earlyRequestHeaderModifier.set[0].name: header "content-length" cannot be set on a forwarded request: the gateway writes it from how it frames the body and runs the upstream connection (hint: remove this entry)',
+    't.yaml:17:88: spec.earlyRequestHeaderModifier.add[0].name: "bad name" is not a valid header name (hint: use letters, digits and !#$%&\'*+-.^_`|~ only (an RFC 9110 token))',
+  ]);
 });

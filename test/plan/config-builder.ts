@@ -40,6 +40,7 @@ export const DEFAULT_SETTINGS: ListenerSettings = {
   serverHeader: "PassThrough",
   serverName: "tollgate",
   stripHostPort: "None",
+  earlyHeaders: undefined,
   generateRequestId: true,
   acceptHttp10: true,
   defaultHostForHttp10: undefined,

@@ -1,7 +1,7 @@
 // kgateway HTTPListenerPolicy settings of v2.1 to v2.4 end to end, against a real upstream on
 // 127.0.0.1 that echoes what it received: stripHostPortMode (the Host's port, the listener's
 // or any), skipXFFAppend (trusted and untrusted), acceptHttp10, defaultHostForHttp10 and
-// generateRequestId.
+// generateRequestId, earlyRequestHeaderModifier.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -18,6 +18,7 @@ let untrustedSkip: GatewayUnderTest;
 let http10: GatewayUnderTest;
 let noHttp10: GatewayUnderTest;
 let noRequestIds: GatewayUnderTest;
+let early: GatewayUnderTest;
 const recorder = new RecordingTelemetry();
 
 const withPolicy = (fields: string): string => `${GATEWAY_YAML}${backendYaml("up", up.port)}${catchAllRouteYaml("up")}---
@@ -37,10 +38,35 @@ before(async () => {
   http10 = await startGateway(withPolicy("  defaultHostForHttp10: legacy.example\n"), recorder);
   noHttp10 = await startGateway(withPolicy("  acceptHttp10: false\n"), recorder);
   noRequestIds = await startGateway(withPolicy("  generateRequestId: false\n  preserveExternalRequestId: true\n"));
+  // Only requests with x-env: prod are routed: the early modifier is what gives them one.
+  const headerRoute = `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: edge}]
+  rules:
+  - matches: [{headers: [{name: x-env, value: prod}]}]
+    backendRefs: [{group: gateway.tollgate.dev, kind: Backend, name: up}]
+`;
+  early = await startGateway(
+    `${GATEWAY_YAML}${backendYaml("up", up.port)}${headerRoute}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: early, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: edge}]
+  earlyRequestHeaderModifier:
+    set: [{name: x-env, value: prod}]
+    add: [{name: x-tag, value: edge}]
+    remove: [x-user]
+`,
+    recorder,
+  );
 });
 
 after(async () => {
-  for (const gw of [matching, anyPort, trustedSkip, untrustedSkip, http10, noHttp10, noRequestIds]) await gw?.close();
+  for (const gw of [matching, anyPort, trustedSkip, untrustedSkip, http10, noHttp10, noRequestIds, early]) await gw?.close();
   await up?.close();
 });
 
@@ -51,13 +77,18 @@ async function seenHeaders(gw: GatewayUnderTest, path: string, headers: Record<s
   return reply.json()["headers"] as Record<string, string>;
 }
 
-/** One raw request on a new connection; everything until the gateway closes it. */
-async function raw(port: number, text: string): Promise<string> {
+/** One raw request on a new connection; everything until the gateway closes it (or, with `firstChunk`, its first bytes). */
+async function raw(port: number, text: string, firstChunk = false): Promise<string> {
   const socket = net.connect(port, "127.0.0.1");
   socket.setEncoding("latin1");
+  socket.write(text);
+  if (firstChunk) {
+    const [chunk] = (await once(socket, "data")) as [string];
+    socket.destroy();
+    return chunk;
+  }
   let received = "";
   socket.on("data", (c: string) => (received += c));
-  socket.write(text);
   await once(socket, "close");
   return received;
 }
@@ -112,4 +143,16 @@ test("generateRequestId: false sends no X-Request-Id of the gateway's own; a cli
   assert.equal((await seenHeaders(noRequestIds, "/hop-id", { "x-request-id": "abc-123", connection: "x-request-id" }))["x-request-id"], undefined);
   // The default generates one.
   assert.match((await seenHeaders(matching, "/generated", {}))["x-request-id"] ?? "", /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+});
+
+test("earlyRequestHeaderModifier: changed before routing, so a header match sees it; the upstream and telemetry get the changed request, upgrades too", async () => {
+  const seen = await seenHeaders(early, "/early", { "x-env": "staging", "x-user": "mallory", "x-tag": "client" });
+  assert.equal(seen["x-env"], "prod");
+  assert.equal(seen["x-user"], undefined);
+  assert.equal(seen["x-tag"], "client,edge");
+  const exchange = await recorder.endOf("/early");
+  assert.equal(exchange.req.headers["x-user"], undefined);
+  assert.equal(exchange.req.headers["x-env"], "prod");
+  const upgraded = await raw(early.port, "GET /early-ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", true);
+  assert.match(upgraded, /^HTTP\/1\.1 101 /);
 });
