@@ -495,8 +495,8 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     stripHostPortMode: s["stripHostPortMode"],
     skipXFFAppend: s["skipXFFAppend"],
     acceptHttp10: s["acceptHttp10"],
-    defaultHostForHttp10: s["defaultHostForHttp10"],
     generateRequestId: s["generateRequestId"],
+    defaultHostForHttp10: defaultHost(p, reporter, s["defaultHostForHttp10"], [...base, "defaultHostForHttp10"]),
     earlyRequestHeaderModifier: s["earlyRequestHeaderModifier"] === undefined ? undefined : headerModifier(p, reporter, s["earlyRequestHeaderModifier"], [...base, "earlyRequestHeaderModifier"], true),
   };
   if (s["preserveExternalRequestId"] === false) warnNoEffect(p, reporter, [...base, "preserveExternalRequestId"], "preserveExternalRequestId: false", "a client's X-Request-Id is always kept (Envoy replaces it on edge requests)");
@@ -543,6 +543,17 @@ function warnOtherResourceDetectors(p: Resource, reporter: Reporter, detectors: 
 }
 
 /** A kgateway field Tollgate reads but cannot honour: the file loads, and says what happens instead. */
+/** defaultHostForHttp10, whose port the schema leaves up to 99999: a Host every request without one would be refused for is an error. */
+function defaultHost(p: Resource, reporter: Reporter, value: string | undefined, at: Segments): string | undefined {
+  if (value === undefined) return undefined;
+  const port = /:(\d+)$/.exec(value)?.[1];
+  if (port !== undefined && Number(port) > 65535) {
+    reporter.error(p, at, `port ${port} is out of range (1-65535)`, "give the host a port from 1 to 65535, or none");
+    return undefined;
+  }
+  return value;
+}
+
 function warnNoEffect(p: Resource, reporter: Reporter, at: Segments, field: string, instead: string): void {
   reporter.warn(p, at, `${field} has no effect in Tollgate: ${instead}`, undefined);
 }

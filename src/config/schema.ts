@@ -480,7 +480,9 @@ const listenerLimits: Record<string, Schema> = {
   uuidRequestIdConfig: obj({ packTraceReason: bool("not applied (a warning when true)"), useRequestIdForTraceSampling: bool("not applied (a warning when true)") }),
   http2ProtocolOptions: anyObject("not applied: listeners serve HTTP/1.1 (a warning says so)"),
   acceptHttp10: bool("serve HTTP/1.0 requests (Tollgate's default: true; Envoy's is false); false refuses them with 426"),
-  defaultHostForHttp10: str("the Host of an HTTP/1.0 request that sends none", { minLength: 1, pattern: "^[A-Za-z0-9.:\\[\\]-]+$" }),
+  defaultHostForHttp10: str("the Host of an HTTP/1.0 request that sends none: a name, an IPv4 address or a bracketed IPv6 one, and optionally a port", {
+    pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[1-9][0-9]{0,4})?$",
+  }),
   stripHostPortMode: str("the port leaves the Host before routing: MatchingPort when it is the listener's, AnyPort always (default: kept)", { enum: ["MatchingPort", "AnyPort"] }),
   serverName: str("the Server value the gateway writes (default tollgate); alone it also means serverHeaderTransformation Overwrite, kgateway's default", { minLength: 1, pattern: "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$" }),
   serverHeaderTransformation: str("the Server header of every answer: Overwrite (always the gateway's), AppendIfAbsent (the gateway's when the upstream sent none), PassThrough (the upstream's, the default)", {

@@ -110,12 +110,15 @@ export function readRequestFacts(req: IncomingMessage, settings: ListenerSetting
   if (badHost && host !== undefined) host = withoutUserinfo(host);
   if (receivedHost !== undefined && receivedHost.indexOf("@") >= 0) headers.host = withoutUserinfo(receivedHost);
   // Before anything reads it, as Envoy's connection manager strips it before its filters:
-  // routing, the upstream's Host and telemetry all see the host without the port.
+  // routing, the upstream's Host and telemetry all see the host without the port. The port
+  // matched is the one the client reached (behind a PROXY header, the one it names).
   if (settings.stripHostPort !== "None" && host !== undefined && !badHost) {
     const colon = portColon(host);
-    if (colon > 0 && (settings.stripHostPort === "AnyPort" || parsePort(host.slice(colon + 1)) === socket.localPort)) {
+    if (colon > 0 && colon < host.length - 1 && (settings.stripHostPort === "AnyPort" || parsePort(host.slice(colon + 1)) === downstreamLocalOf(socket).port)) {
+      // The Host header changes only when it is what is routed: an absolute-form target's
+      // authority must not stand in for a Host the client never sent.
+      if (host === receivedHost) headers.host = host.slice(0, colon);
       host = host.slice(0, colon);
-      headers.host = host;
     }
   }
   into.target = url;
@@ -208,6 +211,11 @@ function isValidAuthority(authority: string, absoluteForm: boolean): boolean {
   // else `a.example:1:2` routes as one host and reads as `a.example` upstream.
   if (authority.indexOf("@") >= 0) return false;
   if (authority.charCodeAt(0) !== 91 && authority.indexOf(":") !== authority.lastIndexOf(":")) return false;
+  if (authority.charCodeAt(0) === 91) {
+    // A bracketed literal is closed, not empty, and followed by nothing but a port.
+    const close = authority.indexOf("]");
+    if (close < 2 || (close !== authority.length - 1 && authority.charCodeAt(close + 1) !== 58)) return false;
+  }
   const colon = portColon(authority);
   if (colon === 0) return false;
   if (colon < 0 || colon === authority.length - 1) return true;

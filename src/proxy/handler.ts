@@ -2,7 +2,7 @@
 // Exchange, route, then answer directly (errors, redirects, direct responses) or hand the
 // request to a ProxyCall. onRequestEnd fires exactly once, from the response's close event.
 import { applyEarlyHeaders } from "./early-headers.ts";
-import { isLastAllowedRequest } from "./requests-per-connection.ts";
+import { requestTurn } from "./requests-per-connection.ts";
 import type { ProxyHeaderFailure } from "./proxy-protocol.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
@@ -18,7 +18,7 @@ import { ErrorType, Flag, addFlag, errorBody, sendError, writeJson } from "./err
 import { Exchange } from "./exchange.ts";
 import { type RequestFacts, newRequestFacts, readRequestFacts } from "./facts.ts";
 import { Failure } from "./failures.ts";
-import { RequestRefusals, expectsContinue, isDeclinedUpgrade, routeRequest } from "./request-checks.ts";
+import { HTTP11_UPGRADE, RequestRefusals, expectsContinue, isDeclinedUpgrade, routeRequest } from "./request-checks.ts";
 import { type ProxyFilters, applyHeaderOps, proxyFiltersOf, redirectLocation } from "./filters.ts";
 import { GuardedTelemetry, type HookWarnSink } from "./guarded-telemetry.ts";
 import type { UpstreamPools } from "./pools.ts";
@@ -162,7 +162,15 @@ export function createProxyHandlers(deps: ProxyDeps, port: number): ProxyHandler
     }
     req.on("error", noop);
     const maxRequests = listener.settings.maxRequestsPerConnection;
-    if (maxRequests > 0 && isLastAllowedRequest(req.socket, maxRequests)) res.shouldKeepAlive = false;
+    if (maxRequests > 0) {
+      const turn = requestTurn(req.socket, maxRequests);
+      if (turn === "past") {
+        // The connection ends after the last allowed answer: node never writes this one.
+        res.shouldKeepAlive = false;
+        return;
+      }
+      if (turn === "last") res.shouldKeepAlive = false;
+    }
     // Every answer the gateway writes itself carries it; a proxied head sets its own (call.ts).
     if (listener.settings.serverHeader !== "PassThrough") res.setHeader("server", listener.settings.serverName);
     const early = listener.settings.earlyHeaders;
@@ -685,8 +693,6 @@ function endAfterAnswer(exchange: Exchange): void {
   if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
 }
 
-/** What a 426 to an HTTP/1.0 request offers. */
-const HTTP11_UPGRADE: Readonly<OutgoingHeaders> = { upgrade: "HTTP/1.1" };
 
 function refuse(exchange: Exchange, failure: Failure, message: string, extraHeaders?: Readonly<OutgoingHeaders>): void {
   if (failure.details !== undefined) exchange.localReplyDetails ??= failure.details;

@@ -18,8 +18,6 @@ export type { ProxyHandlers } from "./handler.ts";
 /** Upper bound for how often node checks connections for the headers/request timeouts. */
 const MAX_CHECK_INTERVAL_MS = 1_000;
 const MIN_CHECK_INTERVAL_MS = 50;
-/** node's own default for server.maxHeadersCount. */
-const NODE_MAX_HEADERS_COUNT = 2000;
 /** How long a PROXY header may take when the listener has no headers timeout (Envoy's listener filter timeout). */
 const PROXY_HEADER_TIMEOUT_MS = 15_000;
 
@@ -77,9 +75,10 @@ export function applyListenerSettings(server: Server, settings: ListenerSettings
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;
   // 0 means unlimited in the config, but node 24 takes 0 literally and refuses everything.
   server.maxConnections = settings.maxConnections > 0 ? settings.maxConnections : Infinity;
-  // node's parser keeps this many fields and drops the rest unsaid: one more than the limit
-  // is kept, so that the proxy sees a request over it and answers 431 (routeRequest).
-  server.maxHeadersCount = settings.maxHeadersCount > 0 ? settings.maxHeadersCount + 1 : NODE_MAX_HEADERS_COUNT;
+  // node refuses a head over its count with a bare parser error, no request and no telemetry,
+  // and each connection keeps the count it opened with across reloads: node counts nothing,
+  // and routeRequest answers 431 too_many_headers against the count in force.
+  server.maxHeadersCount = 0;
 }
 
 /** node requires headersTimeout ≤ requestTimeout whenever the latter is on. */

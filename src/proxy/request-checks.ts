@@ -11,6 +11,12 @@ import { isChunkedAlone } from "./headers.ts";
 
 const badRequest = (code: string, message: string): Failure => new Failure("400", "", 400, code, message, false, false);
 
+/** The header fields a request may have when the listener sets no count (node's own default). */
+export const DEFAULT_MAX_HEADERS_COUNT = 2000;
+
+/** What a 426 to an HTTP/1.0 request offers (RFC 9110 §15.5.22). */
+export const HTTP11_UPGRADE: Readonly<Record<string, string>> = { upgrade: "HTTP/1.1" };
+
 export const RequestRefusals = {
   framing: badRequest("invalid_framing", "a request must not carry both Content-Length and Transfer-Encoding"),
   transferCoding: new Failure(
@@ -39,7 +45,7 @@ export const RequestRefusals = {
     "",
     431,
     "too_many_headers",
-    "the request has more header fields than the listener's maxHeadersCount",
+    "the request has more header fields than the listener allows (maxHeadersCount, else 2000)",
     false,
     false,
     "http1.too_many_headers",
@@ -92,12 +98,12 @@ export function requestRefusal(req: IncomingMessage, facts: RequestFacts): Failu
  * `%2F` or drops `;params` would serve a resource the matched rule does not guard.
  */
 export function routeRequest(req: IncomingMessage, facts: RequestFacts, listener: CompiledListener): CompiledMatch | Failure | undefined {
+  // First, as Envoy's codec refuses these before any filter sees the request.
+  const settings = listener.settings;
+  if (req.rawHeaders.length > (settings.maxHeadersCount > 0 ? settings.maxHeadersCount : DEFAULT_MAX_HEADERS_COUNT) * 2) return RequestRefusals.tooManyHeaders;
+  if (!settings.acceptHttp10 && req.httpVersionMinor === 0) return RequestRefusals.http10;
   const refusal = requestRefusal(req, facts);
   if (refusal !== undefined) return refusal;
-  if (!listener.settings.acceptHttp10 && req.httpVersionMinor === 0) return RequestRefusals.http10;
-  // node keeps at most one field over the limit (listener.ts): one over is enough to tell.
-  const maxHeaders = listener.settings.maxHeadersCount;
-  if (maxHeaders > 0 && req.rawHeaders.length > maxHeaders * 2) return RequestRefusals.tooManyHeaders;
   if (listener.tls !== undefined && isMisdirected(req, facts, listener.tls)) return RequestRefusals.misdirected;
   const router = listener.router;
   // `OPTIONS *` asks about the server, not a resource: no rule serves it (a RegularExpression

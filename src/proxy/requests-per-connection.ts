@@ -11,10 +11,17 @@ interface CountedSocket {
   [kRequestsServed]?: number;
 }
 
-/** Counts one more request on `socket`; true when it is the last of `max` the connection may carry. */
-export function isLastAllowedRequest(socket: Socket, max: number): boolean {
+/** Where a request stands among the `max` its connection may carry. */
+export type RequestTurn = "within" | "last" | "past";
+
+/**
+ * Counts one more request on `socket`. A request `past` the limit was pipelined behind the
+ * last allowed one: Envoy's codec never reads it, so it is neither served nor logged, and the
+ * connection closes after the last allowed answer.
+ */
+export function requestTurn(socket: Socket, max: number): RequestTurn {
   const counted = socket as Socket & CountedSocket;
   const served = (counted[kRequestsServed] ?? 0) + 1;
   counted[kRequestsServed] = served;
-  return served >= max;
+  return served < max ? "within" : served === max ? "last" : "past";
 }

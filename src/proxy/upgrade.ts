@@ -39,7 +39,7 @@ import { headerLines, reasonPhrase, statusLine } from "./raw-head.ts";
 import { connectionTokens, headerFieldCount, isHopByHop } from "./headers.ts";
 import { http } from "./node-http.ts";
 import { type LocalAwareHandler, type PoolEntry, type PoolWaiter, type UpstreamLocal, startGranted } from "./pools.ts";
-import { forwardedUpgrade, routeRequest } from "./request-checks.ts";
+import { HTTP11_UPGRADE, RequestRefusals, forwardedUpgrade, routeRequest } from "./request-checks.ts";
 import { chooseEndpoint } from "./load-balancer.ts";
 import { hashesRequests } from "../config/backend-load-balancer.ts";
 import { addSetCookies } from "./consistent-hash.ts";
@@ -96,7 +96,7 @@ export function createUpgradeHandler(
     if (healthCheckPath !== undefined && deps.draining?.() === true) tunnel.signalsDrain = true;
     ctx.telemetry.requestStart(exchange);
     if (routed instanceof Failure) {
-      tunnel.refuseWith(routed);
+      tunnel.refuseWith(routed, routed === RequestRefusals.http10 ? HTTP11_UPGRADE : undefined);
       return;
     }
     if (match === undefined) {
@@ -387,9 +387,9 @@ class Tunnel implements Dispatcher.DispatchHandler, StallSubject, PoolWaiter, Lo
     this.endClient(undefined);
   }
 
-  refuseWith(failure: Failure): void {
+  refuseWith(failure: Failure, extraHeaders?: Readonly<OutgoingHeaders>): void {
     if (failure.details !== undefined) this.exchange.localReplyDetails ??= failure.details;
-    this.refuse(failure.status, reasonPhrase(failure.status), failure.code, failure.message, failure.type, failure.flag);
+    this.refuse(failure.status, reasonPhrase(failure.status), failure.code, failure.message, failure.type, failure.flag, extraHeaders);
   }
 
   answerTerminal(filters: ProxyFilters, match: CompiledMatch, host: string, port: number): void {

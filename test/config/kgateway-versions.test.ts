@@ -126,3 +126,21 @@ spec:
     't.yaml:17:88: spec.earlyRequestHeaderModifier.add[0].name: "bad name" is not a valid header name (hint: use letters, digits and !#$%&\'*+-.^_`|~ only (an RFC 9110 token))',
   ]);
 });
+
+test("defaultHostForHttp10 must be a Host a request could send: a name or an address, and a port from 1 to 65535", () => {
+  const withHost = (host: string): string => `${GATEWAY}---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: http10}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  defaultHostForHttp10: "${host}"
+`;
+  for (const good of ["legacy.example", "legacy.example:8080", "10.0.0.1", "[::1]:80"]) assert.deepEqual(errors(withHost(good)), [], good);
+  for (const bad of ["a:b:c", "host:0", "[::1", "bad host"]) {
+    const found = errors(withHost(bad));
+    assert.equal(found.length, 1, bad);
+    assert.match(found[0]!, /^t\.yaml:17:25: spec\.defaultHostForHttp10: /, bad);
+  }
+  assert.deepEqual(errors(withHost("legacy.example:70000")), ["t.yaml:17:25: spec.defaultHostForHttp10: port 70000 is out of range (1-65535) (hint: give the host a port from 1 to 65535, or none)"]);
+});

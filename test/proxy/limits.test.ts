@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { pausedConnection, readAfterLateUpload } from "../support/late-upload.ts";
 import { until } from "../support/until.ts";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
-import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, startGateway } from "./harness.ts";
+import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, compileYaml, startGateway } from "./harness.ts";
 import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
 
 let up: TestUpstream;
@@ -179,21 +179,54 @@ describe("requests per connection and header fields", () => {
     assert.match(answers[1]!, /"url":"\/second"/);
   });
 
-  test("maxHeadersCount: a request with more header fields gets 431 too_many_headers, as Envoy's http1.too_many_headers; at the count it passes", async () => {
+  test("maxHeadersCount: a request with more header fields gets 431 too_many_headers, as Envoy's http1.too_many_headers, however many more; at the count it passes", async () => {
+    /** `n` header fields: Host and n - 1 others. */
     const fields = (n: number): string => Array.from({ length: n - 1 }, (_, i) => `X-F${i}: ${i}\r\n`).join("");
-    const over = parse(await raw(counted.port, `GET /many HTTP/1.1\r\nHost: x\r\n${fields(6)}\r\n`));
-    assert.equal(over.status, 431);
-    assert.equal(over.body.error, "too_many_headers");
-    const exchange = await recorder.endOf("/many");
-    assert.equal(exchange.status, 431);
-    assert.equal(exchange.attempts.length, 0);
-    assert.equal(responseDetailsOf(exchange), "http1.too_many_headers");
-    // Many more than the limit: node keeps one over it, which is enough.
-    assert.equal(parse(await raw(counted.port, `GET /lots HTTP/1.1\r\nHost: x\r\n${fields(40)}\r\n`)).status, 431);
-    const within = await ask(counted.port, { path: "/five", headers: { "x-a": "1", "x-b": "2" } });
-    assert.equal(within.status, 200);
-    // An upgrade is counted too.
-    const upgrade = parse(await raw(counted.port, `GET /ws HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: websocket\r\n${fields(4)}\r\n`));
+    const atCount = await raw(counted.port, `GET /exactly HTTP/1.1\r\nHost: x\r\n${fields(5)}Connection: close\r\n\r\n`.replace(`X-F3: 3\r\n`, ""));
+    assert.match(atCount, /^HTTP\/1\.1 200 /);
+    for (const [path, count] of [["/one-over", 6], ["/two-over", 7], ["/lots", 40], ["/past-node-default", 2100]] as const) {
+      const over = parse(await raw(counted.port, `GET ${path} HTTP/1.1\r\nHost: x\r\n${fields(count)}\r\n`));
+      assert.equal(over.status, 431, path);
+      assert.equal(over.body.error, "too_many_headers", path);
+      const exchange = await recorder.endOf(path);
+      assert.equal(exchange.status, 431);
+      assert.equal(exchange.attempts.length, 0);
+      assert.equal(responseDetailsOf(exchange), "http1.too_many_headers");
+    }
+    // An upgrade is counted too: Host, Connection, Upgrade and three more.
+    const upgrade = parse(await raw(counted.port, `GET /ws-many HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: websocket\r\n${fields(4)}\r\n`));
     assert.equal(upgrade.status, 431);
+    assert.equal(upgrade.body.error, "too_many_headers");
+    assert.equal(responseDetailsOf(await recorder.endOf("/ws-many")), "http1.too_many_headers");
+  });
+
+  test("maxHeadersCount is the one in force: a reload that lifts it lets a kept-alive connection send more", async (t) => {
+    const plan = counted.plan;
+    t.after(() => (counted.plan = plan));
+    const socket = net.connect(counted.port, "127.0.0.1");
+    t.after(() => socket.destroy());
+    socket.setEncoding("latin1");
+    let received = "";
+    socket.on("data", (c: string) => (received += c));
+    await once(socket, "connect");
+    socket.write("GET /before-reload HTTP/1.1\r\nHost: x\r\n\r\n");
+    await until(() => received.includes("/before-reload"));
+    counted.plan = compileYaml(`${GATEWAY_YAML}${backendYaml("up", up.port)}${route()}${policy("  maxRequestsPerConnection: 2\n")}`, 2);
+    const many = Array.from({ length: 13 }, (_, i) => `X-F${i}: ${i}\r\n`).join("");
+    socket.write(`GET /after-reload HTTP/1.1\r\nHost: x\r\n${many}\r\n`);
+    await once(socket, "close");
+    const answers = received.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(answers.length, 2);
+    assert.match(answers[1]!, /^HTTP\/1\.1 200 /);
+    assert.match(answers[1]!, /"url":"\/after-reload"/);
+  });
+
+  test("maxRequestsPerConnection: requests pipelined past the last allowed one are neither served nor forwarded", async () => {
+    const before = up.requests.length;
+    const answer = await raw(counted.port, "GET /pipe-1 HTTP/1.1\r\nHost: x\r\n\r\nGET /pipe-2 HTTP/1.1\r\nHost: x\r\n\r\nPOST /pipe-3 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+    const answers = answer.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(answers.length, 2);
+    assert.match(answers[1]!, /connection: close/i);
+    assert.deepEqual(up.requests.slice(before).map((r) => r.url), ["/pipe-1", "/pipe-2"]);
   });
 });

@@ -105,6 +105,12 @@ test("stripHostPortMode AnyPort: every port leaves the Host, an absolute-form ta
   const answer = await raw(anyPort.port, "GET http://shop.example:7000/absolute HTTP/1.1\r\nHost: ignored.example\r\nConnection: close\r\n\r\n");
   assert.match(answer, /^HTTP\/1\.1 200 /);
   assert.match(answer, /"host":"shop\.example"/);
+  // The target's authority never stands in for a Host an HTTP/1.1 client did not send.
+  assert.match(await raw(anyPort.port, "GET http://shop.example:7000/no-host HTTP/1.1\r\nConnection: close\r\n\r\n"), /^HTTP\/1\.1 400 [^]*"error":"missing_host"/);
+  // An empty port is no port: the Host stays as sent (and routes as the name).
+  assert.equal((await seenHeaders(anyPort, "/empty-port", { host: "shop.example:" }))["host"], "shop.example:");
+  // An unclosed or empty IPv6 literal is refused, not forwarded.
+  for (const host of ["[::1", "[]:80", "[::1]x"]) assert.match(await raw(anyPort.port, `GET /bad HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 400 [^]*"error":"invalid_host"/, host);
 });
 
 test("skipXFFAppend: a trusted chain goes on as it came; an untrusted one is dropped and none is written", async () => {
@@ -135,6 +141,11 @@ test("acceptHttp10: false refuses HTTP/1.0 with 426 upgrade_required (Envoy's lo
   assert.equal(exchange.status, 426);
   assert.equal(responseDetailsOf(exchange), "low_version");
   assert.equal((await ask(noHttp10.port, { path: "/fine" })).status, 200);
+  // An HTTP/1.0 upgrade offer is refused the same way.
+  const upgrade = await raw(noHttp10.port, "GET /refused-ws HTTP/1.0\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+  assert.match(upgrade, /^HTTP\/1\.1 426 /);
+  assert.match(upgrade, /\r\nupgrade: HTTP\/1\.1\r\n/i);
+  assert.equal(responseDetailsOf(await recorder.endOf("/refused-ws")), "low_version");
 });
 
 test("generateRequestId: false sends no X-Request-Id of the gateway's own; a client's is kept, unless it named it hop-by-hop", async () => {
