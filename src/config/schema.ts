@@ -604,7 +604,9 @@ const kgAcl = obj(
     denyResponse: obj({
       statusCode: int("the status a denied request gets (default 403)", { minimum: 100, maximum: 599 }),
       headers: arr(obj({ name: str(undefined, { minLength: 1, maxLength: 256 }), value: str(undefined, { maxLength: 4096 }) }, ["name", "value"]), { maxItems: 16 }),
-      addBlockedByHeader: str("a header naming the rule that denied: its name, `rule` when unnamed, `default` for the default action", { minLength: 1, maxLength: 256 }),
+      // kgateway v2.3's name. `addBlockedByHeader` is the key of the http-acl dynamic module's
+      // JSON config that kgateway writes, never a TrafficPolicy field: it is refused as unknown.
+      blockedByHeaderName: str("a header naming the rule that denied: its name, `rule` when unnamed, `default` for the default action", { minLength: 1, maxLength: 256 }),
     }),
   },
   ["defaultAction"],

@@ -60,10 +60,10 @@ export function policyClientAcl(p: Resource, reporter: Reporter, cfg: Record<str
   if (needed !== undefined && !seen.has(needed)) {
     reporter.warn(p, [...at, "denyResponse", "statusCode"], `a ${status} answer needs a ${needed} header, which this denial does not carry`, `add {name: ${needed}, value: ...} to headers, or answer 403`);
   }
-  const blockedBy = deny["addBlockedByHeader"] as string | undefined;
+  const blockedBy = deny["blockedByHeaderName"] as string | undefined;
   if (blockedBy !== undefined && (!isHttpToken(blockedBy) || seen.has(blockedBy.toLowerCase()))) {
     const problem = isHttpToken(blockedBy) ? `"${blockedBy}" is also one of headers` : `"${blockedBy}" is not a valid header name`;
-    reporter.error(p, [...at, "denyResponse", "addBlockedByHeader"], problem, isHttpToken(blockedBy) ? "name another header" : HTTP_TOKEN_HINT);
+    reporter.error(p, [...at, "denyResponse", "blockedByHeaderName"], problem, isHttpToken(blockedBy) ? "name another header" : HTTP_TOKEN_HINT);
     usable = false;
   }
   if (!usable) return undefined;

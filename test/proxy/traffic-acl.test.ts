@@ -21,7 +21,7 @@ const recorder = new RecordingTelemetry();
 const acl = (body: string): string => `  acl: ${body}\n`;
 // The /8 allow comes first: a first-match reading would let 127.0.0.1 in, the longest prefix does not.
 const OFFICE = acl(
-  "{defaultAction: allow, rules: [{name: loopback, cidrs: [127.0.0.0/8], action: allow}, {name: me, cidrs: [10.9.9.9, 127.0.0.1/32], action: deny}], denyResponse: {statusCode: 451, headers: [{name: X-Why, value: geo}], addBlockedByHeader: X-Blocked-By}}",
+  "{defaultAction: allow, rules: [{name: loopback, cidrs: [127.0.0.0/8], action: allow}, {name: me, cidrs: [10.9.9.9, 127.0.0.1/32], action: deny}], denyResponse: {statusCode: 451, headers: [{name: X-Why, value: geo}], blockedByHeaderName: X-Blocked-By}}",
 );
 
 before(async () => {
@@ -49,7 +49,7 @@ before(async () => {
       targetedTrafficPolicyYaml("checked", "HTTPRoute", "checked", acl("{defaultAction: deny}")) +
       appRouteYaml("tie", ["lobby"], ["/tie"]) +
       appRouteYaml("v6", ["lobby"], ["/v6"]) +
-      targetedTrafficPolicyYaml("tie", "HTTPRoute", "tie", acl("{defaultAction: allow, rules: [{name: first, cidrs: [127.0.0.1/32], action: deny}, {name: second, cidrs: [127.0.0.1], action: allow}], denyResponse: {addBlockedByHeader: x-blocked-by}}")) +
+      targetedTrafficPolicyYaml("tie", "HTTPRoute", "tie", acl("{defaultAction: allow, rules: [{name: first, cidrs: [127.0.0.1/32], action: deny}, {name: second, cidrs: [127.0.0.1], action: allow}], denyResponse: {blockedByHeaderName: x-blocked-by}}")) +
       targetedTrafficPolicyYaml("v6", "HTTPRoute", "v6", acl("{defaultAction: deny, rules: [{name: lab, cidrs: ['2001:db8::/32'], action: allow}, {name: lab-printers, cidrs: ['2001:db8:0:9::/64'], action: deny}, {name: v4-office, cidrs: ['::ffff:198.51.100.0/120'], action: allow}]}")) +
       `---
 apiVersion: gateway.kgateway.dev/v1alpha1
