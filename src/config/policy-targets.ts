@@ -4,6 +4,7 @@
 // Gateway policy to that listener alone (see listener-scope.ts).
 
 import { listenerScope } from "./listener-scope.ts";
+import { extAuthDisables } from "./traffic-ext-auth.ts";
 import { byPrecedence, hasLabels } from "./resources.ts";
 import type { Reporter, Resource, Segments } from "./resources.ts";
 
@@ -153,9 +154,12 @@ function sectionOf(p: Resource, ref: Record<string, unknown>, at: Segments, kind
   return undefined;
 }
 
-/** The access controls a policy sets that would be lost (a `disable` opens nothing). */
+/** The access controls a policy sets that would be lost (a `disable`, or extAuth's `enablement: DisableAll`, opens nothing). */
 function accessControlsOf(p: Resource): string[] {
-  return ACCESS_CONTROL_SECTIONS.filter((name) => p.spec[name] !== undefined && (p.spec[name] as Record<string, unknown>)["disable"] === undefined);
+  return ACCESS_CONTROL_SECTIONS.filter((name) => {
+    const cfg = p.spec[name] as Record<string, unknown> | undefined;
+    return cfg !== undefined && !(name === "extAuth" ? extAuthDisables(cfg) : cfg["disable"] !== undefined);
+  });
 }
 
 /**

@@ -866,7 +866,9 @@ function gatewayOnly<M, G extends M>(section: string, exempted: string, models: 
     if (isListenerScope(gk)) continue;
     for (const a of attached) {
       if (kept.get(a.policy) !== null) continue;
-      reporter.warn(a.policy, ["spec", section, "disable"], `${section}.disable turns off nothing on Gateway ${gk}: a Gateway's ${section} is the one a route's, or a listener's, disable turns off`, `target the HTTPRoutes whose rules should not be ${exempted}, or the listener by sectionName`);
+      // extAuth may say it as kgateway v2.0 did, `enablement: DisableAll`.
+      const field = (a.policy.spec[section] as Record<string, unknown>)["disable"] === undefined && section === "extAuth" ? "enablement" : "disable";
+      reporter.warn(a.policy, ["spec", section, field], `${section}.${field} turns off nothing on Gateway ${gk}: a Gateway's ${section} is the one a route's, or a listener's, disable turns off`, `target the HTTPRoutes whose rules should not be ${exempted}, or the listener by sectionName`);
     }
   }
   return kept;

@@ -683,6 +683,7 @@ const trafficPolicySpec = obj(
       withRequestBody: extAuthBody,
       contextExtensions: stringMap("gRPC: sent with every check as context_extensions"),
       disable: empty("exempt the rules from their Gateway's extAuth; exclusive with extensionRef"),
+      enablement: str("kgateway v2.0's spelling of disable: {}", { enum: ["DisableAll"] }),
     }),
     urlRewrite: obj({ pathRegex: obj({ pattern: str(undefined, { minLength: 1, maxLength: 1024 }), substitution: str(undefined, { minLength: 1, maxLength: 1024 }) }, ["pattern", "substitution"]) }),
     consistentHash: obj({

@@ -270,3 +270,31 @@ test("extAuth is access control: a sectionName naming no rule, and Gateways shar
   // The same through the shared listener alone: the check compares what each listener gets.
   assert.deepEqual(errors(ROUTE_ON_SHARED_LISTENER + GRPC + policy("edge", "{extensionRef: {name: authz}}", "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]")), [shared]);
 });
+
+test("kgateway v2.0's enablement: DisableAll loads as disable: {} does: the rule is exempt from its Gateway's extAuth", () => {
+  const text = TWO_RULE_ROUTE + GRPC + policy("edge", "{extensionRef: {name: authz}}", TO_GATEWAY) + policy("off", "{enablement: DisableAll}", TO_RULE_A);
+  assert.deepEqual([errors(text), warnings(text)], [[], []]);
+  const config = load(text).config!;
+  assert.deepEqual(authOfRules(text), [[{ type: "NoExternalAuth" }], []]);
+  const [a, b] = config.routes[0]!.rules.map((rule) => filtersThrough(rule, config.gateways[0]!, 8080, "default/web"));
+  assert.deepEqual(a!.models.filter((f) => f.type === "ExternalAuth"), [], "rule a's route turns the Gateway's check off");
+  assert.deepEqual(b!.models.filter((f) => f.type === "ExternalAuth").map((f) => (f as ExternalAuthModel).policyName), ["default/edge"]);
+  // The same as the newer spelling, model for model.
+  const disabled = TWO_RULE_ROUTE + GRPC + policy("edge", "{extensionRef: {name: authz}}", TO_GATEWAY) + policy("off", "{disable: {}}", TO_RULE_A);
+  assert.deepEqual(load(text).config!.routes, load(disabled).config!.routes);
+});
+
+test("enablement with extensionRef or disable, or another value, is an error; what it makes moot, and it on a whole Gateway, are warned about", () => {
+  const hint = "(hint: write extensionRef: {name: <GatewayExtension>} to check requests, or disable: {} to exempt the rules from their Gateway's extAuth)";
+  assert.deepEqual(errors(TWO_RULE_ROUTE + GRPC + policy("p", "{extensionRef: {name: authz}, enablement: DisableAll}")), [`t.yaml:42:12: spec.extAuth: extensionRef and enablement are both set; extAuth holds exactly one ${hint}`]);
+  assert.deepEqual(errors(TWO_RULE_ROUTE + GRPC + policy("p", "{disable: {}, enablement: DisableAll}")), [
+    "t.yaml:42:38: spec.extAuth.enablement: enablement and disable are both set; enablement: DisableAll is kgateway v2.0's spelling of disable: {} (hint: keep disable: {} alone)",
+  ]);
+  assert.deepEqual(errors(TWO_RULE_ROUTE + GRPC + policy("p", "{enablement: EnableAll}")), ['t.yaml:42:25: spec.extAuth.enablement: the string "EnableAll" is not allowed (hint: did you mean "DisableAll"? (one of DisableAll))']);
+  const moot = TWO_RULE_ROUTE + GRPC + policy("p", "{enablement: DisableAll, contextExtensions: {a: b}}") + policy("g", "{enablement: DisableAll}", TO_GATEWAY);
+  assert.deepEqual(warnings(moot), [
+    "t.yaml:42:56: spec.extAuth.contextExtensions: warning: contextExtensions does nothing beside enablement: the rules are not checked (hint: remove contextExtensions)",
+    "t.yaml:49:25: spec.extAuth.enablement: warning: extAuth.enablement turns off nothing on Gateway default/gw: a Gateway's extAuth is the one a route's, or a listener's, disable turns off (hint: target the HTTPRoutes whose rules should not be checked, or the listener by sectionName)",
+  ]);
+  assert.equal(load(moot).config!.gateways[0]!.externalAuth, undefined);
+});

@@ -170,6 +170,9 @@ before(async () => {
       targetedTrafficPolicyYaml("gateway-auth", "Gateway", "edge", "  extAuth:\n    extensionRef: {name: grpc-patient}\n    contextExtensions: {tier: gold, zone: edge-1}\n") +
       rulePolicy("default-limit", "default-limit", "    extensionRef: {name: default-limit}\n") +
       rulePolicy("exempt", "exempt", "    disable: {}\n") +
+      // kgateway v2.0's spelling of the same switch, on a route of its own (a route holds 16 rules).
+      routeYaml(rule("exempt-v20")).replace("name: r,", "name: r20,") +
+      targetedTrafficPolicyYaml("exempt-v20", "HTTPRoute", "r20", "  extAuth:\n    enablement: DisableAll\n") +
       rulePolicy("http", "http", "    extensionRef: {name: http}\n") +
       rulePolicy("http-bare", "http-bare", "    extensionRef: {name: http-bare}\n") +
       rulePolicy("http-cookie", "http-cookie", "    extensionRef: {name: http}\n") +
@@ -222,6 +225,21 @@ test("a route's extAuth.disable exempts its rule from the Gateway's check", asyn
   assert.equal(reply.status, 200);
   assert.equal(grpcAuthz.seen.length, checksBefore, "the service was not asked");
   assert.deepEqual(counted("exempt"), []);
+});
+
+test("a route's extAuth.enablement: DisableAll (kgateway v2.0) exempts its rule from the Gateway's check, as disable does", async () => {
+  const checksBefore = grpcAuthz.seen.length;
+  const upstreamBefore = app.requests.length;
+  const reply = await ask(gw.port, { path: "/exempt-v20/x", headers: { authorization: "Bearer plain-deny" } });
+  assert.equal(reply.status, 200);
+  assert.equal(app.requests.length, upstreamBefore + 1);
+  assert.equal(app.requests.at(-1)!.url, "/exempt-v20/x");
+  assert.equal(grpcAuthz.seen.length, checksBefore, "the service was not asked");
+  assert.deepEqual(counted("exempt-v20"), []);
+  // The rule next to it, without the switch, is checked and denied.
+  const denied = await ask(gw.port, { path: "/gw/v20-neighbour", headers: { authorization: "Bearer plain-deny" } });
+  assert.equal(denied.status, 403);
+  assert.equal(grpcAuthz.seen.length, checksBefore + 1);
 });
 
 test("a rule's own ExternalAuth filter is its check: the Gateway's extAuth does not apply to it", async () => {
