@@ -156,6 +156,7 @@ export function loadConfigText(text: string, fileName: string, absolutePath: str
       csrf: (gk, l) => throughListener(policies.gatewayCsrfs, gk, l)?.policy,
       faultInjection: (gk, l) => throughListener(policies.gatewayFaultInjections, gk, l)?.policy,
       compression: (gk, l) => throughListener(policies.gatewayCompressions, gk, l)?.policy,
+      cors: (gk, l) => throughListener(policies.gatewayCors, gk, l)?.policy,
       buffer: (gk, l) => bufferPolicyOf(throughListener(policies.gatewayBuffers, gk, l)),
       extAuth: (gk, l) => throughListener(policies.gatewayExternalAuths, gk, l)?.policyName,
       basicAuth: (gk, l) => throughListener(policies.gatewayBasicAuths, gk, l)?.policy,
@@ -422,6 +423,7 @@ function gatewayPolicies(policies: PolicyResult, gatewayKey: string, listener: s
     csrf: of(policies.gatewayCsrfs),
     faultInjection: of(policies.gatewayFaultInjections),
     compression: of(policies.gatewayCompressions),
+    cors: of(policies.gatewayCors),
     buffer: of(policies.gatewayBuffers),
     externalAuth: of(policies.gatewayExternalAuths),
     basicAuth: of(policies.gatewayBasicAuths),
@@ -438,7 +440,7 @@ function listenerPolicies(policies: PolicyResult, gatewayKey: string, listeners:
 }
 
 /** By section: the name of the TrafficPolicy that gives a Gateway (by key) that section through one of its listeners. */
-type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "csrf" | "faultInjection" | "compression" | "buffer" | "extAuth" | "basicAuth" | "apiKeyAuth" | "jwtAuth", (gatewayKey: string, listener: string) => string | undefined>>;
+type GatewayTrafficPolicies = Readonly<Record<"rateLimit.local" | "rateLimit.global" | "retry" | "timeouts" | "headerModifiers" | "rbac" | "acl" | "csrf" | "faultInjection" | "compression" | "cors" | "buffer" | "extAuth" | "basicAuth" | "apiKeyAuth" | "jwtAuth", (gatewayKey: string, listener: string) => string | undefined>>;
 
 /** What names a Gateway's buffer for the shared-listener check: its policy, or none for `disable: {}` (which buffers nothing). */
 function bufferPolicyOf(model: FilterModel | undefined): string | undefined {
@@ -559,7 +561,7 @@ function firstInvalidUtf8(bytes: Buffer): { line: number; col: number; offset: n
 
 /** What TrafficPolicies give the rules of one route, by rule index. */
 interface RulePolicyFilters {
-  readonly cors: ReadonlyMap<number, CorsModel> | undefined;
+  readonly cors: ReadonlyMap<number, Extract<FilterModel, { type: "CORS" | "NoCors" }>> | undefined;
   readonly rateLimits: ReadonlyMap<number, readonly FilterModel[]> | undefined;
   readonly headerModifiers: ReadonlyMap<number, PolicyHeaderModifiersModel> | undefined;
   readonly authorizations: ReadonlyMap<number, AuthorizationModel> | undefined;
@@ -585,6 +587,7 @@ function withPolicyFilters(route: Resource, reporter: Reporter, rules: readonly 
   if (Object.values(from).every((byRule) => byRule === undefined)) return rules;
   return rules.map((rule) => {
     const added: FilterModel[] = [];
+    // A NoCors (`cors.disable`) is kept too: it keeps the Gateway's cors off the rule.
     const policyCors = from.cors?.get(rule.index);
     if (policyCors !== undefined && !rule.filters.some((f) => f.type === "CORS")) added.push(policyCors);
     const externalAuth = from.externalAuths?.get(rule.index);

@@ -135,6 +135,15 @@ export interface GatewayPolicies {
   readonly faultInjection?: FaultInjectionModel;
   /** Its TrafficPolicy's `compression`, for the rules of its routes whose own policy sets none. */
   readonly compression?: CompressionModel;
+  /** Its TrafficPolicy's `cors`, for the rules with no CORS filter of their own whose own policy sets none (nor `cors.disable`). */
+  readonly cors?: GatewayCorsModel;
+}
+
+/** A Gateway's (or listener's) TrafficPolicy `cors`, with the policy it comes from. */
+export interface GatewayCorsModel {
+  /** `namespace/name` of the TrafficPolicy. */
+  readonly policy: string;
+  readonly filter: CorsModel;
 }
 
 export interface PolicyHeaderModifiersModel {
@@ -399,6 +408,8 @@ export type FilterModel =
   | { readonly type: "BasicAuth"; readonly policy: string; readonly users: HtpasswdUsers }
   /** kgateway's `basicAuth.disable: {}`: the rule is not checked by its Gateway's basicAuth. */
   | { readonly type: "NoBasicAuth" }
+  /** kgateway's `cors.disable: {}`: the rule gets no CORS from its Gateway's (or listener's) policy. */
+  | { readonly type: "NoCors" }
   /**
    * kgateway TrafficPolicy `apiKeyAuth` (Envoy's api_key_auth filter): a request of the rule
    * needs one of `keys`, found in the first of `sources` that holds one, else it gets 401.

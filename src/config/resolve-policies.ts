@@ -5,7 +5,7 @@ import { compileAccessLogFilter } from "../cel/environment.ts";
 import { parseEnvoyFormat } from "../format/envoy-operators.ts";
 import { checkMatchesPatterns } from "./cel-patterns.ts";
 import { accessLogCondition } from "./access-log-conditions.ts";
-import { corsFilter } from "./cors-filter.ts";
+import { type PolicyCorsModel, policyCors } from "./traffic-cors.ts";
 import { parseDuration } from "./duration.ts";
 import { fractionRatio } from "./fraction.ts";
 import { type LocalRateLimitSpec, localRateLimit } from "./local-rate-limit.ts";
@@ -34,7 +34,7 @@ import type {
   CompressionModel,
   CsrfModel,
   FaultInjectionModel,
-  CorsModel,
+  GatewayCorsModel,
   CustomAttributeModel,
   ExporterTargetModel,
   ExternalAuthModel,
@@ -106,8 +106,9 @@ export interface PolicyResult {
   readonly settings: ReadonlyMap<string, ListenerSettings>;
   readonly telemetry: ReadonlyMap<string, GatewayTelemetryModel>;
   readonly routeTracing: ReadonlyMap<string, RouteTracingModel>;
-  /** The CORS filter a TrafficPolicy gives each rule of a route (by index), by route key. */
-  readonly routeCors: ReadonlyMap<string, ReadonlyMap<number, CorsModel>>;
+  /** The CORS filter (or NoCors, for `disable`) a TrafficPolicy gives each rule of a route (by index), by route key; and a Gateway, by gateway key. */
+  readonly routeCors: ReadonlyMap<string, ReadonlyMap<number, PolicyCorsModel["filter"]>>;
+  readonly gatewayCors: ReadonlyMap<string, GatewayCorsModel | null>;
   /**
    * The rate limit filters a TrafficPolicy gives each rule of a route (by index), by route key:
    * its local limit (or NoLocalRateLimit) and its global one.
@@ -244,7 +245,8 @@ export function resolvePolicies(
   const trafficByRoute = traffic.get("HTTPRoute")!;
   const routeTracing = resolveRouteTracing(trafficByRoute, routes, telemetry, reporter);
   warnUnknownRules(trafficByRoute, routes, reporter);
-  const routeCors = resolveRouteCors(input.trafficPolicies, trafficByRoute, routes, reporter);
+  // Each policy's cors is checked once, whatever it targets.
+  const corsModels = sectionModels(input.trafficPolicies, "cors", (p, cfg) => policyCors(p, reporter, cfg));
   const specs = rateLimitSpecs(input.trafficPolicies, extensions, reporter);
   const routeRateLimits = resolveRouteRateLimits(specs, trafficByRoute, routes, reporter);
   const trafficByGateway = traffic.get("Gateway")!;
@@ -277,7 +279,8 @@ export function resolvePolicies(
     targetedListeners: new Set([...trafficByGateway.keys()].filter((k) => !gatewayKeys.has(k))),
     proxyProtocolPorts: resolveProxyProtocolPorts(input.listenerPolicies, kgByGateway, gateways, reporter),
     routeTracing,
-    routeCors,
+    routeCors: resolvePerRule("cors", corsModels, trafficByRoute, routes, reporter, (m) => m.filter),
+    gatewayCors: oldestPerGateway("cors", gatewayOnly("cors", "given CORS answers", corsModels, (m) => (m.filter.type === "CORS" ? { policy: m.policy, filter: m.filter } : undefined), trafficByGateway, reporter), trafficByGateway, reporter),
     routeRateLimits,
     gatewayRateLimits,
     gatewayGlobalRateLimits,
@@ -753,25 +756,6 @@ function resolveRouteTracing(
 
 // ---------------------------------------------------------------- TrafficPolicy (per rule)
 
-/**
- * kgateway's TrafficPolicy `cors` holds the HTTPRoute CORS filter's fields; a targetRef's
- * sectionName narrows it to the rule of that name. Per rule the oldest policy that covers
- * it wins. Each policy's filter is checked once, whatever it targets.
- */
-function resolveRouteCors(
-  policies: readonly Resource[],
-  byRoute: ReadonlyMap<string, readonly Attached[]>,
-  routes: readonly RouteDraft[],
-  reporter: Reporter,
-): Map<string, Map<number, CorsModel>> {
-  const models = new Map<Resource, CorsModel>();
-  for (const p of policies) {
-    const cfg = p.spec["cors"] as Record<string, unknown> | undefined;
-    if (cfg !== undefined) models.set(p, corsFilter(p, reporter, cfg, ["spec", "cors"]));
-  }
-  return resolvePerRule("cors", models, byRoute, routes, reporter, (model) => model);
-}
-
 /** Each TrafficPolicy's `section`, read once whatever it targets. */
 function sectionModels<M>(policies: readonly Resource[], section: string, read: (p: Resource, cfg: Record<string, unknown>) => M | undefined): Map<Resource, M> {
   const models = new Map<Resource, M>();
@@ -895,9 +879,9 @@ function gatewayCompressionsOf(models: ReadonlyMap<Resource, CompressionModel>, 
 function warnRouteOnlySections(byGateway: ReadonlyMap<string, readonly Attached[]>, reporter: Reporter): void {
   for (const [gk, attached] of byGateway) {
     for (const a of attached) {
-      for (const section of ["autoHostRewrite", "consistentHash", "cors", "tracing", "urlRewrite"]) {
+      for (const section of ["autoHostRewrite", "consistentHash", "tracing", "urlRewrite"]) {
         if (a.policy.spec[section] === undefined) continue;
-        reporter.warn(a.policy, a.at, `${section} does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
+        reporter.warn(a.policy, a.at, `${section} does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, cors, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway ${gk}`, `target the HTTPRoutes for ${section}`);
       }
     }
   }

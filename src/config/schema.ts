@@ -151,14 +151,17 @@ const loneWeight = int("accepted; one service is called, so its weight changes n
 /** A reference to the one service a GatewayExtension calls. */
 const serviceBackendRef = obj({ ...backendRefBase, weight: loneWeight }, ["name"]);
 const localObjectRef = obj({ group: str(), kind: str(), name: str(undefined, { minLength: 1 }) }, ["group", "kind", "name"]);
-const cors = obj({
+const corsFields: Record<string, Schema> = {
   allowOrigins: arr(str('scheme://host[:port]; the host may start with "*." or be "*"; "*" alone allows any origin', { minLength: 1, maxLength: 253 }), { maxItems: 64 }),
   allowCredentials: bool("send Access-Control-Allow-Credentials: true; default false"),
   allowMethods: arr(str(undefined, { enum: ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "*"] }), { maxItems: 9 }),
   allowHeaders: arr(str(undefined, { minLength: 1, maxLength: 256 }), { maxItems: 64 }),
   exposeHeaders: arr(str(undefined, { minLength: 1, maxLength: 256 }), { maxItems: 64 }),
   maxAge: int("seconds a browser may cache a preflight answer; default 5", { minimum: 1, maximum: 2147483647 }),
-});
+};
+const cors = obj(corsFields);
+/** kgateway's CorsPolicy: the HTTPRoute filter's fields, and (v2.1) `disable`. */
+const kgCors = obj({ ...corsFields, disable: empty("turn off the CORS a Gateway's or listener's policy gives the rules; the other fields then do nothing") });
 const headerNameList = arr(str(undefined, { minLength: 1, maxLength: 256 }), { maxItems: 64 });
 const httpRouteFilter = obj(
   {
@@ -636,7 +639,7 @@ const trafficPolicySpec = obj(
     targetRefs: arr(targetRef, { minItems: 1, maxItems: 16 }),
     targetSelectors,
     tracing: kgRouteTracing,
-    cors,
+    cors: kgCors,
     rateLimit: kgRateLimit,
     timeouts: kgTimeouts,
     retry: kgRetry,

@@ -11,6 +11,8 @@
 // - its buffer, unless a route-level policy buffers the rule or turns buffering off;
 // - its faultInjection, unless a route-level policy gives the rule one or turns it off;
 // - its compression, unless a route-level policy gives the rule one or turns it off;
+// - its cors, unless the rule has a CORS filter of its own (its HTTPRoute filter or a
+//   route-level policy's) or a route-level policy's `cors.disable`;
 // - its jwtAuth, its basicAuth and its apiKeyAuth, each unless a route-level policy gives the rule one or turns it off;
 // - its extAuth, unless the rule has an ExternalAuth of its own (its HTTPRoute filter or a
 //   route-level policy's) or a route-level policy's `extAuth.disable`.
@@ -38,6 +40,8 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayPolicies, port: 
   const addsFaultInjection = faultInjection !== undefined && !rule.filters.some((f) => f.type === "FaultInjection" || f.type === "NoFaultInjection");
   const compression = gateway.compression;
   const addsCompression = compression !== undefined && !rule.filters.some((f) => f.type === "Compression" || f.type === "NoCompression");
+  const cors = gateway.cors;
+  const addsCors = cors !== undefined && !rule.filters.some((f) => f.type === "CORS" || f.type === "NoCors");
   const csrf = gateway.csrf;
   const addsCsrf = csrf !== undefined && !rule.filters.some((f) => f.type === "Csrf");
   const global = gateway.globalRateLimit;
@@ -52,13 +56,14 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayPolicies, port: 
   const addsApiKeyAuth = apiKeyAuth !== undefined && !rule.filters.some((f) => f.type === "ApiKeyAuth" || f.type === "NoApiKeyAuth");
   const jwtAuth = gateway.jwtAuth;
   const addsJwtAuth = jwtAuth !== undefined && !rule.filters.some((f) => f.type === "JwtAuth" || f.type === "NoJwtAuth");
-  if (!addsLimit && !addsModifiers && !addsAuthorization && !addsAcl && !addsCsrf && !addsFaultInjection && !addsCompression && !addsGlobal && !addsBuffer && !addsExternalAuth && !addsBasicAuth && !addsApiKeyAuth && !addsJwtAuth) return { models: rule.filters, variant: "" };
+  if (!addsLimit && !addsModifiers && !addsCors && !addsAuthorization && !addsAcl && !addsCsrf && !addsFaultInjection && !addsCompression && !addsGlobal && !addsBuffer && !addsExternalAuth && !addsBasicAuth && !addsApiKeyAuth && !addsJwtAuth) return { models: rule.filters, variant: "" };
   const ruleName = rule.name ?? `rule-${rule.index}`;
   const bucketKey = addsLimit ? `${limit.bucketKey} port ${port}` : "";
   return {
     models: [
       ...(addsModifiers ? modifiers.filters : []),
       ...rule.filters,
+      ...(addsCors ? [cors.filter] : []),
       ...(addsAuthorization ? [authorization] : []),
       ...(addsAcl ? [acl] : []),
       ...(addsCsrf ? [csrf] : []),
@@ -72,6 +77,6 @@ export function filtersThrough(rule: RuleModel, gateway: GatewayPolicies, port: 
       ...(addsApiKeyAuth ? [apiKeyAuth] : []),
       ...(addsJwtAuth ? [jwtAuth] : []),
     ],
-    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}|${addsCsrf ? csrf.policy : ""}|${addsFaultInjection ? faultInjection.policy : ""}|${addsCompression ? compression.policy : ""}|${addsGlobal ? global.policyName : ""}|${addsBuffer ? buffer.policyName : ""}|${addsExternalAuth ? externalAuth.policyName : ""}|${addsBasicAuth ? basicAuth.policy : ""}|${addsApiKeyAuth ? apiKeyAuth.policy : ""}|${addsJwtAuth ? jwtAuth.policy : ""}`,
+    variant: `${bucketKey}|${addsModifiers ? modifiers.policyName : ""}|${addsCors ? cors.policy : ""}|${addsAuthorization ? authorization.policy : ""}|${addsAcl ? acl.policy : ""}|${addsCsrf ? csrf.policy : ""}|${addsFaultInjection ? faultInjection.policy : ""}|${addsCompression ? compression.policy : ""}|${addsGlobal ? global.policyName : ""}|${addsBuffer ? buffer.policyName : ""}|${addsExternalAuth ? externalAuth.policyName : ""}|${addsBasicAuth ? basicAuth.policy : ""}|${addsApiKeyAuth ? apiKeyAuth.policy : ""}|${addsJwtAuth ? jwtAuth.policy : ""}`,
   };
 }

@@ -120,7 +120,7 @@ spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
   rateLimit: ${rateLimit}
 ${extra}`;
-  const text = ROUTES + onGateway("newer", "{local: {tokenBucket: {maxTokens: 9, fillInterval: 1s}}}", "2026-02-01T00:00:00Z", '  cors: {allowOrigins: ["https://a.example"]}\n') + onGateway("older", "{local: {tokenBucket: {maxTokens: 5, fillInterval: 1s}}}", "2025-01-01T00:00:00Z");
+  const text = ROUTES + onGateway("newer", "{local: {tokenBucket: {maxTokens: 9, fillInterval: 1s}}}", "2026-02-01T00:00:00Z", '  urlRewrite: {pathRegex: {pattern: "^/a", substitution: "/b"}}\n') + onGateway("older", "{local: {tokenBucket: {maxTokens: 5, fillInterval: 1s}}}", "2025-01-01T00:00:00Z");
   const { config } = load(text);
   assert.deepEqual(config!.gateways[0]!.rateLimit, {
     type: "LocalRateLimit",
@@ -136,7 +136,7 @@ ${extra}`;
   });
   assert.deepEqual(limitsOfRules(text), ["-", "-"], "the routes' rules get it at compile time, per Gateway");
   assert.deepEqual(warnings(text), [
-    't.yaml:33:16: spec.targetRefs[0]: warning: cors does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for cors)',
+    't.yaml:33:16: spec.targetRefs[0]: warning: urlRewrite does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, cors, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for urlRewrite)',
     "t.yaml:34:22: spec.rateLimit.local: warning: Gateway default/gw already gets rateLimit.local from TrafficPolicy default/older, which is older; this one is ignored for it",
   ]);
   // Another kind still is not a target.

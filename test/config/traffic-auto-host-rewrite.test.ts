@@ -24,6 +24,6 @@ test("on a Gateway it is ignored with a warning", () => {
   const yaml = TWO_RULE_ROUTE + policy("p", "  autoHostRewrite: true\n", TO_GATEWAY);
   assert.deepEqual(load(yaml).config!.routes[0]!.rules.map((r) => r.filters), [[], []]);
   assert.deepEqual(warnings(yaml), [
-    "t.yaml:33:16: spec.targetRefs[0]: warning: autoHostRewrite does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for autoHostRewrite)",
+    "t.yaml:33:16: spec.targetRefs[0]: warning: autoHostRewrite does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, cors, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for autoHostRewrite)",
   ]);
 });

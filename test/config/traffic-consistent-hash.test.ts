@@ -152,7 +152,7 @@ test("on a Gateway consistentHash is warned about and ignored; a misspelt rule n
   const text = ROUTE + policy("p", "  consistentHash: {}\n", TO_GATEWAY);
   assert.deepEqual(hashesOf(text), [undefined, undefined]);
   assert.deepEqual(warnings(text), [
-    "t.yaml:33:16: spec.targetRefs[0]: warning: consistentHash does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for consistentHash)",
+    "t.yaml:33:16: spec.targetRefs[0]: warning: consistentHash does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, cors, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for consistentHash)",
   ]);
   const misspelt = ROUTE + policy("p", "  consistentHash: {}\n", "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: nope}]");
   assert.deepEqual(hashesOf(misspelt), [undefined, undefined]);

@@ -182,10 +182,10 @@ test("on a Gateway: the oldest policy wins each section; an attempt longer than 
   assert.deepEqual(rules(ownShort)[0]!.throughGateway!["default/gw"]!.timeouts, { requestMs: 1000, backendRequestMs: 3000, streamIdleMs: undefined });
 });
 
-test("a Gateway's cors and tracing are still warned about and ignored", () => {
-  const text = routes() + policy("p", "  cors: {allowOrigins: ['*']}\n  timeouts: {request: 1s}\n", TO_GATEWAY);
+test("a Gateway's urlRewrite is still warned about and ignored beside its timeouts", () => {
+  const text = routes() + policy("p", "  urlRewrite: {pathRegex: {pattern: '^/a', substitution: /b}}\n  timeouts: {request: 1s}\n", TO_GATEWAY);
   assert.deepEqual(warnings(text), [
-    "t.yaml:33:16: spec.targetRefs[0]: warning: cors does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for cors)",
+    "t.yaml:33:16: spec.targetRefs[0]: warning: urlRewrite does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, cors, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for urlRewrite)",
   ]);
   assert.equal(rules(text)[0]!.throughGateway!["default/gw"]!.timeouts.requestMs, 1000);
 });

@@ -59,7 +59,7 @@ test("bad patterns and substitutions are errors at the field; on a Gateway urlRe
 
   const onGateway = TWO_RULE_ROUTE + policy("p", REWRITE, TO_GATEWAY);
   assert.deepEqual(warnings(onGateway), [
-    "t.yaml:33:16: spec.targetRefs[0]: warning: urlRewrite does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for urlRewrite)",
+    "t.yaml:33:16: spec.targetRefs[0]: warning: urlRewrite does not apply to a Gateway (only acl, apiKeyAuth, basicAuth, buffer, compression, cors, csrf, extAuth, faultInjection, headerModifiers, jwtAuth, rateLimit, rbac, retry and timeouts do); it is ignored for Gateway default/gw (hint: target the HTTPRoutes for urlRewrite)",
   ]);
   assert.deepEqual(rules(onGateway)[0]!.filters, []);
 });
