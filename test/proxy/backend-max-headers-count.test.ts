@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import net, { type AddressInfo } from "node:net";
 import { once } from "node:events";
 import { type HttpService, startHttpService } from "../support/http-service.ts";
+import { rawExchange } from "../support/raw-exchange.ts";
 import { type GatewayUnderTest, ask, backendYaml, catchAllOnYaml, hostGatewayYaml, startGateway } from "./harness.ts";
 import { RecordingTelemetry } from "./recording-telemetry.ts";
 
@@ -107,23 +108,13 @@ test("repeated header lines count one each; a backend without the policy takes a
   assert.equal(free.headers["x-field-49"], "49");
 });
 
-/** Writes `bytes` on a new connection and reads everything until the gateway closes it. */
-async function rawExchange(bytes: string): Promise<string> {
-  const socket = net.connect(gw.port, "127.0.0.1");
-  await once(socket, "connect");
-  socket.write(bytes);
-  const chunks: Buffer[] = [];
-  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-  await once(socket, "close");
-  return Buffer.concat(chunks).toString("latin1");
-}
 
 const upgradeRequest = (path: string): string =>
   `GET ${path} HTTP/1.1\r\nhost: switches.example\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
 
 test("an upgrade's 101 and its refusal are held to maxHeadersCount too", async () => {
   // 101 with upgrade and connection: two fields of the count.
-  const tooMany = await rawExchange(upgradeRequest(`/switch/${LIMIT - 1}`));
+  const tooMany = await rawExchange(gw.port, upgradeRequest(`/switch/${LIMIT - 1}`));
   assert.match(tooMany, /^HTTP\/1\.1 502 /);
   assert.match(tooMany, /"error":"upstream_protocol_error"/);
   const switched = await recorder.endOf(`/switch/${LIMIT - 1}`);
@@ -139,10 +130,10 @@ test("an upgrade's 101 and its refusal are held to maxHeadersCount too", async (
   socket.destroy();
   assert.equal((await recorder.endOf(`/switch/${LIMIT - 2}`)).responseFlags, "");
 
-  const refused = await rawExchange(upgradeRequest(`/refuse/${LIMIT - 1}`));
+  const refused = await rawExchange(gw.port, upgradeRequest(`/refuse/${LIMIT - 1}`));
   assert.match(refused, /^HTTP\/1\.1 502 /);
   assert.equal((await recorder.endOf(`/refuse/${LIMIT - 1}`)).responseFlags, "UPE");
   // Within the count, the refusal is relayed.
-  const relayed = await rawExchange(upgradeRequest(`/refuse/${LIMIT - 2}`));
+  const relayed = await rawExchange(gw.port, upgradeRequest(`/refuse/${LIMIT - 2}`));
   assert.match(relayed, /^HTTP\/1\.1 403 /);
 });

@@ -11,6 +11,7 @@ import { once } from "node:events";
 import { WebSocket } from "ws";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { type HttpService, startHttpService } from "../support/http-service.ts";
+import { rawExchange } from "../support/raw-exchange.ts";
 import { type GatewayUnderTest, ask, backendYaml, catchAllOnYaml, hostGatewayYaml, startGateway } from "./harness.ts";
 import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
 
@@ -92,16 +93,6 @@ after(async () => {
   await Promise.all([up.close(), firstHangs.close()]);
 });
 
-/** Writes `bytes` on a new connection and reads everything until the gateway closes it. */
-async function rawExchange(bytes: string): Promise<string> {
-  const socket = net.connect(gw.port, "127.0.0.1");
-  await once(socket, "connect");
-  socket.write(bytes);
-  const chunks: Buffer[] = [];
-  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-  await once(socket, "close");
-  return Buffer.concat(chunks).toString("latin1");
-}
 
 test("an upstream silent past maxStreamDuration: 504 upstream_max_stream_duration, flag UMSDR, Envoy's details", async () => {
   const reply = await ask(gw.port, { path: "/hang?silent", headers: { host: "capped.example" } });
@@ -146,7 +137,7 @@ test("a response still streaming at the limit is cut; one that ends in time, or 
 });
 
 test("a client still sending its body at the limit gets 408, as Envoy answers then", async () => {
-  const text = await rawExchange("POST /sink HTTP/1.1\r\nhost: capped.example\r\ncontent-length: 100\r\n\r\n" + "x".repeat(10));
+  const text = await rawExchange(gw.port, "POST /sink HTTP/1.1\r\nhost: capped.example\r\ncontent-length: 100\r\n\r\n" + "x".repeat(10));
   assert.match(text, /^HTTP\/1\.1 408 /);
   assert.match(text, /"error":"upstream_max_stream_duration"/);
   const exchange = await recorder.endOf("/sink");
@@ -198,7 +189,7 @@ const upgradeRequest = (path: string, host: string): string =>
 
 test("an upgrade the upstream never answers: 408 at the limit, as Envoy, whose upgrade request never ends; the upstream request is cut", async () => {
   const upstreamClosed = new Promise<void>((resolve) => silent.once("connection", (socket: net.Socket) => socket.once("close", () => resolve())));
-  const text = await rawExchange(upgradeRequest("/never", "nobody.example"));
+  const text = await rawExchange(gw.port, upgradeRequest("/never", "nobody.example"));
   assert.match(text, /^HTTP\/1\.1 408 /);
   assert.match(text, /"error":"upstream_max_stream_duration"/);
   const exchange = await recorder.endOf("/never");
@@ -211,7 +202,7 @@ test("an upgrade the upstream never answers: 408 at the limit, as Envoy, whose u
 });
 
 test("a refusal of an upgrade still streaming at the limit is cut: error.type timeout, flag UMSDR, not a client abort", async () => {
-  const text = await rawExchange(upgradeRequest("/refused-stream", "streamer.example"));
+  const text = await rawExchange(gw.port, upgradeRequest("/refused-stream", "streamer.example"));
   assert.match(text, /^HTTP\/1\.1 200 /);
   assert.match(text, /first/);
   const exchange = await recorder.endOf("/refused-stream");
