@@ -184,7 +184,11 @@ export function isGatewayFramedResponseHeader(name: string, value: unknown): boo
   return GATEWAY_FRAMED_RESPONSE_HEADERS.has(lower);
 }
 
-export function headerModifier(r: Resource, reporter: Reporter, cfg: Record<string, any>, at: Segments, requestSide: boolean): HeaderModifierModel {
+/**
+ * `early`: a listener's earlyRequestHeaderModifier, which runs before the gateway reads how
+ * the request is framed and which headers are hop-by-hop, so it may not remove those either.
+ */
+export function headerModifier(r: Resource, reporter: Reporter, cfg: Record<string, any>, at: Segments, requestSide: boolean, early = false): HeaderModifierModel {
   const names = new Map<string, string>();
   const note = (name: string, where: Segments): void => {
     const lower = name.toLowerCase();
@@ -211,6 +215,9 @@ export function headerModifier(r: Resource, reporter: Reporter, cfg: Record<stri
   const add = pairs(cfg["add"], "add");
   const remove = ((cfg["remove"] ?? []) as string[]).map((n, i) => {
     note(n, [...at, "remove", i]);
+    if (early && GATEWAY_FRAMED_REQUEST_HEADERS.has(n.toLowerCase())) {
+      reporter.error(r, [...at, "remove", i], `header "${n}" cannot be removed before the gateway reads the request: it frames the body or says which headers are hop-by-hop`, "remove this entry");
+    }
     return n.toLowerCase();
   });
   return { set, add, remove };

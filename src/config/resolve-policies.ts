@@ -500,7 +500,7 @@ function kgListenerPolicy(p: Resource, base: Segments, backends: BackendResolver
     acceptHttp10: s["acceptHttp10"],
     generateRequestId: s["generateRequestId"],
     defaultHostForHttp10: defaultHost(p, reporter, s["defaultHostForHttp10"], [...base, "defaultHostForHttp10"]),
-    earlyRequestHeaderModifier: s["earlyRequestHeaderModifier"] === undefined ? undefined : headerModifier(p, reporter, s["earlyRequestHeaderModifier"], [...base, "earlyRequestHeaderModifier"], true),
+    earlyRequestHeaderModifier: s["earlyRequestHeaderModifier"] === undefined ? undefined : headerModifier(p, reporter, s["earlyRequestHeaderModifier"], [...base, "earlyRequestHeaderModifier"], true, true),
   };
   if (s["preserveExternalRequestId"] === false) warnNoEffect(p, reporter, [...base, "preserveExternalRequestId"], "preserveExternalRequestId: false", "a client's X-Request-Id is always kept (Envoy replaces it on edge requests)");
   const uuid = s["uuidRequestIdConfig"] as Record<string, boolean | undefined> | undefined;
@@ -545,7 +545,6 @@ function warnOtherResourceDetectors(p: Resource, reporter: Reporter, detectors: 
   });
 }
 
-/** A kgateway field Tollgate reads but cannot honour: the file loads, and says what happens instead. */
 /** defaultHostForHttp10, whose port the schema leaves up to 99999: a Host every request without one would be refused for is an error. */
 function defaultHost(p: Resource, reporter: Reporter, value: string | undefined, at: Segments): string | undefined {
   if (value === undefined) return undefined;
@@ -557,6 +556,7 @@ function defaultHost(p: Resource, reporter: Reporter, value: string | undefined,
   return value;
 }
 
+/** A kgateway field Tollgate reads but cannot honour: the file loads, and says what happens instead. */
 function warnNoEffect(p: Resource, reporter: Reporter, at: Segments, field: string, instead: string): void {
   reporter.warn(p, at, `${field} has no effect in Tollgate: ${instead}`, undefined);
 }

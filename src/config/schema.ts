@@ -476,7 +476,7 @@ const listenerLimits: Record<string, Schema> = {
   streamIdleTimeout: duration,
   maxConnections: int("0 = unlimited", { minimum: 0 }),
   maxRequestsPerConnection: int("requests one client connection carries; the last answer closes it (0 or unset: unlimited)", { minimum: 0 }),
-  maxHeadersCount: int("the most header fields a request may have; more is a 431 too_many_headers (unset: no count)", { minimum: 1 }),
+  maxHeadersCount: int("the most header fields a request may have; more is a 431 too_many_headers (unset: 2000, node's own count)", { minimum: 1 }),
   earlyRequestHeaderModifier: headerModifier,
   generateRequestId: bool("give a request without X-Request-Id a random one (default true)"),
   preserveExternalRequestId: bool("accepted: a client's X-Request-Id is always kept, as true says (false gets a warning)"),

@@ -4,6 +4,7 @@
 // yields none is not asked about. The verdict is read in rls-verdict.ts; a call that fails or
 // gives no verdict lets the request through when the extension fails open (kgateway's
 // default) and is answered 500 otherwise, as Envoy's `failure_mode_deny`.
+import { applyEarlyHeaders } from "./early-headers.ts";
 import { RuleCounts, type RuleCountKey } from "./rule-counts.ts";
 import type { GlobalRateLimitModel, RateLimitDescriptorModel } from "../config/model.ts";
 import type { CompiledBackend } from "../plan/types.ts";
@@ -128,6 +129,9 @@ function headersAfterGrant(exchange: Exchange, grant: AuthGrant | undefined): Ou
     const name = raw[i]!.toLowerCase();
     if (!Object.hasOwn(headers, name)) headers[name] = raw[i + 1]!;
   }
+  // The raw lines are as the client sent them: the listener's early changes come first.
+  const early = exchange.listener.settings.earlyHeaders;
+  if (early !== undefined) applyEarlyHeaders(early, headers);
   applyIdentity(exchange, headers);
   grant?.applyTo(headers);
   return headers;

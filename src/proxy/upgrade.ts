@@ -11,6 +11,7 @@ import { epochMsAt } from "../telemetry/wall-clock.ts";
 import type { CallContext } from "./call.ts";
 import { warnContainedBug } from "./contained-bug.ts";
 import { applyEarlyHeaders } from "./early-headers.ts";
+import { requestTurn } from "./requests-per-connection.ts";
 import { endAndLinger } from "./linger.ts";
 import { ErrorType, Flag, addFlag, rawErrorAnswer, rawErrorResponse } from "./errors.ts";
 import { Exchange, UpstreamAttempt } from "./exchange.ts";
@@ -76,6 +77,10 @@ export function createUpgradeHandler(
       socket.end(rawErrorResponse(404, "Not Found", "no_listener", "no listener is configured on this port"));
       return;
     }
+    // Pipelined past the connection's last allowed request: never served, as a plain request
+    // would not be; the connection ends after that request's answer.
+    const maxRequests = listener.settings.maxRequestsPerConnection;
+    if (maxRequests > 0 && requestTurn(socket as Socket, maxRequests) === "past") return;
     const early = listener.settings.earlyHeaders;
     if (early !== undefined) applyEarlyHeaders(early, req.headers);
     readRequestFacts(req, listener.settings, facts);

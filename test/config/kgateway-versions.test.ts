@@ -121,6 +121,10 @@ spec:
   const differing = errors(`${GATEWAY}${sameListenerGateway("gw2")}${policy(toGw, "{set: [{name: x-env, value: prod}]}")}${policy(toGw2, "{remove: [x-env]}")}`);
   assert.equal(differing.length, 1);
   assert.match(differing[0]!, /listener settings differ: earlyHeaders \{"set":\[\],"add":\[\],"remove":\["x-env"\]\} here, \{"set":\[\{"name":"x-env","value":"prod"\}\],"add":\[\],"remove":\[\]\} there/);
+  assert.deepEqual(errors(`${GATEWAY}${policy(toGw, "{remove: [Content-Length, connection, x-ok]}")}`), [
+    't.yaml:17:41: spec.earlyRequestHeaderModifier.remove[0]: header "Content-Length" cannot be removed before the gateway reads the request: it frames the body or says which headers are hop-by-hop (hint: remove this entry)',
+    't.yaml:17:57: spec.earlyRequestHeaderModifier.remove[1]: header "connection" cannot be removed before the gateway reads the request: it frames the body or says which headers are hop-by-hop (hint: remove this entry)',
+  ]);
   assert.deepEqual(errors(`${GATEWAY}${policy(toGw, '{set: [{name: content-length, value: "1"}], add: [{name: "bad name", value: x}]}')}`), [
     't.yaml:17:45: spec.earlyRequestHeaderModifier.set[0].name: header "content-length" cannot be set on a forwarded request: the gateway writes it from how it frames the body and runs the upstream connection (hint: remove this entry)',
     't.yaml:17:88: spec.earlyRequestHeaderModifier.add[0].name: "bad name" is not a valid header name (hint: use letters, digits and !#$%&\'*+-.^_`|~ only (an RFC 9110 token))',

@@ -95,6 +95,7 @@ before(async () => {
       extension("patient", "rls", "    failOpen: false\n    timeout: 10s\n") +
       routeYaml(
         rule("counted", "/counted") +
+          rule("early", "/early") +
           rule("strict", "/strict") +
           rule("lenient", "/lenient") +
           rule("down", "/down") +
@@ -121,6 +122,23 @@ before(async () => {
 `,
       ) +
       policy("counted", "counted", "limits") +
+      targetedTrafficPolicyYaml("early", "HTTPRoute", "r", `  rateLimit:
+    global:
+      extensionRef: {name: lenient}
+      descriptors:
+      - entries: [{type: Generic, generic: {key: rule, value: early}}]
+      - entries: [{type: Header, header: x-tier}]
+      - entries: [{type: Header, header: x-edge}]
+`).replace("name: r}]", "name: r, sectionName: early}]") +
+      // The listener's early changes: what the descriptors see, as the upstream does.
+      `---
+apiVersion: gateway.kgateway.dev/v1alpha1
+kind: HTTPListenerPolicy
+metadata: {name: early, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: edge}]
+  earlyRequestHeaderModifier: {set: [{name: x-edge, value: "1"}], remove: [x-tier]}
+` +
       policy("strict", "strict", "strict") +
       policy("lenient", "lenient", "lenient") +
       policy("down", "down", "strict-down") +
@@ -437,4 +455,17 @@ test("a WebSocket upgrade is limited as any request of the rule", async () => {
   const opened: number[] = [];
   for (let i = 0; i < LIMIT + 1; i++) opened.push(await upgradeStatus("/sockets/echo"));
   assert.deepEqual(opened, [...Array(LIMIT).fill(101), 429]);
+});
+
+test("descriptors read the request as the listener's earlyRequestHeaderModifier left it: a header it removed yields none, one it set does", async () => {
+  const before = rls.seen.length;
+  const reply = await ask(gw.port, { path: "/early", headers: { "x-tier": "premium", "x-edge": "client" } });
+  assert.equal(reply.status, 200);
+  assert.equal(reply.json()["headers"] !== undefined, true);
+  assert.equal((reply.json()["headers"] as Record<string, string>)["x-tier"], undefined);
+  const call = rls.seen[before]!;
+  assert.deepEqual(
+    call.request.descriptors.map((d) => d.entries.map((e) => [e.key, e.value])),
+    [[["rule", "early"]], [["x-edge", "1"]]],
+  );
 });

@@ -221,6 +221,15 @@ describe("requests per connection and header fields", () => {
     assert.match(answers[1]!, /"url":"\/after-reload"/);
   });
 
+  test("maxRequestsPerConnection: an upgrade pipelined past the last allowed request is not served either", async () => {
+    const before = up.requests.length;
+    // The last allowed answer is slow: the upgrade behind it is parsed while it is pending.
+    const answer = await raw(counted.port, "GET /pipe-a HTTP/1.1\r\nHost: x\r\n\r\nGET /slow/300 HTTP/1.1\r\nHost: x\r\n\r\nGET /pipe-ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+    const answers = answer.split(/(?=HTTP\/1\.1 )/);
+    assert.deepEqual(answers.map((a) => a.slice(0, 12)), ["HTTP/1.1 200", "HTTP/1.1 200"]);
+    assert.deepEqual(up.requests.slice(before).map((r) => r.url), ["/pipe-a", "/slow/300"]);
+  });
+
   test("maxRequestsPerConnection: requests pipelined past the last allowed one are neither served nor forwarded", async () => {
     const before = up.requests.length;
     const answer = await raw(counted.port, "GET /pipe-1 HTTP/1.1\r\nHost: x\r\n\r\nGET /pipe-2 HTTP/1.1\r\nHost: x\r\n\r\nPOST /pipe-3 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");

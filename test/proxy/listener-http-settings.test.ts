@@ -167,3 +167,9 @@ test("earlyRequestHeaderModifier: changed before routing, so a header match sees
   const upgraded = await raw(early.port, "GET /early-ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", true);
   assert.match(upgraded, /^HTTP\/1\.1 101 /);
 });
+
+test("earlyRequestHeaderModifier: a header it sets is the gateway's, so a client naming it in Connection cannot keep it from the upstream", async () => {
+  const seen = await seenHeaders(early, "/early-conn", { connection: "x-env, x-secret", "x-secret": "s" });
+  assert.equal(seen["x-env"], "prod");
+  assert.equal(seen["x-secret"], undefined, "what the client named in Connection is still hop-by-hop");
+});

@@ -141,6 +141,8 @@ test("runtimeFilter keeps the fraction its X-Request-Id draws as Envoy draws it;
     tenThousandths: "{runtimeFilter: {runtimeKey: access_log.fine, percentSampled: {numerator: 5000, denominator: TEN_THOUSAND}}}",
     everyOne: "{runtimeFilter: {runtimeKey: access_log.all, percentSampled: {numerator: 100}, useIndependentRandomness: true}}",
     noRuntime: "{runtimeFilter: {runtimeKey: access_log.unset}}",
+    // The same id every time, which the id draw would keep: independent draws keep about half.
+    independentHalf: "{runtimeFilter: {runtimeKey: access_log.coin, percentSampled: {numerator: 50}, useIndependentRandomness: true}}",
   };
   const policy = `apiVersion: gateway.kgateway.dev/v1alpha1
 kind: HTTPListenerPolicy
@@ -168,12 +170,19 @@ ${collectorBackend("collector", "kgateway-system", rx.port)}`;
     "/id-5000": "4bf92f35-77b3-4da6-a3ce-929d00001388",
   };
   for (const [path, id] of Object.entries(ids)) assert.equal((await get(gw.url(8080, path), { "x-request-id": id })).status, 200);
+  for (let i = 0; i < 40; i++) assert.equal((await get(gw.url(8080, `/coin-${i}`), { "x-request-id": ids["/id-49"]! })).status, 200);
   assert.equal((await get(gw.url(8080, "/last"))).status, 200);
   const logs = await rx.waitForLogs((l) => l.some((r) => r.scope.name === "everyOne" && r.body === "/last"));
   const kept = (name: string): string[] => logs.filter((r) => r.scope.name === name).map((r) => String(r.body)).sort();
-  assert.deepEqual(kept("everyOne"), ["/id-49", "/id-4999", "/id-50", "/id-5000", "/last"]);
+  const coins = (name: string): string[] => kept(name).filter((p) => p.startsWith("/coin-"));
+  assert.deepEqual(kept("everyOne").filter((p) => !p.startsWith("/coin-")), ["/id-49", "/id-4999", "/id-50", "/id-5000", "/last"]);
+  assert.equal(coins("everyOne").length, 40);
   // 4999 % 100 = 99 and 5000 % 100 = 0: the id decides for the 50% log too.
-  assert.deepEqual(kept("half").filter((p) => p !== "/last"), ["/id-49", "/id-5000"]);
-  assert.deepEqual(kept("tenThousandths").filter((p) => p !== "/last"), ["/id-49", "/id-4999", "/id-50"]);
+  assert.deepEqual(kept("half").filter((p) => p !== "/last" && !p.startsWith("/coin-")), ["/id-49", "/id-5000"]);
+  assert.equal(coins("half").length, 40, "the id 0x31 is kept every time");
+  assert.deepEqual(kept("tenThousandths").filter((p) => p !== "/last" && !p.startsWith("/coin-")), ["/id-49", "/id-4999", "/id-50"]);
+  // Independent of the id: neither all nor none of 40 (each outcome has odds of 2^-40).
+  const independent = coins("independentHalf").length;
+  assert.ok(independent > 0 && independent < 40, `${independent} of 40 kept`);
   assert.deepEqual(kept("noRuntime"), []);
 });
