@@ -693,7 +693,6 @@ function endAfterAnswer(exchange: Exchange): void {
   if (requestHasBody(exchange) && !exchange.req.complete) exchange.res.shouldKeepAlive = false;
 }
 
-
 function refuse(exchange: Exchange, failure: Failure, message: string, extraHeaders?: Readonly<OutgoingHeaders>): void {
   if (failure.details !== undefined) exchange.localReplyDetails ??= failure.details;
   sendError(exchange, failure.status, failure.code, message, extraHeaders);

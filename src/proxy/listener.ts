@@ -1,7 +1,7 @@
 // The node:http server behind one listener port (node:https for an HTTPS port), with the
 // listener's limits applied: header size (431), headers and request receive timeouts (408),
-// keep-alive timeout, the header count and max connections. Limits and certificates change in place on
-// reload; the socket stays bound.
+// keep-alive timeout and max connections (the header count is the proxy's). Limits and
+// certificates change in place on reload; the socket stays bound.
 import type * as Http from "node:http";
 import type { IncomingMessage, Server } from "node:http";
 import type { PortTls } from "../plan/port-tls.ts";
