@@ -138,6 +138,12 @@ test("what a selector cannot do is warned about where it is written; a lost acce
   assert.deepEqual(errors(LABELLED_GATEWAYS + trafficPolicy("p", gatewaysWith('{edge: "yes"}', "admin"), BASIC_AUTH)), [
     't.yaml:25:112: spec.targetSelectors[0].sectionName: no Gateway this targetSelector selects (default/gw) has a listener named "admin"; basicAuth applies to no listener through it (hint: name one of the Gateway\'s spec.listeners, or remove sectionName to cover the whole Gateway)',
   ]);
+  // A disable opens nothing: a missing listener is a warning, kgateway v2.0's extAuth spelling too.
+  for (const disabling of ["  extAuth: {disable: {}}\n", "  extAuth: {enablement: DisableAll}\n"]) {
+    const text = LABELLED_GATEWAYS + trafficPolicy("p", gatewaysWith('{edge: "yes"}', "admin"), disabling);
+    assert.deepEqual(errors(text), [], disabling);
+    assert.equal(warnings(text).filter((w) => w.includes('has a listener named "admin"; this targetSelector has no effect')).length, 1, disabling);
+  }
   assert.deepEqual(warnings(LABELLED_GATEWAYS + policy("HTTPListenerPolicy", "h", gatewaysWith('{edge: "yes"}', "http"), "  idleTimeout: 7s\n")), [
     "t.yaml:25:112: spec.targetSelectors[0].sectionName: warning: sectionName is not supported; the policy applies to the whole Gateway (hint: remove sectionName)",
   ]);

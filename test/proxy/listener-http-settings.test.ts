@@ -141,6 +141,8 @@ test("acceptHttp10: false refuses HTTP/1.0 with 426 upgrade_required (Envoy's lo
   assert.equal(exchange.status, 426);
   assert.equal(responseDetailsOf(exchange), "low_version");
   assert.equal((await ask(noHttp10.port, { path: "/fine" })).status, 200);
+  // Before the checks on what the request says, as Envoy's codec refuses the version first.
+  assert.match(await raw(noHttp10.port, "GET /frag#x HTTP/1.0\r\nHost: x\r\n\r\n"), /^HTTP\/1\.1 426 /);
   // An HTTP/1.0 upgrade offer is refused the same way.
   const upgrade = await raw(noHttp10.port, "GET /refused-ws HTTP/1.0\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
   assert.match(upgrade, /^HTTP\/1\.1 426 /);
