@@ -461,7 +461,6 @@ test("descriptors read the request as the listener's earlyRequestHeaderModifier 
   const before = rls.seen.length;
   const reply = await ask(gw.port, { path: "/early", headers: { "x-tier": "premium", "x-edge": "client" } });
   assert.equal(reply.status, 200);
-  assert.equal(reply.json()["headers"] !== undefined, true);
   assert.equal((reply.json()["headers"] as Record<string, string>)["x-tier"], undefined);
   const call = rls.seen[before]!;
   assert.deepEqual(

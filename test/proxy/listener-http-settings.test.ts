@@ -9,6 +9,7 @@ import { once } from "node:events";
 import { type TestUpstream, startUpstream } from "../support/upstreams.ts";
 import { GATEWAY_YAML, type GatewayUnderTest, ask, backendYaml, catchAllRouteYaml, startGateway } from "./harness.ts";
 import { RecordingTelemetry, responseDetailsOf } from "./recording-telemetry.ts";
+import { rawExchange } from "../support/raw-exchange.ts";
 
 let up: TestUpstream;
 let matching: GatewayUnderTest;
@@ -77,20 +78,14 @@ async function seenHeaders(gw: GatewayUnderTest, path: string, headers: Record<s
   return reply.json()["headers"] as Record<string, string>;
 }
 
-/** One raw request on a new connection; everything until the gateway closes it (or, with `firstChunk`, its first bytes). */
-async function raw(port: number, text: string, firstChunk = false): Promise<string> {
+/** The first bytes the gateway answers a raw request with, the connection left open (an upgrade's 101). */
+async function firstBytes(port: number, text: string): Promise<string> {
   const socket = net.connect(port, "127.0.0.1");
   socket.setEncoding("latin1");
   socket.write(text);
-  if (firstChunk) {
-    const [chunk] = (await once(socket, "data")) as [string];
-    socket.destroy();
-    return chunk;
-  }
-  let received = "";
-  socket.on("data", (c: string) => (received += c));
-  await once(socket, "close");
-  return received;
+  const [chunk] = (await once(socket, "data")) as [string];
+  socket.destroy();
+  return chunk;
 }
 
 test("stripHostPortMode MatchingPort: the listener's own port leaves the Host, another stays; telemetry sees what the upstream got", async () => {
@@ -102,15 +97,15 @@ test("stripHostPortMode MatchingPort: the listener's own port leaves the Host, a
 
 test("stripHostPortMode AnyPort: every port leaves the Host, an absolute-form target's too", async () => {
   assert.equal((await seenHeaders(anyPort, "/any", { host: "shop.example:9443" }))["host"], "shop.example");
-  const answer = await raw(anyPort.port, "GET http://shop.example:7000/absolute HTTP/1.1\r\nHost: ignored.example\r\nConnection: close\r\n\r\n");
+  const answer = await rawExchange(anyPort.port, "GET http://shop.example:7000/absolute HTTP/1.1\r\nHost: ignored.example\r\nConnection: close\r\n\r\n");
   assert.match(answer, /^HTTP\/1\.1 200 /);
   assert.match(answer, /"host":"shop\.example"/);
   // The target's authority never stands in for a Host an HTTP/1.1 client did not send.
-  assert.match(await raw(anyPort.port, "GET http://shop.example:7000/no-host HTTP/1.1\r\nConnection: close\r\n\r\n"), /^HTTP\/1\.1 400 [^]*"error":"missing_host"/);
+  assert.match(await rawExchange(anyPort.port, "GET http://shop.example:7000/no-host HTTP/1.1\r\nConnection: close\r\n\r\n"), /^HTTP\/1\.1 400 [^]*"error":"missing_host"/);
   // An empty port is no port: the Host stays as sent (and routes as the name).
   assert.equal((await seenHeaders(anyPort, "/empty-port", { host: "shop.example:" }))["host"], "shop.example:");
   // An unclosed or empty IPv6 literal is refused, not forwarded.
-  for (const host of ["[::1", "[]:80", "[::1]x"]) assert.match(await raw(anyPort.port, `GET /bad HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 400 [^]*"error":"invalid_host"/, host);
+  for (const host of ["[::1", "[]:80", "[::1]x"]) assert.match(await rawExchange(anyPort.port, `GET /bad HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 400 [^]*"error":"invalid_host"/, host);
 });
 
 test("skipXFFAppend: a trusted chain goes on as it came; an untrusted one is dropped and none is written", async () => {
@@ -124,16 +119,16 @@ test("skipXFFAppend: a trusted chain goes on as it came; an untrusted one is dro
 });
 
 test("defaultHostForHttp10: an HTTP/1.0 request without Host is routed and forwarded with it; one with a Host keeps its own", async () => {
-  const answer = await raw(http10.port, "GET /old HTTP/1.0\r\n\r\n");
+  const answer = await rawExchange(http10.port, "GET /old HTTP/1.0\r\n\r\n");
   assert.match(answer, /^HTTP\/1\.1 200 /);
   assert.match(answer, /"host":"legacy\.example"/);
-  assert.match(await raw(http10.port, "GET /old-named HTTP/1.0\r\nHost: named.example\r\n\r\n"), /"host":"named\.example"/);
+  assert.match(await rawExchange(http10.port, "GET /old-named HTTP/1.0\r\nHost: named.example\r\n\r\n"), /"host":"named\.example"/);
   // HTTP/1.1 still needs its own.
-  assert.match(await raw(http10.port, "GET /new HTTP/1.1\r\nConnection: close\r\n\r\n"), /^HTTP\/1\.1 400 /);
+  assert.match(await rawExchange(http10.port, "GET /new HTTP/1.1\r\nConnection: close\r\n\r\n"), /^HTTP\/1\.1 400 /);
 });
 
 test("acceptHttp10: false refuses HTTP/1.0 with 426 upgrade_required (Envoy's low_version); HTTP/1.1 passes", async () => {
-  const answer = await raw(noHttp10.port, "GET /refused HTTP/1.0\r\nHost: x\r\n\r\n");
+  const answer = await rawExchange(noHttp10.port, "GET /refused HTTP/1.0\r\nHost: x\r\n\r\n");
   assert.match(answer, /^HTTP\/1\.1 426 /);
   assert.match(answer, /\r\nupgrade: HTTP\/1\.1\r\n/i);
   assert.match(answer, /"error":"upgrade_required"/);
@@ -142,9 +137,9 @@ test("acceptHttp10: false refuses HTTP/1.0 with 426 upgrade_required (Envoy's lo
   assert.equal(responseDetailsOf(exchange), "low_version");
   assert.equal((await ask(noHttp10.port, { path: "/fine" })).status, 200);
   // Before the checks on what the request says, as Envoy's codec refuses the version first.
-  assert.match(await raw(noHttp10.port, "GET /frag#x HTTP/1.0\r\nHost: x\r\n\r\n"), /^HTTP\/1\.1 426 /);
+  assert.match(await rawExchange(noHttp10.port, "GET /frag#x HTTP/1.0\r\nHost: x\r\n\r\n"), /^HTTP\/1\.1 426 /);
   // An HTTP/1.0 upgrade offer is refused the same way.
-  const upgrade = await raw(noHttp10.port, "GET /refused-ws HTTP/1.0\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+  const upgrade = await rawExchange(noHttp10.port, "GET /refused-ws HTTP/1.0\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
   assert.match(upgrade, /^HTTP\/1\.1 426 /);
   assert.match(upgrade, /\r\nupgrade: HTTP\/1\.1\r\n/i);
   assert.equal(responseDetailsOf(await recorder.endOf("/refused-ws")), "low_version");
@@ -166,7 +161,7 @@ test("earlyRequestHeaderModifier: changed before routing, so a header match sees
   const exchange = await recorder.endOf("/early");
   assert.equal(exchange.req.headers["x-user"], undefined);
   assert.equal(exchange.req.headers["x-env"], "prod");
-  const upgraded = await raw(early.port, "GET /early-ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", true);
+  const upgraded = await firstBytes(early.port, "GET /early-ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
   assert.match(upgraded, /^HTTP\/1\.1 101 /);
 });
 
